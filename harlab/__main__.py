@@ -1,0 +1,5 @@
+import sys
+
+from harlab.cli import main
+
+sys.exit(main())

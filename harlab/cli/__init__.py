@@ -1,0 +1,74 @@
+"""The ``harlab`` command line.
+
+Each subcommand lives in its own module of this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a callable
+taking the parsed arguments and returning an exit code. Modules are discovered,
+so adding a command is adding one module. ``harlab`` with no arguments, or with
+a file path, opens the GUI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harlab import __version__
+from harlab.core.errors import HarlabError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harlab",
+        description=(
+            "Human activity recognition from wearable sensors: record, import, label, "
+            "train and review. Without a command, opens the workbench."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"harlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def _open_gui(paths: Sequence[str]) -> int:
+    from harlab.gui.app import run_gui  # Qt only when a window is wanted
+
+    return run_gui(list(paths))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()  # type: ignore[union-attr]
+    if not argv:
+        return _open_gui([])
+    if not argv[0].startswith("-") and argv[0] not in commands:
+        if not Path(argv[0]).exists():
+            parser.error(f"{argv[0]!r} is neither a command nor an existing file; see 'harlab --help'")
+        return _open_gui(argv)
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except HarlabError as exc:
+        print(f"harlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("harlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""harlab's exception hierarchy.
+
+Every error a user can provoke with a bad file or a bad argument is a
+:class:`HarlabError` with a message that names the file, the place in it and what
+was expected, so the command line and the GUI can show it as is, never a bare
+h5py or numpy traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class HarlabError(Exception):
+    """Base class of all errors harlab reports to users."""
+
+
+class SessionError(HarlabError):
+    """The in-memory session model was asked to hold something inconsistent."""
+
+
+class SessionFileError(HarlabError):
+    """A session file cannot be read: not HDF5, corrupt, missing parts, or invalid values."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class UnsupportedVersionError(SessionFileError):
+    """The file was written by a newer harlab with a format this version cannot read."""
+
+
+class FileLockedError(HarlabError):
+    """Another process holds the write lock of a session file."""
+
+    def __init__(self, path: str | Path, holder: str) -> None:
+        self.path = Path(path)
+        self.holder = holder
+        super().__init__(
+            f"{self.path} is open for writing by another harlab process ({holder}); "
+            "open it read-only, or close the other process first"
+        )
+
+
+class ImportFormatError(HarlabError):
+    """An input file does not match the format its importer reads.
+
+    ``location`` is a line ("line 12"), a byte offset ("byte 1300") or another
+    place in the file; ``expected`` says what the importer wanted to see there.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        problem: str,
+        *,
+        line: int | None = None,
+        offset: int | None = None,
+        expected: str | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.line = line
+        self.offset = offset
+        self.expected = expected
+        where = ""
+        if line is not None:
+            where = f", line {line}"
+        elif offset is not None:
+            where = f", byte {offset}"
+        msg = f"{self.path}{where}: {problem}"
+        if expected:
+            msg += f" (expected {expected})"
+        super().__init__(msg)

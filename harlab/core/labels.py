@@ -1,0 +1,374 @@
+"""Label schema, label segments and label tracks.
+
+A :class:`LabelTrack` is one tier of annotation ("activity", "posture",
+"context"). Segments are immutable values identified by an integer id that is
+unique within the track; an edit replaces a segment with a new value under the
+same id, which is what lets undo and the crash-recovery journal name a segment
+unambiguously. Queries used by views (segments in a time range, next/previous
+segment, unlabelled gaps) run on sorted numpy arrays so 50,000 segments stay fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import numpy as np
+
+from harlab.core.errors import SessionError
+from harlab.core.events import EventEmitter
+
+Policy = Literal["exclusive", "overlapping"]
+SOURCES = ("manual", "imported", "accepted_prediction", "recorded", "prediction")
+
+_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+# A qualitative palette (Tableau 20 order) for classes created without a colour.
+PALETTE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+    "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LabelClass:
+    """A class of the label schema. ``hotkey`` is a single key such as ``"w"`` or ``"3"``."""
+
+    name: str
+    color: str = "#7f7f7f"
+    hotkey: str | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise SessionError("a label class needs a non-empty name")
+        if not _COLOR_RE.match(self.color):
+            raise SessionError(f"class {self.name!r}: colour {self.color!r} is not #rrggbb")
+
+
+class LabelSchema:
+    """The ordered set of classes a session's labels use."""
+
+    def __init__(self, classes: Iterable[LabelClass] = ()) -> None:
+        self.events = EventEmitter()
+        self._classes: dict[str, LabelClass] = {}
+        for c in classes:
+            self.add(c)
+
+    def __iter__(self) -> Iterator[LabelClass]:
+        return iter(self._classes.values())
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._classes
+
+    def __getitem__(self, name: str) -> LabelClass:
+        return self._classes[name]
+
+    def get(self, name: str) -> LabelClass | None:
+        return self._classes.get(name)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._classes)
+
+    def color(self, name: str) -> str:
+        c = self._classes.get(name)
+        if c is not None:
+            return c.color
+        return PALETTE[sum(map(ord, name)) % len(PALETTE)]
+
+    def by_hotkey(self, key: str) -> LabelClass | None:
+        for c in self._classes.values():
+            if c.hotkey is not None and c.hotkey.lower() == key.lower():
+                return c
+        return None
+
+    def add(self, cls: LabelClass | str) -> LabelClass:
+        if isinstance(cls, str):
+            cls = LabelClass(cls, PALETTE[len(self._classes) % len(PALETTE)])
+        if cls.name in self._classes:
+            raise SessionError(f"class {cls.name!r} is already in the schema")
+        if cls.hotkey and (other := self.by_hotkey(cls.hotkey)) is not None:
+            raise SessionError(f"hotkey {cls.hotkey!r} already belongs to {other.name!r}")
+        self._classes[cls.name] = cls
+        self.events.emit("class_added", self, name=cls.name)
+        return cls
+
+    def ensure(self, name: str) -> LabelClass:
+        """The class called ``name``, added with a palette colour if missing."""
+        return self._classes.get(name) or self.add(name)
+
+    def update(self, name: str, new: LabelClass) -> None:
+        if name not in self._classes:
+            raise SessionError(f"no class {name!r} in the schema")
+        if new.name != name and new.name in self._classes:
+            raise SessionError(f"class {new.name!r} is already in the schema")
+        if new.hotkey and (other := self.by_hotkey(new.hotkey)) is not None and other.name != name:
+            raise SessionError(f"hotkey {new.hotkey!r} already belongs to {other.name!r}")
+        items = [(new.name, new) if k == name else (k, v) for k, v in self._classes.items()]
+        self._classes = dict(items)
+        self.events.emit("class_changed", self, name=name, new_name=new.name)
+
+    def remove(self, name: str) -> LabelClass:
+        cls = self._classes.pop(name)
+        self.events.emit("class_removed", self, name=name)
+        return cls
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [
+            {"name": c.name, "color": c.color, "hotkey": c.hotkey, "description": c.description}
+            for c in self
+        ]
+
+    @classmethod
+    def from_list(cls, items: Iterable[dict[str, Any]]) -> LabelSchema:
+        return cls(
+            LabelClass(
+                str(d["name"]),
+                str(d.get("color") or "#7f7f7f"),
+                d.get("hotkey") or None,
+                str(d.get("description") or ""),
+            )
+            for d in items
+        )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One labelled span [start, end] in seconds from the session start.
+
+    ``start == end`` is a zero-length event. ``id`` is assigned by the track.
+    """
+
+    start: float
+    end: float
+    label: str
+    annotator: str = ""
+    source: str = "manual"
+    confidence: float | None = None
+    note: str = ""
+    created: datetime = field(default_factory=utcnow)
+    modified: datetime = field(default_factory=utcnow)
+    id: int = -1
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.start) and np.isfinite(self.end)):
+            raise SessionError(f"segment times must be finite, got {self.start}..{self.end}")
+        if self.end < self.start:
+            raise SessionError(f"segment ends ({self.end}) before it starts ({self.start})")
+        if not self.label:
+            raise SessionError("a segment needs a class label")
+        if self.source not in SOURCES:
+            raise SessionError(f"unknown segment source {self.source!r}; one of {SOURCES}")
+        if self.confidence is not None and not (0.0 <= self.confidence <= 1.0):
+            raise SessionError(f"confidence {self.confidence} is outside 0..1")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def overlaps(self, start: float, end: float) -> bool:
+        """Positive-length intersection with [start, end]; touching ends do not count."""
+        return self.start < end and start < self.end
+
+
+class LabelTrack:
+    """A named tier of segments with an overlap policy.
+
+    With ``policy="exclusive"`` no two segments may share a positive-length span
+    (zero-length events never conflict); ``"overlapping"`` allows anything.
+    """
+
+    def __init__(self, name: str, policy: Policy = "exclusive", description: str = "") -> None:
+        if not name or "/" in name:
+            raise SessionError(f"invalid track name {name!r}")
+        if policy not in ("exclusive", "overlapping"):
+            raise SessionError(f"unknown overlap policy {policy!r}")
+        self.name = name
+        self.policy: Policy = policy
+        self.description = description
+        self.events = EventEmitter()
+        self._segments: dict[int, Segment] = {}
+        self._next_id = 1
+        self._index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._max_len = 0.0
+
+    # -- reading -----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._segments)
+
+    def __iter__(self) -> Iterator[Segment]:
+        _, _, ids = self._sorted()
+        return (self._segments[int(i)] for i in ids)
+
+    def __getitem__(self, seg_id: int) -> Segment:
+        return self._segments[seg_id]
+
+    def __contains__(self, seg_id: object) -> bool:
+        return seg_id in self._segments
+
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._index is None:
+            segs = self._segments.values()
+            starts = np.fromiter((s.start for s in segs), float, len(self._segments))
+            ends = np.fromiter((s.end for s in segs), float, len(self._segments))
+            ids = np.fromiter((s.id for s in segs), np.int64, len(self._segments))
+            order = np.lexsort((ends, starts))
+            self._index = (starts[order], ends[order], ids[order])
+            self._max_len = float((ends - starts).max()) if len(ids) else 0.0
+        return self._index
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sorted (starts, ends, ids) for vectorised drawing; do not modify."""
+        return self._sorted()
+
+    def in_range(self, t0: float, t1: float) -> list[Segment]:
+        """Segments that intersect [t0, t1] (including events inside it), by start."""
+        starts, ends, ids = self._sorted()
+        lo = int(np.searchsorted(starts, t0 - self._max_len, side="left"))
+        hi = int(np.searchsorted(starts, t1, side="right"))
+        sel = ids[lo:hi][ends[lo:hi] >= t0]
+        return [self._segments[int(i)] for i in sel]
+
+    def conflicts(self, start: float, end: float, ignore: Iterable[int] = ()) -> list[Segment]:
+        """Segments that would overlap [start, end] under the exclusive policy."""
+        if end <= start:
+            return []
+        skip = set(ignore)
+        return [
+            s for s in self.in_range(start, end)
+            if s.id not in skip and s.end > s.start and s.overlaps(start, end)
+        ]
+
+    def at(self, t: float) -> list[Segment]:
+        return [s for s in self.in_range(t, t) if s.start <= t <= s.end]
+
+    def next_after(self, t: float) -> Segment | None:
+        starts, _, ids = self._sorted()
+        i = int(np.searchsorted(starts, t, side="right"))
+        return self._segments[int(ids[i])] if i < len(ids) else None
+
+    def previous_before(self, t: float) -> Segment | None:
+        starts, _, ids = self._sorted()
+        i = int(np.searchsorted(starts, t, side="left")) - 1
+        return self._segments[int(ids[i])] if i >= 0 else None
+
+    def unlabelled(self, t0: float, t1: float, min_len: float = 0.0) -> list[tuple[float, float]]:
+        """Spans of [t0, t1] that no segment covers, longer than ``min_len``."""
+        starts, ends, _ = self._sorted()
+        gaps: list[tuple[float, float]] = []
+        cursor = t0
+        for s, e in zip(starts, ends, strict=True):
+            if e <= cursor:
+                continue
+            if s >= t1:
+                break
+            if s > cursor and s - cursor > min_len:
+                gaps.append((cursor, float(s)))
+            cursor = max(cursor, float(e))
+        if t1 - cursor > min_len:
+            gaps.append((cursor, t1))
+        return gaps
+
+    # -- editing -----------------------------------------------------------------
+    def _invalidate(self) -> None:
+        self._index = None
+
+    def _check(self, seg: Segment, ignore: Iterable[int] = ()) -> None:
+        if self.policy == "exclusive":
+            clash = self.conflicts(seg.start, seg.end, ignore)
+            if clash:
+                c = clash[0]
+                raise SessionError(
+                    f"track {self.name!r} is exclusive: {seg.start:.3f}-{seg.end:.3f} s overlaps "
+                    f"{c.label!r} at {c.start:.3f}-{c.end:.3f} s"
+                )
+
+    def add(self, seg: Segment, *, keep_id: bool = False) -> Segment:
+        """Insert ``seg`` and return it with its id (kept when ``keep_id``, e.g. undo)."""
+        if keep_id and seg.id > 0:
+            if seg.id in self._segments:
+                raise SessionError(f"segment id {seg.id} already in track {self.name!r}")
+            new = seg
+        else:
+            new = replace(seg, id=self._next_id)
+        self._check(new)
+        self._segments[new.id] = new
+        self._next_id = max(self._next_id, new.id + 1)
+        self._invalidate()
+        self.events.emit("segments_added", self, ids=[new.id])
+        return new
+
+    def add_many(self, segs: Iterable[Segment]) -> list[Segment]:
+        """Bulk insert (imports): one event, one overlap check over the sorted set."""
+        added = []
+        for seg in segs:
+            new = replace(seg, id=self._next_id)
+            self._next_id += 1
+            self._segments[new.id] = new
+            added.append(new)
+        self._invalidate()
+        if self.policy == "exclusive":
+            starts, ends, ids = self._sorted()
+            pos = ends > starts
+            s, e, i = starts[pos], ends[pos], ids[pos]
+            bad = np.flatnonzero(s[1:] < np.maximum.accumulate(e)[:-1])
+            if len(bad):
+                for a in added:
+                    self._segments.pop(a.id, None)
+                self._invalidate()
+                j = int(bad[0]) + 1
+                raise SessionError(
+                    f"track {self.name!r} is exclusive: segment at {s[j]:.3f} s overlaps an "
+                    f"earlier one ending at {np.maximum.accumulate(e)[j - 1]:.3f} s "
+                    f"(id {int(i[j])})"
+                )
+        self.events.emit("segments_added", self, ids=[a.id for a in added])
+        return added
+
+    def update(self, seg_id: int, **changes: Any) -> tuple[Segment, Segment]:
+        """Replace fields of a segment; returns (old, new)."""
+        old = self._segments[seg_id]
+        changes.setdefault("modified", utcnow())
+        new = replace(old, **changes)
+        self._check(new, ignore=[seg_id])
+        self._segments[seg_id] = new
+        self._invalidate()
+        self.events.emit("segments_changed", self, ids=[seg_id])
+        return old, new
+
+    def put(self, seg: Segment) -> Segment:
+        """Set the segment with ``seg.id`` to exactly ``seg`` (used by undo)."""
+        if seg.id not in self._segments:
+            return self.add(seg, keep_id=True)
+        self._check(seg, ignore=[seg.id])
+        self._segments[seg.id] = seg
+        self._invalidate()
+        self.events.emit("segments_changed", self, ids=[seg.id])
+        return seg
+
+    def remove(self, seg_id: int) -> Segment:
+        seg = self._segments.pop(seg_id)
+        self._invalidate()
+        self.events.emit("segments_removed", self, ids=[seg_id])
+        return seg
+
+    def clear(self) -> None:
+        self._segments.clear()
+        self._invalidate()
+        self.events.emit("segments_cleared", self)

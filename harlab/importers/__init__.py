@@ -1,0 +1,12 @@
+"""Importers: one module per input format, all found through :mod:`harlab.importers.base`."""
+
+from harlab.importers.base import (
+    ImportOptions,
+    Importer,
+    detect,
+    get_importer,
+    importers,
+    register,
+)
+
+__all__ = ["ImportOptions", "Importer", "detect", "get_importer", "importers", "register"]

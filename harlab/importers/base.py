@@ -1,0 +1,180 @@
+"""The importer registry: formats as adaptors that sniff content.
+
+Each format is one module in :mod:`harlab.importers` that defines a subclass of
+:class:`Importer` and decorates it with :func:`register`. The registry asks every
+importer how well it recognises a file (:meth:`Importer.sniff` looks at the
+content, not only the name) and picks the most confident. Reading validates the
+whole input before anything is written: an importer returns complete
+:class:`~harlab.core.session.Session` objects or raises
+:class:`~harlab.core.errors.ImportFormatError` naming the file, the line or byte
+and what was expected.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import io
+import pkgutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, ClassVar
+
+from harlab.core.errors import HarlabError, ImportFormatError
+from harlab.core.session import Session
+
+ProgressCallback = Callable[[float, str], None]
+
+
+@dataclass
+class ImportOptions:
+    """Options every importer understands; formats read what applies to them."""
+
+    participant: str | None = None
+    timezone: str | None = None  #: IANA zone for files whose times are local
+    rate_hz: float | None = None  #: for formats with no time column
+    extra: dict[str, object] = field(default_factory=dict)  #: format-specific (e.g. CSV mapping)
+
+
+class Importer:
+    """Base class of one input format.
+
+    ``name`` is what ``--format`` takes; ``patterns`` are glob patterns that hint
+    at the format (matched against the name without a trailing ``.gz``).
+    ``accepts_directories`` marks importers that read a folder as one input
+    (an account export, a dataset folder).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    patterns: ClassVar[tuple[str, ...]] = ()
+    accepts_directories: ClassVar[bool] = False
+
+    def sniff(self, path: Path) -> float:
+        """Confidence 0..1 that this importer reads ``path``, from its content."""
+        raise NotImplementedError
+
+    def read(
+        self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
+    ) -> list[Session]:
+        """Parse and validate ``path`` fully; return one or more sessions."""
+        raise NotImplementedError
+
+    def expand(self, path: Path) -> list[Path]:
+        """For a folder given on the command line, the inputs this importer would read in it.
+
+        The default: files directly matching ``patterns`` anywhere below ``path``.
+        Importers that group several files into one input override this.
+        """
+        out: list[Path] = []
+        for p in sorted(path.rglob("*")):
+            if p.is_file() and self.matches_name(p):
+                out.append(p)
+        return out
+
+    def matches_name(self, path: Path) -> bool:
+        name = path.name[:-3] if path.name.endswith(".gz") else path.name
+        return any(Path(name).match(pat) for pat in self.patterns)
+
+
+_REGISTRY: dict[str, type[Importer]] = {}
+_LOADED = False
+
+
+def register(cls: type[Importer]) -> type[Importer]:
+    if not cls.name:
+        raise ValueError(f"{cls.__name__} needs a name")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"two importers are called {cls.name!r}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_all() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    import harlab.importers as pkg
+
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if not info.name.startswith("_") and info.name != "base":
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+    _LOADED = True
+
+
+def importers() -> dict[str, Importer]:
+    """All registered importers by name."""
+    _load_all()
+    return {name: cls() for name, cls in sorted(_REGISTRY.items())}
+
+
+def get_importer(name: str) -> Importer:
+    all_ = importers()
+    if name not in all_:
+        raise HarlabError(f"unknown import format {name!r}; known: {', '.join(all_)}")
+    return all_[name]
+
+
+def detect(path: Path) -> Importer:
+    """The importer most confident about ``path``; a clear error if none is."""
+    best: tuple[float, Importer] | None = None
+    for imp in importers().values():
+        if path.is_dir() and not imp.accepts_directories:
+            continue
+        try:
+            score = imp.sniff(path)
+        except (OSError, ValueError, UnicodeDecodeError, EOFError):
+            score = 0.0
+        if score > 0 and (best is None or score > best[0]):
+            best = (score, imp)
+    if best is None:
+        raise ImportFormatError(
+            path,
+            "no importer recognises this file",
+            expected="one of: " + ", ".join(importers()),
+        )
+    return best[1]
+
+
+# -- helpers shared by importers -------------------------------------------------------
+
+def open_binary(path: Path) -> BinaryIO:
+    """Open ``path`` for reading bytes, decompressing ``.gz`` transparently."""
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def read_bytes(path: Path) -> bytes:
+    try:
+        with open_binary(path) as f:
+            return f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise ImportFormatError(path, f"cannot read file: {exc}") from exc
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    data = read_bytes(path)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(
+            path, "file is not text", offset=exc.start, expected=f"{encoding} text"
+        ) from exc
+
+
+def head_bytes(path: Path, n: int = 4096) -> bytes:
+    """The first ``n`` (decompressed) bytes, for sniffing."""
+    with open_binary(path) as f:
+        return f.read(n)
+
+
+def head_text(path: Path, n: int = 4096) -> str:
+    return head_bytes(path, n).decode("utf-8", errors="replace")
+
+
+def iter_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its LF or CRLF) for each line."""
+    for i, line in enumerate(io.StringIO(text, newline=None), start=1):
+        yield i, line.rstrip("\r\n")
