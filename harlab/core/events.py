@@ -8,6 +8,7 @@ methods of widgets should be disconnected when the widget closes).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,10 +43,8 @@ class EventEmitter:
         return callback
 
     def disconnect(self, callback: Callback) -> None:
-        try:
+        with contextlib.suppress(ValueError):
             self._callbacks.remove(callback)
-        except ValueError:
-            pass
 
     def emit(self, kind: str, source: Any = None, **data: Any) -> None:
         if self._blocked:

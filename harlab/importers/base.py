@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
-from harlab.core.errors import HarlabError, ImportFormatError
+from harlab.core.errors import HarlabError, ImportFormatError, SessionError
+from harlab.core.metadata import Provenance, SourceFile, check_timezone
 from harlab.core.session import Session
 
 ProgressCallback = Callable[[float, str], None]
@@ -117,24 +118,29 @@ def get_importer(name: str) -> Importer:
 
 
 def detect(path: Path) -> Importer:
-    """The importer most confident about ``path``; a clear error if none is."""
-    best: tuple[float, Importer] | None = None
+    """The importer most confident about ``path``; a clear error if none is.
+
+    A sniffer that fails (unreadable file, bad gzip, its own bug) counts as "no";
+    on equal confidence an importer whose name patterns match wins.
+    """
+    best: tuple[float, bool, Importer] | None = None
     for imp in importers().values():
         if path.is_dir() and not imp.accepts_directories:
             continue
         try:
-            score = imp.sniff(path)
-        except (OSError, ValueError, UnicodeDecodeError, EOFError):
+            score = float(imp.sniff(path))
+        except (OSError, ValueError, UnicodeDecodeError, EOFError, HarlabError, gzip.BadGzipFile):
             score = 0.0
-        if score > 0 and (best is None or score > best[0]):
-            best = (score, imp)
+        named = imp.matches_name(path)
+        if score > 0 and (best is None or (score, named) > (best[0], best[1])):
+            best = (score, named, imp)
     if best is None:
         raise ImportFormatError(
             path,
             "no importer recognises this file",
             expected="one of: " + ", ".join(importers()),
         )
-    return best[1]
+    return best[2]
 
 
 # -- helpers shared by importers -------------------------------------------------------
@@ -178,3 +184,57 @@ def iter_lines(text: str) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its LF or CRLF) for each line."""
     for i, line in enumerate(io.StringIO(text, newline=None), start=1):
         yield i, line.rstrip("\r\n")
+
+
+# -- what importers attach to the sessions they return ---------------------------------
+
+_WARNINGS_KEY = "import_warnings"
+
+
+def warn(session: Session, message: str) -> None:
+    """Attach a warning for the user to ``session`` (shown in the import report, kept in the file).
+
+    Warnings live in ``metadata.extra["import_warnings"]`` (one per line) so they
+    survive saving: whoever opens the session later still learns, e.g., that its
+    start time assumed UTC.
+    """
+    old = session.metadata.extra.get(_WARNINGS_KEY, "")
+    lines = old.splitlines() if old else []
+    if message not in lines:
+        lines.append(message)
+    session.metadata.extra[_WARNINGS_KEY] = "\n".join(lines)
+
+
+def import_warnings(session: Session) -> list[str]:
+    """The warnings :func:`warn` attached to ``session``."""
+    text = session.metadata.extra.get(_WARNINGS_KEY, "")
+    return text.splitlines() if text else []
+
+
+def provenance_for(importer: str, paths: list[Path], notes: str = "") -> Provenance:
+    """Provenance naming the importer, this harlab version and each source file with its sha256."""
+    from harlab import __version__
+
+    return Provenance(
+        importer=importer,
+        harlab_version=__version__,
+        sources=[SourceFile.of(p) for p in paths],
+        notes=notes,
+    )
+
+
+def resolve_timezone(options: ImportOptions) -> tuple[str, str | None]:
+    """The IANA zone for local times in a file, and a warning when none was given.
+
+    Formats that store naive local time (the Fitbit watch file name, sleep logs)
+    need the zone the device was set to; without one harlab assumes UTC and says so.
+    """
+    if options.timezone:
+        try:
+            return check_timezone(options.timezone), None
+        except SessionError as exc:
+            raise HarlabError(str(exc)) from exc
+    return "UTC", (
+        "no timezone given: local times in this file were taken as UTC "
+        "(pass --timezone to place it correctly)"
+    )
