@@ -1,0 +1,1 @@
+"""Live sources: BLE wearables, simulated devices and phone apps (Qt-free)."""
