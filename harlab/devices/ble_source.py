@@ -63,10 +63,8 @@ class BleSource(Source):
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._loop is not None and self._stop is not None and self.running:
-            try:
+            with contextlib.suppress(RuntimeError):  # the loop ended meanwhile (error or stop)
                 self._loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:  # the loop ended meanwhile (error or stop)
-                pass
         if self._thread is not None:
             self._thread.join(timeout)
 
