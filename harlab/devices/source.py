@@ -80,6 +80,14 @@ class Source:
         self.stats = SourceStats()
         self.streams: list[StreamSpec] = []
 
+    def start(self) -> None:
+        """Begin producing batches (on the source's own thread)."""
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop and wait for the source's thread; the queue keeps what was produced."""
+        raise NotImplementedError
+
     def set_state(self, state: SourceState, message: str = "") -> None:
         self.state = state
         self.events.emit("state", self, state=state, message=message)

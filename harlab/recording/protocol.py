@@ -1,0 +1,96 @@
+"""Guided recording protocols: a sequence of activities with durations.
+
+A protocol file is JSON (``{"name": ..., "steps": [{"activity": "walking",
+"duration_s": 60, "instruction": "Walk at your normal pace"}]}``), TOML with
+``[[steps]]`` tables, or plain text with one ``activity seconds [instruction]``
+per line (``#`` starts a comment). The recorder prompts each step and writes the
+labels itself, like the seed's watch app (pick an activity, record 60 s).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harlab.core.errors import HarlabError
+
+
+class ProtocolError(HarlabError):
+    pass
+
+
+@dataclass(frozen=True)
+class ProtocolStep:
+    activity: str
+    duration_s: float
+    instruction: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.activity.strip():
+            raise ProtocolError("a protocol step needs an activity")
+        if not self.duration_s > 0:
+            raise ProtocolError(f"step {self.activity!r}: duration must be positive, got {self.duration_s}")
+
+    @property
+    def prompt(self) -> str:
+        return self.instruction or f"Now: {self.activity.replace('_', ' ')}"
+
+
+@dataclass
+class Protocol:
+    steps: list[ProtocolStep]
+    name: str = "protocol"
+    labels_track: str = "activity"
+    countdown_s: float = 3.0  #: "get ready" before each step; not labelled
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float:
+        return sum(s.duration_s + self.countdown_s for s in self.steps)
+
+
+def _step(d: dict, where: str) -> ProtocolStep:
+    try:
+        return ProtocolStep(str(d["activity"]), float(d["duration_s"]), str(d.get("instruction", "")))
+    except KeyError as exc:
+        raise ProtocolError(f"{where}: missing {exc.args[0]!r} (expected activity and duration_s)") from exc
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"{where}: {exc}") from exc
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"{p}: cannot read protocol: {exc}") from exc
+    if p.suffix.lower() in (".json", ".toml"):
+        try:
+            data = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
+        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ProtocolError(f"{p}: not valid {p.suffix[1:].upper()}: {exc}") from exc
+        steps = data.get("steps")
+        if not isinstance(steps, list) or not steps:
+            raise ProtocolError(f"{p}: expected a non-empty 'steps' list")
+        return Protocol(
+            [_step(s, f"{p}, step {i + 1}") for i, s in enumerate(steps)],
+            name=str(data.get("name", p.stem)),
+            countdown_s=float(data.get("countdown_s", 3.0)),
+        )
+    steps = []
+    for no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split(None, 2)
+        if len(parts) < 2:
+            raise ProtocolError(f"{p}, line {no}: expected 'activity seconds [instruction]', got {raw!r}")
+        try:
+            steps.append(ProtocolStep(parts[0], float(parts[1]), parts[2] if len(parts) > 2 else ""))
+        except ValueError as exc:
+            raise ProtocolError(f"{p}, line {no}: {exc}") from exc
+    if not steps:
+        raise ProtocolError(f"{p}: the protocol has no steps")
+    return Protocol(steps, name=p.stem)
