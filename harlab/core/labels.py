@@ -314,12 +314,25 @@ class LabelTrack:
         self.events.emit("segments_added", self, ids=[new.id])
         return new
 
-    def add_many(self, segs: Iterable[Segment]) -> list[Segment]:
-        """Bulk insert (imports): one event, one overlap check over the sorted set."""
+    def add_many(self, segs: Iterable[Segment], *, keep_ids: bool = False) -> list[Segment]:
+        """Bulk insert (imports): one event, one overlap check over the sorted set.
+
+        ``keep_ids`` keeps each segment's own positive id (loading a saved track), so ids
+        stay stable across save and reopen; a duplicate or non-positive id is an error.
+        """
         added = []
         for seg in segs:
-            new = replace(seg, id=self._next_id)
-            self._next_id += 1
+            if keep_ids:
+                if seg.id <= 0 or seg.id in self._segments:
+                    for a in added:
+                        self._segments.pop(a.id, None)
+                    self._invalidate()
+                    raise SessionError(f"track {self.name!r}: segment id {seg.id} is duplicate or not positive")
+                new = seg
+                self._next_id = max(self._next_id, seg.id + 1)
+            else:
+                new = replace(seg, id=self._next_id)
+                self._next_id += 1
             self._segments[new.id] = new
             added.append(new)
         self._invalidate()
@@ -361,6 +374,66 @@ class LabelTrack:
         self._invalidate()
         self.events.emit("segments_changed", self, ids=[seg.id])
         return seg
+
+    def replace_many(self, remove: Iterable[int] = (), put: Iterable[Segment] = ()) -> None:
+        """Remove the segments ``remove`` and set each of ``put`` to exactly that value (ids kept),
+        as one atomic change.
+
+        Undo/redo and the edit commands use it: an edit touching k segments of an n-segment
+        track costs O(k log n) plus one O(n) array copy in C, instead of k index rebuilds in
+        Python. The exclusive policy is checked on the result; when it fails nothing changes.
+        Emits at most one ``segments_removed``, ``segments_changed`` and ``segments_added``.
+        """
+        rm = [int(i) for i in remove]
+        puts = sorted(put, key=lambda s: (s.start, s.end))
+        for i in rm:
+            if i not in self._segments:
+                raise SessionError(f"no segment id {i} in track {self.name!r}")
+        put_ids = [s.id for s in puts]
+        if any(i <= 0 for i in put_ids) or len(set(put_ids)) != len(put_ids) or set(put_ids) & set(rm):
+            raise SessionError(f"track {self.name!r}: put needs distinct positive ids not being removed")
+        starts, ends, ids = self._sorted()
+        touched = [self._segments[i] for i in (*rm, *put_ids) if i in self._segments]
+        keep = np.ones(len(ids), bool)
+        for seg in touched:
+            lo = int(np.searchsorted(starts, seg.start, side="left"))
+            hi = int(np.searchsorted(starts, seg.start, side="right"))
+            keep[lo + int(np.flatnonzero(ids[lo:hi] == seg.id)[0])] = False
+        s2, e2, i2 = starts[keep], ends[keep], ids[keep]
+        ps = np.array([s.start for s in puts], float)
+        pe = np.array([s.end for s in puts], float)
+        lo = np.searchsorted(s2, ps, side="left")
+        hi = np.searchsorted(s2, ps, side="right")
+        at = [int(a) + int(np.searchsorted(e2[a:b], e)) for a, b, e in zip(lo, hi, pe, strict=True)]
+        s3 = np.insert(s2, at, ps)
+        e3 = np.insert(e2, at, pe)
+        i3 = np.insert(i2, at, np.array(put_ids, np.int64))
+        if self.policy == "exclusive" and len(puts):
+            pos = e3 > s3
+            s, e, i = s3[pos], e3[pos], i3[pos]
+            bad = np.flatnonzero(s[1:] < np.maximum.accumulate(e)[:-1]) if len(s) > 1 else []
+            if len(bad):
+                j = int(bad[0]) + 1
+                raise SessionError(
+                    f"track {self.name!r} is exclusive: {s[j]:.3f}-{e[j]:.3f} s (id {int(i[j])}) "
+                    f"overlaps a segment ending at {np.maximum.accumulate(e)[j - 1]:.3f} s"
+                )
+        existed = [i for i in put_ids if i in self._segments]
+        added = [i for i in put_ids if i not in self._segments]
+        for i in rm:
+            del self._segments[i]
+        for seg in puts:
+            self._segments[seg.id] = seg
+        if puts:
+            self._next_id = max(self._next_id, max(put_ids) + 1)
+            self._max_len = max(self._max_len, float((pe - ps).max()))
+        self._index = (s3, e3, i3)
+        if rm:
+            self.events.emit("segments_removed", self, ids=rm)
+        if existed:
+            self.events.emit("segments_changed", self, ids=existed)
+        if added:
+            self.events.emit("segments_added", self, ids=added)
 
     def remove(self, seg_id: int) -> Segment:
         seg = self._segments.pop(seg_id)

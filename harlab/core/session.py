@@ -65,7 +65,8 @@ class Session:
 
     def label_track(self, name: str, policy: Policy = "exclusive") -> LabelTrack:
         """The track called ``name``, created empty if missing."""
-        return self.label_tracks.get(name) or self.add_label_track(name, policy)
+        track = self.label_tracks.get(name)  # not `or`: an empty track is falsy (len 0)
+        return track if track is not None else self.add_label_track(name, policy)
 
     def remove_label_track(self, name: str) -> LabelTrack:
         track = self.label_tracks.pop(name)

@@ -81,6 +81,7 @@ class Importer:
 
 _REGISTRY: dict[str, type[Importer]] = {}
 _LOADED = False
+_LOAD_ERRORS: dict[str, str] = {}
 
 
 def register(cls: type[Importer]) -> type[Importer]:
@@ -100,8 +101,17 @@ def _load_all() -> None:
 
     for info in pkgutil.iter_modules(pkg.__path__):
         if not info.name.startswith("_") and info.name != "base":
-            importlib.import_module(f"{pkg.__name__}.{info.name}")
+            try:
+                importlib.import_module(f"{pkg.__name__}.{info.name}")
+            except Exception as exc:  # one broken format must not take the others down
+                _LOAD_ERRORS[info.name] = f"{type(exc).__name__}: {exc}"
     _LOADED = True
+
+
+def load_errors() -> dict[str, str]:
+    """Importer modules that failed to import, with the reason (empty when all loaded)."""
+    _load_all()
+    return dict(_LOAD_ERRORS)
 
 
 def importers() -> dict[str, Importer]:

@@ -1,0 +1,122 @@
+"""``harlab import PATH... -o OUT``: turn the files people have into harlab sessions.
+
+Files and folders may be mixed; each input becomes one or more ``.h5`` sessions in
+OUT. A progress bar goes to stderr, a per-file report to stdout, and the exit code
+is 1 when any input failed (the others are still imported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from harlab.core.errors import HarlabError, SessionError
+from harlab.core.metadata import check_timezone
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "import",
+        help="import recordings and exports into harlab session files",
+        description="Import files or folders; the format of each is detected from its content "
+                    "unless --format is given. See --list-formats.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to import")
+    p.add_argument("-o", "--output", metavar="OUT", help="folder for the .h5 session files")
+    p.add_argument("--format", metavar="NAME", help="read every input with this importer")
+    p.add_argument("--participant", metavar="ID", help="participant id to record in each session")
+    p.add_argument("--timezone", metavar="TZ",
+                   help="IANA zone (e.g. Europe/Berlin) of local times in the inputs; default UTC")
+    p.add_argument("--rate", type=float, metavar="HZ", help="sample rate for formats without a time column")
+    p.add_argument("--overwrite", action="store_true", help="replace existing session files in OUT")
+    p.add_argument("--list-formats", action="store_true", help="list the known formats and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+class ProgressBar:
+    """A one-line bar on a terminal; one line per input otherwise (logs stay readable)."""
+
+    def __init__(self, stream: TextIO, enabled: bool = True) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._last = -1
+
+    def __call__(self, index: int, total: int, frac: float, message: str) -> None:
+        if not self.enabled or total == 0:
+            return
+        done = min(1.0, (index + frac) / total)
+        if self.tty:
+            width = 30
+            fill = int(done * width)
+            text = f"\r[{'#' * fill}{'.' * (width - fill)}] {min(index + 1, total)}/{total} {message[:40]:<40}"
+            self.stream.write(text)
+            self.stream.flush()
+        elif index != self._last and index < total:
+            self._last = index
+            self.stream.write(f"[{index + 1}/{total}] {message}\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def list_formats(out: TextIO) -> None:
+    from harlab.importers import importers
+
+    for name, imp in importers().items():
+        kind = "file or folder" if imp.accepts_directories else "file"
+        out.write(f"{name:22} {imp.description}\n{'':22} ({kind}; names like {', '.join(imp.patterns)})\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    from harlab.importers import ImportOptions
+    from harlab.importers.run import import_paths
+
+    if args.list_formats:
+        list_formats(sys.stdout)
+        return 0
+    if not args.paths:
+        raise HarlabError("import: give at least one PATH (or --list-formats)")
+    if not args.output:
+        raise HarlabError("import: -o OUT is required")
+    if args.timezone:
+        try:
+            check_timezone(args.timezone)
+        except SessionError as exc:
+            raise HarlabError(f"--timezone: {exc}") from exc
+    if args.format:
+        from harlab.importers import get_importer
+
+        get_importer(args.format)  # unknown names fail before anything is read
+    options = ImportOptions(participant=args.participant, timezone=args.timezone, rate_hz=args.rate)
+    bar = ProgressBar(sys.stderr, enabled=not args.quiet)
+    try:
+        reports = import_paths(args.paths, Path(args.output), options, args.format, args.overwrite, bar)
+    finally:
+        bar.close()
+    if not reports:
+        raise HarlabError("import: no importable files found under the given paths")
+    failed = 0
+    for r in reports:
+        if r.ok:
+            streams = ", ".join(f"{k} {v}" for k, v in r.stream_samples.items()) or "no streams"
+            sys.stdout.write(f"ok      {r.path}  [{r.importer}] {r.sessions} session(s); samples: {streams}; "
+                             f"{r.segments} label segments\n")
+            for o in r.outputs:
+                sys.stdout.write(f"        -> {o}\n")
+            for w in r.warnings:
+                sys.stdout.write(f"        warning: {w}\n")
+        else:
+            failed += 1
+            sys.stdout.write(f"FAILED  {r.path}" + (f"  [{r.importer}]" if r.importer else "") + "\n")
+            sys.stdout.write(f"        reason: {r.reason}\n")
+    total = sum(r.sessions for r in reports)
+    sys.stdout.write(f"{len(reports) - failed} of {len(reports)} inputs imported, {total} session files "
+                     f"written to {args.output}" + (f"; {failed} failed" if failed else "") + "\n")
+    return 1 if failed else 0

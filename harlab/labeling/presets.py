@@ -1,0 +1,157 @@
+"""Label schema presets for the datasets harlab knows, and schema JSON import/export.
+
+Presets give every class a distinct colour that reads on light and dark backgrounds and a
+one-key hotkey (1-9, 0, then letters the shortcut table leaves free), so labeling a new
+recording in a known protocol starts with one click. Names follow what the importers emit
+for each dataset, with the source code of each class in its description.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harlab.core.errors import ImportFormatError, SessionError
+from harlab.core.labels import LabelClass, LabelSchema
+from harlab.labeling.shortcuts import class_hotkey_problem
+
+SCHEMA_FORMAT = "harlab-label-schema"
+SCHEMA_VERSION = 1
+
+# Tableau 10 without its grey (grey reads as "unlabelled"), then hues chosen to stay apart from
+# those (min RGB distance > 60, a test checks it) and neither too light for white nor too dark
+# for a dark background: 18 classes distinct at a glance.
+PRESET_COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+    "#f3c300", "#00e5a0", "#008856", "#7a0a0a", "#a1caf1", "#3a3aff", "#f99379", "#ff1f7a", "#4d7a00",
+)
+# Digits first, then letters on the left hand that the shortcut table does not use.
+PRESET_HOTKEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "q", "w", "e", "r", "a", "d", "f", "g")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    title: str
+    classes: tuple[tuple[str, str], ...]  # (class name, description)
+
+    def schema(self) -> LabelSchema:
+        """A fresh schema (callers may edit it)."""
+        return LabelSchema(
+            LabelClass(n, PRESET_COLORS[i], PRESET_HOTKEYS[i], d) for i, (n, d) in enumerate(self.classes)
+        )
+
+
+_FITBIT = ("Walking", "Upstairs", "Downstairs", "Running", "Standing", "Sitting", "Jumping", "Squat",
+           "Laying", "Situp")
+_WISDM = (
+    ("walking", "A"), ("jogging", "B"), ("stairs", "C"), ("sitting", "D"), ("standing", "E"),
+    ("typing", "F"), ("teeth", "G: brushing teeth"), ("soup", "H: eating soup"), ("chips", "I: eating chips"),
+    ("pasta", "J: eating pasta"), ("drinking", "K: drinking from a cup"), ("sandwich", "L: eating a sandwich"),
+    ("kicking", "M: kicking a soccer ball"), ("catch", "O: playing catch with a tennis ball"),
+    ("dribbling", "P: dribbling a basketball"), ("writing", "Q"), ("clapping", "R"),
+    ("folding", "S: folding clothes"),
+)
+_UCI = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING",
+        "STAND_TO_SIT", "SIT_TO_STAND", "SIT_TO_LIE", "LIE_TO_SIT", "STAND_TO_LIE", "LIE_TO_STAND")
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "fitbit-seed", "Fitbit seed project (10 activities)",
+            tuple(
+                (n, f"seed code {i}" + (' (the seed spells it "Squad")' if n == "Squat" else ""))
+                for i, n in enumerate(_FITBIT)
+            ),
+        ),
+        Preset("wisdm", "WISDM 2019 (18 activities)", tuple((n, f"WISDM code {c}") for n, c in _WISDM)),
+        Preset(
+            "uci-har", "UCI HAR / HAPT (6 activities, 6 transitions)",
+            tuple((n, f"UCI HAPT id {i}" + (" (postural transition)" if i > 6 else "")) for i, n in enumerate(_UCI, 1)),
+        ),
+    )
+}
+
+
+def preset(name: str) -> LabelSchema:
+    """A fresh schema of the preset ``name`` ("fitbit-seed", "wisdm", "uci-har")."""
+    try:
+        return PRESETS[name].schema()
+    except KeyError:
+        raise SessionError(f"no schema preset {name!r}; choose one of {sorted(PRESETS)}") from None
+
+
+# -- JSON import/export ---------------------------------------------------------------------
+def schema_to_json(schema: LabelSchema) -> dict[str, Any]:
+    return {"format": SCHEMA_FORMAT, "version": SCHEMA_VERSION, "classes": schema.to_list()}
+
+
+def export_schema(schema: LabelSchema, path: str | Path) -> Path:
+    """Write ``schema`` as JSON (atomically: temp file + rename)."""
+    path = Path(path)
+    text = json.dumps(schema_to_json(schema), indent=2, ensure_ascii=False) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def schema_from_json(data: Any, path: str | Path = "<schema>") -> LabelSchema:
+    """Validate parsed JSON (an object with ``classes`` or a bare list of classes)."""
+    if isinstance(data, dict):
+        if data.get("format", SCHEMA_FORMAT) != SCHEMA_FORMAT:
+            raise ImportFormatError(path, f"format is {data.get('format')!r}", expected=f"{SCHEMA_FORMAT!r}")
+        if int(data.get("version", 1)) > SCHEMA_VERSION:
+            raise ImportFormatError(path, f"schema version {data.get('version')} is newer than this harlab")
+        items = data.get("classes")
+    else:
+        items = data
+    if not isinstance(items, list):
+        raise ImportFormatError(path, "no list of classes", expected='{"classes": [{"name": ..., "color": ...}, ...]}')
+    schema = LabelSchema()
+    for i, item in enumerate(items):
+        where = f"classes[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise ImportFormatError(path, f"{where} is not a class", expected='an object with a "name" string')
+        try:
+            hotkey = item.get("hotkey") or None
+            if hotkey is not None:
+                if not isinstance(hotkey, str):
+                    raise SessionError(f"hotkey {hotkey!r} is not a string")
+                if problem := class_hotkey_problem(hotkey):
+                    raise SessionError(problem)
+            schema.add(
+                LabelClass(
+                    item["name"], str(item.get("color") or "#7f7f7f"), hotkey, str(item.get("description") or "")
+                )
+            )
+        except SessionError as exc:
+            raise ImportFormatError(path, f"{where} ({item.get('name')!r}): {exc}") from None
+    return schema
+
+
+def import_schema(path: str | Path) -> LabelSchema:
+    """Read a schema JSON file; any problem is an :class:`ImportFormatError` naming the file,
+    the line/column of a syntax error, or the class entry that is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFormatError(path, f"cannot read the schema file: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(
+            path, f"invalid JSON at column {exc.colno}: {exc.msg}", line=exc.lineno, expected="a JSON schema"
+        ) from None
+    return schema_from_json(data, path)

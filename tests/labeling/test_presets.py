@@ -1,0 +1,106 @@
+"""Schema presets and schema JSON import/export."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from harlab.core import HarlabError, LabelClass, LabelSchema, SessionError
+from harlab.labeling.presets import PRESETS, export_schema, import_schema, preset
+from harlab.labeling.shortcuts import SHORTCUTS, key_conflicts
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def rgb(c: str) -> tuple[int, int, int]:
+    return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
+
+
+@pytest.mark.parametrize(("name", "n"), [("fitbit-seed", 10), ("wisdm", 18), ("uci-har", 12)])
+def test_preset_sizes_colours_hotkeys(name, n):
+    s = preset(name)
+    assert len(s) == n
+    colours = [c.color for c in s]
+    assert len(set(colours)) == n
+    closest = min(sum((a - b) ** 2 for a, b in zip(rgb(x), rgb(y), strict=True)) ** 0.5
+                  for x, y in itertools.combinations(colours, 2))
+    assert closest > 60, "two classes look alike"
+    for c in s:  # readable on both light and dark backgrounds: not too close to white or black
+        lum = sum(rgb(c.color)) / 3
+        assert 40 < lum < 225, c
+    assert key_conflicts(SHORTCUTS, s) == []
+    assert [c.hotkey for c in s][:10] == list("1234567890")[: min(n, 10)]
+
+
+def test_preset_names_follow_the_datasets():
+    fit = preset("fitbit-seed")
+    assert fit.names[0] == "Walking" and fit.names[7] == "Squat" and "Squad" in fit["Squat"].description
+    assert fit.names[9] == "Situp"
+    w = preset("wisdm")
+    assert w.names[0] == "walking" and "O" in w["catch"].description and all("code N" not in c.description for c in w)
+    assert preset("uci-har").names[-1] == "LIE_TO_STAND"
+    assert preset("wisdm") is not preset("wisdm")  # fresh copies
+    with pytest.raises(SessionError, match="wisdm"):
+        preset("nope")
+
+
+def test_presets_match_the_real_dataset_files():
+    uci = DATA / "uci-hapt" / "activity_labels.txt"
+    key = DATA / "wisdm2019" / "wisdm-dataset" / "activity_key.txt"
+    if not (uci.exists() and key.exists()):
+        pytest.skip("../shared/data not present")
+    names = [line.split(maxsplit=1)[1].strip() for line in uci.read_text().splitlines() if line.strip()]
+    assert preset("uci-har").names == names
+    pairs = [tuple(p.strip() for p in line.split("=")) for line in key.read_text().splitlines() if "=" in line]
+    assert preset("wisdm").names == [n for n, _ in pairs]
+    assert [c.description.split()[2][0] for c in preset("wisdm")] == [c for _, c in pairs]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_export_import_round_trip(tmp_path, name):
+    s = preset(name)
+    path = export_schema(s, tmp_path / "schema.json")
+    assert json.loads(path.read_text())["format"] == "harlab-label-schema"
+    assert import_schema(path).to_list() == s.to_list()
+
+
+def test_bare_list_is_accepted(tmp_path):
+    p = tmp_path / "s.json"
+    p.write_text(json.dumps([{"name": "walk", "color": "#123456", "hotkey": "w"}, {"name": "sit"}]))
+    s = import_schema(p)
+    assert s.names == ["walk", "sit"] and s["walk"].hotkey == "w"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"classes": [{"name": "a",}]}', "line 1"),
+        ("{\n  \"classes\": [\n    {\"name\": \"a\" \"color\": 1}\n  ]\n}", "line 3"),
+        ('{"format": "other", "classes": []}', "format is 'other'"),
+        ('{"classes": {"name": "a"}}', "no list of classes"),
+        ('{"classes": [{"name": "a", "color": "red"}]}', "classes[0] ('a'): class 'a': colour 'red'"),
+        ('{"classes": [{"name": "a"}, {"name": "a"}]}', "classes[1] ('a'): class 'a' is already"),
+        ('{"classes": [{"name": "a", "hotkey": "s"}]}', "already the shortcut"),
+        ('{"classes": [{"name": "a", "hotkey": "x"}, {"name": "b", "hotkey": "X"}]}', "hotkey 'X' already belongs"),
+        ('{"classes": [42]}', "classes[0] is not a class"),
+    ],
+)
+def test_bad_schema_json_names_file_and_problem(tmp_path, text, message):
+    p = tmp_path / "bad.json"
+    p.write_text(text)
+    with pytest.raises(HarlabError) as err:
+        import_schema(p)
+    assert str(p) in str(err.value) and message in str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(HarlabError, match="cannot read"):
+        import_schema(tmp_path / "nope.json")
+
+
+def test_export_keeps_custom_schema(tmp_path):
+    s = LabelSchema([LabelClass("Tremor ✓", "#aabbcc", "x", "hand tremor")])
+    assert import_schema(export_schema(s, tmp_path / "s.json")).to_list() == s.to_list()
