@@ -104,9 +104,15 @@ def write_table(group: h5py.Group, name: str, dtype: np.dtype, rows: Sequence[tu
     return group.create_dataset(name, data=arr, **kwargs)
 
 
-def read_table(ds: h5py.Dataset) -> dict[str, list[Any]]:
-    """Column lists of a compound dataset, strings decoded."""
+def read_table(ds: h5py.Dataset, dtype: np.dtype) -> dict[str, list[Any]]:
+    """Column lists of a compound dataset, strings decoded; every column of ``dtype`` must be there."""
     arr = ds[()]
+    have = arr.dtype.names or ()
+    if arr.ndim != 1 or not have:
+        raise ValueError(f"{ds.name} should be a 1-D table (compound dataset), got {arr.dtype} {arr.shape}")
+    missing = [n for n in dtype.names or () if n not in have]
+    if missing:
+        raise ValueError(f"table {ds.name} lacks the column(s) {', '.join(missing)}")
     out: dict[str, list[Any]] = {}
     for name in arr.dtype.names or ():
         col = arr[name]

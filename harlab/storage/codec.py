@@ -1,0 +1,354 @@
+"""Session <-> HDF5: writing the whole session into an open file, and reading it back.
+
+The writer never modifies an existing file: :mod:`harlab.storage.session_file` calls
+:func:`write_session` on a fresh temporary file and renames it into place. The reader
+turns every problem (missing dataset, wrong shape, invalid value) into a
+:class:`~harlab.core.errors.SessionFileError` naming the object inside the file.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+import harlab
+from harlab.core.errors import HarlabError, SessionError, SessionFileError, UnsupportedVersionError
+from harlab.core.labels import LabelSchema, LabelTrack, Segment
+from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
+from harlab.core.predictions import PredictionTrack
+from harlab.core.session import Session
+from harlab.core.streams import Stream
+from harlab.storage.h5data import H5StreamData
+from harlab.storage.layout import (
+    CLASS_DTYPE,
+    COMPRESSION,
+    DEVICE_DTYPE,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    SEGMENT_DTYPE,
+    SOURCE_DTYPE,
+    dict_to_json,
+    dt_to_str,
+    json_to_dict,
+    read_table,
+    segment_rows,
+    segments_from_table,
+    str_list,
+    str_to_dt,
+    to_str,
+    write_table,
+)
+from harlab.storage.pyramid import StreamAppender, create_stream_group
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_BLOCK = 1 << 20  # rows per append when encoding a stream that is not in memory
+
+
+# -- writing --------------------------------------------------------------------------
+def write_root(f: h5py.File) -> None:
+    f.attrs["format"] = FORMAT_NAME
+    f.attrs["format_version"] = FORMAT_VERSION
+    f.attrs["harlab_version"] = harlab.__version__
+    f.attrs["written_utc"] = dt_to_str(datetime.now(UTC))
+    for name in ("metadata", "labels", "predictions", "streams"):
+        if name not in f:
+            f.create_group(name, track_order=True)
+
+
+def write_metadata(f: h5py.File, md: Metadata) -> None:
+    g = f.require_group("metadata")
+    for key in list(g.keys()):
+        del g[key]
+    g.attrs["session_id"] = md.session_id
+    g.attrs["participant_id"] = md.participant_id
+    g.attrs["timezone"] = md.timezone
+    g.attrs["start_utc"] = dt_to_str(md.start_utc)
+    g.attrs["notes"] = md.notes
+    g.attrs["extra"] = dict_to_json(md.extra)
+    write_table(g, "devices", DEVICE_DTYPE, [
+        (d.name, d.model, d.firmware, d.placement, d.address) for d in md.devices
+    ])
+    p = g.create_group("provenance")
+    pv = md.provenance
+    p.attrs["importer"] = pv.importer
+    p.attrs["harlab_version"] = pv.harlab_version
+    p.attrs["created_utc"] = dt_to_str(pv.created_utc)
+    p.attrs["notes"] = pv.notes
+    write_table(p, "sources", SOURCE_DTYPE, [(s.path, s.sha256, int(s.size)) for s in pv.sources])
+
+
+def write_schema(f: h5py.File, schema: LabelSchema) -> None:
+    if "schema" in f:
+        del f["schema"]
+    write_table(f, "schema", CLASS_DTYPE, [(c.name, c.color, c.hotkey or "", c.description) for c in schema])
+
+
+def write_label_track(parent: h5py.Group, track: LabelTrack) -> None:
+    ds = write_table(parent, track.name, SEGMENT_DTYPE, segment_rows(track))
+    ds.attrs["policy"] = track.policy
+    ds.attrs["description"] = track.description
+    ds.attrs["next_id"] = track.next_id
+
+
+def write_prediction_track(parent: h5py.Group, p: PredictionTrack) -> None:
+    g = parent.create_group(p.name)
+    g.attrs["model_name"] = p.model_name
+    g.attrs["model_version"] = p.model_version
+    g.attrs["classes"] = np.array(p.classes, dtype=object) if p.classes else np.zeros(0, dtype=h5py.string_dtype())
+    g.attrs["created"] = dt_to_str(p.created)
+    g.attrs["params"] = dict_to_json(p.params)
+    big = len(p) > 1024
+    opts: dict[str, Any] = {**COMPRESSION, "chunks": True} if big else {}
+    g.create_dataset("window_start", data=p.window_start, **opts)
+    g.create_dataset("window_end", data=p.window_end, **opts)
+    g.create_dataset("probabilities", data=p.probabilities, **opts)
+    write_table(g, "segments", SEGMENT_DTYPE, segment_rows(p.segments))
+
+
+def write_stream_attrs(g: h5py.Group, s: Stream) -> None:
+    g.attrs["channels"] = np.array(s.channels, dtype=object) if s.channels else np.zeros(0, dtype=h5py.string_dtype())
+    g.attrs["units"] = np.array(s.units, dtype=object) if s.units else np.zeros(0, dtype=h5py.string_dtype())
+    g.attrs["rate_hz"] = np.nan if s.rate_hz is None else float(s.rate_hz)
+    g.attrs["kind"] = s.kind
+    g.attrs["device"] = s.device
+    g.attrs["attrs"] = dict_to_json(s.attrs)
+
+
+def write_stream(parent: h5py.Group, s: Stream) -> None:
+    """Copy an HDF5-backed stream group as stored (no re-encoding); encode anything else."""
+    data = s.data
+    if isinstance(data, H5StreamData):
+        parent.copy(data.group, s.name)
+        g = parent[s.name]
+    else:
+        g = create_stream_group(parent, s.name, data.n_channels)
+        app = StreamAppender(g)
+        t, v = data.read()
+        fl = data.read_flags()
+        for i in range(0, len(t), _BLOCK) if len(t) else ():
+            app.append(t[i:i + _BLOCK], v[i:i + _BLOCK], fl[i:i + _BLOCK])
+    write_stream_attrs(g, s)
+
+
+def write_session(f: h5py.File, session: Session) -> None:
+    """The whole session into an empty, writable file."""
+    write_root(f)
+    write_metadata(f, session.metadata)
+    write_schema(f, session.schema)
+    for track in session.label_tracks.values():
+        write_label_track(f["labels"], track)
+    for p in session.prediction_tracks.values():
+        write_prediction_track(f["predictions"], p)
+    for s in session.streams.values():
+        write_stream(f["streams"], s)
+
+
+# -- reading --------------------------------------------------------------------------
+def check_signature(path: Path) -> None:
+    """Raise SessionFileError unless ``path`` exists and starts like an HDF5 file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except FileNotFoundError:
+        raise SessionFileError(path, "no such file") from None
+    except IsADirectoryError:
+        raise SessionFileError(path, "is a folder, not a session file") from None
+    except OSError as exc:
+        raise SessionFileError(path, f"cannot read the file: {exc.strerror}") from None
+    if head != HDF5_SIGNATURE:
+        shown = head.hex(" ") if head else "nothing (the file is empty)"
+        raise SessionFileError(
+            path, f"not an HDF5 file: bytes 0-7 are {shown}, a harlab session starts with the HDF5 signature "
+            "89 48 44 46 0d 0a 1a 0a",
+        )
+
+
+def open_h5(path: Path) -> h5py.File:
+    """Open read-only and check the format attributes; every failure is a SessionFileError."""
+    check_signature(path)
+    try:
+        f = h5py.File(path, "r", locking=False)
+    except OSError as exc:
+        raise SessionFileError(path, f"corrupt or truncated HDF5 file ({_short(exc)})") from None
+    try:
+        fmt = f.attrs.get("format")
+        if fmt is None or to_str(fmt) != FORMAT_NAME:
+            raise SessionFileError(
+                path, f"not a harlab session file: root attribute 'format' is {fmt!r}, expected {FORMAT_NAME!r}"
+            )
+        ver = f.attrs.get("format_version")
+        try:
+            ver_int = int(ver)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise SessionFileError(path, f"root attribute 'format_version' is {ver!r}, expected an integer") from None
+        if ver_int > FORMAT_VERSION:
+            raise UnsupportedVersionError(
+                path, f"format version {ver_int} was written by a newer harlab; this harlab "
+                f"({harlab.__version__}) reads format versions up to {FORMAT_VERSION}. Update harlab to open it.",
+            )
+        if ver_int < 1:
+            raise SessionFileError(path, f"format version {ver_int} is not valid (expected 1)")
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.split("\n")[0][:200] or type(exc).__name__
+
+
+class _Reader:
+    """Reads one open file into a Session; ``where`` names the object being read for errors."""
+
+    def __init__(self, f: h5py.File, path: Path) -> None:
+        self.f = f
+        self.path = path
+        self.where = "/"
+
+    def need(self, group: h5py.Group, name: str, kind: type = h5py.Dataset) -> Any:
+        obj = group.get(name)
+        label = "dataset" if kind is h5py.Dataset else "group"
+        full = f"{group.name.rstrip('/')}/{name}"
+        if obj is None:
+            raise SessionFileError(self.path, f"missing {label} {full}")
+        if not isinstance(obj, kind):
+            raise SessionFileError(self.path, f"{full} should be a {label}")
+        return obj
+
+    def attr(self, obj: Any, name: str, default: Any = None) -> Any:
+        if name in obj.attrs:
+            return obj.attrs[name]
+        if default is None:
+            raise SessionFileError(self.path, f"{obj.name} lacks the attribute {name!r}")
+        return default
+
+    def read(self, lazy: bool = True) -> Session:
+        try:
+            return self._read(lazy)
+        except HarlabError as exc:
+            if isinstance(exc, SessionFileError):
+                raise
+            raise SessionFileError(self.path, f"{self.where}: {exc}") from None
+        except (KeyError, ValueError, TypeError, OSError, RuntimeError, IndexError) as exc:
+            raise SessionFileError(self.path, f"{self.where}: {_short(exc)}") from None
+
+    def _read(self, lazy: bool) -> Session:
+        f = self.f
+        self.where = "/metadata"
+        md = self.metadata(self.need(f, "metadata", h5py.Group))
+        self.where = "/schema"
+        cls = read_table(self.need(f, "schema"), CLASS_DTYPE)
+        schema = LabelSchema.from_list(
+            [{k: cls[k][i] for k in CLASS_DTYPE.names} for i in range(len(cls["name"]))]
+        )
+        session = Session(md, schema)
+        for name, ds in self.need(f, "labels", h5py.Group).items():
+            self.where = f"/labels/{name}"
+            if not isinstance(ds, h5py.Dataset):
+                raise SessionFileError(self.path, f"{self.where} should be a table (dataset)")
+            track = LabelTrack(name, to_str(self.attr(ds, "policy", "exclusive")), to_str(ds.attrs.get("description", "")))  # type: ignore[arg-type]
+            track.add_many(segments_from_table(read_table(ds, SEGMENT_DTYPE)), keep_ids=True)
+            track._next_id = max(track.next_id, int(ds.attrs.get("next_id", 1)))  # ids of deleted segments stay used
+            session.add_label_track(track)
+        for name, g in self.need(f, "predictions", h5py.Group).items():
+            self.where = f"/predictions/{name}"
+            session.add_prediction_track(self.prediction(name, g))
+        for name, g in self.need(f, "streams", h5py.Group).items():
+            self.where = f"/streams/{name}"
+            session.add_stream(self.stream(name, g))
+        return session
+
+    def metadata(self, g: h5py.Group) -> Metadata:
+        dev = read_table(self.need(g, "devices"), DEVICE_DTYPE)
+        devices = [DeviceInfo(**{k: dev[k][i] for k in DEVICE_DTYPE.names}) for i in range(len(dev["name"]))]
+        p = self.need(g, "provenance", h5py.Group)
+        src = read_table(self.need(p, "sources"), SOURCE_DTYPE)
+        sources = [SourceFile(a, b, int(c)) for a, b, c in zip(src["path"], src["sha256"], src["size"], strict=True)]
+        created = str_to_dt(to_str(self.attr(p, "created_utc", "")))
+        prov = Provenance(
+            importer=to_str(self.attr(p, "importer", "")),
+            harlab_version=to_str(self.attr(p, "harlab_version", "")),
+            sources=sources,
+            notes=to_str(self.attr(p, "notes", "")),
+        )
+        if created is not None:
+            prov.created_utc = created
+        return Metadata(
+            session_id=to_str(self.attr(g, "session_id")),
+            participant_id=to_str(self.attr(g, "participant_id", "")),
+            devices=devices,
+            timezone=to_str(self.attr(g, "timezone", "UTC")),
+            start_utc=str_to_dt(to_str(self.attr(g, "start_utc", ""))),
+            notes=to_str(self.attr(g, "notes", "")),
+            provenance=prov,
+            extra=json_to_dict(self.attr(g, "extra", "{}")),
+        )
+
+    def prediction(self, name: str, g: h5py.Group) -> PredictionTrack:
+        if not isinstance(g, h5py.Group):
+            raise SessionFileError(self.path, f"{self.where} should be a group")
+        classes = str_list(self.attr(g, "classes", np.zeros(0, dtype=object)))
+        return PredictionTrack(
+            name=name,
+            model_name=to_str(self.attr(g, "model_name", "")),
+            model_version=to_str(self.attr(g, "model_version", "")),
+            classes=classes,
+            window_start=self.need(g, "window_start")[()],
+            window_end=self.need(g, "window_end")[()],
+            probabilities=self.need(g, "probabilities")[()],
+            segments=segments_from_table(read_table(self.need(g, "segments"), SEGMENT_DTYPE)),
+            created=str_to_dt(to_str(self.attr(g, "created", ""))) or datetime.now(UTC),
+            params=json_to_dict(self.attr(g, "params", "{}")),
+        )
+
+    def stream(self, name: str, g: h5py.Group) -> Stream:
+        if not isinstance(g, h5py.Group):
+            raise SessionFileError(self.path, f"{self.where} should be a group")
+        t = self.need(g, "time")
+        v = self.need(g, "values")
+        fl = self.need(g, "flags")
+        pyr = self.need(g, "pyramid", h5py.Group)
+        if t.ndim != 1 or v.ndim != 2 or fl.ndim != 1 or not (t.shape[0] == v.shape[0] == fl.shape[0]):
+            raise SessionFileError(
+                self.path, f"{self.where}: inconsistent shapes time {t.shape}, values {v.shape}, flags {fl.shape}"
+            )
+        for k in range(1, int(self.attr(pyr, "levels")) + 1):
+            lv = self.need(pyr, str(k), h5py.Group)
+            for key in ("time", "lo", "hi"):
+                self.need(lv, key)
+        self.attr(pyr, "factor")
+        data = H5StreamData(g, self.path)
+        if data.n_samples:
+            coarse, _ = data._coarse()
+            if len(coarse) > 1 and np.any(np.diff(coarse) < 0):
+                i = int(np.flatnonzero(np.diff(coarse) < 0)[0])
+                raise SessionFileError(
+                    self.path, f"{self.where}/time goes backwards (around {coarse[i]:.6f} s then {coarse[i + 1]:.6f} s)"
+                )
+        rate = float(self.attr(g, "rate_hz", np.nan))
+        return Stream(
+            name=name,
+            channels=str_list(self.attr(g, "channels")),
+            units=str_list(self.attr(g, "units")),
+            data=data,
+            rate_hz=None if np.isnan(rate) else rate,
+            kind=to_str(self.attr(g, "kind", "")),
+            device=to_str(self.attr(g, "device", "")),
+            attrs=json_to_dict(self.attr(g, "attrs", "{}")),
+        )
+
+
+def read_file_session(f: h5py.File, path: Path) -> Session:
+    return _Reader(f, path).read()
+
+
+__all__ = [
+    "HDF5_SIGNATURE", "Segment", "SessionError", "check_signature", "open_h5", "read_file_session",
+    "write_session",
+]

@@ -1,0 +1,221 @@
+"""Opening, reading and atomically saving session files.
+
+A session file is never modified in place. Every save writes a complete new file
+next to the old one (``.<name>.<random>.h5.tmp``), fsyncs it, renames it over the
+old one with ``os.replace`` (atomic on POSIX and Windows) and fsyncs the folder, so
+a crash at any moment leaves either the old or the new file, both complete. Streams
+that come from an open file are copied group by group with HDF5's object copy,
+chunks as stored, never decoded and re-encoded in Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import h5py
+
+from harlab.core.errors import FileLockedError, SessionFileError
+from harlab.core.session import Session
+from harlab.core.streams import ArrayStreamData
+from harlab.storage.codec import open_h5, read_file_session, write_session
+from harlab.storage.h5data import H5StreamData
+from harlab.storage.lock import FileLock, lock_holder
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, fill: Callable[[h5py.File], None]) -> Path:
+    """Create ``path`` through a temporary file in the same folder and an atomic rename."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SessionFileError(path, f"the folder {folder} does not exist")
+    tmp = folder / f".{path.name}.{uuid.uuid4().hex[:12]}.h5.tmp"
+    try:
+        with h5py.File(tmp, "w", track_order=True, locking=False) as f:
+            fill(f)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        fsync_dir(folder)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise SessionFileError(path, f"could not save: {exc.strerror or exc}") from None
+        raise
+    return path
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete temporary files of saves that were killed; call only while holding the lock
+    (only a lock holder creates them, so none of them can be in use)."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.h5.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def save_session(session: Session, path: str | Path) -> Path:
+    """Write ``session`` as a new session file at ``path`` atomically; returns the path.
+
+    Takes the write lock of ``path`` for the duration, so it fails with
+    :class:`FileLockedError` while another process has the file open for writing.
+    """
+    path = Path(path)
+    with FileLock(path):
+        remove_stale_temps(path)
+        return atomic_write(path, lambda f: write_session(f, session))
+
+
+def _recover_before_open(path: Path, lock: FileLock | None) -> None:
+    from harlab.storage.recorder import journal_path, recover
+
+    if not journal_path(path).exists():
+        return
+    if lock is not None:
+        recover(path, lock=lock)
+        return
+    tmp_lock = FileLock(path)
+    try:
+        tmp_lock.acquire()
+    except FileLockedError:
+        if path.exists():
+            return  # someone else owns it; read what is on disk
+        raise SessionFileError(
+            path, f"is being recorded right now ({lock_holder(path) or 'by another process'}); "
+            "it can be opened when the recording stops",
+        ) from None
+    try:
+        recover(path, lock=tmp_lock)
+    finally:
+        tmp_lock.release()
+
+
+class SessionFile:
+    """A session file opened for lazy reading, and for atomic saving when ``writable``.
+
+    ``session`` is a normal :class:`Session` whose streams read from the file on demand.
+    A writable SessionFile holds the file's write lock until ``close()``; the file itself
+    stays open read-only, since saves replace it as a whole.
+    """
+
+    def __init__(self, path: str | Path, writable: bool = False) -> None:
+        self.path = Path(path)
+        self.writable = writable
+        self._lock: FileLock | None = FileLock(self.path) if writable else None
+        self._h5: h5py.File | None = None
+        if self._lock is not None:
+            self._lock.acquire()
+            remove_stale_temps(self.path)
+        try:
+            _recover_before_open(self.path, self._lock)
+            self._h5 = open_h5(self.path)
+            self.session: Session = read_file_session(self._h5, self.path)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- saving -------------------------------------------------------------------
+    def save(self) -> Path:
+        """Atomically replace the file with the current session (labels, predictions,
+        schema, metadata and streams)."""
+        if not self.writable:
+            raise SessionFileError(self.path, "was opened read-only; open it with writable=True to save")
+        self._check_open()
+        atomic_write(self.path, lambda f: write_session(f, self.session))
+        self._reopen()
+        return self.path
+
+    def save_as(self, path: str | Path) -> Path:
+        """Write the session to ``path``; this SessionFile then refers to the new file
+        (writable, holding its lock) and releases the old one."""
+        self._check_open()
+        new = Path(path)
+        new_lock = FileLock(new).acquire()
+        try:
+            atomic_write(new, lambda f: write_session(f, self.session))
+        except BaseException:
+            new_lock.release()
+            raise
+        if self._lock is not None:
+            self._lock.release()
+        self._lock, self.path, self.writable = new_lock, new, True
+        self._reopen()
+        return new
+
+    def _reopen(self) -> None:
+        """Point lazy streams at the freshly written file and close the old handle."""
+        old = self._h5
+        self._h5 = open_h5(self.path)
+        for stream in self.session.streams.values():
+            data = stream.data
+            if isinstance(data, H5StreamData) and old is not None and data.group.file == old:
+                data._bind(self._h5["streams"][stream.name])
+                data._file_path = self.path
+        if old is not None:
+            old.close()
+
+    def _check_open(self) -> None:
+        if self._h5 is None:
+            raise SessionFileError(self.path, "is closed")
+
+    # -- life cycle ---------------------------------------------------------------
+    def close(self) -> None:
+        if self._h5 is not None:
+            with contextlib.suppress(Exception):
+                self._h5.close()
+            self._h5 = None
+        if self._lock is not None:
+            self._lock.release()
+
+    @property
+    def closed(self) -> bool:
+        return self._h5 is None
+
+    def __enter__(self) -> SessionFile:
+        return self
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "writable" if self.writable else "read-only"
+        return f"<SessionFile {self.path} {mode}{' closed' if self.closed else ''}>"
+
+
+def open_session(path: str | Path, writable: bool = False) -> SessionFile:
+    """Open a session file lazily (context manager). Recovers an interrupted recording first."""
+    return SessionFile(path, writable)
+
+
+def read_session(path: str | Path) -> Session:
+    """The whole session in memory; the file is closed when this returns."""
+    with SessionFile(path) as sf:
+        session = sf.session
+        for stream in session.streams.values():
+            data = stream.data
+            if isinstance(data, H5StreamData):
+                t, v, fl = data.load()
+                stream.data = ArrayStreamData(t, v, fl)
+        return session
