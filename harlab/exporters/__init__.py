@@ -1,1 +1,16 @@
-"""harlab.exporters."""
+"""Exporters: one module per output format, all found through :mod:`harlab.exporters.base`.
+
+:func:`harlab.exporters.windows.cut_windows` (training windows without files) is
+reusable on its own, e.g. by the ML code.
+"""
+
+from harlab.exporters.base import (
+    Exporter,
+    ExportError,
+    ExportOptions,
+    exporters,
+    get_exporter,
+    register,
+)
+
+__all__ = ["ExportError", "ExportOptions", "Exporter", "exporters", "get_exporter", "register"]

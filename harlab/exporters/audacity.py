@@ -1,0 +1,64 @@
+"""Audacity label files: ``start<TAB>end<TAB>label`` per line, one file per session and track.
+
+Audacity (File > Import > Labels) reads times in seconds; we write six decimals
+(microseconds), relative to the session start. Tabs and line breaks inside a class
+name would break the format, so they become spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from harlab.core.session import Session
+from harlab.exporters.base import (
+    Exporter,
+    ExportError,
+    ExportOptions,
+    OutputFiles,
+    ProgressCallback,
+    pick_tracks,
+    plan_outputs,
+    register,
+    safe_name,
+    session_names,
+)
+
+
+def audacity_line(start: float, end: float, label: str) -> str:
+    clean = " ".join(label.replace("\t", " ").splitlines())
+    return f"{start:.6f}\t{end:.6f}\t{clean}\n"
+
+
+@register
+class AudacityExporter(Exporter):
+    name = "audacity"
+    description = "Audacity label file (start<TAB>end<TAB>label, seconds), one per session and track"
+    suffixes = (".txt",)
+    options = frozenset({"tracks"})
+
+    def export(
+        self,
+        sessions: Sequence[Session],
+        out_path: str | Path,
+        options: ExportOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Path]:
+        options = options or ExportOptions()
+        self.check_options(options)
+        names = session_names(sessions, options.names)
+        jobs = []
+        for s, n in zip(sessions, names, strict=True):
+            for track in pick_tracks(s, options.tracks, f"session {n}"):
+                jobs.append((track, f"{n}.{safe_name(track.name)}"))
+        if not jobs:
+            raise ExportError("nothing to export: the sessions have no label tracks")
+        targets = plan_outputs(Path(out_path), [j[1] for j in jobs], ".txt", self.suffixes, self.name)
+        with OutputFiles(options.overwrite) as out:
+            for i, ((track, _), final) in enumerate(zip(jobs, targets, strict=True)):
+                tmp = out.target(final)
+                with open(tmp, "w", encoding="utf-8", newline="") as f:
+                    f.writelines(audacity_line(s.start, s.end, s.label) for s in track)
+                if progress is not None:
+                    progress((i + 1) / len(jobs), final.name)
+            return out.commit()

@@ -1,0 +1,79 @@
+"""Segment table: every label segment of every session as one row (CSV or TSV by extension).
+
+One file for all sessions, sorted by session, track and start, so a statistician can
+read all annotations of a study with one ``read_csv``. Absolute times are ISO 8601 UTC
+(empty when the session's start is unknown); relative times are seconds since the
+session start written with full float64 precision.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from harlab.core.session import Session
+from harlab.exporters.base import (
+    Exporter,
+    ExportError,
+    ExportOptions,
+    OutputFiles,
+    ProgressCallback,
+    fmt_float,
+    iso_utc,
+    pick_tracks,
+    register,
+    session_names,
+)
+
+COLUMNS = (
+    "session", "session_id", "participant", "track", "segment_id", "class",
+    "start_utc", "end_utc", "start_s", "end_s", "duration_s",
+    "annotator", "source", "confidence", "note", "created_utc", "modified_utc",
+)
+
+
+@register
+class SegmentTableExporter(Exporter):
+    name = "segments"
+    description = "table of label segments (CSV or TSV by extension): absolute and relative times, class, track, ..."
+    suffixes = (".csv", ".tsv")
+    options = frozenset({"tracks"})
+
+    def export(
+        self,
+        sessions: Sequence[Session],
+        out_path: str | Path,
+        options: ExportOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Path]:
+        options = options or ExportOptions()
+        self.check_options(options)
+        out_path = Path(out_path)
+        suffix = out_path.suffix.lower()
+        if suffix not in self.suffixes:
+            raise ExportError(
+                f"the segment table is one file; name it .csv or .tsv (got {out_path.name!r})"
+            )
+        delimiter = "\t" if suffix == ".tsv" else ","
+        names = session_names(sessions, options.names)
+        plan = [(s, n, pick_tracks(s, options.tracks, f"session {n}")) for s, n in zip(sessions, names, strict=True)]
+        with OutputFiles(options.overwrite) as out:
+            tmp = out.target(out_path)
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                w = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+                w.writerow(COLUMNS)
+                for i, (session, sname, tracks) in enumerate(plan):
+                    md = session.metadata
+                    for track in sorted(tracks, key=lambda t: t.name):
+                        for seg in track:
+                            w.writerow([
+                                sname, md.session_id, md.participant_id, track.name, seg.id, seg.label,
+                                iso_utc(md.start_utc, seg.start), iso_utc(md.start_utc, seg.end),
+                                fmt_float(seg.start), fmt_float(seg.end), fmt_float(seg.duration),
+                                seg.annotator, seg.source, fmt_float(seg.confidence), seg.note,
+                                seg.created.isoformat(), seg.modified.isoformat(),
+                            ])
+                    if progress is not None:
+                        progress((i + 1) / len(plan), sname)
+            return out.commit()

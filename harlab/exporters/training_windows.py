@@ -1,0 +1,93 @@
+"""Training windows for machine learning: NPZ or HDF5 (by extension) plus a JSON manifest beside it.
+
+The cutting rules live in :mod:`harlab.exporters.windows` (reusable without files);
+this module picks defaults, writes the arrays and the manifest
+(``<output>.json``, e.g. ``windows.npz.json``), atomically together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from harlab.core.session import Session
+from harlab.exporters.base import (
+    Exporter,
+    ExportError,
+    ExportOptions,
+    OutputFiles,
+    ProgressCallback,
+    register,
+    session_names,
+)
+from harlab.exporters.windows import cut_windows, write_hdf5, write_npz
+
+DEFAULT_WINDOW_S = 2.0
+
+
+def manifest_path(out_path: Path) -> Path:
+    return out_path.with_name(out_path.name + ".json")
+
+
+def default_track(sessions: Sequence[Session]) -> str:
+    """The only label track name the sessions use, else a clear error."""
+    names = sorted({t for s in sessions for t in s.label_tracks})
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ExportError("the sessions have no label tracks, so there is nothing to label windows with")
+    raise ExportError(f"the sessions have several label tracks ({', '.join(names)}); choose one with --track")
+
+
+@register
+class TrainingWindowsExporter(Exporter):
+    name = "windows"
+    description = "training windows X (N x T x C), y, participant, session, start times: .npz or .h5 + JSON manifest"
+    suffixes = (".npz", ".h5", ".hdf5")
+    options = frozenset({"tracks", "streams", "rate_hz", "window_s", "stride_s", "label_policy", "classes"})
+
+    def export(
+        self,
+        sessions: Sequence[Session],
+        out_path: str | Path,
+        options: ExportOptions | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Path]:
+        options = options or ExportOptions()
+        self.check_options(options)
+        out_path = Path(out_path)
+        if out_path.suffix.lower() not in self.suffixes:
+            raise ExportError(
+                f"training windows go to one .npz or .h5/.hdf5 file (got {out_path.name!r})"
+            )
+        if options.tracks is not None and len(options.tracks) != 1:
+            raise ExportError(f"training windows use one label track; got {len(options.tracks)}: {options.tracks}")
+        track = options.tracks[0] if options.tracks else default_track(sessions)
+        window_s = options.window_s if options.window_s is not None else DEFAULT_WINDOW_S
+        ws = cut_windows(
+            sessions,
+            track,
+            window_s,
+            options.stride_s,
+            options.rate_hz,
+            options.streams,
+            options.label_policy or "majority",
+            classes=options.classes,
+            names=session_names(sessions, options.names),
+            progress=(lambda f, m: progress(0.9 * f, m)) if progress else None,
+        )
+        manifest = ws.manifest()
+        manifest["file"] = out_path.name
+        with OutputFiles(options.overwrite) as out:
+            tmp = out.target(out_path)
+            tmp_manifest = out.target(manifest_path(out_path))
+            if out_path.suffix.lower() == ".npz":
+                with open(tmp, "wb") as f:
+                    write_npz(ws, f, manifest)
+            else:
+                write_hdf5(ws, tmp, manifest)
+            tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            if progress is not None:
+                progress(1.0, f"{len(ws)} windows")
+            return out.commit()
