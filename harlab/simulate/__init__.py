@@ -1,1 +1,34 @@
-"""harlab.simulate."""
+"""A built-in activity simulator: a participant with a wrist IMU and a heart-rate sensor.
+
+Used by ``harlab demo``, the simulated recording devices, tests and benchmarks.
+
+* :class:`Plan` / :func:`random_plan`: which activities, for how long.
+* :func:`simulate_session`: a whole :class:`~harlab.core.Session` (accelerometer,
+  gyroscope, heart rate, activity labels) in one call, fast enough for 24 h at 100 Hz.
+* :class:`Simulator`: the same signals streamed chunk by chunk, with the activity
+  changeable live; for the same seed and plan it gives exactly the batch numbers.
+* :data:`PROFILES`: the activity table (cadence, amplitudes, wrist orientation,
+  METs, colours, hotkeys); :func:`label_schema` turns it into a label schema.
+"""
+
+from harlab.simulate.engine import Chunk, G, SensorConfig, Simulator
+from harlab.simulate.participant import Participant
+from harlab.simulate.plan import Plan, Step, random_plan
+from harlab.simulate.profiles import (
+    ACTIVITIES,
+    ALIASES,
+    POSTURES,
+    PROFILES,
+    ActivityProfile,
+    SimulationError,
+    canonical_name,
+    get_profile,
+    label_schema,
+)
+from harlab.simulate.session import DEVICE_NAME, make_demo_session, simulate_session
+
+__all__ = [
+    "ACTIVITIES", "ALIASES", "DEVICE_NAME", "G", "POSTURES", "PROFILES", "ActivityProfile", "Chunk",
+    "Participant", "Plan", "SensorConfig", "SimulationError", "Simulator", "Step", "canonical_name",
+    "get_profile", "label_schema", "make_demo_session", "random_plan", "simulate_session",
+]

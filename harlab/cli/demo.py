@@ -1,0 +1,94 @@
+"""``harlab demo``: simulate a demo session, save it, print its path and open it.
+
+The session comes from :func:`harlab.simulate.make_demo_session`: a participant
+working through every activity the simulator knows (walking, running, stairs,
+sitting, standing, lying, jumping, cycling, squats, sit-ups and the transitions
+between postures), with wrist accelerometer, gyroscope, heart rate and the
+matching activity labels. An existing file is never overwritten unless
+``--force`` is given: it may hold labels someone edited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+from harlab.core.errors import HarlabError
+
+DEFAULT_DIR = "recordings"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="write a simulated demo session and open it",
+        description=(
+            "Simulate a participant doing every known activity (wrist accelerometer, gyroscope, "
+            "heart rate, activity labels), save it as a session file, print its path, and open it "
+            "in the workbench unless --no-open is given."
+        ),
+    )
+    p.add_argument("-o", "--output", metavar="DIR", default=DEFAULT_DIR,
+                   help=f"folder to write into, created if missing (default: ./{DEFAULT_DIR}); "
+                        "a path ending in .h5 names the file itself")
+    p.add_argument("--duration", metavar="MIN", type=float, default=10.0,
+                   help="length of the session in minutes (default: 10)")
+    p.add_argument("--seed", metavar="N", type=int, default=0,
+                   help="random seed; the same seed gives the same signals (default: 0)")
+    p.add_argument("--rate", metavar="HZ", type=float, default=100.0,
+                   help="accelerometer and gyroscope sample rate (default: 100)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file of the same name")
+    p.add_argument("--no-open", action="store_true", help="only write the file; do not open the workbench")
+    p.set_defaults(func=run)
+
+
+def _target(output: str, duration: float, seed: int, force: bool) -> Path:
+    out = Path(output).expanduser()
+    if out.suffix.lower() == ".h5":
+        if out.exists() and not force:
+            raise HarlabError(f"{out} already exists; pass --force to overwrite it")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out
+    if out.exists() and not out.is_dir():
+        raise HarlabError(f"{out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"demo-{duration:g}min-seed{seed}"
+    path = out / f"{stem}.h5"
+    n = 2
+    while path.exists() and not force:
+        path = out / f"{stem}-{n}.h5"
+        n += 1
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    from harlab.simulate import make_demo_session
+
+    if not 0 < args.duration <= 7 * 24 * 60:
+        raise HarlabError(f"--duration must be between 0 and 10080 minutes, got {args.duration:g}")
+    if args.seed < 0:
+        raise HarlabError(f"--seed must be a non-negative integer, got {args.seed}")
+    try:
+        path = _target(args.output, args.duration, args.seed, args.force)
+    except OSError as exc:
+        raise HarlabError(f"cannot create the output folder {args.output}: {exc}") from exc
+
+    from harlab.storage import save_session  # imported late: `harlab --help` stays fast
+
+    session = make_demo_session(duration_min=args.duration, seed=args.seed, rate_hz=args.rate)
+    try:
+        saved = save_session(session, path)
+    except OSError as exc:
+        raise HarlabError(f"cannot write {path}: {exc}") from exc
+    print(saved)
+    sys.stdout.flush()
+    if args.no_open or importlib.util.find_spec("harlab.gui.app") is None:
+        return 0
+    try:
+        from harlab.gui.app import run_gui
+    except ImportError as exc:  # no Qt here: the file is still there
+        print(f"harlab: cannot open the workbench ({exc}); the demo session is {saved}", file=sys.stderr)
+        return 0
+    return int(run_gui([str(saved)]) or 0)

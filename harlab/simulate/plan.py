@@ -1,0 +1,260 @@
+"""Plans: which activity the simulated participant performs, and for how long.
+
+A :class:`Plan` is an ordered list of ``(activity, duration_s)`` steps. It is
+what a study protocol looks like ("stand 60 s, walk 120 s, ..."), what the
+simulator follows, and what the activity labels are cut from, so labels and
+signal agree by construction. :func:`random_plan` builds plausible plans: a
+varied protocol for short sessions, a day with sleep, desk work, commutes and
+exercise for long ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harlab.simulate.profiles import POSTURES, SimulationError, canonical_name
+
+
+@dataclass(frozen=True)
+class Step:
+    activity: str
+    duration_s: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "activity", canonical_name(self.activity))
+        d = float(self.duration_s)
+        if not np.isfinite(d) or d <= 0:
+            raise SimulationError(f"step {self.activity!r}: duration must be a positive number of seconds, got {self.duration_s!r}")
+        object.__setattr__(self, "duration_s", d)
+
+
+class Plan(Sequence[Step]):
+    """An immutable sequence of steps; start times are cumulative sums of durations.
+
+    An empty plan is a valid value (a slice can be empty) but cannot be simulated.
+    """
+
+    def __init__(self, steps: Iterable[Step | tuple[str, float]] = ()) -> None:
+        self._steps: tuple[Step, ...] = tuple(
+            s if isinstance(s, Step) else Step(str(s[0]), float(s[1])) for s in steps
+        )
+        self._starts = np.concatenate([[0.0], np.cumsum([s.duration_s for s in self._steps])])
+
+    @classmethod
+    def of(cls, plan: Plan | Iterable[Step | tuple[str, float]]) -> Plan:
+        return plan if isinstance(plan, Plan) else cls(plan)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        """A step, or a Plan for a slice."""
+        if isinstance(i, slice):
+            return Plan(self._steps[i])
+        return self._steps[i]
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self._steps)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Plan) and self._steps == other._steps
+
+    def __hash__(self) -> int:
+        return hash(self._steps)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"({s.activity!r}, {s.duration_s:g})" for s in self._steps[:6])
+        more = f", ... {len(self) - 6} more" if len(self) > 6 else ""
+        return f"Plan([{inner}{more}])"
+
+    @property
+    def duration_s(self) -> float:
+        return float(self._starts[-1])
+
+    def spans(self) -> list[tuple[float, float, str]]:
+        """(start, end, activity) of every step, in seconds from the start."""
+        return [
+            (float(self._starts[i]), float(self._starts[i + 1]), s.activity) for i, s in enumerate(self._steps)
+        ]
+
+    def activity_at(self, t: float) -> str:
+        i = int(np.searchsorted(self._starts, t, side="right")) - 1
+        return self._steps[min(max(i, 0), len(self._steps) - 1)].activity
+
+    def to_list(self) -> list[list[object]]:
+        return [[s.activity, s.duration_s] for s in self._steps]
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_list())
+
+    @classmethod
+    def parse(cls, text: str, source: str = "<plan>") -> Plan:
+        """Read a plan from text: one ``activity duration`` per line (or ``activity, duration``).
+
+        Durations take an optional unit: ``90``, ``90s``, ``1.5 min``, ``2m``, ``1h``.
+        Blank lines and ``#`` comments are skipped. A JSON list of pairs is accepted too.
+        """
+        stripped = text.strip()
+        if stripped.startswith("["):
+            try:
+                return cls((str(a), float(d)) for a, d in json.loads(stripped))
+            except (ValueError, TypeError) as exc:
+                raise SimulationError(f"{source}: not a JSON list of [activity, seconds] pairs ({exc})") from exc
+        steps: list[Step] = []
+        for n, raw in enumerate(text.splitlines(), start=1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            m = re.fullmatch(r"([A-Za-z_\- ]+?)\s*[,;:\t ]\s*([0-9.]+)\s*([a-zA-Z]*)", line)
+            if not m:
+                raise SimulationError(f"{source}, line {n}: cannot read {raw!r} (expected 'activity duration', e.g. 'walking 60s')")
+            unit = m.group(3).lower()
+            scale = {"": 1, "s": 1, "sec": 1, "secs": 1, "seconds": 1, "m": 60, "min": 60, "mins": 60,
+                     "minutes": 60, "h": 3600, "hr": 3600, "hours": 3600}.get(unit)
+            if scale is None:
+                raise SimulationError(f"{source}, line {n}: unknown duration unit {m.group(3)!r} (expected s, min or h)")
+            try:
+                steps.append(Step(m.group(1).strip(), float(m.group(2)) * scale))
+            except (SimulationError, ValueError) as exc:
+                raise SimulationError(f"{source}, line {n}: {exc}") from exc
+        if not steps:
+            raise SimulationError(f"{source}: the plan has no steps")
+        return cls(steps)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Plan:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SimulationError(f"{p}: cannot read the plan ({exc})") from exc
+        return cls.parse(text, str(p))
+
+
+# -- random plans --------------------------------------------------------------------------------------
+
+#: Bout lengths (seconds, log-uniform between the bounds) for a short, varied protocol.
+_PROTOCOL_BOUT = {
+    "walking": (30, 90), "running": (25, 75), "stairs_up": (15, 40), "stairs_down": (15, 40),
+    "sitting": (30, 90), "standing": (20, 60), "lying": (30, 90), "jumping": (15, 35),
+    "cycling": (30, 90), "squat": (15, 40), "situp": (15, 40),
+}
+_PROTOCOL_ORDER = tuple(_PROTOCOL_BOUT)
+
+# Day-scale behaviour: per context, activity weights and bout lengths (seconds, log-uniform).
+_DAY_BOUT = {
+    "walking": (60, 900), "running": (600, 2400), "stairs_up": (15, 60), "stairs_down": (15, 60),
+    "sitting": (300, 3600), "standing": (30, 600), "lying": (600, 3600), "jumping": (30, 120),
+    "cycling": (600, 2400), "squat": (30, 120), "situp": (30, 120),
+}
+_DAY_WEIGHTS = {
+    # context: activity weights of the next bout
+    "morning": {"standing": 4, "walking": 4, "sitting": 2, "stairs_up": 1, "stairs_down": 1, "cycling": 1},
+    "work": {"sitting": 8, "standing": 2, "walking": 3, "stairs_up": 1, "stairs_down": 1},
+    "exercise": {"running": 4, "cycling": 2, "jumping": 1, "squat": 1, "situp": 1, "walking": 2, "standing": 1},
+    "evening": {"sitting": 5, "standing": 3, "walking": 3, "lying": 1, "stairs_up": 1, "stairs_down": 1},
+}
+
+
+def _context(hour: float) -> str:
+    h = hour % 24
+    if h >= 23 or h < 7:
+        return "night"
+    if h < 9:
+        return "morning"
+    if 17 <= h < 19:
+        return "exercise"
+    if h < 17:
+        return "work"
+    return "evening"
+
+
+def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+def _needs_transition(prev: str | None, nxt: str) -> bool:
+    """Getting from one posture to another (or up from lying) is a labelled transition."""
+    if prev is None or prev == nxt:
+        return False
+    return (prev in POSTURES and nxt in POSTURES) or "lying" in (prev, nxt)
+
+
+def random_plan(duration_s: float, seed: int = 0, *, start_hour: float = 8.0, transitions: bool = True) -> Plan:
+    """A plausible plan lasting exactly ``duration_s`` seconds, deterministic given ``seed``.
+
+    Up to two hours it is a varied protocol: every activity appears (when time
+    allows) in bouts of 15-90 s (shorter in sessions under 15 minutes), as in a lab study. Longer plans follow a day
+    starting at ``start_hour`` (local time): sleep at night with short awakenings,
+    a morning routine, desk work with walks and stairs, exercise in the late
+    afternoon, and a quieter evening. With ``transitions`` a short labelled
+    "transition" step (2-4 s) separates posture changes.
+    """
+    duration_s = float(duration_s)
+    if not np.isfinite(duration_s) or duration_s <= 0:
+        raise SimulationError(f"plan duration must be positive, got {duration_s!r}")
+    rng = np.random.default_rng([int(seed), 0x504C414E])
+    steps: list[tuple[str, float]] = []
+    elapsed = 0.0
+    prev: str | None = None
+    day = duration_s > 2 * 3600
+    queue: list[str] = []
+    while elapsed < duration_s - 1e-9:
+        if not day:
+            if not queue:
+                order = list(_PROTOCOL_ORDER)
+                rng.shuffle(order)
+                if order[0] == prev:
+                    order.append(order.pop(0))
+                queue = order
+            act = queue.pop(0)
+            lo, hi = _PROTOCOL_BOUT[act]
+            # short sessions get short bouts, so that they still show many activities
+            scale = min(1.0, max(0.15, duration_s / 900.0))
+            bout = max(5.0, _log_uniform(rng, lo, hi) * scale)
+        else:
+            ctx = _context(start_hour + elapsed / 3600.0)
+            if ctx == "night":
+                if prev == "lying" and rng.random() < 0.15:
+                    act = str(rng.choice(["sitting", "standing", "walking"]))
+                    bout = _log_uniform(rng, 20, 240)
+                else:
+                    act, bout = "lying", _log_uniform(rng, 1200, 5400)
+            else:
+                weights = dict(_DAY_WEIGHTS[ctx])
+                weights.pop(prev or "", None)
+                names = list(weights)
+                p = np.array([weights[n] for n in names], float)
+                act = str(rng.choice(names, p=p / p.sum()))
+                bout = _log_uniform(rng, *_DAY_BOUT[act])
+        if transitions and _needs_transition(prev, act):
+            t = min(round(float(rng.uniform(2.0, 4.0)), 3), duration_s - elapsed)
+            steps.append(("transition", t))
+            elapsed += t
+            if elapsed >= duration_s - 1e-9:
+                break
+        remaining = duration_s - elapsed
+        bout = min(round(bout, 3), remaining)
+        if remaining - bout < 1.0:  # no slivers at the end
+            bout = remaining
+        if steps and steps[-1][0] == act:
+            steps[-1] = (act, steps[-1][1] + bout)
+        else:
+            steps.append((act, bout))
+        elapsed += bout
+        prev = act
+    # Make the plan end exactly at duration_s: the last step takes what the others leave
+    # (start times are cumulative sums, so compute them the way Plan does).
+    before = float(np.cumsum([d for _, d in steps[:-1]])[-1]) if len(steps) > 1 else 0.0
+    for last in (round(duration_s - before, 3), duration_s - before):
+        steps[-1] = (steps[-1][0], last)
+        plan = Plan(steps)
+        if plan.duration_s == duration_s:
+            break
+    return plan
