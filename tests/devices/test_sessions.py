@@ -111,7 +111,7 @@ def test_polar_peripheral_control_point_errors() -> None:
 
 
 def test_reconnect_resubscribes_and_restarts_with_gap() -> None:
-    clock = SimClock(speed=20)
+    clock = SimClock(speed=10)
     t0 = clock.now()
     link = SimLink(PolarH10Peripheral(imu, heart), clock, disconnect_at=[t0 + 3.0])
     src = BleSource(link, PolarH10Profile(100), sleep=clock.sleep)
