@@ -186,7 +186,7 @@ class WitMotionProfile(DeviceProfile):
             # jump the sample index forward and flag the gap.
             expected_last = self.aligner.to_host(np.array([(self.index + len(frames) - 1) * period]))[0]
             late = arrival - expected_last
-            if late > max(0.5, 5 * period):
+            if late > max(1.0, 10 * period):
                 self.index += int(round(late / period))
                 gap = True
         dev = (self.index + np.arange(len(frames))) * period
