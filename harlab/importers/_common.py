@@ -31,14 +31,22 @@ def provenance(importer: str, sources: Iterable[Path], notes: str = "") -> Prove
     )
 
 
+try:  # ISA-L's gzip is ~3x faster to decompress than zlib; optional, same output
+    from isal import igzip as _gzip_impl
+    from isal.isal_zlib import error as _isal_error
+except ImportError:  # pragma: no cover - depends on the environment
+    _gzip_impl = gzip  # type: ignore[assignment]
+    _isal_error = zlib.error  # type: ignore[assignment,misc]
+
+
 def read_all(path: Path) -> bytes:
-    """The file's bytes, ``.gz`` decompressed in one call (faster than streaming through GzipFile)."""
+    """The file's bytes, ``.gz`` decompressed in one call (with ISA-L when installed)."""
     try:
         raw = path.read_bytes()
         if path.name.endswith(".gz"):
-            return gzip.decompress(raw)
+            return _gzip_impl.decompress(raw)
         return raw
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error, _isal_error, gzip.BadGzipFile) as exc:
         raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable (gzip) file") from exc
 
 
@@ -59,14 +67,6 @@ def check_ascii(path: Path, data: bytes, what: str = "ASCII text") -> None:
         offset=off,
         expected=what,
     )
-
-
-def check_no_nul(path: Path, data: bytes) -> None:
-    off = data.find(b"\0")
-    if off >= 0:
-        raise ImportFormatError(
-            path, f"NUL byte at byte offset {off}: this is a binary file", offset=off, expected="text"
-        )
 
 
 def first_nonfinite(values: np.ndarray) -> tuple[int, int] | None:
