@@ -1,0 +1,192 @@
+"""Subject-independent benchmark of harlab's activity models (measurement, not CI).
+
+For each dataset, windows are cut once, split into grouped folds by participant
+(recording for the single-participant Fitbit seed), and every model is trained and
+tested on the *same* folds:
+
+* ``cnn1d``    harlab's 1-D CNN
+* ``seed2d``   the seed project's 2-D CNN (fitbit-formats.md §3.2)
+* ``features`` hand-crafted window features + LightGBM (the bar to beat)
+* ``ensemble`` mean of the cnn1d and features probabilities. Training members
+  separately with the same seed and validation split gives exactly the members the
+  ``ensemble`` preset trains, so the ensemble costs no extra training here.
+
+Datasets (``../shared/data``): UCI HAPT raw, classes 1-6, 2.56 s windows with 50 %
+overlap at 50 Hz; WISDM 2019 watch accel + gyro, 18 classes, 10 s windows with 5 s
+stride resampled to 20 Hz (as Yuan et al.); Fitbit seed recordings, 10 classes,
+1 s windows at 10 Hz (as the seed), 5 folds of contiguous time blocks per recording. Prints progress on stderr and, as its last line,
+one JSON object with all numbers.
+
+    python benchmarks/models.py                      # everything (hours on 2 cores)
+    python benchmarks/models.py --datasets uci --epochs 3 --max-groups 6   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from harlab.importers import ImportOptions, get_importer
+from harlab.ml.dataset import Dataset, build_dataset
+from harlab.ml.metrics import classification_report, grouped_kfold
+from harlab.ml.training import TrainConfig, train
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+UCI_CLASSES = ["WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING"]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _import(importer_name: str, inputs: list[Path]) -> list:
+    imp = get_importer(importer_name)
+    sessions = []
+    for p in inputs:
+        sessions.extend(imp.read(p, ImportOptions()))
+    return sessions
+
+
+def load_uci(max_groups: int | None) -> Dataset:
+    folder = DATA / "uci-hapt" / "RawData"
+    imp = get_importer("uci_hapt")
+    inputs = imp.expand(folder)
+    sessions = _import("uci_hapt", inputs)
+    if max_groups:
+        keep = sorted({s.metadata.participant_id for s in sessions})[:max_groups]
+        sessions = [s for s in sessions if s.metadata.participant_id in keep]
+    names = [c for c in sessions[0].schema.names if c.upper().replace(" ", "_") in UCI_CLASSES]
+    return build_dataset(sessions, "activity", 2.56, 1.28, 50.0, ["accelerometer", "gyroscope"], classes=names)
+
+
+def load_wisdm(max_groups: int | None) -> Dataset:
+    folder = DATA / "wisdm2019" / "wisdm-dataset" / "raw" / "watch"
+    imp = get_importer("wisdm")
+    inputs = imp.expand(folder)
+    if max_groups:
+        inputs = inputs[:max_groups]
+    sessions = _import("wisdm", inputs)
+    return build_dataset(sessions, "activity", 10.0, 5.0, 20.0, ["accelerometer", "gyroscope"])
+
+
+def load_fitbit(max_groups: int | None) -> Dataset:
+    folder = DATA / "fitbit-seed" / "azure" / "fitbit" / "raw_input"
+    inputs = sorted(folder.rglob("*.csv"))
+    if max_groups:
+        inputs = inputs[:max_groups]
+    sessions = _import("fitbit_csv", inputs)
+    data = build_dataset(sessions, "activity", 1.0, 1.0, 10.0, None)
+    # Most classes were recorded once, so holding out whole recordings would test classes
+    # never trained on. Instead each recording is cut into 5 contiguous blocks in time and
+    # fold j tests block j of every recording (no neighbouring seconds shared across the
+    # split, except at the block edges).
+    chunk = np.zeros(len(data), np.int64)
+    for sid in np.unique(data.windows.session):
+        idx = np.flatnonzero(data.windows.session == sid)
+        idx = idx[np.argsort(data.windows.start_s[idx])]
+        chunk[idx] = (np.arange(len(idx)) * 5) // max(len(idx), 1)
+    data.groups = np.array([f"block {c}" for c in chunk])
+    data.group_kind = "time block of each recording"
+    return data
+
+
+LOADERS = {"uci": load_uci, "wisdm": load_wisdm, "fitbit": load_fitbit}
+AUGMENT = {"uci": "jitter", "wisdm": "flip", "fitbit": "jitter"}
+
+
+def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int, seed: int) -> dict:
+    log(f"{name}: {len(data)} windows {data.X.shape[1:]}, {len(np.unique(data.groups))} {data.group_kind}s, "
+        f"{len(data.classes)} classes")
+    k = min(k, len(np.unique(data.groups)))
+    folds = list(grouped_kfold(data.groups, k, seed))
+    base = TrainConfig(epochs=epochs, seed=seed, augment=AUGMENT[name])
+    probs: dict[str, np.ndarray] = {}
+    timing: dict[str, dict[str, float]] = {}
+    per_fold: dict[str, list[dict]] = {}
+    train_models = [m for m in models if m != "ensemble"]
+    if "ensemble" in models:
+        train_models += [m for m in ("cnn1d", "features") if m not in train_models]
+    for m in train_models:
+        probs[m] = np.zeros((len(data), len(data.classes)), np.float32)
+        timing[m] = {"train_s": 0.0, "train_windows": 0, "infer_s": 0.0, "infer_windows": 0}
+        per_fold[m] = []
+        for f, (tr, te) in enumerate(folds):
+            cfg = replace(base, preset=m, seed=seed + f)
+            t0 = time.perf_counter()
+            model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, cfg)
+            t1 = time.perf_counter()
+            probs[m][te] = model.predict_proba(data.X[te])
+            t2 = time.perf_counter()
+            timing[m]["train_s"] += t1 - t0
+            timing[m]["train_windows"] += len(tr)
+            timing[m]["infer_s"] += t2 - t1
+            timing[m]["infer_windows"] += len(te)
+            rep = classification_report(data.y[te], probs[m][te].argmax(1), data.classes)
+            per_fold[m].append({"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"], "train_s": t1 - t0})
+            log(f"{name} {m} fold {f + 1}/{k}: acc {rep['accuracy']:.4f} F1 {rep['macro_f1']:.4f} "
+                f"({t1 - t0:.0f} s train)")
+    if "ensemble" in models:
+        probs["ensemble"] = (probs["cnn1d"] + probs["features"]) / 2
+        per_fold["ensemble"] = []
+        for _, te in folds:
+            rep = classification_report(data.y[te], probs["ensemble"][te].argmax(1), data.classes)
+            per_fold["ensemble"].append({"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"]})
+        timing["ensemble"] = {key: timing["cnn1d"][key] + timing["features"][key]
+                              for key in ("train_s", "infer_s")}
+        timing["ensemble"]["train_windows"] = timing["cnn1d"]["train_windows"]
+        timing["ensemble"]["infer_windows"] = timing["cnn1d"]["infer_windows"]
+    results = {}
+    for m in models:
+        rep = classification_report(data.y, probs[m].argmax(1), data.classes, data.groups)
+        t = timing[m]
+        results[m] = {
+            "accuracy": round(rep["accuracy"], 4),
+            "macro_f1": round(rep["macro_f1"], 4),
+            "fold_accuracy": [round(x["accuracy"], 4) for x in per_fold[m]],
+            "fold_macro_f1": [round(x["macro_f1"], 4) for x in per_fold[m]],
+            "per_group_macro_f1_min": round(rep["group_spread"]["macro_f1"]["min"], 4),
+            "train_windows_per_s": round(t["train_windows"] / max(t["train_s"], 1e-9), 1),
+            "infer_windows_per_s": round(t["infer_windows"] / max(t["infer_s"], 1e-9), 1),
+        }
+        log(f"{name} {m}: accuracy {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}")
+    return {"n_windows": len(data), "n_groups": int(len(np.unique(data.groups))), "group_kind": data.group_kind,
+            "classes": data.classes, "folds": k, "window_s": data.info.window_s, "rate_hz": data.info.rate_hz,
+            "augment": AUGMENT[name], "epochs": epochs, "models": results}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default="uci,wisdm,fitbit")
+    ap.add_argument("--models", default="cnn1d,seed2d,features,ensemble")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-groups", type=int, default=None, help="use only the first N participants/files")
+    ap.add_argument("--out", default=None, help="also write the JSON to this file (updated after each dataset)")
+    args = ap.parse_args(argv)
+    if not DATA.is_dir():
+        print(json.dumps({"error": f"{DATA} not present"}))
+        return 1
+    models = args.models.split(",")
+    out: dict = {"protocol": "grouped k-fold by participant (fitbit: by recording); same folds for all models",
+                 "datasets": {}}
+    for name in args.datasets.split(","):
+        t0 = time.perf_counter()
+        log(f"loading {name}")
+        data = LOADERS[name](args.max_groups)
+        out["datasets"][name] = run_dataset(name, data, models, args.folds, args.epochs, args.seed)
+        out["datasets"][name]["wall_s"] = round(time.perf_counter() - t0, 1)
+        if args.out:
+            Path(args.out).write_text(json.dumps(out, indent=1))
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""``harlab evaluate MODEL SESSIONS...`` or ``harlab evaluate --cv K SESSIONS...``.
+
+The first form applies a trained model to labelled sessions it has not seen; the
+second cross-validates a preset with whole participants (or recordings) per fold.
+Both print accuracy, macro-F1, per-class scores and the spread over participants,
+or the full JSON report with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from harlab.core.errors import HarlabError
+from harlab.ml.cli_support import (
+    add_train_args,
+    add_window_args,
+    dataset_from_args,
+    note,
+    print_progress,
+    train_config,
+)
+from harlab.ml.evaluate import cross_validate, evaluate_model, format_report, plot_confusion
+from harlab.ml.modelfile import ActivityModel
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a model on labelled sessions, or cross-validate a preset (--cv K)",
+        description="harlab evaluate MODEL SESSION...  |  harlab evaluate --cv K SESSION... [training options]",
+    )
+    p.add_argument("paths", nargs="+", metavar="MODEL_OR_SESSION",
+                   help="model file then session files; with --cv only session files")
+    p.add_argument("--cv", type=int, default=None, metavar="K",
+                   help="grouped K-fold cross-validation of a preset over the sessions' participants")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")
+    p.add_argument("--report", default=None, metavar="FILE", help="also write the JSON report to FILE")
+    p.add_argument("--confusion", default=None, metavar="PNG", help="draw the confusion matrix to PNG")
+    add_window_args(p)
+    add_train_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.cv is not None:
+        if args.cv < 2:
+            raise HarlabError("--cv needs K >= 2")
+        data = dataset_from_args(args, args.paths)
+        cfg = train_config(args)
+
+        def fold_done(i: int, f: dict) -> None:
+            note(f"fold {i + 1}/{args.cv}: accuracy {f['accuracy']:.4f} macro-F1 {f['macro_f1']:.4f} "
+                 f"(test {', '.join(f['test_groups'])})")
+
+        rep = cross_validate(data, cfg, args.cv, seed=args.seed, progress=print_progress, fold_done=fold_done)
+    else:
+        if len(args.paths) < 2:
+            raise HarlabError("give a model file and at least one session file (or --cv K with sessions)")
+        model = ActivityModel.load(args.paths[0])
+        info = model.info
+        args.window, args.rate, args.channels = info.window_s, info.rate_hz, ",".join(info.channels)
+        if args.track == "activity":
+            args.track = info.track
+        if args.stride is None:
+            args.stride = info.stride_s
+        data = dataset_from_args(args, args.paths[1:], classes=None)
+        unknown = sorted(set(data.classes) - set(model.classes))
+        if unknown:
+            note(f"leaving out windows of classes the model does not know: {', '.join(unknown)}")
+            keep = [c for c in data.classes if c in model.classes]
+            data = dataset_from_args(args, args.paths[1:], classes=keep)
+        rep = evaluate_model(model, data)
+        rep["model"] = {"path": args.paths[0], "name": info.name, "preset": info.preset}
+    if args.report:
+        with open(args.report, "w", encoding="utf-8") as f:
+            json.dump(rep, f, indent=1)
+    if args.confusion:
+        plot_confusion(rep, args.confusion)
+        note(f"wrote {args.confusion}")
+    if args.json:
+        json.dump(rep, sys.stdout, indent=1)
+        print()
+    else:
+        print(format_report(rep))
+    return 0

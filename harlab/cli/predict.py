@@ -1,0 +1,59 @@
+"""``harlab predict MODEL SESSION...``: add a prediction track to each session file.
+
+Every window of each session is classified in batches; probabilities are kept per
+window and smoothed into segments (sticky HMM, optional minimum duration). The track
+is saved into the session file, replacing an earlier one of the same name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from pathlib import Path
+
+from harlab.core.errors import HarlabError
+from harlab.core.metadata import sha256_of
+from harlab.ml.cli_support import note
+from harlab.ml.modelfile import ActivityModel
+from harlab.ml.predict import SmoothingConfig, predict_session
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "predict",
+        help="apply a model to session files and store its predictions in them",
+        description="Classify every window of each session and save a prediction track into the file.",
+    )
+    p.add_argument("model", metavar="MODEL", help="model file written by 'harlab train'")
+    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5), changed in place")
+    p.add_argument("--name", default=None, help="prediction track name (default: TRACK-predicted)")
+    p.add_argument("--stride", type=float, default=None, metavar="S", help="window stride (default: the model's)")
+    p.add_argument("--p-switch", type=float, default=0.02,
+                   help="HMM probability of switching class between windows (0.02)")
+    p.add_argument("--no-hmm", action="store_true", help="no HMM smoothing (argmax per window)")
+    p.add_argument("--min-duration", type=float, default=0.0, metavar="S",
+                   help="merge predicted segments shorter than S seconds into a neighbour")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harlab.storage import open_session
+
+    model = ActivityModel.load(args.model)
+    version = f"{model.info.preset} {model.info.created_utc} sha256:{sha256_of(args.model)[:12]}"
+    sm = SmoothingConfig(None if args.no_hmm else args.p_switch, args.min_duration)
+    for path in args.sessions:
+        if not Path(path).is_file():
+            raise HarlabError(f"{path}: no such session file")
+        note(f"predicting {path}")
+        t0 = time.perf_counter()
+        with open_session(path, writable=True) as sf:
+            track = predict_session(model, sf.session, args.name, args.stride, sm, version,
+                                    progress=lambda d, n: note(f"  {d}/{n} windows"))
+            sf.save()
+        dt = time.perf_counter() - t0
+        counts = Counter(s.label for s in track.segments)
+        note(f"  {len(track)} windows, {len(track.segments)} segments in {dt:.1f} s -> track {track.name!r}")
+        print(f"{path}: {track.name}: " + ", ".join(f"{c} {n}" for c, n in counts.most_common()))
+    return 0

@@ -1,0 +1,63 @@
+"""``harlab train SESSIONS... --track activity -o MODEL``: train an activity model.
+
+Windows are cut from the labelled time of the sessions, participants (or, with one
+participant, recordings) are held out for early stopping, and the model file keeps
+everything needed to apply it later (see ``docs/ML.md``). Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+
+from harlab.ml.cli_support import (
+    add_train_args,
+    add_window_args,
+    dataset_from_args,
+    note,
+    print_progress,
+    train_config,
+)
+from harlab.ml.training import train
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "train",
+        help="train an activity model from labelled session files",
+        description="Train an activity model on labelled windows of session files; see docs/ML.md.",
+    )
+    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5)")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write")
+    p.add_argument("--name", default=None, help="model name shown with its predictions (default: file stem)")
+    add_window_args(p)
+    add_train_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    data = dataset_from_args(args, args.sessions)
+    cfg = train_config(args)
+    info = data.info
+    info.name = args.name or Path(args.output).stem
+    cancel = threading.Event()
+    old = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if threading.current_thread() is threading.main_thread() else None
+    note(f"training preset {cfg.preset} on {len(data)} windows")
+    t0 = time.perf_counter()
+    try:
+        model = train(data.X, data.y, data.groups, info, cfg, print_progress, cancel)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    dt = time.perf_counter() - t0
+    model.info.metrics["train_seconds"] = round(dt, 3)
+    path = model.save(args.output)
+    val = model.info.metrics.get("validation")
+    summary = f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f}" if val else "no validation"
+    note(f"wrote {path} ({dt:.1f} s; {summary}; held out: {', '.join(model.info.metrics['validation_groups'])})")
+    print(json.dumps({"model": str(path), "classes": model.classes, "validation": val}))
+    return 0

@@ -1,0 +1,118 @@
+"""Helpers shared by the ``harlab train/evaluate/predict/explore`` commands.
+
+Kept in :mod:`harlab.ml` (not in :mod:`harlab.cli`, whose modules are discovered as
+commands) so the commands stay thin: argument parsing there, work here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harlab.core.errors import HarlabError
+from harlab.core.metadata import sha256_of
+from harlab.core.session import Session
+from harlab.ml.dataset import Dataset, build_dataset
+from harlab.ml.training import PRESETS, TrainConfig, TrainProgress
+
+
+def load_sessions(paths: Sequence[str]) -> tuple[list[Session], list[str], list[dict[str, Any]]]:
+    """Read session files fully; returns sessions, display names and provenance dicts (path, sha256)."""
+    from harlab.storage import read_session
+
+    sessions, names, sources = [], [], []
+    for i, p in enumerate(paths, 1):
+        path = Path(p)
+        if not path.is_file():
+            raise HarlabError(f"{path}: no such session file")
+        note(f"reading {path} ({i}/{len(paths)})")
+        sessions.append(read_session(path))
+        names.append(path.stem if path.stem not in names else f"{path.stem}-{i}")
+        sources.append({"path": str(path.resolve()), "sha256": sha256_of(path)})
+    return sessions, names, sources
+
+
+def note(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def add_window_args(p: argparse.ArgumentParser, *, with_track: bool = True) -> None:
+    g = p.add_argument_group("windows")
+    if with_track:
+        g.add_argument("--track", default="activity", help="label track to learn from (default: activity)")
+    g.add_argument("--window", type=float, default=2.56, metavar="S", help="window length in seconds (2.56)")
+    g.add_argument("--stride", type=float, default=None, metavar="S", help="window stride in seconds (half a window)")
+    g.add_argument("--rate", type=float, default=None, metavar="HZ",
+                   help="resample to this rate (default: the streams' common rate)")
+    g.add_argument("--channels", default=None, metavar="LIST",
+                   help="comma-separated streams or stream.channel entries (default: every regular stream)")
+    g.add_argument("--policy", default="majority", choices=["majority", "centre", "pure"],
+                   help="window label policy (majority)")
+    g.add_argument("--classes", default=None, metavar="LIST",
+                   help="comma-separated classes to keep (others are left out)")
+
+
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--preset", default="ensemble", choices=PRESETS,
+                   help="ensemble (default: 1D CNN + LightGBM on features), cnn1d, seed2d (the seed's 2-D CNN), "
+                        "features (LightGBM on window features)")
+    g.add_argument("--epochs", type=int, default=40, metavar="N")
+    g.add_argument("--batch-size", type=int, default=64, metavar="N")
+    g.add_argument("--lr", type=float, default=2e-3)
+    g.add_argument("--patience", type=int, default=8, metavar="N", help="early-stopping patience in epochs")
+    g.add_argument("--val-fraction", type=float, default=0.2,
+                   help="share of participants held out for early stopping (0.2)")
+    g.add_argument("--augment", default="jitter", choices=["none", "jitter", "flip"])
+    g.add_argument("--no-class-weights", action="store_true")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--threads", type=int, default=0, help="torch threads (default: cores, at most 4)")
+    g.add_argument("--depth", type=int, default=None, help="cnn1d conv blocks")
+    g.add_argument("--width", type=int, default=None, help="cnn1d filters of the first block")
+    g.add_argument("--kernel", type=int, default=None, help="cnn1d kernel size")
+    g.add_argument("--dropout", type=float, default=None)
+    g.add_argument("--no-batch-norm", action="store_true")
+
+
+def split_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return items or None
+
+
+def train_config(args: argparse.Namespace) -> TrainConfig:
+    arch: dict[str, Any] = {}
+    for key in ("depth", "width", "kernel", "dropout"):
+        if getattr(args, key, None) is not None:
+            arch[key] = getattr(args, key)
+    if getattr(args, "no_batch_norm", False):
+        arch["batch_norm"] = False
+    return TrainConfig(
+        preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
+        val_fraction=args.val_fraction, class_weights=not args.no_class_weights, augment=args.augment,
+        seed=args.seed, threads=args.threads, arch=arch,
+    )
+
+
+def dataset_from_args(args: argparse.Namespace, paths: Sequence[str], classes: Sequence[str] | None = None) -> Dataset:
+    sessions, names, sources = load_sessions(paths)
+    note(f"cutting {args.window:g} s windows from track {args.track!r}")
+    data = build_dataset(
+        sessions, args.track, args.window, args.stride, args.rate, split_list(args.channels), args.policy,
+        classes=classes if classes is not None else split_list(args.classes), names=names, sources=sources,
+    )
+    counts = ", ".join(f"{c} {n}" for c, n in data.windows.class_counts().items())
+    note(f"{len(data)} windows, {len(set(data.groups.tolist()))} {data.group_kind}s; {counts}")
+    return data
+
+
+def print_progress(p: TrainProgress) -> None:
+    if p.stage == "lightgbm":
+        note(f"  lightgbm round {p.epoch}/{p.epochs}  val loss {p.val_loss:.4f}")
+        return
+    note(f"  {p.stage} epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  acc {p.acc:.3f}  "
+         f"val loss {p.val_loss:.4f}  val acc {p.val_acc:.3f}  val F1 {p.val_f1:.3f}")

@@ -1,0 +1,139 @@
+"""Evaluation: a model on held-out sessions, or grouped cross-validation of a preset.
+
+Reports are plain JSON-ready dicts (accuracy, macro-F1, per-class precision /
+recall / F1, the confusion matrix, and the spread over participants), so the
+command line prints them, the GUI shows them and the benchmark compares them.
+Confusion matrices are drawn with matplotlib's Agg canvas (no display, no pyplot
+global state, safe in worker threads).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harlab.core.errors import HarlabError
+from harlab.ml.dataset import Dataset
+from harlab.ml.metrics import classification_report, grouped_kfold
+from harlab.ml.modelfile import ActivityModel
+from harlab.ml.training import ProgressFn, TrainConfig, train
+
+
+def evaluate_model(model: ActivityModel, data: Dataset) -> dict[str, Any]:
+    """Report of ``model`` on ``data``; classes are matched by name, unknown ones refused."""
+    missing = sorted(set(data.classes) - set(model.classes))
+    if missing:
+        raise HarlabError(f"the data has classes the model does not know: {missing}")
+    if data.info.channels != model.info.channels and len(data.info.channels) != len(model.info.channels):
+        raise HarlabError(f"the data has channels {data.info.channels}, the model expects {model.info.channels}")
+    remap = np.array([model.classes.index(c) for c in data.classes], np.int64)
+    t0 = time.perf_counter()
+    probs = model.predict_proba(data.X)
+    dt = time.perf_counter() - t0
+    rep = classification_report(remap[data.y], probs.argmax(1), model.classes, data.groups)
+    rep["group_kind"] = data.group_kind
+    rep["inference_windows_per_s"] = len(data.X) / dt if dt > 0 else None
+    return rep
+
+
+def cross_validate(
+    data: Dataset,
+    config: TrainConfig,
+    k: int = 5,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+    fold_done: Callable[[int, dict[str, Any]], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Grouped k-fold (whole groups per fold): pooled and per-fold metrics, with timings.
+
+    With k equal to the number of groups this is leave-one-group-out.
+    """
+    n_groups = len(np.unique(data.groups))
+    if n_groups < 2:
+        raise HarlabError(f"cross-validation needs at least two {data.group_kind}s, found {n_groups}")
+    k = min(k, n_groups)
+    pred = np.full(len(data), -1, np.int64)
+    folds = []
+    for fold, (tr, te) in enumerate(grouped_kfold(data.groups, k, seed)):
+        t0 = time.perf_counter()
+        model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, replace(config, seed=config.seed + fold),
+                      progress, cancel)
+        t1 = time.perf_counter()
+        probs = model.predict_proba(data.X[te])
+        t2 = time.perf_counter()
+        pred[te] = probs.argmax(1)
+        rep = classification_report(data.y[te], pred[te], data.classes)
+        entry = {"fold": fold, "test_groups": sorted({str(g) for g in data.groups[te]}),
+                 "n_train": int(len(tr)), "n_test": int(len(te)),
+                 "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
+                 "train_s": t1 - t0, "train_windows_per_s": len(tr) / max(t1 - t0, 1e-9),
+                 "infer_windows_per_s": len(te) / max(t2 - t1, 1e-9)}
+        folds.append(entry)
+        if fold_done:
+            fold_done(fold, entry)
+    rep = classification_report(data.y, pred, data.classes, data.groups)
+    rep["group_kind"] = data.group_kind
+    rep["k"] = k
+    rep["folds"] = folds
+    rep["fold_spread"] = {m: {"mean": float(np.mean([f[m] for f in folds])),
+                              "std": float(np.std([f[m] for f in folds]))} for m in ("accuracy", "macro_f1")}
+    rep["preset"] = config.preset
+    return rep
+
+
+def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "", normalise: bool = True) -> Path:
+    """PNG of the report's confusion matrix, rows normalised to recall, with counts printed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cm = np.asarray(report["confusion"], float)
+    classes: Sequence[str] = report["classes"]
+    k = len(classes)
+    show = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalise else cm
+    size = max(4.0, 0.45 * k + 2.5)
+    fig = Figure(figsize=(size + 1, size))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    im = ax.imshow(show, cmap="Blues", vmin=0, vmax=1 if normalise else None)
+    ax.set_xticks(range(k), classes, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(k), classes, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(k):
+        for j in range(k):
+            if cm[i, j]:
+                ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=7,
+                        color="white" if show[i, j] > 0.6 else "black")
+    ax.set_title(title or f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def format_report(rep: dict[str, Any]) -> str:
+    """A plain-text summary for the terminal."""
+    lines = [f"windows {rep['n']}   accuracy {rep['accuracy']:.4f}   macro-F1 {rep['macro_f1']:.4f}"]
+    if "fold_spread" in rep:
+        fs = rep["fold_spread"]
+        lines.append(f"over {rep['k']} folds: accuracy {fs['accuracy']['mean']:.4f} ± {fs['accuracy']['std']:.4f}, "
+                     f"macro-F1 {fs['macro_f1']['mean']:.4f} ± {fs['macro_f1']['std']:.4f}")
+    width = max(len(c) for c in rep["classes"])
+    lines.append(f"{'class':<{width}}  precision  recall     F1  support")
+    for c, m in rep["per_class"].items():
+        lines.append(f"{c:<{width}}  {m['precision']:9.3f}  {m['recall']:6.3f}  {m['f1']:5.3f}  {m['support']:7d}")
+    if "group_spread" in rep:
+        gs = rep["group_spread"]
+        lines.append(f"per {rep.get('group_kind', 'group')} ({len(rep['per_group'])}): accuracy "
+                     f"{gs['accuracy']['mean']:.3f} ± {gs['accuracy']['std']:.3f} "
+                     f"(min {gs['accuracy']['min']:.3f}), macro-F1 {gs['macro_f1']['mean']:.3f} ± "
+                     f"{gs['macro_f1']['std']:.3f} (min {gs['macro_f1']['min']:.3f})")
+    return "\n".join(lines)

@@ -1,0 +1,307 @@
+"""Trained activity models and their file format.
+
+An :class:`ActivityModel` is one or more *members* whose class probabilities are
+averaged: a torch network (:class:`TorchMember`), a LightGBM model on window
+features (:class:`BoostedFeaturesMember`), or both (the ensemble preset).
+:class:`ModelInfo` holds everything needed to apply it to a new session: classes,
+input channels with units, rate, window and stride, and where it came from
+(training sessions with hashes, metrics, harlab version).
+
+The file is a zip of plain arrays (numpy ``.npz``) plus a JSON header stored as a
+byte array. It is read with ``allow_pickle=False`` and every network is rebuilt
+from its architecture dict, so opening a model file never executes code from it;
+a pickled, truncated or edited file raises :class:`ModelFileError`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from harlab import __version__
+from harlab.core.errors import HarlabError
+from harlab.ml.features import window_features
+from harlab.ml.models import ArchConfig, arch_from_dict, arch_to_dict, build_network
+
+FORMAT = "harlab-activity-model"
+FORMAT_VERSION = 1
+_HEADER = "__header__"
+
+
+class ModelFileError(HarlabError):
+    """A model file cannot be read: not a harlab model, corrupt, tampered with, or too new."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {problem}")
+
+
+@dataclass
+class ModelInfo:
+    """What a model expects as input and where it came from.
+
+    ``channels`` are ``stream:channel`` names and ``units`` their units (SI), in the
+    order of the last axis of a window; ``stream_kinds`` lets the model find an
+    equivalent stream under another name (for example ``accelerometer``).
+    """
+
+    classes: list[str]
+    channels: list[str]
+    units: list[str]
+    rate_hz: float
+    window_s: float
+    stride_s: float
+    stream_kinds: list[str] = field(default_factory=list)
+    track: str = "activity"
+    label_policy: str = "majority"
+    preset: str = ""
+    name: str = "activity-model"
+    harlab_version: str = __version__
+    created_utc: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    training_sessions: list[dict[str, Any]] = field(default_factory=list)
+    train_config: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    n_train_windows: int = 0
+
+    @property
+    def n_time(self) -> int:
+        """Samples per window."""
+        return int(round(self.window_s * self.rate_hz))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelInfo:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class TorchMember:
+    """A network plus the per-channel normalisation fitted on its training windows."""
+
+    kind = "torch"
+
+    def __init__(self, arch: ArchConfig, net: torch.nn.Module, mean: np.ndarray, std: np.ndarray) -> None:
+        self.arch = arch
+        self.net = net.eval()
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+
+    def normalise(self, X: np.ndarray) -> np.ndarray:
+        return (np.asarray(X, np.float32) - self.mean) / self.std
+
+    def predict_proba(self, X: np.ndarray, batch: int = 2048) -> np.ndarray:
+        self.net.eval()
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(X), batch):
+                xb = torch.from_numpy(np.ascontiguousarray(self.normalise(X[i:i + batch])))
+                out.append(torch.softmax(self.net(xb), dim=1).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.net_classes()), np.float32)
+
+    def net_classes(self) -> int:
+        return int(self.net.head.out_features)  # type: ignore[union-attr]
+
+    def header(self) -> dict[str, Any]:
+        return {"kind": self.kind, "arch": arch_to_dict(self.arch)}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        arrs = {f"state/{k}": v.detach().cpu().numpy() for k, v in self.net.state_dict().items()}
+        arrs["norm/mean"] = self.mean
+        arrs["norm/std"] = self.std
+        return arrs
+
+    @classmethod
+    def restore(cls, header: dict[str, Any], arrays: dict[str, np.ndarray], info: ModelInfo) -> TorchMember:
+        arch = arch_from_dict(dict(header["arch"]))
+        net = build_network(arch, len(info.channels), len(info.classes), info.n_time)
+        state = {k[len("state/"):]: torch.from_numpy(np.array(v)) for k, v in arrays.items()
+                 if k.startswith("state/")}
+        expected = net.state_dict()
+        missing = sorted(set(expected) - set(state))
+        extra = sorted(set(state) - set(expected))
+        if missing or extra:
+            raise HarlabError(f"weights do not match the architecture: missing {missing[:3]}, unexpected {extra[:3]}")
+        for k, v in expected.items():
+            if tuple(state[k].shape) != tuple(v.shape):
+                raise HarlabError(f"weight {k!r} has shape {tuple(state[k].shape)}, expected {tuple(v.shape)}")
+            if state[k].dtype != v.dtype:
+                state[k] = state[k].to(v.dtype)
+        net.load_state_dict(state, strict=True)
+        mean, std = arrays.get("norm/mean"), arrays.get("norm/std")
+        if mean is None or std is None or mean.shape != (len(info.channels),) or std.shape != mean.shape:
+            raise HarlabError("normalisation arrays are missing or do not match the channels")
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+            raise HarlabError("normalisation arrays hold non-finite or non-positive values")
+        return cls(arch, net, mean, std)
+
+
+class BoostedFeaturesMember:
+    """LightGBM on :func:`harlab.ml.features.window_features`; stored as LightGBM's own text format."""
+
+    kind = "lightgbm"
+
+    def __init__(self, booster: Any, rate_hz: float, triads: list[tuple[int, int, int]], n_classes: int) -> None:
+        self.booster = booster
+        self.rate_hz = float(rate_hz)
+        self.triads = [tuple(int(i) for i in t) for t in triads]
+        self.n_classes = n_classes
+
+    def features(self, X: np.ndarray) -> np.ndarray:
+        return window_features(X, self.rate_hz, self.triads)  # type: ignore[arg-type]
+
+    def predict_proba(self, X: np.ndarray, feats: np.ndarray | None = None) -> np.ndarray:
+        F = self.features(X) if feats is None else feats
+        if len(F) == 0:
+            return np.zeros((0, self.n_classes), np.float32)
+        p = np.asarray(self.booster.predict(F, num_threads=torch.get_num_threads()), np.float32)
+        if p.ndim == 1:  # binary objective
+            p = np.stack([1 - p, p], axis=1)
+        return p
+
+    def header(self) -> dict[str, Any]:
+        return {"kind": self.kind, "rate_hz": self.rate_hz, "triads": [list(t) for t in self.triads]}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        text = self.booster.model_to_string().encode("utf-8")
+        return {"booster": np.frombuffer(text, dtype=np.uint8)}
+
+    @classmethod
+    def restore(cls, header: dict[str, Any], arrays: dict[str, np.ndarray], info: ModelInfo) -> BoostedFeaturesMember:
+        lgb = import_lightgbm()
+        if "booster" not in arrays:
+            raise HarlabError("the LightGBM model text is missing")
+        try:
+            booster = lgb.Booster(model_str=arrays["booster"].tobytes().decode("utf-8"))
+        except Exception as exc:  # LightGBM raises its own LightGBMError on bad text
+            raise HarlabError(f"the LightGBM model text does not parse: {exc}") from exc
+        return cls(booster, float(header["rate_hz"]), [tuple(t) for t in header["triads"]], len(info.classes))
+
+
+def import_lightgbm() -> Any:
+    try:
+        import lightgbm
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise HarlabError("the feature baseline needs LightGBM: pip install lightgbm") from exc
+    return lightgbm
+
+
+Member = TorchMember | BoostedFeaturesMember
+_RESTORERS: dict[str, Callable[..., Member]] = {
+    "torch": TorchMember.restore,
+    "lightgbm": BoostedFeaturesMember.restore,
+}
+
+
+class ActivityModel:
+    """A trained classifier of windows (N, T, C) in physical units -> class probabilities."""
+
+    def __init__(self, info: ModelInfo, members: list[Member], weights: list[float] | None = None) -> None:
+        if not members:
+            raise HarlabError("a model needs at least one member")
+        self.info = info
+        self.members = members
+        self.weights = list(weights) if weights is not None else [1.0] * len(members)
+        #: per-member training curves (epoch, loss, acc, val_*) of a freshly trained model; not saved
+        self.history: dict[str, list[dict[str, float]]] = {}
+
+    @property
+    def classes(self) -> list[str]:
+        return self.info.classes
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Weighted mean of the members' probabilities, (N, K) float32."""
+        X = np.asarray(X, np.float32)
+        want = (len(self.info.channels),)
+        if X.ndim != 3 or X.shape[2:] != want:
+            raise HarlabError(f"windows must be N x T x {want[0]}, got shape {X.shape}")
+        total = np.zeros((len(X), len(self.classes)), np.float64)
+        for m, w in zip(self.members, self.weights, strict=True):
+            total += w * m.predict_proba(X)
+        return (total / sum(self.weights)).astype(np.float32)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.predict_proba(X).argmax(1)
+
+    # -- file ----------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write atomically (temporary file + rename) and return the path."""
+        path = Path(path)
+        header = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "info": asdict(self.info),
+            "weights": self.weights,
+            "members": [m.header() for m in self.members],
+        }
+        arrays: dict[str, np.ndarray] = {
+            _HEADER: np.frombuffer(json.dumps(header, indent=1).encode("utf-8"), dtype=np.uint8)
+        }
+        for i, m in enumerate(self.members):
+            for k, v in m.arrays().items():
+                arrays[f"m{i}/{k}"] = np.asarray(v, order="C")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> ActivityModel:
+        """Read a model file without executing anything from it."""
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(path, "no such model file")
+        raw = path.read_bytes()
+        if not zipfile.is_zipfile(io.BytesIO(raw)):
+            raise ModelFileError(path, f"not a harlab model file (expected a zip archive, first bytes {raw[:8]!r})")
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except ValueError as exc:
+            raise ModelFileError(path, f"refusing to load: {exc}") from exc
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise ModelFileError(path, f"corrupt model file: {exc}") from exc
+        if _HEADER not in arrays:
+            raise ModelFileError(path, f"no {_HEADER} entry: not a harlab model file")
+        try:
+            header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(path, f"the header is not valid JSON: {exc}") from exc
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise ModelFileError(path, f"header format is not {FORMAT!r}")
+        version = header.get("format_version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ModelFileError(path, f"model format version {version!r}; this harlab reads up to {FORMAT_VERSION}")
+        try:
+            info = ModelInfo.from_dict(header["info"])
+            if len(info.channels) != len(info.units) or not info.classes:
+                raise HarlabError("channels, units or classes are inconsistent")
+            members: list[Member] = []
+            for i, mh in enumerate(header["members"]):
+                restore = _RESTORERS.get(mh.get("kind"))
+                if restore is None:
+                    raise HarlabError(f"member {i} has unknown kind {mh.get('kind')!r}")
+                prefix = f"m{i}/"
+                marr = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+                members.append(restore(mh, marr, info))
+            weights = [float(w) for w in header.get("weights", [1.0] * len(members))]
+            return cls(info, members, weights)
+        except ModelFileError:
+            raise
+        except (HarlabError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(path, f"invalid model: {exc}") from exc

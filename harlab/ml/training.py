@@ -1,0 +1,383 @@
+"""Training: presets, early stopping on held-out participants, progress and cancel.
+
+``train(X, y, groups, info, config)`` turns windows into an :class:`ActivityModel`.
+It works on plain arrays, so the same code serves the command line, the GUI's
+train dialog (progress callback, cancel event, run in a worker thread) and the
+benchmark's cross-validation.
+
+Reproducibility: all randomness (validation participants, initial weights, batch
+order, augmentation, LightGBM) derives from ``config.seed``, and torch runs with
+deterministic algorithms, so the same seed, data and thread count give the same
+weights bit for bit.
+
+Honest validation: early stopping watches participants that are not trained on
+(``groups``), never neighbouring windows of the training participants. With only
+one participant the groups should be recordings (the caller decides); with a
+single group the last part of each class in time order is held out.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from harlab.core.errors import HarlabError
+from harlab.ml.features import find_triads, window_features
+from harlab.ml.metrics import confusion_matrix, metrics_from_confusion
+from harlab.ml.modelfile import (
+    ActivityModel,
+    BoostedFeaturesMember,
+    Member,
+    ModelInfo,
+    TorchMember,
+    import_lightgbm,
+)
+from harlab.ml.models import CNN1DConfig, Seed2DConfig, arch_from_dict, build_network
+
+PRESETS = ("ensemble", "cnn1d", "seed2d", "features")
+DEFAULT_PRESET = "ensemble"
+
+
+class TrainingCancelled(HarlabError):
+    """The cancel event was set; no model was produced."""
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    """One report: ``stage`` is the member being trained ("cnn1d", "lightgbm", ...)."""
+
+    stage: str
+    epoch: int
+    epochs: int
+    loss: float
+    acc: float
+    val_loss: float = math.nan
+    val_acc: float = math.nan
+    val_f1: float = math.nan
+
+
+ProgressFn = Callable[[TrainProgress], None]
+
+
+@dataclass
+class TrainConfig:
+    preset: str = DEFAULT_PRESET
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    patience: int = 8
+    val_fraction: float = 0.2
+    class_weights: bool = True
+    augment: str = "jitter"  #: "none", "jitter" (small rotations, scaling) or "flip" (also 180° about z)
+    seed: int = 0
+    threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
+    arch: dict[str, Any] = field(default_factory=dict)  #: overrides of the network's architecture
+    gbm_rounds: int = 600
+    gbm_lr: float = 0.05
+    gbm_leaves: int = 31
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise HarlabError(f"unknown preset {self.preset!r}; one of {', '.join(PRESETS)}")
+        if self.augment not in ("none", "jitter", "flip"):
+            raise HarlabError(f"unknown augmentation {self.augment!r}; one of none, jitter, flip")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise HarlabError("epochs and batch size must be at least 1")
+
+
+def default_threads() -> int:
+    """Half the cores, at most 4: small convolutions gain little from more, and on a shared
+    2-core machine a second spinning thread makes each batch ten times slower."""
+    import os
+
+    return min(4, max(1, (os.cpu_count() or 1) // 2))
+
+
+def set_threads(n: int = 0) -> int:
+    """Use ``n`` torch threads (0: :func:`default_threads`); returns the number set."""
+    n = n or default_threads()
+    torch.set_num_threads(n)
+    return n
+
+
+def validation_split(groups: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean mask of validation windows: whole groups, or (one group) each class's last part."""
+    groups = np.asarray(groups)
+    uniq = np.unique(groups)
+    mask = np.zeros(len(groups), bool)
+    if fraction <= 0:
+        return mask
+    if len(uniq) >= 2:
+        rng = np.random.default_rng(seed + 7919)
+        n_val = min(len(uniq) - 1, max(1, int(round(fraction * len(uniq)))))
+        val = rng.choice(uniq, size=n_val, replace=False)
+        return np.isin(groups, val)
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        n_val = int(len(idx) * fraction)
+        if n_val and len(idx) - n_val >= 1:
+            mask[idx[-n_val:]] = True
+    return mask
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Inverse-frequency weights, mean 1 over the classes present."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max(1, (counts > 0).sum()), 0.0)
+    return w.astype(np.float32)
+
+
+def random_rotations(n: int, sd_rad: float, rng: np.random.Generator) -> np.ndarray:
+    """(n, 3, 3) rotations about random axes by normally distributed angles (Rodrigues)."""
+    axis = rng.normal(size=(n, 3))
+    axis /= np.linalg.norm(axis, axis=1, keepdims=True) + 1e-12
+    angle = rng.normal(0.0, sd_rad, size=n)
+    k = np.zeros((n, 3, 3))
+    k[:, 0, 1], k[:, 0, 2], k[:, 1, 2] = -axis[:, 2], axis[:, 1], -axis[:, 0]
+    k[:, 1, 0], k[:, 2, 0], k[:, 2, 1] = axis[:, 2], -axis[:, 1], axis[:, 0]
+    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
+    return np.eye(3)[None] + s * k + (1 - c) * (k @ k)
+
+
+def augment_batch(X: np.ndarray, triads: list[tuple[int, int, int]], mode: str, rng: np.random.Generator) -> np.ndarray:
+    """Rotate all triads of a window by one small random rotation (they share a device), scale
+    amplitudes by 0.9-1.1, and in ``flip`` mode turn by 180° about z half of the time (a watch
+    worn the other way round), so the network does not learn one participant's orientation."""
+    if mode == "none":
+        return X
+    X = X.copy()
+    n = len(X)
+    r = random_rotations(n, math.radians(10), rng)
+    if mode == "flip":
+        flip = rng.random(n) < 0.5
+        r[flip] = r[flip] @ np.diag([-1.0, -1.0, 1.0])
+    r = r.astype(np.float32)
+    for t in triads:
+        cols = list(t)
+        X[:, :, cols] = np.einsum("ntj,nij->nti", X[:, :, cols], r)
+    X *= rng.uniform(0.9, 1.1, size=(n, 1, X.shape[2])).astype(np.float32)
+    return X
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise TrainingCancelled("training cancelled")
+
+
+def _evaluate_net(net: nn.Module, Xn: torch.Tensor, y: np.ndarray, loss_fn: nn.Module, batch: int = 1024):
+    net.eval()
+    with torch.inference_mode():
+        logits = torch.cat([net(Xn[i:i + batch]) for i in range(0, len(Xn), batch)])
+        loss = float(loss_fn(logits, torch.from_numpy(y)).item())
+    pred = logits.argmax(1).numpy()
+    k = logits.shape[1]
+    m = metrics_from_confusion(confusion_matrix(y, pred, k), [str(i) for i in range(k)])
+    return loss, m["accuracy"], m["macro_f1"]
+
+
+def train_torch_member(
+    X: np.ndarray,
+    y: np.ndarray,
+    val: np.ndarray,
+    info: ModelInfo,
+    cfg: TrainConfig,
+    arch_kind: str,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> tuple[TorchMember, dict[str, Any]]:
+    """Train one network with early stopping on the ``val`` mask; returns the best epoch's weights."""
+    k = len(info.classes)
+    base = CNN1DConfig() if arch_kind == "cnn1d" else Seed2DConfig()
+    arch = arch_from_dict({**asdict(base), **{a: b for a, b in cfg.arch.items() if a != "kind"}})
+    Xtr, ytr = X[~val], y[~val]
+    if len(Xtr) == 0:
+        raise HarlabError("no training windows left after setting aside the validation participants")
+    mean = Xtr.reshape(-1, X.shape[2]).mean(0).astype(np.float32)
+    std = Xtr.reshape(-1, X.shape[2]).std(0).astype(np.float32)
+    std = np.where(std > 1e-6, std, 1.0).astype(np.float32)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    net = build_network(arch, X.shape[2], k, X.shape[1])
+    member = TorchMember(arch, net, mean, std)
+    weights = torch.from_numpy(class_weights(ytr, k)) if cfg.class_weights else None
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    eval_loss = nn.CrossEntropyLoss()
+    if arch_kind == "seed2d":  # the seed's optimiser (fitbit-formats.md §3.3)
+        opt: torch.optim.Optimizer = torch.optim.Adamax(net.parameters(), lr=1e-3, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+    triads = find_triads(info.channels, info.units)
+    Xval = torch.from_numpy(member.normalise(X[val])) if val.any() else None
+    yval = y[val]
+    best: tuple[float, float] = (-1.0, -math.inf)
+    best_state = {n: t.clone() for n, t in net.state_dict().items()}
+    best_epoch, stale = 0, 0
+    history = []
+    for epoch in range(1, cfg.epochs + 1):
+        net.train()
+        order = rng.permutation(len(Xtr))
+        tot_loss, tot_ok, seen = 0.0, 0, 0
+        for i in range(0, len(order), cfg.batch_size):
+            _check_cancel(cancel)
+            idx = order[i:i + cfg.batch_size]
+            if len(idx) < 2 and len(order) > 1:
+                continue  # batch norm cannot use a batch of one
+            xb = augment_batch(Xtr[idx], triads, cfg.augment, rng)
+            xt = torch.from_numpy(member.normalise(xb))
+            yt = torch.from_numpy(ytr[idx])
+            opt.zero_grad()
+            logits = net(xt)
+            loss = loss_fn(logits, yt)
+            loss.backward()
+            opt.step()
+            tot_loss += float(loss.item()) * len(idx)
+            tot_ok += int((logits.argmax(1) == yt).sum())
+            seen += len(idx)
+        sched.step()
+        tr_loss, tr_acc = tot_loss / max(seen, 1), tot_ok / max(seen, 1)
+        if Xval is not None:
+            v_loss, v_acc, v_f1 = _evaluate_net(net, Xval, yval, eval_loss)
+            score = (v_f1, -v_loss)
+        else:
+            v_loss = v_acc = v_f1 = math.nan
+            score = (float(epoch), 0.0)  # no validation: keep the last epoch
+        history.append({"epoch": epoch, "loss": tr_loss, "acc": tr_acc, "val_loss": v_loss, "val_acc": v_acc,
+                        "val_f1": v_f1})
+        if progress:
+            progress(TrainProgress(arch_kind, epoch, cfg.epochs, tr_loss, tr_acc, v_loss, v_acc, v_f1))
+        if score > best:
+            best, best_epoch, stale = score, epoch, 0
+            best_state = {n: t.clone() for n, t in net.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                break
+    net.load_state_dict(best_state)
+    net.eval()
+    summary = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history}
+    if Xval is not None:
+        _, summary["val_acc"], summary["val_f1"] = _evaluate_net(net, Xval, yval, eval_loss)
+    return member, summary
+
+
+def train_gbm_member(
+    X: np.ndarray,
+    y: np.ndarray,
+    val: np.ndarray,
+    info: ModelInfo,
+    cfg: TrainConfig,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    feats: np.ndarray | None = None,
+) -> tuple[BoostedFeaturesMember, dict[str, Any]]:
+    """LightGBM on window features, early-stopped on the validation participants."""
+    lgb = import_lightgbm()
+    k = len(info.classes)
+    triads = find_triads(info.channels, info.units)
+    F = window_features(X, info.rate_hz, triads) if feats is None else feats
+    w = class_weights(y[~val], k)[y[~val]] if cfg.class_weights else None
+    params = {
+        "objective": "multiclass", "num_class": k, "learning_rate": cfg.gbm_lr, "num_leaves": cfg.gbm_leaves,
+        "min_data_in_leaf": 10, "feature_fraction": 0.5, "bagging_fraction": 0.8, "bagging_freq": 1,
+        "lambda_l2": 1.0, "seed": cfg.seed, "deterministic": True, "force_row_wise": True,
+        "num_threads": torch.get_num_threads(), "verbose": -1,
+    }
+    dtrain = lgb.Dataset(F[~val], y[~val], weight=w, free_raw_data=True)
+    valid_sets, callbacks = [], []
+    if val.any():
+        valid_sets = [lgb.Dataset(F[val], y[val], reference=dtrain)]
+        callbacks.append(lgb.early_stopping(50, verbose=False))
+    evals: dict[str, Any] = {}
+    if valid_sets:
+        callbacks.append(lgb.record_evaluation(evals))
+
+    def report(env: Any) -> None:
+        _check_cancel(cancel)
+        if progress and (env.iteration + 1) % 25 == 0:
+            vl = evals.get("valid_0", {}).get("multi_logloss", [math.nan])[-1] if evals else math.nan
+            progress(TrainProgress("lightgbm", env.iteration + 1, cfg.gbm_rounds, math.nan, math.nan, vl))
+
+    callbacks.append(report)
+    booster = lgb.train(params, dtrain, num_boost_round=cfg.gbm_rounds, valid_sets=valid_sets or None,
+                        callbacks=callbacks)
+    if booster.best_iteration and booster.best_iteration > 0:
+        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
+    member = BoostedFeaturesMember(booster, info.rate_hz, triads, k)
+    summary: dict[str, Any] = {"best_iteration": int(booster.current_iteration()), "n_features": int(F.shape[1])}
+    if val.any():
+        pred = member.predict_proba(X[val], feats=F[val]).argmax(1)
+        m = metrics_from_confusion(confusion_matrix(y[val], pred, k), info.classes)
+        summary["val_acc"], summary["val_f1"] = m["accuracy"], m["macro_f1"]
+    return member, summary
+
+
+def train(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    info: ModelInfo,
+    config: TrainConfig | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> ActivityModel:
+    """Train the preset in ``config`` on windows ``X`` (N, T, C) in physical units.
+
+    ``y`` holds indices into ``info.classes``; ``groups`` the participant (or
+    recording) of each window, used to hold whole groups out for early stopping.
+    """
+    cfg = config or TrainConfig()
+    X = np.ascontiguousarray(X, np.float32)
+    y = np.asarray(y, np.int64)
+    groups = np.asarray(groups)
+    if X.ndim != 3 or len(X) != len(y) or len(y) != len(groups):
+        raise HarlabError(f"windows {X.shape}, labels {y.shape} and groups {groups.shape} do not match")
+    if X.shape[2] != len(info.channels):
+        raise HarlabError(f"windows have {X.shape[2]} channels but the model info lists {len(info.channels)}")
+    if len(X) < 2:
+        raise HarlabError(f"{len(X)} window(s) is too little to train on")
+    if not np.all(np.isfinite(X)):
+        raise HarlabError("windows contain NaN or infinite values")
+    if y.min() < 0 or y.max() >= len(info.classes):
+        raise HarlabError("labels must index info.classes")
+    prev_threads = torch.get_num_threads()
+    prev_det = torch.are_deterministic_algorithms_enabled()
+    set_threads(cfg.threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        val = validation_split(groups, y, cfg.val_fraction, cfg.seed)
+        members: list[Member] = []
+        summaries: dict[str, Any] = {}
+        if cfg.preset in ("cnn1d", "seed2d", "ensemble"):
+            kind = "seed2d" if cfg.preset == "seed2d" else "cnn1d"
+            m, s = train_torch_member(X, y, val, info, cfg, kind, progress, cancel)
+            members.append(m)
+            summaries[kind] = s
+        if cfg.preset in ("features", "ensemble"):
+            m2, s2 = train_gbm_member(X, y, val, info, cfg, progress, cancel)
+            members.append(m2)
+            summaries["lightgbm"] = s2
+        model = ActivityModel(replace(info, preset=cfg.preset, n_train_windows=int((~val).sum()),
+                                      train_config=asdict(cfg)), members)
+        vg = sorted({str(g) for g in groups[val]})
+        metrics: dict[str, Any] = {"validation_groups": vg, "n_validation_windows": int(val.sum()),
+                                   "members": {k: {a: b for a, b in v.items() if a != "history"}
+                                               for k, v in summaries.items()}}
+        if val.any():
+            pred = model.predict(X[val])
+            mm = metrics_from_confusion(confusion_matrix(y[val], pred, len(info.classes)), info.classes)
+            metrics["validation"] = {"accuracy": mm["accuracy"], "macro_f1": mm["macro_f1"]}
+        model.info.metrics = metrics
+        model.history = {k: v.get("history", []) for k, v in summaries.items()}
+        return model
+    finally:
+        torch.set_num_threads(prev_threads)
+        torch.use_deterministic_algorithms(prev_det)

@@ -1,0 +1,48 @@
+"""Smoothing removes short flickers but keeps real changes and never bridges gaps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harlab.ml.smoothing import chains, enforce_min_duration, segments_from_windows, smooth, viterbi_sticky
+
+
+def _probs(labels, k=3, conf=0.7):
+    p = np.full((len(labels), k), (1 - conf) / (k - 1))
+    p[np.arange(len(labels)), labels] = conf
+    return p
+
+
+def test_hmm_removes_single_window_flicker_keeps_real_change():
+    truth = np.array([0] * 20 + [1] * 20)
+    noisy = truth.copy()
+    noisy[[5, 12, 30]] = 2  # isolated flickers
+    path = viterbi_sticky(_probs(noisy), p_switch=0.02)
+    assert path.tolist() == truth.tolist()
+    # a weak switch penalty keeps the flickers
+    assert (viterbi_sticky(_probs(noisy), p_switch=0.6) == noisy).all()
+
+
+def test_min_duration_merges_short_runs_into_the_favoured_neighbour():
+    lab = np.array([0] * 10 + [1] * 2 + [2] * 10)
+    p = _probs(lab)
+    p[10:12, 2] += 0.2  # inside the short run, class 2 is more likely than 0
+    out = enforce_min_duration(lab, p, min_windows=3)
+    assert out.tolist() == [0] * 10 + [2] * 12
+
+
+def test_smoothing_restarts_after_gaps():
+    start = np.concatenate([np.arange(10) * 1.0, 100 + np.arange(3) * 1.0])
+    assert chains(start, 1.0) == [(0, 10), (10, 13)]
+    lab = np.array([0] * 10 + [1] * 3)
+    out = smooth(_probs(lab), start, 1.0, p_switch=0.02, min_duration_s=5)
+    assert out.tolist() == lab.tolist()  # the 3-window chain after the gap stays its own
+
+
+def test_segments_split_time_at_window_midpoints():
+    start = np.arange(6) * 1.0
+    end = start + 2.0
+    lab = np.array([0, 0, 0, 1, 1, 1])
+    segs = segments_from_windows(lab, _probs(lab, 2, 0.9), start, end, 1.0, ["a", "b"], "m")
+    assert [(s.start, s.end, s.label) for s in segs] == [(0.0, 3.5, "a"), (3.5, 7.0, "b")]
+    assert all(s.source == "prediction" and abs(s.confidence - 0.9) < 1e-9 for s in segs)
