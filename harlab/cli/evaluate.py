@@ -21,8 +21,6 @@ from harlab.ml.cli_support import (
     print_progress,
     train_config,
 )
-from harlab.ml.evaluate import cross_validate, evaluate_model, format_report, plot_confusion
-from harlab.ml.modelfile import ActivityModel
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -44,6 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    from harlab.ml.evaluate import cross_validate, evaluate_model, format_report, plot_confusion
+    from harlab.ml.modelfile import ActivityModel
+
     if args.cv is not None:
         if args.cv < 2:
             raise HarlabError("--cv needs K >= 2")

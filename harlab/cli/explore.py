@@ -6,7 +6,6 @@ import argparse
 import csv
 
 from harlab.ml.cli_support import add_window_args, dataset_from_args, note
-from harlab.ml.explore import pca_windows, plot_pca
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    from harlab.ml.explore import pca_windows, plot_pca
+
     data = dataset_from_args(args, args.sessions)
     proj = pca_windows(data.X, data.info.rate_hz, data.info.channels, data.info.units, 3,
                        "raw" if args.raw else "features")

@@ -15,8 +15,6 @@ from pathlib import Path
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.ml.cli_support import note
-from harlab.ml.modelfile import ActivityModel
-from harlab.ml.predict import SmoothingConfig, predict_session
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.ml.predict import SmoothingConfig, predict_session
     from harlab.storage import open_session
 
     model = ActivityModel.load(args.model)

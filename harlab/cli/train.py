@@ -22,7 +22,6 @@ from harlab.ml.cli_support import (
     print_progress,
     train_config,
 )
-from harlab.ml.training import train
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
+    from harlab.ml.training import train
+
     data = dataset_from_args(args, args.sessions)
     cfg = train_config(args)
     info = data.info

@@ -10,13 +10,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
-from harlab.ml.dataset import Dataset, build_dataset
-from harlab.ml.training import PRESETS, TrainConfig, TrainProgress
+from harlab.ml.presets import PRESETS
+
+if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
+    from harlab.ml.dataset import Dataset
+    from harlab.ml.training import TrainConfig, TrainProgress
 
 
 def load_sessions(paths: Sequence[str]) -> tuple[list[Session], list[str], list[dict[str, Any]]]:
@@ -85,6 +88,8 @@ def split_list(text: str | None) -> list[str] | None:
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:
+    from harlab.ml.training import TrainConfig
+
     arch: dict[str, Any] = {}
     for key in ("depth", "width", "kernel", "dropout"):
         if getattr(args, key, None) is not None:
@@ -99,6 +104,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def dataset_from_args(args: argparse.Namespace, paths: Sequence[str], classes: Sequence[str] | None = None) -> Dataset:
+    from harlab.ml.dataset import build_dataset
+
     sessions, names, sources = load_sessions(paths)
     note(f"cutting {args.window:g} s windows from track {args.track!r}")
     data = build_dataset(

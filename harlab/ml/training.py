@@ -40,8 +40,8 @@ from harlab.ml.modelfile import (
     import_lightgbm,
 )
 from harlab.ml.models import CNN1DConfig, Seed2DConfig, arch_from_dict, build_network
+from harlab.ml.presets import PRESETS
 
-PRESETS = ("ensemble", "cnn1d", "seed2d", "features")
 DEFAULT_PRESET = "ensemble"
 
 

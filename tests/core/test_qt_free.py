@@ -79,3 +79,15 @@ def test_import_linter_contract() -> None:
         pytest.skip("import-linter is not installed (pip install -e .[test])")
     proc = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_command_line_starts_light() -> None:
+    """``harlab --help`` and every quick command must not pay for torch, MLflow or Qt."""
+    code = (
+        "import sys\nfrom harlab.cli import build_parser\nbuild_parser()\n"
+        "heavy = [m for m in ('torch', 'mlflow', 'PySide6', 'pyqtgraph', 'lightgbm', 'onnxruntime') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
