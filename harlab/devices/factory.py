@@ -21,6 +21,7 @@ from harlab.devices.peripherals import (
     WitMotionPeripheral,
 )
 from harlab.devices.profiles import PROFILES, DeviceProfile
+from harlab.devices.sensor_logger_push import SensorLoggerSource
 from harlab.devices.simulated import SimulatedSource, simulator_signals
 from harlab.devices.source import Source
 from harlab.simulate.engine import Simulator
@@ -68,6 +69,8 @@ def make_source(device: str, *, profile: str | None = None, rate_hz: float | Non
                                speed=speed, seed=seed, **knobs)
     if device in SIMULATED_BLE:
         return make_simulated_ble(device, seed=seed, **knobs)
+    if device.split(":")[0] == "sensorlogger":  # Sensor Logger HTTP push: sensorlogger[:lan][:PORT]
+        return SensorLoggerSource.from_device_arg(device)
     return _real_ble(device, profile, rate_hz, scan_timeout)
 
 

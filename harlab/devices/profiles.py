@@ -67,6 +67,7 @@ class HeartRateProfile(DeviceProfile):
     def __init__(self, rate_hz: float | None = None) -> None:
         super().__init__(rate_hz)
         self.streams = [HR, RR]
+        self._last_t: float | None = None
 
     async def start(self, link: GattLink, callback: RawCallback) -> None:
         await link.subscribe(hrs.MEASUREMENT_UUID, lambda d, t: callback(hrs.MEASUREMENT_UUID, d, t))
@@ -76,6 +77,11 @@ class HeartRateProfile(DeviceProfile):
             return []
         m = hrs.decode(data)
         t = arrival_ns / 1e9
+        # A stalled loop delivers several beats in one burst with one arrival time; space
+        # them by their own RR intervals so no beat is lost to a repeated timestamp.
+        if self._last_t is not None and t <= self._last_t:
+            t = self._last_t + (sum(m.rr_ms) / 1000.0 if m.rr_ms else 0.001)
+        self._last_t = t
         gap = self._take_gap()
         out = [SampleBatch("heart_rate", np.array([t]), np.array([[m.heart_rate_bpm]], np.float32), gap_before=gap)]
         if m.rr_ms:

@@ -194,3 +194,12 @@ def test_heart_rate_strap_rr_intervals() -> None:
     np.testing.assert_allclose(rr[:, 0], 60000.0 / np.where(hr[:, 0] == 70, 70, 90), atol=1.0)
     assert src.stats.samples["heart_rate"] == len(hr)
     assert hrs.MEASUREMENT_UUID not in [u for u, _ in link.writes]
+
+
+def test_heart_rate_burst_keeps_every_beat() -> None:
+    """Beats delivered together (a stalled loop) get distinct, RR-spaced times."""
+    prof = HeartRateProfile()
+    t = 1_000_000_000_000
+    out = [prof.decode(hrs.MEASUREMENT_UUID, hrs.encode(60, [1000.0]), t) for _ in range(3)]
+    times = [b[0].time[0] for b in out]
+    assert times == [1000.0, 1001.0, 1002.0]
