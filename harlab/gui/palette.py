@@ -28,7 +28,7 @@ class PlotColors:
 LIGHT = PlotColors(
     background="#ffffff",
     foreground="#303030",
-    grid_alpha=0.25,
+    grid_alpha=0.18,
     cursor="#d0021b",
     selection="#3d7eff40",
     channel=("#d62728", "#2ca02c", "#1f77b4", "#6a3d9a", "#ff7f0e", "#17becf"),
@@ -39,7 +39,7 @@ LIGHT = PlotColors(
 DARK = PlotColors(
     background="#1e1f22",
     foreground="#d8d8d8",
-    grid_alpha=0.2,
+    grid_alpha=0.14,
     cursor="#ff5c5c",
     selection="#6fa0ff50",
     channel=("#ff6b6b", "#7bd88f", "#6cb6ff", "#c39bff", "#ffb454", "#5fd7d7"),

@@ -28,10 +28,7 @@ def format_relative(t: float, step: float = 1.0) -> str:
     frac = t - whole
     h, rem = divmod(whole, 3600)
     m, s = divmod(rem, 60)
-    if decimals:
-        sec = f"{s + frac:0{3 + decimals}.{decimals}f}"
-    else:
-        sec = f"{s:02d}"
+    sec = f"{s + frac:0{3 + decimals}.{decimals}f}" if decimals else f"{s:02d}"
     return f"{sign}{h}:{m:02d}:{sec}" if h else f"{sign}{m}:{sec}"
 
 

@@ -1,0 +1,725 @@
+"""The main window: files, menus, docks, and the shortcut table bound to slots.
+
+All keyboard shortcuts come from :data:`harlab.labeling.shortcuts.SHORTCUTS`: each
+name maps to one slot (``self.slots``) and becomes a ``QAction`` with the table's
+keys, so the help dialog, the menus and the tests all read the same table. Class
+hotkeys come from the session's schema and are rebuilt when it changes.
+
+Files: a session (``.h5``) is opened lazily and writable (``open_session``); its
+unsaved label edits are journalled beside it (``EditJournal``) and offered for
+recovery the next time it is opened. Any other file goes through the importer
+registry on a worker thread and opens unsaved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QStackedWidget,
+    QWidget,
+)
+
+from harlab.core.errors import FileLockedError, HarlabError
+from harlab.core.events import Event
+from harlab.core.session import Session
+from harlab.gui import settings
+from harlab.gui.import_worker import start_import
+from harlab.gui.label_actions import LabelActions
+from harlab.gui.metadata_panel import MetadataDock
+from harlab.gui.palette import apply_palette, plot_colors
+from harlab.gui.start_screen import StartScreen
+from harlab.gui.timeline import Timeline
+from harlab.labeling.history import EditHistory
+from harlab.labeling.journal import EditJournal, discard_journal, inspect_journal, pending_edits, replay
+from harlab.labeling.shortcuts import SHORTCUTS, by_name, format_help
+
+SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+MENU_OF_GROUP = {"File": "file", "Navigation": "navigate", "Labeling": "edit", "View": "view", "Help": "help"}
+
+
+def is_session_file(path: Path) -> bool:
+    if path.suffix.lower() in SESSION_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == HDF5_SIGNATURE
+    except OSError:
+        return False
+
+
+class MainWindow(QMainWindow):
+    """The workbench window. ``session_opened``/``import_finished`` help scripts and tests."""
+
+    session_opened = Signal()
+    import_finished = Signal(bool)
+
+    def __init__(self, threaded: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("harlab_main_window")
+        self.setWindowTitle("harlab")
+        self.setAcceptDrops(True)
+        self.dark = settings.get_bool("dark", False)
+        self.session: Session | None = None
+        self.session_file = None
+        self.path: Path | None = None
+        self.history: EditHistory | None = None
+        self.meta_dirty = False
+        self.unsaved_import = False
+        self.last_message = ""
+        self._import = None
+        self._dialogs: list[QWidget] = []
+
+        self.timeline = Timeline(plot_colors(self.dark), threaded=threaded)
+        self.timeline.set_wall_clock(settings.get_bool("wall_clock", True))
+        self.start_screen = StartScreen()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.start_screen)
+        self.stack.addWidget(self.timeline)
+        self.setCentralWidget(self.stack)
+        self.meta_dock = MetadataDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.meta_dock)
+        self.resizeDocks([self.meta_dock], [290], Qt.Orientation.Horizontal)
+        self.meta_dock.hide()  # shown with a session
+        self.meta_dock.changed.connect(self._metadata_changed)
+        self.table_dock = None
+
+        self.actions = LabelActions(self.timeline, lambda: self.history, self.report, self)
+        self.timeline.new_label = self.actions.new_label
+        self.slots: dict[str, Callable[[], object]] = self._slot_table()
+        self.qactions: dict[str, QAction] = {}
+        self.class_actions: list[QAction] = []
+        self._build_menus()
+
+        self.start_screen.open_button.clicked.connect(lambda: self.open_dialog())
+        self.start_screen.demo_button.clicked.connect(lambda: self.open_demo())
+        self.start_screen.import_button.clicked.connect(lambda: self.import_dialog())
+        self.start_screen.open_requested.connect(self.open_path)
+        self.start_screen.set_recent(settings.recent_files())
+        self._syncing_table = False
+        self.timeline.selection_changed.connect(self._update_actions)
+        self.timeline.selection_changed.connect(self._timeline_selected)
+        self.resize(1400, 860)
+        geo = settings.settings().value("geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        state = settings.settings().value("window_state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        self._update_title()
+        self._update_actions()
+
+    # -- the shortcut table ----------------------------------------------------------
+    def _slot_table(self) -> dict[str, Callable[[], object]]:
+        a = self.actions
+        own = {
+            "open": self.open_dialog, "save": self.save, "save_as": self.save_as,
+            "import": self.import_dialog, "close": self.close_session, "quit": self.close,
+            "toggle_segment_table": self.toggle_segment_table, "edit_schema": self.edit_schema,
+            "toggle_time_mode": self.toggle_time_mode, "toggle_magnitude": self.toggle_magnitude,
+            "autoscale_y": self.toggle_auto_y, "help": self.show_help, "edit_segment": self.edit_segment,
+        }
+        table: dict[str, Callable[[], object]] = {}
+        for sc in SHORTCUTS:
+            slot = own.get(sc.name) or getattr(a, sc.name, None)
+            if slot is None:
+                slot = functools.partial(self.report, f"{sc.name}: not available yet")
+            table[sc.name] = slot
+        return table
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        menus = {
+            "file": bar.addMenu("&File"), "edit": bar.addMenu("&Edit"),
+            "navigate": bar.addMenu("&Navigate"), "view": bar.addMenu("&View"),
+            "help": bar.addMenu("&Help"),
+        }
+        self.menus = menus
+        self.recent_menu = None
+        for sc in SHORTCUTS:
+            act = QAction(sc.description, self)
+            act.setObjectName(f"action_{sc.name}")
+            act.setShortcuts([QKeySequence(k) for k in sc.keys])
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _checked=False, n=sc.name: self.slots[n]())
+            self.addAction(act)
+            self.qactions[sc.name] = act
+            menus[MENU_OF_GROUP.get(sc.group, "view")].addAction(act)
+            if sc.name == "import":
+                self.recent_menu = menus["file"].addMenu("Open &recent")
+                self.recent_menu.aboutToShow.connect(self._fill_recent)
+                demo = menus["file"].addAction("Open the &demo")
+                demo.triggered.connect(lambda: self.open_demo())
+        for name in ("toggle_time_mode", "autoscale_y", "toggle_magnitude"):
+            self.qactions[name].setCheckable(True)
+        self.qactions["toggle_time_mode"].setChecked(self.timeline.wall_clock)
+        self.qactions["autoscale_y"].setChecked(True)
+        menus["view"].addSeparator()
+        self.dark_action = menus["view"].addAction("&Dark palette")
+        self.dark_action.setCheckable(True)
+        self.dark_action.setChecked(self.dark)
+        self.dark_action.toggled.connect(self.set_dark)
+        self.shade_action = menus["view"].addAction("Shade labels behind the traces")
+        self.shade_action.setCheckable(True)
+        self.shade_action.setChecked(True)
+        self.shade_action.toggled.connect(self._set_shades)
+        self.channels_menu = menus["view"].addMenu("&Channels")
+        self.class_menu = menus["edit"].addMenu("Class for new segments")
+        self.class_group = QActionGroup(self)
+        about = menus["help"].addAction("About harlab")
+        about.triggered.connect(lambda: QMessageBox.about(self, "harlab", "harlab: label wearable-sensor data."))
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in settings.recent_files():
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _c=False, p=p: self.open_path(p))
+        if not self.recent_menu.actions():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _rebuild_class_actions(self) -> None:
+        for act in self.class_actions:
+            self.removeAction(act)
+            act.deleteLater()
+        self.class_actions = []
+        self.class_menu.clear()
+        for act in self.class_group.actions():
+            self.class_group.removeAction(act)
+        if self.session is None:
+            return
+        for cls in self.session.schema:
+            pick = self.class_menu.addAction(f"{cls.name}" + (f"\t{cls.hotkey.upper()}" if cls.hotkey else ""))
+            pick.setCheckable(True)
+            pick.setChecked(cls.name == self.actions.new_label())
+            pick.triggered.connect(lambda _c=False, n=cls.name: setattr(self.actions, "current_class", n))
+            self.class_group.addAction(pick)
+            if not cls.hotkey:
+                continue
+            act = QAction(f"Label {cls.name}", self)
+            act.setObjectName(f"class_{cls.name}")
+            act.setShortcut(QKeySequence(cls.hotkey.upper()))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _c=False, n=cls.name: self.actions.class_key(n))
+            self.addAction(act)
+            self.class_actions.append(act)
+
+    def _rebuild_channel_menu(self) -> None:
+        self.channels_menu.clear()
+        for sp in self.timeline.stream_plots:
+            sub = self.channels_menu.addMenu(sp.title)
+            for i, name in enumerate(sp.channel_names()):
+                act = sub.addAction(name)
+                act.setCheckable(True)
+                act.setChecked(sp.shown[i])
+                act.toggled.connect(lambda on, s=sp.stream.name, i=i: self.timeline.set_channel_visible(s, i, on))
+
+    def shortcut_keys(self, name: str) -> tuple[str, ...]:
+        return by_name(name).keys
+
+    # -- state ---------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        if self.session is None:
+            return False
+        return self.meta_dirty or self.unsaved_import or (self.history is not None and not self.history.is_clean)
+
+    def report(self, text: str) -> None:
+        self.last_message = text
+        self.statusBar().showMessage(text, 8000)
+
+    def _update_title(self) -> None:
+        name = self.path.name if self.path else ("imported (unsaved)" if self.session else "")
+        ro = " [read-only]" if self.session_file is not None and not self.session_file.writable else ""
+        star = "*" if self.dirty else ""
+        self.setWindowTitle(f"{name}{star}{ro} — harlab" if name else "harlab")
+
+
+    def _update_actions(self) -> None:
+        has = self.session is not None
+        h = self.history
+        undo, redo = self.qactions["undo"], self.qactions["redo"]
+        undo.setEnabled(bool(h and h.can_undo))
+        redo.setEnabled(bool(h and h.can_redo))
+        undo.setText(f"Undo {h.undo_text}" if h and h.can_undo else "Undo")
+        redo.setText(f"Redo {h.redo_text}" if h and h.can_redo else "Redo")
+        for name in ("save", "save_as", "close"):
+            self.qactions[name].setEnabled(has)
+
+    def _history_changed(self, event: Event) -> None:
+        if event.kind == "journal_error":
+            self.report(f"Crash protection is off: cannot write the edit journal ({event.data.get('error')})")
+        self._update_title()
+        self._update_actions()
+
+    def _metadata_changed(self) -> None:
+        self.meta_dirty = True
+        if self.session is not None:
+            self.timeline.refresh_timezone()
+        self._update_title()
+
+    def _session_event(self, event: Event) -> None:
+        if event.kind.startswith("class_") or event.kind == "schema_changed":
+            QTimer.singleShot(0, self._rebuild_class_actions)
+
+    # -- opening and closing ----------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open a session or import a file", settings.get_str("last_dir", str(Path.cwd())),
+            "harlab sessions (*.h5 *.hdf5);;All files (*)")
+        if path:
+            settings.set_value("last_dir", str(Path(path).parent))
+            self.open_path(path)
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a recording", settings.get_str("last_dir", str(Path.cwd())), "All files (*)")
+        if path:
+            settings.set_value("last_dir", str(Path(path).parent))
+            self.import_file(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a session file, or import any other file; False if nothing was opened."""
+        p = Path(path)
+        if not p.exists():
+            self.show_error(f"{p}: no such file")
+            return False
+        if p.is_file() and is_session_file(p):
+            return self.open_session_file(p)
+        return self.import_file(p)
+
+    def open_session_file(self, path: str | Path) -> bool:
+        from harlab.storage import open_session
+
+        p = Path(path)
+        if not self.close_session():
+            return False
+        entries = pending_edits(p)
+        try:
+            try:
+                sf = open_session(p, writable=True)
+            except FileLockedError as exc:
+                sf = open_session(p, writable=False)
+                self.report(f"Opened read-only: {exc}")
+        except HarlabError as exc:
+            self.show_error(str(exc))
+            return False
+        except OSError as exc:
+            self.show_error(f"{p}: {exc}")
+            return False
+        journal = EditJournal(p) if sf.writable else None
+        history = EditHistory(sf.session, journal)
+        if entries and sf.writable:
+            info = inspect_journal(p)
+            n = info.net_edit_count if info else len(entries)
+            if self.ask_recover(p, n):
+                try:
+                    replay(sf.session, entries, history)
+                    self.report(f"Recovered {n} unsaved edit(s); save to keep them")
+                except HarlabError as exc:
+                    self.show_error(f"Could not recover the edits: {exc}")
+            else:
+                discard_journal(p)
+        self._install(sf.session, sf, p, history)
+        settings.add_recent_file(p)
+        return True
+
+    def import_file(self, path: str | Path) -> bool:
+        p = Path(path)
+        if self._import is not None:
+            self.report("An import is already running")
+            return False
+        if not self.close_session():
+            return False
+        thread, worker = start_import(p, self)
+        dialog = QProgressDialog(f"Importing {p.name}…", "", 0, 100, self)
+        dialog.setCancelButton(None)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        dialog.setValue(0)
+        # bound methods of this window: Qt queues the calls onto the GUI thread
+        worker.progress.connect(self._import_progress)
+        worker.finished.connect(self._import_done)
+        worker.failed.connect(self._import_failed)
+        self._import = (thread, worker, dialog)
+        thread.start()
+        return True
+
+    def _end_import(self) -> None:
+        if self._import is None:
+            return
+        thread, worker, dialog = self._import
+        self._import = None
+        thread.quit()
+        thread.wait(5000)
+        dialog.reset()
+        dialog.deleteLater()
+        worker.deleteLater()
+        thread.deleteLater()
+
+    def _import_progress(self, fraction: float, message: str) -> None:
+        if self._import is not None:
+            _thread, worker, dialog = self._import
+            dialog.setValue(int(100 * fraction))
+            dialog.setLabelText(f"Importing {worker.path.name}… {message}")
+
+    def _import_done(self, sessions: list[Session]) -> None:
+        path = self._import[1].path if self._import is not None else Path("?")
+        self._end_import()
+        session = sessions[0]
+        self._install(session, None, None, EditHistory(session))
+        self.unsaved_import = True
+        self._update_title()
+        extra = f" ({len(sessions)} recordings in the file; showing the first)" if len(sessions) > 1 else ""
+        self.report(f"Imported {path.name}{extra}; save it as a session to keep labels")
+        self.import_finished.emit(True)
+
+    def _import_failed(self, message: str) -> None:
+        self._end_import()
+        self.show_error(message)
+        self.import_finished.emit(False)
+
+    def open_demo(self, folder: str | Path | None = None) -> bool:
+        """Simulate a demo session into ``recordings/`` (once) and open it."""
+        try:
+            from harlab.simulate import make_demo_session
+        except ImportError:
+            self.show_error("The simulator is not available in this installation")
+            return False
+        from harlab.storage import save_session
+
+        folder = Path(folder) if folder else Path.cwd() / "recordings"
+        path = folder / "demo.h5"
+        if not path.exists():
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                save_session(make_demo_session(duration_min=20, seed=1), path)
+            except (HarlabError, OSError) as exc:
+                self.show_error(f"Could not create the demo: {exc}")
+                return False
+            finally:
+                QApplication.restoreOverrideCursor()
+        return self.open_path(path)
+
+    def show_session(self, session: Session, unsaved: bool = True) -> bool:
+        """Show an in-memory session (a simulation, a script's result) as an unsaved session."""
+        if not self.close_session():
+            return False
+        self._install(session, None, None, EditHistory(session))
+        self.unsaved_import = unsaved
+        self._update_title()
+        return True
+
+    def _install(self, session: Session, sf, path: Path | None, history: EditHistory) -> None:
+        self.session, self.session_file, self.path, self.history = session, sf, path, history
+        self.meta_dirty = self.unsaved_import = False
+        if not session.label_tracks:
+            with session.events.blocked():
+                session.label_track("activity")
+        history.events.connect(self._history_changed)
+        session.events.connect(self._session_event)
+        self.timeline.set_session(session)
+        self.meta_dock.set_session(session)
+        self.meta_dock.show()
+        self._install_table_dock()
+        self._rebuild_class_actions()
+        self._rebuild_channel_menu()
+        self.stack.setCurrentWidget(self.timeline)
+        self.timeline.glw.setFocus()
+        self._update_title()
+        self._update_actions()
+        self.session_opened.emit()
+
+    def _install_table_dock(self) -> None:
+        try:
+            from harlab.gui.labeling import SegmentTableDock
+        except ImportError:
+            return
+        if self.table_dock is not None:
+            self.removeDockWidget(self.table_dock)
+            self.table_dock.deleteLater()
+        self.table_dock = SegmentTableDock(self.session, self.history, self)
+        self.table_dock.setObjectName("segment_table_dock")
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.table_dock)
+        self.tabifyDockWidget(self.meta_dock, self.table_dock)
+        dock = self.table_dock
+        dock.jump_requested.connect(self.timeline.hub.seek)
+        dock.segment_selected.connect(self._table_selected)
+        dock.edit_failed.connect(self.report)
+
+    def _table_selected(self, track: str, seg_id: int) -> None:
+        if self._syncing_table:
+            return
+        self._syncing_table = True
+        try:
+            self.timeline.select({seg_id}, track)
+        finally:
+            self._syncing_table = False
+
+    def _timeline_selected(self) -> None:
+        """Show the segment selected in the timeline in the table too."""
+        dock = self.table_dock
+        if dock is None or self._syncing_table or len(self.timeline.selected_ids) != 1:
+            return
+        self._syncing_table = True
+        try:
+            if self.timeline.active_track:
+                dock.set_track(self.timeline.active_track)
+            dock.select_segment(next(iter(self.timeline.selected_ids)))
+        finally:
+            self._syncing_table = False
+
+    def close_session(self) -> bool:
+        """Close the open session, asking about unsaved changes; False if the user cancels."""
+        if self.session is None:
+            return True
+        if self.dirty:
+            answer = self.ask_unsaved()
+            if answer == "cancel":
+                return False
+            if answer == "save" and not self.save():
+                return False
+            if answer == "discard" and self.history is not None and self.history.journal is not None:
+                self.history.journal.clear()
+        self._teardown()
+        return True
+
+    def _teardown(self) -> None:
+        if self.history is not None:
+            self.history.events.disconnect(self._history_changed)
+            if self.history.journal is not None:
+                self.history.journal.close()
+        if self.session is not None:
+            self.session.events.disconnect(self._session_event)
+        self.actions.hotkeys.cancel()
+        self.timeline.clear()
+        if self.table_dock is not None:
+            self.removeDockWidget(self.table_dock)
+            self.table_dock.deleteLater()
+            self.table_dock = None
+        if self.session_file is not None:
+            self.session_file.close()
+        self.session = self.session_file = self.path = self.history = None
+        self.meta_dirty = self.unsaved_import = False
+        self.meta_dock.set_session(None)
+        self.meta_dock.hide()
+        self._rebuild_class_actions()
+        self.channels_menu.clear()
+        self.start_screen.set_recent(settings.recent_files())
+        self.stack.setCurrentWidget(self.start_screen)
+        self._update_title()
+        self._update_actions()
+
+    # -- prompts (methods so tests drive the real dialogs) -------------------------------
+    def ask_unsaved(self) -> str:
+        """"save", "discard" or "cancel" for a session with unsaved changes."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                          f"{self.path.name if self.path else 'The imported session'} has unsaved changes.",
+                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("unsaved_prompt")
+        box.setInformativeText("Save them before closing?")
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        box.deleteLater()
+        return {QMessageBox.StandardButton.Save: "save",
+                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer), "cancel")
+
+    def ask_recover(self, path: Path, n_edits: int) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved edits",
+                          f"{path.name} has {n_edits} label edit(s) that were not saved "
+                          "(harlab did not close normally).",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("recover_prompt")
+        box.setInformativeText("Recover them? (No deletes them.)")
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        answer = box.exec()
+        box.deleteLater()
+        return QMessageBox.StandardButton(answer) == QMessageBox.StandardButton.Yes
+
+    def show_error(self, message: str) -> None:
+        self.report(message)
+        box = QMessageBox(QMessageBox.Icon.Critical, "harlab", message, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("error_box")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # -- saving ------------------------------------------------------------------------
+    def _drain_fetches(self) -> None:
+        """Let envelope reads of the current file finish before the file is replaced."""
+        for _ in range(2000):
+            if self.timeline.is_idle():
+                return
+            QApplication.processEvents()
+
+    def save(self) -> bool:
+        if self.session is None:
+            return False
+        if self.path is None or (self.session_file is not None and not self.session_file.writable):
+            return self.save_as()
+        from harlab.storage import save_session
+
+        self._drain_fetches()
+        try:
+            if self.session_file is not None:
+                self.session_file.save()
+            else:
+                save_session(self.session, self.path)
+        except (HarlabError, OSError) as exc:
+            self.show_error(f"Could not save: {exc}")
+            return False
+        self._saved()
+        return True
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        if self.session is None:
+            return False
+        if path is None:
+            start = str(self.path) if self.path else str(Path(settings.get_str("last_dir", str(Path.cwd())))
+                                                          / "session.h5")
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save session as", start, "harlab sessions (*.h5)")
+            if not chosen:
+                return False
+            path = chosen
+        p = Path(path)
+        if p.suffix.lower() not in SESSION_SUFFIXES:
+            p = p.with_suffix(".h5")
+        from harlab.storage import save_session
+
+        self._drain_fetches()
+        try:
+            if self.session_file is not None:
+                self.session_file.save_as(p)
+            else:
+                save_session(self.session, p)
+        except (HarlabError, OSError) as exc:
+            self.show_error(f"Could not save: {exc}")
+            return False
+        self.path = p
+        if self.history is not None:
+            self.history.set_journal(EditJournal(p))
+        settings.add_recent_file(p)
+        self._saved()
+        return True
+
+    def _saved(self) -> None:
+        if self.history is not None:
+            self.history.mark_clean()
+        self.meta_dirty = self.unsaved_import = False
+        self.report(f"Saved {self.path}")
+        self._update_title()
+        self._update_actions()
+
+    # -- view ----------------------------------------------------------------------------
+    def set_dark(self, dark: bool) -> None:
+        self.dark = dark
+        app = QApplication.instance()
+        if app is not None:
+            apply_palette(app, dark)
+        self.timeline.set_colors(plot_colors(dark))
+        settings.set_value("dark", dark)
+        if self.dark_action.isChecked() != dark:
+            self.dark_action.setChecked(dark)
+
+    def toggle_time_mode(self) -> None:
+        on = not self.timeline.wall_clock
+        self.timeline.set_wall_clock(on)
+        self.qactions["toggle_time_mode"].setChecked(self.timeline.wall_clock)
+        settings.set_value("wall_clock", on)
+
+    def toggle_auto_y(self) -> None:
+        on = not self.timeline.stream_plots[0].auto_y if self.timeline.stream_plots else True
+        self.timeline.set_auto_y(on)
+        self.qactions["autoscale_y"].setChecked(on)
+        self.report("Automatic y-scale" if on else "Fixed y-scale (drag or wheel over an axis to change it)")
+
+    def toggle_magnitude(self) -> None:
+        for sp in self.timeline.stream_plots:
+            if sp.has_magnitude:
+                sp.set_channel_visible(len(sp.shown) - 1, not sp.shown[-1])
+        self._rebuild_channel_menu()
+
+    def _set_shades(self, on: bool) -> None:
+        for shade in self.timeline.shades:
+            shade.setVisible(on)
+
+    def toggle_segment_table(self) -> None:
+        if self.table_dock is None:
+            self.report("The segment table is not available")
+            return
+        self.table_dock.setVisible(not self.table_dock.isVisible())
+        if self.table_dock.isVisible():
+            self.table_dock.raise_()
+
+    def edit_segment(self) -> None:
+        if self.table_dock is not None:
+            self.table_dock.setVisible(True)
+            self.table_dock.raise_()
+        else:
+            self.actions.change_class()
+
+    def edit_schema(self) -> None:
+        if self.session is None:
+            return
+        try:
+            from harlab.gui.labeling import SchemaEditorDialog
+        except ImportError:
+            self.report("The schema editor is not available")
+            return
+        dialog = SchemaEditorDialog(self.session, self.history, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: (self._rebuild_class_actions(), self.timeline.refresh_labels()))
+        dialog.open()
+
+    def show_help(self) -> None:
+        try:
+            from harlab.gui.labeling import HelpDialog
+        except ImportError:
+            HelpDialog = None  # noqa: N806
+        schema = self.session.schema if self.session else None
+        if HelpDialog is not None:
+            dialog = HelpDialog(schema, self)
+        else:
+            rows = format_help(SHORTCUTS, schema)
+            text = "\n".join(f"{g:12s} {k:22s} {d}" for g, k, d in rows)
+            dialog = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", text,
+                                 QMessageBox.StandardButton.Ok, self)
+        dialog.setObjectName("help_dialog")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    # -- drag and drop, closing -------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.open_path(files[0]))
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.close_session():
+            event.ignore()
+            return
+        s = settings.settings()
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("window_state", self.saveState())
+        s.sync()
+        self.timeline.shutdown()
+        with contextlib.suppress(RuntimeError):
+            self._end_import()
+        event.accept()

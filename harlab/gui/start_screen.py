@@ -1,0 +1,80 @@
+"""The start screen shown when no session is open: recent sessions and first steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from harlab import __version__
+
+
+class StartScreen(QWidget):
+    """Buttons for the first steps; ``open_requested(path)`` when a recent file is chosen."""
+
+    open_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        title = QLabel("harlab")
+        f = QFont()
+        f.setPointSize(26)
+        f.setBold(True)
+        title.setFont(f)
+        subtitle = QLabel(f"Label wearable-sensor recordings for activity recognition · version {__version__}")
+        subtitle.setWordWrap(True)
+        self.open_button = QPushButton("Open session…")
+        self.demo_button = QPushButton("Open the demo")
+        self.demo_button.setToolTip("Simulate a short wrist-worn recording with labels and open it")
+        self.import_button = QPushButton("Import a file…")
+        self.import_button.setToolTip("CSV, Fitbit exports, WISDM, UCI HAPT… (drag and drop works too)")
+        self.record_button = QPushButton("Record…")
+        self.record_button.setEnabled(False)
+        self.record_button.setToolTip("coming with the recording feature")
+        buttons = QVBoxLayout()
+        for b in (self.open_button, self.demo_button, self.import_button, self.record_button):
+            b.setMinimumHeight(34)
+            b.setMinimumWidth(200)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        self.recent = QListWidget()
+        self.recent.setMinimumWidth(380)
+        self.recent.itemActivated.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        recent_box = QVBoxLayout()
+        recent_box.addWidget(QLabel("<b>Recent sessions</b>"))
+        recent_box.addWidget(self.recent, 1)
+        hint = QLabel("Drop a session (.h5) or any importable file anywhere on this window.")
+        hint.setWordWrap(True)
+        recent_box.addWidget(hint)
+        row = QHBoxLayout()
+        row.addLayout(buttons)
+        row.addSpacing(24)
+        row.addLayout(recent_box, 1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(48, 36, 48, 36)
+        outer.addWidget(title)
+        outer.addWidget(subtitle)
+        outer.addSpacing(20)
+        outer.addLayout(row, 1)
+
+    def set_recent(self, paths: list[str]) -> None:
+        self.recent.clear()
+        for p in paths:
+            item = QListWidgetItem(f"{Path(p).name}    —    {Path(p).parent}")
+            item.setData(Qt.ItemDataRole.UserRole, p)
+            item.setToolTip(p)
+            self.recent.addItem(item)
+        if not paths:
+            item = QListWidgetItem("No recent sessions yet: open the demo to try harlab.")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.recent.addItem(item)

@@ -1,0 +1,537 @@
+"""The timeline: stacked, x-linked stream plots, label bands and the overview bar.
+
+Every view here follows one :class:`~harlab.gui.timehub.TimeHub`. Plots read only
+the visible range (plus a margin) through ``StreamData.envelope`` on a worker
+thread; label bands paint only visible segments. Mouse gestures on a band are
+emitted as requests (``create_requested``, ``edge_moved``, ``segment_moved``); the
+main window turns them into undoable commands, so this widget never edits a
+session itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from datetime import datetime
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from harlab.core.events import Event
+from harlab.core.session import Session
+from harlab.core.streams import Stream
+from harlab.gui.envelope_worker import EnvelopeFetcher, EnvelopeResult
+from harlab.gui.label_band import LabelBandItem, LabelViewBox
+from harlab.gui.overview import OverviewBar
+from harlab.gui.palette import PlotColors
+from harlab.gui.timeaxis import TimeAxisItem, format_duration, format_time, local_start
+from harlab.gui.timehub import TimeHub
+from harlab.gui.traces import LEFT_AXIS_WIDTH, StreamPlot, unit_text
+from harlab.labeling.snapping import snap_to_samples
+
+KIND_ORDER = {"accelerometer": 0, "gyroscope": 1, "magnetometer": 2, "heart_rate": 8}
+BAND_HEIGHT = 34
+AXIS_HEIGHT = 30
+MIN_VIEW_S = 0.02
+
+
+class BandRow:
+    """The plot of one label track."""
+
+    def __init__(self, plot: pg.PlotItem, vb: LabelViewBox, band: LabelBandItem) -> None:
+        self.plot, self.vb, self.band = plot, vb, band
+
+    @property
+    def name(self) -> str:
+        return self.band.track.name
+
+
+class Timeline(QWidget):
+    """Signals and label tracks of one session over a shared time axis."""
+
+    create_requested = Signal(str, float, float)  #: track, t0, t1 (snapped)
+    edge_moved = Signal(str, int, str, float)  #: track, id, "start"|"end", new time
+    segment_moved = Signal(str, int, float)  #: track, id, dt
+    selection_changed = Signal()  #: the selected segments or the active track changed
+    updated = Signal()  #: every requested envelope has been drawn
+
+    def __init__(self, colors: PlotColors, threaded: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.colors = colors
+        self.threaded = threaded
+        self.hub = TimeHub(self)
+        self.session: Session | None = None
+        self.stream_plots: list[StreamPlot] = []
+        self.bands: list[BandRow] = []
+        self.shades: list[LabelBandItem] = []
+        self.cursor_lines: list[pg.InfiniteLine] = []
+        self.regions: list[pg.LinearRegionItem] = []
+        self.active_track: str | None = None
+        self.selected_ids: set[int] = set()
+        self.wall_clock = True
+        self.new_label: callable = lambda: None  # the class a drag creates (set by the window)
+        self.fetcher: EnvelopeFetcher | None = None
+        self._start_local: datetime | None = None
+        self._syncing = False
+        self._mouse_t: float | None = None
+
+        self.readout = QLabel(" ")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.readout.setFont(mono)
+        self.span_label = QLabel("")
+        self.span_label.setFont(mono)
+        self.summary_label = QLabel("")
+        self.summary_label.setToolTip("Each drawn point summarises this many samples by their "
+                                      "minimum and maximum, so no spike is hidden")
+        top = QHBoxLayout()
+        top.setContentsMargins(6, 2, 6, 2)
+        top.addWidget(self.readout, 1)
+        top.addWidget(self.span_label)
+        top.addSpacing(12)
+        top.addWidget(self.summary_label)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.ci.layout.setSpacing(0)
+        self.glw.ci.setContentsMargins(2, 2, 8, 2)
+        self.overview = OverviewBar(self.hub, colors)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(top)
+        lay.addWidget(self.glw, 1)
+        lay.addWidget(self.overview)
+
+        self._fetch_timer = QTimer(self)
+        self._fetch_timer.setSingleShot(True)
+        self._fetch_timer.setInterval(0)
+        self._fetch_timer.timeout.connect(self._fetch_visible)
+        self._label_timer = QTimer(self)
+        self._label_timer.setSingleShot(True)
+        self._label_timer.setInterval(0)
+        self._label_timer.timeout.connect(self.refresh_labels)
+        self.hub.range_changed.connect(self._hub_range)
+        self.hub.cursor_changed.connect(self._show_cursor)
+        self.hub.selection_changed.connect(self._show_selection)
+        self.glw.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    # -- building ----------------------------------------------------------------
+    @property
+    def master(self) -> pg.PlotItem | None:
+        if self.stream_plots:
+            return self.stream_plots[0].plot
+        return self.bands[0].plot if self.bands else None
+
+    def set_session(self, session: Session) -> None:
+        """Show ``session`` (replacing whatever was shown)."""
+        self.clear()
+        self.session = session
+        self._start_local = local_start(session.metadata.start_utc, session.metadata.timezone)
+        self.fetcher = EnvelopeFetcher(session.streams, threaded=self.threaded, parent=self)
+        self.fetcher.result.connect(self._on_result)
+        t0, t1 = session.time_bounds()
+        if t1 <= t0:
+            t1 = t0 + 60.0
+        self.hub.bounds = (t0, t1)
+        streams = sorted(session.streams.values(), key=lambda s: KIND_ORDER.get(s.kind, 5))
+        for s in streams:
+            if s.n_samples:
+                self._add_stream(s)
+        tracks = list(session.label_tracks.values())
+        for track in tracks:
+            self._add_band(track)
+        if self.active_track is None and tracks:
+            self.active_track = tracks[0].name
+        # the time axis on the last row only
+        rows = [sp.plot for sp in self.stream_plots] + [b.plot for b in self.bands]
+        for i, plot in enumerate(rows):
+            last = i == len(rows) - 1
+            plot.showAxis("bottom", last)
+            if i:
+                plot.setXLink(rows[0])
+            plot.setLimits(xMin=t0 - 0.05 * (t1 - t0), xMax=t1 + 0.05 * (t1 - t0), minXRange=MIN_VIEW_S)
+        if self.bands:
+            self.bands[-1].plot.setFixedHeight(BAND_HEIGHT + AXIS_HEIGHT)
+        elif self.stream_plots:
+            self.stream_plots[-1].plot.setMinimumHeight(140)
+        if self.master is not None:
+            self.master.vb.sigXRangeChanged.connect(self._view_range)
+        self._update_shades()
+        self.overview.set_session(session, self.track, session.schema)
+        session.events.connect(self._on_session_event)
+        self.set_colors(self.colors)
+        self.hub.set_selection(None)
+        self.hub.set_cursor(t0)
+        self.set_range(t0, t1)
+        self._show_readout()
+
+    def _time_axis(self) -> TimeAxisItem:
+        return TimeAxisItem(self._start_local, self.wall_clock)
+
+    def _add_stream(self, stream: Stream) -> None:
+        sp = StreamPlot(stream, self.colors, axis_items={"bottom": self._time_axis()})
+        sp.vb.clicked.connect(self._trace_clicked)
+        sp.vb.span_dragged.connect(self._span_dragged)
+        self.glw.addItem(sp.plot, row=len(self.stream_plots), col=0)
+        sp.plot.setMinimumHeight(90)
+        if len(stream.channels) == 1:  # heart rate and other single traces need less height
+            sp.plot.setMaximumHeight(150)
+        self._add_overlays(sp.plot)
+        self.stream_plots.append(sp)
+
+    def _add_band(self, track) -> None:
+        vb = LabelViewBox()
+        plot = pg.PlotItem(viewBox=vb, axisItems={"bottom": self._time_axis()})
+        plot.hideButtons()
+        band = LabelBandItem(track, self.session.schema, mode="band",
+                             outline=self.colors.selected_outline)
+        vb.band = band
+        vb.snap = self.snap
+        vb.new_label = lambda: self.new_label()
+        plot.addItem(band, ignoreBounds=True)
+        plot.setYRange(0, 1, padding=0)
+        plot.setFixedHeight(BAND_HEIGHT)
+        left = plot.getAxis("left")
+        left.setWidth(LEFT_AXIS_WIDTH)
+        left.setStyle(showValues=False, tickLength=0)
+        vb.create_requested.connect(self.create_requested)
+        vb.edge_moved.connect(self.edge_moved)
+        vb.segment_moved.connect(self.segment_moved)
+        vb.segment_clicked.connect(self._segment_clicked)
+        vb.background_clicked.connect(self._band_background_clicked)
+        self.glw.addItem(plot, row=len(self.stream_plots) + len(self.bands), col=0)
+        self._add_overlays(plot)
+        self.bands.append(BandRow(plot, vb, band))
+
+    def _add_overlays(self, plot: pg.PlotItem) -> None:
+        line = pg.InfiniteLine(angle=90, movable=False)
+        line.setZValue(30)
+        plot.addItem(line, ignoreBounds=True)
+        self.cursor_lines.append(line)
+        region = pg.LinearRegionItem(movable=False)
+        region.setZValue(25)
+        region.setVisible(False)
+        for ln in region.lines:
+            ln.setPen(pg.mkPen(None))
+        plot.addItem(region, ignoreBounds=True)
+        self.regions.append(region)
+
+    def _update_shades(self) -> None:
+        for sp, shade in zip(self.stream_plots, self.shades, strict=False):
+            sp.plot.removeItem(shade)
+        self.shades = []
+        track = self.track
+        if track is None:
+            return
+        for sp in self.stream_plots:
+            shade = LabelBandItem(track, self.session.schema, mode="shade")
+            shade.setZValue(-10)
+            sp.plot.addItem(shade, ignoreBounds=True)
+            self.shades.append(shade)
+
+    def clear(self) -> None:
+        """Forget the shown session and stop the worker thread."""
+        if self.session is not None:
+            self.session.events.disconnect(self._on_session_event)
+        if self.master is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                self.master.vb.sigXRangeChanged.disconnect(self._view_range)
+        if self.fetcher is not None:
+            self.fetcher.shutdown()
+            self.fetcher.deleteLater()
+            self.fetcher = None
+        self.glw.clear()
+        self.stream_plots, self.bands, self.shades = [], [], []
+        self.cursor_lines, self.regions = [], []
+        self.session = None
+        self.active_track = None
+        self.selected_ids = set()
+
+    def shutdown(self) -> None:
+        self.clear()
+
+    # -- appearance --------------------------------------------------------------
+    def set_colors(self, colors: PlotColors) -> None:
+        self.colors = colors
+        self.glw.setBackground(colors.background)
+        for sp in self.stream_plots:
+            sp.set_colors(colors)
+        for row in self.bands:
+            row.band.outline = QColor(colors.selected_outline)
+            for name in ("left", "bottom"):
+                ax = row.plot.getAxis(name)
+                ax.setPen(pg.mkPen(colors.foreground))
+                ax.setTextPen(pg.mkPen(colors.foreground))
+            row.vb.setBackgroundColor(colors.band_background)
+            row.band.update()
+        for line in self.cursor_lines:
+            line.setPen(pg.mkPen(colors.cursor, width=1))
+        for region in self.regions:
+            region.setBrush(pg.mkBrush(colors.selection))
+        self.overview.set_colors(colors)
+        self._update_band_titles()
+
+    def _update_band_titles(self) -> None:
+        for row in self.bands:
+            active = row.name == self.active_track
+            text = f"<b>▶ {row.name}</b>" if active else row.name
+            row.plot.getAxis("left").setLabel(text, color=self.colors.foreground)
+
+    def set_wall_clock(self, on: bool) -> None:
+        self.wall_clock = on
+        for plot in self._all_plots():
+            ax = plot.getAxis("bottom")
+            if isinstance(ax, TimeAxisItem):
+                ax.set_wall_clock(on)
+        self._show_readout()
+
+    def refresh_timezone(self) -> None:
+        """Re-read the session's start and timezone (after a metadata edit)."""
+        if self.session is not None:
+            md = self.session.metadata
+            self._start_local = local_start(md.start_utc, md.timezone)
+        for plot in self._all_plots():
+            ax = plot.getAxis("bottom")
+            if isinstance(ax, TimeAxisItem):
+                ax.set_start(self._start_local, self.wall_clock)
+        self._show_readout()
+
+    def set_auto_y(self, on: bool) -> None:
+        for sp in self.stream_plots:
+            sp.auto_y = on
+            sp.vb.setMouseEnabled(x=True, y=not on)
+            sp.autoscale_y()
+
+    def set_channel_visible(self, stream: str, index: int, visible: bool) -> None:
+        for sp in self.stream_plots:
+            if sp.stream.name == stream:
+                sp.set_channel_visible(index, visible)
+
+    def _all_plots(self) -> list[pg.PlotItem]:
+        return [sp.plot for sp in self.stream_plots] + [b.plot for b in self.bands]
+
+    # -- labels and selection ----------------------------------------------------
+    @property
+    def track(self):
+        if self.session is None or self.active_track is None:
+            return None
+        return self.session.label_tracks.get(self.active_track)
+
+    def set_active_track(self, name: str) -> None:
+        if self.session is None or name not in self.session.label_tracks:
+            return
+        if name != self.active_track:
+            self.active_track = name
+            self.selected_ids = set()
+            self._update_shades()
+            self.overview.set_track(self.track, self.session.schema)
+            self._update_band_titles()
+            self.refresh_labels()
+            self.selection_changed.emit()
+
+    def select(self, ids: set[int] | list[int], track: str | None = None) -> None:
+        if track is not None:
+            self.set_active_track(track)
+        tr = self.track
+        self.selected_ids = {i for i in ids if tr is not None and i in tr}
+        self.refresh_labels()
+        self.selection_changed.emit()
+
+    def selected_segments(self) -> list:
+        tr = self.track
+        if tr is None:
+            return []
+        return sorted((tr[i] for i in self.selected_ids if i in tr), key=lambda s: s.start)
+
+    def _segment_clicked(self, track: str, sid: int, modifiers) -> None:
+        self.set_active_track(track)
+        ids = set(self.selected_ids) ^ {sid} if modifiers & Qt.KeyboardModifier.ControlModifier else {sid}
+        self.select(ids)
+
+    def _band_background_clicked(self, track: str, t: float) -> None:
+        self.set_active_track(track)
+        self.select(set())
+        self.hub.set_cursor(t)
+
+    def refresh_labels(self) -> None:
+        for row in self.bands:
+            row.band.selected = self.selected_ids if row.name == self.active_track else set()
+            row.band.refresh()
+        for shade in self.shades:
+            shade.refresh()
+        self.overview.refresh_labels()
+
+    def _on_session_event(self, event: Event) -> None:
+        if event.kind in ("label_track_added", "label_track_removed"):
+            QTimer.singleShot(0, self._rebuild)
+            return
+        if event.kind.startswith(("segments_", "class_")) or event.kind == "schema_changed":
+            if event.kind == "segments_removed":
+                tr = self.track
+                self.selected_ids = {i for i in self.selected_ids if tr is not None and i in tr}
+            self._label_timer.start()
+
+    def _rebuild(self) -> None:
+        if self.session is None:
+            return
+        session, rng, cursor, active = self.session, self.hub.range, self.hub.cursor, self.active_track
+        self.set_session(session)
+        if active in session.label_tracks:
+            self.set_active_track(active)
+        self.set_range(*rng)
+        self.hub.set_cursor(cursor)
+
+    # -- time --------------------------------------------------------------------
+    def snap(self, t: float) -> float:
+        """``t`` moved to the nearest sample of the first stream (when one is near)."""
+        if not self.stream_plots:
+            return t
+        return float(snap_to_samples(t, self.stream_plots[0].stream))
+
+    def set_range(self, t0: float, t1: float) -> None:
+        self.hub.set_range(t0, t1)
+        self._hub_range(*self.hub.range)
+
+    def view_range(self) -> tuple[float, float]:
+        if self.master is None:
+            return self.hub.range
+        a, b = self.master.vb.viewRange()[0]
+        return float(a), float(b)
+
+    def _hub_range(self, t0: float, t1: float) -> None:
+        if self._syncing or self.master is None:
+            return
+        a, b = self.view_range()
+        if abs(a - t0) > 1e-9 or abs(b - t1) > 1e-9:
+            self._syncing = True
+            try:
+                self.master.setXRange(t0, t1, padding=0)
+            finally:
+                self._syncing = False
+        self._fetch_timer.start()
+
+    def _view_range(self, *args: object) -> None:
+        a, b = self.view_range()
+        if not self._syncing:
+            self._syncing = True
+            try:
+                self.hub.set_range(a, b)
+            finally:
+                self._syncing = False
+        self._fetch_timer.start()
+
+    def _show_cursor(self, t: float) -> None:
+        for line in self.cursor_lines:
+            line.setValue(t)
+        if self._mouse_t is None:
+            self._show_readout()
+
+    def _show_selection(self, span) -> None:
+        for region in self.regions:
+            region.setVisible(span is not None)
+            if span is not None:
+                region.setRegion(span)
+        self.span_label.setText(f"selection {format_duration(span[1] - span[0])}" if span else "")
+
+    def _trace_clicked(self, t: float) -> None:
+        self.hub.set_selection(None)
+        if self.selected_ids:
+            self.select(set())
+        self.hub.set_cursor(t)
+
+    def _span_dragged(self, t0: float, t1: float, finished: bool) -> None:
+        self.hub.set_selection((self.snap(t0), self.snap(t1)) if finished else (t0, t1))
+
+    # -- readout -----------------------------------------------------------------
+    def format_time(self, t: float) -> str:
+        return format_time(t, self._start_local, self.wall_clock)
+
+    def _mouse_moved(self, pos) -> None:
+        for plot in self._all_plots():
+            if plot.vb.sceneBoundingRect().contains(pos):
+                self._mouse_t = float(plot.vb.mapSceneToView(pos).x())
+                self._show_readout()
+                return
+        self._mouse_t = None
+
+    def _show_readout(self) -> None:
+        t = self._mouse_t if self._mouse_t is not None else self.hub.cursor
+        parts = [self.format_time(t)]
+        for sp in self.stream_plots:
+            v = sp.values_at(t)
+            if v is None:
+                continue
+            unit = unit_text(sp.stream.units[0]) if sp.stream.units else ""
+            vals = " ".join(f"{name}={float(x):.3g}" for name, x in zip(sp.channels, v, strict=False)
+                            if math.isfinite(float(x)))
+            parts.append(f"{sp.title}: {vals} {unit}".rstrip())
+        tr = self.track
+        if tr is not None:
+            here = tr.at(t)
+            if here:
+                parts.append(f"[{here[-1].label}]")
+        self.readout.setText("   ".join(parts))
+
+    # -- fetching ----------------------------------------------------------------
+    def _fetch_visible(self) -> None:
+        if self.fetcher is None:
+            return
+        v0, v1 = self.view_range()
+        for sp in self.stream_plots:
+            need = sp.needed(v0, v1)
+            if need is None:
+                sp.autoscale_y()
+                continue
+            t0, t1, bins = need
+            sp.mark_requested(t0, t1, bins)
+            self.fetcher.request(sp.stream.name, t0, t1, bins)
+        if self.is_idle():
+            self._update_summary()
+            self.updated.emit()
+
+    def _on_result(self, results: list[EnvelopeResult]) -> None:
+        by_key = {res.request.key: res for res in results}
+        for sp in self.stream_plots:
+            res = by_key.get(sp.stream.name)
+            if res is not None:
+                sp.apply(res.envelope, res.error)
+        if self.is_idle():
+            self._update_summary()
+            self.updated.emit()
+
+    def is_idle(self) -> bool:
+        """No envelope request outstanding and none scheduled."""
+        return not self._fetch_timer.isActive() and (self.fetcher is None or not self.fetcher.busy)
+
+    def summarised_factor(self) -> int:
+        """The largest samples-per-bin among the drawn envelopes (1: raw samples)."""
+        f = [sp.envelope.samples_per_bin for sp in self.stream_plots if sp.envelope is not None]
+        return max(f) if f else 1
+
+    def _update_summary(self) -> None:
+        errors = [f"{sp.stream.name}: {sp.error}" for sp in self.stream_plots if sp.error]
+        if errors:
+            self.summary_label.setText("read error: " + "; ".join(errors))
+            self.summary_label.setStyleSheet("color: #d62728")
+            return
+        n = self.summarised_factor()
+        if n > 1:
+            self.summary_label.setText(f"summarised ×{n} (min/max)")
+            self.summary_label.setStyleSheet("color: #c06000; font-weight: bold")
+        else:
+            self.summary_label.setText("raw samples")
+            self.summary_label.setStyleSheet("")
+
+    def summary_text(self) -> str:
+        return self.summary_label.text()
+
+
+def range_around(t: float, width: float) -> tuple[float, float]:
+    return t - width / 2, t + width / 2
+
+
+__all__ = ["Timeline", "range_around", "QObject"]

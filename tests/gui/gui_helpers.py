@@ -1,0 +1,119 @@
+"""Drivers for GUI tests: real mouse and key events on the timeline, sessions to open."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QKeySequence, QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from harlab.core import LabelClass, LabelSchema, Metadata, Segment, Session, Stream
+from harlab.labeling.shortcuts import by_name
+
+RATE = 100.0
+
+
+def make_session(minutes: float = 10.0, n_segments: int = 0, seed: int = 0) -> Session:
+    """A small wrist recording: accelerometer, gyroscope (100 Hz) and heart rate (1 Hz)."""
+    rng = np.random.default_rng(seed)
+    md = Metadata(participant_id="P01", timezone="Europe/Berlin",
+                  start_utc=datetime(2024, 5, 1, 7, 0, tzinfo=UTC))
+    schema = LabelSchema([
+        LabelClass("walking", "#2ca02c", "1", "walking at any pace"),
+        LabelClass("sitting", "#1f77b4", "2"),
+        LabelClass("running", "#d62728", "3"),
+    ])
+    s = Session(md, schema)
+    n = int(minutes * 60 * RATE)
+    t = np.arange(n) / RATE
+    acc = np.stack([np.sin(2 * np.pi * 1.8 * t), 0.5 * np.cos(2 * np.pi * 0.9 * t),
+                    9.81 + 0.3 * np.sin(t / 5)], axis=1) + rng.normal(0, 0.15, (n, 3))
+    s.add_stream(Stream.from_arrays("wrist_accel", t, acc, ["x", "y", "z"], "m/s^2", RATE,
+                                    kind="accelerometer"))
+    s.add_stream(Stream.from_arrays("wrist_gyro", t, acc * 0.2, ["x", "y", "z"], "rad/s", RATE,
+                                    kind="gyroscope"))
+    th = np.arange(int(minutes * 60)).astype(float)
+    s.add_stream(Stream.from_arrays("heart_rate", th, 70 + 8 * np.sin(th / 60), ["bpm"], "bpm", 1.0,
+                                    kind="heart_rate"))
+    s.label_track("activity")
+    if n_segments:
+        span = minutes * 60 / n_segments
+        names = schema.names
+        s.add_segments("activity", [
+            Segment(i * span, i * span + 0.8 * span, names[i % 3]) for i in range(n_segments)])
+    return s
+
+
+def view_pos(plot_item, t: float, y: float | None = None) -> QPoint:
+    """Viewport pixel of data point (t, y) in a pyqtgraph PlotItem (y: middle of the view)."""
+    vb = plot_item.vb
+    if y is None:
+        y0, y1 = vb.viewRange()[1]
+        y = (y0 + y1) / 2
+    scene = vb.mapViewToScene(QPointF(t, y))
+    view = vb.scene().views()[0]
+    return view.mapFromScene(scene)
+
+
+def _send_move(widget, pos: QPoint, buttons, modifiers) -> None:
+    ev = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(widget.mapToGlobal(pos)),
+                     Qt.MouseButton.NoButton, buttons, modifiers)
+    QApplication.sendEvent(widget, ev)
+
+
+def drag(widget, p0: QPoint, p1: QPoint, modifiers=Qt.KeyboardModifier.NoModifier, steps: int = 8) -> None:
+    """Press at ``p0``, move in steps with the left button held, release at ``p1``."""
+    _send_move(widget, p0, Qt.MouseButton.NoButton, modifiers)  # hover first, as a hand would
+    QTest.mousePress(widget, Qt.MouseButton.LeftButton, modifiers, p0)
+    for i in range(1, steps + 1):
+        p = QPoint(round(p0.x() + (p1.x() - p0.x()) * i / steps), round(p0.y() + (p1.y() - p0.y()) * i / steps))
+        _send_move(widget, p, Qt.MouseButton.LeftButton, modifiers)
+    QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, modifiers, p1)
+
+
+def click(widget, pos: QPoint, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    _send_move(widget, pos, Qt.MouseButton.NoButton, modifiers)
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton, modifiers, pos)
+
+
+def _focus(qtbot, window):
+    """Window shortcuts need an active window (a closed dialog may have taken activation)."""
+    if QApplication.activeWindow() is not window:
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+    return window.timeline.glw.viewport()
+
+
+def press_shortcut(qtbot, window, name: str) -> None:
+    """Press the first key combination the shortcut table gives ``name``."""
+    press_key(qtbot, window, by_name(name).keys[0])
+
+
+def press_key(qtbot, window, key: str) -> None:
+    combo = QKeySequence(key)[0]
+    qtbot.keyClick(_focus(qtbot, window), combo.key(), combo.keyboardModifiers())
+
+
+def answer_next_dialog(qtbot, button_text: str) -> None:
+    """Click ``button_text`` in the next modal dialog (for prompts that block in exec())."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QAbstractButton, QMessageBox
+
+    def attempt(tries: int = 200) -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            for b in box.findChildren(QAbstractButton):
+                if b.text().replace("&", "") == button_text:
+                    b.click()
+                    return
+        if tries:
+            QTimer.singleShot(10, lambda: attempt(tries - 1))
+
+    QTimer.singleShot(0, attempt)
+
+
+def labels_of(session, track: str = "activity") -> list[tuple[float, float, str]]:
+    return [(round(s.start, 6), round(s.end, 6), s.label) for s in session.label_tracks[track]]

@@ -1,0 +1,88 @@
+"""Screenshots of the main views, saved to tests/screenshots/ (gitignored) for people to look at.
+
+Each also checks what the picture must show: the summarised indicator when zoomed out, raw
+samples when zoomed in, a bounded number of drawn rectangles with 20,000 segments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gui_helpers import make_session
+from PySide6.QtWidgets import QApplication
+
+from harlab.core import LabelClass, LabelSchema, Metadata, Segment, Session, Stream
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+OUT = Path(__file__).resolve().parents[1] / "screenshots"
+
+
+def shoot(w, qtbot, name: str) -> Path:
+    qtbot.waitUntil(w.timeline.is_idle, timeout=10000)
+    QApplication.processEvents()
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{name}.png"
+    assert w.grab().save(str(path))
+    assert path.stat().st_size > 10_000  # not an empty window
+    return path
+
+
+def demo_session(minutes: float = 10.0) -> Session:
+    try:
+        from harlab.simulate import make_demo_session
+    except ImportError:
+        return make_session(minutes=minutes, n_segments=int(minutes * 2))
+    return make_demo_session(duration_min=minutes, seed=3)
+
+
+def day_session(rate: float = 25.0) -> Session:
+    """24 h of a synthetic wrist accelerometer with a day/night rhythm and rare spikes."""
+    from datetime import UTC, datetime
+
+    rng = np.random.default_rng(7)
+    n = int(24 * 3600 * rate)
+    t = np.arange(n) / rate
+    activity = 0.2 + 1.5 * (np.sin(2 * np.pi * (t / 86400 - 0.3)) > 0)
+    acc = rng.normal(0, 1, (n, 3)).astype(np.float32) * activity[:, None].astype(np.float32)
+    acc[:, 2] += 9.81
+    acc[rng.integers(0, n, 30), 0] += 40  # one-sample spikes must stay visible when summarised
+    md = Metadata(participant_id="P07", timezone="Europe/Berlin", start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC))
+    s = Session(md, LabelSchema([LabelClass("sleep", "#6a3d9a", "1"), LabelClass("active", "#ff7f0e", "2")]))
+    s.add_stream(Stream.from_arrays("wrist_accel", t, acc, ["x", "y", "z"], "m/s^2", rate, kind="accelerometer"))
+    s.add_segments("activity", [Segment(0, 8 * 3600, "sleep"), Segment(9 * 3600, 20 * 3600, "active")])
+    return s
+
+
+def test_screenshots(make_window, qtbot):
+    w = make_window()
+    w.resize(1400, 860)
+    shoot(w, qtbot, "start_screen")
+
+    assert w.show_session(demo_session(10.0), unsaved=False)
+    w.timeline.set_range(120.0, 240.0)
+    shoot(w, qtbot, "typical_zoom")
+    w.timeline.set_range(200.0, 201.5)
+    shoot(w, qtbot, "extreme_zoom_raw")
+    assert w.timeline.summary_text() == "raw samples"
+
+    w.set_dark(True)
+    w.timeline.set_range(60.0, 360.0)
+    shoot(w, qtbot, "dark_palette")
+    w.set_dark(False)
+
+    many = make_session(minutes=180, n_segments=20_000)
+    assert w.show_session(many, unsaved=False)
+    w.timeline.set_range(0.0, 180 * 60.0)
+    shoot(w, qtbot, "segments_20000")
+    band = w.timeline.bands[0].band
+    assert 0 < band.last_drawn <= 2 * w.timeline.glw.width()
+
+    assert w.show_session(day_session(), unsaved=False)
+    w.actions.zoom_all()
+    shoot(w, qtbot, "whole_day_summarised")
+    assert "summarised" in w.timeline.summary_text()
+    sp = w.timeline.stream_plots[0]
+    assert float(np.nanmax(sp.envelope.hi[:, 0])) > 35  # the spikes survive min/max summarising
