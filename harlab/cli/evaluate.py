@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harlab.core.errors import HarlabError
+from harlab.core.metadata import sha256_of
 from harlab.ml.cli_support import (
     add_train_args,
     add_window_args,
@@ -21,6 +25,10 @@ from harlab.ml.cli_support import (
     print_progress,
     train_config,
 )
+from harlab.mlops.cli_args import add_tracking_args, options_from_args
+
+if TYPE_CHECKING:
+    from harlab.mlops.tracking import RunTracker
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,28 +46,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--confusion", default=None, metavar="PNG", help="draw the confusion matrix to PNG")
     add_window_args(p)
     add_train_args(p)
+    add_tracking_args(p, can_register=False)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from harlab.ml.evaluate import cross_validate, evaluate_model, format_report, plot_confusion
-    from harlab.ml.modelfile import ActivityModel
+    from harlab.mlops.tracking import RunTracker
 
+    record = Path(args.report).with_suffix(".run.json") if args.report else None
+    with RunTracker(options_from_args(args), "cv" if args.cv is not None else "evaluate", record) as tracker:
+        return _run(args, tracker)
+
+
+def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
+    from harlab.ml.evaluate import cross_validate, evaluate_model, format_report, plot_confusion
+    from harlab.mlops.registry import load_model_spec
+    from harlab.mlops.tracking import log_evaluation
+
+    model_ref = None
     if args.cv is not None:
         if args.cv < 2:
             raise HarlabError("--cv needs K >= 2")
         data = dataset_from_args(args, args.paths)
         cfg = train_config(args)
 
+        folds_done = [0]
+
         def fold_done(i: int, f: dict) -> None:
+            folds_done[0] = i + 1
             note(f"fold {i + 1}/{args.cv}: accuracy {f['accuracy']:.4f} macro-F1 {f['macro_f1']:.4f} "
                  f"(test {', '.join(f['test_groups'])})")
 
-        rep = cross_validate(data, cfg, args.cv, seed=args.seed, progress=print_progress, fold_done=fold_done)
+        tracker.log_params({"train": asdict(cfg)})
+        rep = cross_validate(data, cfg, args.cv, seed=args.seed,
+                             progress=tracker.progress(print_progress, lambda: f"fold{folds_done[0]}/"),
+                             fold_done=fold_done)
     else:
         if len(args.paths) < 2:
             raise HarlabError("give a model file and at least one session file (or --cv K with sessions)")
-        model = ActivityModel.load(args.paths[0])
+        model, ref = load_model_spec(args.paths[0], args.tracking_uri)
         info = model.info
         args.window, args.rate, args.channels = info.window_s, info.rate_hz, ",".join(info.channels)
         if args.track == "activity":
@@ -74,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
             data = dataset_from_args(args, args.paths[1:], classes=keep)
         rep = evaluate_model(model, data)
         rep["model"] = {"path": args.paths[0], "name": info.name, "preset": info.preset}
+        model_ref = {"spec": args.paths[0], "name": info.name, "preset": info.preset,
+                     "created_utc": info.created_utc, "model_uri": ref.uri if ref else "",
+                     "sha256": "" if ref else sha256_of(args.paths[0])}
+    log_evaluation(tracker, rep, data, model_ref)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:
             json.dump(rep, f, indent=1)

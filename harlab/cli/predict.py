@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="apply a model to session files and store its predictions in them",
         description="Classify every window of each session and save a prediction track into the file.",
     )
-    p.add_argument("model", metavar="MODEL", help="model file written by 'harlab train'")
+    p.add_argument("model", metavar="MODEL",
+                   help="model file written by 'harlab train', or a registered model: models:/NAME@ALIAS or models:/NAME/VERSION")
+    p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI for models:/ (default: the local store)")
     p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5), changed in place")
     p.add_argument("--name", default=None, help="prediction track name (default: TRACK-predicted)")
     p.add_argument("--stride", type=float, default=None, metavar="S", help="window stride (default: the model's)")
@@ -40,8 +42,16 @@ def run(args: argparse.Namespace) -> int:
     from harlab.ml.predict import SmoothingConfig, predict_session
     from harlab.storage import open_session
 
-    model = ActivityModel.load(args.model)
-    version = f"{model.info.preset} {model.info.created_utc} sha256:{sha256_of(args.model)[:12]}"
+    params: dict[str, str] = {}
+    if args.model.startswith("models:/"):
+        from harlab.mlops.registry import load_model_spec, prediction_provenance
+
+        model, ref = load_model_spec(args.model, args.tracking_uri)
+        assert ref is not None
+        version, params = prediction_provenance(ref, model)
+    else:
+        model = ActivityModel.load(args.model)
+        version = f"{model.info.preset} {model.info.created_utc} sha256:{sha256_of(args.model)[:12]}"
     sm = SmoothingConfig(None if args.no_hmm else args.p_switch, args.min_duration)
     for path in args.sessions:
         if not Path(path).is_file():
@@ -51,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         with open_session(path, writable=True) as sf:
             track = predict_session(model, sf.session, args.name, args.stride, sm, version,
                                     progress=lambda d, n: note(f"  {d}/{n} windows"))
+            track.params.update(params)  # the exact registered version it came from
             sf.save()
         dt = time.perf_counter() - t0
         counts = Counter(s.label for s in track.segments)

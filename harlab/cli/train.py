@@ -22,6 +22,7 @@ from harlab.ml.cli_support import (
     print_progress,
     train_config,
 )
+from harlab.mlops.cli_args import add_tracking_args, options_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,11 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--name", default=None, help="model name shown with its predictions (default: file stem)")
     add_window_args(p)
     add_train_args(p)
+    add_tracking_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from harlab.ml.training import train
+    from harlab.mlops.tracking import RunTracker, log_training
 
     data = dataset_from_args(args, args.sessions)
     cfg = train_config(args)
@@ -48,15 +51,18 @@ def run(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     old = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if threading.current_thread() is threading.main_thread() else None
     note(f"training preset {cfg.preset} on {len(data)} windows")
-    t0 = time.perf_counter()
-    try:
-        model = train(data.X, data.y, data.groups, info, cfg, print_progress, cancel)
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
-    dt = time.perf_counter() - t0
-    model.info.metrics["train_seconds"] = round(dt, 3)
-    path = model.save(args.output)
+    output = Path(args.output)
+    with RunTracker(options_from_args(args), "train", output.with_name(output.name + ".run.json")) as tracker:
+        t0 = time.perf_counter()
+        try:
+            model = train(data.X, data.y, data.groups, info, cfg, tracker.progress(print_progress), cancel)
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
+        dt = time.perf_counter() - t0
+        model.info.metrics["train_seconds"] = round(dt, 3)
+        path = model.save(args.output)
+        log_training(tracker, model, data, cfg, path)
     val = model.info.metrics.get("validation")
     summary = f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f}" if val else "no validation"
     note(f"wrote {path} ({dt:.1f} s; {summary}; held out: {', '.join(model.info.metrics['validation_groups'])})")
