@@ -74,6 +74,17 @@ class Importer:
                 out.append(p)
         return out
 
+    def dataset_inputs(self, folder: Path) -> tuple[list[Path], list[Path]]:
+        """For importers that read folders: (inputs read one at a time, paths they claim).
+
+        Claimed paths (and everything below them) are not offered to other importers, so
+        a dataset's companion files (gyro files, labels.txt, READMEs) are never imported
+        on their own; reading the inputs one by one keeps one bad subject from failing
+        the rest. The default reads the claimed folder as one input.
+        """
+        roots = self.expand(folder)
+        return roots, roots
+
     def matches_name(self, path: Path) -> bool:
         name = path.name[:-3] if path.name.endswith(".gz") else path.name
         return any(Path(name).match(pat) for pat in self.patterns)

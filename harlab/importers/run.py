@@ -75,8 +75,9 @@ def expand_inputs(paths: Sequence[Path], fmt: str | None = None) -> list[Path]:
         claimed: list[Path] = []
         for imp in candidates:
             if imp.accepts_directories:
-                for p in imp.expand(path):
-                    claimed.append(p)
+                inputs, claims = imp.dataset_inputs(path)
+                claimed.extend(claims)
+                for p in inputs:
                     add(p)
         files: set[Path] = set()
         for imp in candidates:

@@ -247,6 +247,9 @@ class UciHaptImporter(Importer):
         files = self.experiment_inputs(path)
         return [claim_root(path, files, "activity_labels.txt")] if files else []
 
+    def dataset_inputs(self, folder: Path) -> tuple[list[Path], list[Path]]:
+        return self.experiment_inputs(folder), self.expand(folder)
+
     def experiment_inputs(self, path: Path) -> list[Path]:
         """One file per experiment below ``path``: its acc file (or the gyro file when acc is missing)."""
         chosen: dict[tuple[int, int], Path] = {}

@@ -434,6 +434,9 @@ class WisdmImporter(Importer):
         files = _data_files(path)
         return [claim_root(path, files, "activity_key.txt")] if files else []
 
+    def dataset_inputs(self, folder: Path) -> tuple[list[Path], list[Path]]:
+        return self.pair_inputs(folder), self.expand(folder)
+
     def pair_inputs(self, path: Path) -> list[Path]:
         """One file per subject and device below ``path``: the accelerometer file, or the gyroscope
         file when it is alone."""

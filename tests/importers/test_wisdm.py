@@ -221,3 +221,25 @@ def test_mismatched_subject_between_partners(tmp_path: Path) -> None:
     a = write_pair(tmp_path, rows(7, "A", 0, 5), rows(8, "A", 0, 5))
     with pytest.raises(ImportFormatError, match="subject 8"):
         read(a)
+
+
+def test_folder_import_isolates_a_broken_subject(tmp_path: Path) -> None:
+    """A dataset folder is read subject by subject: one broken subject fails alone, the others
+    are written, and partner files are never imported on their own."""
+    from harlab.importers.run import expand_inputs, import_paths
+
+    d = tmp_path / "wisdm"
+    write_pair(d, rows(7, "A", 1_000_000_000, 30), rows(7, "A", 1_000_000_000, 30, z=0.1))
+    write_pair(d, rows(8, "A", 1_000_000_000, 30), rows(8, "A", 1_000_000_000, 30, z=0.1), sid=8)
+    bad = d / "data_8_accel_watch.txt"
+    bad.write_text(bad.read_text().replace("8,A,1000000000,", "8,A,not-a-time,", 1))
+    (d / "README.txt").write_text("the dataset's readme\n")
+    inputs = expand_inputs([d])
+    assert [p.name for p in inputs] == ["data_7_accel_watch.txt", "data_8_accel_watch.txt"]
+    out = tmp_path / "out"
+    report = import_paths([d], out)
+    ok = [r for r in report if r.ok]
+    failed = [r for r in report if not r.ok]
+    assert [r.path.name for r in ok] == ["data_7_accel_watch.txt"]
+    assert [r.path.name for r in failed] == ["data_8_accel_watch.txt"] and "line 1" in failed[0].reason
+    assert len(list(out.glob("*.h5"))) == 1
