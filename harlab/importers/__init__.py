@@ -1,8 +1,8 @@
 """Importers: one module per input format, all found through :mod:`harlab.importers.base`."""
 
 from harlab.importers.base import (
-    ImportOptions,
     Importer,
+    ImportOptions,
     detect,
     get_importer,
     importers,
