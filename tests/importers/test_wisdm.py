@@ -243,3 +243,21 @@ def test_folder_import_isolates_a_broken_subject(tmp_path: Path) -> None:
     assert [r.path.name for r in ok] == ["data_7_accel_watch.txt"]
     assert [r.path.name for r in failed] == ["data_8_accel_watch.txt"] and "line 1" in failed[0].reason
     assert len(list(out.glob("*.h5"))) == 1
+
+
+def test_arrow_and_pandas_parsers_agree(shared_data: Path) -> None:
+    """The fast pyarrow path and the pandas fallback read a real file identically."""
+    from harlab.importers.wisdm import _columns_arrow, _columns_pandas, read_all
+
+    path = watch(shared_data) / "accel" / "data_1600_accel_watch.txt"
+    data = read_all(path)
+    fast = _columns_arrow(data)
+    assert fast is not None
+    slow = _columns_pandas(path, data)
+    for a, b in zip(fast[:2] + fast[3:4], slow[:2] + slow[3:4], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert fast[2] == slow[2]
+    for a, b in zip(fast[4], slow[4], strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Text pyarrow refuses (a sixth comma) is left to pandas and the line-by-line diagnosis.
+    assert _columns_arrow(data.replace(b"\n", b",9\n", 1)) is None
