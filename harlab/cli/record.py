@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="record from a Bluetooth LE wearable or a simulated device",
         description=(
             "Record live into a session file. --device takes 'simulated' (the activity simulator), "
-            "sim-h10 / sim-hrs / sim-witmotion / sim-hip (byte-exact simulated BLE devices through bleak), "
+            "sim-h10 / sim-verity / sim-hrs / sim-witmotion / sim-hip (byte-exact simulated BLE devices through bleak), "
             "or a Bluetooth address or name prefix. Repeat --device to record several devices into one "
             "session. With --protocol the participant is prompted through a sequence of activities and "
             "the labels are written automatically; otherwise, on a terminal, type an activity name and "
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--device", action="append", required=True, help="device to record (repeatable)")
-    p.add_argument("--profile", help="BLE profile for a real device (hrs, polar-h10, witmotion, hip, microbit)")
+    p.add_argument("--profile", help="BLE profile for a real device (hrs, polar-h10, polar-verity, witmotion, hip, microbit)")
     p.add_argument("--rate", type=float, help="sample rate in Hz where the device allows a choice")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: the protocol's length, else until Ctrl+C)")
     p.add_argument("--protocol", type=Path, help="guided protocol file (JSON, TOML or 'activity seconds' lines)")

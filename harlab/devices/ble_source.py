@@ -24,6 +24,9 @@ from harlab.devices.source import Source, SourceState
 
 Sleep = Callable[[float], Awaitable[None]]
 
+BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+
 
 class BleSource(Source):
     def __init__(
@@ -55,6 +58,7 @@ class BleSource(Source):
         self.reconnects = 0
         self.error: str | None = None
         self._fatal: LinkError | None = None
+        self.battery_percent: int | None = None
 
     # -- called from any thread ----------------------------------------------------
     def start(self) -> None:
@@ -73,6 +77,18 @@ class BleSource(Source):
         return self._thread is not None and self._thread.is_alive()
 
     # -- the BLE thread ------------------------------------------------------------
+    async def _read_battery(self) -> None:
+        """Battery level (0x2A19) where the device offers the Battery Service; never fatal."""
+        if not self.link.has_service(BATTERY_SERVICE_UUID):
+            return
+        try:
+            data = await self.link.read(BATTERY_LEVEL_UUID)
+        except LinkError:
+            return
+        if data:
+            self.battery_percent = int(data[0])
+            self.events.emit("battery", self, percent=self.battery_percent)
+
     def _thread_main(self) -> None:
         asyncio.run(self._main())
 
@@ -117,6 +133,7 @@ class BleSource(Source):
                 try:
                     self._lost.clear()
                     await self.link.connect()
+                    await self._read_battery()
                     await self.profile.start(self.link, self._on_raw)
                 except (TimeoutError, LinkError, OSError) as exc:
                     attempt += 1

@@ -50,7 +50,7 @@ async def scan(
     for dev, adv in found.values():
         name = adv.local_name or dev.name or ""
         services = tuple(u.lower() for u in adv.service_uuids)
-        cls = profile_for_services(list(services))
+        cls = profile_for_services(list(services), name)
         row = FoundDevice(name, dev.address, adv.rssi, services, cls.key if cls else None, dev)
         if name_prefix and not name.startswith(name_prefix):
             continue

@@ -18,6 +18,7 @@ from harlab.devices.peripherals import (
     HipPeripheral,
     Knobs,
     PolarH10Peripheral,
+    PolarVeritySensePeripheral,
     WitMotionPeripheral,
 )
 from harlab.devices.profiles import PROFILES, DeviceProfile
@@ -28,6 +29,7 @@ from harlab.simulate.engine import Simulator
 
 SIMULATED_BLE = {
     "sim-h10": ("polar-h10", 200.0),
+    "sim-verity": ("polar-verity", 52.0),
     "sim-hrs": ("hrs", 100.0),
     "sim-witmotion": ("witmotion", 50.0),
     "sim-hip": ("hip", 100.0),
@@ -48,6 +50,7 @@ def make_simulated_ble(kind: str, *, seed: int = 0, drop_rate: float = 0.0, drif
     knobs = Knobs(drop_rate=drop_rate, drift_ppm=drift_ppm, seed=seed)
     periph = {
         "polar-h10": lambda: PolarH10Peripheral(imu, heart, knobs),
+        "polar-verity": lambda: PolarVeritySensePeripheral(imu, knobs),
         "hrs": lambda: HeartRatePeripheral(heart, knobs),
         "witmotion": lambda: WitMotionPeripheral(imu, knobs),
         "hip": lambda: HipPeripheral(imu, knobs),

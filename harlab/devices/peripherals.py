@@ -16,13 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from harlab.devices.protocols import hip, hrs, polar_pmd, witmotion
-from harlab.devices.protocols.units import MG
+from harlab.devices.protocols.units import DEG_TO_RAD, MG, G
 
 # signal(t) -> (acc m/s² N×3, gyro rad/s N×3); heart_rate(t) -> bpm
 ImuSignal = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 HeartSignal = Callable[[float], float]
 
 Notification = tuple[str, bytes]
+
+BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
+BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
 
 
 @dataclass
@@ -130,7 +133,7 @@ class PolarH10Peripheral(SimPeripheral):
 
     name = "Polar H10 SIM0001"
     model = "Polar H10"
-    services = (polar_pmd.SERVICE_UUID, hrs.SERVICE_UUID)
+    services = (polar_pmd.SERVICE_UUID, hrs.SERVICE_UUID, BATTERY_SERVICE_UUID)
     RATES = (25, 50, 100, 200)
     RANGES = (2, 4, 8)
 
@@ -161,7 +164,11 @@ class PolarH10Peripheral(SimPeripheral):
     def read(self, uuid: str) -> bytes:
         if uuid == polar_pmd.CONTROL_POINT_UUID:
             return bytes.fromhex("0f0500")
+        if uuid == BATTERY_LEVEL_UUID:
+            return bytes([self.battery_percent])
         return self.hr.read(uuid)
+
+    battery_percent = 87
 
     def on_write(self, uuid: str, data: bytes, now: float) -> list[Notification]:
         if uuid != polar_pmd.CONTROL_POINT_UUID or not data:
@@ -304,4 +311,94 @@ class HipPeripheral(SimPeripheral):
             period = int(round(1e6 / self.sampler.rate))
             notes.append((hip.DATA_UUID, hip.encode(self.seq, t0_us, period, acc, gyro, self.acc_range, self.gyro_range)))
             self.seq = (self.seq + 1) & 0xFF
+        return self._deliver(notes)
+
+
+class PolarVeritySensePeripheral(SimPeripheral):
+    """Polar Verity Sense: PMD accelerometer and gyroscope at 52 Hz in delta-compressed frames.
+
+    Frames carry raw integers; the start reply gives the FACTOR that scales them (G per
+    count for ACC frame type 0, deg/s per count for GYRO), as the real device does.
+    Unlike the H10 it stops its streams when the link drops.
+    """
+
+    name = "Polar Sense SIM0002"
+    model = "Polar Verity Sense"
+    services = (polar_pmd.SERVICE_UUID,)
+    RATE = 52
+    FACTORS = {polar_pmd.ACC: 8.0 / 32768.0, polar_pmd.GYRO: 2000.0 / 32768.0}  # ±8 G, ±2000 dps
+    PER_FRAME = 12
+
+    def __init__(self, imu: ImuSignal, knobs: Knobs | None = None, clock_epoch_s: float = 7e8) -> None:
+        super().__init__(knobs)
+        self.imu = imu
+        self.clock_epoch_s = clock_epoch_s
+        self.streaming: dict[int, _Sampler] = {}
+        self.pending: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._sampler: _Sampler | None = None
+
+    def read(self, uuid: str) -> bytes:
+        if uuid == polar_pmd.CONTROL_POINT_UUID:
+            return bytes.fromhex("0f6e00")  # PPG, ACC, PPI, GYRO, MAG
+        raise KeyError(uuid)
+
+    def on_disconnect(self) -> None:
+        super().on_disconnect()
+        self.streaming.clear()
+        self.pending.clear()
+        self._sampler = None
+
+    def on_write(self, uuid: str, data: bytes, now: float) -> list[Notification]:
+        cp = polar_pmd.CONTROL_POINT_UUID
+        if uuid != cp or len(data) < 2:
+            return []
+        if cp not in self.subscribed or polar_pmd.DATA_UUID not in self.subscribed:
+            return []
+        op, meas = data[0], data[1]
+        if meas not in self.FACTORS:
+            return [(cp, polar_pmd.control_point_response(op, meas, 3))]
+        if op == polar_pmd.OP_START:
+            if self.mtu < 232:
+                return [(cp, polar_pmd.control_point_response(op, meas, 10))]
+            if meas in self.streaming:
+                return [(cp, polar_pmd.control_point_response(op, meas, 6))]
+            try:
+                rate = int(polar_pmd.parse_settings(data[2:]).get(0, [self.RATE])[0])
+            except polar_pmd.PmdDecodeError:
+                return [(cp, polar_pmd.control_point_response(op, meas, 4))]
+            if rate != self.RATE:
+                return [(cp, polar_pmd.control_point_response(op, meas, 8))]
+            self.streaming[meas] = _Sampler(rate, now)
+            self.pending[meas] = (np.zeros((0, 3), np.int64), np.zeros(0))
+            params = polar_pmd.encode_settings({polar_pmd.SET_FACTOR: [self.FACTORS[meas]]})
+            return [(cp, polar_pmd.control_point_response(op, meas, 0, params))]
+        if op == polar_pmd.OP_STOP:
+            if self.streaming.pop(meas, None) is None:
+                return [(cp, polar_pmd.control_point_response(op, meas, 6))]
+            return [(cp, polar_pmd.control_point_response(op, meas, 0))]
+        return [(cp, polar_pmd.control_point_response(op, meas, 1))]
+
+    def tick(self, now: float) -> list[Notification]:
+        if not self.streaming:
+            return []
+        if self._sampler is None:
+            self._sampler = _Sampler(self.RATE, min(s.t0 for s in self.streaming.values()))
+        t = self._sampler.due(now)
+        notes = []
+        if len(t):
+            acc, gyro = self.imu(t)  # one IMU reading per instant, shared by both streams
+            for meas, sampler in self.streaming.items():
+                keep = t >= sampler.t0
+                value = (acc / G if meas == polar_pmd.ACC else gyro / DEG_TO_RAD)[keep]  # G, deg/s
+                counts = np.clip(np.round(value / self.FACTORS[meas]), -32768, 32767).astype(np.int64)
+                raw, tt = self.pending[meas]
+                self.pending[meas] = (np.vstack([raw, counts]), np.concatenate([tt, t[keep]]))
+        for meas in list(self.streaming):
+            raw, tt = self.pending[meas]
+            while len(raw) >= self.PER_FRAME:
+                chunk, raw = raw[: self.PER_FRAME], raw[self.PER_FRAME:]
+                tc, tt = tt[: self.PER_FRAME], tt[self.PER_FRAME:]
+                ts = int(round((self.clock_epoch_s + float(self.device_time(tc[-1]))) * 1e9))
+                notes.append((polar_pmd.DATA_UUID, polar_pmd.encode_frame(meas, ts, chunk, compressed=True, frame_type=0)))
+            self.pending[meas] = (raw, tt)
         return self._deliver(notes)

@@ -155,6 +155,86 @@ class PolarH10Profile(DeviceProfile):
                             device_time=dev_s, gap_before=self._take_gap())]
 
 
+class PolarVeritySenseProfile(DeviceProfile):
+    """Polar Verity Sense: PMD accelerometer and gyroscope, delta-compressed frames scaled
+    by the FACTOR each start reply carries. PMD takes one control command at a time, so
+    each start waits for its reply before the next is sent."""
+
+    key = "polar-verity"
+    service = polar_pmd.SERVICE_UUID
+    description = "Polar Verity Sense accelerometer and gyroscope (PMD, delta-compressed)"
+    MEASUREMENTS = {polar_pmd.ACC: "accel", polar_pmd.GYRO: "gyro"}
+
+    def __init__(self, rate_hz: float | None = 52, reply_timeout_s: float = 5.0) -> None:
+        super().__init__(rate_hz or 52)
+        self.streams = [_with_rate(ACC, self.rate_hz), _with_rate(GYRO, self.rate_hz)]
+        self.timestamps = {m: polar_pmd.PmdTimestamps(self.rate_hz) for m in self.MEASUREMENTS}
+        self.aligners = {m: ClockAligner() for m in self.MEASUREMENTS}
+        self.factors: dict[int, float | None] = {}
+        self.responses: list[polar_pmd.ControlPointResponse] = []
+        self.reply_timeout_s = reply_timeout_s
+        self._gaps: set[int] = set()
+
+    async def _await_reply(self, opcode: int, measurement: int, since: int) -> polar_pmd.ControlPointResponse:
+        """The control point's indication for (opcode, measurement); decoding runs on this loop."""
+        import asyncio
+
+        waited = 0.0
+        while waited < self.reply_timeout_s:
+            for r in self.responses[since:]:
+                if r.opcode == opcode and r.measurement == measurement:
+                    return r
+            await asyncio.sleep(0.02)
+            waited += 0.02
+        raise LinkError(f"Polar control point did not answer op {opcode} for measurement {measurement}")
+
+    async def start(self, link: GattLink, callback: RawCallback) -> None:
+        if link.mtu < 232:
+            raise LinkError(f"{link.name}: Polar PMD needs an ATT MTU of at least 232, link has {link.mtu}")
+        cp, data = polar_pmd.CONTROL_POINT_UUID, polar_pmd.DATA_UUID
+        await link.subscribe(cp, lambda d, t: callback(cp, d, t))
+        await link.subscribe(data, lambda d, t: callback(data, d, t))
+        for meas in self.MEASUREMENTS:
+            self.timestamps[meas].reset()
+            since = len(self.responses)
+            await link.write(cp, polar_pmd.start_command(meas, {0: int(self.rate_hz), 1: 16}))
+            reply = await self._await_reply(polar_pmd.OP_START, meas, since)
+            if not reply.ok and reply.status_name != "ALREADY_IN_STATE":
+                raise LinkError(f"Polar control point refused to start measurement {meas}: {reply.status_name}")
+
+    async def stop(self, link: GattLink) -> None:
+        for meas in self.MEASUREMENTS:
+            if link.is_connected:
+                await link.write(polar_pmd.CONTROL_POINT_UUID, polar_pmd.stop_command(meas))
+
+    def after_reconnect(self) -> None:
+        super().after_reconnect()
+        self._gaps = set(self.MEASUREMENTS)
+
+    def decode(self, uuid: str, data: bytes, arrival_ns: int) -> list[SampleBatch]:
+        if uuid == polar_pmd.CONTROL_POINT_UUID:
+            resp = polar_pmd.parse_control_point(data)
+            self.responses.append(resp)
+            if resp.opcode == polar_pmd.OP_START and resp.ok:
+                self.factors[resp.measurement] = resp.factor()
+            return []
+        if uuid != polar_pmd.DATA_UUID:
+            return []
+        frame = polar_pmd.decode_frame(data)
+        name = self.MEASUREMENTS.get(frame.measurement)
+        if name is None:
+            return []
+        if self.factors.get(frame.measurement) is None:
+            raise ValueError("a compressed PMD frame arrived before its start reply gave the FACTOR")
+        dev_s = self.timestamps[frame.measurement](frame.timestamp_ns, len(frame.samples)) / 1e9
+        aligner = self.aligners[frame.measurement]
+        aligner.update(float(dev_s[-1]), arrival_ns / 1e9)
+        gap = frame.measurement in self._gaps
+        self._gaps.discard(frame.measurement)
+        return [SampleBatch(name, aligner.to_host(dev_s), polar_pmd.to_units(frame, self.factors[frame.measurement]),
+                            device_time=dev_s, gap_before=gap)]
+
+
 class WitMotionProfile(DeviceProfile):
     """WitMotion WT901BLE: no timestamps, so sample times come from the nominal rate and arrivals."""
 
@@ -273,13 +353,17 @@ class MicrobitProfile(DeviceProfile):
 
 
 PROFILES: dict[str, type[DeviceProfile]] = {
-    p.key: p for p in (HeartRateProfile, PolarH10Profile, WitMotionProfile, HipProfile, MicrobitProfile)
+    p.key: p for p in (HeartRateProfile, PolarH10Profile, PolarVeritySenseProfile, WitMotionProfile, HipProfile,
+                       MicrobitProfile)
 }
 
 
-def profile_for_services(services: list[str]) -> type[DeviceProfile] | None:
-    """Recognise a device's profile from its advertised or discovered services."""
+def profile_for_services(services: list[str], name: str = "") -> type[DeviceProfile] | None:
+    """Recognise a device's profile from its advertised services (and, for Polar, its name:
+    the H10 and the Verity Sense share the PMD service but not their sensors)."""
     s = {u.lower() for u in services}
+    if polar_pmd.SERVICE_UUID in s and name.startswith(("Polar Sense", "Polar OH1")):
+        return PolarVeritySenseProfile
     for cls in (PolarH10Profile, HipProfile, WitMotionProfile, MicrobitProfile, HeartRateProfile):
         if cls.service in s:
             return cls

@@ -34,6 +34,7 @@ GATT: dict[str, list[tuple[str, list[str]]]] = {
     ],
     witmotion.SERVICE_UUID: [(witmotion.NOTIFY_UUID, ["notify"]), (witmotion.WRITE_UUID, ["write", "write-without-response"])],
     hip.SERVICE_UUID: [(hip.DATA_UUID, ["notify"]), (hip.CONTROL_UUID, ["write"])],
+    "0000180f-0000-1000-8000-00805f9b34fb": [("00002a19-0000-1000-8000-00805f9b34fb", ["read", "notify"])],
     microbit.SERVICE_UUID: [(microbit.DATA_UUID, ["notify", "read"]), (microbit.PERIOD_UUID, ["read", "write"])],
 }
 

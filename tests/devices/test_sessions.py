@@ -203,3 +203,36 @@ def test_heart_rate_burst_keeps_every_beat() -> None:
     out = [prof.decode(hrs.MEASUREMENT_UUID, hrs.encode(60, [1000.0]), t) for _ in range(3)]
     times = [b[0].time[0] for b in out]
     assert times == [1000.0, 1001.0, 1002.0]
+
+
+def test_verity_sense_compressed_acc_and_gyro_with_factors() -> None:
+    from harlab.devices.peripherals import PolarVeritySensePeripheral
+    from harlab.devices.profiles import PolarVeritySenseProfile
+
+    clock = SimClock(speed=10)
+    link = SimLink(PolarVeritySensePeripheral(imu), clock)
+    src = BleSource(link, PolarVeritySenseProfile(52), sleep=clock.sleep)
+    got = run_source(src, clock, 12)
+    assert src.state == SourceState.STOPPED, src.error
+    # One control command at a time: ACC start, its reply, then GYRO start.
+    starts = [d for u, d in link.writes if d[0] == polar_pmd.OP_START]
+    assert [d[1] for d in starts] == [polar_pmd.ACC, polar_pmd.GYRO]
+    assert src.profile.factors == {polar_pmd.ACC: pytest.approx(8 / 32768), polar_pmd.GYRO: pytest.approx(2000 / 32768)}
+    periph = link.peripheral
+    for name, col in (("accel", 0), ("gyro", 1)):
+        t, v = joined(got[name])
+        assert 1 / np.median(np.diff(t)) == pytest.approx(52, rel=0.01)
+        dev = np.concatenate([b.device_time for b in got[name]])
+        ref = imu(periph.boot + dev - 7e8)[col]
+        step = 8 * 9.80665 / 32768 if name == "accel" else 2000 * np.pi / 180 / 32768
+        np.testing.assert_allclose(v, ref, atol=step)  # delta-decoded and scaled by the FACTOR
+
+
+def test_battery_level_read_when_offered() -> None:
+    clock = SimClock(speed=20)
+    link = SimLink(PolarH10Peripheral(imu, heart), clock)
+    src = BleSource(link, PolarH10Profile(100), sleep=clock.sleep)
+    levels = []
+    src.events.connect(lambda e: levels.append(e.data["percent"]) if e.kind == "battery" else None)
+    run_source(src, clock, 1)
+    assert src.battery_percent == 87 and levels == [87]
