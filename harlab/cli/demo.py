@@ -4,8 +4,10 @@ The session comes from :func:`harlab.simulate.make_demo_session`: a participant
 working through every activity the simulator knows (walking, running, stairs,
 sitting, standing, lying, jumping, cycling, squats, sit-ups and the transitions
 between postures), with wrist accelerometer, gyroscope, heart rate and the
-matching activity labels. An existing file is never overwritten unless
-``--force`` is given: it may hold labels someone edited.
+matching activity labels, plus the shipped demo model's predictions beside
+the labels (a prediction track "demo model"; see
+:func:`harlab.simulate.session.add_demo_predictions`). An existing file is never
+overwritten unless ``--force`` is given: it may hold labels someone edited.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 
 from harlab.core.errors import HarlabError
@@ -41,6 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="accelerometer and gyroscope sample rate (default: 100)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file of the same name")
     p.add_argument("--no-open", action="store_true", help="only write the file; do not open the workbench")
+    p.add_argument("--no-predictions", action="store_true",
+                   help="leave out the demo model's predictions (faster: no model is loaded)")
+    p.add_argument("--model", metavar="FILE", default=None,
+                   help="apply this model file instead of the built-in demo model")
     p.set_defaults(func=run)
 
 
@@ -78,6 +85,14 @@ def run(args: argparse.Namespace) -> int:
     from harlab.storage import save_session  # imported late: `harlab --help` stays fast
 
     session = make_demo_session(duration_min=args.duration, seed=args.seed, rate_hz=args.rate)
+    if not args.no_predictions:
+        from harlab.simulate.session import add_demo_predictions
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            add_demo_predictions(session, args.model)
+        for w in caught:  # the demo still works without predictions; say why they are missing
+            print(f"harlab: warning: {w.message}", file=sys.stderr)
     try:
         saved = save_session(session, path)
     except OSError as exc:

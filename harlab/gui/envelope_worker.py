@@ -135,6 +135,10 @@ class EnvelopeFetcher(QObject):
         if fresh:
             self.result.emit(fresh)
 
+    def is_waiting(self, key: str) -> bool:
+        """True while the newest request for ``key`` has not been delivered."""
+        return key in self._outstanding
+
     @property
     def busy(self) -> bool:
         """True while some stream's newest request has not been delivered."""

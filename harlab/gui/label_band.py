@@ -14,12 +14,14 @@ timeline turns those into undoable commands.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
 
 from harlab.core.labels import LabelSchema, LabelTrack
 
@@ -32,11 +34,50 @@ def _text_color(bg: QColor) -> QColor:
     return QColor("#000000") if lum > 0.55 else QColor("#ffffff")
 
 
+def view_rect_now(item: pg.GraphicsObject, old: QRectF) -> QRectF:
+    """The item's view rectangle from its ViewBox's range.
+
+    pyqtgraph announces a new range before it updates the view's transform, so
+    ``viewRect()`` is still the old rectangle then; an item whose bounding rectangle is the
+    view would keep the old one and Qt would never paint it where the view now is."""
+    vb = item.getViewBox()
+    if vb is None or not hasattr(vb, "viewRange"):
+        vr = item.viewRect()
+        new = QRectF(vr) if vr is not None else old
+    else:
+        (x0, x1), (y0, y1) = vb.viewRange()
+        new = QRectF(x0, y0, x1 - x0, y1 - y0)
+    if new != old:
+        item.prepareGeometryChange()
+    return new
+
+
+def label_codes(track: LabelTrack, ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Class of each segment in ``ids`` as small integers, and the names they stand for.
+
+    Computed once per edit of the track (the arrays change then), so painting never looks
+    segments up one by one."""
+    cached = _CODES.get(track)
+    if cached is not None and cached[0] is ids:
+        return cached[1], cached[2]
+    index: dict[str, int] = {}
+    codes = np.fromiter((index.setdefault(track[i].label, len(index)) for i in ids.tolist()),
+                        np.int32, len(ids))
+    _CODES[track] = (ids, codes, list(index))
+    return codes, list(index)
+
+
+# one code array per track and edit, shared by its band, its shades and the overview strip
+_CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 class LabelBandItem(pg.GraphicsObject):
     """Paints the visible segments of one track.
 
     ``mode`` is ``"band"`` (a label row with names), ``"shade"`` (faint colour
-    behind signal traces) or ``"compact"`` (the overview bar's strip).
+    behind signal traces) or ``"compact"`` (the overview bar's strip). ``hatch`` draws
+    lighter, hatched fills with italic names: a model's predictions, which must never be
+    mistaken for labels a person made.
     """
 
     def __init__(
@@ -46,8 +87,10 @@ class LabelBandItem(pg.GraphicsObject):
         mode: str = "band",
         y_span: tuple[float, float] = (0.06, 0.94),
         outline: str = "#000000",
+        hatch: bool = False,
     ) -> None:
         super().__init__()
+        self.hatch = hatch
         self.track = track
         self.schema = schema
         self.mode = mode
@@ -60,24 +103,33 @@ class LabelBandItem(pg.GraphicsObject):
         self._br = QRectF(0, 0, 1, 1)
         self._maxlen_key: object = None
         self._maxlen = 0.0
+        self._codes: np.ndarray | None = None
+        self._code_names: list[str] = []
         self.font = QFont()
         self.font.setPointSizeF(8.5)
+        self.font.setItalic(hatch)
+        self._hatch_brush = QBrush(QColor(0, 0, 0, 70), Qt.BrushStyle.BDiagPattern)
         self.last_drawn = 0  #: rectangles drawn by the last paint (tests, benchmark)
+        # repainted into a pixmap only when the view or the labels change; a cursor move or
+        # an expose is a blit
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     # -- geometry ----------------------------------------------------------------
     def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
         return self._br
 
     def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        vr = self.viewRect()
-        if vr is not None:
-            self.prepareGeometryChange()
-            self._br = QRectF(vr)
+        self._br = view_rect_now(self, self._br)
         self.update()
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        super().viewTransformChanged()  # forgets the cached viewRect()
+        self.viewRangeChanged()
 
     def refresh(self) -> None:
         """Call after the track or schema changed."""
         self._colors.clear()
+        self._codes = None
         self.update()
 
     def color(self, label: str) -> QColor:
@@ -86,22 +138,30 @@ class LabelBandItem(pg.GraphicsObject):
             c = QColor(self.schema.color(label))
             if self.mode == "shade":
                 c.setAlpha(46)
+            elif self.hatch:
+                c = QColor.fromHsvF(c.hsvHueF(), c.hsvSaturationF() * 0.55, min(1.0, c.valueF() * 0.35 + 0.65))
             self._colors[label] = c
         return c
 
     # -- queries -----------------------------------------------------------------
-    def visible_slice(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Sorted starts, ends and ids of the segments intersecting [t0, t1]."""
+    def visible_slice(self, t0: float, t1: float, with_codes: bool = False) -> tuple[np.ndarray, ...]:
+        """Sorted starts, ends and ids (and class codes into ``_code_names`` when asked) of
+        the segments intersecting [t0, t1]."""
         starts, ends, ids = self.track.arrays()
-        if not len(starts):
-            return starts, ends, ids
         if self._maxlen_key is not starts:
             self._maxlen_key = starts
-            self._maxlen = float((ends - starts).max())
+            self._maxlen = float((ends - starts).max()) if len(starts) else 0.0
+            self._codes = None
+        if with_codes and self._codes is None:
+            self._codes, self._code_names = label_codes(self.track, ids)
+        if not len(starts):
+            return (starts, ends, ids, np.zeros(0, np.int32)) if with_codes else (starts, ends, ids)
         lo = int(np.searchsorted(starts, t0 - self._maxlen, side="left"))
         hi = int(np.searchsorted(starts, t1, side="right"))
         s, e, i = starts[lo:hi], ends[lo:hi], ids[lo:hi]
         keep = e >= t0
+        if with_codes:
+            return s[keep], e[keep], i[keep], self._codes[lo:hi][keep]
         return s[keep], e[keep], i[keep]
 
     # -- drawing -----------------------------------------------------------------
@@ -122,7 +182,7 @@ class LabelBandItem(pg.GraphicsObject):
         p.save()
         p.resetTransform()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        starts, ends, ids = self.visible_slice(t0, t1)
+        starts, ends, ids, codes = self.visible_slice(t0, t1, with_codes=True)
         drawn = 0
         if self.mode == "shade" and len(ids) > max(8.0, abs(sx) * (t1 - t0) / 6):
             ids = ids[:0]  # too dense to read as shading (a grey wash); the band row shows them
@@ -135,30 +195,32 @@ class LabelBandItem(pg.GraphicsObject):
             keep[1:] = left_px[1:] > left_px[:-1]
             first = np.flatnonzero(keep)
             # the drawn rectangle reaches as far as the longest segment starting in its column
-            x0, x1, kid = x0[first], np.maximum.reduceat(x1, first), ids[first]
+            x0, x1, kid, code = x0[first], np.maximum.reduceat(x1, first), ids[first], codes[first]
             x1 = np.maximum(x1, x0 + 1.0)
-            seg = self.track
-            labels = [seg[i].label for i in kid.tolist()]
-            groups: dict[str, list[QRectF]] = {}
-            wide: list[tuple[int, QRectF]] = []
-            # merge runs of touching same-class rectangles: fewer, larger fills
-            run_a, run_b, run_label = float(x0[0]), float(x1[0]), labels[0]
-            for a, b, sid, label in zip(x0.tolist(), x1.tolist(), kid.tolist(), labels, strict=True):
-                if (b - a) > 3 and self.mode == "band":
-                    wide.append((sid, QRectF(a, top, b - a, height)))
-                if label == run_label and a <= run_b + 0.5:
-                    run_b = max(run_b, b)
-                    continue
-                groups.setdefault(run_label, []).append(QRectF(run_a, top, run_b - run_a, height))
-                run_a, run_b, run_label = a, b, label
-            groups.setdefault(run_label, []).append(QRectF(run_a, top, run_b - run_a, height))
+            # merge runs of touching same-class rectangles (vectorised): fewer, larger fills
+            reach = np.maximum.accumulate(x1)
+            brk = np.ones(len(x0), bool)
+            brk[1:] = (code[1:] != code[:-1]) | (x0[1:] > reach[:-1] + 0.5)
+            rs = np.flatnonzero(brk)
+            run_a, run_b, run_code = x0[rs], np.maximum.reduceat(x1, rs), code[rs]
+            names = self._code_names
             p.setPen(Qt.PenStyle.NoPen)
-            for label, rects in groups.items():
-                p.setBrush(self.color(label))
+            for c in np.unique(run_code).tolist():
+                sel = run_code == c
+                rects = [QRectF(a, top, b - a, height)
+                         for a, b in zip(run_a[sel].tolist(), run_b[sel].tolist(), strict=True)]
+                p.setBrush(self.color(names[c]))
                 p.drawRects(rects)
+                if self.hatch:
+                    p.setBrush(self._hatch_brush)
+                    p.drawRects(rects)
                 drawn += len(rects)
-            if self.mode == "band" and wide:
-                self._paint_text_and_edges(p, wide, t0 * sx + dx, t1 * sx + dx)
+            if self.mode == "band":
+                wide_sel = (x1 - x0) > 3
+                if wide_sel.any():
+                    wide = [(sid, QRectF(a, top, b - a, height)) for sid, a, b in zip(
+                        kid[wide_sel].tolist(), x0[wide_sel].tolist(), x1[wide_sel].tolist(), strict=True)]
+                    self._paint_text_and_edges(p, wide, t0 * sx + dx, t1 * sx + dx)
         if self.mode != "shade":
             self._paint_selection(p, sx, dx, top, height)
             self._paint_ghost(p, sx, dx, top, height)
@@ -231,6 +293,7 @@ class LabelViewBox(pg.ViewBox):
         super().__init__(**kw)
         self.setMouseEnabled(x=True, y=False)
         self.setMenuEnabled(False)
+        self.disableAutoRange()
         self.band: LabelBandItem | None = None
         self.snap: Callable[[float], float] = lambda t: t
         self.new_label: Callable[[], str | None] = lambda: None

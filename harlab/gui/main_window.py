@@ -22,8 +22,10 @@ from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QFileDialog,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressDialog,
     QStackedWidget,
@@ -38,8 +40,11 @@ from harlab.gui.import_worker import start_import
 from harlab.gui.label_actions import LabelActions
 from harlab.gui.metadata_panel import MetadataDock
 from harlab.gui.palette import apply_palette, plot_colors
+from harlab.gui.prediction_actions import PredictionActions, train_dialog_available
 from harlab.gui.start_screen import StartScreen
 from harlab.gui.timeline import Timeline
+from harlab.gui.track_dialogs import AddTrackDialog
+from harlab.labeling.commands import AddLabelTrack
 from harlab.labeling.history import EditHistory
 from harlab.labeling.journal import EditJournal, discard_journal, inspect_journal, pending_edits, replay
 from harlab.labeling.shortcuts import SHORTCUTS, by_name, format_help
@@ -98,6 +103,12 @@ class MainWindow(QMainWindow):
 
         self.actions = LabelActions(self.timeline, lambda: self.history, self.report, self)
         self.timeline.new_label = self.actions.new_label
+        self.predictions = PredictionActions(self.timeline, lambda: self.history, self.report,
+                                             self._predictions_changed, self)
+        self.predictions_dirty = False  #: a prediction track was added since the last save
+        self.record_window = None
+        self.record_kwargs: dict = {}  #: extra RecordWindow arguments (tests: speed, auto_scan)
+        self.recordings_dir: Path | None = None  #: where Record writes (default: ./recordings)
         self.slots: dict[str, Callable[[], object]] = self._slot_table()
         self.qactions: dict[str, QAction] = {}
         self.class_actions: list[QAction] = []
@@ -106,6 +117,7 @@ class MainWindow(QMainWindow):
         self.start_screen.open_button.clicked.connect(lambda: self.open_dialog())
         self.start_screen.demo_button.clicked.connect(lambda: self.open_demo())
         self.start_screen.import_button.clicked.connect(lambda: self.import_dialog())
+        self.start_screen.record_button.clicked.connect(lambda: self.record())
         self.start_screen.open_requested.connect(self.open_path)
         self.start_screen.set_recent(settings.recent_files())
         self._syncing_table = False
@@ -130,6 +142,9 @@ class MainWindow(QMainWindow):
             "toggle_segment_table": self.toggle_segment_table, "edit_schema": self.edit_schema,
             "toggle_time_mode": self.toggle_time_mode, "toggle_magnitude": self.toggle_magnitude,
             "autoscale_y": self.toggle_auto_y, "help": self.show_help, "edit_segment": self.edit_segment,
+            "record": self.record, "accept_prediction": self.predictions.accept_prediction,
+            "next_least_confident": self.predictions.next_least_confident,
+            "next_disagreement": self.predictions.next_disagreement,
         }
         table: dict[str, Callable[[], object]] = {}
         for sc in SHORTCUTS:
@@ -175,7 +190,30 @@ class MainWindow(QMainWindow):
         self.shade_action.setCheckable(True)
         self.shade_action.setChecked(True)
         self.shade_action.toggled.connect(self._set_shades)
+        self.heatmap_action = menus["view"].addAction("Class &probabilities of predictions (heatmap)")
+        self.heatmap_action.setObjectName("action_heatmap")
+        self.heatmap_action.setCheckable(True)
+        self.heatmap_action.setChecked(settings.get_bool("heatmap", False))
+        self.timeline.show_heatmap = self.heatmap_action.isChecked()
+        self.heatmap_action.toggled.connect(self._set_heatmap)
         self.channels_menu = menus["view"].addMenu("&Channels")
+        menus["edit"].addSeparator()
+        self.accept_many_action = menus["edit"].addAction("Accept predictions above a confidence…")
+        self.accept_many_action.setObjectName("action_accept_predictions")
+        self.accept_many_action.triggered.connect(lambda: self.predictions.accept_predictions_dialog())
+        self.add_track_action = menus["edit"].addAction("Add label &track…")
+        self.add_track_action.setObjectName("action_add_track")
+        self.add_track_action.triggered.connect(lambda: self.add_label_track())
+        models = QMenu("&Models", self)
+        bar.insertMenu(menus["help"].menuAction(), models)
+        menus["models"] = models
+        self.predict_action = models.addAction("&Predict with model file…")
+        self.predict_action.setObjectName("action_predict")
+        self.predict_action.triggered.connect(lambda: self.predictions.predict_dialog())
+        self.train_action = models.addAction("&Train…")
+        self.train_action.setObjectName("action_train")
+        self.train_action.triggered.connect(lambda: self.predictions.open_train_dialog(self._session_paths()))
+        models.aboutToShow.connect(self._update_model_actions)
         self.class_menu = menus["edit"].addMenu("Class for new segments")
         self.class_group = QActionGroup(self)
         about = menus["help"].addAction("About harlab")
@@ -233,7 +271,8 @@ class MainWindow(QMainWindow):
     def dirty(self) -> bool:
         if self.session is None:
             return False
-        return self.meta_dirty or self.unsaved_import or (self.history is not None and not self.history.is_clean)
+        return (self.meta_dirty or self.unsaved_import or self.predictions_dirty
+                or (self.history is not None and not self.history.is_clean))
 
     def report(self, text: str) -> None:
         self.last_message = text
@@ -256,6 +295,12 @@ class MainWindow(QMainWindow):
         redo.setText(f"Redo {h.redo_text}" if h and h.can_redo else "Redo")
         for name in ("save", "save_as", "close"):
             self.qactions[name].setEnabled(has)
+        self.add_track_action.setEnabled(has)
+        self.predict_action.setEnabled(has)
+        has_pred = bool(self.session is not None and self.session.prediction_tracks)
+        for act in (self.accept_many_action, self.qactions["accept_prediction"],
+                    self.qactions["next_least_confident"], self.qactions["next_disagreement"]):
+            act.setEnabled(has_pred)
 
     def _history_changed(self, event: Event) -> None:
         if event.kind == "journal_error":
@@ -272,6 +317,13 @@ class MainWindow(QMainWindow):
     def _session_event(self, event: Event) -> None:
         if event.kind.startswith("class_") or event.kind == "schema_changed":
             QTimer.singleShot(0, self._rebuild_class_actions)
+        if event.kind.startswith("prediction_track_"):
+            QTimer.singleShot(0, self._update_actions)
+
+    def _predictions_changed(self) -> None:
+        self.predictions_dirty = True
+        self._update_title()
+        self._update_actions()
 
     # -- opening and closing ----------------------------------------------------------
     def open_dialog(self) -> None:
@@ -424,7 +476,7 @@ class MainWindow(QMainWindow):
 
     def _install(self, session: Session, sf, path: Path | None, history: EditHistory) -> None:
         self.session, self.session_file, self.path, self.history = session, sf, path, history
-        self.meta_dirty = self.unsaved_import = False
+        self.meta_dirty = self.unsaved_import = self.predictions_dirty = False
         if not session.label_tracks:
             with session.events.blocked():
                 session.label_track("activity")
@@ -512,7 +564,7 @@ class MainWindow(QMainWindow):
         if self.session_file is not None:
             self.session_file.close()
         self.session = self.session_file = self.path = self.history = None
-        self.meta_dirty = self.unsaved_import = False
+        self.meta_dirty = self.unsaved_import = self.predictions_dirty = False
         self.meta_dock.set_session(None)
         self.meta_dock.hide()
         self._rebuild_class_actions()
@@ -617,7 +669,7 @@ class MainWindow(QMainWindow):
     def _saved(self) -> None:
         if self.history is not None:
             self.history.mark_clean()
-        self.meta_dirty = self.unsaved_import = False
+        self.meta_dirty = self.unsaved_import = self.predictions_dirty = False
         self.report(f"Saved {self.path}")
         self._update_title()
         self._update_actions()
@@ -700,6 +752,86 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
+    # -- tracks, models, recording ------------------------------------------------------------
+    def add_label_track(self, name: str | None = None, policy: str | None = None) -> bool:
+        """Add a label track (one undoable edit); without arguments a dialog asks."""
+        if self.session is None or self.history is None:
+            return False
+        if name is None:
+            dialog = AddTrackDialog(list(self.session.label_tracks), self)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+            name, policy = dialog.values()
+        try:
+            self.history.push(AddLabelTrack(name, policy or "exclusive"))
+        except HarlabError as exc:
+            self.report(f"Not done: {exc}")
+            return False
+        self.report(f"Added label track {name} ({policy or 'exclusive'})")
+        QTimer.singleShot(0, lambda: self.timeline.set_active_track(name))
+        return True
+
+    def _set_heatmap(self, on: bool) -> None:
+        self.timeline.set_heatmap_visible(on)
+        settings.set_value("heatmap", on)
+
+    def _update_model_actions(self) -> None:
+        ok = train_dialog_available()
+        self.train_action.setEnabled(ok)
+        self.train_action.setToolTip("" if ok else "The Train dialog (harlab.gui.ml) is not installed")
+        self.train_action.setStatusTip(self.train_action.toolTip())
+
+    def _session_paths(self) -> list[str]:
+        paths = [str(self.path)] if self.path is not None else []
+        paths += [p for p in settings.recent_files() if p not in paths and Path(p).suffix.lower() in SESSION_SUFFIXES]
+        return paths
+
+    def record(self, **panel_kwargs) -> QWidget | None:
+        """Open the Record window (one at a time); a finished recording is offered for opening."""
+        if self.record_window is not None:
+            self.record_window.raise_()
+            self.record_window.activateWindow()
+            return self.record_window
+        try:
+            from harlab.gui.record import open_record_window
+        except ImportError as exc:
+            self.show_error(f"Recording is not available in this installation: {exc}")
+            return None
+        folder = self.recordings_dir or Path(settings.get_str("recordings_dir", str(Path.cwd() / "recordings")))
+        win = open_record_window(self, folder, **{**self.record_kwargs, **panel_kwargs})
+        win.setObjectName("record_window")
+        win.recording_finished.connect(self._recording_finished)
+        win.open_requested.connect(self._open_recording)
+        win.destroyed.connect(self._record_window_gone)
+        self.record_window = win
+        return win
+
+    def _record_window_gone(self, *args: object) -> None:
+        self.record_window = None
+
+    def _recording_finished(self, path: str) -> None:
+        self.report(f"Recorded {path}")
+        self.ask_open_recording(path)
+
+    def ask_open_recording(self, path: str) -> QMessageBox:
+        """A non-modal offer to open a finished recording (recording may go on meanwhile)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Recording saved",
+                          f"The recording was saved to {path}.", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("open_recording_prompt")
+        box.setInformativeText("Open it in the workbench to label it?")
+        open_button = box.addButton("Open", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(open_button)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.buttonClicked.connect(lambda b: self._open_recording(path) if b is open_button else None)
+        box.open()
+        return box
+
+    def _open_recording(self, path: str) -> None:
+        self.raise_()
+        self.activateWindow()
+        self.open_path(path)
+
     # -- drag and drop, closing -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -719,6 +851,7 @@ class MainWindow(QMainWindow):
         s.setValue("geometry", self.saveGeometry())
         s.setValue("window_state", self.saveState())
         s.sync()
+        self.predictions.shutdown()
         self.timeline.shutdown()
         with contextlib.suppress(RuntimeError):
             self._end_import()

@@ -11,14 +11,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsRectItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from harlab.core.labels import LabelSchema, LabelTrack
 from harlab.core.session import Session
 from harlab.gui.label_band import LabelBandItem
 from harlab.gui.palette import PlotColors
 from harlab.gui.timehub import TimeHub
-from harlab.gui.traces import LEFT_AXIS_WIDTH
+from harlab.gui.traces import LEFT_AXIS_WIDTH, cache_axes
 
 OVERVIEW_BINS = 1500
 
@@ -59,8 +59,13 @@ class OverviewBar(pg.PlotWidget):
         left.setStyle(showValues=False)
         left.setLabel("overview")
         self.curve = pg.PlotCurveItem(skipFiniteCheck=True)
+        # the whole recording never moves: curve, strip and axis are pixmaps between changes,
+        # so following the view costs one blit each plus the rectangle
+        self.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot_item.addItem(self.curve)
+        cache_axes(self.plot_item)
         self.band: LabelBandItem | None = None
+        self.pred_band: LabelBandItem | None = None  #: predictions, a thin strip under the labels
         self.view_rect = QGraphicsRectItem()
         self.view_rect.setZValue(20)
         self.plot_item.addItem(self.view_rect, ignoreBounds=True)
@@ -105,17 +110,33 @@ class OverviewBar(pg.PlotWidget):
         self._show_range(*self.hub.range)
 
     def set_track(self, track: LabelTrack | None, schema: LabelSchema) -> None:
+        self._track, self._schema = track, schema
         if self.band is not None:
             self.plot_item.removeItem(self.band)
             self.band = None
         if track is not None:
-            self.band = LabelBandItem(track, schema, mode="compact", y_span=(0.0, 0.3),
+            span = (0.13, 0.32) if self.pred_band is not None else (0.0, 0.3)
+            self.band = LabelBandItem(track, schema, mode="compact", y_span=span,
                                       outline=self.colors.selected_outline)
+            self.band.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot_item.addItem(self.band, ignoreBounds=True)
+
+    def set_prediction(self, track: LabelTrack | None, schema: LabelSchema) -> None:
+        """Show a prediction track's segments (its display track) in a thin strip below the labels."""
+        if self.pred_band is not None:
+            self.plot_item.removeItem(self.pred_band)
+            self.pred_band = None
+        if track is not None:
+            self.pred_band = LabelBandItem(track, schema, mode="compact", y_span=(0.0, 0.11), hatch=True)
+            self.pred_band.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.plot_item.addItem(self.pred_band, ignoreBounds=True)
+        self.set_track(getattr(self, "_track", None), schema)
 
     def refresh_labels(self) -> None:
         if self.band is not None:
             self.band.refresh()
+        if self.pred_band is not None:
+            self.pred_band.refresh()
 
     def _show_range(self, t0: float, t1: float) -> None:
         # keep the rectangle visible even when the view is narrower than a pixel

@@ -39,8 +39,8 @@ class StartScreen(QWidget):
         self.import_button = QPushButton("Import a file…")
         self.import_button.setToolTip("CSV, Fitbit exports, WISDM, UCI HAPT… (drag and drop works too)")
         self.record_button = QPushButton("Record…")
-        self.record_button.setEnabled(False)
-        self.record_button.setToolTip("coming with the recording feature")
+        self.record_button.setToolTip("Record from the activity simulator or a Bluetooth sensor, "
+                                      "labelling live with class keys")
         buttons = QVBoxLayout()
         for b in (self.open_button, self.demo_button, self.import_button, self.record_button):
             b.setMinimumHeight(34)

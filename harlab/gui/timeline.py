@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QPixmapCache
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from harlab.core.events import Event
@@ -26,15 +26,18 @@ from harlab.gui.envelope_worker import EnvelopeFetcher, EnvelopeResult
 from harlab.gui.label_band import LabelBandItem, LabelViewBox
 from harlab.gui.overview import OverviewBar
 from harlab.gui.palette import PlotColors
+from harlab.gui.prediction_rows import PredictionRow
 from harlab.gui.timeaxis import TimeAxisItem, format_duration, format_time, local_start
 from harlab.gui.timehub import TimeHub
-from harlab.gui.traces import LEFT_AXIS_WIDTH, StreamPlot, unit_text
+from harlab.gui.traces import LEFT_AXIS_WIDTH, StreamPlot, cache_axes, unit_text
 from harlab.labeling.snapping import snap_to_samples
 
 KIND_ORDER = {"accelerometer": 0, "gyroscope": 1, "magnetometer": 2, "heart_rate": 8}
 BAND_HEIGHT = 34
 AXIS_HEIGHT = 30
 MIN_VIEW_S = 0.02
+PIXMAP_CACHE_KB = 96 * 1024
+DEFER_MS = 120  #: longest wait for a new range's envelopes before the range is shown with the old ones
 
 
 class BandRow:
@@ -65,6 +68,10 @@ class Timeline(QWidget):
         self.session: Session | None = None
         self.stream_plots: list[StreamPlot] = []
         self.bands: list[BandRow] = []
+        self.pred_rows: list[PredictionRow] = []
+        self.active_prediction: str | None = None  #: the prediction track review keys work on
+        self.selected_prediction: int | None = None  #: display id of the selected predicted segment
+        self.show_heatmap = False
         self.shades: list[LabelBandItem] = []
         self.cursor_lines: list[pg.InfiniteLine] = []
         self.regions: list[pg.LinearRegionItem] = []
@@ -95,6 +102,11 @@ class Timeline(QWidget):
         top.addSpacing(12)
         top.addWidget(self.summary_label)
 
+        # Curves, bands and axes are cached as pixmaps (see traces.cache_axes); Qt's default
+        # 10 MB pixmap cache cannot hold one screen's worth, so they would be evicted and
+        # re-rendered on every repaint.
+        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.ci.layout.setSpacing(0)
         self.glw.ci.setContentsMargins(2, 2, 8, 2)
@@ -110,6 +122,13 @@ class Timeline(QWidget):
         self._fetch_timer.setSingleShot(True)
         self._fetch_timer.setInterval(0)
         self._fetch_timer.timeout.connect(self._fetch_visible)
+        # A range asked for by a key, the overview or a script waits (at most this long) for its
+        # envelopes, then range and data are shown together: one repaint instead of two.
+        self._pending_range: tuple[float, float] | None = None
+        self._deadline = QTimer(self)
+        self._deadline.setSingleShot(True)
+        self._deadline.setInterval(DEFER_MS)
+        self._deadline.timeout.connect(self._apply_pending_range)
         self._label_timer = QTimer(self)
         self._label_timer.setSingleShot(True)
         self._label_timer.setInterval(0)
@@ -146,22 +165,29 @@ class Timeline(QWidget):
             self._add_band(track)
         if self.active_track is None and tracks:
             self.active_track = tracks[0].name
+        for pred in session.prediction_tracks.values():
+            self._add_prediction_row(pred)
+        if not self.pred_rows:
+            self.active_prediction = None
+        elif self.active_prediction not in session.prediction_tracks:
+            self.active_prediction = self.pred_rows[0].name
         # the time axis on the last row only
-        rows = [sp.plot for sp in self.stream_plots] + [b.plot for b in self.bands]
+        rows = self._all_plots()
         for i, plot in enumerate(rows):
             last = i == len(rows) - 1
             plot.showAxis("bottom", last)
             if i:
                 plot.setXLink(rows[0])
             plot.setLimits(xMin=t0 - 0.05 * (t1 - t0), xMax=t1 + 0.05 * (t1 - t0), minXRange=MIN_VIEW_S)
-        if self.bands:
-            self.bands[-1].plot.setFixedHeight(BAND_HEIGHT + AXIS_HEIGHT)
+        if len(rows) > len(self.stream_plots):
+            rows[-1].setFixedHeight(int(rows[-1].maximumHeight()) + AXIS_HEIGHT)
         elif self.stream_plots:
             self.stream_plots[-1].plot.setMinimumHeight(140)
         if self.master is not None:
             self.master.vb.sigXRangeChanged.connect(self._view_range)
         self._update_shades()
         self.overview.set_session(session, self.track, session.schema)
+        self.overview.set_prediction(self.prediction_row.track if self.prediction_row else None, session.schema)
         session.events.connect(self._on_session_event)
         self.set_colors(self.colors)
         self.hub.set_selection(None)
@@ -194,6 +220,7 @@ class Timeline(QWidget):
         vb.new_label = lambda: self.new_label()
         plot.addItem(band, ignoreBounds=True)
         plot.setYRange(0, 1, padding=0)
+        cache_axes(plot)
         plot.setFixedHeight(BAND_HEIGHT)
         left = plot.getAxis("left")
         left.setWidth(LEFT_AXIS_WIDTH)
@@ -206,6 +233,20 @@ class Timeline(QWidget):
         self.glw.addItem(plot, row=len(self.stream_plots) + len(self.bands), col=0)
         self._add_overlays(plot)
         self.bands.append(BandRow(plot, vb, band))
+
+    def _add_prediction_row(self, pred) -> None:
+        heat = {"bottom": self._time_axis()} if self.show_heatmap else None
+        row = PredictionRow(pred, self.session.schema, self.colors, {"bottom": self._time_axis()}, heat)
+        row.vb.segment_clicked.connect(self._prediction_clicked)
+        row.vb.background_clicked.connect(self._prediction_background_clicked)
+        first = len(self.stream_plots) + len(self.bands) + self._n_pred_plots()
+        for i, plot in enumerate(row.plots):
+            self.glw.addItem(plot, row=first + i, col=0)
+            self._add_overlays(plot)
+        self.pred_rows.append(row)
+
+    def _n_pred_plots(self) -> int:
+        return sum(len(r.plots) for r in self.pred_rows)
 
     def _add_overlays(self, plot: pg.PlotItem) -> None:
         line = pg.InfiniteLine(angle=90, movable=False)
@@ -244,12 +285,15 @@ class Timeline(QWidget):
             self.fetcher.shutdown()
             self.fetcher.deleteLater()
             self.fetcher = None
+        self._pending_range = None
+        self._deadline.stop()
         self.glw.clear()
-        self.stream_plots, self.bands, self.shades = [], [], []
+        self.stream_plots, self.bands, self.shades, self.pred_rows = [], [], [], []
         self.cursor_lines, self.regions = [], []
         self.session = None
         self.active_track = None
         self.selected_ids = set()
+        self.selected_prediction = None
 
     def shutdown(self) -> None:
         self.clear()
@@ -268,6 +312,8 @@ class Timeline(QWidget):
                 ax.setTextPen(pg.mkPen(colors.foreground))
             row.vb.setBackgroundColor(colors.band_background)
             row.band.update()
+        for prow in self.pred_rows:
+            prow.set_colors(colors)
         for line in self.cursor_lines:
             line.setPen(pg.mkPen(colors.cursor, width=1))
         for region in self.regions:
@@ -304,7 +350,7 @@ class Timeline(QWidget):
         for sp in self.stream_plots:
             sp.auto_y = on
             sp.vb.setMouseEnabled(x=True, y=not on)
-            sp.autoscale_y()
+            sp.autoscale_y(force=True)
 
     def set_channel_visible(self, stream: str, index: int, visible: bool) -> None:
         for sp in self.stream_plots:
@@ -312,7 +358,8 @@ class Timeline(QWidget):
                 sp.set_channel_visible(index, visible)
 
     def _all_plots(self) -> list[pg.PlotItem]:
-        return [sp.plot for sp in self.stream_plots] + [b.plot for b in self.bands]
+        return ([sp.plot for sp in self.stream_plots] + [b.plot for b in self.bands]
+                + [p for r in self.pred_rows for p in r.plots])
 
     # -- labels and selection ----------------------------------------------------
     @property
@@ -357,16 +404,71 @@ class Timeline(QWidget):
         self.select(set())
         self.hub.set_cursor(t)
 
+    # -- predictions ---------------------------------------------------------------
+    @property
+    def prediction_row(self) -> PredictionRow | None:
+        """The row of the active prediction track (the one review keys and accepting use)."""
+        for row in self.pred_rows:
+            if row.name == self.active_prediction:
+                return row
+        return self.pred_rows[0] if self.pred_rows else None
+
+    def set_active_prediction(self, name: str) -> None:
+        if name != self.active_prediction and any(r.name == name for r in self.pred_rows):
+            self.active_prediction = name
+            self.selected_prediction = None
+            row = self.prediction_row
+            self.overview.set_prediction(row.track if row else None, self.session.schema)
+            self.refresh_labels()
+            self.selection_changed.emit()
+
+    def select_prediction(self, seg_id: int | None, track: str | None = None) -> None:
+        """Select one predicted segment (display id) of ``track`` (default: the active one)."""
+        if track is not None:
+            self.set_active_prediction(track)
+        row = self.prediction_row
+        self.selected_prediction = seg_id if row is not None and seg_id in row.track else None
+        self.refresh_labels()
+        self.selection_changed.emit()
+
+    def selected_predicted_segment(self):
+        row = self.prediction_row
+        if row is None or self.selected_prediction is None or self.selected_prediction not in row.track:
+            return None
+        return row.track[self.selected_prediction]
+
+    def _prediction_clicked(self, track: str, seg_id: int) -> None:
+        self.select_prediction(seg_id, track)
+        seg = self.selected_predicted_segment()
+        if seg is not None:
+            self.hub.set_cursor(max(seg.start, min(self.hub.cursor, seg.end)))
+
+    def _prediction_background_clicked(self, track: str, t: float) -> None:
+        self.select_prediction(None, track)
+        self.hub.set_cursor(t)
+
+    def set_heatmap_visible(self, on: bool) -> None:
+        """Show or hide the per-class probability rows (rebuilds the rows)."""
+        if on != self.show_heatmap:
+            self.show_heatmap = on
+            if self.pred_rows:
+                self._rebuild()
+
     def refresh_labels(self) -> None:
         for row in self.bands:
             row.band.selected = self.selected_ids if row.name == self.active_track else set()
             row.band.refresh()
         for shade in self.shades:
             shade.refresh()
+        for prow in self.pred_rows:
+            prow.band.selected = ({self.selected_prediction} if prow.name == self.active_prediction
+                                  and self.selected_prediction is not None else set())
+            prow.band.refresh()
         self.overview.refresh_labels()
 
     def _on_session_event(self, event: Event) -> None:
-        if event.kind in ("label_track_added", "label_track_removed"):
+        if event.kind in ("label_track_added", "label_track_removed", "prediction_track_added",
+                          "prediction_track_removed"):
             QTimer.singleShot(0, self._rebuild)
             return
         if event.kind.startswith(("segments_", "class_")) or event.kind == "schema_changed":
@@ -379,9 +481,13 @@ class Timeline(QWidget):
         if self.session is None:
             return
         session, rng, cursor, active = self.session, self.hub.range, self.hub.cursor, self.active_track
+        pred, sel = self.active_prediction, self.selected_prediction
         self.set_session(session)
         if active in session.label_tracks:
             self.set_active_track(active)
+        if pred in session.prediction_tracks:
+            self.active_prediction = pred
+            self.select_prediction(sel)
         self.set_range(*rng)
         self.hub.set_cursor(cursor)
 
@@ -403,25 +509,60 @@ class Timeline(QWidget):
         return float(a), float(b)
 
     def _hub_range(self, t0: float, t1: float) -> None:
+        """The hub's range changed (keys, overview, scripts): show it with its data.
+
+        When the drawn envelopes do not serve the new range, the envelopes are requested
+        first and the range is applied when they arrive (or after ``DEFER_MS``), so the
+        plots repaint once, at the new range with the new data, instead of once with the
+        old data and again when the new data lands."""
         if self._syncing or self.master is None:
             return
+        if self._pending_range == (t0, t1):
+            return
         a, b = self.view_range()
-        if abs(a - t0) > 1e-9 or abs(b - t1) > 1e-9:
-            self._syncing = True
-            try:
-                self.master.setXRange(t0, t1, padding=0)
-            finally:
-                self._syncing = False
+        if abs(a - t0) <= 1e-9 and abs(b - t1) <= 1e-9:
+            self._pending_range = None
+            self._fetch_timer.start()
+            return
+        if self.threaded and self._request(t0, t1):
+            self._pending_range = (t0, t1)
+            if not self._deadline.isActive():
+                self._deadline.start()
+            return
+        self._pending_range = None
+        self._apply_range(t0, t1)
+
+    def _apply_range(self, t0: float, t1: float) -> None:
+        self._syncing = True
+        try:
+            self.master.setXRange(t0, t1, padding=0)
+        finally:
+            self._syncing = False
+        for sp in self.stream_plots:
+            sp.show_range(t0, t1)
         self._fetch_timer.start()
+
+    def _apply_pending_range(self) -> None:
+        self._deadline.stop()
+        if self._pending_range is None or self.master is None:
+            self._pending_range = None
+            return
+        rng, self._pending_range = self._pending_range, None
+        if rng == self.hub.range:
+            self._apply_range(*rng)
 
     def _view_range(self, *args: object) -> None:
         a, b = self.view_range()
         if not self._syncing:
+            self._pending_range = None  # the mouse moved the view itself
+            self._deadline.stop()
             self._syncing = True
             try:
                 self.hub.set_range(a, b)
             finally:
                 self._syncing = False
+            for sp in self.stream_plots:
+                sp.show_range(a, b)
         self._fetch_timer.start()
 
     def _show_cursor(self, t: float) -> None:
@@ -477,23 +618,36 @@ class Timeline(QWidget):
         self.readout.setText("   ".join(parts))
 
     # -- fetching ----------------------------------------------------------------
-    def _fetch_visible(self) -> None:
+    def _request(self, v0: float, v1: float) -> bool:
+        """Ask for the envelopes view [v0, v1] needs; True if any was requested."""
         if self.fetcher is None:
-            return
-        v0, v1 = self.view_range()
+            return False
+        asked = False
         for sp in self.stream_plots:
             need = sp.needed(v0, v1)
             if need is None:
-                sp.autoscale_y()
                 continue
             t0, t1, bins = need
             sp.mark_requested(t0, t1, bins)
             self.fetcher.request(sp.stream.name, t0, t1, bins)
+            asked = True
+        return asked
+
+    def _fetch_visible(self) -> None:
+        if self.fetcher is None:
+            return
+        v0, v1 = self.view_range()
+        self._request(v0, v1)
+        for sp in self.stream_plots:
+            if sp.fetched is not None and not self.fetcher.is_waiting(sp.stream.name):
+                sp.autoscale_y()
         if self.is_idle():
             self._update_summary()
             self.updated.emit()
 
     def _on_result(self, results: list[EnvelopeResult]) -> None:
+        if self._pending_range is not None and not self.fetcher.busy:
+            self._apply_pending_range()  # the range first: the data below is trimmed to it
         by_key = {res.request.key: res for res in results}
         for sp in self.stream_plots:
             res = by_key.get(sp.stream.name)
@@ -504,8 +658,9 @@ class Timeline(QWidget):
             self.updated.emit()
 
     def is_idle(self) -> bool:
-        """No envelope request outstanding and none scheduled."""
-        return not self._fetch_timer.isActive() and (self.fetcher is None or not self.fetcher.busy)
+        """No envelope request outstanding, none scheduled and no range waiting to be shown."""
+        return (self._pending_range is None and not self._fetch_timer.isActive()
+                and (self.fetcher is None or not self.fetcher.busy))
 
     def summarised_factor(self) -> int:
         """The largest samples-per-bin among the drawn envelopes (1: raw samples)."""

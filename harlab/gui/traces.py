@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGraphicsItem
 
 from harlab.core.streams import Envelope, Stream
 from harlab.gui.palette import PlotColors
@@ -23,10 +24,40 @@ UNIT_TEXT = {"m/s^2": "m/s²", "deg/s": "°/s", "rad/s": "rad/s", "bpm": "bpm", 
 SHORT_NAME = {"accelerometer": "accel", "gyroscope": "gyro", "heart_rate": "heart rate",
               "magnetometer": "mag"}
 LEFT_AXIS_WIDTH = 78
+BINS_PER_PIXEL = 1.0  #: min/max bins fetched per pixel column of the view
 
 
 def unit_text(u: str) -> str:
     return UNIT_TEXT.get(u, u)
+
+
+def cache_axes(plot: pg.PlotItem) -> None:
+    """Keep each axis (ticks, tick labels, grid lines) as a pixmap between changes.
+
+    pyqtgraph replays an axis' recorded QPicture, text layout included, on every repaint
+    (several ms per axis); a cached axis is one blit until its range or style changes."""
+    for name in ("left", "bottom", "right", "top"):
+        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def strokes(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Interleaved (bottom, top) of one vertical stroke per min/max bin, drawn as separate
+    line segments (``connect="pairs"``).
+
+    Each stroke is stretched to meet its left neighbour (the signal passed through every
+    value between the two bins), so the strokes join without gaps and without the diagonal
+    connecting lines a polyline through lo/hi would add: half the pixels to fill, same picture."""
+    lo = np.asarray(lo, dtype=np.float32)
+    hi = np.asarray(hi, dtype=np.float32)
+    bottom, top = lo.copy(), hi.copy()
+    if len(lo) > 1:
+        with np.errstate(invalid="ignore"):
+            np.minimum(bottom[1:], hi[:-1], out=bottom[1:], where=np.isfinite(hi[:-1]))
+            np.maximum(top[1:], lo[:-1], out=top[1:], where=np.isfinite(lo[:-1]))
+    out = np.empty(2 * len(lo), dtype=np.float32)
+    out[0::2] = bottom
+    out[1::2] = top
+    return out
 
 
 class TraceViewBox(pg.ViewBox):
@@ -39,6 +70,9 @@ class TraceViewBox(pg.ViewBox):
         super().__init__(**kw)
         self.setMouseEnabled(x=True, y=False)
         self.setMenuEnabled(False)
+        # the timeline sets x and autoscale_y sets y; pyqtgraph's own auto-range would fit x
+        # to whatever data arrived first and drag every linked plot with it
+        self.disableAutoRange()
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
         if ev.button() == Qt.MouseButton.LeftButton:
@@ -68,6 +102,7 @@ class StreamPlot:
         self.plot.hideButtons()
         self.plot.setClipToView(False)
         self.plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        cache_axes(self.plot)
         self.channels = list(stream.channels)
         self.has_magnitude = len(self.channels) == 3 and stream.kind in (
             "accelerometer", "gyroscope", "magnetometer")
@@ -75,11 +110,19 @@ class StreamPlot:
         self.curves = [pg.PlotCurveItem(skipFiniteCheck=True) for _ in range(n)]
         self.shown = [True] * len(self.channels) + ([False] if self.has_magnitude else [])
         for c, shown in zip(self.curves, self.shown, strict=True):
+            # a pixmap per curve: repaints that do not change it (cursor, readout, an expose,
+            # another plot's update) are blits, not ~3000 strokes
+            c.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             c.setVisible(shown)
             self.plot.addItem(c)
         self.auto_y = True
         self.fetched: tuple[float, float, float] | None = None  #: (t0, t1, bins per second)
         self.envelope: Envelope | None = None
+        self._x = np.zeros(0)
+        self._ys: list[np.ndarray] = []
+        self._finite: list[bool] = []
+        self._connect = "all"
+        self._drawn_span: tuple[float, float] | None = None
         self.error = ""
         self.set_colors(colors)
 
@@ -124,18 +167,22 @@ class StreamPlot:
         self.shown[index] = visible
         self.curves[index].setVisible(visible)
         self._update_label()
-        self.autoscale_y()
+        self.autoscale_y(force=True)
 
     # -- data --------------------------------------------------------------------
     def pixel_width(self) -> int:
         return max(100, int(self.vb.width()) or 800)
 
     def needed(self, v0: float, v1: float) -> tuple[float, float, int] | None:
-        """The request to make for view [v0, v1], or None if what is drawn suffices."""
+        """The request to make for view [v0, v1], or None if what is drawn suffices.
+
+        One min/max bin per pixel column (each drawn as a vertical stroke, so a spike of one
+        sample still shows), over the view plus half a view each side, so pans of up to
+        half a view and zooming out by two need no new read."""
         width = v1 - v0
         if width <= 0 or not math.isfinite(width):
             return None
-        want = 2.0 * self.pixel_width() / width  # bins per second
+        want = BINS_PER_PIXEL * self.pixel_width() / width  # bins per second
         if self.fetched is not None:
             f0, f1, have = self.fetched
             raw = self.envelope is not None and self.envelope.samples_per_bin == 1
@@ -149,39 +196,68 @@ class StreamPlot:
         self.fetched = (t0, t1, bins / (t1 - t0))
 
     def apply(self, env: Envelope | None, error: str = "") -> None:
+        """Show a newly read envelope (trimmed to the visible range)."""
         self.error = error
         if env is None:
             return
         self.envelope = env
-        n = len(env.time)
-        x = env.time if env.samples_per_bin == 1 else np.repeat(env.time, 2)
+        raw = env.samples_per_bin == 1
+        self._x = env.time if raw else np.repeat(env.time, 2)
+        ys: list[np.ndarray] = []
         for i in range(len(self.channels)):
-            if env.samples_per_bin == 1:
-                y = env.lo[:, i]
+            if raw:
+                ys.append(np.ascontiguousarray(env.lo[:, i]))
             else:
-                y = np.empty(2 * n, dtype=np.float32)
-                y[0::2] = env.lo[:, i]
-                y[1::2] = env.hi[:, i]
-            self._set_curve(self.curves[i], x, y)
+                ys.append(strokes(env.lo[:, i], env.hi[:, i]))
         if self.has_magnitude:
             lo, hi = env.lo[:, :3].astype(np.float64), env.hi[:, :3].astype(np.float64)
             top = np.sqrt(np.maximum(lo * lo, hi * hi).sum(axis=1))
-            if env.samples_per_bin == 1:
-                y = top
+            if raw:
+                ys.append(top)
             else:
                 near = np.where((lo < 0) & (hi > 0), 0.0, np.minimum(np.abs(lo), np.abs(hi)))
-                y = np.empty(2 * n)
-                y[0::2] = np.sqrt((near * near).sum(axis=1))
-                y[1::2] = top
-            self._set_curve(self.curves[-1], x, y)
+                ys.append(strokes(np.sqrt((near * near).sum(axis=1)), top))
+        self._ys = ys
+        self._finite = [bool(np.isfinite(y).all()) for y in ys]
+        self._connect = "all" if raw else "pairs"
+        for curve in self.curves:
+            # separate strokes: drawLines, not a path (pyqtgraph picks a path for thin pens)
+            curve.setSegmentedLineMode("auto" if raw else "on")
+        self._drawn_span = None
+        v0, v1 = self.vb.viewRange()[0]
+        self.show_range(v0, v1)
         self.autoscale_y()
 
-    @staticmethod
-    def _set_curve(curve: pg.PlotCurveItem, x: np.ndarray, y: np.ndarray) -> None:
-        finite = bool(np.isfinite(y).all())
-        curve.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
+    def show_range(self, v0: float, v1: float) -> None:
+        """Give the curves only the points of [v0, v1] plus a quarter view each side.
 
-    def autoscale_y(self) -> None:
+        Points off screen still cost a path element each; trimming keeps a curve near one
+        stroke per pixel column whatever was fetched. A pan inside the margin changes nothing."""
+        if self.envelope is None or not len(self._x):
+            return
+        span = self._drawn_span
+        width = v1 - v0
+        if span is not None and span[0] <= v0 and v1 <= span[1] and (span[1] - span[0]) <= 3 * width:
+            return
+        a, b = v0 - width / 4, v1 + width / 4
+        i0 = max(0, int(np.searchsorted(self._x, a, side="left")) - 2)
+        i1 = min(len(self._x), int(np.searchsorted(self._x, b, side="right")) + 2)
+        i0 -= i0 % 2  # keep lo/hi pairs together
+        x = self._x[i0:i1]
+        self._drawn_span = (float(self._x[i0]) if i0 > 0 else -math.inf,
+                            float(self._x[i1 - 1]) if i1 < len(self._x) else math.inf)
+        for curve, y, finite in zip(self.curves, self._ys, self._finite, strict=False):
+            if self._connect == "pairs":
+                curve.setData(x, y[i0:i1], connect="pairs", skipFiniteCheck=finite)
+            else:
+                curve.setData(x, y[i0:i1], connect="all" if finite else "finite", skipFiniteCheck=finite)
+
+    def autoscale_y(self, force: bool = False) -> None:
+        """Fit the y-range to the visible data, keeping it while the data still fits well.
+
+        The range (and with it the axis ticks, which are costly to lay out) changes only when
+        the data leaves it or fills less than half of it, so panning does not make the axis
+        jitter and repaint."""
         env = self.envelope
         if not self.auto_y or env is None or not len(env.time):
             return
@@ -203,6 +279,9 @@ class StreamPlot:
             return
         if b - a < 1e-9:
             a, b = a - 0.5, b + 0.5
+        c0, c1 = self.vb.viewRange()[1]
+        if not force and c0 <= a and b <= c1 and (b - a) >= 0.5 * (c1 - c0):
+            return
         pad = 0.06 * (b - a)
         self.vb.setYRange(a - pad, b + pad, padding=0)
 

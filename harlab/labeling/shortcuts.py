@@ -40,6 +40,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("save", ("Ctrl+S",), "Save the session", "File"),
     Shortcut("save_as", ("Ctrl+Shift+S",), "Save the session under another name", "File"),
     Shortcut("import", ("Ctrl+I",), "Import a recording or labels", "File"),
+    Shortcut("record", ("Ctrl+R",), "Record from a device (simulated or Bluetooth)", "File"),
     Shortcut("close", ("Ctrl+W",), "Close the session (asks about unsaved changes)", "File"),
     Shortcut("quit", ("Ctrl+Q",), "Quit harlab", "File"),
     # Navigation
@@ -64,6 +65,10 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("go_to_time", ("Ctrl+G",), "Go to a time (clock time or seconds)", "Navigation"),
     Shortcut("next_track", ("Down",), "Make the next label track current", "Navigation"),
     Shortcut("prev_track", ("Up",), "Make the previous label track current", "Navigation"),
+    Shortcut("next_least_confident", ("Ctrl+U",), "Jump to the next stretch the model is least sure of",
+             "Navigation"),
+    Shortcut("next_disagreement", ("Ctrl+D",), "Jump to the next place where prediction and label differ",
+             "Navigation"),
     # Labeling
     Shortcut("select_at_cursor", ("Return", "Enter"), "Select the segment under the cursor", "Labeling"),
     Shortcut("cancel", ("Escape",), "Clear the selection; abandon a segment started by a class key", "Labeling"),
@@ -80,6 +85,8 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("edit_segment", ("F2",), "Edit the selected segment's fields (note, times, class)", "Labeling"),
     Shortcut("undo", ("Ctrl+Z",), "Undo the last edit", "Labeling"),
     Shortcut("redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone edit", "Labeling"),
+    Shortcut("accept_prediction", ("Ctrl+Shift+A",), "Accept the selected predicted segment as a label",
+             "Labeling"),
     # View
     Shortcut("toggle_segment_table", ("Ctrl+T",), "Show or hide the segment table", "View"),
     Shortcut("edit_schema", ("Ctrl+L",), "Edit the label classes (names, colours, hotkeys)", "View"),

@@ -25,10 +25,20 @@ from harlab.simulate.profiles import (
     get_profile,
     label_schema,
 )
-from harlab.simulate.session import DEVICE_NAME, make_demo_session, simulate_session
+from harlab.simulate.session import (
+    DEMO_PREDICTION_TRACK,
+    DEVICE_NAME,
+    add_demo_predictions,
+    demo_model_path,
+    make_demo_session,
+    make_demo_session_with_predictions,
+    simulate_session,
+)
 
 __all__ = [
-    "ACTIVITIES", "ALIASES", "DEVICE_NAME", "G", "POSTURES", "PROFILES", "ActivityProfile", "Chunk",
+    "ACTIVITIES", "ALIASES", "DEMO_PREDICTION_TRACK", "DEVICE_NAME", "G", "POSTURES", "PROFILES",
+    "ActivityProfile", "Chunk",
     "Participant", "Plan", "SensorConfig", "SimulationError", "Simulator", "Step", "canonical_name",
-    "get_profile", "label_schema", "make_demo_session", "random_plan", "simulate_session",
+    "add_demo_predictions", "demo_model_path", "get_profile", "label_schema", "make_demo_session",
+    "make_demo_session_with_predictions", "random_plan", "simulate_session",
 ]

@@ -238,7 +238,7 @@ def test_start_screen_lists_recent_and_opens_it(make_window, qtbot, session_path
     assert rec.item(0).data(Qt.ItemDataRole.UserRole) == str(session_path.resolve())
     w.start_screen.open_requested.emit(rec.item(0).data(Qt.ItemDataRole.UserRole))
     assert w.session is not None
-    assert not w.start_screen.record_button.isEnabled()
+    assert w.start_screen.record_button.isEnabled()
 
 
 def test_open_demo_simulates_once_into_recordings_and_opens(make_window, qtbot, tmp_path):

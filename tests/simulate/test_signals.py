@@ -210,6 +210,6 @@ def test_posture_changes_turn_the_wrist_smoothly_over_a_second_or_two():
     assert total > 60
     t10 = t[np.argmax(angle > 0.1 * total)]
     t90 = t[np.argmax(angle > 0.9 * total)]
-    assert 10.0 <= t10 and t90 <= 11.8 and 0.5 <= t90 - t10 <= 2.0, (t10, t90)
+    assert t10 >= 10.0 and t90 <= 11.8 and 0.5 <= t90 - t10 <= 2.0, (t10, t90)
     step = np.degrees(np.arccos(np.clip(np.sum(d[1:] * d[:-1], axis=1), -1, 1)))
     assert step.max() < 3.0  # no jumps between consecutive samples
