@@ -1,0 +1,153 @@
+"""One training run of the train dialog, as plain Python (Qt-free, runs on a worker thread).
+
+:func:`run_training` does what ``harlab train`` does (read the sessions, cut windows,
+train with early stopping on held-out participants) plus what a dialog needs to show
+the result: the validation report with its confusion matrix, computed on exactly the
+windows that early stopping watched (the same :func:`validation_split`), never on
+training windows. Keeping it free of Qt lets the tests drive it directly and keeps the
+Qt part a thin adapter of signals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harlab.core.errors import HarlabError
+from harlab.core.session import Session
+from harlab.gui.ml.relabel import output_classes, relabeled_view
+
+if TYPE_CHECKING:
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.ml.training import TrainConfig, TrainProgress
+
+
+#: the suffix harlab's model files use (``harlab train -o walk.harmodel``, the model registry)
+MODEL_SUFFIX = ".harmodel"
+
+
+@dataclass
+class TrainRequest:
+    """Everything the dialog collected. ``sources`` are file paths or open sessions (already
+    relabelled on the GUI thread, so a later edit in the workbench cannot race the run)."""
+
+    sources: list[str | Session]
+    names: list[str]
+    track: str
+    mapping: dict[str, str | None]
+    class_order: list[str]
+    window_s: float
+    stride_s: float | None
+    rate_hz: float | None
+    channels: list[str] | None
+    policy: str
+    config: TrainConfig
+    model_name: str = "activity-model"
+
+
+@dataclass
+class TrainResult:
+    model: ActivityModel
+    report: dict[str, Any] | None  #: validation report (None without validation windows)
+    n_windows: int
+    class_counts: dict[str, int]
+    validation_groups: list[str]
+    group_kind: str
+    seconds: float = 0.0
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_training(
+    req: TrainRequest,
+    progress: Callable[[TrainProgress], None] | None = None,
+    status: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> TrainResult:
+    """Read, relabel, cut, train and evaluate; raises ``TrainingCancelled`` when ``cancel`` is set."""
+    import time
+
+    from harlab.core.metadata import sha256_of
+    from harlab.ml.dataset import build_dataset
+    from harlab.ml.metrics import classification_report
+    from harlab.ml.training import TrainingCancelled, train, validation_split
+    from harlab.storage import open_session
+
+    def say(msg: str) -> None:
+        if status:
+            status(msg)
+
+    def check() -> None:
+        if cancel is not None and cancel.is_set():
+            raise TrainingCancelled("training cancelled")
+
+    t0 = time.perf_counter()
+    if not req.sources:
+        raise HarlabError("choose at least one session to train on")
+    classes = output_classes(req.mapping, req.class_order)
+    if len(classes) < 2:
+        raise HarlabError(f"training needs at least two classes; the mapping leaves {classes or 'none'}")
+    with contextlib.ExitStack() as stack:
+        sessions: list[Session] = []
+        provenance: list[dict[str, Any]] = []
+        for i, src in enumerate(req.sources, 1):
+            check()
+            if isinstance(src, Session):
+                say(f"using the open session ({i}/{len(req.sources)})")
+                sessions.append(src)
+                provenance.append({"path": "", "note": "open session in the workbench"})
+                continue
+            say(f"reading {Path(src).name} ({i}/{len(req.sources)})")
+            sf = stack.enter_context(open_session(src))
+            sessions.append(relabeled_view(sf.session, req.track, req.mapping))
+            provenance.append({"path": str(Path(src).resolve()), "sha256": sha256_of(src)})
+        check()
+        say(f"cutting {req.window_s:g} s windows from track {req.track!r}")
+
+        def cut_progress(frac: float, msg: str) -> None:
+            check()
+            say(f"cutting windows: {msg}" if msg else f"cutting windows ({frac:.0%})")
+
+        data = build_dataset(sessions, req.track, req.window_s, req.stride_s, req.rate_hz, req.channels,
+                             req.policy, classes=classes, names=req.names, sources=provenance,
+                             progress=cut_progress)
+    present = sorted(set(data.y.tolist()))
+    if len(present) < 2:
+        raise HarlabError(f"only windows of {[data.classes[i] for i in present]} were found; "
+                          "training needs windows of at least two classes")
+    counts = {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)}
+    info = data.info
+    info.name = req.model_name
+    say(f"training {req.config.preset} on {len(data)} windows "
+        f"({len(set(data.groups.tolist()))} {data.group_kind}s)")
+    model = train(data.X, data.y, data.groups, info, req.config, progress, cancel)
+    check()
+    val = validation_split(data.groups, data.y, req.config.val_fraction, req.config.seed)
+    report = None
+    if val.any():
+        pred = model.predict(data.X[val])
+        report = classification_report(data.y[val], pred, data.classes, data.groups[val])
+        report["group_kind"] = data.group_kind
+    seconds = time.perf_counter() - t0
+    model.info.metrics["train_seconds"] = round(seconds, 3)
+    return TrainResult(model, report, len(data), counts, sorted({str(g) for g in data.groups[val]}),
+                       data.group_kind, seconds, provenance)
+
+
+def default_model_path(first_source: str | None, preset: str, names: Sequence[str] = ()) -> Path:
+    """Where "Save model as…" starts: beside the first session file, named after it and the preset."""
+    if first_source:
+        p = Path(first_source)
+        return p.with_name(f"{p.stem}-{preset}{MODEL_SUFFIX}")
+    stem = names[0] if names else "activity"
+    return Path.home() / f"{stem}-{preset}{MODEL_SUFFIX}"
+
+
+def confusion_png(report: dict[str, Any], path: str | Path, title: str = "") -> Path:
+    """The report's confusion matrix as a PNG (matplotlib Agg; safe off the GUI thread)."""
+    from harlab.ml.evaluate import plot_confusion
+
+    return plot_confusion(report, path, title=title)

@@ -1,0 +1,629 @@
+"""Models > Train…: train an activity model from session files, watch it learn, keep the result.
+
+The dialog gathers what ``harlab train`` takes on the command line (sessions grouped by
+participant, the label track, classes to keep / merge / ignore, window settings,
+preset, epochs and seed), trains on a worker thread with live loss and accuracy
+curves, can be cancelled at any batch, and shows the result on the participants held
+out for early stopping: accuracy, macro-F1 and the confusion matrix. "Save model as…"
+writes the model file and emits :attr:`TrainDialog.model_trained` with its path, which
+the main window uses to offer the model for predictions.
+
+Merging and ignoring change the training data itself: segments are renamed or dropped
+in a copy of each session's label track before windows are cut (see
+:mod:`harlab.gui.ml.relabel`), so a merged class is one class of the saved model.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtGui import QCloseEvent, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSizePolicy,
+    QSpinBox,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from harlab.core.errors import HarlabError
+from harlab.core.session import Session
+from harlab.gui.ml.class_table import ClassTable, _fmt_duration
+from harlab.gui.ml.job import MODEL_SUFFIX, TrainRequest, TrainResult, default_model_path
+from harlab.gui.ml.relabel import (
+    SourceSummary,
+    class_mapping,
+    output_classes,
+    relabeled_view,
+    summarise,
+    summarise_file,
+)
+
+PRESET_HELP = {
+    "ensemble": "1D CNN + LightGBM on window features, probabilities averaged (best measured)",
+    "cnn1d": "1D CNN over time (configurable depth, width, kernel)",
+    "seed2d": "the seed's small 2-D CNN over time x channel (baseline)",
+    "features": "LightGBM on hand-crafted window features (fast; epochs do not apply)",
+}
+_MOTION_KINDS = ("accelerometer", "gyroscope", "magnetometer", "gravity", "linear_acceleration")
+_ROLE_SOURCE = Qt.ItemDataRole.UserRole
+
+
+class ScaledPixmapLabel(QLabel):
+    """Shows a picture (the confusion matrix) as large as the space allows, never cropped."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image = QPixmap()
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(240, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_image(self, pix: QPixmap) -> None:
+        self._image = pix
+        self._rescale()
+
+    def image(self) -> QPixmap:
+        return self._image
+
+    def clear(self) -> None:
+        self._image = QPixmap()
+        super().clear()
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._image.isNull():
+            return
+        self.setPixmap(self._image.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                          Qt.TransformationMode.SmoothTransformation))
+
+
+class TrainDialog(QDialog):
+    """Train a model; ``model_trained(path)`` after "Save model as…" wrote it."""
+
+    model_trained = Signal(str)
+    #: emitted on the GUI thread when a run ends (for the main window and tests)
+    training_finished = Signal(object)
+    training_cancelled = Signal()
+    training_failed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, session_paths: list[str] | None = None,
+                 current_session: Session | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Train an activity model")
+        self.setModal(False)
+        self.resize(1240, 820)
+        self._sources: list[tuple[str | Session, SourceSummary]] = []
+        self._thread: QThread | None = None
+        self._worker: object | None = None
+        self._cancel = threading.Event()
+        self._tmp = tempfile.TemporaryDirectory(prefix="harlab-train-")
+        self.result: TrainResult | None = None
+        self.saved_path: Path | None = None
+        self._build()
+        if current_session is not None:
+            self.add_session(current_session)
+        self.add_sessions(session_paths or [])
+        self._update_state()
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        outer.addWidget(split, 1)
+
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 6, 0)
+        # sessions
+        box = QGroupBox("Sessions, by participant")
+        bl = QVBoxLayout(box)
+        self.sources_tree = QTreeWidget()
+        self.sources_tree.setHeaderLabels(["Participant / session", "Labelled", "Where"])
+        self.sources_tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.sources_tree.setRootIsDecorated(True)
+        self.sources_tree.setMinimumHeight(120)
+        self.sources_tree.setColumnWidth(0, 210)
+        bl.addWidget(self.sources_tree)
+        row = QHBoxLayout()
+        self.add_button = QPushButton("Add sessions…")
+        self.add_button.clicked.connect(self._ask_add)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.track_combo = QComboBox()
+        self.track_combo.currentTextChanged.connect(lambda _: self._rebuild_classes())
+        row.addWidget(self.add_button)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        row.addWidget(QLabel("Label track:"))
+        row.addWidget(self.track_combo)
+        bl.addLayout(row)
+        lv.addWidget(box, 3)
+        # classes
+        cbox = QGroupBox("Classes: keep, ignore, or merge into another name")
+        cl = QVBoxLayout(cbox)
+        self.class_table = ClassTable()
+        self.class_table.rules_changed.connect(self._update_state)
+        cl.addWidget(self.class_table)
+        self.classes_note = QLabel()
+        self.classes_note.setWordWrap(True)
+        cl.addWidget(self.classes_note)
+        lv.addWidget(cbox, 4)
+        # windows and model side by side
+        row2 = QHBoxLayout()
+        wbox = QGroupBox("Windows")
+        wf = QFormLayout(wbox)
+        self.window_spin = self._spin(0.25, 60.0, 2.56, " s", 2)
+        self.stride_spin = self._spin(0.05, 60.0, 1.28, " s", 2)
+        self.rate_spin = self._spin(0.0, 2000.0, 0.0, " Hz", 1)
+        self.rate_spin.setSpecialValueText("source rate")
+        self.rate_spin.setToolTip("resample every stream to this rate (anti-aliased); 'source rate' keeps "
+                                  "the streams' common rate")
+        self.policy_combo = QComboBox()
+        self.policy_combo.addItems(["majority", "centre", "pure"])
+        self.policy_combo.setToolTip("label of a window: the class covering most of it, the one at its centre, "
+                                     "or only windows entirely inside one class")
+        self.channel_list = QListWidget()
+        self.channel_list.setMaximumHeight(90)
+        self.channel_list.itemChanged.connect(lambda _: self._update_state())
+        wf.addRow("Length", self.window_spin)
+        wf.addRow("Stride", self.stride_spin)
+        wf.addRow("Rate", self.rate_spin)
+        wf.addRow("Label", self.policy_combo)
+        wf.addRow("Streams", self.channel_list)
+        row2.addWidget(wbox, 1)
+        mbox = QGroupBox("Model")
+        mf = QFormLayout(mbox)
+        self.preset_combo = QComboBox()
+        for name, text in PRESET_HELP.items():
+            self.preset_combo.addItem(name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.preset_combo.currentTextChanged.connect(lambda _: self._update_state())
+        self.preset_help = QLabel()
+        self.preset_help.setWordWrap(True)
+        self.preset_help.setStyleSheet("color: #555;")
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 1000)
+        self.epochs_spin.setValue(40)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        mf.addRow("Preset", self.preset_combo)
+        mf.addRow(self.preset_help)
+        mf.addRow("Epochs", self.epochs_spin)
+        mf.addRow("Seed", self.seed_spin)
+        row2.addWidget(mbox, 1)
+        lv.addLayout(row2, 3)
+        split.addWidget(left)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(6, 0, 0, 0)
+        from harlab.gui.ml.curves import TrainingCurves
+
+        self.status_label = QLabel("Add labelled sessions of at least two participants, then Train.")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rv.addWidget(self.status_label)
+        self.curves = TrainingCurves()
+        rv.addWidget(self.curves, 6)
+        rbox = QGroupBox("Result on held-out participants")
+        rl = QVBoxLayout(rbox)
+        self.result_label = QLabel("No model yet.")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rl.addWidget(self.result_label)
+        self.confusion_label = ScaledPixmapLabel()
+        rl.addWidget(self.confusion_label, 1)
+        rv.addWidget(rbox, 4)
+        split.addWidget(right)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 6)
+
+        buttons = QHBoxLayout()
+        self.train_button = QPushButton("Train")
+        self.train_button.setDefault(True)
+        self.train_button.clicked.connect(self.start_training)
+        self.cancel_button = QPushButton("Cancel training")
+        self.cancel_button.clicked.connect(self.cancel_training)
+        self.save_button = QPushButton("Save model as…")
+        self.save_button.clicked.connect(lambda: self.save_model())
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.close_button)
+        outer.addLayout(buttons)
+
+    @staticmethod
+    def _spin(lo: float, hi: float, value: float, suffix: str, decimals: int) -> QDoubleSpinBox:
+        s = QDoubleSpinBox()
+        s.setRange(lo, hi)
+        s.setDecimals(decimals)
+        s.setValue(value)
+        s.setSuffix(suffix)
+        return s
+
+    # -- sessions ------------------------------------------------------------------------------
+    def _ask_add(self) -> None:
+        start = ""
+        for src, _ in self._sources:
+            if isinstance(src, str):
+                start = str(Path(src).parent)
+                break
+        paths, _ = QFileDialog.getOpenFileNames(self, "Sessions to train on", start,
+                                                "harlab sessions (*.h5);;All files (*)")
+        self.add_sessions(paths)
+
+    def add_sessions(self, paths: list[str] | list[Path]) -> list[str]:
+        """Add session files (duplicates skipped); returns the error messages of files that failed."""
+        errors = []
+        have = {str(Path(s).resolve()) for s, _ in self._sources if isinstance(s, str)}
+        open_ids = {sm.session_id for src, sm in self._sources if isinstance(src, Session) and sm.session_id}
+        for p in paths:
+            key = str(Path(p).resolve())
+            if key in have:
+                continue
+            try:
+                summary = summarise_file(p)
+            except (HarlabError, OSError) as exc:
+                errors.append(str(exc))
+                continue
+            if summary.session_id and summary.session_id in open_ids:
+                continue  # the open session (maybe with unsaved labels) stands for this file
+            self._sources.append((str(p), summary))
+            have.add(key)
+        if errors:
+            self.status_label.setText("Could not add: " + "; ".join(errors))
+        self._refresh_sources()
+        return errors
+
+    def add_session(self, session: Session, name: str = "open session") -> None:
+        """Add an in-memory session (the workbench's open one, unsaved labels included)."""
+        self._sources.append((session, summarise(session, name)))
+        self._refresh_sources()
+
+    def remove_selected(self) -> None:
+        chosen: set[int] = set()
+        for item in self.sources_tree.selectedItems():
+            idx = item.data(0, _ROLE_SOURCE)
+            if idx is not None:
+                chosen.add(int(idx))
+            else:  # a participant: all of its sessions
+                for k in range(item.childCount()):
+                    chosen.add(int(item.child(k).data(0, _ROLE_SOURCE)))
+        self._sources = [s for i, s in enumerate(self._sources) if i not in chosen]
+        self._refresh_sources()
+
+    @property
+    def source_labels(self) -> list[str]:
+        return [sm.label for _, sm in self._sources]
+
+    def participants(self) -> dict[str, list[str]]:
+        """Participant -> labels of their sessions, as grouped in the list."""
+        out: dict[str, list[str]] = {}
+        for _, sm in self._sources:
+            out.setdefault(sm.participant or "(unknown participant)", []).append(sm.label)
+        return out
+
+    def _refresh_sources(self) -> None:
+        track = self.track_combo.currentText()
+        tracks: list[str] = []
+        for _, sm in self._sources:
+            tracks += [t for t in sm.tracks if t not in tracks]
+        self.track_combo.blockSignals(True)
+        self.track_combo.clear()
+        self.track_combo.addItems(tracks)
+        pick = track if track in tracks else ("activity" if "activity" in tracks else (tracks[0] if tracks else ""))
+        self.track_combo.setCurrentText(pick)
+        self.track_combo.blockSignals(False)
+        self._fill_tree()
+        self._fill_channels()
+        self._rebuild_classes()
+
+    def _fill_tree(self) -> None:
+        track = self.track_combo.currentText()
+        self.sources_tree.clear()
+        groups: dict[str, QTreeWidgetItem] = {}
+        for i, (src, sm) in enumerate(self._sources):
+            who = sm.participant or "(unknown participant)"
+            top = groups.get(who)
+            if top is None:
+                top = QTreeWidgetItem([who, "", ""])
+                top.setFirstColumnSpanned(False)
+                f = top.font(0)
+                f.setBold(True)
+                top.setFont(0, f)
+                groups[who] = top
+                self.sources_tree.addTopLevelItem(top)
+            secs = sum(sm.tracks.get(track, {}).values())
+            name = Path(sm.label).name if isinstance(src, str) else sm.label
+            where = str(Path(sm.label).parent) if isinstance(src, str) else "in the workbench"
+            child = QTreeWidgetItem([name, _fmt_duration(secs), where])
+            child.setToolTip(0, sm.label)
+            child.setData(0, _ROLE_SOURCE, i)
+            top.addChild(child)
+        for who, top in groups.items():
+            n = top.childCount()
+            total = sum(sum(self._sources[int(top.child(k).data(0, _ROLE_SOURCE))][1].tracks.get(track, {}).values())
+                        for k in range(n))
+            top.setText(0, f"{who}  ({n} session{'s' if n != 1 else ''})")
+            top.setText(1, _fmt_duration(total))
+            top.setExpanded(True)
+
+    def _fill_channels(self) -> None:
+        checked = {self.channel_list.item(i).text(): self.channel_list.item(i).checkState()
+                   for i in range(self.channel_list.count())}
+        streams: dict[str, tuple[str, float | None]] = {}
+        for _, sm in self._sources:
+            for name, (kind, rate) in sm.streams.items():
+                if rate and name not in streams:
+                    streams[name] = (kind, rate)
+        motion = [n for n, (k, r) in streams.items() if k in _MOTION_KINDS]
+        default = set(motion) if motion else {n for n, (_, r) in streams.items() if r and r >= 10}
+        self.channel_list.blockSignals(True)
+        self.channel_list.clear()
+        for name, (kind, rate) in streams.items():
+            item = QListWidgetItem(f"{name}")
+            item.setToolTip(f"{kind or 'stream'} at {rate:g} Hz")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            state = checked.get(name, Qt.CheckState.Checked if name in default else Qt.CheckState.Unchecked)
+            item.setCheckState(state)
+            self.channel_list.addItem(item)
+        self.channel_list.blockSignals(False)
+        rates = {r for n, (_, r) in streams.items() if n in self.channels()}
+        if len(rates) > 1 and self.rate_spin.value() == 0:
+            self.rate_spin.setValue(min(r for r in rates if r))
+
+    def channels(self) -> list[str]:
+        return [self.channel_list.item(i).text() for i in range(self.channel_list.count())
+                if self.channel_list.item(i).checkState() == Qt.CheckState.Checked]
+
+    def set_channels(self, names: list[str]) -> None:
+        for i in range(self.channel_list.count()):
+            it = self.channel_list.item(i)
+            it.setCheckState(Qt.CheckState.Checked if it.text() in names else Qt.CheckState.Unchecked)
+
+    def _rebuild_classes(self) -> None:
+        track = self.track_combo.currentText()
+        seconds: dict[str, float] = {}
+        order: list[str] = []
+        for _, sm in self._sources:
+            order += [c for c in sm.class_order if c not in order]
+        for _, sm in self._sources:
+            for c, s in sm.tracks.get(track, {}).items():
+                seconds[c] = seconds.get(c, 0.0) + s
+        ordered = [c for c in order if c in seconds] + [c for c in seconds if c not in order]
+        self.class_table.set_classes({c: seconds[c] for c in ordered})
+        self._fill_tree()
+        self._update_state()
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def training(self) -> bool:
+        return self._thread is not None
+
+    def _update_state(self) -> None:
+        preset = self.preset_combo.currentText()
+        self.preset_help.setText(PRESET_HELP.get(preset, ""))
+        if not self.training and self.result is None:
+            self.curves.show_for(preset)
+        self.epochs_spin.setEnabled(preset != "features" and not self.training)
+        if not self.class_table.class_names:
+            note, ok = "Add sessions with a label track to see its classes here.", False
+        else:
+            note, ok = self._classes_note()
+        self.classes_note.setText(note)
+        ready = ok and bool(self._sources) and bool(self.channels()) and not self.training
+        self.train_button.setEnabled(ready)
+        self.cancel_button.setEnabled(self.training)
+        self.save_button.setEnabled(self.result is not None and not self.training)
+        for w in (self.add_button, self.remove_button, self.track_combo, self.class_table, self.window_spin,
+                  self.stride_spin, self.rate_spin, self.policy_combo, self.channel_list, self.preset_combo,
+                  self.seed_spin):
+            w.setEnabled(not self.training)
+
+    def _classes_note(self) -> tuple[str, bool]:
+        """What the class rules amount to, and whether they leave enough to train."""
+        try:
+            mapping = class_mapping(self.class_table.rules())
+            out = output_classes(mapping, self.class_table.class_names)
+        except HarlabError as exc:
+            return str(exc), False
+        note = f"{self.class_table.summary()}: the model will learn {len(out)} classes"
+        if out:
+            note += f" ({', '.join(out)})"
+        return note, len(out) >= 2
+
+    # -- training ------------------------------------------------------------------------------
+    def build_request(self) -> TrainRequest:
+        """What Train will run, from the widgets (raises HarlabError when something is missing)."""
+        from harlab.ml.training import TrainConfig
+
+        if not self._sources:
+            raise HarlabError("add at least one session")
+        track = self.track_combo.currentText()
+        if not track:
+            raise HarlabError("the sessions have no label track")
+        mapping = class_mapping(self.class_table.rules())
+        learn = output_classes(mapping, self.class_table.class_names)
+        if len(learn) < 2:
+            raise HarlabError(f"training needs at least two classes; the class rules leave {learn or 'none'}")
+        chans = self.channels()
+        if not chans:
+            raise HarlabError("choose at least one stream")
+        sources: list[str | Session] = []
+        names: list[str] = []
+        for src, sm in self._sources:
+            # the open session is relabelled now, on the GUI thread: later edits cannot race the run
+            sources.append(relabeled_view(src, track, mapping) if isinstance(src, Session) else src)
+            stem = Path(sm.label).stem if isinstance(src, str) else sm.label
+            names.append(stem if stem not in names else f"{stem}-{len(names) + 1}")
+        preset = self.preset_combo.currentText()
+        cfg = TrainConfig(preset=preset, epochs=self.epochs_spin.value(), seed=self.seed_spin.value())
+        rate = self.rate_spin.value() or None
+        return TrainRequest(
+            sources=sources, names=names, track=track, mapping=mapping, class_order=self.class_table.class_names,
+            window_s=self.window_spin.value(), stride_s=self.stride_spin.value(), rate_hz=rate, channels=chans,
+            policy=self.policy_combo.currentText(), config=cfg, model_name=f"{names[0]}-{preset}",
+        )
+
+    def start_training(self) -> bool:
+        """Start a run on a worker thread; False (and the reason in the status line) if it cannot."""
+        if self.training:
+            return False
+        try:
+            req = self.build_request()
+        except HarlabError as exc:
+            self._set_status(str(exc), error=True)
+            return False
+        from harlab.gui.ml.train_worker import start_training
+
+        self.result = None
+        self.saved_path = None
+        self.curves.clear(req.config.preset)
+        self.result_label.setText("Training…")
+        self.confusion_label.clear()
+        self._cancel = threading.Event()
+        thread, worker = start_training(req, self._cancel, self._tmp.name, self)
+        worker.progress.connect(self._on_progress)
+        worker.status.connect(lambda msg: self._set_status(msg))
+        worker.finished.connect(self._on_finished)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.failed.connect(self._on_failed)
+        thread.finished.connect(self._on_thread_done)
+        self._thread, self._worker = thread, worker
+        self._set_status(f"Starting: {req.config.preset} on {len(req.sources)} session(s)…")
+        self._update_state()
+        thread.start()
+        return True
+
+    def cancel_training(self) -> None:
+        if self.training:
+            self._cancel.set()
+            self._set_status("Cancelling…")
+            self.cancel_button.setEnabled(False)
+
+    def _on_progress(self, p: object) -> None:
+        self.curves.add(p)
+        stage, epoch, epochs = getattr(p, "stage", ""), getattr(p, "epoch", 0), getattr(p, "epochs", 0)
+        unit = "round" if stage == "lightgbm" else "epoch"
+        parts = [f"Training {stage}: {unit} {epoch}/{epochs}"]
+        for key, label in (("loss", "loss"), ("val_loss", "val loss"), ("val_acc", "val acc"),
+                           ("val_f1", "val F1")):
+            v = float(getattr(p, key, float("nan")))
+            if v == v:
+                parts.append(f"{label} {v:.3f}")
+        self._set_status("   ".join(parts))
+
+    def _on_finished(self, result: TrainResult, png: str) -> None:
+        self.result = result
+        rep = result.report
+        counts = ", ".join(f"{c} {n}" for c, n in result.class_counts.items())
+        text = (f"<b>{result.model.info.preset}</b>, {len(result.model.classes)} classes, "
+                f"{result.n_windows} windows ({counts}); {result.seconds:.1f} s.<br>")
+        if rep is not None:
+            text += (f"Validation on held-out {result.group_kind}(s) <b>{', '.join(result.validation_groups)}</b> "
+                     f"({rep['n']} windows): accuracy <b>{rep['accuracy']:.3f}</b>, "
+                     f"macro-F1 <b>{rep['macro_f1']:.3f}</b>")
+        else:
+            text += "No validation windows: accuracy cannot be estimated."
+        self.result_label.setText(text)
+        if png:
+            self.confusion_label.set_image(QPixmap(png))
+            self.confusion_label.setToolTip(png)
+        self._set_status("Done. Save the model to use it for predictions.")
+        self.training_finished.emit(result)
+
+    def _on_cancelled(self) -> None:
+        self.result = None
+        self.result_label.setText("No model: training was cancelled.")
+        self._set_status("Training cancelled; no model was written.")
+        self.training_cancelled.emit()
+
+    def _on_failed(self, msg: str) -> None:
+        self.result = None
+        self.result_label.setText("No model.")
+        self._set_status(f"Training failed: {msg}", error=True)
+        self.training_failed.emit(msg)
+
+    def _on_thread_done(self) -> None:
+        if self._thread is not None:
+            self._thread.deleteLater()
+        self._thread, self._worker = None, None
+        self._update_state()
+
+    def _set_status(self, msg: str, error: bool = False) -> None:
+        self.status_label.setStyleSheet("color: #b00020;" if error else "")
+        self.status_label.setText(msg)
+
+    # -- saving --------------------------------------------------------------------------------
+    def default_save_path(self) -> Path:
+        first = next((s for s, _ in self._sources if isinstance(s, str)), None)
+        preset = self.result.model.info.preset if self.result else self.preset_combo.currentText()
+        return default_model_path(first, preset, self.source_labels)
+
+    def save_model(self, path: str | Path | None = None) -> Path | None:
+        """Write the trained model (asking where when ``path`` is None); emits ``model_trained``."""
+        if self.result is None:
+            return None
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(self, "Save model as", str(self.default_save_path()),
+                                                    f"harlab models (*{MODEL_SUFFIX});;All files (*)")
+            if not chosen:
+                return None
+            path = chosen if Path(chosen).suffix else chosen + MODEL_SUFFIX
+        path = Path(path)
+        model = self.result.model
+        model.info.name = path.name.removesuffix(MODEL_SUFFIX) or model.info.name
+        try:
+            saved = model.save(path)
+        except OSError as exc:
+            self._set_status(f"Could not save {path}: {exc}", error=True)
+            return None
+        self.saved_path = saved
+        self._set_status(f"Saved {saved}")
+        self.model_trained.emit(str(saved))
+        return saved
+
+    # -- closing -------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self._stop_thread()
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        self._stop_thread()
+        super().reject()
+
+    def _stop_thread(self) -> None:
+        """Cancel a running job and wait for its thread (cancel is checked every batch)."""
+        if self._thread is not None:
+            self._cancel.set()
+            self._thread.quit()
+            if self._thread.wait(30_000):
+                self._on_thread_done()
+
+    def done(self, r: int) -> None:
+        self._stop_thread()
+        super().done(r)

@@ -1,0 +1,194 @@
+"""The train dialog: sessions by participant, class rules, training on a worker thread, curves,
+cancel, the result and saving a loadable model. Small simulated sessions keep each run to seconds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from harlab.core.errors import HarlabError
+from harlab.gui.ml.relabel import (
+    IGNORE,
+    KEEP,
+    MERGE,
+    ClassRule,
+    class_mapping,
+    output_classes,
+    relabeled_view,
+)
+from harlab.ml.modelfile import ActivityModel
+from harlab.storage import read_session
+
+pytestmark = pytest.mark.gui
+
+TRAIN_TIMEOUT = 90_000  # ms; a run takes a few seconds, a busy shared machine may need more
+
+
+def _setup(d, preset: str, epochs: int = 2) -> None:
+    d.preset_combo.setCurrentText(preset)
+    d.epochs_spin.setValue(epochs)
+    d.window_spin.setValue(2.0)
+    d.stride_spin.setValue(1.0)
+
+
+def test_sessions_are_grouped_by_participant_with_track_classes_and_streams(make_dialog, session_files):
+    d = make_dialog(session_paths=session_files[:2])
+    assert d.add_sessions([session_files[2], session_files[0]]) == []  # the duplicate is skipped
+    assert d.participants() == {"P01": [session_files[0]], "P02": [session_files[1]], "P03": [session_files[2]]}
+    tree = d.sources_tree
+    assert tree.topLevelItemCount() == 3
+    assert tree.topLevelItem(0).text(0).startswith("P01") and tree.topLevelItem(0).childCount() == 1
+    assert tree.topLevelItem(0).text(1) == "3:20"  # 200 s labelled
+    assert d.track_combo.currentText() == "activity"
+    assert sorted(d.class_table.class_names) == ["lying", "running", "sitting", "walking"]
+    # motion streams are chosen by default, the 1 Hz heart rate is not
+    assert d.channels() == ["accel", "gyro"]
+    assert d.train_button.isEnabled() and not d.save_button.isEnabled()
+    errors = d.add_sessions([str(session_files[0]) + ".missing"])
+    assert errors and "missing" in d.status_label.text()
+    tree.topLevelItem(1).setSelected(True)  # a participant: all of their sessions
+    d.remove_selected()
+    assert list(d.participants()) == ["P01", "P03"]
+
+
+def test_class_rules_map_labels_before_windows_are_cut(session_files):
+    rules = {"walking": ClassRule(KEEP), "running": ClassRule(MERGE, "walking"),
+             "sitting": ClassRule(MERGE, "still"), "lying": ClassRule(IGNORE)}
+    mapping = class_mapping(rules)
+    assert mapping == {"walking": "walking", "running": "walking", "sitting": "still", "lying": None}
+    assert output_classes(mapping, ["walking", "running", "sitting", "lying"]) == ["walking", "still"]
+    original = read_session(session_files[0])
+    view = relabeled_view(original, "activity", mapping)
+    labels = {s.label for s in view.label_tracks["activity"]}
+    assert labels == {"walking", "still"}
+    assert {s.label for s in original.label_tracks["activity"]} >= {"running", "lying"}  # untouched
+    assert view.streams["accel"] is original.streams["accel"]
+    with pytest.raises(HarlabError, match="itself ignored"):
+        class_mapping({"a": ClassRule(MERGE, "b"), "b": ClassRule(IGNORE)})
+    with pytest.raises(HarlabError, match="every class is ignored"):
+        class_mapping({"a": ClassRule(IGNORE)})
+
+
+@pytest.mark.slow
+def test_features_model_trains_and_save_emits_model_trained(make_dialog, session_files, qtbot, tmp_path,
+                                                            monkeypatch):
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "features")
+    assert not d.epochs_spin.isEnabled()  # LightGBM has rounds, not epochs
+    with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
+        qtbot.mouseClick(d.train_button, Qt.MouseButton.LeftButton)
+        assert d.training and d.cancel_button.isEnabled() and not d.train_button.isEnabled()
+    qtbot.waitUntil(lambda: not d.training, timeout=10_000)
+    rep = d.result.report
+    assert rep is not None and rep["accuracy"] > 0.8  # separable activities, a held-out participant
+    assert "accuracy" in d.result_label.text() and d.result.validation_groups
+    assert not d.confusion_label.image().isNull() and not d.confusion_label.pixmap().isNull()
+    assert d.save_button.isEnabled()
+    # Save model as… starts beside the first session; the user's choice gets the model suffix
+    default = d.default_save_path()
+    assert default.parent == tmp_path and default.name == "p01-rec-features.harmodel"
+    target = tmp_path / "chosen"
+    seen = {}
+
+    def fake_dialog(parent, caption, start, filters):
+        seen["start"] = start
+        return str(target), filters
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", fake_dialog)
+    with qtbot.waitSignal(d.model_trained, timeout=5000) as sig:
+        qtbot.mouseClick(d.save_button, Qt.MouseButton.LeftButton)
+    assert seen["start"] == str(default)
+    path = sig.args[0]
+    assert path == str(tmp_path / "chosen.harmodel")
+    model = ActivityModel.load(path)
+    assert sorted(model.classes) == ["lying", "running", "sitting", "walking"]
+    assert model.info.preset == "features" and model.info.name == "chosen"
+    assert [t["participant"] for t in model.info.training_sessions] == ["P01", "P02", "P03"]
+    assert all(len(t["sha256"]) == 64 for t in model.info.training_sessions)
+
+
+def test_cnn_curves_get_a_point_per_epoch(make_dialog, session_files, qtbot):
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "cnn1d", epochs=2)
+    with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
+        assert d.start_training()
+    for metric in ("loss", "acc", "val_loss", "val_acc", "val_f1"):
+        pts = d.curves.points("cnn1d", metric)
+        assert [x for x, _ in pts] == [1.0, 2.0], metric
+        assert all(np.isfinite(v) for _, v in pts)
+    assert d.curves.stages() == ["cnn1d"]
+    assert len(d.curves.loss_plot.plotItem.listDataItems()) == 2  # training and validation loss
+
+
+def test_cancel_stops_the_run_and_writes_no_model(make_dialog, session_files, qtbot, tmp_path):
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "cnn1d", epochs=500)
+    before = set(tmp_path.iterdir())
+    assert d.start_training()
+    qtbot.waitUntil(lambda: len(d.curves.points("cnn1d", "loss")) >= 1, timeout=TRAIN_TIMEOUT)
+    with qtbot.waitSignal(d.training_cancelled, timeout=30_000):
+        qtbot.mouseClick(d.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not d.training, timeout=10_000)
+    assert "cancelled" in d.status_label.text()
+    assert d.result is None and not d.save_button.isEnabled()
+    assert d.save_model(tmp_path / "never.harmodel") is None
+    assert set(tmp_path.iterdir()) == before
+    assert len(d.curves.points("cnn1d", "loss")) < 500
+    assert d.train_button.isEnabled()  # ready for another run
+
+
+def test_merge_and_ignore_change_the_classes_of_the_saved_model(make_dialog, session_files, qtbot, tmp_path):
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "features")
+    d.class_table.set_rule("running", MERGE, "walking")
+    d.class_table.set_rule("lying", IGNORE)
+    assert "3 classes" not in d.classes_note.text() and "2 classes" in d.classes_note.text()
+    with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
+        assert d.start_training()
+    counts = d.result.class_counts
+    assert set(counts) == {"walking", "sitting"}
+    assert counts["walking"] > 1.5 * counts["sitting"]  # walking and running windows together
+    with qtbot.waitSignal(d.model_trained, timeout=5000):
+        path = d.save_model(tmp_path / "merged.harmodel")
+    model = ActivityModel.load(path)
+    assert model.classes == ["walking", "sitting"]
+    # the merged class is learned as one: running windows are predicted "walking"
+    from harlab.ml.dataset import build_dataset
+
+    run = build_dataset([read_session(session_files[0])], "activity", 2.0, 1.0, None, ["accel", "gyro"],
+                        classes=["running"])
+    assert (np.array(model.classes)[model.predict(run.X)] == "walking").mean() > 0.9
+
+
+def test_a_mapping_that_leaves_one_class_cannot_train(make_dialog, session_files):
+    d = make_dialog(session_paths=session_files)
+    for c in ("running", "sitting", "lying"):
+        d.class_table.set_rule(c, MERGE, "walking")
+    assert not d.train_button.isEnabled()
+    assert "1 classes" in d.classes_note.text() or "learn 1" in d.classes_note.text()
+    assert not d.start_training() and "two classes" in d.status_label.text()
+
+
+def test_open_session_stands_in_for_its_file_with_unsaved_labels(make_dialog, session_files):
+    from harlab.core.labels import Segment
+
+    current = read_session(session_files[0])
+    current.add_segments("activity", [Segment(200.0, 210.0, "jumping")])  # an unsaved edit
+    d = make_dialog(session_paths=session_files, current_session=current)
+    assert len(d.source_labels) == 3 and d.source_labels[0] == "open session"
+    assert "jumping" in d.class_table.class_names
+    req = d.build_request()
+    assert req.sources[0] is not current  # a relabelled copy, taken now
+    assert {s.label for s in req.sources[0].label_tracks["activity"]} >= {"jumping"}
+
+
+def test_closing_during_a_run_cancels_and_joins_the_thread(make_dialog, session_files, qtbot, tmp_path):
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "cnn1d", epochs=500)
+    assert d.start_training()
+    qtbot.waitUntil(lambda: len(d.curves.points("cnn1d", "loss")) >= 1, timeout=TRAIN_TIMEOUT)
+    d.close()
+    assert not d.training and d._cancel.is_set()
+    assert not list(tmp_path.glob("*.harmodel"))
