@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from harlab.core.errors import ImportFormatError
-from harlab.core.labels import LabelClass, LabelSchema, Segment
+from harlab.core.labels import PALETTE, LabelClass, LabelSchema, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_CLIPPED, Stream
@@ -45,10 +45,6 @@ ACTIVITIES: tuple[str, ...] = (
     "Sitting", "Jumping", "Squat", "Laying", "Situp",
 )
 ALIASES = {"Squad": "Squat"}
-_COLORS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-)
 
 SEED_RATE_HZ = 10.0
 SAMPLES_PER_BATCH = 10
@@ -67,7 +63,7 @@ _NAME_RE = re.compile(r"^(?P<prefix>[A-Za-z]+)_(?P<stamp>\d{14})\.bin$", re.IGNO
 def seed_schema() -> LabelSchema:
     """The ten seed classes in code order, with hotkeys 0-9 matching the codes."""
     return LabelSchema(
-        LabelClass(name, _COLORS[i], str(i), f"seed activity code {i}" + (" ('Squad')" if name == "Squat" else ""))
+        LabelClass(name, PALETTE[i], str(i), f"seed activity code {i}" + (" ('Squad')" if name == "Squat" else ""))
         for i, name in enumerate(ACTIVITIES)
     )
 

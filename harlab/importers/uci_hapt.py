@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from harlab.core.errors import ImportFormatError
-from harlab.core.labels import LabelClass, LabelSchema, LabelTrack, Segment
+from harlab.core.labels import PALETTE, LabelClass, LabelSchema, LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import Stream
@@ -58,20 +58,6 @@ BUILTIN_CLASSES = {
     11: "STAND_TO_LIE",
     12: "LIE_TO_STAND",
 }
-_PALETTE = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#aec7e8",
-    "#ffbb78",
-]
 
 
 def split_name(path: Path) -> tuple[str, int, int] | None:
@@ -329,7 +315,7 @@ class UciHaptImporter(Importer):
             },
         )
         schema = LabelSchema(
-            LabelClass(name, _PALETTE[(num - 1) % len(_PALETTE)], description=f"HAPT activity {num}")
+            LabelClass(name, PALETTE[(num - 1) % len(PALETTE)], description=f"HAPT activity {num}")
             for num, name in sorted(classes.items())
         )
         session = Session(meta, schema)

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from harlab.core.errors import ImportFormatError
-from harlab.core.labels import LabelClass, LabelSchema, LabelTrack, Segment
+from harlab.core.labels import PALETTE, LabelClass, LabelSchema, LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, Stream
@@ -564,7 +564,7 @@ class WisdmImporter(Importer):
             "import_part": f"{subject}_{device}",
         }
         schema = LabelSchema(
-            LabelClass(names[c], _PALETTE[i % len(_PALETTE)], description=f"WISDM code {c}")
+            LabelClass(names[c], PALETTE[i % len(PALETTE)], description=f"WISDM code {c}")
             for i, c in enumerate(CODES)
         )
         meta = Metadata(
@@ -633,26 +633,6 @@ class WisdmImporter(Importer):
         return session
 
 
-_PALETTE = [
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-    "#aec7e8",
-    "#ffbb78",
-    "#98df8a",
-    "#ff9896",
-    "#c5b0d5",
-    "#c49c94",
-    "#f7b6d2",
-    "#dbdb8d",
-]
 
 
 def _block_segments(c: CleanStream, t0: int, names: dict[str, str]) -> list[Segment]:
