@@ -10,7 +10,9 @@ fast pan or zoom never queues a backlog of ranges nobody looks at any more.
 from __future__ import annotations
 
 import atexit
+import math
 import threading
+import time
 import traceback
 import weakref
 from dataclasses import dataclass
@@ -34,6 +36,13 @@ class EnvelopeResult:
     request: EnvelopeRequest
     envelope: Envelope | None
     error: str = ""
+    seconds: float = 0.0  #: how long the read took
+
+
+#: A stream whose last read took less than this is read on the calling (GUI) thread when the
+#: worker is idle: the answer comes in the same frame, without a thread hop. Slower reads
+#: (a cold file, a huge raw range) stay on the worker so the window never stalls.
+INLINE_S = 0.004
 
 
 class _Worker(QObject):
@@ -68,11 +77,13 @@ def compute(streams: dict[str, Stream], req: EnvelopeRequest) -> EnvelopeResult:
     stream = streams.get(req.key)
     if stream is None:
         return EnvelopeResult(req, None, f"no stream {req.key!r}")
+    t = time.perf_counter()
     try:
-        return EnvelopeResult(req, stream.data.envelope(req.t0, req.t1, req.bins))
+        env = stream.data.envelope(req.t0, req.t1, req.bins)
     except Exception as exc:  # noqa: BLE001 - shown in the status line, never kills the thread
         traceback.print_exc()
         return EnvelopeResult(req, None, f"{type(exc).__name__}: {exc}")
+    return EnvelopeResult(req, env, seconds=time.perf_counter() - t)
 
 
 class EnvelopeFetcher(QObject):
@@ -93,6 +104,9 @@ class EnvelopeFetcher(QObject):
         self.threaded = threaded
         self._generation: dict[str, int] = {}
         self._outstanding: dict[str, int] = {}
+        self._cost: dict[str, float] = {}  #: seconds the last read of each stream took
+        self.inline_s = INLINE_S
+        self.inline_served = 0  #: requests answered on the calling thread (tests, benchmark)
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
         if threaded:
@@ -113,11 +127,15 @@ class EnvelopeFetcher(QObject):
             atexit.register(stop)
 
     def request(self, key: str, t0: float, t1: float, bins: int) -> int:
+        """Ask for an envelope; answered through ``result`` (possibly before this returns)."""
+        inline = self._worker is None or (not self._outstanding
+                                          and self._cost.get(key, math.inf) < self.inline_s)
         gen = self._generation.get(key, 0) + 1
         self._generation[key] = gen
         self._outstanding[key] = gen
         req = EnvelopeRequest(key, gen, t0, t1, max(1, int(bins)))
-        if self._worker is None:
+        if inline:
+            self.inline_served += self._worker is not None
             self._deliver(compute(self.streams, req))
         else:
             self._worker.put(req)
@@ -131,6 +149,8 @@ class EnvelopeFetcher(QObject):
             if self._generation.get(res.request.key) != res.request.generation:
                 continue  # a newer request superseded this one
             self._outstanding.pop(res.request.key, None)
+            if res.envelope is not None:
+                self._cost[res.request.key] = res.seconds
             fresh.append(res)
         if fresh:
             self.result.emit(fresh)

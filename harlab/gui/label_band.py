@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from harlab.core.labels import LabelSchema, LabelTrack
 
 EDGE_TOLERANCE_PX = 6.0
+SHADE_ALPHA = 46  #: how strongly a label tints the traces behind it
 
 
 def _text_color(bg: QColor) -> QColor:
@@ -91,6 +92,7 @@ class LabelBandItem(pg.GraphicsObject):
     ) -> None:
         super().__init__()
         self.hatch = hatch
+        self.shade_over: QColor | None = None  #: the background a shade or hatched fill is mixed with
         self.track = track
         self.schema = schema
         self.mode = mode
@@ -136,10 +138,19 @@ class LabelBandItem(pg.GraphicsObject):
         c = self._colors.get(label)
         if c is None:
             c = QColor(self.schema.color(label))
-            if self.mode == "shade":
-                c.setAlpha(46)
+            if self.mode == "shade" and self.shade_over is not None:
+                # the faint tint pre-blended over the plot background: an opaque fill is a
+                # fraction of the cost of alpha-blending a plot-sized rectangle, same picture
+                b, a = self.shade_over, SHADE_ALPHA / 255
+                c = QColor.fromRgbF(a * c.redF() + (1 - a) * b.redF(), a * c.greenF() + (1 - a) * b.greenF(),
+                                    a * c.blueF() + (1 - a) * b.blueF())
+            elif self.mode == "shade":
+                c.setAlpha(SHADE_ALPHA)
             elif self.hatch:
-                c = QColor.fromHsvF(c.hsvHueF(), c.hsvSaturationF() * 0.55, min(1.0, c.valueF() * 0.35 + 0.65))
+                # halfway to the background: paler than labels on light, dimmer on dark
+                b = self.shade_over or QColor("#ffffff")
+                c = QColor.fromRgbF(0.5 * (c.redF() + b.redF()), 0.5 * (c.greenF() + b.greenF()),
+                                    0.5 * (c.blueF() + b.blueF()))
             self._colors[label] = c
         return c
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -457,13 +458,28 @@ class MainWindow(QMainWindow):
             QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                save_session(make_demo_session(duration_min=20, seed=1), path)
+                session = make_demo_session(duration_min=20, seed=1)
+                self._add_demo_predictions(session)
+                save_session(session, path)
             except (HarlabError, OSError) as exc:
                 self.show_error(f"Could not create the demo: {exc}")
                 return False
             finally:
                 QApplication.restoreOverrideCursor()
         return self.open_path(path)
+
+    def _add_demo_predictions(self, session: Session) -> None:
+        """The shipped demo model's predictions beside the demo's labels (as ``harlab demo``);
+        without a usable model the demo still opens, and the status bar says why."""
+        try:
+            from harlab.simulate.session import add_demo_predictions
+        except ImportError:
+            return
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            add_demo_predictions(session)
+        if caught:
+            self.report(str(caught[-1].message))
 
     def show_session(self, session: Session, unsaved: bool = True) -> bool:
         """Show an in-memory session (a simulation, a script's result) as an unsaved session."""

@@ -86,6 +86,9 @@ class OverviewBar(pg.PlotWidget):
         ax.setTextPen(pg.mkPen(colors.foreground))
         if self.band is not None:
             self.band.outline = QColor(colors.selected_outline)
+        if self.pred_band is not None:
+            self.pred_band.shade_over = QColor(colors.background)
+            self.pred_band.refresh()
 
     def set_session(self, session: Session, track: LabelTrack | None, schema: LabelSchema) -> None:
         t0, t1 = self.hub.bounds
@@ -115,7 +118,7 @@ class OverviewBar(pg.PlotWidget):
             self.plot_item.removeItem(self.band)
             self.band = None
         if track is not None:
-            span = (0.13, 0.32) if self.pred_band is not None else (0.0, 0.3)
+            span = (0.15, 0.34) if self.pred_band is not None else (0.0, 0.3)
             self.band = LabelBandItem(track, schema, mode="compact", y_span=span,
                                       outline=self.colors.selected_outline)
             self.band.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -127,7 +130,8 @@ class OverviewBar(pg.PlotWidget):
             self.plot_item.removeItem(self.pred_band)
             self.pred_band = None
         if track is not None:
-            self.pred_band = LabelBandItem(track, schema, mode="compact", y_span=(0.0, 0.11), hatch=True)
+            self.pred_band = LabelBandItem(track, schema, mode="compact", y_span=(0.02, 0.13), hatch=True)
+            self.pred_band.shade_over = QColor(self.colors.background)
             self.pred_band.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot_item.addItem(self.pred_band, ignoreBounds=True)
         self.set_track(getattr(self, "_track", None), schema)

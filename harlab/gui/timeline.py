@@ -1,8 +1,10 @@
 """The timeline: stacked, x-linked stream plots, label bands and the overview bar.
 
 Every view here follows one :class:`~harlab.gui.timehub.TimeHub`. Plots read only
-the visible range (plus a margin) through ``StreamData.envelope`` on a worker
-thread; label bands paint only visible segments. Mouse gestures on a band are
+the visible range (plus a margin) through ``StreamData.envelope`` (on a worker
+thread, or at once when the last read of that stream was cheap); a new range from the
+keyboard, the overview or a script is shown together with its data, in one repaint.
+Label bands and prediction rows paint only what is visible. Mouse gestures on a band are
 emitted as requests (``create_requested``, ``edge_moved``, ``segment_moved``); the
 main window turns them into undoable commands, so this widget never edits a
 session itself.
@@ -270,6 +272,7 @@ class Timeline(QWidget):
             return
         for sp in self.stream_plots:
             shade = LabelBandItem(track, self.session.schema, mode="shade")
+            shade.shade_over = QColor(self.colors.background)
             shade.setZValue(-10)
             sp.plot.addItem(shade, ignoreBounds=True)
             self.shades.append(shade)
@@ -312,6 +315,9 @@ class Timeline(QWidget):
                 ax.setTextPen(pg.mkPen(colors.foreground))
             row.vb.setBackgroundColor(colors.band_background)
             row.band.update()
+        for shade in self.shades:
+            shade.shade_over = QColor(colors.background)
+            shade.refresh()
         for prow in self.pred_rows:
             prow.set_colors(colors)
         for line in self.cursor_lines:
@@ -437,11 +443,9 @@ class Timeline(QWidget):
             return None
         return row.track[self.selected_prediction]
 
-    def _prediction_clicked(self, track: str, seg_id: int) -> None:
+    def _prediction_clicked(self, track: str, seg_id: int, t: float) -> None:
         self.select_prediction(seg_id, track)
-        seg = self.selected_predicted_segment()
-        if seg is not None:
-            self.hub.set_cursor(max(seg.start, min(self.hub.cursor, seg.end)))
+        self.hub.set_cursor(t)
 
     def _prediction_background_clicked(self, track: str, t: float) -> None:
         self.select_prediction(None, track)
@@ -524,11 +528,15 @@ class Timeline(QWidget):
             self._pending_range = None
             self._fetch_timer.start()
             return
-        if self.threaded and self._request(t0, t1):
-            self._pending_range = (t0, t1)
-            if not self._deadline.isActive():
-                self._deadline.start()
-            return
+        if self.threaded:
+            self._pending_range = (t0, t1)  # before asking: a cheap read may answer at once
+            asked = self._request(t0, t1)
+            if self._pending_range != (t0, t1):
+                return  # answered (range and data shown) while asking
+            if asked and self.fetcher is not None and self.fetcher.busy:
+                if not self._deadline.isActive():
+                    self._deadline.start()
+                return
         self._pending_range = None
         self._apply_range(t0, t1)
 

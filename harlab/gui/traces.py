@@ -2,9 +2,15 @@
 
 A :class:`StreamPlot` never holds a whole recording: it asks (through the
 timeline's :class:`~harlab.gui.envelope_worker.EnvelopeFetcher`) for the
-visible range plus a margin, at about two bins per pixel, and draws each bin as a
-vertical stroke from its minimum to its maximum (one connected line through
-interleaved lo/hi), so a one-sample spike is still visible in a day-long view.
+visible range plus a margin, at one bin per pixel column, and draws each bin as a
+vertical stroke from its minimum to its maximum (:func:`strokes`), so a one-sample
+spike is still visible in a day-long view.
+
+Painting is what a frame costs, so it is kept small: curves get only the points near
+the view (about one stroke per pixel column), drawn as separate line segments rather
+than a path; the y-range changes only when the data leaves it (axis text is costly to
+lay out); curves and axes are cached as pixmaps, so a repaint that changes nothing
+else (cursor, readout) is a blit.
 """
 
 from __future__ import annotations

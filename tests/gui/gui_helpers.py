@@ -117,3 +117,38 @@ def answer_next_dialog(qtbot, button_text: str) -> None:
 
 def labels_of(session, track: str = "activity") -> list[tuple[float, float, str]]:
     return [(round(s.start, 6), round(s.end, 6), s.label) for s in session.label_tracks[track]]
+
+
+def make_predictions(session, name: str = "activity-predicted", seed: int = 0, stride: float = 1.0,
+                     window: float = 2.0, noise: float = 0.5, doubt: tuple[float, float] | None = None,
+                     wrong: tuple[float, float, str] | None = None, classes: list[str] | None = None):
+    """A prediction track that mostly agrees with the session's labels (no model needed):
+    per-window probabilities leaning to the labelled class, ``doubt`` = (t0, t1) where the
+    model is unsure (flat probabilities), ``wrong`` = (t0, t1, class) where it confidently
+    names another class. Segments smoothed as ``predict_session`` does."""
+    from harlab.core import PredictionTrack
+    from harlab.ml.smoothing import segments_from_windows
+
+    classes = classes or ["walking", "sitting", "running"]
+    rng = np.random.default_rng(seed)
+    t0, t1 = session.time_bounds()
+    start = np.arange(t0, t1 - window + 1e-9, stride)
+    end = start + window
+    centre = (start + end) / 2
+    track = session.label_tracks["activity"]
+    truth = np.array([classes.index(h[-1].label) if (h := track.at(float(c))) and h[-1].label in classes else 1
+                      for c in centre])
+    probs = rng.dirichlet(np.ones(len(classes)), len(start)) * noise
+    probs[np.arange(len(start)), truth] += 1.0 - noise
+    if doubt is not None:
+        m = (centre >= doubt[0]) & (centre < doubt[1])
+        probs[m] = np.linspace(1.2, 0.8, len(classes)) / len(classes)
+    if wrong is not None:
+        m = (centre >= wrong[0]) & (centre < wrong[1])
+        probs[m] = 0.02
+        probs[m, classes.index(wrong[2])] = 0.96
+    probs /= probs.sum(1, keepdims=True)
+    segs = segments_from_windows(probs.argmax(1), probs, start, end, stride, classes, annotator="test-model")
+    pred = PredictionTrack(name, "test-model", "1", classes, start, end, probs.astype(np.float32), segs)
+    session.add_prediction_track(pred, replace=True)
+    return pred

@@ -86,3 +86,64 @@ def test_screenshots(make_window, qtbot):
     assert "summarised" in w.timeline.summary_text()
     sp = w.timeline.stream_plots[0]
     assert float(np.nanmax(sp.envelope.hi[:, 0])) > 35  # the spikes survive min/max summarising
+
+
+def test_prediction_screenshot(make_window, qtbot):
+    """Predictions under the labels: hatched predicted segments, the confidence strip (with a
+    doubtful and a wrong stretch) and the per-class heatmap."""
+    from gui_helpers import make_predictions
+
+    s = make_session(minutes=10, n_segments=20)
+    make_predictions(s, noise=0.35, doubt=(125.0, 139.0), wrong=(185.0, 200.0, "running"))
+    w = make_window()
+    w.resize(1400, 860)
+    w.heatmap_action.setChecked(True)
+    assert w.show_session(s, unsaved=False)
+    w.timeline.set_range(60.0, 260.0)
+    w.timeline.hub.set_cursor(130.0)
+    w.actions.cursor_right()  # any key-driven move; the doubtful stretch stays in view
+    w.predictions.next_disagreement()
+    path = shoot(w, qtbot, "predictions")
+    row = w.timeline.pred_rows[0]
+    assert row.heat_plot is not None and row.heatmap.last_shape[0] == 3
+    assert 0 < row.confidence.last_columns <= w.timeline.glw.width()
+    assert path.exists()
+    # in the heatmap the confidently wrong "running" stretch is bright in the running row only
+    from gui_helpers import view_pos
+
+    img = w.timeline.glw.grab().toImage()
+    heat = row.heat_plot
+
+    def lightness(t: float, k: int) -> float:
+        pos = view_pos(heat, t, k + 0.5)
+        return img.pixelColor(pos.x(), pos.y()).lightnessF()
+
+    running = w.session.prediction_tracks["activity-predicted"].classes.index("running")
+    assert lightness(192.0, running) > 0.5 > lightness(192.0, 1 - min(running, 1))
+    w.heatmap_action.setChecked(False)
+
+
+def test_demo_with_model_predictions_screenshot(make_window, qtbot):
+    """The demo session with the shipped demo model's predictions beside its labels (README)."""
+    pytest.importorskip("torch")
+    try:
+        from harlab.simulate.session import (
+            DEMO_PREDICTION_TRACK,
+            demo_model_path,
+            make_demo_session_with_predictions,
+        )
+    except ImportError:
+        pytest.skip("no demo model in this installation")
+    if not demo_model_path().exists():
+        pytest.skip("no demo model file")
+    s = make_demo_session_with_predictions(20, seed=1)
+    assert DEMO_PREDICTION_TRACK in s.prediction_tracks
+    w = make_window()
+    w.resize(1400, 860)
+    w.heatmap_action.setChecked(True)
+    assert w.show_session(s, unsaved=False)
+    w.timeline.set_range(240.0, 600.0)
+    w.timeline.hub.set_cursor(420.0)
+    path = shoot(w, qtbot, "workbench_predictions")
+    assert path.stat().st_size < 300_000
+    w.heatmap_action.setChecked(False)

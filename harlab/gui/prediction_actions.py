@@ -1,0 +1,357 @@
+"""The workbench's model loop: predict a session, review the predictions, accept them.
+
+* Predict with a model file on a worker thread (progress dialog; the window stays live);
+  the track joins the session and marks it unsaved, so Save stores it.
+* Review: jump to the next stretch the model is least sure of, or the next place where
+  prediction and label disagree (both select the stretch, so a class key labels it).
+* Accept one selected predicted segment, or every one above a confidence threshold in
+  the view, the selection or the whole recording, into a label track: ONE undoable,
+  journalled edit built by :func:`harlab.labeling.commands.AcceptPredictions`.
+* Train: the Train dialog (``harlab.gui.ml.train_dialog``) when it is installed.
+
+Methods that would ask take the answers as arguments (tests and scripts call them).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+
+from harlab.core.errors import HarlabError, SessionError
+from harlab.core.predictions import PredictionTrack
+from harlab.core.session import Session
+from harlab.gui import settings
+from harlab.gui.prediction_view import next_disagreement, next_least_confident
+from harlab.gui.timeline import Timeline
+from harlab.gui.track_dialogs import AcceptPredictionsDialog
+from harlab.labeling.commands import AcceptPredictions, Composite
+from harlab.labeling.history import EditHistory
+
+TRAIN_MODULE = "harlab.gui.ml.train_dialog"
+
+
+def train_dialog_available() -> bool:
+    """True when the Train dialog's module is installed (found without importing torch)."""
+    try:
+        return importlib.util.find_spec(TRAIN_MODULE) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class PredictWorker(QObject):
+    """Loads a model file and predicts a whole session; ``finished(track)`` or ``failed(message)``.
+
+    The track is *not* added to the session here: the GUI thread adds it, so the session
+    only ever changes on that thread."""
+
+    progress = Signal(int, int)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, model_path: Path, session: Session) -> None:
+        super().__init__()
+        self.model_path = Path(model_path)
+        self.session = session
+        self.cancelled = threading.Event()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            from harlab.ml.modelfile import ActivityModel
+            from harlab.ml.predict import predict_session
+
+            model = ActivityModel.load(self.model_path)
+            track = predict_session(model, self.session, add=False,
+                                    progress=lambda done, total: self.progress.emit(int(done), int(total)))
+        except Exception as exc:  # noqa: BLE001 - shown to the user; the thread must end cleanly
+            self.failed.emit(f"{self.model_path.name}: {exc}")
+            return
+        self.finished.emit(track)
+
+
+class PredictionActions(QObject):
+    """Prediction slots of one main window (bound by shortcut name and menus)."""
+
+    predicted = Signal(str)  #: a prediction track was added (its name)
+    prediction_failed = Signal(str)
+
+    def __init__(self, timeline: Timeline, history: Callable[[], EditHistory | None],
+                 report: Callable[[str], None], mark_dirty: Callable[[], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.timeline = timeline
+        self.hub = timeline.hub
+        self._history = history
+        self.report = report
+        self.mark_dirty = mark_dirty
+        self.parent_widget = parent
+        self._job: tuple[QThread, PredictWorker, QProgressDialog] | None = None
+        self.train_dialog: QWidget | None = None
+
+    # -- helpers -------------------------------------------------------------------------
+    @property
+    def session(self) -> Session | None:
+        return self.timeline.session
+
+    @property
+    def prediction(self) -> PredictionTrack | None:
+        row = self.timeline.prediction_row
+        return row.pred if row is not None else None
+
+    def _label_track_name(self) -> str:
+        return self.timeline.active_track or "activity"
+
+    def _push(self, cmd) -> bool:  # noqa: ANN001 - an EditCommand
+        h = self._history()
+        if h is None:
+            return False
+        try:
+            h.push(cmd)
+        except SessionError as exc:
+            self.report(f"Not done: {exc}")
+            return False
+        self.report(cmd.text)
+        return True
+
+    def _need_prediction(self) -> PredictionTrack | None:
+        pred = self.prediction
+        if pred is None:
+            self.report("No predictions in this session: Models > Predict with model file…")
+        return pred
+
+    # -- review ----------------------------------------------------------------------------
+    def _show_stretch(self, a: float, b: float, cursor: float) -> None:
+        self.timeline.select(set())
+        self.hub.set_selection((a, b))
+        v0, v1 = self.hub.range
+        if not (v0 <= a and b <= v1):
+            w = max(v1 - v0, 1.5 * (b - a))
+            self.timeline.set_range((a + b) / 2 - w / 2, (a + b) / 2 + w / 2)
+        self.hub.set_cursor(cursor)
+
+    def next_least_confident(self) -> None:
+        pred = self._need_prediction()
+        if pred is None:
+            return
+        hit = next_least_confident(pred, self.hub.cursor)
+        if hit is None:
+            self.report("No less confident stretch after the cursor")
+            return
+        a, b, worst = hit
+        self._show_stretch(a, b, worst)
+        i = int(abs(pred.window_start - (worst - 1e-9)).argmin())
+        self.report(f"Least confident: {pred.confidence[i]:.2f} at {self.timeline.format_time(worst)}")
+
+    def next_disagreement(self) -> None:
+        pred = self._need_prediction()
+        track = self.timeline.track
+        if pred is None or track is None:
+            return
+        hit = next_disagreement(pred, track, self.hub.cursor)
+        if hit is None:
+            self.report(f"No disagreement between {pred.name} and {track.name} after the cursor")
+            return
+        self._show_stretch(hit[0], hit[1], hit[0])
+        self.report(f"{pred.name} and {track.name} disagree for {hit[1] - hit[0]:.1f} s")
+
+    # -- accepting -------------------------------------------------------------------------
+    def accept_prediction(self) -> bool:
+        """Accept the selected predicted segment into the active label track."""
+        pred = self._need_prediction()
+        seg = self.timeline.selected_predicted_segment()
+        if pred is None:
+            return False
+        if seg is None:
+            self.report("Select a predicted segment first (click it in the prediction row)")
+            return False
+        cmd = AcceptPredictions(pred, self._label_track_name(), seg.start, seg.end, 0.0)
+        cmd.text = f"Accept predicted {seg.label} {seg.start:.1f}-{seg.end:.1f} s"
+        if self._push(cmd):
+            self.timeline.select_prediction(None)
+            return True
+        return False
+
+    def _span(self, scope: str) -> tuple[float, float] | None:
+        if scope == "visible":
+            return self.hub.range
+        if scope == "selection":
+            return self.hub.selection
+        return self.hub.bounds
+
+    def build_accept(self, threshold: float, scope: str = "visible", track: str | None = None,
+                     keep_existing: bool = True) -> Composite | None:
+        """The one command accepting every predicted segment of the active prediction track in
+        ``scope`` ("visible", "selection" or "all") whose confidence reaches ``threshold``.
+        With ``keep_existing`` only unlabelled time of the label track is filled."""
+        pred = self.prediction
+        span = self._span(scope)
+        if pred is None or span is None or self.session is None:
+            return None
+        name = track or self._label_track_name()
+        t0, t1 = span
+        target = self.session.label_tracks.get(name)
+        spans = target.unlabelled(t0, t1) if keep_existing and target is not None else [(t0, t1)]
+        parts = [AcceptPredictions(pred, name, a, b, threshold) for a, b in spans]
+        commands = [c for part in parts for c in part.commands]
+        if not commands:
+            return None
+        return Composite(f"Accept {len(commands)} predictions of {pred.name} (≥ {threshold:.2f})", commands)
+
+    def accept_predictions(self, threshold: float, scope: str = "visible", track: str | None = None,
+                           keep_existing: bool = True) -> int:
+        """Accept as ONE undoable edit; returns how many segments became labels."""
+        cmd = self.build_accept(threshold, scope, track, keep_existing)
+        if cmd is None:
+            self.report("No predicted segment reaches that confidence there")
+            return 0
+        return len(cmd.commands) if self._push(cmd) else 0
+
+    def accept_predictions_dialog(self) -> None:
+        if self._need_prediction() is None or self.session is None:
+            return
+
+        def count(threshold: float, scope: str, track: str, keep: bool) -> int:
+            cmd = self.build_accept(threshold, scope, track, keep)
+            return 0 if cmd is None else len(cmd.commands)
+
+        dialog = AcceptPredictionsDialog(list(self.session.label_tracks), self.timeline.active_track,
+                                         self.hub.selection is not None, count, self.parent_widget)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.accept_predictions(*dialog.values()))
+        dialog.open()
+
+    # -- predicting --------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def predict_dialog(self) -> None:
+        if self.session is None:
+            self.report("Open a session to predict")
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self.parent_widget, "Predict with a model file", settings.get_str("model_dir", str(Path.cwd())),
+            "harlab models (*.harmodel);;All files (*)")
+        if path:
+            settings.set_value("model_dir", str(Path(path).parent))
+            self.predict_with_model_file(path)
+
+    def predict_with_model_file(self, path: str | Path) -> bool:
+        """Predict the open session with the model in ``path`` on a worker thread."""
+        if self.session is None:
+            return False
+        if self._job is not None:
+            self.report("A prediction is already running")
+            return False
+        thread = QThread(self)
+        worker = PredictWorker(Path(path), self.session)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        dialog = QProgressDialog(f"Predicting with {Path(path).name}…", "Hide", 0, 0, self.parent_widget)
+        dialog.setObjectName("predict_progress")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        dialog.setValue(0)
+        worker.progress.connect(self._progress)
+        worker.finished.connect(self._done)
+        worker.failed.connect(self._failed)
+        self._job = (thread, worker, dialog)
+        thread.start()
+        self.report(f"Predicting with {Path(path).name}…")
+        return True
+
+    def _progress(self, done: int, total: int) -> None:
+        if self._job is not None:
+            dialog = self._job[2]
+            dialog.setMaximum(max(total, 1))
+            dialog.setValue(done)
+            dialog.setLabelText(f"Predicting windows… {done:,} of {total:,}")
+
+    def _end_job(self) -> None:
+        if self._job is None:
+            return
+        thread, worker, dialog = self._job
+        self._job = None
+        thread.quit()
+        thread.wait(10_000)
+        dialog.reset()
+        dialog.deleteLater()
+        worker.deleteLater()
+        thread.deleteLater()
+
+    def _done(self, track: PredictionTrack) -> None:
+        worker_session = self._job[1].session if self._job is not None else None
+        self._end_job()
+        if self.session is None or worker_session is not self.session:
+            return  # the session was closed meanwhile
+        self.add_track(track)
+
+    def _failed(self, message: str) -> None:
+        self._end_job()
+        self.report(f"Prediction failed: {message}")
+        self.prediction_failed.emit(message)
+        box = QMessageBox(QMessageBox.Icon.Critical, "harlab", f"Prediction failed: {message}",
+                          QMessageBox.StandardButton.Ok, self.parent_widget)
+        box.setObjectName("error_box")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def add_track(self, track: PredictionTrack) -> None:
+        """Put ``track`` in the session (replacing one of the same name); unsaved until Save."""
+        if self.session is None:
+            return
+        self.session.add_prediction_track(track, replace=True)
+        self.timeline.set_active_prediction(track.name)
+        self.mark_dirty()
+        n = len(track.segments)
+        self.report(f"{track.name}: {len(track):,} windows, {n:,} predicted segments from {track.model_name} "
+                    "(save to keep them)")
+        self.predicted.emit(track.name)
+
+    def shutdown(self) -> None:
+        if self._job is not None:
+            thread = self._job[0]
+            thread.wait(30_000)
+            self._end_job()
+
+    # -- training ---------------------------------------------------------------------------
+    def open_train_dialog(self, session_paths: list[str] | None = None) -> QWidget | None:
+        """The Train dialog (lazily imported); its trained model can be applied right away."""
+        if not train_dialog_available():
+            self.report("The Train dialog is not installed")
+            return None
+        try:
+            from harlab.gui.ml.train_dialog import TrainDialog
+        except ImportError as exc:
+            self.report(f"The Train dialog cannot be loaded: {exc}")
+            return None
+        if session_paths is None:
+            session_paths = [p for p in settings.recent_files() if p.lower().endswith((".h5", ".hdf5"))]
+        dialog = TrainDialog(self.parent_widget, session_paths, current_session=self.session)
+        if hasattr(dialog, "model_trained"):
+            dialog.model_trained.connect(self._model_trained)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.train_dialog = dialog
+        return dialog
+
+    def _model_trained(self, path: str) -> None:
+        self.report(f"Model saved to {path}")
+        if self.session is None:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Model trained",
+                          f"Predict the open session with {Path(path).name}?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.parent_widget)
+        box.setObjectName("predict_prompt")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        yes = QMessageBox.StandardButton.Yes
+        box.buttonClicked.connect(lambda b: self.predict_with_model_file(path) if box.standardButton(b) == yes else None)
+        box.open()
+
+
+__all__ = ["PredictionActions", "PredictWorker", "train_dialog_available", "HarlabError"]

@@ -1,0 +1,251 @@
+"""Prediction tracks in the timeline: predicted segments, a confidence strip, a heatmap.
+
+One :class:`PredictionRow` per prediction track sits under the label bands: the
+smoothed segments as a hatched, paler band (a prediction must never look like a label a
+person made) above a strip of the top-class probability (0..1) of each window. On demand
+a second row shows every class' probability as a heatmap. All three draw only what is
+visible, one value per pixel column (:func:`~harlab.gui.prediction_view.column_values`),
+so a day of one-second windows costs what a screen of them costs.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
+
+from harlab.core.labels import LabelSchema
+from harlab.core.predictions import PredictionTrack
+from harlab.gui.label_band import LabelBandItem, view_rect_now
+from harlab.gui.prediction_view import column_values, display_track, own_intervals
+from harlab.gui.traces import LEFT_AXIS_WIDTH, cache_axes
+
+ROW_HEIGHT = 58  #: band (upper half) + confidence strip (lower half)
+BAND_Y = (1.1, 1.95)
+CONFIDENCE_COLOR = "#5b8fc7"
+
+
+def _visible_columns(item: pg.GraphicsObject, p: QPainter) -> tuple[float, float, int, float, float] | None:
+    """(v0, v1, columns, sx, dx) for painting ``item`` one value per device pixel column."""
+    vr = item.viewRect()
+    if vr is None or vr.width() <= 0:
+        return None
+    tr = p.transform()
+    sx, dx = tr.m11(), tr.dx()
+    ncols = max(1, min(4000, int(round(abs(sx) * vr.width()))))
+    return vr.left(), vr.right(), ncols, sx, dx
+
+
+class _ViewItem(pg.GraphicsObject):
+    """A graphics object that covers the view and repaints when it changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._br = QRectF(0, 0, 1, 1)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return self._br
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        self._br = view_rect_now(self, self._br)
+        self.update()
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        super().viewTransformChanged()  # forgets the cached viewRect()
+        self.viewRangeChanged()
+
+
+class ConfidenceItem(_ViewItem):
+    """The top-class probability of each window as a filled step curve between y = 0 and 1.
+
+    Zoomed out, a pixel column shows the *least* confident window in it, so a single doubtful
+    second still shows in a day-long view."""
+
+    def __init__(self, pred: PredictionTrack, color: str = "#4c72b0") -> None:
+        super().__init__()
+        self.pred = pred
+        self._a, self._b = own_intervals(pred)
+        self._conf = pred.confidence.astype(np.float32)
+        self.color = QColor(color)
+        self.last_columns = 0  #: columns with a value in the last paint (tests)
+
+    def set_color(self, color: str) -> None:
+        self.color = QColor(color)
+        self.update()
+
+    def paint(self, p: QPainter, *args: object) -> None:
+        vis = _visible_columns(self, p)
+        if vis is None:
+            return
+        v0, v1, ncols, sx, dx = vis
+        vals = column_values(self._a, self._b, self._conf, v0, v1, ncols, how="min")[:, 0]
+        ok = np.isfinite(vals)
+        self.last_columns = int(ok.sum())
+        if not ok.any():
+            return
+        tr = p.transform()
+        sy, dy = tr.m22(), tr.dy()
+        x_edges = (v0 + np.arange(ncols + 1) * (v1 - v0) / ncols) * sx + dx
+        y0 = dy  # y = 0 in device pixels
+        p.save()
+        p.resetTransform()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        fill = QColor(self.color)
+        fill.setAlpha(110)
+        p.setBrush(fill)
+        p.setPen(QPen(self.color, 1))
+        d = np.diff(np.r_[0, ok.astype(np.int8), 0])
+        for i, j in zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True):
+            ys = vals[i:j] * sy + dy
+            xs = np.empty(2 * (j - i) + 2)
+            yy = np.empty_like(xs)
+            xs[1:-1:2], xs[2:-1:2] = x_edges[i:j], x_edges[i + 1:j + 1]
+            yy[1:-1:2], yy[2:-1:2] = ys, ys
+            xs[0], xs[-1], yy[0], yy[-1] = x_edges[i], x_edges[j], y0, y0
+            p.drawPolygon(pg.functions.arrayToQPolygonF(xs, yy))
+        p.restore()
+
+
+def _lut(name: str = "viridis") -> np.ndarray:
+    cmap = pg.colormap.get(name)
+    return cmap.getLookupTable(0.0, 1.0, 256, alpha=True).astype(np.uint8)
+
+
+class HeatmapItem(_ViewItem):
+    """Every class' probability per pixel column (mean over the windows in it), class k in
+    the row y = k..k+1; no windows, no colour."""
+
+    def __init__(self, pred: PredictionTrack) -> None:
+        super().__init__()
+        self.pred = pred
+        self._a, self._b = own_intervals(pred)
+        self._lut = _lut()
+        self.last_shape: tuple[int, int] = (0, 0)  #: (classes, columns) of the last image (tests)
+
+    def paint(self, p: QPainter, *args: object) -> None:
+        vis = _visible_columns(self, p)
+        if vis is None or not len(self.pred):
+            return
+        v0, v1, ncols, _sx, _dx = vis
+        vals = column_values(self._a, self._b, self.pred.probabilities, v0, v1, ncols, how="mean")
+        k = vals.shape[1]
+        idx = np.clip(np.nan_to_num(vals, nan=0.0) * 255, 0, 255).astype(np.uint8)
+        rgba = self._lut[idx]  # (ncols, k, 4)
+        rgba[~np.isfinite(vals)] = 0
+        # image row k is drawn over y = k..k+1 (the view's y axis points up, so class 0 is the bottom row)
+        img = np.ascontiguousarray(rgba.transpose(1, 0, 2))
+        qimg = QImage(img.data, ncols, k, 4 * ncols, QImage.Format.Format_RGBA8888)
+        self.last_shape = (k, ncols)
+        p.drawImage(QRectF(v0, 0.0, v1 - v0, float(k)), qimg)
+
+
+class PredictionViewBox(pg.ViewBox):
+    """x-only pan and zoom; a click selects the predicted segment under it."""
+
+    segment_clicked = Signal(str, int, float)  #: prediction track, display-segment id, time clicked
+    background_clicked = Signal(str, float)
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.setMouseEnabled(x=True, y=False)
+        self.setMenuEnabled(False)
+        self.disableAutoRange()
+        self.band: LabelBandItem | None = None
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
+        if ev.button() != Qt.MouseButton.LeftButton or self.band is None:
+            super().mouseClickEvent(ev)
+            return
+        ev.accept()
+        t = float(self.mapToView(ev.pos()).x())
+        here = self.band.track.at(t)
+        if here:
+            self.segment_clicked.emit(self.name, here[-1].id, t)
+        else:
+            self.background_clicked.emit(self.name, t)
+
+
+class PredictionRow:
+    """The plot of one prediction track (and its heatmap plot when shown)."""
+
+    def __init__(self, pred: PredictionTrack, schema: LabelSchema, colors, axis_items: dict,
+                 heat_axis_items: dict | None = None) -> None:
+        self.pred = pred
+        self.track = display_track(pred)
+        self.vb = PredictionViewBox(pred.name)
+        self.plot = pg.PlotItem(viewBox=self.vb, axisItems=axis_items)
+        self.plot.hideButtons()
+        self.band = LabelBandItem(self.track, schema, mode="band", y_span=BAND_Y,
+                                  outline=colors.selected_outline, hatch=True)
+        self.vb.band = self.band
+        self.confidence = ConfidenceItem(pred, CONFIDENCE_COLOR)
+        # the name sits inside the row (a rotated axis title does not fit 58 px)
+        self.title = pg.TextItem(anchor=(1, 0), fill=pg.mkBrush(colors.band_background))
+        self.title.setParentItem(self.vb)
+        self.vb.sigResized.connect(self._place_title)
+        self.plot.addItem(self.band, ignoreBounds=True)
+        self.plot.addItem(self.confidence, ignoreBounds=True)
+        self.plot.setYRange(0, 2, padding=0)
+        self.plot.setFixedHeight(ROW_HEIGHT)
+        left = self.plot.getAxis("left")
+        left.setWidth(LEFT_AXIS_WIDTH)
+        left.setTicks([[(0.0, "0"), (1.0, "1")], []])
+        cache_axes(self.plot)
+        self.heat_plot: pg.PlotItem | None = None
+        self.heatmap: HeatmapItem | None = None
+        if heat_axis_items is not None:
+            self.heatmap = HeatmapItem(pred)
+            vb = pg.ViewBox()
+            vb.setMouseEnabled(x=True, y=False)
+            vb.setMenuEnabled(False)
+            vb.disableAutoRange()
+            self.heat_plot = pg.PlotItem(viewBox=vb, axisItems=heat_axis_items)
+            self.heat_plot.hideButtons()
+            self.heat_plot.addItem(self.heatmap, ignoreBounds=True)
+            k = len(pred.classes)
+            self.heat_plot.setYRange(0, k, padding=0)
+            self.heat_plot.setFixedHeight(int(min(200, max(48, 11 * k))))
+            hl = self.heat_plot.getAxis("left")
+            hl.setWidth(LEFT_AXIS_WIDTH)
+            step = 1 if 11 * k <= 200 else 2
+            hl.setTicks([[(i + 0.5, name) for i, name in enumerate(pred.classes) if i % step == 0], []])
+            cache_axes(self.heat_plot)
+        self.set_colors(colors)
+
+    def _place_title(self, *args: object) -> None:
+        self.title.setPos(self.vb.width() - 2, self.vb.height() / 2 + 1)
+
+    @property
+    def name(self) -> str:
+        return self.pred.name
+
+    @property
+    def plots(self) -> list[pg.PlotItem]:
+        return [self.plot] + ([self.heat_plot] if self.heat_plot is not None else [])
+
+    def set_colors(self, colors) -> None:
+        self.band.outline = QColor(colors.selected_outline)
+        self.band.shade_over = QColor(colors.band_background)
+        self.band.refresh()
+        for plot in self.plots:
+            for name in ("left", "bottom"):
+                ax = plot.getAxis(name)
+                ax.setPen(pg.mkPen(colors.foreground))
+                ax.setTextPen(pg.mkPen(colors.foreground))
+            plot.vb.setBackgroundColor(colors.band_background)
+        self.title.fill = pg.mkBrush(colors.band_background)
+        model = self.pred.model_name or "model"
+        name = html.escape(self.pred.name) + ("" if model == self.pred.name else f" · {html.escape(model)}")
+        self.title.setHtml(f'<span style="color:{colors.foreground}; font-size:8pt"><i>{name}</i>'
+                           " · top-class probability</span>")
+        self.band.update()
+
+    def segment(self, seg_id: int):
+        """The predicted segment shown as display id ``seg_id``."""
+        return self.track[seg_id]
