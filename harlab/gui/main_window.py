@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self.start_screen.record_button.clicked.connect(lambda: self.record())
         self.start_screen.open_requested.connect(self.open_path)
         self.start_screen.set_recent(settings.recent_files())
+        self.start_screen.check_recoveries(self._recordings_folder())
         self._syncing_table = False
         self.timeline.selection_changed.connect(self._update_actions)
         self.timeline.selection_changed.connect(self._timeline_selected)
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         state = settings.settings().value("window_state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+        self.meta_dock.hide()  # the saved layout may show it; it belongs to an open session
         self._update_title()
         self._update_actions()
 
@@ -586,6 +588,7 @@ class MainWindow(QMainWindow):
         self._rebuild_class_actions()
         self.channels_menu.clear()
         self.start_screen.set_recent(settings.recent_files())
+        self.start_screen.check_recoveries(self._recordings_folder())
         self.stack.setCurrentWidget(self.start_screen)
         self._update_title()
         self._update_actions()
@@ -802,6 +805,14 @@ class MainWindow(QMainWindow):
         paths += [p for p in settings.recent_files() if p not in paths and Path(p).suffix.lower() in SESSION_SUFFIXES]
         return paths
 
+    def _recordings_folder(self) -> Path:
+        return self.recordings_dir or Path(settings.get_str("recordings_dir", str(Path.cwd() / "recordings")))
+
+    def refresh_start_screen(self) -> None:
+        """Recent files and interrupted recordings, read again (after the folder changed)."""
+        self.start_screen.set_recent(settings.recent_files())
+        self.start_screen.check_recoveries(self._recordings_folder())
+
     def record(self, **panel_kwargs) -> QWidget | None:
         """Open the Record window (one at a time); a finished recording is offered for opening."""
         if self.record_window is not None:
@@ -813,7 +824,7 @@ class MainWindow(QMainWindow):
         except ImportError as exc:
             self.show_error(f"Recording is not available in this installation: {exc}")
             return None
-        folder = self.recordings_dir or Path(settings.get_str("recordings_dir", str(Path.cwd() / "recordings")))
+        folder = self._recordings_folder()
         win = open_record_window(self, folder, **{**self.record_kwargs, **panel_kwargs})
         win.setObjectName("record_window")
         win.recording_finished.connect(self._recording_finished)

@@ -64,8 +64,26 @@ class StartScreen(QWidget):
         outer.setContentsMargins(48, 36, 48, 36)
         outer.addWidget(title)
         outer.addWidget(subtitle)
-        outer.addSpacing(20)
+        outer.addSpacing(12)
+        self._outer = outer
+        self.recovery = None  #: a RecoveryBar while interrupted recordings wait in the folder
+        outer.addSpacing(8)
         outer.addLayout(row, 1)
+
+    def check_recoveries(self, folder: str | Path) -> None:
+        """Offer recordings in ``folder`` that a killed or crashed recorder left behind.
+
+        The session is rebuilt from its journal when the user agrees (the crash-safe
+        writer's recovery), then offered for opening like any other file.
+        """
+        from harlab.gui.record.recovery import RecoveryBar
+
+        if self.recovery is not None:
+            self._outer.removeWidget(self.recovery)
+            self.recovery.deleteLater()
+        self.recovery = RecoveryBar(folder, self)
+        self.recovery.open_requested.connect(self.open_requested)
+        self._outer.insertWidget(3, self.recovery)
 
     def set_recent(self, paths: list[str]) -> None:
         self.recent.clear()
