@@ -216,6 +216,9 @@ class MainWindow(QMainWindow):
         self.train_action = models.addAction("&Train…")
         self.train_action.setObjectName("action_train")
         self.train_action.triggered.connect(lambda: self.predictions.open_train_dialog(self._session_paths()))
+        self.explore_action = models.addAction("&Explore (PCA)…")
+        self.explore_action.setObjectName("action_explore")
+        self.explore_action.triggered.connect(lambda: self.explore())
         models.aboutToShow.connect(self._update_model_actions)
         self.class_menu = menus["edit"].addMenu("Class for new segments")
         self.class_group = QActionGroup(self)
@@ -795,6 +798,7 @@ class MainWindow(QMainWindow):
         settings.set_value("heatmap", on)
 
     def _update_model_actions(self) -> None:
+        self.explore_action.setEnabled(self.session is not None)
         ok = train_dialog_available()
         self.train_action.setEnabled(ok)
         self.train_action.setToolTip("" if ok else "The Train dialog (harlab.gui.ml) is not installed")
@@ -804,6 +808,20 @@ class MainWindow(QMainWindow):
         paths = [str(self.path)] if self.path is not None else []
         paths += [p for p in settings.recent_files() if p not in paths and Path(p).suffix.lower() in SESSION_SUFFIXES]
         return paths
+
+    def explore(self) -> QWidget | None:
+        """The PCA scatter of the open session's labelled windows; a click shows the window."""
+        if self.session is None:
+            return None
+        from harlab.gui.ml.explore_dialog import ExploreDialog
+
+        dlg = ExploreDialog(self.session, self)
+        dlg.setObjectName("explore_dialog")
+        dlg.jump_requested.connect(lambda t0, t1: self.timeline.set_range(t0 - (t1 - t0), t1 + (t1 - t0)))
+        self._dialogs.append(dlg)
+        dlg.finished.connect(lambda _r, d=dlg: self._dialogs.remove(d) if d in self._dialogs else None)
+        dlg.show()
+        return dlg
 
     def _recordings_folder(self) -> Path:
         return self.recordings_dir or Path(settings.get_str("recordings_dir", str(Path.cwd() / "recordings")))
