@@ -10,9 +10,7 @@ whole export succeeded (:class:`OutputFiles`).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
-import pkgutil
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +23,7 @@ import numpy as np
 
 from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelTrack
+from harlab.core.plugins import PluginRegistry
 from harlab.core.session import Session
 
 ProgressCallback = Callable[[float, str], None]
@@ -107,35 +106,13 @@ class Exporter:
             )
 
 
-_REGISTRY: dict[str, type[Exporter]] = {}
-_LOADED = False
-
-
-def register(cls: type[Exporter]) -> type[Exporter]:
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} needs a name")
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"two exporters are called {cls.name!r}")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def _load_all() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    import harlab.exporters as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if not info.name.startswith("_") and info.name != "base":
-            importlib.import_module(f"{pkg.__name__}.{info.name}")
-    _LOADED = True
+_PLUGINS: PluginRegistry[Exporter] = PluginRegistry("exporter", "harlab.exporters")
+register = _PLUGINS.register
 
 
 def exporters() -> dict[str, Exporter]:
     """All registered exporters by name."""
-    _load_all()
-    return {name: cls() for name, cls in sorted(_REGISTRY.items())}
+    return {name: cls() for name, cls in _PLUGINS.classes().items()}
 
 
 def get_exporter(name: str) -> Exporter:

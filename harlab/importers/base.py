@@ -13,9 +13,7 @@ and what was expected.
 from __future__ import annotations
 
 import gzip
-import importlib
 import io
-import pkgutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import BinaryIO, ClassVar
 
 from harlab.core.errors import HarlabError, ImportFormatError, SessionError
 from harlab.core.metadata import Provenance, SourceFile, check_timezone
+from harlab.core.plugins import PluginRegistry
 from harlab.core.session import Session
 
 ProgressCallback = Callable[[float, str], None]
@@ -90,45 +89,18 @@ class Importer:
         return any(Path(name).match(pat) for pat in self.patterns)
 
 
-_REGISTRY: dict[str, type[Importer]] = {}
-_LOADED = False
-_LOAD_ERRORS: dict[str, str] = {}
-
-
-def register(cls: type[Importer]) -> type[Importer]:
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} needs a name")
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise ValueError(f"two importers are called {cls.name!r}")
-    _REGISTRY[cls.name] = cls
-    return cls
-
-
-def _load_all() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    import harlab.importers as pkg
-
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if not info.name.startswith("_") and info.name != "base":
-            try:
-                importlib.import_module(f"{pkg.__name__}.{info.name}")
-            except Exception as exc:  # one broken format must not take the others down
-                _LOAD_ERRORS[info.name] = f"{type(exc).__name__}: {exc}"
-    _LOADED = True
+_PLUGINS: PluginRegistry[Importer] = PluginRegistry("importer", "harlab.importers")
+register = _PLUGINS.register
 
 
 def load_errors() -> dict[str, str]:
     """Importer modules that failed to import, with the reason (empty when all loaded)."""
-    _load_all()
-    return dict(_LOAD_ERRORS)
+    return _PLUGINS.load_errors()
 
 
 def importers() -> dict[str, Importer]:
     """All registered importers by name."""
-    _load_all()
-    return {name: cls() for name, cls in sorted(_REGISTRY.items())}
+    return {name: cls() for name, cls in _PLUGINS.classes().items()}
 
 
 def get_importer(name: str) -> Importer:
