@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="record from a Bluetooth LE wearable or a simulated device",
         description=(
             "Record live into a session file. --device takes 'simulated' (the activity simulator), "
-            "sim-h10 / sim-verity / sim-hrs / sim-witmotion / sim-hip (byte-exact simulated BLE devices through bleak), "
+            "sim-h10 / sim-verity / sim-hrs / sim-witmotion / sim-hip / sim-microbit (byte-exact simulated BLE devices through bleak), "
             "or a Bluetooth address or name prefix. Repeat --device to record several devices into one "
             "session. With --protocol the participant is prompted through a sequence of activities and "
             "the labels are written automatically; otherwise, on a terminal, type an activity name and "

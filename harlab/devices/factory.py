@@ -17,6 +17,7 @@ from harlab.devices.peripherals import (
     HeartRatePeripheral,
     HipPeripheral,
     Knobs,
+    MicrobitPeripheral,
     PolarH10Peripheral,
     PolarVeritySensePeripheral,
     WitMotionPeripheral,
@@ -33,6 +34,7 @@ SIMULATED_BLE = {
     "sim-hrs": ("hrs", 100.0),
     "sim-witmotion": ("witmotion", 50.0),
     "sim-hip": ("hip", 100.0),
+    "sim-microbit": ("microbit", 50.0),
 }
 
 
@@ -54,6 +56,7 @@ def make_simulated_ble(kind: str, *, seed: int = 0, drop_rate: float = 0.0, drif
         "hrs": lambda: HeartRatePeripheral(heart, knobs),
         "witmotion": lambda: WitMotionPeripheral(imu, knobs),
         "hip": lambda: HipPeripheral(imu, knobs),
+        "microbit": lambda: MicrobitPeripheral(imu, knobs),
     }[key]()
     world = SimWorld()
     world.add(periph, f"5E:00:00:00:00:{len(world.devices) + 1:02X}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harlab.devices.protocols import hip, hrs, polar_pmd, witmotion
+from harlab.devices.protocols import hip, hrs, microbit, polar_pmd, witmotion
 from harlab.devices.protocols.units import DEG_TO_RAD, MG, G
 
 # signal(t) -> (acc m/s² N×3, gyro rad/s N×3); heart_rate(t) -> bpm
@@ -402,3 +402,42 @@ class PolarVeritySensePeripheral(SimPeripheral):
                 notes.append((polar_pmd.DATA_UUID, polar_pmd.encode_frame(meas, ts, chunk, compressed=True, frame_type=0)))
             self.pending[meas] = (raw, tt)
         return self._deliver(notes)
+
+
+class MicrobitPeripheral(SimPeripheral):
+    """A BBC micro:bit running the accelerometer service: one 3 × int16 milli-g sample per
+    notification, at the period last written to the Period characteristic (default 20 ms)."""
+
+    name = "BBC micro:bit [zotiv]"
+    model = "BBC micro:bit accelerometer service"
+    services = (microbit.SERVICE_UUID,)
+
+    def __init__(self, imu: ImuSignal, knobs: Knobs | None = None) -> None:
+        super().__init__(knobs)
+        self.imu = imu
+        self.period_ms = 20
+        self.sampler: _Sampler | None = None
+
+    def read(self, uuid: str) -> bytes:
+        if uuid == microbit.PERIOD_UUID:
+            return microbit.period_command(self.period_ms)
+        raise KeyError(uuid)
+
+    def on_write(self, uuid: str, data: bytes, now: float) -> list[Notification]:
+        if uuid == microbit.PERIOD_UUID and len(data) == 2:
+            period = int.from_bytes(data, "little")
+            if period in microbit.VALID_PERIODS_MS:
+                self.period_ms = period
+                self.sampler = None
+        return []
+
+    def tick(self, now: float) -> list[Notification]:
+        if microbit.DATA_UUID not in self.subscribed:
+            return []
+        if self.sampler is None:
+            self.sampler = _Sampler(1000.0 / self.period_ms, now)
+        t = self.sampler.due(now)
+        if not len(t):
+            return []
+        acc, _ = self.imu(t)
+        return self._deliver([(microbit.DATA_UUID, microbit.encode(a)) for a in acc])

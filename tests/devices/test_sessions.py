@@ -236,3 +236,20 @@ def test_battery_level_read_when_offered() -> None:
     src.events.connect(lambda e: levels.append(e.data["percent"]) if e.kind == "battery" else None)
     run_source(src, clock, 1)
     assert src.battery_percent == 87 and levels == [87]
+
+
+def test_microbit_period_and_samples() -> None:
+    from harlab.devices.peripherals import MicrobitPeripheral
+    from harlab.devices.profiles import MicrobitProfile
+    from harlab.devices.protocols import microbit
+
+    clock = SimClock(speed=10)
+    link = SimLink(MicrobitPeripheral(imu), clock)
+    src = BleSource(link, MicrobitProfile(50), sleep=clock.sleep)
+    got = run_source(src, clock, 8)
+    assert src.state == SourceState.STOPPED, src.error
+    assert link.writes[0] == (microbit.PERIOD_UUID, bytes.fromhex("1400"))  # 20 ms, before subscribing
+    t, v = joined(got["accel"])
+    assert 1 / np.median(np.diff(t)) == pytest.approx(50, rel=0.02)
+    assert np.all(np.diff(t) > 0)
+    np.testing.assert_allclose(v[:, 2], 9.81, atol=0.01)  # milli-g resolution
