@@ -10,7 +10,6 @@ Qt part a thin adapter of signals.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -74,7 +73,7 @@ def run_training(
     from harlab.ml.dataset import build_dataset
     from harlab.ml.metrics import classification_report
     from harlab.ml.training import TrainingCancelled, train, validation_split
-    from harlab.storage import open_session
+    from harlab.storage import read_session
 
     def say(msg: str) -> None:
         if status:
@@ -90,30 +89,31 @@ def run_training(
     classes = output_classes(req.mapping, req.class_order)
     if len(classes) < 2:
         raise HarlabError(f"training needs at least two classes; the mapping leaves {classes or 'none'}")
-    with contextlib.ExitStack() as stack:
-        sessions: list[Session] = []
-        provenance: list[dict[str, Any]] = []
-        for i, src in enumerate(req.sources, 1):
-            check()
-            if isinstance(src, Session):
-                say(f"using the open session ({i}/{len(req.sources)})")
-                sessions.append(src)
-                provenance.append({"path": "", "note": "open session in the workbench"})
-                continue
-            say(f"reading {Path(src).name} ({i}/{len(req.sources)})")
-            sf = stack.enter_context(open_session(src))
-            sessions.append(relabeled_view(sf.session, req.track, req.mapping))
-            provenance.append({"path": str(Path(src).resolve()), "sha256": sha256_of(src)})
+    sessions: list[Session] = []
+    provenance: list[dict[str, Any]] = []
+    for i, src in enumerate(req.sources, 1):
         check()
-        say(f"cutting {req.window_s:g} s windows from track {req.track!r}")
+        if isinstance(src, Session):
+            say(f"using the open session ({i}/{len(req.sources)})")
+            sessions.append(src)
+            provenance.append({"path": "", "note": "open session in the workbench"})
+            continue
+        say(f"reading {Path(src).name} ({i}/{len(req.sources)})")
+        # Read the file whole and close it at once: the HDF5 library is shared by every
+        # thread of the process, so this worker keeps its h5py use short and never holds
+        # a file open while the GUI thread may open or close others.
+        sessions.append(relabeled_view(read_session(src), req.track, req.mapping))
+        provenance.append({"path": str(Path(src).resolve()), "sha256": sha256_of(src)})
+    check()
+    say(f"cutting {req.window_s:g} s windows from track {req.track!r}")
 
-        def cut_progress(frac: float, msg: str) -> None:
-            check()
-            say(f"cutting windows: {msg}" if msg else f"cutting windows ({frac:.0%})")
+    def cut_progress(frac: float, msg: str) -> None:
+        check()
+        say(f"cutting windows: {msg}" if msg else f"cutting windows ({frac:.0%})")
 
-        data = build_dataset(sessions, req.track, req.window_s, req.stride_s, req.rate_hz, req.channels,
-                             req.policy, classes=classes, names=req.names, sources=provenance,
-                             progress=cut_progress)
+    data = build_dataset(sessions, req.track, req.window_s, req.stride_s, req.rate_hz, req.channels,
+                         req.policy, classes=classes, names=req.names, sources=provenance,
+                         progress=cut_progress)
     present = sorted(set(data.y.tolist()))
     if len(present) < 2:
         raise HarlabError(f"only windows of {[data.classes[i] for i in present]} were found; "
