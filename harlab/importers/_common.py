@@ -69,6 +69,19 @@ def check_ascii(path: Path, data: bytes, what: str = "ASCII text") -> None:
     )
 
 
+def finite_number(path: Path, text: str, line: int, example: str = "", finite: str = "a finite decimal number") -> float:
+    """``text`` as a finite float, or an :class:`ImportFormatError` naming the line (the
+    line-by-line diagnosis after a fast parser refused a file)."""
+    try:
+        v = float(text)
+    except ValueError:
+        expected = f"a decimal number such as {example}" if example else "a decimal number"
+        raise ImportFormatError(path, f"{text!r} is not a number", line=line, expected=expected) from None
+    if not np.isfinite(v):
+        raise ImportFormatError(path, f"{text!r} is not finite", line=line, expected=finite)
+    return v
+
+
 def first_nonfinite(values: np.ndarray) -> tuple[int, int] | None:
     """(row, column) of the first NaN or infinity in a 2-D array, or None."""
     bad = ~np.isfinite(values)

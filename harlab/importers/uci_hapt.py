@@ -27,7 +27,14 @@ from harlab.core.labels import PALETTE, LabelClass, LabelSchema, LabelTrack, Seg
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import Stream
-from harlab.importers._common import check_ascii, claim_root, first_nonfinite, provenance, read_all
+from harlab.importers._common import (
+    check_ascii,
+    claim_root,
+    finite_number,
+    first_nonfinite,
+    provenance,
+    read_all,
+)
 from harlab.importers.base import (
     Importer,
     ImportOptions,
@@ -122,17 +129,7 @@ def _diagnose(path: Path, data: bytes, why: str) -> None:
                 expected="3 numbers x y z separated by single spaces",
             )
         for f in fields:
-            text = f.decode("ascii", "replace")
-            try:
-                v = float(text)
-            except ValueError:
-                raise ImportFormatError(
-                    path, f"{text!r} is not a number", line=i, expected="a decimal number"
-                ) from None
-            if not np.isfinite(v):
-                raise ImportFormatError(
-                    path, f"{text!r} is not finite", line=i, expected="a finite decimal number"
-                )
+            finite_number(path, f.decode("ascii", "replace"), i)
     raise ImportFormatError(
         path, f"cannot parse the file ({why})", offset=0, expected="lines of 3 space-separated numbers"
     )

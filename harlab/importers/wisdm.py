@@ -57,6 +57,7 @@ from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, Stream
 from harlab.importers._common import (
     check_ascii,
     claim_root,
+    finite_number,
     nominal_rate,
     provenance,
     read_all,
@@ -264,16 +265,7 @@ def _diagnose(path: Path, data: bytes, why: str) -> None:
                 path, f"timestamp {ts!r} is not an integer", line=i, expected="integer nanoseconds of uptime"
             )
         for v in vals:
-            try:
-                f = float(v)
-            except ValueError:
-                raise ImportFormatError(
-                    path, f"{v!r} is not a number", line=i, expected="a decimal number such as -5.1665324E-4"
-                ) from None
-            if not np.isfinite(f):
-                raise ImportFormatError(
-                    path, f"{v!r} is not finite", line=i, expected="finite decimal numbers"
-                )
+            finite_number(path, v, i, example="-5.1665324E-4", finite="finite decimal numbers")
     raise ImportFormatError(
         path, f"cannot parse the file ({why})", offset=0, expected="subject,activity,timestamp,x,y,z; lines"
     )
