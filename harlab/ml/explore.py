@@ -56,7 +56,7 @@ def pca_windows(
 ) -> Projection:
     """Projected coordinates of windows ``X`` (N, T, C)."""
     if representation == "features":
-        F = window_features(X, rate_hz, find_triads(channels, units) if channels else [])
+        F = window_features(X, rate_hz, find_triads(channels, units) if channels else [], units)
     elif representation == "raw":
         F = np.asarray(X, np.float32).reshape(len(X), -1)
     else:

@@ -1,13 +1,27 @@
 """Hand-crafted window features: the strong, cheap baseline every network must beat.
 
-Per channel: mean, standard deviation, min, max, 10/25/50/75/90th percentiles,
-energy, mean absolute first difference (jerk), zero-crossing rate of the
-mean-removed signal, and from the spectrum the two strongest frequencies with
-their share of power, band powers and spectral entropy. For each triaxial sensor
-(three consecutive channels of one stream and unit) the same statistics on the
-magnitude, plus the pairwise correlations of its axes, which describe
-orientation-independent coupling. All of it is vectorised over windows, so a
-24-hour recording's windows take seconds.
+Version 2 (the current one) describes each window through several views of the signal:
+
+* every channel as recorded, and its derivative (jerk);
+* per triaxial sensor (three consecutive channels of one stream and unit) the magnitude
+  of the signal and of its jerk, which no wearing orientation changes;
+* for an accelerometer, the gravity direction (the window's mean acceleration as a unit
+  vector: how the device is tilted, which is what separates sitting from standing from
+  lying) and the body acceleration split into its component along gravity (vertical)
+  and the magnitude across it (horizontal); a gyroscope is split the same way into
+  turning about the vertical and across it. These are what a watch worn the other way
+  round, or a phone in another pocket, leaves unchanged.
+
+Each view gets the same statistics: mean, spread, extremes, percentiles, interquartile
+range, skewness, kurtosis, mean absolute change, zero crossings, the strongest
+autocorrelation peak between 0.25 s and 2.5 s and its lag (step or stroke cadence), the
+two strongest frequencies with their share of power, spectral centroid, band powers, log
+power and spectral entropy. Plus the axis correlations of each sensor.
+
+All of it is vectorised over windows (one sort for all percentiles, FFTs over the
+time axis), so a day of windows takes seconds. Version 1 lives on in
+:mod:`harlab.ml.features_v1` for model files trained with it; the version is stored in
+the model file because a booster is only valid for the exact columns it was trained on.
 """
 
 from __future__ import annotations
@@ -16,8 +30,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-_PCTS = (10, 25, 50, 75, 90)
-_BANDS_HZ = ((0.0, 0.5), (0.5, 1.5), (1.5, 3.0), (3.0, 6.0), (6.0, 12.0), (12.0, 1e9))
+from harlab.core.errors import HarlabError
+from harlab.ml.features_v1 import window_features_v1
+
+FEATURES_VERSION = 2
+ACCEL_UNITS = ("m/s^2", "m/s²", "g")
+GYRO_UNITS = ("rad/s", "deg/s", "°/s", "dps")
+_PCTS = (0.05, 0.25, 0.5, 0.75, 0.95)
+_BANDS_HZ = ((0.0, 0.5), (0.5, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, 5.0), (5.0, 8.0), (8.0, 12.0), (12.0, 1e9))
 
 
 def find_triads(channels: Sequence[str], units: Sequence[str]) -> list[tuple[int, int, int]]:
@@ -38,63 +58,182 @@ def find_triads(channels: Sequence[str], units: Sequence[str]) -> list[tuple[int
     return triads
 
 
+def _percentiles(s: np.ndarray) -> list[np.ndarray]:
+    """np.percentile's linear interpolation for all of ``_PCTS`` from rows already sorted."""
+    n = s.shape[1]
+    out = []
+    for q in _PCTS:
+        pos = q * (n - 1)
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, n - 1)
+        out.append(s[:, lo] + (pos - lo) * (s[:, hi] - s[:, lo]))
+    return out
+
+
 def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
-    """Statistics over the time axis of x (N, T, C) -> list of (N, C) arrays."""
-    out = [x.mean(1), x.std(1), x.min(1), x.max(1)]
-    out.extend(np.percentile(x, _PCTS, axis=1))
-    out.append((x * x).mean(1))
-    out.append(np.abs(np.diff(x, axis=1)).mean(1) if x.shape[1] > 1 else np.zeros_like(out[0]))
-    centred = x - x.mean(1, keepdims=True)
-    signs = np.signbit(centred)
-    out.append((signs[:, 1:] != signs[:, :-1]).mean(1) if x.shape[1] > 1 else np.zeros_like(out[0]))
-    spec = np.abs(np.fft.rfft(centred, axis=1)) ** 2  # (N, F, C)
-    freqs = np.fft.rfftfreq(x.shape[1], d=1.0 / rate_hz)
+    """Statistics of each row of x (M, T) (one channel of one window per row) -> list of (M,) arrays."""
+    m, t = x.shape
+    zeros = np.zeros(m)
+    srt = np.sort(x, axis=1)
+    mean = x.mean(1)
+    cen = x - mean[:, None]
+    cen2 = cen * cen
+    var = cen2.mean(1)
+    sd = np.sqrt(var)
+    flat = sd <= 1e-9
+    safe_var = np.where(flat, 1.0, var)
+    q = _percentiles(srt)
+    out = [mean, sd, srt[:, 0], srt[:, -1], *q, q[3] - q[1],
+           np.where(flat, 0.0, (cen2 * cen).mean(1) / (safe_var * np.sqrt(safe_var))),
+           np.where(flat, 0.0, (cen2 * cen2).mean(1) / (safe_var * safe_var)),
+           np.abs(np.diff(x, axis=1)).mean(1) if t > 1 else zeros]
+    signs = np.signbit(cen)
+    out.append((signs[:, 1:] != signs[:, :-1]).mean(1) if t > 1 else zeros)
+    # autocorrelation through one zero-padded FFT; its peak between 0.25 s and 2.5 s is the cadence
+    nfft = 1 << int(np.ceil(np.log2(max(2, 2 * t))))
+    spec_pad = np.fft.rfft(cen, n=nfft, axis=1)
+    ac = np.fft.irfft(spec_pad.real ** 2 + spec_pad.imag ** 2, n=nfft, axis=1)[:, :t]
+    ac /= np.where(ac[:, :1] > 1e-12, ac[:, :1], 1.0)
+    lo, hi = max(1, int(0.25 * rate_hz)), min(t - 1, int(2.5 * rate_hz))
+    if hi > lo:
+        seg = ac[:, lo:hi]
+        arg = seg.argmax(1)
+        out += [seg[np.arange(m), arg], (arg + lo) / rate_hz]
+    else:
+        out += [zeros, zeros]
+    f = np.fft.rfft(cen, axis=1)
+    spec = f.real ** 2 + f.imag ** 2  # (M, F)
+    freqs = np.fft.rfftfreq(t, d=1.0 / rate_hz)
     total = spec.sum(1) + 1e-12
-    order = np.argsort(spec, axis=1)
-    for rank in (1, 2):
-        idx = order[:, -rank] if spec.shape[1] >= rank else order[:, -1]
-        out.append(freqs[idx])
-        out.append(np.take_along_axis(spec, idx[:, None, :], axis=1)[:, 0] / total)
-    for lo, hi in _BANDS_HZ:
-        sel = (freqs >= lo) & (freqs < hi)
-        out.append(spec[:, sel].sum(1) / total if sel.any() else np.zeros_like(total))
-    p = spec / total[:, None, :]
+    p = spec / total[:, None]
+    top2 = np.argpartition(spec, -2, axis=1)[:, -2:] if spec.shape[1] >= 2 else np.zeros((m, 2), np.int64)
+    rows = np.arange(m)
+    first = np.where(spec[rows, top2[:, 1]] >= spec[rows, top2[:, 0]], top2[:, 1], top2[:, 0])
+    second = np.where(first == top2[:, 1], top2[:, 0], top2[:, 1])
+    for idx in (first, second):
+        out += [freqs[idx], p[rows, idx]]
+    out.append(p @ freqs)
+    cum = np.concatenate([zeros[:, None], np.cumsum(p, axis=1)], axis=1)
+    for b_lo, b_hi in _BANDS_HZ:
+        i0, i1 = np.searchsorted(freqs, b_lo), np.searchsorted(freqs, b_hi)
+        out.append(cum[:, i1] - cum[:, i0])
+    out.append(np.log(total / t))
     out.append(-(p * np.log(p + 1e-12)).sum(1) / np.log(max(2, spec.shape[1])))
     return out
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a - a.mean(1, keepdims=True)
+    b = b - b.mean(1, keepdims=True)
+    return (a * b).mean(1) / (np.sqrt((a * a).mean(1) * (b * b).mean(1)) + 1e-9)
+
+
+def _split_by_axis(v: np.ndarray, axis_unit: np.ndarray) -> np.ndarray:
+    """(N, T, 3) -> (N, T, 2): the component along ``axis_unit`` (N, 3) and the magnitude across it."""
+    along = (v * axis_unit[:, None]).sum(2)
+    across = np.linalg.norm(v - along[:, :, None] * axis_unit[:, None], axis=2)
+    return np.stack([along, across], axis=2)
+
+
+def _features_v2(x: np.ndarray, rate_hz: float, triads: Sequence[tuple[int, int, int]],
+                 units: Sequence[str]) -> np.ndarray:
+    """Features of one batch x (N, T, C) float64."""
+    n = len(x)
+    jerk = np.diff(x, axis=1, prepend=x[:, :1]) * rate_hz
+    views = [x, jerk]
+    extra: list[np.ndarray] = []
+    gravity_unit = None
+    for t in triads:
+        cols = list(t)
+        a = x[:, :, cols]
+        views.append(np.linalg.norm(a, axis=2)[:, :, None])
+        views.append(np.linalg.norm(jerk[:, :, cols], axis=2)[:, :, None])
+        extra += [_corr(a[:, :, i], a[:, :, j]) for i, j in ((0, 1), (0, 2), (1, 2))]
+        if units[t[0]] in ACCEL_UNITS and gravity_unit is None:
+            g = a.mean(1)
+            norm = np.linalg.norm(g, axis=1, keepdims=True)
+            gravity_unit = g / np.where(norm > 1e-9, norm, 1.0)
+            extra += [gravity_unit[:, 0], gravity_unit[:, 1], gravity_unit[:, 2], norm[:, 0]]
+            views.append(_split_by_axis(a - g[:, None], gravity_unit))
+    if gravity_unit is not None:
+        for t in triads:
+            if units[t[0]] in GYRO_UNITS:
+                views.append(_split_by_axis(x[:, :, list(t)], gravity_unit))
+    v = np.concatenate(views, axis=2)  # (N, T, V)
+    stats = _stats(np.ascontiguousarray(v.transpose(0, 2, 1)).reshape(-1, v.shape[1]), rate_hz)
+    cols = [s.reshape(n, -1) for s in stats]
+    if extra:
+        cols.append(np.stack(extra, axis=1))
+    return np.concatenate(cols, axis=1)
+
+
+_STAT_NAMES = (["mean", "sd", "min", "max"] + [f"p{round(q * 100):02d}" for q in _PCTS]
+               + ["iqr", "skew", "kurtosis", "mean_abs_change", "zero_cross_rate", "acf_peak", "acf_peak_lag_s",
+                  "f1_hz", "f1_share", "f2_hz", "f2_share", "centroid_hz"]
+               + [f"band_{lo:g}-{hi:g}Hz" if hi < 1e9 else f"band_{lo:g}Hz+" for lo, hi in _BANDS_HZ]
+               + ["log_power", "spectral_entropy"])
+
+
+def feature_names(channels: Sequence[str], units: Sequence[str],
+                  triads: Sequence[tuple[int, int, int]] | None = None) -> list[str]:
+    """Column names of :func:`window_features` (version 2), e.g. ``accelerometer.vertical:sd``.
+
+    The order mirrors :func:`_features_v2`; a test holds the two to the same length, and
+    the names make feature importances and exported feature tables readable.
+    """
+    triads = find_triads(channels, units) if triads is None else triads
+    views = list(channels) + [f"{c}'" for c in channels]
+    extra: list[str] = []
+    has_gravity = False
+    for t in triads:
+        stream = channels[t[0]].rpartition(".")[0] or f"ch{t[0]}"
+        views += [f"{stream}.|xyz|", f"{stream}.|xyz'|"]
+        extra += [f"{stream}:corr_{a}{b}" for a, b in ("xy", "xz", "yz")]
+        if units[t[0]] in ACCEL_UNITS and not has_gravity:
+            has_gravity = True
+            extra += [f"{stream}:gravity_{a}" for a in "xyz"] + [f"{stream}:gravity_norm"]
+            views += [f"{stream}.vertical", f"{stream}.horizontal"]
+    if has_gravity:
+        for t in triads:
+            if units[t[0]] in GYRO_UNITS:
+                stream = channels[t[0]].rpartition(".")[0] or f"ch{t[0]}"
+                views += [f"{stream}.about_vertical", f"{stream}.across_vertical"]
+    return [f"{v}:{st}" for st in _STAT_NAMES for v in views] + extra
 
 
 def window_features(
     X: np.ndarray,
     rate_hz: float,
     triads: Sequence[tuple[int, int, int]] = (),
-    batch: int = 4096,
+    units: Sequence[str] = (),
+    version: int = FEATURES_VERSION,
+    batch: int = 2048,
 ) -> np.ndarray:
-    """Feature matrix (N, F) float32 for windows ``X`` (N, T, C) in physical units."""
+    """Feature matrix (N, F) float32 for windows ``X`` (N, T, C) in physical units.
+
+    ``units`` (one per channel) tell accelerometers and gyroscopes apart for the
+    gravity-aligned views; without them only the per-channel and magnitude views are
+    computed. ``version`` picks the feature set a model was trained with.
+    """
+    if version == 1:
+        return window_features_v1(X, rate_hz, triads)
+    if version != FEATURES_VERSION:
+        raise HarlabError(f"window features version {version} is not known to this harlab "
+                          f"(it knows 1 and {FEATURES_VERSION}); update harlab to apply this model")
     X = np.asarray(X, dtype=np.float32)
-    parts = []
-    for i in range(0, max(len(X), 1), batch):
-        xb = X[i:i + batch].astype(np.float64)
-        if len(xb) == 0:
-            break
-        feats = _stats(xb, rate_hz)
-        if triads:
-            mags = np.stack([np.sqrt((xb[:, :, list(t)] ** 2).sum(2)) for t in triads], axis=2)
-            feats += _stats(mags, rate_hz)
-            corr = []
-            for t in triads:
-                c = xb[:, :, list(t)] - xb[:, :, list(t)].mean(1, keepdims=True)
-                sd = np.sqrt((c * c).mean(1)) + 1e-9
-                for a, b in ((0, 1), (0, 2), (1, 2)):
-                    corr.append((c[:, :, a] * c[:, :, b]).mean(1) / (sd[:, a] * sd[:, b]))
-            feats.append(np.stack(corr, axis=1))
-        parts.append(np.concatenate([f.reshape(len(xb), -1) for f in feats], axis=1).astype(np.float32))
-    if not parts:
-        return np.zeros((0, n_features(X.shape[1] if X.ndim == 3 else 0, X.shape[2] if X.ndim == 3 else 0,
-                                       rate_hz, triads)), np.float32)
+    if X.ndim != 3:
+        raise HarlabError(f"windows must be (N, T, C), got shape {X.shape}")
+    units = list(units) if len(units) else [""] * X.shape[2]
+    if len(X) == 0:
+        probe = np.zeros((1, max(2, X.shape[1]), X.shape[2]))
+        return np.zeros((0, _features_v2(probe, rate_hz, triads, units).shape[1]), np.float32)
+    parts = [_features_v2(X[i:i + batch].astype(np.float64), rate_hz, triads, units).astype(np.float32)
+             for i in range(0, len(X), batch)]
     return np.concatenate(parts)
 
 
-def n_features(n_time: int, n_channels: int, rate_hz: float, triads: Sequence[tuple[int, int, int]]) -> int:
+def n_features(n_time: int, n_channels: int, rate_hz: float, triads: Sequence[tuple[int, int, int]],
+               units: Sequence[str] = (), version: int = FEATURES_VERSION) -> int:
     """How many columns :func:`window_features` returns for this input shape."""
-    probe = np.zeros((1, max(n_time, 2), n_channels), np.float32)
-    return window_features(probe, rate_hz, triads).shape[1]
+    return window_features(np.zeros((0, n_time, n_channels), np.float32), rate_hz, triads, units,
+                           version).shape[1]

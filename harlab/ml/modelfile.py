@@ -31,7 +31,7 @@ import torch
 
 from harlab import __version__
 from harlab.core.errors import HarlabError
-from harlab.ml.features import window_features
+from harlab.ml.features import FEATURES_VERSION, window_features
 from harlab.ml.models import ArchConfig, arch_from_dict, arch_to_dict, build_network
 
 FORMAT = "harlab-activity-model"
@@ -150,14 +150,18 @@ class BoostedFeaturesMember:
 
     kind = "lightgbm"
 
-    def __init__(self, booster: Any, rate_hz: float, triads: list[tuple[int, int, int]], n_classes: int) -> None:
+    def __init__(self, booster: Any, rate_hz: float, triads: list[tuple[int, int, int]], n_classes: int,
+                 units: list[str] | None = None, features_version: int = FEATURES_VERSION) -> None:
         self.booster = booster
         self.rate_hz = float(rate_hz)
         self.triads = [tuple(int(i) for i in t) for t in triads]
         self.n_classes = n_classes
+        self.units = list(units or [])
+        self.features_version = int(features_version)
 
     def features(self, X: np.ndarray) -> np.ndarray:
-        return window_features(X, self.rate_hz, self.triads)  # type: ignore[arg-type]
+        return window_features(X, self.rate_hz, self.triads, self.units,  # type: ignore[arg-type]
+                               version=self.features_version)
 
     def predict_proba(self, X: np.ndarray, feats: np.ndarray | None = None) -> np.ndarray:
         F = self.features(X) if feats is None else feats
@@ -169,7 +173,8 @@ class BoostedFeaturesMember:
         return p
 
     def header(self) -> dict[str, Any]:
-        return {"kind": self.kind, "rate_hz": self.rate_hz, "triads": [list(t) for t in self.triads]}
+        return {"kind": self.kind, "rate_hz": self.rate_hz, "triads": [list(t) for t in self.triads],
+                "features_version": self.features_version}
 
     def arrays(self) -> dict[str, np.ndarray]:
         text = self.booster.model_to_string().encode("utf-8")
@@ -184,7 +189,13 @@ class BoostedFeaturesMember:
             booster = lgb.Booster(model_str=arrays["booster"].tobytes().decode("utf-8"))
         except Exception as exc:  # LightGBM raises its own LightGBMError on bad text
             raise HarlabError(f"the LightGBM model text does not parse: {exc}") from exc
-        return cls(booster, float(header["rate_hz"]), [tuple(t) for t in header["triads"]], len(info.classes))
+        # files written before feature versions existed used version 1
+        version = int(header.get("features_version", 1))
+        if version not in (1, FEATURES_VERSION):
+            raise HarlabError(f"the model's window features are version {version}; this harlab knows 1 and "
+                              f"{FEATURES_VERSION}: update harlab to apply it")
+        return cls(booster, float(header["rate_hz"]), [tuple(t) for t in header["triads"]], len(info.classes),
+                   list(info.units), version)
 
 
 def import_lightgbm() -> Any:

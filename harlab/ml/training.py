@@ -283,7 +283,7 @@ def train_gbm_member(
     lgb = import_lightgbm()
     k = len(info.classes)
     triads = find_triads(info.channels, info.units)
-    F = window_features(X, info.rate_hz, triads) if feats is None else feats
+    F = window_features(X, info.rate_hz, triads, info.units) if feats is None else feats
     w = class_weights(y[~val], k)[y[~val]] if cfg.class_weights else None
     params = {
         "objective": "multiclass", "num_class": k, "learning_rate": cfg.gbm_lr, "num_leaves": cfg.gbm_leaves,
@@ -311,7 +311,7 @@ def train_gbm_member(
                         callbacks=callbacks)
     if booster.best_iteration and booster.best_iteration > 0:
         booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
-    member = BoostedFeaturesMember(booster, info.rate_hz, triads, k)
+    member = BoostedFeaturesMember(booster, info.rate_hz, triads, k, list(info.units))
     summary: dict[str, Any] = {"best_iteration": int(booster.current_iteration()), "n_features": int(F.shape[1])}
     if val.any():
         pred = member.predict_proba(X[val], feats=F[val]).argmax(1)

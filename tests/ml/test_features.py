@@ -1,0 +1,115 @@
+"""Window features (version 2): names, known values, orientation invariance, old model files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harlab.core.errors import HarlabError
+from harlab.ml.features import FEATURES_VERSION, feature_names, find_triads, n_features, window_features
+from harlab.ml.modelfile import ActivityModel
+from harlab.simulate.session import demo_model_path
+
+CH6 = ["accelerometer.x", "accelerometer.y", "accelerometer.z", "gyroscope.x", "gyroscope.y", "gyroscope.z"]
+U6 = ["m/s^2"] * 3 + ["rad/s"] * 3
+
+
+def _walk_windows(n: int, rate: float = 50.0, seconds: float = 2.56, seed: int = 0) -> np.ndarray:
+    """Wrist-like windows: gravity on a tilted axis, a step rhythm, gyro swing, noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    X = np.zeros((n, len(t), 6))
+    for i in range(n):
+        f = rng.uniform(1.5, 2.2)
+        g = rng.normal(size=3)
+        g = 9.81 * g / np.linalg.norm(g)
+        X[i, :, :3] = g + np.outer(np.sin(2 * np.pi * f * t), rng.normal(size=3) * 2)
+        X[i, :, 3:] = np.outer(np.cos(2 * np.pi * f * t), rng.normal(size=3))
+    return (X + rng.normal(0, 0.1, X.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("channels", "units"),
+    [
+        (CH6, U6),
+        (CH6[:3], U6[:3]),  # accelerometer only
+        (["acc.x", "acc.y", "acc.z", "heart_rate.bpm"], ["g", "g", "g", "bpm"]),
+        (["heart_rate.bpm"], ["bpm"]),  # no triad at all
+    ],
+)
+def test_names_match_columns(channels: list[str], units: list[str]) -> None:
+    X = np.random.default_rng(1).normal(size=(5, 64, len(channels))).astype(np.float32)
+    tri = find_triads(channels, units)
+    F = window_features(X, 25.0, tri, units)
+    names = feature_names(channels, units)
+    assert F.shape == (5, len(names)) == (5, n_features(64, len(channels), 25.0, tri, units))
+    assert len(set(names)) == len(names)
+    assert np.isfinite(F).all()
+
+
+def test_values_of_known_signals() -> None:
+    rate = 50.0
+    t = np.arange(256) / rate
+    x = np.zeros((1, 256, 6), np.float32)
+    f = 10 * rate / 256  # 1.95 Hz, on an FFT bin so no leakage
+    x[0, :, 0] = 3.0 * np.sin(2 * np.pi * f * t)  # cadence 0.51 s
+    x[0, :, 2] = 9.81
+    F = dict(zip(feature_names(CH6, U6), window_features(x, rate, find_triads(CH6, U6), U6)[0], strict=True))
+    assert F["accelerometer.x:f1_hz"] == pytest.approx(f, abs=1e-6)
+    assert F["accelerometer.x:f1_share"] > 0.9
+    assert F["accelerometer.x:acf_peak_lag_s"] == pytest.approx(1 / f, abs=0.021)
+    assert F["accelerometer.x:sd"] == pytest.approx(3.0 / np.sqrt(2), rel=0.02)
+    assert F["accelerometer.x:p50"] == pytest.approx(np.percentile(x[0, :, 0], 50), abs=1e-5)
+    assert F["accelerometer.x:p95"] == pytest.approx(np.percentile(x[0, :, 0], 95), abs=1e-5)
+    assert F["accelerometer.x:band_1-2Hz"] + F["accelerometer.x:band_2-3Hz"] > 0.9
+    # gravity along +z: the tilt is (0, 0, 1) and the step swing is horizontal, not vertical
+    assert F["accelerometer:gravity_z"] == pytest.approx(1.0, abs=1e-3)
+    assert F["accelerometer:gravity_norm"] == pytest.approx(9.81, abs=1e-3)
+    assert F["accelerometer.horizontal:sd"] > 10 * F["accelerometer.vertical:sd"]
+    assert F["accelerometer.z:sd"] == pytest.approx(0.0, abs=1e-4)
+    assert F["accelerometer.z:skew"] == 0.0  # constant channel: defined, not NaN
+
+
+def test_orientation_free_views_do_not_change_when_the_device_is_turned() -> None:
+    """A watch worn the other way round, or any rotation, leaves the magnitude and
+    gravity-aligned views alone (what makes the features robust across participants)."""
+    X = _walk_windows(40)
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    rot = q * np.sign(np.linalg.det(q))  # a proper rotation
+    Xr = X.copy()
+    Xr[:, :, :3] = X[:, :, :3] @ rot.T
+    Xr[:, :, 3:] = X[:, :, 3:] @ rot.T
+    tri = find_triads(CH6, U6)
+    F, Fr = window_features(X, 50.0, tri, U6), window_features(Xr, 50.0, tri, U6)
+    names = np.array(feature_names(CH6, U6))
+    free = np.array([any(k in n for k in ("|xyz", "vertical", "horizontal", "gravity_norm")) for n in names])
+    assert free.sum() > 150
+    np.testing.assert_allclose(Fr[:, free], F[:, free], rtol=2e-3, atol=2e-3)
+    # ... while the per-axis views do change (the test would pass vacuously otherwise)
+    assert np.abs(Fr[:, ~free] - F[:, ~free]).max() > 1.0
+
+
+def test_batches_give_the_same_columns_as_one_pass() -> None:
+    X = _walk_windows(37)
+    tri = find_triads(CH6, U6)
+    np.testing.assert_array_equal(window_features(X, 50.0, tri, U6, batch=8), window_features(X, 50.0, tri, U6))
+
+
+def test_version_1_model_files_still_apply() -> None:
+    """The bundled demo model was trained on version 1 features: it must keep its columns."""
+    model = ActivityModel.load(demo_model_path())
+    gbm = [m for m in model.members if m.kind == "lightgbm"]
+    assert gbm and gbm[0].features_version == 1
+    n_in = gbm[0].booster.num_feature()
+    X = _walk_windows(4, rate=model.info.rate_hz, seconds=model.info.window_s)[:, :, :len(model.info.channels)]
+    assert gbm[0].features(X).shape == (4, n_in)
+    p = model.predict_proba(X)
+    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
+    assert FEATURES_VERSION == 2 and n_in != n_features(X.shape[1], X.shape[2], model.info.rate_hz,
+                                                       gbm[0].triads, model.info.units)
+
+
+def test_unknown_version_is_refused() -> None:
+    with pytest.raises(HarlabError, match="version 3"):
+        window_features(np.zeros((1, 10, 3), np.float32), 10.0, version=3)
