@@ -24,14 +24,16 @@ one JSON object with all numbers.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
+import harlab
 from harlab.importers import ImportOptions, get_importer
 from harlab.ml.dataset import Dataset, build_dataset
 from harlab.ml.metrics import classification_report, grouped_kfold
@@ -96,16 +98,39 @@ def load_fitbit(max_groups: int | None) -> Dataset:
     return data
 
 
+#: the code each model's results depend on: a change to one of these files invalidates cached fold results
+_SOURCES = {"common": ("dataset.py", "training.py", "modelfile.py", "metrics.py"),
+            "cnn1d": ("models.py",), "seed2d": ("models.py",), "features": ("features.py", "features_v1.py")}
+
+
+def _fingerprint(model: str) -> str:
+    ml = Path(harlab.__file__).parent / "ml"
+    files = _SOURCES["common"] + _SOURCES.get(model, ())
+    return hashlib.sha256(b"".join((ml / f).read_bytes() for f in files)).hexdigest()[:16]
+
+
 LOADERS = {"uci": load_uci, "wisdm": load_wisdm, "fitbit": load_fitbit}
 AUGMENT = {"uci": "jitter", "wisdm": "flip", "fitbit": "jitter"}
 
 
-def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int, seed: int) -> dict:
+def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: int) -> Path | None:
+    """Where one model's fold results on one dataset are kept: keyed by everything that changes them."""
+    if cache is None:
+        return None
+    settings = {a: b for a, b in asdict(cfg).items()
+                if a not in ("threads", "preset") and not (model != "features" and a.startswith("gbm_"))}
+    key = json.dumps({"dataset": name, "model": model, "n": n, "cfg": settings, "harlab": harlab.__version__,
+                      "source": _fingerprint(model)}, sort_keys=True)
+    return cache / f"{name}-{model}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+
+
+def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int, seed: int,
+                arch: dict | None = None, cache: Path | None = None) -> dict:
     log(f"{name}: {len(data)} windows {data.X.shape[1:]}, {len(np.unique(data.groups))} {data.group_kind}s, "
         f"{len(data.classes)} classes")
     k = min(k, len(np.unique(data.groups)))
     folds = list(grouped_kfold(data.groups, k, seed))
-    base = TrainConfig(epochs=epochs, seed=seed, augment=AUGMENT[name])
+    base = TrainConfig(epochs=epochs, seed=seed, augment=AUGMENT[name], arch=arch or {})
     probs: dict[str, np.ndarray] = {}
     timing: dict[str, dict[str, float]] = {}
     per_fold: dict[str, list[dict]] = {}
@@ -113,11 +138,22 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
     if "ensemble" in models:
         train_models += [m for m in ("cnn1d", "features") if m not in train_models]
     for m in train_models:
+        cached = _cache_file(cache, name, m, replace(base, preset=m, arch={} if m == "seed2d" else base.arch),
+                             len(data))
+        if cached is not None and cached.exists():
+            z = np.load(cached, allow_pickle=False)
+            probs[m] = z["probs"]
+            timing[m] = json.loads(str(z["timing"]))
+            per_fold[m] = json.loads(str(z["per_fold"]))
+            log(f"{name} {m}: fold results reused from {cached}")
+            continue
         probs[m] = np.zeros((len(data), len(data.classes)), np.float32)
         timing[m] = {"train_s": 0.0, "train_windows": 0, "infer_s": 0.0, "infer_windows": 0}
         per_fold[m] = []
         for f, (tr, te) in enumerate(folds):
             cfg = replace(base, preset=m, seed=seed + f)
+            if m == "seed2d":
+                cfg = replace(cfg, arch={})  # --arch shapes harlab's 1-D CNN; the seed's network stays as it was
             t0 = time.perf_counter()
             model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, cfg)
             t1 = time.perf_counter()
@@ -131,6 +167,9 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
             per_fold[m].append({"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"], "train_s": t1 - t0})
             log(f"{name} {m} fold {f + 1}/{k}: acc {rep['accuracy']:.4f} F1 {rep['macro_f1']:.4f} "
                 f"({t1 - t0:.0f} s train)")
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cached, probs=probs[m], timing=json.dumps(timing[m]), per_fold=json.dumps(per_fold[m]))
     if "ensemble" in models:
         probs["ensemble"] = (probs["cnn1d"] + probs["features"]) / 2
         per_fold["ensemble"] = []
@@ -157,7 +196,7 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
         log(f"{name} {m}: accuracy {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}")
     return {"n_windows": len(data), "n_groups": int(len(np.unique(data.groups))), "group_kind": data.group_kind,
             "classes": data.classes, "folds": k, "window_s": data.info.window_s, "rate_hz": data.info.rate_hz,
-            "augment": AUGMENT[name], "epochs": epochs, "models": results}
+            "augment": AUGMENT[name], "epochs": epochs, "arch": arch or {}, "models": results}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-groups", type=int, default=None, help="use only the first N participants/files")
+    ap.add_argument("--arch", default="{}", help='network overrides as JSON, e.g. \'{"width": 32}\'')
+    ap.add_argument("--cache", default=None, help="keep each model's fold results here and reuse them when the "
+                    "dataset, settings and harlab version are the same (run models one at a time, then together)")
     ap.add_argument("--out", default=None, help="also write the JSON to this file (updated after each dataset)")
     args = ap.parse_args(argv)
     if not DATA.is_dir():
@@ -180,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         log(f"loading {name}")
         data = LOADERS[name](args.max_groups)
-        out["datasets"][name] = run_dataset(name, data, models, args.folds, args.epochs, args.seed)
+        out["datasets"][name] = run_dataset(name, data, models, args.folds, args.epochs, args.seed,
+                                            json.loads(args.arch), Path(args.cache) if args.cache else None)
         out["datasets"][name]["wall_s"] = round(time.perf_counter() - t0, 1)
         if args.out:
             Path(args.out).write_text(json.dumps(out, indent=1))
