@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -21,9 +21,8 @@ def test_cnn_learns_separable_activities_quickly(sessions):
     data = build_dataset(sessions, "activity", window_s=2.0, stride_s=1.0)
     assert data.group_kind == "participant"
     assert data.info.channels == ["acc.x", "acc.y", "acc.z", "gyro.x", "gyro.y", "gyro.z"]
-    t0 = time.perf_counter()
-    model = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="cnn1d", epochs=10, batch_size=16, augment="none", arch=TINY))
-    assert time.perf_counter() - t0 < 60  # a few seconds on an idle 2-core machine
+    model = train(data.X, data.y, data.groups, data.info,
+                  TrainConfig(preset="cnn1d", epochs=10, batch_size=16, augment="none", arch=TINY))
     # held-out participant, never trained on
     assert model.info.metrics["validation"]["accuracy"] >= 0.95
     test = build_dataset([make_session("new", seed=99)], "activity", 2.0, 1.0, classes=data.classes)
@@ -39,6 +38,24 @@ def test_other_presets_learn(sessions, preset):
     assert model.info.preset == preset
     # the seed's small 2-D CNN is the weak baseline it was: well above chance (1/3), not perfect
     assert model.info.metrics["validation"]["macro_f1"] >= (0.6 if preset == "seed2d" else 0.9)
+
+
+def test_boosted_member_refits_on_validation_participants_but_reports_before(sessions):
+    """Early stopping picks the rounds on held-out people; the member is then trained on
+    everyone, and the validation score is still that of the model that had not seen them."""
+    data = build_dataset(sessions, "activity", window_s=2.0, stride_s=1.0)
+    cfg = TrainConfig(preset="features", gbm_rounds=80, gbm_min_rounds=40)
+    refit = train(data.X, data.y, data.groups, data.info, cfg)
+    plain = train(data.X, data.y, data.groups, data.info, replace(cfg, gbm_refit=False))
+    m_refit = refit.info.metrics["members"]["lightgbm"]
+    m_plain = plain.info.metrics["members"]["lightgbm"]
+    assert m_refit["refit_rounds"] == max(m_plain["best_iteration"], 40)
+    assert "refit_rounds" not in m_plain
+    assert refit.members[0].booster.current_iteration() == m_refit["refit_rounds"]
+    # same validation score: it is measured before the refit
+    assert refit.info.metrics["validation"] == plain.info.metrics["validation"]
+    # the refit model differs from the early-stopped one: it has seen more people
+    assert not np.allclose(refit.predict_proba(data.X), plain.predict_proba(data.X))
 
 
 def test_same_seed_same_weights_other_seed_differs(sessions):
