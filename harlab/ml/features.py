@@ -13,10 +13,11 @@ Version 2 (the current one) describes each window through several views of the s
   round, or a phone in another pocket, leaves unchanged.
 
 Each view gets the same statistics: mean, spread, extremes, percentiles, interquartile
-range, skewness, kurtosis, mean absolute change, zero crossings, the strongest
-autocorrelation peak between 0.25 s and 2.5 s and its lag (step or stroke cadence), the
-two strongest frequencies with their share of power, spectral centroid, band powers, log
-power and spectral entropy. Plus the axis correlations of each sensor.
+range, skewness, kurtosis, mean absolute change, zero crossings, the two strongest
+frequencies with their share of power, spectral centroid, band powers, log power and
+spectral entropy; the orientation-free views also the strongest autocorrelation peak
+between 0.25 s and 2.5 s and its lag (step or stroke cadence). Plus the axis
+correlations of each sensor.
 
 All of it is vectorised over windows (one sort for all percentiles, FFTs over the
 time axis), so a day of windows takes seconds. Version 1 lives on in
@@ -73,14 +74,14 @@ def _percentiles(s: np.ndarray) -> list[np.ndarray]:
 def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
     """Statistics of each row of x (M, T) (one channel of one window per row) -> list of (M,) arrays."""
     m, t = x.shape
-    zeros = np.zeros(m)
+    zeros = np.zeros(m, x.dtype)
     srt = np.sort(x, axis=1)
     mean = x.mean(1)
     cen = x - mean[:, None]
     cen2 = cen * cen
     var = cen2.mean(1)
     sd = np.sqrt(var)
-    flat = sd <= 1e-9
+    flat = sd <= 1e-6 * (np.abs(mean) + 1.0)  # constant up to float32 rounding: shape undefined
     safe_var = np.where(flat, 1.0, var)
     q = _percentiles(srt)
     out = [mean, sd, srt[:, 0], srt[:, -1], *q, q[3] - q[1],
@@ -89,27 +90,15 @@ def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
            np.abs(np.diff(x, axis=1)).mean(1) if t > 1 else zeros]
     signs = np.signbit(cen)
     out.append((signs[:, 1:] != signs[:, :-1]).mean(1) if t > 1 else zeros)
-    # autocorrelation through one zero-padded FFT; its peak between 0.25 s and 2.5 s is the cadence
-    nfft = 1 << int(np.ceil(np.log2(max(2, 2 * t))))
-    spec_pad = np.fft.rfft(cen, n=nfft, axis=1)
-    ac = np.fft.irfft(spec_pad.real ** 2 + spec_pad.imag ** 2, n=nfft, axis=1)[:, :t]
-    ac /= np.where(ac[:, :1] > 1e-12, ac[:, :1], 1.0)
-    lo, hi = max(1, int(0.25 * rate_hz)), min(t - 1, int(2.5 * rate_hz))
-    if hi > lo:
-        seg = ac[:, lo:hi]
-        arg = seg.argmax(1)
-        out += [seg[np.arange(m), arg], (arg + lo) / rate_hz]
-    else:
-        out += [zeros, zeros]
     f = np.fft.rfft(cen, axis=1)
-    spec = f.real ** 2 + f.imag ** 2  # (M, F)
-    freqs = np.fft.rfftfreq(t, d=1.0 / rate_hz)
+    spec = f.real * f.real + f.imag * f.imag  # (M, F)
+    freqs = np.fft.rfftfreq(t, d=1.0 / rate_hz).astype(x.dtype)
     total = spec.sum(1) + 1e-12
     p = spec / total[:, None]
-    top2 = np.argpartition(spec, -2, axis=1)[:, -2:] if spec.shape[1] >= 2 else np.zeros((m, 2), np.int64)
     rows = np.arange(m)
-    first = np.where(spec[rows, top2[:, 1]] >= spec[rows, top2[:, 0]], top2[:, 1], top2[:, 0])
-    second = np.where(first == top2[:, 1], top2[:, 0], top2[:, 1])
+    first = spec.argmax(1)
+    spec[rows, first] = -1.0
+    second = spec.argmax(1) if spec.shape[1] > 1 else first
     for idx in (first, second):
         out += [freqs[idx], p[rows, idx]]
     out.append(p @ freqs)
@@ -120,6 +109,23 @@ def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
     out.append(np.log(total / t))
     out.append(-(p * np.log(p + 1e-12)).sum(1) / np.log(max(2, spec.shape[1])))
     return out
+
+
+def _cadence(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
+    """Strongest autocorrelation between 0.25 s and 2.5 s lag and that lag (step or stroke
+    period) of each row of x (M, T), through one zero-padded FFT. Only computed for the
+    orientation-free views: the costliest statistic, and a rhythm shows in all of them."""
+    m, t = x.shape
+    lo, hi = max(1, int(0.25 * rate_hz)), min(t - 1, int(2.5 * rate_hz))
+    if hi <= lo:
+        return [np.zeros(m, x.dtype), np.zeros(m, x.dtype)]
+    cen = x - x.mean(1, keepdims=True)
+    nfft = 1 << int(np.ceil(np.log2(max(2, 2 * t))))
+    f = np.fft.rfft(cen, n=nfft, axis=1)
+    ac = np.fft.irfft(f.real * f.real + f.imag * f.imag, n=nfft, axis=1)[:, :hi]
+    seg = ac[:, lo:hi] / np.where(ac[:, :1] > 1e-12, ac[:, :1], 1.0)
+    arg = seg.argmax(1)
+    return [seg[np.arange(m), arg], ((arg + lo) / rate_hz).astype(x.dtype)]
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -137,9 +143,10 @@ def _split_by_axis(v: np.ndarray, axis_unit: np.ndarray) -> np.ndarray:
 
 def _features_v2(x: np.ndarray, rate_hz: float, triads: Sequence[tuple[int, int, int]],
                  units: Sequence[str]) -> np.ndarray:
-    """Features of one batch x (N, T, C) float64."""
+    """Features of one batch x (N, T, C) float32 (single precision halves the memory traffic;
+    the statistics need no more than its 7 digits)."""
     n = len(x)
-    jerk = np.diff(x, axis=1, prepend=x[:, :1]) * rate_hz
+    jerk = np.diff(x, axis=1, prepend=x[:, :1]) * np.float32(rate_hz)
     views = [x, jerk]
     extra: list[np.ndarray] = []
     gravity_unit = None
@@ -160,16 +167,18 @@ def _features_v2(x: np.ndarray, rate_hz: float, triads: Sequence[tuple[int, int,
             if units[t[0]] in GYRO_UNITS:
                 views.append(_split_by_axis(x[:, :, list(t)], gravity_unit))
     v = np.concatenate(views, axis=2)  # (N, T, V)
-    stats = _stats(np.ascontiguousarray(v.transpose(0, 2, 1)).reshape(-1, v.shape[1]), rate_hz)
-    cols = [s.reshape(n, -1) for s in stats]
+    rows = np.ascontiguousarray(v.transpose(0, 2, 1))  # (N, V, T): one channel of one window per row
+    cols = [s.reshape(n, -1) for s in _stats(rows.reshape(-1, v.shape[1]), rate_hz)]
+    free = 2 * x.shape[2]  # the views after the per-channel signal and jerk are orientation-free
+    if v.shape[2] > free:
+        cols += [s.reshape(n, -1) for s in _cadence(rows[:, free:].reshape(-1, v.shape[1]), rate_hz)]
     if extra:
         cols.append(np.stack(extra, axis=1))
     return np.concatenate(cols, axis=1)
 
 
 _STAT_NAMES = (["mean", "sd", "min", "max"] + [f"p{round(q * 100):02d}" for q in _PCTS]
-               + ["iqr", "skew", "kurtosis", "mean_abs_change", "zero_cross_rate", "acf_peak", "acf_peak_lag_s",
-                  "f1_hz", "f1_share", "f2_hz", "f2_share", "centroid_hz"]
+               + ["iqr", "skew", "kurtosis", "mean_abs_change", "zero_cross_rate", "f1_hz", "f1_share", "f2_hz", "f2_share", "centroid_hz"]
                + [f"band_{lo:g}-{hi:g}Hz" if hi < 1e9 else f"band_{lo:g}Hz+" for lo, hi in _BANDS_HZ]
                + ["log_power", "spectral_entropy"])
 
@@ -198,7 +207,9 @@ def feature_names(channels: Sequence[str], units: Sequence[str],
             if units[t[0]] in GYRO_UNITS:
                 stream = channels[t[0]].rpartition(".")[0] or f"ch{t[0]}"
                 views += [f"{stream}.about_vertical", f"{stream}.across_vertical"]
-    return [f"{v}:{st}" for st in _STAT_NAMES for v in views] + extra
+    free = views[2 * len(channels):]
+    return ([f"{v}:{st}" for st in _STAT_NAMES for v in views]
+            + [f"{v}:{st}" for st in ("acf_peak", "acf_peak_lag_s") for v in free] + extra)
 
 
 def window_features(
@@ -225,9 +236,9 @@ def window_features(
         raise HarlabError(f"windows must be (N, T, C), got shape {X.shape}")
     units = list(units) if len(units) else [""] * X.shape[2]
     if len(X) == 0:
-        probe = np.zeros((1, max(2, X.shape[1]), X.shape[2]))
+        probe = np.zeros((1, max(2, X.shape[1]), X.shape[2]), np.float32)
         return np.zeros((0, _features_v2(probe, rate_hz, triads, units).shape[1]), np.float32)
-    parts = [_features_v2(X[i:i + batch].astype(np.float64), rate_hz, triads, units).astype(np.float32)
+    parts = [_features_v2(X[i:i + batch], rate_hz, triads, units).astype(np.float32, copy=False)
              for i in range(0, len(X), batch)]
     return np.concatenate(parts)
 

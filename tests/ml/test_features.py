@@ -54,10 +54,13 @@ def test_values_of_known_signals() -> None:
     f = 10 * rate / 256  # 1.95 Hz, on an FFT bin so no leakage
     x[0, :, 0] = 3.0 * np.sin(2 * np.pi * f * t)  # cadence 0.51 s
     x[0, :, 2] = 9.81
+    x[0, :, 5] = np.sin(2 * np.pi * f * t)  # turning about the vertical (gravity is on z)
     F = dict(zip(feature_names(CH6, U6), window_features(x, rate, find_triads(CH6, U6), U6)[0], strict=True))
     assert F["accelerometer.x:f1_hz"] == pytest.approx(f, abs=1e-6)
     assert F["accelerometer.x:f1_share"] > 0.9
-    assert F["accelerometer.x:acf_peak_lag_s"] == pytest.approx(1 / f, abs=0.021)
+    assert F["gyroscope.about_vertical:acf_peak_lag_s"] == pytest.approx(1 / f, abs=0.021)
+    assert F["gyroscope.about_vertical:acf_peak"] > 0.4
+    assert F["gyroscope.across_vertical:sd"] == pytest.approx(0.0, abs=1e-4)
     assert F["accelerometer.x:sd"] == pytest.approx(3.0 / np.sqrt(2), rel=0.02)
     assert F["accelerometer.x:p50"] == pytest.approx(np.percentile(x[0, :, 0], 50), abs=1e-5)
     assert F["accelerometer.x:p95"] == pytest.approx(np.percentile(x[0, :, 0], 95), abs=1e-5)
