@@ -4,12 +4,19 @@ For each dataset, windows are cut once, split into grouped folds by participant
 (recording for the single-participant Fitbit seed), and every model is trained and
 tested on the *same* folds:
 
-* ``cnn1d``    harlab's 1-D CNN
-* ``seed2d``   the seed project's 2-D CNN (fitbit-formats.md §3.2)
-* ``features`` hand-crafted window features + LightGBM (the bar to beat)
-* ``ensemble`` mean of the cnn1d and features probabilities. Training members
-  separately with the same seed and validation split gives exactly the members the
-  ``ensemble`` preset trains, so the ensemble costs no extra training here.
+* ``cnn1d``        harlab's 1-D CNN
+* ``seed2d``       the seed project's 2-D CNN (fitbit-formats.md §3.2)
+* ``features``     hand-crafted window features + LightGBM, window by window (the bar to beat)
+* ``features_ctx`` the same plus each window against its recording (``harlab.ml.context``:
+  tilt from the recording's upright, motion against its median; from all windows of the
+  recording, labelled or not, never from labels or other participants)
+* ``ensemble``     mean of the cnn1d and features_ctx probabilities: the default preset.
+  Training members separately with the same seed and validation split gives exactly the
+  members the ``ensemble`` preset trains, so the ensemble costs no extra training here.
+
+``--cache DIR`` keeps each model's fold probabilities, keyed by dataset, settings and
+the source of the code that trains it, so models can run as separate processes (two
+cores, two jobs) and a final run with all models assembles the report.
 
 Datasets (``../shared/data``): UCI HAPT raw, classes 1-6, 2.56 s windows with 50 %
 overlap at 50 Hz; WISDM 2019 watch accel + gyro, 18 classes, 10 s windows with 5 s
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import sys
 import time
@@ -34,7 +42,13 @@ from pathlib import Path
 import numpy as np
 
 import harlab
+import harlab.ml.context
+import harlab.ml.dataset
+import harlab.ml.features
+import harlab.ml.features_v1
+import harlab.ml.models
 from harlab.importers import ImportOptions, get_importer
+from harlab.ml import modelfile, training
 from harlab.ml.dataset import Dataset, build_dataset
 from harlab.ml.metrics import classification_report, grouped_kfold
 from harlab.ml.training import TrainConfig, train
@@ -98,15 +112,28 @@ def load_fitbit(max_groups: int | None) -> Dataset:
     return data
 
 
-#: the code each model's results depend on: a change to one of these files invalidates cached fold results
-_SOURCES = {"common": ("dataset.py", "training.py", "modelfile.py", "metrics.py"),
-            "cnn1d": ("models.py",), "seed2d": ("models.py",), "features": ("features.py", "features_v1.py")}
+#: what each benchmarked model is: (preset, TrainConfig overrides)
+SPECS: dict[str, tuple[str, dict]] = {
+    "cnn1d": ("cnn1d", {}),
+    "seed2d": ("seed2d", {"arch": {}}),  # --arch shapes harlab's 1-D CNN; the seed's network stays as it was
+    "features": ("features", {"context": False}),  # the plain baseline: window features + LightGBM
+    "features_ctx": ("features", {"context": True}),  # ... plus each window against its recording
+}
+#: the ensemble preset's members
+ENSEMBLE = ("cnn1d", "features_ctx")
+#: the code each model's results depend on; a change to it invalidates cached fold results
+_SOURCES = {
+    "torch": (training.train_torch_member, training.augment_batch, training.random_rotations, modelfile.TorchMember,
+              harlab.ml.models),
+    "gbm": (training.train_gbm_member, modelfile.BoostedFeaturesMember, harlab.ml.features, harlab.ml.features_v1,
+            harlab.ml.context),
+    "common": (training.validation_split, training.class_weights, training.train, harlab.ml.dataset),
+}
 
 
 def _fingerprint(model: str) -> str:
-    ml = Path(harlab.__file__).parent / "ml"
-    files = _SOURCES["common"] + _SOURCES.get(model, ())
-    return hashlib.sha256(b"".join((ml / f).read_bytes() for f in files)).hexdigest()[:16]
+    parts = _SOURCES["common"] + _SOURCES["gbm" if model.startswith("features") else "torch"]
+    return hashlib.sha256("".join(inspect.getsource(p) for p in parts).encode()).hexdigest()[:16]
 
 
 LOADERS = {"uci": load_uci, "wisdm": load_wisdm, "fitbit": load_fitbit}
@@ -118,7 +145,8 @@ def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: 
     if cache is None:
         return None
     settings = {a: b for a, b in asdict(cfg).items()
-                if a not in ("threads", "preset") and not (model != "features" and a.startswith("gbm_"))}
+                if a not in ("threads", "preset") and not (not model.startswith("features")
+                                                           and (a.startswith("gbm_") or a == "context"))}
     key = json.dumps({"dataset": name, "model": model, "n": n, "cfg": settings, "harlab": harlab.__version__,
                       "source": _fingerprint(model)}, sort_keys=True)
     return cache / f"{name}-{model}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
@@ -136,10 +164,11 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
     per_fold: dict[str, list[dict]] = {}
     train_models = [m for m in models if m != "ensemble"]
     if "ensemble" in models:
-        train_models += [m for m in ("cnn1d", "features") if m not in train_models]
+        train_models += [m for m in ENSEMBLE if m not in train_models]
     for m in train_models:
-        cached = _cache_file(cache, name, m, replace(base, preset=m, arch={} if m == "seed2d" else base.arch),
-                             len(data))
+        preset, overrides = SPECS[m]
+        spec = replace(base, preset=preset, **overrides)
+        cached = _cache_file(cache, name, m, spec, len(data))
         if cached is not None and cached.exists():
             z = np.load(cached, allow_pickle=False)
             probs[m] = z["probs"]
@@ -151,13 +180,12 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
         timing[m] = {"train_s": 0.0, "train_windows": 0, "infer_s": 0.0, "infer_windows": 0}
         per_fold[m] = []
         for f, (tr, te) in enumerate(folds):
-            cfg = replace(base, preset=m, seed=seed + f)
-            if m == "seed2d":
-                cfg = replace(cfg, arch={})  # --arch shapes harlab's 1-D CNN; the seed's network stays as it was
+            cfg = replace(spec, seed=seed + f)
+            ctx = data.context
             t0 = time.perf_counter()
-            model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, cfg)
+            model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, cfg, context=ctx[tr])
             t1 = time.perf_counter()
-            probs[m][te] = model.predict_proba(data.X[te])
+            probs[m][te] = model.predict_proba(data.X[te], ctx[te] if model.uses_context else None)
             t2 = time.perf_counter()
             timing[m]["train_s"] += t1 - t0
             timing[m]["train_windows"] += len(tr)
@@ -171,12 +199,12 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
             cached.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cached, probs=probs[m], timing=json.dumps(timing[m]), per_fold=json.dumps(per_fold[m]))
     if "ensemble" in models:
-        probs["ensemble"] = (probs["cnn1d"] + probs["features"]) / 2
+        probs["ensemble"] = (probs[ENSEMBLE[0]] + probs[ENSEMBLE[1]]) / 2
         per_fold["ensemble"] = []
         for _, te in folds:
             rep = classification_report(data.y[te], probs["ensemble"][te].argmax(1), data.classes)
             per_fold["ensemble"].append({"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"]})
-        timing["ensemble"] = {key: timing["cnn1d"][key] + timing["features"][key]
+        timing["ensemble"] = {key: timing[ENSEMBLE[0]][key] + timing[ENSEMBLE[1]][key]
                               for key in ("train_s", "infer_s")}
         timing["ensemble"]["train_windows"] = timing["cnn1d"]["train_windows"]
         timing["ensemble"]["infer_windows"] = timing["cnn1d"]["infer_windows"]
@@ -202,7 +230,7 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="uci,wisdm,fitbit")
-    ap.add_argument("--models", default="cnn1d,seed2d,features,ensemble")
+    ap.add_argument("--models", default="cnn1d,seed2d,features,features_ctx,ensemble")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)

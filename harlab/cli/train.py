@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     with RunTracker(options_from_args(args), "train", output.with_name(output.name + ".run.json")) as tracker:
         t0 = time.perf_counter()
         try:
-            model = train(data.X, data.y, data.groups, info, cfg, tracker.progress(print_progress), cancel)
+            model = train(data.X, data.y, data.groups, info, cfg, tracker.progress(print_progress), cancel,
+                          context=data.context)
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)

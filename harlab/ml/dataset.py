@@ -23,6 +23,7 @@ from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.exporters.resample import nominal_period, resample_onto, split_runs
 from harlab.exporters.windows import WindowSet, cut_windows
+from harlab.ml.context import REF_SIZE, recording_reference
 from harlab.ml.modelfile import ModelInfo
 
 #: unit -> (SI unit, factor)
@@ -61,6 +62,8 @@ class Dataset:
     group_kind: str  #: "participant" or "session" (when there is only one participant)
     info: ModelInfo
     sources: list[dict[str, Any]] = field(default_factory=list)
+    #: (N, REF_SIZE) each window's recording reference (harlab.ml.context), from all windows of its session
+    context: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -71,7 +74,7 @@ class Dataset:
 
     def subset(self, idx: np.ndarray) -> Dataset:
         return Dataset(self.windows, self.X[idx], self.y[idx], self.groups[idx], self.group_kind, self.info,
-                       self.sources)
+                       self.sources, None if self.context is None else self.context[idx])
 
 
 def build_dataset(
@@ -121,7 +124,14 @@ def build_dataset(
     info = ModelInfo(classes=list(ws.classes), channels=list(ws.channels), units=units, rate_hz=ws.rate_hz,
                      window_s=ws.window_s, stride_s=ws.stride_s, stream_kinds=kinds, track=track,
                      label_policy=ws.label_policy, training_sessions=training)
-    return Dataset(ws, X, ws.y.astype(np.int64), groups, kind, info, list(training))
+    # every window of each session, labelled or not, makes its recording's reference: choosing
+    # the labelled windows must not shape what the model compares them with
+    context = np.full((len(X), REF_SIZE), np.nan)
+    for i, session in enumerate(sessions):
+        sel = ws.session_index == i
+        if sel.any():
+            context[sel] = recording_reference(session_windows(session, info).X, info.channels, info.units)
+    return Dataset(ws, X, ws.y.astype(np.int64), groups, kind, info, list(training), context)
 
 
 # -- whole-session windows for prediction ---------------------------------------------------------

@@ -31,6 +31,7 @@ import torch
 
 from harlab import __version__
 from harlab.core.errors import HarlabError
+from harlab.ml.context import context_features, references_by_recording
 from harlab.ml.features import FEATURES_VERSION, window_features
 from harlab.ml.models import ArchConfig, arch_from_dict, arch_to_dict, build_network
 
@@ -99,7 +100,9 @@ class TorchMember:
     def normalise(self, X: np.ndarray) -> np.ndarray:
         return (np.asarray(X, np.float32) - self.mean) / self.std
 
-    def predict_proba(self, X: np.ndarray, batch: int = 2048) -> np.ndarray:
+    uses_context = False
+
+    def predict_proba(self, X: np.ndarray, batch: int = 2048, context: np.ndarray | None = None) -> np.ndarray:
         self.net.eval()
         out = []
         with torch.inference_mode():
@@ -151,20 +154,31 @@ class BoostedFeaturesMember:
     kind = "lightgbm"
 
     def __init__(self, booster: Any, rate_hz: float, triads: list[tuple[int, int, int]], n_classes: int,
-                 units: list[str] | None = None, features_version: int = FEATURES_VERSION) -> None:
+                 units: list[str] | None = None, features_version: int = FEATURES_VERSION,
+                 channels: list[str] | None = None, uses_context: bool = False) -> None:
         self.booster = booster
+        self.channels = list(channels or [])
+        self.uses_context = bool(uses_context)  #: window features + :mod:`harlab.ml.context` columns
         self.rate_hz = float(rate_hz)
         self.triads = [tuple(int(i) for i in t) for t in triads]
         self.n_classes = n_classes
         self.units = list(units or [])
         self.features_version = int(features_version)
 
-    def features(self, X: np.ndarray) -> np.ndarray:
-        return window_features(X, self.rate_hz, self.triads, self.units,  # type: ignore[arg-type]
-                               version=self.features_version)
+    def features(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+        """Window features, plus the recording-context columns when the member uses them
+        (``context``: each window's recording reference; None = the windows are one recording)."""
+        F = window_features(X, self.rate_hz, self.triads, self.units,  # type: ignore[arg-type]
+                            version=self.features_version)
+        if not self.uses_context:
+            return F
+        if context is None:
+            context = references_by_recording(X, np.zeros(len(X)), self.channels, self.units)
+        return np.concatenate([F, context_features(X, context, self.channels, self.units)], axis=1)
 
-    def predict_proba(self, X: np.ndarray, feats: np.ndarray | None = None) -> np.ndarray:
-        F = self.features(X) if feats is None else feats
+    def predict_proba(self, X: np.ndarray, feats: np.ndarray | None = None,
+                      context: np.ndarray | None = None) -> np.ndarray:
+        F = self.features(X, context) if feats is None else feats
         if len(F) == 0:
             return np.zeros((0, self.n_classes), np.float32)
         p = np.asarray(self.booster.predict(F, num_threads=torch.get_num_threads()), np.float32)
@@ -174,7 +188,7 @@ class BoostedFeaturesMember:
 
     def header(self) -> dict[str, Any]:
         return {"kind": self.kind, "rate_hz": self.rate_hz, "triads": [list(t) for t in self.triads],
-                "features_version": self.features_version}
+                "features_version": self.features_version, "recording_context": self.uses_context}
 
     def arrays(self) -> dict[str, np.ndarray]:
         text = self.booster.model_to_string().encode("utf-8")
@@ -195,7 +209,7 @@ class BoostedFeaturesMember:
             raise HarlabError(f"the model's window features are version {version}; this harlab knows 1 and "
                               f"{FEATURES_VERSION}: update harlab to apply it")
         return cls(booster, float(header["rate_hz"]), [tuple(t) for t in header["triads"]], len(info.classes),
-                   list(info.units), version)
+                   list(info.units), version, list(info.channels), bool(header.get("recording_context", False)))
 
 
 def import_lightgbm() -> Any:
@@ -224,24 +238,46 @@ class ActivityModel:
         self.weights = list(weights) if weights is not None else [1.0] * len(members)
         #: per-member training curves (epoch, loss, acc, val_*) of a freshly trained model; not saved
         self.history: dict[str, list[dict[str, float]]] = {}
+        #: a freshly trained model's probabilities for its validation windows, from the members as they
+        #: were before any refit on them (honest scores); not saved
+        self.validation_proba: np.ndarray | None = None
 
     @property
     def classes(self) -> list[str]:
         return self.info.classes
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Weighted mean of the members' probabilities, (N, K) float32."""
+    @property
+    def uses_context(self) -> bool:
+        """Whether a member compares windows with the rest of their recording (:mod:`harlab.ml.context`)."""
+        return any(m.uses_context for m in self.members)
+
+    def recording_references(self, X: np.ndarray, recordings: np.ndarray | None = None) -> np.ndarray | None:
+        """Per-window recording references for :meth:`predict_proba` (None when no member needs them);
+        ``recordings`` labels each window's recording, default: all one recording."""
+        if not self.uses_context:
+            return None
+        rec = np.zeros(len(X)) if recordings is None else recordings
+        return references_by_recording(np.asarray(X, np.float32), rec, self.info.channels, self.info.units)
+
+    def predict_proba(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+        """Weighted mean of the members' probabilities, (N, K) float32.
+
+        ``context`` (from :meth:`recording_references`) matters for models that use the
+        recording context; without it the windows given are taken as one recording.
+        """
         X = np.asarray(X, np.float32)
         want = (len(self.info.channels),)
         if X.ndim != 3 or X.shape[2:] != want:
             raise HarlabError(f"windows must be N x T x {want[0]}, got shape {X.shape}")
         total = np.zeros((len(X), len(self.classes)), np.float64)
+        if context is None and self.uses_context:
+            context = self.recording_references(X)
         for m, w in zip(self.members, self.weights, strict=True):
-            total += w * m.predict_proba(X)
+            total += w * m.predict_proba(X, context=context)
         return (total / sum(self.weights)).astype(np.float32)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.predict_proba(X).argmax(1)
+    def predict(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+        return self.predict_proba(X, context).argmax(1)
 
     # -- file ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -38,13 +38,18 @@ def predict_windows(
     progress: Callable[[int, int], None] | None = None,
     threads: int = 0,
 ) -> np.ndarray:
-    """Probabilities (N, K) in batches, reporting (done, total) after each."""
+    """Probabilities (N, K) in batches, reporting (done, total) after each.
+
+    ``X`` is taken as one recording (a session) by models that use the recording context:
+    its reference comes from all windows, not from each batch.
+    """
     out = []
     prev = torch.get_num_threads()
     set_threads(threads)
     try:
+        context = model.recording_references(X)
         for i in range(0, len(X), batch):
-            out.append(model.predict_proba(X[i:i + batch]))
+            out.append(model.predict_proba(X[i:i + batch], None if context is None else context[i:i + batch]))
             if progress:
                 progress(min(i + batch, len(X)), len(X))
     finally:

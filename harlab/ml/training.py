@@ -29,7 +29,8 @@ import torch
 from torch import nn
 
 from harlab.core.errors import HarlabError
-from harlab.ml.features import find_triads, window_features
+from harlab.ml.context import references_by_recording
+from harlab.ml.features import find_triads
 from harlab.ml.metrics import confusion_matrix, metrics_from_confusion
 from harlab.ml.modelfile import (
     ActivityModel,
@@ -85,6 +86,7 @@ class TrainConfig:
     gbm_leaves: int = 31
     gbm_refit: bool = True  #: after early stopping, train again on all windows incl. the validation participants
     gbm_min_rounds: int = 150
+    context: bool = True  #: LightGBM also sees each window against its recording (harlab.ml.context)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -282,12 +284,16 @@ def train_gbm_member(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     feats: np.ndarray | None = None,
+    context: np.ndarray | None = None,
 ) -> tuple[BoostedFeaturesMember, dict[str, Any]]:
-    """LightGBM on window features, early-stopped on the validation participants."""
+    """LightGBM on window features (and, with ``cfg.context``, each window against its
+    recording's reference ``context``), early-stopped on the validation participants."""
     lgb = import_lightgbm()
     k = len(info.classes)
     triads = find_triads(info.channels, info.units)
-    F = window_features(X, info.rate_hz, triads, info.units) if feats is None else feats
+    member = BoostedFeaturesMember(None, info.rate_hz, triads, k, list(info.units), channels=list(info.channels),
+                                   uses_context=cfg.context and context is not None)
+    F = member.features(X, context) if feats is None else feats
     w = class_weights(y[~val], k)[y[~val]] if cfg.class_weights else None
     params = {
         "objective": "multiclass", "num_class": k, "learning_rate": cfg.gbm_lr, "num_leaves": cfg.gbm_leaves,
@@ -315,7 +321,7 @@ def train_gbm_member(
                         callbacks=callbacks)
     if booster.best_iteration and booster.best_iteration > 0:
         booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
-    member = BoostedFeaturesMember(booster, info.rate_hz, triads, k, list(info.units))
+    member.booster = booster
     rounds = int(booster.current_iteration())
     summary: dict[str, Any] = {"best_iteration": rounds, "n_features": int(F.shape[1])}
     val_proba = None
@@ -330,9 +336,8 @@ def train_gbm_member(
             _check_cancel(cancel)
             rounds = max(rounds, min(cfg.gbm_min_rounds, cfg.gbm_rounds))
             w_all = class_weights(y, k)[y] if cfg.class_weights else None
-            booster = lgb.train(params, lgb.Dataset(F, y, weight=w_all), num_boost_round=rounds,
-                                callbacks=[report])
-            member = BoostedFeaturesMember(booster, info.rate_hz, triads, k, list(info.units))
+            member.booster = lgb.train(params, lgb.Dataset(F, y, weight=w_all), num_boost_round=rounds,
+                                       callbacks=[report])
             summary["refit_rounds"] = rounds
     summary["val_proba"] = val_proba
     return member, summary
@@ -346,11 +351,15 @@ def train(
     config: TrainConfig | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    context: np.ndarray | None = None,
 ) -> ActivityModel:
     """Train the preset in ``config`` on windows ``X`` (N, T, C) in physical units.
 
     ``y`` holds indices into ``info.classes``; ``groups`` the participant (or
     recording) of each window, used to hold whole groups out for early stopping.
+    ``context``: each window's recording reference (``Dataset.context``, from all
+    windows of its session); None computes it from the windows given, one recording
+    per group.
     """
     cfg = config or TrainConfig()
     X = np.ascontiguousarray(X, np.float32)
@@ -380,7 +389,9 @@ def train(
             members.append(m)
             summaries[kind] = s
         if cfg.preset in ("features", "ensemble"):
-            m2, s2 = train_gbm_member(X, y, val, info, cfg, progress, cancel)
+            if cfg.context and context is None:
+                context = references_by_recording(X, groups, info.channels, info.units)
+            m2, s2 = train_gbm_member(X, y, val, info, cfg, progress, cancel, context=context)
             members.append(m2)
             summaries["lightgbm"] = s2
         model = ActivityModel(replace(info, preset=cfg.preset, n_train_windows=int((~val).sum()),
@@ -392,7 +403,8 @@ def train(
         if val.any():
             # from each member as it was before any refit on the validation participants
             val_proba = sum(w * v["val_proba"] for w, v in zip(model.weights, summaries.values(), strict=True))
-            pred = np.asarray(val_proba).argmax(1)
+            model.validation_proba = np.asarray(val_proba, np.float32) / sum(model.weights)
+            pred = model.validation_proba.argmax(1)
             mm = metrics_from_confusion(confusion_matrix(y[val], pred, len(info.classes)), info.classes)
             metrics["validation"] = {"accuracy": mm["accuracy"], "macro_f1": mm["macro_f1"]}
         model.info.metrics = metrics

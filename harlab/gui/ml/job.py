@@ -123,12 +123,13 @@ def run_training(
     info.name = req.model_name
     say(f"training {req.config.preset} on {len(data)} windows "
         f"({len(set(data.groups.tolist()))} {data.group_kind}s)")
-    model = train(data.X, data.y, data.groups, info, req.config, progress, cancel)
+    model = train(data.X, data.y, data.groups, info, req.config, progress, cancel, context=data.context)
     check()
     val = validation_split(data.groups, data.y, req.config.val_fraction, req.config.seed)
     report = None
-    if val.any():
-        pred = model.predict(data.X[val])
+    if val.any() and model.validation_proba is not None:
+        # the members as they were before any refit on the validation participants
+        pred = model.validation_proba.argmax(1)
         report = classification_report(data.y[val], pred, data.classes, data.groups[val])
         report["group_kind"] = data.group_kind
     seconds = time.perf_counter() - t0

@@ -1,0 +1,121 @@
+"""Recording context: tilt from the recording's own upright, whatever way the device is worn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harlab.core import Segment
+from harlab.ml.context import CONTEXT_NAMES, MIN_WINDOWS, REF_SIZE, context_features, recording_reference
+from harlab.ml.dataset import build_dataset, session_windows
+from harlab.ml.modelfile import ActivityModel
+from harlab.ml.predict import predict_session
+from harlab.ml.training import TrainConfig, train
+
+from .conftest import make_session
+
+CH = ["acc.x", "acc.y", "acc.z"]
+U = ["m/s^2"] * 3
+
+
+def _rotation(seed: int) -> np.ndarray:
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    return q * np.sign(np.linalg.det(q))
+
+
+def _recording(rot: np.ndarray, n_each: int = 20, rate: float = 25.0, seed: int = 0):
+    """Windows of walking (upright, swinging), standing (upright, still) and sitting
+    (leaning back 20 degrees, still), seen by a device turned by ``rot``."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(64) / rate
+    lean = np.radians(20)
+    body_up = {"walking": np.array([0, 0, 1.0]), "standing": np.array([0, 0, 1.0]),
+               "sitting": np.array([np.sin(lean), 0, np.cos(lean)])}
+    X, names = [], []
+    for act, up in body_up.items():
+        for _ in range(n_each):
+            a = np.tile(9.81 * up, (len(t), 1))
+            if act == "walking":
+                a[:, 0] += 3 * np.sin(2 * np.pi * 2 * t + rng.uniform(0, 6))
+                a[:, 2] += 2 * np.sin(2 * np.pi * 4 * t)
+            a += rng.normal(0, 0.05, a.shape)
+            X.append(a @ rot.T)
+            names.append(act)
+    return np.array(X, np.float32), np.array(names)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tilt_from_upright_separates_sitting_from_standing_in_any_orientation(seed: int) -> None:
+    X, names = _recording(_rotation(seed), seed=seed)
+    ref = recording_reference(X, CH, U)
+    assert ref.shape == (REF_SIZE,) and np.isfinite(ref).all()
+    F = context_features(X, np.tile(ref, (len(X), 1)), CH, U)
+    tilt = F[:, CONTEXT_NAMES.index("context:tilt_from_upright_deg")]
+    assert np.median(tilt[names == "standing"]) < 3
+    assert np.median(tilt[names == "sitting"]) == pytest.approx(20, abs=3)
+    # the still windows lean towards +lean: sitting has the positive component
+    towards = F[:, CONTEXT_NAMES.index("context:tilt_towards_still_lean")]
+    assert towards[names == "sitting"].mean() > towards[names == "standing"].mean() + 0.2
+    motion = F[:, CONTEXT_NAMES.index("context:motion_over_median")]
+    assert motion[names == "walking"].min() > 5 * motion[names == "standing"].max()
+
+
+def test_too_little_or_no_accelerometer_gives_missing_values() -> None:
+    X, _ = _recording(np.eye(3), n_each=3)
+    assert len(X) < MIN_WINDOWS
+    ref = recording_reference(X, CH, U)
+    assert np.isnan(ref).all()
+    assert np.isnan(context_features(X, np.tile(ref, (len(X), 1)), CH, U)).all()
+    gyro_only = recording_reference(np.zeros((20, 64, 3), np.float32), ["g.x", "g.y", "g.z"], ["rad/s"] * 3)
+    assert np.isnan(gyro_only).all()
+
+
+def test_dataset_reference_comes_from_all_windows_not_only_labelled_ones() -> None:
+    s = make_session("P1", seed=1)
+    # leave the running bouts unlabelled: the reference must still see them
+    kept = [seg for seg in s.remove_label_track("activity") if seg.label != "running"]
+    s.add_segments("activity", [Segment(g.start, g.end, g.label, source="imported") for g in kept])
+    data = build_dataset([s], "activity", 2.0, 1.0)
+    assert "running" not in data.classes
+    everything = session_windows(s, data.info)
+    assert len(everything.X) > len(data.X)
+    want = recording_reference(everything.X, data.info.channels, data.info.units)
+    np.testing.assert_allclose(data.context, np.tile(want, (len(data.X), 1)))
+    only_labelled = recording_reference(data.X, data.info.channels, data.info.units)
+    assert not np.allclose(want, only_labelled)
+
+
+def test_context_model_round_trip_and_whole_session_prediction(tmp_path, sessions) -> None:
+    data = build_dataset(sessions, "activity", 2.0, 1.0)
+    model = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="features", gbm_rounds=40,
+                                                                      gbm_min_rounds=40), context=data.context)
+    assert model.uses_context
+    assert model.members[0].booster.num_feature() == model.members[0].features(data.X[:2]).shape[1]
+    loaded = ActivityModel.load(model.save(tmp_path / "m.harmodel"))
+    assert loaded.uses_context
+    new = make_session("new", seed=42)
+    track = predict_session(loaded, new, add=False)
+    sw = session_windows(new, loaded.info)
+    # the whole session is one recording: same as giving every window that recording's reference
+    refs = loaded.recording_references(sw.X)
+    np.testing.assert_allclose(track.probabilities, loaded.predict_proba(sw.X, refs), atol=1e-6)
+    np.testing.assert_allclose(track.probabilities, model.predict_proba(sw.X, refs), atol=1e-6)
+    assert (track.probabilities.argmax(1) == loaded.predict(sw.X)).all()
+    # and the context is not ignored: a reference from another recording changes the answer
+    other = np.tile(recording_reference(data.X[data.groups == data.groups[0]], data.info.channels,
+                                        data.info.units), (len(sw.X), 1))
+    other[:, :3] = -other[:, :3]  # an upright upside down
+    assert not np.allclose(loaded.predict_proba(sw.X, other), track.probabilities, atol=1e-3)
+
+
+def test_without_context_the_member_sees_window_features_only(sessions) -> None:
+    data = build_dataset(sessions, "activity", 2.0, 1.0)
+    model = train(data.X, data.y, data.groups, data.info,
+                  TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30, context=False),
+                  context=data.context)
+    assert not model.uses_context
+    assert model.recording_references(data.X) is None
+    n_ctx = model.members[0].booster.num_feature()
+    with_ctx = train(data.X, data.y, data.groups, data.info,
+                     TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30), context=data.context)
+    assert with_ctx.members[0].booster.num_feature() == n_ctx + len(CONTEXT_NAMES)
