@@ -8,7 +8,7 @@ honest subject-independent prediction, mistakes included.
 
 Run from the repository root (a minute or two on two cores)::
 
-    python resources/build_demo_model.py [--out harlab/resources/demo-model.harmodel]
+    python resources/build_demo_model.py [--out harlab/resources/demo-model.harmodel] [--compare OLD]
 
 The build is deterministic: the same harlab version gives the same trees (only the creation
 time in the header differs). At the end it prints the file size, the validation metrics and
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--rounds", type=int, default=150, help="LightGBM rounds at most (early stopping)")
+    ap.add_argument("--compare", type=Path, default=None, help="also score this (e.g. the previous) model file")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(preset="features", seed=0, gbm_rounds=args.rounds, gbm_leaves=15, threads=1)
     info = data.info
     info.name = "demo model"
-    model = train(data.X, data.y, data.groups, info, cfg)
+    model = train(data.X, data.y, data.groups, info, cfg, context=data.context)
     path = model.save(args.out)
     loaded = ActivityModel.load(path)  # never executes code from the file
     size = path.stat().st_size
@@ -89,12 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {path} ({size / 1024:.0f} KiB) in {time.perf_counter() - t0:.1f} s; "
           f"validation (held out {', '.join(model.info.metrics['validation_groups'])}): "
           f"accuracy {val.get('accuracy', float('nan')):.3f}, macro-F1 {val.get('macro_f1', float('nan')):.3f}")
+    others = [("previous", ActivityModel.load(args.compare))] if args.compare and args.compare.exists() else []
     for minutes, seed in ((10.0, 0), (20.0, 1), (10.0, 3)):
         demo = make_demo_session(minutes, seed)
-        predict_session(loaded, demo, name="demo model")
-        raw, smooth, n = window_accuracy(demo, "demo model")
-        print(f"demo session {minutes:g} min seed {seed}: {n} windows, accuracy raw {raw:.3f}, "
-              f"smoothed {smooth:.3f}")
+        for label, m in [("new", loaded), *others]:
+            predict_session(m, demo, name=label)
+            raw, smooth, n = window_accuracy(demo, label)
+            print(f"demo session {minutes:g} min seed {seed}, {label} model: {n} windows, accuracy raw {raw:.3f}, "
+                  f"smoothed {smooth:.3f}")
     return 0
 
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from harlab.core.errors import HarlabError
-from harlab.ml.features import FEATURES_VERSION, feature_names, find_triads, n_features, window_features
+from harlab.ml.features import feature_names, find_triads, n_features, window_features
 from harlab.ml.modelfile import ActivityModel
-from harlab.simulate.session import demo_model_path
 
 CH6 = ["accelerometer.x", "accelerometer.y", "accelerometer.z", "gyroscope.x", "gyroscope.y", "gyroscope.z"]
 U6 = ["m/s^2"] * 3 + ["rad/s"] * 3
@@ -99,18 +98,40 @@ def test_batches_give_the_same_columns_as_one_pass() -> None:
     np.testing.assert_array_equal(window_features(X, 50.0, tri, U6, batch=8), window_features(X, 50.0, tri, U6))
 
 
-def test_version_1_model_files_still_apply() -> None:
-    """The bundled demo model was trained on version 1 features: it must keep its columns."""
-    model = ActivityModel.load(demo_model_path())
-    gbm = [m for m in model.members if m.kind == "lightgbm"]
-    assert gbm and gbm[0].features_version == 1
-    n_in = gbm[0].booster.num_feature()
-    X = _walk_windows(4, rate=model.info.rate_hz, seconds=model.info.window_s)[:, :, :len(model.info.channels)]
-    assert gbm[0].features(X).shape == (4, n_in)
-    p = model.predict_proba(X)
-    np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
-    assert FEATURES_VERSION == 2 and n_in != n_features(X.shape[1], X.shape[2], model.info.rate_hz,
-                                                       gbm[0].triads, model.info.units)
+def test_version_1_model_files_still_apply(tmp_path) -> None:
+    """Files written before feature versions existed (no ``features_version`` in the member
+    header) were trained on version 1 columns and must keep getting exactly those."""
+    import json
+
+    import lightgbm as lgb
+
+    from harlab.ml.modelfile import BoostedFeaturesMember, ModelInfo
+
+    X = _walk_windows(60)
+    y = (np.arange(60) % 2).astype(np.int64)
+    X[y == 1] *= 1.5
+    tri = find_triads(CH6, U6)
+    F1 = window_features(X, 50.0, tri, U6, version=1)
+    booster = lgb.train({"objective": "multiclass", "num_class": 2, "verbose": -1, "min_data_in_leaf": 5},
+                        lgb.Dataset(F1, y), num_boost_round=10)
+    info = ModelInfo(classes=["a", "b"], channels=CH6, units=U6, rate_hz=50.0, window_s=2.56, stride_s=1.28)
+    member = BoostedFeaturesMember(booster, 50.0, tri, 2, U6, features_version=1, channels=CH6)
+    path = ActivityModel(info, [member]).save(tmp_path / "v1.harmodel")
+    # make it look like a file from before versions: drop the keys added since
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(arrays["__header__"].tobytes())
+    for m in header["members"]:
+        m.pop("features_version"), m.pop("recording_context")
+    arrays["__header__"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    loaded = ActivityModel.load(path)
+    gbm = loaded.members[0]
+    assert gbm.features_version == 1 and not gbm.uses_context
+    assert gbm.features(X).shape == (60, booster.num_feature()) == F1.shape
+    np.testing.assert_allclose(loaded.predict_proba(X), booster.predict(F1), atol=1e-6)
+    assert n_features(128, 6, 50.0, tri, U6) != F1.shape[1]  # version 2 would not fit this booster
 
 
 def test_unknown_version_is_refused() -> None:
