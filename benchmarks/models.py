@@ -153,7 +153,7 @@ def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: 
 
 
 def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int, seed: int,
-                arch: dict | None = None, cache: Path | None = None) -> dict:
+                arch: dict | None = None, cache: Path | None = None, seed2d_epochs: int | None = None) -> dict:
     log(f"{name}: {len(data)} windows {data.X.shape[1:]}, {len(np.unique(data.groups))} {data.group_kind}s, "
         f"{len(data.classes)} classes")
     k = min(k, len(np.unique(data.groups)))
@@ -168,6 +168,8 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
     for m in train_models:
         preset, overrides = SPECS[m]
         spec = replace(base, preset=preset, **overrides)
+        if m == "seed2d" and seed2d_epochs:
+            spec = replace(spec, epochs=seed2d_epochs)
         cached = _cache_file(cache, name, m, spec, len(data))
         if cached is not None and cached.exists():
             z = np.load(cached, allow_pickle=False)
@@ -224,7 +226,8 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
         log(f"{name} {m}: accuracy {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}")
     return {"n_windows": len(data), "n_groups": int(len(np.unique(data.groups))), "group_kind": data.group_kind,
             "classes": data.classes, "folds": k, "window_s": data.info.window_s, "rate_hz": data.info.rate_hz,
-            "augment": AUGMENT[name], "epochs": epochs, "arch": arch or {}, "models": results}
+            "augment": AUGMENT[name], "epochs": epochs, "seed2d_epochs": seed2d_epochs or epochs, "arch": arch or {},
+            "models": results}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="cnn1d,seed2d,features,features_ctx,ensemble")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--seed2d-epochs", type=int, default=None, help="epochs for the seed's network (default: --epochs)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-groups", type=int, default=None, help="use only the first N participants/files")
     ap.add_argument("--arch", default="{}", help='network overrides as JSON, e.g. \'{"width": 32}\'')
@@ -251,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"loading {name}")
         data = LOADERS[name](args.max_groups)
         out["datasets"][name] = run_dataset(name, data, models, args.folds, args.epochs, args.seed,
-                                            json.loads(args.arch), Path(args.cache) if args.cache else None)
+                                            json.loads(args.arch), Path(args.cache) if args.cache else None,
+                                            args.seed2d_epochs)
         out["datasets"][name]["wall_s"] = round(time.perf_counter() - t0, 1)
         if args.out:
             Path(args.out).write_text(json.dumps(out, indent=1))
