@@ -4,10 +4,14 @@ A window alone cannot tell sitting from standing well: both are still, and the d
 tilt differs between people more than between the two postures. Within one recording,
 though, the device sits the same way on the body, so the tilt *relative to that
 recording's upright* separates them: the gravity direction during the recording's most
-dynamic windows (walking, where the trunk or arm is upright on average) is the reference,
-and each window's tilt from it, and across it towards where the still windows lean, are
-features that do not depend on how the device was worn. The same holds for the amount of
-motion relative to the recording's median.
+dynamic windows (walking, where the trunk is upright and the arm hangs on average) is the
+reference, and each window's angle from it does not depend on how the device was worn.
+The amount of motion is compared the same way: with the recording's walking (its dynamic
+windows' median) and with its median window.
+
+An earlier variant also measured the tilt towards where the recording's stillest windows
+lean; on UCI HAR it cost accuracy (the stillest windows mix sitting, standing and lying,
+so the direction is unstable) and was dropped.
 
 The reference uses only the unlabelled signal of the same recording (what any
 whole-session prediction has), never labels and never other participants. A dataset
@@ -25,13 +29,11 @@ import numpy as np
 
 from harlab.ml.features import ACCEL_UNITS, find_triads
 
-#: reference vector: upright unit vector (3), horizontal lean direction of the still windows (3), median motion
-REF_SIZE = 7
-CONTEXT_NAMES = ["context:tilt_from_upright_deg", "context:tilt_towards_still_lean", "context:tilt_across_still_lean",
-                 "context:motion_minus_median", "context:motion_over_median"]
+#: reference vector: upright unit vector (3), median motion of the dynamic windows, median motion of all
+REF_SIZE = 5
+CONTEXT_NAMES = ["context:tilt_from_upright_deg", "context:motion_over_walking", "context:motion_over_median"]
 MIN_WINDOWS = 10
 DYNAMIC_QUANTILE = 0.7  #: windows above this quantile of motion define the upright
-STILL_QUANTILE = 0.3  #: windows below it define the lean direction
 
 
 def _accel(X: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray | None:
@@ -54,13 +56,10 @@ def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[
     if a is None or len(X) < MIN_WINDOWS:
         return np.full(REF_SIZE, np.nan)
     gu, motion = _gravity_and_motion(a)
-    up = gu[motion >= np.quantile(motion, DYNAMIC_QUANTILE)].mean(0)
+    dynamic = motion >= np.quantile(motion, DYNAMIC_QUANTILE)
+    up = gu[dynamic].mean(0)
     up /= max(float(np.linalg.norm(up)), 1e-9)
-    still = gu[motion <= np.quantile(motion, STILL_QUANTILE)].mean(0)
-    lean = still - (still @ up) * up
-    norm = float(np.linalg.norm(lean))
-    lean = lean / norm if norm > 1e-6 else np.zeros(3)
-    return np.concatenate([up, lean, [np.median(motion)]])
+    return np.concatenate([up, [np.median(motion[dynamic]), np.median(motion)]])
 
 
 def references_by_recording(X: np.ndarray, recordings: np.ndarray, channels: Sequence[str],
@@ -82,11 +81,8 @@ def context_features(X: np.ndarray, refs: np.ndarray, channels: Sequence[str], u
         return out
     refs = np.asarray(refs, np.float64)
     gu, motion = _gravity_and_motion(a)
-    up, lean, med = refs[:, 0:3], refs[:, 3:6], refs[:, 6]
-    cos = np.clip((gu * up).sum(1), -1.0, 1.0)
-    out[:, 0] = np.degrees(np.arccos(cos))
-    out[:, 1] = (gu * lean).sum(1)
-    out[:, 2] = (gu * np.cross(up, lean)).sum(1)
-    out[:, 3] = motion - med
-    out[:, 4] = motion / np.where(med > 1e-9, med, np.nan)
+    up, walking, median = refs[:, 0:3], refs[:, 3], refs[:, 4]
+    out[:, 0] = np.degrees(np.arccos(np.clip((gu * up).sum(1), -1.0, 1.0)))
+    out[:, 1] = motion / np.where(walking > 1e-9, walking, np.nan)
+    out[:, 2] = motion / np.where(median > 1e-9, median, np.nan)
     return out
