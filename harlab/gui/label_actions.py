@@ -59,6 +59,20 @@ def parse_time(text: str, start_local: datetime | None, bounds: tuple[float, flo
     return t
 
 
+
+def push_reported(history: EditHistory | None, cmd: EditCommand, report: Callable[[str], None]) -> bool:
+    """Push ``cmd`` onto ``history`` and say what was done; a refused edit (overlap, stale
+    segment) is reported, not raised. False when there is no history or the edit was refused."""
+    if history is None:
+        return False
+    try:
+        history.push(cmd)
+    except SessionError as exc:
+        report(f"Not done: {exc}")
+        return False
+    report(cmd.text)
+    return True
+
 class LabelActions:
     """Navigation and labeling slots for one window (bound by shortcut name)."""
 
@@ -91,16 +105,7 @@ class LabelActions:
 
     def push(self, cmd: EditCommand) -> bool:
         """Push ``cmd``; a refused edit (overlap, stale segment) is reported, not raised."""
-        h = self.history
-        if h is None:
-            return False
-        try:
-            h.push(cmd)
-        except SessionError as exc:
-            self.report(f"Not done: {exc}")
-            return False
-        self.report(cmd.text)
-        return True
+        return push_reported(self.history, cmd, self.report)
 
     def new_label(self) -> str | None:
         schema = self.timeline.session.schema if self.timeline.session else None

@@ -53,6 +53,27 @@ def view_rect_now(item: pg.GraphicsObject, old: QRectF) -> QRectF:
     return new
 
 
+class ViewCoveringItem(pg.GraphicsObject):
+    """A graphics object that covers its view and repaints when the view changes; painted
+    into a device pixmap, so a cursor move or an expose is a blit (label bands, prediction rows)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._br = QRectF(0, 0, 1, 1)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return self._br
+
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        self._br = view_rect_now(self, self._br)
+        self.update()
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        super().viewTransformChanged()  # forgets the cached viewRect()
+        self.viewRangeChanged()
+
+
 def label_codes(track: LabelTrack, ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """Class of each segment in ``ids`` as small integers, and the names they stand for.
 
@@ -72,7 +93,7 @@ def label_codes(track: LabelTrack, ids: np.ndarray) -> tuple[np.ndarray, list[st
 _CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-class LabelBandItem(pg.GraphicsObject):
+class LabelBandItem(ViewCoveringItem):
     """Paints the visible segments of one track.
 
     ``mode`` is ``"band"`` (a label row with names), ``"shade"`` (faint colour
@@ -102,7 +123,6 @@ class LabelBandItem(pg.GraphicsObject):
         self.ghost: tuple[float, float] | None = None  #: preview of a span being dragged
         self.ghost_label: str | None = None
         self._colors: dict[str, QColor] = {}
-        self._br = QRectF(0, 0, 1, 1)
         self._maxlen_key: object = None
         self._maxlen = 0.0
         self._codes: np.ndarray | None = None
@@ -112,21 +132,7 @@ class LabelBandItem(pg.GraphicsObject):
         self.font.setItalic(hatch)
         self._hatch_brush = QBrush(QColor(0, 0, 0, 70), Qt.BrushStyle.BDiagPattern)
         self.last_drawn = 0  #: rectangles drawn by the last paint (tests, benchmark)
-        # repainted into a pixmap only when the view or the labels change; a cursor move or
-        # an expose is a blit
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
-    # -- geometry ----------------------------------------------------------------
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
-        return self._br
-
-    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        self._br = view_rect_now(self, self._br)
-        self.update()
-
-    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        super().viewTransformChanged()  # forgets the cached viewRect()
-        self.viewRangeChanged()
 
     def refresh(self) -> None:
         """Call after the track or schema changed."""

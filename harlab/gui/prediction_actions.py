@@ -22,14 +22,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
-from harlab.core.errors import HarlabError, SessionError
+from harlab.core.errors import HarlabError
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.gui import settings
+from harlab.gui.label_actions import push_reported
 from harlab.gui.prediction_view import next_disagreement, next_least_confident
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AcceptPredictionsDialog
-from harlab.labeling.commands import AcceptPredictions, Composite
+from harlab.labeling.commands import AcceptPredictions, Composite, EditCommand
 from harlab.labeling.history import EditHistory
 
 TRAIN_MODULE = "harlab.gui.ml.train_dialog"
@@ -106,17 +107,8 @@ class PredictionActions(QObject):
     def _label_track_name(self) -> str:
         return self.timeline.active_track or "activity"
 
-    def _push(self, cmd) -> bool:  # noqa: ANN001 - an EditCommand
-        h = self._history()
-        if h is None:
-            return False
-        try:
-            h.push(cmd)
-        except SessionError as exc:
-            self.report(f"Not done: {exc}")
-            return False
-        self.report(cmd.text)
-        return True
+    def _push(self, cmd: EditCommand) -> bool:
+        return push_reported(self._history(), cmd, self.report)
 
     def _need_prediction(self) -> PredictionTrack | None:
         pred = self.prediction

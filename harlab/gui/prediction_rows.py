@@ -16,11 +16,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem
 
 from harlab.core.labels import LabelSchema
 from harlab.core.predictions import PredictionTrack
-from harlab.gui.label_band import LabelBandItem, view_rect_now
+from harlab.gui.label_band import LabelBandItem, ViewCoveringItem
 from harlab.gui.prediction_view import column_values, display_track, own_intervals
 from harlab.gui.traces import LEFT_AXIS_WIDTH, cache_axes
 
@@ -40,27 +39,7 @@ def _visible_columns(item: pg.GraphicsObject, p: QPainter) -> tuple[float, float
     return vr.left(), vr.right(), ncols, sx, dx
 
 
-class _ViewItem(pg.GraphicsObject):
-    """A graphics object that covers the view and repaints when it changes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._br = QRectF(0, 0, 1, 1)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
-        return self._br
-
-    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        self._br = view_rect_now(self, self._br)
-        self.update()
-
-    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        super().viewTransformChanged()  # forgets the cached viewRect()
-        self.viewRangeChanged()
-
-
-class ConfidenceItem(_ViewItem):
+class ConfidenceItem(ViewCoveringItem):
     """The top-class probability of each window as a filled step curve between y = 0 and 1.
 
     Zoomed out, a pixel column shows the *least* confident window in it, so a single doubtful
@@ -116,7 +95,7 @@ def _lut(name: str = "viridis") -> np.ndarray:
     return cmap.getLookupTable(0.0, 1.0, 256, alpha=True).astype(np.uint8)
 
 
-class HeatmapItem(_ViewItem):
+class HeatmapItem(ViewCoveringItem):
     """Every class' probability per pixel column (mean over the windows in it), class k in
     the row y = k..k+1; no windows, no colour."""
 
