@@ -270,8 +270,9 @@ def train_torch_member(
     summary: dict[str, Any] = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history,
                                "val_proba": None}
     if Xval is not None:
-        _, summary["val_acc"], summary["val_f1"] = _evaluate_net(net, Xval, yval, eval_loss)
         summary["val_proba"] = member.predict_proba(X[val])
+        m = metrics_from_confusion(confusion_matrix(yval, summary["val_proba"].argmax(1), k), info.classes)
+        summary["val_acc"], summary["val_f1"] = m["accuracy"], m["macro_f1"]
     return member, summary
 
 
