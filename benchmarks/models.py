@@ -4,7 +4,8 @@ For each dataset, windows are cut once, split into grouped folds by participant
 (recording for the single-participant Fitbit seed), and every model is trained and
 tested on the *same* folds:
 
-* ``cnn1d``        harlab's 1-D CNN
+* ``cnn1d``        harlab's 1-D CNN, which also takes the recording context (below)
+* ``cnn1d_plain``  the same network on its window alone
 * ``seed2d``       the seed project's 2-D CNN (fitbit-formats.md §3.2)
 * ``features``     hand-crafted window features + LightGBM, window by window (the bar to beat)
 * ``features_ctx`` the same plus each window against its recording (``harlab.ml.context``:
@@ -114,7 +115,8 @@ def load_fitbit(max_groups: int | None) -> Dataset:
 
 #: what each benchmarked model is: (preset, TrainConfig overrides)
 SPECS: dict[str, tuple[str, dict]] = {
-    "cnn1d": ("cnn1d", {}),
+    "cnn1d": ("cnn1d", {}),  # with the recording context (the default)
+    "cnn1d_plain": ("cnn1d", {"context": False}),  # the network on its window alone
     "seed2d": ("seed2d", {"arch": {}}),  # --arch shapes harlab's 1-D CNN; the seed's network stays as it was
     "features": ("features", {"context": False}),  # the plain baseline: window features + LightGBM
     "features_ctx": ("features", {"context": True}),  # ... plus each window against its recording
@@ -145,8 +147,7 @@ def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: 
     if cache is None:
         return None
     settings = {a: b for a, b in asdict(cfg).items()
-                if a not in ("threads", "preset") and not (not model.startswith("features")
-                                                           and (a.startswith("gbm_") or a == "context"))}
+                if a not in ("threads", "preset") and not (not model.startswith("features") and a.startswith("gbm_"))}
     key = json.dumps({"dataset": name, "model": model, "n": n, "cfg": settings, "harlab": harlab.__version__,
                       "source": _fingerprint(model)}, sort_keys=True)
     return cache / f"{name}-{model}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"

@@ -78,6 +78,9 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--kernel", type=int, default=None, help="cnn1d kernel size")
     g.add_argument("--dropout", type=float, default=None)
     g.add_argument("--no-batch-norm", action="store_true")
+    g.add_argument("--no-context", action="store_true",
+                   help="models see each window alone, not also against the rest of its recording "
+                        "(tilt from the recording's upright, motion against its walking and median)")
 
 
 def split_list(text: str | None) -> list[str] | None:
@@ -99,7 +102,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
         val_fraction=args.val_fraction, class_weights=not args.no_class_weights, augment=args.augment,
-        seed=args.seed, threads=args.threads, arch=arch,
+        seed=args.seed, threads=args.threads, arch=arch, context=not getattr(args, "no_context", False),
     )
 
 

@@ -43,6 +43,11 @@ def _accel(X: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.n
     return None
 
 
+def has_accelerometer(channels: Sequence[str], units: Sequence[str]) -> bool:
+    """Whether the channels hold an accelerometer triad, without which there is no context."""
+    return any(units[t[0]] in ACCEL_UNITS for t in find_triads(channels, units))
+
+
 def _gravity_and_motion(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     g = a.mean(1)
     gu = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-9)
@@ -86,3 +91,14 @@ def context_features(X: np.ndarray, refs: np.ndarray, channels: Sequence[str], u
     out[:, 1] = motion / np.where(walking > 1e-9, walking, np.nan)
     out[:, 2] = motion / np.where(median > 1e-9, median, np.nan)
     return out
+
+
+def network_context(X: np.ndarray, refs: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray:
+    """(N, len(CONTEXT_NAMES)) float32 context columns scaled for a network's input: the tilt in
+    right angles, the motion ratios as logarithms (a ratio of 0.01 and one of 100 are equally
+    far from 1), and 0 where the reference is missing (too short a recording, no accelerometer)."""
+    c = context_features(X, refs, channels, units).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.stack([c[:, 0] / 90.0, np.log(np.maximum(c[:, 1], 1e-3)), np.log(np.maximum(c[:, 2], 1e-3))],
+                       axis=1)
+    return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

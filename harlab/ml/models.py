@@ -15,6 +15,7 @@ tensor per parameter to be applied again: no pickled classes, no code in the fil
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -35,6 +36,9 @@ class CNN1DConfig:
     dropout: float = 0.2
     batch_norm: bool = True
     pool_every: int = 1  #: max-pool by 2 after every n-th block (0 = never)
+    #: recording-context columns (:func:`harlab.ml.context.network_context`) joined to the pooled
+    #: features before a hidden layer; 0 = none (the network sees its window only)
+    context_inputs: int = 0
     kind: str = "cnn1d"
 
 
@@ -75,7 +79,13 @@ def arch_to_dict(cfg: ArchConfig) -> dict[str, Any]:
 
 
 class CNN1D(nn.Module):
-    """Input (batch, time, channels) -> logits (batch, classes)."""
+    """Input (batch, time, channels) [+ context (batch, context_inputs)] -> logits (batch, classes).
+
+    With context inputs the pooled convolution features and the context meet in a hidden
+    layer before the output, so the context can change what a feature means (the same
+    still posture reads as sitting or standing depending on the tilt from the recording's
+    upright), not just shift the logits.
+    """
 
     def __init__(self, cfg: CNN1DConfig, n_channels: int, n_classes: int) -> None:
         super().__init__()
@@ -96,11 +106,20 @@ class CNN1D(nn.Module):
             c_in = width
             width = min(width * 2, cfg.max_width)
         self.features = nn.Sequential(*layers)
+        self.n_context = max(0, int(cfg.context_inputs))
+        self.mix: nn.Module | None = None
+        if self.n_context:
+            self.mix = nn.Sequential(nn.Linear(2 * c_in + self.n_context, 2 * c_in), nn.ReLU(),
+                                     nn.Dropout(cfg.dropout))
         self.head = nn.Linear(2 * c_in, n_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x.transpose(1, 2))
         pooled = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
+        if self.mix is not None:
+            if context is None:
+                raise HarlabError(f"this network needs {self.n_context} recording-context inputs")
+            pooled = self.mix(torch.cat([pooled, context], dim=1))
         return self.head(pooled)
 
 
@@ -143,8 +162,35 @@ class Seed2DCNN(nn.Module):
             n_flat = self.blocks(torch.zeros(1, 1, n_time, n_channels)).numel()
         self.head = nn.Linear(n_flat, n_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    n_context = 0
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.blocks(x.unsqueeze(1)).flatten(1))
+
+
+def inference_network(net: nn.Module) -> nn.Module:
+    """An eval-mode copy of ``net`` for prediction only: in a :class:`CNN1D` each batch norm is
+    folded into the convolution before it and dropout is removed, which saves about a sixth of
+    the time per window with the same outputs (to float rounding). Other networks are copied as
+    they are. The copy is never trained: batch-norm statistics are baked into it."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    out = copy.deepcopy(net).eval()
+    if isinstance(out, CNN1D):
+        layers = list(out.features)
+        fused: list[nn.Module] = []
+        i = 0
+        while i < len(layers):
+            layer = layers[i]
+            if isinstance(layer, nn.Conv1d) and i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm1d):
+                fused.append(fuse_conv_bn_eval(layer, layers[i + 1]))  # type: ignore[arg-type]
+                i += 2
+                continue
+            if not isinstance(layer, nn.Dropout):
+                fused.append(layer)
+            i += 1
+        out.features = nn.Sequential(*fused)
+    return out
 
 
 def build_network(cfg: ArchConfig, n_channels: int, n_classes: int, n_time: int) -> nn.Module:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from harlab.core.errors import HarlabError
-from harlab.ml.context import references_by_recording
+from harlab.ml.context import CONTEXT_NAMES, has_accelerometer, network_context, references_by_recording
 from harlab.ml.features import find_triads
 from harlab.ml.metrics import confusion_matrix, metrics_from_confusion
 from harlab.ml.modelfile import (
@@ -86,7 +86,7 @@ class TrainConfig:
     gbm_leaves: int = 31
     gbm_refit: bool = True  #: after early stopping, train again on all windows incl. the validation participants
     gbm_min_rounds: int = 150
-    context: bool = True  #: LightGBM also sees each window against its recording (harlab.ml.context)
+    context: bool = True  #: the members also see each window against its recording (harlab.ml.context)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -176,10 +176,12 @@ def _check_cancel(cancel: threading.Event | None) -> None:
         raise TrainingCancelled("training cancelled")
 
 
-def _evaluate_net(net: nn.Module, Xn: torch.Tensor, y: np.ndarray, loss_fn: nn.Module, batch: int = 1024):
+def _evaluate_net(net: nn.Module, Xn: torch.Tensor, y: np.ndarray, loss_fn: nn.Module, batch: int = 1024,
+                  ctx: torch.Tensor | None = None):
     net.eval()
     with torch.inference_mode():
-        logits = torch.cat([net(Xn[i:i + batch]) for i in range(0, len(Xn), batch)])
+        logits = torch.cat([net(Xn[i:i + batch], None if ctx is None else ctx[i:i + batch])
+                            for i in range(0, len(Xn), batch)])
         loss = float(loss_fn(logits, torch.from_numpy(y)).item())
     pred = logits.argmax(1).numpy()
     k = logits.shape[1]
@@ -196,10 +198,17 @@ def train_torch_member(
     arch_kind: str,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    context: np.ndarray | None = None,
 ) -> tuple[TorchMember, dict[str, Any]]:
-    """Train one network with early stopping on the ``val`` mask; returns the best epoch's weights."""
+    """Train one network with early stopping on the ``val`` mask; returns the best epoch's weights.
+
+    With ``cfg.context`` (and an accelerometer) the 1-D CNN also takes each window's
+    recording context, from ``context`` (each window's recording reference)."""
     k = len(info.classes)
-    base = CNN1DConfig() if arch_kind == "cnn1d" else Seed2DConfig()
+    base: CNN1DConfig | Seed2DConfig = CNN1DConfig() if arch_kind == "cnn1d" else Seed2DConfig()
+    if isinstance(base, CNN1DConfig) and cfg.context and context is not None \
+            and has_accelerometer(info.channels, info.units):
+        base = replace(base, context_inputs=len(CONTEXT_NAMES))
     arch = arch_from_dict({**asdict(base), **{a: b for a, b in cfg.arch.items() if a != "kind"}})
     Xtr, ytr = X[~val], y[~val]
     if len(Xtr) == 0:
@@ -210,7 +219,12 @@ def train_torch_member(
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     net = build_network(arch, X.shape[2], k, X.shape[1])
-    member = TorchMember(arch, net, mean, std)
+    member = TorchMember(arch, net, mean, std, list(info.channels), list(info.units))
+    C = None
+    if member.uses_context:
+        if context is None:
+            raise HarlabError("this network takes the recording context: pass each window's reference")
+        C = network_context(X, context, info.channels, info.units)
     weights = torch.from_numpy(class_weights(ytr, k)) if cfg.class_weights else None
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     eval_loss = nn.CrossEntropyLoss()
@@ -221,6 +235,8 @@ def train_torch_member(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     triads = find_triads(info.channels, info.units)
     Xval = torch.from_numpy(member.normalise(X[val])) if val.any() else None
+    Cval = torch.from_numpy(C[val]) if C is not None and val.any() else None
+    Ctr = C[~val] if C is not None else None
     yval = y[val]
     best: tuple[float, float] = (-1.0, -math.inf)
     best_state = {n: t.clone() for n, t in net.state_dict().items()}
@@ -238,8 +254,9 @@ def train_torch_member(
             xb = augment_batch(Xtr[idx], triads, cfg.augment, rng)
             xt = torch.from_numpy(member.normalise(xb))
             yt = torch.from_numpy(ytr[idx])
+            ct = None if Ctr is None else torch.from_numpy(Ctr[idx])
             opt.zero_grad()
-            logits = net(xt)
+            logits = net(xt, ct)
             loss = loss_fn(logits, yt)
             loss.backward()
             opt.step()
@@ -249,7 +266,7 @@ def train_torch_member(
         sched.step()
         tr_loss, tr_acc = tot_loss / max(seen, 1), tot_ok / max(seen, 1)
         if Xval is not None:
-            v_loss, v_acc, v_f1 = _evaluate_net(net, Xval, yval, eval_loss)
+            v_loss, v_acc, v_f1 = _evaluate_net(net, Xval, yval, eval_loss, ctx=Cval)
             score = (v_f1, -v_loss)
         else:
             v_loss = v_acc = v_f1 = math.nan
@@ -270,7 +287,7 @@ def train_torch_member(
     summary: dict[str, Any] = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history,
                                "val_proba": None}
     if Xval is not None:
-        summary["val_proba"] = member.predict_proba(X[val])
+        summary["val_proba"] = member.predict_proba(X[val], context=None if context is None else context[val])
         m = metrics_from_confusion(confusion_matrix(yval, summary["val_proba"].argmax(1), k), info.classes)
         summary["val_acc"], summary["val_f1"] = m["accuracy"], m["macro_f1"]
     return member, summary
@@ -384,14 +401,14 @@ def train(
         val = validation_split(groups, y, cfg.val_fraction, cfg.seed)
         members: list[Member] = []
         summaries: dict[str, Any] = {}
+        if cfg.context and context is None and cfg.preset != "seed2d":
+            context = references_by_recording(X, groups, info.channels, info.units)
         if cfg.preset in ("cnn1d", "seed2d", "ensemble"):
             kind = "seed2d" if cfg.preset == "seed2d" else "cnn1d"
-            m, s = train_torch_member(X, y, val, info, cfg, kind, progress, cancel)
+            m, s = train_torch_member(X, y, val, info, cfg, kind, progress, cancel, context=context)
             members.append(m)
             summaries[kind] = s
         if cfg.preset in ("features", "ensemble"):
-            if cfg.context and context is None:
-                context = references_by_recording(X, groups, info.channels, info.units)
             m2, s2 = train_gbm_member(X, y, val, info, cfg, progress, cancel, context=context)
             members.append(m2)
             summaries["lightgbm"] = s2

@@ -12,6 +12,12 @@ not a graph), so the ONNX model's probabilities are the CNN's, not the ensemble'
 the metadata says so (``harlab.exported_member``). The ``features`` preset has no network
 and cannot be exported.
 
+A network that takes the recording context (the default 1-D CNN) has a second input,
+``context`` (N×3 float32): each window against its recording, as
+``harlab.ml.context.network_context`` computes it from the recording's reference
+(``harlab.context`` in the metadata says how). A caller without a recording at hand
+computes the reference from the windows it scores, as harlab does for bare windows.
+
 Export uses ``torch.onnx.export(..., dynamo=True)`` (torch's current exporter, which
 needs ``onnxscript``); the parity check runs onnxruntime and PyTorch on the same windows
 and fails when the largest probability difference reaches ``tolerance`` (1e-4).
@@ -48,8 +54,8 @@ class _Normalised(nn.Module):
         self.register_buffer("mean", torch.from_numpy(np.asarray(member.mean, np.float32)))
         self.register_buffer("std", torch.from_numpy(np.asarray(member.std, np.float32)))
 
-    def forward(self, windows: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.net((windows - self.mean) / self.std), dim=1)
+    def forward(self, windows: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.softmax(self.net((windows - self.mean) / self.std, context), dim=1)
 
 
 @dataclass
@@ -84,7 +90,11 @@ def check_parity(onnx_path: str | Path, member: TorchMember, X: np.ndarray,
     """Largest |Δprob| between onnxruntime and PyTorch on ``X``; raises when it reaches ``tolerance``."""
     _, ort = _require_onnx()
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(X, np.float32)})[0]
+    feed = {sess.get_inputs()[0].name: np.ascontiguousarray(X, np.float32)}
+    ctx = member.context_inputs(X)  # the windows as one recording, as predict_proba takes them
+    if ctx is not None:
+        feed[sess.get_inputs()[1].name] = ctx
+    got = sess.run(None, feed)[0]
     want = member.predict_proba(X)
     if got.shape != want.shape:
         raise HarlabError(f"ONNX output shape {got.shape} differs from PyTorch's {want.shape}")
@@ -109,6 +119,12 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
         raise HarlabError(f"sample windows must be N x {info.n_time} x {len(info.channels)}, got {sample.shape}")
     wrapper = _Normalised(member).eval()
     example = torch.from_numpy(sample[: max(2, min(len(sample), 8))])
+    args: tuple[torch.Tensor, ...] = (example,)
+    names = ["windows"]
+    ctx_example = member.context_inputs(sample)
+    if ctx_example is not None:
+        args = (example, torch.from_numpy(ctx_example[: len(example)]))
+        names.append("context")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".onnx", dir=path.parent)
@@ -120,9 +136,10 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
         with warnings.catch_warnings(), torch.inference_mode(False):
             warnings.simplefilter("ignore")
             batch = torch.export.Dim("batch", min=1)
-            program = torch.onnx.export(wrapper, (example,), None, dynamo=True, opset_version=opset,
-                                        input_names=["windows"], output_names=["probabilities"],
-                                        dynamic_shapes={"windows": {0: batch}}, verbose=False)
+            shapes = {n: {0: batch} for n in names}
+            program = torch.onnx.export(wrapper, args, None, dynamo=True, opset_version=opset,
+                                        input_names=names, output_names=["probabilities"],
+                                        dynamic_shapes=shapes, verbose=False)
         reg_log.setLevel(level)
         program.save(tmp)
         proto = onnx.load(tmp)
@@ -135,6 +152,10 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
             + (" (the CNN half of an ensemble; the LightGBM half is not exported)" if len(model.members) > 1 else ""),
             "harlab.input": "windows: N x T x C float32 in SI units (normalisation inside the graph)",
             "harlab.output": "probabilities: N x K softmax over harlab.classes",
+            **({"harlab.context": "context: N x 3 float32, harlab.ml.context.network_context of each window "
+                                  "against its recording's reference (tilt from upright / 90 degrees, log motion "
+                                  "over the recording's walking, log motion over its median; 0 when unknown)"}
+               if ctx_example is not None else {}),
         }
         onnx.helper.set_model_props(proto, meta)
         onnx.checker.check_model(proto)

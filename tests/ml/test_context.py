@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from harlab.core import Segment
-from harlab.ml.context import CONTEXT_NAMES, MIN_WINDOWS, REF_SIZE, context_features, recording_reference
+from harlab.core.errors import HarlabError
+from harlab.ml.context import (
+    CONTEXT_NAMES,
+    MIN_WINDOWS,
+    REF_SIZE,
+    context_features,
+    network_context,
+    recording_reference,
+)
 from harlab.ml.dataset import build_dataset, session_windows
-from harlab.ml.modelfile import ActivityModel
+from harlab.ml.modelfile import ActivityModel, TorchMember
 from harlab.ml.predict import predict_session
 from harlab.ml.training import TrainConfig, train
 
@@ -119,3 +128,46 @@ def test_without_context_the_member_sees_window_features_only(sessions) -> None:
     with_ctx = train(data.X, data.y, data.groups, data.info,
                      TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30), context=data.context)
     assert with_ctx.members[0].booster.num_feature() == n_ctx + len(CONTEXT_NAMES)
+
+
+def test_cnn_takes_the_context_round_trips_and_old_files_without_it_still_load(tmp_path, sessions) -> None:
+    data = build_dataset(sessions, "activity", 2.0, 1.0)
+    small = {"depth": 2, "width": 8, "max_width": 8}
+    model = train(data.X, data.y, data.groups, data.info,
+                  TrainConfig(preset="cnn1d", epochs=2, arch=small), context=data.context)
+    member = model.members[0]
+    assert model.uses_context and member.arch.context_inputs == len(CONTEXT_NAMES)
+    new = make_session("new", seed=42)
+    loaded = ActivityModel.load(model.save(tmp_path / "m.harmodel"))
+    assert loaded.members[0].arch.context_inputs == len(CONTEXT_NAMES)
+    sw = session_windows(new, loaded.info)
+    refs = loaded.recording_references(sw.X)
+    track = predict_session(loaded, new, add=False)
+    np.testing.assert_allclose(track.probabilities, model.predict_proba(sw.X, refs), atol=1e-5)
+    # the network reads the context: a flipped upright changes its answer
+    flipped = refs.copy()
+    flipped[:, :3] = -flipped[:, :3]
+    assert not np.allclose(loaded.predict_proba(sw.X, flipped), track.probabilities, atol=1e-4)
+    with pytest.raises(HarlabError, match="recording-context inputs"):
+        member.net(torch.zeros(2, data.X.shape[1], data.X.shape[2]))
+    # without context: the network of earlier files (no context_inputs in the architecture)
+    plain = train(data.X, data.y, data.groups, data.info,
+                  TrainConfig(preset="cnn1d", epochs=2, arch=small, context=False), context=data.context)
+    assert not plain.uses_context and plain.recording_references(sw.X) is None
+    header = plain.members[0].header()
+    del header["arch"]["context_inputs"]  # as files written before the CNN took context
+    old = TorchMember.restore(header, plain.members[0].arrays(), plain.info)
+    np.testing.assert_allclose(old.predict_proba(sw.X), plain.predict_proba(sw.X), atol=1e-6)
+
+
+def test_network_context_scales_and_fills_missing_values() -> None:
+    X, names = _recording(_rotation(3))
+    ref = np.tile(recording_reference(X, CH, U), (len(X), 1))
+    net_in = network_context(X, ref, CH, U)
+    raw = context_features(X, ref, CH, U)
+    assert net_in.dtype == np.float32 and net_in.shape == raw.shape
+    np.testing.assert_allclose(net_in[:, 0], raw[:, 0] / 90, rtol=1e-5)
+    np.testing.assert_allclose(net_in[:, 2], np.log(np.maximum(raw[:, 2], 1e-3)), rtol=1e-5, atol=1e-6)
+    assert np.median(net_in[names == "walking", 1]) == pytest.approx(0.0, abs=0.1)  # log(1): as walking
+    missing = network_context(X, np.full_like(ref, np.nan), CH, U)
+    assert (missing == 0).all()

@@ -103,6 +103,13 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
     rc = main(["evaluate", "--cv", "2", *paths, "--window", "2", "--preset", "features", "--json"])
     rep = json.loads(capsys.readouterr().out)
     assert rc == 0 and len(rep["folds"]) == 2 and rep["macro_f1"] > 0.85
+    assert model.uses_context and all(m.uses_context for m in model.members)  # the default: both members
+
+    plain_path = tmp_path / "plain.harmodel"
+    rc = main(["train", *paths[:2], "-o", str(plain_path), "--window", "2", "--preset", "cnn1d", "--epochs", "1",
+               "--depth", "2", "--width", "8", "--no-context"])
+    capsys.readouterr()
+    assert rc == 0 and not ActivityModel.load(plain_path).uses_context
 
     rc = main(["predict", str(model_path), new, "--min-duration", "3"])
     assert rc == 0

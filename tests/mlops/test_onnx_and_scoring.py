@@ -48,11 +48,16 @@ def test_onnx_export_matches_pytorch(cnn, seed_data, tmp_path, capsys):
     res = export_onnx(cnn, tmp_path / "m.onnx", seed_data.X[:256])
     assert res.max_abs_diff < 1e-4 and res.n_checked == 256
     # any batch size, the probabilities of the network on raw windows (normalisation inside the graph)
+    # and their recording context (the default CNN takes it: a second input)
     sess = ort.InferenceSession(str(res.path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["windows", "context"]
     X = seed_data.X[-37:]
-    got = sess.run(None, {"windows": X})[0]
+    ctx = cnn.members[0].context_inputs(X)
+    assert ctx.shape == (37, 3) and np.abs(ctx).sum() > 0
+    got = sess.run(None, {"windows": X, "context": ctx})[0]
     np.testing.assert_allclose(got, cnn.predict_proba(X), atol=1e-4)
     meta = {p.key: p.value for p in onnx.load(str(res.path)).metadata_props}
+    assert "network_context" in meta["harlab.context"]
     assert json.loads(meta["harlab.classes"]) == cnn.classes and meta["harlab.samples_per_window"] == "10"
     # the command line, with parity checked on windows of a session file
     model_path = cnn.save(tmp_path / "m.harmodel")

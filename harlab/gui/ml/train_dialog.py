@@ -23,6 +23,7 @@ from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtGui import QCloseEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDoubleSpinBox,
@@ -207,10 +208,21 @@ class TrainDialog(QDialog):
         self.epochs_spin.setValue(40)
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
+        self.augment_combo = QComboBox()
+        self.augment_combo.addItems(["jitter", "flip", "none"])
+        self.augment_combo.setToolTip("network training: jitter = small random rotations and scaling; flip = also "
+                                      "turn half the windows 180 degrees about z (watches worn either way round)")
+        self.context_check = QCheckBox("Compare each window with its recording")
+        self.context_check.setChecked(True)
+        self.context_check.setToolTip("the models also see each window's tilt from its recording's upright and its "
+                                      "motion against the recording's walking and median (tells sitting from "
+                                      "standing whoever wears the device); uses no labels")
         mf.addRow("Preset", self.preset_combo)
         mf.addRow(self.preset_help)
         mf.addRow("Epochs", self.epochs_spin)
+        mf.addRow("Augment", self.augment_combo)
         mf.addRow("Seed", self.seed_spin)
+        mf.addRow(self.context_check)
         row2.addWidget(mbox, 1)
         lv.addLayout(row2, 3)
         split.addWidget(left)
@@ -430,6 +442,8 @@ class TrainDialog(QDialog):
         if not self.training and self.result is None:
             self.curves.show_for(preset)
         self.epochs_spin.setEnabled(preset != "features" and not self.training)
+        self.augment_combo.setEnabled(preset != "features" and not self.training)
+        self.context_check.setEnabled(preset != "seed2d" and not self.training)
         if not self.class_table.class_names:
             note, ok = "Add sessions with a label track to see its classes here.", False
         else:
@@ -481,7 +495,8 @@ class TrainDialog(QDialog):
             stem = Path(sm.label).stem if isinstance(src, str) else sm.label
             names.append(stem if stem not in names else f"{stem}-{len(names) + 1}")
         preset = self.preset_combo.currentText()
-        cfg = TrainConfig(preset=preset, epochs=self.epochs_spin.value(), seed=self.seed_spin.value())
+        cfg = TrainConfig(preset=preset, epochs=self.epochs_spin.value(), seed=self.seed_spin.value(),
+                          augment=self.augment_combo.currentText(), context=self.context_check.isChecked())
         rate = self.rate_spin.value() or None
         return TrainRequest(
             sources=sources, names=names, track=track, mapping=mapping, class_order=self.class_table.class_names,
