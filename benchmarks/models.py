@@ -142,12 +142,18 @@ LOADERS = {"uci": load_uci, "wisdm": load_wisdm, "fitbit": load_fitbit}
 AUGMENT = {"uci": "jitter", "wisdm": "flip", "fitbit": "jitter"}
 
 
+#: settings that only the networks read (a features run does not depend on them)
+_TORCH_ONLY = ("epochs", "batch_size", "lr", "weight_decay", "patience", "augment", "arch")
+
+
 def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: int) -> Path | None:
     """Where one model's fold results on one dataset are kept: keyed by everything that changes them."""
     if cache is None:
         return None
+    gbm = model.startswith("features")
     settings = {a: b for a, b in asdict(cfg).items()
-                if a not in ("threads", "preset") and not (not model.startswith("features") and a.startswith("gbm_"))}
+                if a not in ("threads", "preset") and not (a.startswith("gbm_") and not gbm)
+                and not (a in _TORCH_ONLY and gbm)}
     key = json.dumps({"dataset": name, "model": model, "n": n, "cfg": settings, "harlab": harlab.__version__,
                       "source": _fingerprint(model)}, sort_keys=True)
     return cache / f"{name}-{model}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"

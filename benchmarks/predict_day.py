@@ -6,7 +6,9 @@ stage: cutting windows, each member's probabilities, smoothing into segments. Th
 are trained for a moment on a short simulated session: inference time depends on the
 architecture and the window count, not on how well the weights were trained.
 
-Beside it, in the same run, the same windows through version 1 of the window features
+Each member is also timed alone on one thread over the whole session; with the cutting
+that is what one thread takes, the baseline for ``predict_session`` on its worker threads
+(``one_thread_over_workers``). Beside it, in the same run, the same windows through version 1 of the window features
 (the previous feature set) as the baseline for the features stage. Prints progress on
 stderr and, as its last line, one JSON object.
 
@@ -25,7 +27,7 @@ import torch
 
 from harlab.ml.dataset import build_dataset, session_windows
 from harlab.ml.features import find_triads, window_features
-from harlab.ml.predict import SmoothingConfig, predict_session
+from harlab.ml.predict import SmoothingConfig, predict_session, prediction_workers
 from harlab.ml.training import TrainConfig, set_threads, train
 from harlab.simulate import random_plan, simulate_session
 
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=24.0)
     ap.add_argument("--presets", default="features,cnn1d,ensemble")
-    ap.add_argument("--threads", type=int, default=0, help="0: harlab's default (half the cores, at most 4)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="prediction worker threads (0: harlab's default, every core up to 8)")
     args = ap.parse_args(argv)
     t = time.perf_counter()
     day = simulate_session(random_plan(args.hours * 3600.0, 7), rate_hz=50.0, seed=7, participant="day")
@@ -46,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     train_sessions = [simulate_session(random_plan(600.0, s), rate_hz=50.0, seed=s, participant=f"P{s}")
                       for s in (1, 2)]
     data = build_dataset(train_sessions, "activity", 2.56, 1.28, 50.0, ["accel", "gyro"])
-    threads = set_threads(args.threads)
-    out: dict = {"hours": args.hours, "threads": threads, "presets": {}}
+    threads = set_threads(1)  # the member stages: one thread, the baseline for the workers
+    workers = args.workers or prediction_workers()
+    out: dict = {"hours": args.hours, "member_stage_threads": threads, "workers": workers, "presets": {}}
     for preset in args.presets.split(","):
         model = train(data.X, data.y, data.groups, data.info,
                       TrainConfig(preset=preset, epochs=1, gbm_rounds=150, gbm_min_rounds=150, threads=threads))
@@ -60,10 +64,12 @@ def main(argv: list[str] | None = None) -> int:
             m.predict_proba(sw.X)
             members[m.kind] = round(time.perf_counter() - a, 2)
         t2 = time.perf_counter()
-        predict_session(model, day, smoothing=SmoothingConfig(), add=False)
+        predict_session(model, day, smoothing=SmoothingConfig(), add=False, workers=workers)
         t3 = time.perf_counter()
+        one_thread = (t1 - t0) + sum(members.values())
         res = {"windows": len(sw.X), "cut_s": round(t1 - t0, 2), "members_s": members,
                "predict_session_s": round(t3 - t2, 2),
+               "one_thread_over_workers": round(one_thread / (t3 - t2), 2),
                "real_time_factor": round(args.hours * 3600.0 / (t3 - t2)),
                "windows_per_s": round(len(sw.X) / (t3 - t2))}
         out["presets"][preset] = res

@@ -12,7 +12,7 @@ from harlab.core import Metadata, Session, Stream
 from harlab.ml.dataset import build_dataset, session_windows
 from harlab.ml.explore import pca_windows, plot_pca
 from harlab.ml.modelfile import ActivityModel
-from harlab.ml.predict import SmoothingConfig, predict_session
+from harlab.ml.predict import SmoothingConfig, predict_session, predict_windows
 from harlab.ml.training import TrainConfig, train
 from harlab.storage import open_session, read_session, save_session
 
@@ -45,6 +45,25 @@ def test_predict_session_writes_a_valid_track(tmp_path, model):
     assert agree / 120.0 > 0.9
     assert all(s.duration >= 4.0 for s in back.segments)
     assert len(back.segments) <= 8
+
+
+def test_worker_threads_give_the_same_probabilities_in_order_and_progress_can_cancel(model):
+    sw = session_windows(make_session("new", seed=8), model.info)
+    assert len(sw.X) > 100
+    one = predict_windows(model, sw.X, batch=16, threads=1)
+    seen: list[tuple[int, int]] = []
+    many = predict_windows(model, sw.X, batch=16, threads=3, progress=lambda d, t: seen.append((d, t)))
+    np.testing.assert_array_equal(many, one)
+    # the session is one recording for the context, not each batch
+    np.testing.assert_allclose(one, model.predict_proba(sw.X, model.recording_references(sw.X)), atol=1e-5)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (len(sw.X), len(sw.X))
+    assert len(seen) == -(-len(sw.X) // 16)
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        predict_windows(model, sw.X, batch=16, threads=3, progress=stop)
 
 
 def test_session_windows_skip_gaps_and_convert_units(model):

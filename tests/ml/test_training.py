@@ -7,9 +7,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from harlab.core.errors import HarlabError
 from harlab.ml.dataset import build_dataset
+from harlab.ml.models import CNN1D, CNN1DConfig, inference_network
 from harlab.ml.training import TrainConfig, TrainingCancelled, class_weights, train, validation_split
 
 from .conftest import make_session
@@ -129,3 +132,20 @@ def test_units_converted_to_si(sessions):
     assert data.info.units[:3] == ["m/s^2"] * 3
     assert data.group_kind == "session"
     assert abs(float(np.median(data.X[:, :, 2])) - 9.81) < 0.2
+
+
+def test_inference_copy_folds_batch_norm_without_changing_outputs():
+    torch.manual_seed(3)
+    net = CNN1D(CNN1DConfig(depth=3, width=8, max_width=16, context_inputs=3), 6, 4)
+    # non-trivial batch-norm statistics, as after training
+    net.train()
+    with torch.no_grad():
+        for _ in range(5):
+            net(torch.randn(32, 40, 6) * 3 + 1, torch.randn(32, 3))
+    net.eval()
+    fast = inference_network(net)
+    assert not any(isinstance(m, (nn.BatchNorm1d, nn.Dropout)) for m in fast.features)
+    assert any(isinstance(m, nn.BatchNorm1d) for m in net.features)  # the original is left as it was
+    x, c = torch.randn(50, 40, 6) * 3 + 1, torch.randn(50, 3)
+    with torch.inference_mode():
+        torch.testing.assert_close(fast(x, c), net(x, c), atol=1e-5, rtol=1e-5)
