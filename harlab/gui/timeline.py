@@ -615,15 +615,20 @@ class Timeline(QWidget):
             if v is None:
                 continue
             unit = unit_text(sp.stream.units[0]) if sp.stream.units else ""
-            vals = " ".join(f"{name}={float(x):.3g}" for name, x in zip(sp.channels, v, strict=False)
-                            if math.isfinite(float(x)))
+            if len(sp.channels) == 1:  # "heart rate: 97.3 bpm", not "heart rate: heart_rate=97.3 bpm"
+                vals = " ".join(f"{float(x):.3g}" for x in v[:1] if math.isfinite(float(x)))
+            else:
+                vals = " ".join(f"{name}={float(x):.3g}" for name, x in zip(sp.channels, v, strict=False)
+                                if math.isfinite(float(x)))
             parts.append(f"{sp.title}: {vals} {unit}".rstrip())
         tr = self.track
         if tr is not None:
             here = tr.at(t)
             if here:
                 parts.append(f"[{here[-1].label}]")
-        self.readout.setText("   ".join(parts))
+        text = "  ".join(parts)
+        self.readout.setText(text)
+        self.readout.setToolTip(text)  # the whole line, where a narrow window clips it
 
     # -- fetching ----------------------------------------------------------------
     def _request(self, v0: float, v1: float) -> bool:
