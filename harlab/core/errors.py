@@ -74,3 +74,7 @@ class ImportFormatError(HarlabError):
         if expected:
             msg += f" (expected {expected})"
         super().__init__(msg)
+
+
+class PredictionCancelled(HarlabError):
+    """Raised from a prediction's progress callback to stop it; nothing is stored."""

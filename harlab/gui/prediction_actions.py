@@ -22,7 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
-from harlab.core.errors import HarlabError
+from harlab.core.errors import HarlabError, PredictionCancelled
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.gui import settings
@@ -53,6 +53,7 @@ class PredictWorker(QObject):
     progress = Signal(int, int)
     finished = Signal(object)
     failed = Signal(str)
+    stopped = Signal()  #: cancelled: no track
 
     def __init__(self, model_path: Path, session: Session) -> None:
         super().__init__()
@@ -67,12 +68,22 @@ class PredictWorker(QObject):
             from harlab.ml.predict import predict_session
 
             model = ActivityModel.load(self.model_path)
-            track = predict_session(model, self.session, add=False,
-                                    progress=lambda done, total: self.progress.emit(int(done), int(total)))
+            track = predict_session(model, self.session, add=False, progress=self._report)
+        except PredictionCancelled:
+            self.stopped.emit()
+            return
         except Exception as exc:  # noqa: BLE001 - shown to the user; the thread must end cleanly
             self.failed.emit(f"{self.model_path.name}: {exc}")
             return
+        if self.cancelled.is_set():
+            self.stopped.emit()
+            return
         self.finished.emit(track)
+
+    def _report(self, done: int, total: int) -> None:
+        if self.cancelled.is_set():  # the batches not yet started are dropped
+            raise PredictionCancelled("prediction cancelled")
+        self.progress.emit(int(done), int(total))
 
 
 class PredictionActions(QObject):
@@ -244,14 +255,16 @@ class PredictionActions(QObject):
         worker = PredictWorker(Path(path), self.session)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        dialog = QProgressDialog(f"Predicting with {Path(path).name}…", "Hide", 0, 0, self.parent_widget)
+        dialog = QProgressDialog(f"Predicting with {Path(path).name}…", "Cancel", 0, 0, self.parent_widget)
         dialog.setObjectName("predict_progress")
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)
         dialog.setValue(0)
+        dialog.canceled.connect(self.cancel_prediction)
         worker.progress.connect(self._progress)
         worker.finished.connect(self._done)
         worker.failed.connect(self._failed)
+        worker.stopped.connect(self._stopped)
         self._job = (thread, worker, dialog)
         thread.start()
         self.report(f"Predicting with {Path(path).name}…")
@@ -263,6 +276,16 @@ class PredictionActions(QObject):
             dialog.setMaximum(max(total, 1))
             dialog.setValue(done)
             dialog.setLabelText(f"Predicting windows… {done:,} of {total:,}")
+
+    def cancel_prediction(self) -> None:
+        """Stop the running prediction at its next batch; the session gets no track."""
+        if self._job is not None and not self._job[1].cancelled.is_set():
+            self._job[1].cancelled.set()
+            self.report("Cancelling the prediction…")
+
+    def _stopped(self) -> None:
+        self._end_job()
+        self.report("Prediction cancelled: nothing was added")
 
     def _end_job(self) -> None:
         if self._job is None:
@@ -307,6 +330,7 @@ class PredictionActions(QObject):
 
     def shutdown(self) -> None:
         if self._job is not None:
+            self._job[1].cancelled.set()
             thread = self._job[0]
             thread.wait(30_000)
             self._end_job()

@@ -18,12 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from harlab.core.errors import PredictionCancelled
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.ml.dataset import session_windows
 from harlab.ml.modelfile import ActivityModel
 from harlab.ml.smoothing import segments_from_windows, smooth
 from harlab.ml.training import set_threads
+
+__all__ = ["PredictionCancelled", "SmoothingConfig", "predict_session", "predict_windows", "prediction_workers"]
 
 
 @dataclass

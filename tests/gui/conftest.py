@@ -65,7 +65,7 @@ def make_window(qtbot):
     for w in windows:
         if w.history is not None:
             w.history.clear()  # nothing unsaved: closing must not prompt
-        w.meta_dirty = w.unsaved_import = False
+        w.meta_dirty = w.unsaved_import = w.predictions_dirty = False
         w.close()
         w.deleteLater()
     QApplication.processEvents()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gui_helpers import click, labels_of, make_predictions, make_session, press_shortcut, view_pos
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QProgressDialog
 
 from harlab.core import Segment
 from harlab.gui.prediction_actions import train_dialog_available
@@ -227,6 +227,29 @@ def test_predict_with_model_file_on_a_worker_then_save(make_window, qtbot, sessi
     box = w.findChild(QMessageBox, "error_box")
     if box is not None:
         box.close()
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_long_prediction_and_adds_nothing(make_window, qtbot, tmp_path, tiny_model):
+    from harlab.storage import save_session
+
+    long_path = save_session(make_session(minutes=60, n_segments=20, seed=5), tmp_path / "long.h5")
+    w = open_window(make_window, qtbot, long_path)
+    seen: list[int] = []
+    w.predictions.predicted.connect(lambda name: seen.append(1))
+    assert w.predictions.predict_with_model_file(tiny_model)
+    dialog = w.findChild(QProgressDialog, "predict_progress")
+    assert dialog is not None and dialog.labelText().startswith("Predicting")
+    worker = w.predictions._job[1]
+    dialog.canceled.emit()  # what its Cancel button (or Esc) sends, long before the last batch
+    assert worker.cancelled.is_set()
+    qtbot.waitUntil(lambda: not w.predictions.busy, timeout=60_000)
+    assert "cancelled" in w.statusBar().currentMessage()
+    assert not w.session.prediction_tracks and not seen and not w.dirty
+    # and the next prediction runs to the end
+    with qtbot.waitSignal(w.predictions.predicted, timeout=120_000):
+        assert w.predictions.predict_with_model_file(tiny_model)
+    assert len(w.session.prediction_tracks) == 1
 
 
 def test_shortcuts_exist_for_review_and_record(make_window):
