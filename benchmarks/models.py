@@ -48,6 +48,7 @@ import harlab.ml.dataset
 import harlab.ml.features
 import harlab.ml.features_v1
 import harlab.ml.models
+import harlab.ml.orientation
 from harlab.importers import ImportOptions, get_importer
 from harlab.ml import modelfile, training
 from harlab.ml.dataset import Dataset, build_dataset
@@ -129,7 +130,8 @@ _SOURCES = {
               harlab.ml.models),
     "gbm": (training.train_gbm_member, modelfile.BoostedFeaturesMember, harlab.ml.features, harlab.ml.features_v1,
             harlab.ml.context),
-    "common": (training.validation_split, training.class_weights, training.train, harlab.ml.dataset),
+    "common": (training.validation_split, training.class_weights, training.train, harlab.ml.dataset,
+               harlab.ml.orientation, training.TrainConfig),
 }
 
 
@@ -194,7 +196,7 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
             t0 = time.perf_counter()
             model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, cfg, context=ctx[tr])
             t1 = time.perf_counter()
-            probs[m][te] = model.predict_proba(data.X[te], ctx[te] if model.uses_context else None)
+            probs[m][te] = model.predict_proba(data.X[te], ctx[te] if model.needs_references else None)
             t2 = time.perf_counter()
             timing[m]["train_s"] += t1 - t0
             timing[m]["train_windows"] += len(tr)

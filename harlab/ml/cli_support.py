@@ -81,6 +81,9 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-context", action="store_true",
                    help="models see each window alone, not also against the rest of its recording "
                         "(tilt from the recording's upright, motion against its walking and median)")
+    g.add_argument("--no-orientation", action="store_true",
+                   help="keep every recording as worn instead of mapping it into the orientation most "
+                        "training recordings share (a watch turned round or on the other wrist)")
 
 
 def split_list(text: str | None) -> list[str] | None:
@@ -103,6 +106,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
         val_fraction=args.val_fraction, class_weights=not args.no_class_weights, augment=args.augment,
         seed=args.seed, threads=args.threads, arch=arch, context=not getattr(args, "no_context", False),
+        orientation=not getattr(args, "no_orientation", False),
     )
 
 

@@ -34,7 +34,7 @@ def evaluate_model(model: ActivityModel, data: Dataset) -> dict[str, Any]:
         raise HarlabError(f"the data has channels {data.info.channels}, the model expects {model.info.channels}")
     remap = np.array([model.classes.index(c) for c in data.classes], np.int64)
     t0 = time.perf_counter()
-    probs = model.predict_proba(data.X, data.context if model.uses_context else None)
+    probs = model.predict_proba(data.X, data.context if model.needs_references else None)
     dt = time.perf_counter() - t0
     rep = classification_report(remap[data.y], probs.argmax(1), model.classes, data.groups)
     rep["group_kind"] = data.group_kind
@@ -67,7 +67,7 @@ def cross_validate(
         model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, replace(config, seed=config.seed + fold),
                       progress, cancel, context=None if ctx is None else ctx[tr])
         t1 = time.perf_counter()
-        probs = model.predict_proba(data.X[te], None if ctx is None or not model.uses_context else ctx[te])
+        probs = model.predict_proba(data.X[te], None if ctx is None or not model.needs_references else ctx[te])
         t2 = time.perf_counter()
         pred[te] = probs.argmax(1)
         rep = classification_report(data.y[te], pred[te], data.classes)

@@ -34,6 +34,7 @@ from harlab.core.errors import HarlabError
 from harlab.ml.context import context_features, network_context, references_by_recording
 from harlab.ml.features import FEATURES_VERSION, window_features
 from harlab.ml.models import ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
+from harlab.ml.orientation import canonicalise
 
 FORMAT = "harlab-activity-model"
 FORMAT_VERSION = 1
@@ -74,6 +75,9 @@ class ModelInfo:
     train_config: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     n_train_windows: int = 0
+    #: the wearing orientation most training recordings share (:mod:`harlab.ml.orientation`);
+    #: None for models trained without (and for files from before it)
+    orientation_upright: list[float] | None = None
 
     @property
     def n_time(self) -> int:
@@ -275,10 +279,16 @@ class ActivityModel:
         """Whether a member compares windows with the rest of their recording (:mod:`harlab.ml.context`)."""
         return any(m.uses_context for m in self.members)
 
+    @property
+    def needs_references(self) -> bool:
+        """Whether applying the model needs each window's recording reference: for the context
+        or to map the recording into the orientation the model was trained in."""
+        return self.uses_context or self.info.orientation_upright is not None
+
     def recording_references(self, X: np.ndarray, recordings: np.ndarray | None = None) -> np.ndarray | None:
-        """Per-window recording references for :meth:`predict_proba` (None when no member needs them);
-        ``recordings`` labels each window's recording, default: all one recording."""
-        if not self.uses_context:
+        """Per-window recording references for :meth:`predict_proba` (None when the model needs
+        none); ``recordings`` labels each window's recording, default: all one recording."""
+        if not self.needs_references:
             return None
         rec = np.zeros(len(X)) if recordings is None else recordings
         return references_by_recording(np.asarray(X, np.float32), rec, self.info.channels, self.info.units)
@@ -287,15 +297,17 @@ class ActivityModel:
         """Weighted mean of the members' probabilities, (N, K) float32.
 
         ``context`` (from :meth:`recording_references`) matters for models that use the
-        recording context; without it the windows given are taken as one recording.
+        recording context or map orientation; without it the windows given are taken as one
+        recording.
         """
         X = np.asarray(X, np.float32)
         want = (len(self.info.channels),)
         if X.ndim != 3 or X.shape[2:] != want:
             raise HarlabError(f"windows must be N x T x {want[0]}, got shape {X.shape}")
         total = np.zeros((len(X), len(self.classes)), np.float64)
-        if context is None and self.uses_context:
+        if context is None and self.needs_references:
             context = self.recording_references(X)
+        X, context, _ = canonicalise(X, context, self.info.orientation_upright, self.info.channels, self.info.units)
         for m, w in zip(self.members, self.weights, strict=True):
             total += w * m.predict_proba(X, context=context)
         return (total / sum(self.weights)).astype(np.float32)

@@ -41,6 +41,7 @@ from harlab.ml.modelfile import (
     import_lightgbm,
 )
 from harlab.ml.models import CNN1DConfig, Seed2DConfig, arch_from_dict, build_network
+from harlab.ml.orientation import canonicalise, fit_upright
 from harlab.ml.presets import PRESETS
 
 DEFAULT_PRESET = "ensemble"
@@ -81,12 +82,17 @@ class TrainConfig:
     seed: int = 0
     threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
     arch: dict[str, Any] = field(default_factory=dict)  #: overrides of the network's architecture
-    gbm_rounds: int = 600
+    gbm_rounds: int = 800
     gbm_lr: float = 0.05
-    gbm_leaves: int = 31
+    #: many small, heavily subsampled trees: what generalises across people (benchmarks/models.py)
+    gbm_leaves: int = 7
+    gbm_min_data: int = 80  #: windows per leaf, at most; scaled down for small training sets
+    gbm_feature_fraction: float = 0.2
     gbm_refit: bool = True  #: after early stopping, train again on all windows incl. the validation participants
-    gbm_min_rounds: int = 150
+    gbm_min_rounds: int = 800
     context: bool = True  #: the members also see each window against its recording (harlab.ml.context)
+    #: map each recording into the wearing orientation most training recordings share (harlab.ml.orientation)
+    orientation: bool = True
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -293,6 +299,12 @@ def train_torch_member(
     return member, summary
 
 
+def gbm_min_data(cfg: TrainConfig, n: int) -> int:
+    """Windows per LightGBM leaf: ``cfg.gbm_min_data`` on a dataset of 16,000 windows or more
+    (tuned on WISDM), in proportion below that, at least 5, so a small session set still splits."""
+    return max(5, min(cfg.gbm_min_data, n // 200))
+
+
 def train_gbm_member(
     X: np.ndarray,
     y: np.ndarray,
@@ -315,7 +327,8 @@ def train_gbm_member(
     w = class_weights(y[~val], k)[y[~val]] if cfg.class_weights else None
     params = {
         "objective": "multiclass", "num_class": k, "learning_rate": cfg.gbm_lr, "num_leaves": cfg.gbm_leaves,
-        "min_data_in_leaf": 10, "feature_fraction": 0.5, "bagging_fraction": 0.8, "bagging_freq": 1,
+        "min_data_in_leaf": gbm_min_data(cfg, int((~val).sum())), "feature_fraction": cfg.gbm_feature_fraction,
+        "bagging_fraction": 0.8, "bagging_freq": 1,
         "lambda_l2": 1.0, "seed": cfg.seed, "deterministic": True, "force_row_wise": True,
         "num_threads": torch.get_num_threads(), "verbose": -1,
     }
@@ -401,8 +414,14 @@ def train(
         val = validation_split(groups, y, cfg.val_fraction, cfg.seed)
         members: list[Member] = []
         summaries: dict[str, Any] = {}
-        if cfg.context and context is None and cfg.preset != "seed2d":
+        if (cfg.context or cfg.orientation) and context is None and cfg.preset != "seed2d":
             context = references_by_recording(X, groups, info.channels, info.units)
+        upright = None
+        if cfg.orientation and context is not None and cfg.preset != "seed2d":
+            # the seed's network stays as the seed had it; every other preset sees each
+            # recording in the orientation most training recordings share
+            upright = fit_upright(context)
+            X, context, _ = canonicalise(X, context, upright, info.channels, info.units)
         if cfg.preset in ("cnn1d", "seed2d", "ensemble"):
             kind = "seed2d" if cfg.preset == "seed2d" else "cnn1d"
             m, s = train_torch_member(X, y, val, info, cfg, kind, progress, cancel, context=context)
@@ -413,7 +432,7 @@ def train(
             members.append(m2)
             summaries["lightgbm"] = s2
         model = ActivityModel(replace(info, preset=cfg.preset, n_train_windows=int((~val).sum()),
-                                      train_config=asdict(cfg)), members)
+                                      train_config=asdict(cfg), orientation_upright=upright), members)
         vg = sorted({str(g) for g in groups[val]})
         metrics: dict[str, Any] = {"validation_groups": vg, "n_validation_windows": int(val.sum()),
                                    "members": {k: {a: b for a, b in v.items() if a not in ("history", "val_proba")}

@@ -97,7 +97,8 @@ def test_dataset_reference_comes_from_all_windows_not_only_labelled_ones() -> No
 def test_context_model_round_trip_and_whole_session_prediction(tmp_path, sessions) -> None:
     data = build_dataset(sessions, "activity", 2.0, 1.0)
     model = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="features", gbm_rounds=40,
-                                                                      gbm_min_rounds=40), context=data.context)
+                                                                      gbm_min_rounds=40, gbm_feature_fraction=1.0),
+                  context=data.context)
     assert model.uses_context
     assert model.members[0].booster.num_feature() == model.members[0].features(data.X[:2]).shape[1]
     loaded = ActivityModel.load(model.save(tmp_path / "m.harmodel"))
@@ -123,7 +124,12 @@ def test_without_context_the_member_sees_window_features_only(sessions) -> None:
                   TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30, context=False),
                   context=data.context)
     assert not model.uses_context
-    assert model.recording_references(data.X) is None
+    # the recording's upright is still needed to map its wearing orientation, unless that is off too
+    assert model.needs_references and model.recording_references(data.X) is not None
+    bare = train(data.X, data.y, data.groups, data.info,
+                 TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30, context=False, orientation=False),
+                 context=data.context)
+    assert bare.recording_references(data.X) is None and bare.info.orientation_upright is None
     n_ctx = model.members[0].booster.num_feature()
     with_ctx = train(data.X, data.y, data.groups, data.info,
                      TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30), context=data.context)
@@ -152,7 +158,8 @@ def test_cnn_takes_the_context_round_trips_and_old_files_without_it_still_load(t
         member.net(torch.zeros(2, data.X.shape[1], data.X.shape[2]))
     # without context: the network of earlier files (no context_inputs in the architecture)
     plain = train(data.X, data.y, data.groups, data.info,
-                  TrainConfig(preset="cnn1d", epochs=2, arch=small, context=False), context=data.context)
+                  TrainConfig(preset="cnn1d", epochs=2, arch=small, context=False, orientation=False),
+                  context=data.context)
     assert not plain.uses_context and plain.recording_references(sw.X) is None
     header = plain.members[0].header()
     del header["arch"]["context_inputs"]  # as files written before the CNN took context

@@ -217,12 +217,18 @@ class TrainDialog(QDialog):
         self.context_check.setToolTip("the models also see each window's tilt from its recording's upright and its "
                                       "motion against the recording's walking and median (tells sitting from "
                                       "standing whoever wears the device); uses no labels")
+        self.orientation_check = QCheckBox("Map recordings to one wearing orientation")
+        self.orientation_check.setChecked(True)
+        self.orientation_check.setToolTip("a watch turned round or worn on the other wrist is mapped into the "
+                                          "orientation most training recordings share, judged from each "
+                                          "recording's upright while walking; uses no labels")
         mf.addRow("Preset", self.preset_combo)
         mf.addRow(self.preset_help)
         mf.addRow("Epochs", self.epochs_spin)
         mf.addRow("Augment", self.augment_combo)
         mf.addRow("Seed", self.seed_spin)
         mf.addRow(self.context_check)
+        mf.addRow(self.orientation_check)
         row2.addWidget(mbox, 1)
         lv.addLayout(row2, 3)
         split.addWidget(left)
@@ -444,6 +450,7 @@ class TrainDialog(QDialog):
         self.epochs_spin.setEnabled(preset != "features" and not self.training)
         self.augment_combo.setEnabled(preset != "features" and not self.training)
         self.context_check.setEnabled(preset != "seed2d" and not self.training)
+        self.orientation_check.setEnabled(preset != "seed2d" and not self.training)
         if not self.class_table.class_names:
             note, ok = "Add sessions with a label track to see its classes here.", False
         else:
@@ -496,7 +503,8 @@ class TrainDialog(QDialog):
             names.append(stem if stem not in names else f"{stem}-{len(names) + 1}")
         preset = self.preset_combo.currentText()
         cfg = TrainConfig(preset=preset, epochs=self.epochs_spin.value(), seed=self.seed_spin.value(),
-                          augment=self.augment_combo.currentText(), context=self.context_check.isChecked())
+                          augment=self.augment_combo.currentText(), context=self.context_check.isChecked(),
+                          orientation=self.orientation_check.isChecked())
         rate = self.rate_spin.value() or None
         return TrainRequest(
             sources=sources, names=names, track=track, mapping=mapping, class_order=self.class_table.class_names,
