@@ -141,7 +141,7 @@ def _fingerprint(model: str) -> str:
 
 
 LOADERS = {"uci": load_uci, "wisdm": load_wisdm, "fitbit": load_fitbit}
-AUGMENT = {"uci": "jitter", "wisdm": "flip", "fitbit": "jitter"}
+AUGMENT = {"uci": "jitter", "wisdm": "jitter", "fitbit": "jitter"}
 
 
 #: settings that only the networks read (a features run does not depend on them)

@@ -66,5 +66,8 @@ def run(args: argparse.Namespace) -> int:
         dt = time.perf_counter() - t0
         counts = Counter(s.label for s in track.segments)
         note(f"  {len(track)} windows, {len(track.segments)} segments in {dt:.1f} s -> track {track.name!r}")
+        if track.params.get("orientation", "as worn") != "as worn":
+            note(f"  the device was worn differently from the training recordings ({track.params['orientation']}); "
+                 "mapped into their orientation")
         print(f"{path}: {track.name}: " + ", ".join(f"{c} {n}" for c, n in counts.most_common()))
     return 0

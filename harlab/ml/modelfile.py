@@ -34,7 +34,7 @@ from harlab.core.errors import HarlabError
 from harlab.ml.context import context_features, network_context, references_by_recording
 from harlab.ml.features import FEATURES_VERSION, window_features
 from harlab.ml.models import ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
-from harlab.ml.orientation import canonicalise
+from harlab.ml.orientation import TRANSFORMS, canonicalise, choose
 
 FORMAT = "harlab-activity-model"
 FORMAT_VERSION = 1
@@ -292,6 +292,16 @@ class ActivityModel:
             return None
         rec = np.zeros(len(X)) if recordings is None else recordings
         return references_by_recording(np.asarray(X, np.float32), rec, self.info.channels, self.info.units)
+
+    def wearing_orientation(self, X: np.ndarray, context: np.ndarray | None = None) -> str:
+        """How the model takes windows X of one recording: ``"as worn"`` or the transform
+        (:data:`harlab.ml.orientation.TRANSFORMS`) that maps them into its training orientation."""
+        if self.info.orientation_upright is None:
+            return TRANSFORMS[0]
+        refs = self.recording_references(X) if context is None else context
+        if refs is None or len(refs) == 0:
+            return TRANSFORMS[0]
+        return TRANSFORMS[int(choose(refs[:1], self.info.orientation_upright)[0])]
 
     def predict_proba(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
         """Weighted mean of the members' probabilities, (N, K) float32.

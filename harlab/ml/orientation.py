@@ -13,9 +13,11 @@ Within one recording the device sits the same way on the body, and the recording
 windows, walking for a wrist) says how. Training finds the upright most recordings share
 (the canonical one) and stores it with the model. Every recording, in training and when
 applying the model, is then mapped by whichever of the four transforms brings its upright
-closest to the canonical one, provided that one beats leaving it alone by a clear margin
-and the recording moves enough for its upright to mean something; otherwise it is left
-as it is. The four transforms form a group (each is its own inverse), and each is a sign
+closest to the canonical one, provided that one beats leaving it alone by a clear margin,
+lands close to the canonical upright, and the recording moves enough for its upright to
+mean something; otherwise it is left as it is. A recording of a single activity that is
+not walking (the Fitbit seed's sit-ups) has an upright of its own; the closeness rule keeps
+it as worn. The four transforms form a group (each is its own inverse), and each is a sign
 per axis, so applying them costs one multiplication.
 
 Accelerometers (polar vectors) take the signs as they are. Gyroscopes and magnetometers
@@ -39,6 +41,10 @@ AXIAL_SIGNS = POLAR_SIGNS * np.array([1, 1, -1, -1], np.float32)[:, None]
 MAGNETIC_UNITS = ("µT", "uT", "T", "mT", "nT", "G", "gauss")
 #: a transform must bring the upright this much closer (in cosine) than leaving it alone
 MIN_MARGIN = 0.2
+#: ... and bring it within about 37° of the canonical upright (cosine): a recording of one
+#: activity other than walking (sit-ups, say) has an upright of its own, which no transform
+#: should be fitted to
+MIN_MATCH = 0.8
 #: below this motion of its dynamic windows (sd of |a|, m/s²) a recording's upright is not trusted
 MIN_DYNAMIC_MOTION = 0.5
 
@@ -51,7 +57,7 @@ def _usable(refs: np.ndarray) -> np.ndarray:
 def choose(refs: np.ndarray, upright: np.ndarray | Sequence[float]) -> np.ndarray:
     """(N,) index into :data:`TRANSFORMS` for each row of recording references ``refs``
     (N, REF_SIZE) against the canonical ``upright``; 0 where the reference is missing,
-    too still, or no transform wins clearly."""
+    too still, or no transform wins clearly and lands near the canonical upright."""
     refs = np.asarray(refs, np.float64)
     out = np.zeros(len(refs), np.int64)
     ok = _usable(refs)
@@ -60,7 +66,8 @@ def choose(refs: np.ndarray, upright: np.ndarray | Sequence[float]) -> np.ndarra
     up = refs[ok, :3]
     cos = (up[:, None, :] * POLAR_SIGNS[None]) @ np.asarray(upright, np.float64)  # (n, 4)
     best = cos.argmax(1)
-    clear = cos[np.arange(len(best)), best] >= cos[:, 0] + MIN_MARGIN
+    top = cos[np.arange(len(best)), best]
+    clear = (top >= cos[:, 0] + MIN_MARGIN) & (top >= MIN_MATCH)
     out[np.flatnonzero(ok)] = np.where(clear, best, 0)
     return out
 

@@ -132,6 +132,8 @@ def predict_session(
             "p_switch": "" if sm.p_switch is None else f"{sm.p_switch:g}",
             "min_duration_s": f"{sm.min_duration_s:g}",
             "harlab_version": info.harlab_version,
+            # whether the recording was mapped into the model's wearing orientation (harlab.ml.orientation)
+            "orientation": model.wearing_orientation(sw.X) if len(sw.X) else "as worn",
         },
     )
     if add:
