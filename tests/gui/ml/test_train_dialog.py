@@ -106,6 +106,7 @@ def test_features_model_trains_and_save_emits_model_trained(make_dialog, session
     assert sorted(model.classes) == ["lying", "running", "sitting", "walking"]
     assert model.info.preset == "features" and model.info.name == "chosen"
     assert model.uses_context  # the default: each window also against its recording
+    assert model.info.orientation_upright is not None  # ... and recordings mapped to one wearing orientation
     assert [t["participant"] for t in model.info.training_sessions] == ["P01", "P02", "P03"]
     assert all(len(t["sha256"]) == 64 for t in model.info.training_sessions)
 
@@ -115,10 +116,13 @@ def test_cnn_curves_get_a_point_per_epoch(make_dialog, session_files, qtbot):
     _setup(d, "cnn1d", epochs=2)
     assert d.context_check.isEnabled() and d.augment_combo.isEnabled()
     d.context_check.setChecked(False)
+    assert d.orientation_check.isEnabled() and d.orientation_check.isChecked()
+    d.orientation_check.setChecked(False)
     d.augment_combo.setCurrentText("flip")
     with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
         assert d.start_training()
     assert not d.result.model.uses_context and d.result.model.info.train_config["augment"] == "flip"
+    assert d.result.model.info.orientation_upright is None and not d.result.model.info.train_config["orientation"]
     for metric in ("loss", "acc", "val_loss", "val_acc", "val_f1"):
         pts = d.curves.points("cnn1d", metric)
         assert [x for x, _ in pts] == [1.0, 2.0], metric
