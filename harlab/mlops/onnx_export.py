@@ -17,6 +17,8 @@ A network that takes the recording context (the default 1-D CNN) has a second in
 ``harlab.ml.context.network_context`` computes it from the recording's reference
 (``harlab.context`` in the metadata says how). A caller without a recording at hand
 computes the reference from the windows it scores, as harlab does for bare windows.
+A model trained with the wearing-orientation mapping expects windows already mapped
+(``harlab.orientation`` gives the canonical upright; the graph itself takes them as given).
 
 Export uses ``torch.onnx.export(..., dynamo=True)`` (torch's current exporter, which
 needs ``onnxscript``); the parity check runs onnxruntime and PyTorch on the same windows
@@ -156,6 +158,10 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
                                   "against its recording's reference (tilt from upright / 90 degrees, log motion "
                                   "over the recording's walking, log motion over its median; 0 when unknown)"}
                if ctx_example is not None else {}),
+            **({"harlab.orientation": "windows in the training wearing orientation: map each recording first "
+                                      "(harlab.ml.orientation.canonicalise, a sign per axis) with upright "
+                                      + json.dumps(info.orientation_upright)}
+               if info.orientation_upright is not None else {}),
         }
         onnx.helper.set_model_props(proto, meta)
         onnx.checker.check_model(proto)

@@ -58,6 +58,7 @@ def test_onnx_export_matches_pytorch(cnn, seed_data, tmp_path, capsys):
     np.testing.assert_allclose(got, cnn.predict_proba(X), atol=1e-4)
     meta = {p.key: p.value for p in onnx.load(str(res.path)).metadata_props}
     assert "network_context" in meta["harlab.context"]
+    assert json.loads(meta["harlab.orientation"].rpartition("upright ")[2]) == cnn.info.orientation_upright
     assert json.loads(meta["harlab.classes"]) == cnn.classes and meta["harlab.samples_per_window"] == "10"
     # the command line, with parity checked on windows of a session file
     model_path = cnn.save(tmp_path / "m.harmodel")
