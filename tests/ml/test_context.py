@@ -105,6 +105,7 @@ def test_context_model_round_trip_and_whole_session_prediction(tmp_path, session
     assert loaded.uses_context
     new = make_session("new", seed=42)
     track = predict_session(loaded, new, add=False)
+    assert track.params["orientation"] == "as worn"  # the simulated wrist is worn like the training ones
     sw = session_windows(new, loaded.info)
     # the whole session is one recording: same as giving every window that recording's reference
     refs = loaded.recording_references(sw.X)
