@@ -110,6 +110,7 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
     assert rc == 0 and model_path.is_file()
     out, err = capsys.readouterr()
     assert "epoch 1/3" in err and "lightgbm" in err and json.loads(out.strip().splitlines()[-1])["classes"]
+    assert "cnn1d refit epoch 3/3" in err  # trained again on everyone after early stopping
     model = ActivityModel.load(model_path)
     assert model.info.training_sessions[0]["sha256"] and model.info.training_sessions[0]["path"].endswith("p0.h5")
 
@@ -126,9 +127,11 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
 
     plain_path = tmp_path / "plain.harmodel"
     rc = main(["train", *paths[:2], "-o", str(plain_path), "--window", "2", "--preset", "cnn1d", "--epochs", "1",
-               "--depth", "2", "--width", "8", "--no-context"])
-    capsys.readouterr()
-    assert rc == 0 and not ActivityModel.load(plain_path).uses_context
+               "--depth", "2", "--width", "8", "--no-context", "--no-refit", "--no-orientation"])
+    assert "refit" not in capsys.readouterr().err
+    plain = ActivityModel.load(plain_path)
+    assert rc == 0 and not plain.uses_context and plain.info.orientation_upright is None
+    assert not plain.info.train_config["cnn_refit"] and not plain.info.train_config["gbm_refit"]
 
     rc = main(["predict", str(model_path), new, "--min-duration", "3"])
     assert rc == 0

@@ -61,6 +61,26 @@ def test_boosted_member_refits_on_validation_participants_but_reports_before(ses
     assert not np.allclose(refit.predict_proba(data.X), plain.predict_proba(data.X))
 
 
+def test_cnn_refits_on_everyone_for_the_whole_schedule_and_reports_the_first_run(sessions):
+    """After the validation run the CNN is trained again from its seed on all windows for
+    every epoch: exactly the network that training with no validation split gives (which
+    benchmarks/models.py relies on), while the metrics stay those of the validation run."""
+    data = build_dataset(sessions, "activity", window_s=2.0, stride_s=1.0)
+    cfg = TrainConfig(preset="cnn1d", epochs=4, patience=1, arch=TINY, seed=5)
+    refit = train(data.X, data.y, data.groups, data.info, cfg)
+    plain = train(data.X, data.y, data.groups, data.info, replace(cfg, cnn_refit=False))
+    everyone = train(data.X, data.y, data.groups, data.info, replace(cfg, val_fraction=0.0))
+    sr, sp, se = (m.members[0].net.state_dict() for m in (refit, plain, everyone))
+    assert all(np.array_equal(sr[k].numpy(), se[k].numpy()) for k in sr)
+    assert not all(np.array_equal(sr[k].numpy(), sp[k].numpy()) for k in sr)
+    assert refit.info.metrics["validation"] == plain.info.metrics["validation"]
+    assert refit.info.metrics["members"]["cnn1d"]["refit_epochs"] == 4
+    assert "refit_epochs" not in plain.info.metrics["members"]["cnn1d"]
+    # the seed's network stays as the seed trained it
+    seed = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="seed2d", epochs=1, seed=5))
+    assert "refit_epochs" not in seed.info.metrics["members"]["seed2d"]
+
+
 def test_same_seed_same_weights_other_seed_differs(sessions):
     data = build_dataset(sessions, "activity", 2.0, 1.0)
     cfg = TrainConfig(preset="cnn1d", epochs=2, arch=TINY, seed=3)
@@ -77,8 +97,11 @@ def test_progress_reports_every_epoch_and_cancel_stops(sessions):
     seen = []
     train(data.X, data.y, data.groups, data.info, TrainConfig(preset="cnn1d", epochs=3, arch=TINY, patience=10),
           progress=seen.append)
-    assert [p.epoch for p in seen] == [1, 2, 3]
-    assert all(np.isfinite(p.loss) and 0 <= p.acc <= 1 and 0 <= p.val_acc <= 1 for p in seen)
+    # the validation run, then the refit on everyone (no validation numbers there)
+    assert [(p.stage, p.epoch) for p in seen] == [("cnn1d", 1), ("cnn1d", 2), ("cnn1d", 3),
+                                                  ("cnn1d refit", 1), ("cnn1d refit", 2), ("cnn1d refit", 3)]
+    assert all(np.isfinite(p.loss) and 0 <= p.acc <= 1 for p in seen)
+    assert all(0 <= p.val_acc <= 1 for p in seen[:3]) and all(np.isnan(p.val_acc) for p in seen[3:])
 
     cancel = threading.Event()
 
@@ -108,12 +131,17 @@ def test_class_weights_balance_rare_classes():
 
 def test_normalisation_fitted_on_training_part_only(sessions):
     data = build_dataset(sessions, "activity", 2.0, 1.0)
-    model = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="cnn1d", epochs=1, arch=TINY))
+    # the network the validation score comes from never saw the held-out participants
+    cfg = TrainConfig(preset="cnn1d", epochs=1, arch=TINY, cnn_refit=False)
+    model = train(data.X, data.y, data.groups, data.info, cfg)
     held = set(model.info.metrics["validation_groups"])
     tr = ~np.isin(data.groups, list(held))
     mean = data.X[tr].reshape(-1, 6).mean(0)
     np.testing.assert_allclose(model.members[0].mean, mean, rtol=1e-4, atol=1e-4)
     assert not np.allclose(model.members[0].mean, data.X.reshape(-1, 6).mean(0), rtol=1e-6, atol=1e-6)
+    # the refit on everyone normalises over everyone
+    refit = train(data.X, data.y, data.groups, data.info, replace(cfg, cnn_refit=True))
+    np.testing.assert_allclose(refit.members[0].mean, data.X.reshape(-1, 6).mean(0), rtol=1e-4, atol=1e-4)
 
 
 def test_bad_input_is_a_clear_error(sessions):

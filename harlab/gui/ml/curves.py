@@ -22,6 +22,7 @@ _STYLE = {
     "val_f1": ("acc", "validation macro-F1", "#2ca02c", True),
 }
 GBM_STAGE = "lightgbm"
+REFIT_COLOUR = "#9467bd"
 
 
 class TrainingCurves(QWidget):
@@ -92,6 +93,8 @@ class TrainingCurves(QWidget):
                 plot.setVisible(True)
             else:
                 plot = self.loss_plot if which == "loss" else self.acc_plot
+            if stage.endswith(" refit"):  # the second run, on everyone: its own colour beside the first
+                colour = REFIT_COLOUR
             colour = pg.mkColor(colour)
             pen = pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
             name = label if stage == GBM_STAGE else f"{label} ({stage})"

@@ -222,6 +222,11 @@ class TrainDialog(QDialog):
         self.orientation_check.setToolTip("a watch turned round or worn on the other wrist is mapped into the "
                                           "orientation most training recordings share, judged from each "
                                           "recording's upright while walking; uses no labels")
+        self.refit_check = QCheckBox("Train again on everyone after early stopping")
+        self.refit_check.setChecked(True)
+        self.refit_check.setToolTip("once the held-out participants have chosen when to stop, the models are "
+                                    "trained again with them included (better across people, twice the time); "
+                                    "the validation scores shown come from the first run")
         mf.addRow("Preset", self.preset_combo)
         mf.addRow(self.preset_help)
         mf.addRow("Epochs", self.epochs_spin)
@@ -229,6 +234,7 @@ class TrainDialog(QDialog):
         mf.addRow("Seed", self.seed_spin)
         mf.addRow(self.context_check)
         mf.addRow(self.orientation_check)
+        mf.addRow(self.refit_check)
         row2.addWidget(mbox, 1)
         lv.addLayout(row2, 3)
         split.addWidget(left)
@@ -451,6 +457,7 @@ class TrainDialog(QDialog):
         self.augment_combo.setEnabled(preset != "features" and not self.training)
         self.context_check.setEnabled(preset != "seed2d" and not self.training)
         self.orientation_check.setEnabled(preset != "seed2d" and not self.training)
+        self.refit_check.setEnabled(preset != "seed2d" and not self.training)
         if not self.class_table.class_names:
             note, ok = "Add sessions with a label track to see its classes here.", False
         else:
@@ -504,7 +511,8 @@ class TrainDialog(QDialog):
         preset = self.preset_combo.currentText()
         cfg = TrainConfig(preset=preset, epochs=self.epochs_spin.value(), seed=self.seed_spin.value(),
                           augment=self.augment_combo.currentText(), context=self.context_check.isChecked(),
-                          orientation=self.orientation_check.isChecked())
+                          orientation=self.orientation_check.isChecked(),
+                          cnn_refit=self.refit_check.isChecked(), gbm_refit=self.refit_check.isChecked())
         rate = self.rate_spin.value() or None
         return TrainRequest(
             sources=sources, names=names, track=track, mapping=mapping, class_order=self.class_table.class_names,

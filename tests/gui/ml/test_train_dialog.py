@@ -127,8 +127,10 @@ def test_cnn_curves_get_a_point_per_epoch(make_dialog, session_files, qtbot):
         pts = d.curves.points("cnn1d", metric)
         assert [x for x, _ in pts] == [1.0, 2.0], metric
         assert all(np.isfinite(v) for _, v in pts)
-    assert d.curves.stages() == ["cnn1d"]
-    assert len(d.curves.loss_plot.plotItem.listDataItems()) == 2  # training and validation loss
+    assert d.curves.stages() == ["cnn1d", "cnn1d refit"]  # then trained again on everyone: no validation points
+    assert [x for x, _ in d.curves.points("cnn1d refit", "loss")] == [1.0, 2.0]
+    assert d.curves.points("cnn1d refit", "val_f1") == []
+    assert len(d.curves.loss_plot.plotItem.listDataItems()) == 3  # training, validation and refit loss
 
 
 def test_cancel_stops_the_run_and_writes_no_model(make_dialog, session_files, qtbot, tmp_path):

@@ -26,7 +26,7 @@ def test_train_dialog_screenshot(make_dialog, session_files, qtbot):
     with qtbot.waitSignal(d.training_finished, timeout=120_000):
         assert d.start_training()
     qtbot.waitUntil(lambda: not d.training, timeout=10_000)
-    assert d.curves.stages() == ["cnn1d", "lightgbm"]
+    assert d.curves.stages() == ["cnn1d", "cnn1d refit", "lightgbm"]
     assert len(d.curves.points("cnn1d", "val_acc")) >= 2
     QApplication.processEvents()
     OUT.mkdir(exist_ok=True)
