@@ -539,7 +539,9 @@ class TrainDialog(QDialog):
         self._cancel = threading.Event()
         thread, worker = start_training(req, self._cancel, self._tmp.name, self)
         worker.progress.connect(self._on_progress)
-        worker.status.connect(lambda msg: self._set_status(msg))
+        # bound methods only: a lambda would run on the worker's thread (PySide calls it in the
+        # sender's thread) and touch widgets there, which crashed the process now and then
+        worker.status.connect(self._set_status)
         worker.finished.connect(self._on_finished)
         worker.cancelled.connect(self._on_cancelled)
         worker.failed.connect(self._on_failed)

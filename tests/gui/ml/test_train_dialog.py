@@ -203,3 +203,25 @@ def test_closing_during_a_run_cancels_and_joins_the_thread(make_dialog, session_
     d.close()
     assert not d.training and d._cancel.is_set()
     assert not list(tmp_path.glob("*.harmodel"))
+
+
+def test_every_widget_update_of_a_run_happens_on_the_gui_thread(make_dialog, session_files, qtbot, monkeypatch):
+    """The worker's status and progress reach the widgets queued: a widget touched from the
+    training thread crashes Qt now and then (a lambda slot runs in the sender's thread)."""
+    import threading
+
+    from PySide6.QtWidgets import QLabel
+
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "features")
+    threads: list[str] = []
+
+    def recording_set_text(text: str) -> None:
+        threads.append(threading.current_thread().name)
+        QLabel.setText(d.status_label, text)
+
+    monkeypatch.setattr(d.status_label, "setText", recording_set_text)
+    with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
+        assert d.start_training()
+    assert len(threads) >= 4  # starting, reading each session, cutting, training, done
+    assert set(threads) == {threading.main_thread().name}
