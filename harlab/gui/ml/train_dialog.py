@@ -602,9 +602,11 @@ class TrainDialog(QDialog):
         self.training_failed.emit(msg)
 
     def _on_thread_done(self) -> None:
-        if self._thread is not None:
-            self._thread.deleteLater()
-        self._thread, self._worker = None, None
+        # the last reference to the worker goes here, on the GUI thread, so Python deletes it
+        # here (see start_training in train_worker)
+        thread, self._thread, self._worker = self._thread, None, None
+        if thread is not None:
+            thread.deleteLater()
         self._update_state()
 
     def _set_status(self, msg: str, error: bool = False) -> None:

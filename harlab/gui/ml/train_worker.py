@@ -65,12 +65,16 @@ class TrainWorker(QObject):
 def start_training(request: TrainRequest, cancel: threading.Event, out_dir: str | Path,
                    parent: QObject) -> tuple[QThread, TrainWorker]:
     """A thread and worker wired to quit when the worker is done; the caller connects the
-    worker's signals and then calls ``thread.start()``."""
+    worker's signals and then calls ``thread.start()``.
+
+    The worker is not ``deleteLater``-ed on its thread: deleting a Python-owned QObject there
+    raced PySide's wrapper teardown with the GUI thread (a segfault in
+    ``Shiboken::Object::destroy`` about one run in fifteen). The caller drops its reference
+    after ``thread.finished`` instead, and Python deletes the worker on the GUI thread."""
     thread = QThread(parent)
     worker = TrainWorker(request, cancel, out_dir)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     for sig in (worker.finished, worker.cancelled, worker.failed):
         sig.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
     return thread, worker

@@ -225,3 +225,20 @@ def test_every_widget_update_of_a_run_happens_on_the_gui_thread(make_dialog, ses
         assert d.start_training()
     assert len(threads) >= 4  # starting, reading each session, cutting, training, done
     assert set(threads) == {threading.main_thread().name}
+
+
+def test_the_worker_is_deleted_on_the_gui_thread(make_dialog, session_files, qtbot):
+    """A worker deleted by deleteLater on its own thread raced PySide's wrapper teardown with
+    the GUI thread (a segfault in Shiboken::Object::destroy about one run in fifteen)."""
+    import threading
+
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "features")
+    deleted_on: list[str] = []
+    with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
+        assert d.start_training()
+        d._worker.destroyed.connect(lambda *_: deleted_on.append(threading.current_thread().name),
+                                    Qt.ConnectionType.DirectConnection)
+    qtbot.waitUntil(lambda: not d.training, timeout=10_000)
+    qtbot.waitUntil(lambda: bool(deleted_on), timeout=10_000)
+    assert deleted_on == [threading.main_thread().name]
