@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
-from harlab.ml.presets import PRESETS
+from harlab.ml.presets import AUGMENT_MODES, PRESETS
 
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
     from harlab.ml.dataset import Dataset
@@ -69,7 +69,8 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--patience", type=int, default=8, metavar="N", help="early-stopping patience in epochs")
     g.add_argument("--val-fraction", type=float, default=0.2,
                    help="share of participants held out for early stopping (0.2)")
-    g.add_argument("--augment", default="jitter", choices=["none", "jitter", "flip"])
+    g.add_argument("--augment", default="jitter", choices=list(AUGMENT_MODES),
+                   help="network augmentation: jitter (default), flip, warp (jitter + tempo 0.8-1.25x), none")
     g.add_argument("--no-class-weights", action="store_true")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--threads", type=int, default=0, help="torch threads (default: cores, at most 4)")

@@ -42,7 +42,7 @@ from harlab.ml.modelfile import (
 )
 from harlab.ml.models import CNN1DConfig, Seed2DConfig, arch_from_dict, build_network
 from harlab.ml.orientation import canonicalise, fit_upright
-from harlab.ml.presets import PRESETS
+from harlab.ml.presets import AUGMENT_MODES, PRESETS
 
 DEFAULT_PRESET = "ensemble"
 
@@ -78,7 +78,9 @@ class TrainConfig:
     patience: int = 8
     val_fraction: float = 0.2
     class_weights: bool = True
-    augment: str = "jitter"  #: "none", "jitter" (small rotations, scaling) or "flip" (also 180° about z)
+    #: "none", "jitter" (small rotations, scaling), "flip" (also 180° about z) or "warp" (jitter, and
+    #: half the windows played 0.8-1.25 times as fast: people eat, brush and fold at their own pace)
+    augment: str = "jitter"
     seed: int = 0
     threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
     arch: dict[str, Any] = field(default_factory=dict)  #: overrides of the network's architecture
@@ -100,8 +102,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise HarlabError(f"unknown preset {self.preset!r}; one of {', '.join(PRESETS)}")
-        if self.augment not in ("none", "jitter", "flip"):
-            raise HarlabError(f"unknown augmentation {self.augment!r}; one of none, jitter, flip")
+        if self.augment not in AUGMENT_MODES:
+            raise HarlabError(f"unknown augmentation {self.augment!r}; one of {', '.join(AUGMENT_MODES)}")
         if self.epochs < 1 or self.batch_size < 1:
             raise HarlabError("epochs and batch size must be at least 1")
 
@@ -160,6 +162,21 @@ def random_rotations(n: int, sd_rad: float, rng: np.random.Generator) -> np.ndar
     return np.eye(3)[None] + s * k + (1 - c) * (k @ k)
 
 
+def time_warp(X: np.ndarray, speed: np.ndarray) -> np.ndarray:
+    """Each window (N, T, C) played ``speed`` (N,) times as fast about its centre, by linear
+    interpolation; a slowed window shows less of the motion, a sped-up one repeats its edge
+    samples where it runs out (a few percent of the window at the extremes)."""
+    n, t, c = X.shape
+    centre = (t - 1) / 2.0
+    pos = centre + (np.arange(t, dtype=np.float64)[None, :] - centre) * speed[:, None]
+    pos = np.clip(pos, 0.0, t - 1.0)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, t - 1)
+    frac = (pos - lo).astype(np.float32)[:, :, None]
+    rows = np.arange(n)[:, None]
+    return X[rows, lo] * (1.0 - frac) + X[rows, hi] * frac
+
+
 def augment_batch(X: np.ndarray, triads: list[tuple[int, int, int]], mode: str, rng: np.random.Generator) -> np.ndarray:
     """Rotate all triads of a window by one small random rotation (they share a device), scale
     amplitudes by 0.9-1.1, and in ``flip`` mode turn by 180° about z half of the time (a watch
@@ -177,6 +194,11 @@ def augment_batch(X: np.ndarray, triads: list[tuple[int, int, int]], mode: str, 
         cols = list(t)
         X[:, :, cols] = np.einsum("ntj,nij->nti", X[:, :, cols], r)
     X *= rng.uniform(0.9, 1.1, size=(n, 1, X.shape[2])).astype(np.float32)
+    if mode == "warp":
+        warp = rng.random(n) < 0.5
+        if warp.any():
+            speed = np.exp(rng.uniform(math.log(0.8), math.log(1.25), size=int(warp.sum())))
+            X[warp] = time_warp(X[warp], speed)
     return X
 
 

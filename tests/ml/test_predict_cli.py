@@ -127,11 +127,12 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
 
     plain_path = tmp_path / "plain.harmodel"
     rc = main(["train", *paths[:2], "-o", str(plain_path), "--window", "2", "--preset", "cnn1d", "--epochs", "1",
-               "--depth", "2", "--width", "8", "--no-context", "--no-refit", "--no-orientation"])
+               "--depth", "2", "--width", "8", "--no-context", "--no-refit", "--no-orientation", "--augment", "warp"])
     assert "refit" not in capsys.readouterr().err
     plain = ActivityModel.load(plain_path)
     assert rc == 0 and not plain.uses_context and plain.info.orientation_upright is None
     assert not plain.info.train_config["cnn_refit"] and not plain.info.train_config["gbm_refit"]
+    assert plain.info.train_config["augment"] == "warp"
 
     rc = main(["predict", str(model_path), new, "--min-duration", "3"])
     assert rc == 0

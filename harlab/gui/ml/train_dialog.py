@@ -209,9 +209,11 @@ class TrainDialog(QDialog):
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.augment_combo = QComboBox()
-        self.augment_combo.addItems(["jitter", "flip", "none"])
+        self.augment_combo.addItems(["jitter", "flip", "warp", "none"])
         self.augment_combo.setToolTip("network training: jitter = small random rotations and scaling; flip = also "
-                                      "turn half the windows 180 degrees about z (watches worn either way round)")
+                                      "turn half the windows 180 degrees about z (watches worn either way round); "
+                                      "warp = jitter, and half the windows played 0.8-1.25 times as fast "
+                                      "(activities done at one's own pace: eating, brushing, folding)")
         self.context_check = QCheckBox("Compare each window with its recording")
         self.context_check.setChecked(True)
         self.context_check.setToolTip("the models also see each window's tilt from its recording's upright and its "

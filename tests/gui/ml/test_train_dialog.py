@@ -118,6 +118,7 @@ def test_cnn_curves_get_a_point_per_epoch(make_dialog, session_files, qtbot):
     d.context_check.setChecked(False)
     assert d.orientation_check.isEnabled() and d.orientation_check.isChecked()
     d.orientation_check.setChecked(False)
+    assert [d.augment_combo.itemText(i) for i in range(d.augment_combo.count())] == ["jitter", "flip", "warp", "none"]
     d.augment_combo.setCurrentText("flip")
     with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
         assert d.start_training()
