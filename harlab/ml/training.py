@@ -166,7 +166,7 @@ def time_warp(X: np.ndarray, speed: np.ndarray) -> np.ndarray:
     """Each window (N, T, C) played ``speed`` (N,) times as fast about its centre, by linear
     interpolation; a slowed window shows less of the motion, a sped-up one repeats its edge
     samples where it runs out (a few percent of the window at the extremes)."""
-    n, t, c = X.shape
+    n, t = X.shape[:2]
     centre = (t - 1) / 2.0
     pos = centre + (np.arange(t, dtype=np.float64)[None, :] - centre) * speed[:, None]
     pos = np.clip(pos, 0.0, t - 1.0)
@@ -180,7 +180,8 @@ def time_warp(X: np.ndarray, speed: np.ndarray) -> np.ndarray:
 def augment_batch(X: np.ndarray, triads: list[tuple[int, int, int]], mode: str, rng: np.random.Generator) -> np.ndarray:
     """Rotate all triads of a window by one small random rotation (they share a device), scale
     amplitudes by 0.9-1.1, and in ``flip`` mode turn by 180° about z half of the time (a watch
-    worn the other way round), so the network does not learn one participant's orientation."""
+    worn the other way round), so the network does not learn one participant's orientation;
+    in ``warp`` mode also play half the windows 0.8-1.25 times as fast (:func:`time_warp`)."""
     if mode == "none":
         return X
     X = X.copy()

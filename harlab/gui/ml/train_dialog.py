@@ -56,6 +56,7 @@ from harlab.gui.ml.relabel import (
     summarise,
     summarise_file,
 )
+from harlab.ml.presets import AUGMENT_MODES
 
 PRESET_HELP = {
     "ensemble": "1D CNN + LightGBM on window features, probabilities averaged (best measured)",
@@ -209,7 +210,7 @@ class TrainDialog(QDialog):
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.augment_combo = QComboBox()
-        self.augment_combo.addItems(["jitter", "flip", "warp", "none"])
+        self.augment_combo.addItems([m for m in AUGMENT_MODES if m != "none"] + ["none"])  # "off" last
         self.augment_combo.setToolTip("network training: jitter = small random rotations and scaling; flip = also "
                                       "turn half the windows 180 degrees about z (watches worn either way round); "
                                       "warp = jitter, and half the windows played 0.8-1.25 times as fast "
