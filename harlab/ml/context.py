@@ -9,6 +9,15 @@ reference, and each window's angle from it does not depend on how the device was
 The amount of motion is compared the same way: with the recording's walking (its dynamic
 windows' median) and with its median window.
 
+The reference also holds the recording's typical window: the median over all its windows
+of every window feature (:mod:`harlab.ml.features`). LightGBM then sees each window both
+as it is and against that median, so "brisker than this person usually moves" or "held
+higher than this person's usual" become features: people differ in how they eat or type
+about as much as the activities differ (docs/ML.md has what it gains on each dataset).
+The medians are taken as worn; :func:`harlab.ml.orientation.canonicalise` maps them with
+the windows (:func:`harlab.ml.features.column_map`), so they need not be computed again
+per model.
+
 An earlier variant also measured the tilt towards where the recording's stillest windows
 lean; on UCI HAR it cost accuracy (the stillest windows mix sitting, standing and lying,
 so the direction is unstable) and was dropped.
@@ -27,13 +36,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harlab.ml.features import ACCEL_UNITS, find_triads
+from harlab.core.errors import HarlabError
+from harlab.ml.features import ACCEL_UNITS, find_triads, n_features, window_features
 
-#: reference vector: upright unit vector (3), median motion of the dynamic windows, median motion of all
+#: the motion reference: upright unit vector (3), median motion of the dynamic windows, median
+#: motion of all; a reference taken with the rate goes on with the median of each window feature
 REF_SIZE = 5
 CONTEXT_NAMES = ["context:tilt_from_upright_deg", "context:motion_over_walking", "context:motion_over_median"]
 MIN_WINDOWS = 10
 DYNAMIC_QUANTILE = 0.7  #: windows above this quantile of motion define the upright
+_FEATURE_BATCH = 8192  #: windows per feature batch for a reference (bounds the memory a day of windows takes)
 
 
 def _accel(X: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray | None:
@@ -55,26 +67,52 @@ def _gravity_and_motion(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return gu, motion
 
 
-def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray:
-    """The (REF_SIZE,) reference of one recording from all its windows X (N, T, C), SI units."""
+def reference_size(channels: Sequence[str], units: Sequence[str], rate_hz: float | None = None) -> int:
+    """Columns of a recording reference: :data:`REF_SIZE`, plus one per window feature (the
+    current version's) when taken with the sampling rate."""
+    return REF_SIZE + (0 if rate_hz is None else _n_feature_columns(channels, units))
+
+
+def _n_feature_columns(channels: Sequence[str], units: Sequence[str]) -> int:
+    # the column count depends on the channels, not on the window length or rate
+    return n_features(2, len(channels), 1.0, find_triads(channels, units), units)
+
+
+def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[str],
+                        rate_hz: float | None = None) -> np.ndarray:
+    """The reference of one recording from all its windows X (N, T, C), SI units:
+    (:func:`reference_size`,), NaN where the recording is too short or has no accelerometer."""
+    size = reference_size(channels, units, rate_hz)
+    out = np.full(size, np.nan)
     a = _accel(X, channels, units)
     if a is None or len(X) < MIN_WINDOWS:
-        return np.full(REF_SIZE, np.nan)
+        return out
     gu, motion = _gravity_and_motion(a)
     dynamic = motion >= np.quantile(motion, DYNAMIC_QUANTILE)
     up = gu[dynamic].mean(0)
     up /= max(float(np.linalg.norm(up)), 1e-9)
-    return np.concatenate([up, [np.median(motion[dynamic]), np.median(motion)]])
+    out[:REF_SIZE] = np.concatenate([up, [np.median(motion[dynamic]), np.median(motion)]])
+    if rate_hz is not None:
+        triads = find_triads(channels, units)
+        F = np.concatenate([window_features(X[i:i + _FEATURE_BATCH], rate_hz, triads, units)
+                            for i in range(0, len(X), _FEATURE_BATCH)])
+        out[REF_SIZE:] = np.median(F, axis=0)
+    return out
 
 
 def references_by_recording(X: np.ndarray, recordings: np.ndarray, channels: Sequence[str],
-                            units: Sequence[str]) -> np.ndarray:
-    """(N, REF_SIZE): each window's recording reference, computed from the windows given."""
+                            units: Sequence[str], rate_hz: float | None = None) -> np.ndarray:
+    """(N, :func:`reference_size`): each window's recording reference, computed from the windows
+    given; with one recording a read-only view of its one row (a day of windows needs no copies)."""
     recordings = np.asarray(recordings)
-    refs = np.full((len(X), REF_SIZE), np.nan)
-    for r in np.unique(recordings):
+    size = reference_size(channels, units, rate_hz)
+    names = np.unique(recordings)
+    if len(names) == 1:
+        return np.broadcast_to(recording_reference(X, channels, units, rate_hz), (len(X), size))
+    refs = np.full((len(X), size), np.nan)
+    for r in names:
         sel = recordings == r
-        refs[sel] = recording_reference(X[sel], channels, units)
+        refs[sel] = recording_reference(X[sel], channels, units, rate_hz)
     return refs
 
 
@@ -91,6 +129,16 @@ def context_features(X: np.ndarray, refs: np.ndarray, channels: Sequence[str], u
     out[:, 1] = motion / np.where(walking > 1e-9, walking, np.nan)
     out[:, 2] = motion / np.where(median > 1e-9, median, np.nan)
     return out
+
+
+def relative_features(F: np.ndarray, refs: np.ndarray) -> np.ndarray:
+    """(N, F) float32: each window's features ``F`` (the current version's columns) minus its
+    recording's median (the reference's columns after :data:`REF_SIZE`; NaN when missing)."""
+    refs = np.asarray(refs)
+    if refs.shape[1] != REF_SIZE + F.shape[1]:
+        raise HarlabError(f"the recording reference has {refs.shape[1]} columns, not the {REF_SIZE + F.shape[1]} "
+                          "these relative features need (take it with the sampling rate)")
+    return (F - refs[:, REF_SIZE:]).astype(np.float32)
 
 
 def network_context(X: np.ndarray, refs: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray:

@@ -23,7 +23,7 @@ from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.exporters.resample import nominal_period, resample_onto, split_runs
 from harlab.exporters.windows import WindowSet, cut_windows
-from harlab.ml.context import REF_SIZE, recording_reference
+from harlab.ml.context import recording_reference, reference_size
 from harlab.ml.modelfile import ModelInfo
 
 #: unit -> (SI unit, factor)
@@ -62,7 +62,7 @@ class Dataset:
     group_kind: str  #: "participant" or "session" (when there is only one participant)
     info: ModelInfo
     sources: list[dict[str, Any]] = field(default_factory=list)
-    #: (N, REF_SIZE) each window's recording reference (harlab.ml.context), from all windows of its session
+    #: (N, reference_size) each window's recording reference (harlab.ml.context), from all windows of its session
     context: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -126,11 +126,12 @@ def build_dataset(
                      label_policy=ws.label_policy, training_sessions=training)
     # every window of each session, labelled or not, makes its recording's reference: choosing
     # the labelled windows must not shape what the model compares them with
-    context = np.full((len(X), REF_SIZE), np.nan)
+    context = np.full((len(X), reference_size(info.channels, info.units, info.rate_hz)), np.nan)
     for i, session in enumerate(sessions):
         sel = ws.session_index == i
         if sel.any():
-            context[sel] = recording_reference(session_windows(session, info).X, info.channels, info.units)
+            context[sel] = recording_reference(session_windows(session, info).X, info.channels, info.units,
+                                               info.rate_hz)
     return Dataset(ws, X, ws.y.astype(np.int64), groups, kind, info, list(training), context)
 
 

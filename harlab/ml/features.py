@@ -212,6 +212,61 @@ def feature_names(channels: Sequence[str], units: Sequence[str],
             + [f"{v}:{st}" for st in ("acf_peak", "acf_peak_lag_s") for v in free] + extra)
 
 
+#: statistics that a negated signal swaps with another (min <-> max, p05 <-> p95, ...) and negates
+_NEGATED_STATS = {"mean": "mean", "min": "max", "max": "min", "p05": "p95", "p25": "p75", "p50": "p50",
+                  "p75": "p25", "p95": "p05", "skew": "skew"}
+
+
+def column_map(channels: Sequence[str], units: Sequence[str], signs: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """How version-2 columns move when channels are multiplied by ``signs`` (+1/-1 each):
+    (index, sign) with ``features(X * signs) == sign * features(X)[:, index]``.
+
+    A wearing transform (:mod:`harlab.ml.orientation`) is such a sign per channel, so a
+    recording's median features taken as worn map into a model's orientation without
+    computing them again. A negated signal keeps its spread, shape of spectrum and
+    rhythm; its mean, skewness and median change sign, and each low percentile becomes
+    the negated high one. Turning about the vertical changes sign when the accelerometer
+    and gyroscope signs differ (a mirror: the other wrist turns the other way).
+    """
+    names = feature_names(channels, units)
+    pos = {n: i for i, n in enumerate(names)}
+    sign_of = {c: float(sg) for c, sg in zip(channels, signs, strict=True)}
+    triads = find_triads(channels, units)
+    accel = next((t for t in triads if units[t[0]] in ACCEL_UNITS), None)
+    about_sign: dict[str, float] = {}
+    if accel is not None:
+        for t in triads:
+            if units[t[0]] in GYRO_UNITS:
+                prod = {float(signs[g]) * float(signs[a]) for g, a in zip(t, accel, strict=True)}
+                if len(prod) != 1:
+                    raise HarlabError("channel signs that are not a wearing transform (gyroscope and "
+                                      "accelerometer disagree on some axes but not all)")
+                about_sign[channels[t[0]].rpartition(".")[0] or f"ch{t[0]}"] = prod.pop()
+    index = np.arange(len(names))
+    out_sign = np.ones(len(names), np.float32)
+    for j, name in enumerate(names):
+        view, _, stat = name.rpartition(":")
+        if view.endswith(".about_vertical"):
+            sg = about_sign.get(view.rpartition(".")[0], 1.0)
+        elif view.rstrip("'") in sign_of:
+            sg = sign_of[view.rstrip("'")]
+        elif stat.startswith("corr_"):  # stream:corr_xy
+            tri = next(t for t in triads if (channels[t[0]].rpartition(".")[0] or f"ch{t[0]}") == view)
+            a, b = ("xyz".index(stat[5]), "xyz".index(stat[6]))
+            out_sign[j] = float(signs[tri[a]]) * float(signs[tri[b]])
+            continue
+        elif stat.startswith("gravity_") and stat != "gravity_norm":
+            tri = next(t for t in triads if (channels[t[0]].rpartition(".")[0] or f"ch{t[0]}") == view)
+            out_sign[j] = float(signs[tri["xyz".index(stat[-1])]])
+            continue
+        else:
+            continue
+        if sg < 0 and stat in _NEGATED_STATS:
+            index[j] = pos[f"{view}:{_NEGATED_STATS[stat]}"]
+            out_sign[j] = -1.0
+    return index, out_sign
+
+
 def window_features(
     X: np.ndarray,
     rate_hz: float,

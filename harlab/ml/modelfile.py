@@ -31,7 +31,7 @@ import torch
 
 from harlab import __version__
 from harlab.core.errors import HarlabError
-from harlab.ml.context import context_features, network_context, references_by_recording
+from harlab.ml.context import context_features, network_context, references_by_recording, relative_features
 from harlab.ml.features import FEATURES_VERSION, window_features
 from harlab.ml.models import ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
 from harlab.ml.orientation import TRANSFORMS, canonicalise, choose
@@ -183,10 +183,13 @@ class BoostedFeaturesMember:
 
     def __init__(self, booster: Any, rate_hz: float, triads: list[tuple[int, int, int]], n_classes: int,
                  units: list[str] | None = None, features_version: int = FEATURES_VERSION,
-                 channels: list[str] | None = None, uses_context: bool = False) -> None:
+                 channels: list[str] | None = None, uses_context: bool = False, relative: bool = False) -> None:
         self.booster = booster
         self.channels = list(channels or [])
         self.uses_context = bool(uses_context)  #: window features + :mod:`harlab.ml.context` columns
+        #: and, with the context, the window features against the recording's median
+        #: (:func:`harlab.ml.context.relative_features`); files from before them have none
+        self.relative = self.uses_context and bool(relative)
         self.rate_hz = float(rate_hz)
         self.triads = [tuple(int(i) for i in t) for t in triads]
         self.n_classes = n_classes
@@ -201,8 +204,17 @@ class BoostedFeaturesMember:
         if not self.uses_context:
             return F
         if context is None:
-            context = references_by_recording(X, np.zeros(len(X)), self.channels, self.units)
-        return np.concatenate([F, context_features(X, context, self.channels, self.units)], axis=1)
+            context = self.references(X)
+        parts = [F, context_features(X, context, self.channels, self.units)]
+        if self.relative:
+            parts.append(relative_features(F, context))
+        return np.concatenate(parts, axis=1)
+
+    def references(self, X: np.ndarray, recordings: np.ndarray | None = None) -> np.ndarray:
+        """Recording references as this member needs them (with the feature medians when it
+        takes relative features); ``recordings`` labels windows, default: all one recording."""
+        rec = np.zeros(len(X)) if recordings is None else recordings
+        return references_by_recording(X, rec, self.channels, self.units, self.rate_hz if self.relative else None)
 
     def predict_proba(self, X: np.ndarray, feats: np.ndarray | None = None,
                       context: np.ndarray | None = None) -> np.ndarray:
@@ -216,7 +228,8 @@ class BoostedFeaturesMember:
 
     def header(self) -> dict[str, Any]:
         return {"kind": self.kind, "rate_hz": self.rate_hz, "triads": [list(t) for t in self.triads],
-                "features_version": self.features_version, "recording_context": self.uses_context}
+                "features_version": self.features_version, "recording_context": self.uses_context,
+                "recording_relative": self.relative}
 
     def arrays(self) -> dict[str, np.ndarray]:
         text = self.booster.model_to_string().encode("utf-8")
@@ -237,7 +250,8 @@ class BoostedFeaturesMember:
             raise HarlabError(f"the model's window features are version {version}; this harlab knows 1 and "
                               f"{FEATURES_VERSION}: update harlab to apply it")
         return cls(booster, float(header["rate_hz"]), [tuple(t) for t in header["triads"]], len(info.classes),
-                   list(info.units), version, list(info.channels), bool(header.get("recording_context", False)))
+                   list(info.units), version, list(info.channels), bool(header.get("recording_context", False)),
+                   bool(header.get("recording_relative", False)))
 
 
 def import_lightgbm() -> Any:
@@ -291,7 +305,9 @@ class ActivityModel:
         if not self.needs_references:
             return None
         rec = np.zeros(len(X)) if recordings is None else recordings
-        return references_by_recording(np.asarray(X, np.float32), rec, self.info.channels, self.info.units)
+        # the window-feature medians cost a pass of feature extraction: only when a member uses them
+        rate = self.info.rate_hz if any(getattr(m, "relative", False) for m in self.members) else None
+        return references_by_recording(np.asarray(X, np.float32), rec, self.info.channels, self.info.units, rate)
 
     def wearing_orientation(self, X: np.ndarray, context: np.ndarray | None = None) -> str:
         """How the model takes windows X of one recording: ``"as worn"`` or the transform

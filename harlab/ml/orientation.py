@@ -31,7 +31,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harlab.ml.features import ACCEL_UNITS, GYRO_UNITS, find_triads
+from harlab.ml.context import REF_SIZE
+from harlab.ml.features import ACCEL_UNITS, GYRO_UNITS, column_map, find_triads
 
 TRANSFORMS = ("as worn", "turned 180° about z", "mirrored in x", "mirrored in y")
 #: per transform, the signs of x, y, z of a polar vector (acceleration)
@@ -117,7 +118,8 @@ def canonicalise(X: np.ndarray, refs: np.ndarray, upright: Sequence[float] | Non
 
     Returns (X, refs, transform index per window); with no ``upright`` (a model trained
     without, or on recordings without an accelerometer) the inputs come back unchanged.
-    The references' upright is mapped too, so the context features stay consistent.
+    The references' upright and median window features are mapped too, so the context and
+    relative features stay consistent.
     """
     if upright is None or refs is None or len(X) == 0:
         return X, refs, np.zeros(len(X), np.int64)
@@ -128,4 +130,9 @@ def canonicalise(X: np.ndarray, refs: np.ndarray, upright: Sequence[float] | Non
     X = np.asarray(X, np.float32) * signs[:, None, :]
     refs = np.array(refs, np.float64, copy=True)
     refs[:, :3] *= POLAR_SIGNS[t]
+    if refs.shape[1] > REF_SIZE:  # the recording's median window features, taken as worn
+        for k in np.unique(t[t > 0]):
+            index, sign = column_map(channels, units, channel_signs(np.array([k]), channels, units)[0])
+            rows = np.flatnonzero(t == k)
+            refs[rows, REF_SIZE:] = sign * refs[rows[:, None], REF_SIZE + index]
     return X, refs, t

@@ -29,7 +29,13 @@ import torch
 from torch import nn
 
 from harlab.core.errors import HarlabError
-from harlab.ml.context import CONTEXT_NAMES, has_accelerometer, network_context, references_by_recording
+from harlab.ml.context import (
+    CONTEXT_NAMES,
+    has_accelerometer,
+    network_context,
+    reference_size,
+    references_by_recording,
+)
 from harlab.ml.features import find_triads
 from harlab.ml.metrics import confusion_matrix, metrics_from_confusion
 from harlab.ml.modelfile import (
@@ -368,8 +374,10 @@ def train_gbm_member(
     lgb = import_lightgbm()
     k = len(info.classes)
     triads = find_triads(info.channels, info.units)
+    # a reference taken with the rate (every Dataset's) holds the recording's feature medians
+    relative = context is not None and np.shape(context)[1] == reference_size(info.channels, info.units, info.rate_hz)
     member = BoostedFeaturesMember(None, info.rate_hz, triads, k, list(info.units), channels=list(info.channels),
-                                   uses_context=cfg.context and context is not None)
+                                   uses_context=cfg.context and context is not None, relative=relative)
     F = member.features(X, context) if feats is None else feats
     w = class_weights(y[~val], k)[y[~val]] if cfg.class_weights else None
     params = {
@@ -467,7 +475,7 @@ def train(
         members: list[Member] = []
         summaries: dict[str, Any] = {}
         if (cfg.context or cfg.orientation) and context is None and cfg.preset != "seed2d":
-            context = references_by_recording(X, groups, info.channels, info.units)
+            context = references_by_recording(X, groups, info.channels, info.units, info.rate_hz)
         upright = None
         if cfg.orientation and context is not None and cfg.preset != "seed2d":
             # the seed's network stays as the seed had it; every other preset sees each

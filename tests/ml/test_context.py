@@ -15,9 +15,14 @@ from harlab.ml.context import (
     context_features,
     network_context,
     recording_reference,
+    reference_size,
+    references_by_recording,
+    relative_features,
 )
 from harlab.ml.dataset import build_dataset, session_windows
-from harlab.ml.modelfile import ActivityModel, TorchMember
+from harlab.ml.features import find_triads, window_features
+from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, TorchMember
+from harlab.ml.orientation import canonicalise, channel_signs
 from harlab.ml.predict import predict_session
 from harlab.ml.training import TrainConfig, train
 
@@ -88,10 +93,12 @@ def test_dataset_reference_comes_from_all_windows_not_only_labelled_ones() -> No
     assert "running" not in data.classes
     everything = session_windows(s, data.info)
     assert len(everything.X) > len(data.X)
-    want = recording_reference(everything.X, data.info.channels, data.info.units)
-    np.testing.assert_allclose(data.context, np.tile(want, (len(data.X), 1)))
-    only_labelled = recording_reference(data.X, data.info.channels, data.info.units)
-    assert not np.allclose(want, only_labelled)
+    want = recording_reference(everything.X, data.info.channels, data.info.units, data.info.rate_hz)
+    assert want.shape == (reference_size(data.info.channels, data.info.units, data.info.rate_hz),)
+    np.testing.assert_allclose(data.context, np.tile(want, (len(data.X), 1)), rtol=1e-6)
+    only_labelled = recording_reference(data.X, data.info.channels, data.info.units, data.info.rate_hz)
+    assert not np.allclose(want[:REF_SIZE], only_labelled[:REF_SIZE])
+    assert not np.allclose(want[REF_SIZE:], only_labelled[REF_SIZE:])
 
 
 def test_context_model_round_trip_and_whole_session_prediction(tmp_path, sessions) -> None:
@@ -114,7 +121,7 @@ def test_context_model_round_trip_and_whole_session_prediction(tmp_path, session
     assert (track.probabilities.argmax(1) == loaded.predict(sw.X)).all()
     # and the context is not ignored: a reference from another recording changes the answer
     other = np.tile(recording_reference(data.X[data.groups == data.groups[0]], data.info.channels,
-                                        data.info.units), (len(sw.X), 1))
+                                        data.info.units, data.info.rate_hz), (len(sw.X), 1))
     other[:, :3] = -other[:, :3]  # an upright upside down
     assert not np.allclose(loaded.predict_proba(sw.X, other), track.probabilities, atol=1e-3)
 
@@ -134,7 +141,8 @@ def test_without_context_the_member_sees_window_features_only(sessions) -> None:
     n_ctx = model.members[0].booster.num_feature()
     with_ctx = train(data.X, data.y, data.groups, data.info,
                      TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30), context=data.context)
-    assert with_ctx.members[0].booster.num_feature() == n_ctx + len(CONTEXT_NAMES)
+    assert with_ctx.members[0].relative  # each window feature also against the recording's median
+    assert with_ctx.members[0].booster.num_feature() == 2 * n_ctx + len(CONTEXT_NAMES)
 
 
 def test_cnn_takes_the_context_round_trips_and_old_files_without_it_still_load(tmp_path, sessions) -> None:
@@ -179,3 +187,78 @@ def test_network_context_scales_and_fills_missing_values() -> None:
     assert np.median(net_in[names == "walking", 1]) == pytest.approx(0.0, abs=0.1)  # log(1): as walking
     missing = network_context(X, np.full_like(ref, np.nan), CH, U)
     assert (missing == 0).all()
+
+
+def _accel_gyro_recording(seed: int = 0) -> tuple[np.ndarray, list[str], list[str]]:
+    """The walking/standing/sitting recording plus a gyroscope that turns steadily about the
+    device's z axis and a little about x, so turning about the vertical has a sign."""
+    X, _ = _recording(_rotation(seed), seed=seed)
+    rng = np.random.default_rng(seed + 10)
+    gyro = np.array([0.3, 0.0, 1.0], np.float32) + rng.normal(0, 0.2, (len(X), X.shape[1], 3)).astype(np.float32)
+    return np.concatenate([X, gyro], axis=2), CH + ["gyr.x", "gyr.y", "gyr.z"], U + ["rad/s"] * 3
+
+
+def test_relative_features_are_each_window_against_its_recordings_median() -> None:
+    X, ch, un = _accel_gyro_recording()
+    rate = 25.0
+    ref = recording_reference(X, ch, un, rate)
+    F = window_features(X, rate, find_triads(ch, un), un)
+    assert ref.shape == (REF_SIZE + F.shape[1],) == (reference_size(ch, un, rate),)
+    np.testing.assert_allclose(ref[:REF_SIZE], recording_reference(X, ch, un))  # the motion part as before
+    refs = references_by_recording(X, np.zeros(len(X)), ch, un, rate)
+    assert refs.shape == (len(X), len(ref)) and not refs.flags.writeable  # one row, seen by every window
+    rel = relative_features(F, refs)
+    np.testing.assert_allclose(rel, F - np.median(F, axis=0), rtol=1e-5, atol=1e-5)
+    # two recordings keep two medians
+    two = references_by_recording(np.concatenate([X, 2 * X]), np.repeat([0, 1], len(X)), ch, un, rate)
+    assert not np.allclose(two[0, REF_SIZE:], two[-1, REF_SIZE:])
+    with pytest.raises(HarlabError, match="sampling rate"):
+        relative_features(F, np.tile(ref[:REF_SIZE], (len(X), 1)))
+
+
+def _rotation_onto(up: np.ndarray) -> np.ndarray:
+    """A rotation that takes the device's z axis onto ``up`` (Rodrigues)."""
+    up = up / np.linalg.norm(up)
+    v = np.cross([0.0, 0.0, 1.0], up)
+    k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + k + k @ k / (1 + up[2])
+
+
+@pytest.mark.parametrize("transform", [1, 2, 3])
+def test_the_recording_median_maps_with_its_windows_into_the_models_orientation(transform: int) -> None:
+    """The medians are taken as worn; mapping a recording worn another way into the canonical
+    orientation must give the medians of the canonical recording, without computing them again."""
+    X, _ = _recording(_rotation_onto(np.array([0.6, 0.5, 0.62])), seed=5)
+    rng = np.random.default_rng(5)
+    gyro = np.array([0.3, -0.2, 1.0], np.float32) + rng.normal(0, 0.2, (len(X), X.shape[1], 3)).astype(np.float32)
+    X = np.concatenate([X, gyro], axis=2)
+    ch, un = CH + ["gyr.x", "gyr.y", "gyr.z"], U + ["rad/s"] * 3
+    ref = recording_reference(X, ch, un, 25.0)
+    worn = X * channel_signs(np.full(len(X), transform), ch, un)[:, None, :]
+    worn_refs = references_by_recording(worn, np.zeros(len(X)), ch, un, 25.0)
+    assert not np.allclose(worn_refs[0, REF_SIZE:], ref[REF_SIZE:])
+    back, refs, t = canonicalise(worn, worn_refs, ref[:3], ch, un)
+    assert (t == transform).all()  # each transform is its own inverse
+    np.testing.assert_allclose(back, X, atol=1e-6)
+    np.testing.assert_allclose(refs, np.tile(ref, (len(X), 1)), rtol=1e-4, atol=1e-5)
+
+
+def test_models_from_before_relative_features_still_apply_to_full_references(tmp_path, sessions) -> None:
+    data = build_dataset(sessions, "activity", 2.0, 1.0)
+    cfg = TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30)
+    # a reference without the feature medians, as every dataset had before them
+    old = train(data.X, data.y, data.groups, data.info, cfg, context=np.ascontiguousarray(data.context[:, :REF_SIZE]))
+    assert old.uses_context and not old.members[0].relative
+    header = old.members[0].header()
+    del header["recording_relative"]  # as such files were written
+    restored = BoostedFeaturesMember.restore(header, old.members[0].arrays(), old.info)
+    assert not restored.relative
+    np.testing.assert_allclose(restored.predict_proba(data.X, context=data.context),
+                               old.members[0].predict_proba(data.X, context=data.context[:, :REF_SIZE]), atol=1e-6)
+    new = train(data.X, data.y, data.groups, data.info, cfg, context=data.context)
+    loaded = ActivityModel.load(new.save(tmp_path / "new.harmodel"))
+    assert loaded.members[0].relative
+    np.testing.assert_allclose(loaded.predict_proba(data.X, data.context), new.predict_proba(data.X, data.context),
+                               atol=1e-6)
+    with pytest.raises(HarlabError, match="sampling rate"):
+        loaded.predict_proba(data.X, data.context[:, :REF_SIZE])

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from harlab.core.errors import HarlabError
-from harlab.ml.features import feature_names, find_triads, n_features, window_features
+from harlab.ml.features import column_map, feature_names, find_triads, n_features, window_features
 from harlab.ml.modelfile import ActivityModel
+from harlab.ml.orientation import channel_signs
 
 CH6 = ["accelerometer.x", "accelerometer.y", "accelerometer.z", "gyroscope.x", "gyroscope.y", "gyroscope.z"]
 U6 = ["m/s^2"] * 3 + ["rad/s"] * 3
@@ -137,3 +138,27 @@ def test_version_1_model_files_still_apply(tmp_path) -> None:
 def test_unknown_version_is_refused() -> None:
     with pytest.raises(HarlabError, match="version 3"):
         window_features(np.zeros((1, 10, 3), np.float32), 10.0, version=3)
+
+
+@pytest.mark.parametrize("transform", [0, 1, 2, 3])
+def test_column_map_says_how_features_move_under_a_wearing_transform(transform: int) -> None:
+    """Features of a recording worn another way are a permutation of the original's, some
+    negated: what lets a recording's median features follow it into a model's orientation."""
+    ch = ["acc.x", "acc.y", "acc.z", "gyr.x", "gyr.y", "gyr.z", "hr.bpm"]
+    un = ["m/s^2"] * 3 + ["rad/s"] * 3 + ["bpm"]
+    rng = np.random.default_rng(transform)
+    X = rng.normal(size=(40, 64, 7)).astype(np.float32)
+    X[:, :, :3] += np.array([3.0, -2.0, 9.0], np.float32)  # a tilted device
+    X[:, :, 3:6] += np.array([0.3, 0.1, 1.0], np.float32)  # turning about all axes
+    X[:, :, :6] += np.sin(np.linspace(0, 12, 64))[None, :, None].astype(np.float32) * rng.normal(size=6).astype(np.float32)
+    X[:, :, 6] = 70 + X[:, :, 6]
+    signs = channel_signs(np.array([transform]), ch, un)[0]
+    tri = find_triads(ch, un)
+    F = window_features(X, 25.0, tri, un)
+    Ft = window_features(X * signs, 25.0, tri, un)
+    index, sign = column_map(ch, un, signs)
+    np.testing.assert_allclose(Ft, sign * F[:, index], rtol=1e-4, atol=1e-4)
+    moved = int((index != np.arange(len(index))).sum() + (sign < 0).sum())
+    assert (moved > 0) == (transform > 0)
+    with pytest.raises(HarlabError, match="not a wearing transform"):
+        column_map(ch, un, [1, 1, 1, 1, -1, 1, 1])
