@@ -33,6 +33,7 @@ is NaN and the features are missing values, which LightGBM routes on its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 
 import numpy as np
 
@@ -45,7 +46,7 @@ REF_SIZE = 5
 CONTEXT_NAMES = ["context:tilt_from_upright_deg", "context:motion_over_walking", "context:motion_over_median"]
 MIN_WINDOWS = 10
 DYNAMIC_QUANTILE = 0.7  #: windows above this quantile of motion define the upright
-_FEATURE_BATCH = 8192  #: windows per feature batch for a reference (bounds the memory a day of windows takes)
+_FEATURE_BATCH = 2048  #: windows per feature batch for a reference (bounds memory; a unit of parallel work)
 
 
 def _accel(X: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray | None:
@@ -79,9 +80,11 @@ def _n_feature_columns(channels: Sequence[str], units: Sequence[str]) -> int:
 
 
 def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[str],
-                        rate_hz: float | None = None) -> np.ndarray:
+                        rate_hz: float | None = None, executor: Executor | None = None) -> np.ndarray:
     """The reference of one recording from all its windows X (N, T, C), SI units:
-    (:func:`reference_size`,), NaN where the recording is too short or has no accelerometer."""
+    (:func:`reference_size`,), NaN where the recording is too short or has no accelerometer.
+    ``executor`` computes the window features' batches on its threads (a day's windows take
+    seconds on one; the features release the GIL)."""
     size = reference_size(channels, units, rate_hz)
     out = np.full(size, np.nan)
     a = _accel(X, channels, units)
@@ -94,25 +97,29 @@ def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[
     out[:REF_SIZE] = np.concatenate([up, [np.median(motion[dynamic]), np.median(motion)]])
     if rate_hz is not None:
         triads = find_triads(channels, units)
-        F = np.concatenate([window_features(X[i:i + _FEATURE_BATCH], rate_hz, triads, units)
-                            for i in range(0, len(X), _FEATURE_BATCH)])
+        def batch(i: int) -> np.ndarray:
+            return window_features(X[i:i + _FEATURE_BATCH], rate_hz, triads, units)
+
+        starts = range(0, len(X), _FEATURE_BATCH)
+        F = np.concatenate(list(executor.map(batch, starts) if executor is not None else map(batch, starts)))
         out[REF_SIZE:] = np.median(F, axis=0)
     return out
 
 
 def references_by_recording(X: np.ndarray, recordings: np.ndarray, channels: Sequence[str],
-                            units: Sequence[str], rate_hz: float | None = None) -> np.ndarray:
+                            units: Sequence[str], rate_hz: float | None = None,
+                            executor: Executor | None = None) -> np.ndarray:
     """(N, :func:`reference_size`): each window's recording reference, computed from the windows
     given; with one recording a read-only view of its one row (a day of windows needs no copies)."""
     recordings = np.asarray(recordings)
     size = reference_size(channels, units, rate_hz)
     names = np.unique(recordings)
     if len(names) == 1:
-        return np.broadcast_to(recording_reference(X, channels, units, rate_hz), (len(X), size))
+        return np.broadcast_to(recording_reference(X, channels, units, rate_hz, executor), (len(X), size))
     refs = np.full((len(X), size), np.nan)
     for r in names:
         sel = recordings == r
-        refs[sel] = recording_reference(X[sel], channels, units, rate_hz)
+        refs[sel] = recording_reference(X[sel], channels, units, rate_hz, executor)
     return refs
 
 

@@ -21,6 +21,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -299,15 +300,18 @@ class ActivityModel:
         or to map the recording into the orientation the model was trained in."""
         return self.uses_context or self.info.orientation_upright is not None
 
-    def recording_references(self, X: np.ndarray, recordings: np.ndarray | None = None) -> np.ndarray | None:
+    def recording_references(self, X: np.ndarray, recordings: np.ndarray | None = None,
+                             executor: Executor | None = None) -> np.ndarray | None:
         """Per-window recording references for :meth:`predict_proba` (None when the model needs
-        none); ``recordings`` labels each window's recording, default: all one recording."""
+        none); ``recordings`` labels each window's recording, default: all one recording;
+        ``executor`` runs the window features of the reference on its threads."""
         if not self.needs_references:
             return None
         rec = np.zeros(len(X)) if recordings is None else recordings
         # the window-feature medians cost a pass of feature extraction: only when a member uses them
         rate = self.info.rate_hz if any(getattr(m, "relative", False) for m in self.members) else None
-        return references_by_recording(np.asarray(X, np.float32), rec, self.info.channels, self.info.units, rate)
+        return references_by_recording(np.asarray(X, np.float32), rec, self.info.channels, self.info.units, rate,
+                                       executor)
 
     def wearing_orientation(self, X: np.ndarray, context: np.ndarray | None = None) -> str:
         """How the model takes windows X of one recording: ``"as worn"`` or the transform

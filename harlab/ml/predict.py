@@ -63,16 +63,17 @@ def predict_windows(
     prev = torch.get_num_threads()
     set_threads(1)
     try:
-        context = model.recording_references(X)
         starts = list(range(0, len(X), batch))
-
-        def one(i: int) -> np.ndarray:
-            return model.predict_proba(X[i:i + batch], None if context is None else context[i:i + batch])
-
         out: list[np.ndarray] = []
         n = min(workers, max(1, len(starts)))
         pool = ThreadPoolExecutor(max_workers=n)
         try:
+            # the recording's reference comes from all windows, before any batch
+            context = model.recording_references(X, executor=pool)
+
+            def one(i: int) -> np.ndarray:
+                return model.predict_proba(X[i:i + batch], None if context is None else context[i:i + batch])
+
             pending: deque[Future[np.ndarray]] = deque()
             queue = iter(starts)
             for i in itertools.islice(queue, 2 * n):  # a few batches ahead, not the whole session

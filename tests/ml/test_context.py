@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -214,6 +216,11 @@ def test_relative_features_are_each_window_against_its_recordings_median() -> No
     assert not np.allclose(two[0, REF_SIZE:], two[-1, REF_SIZE:])
     with pytest.raises(HarlabError, match="sampling rate"):
         relative_features(F, np.tile(ref[:REF_SIZE], (len(X), 1)))
+    # a day's worth of windows: the features' batches on worker threads give the same medians
+    many = np.concatenate([X * (1 + 0.01 * k) for k in range(50)])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        np.testing.assert_array_equal(recording_reference(many, ch, un, rate, pool),
+                                      recording_reference(many, ch, un, rate))
 
 
 def _rotation_onto(up: np.ndarray) -> np.ndarray:
