@@ -82,7 +82,7 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-context", action="store_true",
                    help="models see each window alone, not also against the rest of its recording "
                         "(tilt from the recording's upright, motion against its walking and median, and for "
-                        "LightGBM the motion features against the recording's median window)")
+                        "LightGBM the window features against the recording's median window)")
     g.add_argument("--no-orientation", action="store_true",
                    help="keep every recording as worn instead of mapping it into the orientation most "
                         "training recordings share (a watch turned round or on the other wrist)")

@@ -97,6 +97,7 @@ def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[
     out[:REF_SIZE] = np.concatenate([up, [np.median(motion[dynamic]), np.median(motion)]])
     if rate_hz is not None:
         triads = find_triads(channels, units)
+
         def batch(i: int) -> np.ndarray:
             return window_features(X[i:i + _FEATURE_BATCH], rate_hz, triads, units)
 

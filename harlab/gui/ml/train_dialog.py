@@ -219,9 +219,9 @@ class TrainDialog(QDialog):
         self.context_check.setChecked(True)
         self.context_check.setToolTip("the models also see each window's tilt from its recording's upright and its "
                                       "motion against the recording's walking and median (tells sitting from "
-                                      "standing whoever wears the device), and LightGBM each window's motion "
-                                      "features against the recording's typical window (how briskly this "
-                                      "person moves); uses no labels")
+                                      "standing whoever wears the device), and LightGBM each window's features "
+                                      "against the recording's median window (how this person usually moves "
+                                      "and holds the device); uses no labels")
         self.orientation_check = QCheckBox("Map recordings to one wearing orientation")
         self.orientation_check.setChecked(True)
         self.orientation_check.setToolTip("a watch turned round or worn on the other wrist is mapped into the "
