@@ -211,11 +211,11 @@ class BoostedFeaturesMember:
             parts.append(relative_features(F, context))
         return np.concatenate(parts, axis=1)
 
-    def references(self, X: np.ndarray, recordings: np.ndarray | None = None) -> np.ndarray:
-        """Recording references as this member needs them (with the feature medians when it
-        takes relative features); ``recordings`` labels windows, default: all one recording."""
-        rec = np.zeros(len(X)) if recordings is None else recordings
-        return references_by_recording(X, rec, self.channels, self.units, self.rate_hz if self.relative else None)
+    def references(self, X: np.ndarray) -> np.ndarray:
+        """The reference of windows X taken as one recording, as this member needs it (with the
+        feature medians when it takes relative features)."""
+        return references_by_recording(X, np.zeros(len(X)), self.channels, self.units,
+                                       self.rate_hz if self.relative else None)
 
     def predict_proba(self, X: np.ndarray, feats: np.ndarray | None = None,
                       context: np.ndarray | None = None) -> np.ndarray:

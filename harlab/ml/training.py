@@ -475,7 +475,10 @@ def train(
         members: list[Member] = []
         summaries: dict[str, Any] = {}
         if (cfg.context or cfg.orientation) and context is None and cfg.preset != "seed2d":
-            context = references_by_recording(X, groups, info.channels, info.units, info.rate_hz)
+            # the feature medians cost a pass of window features: only for a LightGBM that reads them
+            gbm_reads_medians = cfg.context and cfg.preset in ("features", "ensemble")
+            context = references_by_recording(X, groups, info.channels, info.units,
+                                              info.rate_hz if gbm_reads_medians else None)
         upright = None
         if cfg.orientation and context is not None and cfg.preset != "seed2d":
             # the seed's network stays as the seed had it; every other preset sees each
