@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from harlab.core.colors import CLASS_COLORS, distinct_color
 from harlab.core.errors import SessionError
 from harlab.core.events import EventEmitter
 
@@ -26,12 +27,9 @@ SOURCES = ("manual", "imported", "accepted_prediction", "recorded", "prediction"
 
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
-# A qualitative palette (Tableau 20 order) for classes created without a colour.
-PALETTE = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-    "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
-    "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
-]
+#: Colours for classes created without one: the perceptually distinct class palette (see
+#: :mod:`harlab.core.colors`); a new class takes the one least like those in its schema.
+PALETTE = list(CLASS_COLORS)
 
 
 def utcnow() -> datetime:
@@ -96,7 +94,7 @@ class LabelSchema:
 
     def add(self, cls: LabelClass | str) -> LabelClass:
         if isinstance(cls, str):
-            cls = LabelClass(cls, PALETTE[len(self._classes) % len(PALETTE)])
+            cls = LabelClass(cls, distinct_color(c.color for c in self))
         if cls.name in self._classes:
             raise SessionError(f"class {cls.name!r} is already in the schema")
         if cls.hotkey and (other := self.by_hotkey(cls.hotkey)) is not None:

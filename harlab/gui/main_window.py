@@ -45,10 +45,11 @@ from harlab.gui.prediction_actions import PredictionActions, train_dialog_availa
 from harlab.gui.start_screen import StartScreen
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AddTrackDialog
+from harlab.labeling.class_keys import describe_repairs, repair_hotkeys
 from harlab.labeling.commands import AddLabelTrack
 from harlab.labeling.history import EditHistory
 from harlab.labeling.journal import EditJournal, discard_journal, inspect_journal, pending_edits, replay
-from harlab.labeling.shortcuts import SHORTCUTS, by_name, format_help
+from harlab.labeling.shortcuts import SHORTCUTS, by_name, class_hotkey_problem, format_help
 
 SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self.meta_dirty = False
         self.unsaved_import = False
         self.last_message = ""
+        self.hotkey_notice = ""  #: what repairing the open session's class hotkeys changed ("" = nothing)
         self._import = None
         self._dialogs: list[QWidget] = []
 
@@ -249,8 +251,8 @@ class MainWindow(QMainWindow):
             pick.setChecked(cls.name == self.actions.new_label())
             pick.triggered.connect(lambda _c=False, n=cls.name: setattr(self.actions, "current_class", n))
             self.class_group.addAction(pick)
-            if not cls.hotkey:
-                continue
+            if not cls.hotkey or class_hotkey_problem(cls.hotkey):
+                continue  # never bind a table key twice: Qt would do neither (an "ambiguous" shortcut)
             act = QAction(f"Label {cls.name}", self)
             act.setObjectName(f"class_{cls.name}")
             act.setShortcut(QKeySequence(cls.hotkey.upper()))
@@ -280,9 +282,10 @@ class MainWindow(QMainWindow):
         return (self.meta_dirty or self.unsaved_import or self.predictions_dirty
                 or (self.history is not None and not self.history.is_clean))
 
-    def report(self, text: str) -> None:
+    def report(self, text: str, timeout_ms: int = 8000) -> None:
+        """Say ``text`` in the status bar (``timeout_ms=0``: until the next message)."""
         self.last_message = text
-        self.statusBar().showMessage(text, 8000)
+        self.statusBar().showMessage(text, timeout_ms)
 
     def _update_title(self) -> None:
         name = self.path.name if self.path else ("imported (unsaved)" if self.session else "")
@@ -440,7 +443,8 @@ class MainWindow(QMainWindow):
         self.unsaved_import = True
         self._update_title()
         extra = f" ({len(sessions)} recordings in the file; showing the first)" if len(sessions) > 1 else ""
-        self.report(f"Imported {path.name}{extra}; save it as a session to keep labels")
+        self.report(f"Imported {path.name}{extra}; save it as a session to keep labels"
+                    + (f". {self.hotkey_notice}" if self.hotkey_notice else ""))
         self.import_finished.emit(True)
 
     def _import_failed(self, message: str) -> None:
@@ -498,6 +502,10 @@ class MainWindow(QMainWindow):
     def _install(self, session: Session, sf, path: Path | None, history: EditHistory) -> None:
         self.session, self.session_file, self.path, self.history = session, sf, path, history
         self.meta_dirty = self.unsaved_import = self.predictions_dirty = False
+        # A schema from a file whose class keys clash with the shortcut table is mended before
+        # the keys are bound (else S would neither split nor label), and the user told once.
+        self.hotkey_notice = describe_repairs(repair_hotkeys(session.schema))
+        self.meta_dirty = bool(self.hotkey_notice) and sf is not None and sf.writable
         if not session.label_tracks:
             with session.events.blocked():
                 session.label_track("activity")
@@ -513,6 +521,8 @@ class MainWindow(QMainWindow):
         self.timeline.glw.setFocus()
         self._update_title()
         self._update_actions()
+        if self.hotkey_notice:
+            self.report(self.hotkey_notice, timeout_ms=0)
         self.session_opened.emit()
 
     def _install_table_dock(self) -> None:

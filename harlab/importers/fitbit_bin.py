@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from harlab.core.errors import ImportFormatError
-from harlab.core.labels import PALETTE, LabelClass, LabelSchema, Segment
+from harlab.core.labels import LabelSchema, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_CLIPPED, Stream
@@ -37,6 +37,7 @@ from harlab.importers.base import (
     resolve_timezone,
     warn,
 )
+from harlab.labeling.presets import PRESETS
 
 #: Activity codes of the seed apps, in code order. The author wrote "Squad" for squat;
 #: harlab names the class "Squat" and accepts "Squad" in file names.
@@ -61,11 +62,9 @@ _NAME_RE = re.compile(r"^(?P<prefix>[A-Za-z]+)_(?P<stamp>\d{14})\.bin$", re.IGNO
 
 
 def seed_schema() -> LabelSchema:
-    """The ten seed classes in code order, with hotkeys 0-9 matching the codes."""
-    return LabelSchema(
-        LabelClass(name, PALETTE[i], str(i), f"seed activity code {i}" + (" ('Squad')" if name == "Squat" else ""))
-        for i, name in enumerate(ACTIVITIES)
-    )
+    """The ten seed classes in code order, with hotkeys 0-9 matching the codes (the
+    "fitbit-seed" preset, so imported and preset classes look and key the same)."""
+    return PRESETS["fitbit-seed"].schema(dict(enumerate(ACTIVITIES)))
 
 
 def activity_from_name(word: str) -> str | None:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from harlab.core.errors import ImportFormatError
-from harlab.core.labels import PALETTE, LabelClass, LabelSchema, LabelTrack, Segment
+from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import Stream
@@ -43,6 +43,7 @@ from harlab.importers.base import (
     read_bytes,
     register,
 )
+from harlab.labeling.presets import PRESETS
 
 RATE_HZ = 50.0
 G = 9.80665
@@ -311,10 +312,7 @@ class UciHaptImporter(Importer):
                 "import_part": f"exp{exp:02d}_user{user:02d}",
             },
         )
-        schema = LabelSchema(
-            LabelClass(name, PALETTE[(num - 1) % len(PALETTE)], description=f"HAPT activity {num}")
-            for num, name in sorted(classes.items())
-        )
+        schema = PRESETS["uci-har"].schema({num - 1: name for num, name in classes.items()})
         session = Session(meta, schema)
         t = np.arange(n, dtype=np.float64) / RATE_HZ
         if "acc" in signals:

@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from harlab.core.errors import ImportFormatError
-from harlab.core.labels import PALETTE, LabelClass, LabelSchema, LabelTrack, Segment
+from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, Stream
@@ -71,6 +71,7 @@ from harlab.importers.base import (
     register,
     warn,
 )
+from harlab.labeling.presets import PRESETS
 
 NAME_RE = re.compile(r"^data_(\d+)_(accel|gyro)_(watch|phone)\.txt(\.gz)?$")
 LINE_RE = re.compile(rb"^\d+,[A-Z],-?\d+,[-+0-9.eE]+,[-+0-9.eE]+,[-+0-9.eE]+;?\r?$")
@@ -555,10 +556,7 @@ class WisdmImporter(Importer):
             "t0_uptime_ns": str(t0),
             "import_part": f"{subject}_{device}",
         }
-        schema = LabelSchema(
-            LabelClass(names[c], PALETTE[i % len(PALETTE)], description=f"WISDM code {c}")
-            for i, c in enumerate(CODES)
-        )
+        schema = PRESETS["wisdm"].schema({i: names[c] for i, c in enumerate(CODES)})
         meta = Metadata(
             participant_id=options.participant or str(subject),
             devices=[DeviceInfo(**vars(DEVICES.get(device, DeviceInfo(name=device))))],

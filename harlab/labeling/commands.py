@@ -30,8 +30,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
+from harlab.core.colors import distinct_color
 from harlab.core.errors import SessionError
-from harlab.core.labels import PALETTE, LabelClass, LabelSchema, LabelTrack, Segment, utcnow
+from harlab.core.labels import LabelClass, LabelSchema, LabelTrack, Segment, utcnow
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 
@@ -229,8 +230,8 @@ class Planner:
         schema = self.session.schema
         if label in schema or label in self._pending_classes:
             return
-        n = len(schema) + len(self._pending_classes)
-        self.plan.classes_added.append(LabelClass(label, PALETTE[n % len(PALETTE)]))
+        used = [c.color for c in schema] + [c.color for c in self.plan.classes_added]
+        self.plan.classes_added.append(LabelClass(label, distinct_color(used)))
         self._pending_classes.add(label)
 
     def change(self, name: str, before: dict[int, Segment | None], after: dict[int, Segment | None]) -> None:

@@ -1,9 +1,12 @@
 """Label schema presets for the datasets harlab knows, and schema JSON import/export.
 
 Presets give every class a distinct colour that reads on light and dark backgrounds and a
-one-key hotkey (1-9, 0, then letters the shortcut table leaves free), so labeling a new
-recording in a known protocol starts with one click. Names follow what the importers emit
-for each dataset, with the source code of each class in its description.
+one-key hotkey (1-9, 0, then letters the shortcut table leaves free; the Fitbit seed's keys
+are its class codes 0-9), so labeling a new recording in a known protocol starts with one
+click. Names follow what the importers emit for each dataset, with the source code of each
+class in its description; the importers build their schemas from these presets
+(:meth:`Preset.schema` with the file's names), so a class looks and keys the same whether
+it was imported or chosen here.
 """
 
 from __future__ import annotations
@@ -11,26 +14,25 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harlab.core.colors import CLASS_COLORS, distinct_color
 from harlab.core.errors import ImportFormatError, SessionError
 from harlab.core.labels import LabelClass, LabelSchema
+from harlab.labeling.class_keys import assign_hotkeys, class_keys
 from harlab.labeling.shortcuts import class_hotkey_problem
 
 SCHEMA_FORMAT = "harlab-label-schema"
 SCHEMA_VERSION = 1
 
-# Tableau 10 without its grey (grey reads as "unlabelled"), then hues chosen to stay apart from
-# those (min RGB distance > 60, a test checks it) and neither too light for white nor too dark
-# for a dark background: 18 classes distinct at a glance.
-PRESET_COLORS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-    "#f3c300", "#00e5a0", "#008856", "#7a0a0a", "#a1caf1", "#3a3aff", "#f99379", "#ff1f7a", "#4d7a00",
-)
-# Digits first, then letters on the left hand that the shortcut table does not use.
-PRESET_HOTKEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "q", "w", "e", "r", "a", "d", "f", "g")
+#: The presets' class colours: the perceptually distinct class palette (18 classes, every pair
+#: at least :data:`~harlab.core.colors.MIN_CLASS_DISTANCE` apart; a test checks each schema).
+PRESET_COLORS = CLASS_COLORS
+#: Digits first, then letters the shortcut table does not use (computed from the table).
+PRESET_HOTKEYS = class_keys()
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,26 @@ class Preset:
     name: str
     title: str
     classes: tuple[tuple[str, str], ...]  # (class name, description)
+    hotkeys: tuple[str, ...] = ()  #: explicit keys (a dataset's own codes); else :data:`PRESET_HOTKEYS`
 
-    def schema(self) -> LabelSchema:
-        """A fresh schema (callers may edit it)."""
-        return LabelSchema(
-            LabelClass(n, PRESET_COLORS[i], PRESET_HOTKEYS[i], d) for i, (n, d) in enumerate(self.classes)
-        )
+    def schema(self, names: Mapping[int, str] | None = None) -> LabelSchema:
+        """A fresh schema (callers may edit it).
+
+        ``names`` maps a class's position in the preset to the name a file spells it with
+        (an importer's classes): those classes keep the preset's colour, key and description
+        under that name; positions beyond the preset get a distinct colour and a free key.
+        """
+        keys = self.hotkeys or PRESET_HOTKEYS
+        names = dict(enumerate(n for n, _ in self.classes)) if names is None else dict(names)
+        out = LabelSchema()
+        extra = [i for i in sorted(names) if not 0 <= i < len(self.classes)]
+        spare = iter(assign_hotkeys(len(extra), keys[: len(self.classes)]))
+        for i in sorted(names):
+            if 0 <= i < len(self.classes):
+                out.add(LabelClass(names[i], PRESET_COLORS[i], keys[i], self.classes[i][1]))
+            else:
+                out.add(LabelClass(names[i], distinct_color(c.color for c in out), next(spare)))
+        return out
 
 
 _FITBIT = ("Walking", "Upstairs", "Downstairs", "Running", "Standing", "Sitting", "Jumping", "Squat",
@@ -68,6 +84,7 @@ PRESETS: dict[str, Preset] = {
                 (n, f"seed code {i}" + (' (the seed spells it "Squad")' if n == "Squat" else ""))
                 for i, n in enumerate(_FITBIT)
             ),
+            hotkeys=tuple("0123456789"),
         ),
         Preset("wisdm", "WISDM 2019 (18 activities)", tuple((n, f"WISDM code {c}") for n, c in _WISDM)),
         Preset(

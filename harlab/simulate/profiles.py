@@ -81,6 +81,10 @@ class ActivityProfile:
         return LabelClass(self.name, self.color, self.hotkey, self.description)
 
 
+# Colours come from the class palette (harlab.core.colors), no two of one colour family;
+# hotkeys are mnemonic letters the shortcut table leaves free (S, T and C are split, time
+# axis and change class, so sitting is I, standing A, cycling N: what repairing an older
+# demo file's keys gives). Tests check both against the table and the colour distance.
 _HANGING: Vec = (-0.96, 0.12, 0.25)  # arm at the side, back of the wrist facing out
 _BENT: Vec = (0.15, 0.93, 0.30)  # elbow at 90°, forearm forward, thumb up
 
@@ -108,11 +112,11 @@ PROFILES: tuple[ActivityProfile, ...] = (
         cadence_jitter=0.05,
     ),
     ActivityProfile(
-        "sitting", "Sitting, forearm resting on the thigh or a desk", "#1f77b4", "s", met=1.3,
+        "sitting", "Sitting, forearm resting on the thigh or a desk", "#1f77b4", "i", met=1.3,
         up=(-0.25, 0.10, 0.96), wobble=0.025,
     ),
     ActivityProfile(
-        "standing", "Standing still, arms hanging", "#9467bd", "t", met=1.8, up=(-0.97, 0.10, 0.22),
+        "standing", "Standing still, arms hanging", "#9467bd", "a", met=1.8, up=(-0.97, 0.10, 0.22),
         wobble=0.02,
     ),
     ActivityProfile(
@@ -125,25 +129,25 @@ PROFILES: tuple[ActivityProfile, ...] = (
         swing_amp=1.0, swing_offset=1.0, swing_axis=(0.0, 1.0, 0.0), arm=(0.65, 0.0, 0.0), wobble=0.06,
     ),
     ActivityProfile(
-        "cycling", "Cycling, hands on the handlebar", "#e377c2", "c", met=7.5, up=(-0.35, 0.05, 0.94),
+        "cycling", "Cycling, hands on the handlebar", "#ff5599", "n", met=7.5, up=(-0.35, 0.05, 0.94),
         gait_hz=1.4, vertical_amp=0.6, harmonics=(1.0, 0.3), forward_amp=0.4, lateral_amp=0.6,
         swing_amp=0.03, swing_ratio=1.0, swing_axis=(1.0, 0.0, 0.0), arm=(0.5, 0.0, 0.0),
         wobble=0.03, turn_rate=0.08, vibration=0.8, cadence_jitter=0.04,
     ),
     ActivityProfile(
-        "squat", "Squats, arms stretched forward (the seed's 'Squad')", "#7f7f7f", "q", met=5.0,
+        "squat", "Squats, arms stretched forward (the seed's 'Squad')", "#006655", "q", met=5.0,
         up=(0.10, 0.12, 0.99), gait_hz=0.45, vertical_amp=1.5, harmonics=(1.0, 0.3), forward_amp=0.3,
         swing_amp=0.2, swing_ratio=1.0, swing_axis=(0.0, 1.0, 0.0), arm=(0.6, 0.0, 0.0), wobble=0.03,
         cadence_jitter=0.06,
     ),
     ActivityProfile(
-        "situp", "Sit-ups, hands on the chest (the seed's 'Situp')", "#aec7e8", "p", met=3.8,
+        "situp", "Sit-ups, hands on the chest (the seed's 'Situp')", "#ff33ee", "p", met=3.8,
         up=(0.20, -0.25, 0.95), gait_hz=0.4, vertical_amp=0.5, harmonics=(1.0, 0.3),
         swing_amp=0.55, swing_offset=0.6, swing_ratio=1.0, swing_axis=(0.0, 1.0, 0.0), arm=(0.45, 0.0, 0.2),
         wobble=0.04, cadence_jitter=0.06,
     ),
     ActivityProfile(
-        "transition", "Changing posture (sit to stand, lie down, get up, ...)", "#c7c7c7", "x", met=2.0,
+        "transition", "Changing posture (sit to stand, lie down, get up, ...)", "#bb9966", "x", met=2.0,
         up=(-0.60, 0.30, 0.74), wobble=0.15, vibration=0.5,
     ),
 )

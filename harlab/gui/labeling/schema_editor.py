@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from harlab.core.colors import distinct_color
 from harlab.core.errors import HarlabError
-from harlab.core.labels import PALETTE, LabelClass, LabelSchema
+from harlab.core.labels import LabelClass, LabelSchema
 from harlab.core.session import Session
+from harlab.labeling.class_keys import assign_hotkeys
 from harlab.labeling.commands import SetSchema
 from harlab.labeling.history import EditHistory
 from harlab.labeling.presets import PRESETS, export_schema, import_schema, preset
@@ -147,10 +149,11 @@ class SchemaEditorDialog(QDialog):
             while f"class {n}" in names:
                 n += 1
             name = f"class {n}"
-        used = {self._cell(r, COLOUR) for r in range(self.table.rowCount())}
-        colour = next((c for c in PALETTE if c not in used), PALETTE[self.table.rowCount() % len(PALETTE)])
+        rows = range(self.table.rowCount())
+        colour = distinct_color(self._cell(r, COLOUR) for r in rows)
+        hotkey = assign_hotkeys(1, (self._cell(r, HOTKEY) for r in rows))[0]
         self.table.blockSignals(True)
-        r = self._append(LabelClass(name, colour), "")
+        r = self._append(LabelClass(name, colour, hotkey), "")
         self.table.blockSignals(False)
         self.table.setCurrentCell(r, NAME)
         self.validate()

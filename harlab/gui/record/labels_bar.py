@@ -13,8 +13,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from harlab.core.labels import LabelClass, LabelSchema
-from harlab.labeling.presets import PRESET_COLORS, PRESET_HOTKEYS, PRESETS
+from harlab.core.labels import LabelSchema
+from harlab.labeling.presets import PRESETS
+from harlab.simulate.profiles import label_schema
 
 #: The default classes: what the activity simulator can perform, so pressing a key in the
 #: simulated demo also changes what the simulated wearer does.
@@ -22,13 +23,16 @@ EVERYDAY = ("walking", "running", "stairs_up", "stairs_down", "sitting", "standi
 
 
 def everyday_schema() -> LabelSchema:
-    return LabelSchema(LabelClass(n, PRESET_COLORS[i], PRESET_HOTKEYS[i]) for i, n in enumerate(EVERYDAY))
+    """The demo's classes with the demo's colours and keys (W walking, R running, ...): one key
+    scheme, so a class has the same key here as in the workbench on the demo or this recording."""
+    demo = label_schema()
+    return LabelSchema(demo[n] for n in EVERYDAY)
 
 
 def schema_choices() -> dict[str, tuple[str, Callable[[], LabelSchema]]]:
     """Key -> (title, factory) for the preset combo box; the first is the default."""
     out: dict[str, tuple[str, Callable[[], LabelSchema]]] = {
-        "everyday": ("Everyday activities (keys 1-9)", everyday_schema),
+        "everyday": ("Everyday activities (the demo's keys)", everyday_schema),
     }
     for key, p in PRESETS.items():
         out[key] = (p.title, p.schema)
@@ -86,10 +90,10 @@ class LabelBar(QWidget):
         per_row = 5 if len(schema) <= 10 else 6
         for i, c in enumerate(schema):
             text = c.name.replace("_", " ")
-            b = QPushButton(f"{c.hotkey}  {text}" if c.hotkey else text)
+            b = QPushButton(f"{c.hotkey.upper()}  {text}" if c.hotkey else text)
             b.setCheckable(True)
             b.setMinimumHeight(30)
-            b.setToolTip(f"Start/stop a '{c.name}' segment" + (f" (key {c.hotkey})" if c.hotkey else ""))
+            b.setToolTip(f"Start/stop a '{c.name}' segment" + (f" (key {c.hotkey.upper()})" if c.hotkey else ""))
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the panel's hotkeys
             b.setStyleSheet(
                 f"QPushButton {{ border-left: 6px solid {c.color}; padding: 3px 8px; text-align: left; }}"

@@ -1,0 +1,78 @@
+"""Class hotkeys that never collide with the shortcut table: automatic assignment and repair.
+
+A class hotkey that is also a shortcut of the table (``S`` splits, ``T`` switches the time
+axis, ``C`` changes the class) makes Qt report an ambiguous shortcut and do *neither*, so a
+schema with one is half-working. Every place that hands out hotkeys takes them from
+:func:`class_keys` (digits, then the letters the table leaves free), and a schema that
+arrives with a file (an older session, a recording made with another schema) is mended by
+:func:`repair_hotkeys` before the workbench binds its keys: each clashing or unusable key
+moves to a free letter of the class's name, else to the next free key, else it is cleared.
+The caller tells the user once with :func:`describe_repairs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from harlab.core.labels import LabelSchema
+from harlab.labeling.shortcuts import class_hotkey_problem, reserved_keys
+
+#: Candidate class keys in the order they are handed out: the digit row, then the letters
+#: on the left hand, then the rest; :func:`class_keys` drops the ones the table uses.
+_KEY_ORDER = "1234567890qweradfgvbxuiophjklnz"
+
+
+def class_keys() -> tuple[str, ...]:
+    """Every single key a class may have, in the order automatic assignment uses them."""
+    reserved = reserved_keys()
+    return tuple(k for k in _KEY_ORDER if k.upper() not in reserved)
+
+
+def assign_hotkeys(count: int, taken: Iterable[str] = ()) -> list[str | None]:
+    """``count`` free class keys in :func:`class_keys` order, skipping ``taken``; None once
+    the keys run out (a class may have no key)."""
+    used = {k.lower() for k in taken}
+    free = [k for k in class_keys() if k not in used]
+    return [free[i] if i < len(free) else None for i in range(count)]
+
+
+@dataclass(frozen=True)
+class HotkeyRepair:
+    """One class whose hotkey was moved (``new``) or cleared (``new`` is None)."""
+
+    name: str
+    old: str
+    new: str | None
+    why: str
+
+
+def repair_hotkeys(schema: LabelSchema) -> list[HotkeyRepair]:
+    """Move every class hotkey the workbench cannot bind (a shortcut of the table, not a single
+    printable key) to a free key, in place; returns what changed (empty: nothing to do)."""
+    bad = {c.name: problem for c in schema if c.hotkey and (problem := class_hotkey_problem(c.hotkey))}
+    if not bad:
+        return []
+    used = {c.hotkey.lower() for c in schema if c.hotkey and c.name not in bad}
+    allowed = set(class_keys())
+    repairs: list[HotkeyRepair] = []
+    for cls in list(schema):
+        if cls.name not in bad:
+            continue
+        letters = [ch.lower() for ch in cls.name if ch.isalnum()]
+        new = next((k for k in (*letters, *class_keys()) if k in allowed and k not in used), None)
+        if new is not None:
+            used.add(new)
+        schema.update(cls.name, replace(cls, hotkey=new))
+        repairs.append(HotkeyRepair(cls.name, cls.hotkey or "", new, bad[cls.name]))
+    return repairs
+
+
+def describe_repairs(repairs: Iterable[HotkeyRepair]) -> str:
+    """One sentence for the status bar: which class keys moved and why."""
+    parts = [f"{r.name} {r.old.upper()}→{r.new.upper()}" if r.new else f"{r.name} {r.old.upper()} cleared"
+             for r in repairs]
+    if not parts:
+        return ""
+    return ("Class hotkeys that clashed with the shortcut table were changed: " + ", ".join(parts)
+            + " (Ctrl+L edits the classes; save to keep the change)")
