@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from harlab.core.labels import LabelSchema
+from harlab.core.colors import MIN_CLASS_DISTANCE, color_distance, distinct_color
+from harlab.core.labels import LabelClass, LabelSchema
 from harlab.labeling.shortcuts import class_hotkey_problem, reserved_keys
 
 #: Candidate class keys in the order they are handed out: the digit row, then the letters
@@ -35,6 +36,27 @@ def assign_hotkeys(count: int, taken: Iterable[str] = ()) -> list[str | None]:
     used = {k.lower() for k in taken}
     free = [k for k in class_keys() if k not in used]
     return [free[i] if i < len(free) else None for i in range(count)]
+
+
+def add_classes(schema: LabelSchema, names: Iterable[str], like: LabelSchema | None = None) -> list[LabelClass]:
+    """Add each of ``names`` that ``schema`` lacks, with a free key and a colour unlike the others
+    (a protocol's activities before a recording, so the file's classes can be keyed later); a
+    class ``like`` knows (the demo's activities) keeps its key and colour there when they are free."""
+    added: list[LabelClass] = []
+    for name in dict.fromkeys(names):
+        if name in schema:
+            continue
+        used = {c.hotkey.lower() for c in schema if c.hotkey}
+        colours = [c.color for c in schema]
+        known = like.get(name) if like is not None else None
+        key = known.hotkey if known is not None and known.hotkey and known.hotkey.lower() not in used else None
+        colour = known.color if known is not None and known.color not in colours else None
+        if colour is not None and colours and min(color_distance(colour, c) for c in colours) < MIN_CLASS_DISTANCE:
+            colour = None
+        added.append(schema.add(LabelClass(
+            name, colour or distinct_color(colours), key or assign_hotkeys(1, used)[0],
+            known.description if known is not None else "")))
+    return added
 
 
 @dataclass(frozen=True)

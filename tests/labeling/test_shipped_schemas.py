@@ -217,3 +217,19 @@ def test_repair_clears_when_no_key_is_left_and_fixes_unusable_keys():
     assert {(r.name, r.new) for r in repairs} == {("zoom", None), ("weird", None)}
     assert full["zoom"].hotkey is None and key_conflicts(SHORTCUTS, full) == []
     assert "zoom Z cleared" in describe_repairs(repairs)
+
+
+def test_a_protocols_extra_activities_get_keys_and_distinct_colours():
+    from harlab.labeling.class_keys import add_classes
+
+    demo = label_schema()
+    schema = preset("fitbit-seed")  # keys 0-9 and the first ten palette colours
+    added = add_classes(schema, ["Walking", "squat", "juggling", "squat"], like=demo)
+    assert [c.name for c in added] == ["squat", "juggling"]
+    assert schema["squat"].hotkey == "q" and schema["squat"].description == demo["squat"].description
+    assert schema["juggling"].hotkey and schema["juggling"].hotkey != "q"
+    assert_usable(schema, "fitbit-seed + protocol")
+    # a known class whose key is taken gets a free one instead
+    s = LabelSchema([LabelClass("mine", "#1f77b4", "w")])
+    add_classes(s, ["walking"], like=demo)
+    assert s["walking"].hotkey not in (None, "w") and not class_hotkey_problem(s["walking"].hotkey)

@@ -44,8 +44,9 @@ from harlab.gui.record.quality import QualityTable, SourceChips, StreamRow
 from harlab.gui.record.recovery import RecoveryBar
 from harlab.gui.record.setup_form import SetupForm
 from harlab.gui.record.worker import Worker
+from harlab.labeling.class_keys import add_classes
 from harlab.recording import Protocol, Recorder, RecorderStatus
-from harlab.simulate.profiles import canonical_name
+from harlab.simulate.profiles import canonical_name, label_schema
 
 #: Panel states; "finished" is idle with a saved file on offer.
 IDLE, CONNECTING, RECORDING, PAUSED, STOPPING, FINISHED = (
@@ -310,6 +311,8 @@ class RecordPanel(QWidget):
             self._say(f"cannot create the folder {path.parent}: {exc.strerror}", error=True)
             return
         schema = self.setup.schema()
+        if protocol is not None:  # its activities get classes with keys and distinct colours now
+            add_classes(schema, (step.activity for step in protocol.steps), like=label_schema())
         self._install_schema(schema)
         self.finished_bar.setVisible(False)
         self.protocol = protocol

@@ -41,15 +41,15 @@ def test_record_ten_seconds_with_live_hotkey_labels(make_record_window, qtbot, s
             qtbot.keyClick(p, key)
         presses.append((before, rec.now()))
 
-    press("1", 1.5)  # walking
+    press("w", 1.5)  # walking: the same letter as in the workbench on the demo
     qtbot.waitUntil(lambda: p.labels.current.text().startswith("walking"))
-    press("2", 2.5)  # running: ends walking, starts running
+    press("r", 2.5)  # running: ends walking, starts running
     qtbot.waitUntil(lambda: p.labels.buttons["running"].isChecked())
     assert not p.labels.buttons["walking"].isChecked()
     qtbot.waitUntil(lambda: rec.now() > presses[-1][1] + 2.4, timeout=10_000)
     qtbot.waitUntil(lambda: p.plots.segments_drawn == 2)  # the label band: walking, and running growing
     screenshot(w, "record_live.png")  # running is open, the wearer runs
-    press("2", 3.0)  # the same key again ends the segment
+    press("r", 3.0)  # the same key again ends the segment
     qtbot.waitUntil(lambda: p.labels.current.text() == "No label")
     press("sitting", 0.6)
     press(Qt.Key.Key_Escape, 2.5)
@@ -116,7 +116,7 @@ def test_guided_protocol_prompts_and_writes_labels(make_record_window, qtbot, tm
     assert p.protocol_view.isVisible()
     qtbot.waitUntil(lambda: headline_seen("Get ready: walking — "), timeout=10_000)
     assert not p.labels.buttons["walking"].isEnabled()  # the protocol writes the labels
-    qtbot.keyClick(p, "3")  # ignored while a protocol runs
+    qtbot.keyClick(p, "u")  # a class key (stairs up) is ignored while a protocol runs
     qtbot.waitUntil(lambda: headline_seen("Walking — "), timeout=10_000)
     assert p.protocol_view.instruction.text() == "Walk at your normal pace"
     assert p.protocol_view.step_line.text() == "Step 1 of 2"
