@@ -10,6 +10,7 @@ shipped schema clears (a test checks it); :func:`distinct_color` picks a new cla
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,7 @@ def hex_rgb(color: str) -> tuple[int, int, int]:
     return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
 
 
+@functools.lru_cache(maxsize=4096)
 def to_lab(color: str) -> tuple[float, float, float]:
     """CIELAB (D65) of an sRGB ``"#rrggbb"`` colour."""
 
@@ -101,12 +103,16 @@ def closest_pair(colors: Iterable[str]) -> tuple[float, str, str] | None:
     return min(pairs) if pairs else None
 
 
-def distinct_color(used: Iterable[str], palette: Sequence[str] = CLASS_COLORS) -> str:
+def distinct_color(used: Sequence[str], palette: Sequence[str] = CLASS_COLORS) -> str:
     """The palette colour that looks least like every colour in ``used`` (unused palette colours
     first): what a class created without a colour gets, so it never joins another's family.
     Entries of ``used`` that are not ``#rrggbb`` (a half-typed cell) are ignored."""
+    if len(used) >= len(palette):  # more classes than colours: repeat the palette in order
+        return palette[len(used) % len(palette)]
     taken = {u.lower() for u in used if _HEX.match(u)}
-    pool = [c for c in palette if c.lower() not in taken] or list(palette)
+    pool = [c for c in palette if c.lower() not in taken]
+    if not pool:
+        return palette[len(used) % len(palette)]
     if not taken:
         return pool[0]
     return max(pool, key=lambda c: min(color_distance(c, u) for u in taken))

@@ -94,7 +94,9 @@ class LabelSchema:
 
     def add(self, cls: LabelClass | str) -> LabelClass:
         if isinstance(cls, str):
-            cls = LabelClass(cls, distinct_color(c.color for c in self))
+            n = len(self._classes)  # past the palette's length colours repeat: no O(n) scan per class
+            colour = distinct_color([c.color for c in self]) if n < len(PALETTE) else PALETTE[n % len(PALETTE)]
+            cls = LabelClass(cls, colour)
         if cls.name in self._classes:
             raise SessionError(f"class {cls.name!r} is already in the schema")
         if cls.hotkey and (other := self.by_hotkey(cls.hotkey)) is not None:

@@ -182,8 +182,10 @@ class LabelActions:
                 self.hub.set_selection(None)
             self._select_covering(cmd.start, cmd.end)
         elif cmd is None and self.hotkeys.pending is not None:
+            cls = self.timeline.session.schema.get(label) if self.timeline.session is not None else None
+            key = cls.hotkey.upper() if cls is not None and cls.hotkey else f"{label}'s key"
             self.report(f"{label} started at {self.timeline.format_time(cursor)}: "
-                        f"move the cursor and press {label}'s key again to end it (Esc cancels)")
+                        f"move the cursor and press {key} again to end it (Esc cancels)")
         self._show_pending()
 
     def _show_pending(self) -> None:

@@ -58,7 +58,7 @@ class Preset:
             if 0 <= i < len(self.classes):
                 out.add(LabelClass(names[i], PRESET_COLORS[i], keys[i], self.classes[i][1]))
             else:
-                out.add(LabelClass(names[i], distinct_color(c.color for c in out), next(spare)))
+                out.add(LabelClass(names[i], distinct_color([c.color for c in out]), next(spare)))
         return out
 
 

@@ -62,6 +62,7 @@ def test_s_splits_in_the_demo_and_class_letters_label(make_window, qtbot, tmp_pa
     assert w.timeline.wall_clock != wall
     press_key(qtbot, w, "I")
     assert w.actions.hotkeys.pending is not None and w.actions.hotkeys.pending.label == "sitting"
+    assert "press I again" in w.last_message  # the status bar names the key
     assert _ambiguous(qt_messages) == []
     # every class key of the schema is bound, and none is a table key
     bound = {a.shortcut().toString() for a in w.class_actions}

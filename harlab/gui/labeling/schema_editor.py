@@ -150,7 +150,7 @@ class SchemaEditorDialog(QDialog):
                 n += 1
             name = f"class {n}"
         rows = range(self.table.rowCount())
-        colour = distinct_color(self._cell(r, COLOUR) for r in rows)
+        colour = distinct_color([self._cell(r, COLOUR) for r in rows])
         hotkey = assign_hotkeys(1, (self._cell(r, HOTKEY) for r in rows))[0]
         self.table.blockSignals(True)
         r = self._append(LabelClass(name, colour, hotkey), "")
