@@ -3,7 +3,9 @@
 All keyboard shortcuts come from :data:`harlab.labeling.shortcuts.SHORTCUTS`: each
 name maps to one slot (``self.slots``) and becomes a ``QAction`` with the table's
 keys, so the help dialog, the menus and the tests all read the same table. Class
-hotkeys come from the session's schema and are rebuilt when it changes.
+hotkeys come from the session's schema and are rebuilt when it changes; a schema whose
+keys clash with the table is repaired when the session is installed
+(:func:`harlab.labeling.class_keys.repair_hotkeys`) and the status bar says what moved.
 
 Files: a session (``.h5``) is opened lazily and writable (``open_session``); its
 unsaved label edits are journalled beside it (``EditJournal``) and offered for

@@ -10,7 +10,9 @@ Class hotkeys are not in the table: they come from the session's
 of that class at the cursor, pressing it again ends it there (pressing another class's key
 ends the open segment and starts the next one), and with a selection it labels the
 selection (:class:`~harlab.labeling.hotkeys.HotkeyLabeler`). Plain keys the table uses are
-listed by :func:`reserved_keys` so schemas and presets never reuse them.
+listed by :func:`reserved_keys` so schemas and presets never reuse them; keys handed out
+automatically and the repair of a file's clashing keys live in
+:mod:`harlab.labeling.class_keys`.
 """
 
 from __future__ import annotations
