@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from harlab.cli._common import add_quiet
 from harlab.core.errors import HarlabError
 from harlab.exporters.base import ExportError, ExportOptions, exporters, get_exporter
 
@@ -55,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--classes", type=_csv_list, metavar="A,B",
                    help="windows: fixed class list (y indexes it; windows of other classes are left out)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    add_quiet(p)
     p.add_argument("--list-formats", action="store_true", help="list the formats and exit")
     p.set_defaults(func=run)
 

@@ -10,29 +10,42 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from harlab.cli._common import HDF5_MAGIC, add_quiet, check_output, has_magic
 from harlab.core.errors import HarlabError, SessionError
 from harlab.core.metadata import check_timezone
+
+if TYPE_CHECKING:
+    from harlab.importers.run import FileReport
+
+#: what ``-o`` ends with when it names one session file rather than a folder
+SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import",
         help="import recordings and exports into harlab session files",
+        usage="harlab import PATH... -o OUT [options]\n       harlab import --list-formats",
         description="Import files or folders; the format of each is detected from its content "
                     "unless --format is given. See --list-formats.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to import")
-    p.add_argument("-o", "--output", metavar="OUT", help="folder for the .h5 session files")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="required: folder for the .h5 session files, or one FILE.h5 when the import "
+                        "yields a single session")
     p.add_argument("--format", metavar="NAME", help="read every input with this importer")
     p.add_argument("--participant", metavar="ID", help="participant id to record in each session")
     p.add_argument("--timezone", metavar="TZ",
                    help="IANA zone (e.g. Europe/Berlin) of local times in the inputs; default UTC")
     p.add_argument("--rate", type=float, metavar="HZ", help="sample rate for formats without a time column")
-    p.add_argument("--overwrite", action="store_true", help="replace existing session files in OUT")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing session files in OUT (all of an input's files or none of them)")
+    p.add_argument("--force", action="store_true",
+                   help="with --overwrite, also replace an existing OUT file that is not a harlab session")
     p.add_argument("--list-formats", action="store_true", help="list the known formats and exit")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -95,13 +108,19 @@ def run(args: argparse.Namespace) -> int:
 
         get_importer(args.format)  # unknown names fail before anything is read
     options = ImportOptions(participant=args.participant, timezone=args.timezone, rate_hz=args.rate)
+    out = Path(args.output)
+    out_file = out if out.suffix.lower() in SESSION_SUFFIXES and not out.is_dir() else None
+    if out_file is not None:
+        check_output(out_file, args.paths, force=args.force or not out_file.exists(), own_kind=has_magic(HDF5_MAGIC),
+                     kind="harlab session file")
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
-        reports = import_paths(args.paths, Path(args.output), options, args.format, args.overwrite, bar)
+        reports = import_paths(args.paths, out, options, args.format, args.overwrite, bar, out_file=out_file)
     finally:
         bar.close()
     if not reports:
         raise HarlabError("import: no importable files found under the given paths")
+    shared = shared_warnings(reports)
     failed = 0
     for r in reports:
         if r.ok:
@@ -111,12 +130,24 @@ def run(args: argparse.Namespace) -> int:
             for o in r.outputs:
                 sys.stdout.write(f"        -> {o}\n")
             for w in r.warnings:
-                sys.stdout.write(f"        warning: {w}\n")
+                if w not in shared:
+                    sys.stdout.write(f"        warning: {w}\n")
         else:
             failed += 1
             sys.stdout.write(f"FAILED  {r.path}" + (f"  [{r.importer}]" if r.importer else "") + "\n")
             sys.stdout.write(f"        reason: {r.reason}\n")
+    for w, n in shared.items():
+        sys.stdout.write(f"warning ({n} inputs): {w}\n")
     total = sum(r.sessions for r in reports)
     sys.stdout.write(f"{len(reports) - failed} of {len(reports)} inputs imported, {total} session files "
                      f"written to {args.output}" + (f"; {failed} failed" if failed else "") + "\n")
     return 1 if failed else 0
+
+
+def shared_warnings(reports: list[FileReport]) -> dict[str, int]:
+    """Warnings that more than one input got, with how many: said once, not once per file."""
+    counts: dict[str, int] = {}
+    for r in reports:
+        for w in r.warnings if r.ok else ():
+            counts[w] = counts.get(w, 0) + 1
+    return {w: n for w, n in counts.items() if n > 1}
