@@ -92,6 +92,19 @@ def check_output(
     return out
 
 
+FORCE_HELP = "overwrite an existing output file of another kind (never one of the command's inputs)"
+
+
+def add_force(p: argparse.ArgumentParser) -> None:
+    """The shared ``--force`` that :func:`check_output` reads."""
+    p.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
+def has_suffix(*suffixes: str) -> Callable[[Path], bool]:
+    """``own_kind`` for formats without a signature: the file name ends with one of ``suffixes``."""
+    return lambda path: path.suffix.lower() in suffixes
+
+
 def has_magic(*magics: bytes) -> Callable[[Path], bool]:
     """``own_kind`` for :func:`check_output`: the file starts with one of ``magics``."""
 

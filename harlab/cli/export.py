@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from harlab.cli._common import add_quiet
+from harlab.cli._common import add_quiet, refuse_inputs
 from harlab.core.errors import HarlabError
 from harlab.exporters.base import ExportError, ExportOptions, exporters, get_exporter
 
@@ -128,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     )
     exporter.check_options(options)  # before opening anything
     files = _session_files(args.files)
+    refuse_inputs(args.output, files)
     options.names = [f.stem for f in files]
 
     from harlab.storage import open_session

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 #: how much of an offending input an error message quotes (a 50 MB CSV cell must not make a 50 MB message)
 QUOTE_LIMIT = 300
 

@@ -14,6 +14,7 @@ message, never a hang.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -48,10 +49,8 @@ def default_file_mode() -> int:
 def mkstemp(prefix: str = "", suffix: str = "", dir: str | Path | None = None) -> tuple[int, str]:  # noqa: A002
     """``tempfile.mkstemp`` whose file, once renamed into place, has the umask's usual mode."""
     fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dir)
-    try:
+    with contextlib.suppress(OSError):  # a filesystem without modes: what it has is what it gets
         os.fchmod(fd, default_file_mode())
-    except OSError:  # a filesystem without modes: what it has is what it gets
-        pass
     return fd, name
 
 
