@@ -10,14 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from harlab.cli._common import HDF5_MAGIC, add_quiet, check_output, has_magic
 from harlab.core.errors import HarlabError, SessionError
 from harlab.core.metadata import check_timezone
-
-if TYPE_CHECKING:
-    from harlab.importers.run import FileReport
 
 #: what ``-o`` ends with when it names one session file rather than a folder
 SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
@@ -89,7 +86,7 @@ def list_formats(out: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harlab.importers import ImportOptions
-    from harlab.importers.run import import_paths
+    from harlab.importers.run import import_paths, report_lines
 
     if args.list_formats:
         list_formats(sys.stdout)
@@ -120,34 +117,6 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     if not reports:
         raise HarlabError("import: no importable files found under the given paths")
-    shared = shared_warnings(reports)
-    failed = 0
-    for r in reports:
-        if r.ok:
-            streams = ", ".join(f"{k} {v}" for k, v in r.stream_samples.items()) or "no streams"
-            sys.stdout.write(f"ok      {r.path}  [{r.importer}] {r.sessions} session(s); samples: {streams}; "
-                             f"{r.segments} label segments\n")
-            for o in r.outputs:
-                sys.stdout.write(f"        -> {o}\n")
-            for w in r.warnings:
-                if w not in shared:
-                    sys.stdout.write(f"        warning: {w}\n")
-        else:
-            failed += 1
-            sys.stdout.write(f"FAILED  {r.path}" + (f"  [{r.importer}]" if r.importer else "") + "\n")
-            sys.stdout.write(f"        reason: {r.reason}\n")
-    for w, n in shared.items():
-        sys.stdout.write(f"warning ({n} inputs): {w}\n")
-    total = sum(r.sessions for r in reports)
-    sys.stdout.write(f"{len(reports) - failed} of {len(reports)} inputs imported, {total} session files "
-                     f"written to {args.output}" + (f"; {failed} failed" if failed else "") + "\n")
-    return 1 if failed else 0
-
-
-def shared_warnings(reports: list[FileReport]) -> dict[str, int]:
-    """Warnings that more than one input got, with how many: said once, not once per file."""
-    counts: dict[str, int] = {}
-    for r in reports:
-        for w in r.warnings if r.ok else ():
-            counts[w] = counts.get(w, 0) + 1
-    return {w: n for w, n in counts.items() if n > 1}
+    for line in report_lines(reports, args.output):
+        sys.stdout.write(line + "\n")
+    return 0 if all(r.ok for r in reports) else 1

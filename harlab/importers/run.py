@@ -232,6 +232,36 @@ def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) ->
     return list(targets)
 
 
+def read_input(
+    path: Path,
+    options: ImportOptions,
+    fmt: str | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    report: FileReport | None = None,
+) -> tuple[Importer, list[Session]]:
+    """Detect and read one input (as :func:`expand_inputs` names it), refusing what cannot be one.
+
+    What the command line and the workbench both do with a single input: special
+    files are refused before anything opens them, a companion file without one main
+    file is refused with the reason, and an input without sessions is an error.
+    """
+    kind = special_kind(path)
+    if kind:
+        raise HarlabError(f"{path}: is {kind}, not a regular file; harlab reads only regular files")
+    companion = companion_of(path, fmt) if path.is_file() else None
+    if companion is not None and len(companion[1]) != 1:
+        raise companion_refusal(path, *companion)
+    importer = get_importer(fmt) if fmt else detect(path)
+    if report is not None:
+        report.importer = importer.name
+    if path.is_dir() and not importer.accepts_directories:
+        raise HarlabError(f"{path}: format {importer.name!r} reads files, not folders")
+    sessions = importer.read(path, options, progress)
+    if not sessions:
+        raise HarlabError(f"{path}: the importer found no sessions in it")
+    return importer, sessions
+
+
 def import_one(
     path: Path,
     out_dir: Path,
@@ -253,19 +283,7 @@ def import_one(
     try:
         if not path.exists():
             raise HarlabError(f"{path}: no such file or folder")
-        kind = special_kind(path)
-        if kind:
-            raise HarlabError(f"{path}: is {kind}, not a regular file; harlab reads only regular files")
-        companion = companion_of(path, fmt) if path.is_file() else None
-        if companion is not None and len(companion[1]) != 1:
-            raise companion_refusal(path, *companion)
-        importer = get_importer(fmt) if fmt else detect(path)
-        report.importer = importer.name
-        if path.is_dir() and not importer.accepts_directories:
-            raise HarlabError(f"{path}: format {importer.name!r} reads files, not folders")
-        sessions = importer.read(path, options, progress)
-        if not sessions:
-            raise HarlabError(f"{path}: the importer found no sessions in it")
+        importer, sessions = read_input(path, options, fmt, progress, report)
         if out_file is not None:
             if len(sessions) != 1:
                 raise HarlabError(f"{path} holds {len(sessions)} sessions but -o names one file ({out_file}); "
@@ -353,3 +371,35 @@ def import_paths(
         if progress:
             progress(len(inputs), len(inputs), 0.0, "done")
     return reports
+
+
+def shared_warnings(reports: Sequence[FileReport]) -> dict[str, int]:
+    """Warnings that more than one input got, with how many: said once, not once per file."""
+    counts: dict[str, int] = {}
+    for r in reports:
+        for w in r.warnings if r.ok else ():
+            counts[w] = counts.get(w, 0) + 1
+    return {w: n for w, n in counts.items() if n > 1}
+
+
+def report_lines(reports: Sequence[FileReport], out: Path | str) -> list[str]:
+    """The per-file report that ``harlab import`` prints and the workbench shows, ending in a summary."""
+    shared = shared_warnings(reports)
+    lines: list[str] = []
+    failed = 0
+    for r in reports:
+        if r.ok:
+            streams = ", ".join(f"{k} {v}" for k, v in r.stream_samples.items()) or "no streams"
+            lines.append(f"ok      {r.path}  [{r.importer}] {r.sessions} session(s); samples: {streams}; "
+                         f"{r.segments} label segments")
+            lines += [f"        -> {o}" for o in r.outputs]
+            lines += [f"        warning: {w}" for w in r.warnings if w not in shared]
+        else:
+            failed += 1
+            lines.append(f"FAILED  {r.path}" + (f"  [{r.importer}]" if r.importer else ""))
+            lines.append(f"        reason: {r.reason}")
+    lines += [f"warning ({n} inputs): {w}" for w, n in shared.items()]
+    total = sum(r.sessions for r in reports)
+    lines.append(f"{len(reports) - failed} of {len(reports)} inputs imported, {total} session files "
+                 f"written to {out}" + (f"; {failed} failed" if failed else ""))
+    return lines
