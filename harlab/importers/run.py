@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harlab import __version__
-from harlab.core.errors import HarlabError, quote_input
+from harlab.core.errors import HarlabError, SessionFileError, quote_input
 from harlab.core.files import special_kind
 from harlab.core.metadata import SourceFile
 from harlab.core.session import Session
@@ -171,6 +171,33 @@ def _backup_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.h5.tmp")
 
 
+def _stage(session: Session, tmp: Path, target: Path) -> None:
+    """Write ``session`` completely to ``tmp`` and fsync it.
+
+    Through HDF5's in-memory driver, written out at close: with the default driver a
+    write that fails (a full disk) crashes HDF5 2.0 when the file is closed, while the
+    in-memory driver reports it as an error. An import holds its sessions in memory
+    anyway, so this costs little.
+    """
+    import h5py
+
+    from harlab.storage.codec import write_session
+
+    try:
+        with h5py.File(tmp, "w", driver="core", backing_store=True, track_order=True, locking=False) as f:
+            write_session(f, session)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except (OSError, RuntimeError) as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else quote_input(str(exc))
+        raise SessionFileError(target, f"could not save: {why}") from None
+
+
 def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) -> list[Path]:
     """Save ``sessions`` to ``targets`` so that either all of them are new or all are as before.
 
@@ -181,8 +208,7 @@ def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) ->
     files kept as hard links until all renames succeeded, and put back if one fails.
     """
     from harlab.storage import FileLock
-    from harlab.storage.codec import write_session
-    from harlab.storage.session_file import atomic_write, fsync_dir, remove_stale_temps
+    from harlab.storage.session_file import fsync_dir, remove_stale_temps
 
     locks: list[FileLock] = []
     staged: list[Path] = []
@@ -198,7 +224,7 @@ def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) ->
         for session, t in zip(sessions, targets, strict=True):
             tmp = _backup_name(t)
             staged.append(tmp)
-            atomic_write(tmp, lambda f, s=session: write_session(f, s))
+            _stage(session, tmp, t)
         for tmp, t in zip(staged, targets, strict=True):
             old = None
             if t.exists():
