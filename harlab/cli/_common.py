@@ -77,6 +77,7 @@ def check_output(
 ) -> Path:
     """``output`` when this command may write the file there; a clear error otherwise.
 
+    ``kind`` names what the command writes, with its article ("a model file").
     ``own_kind`` says whether an existing file is of the kind the command writes
     (replacing an older model with a new one is the normal case); anything else is
     only overwritten with ``--force``.
@@ -84,11 +85,11 @@ def check_output(
     out = Path(output)
     refuse_inputs(out, inputs, option)
     if out.is_dir():
-        raise HarlabError(f"{option} {out} is a folder; name the {kind} file to write")
+        raise HarlabError(f"{option} {out} is a folder; name the file to write ({kind})")
     if out.exists() and not out.is_file():
         raise HarlabError(f"{option} {out} exists and is not a regular file; choose another output")
     if out.is_file() and not force and not own_kind(out):
-        raise HarlabError(f"{option} {out} exists and is not a {kind}; pass --force to overwrite it")
+        raise HarlabError(f"{option} {out} exists and is not {kind}; pass --force to overwrite it")
     return out
 
 

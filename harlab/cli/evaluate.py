@@ -55,8 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     from harlab.mlops.tracking import RunTracker
 
-    for opt, path, kind, own in (("--report", args.report, "JSON report", has_suffix(".json")),
-                                 ("--confusion", args.confusion, "PNG image", has_magic(PNG_MAGIC))):
+    for opt, path, kind, own in (("--report", args.report, "a JSON report", has_suffix(".json")),
+                                 ("--confusion", args.confusion, "a PNG image", has_magic(PNG_MAGIC))):
         if path:
             check_output(path, args.paths, force=args.force, own_kind=own, kind=kind, option=opt)
     record = Path(args.report).with_suffix(".run.json") if args.report else None

@@ -29,9 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     from harlab.ml.explore import pca_windows, plot_pca
 
-    check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(PNG_MAGIC), kind="PNG image")
+    check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(PNG_MAGIC), kind="a PNG image")
     if args.coords:
-        check_output(args.coords, args.sessions, force=args.force, own_kind=has_suffix(".csv"), kind="CSV file",
+        check_output(args.coords, args.sessions, force=args.force, own_kind=has_suffix(".csv"), kind="a CSV file",
                      option="--coords")
     data = dataset_from_args(args, args.sessions)
     proj = pca_windows(data.X, data.info.rate_hz, data.info.channels, data.info.units, 3,

@@ -147,13 +147,12 @@ def run(args: argparse.Namespace) -> int:
             written = exporter.export(sessions, Path(args.output), options, progress=progress)
         finally:
             progress.done()
-    if not args.quiet:
-        print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''}:")
-        for w in written:
-            print(f"  {w}")
-        for w in written:
-            if w.name.endswith(".json"):
-                manifest = json.loads(w.read_text(encoding="utf-8"))
-                counts = ", ".join(f"{c} {n}" for c, n in manifest.get("class_counts", {}).items())
-                print(f"{manifest.get('n_windows', 0)} windows ({counts or 'none'})")
+    print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''}:")  # the result, also with -q
+    for w in written:
+        print(f"  {w}")
+    for w in written:
+        if w.name.endswith(".json"):
+            manifest = json.loads(w.read_text(encoding="utf-8"))
+            counts = ", ".join(f"{c} {n}" for c, n in manifest.get("class_counts", {}).items())
+            print(f"{manifest.get('n_windows', 0)} windows ({counts or 'none'})")
     return 0

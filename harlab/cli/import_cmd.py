@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     out_file = out if out.suffix.lower() in SESSION_SUFFIXES and not out.is_dir() else None
     if out_file is not None:
         check_output(out_file, args.paths, force=args.force or not out_file.exists(), own_kind=has_magic(HDF5_MAGIC),
-                     kind="harlab session file")
+                     kind="a harlab session file")
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
         reports = import_paths(args.paths, out, options, args.format, args.overwrite, bar, out_file=out_file)

@@ -136,7 +136,7 @@ def run_export(args: argparse.Namespace) -> int:
     from harlab.mlops.registry import load_model_spec
 
     check_output(args.output, [args.model, *args.sessions], force=args.force, own_kind=has_suffix(".onnx"),
-                 kind="ONNX file")
+                 kind="an ONNX file")
     model, ref = load_model_spec(args.model, args.tracking_uri)
     sample = None
     if args.sessions:

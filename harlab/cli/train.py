@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from harlab.ml.training import train
     from harlab.mlops.tracking import RunTracker, log_training
 
-    check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(ZIP_MAGIC), kind="model file")
+    check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(ZIP_MAGIC), kind="a model file")
     data = dataset_from_args(args, args.sessions)
     cfg = train_config(args)
     info = data.info
