@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harlab.cli._common import add_quiet, refuse_inputs
 from harlab.core.errors import HarlabError
+from harlab.core.files import input_file
 from harlab.exporters.base import ExportError, ExportOptions, exporters, get_exporter
 
 SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
@@ -64,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _session_files(items: list[str]) -> list[Path]:
     out: list[Path] = []
     for item in items:
-        p = Path(item)
+        p = input_file(item, "a session file or folder", folders=True)  # FIFOs and devices: refused at once
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SESSION_SUFFIXES)
             if not found:

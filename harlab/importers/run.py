@@ -61,6 +61,13 @@ def _under(p: Path, roots: Sequence[Path]) -> bool:
     return any(p == r or r in p.parents for r in roots)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _key(p: Path) -> Path:
     try:
         return p.resolve()
@@ -317,6 +324,10 @@ def import_one(
             targets = [out_file]
         else:
             targets = [out_dir / n for n in output_names(path, sessions)]
+        sources = [path, *(Path(x.path) for s in sessions for x in s.metadata.provenance.sources if x.path)]
+        for t in targets:
+            if t.exists() and any(_same_file(t, src) for src in sources):
+                raise HarlabError(f"{t} is also an input of this import; choose another output")
         if not overwrite:
             existing = [t for t in targets if t.exists() or t.is_symlink()]
             if existing:

@@ -281,3 +281,20 @@ def test_the_folder_import_needs_no_copy(tmp_path: Path) -> None:
     shutil.copy(raw / "labels.txt", tmp_path / "labels.txt")  # a lone labels.txt without recordings
     assert expand_inputs([raw]) == [raw / "acc_exp03_user01.txt", raw / "acc_exp04_user01.txt"]
     assert expand_inputs([tmp_path / "labels.txt"]) == [tmp_path / "labels.txt"]  # not HAPT's: not a companion
+
+
+def test_an_import_never_replaces_its_own_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A CSV that happens to be called ``rec.h5``, imported into its own folder with --overwrite."""
+    src = tmp_path / "rec.h5"
+    src.write_text("time_s,accelerometer.x [m/s^2]\n" + "".join(f"{i / 10},{i}\n" for i in range(50)))
+    before = src.read_bytes()
+    assert main(["import", str(src), "--format", "csv", "-o", str(tmp_path), "--overwrite", "-q"]) == 1
+    assert "is also an input of this import" in capsys.readouterr().out
+    assert src.read_bytes() == before
+
+
+def test_export_refuses_special_files_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "s.h5"
+    os.mkfifo(fifo)
+    r = harlab("export", str(fifo), "--to", "segments", "-o", str(tmp_path / "s.csv"), timeout=30)
+    assert r.returncode == 2 and "not a regular file" in r.stderr
