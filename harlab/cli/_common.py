@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from harlab.core.errors import HarlabError
+from harlab.core.files import same_file
 
 QUIET_HELP = "no progress, status lines or notes on stderr (results, warnings and errors are still shown)"
 
@@ -42,17 +42,6 @@ def quiet_stderr(enabled: bool) -> Iterator[None]:
         return
     with contextlib.redirect_stderr(io.StringIO()):
         yield
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` name one file (hard links and symlinks included)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        try:
-            return a.resolve() == b.resolve()
-        except (OSError, RuntimeError):
-            return False
 
 
 def refuse_inputs(output: str | Path, inputs: Iterable[str | Path], option: str = "-o") -> None:
@@ -121,7 +110,6 @@ def has_magic(*magics: bytes) -> Callable[[Path], bool]:
 
 
 #: content signatures of the files harlab writes
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"  #: model files are .npz archives
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -15,10 +15,8 @@ from pathlib import Path
 
 from harlab.cli._common import add_quiet, refuse_inputs
 from harlab.core.errors import HarlabError
-from harlab.core.files import input_file
+from harlab.core.files import SESSION_SUFFIXES, input_file
 from harlab.exporters.base import ExportError, ExportOptions, exporters, get_exporter
-
-SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
 
 
 def _csv_list(text: str) -> list[str]:

@@ -12,12 +12,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from harlab.cli._common import HDF5_MAGIC, add_quiet, check_output, has_magic
+from harlab.cli._common import add_quiet, check_output, has_magic
 from harlab.core.errors import HarlabError, SessionError
+from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import check_timezone
-
-#: what ``-o`` ends with when it names one session file rather than a folder
-SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -108,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out_file = out if out.suffix.lower() in SESSION_SUFFIXES and not out.is_dir() else None
     if out_file is not None:
-        check_output(out_file, args.paths, force=args.force or not out_file.exists(), own_kind=has_magic(HDF5_MAGIC),
+        from harlab.storage.codec import HDF5_SIGNATURE
+
+        check_output(out_file, args.paths, force=args.force or not out_file.exists(), own_kind=has_magic(HDF5_SIGNATURE),
                      kind="a harlab session file")
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:

@@ -23,6 +23,9 @@ from pathlib import Path
 
 from harlab.core.errors import HarlabError
 
+#: the file name endings of harlab session files (what -o names when it names one session file)
+SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
+
 _umask_lock = threading.Lock()
 
 
@@ -85,3 +88,14 @@ def input_file(path: str | Path, what: str = "input", folders: bool = False) -> 
     if p.is_dir() and not folders:
         raise HarlabError(f"{p}: is a folder; {what} must be a file")
     return p
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (hard links and symlinks included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        try:
+            return a.resolve() == b.resolve()
+        except (OSError, RuntimeError):
+            return False

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from harlab.core.errors import FileLockedError, HarlabError
 from harlab.core.events import Event
+from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
 from harlab.gui import settings
 from harlab.gui.import_worker import start_batch_import, start_import
@@ -50,7 +51,6 @@ from harlab.labeling.history import EditHistory
 from harlab.labeling.journal import EditJournal, discard_journal, inspect_journal, pending_edits, replay
 from harlab.labeling.shortcuts import SHORTCUTS, by_name, format_help
 
-SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 MENU_OF_GROUP = {"File": "file", "Navigation": "navigate", "Labeling": "edit", "View": "view", "Help": "help"}

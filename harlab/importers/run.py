@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harlab import __version__
 from harlab.core.errors import HarlabError, SessionFileError, quote_input
-from harlab.core.files import special_kind
+from harlab.core.files import same_file, special_kind
 from harlab.core.metadata import SourceFile
 from harlab.core.session import Session
 from harlab.importers.base import (
@@ -59,13 +59,6 @@ class FileReport:
 
 def _under(p: Path, roots: Sequence[Path]) -> bool:
     return any(p == r or r in p.parents for r in roots)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def _key(p: Path) -> Path:
@@ -326,7 +319,7 @@ def import_one(
             targets = [out_dir / n for n in output_names(path, sessions)]
         sources = [path, *(Path(x.path) for s in sessions for x in s.metadata.provenance.sources if x.path)]
         for t in targets:
-            if t.exists() and any(_same_file(t, src) for src in sources):
+            if t.exists() and any(same_file(t, src) for src in sources):
                 raise HarlabError(f"{t} is also an input of this import; choose another output")
         if not overwrite:
             existing = [t for t in targets if t.exists() or t.is_symlink()]
