@@ -177,6 +177,8 @@ class MainWindow(QMainWindow):
             self.qactions[sc.name] = act
             menus[MENU_OF_GROUP.get(sc.group, "view")].addAction(act)
             if sc.name == "import":
+                folder = menus["file"].addAction("Import a &folder…")
+                folder.triggered.connect(lambda: self.import_folder_dialog())
                 self.recent_menu = menus["file"].addMenu("Open &recent")
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
                 demo = menus["file"].addAction("Open the &demo")
@@ -347,6 +349,13 @@ class MainWindow(QMainWindow):
         if path:
             settings.set_value("last_dir", str(Path(path).parent))
             self.import_file(path)
+
+    def import_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Import a folder", settings.get_str("last_dir", str(Path.cwd())))
+        if folder:
+            settings.set_value("last_dir", folder)
+            self.import_batch([Path(folder)])
 
     def open_path(self, path: str | Path) -> bool:
         """Open a session file, or import any other file; False if nothing was opened."""

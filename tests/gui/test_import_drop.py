@@ -129,3 +129,25 @@ def test_drop_labels_txt_alone_says_what_to_import(make_window, qtbot, tmp_path)
     assert "companion file of the uci_hapt format" in w.last_message
     assert "acc_exp01_user01.txt" in w.last_message
     _close_report_boxes()
+
+
+def test_file_menu_imports_a_folder(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    box = tmp_path / "box"
+    box.mkdir()
+    _csv(box / "wrist.csv", "walking")
+    out = tmp_path / "sessions"
+    answers = iter([str(box), str(out)])  # the folder to import, then where the sessions go
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: next(answers)))
+    w = make_window()
+    action = next(a for a in w.menuBar().findChildren(type(w.qactions["import"]))
+                  if a.text() == "Import a &folder…")
+    with qtbot.waitSignal(w.import_finished, timeout=30000) as blocker:
+        action.trigger()
+    assert blocker.args == [True]
+    assert (out / "wrist.h5").is_file() and w.path == out / "wrist.h5"
+    qtbot.waitUntil(w.timeline.is_idle, timeout=10000)
+    QApplication.processEvents()
+    w.grab().save(str(tmp_path / "after_folder_import.png"))
+    _close_report_boxes()
