@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     listing = "\n".join(f"  {n:10} {e.description}" for n, e in formats.items())
     p = subparsers.add_parser(
         "export",
+        usage="harlab export FILE... --to FORMAT -o OUT [options]\n       harlab export --list-formats",
         help="export session files to CSV, segment tables, Audacity/ELAN labels or training windows",
         description="Export harlab session files for analysis and training.\n\nFormats (--to):\n" + listing
         + "\n\nSee docs/EXPORT.md for the exact layout of each format.",
@@ -38,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="session files (.h5) or folders holding them")
     p.add_argument("--to", dest="format", choices=sorted(formats), metavar="FORMAT",
-                   help="output format: " + ", ".join(sorted(formats)))
+                   help="required: output format: " + ", ".join(sorted(formats)))
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="output file (when the format writes one file) or folder")
+                   help="required: output file (when the format writes one file) or folder")
     p.add_argument("--track", action="append", metavar="NAME",
                    help="label track(s) to export (repeat or comma-separate; default: all, "
                         "or the only one for training windows)")

@@ -148,8 +148,9 @@ def test_output_names_one_file_or_a_folder(tmp_path: Path, capsys: pytest.Captur
     assert main(["import", str(raw), "-o", str(notes), "-q"]) == 2
 
 
-def test_help_shows_output_as_required() -> None:
-    r = harlab("import", "--help")
+@pytest.mark.parametrize("command", ["import", "export"])
+def test_help_shows_output_as_required(command: str) -> None:
+    r = harlab(command, "--help")
     usage = r.stdout.split("\n\n")[0]
     assert "-o OUT" in usage and "[-o OUT]" not in usage
 
