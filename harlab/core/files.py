@@ -72,21 +72,23 @@ def special_kind(path: Path) -> str | None:
     return None
 
 
-def input_file(path: str | Path, what: str = "input", folders: bool = False) -> Path:
+def input_file(path: str | Path, what: str = "an input file", folders: bool = False) -> Path:
     """``path`` when it names a regular file (or, with ``folders``, a folder); a clear error otherwise.
+
+    ``what`` says what was expected, with its article ("a session file").
 
     Never opens the path, so a FIFO with no writer cannot block the check.
     """
     p = Path(path)
     if str(path) == "":
-        raise HarlabError(f"{what}: an empty path")
+        raise HarlabError(f"an empty path where {what} was expected")
     if not p.exists():
         raise HarlabError(f"{p}: no such file" + (" or folder" if folders else ""))
     kind = special_kind(p)
     if kind:
         raise HarlabError(f"{p}: is {kind}, not a regular file; harlab reads only regular files")
     if p.is_dir() and not folders:
-        raise HarlabError(f"{p}: is a folder; {what} must be a file")
+        raise HarlabError(f"{p}: is a folder, not {what}")
     return p
 
 
