@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harlab import __version__
+from harlab.cli._common import give_every_command_quiet, quiet_stderr
 from harlab.core.errors import HarlabError
 
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    give_every_command_quiet(parser)
     return parser
 
 
@@ -61,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return int(args.func(args) or 0)
+        with quiet_stderr(bool(getattr(args, "quiet_stderr", False) and args.quiet)):
+            return int(args.func(args) or 0)
     except HarlabError as exc:
         print(f"harlab: error: {exc}", file=sys.stderr)
         return 2

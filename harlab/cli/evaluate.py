@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.ml.cli_support import (
@@ -47,12 +48,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_window_args(p)
     add_train_args(p)
     add_tracking_args(p, can_register=False)
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from harlab.mlops.tracking import RunTracker
 
+    for opt, path, kind, own in (("--report", args.report, "a JSON report", has_suffix(".json")),
+                                 ("--confusion", args.confusion, "a PNG image", has_magic(PNG_MAGIC))):
+        if path:
+            check_output(path, args.paths, force=args.force, own_kind=own, kind=kind, option=opt)
     record = Path(args.report).with_suffix(".run.json") if args.report else None
     with RunTracker(options_from_args(args), "cv" if args.cv is not None else "evaluate", record) as tracker:
         return _run(args, tracker)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 
+from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
 from harlab.ml.cli_support import add_window_args, dataset_from_args, note
 
 
@@ -21,12 +22,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="project standardised raw samples instead of window features")
     p.add_argument("--coords", default=None, metavar="CSV", help="also write the coordinates as CSV")
     add_window_args(p)
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from harlab.ml.explore import pca_windows, plot_pca
 
+    check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(PNG_MAGIC), kind="a PNG image")
+    if args.coords:
+        check_output(args.coords, args.sessions, force=args.force, own_kind=has_suffix(".csv"), kind="a CSV file",
+                     option="--coords")
     data = dataset_from_args(args, args.sessions)
     proj = pca_windows(data.X, data.info.rate_hz, data.info.channels, data.info.units, 3,
                        "raw" if args.raw else "features")

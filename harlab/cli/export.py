@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+from harlab.cli._common import add_quiet, refuse_inputs
 from harlab.core.errors import HarlabError
+from harlab.core.files import SESSION_SUFFIXES, input_file
 from harlab.exporters.base import ExportError, ExportOptions, exporters, get_exporter
-
-SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
 
 
 def _csv_list(text: str) -> list[str]:
@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     listing = "\n".join(f"  {n:10} {e.description}" for n, e in formats.items())
     p = subparsers.add_parser(
         "export",
+        usage="harlab export FILE... --to FORMAT -o OUT [options]\n       harlab export --list-formats",
         help="export session files to CSV, segment tables, Audacity/ELAN labels or training windows",
         description="Export harlab session files for analysis and training.\n\nFormats (--to):\n" + listing
         + "\n\nSee docs/EXPORT.md for the exact layout of each format.",
@@ -38,9 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="session files (.h5) or folders holding them")
     p.add_argument("--to", dest="format", choices=sorted(formats), metavar="FORMAT",
-                   help="output format: " + ", ".join(sorted(formats)))
+                   help="required: output format: " + ", ".join(sorted(formats)))
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="output file (when the format writes one file) or folder")
+                   help="required: output file (when the format writes one file) or folder")
     p.add_argument("--track", action="append", metavar="NAME",
                    help="label track(s) to export (repeat or comma-separate; default: all, "
                         "or the only one for training windows)")
@@ -55,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--classes", type=_csv_list, metavar="A,B",
                    help="windows: fixed class list (y indexes it; windows of other classes are left out)")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    add_quiet(p)
     p.add_argument("--list-formats", action="store_true", help="list the formats and exit")
     p.set_defaults(func=run)
 
@@ -63,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _session_files(items: list[str]) -> list[Path]:
     out: list[Path] = []
     for item in items:
-        p = Path(item)
+        p = input_file(item, "a session file or folder", folders=True)  # FIFOs and devices: refused at once
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SESSION_SUFFIXES)
             if not found:
@@ -127,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     )
     exporter.check_options(options)  # before opening anything
     files = _session_files(args.files)
+    refuse_inputs(args.output, files)
     options.names = [f.stem for f in files]
 
     from harlab.storage import open_session
@@ -145,13 +147,12 @@ def run(args: argparse.Namespace) -> int:
             written = exporter.export(sessions, Path(args.output), options, progress=progress)
         finally:
             progress.done()
-    if not args.quiet:
-        print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''}:")
-        for w in written:
-            print(f"  {w}")
-        for w in written:
-            if w.name.endswith(".json"):
-                manifest = json.loads(w.read_text(encoding="utf-8"))
-                counts = ", ".join(f"{c} {n}" for c, n in manifest.get("class_counts", {}).items())
-                print(f"{manifest.get('n_windows', 0)} windows ({counts or 'none'})")
+    print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''}:")  # the result, also with -q
+    for w in written:
+        print(f"  {w}")
+    for w in written:
+        if w.name.endswith(".json"):
+            manifest = json.loads(w.read_text(encoding="utf-8"))
+            counts = ", ".join(f"{c} {n}" for c, n in manifest.get("class_counts", {}).items())
+            print(f"{manifest.get('n_windows', 0)} windows ({counts or 'none'})")
     return 0

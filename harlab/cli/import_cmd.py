@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from harlab.cli._common import add_quiet, check_output, has_magic
 from harlab.core.errors import HarlabError, SessionError
+from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import check_timezone
 
 
@@ -20,19 +22,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import",
         help="import recordings and exports into harlab session files",
+        usage="harlab import PATH... -o OUT [options]\n       harlab import --list-formats",
         description="Import files or folders; the format of each is detected from its content "
                     "unless --format is given. See --list-formats.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to import")
-    p.add_argument("-o", "--output", metavar="OUT", help="folder for the .h5 session files")
+    p.add_argument("-o", "--output", metavar="OUT",
+                   help="required: folder for the .h5 session files, or one FILE.h5 when the import "
+                        "yields a single session")
     p.add_argument("--format", metavar="NAME", help="read every input with this importer")
     p.add_argument("--participant", metavar="ID", help="participant id to record in each session")
     p.add_argument("--timezone", metavar="TZ",
                    help="IANA zone (e.g. Europe/Berlin) of local times in the inputs; default UTC")
     p.add_argument("--rate", type=float, metavar="HZ", help="sample rate for formats without a time column")
-    p.add_argument("--overwrite", action="store_true", help="replace existing session files in OUT")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing session files in OUT (all of an input's files or none of them)")
+    p.add_argument("--force", action="store_true",
+                   help="with --overwrite, also replace an existing OUT file that is not a harlab session")
     p.add_argument("--list-formats", action="store_true", help="list the known formats and exit")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -76,7 +84,7 @@ def list_formats(out: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harlab.importers import ImportOptions
-    from harlab.importers.run import import_paths
+    from harlab.importers.run import import_paths, report_lines
 
     if args.list_formats:
         list_formats(sys.stdout)
@@ -95,28 +103,20 @@ def run(args: argparse.Namespace) -> int:
 
         get_importer(args.format)  # unknown names fail before anything is read
     options = ImportOptions(participant=args.participant, timezone=args.timezone, rate_hz=args.rate)
+    out = Path(args.output)
+    out_file = out if out.suffix.lower() in SESSION_SUFFIXES and not out.is_dir() else None
+    if out_file is not None:
+        from harlab.storage.codec import HDF5_SIGNATURE
+
+        check_output(out_file, args.paths, force=args.force or not out_file.exists(), own_kind=has_magic(HDF5_SIGNATURE),
+                     kind="a harlab session file")
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
-        reports = import_paths(args.paths, Path(args.output), options, args.format, args.overwrite, bar)
+        reports = import_paths(args.paths, out, options, args.format, args.overwrite, bar, out_file=out_file)
     finally:
         bar.close()
     if not reports:
         raise HarlabError("import: no importable files found under the given paths")
-    failed = 0
-    for r in reports:
-        if r.ok:
-            streams = ", ".join(f"{k} {v}" for k, v in r.stream_samples.items()) or "no streams"
-            sys.stdout.write(f"ok      {r.path}  [{r.importer}] {r.sessions} session(s); samples: {streams}; "
-                             f"{r.segments} label segments\n")
-            for o in r.outputs:
-                sys.stdout.write(f"        -> {o}\n")
-            for w in r.warnings:
-                sys.stdout.write(f"        warning: {w}\n")
-        else:
-            failed += 1
-            sys.stdout.write(f"FAILED  {r.path}" + (f"  [{r.importer}]" if r.importer else "") + "\n")
-            sys.stdout.write(f"        reason: {r.reason}\n")
-    total = sum(r.sessions for r in reports)
-    sys.stdout.write(f"{len(reports) - failed} of {len(reports)} inputs imported, {total} session files "
-                     f"written to {args.output}" + (f"; {failed} failed" if failed else "") + "\n")
-    return 1 if failed else 0
+    for line in report_lines(reports, args.output):
+        sys.stdout.write(line + "\n")
+    return 0 if all(r.ok for r in reports) else 1

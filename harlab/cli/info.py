@@ -1,12 +1,15 @@
-"""``harlab info FILE [--json]``: what a session file holds, without loading its samples."""
+"""``harlab info FILE... [--json]``: what session files hold, without loading their samples."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import sys
 from typing import Any
 
+from harlab.core.errors import HarlabError
+from harlab.core.files import input_file
 from harlab.storage import open_session
 from harlab.storage.layout import dt_to_str
 
@@ -16,8 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "info", help="show a session file's metadata, streams, label and prediction tracks",
         description="Summarise a harlab session file. Reads only metadata, never all samples.",
     )
-    p.add_argument("file", help="session file (.h5)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("files", nargs="+", metavar="FILE", help="session files (.h5)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON instead of text (one object for one file, a list for several)")
     p.set_defaults(func=run)
 
 
@@ -104,6 +108,22 @@ def _text(d: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    d = describe(args.file)
-    print(json.dumps(d, indent=2, ensure_ascii=False) if args.json else _text(d))
-    return 0
+    """Describe each file; a file that cannot be read is reported and the others still shown (exit 1)."""
+    described: list[dict[str, Any]] = []
+    failed = 0
+    for i, name in enumerate(args.files):
+        try:
+            d = describe(str(input_file(name, "a session file")))
+        except HarlabError as exc:
+            if len(args.files) == 1:
+                raise
+            print(f"harlab: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        described.append(d)
+        if not args.json:
+            print(("\n" if i else "") + _text(d))
+    if args.json:
+        out: Any = described[0] if len(args.files) == 1 else described
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    return 1 if failed else 0

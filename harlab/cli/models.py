@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from harlab.cli._common import add_force, check_output, has_suffix
 from harlab.core.errors import HarlabError
 
 
@@ -54,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     help="check parity on windows of these session files (default: synthetic windows)")
     ex.add_argument("--tolerance", type=float, default=1e-4, help="largest |Δprob| allowed (1e-4)")
     ex.add_argument("--opset", type=int, default=18)
+    add_force(ex)
     ex.set_defaults(func=run_export)
 
 
@@ -133,6 +135,8 @@ def run_export(args: argparse.Namespace) -> int:
     from harlab.mlops.onnx_export import export_onnx
     from harlab.mlops.registry import load_model_spec
 
+    check_output(args.output, [args.model, *args.sessions], force=args.force, own_kind=has_suffix(".onnx"),
+                 kind="an ONNX file")
     model, ref = load_model_spec(args.model, args.tracking_uri)
     sample = None
     if args.sessions:

@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from harlab.cli._common import add_quiet
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import Metadata
 
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--placement", default="", help="where the device is worn, e.g. 'left wrist'")
     p.add_argument("-o", "--output", type=Path, help="output .h5 (default recordings/<time>.h5)")
     p.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)  # simulated device only: faster than real time
-    p.add_argument("--quiet", action="store_true", help="no live status line")
+    add_quiet(p)
     p.set_defaults(func=run)
 
 

@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from harlab.cli._common import QUIET_HELP
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
@@ -25,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--port", type=int, default=5001, help="port (5001; 0 picks a free one)")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help="registry to load models:/ URIs from")
     p.add_argument("--threads", type=int, default=1, help="torch threads for scoring (1)")
-    p.add_argument("--quiet", action="store_true", help="do not log every request")
+    p.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP + "; no log line per request")
     p.set_defaults(func=run)
 
 

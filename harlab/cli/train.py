@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from harlab.cli._common import ZIP_MAGIC, add_force, check_output, has_magic
 from harlab.ml.cli_support import (
     add_train_args,
     add_window_args,
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5)")
     p.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write")
     p.add_argument("--name", default=None, help="model name shown with its predictions (default: file stem)")
+    add_force(p)
     add_window_args(p)
     add_train_args(p)
     add_tracking_args(p)
@@ -44,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from harlab.ml.training import train
     from harlab.mlops.tracking import RunTracker, log_training
 
+    check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(ZIP_MAGIC), kind="a model file")
     data = dataset_from_args(args, args.sessions)
     cfg = train_config(args)
     info = data.info

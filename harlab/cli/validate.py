@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from harlab.core.files import input_file
 from harlab.storage import validate_file
 
 
@@ -18,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    problems = validate_file(args.file)
+    problems = validate_file(input_file(args.file, "a session file"))
     if not problems:
         print(f"{args.file}: OK (a sound harlab session file)")
         return 0

@@ -10,6 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: how much of an offending input an error message quotes (a 50 MB CSV cell must not make a 50 MB message)
+QUOTE_LIMIT = 300
+
+
+def quote_input(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters for a message, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
 
 class HarlabError(Exception):
     """Base class of all errors harlab reports to users."""
@@ -61,10 +71,10 @@ class ImportFormatError(HarlabError):
         expected: str | None = None,
     ) -> None:
         self.path = Path(path)
-        self.problem = problem
+        self.problem = problem = quote_input(problem)
         self.line = line
         self.offset = offset
-        self.expected = expected
+        self.expected = expected = quote_input(expected) if expected else expected
         where = ""
         if line is not None:
             where = f", line {line}"

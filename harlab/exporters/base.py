@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from harlab.core import files
 from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelTrack
 from harlab.core.plugins import PluginRegistry
@@ -170,7 +170,7 @@ class OutputFiles:
         if path.exists() and path.is_dir():
             raise ExportError(f"{path} is a folder; cannot write a file there")
         self.make_dir(path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         os.close(fd)
         self._pending.append((path, Path(tmp)))
         return Path(tmp)
@@ -323,3 +323,22 @@ def time_chunks(t_first: float, t_last: float, n_samples: int, chunk_samples: in
 def fmt_float(x: float | None) -> str:
     """Shortest text that reads back as exactly the same float64; "" for None."""
     return "" if x is None else repr(float(x))
+
+
+def _decimals(x: float) -> int | None:
+    text = repr(float(x))
+    if "e" in text or "n" in text:  # exponent, nan, inf: no plain decimal places to go by
+        return None
+    return len(text.partition(".")[2])
+
+
+def fmt_difference(start: float, end: float) -> str:
+    """``end - start`` as written by a person: no float noise (3.2, not 3.1999999999999993).
+
+    The difference of two numbers written with at most d decimals has at most d
+    decimals, and float64 subtraction is off by far less than half of the last one,
+    so rounding to d decimals gives the exact decimal difference.
+    """
+    d = max(_decimals(start) or 0, _decimals(end) or 0) if None not in (_decimals(start), _decimals(end)) else None
+    diff = float(end) - float(start)
+    return fmt_float(diff if d is None or d > 15 else round(diff, d))

@@ -19,6 +19,7 @@ from harlab.exporters.base import (
     ExportOptions,
     OutputFiles,
     ProgressCallback,
+    fmt_difference,
     fmt_float,
     iso_utc,
     pick_tracks,
@@ -70,7 +71,7 @@ class SegmentTableExporter(Exporter):
                             w.writerow([
                                 sname, md.session_id, md.participant_id, track.name, seg.id, seg.label,
                                 iso_utc(md.start_utc, seg.start), iso_utc(md.start_utc, seg.end),
-                                fmt_float(seg.start), fmt_float(seg.end), fmt_float(seg.duration),
+                                fmt_float(seg.start), fmt_float(seg.end), fmt_difference(seg.start, seg.end),
                                 seg.annotator, seg.source, fmt_float(seg.confidence), seg.note,
                                 seg.created.isoformat(), seg.modified.isoformat(),
                             ])

@@ -37,9 +37,10 @@ from PySide6.QtWidgets import (
 
 from harlab.core.errors import FileLockedError, HarlabError
 from harlab.core.events import Event
+from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
 from harlab.gui import settings
-from harlab.gui.import_worker import start_import
+from harlab.gui.import_worker import start_batch_import, start_import
 from harlab.gui.label_actions import LabelActions
 from harlab.gui.metadata_panel import MetadataDock
 from harlab.gui.palette import apply_palette, plot_colors
@@ -53,7 +54,6 @@ from harlab.labeling.history import EditHistory
 from harlab.labeling.journal import EditJournal, discard_journal, inspect_journal, pending_edits, replay
 from harlab.labeling.shortcuts import SHORTCUTS, by_name, class_hotkey_problem, format_help
 
-SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 MENU_OF_GROUP = {"File": "file", "Navigation": "navigate", "Labeling": "edit", "View": "view", "Help": "help"}
@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.unsaved_import = False
         self.last_message = ""
         self.hotkey_notice = ""  #: what repairing the open session's class hotkeys changed ("" = nothing)
+        self.last_import_reports: list = []  #: per-file reports of the last batch import
         self._import = None
         self._dialogs: list[QWidget] = []
 
@@ -180,6 +181,8 @@ class MainWindow(QMainWindow):
             self.qactions[sc.name] = act
             menus[MENU_OF_GROUP.get(sc.group, "view")].addAction(act)
             if sc.name == "import":
+                folder = menus["file"].addAction("Import a &folder…")
+                folder.triggered.connect(lambda: self.import_folder_dialog())
                 self.recent_menu = menus["file"].addMenu("Open &recent")
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
                 demo = menus["file"].addAction("Open the &demo")
@@ -352,6 +355,13 @@ class MainWindow(QMainWindow):
             settings.set_value("last_dir", str(Path(path).parent))
             self.import_file(path)
 
+    def import_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Import a folder", settings.get_str("last_dir", str(Path.cwd())))
+        if folder:
+            settings.set_value("last_dir", folder)
+            self.import_batch([Path(folder)])
+
     def open_path(self, path: str | Path) -> bool:
         """Open a session file, or import any other file; False if nothing was opened."""
         p = Path(path)
@@ -360,6 +370,8 @@ class MainWindow(QMainWindow):
             return False
         if p.is_file() and is_session_file(p):
             return self.open_session_file(p)
+        if p.is_dir():
+            return self.import_batch([p])
         return self.import_file(p)
 
     def open_session_file(self, path: str | Path) -> bool:
@@ -419,11 +431,73 @@ class MainWindow(QMainWindow):
         thread.start()
         return True
 
+    def import_batch(self, paths: list[Path], out_dir: str | Path | None = None) -> bool:
+        """Import folders and files into session files, as ``harlab import PATH... -o OUT`` does.
+
+        Asks where the session files go unless ``out_dir`` is given; shows per-input
+        progress with a Cancel button, then the per-file report, and opens the first
+        session written.
+        """
+        if self._import is not None:
+            self.report("An import is already running")
+            return False
+        if out_dir is None:
+            start = settings.get_str("import_out_dir", str(Path.cwd()))
+            out_dir = QFileDialog.getExistingDirectory(self, "Folder for the imported session files", start)
+            if not out_dir:
+                return False
+            settings.set_value("import_out_dir", out_dir)
+        if not self.close_session():
+            return False
+        thread, worker = start_batch_import(paths, Path(out_dir), self)
+        dialog = QProgressDialog(f"Importing {paths[0].name}…", "Cancel", 0, 100, self)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        dialog.setValue(0)
+        dialog.canceled.connect(worker.cancel.set)
+        worker.progress.connect(self._batch_progress)
+        worker.finished.connect(self._batch_done)
+        worker.failed.connect(self._import_failed)
+        self._import = (thread, worker, dialog)
+        thread.start()
+        return True
+
+    def _batch_progress(self, index: int, total: int, fraction: float, message: str) -> None:
+        if self._import is not None and total:
+            dialog = self._import[2]
+            dialog.setValue(int(100 * min(1.0, (index + fraction) / total)))
+            dialog.setLabelText(f"[{min(index + 1, total)}/{total}] {message}")
+
+    def _batch_done(self, reports: list) -> None:
+        from harlab.importers.run import report_lines
+
+        worker = self._import[1] if self._import is not None else None
+        out_dir = getattr(worker, "out_dir", "")
+        cancelled = bool(getattr(worker, "cancelled", False))
+        self._end_import()
+        lines = report_lines(reports, out_dir) if reports else ["nothing was imported"]
+        summary = ("Import cancelled: " if cancelled else "") + lines[-1]
+        written = [o for r in reports for o in r.outputs]
+        self.last_import_reports = reports
+        ok = bool(reports) and all(r.ok for r in reports) and not cancelled
+        box = QMessageBox(QMessageBox.Icon.Information if ok else QMessageBox.Icon.Warning, "harlab import",
+                          summary, QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("import_report")
+        box.setDetailedText("\n".join(lines))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if written and self.open_session_file(written[0]):
+            summary += f"; showing {written[0].name}"
+        self.report(summary)
+        box.open()
+        self.import_finished.emit(ok)
+
     def _end_import(self) -> None:
         if self._import is None:
             return
         thread, worker, dialog = self._import
         self._import = None
+        if hasattr(worker, "cancel"):
+            worker.cancel.set()  # a batch stops at its next step instead of outliving the window
         thread.quit()
         thread.wait(5000)
         dialog.reset()
@@ -898,7 +972,11 @@ class MainWindow(QMainWindow):
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if files:
             event.acceptProposedAction()
-            QTimer.singleShot(0, lambda: self.open_path(files[0]))
+            if len(files) > 1 and not any(is_session_file(Path(f)) for f in files):
+                # several files: the command line's batch (companions joined, one report)
+                QTimer.singleShot(0, lambda: self.import_batch([Path(f) for f in files]))
+            else:
+                QTimer.singleShot(0, lambda: self.open_path(files[0]))
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self.close_session():

@@ -84,6 +84,18 @@ class Importer:
         roots = self.expand(folder)
         return roots, roots
 
+    def main_files(self, path: Path) -> list[Path] | None:
+        """When ``path`` is a companion file this format reads together with a main file: the main files.
+
+        ``None`` when ``path`` is no companion of this format (an input of its own, or
+        not this format's). ``[main]`` for a companion read with exactly one main file
+        beside it (a gyroscope file with its accelerometer file), so naming both imports
+        one session, and naming the companion alone imports its main file. Several or
+        none (labels.txt of a whole folder, or a companion whose recordings are absent):
+        it cannot be an input of its own.
+        """
+        return None
+
     def matches_name(self, path: Path) -> bool:
         name = path.name[:-3] if path.name.endswith(".gz") else path.name
         return any(Path(name).match(pat) for pat in self.patterns)
@@ -134,6 +146,28 @@ def detect(path: Path) -> Importer:
             expected="one of: " + ", ".join(importers()),
         )
     return best[2]
+
+
+def companion_of(path: Path, fmt: str | None = None) -> tuple[Importer, list[Path]] | None:
+    """The importer that reads ``path`` as a companion of other files, and those main files."""
+    candidates = [get_importer(fmt)] if fmt else list(importers().values())
+    for imp in candidates:
+        mains = imp.main_files(path)
+        if mains is not None:
+            return imp, mains
+    return None
+
+
+def companion_refusal(path: Path, imp: Importer, mains: list[Path]) -> ImportFormatError:
+    """Why a companion file named without one main file cannot be imported."""
+    if not mains:
+        return ImportFormatError(
+            path, f"a companion file of the {imp.name} format, read together with its recordings, "
+            "but none of them is beside it", expected=" or ".join(imp.patterns) + " in the same folder")
+    shown = ", ".join(p.name for p in mains[:3]) + (f" and {len(mains) - 3} more" if len(mains) > 3 else "")
+    return ImportFormatError(
+        path, f"a companion file of the {imp.name} format, read together with the {len(mains)} recordings "
+        f"beside it ({shown}); import those files or their folder instead")
 
 
 # -- helpers shared by importers -------------------------------------------------------

@@ -9,16 +9,30 @@ failing input never stops the batch; its reason lands in the per-file report.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harlab import __version__
-from harlab.core.errors import HarlabError
+from harlab.core.errors import HarlabError, SessionFileError, quote_input
+from harlab.core.files import same_file, special_kind
 from harlab.core.metadata import SourceFile
 from harlab.core.session import Session
-from harlab.importers.base import Importer, ImportOptions, detect, get_importer, import_warnings, importers
+from harlab.importers.base import (
+    Importer,
+    ImportOptions,
+    companion_of,
+    companion_refusal,
+    detect,
+    get_importer,
+    import_warnings,
+    importers,
+)
 
 #: (index of the input, number of inputs, fraction done within it, message)
 BatchProgress = Callable[[int, int, float, str], None]
@@ -47,45 +61,66 @@ def _under(p: Path, roots: Sequence[Path]) -> bool:
     return any(p == r or r in p.parents for r in roots)
 
 
+def _key(p: Path) -> Path:
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):
+        return p.absolute()
+
+
 def expand_inputs(paths: Sequence[Path], fmt: str | None = None) -> list[Path]:
-    """The inputs named by ``paths``: files as given, folders opened up.
+    """The inputs named by ``paths``: files as given, folders opened up, companions joined.
 
     A folder that a directory importer (an account export) claims is one input and
     nothing inside it is read again; otherwise each importer lists the files it would
     read below the folder (by name pattern) and the union is imported, content
     deciding the format of each. With ``fmt`` only that importer is asked.
+
+    A companion file (a gyroscope file, HAPT's labels.txt) is read with its main file:
+    named beside it, it adds nothing (the two are one session, not two copies that
+    would count a subject twice); named alone, its main file is imported in its place.
+    A companion with no single main file stays in the list, and :func:`import_one`
+    refuses it with the reason. The same file named twice (or spelled two ways) is
+    imported once.
     """
     candidates = [get_importer(fmt)] if fmt else list(importers().values())
-    out: list[Path] = []
-    seen: set[Path] = set()
-
-    def add(p: Path) -> None:
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
-
+    named: list[Path] = []
     for path in paths:
         path = Path(path)
-        if not path.exists():
-            add(path)  # reported as failed by the driver, with the reason
-            continue
-        if not path.is_dir():
-            add(path)
+        if not path.is_dir() or special_kind(path):
+            named.append(path)  # files, and what does not exist (reported by the driver)
             continue
         claimed: list[Path] = []
         for imp in candidates:
             if imp.accepts_directories:
                 inputs, claims = imp.dataset_inputs(path)
                 claimed.extend(claims)
-                for p in inputs:
-                    add(p)
+                named.extend(inputs)
         files: set[Path] = set()
         for imp in candidates:
             if imp.accepts_directories:
                 continue
             files.update(p for p in imp.expand(path) if not _under(p, claimed))
-        for p in sorted(files):
-            add(p)
+        named.extend(sorted(files))
+
+    mains: dict[Path, list[Path] | None] = {}
+    for p in named:
+        found = companion_of(p, fmt) if p.is_file() else None
+        mains[p] = found[1] if found else None
+    out: list[Path] = []
+    seen: set[Path] = set()
+    wanted = {_key(p) for p, m in mains.items() if m is None or len(m) == 1}
+    wanted |= {_key(m[0]) for m in mains.values() if m and len(m) == 1}
+    for p in named:
+        m = mains[p]
+        if m is not None and len(m) == 1:
+            p = m[0]
+        elif m is not None and any(_key(x) in wanted for x in m):
+            continue  # labels.txt named with recordings that read it
+        k = _key(p)
+        if k not in seen:
+            seen.add(k)
+            out.append(p)
     return out
 
 
@@ -124,6 +159,135 @@ def _complete_metadata(session: Session, path: Path, importer: Importer, options
         prov.sources = [SourceFile.of(path)]
 
 
+class ImportCancelled(HarlabError):
+    """Raised from a progress callback to stop a batch; the input being read writes nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("import cancelled")
+
+
+def _backup_name(target: Path) -> Path:
+    # the pattern storage.remove_stale_temps cleans, so a killed import leaves nothing for long
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.h5.tmp")
+
+
+def _stage(session: Session, tmp: Path, target: Path) -> None:
+    """Write ``session`` completely to ``tmp`` and fsync it.
+
+    Through HDF5's in-memory driver, written out at close: with the default driver a
+    write that fails (a full disk) crashes HDF5 2.0 when the file is closed, while the
+    in-memory driver reports it as an error. An import holds its sessions in memory
+    anyway, so this costs little.
+    """
+    import h5py
+
+    from harlab.storage.codec import write_session
+
+    try:
+        with h5py.File(tmp, "w", driver="core", backing_store=True, track_order=True, locking=False) as f:
+            write_session(f, session)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except (OSError, RuntimeError) as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else quote_input(str(exc))
+        raise SessionFileError(target, f"could not save: {why}") from None
+
+
+def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) -> list[Path]:
+    """Save ``sessions`` to ``targets`` so that either all of them are new or all are as before.
+
+    Every target is locked first (a file open in the workbench fails here, before
+    anything is written) and checked for being a folder; each session is then written
+    completely under a temporary name beside its target (a full disk fails here, with
+    every target untouched); only then are the targets replaced by renames, the old
+    files kept as hard links until all renames succeeded, and put back if one fails.
+    """
+    from harlab.storage import FileLock
+    from harlab.storage.session_file import fsync_dir, remove_stale_temps
+
+    locks: list[FileLock] = []
+    staged: list[Path] = []
+    backups: dict[Path, Path | None] = {}  # target -> its old file's link (None: there was none)
+    try:
+        for t in targets:
+            if t.is_dir():
+                raise HarlabError(f"{t} is a folder; cannot write a session file there")
+            if t.exists() and not t.is_file():
+                raise HarlabError(f"{t} is {special_kind(t) or 'not a regular file'}; cannot replace it")
+            locks.append(FileLock(t).acquire())
+            remove_stale_temps(t)
+        for session, t in zip(sessions, targets, strict=True):
+            tmp = _backup_name(t)
+            staged.append(tmp)
+            _stage(session, tmp, t)
+        for tmp, t in zip(staged, targets, strict=True):
+            old = None
+            if t.exists():
+                old = _backup_name(t)
+                try:
+                    os.link(t, old)
+                except OSError:  # no hard links here: copy, so the old file survives a failure
+                    shutil.copy2(t, old)
+            backups[t] = old
+            os.replace(tmp, t)
+        for folder in {t.parent for t in targets}:
+            fsync_dir(folder)
+    except BaseException:
+        for t, old in backups.items():  # put every replaced target back as it was
+            with contextlib.suppress(OSError):
+                if old is None:
+                    t.unlink()
+                else:
+                    os.replace(old, t)
+        for tmp in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    finally:
+        for old in backups.values():
+            if old is not None:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+        for lock in locks:
+            lock.release()
+    return list(targets)
+
+
+def read_input(
+    path: Path,
+    options: ImportOptions,
+    fmt: str | None = None,
+    progress: Callable[[float, str], None] | None = None,
+    report: FileReport | None = None,
+) -> tuple[Importer, list[Session]]:
+    """Detect and read one input (as :func:`expand_inputs` names it), refusing what cannot be one.
+
+    What the command line and the workbench both do with a single input: special
+    files are refused before anything opens them, a companion file without one main
+    file is refused with the reason, and an input without sessions is an error.
+    """
+    kind = special_kind(path)
+    if kind:
+        raise HarlabError(f"{path}: is {kind}, not a regular file; harlab reads only regular files")
+    companion = companion_of(path, fmt) if path.is_file() else None
+    if companion is not None and len(companion[1]) != 1:
+        raise companion_refusal(path, *companion)
+    importer = get_importer(fmt) if fmt else detect(path)
+    if report is not None:
+        report.importer = importer.name
+    if path.is_dir() and not importer.accepts_directories:
+        raise HarlabError(f"{path}: format {importer.name!r} reads files, not folders")
+    sessions = importer.read(path, options, progress)
+    if not sessions:
+        raise HarlabError(f"{path}: the importer found no sessions in it")
+    return importer, sessions
+
+
 def import_one(
     path: Path,
     out_dir: Path,
@@ -131,30 +295,40 @@ def import_one(
     fmt: str | None = None,
     overwrite: bool = False,
     progress: Callable[[float, str], None] | None = None,
+    out_file: Path | None = None,
 ) -> FileReport:
-    """Import one input; never raises for a bad input (the report says why)."""
-    from harlab.storage import save_session
+    """Import one input; never raises for a bad input (the report says why), only
+    :class:`ImportCancelled` when the progress callback stops it (nothing written).
 
+    The input's sessions are saved all or nothing (:func:`save_all_or_nothing`): with
+    ``overwrite``, a failure leaves every target file as it was. ``out_file`` names the
+    one session file to write instead of a name in ``out_dir``; an input that yields
+    several sessions is then refused before anything is written.
+    """
     report = FileReport(path)
-    written: list[Path] = []
     try:
         if not path.exists():
             raise HarlabError(f"{path}: no such file or folder")
-        importer = get_importer(fmt) if fmt else detect(path)
-        report.importer = importer.name
-        if path.is_dir() and not importer.accepts_directories:
-            raise HarlabError(f"{path}: format {importer.name!r} reads files, not folders")
-        sessions = importer.read(path, options, progress)
-        if not sessions:
-            raise HarlabError(f"{path}: the importer found no sessions in it")
-        targets = [out_dir / n for n in output_names(path, sessions)]
+        importer, sessions = read_input(path, options, fmt, progress, report)
+        if out_file is not None:
+            if len(sessions) != 1:
+                raise HarlabError(f"{path} holds {len(sessions)} sessions but -o names one file ({out_file}); "
+                                  "give a folder to write one file per session")
+            targets = [out_file]
+        else:
+            targets = [out_dir / n for n in output_names(path, sessions)]
+        sources = [path, *(Path(x.path) for s in sessions for x in s.metadata.provenance.sources if x.path)]
+        for t in targets:
+            if t.exists() and any(same_file(t, src) for src in sources):
+                raise HarlabError(f"{t} is also an input of this import; choose another output")
         if not overwrite:
-            existing = [t for t in targets if t.exists()]
+            existing = [t for t in targets if t.exists() or t.is_symlink()]
             if existing:
                 raise HarlabError(f"{existing[0]} already exists (pass --overwrite to replace it)")
-        for session, target in zip(sessions, targets, strict=True):
+        for session in sessions:
             _complete_metadata(session, path, importer, options)
-            written.append(Path(save_session(session, target)))
+        report.outputs = save_all_or_nothing(sessions, targets)
+        for session in sessions:
             for name, stream in session.streams.items():
                 report.samples += stream.n_samples
                 report.stream_samples[name] = report.stream_samples.get(name, 0) + stream.n_samples
@@ -162,15 +336,15 @@ def import_one(
             for w in import_warnings(session):
                 if w not in report.warnings:
                     report.warnings.append(w)
-        report.outputs = written
         report.ok = True
+    except ImportCancelled:
+        raise
     except HarlabError as exc:
         report.reason = str(exc)
     except (OSError, ValueError, MemoryError) as exc:  # a bug or the disk, still reported per file
-        report.reason = f"{path}: {type(exc).__name__}: {exc}"
+        report.reason = quote_input(f"{path}: {type(exc).__name__}: {exc}")
     if not report.ok:
-        for p in written:  # all-or-nothing per input
-            p.unlink(missing_ok=True)
+        report.outputs = []
         report.samples = report.segments = 0
         report.stream_samples = {}
     return report
@@ -183,22 +357,79 @@ def import_paths(
     fmt: str | None = None,
     overwrite: bool = False,
     progress: BatchProgress | None = None,
+    out_file: Path | str | None = None,
 ) -> list[FileReport]:
-    """Import every input under ``paths`` into ``out_dir``; one report per input, in order."""
+    """Import every input under ``paths`` into ``out_dir``; one report per input, in order.
+
+    With ``out_file`` the single session of the single input is written to that file
+    (``out_dir`` is ignored); more inputs are refused before anything is read.
+    A progress callback may raise :class:`ImportCancelled` to stop: the reports of the
+    inputs finished so far are returned and the one being read wrote nothing.
+    """
     options = options or ImportOptions()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     inputs = expand_inputs([Path(p) for p in paths], fmt)
+    target = Path(out_file) if out_file is not None else None
+    if target is not None:
+        if len(inputs) > 1:
+            raise HarlabError(f"-o {target} names one session file but the paths hold {len(inputs)} inputs; "
+                              "give a folder to write one file per session")
+        out = target.parent
+        if str(out) and not out.is_dir():
+            out.mkdir(parents=True, exist_ok=True)
+    else:
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise HarlabError(f"-o {out} is a file, not a folder; name a folder (or one .h5 file for one session)")
+        out.mkdir(parents=True, exist_ok=True)
     reports = []
     for i, path in enumerate(inputs):
         if progress:
-            progress(i, len(inputs), 0.0, path.name)
+            try:
+                progress(i, len(inputs), 0.0, path.name)
+            except ImportCancelled:
+                break
 
         def inner(frac: float, msg: str, i: int = i) -> None:
             if progress:
                 progress(i, len(inputs), max(0.0, min(1.0, frac)), msg)
 
-        reports.append(import_one(path, out, options, fmt, overwrite, inner))
-    if progress:
-        progress(len(inputs), len(inputs), 0.0, "done")
+        try:
+            reports.append(import_one(path, out, options, fmt, overwrite, inner, target))
+        except ImportCancelled:
+            break
+    else:
+        if progress:
+            progress(len(inputs), len(inputs), 0.0, "done")
     return reports
+
+
+def shared_warnings(reports: Sequence[FileReport]) -> dict[str, int]:
+    """Warnings that more than one input got, with how many: said once, not once per file."""
+    counts: dict[str, int] = {}
+    for r in reports:
+        for w in r.warnings if r.ok else ():
+            counts[w] = counts.get(w, 0) + 1
+    return {w: n for w, n in counts.items() if n > 1}
+
+
+def report_lines(reports: Sequence[FileReport], out: Path | str) -> list[str]:
+    """The per-file report that ``harlab import`` prints and the workbench shows, ending in a summary."""
+    shared = shared_warnings(reports)
+    lines: list[str] = []
+    failed = 0
+    for r in reports:
+        if r.ok:
+            streams = ", ".join(f"{k} {v}" for k, v in r.stream_samples.items()) or "no streams"
+            lines.append(f"ok      {r.path}  [{r.importer}] {r.sessions} session(s); samples: {streams}; "
+                         f"{r.segments} label segments")
+            lines += [f"        -> {o}" for o in r.outputs]
+            lines += [f"        warning: {w}" for w in r.warnings if w not in shared]
+        else:
+            failed += 1
+            lines.append(f"FAILED  {r.path}" + (f"  [{r.importer}]" if r.importer else ""))
+            lines.append(f"        reason: {r.reason}")
+    lines += [f"warning ({n} inputs): {w}" for w, n in shared.items()]
+    total = sum(r.sessions for r in reports)
+    lines.append(f"{len(reports) - failed} of {len(reports)} inputs imported, {total} session files "
+                 f"written to {out}" + (f"; {failed} failed" if failed else ""))
+    return lines

@@ -234,6 +234,19 @@ class UciHaptImporter(Importer):
     def dataset_inputs(self, folder: Path) -> tuple[list[Path], list[Path]]:
         return self.experiment_inputs(folder), self.expand(folder)
 
+    def main_files(self, path: Path) -> list[Path] | None:
+        """A gyro file is read with its acc file when that is beside it; labels.txt with every
+        recording beside it (so it is never an input of its own; without recordings beside it,
+        a file of that name is no HAPT file)."""
+        if path.name == "labels.txt":
+            accs = sorted(p for p in path.parent.glob("acc_exp*_user*.txt*") if split_name(p))
+            return accs or None
+        parts = split_name(path)
+        if parts is None or parts[0] != "gyro":
+            return None
+        acc = _find(path.parent, f"acc_exp{parts[1]:02d}_user{parts[2]:02d}.txt")
+        return [acc] if acc is not None else None
+
     def experiment_inputs(self, path: Path) -> list[Path]:
         """One file per experiment below ``path``: its acc file (or the gyro file when acc is missing)."""
         chosen: dict[tuple[int, int], Path] = {}

@@ -464,6 +464,12 @@ class WisdmImporter(Importer):
     def dataset_inputs(self, folder: Path) -> tuple[list[Path], list[Path]]:
         return self.pair_inputs(folder), self.expand(folder)
 
+    def main_files(self, path: Path) -> list[Path] | None:
+        """A gyroscope file whose accelerometer partner exists is read with it (one session)."""
+        parts = split_name(path)
+        partner = partner_of(path) if parts is not None and parts[1] == "gyro" else None
+        return [partner] if partner is not None else None
+
     def pair_inputs(self, path: Path) -> list[Path]:
         """One file per subject and device below ``path``: the accelerometer file, or the gyroscope
         file when it is alone."""

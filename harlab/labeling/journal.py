@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from harlab.core import files
 from harlab.core.errors import SessionError
 from harlab.core.labels import utcnow
 from harlab.core.session import Session
@@ -126,7 +126,7 @@ class EditJournal:
     def rewrite(self, entries: list[dict[str, Any]]) -> None:
         """Atomically replace the journal with a fresh header plus ``entries`` (after replay)."""
         self.close()
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
+        fd, tmp = files.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(json.dumps(self._header(), separators=(",", ":")) + "\n")

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harlab.core import files
 from harlab.core.colors import CLASS_COLORS, distinct_color
 from harlab.core.errors import ImportFormatError, SessionError
 from harlab.core.labels import LabelClass, LabelSchema
@@ -112,7 +112,7 @@ def export_schema(schema: LabelSchema, path: str | Path) -> Path:
     """Write ``schema`` as JSON (atomically: temp file + rename)."""
     path = Path(path)
     text = json.dumps(schema_to_json(schema), indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    fd, tmp = files.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from harlab import __version__
+from harlab.core import files
 from harlab.core.errors import HarlabError
 from harlab.ml.context import context_features, network_context, references_by_recording, relative_features
 from harlab.ml.features import FEATURES_VERSION, window_features
@@ -363,7 +363,7 @@ class ActivityModel:
             for k, v in m.arrays().items():
                 arrays[f"m{i}/{k}"] = np.asarray(v, order="C")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez_compressed(f, **arrays)  # type: ignore[arg-type]

@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from harlab.core import files
 from harlab.core.errors import HarlabError
 from harlab.ml.modelfile import ActivityModel, TorchMember
 from harlab.mlops.paths import MlopsUnavailable
@@ -129,7 +129,7 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
         names.append("context")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".onnx", dir=path.parent)
+    fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".onnx", dir=path.parent)
     os.close(fd)
     try:
         reg_log = logging.getLogger("torch.onnx._internal.exporter._registration")

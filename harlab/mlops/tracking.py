@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harlab import __version__
+from harlab.core import files
 from harlab.core.errors import HarlabError
 from harlab.ml.cli_support import note
 from harlab.mlops.cli_args import TrackingOptions, add_tracking_args, options_from_args
@@ -204,7 +205,7 @@ class RunTracker:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             path = data_dir() / "runs" / f"{stamp}-{self.kind}-{os.getpid()}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(_jsonable(self.record), f, indent=1)
         os.replace(tmp, path)

@@ -54,3 +54,100 @@ def test_drop_unreadable_file_reports_the_importer_error(make_window, qtbot, tmp
     for wid in QApplication.topLevelWidgets():
         if wid.objectName() == "error_box":
             wid.close()
+
+
+def _csv(path, label: str) -> None:
+    t = np.arange(1500) / 50.0
+    rows = ["time_s,accelerometer.x [m/s^2],accelerometer.y [m/s^2],accelerometer.z [m/s^2],label.activity"]
+    rows += [f"{x:.2f},{np.sin(x):.4f},{np.cos(x):.4f},9.81,{label}" for x in t]
+    path.write_text("\n".join(rows) + "\n")
+
+
+def _close_report_boxes() -> None:
+    QApplication.processEvents()
+    for wid in QApplication.topLevelWidgets():
+        if wid.objectName() in ("import_report", "error_box"):
+            wid.close()
+
+
+def test_drop_folder_imports_like_the_command_line(make_window, qtbot, tmp_path, monkeypatch):
+    """A dropped folder goes through the CLI's expansion: every file in it becomes a session file
+    in the folder the user picks, the per-file report is shown and the first session opens."""
+    from PySide6.QtWidgets import QFileDialog
+
+    box = tmp_path / "box"
+    (box / "day2").mkdir(parents=True)
+    _csv(box / "wrist.csv", "walking")
+    _csv(box / "day2" / "ankle.csv", "sitting")
+    (box / "README.md").write_text("notes")  # no importer reads this name: not an input
+    out = tmp_path / "sessions"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(out)))
+    w = make_window()
+    with qtbot.waitSignal(w.import_finished, timeout=30000) as blocker:
+        drop(w, box)
+    assert blocker.args == [True]
+    assert sorted(p.name for p in out.glob("*.h5")) == ["ankle.h5", "wrist.h5"]
+    assert [r.ok for r in w.last_import_reports] == [True, True]
+    assert "2 of 2 inputs imported, 2 session files" in w.last_message
+    assert w.path is not None and w.path.parent == out  # the first one is open, saved
+    report = [b for b in QApplication.topLevelWidgets() if b.objectName() == "import_report"]
+    assert report and "wrist.csv" in report[0].detailedText()
+    report[0].grab().save(str(tmp_path / "import_report.png"))
+    _close_report_boxes()
+
+
+def test_batch_import_cancel_writes_nothing_more(make_window, qtbot, tmp_path):
+    box = tmp_path / "box"
+    box.mkdir()
+    for i in range(3):
+        _csv(box / f"r{i}.csv", "walking")
+    out = tmp_path / "out"
+    w = make_window()
+    assert w.import_batch([box], out)
+    w._import[1].cancel.set()  # the Cancel button's slot: before the first input starts
+    with qtbot.waitSignal(w.import_finished, timeout=30000) as blocker:
+        pass
+    assert blocker.args == [False]
+    assert "cancelled" in w.last_message.lower()
+    assert not list(out.glob("*.h5"))
+    _close_report_boxes()
+
+
+def test_drop_labels_txt_alone_says_what_to_import(make_window, qtbot, tmp_path):
+    """HAPT's labels.txt is read with the recordings beside it; dropped alone beside several it is
+    refused with the reason, not "no importer recognises this file"."""
+    raw = tmp_path / "RawData"
+    raw.mkdir()
+    (raw / "acc_exp01_user01.txt").write_text("0.1 0.2 0.9\n" * 10)
+    (raw / "acc_exp02_user01.txt").write_text("0.1 0.2 0.9\n" * 10)
+    (raw / "labels.txt").write_text("1 1 5 1 9\n")
+    w = make_window()
+    with qtbot.waitSignal(w.import_finished, timeout=20000) as blocker:
+        drop(w, raw / "labels.txt")
+    assert blocker.args == [False]
+    assert "companion file of the uci_hapt format" in w.last_message
+    assert "acc_exp01_user01.txt" in w.last_message
+    _close_report_boxes()
+
+
+def test_file_menu_imports_a_folder(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    box = tmp_path / "box"
+    box.mkdir()
+    _csv(box / "wrist.csv", "walking")
+    out = tmp_path / "sessions"
+    answers = iter([str(box), str(out)])  # the folder to import, then where the sessions go
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: next(answers)))
+    w = make_window()
+    action = next(a for a in w.menuBar().findChildren(type(w.qactions["import"]))
+                  if a.text() == "Import a &folder…")
+    with qtbot.waitSignal(w.import_finished, timeout=30000) as blocker:
+        action.trigger()
+    assert blocker.args == [True]
+    assert (out / "wrist.h5").is_file() and w.path == out / "wrist.h5"
+    qtbot.waitUntil(w.timeline.is_idle, timeout=10000)
+    QApplication.processEvents()
+    w.grab().save(str(tmp_path / "after_folder_import.png"))
+    _close_report_boxes()

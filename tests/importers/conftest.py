@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+#: ``shared/data`` beside the checkout, or beside a folder holding it (a worktree in ``wt/``)
+SHARED_DATA = next((p / "shared" / "data" for p in Path(__file__).resolve().parents[2:]
+                    if (p / "shared" / "data").is_dir()), Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
 
 
 @pytest.fixture

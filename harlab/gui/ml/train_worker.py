@@ -8,12 +8,12 @@ training loop checks every batch (every boosting round for LightGBM).
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from harlab.core import files
 from harlab.gui.ml.job import TrainRequest, confusion_png, run_training
 
 
@@ -41,7 +41,7 @@ class TrainWorker(QObject):
             result = run_training(self.request, self.progress.emit, self.status.emit, self.cancel)
             png = ""
             if result.report is not None:
-                fd, name = tempfile.mkstemp(prefix="confusion-", suffix=".png", dir=self.out_dir)
+                fd, name = files.mkstemp(prefix="confusion-", suffix=".png", dir=self.out_dir)
                 import os
 
                 os.close(fd)

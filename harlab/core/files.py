@@ -1,0 +1,103 @@
+"""Files harlab writes and files it is given: one place for modes and for refusing what is no file.
+
+``tempfile.mkstemp`` creates its file with mode 0600 whatever the umask, so every
+atomic write that went temp file + rename left exports, models and reports readable
+by their owner only, while sessions written by h5py followed the umask. :func:`mkstemp`
+is the one temp-file maker for atomic writes: same call, but the file gets the mode a
+plain ``open()`` would give it (0666 less the umask).
+
+:func:`input_file` is the first check of a path a person names as input: a FIFO or a
+device (``/dev/zero``) would block or never end, a folder has no content to read, and
+``.`` or ``/`` have no name to derive an output from; each is refused at once with a
+message, never a hang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+import threading
+from pathlib import Path
+
+from harlab.core.errors import HarlabError
+
+#: the file name endings of harlab session files (what -o names when it names one session file)
+SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
+
+_umask_lock = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (Linux /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:  # elsewhere: set and restore (process-wide, hence the lock)
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def default_file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file: 0666 less the umask."""
+    return 0o666 & ~current_umask()
+
+
+def mkstemp(prefix: str = "", suffix: str = "", dir: str | Path | None = None) -> tuple[int, str]:  # noqa: A002
+    """``tempfile.mkstemp`` whose file, once renamed into place, has the umask's usual mode."""
+    fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=dir)
+    with contextlib.suppress(OSError):  # a filesystem without modes: what it has is what it gets
+        os.fchmod(fd, default_file_mode())
+    return fd, name
+
+
+def special_kind(path: Path) -> str | None:
+    """"a FIFO", "a device", "a socket" for special files (which block or never end); None otherwise."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return None
+
+
+def input_file(path: str | Path, what: str = "an input file", folders: bool = False) -> Path:
+    """``path`` when it names a regular file (or, with ``folders``, a folder); a clear error otherwise.
+
+    ``what`` says what was expected, with its article ("a session file").
+
+    Never opens the path, so a FIFO with no writer cannot block the check.
+    """
+    p = Path(path)
+    if str(path) == "":
+        raise HarlabError(f"an empty path where {what} was expected")
+    if not p.exists():
+        raise HarlabError(f"{p}: no such file" + (" or folder" if folders else ""))
+    kind = special_kind(p)
+    if kind:
+        raise HarlabError(f"{p}: is {kind}, not a regular file; harlab reads only regular files")
+    if p.is_dir() and not folders:
+        raise HarlabError(f"{p}: is a folder, not {what}")
+    return p
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (hard links and symlinks included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        try:
+            return a.resolve() == b.resolve()
+        except (OSError, RuntimeError):
+            return False

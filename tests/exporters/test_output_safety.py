@@ -1,0 +1,124 @@
+"""Where commands may write, with which mode, and what ``-q`` means (issues 17 and 18)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from export_sessions import ten_second_session
+
+from harlab.cli import build_parser, main
+from harlab.cli._common import QUIET_HELP, leaf_parsers
+from harlab.core.files import mkstemp
+from harlab.core.labels import Segment
+
+storage = pytest.importorskip("harlab.storage")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def harlab(*args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "harlab", *args], capture_output=True, text=True, timeout=120,
+                          env=env, preexec_fn=lambda: os.umask(umask))
+
+
+def mode(p: Path) -> int:
+    return stat.S_IMODE(p.stat().st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_exports_follow_the_umask(tmp_path: Path, saved_session: Path, umask: int) -> None:
+    for fmt, out in (("segments", "seg.csv"), ("csv", "csv"), ("eaf", "rec.eaf")):
+        r = harlab("export", str(saved_session), "--to", fmt, "-o", str(tmp_path / out), umask=umask)
+        assert r.returncode == 0, r.stderr
+        target = tmp_path / out
+        files = [target] if target.is_file() else list(target.iterdir())
+        assert files and all(mode(f) == 0o666 & ~umask for f in files), [oct(mode(f)) for f in files]
+
+
+def test_atomic_temp_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        fd, name = mkstemp(prefix=".x.", suffix=".tmp", dir=tmp_path)
+        os.close(fd)
+    finally:
+        os.umask(old)
+    assert mode(Path(name)) == 0o640
+
+
+def test_quiet_means_the_same_in_every_command() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    seen = 0
+    for name, p in sub.choices.items():
+        for leaf in leaf_parsers(p):
+            opt = next((a for a in leaf._actions if "--quiet" in a.option_strings), None)
+            assert opt is not None, f"{leaf.prog} has no --quiet"
+            assert opt.option_strings == ["-q", "--quiet"], leaf.prog
+            assert opt.help.startswith(QUIET_HELP), (name, opt.help)
+            seen += 1
+    assert seen >= 14
+
+
+def test_quiet_silences_notes_but_not_results(tmp_path: Path, saved_session: Path) -> None:
+    r = harlab("info", str(saved_session), "-q")
+    assert r.returncode == 0 and "file:" in r.stdout and r.stderr == ""
+    r = harlab("export", str(saved_session), "--to", "segments", "-o", str(tmp_path / "s.csv"), "-q")
+    assert r.returncode == 0 and "wrote 1 file" in r.stdout  # the result is still said
+    r = harlab("train", str(saved_session), "-o", str(saved_session), "-q")
+    assert r.returncode == 2 and "also an input" in r.stderr  # errors are never silenced
+
+
+def test_segment_durations_without_float_noise(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s = ten_second_session()
+    s.add_segments("steps", [Segment(1.1, 4.3, "walk"), Segment(0.1, 0.3, "sit")])
+    path = tmp_path / "noise.h5"
+    storage.save_session(s, path)
+    assert main(["export", str(path), "--to", "segments", "--track", "steps", "-o", str(tmp_path / "s.csv")]) == 0
+    text = (tmp_path / "s.csv").read_text()
+    df = pd.read_csv(tmp_path / "s.csv", dtype=str)
+    assert sorted(df["duration_s"]) == ["0.2", "3.2"], text
+    assert "3.1999999" not in text
+
+
+def test_no_command_writes_over_its_input(tmp_path: Path, saved_session: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    before = saved_session.read_bytes()
+    cases = [
+        ["train", str(saved_session), "-o", str(saved_session)],
+        ["train", str(saved_session), "-o", str(saved_session), "--force"],
+        ["export", str(saved_session), "--to", "windows", "--track", "activity", "-o", str(saved_session), "--force"],
+        ["explore", str(saved_session), "-o", str(saved_session), "--force"],
+        ["evaluate", "--cv", "2", str(saved_session), "--report", str(saved_session), "--force"],
+    ]
+    for argv in cases:
+        assert main(argv) == 2, argv
+        assert "also an input of this command" in capsys.readouterr().err, argv
+        assert saved_session.read_bytes() == before, argv
+    # a symlink to the input is the input
+    link = tmp_path / "link.h5"
+    link.symlink_to(saved_session)
+    assert main(["export", str(saved_session), "--to", "windows", "--track", "activity", "-o", str(link),
+                 "--force", "-q"]) == 2
+    assert saved_session.read_bytes() == before
+
+
+def test_writing_over_a_file_of_another_kind_needs_force(tmp_path: Path, saved_session: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other.h5"
+    storage.save_session(ten_second_session("sess-b"), other)
+    before = other.read_bytes()
+    assert main(["train", str(saved_session), "-o", str(other)]) == 2
+    assert "is not a model file; pass --force" in capsys.readouterr().err
+    assert main(["models", "export-onnx", str(saved_session), "-o", str(other)]) == 2
+    assert "is not an ONNX file; pass --force" in capsys.readouterr().err
+    assert other.read_bytes() == before
+    folder = tmp_path / "d"
+    folder.mkdir()
+    assert main(["train", str(saved_session), "-o", str(folder)]) == 2
+    assert "is a folder" in capsys.readouterr().err
