@@ -107,7 +107,11 @@ class StreamPlot:
         self.plot = pg.PlotItem(viewBox=self.vb, axisItems=axis_items or {})
         self.plot.hideButtons()
         self.plot.setClipToView(False)
-        self.plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        left = self.plot.getAxis("left")
+        left.setWidth(LEFT_AXIS_WIDTH)
+        # the units in the title are SI already (rad/s, m/s², bpm): pyqtgraph would otherwise
+        # rescale a small range to "(×0.001)" with ticks of ±300
+        left.enableAutoSIPrefix(False)
         cache_axes(self.plot)
         self.channels = list(stream.channels)
         self.has_magnitude = len(self.channels) == 3 and stream.kind in (
