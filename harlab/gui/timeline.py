@@ -61,6 +61,7 @@ class Timeline(QWidget):
     segment_moved = Signal(str, int, float)  #: track, id, dt
     selection_changed = Signal()  #: the selected segments or the active track changed
     updated = Signal()  #: every requested envelope has been drawn
+    time_mode_changed = Signal()  #: wall clock / from start toggled, or the session's start or timezone changed
 
     def __init__(self, colors: PlotColors, threaded: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,6 +197,7 @@ class Timeline(QWidget):
         self.hub.set_cursor(t0)
         self.set_range(t0, t1)
         self._show_readout()
+        self.time_mode_changed.emit()
 
     def _time_axis(self) -> TimeAxisItem:
         return TimeAxisItem(self._start_local, self.wall_clock)
@@ -333,6 +335,11 @@ class Timeline(QWidget):
             text = f"<b>▶ {row.name}</b>" if active else row.name
             row.plot.getAxis("left").setLabel(text, color=self.colors.foreground)
 
+    @property
+    def start_local(self) -> datetime | None:
+        """The session's start in its own timezone (None: unknown; times show from the start)."""
+        return self._start_local
+
     def set_wall_clock(self, on: bool) -> None:
         self.wall_clock = on
         for plot in self._all_plots():
@@ -340,6 +347,7 @@ class Timeline(QWidget):
             if isinstance(ax, TimeAxisItem):
                 ax.set_wall_clock(on)
         self._show_readout()
+        self.time_mode_changed.emit()
 
     def refresh_timezone(self) -> None:
         """Re-read the session's start and timezone (after a metadata edit)."""
@@ -351,6 +359,7 @@ class Timeline(QWidget):
             if isinstance(ax, TimeAxisItem):
                 ax.set_start(self._start_local, self.wall_clock)
         self._show_readout()
+        self.time_mode_changed.emit()
 
     def set_auto_y(self, on: bool) -> None:
         for sp in self.stream_plots:
