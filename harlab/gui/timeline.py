@@ -19,7 +19,16 @@ from datetime import datetime
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPixmapCache
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from harlab.core.events import Event
 from harlab.core.session import Session
@@ -127,6 +136,7 @@ class Timeline(QWidget):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(self.glw)
+        self.scroll.verticalScrollBar().setSingleStep(BAND_HEIGHT // 2)
         self.scroll.verticalScrollBar().rangeChanged.connect(lambda *_: self._align_axis())
         # the time axis: one plot row with no height of its own (for the rows' left margin)
         # that shows the rows' range; it follows them and never moves them
@@ -215,6 +225,7 @@ class Timeline(QWidget):
             plot.setLimits(xMin=t0 - 0.05 * (t1 - t0), xMax=t1 + 0.05 * (t1 - t0), minXRange=MIN_VIEW_S)
         for plot in rows:
             plot.hideAxis("bottom")
+            self._wheel_scrolls_rows(plot)
         self.time_axis.set_start(self._start_local, self.wall_clock)
         self._fit_rows()
         if self.master is not None:
@@ -243,6 +254,24 @@ class Timeline(QWidget):
         bar = self.scroll.verticalScrollBar()
         extra = bar.sizeHint().width() if bar.maximum() > 0 else 0
         self.axis_view.ci.setContentsMargins(2, 0, RIGHT_MARGIN + extra, 0)
+
+    def _wheel_scrolls_rows(self, plot: pg.PlotItem) -> None:
+        """The wheel over a row's title column scrolls the rows (over the data it zooms time),
+        except on a trace in fixed y-scale mode, where it scales y as before."""
+        axis = plot.getAxis("left")
+        scale_y = axis.wheelEvent
+
+        def wheel(ev) -> None:
+            sp = next((s for s in self.stream_plots if s.plot is plot), None)
+            if sp is not None and not sp.auto_y:
+                scale_y(ev)
+                return
+            ev.accept()
+            bar = self.scroll.verticalScrollBar()
+            lines = QApplication.wheelScrollLines() * ev.delta() / 120.0
+            bar.setValue(bar.value() - round(lines * bar.singleStep()))
+
+        axis.wheelEvent = wheel
 
     def row_minimum_heights(self) -> list[tuple[str, pg.PlotItem, float]]:
         """(kind, plot, minimum height in px) of every row, top to bottom (tests, layout)."""
