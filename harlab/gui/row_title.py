@@ -21,20 +21,21 @@ PAD = 3.0  #: px between the title and the column's edges
 def fit_lines(text: str, metrics: QFontMetricsF, width: float, max_lines: int) -> list[str]:
     """``text`` broken into at most ``max_lines`` lines no wider than ``width`` (the last
     one elided with "…" when the rest does not fit)."""
-    words = text.replace("-", "-\u200b").replace("_", "_\u200b").replace(" ", " \u200b").split("\u200b")
-    lines: list[str] = []
+    pieces = text.replace("-", "-\u200b").replace("_", "_\u200b").replace(" ", " \u200b").split("\u200b")
+    lines: list[str] = []  # each with its trailing space, so what overflows joins back as written
     current = ""
-    for word in words:
-        trial = current + word
+    for piece in pieces:
+        trial = current + piece
         if current and metrics.horizontalAdvance(trial.rstrip()) > width:
-            lines.append(current.rstrip())
-            current = word
+            lines.append(current)
+            current = piece
         else:
             current = trial
-    lines.append(current.rstrip())
+    lines.append(current)
     if len(lines) > max_lines:
         lines = lines[:max_lines - 1] + ["".join(lines[max_lines - 1:])]
-    return [metrics.elidedText(ln, Qt.TextElideMode.ElideRight, width) for ln in lines if ln] or [""]
+    out = [metrics.elidedText(ln.rstrip(), Qt.TextElideMode.ElideRight, width) for ln in lines]
+    return [ln for ln in out if ln] or [""]
 
 
 class RowTitle(QGraphicsSimpleTextItem):
