@@ -5,7 +5,9 @@ smoothed segments as a hatched, paler band (a prediction must never look like a 
 person made) above a strip of the top-class probability (0..1) of each window. On demand
 a second row shows every class' probability as a heatmap. All three draw only what is
 visible, one value per pixel column (:func:`~harlab.gui.prediction_view.column_values`),
-so a day of one-second windows costs what a screen of them costs.
+so a day of one-second windows costs what a screen of them costs. The row's name stands
+beside its band, like a label track's; the heatmap carries its colour scale
+(:class:`HeatmapLegend`) and is as tall as its class names need.
 """
 
 from __future__ import annotations
@@ -264,7 +266,7 @@ class PredictionRow:
 
             hl.setTicks([[(i + 0.5, short(name)) for i, name in enumerate(pred.classes) if i % step == 0], []])
             cache_axes(self.heat_plot)
-            self.legend = HeatmapLegend(self.heatmap._lut, vb)
+            self.legend = HeatmapLegend(_lut(), vb)
         self.set_colors(colors)
 
     def _place_title(self, *args: object) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPixmapCache
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPixmapCache
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -142,7 +142,8 @@ class Timeline(QWidget):
         # that shows the rows' range; it follows them and never moves them
         self.time_axis = TimeAxisItem(None, self.wall_clock)
         self.axis_view = pg.GraphicsLayoutWidget()
-        self.axis_view.setFixedHeight(AXIS_HEIGHT)
+        tick_font = self.time_axis.style.get("tickFont") or self.font()
+        self.axis_view.setFixedHeight(max(AXIS_HEIGHT, QFontMetrics(tick_font).height() + 16))  # large fonts too
         self.axis_view.ci.setContentsMargins(2, 0, RIGHT_MARGIN, 0)
         self.axis_plot = pg.PlotItem(axisItems={"bottom": self.time_axis})
         self.axis_plot.hideButtons()
@@ -238,6 +239,7 @@ class Timeline(QWidget):
         self.hub.set_selection(None)
         self.hub.set_cursor(t0)
         self.set_range(t0, t1)
+        self.readout.setMinimumHeight(0)  # one line again, if this session's readout fits in one
         self._show_readout()
         self.time_mode_changed.emit()
 

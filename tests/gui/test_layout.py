@@ -166,6 +166,20 @@ def test_few_rows_fill_the_window_without_scrolling(make_window, qtbot):
     w.grab().save("/tmp/harlab_layout_few_rows.png")
 
 
+def test_metadata_fields_show_long_values_from_their_start(make_window, qtbot):
+    s = make_session(minutes=10)
+    dev = s.metadata.device
+    dev.name, dev.model = "harlab simulator", "simulated wrist IMU + optical heart rate sensor, revision 2"
+    w = open_at_1280x800(make_window, qtbot, s, heatmap=False)
+    dock = w.meta_dock
+    field = dock.device_model
+    assert field.text() == dev.model and field.cursorPosition() == 0  # not scrolled to its tail
+    assert field.toolTip() == dev.model
+    visible = global_rect(dock)
+    for widget in (dock.participant, dock.device_name, field, dock.placement, dock.timezone, dock.notes):
+        assert visible.contains(global_rect(widget)), widget  # no field cut by the dock's edge
+
+
 def test_si_units_are_not_rescaled_on_the_value_axis(make_window, qtbot):
     """A gyroscope at rest (±0.3 rad/s) reads "rad/s" with ticks of ±0.2, not "(x0.001)" and ±300."""
     rate = 50.0
