@@ -721,7 +721,9 @@ class Timeline(QWidget):
         text = "  ".join(p.replace(" ", "\u00a0") for p in parts)
         self.readout.setText(text)
         self.readout.setToolTip("  ".join(parts))
-        need = self.readout.heightForWidth(max(1, self.readout.width()))
+        if not self.readout.isVisible() or self.readout.width() < 200:
+            return  # not laid out yet: its width says nothing
+        need = self.readout.heightForWidth(self.readout.width())
         if need > self.readout.minimumHeight():
             self.readout.setMinimumHeight(need)
 
