@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -70,6 +71,19 @@ def _target(output: str, duration: float, seed: int, force: bool) -> Path:
     return path
 
 
+def missing_display() -> str | None:
+    """Why no window can open here, or None when one can (or Qt is told where to draw).
+
+    On Linux and other X11/Wayland systems Qt needs ``DISPLAY`` or ``WAYLAND_DISPLAY``;
+    without either (an ssh shell, a container, CI) it aborts or waits instead of saying so.
+    ``QT_QPA_PLATFORM`` (e.g. ``offscreen``) means the caller chose a platform: trust it."""
+    if sys.platform in ("darwin", "win32") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
+
+
 def run(args: argparse.Namespace) -> int:
     from harlab.simulate import make_demo_session
 
@@ -101,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.no_open or importlib.util.find_spec("harlab.gui.app") is None:
         return 0
+    reason = missing_display()
+    if reason is not None:
+        print(f"harlab: cannot open the workbench: {reason}. The demo session is written: {saved}\n"
+              f"harlab: open it with 'harlab {saved}' where a display is available, "
+              "or pass --no-open to only write the file", file=sys.stderr)
+        return 1
     try:
         from harlab.gui.app import run_gui
     except ImportError as exc:  # no Qt here: the file is still there

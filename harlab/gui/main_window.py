@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self._syncing_table = False
         self.timeline.selection_changed.connect(self._update_actions)
         self.timeline.selection_changed.connect(self._timeline_selected)
+        self.timeline.time_mode_changed.connect(self._table_time_mode)
         self.resize(1400, 860)
         geo = settings.settings().value("geometry")
         if isinstance(geo, QByteArray):
@@ -617,6 +618,12 @@ class MainWindow(QMainWindow):
         dock.jump_requested.connect(self.timeline.hub.seek)
         dock.segment_selected.connect(self._table_selected)
         dock.edit_failed.connect(self.report)
+        self._table_time_mode()
+
+    def _table_time_mode(self) -> None:
+        """The segment table shows times as the timeline does (clock or from the start)."""
+        if self.table_dock is not None:
+            self.table_dock.set_time_mode(self.timeline.start_local, self.timeline.wall_clock)
 
     def _table_selected(self, track: str, seg_id: int) -> None:
         if self._syncing_table:

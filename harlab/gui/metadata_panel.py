@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -39,6 +40,7 @@ class MetadataDock(QDockWidget):
         self._loading = False
         w = QWidget()
         form = QFormLayout(w)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.participant = QLineEdit()
         self.device_name = QLineEdit()
         self.device_model = QLineEdit()
@@ -74,8 +76,16 @@ class MetadataDock(QDockWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(w)
         box.addStretch(1)
-        outer.setMaximumWidth(330)
-        self.setWidget(outer)
+        # a short window scrolls the form instead of cutting its last fields off
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(outer)
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(min(330, outer.minimumSizeHint().width() + bar))  # as wide as the form needs
+        scroll.setMaximumWidth(330)
+        self.setWidget(scroll)
         self.participant.editingFinished.connect(self._apply)
         self.device_name.editingFinished.connect(self._apply)
         self.device_model.editingFinished.connect(self._apply)
@@ -96,6 +106,10 @@ class MetadataDock(QDockWidget):
             self.device_name.setText(dev.name if dev else "")
             self.device_model.setText(dev.model if dev else "")
             self.placement.setText(dev.placement if dev else "")
+            for field in (self.participant, self.device_name, self.device_model, self.placement):
+                # show a long value from its beginning (setText leaves it scrolled to its end)
+                field.setCursorPosition(0)
+                field.setToolTip(field.text())
             self.timezone.setEditText(md.timezone if md else "UTC")
             self.notes.setPlainText(md.notes if md else "")
             self.tz_error.setText("")

@@ -5,7 +5,9 @@ smoothed segments as a hatched, paler band (a prediction must never look like a 
 person made) above a strip of the top-class probability (0..1) of each window. On demand
 a second row shows every class' probability as a heatmap. All three draw only what is
 visible, one value per pixel column (:func:`~harlab.gui.prediction_view.column_values`),
-so a day of one-second windows costs what a screen of them costs.
+so a day of one-second windows costs what a screen of them costs. The row's name stands
+beside its band, like a label track's; the heatmap carries its colour scale
+(:class:`HeatmapLegend`) and is as tall as its class names need.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsItem
 
 from harlab.core.labels import LabelSchema
 from harlab.core.predictions import PredictionTrack
 from harlab.gui.label_band import LabelBandItem, ViewCoveringItem
 from harlab.gui.prediction_view import column_values, display_track, own_intervals
+from harlab.gui.row_title import RowTitle
 from harlab.gui.traces import LEFT_AXIS_WIDTH, cache_axes
 
 ROW_HEIGHT = 58  #: band (upper half) + confidence strip (lower half)
+HEAT_CLASS_HEIGHT = 14  #: px per class row of the heatmap (a class name's height)
+HEAT_HEIGHT = (48, 224)  #: the heatmap's least and most height in px
 BAND_Y = (1.1, 1.95)
 CONFIDENCE_COLOR = "#5b8fc7"
 
@@ -123,6 +129,62 @@ class HeatmapItem(ViewCoveringItem):
         p.drawImage(QRectF(v0, 0.0, v1 - v0, float(k)), qimg)
 
 
+class HeatmapLegend(QGraphicsItem):
+    """The heatmap's colour scale: "probability 0 [viridis bar] 1" in the top right corner
+    of the heatmap (in pixels, a child of its view box), so a colour reads as a number."""
+
+    BAR = (64.0, 9.0)  #: width, height of the colour bar in px
+
+    def __init__(self, lut: np.ndarray, parent: pg.ViewBox) -> None:
+        super().__init__(parent)
+        self.vb = parent
+        self.setZValue(40)
+        self.lut = lut
+        self.font = QFont()
+        self.font.setPointSizeF(7.5)
+        self.fg, self.bg = QColor("black"), QColor("white")
+        self.setToolTip("Heatmap colour: the class' probability in each window (mean over a pixel column)")
+        parent.sigResized.connect(self.place)
+
+    def set_colors(self, fg: str, bg: str) -> None:
+        self.fg, self.bg = QColor(fg), QColor(bg)
+        self.update()
+
+    def _parts(self) -> tuple[QRectF, QRectF, QFontMetricsF]:
+        m = QFontMetricsF(self.font)
+        w = m.horizontalAdvance("probability 0 ") + self.BAR[0] + m.horizontalAdvance(" 1") + 8
+        h = max(m.height(), self.BAR[1]) + 4
+        outer = QRectF(0, 0, w, h)
+        bar = QRectF(4 + m.horizontalAdvance("probability 0 "), (h - self.BAR[1]) / 2, *self.BAR)
+        return outer, bar, m
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return self._parts()[0]
+
+    def place(self, *args: object) -> None:
+        self.setPos(self.vb.width() - self.boundingRect().width() - 2, 2)
+
+    def paint(self, p: QPainter, *args: object) -> None:
+        outer, bar, m = self._parts()
+        bg = QColor(self.bg)
+        bg.setAlpha(225)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(bg)
+        p.drawRect(outer)
+        grad = QLinearGradient(bar.topLeft(), bar.topRight())
+        for i in range(0, 256, 32):
+            grad.setColorAt(i / 255, QColor(*[int(c) for c in self.lut[i]]))
+        grad.setColorAt(1.0, QColor(*[int(c) for c in self.lut[255]]))
+        p.setBrush(grad)
+        p.setPen(QPen(self.fg, 0.5))
+        p.drawRect(bar)
+        p.setFont(self.font)
+        p.setPen(self.fg)
+        base = outer.height() / 2 + m.ascent() / 2 - 1
+        p.drawText(QPointF(4, base), "probability 0")
+        p.drawText(QPointF(bar.right() + m.horizontalAdvance(" "), base), "1")
+
+
 class PredictionViewBox(pg.ViewBox):
     """x-only pan and zoom; a click selects the predicted segment under it."""
 
@@ -153,18 +215,17 @@ class PredictionViewBox(pg.ViewBox):
 class PredictionRow:
     """The plot of one prediction track (and its heatmap plot when shown)."""
 
-    def __init__(self, pred: PredictionTrack, schema: LabelSchema, colors, axis_items: dict,
-                 heat_axis_items: dict | None = None) -> None:
+    def __init__(self, pred: PredictionTrack, schema: LabelSchema, colors, heatmap: bool = False) -> None:
         self.pred = pred
         self.track = display_track(pred)
         self.vb = PredictionViewBox(pred.name)
-        self.plot = pg.PlotItem(viewBox=self.vb, axisItems=axis_items)
+        self.plot = pg.PlotItem(viewBox=self.vb)
         self.plot.hideButtons()
         self.band = LabelBandItem(self.track, schema, mode="band", y_span=BAND_Y,
                                   outline=colors.selected_outline, hatch=True)
         self.vb.band = self.band
         self.confidence = ConfidenceItem(pred, CONFIDENCE_COLOR)
-        # the name sits inside the row (a rotated axis title does not fit 58 px)
+        # the name also sits inside the row, with the model and what the strip shows
         self.title = pg.TextItem(anchor=(1, 0), fill=pg.mkBrush(colors.band_background))
         self.title.setParentItem(self.vb)
         self.vb.sigResized.connect(self._place_title)
@@ -175,26 +236,37 @@ class PredictionRow:
         left = self.plot.getAxis("left")
         left.setWidth(LEFT_AXIS_WIDTH)
         left.setTicks([[(0.0, "0"), (1.0, "1")], []])
+        # the track's name beside its band (upper half; the strip's 0/1 ticks are below)
+        self.left_title = RowTitle(left, area=(0.0, 0.5))
         cache_axes(self.plot)
         self.heat_plot: pg.PlotItem | None = None
         self.heatmap: HeatmapItem | None = None
-        if heat_axis_items is not None:
+        self.legend: HeatmapLegend | None = None
+        if heatmap:
             self.heatmap = HeatmapItem(pred)
             vb = pg.ViewBox()
             vb.setMouseEnabled(x=True, y=False)
             vb.setMenuEnabled(False)
             vb.disableAutoRange()
-            self.heat_plot = pg.PlotItem(viewBox=vb, axisItems=heat_axis_items)
+            self.heat_plot = pg.PlotItem(viewBox=vb)
             self.heat_plot.hideButtons()
             self.heat_plot.addItem(self.heatmap, ignoreBounds=True)
             k = len(pred.classes)
             self.heat_plot.setYRange(0, k, padding=0)
-            self.heat_plot.setFixedHeight(int(min(200, max(48, 11 * k))))
+            height = int(min(HEAT_HEIGHT[1], max(HEAT_HEIGHT[0], HEAT_CLASS_HEIGHT * k)))
+            self.heat_plot.setFixedHeight(height)
             hl = self.heat_plot.getAxis("left")
             hl.setWidth(LEFT_AXIS_WIDTH)
-            step = 1 if 11 * k <= 200 else 2
-            hl.setTicks([[(i + 0.5, name) for i, name in enumerate(pred.classes) if i % step == 0], []])
+            step = max(1, int(np.ceil(HEAT_CLASS_HEIGHT * k / height)))  # no class name over another
+            metrics = QFontMetricsF(hl.style.get("tickFont") or QFont())
+            room = LEFT_AXIS_WIDTH - 10
+
+            def short(name: str) -> str:
+                return metrics.elidedText(name, Qt.TextElideMode.ElideRight, room)
+
+            hl.setTicks([[(i + 0.5, short(name)) for i, name in enumerate(pred.classes) if i % step == 0], []])
             cache_axes(self.heat_plot)
+            self.legend = HeatmapLegend(_lut(), vb)
         self.set_colors(colors)
 
     def _place_title(self, *args: object) -> None:
@@ -219,6 +291,9 @@ class PredictionRow:
                 ax.setTextPen(pg.mkPen(colors.foreground))
             plot.vb.setBackgroundColor(colors.band_background)
         self.title.fill = pg.mkBrush(colors.band_background)
+        if self.legend is not None:
+            self.legend.set_colors(colors.foreground, colors.band_background)
+        self.left_title.set_title(self.pred.name, colors.foreground)
         model = self.pred.model_name or "model"
         name = html.escape(self.pred.name) + ("" if model == self.pred.name else f" · {html.escape(model)}")
         self.title.setHtml(f'<span style="color:{colors.foreground}; font-size:8pt"><i>{name}</i>'

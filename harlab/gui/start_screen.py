@@ -18,6 +18,11 @@ from PySide6.QtWidgets import (
 
 from harlab import __version__
 
+#: what harlab does, in the one line a first-time user reads
+PURPOSE = ("Record or import wearable-sensor data, label the activities in it, "
+           "and train and check models that recognise them.")
+MAX_RECENT_ROWS = 12  #: rows the recent list grows to before it scrolls
+
 
 class StartScreen(QWidget):
     """Buttons for the first steps; ``open_requested(path)`` when a recent file is chosen."""
@@ -31,8 +36,15 @@ class StartScreen(QWidget):
         f.setPointSize(26)
         f.setBold(True)
         title.setFont(f)
-        subtitle = QLabel(f"Label wearable-sensor recordings for activity recognition · version {__version__}")
-        subtitle.setWordWrap(True)
+        version = QLabel(f"version {__version__}")
+        version.setEnabled(False)  # the palette's muted text
+        heading = QHBoxLayout()
+        heading.addWidget(title)
+        heading.addSpacing(12)
+        heading.addWidget(version, 0, Qt.AlignmentFlag.AlignBottom)
+        heading.addStretch(1)
+        self.subtitle = QLabel(PURPOSE)
+        self.subtitle.setWordWrap(True)
         self.open_button = QPushButton("Open session…")
         self.demo_button = QPushButton("Open the demo")
         self.demo_button.setToolTip("Simulate a short wrist-worn recording with labels and open it")
@@ -49,21 +61,29 @@ class StartScreen(QWidget):
         buttons.addStretch(1)
         self.recent = QListWidget()
         self.recent.setMinimumWidth(380)
+        self.recent.setSpacing(2)
         self.recent.itemActivated.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        # as tall as its rows (up to MAX_RECENT_ROWS), not the whole window: an empty list
+        # is a line of text, not a large white box
+        self.no_recent = QLabel("No recent sessions yet: open the demo to try harlab.")
+        self.no_recent.setEnabled(False)
         recent_box = QVBoxLayout()
         recent_box.addWidget(QLabel("<b>Recent sessions</b>"))
-        recent_box.addWidget(self.recent, 1)
+        recent_box.addWidget(self.recent)
+        recent_box.addWidget(self.no_recent)
         hint = QLabel("Drop a session (.h5) or any importable file anywhere on this window.")
         hint.setWordWrap(True)
+        recent_box.addSpacing(8)
         recent_box.addWidget(hint)
+        recent_box.addStretch(1)
         row = QHBoxLayout()
         row.addLayout(buttons)
         row.addSpacing(24)
         row.addLayout(recent_box, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(48, 36, 48, 36)
-        outer.addWidget(title)
-        outer.addWidget(subtitle)
+        outer.addLayout(heading)
+        outer.addWidget(self.subtitle)
         outer.addSpacing(12)
         self._outer = outer
         self.recovery = None  #: a RecoveryBar while interrupted recordings wait in the folder
@@ -83,7 +103,7 @@ class StartScreen(QWidget):
             self.recovery.deleteLater()
         self.recovery = RecoveryBar(folder, self)
         self.recovery.open_requested.connect(self.open_requested)
-        self._outer.insertWidget(3, self.recovery)
+        self._outer.insertWidget(3, self.recovery)  # under the heading, the purpose and a spacing
 
     def set_recent(self, paths: list[str]) -> None:
         self.recent.clear()
@@ -92,7 +112,9 @@ class StartScreen(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, p)
             item.setToolTip(p)
             self.recent.addItem(item)
-        if not paths:
-            item = QListWidgetItem("No recent sessions yet: open the demo to try harlab.")
-            item.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.recent.addItem(item)
+        self.recent.setVisible(bool(paths))
+        self.no_recent.setVisible(not paths)
+        if paths:
+            rows = min(len(paths), MAX_RECENT_ROWS)
+            row_h = self.recent.sizeHintForRow(0) + 2 * self.recent.spacing()
+            self.recent.setFixedHeight(rows * row_h + 2 * self.recent.frameWidth() + 2)

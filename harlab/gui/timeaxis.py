@@ -107,12 +107,46 @@ def local_start(start_utc: datetime | None, timezone: str) -> datetime | None:
         return start_utc
 
 
-def format_time(t: float, start_local: datetime | None, wall_clock: bool) -> str:
-    """Readout text for one time: wall clock with milliseconds, or relative."""
+def format_time(t: float, start_local: datetime | None, wall_clock: bool, date: bool = True) -> str:
+    """Readout text for one time: wall clock with milliseconds (with the date unless
+    ``date`` is False), or relative."""
     if wall_clock and start_local is not None:
         d = start_local + timedelta(seconds=t)
-        return d.strftime("%Y-%m-%d %H:%M:%S") + f".{d.microsecond // 1000:03d}"
+        return d.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S") + f".{d.microsecond // 1000:03d}"
     return format_relative(t, 0.001)
+
+
+def parse_time(text: str, start_local: datetime | None, wall_clock: bool, near: float = 0.0) -> float:
+    """Seconds from the start for what a person typed: plain seconds (``9.5``), or a time
+    the way :func:`format_time` shows it without the date (``09:01:30.250`` or ``09:01`` on
+    the wall clock, ``1:30.25`` or ``1:01:30`` from the start).
+
+    A clock time names a time of day, so of the days it could fall on the one nearest
+    ``near`` (the value being edited) is taken; the day is aligned as the time axis aligns
+    its ticks (by the start's UTC offset). Raises ValueError saying what was expected."""
+    s = text.strip()
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    sign = -1.0 if s.startswith("-") else 1.0
+    parts = s.lstrip("+-").split(":")
+    try:
+        if not 2 <= len(parts) <= 3 or not all(p.strip() for p in parts):
+            raise ValueError
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time: expected seconds (9.5), h:mm:ss or HH:MM:SS.mmm") from None
+    clock = wall_clock and start_local is not None
+    if clock and len(nums) == 2:
+        nums.append(0.0)  # a clock's HH:MM, as the axis writes it; from the start m:ss
+    value = sum(n * 60.0 ** i for i, n in enumerate(reversed(nums)))
+    if not clock:
+        return sign * value
+    s0 = start_local
+    offset = s0.hour * 3600 + s0.minute * 60 + s0.second + s0.microsecond / 1e6
+    day = round((near + offset - value) / 86400.0)
+    return value - offset + day * 86400.0
 
 
 def format_duration(d: float) -> str:

@@ -18,8 +18,17 @@ from datetime import datetime
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPixmapCache
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPixmapCache
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from harlab.core.events import Event
 from harlab.core.session import Session
@@ -29,14 +38,16 @@ from harlab.gui.label_band import LabelBandItem, LabelViewBox
 from harlab.gui.overview import OverviewBar
 from harlab.gui.palette import PlotColors
 from harlab.gui.prediction_rows import PredictionRow
+from harlab.gui.row_title import RowTitle
 from harlab.gui.timeaxis import TimeAxisItem, format_duration, format_time, local_start
 from harlab.gui.timehub import TimeHub
-from harlab.gui.traces import LEFT_AXIS_WIDTH, StreamPlot, cache_axes, unit_text
+from harlab.gui.traces import LEFT_AXIS_WIDTH, MIN_TRACE_HEIGHT, StreamPlot, cache_axes, unit_text
 from harlab.labeling.snapping import snap_to_samples
 
 KIND_ORDER = {"accelerometer": 0, "gyroscope": 1, "magnetometer": 2, "heart_rate": 8}
 BAND_HEIGHT = 34
 AXIS_HEIGHT = 30
+RIGHT_MARGIN = 8  #: px right of the plots (the time axis' last label needs room)
 MIN_VIEW_S = 0.02
 PIXMAP_CACHE_KB = 96 * 1024
 DEFER_MS = 120  #: longest wait for a new range's envelopes before the range is shown with the old ones
@@ -47,6 +58,7 @@ class BandRow:
 
     def __init__(self, plot: pg.PlotItem, vb: LabelViewBox, band: LabelBandItem) -> None:
         self.plot, self.vb, self.band = plot, vb, band
+        self.title = RowTitle(plot.getAxis("left"))
 
     @property
     def name(self) -> str:
@@ -54,13 +66,19 @@ class BandRow:
 
 
 class Timeline(QWidget):
-    """Signals and label tracks of one session over a shared time axis."""
+    """Signals and label tracks of one session over a shared time axis.
+
+    Every row has a minimum height (a trace at least ``MIN_TRACE_HEIGHT`` and its title's
+    length, bands and prediction rows fixed); when the rows do not fit, the rows scroll
+    (``scroll``) instead of shrinking. The time axis is a row of its own under the scroll
+    area, so neither scrolling nor the overview bar ever hides it."""
 
     create_requested = Signal(str, float, float)  #: track, t0, t1 (snapped)
     edge_moved = Signal(str, int, str, float)  #: track, id, "start"|"end", new time
     segment_moved = Signal(str, int, float)  #: track, id, dt
     selection_changed = Signal()  #: the selected segments or the active track changed
     updated = Signal()  #: every requested envelope has been drawn
+    time_mode_changed = Signal()  #: wall clock / from start toggled, or the session's start or timezone changed
 
     def __init__(self, colors: PlotColors, threaded: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +107,7 @@ class Timeline(QWidget):
         self.readout = QLabel(" ")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.setWordWrap(True)  # a second line rather than a cut-off one (see _show_readout)
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.readout.setFont(mono)
@@ -111,13 +130,39 @@ class Timeline(QWidget):
             QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.ci.layout.setSpacing(0)
-        self.glw.ci.setContentsMargins(2, 2, 8, 2)
+        self.glw.ci.setContentsMargins(2, 2, RIGHT_MARGIN, 2)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.glw)
+        self.scroll.verticalScrollBar().setSingleStep(BAND_HEIGHT // 2)
+        self.scroll.verticalScrollBar().rangeChanged.connect(lambda *_: self._align_axis())
+        # the time axis: one plot row with no height of its own (for the rows' left margin)
+        # that shows the rows' range; it follows them and never moves them
+        self.time_axis = TimeAxisItem(None, self.wall_clock)
+        self.axis_view = pg.GraphicsLayoutWidget()
+        tick_font = self.time_axis.style.get("tickFont") or self.font()
+        self.axis_view.setFixedHeight(max(AXIS_HEIGHT, QFontMetrics(tick_font).height() + 16))  # large fonts too
+        self.axis_view.ci.setContentsMargins(2, 0, RIGHT_MARGIN, 0)
+        self.axis_plot = pg.PlotItem(axisItems={"bottom": self.time_axis})
+        self.axis_plot.hideButtons()
+        self.axis_plot.vb.setMouseEnabled(x=False, y=False)
+        self.axis_plot.vb.setMenuEnabled(False)
+        self.axis_plot.vb.disableAutoRange()
+        axis_left = self.axis_plot.getAxis("left")
+        axis_left.setWidth(LEFT_AXIS_WIDTH)
+        axis_left.setStyle(showValues=False, tickLength=0)
+        axis_left.setPen(pg.mkPen(None))
+        cache_axes(self.axis_plot)
+        self.axis_view.addItem(self.axis_plot)
         self.overview = OverviewBar(self.hub, colors)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(top)
-        lay.addWidget(self.glw, 1)
+        lay.addWidget(self.scroll, 1)
+        lay.addWidget(self.axis_view)
         lay.addWidget(self.overview)
 
         self._fetch_timer = QTimer(self)
@@ -173,18 +218,17 @@ class Timeline(QWidget):
             self.active_prediction = None
         elif self.active_prediction not in session.prediction_tracks:
             self.active_prediction = self.pred_rows[0].name
-        # the time axis on the last row only
+        # one time axis under all rows (self.axis_plot), none in the rows
         rows = self._all_plots()
         for i, plot in enumerate(rows):
-            last = i == len(rows) - 1
-            plot.showAxis("bottom", last)
             if i:
                 plot.setXLink(rows[0])
             plot.setLimits(xMin=t0 - 0.05 * (t1 - t0), xMax=t1 + 0.05 * (t1 - t0), minXRange=MIN_VIEW_S)
-        if len(rows) > len(self.stream_plots):
-            rows[-1].setFixedHeight(int(rows[-1].maximumHeight()) + AXIS_HEIGHT)
-        elif self.stream_plots:
-            self.stream_plots[-1].plot.setMinimumHeight(140)
+        for plot in rows:
+            plot.hideAxis("bottom")
+            self._wheel_scrolls_rows(plot)
+        self.time_axis.set_start(self._start_local, self.wall_clock)
+        self._fit_rows()
         if self.master is not None:
             self.master.vb.sigXRangeChanged.connect(self._view_range)
         self._update_shades()
@@ -195,25 +239,66 @@ class Timeline(QWidget):
         self.hub.set_selection(None)
         self.hub.set_cursor(t0)
         self.set_range(t0, t1)
+        self.readout.setMinimumHeight(0)  # one line again, if this session's readout fits in one
         self._show_readout()
+        self.time_mode_changed.emit()
 
-    def _time_axis(self) -> TimeAxisItem:
-        return TimeAxisItem(self._start_local, self.wall_clock)
+    def _fit_rows(self) -> None:
+        """Make the plot area at least as tall as its rows' minimum heights: when the
+        window is shorter the rows scroll; they never shrink below their minimum."""
+        need = self.glw.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height() if self._all_plots() else 0
+        self.glw.setMinimumHeight(int(math.ceil(need)) + 2)
+        self._align_axis()
+
+    def _align_axis(self) -> None:
+        """Keep the time axis as wide as the rows: the rows lose the width of the vertical
+        scroll bar when it shows."""
+        bar = self.scroll.verticalScrollBar()
+        extra = bar.sizeHint().width() if bar.maximum() > 0 else 0
+        self.axis_view.ci.setContentsMargins(2, 0, RIGHT_MARGIN + extra, 0)
+
+    def _wheel_scrolls_rows(self, plot: pg.PlotItem) -> None:
+        """The wheel over a row's title column scrolls the rows (over the data it zooms time),
+        except on a trace in fixed y-scale mode, where it scales y as before."""
+        axis = plot.getAxis("left")
+        scale_y = axis.wheelEvent
+
+        def wheel(ev) -> None:
+            sp = next((s for s in self.stream_plots if s.plot is plot), None)
+            if sp is not None and not sp.auto_y:
+                scale_y(ev)
+                return
+            ev.accept()
+            bar = self.scroll.verticalScrollBar()
+            lines = QApplication.wheelScrollLines() * ev.delta() / 120.0
+            bar.setValue(bar.value() - round(lines * bar.singleStep()))
+
+        axis.wheelEvent = wheel
+
+    def row_minimum_heights(self) -> list[tuple[str, pg.PlotItem, float]]:
+        """(kind, plot, minimum height in px) of every row, top to bottom (tests, layout)."""
+        rows = [("trace", sp.plot, sp.plot.minimumHeight()) for sp in self.stream_plots]
+        rows += [("band", b.plot, BAND_HEIGHT) for b in self.bands]
+        for r in self.pred_rows:
+            rows += [("prediction", p, p.minimumHeight()) for p in r.plots]
+        return rows
 
     def _add_stream(self, stream: Stream) -> None:
-        sp = StreamPlot(stream, self.colors, axis_items={"bottom": self._time_axis()})
+        sp = StreamPlot(stream, self.colors)
         sp.vb.clicked.connect(self._trace_clicked)
         sp.vb.span_dragged.connect(self._span_dragged)
         self.glw.addItem(sp.plot, row=len(self.stream_plots), col=0)
-        sp.plot.setMinimumHeight(90)
+        # tall enough for its rotated title (which would otherwise run into the next row's)
+        sp.plot.setMinimumHeight(max(MIN_TRACE_HEIGHT if len(stream.channels) > 1 else MIN_TRACE_HEIGHT * 0.7,
+                                     sp.title_length() + 12))
         if len(stream.channels) == 1:  # heart rate and other single traces need less height
-            sp.plot.setMaximumHeight(150)
+            sp.plot.setMaximumHeight(max(150.0, sp.plot.minimumHeight()))
         self._add_overlays(sp.plot)
         self.stream_plots.append(sp)
 
     def _add_band(self, track) -> None:
         vb = LabelViewBox()
-        plot = pg.PlotItem(viewBox=vb, axisItems={"bottom": self._time_axis()})
+        plot = pg.PlotItem(viewBox=vb)
         plot.hideButtons()
         band = LabelBandItem(track, self.session.schema, mode="band",
                              outline=self.colors.selected_outline)
@@ -237,8 +322,7 @@ class Timeline(QWidget):
         self.bands.append(BandRow(plot, vb, band))
 
     def _add_prediction_row(self, pred) -> None:
-        heat = {"bottom": self._time_axis()} if self.show_heatmap else None
-        row = PredictionRow(pred, self.session.schema, self.colors, {"bottom": self._time_axis()}, heat)
+        row = PredictionRow(pred, self.session.schema, self.colors, heatmap=self.show_heatmap)
         row.vb.segment_clicked.connect(self._prediction_clicked)
         row.vb.background_clicked.connect(self._prediction_background_clicked)
         first = len(self.stream_plots) + len(self.bands) + self._n_pred_plots()
@@ -291,6 +375,7 @@ class Timeline(QWidget):
         self._pending_range = None
         self._deadline.stop()
         self.glw.clear()
+        self.glw.setMinimumHeight(0)
         self.stream_plots, self.bands, self.shades, self.pred_rows = [], [], [], []
         self.cursor_lines, self.regions = [], []
         self.session = None
@@ -305,6 +390,9 @@ class Timeline(QWidget):
     def set_colors(self, colors: PlotColors) -> None:
         self.colors = colors
         self.glw.setBackground(colors.background)
+        self.axis_view.setBackground(colors.background)
+        self.time_axis.setPen(pg.mkPen(colors.foreground))
+        self.time_axis.setTextPen(pg.mkPen(colors.foreground))
         for sp in self.stream_plots:
             sp.set_colors(colors)
         for row in self.bands:
@@ -330,27 +418,27 @@ class Timeline(QWidget):
     def _update_band_titles(self) -> None:
         for row in self.bands:
             active = row.name == self.active_track
-            text = f"<b>▶ {row.name}</b>" if active else row.name
-            row.plot.getAxis("left").setLabel(text, color=self.colors.foreground)
+            row.title.set_title(f"▶ {row.name}" if active else row.name, self.colors.foreground, bold=active)
+
+    @property
+    def start_local(self) -> datetime | None:
+        """The session's start in its own timezone (None: unknown; times show from the start)."""
+        return self._start_local
 
     def set_wall_clock(self, on: bool) -> None:
         self.wall_clock = on
-        for plot in self._all_plots():
-            ax = plot.getAxis("bottom")
-            if isinstance(ax, TimeAxisItem):
-                ax.set_wall_clock(on)
+        self.time_axis.set_wall_clock(on)
         self._show_readout()
+        self.time_mode_changed.emit()
 
     def refresh_timezone(self) -> None:
         """Re-read the session's start and timezone (after a metadata edit)."""
         if self.session is not None:
             md = self.session.metadata
             self._start_local = local_start(md.start_utc, md.timezone)
-        for plot in self._all_plots():
-            ax = plot.getAxis("bottom")
-            if isinstance(ax, TimeAxisItem):
-                ax.set_start(self._start_local, self.wall_clock)
+        self.time_axis.set_start(self._start_local, self.wall_clock)
         self._show_readout()
+        self.time_mode_changed.emit()
 
     def set_auto_y(self, on: bool) -> None:
         for sp in self.stream_plots:
@@ -561,6 +649,7 @@ class Timeline(QWidget):
 
     def _view_range(self, *args: object) -> None:
         a, b = self.view_range()
+        self.axis_plot.vb.setXRange(a, b, padding=0)
         if not self._syncing:
             self._pending_range = None  # the mouse moved the view itself
             self._deadline.stop()
@@ -626,9 +715,17 @@ class Timeline(QWidget):
             here = tr.at(t)
             if here:
                 parts.append(f"[{here[-1].label}]")
-        text = "  ".join(parts)
+        # wrap only between parts (non-breaking spaces inside one), and keep the height once
+        # it took two lines: a readout that jumps between one and two lines as the mouse
+        # moves would move every row with it
+        text = "  ".join(p.replace(" ", "\u00a0") for p in parts)
         self.readout.setText(text)
-        self.readout.setToolTip(text)  # the whole line, where a narrow window clips it
+        self.readout.setToolTip("  ".join(parts))
+        if not self.readout.isVisible() or self.readout.width() < 200:
+            return  # not laid out yet: its width says nothing
+        need = self.readout.heightForWidth(self.readout.width())
+        if need > self.readout.minimumHeight():
+            self.readout.setMinimumHeight(need)
 
     # -- fetching ----------------------------------------------------------------
     def _request(self, v0: float, v1: float) -> bool:

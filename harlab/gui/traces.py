@@ -30,6 +30,7 @@ UNIT_TEXT = {"m/s^2": "m/s²", "deg/s": "°/s", "rad/s": "rad/s", "bpm": "bpm", 
 SHORT_NAME = {"accelerometer": "accel", "gyroscope": "gyro", "heart_rate": "heart rate",
               "magnetometer": "mag"}
 LEFT_AXIS_WIDTH = 78
+MIN_TRACE_HEIGHT = 100  #: px a multi-channel trace keeps however many rows there are
 BINS_PER_PIXEL = 1.0  #: min/max bins fetched per pixel column of the view
 
 
@@ -107,7 +108,11 @@ class StreamPlot:
         self.plot = pg.PlotItem(viewBox=self.vb, axisItems=axis_items or {})
         self.plot.hideButtons()
         self.plot.setClipToView(False)
-        self.plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+        left = self.plot.getAxis("left")
+        left.setWidth(LEFT_AXIS_WIDTH)
+        # the units in the title are SI already (rad/s, m/s², bpm): pyqtgraph would otherwise
+        # rescale a small range to "(×0.001)" with ticks of ±300
+        left.enableAutoSIPrefix(False)
         cache_axes(self.plot)
         self.channels = list(stream.channels)
         self.has_magnitude = len(self.channels) == 3 and stream.kind in (
@@ -165,9 +170,14 @@ class StreamPlot:
                 parts.append(f'<span style="color:{col}">{html.escape(name)}</span>')
             chans = " ".join(parts)
             text = f"{html.escape(self.title)}{unit}<br>{chans}"
-        else:
-            text = f"{html.escape(self.title)}{unit}"
+        else:  # the unit on a line of its own: "heart rate (bpm)" in one line needs ~110 px of height
+            text = f"{html.escape(self.title)}<br>{unit.strip()}" if unit else html.escape(self.title)
         self.plot.getAxis("left").setLabel(text, color=self.colors.foreground)
+
+    def title_length(self) -> float:
+        """Length in px of the (rotated) axis title: the row must be at least this tall,
+        or the title runs into the next row's."""
+        return float(self.plot.getAxis("left").label.boundingRect().width())
 
     def set_channel_visible(self, index: int, visible: bool) -> None:
         self.shown[index] = visible

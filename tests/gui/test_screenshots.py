@@ -88,6 +88,28 @@ def test_screenshots(make_window, qtbot):
     assert float(np.nanmax(sp.envelope.hi[:, 0])) > 35  # the spikes survive min/max summarising
 
 
+def test_layout_screenshots_at_1280x800(make_window, qtbot):
+    """Many rows (three streams, two label tracks, two prediction tracks with heatmaps) and
+    the plain demo session, at 1280×800 (test_layout.py checks the geometry)."""
+    from gui_helpers import make_predictions
+
+    s = make_session(minutes=10, n_segments=20)
+    s.add_segments("second annotator", [Segment(30, 90, "walking"), Segment(100, 200, "sitting")])
+    make_predictions(s, name="activity-predicted")
+    make_predictions(s, name="second-model", seed=1)
+    w = make_window()
+    w.resize(1280, 800)
+    w.heatmap_action.setChecked(True)
+    assert w.show_session(s, unsaved=False)
+    w.timeline.set_range(60.0, 260.0)
+    shoot(w, qtbot, "layout_many_rows")
+    w.heatmap_action.setChecked(False)
+    assert w.show_session(demo_session(10.0), unsaved=False)
+    w.timeline.set_range(120.0, 240.0)
+    shoot(w, qtbot, "layout_few_rows")
+    assert w.timeline.scroll.verticalScrollBar().maximum() == 0
+
+
 def test_prediction_screenshot(make_window, qtbot):
     """Predictions under the labels: hatched predicted segments, the confidence strip (with a
     doubtful and a wrong stretch) and the per-class heatmap."""
@@ -124,7 +146,9 @@ def test_prediction_screenshot(make_window, qtbot):
 
 
 def test_demo_with_model_predictions_screenshot(make_window, qtbot):
-    """The demo session with the shipped demo model's predictions beside its labels (README)."""
+    """The demo session with the shipped demo model's predictions beside its labels (README):
+    two prediction rows (the model's smoothed segments, and the same windows unsmoothed) with
+    their heatmaps, more rows than fit, so the rows scroll above a time axis that stays put."""
     pytest.importorskip("torch")
     try:
         from harlab.simulate.session import (
@@ -136,14 +160,20 @@ def test_demo_with_model_predictions_screenshot(make_window, qtbot):
         pytest.skip("no demo model in this installation")
     if not demo_model_path().exists():
         pytest.skip("no demo model file")
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.ml.predict import SmoothingConfig, predict_session
+
     s = make_demo_session_with_predictions(20, seed=1)
     assert DEMO_PREDICTION_TRACK in s.prediction_tracks
+    predict_session(ActivityModel.load(demo_model_path()), s, name="demo model, unsmoothed",
+                    smoothing=SmoothingConfig(p_switch=None))
     w = make_window()
     w.resize(1400, 860)
     w.heatmap_action.setChecked(True)
     assert w.show_session(s, unsaved=False)
     w.timeline.set_range(240.0, 600.0)
     w.timeline.hub.set_cursor(420.0)
+    assert w.timeline.scroll.verticalScrollBar().maximum() > 0  # two 13-class heatmaps do not fit: the rows scroll
     path = shoot(w, qtbot, "workbench_predictions")
     assert path.stat().st_size < 300_000
     w.heatmap_action.setChecked(False)

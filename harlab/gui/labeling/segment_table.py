@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.events import Event
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.session import Session
+from harlab.gui.timeaxis import format_time, parse_time
 from harlab.labeling.commands import ModifySegment, RemoveSegments
 from harlab.labeling.history import EditHistory
 
@@ -46,6 +48,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("id", "Id"),
 )
 EDITABLE = {"label", "start", "end", "note", "annotator", "confidence"}
+TIME_KEYS = ("start", "end")
 ALL_CLASSES = "All classes"
 SegmentRole = Qt.ItemDataRole.UserRole + 1  #: the Segment of a row
 
@@ -78,6 +81,8 @@ class SegmentTableModel(QAbstractTableModel):
         self._sort_desc = False
         self._text = ""
         self._label = ""
+        #: None: seconds from the start; else (start_local, wall_clock) as the timeline shows time
+        self._time_mode: tuple[datetime | None, bool] | None = None
         self.set_track(track if track is not None else next(iter(session.label_tracks), None))
 
     # -- state -------------------------------------------------------------------------------
@@ -99,6 +104,28 @@ class SegmentTableModel(QAbstractTableModel):
         and, when ``label`` is given, of that class."""
         self._text, self._label = text.strip().lower(), label
         self.refresh(reset=True)
+
+    def set_time_mode(self, start_local: datetime | None, wall_clock: bool) -> None:
+        """Show start and end as the timeline does: clock time of the session's timezone
+        (``wall_clock``) or time from the start; typed times are read the same way."""
+        self._time_mode = (start_local, wall_clock)
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+        if len(self._order):
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._order) - 1, len(COLUMNS) - 1))
+
+    @property
+    def clock(self) -> bool:
+        return self._time_mode is not None and self._time_mode[1] and self._time_mode[0] is not None
+
+    def time_text(self, t: float) -> str:
+        if self._time_mode is None:
+            return f"{t:.3f}"
+        return format_time(t, *self._time_mode, date=False)
+
+    def parse_time(self, text: str, near: float) -> float:
+        if self._time_mode is None:
+            return float(text)
+        return parse_time(str(text), *self._time_mode, near=near)
 
     def segment(self, row: int) -> Segment:
         return self.track[int(self._order[row])]  # type: ignore[index]
@@ -177,7 +204,10 @@ class SegmentTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section][1]
+            key, title = COLUMNS[section]
+            if key in TIME_KEYS and self._time_mode is not None:
+                return f"{title.split(' ')[0]} ({'clock' if self.clock else 'from start'})"
+            return title
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -201,6 +231,8 @@ class SegmentTableModel(QAbstractTableModel):
                 v: Any = s.duration
             else:
                 v = getattr(s, key)
+            if key in TIME_KEYS and self._time_mode is not None:
+                return self.time_text(float(v))
             if role == Qt.ItemDataRole.EditRole:
                 return "" if v is None else v
             if isinstance(v, float):
@@ -211,7 +243,9 @@ class SegmentTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and key in ("start", "end", "duration", "confidence", "id"):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{s.label} {s.start:.3f}–{s.end:.3f} s" + (f"\n{s.note}" if s.note else "")
+            unit = " s" if self._time_mode is None else ""
+            return f"{s.label} {self.time_text(s.start)}–{self.time_text(s.end)}{unit}" + (
+                f"\n{s.note}" if s.note else "")
         return None
 
     def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
@@ -220,8 +254,8 @@ class SegmentTableModel(QAbstractTableModel):
         key = COLUMNS[index.column()][0]
         s = self.segment(index.row())
         try:
-            if key in ("start", "end"):
-                value = float(value)
+            if key in TIME_KEYS:
+                value = self.parse_time(value, near=float(getattr(s, key)))
             elif key == "confidence":
                 value = None if value in ("", None) else float(value)
             else:
@@ -327,7 +361,7 @@ class SegmentTableDock(QDockWidget):
         hh = self.view.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         hh.setStretchLastSection(False)
-        for col, width in enumerate((120, 80, 80, 80, 160, 80, 80, 70, 50)):
+        for col, width in enumerate((120, 96, 96, 80, 160, 80, 80, 70, 50)):  # 09:01:30.250 fits
             self.view.setColumnWidth(col, width)
         lay.addWidget(self.view, 1)
         self.status = QLabel(body)
@@ -365,6 +399,10 @@ class SegmentTableDock(QDockWidget):
 
     def set_track(self, name: str) -> None:
         self.track_box.setCurrentText(name)
+
+    def set_time_mode(self, start_local: datetime | None, wall_clock: bool) -> None:
+        """Follow the timeline's time mode (see :meth:`SegmentTableModel.set_time_mode`)."""
+        self.model.set_time_mode(start_local, wall_clock)
 
     def select_segment(self, seg_id: int) -> bool:
         """Make a segment current and scroll to it (without emitting jump_requested)."""

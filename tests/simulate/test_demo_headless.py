@@ -1,0 +1,30 @@
+"""``harlab demo`` where no window can open: it says so and how to proceed, and the file is written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="X11/Wayland display variables only")
+
+
+def test_demo_without_a_display_says_so_and_still_writes_the_session(tmp_path):
+    keep = ("PATH", "HOME", "PYTHONPATH", "LANG", "TMPDIR")
+    env = {k: os.environ[k] for k in keep if k in os.environ}  # no DISPLAY, WAYLAND_DISPLAY, QT_QPA_PLATFORM
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
+    out = tmp_path / "demo.h5"
+    proc = subprocess.run(
+        [sys.executable, "-m", "harlab", "demo", "-o", str(out), "--duration", "0.5", "--no-predictions"],
+        env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.strip() == str(out)
+    assert "no display" in proc.stderr and "--no-open" in proc.stderr and str(out) in proc.stderr
+    assert out.stat().st_size > 0
+
+    from harlab.storage import read_session
+
+    assert read_session(out).streams  # a whole session, readable
