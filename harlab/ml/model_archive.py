@@ -80,6 +80,8 @@ def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
             is_zip = zipfile.is_zipfile(f)
         except OSError:
             is_zip = False
+        if not is_zip and head.startswith(b"PK\x03\x04"):
+            raise HarlabError(f"a zip archive without its directory at the end (truncated at {size} bytes?)")
         if not is_zip:
             raise HarlabError(f"not a harlab model file (expected a zip archive, first bytes {head!r})")
         f.seek(0)

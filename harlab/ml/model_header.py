@@ -118,7 +118,8 @@ def need_strings(d: dict[str, Any], key: str, where: str, lo: int, hi: int) -> l
     if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
         raise HarlabError(f"header field {_where(where, key)} must be a list of strings, got {_show(v)}")
     if not lo <= len(v) <= hi:
-        raise HarlabError(f"header field {_where(where, key)} has {len(v)} entries; expected {lo}..{hi}")
+        expected = f"{lo} (one per channel)" if lo == hi else f"{lo}..{hi}"
+        raise HarlabError(f"header field {_where(where, key)} has {len(v)} entries; expected {expected}")
     return v
 
 
@@ -152,8 +153,8 @@ def check_header(header: Any, format_name: str, format_version: int) -> None:
         if (not isinstance(weights, list) or len(weights) != len(members)
                 or any(isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0
                        for w in weights) or not sum(weights) > 0):
-            raise HarlabError(f"header field weights must be {len(members)} finite numbers >= 0 with a "
-                              f"positive sum, got {_show(weights)}")
+            raise HarlabError(f"header field weights must hold one finite number >= 0 per member ({len(members)}) "
+                              f"with a positive sum, got {_show(weights)}")
 
 
 def check_info(info: dict[str, Any]) -> None:

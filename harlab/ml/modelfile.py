@@ -64,6 +64,7 @@ class ModelFileError(HarlabError):
 
     def __init__(self, path: str | Path, problem: str) -> None:
         self.path = Path(path)
+        self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
 
@@ -190,8 +191,10 @@ class TorchMember:
             if tuple(v.shape) != shape:
                 raise HarlabError(f"weight {k!r} has shape {tuple(v.shape)}, expected {shape} for {n_channels} "
                                   f"channels, {n_classes} classes and {n_time}-sample windows")
-            if dtype.is_floating_point and not (v.dtype.kind == "f" and np.all(np.isfinite(v))):
-                raise HarlabError(f"weight {k!r} holds {v.dtype} values that are not all finite numbers")
+            if dtype.is_floating_point and v.dtype.kind != "f":
+                raise HarlabError(f"weight {k!r} holds {v.dtype} values; expected floats")
+            if dtype.is_floating_point and not np.all(np.isfinite(v)):
+                raise HarlabError(f"weight {k!r} holds values that are not finite numbers")
         net = build_network(arch, n_channels, n_classes, n_time)
         state = {k: torch.from_numpy(np.ascontiguousarray(given[k])).to(dtype) for k, (_, dtype) in expected.items()}
         net.load_state_dict(state, strict=True)
