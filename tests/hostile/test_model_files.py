@@ -158,3 +158,18 @@ def test_registering_validates_the_file_it_logs(tiny_model, tmp_path, monkeypatc
     with mlflow.start_run(), pytest.raises(ModelFileError, match=re.escape(f"{model_file}: ") + ".*normalisation"):
         log_pyfunc(model, model_file, "tiny")
     assert len(client.search_model_versions("name='tiny'")) == 1
+
+
+def test_format_doc_states_the_limits_the_code_enforces():
+    from harlab.ml.booster_text import MAX_LEAVES
+    from harlab.ml.model_archive import MAX_ARRAY_BYTES, MAX_DEFLATE_RATIO, MAX_FILE_BYTES
+    from harlab.ml.model_header import LIMITS, MAX_DEPTH
+
+    doc = (REPO / "docs" / "ML.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## The model file"):]
+    section = section[:section.index("\n## ", 5)]
+    for text in (f"{MAX_FILE_BYTES >> 30} GiB", f"{MAX_ARRAY_BYTES >> 30} GiB of arrays", f"({MAX_DEFLATE_RATIO}:1)",
+                 f"depth ≤ {LIMITS['depth']}", f"width ≤ {LIMITS['width']:,}".replace(",", " "),
+                 f"channels (1..{LIMITS['channels']})", f"{LIMITS['window_samples']:,} samples".replace(",", " "),
+                 f"at most {MAX_DEPTH} levels", f"1..{MAX_LEAVES:,} leaves".replace(",", " ")):
+        assert text in section, text
