@@ -39,6 +39,9 @@ LIMITS = {
     "blocks": 16,  #: seed2d blocks
     "width": 65_536,
     "kernel": 4_096,
+    #: values of a network's widest layer for one window (16 MB of float32; a batch of windows
+    #: multiplies it): filters x samples (x channels for seed2d)
+    "activations": 1 << 22,
 }
 _INFO_TEXT = ("track", "label_policy", "preset", "name", "harlab_version", "created_utc")
 
@@ -212,7 +215,16 @@ def check_member(m: dict[str, Any], info: dict[str, Any], where: str) -> None:
         arch = m.get("arch")
         if not isinstance(arch, dict):
             raise HarlabError(f"header field {where}.arch must be an object, got {_show(arch)}")
-        check_arch(arch, f"{where}.arch")
+        full = check_arch(arch, f"{where}.arch")
+        n_time = int(round(float(info["rate_hz"]) * float(info["window_s"])))
+        if arch["kind"] == "seed2d":
+            widest, values = max(full["filters"]), max(full["filters"]) * n_time * len(info["channels"])
+        else:
+            widest = max(full["width"], full["max_width"])
+            values = widest * n_time
+        if values > LIMITS["activations"]:
+            raise HarlabError(f"header field {where}.arch: layers of {widest} filters over {n_time}-sample windows "
+                              f"would hold {values} values per window; at most {LIMITS['activations']}")
     elif kind == "lightgbm":
         n_channels = len(info["channels"])
         need_float(m, "rate_hz", where, 0.0, LIMITS["rate_hz"], lo_open=True)
@@ -231,8 +243,9 @@ def check_member(m: dict[str, Any], info: dict[str, Any], where: str) -> None:
         raise HarlabError(f"member {where[len('members['):-1]} has unknown kind {_show(kind)}")
 
 
-def check_arch(arch: dict[str, Any], where: str) -> None:
-    """Types from the architecture's dataclass defaults, ranges that keep building it quick."""
+def check_arch(arch: dict[str, Any], where: str) -> dict[str, Any]:
+    """Types from the architecture's dataclass defaults, ranges that keep building it quick;
+    returns the settings with the defaults filled in."""
     kind = arch.get("kind")
     cls = {"cnn1d": CNN1DConfig, "seed2d": Seed2DConfig}.get(kind)  # type: ignore[arg-type]
     if cls is None:
@@ -273,6 +286,7 @@ def check_arch(arch: dict[str, Any], where: str) -> None:
                 int_value(pool[j], f"{where}.pools[{i}][{j}]", 1, LIMITS["window_samples"])
         need_int(get, "kernel", where, 1, kernel)
         need_float(get, "bn_momentum", where, 0.0, 1.0)
+    return get
 
 
 def _check_like(value: Any, default: Any, where: str) -> None:

@@ -196,7 +196,8 @@ class TorchMember:
             if dtype.is_floating_point and not np.all(np.isfinite(v)):
                 raise HarlabError(f"weight {k!r} holds values that are not finite numbers")
         net = build_network(arch, n_channels, n_classes, n_time)
-        state = {k: torch.from_numpy(np.ascontiguousarray(given[k])).to(dtype) for k, (_, dtype) in expected.items()}
+        state = {k: torch.from_numpy(given[k] if given[k].flags.c_contiguous else given[k].copy(order="C")).to(dtype)
+                 for k, (_, dtype) in expected.items()}
         net.load_state_dict(state, strict=True)
         mean, std = arrays.get("norm/mean"), arrays.get("norm/std")
         if mean is None or std is None or mean.shape != (n_channels,) or std.shape != mean.shape:

@@ -282,6 +282,8 @@ def torch_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
                            r"expected floats"),
         "arch_width_edited": (arch("width", 4096), r"shape .*expected"),
         "arch_width_absurd": (arch("width", 10**12), r"width"),
+        "arch_activations_huge": (edit_header(lambda h: h["members"][0]["arch"].update(width=65536, max_width=65536)),
+                                  r"values per window"),
         "arch_depth_absurd": (arch("depth", 10**9), r"depth"),
         "arch_depth_string": (arch("depth", "4"), r"depth"),
         "arch_dropout_nan": (lambda a: set_header_text(a, json.dumps(header(a)).replace(

@@ -171,5 +171,5 @@ def test_format_doc_states_the_limits_the_code_enforces():
     for text in (f"{MAX_FILE_BYTES >> 30} GiB", f"{MAX_ARRAY_BYTES >> 30} GiB of arrays", f"({MAX_DEFLATE_RATIO}:1)",
                  f"depth ≤ {LIMITS['depth']}", f"width ≤ {LIMITS['width']:,}".replace(",", " "),
                  f"channels (1..{LIMITS['channels']})", f"{LIMITS['window_samples']:,} samples".replace(",", " "),
-                 f"at most {MAX_DEPTH} levels", f"1..{MAX_LEAVES:,} leaves".replace(",", " ")):
+                 f"at most {MAX_DEPTH} levels", f"{LIMITS['activations']:,} values per window".replace(",", " "), f"1..{MAX_LEAVES:,} leaves".replace(",", " ")):
         assert text in section, text
