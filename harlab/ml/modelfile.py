@@ -11,14 +11,20 @@ The file is a zip of plain arrays (numpy ``.npz``) plus a JSON header stored as 
 byte array. It is read with ``allow_pickle=False`` and every network is rebuilt
 from its architecture dict, so opening a model file never executes code from it;
 a pickled, truncated or edited file raises :class:`ModelFileError`.
+
+Nothing in the file is trusted before it is checked: the container's sizes
+(:mod:`harlab.ml.model_archive`), every header field (:mod:`harlab.ml.model_header`), each
+network's weights against the shapes its architecture gives for the header's channels,
+classes and window (worked out on torch's ``meta`` device, which allocates nothing), and
+LightGBM's text against the header's classes and feature columns
+(:mod:`harlab.ml.booster_text`). :meth:`ActivityModel.load` is the one validation: the
+registry registers only what it loads.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import zipfile
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, fields
@@ -32,8 +38,19 @@ import torch
 from harlab import __version__
 from harlab.core import files
 from harlab.core.errors import HarlabError
-from harlab.ml.context import context_features, network_context, references_by_recording, relative_features
-from harlab.ml.features import FEATURES_VERSION, window_features
+from harlab.ml.booster_text import check_booster_text
+from harlab.ml.context import (
+    CONTEXT_NAMES,
+    REF_SIZE,
+    context_features,
+    network_context,
+    reference_size,
+    references_by_recording,
+    relative_features,
+)
+from harlab.ml.features import FEATURES_VERSION, n_features, window_features
+from harlab.ml.model_archive import read_arrays
+from harlab.ml.model_header import check_header, parse_header
 from harlab.ml.models import ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
 from harlab.ml.orientation import TRANSFORMS, canonicalise, choose
 
@@ -47,6 +64,7 @@ class ModelFileError(HarlabError):
 
     def __init__(self, path: str | Path, problem: str) -> None:
         self.path = Path(path)
+        self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
 
@@ -155,23 +173,37 @@ class TorchMember:
     @classmethod
     def restore(cls, header: dict[str, Any], arrays: dict[str, np.ndarray], info: ModelInfo) -> TorchMember:
         arch = arch_from_dict(dict(header["arch"]))
-        net = build_network(arch, len(info.channels), len(info.classes), info.n_time)
-        state = {k[len("state/"):]: torch.from_numpy(np.array(v)) for k, v in arrays.items()
-                 if k.startswith("state/")}
-        expected = net.state_dict()
-        missing = sorted(set(expected) - set(state))
-        extra = sorted(set(state) - set(expected))
+        n_channels, n_classes, n_time = len(info.channels), len(info.classes), info.n_time
+        try:  # the shapes the header promises, without allocating a single weight
+            with torch.device("meta"):
+                expected = {k: (tuple(v.shape), v.dtype)
+                            for k, v in build_network(arch, n_channels, n_classes, n_time).state_dict().items()}
+        except (RuntimeError, ValueError) as exc:
+            raise HarlabError(f"the {arch.kind} architecture does not fit windows of {n_time} samples x "
+                              f"{n_channels} channels: {exc}") from exc
+        given = {k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")}
+        missing = sorted(set(expected) - set(given))
+        extra = sorted(set(given) - set(expected))
         if missing or extra:
             raise HarlabError(f"weights do not match the architecture: missing {missing[:3]}, unexpected {extra[:3]}")
-        for k, v in expected.items():
-            if tuple(state[k].shape) != tuple(v.shape):
-                raise HarlabError(f"weight {k!r} has shape {tuple(state[k].shape)}, expected {tuple(v.shape)}")
-            if state[k].dtype != v.dtype:
-                state[k] = state[k].to(v.dtype)
+        for k, (shape, dtype) in expected.items():
+            v = given[k]
+            if tuple(v.shape) != shape:
+                raise HarlabError(f"weight {k!r} has shape {tuple(v.shape)}, expected {shape} for {n_channels} "
+                                  f"channels, {n_classes} classes and {n_time}-sample windows")
+            if dtype.is_floating_point and v.dtype.kind != "f":
+                raise HarlabError(f"weight {k!r} holds {v.dtype} values; expected floats")
+            if dtype.is_floating_point and not np.all(np.isfinite(v)):
+                raise HarlabError(f"weight {k!r} holds values that are not finite numbers")
+        net = build_network(arch, n_channels, n_classes, n_time)
+        state = {k: torch.from_numpy(given[k] if given[k].flags.c_contiguous else given[k].copy(order="C")).to(dtype)
+                 for k, (_, dtype) in expected.items()}
         net.load_state_dict(state, strict=True)
         mean, std = arrays.get("norm/mean"), arrays.get("norm/std")
-        if mean is None or std is None or mean.shape != (len(info.channels),) or std.shape != mean.shape:
+        if mean is None or std is None or mean.shape != (n_channels,) or std.shape != mean.shape:
             raise HarlabError("normalisation arrays are missing or do not match the channels")
+        if mean.dtype.kind != "f" or std.dtype.kind != "f":
+            raise HarlabError("normalisation arrays are not floats")
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
             raise HarlabError("normalisation arrays hold non-finite or non-positive values")
         return cls(arch, net, mean, std, list(info.channels), list(info.units))
@@ -239,20 +271,37 @@ class BoostedFeaturesMember:
     @classmethod
     def restore(cls, header: dict[str, Any], arrays: dict[str, np.ndarray], info: ModelInfo) -> BoostedFeaturesMember:
         lgb = import_lightgbm()
-        if "booster" not in arrays:
-            raise HarlabError("the LightGBM model text is missing")
-        try:
-            booster = lgb.Booster(model_str=arrays["booster"].tobytes().decode("utf-8"))
-        except Exception as exc:  # LightGBM raises its own LightGBMError on bad text
-            raise HarlabError(f"the LightGBM model text does not parse: {exc}") from exc
         # files written before feature versions existed used version 1
         version = int(header.get("features_version", 1))
         if version not in (1, FEATURES_VERSION):
             raise HarlabError(f"the model's window features are version {version}; this harlab knows 1 and "
                               f"{FEATURES_VERSION}: update harlab to apply it")
-        return cls(booster, float(header["rate_hz"]), [tuple(t) for t in header["triads"]], len(info.classes),
-                   list(info.units), version, list(info.channels), bool(header.get("recording_context", False)),
-                   bool(header.get("recording_relative", False)))
+        member = cls(None, float(header["rate_hz"]), [tuple(t) for t in header["triads"]], len(info.classes),
+                     list(info.units), version, list(info.channels), bool(header.get("recording_context", False)),
+                     bool(header.get("recording_relative", False)))
+        raw = arrays.get("booster")
+        if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
+            raise HarlabError("the LightGBM model text is missing")
+        text = check_booster_text(raw.tobytes(), member.n_feature_columns(), len(info.classes))
+        try:
+            member.booster = lgb.Booster(model_str=text)
+        except Exception as exc:  # LightGBM raises its own LightGBMError on bad text
+            raise HarlabError(f"the LightGBM model text does not parse: {exc}") from exc
+        return member
+
+    def n_feature_columns(self) -> int:
+        """How many columns :meth:`features` gives the booster (the count does not depend on the
+        window length or rate, so a two-sample probe tells it)."""
+        base = n_features(2, len(self.channels), 1.0, self.triads, self.units, self.features_version)
+        if not self.uses_context:
+            return base
+        if not self.relative:
+            return base + len(CONTEXT_NAMES)
+        medians = reference_size(self.channels, self.units, self.rate_hz) - REF_SIZE
+        if self.features_version != FEATURES_VERSION or medians != base:
+            raise HarlabError(f"the member compares {base} window features with a recording's {medians} median "
+                              "features; they must be the same columns")
+        return 2 * base + len(CONTEXT_NAMES)
 
 
 def import_lightgbm() -> Any:
@@ -375,46 +424,46 @@ class ActivityModel:
 
     @classmethod
     def load(cls, path: str | Path) -> ActivityModel:
-        """Read a model file without executing anything from it."""
+        """Read a model file without executing anything from it, checking everything it declares
+        (see the module docstring) before a network or booster touches data; any problem is a
+        :class:`ModelFileError` naming the file."""
         path = Path(path)
-        if not path.is_file():
-            raise ModelFileError(path, "no such model file")
-        raw = path.read_bytes()
-        if not zipfile.is_zipfile(io.BytesIO(raw)):
-            raise ModelFileError(path, f"not a harlab model file (expected a zip archive, first bytes {raw[:8]!r})")
         try:
-            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except ValueError as exc:
-            raise ModelFileError(path, f"refusing to load: {exc}") from exc
-        except (OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise ModelFileError(path, f"corrupt model file: {exc}") from exc
+            return cls._load_checked(path)
+        except ModelFileError:
+            raise
+        except MemoryError as exc:
+            raise ModelFileError(path, "the model does not fit in memory") from exc
+        except RecursionError as exc:
+            raise ModelFileError(path, "the model nests too deeply") from exc
+        except (HarlabError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ModelFileError(path, f"invalid model: {exc}") from exc
+
+    @classmethod
+    def _load_checked(cls, path: Path) -> ActivityModel:
+        try:
+            arrays = read_arrays(path)
+        except HarlabError as exc:
+            raise ModelFileError(path, str(exc)) from exc
         if _HEADER not in arrays:
             raise ModelFileError(path, f"no {_HEADER} entry: not a harlab model file")
         try:
-            header = json.loads(arrays.pop(_HEADER).tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelFileError(path, f"the header is not valid JSON: {exc}") from exc
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise ModelFileError(path, f"header format is not {FORMAT!r}")
-        version = header.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ModelFileError(path, f"model format version {version!r}; this harlab reads up to {FORMAT_VERSION}")
-        try:
-            info = ModelInfo.from_dict(header["info"])
-            if len(info.channels) != len(info.units) or not info.classes:
-                raise HarlabError("channels, units or classes are inconsistent")
-            members: list[Member] = []
-            for i, mh in enumerate(header["members"]):
-                restore = _RESTORERS.get(mh.get("kind"))
-                if restore is None:
-                    raise HarlabError(f"member {i} has unknown kind {mh.get('kind')!r}")
-                prefix = f"m{i}/"
-                marr = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-                members.append(restore(mh, marr, info))
-            weights = [float(w) for w in header.get("weights", [1.0] * len(members))]
-            return cls(info, members, weights)
-        except ModelFileError:
-            raise
-        except (HarlabError, KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ModelFileError(path, f"invalid model: {exc}") from exc
+            header = parse_header(arrays.pop(_HEADER))
+            check_header(header, FORMAT, FORMAT_VERSION)
+        except HarlabError as exc:
+            raise ModelFileError(path, str(exc)) from exc
+        n_members = len(header["members"])
+        stray = sorted(k for k in arrays if not any(k.startswith(f"m{i}/") for i in range(n_members)))
+        if stray:
+            raise ModelFileError(path, f"arrays that belong to no member: {stray[:3]}")
+        info = ModelInfo.from_dict(header["info"])
+        members: list[Member] = []
+        for i, mh in enumerate(header["members"]):
+            prefix = f"m{i}/"
+            marr = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            try:
+                members.append(_RESTORERS[mh["kind"]](mh, marr, info))
+            except HarlabError as exc:
+                raise ModelFileError(path, f"member {i} ({mh['kind']}): {exc}") from exc
+        weights = [float(w) for w in header.get("weights", [1.0] * len(members))]
+        return cls(info, members, weights)

@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import logging
 import re
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ from urllib.parse import urlsplit, urlunsplit
 from harlab import __version__
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
-from harlab.ml.modelfile import ActivityModel
+from harlab.ml.model_archive import open_regular
+from harlab.ml.modelfile import ActivityModel, ModelFileError
 from harlab.mlops.paths import prepare_store, require_mlflow, resolve_tracking_uri
 
 MODEL_FILE_SUFFIX = ".harmodel"
@@ -194,10 +196,29 @@ def pip_requirements() -> list[str]:
     return reqs
 
 
+def stage_checked(model_path: Path, folder: Path) -> tuple[Path, ActivityModel]:
+    """Copy the model file into ``folder`` and load the copy (:meth:`ActivityModel.load`, the one
+    validation of model files); a problem names ``model_path``, not the copy."""
+    staged = folder / f"{model_path.stem or 'model'}{MODEL_FILE_SUFFIX}"
+    try:
+        with open_regular(model_path) as src, open(staged, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except HarlabError as exc:
+        raise ModelFileError(model_path, str(exc)) from exc
+    try:
+        return staged, ActivityModel.load(staged)
+    except ModelFileError as exc:
+        raise ModelFileError(model_path, exc.problem) from exc
+
+
 def log_pyfunc(model: ActivityModel, model_path: Path, register_name: str | None = None,
                artifact_name: str = "model") -> dict[str, Any]:
     """Log ``model`` (already saved at ``model_path``) as a pyfunc in the active run; register it
-    as a new version of ``register_name`` when given. Returns the URIs and the version."""
+    as a new version of ``register_name`` when given. Returns the URIs and the version.
+
+    What is logged and described is the file at ``model_path`` as :meth:`ActivityModel.load`
+    reads it (``model`` is the caller's copy of it): a file that does not load is refused with
+    the same :class:`ModelFileError`, and nothing is logged."""
     require_mlflow()
     import mlflow.pyfunc
 
@@ -205,14 +226,13 @@ def log_pyfunc(model: ActivityModel, model_path: Path, register_name: str | None
 
     spec = importlib.util.find_spec("harlab.mlops.pyfunc_model_code")
     assert spec is not None and spec.origin
-    model_path = Path(model_path)
-    describe = WindowScorer(model).describe()
-    describe["model_sha256"] = sha256_of(model_path)
     with tempfile.TemporaryDirectory(prefix="harlab-log-") as tmp:
-        if model_path.suffix != MODEL_FILE_SUFFIX:  # the artifact keeps a recognisable name
-            staged = Path(tmp) / f"{model_path.stem or 'model'}{MODEL_FILE_SUFFIX}"
-            staged.write_bytes(model_path.read_bytes())
-            model_path = staged
+        # what is logged is a private copy, validated exactly as loading validates (the file
+        # could change between a check of it and MLflow's copy); the artifact keeps a
+        # recognisable name
+        model_path, model = stage_checked(Path(model_path), Path(tmp))
+        describe = WindowScorer(model).describe()
+        describe["model_sha256"] = sha256_of(model_path)
         # MLflow warns that it cannot infer a signature: on purpose, harlab.mlops.scoring checks the
         # input (a tensor signature would refuse tables and the seed's format; see docs/MLOPS.md)
         pyfunc_log = logging.getLogger("mlflow.pyfunc")
