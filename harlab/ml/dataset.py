@@ -87,21 +87,25 @@ class Dataset:
 N_TIME_BLOCKS = 5
 
 
-def time_blocks(session_index: np.ndarray, start_s: np.ndarray, n_blocks: int = N_TIME_BLOCKS) -> np.ndarray:
-    """``"time block j"`` for each window: every recording is cut into ``n_blocks`` runs of
-    consecutive windows, block j the j-th in time.
+def time_blocks(session_index: np.ndarray, start_s: np.ndarray, y: np.ndarray,
+                n_blocks: int = N_TIME_BLOCKS) -> np.ndarray:
+    """``"time block j"`` for each window: the windows of each class in each recording are
+    cut into ``n_blocks`` runs in time order, block j the j-th.
 
     With one participant, or classes that only some participants show, holding out whole
-    people validates on classes never trained on. Holding out block j of *every* recording
-    keeps every class on both sides and no window beside its own neighbours, except at the
-    block edges (one overlapping window with the default half-window stride). It measures
-    other minutes of the same people, not new people: the split's description says so.
+    people validates on classes never trained on. Holding out block j of every class of
+    every recording keeps each class on both sides (a recording of several activities in
+    turn would otherwise put whole bouts on one side) and no window beside its own
+    neighbours, except at the block edges (one overlapping window at the default
+    half-window stride). It measures other minutes of the same people, not new people:
+    the split's description says so.
     """
     block = np.zeros(len(session_index), np.int64)
     for si in np.unique(session_index):
-        idx = np.flatnonzero(session_index == si)
-        idx = idx[np.argsort(start_s[idx], kind="stable")]
-        block[idx] = (np.arange(len(idx)) * n_blocks) // max(len(idx), 1)
+        for c in np.unique(y[session_index == si]):
+            idx = np.flatnonzero((session_index == si) & (y == c))
+            idx = idx[np.argsort(start_s[idx], kind="stable")]
+            block[idx] = (np.arange(len(idx)) * n_blocks) // max(len(idx), 1)
     return np.asarray([f"time block {b + 1}" for b in block.tolist()], dtype=str)
 
 
@@ -134,7 +138,7 @@ def build_dataset(
         raise HarlabError(_no_windows_message(sessions, track, ws, classes))
     X, units = to_si(ws.X, ws.units)
     participants = ws.participant.astype(str)
-    blocks = time_blocks(ws.session_index, ws.start_s)
+    blocks = time_blocks(ws.session_index, ws.start_s, ws.y)
     if len(set(participants.tolist())) >= 2 and all(participants):
         groups, kind = participants, "participant"
     else:

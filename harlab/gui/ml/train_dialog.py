@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.gui.ml.class_table import ClassTable, _fmt_duration
@@ -436,14 +437,14 @@ class TrainDialog(QDialog):
 
     def _rebuild_classes(self) -> None:
         track = self.track_combo.currentText()
+        # one row per class however the sources spell it (Walking, WALKING), named as the first schema does
+        spelling = spelling_map(c for _, sm in self._sources for c in sm.class_order)
         seconds: dict[str, float] = {}
-        order: list[str] = []
-        for _, sm in self._sources:
-            order += [c for c in sm.class_order if c not in order]
         for _, sm in self._sources:
             for c, s in sm.tracks.get(track, {}).items():
-                seconds[c] = seconds.get(c, 0.0) + s
-        ordered = [c for c in order if c in seconds] + [c for c in seconds if c not in order]
+                name = spelling.setdefault(class_key(c), c)
+                seconds[name] = seconds.get(name, 0.0) + s
+        ordered = [c for c in spelling.values() if c in seconds]
         self.class_table.set_classes({c: seconds[c] for c in ordered})
         self._fill_tree()
         self._update_state()
