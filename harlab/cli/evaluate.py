@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
+from harlab.core.classnames import describe_unmatched, find_class
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.ml.cli_support import (
@@ -82,7 +83,12 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
             folds_done[0] = i + 1
             note(f"fold {i + 1}/{args.cv}: accuracy {f['accuracy']:.4f} macro-F1 {f['macro_f1']:.4f} "
                  f"(test {', '.join(f['test_groups'])})")
+            if f.get("warning"):
+                note(f"warning: fold {i + 1}: {f['warning']}")
 
+        if data.group_kind != "participant":
+            note("one participant (or none recorded): each fold tests one time block of every recording, "
+                 "other minutes of the same people, not new people")
         tracker.log_params({"train": asdict(cfg)})
         rep = cross_validate(data, cfg, args.cv, seed=args.seed,
                              progress=tracker.progress(print_progress, lambda: f"fold{folds_done[0]}/"),
@@ -98,10 +104,17 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
         if args.stride is None:
             args.stride = info.stride_s
         data = dataset_from_args(args, args.paths[1:], classes=None)
-        unknown = sorted(set(data.classes) - set(model.classes))
+        # the same class however each source spells it (harlab.core.classnames)
+        matched = {c: find_class(c, model.classes) for c in data.classes}
+        unknown = [c for c, m in matched.items() if m is None]
         if unknown:
-            note(f"leaving out windows of classes the model does not know: {', '.join(unknown)}")
-            keep = [c for c in data.classes if c in model.classes]
+            keep = [m for m in matched.values() if m is not None]
+            if not keep:
+                raise HarlabError(f"none of the sessions' classes is a class of the model: "
+                                  f"{describe_unmatched(unknown, model.classes)}; the model knows "
+                                  f"{', '.join(model.classes)}")
+            note(f"leaving out windows of classes the model does not know: "
+                 f"{describe_unmatched(unknown, model.classes)}")
             data = dataset_from_args(args, args.paths[1:], classes=keep)
         rep = evaluate_model(model, data)
         rep["model"] = {"path": args.paths[0], "name": info.name, "preset": info.preset}

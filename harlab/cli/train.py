@@ -22,6 +22,7 @@ from harlab.ml.cli_support import (
     note,
     print_progress,
     train_config,
+    validation_summary,
 )
 from harlab.mlops.cli_args import add_tracking_args, options_from_args
 
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         try:
             model = train(data.X, data.y, data.groups, info, cfg, tracker.progress(print_progress), cancel,
-                          context=data.context)
+                          context=data.context, blocks=data.blocks, group_kind=data.group_kind)
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)
@@ -68,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         path = model.save(args.output)
         log_training(tracker, model, data, cfg, path)
     val = model.info.metrics.get("validation")
-    summary = f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f}" if val else "no validation"
-    note(f"wrote {path} ({dt:.1f} s; {summary}; held out: {', '.join(model.info.metrics['validation_groups'])})")
+    note(f"wrote {path} ({dt:.1f} s)")
+    for line in validation_summary(model.info.metrics):
+        note(line)
     print(json.dumps({"model": str(path), "classes": model.classes, "validation": val}))
     return 0

@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from harlab import __version__
+from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.exporters.base import ExportError, ProgressCallback, labels_at, session_names
@@ -191,15 +192,28 @@ def _common_rate(sessions: Sequence[Session], chosen: list[list[tuple[str, list[
     return values[0]
 
 
-def _whole_samples(seconds: float, rate: float, what: str) -> int:
+def _whole_samples(seconds: float, rate: float, what: str, rounding: bool = False) -> int:
+    """Samples in ``seconds`` at ``rate``; with ``rounding`` the nearest whole number (at least one
+    sample must fit), else an exact multiple of the sample period."""
     n = seconds * rate
     k = round(n)
+    if rounding and n >= 0.5:
+        return max(1, int(k))
+    if rounding:
+        raise ExportError(f"{what} {seconds:g} s is shorter than one sample at {rate:g} Hz "
+                          f"({1.0 / rate:g} s); choose at least {1.0 / rate:g} s")
     if k < 1 or abs(n - k) > 1e-6 * max(1.0, n):
         raise ExportError(
             f"{what} {seconds:g} s is not a whole number of samples at {rate:g} Hz ({n:g}); "
             f"choose a multiple of {1.0 / rate:g} s, or a rate (--rate) at which it is"
         )
     return int(k)
+
+
+def _rounded_seconds(seconds: float, samples: int, rate: float) -> float:
+    """``seconds`` if it is ``samples`` whole samples at ``rate`` already, else what they last."""
+    exact = samples / rate
+    return float(seconds) if abs(seconds - exact) <= 1e-6 * max(1.0, exact) else exact
 
 
 # -- labelled spans and the grid ------------------------------------------------------------
@@ -293,6 +307,7 @@ def cut_windows(
     classes: Sequence[str] | None = None,
     names: Sequence[str] | None = None,
     progress: ProgressCallback | None = None,
+    round_to_samples: bool = False,
 ) -> WindowSet:
     """Cut ``sessions`` into labelled windows of ``window_s`` seconds every ``stride_s`` (default: window_s).
 
@@ -300,7 +315,11 @@ def cut_windows(
     with a nominal rate, which must then be the same in every session). ``rate_hz``
     (default: the streams' common nominal rate) is the rate of the windows.
     ``classes`` fixes the class list (``y`` indexes it; windows of other classes are
-    dropped); by default it is every class found, in schema order.
+    dropped); by default it is every class found, in schema order. Class names are
+    matched by :func:`harlab.core.classnames.class_key` (``Walking`` == ``WALKING``), and
+    each class is named as in ``classes`` or else as the first schema spells it.
+    ``round_to_samples``: window and stride become the nearest whole number of samples
+    (the returned ``window_s`` / ``stride_s`` say what was used) instead of being refused.
     Streams are read lazily, one labelled span at a time.
     """
     if not sessions:
@@ -327,11 +346,14 @@ def cut_windows(
         if other_units != units:
             raise ExportError(f"session {n} has units {other_units}, but {snames[0]} has {units} for {ch_names}")
     rate = float(rate_hz) if rate_hz is not None else _common_rate(sessions, chosen, snames)
-    T = _whole_samples(window_s, rate, "window")
-    S = _whole_samples(stride_s, rate, "stride")
+    T = _whole_samples(window_s, rate, "window", round_to_samples)
+    S = _whole_samples(stride_s, rate, "stride", round_to_samples)
+    if round_to_samples:
+        window_s, stride_s = _rounded_seconds(window_s, T, rate), _rounded_seconds(stride_s, S, rate)
     fixed = list(classes) if classes is not None else None
-    if fixed is not None and len(set(fixed)) != len(fixed):
+    if fixed is not None and len({class_key(c) for c in fixed}) != len(fixed):
         raise ExportError(f"class list has duplicates: {fixed}")
+    fixed_keys = [class_key(c) for c in fixed] if fixed is not None else []
 
     xs: list[np.ndarray] = []
     names_per_win: list[np.ndarray] = []
@@ -387,7 +409,8 @@ def cut_windows(
                 dropped["impure"] += int(impure.sum())
                 win_names = np.asarray(uniq + [""], dtype=object)[np.where(ok, cls, len(uniq))]
                 if fixed is not None:
-                    other = ok & ~np.isin(win_names, fixed)
+                    keys = np.asarray([class_key(u) for u in uniq] + [""], dtype=object)
+                    other = ok & ~np.isin(keys[np.where(ok, cls, len(uniq))], fixed_keys)
                     dropped["other_class"] += int(other.sum())
                     ok &= ~other
                 if not ok.any():
@@ -415,13 +438,11 @@ def cut_windows(
     if fixed is not None:
         class_list = fixed
     else:
-        found = set(all_names.tolist())
-        class_list = []
-        for s in sessions:
-            class_list += [c for c in s.schema.names if c in found and c not in class_list]
-        class_list += sorted(found - set(class_list))
-    lookup = {c: i for i, c in enumerate(class_list)}
-    y = np.fromiter((lookup[n] for n in all_names), dtype=np.int64, count=len(all_names))
+        found = spelling_map(sorted(set(all_names.tolist())))
+        spelling = spelling_map(c for s in sessions for c in s.schema.names if class_key(c) in found)
+        class_list = list(spelling.values()) + sorted(n for k, n in found.items() if k not in spelling)
+    lookup = {class_key(c): i for i, c in enumerate(class_list)}
+    y = np.fromiter((lookup[class_key(n)] for n in all_names), dtype=np.int64, count=len(all_names))
     X = np.concatenate(xs).astype(np.float32, copy=False) if xs else np.zeros((0, T, len(ch_names)), np.float32)
     si_arr = np.concatenate(sess_idx) if sess_idx else np.zeros(0, np.int64)
     ids = np.asarray([s.metadata.session_id for s in sessions], dtype=str)

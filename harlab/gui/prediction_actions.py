@@ -172,7 +172,8 @@ class PredictionActions(QObject):
         if seg is None:
             self.report("Select a predicted segment first (click it in the prediction row)")
             return False
-        cmd = AcceptPredictions(pred, self._label_track_name(), seg.start, seg.end, 0.0)
+        cmd = AcceptPredictions(pred, self._label_track_name(), seg.start, seg.end, 0.0,
+                                schema_names=self.session.schema.names if self.session is not None else ())
         cmd.text = f"Accept predicted {seg.label} {seg.start:.1f}-{seg.end:.1f} s"
         if self._push(cmd):
             self.timeline.select_prediction(None)
@@ -199,7 +200,8 @@ class PredictionActions(QObject):
         t0, t1 = span
         target = self.session.label_tracks.get(name)
         spans = target.unlabelled(t0, t1) if keep_existing and target is not None else [(t0, t1)]
-        parts = [AcceptPredictions(pred, name, a, b, threshold) for a, b in spans]
+        parts = [AcceptPredictions(pred, name, a, b, threshold, schema_names=self.session.schema.names)
+                 for a, b in spans]
         commands = [c for part in parts for c in part.commands]
         if not commands:
             return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from harlab.core.classnames import class_key
 from harlab.core.labels import LabelTrack
 from harlab.core.predictions import PredictionTrack
 
@@ -148,7 +149,9 @@ def disagreements(pred: PredictionTrack, track: LabelTrack) -> tuple[np.ndarray,
     labels = label_at(track, centre)
     codes = predicted_codes(pred)
     names = pred.classes
-    differ = np.array([lab is not None and lab != names[c] for lab, c in zip(labels, codes.tolist(), strict=True)])
+    keys = [class_key(n) for n in names]  # "walking" labels agree with a model's "Walking"
+    differ = np.array([lab is not None and class_key(lab) != keys[c]
+                       for lab, c in zip(labels, codes.tolist(), strict=True)])
     firsts, lasts = _runs(differ)
     return a[firsts], b[lasts - 1]
 

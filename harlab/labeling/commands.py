@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
+from harlab.core.classnames import class_key, spelling_map
 from harlab.core.colors import distinct_color
 from harlab.core.errors import SessionError
 from harlab.core.labels import LabelClass, LabelSchema, LabelTrack, Segment, utcnow
@@ -673,10 +674,14 @@ def AcceptPredictions(  # noqa: N802  (a command factory, named like the command
     t1: float,
     threshold: float = 0.0,
     annotator: str = "",
+    schema_names: Iterable[str] = (),
 ) -> Composite:
     """Turn the prediction track's smoothed segments in [t0, t1] whose confidence reaches
     ``threshold`` into labels (source ``accepted_prediction``), clipped to [t0, t1], as one edit.
-    Segments without a confidence count as certain."""
+    Segments without a confidence count as certain. A predicted class that ``schema_names``
+    spells differently (``Walking`` for ``walking``, see :mod:`harlab.core.classnames`) gets
+    the schema's spelling, so accepting never adds a second class for the same activity."""
+    spelling = spelling_map(schema_names)
     cmds: list[EditCommand] = []
     for s in prediction_track.segments:
         a, b = max(s.start, t0), min(s.end, t1)
@@ -684,7 +689,8 @@ def AcceptPredictions(  # noqa: N802  (a command factory, named like the command
             continue
         cmds.append(
             LabelRange(
-                label_track, a, b, s.label, annotator=annotator, source="accepted_prediction",
+                label_track, a, b, spelling.get(class_key(s.label), s.label), annotator=annotator,
+                source="accepted_prediction",
                 confidence=s.confidence, note=f"{prediction_track.model_name} {prediction_track.model_version}",
             )
         )

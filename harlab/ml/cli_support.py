@@ -125,14 +125,30 @@ def dataset_from_args(args: argparse.Namespace, paths: Sequence[str], classes: S
         sessions, args.track, args.window, args.stride, args.rate, split_list(args.channels), args.policy,
         classes=classes if classes is not None else split_list(args.classes), names=names, sources=sources,
     )
+    for line in data.notes:
+        note(line)
     counts = ", ".join(f"{c} {n}" for c, n in data.windows.class_counts().items())
     note(f"{len(data)} windows, {len(set(data.groups.tolist()))} {data.group_kind}s; {counts}")
     return data
 
 
+def validation_summary(metrics: dict[str, Any]) -> list[str]:
+    """Lines about a trained model's validation: which split, the score (only when it has
+    windows), and the warnings of :func:`harlab.ml.training.choose_validation`."""
+    val = metrics.get("validation")
+    lines = [f"validation: {metrics['validation_split']}"] if metrics.get("validation_split") else []
+    if val:
+        lines.append(f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f} "
+                     f"({metrics.get('n_validation_windows', 0)} windows)")
+    lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
+    return lines
+
+
 def print_progress(p: TrainProgress) -> None:
     if p.stage == "lightgbm":
-        note(f"  lightgbm round {p.epoch}/{p.epochs}  val loss {p.val_loss:.4f}")
+        # a refit on everyone (or a run without validation) has no validation loss to show
+        tail = f"  val loss {p.val_loss:.4f}" if p.val_loss == p.val_loss else ""
+        note(f"  lightgbm round {p.epoch}/{p.epochs}{tail}")
         return
     line = f"  {p.stage} epoch {p.epoch}/{p.epochs}  loss {p.loss:.4f}  acc {p.acc:.3f}"
     if p.val_loss == p.val_loss:  # a refit on everyone has no validation numbers

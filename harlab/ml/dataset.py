@@ -59,11 +59,16 @@ class Dataset:
     X: np.ndarray
     y: np.ndarray
     groups: np.ndarray
-    group_kind: str  #: "participant" or "session" (when there is only one participant)
+    #: "participant", or "time block" (one participant, or participants not recorded: see time_blocks)
+    group_kind: str
     info: ModelInfo
     sources: list[dict[str, Any]] = field(default_factory=list)
     #: (N, reference_size) each window's recording reference (harlab.ml.context), from all windows of its session
     context: np.ndarray | None = None
+    #: (N,) each window's time block of its recording (:func:`time_blocks`), the honest fallback split
+    blocks: np.ndarray | None = None
+    #: one line each about what was adjusted (window rounded to whole samples, ...), for the person
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -74,7 +79,34 @@ class Dataset:
 
     def subset(self, idx: np.ndarray) -> Dataset:
         return Dataset(self.windows, self.X[idx], self.y[idx], self.groups[idx], self.group_kind, self.info,
-                       self.sources, None if self.context is None else self.context[idx])
+                       self.sources, None if self.context is None else self.context[idx],
+                       None if self.blocks is None else self.blocks[idx], list(self.notes))
+
+
+#: time blocks per recording: a validation fraction of 0.2 holds out one, 5-fold cross-validation tests each
+N_TIME_BLOCKS = 5
+
+
+def time_blocks(session_index: np.ndarray, start_s: np.ndarray, y: np.ndarray,
+                n_blocks: int = N_TIME_BLOCKS) -> np.ndarray:
+    """``"time block j"`` for each window: the windows of each class in each recording are
+    cut into ``n_blocks`` runs in time order, block j the j-th.
+
+    With one participant, or classes that only some participants show, holding out whole
+    people validates on classes never trained on. Holding out block j of every class of
+    every recording keeps each class on both sides (a recording of several activities in
+    turn would otherwise put whole bouts on one side) and no window beside its own
+    neighbours, except at the block edges (one overlapping window at the default
+    half-window stride). It measures other minutes of the same people, not new people:
+    the split's description says so.
+    """
+    block = np.zeros(len(session_index), np.int64)
+    for si in np.unique(session_index):
+        for c in np.unique(y[session_index == si]):
+            idx = np.flatnonzero((session_index == si) & (y == c))
+            idx = idx[np.argsort(start_s[idx], kind="stable")]
+            block[idx] = (np.arange(len(idx)) * n_blocks) // max(len(idx), 1)
+    return np.asarray([f"time block {b + 1}" for b in block.tolist()], dtype=str)
 
 
 def build_dataset(
@@ -92,21 +124,25 @@ def build_dataset(
 ) -> Dataset:
     """Cut labelled windows (stride defaults to half a window) and describe them for a model.
 
-    ``sources`` (one dict per session, e.g. path and sha256 of its file) are kept in
-    the model's provenance beside a hash of each session's window data.
+    Window and stride become whole numbers of samples at the windows' rate (2.56 s at
+    10 Hz is 26 samples, 2.6 s); ``Dataset.notes`` says so. Classes are matched with
+    :func:`harlab.core.classnames.class_key` (``classes`` may spell them differently
+    from the sessions). ``sources`` (one dict per session, e.g. path and sha256 of its
+    file) are kept in the model's provenance beside a hash of each session's window data.
     """
     stride = window_s / 2 if stride_s is None else stride_s
     ws = cut_windows(sessions, track, window_s, stride, rate_hz, channels, label_policy,
-                     classes=classes, names=names, progress=progress)
+                     classes=classes, names=names, progress=progress, round_to_samples=True)
+    notes = [rounding_note(window_s, stride, ws)] if (ws.window_s, ws.stride_s) != (window_s, stride) else []
     if len(ws) == 0:
-        raise HarlabError(f"no labelled windows of {window_s:g} s in track {track!r}; "
-                          "label more time, or choose shorter windows")
+        raise HarlabError(_no_windows_message(sessions, track, ws, classes))
     X, units = to_si(ws.X, ws.units)
     participants = ws.participant.astype(str)
+    blocks = time_blocks(ws.session_index, ws.start_s, ws.y)
     if len(set(participants.tolist())) >= 2 and all(participants):
         groups, kind = participants, "participant"
     else:
-        groups, kind = ws.session.astype(str), "session"
+        groups, kind = blocks, "time block"
     kinds = []
     for ch in ws.channels:
         stream = sessions[0].streams.get(ch.rpartition(".")[0])
@@ -132,7 +168,33 @@ def build_dataset(
         if sel.any():
             context[sel] = recording_reference(session_windows(session, info).X, info.channels, info.units,
                                                info.rate_hz)
-    return Dataset(ws, X, ws.y.astype(np.int64), groups, kind, info, list(training), context)
+    return Dataset(ws, X, ws.y.astype(np.int64), groups, kind, info, list(training), context, blocks, notes)
+
+
+def rounding_note(window_s: float, stride_s: float, ws: WindowSet) -> str:
+    """One line: the window and stride asked for, and the whole samples used instead."""
+    rate = ws.rate_hz
+    return (f"window {window_s:g} s and stride {stride_s:g} s are {window_s * rate:g} and {stride_s * rate:g} "
+            f"samples at {rate:g} Hz: using {round(ws.window_s * rate)} and {round(ws.stride_s * rate)} "
+            f"samples ({ws.window_s:g} s every {ws.stride_s:g} s)")
+
+
+def _no_windows_message(sessions: Sequence[Session], track: str, ws: WindowSet,
+                        classes: Sequence[str] | None) -> str:
+    """Why no window was cut: the classes asked for are not in the data, or too little labelled time."""
+    from harlab.core.classnames import describe_unmatched, find_class
+
+    if classes is not None:
+        found: list[str] = []
+        for s in sessions:
+            tr = s.label_tracks.get(track)
+            if tr is not None:
+                found += [seg.label for seg in tr if seg.label not in found]
+        if found and not any(find_class(c, found) for c in classes):
+            return (f"none of the classes asked for is labelled in track {track!r}: "
+                    f"{describe_unmatched(list(classes), found)} (the sessions have: {', '.join(found)})")
+    return (f"no labelled windows of {ws.window_s:g} s in track {track!r}; "
+            "label more time, or choose shorter windows")
 
 
 # -- whole-session windows for prediction ---------------------------------------------------------

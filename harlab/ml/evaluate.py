@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from harlab.core.classnames import describe_unmatched, find_class
 from harlab.core.errors import HarlabError
 from harlab.ml.dataset import Dataset
 from harlab.ml.metrics import classification_report, grouped_kfold
@@ -26,13 +27,16 @@ from harlab.ml.training import ProgressFn, TrainConfig, train
 
 
 def evaluate_model(model: ActivityModel, data: Dataset) -> dict[str, Any]:
-    """Report of ``model`` on ``data``; classes are matched by name, unknown ones refused."""
-    missing = sorted(set(data.classes) - set(model.classes))
+    """Report of ``model`` on ``data``; classes are matched by name (:func:`class_key`: case and
+    separators aside), unknown ones refused."""
+    matched = [find_class(c, model.classes) for c in data.classes]
+    missing = [c for c, m in zip(data.classes, matched, strict=True) if m is None]
     if missing:
-        raise HarlabError(f"the data has classes the model does not know: {missing}")
+        raise HarlabError(f"the data has classes the model does not know: {describe_unmatched(missing, model.classes)}"
+                          f" (the model knows {', '.join(model.classes)})")
     if data.info.channels != model.info.channels and len(data.info.channels) != len(model.info.channels):
         raise HarlabError(f"the data has channels {data.info.channels}, the model expects {model.info.channels}")
-    remap = np.array([model.classes.index(c) for c in data.classes], np.int64)
+    remap = np.array([model.classes.index(m) for m in matched], np.int64)
     t0 = time.perf_counter()
     probs = model.predict_proba(data.X, data.context if model.needs_references else None)
     dt = time.perf_counter() - t0
@@ -57,7 +61,8 @@ def cross_validate(
     """
     n_groups = len(np.unique(data.groups))
     if n_groups < 2:
-        raise HarlabError(f"cross-validation needs at least two {data.group_kind}s, found {n_groups}")
+        raise HarlabError(f"cross-validation needs at least two {data.group_kind}s, found {n_groups}; "
+                          "label more time")
     k = min(k, n_groups)
     pred = np.full(len(data), -1, np.int64)
     folds = []
@@ -65,7 +70,8 @@ def cross_validate(
         t0 = time.perf_counter()
         ctx = data.context
         model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, replace(config, seed=config.seed + fold),
-                      progress, cancel, context=None if ctx is None else ctx[tr])
+                      progress, cancel, context=None if ctx is None else ctx[tr],
+                      blocks=None if data.blocks is None else data.blocks[tr], group_kind=data.group_kind)
         t1 = time.perf_counter()
         probs = model.predict_proba(data.X[te], None if ctx is None or not model.needs_references else ctx[te])
         t2 = time.perf_counter()
@@ -76,6 +82,10 @@ def cross_validate(
                  "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
                  "train_s": t1 - t0, "train_windows_per_s": len(tr) / max(t1 - t0, 1e-9),
                  "infer_windows_per_s": len(te) / max(t2 - t1, 1e-9)}
+        unseen = sorted(set(data.y[te].tolist()) - set(data.y[tr].tolist()))
+        if unseen:
+            entry["warning"] = (f"the test {data.group_kind}s have classes training never saw "
+                                f"({', '.join(data.classes[c] for c in unseen)}): their windows count as errors")
         folds.append(entry)
         if fold_done:
             fold_done(fold, entry)

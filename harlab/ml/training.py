@@ -11,16 +11,20 @@ deterministic algorithms, so the same seed, data and thread count give the same
 weights bit for bit.
 
 Honest validation: early stopping watches participants that are not trained on
-(``groups``), never neighbouring windows of the training participants. With only
-one participant the groups should be recordings (the caller decides); with a
-single group the last part of each class in time order is held out.
+(``groups``), never neighbouring windows of the training participants. When that
+cannot mean anything (one participant, or held-out participants with classes the
+training participants never showed) it watches time blocks of every recording
+instead (``blocks``, see :func:`harlab.ml.dataset.time_blocks`): the model then meets
+the same people but other minutes of them, and the split says so. With neither, the
+last part of each class in time order is held out. :func:`choose_validation` decides
+and explains; a score is only reported when validation windows exist.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -129,24 +133,136 @@ def set_threads(n: int = 0) -> int:
     return n
 
 
-def validation_split(groups: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of validation windows: whole groups, or (one group) each class's last part."""
-    groups = np.asarray(groups)
+TIME_BLOCK = "time block"  #: the group kind of :func:`harlab.ml.dataset.time_blocks`
+_DRAWS = 200  #: random choices of held-out participants tried before falling back to time blocks
+
+
+@dataclass
+class ValidationSplit:
+    """Which windows early stopping watches, and in words how they were chosen."""
+
+    mask: np.ndarray  #: (N,) bool, True = validation window
+    kind: str  #: "participant", "session", "time block", "class tail" or "none"
+    held_out: list[str]  #: names of the held-out groups (participants, "time block 3", ...)
+    description: str  #: one line for people: what the validation score measures
+    warnings: list[str] = field(default_factory=list)
+
+
+def _class_names(idx: Sequence[int], classes: Sequence[str] | None) -> str:
+    return ", ".join(str(classes[i]) if classes is not None and i < len(classes) else str(i) for i in idx)
+
+
+def _hold_out_groups(groups: np.ndarray, y: np.ndarray, fraction: float, seed: int
+                     ) -> tuple[np.ndarray | None, list[int]]:
+    """Whole groups whose classes all appear in the remaining groups, or (None, the classes the
+    first choice would have left untrained)."""
     uniq = np.unique(groups)
-    mask = np.zeros(len(groups), bool)
-    if fraction <= 0:
-        return mask
-    if len(uniq) >= 2:
-        rng = np.random.default_rng(seed + 7919)
-        n_val = min(len(uniq) - 1, max(1, int(round(fraction * len(uniq)))))
-        val = rng.choice(uniq, size=n_val, replace=False)
-        return np.isin(groups, val)
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        n_val = int(len(idx) * fraction)
-        if n_val and len(idx) - n_val >= 1:
-            mask[idx[-n_val:]] = True
-    return mask
+    rng = np.random.default_rng(seed + 7919)
+    n_val = min(len(uniq) - 1, max(1, int(round(fraction * len(uniq)))))
+    first_unseen: list[int] = []
+    for draw in range(_DRAWS):
+        val = np.isin(groups, rng.choice(uniq, size=n_val, replace=False))
+        unseen = sorted(set(np.unique(y[val]).tolist()) - set(np.unique(y[~val]).tolist()))
+        if not unseen:
+            return val, []
+        if draw == 0:
+            first_unseen = unseen
+    return None, first_unseen
+
+
+def _hold_out_blocks(blocks: np.ndarray, y: np.ndarray, fraction: float, seed: int,
+                     classes: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
+    """Some time blocks of every recording; a class with windows in no other block stays in training."""
+    uniq = np.unique(blocks)
+    rng = np.random.default_rng(seed + 7919)
+    n_val = min(len(uniq) - 1, max(1, int(round(fraction * len(uniq)))))
+    val = np.isin(blocks, rng.choice(uniq, size=n_val, replace=False))
+    kept = [int(c) for c in np.unique(y[val]) if not (~val & (y == c)).any()]
+    for c in kept:
+        val[y == c] = False
+    notes = [f"too few windows of {_class_names(kept, classes)} to hold any out"] if kept else []
+    return val, notes
+
+
+def choose_validation(
+    groups: np.ndarray,
+    y: np.ndarray,
+    fraction: float,
+    seed: int,
+    blocks: np.ndarray | None = None,
+    group_kind: str = "participant",
+    classes: Sequence[str] | None = None,
+) -> ValidationSplit:
+    """The validation windows for early stopping and the reported score.
+
+    Whole groups (participants) when every class they hold is also trained on; else, or
+    with one group, time blocks of every recording (``blocks``); with neither, each
+    class's last part in time order. Warns about classes that end up on one side only.
+    ``group_kind`` names the groups ("participant"; "time block" when ``groups`` are blocks).
+    """
+    groups = np.asarray(groups)
+    y = np.asarray(y)
+    n_cls = len(classes) if classes is not None else int(y.max(initial=-1)) + 1
+    if fraction <= 0 or len(y) == 0:
+        return ValidationSplit(np.zeros(len(y), bool), "none", [], "no validation (validation fraction 0)")
+    reason = ""
+    if group_kind == TIME_BLOCK:
+        blocks = groups
+        reason = "one participant (or none recorded), so "
+    elif len(np.unique(groups)) >= 2:
+        val, unseen = _hold_out_groups(groups, y, fraction, seed)
+        if val is not None:
+            held = sorted({str(g) for g in groups[val]})
+            split = ValidationSplit(val, group_kind, held, f"held-out {group_kind}s: {', '.join(held)}")
+            return _with_warnings(split, y, n_cls, classes)
+        reason = (f"every choice of held-out {group_kind}s leaves classes untrained "
+                  f"(e.g. {_class_names(unseen, classes)}), so ")
+    else:
+        reason = f"one {group_kind} only, so "
+    notes: list[str] = []
+    if blocks is not None and len(np.unique(blocks)) >= 2:
+        val, notes = _hold_out_blocks(np.asarray(blocks), y, fraction, seed, classes)
+        held = sorted({str(b) for b in np.asarray(blocks)[val]})
+        desc = (f"{reason}time blocks of each recording: {', '.join(held)} (other minutes of the same "
+                "people; not a test on new people)")
+        split = ValidationSplit(val, TIME_BLOCK, held, desc, notes)
+    else:
+        val = np.zeros(len(y), bool)
+        for c in np.unique(y):
+            idx = np.flatnonzero(y == c)
+            n_val = int(len(idx) * fraction)
+            if n_val and len(idx) - n_val >= 1:
+                val[idx[-n_val:]] = True
+        desc = f"{reason}the last {fraction:.0%} of each class's windows in time order"
+        split = ValidationSplit(val, "class tail", [], desc)
+    return _with_warnings(split, y, n_cls, classes)
+
+
+def _with_warnings(split: ValidationSplit, y: np.ndarray, n_classes: int,
+                   classes: Sequence[str] | None) -> ValidationSplit:
+    present = np.bincount(y, minlength=n_classes) > 0
+    in_val = np.bincount(y[split.mask], minlength=n_classes) > 0
+    in_train = np.bincount(y[~split.mask], minlength=n_classes) > 0
+    if not split.mask.any():
+        split.warnings.append("no validation windows: the model's accuracy cannot be estimated")
+    else:
+        missing = np.flatnonzero(present & ~in_val).tolist()
+        if missing:
+            split.warnings.append(f"no validation windows of {_class_names(missing, classes)}: "
+                                  "their scores are not measured")
+    untrained = np.flatnonzero(present & ~in_train).tolist()
+    if untrained:
+        split.warnings.append(f"no training windows of {_class_names(untrained, classes)}")
+    absent = np.flatnonzero(~present).tolist()
+    if absent:
+        split.warnings.append(f"no windows at all of {_class_names(absent, classes)}")
+    return split
+
+
+def validation_split(groups: np.ndarray, y: np.ndarray, fraction: float, seed: int,
+                     blocks: np.ndarray | None = None, group_kind: str = "participant") -> np.ndarray:
+    """Boolean mask of validation windows (:func:`choose_validation` without the explanation)."""
+    return choose_validation(groups, y, fraction, seed, blocks, group_kind).mask
 
 
 def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -443,14 +559,18 @@ def train(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     context: np.ndarray | None = None,
+    blocks: np.ndarray | None = None,
+    group_kind: str = "participant",
 ) -> ActivityModel:
     """Train the preset in ``config`` on windows ``X`` (N, T, C) in physical units.
 
-    ``y`` holds indices into ``info.classes``; ``groups`` the participant (or
-    recording) of each window, used to hold whole groups out for early stopping.
-    ``context``: each window's recording reference (``Dataset.context``, from all
-    windows of its session); None computes it from the windows given, one recording
-    per group.
+    ``y`` holds indices into ``info.classes``; ``groups`` the participant (or, with
+    ``group_kind`` "time block", the time block) of each window, used to hold whole
+    groups out for early stopping; ``blocks`` each window's time block of its recording,
+    the fallback when held-out participants cannot validate (:func:`choose_validation`;
+    ``Dataset.blocks``). ``context``: each window's recording reference
+    (``Dataset.context``, from all windows of its session); None computes it from the
+    windows given, one recording per group.
     """
     cfg = config or TrainConfig()
     X = np.ascontiguousarray(X, np.float32)
@@ -466,12 +586,17 @@ def train(
         raise HarlabError("windows contain NaN or infinite values")
     if y.min() < 0 or y.max() >= len(info.classes):
         raise HarlabError("labels must index info.classes")
+    present = np.unique(y)
+    if len(present) < 2:
+        raise HarlabError(f"all {len(y)} windows are of one class ({info.classes[int(present[0])]}): a model "
+                          "needs windows of at least two classes; label another activity or add sessions")
     prev_threads = torch.get_num_threads()
     prev_det = torch.are_deterministic_algorithms_enabled()
     set_threads(cfg.threads)
     torch.use_deterministic_algorithms(True)
     try:
-        val = validation_split(groups, y, cfg.val_fraction, cfg.seed)
+        split = choose_validation(groups, y, cfg.val_fraction, cfg.seed, blocks, group_kind, info.classes)
+        val = split.mask
         members: list[Member] = []
         summaries: dict[str, Any] = {}
         if (cfg.context or cfg.orientation) and context is None and cfg.preset != "seed2d":
@@ -498,8 +623,9 @@ def train(
             summaries["lightgbm"] = s2
         model = ActivityModel(replace(info, preset=cfg.preset, n_train_windows=int((~val).sum()),
                                       train_config=asdict(cfg), orientation_upright=upright), members)
-        vg = sorted({str(g) for g in groups[val]})
-        metrics: dict[str, Any] = {"validation_groups": vg, "n_validation_windows": int(val.sum()),
+        metrics: dict[str, Any] = {"validation_groups": split.held_out, "validation_kind": split.kind,
+                                   "validation_split": split.description, "warnings": list(split.warnings),
+                                   "n_validation_windows": int(val.sum()),
                                    "members": {k: {a: b for a, b in v.items() if a not in ("history", "val_proba")}
                                                for k, v in summaries.items()}}
         if val.any():

@@ -337,7 +337,7 @@ def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path
             if isinstance(v, int | float):
                 final[f"{member}.{k}"] = v
     run.log_metrics(final)
-    val = validation_split(data.groups, data.y, config.val_fraction, config.seed)
+    val = validation_split(data.groups, data.y, config.val_fraction, config.seed, data.blocks, data.group_kind)
     if val.any():
         rep = evaluate_model(model, data.subset(val))
         rep["validation_groups"] = metrics.get("validation_groups", [])

@@ -11,8 +11,9 @@ ACTIVITIES = ("sitting", "walking", "running")
 
 
 def make_session(participant: str, seed: int, seconds_per_bout: float = 20.0, bouts: int = 6,
-                 rate: float = 25.0, acc_unit: str = "m/s^2") -> Session:
-    """Alternating bouts of sitting (still, gravity on z), walking (2 Hz) and running (3 Hz, strong)."""
+                 rate: float = 25.0, acc_unit: str = "m/s^2", labels: dict[str, str] | None = None) -> Session:
+    """Alternating bouts of sitting (still, gravity on z), walking (2 Hz) and running (3 Hz, strong);
+    ``labels`` renames classes as another source would spell them ({"walking": "WALKING"})."""
     rng = np.random.default_rng(seed)
     s = Session(Metadata(participant_id=participant))
     n_per = int(seconds_per_bout * rate)
@@ -32,7 +33,8 @@ def make_session(participant: str, seed: int, seconds_per_bout: float = 20.0, bo
         g += rng.normal(0, 0.05, g.shape)
         acc.append(a)
         gyro.append(g)
-        segs.append(Segment(b * seconds_per_bout, (b + 1) * seconds_per_bout, act, source="imported"))
+        segs.append(Segment(b * seconds_per_bout, (b + 1) * seconds_per_bout, (labels or {}).get(act, act),
+                            source="imported"))
     time = np.arange(n_per * bouts) / rate
     acc_v = np.concatenate(acc)
     if acc_unit == "g":

@@ -158,7 +158,7 @@ def test_units_converted_to_si(sessions):
     g_session = make_session("G", seed=5, acc_unit="g")
     data = build_dataset([g_session], "activity", 2.0, 1.0)
     assert data.info.units[:3] == ["m/s^2"] * 3
-    assert data.group_kind == "session"
+    assert data.group_kind == "time block"  # one participant: time blocks of each recording
     assert abs(float(np.median(data.X[:, :, 2])) - 9.81) < 0.2
 
 

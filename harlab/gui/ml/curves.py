@@ -48,7 +48,7 @@ class TrainingCurves(QWidget):
             plot.setLabel("bottom", xlabel)
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
-            plot.addLegend(offset=legend_at, labelTextSize="8pt", colCount=3, brush=pg.mkBrush(255, 255, 255, 210))
+            plot.addLegend(offset=legend_at, labelTextSize="8pt", colCount=2, brush=pg.mkBrush(255, 255, 255, 210))
             plot.setMinimumHeight(120)
             layout.addWidget(plot)
         self.acc_plot.setYRange(0, 1.02)

@@ -55,9 +55,12 @@ class TrainResult:
     n_windows: int
     class_counts: dict[str, int]
     validation_groups: list[str]
-    group_kind: str
+    group_kind: str  #: what was held out: "participant", "time block", ... (ValidationSplit.kind)
     seconds: float = 0.0
     sources: list[dict[str, Any]] = field(default_factory=list)
+    validation_split: str = ""  #: in words, which windows the validation score comes from
+    warnings: list[str] = field(default_factory=list)  #: classes on one side only, adjusted windows
+    notes: list[str] = field(default_factory=list)  #: what cutting windows adjusted (rounding to samples)
 
 
 def run_training(
@@ -72,7 +75,7 @@ def run_training(
     from harlab.core.metadata import sha256_of
     from harlab.ml.dataset import build_dataset
     from harlab.ml.metrics import classification_report
-    from harlab.ml.training import TrainingCancelled, train, validation_split
+    from harlab.ml.training import TrainingCancelled, choose_validation, train
     from harlab.storage import read_session
 
     def say(msg: str) -> None:
@@ -123,19 +126,24 @@ def run_training(
     info.name = req.model_name
     say(f"training {req.config.preset} on {len(data)} windows "
         f"({len(set(data.groups.tolist()))} {data.group_kind}s)")
-    model = train(data.X, data.y, data.groups, info, req.config, progress, cancel, context=data.context)
+    model = train(data.X, data.y, data.groups, info, req.config, progress, cancel, context=data.context,
+                  blocks=data.blocks, group_kind=data.group_kind)
     check()
-    val = validation_split(data.groups, data.y, req.config.val_fraction, req.config.seed)
+    # the same windows train() validated on (the choice is deterministic)
+    split = choose_validation(data.groups, data.y, req.config.val_fraction, req.config.seed, data.blocks,
+                              data.group_kind, data.classes)
+    val = split.mask
     report = None
     if val.any() and model.validation_proba is not None:
         # the members as they were before any refit on the validation participants
         pred = model.validation_proba.argmax(1)
-        report = classification_report(data.y[val], pred, data.classes, data.groups[val])
-        report["group_kind"] = data.group_kind
+        vgroups = data.blocks if split.kind == "time block" and data.blocks is not None else data.groups
+        report = classification_report(data.y[val], pred, data.classes, vgroups[val])
+        report["group_kind"] = split.kind
     seconds = time.perf_counter() - t0
     model.info.metrics["train_seconds"] = round(seconds, 3)
-    return TrainResult(model, report, len(data), counts, sorted({str(g) for g in data.groups[val]}),
-                       data.group_kind, seconds, provenance)
+    return TrainResult(model, report, len(data), counts, split.held_out, split.kind, seconds, provenance,
+                       split.description, list(split.warnings), list(data.notes))
 
 
 def default_model_path(first_source: str | None, preset: str, names: Sequence[str] = ()) -> Path:

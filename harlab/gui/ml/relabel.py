@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harlab.core.classnames import class_key, find_class
 from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelSchema, LabelTrack, Segment
 from harlab.core.session import Session
@@ -54,6 +55,7 @@ def class_mapping(rules: Mapping[str, ClassRule]) -> dict[str, str | None]:
             out[name] = name
         else:
             target = rule.target.strip()
+            target = find_class(target, rules) or target  # "walking" merges into the listed "Walking"
             other = rules.get(target)
             if other is not None and target != name and other.action != KEEP:
                 raise HarlabError(f"class {name!r} is merged into {target!r}, which is itself "
@@ -66,21 +68,32 @@ def class_mapping(rules: Mapping[str, ClassRule]) -> dict[str, str | None]:
 
 def output_classes(mapping: Mapping[str, str | None], order: list[str]) -> list[str]:
     """The model's classes: mapped names in the order their first source appears in ``order``."""
+    keyed = _keyed(mapping)
     seen: list[str] = []
     for name in order:
-        new = mapping.get(name, name)
-        if new is not None and new not in seen:
+        new = keyed.get(class_key(name), name)
+        if new is not None and find_class(new, seen) is None:
             seen.append(new)
     return seen
 
 
+def _keyed(mapping: Mapping[str, str | None]) -> dict[str, str | None]:
+    """``mapping`` looked up by :func:`class_key`: sources spell one class differently."""
+    out: dict[str, str | None] = {}
+    for k, v in mapping.items():
+        out.setdefault(class_key(k), v)
+    return out
+
+
 def relabeled_view(session: Session, track: str, mapping: Mapping[str, str | None]) -> Session:
     """A session sharing ``session``'s streams and metadata whose track ``track`` has every
-    segment renamed by ``mapping`` (classes missing from it are kept, None drops the segment)."""
+    segment renamed by ``mapping`` (classes missing from it are kept, None drops the segment).
+    Names are matched by :func:`class_key`: a rule for ``Walking`` also renames ``WALKING``."""
     src = session.label_tracks.get(track)
+    keyed = _keyed(mapping)
     schema = LabelSchema()
     for c in session.schema:
-        new = mapping.get(c.name, c.name)
+        new = keyed.get(class_key(c.name), c.name)
         if new is not None and new not in schema:
             schema.add(replace(c, name=new, hotkey=None))
     view = Session(session.metadata, schema)
@@ -90,7 +103,7 @@ def relabeled_view(session: Session, track: str, mapping: Mapping[str, str | Non
         copy = LabelTrack(track, src.policy, src.description)
         segs: list[Segment] = []
         for seg in src:
-            new = mapping.get(seg.label, seg.label)
+            new = keyed.get(class_key(seg.label), seg.label)
             if new is not None:
                 segs.append(replace(seg, label=new))
         view.add_label_track(copy)

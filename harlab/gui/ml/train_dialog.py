@@ -15,12 +15,13 @@ in a copy of each session's label track before windows are cut (see
 
 from __future__ import annotations
 
+import html
 import tempfile
 import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QThread, Signal
-from PySide6.QtGui import QCloseEvent, QPixmap
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -35,7 +36,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QSplitter,
     QTreeWidget,
@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.gui.ml.class_table import ClassTable, _fmt_duration
@@ -68,38 +69,6 @@ _MOTION_KINDS = ("accelerometer", "gyroscope", "magnetometer", "gravity", "linea
 _ROLE_SOURCE = Qt.ItemDataRole.UserRole
 
 
-class ScaledPixmapLabel(QLabel):
-    """Shows a picture (the confusion matrix) as large as the space allows, never cropped."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._image = QPixmap()
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(240, 200)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-
-    def set_image(self, pix: QPixmap) -> None:
-        self._image = pix
-        self._rescale()
-
-    def image(self) -> QPixmap:
-        return self._image
-
-    def clear(self) -> None:
-        self._image = QPixmap()
-        super().clear()
-
-    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)  # type: ignore[arg-type]
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self._image.isNull():
-            return
-        self.setPixmap(self._image.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                          Qt.TransformationMode.SmoothTransformation))
-
-
 class TrainDialog(QDialog):
     """Train a model; ``model_trained(path)`` after "Save model as…" wrote it."""
 
@@ -122,6 +91,9 @@ class TrainDialog(QDialog):
         self._tmp = tempfile.TemporaryDirectory(prefix="harlab-train-")
         self.result: TrainResult | None = None
         self.saved_path: Path | None = None
+        self.confusion_png = ""  #: the worker's PNG of the matrix (the same numbers as the table)
+        self._outcome, self._outcome_error = "", False  #: the last outcome shown in the status line
+        self._blocker = ""
         self._build()
         if current_session is not None:
             self.add_session(current_session)
@@ -249,24 +221,43 @@ class TrainDialog(QDialog):
         rv.setContentsMargins(6, 0, 0, 0)
         from harlab.gui.ml.curves import TrainingCurves
 
-        self.status_label = QLabel("Add labelled sessions of at least two participants, then Train.")
+        self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rv.addWidget(self.status_label)
+        self._status_kind = "state"  #: "state" (what Train would do or why it cannot) or "outcome" (of a run)
+        # curves above, the result below, the border between them movable
+        vsplit = QSplitter(Qt.Orientation.Vertical)
+        rv.addWidget(vsplit, 1)
+        top = QWidget()
+        tv = QVBoxLayout(top)
+        tv.setContentsMargins(0, 0, 0, 0)
         self.curves = TrainingCurves()
-        rv.addWidget(self.curves, 6)
-        rbox = QGroupBox("Result on held-out participants")
-        rl = QVBoxLayout(rbox)
+        tv.addWidget(self.curves, 1)
+        # no empty axes before a run: they would only show made-up scales
+        self.curves_placeholder = QLabel("Loss and accuracy curves appear here while a model trains.")
+        self.curves_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.curves_placeholder.setStyleSheet("color: #777; border: 1px dashed #bbb;")
+        tv.addWidget(self.curves_placeholder, 1)
+        vsplit.addWidget(top)
+        self.result_box = QGroupBox("Result on the validation windows")
+        rl = QVBoxLayout(self.result_box)
         self.result_label = QLabel("No model yet.")
         self.result_label.setWordWrap(True)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.result_label)
-        self.confusion_label = ScaledPixmapLabel()
-        rl.addWidget(self.confusion_label, 1)
-        rv.addWidget(rbox, 4)
+        from harlab.gui.ml.confusion_view import ConfusionView
+
+        self.confusion_view = ConfusionView()
+        self.confusion_view.clicked_to_enlarge.connect(self.show_confusion_dialog)
+        self.confusion_view.setVisible(False)
+        rl.addWidget(self.confusion_view, 1)
+        vsplit.addWidget(self.result_box)
+        vsplit.setSizes([420, 380])
         split.addWidget(right)
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 6)
+        split.setSizes([560, 680])
 
         buttons = QHBoxLayout()
         self.train_button = QPushButton("Train")
@@ -323,9 +314,9 @@ class TrainDialog(QDialog):
                 continue  # the open session (maybe with unsaved labels) stands for this file
             self._sources.append((str(p), summary))
             have.add(key)
-        if errors:
-            self.status_label.setText("Could not add: " + "; ".join(errors))
         self._refresh_sources()
+        if errors:
+            self._set_status("Could not add: " + "; ".join(errors), error=True)
         return errors
 
     def add_session(self, session: Session, name: str = "open session") -> None:
@@ -436,14 +427,14 @@ class TrainDialog(QDialog):
 
     def _rebuild_classes(self) -> None:
         track = self.track_combo.currentText()
+        # one row per class however the sources spell it (Walking, WALKING), named as the first schema does
+        spelling = spelling_map(c for _, sm in self._sources for c in sm.class_order)
         seconds: dict[str, float] = {}
-        order: list[str] = []
-        for _, sm in self._sources:
-            order += [c for c in sm.class_order if c not in order]
         for _, sm in self._sources:
             for c, s in sm.tracks.get(track, {}).items():
-                seconds[c] = seconds.get(c, 0.0) + s
-        ordered = [c for c in order if c in seconds] + [c for c in seconds if c not in order]
+                name = spelling.setdefault(class_key(c), c)
+                seconds[name] = seconds.get(name, 0.0) + s
+        ordered = [c for c in spelling.values() if c in seconds]
         self.class_table.set_classes({c: seconds[c] for c in ordered})
         self._fill_tree()
         self._update_state()
@@ -468,14 +459,61 @@ class TrainDialog(QDialog):
         else:
             note, ok = self._classes_note()
         self.classes_note.setText(note)
-        ready = ok and bool(self._sources) and bool(self.channels()) and not self.training
+        self._blocker = self._why_not_ready(note if not ok else "")
+        ready = not self._blocker and not self.training
         self.train_button.setEnabled(ready)
+        self.curves.setVisible(self.training or self.result is not None or bool(self.curves.stages()))
+        self.curves_placeholder.setVisible(not self.curves.isVisibleTo(self))
         self.cancel_button.setEnabled(self.training)
         self.save_button.setEnabled(self.result is not None and not self.training)
         for w in (self.add_button, self.remove_button, self.track_combo, self.class_table, self.window_spin,
                   self.stride_spin, self.rate_spin, self.policy_combo, self.channel_list, self.preset_combo,
                   self.seed_spin):
             w.setEnabled(not self.training)
+        self._render_status()
+
+    def _why_not_ready(self, classes_problem: str) -> str:
+        """Why Train is disabled ("" when it is not): the status line says exactly this."""
+        if not self._sources:
+            return "Add labelled sessions (one participant is enough), then Train."
+        if not self.class_table.class_names:
+            return f"The sessions have no labelled time in track {self.track_combo.currentText()!r}."
+        if classes_problem:
+            return f"Cannot train yet: {classes_problem}"
+        if not self.channels():
+            return "Cannot train yet: choose at least one stream."
+        return ""
+
+    def ready_text(self) -> str:
+        """What Train will do now, including how it will validate (see choose_validation)."""
+        who = [sm.participant for _, sm in self._sources]
+        known = sorted({p for p in who if p})
+        if len(known) >= 2 and all(who):
+            split = (f"held-out participants of {len(known)} (time blocks of each recording if they have "
+                     "classes the others lack)")
+        else:
+            split = ("time blocks of each recording (one participant" if len(known) == 1
+                     else "time blocks of each recording (no participants recorded") + \
+                ": other minutes of the same people)"
+        try:
+            n = len(output_classes(class_mapping(self.class_table.rules()), self.class_table.class_names))
+        except HarlabError:
+            n = 0
+        return (f"Ready: Train learns {n} classes from {len(self._sources)} session(s) with "
+                f"{self.preset_combo.currentText()}; validation on {split}.")
+
+    def _render_status(self) -> None:
+        """While training: the run's progress. Otherwise the last outcome (a run's end, a failed
+        add or save) followed by why Train is disabled, or else what Train would do."""
+        if self.training:
+            text, error = self._outcome, self._outcome_error
+        elif getattr(self, "_blocker", ""):
+            text = (self._outcome + "\n" if self._outcome else "") + self._blocker
+            error = self._outcome_error
+        else:
+            text, error = self._outcome or self.ready_text(), self._outcome_error
+        self.status_label.setStyleSheet("color: #b00020;" if error else "")
+        self.status_label.setText(text)
 
     def _classes_note(self) -> tuple[str, bool]:
         """What the class rules amount to, and whether they leave enough to train."""
@@ -540,7 +578,9 @@ class TrainDialog(QDialog):
         self.saved_path = None
         self.curves.clear(req.config.preset)
         self.result_label.setText("Training…")
-        self.confusion_label.clear()
+        self.confusion_view.set_report(None)
+        self.confusion_view.setVisible(False)
+        self._outcome, self._outcome_error = "", False
         self._cancel = threading.Event()
         thread, worker = start_training(req, self._cancel, self._tmp.name, self)
         worker.progress.connect(self._on_progress)
@@ -582,16 +622,21 @@ class TrainDialog(QDialog):
         text = (f"<b>{result.model.info.preset}</b>, {len(result.model.classes)} classes, "
                 f"{result.n_windows} windows ({counts}); {result.seconds:.1f} s.<br>")
         if rep is not None:
-            text += (f"Validation on held-out {result.group_kind}(s) <b>{', '.join(result.validation_groups)}</b> "
-                     f"({rep['n']} windows): accuracy <b>{rep['accuracy']:.3f}</b>, "
-                     f"macro-F1 <b>{rep['macro_f1']:.3f}</b>")
+            text += (f"Validation accuracy <b>{rep['accuracy']:.3f}</b>, macro-F1 <b>{rep['macro_f1']:.3f}</b> "
+                     f"on {rep['n']} windows: {html.escape(result.validation_split)}.")
         else:
             text += "No validation windows: accuracy cannot be estimated."
+        for line in result.notes:
+            text += f"<br>{html.escape(line)}."
+        for w in result.warnings:
+            text += f"<br><span style='color:#a05a00'>Warning: {html.escape(w)}.</span>"
         self.result_label.setText(text)
-        if png:
-            self.confusion_label.set_image(QPixmap(png))
-            self.confusion_label.setToolTip(png)
-        self._set_status("Done. Save the model to use it for predictions.")
+        self.result_box.setTitle("Result on held-out participants" if result.group_kind == "participant"
+                                 else "Result on the validation windows")
+        self.confusion_view.set_report(rep)
+        self.confusion_view.setVisible(rep is not None)
+        self.confusion_png = png
+        self._set_status("Done. Save the model to use it for predictions (click the matrix to enlarge it).")
         self.training_finished.emit(result)
 
     def _on_cancelled(self) -> None:
@@ -615,8 +660,27 @@ class TrainDialog(QDialog):
         self._update_state()
 
     def _set_status(self, msg: str, error: bool = False) -> None:
-        self.status_label.setStyleSheet("color: #b00020;" if error else "")
-        self.status_label.setText(msg)
+        self._outcome, self._outcome_error = msg, error
+        self._render_status()
+
+    def show_confusion_dialog(self) -> QDialog | None:
+        """The validation confusion matrix, large, in its own window (a click on the small one)."""
+        if self.result is None or self.result.report is None:
+            return None
+        from harlab.gui.ml.confusion_view import ConfusionDialog
+
+        dlg = ConfusionDialog(self.result.report, self._validation_title(self.result), self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        self.confusion_dialog = dlg
+        return dlg
+
+    @staticmethod
+    def _validation_title(result: TrainResult) -> str:
+        rep = result.report
+        head = (f"Validation: accuracy {rep['accuracy']:.3f}, macro-F1 {rep['macro_f1']:.3f} on {rep['n']} windows"
+                if rep is not None else "No validation windows")
+        return f"{head}. {result.validation_split[:1].upper()}{result.validation_split[1:]}."
 
     # -- saving --------------------------------------------------------------------------------
     def default_save_path(self) -> Path:

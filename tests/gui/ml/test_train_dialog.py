@@ -84,7 +84,7 @@ def test_features_model_trains_and_save_emits_model_trained(make_dialog, session
     rep = d.result.report
     assert rep is not None and rep["accuracy"] > 0.8  # separable activities, a held-out participant
     assert "accuracy" in d.result_label.text() and d.result.validation_groups
-    assert not d.confusion_label.image().isNull() and not d.confusion_label.pixmap().isNull()
+    assert d.confusion_view.isVisible() and d.confusion_view.rowCount() == 4
     assert d.save_button.isEnabled()
     # Save model as… starts beside the first session; the user's choice gets the model suffix
     default = d.default_save_path()
