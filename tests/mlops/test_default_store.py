@@ -17,7 +17,6 @@ import urllib.request
 
 import pytest
 
-from harlab.cli import main
 from harlab.mlops.paths import data_dir
 from harlab.simulate import demo_model_path, simulate_session
 from harlab.storage import open_session, save_session
@@ -27,10 +26,23 @@ from .conftest import need_mlflow
 pytestmark = pytest.mark.slow  # MLflow creates a store and logs a model (about 20 s)
 
 
+def _env() -> dict[str, str]:
+    """The environment of a fresh shell: no MLflow URIs (MLflow sets them in-process once used)."""
+    return {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+
+
+def _harlab(*args: str, cwd) -> str:
+    """Run one ``harlab`` command in its own process, as a user would; its stdout."""
+    done = subprocess.run([sys.executable, "-m", "harlab", *args], cwd=cwd, env=_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def _serve_version(spec: str, cwd) -> dict:
     """Start ``harlab serve -m spec`` in ``cwd``, ask GET /version, stop it."""
     proc = subprocess.Popen([sys.executable, "-m", "harlab", "serve", "-m", spec, "--port", "0", "--quiet"],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     try:
         line = proc.stdout.readline()
         assert line, proc.stderr.read()
@@ -45,9 +57,10 @@ def _serve_version(spec: str, cwd) -> dict:
             proc.kill()
 
 
-def test_register_predict_and_serve_from_the_default_store_write_nothing_in_cwd(tmp_path, monkeypatch, capsys):
+def test_register_predict_and_serve_from_the_default_store_write_nothing_in_cwd(tmp_path):
     need_mlflow()
-    assert "MLFLOW_TRACKING_URI" not in os.environ and str(data_dir()).startswith(str(tmp_path.parent.parent))
+    store = data_dir() / "mlflow" / "mlflow.db"
+    assert "MLFLOW_TRACKING_URI" not in _env() and str(store).startswith(str(tmp_path.parent.parent))
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     work = tmp_path / "work"
@@ -55,15 +68,13 @@ def test_register_predict_and_serve_from_the_default_store_write_nothing_in_cwd(
     model = shutil.copy(demo_model_path(), work / "tiny.harmodel")
     session = save_session(simulate_session([("walking", 20), ("sitting", 20)], rate_hz=50, seed=3),
                            work / "s.h5")
-    monkeypatch.chdir(cwd)
 
-    assert main(["models", "register", str(model), "--name", "tiny-default", "--alias", "prod"]) == 0
-    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["version"] == "1"
-    assert main(["models", "list", "--json"]) == 0
-    assert "tiny-default" in {m["name"] for m in json.loads(capsys.readouterr().out)}
+    out = _harlab("models", "register", str(model), "--name", "tiny-default", "--alias", "prod", cwd=cwd)
+    assert json.loads(out.strip().splitlines()[-1])["version"] == "1"
+    assert "tiny-default" in {m["name"] for m in json.loads(_harlab("models", "list", "--json", cwd=cwd))}
 
     for spec, track in (("models:/tiny-default/1", "by-version"), ("models:/tiny-default@prod", "by-alias")):
-        assert main(["predict", spec, str(session), "--name", track]) == 0, capsys.readouterr().err
+        _harlab("predict", spec, str(session), "--name", track, cwd=cwd)
         with open_session(session) as sf:
             got = sf.session.prediction_tracks[track]
         assert got.params["model_uri"] == "models:/tiny-default/1" and len(got) > 0
@@ -73,4 +84,4 @@ def test_register_predict_and_serve_from_the_default_store_write_nothing_in_cwd(
         assert info["model_uri"] == "models:/tiny-default/1" and info["model_version"] == "1"
 
     assert sorted(p.name for p in cwd.iterdir()) == []  # no stray mlflow.db, mlruns/, records
-    assert (data_dir() / "mlflow" / "mlflow.db").is_file()
+    assert store.is_file()
