@@ -571,13 +571,21 @@ class ScoringServer(HTTPServer):
         self.request_queue_size = limits.backlog
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        self._pending: queue.Queue[tuple[socket.socket, Any] | None] = queue.Queue(maxsize=limits.queue)
+        self._pending: queue.Queue[tuple[socket.socket, Any]] = queue.Queue(maxsize=limits.queue)
+        self._stopping = threading.Event()
+        self._busy = 0
+        self._busy_lock = threading.Lock()
         super().__init__(address, handler)
         self.rejecter = _Rejecter(limits)
         self._workers = [threading.Thread(target=self._work, name=f"harlab-serve-{i}", daemon=True)
                          for i in range(limits.workers)]
         for w in self._workers:
             w.start()
+
+    def load(self) -> tuple[int, int]:
+        """(connections a worker is handling, accepted connections waiting for a worker) now."""
+        with self._busy_lock:
+            return self._busy, self._pending.qsize()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         try:
@@ -586,17 +594,21 @@ class ScoringServer(HTTPServer):
             self.rejecter.reject(request)
 
     def _work(self) -> None:
-        while True:
-            item = self._pending.get()
-            if item is None:
-                return
-            request, address = item
+        while not self._stopping.is_set():
+            try:
+                request, address = self._pending.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            with self._busy_lock:
+                self._busy += 1
             try:
                 self.finish_request(request, address)
             except Exception:
                 self.handle_error(request, address)
             finally:
                 self.shutdown_request(request)
+                with self._busy_lock:
+                    self._busy -= 1
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
@@ -606,16 +618,14 @@ class ScoringServer(HTTPServer):
         super().handle_error(request, client_address)
 
     def server_close(self) -> None:
+        """Stop listening; connections still waiting for a worker are closed, requests in progress finish."""
         super().server_close()
+        self._stopping.set()
         while True:
             try:
-                item = self._pending.get_nowait()
+                self._pending.get_nowait()[0].close()
             except queue.Empty:
                 break
-            if item is not None:
-                item[0].close()
-        for _ in self._workers:
-            self._pending.put(None)
         self.rejecter.close()
 
 

@@ -11,6 +11,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -20,7 +21,7 @@ from harlab.cli import main
 from harlab.core.errors import HarlabError
 from harlab.ml.modelfile import ActivityModel
 from harlab.mlops.scoring import MAX_VALUES
-from harlab.mlops.server import ScoringService, ServerLimits, check_exposure, make_server
+from harlab.mlops.server import ScoringServer, ScoringService, ServerLimits, check_exposure, make_server
 from harlab.simulate import demo_model_path
 
 CLIENT_TIMEOUT = 5.0  #: the client's socket timeout: an answer must come before it (the server waits 1 s)
@@ -33,15 +34,15 @@ def demo_model() -> ActivityModel:
 
 @pytest.fixture
 def serve(demo_model, capfd) -> Iterator:
-    """``serve(limits=..., token=...)`` -> (host, port) of a running server; stopped after the test, whose
-    log must hold no traceback."""
+    """``serve(limits=..., token=...)`` -> a running server; stopped after the test, whose log must hold no
+    traceback."""
     servers = []
 
-    def start(limits: ServerLimits | None = None, token: bytes | None = None) -> tuple[str, int]:
+    def start(limits: ServerLimits | None = None, token: bytes | None = None) -> ScoringServer:
         srv = make_server(ScoringService(demo_model, "demo"), "127.0.0.1", 0, quiet=True, limits=limits, token=token)
         threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(srv)
-        return srv.server_address[:2]
+        return srv
 
     yield start
     for srv in servers:
@@ -137,7 +138,7 @@ HOSTILE = _hostile_requests()
 
 @pytest.mark.parametrize("name, data, status, words", HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_each_bad_request_gets_a_4xx_answer_well_before_the_client_gives_up(serve, name, data, status, words):
-    addr = serve()
+    addr = serve().server_address[:2]
     if data.startswith(b"{") or data.startswith(b"["):
         data = _post(data)
     code, headers, body = _exchange(addr, data)
@@ -150,7 +151,7 @@ def test_each_bad_request_gets_a_4xx_answer_well_before_the_client_gives_up(serv
 
 def test_fifty_concurrent_clients_are_all_answered(serve):
     """The issue's load: a quarter of 50 concurrent clients were reset with a listen backlog of 5."""
-    addr = serve()
+    addr = serve().server_address[:2]
     body = json.dumps({"inputs": _windows(40, value=1.0)}).encode()  # 40 windows, about 150 kB
     results: list = []
 
@@ -182,9 +183,22 @@ def test_fifty_concurrent_clients_are_all_answered(serve):
             assert retry == "1" and "busy" in answer["error"]
 
 
+def _wait_for(condition, tries: int = 500) -> None:
+    """Poll ``condition`` (every 20 ms, a bounded number of times) until it holds."""
+    for _ in range(tries):
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError("the server did not reach the expected state")
+
+
 def test_a_saturated_pool_answers_503_with_retry_after(serve):
-    addr = serve(ServerLimits(workers=1, queue=1, client_timeout=5.0, header_timeout=10.0))
-    idle = [socket.create_connection(addr, timeout=CLIENT_TIMEOUT) for _ in range(3)]  # the worker, the queue
+    srv = serve(ServerLimits(workers=1, queue=1, client_timeout=5.0, header_timeout=10.0))
+    addr = srv.server_address[:2]
+    idle = []
+    for load in ((1, 0), (1, 1)):  # one idle connection holds the only worker, the next one waits for it
+        idle.append(socket.create_connection(addr, timeout=CLIENT_TIMEOUT))
+        _wait_for(lambda load=load: srv.load() == load)
     try:
         code, headers, body = _exchange(addr, _post(json.dumps({"inputs": _windows(300)}).encode()))
         assert code == 503 and headers["retry-after"] == "1" and headers["connection"] == "close"
@@ -193,12 +207,13 @@ def test_a_saturated_pool_answers_503_with_retry_after(serve):
         for s in idle:
             s.close()
     # once the idle connections are gone the worker serves again
+    _wait_for(lambda: srv.load() == (0, 0))
     code, _, body = _exchange(addr, _post(json.dumps({"inputs": _windows(1)}).encode()))
     assert code == 200
 
 
-def test_keep_alive_and_errors_that_close(serve):
-    addr = serve()
+def test_one_connection_carries_several_requests(serve):
+    addr = serve().server_address[:2]
     conn = http.client.HTTPConnection(*addr, timeout=CLIENT_TIMEOUT)
     for _ in range(3):  # one connection, several requests
         conn.request("POST", "/score", body=json.dumps({"inputs": _windows(1)}),
@@ -213,7 +228,7 @@ def test_keep_alive_and_errors_that_close(serve):
 
 def test_bearer_token(serve, tmp_path):
     token = b"s3cret-token-of-enough-length"
-    addr = serve(token=token)
+    addr = serve(token=token).server_address[:2]
     one = json.dumps({"inputs": _windows(1)}).encode()
     code, headers, body = _exchange(addr, _post(one))
     assert code == 401 and headers["www-authenticate"].startswith("Bearer") and "Bearer" in body["error"]
