@@ -89,3 +89,27 @@ def prepare_store(tracking_uri: str) -> None:
     """Create the folder of a local SQLite store so MLflow can create the database."""
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def registry_uri_for(tracking_uri: str) -> str | None:
+    """The registry is the tracking store itself, except where MLflow has its own default (Databricks)
+    or ``MLFLOW_REGISTRY_URI`` names another."""
+    if os.environ.get("MLFLOW_REGISTRY_URI"):
+        return os.environ["MLFLOW_REGISTRY_URI"]
+    return None if tracking_uri.startswith("databricks") else tracking_uri
+
+
+def use_store(uri: str | None = None) -> tuple[Any, str]:
+    """Import MLflow and point it at harlab's store; returns ``(mlflow, tracking_uri)``.
+
+    Every command that touches MLflow comes through here, so ``train``, ``models``, ``predict``,
+    ``serve`` and ``evaluate`` all find the same store (:func:`resolve_tracking_uri`). MLflow's
+    process-wide tracking URI is set too: parts of MLflow read it rather than the URI passed to
+    them (resolving a ``models:/`` URI, for one) and would otherwise open MLflow's own default, a
+    ``mlflow.db`` in the working folder.
+    """
+    mlflow = require_mlflow()
+    resolved = resolve_tracking_uri(uri)
+    prepare_store(resolved)
+    mlflow.set_tracking_uri(resolved)
+    return mlflow, resolved

@@ -28,7 +28,11 @@ from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.ml.model_archive import open_regular
 from harlab.ml.modelfile import ActivityModel, ModelFileError
-from harlab.mlops.paths import prepare_store, require_mlflow, resolve_tracking_uri
+from harlab.mlops.paths import (
+    registry_uri_for,
+    require_mlflow,
+    use_store,
+)
 
 MODEL_FILE_SUFFIX = ".harmodel"
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))?/?$")
@@ -70,21 +74,10 @@ def parse_models_uri(uri: str) -> tuple[str, str | None, str | None]:
 
 
 def _client(tracking_uri: str | None) -> tuple[Any, str]:
-    mlflow = require_mlflow()
-    uri = resolve_tracking_uri(tracking_uri)
-    prepare_store(uri)
+    _, uri = use_store(tracking_uri)
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=uri, registry_uri=_registry_uri(uri, mlflow)), uri
-
-
-def _registry_uri(tracking_uri: str, mlflow: Any) -> str | None:
-    """The registry is the tracking store itself, except where MLflow has its own default (Databricks)."""
-    import os
-
-    if os.environ.get("MLFLOW_REGISTRY_URI"):
-        return os.environ["MLFLOW_REGISTRY_URI"]
-    return None if tracking_uri.startswith("databricks") else tracking_uri
+    return MlflowClient(tracking_uri=uri, registry_uri=registry_uri_for(uri)), uri
 
 
 def _mlflow_error(exc: Exception, what: str) -> HarlabError:
@@ -138,11 +131,15 @@ def load_ref(name: str, alias_or_version: str | None = "production",
              tracking_uri: str | None = None) -> tuple[ActivityModel, ModelRef]:
     mlflow = require_mlflow()
     ref = resolve_version(name, alias_or_version, tracking_uri)
+    client, _ = _client(ref.tracking_uri)
     with tempfile.TemporaryDirectory(prefix="harlab-model-") as tmp:
         try:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=ref.uri, dst_path=tmp,
+            # the version's own artifact location, from the store resolved above: a models:/ URI
+            # would be looked up again by MLflow in its process-wide default store
+            source = client.get_model_version_download_uri(ref.name, ref.version)
+            local = mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=tmp,
                                                         tracking_uri=ref.tracking_uri,
-                                                        registry_uri=_registry_uri(ref.tracking_uri, mlflow))
+                                                        registry_uri=registry_uri_for(ref.tracking_uri))
         except Exception as exc:
             raise _mlflow_error(exc, f"cannot download {ref.uri} from {public_uri(ref.tracking_uri)}") from exc
         files = sorted(Path(local).rglob(f"*{MODEL_FILE_SUFFIX}"))

@@ -20,10 +20,17 @@ Accepted windows (N windows of T samples and C channels, SI units: m/s², rad/s)
 Windows must have the model's length at the model's rate. When the sender says its rate
 (``rate_hz``) and it differs, each window is resampled (polyphase, anti-aliased) and
 accepted if it then covers the model's window within one sample; otherwise it is refused.
+
+The work a request may cause is bounded before any of it is done: at most :data:`MAX_WINDOWS`
+windows and :data:`MAX_VALUES` numbers (windows x samples x channels, counted at the sent
+length and at the resampled length, from the declared shape before any array is built), and a
+``rate_hz`` within a factor :data:`MAX_RATE_FACTOR` of the model's. A request past a bound is
+refused with the bound in the message.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -43,6 +50,14 @@ SEED_CHANNELS: tuple[tuple[str, str], ...] = (
 SEED_CHANNEL_NAMES = ("ax", "ay", "az", "gx", "gy", "gz")
 #: most windows one request may carry (a day at 1 s windows is 86 400)
 MAX_WINDOWS = 200_000
+#: most numbers (windows x samples x channels) one request may carry or be resampled to: 64 MiB
+#: as float32, about what a 64 MiB JSON body can hold
+MAX_VALUES = 1 << 24
+#: ``rate_hz`` must be within this factor of the model's rate (resampling further is not a window)
+MAX_RATE_FACTOR = 100
+#: top-level keys of a request body: the windows under exactly one of the first five
+WINDOW_KEYS = ("data", "inputs", "instances", "dataframe_split", "dataframe_records")
+OPTION_KEYS = ("rate_hz", "params")
 
 
 class ScoringInputError(HarlabError):
@@ -70,20 +85,68 @@ def frame_columns(info: ModelInfo) -> list[str]:
     return [f"{c}_t{t:0{width}d}" for t in range(info.n_time) for c in chans]
 
 
+def _declared_size(value: Any) -> tuple[list[int], int]:
+    """The shape nested lists declare along their first elements, and its product (no array built)."""
+    dims: list[int] = []
+    while isinstance(value, list | tuple) and len(dims) < 6:
+        dims.append(len(value))
+        if not value:
+            break
+        value = value[0]
+    return dims, math.prod(dims)
+
+
+def check_size(n_values: int, key: str, what: str) -> None:
+    """Refuse a request of more than :data:`MAX_VALUES` numbers before building or resampling it."""
+    if n_values > MAX_VALUES:
+        raise ScoringInputError(f"{what} make {n_values} numbers; one request may carry at most {MAX_VALUES}",
+                                key, "fewer windows per request (split them over several)")
+
+
 def _as_float_array(value: Any, key: str) -> np.ndarray:
+    if isinstance(value, list | tuple):
+        dims, n = _declared_size(value)
+        if dims and dims[0] > MAX_WINDOWS:
+            raise ScoringInputError(f"{dims[0]} windows in one request", key, f"at most {MAX_WINDOWS}")
+        check_size(n, key, " x ".join(map(str, dims)))
+    elif isinstance(value, str | bytes | dict) or value is None or isinstance(value, bool):
+        raise ScoringInputError(f"a JSON {type(value).__name__}, not an array", key,
+                                "nested lists of numbers, every window the same shape")
     try:
-        arr = np.asarray(value, dtype=np.float32)
-    except (ValueError, TypeError) as exc:
+        with np.errstate(over="ignore", invalid="ignore"):  # too large a number becomes inf: refused below
+            arr = np.asarray(value, dtype=np.float32)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         raise ScoringInputError(f"not a rectangular array of numbers ({exc})", key,
                                 "nested lists of numbers, every window the same shape") from exc
     return arr
+
+
+def checked_rate(rate_hz: Any, model_rate: float) -> float | None:
+    """``rate_hz`` as a float, or None; refused unless a finite number within :data:`MAX_RATE_FACTOR`
+    of the model's rate."""
+    if rate_hz is None:
+        return None
+    if isinstance(rate_hz, bool) or not isinstance(rate_hz, int | float | np.integer | np.floating):
+        raise ScoringInputError(f"{rate_hz!r} is not a number", "rate_hz", "samples per second")
+    rate = float(rate_hz)
+    lo, hi = model_rate / MAX_RATE_FACTOR, model_rate * MAX_RATE_FACTOR
+    if not (math.isfinite(rate) and lo <= rate <= hi):
+        raise ScoringInputError(f"{rate_hz!r} is not a rate this model can take", "rate_hz",
+                                f"samples per second, from {lo:g} to {hi:g} (the model's {model_rate:g} Hz "
+                                f"within a factor {MAX_RATE_FACTOR})")
+    return rate
+
+
+def resample_ratio(from_hz: float, to_hz: float) -> Fraction:
+    """The polyphase factors ``up/down`` (denominator at most 1000) that take ``from_hz`` to ``to_hz``."""
+    return Fraction(to_hz / from_hz).limit_denominator(1000)
 
 
 def resample_windows(X: np.ndarray, from_hz: float, to_hz: float) -> np.ndarray:
     """Resample every window (axis 1) from ``from_hz`` to ``to_hz`` (polyphase, anti-aliased)."""
     from scipy.signal import resample_poly
 
-    ratio = Fraction(to_hz / from_hz).limit_denominator(1000)
+    ratio = resample_ratio(from_hz, to_hz)
     if ratio == 1:
         return X
     out = resample_poly(X.astype(np.float64), ratio.numerator, ratio.denominator, axis=1, padtype="line")
@@ -156,6 +219,7 @@ class WindowScorer:
         """N×T×C (or N×T×C×1, or N×(T·C)) in the model's channel order -> checked windows."""
         if isinstance(value, pd.DataFrame):
             return self.windows_from_frame(value, rate_hz)
+        rate_hz = checked_rate(rate_hz, self.info.rate_hz)
         arr = _as_float_array(value, key)
         shape_txt = f"N x {self.T} x {self.C} (windows x samples x channels {', '.join(self.info.channels)})"
         if arr.ndim == 4 and arr.shape[3] == 1:
@@ -186,6 +250,7 @@ class WindowScorer:
 
     def seed_windows(self, data: Any, rate_hz: float | None = None) -> np.ndarray:
         """The seed's ``data``: N×T×6×1 (or N×T×6), ax, ay, az (m/s²), gx, gy, gz (rad/s)."""
+        rate_hz = checked_rate(rate_hz, self.info.rate_hz)
         arr = _as_float_array(data, "data")
         expected = f"N x {self.T} x 6 x 1: windows of {self.T} samples of [[ax],[ay],[az],[gx],[gy],[gz]]"
         if arr.ndim == 4 and arr.shape[3] == 1:
@@ -203,10 +268,14 @@ class WindowScorer:
     def windows_from_frame(self, df: pd.DataFrame, rate_hz: float | None = None) -> np.ndarray:
         """A table of flattened windows (named or positional columns) or one column of whole windows."""
         key = "dataframe"
+        rate_hz = checked_rate(rate_hz, self.info.rate_hz)
         n_flat = self.T * self.C
         cols = [str(c) for c in df.columns]
         if len(cols) == 1 and len(df) and isinstance(df.iloc[0, 0], list | tuple | np.ndarray):
-            cells = [np.asarray(v, np.float32) for v in df.iloc[:, 0]]
+            if len(df) > MAX_WINDOWS:
+                raise ScoringInputError(f"{len(df)} windows in one request", key, f"at most {MAX_WINDOWS}")
+            cells = [_as_float_array(v, key) for v in df.iloc[:, 0]]
+            check_size(sum(c.size for c in cells), key, f"{len(cells)} windows")
             try:
                 arr = np.stack(cells)
             except ValueError as exc:
@@ -228,9 +297,12 @@ class WindowScorer:
                 f"{len(cols)} columns do not match the model's {n_flat} window columns"
                 + (f"; missing e.g. {missing[:3]}" if missing else ""),
                 key, f"columns {self._columns[0]} ... {self._columns[-1]} (time-major), or 0..{n_flat - 1}")
+        if len(values) > MAX_WINDOWS:
+            raise ScoringInputError(f"{len(values)} windows in one request", key, f"at most {MAX_WINDOWS}")
         try:
-            flat = values.to_numpy(dtype=np.float32)
-        except (ValueError, TypeError) as exc:
+            with np.errstate(over="ignore", invalid="ignore"):
+                flat = values.to_numpy(dtype=np.float32)
+        except (ValueError, TypeError, OverflowError) as exc:
             raise ScoringInputError(f"non-numeric values ({exc})", key, "numbers") from exc
         return self._finish(flat.reshape(len(flat), self.T, self.C), key, None)
 
@@ -244,18 +316,19 @@ class WindowScorer:
             raise ScoringInputError(f"window {bad[0]}, sample {bad[1]}, channel {bad[2]} is not a finite number",
                                     key, "finite numbers")
         model_rate = self.info.rate_hz
-        if rate_hz is not None:
-            if not (isinstance(rate_hz, int | float) and np.isfinite(rate_hz) and rate_hz > 0):
-                raise ScoringInputError(f"{rate_hz!r} is not a positive rate", "rate_hz", "samples per second")
-            if abs(rate_hz - model_rate) > 1e-6 * model_rate:
-                got_s = X.shape[1] / rate_hz
-                X = resample_windows(X, float(rate_hz), model_rate)
-                if abs(X.shape[1] - self.T) > 1:
-                    raise ScoringInputError(
-                        f"windows of {got_s:g} s ({X.shape[1]} samples after resampling "
-                        f"to {model_rate:g} Hz) do not match the model's {self.info.window_s:g} s",
-                        key, f"{self.info.window_s:g} s windows: {self.T} samples at {model_rate:g} Hz")
-                X = _fit_length(X, self.T)
+        rate_hz = checked_rate(rate_hz, model_rate)
+        if rate_hz is not None and abs(rate_hz - model_rate) > 1e-6 * model_rate:
+            # the resampled length and size are known from the rate: refuse before resampling
+            ratio = resample_ratio(rate_hz, model_rate)
+            n_out = -(-X.shape[1] * ratio.numerator // ratio.denominator)
+            if abs(n_out - self.T) > 1:
+                raise ScoringInputError(
+                    f"windows of {X.shape[1] / rate_hz:g} s ({n_out} samples after resampling "
+                    f"to {model_rate:g} Hz) do not match the model's {self.info.window_s:g} s",
+                    key, f"{self.info.window_s:g} s windows: {self.T} samples at {model_rate:g} Hz")
+            check_size(len(X) * max(X.shape[1], n_out) * X.shape[2], key,
+                       f"{len(X)} windows resampled from {X.shape[1]} to {n_out} samples")
+            X = _fit_length(resample_windows(X, rate_hz, model_rate), self.T)
         if X.shape[1] != self.T:
             raise ScoringInputError(
                 f"windows have {X.shape[1]} samples; the model takes {self.T} "
@@ -282,22 +355,31 @@ def parse_payload(scorer: WindowScorer, body: Any) -> tuple[np.ndarray, str]:
     """Windows from a JSON request body and which format it used: ``"seed"`` or ``"mlflow"``.
 
     MLflow's keys (``inputs``, ``instances``, ``dataframe_split``, ``dataframe_records``) and the
-    seed's ``data``; an optional top-level ``rate_hz`` asks for resampling.
+    seed's ``data``; an optional top-level ``rate_hz`` (or ``params: {"rate_hz": ...}``) asks for
+    resampling. Any other key is refused, as MLflow's own server does.
     """
+    known = ", ".join(WINDOW_KEYS)
     if not isinstance(body, dict):
         raise ScoringInputError(f"the body is a JSON {type(body).__name__}", "", "a JSON object with one of the "
-                                "keys data, inputs, instances, dataframe_split, dataframe_records")
-    known = ("data", "inputs", "instances", "dataframe_split", "dataframe_records")
-    present = [k for k in known if k in body]
+                                f"keys {known}")
+    present = [k for k in WINDOW_KEYS if k in body]
     if len(present) != 1:
-        what = f"keys {sorted(body)}" if body else "an empty object"
-        raise ScoringInputError(f"got {what}", "", f"exactly one of {', '.join(known)} "
-                                "(plus optional rate_hz, params)")
+        what = f"keys {sorted(body)[:10]}" if body else "an empty object"
+        raise ScoringInputError(f"got {what}", "", f"exactly one of {known} (plus optional rate_hz, params)")
+    unknown = sorted(k for k in body if k not in WINDOW_KEYS + OPTION_KEYS)
+    if unknown:
+        raise ScoringInputError(f"unknown key {unknown[0][:100]!r}", unknown[0][:100],
+                                f"one of {known}, plus optional rate_hz, params")
     key = present[0]
-    rate = body.get("rate_hz", (body.get("params") or {}).get("rate_hz") if isinstance(body.get("params"), dict)
-                    else None)
-    if rate is not None and not isinstance(rate, int | float):
-        raise ScoringInputError(f"{rate!r} is not a number", "rate_hz", "samples per second")
+    params = body.get("params")
+    if params is not None and (not isinstance(params, dict) or any(k != "rate_hz" for k in params)):
+        raise ScoringInputError("only rate_hz is a parameter here", "params", '{"rate_hz": samples per second}')
+    rate = body.get("rate_hz")
+    if params and "rate_hz" in params:
+        if rate is not None and rate != params["rate_hz"]:
+            raise ScoringInputError("rate_hz is given twice, differently", "rate_hz", "one rate")
+        rate = params["rate_hz"]
+    rate = checked_rate(rate, scorer.info.rate_hz)
     value = body[key]
     if key == "data":
         return scorer.seed_windows(value, rate), "seed"
@@ -306,16 +388,35 @@ def parse_payload(scorer: WindowScorer, body: Any) -> tuple[np.ndarray, str]:
             raise ScoringInputError("named tensors are not used by this model", key, "one N x T x C array")
         return scorer.windows(value, key, rate), "mlflow"
     if key == "dataframe_split":
-        if not isinstance(value, dict) or "data" not in value:
-            raise ScoringInputError("not a split-oriented table", key, '{"columns": [...], "data": [[...], ...]}')
-        try:
-            df = pd.DataFrame(value["data"], columns=value.get("columns"))
-        except (ValueError, TypeError) as exc:
-            raise ScoringInputError(f"cannot build a table ({exc})", key, "rows as long as the columns") from exc
-        return scorer.windows_from_frame(df, rate), "mlflow"
+        split = '{"columns": [...], "data": [[...], ...]}'
+        if not isinstance(value, dict) or not isinstance(value.get("data"), list) \
+                or set(value) - {"columns", "data", "index"}:
+            raise ScoringInputError("not a split-oriented table", key, split)
+        columns = value.get("columns")
+        if columns is not None and (not isinstance(columns, list) or
+                                    not all(isinstance(c, str | int) and not isinstance(c, bool) for c in columns)):
+            raise ScoringInputError("columns are not a list of names", key, split)
+        rows = value["data"]
+        width = len(columns) if columns is not None else (len(rows[0]) if rows and isinstance(rows[0], list) else 1)
+        if len(rows) > MAX_WINDOWS:
+            raise ScoringInputError(f"{len(rows)} windows in one request", key, f"at most {MAX_WINDOWS}")
+        check_size(len(rows) * max(width, 1), key, f"{len(rows)} rows of {width} columns")
+        return scorer.windows_from_frame(_table(lambda: pd.DataFrame(rows, columns=columns), key), rate), "mlflow"
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
         raise ScoringInputError("not a list of records", key, '[{"column": value, ...}, ...]')
-    return scorer.windows_from_frame(pd.DataFrame.from_records(value), rate), "mlflow"
+    if len(value) > MAX_WINDOWS:
+        raise ScoringInputError(f"{len(value)} windows in one request", key, f"at most {MAX_WINDOWS}")
+    check_size(sum(len(r) for r in value), key, f"{len(value)} records")
+    return scorer.windows_from_frame(_table(lambda: pd.DataFrame.from_records(value), key), rate), "mlflow"
+
+
+def _table(build: Any, key: str) -> pd.DataFrame:
+    """A DataFrame from request rows; pandas' many exception types for bad rows become one 400."""
+    try:
+        return build()
+    except Exception as exc:  # ValueError, TypeError, AssertionError, IndexError...: all the sender's
+        raise ScoringInputError(f"cannot build a table ({type(exc).__name__}: {str(exc)[:200]})", key,
+                                "rows as long as the columns, of numbers") from exc
 
 
 def windows_from_model_input(scorer: WindowScorer, model_input: Any, params: dict[str, Any] | None) -> np.ndarray:

@@ -40,9 +40,7 @@ from harlab.mlops.paths import (
     data_dir,
     local_artifact_root,
     mlflow_available,
-    prepare_store,
-    require_mlflow,
-    resolve_tracking_uri,
+    use_store,
 )
 
 if TYPE_CHECKING:
@@ -151,10 +149,7 @@ class RunTracker:
         return self
 
     def _start_mlflow(self) -> None:
-        mlflow = require_mlflow()
-        uri = resolve_tracking_uri(self.options.tracking_uri)
-        prepare_store(uri)
-        mlflow.set_tracking_uri(uri)
+        mlflow, uri = use_store(self.options.tracking_uri)
         self.tracking_uri = uri
         try:
             exp = mlflow.get_experiment_by_name(self.options.experiment)
