@@ -142,7 +142,7 @@ def read_activity_labels(path: Path) -> dict[int, str]:
         if not line.strip():
             continue
         num, _, name = line.strip().partition(" ")
-        if not num.isdigit() or not name.strip():
+        if not (num.isascii() and num.isdigit()) or not name.strip():
             raise ImportFormatError(
                 path, f"cannot read {line.strip()!r}", line=i, expected="'<number> <NAME>'"
             )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+#: ``../shared/data`` beside the checkout, or where HARLAB_SHARED_DATA points (a git worktree
+#: elsewhere still finds the real files).
+SHARED_DATA = Path(os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
 
 
 @pytest.fixture
