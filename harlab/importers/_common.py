@@ -127,7 +127,9 @@ def line_of_row(first_line: int) -> Locate:
 
 
 def _place(where: dict[str, int]) -> str:
-    return f"line {where['line']}" if "line" in where else f"byte {where.get('offset', 0)}"
+    if "line" in where:
+        return f"; first at line {where['line']}"
+    return f"; first at byte {where['offset']}" if "offset" in where else ""
 
 
 @dataclass
@@ -168,18 +170,21 @@ def check_values(
     become NaN and their rows suspect, unless there are too many of them, which
     raises too. ``stream`` names the stream in the messages.
     """
-    v = np.asarray(values, dtype=np.float64)
+    v = np.asarray(values)
+    if v.dtype not in (np.float32, np.float64):
+        v = v.astype(np.float64)
     if v.ndim == 1:
         v = v[:, None]
     n, n_ch = v.shape
     unit_list = [units] * n_ch if isinstance(units, str) else list(units)
-    huge = np.isinf(v) | (np.abs(np.nan_to_num(v)) > FLOAT32_MAX)
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(v) > FLOAT32_MAX  # infinity too; NaN compares False
     if huge.any():
         row = int(np.flatnonzero(huge.any(axis=1))[0])
         col = int(np.flatnonzero(huge[row])[0])
         raise ImportFormatError(
             path,
-            f"{stream} value {v[row, col]!r} (channel {col + 1}) is beyond the float32 range a stream stores",
+            f"{stream} value {float(v[row, col])!r} (channel {col + 1}) is beyond the float32 range a stream stores",
             expected=f"a finite number within ±{FLOAT32_MAX:.4g}",
             **locate(row),
         )
@@ -199,7 +204,8 @@ def check_values(
     reasons = []
     first_limit = next((lim for lim in limits if lim is not None), None)
     if n_range and first_limit is not None:
-        reasons.append(f"{n_range} outside {first_limit.describe()}")
+        ranges = sorted({lim.describe() for lim in limits if lim is not None})
+        reasons.append(f"{n_range} outside {' or '.join(ranges)}")
     if zero.any():
         reasons.append(f"{int(zero.sum())} exactly 0 on every axis")
     if marked and too_many_marked(marked, n):
@@ -212,13 +218,16 @@ def check_values(
             expected=f"values within {first_limit.describe() if first_limit else 'range'} ({why})",
             **locate(row),
         )
-    out = v.astype(np.float32)
-    out[bad] = np.nan
+    out = v.astype(np.float32, copy=False)
+    if marked:
+        if np.may_share_memory(out, values):
+            out = out.copy()
+        out[bad] = np.nan
     note = ""
     if marked:
         first = int(np.flatnonzero(rows)[0])
         note = (f"{path.name}: {marked} {stream} samples set to NaN and flagged suspect "
-                f"({', '.join(reasons)}; first at {_place(locate(first))})")
+                f"({', '.join(reasons)}{_place(locate(first))})")
     return Checked(out, rows, note)
 
 

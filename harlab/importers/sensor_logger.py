@@ -51,9 +51,17 @@ from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, check_timezone, sha256_of
 from harlab.core.session import Session
-from harlab.core.streams import Stream
-from harlab.importers._common import gap_flags, median_period, nominal_rate, provenance, read_all
-from harlab.importers.base import Importer, ImportOptions, ProgressCallback, head_bytes, register
+from harlab.core.streams import FLAG_SUSPECT, Stream
+from harlab.importers._common import (
+    check_values,
+    gap_flags,
+    line_of_row,
+    median_period,
+    nominal_rate,
+    provenance,
+    read_all,
+)
+from harlab.importers.base import Importer, ImportOptions, ProgressCallback, head_bytes, register, warn
 
 #: file stem (lower case) -> (stream name, kind, {column: unit}) ; channel order = dict order
 KNOWN: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -326,6 +334,7 @@ class SensorLoggerImporter(Importer):
             extra={f"sensorlogger_{k.replace(' ', '_')}": v for k, v in meta_raw.items()},
         )
         session = Session(meta)
+        notes: list[str] = []  # what the plausibility check marked, for the import report
         annotations: list[Segment] = []
         for name, stem, df in tables:
             where = src.where(name)
@@ -336,7 +345,7 @@ class SensorLoggerImporter(Importer):
             if not len(df):
                 skipped.append(f"{name} (no rows)")
                 continue
-            stream = self._stream(where, stem, df, times[name], t0, standardised, meta.extra)
+            stream = self._stream(where, stem, df, times[name], t0, standardised, meta.extra, notes)
             if stream is None:
                 skipped.append(f"{name} (text columns)")
                 continue
@@ -356,6 +365,8 @@ class SensorLoggerImporter(Importer):
                 expected="Accelerometer.csv, Gyroscope.csv, ... with rows",
             )
         meta.extra["skipped_files"] = "; ".join(skipped)
+        for note in notes:
+            warn(session, note)
         meta.provenance = provenance(self.name, [])
         meta.provenance.sources = self._sources(src)
         if progress:
@@ -376,6 +387,7 @@ class SensorLoggerImporter(Importer):
         t0: int,
         standardised: bool,
         extra: dict[str, str],
+        notes: list[str],
     ) -> Stream | None:
         key = stem.lower()
         cols = [c for c in df.columns if c not in TIME_COLUMNS]
@@ -404,8 +416,11 @@ class SensorLoggerImporter(Importer):
                 return None
             unit_list = [""] * len(channels)
         values = np.stack([_numbers(where, df, c) for c in channels], axis=1)
+        checked = check_values(where, values, stream=name, kind=kind, units=unit_list, locate=line_of_row(2))
+        if checked.note:
+            notes.append(checked.note)
         order = np.argsort(t_ns, kind="stable")
-        t_sorted, v_sorted = t_ns[order], values[order]
+        t_sorted, v_sorted = t_ns[order], checked.values[order]
         keep = np.ones(len(order), dtype=bool)
         same_t = np.flatnonzero(np.diff(t_sorted) == 0) + 1
         if len(same_t):
@@ -417,6 +432,8 @@ class SensorLoggerImporter(Importer):
             extra[f"rows_reordered_{name}"] = "true"
         t = (t_sorted[keep] - t0).astype(np.float64) * 1e-9
         period = median_period(t)
+        flags = gap_flags(t, period)
+        flags[checked.suspect[order][keep]] |= FLAG_SUSPECT
         return Stream.from_arrays(
             name,
             t,
@@ -424,7 +441,7 @@ class SensorLoggerImporter(Importer):
             channels,
             unit_list,
             rate_hz=nominal_rate(period),
-            flags=gap_flags(t, period),
+            flags=flags,
             kind=kind,
             device="watch" if key.startswith(("watch", "wrist")) else "",
             attrs={"source_file": PurePosixPath(str(where).split("!")[-1]).name},

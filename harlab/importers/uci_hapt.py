@@ -29,9 +29,11 @@ from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.importers._common import (
     check_ascii,
+    check_values,
     claim_root,
     finite_number,
     first_nonfinite,
+    line_of_row,
     provenance,
     read_all,
 )
@@ -42,6 +44,7 @@ from harlab.importers.base import (
     head_bytes,
     read_bytes,
     register,
+    warn,
 )
 
 RATE_HZ = 50.0
@@ -317,34 +320,45 @@ class UciHaptImporter(Importer):
         )
         session = Session(meta, schema)
         t = np.arange(n, dtype=np.float64) / RATE_HZ
+        locate = line_of_row(1)  # no header: row i is line i + 1
         if "acc" in signals:
+            acc_checked = check_values(acc, signals["acc"] * G, stream="accelerometer",  # type: ignore[arg-type]
+                                       kind="accelerometer", units="m/s^2", locate=locate)
             session.add_stream(
                 Stream.from_arrays(
                     "accelerometer",
                     t,
-                    signals["acc"] * G,
+                    acc_checked.values,
                     ["x", "y", "z"],
                     "m/s^2",
                     rate_hz=RATE_HZ,
+                    flags=acc_checked.flags(),
                     kind="accelerometer",
                     device="phone",
                     attrs={"source_file": acc.name, "converted": "g * 9.80665"},  # type: ignore[union-attr]
                 )
             )
+            if acc_checked.note:
+                warn(session, acc_checked.note)
         if "gyro" in signals:
+            gyro_checked = check_values(gyro, signals["gyro"], stream="gyroscope",  # type: ignore[arg-type]
+                                        kind="gyroscope", units="rad/s", locate=locate)
             session.add_stream(
                 Stream.from_arrays(
                     "gyroscope",
                     t,
-                    signals["gyro"],
+                    gyro_checked.values,
                     ["x", "y", "z"],
                     "rad/s",
                     rate_hz=RATE_HZ,
+                    flags=gyro_checked.flags(),
                     kind="gyroscope",
                     device="phone",
                     attrs={"source_file": gyro.name},  # type: ignore[union-attr]
                 )
             )
+            if gyro_checked.note:
+                warn(session, gyro_checked.note)
         track = LabelTrack("activity", "exclusive", description="HAPT labels.txt")
         track.add_many(segs)
         session.add_label_track(track)

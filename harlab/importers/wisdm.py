@@ -53,11 +53,13 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.labels import PALETTE, LabelClass, LabelSchema, LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, Stream
+from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream
 from harlab.importers._common import (
     check_ascii,
+    check_values,
     claim_root,
     finite_number,
+    line_of_row,
     nominal_rate,
     provenance,
     read_all,
@@ -125,7 +127,9 @@ class WisdmFile:
     subject: int
     t: np.ndarray  # int64 ns of uptime
     code: np.ndarray  # uint8 index into CODES
-    xyz: np.ndarray  # (N, 3) float32
+    xyz: np.ndarray  # (N, 3) float32, implausible values NaN
+    suspect: np.ndarray  # (N,) bool: rows with a value marked implausible
+    note: str = ""  # what was marked, for the import report
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -225,7 +229,9 @@ def parse_file(path: Path, sensor: str) -> WisdmFile:
     if np.any(t < 0):
         row = int(np.flatnonzero(t < 0)[0])
         raise ImportFormatError(path, "negative timestamp", line=row + 1, expected="uptime nanoseconds >= 0")
-    return WisdmFile(path, sensor, int(subject[0]), t, code, xyz)
+    name, kind, unit = SENSORS[sensor]
+    checked = check_values(path, xyz, stream=name, kind=kind, units=unit, locate=line_of_row(1))
+    return WisdmFile(path, sensor, int(subject[0]), t, code, checked.values, checked.suspect, checked.note)
 
 
 def _diagnose(path: Path, data: bytes, why: str) -> None:
@@ -310,6 +316,7 @@ def clean(f: WisdmFile) -> CleanStream:
         flags[1:][dt > 1.5 * period_ns] |= FLAG_GAP_BEFORE
     if same_time:
         flags[same] |= FLAG_DUPLICATE
+    flags[f.suspect[order]] |= FLAG_SUSPECT
     return CleanStream(
         t, f.code[order], block[order], f.xyz[order], flags, dropped, same_time, period_ns * 1e-9
     )
@@ -588,6 +595,8 @@ class WisdmImporter(Importer):
                     attrs={"source_file": parsed[s].path.name},
                 )
             )
+            if parsed[s].note:
+                warn(session, parsed[s].note)
             if c.dropped:
                 warn(
                     session,
