@@ -266,6 +266,17 @@ def nominal_rate(period: float | None) -> float | None:
     return round(1.0 / period, 2)
 
 
+def distinct_names(path: Path, names: dict, what: str) -> None:
+    """Refuse a class-name file that (with the built-in names it completes) gives two codes one name:
+    a label schema holds each class once."""
+    seen: dict[str, object] = {}
+    for code, name in names.items():
+        if name in seen:
+            raise ImportFormatError(path, f"{what}s {seen[name]} and {code} are both called {name!r}",
+                                    expected=f"a different name for each {what}")
+        seen[name] = code
+
+
 def claim_root(path: Path, files: list[Path], marker: str) -> Path:
     """The folder to claim as one dataset input: the deepest folder holding all ``files``,
     widened up to the one holding the dataset's ``marker`` file (its class names), never above ``path``.

@@ -121,6 +121,10 @@ def _load_json(entry: Entry) -> tuple[object, str]:
                                 expected="a JSON array") from exc
     if not text.strip():
         raise ImportFormatError(entry.label, "file is empty", line=1, expected="a JSON array")
+    nul = re.search(r"\x00|\\u0000", text)
+    if nul:  # no string harlab stores can hold a NUL character
+        raise ImportFormatError(entry.label, "NUL character", line=text.count("\n", 0, nul.start()) + 1,
+                                expected="JSON text without NUL characters")
     try:
         data = json.loads(text, parse_constant=lambda c: _reject_constant(entry, text, c))
     except json.JSONDecodeError as exc:

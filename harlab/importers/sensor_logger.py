@@ -165,6 +165,9 @@ def _read_table(where: Path, data: bytes) -> pd.DataFrame:
         raise ImportFormatError(where, "not UTF-8 text", offset=exc.start, expected="a CSV file") from exc
     if not text.strip():
         raise ImportFormatError(where, "file is empty", expected="a header time,seconds_elapsed,... and rows")
+    if "\0" in text:
+        raise ImportFormatError(where, "NUL character: this is a binary file", offset=data.index(b"\0"),
+                                expected="CSV text")
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:

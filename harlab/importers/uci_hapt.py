@@ -31,6 +31,7 @@ from harlab.importers._common import (
     check_ascii,
     check_values,
     claim_root,
+    distinct_names,
     finite_number,
     first_nonfinite,
     line_of_row,
@@ -145,7 +146,7 @@ def read_activity_labels(path: Path) -> dict[int, str]:
         if not line.strip():
             continue
         num, _, name = line.strip().partition(" ")
-        if not (num.isascii() and num.isdigit()) or not name.strip():
+        if not (num.isascii() and num.isdigit()) or not name.strip() or not name.strip().isprintable():
             raise ImportFormatError(
                 path, f"cannot read {line.strip()!r}", line=i, expected="'<number> <NAME>'"
             )
@@ -281,6 +282,7 @@ class UciHaptImporter(Importer):
         classes = dict(BUILTIN_CLASSES)
         if names_path is not None:
             classes.update(read_activity_labels(names_path))
+            distinct_names(names_path, classes, "activity")
 
         signals: dict[str, np.ndarray] = {}
         for k, (which, p) in enumerate((("acc", acc), ("gyro", gyro))):
@@ -322,8 +324,9 @@ class UciHaptImporter(Importer):
         t = np.arange(n, dtype=np.float64) / RATE_HZ
         locate = line_of_row(1)  # no header: row i is line i + 1
         if "acc" in signals:
-            acc_checked = check_values(acc, signals["acc"] * G, stream="accelerometer",  # type: ignore[arg-type]
-                                       kind="accelerometer", units="m/s^2", locate=locate)
+            acc_checked = check_values(acc, signals["acc"], stream="accelerometer",  # type: ignore[arg-type]
+                                       kind="accelerometer", units="g", locate=locate)
+            acc_checked.values *= np.float32(G)  # within ±50 g once checked: no overflow
             session.add_stream(
                 Stream.from_arrays(
                     "accelerometer",

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -58,6 +59,7 @@ from harlab.importers._common import (
     check_ascii,
     check_values,
     claim_root,
+    distinct_names,
     finite_number,
     line_of_row,
     nominal_rate,
@@ -166,17 +168,20 @@ def _columns_arrow(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.n
 
 def _columns_pandas(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, list[np.ndarray]]:
     try:
-        df = pd.read_csv(
-            io.BytesIO(data),
-            header=None,
-            names=_COLS,
-            dtype=_DTYPES,
-            comment=";",
-            skip_blank_lines=False,
-            engine="c",
-            na_filter=False,  # "NaN" text fails here, then named
-            low_memory=False,  # one pass over the whole text: ~10 % faster for these sizes
-        )
+        with warnings.catch_warnings():
+            # a non-integer in an integer column warns before it raises; the raise is what counts
+            warnings.simplefilter("ignore", RuntimeWarning)
+            df = pd.read_csv(
+                io.BytesIO(data),
+                header=None,
+                names=_COLS,
+                dtype=_DTYPES,
+                comment=";",
+                skip_blank_lines=False,
+                engine="c",
+                na_filter=False,  # "NaN" text fails here, then named
+                low_memory=False,  # one pass over the whole text: ~10 % faster for these sizes
+            )
     except (ValueError, pd.errors.ParserError, OverflowError, UnicodeDecodeError) as exc:
         _diagnose(path, data, str(exc))
     if len(df) == 0:
@@ -407,7 +412,7 @@ def read_activity_key(path: Path) -> dict[str, str]:
             continue
         name, sep, code = line.partition("=")
         code, name = code.strip(), name.strip()
-        if not sep or code not in CODES or not name:
+        if not sep or code not in CODES or not name or not name.isprintable():
             raise ImportFormatError(
                 path, f"cannot read {line.strip()!r}", line=i, expected="'<name> = <letter A-S>'"
             )
@@ -538,6 +543,7 @@ class WisdmImporter(Importer):
         key_file = find_activity_key(path)
         if key_file is not None:
             names.update(read_activity_key(key_file))
+            distinct_names(key_file, names, "activity letter")
         session = self._build(parsed, subject, device, names, options, key_file)
         if progress:
             progress(1.0, "done")
