@@ -562,40 +562,38 @@ class FitbitWebApiHeartRateImporter(Importer):
         tz = ZoneInfo(tz_name)
         times: list[datetime] = []
         bpm: list[float] = []
-        lines: list[int | None] = []
         current = day
         previous: str | None = None
         for k, t, v in _iter_dataset(path, data):
-            line = _line_of_item(text, "time", k)
+            def bad(problem: str, expected: str, k: int = k) -> ImportFormatError:
+                # the line is looked up only for the message: per item it would cost minutes on a day
+                return ImportFormatError(path, f"dataset item {k}: {problem}", line=_line_of_item(text, "time", k),
+                                         expected=expected)
+
             if not isinstance(t, str) or not re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", t):
-                raise ImportFormatError(path, f"dataset item {k}: time {t!r}", line=line,
-                                        expected="a time of day HH:MM:SS")
-            if previous is not None and t < previous:
-                current += timedelta(days=1)  # the range crossed midnight
-            previous = t
+                raise bad(f"time {t!r}", "a time of day HH:MM:SS")
             try:
+                if previous is not None and t < previous:
+                    current += timedelta(days=1)  # the range crossed midnight
+                previous = t
                 local = datetime.combine(current, datetime.strptime(t, "%H:%M:%S" if t.count(":") == 2
                                                                     else "%H:%M").time(), tz)
-            except ValueError:
-                raise ImportFormatError(path, f"dataset item {k}: time {t!r}", line=line,
-                                        expected="a valid time of day") from None
+            except (ValueError, OverflowError):
+                raise bad(f"time {t!r}", "a valid time of day") from None
             try:
                 if isinstance(v, bool):
                     raise TypeError
                 value = float(v)  # type: ignore[arg-type]
             except (TypeError, ValueError, OverflowError):
-                raise ImportFormatError(path, f"dataset item {k}: value {v!r} is not a number", line=line,
-                                        expected="heart rate in bpm") from None
+                raise bad(f"value {v!r} is not a number", "heart rate in bpm") from None
             if not np.isfinite(value):
-                raise ImportFormatError(path, f"dataset item {k}: value {v!r}", line=line,
-                                        expected="a finite heart rate in bpm")
+                raise bad(f"value {v!r}", "a finite heart rate in bpm")
             times.append(local.astimezone(UTC))
             bpm.append(value)
-            lines.append(line)
         if not times:
             raise ImportFormatError(path, "the intraday dataset is empty", line=1,
                                     expected="at least one {time, value} sample")
-        checked = _checked(path, np.asarray(bpm), "heart_rate", "bpm", lambda k: lines[k])
+        checked = _checked(path, np.asarray(bpm), "heart_rate", "bpm", lambda k: _line_of_item(text, "time", k))
         start = times[0].replace(microsecond=0)
         rel = np.array([(t - start).total_seconds() for t in times])
         intraday = data["activities-heart-intraday"]
@@ -621,17 +619,27 @@ class FitbitWebApiHeartRateImporter(Importer):
 
     @staticmethod
     def _date(path: Path, data: dict, options: ImportOptions) -> date:
+        def day(text: str, where: str) -> date:
+            try:
+                found = date.fromisoformat(text)
+            except ValueError:
+                found = None
+            if found is None or not 1970 <= found.year <= 2100:
+                raise ImportFormatError(path, f"{where} {text[:40]!r} is not a date", line=1,
+                                        expected="a date YYYY-MM-DD from 1970 to 2100")
+            return found
+
         given = options.extra.get("date")
         if given:
-            return date.fromisoformat(str(given))
+            return day(str(given), "the date option")
         summary = data.get("activities-heart")
         if isinstance(summary, list) and summary and isinstance(summary[0], dict):
             text = str(summary[0].get("dateTime", ""))
             if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                return date.fromisoformat(text)
+                return day(text, "activities-heart[0].dateTime")
         m = re.search(r"\d{4}-\d{2}-\d{2}", path.name)
         if m:
-            return date.fromisoformat(m[0])
+            return day(m[0], "the date in the file name")
         raise ImportFormatError(path, "the response does not say which day it covers", line=1,
                                 expected="activities-heart[0].dateTime as YYYY-MM-DD, a date in the file name, "
                                          "or options.extra['date']")

@@ -109,6 +109,7 @@ KNOWN: dict[str, tuple[str, str, dict[str, str]]] = {
     "compass": ("compass", "compass", {"magneticBearing": "deg"}),
 }
 TIME_COLUMNS = ("time", "seconds_elapsed")
+_MAX_TIME_NS = 4_102_444_800 * 10**9  #: 2100-01-01 in epoch ns (int64 holds up to 2262)
 SPECIAL = {"metadata", "annotation"}
 _HEADER_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\"?time\"?,\"?seconds_elapsed\"?", re.IGNORECASE)
 
@@ -198,9 +199,19 @@ def _time_ns(where: Path, df: pd.DataFrame) -> np.ndarray:
             line=row + 2,
             expected="UTC epoch nanoseconds such as 1698501144401773000",
         )
+    as_float = t.to_numpy(dtype=np.float64)
+    out_of_range = ~((as_float >= 0) & (as_float < _MAX_TIME_NS))
+    if out_of_range.any():
+        row = int(np.flatnonzero(out_of_range)[0])
+        raise ImportFormatError(
+            where,
+            f"time {df['time'].iloc[row]!r} is not between 1970 and 2100",
+            line=row + 2,
+            expected="UTC epoch nanoseconds such as 1698501144401773000",
+        )
     if pd.api.types.is_integer_dtype(t.dtype):
-        return t.to_numpy(dtype=np.int64)
-    return np.round(t.to_numpy(dtype=np.float64)).astype(np.int64)
+        return t.to_numpy().astype(np.int64)
+    return np.round(as_float).astype(np.int64)
 
 
 def _numbers(where: Path, df: pd.DataFrame, col: str) -> np.ndarray:
