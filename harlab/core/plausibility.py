@@ -48,8 +48,8 @@ class Limit:
 
     def describe(self) -> str:
         if self.low == -self.high:
-            return f"±{self.high:g} {self.unit}"
-        return f"{self.low:g}..{self.high:g} {self.unit}"
+            return f"±{self.high:.4g} {self.unit}"
+        return f"{self.low:.4g}..{self.high:.4g} {self.unit}"
 
 
 _ACCEL_WHY = "±50 g: past the range of any wearable or phone accelerometer (±2 to ±32 g)"
@@ -59,9 +59,9 @@ _GYRO_WHY = "±4000 °/s: twice the ±2000 °/s at which wearable and phone gyro
 #: The table. A stream is checked channel by channel against the row of its kind and the
 #: channel's unit; kinds or units not listed here get only the float32 check.
 LIMITS: tuple[Limit, ...] = (
-    Limit(("accelerometer",), "m/s^2", -50 * G, 50 * G, f"{_ACCEL_WHY}; {_GRAVITY_ZERO}", zero_impossible=True),
+    Limit(("accelerometer",), "m/s^2", -490.0, 490.0, f"{_ACCEL_WHY}; {_GRAVITY_ZERO}", zero_impossible=True),
     Limit(("accelerometer",), "g", -50.0, 50.0, f"{_ACCEL_WHY}; {_GRAVITY_ZERO}", zero_impossible=True),
-    Limit(("linear_acceleration", "gravity", "wrist_motion"), "m/s^2", -50 * G, 50 * G, _ACCEL_WHY),
+    Limit(("linear_acceleration", "gravity", "wrist_motion"), "m/s^2", -490.0, 490.0, _ACCEL_WHY),
     Limit(("linear_acceleration", "gravity", "wrist_motion"), "g", -50.0, 50.0, _ACCEL_WHY),
     Limit(("gyroscope", "wrist_motion"), "rad/s", -70.0, 70.0, _GYRO_WHY),
     Limit(("gyroscope",), "deg/s", -4000.0, 4000.0, _GYRO_WHY),

@@ -61,7 +61,7 @@ def read_at_most(path: Path, limit: int, expected: str) -> bytes:
     try:
         if not path.name.endswith(".gz") and path.is_file() and path.stat().st_size > limit:
             size = path.stat().st_size
-            raise ImportFormatError(path, f"file is {size:,} bytes, more than the {limit:,} this format can hold",
+            raise ImportFormatError(path, f"file is {size:,} bytes, past the {limit:,}-byte limit of this format",
                                     offset=limit, expected=expected)
         opener = _gzip_impl.open if path.name.endswith(".gz") else open
         with opener(path, "rb") as f:
@@ -69,7 +69,7 @@ def read_at_most(path: Path, limit: int, expected: str) -> bytes:
     except (OSError, EOFError, zlib.error, _isal_error, gzip.BadGzipFile) as exc:
         raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable (gzip) file") from exc
     if len(data) > limit:
-        raise ImportFormatError(path, f"file holds more than the {limit:,} bytes this format can hold",
+        raise ImportFormatError(path, f"file holds more than {limit:,} bytes, the limit of this format",
                                 offset=limit, expected=expected)
     return data
 
@@ -214,7 +214,8 @@ def check_values(
         raise ImportFormatError(
             path,
             f"{marked} of {n} {stream} samples are implausible ({', '.join(reasons)}; the first here): "
-            "a wrong unit, or not sensor data",
+            + ("a zero-filled or sparse file" if 2 * int(zero.sum()) >= marked else "a wrong unit")
+            + ", or not sensor data",
             expected=f"values within {first_limit.describe() if first_limit else 'range'} ({why})",
             **locate(row),
         )
