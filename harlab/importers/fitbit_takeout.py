@@ -62,6 +62,9 @@ KINDS: dict[str, re.Pattern[str]] = {
 LEGACY_TIME = "%m/%d/%y %H:%M:%S"
 #: Longest exercise log or sleep stage read: a week (a longer one is a corrupt record).
 MAX_LOG_S = 7 * 24 * 3600
+#: Times read: 1970-2100. numpy's nanosecond times silently wrap past 292 years (year 1 becomes
+#: 1754), so a corrupt year must be refused before any time is subtracted from another.
+EARLIEST, LATEST = np.datetime64("1970-01-01", "ns"), np.datetime64("2100-01-01", "ns")
 
 
 def kind_of(name: str) -> str | None:
@@ -168,7 +171,12 @@ def _utc_times(entry: Entry, text: str, stamps: list[object], fmt: str | None, k
         k = int(bad[0])
         raise _fail(entry, text, key, k, f"{key} {stamps[k]!r} is not a time",
                     f"{key} as {'MM/DD/YY HH:MM:SS (UTC)' if fmt == LEGACY_TIME else 'ISO 8601 time'}")
-    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    times = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    outside = np.flatnonzero((times < EARLIEST) | (times >= LATEST))
+    if len(outside):
+        k = int(outside[0])
+        raise _fail(entry, text, key, k, f"{key} {stamps[k]!r} is not between 1970 and 2100", "a time 1970-2100")
+    return times
 
 
 def _number(
@@ -264,9 +272,9 @@ def parse_hr_csv(entry: Entry, out: Collected) -> None:
             raise ImportFormatError(entry.label, f"beats per minute is {fields[1]!r}", line=no,
                                     expected="a finite number")
         ts = pd.to_datetime(fields[0].strip(), utc=True, errors="coerce", format="ISO8601")
-        if pd.isna(ts):
+        if pd.isna(ts) or not EARLIEST <= ts.tz_localize(None).to_datetime64() < LATEST:
             raise ImportFormatError(entry.label, f"timestamp {fields[0][:40]!r} is not a time", line=no,
-                                    expected="ISO 8601 with Z, e.g. 2024-10-27T00:00:04Z")
+                                    expected="ISO 8601 with Z from 1970 to 2100, e.g. 2024-10-27T00:00:04Z")
         stamps.append(ts.tz_localize(None).to_datetime64())
         bpm.append(v)
         line_nos.append(no)
@@ -297,6 +305,8 @@ def _local_to_utc(value: object, tz: ZoneInfo) -> np.datetime64:
     naive = datetime.fromisoformat(str(value))
     if naive.tzinfo is None:
         naive = naive.replace(tzinfo=tz)
+    if not 1970 <= naive.year < 2100:
+        raise ValueError(f"{value!r} is not between 1970 and 2100")
     return np.datetime64(naive.astimezone(UTC).replace(tzinfo=None), "ns")
 
 

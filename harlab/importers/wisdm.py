@@ -275,6 +275,10 @@ def _diagnose(path: Path, data: bytes, why: str) -> None:
             raise ImportFormatError(
                 path, f"timestamp {ts!r} is not an integer", line=i, expected="integer nanoseconds of uptime"
             )
+        for what, number in (("subject", sub), ("timestamp", ts)):
+            if abs(int(number)) >= 2**63:
+                raise ImportFormatError(path, f"{what} {number[:40]} is too large", line=i,
+                                        expected="an integer below 2^63 (int64)")
         for v in vals:
             finite_number(path, v, i, example="-5.1665324E-4", finite="finite decimal numbers")
     raise ImportFormatError(
