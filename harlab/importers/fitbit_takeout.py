@@ -22,6 +22,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -101,8 +102,10 @@ def list_entries(path: Path) -> list[Entry]:
                 try:
                     with zipfile.ZipFile(path) as z:
                         return z.read(member)
-                except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                    raise ImportFormatError(Path(f"{path}:{member}"), f"cannot read zip member: {exc}") from exc
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+                        RuntimeError) as exc:  # RuntimeError: an encrypted member
+                    raise ImportFormatError(Path(f"{path}:{member}"), f"cannot read zip member: {exc}",
+                                            expected="an intact zip archive") from exc
             return read
 
         with zf:

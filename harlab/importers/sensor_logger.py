@@ -41,6 +41,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -134,7 +135,8 @@ class _Source:
                         if PurePosixPath(info.filename).name.startswith("._"):
                             continue  # macOS resource forks
                         self.members[info.filename] = zf.read(info)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error,
+                    RuntimeError) as exc:  # RuntimeError: an encrypted member
                 raise ImportFormatError(
                     path, f"broken zip archive: {exc}", expected="a Sensor Logger zip"
                 ) from exc

@@ -25,6 +25,7 @@ import shutil
 import struct
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fitbit_fetcher import EXAMPLE
 from test_fitbit_takeout import make_export
-from test_sensor_logger import export_files, make_folder, make_zip
+from test_sensor_logger import export_files, make_folder
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.streams import FLAG_SUSPECT
@@ -173,11 +174,28 @@ def seed_sensor_logger_folder(folder: Path, data: Path | None) -> Seed:
     return Seed("sensor_logger", root, sorted(root.glob("*.csv")), False, ImportOptions())
 
 
+def _deflated_zip(path: Path, files: dict[str, bytes]) -> Path:
+    """Compressed, so that flipped bits also reach the decompressor."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return path
+
+
 def seed_sensor_logger_zip(folder: Path, data: Path | None) -> Seed:
-    files = {k: v for k, v in export_files().items() if k in ("Metadata.csv", "Accelerometer.csv", "HeartRate.csv")}
-    folder.mkdir(parents=True, exist_ok=True)
-    p = make_zip(folder / "export.zip", files)
+    keep = ("Metadata.csv", "Accelerometer.csv", "HeartRate.csv", "Annotation.csv")
+    files = {f"2023-10-28_13-52-24/{k}": v.encode() for k, v in export_files().items() if k in keep}
+    p = _deflated_zip(folder / "export.zip", files)
     return Seed("sensor_logger", p, [p], True, ImportOptions())
+
+
+def seed_takeout_zip(folder: Path, data: Path | None) -> Seed:
+    root = make_export(folder / "unpacked")
+    files = {str(f.relative_to(root.parent)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+    shutil.rmtree(folder / "unpacked")
+    p = _deflated_zip(folder / "takeout-20230127T000000Z-001.zip", files)
+    return Seed("fitbit_takeout", p, [p], True, ImportOptions(timezone="Australia/Sydney"))
 
 
 def _need(data: Path | None, rel: str) -> Path:
@@ -195,6 +213,7 @@ SEEDS: dict[str, Callable[[Path, Path | None], Seed]] = {
     "fitbit_fetcher_csv": seed_fetcher_csv,
     "fitbit_fetcher_bin": seed_fetcher_bin,
     "fitbit_takeout": seed_takeout,
+    "fitbit_takeout_zip": seed_takeout_zip,
     "fitbit_webapi_hr": seed_webapi_hr,
     "wisdm": seed_wisdm,
     "uci_hapt": seed_uci,
