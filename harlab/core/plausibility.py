@@ -53,14 +53,15 @@ class Limit:
 
 
 _ACCEL_WHY = "±50 g: past the range of any wearable or phone accelerometer (±2 to ±32 g)"
-_GRAVITY_ZERO = "an accelerometer always feels gravity, so it never reads exactly 0 on every axis"
+#: Why an accelerometer that includes gravity cannot read exactly 0 on every axis at once.
+GRAVITY_ZERO = "an accelerometer always feels gravity, so it never reads exactly 0 on every axis"
 _GYRO_WHY = "±4000 °/s: twice the ±2000 °/s at which wearable and phone gyroscopes saturate"
 
 #: The table. A stream is checked channel by channel against the row of its kind and the
 #: channel's unit; kinds or units not listed here get only the float32 check.
 LIMITS: tuple[Limit, ...] = (
-    Limit(("accelerometer",), "m/s^2", -490.0, 490.0, f"{_ACCEL_WHY}; {_GRAVITY_ZERO}", zero_impossible=True),
-    Limit(("accelerometer",), "g", -50.0, 50.0, f"{_ACCEL_WHY}; {_GRAVITY_ZERO}", zero_impossible=True),
+    Limit(("accelerometer",), "m/s^2", -490.0, 490.0, f"{_ACCEL_WHY}; {GRAVITY_ZERO}", zero_impossible=True),
+    Limit(("accelerometer",), "g", -50.0, 50.0, f"{_ACCEL_WHY}; {GRAVITY_ZERO}", zero_impossible=True),
     Limit(("linear_acceleration", "gravity", "wrist_motion"), "m/s^2", -490.0, 490.0, _ACCEL_WHY),
     Limit(("linear_acceleration", "gravity", "wrist_motion"), "g", -50.0, 50.0, _ACCEL_WHY),
     Limit(("gyroscope", "wrist_motion"), "rad/s", -70.0, 70.0, _GYRO_WHY),
@@ -89,4 +90,4 @@ def too_many_marked(marked: int, samples: int) -> bool:
     return marked > 0 and marked > MAX_MARKED_FRACTION * samples
 
 
-__all__ = ["FLOAT32_MAX", "G", "LIMITS", "MAX_MARKED_FRACTION", "Limit", "limit_for", "too_many_marked"]
+__all__ = ["FLOAT32_MAX", "G", "GRAVITY_ZERO", "LIMITS", "MAX_MARKED_FRACTION", "Limit", "limit_for", "too_many_marked"]

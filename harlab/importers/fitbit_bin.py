@@ -25,7 +25,7 @@ import numpy as np
 from harlab.core.errors import ImportFormatError
 from harlab.core.labels import PALETTE, LabelClass, LabelSchema, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
-from harlab.core.plausibility import LIMITS, G, Limit, limit_for
+from harlab.core.plausibility import GRAVITY_ZERO, G, Limit, limit_for
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_CLIPPED, FLAG_SUSPECT, Stream
 from harlab.importers._common import check_values, read_at_most
@@ -59,7 +59,7 @@ SEED_ACCEL_CLIP = 38.75
 #: a flipped bit (a 868 m/s² sample), marked by the rule of harlab.core.plausibility.
 SEED_ACCEL_RANGE = Limit(
     ("accelerometer",), "m/s^2", -4 * G, 4 * G,
-    "±4 g, the range of the seed watch's accelerometer; " + LIMITS[0].why.split("; ", 1)[1],
+    "±4 g, the range of the seed watch's accelerometer; " + GRAVITY_ZERO,
     zero_impossible=True,
 )
 #: Longest recording read: 24 h of 1-second batches. The Activity Recorder stops at 60 s; a
@@ -285,7 +285,7 @@ class FitbitBinImporter(Importer):
                 offset=b * batch + block * 20 + j * 2,
                 expected="a finite float16 sensor value",
             )
-        if n_batches > MAX_BATCHES:  # only a .gz can get here: its size was not known before
+        if n_batches > MAX_BATCHES:  # 120-byte batches: more of them fit in the byte limit
             raise ImportFormatError(path, f"{n_batches} one-second batches", offset=MAX_BATCHES * batch,
                                     expected=f"at most {MAX_BATCHES} (24 h)")
         values = planar.transpose(0, 2, 1).reshape(-1, 6).astype(np.float32)

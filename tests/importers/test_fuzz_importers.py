@@ -77,6 +77,14 @@ def seed_fitbit_bin(folder: Path, data: Path | None) -> Seed:
     return Seed("fitbit_bin", p, [p], True, ImportOptions(timezone="Europe/Madrid"))
 
 
+def seed_fitbit_bin_unlabelled_gz(folder: Path, data: Path | None) -> Seed:
+    """The GuessMe variant (120-byte batches, no codes), gzip-compressed."""
+    src = _need(data, "fitbit-seed/watch-bin/Running_20200421200520.bin")
+    batches = np.frombuffer(src.read_bytes()[: 20 * 130], np.uint8).reshape(20, 130)[:, :120]
+    p = _write(folder / "sensor_20200421200520.bin.gz", gzip.compress(batches.tobytes()))
+    return Seed("fitbit_bin", p, [p], True, ImportOptions())
+
+
 def seed_fitbit_csv(folder: Path, data: Path | None) -> Seed:
     src = _need(data, "fitbit-seed/azure/fitbit/raw_input/20200421/sensor_raw_20200421155113.csv")
     p = _write(folder / src.name, _head_lines(src, 41))
@@ -209,6 +217,7 @@ def _need(data: Path | None, rel: str) -> Path:
 
 SEEDS: dict[str, Callable[[Path, Path | None], Seed]] = {
     "fitbit_bin": seed_fitbit_bin,
+    "fitbit_bin_unlabelled_gz": seed_fitbit_bin_unlabelled_gz,
     "fitbit_csv": seed_fitbit_csv,
     "fitbit_fetcher_csv": seed_fetcher_csv,
     "fitbit_fetcher_bin": seed_fetcher_bin,
