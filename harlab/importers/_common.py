@@ -227,7 +227,7 @@ def check_values(
     note = ""
     if marked:
         first = int(np.flatnonzero(rows)[0])
-        note = (f"{path.name}: {marked} {stream} samples set to NaN and flagged suspect "
+        note = (f"{path.name}: {marked} of {n} {stream} samples set to NaN and flagged suspect "
                 f"({', '.join(reasons)}{_place(locate(first))})")
     return Checked(out, rows, note)
 

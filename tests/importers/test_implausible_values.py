@@ -90,7 +90,7 @@ def test_bit_flip_past_the_watch_range_is_marked_and_reported(tmp_path: Path) ->
     p.write_bytes(bytes(data))
     (report,) = import_paths([p], tmp_path / "out", ImportOptions(timezone="UTC"))
     assert report.ok, report.reason
-    assert any("1 accelerometer samples set to NaN and flagged suspect" in w and "byte 916" in w
+    assert any("1 of 400 accelerometer samples set to NaN and flagged suspect" in w and "byte 916" in w
                for w in report.warnings), report.warnings
     (out,) = report.outputs
     assert validate_file(out) == []
@@ -145,7 +145,7 @@ def test_generic_csv_marks_an_acceleration_past_50_g(tmp_path: Path) -> None:
     acc = s.streams["accelerometer"]
     assert marked_rows(acc).tolist() == [12]
     assert np.isnan(acc.read()[1][12, 1]) and acc.read()[1][12, 2] == pytest.approx(9.8)
-    assert any("1 stream 'accelerometer' samples set to NaN" in w and "line 14" in w for w in import_warnings(s))
+    assert any("1 of 30 accelerometer samples set to NaN" in w and "line 14" in w for w in import_warnings(s))
 
 
 def test_generic_csv_refuses_a_wrong_unit(tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_export_heart_rate_outside_20_to_300_is_marked(tmp_path: Path) -> None:
     bad = int(np.flatnonzero(np.isnan(v[:, 0]))[0])
     assert t[bad] == 5 * 60 + 7.0 and marked_rows(stream).tolist().count(bad) == 1
     assert np.isfinite(np.delete(v, bad)).all()
-    assert any("1 heart_rate samples set to NaN" in w and "20..300 bpm" in w for w in import_warnings(s))
+    assert any("1 of 20 heart_rate samples set to NaN" in w and "20..300 bpm" in w for w in import_warnings(s))
 
 
 def test_sensor_logger_gyroscope_past_4000_dps_is_marked(tmp_path: Path) -> None:
@@ -181,4 +181,4 @@ def test_sensor_logger_gyroscope_past_4000_dps_is_marked(tmp_path: Path) -> None
     (s,) = read("sensor_logger", p)
     g = s.streams["gyroscope"]
     assert marked_rows(g).tolist() == [3]
-    assert any("1 gyroscope samples set to NaN" in w and "line 5" in w for w in import_warnings(s))
+    assert any("1 of 20 gyroscope samples set to NaN" in w and "line 5" in w for w in import_warnings(s))
