@@ -15,6 +15,7 @@ code table, the label schema and the builder of a seed session.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,15 +25,16 @@ import numpy as np
 from harlab.core.errors import ImportFormatError
 from harlab.core.labels import LabelSchema, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
+from harlab.core.plausibility import GRAVITY_ZERO, G, Limit, limit_for
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_CLIPPED, Stream
+from harlab.core.streams import FLAG_CLIPPED, FLAG_SUSPECT, Stream
+from harlab.importers._common import check_values, read_at_most
 from harlab.importers.base import (
     Importer,
     ImportOptions,
     ProgressCallback,
     head_bytes,
     provenance_for,
-    read_bytes,
     register,
     resolve_timezone,
     warn,
@@ -51,12 +53,19 @@ SEED_RATE_HZ = 10.0
 SAMPLES_PER_BATCH = 10
 LABELLED_BATCH = 130  #: bytes per batch of the Activity Recorder format
 UNLABELLED_BATCH = 120  #: bytes per batch of the GuessMe format
-#: Largest magnitude accepted as a real reading. The Fitbit accelerometer saturates near
-#: ±4 g (38.75 m/s² in the seed) and gyroscopes at a few tens of rad/s; anything near the
-#: float16 limit means the bytes are not sensor data.
-PLAUSIBLE_LIMIT = 1000.0
 #: The seed's accelerometer reports exactly this at saturation (30 values in the real files).
 SEED_ACCEL_CLIP = 38.75
+#: The watch accelerometer's own range: ±4 g (the real files reach 38.875 m/s² at most, one
+#: float16 step above the usual 38.75; the next steps are 0.03 apart). A reading past it is
+#: a flipped bit (a 868 m/s² sample), marked by the rule of harlab.core.plausibility.
+SEED_ACCEL_RANGE = Limit(
+    ("accelerometer",), "m/s^2", -4 * G, 4 * G,
+    "±4 g, the range of the seed watch's accelerometer; " + GRAVITY_ZERO,
+    zero_impossible=True,
+)
+#: Longest recording read: 24 h of 1-second batches. The Activity Recorder stops at 60 s; a
+#: longer file (a 1 GB sparse file would be 89 days of zeros) is refused before it is read.
+MAX_BATCHES = 24 * 3600
 
 _NAME_RE = re.compile(r"^(?P<prefix>[A-Za-z]+)_(?P<stamp>\d{14})\.bin$", re.IGNORECASE)
 
@@ -96,6 +105,32 @@ def code_runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(codes[s]), int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
 
 
+def check_seed_values(
+    path: Path, values: np.ndarray, locate: Callable[[int, int], dict[str, int]]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The seed's (N, 6) values with implausible readings marked (NaN), per-stream suspect rows
+    (N, 2) for the accelerometer and gyroscope, and the report lines; refuses as
+    :func:`~harlab.importers._common.check_values` does.
+
+    The accelerometer is held to the watch's own ±4 g and can never read exactly 0 on all
+    three axes; a sample whose six values are all exactly 0 (a zero-filled stretch) is
+    marked in the gyroscope too. ``locate(row, column)`` says where a value is in the file.
+    """
+    acc = check_values(path, values[:, :3], stream="accelerometer", kind="accelerometer", units="m/s^2",
+                       locate=lambda row: locate(row, 0), limit=SEED_ACCEL_RANGE)
+    gyro = check_values(path, values[:, 3:], stream="gyroscope", kind="gyroscope", units="rad/s",
+                        locate=lambda row: locate(row, 3))
+    out = np.concatenate([acc.values, gyro.values], axis=1)
+    hole = np.all(values == 0.0, axis=1)
+    out[hole, 3:] = np.nan
+    suspect = np.stack([acc.suspect, gyro.suspect | hole], axis=1)
+    notes = [n for n in (acc.note, gyro.note) if n]
+    if hole.any():
+        notes.append(f"{path.name}: {int(hole.sum())} samples are exactly 0 in all six values (no data): "
+                     "set to NaN and flagged suspect in both streams")
+    return out, suspect, notes
+
+
 def build_seed_session(
     values: np.ndarray,
     codes: np.ndarray | None,
@@ -103,18 +138,26 @@ def build_seed_session(
     rate_hz: float,
     metadata: Metadata,
     annotator: str,
+    suspect: np.ndarray | None = None,
+    notes: list[str] | None = None,
 ) -> Session:
     """A session with accelerometer and gyroscope streams and, given codes, an "activity" track.
 
-    ``values`` is (N, 6): ax, ay, az in m/s², gx, gy, gz in rad/s. Sample i is at
-    i / rate_hz seconds; a label segment covers its samples' periods, so a run of
-    n samples lasts n / rate_hz seconds.
+    ``values`` is (N, 6): ax, ay, az in m/s², gx, gy, gz in rad/s, checked by
+    :func:`check_seed_values`, whose ``suspect`` rows and report ``notes`` come along.
+    Sample i is at i / rate_hz seconds; a label segment covers its samples' periods, so
+    a run of n samples lasts n / rate_hz seconds.
     """
     n = len(values)
     time = np.arange(n, dtype=np.float64) / rate_hz
     device = metadata.device.name
-    clipped = np.any(np.abs(values[:, :3]) >= SEED_ACCEL_CLIP, axis=1)
+    with np.errstate(invalid="ignore"):
+        clipped = np.any(np.abs(values[:, :3]) >= SEED_ACCEL_CLIP, axis=1)
+    if suspect is None:
+        suspect = np.zeros((n, 2), dtype=bool)
     flags = np.where(clipped, FLAG_CLIPPED, 0).astype(np.uint8)
+    flags[suspect[:, 0]] |= FLAG_SUSPECT
+    gyro_flags = np.where(suspect[:, 1], FLAG_SUSPECT, 0).astype(np.uint8)
     session = Session(metadata, seed_schema())
     session.add_stream(Stream.from_arrays(
         "accelerometer", time, values[:, :3], ["x", "y", "z"], "m/s^2", rate_hz,
@@ -122,11 +165,13 @@ def build_seed_session(
     ))
     session.add_stream(Stream.from_arrays(
         "gyroscope", time, values[:, 3:], ["x", "y", "z"], "rad/s", rate_hz,
-        kind="gyroscope", device=device,
+        flags=gyro_flags, kind="gyroscope", device=device,
     ))
     if int(clipped.sum()):
         warn(session, f"{int(clipped.sum())} accelerometer samples reach ±{SEED_ACCEL_CLIP} m/s² "
                       "(the sensor's saturation) and are flagged as clipped")
+    for note in notes or []:
+        warn(session, note)
     if codes is not None:
         track = session.label_track("activity", "exclusive")
         track.description = "per-sample activity codes recorded by the watch app"
@@ -139,8 +184,10 @@ def build_seed_session(
 
 
 def check_plausible(values: np.ndarray) -> int | None:
-    """Index (into the flat array) of the first non-finite or implausible value, or None."""
-    bad = ~np.isfinite(values) | (np.abs(values) > PLAUSIBLE_LIMIT)
+    """Index (into the flat array) of the first value that is not finite or is past the table's
+    accelerometer limit (±50 g), or None: for sniffing, where such bytes are no sensor data."""
+    high = limit_for("accelerometer", "m/s^2").high  # type: ignore[union-attr]
+    bad = ~np.isfinite(values) | (np.abs(values) > high)
     if not bad.any():
         return None
     return int(np.flatnonzero(bad.reshape(-1))[0])
@@ -201,7 +248,8 @@ class FitbitBinImporter(Importer):
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
-        data = read_bytes(path)
+        data = read_at_most(path, MAX_BATCHES * LABELLED_BATCH,
+                            f"at most {MAX_BATCHES // 3600} h of 1-second batches (a watch app recording)")
         size = len(data)
         forced = options.extra.get("batch_size")
         batch = int(forced) if forced else _layout_for(path, size, data if size % 130 == 0 else None)
@@ -224,8 +272,9 @@ class FitbitBinImporter(Importer):
         n_batches = size // batch
         arr = np.frombuffer(data, np.uint8).reshape(n_batches, batch)
         planar = arr[:, :120].copy().view("<f2").reshape(n_batches, 6, SAMPLES_PER_BATCH)
-        bad = check_plausible(planar.astype(np.float32))
-        if bad is not None:
+        bad_f16 = np.flatnonzero(~np.isfinite(planar.reshape(-1)))
+        if len(bad_f16):
+            bad = int(bad_f16[0])
             b, rest = divmod(bad, 60)
             block, j = divmod(rest, SAMPLES_PER_BATCH)
             value = float(planar.reshape(-1)[bad])
@@ -233,9 +282,15 @@ class FitbitBinImporter(Importer):
                 path,
                 f"{'axayazgxgygz'[2 * block:2 * block + 2]} of sample {b * 10 + j} is {value!r}",
                 offset=b * batch + block * 20 + j * 2,
-                expected=f"a finite float16 sensor value within ±{PLAUSIBLE_LIMIT:g}",
+                expected="a finite float16 sensor value",
             )
+        if n_batches > MAX_BATCHES:  # 120-byte batches: more of them fit in the byte limit
+            raise ImportFormatError(path, f"{n_batches} one-second batches", offset=MAX_BATCHES * batch,
+                                    expected=f"at most {MAX_BATCHES} (24 h)")
         values = planar.transpose(0, 2, 1).reshape(-1, 6).astype(np.float32)
+        values, suspect, notes = check_seed_values(
+            path, values,
+            lambda i, col: {"offset": (i // SAMPLES_PER_BATCH) * batch + col * 20 + (i % SAMPLES_PER_BATCH) * 2})
         codes: np.ndarray | None = None
         if batch == LABELLED_BATCH:
             codes = arr[:, 120:].reshape(-1)
@@ -272,7 +327,7 @@ class FitbitBinImporter(Importer):
         )
         rate = float(options.rate_hz or SEED_RATE_HZ)
         session = build_seed_session(values, codes, rate_hz=rate, metadata=metadata,
-                                     annotator=f"{app} (watch)")
+                                     annotator=f"{app} (watch)", suspect=suspect, notes=notes)
         if parsed is None:
             warn(session, "the file name has no <Activity>_YYYYMMDDhhmmss stamp: the start time is unknown")
         elif tz_warning:

@@ -37,9 +37,9 @@ from harlab.importers.base import (
 )
 from harlab.importers.fitbit_bin import (
     ACTIVITIES,
-    PLAUSIBLE_LIMIT,
     SEED_RATE_HZ,
     build_seed_session,
+    check_seed_values,
     code_runs,
 )
 
@@ -50,8 +50,8 @@ MAX_RECORDING_ROWS = 610
 SPLIT_MODES = ("auto", "runs", "none")
 
 
-def parse_seed_rows(path: Path, text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Validate the whole file; return (codes (N,) uint8, values (N, 6) float32).
+def parse_seed_rows(path: Path, text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Validate the whole file; return (codes (N,) uint8, values (N, 6) float64, line of each row).
 
     Every problem raises :class:`ImportFormatError` with its line number.
     """
@@ -64,6 +64,7 @@ def parse_seed_rows(path: Path, text: str) -> tuple[np.ndarray, np.ndarray]:
                                 expected=f"exactly {HEADER!r}")
     codes: list[int] = []
     rows: list[list[float]] = []
+    line_nos: list[int] = []
     blank_at: int | None = None
     for no, line in lines:
         if not line.strip():
@@ -77,7 +78,7 @@ def parse_seed_rows(path: Path, text: str) -> tuple[np.ndarray, np.ndarray]:
             raise ImportFormatError(path, f"{len(fields)} fields", line=no,
                                     expected="7 comma-separated fields (" + HEADER + ")")
         raw = fields[0].strip()
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise ImportFormatError(path, f"ActivityID {raw!r} is not an integer", line=no,
                                     expected="an activity code 0-9")
         code = int(raw)
@@ -93,16 +94,17 @@ def parse_seed_rows(path: Path, text: str) -> tuple[np.ndarray, np.ndarray]:
             except ValueError:
                 raise ImportFormatError(path, f"{col} {tok.strip()[:40]!r} is not a number", line=no,
                                         expected="a decimal number") from None
-            if not np.isfinite(v) or abs(v) > PLAUSIBLE_LIMIT:
+            if not np.isfinite(v):
                 raise ImportFormatError(path, f"{col} is {tok.strip()!r}", line=no,
-                                        expected=f"a finite sensor value within ±{PLAUSIBLE_LIMIT:g}")
+                                        expected="a finite sensor value")
             row.append(v)
         codes.append(code)
         rows.append(row)
+        line_nos.append(no)
     if not rows:
         raise ImportFormatError(path, "no data rows after the header", line=2,
                                 expected="rows of ActivityID and six sensor values")
-    return np.asarray(codes, np.uint8), np.asarray(rows, np.float32).reshape(-1, 6)
+    return np.asarray(codes, np.uint8), np.asarray(rows, np.float64).reshape(-1, 6), line_nos
 
 
 @register
@@ -130,7 +132,8 @@ class FitbitSeedCsvImporter(Importer):
         split = str(options.extra.get("split", "auto"))
         if split not in SPLIT_MODES:
             raise HarlabError(f"split={split!r} is not one of {', '.join(SPLIT_MODES)}")
-        codes, values = parse_seed_rows(path, read_text(path))
+        codes, raw, line_nos = parse_seed_rows(path, read_text(path))
+        values, suspect, notes = check_seed_values(path, raw, lambda row, _col: {"line": line_nos[row]})
         if progress:
             progress(0.7, f"{path.name}: {len(codes)} rows")
         rate = float(options.rate_hz or SEED_RATE_HZ)
@@ -158,8 +161,10 @@ class FitbitSeedCsvImporter(Importer):
                 metadata.extra["import_part"] = f"run{k:02d}_{ACTIVITIES[int(codes[s])]}"
                 metadata.notes = (f"run {k} of {len(parts)} in {path.name} "
                                   f"(lines {s + 2}-{e + 1}, ActivityID {int(codes[s])})")
+            part_notes = notes if len(parts) == 1 or suspect[s:e].any() else []
             session = build_seed_session(values[s:e], codes[s:e], rate_hz=rate, metadata=metadata,
-                                         annotator="Activity Recorder (watch)")
+                                         annotator="Activity Recorder (watch)", suspect=suspect[s:e],
+                                         notes=part_notes)
             warn(session, f"no time column: samples placed at {rate:g} Hz from an unknown start "
                           "(start time recorded as unknown)")
             if len(parts) > 1:

@@ -27,6 +27,7 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream
+from harlab.importers._common import Locate, check_values, read_at_most
 from harlab.importers.base import (
     Importer,
     ImportOptions,
@@ -35,16 +36,18 @@ from harlab.importers.base import (
     head_text,
     iter_lines,
     provenance_for,
-    read_bytes,
     read_text,
     register,
     warn,
 )
-from harlab.importers.fitbit_bin import PLAUSIBLE_LIMIT
 
 ACCEL_SCALAR = 500.0  #: int16 counts per m/s² in the binary form
 WRAP_MS = 32768  #: the old app's timestamp wrap artefact
 _WRAP_TOLERANCE_MS = 1000
+#: Largest binary part read: 24 h of records at 100 Hz (a part normally holds 60 s, 1,800 records).
+MAX_PART_RECORDS = 24 * 3600 * 100
+#: Largest timestamp read: 2^53 ms, the last integer a float64 time holds exactly.
+MAX_STAMP_MS = 2**53
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _LINE_RE = re.compile(rf"^\s*\d+\s*,\s*{_NUM}\s*,\s*{_NUM}\s*,\s*{_NUM}\s*$")
 
@@ -59,9 +62,9 @@ def repair_clock(t_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
     if len(t) < 2:
         return t, flags, 0, 0
     dt = np.diff(t)
-    wraps = np.flatnonzero(np.abs(dt - WRAP_MS) < _WRAP_TOLERANCE_MS)
-    for i in wraps:
-        t[i + 1:] -= WRAP_MS
+    jump = np.abs(dt - WRAP_MS) < _WRAP_TOLERANCE_MS
+    wraps = np.flatnonzero(jump)
+    t[1:] -= WRAP_MS * np.cumsum(jump)  # one pass, however many jumps a file has
     running = np.maximum.accumulate(t)
     back = t < running
     t = running
@@ -70,10 +73,17 @@ def repair_clock(t_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 
 def build_fetcher_session(
-    path: Path, t_ms: np.ndarray, xyz: np.ndarray, options: ImportOptions, importer: str, form: str
+    path: Path, t_ms: np.ndarray, xyz: np.ndarray, options: ImportOptions, importer: str, form: str,
+    locate: Locate,
 ) -> Session:
-    """One session with an accelerometer stream on the watch clock, rate measured from it."""
+    """One session with an accelerometer stream on the watch clock, rate measured from it.
+
+    ``xyz`` is checked for plausibility (``locate`` says where row i is in the file).
+    """
+    checked = check_values(path, xyz, stream="accelerometer", kind="accelerometer", units="m/s^2",
+                           locate=locate)
     t, flags, n_wraps, n_back = repair_clock(t_ms)
+    flags = checked.flags(flags)
     dt = np.diff(t)
     positive = dt[dt > 0]
     period_ms = float(np.median(positive)) if len(positive) else None
@@ -95,7 +105,7 @@ def build_fetcher_session(
     )
     session = Session(metadata)
     session.add_stream(Stream.from_arrays(
-        "accelerometer", (t - t[0]) / 1000.0 if len(t) else t, xyz, ["x", "y", "z"], "m/s^2",
+        "accelerometer", (t - t[0]) / 1000.0 if len(t) else t, checked.values, ["x", "y", "z"], "m/s^2",
         rate_hz=round(rate, 6) if rate else None, flags=flags, kind="accelerometer", device="fitbit",
         attrs={"clock_origin_ms": metadata.extra["clock_origin_ms"]},
     ))
@@ -105,6 +115,8 @@ def build_fetcher_session(
         warn(session, f"{gaps} gaps longer than 1.5 sample periods (flagged, not filled)")
     if n_wraps:
         warn(session, f"removed {n_wraps} spurious +{WRAP_MS} ms timestamp jumps (old 15-bit clock artefact)")
+    if checked.note:
+        warn(session, checked.note)
     if n_back:
         warn(session, f"{n_back} timestamps went backwards and were clamped to the previous one "
                       "(flagged as suspect)")
@@ -137,6 +149,7 @@ class FitbitFetcherCsvImporter(Importer):
         text = read_text(path)
         stamps: list[int] = []
         rows: list[tuple[float, float, float]] = []
+        line_nos: list[int] = []
         for no, line in iter_lines(text.removeprefix("\ufeff")):
             if not line.strip():
                 continue
@@ -145,9 +158,12 @@ class FitbitFetcherCsvImporter(Importer):
                 raise ImportFormatError(path, f"{len(fields)} fields", line=no,
                                         expected="4 comma-separated fields: timestamp,x,y,z")
             tok = fields[0].strip()
-            if not tok.isdigit():
+            if not (tok.isascii() and tok.isdigit()):
                 raise ImportFormatError(path, f"timestamp {tok[:40]!r} is not an integer", line=no,
                                         expected="an integer timestamp in ms (watch clock)")
+            if int(tok) > MAX_STAMP_MS:
+                raise ImportFormatError(path, f"timestamp {tok[:40]} is too large", line=no,
+                                        expected=f"milliseconds of the watch clock, at most {MAX_STAMP_MS}")
             vals = []
             for axis, raw in zip("xyz", fields[1:], strict=True):
                 raw = raw.strip()
@@ -158,18 +174,19 @@ class FitbitFetcherCsvImporter(Importer):
                 except ValueError:
                     raise ImportFormatError(path, f"{axis} {raw[:40]!r} is not a number", line=no,
                                             expected="a decimal number (m/s²)") from None
-                if not np.isfinite(v) or abs(v) > PLAUSIBLE_LIMIT:
+                if not np.isfinite(v):
                     raise ImportFormatError(path, f"{axis} is {raw!r}", line=no,
-                                            expected=f"a finite acceleration within ±{PLAUSIBLE_LIMIT:g} m/s²")
+                                            expected="a finite acceleration in m/s²")
                 vals.append(v)
             stamps.append(int(tok))
             rows.append((vals[0], vals[1], vals[2]))
+            line_nos.append(no)
         if not rows:
             raise ImportFormatError(path, "file has no samples", line=1, expected="timestamp,x,y,z lines")
         if progress:
             progress(0.7, f"{path.name}: {len(rows)} samples")
-        return [build_fetcher_session(path, np.asarray(stamps, np.int64), np.asarray(rows, np.float32),
-                                      options, self.name, "csv")]
+        return [build_fetcher_session(path, np.asarray(stamps, np.int64), np.asarray(rows, np.float64),
+                                      options, self.name, "csv", lambda row: {"line": line_nos[row]})]
 
 
 @register
@@ -202,7 +219,8 @@ class FitbitFetcherBinImporter(Importer):
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
-        data = read_bytes(path)
+        data = read_at_most(path, 4 + 8 * MAX_PART_RECORDS,
+                            f"a part of at most {MAX_PART_RECORDS:,} records (24 h at 100 Hz)")
         if len(data) < 4:
             raise ImportFormatError(path, f"file is {len(data)} bytes long", offset=0,
                                     expected="a 4-byte uint32 start timestamp, then 8-byte records")
@@ -226,6 +244,7 @@ class FitbitFetcherBinImporter(Importer):
                                     offset=4 + 8 * i, expected="Δt ≥ 0 ms since the previous record")
         t_ms = t0 + np.cumsum(rec[:, 0].astype(np.int64))
         xyz = rec[:, 1:].astype(np.float32) / ACCEL_SCALAR
-        session = build_fetcher_session(path, t_ms, xyz, options, self.name, "binary part")
+        session = build_fetcher_session(path, t_ms, xyz, options, self.name, "binary part",
+                                        lambda row: {"offset": 4 + 8 * row + 2})
         warn(session, "values wrap (not saturate) beyond ±65.5 m/s² in this format")
         return [session]

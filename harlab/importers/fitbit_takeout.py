@@ -22,6 +22,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +37,7 @@ from harlab.core.labels import Segment
 from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, sha256_of
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream
+from harlab.importers._common import Checked, check_values
 from harlab.importers.base import (
     Importer,
     ImportOptions,
@@ -59,7 +61,11 @@ KINDS: dict[str, re.Pattern[str]] = {
     "exercise": re.compile(r"^exercise-\d+\.json$"),
 }
 LEGACY_TIME = "%m/%d/%y %H:%M:%S"
-MAX_BPM = 300.0
+#: Longest exercise log or sleep stage read: a week (a longer one is a corrupt record).
+MAX_LOG_S = 7 * 24 * 3600
+#: Times read: 1970-2100. numpy's nanosecond times silently wrap past 292 years (year 1 becomes
+#: 1754), so a corrupt year must be refused before any time is subtracted from another.
+EARLIEST, LATEST = np.datetime64("1970-01-01", "ns"), np.datetime64("2100-01-01", "ns")
 
 
 def kind_of(name: str) -> str | None:
@@ -96,8 +102,10 @@ def list_entries(path: Path) -> list[Entry]:
                 try:
                     with zipfile.ZipFile(path) as z:
                         return z.read(member)
-                except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                    raise ImportFormatError(Path(f"{path}:{member}"), f"cannot read zip member: {exc}") from exc
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+                        RuntimeError) as exc:  # RuntimeError: an encrypted member
+                    raise ImportFormatError(Path(f"{path}:{member}"), f"cannot read zip member: {exc}",
+                                            expected="an intact zip archive") from exc
             return read
 
         with zf:
@@ -119,6 +127,10 @@ def _load_json(entry: Entry) -> tuple[object, str]:
                                 expected="a JSON array") from exc
     if not text.strip():
         raise ImportFormatError(entry.label, "file is empty", line=1, expected="a JSON array")
+    nul = re.search(r"\x00|\\u0000", text)
+    if nul:  # no string harlab stores can hold a NUL character
+        raise ImportFormatError(entry.label, "NUL character", line=text.count("\n", 0, nul.start()) + 1,
+                                expected="JSON text without NUL characters")
     try:
         data = json.loads(text, parse_constant=lambda c: _reject_constant(entry, text, c))
     except json.JSONDecodeError as exc:
@@ -162,19 +174,41 @@ def _utc_times(entry: Entry, text: str, stamps: list[object], fmt: str | None, k
         k = int(bad[0])
         raise _fail(entry, text, key, k, f"{key} {stamps[k]!r} is not a time",
                     f"{key} as {'MM/DD/YY HH:MM:SS (UTC)' if fmt == LEGACY_TIME else 'ISO 8601 time'}")
-    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    times = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    outside = np.flatnonzero((times < EARLIEST) | (times >= LATEST))
+    if len(outside):
+        k = int(outside[0])
+        raise _fail(entry, text, key, k, f"{key} {stamps[k]!r} is not between 1970 and 2100", "a time 1970-2100")
+    return times
 
 
-def _number(entry: Entry, text: str, key: str, k: int, value: object, what: str, lo: float, hi: float) -> float:
+def _number(
+    entry: Entry, text: str, key: str, k: int, value: object, what: str,
+    lo: float | None = None, hi: float | None = None,
+) -> float:
+    """``value`` as a finite number (within lo..hi when given), else an error at record k's line.
+
+    Heart rate and steps are read with no range here: :func:`_checked` marks or refuses
+    implausible ones by the table of :mod:`harlab.core.plausibility`.
+    """
+    expected = f"a number {lo:g}..{hi:g}" if lo is not None and hi is not None else "a number"
     try:
         if isinstance(value, bool) or value is None:
             raise ValueError
         v = float(value)  # steps store their value as a string
-    except (TypeError, ValueError):
-        raise _fail(entry, text, key, k, f"{what} {value!r} is not a number", f"a number {lo:g}..{hi:g}") from None
-    if not np.isfinite(v) or not lo <= v <= hi:
-        raise _fail(entry, text, key, k, f"{what} is {value!r}", f"a finite number {lo:g}..{hi:g}")
+    except (TypeError, ValueError, OverflowError):
+        raise _fail(entry, text, key, k, f"{what} {value!r} is not a number", expected) from None
+    if not np.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise _fail(entry, text, key, k, f"{what} is {value!r}", "a finite " + expected.removeprefix("a "))
     return v
+
+
+def _checked(label: Path, values: np.ndarray, kind: str, unit: str, line_of: Callable[[int], int | None]) -> Checked:
+    """Heart rate or steps of one file after the plausibility check (NaN where marked)."""
+    def locate(k: int) -> dict[str, int]:
+        line = line_of(k)
+        return {} if line is None else {"line": line}
+    return check_values(label, values, stream=kind, kind=kind, units=unit, locate=locate)
 
 
 @dataclass
@@ -187,6 +221,7 @@ class Collected:
     segments: list[tuple[np.datetime64, np.datetime64, str, str]] = field(default_factory=list)
     hr_file_starts: list[tuple[date, np.datetime64]] = field(default_factory=list)
     files: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  #: what the plausibility check marked
 
 
 def parse_hr_json(entry: Entry, out: Collected) -> None:
@@ -198,11 +233,13 @@ def parse_hr_json(entry: Entry, out: Collected) -> None:
             raise _fail(entry, text, "dateTime", k, "not a heart-rate record",
                         '{"dateTime": "MM/DD/YY HH:MM:SS", "value": {"bpm": n, "confidence": c}}')
         stamps.append(it.get("dateTime"))
-        bpm[k] = _number(entry, text, "dateTime", k, it["value"].get("bpm"), "bpm", 1, MAX_BPM)
+        bpm[k] = _number(entry, text, "dateTime", k, it["value"].get("bpm"), "bpm")
         conf[k] = _number(entry, text, "dateTime", k, it["value"].get("confidence", -1), "confidence", -1, 3)
     t = _utc_times(entry, text, stamps, LEGACY_TIME, "dateTime")
+    checked = _checked(entry.label, bpm, "heart_rate", "bpm", lambda k: _line_of_item(text, "dateTime", k))
+    out.notes += [checked.note] if checked.note else []
     out.hr_t.append(t)
-    out.hr_v.append(bpm)
+    out.hr_v.append(checked.values[:, 0].astype(np.float64))
     out.hr_conf.append(conf)
     m = KINDS["hr_json"].match(entry.name)
     if m and len(t):
@@ -221,7 +258,7 @@ def parse_hr_csv(entry: Entry, out: Collected) -> None:
     if header[:2] != ["timestamp", "beats per minute"] or len(header) > 3:
         raise ImportFormatError(entry.label, f"unexpected header {lines[0][:80] if lines else ''!r}", line=1,
                                 expected="'timestamp,beats per minute' or 'timestamp,beats per minute,data source'")
-    stamps, bpm = [], []
+    stamps, bpm, line_nos = [], [], []
     for no, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
@@ -234,17 +271,20 @@ def parse_hr_csv(entry: Entry, out: Collected) -> None:
         except ValueError:
             raise ImportFormatError(entry.label, f"beats per minute {fields[1][:40]!r} is not a number",
                                     line=no, expected="a number") from None
-        if not np.isfinite(v) or not 1 <= v <= MAX_BPM:
+        if not np.isfinite(v):
             raise ImportFormatError(entry.label, f"beats per minute is {fields[1]!r}", line=no,
-                                    expected=f"a finite number 1..{MAX_BPM:g}")
+                                    expected="a finite number")
         ts = pd.to_datetime(fields[0].strip(), utc=True, errors="coerce", format="ISO8601")
-        if pd.isna(ts):
+        if pd.isna(ts) or not EARLIEST <= ts.tz_localize(None).to_datetime64() < LATEST:
             raise ImportFormatError(entry.label, f"timestamp {fields[0][:40]!r} is not a time", line=no,
-                                    expected="ISO 8601 with Z, e.g. 2024-10-27T00:00:04Z")
+                                    expected="ISO 8601 with Z from 1970 to 2100, e.g. 2024-10-27T00:00:04Z")
         stamps.append(ts.tz_localize(None).to_datetime64())
         bpm.append(v)
+        line_nos.append(no)
+    checked = _checked(entry.label, np.asarray(bpm, float), "heart_rate", "bpm", lambda k: line_nos[k])
+    out.notes += [checked.note] if checked.note else []
     out.hr_t.append(np.asarray(stamps, "datetime64[ns]"))
-    out.hr_v.append(np.asarray(bpm, float))
+    out.hr_v.append(checked.values[:, 0].astype(np.float64))
     out.hr_conf.append(np.full(len(bpm), -1.0))
 
 
@@ -257,15 +297,19 @@ def parse_steps(entry: Entry, out: Collected) -> None:
             raise _fail(entry, text, "dateTime", k, "not a steps record",
                         '{"dateTime": "MM/DD/YY HH:MM:SS", "value": "n"}')
         stamps.append(it.get("dateTime"))
-        vals[k] = _number(entry, text, "dateTime", k, it.get("value"), "steps", 0, 100_000)
+        vals[k] = _number(entry, text, "dateTime", k, it.get("value"), "steps")
     out.steps_t.append(_utc_times(entry, text, stamps, LEGACY_TIME, "dateTime"))
-    out.steps_v.append(vals)
+    checked = _checked(entry.label, vals, "steps", "steps/min", lambda k: _line_of_item(text, "dateTime", k))
+    out.notes += [checked.note] if checked.note else []
+    out.steps_v.append(checked.values[:, 0].astype(np.float64))
 
 
 def _local_to_utc(value: object, tz: ZoneInfo) -> np.datetime64:
     naive = datetime.fromisoformat(str(value))
     if naive.tzinfo is None:
         naive = naive.replace(tzinfo=tz)
+    if not 1970 <= naive.year < 2100:
+        raise ValueError(f"{value!r} is not between 1970 and 2100")
     return np.datetime64(naive.astimezone(UTC).replace(tzinfo=None), "ns")
 
 
@@ -280,10 +324,10 @@ def parse_sleep(entry: Entry, out: Collected, tz: ZoneInfo) -> None:
             for d in levels:
                 s = _local_to_utc(d["dateTime"], tz)
                 secs = float(d["seconds"])
-                if not np.isfinite(secs) or secs < 0:
-                    raise ValueError(f"seconds {d['seconds']!r}")
+                if not np.isfinite(secs) or not 0 <= secs <= MAX_LOG_S:
+                    raise ValueError(f"seconds {d['seconds']!r} (at most a week)")
                 stages.append((s, s + np.timedelta64(int(round(secs * 1000)), "ms"), f"sleep: {d['level']}"))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise _fail(entry, text, "startTime", k, f"bad sleep log ({exc})",
                         "startTime/endTime as local ISO times and levels.data [{dateTime, level, seconds}]"
                         ) from None
@@ -302,10 +346,10 @@ def parse_exercise(entry: Entry, out: Collected) -> None:
         try:
             start = np.datetime64(datetime.strptime(log["startTime"], LEGACY_TIME), "ns")
             ms = float(log["duration"])
-            if not np.isfinite(ms) or ms < 0:
-                raise ValueError(f"duration {log['duration']!r}")
+            if not np.isfinite(ms) or not 0 <= ms <= MAX_LOG_S * 1000:
+                raise ValueError(f"duration {log['duration']!r} (at most a week)")
             name = str(log["activityName"]).strip() or "exercise"
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise _fail(entry, text, "startTime", k, f"bad exercise log ({exc})",
                         "activityName, startTime 'MM/DD/YY HH:MM:SS' (UTC) and duration in ms") from None
         end = start + np.timedelta64(int(round(ms)), "ms")
@@ -371,7 +415,7 @@ def build_context_session(
 
     session = Session(metadata)
     if len(hr_t):
-        flags = np.where(hr_c == 0, FLAG_SUSPECT, 0).astype(np.uint8)
+        flags = np.where((hr_c == 0) | np.isnan(hr_v), FLAG_SUSPECT, 0).astype(np.uint8)
         session.add_stream(Stream.from_arrays(
             "heart_rate", rel(hr_t), hr_v[:, None], ["bpm"], "bpm", None, flags=flags,
             kind="heart_rate", device="fitbit",
@@ -379,7 +423,7 @@ def build_context_session(
     if len(st_t):
         session.add_stream(Stream.from_arrays(
             "steps", rel(st_t), st_v[:, None], ["steps"], "steps/min", 1 / 60,
-            kind="steps", device="fitbit",
+            flags=np.where(np.isnan(st_v), FLAG_SUSPECT, 0).astype(np.uint8), kind="steps", device="fitbit",
         ))
     if out.segments:
         track = session.label_track("context", "overlapping")
@@ -393,6 +437,8 @@ def build_context_session(
             for s, e, label, note in segs
         ])
     warn(session, NO_MOTION)
+    for note in out.notes:
+        warn(session, note)
     if hr_dups or st_dups:
         warn(session, f"dropped {hr_dups} heart-rate and {st_dups} steps samples that repeat a timestamp "
                       "(the same data in two files of the export)")
@@ -532,32 +578,35 @@ class FitbitWebApiHeartRateImporter(Importer):
         current = day
         previous: str | None = None
         for k, t, v in _iter_dataset(path, data):
-            line = _line_of_item(text, "time", k)
+            def bad(problem: str, expected: str, k: int = k) -> ImportFormatError:
+                # the line is looked up only for the message: per item it would cost minutes on a day
+                return ImportFormatError(path, f"dataset item {k}: {problem}", line=_line_of_item(text, "time", k),
+                                         expected=expected)
+
             if not isinstance(t, str) or not re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", t):
-                raise ImportFormatError(path, f"dataset item {k}: time {t!r}", line=line,
-                                        expected="a time of day HH:MM:SS")
-            if previous is not None and t < previous:
-                current += timedelta(days=1)  # the range crossed midnight
-            previous = t
+                raise bad(f"time {t!r}", "a time of day HH:MM:SS")
             try:
+                if previous is not None and t < previous:
+                    current += timedelta(days=1)  # the range crossed midnight
+                previous = t
                 local = datetime.combine(current, datetime.strptime(t, "%H:%M:%S" if t.count(":") == 2
                                                                     else "%H:%M").time(), tz)
-            except ValueError:
-                raise ImportFormatError(path, f"dataset item {k}: time {t!r}", line=line,
-                                        expected="a valid time of day") from None
+            except (ValueError, OverflowError):
+                raise bad(f"time {t!r}", "a valid time of day") from None
             try:
+                if isinstance(v, bool):
+                    raise TypeError
                 value = float(v)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise ImportFormatError(path, f"dataset item {k}: value {v!r} is not a number", line=line,
-                                        expected="heart rate in bpm") from None
-            if not np.isfinite(value) or not 1 <= value <= MAX_BPM:
-                raise ImportFormatError(path, f"dataset item {k}: value {v!r}", line=line,
-                                        expected=f"heart rate 1..{MAX_BPM:g} bpm")
+            except (TypeError, ValueError, OverflowError):
+                raise bad(f"value {v!r} is not a number", "heart rate in bpm") from None
+            if not np.isfinite(value):
+                raise bad(f"value {v!r}", "a finite heart rate in bpm")
             times.append(local.astimezone(UTC))
             bpm.append(value)
         if not times:
             raise ImportFormatError(path, "the intraday dataset is empty", line=1,
                                     expected="at least one {time, value} sample")
+        checked = _checked(path, np.asarray(bpm), "heart_rate", "bpm", lambda k: _line_of_item(text, "time", k))
         start = times[0].replace(microsecond=0)
         rel = np.array([(t - start).total_seconds() for t in times])
         intraday = data["activities-heart-intraday"]
@@ -571,8 +620,10 @@ class FitbitWebApiHeartRateImporter(Importer):
             extra={"raw_motion": "none", "date": day.isoformat()},
         )
         session = Session(metadata)
-        session.add_stream(Stream.from_arrays("heart_rate", rel, np.asarray(bpm)[:, None], ["bpm"], "bpm",
-                                              rate, kind="heart_rate", device="fitbit"))
+        session.add_stream(Stream.from_arrays("heart_rate", rel, checked.values, ["bpm"], "bpm",
+                                              rate, flags=checked.flags(), kind="heart_rate", device="fitbit"))
+        if checked.note:
+            warn(session, checked.note)
         warn(session, "the Fitbit Web API holds no raw motion data: this session has heart rate only")
         if tz_warning:
             warn(session, "no timezone given: the times of day (the user's profile zone) were taken as UTC "
@@ -581,17 +632,27 @@ class FitbitWebApiHeartRateImporter(Importer):
 
     @staticmethod
     def _date(path: Path, data: dict, options: ImportOptions) -> date:
+        def day(text: str, where: str) -> date:
+            try:
+                found = date.fromisoformat(text)
+            except ValueError:
+                found = None
+            if found is None or not 1970 <= found.year <= 2100:
+                raise ImportFormatError(path, f"{where} {text[:40]!r} is not a date", line=1,
+                                        expected="a date YYYY-MM-DD from 1970 to 2100")
+            return found
+
         given = options.extra.get("date")
         if given:
-            return date.fromisoformat(str(given))
+            return day(str(given), "the date option")
         summary = data.get("activities-heart")
         if isinstance(summary, list) and summary and isinstance(summary[0], dict):
             text = str(summary[0].get("dateTime", ""))
             if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                return date.fromisoformat(text)
+                return day(text, "activities-heart[0].dateTime")
         m = re.search(r"\d{4}-\d{2}-\d{2}", path.name)
         if m:
-            return date.fromisoformat(m[0])
+            return day(m[0], "the date in the file name")
         raise ImportFormatError(path, "the response does not say which day it covers", line=1,
                                 expected="activities-heart[0].dateTime as YYYY-MM-DD, a date in the file name, "
                                          "or options.extra['date']")

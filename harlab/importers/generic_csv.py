@@ -39,7 +39,7 @@ from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, check_timezone
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream
-from harlab.importers._common import gap_flags, median_period, nominal_rate, provenance, runs
+from harlab.importers._common import check_values, gap_flags, median_period, nominal_rate, provenance, runs
 from harlab.importers._csvspec import CsvSpec, CsvSpecError, StreamSpec
 from harlab.importers.base import (
     Importer,
@@ -442,10 +442,16 @@ class GenericCsvImporter(Importer):
                     line=table.first_line,
                     expected="at least one sample",
                 )
-            values = np.stack([v for v, _ in cols], axis=1)[present] * st.scale
+            with np.errstate(over="ignore"):  # a product past float64 is infinity, refused just below
+                values = np.stack([v for v, _ in cols], axis=1)[present] * st.scale
+            rows = np.flatnonzero(present)
+            checked = check_values(path, values, stream=st.name, kind=st.kind, units=st.unit_list(),
+                                   locate=lambda i, rows=rows: {"line": table.line(int(rows[i]))})
             t = times.rel[present]
             period = median_period(t)
-            flags = gap_flags(t, period)
+            flags = checked.flags(gap_flags(t, period))
+            if checked.note:
+                warn(session, checked.note)
             if some.any():  # a sample with some channels missing (an export writes NaN as empty)
                 flags[some[present]] |= FLAG_SUSPECT
                 warn(
@@ -459,7 +465,7 @@ class GenericCsvImporter(Importer):
                 Stream.from_arrays(
                     st.name,
                     t,
-                    values,
+                    checked.values,
                     st.channel_names(),
                     units,
                     rate_hz=nominal_rate(period),

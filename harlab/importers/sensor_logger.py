@@ -41,6 +41,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -51,9 +52,17 @@ from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, check_timezone, sha256_of
 from harlab.core.session import Session
-from harlab.core.streams import Stream
-from harlab.importers._common import gap_flags, median_period, nominal_rate, provenance, read_all
-from harlab.importers.base import Importer, ImportOptions, ProgressCallback, head_bytes, register
+from harlab.core.streams import FLAG_SUSPECT, Stream
+from harlab.importers._common import (
+    check_values,
+    gap_flags,
+    line_of_row,
+    median_period,
+    nominal_rate,
+    provenance,
+    read_all,
+)
+from harlab.importers.base import Importer, ImportOptions, ProgressCallback, head_bytes, register, warn
 
 #: file stem (lower case) -> (stream name, kind, {column: unit}) ; channel order = dict order
 KNOWN: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -101,6 +110,7 @@ KNOWN: dict[str, tuple[str, str, dict[str, str]]] = {
     "compass": ("compass", "compass", {"magneticBearing": "deg"}),
 }
 TIME_COLUMNS = ("time", "seconds_elapsed")
+_MAX_TIME_NS = 4_102_444_800 * 10**9  #: 2100-01-01 in epoch ns (int64 holds up to 2262)
 SPECIAL = {"metadata", "annotation"}
 _HEADER_RE = re.compile(rb"^(?:\xef\xbb\xbf)?\"?time\"?,\"?seconds_elapsed\"?", re.IGNORECASE)
 
@@ -125,7 +135,8 @@ class _Source:
                         if PurePosixPath(info.filename).name.startswith("._"):
                             continue  # macOS resource forks
                         self.members[info.filename] = zf.read(info)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error,
+                    RuntimeError) as exc:  # RuntimeError: an encrypted member
                 raise ImportFormatError(
                     path, f"broken zip archive: {exc}", expected="a Sensor Logger zip"
                 ) from exc
@@ -157,6 +168,9 @@ def _read_table(where: Path, data: bytes) -> pd.DataFrame:
         raise ImportFormatError(where, "not UTF-8 text", offset=exc.start, expected="a CSV file") from exc
     if not text.strip():
         raise ImportFormatError(where, "file is empty", expected="a header time,seconds_elapsed,... and rows")
+    if "\0" in text:
+        raise ImportFormatError(where, "NUL character: this is a binary file", offset=data.index(b"\0"),
+                                expected="CSV text")
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -187,9 +201,19 @@ def _time_ns(where: Path, df: pd.DataFrame) -> np.ndarray:
             line=row + 2,
             expected="UTC epoch nanoseconds such as 1698501144401773000",
         )
+    as_float = t.to_numpy(dtype=np.float64)
+    out_of_range = ~((as_float >= 0) & (as_float < _MAX_TIME_NS))
+    if out_of_range.any():
+        row = int(np.flatnonzero(out_of_range)[0])
+        raise ImportFormatError(
+            where,
+            f"time {df['time'].iloc[row]!r} is not between 1970 and 2100",
+            line=row + 2,
+            expected="UTC epoch nanoseconds such as 1698501144401773000",
+        )
     if pd.api.types.is_integer_dtype(t.dtype):
-        return t.to_numpy(dtype=np.int64)
-    return np.round(t.to_numpy(dtype=np.float64)).astype(np.int64)
+        return t.to_numpy().astype(np.int64)
+    return np.round(as_float).astype(np.int64)
 
 
 def _numbers(where: Path, df: pd.DataFrame, col: str) -> np.ndarray:
@@ -326,6 +350,7 @@ class SensorLoggerImporter(Importer):
             extra={f"sensorlogger_{k.replace(' ', '_')}": v for k, v in meta_raw.items()},
         )
         session = Session(meta)
+        notes: list[str] = []  # what the plausibility check marked, for the import report
         annotations: list[Segment] = []
         for name, stem, df in tables:
             where = src.where(name)
@@ -336,7 +361,7 @@ class SensorLoggerImporter(Importer):
             if not len(df):
                 skipped.append(f"{name} (no rows)")
                 continue
-            stream = self._stream(where, stem, df, times[name], t0, standardised, meta.extra)
+            stream = self._stream(where, stem, df, times[name], t0, standardised, meta.extra, notes)
             if stream is None:
                 skipped.append(f"{name} (text columns)")
                 continue
@@ -356,6 +381,8 @@ class SensorLoggerImporter(Importer):
                 expected="Accelerometer.csv, Gyroscope.csv, ... with rows",
             )
         meta.extra["skipped_files"] = "; ".join(skipped)
+        for note in notes:
+            warn(session, note)
         meta.provenance = provenance(self.name, [])
         meta.provenance.sources = self._sources(src)
         if progress:
@@ -376,6 +403,7 @@ class SensorLoggerImporter(Importer):
         t0: int,
         standardised: bool,
         extra: dict[str, str],
+        notes: list[str],
     ) -> Stream | None:
         key = stem.lower()
         cols = [c for c in df.columns if c not in TIME_COLUMNS]
@@ -404,8 +432,11 @@ class SensorLoggerImporter(Importer):
                 return None
             unit_list = [""] * len(channels)
         values = np.stack([_numbers(where, df, c) for c in channels], axis=1)
+        checked = check_values(where, values, stream=name, kind=kind, units=unit_list, locate=line_of_row(2))
+        if checked.note:
+            notes.append(checked.note)
         order = np.argsort(t_ns, kind="stable")
-        t_sorted, v_sorted = t_ns[order], values[order]
+        t_sorted, v_sorted = t_ns[order], checked.values[order]
         keep = np.ones(len(order), dtype=bool)
         same_t = np.flatnonzero(np.diff(t_sorted) == 0) + 1
         if len(same_t):
@@ -417,6 +448,8 @@ class SensorLoggerImporter(Importer):
             extra[f"rows_reordered_{name}"] = "true"
         t = (t_sorted[keep] - t0).astype(np.float64) * 1e-9
         period = median_period(t)
+        flags = gap_flags(t, period)
+        flags[checked.suspect[order][keep]] |= FLAG_SUSPECT
         return Stream.from_arrays(
             name,
             t,
@@ -424,7 +457,7 @@ class SensorLoggerImporter(Importer):
             channels,
             unit_list,
             rate_hz=nominal_rate(period),
-            flags=gap_flags(t, period),
+            flags=flags,
             kind=kind,
             device="watch" if key.startswith(("watch", "wrist")) else "",
             attrs={"source_file": PurePosixPath(str(where).split("!")[-1]).name},

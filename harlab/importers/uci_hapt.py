@@ -29,9 +29,12 @@ from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.importers._common import (
     check_ascii,
+    check_values,
     claim_root,
+    distinct_names,
     finite_number,
     first_nonfinite,
+    line_of_row,
     provenance,
     read_all,
 )
@@ -42,6 +45,7 @@ from harlab.importers.base import (
     head_bytes,
     read_bytes,
     register,
+    warn,
 )
 from harlab.labeling.presets import PRESETS
 
@@ -143,7 +147,7 @@ def read_activity_labels(path: Path) -> dict[int, str]:
         if not line.strip():
             continue
         num, _, name = line.strip().partition(" ")
-        if not num.isdigit() or not name.strip():
+        if not (num.isascii() and num.isdigit()) or not name.strip() or not name.strip().isprintable():
             raise ImportFormatError(
                 path, f"cannot read {line.strip()!r}", line=i, expected="'<number> <NAME>'"
             )
@@ -292,6 +296,7 @@ class UciHaptImporter(Importer):
         classes = dict(BUILTIN_CLASSES)
         if names_path is not None:
             classes.update(read_activity_labels(names_path))
+            distinct_names(names_path, classes, "activity")
 
         signals: dict[str, np.ndarray] = {}
         for k, (which, p) in enumerate((("acc", acc), ("gyro", gyro))):
@@ -328,34 +333,46 @@ class UciHaptImporter(Importer):
         schema = PRESETS["uci-har"].schema({num - 1: name for num, name in classes.items()})
         session = Session(meta, schema)
         t = np.arange(n, dtype=np.float64) / RATE_HZ
+        locate = line_of_row(1)  # no header: row i is line i + 1
         if "acc" in signals:
+            acc_checked = check_values(acc, signals["acc"], stream="accelerometer",  # type: ignore[arg-type]
+                                       kind="accelerometer", units="g", locate=locate)
+            acc_checked.values *= np.float32(G)  # within ±50 g once checked: no overflow
             session.add_stream(
                 Stream.from_arrays(
                     "accelerometer",
                     t,
-                    signals["acc"] * G,
+                    acc_checked.values,
                     ["x", "y", "z"],
                     "m/s^2",
                     rate_hz=RATE_HZ,
+                    flags=acc_checked.flags(),
                     kind="accelerometer",
                     device="phone",
                     attrs={"source_file": acc.name, "converted": "g * 9.80665"},  # type: ignore[union-attr]
                 )
             )
+            if acc_checked.note:
+                warn(session, acc_checked.note)
         if "gyro" in signals:
+            gyro_checked = check_values(gyro, signals["gyro"], stream="gyroscope",  # type: ignore[arg-type]
+                                        kind="gyroscope", units="rad/s", locate=locate)
             session.add_stream(
                 Stream.from_arrays(
                     "gyroscope",
                     t,
-                    signals["gyro"],
+                    gyro_checked.values,
                     ["x", "y", "z"],
                     "rad/s",
                     rate_hz=RATE_HZ,
+                    flags=gyro_checked.flags(),
                     kind="gyroscope",
                     device="phone",
                     attrs={"source_file": gyro.name},  # type: ignore[union-attr]
                 )
             )
+            if gyro_checked.note:
+                warn(session, gyro_checked.note)
         track = LabelTrack("activity", "exclusive", description="HAPT labels.txt")
         track.add_many(segs)
         session.add_label_track(track)

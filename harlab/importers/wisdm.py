@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,11 +54,14 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, Stream
+from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream
 from harlab.importers._common import (
     check_ascii,
+    check_values,
     claim_root,
+    distinct_names,
     finite_number,
+    line_of_row,
     nominal_rate,
     provenance,
     read_all,
@@ -126,7 +130,9 @@ class WisdmFile:
     subject: int
     t: np.ndarray  # int64 ns of uptime
     code: np.ndarray  # uint8 index into CODES
-    xyz: np.ndarray  # (N, 3) float32
+    xyz: np.ndarray  # (N, 3) float32, implausible values NaN
+    suspect: np.ndarray  # (N,) bool: rows with a value marked implausible
+    note: str = ""  # what was marked, for the import report
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -163,17 +169,20 @@ def _columns_arrow(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.n
 
 def _columns_pandas(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, list[np.ndarray]]:
     try:
-        df = pd.read_csv(
-            io.BytesIO(data),
-            header=None,
-            names=_COLS,
-            dtype=_DTYPES,
-            comment=";",
-            skip_blank_lines=False,
-            engine="c",
-            na_filter=False,  # "NaN" text fails here, then named
-            low_memory=False,  # one pass over the whole text: ~10 % faster for these sizes
-        )
+        with warnings.catch_warnings():
+            # a non-integer in an integer column warns before it raises; the raise is what counts
+            warnings.simplefilter("ignore", RuntimeWarning)
+            df = pd.read_csv(
+                io.BytesIO(data),
+                header=None,
+                names=_COLS,
+                dtype=_DTYPES,
+                comment=";",
+                skip_blank_lines=False,
+                engine="c",
+                na_filter=False,  # "NaN" text fails here, then named
+                low_memory=False,  # one pass over the whole text: ~10 % faster for these sizes
+            )
     except (ValueError, pd.errors.ParserError, OverflowError, UnicodeDecodeError) as exc:
         _diagnose(path, data, str(exc))
     if len(df) == 0:
@@ -226,7 +235,9 @@ def parse_file(path: Path, sensor: str) -> WisdmFile:
     if np.any(t < 0):
         row = int(np.flatnonzero(t < 0)[0])
         raise ImportFormatError(path, "negative timestamp", line=row + 1, expected="uptime nanoseconds >= 0")
-    return WisdmFile(path, sensor, int(subject[0]), t, code, xyz)
+    name, kind, unit = SENSORS[sensor]
+    checked = check_values(path, xyz, stream=name, kind=kind, units=unit, locate=line_of_row(1))
+    return WisdmFile(path, sensor, int(subject[0]), t, code, checked.values, checked.suspect, checked.note)
 
 
 def _diagnose(path: Path, data: bytes, why: str) -> None:
@@ -265,6 +276,10 @@ def _diagnose(path: Path, data: bytes, why: str) -> None:
             raise ImportFormatError(
                 path, f"timestamp {ts!r} is not an integer", line=i, expected="integer nanoseconds of uptime"
             )
+        for what, number in (("subject", sub), ("timestamp", ts)):
+            if abs(int(number)) >= 2**63:
+                raise ImportFormatError(path, f"{what} {number[:40]} is too large", line=i,
+                                        expected="an integer below 2^63 (int64)")
         for v in vals:
             finite_number(path, v, i, example="-5.1665324E-4", finite="finite decimal numbers")
     raise ImportFormatError(
@@ -311,6 +326,7 @@ def clean(f: WisdmFile) -> CleanStream:
         flags[1:][dt > 1.5 * period_ns] |= FLAG_GAP_BEFORE
     if same_time:
         flags[same] |= FLAG_DUPLICATE
+    flags[f.suspect[order]] |= FLAG_SUSPECT
     return CleanStream(
         t, f.code[order], block[order], f.xyz[order], flags, dropped, same_time, period_ns * 1e-9
     )
@@ -401,7 +417,7 @@ def read_activity_key(path: Path) -> dict[str, str]:
             continue
         name, sep, code = line.partition("=")
         code, name = code.strip(), name.strip()
-        if not sep or code not in CODES or not name:
+        if not sep or code not in CODES or not name or not name.isprintable():
             raise ImportFormatError(
                 path, f"cannot read {line.strip()!r}", line=i, expected="'<name> = <letter A-S>'"
             )
@@ -538,6 +554,7 @@ class WisdmImporter(Importer):
         key_file = find_activity_key(path)
         if key_file is not None:
             names.update(read_activity_key(key_file))
+            distinct_names(key_file, names, "activity letter")
         session = self._build(parsed, subject, device, names, options, key_file)
         if progress:
             progress(1.0, "done")
@@ -592,6 +609,8 @@ class WisdmImporter(Importer):
                     attrs={"source_file": parsed[s].path.name},
                 )
             )
+            if parsed[s].note:
+                warn(session, parsed[s].note)
             if c.dropped:
                 warn(
                     session,

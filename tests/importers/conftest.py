@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-#: ``shared/data`` beside the checkout, or beside a folder holding it (a worktree in ``wt/``)
-SHARED_DATA = next((p / "shared" / "data" for p in Path(__file__).resolve().parents[2:]
-                    if (p / "shared" / "data").is_dir()), Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
+#: ``../shared/data`` beside the checkout, or where HARLAB_SHARED_DATA points (a git worktree
+#: elsewhere still finds the real files).
+SHARED_DATA = Path(os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
 
 
 @pytest.fixture
