@@ -125,6 +125,7 @@ class SessionFile:
         self.writable = writable
         self._lock: FileLock | None = FileLock(self.path) if writable else None
         self._h5: h5py.File | None = None
+        self._sound = False
         if self._lock is not None:
             self._lock.acquire()
             remove_stale_temps(self.path)
@@ -137,12 +138,37 @@ class SessionFile:
             raise
 
     # -- saving -------------------------------------------------------------------
+    def require_sound(self) -> None:
+        """Raise SessionFileError unless the file passes ``harlab validate``.
+
+        Saving copies stream groups as stored, so a file with infinite values, a
+        pyramid that disagrees with its data or timestamps that go backwards would be
+        written again as if sound; commands that write into a session file call this
+        before doing any work, and ``save``/``save_as`` call it too. The full check
+        reads every sample once, so its success is remembered for this SessionFile
+        (whose saves copy the checked streams).
+        """
+        if self._sound:
+            return
+        from harlab.storage.validate import validate_file
+
+        problems = validate_file(self.path)
+        if problems:
+            first = problems[0].removeprefix(f"{self.path}: ")
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise SessionFileError(
+                self.path, f"fails harlab validate: {first}{more}; harlab does not write into an unsound "
+                "session file (re-import the recording, or export what you need from it)",
+            )
+        self._sound = True
+
     def save(self) -> Path:
         """Atomically replace the file with the current session (labels, predictions,
         schema, metadata and streams)."""
         if not self.writable:
             raise SessionFileError(self.path, "was opened read-only; open it with writable=True to save")
         self._check_open()
+        self.require_sound()
         atomic_write(self.path, lambda f: write_session(f, self.session))
         self._reopen()
         return self.path
@@ -151,6 +177,7 @@ class SessionFile:
         """Write the session to ``path``; this SessionFile then refers to the new file
         (writable, holding its lock) and releases the old one."""
         self._check_open()
+        self.require_sound()
         new = Path(path)
         new_lock = FileLock(new).acquire()
         try:

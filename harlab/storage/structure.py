@@ -104,6 +104,9 @@ def _walk(f: h5py.File, file_size: int, out: list[str]) -> None:
                     out.append(f"{path} is a link of an unknown kind ({type(link).__name__})")
                     continue
                 obj = g.get(name)
+                if obj is None:
+                    out.append(f"{path} is listed in {g.name} but cannot be opened (a damaged link)")
+                    continue
                 _attr_problems(obj, path, out)
                 if isinstance(obj, h5py.Dataset):
                     out += _dataset_problems(obj, path, file_size)
