@@ -188,7 +188,7 @@ def stream_structure_problems(g: h5py.Group) -> list[str]:
     if "rate_hz" in g.attrs:
         rate = _number(g, "rate_hz", out)
         if rate is not None and not math.isnan(rate) and not 0 < rate <= MAX_RATE_HZ:
-            out.append(f"{g.name}: rate_hz is {rate}, expected NaN (irregular) or a rate in (0, {MAX_RATE_HZ:g}] Hz")
+            out.append(f"{g.name}: rate_hz is {rate}, expected NaN (irregular) or a rate in (0, {MAX_RATE_HZ:.0f}] Hz")
     factor = _number(pyr, "factor", out, integer=True)
     levels = _number(pyr, "levels", out, integer=True)
     if factor is None or levels is None:

@@ -24,7 +24,7 @@ from harlab.storage.pyramid import group_reduce
 from harlab.storage.structure import structure_problems
 
 #: Bytes of ``values`` read per block (the time and pyramid blocks are smaller).
-_BLOCK_BYTES = 32 << 20
+_BLOCK_BYTES = 16 << 20
 
 
 def validate_file(path: str | Path) -> list[str]:
@@ -84,6 +84,8 @@ def _check_stream(g: h5py.Group) -> list[str]:
     block = _block_rows(n_ch, factor)
     prev_t = -np.inf
     n_inf, first_inf = 0, None
+    lv1 = pyr["1"] if levels else None
+    pyramid_problem: str | None = None
     for i in range(0, n, block):
         bt = t[i:i + block]
         if not np.all(np.isfinite(bt)):
@@ -96,43 +98,44 @@ def _check_stream(g: h5py.Group) -> list[str]:
             out.append(f"time goes backwards at sample {j} ({full[back[0]]:.6f} s then {full[back[0] + 1]:.6f} s)")
             return out
         prev_t = float(bt[-1])
-        inf = np.isinf(v[i:i + block])
+        bv = v[i:i + block]
+        inf = np.isinf(bv)
         if inf.any():
             n_inf += int(inf.sum())
             if first_inf is None:
                 r, c = np.argwhere(inf)[0]
                 first_inf = (i + int(r), int(c))
+        if lv1 is not None and pyramid_problem is None:
+            pyramid_problem = _compare_rows(1, lv1, i // factor, bv, bv, bt, factor)
     if first_inf is not None:
         out.append(f"values hold {n_inf} infinite sample(s), the first at sample {first_inf[0]}, "
                    f"channel {first_inf[1]} (a missing value is NaN; infinity is never valid)")
-    # The pyramid, level by level: level k is checked against the stored level k-1 (level 0 = the
-    # raw samples), which is already known to be right, so only one block is ever in memory.
-    src_lo, src_hi, src_t = v, v, t
-    for k in range(1, levels + 1):
-        lv = pyr[str(k)]
-        problem = _check_level(k, lv, src_lo, src_hi, src_t, factor, block)
-        if problem:
-            out.append(problem)
-            return out
-        src_lo, src_hi, src_t = lv["lo"], lv["hi"], lv["time"]
+    if pyramid_problem:
+        return [*out, pyramid_problem]
+    # Level k >= 2 is checked against the stored level k-1, already known to be right, so only
+    # one block is ever in memory.
+    for k in range(2, levels + 1):
+        below, lv = pyr[str(k - 1)], pyr[str(k)]
+        for i in range(0, below["time"].shape[0], block):
+            problem = _compare_rows(k, lv, i // factor, below["lo"][i:i + block], below["hi"][i:i + block],
+                                    below["time"][i:i + block], factor)
+            if problem:
+                return [*out, problem]
     return out
 
 
-def _check_level(k: int, lv: h5py.Group, src_lo: h5py.Dataset, src_hi: h5py.Dataset, src_t: h5py.Dataset,
-                 factor: int, block: int) -> str | None:
-    """The first disagreement of pyramid level ``k`` with the level below it, or None."""
-    n_src = src_t.shape[0]
-    for i in range(0, n_src, block):
-        r0 = i // factor
-        blk = src_lo[i:i + block]
-        lo = group_reduce(blk, factor, "min")
-        hi = group_reduce(blk if src_hi is src_lo else src_hi[i:i + block], factor, "max")
-        tt = src_t[i:i + block:factor]
-        r1 = r0 + len(lo)
-        s_lo, s_hi, s_t = lv["lo"][r0:r1], lv["hi"][r0:r1], lv["time"][r0:r1]
-        if not (np.array_equal(s_lo, lo, equal_nan=True) and np.array_equal(s_hi, hi, equal_nan=True)):
-            bad = np.flatnonzero(~((s_lo == lo) | np.isnan(lo)).all(axis=1) | ~((s_hi == hi) | np.isnan(hi)).all(axis=1))
-            return f"pyramid level {k} disagrees with the data (first at row {r0 + int(bad[0]) if len(bad) else '?'})"
-        if not np.array_equal(s_t, tt):
-            return f"pyramid level {k} bin start times disagree with time"
+def _compare_rows(k: int, lv: h5py.Group, r0: int, src_lo: np.ndarray, src_hi: np.ndarray, src_t: np.ndarray,
+                  factor: int) -> str | None:
+    """The first disagreement of the rows of pyramid level ``k`` from ``r0`` on with the block of
+    the level below (level 0 = the raw samples) that they summarise, or None."""
+    lo = group_reduce(src_lo, factor, "min")
+    hi = group_reduce(src_hi, factor, "max")
+    tt = src_t[::factor]
+    r1 = r0 + len(lo)
+    s_lo, s_hi, s_t = lv["lo"][r0:r1], lv["hi"][r0:r1], lv["time"][r0:r1]
+    if not (np.array_equal(s_lo, lo, equal_nan=True) and np.array_equal(s_hi, hi, equal_nan=True)):
+        bad = np.flatnonzero(~((s_lo == lo) | np.isnan(lo)).all(axis=1) | ~((s_hi == hi) | np.isnan(hi)).all(axis=1))
+        return f"pyramid level {k} disagrees with the data (first at row {r0 + int(bad[0]) if len(bad) else '?'})"
+    if not np.array_equal(s_t, tt):
+        return f"pyramid level {k} bin start times disagree with time"
     return None
