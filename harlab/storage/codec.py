@@ -8,6 +8,8 @@ turns every problem (missing dataset, wrong shape, invalid value) into a
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -150,8 +152,12 @@ def write_session(f: h5py.File, session: Session) -> None:
 
 # -- reading --------------------------------------------------------------------------
 def check_signature(path: Path) -> None:
-    """Raise SessionFileError unless ``path`` exists and starts like an HDF5 file."""
+    """Raise SessionFileError unless ``path`` is a regular file that starts like an HDF5 file
+    (a FIFO or device is refused before it is opened: reading one could block or never end)."""
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise SessionFileError(path, "is not a regular file (a pipe, socket or device), not a session file")
         with open(path, "rb") as fh:
             head = fh.read(8)
     except FileNotFoundError:

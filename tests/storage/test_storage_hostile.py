@@ -4,6 +4,7 @@ files are not written into. (The same attacks through the command line: tests/ho
 from __future__ import annotations
 
 import hashlib
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -155,3 +156,9 @@ def test_save_of_a_sound_file_still_works(good, full_session):
         sf.save()
         sf.save()
     assert 1 not in [s.id for s in read_session(good).label_tracks["activity"]]
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    refused(fifo, "not a regular file")
