@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -126,6 +127,7 @@ class SessionFile:
         self._lock: FileLock | None = FileLock(self.path) if writable else None
         self._h5: h5py.File | None = None
         self._sound = False
+        self._sound_check: tuple[threading.Thread, list[list[str] | None]] | None = None
         if self._lock is not None:
             self._lock.acquire()
             remove_stale_temps(self.path)
@@ -152,7 +154,13 @@ class SessionFile:
             return
         from harlab.storage.validate import validate_file
 
-        problems = validate_file(self.path)
+        problems = None
+        if self._sound_check is not None:
+            thread, result = self._sound_check
+            thread.join()
+            problems, self._sound_check = result[0], None
+        if problems is None:
+            problems = validate_file(self.path)
         if problems:
             first = problems[0].removeprefix(f"{self.path}: ")
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -161,6 +169,27 @@ class SessionFile:
                 "session file (re-import the recording, or export what you need from it)",
             )
         self._sound = True
+
+    def check_sound_in_background(self) -> None:
+        """Start :meth:`require_sound`'s full check on a thread now, so that a later save finds
+        the answer ready instead of reading every sample then (the workbench calls this when it
+        opens a file; h5py serialises the thread's reads with the views' reads)."""
+        if self._sound or self._sound_check is not None:
+            return
+        from harlab.storage.validate import validate_file
+
+        result: list[list[str] | None] = [None]
+        path = self.path
+
+        def run() -> None:
+            try:
+                result[0] = validate_file(path)
+            except Exception:  # noqa: BLE001 - require_sound then checks again and reports
+                result[0] = None
+
+        thread = threading.Thread(target=run, name=f"validate {path.name}", daemon=True)
+        self._sound_check = (thread, result)
+        thread.start()
 
     def save(self) -> Path:
         """Atomically replace the file with the current session (labels, predictions,

@@ -162,3 +162,14 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     fifo = tmp_path / "pipe.h5"
     os.mkfifo(fifo)
     refused(fifo, "not a regular file")
+
+
+def test_the_background_check_gives_save_the_same_answer(good, tmp_path):
+    with open_session(good, writable=True) as sf:
+        sf.check_sound_in_background()
+        sf.save()  # sound: saves
+    edit(good, lambda f: f["streams/acc/values"].__setitem__((10, 1), np.inf))
+    with open_session(good, writable=True) as sf:
+        sf.check_sound_in_background()
+        with pytest.raises(SessionFileError, match="values hold 1 infinite sample"):
+            sf.save()
