@@ -45,7 +45,7 @@ from harlab.storage.layout import (
     write_table,
 )
 from harlab.storage.pyramid import StreamAppender, create_stream_group
-from harlab.storage.structure import structure_problems
+from harlab.storage.structure import global_heap_problems, structure_problems
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _BLOCK = 1 << 20  # rows per append when encoding a stream that is not in memory
@@ -179,6 +179,12 @@ def open_h5(path: Path, check_structure: bool = True) -> h5py.File:
     structure (:mod:`harlab.storage.structure`: no references to other files, declared sizes
     the file can hold, sane chunks and attributes); every failure is a SessionFileError."""
     check_signature(path)
+    try:
+        heap = global_heap_problems(path)
+    except (OSError, ValueError) as exc:
+        raise SessionFileError(path, f"cannot read the file: {_short(exc)}") from None
+    if heap:
+        raise SessionFileError(path, f"refused: {heap[0]}")
     try:
         f = h5py.File(path, "r", locking=False)
     except OSError as exc:

@@ -15,6 +15,10 @@ such a file. The limits live in :mod:`harlab.storage.layout` and ``docs/FORMAT.m
 from __future__ import annotations
 
 import math
+import mmap
+import os
+import struct
+from pathlib import Path
 from typing import Any
 
 import h5py
@@ -36,6 +40,51 @@ from harlab.storage.layout import (
 )
 
 _READ_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, OverflowError)
+
+#: A global heap collection (where HDF5 keeps variable-length strings) starts with "GCOL", version 1
+#: and three zero bytes; 8 bytes that random sample data practically never holds.
+_GCOL = b"GCOL\x01\x00\x00\x00"
+_GCOL_MIN = 4096
+
+
+def global_heap_problems(path: Path) -> list[str]:
+    """Inconsistent global heap collections in the file's bytes.
+
+    HDF5 2.0 does not check the object sizes inside a collection: a free-space object of size 0
+    makes it loop forever, and a size past the end makes it read out of bounds (found by flipping
+    random bits in session files), the first time any string attribute is read. So the
+    collections are walked here, in Python, before HDF5 reads one; a region that only looks like
+    a collection by chance is not one HDF5 would read, so nothing is lost by checking it too.
+    """
+    out: list[str] = []
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size < len(_GCOL):
+            return out
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            at = m.find(_GCOL)
+            while at >= 0:
+                problem = _collection_problem(m, at, size)
+                if problem:
+                    out.append(f"the global heap (strings) at byte {at} is corrupt: {problem}")
+                at = m.find(_GCOL, at + len(_GCOL))
+    return out
+
+
+def _collection_problem(m: mmap.mmap, at: int, file_size: int) -> str | None:
+    if at + 16 > file_size:
+        return "it is cut off by the end of the file"
+    (csize,) = struct.unpack_from("<Q", m, at + 8)
+    if csize < _GCOL_MIN or at + csize > file_size:
+        return f"it declares {csize} bytes ({_GCOL_MIN} or more, within the file's {file_size})"
+    end, p = at + csize, at + 16
+    while p + 16 <= end:  # HDF5 takes a tail shorter than an object header as free space
+        idx, _, _, osize = struct.unpack_from("<HHIQ", m, p)
+        need = osize if idx == 0 else 16 + -(-osize // 8) * 8  # free space counts its own header
+        if need < 16 or p + need > end:
+            return f"object {idx} at byte {p} declares {osize} bytes, {end - p} are left"
+        p += need
+    return None
 
 
 def structure_problems(f: h5py.File, file_size: int) -> list[str]:

@@ -188,6 +188,24 @@ def _bit_flips(seed: int, n: int, span: int | None = 4096) -> Callable[[Path], N
     return patch
 
 
+def heap_free_space_zero(path: Path) -> None:
+    """The free-space object of the first global heap (variable-length strings) declares 0 bytes:
+    HDF5 2.0 loops forever on it when a string attribute is read."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"GCOL\x01\x00\x00\x00")
+    while at >= 0:
+        end, p = at + int.from_bytes(data[at + 8:at + 16], "little"), at + 16
+        while p + 16 <= end:
+            idx, size = int.from_bytes(data[p:p + 2], "little"), int.from_bytes(data[p + 8:p + 16], "little")
+            if idx == 0:
+                data[p + 8:p + 16] = bytes(8)
+                path.write_bytes(bytes(data))
+                return
+            p += 16 + -(-size // 8) * 8
+        at = data.find(b"GCOL\x01\x00\x00\x00", at + 8)
+    raise AssertionError("no global heap with free space")
+
+
 def truncated(path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
@@ -244,6 +262,7 @@ REFUSED_ON_OPEN: dict[str, H5Edit | ByteEdit] = {
     "flip_attr_channels": _byte_patch(b"channels", b"chaNnels"),
     "flip_link_values": _byte_patch(b"values", b"valuer"),
     "truncated": truncated,
+    "heap_free_space_zero": heap_free_space_zero,
 }
 # Random bit flips: some leave the file sound (a flip in padding), so they are checked for a
 # clean outcome only (exit 0, 1 or 2, no traceback), not for refusal.
@@ -264,7 +283,7 @@ def build(name: str, valid: Path, folder: Path, secret: Path) -> Path:
     edit = {**REFUSED_ON_OPEN, **BIT_FLIPS, **UNSOUND}[name]
     path = folder / f"{name}.h5"
     shutil.copyfile(valid, path)
-    if edit in (truncated,) or getattr(edit, "__name__", "") == "patch":
+    if edit in (truncated, heap_free_space_zero) or getattr(edit, "__name__", "") == "patch":
         edit(path)  # type: ignore[call-arg]
     else:
         with h5py.File(path, "r+") as f:

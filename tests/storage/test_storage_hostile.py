@@ -173,3 +173,17 @@ def test_the_background_check_gives_save_the_same_answer(good, tmp_path):
         sf.check_sound_in_background()
         with pytest.raises(SessionFileError, match="values hold 1 infinite sample"):
             sf.save()
+
+
+def test_a_corrupt_global_heap_is_refused_before_hdf5_reads_it(good):
+    """A free-space object of 0 bytes in a global heap makes HDF5 2.0 loop forever on the
+    first string attribute; the heap is walked in Python first."""
+    data = bytearray(good.read_bytes())
+    at = data.find(b"GCOL\x01\x00\x00\x00")
+    end, p = at + int.from_bytes(data[at + 8:at + 16], "little"), at + 16
+    while int.from_bytes(data[p:p + 2], "little") != 0:
+        p += 16 + -(-int.from_bytes(data[p + 8:p + 16], "little") // 8) * 8
+    assert p + 16 <= end
+    data[p + 8:p + 16] = bytes(8)
+    good.write_bytes(bytes(data))
+    refused(good, f"the global heap (strings) at byte {at} is corrupt", f"object 0 at byte {p} declares 0 bytes")
