@@ -38,10 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from harlab.ml.modelfile import ActivityModel
-    from harlab.ml.predict import SmoothingConfig, predict_session
     from harlab.storage import open_session
 
+    for path in args.sessions:  # a broken or hostile file is refused before the model is loaded
+        if Path(path).is_file():
+            open_session(path).close()
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.ml.predict import SmoothingConfig, predict_session
     params: dict[str, str] = {}
     if args.model.startswith("models:/"):
         from harlab.mlops.registry import load_model_spec, prediction_provenance
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         note(f"predicting {path}")
         t0 = time.perf_counter()
         with open_session(path, writable=True) as sf:
+            sf.require_sound()  # before the work: a file that fails validate is not written into
             track = predict_session(model, sf.session, args.name, args.stride, sm, version,
                                     progress=lambda d, n: note(f"  {d}/{n} windows"))
             track.params.update(params)  # the exact registered version it came from

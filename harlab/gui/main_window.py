@@ -394,6 +394,8 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_error(f"{p}: {exc}")
             return False
+        if sf.writable:
+            sf.check_sound_in_background()  # Save refuses a file that fails validate; know it early
         journal = EditJournal(p) if sf.writable else None
         history = EditHistory(sf.session, journal)
         if entries and sf.writable:

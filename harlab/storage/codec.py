@@ -8,6 +8,8 @@ turns every problem (missing dataset, wrong shape, invalid value) into a
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ from harlab.storage.layout import (
     write_table,
 )
 from harlab.storage.pyramid import StreamAppender, create_stream_group
+from harlab.storage.structure import global_heap_problems, structure_problems
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _BLOCK = 1 << 20  # rows per append when encoding a stream that is not in memory
@@ -149,8 +152,12 @@ def write_session(f: h5py.File, session: Session) -> None:
 
 # -- reading --------------------------------------------------------------------------
 def check_signature(path: Path) -> None:
-    """Raise SessionFileError unless ``path`` exists and starts like an HDF5 file."""
+    """Raise SessionFileError unless ``path`` is a regular file that starts like an HDF5 file
+    (a FIFO or device is refused before it is opened: reading one could block or never end)."""
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise SessionFileError(path, "is not a regular file (a pipe, socket or device), not a session file")
         with open(path, "rb") as fh:
             head = fh.read(8)
     except FileNotFoundError:
@@ -167,9 +174,17 @@ def check_signature(path: Path) -> None:
         )
 
 
-def open_h5(path: Path) -> h5py.File:
-    """Open read-only and check the format attributes; every failure is a SessionFileError."""
+def open_h5(path: Path, check_structure: bool = True) -> h5py.File:
+    """Open read-only and check the format attributes and, when ``check_structure``, the
+    structure (:mod:`harlab.storage.structure`: no references to other files, declared sizes
+    the file can hold, sane chunks and attributes); every failure is a SessionFileError."""
     check_signature(path)
+    try:
+        heap = global_heap_problems(path)
+    except (OSError, ValueError) as exc:
+        raise SessionFileError(path, f"cannot read the file: {_short(exc)}") from None
+    if heap:
+        raise SessionFileError(path, f"refused: {heap[0]}")
     try:
         f = h5py.File(path, "r", locking=False)
     except OSError as exc:
@@ -183,7 +198,7 @@ def open_h5(path: Path) -> h5py.File:
         ver = f.attrs.get("format_version")
         try:
             ver_int = int(ver)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise SessionFileError(path, f"root attribute 'format_version' is {ver!r}, expected an integer") from None
         if ver_int > FORMAT_VERSION:
             raise UnsupportedVersionError(
@@ -192,6 +207,14 @@ def open_h5(path: Path) -> h5py.File:
             )
         if ver_int < 1:
             raise SessionFileError(path, f"format version {ver_int} is not valid (expected 1)")
+        if check_structure:
+            problems = structure_problems(f, path.stat().st_size)
+            if problems:
+                more = f" (and {len(problems) - 1} more problem(s); see harlab validate)" if len(problems) > 1 else ""
+                raise SessionFileError(path, f"refused: {problems[0]}{more}")
+    except (KeyError, ValueError, TypeError, OSError, RuntimeError) as exc:
+        f.close()
+        raise SessionFileError(path, f"corrupt root attributes ({_short(exc)})") from None
     except BaseException:
         f.close()
         raise

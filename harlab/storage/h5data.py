@@ -68,7 +68,8 @@ class H5StreamData:
         if self._n == 0:
             return (float("nan"), float("nan"))
         if self._bounds is None:
-            self._bounds = (float(self._time[0]), float(self._time[self._n - 1]))
+            with self._guard():
+                self._bounds = (float(self._time[0]), float(self._time[self._n - 1]))
         return self._bounds
 
     def read(self, t0: float | None = None, t1: float | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,30 @@ PYRAMID_TOP = 256
 #: A ``time`` read for a range never loads more than this many samples to find its ends.
 INDEX_TARGET = 4096
 
+# -- limits: what opening and ``validate`` accept (checked on HDF5 metadata before any data is read) --
+#: Largest chunk of any dataset (harlab writes chunks of about 128 KiB): one chunk is decoded whole,
+#: so a crafted 3 GB chunk would be a 3 GB read for one sample.
+MAX_CHUNK_BYTES = 64 << 20
+#: A dataset may declare at most this many bytes per byte it stores (when compressed; otherwise 1),
+#: plus ``SIZE_SLACK``. Deflate cannot expand more than 1032:1, so real data always fits; a declared
+#: extent of 10**11 samples over a few unallocated chunks does not.
+MAX_EXPANSION = 1100
+SIZE_SLACK = 1 << 20
+#: Datasets outside ``/streams`` (tables, predictions) are read whole, so they are capped.
+MAX_TABLE_BYTES = 256 << 20
+#: HDF5 filters a session file may use: deflate (gzip), shuffle, fletcher32 and lzf, all of
+#: bounded expansion; anything else (scale-offset, plugins) is refused.
+ALLOWED_FILTERS = {1: "deflate", 2: "shuffle", 3: "fletcher32", 32000: "lzf"}
+MAX_CHANNELS = 4096
+#: ``rate_hz`` is NaN (irregular) or in (0, MAX_RATE_HZ].
+MAX_RATE_HZ = 1e6
+#: The pyramid ``factor`` lies in this range (harlab writes ``PYRAMID_FACTOR``).
+PYRAMID_FACTOR_RANGE = (2, 1024)
+#: Objects (links) walked in one file before giving up.
+MAX_OBJECTS = 100_000
+#: Attributes are read whole; none of harlab's is larger than a few kilobytes.
+MAX_ATTR_BYTES = 1 << 20
+
 SEGMENT_COLUMNS = (
     "id", "start", "end", "label", "annotator", "source", "confidence", "note", "created", "modified",
 )
@@ -71,9 +95,18 @@ def str_to_dt(text: str) -> datetime | None:
 
 
 def to_str(value: Any) -> str:
+    """A string attribute or table cell as ``str``; ValueError unless it is valid UTF-8
+    (h5py hands undecodable attribute bytes over as lone surrogates, which would fail
+    only later, when written to a CSV or a terminal)."""
     if isinstance(value, bytes):
         return value.decode("utf-8")
-    return str(value)
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{text.encode('utf-8', 'backslashreplace').decode()!r} is not valid UTF-8 "
+                         f"(at character {exc.start})") from None
+    return text
 
 
 def dict_to_json(d: dict[str, Any]) -> str:

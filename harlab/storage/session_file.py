@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -125,6 +126,8 @@ class SessionFile:
         self.writable = writable
         self._lock: FileLock | None = FileLock(self.path) if writable else None
         self._h5: h5py.File | None = None
+        self._sound = False
+        self._sound_check: tuple[threading.Thread, list[list[str] | None]] | None = None
         if self._lock is not None:
             self._lock.acquire()
             remove_stale_temps(self.path)
@@ -137,12 +140,64 @@ class SessionFile:
             raise
 
     # -- saving -------------------------------------------------------------------
+    def require_sound(self) -> None:
+        """Raise SessionFileError unless the file passes ``harlab validate``.
+
+        Saving copies stream groups as stored, so a file with infinite values, a
+        pyramid that disagrees with its data or timestamps that go backwards would be
+        written again as if sound; commands that write into a session file call this
+        before doing any work, and ``save``/``save_as`` call it too. The full check
+        reads every sample once, so its success is remembered for this SessionFile
+        (whose saves copy the checked streams).
+        """
+        if self._sound:
+            return
+        from harlab.storage.validate import validate_file
+
+        problems = None
+        if self._sound_check is not None:
+            thread, result = self._sound_check
+            thread.join()
+            problems, self._sound_check = result[0], None
+        if problems is None:
+            problems = validate_file(self.path)
+        if problems:
+            first = problems[0].removeprefix(f"{self.path}: ")
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise SessionFileError(
+                self.path, f"fails harlab validate: {first}{more}; harlab does not write into an unsound "
+                "session file (re-import the recording, or export what you need from it)",
+            )
+        self._sound = True
+
+    def check_sound_in_background(self) -> None:
+        """Start :meth:`require_sound`'s full check on a thread now, so that a later save finds
+        the answer ready instead of reading every sample then (the workbench calls this when it
+        opens a file; h5py serialises the thread's reads with the views' reads)."""
+        if self._sound or self._sound_check is not None:
+            return
+        from harlab.storage.validate import validate_file
+
+        result: list[list[str] | None] = [None]
+        path = self.path
+
+        def run() -> None:
+            try:
+                result[0] = validate_file(path)
+            except Exception:  # noqa: BLE001 - require_sound then checks again and reports
+                result[0] = None
+
+        thread = threading.Thread(target=run, name=f"validate {path.name}", daemon=True)
+        self._sound_check = (thread, result)
+        thread.start()
+
     def save(self) -> Path:
         """Atomically replace the file with the current session (labels, predictions,
         schema, metadata and streams)."""
         if not self.writable:
             raise SessionFileError(self.path, "was opened read-only; open it with writable=True to save")
         self._check_open()
+        self.require_sound()
         atomic_write(self.path, lambda f: write_session(f, self.session))
         self._reopen()
         return self.path
@@ -151,6 +206,7 @@ class SessionFile:
         """Write the session to ``path``; this SessionFile then refers to the new file
         (writable, holding its lock) and releases the old one."""
         self._check_open()
+        self.require_sound()
         new = Path(path)
         new_lock = FileLock(new).acquire()
         try:

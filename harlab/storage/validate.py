@@ -1,9 +1,13 @@
 """Deep check of a session file: ``validate_file(path) -> list[str]`` of problems.
 
-Beyond what opening checks (format, version, required objects, valid segments), it
-reads every sample: dtypes and shapes, finite and non-decreasing timestamps, and a
-pyramid equal to one recomputed from the data. It never modifies the file and never
-runs recovery (an unrecovered journal is reported as a problem instead).
+First the structure checks that opening makes (:mod:`harlab.storage.structure`: no
+references to other files, declared sizes the file can hold, sane chunks, attribute
+types, pyramid geometry), all of them reported; a file failing them is not read
+further. Then, beyond what opening checks (required objects, valid segments), it reads
+every sample, block by block with bounded memory: dtypes, finite and non-decreasing
+timestamps, no infinite values (NaN is allowed: the format defines it as a missing
+value), and a pyramid equal to one recomputed from the data. It never modifies the
+file and never runs recovery (an unrecovered journal is reported as a problem instead).
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ import numpy as np
 from harlab.core.errors import HarlabError
 from harlab.storage.codec import _Reader, open_h5
 from harlab.storage.journal import journal_path
-from harlab.storage.layout import PYRAMID_FACTOR, PYRAMID_TOP
 from harlab.storage.pyramid import group_reduce
+from harlab.storage.structure import structure_problems
 
-_BLOCK = PYRAMID_FACTOR * 65536
+#: Bytes of ``values`` read per block (the time and pyramid blocks are smaller).
+_BLOCK_BYTES = 16 << 20
 
 
 def validate_file(path: str | Path) -> list[str]:
@@ -30,10 +35,13 @@ def validate_file(path: str | Path) -> list[str]:
         problems.append(f"{journal_path(path)} exists: an interrupted recording was not recovered yet "
                         "(opening the file with harlab recovers it)")
     try:
-        f = open_h5(path)
+        f = open_h5(path, check_structure=False)
     except HarlabError as exc:
         return [*problems, str(exc)]
     with f:
+        structure = structure_problems(f, path.stat().st_size)
+        if structure:
+            return [*problems, *structure]
         try:
             _Reader(f, path).read()
         except HarlabError as exc:
@@ -44,12 +52,19 @@ def validate_file(path: str | Path) -> list[str]:
                 if isinstance(g, h5py.Group):
                     try:
                         problems += [f"/streams/{name}: {p}" for p in _check_stream(g)]
-                    except (KeyError, ValueError, TypeError, OSError) as exc:
+                    except (KeyError, ValueError, TypeError, OSError, RuntimeError) as exc:
                         problems.append(f"/streams/{name}: cannot be read ({str(exc).splitlines()[0]})")
     return problems
 
 
+def _block_rows(n_channels: int, factor: int) -> int:
+    """Rows per block: a multiple of ``factor`` holding at most about ``_BLOCK_BYTES`` of values."""
+    rows = max(1, _BLOCK_BYTES // (4 * max(1, n_channels)) // factor)
+    return rows * factor
+
+
 def _check_stream(g: h5py.Group) -> list[str]:
+    """Samples and pyramid of a stream whose structure already passed; reads block by block."""
     out: list[str] = []
     t, v, fl = g.get("time"), g.get("values"), g.get("flags")
     if not all(isinstance(x, h5py.Dataset) for x in (t, v, fl)):
@@ -64,14 +79,15 @@ def _check_stream(g: h5py.Group) -> list[str]:
         if key in g.attrs and len(np.atleast_1d(g.attrs[key])) != n_ch:
             out.append(f"attribute {key} has {len(np.atleast_1d(g.attrs[key]))} entries for {n_ch} channels")
     n = t.shape[0]
-    pyr = g.get("pyramid")
-    factor = int(pyr.attrs.get("factor", PYRAMID_FACTOR)) if isinstance(pyr, h5py.Group) else PYRAMID_FACTOR
-    levels = int(pyr.attrs.get("levels", 0)) if isinstance(pyr, h5py.Group) else 0
-    lv1 = pyr.get("1") if levels >= 1 else None
+    pyr = g["pyramid"]
+    factor, levels = int(pyr.attrs["factor"]), int(pyr.attrs["levels"])
+    block = _block_rows(n_ch, factor)
     prev_t = -np.inf
-    lo_parts, hi_parts, tt_parts = [], [], []
-    for i in range(0, n, _BLOCK):
-        bt = t[i:i + _BLOCK]
+    n_inf, first_inf = 0, None
+    lv1 = pyr["1"] if levels else None
+    pyramid_problem: str | None = None
+    for i in range(0, n, block):
+        bt = t[i:i + block]
         if not np.all(np.isfinite(bt)):
             out.append(f"time[{i + int(np.flatnonzero(~np.isfinite(bt))[0])}] is not finite")
             return out
@@ -82,40 +98,44 @@ def _check_stream(g: h5py.Group) -> list[str]:
             out.append(f"time goes backwards at sample {j} ({full[back[0]]:.6f} s then {full[back[0] + 1]:.6f} s)")
             return out
         prev_t = float(bt[-1])
-        if lv1 is not None:
-            bv = v[i:i + _BLOCK]
-            lo_parts.append(group_reduce(bv, factor, "min"))
-            hi_parts.append(group_reduce(bv, factor, "max"))
-            tt_parts.append(bt[::factor])
-    # expected pyramid, level by level
-    if not isinstance(pyr, h5py.Group):
-        return out
-    expect_levels = 0
-    rows = n
-    while rows > PYRAMID_TOP:
-        expect_levels += 1
-        rows = -(-rows // factor)
-    if factor == PYRAMID_FACTOR and levels != expect_levels:
-        out.append(f"pyramid has {levels} levels, expected {expect_levels} for {n} samples")
-    if levels == 0:
-        return out
-    lo = np.concatenate(lo_parts) if lo_parts else np.zeros((0, n_ch), np.float32)
-    hi = np.concatenate(hi_parts) if hi_parts else np.zeros((0, n_ch), np.float32)
-    tt = np.concatenate(tt_parts) if tt_parts else np.zeros(0)
-    for k in range(1, levels + 1):
-        lv = pyr.get(str(k))
-        if not isinstance(lv, h5py.Group):
-            out.append(f"pyramid level {k} is missing")
-            return out
-        if k > 1:
-            lo, hi, tt = group_reduce(lo, factor, "min"), group_reduce(hi, factor, "max"), tt[::factor]
-        s_lo, s_hi, s_t = lv["lo"][()], lv["hi"][()], lv["time"][()]
-        if s_lo.shape != lo.shape or s_hi.shape != hi.shape or s_t.shape != tt.shape:
-            out.append(f"pyramid level {k} has {s_lo.shape[0]} rows, expected {lo.shape[0]}")
-            return out
-        if not (np.array_equal(s_lo, lo, equal_nan=True) and np.array_equal(s_hi, hi, equal_nan=True)):
-            bad = np.flatnonzero(~((s_lo == lo) | np.isnan(lo)).all(axis=1) | ~((s_hi == hi) | np.isnan(hi)).all(axis=1))
-            out.append(f"pyramid level {k} disagrees with the data (first at row {int(bad[0]) if len(bad) else '?'})")
-        if not np.array_equal(s_t, tt):
-            out.append(f"pyramid level {k} bin start times disagree with time")
+        bv = v[i:i + block]
+        inf = np.isinf(bv)
+        if inf.any():
+            n_inf += int(inf.sum())
+            if first_inf is None:
+                r, c = np.argwhere(inf)[0]
+                first_inf = (i + int(r), int(c))
+        if lv1 is not None and pyramid_problem is None:
+            pyramid_problem = _compare_rows(1, lv1, i // factor, bv, bv, bt, factor)
+    if first_inf is not None:
+        out.append(f"values hold {n_inf} infinite sample(s), the first at sample {first_inf[0]}, "
+                   f"channel {first_inf[1]} (a missing value is NaN; infinity is never valid)")
+    if pyramid_problem:
+        return [*out, pyramid_problem]
+    # Level k >= 2 is checked against the stored level k-1, already known to be right, so only
+    # one block is ever in memory.
+    for k in range(2, levels + 1):
+        below, lv = pyr[str(k - 1)], pyr[str(k)]
+        for i in range(0, below["time"].shape[0], block):
+            problem = _compare_rows(k, lv, i // factor, below["lo"][i:i + block], below["hi"][i:i + block],
+                                    below["time"][i:i + block], factor)
+            if problem:
+                return [*out, problem]
     return out
+
+
+def _compare_rows(k: int, lv: h5py.Group, r0: int, src_lo: np.ndarray, src_hi: np.ndarray, src_t: np.ndarray,
+                  factor: int) -> str | None:
+    """The first disagreement of the rows of pyramid level ``k`` from ``r0`` on with the block of
+    the level below (level 0 = the raw samples) that they summarise, or None."""
+    lo = group_reduce(src_lo, factor, "min")
+    hi = group_reduce(src_hi, factor, "max")
+    tt = src_t[::factor]
+    r1 = r0 + len(lo)
+    s_lo, s_hi, s_t = lv["lo"][r0:r1], lv["hi"][r0:r1], lv["time"][r0:r1]
+    if not (np.array_equal(s_lo, lo, equal_nan=True) and np.array_equal(s_hi, hi, equal_nan=True)):
+        bad = np.flatnonzero(~((s_lo == lo) | np.isnan(lo)).all(axis=1) | ~((s_hi == hi) | np.isnan(hi)).all(axis=1))
+        return f"pyramid level {k} disagrees with the data (first at row {r0 + int(bad[0]) if len(bad) else '?'})"
+    if not np.array_equal(s_t, tt):
+        return f"pyramid level {k} bin start times disagree with time"
+    return None
