@@ -139,8 +139,16 @@ def read_all(path: Path, budget: ReadBudget | None = None, expected: str = "") -
         size = path.stat().st_size if path.is_file() else None
         if not gz and size is not None and size > budget.limit - budget.used:
             raise budget.refuse(path, expected, size)  # a sparse terabyte costs a stat, not a read
-        with (_gzip_impl.open(path, "rb") if gz else open(path, "rb")) as f:
-            return _drain(f, path, budget, size if gz else None, expected)
+        if gz:
+            with _gzip_impl.open(path, "rb") as f:
+                return _drain(f, path, budget, size, expected)
+        with open(path, "rb") as f:
+            if size is None:  # a pipe or device: no size to trust
+                return _drain(f, path, budget, None, expected)
+            data = f.read(size)  # what stat promised, in one allocation and no copy
+            budget.take(path, len(data), expected)
+            grown = _drain(f, path, budget, None, expected)  # written to since the stat
+            return data + grown if grown else data
     except _READ_ERRORS as exc:
         raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable (gzip) file") from exc
 
