@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 # -- bounded reading: every importer reads its input through these ---------------------
 
-#: Most bytes read from one input once decompressed: one file, or all members of one zip or
+#: Most bytes read from one input once decompressed: one file, or all files of one export zip or
 #: folder together. Far above the largest public recordings (WISDM 2019: 130 MB of text), and
 #: refused before it is read, so a gzip or zip bomb ends in an error instead of exhausting memory.
 #: The environment variable named by :data:`LIMIT_ENV` replaces it (a positive number of bytes).
