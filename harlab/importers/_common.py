@@ -107,9 +107,10 @@ class ReadBudget:
             raise self.refuse(label, expected)
 
 
-def _ratio_refusal(label: Path, n: int, compressed: int) -> ImportFormatError:
+def _ratio_refusal(label: Path, n: int, compressed: int, declared: bool = False) -> ImportFormatError:
+    what = f"declares {n:,} bytes" if declared else f"inflates to more than {n:,} bytes"
     return ImportFormatError(
-        label, f"inflates to more than {n:,} bytes from {compressed:,} compressed bytes, past the "
+        label, f"{what} from {compressed:,} compressed bytes, past the "
         f"{MAX_RATIO}:1 ratio an import accepts (a decompression bomb?)", offset=n,
         expected=f"at most {MAX_RATIO} decompressed bytes per compressed byte")
 
@@ -205,7 +206,7 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: Path, budget:
     if info.file_size > budget.limit - budget.used:
         raise budget.refuse(label, expected, info.file_size)
     if info.file_size > max(RATIO_FLOOR, MAX_RATIO * info.compress_size):
-        raise _ratio_refusal(label, info.file_size, info.compress_size)
+        raise _ratio_refusal(label, info.file_size, info.compress_size, declared=True)
     try:
         with zf.open(info) as f:
             return _drain(f, label, budget, info.compress_size, expected)
