@@ -8,16 +8,20 @@ the line (1-based, as an editor shows it) or byte offset, and what was expected.
 from __future__ import annotations
 
 import gzip
+import io
 import os
+import struct
+import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 import harlab
-from harlab.core.errors import ImportFormatError
+from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.metadata import Provenance, SourceFile
 from harlab.core.plausibility import FLOAT32_MAX, Limit, limit_for, too_many_marked
 from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT
@@ -41,37 +45,173 @@ except ImportError:  # pragma: no cover - depends on the environment
     _isal_error = zlib.error  # type: ignore[assignment,misc]
 
 
-def read_all(path: Path) -> bytes:
-    """The file's bytes, ``.gz`` decompressed in one call (with ISA-L when installed)."""
+# -- bounded reading: every importer reads its input through these ---------------------
+
+#: Most bytes read from one input once decompressed: one file, or all files of one export zip or
+#: folder together. Far above the largest public recordings (WISDM 2019: 130 MB of text), and
+#: refused before it is read, so a gzip or zip bomb ends in an error instead of exhausting memory.
+#: The environment variable named by :data:`LIMIT_ENV` replaces it (a positive number of bytes).
+MAX_INPUT_BYTES = 4 * 2**30
+LIMIT_ENV = "HARLAB_IMPORT_MAX_BYTES"
+#: Largest decompressed/compressed ratio of a gzip file or zip member past :data:`RATIO_FLOOR`
+#: bytes. Sensor text compresses 3-10x (UCI HAPT: 7x); deflate of a run of zeros reaches 1000x.
+MAX_RATIO = 100
+RATIO_FLOOR = 64 * 2**20
+#: Most members a zip may list; the central directory is parsed whole, so it is counted first.
+#: A Fitbit account export holds one file per kind and day: ~20,000 after ten years.
+MAX_ZIP_MEMBERS = 200_000
+_CHUNK = 4 * 2**20
+_READ_ERRORS = (OSError, EOFError, zlib.error, _isal_error, gzip.BadGzipFile, zipfile.BadZipFile,
+                NotImplementedError, RuntimeError)  # RuntimeError: an encrypted zip member
+
+
+def max_input_bytes() -> int:
+    """The decompressed-size limit per input: :data:`MAX_INPUT_BYTES` unless :data:`LIMIT_ENV` is set."""
+    env = os.environ.get(LIMIT_ENV, "").strip()
+    if not env:
+        return MAX_INPUT_BYTES
     try:
-        raw = path.read_bytes()
-        if path.name.endswith(".gz"):
-            return _gzip_impl.decompress(raw)
-        return raw
-    except (OSError, EOFError, zlib.error, _isal_error, gzip.BadGzipFile) as exc:
+        value = int(env.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise HarlabError(f"{LIMIT_ENV}={env!r} is not a positive number of bytes")
+    return value
+
+
+class ReadBudget:
+    """The decompressed bytes one input may still yield, shared by every file or member read from it.
+
+    ``reason`` ends the refusal message: the per-input import limit by default, a format's
+    own limit when :func:`read_at_most` passes one.
+    """
+
+    def __init__(self, limit: int | None = None, reason: str = "") -> None:
+        self.limit = max_input_bytes() if limit is None else limit
+        self.reason = reason or (f"the import limit per input (set {LIMIT_ENV} to change it)")
+        self.used = 0
+
+    def refuse(self, label: Path, expected: str = "", size: int | None = None) -> ImportFormatError:
+        """The refusal of ``label``; ``size`` when known before reading (a plain file, a zip member's header)."""
+        if size is None:
+            problem = f"holds more than {self.limit:,} bytes once decompressed, {self.reason}"
+        else:
+            read = f" after {self.used:,} bytes of this input" if self.used else ""
+            problem = f"is {size:,} bytes{read}, past {self.limit:,} bytes, {self.reason}"
+        return ImportFormatError(label, problem, offset=self.limit, expected=expected or None)
+
+    def take(self, label: Path, n: int, expected: str = "") -> None:
+        """Count ``n`` more bytes of ``label``; refused past the limit."""
+        self.used += n
+        if self.used > self.limit:
+            raise self.refuse(label, expected)
+
+
+def _ratio_refusal(label: Path, n: int, compressed: int, declared: bool = False) -> ImportFormatError:
+    what = f"declares {n:,} bytes" if declared else f"inflates to more than {n:,} bytes"
+    return ImportFormatError(
+        label, f"{what} from {compressed:,} compressed bytes, past the "
+        f"{MAX_RATIO}:1 ratio an import accepts (a decompression bomb?)", offset=n,
+        expected=f"at most {MAX_RATIO} decompressed bytes per compressed byte")
+
+
+def _drain(stream: BinaryIO, label: Path, budget: ReadBudget, compressed: int | None, expected: str) -> bytes:
+    """Everything ``stream`` yields, read in chunks and counted against ``budget`` and, when
+    ``compressed`` is known, against :data:`MAX_RATIO`; refused before the chunk past a limit is kept."""
+    out = io.BytesIO()
+    n = 0
+    ratio_limit = max(RATIO_FLOOR, MAX_RATIO * compressed) if compressed is not None else None
+    while chunk := stream.read(_CHUNK):
+        n += len(chunk)
+        budget.take(label, len(chunk), expected)
+        if ratio_limit is not None and n > ratio_limit:
+            raise _ratio_refusal(label, ratio_limit, compressed or 0)
+        out.write(chunk)
+    return out.getvalue()  # shares the buffer: no second copy
+
+
+def read_all(path: Path, budget: ReadBudget | None = None, expected: str = "") -> bytes:
+    """The file's bytes, ``.gz`` decompressed (with ISA-L when installed), never more than the
+    budget (one :class:`ReadBudget` per input; a fresh one by default) or :data:`MAX_RATIO`
+    allows: the bounded read every importer goes through."""
+    budget = budget if budget is not None else ReadBudget()
+    try:
+        gz = path.name.endswith(".gz")
+        size = path.stat().st_size if path.is_file() else None
+        if not gz and size is not None and size > budget.limit - budget.used:
+            raise budget.refuse(path, expected, size)  # a sparse terabyte costs a stat, not a read
+        if gz:
+            with _gzip_impl.open(path, "rb") as f:
+                return _drain(f, path, budget, size, expected)
+        with open(path, "rb") as f:
+            if size is None:  # a pipe or device: no size to trust
+                return _drain(f, path, budget, None, expected)
+            data = f.read(size)  # what stat promised, in one allocation and no copy
+            budget.take(path, len(data), expected)
+            grown = _drain(f, path, budget, None, expected)  # written to since the stat
+            return data + grown if grown else data
+    except _READ_ERRORS as exc:
         raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable (gzip) file") from exc
 
 
 def read_at_most(path: Path, limit: int, expected: str) -> bytes:
-    """The file's (decompressed) bytes, refused before reading more than ``limit`` of them.
+    """The file's (decompressed) bytes, refused before reading more than ``limit`` of them
+    (a format's own limit, when lower than the per-input one)."""
+    if limit >= max_input_bytes():
+        return read_all(path, expected=expected)
+    return read_all(path, ReadBudget(limit, "the limit of this format"), expected)
 
-    A sparse 1 GB file costs a ``stat`` instead of a gigabyte of memory; a ``.gz`` is
-    decompressed only up to one byte past the limit.
-    """
+
+def _entries_declared(path: Path) -> int | None:
+    """How many members the zip's end record declares (zip64 too), read before the
+    central directory is parsed; None when there is no end record to read."""
     try:
-        if not path.name.endswith(".gz") and path.is_file() and path.stat().st_size > limit:
-            size = path.stat().st_size
-            raise ImportFormatError(path, f"file is {size:,} bytes, past the {limit:,}-byte limit of this format",
-                                    offset=limit, expected=expected)
-        opener = _gzip_impl.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as f:
-            data = f.read(limit + 1)
-    except (OSError, EOFError, zlib.error, _isal_error, gzip.BadGzipFile) as exc:
-        raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable (gzip) file") from exc
-    if len(data) > limit:
-        raise ImportFormatError(path, f"file holds more than {limit:,} bytes, the limit of this format",
-                                offset=limit, expected=expected)
-    return data
+        with open(path, "rb") as f:
+            end = zipfile._EndRecData(f)  # type: ignore[attr-defined]  # stable since Python 2
+    except (OSError, AttributeError, struct.error):
+        return None
+    return int(end[zipfile._ECD_ENTRIES_TOTAL]) if end else None  # type: ignore[attr-defined]
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """``path`` as a zip, refused when it lists more than :data:`MAX_ZIP_MEMBERS` members or a
+    member name that is absolute or climbs out with ``..`` (nothing is extracted to disk, but
+    such a name marks a hostile archive and would mislead every message that shows it)."""
+    count = _entries_declared(path)
+    if count is not None and count > MAX_ZIP_MEMBERS:
+        raise ImportFormatError(path, f"zip lists {count:,} members, more than the {MAX_ZIP_MEMBERS:,} an import "
+                                "reads", expected=f"at most {MAX_ZIP_MEMBERS:,} members")
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise ImportFormatError(path, f"not a readable zip: {exc}", expected="an intact zip archive") from exc
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_MEMBERS:  # an end record that under-counts
+        zf.close()
+        raise ImportFormatError(path, f"zip lists {len(infos):,} members, more than the {MAX_ZIP_MEMBERS:,} an "
+                                "import reads", expected=f"at most {MAX_ZIP_MEMBERS:,} members")
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in name.split("/"):
+            zf.close()
+            raise ImportFormatError(Path(f"{path}:{info.filename}"), "zip member name is absolute or climbs "
+                                    "out of the archive with '..'", expected="relative member names")
+    return zf
+
+
+def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: Path, budget: ReadBudget,
+                expected: str = "") -> bytes:
+    """One zip member's bytes, refused by its declared size before reading and by the bytes
+    actually inflated while reading (declared sizes can lie), against ``budget`` and :data:`MAX_RATIO`."""
+    if info.file_size > budget.limit - budget.used:
+        raise budget.refuse(label, expected, info.file_size)
+    if info.file_size > max(RATIO_FLOOR, MAX_RATIO * info.compress_size):
+        raise _ratio_refusal(label, info.file_size, info.compress_size, declared=True)
+    try:
+        with zf.open(info) as f:
+            return _drain(f, label, budget, info.compress_size, expected)
+    except _READ_ERRORS as exc:
+        raise ImportFormatError(label, f"cannot read zip member: {exc}", expected="an intact zip archive") from exc
 
 
 def line_of_offset(data: bytes, offset: int) -> int:

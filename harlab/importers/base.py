@@ -23,6 +23,7 @@ from harlab.core.errors import HarlabError, ImportFormatError, SessionError
 from harlab.core.metadata import Provenance, SourceFile, check_timezone
 from harlab.core.plugins import PluginRegistry
 from harlab.core.session import Session
+from harlab.importers._common import read_all
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -180,11 +181,8 @@ def open_binary(path: Path) -> BinaryIO:
 
 
 def read_bytes(path: Path) -> bytes:
-    try:
-        with open_binary(path) as f:
-            return f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise ImportFormatError(path, f"cannot read file: {exc}") from exc
+    """The whole (decompressed) file, through the one bounded read (:func:`harlab.importers._common.read_all`)."""
+    return read_all(path)
 
 
 def read_text(path: Path, encoding: str = "utf-8") -> str:

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -37,7 +36,7 @@ from harlab.core.labels import Segment
 from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, sha256_of
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream
-from harlab.importers._common import Checked, check_values
+from harlab.importers._common import Checked, ReadBudget, check_values, open_zip, read_all, read_member
 from harlab.importers.base import (
     Importer,
     ImportOptions,
@@ -85,34 +84,35 @@ class Entry:
 
 
 def list_entries(path: Path) -> list[Entry]:
-    """The export files (of the kinds above) in a folder, a zip or a single file, sorted by name."""
+    """The export files (of the kinds above) in a folder, a zip or a single file, sorted by name.
+
+    All files of one folder or zip share one :class:`ReadBudget`: together they may inflate
+    to no more than the import limit per input. Other members (nested zips too) are never read.
+    """
     out: list[Entry] = []
+    budget = ReadBudget()
     if path.is_dir():
         for p in sorted(path.rglob("*")):
             if p.is_file() and kind_of(p.name):
-                out.append(Entry(p.name, p, (lambda p=p: read_bytes(p))))
+                out.append(Entry(p.name, p, (lambda p=p: read_all(p, budget))))
     elif zipfile.is_zipfile(path):
-        try:
-            zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ImportFormatError(path, f"not a readable zip: {exc}") from exc
 
-        def reader(member: str) -> Callable[[], bytes]:
+        def reader(info: zipfile.ZipInfo, label: Path) -> Callable[[], bytes]:
             def read() -> bytes:
                 try:
                     with zipfile.ZipFile(path) as z:
-                        return z.read(member)
-                except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError,
-                        RuntimeError) as exc:  # RuntimeError: an encrypted member
-                    raise ImportFormatError(Path(f"{path}:{member}"), f"cannot read zip member: {exc}",
+                        return read_member(z, info, label, budget)
+                except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+                    raise ImportFormatError(label, f"cannot read zip member: {exc}",
                                             expected="an intact zip archive") from exc
             return read
 
-        with zf:
-            for member in sorted(zf.namelist()):
-                base = member.rsplit("/", 1)[-1]
-                if kind_of(base):
-                    out.append(Entry(base, Path(f"{path}:{member}"), reader(member)))
+        with open_zip(path) as zf:
+            for info in sorted(zf.infolist(), key=lambda i: i.filename):
+                base = info.filename.rsplit("/", 1)[-1]
+                if kind_of(base) and not info.is_dir():
+                    label = Path(f"{path}:{info.filename}")
+                    out.append(Entry(base, label, reader(info, label)))
     elif path.is_file() and kind_of(path.name):
         out.append(Entry(path.name, path, lambda: read_bytes(path)))
     return out

@@ -41,7 +41,6 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -54,13 +53,16 @@ from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, check_timezon
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream
 from harlab.importers._common import (
+    ReadBudget,
     check_values,
     gap_flags,
     line_of_row,
     median_period,
     nominal_rate,
+    open_zip,
     provenance,
     read_all,
+    read_member,
 )
 from harlab.importers.base import Importer, ImportOptions, ProgressCallback, head_bytes, register, warn
 
@@ -122,27 +124,23 @@ class _Source:
         self.path = path
         self.members: dict[str, bytes] = {}
         self.cite: list[Path] = []
+        budget = ReadBudget()  # all CSVs of one folder or zip together
         if path.is_dir():
             for p in sorted(path.rglob("*.csv")):
-                self.members[str(p.relative_to(path))] = p.read_bytes()
+                self.members[str(p.relative_to(path))] = read_all(p, budget)
             self.cite = sorted(path.rglob("*.csv"))
         elif zipfile.is_zipfile(path):
-            try:
-                with zipfile.ZipFile(path) as zf:
-                    for info in zf.infolist():
-                        if info.is_dir() or not info.filename.lower().endswith(".csv"):
-                            continue
-                        if PurePosixPath(info.filename).name.startswith("._"):
-                            continue  # macOS resource forks
-                        self.members[info.filename] = zf.read(info)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error,
-                    RuntimeError) as exc:  # RuntimeError: an encrypted member
-                raise ImportFormatError(
-                    path, f"broken zip archive: {exc}", expected="a Sensor Logger zip"
-                ) from exc
+            with open_zip(path) as zf:
+                for info in zf.infolist():
+                    if info.is_dir() or not info.filename.lower().endswith(".csv"):
+                        continue
+                    if PurePosixPath(info.filename).name.startswith("._"):
+                        continue  # macOS resource forks
+                    self.members[info.filename] = read_member(zf, info, Path(f"{path}!{info.filename}"), budget,
+                                                              expected="a Sensor Logger zip")
             self.cite = [path]
         else:
-            self.members[path.name] = read_all(path)
+            self.members[path.name] = read_all(path, budget)
             self.cite = [path]
 
     def stem(self, name: str) -> str:
@@ -259,15 +257,15 @@ class SensorLoggerImporter(Importer):
         if path.is_dir():
             csvs = list(path.glob("*.csv"))
             if any(p.name == "Metadata.csv" for p in csvs) or any(
-                _looks_like_sensor_csv(p.read_bytes()[:64]) for p in csvs[:20]
+                _looks_like_sensor_csv(head_bytes(p, 64)) for p in csvs[:20]
             ):
                 return 0.85
             return 0.0
         if zipfile.is_zipfile(path):
             try:
-                with zipfile.ZipFile(path) as zf:
+                with open_zip(path) as zf:
                     names = [PurePosixPath(n).name for n in zf.namelist()]
-            except (zipfile.BadZipFile, OSError):
+            except ImportFormatError:
                 return 0.0
             if "Metadata.csv" in names:
                 return 0.9
