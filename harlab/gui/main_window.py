@@ -826,9 +826,14 @@ class MainWindow(QMainWindow):
         if self.table_dock is None:
             self.report("The segment table is not available")
             return
-        self.table_dock.setVisible(not self.table_dock.isVisible())
-        if self.table_dock.isVisible():
-            self.table_dock.raise_()
+        dock = self.table_dock
+        # a dock tabbed behind the Session panel is "visible" to Qt but not on screen:
+        # the key then brings it to the front rather than hiding it
+        if dock.isVisible() and not dock.visibleRegion().isEmpty():
+            dock.hide()
+        else:
+            dock.show()
+            dock.raise_()
 
     def edit_segment(self) -> None:
         if self.table_dock is not None:
