@@ -34,3 +34,16 @@ def test_segment_table_key_brings_the_tabbed_table_forward(make_window, qtbot, s
     qtbot.waitUntil(lambda: not dock.isVisible())
     press_shortcut(qtbot, w, "toggle_segment_table")
     qtbot.waitUntil(lambda: on_screen(dock))
+
+
+def test_session_panel_says_duration_in_units_a_person_reads(make_window, qtbot, tmp_path):
+    """A 47 s recording read "Duration: 0.01 h"; a 10-minute one "0.17 h"."""
+    from gui_helpers import make_session
+
+    from harlab.storage import save_session
+
+    short = save_session(make_session(minutes=47 / 60), tmp_path / "short.h5")
+    w = open_window(make_window, qtbot, short)
+    assert "Duration: 47.0 s" in w.meta_dock.info.text()
+    assert w.open_path(save_session(make_session(minutes=10), tmp_path / "ten.h5"))
+    assert "Duration: 10 min 0 s" in w.meta_dock.info.text()
