@@ -48,6 +48,7 @@ from harlab.gui.prediction_actions import PredictionActions, train_dialog_availa
 from harlab.gui.start_screen import StartScreen
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AddTrackDialog
+from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.class_keys import describe_repairs, repair_hotkeys
 from harlab.labeling.commands import AddLabelTrack
 from harlab.labeling.history import EditHistory
@@ -131,7 +132,7 @@ class MainWindow(QMainWindow):
         self.timeline.selection_changed.connect(self._update_actions)
         self.timeline.selection_changed.connect(self._timeline_selected)
         self.timeline.time_mode_changed.connect(self._table_time_mode)
-        self.resize(1400, 860)
+        resize_within_screen(self, 1400, 860)
         geo = settings.settings().value("geometry")
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)

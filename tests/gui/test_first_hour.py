@@ -47,3 +47,21 @@ def test_session_panel_says_duration_in_units_a_person_reads(make_window, qtbot,
     assert "Duration: 47.0 s" in w.meta_dock.info.text()
     assert w.open_path(save_session(make_session(minutes=10), tmp_path / "ten.h5"))
     assert "Duration: 10 min 0 s" in w.meta_dock.info.text()
+
+
+def test_windows_first_open_inside_the_screen(qtbot, tmp_path):
+    """The workbench opened 1400×860 and Record 1320×860: past the bottom of a 1280×800
+    laptop's desktop, hiding the status bar and Record's buttons."""
+    from harlab.gui.labeling.help_dialog import HelpDialog
+    from harlab.gui.main_window import MainWindow
+    from harlab.gui.record.panel import RecordWindow
+
+    main = MainWindow()
+    qtbot.addWidget(main)
+    record = RecordWindow(main, tmp_path, auto_scan=False)
+    qtbot.addWidget(record)
+    room = main.screen().availableGeometry()
+    for widget in (main, record, HelpDialog(None, main)):
+        fits = widget.size().boundedTo(widget.minimumSizeHint().expandedTo(room.size()))
+        assert widget.size() == fits, f"{type(widget).__name__} {widget.size()} > screen {room.size()}"
+    record.panel.shutdown()

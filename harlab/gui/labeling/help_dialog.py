@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from harlab.core.labels import LabelSchema
+from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.shortcuts import SHORTCUTS, Shortcut, format_help
 
 
@@ -66,7 +67,7 @@ class HelpDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
         self.search.textChanged.connect(self.filter)
-        self.resize(620, 640)
+        resize_within_screen(self, 620, 640)
 
     def filter(self, text: str) -> int:
         """Show rows whose keys or action contain ``text``; returns how many are visible."""
