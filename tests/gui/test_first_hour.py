@@ -65,3 +65,43 @@ def test_windows_first_open_inside_the_screen(qtbot, tmp_path):
         fits = widget.size().boundedTo(widget.minimumSizeHint().expandedTo(room.size()))
         assert widget.size() == fits, f"{type(widget).__name__} {widget.size()} > screen {room.size()}"
     record.panel.shutdown()
+
+
+def _left_labels(plot) -> list:
+    """The rectangles of the tick labels the plot's left axis draws now."""
+    from PySide6.QtGui import QPainter, QPixmap
+
+    axis = plot.getAxis("left")
+    pix = QPixmap(max(1, int(axis.width())), max(1, int(axis.height())))
+    painter = QPainter(pix)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [rect for rect, _flags, text in (specs[2] if specs else []) if text]
+
+
+def test_record_live_plots_say_units_as_the_workbench_and_ticks_never_overlap(qtbot):
+    """In a 1024×640 Record window the rows are ~45 px tall: the gyroscope's y labels
+    (0.4, 0.2, 0, -0.2, -0.4) were drawn on top of each other; the unit read "m/s^2"."""
+    import numpy as np
+
+    from harlab.gui.record.live_plots import LivePlots
+
+    plots = LivePlots(window_s=20.0)
+    qtbot.addWidget(plots)
+    plots.set_streams([("accel", ["x", "y", "z"], "m/s^2"), ("gyro", ["x", "y", "z"], "rad/s"),
+                       ("heart_rate", ["bpm"], "bpm")])
+    plots.resize(700, 300)
+    plots.show()
+    qtbot.waitExposed(plots)
+    t = np.arange(2000) / 100.0
+    wave = 0.4 * np.sin(t)[:, None] * np.ones((1, 3))
+    plots.refresh(20.0, {"accel": (t, wave * 20 - 5), "gyro": (t, wave), "heart_rate": (t[::100], 75 + t[::100] / 10)})
+    qtbot.wait(50)
+    assert "m/s²" in plots.plots["accel"].titleLabel.text
+    for name, p in plots.plots.items():
+        rects = sorted(_left_labels(p), key=lambda r: r.top())
+        assert rects, f"{name}: no y labels at all"
+        for a, b in zip(rects, rects[1:], strict=False):
+            assert a.bottom() <= b.top(), f"{name}: y labels overlap ({a} / {b}) in {p.vb.height():.0f} px"
