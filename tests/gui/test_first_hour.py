@@ -105,3 +105,21 @@ def test_record_live_plots_say_units_as_the_workbench_and_ticks_never_overlap(qt
         assert rects, f"{name}: no y labels at all"
         for a, b in zip(rects, rects[1:], strict=False):
             assert a.bottom() <= b.top(), f"{name}: y labels overlap ({a} / {b}) in {p.vb.height():.0f} px"
+
+
+def test_segment_table_headers_are_not_cut(make_window, qtbot, tmp_path):
+    """An imported session without a clock shows times "from start": the header read
+    "art (from sta" in its 96 px column."""
+    from gui_helpers import make_session
+
+    w = make_window()
+    assert w.show_session(make_session(minutes=10, n_segments=4), unsaved=False)
+    table = w.table_dock
+    hh = table.view.horizontalHeader()
+    for wall_clock in (True, False):
+        if w.timeline.wall_clock != wall_clock:
+            w.toggle_time_mode()
+        for col in range(table.model.columnCount()):
+            text = table.model.headerData(col, hh.orientation())
+            assert table.view.columnWidth(col) >= hh.sectionSizeHint(col), f"{text!r} is cut"
+            assert table.view.columnWidth(col) > hh.fontMetrics().horizontalAdvance(text), f"{text!r} is cut"

@@ -363,6 +363,7 @@ class SegmentTableDock(QDockWidget):
         hh.setStretchLastSection(False)
         for col, width in enumerate((120, 96, 96, 80, 160, 80, 80, 70, 50)):  # 09:01:30.250 fits
             self.view.setColumnWidth(col, width)
+        self._fit_headers()
         lay.addWidget(self.view, 1)
         self.status = QLabel(body)
         lay.addWidget(self.status)
@@ -403,6 +404,16 @@ class SegmentTableDock(QDockWidget):
     def set_time_mode(self, start_local: datetime | None, wall_clock: bool) -> None:
         """Follow the timeline's time mode (see :meth:`SegmentTableModel.set_time_mode`)."""
         self.model.set_time_mode(start_local, wall_clock)
+        self._fit_headers()
+
+    def _fit_headers(self) -> None:
+        """Widen a column whose title (with its sort arrow) is wider than it: "Start (from
+        start)" was cut to "art (from sta" in the 96 px a time needs."""
+        hh = self.view.horizontalHeader()
+        for col in range(self.model.columnCount()):
+            need = hh.sectionSizeHint(col)
+            if self.view.columnWidth(col) < need:
+                self.view.setColumnWidth(col, need)
 
     def select_segment(self, seg_id: int) -> bool:
         """Make a segment current and scroll to it (without emitting jump_requested)."""
