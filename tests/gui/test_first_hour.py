@@ -123,3 +123,36 @@ def test_segment_table_headers_are_not_cut(make_window, qtbot, tmp_path):
             text = table.model.headerData(col, hh.orientation())
             assert table.view.columnWidth(col) >= hh.sectionSizeHint(col), f"{text!r} is cut"
             assert table.view.columnWidth(col) > hh.fontMetrics().horizontalAdvance(text), f"{text!r} is cut"
+
+
+def test_go_to_time_asks_for_a_clock_time_only_when_there_is_one(make_window, qtbot, tmp_path):
+    """WISDM and UCI HAPT sessions have no known start: the prompt asked for "Clock time
+    (14:05:30)", which would be read as 14 hours from the start."""
+    from gui_helpers import make_session
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    from harlab.storage import save_session
+
+    s = make_session(minutes=10)
+    s.metadata.start_utc = None
+    w = open_window(make_window, qtbot, save_session(s, tmp_path / "no_clock.h5"))
+    assert w.timeline.wall_clock and w.timeline.start_local is None
+    seen = []
+
+    def read_prompt(tries: int = 200) -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QInputDialog):
+            if tries:
+                QTimer.singleShot(10, lambda: read_prompt(tries - 1))
+            return
+        seen.append(box.labelText())
+        box.setTextValue("2:05")
+        box.accept()
+
+    QTimer.singleShot(0, read_prompt)
+    w.actions.go_to_time()
+    assert seen and "clock" not in seen[0].lower() and "from the start" in seen[0]
+    assert w.timeline.hub.cursor == 125.0  # what the axis writes "2:05" for (was read as 2 h 5 min)
+    w.actions.go_to_time("20:00")  # the session is 10 minutes long
+    assert w.timeline.hub.cursor == 125.0 and "outside the recording" in w.last_message
