@@ -409,8 +409,12 @@ class LabelActions:
             self.report("Select the segments whose class to change")
             return
         if label is None:
+            # pick from the schema (a typed name made an unknown, grey class), starting at the
+            # class the segment has now
             names = self.timeline.session.schema.names
-            label, ok = QInputDialog.getItem(self.parent, "Change class", "New class:", names, 0, True)
+            now = self.track[ids[0]].label
+            label, ok = QInputDialog.getItem(self.parent, "Change class", "New class:", names,
+                                             names.index(now) if now in names else 0, False)
             if not ok or not label:
                 return
         self.push(ChangeClass(self.track.name, ids, label))

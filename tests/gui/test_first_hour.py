@@ -156,3 +156,34 @@ def test_go_to_time_asks_for_a_clock_time_only_when_there_is_one(make_window, qt
     assert w.timeline.hub.cursor == 125.0  # what the axis writes "2:05" for (was read as 2 h 5 min)
     w.actions.go_to_time("20:00")  # the session is 10 minutes long
     assert w.timeline.hub.cursor == 125.0 and "outside the recording" in w.last_message
+
+
+def test_change_class_offers_the_schema_starting_at_the_current_class(make_window, qtbot, session_path):
+    """Change class started at the first class whatever the segment was, and took any typed
+    text: a typo became a new, unknown grey class."""
+    from gui_helpers import make_session
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QComboBox, QInputDialog
+
+    w = make_window()
+    assert w.show_session(make_session(minutes=10, n_segments=3), unsaved=False)
+    track = w.session.label_tracks["activity"]
+    sitting = next(s for s in track if s.label == "sitting")
+    w.timeline.select({sitting.id}, "activity")
+    seen = {}
+
+    def answer(tries: int = 200) -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QInputDialog):
+            if tries:
+                QTimer.singleShot(10, lambda: answer(tries - 1))
+            return
+        seen["value"] = box.textValue()
+        seen["editable"] = box.findChild(QComboBox).isEditable()
+        box.setTextValue("running")
+        box.accept()
+
+    QTimer.singleShot(0, answer)
+    w.actions.change_class()
+    assert seen == {"value": "sitting", "editable": False}
+    assert track[sitting.id].label == "running"
