@@ -209,6 +209,10 @@ class MainWindow(QMainWindow):
         self.timeline.show_heatmap = self.heatmap_action.isChecked()
         self.heatmap_action.toggled.connect(self._set_heatmap)
         self.channels_menu = menus["view"].addMenu("&Channels")
+        # the panel's own X closes it; without this it came back only with the next session
+        self.session_panel_action = menus["view"].addAction("&Session panel (metadata)")
+        self.session_panel_action.setObjectName("action_session_panel")
+        self.session_panel_action.triggered.connect(lambda: self.show_session_panel())
         menus["edit"].addSeparator()
         self.accept_many_action = menus["edit"].addAction("Accept predictions above a confidence…")
         self.accept_many_action.setObjectName("action_accept_predictions")
@@ -312,6 +316,7 @@ class MainWindow(QMainWindow):
         for name in ("save", "save_as", "close"):
             self.qactions[name].setEnabled(has)
         self.add_track_action.setEnabled(has)
+        self.session_panel_action.setEnabled(has)
         self.predict_action.setEnabled(has)
         has_pred = bool(self.session is not None and self.session.prediction_tracks)
         for act in (self.accept_many_action, self.qactions["accept_prediction"],
@@ -835,6 +840,11 @@ class MainWindow(QMainWindow):
         else:
             dock.show()
             dock.raise_()
+
+    def show_session_panel(self) -> None:
+        if self.session is not None:
+            self.meta_dock.show()
+            self.meta_dock.raise_()
 
     def edit_segment(self) -> None:
         if self.table_dock is not None:

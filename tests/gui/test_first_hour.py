@@ -187,3 +187,15 @@ def test_change_class_offers_the_schema_starting_at_the_current_class(make_windo
     w.actions.change_class()
     assert seen == {"value": "sitting", "editable": False}
     assert track[sitting.id].label == "running"
+
+
+def test_a_closed_session_panel_comes_back_from_the_view_menu(make_window, qtbot, session_path):
+    """Closing the Session panel with its X left no way to show it until the next session."""
+    w = open_window(make_window, qtbot, session_path)
+    qtbot.waitUntil(lambda: on_screen(w.meta_dock))
+    w.meta_dock.close()
+    qtbot.waitUntil(lambda: not w.meta_dock.isVisible())
+    action = w.findChild(type(w.qactions["save"]), "action_session_panel")
+    assert action is not None and action in w.menus["view"].actions() and action.isEnabled()
+    action.trigger()
+    qtbot.waitUntil(lambda: on_screen(w.meta_dock))
