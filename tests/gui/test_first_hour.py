@@ -199,3 +199,30 @@ def test_a_closed_session_panel_comes_back_from_the_view_menu(make_window, qtbot
     assert action is not None and action in w.menus["view"].actions() and action.isEnabled()
     action.trigger()
     qtbot.waitUntil(lambda: on_screen(w.meta_dock))
+
+
+def test_help_lists_class_keys_with_their_names_and_descriptions_in_view(qtbot):
+    """Each class row repeated "walking: press to start a segment at the cursor, again to
+    end it; with a …", cut at the dialog's edge: the class descriptions were never seen."""
+    from harlab.gui.labeling.help_dialog import HelpDialog
+    from harlab.simulate.profiles import label_schema
+
+    schema = label_schema()
+    d = HelpDialog(schema)
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    group = d.groups["Classes"]
+    assert "starts a segment" in group.text(0)
+    header = d.tree.font()
+    header.setBold(True)
+    from PySide6.QtGui import QFontMetrics
+
+    assert QFontMetrics(header).horizontalAdvance(group.text(0)) < d.tree.viewport().width()
+    walking = next(group.child(i) for i in range(group.childCount()) if group.child(i).text(0) == "W")
+    assert walking.text(1) == f"walking — {schema['walking'].description}"
+    assert not walking.icon(1).isNull()  # the class's colour
+    room = d.tree.viewport().width() - d.tree.columnWidth(0) - 24  # less the colour swatch
+    for cls in schema:  # the name and the start of the description are in view
+        shown = f"{cls.name} — {cls.description[:24]}"
+        assert d.tree.fontMetrics().horizontalAdvance(shown) <= room, shown
