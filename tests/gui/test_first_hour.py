@@ -226,3 +226,19 @@ def test_help_lists_class_keys_with_their_names_and_descriptions_in_view(qtbot):
     for cls in schema:  # the name and the start of the description are in view
         shown = f"{cls.name} — {cls.description[:24]}"
         assert d.tree.fontMetrics().horizontalAdvance(shown) <= room, shown
+
+
+def test_schema_editor_opens_showing_every_class(qtbot, tmp_path):
+    """WISDM has 18 classes; the editor opened 420 px tall showing 10 of them."""
+    from harlab.core import LabelClass, LabelSchema, Metadata, Session
+    from harlab.gui.labeling import SchemaEditorDialog
+    from harlab.labeling.history import EditHistory
+
+    s = Session(Metadata(participant_id="P"), LabelSchema([LabelClass(f"class {i}", "#1f77b4") for i in range(18)]))
+    d = SchemaEditorDialog(s, EditHistory(s))
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    last = d.table.visualItemRect(d.table.item(17, 0))
+    assert last.isValid() and last.bottom() <= d.table.viewport().height(), "the last class is out of view"
+    assert d.height() <= d.screen().availableGeometry().height()
