@@ -242,3 +242,27 @@ def test_schema_editor_opens_showing_every_class(qtbot, tmp_path):
     last = d.table.visualItemRect(d.table.item(17, 0))
     assert last.isValid() and last.bottom() <= d.table.viewport().height(), "the last class is out of view"
     assert d.height() <= d.screen().availableGeometry().height()
+
+
+def test_segment_table_class_column_fits_the_class_names(qtbot):
+    """UCI HAPT's classes (WALKING_DOWNSTAIRS, ...) were elided to "WALKING_D…"."""
+    from PySide6.QtCore import Qt
+
+    from harlab.core import LabelClass, LabelSchema, Metadata, Segment, Session
+    from harlab.gui.labeling import SegmentTableDock
+    from harlab.labeling.history import EditHistory
+
+    names = ["WALKING", "WALKING_DOWNSTAIRS", "STAND_TO_LIE"]
+    s = Session(Metadata(participant_id="P"), LabelSchema([LabelClass(n, "#1f77b4") for n in names]))
+    s.label_track("activity")
+    s.add_segments("activity", [Segment(i * 10.0, i * 10.0 + 5, n) for i, n in enumerate(names)])
+    dock = SegmentTableDock(s, EditHistory(s))
+    qtbot.addWidget(dock)
+    dock.show()
+    qtbot.waitExposed(dock)
+    dock.set_track("activity")
+    for row in range(dock.model.rowCount()):
+        index = dock.model.index(row, 0)
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        cell = dock.view.visualRect(index)
+        assert dock.view.fontMetrics().horizontalAdvance(text) + 30 <= cell.width(), f"{text} is cut"

@@ -50,6 +50,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 EDITABLE = {"label", "start", "end", "note", "annotator", "confidence"}
 TIME_KEYS = ("start", "end")
 ALL_CLASSES = "All classes"
+CLASS_COLUMN_MAX = 240  #: px the Class column may grow to for long class names
 SegmentRole = Qt.ItemDataRole.UserRole + 1  #: the Segment of a row
 
 
@@ -462,6 +463,11 @@ class SegmentTableDock(QDockWidget):
             self.class_box.setItemData(self.class_box.count() - 1, QColor(c.color), Qt.ItemDataRole.DecorationRole)
         self.class_box.setCurrentText(current if current in self.session.schema else ALL_CLASSES)
         self.class_box.blockSignals(False)
+        # the Class column fits the longest class name (UCI HAPT's read "WALKING_D…"), up to a limit
+        fm = self.view.fontMetrics()
+        need = max((fm.horizontalAdvance(c.name) for c in self.session.schema), default=0) + 44  # swatch, margins
+        if self.view.columnWidth(0) < need:
+            self.view.setColumnWidth(0, min(need, CLASS_COLUMN_MAX))
 
     def _track_chosen(self, name: str) -> None:
         self.model.set_track(name or None)
