@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.start_screen.open_button.clicked.connect(lambda: self.open_dialog())
         self.start_screen.demo_button.clicked.connect(lambda: self.open_demo())
         self.start_screen.import_button.clicked.connect(lambda: self.import_dialog())
+        self.start_screen.import_folder_button.clicked.connect(lambda: self.import_folder_dialog())
         self.start_screen.record_button.clicked.connect(lambda: self.record())
         self.start_screen.open_requested.connect(self.open_path)
         self.start_screen.set_recent(settings.recent_files())

@@ -266,3 +266,18 @@ def test_segment_table_class_column_fits_the_class_names(qtbot):
         text = index.data(Qt.ItemDataRole.DisplayRole)
         cell = dock.view.visualRect(index)
         assert dock.view.fontMetrics().horizontalAdvance(text) + 30 <= cell.width(), f"{text} is cut"
+
+
+def test_start_screen_imports_a_folder(make_window, qtbot, monkeypatch):
+    """The seed's data sets are folders; the start screen offered only "Import a file…"."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda parent, title, start="": asked.append(title) or ""))
+    w = make_window()
+    button = w.start_screen.import_folder_button
+    assert button.isVisible()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert asked == ["Import a folder"]
