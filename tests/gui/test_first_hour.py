@@ -281,3 +281,28 @@ def test_start_screen_imports_a_folder(make_window, qtbot, monkeypatch):
     assert button.isVisible()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert asked == ["Import a folder"]
+
+
+def test_zoomed_out_band_shows_the_long_segment_not_a_short_one_beside_it(make_window, qtbot, tmp_path):
+    """In a 4-hour demo an hour of sitting was drawn and named "transition": a 3 s segment
+    starting in the same pixel column gave its class to the whole span."""
+    from gui_helpers import make_session, view_pos
+    from PySide6.QtGui import QColor
+
+    from harlab.core import Segment
+
+    s = make_session(minutes=80)
+    s.add_segments("activity", [Segment(970.0, 970.5, "running"), Segment(970.5, 4400.0, "sitting")])
+    w = make_window()
+    assert w.show_session(s, unsaved=False)
+    w.timeline.set_range(*w.timeline.hub.bounds)
+    qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
+    band = w.timeline.bands[0].plot
+    vp = w.timeline.glw.viewport()
+    image = vp.grab().toImage()
+    ratio = image.devicePixelRatio()
+    for t in (1500.0, 3000.0, 4300.0):
+        pos = view_pos(band, t, 0.5)
+        pixel = image.pixelColor(int(pos.x() * ratio), int(pos.y() * ratio))
+        want = QColor(s.schema.color("sitting"))
+        assert abs(pixel.hue() - want.hue()) <= 8, f"at {t} s the band is {pixel.name()}, not sitting's {want.name()}"
