@@ -9,14 +9,14 @@ the dialog is only the asking part (SLEAP's ask/do split).
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
 
 from PySide6.QtWidgets import QInputDialog, QWidget
 
 from harlab.core.errors import SessionError
 from harlab.core.labels import LabelTrack
+from harlab.gui.timeaxis import parse_time
 from harlab.gui.timeline import Timeline
 from harlab.labeling import navigation
 from harlab.labeling.commands import (
@@ -33,31 +33,6 @@ from harlab.labeling.commands import (
 from harlab.labeling.history import EditHistory
 from harlab.labeling.hotkeys import HotkeyLabeler
 from harlab.labeling.snapping import step_samples
-
-_CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\s*$")
-
-
-def parse_time(text: str, start_local: datetime | None, bounds: tuple[float, float]) -> float:
-    """Seconds from the session start for "123.5" (seconds), "1:02:03" or "14:05" (clock
-    time of the session's timezone when the start is known, else relative h:mm:ss)."""
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    m = _CLOCK.match(text)
-    if not m:
-        raise SessionError(f"cannot read {text!r} as a time; use seconds (90.5) or hh:mm[:ss]")
-    h, mi, sec = int(m.group(1)), int(m.group(2)), float(m.group(3) or 0)
-    if start_local is None:
-        return h * 3600 + mi * 60 + sec
-    day = start_local.replace(hour=0, minute=0, second=0, microsecond=0)
-    for extra in range(0, 8):  # the first occurrence of that clock time within the recording
-        t = (day + timedelta(days=extra, hours=h, minutes=mi, seconds=sec) - start_local).total_seconds()
-        if t >= bounds[0] - 1e-6:
-            return t
-    return t
-
 
 
 def push_reported(history: EditHistory | None, cmd: EditCommand, report: Callable[[str], None]) -> bool:
@@ -311,17 +286,29 @@ class LabelActions:
             lo, hi = self.hub.bounds
             self._jump_to_gap(navigation.prev_gap(self.track, self.hub.cursor, lo, hi))
 
+    def go_to_prompt(self) -> str:
+        """What Go to time asks for: a clock time only when the timeline shows one (a session
+        with an unknown start has no clock, and 14:05:30 would be read as 14 h from the start)."""
+        if self.timeline.wall_clock and self.timeline.start_local is not None:
+            return "Clock time (14:05:30) or seconds from the start (90.5):"
+        return "Time from the start (1:30:00, 2:05) or seconds (90.5):"
+
     def go_to_time(self, text: str | None = None) -> None:
         if text is None:
-            text, ok = QInputDialog.getText(self.parent, "Go to time",
-                                            "Clock time (14:05:30) or seconds from the start (90.5):")
+            text, ok = QInputDialog.getText(self.parent, "Go to time", self.go_to_prompt())
             if not ok:
                 return
         try:
-            t = parse_time(text, self.timeline._start_local if self.timeline.wall_clock else None,
-                           self.hub.bounds)
-        except SessionError as exc:
+            # the reading the time axis and the segment table use: "2:05" is 2 min 5 s from
+            # the start, as the axis writes it (this action alone read it as 2 h 5 min)
+            t = parse_time(text, self.timeline.start_local, self.timeline.wall_clock, near=self.hub.cursor)
+        except ValueError as exc:
             self.report(str(exc))
+            return
+        lo, hi = self.hub.bounds
+        if not math.floor(lo) <= t <= math.ceil(hi):  # whole seconds: "10:00" is the end of 599.99 s
+            fmt = self.timeline.format_time
+            self.report(f"{text.strip()} is outside the recording ({fmt(lo)} – {fmt(hi)})")
             return
         a, b = self.hub.range
         w = b - a
@@ -422,8 +409,12 @@ class LabelActions:
             self.report("Select the segments whose class to change")
             return
         if label is None:
+            # pick from the schema (a typed name made an unknown, grey class), starting at the
+            # class the segment has now
             names = self.timeline.session.schema.names
-            label, ok = QInputDialog.getItem(self.parent, "Change class", "New class:", names, 0, True)
+            now = self.track[ids[0]].label
+            label, ok = QInputDialog.getItem(self.parent, "Change class", "New class:", names,
+                                             names.index(now) if now in names else 0, False)
             if not ok or not label:
                 return
         self.push(ChangeClass(self.track.name, ids, label))

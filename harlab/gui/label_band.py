@@ -207,12 +207,18 @@ class LabelBandItem(ViewCoveringItem):
             x0 = starts * sx + dx
             x1 = ends * sx + dx
             left_px = np.floor(x0)
-            # one segment per pixel column: the first that starts in it
+            # one segment per pixel column: the one reaching furthest of those starting in it,
+            # which the drawn rectangle spans. (The first one gave its class to the whole span:
+            # a 3 s transition starting in the column of an hour of sitting showed an hour of
+            # "transition" when zoomed out.)
             keep = np.ones(len(left_px), bool)
             keep[1:] = left_px[1:] > left_px[:-1]
             first = np.flatnonzero(keep)
-            # the drawn rectangle reaches as far as the longest segment starting in its column
-            x0, x1, kid, code = x0[first], np.maximum.reduceat(x1, first), ids[first], codes[first]
+            group = np.cumsum(keep) - 1
+            reach_col = np.maximum.reduceat(x1, first)
+            longest = np.flatnonzero(x1 == reach_col[group])
+            pick = longest[np.unique(group[longest], return_index=True)[1]]
+            x0, x1, kid, code = x0[first], reach_col, ids[pick], codes[pick]
             x1 = np.maximum(x1, x0 + 1.0)
             # merge runs of touching same-class rectangles (vectorised): fewer, larger fills
             reach = np.maximum.accumulate(x1)

@@ -48,6 +48,7 @@ from harlab.gui.prediction_actions import PredictionActions, train_dialog_availa
 from harlab.gui.start_screen import StartScreen
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AddTrackDialog
+from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.class_keys import describe_repairs, repair_hotkeys
 from harlab.labeling.commands import AddLabelTrack
 from harlab.labeling.history import EditHistory
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self.start_screen.open_button.clicked.connect(lambda: self.open_dialog())
         self.start_screen.demo_button.clicked.connect(lambda: self.open_demo())
         self.start_screen.import_button.clicked.connect(lambda: self.import_dialog())
+        self.start_screen.import_folder_button.clicked.connect(lambda: self.import_folder_dialog())
         self.start_screen.record_button.clicked.connect(lambda: self.record())
         self.start_screen.open_requested.connect(self.open_path)
         self.start_screen.set_recent(settings.recent_files())
@@ -131,7 +133,7 @@ class MainWindow(QMainWindow):
         self.timeline.selection_changed.connect(self._update_actions)
         self.timeline.selection_changed.connect(self._timeline_selected)
         self.timeline.time_mode_changed.connect(self._table_time_mode)
-        self.resize(1400, 860)
+        resize_within_screen(self, 1400, 860)
         geo = settings.settings().value("geometry")
         if isinstance(geo, QByteArray):
             self.restoreGeometry(geo)
@@ -208,6 +210,10 @@ class MainWindow(QMainWindow):
         self.timeline.show_heatmap = self.heatmap_action.isChecked()
         self.heatmap_action.toggled.connect(self._set_heatmap)
         self.channels_menu = menus["view"].addMenu("&Channels")
+        # the panel's own X closes it; without this it came back only with the next session
+        self.session_panel_action = menus["view"].addAction("&Session panel (metadata)")
+        self.session_panel_action.setObjectName("action_session_panel")
+        self.session_panel_action.triggered.connect(lambda: self.show_session_panel())
         menus["edit"].addSeparator()
         self.accept_many_action = menus["edit"].addAction("Accept predictions above a confidence…")
         self.accept_many_action.setObjectName("action_accept_predictions")
@@ -311,6 +317,7 @@ class MainWindow(QMainWindow):
         for name in ("save", "save_as", "close"):
             self.qactions[name].setEnabled(has)
         self.add_track_action.setEnabled(has)
+        self.session_panel_action.setEnabled(has)
         self.predict_action.setEnabled(has)
         has_pred = bool(self.session is not None and self.session.prediction_tracks)
         for act in (self.accept_many_action, self.qactions["accept_prediction"],
@@ -828,9 +835,19 @@ class MainWindow(QMainWindow):
         if self.table_dock is None:
             self.report("The segment table is not available")
             return
-        self.table_dock.setVisible(not self.table_dock.isVisible())
-        if self.table_dock.isVisible():
-            self.table_dock.raise_()
+        dock = self.table_dock
+        # a dock tabbed behind the Session panel is "visible" to Qt but not on screen:
+        # the key then brings it to the front rather than hiding it
+        if dock.isVisible() and not dock.visibleRegion().isEmpty():
+            dock.hide()
+        else:
+            dock.show()
+            dock.raise_()
+
+    def show_session_panel(self) -> None:
+        if self.session is not None:
+            self.meta_dock.show()
+            self.meta_dock.raise_()
 
     def edit_segment(self) -> None:
         if self.table_dock is not None:

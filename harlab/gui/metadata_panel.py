@@ -28,6 +28,17 @@ from harlab.core.metadata import check_timezone
 from harlab.core.session import Session
 
 
+def describe_duration(seconds: float) -> str:
+    """A session's length in the units a person would say it in: "47.2 s", "10 min 12 s",
+    "4 h 0 min" (hours with two decimals turned a 47 s recording into "0.01 h")."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    total = int(round(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h} h {m} min" if h else f"{m} min {s} s"
+
+
 class MetadataDock(QDockWidget):
     """Dock with the metadata form; ``changed`` fires after every applied edit."""
 
@@ -125,7 +136,7 @@ class MetadataDock(QDockWidget):
         md = s.metadata
         start = md.local_start()
         lines = [f"Start: {start:%Y-%m-%d %H:%M:%S %Z}" if start else "Start: unknown",
-                 f"Duration: {s.duration_s / 3600:.2f} h",
+                 f"Duration: {describe_duration(s.duration_s)}",
                  f"Streams: {', '.join(s.streams) or 'none'}"]
         if md.provenance.importer:
             lines.append(f"Imported by: {md.provenance.importer}")

@@ -50,11 +50,16 @@ class StartScreen(QWidget):
         self.demo_button.setToolTip("Simulate a short wrist-worn recording with labels and open it")
         self.import_button = QPushButton("Import a file…")
         self.import_button.setToolTip("CSV, Fitbit exports, WISDM, UCI HAPT… (drag and drop works too)")
+        # datasets come as folders (the Fitbit seed, WISDM, UCI HAPT): File > Import a folder…
+        # was the only way in without a drop
+        self.import_folder_button = QPushButton("Import a folder…")
+        self.import_folder_button.setToolTip("Every importable file in a folder, each written as a session file")
         self.record_button = QPushButton("Record…")
         self.record_button.setToolTip("Record from the activity simulator or a Bluetooth sensor, "
                                       "labelling live with class keys")
         buttons = QVBoxLayout()
-        for b in (self.open_button, self.demo_button, self.import_button, self.record_button):
+        for b in (self.open_button, self.demo_button, self.import_button, self.import_folder_button,
+                  self.record_button):
             b.setMinimumHeight(34)
             b.setMinimumWidth(200)
             buttons.addWidget(b)
@@ -71,7 +76,7 @@ class StartScreen(QWidget):
         recent_box.addWidget(QLabel("<b>Recent sessions</b>"))
         recent_box.addWidget(self.recent)
         recent_box.addWidget(self.no_recent)
-        hint = QLabel("Drop a session (.h5) or any importable file anywhere on this window.")
+        hint = QLabel("Drop a session (.h5), an importable file or a folder anywhere on this window.")
         hint.setWordWrap(True)
         recent_box.addSpacing(8)
         recent_box.addWidget(hint)

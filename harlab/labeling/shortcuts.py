@@ -24,6 +24,8 @@ from harlab.core.labels import LabelSchema
 
 GROUPS = ("File", "Navigation", "Labeling", "View", "Help")
 CLASS_GROUP = "Classes"
+#: What a class key does (the help's "Classes" rows).
+CLASS_KEY_HELP = "a class key starts a segment at the cursor, ends it, or labels the selection"
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,6 @@ def format_help(
                 if c.hotkey:
                     rows.append((
                         CLASS_GROUP, c.hotkey.upper(),
-                        f"{c.name}: press to start a segment at the cursor, again to end it; "
-                        "with a selection, label the selection",
+                        f"{c.name}: {CLASS_KEY_HELP}",
                     ))
     return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from harlab.core.labels import LabelSchema
-from harlab.labeling.shortcuts import SHORTCUTS, Shortcut, format_help
+from harlab.gui.window_size import resize_within_screen
+from harlab.labeling.shortcuts import CLASS_GROUP, CLASS_KEY_HELP, SHORTCUTS, Shortcut, format_help
 
 
 class HelpDialog(QDialog):
@@ -60,13 +61,32 @@ class HelpDialog(QDialog):
             item = QTreeWidgetItem(parent_item, [keys, description])
             item.setFont(0, mono)
             item.setToolTip(1, description)
+            if group == CLASS_GROUP and schema is not None:
+                self._class_row(item, schema, keys)
+        if CLASS_GROUP in self.groups:
+            # the explanation once, in the group's title: on every row it pushed the class
+            # names' descriptions out of sight ("walking: press to start a segment at the …")
+            self.groups[CLASS_GROUP].setText(0, f"{CLASS_GROUP}: {CLASS_KEY_HELP}")
         self.tree.expandAll()
         lay.addWidget(self.tree, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
         self.search.textChanged.connect(self.filter)
-        self.resize(620, 640)
+        resize_within_screen(self, 620, 640)
+
+    @staticmethod
+    def _class_row(item: QTreeWidgetItem, schema: LabelSchema, key: str) -> None:
+        """A class key's row: the class's colour, name and description."""
+        cls = next((c for c in schema if c.hotkey and c.hotkey.upper() == key), None)
+        if cls is None:
+            return
+        text = f"{cls.name} — {cls.description}" if cls.description else cls.name
+        item.setText(1, text)
+        item.setToolTip(1, f"{text}\n{CLASS_KEY_HELP}")
+        swatch = QPixmap(12, 12)
+        swatch.fill(QColor(cls.color))
+        item.setIcon(1, QIcon(swatch))
 
     def filter(self, text: str) -> int:
         """Show rows whose keys or action contain ``text``; returns how many are visible."""

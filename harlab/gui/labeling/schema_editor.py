@@ -31,6 +31,7 @@ from harlab.core.colors import distinct_color
 from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelClass, LabelSchema
 from harlab.core.session import Session
+from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.class_keys import assign_hotkeys
 from harlab.labeling.commands import SetSchema
 from harlab.labeling.history import EditHistory
@@ -98,7 +99,6 @@ class SchemaEditorDialog(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         lay.addWidget(self.buttons)
-        self.resize(640, 420)
 
         self.add_button.clicked.connect(lambda: self.add_class())
         self.remove_button.clicked.connect(self.remove_selected)
@@ -112,6 +112,11 @@ class SchemaEditorDialog(QDialog):
         self.table.cellDoubleClicked.connect(self._double_clicked)
         self.table.itemChanged.connect(self._item_changed)
         self.set_classes(list(session.schema), keep_identity=True)
+        # tall enough for every class (18 for WISDM; it opened showing 10), within the screen
+        rows = max(len(session.schema), 8) + 1
+        chrome = self.sizeHint().height() - self.table.sizeHint().height()
+        table = self.table.horizontalHeader().sizeHint().height() + rows * self.table.verticalHeader().defaultSectionSize()
+        resize_within_screen(self, 820, chrome + table + 2 * self.table.frameWidth())
 
     # -- rows --------------------------------------------------------------------------------
     def set_classes(self, classes: list[LabelClass], keep_identity: bool = False) -> None:

@@ -50,6 +50,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 EDITABLE = {"label", "start", "end", "note", "annotator", "confidence"}
 TIME_KEYS = ("start", "end")
 ALL_CLASSES = "All classes"
+CLASS_COLUMN_MAX = 240  #: px the Class column may grow to for long class names
 SegmentRole = Qt.ItemDataRole.UserRole + 1  #: the Segment of a row
 
 
@@ -363,6 +364,7 @@ class SegmentTableDock(QDockWidget):
         hh.setStretchLastSection(False)
         for col, width in enumerate((120, 96, 96, 80, 160, 80, 80, 70, 50)):  # 09:01:30.250 fits
             self.view.setColumnWidth(col, width)
+        self._fit_headers()
         lay.addWidget(self.view, 1)
         self.status = QLabel(body)
         lay.addWidget(self.status)
@@ -403,6 +405,16 @@ class SegmentTableDock(QDockWidget):
     def set_time_mode(self, start_local: datetime | None, wall_clock: bool) -> None:
         """Follow the timeline's time mode (see :meth:`SegmentTableModel.set_time_mode`)."""
         self.model.set_time_mode(start_local, wall_clock)
+        self._fit_headers()
+
+    def _fit_headers(self) -> None:
+        """Widen a column whose title (with its sort arrow) is wider than it: "Start (from
+        start)" was cut to "art (from sta" in the 96 px a time needs."""
+        hh = self.view.horizontalHeader()
+        for col in range(self.model.columnCount()):
+            need = hh.sectionSizeHint(col)
+            if self.view.columnWidth(col) < need:
+                self.view.setColumnWidth(col, need)
 
     def select_segment(self, seg_id: int) -> bool:
         """Make a segment current and scroll to it (without emitting jump_requested)."""
@@ -451,6 +463,11 @@ class SegmentTableDock(QDockWidget):
             self.class_box.setItemData(self.class_box.count() - 1, QColor(c.color), Qt.ItemDataRole.DecorationRole)
         self.class_box.setCurrentText(current if current in self.session.schema else ALL_CLASSES)
         self.class_box.blockSignals(False)
+        # the Class column fits the longest class name (UCI HAPT's read "WALKING_D…"), up to a limit
+        fm = self.view.fontMetrics()
+        need = max((fm.horizontalAdvance(c.name) for c in self.session.schema), default=0) + 44  # swatch, margins
+        if self.view.columnWidth(0) < need:
+            self.view.setColumnWidth(0, min(need, CLASS_COLUMN_MAX))
 
     def _track_chosen(self, name: str) -> None:
         self.model.set_track(name or None)

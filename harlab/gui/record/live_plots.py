@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication, QGraphicsRectItem, QVBoxLayout, QWidget
 
 from harlab.gui.palette import plot_colors
+from harlab.gui.traces import unit_text
 
 
 def minmax_decimate(t: np.ndarray, v: np.ndarray, t0: float, t1: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +45,27 @@ def y_range(lo: float, hi: float) -> tuple[float, float]:
     mid, span = (lo + hi) / 2, hi - lo
     span = max(span * 1.16, 0.02 * abs(mid), 1.0)
     return mid - span / 2, mid + span / 2
+
+
+class ShortRowAxis(pg.AxisItem):
+    """A left axis that labels no more ticks than fit its height.
+
+    pyqtgraph always labels at least three major ticks; a live row of a small window is
+    40-50 px tall, so five labels (0.4 … -0.4) were drawn over each other. Here the major
+    spacing widens along 1-2-5 until every label has ``LABEL_PX`` of height."""
+
+    LABEL_PX = 16
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 - pyqtgraph API
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels or size <= 0:
+            return levels
+        span = abs(maxVal - minVal)
+        major = levels[0][0]
+        while (span / major + 1) * self.LABEL_PX > size and major < span:
+            exp = 10.0 ** np.floor(np.log10(major))
+            major = exp * (2.0 if major / exp < 1.5 else 5.0 if major / exp < 3.5 else 10.0)
+        return [(major, 0.0)] + [lv for lv in levels[1:] if lv[0] < major]
 
 
 def _dark() -> bool:
@@ -93,7 +115,7 @@ class LivePlots(QWidget):
         self.band = band
         first: pg.PlotItem = band
         for row, (name, channels, unit) in enumerate(streams, start=1):
-            p = self.view.addPlot(row=row, col=0)
+            p = self.view.addPlot(row=row, col=0, axisItems={"left": ShortRowAxis("left")})
             p.setMenuEnabled(False)
             p.setMouseEnabled(x=False, y=False)
             p.hideButtons()
@@ -110,7 +132,7 @@ class LivePlots(QWidget):
             keys = "&nbsp;&nbsp;".join(
                 f"<span style='color:{self.colors.channel[i % len(self.colors.channel)]}'>&#9632;&nbsp;{ch}</span>"
                 for i, ch in enumerate(channels)) if len(channels) > 1 else ""
-            p.setTitle(f"<span style='color:{fg}'>{name} <small>({unit})</small></span>&nbsp;&nbsp;&nbsp;{keys}",
+            p.setTitle(f"<span style='color:{fg}'>{name} <small>({unit_text(unit)})</small></span>&nbsp;&nbsp;&nbsp;{keys}",
                        size="9pt")
             p.disableAutoRange()  # refresh() sets the y range from the visible samples
             p.setDownsampling(auto=False)

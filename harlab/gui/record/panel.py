@@ -44,6 +44,7 @@ from harlab.gui.record.quality import QualityTable, SourceChips, StreamRow
 from harlab.gui.record.recovery import RecoveryBar
 from harlab.gui.record.setup_form import SetupForm
 from harlab.gui.record.worker import Worker
+from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.class_keys import add_classes
 from harlab.recording import Protocol, Recorder, RecorderStatus
 from harlab.simulate.profiles import canonical_name, label_schema
@@ -580,7 +581,7 @@ class RecordWindow(QMainWindow):
         self.panel = RecordPanel(output_dir, **panel_kwargs)
         self.setCentralWidget(self.panel)
         self.setWindowTitle("harlab Record")
-        self.resize(1320, 860)
+        resize_within_screen(self, 1320, 860)
         self.recording_finished = self.panel.recording_finished
         self.open_requested = self.panel.open_requested
 
