@@ -53,6 +53,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
+def trained_on(training: list[dict], sessions: list[dict]) -> list[str]:
+    """Names of the ``sessions`` (dataset source entries) that were among a model's training
+    sessions: the same session id, or the very same windows under another id (a re-import)."""
+    ids = {t.get("session_id") for t in training} - {None, ""}
+    digests = {t.get("windows_sha256") for t in training} - {None, ""}
+    return [s.get("name") or s.get("path", "?") for s in sessions
+            if s.get("session_id") in ids or s.get("windows_sha256") in digests]
+
+
 def run(args: argparse.Namespace) -> int:
     from harlab.mlops.tracking import RunTracker
 
@@ -116,6 +125,11 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
             note(f"leaving out windows of classes the model does not know: "
                  f"{describe_unmatched(unknown, model.classes)}")
             data = dataset_from_args(args, args.paths[1:], classes=keep)
+        seen = trained_on(model.info.training_sessions, data.sources)
+        if seen:
+            note(f"warning: the model was trained on {len(seen)} of these {len(data.sources)} sessions "
+                 f"({', '.join(seen[:5])}{', ...' if len(seen) > 5 else ''}): their scores show what it memorised, "
+                 "not how it does on new recordings")
         rep = evaluate_model(model, data)
         rep["model"] = {"path": args.paths[0], "name": info.name, "preset": info.preset}
         model_ref = {"spec": args.paths[0], "name": info.name, "preset": info.preset,

@@ -1,0 +1,47 @@
+"""What ``harlab evaluate`` prints must mean something: no scores for classes the sessions lack,
+and a warning when the sessions are ones the model was trained on."""
+
+from __future__ import annotations
+
+import pytest
+
+from harlab.cli import main
+from harlab.storage import save_session
+
+from .conftest import make_session
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("evaluate")
+    paths = [str(save_session(make_session(f"P{i}", seed=i), tmp / f"p{i}.h5")) for i in range(3)]
+    model = tmp / "m.harmodel"
+    assert main(["train", *paths, "-o", str(model), "--window", "2", "--preset", "features", "--no-track",
+                 "-q"]) == 0
+    return tmp, paths, str(model)
+
+
+def test_classes_absent_from_the_sessions_show_no_score(trained, capsys):
+    tmp, _, model = trained
+    # two bouts: sitting then walking; the model also knows running
+    two = str(save_session(make_session("Q", seed=0, bouts=2), tmp / "two.h5"))
+    capsys.readouterr()
+    assert main(["evaluate", model, two, "--no-track", "-q"]) == 0
+    out = capsys.readouterr().out
+    running = next(line for line in out.splitlines() if line.startswith("running"))
+    assert running.split()[1:] == ["-", "-", "-", "0"], running
+    assert "0.000" not in running
+    assert "no window of running in these sessions" in out
+    sitting = next(line for line in out.splitlines() if line.startswith("sitting"))
+    assert "-" not in sitting.split()[1:]
+
+
+def test_evaluating_on_training_sessions_is_flagged(trained, capsys):
+    tmp, paths, model = trained
+    new = str(save_session(make_session("Q", seed=11), tmp / "new.h5"))
+    capsys.readouterr()
+    assert main(["evaluate", model, paths[0], new, "--no-track"]) == 0
+    err = capsys.readouterr().err
+    assert "trained on 1 of these 2 sessions (p0)" in err
+    assert main(["evaluate", model, new, "--no-track"]) == 0
+    assert "trained on" not in capsys.readouterr().err
