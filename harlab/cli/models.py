@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     ex = sub.add_parser("export-onnx", help="export a model's network to ONNX and check it against PyTorch")
     ex.add_argument("model", metavar="MODEL", help="model file, or models:/NAME@ALIAS or models:/NAME/VERSION")
-    ex.add_argument("-o", "--output", required=True, metavar="FILE.onnx")
+    ex.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="required: ONNX file to write")
     ex.add_argument("--sessions", nargs="*", default=(), metavar="SESSION",
                     help="check parity on windows of these session files (default: synthetic windows)")
     ex.add_argument("--tolerance", type=float, default=1e-4, help="largest |Δprob| allowed (1e-4)")

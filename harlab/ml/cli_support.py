@@ -63,22 +63,25 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", default="ensemble", choices=PRESETS,
                    help="ensemble (default: 1D CNN + LightGBM on features), cnn1d, seed2d (the seed's 2-D CNN), "
                         "features (LightGBM on window features)")
-    g.add_argument("--epochs", type=int, default=40, metavar="N")
-    g.add_argument("--batch-size", type=int, default=64, metavar="N")
-    g.add_argument("--lr", type=float, default=2e-3)
-    g.add_argument("--patience", type=int, default=8, metavar="N", help="early-stopping patience in epochs")
-    g.add_argument("--val-fraction", type=float, default=0.2,
-                   help="share of participants held out for early stopping (0.2)")
+    g.add_argument("--epochs", type=int, default=40, metavar="N", help="most network epochs (%(default)s)")
+    g.add_argument("--batch-size", type=int, default=64, metavar="N", help="windows per network step (%(default)s)")
+    g.add_argument("--lr", type=float, default=2e-3, help="network learning rate (%(default)g)")
+    g.add_argument("--patience", type=int, default=8, metavar="N",
+                   help="early-stopping patience in epochs (%(default)s)")
+    g.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
+                   help="share of participants held out for early stopping (%(default)s)")
     g.add_argument("--augment", default="jitter", choices=list(AUGMENT_MODES),
                    help="network augmentation: jitter (default), flip, warp (jitter + tempo 0.8-1.25x), none")
-    g.add_argument("--no-class-weights", action="store_true")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--threads", type=int, default=0, help="torch threads (default: cores, at most 4)")
-    g.add_argument("--depth", type=int, default=None, help="cnn1d conv blocks")
-    g.add_argument("--width", type=int, default=None, help="cnn1d filters of the first block")
-    g.add_argument("--kernel", type=int, default=None, help="cnn1d kernel size")
-    g.add_argument("--dropout", type=float, default=None)
-    g.add_argument("--no-batch-norm", action="store_true")
+    g.add_argument("--no-class-weights", action="store_true",
+                   help="weigh every window alike (default: rarer classes weigh more)")
+    g.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a run (%(default)s)")
+    g.add_argument("--threads", type=int, default=0, metavar="N", help="torch threads (default: cores, at most 4)")
+    # the defaults stated here are harlab.ml.models.CNN1DConfig's (tests hold them together)
+    g.add_argument("--depth", type=int, default=None, metavar="N", help="cnn1d conv blocks (4)")
+    g.add_argument("--width", type=int, default=None, metavar="N", help="cnn1d filters of the first block (64)")
+    g.add_argument("--kernel", type=int, default=None, metavar="N", help="cnn1d kernel size (5)")
+    g.add_argument("--dropout", type=float, default=None, metavar="P", help="cnn1d dropout (0.2)")
+    g.add_argument("--no-batch-norm", action="store_true", help="cnn1d without batch normalisation")
     g.add_argument("--no-context", action="store_true",
                    help="models see each window alone, not also against the rest of its recording "
                         "(tilt from the recording's upright, motion against its walking and median, and for "
