@@ -11,12 +11,18 @@ from harlab.cli import main
 from harlab.ml.models import CNN1DConfig
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "explore"])
-def test_every_option_is_explained(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("command", [["train"], ["evaluate"], ["explore"], ["predict"], ["export"], ["import"],
+                                     ["info"], ["validate"], ["demo"], ["record"], ["models", "list"],
+                                     ["models", "show"], ["models", "promote"], ["models", "register"],
+                                     ["models", "export-onnx"]])
+def test_every_option_is_explained(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
-        main([command, "--help"])
+        main([*command, "--help"])
     assert e.value.code == 0
     text = capsys.readouterr().out
+    positionals = text.split("positional arguments:", 1)[1].split("options:", 1)[0] if "positional" in text else ""
+    unexplained = [line.strip() for line in positionals.splitlines() if re.fullmatch(r"  \w+", line)]
+    assert not unexplained, f"arguments without help: {unexplained}"
     options = text.split("options:", 1)[1]
     # an option line with nothing after its name and metavar, and no help on the next line, has no help
     lines = options.splitlines() + [""]
@@ -24,7 +30,7 @@ def test_every_option_is_explained(command: str, capsys: pytest.CaptureFixture[s
             if re.fullmatch(r"\s+(-\w \S+, |-\w, )?--[\w-]+( [A-Z_]+)?", line)
             and not re.match(r"\s{6,}[^\s-]", after)]
     assert not bare, f"options without help: {bare}"
-    if command != "explore":
+    if command[0] in ("train", "evaluate"):
         for opt, default in (("--epochs", "40"), ("--batch-size", "64"), ("--lr", "0.002"), ("--seed", "0")):
             assert re.search(rf"{opt} \S+\s+[^\n]*\({re.escape(default)}\)", text), opt
 
