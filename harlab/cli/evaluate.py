@@ -69,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
                                  ("--confusion", args.confusion, "a PNG image", has_magic(PNG_MAGIC))):
         if path:
             check_output(path, args.paths, force=args.force, own_kind=own, kind=kind, option=opt)
+    # usage mistakes are refused before a tracking run is opened (no empty failed runs in the store)
+    if args.cv is not None and args.cv < 2:
+        raise HarlabError("--cv needs K >= 2")
+    if args.cv is None and len(args.paths) < 2:
+        raise HarlabError("give a model file and at least one session file (or --cv K with sessions)")
     record = Path(args.report).with_suffix(".run.json") if args.report else None
     with RunTracker(options_from_args(args), "cv" if args.cv is not None else "evaluate", record) as tracker:
         return _run(args, tracker)

@@ -45,3 +45,16 @@ def test_evaluating_on_training_sessions_is_flagged(trained, capsys):
     assert "trained on 1 of these 2 sessions (p0)" in err
     assert main(["evaluate", model, new, "--no-track"]) == 0
     assert "trained on" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["evaluate", "MODEL"], ["evaluate", "--cv", "1", "SESSION"]])
+def test_usage_mistakes_open_no_tracking_run(trained, argv, tmp_path, capsys, monkeypatch):
+    _, paths, model = trained
+    monkeypatch.setenv("HARLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("HARLAB_TRACKING", raising=False)
+    argv = [model if a == "MODEL" else paths[0] if a == "SESSION" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "harlab: error:" in err and "tracking" not in err
+    assert not (tmp_path / "data").exists()
