@@ -72,5 +72,7 @@ def run(args: argparse.Namespace) -> int:
     note(f"wrote {path} ({dt:.1f} s)")
     for line in validation_summary(model.info.metrics):
         note(line)
-    print(json.dumps({"model": str(path), "classes": model.classes, "validation": val}))
+    # the scores as the notes above give them, not 0.28888888888888886 (the model file keeps them whole)
+    shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in val.items()} if isinstance(val, dict) else val
+    print(json.dumps({"model": str(path), "classes": model.classes, "validation": shown}))
     return 0

@@ -3,6 +3,8 @@ and a warning when the sessions are ones the model was trained on."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from harlab.cli import main
@@ -58,3 +60,12 @@ def test_usage_mistakes_open_no_tracking_run(trained, argv, tmp_path, capsys, mo
     err = capsys.readouterr().err
     assert "harlab: error:" in err and "tracking" not in err
     assert not (tmp_path / "data").exists()
+
+
+def test_train_prints_scores_without_float_noise(tmp_path, capsys):
+    paths = [str(save_session(make_session(f"P{i}", seed=i, bouts=3), tmp_path / f"p{i}.h5")) for i in range(3)]
+    assert main(["train", *paths, "-o", str(tmp_path / "m.harmodel"), "--window", "2", "--preset", "features",
+                 "--no-track", "-q"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["validation"] and all(isinstance(v, float) and round(v, 4) == v
+                                        for v in result["validation"].values() if not isinstance(v, int))
