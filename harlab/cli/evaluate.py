@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="harlab evaluate MODEL SESSION...  |  harlab evaluate --cv K SESSION... [training options]",
     )
     p.add_argument("paths", nargs="+", metavar="MODEL_OR_SESSION",
-                   help="model file then session files; with --cv only session files")
+                   help="model file then session files or folders; with --cv only sessions")
     p.add_argument("--cv", type=int, default=None, metavar="K",
                    help="grouped K-fold cross-validation of a preset over the sessions' participants")
     p.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="train an activity model from labelled session files",
         description="Train an activity model on labelled windows of session files; see docs/ML.md.",
     )
-    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5)")
+    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5) or folders holding them")
     p.add_argument("-o", "--output", required=True, metavar="MODEL", help="required: model file to write")
     p.add_argument("--name", default=None, help="model name shown with its predictions (default: file stem)")
     add_force(p)

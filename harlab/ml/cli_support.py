@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harlab.core.errors import HarlabError
+from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
 from harlab.ml.presets import AUGMENT_MODES, PRESETS
@@ -22,15 +23,31 @@ if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, n
     from harlab.ml.training import TrainConfig, TrainProgress
 
 
+def session_paths(items: Sequence[str | Path]) -> list[Path]:
+    """Session files, a folder standing for the session files under it (sorted, as ``harlab export``
+    takes them), so ``harlab train sessions/`` works; a missing path or an empty folder is an error."""
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in SESSION_SUFFIXES)
+            if not found:
+                raise HarlabError(f"{path}: folder holds no session files ({', '.join(SESSION_SUFFIXES)})")
+            out += found
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise HarlabError(f"{path}: no such session file or folder")
+    return out
+
+
 def load_sessions(paths: Sequence[str]) -> tuple[list[Session], list[str], list[dict[str, Any]]]:
     """Read session files fully; returns sessions, display names and provenance dicts (path, sha256)."""
     from harlab.storage import read_session
 
     sessions, names, sources = [], [], []
-    for i, p in enumerate(paths, 1):
-        path = Path(p)
-        if not path.is_file():
-            raise HarlabError(f"{path}: no such session file")
+    paths = session_paths(paths)
+    for i, path in enumerate(paths, 1):
         note(f"reading {path} ({i}/{len(paths)})")
         sessions.append(read_session(path))
         names.append(path.stem if path.stem not in names else f"{path.stem}-{i}")

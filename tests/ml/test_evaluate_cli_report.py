@@ -69,3 +69,23 @@ def test_train_prints_scores_without_float_noise(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["validation"] and all(isinstance(v, float) and round(v, 4) == v
                                         for v in result["validation"].values() if not isinstance(v, int))
+
+
+def test_a_folder_of_sessions_is_taken_like_its_files(trained, tmp_path, capsys):
+    """``harlab train sessions/`` as ``harlab export`` takes folders, not 'no such session file'."""
+    src, _, model = trained
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    for i in range(3):
+        save_session(make_session(f"P{i}", seed=i), folder / f"p{i}.h5")
+    out = tmp_path / "m.harmodel"
+    assert main(["train", str(folder), "-o", str(out), "--window", "2", "--preset", "features", "--no-track",
+                 "-q"]) == 0
+    assert main(["evaluate", str(out), str(folder), "--no-track", "-q"]) == 0
+    assert main(["explore", str(folder), "-o", str(tmp_path / "pca.png"), "-q"]) == 0
+    capsys.readouterr()
+    (tmp_path / "empty").mkdir()
+    assert main(["train", str(tmp_path / "empty"), "-o", str(tmp_path / "e.harmodel"), "--no-track"]) == 2
+    assert "folder holds no session files" in capsys.readouterr().err
+    assert main(["train", str(tmp_path / "gone"), "-o", str(tmp_path / "e.harmodel"), "--no-track"]) == 2
+    assert "gone: no such session file or folder" in capsys.readouterr().err
