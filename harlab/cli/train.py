@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from harlab.ml.training import train
+    from harlab.ml.training import TrainingCancelled, train
     from harlab.mlops.tracking import RunTracker, log_training
 
     check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(ZIP_MAGIC), kind="a model file")
@@ -61,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             model = train(data.X, data.y, data.groups, info, cfg, tracker.progress(print_progress), cancel,
                           context=data.context, blocks=data.blocks, group_kind=data.group_kind)
+        except TrainingCancelled:
+            # Ctrl+C is the person's choice, not an error: exit 130 as for any interrupted command
+            note(f"harlab: interrupted: training cancelled, {output} not written")
+            return 130
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)

@@ -89,3 +89,31 @@ def test_a_folder_of_sessions_is_taken_like_its_files(trained, tmp_path, capsys)
     assert "folder holds no session files" in capsys.readouterr().err
     assert main(["train", str(tmp_path / "gone"), "-o", str(tmp_path / "e.harmodel"), "--no-track"]) == 2
     assert "gone: no such session file or folder" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_training_exits_130_and_writes_no_model(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    paths = [str(save_session(make_session(f"P{i}", seed=i, bouts=9), tmp_path / f"p{i}.h5")) for i in range(3)]
+    out = tmp_path / "m.harmodel"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HARLAB_TRACKING": "off"}
+    proc = subprocess.Popen([sys.executable, "-m", "harlab", "train", *paths, "-o", str(out), "--preset", "cnn1d",
+                             "--epochs", "500", "--patience", "500", "--window", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        lines = []
+        for line in proc.stderr:  # wait until an epoch has run, then press Ctrl+C
+            lines.append(line)
+            if "epoch 2/" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, "".join(lines[-5:]) + rest
+    assert "training cancelled" in rest and "error" not in rest and "Traceback" not in rest
+    assert not out.exists()
