@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from harlab.simulate import make_demo_session
 
     if not 0 < args.duration <= 7 * 24 * 60:
-        raise HarlabError(f"--duration must be between 0 and 10080 minutes, got {args.duration:g}")
+        raise HarlabError(f"--duration must be more than 0 and at most 10080 minutes (a week), got {args.duration:g}")
     if args.seed < 0:
         raise HarlabError(f"--seed must be a non-negative integer, got {args.seed}")
     try:

@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="harlab evaluate MODEL SESSION...  |  harlab evaluate --cv K SESSION... [training options]",
     )
     p.add_argument("paths", nargs="+", metavar="MODEL_OR_SESSION",
-                   help="model file then session files; with --cv only session files")
+                   help="model file then session files or folders; with --cv only sessions")
     p.add_argument("--cv", type=int, default=None, metavar="K",
                    help="grouped K-fold cross-validation of a preset over the sessions' participants")
     p.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")
@@ -53,6 +53,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
+def trained_on(training: list[dict], sessions: list[dict]) -> list[str]:
+    """Names of the ``sessions`` (dataset source entries) that were among a model's training
+    sessions: the same session id, or the very same windows under another id (a re-import)."""
+    ids = {t.get("session_id") for t in training} - {None, ""}
+    digests = {t.get("windows_sha256") for t in training} - {None, ""}
+    return [s.get("name") or s.get("path", "?") for s in sessions
+            if s.get("session_id") in ids or s.get("windows_sha256") in digests]
+
+
 def run(args: argparse.Namespace) -> int:
     from harlab.mlops.tracking import RunTracker
 
@@ -60,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
                                  ("--confusion", args.confusion, "a PNG image", has_magic(PNG_MAGIC))):
         if path:
             check_output(path, args.paths, force=args.force, own_kind=own, kind=kind, option=opt)
+    # usage mistakes are refused before a tracking run is opened (no empty failed runs in the store)
+    if args.cv is not None and args.cv < 2:
+        raise HarlabError("--cv needs K >= 2")
+    if args.cv is None and len(args.paths) < 2:
+        raise HarlabError("give a model file and at least one session file (or --cv K with sessions)")
     record = Path(args.report).with_suffix(".run.json") if args.report else None
     with RunTracker(options_from_args(args), "cv" if args.cv is not None else "evaluate", record) as tracker:
         return _run(args, tracker)
@@ -116,6 +130,11 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
             note(f"leaving out windows of classes the model does not know: "
                  f"{describe_unmatched(unknown, model.classes)}")
             data = dataset_from_args(args, args.paths[1:], classes=keep)
+        seen = trained_on(model.info.training_sessions, data.sources)
+        if seen:
+            note(f"warning: the model was trained on {len(seen)} of these {len(data.sources)} sessions "
+                 f"({', '.join(seen[:5])}{', ...' if len(seen) > 5 else ''}): their scores show what it memorised, "
+                 "not how it does on new recordings")
         rep = evaluate_model(model, data)
         rep["model"] = {"path": args.paths[0], "name": info.name, "preset": info.preset}
         model_ref = {"spec": args.paths[0], "name": info.name, "preset": info.preset,

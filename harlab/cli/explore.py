@@ -15,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="PCA scatter of labelled windows coloured by class (PNG)",
         description="Project labelled windows onto their principal components and plot them by class.",
     )
-    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5)")
-    p.add_argument("-o", "--output", required=True, metavar="PNG", help="image to write")
+    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5) or folders holding them")
+    p.add_argument("-o", "--output", required=True, metavar="PNG", help="required: image to write")
     p.add_argument("--dims", type=int, choices=[2, 3], default=2, help="2-D or 3-D scatter (2)")
     p.add_argument("--raw", action="store_true",
                    help="project standardised raw samples instead of window features")

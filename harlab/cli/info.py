@@ -88,7 +88,8 @@ def _text(d: dict[str, Any]) -> str:
     if md["notes"]:
         out.append(f"notes:        {md['notes']}")
     for k, v in md["extra"].items():
-        out.append(f"extra:        {k} = {v}")
+        # a value of several lines (import warnings) keeps its later lines under the first
+        out.append(f"extra:        {k} = " + str(v).replace("\n", "\n" + " " * (17 + len(k))))
     out.append(f"streams ({len(d['streams'])}):")
     for s in d["streams"]:
         rate = f"{s['rate_hz']:g} Hz" if s["rate_hz"] else "irregular"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harlab.cli._common import add_force, check_output, has_suffix
 from harlab.core.errors import HarlabError
+from harlab.core.wording import counted
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,34 +28,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub.required = True
 
     ls = sub.add_parser("list", help="registered models with their aliases")
-    ls.add_argument("--json", action="store_true")
+    ls.add_argument("--json", action="store_true", help="print the list as JSON")
     ls.set_defaults(func=run_list)
 
     sh = sub.add_parser("show", help="versions of a registered model: aliases, run, preset, validation scores")
-    sh.add_argument("name")
-    sh.add_argument("--json", action="store_true")
+    sh.add_argument("name", help="registered model name (see 'harlab models list')")
+    sh.add_argument("--json", action="store_true", help="print the versions as JSON")
     sh.set_defaults(func=run_show)
 
     pr = sub.add_parser("promote", help="point an alias (staging, production, ...) at a version")
-    pr.add_argument("name")
-    pr.add_argument("version")
-    pr.add_argument("--alias", default="production", help="alias to set (production)")
+    pr.add_argument("name", help="registered model name")
+    pr.add_argument("version", help="version number to point the alias at (see 'harlab models show NAME')")
+    pr.add_argument("--alias", default="production", help="alias to set (default: production)")
     pr.set_defaults(func=run_promote)
 
     rg = sub.add_parser("register", help="log a harlab model file as a new version of NAME (a tracked run)")
     rg.add_argument("model", metavar="MODEL", help="model file written by 'harlab train'")
-    rg.add_argument("--name", required=True, help="registered model name")
+    rg.add_argument("--name", required=True, help="required: registered model name")
     rg.add_argument("--alias", default=None, help="also point this alias at the new version")
-    rg.add_argument("--experiment", default="harlab")
+    rg.add_argument("--experiment", default="harlab", help="MLflow experiment of the run (harlab)")
     rg.set_defaults(func=run_register)
 
     ex = sub.add_parser("export-onnx", help="export a model's network to ONNX and check it against PyTorch")
     ex.add_argument("model", metavar="MODEL", help="model file, or models:/NAME@ALIAS or models:/NAME/VERSION")
-    ex.add_argument("-o", "--output", required=True, metavar="FILE.onnx")
+    ex.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="required: ONNX file to write")
     ex.add_argument("--sessions", nargs="*", default=(), metavar="SESSION",
                     help="check parity on windows of these session files (default: synthetic windows)")
     ex.add_argument("--tolerance", type=float, default=1e-4, help="largest |Δprob| allowed (1e-4)")
-    ex.add_argument("--opset", type=int, default=18)
+    ex.add_argument("--opset", type=int, default=18, help="ONNX opset version (18)")
     add_force(ex)
     ex.set_defaults(func=run_export)
 
@@ -71,7 +72,7 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for m in models:
         aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(m["aliases"].items())) or "-"
-        print(f"{m['name']}\t{m['versions']} version(s), latest v{m['latest']}\taliases: {aliases}")
+        print(f"{m['name']}\t{counted(m['versions'], 'version')}, latest v{m['latest']}\taliases: {aliases}")
     return 0
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -58,16 +60,18 @@ def run(args: argparse.Namespace) -> int:
         sources.append(make_source(dev, profile=args.profile, rate_hz=args.rate, seed=i, speed=args.speed, **kwargs))
     md = Metadata(participant_id=args.participant)
     rec = Recorder(out, sources, metadata=md, placement=args.placement, **({"clock": clock.now} if clock else {}))
+    live = not args.quiet and sys.stderr.isatty()  # a status line redrawn with \r is for a terminal, not a log
     rec.start()
     if protocol:
         rec.run_protocol(protocol)
     elif sys.stdin is not None and sys.stdin.isatty():
         threading.Thread(target=_keyboard_labels, args=(rec,), daemon=True).start()
+    stop_on_term = _stop_on_terminate()
     try:
         while True:
             time.sleep(0.2)
             st = rec.status()
-            if not args.quiet:
+            if live:
                 _print_status(st)
             if duration is not None and st.elapsed_s >= duration:
                 break
@@ -76,15 +80,37 @@ def run(args: argparse.Namespace) -> int:
             if all(s == "error" for s in st.sources.values()):
                 raise HarlabError("every source failed: " + "; ".join(st.messages))
     except KeyboardInterrupt:
-        print("\nstopping...", file=sys.stderr)
+        print("\nstopping..." if live else "stopping...", file=sys.stderr)
+    finally:
+        stop_on_term()
     path = rec.stop()
     st = rec.status()
-    if not args.quiet:
+    if live:
         print(file=sys.stderr)
     for name, q in st.streams.items():
         print(f"{name}: {q.samples} samples, {q.gaps} gaps", file=sys.stderr)
     print(path)
     return 0
+
+
+def _stop_on_terminate() -> Callable[[], None]:
+    """SIGTERM (``kill``, ``timeout``, a closing terminal's SIGHUP) stops and saves the recording as
+    Ctrl+C does, instead of ending the process with the session still in its journal. Returns the
+    function that puts the previous handlers back."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    old = {n: signal.signal(getattr(signal, n), interrupt) for n in names}
+
+    def restore() -> None:
+        for n, h in old.items():
+            signal.signal(getattr(signal, n), h)
+
+    return restore
 
 
 def _print_status(st) -> None:  # noqa: ANN001

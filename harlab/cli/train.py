@@ -33,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="train an activity model from labelled session files",
         description="Train an activity model on labelled windows of session files; see docs/ML.md.",
     )
-    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5)")
-    p.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write")
+    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5) or folders holding them")
+    p.add_argument("-o", "--output", required=True, metavar="MODEL", help="required: model file to write")
     p.add_argument("--name", default=None, help="model name shown with its predictions (default: file stem)")
     add_force(p)
     add_window_args(p)
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    from harlab.ml.training import train
+    from harlab.ml.training import TrainingCancelled, train
     from harlab.mlops.tracking import RunTracker, log_training
 
     check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(ZIP_MAGIC), kind="a model file")
@@ -61,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             model = train(data.X, data.y, data.groups, info, cfg, tracker.progress(print_progress), cancel,
                           context=data.context, blocks=data.blocks, group_kind=data.group_kind)
+        except TrainingCancelled:
+            # Ctrl+C is the person's choice, not an error: exit 130 as for any interrupted command
+            note(f"harlab: interrupted: training cancelled, {output} not written")
+            return 130
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)
@@ -72,5 +76,7 @@ def run(args: argparse.Namespace) -> int:
     note(f"wrote {path} ({dt:.1f} s)")
     for line in validation_summary(model.info.metrics):
         note(line)
-    print(json.dumps({"model": str(path), "classes": model.classes, "validation": val}))
+    # the scores as the notes above give them, not 0.28888888888888886 (the model file keeps them whole)
+    shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in val.items()} if isinstance(val, dict) else val
+    print(json.dumps({"model": str(path), "classes": model.classes, "validation": shown}))
     return 0

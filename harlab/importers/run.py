@@ -23,6 +23,7 @@ from harlab.core.errors import HarlabError, SessionFileError, quote_input
 from harlab.core.files import same_file, special_kind
 from harlab.core.metadata import SourceFile
 from harlab.core.session import Session
+from harlab.core.wording import counted
 from harlab.importers.base import (
     Importer,
     ImportOptions,
@@ -412,6 +413,14 @@ def shared_warnings(reports: Sequence[FileReport]) -> dict[str, int]:
     return {w: n for w, n in counts.items() if n > 1}
 
 
+def names_of(reports: Sequence[FileReport], warning: str, n: int, most: int = 3) -> str:
+    """': a.csv, b.csv' naming the few inputs that got a shared ``warning`` (so the person can
+    find them), nothing when there are more than ``most``."""
+    if n > most:
+        return ""
+    return ": " + ", ".join(Path(r.path).name for r in reports if r.ok and warning in r.warnings)
+
+
 def report_lines(reports: Sequence[FileReport], out: Path | str) -> list[str]:
     """The per-file report that ``harlab import`` prints and the workbench shows, ending in a summary."""
     shared = shared_warnings(reports)
@@ -420,16 +429,16 @@ def report_lines(reports: Sequence[FileReport], out: Path | str) -> list[str]:
     for r in reports:
         if r.ok:
             streams = ", ".join(f"{k} {v}" for k, v in r.stream_samples.items()) or "no streams"
-            lines.append(f"ok      {r.path}  [{r.importer}] {r.sessions} session(s); samples: {streams}; "
-                         f"{r.segments} label segments")
+            lines.append(f"ok      {r.path}  [{r.importer}] {counted(r.sessions, 'session')}; samples: {streams}; "
+                         f"{counted(r.segments, 'label segment')}")
             lines += [f"        -> {o}" for o in r.outputs]
             lines += [f"        warning: {w}" for w in r.warnings if w not in shared]
         else:
             failed += 1
             lines.append(f"FAILED  {r.path}" + (f"  [{r.importer}]" if r.importer else ""))
             lines.append(f"        reason: {r.reason}")
-    lines += [f"warning ({n} inputs): {w}" for w, n in shared.items()]
+    lines += [f"warning ({n} inputs{names_of(reports, w, n)}): {w}" for w, n in shared.items()]
     total = sum(r.sessions for r in reports)
-    lines.append(f"{len(reports) - failed} of {len(reports)} inputs imported, {total} session files "
-                 f"written to {out}" + (f"; {failed} failed" if failed else ""))
+    lines.append(f"{len(reports) - failed} of {counted(len(reports), 'input')} imported, "
+                 f"{counted(total, 'session file')} written to {out}" + (f"; {failed} failed" if failed else ""))
     return lines

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harlab.core.errors import HarlabError
+from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
 from harlab.ml.presets import AUGMENT_MODES, PRESETS
@@ -22,15 +23,31 @@ if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, n
     from harlab.ml.training import TrainConfig, TrainProgress
 
 
+def session_paths(items: Sequence[str | Path]) -> list[Path]:
+    """Session files, a folder standing for the session files under it (sorted, as ``harlab export``
+    takes them), so ``harlab train sessions/`` works; a missing path or an empty folder is an error."""
+    out: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() in SESSION_SUFFIXES)
+            if not found:
+                raise HarlabError(f"{path}: folder holds no session files ({', '.join(SESSION_SUFFIXES)})")
+            out += found
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise HarlabError(f"{path}: no such session file or folder")
+    return out
+
+
 def load_sessions(paths: Sequence[str]) -> tuple[list[Session], list[str], list[dict[str, Any]]]:
     """Read session files fully; returns sessions, display names and provenance dicts (path, sha256)."""
     from harlab.storage import read_session
 
     sessions, names, sources = [], [], []
-    for i, p in enumerate(paths, 1):
-        path = Path(p)
-        if not path.is_file():
-            raise HarlabError(f"{path}: no such session file")
+    paths = session_paths(paths)
+    for i, path in enumerate(paths, 1):
         note(f"reading {path} ({i}/{len(paths)})")
         sessions.append(read_session(path))
         names.append(path.stem if path.stem not in names else f"{path.stem}-{i}")
@@ -63,22 +80,25 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", default="ensemble", choices=PRESETS,
                    help="ensemble (default: 1D CNN + LightGBM on features), cnn1d, seed2d (the seed's 2-D CNN), "
                         "features (LightGBM on window features)")
-    g.add_argument("--epochs", type=int, default=40, metavar="N")
-    g.add_argument("--batch-size", type=int, default=64, metavar="N")
-    g.add_argument("--lr", type=float, default=2e-3)
-    g.add_argument("--patience", type=int, default=8, metavar="N", help="early-stopping patience in epochs")
-    g.add_argument("--val-fraction", type=float, default=0.2,
-                   help="share of participants held out for early stopping (0.2)")
+    g.add_argument("--epochs", type=int, default=40, metavar="N", help="most network epochs (%(default)s)")
+    g.add_argument("--batch-size", type=int, default=64, metavar="N", help="windows per network step (%(default)s)")
+    g.add_argument("--lr", type=float, default=2e-3, help="network learning rate (%(default)g)")
+    g.add_argument("--patience", type=int, default=8, metavar="N",
+                   help="early-stopping patience in epochs (%(default)s)")
+    g.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
+                   help="share of participants held out for early stopping (%(default)s)")
     g.add_argument("--augment", default="jitter", choices=list(AUGMENT_MODES),
                    help="network augmentation: jitter (default), flip, warp (jitter + tempo 0.8-1.25x), none")
-    g.add_argument("--no-class-weights", action="store_true")
-    g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--threads", type=int, default=0, help="torch threads (default: cores, at most 4)")
-    g.add_argument("--depth", type=int, default=None, help="cnn1d conv blocks")
-    g.add_argument("--width", type=int, default=None, help="cnn1d filters of the first block")
-    g.add_argument("--kernel", type=int, default=None, help="cnn1d kernel size")
-    g.add_argument("--dropout", type=float, default=None)
-    g.add_argument("--no-batch-norm", action="store_true")
+    g.add_argument("--no-class-weights", action="store_true",
+                   help="weigh every window alike (default: rarer classes weigh more)")
+    g.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a run (%(default)s)")
+    g.add_argument("--threads", type=int, default=0, metavar="N", help="torch threads (default: cores, at most 4)")
+    # the defaults stated here are harlab.ml.models.CNN1DConfig's (tests hold them together)
+    g.add_argument("--depth", type=int, default=None, metavar="N", help="cnn1d conv blocks (4)")
+    g.add_argument("--width", type=int, default=None, metavar="N", help="cnn1d filters of the first block (64)")
+    g.add_argument("--kernel", type=int, default=None, metavar="N", help="cnn1d kernel size (5)")
+    g.add_argument("--dropout", type=float, default=None, metavar="P", help="cnn1d dropout (0.2)")
+    g.add_argument("--no-batch-norm", action="store_true", help="cnn1d without batch normalisation")
     g.add_argument("--no-context", action="store_true",
                    help="models see each window alone, not also against the rest of its recording "
                         "(tilt from the recording's upright, motion against its walking and median, and for "

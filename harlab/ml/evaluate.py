@@ -139,8 +139,21 @@ def format_report(rep: dict[str, Any]) -> str:
                      f"macro-F1 {fs['macro_f1']['mean']:.4f} ± {fs['macro_f1']['std']:.4f}")
     width = max(len(c) for c in rep["classes"])
     lines.append(f"{'class':<{width}}  precision  recall     F1  support")
-    for c, m in rep["per_class"].items():
-        lines.append(f"{c:<{width}}  {m['precision']:9.3f}  {m['recall']:6.3f}  {m['f1']:5.3f}  {m['support']:7d}")
+    predicted = np.asarray(rep["confusion"]).sum(0) if rep.get("confusion") is not None else None
+    absent = []
+    for i, (c, m) in enumerate(rep["per_class"].items()):
+        # a score with nothing to divide by is not a score: '-' where no window has (or was
+        # given) the class, so a class these sessions lack does not read as 0.000 (all wrong)
+        some_predicted = predicted is None or predicted[i] > 0
+        if not m["support"] and not some_predicted:
+            absent.append(c)
+        prec = f"{m['precision']:9.3f}" if some_predicted else f"{'-':>9}"
+        rec = f"{m['recall']:6.3f}" if m["support"] else f"{'-':>6}"
+        f1 = f"{'-':>5}" if c in absent else f"{m['f1']:5.3f}"
+        lines.append(f"{c:<{width}}  {prec}  {rec}  {f1}  {m['support']:7d}")
+    if absent:
+        lines.append(f"('-': no window of {', '.join(absent)} in these sessions and none predicted; "
+                     "macro-F1 counts only classes present or predicted)")
     if "group_spread" in rep:
         gs = rep["group_spread"]
         lines.append(f"per {rep.get('group_kind', 'group')} ({len(rep['per_group'])}): accuracy "

@@ -96,7 +96,7 @@ def test_wisdm_real_pair_named_explicitly(wisdm_watch: Path, tmp_path: Path,
     out = tmp_path / "out"
     assert main(["import", str(acc), str(gyro), "-o", str(out), "-q"]) == 0
     assert [p.name for p in out.glob("*.h5")] == ["data_1600_accel_watch.h5"]
-    assert "1 of 1 inputs imported, 1 session files" in capsys.readouterr().out
+    assert "1 of 1 input imported, 1 session file written" in capsys.readouterr().out
     s = read_session(out / "data_1600_accel_watch.h5")
     assert set(s.streams) == {"accelerometer", "gyroscope"}
 
@@ -256,7 +256,7 @@ def test_a_warning_shared_by_inputs_is_said_once(fitbit_seed: Path, tmp_path: Pa
     assert main(["import", *map(str, bins), "-o", str(tmp_path / "o"), "-q"]) == 0
     text = capsys.readouterr().out
     assert text.count("no timezone given") == 1
-    assert "warning (2 inputs): no timezone given" in text
+    assert "warning (2 inputs: Walking_20200421155113.bin, Squad_20200421180451.bin): no timezone given" in text
 
 
 def test_info_takes_several_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -185,3 +185,27 @@ def test_cli_unknown_device_without_bluetooth_is_a_clear_error(tmp_path: Path) -
     assert proc.returncode == 2
     assert "harlab: error:" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_record_stopped_by_a_signal_saves_the_session(tmp_path: Path, sig: signal.Signals) -> None:
+    """``kill`` (or ``timeout``) stops a recording as Ctrl+C does: a session file, exit 0, no journal
+    left behind; and a log (stderr not a terminal) gets no status line redrawn with carriage returns."""
+    out = tmp_path / "sig.h5"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "harlab", "record", "--device", "simulated", "-o", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "sig.h5.journal").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    assert stdout.strip() == str(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sig.h5"]
+    assert read_session(out).streams
+    assert "\r" not in stderr and "stopping..." in stderr

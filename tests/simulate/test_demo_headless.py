@@ -28,3 +28,13 @@ def test_demo_without_a_display_says_so_and_still_writes_the_session(tmp_path):
     from harlab.storage import read_session
 
     assert read_session(out).streams  # a whole session, readable
+
+
+@pytest.mark.parametrize("minutes", ["0", "-1", "20000"])
+def test_a_duration_out_of_range_says_the_range_it_breaks(minutes, tmp_path, capsys):
+    from harlab.cli import main
+
+    assert main(["demo", "--no-open", "-o", str(tmp_path), "--duration", minutes]) == 2
+    err = capsys.readouterr().err
+    assert "more than 0 and at most 10080 minutes" in err and f"got {float(minutes):g}" in err
+    assert not any(tmp_path.iterdir())
