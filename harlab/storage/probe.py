@@ -31,7 +31,7 @@ from harlab.core.errors import SessionFileError
 
 #: Seconds the child may take (starting Python and importing h5py included); a sound file's
 #: metadata walk takes milliseconds, so only a file that makes HDF5 loop reaches it.
-PROBE_TIMEOUT_S = 60.0
+PROBE_TIMEOUT_S = 30.0
 #: Address space the child may add to what its imports use (POSIX): metadata within the
 #: structure limits needs a few megabytes.
 PROBE_MEMORY_BYTES = 2 << 30

@@ -7,8 +7,7 @@ import pytest
 
 from harlab.core.errors import SessionFileError
 from harlab.simulate import make_demo_session
-from harlab.storage import open_session, save_session, validate_file
-from harlab.storage import probe
+from harlab.storage import open_session, probe, save_session, validate_file
 
 
 @pytest.fixture
