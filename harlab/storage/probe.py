@@ -77,9 +77,9 @@ def probe_metadata(path: str | Path) -> None:
     """Raise SessionFileError if reading ``path``'s metadata crashes, hangs or exhausts memory in
     a child process; return at once for a trusted file and inside the child itself."""
     path = Path(path)
-    if _in_child or is_trusted(path):
-        return
     key = _key(path)
+    if _in_child or key is None or is_trusted(path):
+        return  # (a path that cannot be stat'ed is reported by the caller's own open)
     root = str(Path(__file__).resolve().parents[2])
     code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe import _child_main; _child_main()"
     try:
@@ -92,8 +92,7 @@ def probe_metadata(path: str | Path) -> None:
             path, f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
             "(it loops on damaged metadata): the file is damaged",
         ) from None
-    except OSError as exc:  # no child can be started (no processes left): read without the probe
-        del exc
+    except OSError:  # no child can be started (no processes left): read without the probe
         return
     if r.returncode == _EXIT_OK:
         if key is not None and key == _key(path):

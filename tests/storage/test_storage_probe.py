@@ -47,3 +47,13 @@ def test_a_child_that_does_not_finish_in_time_refuses_the_file(saved, monkeypatc
         open_session(saved)
     assert exc.value.path == saved
     assert not probe.is_trusted(saved)
+
+
+def test_a_finished_recording_is_trusted(tmp_path):
+    from harlab.core import Metadata
+    from harlab.storage import RecordingWriter
+
+    path = tmp_path / "rec.h5"
+    with RecordingWriter(path, Metadata(session_id="r1")):
+        pass
+    assert probe.is_trusted(path)
