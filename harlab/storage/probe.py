@@ -1,8 +1,9 @@
 """The first metadata walk of an untrusted session file, made in a child process.
 
 Some damage kills the HDF5 library itself: bit flips in a session file were found that
-make HDF5 2.0 (through h5py) crash with a segmentation fault, or loop forever, while it
-reads an attribute, and nothing h5py exposes shows the damage before the read. No check
+make HDF5 2.0 (through h5py) crash with a segmentation fault while it reads a text
+attribute or table (a variable-length string type whose kind is neither string nor
+sequence), and nothing h5py exposes shows the damage before the read. No check
 in this process can rule that out, so the read that opening and ``harlab validate`` make
 of a file's metadata (every object header and attribute the structure checks and the
 reader touch, the format attributes, the global heap check) is made first by a child
@@ -10,11 +11,11 @@ process, with a time limit and, on POSIX, a memory limit. When the child dies, t
 is refused with a :class:`SessionFileError`; when it finishes, this process's own reads
 are the same deterministic reads of the same bytes and are safe.
 
-A child costs about half a second (starting Python and importing h5py), so it is spent
+A child costs half a second or more (starting Python and importing h5py), so it is spent
 only on files this process has neither written nor probed: :func:`trust` records a file
 by (device, inode, size, mtime, ctime) after harlab saved it or a probe passed, and
-:func:`probe_metadata` returns at once for a recorded file. Any change to the file
-changes its ctime, so an edited file is probed again.
+:func:`probe_metadata` returns at once for a recorded file. A change to the file changes
+its ctime (to the file system's clock resolution), so an edited file is probed again.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ PROBE_MEMORY_BYTES = 2 << 30
 
 _EXIT_OK = 0
 _EXIT_MEMORY = 3
+#: What the child prints once its imports are done and it starts the walk.
+_READY = b"harlab-probe-ready"
 
 _trusted: set[tuple[int, ...]] = set()
 _lock = threading.Lock()
@@ -84,16 +87,23 @@ def probe_metadata(path: str | Path) -> None:
     code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe import _child_main; _child_main()"
     try:
         r = subprocess.run(
-            [sys.executable, "-P", "-c", code, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, timeout=PROBE_TIMEOUT_S, check=False,
+            [sys.executable, "-P", "-c", code, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, timeout=PROBE_TIMEOUT_S, check=False,
         )
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as exc:
+        if _READY not in (exc.stdout or b""):
+            raise SessionFileError(
+                path, f"the check of this file's metadata in a child process did not start within "
+                f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
+            ) from None
         raise SessionFileError(
             path, f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
             "(it loops on damaged metadata): the file is damaged",
         ) from None
     except OSError:  # no child can be started (no processes left): read without the probe
         return
+    if r.returncode > 0 and _READY not in r.stdout:
+        return  # the child never reached the walk (an interpreter that cannot run it): read without the probe
     if r.returncode == _EXIT_OK:
         if key is not None and key == _key(path):
             with _lock:
@@ -170,6 +180,8 @@ def _child_main() -> None:
     global _in_child
     _in_child = True
     _limit_memory()
+    sys.stdout.buffer.write(_READY + b"\n")
+    sys.stdout.flush()
     try:
         walk_metadata(Path(sys.argv[1]))
     except MemoryError:
