@@ -189,6 +189,32 @@ def _bit_flips(seed: int, n: int, span: int | None = 4096) -> Callable[[Path], N
     return patch
 
 
+def _metadata_bit_flips(seed: int, n: int) -> Callable[[Path], None]:
+    """Flip ``n`` random bits among the bytes that are not dataset storage (chunks or contiguous
+    data): object headers, B-trees, heaps and free space, where a flip reaches HDF5 itself."""
+    def patch(path: Path) -> None:
+        data = bytearray(path.read_bytes())
+        is_meta = np.ones(len(data), bool)
+        with h5py.File(path, "r") as f:
+            def storage(name: str, obj: object) -> None:
+                if not isinstance(obj, h5py.Dataset):
+                    return
+                if obj.chunks:
+                    for i in range(obj.id.get_num_chunks()):
+                        c = obj.id.get_chunk_info(i)
+                        is_meta[c.byte_offset:c.byte_offset + c.size] = False
+                elif obj.id.get_offset() is not None:
+                    is_meta[obj.id.get_offset():obj.id.get_offset() + obj.id.get_storage_size()] = False
+            f.visititems(storage)
+        meta = np.flatnonzero(is_meta)
+        rng = np.random.default_rng(seed)
+        for off in meta[rng.integers(0, len(meta), n)]:
+            data[off] ^= 1 << int(rng.integers(0, 8))
+        path.write_bytes(bytes(data))
+    patch.__doc__ = f"{n} random bit flips in the metadata bytes (seed {seed})"
+    return patch
+
+
 def heap_free_space_zero(path: Path) -> None:
     """The free-space object of the first global heap (variable-length strings) declares 0 bytes:
     HDF5 2.0 loops forever on it when a string attribute is read."""
@@ -301,6 +327,8 @@ REFUSED_ON_OPEN: dict[str, H5Edit | ByteEdit] = {
 BIT_FLIPS: dict[str, ByteEdit] = {
     **{f"bit_flips_{seed}": _bit_flips(seed, 4) for seed in range(12)},
     **{f"bit_flips_anywhere_{seed}": _bit_flips(seed, 6, None) for seed in range(75, 81)},
+    # seed 101250 crashed HDF5 2.0 with SIGSEGV (see vlen_kind_3_table), found by a run of 1250 seeds
+    **{f"bit_flips_metadata_{seed}": _metadata_bit_flips(seed, 6) for seed in (101250, 101251, 101252)},
 }
 
 UNSOUND: dict[str, H5Edit] = {

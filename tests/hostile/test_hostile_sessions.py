@@ -121,7 +121,7 @@ def test_random_bit_flips_end_cleanly(material, name):
             assert str(path) in r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("name", ["vlen_kind_3_attribute", "vlen_kind_3_table"])
+@pytest.mark.parametrize("name", ["vlen_kind_3_attribute", "vlen_kind_3_table", "bit_flips_metadata_101250"])
 def test_a_file_that_crashes_hdf5_is_refused_with_the_crash_named(material, name):
     """These files kill HDF5 2.0 with SIGSEGV when their text is read; the metadata walk in a
     child process turns that into a refusal naming the file."""
