@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEventLoop, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -390,6 +390,7 @@ class MainWindow(QMainWindow):
             return False
         entries = pending_edits(p)
         try:
+            self._probe_without_freezing(p)
             try:
                 sf = open_session(p, writable=True)
             except FileLockedError as exc:
@@ -724,6 +725,37 @@ class MainWindow(QMainWindow):
         answer = box.exec()
         box.deleteLater()
         return QMessageBox.StandardButton(answer) == QMessageBox.StandardButton.Yes
+
+    def _probe_without_freezing(self, path: Path) -> None:
+        """Make the child-process metadata probe of a file harlab did not write (about a second,
+        up to its time limit on a file that makes HDF5 loop) on a thread while the window keeps
+        painting; user input waits, so nothing can start while the file is half opened."""
+        import threading
+
+        from harlab.storage import has_unrecovered_journal
+        from harlab.storage.probe import is_trusted, probe_metadata
+
+        if is_trusted(path) or has_unrecovered_journal(path):
+            return  # recovery rewrites the file from the journal before it is read
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                probe_metadata(path)
+            except BaseException as exc:  # noqa: BLE001 - raised again on the GUI thread
+                failure.append(exc)
+
+        thread = threading.Thread(target=run, name=f"probe {path.name}", daemon=True)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            thread.start()
+            while thread.is_alive():
+                QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+                thread.join(0.02)
+        finally:
+            QApplication.restoreOverrideCursor()
+        if failure:
+            raise failure[0]
 
     def show_error(self, message: str) -> None:
         self.report(message)

@@ -209,6 +209,7 @@ def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) ->
     files kept as hard links until all renames succeeded, and put back if one fails.
     """
     from harlab.storage import FileLock
+    from harlab.storage.probe import trust
     from harlab.storage.session_file import fsync_dir, remove_stale_temps
 
     locks: list[FileLock] = []
@@ -238,6 +239,8 @@ def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) ->
             os.replace(tmp, t)
         for folder in {t.parent for t in targets}:
             fsync_dir(folder)
+        for t in targets:
+            trust(t)  # harlab wrote it: opening it needs no probe in a child process
     except BaseException:
         for t, old in backups.items():  # put every replaced target back as it was
             with contextlib.suppress(OSError):

@@ -44,6 +44,7 @@ from harlab.storage.layout import (
     to_str,
     write_table,
 )
+from harlab.storage.probe import probe_metadata
 from harlab.storage.pyramid import StreamAppender, create_stream_group
 from harlab.storage.structure import global_heap_problems, structure_problems
 
@@ -185,6 +186,7 @@ def open_h5(path: Path, check_structure: bool = True) -> h5py.File:
         raise SessionFileError(path, f"cannot read the file: {_short(exc)}") from None
     if heap:
         raise SessionFileError(path, f"refused: {heap[0]}")
+    probe_metadata(path)  # a crash of HDF5 on damaged metadata ends a child process, not this one
     try:
         f = h5py.File(path, "r", locking=False)
     except OSError as exc:

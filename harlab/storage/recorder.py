@@ -48,6 +48,7 @@ from harlab.storage.journal import (
 )
 from harlab.storage.layout import chunk_rows, dt_to_str, str_to_dt
 from harlab.storage.lock import FileLock, lock_holder
+from harlab.storage.probe import trust
 from harlab.storage.pyramid import StreamAppender, create_stream_group
 from harlab.storage.session_file import atomic_write, fsync_dir
 
@@ -357,6 +358,7 @@ class RecordingWriter:
                 os.close(fd)
             os.replace(wp, self.path)
             fsync_dir(self.path.parent)
+            trust(self.path)  # written by this process: opening it needs no probe in a child
             self._write(encode_json(KIND_END, {}))
             os.close(self._fd)  # type: ignore[arg-type]
             self._fd = None

@@ -27,6 +27,7 @@ from harlab.core.streams import ArrayStreamData
 from harlab.storage.codec import open_h5, read_file_session, write_session
 from harlab.storage.h5data import H5StreamData
 from harlab.storage.lock import FileLock, lock_holder
+from harlab.storage.probe import trust
 
 
 def fsync_dir(folder: Path) -> None:
@@ -60,6 +61,7 @@ def atomic_write(path: Path, fill: Callable[[h5py.File], None]) -> Path:
             os.close(fd)
         os.replace(tmp, path)
         fsync_dir(folder)
+        trust(path)  # harlab wrote these bytes: opening them needs no probe in a child process
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -133,6 +133,9 @@ def _walk(f: h5py.File, file_size: int, out: list[str]) -> None:
             if count > MAX_OBJECTS:
                 out.append(f"the file holds more than {MAX_OBJECTS} objects; a session file has far fewer")
                 return
+            if isinstance(name, bytes):  # h5py gives a name that is not UTF-8 as bytes
+                out.append(f"{g.name}: an object name is not valid UTF-8 ({name!r})")
+                continue
             path = _join(g, name)
             try:
                 name.encode("utf-8")

@@ -268,3 +268,25 @@ def test_open_demo_simulates_once_into_recordings_and_opens(make_window, qtbot, 
         # the demo model's predictions sit beside the labels
         assert [r.name for r in w.timeline.pred_rows] == [DEMO_PREDICTION_TRACK]
     qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
+
+
+def test_a_file_that_crashes_hdf5_is_refused_and_the_window_lives_on(make_window, qtbot, session_path, tmp_path):
+    """The stream attribute ``kind`` with variable-length kind 3 kills HDF5 2.0 with SIGSEGV when it
+    is read (tests/hostile/session_corpus.py, vlen_kind_3_attribute); the open probes it in a child
+    process first, so the window shows an error and opens the next file."""
+    from PySide6.QtWidgets import QMessageBox
+
+    data = bytearray(session_path.read_bytes())
+    at = data.find(b"kind\x00\x00\x00\x00\x19\x01\x01\x00\x10\x00\x00\x00") + 9
+    assert at > 8 and data[at] == 0x01
+    data[at] = 0x03
+    bad = tmp_path / "damaged.h5"
+    bad.write_bytes(bytes(data))
+    w = make_window()
+    assert not w.open_path(bad)
+    box = w.findChild(QMessageBox, "error_box")
+    assert box is not None and "crashed reading this file's metadata" in box.text() and str(bad) in box.text()
+    assert w.session is None
+    box.close()
+    assert w.open_path(session_path)
+    qtbot.waitUntil(w.timeline.is_idle, timeout=5000)

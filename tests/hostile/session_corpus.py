@@ -13,6 +13,7 @@ header bit flips, non-UTF-8 strings or impossible sample rates.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -188,6 +189,32 @@ def _bit_flips(seed: int, n: int, span: int | None = 4096) -> Callable[[Path], N
     return patch
 
 
+def _metadata_bit_flips(seed: int, n: int) -> Callable[[Path], None]:
+    """Flip ``n`` random bits among the bytes that are not dataset storage (chunks or contiguous
+    data): object headers, B-trees, heaps and free space, where a flip reaches HDF5 itself."""
+    def patch(path: Path) -> None:
+        data = bytearray(path.read_bytes())
+        is_meta = np.ones(len(data), bool)
+        with h5py.File(path, "r") as f:
+            def storage(name: str, obj: object) -> None:
+                if not isinstance(obj, h5py.Dataset):
+                    return
+                if obj.chunks:
+                    for i in range(obj.id.get_num_chunks()):
+                        c = obj.id.get_chunk_info(i)
+                        is_meta[c.byte_offset:c.byte_offset + c.size] = False
+                elif obj.id.get_offset() is not None:
+                    is_meta[obj.id.get_offset():obj.id.get_offset() + obj.id.get_storage_size()] = False
+            f.visititems(storage)
+        meta = np.flatnonzero(is_meta)
+        rng = np.random.default_rng(seed)
+        for off in meta[rng.integers(0, len(meta), n)]:
+            data[off] ^= 1 << int(rng.integers(0, 8))
+        path.write_bytes(bytes(data))
+    patch.__doc__ = f"{n} random bit flips in the metadata bytes (seed {seed})"
+    return patch
+
+
 def heap_free_space_zero(path: Path) -> None:
     """The free-space object of the first global heap (variable-length strings) declares 0 bytes:
     HDF5 2.0 loops forever on it when a string attribute is read."""
@@ -204,6 +231,35 @@ def heap_free_space_zero(path: Path) -> None:
             p += 16 + -(-size // 8) * 8
         at = data.find(b"GCOL\x01\x00\x00\x00", at + 8)
     raise AssertionError("no global heap with free space")
+
+
+#: The 8 bytes that start a variable-length UTF-8 string datatype in an HDF5 header: class 9
+#: version 1, class bits 0x01 (a string, not a sequence), 0x01 (UTF-8), size 16.
+_VLEN_STRING = b"\x19\x01\x01\x00\x10\x00\x00\x00"
+
+
+def _vlen_kind_3(pattern: bytes, what: str) -> Callable[[Path], None]:
+    """Set the variable-length kind of the string type that ``pattern`` locates (group 1) to 3,
+    neither sequence (0) nor string (1). HDF5 2.0 does not check the kind and dies with SIGSEGV
+    when the value is read. Found by bit-flip fuzzing (seed 101250 of flips in the metadata
+    bytes flipped bit 1 of this byte in the schema table's type); every string type of a session
+    file kept in a header without a checksum crashes the same way."""
+    def patch(path: Path) -> None:
+        data = bytearray(path.read_bytes())
+        m = re.search(pattern, bytes(data), re.S)
+        assert m, what
+        at = m.start(1) + 1
+        assert data[at] == 0x01, what
+        data[at] = 0x03
+        path.write_bytes(bytes(data))
+    patch.__doc__ = f"the {what} has variable-length kind 3 (HDF5 2.0 crashes reading it)"
+    return patch
+
+
+vlen_kind_3_attribute = _vlen_kind_3(b"kind\x00\x00\x00\x00(" + re.escape(_VLEN_STRING) + b")",
+                                     "text attribute /streams/accel kind")
+vlen_kind_3_table = _vlen_kind_3(b"name\x00\x00\x00\x00.{0,40}?(" + re.escape(_VLEN_STRING) + b").{0,16}?color\x00",
+                                 "column 'name' of the /schema table")
 
 
 def truncated(path: Path) -> None:
@@ -263,12 +319,16 @@ REFUSED_ON_OPEN: dict[str, H5Edit | ByteEdit] = {
     "flip_link_values": _byte_patch(b"values", b"valuer"),
     "truncated": truncated,
     "heap_free_space_zero": heap_free_space_zero,
+    "vlen_kind_3_attribute": vlen_kind_3_attribute,
+    "vlen_kind_3_table": vlen_kind_3_table,
 }
 # Random bit flips: some leave the file sound (a flip in padding), so they are checked for a
 # clean outcome only (exit 0, 1 or 2, no traceback), not for refusal.
 BIT_FLIPS: dict[str, ByteEdit] = {
     **{f"bit_flips_{seed}": _bit_flips(seed, 4) for seed in range(12)},
     **{f"bit_flips_anywhere_{seed}": _bit_flips(seed, 6, None) for seed in range(75, 81)},
+    # seed 101250 crashed HDF5 2.0 with SIGSEGV (see vlen_kind_3_table), found by a run of 1250 seeds
+    **{f"bit_flips_metadata_{seed}": _metadata_bit_flips(seed, 6) for seed in (101250, 101251, 101252)},
 }
 
 UNSOUND: dict[str, H5Edit] = {

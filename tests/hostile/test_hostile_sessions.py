@@ -119,3 +119,18 @@ def test_random_bit_flips_end_cleanly(material, name):
         assert r.returncode in (0, 1, 2)
         if r.returncode:
             assert str(path) in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("name", ["vlen_kind_3_attribute", "vlen_kind_3_table", "bit_flips_metadata_101250"])
+def test_a_file_that_crashes_hdf5_is_refused_with_the_crash_named(material, name):
+    """These files kill HDF5 2.0 with SIGSEGV when their text is read; the metadata walk in a
+    child process turns that into a refusal naming the file."""
+    folder, valid, secret = material
+    path = corpus.build(name, valid, folder, secret)
+    for args in (["info"], ["validate"], ["export", "--to", "csv", "-o", folder / f"out-{name}"]):
+        r = harlab(*args, path, cwd=folder)
+        _clean(r, f"{name}: harlab {args[0]}")
+        assert r.returncode in (1, 2), r.stdout + r.stderr
+        message = r.stdout + r.stderr
+        assert f"{path}: the HDF5 library crashed reading this file's metadata (signal" in message, message
+        assert "the file is damaged" in message

@@ -1,0 +1,192 @@
+"""The first metadata walk of an untrusted session file, made in a child process.
+
+Some damage kills the HDF5 library itself: bit flips in a session file were found that
+make HDF5 2.0 (through h5py) crash with a segmentation fault while it reads a text
+attribute or table (a variable-length string type whose kind is neither string nor
+sequence), and nothing h5py exposes shows the damage before the read. No check
+in this process can rule that out, so the read that opening and ``harlab validate`` make
+of a file's metadata (every object header and attribute the structure checks and the
+reader touch, the format attributes, the global heap check) is made first by a child
+process, with a time limit and, on POSIX, a memory limit. When the child dies, the file
+is refused with a :class:`SessionFileError`; when it finishes, this process's own reads
+are the same deterministic reads of the same bytes and are safe.
+
+A child costs half a second or more (starting Python and importing h5py), so it is spent
+only on files this process has neither written nor probed: :func:`trust` records a file
+by (device, inode, size, mtime, ctime) after harlab saved it or a probe passed, and
+:func:`probe_metadata` returns at once for a recorded file. A change to the file changes
+its ctime (to the file system's clock resolution), so an edited file is probed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from harlab.core.errors import SessionFileError
+
+#: Seconds the child may take (starting Python and importing h5py included); a sound file's
+#: metadata walk takes milliseconds, so only a file that makes HDF5 loop reaches it.
+PROBE_TIMEOUT_S = 30.0
+#: Address space the child may add to what its imports use (POSIX): metadata within the
+#: structure limits needs a few megabytes.
+PROBE_MEMORY_BYTES = 2 << 30
+
+_EXIT_OK = 0
+_EXIT_MEMORY = 3
+#: What the child prints once its imports are done and it starts the walk.
+_READY = b"harlab-probe-ready"
+
+_trusted: set[tuple[int, ...]] = set()
+_lock = threading.Lock()
+_in_child = False
+
+
+def _key(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def trust(path: str | Path) -> None:
+    """Record that the file now at ``path`` needs no probe (harlab just wrote it, or a probe of
+    these very bytes passed)."""
+    key = _key(Path(path))
+    if key is not None:
+        with _lock:
+            _trusted.add(key)
+
+
+def is_trusted(path: str | Path) -> bool:
+    key = _key(Path(path))
+    with _lock:
+        return key is not None and key in _trusted
+
+
+def forget_all() -> None:
+    """Trust nothing recorded so far (tests use this to exercise the probe on files they wrote)."""
+    with _lock:
+        _trusted.clear()
+
+
+def probe_metadata(path: str | Path) -> None:
+    """Raise SessionFileError if reading ``path``'s metadata crashes, hangs or exhausts memory in
+    a child process; return at once for a trusted file and inside the child itself."""
+    path = Path(path)
+    key = _key(path)
+    if _in_child or key is None or is_trusted(path):
+        return  # (a path that cannot be stat'ed is reported by the caller's own open)
+    root = str(Path(__file__).resolve().parents[2])
+    code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe import _child_main; _child_main()"
+    try:
+        r = subprocess.run(
+            [sys.executable, "-P", "-c", code, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, timeout=PROBE_TIMEOUT_S, check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        if _READY not in (exc.stdout or b""):
+            raise SessionFileError(
+                path, f"the check of this file's metadata in a child process did not start within "
+                f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
+            ) from None
+        raise SessionFileError(
+            path, f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
+            "(it loops on damaged metadata): the file is damaged",
+        ) from None
+    except OSError:  # no child can be started (no processes left): read without the probe
+        return
+    if r.returncode > 0 and _READY not in r.stdout:
+        return  # the child never reached the walk (an interpreter that cannot run it): read without the probe
+    if r.returncode == _EXIT_OK:
+        if key is not None and key == _key(path):
+            with _lock:
+                _trusted.add(key)
+        return
+    if r.returncode == _EXIT_MEMORY:
+        raise SessionFileError(
+            path, f"the HDF5 library needs more than {PROBE_MEMORY_BYTES >> 30} GiB to read this file's metadata: "
+            "the file is damaged or crafted",
+        )
+    raise SessionFileError(path, f"the HDF5 library crashed reading this file's metadata ({_describe(r.returncode)}): "
+                           "the file is damaged")
+
+
+def _describe(code: int) -> str:
+    if code < 0:
+        try:
+            return f"signal {-code}, {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def _limit_memory() -> None:
+    """Cap the child's address space at what it uses now plus PROBE_MEMORY_BYTES (POSIX)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            used = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError):
+        return
+    cap = used + PROBE_MEMORY_BYTES
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if soft == resource.RLIM_INFINITY or cap < soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+def walk_metadata(path: Path) -> None:
+    """The metadata reads that opening and validating make, in the same order: the global heap
+    check, the format attributes, the structure walk, then the reader (every attribute and table
+    it reads). Errors are ignored: the parent meets them again and reports them."""
+    import h5py
+
+    from harlab.core.errors import HarlabError
+    from harlab.storage.codec import _Reader, open_h5
+    from harlab.storage.structure import structure_problems
+
+    try:
+        f = open_h5(path, check_structure=False)
+    except HarlabError:
+        return
+    with f:
+        try:
+            if structure_problems(f, path.stat().st_size):
+                return
+            _Reader(f, path).read()
+        except (HarlabError, OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError):
+            pass
+        streams = f.get("streams")
+        if isinstance(streams, h5py.Group):  # what validate reads of each stream beyond the reader
+            for g in streams.values():
+                if isinstance(g, h5py.Group):
+                    with contextlib.suppress(OSError, KeyError, ValueError, TypeError, RuntimeError):
+                        for key in ("channels", "units"):
+                            if key in g.attrs:
+                                g.attrs[key]
+
+
+def _child_main() -> None:
+    global _in_child
+    _in_child = True
+    _limit_memory()
+    sys.stdout.buffer.write(_READY + b"\n")
+    sys.stdout.flush()
+    try:
+        walk_metadata(Path(sys.argv[1]))
+    except MemoryError:
+        os._exit(_EXIT_MEMORY)
+    except Exception:  # noqa: BLE001 - the parent reads the file again and reports what is wrong
+        pass
+    sys.stdout.flush()
+    os._exit(_EXIT_OK)

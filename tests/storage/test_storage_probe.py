@@ -1,0 +1,60 @@
+"""The child-process probe of untrusted session files (harlab.storage.probe)."""
+
+from __future__ import annotations
+
+import h5py
+import pytest
+
+from harlab.core.errors import SessionFileError
+from harlab.simulate import make_demo_session
+from harlab.storage import open_session, probe, save_session, validate_file
+
+
+@pytest.fixture
+def saved(tmp_path):
+    return save_session(make_demo_session(1.0, seed=3), tmp_path / "s.h5")
+
+
+def test_a_file_harlab_saved_is_trusted_and_opens_without_a_child(saved):
+    assert probe.is_trusted(saved)
+    with open_session(saved) as sf:
+        assert "accel" in sf.session.streams
+
+
+def test_a_file_changed_outside_harlab_is_probed_once_then_trusted(saved):
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "edited by another program"
+    assert not probe.is_trusted(saved)
+    with open_session(saved) as sf:
+        assert sf.session.metadata.notes == "edited by another program"
+    assert probe.is_trusted(saved)
+    assert validate_file(saved) == []
+
+
+def test_a_refused_file_is_not_trusted(saved):
+    saved.write_bytes(saved.read_bytes()[:5000])
+    with pytest.raises(SessionFileError):
+        open_session(saved)
+    assert not probe.is_trusted(saved)
+
+
+def test_a_child_that_does_not_finish_in_time_refuses_the_file(saved, monkeypatch):
+    """Starting Python alone takes longer than this limit, so the child is always killed before
+    its walk starts, and the message says so rather than blaming the file."""
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "not written by harlab"
+    monkeypatch.setattr(probe, "PROBE_TIMEOUT_S", 0.001)
+    with pytest.raises(SessionFileError, match="metadata in a child process did not start within") as exc:
+        open_session(saved)
+    assert exc.value.path == saved
+    assert not probe.is_trusted(saved)
+
+
+def test_a_finished_recording_is_trusted(tmp_path):
+    from harlab.core import Metadata
+    from harlab.storage import RecordingWriter
+
+    path = tmp_path / "rec.h5"
+    with RecordingWriter(path, Metadata(session_id="r1")):
+        pass
+    assert probe.is_trusted(path)
