@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from harlab.core.labels import LabelSchema
@@ -59,6 +58,7 @@ class ButtonGrid(QWidget):
         self.grid.setSpacing(4)
         self.buttons: list[QPushButton] = []
         self.max_per_row = 5
+        self.columns = 0  # columns of the current arrangement
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
     def set_buttons(self, buttons: list[QPushButton], max_per_row: int) -> None:
@@ -75,7 +75,7 @@ class ButtonGrid(QWidget):
         return max(1, min(self.max_per_row, (self.width() + self.grid.spacing()) // widest))
 
     def reflow(self) -> None:
-        n = self.per_row()
+        n = self.columns = self.per_row()
         for b in self.buttons:
             self.grid.removeWidget(b)
         for i, b in enumerate(self.buttons):
@@ -85,9 +85,7 @@ class ButtonGrid(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        cols = min(len(self.buttons), self.per_row())
-        used = {self.grid.getItemPosition(self.grid.indexOf(b))[1] for b in self.buttons}
-        if len(used) != max(cols, 1) and self.buttons:
+        if self.per_row() != self.columns:
             self.reflow()
 
 
@@ -133,7 +131,7 @@ class LabelBar(QWidget):
             b.deleteLater()
         self.buttons.clear()
         per_row = 5 if len(schema) <= 10 else 6
-        for i, c in enumerate(schema):
+        for c in schema:
             text = c.name.replace("_", " ")
             b = QPushButton(f"{c.hotkey.upper()}  {text}" if c.hotkey else text)
             b.setCheckable(True)
