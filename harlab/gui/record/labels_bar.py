@@ -59,11 +59,9 @@ class ButtonGrid(QWidget):
         self.buttons: list[QPushButton] = []
         self.max_per_row = 5
         self.columns = 0  # columns of the current arrangement
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
 
     def set_buttons(self, buttons: list[QPushButton], max_per_row: int) -> None:
-        for b in self.buttons:
-            self.grid.removeWidget(b)
         self.buttons, self.max_per_row = buttons, max_per_row
         self.reflow()
 

@@ -232,6 +232,8 @@ class RecordPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
+        split.setSizes([360, 900])  # room for the device names when the window has it
+        self.split = split
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 10, 10, 10)
         outer.addWidget(split)
