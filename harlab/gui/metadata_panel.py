@@ -62,6 +62,10 @@ class MetadataDock(QDockWidget):
         self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         zones = sorted(available_timezones())
         self.timezone.addItems(zones)
+        # sized to the form, not to the longest zone name: that made the dock 330 px wide and
+        # the workbench wider than a 1024 px screen
+        self.timezone.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.timezone.setMinimumContentsLength(10)
         completer = QCompleter(zones, self.timezone)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)

@@ -77,9 +77,9 @@ class OverviewBar(pg.PlotWidget):
         self.colors = colors
         self.setBackground(colors.background)
         self.curve.setPen(pg.mkPen(colors.foreground, width=1))
-        c = QColor(colors.cursor)
+        c = QColor(colors.highlight)  # neutral: the cursor's red looked like an error
         self.view_rect.setPen(pg.mkPen(c, width=2, cosmetic=True))
-        c.setAlpha(40)
+        c.setAlpha(45)
         self.view_rect.setBrush(c)
         ax = self.plot_item.getAxis("left")
         ax.setPen(pg.mkPen(colors.foreground))

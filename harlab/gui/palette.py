@@ -23,6 +23,9 @@ class PlotColors:
     channel: tuple[str, ...]  #: trace colours by channel index (x, y, z, magnitude...)
     band_background: str
     selected_outline: str
+    #: the widgets' selection colour (QPalette.Highlight); the overview's "in view" box uses it,
+    #: since the cursor's red there read as an error
+    highlight: str
 
 
 LIGHT = PlotColors(
@@ -34,6 +37,7 @@ LIGHT = PlotColors(
     channel=("#d62728", "#2ca02c", "#1f77b4", "#6a3d9a", "#ff7f0e", "#17becf"),
     band_background="#f2f2f2",
     selected_outline="#000000",
+    highlight="#2f6fde",
 )
 
 DARK = PlotColors(
@@ -45,6 +49,7 @@ DARK = PlotColors(
     channel=("#ff6b6b", "#7bd88f", "#6cb6ff", "#c39bff", "#ffb454", "#5fd7d7"),
     band_background="#2a2b2f",
     selected_outline="#ffffff",
+    highlight="#3d7eff",
 )
 
 
@@ -56,12 +61,13 @@ def _qpalette(dark: bool) -> QPalette:
     p = QPalette()
     if dark:
         base, window, text, button = "#25262a", "#2d2e33", "#e6e6e6", "#35363b"
-        highlight, disabled = "#3d7eff", "#808080"
+        disabled = "#808080"
         link = "#6cb6ff"
     else:
         base, window, text, button = "#ffffff", "#f0f0f0", "#1a1a1a", "#e6e6e6"
-        highlight, disabled = "#2f6fde", "#9a9a9a"
+        disabled = "#9a9a9a"
         link = "#0b57d0"
+    highlight = plot_colors(dark).highlight
     role = QPalette.ColorRole
     for r, c in (
         (role.Window, window), (role.WindowText, text), (role.Base, base),

@@ -32,6 +32,35 @@ HEAT_CLASS_HEIGHT = 14  #: px per class row of the heatmap (a class name's heigh
 HEAT_HEIGHT = (48, 224)  #: the heatmap's least and most height in px
 BAND_Y = (1.1, 1.95)
 CONFIDENCE_COLOR = "#5b8fc7"
+NAME_COLUMN_MAX = 132  #: widest the rows' name column grows for heatmap class names, in px
+NAME_PAD = 12  #: room beside a heatmap class name for the tick and the axis line
+
+
+def heat_name_width(names: list[str], font: QFont | None = None) -> float:
+    """The name column's width that shows every class name of a heatmap whole."""
+    metrics = QFontMetricsF(font or QFont())
+    return max((metrics.horizontalAdvance(n) for n in names), default=0.0) + NAME_PAD
+
+
+class ClassNameAxis(pg.AxisItem):
+    """The heatmap's class names; hovering one shows it whole as a tooltip (a name longer than
+    the column is shortened with "…")."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__("left")
+        self.names = names
+
+    def name_at(self, scene_pos: QPointF) -> str | None:
+        """The class whose heatmap row is at ``scene_pos`` (its height)."""
+        view = self.linkedView()
+        if view is None:
+            return None
+        i = int(np.floor(view.mapSceneToView(scene_pos).y()))
+        return self.names[i] if 0 <= i < len(self.names) else None
+
+    def hoverEvent(self, ev) -> None:  # noqa: N802 (pyqtgraph API)
+        name = None if ev.isExit() else self.name_at(ev.scenePos())
+        self.setToolTip(name or "")
 
 
 def _visible_columns(item: pg.GraphicsObject, p: QPainter) -> tuple[float, float, int, float, float] | None:
@@ -215,7 +244,8 @@ class PredictionViewBox(pg.ViewBox):
 class PredictionRow:
     """The plot of one prediction track (and its heatmap plot when shown)."""
 
-    def __init__(self, pred: PredictionTrack, schema: LabelSchema, colors, heatmap: bool = False) -> None:
+    def __init__(self, pred: PredictionTrack, schema: LabelSchema, colors, heatmap: bool = False,
+                 name_width: float = LEFT_AXIS_WIDTH) -> None:
         self.pred = pred
         self.track = display_track(pred)
         self.vb = PredictionViewBox(pred.name)
@@ -248,7 +278,7 @@ class PredictionRow:
             vb.setMouseEnabled(x=True, y=False)
             vb.setMenuEnabled(False)
             vb.disableAutoRange()
-            self.heat_plot = pg.PlotItem(viewBox=vb)
+            self.heat_plot = pg.PlotItem(viewBox=vb, axisItems={"left": ClassNameAxis(list(pred.classes))})
             self.heat_plot.hideButtons()
             self.heat_plot.addItem(self.heatmap, ignoreBounds=True)
             k = len(pred.classes)
@@ -256,10 +286,10 @@ class PredictionRow:
             height = int(min(HEAT_HEIGHT[1], max(HEAT_HEIGHT[0], HEAT_CLASS_HEIGHT * k)))
             self.heat_plot.setFixedHeight(height)
             hl = self.heat_plot.getAxis("left")
-            hl.setWidth(LEFT_AXIS_WIDTH)
+            hl.setWidth(int(name_width))
             step = max(1, int(np.ceil(HEAT_CLASS_HEIGHT * k / height)))  # no class name over another
             metrics = QFontMetricsF(hl.style.get("tickFont") or QFont())
-            room = LEFT_AXIS_WIDTH - 10
+            room = name_width - NAME_PAD
 
             def short(name: str) -> str:
                 return metrics.elidedText(name, Qt.TextElideMode.ElideRight, room)

@@ -65,7 +65,7 @@ class StartScreen(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         self.recent = QListWidget()
-        self.recent.setMinimumWidth(380)
+        self.recent.setMinimumWidth(280)
         self.recent.setSpacing(2)
         self.recent.itemActivated.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
         # as tall as its rows (up to MAX_RECENT_ROWS), not the whole window: an empty list

@@ -37,7 +37,7 @@ from harlab.gui.envelope_worker import EnvelopeFetcher, EnvelopeResult
 from harlab.gui.label_band import LabelBandItem, LabelViewBox
 from harlab.gui.overview import OverviewBar
 from harlab.gui.palette import PlotColors
-from harlab.gui.prediction_rows import PredictionRow
+from harlab.gui.prediction_rows import NAME_COLUMN_MAX, PredictionRow, heat_name_width
 from harlab.gui.row_title import RowTitle
 from harlab.gui.timeaxis import TimeAxisItem, format_duration, format_time, local_start
 from harlab.gui.timehub import TimeHub
@@ -92,6 +92,7 @@ class Timeline(QWidget):
         self.active_prediction: str | None = None  #: the prediction track review keys work on
         self.selected_prediction: int | None = None  #: display id of the selected predicted segment
         self.show_heatmap = False
+        self.name_width: float = LEFT_AXIS_WIDTH  #: the rows' name column (wider for heatmap class names)
         self.shades: list[LabelBandItem] = []
         self.cursor_lines: list[pg.InfiniteLine] = []
         self.regions: list[pg.LinearRegionItem] = []
@@ -212,6 +213,7 @@ class Timeline(QWidget):
             self._add_band(track)
         if self.active_track is None and tracks:
             self.active_track = tracks[0].name
+        self.name_width = self._name_column_width(session)
         for pred in session.prediction_tracks.values():
             self._add_prediction_row(pred)
         if not self.pred_rows:
@@ -220,6 +222,8 @@ class Timeline(QWidget):
             self.active_prediction = self.pred_rows[0].name
         # one time axis under all rows (self.axis_plot), none in the rows
         rows = self._all_plots()
+        for plot in [*rows, self.axis_plot, self.overview.plot_item]:  # one name column for all
+            plot.getAxis("left").setWidth(int(self.name_width))
         for i, plot in enumerate(rows):
             if i:
                 plot.setXLink(rows[0])
@@ -321,8 +325,19 @@ class Timeline(QWidget):
         self._add_overlays(plot)
         self.bands.append(BandRow(plot, vb, band))
 
+    def _name_column_width(self, session: Session) -> float:
+        """The rows' name column: wide enough for the heatmaps' class names (up to
+        NAME_COLUMN_MAX, and at most a ninth of the window's width: the rows keep the room)
+        when heatmaps show. The window, not this widget: hidden on the start screen its width is stale."""
+        if not self.show_heatmap or not session.prediction_tracks:
+            return LEFT_AXIS_WIDTH
+        names = [c for p in session.prediction_tracks.values() for c in p.classes]
+        room = max(LEFT_AXIS_WIDTH, min(NAME_COLUMN_MAX, self.window().width() / 9))
+        return max(LEFT_AXIS_WIDTH, min(room, heat_name_width(names)))
+
     def _add_prediction_row(self, pred) -> None:
-        row = PredictionRow(pred, self.session.schema, self.colors, heatmap=self.show_heatmap)
+        row = PredictionRow(pred, self.session.schema, self.colors, heatmap=self.show_heatmap,
+                            name_width=self.name_width)
         row.vb.segment_clicked.connect(self._prediction_clicked)
         row.vb.background_clicked.connect(self._prediction_background_clicked)
         first = len(self.stream_plots) + len(self.bands) + self._n_pred_plots()

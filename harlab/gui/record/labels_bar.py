@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QResizeEvent
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from harlab.core.labels import LabelSchema
 from harlab.labeling.presets import PRESETS
@@ -44,6 +44,49 @@ def text_color_for(bg: str) -> str:
     return "#000000" if (0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue()) > 150 else "#ffffff"
 
 
+class ButtonGrid(QWidget):
+    """Class buttons in as many columns as fit its width (at most ``max_per_row``).
+
+    A fixed 5 per row made the Record window at least 1092 px wide, wider than a 1024 px
+    screen; here the buttons wrap to more rows instead, so the grid asks for no width of its own.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(4)
+        self.buttons: list[QPushButton] = []
+        self.max_per_row = 5
+        self.columns = 0  # columns of the current arrangement
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
+
+    def set_buttons(self, buttons: list[QPushButton], max_per_row: int) -> None:
+        self.buttons, self.max_per_row = buttons, max_per_row
+        self.reflow()
+
+    def per_row(self) -> int:
+        """How many buttons fit side by side in the current width."""
+        if not self.buttons:
+            return 1
+        widest = max(b.sizeHint().width() for b in self.buttons) + self.grid.spacing()
+        return max(1, min(self.max_per_row, (self.width() + self.grid.spacing()) // widest))
+
+    def reflow(self) -> None:
+        n = self.columns = self.per_row()
+        for b in self.buttons:
+            self.grid.removeWidget(b)
+        for i, b in enumerate(self.buttons):
+            self.grid.addWidget(b, i // n, i % n)
+        for c in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(c, 1 if c < n else 0)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.per_row() != self.columns:
+            self.reflow()
+
+
 class LabelBar(QWidget):
     """Class buttons plus a large "now labelling" display."""
 
@@ -57,7 +100,7 @@ class LabelBar(QWidget):
         self.current = QLabel("No label")
         self.current.setObjectName("currentLabel")
         self.current.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.current.setMinimumWidth(230)
+        self.current.setMinimumWidth(170)
         self.current.setMinimumHeight(58)
         f = QFont()
         f.setPointSize(18)
@@ -67,13 +110,12 @@ class LabelBar(QWidget):
         self.stop_button.clicked.connect(lambda: self._on_stop())
         self.hint = QLabel("Press a class key to start a segment; press it again (or Esc) to end it.")
         self.hint.setWordWrap(True)
-        self._grid = QGridLayout()
-        self._grid.setSpacing(4)
+        self.grid = ButtonGrid()
         left = QVBoxLayout()
         left.addWidget(self.current)
         left.addWidget(self.stop_button)
         right = QVBoxLayout()
-        right.addLayout(self._grid)
+        right.addWidget(self.grid)
         right.addWidget(self.hint)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -84,11 +126,10 @@ class LabelBar(QWidget):
     def set_schema(self, schema: LabelSchema) -> None:
         self.schema = schema
         for b in self.buttons.values():
-            self._grid.removeWidget(b)
             b.deleteLater()
         self.buttons.clear()
         per_row = 5 if len(schema) <= 10 else 6
-        for i, c in enumerate(schema):
+        for c in schema:
             text = c.name.replace("_", " ")
             b = QPushButton(f"{c.hotkey.upper()}  {text}" if c.hotkey else text)
             b.setCheckable(True)
@@ -99,8 +140,8 @@ class LabelBar(QWidget):
                 f"QPushButton {{ border-left: 6px solid {c.color}; padding: 3px 8px; text-align: left; }}"
                 f"QPushButton:checked {{ background: {c.color}; color: {text_color_for(c.color)}; font-weight: 600; }}")
             b.clicked.connect(lambda _=False, name=c.name: self._on_toggle(name))
-            self._grid.addWidget(b, i // per_row, i % per_row)
             self.buttons[c.name] = b
+        self.grid.set_buttons(list(self.buttons.values()), per_row)
 
     def set_active(self, enabled: bool, reason: str = "") -> None:
         """Enable the buttons (recording) or grey them out (idle, or a protocol is labelling)."""

@@ -144,7 +144,6 @@ class RecordPanel(QWidget):
         ll.setContentsMargins(0, 0, 6, 0)
         ll.addWidget(dev_box, 1)
         ll.addWidget(set_box)
-        left.setMinimumWidth(360)
         left.setMaximumWidth(460)
         self.left = left
 
@@ -161,7 +160,7 @@ class RecordPanel(QWidget):
         f.setPointSize(15)
         f.setBold(True)
         self.state_label.setFont(f)
-        self.state_label.setMinimumWidth(130)
+        self.state_label.setMinimumWidth(110)
         self.chips = SourceChips()
         self.start_button = QPushButton("Start recording")
         self.pause_button = QPushButton("Pause")
@@ -191,6 +190,7 @@ class RecordPanel(QWidget):
         self.placeholder = QLabel("Pick one or more devices on the left and press <b>Start recording</b>.<br>"
                                   "Live plots of every stream appear here.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #8a8a8a; font-size: 15px;")
         self.plot_stack = QStackedWidget()
         self.plot_stack.addWidget(self.placeholder)
@@ -232,6 +232,8 @@ class RecordPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
+        split.setSizes([360, 900])  # room for the device names when the window has it
+        self.split = split
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 10, 10, 10)
         outer.addWidget(split)

@@ -76,6 +76,11 @@ class SetupForm(QWidget):
         self.classes = QComboBox()
         for key, (title, _f) in schema_choices().items():
             self.classes.addItem(title, key)
+        # as wide as the form, not as its longest title (which made the Record window wider than 1024 px)
+        self.classes.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.classes.setMinimumContentsLength(12)
+        self.classes.currentTextChanged.connect(self.classes.setToolTip)
+        self.classes.setToolTip(self.classes.currentText())
         self.duration = QSpinBox()
         self.duration.setRange(0, 24 * 3600)
         self.duration.setSuffix(" s")
@@ -89,7 +94,7 @@ class SetupForm(QWidget):
         form.addRow("Label classes", self.classes)
         form.addRow("Protocol", p_row)
         form.addRow("", self.protocol_info)
-        form.addRow("", self.auto_stop)
+        form.addRow(self.auto_stop)  # the whole row: the long text does not widen the field column
         form.addRow("Stop after", self.duration)
 
     # -- output file --------------------------------------------------------------------
