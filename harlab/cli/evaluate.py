@@ -25,6 +25,7 @@ from harlab.ml.cli_support import (
     dataset_from_args,
     note,
     print_progress,
+    session_paths,
     train_config,
 )
 from harlab.mlops.cli_args import add_tracking_args, options_from_args
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         raise HarlabError("--cv needs K >= 2")
     if args.cv is None and len(args.paths) < 2:
         raise HarlabError("give a model file and at least one session file (or --cv K with sessions)")
+    session_paths(args.paths if args.cv is not None else args.paths[1:])  # a CSV: 'import it first'
     record = Path(args.report).with_suffix(".run.json") if args.report else None
     with RunTracker(options_from_args(args), "cv" if args.cv is not None else "evaluate", record) as tracker:
         return _run(args, tracker)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
-from harlab.ml.cli_support import note
+from harlab.ml.cli_support import note, session_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     for path in args.sessions:  # a broken or hostile file is refused before the model is loaded
         if Path(path).is_file():
-            open_session(path).close()
+            open_session(session_file(Path(path))).close()
     from harlab.ml.modelfile import ActivityModel
     from harlab.ml.predict import SmoothingConfig, predict_session
     params: dict[str, str] = {}

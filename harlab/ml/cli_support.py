@@ -7,6 +7,7 @@ commands) so the commands stay thin: argument parsing there, work here.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,28 @@ if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, n
     from harlab.ml.training import TrainConfig, TrainProgress
 
 
+def session_file(path: Path) -> Path:
+    """``path``, refused with the way forward when it holds no HDF5 (a CSV or watch file given where a
+    session belongs): the one message train, evaluate, explore, predict and models give for it.
+
+    A file named like a session (``.h5``) that is not HDF5 is damaged rather than unimported;
+    opening it says what its first bytes are instead.
+    """
+    from harlab.storage.codec import HDF5_SIGNATURE
+
+    if path.suffix.lower() in SESSION_SUFFIXES or not path.is_file():
+        return path
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(HDF5_SIGNATURE))
+    except OSError:
+        return path  # opening it reports why it cannot be read
+    if head != HDF5_SIGNATURE:
+        raise HarlabError(f"{path} is not a harlab session file (HDF5); import it first: "
+                          f"harlab import {shlex.quote(str(path))} -o DIR")
+    return path
+
+
 def session_paths(items: Sequence[str | Path]) -> list[Path]:
     """Session files, a folder standing for the session files under it (sorted, as ``harlab export``
     takes them), so ``harlab train sessions/`` works; a missing path or an empty folder is an error."""
@@ -35,7 +58,7 @@ def session_paths(items: Sequence[str | Path]) -> list[Path]:
                 raise HarlabError(f"{path}: folder holds no session files ({', '.join(SESSION_SUFFIXES)})")
             out += found
         elif path.is_file():
-            out.append(path)
+            out.append(session_file(path))
         else:
             raise HarlabError(f"{path}: no such session file or folder")
     return out
