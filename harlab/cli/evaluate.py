@@ -19,6 +19,7 @@ from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, ha
 from harlab.core.classnames import describe_unmatched, find_class
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
+from harlab.core.wording import counted
 from harlab.ml.cli_support import (
     add_train_args,
     add_window_args,
@@ -134,7 +135,7 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
             data = dataset_from_args(args, args.paths[1:], classes=keep)
         seen = trained_on(model.info.training_sessions, data.sources)
         if seen:
-            note(f"warning: the model was trained on {len(seen)} of these {len(data.sources)} sessions "
+            note(f"warning: the model was trained on {len(seen)} of these {counted(len(data.sources), 'session')} "
                  f"({', '.join(seen[:5])}{', ...' if len(seen) > 5 else ''}): their scores show what it memorised, "
                  "not how it does on new recordings")
         rep = evaluate_model(model, data)

@@ -16,6 +16,7 @@ from pathlib import Path
 from harlab.cli._common import add_quiet, refuse_inputs
 from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES, input_file
+from harlab.core.wording import counted
 from harlab.exporters.base import ExportError, ExportOptions, exporters, get_exporter
 
 
@@ -147,12 +148,12 @@ def run(args: argparse.Namespace) -> int:
             written = exporter.export(sessions, Path(args.output), options, progress=progress)
         finally:
             progress.done()
-    print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''}:")  # the result, also with -q
+    print(f"wrote {counted(len(written), 'file')}:")  # the result, also with -q
     for w in written:
         print(f"  {w}")
     for w in written:
         if w.name.endswith(".json"):
             manifest = json.loads(w.read_text(encoding="utf-8"))
             counts = ", ".join(f"{c} {n}" for c, n in manifest.get("class_counts", {}).items())
-            print(f"{manifest.get('n_windows', 0)} windows ({counts or 'none'})")
+            print(f"{counted(manifest.get('n_windows', 0), 'window')} ({counts or 'none'})")
     return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
+from harlab.core.wording import counted
 from harlab.ml.cli_support import note, session_file
 
 
@@ -69,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
             sf.save()
         dt = time.perf_counter() - t0
         counts = Counter(s.label for s in track.segments)
-        note(f"  {len(track)} windows, {len(track.segments)} segments in {dt:.1f} s -> track {track.name!r}")
+        note(f"  {counted(len(track), 'window')}, {counted(len(track.segments), 'segment')} in {dt:.1f} s "
+             f"-> track {track.name!r}")
         if track.params.get("orientation", "as worn") != "as worn":
             note(f"  the device was worn differently from the training recordings ({track.params['orientation']}); "
                  "mapped into their orientation")

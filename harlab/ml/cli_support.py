@@ -17,6 +17,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
+from harlab.core.wording import counted
 from harlab.ml.presets import AUGMENT_MODES, PRESETS
 
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
@@ -171,7 +172,7 @@ def dataset_from_args(args: argparse.Namespace, paths: Sequence[str], classes: S
     for line in data.notes:
         note(line)
     counts = ", ".join(f"{c} {n}" for c, n in data.windows.class_counts().items())
-    note(f"{len(data)} windows, {len(set(data.groups.tolist()))} {data.group_kind}s; {counts}")
+    note(f"{counted(len(data), 'window')}, {counted(len(set(data.groups.tolist())), data.group_kind)}; {counts}")
     return data
 
 
@@ -182,7 +183,7 @@ def validation_summary(metrics: dict[str, Any]) -> list[str]:
     lines = [f"validation: {metrics['validation_split']}"] if metrics.get("validation_split") else []
     if val:
         lines.append(f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f} "
-                     f"({metrics.get('n_validation_windows', 0)} windows)")
+                     f"({counted(metrics.get('n_validation_windows', 0), 'window')})")
     lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
     return lines
 
