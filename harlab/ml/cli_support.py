@@ -17,6 +17,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
+from harlab.core.window_defaults import DEFAULT_WINDOW_S
 from harlab.core.wording import counted
 from harlab.ml.presets import AUGMENT_MODES, PRESETS
 
@@ -87,7 +88,8 @@ def add_window_args(p: argparse.ArgumentParser, *, with_track: bool = True) -> N
     g = p.add_argument_group("windows")
     if with_track:
         g.add_argument("--track", default="activity", help="label track to learn from (default: activity)")
-    g.add_argument("--window", type=float, default=2.56, metavar="S", help="window length in seconds (2.56)")
+    g.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="S",
+                   help="window length in seconds (%(default)g)")
     g.add_argument("--stride", type=float, default=None, metavar="S", help="window stride in seconds (half a window)")
     g.add_argument("--rate", type=float, default=None, metavar="HZ",
                    help="resample to this rate (default: the streams' common rate)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,36 @@ def test_counts_of_one_are_singular_in_predict_and_info(tmp_path: Path, capsys: 
     assert "0 source files" in out and "1 steps" not in out and "(s)" not in out
     assert " 1 segment  classes: walking (1)" in out
     assert "  1 window  1 segment  classes:" in out
+
+
+def test_export_windows_defaults_are_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """'export --to windows' cut 2 s windows while 'train' cuts 2.56 s every 1.28 s; now both cut the same."""
+    from harlab.ml.cli_support import add_window_args
+    from harlab.ml.dataset import build_dataset
+    from harlab.simulate.session import make_demo_session
+    from harlab.storage import read_session, save_session
+
+    path = save_session(make_demo_session(1.0), tmp_path / "s.h5")
+    out = tmp_path / "w.npz"
+    assert main(["export", str(path), "--to", "windows", "--track", "activity", "--streams", "accel,gyro",
+                 "-o", str(out), "-q"]) == 0
+    manifest = json.loads((tmp_path / "w.npz.json").read_text())
+    p = argparse.ArgumentParser()
+    add_window_args(p)
+    train_window = p.parse_args([]).window
+    data = build_dataset([read_session(path)], "activity", train_window, channels=["accel", "gyro"])
+    assert (manifest["window_s"], manifest["stride_s"]) == (data.info.window_s, data.info.stride_s) == (2.56, 1.28)
+    assert manifest["n_windows"] == len(data.windows)
+
+
+def test_export_default_window_is_rounded_at_a_rate_it_does_not_fit(tmp_path: Path) -> None:
+    """2.56 s is 51.2 samples at 20 Hz (WISDM): the default is rounded as train rounds it, not refused."""
+    from harlab.simulate.session import make_demo_session
+    from harlab.storage import save_session
+
+    path = save_session(make_demo_session(1.0, rate_hz=20.0), tmp_path / "s.h5")
+    out = tmp_path / "w.npz"
+    assert main(["export", str(path), "--to", "windows", "--track", "activity", "--streams", "accel",
+                 "-o", str(out), "-q"]) == 0
+    manifest = json.loads((tmp_path / "w.npz.json").read_text())
+    assert manifest["window_s"] == pytest.approx(2.55) and manifest["stride_s"] == pytest.approx(1.3)
