@@ -76,3 +76,27 @@ def test_export_default_window_is_rounded_at_a_rate_it_does_not_fit(tmp_path: Pa
                  "-o", str(out), "-q"]) == 0
     manifest = json.loads((tmp_path / "w.npz.json").read_text())
     assert manifest["window_s"] == pytest.approx(2.55) and manifest["stride_s"] == pytest.approx(1.3)
+
+
+def test_predict_warns_once_about_label_classes_the_model_does_not_know(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """UCI HAPT labels under the demo model: LAYING and WALKING_UPSTAIRS are no class of it; 'Walking' is."""
+    from harlab.core.labels import LabelTrack, Segment
+    from harlab.simulate.session import make_demo_session
+    from harlab.storage import save_session
+
+    paths = []
+    for i in range(2):
+        session = make_demo_session(0.5, seed=i)
+        track = LabelTrack("activity")
+        track.add_many([Segment(0.0, 10.0, "Walking"), Segment(10.0, 20.0, "LAYING"),
+                        Segment(20.0, 30.0, "WALKING_UPSTAIRS")])
+        session.label_tracks["activity"] = track
+        paths.append(save_session(session, tmp_path / f"s{i}.h5"))
+    assert main(["predict", str(demo_model_path()), *map(str, paths)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning:") == 1
+    assert (f"warning: {paths[0]}: its 'activity' labels have classes the model does not know: "
+            "LAYING (nearest: lying), WALKING_UPSTAIRS") in err
+    assert "Walking" not in err.split("warning:")[1].split(";")[0]
