@@ -19,12 +19,14 @@ from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, ha
 from harlab.core.classnames import describe_unmatched, find_class
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
+from harlab.core.wording import counted
 from harlab.ml.cli_support import (
     add_train_args,
     add_window_args,
     dataset_from_args,
     note,
     print_progress,
+    session_paths,
     train_config,
 )
 from harlab.mlops.cli_args import add_tracking_args, options_from_args
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise HarlabError("--cv needs K >= 2")
     if args.cv is None and len(args.paths) < 2:
         raise HarlabError("give a model file and at least one session file (or --cv K with sessions)")
+    session_paths(args.paths if args.cv is not None else args.paths[1:])  # a CSV: 'import it first'
     record = Path(args.report).with_suffix(".run.json") if args.report else None
     with RunTracker(options_from_args(args), "cv" if args.cv is not None else "evaluate", record) as tracker:
         return _run(args, tracker)
@@ -132,7 +135,7 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
             data = dataset_from_args(args, args.paths[1:], classes=keep)
         seen = trained_on(model.info.training_sessions, data.sources)
         if seen:
-            note(f"warning: the model was trained on {len(seen)} of these {len(data.sources)} sessions "
+            note(f"warning: the model was trained on {len(seen)} of these {counted(len(data.sources), 'session')} "
                  f"({', '.join(seen[:5])}{', ...' if len(seen) > 5 else ''}): their scores show what it memorised, "
                  "not how it does on new recordings")
         rep = evaluate_model(model, data)

@@ -16,6 +16,8 @@ from pathlib import Path
 from harlab.cli._common import add_quiet, refuse_inputs
 from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES, input_file
+from harlab.core.window_defaults import DEFAULT_WINDOW_S
+from harlab.core.wording import counted
 from harlab.exporters.base import ExportError, ExportOptions, exporters, get_exporter
 
 
@@ -49,8 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="streams or stream.channel entries to export (default: all)")
     p.add_argument("--rate", type=float, metavar="HZ",
                    help="csv: merge all streams onto one grid at this rate; windows: window sample rate")
-    p.add_argument("--window", type=float, metavar="S", help="windows: window length in seconds (default 2)")
-    p.add_argument("--stride", type=float, metavar="S", help="windows: step between windows (default: window)")
+    p.add_argument("--window", type=float, metavar="S",
+                   help=f"windows: window length in seconds (default {DEFAULT_WINDOW_S:g}, as train; "
+                        "rounded to whole samples when not given)")
+    p.add_argument("--stride", type=float, metavar="S", help="windows: step between windows (default: half a window)")
     p.add_argument("--label-policy", choices=["majority", "centre", "center", "pure"],
                    help="windows: how a window gets its class (default majority)")
     p.add_argument("--classes", type=_csv_list, metavar="A,B",
@@ -147,12 +151,12 @@ def run(args: argparse.Namespace) -> int:
             written = exporter.export(sessions, Path(args.output), options, progress=progress)
         finally:
             progress.done()
-    print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''}:")  # the result, also with -q
+    print(f"wrote {counted(len(written), 'file')}:")  # the result, also with -q
     for w in written:
         print(f"  {w}")
     for w in written:
         if w.name.endswith(".json"):
             manifest = json.loads(w.read_text(encoding="utf-8"))
             counts = ", ".join(f"{c} {n}" for c, n in manifest.get("class_counts", {}).items())
-            print(f"{manifest.get('n_windows', 0)} windows ({counts or 'none'})")
+            print(f"{counted(manifest.get('n_windows', 0), 'window')} ({counts or 'none'})")
     return 0

@@ -31,7 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="required: folder for the .h5 session files, or one FILE.h5 when the import "
                         "yields a single session")
     p.add_argument("--format", metavar="NAME", help="read every input with this importer")
-    p.add_argument("--participant", metavar="ID", help="participant id to record in each session")
+    p.add_argument("--participant", metavar="ID",
+                   help="participant id for sessions whose source names no subject (a Fitbit export, a "
+                        "recording); sources that name their subjects (WISDM, UCI HAPT) keep their ids, "
+                        "and the report says so")
     p.add_argument("--timezone", metavar="TZ",
                    help="IANA zone (e.g. Europe/Berlin) of local times in the inputs; default UTC")
     p.add_argument("--rate", type=float, metavar="HZ", help="sample rate for formats without a time column")

@@ -10,6 +10,7 @@ from typing import Any
 
 from harlab.core.errors import HarlabError
 from harlab.core.files import input_file
+from harlab.core.wording import counted
 from harlab.storage import open_session
 from harlab.storage.layout import dt_to_str
 
@@ -83,7 +84,7 @@ def _text(d: dict[str, Any]) -> str:
     prov = md["provenance"]
     if prov["importer"] or prov["sources"]:
         out.append(f"provenance:   {prov['importer'] or '-'} (harlab {prov['harlab_version'] or '?'}), "
-                   f"{len(prov['sources'])} source file(s)")
+                   f"{counted(len(prov['sources']), 'source file')}")
         out += [f"              {x['path']}  sha256 {x['sha256'][:16]}…" for x in prov["sources"]]
     if md["notes"]:
         out.append(f"notes:        {md['notes']}")
@@ -95,16 +96,16 @@ def _text(d: dict[str, Any]) -> str:
         rate = f"{s['rate_hz']:g} Hz" if s["rate_hz"] else "irregular"
         start = f"{s['start']:.3f}" if s["start"] is not None else "-"
         chans = ", ".join(f"{c} [{u}]" for c, u in zip(s["channels"], s["units"], strict=True))
-        out.append(f"  {s['name']:<14} {rate:>10}  {s['n_samples']:>10} samples  start {start} s  "
+        out.append(f"  {s['name']:<14} {rate:>10}  {counted(s['n_samples'], 'sample'):>18}  start {start} s  "
                    f"duration {s['duration_s']:.3f} s  {chans}")
     out.append(f"label tracks ({len(d['label_tracks'])}):")
     for t in d["label_tracks"]:
         used = ", ".join(f"{k} ({v})" for k, v in t["classes"].items()) or "-"
-        out.append(f"  {t['name']:<14} {t['policy']:<11} {t['n_segments']:>6} segments  classes: {used}")
+        out.append(f"  {t['name']:<14} {t['policy']:<11} {counted(t['n_segments'], 'segment'):>15}  classes: {used}")
     out.append(f"prediction tracks ({len(d['prediction_tracks'])}):")
     for p in d["prediction_tracks"]:
-        out.append(f"  {p['name']:<14} {p['model_name']} {p['model_version']}  {p['n_windows']} windows  "
-                   f"{p['n_segments']} segments  classes: {', '.join(p['classes']) or '-'}")
+        out.append(f"  {p['name']:<14} {p['model_name']} {p['model_version']}  {counted(p['n_windows'], 'window')}  "
+                   f"{counted(p['n_segments'], 'segment')}  classes: {', '.join(p['classes']) or '-'}")
     return "\n".join(out)
 
 

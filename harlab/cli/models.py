@@ -149,7 +149,7 @@ def run_export(args: argparse.Namespace) -> int:
         sample = sample[np.linspace(0, len(sample) - 1, min(len(sample), 512)).astype(int)]
     res = export_onnx(model, args.output, sample, args.tolerance, args.opset)
     note(f"wrote {res.path}: {res.member} network; max |Δprob| vs PyTorch {res.max_abs_diff:.2e} on "
-         f"{res.n_checked} windows (tolerance {args.tolerance:g})")
+         f"{counted(res.n_checked, 'window')} (tolerance {args.tolerance:g})")
     if len(model.members) > 1:
         note("note: only the CNN half of the ensemble is exported; its probabilities are not the ensemble's")
     print(json.dumps({"onnx": str(res.path), "member": res.member, "max_abs_diff": res.max_abs_diff,

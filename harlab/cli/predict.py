@@ -10,11 +10,18 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from harlab.core.classnames import class_key, describe_unmatched, find_class
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
-from harlab.ml.cli_support import note
+from harlab.core.wording import counted
+from harlab.ml.cli_support import note, session_file
+
+if TYPE_CHECKING:
+    from harlab.core.session import Session
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     for path in args.sessions:  # a broken or hostile file is refused before the model is loaded
         if Path(path).is_file():
-            open_session(path).close()
+            open_session(session_file(Path(path))).close()
     from harlab.ml.modelfile import ActivityModel
     from harlab.ml.predict import SmoothingConfig, predict_session
     params: dict[str, str] = {}
@@ -56,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         model = ActivityModel.load(args.model)
         version = f"{model.info.preset} {model.info.created_utc} sha256:{sha256_of(args.model)[:12]}"
     sm = SmoothingConfig(None if args.no_hmm else args.p_switch, args.min_duration)
+    warned: set[str] = set()
     for path in args.sessions:
         if not Path(path).is_file():
             raise HarlabError(f"{path}: no such session file")
@@ -63,15 +71,41 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         with open_session(path, writable=True) as sf:
             sf.require_sound()  # before the work: a file that fails validate is not written into
+            unknown_label_classes(path, sf.session, model.info.track, model.classes, warned)
             track = predict_session(model, sf.session, args.name, args.stride, sm, version,
                                     progress=lambda d, n: note(f"  {d}/{n} windows"))
             track.params.update(params)  # the exact registered version it came from
             sf.save()
         dt = time.perf_counter() - t0
         counts = Counter(s.label for s in track.segments)
-        note(f"  {len(track)} windows, {len(track.segments)} segments in {dt:.1f} s -> track {track.name!r}")
+        note(f"  {counted(len(track), 'window')}, {counted(len(track.segments), 'segment')} in {dt:.1f} s "
+             f"-> track {track.name!r}")
         if track.params.get("orientation", "as worn") != "as worn":
             note(f"  the device was worn differently from the training recordings ({track.params['orientation']}); "
                  "mapped into their orientation")
         print(f"{path}: {track.name}: " + ", ".join(f"{c} {n}" for c, n in counts.most_common()))
     return 0
+
+
+def unknown_label_classes(path: str, session: Session, track: str, classes: Sequence[str], warned: set[str]) -> None:
+    """Warn once about classes the session's labels have that the model does not know.
+
+    Their stretches are still predicted, as one of the model's classes, so comparing the
+    prediction with the labels would look like the model's mistakes; a WISDM or UCI HAPT
+    session under the demo model is the usual case. Names are matched as everywhere
+    (:mod:`harlab.core.classnames`: case and separators do not count); ``warned`` holds the
+    class keys already named, so several sessions name each class once.
+    """
+    labels = session.label_tracks.get(track)
+    if labels is None:
+        return
+    unknown: list[str] = []
+    for seg in labels:
+        key = class_key(seg.label)
+        if key not in warned and find_class(seg.label, classes) is None:
+            warned.add(key)
+            unknown.append(seg.label)
+    if unknown:
+        note(f"warning: {path}: its {track!r} labels have classes the model does not know: "
+             f"{describe_unmatched(unknown, classes)}; the model predicts only {', '.join(classes)}, "
+             "so its prediction cannot match those labels")

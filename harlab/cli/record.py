@@ -14,6 +14,7 @@ from pathlib import Path
 from harlab.cli._common import add_quiet
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import Metadata
+from harlab.core.wording import counted
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if live:
         print(file=sys.stderr)
     for name, q in st.streams.items():
-        print(f"{name}: {q.samples} samples, {q.gaps} gaps", file=sys.stderr)
+        print(f"{name}: {counted(q.samples, 'sample')}, {counted(q.gaps, 'gap')}", file=sys.stderr)
     print(path)
     return 0
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from harlab.cli._common import ZIP_MAGIC, add_force, check_output, has_magic
+from harlab.core.wording import counted
 from harlab.ml.cli_support import (
     add_train_args,
     add_window_args,
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     info.name = args.name or Path(args.output).stem
     cancel = threading.Event()
     old = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if threading.current_thread() is threading.main_thread() else None
-    note(f"training preset {cfg.preset} on {len(data)} windows")
+    note(f"training preset {cfg.preset} on {counted(len(data), 'window')}")
     output = Path(args.output)
     with RunTracker(options_from_args(args), "train", output.with_name(output.name + ".run.json")) as tracker:
         t0 = time.perf_counter()

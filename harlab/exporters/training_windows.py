@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harlab.core.session import Session
+from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
 from harlab.exporters.base import (
     Exporter,
     ExportError,
@@ -22,8 +23,6 @@ from harlab.exporters.base import (
     session_names,
 )
 from harlab.exporters.windows import cut_windows, write_hdf5, write_npz
-
-DEFAULT_WINDOW_S = 2.0
 
 
 def manifest_path(out_path: Path) -> Path:
@@ -64,18 +63,21 @@ class TrainingWindowsExporter(Exporter):
         if options.tracks is not None and len(options.tracks) != 1:
             raise ExportError(f"training windows use one label track; got {len(options.tracks)}: {options.tracks}")
         track = options.tracks[0] if options.tracks else default_track(sessions)
+        # train's defaults (harlab.core.window_defaults): without --window they are rounded to whole
+        # samples as train rounds them (2.56 s is 51.2 samples at 20 Hz); given values must be exact
         window_s = options.window_s if options.window_s is not None else DEFAULT_WINDOW_S
         ws = cut_windows(
             sessions,
             track,
             window_s,
-            options.stride_s,
+            options.stride_s if options.stride_s is not None else default_stride(window_s),
             options.rate_hz,
             options.streams,
             options.label_policy or "majority",
             classes=options.classes,
             names=session_names(sessions, options.names),
             progress=(lambda f, m: progress(0.9 * f, m)) if progress else None,
+            round_to_samples=options.window_s is None,
         )
         manifest = ws.manifest()
         manifest["file"] = out_path.name

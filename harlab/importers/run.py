@@ -160,6 +160,22 @@ def _complete_metadata(session: Session, path: Path, importer: Importer, options
         prov.sources = [SourceFile.of(path)]
 
 
+def participant_kept(sessions: Sequence[Session], options: ImportOptions) -> str:
+    """The report line saying ``--participant`` was not applied where the source names its subjects.
+
+    Multi-subject data sets (a WISDM or UCI HAPT folder) name each session's subject;
+    one id for all of them would make different people one participant and silently
+    break held-out-participant validation, so their ids are kept. "" when nothing was kept.
+    """
+    if not options.participant:
+        return ""
+    if all(s.metadata.participant_id == options.participant for s in sessions):
+        return ""
+    # the same words for every input, so a folder of many subjects gets one shared report line
+    return (f"--participant {options.participant} not applied: the source names its subjects, whose ids "
+            "are kept so different people stay different participants")
+
+
 class ImportCancelled(HarlabError):
     """Raised from a progress callback to stop a batch; the input being read writes nothing."""
 
@@ -331,6 +347,9 @@ def import_one(
                 raise HarlabError(f"{existing[0]} already exists (pass --overwrite to replace it)")
         for session in sessions:
             _complete_metadata(session, path, importer, options)
+        kept = participant_kept(sessions, options)
+        if kept:
+            report.warnings.append(kept)
         report.outputs = save_all_or_nothing(sessions, targets)
         for session in sessions:
             for name, stream in session.streams.items():

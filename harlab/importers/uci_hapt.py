@@ -315,7 +315,7 @@ class UciHaptImporter(Importer):
         n = len(next(iter(signals.values())))
         segs = read_labels(labels_path, exp, user, n, classes) if labels_path else []
 
-        participant = options.participant or f"user {user:02d}"
+        participant = f"user {user:02d}"  # the source's subject; --participant never renames it
         meta = Metadata(
             participant_id=participant,
             devices=[DeviceInfo(name="phone", model="Samsung Galaxy S II", placement="waist")],

@@ -581,7 +581,7 @@ class WisdmImporter(Importer):
         }
         schema = PRESETS["wisdm"].schema({i: names[c] for i, c in enumerate(CODES)})
         meta = Metadata(
-            participant_id=options.participant or str(subject),
+            participant_id=str(subject),  # the source's subject; --participant never renames it
             devices=[DeviceInfo(**vars(DEVICES.get(device, DeviceInfo(name=device))))],
             timezone=options.timezone or "UTC",
             start_utc=None,

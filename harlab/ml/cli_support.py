@@ -7,6 +7,7 @@ commands) so the commands stay thin: argument parsing there, work here.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,11 +17,35 @@ from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
+from harlab.core.window_defaults import DEFAULT_WINDOW_S
+from harlab.core.wording import counted
 from harlab.ml.presets import AUGMENT_MODES, PRESETS
 
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
     from harlab.ml.dataset import Dataset
     from harlab.ml.training import TrainConfig, TrainProgress
+
+
+def session_file(path: Path) -> Path:
+    """``path``, refused with the way forward when it holds no HDF5 (a CSV or watch file given where a
+    session belongs): the one message train, evaluate, explore, predict and models give for it.
+
+    A file named like a session (``.h5``) that is not HDF5 is damaged rather than unimported;
+    opening it says what its first bytes are instead.
+    """
+    from harlab.storage.codec import HDF5_SIGNATURE
+
+    if path.suffix.lower() in SESSION_SUFFIXES or not path.is_file():
+        return path
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(HDF5_SIGNATURE))
+    except OSError:
+        return path  # opening it reports why it cannot be read
+    if head != HDF5_SIGNATURE:
+        raise HarlabError(f"{path} is not a harlab session file (HDF5); import it first: "
+                          f"harlab import {shlex.quote(str(path))} -o DIR")
+    return path
 
 
 def session_paths(items: Sequence[str | Path]) -> list[Path]:
@@ -35,7 +60,7 @@ def session_paths(items: Sequence[str | Path]) -> list[Path]:
                 raise HarlabError(f"{path}: folder holds no session files ({', '.join(SESSION_SUFFIXES)})")
             out += found
         elif path.is_file():
-            out.append(path)
+            out.append(session_file(path))
         else:
             raise HarlabError(f"{path}: no such session file or folder")
     return out
@@ -63,7 +88,8 @@ def add_window_args(p: argparse.ArgumentParser, *, with_track: bool = True) -> N
     g = p.add_argument_group("windows")
     if with_track:
         g.add_argument("--track", default="activity", help="label track to learn from (default: activity)")
-    g.add_argument("--window", type=float, default=2.56, metavar="S", help="window length in seconds (2.56)")
+    g.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="S",
+                   help="window length in seconds (%(default)g)")
     g.add_argument("--stride", type=float, default=None, metavar="S", help="window stride in seconds (half a window)")
     g.add_argument("--rate", type=float, default=None, metavar="HZ",
                    help="resample to this rate (default: the streams' common rate)")
@@ -148,7 +174,7 @@ def dataset_from_args(args: argparse.Namespace, paths: Sequence[str], classes: S
     for line in data.notes:
         note(line)
     counts = ", ".join(f"{c} {n}" for c, n in data.windows.class_counts().items())
-    note(f"{len(data)} windows, {len(set(data.groups.tolist()))} {data.group_kind}s; {counts}")
+    note(f"{counted(len(data), 'window')}, {counted(len(set(data.groups.tolist())), data.group_kind)}; {counts}")
     return data
 
 
@@ -159,7 +185,7 @@ def validation_summary(metrics: dict[str, Any]) -> list[str]:
     lines = [f"validation: {metrics['validation_split']}"] if metrics.get("validation_split") else []
     if val:
         lines.append(f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f} "
-                     f"({metrics.get('n_validation_windows', 0)} windows)")
+                     f"({counted(metrics.get('n_validation_windows', 0), 'window')})")
     lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
     return lines
 

@@ -21,6 +21,7 @@ import numpy as np
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.streams import Stream
+from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
 from harlab.exporters.resample import nominal_period, resample_onto, split_runs
 from harlab.exporters.windows import WindowSet, cut_windows
 from harlab.ml.context import recording_reference, reference_size
@@ -112,7 +113,7 @@ def time_blocks(session_index: np.ndarray, start_s: np.ndarray, y: np.ndarray,
 def build_dataset(
     sessions: Sequence[Session],
     track: str = "activity",
-    window_s: float = 2.56,
+    window_s: float = DEFAULT_WINDOW_S,
     stride_s: float | None = None,
     rate_hz: float | None = None,
     channels: Sequence[str] | None = None,
@@ -130,7 +131,7 @@ def build_dataset(
     from the sessions). ``sources`` (one dict per session, e.g. path and sha256 of its
     file) are kept in the model's provenance beside a hash of each session's window data.
     """
-    stride = window_s / 2 if stride_s is None else stride_s
+    stride = default_stride(window_s) if stride_s is None else stride_s
     ws = cut_windows(sessions, track, window_s, stride, rate_hz, channels, label_policy,
                      classes=classes, names=names, progress=progress, round_to_samples=True)
     notes = [rounding_note(window_s, stride, ws)] if (ws.window_s, ws.stride_s) != (window_s, stride) else []

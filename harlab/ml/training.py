@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from harlab.core.errors import HarlabError
+from harlab.core.wording import counted
 from harlab.ml.context import (
     CONTEXT_NAMES,
     has_accelerometer,
@@ -581,7 +582,7 @@ def train(
     if X.shape[2] != len(info.channels):
         raise HarlabError(f"windows have {X.shape[2]} channels but the model info lists {len(info.channels)}")
     if len(X) < 2:
-        raise HarlabError(f"{len(X)} window(s) is too little to train on")
+        raise HarlabError(f"{counted(len(X), 'window')} {'is' if len(X) == 1 else 'are'} too few to train on")
     if not np.all(np.isfinite(X)):
         raise HarlabError("windows contain NaN or infinite values")
     if y.min() < 0 or y.max() >= len(info.classes):

@@ -23,6 +23,7 @@ from harlab.core.metadata import DeviceInfo, Metadata, Provenance
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.core.streams import Stream
+from harlab.core.wording import counted
 from harlab.simulate.engine import SensorConfig, Simulator, count_before
 from harlab.simulate.participant import Participant
 from harlab.simulate.plan import Plan, Step, random_plan
@@ -92,7 +93,7 @@ def simulate_session(
                             firmware=__version__, placement="left wrist")],
         timezone=timezone,
         start_utc=start_utc or DEFAULT_START,
-        notes=f"Simulated by harlab {__version__} (seed {seed}, {len(plan)} steps, {plan.duration_s:g} s).",
+        notes=f"Simulated by harlab {__version__} (seed {seed}, {counted(len(plan), 'step')}, {plan.duration_s:g} s).",
         provenance=Provenance(importer="harlab.simulate", harlab_version=__version__,
                               notes="generated, not recorded"),
         extra={

@@ -24,6 +24,7 @@ from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.core.streams import Stream
+from harlab.core.wording import counted
 from harlab.storage.h5data import H5StreamData
 from harlab.storage.layout import (
     CLASS_DTYPE,
@@ -212,7 +213,7 @@ def open_h5(path: Path, check_structure: bool = True) -> h5py.File:
         if check_structure:
             problems = structure_problems(f, path.stat().st_size)
             if problems:
-                more = f" (and {len(problems) - 1} more problem(s); see harlab validate)" if len(problems) > 1 else ""
+                more = f" (and {counted(len(problems) - 1, 'more problem')}; see harlab validate)" if len(problems) > 1 else ""
                 raise SessionFileError(path, f"refused: {problems[0]}{more}")
     except (KeyError, ValueError, TypeError, OSError, RuntimeError) as exc:
         f.close()

@@ -132,7 +132,7 @@ def test_1616_without_jogging_and_expand(shared_data: Path) -> None:
     labels = [x.label for x in s.label_tracks["activity"]]
     assert len(labels) == 17 and "jogging" not in labels
     assert "jogging" in s.schema  # the full 18-class schema, for consistent training sets
-    assert s.metadata.participant_id == "P16"
+    assert s.metadata.participant_id == "1616"  # the source names its subject; --participant never renames it
     inputs = IMP.pair_inputs(w)
     assert len(inputs) == 41  # one per subject and device
     assert all("_accel_" in p.name for p in inputs)

@@ -43,3 +43,19 @@ def test_validate_exit_codes(full_session, tmp_path, capsys):
     assert "not an HDF5 file" in capsys.readouterr().out
     assert main(["info", str(bad)]) == 2
     assert "harlab: error:" in capsys.readouterr().err
+
+
+def test_validate_takes_several_files(full_session, tmp_path, capsys):
+    """``validate *.h5``: a verdict per file; exit 0 only when every one is sound."""
+    good = [save_session(full_session, tmp_path / f"s{i}.h5") for i in range(2)]
+    assert main(["validate", *map(str, good)]) == 0
+    out = capsys.readouterr().out
+    assert all(f"{p}: OK" in out for p in good)
+    assert "2 files checked: 2 sound, 0 with problems" in out
+    bad = tmp_path / "bad.h5"
+    bad.write_text("hello")
+    assert main(["validate", str(good[0]), str(bad), str(good[1])]) == 1
+    out = capsys.readouterr().out
+    assert f"{good[0]}: OK" in out and f"{good[1]}: OK" in out
+    assert f"{bad}: 1 problem\n" in out and "not an HDF5 file" in out
+    assert "3 files checked: 2 sound, 1 with problems" in out

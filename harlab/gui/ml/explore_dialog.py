@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
+from harlab.core.window_defaults import DEFAULT_WINDOW_S
 
 AXES = ((0, 1), (0, 2), (1, 2))
 
@@ -46,7 +47,7 @@ class ExploreDialog(QDialog):
         self.track.addItems([n for n, t in session.label_tracks.items() if len(t)])
         self.window_s = QDoubleSpinBox()
         self.window_s.setRange(0.5, 60.0)
-        self.window_s.setValue(2.56)
+        self.window_s.setValue(DEFAULT_WINDOW_S)
         self.window_s.setSuffix(" s")
         self.axes = QComboBox()
         self.axes.addItems([f"PC{a + 1} × PC{b + 1}" for a, b in AXES])

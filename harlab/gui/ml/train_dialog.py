@@ -47,6 +47,7 @@ from PySide6.QtWidgets import (
 from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
+from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
 from harlab.gui.ml.class_table import ClassTable, _fmt_duration
 from harlab.gui.ml.job import MODEL_SUFFIX, TrainRequest, TrainResult, default_model_path
 from harlab.gui.ml.relabel import (
@@ -147,8 +148,8 @@ class TrainDialog(QDialog):
         row2 = QHBoxLayout()
         wbox = QGroupBox("Windows")
         wf = QFormLayout(wbox)
-        self.window_spin = self._spin(0.25, 60.0, 2.56, " s", 2)
-        self.stride_spin = self._spin(0.05, 60.0, 1.28, " s", 2)
+        self.window_spin = self._spin(0.25, 60.0, DEFAULT_WINDOW_S, " s", 2)
+        self.stride_spin = self._spin(0.05, 60.0, default_stride(DEFAULT_WINDOW_S), " s", 2)
         self.rate_spin = self._spin(0.0, 2000.0, 0.0, " Hz", 1)
         self.rate_spin.setSpecialValueText("source rate")
         self.rate_spin.setToolTip("resample every stream to this rate (anti-aliased); 'source rate' keeps "
