@@ -86,12 +86,14 @@ def run(args: argparse.Namespace) -> int:
     # one machine-readable line first, so scripts and tests can find the port
     print(json.dumps({"listening": f"http://{host}:{port}", "model": service.source,
                       "version": service.version}), flush=True)
-    note(f"serving {model.info.name!r} ({', '.join(model.classes)}) on http://{host}:{port} "
-         "- POST /invocations or /score; Ctrl-C stops")
+    if not args.quiet:
+        note(f"serving {model.info.name!r} ({', '.join(model.classes)}) on http://{host}:{port} "
+             "- POST /invocations or /score; Ctrl-C stops")
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
-        note("stopped")
+        if not args.quiet:
+            note("stopped")
     finally:
         server.server_close()
     sys.stdout.flush()

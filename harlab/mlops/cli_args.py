@@ -33,7 +33,8 @@ def add_tracking_args(p: argparse.ArgumentParser, *, can_register: bool = True) 
         g.add_argument("--register", default=None, metavar="NAME",
                        help="register the trained model under NAME (a new version)")
     g.add_argument("--no-track", action="store_true",
-                   help="do not log to MLflow (also HARLAB_TRACKING=off); the JSON run record is still written")
+                   help="do not log to MLflow (also HARLAB_TRACKING=off); the JSON run record is still written "
+                        "(train: beside the model; else in harlab's data folder, runs/)")
 
 
 def options_from_args(args: argparse.Namespace) -> TrackingOptions:

@@ -136,14 +136,24 @@ class RunTracker:
             "params": {}, "metrics": {}, "history": [], "lineage": None, "artifacts": [], "mlflow": None,
         }
         self._t0 = time.perf_counter()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        #: where the record goes when it has no place of its own (or the run failed)
+        self._fallback_path = data_dir() / "runs" / f"{stamp}-{kind}-{os.getpid()}.json"
+        self._announced: Path | None = None
+
+    def _announce_record(self, why: str) -> None:
+        """Tracking is off: say so, and where the JSON run record goes instead."""
+        self._announced = self.record_path or self._fallback_path
+        note(f"{why}; the JSON run record goes to {self._announced}")
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> RunTracker:
         if not self.options.enabled:
-            note("tracking off (--no-track or HARLAB_TRACKING=off); a JSON run record is still written")
+            self._announce_record("tracking off (--no-track or HARLAB_TRACKING=off)")
             return self
         if not mlflow_available():
-            note(f"tracking off: MLflow is not installed. To track runs and register models: {INSTALL_HINT}")
+            self._announce_record(f"tracking off: MLflow is not installed (to track runs and register models: "
+                                  f"{INSTALL_HINT})")
             return self
         self._start_mlflow()
         return self
@@ -191,14 +201,13 @@ class RunTracker:
                 self.mlflow.end_run(status=status)
             except Exception as end_exc:  # never hide the original error behind a store error
                 note(f"warning: could not close MLflow run {self.run_id}: {end_exc}")
-        self.write_record()
+        path = self.write_record()
+        if self._announced is not None and path != self._announced:
+            note(f"the JSON run record went to {path} instead")
 
     def write_record(self) -> Path:
         """Write the JSON run record atomically (beside the model, or in the data folder's runs/)."""
-        path = self.record_path
-        if path is None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            path = data_dir() / "runs" / f"{stamp}-{self.kind}-{os.getpid()}.json"
+        path = self.record_path or self._fallback_path
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
