@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QKeySequence, QMouseEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from harlab.core import LabelClass, LabelSchema, Metadata, Segment, Session, Stream
 from harlab.labeling.shortcuts import by_name
@@ -152,3 +152,15 @@ def make_predictions(session, name: str = "activity-predicted", seed: int = 0, s
     pred = PredictionTrack(name, "test-model", "1", classes, start, end, probs.astype(np.float32), segs)
     session.add_prediction_track(pred, replace=True)
     return pred
+
+
+def global_rect(widget: QWidget) -> QRect:
+    return QRect(widget.mapToGlobal(QPoint(0, 0)), widget.size())
+
+
+def assert_whole(widget: QWidget, window: QWidget) -> None:
+    """Shown, inside the window, and at least as wide as its text needs."""
+    assert widget.isVisible(), widget
+    assert global_rect(window).contains(global_rect(widget)), (widget, global_rect(widget))
+    need = widget.minimumSizeHint().width() if isinstance(widget, QLabel) else widget.sizeHint().width()
+    assert widget.width() >= need, (getattr(widget, "text", lambda: "")(), widget.width(), need)

@@ -6,25 +6,14 @@ from __future__ import annotations
 from itertools import combinations
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtWidgets import QLabel, QToolBar, QWidget
+from gui_helpers import assert_whole, global_rect
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolBar
 from test_layout import six_row_session
 
 pytestmark = pytest.mark.gui
 
 SMALL = (1024, 640)
-
-
-def global_rect(widget: QWidget) -> QRect:
-    return QRect(widget.mapToGlobal(QPoint(0, 0)), widget.size())
-
-
-def assert_whole(widget: QWidget, window: QWidget) -> None:
-    """Shown, inside the window, and at least as wide as its text needs."""
-    assert widget.isVisible(), widget
-    assert global_rect(window).contains(global_rect(widget)), (widget, global_rect(widget))
-    need = widget.minimumSizeHint().width() if isinstance(widget, QLabel) else widget.sizeHint().width()
-    assert widget.width() >= need, (getattr(widget, "text", lambda: "")(), widget.width(), need)
 
 
 def test_workbench_fits_1024_wide_with_whole_toolbar_menus_and_docks(make_window, qtbot):
