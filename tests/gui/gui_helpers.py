@@ -164,3 +164,11 @@ def assert_whole(widget: QWidget, window: QWidget) -> None:
     assert global_rect(window).contains(global_rect(widget)), (widget, global_rect(widget))
     need = widget.minimumSizeHint().width() if isinstance(widget, QLabel) else widget.sizeHint().width()
     assert widget.width() >= need, (getattr(widget, "text", lambda: "")(), widget.width(), need)
+
+
+def open_window(make_window, qtbot, path):
+    """A workbench window (from the ``make_window`` fixture) with ``path`` open and drawn."""
+    w = make_window()
+    assert w.open_path(path)
+    qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
+    return w

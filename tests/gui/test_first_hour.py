@@ -6,16 +6,9 @@ Each test drives the real window as a person would and fails on the code before 
 from __future__ import annotations
 
 import pytest
-from gui_helpers import press_shortcut
+from gui_helpers import open_window, press_shortcut
 
 pytestmark = pytest.mark.gui
-
-
-def open_window(make_window, qtbot, path):
-    w = make_window()
-    assert w.open_path(path)
-    qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
-    return w
 
 
 def on_screen(widget) -> bool:

@@ -12,6 +12,7 @@ from gui_helpers import (
     drag,
     labels_of,
     make_session,
+    open_window,
     press_key,
     press_shortcut,
     view_pos,
@@ -23,13 +24,6 @@ from harlab.labeling.journal import journal_path
 from harlab.storage import read_session, save_session
 
 pytestmark = pytest.mark.gui
-
-
-def open_window(make_window, qtbot, path):
-    w = make_window()
-    assert w.open_path(path)
-    qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
-    return w
 
 
 def show_range(w, qtbot, t0, t1):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gui_helpers import click, labels_of, make_predictions, make_session, press_shortcut, view_pos
+from gui_helpers import (
+    click,
+    labels_of,
+    make_predictions,
+    make_session,
+    open_window,
+    press_shortcut,
+    view_pos,
+)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QProgressDialog
 
@@ -16,13 +24,6 @@ from harlab.labeling.journal import journal_path
 from harlab.storage import read_session, save_session
 
 pytestmark = pytest.mark.gui
-
-
-def open_window(make_window, qtbot, path):
-    w = make_window()
-    assert w.open_path(path)
-    qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
-    return w
 
 
 def show_range(w, qtbot, t0, t1):

@@ -4,6 +4,7 @@ per pixel column, the y-axis does not jitter while panning, label shades stay ex
 from __future__ import annotations
 
 import pytest
+from gui_helpers import open_window
 from PySide6.QtCore import QEvent, QObject
 
 pytestmark = pytest.mark.gui
@@ -26,13 +27,6 @@ class PaintSpy(QObject):
                           for sp in self.timeline.stream_plots)
             self.paints.append(((v0, v1), covered))
         return False
-
-
-def open_window(make_window, qtbot, path):
-    w = make_window()
-    assert w.open_path(path)
-    qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
-    return w
 
 
 def test_a_new_range_is_painted_only_with_its_data(make_window, qtbot, session_path):
