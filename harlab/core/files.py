@@ -1,4 +1,9 @@
-"""Files harlab writes and files it is given: one place for modes and for refusing what is no file.
+"""Files harlab writes and files it is given: one place for atomic writes, modes, and refusing what is no file.
+
+:func:`atomic_write` (and :func:`atomic_open` for one file object) is the one way harlab
+replaces a file: write a temporary file in the same folder, fsync it, rename it over the
+target, fsync the folder; on any failure, the temporary file is removed and the target is
+untouched. A crash leaves either the old or the new file, both complete.
 
 ``tempfile.mkstemp`` creates its file with mode 0600 whatever the umask, so every
 atomic write that went temp file + rename left exports, models and reports readable
@@ -19,7 +24,9 @@ import os
 import stat
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
 from harlab.core.errors import HarlabError
 
@@ -101,3 +108,95 @@ def same_file(a: Path, b: Path) -> bool:
             return a.resolve() == b.resolve()
         except (OSError, RuntimeError):
             return False
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make a rename in ``folder`` durable (no-op where folders cannot be opened, e.g. Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_path(path: str | Path) -> None:
+    """Force a closed file's bytes to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(
+    path: str | Path,
+    write: Callable[[Path], Any],
+    *,
+    suffix: str = ".tmp",
+    durable: bool = True,
+) -> Path:
+    """Replace ``path`` with what ``write(tmp)`` writes to a temporary path beside it.
+
+    The temporary file is ``.<name>.<random><suffix>`` in the target's folder (one filesystem,
+    so the rename is atomic), already created with the umask's usual mode; ``write`` may open
+    it by name (h5py, ``np.savez``) and overwrite it. With ``durable`` the file and the folder
+    are fsynced around the rename. On any exception, including KeyboardInterrupt, the
+    temporary file is removed and the exception propagates; ``path`` is then as it was.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, name = mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        if durable:
+            fsync_path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if durable:
+        fsync_dir(folder)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_open(
+    path: str | Path,
+    mode: str = "w",
+    *,
+    encoding: str | None = None,
+    newline: str | None = None,
+    suffix: str = ".tmp",
+    durable: bool = True,
+) -> Iterator[IO[Any]]:
+    """``with atomic_open(path, "w", encoding="utf-8") as f:`` -- :func:`atomic_write` for one
+    file object: ``path`` is replaced when the block ends without an exception, never otherwise."""
+    if mode not in ("w", "wb", "x", "xb"):
+        raise ValueError(f"atomic_open writes a new file; mode {mode!r} is not one of w, wb")
+    if "b" not in mode and encoding is None:
+        encoding = "utf-8"
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, name = mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, mode.replace("x", "w"), encoding=encoding, newline=newline) as f:
+            yield f
+            f.flush()
+            if durable:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if durable:
+        fsync_dir(folder)

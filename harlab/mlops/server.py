@@ -469,12 +469,18 @@ class _Rejecter:
     ``Retry-After`` at once, then the request is read away (see :func:`_drain`) until the client
     closes or ``linger`` seconds pass. Non-blocking, so slow clients do not hold up the others."""
 
+    #: however steadily a rejected client trickles, its connection closes this many seconds after the 503
+    MAX_LINGER = 30.0
+
     def __init__(self, limits: ServerLimits, max_open: int = 4096) -> None:
         body = json.dumps(_error_body(503, f"the server is busy ({limits.workers} requests in progress and "
                                            f"{limits.queue} waiting); retry after {limits.retry_after} s")).encode()
         self.response = (f"HTTP/1.1 503 Service Unavailable\r\nServer: harlab-serve/{__version__}\r\n"
                          f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
                          f"Retry-After: {limits.retry_after}\r\nConnection: close\r\n\r\n").encode() + body
+        # a rejected client may not have sent a byte yet (its thread starved under load): it gets the
+        # header allowance to start, then ``linger`` of silence between chunks, until it closes
+        self.first_wait = max(limits.linger, limits.header_timeout)
         self.linger = max(limits.linger, limits.client_timeout)
         self.cap = 2 * limits.max_body_bytes
         self.max_open = max_open
@@ -485,7 +491,7 @@ class _Rejecter:
         self._wake_w.setblocking(False)
         self._sel = selectors.DefaultSelector()
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
-        self._open: dict[socket.socket, list[float]] = {}  # socket -> [deadline, bytes read]
+        self._open: dict[socket.socket, list[float]] = {}  # socket -> [deadline, bytes read, last deadline]
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="harlab-serve-busy", daemon=True)
         self._thread.start()
@@ -515,7 +521,8 @@ class _Rejecter:
         if len(self._open) >= self.max_open:  # pathological load: the answer is out, stop reading
             sock.close()
             return
-        self._open[sock] = [time.monotonic() + self.linger, 0]
+        now = time.monotonic()
+        self._open[sock] = [now + self.first_wait, 0, now + self.MAX_LINGER]
         self._sel.register(sock, selectors.EVENT_READ, sock)
 
     def _end(self, sock: socket.socket) -> None:
@@ -551,10 +558,11 @@ class _Rejecter:
                     self._end(sock)
                     continue
                 state[1] += len(chunk)
+                state[0] = min(time.monotonic() + self.linger, state[2])
                 if state[1] > self.cap:
                     self._end(sock)
             now = time.monotonic()
-            for sock in [s for s, (deadline, _) in self._open.items() if deadline < now]:
+            for sock in [s for s, (deadline, _, _) in self._open.items() if deadline < now]:
                 self._end(sock)
         for sock in list(self._open):
             self._end(sock)
