@@ -212,7 +212,7 @@ def resolve_video(ref: VideoReference, session_path: str | Path | None = None) -
     as if it were the original.
     """
     folder = Path(session_path).resolve().parent if session_path is not None else None
-    stored = Path(ref.path.replace("\\", "/")) if "\\" in ref.path and not Path(ref.path).exists() else Path(ref.path)
+    stored = Path(ref.path)
     candidates: list[tuple[Path, VideoStatus]] = []
     if stored.is_absolute():
         candidates.append((stored, VideoStatus.FOUND))

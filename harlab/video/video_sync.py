@@ -50,13 +50,10 @@ class VideoSync:
 
     def to_session(self, video_t: Any) -> Any:
         """Session time of video time ``video_t`` (a float or a numpy array)."""
-        return self.offset_s + np.asarray(video_t, dtype=np.float64) * self.scale if isinstance(
-            video_t, np.ndarray) else self.offset_s + video_t * self.scale
+        return self.offset_s + video_t * self.scale
 
     def to_video(self, session_t: Any) -> Any:
         """Video time of session time ``session_t`` (a float or a numpy array): the inverse of :meth:`to_session`."""
-        if isinstance(session_t, np.ndarray):
-            return (session_t.astype(np.float64) - self.offset_s) / self.scale
         return (session_t - self.offset_s) / self.scale
 
     def nudged(self, delta_s: float) -> VideoSync:
