@@ -34,8 +34,8 @@ CODE_BITS = 16
 #: the code row's height as a fraction of the frame height
 CODE_ROW = 1 / 12
 #: forearm radians per m/s² of high-passed accelerometer magnitude, and the largest swing
-ARM_GAIN = 0.12
-ARM_LIMIT = 1.3
+ARM_GAIN = 0.025
+ARM_LIMIT = 2.0
 _BACKGROUND = 90
 _TIME_BASE = Fraction(1, 90000)
 _AUDIO_RATE = 16000
@@ -72,7 +72,7 @@ def accel_magnitude_highpassed(session: Session, stream: str = "accel", window_s
     return t, mag - np.convolve(pad, kernel, mode="valid")
 
 
-def add_clap(session: Session, at_s: float, stream: str = "accel", peak: float = 25.0) -> None:
+def add_clap(session: Session, at_s: float, stream: str = "accel", peak: float = 60.0) -> None:
     """Put a clap into the session's accelerometer at session time ``at_s``: a 60 ms ringing burst.
 
     Replaces the stream by one with the clap added (the sensor data of a participant who
@@ -149,6 +149,7 @@ def render_video(
     bframes: int = 2,
     preset: str = "ultrafast",
     crf: int = 23,
+    arm_gain: float = ARM_GAIN,
 ) -> RenderedVideo:
     """Write an H.264 MP4 of the session's participant and return what was written.
 
@@ -174,7 +175,7 @@ def render_video(
         raise SimulationError("the video would have no frames")
     at, hp = accel_magnitude_highpassed(session)
     session_times = sync.to_session(times)
-    angles = np.clip(ARM_GAIN * np.interp(session_times, at, hp, left=0.0, right=0.0), -ARM_LIMIT, ARM_LIMIT)
+    angles = np.clip(arm_gain * np.interp(session_times, at, hp, left=0.0, right=0.0), -ARM_LIMIT, ARM_LIMIT)
     clap_video = None if clap_at_s is None else float(sync.to_video(clap_at_s))
 
     out = Path(path)
