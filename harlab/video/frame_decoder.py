@@ -132,7 +132,7 @@ class FrameIndex:
         keyframe = keyframe.copy()
         keyframe[0] = True  # decoding starts at the stream's start whatever the flag says
         tb = float(time_base)
-        starts = pts.astype(np.float64) * tb
+        starts = pts.astype(np.float64) * time_base.numerator / time_base.denominator  # correctly rounded
         steps = np.diff(starts)
         if len(steps):
             nominal = float(np.median(steps))
