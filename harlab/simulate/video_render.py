@@ -138,7 +138,7 @@ def render_video(
     session: Session,
     path: str | Path,
     *,
-    sync: VideoSync = VideoSync(),
+    sync: VideoSync | None = None,
     duration_s: float | None = None,
     fps: float = 30.0,
     frame_times: Sequence[float] | np.ndarray | None = None,
@@ -153,13 +153,14 @@ def render_video(
 ) -> RenderedVideo:
     """Write an H.264 MP4 of the session's participant and return what was written.
 
-    ``sync`` is the truth: frame at video time ``v`` shows session time
-    ``sync.to_session(v)``. Frames are at ``i / fps`` for ``duration_s`` (default: as
+    ``sync`` is the truth (default: the same clock): frame at video time ``v`` shows
+    session time ``sync.to_session(v)``. Frames are at ``i / fps`` for ``duration_s`` (default: as
     long as the session from the video's time 0), or at the given ``frame_times``
     (seconds, increasing: a variable-frame-rate file, gaps allowed). ``clap_at_s`` (session
     time) adds the clap's flash (and click with ``audio``); put the same clap into the
     sensors with :func:`add_clap`.
     """
+    sync = sync or VideoSync()
     width, height = size
     if width % 2 or height % 2 or width < 64 or height < 48:
         raise SimulationError(f"video size {width}x{height} must be even and at least 64x48")

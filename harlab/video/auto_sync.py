@@ -21,6 +21,7 @@ must ask before applying it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -348,8 +349,6 @@ def estimate_sync(path: str | Path, session: Session | None = None, *,
                                        frame_s=index.nominal_frame_s, max_offset_s=max_offset_s)]
     env = audio_envelope(path) if use_audio else None
     if env is not None and float(np.ptp(env.values)) > 0.0:
-        try:
+        with contextlib.suppress(AutoSyncError):  # nothing in the sound to go by: the motion estimate stands
             estimates.append(estimate_from_audio(env, t, xyz, max_offset_s=max_offset_s))
-        except AutoSyncError:
-            pass
     return sorted(estimates, key=lambda e: (not e.confident, e.source != "motion"))

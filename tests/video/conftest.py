@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from video_helpers import CLAP_AT_S, TRUE_SYNC, SimVideo
 
 from harlab.simulate import simulate_session
 from harlab.simulate.video_render import add_clap, render_video
+
 
 def _plan() -> list[tuple[str, float]]:
     return [("sitting", 10), ("walking", 30), ("running", 25), ("standing", 15), ("jumping", 10), ("walking", 40)]

@@ -15,7 +15,6 @@ from harlab.video import VideoFileError, VideoReference, VideoStatus, probe_vide
 from harlab.video.video_reference import HEAD_BYTES, head_sha256
 
 
-
 def test_probe_reports_what_the_file_holds(cfr_video: SimVideo) -> None:
     ref = probe_video(cfr_video.path)
     assert ref.name == "cfr.mp4"
