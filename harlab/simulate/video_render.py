@@ -150,15 +150,17 @@ def render_video(
     preset: str = "ultrafast",
     crf: int = 23,
     arm_gain: float = ARM_GAIN,
+    codec: str = "libx264",
 ) -> RenderedVideo:
-    """Write an H.264 MP4 of the session's participant and return what was written.
+    """Write a video (H.264 in the container ``path``'s suffix names) of the session's participant and return what was written.
 
     ``sync`` is the truth (default: the same clock): frame at video time ``v`` shows
     session time ``sync.to_session(v)``. Frames are at ``i / fps`` for ``duration_s`` (default: as
     long as the session from the video's time 0), or at the given ``frame_times``
     (seconds, increasing: a variable-frame-rate file, gaps allowed). ``clap_at_s`` (session
     time) adds the clap's flash (and click with ``audio``); put the same clap into the
-    sensors with :func:`add_clap`.
+    sensors with :func:`add_clap`. ``codec`` other than libx264 (e.g. "libvpx-vp9" for
+    WebM, "mpeg4" or "mjpeg" for AVI) gets FFmpeg's defaults for that codec.
     """
     sync = sync or VideoSync()
     width, height = size
@@ -182,11 +184,13 @@ def render_video(
     out = Path(path)
     container = av.open(str(out), "w")
     try:
-        stream = container.add_stream("libx264", rate=int(round(fps)) if frame_times is None else 30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream = container.add_stream(codec, rate=int(round(fps)) if frame_times is None else 30)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
         stream.codec_context.time_base = _TIME_BASE
         stream.codec_context.gop_size = gop
-        stream.options = {"preset": preset, "crf": str(crf), "x264-params": f"bframes={bframes}:scenecut=0"}
+        if codec == "libx264":
+            stream.options = {"preset": preset, "crf": str(crf), "x264-params": f"bframes={bframes}:scenecut=0"}
         astream = None
         if audio:
             astream = container.add_stream("aac", rate=_AUDIO_RATE)

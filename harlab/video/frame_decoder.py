@@ -69,6 +69,10 @@ class FrameIndex:
     key_before: np.ndarray  #: int64: index of the last keyframe at or before each frame
     time_base: Fraction
     nominal_frame_s: float  #: median frame duration
+    #: what to seek to for each frame when it is a keyframe (the container's timestamp of its packet)
+    seek_pts: np.ndarray | None = None
+    #: frames are numbered, not timestamped (AVI): ``pts`` are frame numbers, counted from each keyframe
+    ordinal: bool = False
 
     @classmethod
     def build(cls, path: str | Path, gap_factor: float = GAP_FACTOR) -> FrameIndex:
@@ -76,6 +80,7 @@ class FrameIndex:
         try:
             stream = video_stream(container, path)
             tb = stream.time_base or Fraction(1, 1000)
+            ordinal = "avi" in container.format.name.split(",")
             pts: list[int] = []
             keys: list[bool] = []
             durs: list[int] = []
@@ -89,6 +94,8 @@ class FrameIndex:
                     keys.append(bool(packet.is_keyframe))
                     durs.append(int(packet.duration or 0))
                 else:
+                    if ordinal:
+                        return cls._numbered(np.array(pts, np.int64), np.array(keys, bool), stream, gap_factor, path)
                     return cls.from_pts(np.array(pts, np.int64), np.array(keys, bool), np.array(durs, np.int64),
                                         tb, gap_factor, path)
             except av.FFmpegError as exc:
@@ -96,6 +103,21 @@ class FrameIndex:
         finally:
             container.close()
         return cls._build_by_decoding(path, gap_factor)
+
+    @classmethod
+    def _numbered(cls, packet_pts: np.ndarray, keys: np.ndarray, stream: Any, gap_factor: float,
+                  path: str | Path) -> FrameIndex:
+        """AVI stores no presentation times (its B-frames come out with made-up ones): frame k of the
+        decoder's output is shown at k frame durations; a keyframe's place in the output is its place
+        among the packets (closed GOPs: every frame before it in the file is shown before it)."""
+        rate = stream.guessed_rate or stream.base_rate or stream.average_rate
+        if not rate or rate <= 0:
+            raise VideoFileError(path, "the AVI file states no frame rate")
+        tb = Fraction(1, 1) / Fraction(rate)
+        index = cls.from_pts(np.arange(len(packet_pts), dtype=np.int64), keys, np.ones(len(packet_pts), np.int64),
+                             tb, gap_factor, path)
+        return cls(index.pts, index.starts, index.ends, index.keyframe, index.key_before, tb,
+                   index.nominal_frame_s, seek_pts=packet_pts, ordinal=True)
 
     @classmethod
     def _build_by_decoding(cls, path: str | Path, gap_factor: float) -> FrameIndex:
@@ -226,6 +248,7 @@ class FrameDecoder:
         self._frames: Any = None  # the running decode generator
         self._pos: int | None = None  # index of the last frame it gave
         self._target = 0  # pts of the frame being decoded to
+        self._next_ordinal = 0  # numbered frames (AVI): the number of the next frame out of the decoder
         self.width, self.height = self._output_size(self._stream.codec_context.width,
                                                     self._stream.codec_context.height)
 
@@ -296,16 +319,21 @@ class FrameDecoder:
 
     def _seek(self, key: int) -> None:
         self.stats.seeks += 1
-        self._container.seek(int(self.index.pts[key]), stream=self._stream, backward=True, any_frame=False)
+        index = self.index
+        seek_pts = index.seek_pts if index.seek_pts is not None else index.pts
+        self._container.seek(int(seek_pts[key]), stream=self._stream, backward=True, any_frame=False)
         self._frames = self._frame_stream()
         self._pos = None
+        self._next_ordinal = key
 
     def _frame_stream(self) -> Iterator[Any]:
         """Decoded frames from the current position on; frames before the wanted one that no other frame
         needs (non-reference B-frames) are not decoded at all, which makes a seek about a third cheaper."""
         codec = self._stream.codec_context
+        skip = not self.index.ordinal  # numbered frames are counted: none may be left out
         for packet in self._container.demux(self._stream):
-            codec.skip_frame = "DEFAULT" if packet.pts is None or packet.pts >= self._target else "NONREF"
+            if skip:
+                codec.skip_frame = "DEFAULT" if packet.pts is None or packet.pts >= self._target else "NONREF"
             yield from packet.decode()
     def _decode_forward(self, i: int) -> Any:
         """Decode until frame ``i``; None when the decoder passes it or the file ends first."""
@@ -313,7 +341,10 @@ class FrameDecoder:
         try:
             for frame in self._frames:
                 self.stats.frames_decoded += 1
-                ts = frame.pts if frame.pts is not None else frame.dts
+                if self.index.ordinal:
+                    ts, self._next_ordinal = self._next_ordinal, self._next_ordinal + 1
+                else:
+                    ts = frame.pts if frame.pts is not None else frame.dts
                 if ts is None:
                     continue
                 j = self.index.index_of_pts(int(ts))

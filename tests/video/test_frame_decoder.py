@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 from video_helpers import SimVideo
 
-from harlab.simulate.video_render import frame_code_blocks, read_frame_code
+from harlab.simulate import simulate_session
+from harlab.simulate.video_render import frame_code_blocks, read_frame_code, render_video
 from harlab.video.frame_decoder import DecodedFrame, FrameDecoder, FrameServer, LatestRequest
 
 
@@ -132,3 +134,18 @@ def test_frame_server_reports_no_video_and_survives(vfr_video: SimVideo) -> None
         server.close()
         decoder.close()
     assert got == [None]
+
+
+@pytest.mark.parametrize(("suffix", "codec"), [
+    ("mkv", "libx264"), ("mov", "libx264"), ("avi", "libx264"), ("avi", "mjpeg"), ("webm", "libvpx-vp9"),
+])
+def test_other_containers_and_codecs_are_frame_accurate(tmp_path: Path, suffix: str, codec: str) -> None:
+    """AVI stores no presentation times (its H.264 B-frames come out with made-up ones): frames are counted."""
+    session = simulate_session([("walking", 5)], seed=2)
+    video = render_video(session, tmp_path / f"clip.{suffix}", duration_s=3.0, size=(160, 120), codec=codec, gop=12)
+    times = video.frame_times
+    with FrameDecoder(video.path) as decoder:
+        assert decoder.index.n_frames == 90
+        for t in np.random.default_rng(5).uniform(0.0, times[-1], 8):
+            frame = decoder.frame_at(float(t))
+            assert frame is not None and read_frame_code(frame.image) == expected_frame(times, t), (suffix, t)

@@ -142,3 +142,11 @@ def test_hostile_json_is_refused_with_a_video_error(text: str) -> None:
 
 def test_valid_json_is_accepted() -> None:
     assert VideoReference.from_json(json.dumps(GOOD)).frame_count == 30
+
+
+def test_a_truncated_file_is_an_error_or_its_readable_part(cfr_video: SimVideo, tmp_path: Path) -> None:
+    data = cfr_video.path.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 2])  # an MP4's index is at its end: nothing to read
+    with pytest.raises(VideoFileError, match="cut.mp4"):
+        probe_video(cut)
