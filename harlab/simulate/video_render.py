@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
@@ -184,7 +185,7 @@ def render_video(
     out = Path(path)
     container = av.open(str(out), "w")
     try:
-        stream = container.add_stream(codec, rate=int(round(fps)) if frame_times is None else 30)
+        stream = cast(av.VideoStream, container.add_stream(codec, rate=int(round(fps)) if frame_times is None else 30))
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
         stream.codec_context.time_base = _TIME_BASE
