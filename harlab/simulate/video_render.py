@@ -28,6 +28,7 @@ import numpy as np
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.simulate.profiles import SimulationError
+from harlab.video.auto_sync import accel_highpassed, find_accelerometer
 from harlab.video.video_sync import VideoSync
 
 #: bits of the frame number drawn in the top row (65,536 frames: 36 minutes at 30 fps; more wrap around)
@@ -57,20 +58,6 @@ class RenderedVideo:
     @property
     def n_frames(self) -> int:
         return len(self.frame_times)
-
-
-def accel_magnitude_highpassed(session: Session, stream: str = "accel", window_s: float = 1.0
-                               ) -> tuple[np.ndarray, np.ndarray]:
-    """(times, |a| minus its moving average over ``window_s``): the wrist's movement without gravity."""
-    t, v = session.streams[stream].read()
-    mag = np.sqrt(np.sum(np.asarray(v, np.float64) ** 2, axis=1))
-    if len(t) < 2:
-        return t, mag - mag.mean() if len(mag) else mag
-    rate = (len(t) - 1) / (t[-1] - t[0]) if t[-1] > t[0] else 1.0
-    n = max(1, int(round(window_s * rate)))
-    kernel = np.ones(n) / n
-    pad = np.pad(mag, (n // 2, n - 1 - n // 2), mode="edge")
-    return t, mag - np.convolve(pad, kernel, mode="valid")
 
 
 def add_clap(session: Session, at_s: float, stream: str = "accel", peak: float = 60.0) -> None:
@@ -177,9 +164,10 @@ def render_video(
             raise SimulationError("frame_times must be non-negative and increasing")
     if len(times) == 0:
         raise SimulationError("the video would have no frames")
-    at, hp = accel_magnitude_highpassed(session)
+    t, xyz = session.streams[find_accelerometer(session)].read()
+    hp = accel_highpassed(t, xyz)
     session_times = sync.to_session(times)
-    angles = np.clip(arm_gain * np.interp(session_times, at, hp, left=0.0, right=0.0), -ARM_LIMIT, ARM_LIMIT)
+    angles = np.clip(arm_gain * np.interp(session_times, hp.times, hp.values, left=0.0, right=0.0), -ARM_LIMIT, ARM_LIMIT)
     clap_video = None if clap_at_s is None else float(sync.to_video(clap_at_s))
 
     out = Path(path)
