@@ -413,8 +413,8 @@ class FrameServer:
     decoder: FrameDecoder
     deliver: Callable[[float, DecodedFrame | None], None]
     on_error: Callable[[Exception], None] = lambda exc: None
-    _mailbox: LatestRequest[float] = field(default_factory=LatestRequest)
-    _thread: threading.Thread | None = None
+    _mailbox: LatestRequest[float] = field(default_factory=LatestRequest, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
 
     def start(self) -> FrameServer:
         self._thread = threading.Thread(target=self._run, name=f"video {self.decoder.path.name}", daemon=True)
