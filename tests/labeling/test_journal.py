@@ -176,6 +176,6 @@ def test_sigkill_then_recover_in_a_real_process(saved):
     with storage.open_session(saved, writable=True) as sf:
         assert labels_json(sf.session) != want  # the file itself never got the edits
         h = EditHistory(sf.session, EditJournal(saved))
-        replay(sf.session, entries, h)
+        h.replay(entries)
         assert labels_json(sf.session) == want
         assert h.can_undo and h.can_redo
