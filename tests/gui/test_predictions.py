@@ -17,7 +17,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QProgressDialog
 
 from harlab.core import Segment
-from harlab.gui.prediction_actions import train_dialog_available
 from harlab.gui.track_dialogs import AcceptPredictionsDialog, AddTrackDialog
 from harlab.labeling.commands import AddSegment, LabelRange
 from harlab.labeling.journal import journal_path
@@ -170,18 +169,15 @@ def test_add_label_track_through_the_dialog_is_undoable(make_window, qtbot, sess
     qtbot.waitUntil(lambda: [b.name for b in w.timeline.bands] == ["activity"])
 
 
-def test_train_action_follows_the_train_dialog_module(make_window, qtbot, session_path):
+def test_train_action_opens_the_train_dialog(make_window, qtbot, session_path):
     w = open_window(make_window, qtbot, session_path)
     w.menus["models"].aboutToShow.emit()
-    if train_dialog_available():
-        assert w.train_action.isEnabled()
-        w.train_action.trigger()  # Models > Train…: the dialog, given this session's file
-        dialog = w.predictions.train_dialog
-        assert dialog is not None and dialog.isVisible()
-        assert type(dialog).__name__ == "TrainDialog"
-        dialog.close()
-    else:
-        assert not w.train_action.isEnabled() and "not installed" in w.train_action.toolTip()
+    assert w.train_action.isEnabled()
+    w.train_action.trigger()  # Models > Train…: the dialog, given this session's file
+    dialog = w.predictions.train_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert type(dialog).__name__ == "TrainDialog"
+    dialog.close()
 
 
 @pytest.fixture(scope="module")
