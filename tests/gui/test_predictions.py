@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from gui_helpers import (
@@ -93,7 +95,7 @@ def test_accept_above_threshold_dialog_is_one_edit_and_keeps_labels(make_window,
     pred = w.session.prediction_tracks["activity-predicted"]
     sure = [s for s in pred.segments if s.confidence >= 0.8]
     assert any(s.confidence < 0.5 for s in pred.segments)  # the doubtful stretch
-    undo_depth = len(w.history._undo)
+    undo_depth = len(w.history.done)
 
     def fill() -> None:
         dialog = QApplication.activeModalWidget()
@@ -107,7 +109,7 @@ def test_accept_above_threshold_dialog_is_one_edit_and_keeps_labels(make_window,
     w.accept_many_action.trigger()
     qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), AcceptPredictionsDialog))
     fill()
-    qtbot.waitUntil(lambda: len(w.history._undo) == undo_depth + 1)
+    qtbot.waitUntil(lambda: len(w.history.done) == undo_depth + 1)
     labels = list(w.session.label_tracks["activity"])
     assert labels[0].label == "running" and (labels[0].start, labels[0].end) == (0.0, 10.0)  # kept
     accepted = [s for s in labels if s.source == "accepted_prediction"]
@@ -255,3 +257,28 @@ def test_shortcuts_exist_for_review_and_record(make_window):
         assert w.qactions[name].shortcut().toString()
     assert w.qactions["record"].isEnabled()
     assert not w.qactions["accept_prediction"].isEnabled()  # nothing to accept without a session
+
+
+def test_a_second_models_track_becomes_active_and_add_rename_remove_are_undoable(make_window, qtbot, tmp_path):
+    w = open_window(make_window, qtbot, saved(tmp_path))
+    tl = w.timeline
+    first = w.session.prediction_tracks["activity-predicted"]
+    assert tl.active_prediction == "activity-predicted"
+    second = dataclasses.replace(first, name="model-b", model_name="model-b")
+    assert w.predictions.add_track(second)
+    qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted", "model-b"])
+    qtbot.waitUntil(lambda: tl.active_prediction == "model-b")
+    assert w.predictions.prediction is second and w.dirty
+    assert journal_path(w.path).exists()  # the added track is journalled against a crash
+    assert w.predictions.rename_track(new_name="model-c")
+    qtbot.waitUntil(lambda: tl.active_prediction == "model-c")
+    assert w.session.prediction_tracks["model-c"].model_name == "model-b"
+    assert w.predictions.remove_track()
+    qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted"])
+    assert tl.active_prediction == "activity-predicted"
+    press_shortcut(qtbot, w, "undo")  # the removal
+    qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted", "model-c"])
+    press_shortcut(qtbot, w, "undo")  # the rename
+    press_shortcut(qtbot, w, "undo")  # the addition
+    qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted"])
+    assert list(w.session.prediction_tracks) == ["activity-predicted"] and not w.dirty
