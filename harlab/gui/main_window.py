@@ -17,7 +17,6 @@ unsaved.
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -150,13 +149,8 @@ class MainWindow(QMainWindow):
             "next_least_confident": self.predictions.next_least_confident,
             "next_disagreement": self.predictions.next_disagreement,
         }
-        table: dict[str, Callable[[], object]] = {}
-        for sc in SHORTCUTS:
-            slot = own.get(sc.name) or getattr(a, sc.name, None)
-            if slot is None:
-                slot = functools.partial(self.report, f"{sc.name}: not available yet")
-            table[sc.name] = slot
-        return table
+        # every name of the table is a slot here or a LabelActions method (a missing one fails at start)
+        return {sc.name: own.get(sc.name) or getattr(a, sc.name) for sc in SHORTCUTS}
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -203,7 +197,7 @@ class MainWindow(QMainWindow):
         self.timeline.show_heatmap = self.heatmap_action.isChecked()
         self.heatmap_action.toggled.connect(self._set_heatmap)
         self.channels_menu = menus["view"].addMenu("&Channels")
-        # the panel's own X closes it; without this it came back only with the next session
+        # the panel's own X closes it; this brings it back without reopening the session
         self.session_panel_action = menus["view"].addAction("&Session panel (metadata)")
         self.session_panel_action.setObjectName("action_session_panel")
         self.session_panel_action.triggered.connect(lambda: self.show_session_panel())
@@ -826,7 +820,7 @@ class MainWindow(QMainWindow):
 
     def toggle_segment_table(self) -> None:
         if self.table_dock is None:
-            self.report("The segment table is not available")
+            self.report("Open a session to see its segment table")
             return
         dock = self.table_dock
         # a dock tabbed behind the Session panel is "visible" to Qt but not on screen:

@@ -39,7 +39,7 @@ NOTES_PAUSE_MS = 800  #: typing in the notes becomes one edit after this pause
 
 def describe_duration(seconds: float) -> str:
     """A session's length in the units a person would say it in: "47.2 s", "10 min 12 s",
-    "4 h 0 min" (hours with two decimals turned a 47 s recording into "0.01 h")."""
+    "4 h 0 min" (never "0.01 h" for a 47 s recording)."""
     if seconds < 60:
         return f"{seconds:.1f} s"
     total = int(round(seconds))
@@ -77,8 +77,8 @@ class MetadataDock(QDockWidget):
         self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         zones = sorted(available_timezones())
         self.timezone.addItems(zones)
-        # sized to the form, not to the longest zone name: that made the dock 330 px wide and
-        # the workbench wider than a 1024 px screen
+        # sized to the form, not to the longest zone name, so the dock and the workbench fit a
+        # 1024 px screen
         self.timezone.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.timezone.setMinimumContentsLength(10)
         completer = QCompleter(zones, self.timezone)

@@ -626,7 +626,7 @@ class MergeSegments(EditCommand):
         )
         _check_fits(t, merged, ignore=[s.id for s in segs])
         self.text = f"Merge {len(segs)} segments into {first.label} {fmt_span(merged.start, merged.end)}"
-        before = {s.id: s for s in segs}
+        before: dict[int, Segment | None] = {s.id: s for s in segs}
         after: dict[int, Segment | None] = {s.id: None for s in segs[1:]}
         after[first.id] = merged
         p.change(self.track, before, after)

@@ -176,11 +176,14 @@ class EditHistory:
         stacks: UndoStacks[EditCommand] = UndoStacks()
         try:
             for n, e in enumerate(entries, 1):
-                op, raw = e.get("op"), e.get("command")
-                if op == "do" and not isinstance(raw, dict):
-                    raise SessionError(f"journal entry {n}: a 'do' without a command")
+                op, raw = str(e.get("op")), e.get("command")
+                cmd = None
+                if op == "do":
+                    if not isinstance(raw, dict):
+                        raise SessionError(f"journal entry {n}: a 'do' without a command")
+                    cmd = command_from_dict(raw)
                 try:
-                    apply_op(self.session, stacks, str(op), command_from_dict(raw) if op == "do" else None)
+                    apply_op(self.session, stacks, op, cmd)
                 except SessionError as exc:
                     raise SessionError(f"journal entry {n}: {exc}") from exc
         except Exception:
