@@ -4,7 +4,7 @@ All keyboard shortcuts come from :data:`harlab.labeling.shortcuts.SHORTCUTS`: ea
 name maps to one slot (``self.slots``) and becomes a ``QAction`` with the table's
 keys, so the help dialog, the menus and the tests all read the same table. Class
 hotkeys come from the session's schema and are rebuilt when it changes; a schema whose
-keys clash with the table is repaired when the session is installed
+keys clash with the table is repaired when the document opens it
 (:func:`harlab.labeling.class_keys.repair_hotkeys`) and the status bar says what moved.
 
 Files: the open session's life (opening, crash recovery, the undo history, saving,
