@@ -126,22 +126,49 @@ class LabelSchema:
         return cls
 
     def to_list(self) -> list[dict[str, Any]]:
-        return [
-            {"name": c.name, "color": c.color, "hotkey": c.hotkey, "description": c.description}
-            for c in self
-        ]
+        return [class_to_dict(c) for c in self]
 
     @classmethod
     def from_list(cls, items: Iterable[dict[str, Any]]) -> LabelSchema:
-        return cls(
-            LabelClass(
-                str(d["name"]),
-                str(d.get("color") or "#7f7f7f"),
-                d.get("hotkey") or None,
-                str(d.get("description") or ""),
-            )
-            for d in items
-        )
+        return cls(class_from_dict(d) for d in items)
+
+
+# -- JSON of classes and segments: the one encoding the edit journal, the recording journal
+# -- and the session file's schema attribute share ------------------------------------------
+def class_to_dict(c: LabelClass) -> dict[str, Any]:
+    """A JSON-ready dict that :func:`class_from_dict` turns back into an equal LabelClass."""
+    return {"name": c.name, "color": c.color, "hotkey": c.hotkey, "description": c.description}
+
+
+def class_from_dict(d: dict[str, Any]) -> LabelClass:
+    return LabelClass(
+        str(d["name"]), str(d.get("color") or "#7f7f7f"), d.get("hotkey") or None, str(d.get("description") or "")
+    )
+
+
+def _time_to_str(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def segment_to_dict(s: Segment) -> dict[str, Any]:
+    """A JSON-ready dict that :func:`segment_from_dict` turns back into an equal Segment."""
+    return {
+        "id": s.id, "start": s.start, "end": s.end, "label": s.label, "annotator": s.annotator,
+        "source": s.source, "confidence": s.confidence, "note": s.note,
+        "created": _time_to_str(s.created), "modified": _time_to_str(s.modified),
+    }
+
+
+def segment_from_dict(d: dict[str, Any]) -> Segment:
+    """The Segment of :func:`segment_to_dict` (extra keys, such as a track name, are ignored)."""
+    confidence = d.get("confidence")
+    times = {k: datetime.fromisoformat(d[k]) for k in ("created", "modified") if d.get(k)}
+    return Segment(
+        start=float(d["start"]), end=float(d["end"]), label=str(d["label"]),
+        annotator=str(d.get("annotator") or ""), source=str(d.get("source") or "manual"),
+        confidence=None if confidence is None else float(confidence), note=str(d.get("note") or ""),
+        id=int(d.get("id", -1)), **times,
+    )
 
 
 @dataclass(frozen=True)

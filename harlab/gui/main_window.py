@@ -4,19 +4,19 @@ All keyboard shortcuts come from :data:`harlab.labeling.shortcuts.SHORTCUTS`: ea
 name maps to one slot (``self.slots``) and becomes a ``QAction`` with the table's
 keys, so the help dialog, the menus and the tests all read the same table. Class
 hotkeys come from the session's schema and are rebuilt when it changes; a schema whose
-keys clash with the table is repaired when the session is installed
+keys clash with the table is repaired when the document opens it
 (:func:`harlab.labeling.class_keys.repair_hotkeys`) and the status bar says what moved.
 
-Files: a session (``.h5``) is opened lazily and writable (``open_session``); its
-unsaved label edits are journalled beside it (``EditJournal``) and offered for
-recovery the next time it is opened. Any other file goes through the importer
-registry on a worker thread and opens unsaved.
+Files: the open session's life (opening, crash recovery, the undo history, saving,
+the one ``dirty`` state) belongs to a Qt-free :class:`~harlab.labeling.document.LabelingDocument`;
+this window asks the user (which file, recover or not, save or discard) and tells the
+document. Any other file goes through the importer registry on a worker thread and opens
+unsaved.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -35,25 +35,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from harlab.core.errors import FileLockedError, HarlabError
+from harlab.core.errors import HarlabError
 from harlab.core.events import Event
 from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
 from harlab.gui import settings
 from harlab.gui.import_worker import start_batch_import, start_import
 from harlab.gui.label_actions import LabelActions
+from harlab.gui.labeling import HelpDialog, SchemaEditorDialog, SegmentTableDock
 from harlab.gui.metadata_panel import MetadataDock
 from harlab.gui.palette import apply_palette, plot_colors
-from harlab.gui.prediction_actions import PredictionActions, train_dialog_available
+from harlab.gui.prediction_actions import PredictionActions
 from harlab.gui.start_screen import StartScreen
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AddTrackDialog
 from harlab.gui.window_size import resize_within_screen
-from harlab.labeling.class_keys import describe_repairs, repair_hotkeys
 from harlab.labeling.commands import AddLabelTrack
+from harlab.labeling.document import LabelingDocument
 from harlab.labeling.history import EditHistory
-from harlab.labeling.journal import EditJournal, discard_journal, inspect_journal, pending_edits, replay
-from harlab.labeling.shortcuts import SHORTCUTS, by_name, class_hotkey_problem, format_help
+from harlab.labeling.shortcuts import SHORTCUTS, by_name, class_hotkey_problem
+from harlab.storage import SessionFile
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -82,14 +83,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("harlab")
         self.setAcceptDrops(True)
         self.dark = settings.get_bool("dark", False)
-        self.session: Session | None = None
-        self.session_file = None
-        self.path: Path | None = None
-        self.history: EditHistory | None = None
-        self.meta_dirty = False
-        self.unsaved_import = False
+        self.document: LabelingDocument | None = None  #: the open session's life; None on the start screen
         self.last_message = ""
-        self.hotkey_notice = ""  #: what repairing the open session's class hotkeys changed ("" = nothing)
         self.last_import_reports: list = []  #: per-file reports of the last batch import
         self._import = None
         self._dialogs: list[QWidget] = []
@@ -105,14 +100,11 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.meta_dock)
         self.resizeDocks([self.meta_dock], [290], Qt.Orientation.Horizontal)
         self.meta_dock.hide()  # shown with a session
-        self.meta_dock.changed.connect(self._metadata_changed)
         self.table_dock = None
 
         self.actions = LabelActions(self.timeline, lambda: self.history, self.report, self)
         self.timeline.new_label = self.actions.new_label
-        self.predictions = PredictionActions(self.timeline, lambda: self.history, self.report,
-                                             self._predictions_changed, self)
-        self.predictions_dirty = False  #: a prediction track was added since the last save
+        self.predictions = PredictionActions(self.timeline, lambda: self.history, self.report, self)
         self.record_window = None
         self.record_kwargs: dict = {}  #: extra RecordWindow arguments (tests: speed, auto_scan)
         self.recordings_dir: Path | None = None  #: where Record writes (default: ./recordings)
@@ -157,13 +149,8 @@ class MainWindow(QMainWindow):
             "next_least_confident": self.predictions.next_least_confident,
             "next_disagreement": self.predictions.next_disagreement,
         }
-        table: dict[str, Callable[[], object]] = {}
-        for sc in SHORTCUTS:
-            slot = own.get(sc.name) or getattr(a, sc.name, None)
-            if slot is None:
-                slot = functools.partial(self.report, f"{sc.name}: not available yet")
-            table[sc.name] = slot
-        return table
+        # every name of the table is a slot here or a LabelActions method (a missing one fails at start)
+        return {sc.name: own.get(sc.name) or getattr(a, sc.name) for sc in SHORTCUTS}
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -210,7 +197,7 @@ class MainWindow(QMainWindow):
         self.timeline.show_heatmap = self.heatmap_action.isChecked()
         self.heatmap_action.toggled.connect(self._set_heatmap)
         self.channels_menu = menus["view"].addMenu("&Channels")
-        # the panel's own X closes it; without this it came back only with the next session
+        # the panel's own X closes it; this brings it back without reopening the session
         self.session_panel_action = menus["view"].addAction("&Session panel (metadata)")
         self.session_panel_action.setObjectName("action_session_panel")
         self.session_panel_action.triggered.connect(lambda: self.show_session_panel())
@@ -227,6 +214,13 @@ class MainWindow(QMainWindow):
         self.predict_action = models.addAction("&Predict with model file…")
         self.predict_action.setObjectName("action_predict")
         self.predict_action.triggered.connect(lambda: self.predictions.predict_dialog())
+        self.rename_prediction_action = models.addAction("&Rename predictions…")
+        self.rename_prediction_action.setObjectName("action_rename_predictions")
+        self.rename_prediction_action.triggered.connect(lambda: self.predictions.rename_track())
+        self.remove_prediction_action = models.addAction("Re&move predictions")
+        self.remove_prediction_action.setObjectName("action_remove_predictions")
+        self.remove_prediction_action.triggered.connect(lambda: self.predictions.remove_track())
+        models.addSeparator()
         self.train_action = models.addAction("&Train…")
         self.train_action.setObjectName("action_train")
         self.train_action.triggered.connect(lambda: self.predictions.open_train_dialog(self._session_paths()))
@@ -286,13 +280,31 @@ class MainWindow(QMainWindow):
     def shortcut_keys(self, name: str) -> tuple[str, ...]:
         return by_name(name).keys
 
-    # -- state ---------------------------------------------------------------------
+    # -- state (the document's, read here for menus, titles and tests) ----------------
+    @property
+    def session(self) -> Session | None:
+        return self.document.session if self.document is not None else None
+
+    @property
+    def session_file(self) -> SessionFile | None:
+        return self.document.session_file if self.document is not None else None
+
+    @property
+    def path(self) -> Path | None:
+        return self.document.path if self.document is not None else None
+
+    @property
+    def history(self) -> EditHistory | None:
+        return self.document.history if self.document is not None else None
+
+    @property
+    def hotkey_notice(self) -> str:
+        """What repairing the open session's class hotkeys changed ("" = nothing)."""
+        return self.document.hotkey_notice if self.document is not None else ""
+
     @property
     def dirty(self) -> bool:
-        if self.session is None:
-            return False
-        return (self.meta_dirty or self.unsaved_import or self.predictions_dirty
-                or (self.history is not None and not self.history.is_clean))
+        return self.document is not None and self.document.dirty
 
     def report(self, text: str, timeout_ms: int = 8000) -> None:
         """Say ``text`` in the status bar (``timeout_ms=0``: until the next message)."""
@@ -300,11 +312,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, timeout_ms)
 
     def _update_title(self) -> None:
-        name = self.path.name if self.path else ("imported (unsaved)" if self.session else "")
-        ro = " [read-only]" if self.session_file is not None and not self.session_file.writable else ""
+        doc = self.document
+        name = doc.name if doc is not None else ""
+        ro = " [read-only]" if doc is not None and doc.session_file is not None and not doc.writable else ""
         star = "*" if self.dirty else ""
         self.setWindowTitle(f"{name}{star}{ro} — harlab" if name else "harlab")
-
 
     def _update_actions(self) -> None:
         has = self.session is not None
@@ -320,32 +332,24 @@ class MainWindow(QMainWindow):
         self.session_panel_action.setEnabled(has)
         self.predict_action.setEnabled(has)
         has_pred = bool(self.session is not None and self.session.prediction_tracks)
-        for act in (self.accept_many_action, self.qactions["accept_prediction"],
+        for act in (self.accept_many_action, self.qactions["accept_prediction"], self.rename_prediction_action,
+                    self.remove_prediction_action,
                     self.qactions["next_least_confident"], self.qactions["next_disagreement"]):
             act.setEnabled(has_pred)
 
-    def _history_changed(self, event: Event) -> None:
+    def _document_event(self, event: Event) -> None:
         if event.kind == "journal_error":
             self.report(f"Crash protection is off: cannot write the edit journal ({event.data.get('error')})")
         self._update_title()
         self._update_actions()
-
-    def _metadata_changed(self) -> None:
-        self.meta_dirty = True
-        if self.session is not None:
-            self.timeline.refresh_timezone()
-        self._update_title()
 
     def _session_event(self, event: Event) -> None:
         if event.kind.startswith("class_") or event.kind == "schema_changed":
             QTimer.singleShot(0, self._rebuild_class_actions)
         if event.kind.startswith("prediction_track_"):
             QTimer.singleShot(0, self._update_actions)
-
-    def _predictions_changed(self) -> None:
-        self.predictions_dirty = True
-        self._update_title()
-        self._update_actions()
+        if event.kind == "metadata_changed":
+            self.timeline.refresh_timezone()
 
     # -- opening and closing ----------------------------------------------------------
     def open_dialog(self) -> None:
@@ -383,41 +387,31 @@ class MainWindow(QMainWindow):
         return self.import_file(p)
 
     def open_session_file(self, path: str | Path) -> bool:
-        from harlab.storage import open_session
-
         p = Path(path)
         if not self.close_session():
             return False
-        entries = pending_edits(p)
         try:
             self._probe_without_freezing(p)
-            try:
-                sf = open_session(p, writable=True)
-            except FileLockedError as exc:
-                sf = open_session(p, writable=False)
-                self.report(f"Opened read-only: {exc}")
+            doc = LabelingDocument.open(p)
         except HarlabError as exc:
             self.show_error(str(exc))
             return False
         except OSError as exc:
             self.show_error(f"{p}: {exc}")
             return False
-        if sf.writable:
-            sf.check_sound_in_background()  # Save refuses a file that fails validate; know it early
-        journal = EditJournal(p) if sf.writable else None
-        history = EditHistory(sf.session, journal)
-        if entries and sf.writable:
-            info = inspect_journal(p)
-            n = info.net_edit_count if info else len(entries)
+        if doc.read_only_reason:
+            self.report(f"Opened read-only: {doc.read_only_reason}")
+        if doc.recovery is not None:
+            n = doc.recovery.net_edit_count
             if self.ask_recover(p, n):
                 try:
-                    replay(sf.session, entries, history)
+                    doc.recover()
                     self.report(f"Recovered {n} unsaved edit(s); save to keep them")
                 except HarlabError as exc:
                     self.show_error(f"Could not recover the edits: {exc}")
             else:
-                discard_journal(p)
-        self._install(sf.session, sf, p, history)
+                doc.discard_recovery()
+        self._install(doc)
         settings.add_recent_file(p)
         return True
 
@@ -525,10 +519,7 @@ class MainWindow(QMainWindow):
     def _import_done(self, sessions: list[Session]) -> None:
         path = self._import[1].path if self._import is not None else Path("?")
         self._end_import()
-        session = sessions[0]
-        self._install(session, None, None, EditHistory(session))
-        self.unsaved_import = True
-        self._update_title()
+        self._install(LabelingDocument.unsaved(sessions[0]))
         extra = f" ({len(sessions)} recordings in the file; showing the first)" if len(sessions) > 1 else ""
         self.report(f"Imported {path.name}{extra}; save it as a session to keep labels"
                     + (f". {self.hotkey_notice}" if self.hotkey_notice else ""))
@@ -541,11 +532,7 @@ class MainWindow(QMainWindow):
 
     def open_demo(self, folder: str | Path | None = None) -> bool:
         """Simulate a demo session into ``recordings/`` (once) and open it."""
-        try:
-            from harlab.simulate import make_demo_session
-        except ImportError:
-            self.show_error("The simulator is not available in this installation")
-            return False
+        from harlab.simulate import make_demo_session
         from harlab.storage import save_session
 
         folder = Path(folder) if folder else Path.cwd() / "recordings"
@@ -567,10 +554,8 @@ class MainWindow(QMainWindow):
     def _add_demo_predictions(self, session: Session) -> None:
         """The shipped demo model's predictions beside the demo's labels (as ``harlab demo``);
         without a usable model the demo still opens, and the status bar says why."""
-        try:
-            from harlab.simulate.session import add_demo_predictions
-        except ImportError:
-            return
+        from harlab.simulate.session import add_demo_predictions
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             add_demo_predictions(session)
@@ -581,25 +566,19 @@ class MainWindow(QMainWindow):
         """Show an in-memory session (a simulation, a script's result) as an unsaved session."""
         if not self.close_session():
             return False
-        self._install(session, None, None, EditHistory(session))
-        self.unsaved_import = unsaved
-        self._update_title()
+        doc = LabelingDocument.unsaved(session)
+        if not unsaved:
+            doc.history.mark_clean()
+        self._install(doc)
         return True
 
-    def _install(self, session: Session, sf, path: Path | None, history: EditHistory) -> None:
-        self.session, self.session_file, self.path, self.history = session, sf, path, history
-        self.meta_dirty = self.unsaved_import = self.predictions_dirty = False
-        # A schema from a file whose class keys clash with the shortcut table is mended before
-        # the keys are bound (else S would neither split nor label), and the user told once.
-        self.hotkey_notice = describe_repairs(repair_hotkeys(session.schema))
-        self.meta_dirty = bool(self.hotkey_notice) and sf is not None and sf.writable
-        if not session.label_tracks:
-            with session.events.blocked():
-                session.label_track("activity")
-        history.events.connect(self._history_changed)
+    def _install(self, doc: LabelingDocument) -> None:
+        self.document = doc
+        session = doc.session
+        doc.events.connect(self._document_event)
         session.events.connect(self._session_event)
         self.timeline.set_session(session)
-        self.meta_dock.set_session(session)
+        self.meta_dock.set_session(session, doc.history)
         self.meta_dock.show()
         self._install_table_dock()
         self._rebuild_class_actions()
@@ -613,10 +592,6 @@ class MainWindow(QMainWindow):
         self.session_opened.emit()
 
     def _install_table_dock(self) -> None:
-        try:
-            from harlab.gui.labeling import SegmentTableDock
-        except ImportError:
-            return
         if self.table_dock is not None:
             self.removeDockWidget(self.table_dock)
             self.table_dock.deleteLater()
@@ -659,37 +634,34 @@ class MainWindow(QMainWindow):
 
     def close_session(self) -> bool:
         """Close the open session, asking about unsaved changes; False if the user cancels."""
-        if self.session is None:
+        if self.document is None:
             return True
+        self.meta_dock.flush()
+        discard = False
         if self.dirty:
             answer = self.ask_unsaved()
             if answer == "cancel":
                 return False
             if answer == "save" and not self.save():
                 return False
-            if answer == "discard" and self.history is not None and self.history.journal is not None:
-                self.history.journal.clear()
-        self._teardown()
+            discard = answer == "discard"
+        self._teardown(discard)
         return True
 
-    def _teardown(self) -> None:
-        if self.history is not None:
-            self.history.events.disconnect(self._history_changed)
-            if self.history.journal is not None:
-                self.history.journal.close()
-        if self.session is not None:
-            self.session.events.disconnect(self._session_event)
+    def _teardown(self, discard: bool = False) -> None:
+        doc, self.document = self.document, None
+        if doc is not None:
+            doc.events.disconnect(self._document_event)
+            doc.session.events.disconnect(self._session_event)
         self.actions.hotkeys.cancel()
         self.timeline.clear()
         if self.table_dock is not None:
             self.removeDockWidget(self.table_dock)
             self.table_dock.deleteLater()
             self.table_dock = None
-        if self.session_file is not None:
-            self.session_file.close()
-        self.session = self.session_file = self.path = self.history = None
-        self.meta_dirty = self.unsaved_import = self.predictions_dirty = False
-        self.meta_dock.set_session(None)
+        if doc is not None:
+            doc.close(discard=discard)
+        self.meta_dock.set_session(None, None)
         self.meta_dock.hide()
         self._rebuild_class_actions()
         self.channels_menu.clear()
@@ -773,18 +745,14 @@ class MainWindow(QMainWindow):
             QApplication.processEvents()
 
     def save(self) -> bool:
-        if self.session is None:
+        if self.document is None:
             return False
-        if self.path is None or (self.session_file is not None and not self.session_file.writable):
+        self.meta_dock.flush()
+        if self.document.needs_path:
             return self.save_as()
-        from harlab.storage import save_session
-
         self._drain_fetches()
         try:
-            if self.session_file is not None:
-                self.session_file.save()
-            else:
-                save_session(self.session, self.path)
+            self.document.save()
         except (HarlabError, OSError) as exc:
             self.show_error(f"Could not save: {exc}")
             return False
@@ -792,8 +760,9 @@ class MainWindow(QMainWindow):
         return True
 
     def save_as(self, path: str | Path | None = None) -> bool:
-        if self.session is None:
+        if self.document is None:
             return False
+        self.meta_dock.flush()
         if path is None:
             start = str(self.path) if self.path else str(Path(settings.get_str("last_dir", str(Path.cwd())))
                                                           / "session.h5")
@@ -801,31 +770,17 @@ class MainWindow(QMainWindow):
             if not chosen:
                 return False
             path = chosen
-        p = Path(path)
-        if p.suffix.lower() not in SESSION_SUFFIXES:
-            p = p.with_suffix(".h5")
-        from harlab.storage import save_session
-
         self._drain_fetches()
         try:
-            if self.session_file is not None:
-                self.session_file.save_as(p)
-            else:
-                save_session(self.session, p)
+            p = self.document.save_as(path)
         except (HarlabError, OSError) as exc:
             self.show_error(f"Could not save: {exc}")
             return False
-        self.path = p
-        if self.history is not None:
-            self.history.set_journal(EditJournal(p))
         settings.add_recent_file(p)
         self._saved()
         return True
 
     def _saved(self) -> None:
-        if self.history is not None:
-            self.history.mark_clean()
-        self.meta_dirty = self.unsaved_import = self.predictions_dirty = False
         self.report(f"Saved {self.path}")
         self._update_title()
         self._update_actions()
@@ -865,7 +820,7 @@ class MainWindow(QMainWindow):
 
     def toggle_segment_table(self) -> None:
         if self.table_dock is None:
-            self.report("The segment table is not available")
+            self.report("Open a session to see its segment table")
             return
         dock = self.table_dock
         # a dock tabbed behind the Session panel is "visible" to Qt but not on screen:
@@ -891,29 +846,13 @@ class MainWindow(QMainWindow):
     def edit_schema(self) -> None:
         if self.session is None:
             return
-        try:
-            from harlab.gui.labeling import SchemaEditorDialog
-        except ImportError:
-            self.report("The schema editor is not available")
-            return
         dialog = SchemaEditorDialog(self.session, self.history, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.finished.connect(lambda _r: (self._rebuild_class_actions(), self.timeline.refresh_labels()))
         dialog.open()
 
     def show_help(self) -> None:
-        try:
-            from harlab.gui.labeling import HelpDialog
-        except ImportError:
-            HelpDialog = None  # noqa: N806
-        schema = self.session.schema if self.session else None
-        if HelpDialog is not None:
-            dialog = HelpDialog(schema, self)
-        else:
-            rows = format_help(SHORTCUTS, schema)
-            text = "\n".join(f"{g:12s} {k:22s} {d}" for g, k, d in rows)
-            dialog = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", text,
-                                 QMessageBox.StandardButton.Ok, self)
+        dialog = HelpDialog(self.session.schema if self.session else None, self)
         dialog.setObjectName("help_dialog")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
@@ -943,10 +882,6 @@ class MainWindow(QMainWindow):
 
     def _update_model_actions(self) -> None:
         self.explore_action.setEnabled(self.session is not None)
-        ok = train_dialog_available()
-        self.train_action.setEnabled(ok)
-        self.train_action.setToolTip("" if ok else "The Train dialog (harlab.gui.ml) is not installed")
-        self.train_action.setStatusTip(self.train_action.toolTip())
 
     def _session_paths(self) -> list[str]:
         paths = [str(self.path)] if self.path is not None else []
@@ -981,11 +916,8 @@ class MainWindow(QMainWindow):
             self.record_window.raise_()
             self.record_window.activateWindow()
             return self.record_window
-        try:
-            from harlab.gui.record import open_record_window
-        except ImportError as exc:
-            self.show_error(f"Recording is not available in this installation: {exc}")
-            return None
+        from harlab.gui.record import open_record_window
+
         folder = self._recordings_folder()
         win = open_record_window(self, folder, **{**self.record_kwargs, **panel_kwargs})
         win.setObjectName("record_window")

@@ -1,26 +1,27 @@
 """The workbench's model loop: predict a session, review the predictions, accept them.
 
 * Predict with a model file on a worker thread (progress dialog; the window stays live);
-  the track joins the session and marks it unsaved, so Save stores it.
+  the track joins the session as an undoable, journalled edit (:class:`AddPredictionTrack`),
+  so it survives a crash and Save stores it. Renaming and removing a prediction track are
+  such edits too.
 * Review: jump to the next stretch the model is least sure of, or the next place where
   prediction and label disagree (both select the stretch, so a class key labels it).
 * Accept one selected predicted segment, or every one above a confidence threshold in
   the view, the selection or the whole recording, into a label track: ONE undoable,
   journalled edit built by :func:`harlab.labeling.commands.AcceptPredictions`.
-* Train: the Train dialog (``harlab.gui.ml.train_dialog``) when it is installed.
+* Train: the Train dialog (``harlab.gui.ml.train_dialog``).
 
 Methods that would ask take the answers as arguments (tests and scripts call them).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QProgressDialog, QWidget
 
 from harlab.core.errors import HarlabError, PredictionCancelled
 from harlab.core.predictions import PredictionTrack
@@ -30,18 +31,15 @@ from harlab.gui.label_actions import push_reported
 from harlab.gui.prediction_view import next_disagreement, next_least_confident
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AcceptPredictionsDialog
-from harlab.labeling.commands import AcceptPredictions, Composite, EditCommand
+from harlab.labeling.commands import (
+    AcceptPredictions,
+    AddPredictionTrack,
+    Composite,
+    EditCommand,
+    RemovePredictionTrack,
+    RenamePredictionTrack,
+)
 from harlab.labeling.history import EditHistory
-
-TRAIN_MODULE = "harlab.gui.ml.train_dialog"
-
-
-def train_dialog_available() -> bool:
-    """True when the Train dialog's module is installed (found without importing torch)."""
-    try:
-        return importlib.util.find_spec(TRAIN_MODULE) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 class PredictWorker(QObject):
@@ -93,14 +91,12 @@ class PredictionActions(QObject):
     prediction_failed = Signal(str)
 
     def __init__(self, timeline: Timeline, history: Callable[[], EditHistory | None],
-                 report: Callable[[str], None], mark_dirty: Callable[[], None],
-                 parent: QWidget | None = None) -> None:
+                 report: Callable[[str], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.timeline = timeline
         self.hub = timeline.hub
         self._history = history
         self.report = report
-        self.mark_dirty = mark_dirty
         self.parent_widget = parent
         self._job: tuple[QThread, PredictWorker, QProgressDialog] | None = None
         self.train_dialog: QWidget | None = None
@@ -318,17 +314,52 @@ class PredictionActions(QObject):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
-    def add_track(self, track: PredictionTrack) -> None:
-        """Put ``track`` in the session (replacing one of the same name); unsaved until Save."""
-        if self.session is None:
-            return
-        self.session.add_prediction_track(track, replace=True)
-        self.timeline.set_active_prediction(track.name)
-        self.mark_dirty()
+    def add_track(self, track: PredictionTrack) -> bool:
+        """Put ``track`` in the session (replacing one of the same name) as one undoable edit,
+        and make it the track the review keys work on; unsaved until Save."""
+        if self.session is None or not self._push(AddPredictionTrack(track)):
+            return False
+        self._activate(track.name)
         n = len(track.segments)
         self.report(f"{track.name}: {len(track):,} windows, {n:,} predicted segments from {track.model_name} "
                     "(save to keep them)")
         self.predicted.emit(track.name)
+        return True
+
+    def _activate(self, name: str) -> None:
+        """Make ``name`` the active prediction once the timeline has its row: adding a track
+        rebuilds the rows on the next turn of the event loop, and this call queues after it."""
+        QTimer.singleShot(0, lambda: self.timeline.set_active_prediction(name))
+
+    def rename_track(self, name: str | None = None, new_name: str | None = None) -> bool:
+        """Rename a prediction track (the active one unless ``name``) as one undoable edit;
+        without ``new_name`` a dialog asks."""
+        name = name or self.timeline.active_prediction
+        if self.session is None or name is None:
+            self.report("No predictions in this session to rename")
+            return False
+        if new_name is None:
+            text, ok = QInputDialog.getText(self.parent_widget, "Rename predictions", f"New name for {name}:",
+                                            text=name)
+            if not ok or not text.strip() or text.strip() == name:
+                return False
+            new_name = text.strip()
+        if not self._push(RenamePredictionTrack(name, new_name)):
+            return False
+        self._activate(new_name)
+        self.report(f"Renamed predictions {name} to {new_name}")
+        return True
+
+    def remove_track(self, name: str | None = None) -> bool:
+        """Remove a prediction track (the active one unless ``name``) as one undoable edit."""
+        name = name or self.timeline.active_prediction
+        if self.session is None or name is None:
+            self.report("No predictions in this session to remove")
+            return False
+        if not self._push(RemovePredictionTrack(name)):
+            return False
+        self.report(f"Removed predictions {name} (undo brings them back)")
+        return True
 
     def shutdown(self) -> None:
         if self._job is not None:
@@ -339,20 +370,14 @@ class PredictionActions(QObject):
 
     # -- training ---------------------------------------------------------------------------
     def open_train_dialog(self, session_paths: list[str] | None = None) -> QWidget | None:
-        """The Train dialog (lazily imported); its trained model can be applied right away."""
-        if not train_dialog_available():
-            self.report("The Train dialog is not installed")
-            return None
-        try:
-            from harlab.gui.ml.train_dialog import TrainDialog
-        except ImportError as exc:
-            self.report(f"The Train dialog cannot be loaded: {exc}")
-            return None
+        """The Train dialog (imported on first use: it loads torch); its trained model can be
+        applied right away."""
+        from harlab.gui.ml.train_dialog import TrainDialog
+
         if session_paths is None:
             session_paths = [p for p in settings.recent_files() if p.lower().endswith((".h5", ".hdf5"))]
         dialog = TrainDialog(self.parent_widget, session_paths, current_session=self.session)
-        if hasattr(dialog, "model_trained"):
-            dialog.model_trained.connect(self._model_trained)
+        dialog.model_trained.connect(self._model_trained)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         self.train_dialog = dialog
@@ -372,4 +397,4 @@ class PredictionActions(QObject):
         box.open()
 
 
-__all__ = ["PredictionActions", "PredictWorker", "train_dialog_available", "HarlabError"]
+__all__ = ["PredictionActions", "PredictWorker", "HarlabError"]

@@ -50,8 +50,7 @@ class StartScreen(QWidget):
         self.demo_button.setToolTip("Simulate a short wrist-worn recording with labels and open it")
         self.import_button = QPushButton("Import a file…")
         self.import_button.setToolTip("CSV, Fitbit exports, WISDM, UCI HAPT… (drag and drop works too)")
-        # datasets come as folders (the Fitbit seed, WISDM, UCI HAPT): File > Import a folder…
-        # was the only way in without a drop
+        # datasets come as folders (the Fitbit seed, WISDM, UCI HAPT), so the start screen offers them
         self.import_folder_button = QPushButton("Import a folder…")
         self.import_folder_button.setToolTip("Every importable file in a folder, each written as a session file")
         self.record_button = QPushButton("Record…")

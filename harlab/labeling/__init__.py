@@ -7,15 +7,19 @@ plain Python process.
 from harlab.labeling.commands import (
     AcceptPredictions,
     AddLabelTrack,
+    AddPredictionTrack,
     AddSegment,
     ChangeClass,
     Composite,
     EditCommand,
+    EditMetadata,
     LabelRange,
     MergeSegments,
     ModifySegment,
     MoveSegment,
+    RemovePredictionTrack,
     RemoveSegments,
+    RenamePredictionTrack,
     SetSchema,
     SplitSegment,
     command_from_dict,
@@ -23,12 +27,13 @@ from harlab.labeling.commands import (
 )
 from harlab.labeling.history import EditHistory
 from harlab.labeling.hotkeys import HotkeyLabeler
-from harlab.labeling.journal import EditJournal, discard_journal, pending_edits, replay
+from harlab.labeling.journal import EditJournal, discard_journal, pending_edits
 from harlab.labeling.shortcuts import SHORTCUTS, Shortcut, by_name, format_help
 
 __all__ = [
-    "SHORTCUTS", "AcceptPredictions", "AddLabelTrack", "AddSegment", "ChangeClass", "Composite",
-    "EditCommand", "EditHistory", "EditJournal", "discard_journal", "pending_edits", "replay", "HotkeyLabeler", "LabelRange", "MergeSegments", "ModifySegment",
-    "MoveSegment", "RemoveSegments", "SetSchema", "Shortcut", "SplitSegment", "by_name", "command_from_dict",
-    "edge_limits", "format_help",
+    "SHORTCUTS", "AcceptPredictions", "AddLabelTrack", "AddPredictionTrack", "AddSegment", "ChangeClass",
+    "Composite", "EditCommand", "EditHistory", "EditJournal", "EditMetadata", "HotkeyLabeler", "LabelRange",
+    "MergeSegments", "ModifySegment", "MoveSegment", "RemovePredictionTrack", "RemoveSegments",
+    "RenamePredictionTrack", "SetSchema", "Shortcut", "SplitSegment", "by_name", "command_from_dict",
+    "discard_journal", "edge_limits", "format_help", "pending_edits",
 ]

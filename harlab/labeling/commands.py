@@ -24,16 +24,30 @@ everything.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
+
+import numpy as np
 
 from harlab.core.classnames import class_key, spelling_map
 from harlab.core.colors import distinct_color
 from harlab.core.errors import SessionError
-from harlab.core.labels import LabelClass, LabelSchema, LabelTrack, Segment, utcnow
+from harlab.core.labels import (
+    LabelClass,
+    LabelSchema,
+    LabelTrack,
+    Segment,
+    class_from_dict,
+    class_to_dict,
+    segment_from_dict,
+    segment_to_dict,
+    utcnow,
+)
+from harlab.core.metadata import DeviceInfo, check_timezone
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 
@@ -42,29 +56,47 @@ EDITABLE_FIELDS = ("start", "end", "label", "annotator", "source", "confidence",
 
 
 # -- serialisation of values ----------------------------------------------------------------
-def segment_to_dict(seg: Segment) -> dict[str, Any]:
-    """A JSON-ready dict that :func:`segment_from_dict` turns back into an equal Segment."""
-    d: dict[str, Any] = {}
-    for f in fields(Segment):
-        v = getattr(seg, f.name)
-        d[f.name] = v.isoformat() if isinstance(v, datetime) else v
-    return d
+def _array_to_text(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes()).decode("ascii")
 
 
-def segment_from_dict(d: dict[str, Any]) -> Segment:
-    kw = dict(d)
-    for key in ("created", "modified"):
-        if isinstance(kw.get(key), str):
-            kw[key] = datetime.fromisoformat(kw[key])
-    return Segment(**kw)
+def _array_from_text(text: str, dtype: str, shape: Sequence[int]) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape).copy()
 
 
-def class_to_dict(c: LabelClass) -> dict[str, Any]:
-    return {"name": c.name, "color": c.color, "hotkey": c.hotkey, "description": c.description}
+def prediction_to_dict(t: PredictionTrack) -> dict[str, Any]:
+    """A JSON-ready dict of a whole prediction track (arrays bit-exact, base64 little-endian),
+    so the journal can bring back a track added, renamed or removed before a crash."""
+    return {
+        "name": t.name, "model_name": t.model_name, "model_version": t.model_version, "classes": list(t.classes),
+        "created": t.created.isoformat(), "params": dict(t.params), "n": len(t),
+        "window_start": _array_to_text(t.window_start), "window_end": _array_to_text(t.window_end),
+        "probabilities": _array_to_text(t.probabilities), "segments": [segment_to_dict(s) for s in t.segments],
+    }
 
 
-def class_from_dict(d: dict[str, Any]) -> LabelClass:
-    return LabelClass(str(d["name"]), str(d["color"]), d.get("hotkey") or None, str(d.get("description", "")))
+def prediction_from_dict(d: dict[str, Any]) -> PredictionTrack:
+    n, k = int(d["n"]), len(d["classes"])
+    return PredictionTrack(
+        str(d["name"]), str(d["model_name"]), str(d["model_version"]), [str(c) for c in d["classes"]],
+        _array_from_text(d["window_start"], "f8", (n,)), _array_from_text(d["window_end"], "f8", (n,)),
+        _array_from_text(d["probabilities"], "f4", (n, k)), [segment_from_dict(s) for s in d["segments"]],
+        created=datetime.fromisoformat(d["created"]), params=dict(d.get("params") or {}),
+    )
+
+
+def same_prediction(a: PredictionTrack | None, b: PredictionTrack | None) -> bool:
+    """Value equality of prediction tracks (their dataclass ``==`` cannot compare arrays)."""
+    if a is b:
+        return True
+    if a is None or b is None:
+        return False
+    return (
+        (a.name, a.model_name, a.model_version, a.classes, a.created, a.params, a.segments)
+        == (b.name, b.model_name, b.model_version, b.classes, b.created, b.params, b.segments)
+        and np.array_equal(a.window_start, b.window_start) and np.array_equal(a.window_end, b.window_end)
+        and np.array_equal(a.probabilities, b.probabilities)
+    )
 
 
 def fmt_span(start: float, end: float) -> str:
@@ -109,15 +141,37 @@ def _apply_values(track: LabelTrack, want: dict[int, Segment | None], expect: di
     )
 
 
+#: Metadata fields a command may change, as JSON-ready values (devices: a list of dicts).
+METADATA_FIELDS = ("participant_id", "timezone", "notes", "devices")
+
+
+def metadata_values(session: Session, names: Iterable[str] = METADATA_FIELDS) -> dict[str, Any]:
+    """The current JSON-ready values of the named metadata fields."""
+    md = session.metadata
+    return {n: [asdict(d) for d in md.devices] if n == "devices" else getattr(md, n) for n in names}
+
+
+def _set_metadata(session: Session, values: dict[str, Any]) -> None:
+    md = session.metadata
+    for n, v in values.items():
+        setattr(md, n, [DeviceInfo(**d) for d in v] if n == "devices" else v)
+    session.events.emit("metadata_changed", session, fields=sorted(values))
+
+
 @dataclass
 class Plan:
-    """Everything a command changes, as values: tracks created, classes added, segment deltas."""
+    """Everything a command changes, as values: tracks created, classes added, segment deltas,
+    metadata fields and prediction tracks (by name; None = absent)."""
 
     tracks_created: list[tuple[str, str]] = field(default_factory=list)  # (name, policy)
     classes_added: list[LabelClass] = field(default_factory=list)
     deltas: list[TrackDelta] = field(default_factory=list)
     schema_before: list[LabelClass] | None = None  # whole-schema replacement (SetSchema)
     schema_after: list[LabelClass] | None = None
+    metadata_before: dict[str, Any] = field(default_factory=dict)
+    metadata_after: dict[str, Any] = field(default_factory=dict)
+    predictions_before: dict[str, PredictionTrack | None] = field(default_factory=dict)
+    predictions_after: dict[str, PredictionTrack | None] = field(default_factory=dict)
 
     def apply(self, session: Session) -> None:
         """Apply all of it or, if any part does not fit the session, none of it."""
@@ -127,6 +181,8 @@ class Plan:
         for c in self.classes_added:
             if c.name in session.schema:
                 raise SessionError(f"class {c.name!r} is already in the schema")
+        _check_metadata(session, self.metadata_before)
+        _check_predictions(session, self.predictions_before)
         created: list[str] = []
         added: list[str] = []
         applied: list[TrackDelta] = []
@@ -157,8 +213,16 @@ class Plan:
             if schema_set:
                 _set_schema(session, self.schema_before or [])
             raise
+        if self.metadata_after:
+            _set_metadata(session, self.metadata_after)
+        _set_predictions(session, self.predictions_after)
 
     def revert(self, session: Session) -> None:
+        _check_metadata(session, self.metadata_after)
+        _check_predictions(session, self.predictions_after)
+        _set_predictions(session, self.predictions_before)
+        if self.metadata_before:
+            _set_metadata(session, self.metadata_before)
         for d in reversed(self.deltas):
             _apply_values(session.label_tracks[d.track], d.before, d.after)
         for c in reversed(self.classes_added):
@@ -170,23 +234,53 @@ class Plan:
             _set_schema(session, self.schema_before)
 
     def to_dict(self) -> dict[str, Any]:
+        enc = lambda m: [[n, None if t is None else prediction_to_dict(t)] for n, t in m.items()]  # noqa: E731
         return {
             "tracks_created": [list(t) for t in self.tracks_created],
             "classes_added": [class_to_dict(c) for c in self.classes_added],
             "deltas": [d.to_dict() for d in self.deltas],
             "schema_before": None if self.schema_before is None else [class_to_dict(c) for c in self.schema_before],
             "schema_after": None if self.schema_after is None else [class_to_dict(c) for c in self.schema_after],
+            "metadata_before": self.metadata_before,
+            "metadata_after": self.metadata_after,
+            "predictions_before": enc(self.predictions_before),
+            "predictions_after": enc(self.predictions_after),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Plan:
+        dec = lambda items: {str(n): None if t is None else prediction_from_dict(t) for n, t in items}  # noqa: E731
         return cls(
             [(str(a), str(b)) for a, b in d.get("tracks_created", [])],
             [class_from_dict(c) for c in d.get("classes_added", [])],
             [TrackDelta.from_dict(x) for x in d.get("deltas", [])],
             None if d.get("schema_before") is None else [class_from_dict(c) for c in d["schema_before"]],
             None if d.get("schema_after") is None else [class_from_dict(c) for c in d["schema_after"]],
+            dict(d.get("metadata_before") or {}),
+            dict(d.get("metadata_after") or {}),
+            dec(d.get("predictions_before") or []),
+            dec(d.get("predictions_after") or []),
         )
+
+
+def _check_metadata(session: Session, expect: dict[str, Any]) -> None:
+    if expect and metadata_values(session, expect) != expect:
+        raise SessionError("the session metadata is not in the state this edit expects")
+
+
+def _check_predictions(session: Session, expect: dict[str, PredictionTrack | None]) -> None:
+    for name, track in expect.items():
+        if not same_prediction(session.prediction_tracks.get(name), track):
+            raise SessionError(f"prediction track {name!r} is not in the state this edit expects")
+
+
+def _set_predictions(session: Session, want: dict[str, PredictionTrack | None]) -> None:
+    for name, track in want.items():
+        if track is None and name in session.prediction_tracks:
+            session.remove_prediction_track(name)
+    for track in want.values():
+        if track is not None:
+            session.add_prediction_track(track, replace=True)
 
 
 def _check_schema(session: Session, expect: list[LabelClass] | None) -> None:
@@ -532,7 +626,7 @@ class MergeSegments(EditCommand):
         )
         _check_fits(t, merged, ignore=[s.id for s in segs])
         self.text = f"Merge {len(segs)} segments into {first.label} {fmt_span(merged.start, merged.end)}"
-        before = {s.id: s for s in segs}
+        before: dict[int, Segment | None] = {s.id: s for s in segs}
         after: dict[int, Segment | None] = {s.id: None for s in segs[1:]}
         after[first.id] = merged
         p.change(self.track, before, after)
@@ -622,6 +716,93 @@ class SetSchema(EditCommand):
                 ))
 
 
+class EditMetadata(EditCommand):
+    """Change session metadata fields (participant, timezone, notes, devices) as one edit.
+
+    Values are JSON-ready (``devices``: a list of :class:`~harlab.core.metadata.DeviceInfo`
+    dicts); a timezone that is not a valid IANA name is refused here, before anything changes."""
+
+    def __init__(self, **changes: Any) -> None:
+        super().__init__()
+        bad = set(changes) - set(METADATA_FIELDS)
+        if bad:
+            raise SessionError(f"cannot edit metadata field(s) {sorted(bad)}; editable: {METADATA_FIELDS}")
+        if "timezone" in changes:
+            changes["timezone"] = check_timezone(str(changes["timezone"]))
+        if "devices" in changes:
+            changes["devices"] = [asdict(DeviceInfo(**d)) for d in changes["devices"]]
+        self.changes = changes
+        self.text = "Edit " + ", ".join(n.replace("_", " ") for n in changes)
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.changes)
+
+    def _plan(self, p: Planner) -> None:
+        before = metadata_values(p.session, self.changes)
+        changed = {n: v for n, v in self.changes.items() if before[n] != v}
+        p.plan.metadata_before = {n: before[n] for n in changed}
+        p.plan.metadata_after = changed
+
+
+class AddPredictionTrack(EditCommand):
+    """Put a model's prediction track into the session, replacing one of the same name."""
+
+    def __init__(self, track: PredictionTrack | None, name: str = "") -> None:
+        super().__init__()
+        self.track = track
+        self.name = track.name if track is not None else name
+        self.text = f"Add predictions {self.name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name}  # the track itself is in the plan; twice would double the journal
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> EditCommand:
+        return cls(None, str(params["name"]))
+
+    def _plan(self, p: Planner) -> None:
+        if self.track is None:
+            raise SessionError(f"{self.text}: the journal entry lacks the track's values")
+        p.plan.predictions_before = {self.name: p.session.prediction_tracks.get(self.name)}
+        p.plan.predictions_after = {self.name: self.track}
+
+
+class RenamePredictionTrack(EditCommand):
+    """Give a prediction track another name (the name must be free)."""
+
+    def __init__(self, name: str, new_name: str) -> None:
+        super().__init__()
+        self.name, self.new_name = name, new_name
+        self.text = f"Rename predictions {name} to {new_name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name, "new_name": self.new_name}
+
+    def _plan(self, p: Planner) -> None:
+        old = _existing_prediction(p.session, self.name)
+        if self.new_name in p.session.prediction_tracks:
+            raise SessionError(f"the session already has a prediction track {self.new_name!r}")
+        new = replace(old, name=self.new_name)  # validates the name
+        p.plan.predictions_before = {self.name: old, self.new_name: None}
+        p.plan.predictions_after = {self.name: None, self.new_name: new}
+
+
+class RemovePredictionTrack(EditCommand):
+    """Delete a prediction track (undo brings it back)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.text = f"Remove predictions {name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def _plan(self, p: Planner) -> None:
+        p.plan.predictions_before = {self.name: _existing_prediction(p.session, self.name)}
+        p.plan.predictions_after = {self.name: None}
+
+
 class Composite(EditCommand):
     """Several commands as one undo step (e.g. accepting a model's predictions)."""
 
@@ -698,6 +879,13 @@ def AcceptPredictions(  # noqa: N802  (a command factory, named like the command
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _existing_prediction(session: Session, name: str) -> PredictionTrack:
+    try:
+        return session.prediction_tracks[name]
+    except KeyError as exc:
+        raise SessionError(f"no prediction track {name!r} in the session") from exc
+
+
 def _existing(session: Session, name: str) -> LabelTrack:
     try:
         return session.label_tracks[name]

@@ -1,30 +1,99 @@
-"""One undo/redo history of label edits per open session.
+"""One undo/redo history of session edits per open session.
 
 Qt-free on purpose (the GUI wraps it, tests drive it directly): a QUndoStack would tie the
 model to Qt and could not be replayed from the crash journal in a plain Python process.
-Every state change is recorded in the optional :class:`~harlab.labeling.journal.EditJournal`
-*after* it has been applied, so the journal only ever holds edits that really happened.
+
+Live editing and crash-journal replay go through the same fold over the do/undo/redo
+stream (:meth:`UndoStacks.step`, applied to a session by :func:`apply_op`), so a replayed
+journal leaves exactly the stacks the user had. Every state change is recorded in the
+optional :class:`~harlab.labeling.journal.EditJournal` *after* it has been applied, so the
+journal only ever holds edits that really happened.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from harlab.core.errors import SessionError
 from harlab.core.events import EventEmitter
 from harlab.core.session import Session
-from harlab.labeling.commands import EditCommand
+from harlab.labeling.commands import EditCommand, command_from_dict
 
 if TYPE_CHECKING:
     from harlab.labeling.journal import EditJournal
+
+T = TypeVar("T")
+OPS = ("do", "undo", "redo")
+
+
+@dataclass
+class UndoStacks(Generic[T]):
+    """The done and undone items of a do/undo/redo stream, and where the clean mark is.
+
+    ``clean`` is ``len(done)`` at the saved state, or None when the saved state cannot be
+    reached by undo or redo (it was dropped, or the session was never saved)."""
+
+    done: list[T] = field(default_factory=list)
+    undone: list[T] = field(default_factory=list)  #: the next redo last
+    clean: int | None = 0
+
+    def step(self, op: str, item: T | None = None) -> T:
+        """Fold one entry of the stream in; returns the item done, undone or redone. Raises
+        SessionError for an undo or redo with nothing to act on or an unknown op."""
+        if op == "do":
+            if item is None:
+                raise SessionError("a 'do' needs its command")
+            self.done.append(item)
+            if self.clean is not None and self.clean >= len(self.done):
+                self.clean = None  # the saved state was in the redo stack being dropped
+            self.undone.clear()
+            return item
+        if op == "undo":
+            if not self.done:
+                raise SessionError("undo with nothing to undo")
+            self.undone.append(self.done.pop())
+            return self.undone[-1]
+        if op == "redo":
+            if not self.undone:
+                raise SessionError("redo with nothing to redo")
+            self.done.append(self.undone.pop())
+            return self.done[-1]
+        raise SessionError(f"unknown op {op!r}")
+
+    def peek(self, op: str) -> T | None:
+        """The item ``op`` ("undo" or "redo") would act on, or None."""
+        stack = self.done if op == "undo" else self.undone
+        return stack[-1] if stack else None
+
+    def trim(self, limit: int) -> None:
+        """Forget the oldest done items beyond ``limit``."""
+        drop = len(self.done) - limit
+        if drop > 0:
+            del self.done[:drop]
+            self.clean = None if self.clean is None or self.clean < drop else self.clean - drop
+
+
+def apply_op(session: Session, stacks: UndoStacks[EditCommand], op: str, cmd: EditCommand | None = None) -> EditCommand:
+    """Apply one do/undo/redo to ``session`` and fold it into ``stacks``: the one step that
+    live editing and journal replay share. If the command raises, neither changes."""
+    target = cmd if op == "do" else stacks.peek(op)
+    if op in OPS and target is not None:
+        if op == "undo":
+            target.undo(session)
+        else:
+            target.do(session)
+    return stacks.step(op, target)
 
 
 class EditHistory:
     """Undo and redo stacks of :class:`EditCommand` with a clean (saved) mark.
 
     ``events`` emits ``"history_changed"`` (data: ``can_undo``, ``can_redo``, ``is_clean``)
-    after every push/undo/redo/mark_clean/clear, and ``"journal_error"`` (data: ``error``)
-    once if the journal cannot be written (the edit itself stays done: losing crash
-    protection must not lose the user's work in memory).
+    after every push/undo/redo/mark_clean/clear/replay, and ``"journal_error"`` (data:
+    ``error``) once if the journal cannot be written (the edit itself stays done: losing
+    crash protection must not lose the user's work in memory).
     """
 
     def __init__(self, session: Session, journal: EditJournal | None = None, limit: int | None = None) -> None:
@@ -32,93 +101,119 @@ class EditHistory:
         self.journal = journal
         self.limit = limit
         self.events = EventEmitter()
-        self._undo: list[EditCommand] = []
-        self._redo: list[EditCommand] = []
-        self._clean: int | None = 0  # len(_undo) at the saved state; None = unreachable
+        self.stacks: UndoStacks[EditCommand] = UndoStacks()
         self.journal_error: OSError | None = None
 
     # -- state -------------------------------------------------------------------------------
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return bool(self.stacks.done)
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return bool(self.stacks.undone)
 
     @property
     def undo_text(self) -> str:
-        return self._undo[-1].text if self._undo else ""
+        cmd = self.stacks.peek("undo")
+        return cmd.text if cmd is not None else ""
 
     @property
     def redo_text(self) -> str:
-        return self._redo[-1].text if self._redo else ""
+        cmd = self.stacks.peek("redo")
+        return cmd.text if cmd is not None else ""
 
     @property
     def is_clean(self) -> bool:
-        """True when the labels equal the last saved (or opened) state."""
-        return self._clean == len(self._undo)
+        """True when the session equals the last saved (or opened) state."""
+        return self.stacks.clean == len(self.stacks.done)
 
     @property
     def done(self) -> list[EditCommand]:
         """Commands that are applied, oldest first (a copy)."""
-        return list(self._undo)
+        return list(self.stacks.done)
 
     @property
     def undone(self) -> list[EditCommand]:
         """Commands that redo would re-apply, next first (a copy)."""
-        return list(reversed(self._redo))
+        return list(reversed(self.stacks.undone))
 
     # -- changing ------------------------------------------------------------------------------
     def push(self, cmd: EditCommand) -> EditCommand:
         """Do ``cmd`` and record it; drops the redo stack. If the command raises (e.g. an
         overlap on an exclusive track) nothing is recorded and the session is unchanged."""
-        cmd.do(self.session)
-        self._undo.append(cmd)
-        if self._clean is not None and self._clean > len(self._undo) - 1:
-            self._clean = None  # the saved state was in the redo stack we are dropping
-        self._redo.clear()
-        if self.limit is not None and len(self._undo) > self.limit:
-            drop = len(self._undo) - self.limit
-            del self._undo[:drop]
-            self._clean = None if self._clean is None or self._clean < drop else self._clean - drop
-        self._journal("do", cmd)
+        self._step("do", cmd)
+        if self.limit is not None:
+            self.stacks.trim(self.limit)
         self._changed()
         return cmd
 
     def undo(self) -> EditCommand | None:
-        if not self._undo:
+        if not self.can_undo:
             return None
-        cmd = self._undo[-1]
-        cmd.undo(self.session)
-        self._redo.append(self._undo.pop())
-        self._journal("undo")
+        cmd = self._step("undo")
         self._changed()
         return cmd
 
     def redo(self) -> EditCommand | None:
-        if not self._redo:
+        if not self.can_redo:
             return None
-        cmd = self._redo[-1]
-        cmd.do(self.session)
-        self._undo.append(self._redo.pop())
-        self._journal("redo")
+        cmd = self._step("redo")
         self._changed()
         return cmd
+
+    def replay(self, entries: Iterable[dict[str, Any]]) -> list[EditCommand]:
+        """Re-apply crash-journal ``entries`` (see :mod:`harlab.labeling.journal`) to this
+        history's freshly opened session through the same step as live edits; returns the
+        commands that end up applied, oldest first.
+
+        The recovered state counts as unsaved (the file on disk has none of it) and the journal
+        is rewritten to hold exactly these entries, so a second crash before saving is
+        recoverable too. If an entry does not fit the session (SessionError), everything
+        replayed so far is undone, the history is as it was, and the error propagates.
+        """
+        entries = list(entries)
+        stacks: UndoStacks[EditCommand] = UndoStacks()
+        try:
+            for n, e in enumerate(entries, 1):
+                op, raw = str(e.get("op")), e.get("command")
+                cmd = None
+                if op == "do":
+                    if not isinstance(raw, dict):
+                        raise SessionError(f"journal entry {n}: a 'do' without a command")
+                    cmd = command_from_dict(raw)
+                try:
+                    apply_op(self.session, stacks, op, cmd)
+                except SessionError as exc:
+                    raise SessionError(f"journal entry {n}: {exc}") from exc
+        except Exception:
+            for cmd in reversed(stacks.done):
+                cmd.undo(self.session)
+            raise
+        stacks.clean = 0  # zero applied edits = the file on disk
+        self.stacks = stacks
+        if self.journal is not None:
+            self.journal.rewrite(entries)
+        self._changed()
+        return list(stacks.done)
 
     def mark_clean(self) -> None:
         """Call after a successful save: the current state is the saved one and the crash
         journal is no longer needed."""
-        self._clean = len(self._undo)
+        self.stacks.clean = len(self.stacks.done)
         if self.journal is not None:
             self.journal.clear()
         self._changed()
 
+    def mark_unsaved(self) -> None:
+        """The state the history started from is not on disk (an import, a repaired schema):
+        no undo or redo makes the session clean until it is saved."""
+        self.stacks.clean = None
+        self._changed()
+
     def clear(self) -> None:
         """Forget all history (e.g. after reloading); the current state counts as clean."""
-        self._undo.clear()
-        self._redo.clear()
-        self._clean = 0
+        self.stacks = UndoStacks()
         if self.journal is not None:
             self.journal.clear()
         self._changed()
@@ -130,23 +225,17 @@ class EditHistory:
         self.journal = journal
 
     # -- internals ---------------------------------------------------------------------------
-    def _restore(self, done: list[EditCommand], undone: list[EditCommand], clean: int | None) -> None:
-        """Used by journal replay: adopt stacks that were already applied to the session."""
-        self._undo = list(done)
-        self._redo = list(reversed(undone))
-        self._clean = clean
-        self._changed()
-
-    def _journal(self, op: str, cmd: EditCommand | None = None) -> None:
-        if self.journal is None:
-            return
-        try:
-            self.journal.record(op, cmd)
-        except OSError as exc:
-            first = self.journal_error is None
-            self.journal_error = exc
-            if first:
-                self.events.emit("journal_error", self, error=exc)
+    def _step(self, op: str, cmd: EditCommand | None = None) -> EditCommand:
+        done = apply_op(self.session, self.stacks, op, cmd)
+        if self.journal is not None:
+            try:
+                self.journal.record(op, done if op == "do" else None)
+            except OSError as exc:
+                first = self.journal_error is None
+                self.journal_error = exc
+                if first:
+                    self.events.emit("journal_error", self, error=exc)
+        return done
 
     def _changed(self) -> None:
         self.events.emit(

@@ -12,34 +12,26 @@ Commands carry their exact planned values (see :mod:`harlab.labeling.commands`),
 reproduces ids and timestamps exactly, and refuses (SessionError) if the segments it touches
 are not in the state the journal expects.
 
-Typical use in the GUI::
-
-    entries = pending_edits(path)          # before creating the history's journal
-    with open_session(path, writable=True) as sf:
-        history = EditHistory(sf.session, EditJournal(path))
-        if entries and user_agrees:
-            replay(sf.session, entries, history)   # history can undo the recovered edits
-        elif entries:
-            discard_journal(path)
+:class:`~harlab.labeling.document.LabelingDocument` drives it: it reads
+:func:`pending_edits` before the first edit, and either replays them
+(:meth:`EditHistory.replay`, so the history can undo the recovered edits) or discards them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from harlab.core import files
 from harlab.core.errors import SessionError
 from harlab.core.labels import utcnow
-from harlab.core.session import Session
-from harlab.labeling.commands import EditCommand, command_from_dict
-
-if TYPE_CHECKING:
-    from harlab.labeling.history import EditHistory
+from harlab.labeling.commands import EditCommand
+from harlab.labeling.history import UndoStacks
 
 FORMAT = "harlab-edit-journal"
 VERSION = 1
@@ -60,19 +52,6 @@ def file_identity(session_path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {"path": str(p), "exists": False}
     return {"path": str(p), "exists": True, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class EditJournal:
@@ -105,7 +84,7 @@ class EditJournal:
     def _start(self) -> TextIO:
         fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (kept open for appends)
         self._write(fh, self._header())
-        _fsync_dir(self.path.parent)
+        files.fsync_dir(self.path.parent)
         self._seq = 0
         self._fh = fh
         return fh
@@ -126,19 +105,10 @@ class EditJournal:
     def rewrite(self, entries: list[dict[str, Any]]) -> None:
         """Atomically replace the journal with a fresh header plus ``entries`` (after replay)."""
         self.close()
-        fd, tmp = files.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(json.dumps(self._header(), separators=(",", ":")) + "\n")
-                for i, e in enumerate(entries, 1):
-                    fh.write(json.dumps({**e, "seq": i}, separators=(",", ":"), ensure_ascii=False) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.path.parent)
+        with files.atomic_open(self.path, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(self._header(), separators=(",", ":")) + "\n")
+            for i, e in enumerate(entries, 1):
+                fh.write(json.dumps({**e, "seq": i}, separators=(",", ":"), ensure_ascii=False) + "\n")
         self._seq = len(entries)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
 
@@ -173,22 +143,17 @@ class JournalInfo:
     @property
     def net_edit_count(self) -> int:
         """How many edits are applied after replaying the do/undo/redo sequence."""
-        return len(_simulate(self.entries)[0])
+        return len(_simulate(self.entries).done)
 
 
-def _simulate(entries: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
-    done: list[int] = []
-    undone: list[int] = []
+def _simulate(entries: list[dict[str, Any]]) -> UndoStacks[int]:
+    """The stacks of entry indices that replaying ``entries`` leaves (no session touched);
+    entries that do not fit (an undo with nothing done) are skipped here and refused by replay."""
+    stacks: UndoStacks[int] = UndoStacks()
     for i, e in enumerate(entries):
-        op = e.get("op")
-        if op == "do":
-            done.append(i)
-            undone.clear()
-        elif op == "undo" and done:
-            undone.append(done.pop())
-        elif op == "redo" and undone:
-            done.append(undone.pop())
-    return done, undone
+        with contextlib.suppress(SessionError):
+            stacks.step(str(e.get("op")), i)
+    return stacks
 
 
 def inspect_journal(session_path: str | Path) -> JournalInfo | None:
@@ -244,49 +209,3 @@ def pending_edits(session_path: str | Path) -> list[dict[str, Any]] | None:
 def discard_journal(session_path: str | Path) -> None:
     """Delete the journal of ``session_path`` (the user declined recovery)."""
     journal_path(session_path).unlink(missing_ok=True)
-
-
-def replay(
-    session: Session, entries: list[dict[str, Any]], history: EditHistory | None = None
-) -> list[EditCommand]:
-    """Re-apply journal ``entries`` to a freshly opened ``session``; returns the commands that
-    end up applied, oldest first.
-
-    With ``history`` the recovered commands land on its undo (and redo) stacks, the state
-    counts as unsaved, and the history's journal is rewritten to hold exactly these entries,
-    so a second crash before saving is recoverable too. If an entry does not fit the session
-    (SessionError), everything replayed so far is undone and the error propagates.
-    """
-    done: list[EditCommand] = []
-    undone: list[EditCommand] = []
-    try:
-        for n, e in enumerate(entries, 1):
-            op = e.get("op")
-            if op == "do":
-                if not isinstance(e.get("command"), dict):
-                    raise SessionError(f"journal entry {n}: a 'do' without a command")
-                cmd = command_from_dict(e["command"])
-                cmd.do(session)
-                done.append(cmd)
-                undone.clear()
-            elif op == "undo":
-                if not done:
-                    raise SessionError(f"journal entry {n}: undo with nothing to undo")
-                done[-1].undo(session)
-                undone.append(done.pop())
-            elif op == "redo":
-                if not undone:
-                    raise SessionError(f"journal entry {n}: redo with nothing to redo")
-                undone[-1].do(session)
-                done.append(undone.pop())
-            else:
-                raise SessionError(f"journal entry {n}: unknown op {op!r}")
-    except Exception:
-        for cmd in reversed(done):
-            cmd.undo(session)
-        raise
-    if history is not None:
-        history._restore(done, undone, clean=0)  # zero applied edits = the file on disk
-        if history.journal is not None:
-            history.journal.rewrite(entries)
-    return done

@@ -12,7 +12,6 @@ it was imported or chosen here.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,17 +108,11 @@ def schema_to_json(schema: LabelSchema) -> dict[str, Any]:
 
 
 def export_schema(schema: LabelSchema, path: str | Path) -> Path:
-    """Write ``schema`` as JSON (atomically: temp file + rename)."""
+    """Write ``schema`` as JSON (atomically, see :func:`harlab.core.files.atomic_open`)."""
     path = Path(path)
     text = json.dumps(schema_to_json(schema), indent=2, ensure_ascii=False) + "\n"
-    fd, tmp = files.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with files.atomic_open(path, "w", encoding="utf-8") as f:
+        f.write(text)
     return path
 
 

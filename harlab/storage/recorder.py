@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from harlab.core.errors import SessionError, SessionFileError
-from harlab.core.labels import LabelSchema, LabelTrack, Policy, Segment
+from harlab.core.labels import LabelSchema, LabelTrack, Policy, Segment, segment_from_dict, segment_to_dict
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
 from harlab.core.streams import Stream, check_samples
 from harlab.storage.codec import (
@@ -87,20 +87,7 @@ def metadata_from_json(d: dict[str, Any]) -> Metadata:
 
 
 def segment_to_json(track: LabelTrack, s: Segment) -> dict[str, Any]:
-    return {
-        "track": track.name, "policy": track.policy, "description": track.description,
-        "id": s.id, "start": s.start, "end": s.end, "label": s.label, "annotator": s.annotator,
-        "source": s.source, "confidence": s.confidence, "note": s.note,
-        "created": dt_to_str(s.created), "modified": dt_to_str(s.modified),
-    }
-
-
-def segment_from_json(d: dict[str, Any]) -> Segment:
-    return Segment(
-        start=float(d["start"]), end=float(d["end"]), label=d["label"], annotator=d["annotator"],
-        source=d["source"], confidence=d["confidence"], note=d["note"],
-        created=str_to_dt(d["created"]), modified=str_to_dt(d["modified"]), id=int(d["id"]),  # type: ignore[arg-type]
-    )
+    return {"track": track.name, "policy": track.policy, "description": track.description, **segment_to_dict(s)}
 
 
 class _Builder:
@@ -420,7 +407,7 @@ def recover(path: str | Path, lock: FileLock | None = None) -> Path | None:
                         b.append(rec.stream, t, v, fl, 1 << 16)
                     elif rec.kind == KIND_SEGMENT:
                         d = rec.json()
-                        b.track(d["track"], d["policy"], d.get("description", "")).add(segment_from_json(d), keep_id=True)
+                        b.track(d["track"], d["policy"], d.get("description", "")).add(segment_from_dict(d), keep_id=True)
                 b.finish()
 
             try:

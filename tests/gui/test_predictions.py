@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from gui_helpers import (
@@ -17,7 +19,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QProgressDialog
 
 from harlab.core import Segment
-from harlab.gui.prediction_actions import train_dialog_available
 from harlab.gui.track_dialogs import AcceptPredictionsDialog, AddTrackDialog
 from harlab.labeling.commands import AddSegment, LabelRange
 from harlab.labeling.journal import journal_path
@@ -94,7 +95,7 @@ def test_accept_above_threshold_dialog_is_one_edit_and_keeps_labels(make_window,
     pred = w.session.prediction_tracks["activity-predicted"]
     sure = [s for s in pred.segments if s.confidence >= 0.8]
     assert any(s.confidence < 0.5 for s in pred.segments)  # the doubtful stretch
-    undo_depth = len(w.history._undo)
+    undo_depth = len(w.history.done)
 
     def fill() -> None:
         dialog = QApplication.activeModalWidget()
@@ -108,7 +109,7 @@ def test_accept_above_threshold_dialog_is_one_edit_and_keeps_labels(make_window,
     w.accept_many_action.trigger()
     qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), AcceptPredictionsDialog))
     fill()
-    qtbot.waitUntil(lambda: len(w.history._undo) == undo_depth + 1)
+    qtbot.waitUntil(lambda: len(w.history.done) == undo_depth + 1)
     labels = list(w.session.label_tracks["activity"])
     assert labels[0].label == "running" and (labels[0].start, labels[0].end) == (0.0, 10.0)  # kept
     accepted = [s for s in labels if s.source == "accepted_prediction"]
@@ -170,18 +171,15 @@ def test_add_label_track_through_the_dialog_is_undoable(make_window, qtbot, sess
     qtbot.waitUntil(lambda: [b.name for b in w.timeline.bands] == ["activity"])
 
 
-def test_train_action_follows_the_train_dialog_module(make_window, qtbot, session_path):
+def test_train_action_opens_the_train_dialog(make_window, qtbot, session_path):
     w = open_window(make_window, qtbot, session_path)
     w.menus["models"].aboutToShow.emit()
-    if train_dialog_available():
-        assert w.train_action.isEnabled()
-        w.train_action.trigger()  # Models > Train…: the dialog, given this session's file
-        dialog = w.predictions.train_dialog
-        assert dialog is not None and dialog.isVisible()
-        assert type(dialog).__name__ == "TrainDialog"
-        dialog.close()
-    else:
-        assert not w.train_action.isEnabled() and "not installed" in w.train_action.toolTip()
+    assert w.train_action.isEnabled()
+    w.train_action.trigger()  # Models > Train…: the dialog, given this session's file
+    dialog = w.predictions.train_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert type(dialog).__name__ == "TrainDialog"
+    dialog.close()
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +257,28 @@ def test_shortcuts_exist_for_review_and_record(make_window):
         assert w.qactions[name].shortcut().toString()
     assert w.qactions["record"].isEnabled()
     assert not w.qactions["accept_prediction"].isEnabled()  # nothing to accept without a session
+
+
+def test_a_second_models_track_becomes_active_and_add_rename_remove_are_undoable(make_window, qtbot, tmp_path):
+    w = open_window(make_window, qtbot, saved(tmp_path))
+    tl = w.timeline
+    first = w.session.prediction_tracks["activity-predicted"]
+    assert tl.active_prediction == "activity-predicted"
+    second = dataclasses.replace(first, name="model-b", model_name="model-b")
+    assert w.predictions.add_track(second)
+    qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted", "model-b"])
+    qtbot.waitUntil(lambda: tl.active_prediction == "model-b")
+    assert w.predictions.prediction is second and w.dirty
+    assert journal_path(w.path).exists()  # the added track is journalled against a crash
+    assert w.predictions.rename_track(new_name="model-c")
+    qtbot.waitUntil(lambda: tl.active_prediction == "model-c")
+    assert w.session.prediction_tracks["model-c"].model_name == "model-b"
+    assert w.predictions.remove_track()
+    qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted"])
+    assert tl.active_prediction == "activity-predicted"
+    press_shortcut(qtbot, w, "undo")  # the removal
+    qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted", "model-c"])
+    press_shortcut(qtbot, w, "undo")  # the rename
+    press_shortcut(qtbot, w, "undo")  # the addition
+    qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted"])
+    assert list(w.session.prediction_tracks) == ["activity-predicted"] and not w.dirty

@@ -14,13 +14,13 @@ import pytest
 from labeling_helpers import snapshot
 
 from harlab.core import SessionError
+from harlab.core.labels import segment_to_dict
 from harlab.labeling.commands import (
     ChangeClass,
     LabelRange,
     ModifySegment,
     RemoveSegments,
     SplitSegment,
-    segment_to_dict,
 )
 from harlab.labeling.history import EditHistory
 from harlab.labeling.journal import (
@@ -29,7 +29,6 @@ from harlab.labeling.journal import (
     inspect_journal,
     journal_path,
     pending_edits,
-    replay,
 )
 
 storage = pytest.importorskip("harlab.storage")
@@ -70,7 +69,7 @@ def test_replay_reproduces_state_and_history(saved):
     assert entries is not None and all(e["op"] in ("do", "undo", "redo") for e in entries)
     with storage.open_session(saved, writable=True) as sf:
         h2 = EditHistory(sf.session, EditJournal(saved))
-        replay(sf.session, entries, h2)
+        h2.replay(entries)
         assert snapshot(sf.session) == want
         assert ([c.text for c in h2.done], [c.text for c in h2.undone]) == want_texts
         assert not h2.is_clean
@@ -120,7 +119,7 @@ def test_replay_that_does_not_fit_rolls_back(saved, session):
     fresh.label_tracks["activity"].update(3, note="edited in another program")
     before = snapshot(fresh)
     with pytest.raises(SessionError):
-        replay(fresh, entries)
+        EditHistory(fresh).replay(entries)
     assert snapshot(fresh) == before
 
 
@@ -177,6 +176,6 @@ def test_sigkill_then_recover_in_a_real_process(saved):
     with storage.open_session(saved, writable=True) as sf:
         assert labels_json(sf.session) != want  # the file itself never got the edits
         h = EditHistory(sf.session, EditJournal(saved))
-        replay(sf.session, entries, h)
+        h.replay(entries)
         assert labels_json(sf.session) == want
         assert h.can_undo and h.can_redo

@@ -409,7 +409,7 @@ class SegmentTableDock(QDockWidget):
 
     def _fit_headers(self) -> None:
         """Widen a column whose title (with its sort arrow) is wider than it: "Start (from
-        start)" was cut to "art (from sta" in the 96 px a time needs."""
+        start)" does not fit the 96 px a time needs."""
         hh = self.view.horizontalHeader()
         for col in range(self.model.columnCount()):
             need = hh.sectionSizeHint(col)
