@@ -7,11 +7,11 @@ import json
 import h5py
 import numpy as np
 import pytest
-from export_sessions import ten_second_session
 
 from harlab.core import Segment, Session, Stream
 from harlab.exporters import ExportError, ExportOptions, get_exporter
 from harlab.exporters.windows import cut_windows, load_windows
+from tests.exporters.export_sessions import ten_second_session
 
 
 def test_hand_computed_windows_majority(session):

@@ -6,7 +6,12 @@ import re
 
 import numpy as np
 import pytest
-from gui_helpers import (
+from PySide6.QtCore import Qt
+
+from harlab.labeling.commands import LabelRange
+from harlab.labeling.journal import journal_path
+from harlab.storage import read_session, save_session
+from tests.gui.gui_helpers import (
     answer_next_dialog,
     click,
     drag,
@@ -17,11 +22,6 @@ from gui_helpers import (
     press_shortcut,
     view_pos,
 )
-from PySide6.QtCore import Qt
-
-from harlab.labeling.commands import LabelRange
-from harlab.labeling.journal import journal_path
-from harlab.storage import read_session, save_session
 
 pytestmark = pytest.mark.gui
 
