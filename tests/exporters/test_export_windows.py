@@ -98,6 +98,7 @@ def test_nan_samples_act_as_gaps():
 
 
 def sine_session(fs: float = 100.0, seconds: float = 20.0) -> Session:
+    """Exact sines (3 Hz and an aliasing 40 Hz), not the simulator: the resampling tests measure their amplitudes."""
     t = np.arange(int(fs * seconds)) / fs
     v = 2.0 * np.sin(2 * np.pi * 3.0 * t) + 1.0 * np.sin(2 * np.pi * 40.0 * t)
     s = Session()
