@@ -19,7 +19,8 @@ RATE = 100.0
 
 def make_session(minutes: float = 10.0, n_segments: int = 0, seed: int = 0) -> Session:
     """A small wrist recording: accelerometer, gyroscope (100 Hz) and heart rate (1 Hz) from the simulator;
-    ``n_segments`` labelled walking/sitting/running segments, each 80 % of its slot."""
+    ``n_segments`` labelled walking/sitting/running segments, each 80 % of its slot, which the wearer does.
+    Without segments the wearer sits throughout: gravity on z, x and y small (the y-range tests rely on it)."""
     schema = LabelSchema([
         LabelClass("walking", "#2ca02c", "1", "walking at any pace"),
         LabelClass("sitting", "#1f77b4", "2"),
@@ -29,7 +30,8 @@ def make_session(minutes: float = 10.0, n_segments: int = 0, seed: int = 0) -> S
     segments = [(i * span, i * span + 0.8 * span, schema.names[i % 3]) for i in range(n_segments)]
     return synthetic_session(
         minutes * 60, rate_hz=RATE, streams={"accel": "wrist_accel", "gyro": "wrist_gyro", "heart_rate": "heart_rate"},
-        classes=schema, segments=segments, participant="P01", seed=seed,
+        classes=schema, segments=segments, plan=None if n_segments else [("sitting", minutes * 60)],
+        participant="P01", seed=seed,
         start_utc=datetime(2024, 5, 1, 7, 0, tzinfo=UTC), timezone="Europe/Berlin")
 
 
