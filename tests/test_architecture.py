@@ -93,11 +93,15 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
 def test_module_names_are_unique_across_packages():
     shared = shared_module_names()
     assert not shared, "modules sharing a name:\n" + "\n".join(
-        f"  {name}: {', '.join(paths)}" for name, paths in sorted(shared.items()))
+        f"  {name}: {', '.join(paths)}" for name, paths in sorted(shared.items())
+    )
 
 
-@pytest.mark.xfail(strict=True, reason="the cycles storage.codec/probe, storage.recorder/session_file and "
-                   "labeling.history/journal are broken by the document and storage work, merged later")
+@pytest.mark.xfail(
+    strict=True,
+    reason="the cycles storage.codec/probe, storage.recorder/session_file and "
+    "labeling.history/journal are broken by the document and storage work, merged later",
+)
 def test_no_import_cycles_between_modules():
     cycles = import_cycles()
     assert not cycles, "import cycles:\n" + "\n".join(f"  {' <-> '.join(c)}" for c in cycles)

@@ -35,8 +35,22 @@ def test_wheel_contains_py_typed_and_the_resources(tmp_path):
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(ROOT / "harlab", src / "harlab", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     isolation = ["--no-build-isolation"] if _local_setuptools_builds() else []
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *isolation, "-w", str(tmp_path / "out"),
-                    str(src)], check=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            *isolation,
+            "-w",
+            str(tmp_path / "out"),
+            str(src),
+        ],
+        check=True,
+        timeout=600,
+    )
     (wheel,) = (tmp_path / "out").glob("harlab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "harlab/py.typed" in names

@@ -112,18 +112,24 @@ def synthetic_session(
     names = dict(streams) if isinstance(streams, Mapping) else {s: s for s in streams}
     unknown = set(names) - set(SIMULATED_STREAMS)
     if unknown:
-        raise SimulationError(f"the simulator has no stream {sorted(unknown)}; it has {', '.join(SIMULATED_STREAMS)}")
+        raise SimulationError(
+            f"the simulator has no stream {sorted(unknown)}; it has {', '.join(SIMULATED_STREAMS)}"
+        )
     segs = None if segments is None else [s if isinstance(s, Segment) else Segment(*s) for s in segments]
-    class_names = [c.name for c in classes] if isinstance(classes, LabelSchema) else [
-        c.name if isinstance(c, LabelClass) else c for c in classes or ()]
+    class_names = (
+        [c.name for c in classes]
+        if isinstance(classes, LabelSchema)
+        else [c.name if isinstance(c, LabelClass) else c for c in classes or ()]
+    )
     if plan is not None:
         the_plan = Plan.of(plan)
     elif segs and len(segs) <= MAX_FOLLOWED_SEGMENTS:
         the_plan = _plan_from_segments(segs, duration_s, class_names or [s.label for s in segs])
     else:
         the_plan = random_plan(duration_s, seed)
-    simulated = simulate_session(the_plan, rate_hz=rate_hz, seed=seed, participant=participant,
-                                 start_utc=start_utc, timezone=timezone)
+    simulated = simulate_session(
+        the_plan, rate_hz=rate_hz, seed=seed, participant=participant, start_utc=start_utc, timezone=timezone
+    )
     if segs is None:  # the simulator's own track, as fresh segments (ids belong to a track)
         segs = [dataclasses.replace(s, id=-1) for s in simulated.label_tracks["activity"]]
     session = Session(simulated.metadata, _schema(classes, (s.label for s in segs)))
@@ -132,8 +138,9 @@ def synthetic_session(
         if old == "accel" and accel_unit == "g":
             time, values = stream.read()
             flags = getattr(stream.data, "flags", None)
-            stream = dataclasses.replace(stream, data=ArrayStreamData(time, values / _G, flags),
-                                         units=["g"] * len(stream.channels))
+            stream = dataclasses.replace(
+                stream, data=ArrayStreamData(time, values / _G, flags), units=["g"] * len(stream.channels)
+            )
         session.add_stream(stream)
     session.add_segments(track, segs)
     return session
