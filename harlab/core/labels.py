@@ -347,7 +347,7 @@ class LabelTrack:
         ``keep_ids`` keeps each segment's own positive id (loading a saved track), so ids
         stay stable across save and reopen; a duplicate or non-positive id is an error.
         """
-        added = []
+        added: list[Segment] = []
         for seg in segs:
             if keep_ids:
                 if seg.id <= 0 or seg.id in self._segments:
@@ -429,21 +429,21 @@ class LabelTrack:
         s2, e2, i2 = starts[keep], ends[keep], ids[keep]
         ps = np.array([s.start for s in puts], float)
         pe = np.array([s.end for s in puts], float)
-        lo = np.searchsorted(s2, ps, side="left")
-        hi = np.searchsorted(s2, ps, side="right")
-        at = [int(a) + int(np.searchsorted(e2[a:b], e)) for a, b, e in zip(lo, hi, pe, strict=True)]
+        los = np.searchsorted(s2, ps, side="left")
+        his = np.searchsorted(s2, ps, side="right")
+        at = [int(a) + int(np.searchsorted(e2[a:b], e)) for a, b, e in zip(los, his, pe, strict=True)]
         s3 = np.insert(s2, at, ps)
         e3 = np.insert(e2, at, pe)
         i3 = np.insert(i2, at, np.array(put_ids, np.int64))
         if self.policy == "exclusive" and len(puts):
             pos = e3 > s3
-            s, e, i = s3[pos], e3[pos], i3[pos]
-            bad = np.flatnonzero(s[1:] < np.maximum.accumulate(e)[:-1]) if len(s) > 1 else []
+            sx, ex, ix = s3[pos], e3[pos], i3[pos]
+            bad = np.flatnonzero(sx[1:] < np.maximum.accumulate(ex)[:-1]) if len(sx) > 1 else np.zeros(0, np.intp)
             if len(bad):
                 j = int(bad[0]) + 1
                 raise SessionError(
-                    f"track {self.name!r} is exclusive: {s[j]:.3f}-{e[j]:.3f} s (id {int(i[j])}) "
-                    f"overlaps a segment ending at {np.maximum.accumulate(e)[j - 1]:.3f} s"
+                    f"track {self.name!r} is exclusive: {sx[j]:.3f}-{ex[j]:.3f} s (id {int(ix[j])}) "
+                    f"overlaps a segment ending at {np.maximum.accumulate(ex)[j - 1]:.3f} s"
                 )
         existed = [i for i in put_ids if i in self._segments]
         added = [i for i in put_ids if i not in self._segments]

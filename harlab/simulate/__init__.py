@@ -9,6 +9,8 @@ Used by ``harlab demo``, the simulated recording devices, tests and benchmarks.
   changeable live; for the same seed and plan it gives exactly the batch numbers.
 * :data:`PROFILES`: the activity table (cadence, amplitudes, wrist orientation,
   METs, colours, hotkeys); :func:`label_schema` turns it into a label schema.
+* :func:`synthetic_session`: the one factory of test sessions (streams renamed, classes,
+  label segments, participant, seed), built on :func:`simulate_session`.
 """
 
 from harlab.simulate.engine import Chunk, G, SensorConfig, Simulator
@@ -34,11 +36,12 @@ from harlab.simulate.session import (
     make_demo_session_with_predictions,
     simulate_session,
 )
+from harlab.simulate.synthetic import SIMULATED_STREAMS, synthetic_session
 
 __all__ = [
-    "ACTIVITIES", "ALIASES", "DEMO_PREDICTION_TRACK", "DEVICE_NAME", "G", "POSTURES", "PROFILES",
+    "ACTIVITIES", "ALIASES", "DEMO_PREDICTION_TRACK", "DEVICE_NAME", "G", "POSTURES", "PROFILES", "SIMULATED_STREAMS",
     "ActivityProfile", "Chunk",
     "Participant", "Plan", "SensorConfig", "SimulationError", "Simulator", "Step", "canonical_name",
     "add_demo_predictions", "demo_model_path", "get_profile", "label_schema", "make_demo_session",
-    "make_demo_session_with_predictions", "random_plan", "simulate_session",
+    "make_demo_session_with_predictions", "random_plan", "simulate_session", "synthetic_session",
 ]

@@ -52,7 +52,7 @@ class _BlockSource:
         off = b0 * self.block
         if b0 == b1:
             return self._block(b0)[:, i0 - off : i1 - off]
-        out = np.empty((self.n_channels, i1 - i0), self.dtype)
+        out: np.ndarray = np.empty((self.n_channels, i1 - i0), self.dtype)
         for b in range(b0, b1 + 1):
             lo, hi = max(i0, b * self.block), min(i1, (b + 1) * self.block)
             out[:, lo - i0 : hi - i0] = self._block(b)[:, lo - b * self.block : hi - b * self.block]

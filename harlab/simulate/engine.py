@@ -412,7 +412,7 @@ class Simulator:
         else:
             np.clip(v, lo, hi, out=v)
         clipped = ((v <= lo) | (v >= hi)).any(axis=1)
-        return v.astype(np.float32), clipped.astype(np.uint8) * np.uint8(FLAG_CLIPPED)
+        return v.astype(np.float32), np.asarray(clipped.astype(np.uint8) * np.uint8(FLAG_CLIPPED))
 
     def _render(self, i0: int, i1: int, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Accelerometer and gyroscope (N, 3) float64 for samples i0 .. i1-1 at times ``t``.
@@ -587,7 +587,7 @@ class Simulator:
         ks = np.arange(self._hr_k, k1)
         e = np.maximum(np.searchsorted(self._arrays()[0], ks.astype(float), side="right") - 1, 0)
         met = np.array([p[_MET] for p in self._ev_p1])
-        target = self.participant.hr_target(met[e])
+        target = np.asarray(self.participant.hr_target(met[e]))
         a_up = 1.0 - math.exp(-1.0 / self.sensor.hr_tau_up)
         a_down = 1.0 - math.exp(-1.0 / self.sensor.hr_tau_down)
         state = float(target[0]) if self._hr_state is None else self._hr_state

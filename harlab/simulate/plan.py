@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 
@@ -53,7 +54,13 @@ class Plan(Sequence[Step]):
     def __len__(self) -> int:
         return len(self._steps)
 
-    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+    @overload
+    def __getitem__(self, i: int) -> Step: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Plan: ...
+
+    def __getitem__(self, i: int | slice) -> Step | Plan:
         """A step, or a Plan for a slice."""
         if isinstance(i, slice):
             return Plan(self._steps[i])

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from export_sessions import ten_second_session
 
 from harlab.core import Session
+from tests.exporters.export_sessions import ten_second_session
 
 
 @pytest.fixture

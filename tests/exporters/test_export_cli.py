@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from export_sessions import ten_second_session
 
 from harlab.cli import main
+from tests.exporters.export_sessions import ten_second_session
 
 storage = pytest.importorskip("harlab.storage")
 

@@ -7,10 +7,10 @@ import importlib.util
 import numpy as np
 import pandas as pd
 import pytest
-from export_sessions import START, ten_second_session
 
 from harlab.core import Segment, Session, Stream
 from harlab.exporters import ExportError, ExportOptions, get_exporter
+from tests.exporters.export_sessions import START, ten_second_session
 
 
 def read(path) -> pd.DataFrame:

@@ -6,10 +6,10 @@ import xml.etree.ElementTree as ET
 
 import pandas as pd
 import pytest
-from export_sessions import ten_second_session
 
 from harlab.core import Segment
 from harlab.exporters import ExportError, ExportOptions, get_exporter
+from tests.exporters.export_sessions import ten_second_session
 
 
 def export(fmt, sessions, out, **opts):

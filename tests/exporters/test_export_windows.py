@@ -7,11 +7,11 @@ import json
 import h5py
 import numpy as np
 import pytest
-from export_sessions import ten_second_session
 
 from harlab.core import Segment, Session, Stream
 from harlab.exporters import ExportError, ExportOptions, get_exporter
 from harlab.exporters.windows import cut_windows, load_windows
+from tests.exporters.export_sessions import ten_second_session
 
 
 def test_hand_computed_windows_majority(session):
@@ -98,6 +98,7 @@ def test_nan_samples_act_as_gaps():
 
 
 def sine_session(fs: float = 100.0, seconds: float = 20.0) -> Session:
+    """Exact sines (3 Hz and an aliasing 40 Hz), not the simulator: the resampling tests measure their amplitudes."""
     t = np.arange(int(fs * seconds)) / fs
     v = 2.0 * np.sin(2 * np.pi * 3.0 * t) + 1.0 * np.sin(2 * np.pi * 40.0 * t)
     s = Session()

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("pytestqt")
-sys.path.insert(0, str(Path(__file__).parent))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -31,9 +27,8 @@ def isolated_settings(tmp_path_factory, qapp):
 
 @pytest.fixture
 def session_path(tmp_path):
-    from gui_helpers import make_session
-
     from harlab.storage import save_session
+    from tests.gui.gui_helpers import make_session
 
     return save_session(make_session(minutes=10), tmp_path / "rec.h5")
 

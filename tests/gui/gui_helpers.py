@@ -10,41 +10,29 @@ from PySide6.QtGui import QKeySequence, QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
-from harlab.core import LabelClass, LabelSchema, Metadata, Segment, Session, Stream
+from harlab.core import LabelClass, LabelSchema, Session
 from harlab.labeling.shortcuts import by_name
+from harlab.simulate import synthetic_session
 
 RATE = 100.0
 
 
 def make_session(minutes: float = 10.0, n_segments: int = 0, seed: int = 0) -> Session:
-    """A small wrist recording: accelerometer, gyroscope (100 Hz) and heart rate (1 Hz)."""
-    rng = np.random.default_rng(seed)
-    md = Metadata(participant_id="P01", timezone="Europe/Berlin",
-                  start_utc=datetime(2024, 5, 1, 7, 0, tzinfo=UTC))
+    """A small wrist recording: accelerometer, gyroscope (100 Hz) and heart rate (1 Hz) from the simulator;
+    ``n_segments`` labelled walking/sitting/running segments, each 80 % of its slot, which the wearer does.
+    Without segments the wearer sits throughout: gravity on z, x and y small (the y-range tests rely on it)."""
     schema = LabelSchema([
         LabelClass("walking", "#2ca02c", "1", "walking at any pace"),
         LabelClass("sitting", "#1f77b4", "2"),
         LabelClass("running", "#d62728", "3"),
     ])
-    s = Session(md, schema)
-    n = int(minutes * 60 * RATE)
-    t = np.arange(n) / RATE
-    acc = np.stack([np.sin(2 * np.pi * 1.8 * t), 0.5 * np.cos(2 * np.pi * 0.9 * t),
-                    9.81 + 0.3 * np.sin(t / 5)], axis=1) + rng.normal(0, 0.15, (n, 3))
-    s.add_stream(Stream.from_arrays("wrist_accel", t, acc, ["x", "y", "z"], "m/s^2", RATE,
-                                    kind="accelerometer"))
-    s.add_stream(Stream.from_arrays("wrist_gyro", t, acc * 0.2, ["x", "y", "z"], "rad/s", RATE,
-                                    kind="gyroscope"))
-    th = np.arange(int(minutes * 60)).astype(float)
-    s.add_stream(Stream.from_arrays("heart_rate", th, 70 + 8 * np.sin(th / 60), ["bpm"], "bpm", 1.0,
-                                    kind="heart_rate"))
-    s.label_track("activity")
-    if n_segments:
-        span = minutes * 60 / n_segments
-        names = schema.names
-        s.add_segments("activity", [
-            Segment(i * span, i * span + 0.8 * span, names[i % 3]) for i in range(n_segments)])
-    return s
+    span = minutes * 60 / max(n_segments, 1)
+    segments = [(i * span, i * span + 0.8 * span, schema.names[i % 3]) for i in range(n_segments)]
+    return synthetic_session(
+        minutes * 60, rate_hz=RATE, streams={"accel": "wrist_accel", "gyro": "wrist_gyro", "heart_rate": "heart_rate"},
+        classes=schema, segments=segments, plan=None if n_segments else [("sitting", minutes * 60)],
+        participant="P01", seed=seed,
+        start_utc=datetime(2024, 5, 1, 7, 0, tzinfo=UTC), timezone="Europe/Berlin")
 
 
 def view_pos(plot_item, t: float, y: float | None = None) -> QPoint:

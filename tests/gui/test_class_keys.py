@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from gui_helpers import make_session, press_key, press_shortcut
 from PySide6.QtCore import qInstallMessageHandler
 from PySide6.QtWidgets import QDialogButtonBox
 
@@ -11,6 +10,7 @@ from harlab.core import LabelClass, LabelSchema
 from harlab.labeling.shortcuts import SHORTCUTS, key_conflicts
 from harlab.simulate import make_demo_session
 from harlab.storage import read_session, save_session
+from tests.gui.gui_helpers import make_session, press_key, press_shortcut
 
 pytestmark = pytest.mark.gui
 

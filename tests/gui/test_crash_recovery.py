@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from gui_helpers import answer_next_dialog, labels_of, press_shortcut
 
 from harlab.labeling.journal import journal_path
 from harlab.storage import read_session
+from tests.gui.gui_helpers import answer_next_dialog, labels_of, press_shortcut
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 

@@ -6,7 +6,8 @@ Each test drives the real window as a person would and fails on the code before 
 from __future__ import annotations
 
 import pytest
-from gui_helpers import open_window, press_shortcut
+
+from tests.gui.gui_helpers import open_window, press_shortcut
 
 pytestmark = pytest.mark.gui
 
@@ -31,9 +32,8 @@ def test_segment_table_key_brings_the_tabbed_table_forward(make_window, qtbot, s
 
 def test_session_panel_says_duration_in_units_a_person_reads(make_window, qtbot, tmp_path):
     """A 47 s recording read "Duration: 0.01 h"; a 10-minute one "0.17 h"."""
-    from gui_helpers import make_session
-
     from harlab.storage import save_session
+    from tests.gui.gui_helpers import make_session
 
     short = save_session(make_session(minutes=47 / 60), tmp_path / "short.h5")
     w = open_window(make_window, qtbot, short)
@@ -103,7 +103,7 @@ def test_record_live_plots_say_units_as_the_workbench_and_ticks_never_overlap(qt
 def test_segment_table_headers_are_not_cut(make_window, qtbot, tmp_path):
     """An imported session without a clock shows times "from start": the header read
     "art (from sta" in its 96 px column."""
-    from gui_helpers import make_session
+    from tests.gui.gui_helpers import make_session
 
     w = make_window()
     assert w.show_session(make_session(minutes=10, n_segments=4), unsaved=False)
@@ -121,11 +121,11 @@ def test_segment_table_headers_are_not_cut(make_window, qtbot, tmp_path):
 def test_go_to_time_asks_for_a_clock_time_only_when_there_is_one(make_window, qtbot, tmp_path):
     """WISDM and UCI HAPT sessions have no known start: the prompt asked for "Clock time
     (14:05:30)", which would be read as 14 hours from the start."""
-    from gui_helpers import make_session
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QInputDialog
 
     from harlab.storage import save_session
+    from tests.gui.gui_helpers import make_session
 
     s = make_session(minutes=10)
     s.metadata.start_utc = None
@@ -154,9 +154,10 @@ def test_go_to_time_asks_for_a_clock_time_only_when_there_is_one(make_window, qt
 def test_change_class_offers_the_schema_starting_at_the_current_class(make_window, qtbot, session_path):
     """Change class started at the first class whatever the segment was, and took any typed
     text: a typo became a new, unknown grey class."""
-    from gui_helpers import make_session
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QComboBox, QInputDialog
+
+    from tests.gui.gui_helpers import make_session
 
     w = make_window()
     assert w.show_session(make_session(minutes=10, n_segments=3), unsaved=False)
@@ -279,10 +280,10 @@ def test_start_screen_imports_a_folder(make_window, qtbot, monkeypatch):
 def test_zoomed_out_band_shows_the_long_segment_not_a_short_one_beside_it(make_window, qtbot, tmp_path):
     """In a 4-hour demo an hour of sitting was drawn and named "transition": a 3 s segment
     starting in the same pixel column gave its class to the whole span."""
-    from gui_helpers import make_session, view_pos
     from PySide6.QtGui import QColor
 
     from harlab.core import Segment
+    from tests.gui.gui_helpers import make_session, view_pos
 
     s = make_session(minutes=80)
     s.add_segments("activity", [Segment(970.0, 970.5, "running"), Segment(970.5, 4400.0, "sitting")])

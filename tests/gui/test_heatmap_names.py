@@ -5,12 +5,12 @@ and shows whole when hovered."""
 from __future__ import annotations
 
 import pytest
-from gui_helpers import make_predictions, make_session, view_pos
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
-from test_layout import check_layout, open_at_1280x800
 
 from harlab.gui.prediction_rows import NAME_COLUMN_MAX
+from tests.gui.gui_helpers import make_predictions, make_session, view_pos
+from tests.gui.test_layout import check_layout, open_at_1280x800
 
 pytestmark = pytest.mark.gui
 

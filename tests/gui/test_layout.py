@@ -8,13 +8,13 @@ from itertools import combinations
 
 import numpy as np
 import pytest
-from gui_helpers import make_predictions, make_session, view_pos
 from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from harlab.core import Metadata, Segment, Session, Stream
 from harlab.gui.traces import MIN_TRACE_HEIGHT
+from tests.gui.gui_helpers import make_predictions, make_session, view_pos
 
 pytestmark = pytest.mark.gui
 

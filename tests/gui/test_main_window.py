@@ -6,7 +6,12 @@ import re
 
 import numpy as np
 import pytest
-from gui_helpers import (
+from PySide6.QtCore import Qt
+
+from harlab.labeling.commands import LabelRange
+from harlab.labeling.journal import journal_path
+from harlab.storage import read_session, save_session
+from tests.gui.gui_helpers import (
     answer_next_dialog,
     click,
     drag,
@@ -17,11 +22,6 @@ from gui_helpers import (
     press_shortcut,
     view_pos,
 )
-from PySide6.QtCore import Qt
-
-from harlab.labeling.commands import LabelRange
-from harlab.labeling.journal import journal_path
-from harlab.storage import read_session, save_session
 
 pytestmark = pytest.mark.gui
 
@@ -44,7 +44,8 @@ def test_open_builds_plots_bands_and_summary(make_window, qtbot, session_path):
     # the cursor readout: every stream's values at the cursor; one-channel streams without a channel name
     tl.hub.seek(101.0)
     text = tl.readout.text().replace("\u00a0", " ")  # no-break spaces keep one stream's values on one line
-    hr = 70 + 8 * np.sin(101.0 / 60)
+    hr_t, hr_v = w.session.streams["heart_rate"].read()
+    hr = float(np.interp(101.0, hr_t, hr_v[:, 0]))
     assert re.search(r"heart rate: (\S+) bpm", text), text
     assert float(re.search(r"heart rate: (\S+) bpm", text).group(1)) == pytest.approx(hr, abs=0.2)
     assert "x=" in text and "=" not in text.split("heart rate:")[1]

@@ -4,8 +4,9 @@ light and the dark palette: the cursor's red/pink box read as an error."""
 from __future__ import annotations
 
 import pytest
-from gui_helpers import make_session
 from PySide6.QtWidgets import QApplication
+
+from tests.gui.gui_helpers import make_session
 
 pytestmark = pytest.mark.gui
 

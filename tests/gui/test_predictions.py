@@ -6,15 +6,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from gui_helpers import (
-    click,
-    labels_of,
-    make_predictions,
-    make_session,
-    open_window,
-    press_shortcut,
-    view_pos,
-)
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QProgressDialog
 
@@ -23,6 +14,15 @@ from harlab.gui.track_dialogs import AcceptPredictionsDialog, AddTrackDialog
 from harlab.labeling.commands import AddSegment, LabelRange
 from harlab.labeling.journal import journal_path
 from harlab.storage import read_session, save_session
+from tests.gui.gui_helpers import (
+    click,
+    labels_of,
+    make_predictions,
+    make_session,
+    open_window,
+    press_shortcut,
+    view_pos,
+)
 
 pytestmark = pytest.mark.gui
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gui_helpers import press_shortcut
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+
+from tests.gui.gui_helpers import press_shortcut
 
 pytestmark = pytest.mark.gui
 pytest.importorskip("harlab.gui.record")
@@ -55,9 +56,8 @@ def test_record_button_records_and_offers_to_open(make_window, qtbot, tmp_path):
 
 def test_record_windows_open_recording_button_opens_it_in_the_workbench(make_window, qtbot, tmp_path):
     """The Record window's own "Open in the workbench" (open_requested) lands in this window."""
-    from gui_helpers import make_session
-
     from harlab.storage import save_session
+    from tests.gui.gui_helpers import make_session
 
     w = make_window()
     w.recordings_dir = tmp_path

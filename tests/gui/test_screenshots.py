@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_helpers import make_session
 from PySide6.QtWidgets import QApplication
 
-from harlab.core import LabelClass, LabelSchema, Metadata, Segment, Session, Stream
+from harlab.core import LabelClass, Segment, Session, Stream
+from harlab.simulate import make_demo_session, synthetic_session
+from tests.gui.gui_helpers import make_session
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -31,28 +32,27 @@ def shoot(w, qtbot, name: str) -> Path:
 
 
 def demo_session(minutes: float = 10.0) -> Session:
-    try:
-        from harlab.simulate import make_demo_session
-    except ImportError:
-        return make_session(minutes=minutes, n_segments=int(minutes * 2))
     return make_demo_session(duration_min=minutes, seed=3)
 
 
 def day_session(rate: float = 25.0) -> Session:
-    """24 h of a synthetic wrist accelerometer with a day/night rhythm and rare spikes."""
+    """24 h of a simulated wrist: asleep (lying) at night, active by day, with rare one-sample spikes."""
     from datetime import UTC, datetime
 
-    rng = np.random.default_rng(7)
-    n = int(24 * 3600 * rate)
-    t = np.arange(n) / rate
-    activity = 0.2 + 1.5 * (np.sin(2 * np.pi * (t / 86400 - 0.3)) > 0)
-    acc = rng.normal(0, 1, (n, 3)).astype(np.float32) * activity[:, None].astype(np.float32)
-    acc[:, 2] += 9.81
-    acc[rng.integers(0, n, 30), 0] += 40  # one-sample spikes must stay visible when summarised
-    md = Metadata(participant_id="P07", timezone="Europe/Berlin", start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC))
-    s = Session(md, LabelSchema([LabelClass("sleep", "#6a3d9a", "1"), LabelClass("active", "#ff7f0e", "2")]))
-    s.add_stream(Stream.from_arrays("wrist_accel", t, acc, ["x", "y", "z"], "m/s^2", rate, kind="accelerometer"))
-    s.add_segments("activity", [Segment(0, 8 * 3600, "sleep"), Segment(9 * 3600, 20 * 3600, "active")])
+    hour = 3600.0
+    s = synthetic_session(
+        rate_hz=rate, streams={"accel": "wrist_accel"},
+        classes=[LabelClass("sleep", "#6a3d9a", "1"), LabelClass("active", "#ff7f0e", "2")],
+        plan=[("lying", 8 * hour), ("sitting", hour), ("walking", 4 * hour), ("standing", 3 * hour),
+              ("running", hour), ("walking", 3 * hour), ("sitting", 4 * hour)],
+        segments=[(0, 8 * hour, "sleep"), (9 * hour, 20 * hour, "active")],
+        participant="P07", seed=7, start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC), timezone="Europe/Berlin")
+    stream = s.streams["wrist_accel"]
+    t, acc = stream.read()
+    acc = acc.copy()
+    acc[np.random.default_rng(7).integers(0, len(t), 30), 0] += 40  # spikes must stay visible when summarised
+    s.streams["wrist_accel"] = Stream.from_arrays("wrist_accel", t, acc, stream.channels, stream.units, rate,
+                                                  kind="accelerometer")
     return s
 
 
@@ -91,7 +91,7 @@ def test_screenshots(make_window, qtbot):
 def test_layout_screenshots_at_1280x800(make_window, qtbot):
     """Many rows (three streams, two label tracks, two prediction tracks with heatmaps) and
     the plain demo session, at 1280×800 (test_layout.py checks the geometry)."""
-    from gui_helpers import make_predictions
+    from tests.gui.gui_helpers import make_predictions
 
     s = make_session(minutes=10, n_segments=20)
     s.add_segments("second annotator", [Segment(30, 90, "walking"), Segment(100, 200, "sitting")])
@@ -113,7 +113,7 @@ def test_layout_screenshots_at_1280x800(make_window, qtbot):
 def test_prediction_screenshot(make_window, qtbot):
     """Predictions under the labels: hatched predicted segments, the confidence strip (with a
     doubtful and a wrong stretch) and the per-class heatmap."""
-    from gui_helpers import make_predictions
+    from tests.gui.gui_helpers import make_predictions
 
     s = make_session(minutes=10, n_segments=20)
     make_predictions(s, noise=0.35, doubt=(125.0, 139.0), wrong=(185.0, 200.0, "running"))
@@ -131,7 +131,7 @@ def test_prediction_screenshot(make_window, qtbot):
     assert 0 < row.confidence.last_columns <= w.timeline.glw.width()
     assert path.exists()
     # in the heatmap the confidently wrong "running" stretch is bright in the running row only
-    from gui_helpers import view_pos
+    from tests.gui.gui_helpers import view_pos
 
     img = w.timeline.glw.grab().toImage()
     heat = row.heat_plot

@@ -6,10 +6,11 @@ from __future__ import annotations
 from itertools import combinations
 
 import pytest
-from gui_helpers import assert_whole, global_rect
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolBar
-from test_layout import six_row_session
+
+from tests.gui.gui_helpers import assert_whole, global_rect
+from tests.gui.test_layout import six_row_session
 
 pytestmark = pytest.mark.gui
 

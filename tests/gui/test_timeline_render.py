@@ -4,8 +4,9 @@ per pixel column, the y-axis does not jitter while panning, label shades stay ex
 from __future__ import annotations
 
 import pytest
-from gui_helpers import open_window
 from PySide6.QtCore import QEvent, QObject
+
+from tests.gui.gui_helpers import open_window
 
 pytestmark = pytest.mark.gui
 
@@ -68,9 +69,8 @@ def test_curves_are_trimmed_to_the_view_and_y_keeps_still_on_small_pans(make_win
 
 
 def test_label_shades_are_opaque_tints_of_the_background(make_window, qtbot, tmp_path):
-    from gui_helpers import make_session
-
     from harlab.storage import save_session
+    from tests.gui.gui_helpers import make_session
 
     path = save_session(make_session(minutes=10, n_segments=20), tmp_path / "s.h5")
     w = open_window(make_window, qtbot, path)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from harlab.simulate import demo_model_path
-from hostile import session_corpus as corpus
+from tests.hostile import session_corpus as corpus
 
 pytestmark = pytest.mark.slow
 

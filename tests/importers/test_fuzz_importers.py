@@ -34,15 +34,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fitbit_fetcher import EXAMPLE
-from test_fitbit_takeout import make_export
-from test_sensor_logger import export_files, make_folder
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.streams import FLAG_SUSPECT
 from harlab.importers import ImportOptions, get_importer
 from harlab.importers.run import import_one
 from harlab.storage import read_session, validate_file
+from tests.importers.test_fitbit_fetcher import EXAMPLE
+from tests.importers.test_fitbit_takeout import make_export
+from tests.importers.test_sensor_logger import export_files, make_folder
 
 # -- seeds ---------------------------------------------------------------------------------
 

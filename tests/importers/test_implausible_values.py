@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_fitbit_bin import REFERENCE_BATCH
-from test_fitbit_takeout import make_export
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.streams import FLAG_SUSPECT
@@ -22,6 +20,8 @@ from harlab.importers.base import import_warnings
 from harlab.importers.fitbit_bin import MAX_BATCHES
 from harlab.importers.run import import_paths
 from harlab.storage import read_session, validate_file
+from tests.importers.test_fitbit_bin import REFERENCE_BATCH
+from tests.importers.test_fitbit_takeout import make_export
 
 WATCH_NAME = "Walking_20200421155113.bin"
 

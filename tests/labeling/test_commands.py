@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from labeling_helpers import exclusive_ok, seg, snapshot
 
 from harlab.core import LabelTrack, PredictionTrack, SessionError
 from harlab.labeling.commands import (
@@ -25,6 +24,7 @@ from harlab.labeling.commands import (
     edge_limits,
 )
 from harlab.labeling.history import EditHistory
+from tests.labeling.labeling_helpers import exclusive_ok, seg, snapshot
 
 
 def spans(track: LabelTrack) -> list[tuple[float, float, str]]:

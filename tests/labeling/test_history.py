@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from labeling_helpers import snapshot
-
 from harlab.labeling.commands import LabelRange, RemoveSegments
 from harlab.labeling.history import EditHistory
+from tests.labeling.labeling_helpers import snapshot
 
 
 def test_clean_mark_and_texts(session):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from labeling_helpers import exclusive_ok, seg, snapshot
 
 from harlab.core import LabelSchema, Session, SessionError
 from harlab.labeling.commands import (
@@ -19,6 +18,7 @@ from harlab.labeling.commands import (
     SplitSegment,
 )
 from harlab.labeling.history import EditHistory
+from tests.labeling.labeling_helpers import exclusive_ok, seg, snapshot
 
 LABELS = ["walk", "sit", "run", "lie"]
 TRACKS = ["activity", "events"]

@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from labeling_helpers import snapshot
 
 from harlab.core import SessionError
 from harlab.core.labels import segment_to_dict
@@ -30,6 +29,7 @@ from harlab.labeling.journal import (
     journal_path,
     pending_edits,
 )
+from tests.labeling.labeling_helpers import snapshot
 
 storage = pytest.importorskip("harlab.storage")
 
@@ -140,12 +140,11 @@ def test_every_entry_is_on_disk_before_push_returns(saved, session):
 
 CHILD = textwrap.dedent(
     """
-    import json, sys, time
-    sys.path.insert(0, {testdir!r})
+    import json, time
     from harlab.storage import open_session
     from harlab.labeling.history import EditHistory
     from harlab.labeling.journal import EditJournal
-    from test_journal import edit_a_lot, labels_json
+    from tests.labeling.test_journal import edit_a_lot, labels_json
     sf = open_session({path!r}, writable=True)
     h = EditHistory(sf.session, EditJournal({path!r}))
     edit_a_lot(h)
@@ -158,8 +157,11 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 def test_sigkill_then_recover_in_a_real_process(saved):
-    code = CHILD.format(testdir=str(Path(__file__).parent), path=str(saved))
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    code = CHILD.format(path=str(saved))
+    root = str(Path(__file__).resolve().parents[2])  # the project root, where the tests package lives
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
     try:
         state_line = child.stdout.readline()
         ready = child.stdout.readline()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sim_helpers import PROTOCOL
 
 from harlab.simulate import Participant, simulate_session
+from tests.simulate.sim_helpers import PROTOCOL
 
 
 @pytest.fixture(scope="session")

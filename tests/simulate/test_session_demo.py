@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from sim_helpers import PROTOCOL
 
 from harlab.cli import main
 from harlab.simulate import (
@@ -19,6 +18,7 @@ from harlab.simulate import (
     random_plan,
     simulate_session,
 )
+from tests.simulate.sim_helpers import PROTOCOL
 
 
 def test_labels_exactly_match_the_plan(protocol_session):

@@ -6,10 +6,10 @@ import itertools
 
 import numpy as np
 import pytest
-from sim_helpers import PROTOCOL, magnitude, step_window
 
 from harlab.core.streams import FLAG_CLIPPED
 from harlab.simulate import G, Participant, SensorConfig, Simulator, get_profile, simulate_session
+from tests.simulate.sim_helpers import PROTOCOL, magnitude, step_window
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():

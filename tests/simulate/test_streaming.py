@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sim_helpers import magnitude
 
 from harlab.simulate import Plan, SimulationError, Simulator, random_plan, simulate_session
+from tests.simulate.sim_helpers import magnitude
 
 
 def collect(chunks):

@@ -13,20 +13,22 @@ import pytest  # noqa: E402
 from harlab.core import Segment, Session  # noqa: E402
 from harlab.labeling.history import EditHistory  # noqa: E402
 from harlab.labeling.presets import preset  # noqa: E402
+from harlab.simulate import synthetic_session  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def make_session(n: int = 40) -> Session:
-    s = Session(schema=preset("fitbit-seed"))
-    names = s.schema.names
+    """``n`` labelled 8 s segments every 10 s over the fitbit-seed classes; labels only, no streams."""
+    schema = preset("fitbit-seed")
+    names = schema.names
     segs = [
         Segment(i * 10.0, i * 10.0 + 8.0, names[i % len(names)], note="check video" if i % 7 == 3 else "",
                 annotator="ab" if i % 2 else "", created=T0 + timedelta(seconds=i), modified=T0 + timedelta(seconds=i))
         for i in range(n)
     ]
-    s.add_segments("activity", segs)
+    s = synthetic_session(n * 10.0, streams=(), classes=schema, segments=segs)
     s.add_label_track("posture", policy="overlapping")
     return s
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from gui_helpers import make_session
 from PySide6.QtCore import Qt
+
+from tests.gui.gui_helpers import make_session
 
 pytestmark = pytest.mark.gui
 

@@ -4,8 +4,9 @@ key controls, class buttons and setup form are whole."""
 from __future__ import annotations
 
 import pytest
-from gui_helpers import assert_whole, global_rect
 from PySide6.QtWidgets import QApplication, QFormLayout, QPushButton
+
+from tests.gui.gui_helpers import assert_whole, global_rect
 
 pytestmark = pytest.mark.gui
 
