@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 from harlab.cli._common import ZIP_MAGIC, add_force, check_output, has_magic
-from harlab.core.wording import counted
-from harlab.ml.cli_support import (
+from harlab.cli.ml_options import (
     add_train_args,
     add_window_args,
     dataset_from_args,
@@ -25,7 +24,8 @@ from harlab.ml.cli_support import (
     train_config,
     validation_summary,
 )
-from harlab.mlops.cli_args import add_tracking_args, options_from_args
+from harlab.cli.tracking_options import add_tracking_args, options_from_args
+from harlab.core.wording import counted
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

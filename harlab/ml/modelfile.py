@@ -24,7 +24,6 @@ registry registers only what it loads.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, fields
@@ -412,14 +411,8 @@ class ActivityModel:
             for k, v in m.arrays().items():
                 arrays[f"m{i}/{k}"] = np.asarray(v, order="C")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with files.atomic_open(path, "wb") as f:
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
         return path
 
     @classmethod
