@@ -308,23 +308,25 @@ class RunTracker:
         self.record["mlflow"].update(out)
         if out.get("registered_version"):
             self.say(f"registered {out['registered_name']} version {out['registered_version']} "
-                 f"(models:/{out['registered_name']}/{out['registered_version']})")
+                     f"(models:/{out['registered_name']}/{out['registered_version']})")
         return out
 
 
 # -- what the commands log -------------------------------------------------------------------------
 
-def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path: Path) -> None:
-    """Everything about a finished ``harlab train`` run: parameters, lineage, the validation report
-    (held-out participants: confusion matrix and per-class scores), final metrics and the model."""
-    from harlab.ml.evaluate import evaluate_model
-    from harlab.ml.training import validation_split
-
+def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path: Path,
+                 report: dict[str, Any] | None, class_mapping: dict[str, str | None] | None = None) -> None:
+    """Everything about a finished training run: parameters (with the class merges and ignores),
+    lineage, the validation report (the windows early stopping watched, scored by the members as they
+    were before any refit on them), final metrics and the model."""
     info = model.info
+    changed = {k: v for k, v in (class_mapping or {}).items() if v != k}
     run.log_params({"train": asdict(config), "model.name": info.name, "model.preset": info.preset,
                     "model.classes": info.classes, "model.channels": info.channels, "model.units": info.units,
                     "model.rate_hz": info.rate_hz, "model.window_s": info.window_s, "model.stride_s": info.stride_s,
                     "model.track": info.track, "model.label_policy": info.label_policy,
+                    "classes.merged": [f"{k}={v}" for k, v in changed.items() if v is not None],
+                    "classes.ignored": [k for k, v in changed.items() if v is None],
                     "harlab_version": __version__})
     run.log_lineage(data, "training")
     metrics = info.metrics
@@ -337,11 +339,9 @@ def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path
             if isinstance(v, int | float):
                 final[f"{member}.{k}"] = v
     run.log_metrics(final)
-    val = validation_split(data.groups, data.y, config.val_fraction, config.seed, data.blocks, data.group_kind)
-    if val.any():
-        rep = evaluate_model(model, data.subset(val))
-        rep["validation_groups"] = metrics.get("validation_groups", [])
-        run.log_report(rep, "validation", prefix="val_")
+    if report is not None:
+        run.log_report({**report, "validation_groups": metrics.get("validation_groups", [])}, "validation",
+                       prefix="val_")
     run.log_json(model.history, "training/history.json")
     run.log_model(model, model_path)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from harlab.gui.ml.relabel import ACTIONS, IGNORE, KEEP, MERGE, ClassRule
+from harlab.ml.class_rules import ACTIONS, IGNORE, KEEP, MERGE, ClassRule
 
 
 def _fmt_duration(seconds: float) -> str:

@@ -49,16 +49,12 @@ from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
 from harlab.gui.ml.class_table import ClassTable, _fmt_duration
-from harlab.gui.ml.job import MODEL_SUFFIX, TrainRequest, TrainResult, default_model_path
-from harlab.gui.ml.relabel import (
-    SourceSummary,
-    class_mapping,
-    output_classes,
-    relabeled_view,
-    summarise,
-    summarise_file,
-)
+from harlab.gui.ml.job import default_model_path
+from harlab.gui.ml.relabel import SourceSummary, summarise, summarise_file
+from harlab.ml.class_rules import class_mapping, output_classes, relabeled_view
+from harlab.ml.model_archive import MODEL_SUFFIX
 from harlab.ml.presets import AUGMENT_MODES
+from harlab.mlops.training_pipeline import TrainRequest, TrainResult
 
 PRESET_HELP = {
     "ensemble": "1D CNN + LightGBM on window features, probabilities averaged (best measured)",
@@ -545,7 +541,7 @@ class TrainDialog(QDialog):
         chans = self.channels()
         if not chans:
             raise HarlabError("choose at least one stream")
-        sources: list[str | Session] = []
+        sources: list[str | Path | Session] = []
         names: list[str] = []
         for src, sm in self._sources:
             # the open session is relabelled now, on the GUI thread: later edits cannot race the run
@@ -559,9 +555,9 @@ class TrainDialog(QDialog):
                           cnn_refit=self.refit_check.isChecked(), gbm_refit=self.refit_check.isChecked())
         rate = self.rate_spin.value() or None
         return TrainRequest(
-            sources=sources, names=names, track=track, mapping=mapping, class_order=self.class_table.class_names,
+            sources=sources, config=cfg, names=names, track=track, mapping=mapping, classes=learn,
             window_s=self.window_spin.value(), stride_s=self.stride_spin.value(), rate_hz=rate, channels=chans,
-            policy=self.policy_combo.currentText(), config=cfg, model_name=f"{names[0]}-{preset}",
+            policy=self.policy_combo.currentText(), model_name=f"{names[0]}-{preset}",
         )
 
     def start_training(self) -> bool:

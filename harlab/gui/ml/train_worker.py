@@ -1,4 +1,4 @@
-"""The train dialog's worker: :func:`run_training` on a QThread, reporting through Qt signals.
+"""The train dialog's worker: :func:`harlab.mlops.training_pipeline.run_training` on a QThread, reporting through Qt signals.
 
 Signals cross from the worker thread to the dialog as queued connections (the worker
 object lives in the thread, the dialog in the GUI thread), so every slot that touches
@@ -14,7 +14,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from harlab.core import files
-from harlab.gui.ml.job import TrainRequest, confusion_png, run_training
+from harlab.gui.ml.job import confusion_png
+from harlab.mlops.paths import TrackingOptions, tracking_disabled_by_env
+from harlab.mlops.training_pipeline import TrainRequest, run_training
 
 
 class TrainWorker(QObject):
@@ -38,7 +40,10 @@ class TrainWorker(QObject):
         from harlab.ml.training import TrainingCancelled
 
         try:
-            result = run_training(self.request, self.progress.emit, self.status.emit, self.cancel)
+            # tracked like ``harlab train``'s runs, in the same store (MLFLOW_TRACKING_URI or harlab's own)
+            tracking = TrackingOptions(enabled=not tracking_disabled_by_env(), tags={"harlab.source": "train dialog"})
+            result = run_training(self.request, tracking=tracking, progress=self.progress.emit,
+                                  say=self.status.emit, cancel=self.cancel)
             png = ""
             if result.report is not None:
                 fd, name = files.mkstemp(prefix="confusion-", suffix=".png", dir=self.out_dir)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from harlab.core.errors import HarlabError
-from harlab.gui.ml.relabel import (
+from harlab.ml.class_rules import (
     IGNORE,
     KEEP,
     MERGE,
