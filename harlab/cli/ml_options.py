@@ -17,7 +17,7 @@ from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S
 from harlab.core.wording import counted
-from harlab.ml.presets import AUGMENT_MODES, PRESETS
+from harlab.ml.presets import AUGMENT_MODES, DEFAULT_PRESET, PRESETS, presets_help
 
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
     from harlab.ml.dataset import Dataset
@@ -128,9 +128,7 @@ def class_mapping_from_args(args: argparse.Namespace) -> dict[str, str | None]:
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
-    g.add_argument("--preset", default="ensemble", choices=PRESETS,
-                   help="ensemble (default: 1D CNN + LightGBM on features), cnn1d, seed2d (the seed's 2-D CNN), "
-                        "features (LightGBM on window features)")
+    g.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help=presets_help())
     g.add_argument("--epochs", type=int, default=40, metavar="N", help="most network epochs (%(default)s)")
     g.add_argument("--batch-size", type=int, default=64, metavar="N", help="windows per network step (%(default)s)")
     g.add_argument("--lr", type=float, default=2e-3, help="network learning rate (%(default)g)")

@@ -53,15 +53,9 @@ from harlab.gui.ml.job import default_model_path
 from harlab.gui.ml.relabel import SourceSummary, summarise, summarise_file
 from harlab.ml.class_rules import class_mapping, output_classes, relabeled_view
 from harlab.ml.model_archive import MODEL_SUFFIX
-from harlab.ml.presets import AUGMENT_MODES
+from harlab.ml.presets import AUGMENT_MODES, PRESET_TABLE, preset
 from harlab.mlops.training_pipeline import TrainRequest, TrainResult
 
-PRESET_HELP = {
-    "ensemble": "1D CNN + LightGBM on window features, probabilities averaged (best measured)",
-    "cnn1d": "1D CNN over time (configurable depth, width, kernel)",
-    "seed2d": "the seed's small 2-D CNN over time x channel (baseline)",
-    "features": "LightGBM on hand-crafted window features (fast; epochs do not apply)",
-}
 _MOTION_KINDS = ("accelerometer", "gyroscope", "magnetometer", "gravity", "linear_acceleration")
 _ROLE_SOURCE = Qt.ItemDataRole.UserRole
 
@@ -166,9 +160,10 @@ class TrainDialog(QDialog):
         mbox = QGroupBox("Model")
         mf = QFormLayout(mbox)
         self.preset_combo = QComboBox()
-        for name, text in PRESET_HELP.items():
-            self.preset_combo.addItem(name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        for spec in PRESET_TABLE:
+            self.preset_combo.addItem(spec.name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, spec.description,
+                                          Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.currentTextChanged.connect(lambda _: self._update_state())
         self.preset_help = QLabel()
         self.preset_help.setWordWrap(True)
@@ -442,15 +437,14 @@ class TrainDialog(QDialog):
         return self._thread is not None
 
     def _update_state(self) -> None:
-        preset = self.preset_combo.currentText()
-        self.preset_help.setText(PRESET_HELP.get(preset, ""))
+        spec = preset(self.preset_combo.currentText())
+        self.preset_help.setText(spec.description)
         if not self.training and self.result is None:
-            self.curves.show_for(preset)
-        self.epochs_spin.setEnabled(preset != "features" and not self.training)
-        self.augment_combo.setEnabled(preset != "features" and not self.training)
-        self.context_check.setEnabled(preset != "seed2d" and not self.training)
-        self.orientation_check.setEnabled(preset != "seed2d" and not self.training)
-        self.refit_check.setEnabled(preset != "seed2d" and not self.training)
+            self.curves.show_for(spec.name)
+        for widget, option in ((self.epochs_spin, "epochs"), (self.augment_combo, "augment"),
+                               (self.context_check, "context"), (self.orientation_check, "orientation"),
+                               (self.refit_check, "refit")):
+            widget.setEnabled(spec.supports(option) and not self.training)
         if not self.class_table.class_names:
             note, ok = "Add sessions with a label track to see its classes here.", False
         else:
