@@ -86,6 +86,6 @@ def preset(name: str) -> Preset:
 
 
 def presets_help() -> str:
-    """The presets in one sentence, for ``--help``: ``ensemble (default: ...), cnn1d (...), ...``."""
-    return ", ".join(f"{p.name} ({'default: ' if p.name == DEFAULT_PRESET else ''}{p.description})"
+    """The presets in one sentence, for ``--help``: ``ensemble: ... (the default); cnn1d: ...``."""
+    return "; ".join(f"{p.name}: {p.description}{' (the default)' if p.name == DEFAULT_PRESET else ''}"
                      for p in PRESET_TABLE)

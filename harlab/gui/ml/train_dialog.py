@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import html
 import tempfile
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -48,6 +47,7 @@ from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
+from harlab.gui.background_job import BackgroundJob
 from harlab.gui.ml.class_table import ClassTable, _fmt_duration
 from harlab.gui.ml.job import default_model_path
 from harlab.gui.ml.relabel import SourceSummary, summarise, summarise_file
@@ -76,9 +76,7 @@ class TrainDialog(QDialog):
         self.setModal(False)
         self.resize(1240, 820)
         self._sources: list[tuple[str | Session, SourceSummary]] = []
-        self._thread: QThread | None = None
-        self._worker: object | None = None
-        self._cancel = threading.Event()
+        self._job: BackgroundJob | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="harlab-train-")
         self.result: TrainResult | None = None
         self.saved_path: Path | None = None
@@ -434,7 +432,7 @@ class TrainDialog(QDialog):
     # -- state ---------------------------------------------------------------------------------
     @property
     def training(self) -> bool:
-        return self._thread is not None
+        return self._job is not None
 
     def _update_state(self) -> None:
         spec = preset(self.preset_combo.currentText())
@@ -563,7 +561,8 @@ class TrainDialog(QDialog):
         except HarlabError as exc:
             self._set_status(str(exc), error=True)
             return False
-        from harlab.gui.ml.train_worker import start_training
+        from harlab.gui.ml.train_worker import training_work
+        from harlab.ml.training import TrainingCancelled
 
         self.result = None
         self.saved_path = None
@@ -572,25 +571,23 @@ class TrainDialog(QDialog):
         self.confusion_view.set_report(None)
         self.confusion_view.setVisible(False)
         self._outcome, self._outcome_error = "", False
-        self._cancel = threading.Event()
-        thread, worker = start_training(req, self._cancel, self._tmp.name, self)
-        worker.progress.connect(self._on_progress)
-        # bound methods only: a lambda would run on the worker's thread (PySide calls it in the
-        # sender's thread) and touch widgets there, which crashed the process now and then
-        worker.status.connect(self._set_status)
-        worker.finished.connect(self._on_finished)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.failed.connect(self._on_failed)
-        thread.finished.connect(self._on_thread_done)
-        self._thread, self._worker = thread, worker
+        job = BackgroundJob(training_work(req, self._tmp.name), self, cancel_errors=(TrainingCancelled,),
+                            owner=self)
+        job.progress.connect(self._on_progress)
+        job.status.connect(self._set_status)
+        job.finished.connect(self._on_finished)
+        job.cancelled.connect(self._on_cancelled)
+        job.failed.connect(self._on_failed)
+        job.ended.connect(self._on_job_ended)
+        self._job = job
         self._set_status(f"Starting: {req.config.preset} on {len(req.sources)} session(s)…")
         self._update_state()
-        thread.start()
+        job.start()
         return True
 
     def cancel_training(self) -> None:
-        if self.training:
-            self._cancel.set()
+        if self._job is not None:
+            self._job.cancel()
             self._set_status("Cancelling…")
             self.cancel_button.setEnabled(False)
 
@@ -606,7 +603,8 @@ class TrainDialog(QDialog):
                 parts.append(f"{label} {v:.3f}")
         self._set_status("   ".join(parts))
 
-    def _on_finished(self, result: TrainResult, png: str) -> None:
+    def _on_finished(self, outcome: object) -> None:
+        result, png = outcome  # type: ignore[misc]
         self.result = result
         rep = result.report
         counts = ", ".join(f"{c} {n}" for c, n in result.class_counts.items())
@@ -642,12 +640,8 @@ class TrainDialog(QDialog):
         self._set_status(f"Training failed: {msg}", error=True)
         self.training_failed.emit(msg)
 
-    def _on_thread_done(self) -> None:
-        # the last reference to the worker goes here, on the GUI thread, so Python deletes it
-        # here (see start_training in train_worker)
-        thread, self._thread, self._worker = self._thread, None, None
-        if thread is not None:
-            thread.deleteLater()
+    def _on_job_ended(self) -> None:
+        self._job = None
         self._update_state()
 
     def _set_status(self, msg: str, error: bool = False) -> None:
@@ -713,11 +707,8 @@ class TrainDialog(QDialog):
 
     def _stop_thread(self) -> None:
         """Cancel a running job and wait for its thread (cancel is checked every batch)."""
-        if self._thread is not None:
-            self._cancel.set()
-            self._thread.quit()
-            if self._thread.wait(30_000):
-                self._on_thread_done()
+        if self._job is not None:
+            self._job.stop()
 
     def done(self, r: int) -> None:
         self._stop_thread()

@@ -201,8 +201,9 @@ def test_closing_during_a_run_cancels_and_joins_the_thread(make_dialog, session_
     _setup(d, "cnn1d", epochs=500)
     assert d.start_training()
     qtbot.waitUntil(lambda: len(d.curves.points("cnn1d", "loss")) >= 1, timeout=TRAIN_TIMEOUT)
+    job = d._job
     d.close()
-    assert not d.training and d._cancel.is_set()
+    assert not d.training and job.cancel_requested and not job.running
     assert not list(tmp_path.glob("*.harmodel"))
 
 
@@ -238,7 +239,7 @@ def test_the_worker_is_deleted_on_the_gui_thread(make_dialog, session_files, qtb
     deleted_on: list[str] = []
     with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
         assert d.start_training()
-        d._worker.destroyed.connect(lambda *_: deleted_on.append(threading.current_thread().name),
+        d._job.worker.destroyed.connect(lambda *_: deleted_on.append(threading.current_thread().name),
                                     Qt.ConnectionType.DirectConnection)
     qtbot.waitUntil(lambda: not d.training, timeout=10_000)
     qtbot.waitUntil(lambda: bool(deleted_on), timeout=10_000)
