@@ -269,7 +269,7 @@ class BoostedFeaturesMember:
 
     @classmethod
     def restore(cls, header: dict[str, Any], arrays: dict[str, np.ndarray], info: ModelInfo) -> BoostedFeaturesMember:
-        lgb = import_lightgbm()
+        import lightgbm as lgb
         # files written before feature versions existed used version 1
         version = int(header.get("features_version", 1))
         if version not in (1, FEATURES_VERSION):
@@ -301,14 +301,6 @@ class BoostedFeaturesMember:
             raise HarlabError(f"the member compares {base} window features with a recording's {medians} median "
                               "features; they must be the same columns")
         return 2 * base + len(CONTEXT_NAMES)
-
-
-def import_lightgbm() -> Any:
-    try:
-        import lightgbm
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise HarlabError("the feature baseline needs LightGBM: pip install lightgbm") from exc
-    return lightgbm
 
 
 Member = TorchMember | BoostedFeaturesMember

@@ -49,7 +49,6 @@ from harlab.ml.modelfile import (
     Member,
     ModelInfo,
     TorchMember,
-    import_lightgbm,
 )
 from harlab.ml.models import CNN1DConfig, Seed2DConfig, arch_from_dict, build_network
 from harlab.ml.orientation import canonicalise, fit_upright
@@ -485,7 +484,7 @@ def train_gbm_member(
 ) -> tuple[BoostedFeaturesMember, dict[str, Any]]:
     """LightGBM on window features (and, with ``cfg.context``, each window against its
     recording's reference ``context``), early-stopped on the validation participants."""
-    lgb = import_lightgbm()
+    import lightgbm as lgb
     k = len(info.classes)
     triads = find_triads(info.channels, info.units)
     # a reference taken with the rate (every Dataset's) holds the recording's feature medians

@@ -48,7 +48,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
 from harlab.gui.background_job import BackgroundJob
-from harlab.gui.ml.class_table import ClassTable, _fmt_duration
+from harlab.gui.ml.class_table import ClassTable, fmt_duration
 from harlab.gui.ml.job import default_model_path
 from harlab.gui.ml.relabel import SourceSummary, summarise, summarise_file
 from harlab.ml.class_rules import class_mapping, output_classes, relabeled_view
@@ -370,7 +370,7 @@ class TrainDialog(QDialog):
             secs = sum(sm.tracks.get(track, {}).values())
             name = Path(sm.label).name if isinstance(src, str) else sm.label
             where = str(Path(sm.label).parent) if isinstance(src, str) else "in the workbench"
-            child = QTreeWidgetItem([name, _fmt_duration(secs), where])
+            child = QTreeWidgetItem([name, fmt_duration(secs), where])
             child.setToolTip(0, sm.label)
             child.setData(0, _ROLE_SOURCE, i)
             top.addChild(child)
@@ -379,7 +379,7 @@ class TrainDialog(QDialog):
             total = sum(sum(self._sources[int(top.child(k).data(0, _ROLE_SOURCE))][1].tracks.get(track, {}).values())
                         for k in range(n))
             top.setText(0, f"{who}  ({n} session{'s' if n != 1 else ''})")
-            top.setText(1, _fmt_duration(total))
+            top.setText(1, fmt_duration(total))
             top.setExpanded(True)
 
     def _fill_channels(self) -> None:
