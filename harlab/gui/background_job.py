@@ -3,7 +3,9 @@ cancellation and teardown.
 
 The work is a plain function ``work(progress, status, cancel) -> result`` (Qt-free, so the
 core's pipelines run as they do on the command line): ``progress(value)`` and
-``status(text)`` report, ``cancel`` is a :class:`threading.Event` the work checks. A
+``status(text)`` report, ``cancel`` is a :class:`threading.Event` the work checks, raising
+one of the job's ``cancel_errors`` when it stops on request (a work that returns has finished,
+even if a cancel came too late to stop it, or it chose to return what it did before). A
 :class:`BackgroundJob` runs it on a :class:`QThread` and emits exactly one of
 ``finished(result)``, ``cancelled()`` or ``failed(message)``, then ``ended()`` once the
 thread has stopped.
@@ -56,9 +58,6 @@ class JobWorker(QObject):
             else:
                 self.failed.emit(str(exc) or type(exc).__name__)
             return
-        if self._cancel.is_set():
-            self.cancelled.emit()
-            return
         self.finished.emit(result)
 
 
@@ -68,7 +67,8 @@ class BackgroundJob(QObject):
     ``cancel_errors`` are the exceptions by which the work says it stopped on request.
     ``owner``: closing this widget cancels the job and waits for its thread, so no thread
     outlives its window. ``progress_label``: show a window-modal progress dialog whose Cancel
-    cancels the job (busy until :meth:`set_progress` gives a total).
+    cancels the job (busy until :meth:`set_progress` gives a total); without a Cancel button
+    when the work cannot stop early (``cancellable=False``).
     """
 
     progress = Signal(object)
@@ -86,6 +86,7 @@ class BackgroundJob(QObject):
         cancel_errors: tuple[type[BaseException], ...] = (),
         owner: QWidget | None = None,
         progress_label: str | None = None,
+        cancellable: bool = True,
     ) -> None:
         super().__init__(parent)
         self.cancel_event = threading.Event()
@@ -111,6 +112,8 @@ class BackgroundJob(QObject):
             dialog.setWindowModality(Qt.WindowModality.WindowModal)
             dialog.setMinimumDuration(300)
             dialog.setValue(0)
+            if not cancellable:
+                dialog.setCancelButton(None)
             dialog.canceled.connect(self.cancel)
             self.dialog = dialog
 

@@ -274,7 +274,7 @@ class RunTracker:
         if self.mlflow is not None:
             import mlflow.data
 
-            ds = mlflow.data.from_numpy(np.asarray(data.X, np.float32), targets=np.asarray(data.y),
+            ds = mlflow.data.from_numpy(np.asarray(data.X, np.float32), targets=np.asarray(data.y),  # type: ignore[attr-defined]
                                         name=f"{lin['track']}-windows", digest=lin["windows_digest"][:16])
             self.mlflow.log_input(ds, context=context, tags={"harlab.track": lin["track"],
                                                             "harlab.sessions": str(len(lin["sessions"]))})
