@@ -625,7 +625,9 @@ class TrainDialog(QDialog):
         self.confusion_view.set_report(rep)
         self.confusion_view.setVisible(rep is not None)
         self.confusion_png = png
-        self._set_status("Done. Save the model to use it for predictions (click the matrix to enlarge it).")
+        tracked = f" The run is tracked in MLflow as {result.run_id[:8]}." if result.run_id else ""
+        self._set_status("Done. Save the model to use it for predictions (click the matrix to enlarge it)."
+                         + tracked)
         self.training_finished.emit(result)
 
     def _on_cancelled(self) -> None:

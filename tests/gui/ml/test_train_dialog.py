@@ -244,3 +244,23 @@ def test_the_worker_is_deleted_on_the_gui_thread(make_dialog, session_files, qtb
     qtbot.waitUntil(lambda: not d.training, timeout=10_000)
     qtbot.waitUntil(lambda: bool(deleted_on), timeout=10_000)
     assert deleted_on == [threading.main_thread().name]
+
+
+def test_a_dialog_run_is_tracked_in_mlflow_like_the_command_line(make_dialog, session_files, qtbot, tmp_path,
+                                                                 monkeypatch):
+    pytest.importorskip("mlflow", reason="MLflow not installed (pip install 'harlab[mlops]')")
+    from mlflow.tracking import MlflowClient
+
+    store = "sqlite:///" + (tmp_path / "mlflow.db").as_posix()
+    monkeypatch.delenv("HARLAB_TRACKING", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "features")
+    d.class_table.set_rule("running", MERGE, "walking")
+    with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
+        assert d.start_training()
+    qtbot.waitUntil(lambda: not d.training, timeout=10_000)
+    run = MlflowClient(tracking_uri=store).get_run(d.result.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["harlab.source"] == "train dialog"
+    assert run.data.params["classes.merged"] == "running=walking"
+    assert "tracked in MLflow" in d.status_label.text()
