@@ -264,3 +264,21 @@ def test_a_dialog_run_is_tracked_in_mlflow_like_the_command_line(make_dialog, se
     assert run.info.status == "FINISHED" and run.data.tags["harlab.source"] == "train dialog"
     assert run.data.params["classes.merged"] == "running=walking"
     assert "tracked in MLflow" in d.status_label.text()
+
+
+def test_preset_list_help_options_and_curves_come_from_the_preset_table(make_dialog):
+    from harlab.ml.presets import PRESET_TABLE
+
+    d = make_dialog()
+    combo = d.preset_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [p.name for p in PRESET_TABLE]
+    for i, spec in enumerate(PRESET_TABLE):
+        assert combo.itemData(i, Qt.ItemDataRole.ToolTipRole) == spec.description
+        combo.setCurrentText(spec.name)
+        assert d.preset_help.text() == spec.description
+        for widget, option in ((d.epochs_spin, "epochs"), (d.augment_combo, "augment"),
+                               (d.context_check, "context"), (d.orientation_check, "orientation"),
+                               (d.refit_check, "refit")):
+            assert widget.isEnabled() == spec.supports(option), (spec.name, option)
+        assert (not d.curves.gbm_plot.isHidden()) == spec.boosted
+        assert (not d.curves.loss_plot.isHidden()) == (spec.network is not None)
