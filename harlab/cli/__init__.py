@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"harlab: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("harlab: interrupted", file=sys.stderr)
+        # Ctrl+C is the person's choice, not an error: 130 as for any interrupted command
+        print("harlab: cancelled", file=sys.stderr)
         return 130
 
 

@@ -13,7 +13,6 @@ overwritten unless ``--force`` is given: it may hold labels someone edited.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import warnings
@@ -113,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         raise HarlabError(f"cannot write {path}: {exc}") from exc
     print(saved)
     sys.stdout.flush()
-    if args.no_open or importlib.util.find_spec("harlab.gui.app") is None:
+    if args.no_open:
         return 0
     reason = missing_display()
     if reason is not None:
@@ -121,9 +120,6 @@ def run(args: argparse.Namespace) -> int:
               f"harlab: open it with 'harlab {saved}' where a display is available, "
               "or pass --no-open to only write the file", file=sys.stderr)
         return 1
-    try:
-        from harlab.gui.app import run_gui
-    except ImportError as exc:  # no Qt here: the file is still there
-        print(f"harlab: cannot open the workbench ({exc}); the demo session is {saved}", file=sys.stderr)
-        return 0
+    from harlab.gui.app import run_gui
+
     return int(run_gui([str(saved)]) or 0)

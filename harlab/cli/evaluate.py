@@ -16,11 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
-from harlab.core.classnames import describe_unmatched, find_class
-from harlab.core.errors import HarlabError
-from harlab.core.metadata import sha256_of
-from harlab.core.wording import counted
-from harlab.ml.cli_support import (
+from harlab.cli.ml_options import (
     add_train_args,
     add_window_args,
     dataset_from_args,
@@ -29,7 +25,11 @@ from harlab.ml.cli_support import (
     session_paths,
     train_config,
 )
-from harlab.mlops.cli_args import add_tracking_args, options_from_args
+from harlab.cli.tracking_options import add_tracking_args, options_from_args
+from harlab.core.classnames import describe_unmatched, find_class
+from harlab.core.errors import HarlabError
+from harlab.core.metadata import sha256_of
+from harlab.core.wording import counted
 
 if TYPE_CHECKING:
     from harlab.mlops.tracking import RunTracker

@@ -6,7 +6,7 @@ import argparse
 import csv
 
 from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
-from harlab.ml.cli_support import add_window_args, dataset_from_args, note
+from harlab.cli.ml_options import add_window_args, dataset_from_args, note
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

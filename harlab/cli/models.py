@@ -131,7 +131,7 @@ def run_register(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from harlab.ml.cli_support import load_sessions, note
+    from harlab.cli.ml_options import load_sessions, note
     from harlab.ml.dataset import session_windows
     from harlab.mlops.onnx_export import export_onnx
     from harlab.mlops.registry import load_model_spec

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harlab.cli.ml_options import note, session_file
 from harlab.core.classnames import class_key, describe_unmatched, find_class
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.core.wording import counted
-from harlab.ml.cli_support import note, session_file
 
 if TYPE_CHECKING:
     from harlab.core.session import Session

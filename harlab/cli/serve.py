@@ -65,7 +65,7 @@ def _positive_int(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from harlab.ml.cli_support import note
+    from harlab.cli.ml_options import note
     from harlab.mlops.registry import load_model_spec
     from harlab.mlops.server import ScoringService, check_exposure, make_server, read_token
 

@@ -16,7 +16,6 @@ unsaved.
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +29,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QProgressDialog,
     QStackedWidget,
     QWidget,
 )
@@ -40,7 +38,8 @@ from harlab.core.events import Event
 from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
 from harlab.gui import settings
-from harlab.gui.import_worker import start_batch_import, start_import
+from harlab.gui.background_job import BackgroundJob
+from harlab.gui.import_worker import batch_import_job, import_job
 from harlab.gui.label_actions import LabelActions
 from harlab.gui.labeling import HelpDialog, SchemaEditorDialog, SegmentTableDock
 from harlab.gui.metadata_panel import MetadataDock
@@ -86,7 +85,8 @@ class MainWindow(QMainWindow):
         self.document: LabelingDocument | None = None  #: the open session's life; None on the start screen
         self.last_message = ""
         self.last_import_reports: list = []  #: per-file reports of the last batch import
-        self._import = None
+        self._import: BackgroundJob | None = None
+        self._import_path = Path()  #: the file being imported, or the batch's output folder
         self._dialogs: list[QWidget] = []
 
         self.timeline = Timeline(plot_colors(self.dark), threaded=threaded)
@@ -422,18 +422,13 @@ class MainWindow(QMainWindow):
             return False
         if not self.close_session():
             return False
-        thread, worker = start_import(p, self)
-        dialog = QProgressDialog(f"Importing {p.name}…", "", 0, 100, self)
-        dialog.setCancelButton(None)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        dialog.setValue(0)
-        # bound methods of this window: Qt queues the calls onto the GUI thread
-        worker.progress.connect(self._import_progress)
-        worker.finished.connect(self._import_done)
-        worker.failed.connect(self._import_failed)
-        self._import = (thread, worker, dialog)
-        thread.start()
+        job = import_job(p, self)
+        job.progress.connect(self._import_progress)
+        job.finished.connect(self._import_done)
+        job.failed.connect(self._import_failed)
+        job.ended.connect(self._end_import)
+        self._import, self._import_path = job, p
+        job.start()
         return True
 
     def import_batch(self, paths: list[Path], out_dir: str | Path | None = None) -> bool:
@@ -454,32 +449,27 @@ class MainWindow(QMainWindow):
             settings.set_value("import_out_dir", out_dir)
         if not self.close_session():
             return False
-        thread, worker = start_batch_import(paths, Path(out_dir), self)
-        dialog = QProgressDialog(f"Importing {paths[0].name}…", "Cancel", 0, 100, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        dialog.setValue(0)
-        dialog.canceled.connect(worker.cancel.set)
-        worker.progress.connect(self._batch_progress)
-        worker.finished.connect(self._batch_done)
-        worker.failed.connect(self._import_failed)
-        self._import = (thread, worker, dialog)
-        thread.start()
+        job = batch_import_job(paths, Path(out_dir), self)
+        job.progress.connect(self._batch_progress)
+        job.finished.connect(self._batch_done)
+        job.failed.connect(self._import_failed)
+        job.ended.connect(self._end_import)
+        self._import, self._import_path = job, Path(out_dir)
+        job.start()
         return True
 
-    def _batch_progress(self, index: int, total: int, fraction: float, message: str) -> None:
+    def _batch_progress(self, value: object) -> None:
+        index, total, fraction, message = value  # type: ignore[misc]
         if self._import is not None and total:
-            dialog = self._import[2]
-            dialog.setValue(int(100 * min(1.0, (index + fraction) / total)))
-            dialog.setLabelText(f"[{min(index + 1, total)}/{total}] {message}")
+            self._import.set_progress(int(100 * min(1.0, (index + fraction) / total)), 100,
+                                      f"[{min(index + 1, total)}/{total}] {message}")
 
-    def _batch_done(self, reports: list) -> None:
+    def _batch_done(self, reports: object) -> None:
         from harlab.importers.run import report_lines
 
-        worker = self._import[1] if self._import is not None else None
-        out_dir = getattr(worker, "out_dir", "")
-        cancelled = bool(getattr(worker, "cancelled", False))
-        self._end_import()
+        assert isinstance(reports, list)
+        out_dir = self._import_path
+        cancelled = self._import is not None and self._import.cancel_requested
         lines = report_lines(reports, out_dir) if reports else ["nothing was imported"]
         summary = ("Import cancelled: " if cancelled else "") + lines[-1]
         written = [o for r in reports for o in r.outputs]
@@ -497,28 +487,16 @@ class MainWindow(QMainWindow):
         self.import_finished.emit(ok)
 
     def _end_import(self) -> None:
-        if self._import is None:
-            return
-        thread, worker, dialog = self._import
         self._import = None
-        if hasattr(worker, "cancel"):
-            worker.cancel.set()  # a batch stops at its next step instead of outliving the window
-        thread.quit()
-        thread.wait(5000)
-        dialog.reset()
-        dialog.deleteLater()
-        worker.deleteLater()
-        thread.deleteLater()
 
-    def _import_progress(self, fraction: float, message: str) -> None:
+    def _import_progress(self, value: object) -> None:
+        fraction, message = value  # type: ignore[misc]
         if self._import is not None:
-            _thread, worker, dialog = self._import
-            dialog.setValue(int(100 * fraction))
-            dialog.setLabelText(f"Importing {worker.path.name}… {message}")
+            self._import.set_progress(int(100 * fraction), 100, f"Importing {self._import_path.name}… {message}")
 
-    def _import_done(self, sessions: list[Session]) -> None:
-        path = self._import[1].path if self._import is not None else Path("?")
-        self._end_import()
+    def _import_done(self, sessions: object) -> None:
+        assert isinstance(sessions, list)
+        path = self._import_path
         self._install(LabelingDocument.unsaved(sessions[0]))
         extra = f" ({len(sessions)} recordings in the file; showing the first)" if len(sessions) > 1 else ""
         self.report(f"Imported {path.name}{extra}; save it as a session to keep labels"
@@ -526,7 +504,6 @@ class MainWindow(QMainWindow):
         self.import_finished.emit(True)
 
     def _import_failed(self, message: str) -> None:
-        self._end_import()
         self.show_error(message)
         self.import_finished.emit(False)
 
@@ -978,6 +955,6 @@ class MainWindow(QMainWindow):
         s.sync()
         self.predictions.shutdown()
         self.timeline.shutdown()
-        with contextlib.suppress(RuntimeError):
-            self._end_import()
+        if self._import is not None:
+            self._import.stop()  # a batch stops at its next step instead of outliving the window
         event.accept()

@@ -20,13 +20,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from harlab.core.errors import HarlabError, PredictionCancelled
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.gui import settings
+from harlab.gui.background_job import BackgroundJob, Work
 from harlab.gui.label_actions import push_reported
 from harlab.gui.prediction_view import next_disagreement, next_least_confident
 from harlab.gui.timeline import Timeline
@@ -42,46 +43,30 @@ from harlab.labeling.commands import (
 from harlab.labeling.history import EditHistory
 
 
-class PredictWorker(QObject):
-    """Loads a model file and predicts a whole session; ``finished(track)`` or ``failed(message)``.
-
-    The track is *not* added to the session here: the GUI thread adds it, so the session
+def predict_work(model_path: Path, session: Session) -> Work:
+    """Load a model file and predict a whole session on a :class:`BackgroundJob`; the result is the
+    track. The track is *not* added to the session here: the GUI thread adds it, so the session
     only ever changes on that thread."""
 
-    progress = Signal(int, int)
-    finished = Signal(object)
-    failed = Signal(str)
-    stopped = Signal()  #: cancelled: no track
+    def work(progress: Callable[[object], None], status: Callable[[str], None],
+             cancel: threading.Event) -> PredictionTrack:
+        from harlab.ml.modelfile import ActivityModel
+        from harlab.ml.predict import predict_session
 
-    def __init__(self, model_path: Path, session: Session) -> None:
-        super().__init__()
-        self.model_path = Path(model_path)
-        self.session = session
-        self.cancelled = threading.Event()
+        def report(done: int, total: int) -> None:
+            if cancel.is_set():  # the batches not yet started are dropped
+                raise PredictionCancelled("prediction cancelled")
+            progress((int(done), int(total)))
 
-    @Slot()
-    def run(self) -> None:
         try:
-            from harlab.ml.modelfile import ActivityModel
-            from harlab.ml.predict import predict_session
-
-            model = ActivityModel.load(self.model_path)
-            track = predict_session(model, self.session, add=False, progress=self._report)
+            model = ActivityModel.load(model_path)
+            return predict_session(model, session, add=False, progress=report)
         except PredictionCancelled:
-            self.stopped.emit()
-            return
-        except Exception as exc:  # noqa: BLE001 - shown to the user; the thread must end cleanly
-            self.failed.emit(f"{self.model_path.name}: {exc}")
-            return
-        if self.cancelled.is_set():
-            self.stopped.emit()
-            return
-        self.finished.emit(track)
+            raise
+        except Exception as exc:
+            raise HarlabError(f"{Path(model_path).name}: {exc}") from exc
 
-    def _report(self, done: int, total: int) -> None:
-        if self.cancelled.is_set():  # the batches not yet started are dropped
-            raise PredictionCancelled("prediction cancelled")
-        self.progress.emit(int(done), int(total))
+    return work
 
 
 class PredictionActions(QObject):
@@ -98,7 +83,8 @@ class PredictionActions(QObject):
         self._history = history
         self.report = report
         self.parent_widget = parent
-        self._job: tuple[QThread, PredictWorker, QProgressDialog] | None = None
+        self._job: BackgroundJob | None = None
+        self._job_session: Session | None = None
         self.train_dialog: QWidget | None = None
 
     # -- helpers -------------------------------------------------------------------------
@@ -249,63 +235,45 @@ class PredictionActions(QObject):
         if self._job is not None:
             self.report("A prediction is already running")
             return False
-        thread = QThread(self)
-        worker = PredictWorker(Path(path), self.session)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        dialog = QProgressDialog(f"Predicting with {Path(path).name}…", "Cancel", 0, 0, self.parent_widget)
-        dialog.setObjectName("predict_progress")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        dialog.setValue(0)
-        dialog.canceled.connect(self.cancel_prediction)
-        worker.progress.connect(self._progress)
-        worker.finished.connect(self._done)
-        worker.failed.connect(self._failed)
-        worker.stopped.connect(self._stopped)
-        self._job = (thread, worker, dialog)
-        thread.start()
+        job = BackgroundJob(predict_work(Path(path), self.session), self, cancel_errors=(PredictionCancelled,),
+                            owner=self.parent_widget, progress_label=f"Predicting with {Path(path).name}…")
+        if job.dialog is not None:
+            job.dialog.setObjectName("predict_progress")
+            job.dialog.canceled.connect(self.cancel_prediction)
+        job.progress.connect(self._progress)
+        job.finished.connect(self._done)
+        job.failed.connect(self._failed)
+        job.cancelled.connect(self._stopped)
+        job.ended.connect(self._end_job)
+        self._job, self._job_session = job, self.session
+        job.start()
         self.report(f"Predicting with {Path(path).name}…")
         return True
 
-    def _progress(self, done: int, total: int) -> None:
+    def _progress(self, value: object) -> None:
+        done, total = value  # type: ignore[misc]
         if self._job is not None:
-            dialog = self._job[2]
-            dialog.setMaximum(max(total, 1))
-            dialog.setValue(done)
-            dialog.setLabelText(f"Predicting windows… {done:,} of {total:,}")
+            self._job.set_progress(done, total, f"Predicting windows… {done:,} of {total:,}")
 
     def cancel_prediction(self) -> None:
         """Stop the running prediction at its next batch; the session gets no track."""
-        if self._job is not None and not self._job[1].cancelled.is_set():
-            self._job[1].cancelled.set()
+        if self._job is not None and not self._job.cancel_requested:
+            self._job.cancel()
             self.report("Cancelling the prediction…")
 
     def _stopped(self) -> None:
-        self._end_job()
         self.report("Prediction cancelled: nothing was added")
 
     def _end_job(self) -> None:
-        if self._job is None:
-            return
-        thread, worker, dialog = self._job
-        self._job = None
-        thread.quit()
-        thread.wait(10_000)
-        dialog.reset()
-        dialog.deleteLater()
-        worker.deleteLater()
-        thread.deleteLater()
+        self._job = self._job_session = None
 
-    def _done(self, track: PredictionTrack) -> None:
-        worker_session = self._job[1].session if self._job is not None else None
-        self._end_job()
-        if self.session is None or worker_session is not self.session:
+    def _done(self, track: object) -> None:
+        assert isinstance(track, PredictionTrack)
+        if self.session is None or self._job_session is not self.session:
             return  # the session was closed meanwhile
         self.add_track(track)
 
     def _failed(self, message: str) -> None:
-        self._end_job()
         self.report(f"Prediction failed: {message}")
         self.prediction_failed.emit(message)
         box = QMessageBox(QMessageBox.Icon.Critical, "harlab", f"Prediction failed: {message}",
@@ -363,10 +331,7 @@ class PredictionActions(QObject):
 
     def shutdown(self) -> None:
         if self._job is not None:
-            self._job[1].cancelled.set()
-            thread = self._job[0]
-            thread.wait(30_000)
-            self._end_job()
+            self._job.stop()
 
     # -- training ---------------------------------------------------------------------------
     def open_train_dialog(self, session_paths: list[str] | None = None) -> QWidget | None:
@@ -397,4 +362,4 @@ class PredictionActions(QObject):
         box.open()
 
 
-__all__ = ["PredictionActions", "PredictWorker", "HarlabError"]
+__all__ = ["PredictionActions", "predict_work", "HarlabError"]

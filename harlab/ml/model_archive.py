@@ -33,6 +33,8 @@ import numpy as np
 
 from harlab.core.errors import HarlabError
 
+#: the suffix of harlab's model files (``harlab train -o walk.harmodel``, the dialog's save, the registry)
+MODEL_SUFFIX = ".harmodel"
 MAX_FILE_BYTES = 1 << 31  #: 2 GiB; the demo model is 1 MB, a large ensemble a few MB
 MAX_ARRAY_BYTES = 1 << 30  #: all arrays of one model together, uncompressed
 MAX_ENTRIES = 10_000

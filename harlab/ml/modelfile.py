@@ -24,7 +24,6 @@ registry registers only what it loads.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, fields
@@ -270,7 +269,7 @@ class BoostedFeaturesMember:
 
     @classmethod
     def restore(cls, header: dict[str, Any], arrays: dict[str, np.ndarray], info: ModelInfo) -> BoostedFeaturesMember:
-        lgb = import_lightgbm()
+        import lightgbm as lgb
         # files written before feature versions existed used version 1
         version = int(header.get("features_version", 1))
         if version not in (1, FEATURES_VERSION):
@@ -302,14 +301,6 @@ class BoostedFeaturesMember:
             raise HarlabError(f"the member compares {base} window features with a recording's {medians} median "
                               "features; they must be the same columns")
         return 2 * base + len(CONTEXT_NAMES)
-
-
-def import_lightgbm() -> Any:
-    try:
-        import lightgbm
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise HarlabError("the feature baseline needs LightGBM: pip install lightgbm") from exc
-    return lightgbm
 
 
 Member = TorchMember | BoostedFeaturesMember
@@ -412,14 +403,8 @@ class ActivityModel:
             for k, v in m.arrays().items():
                 arrays[f"m{i}/{k}"] = np.asarray(v, order="C")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with files.atomic_open(path, "wb") as f:
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
         return path
 
     @classmethod

@@ -49,13 +49,10 @@ from harlab.ml.modelfile import (
     Member,
     ModelInfo,
     TorchMember,
-    import_lightgbm,
 )
 from harlab.ml.models import CNN1DConfig, Seed2DConfig, arch_from_dict, build_network
 from harlab.ml.orientation import canonicalise, fit_upright
-from harlab.ml.presets import AUGMENT_MODES, PRESETS
-
-DEFAULT_PRESET = "ensemble"
+from harlab.ml.presets import AUGMENT_MODES, DEFAULT_PRESET, preset
 
 
 class TrainingCancelled(HarlabError):
@@ -111,8 +108,7 @@ class TrainConfig:
     orientation: bool = True
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            raise HarlabError(f"unknown preset {self.preset!r}; one of {', '.join(PRESETS)}")
+        preset(self.preset)  # an unknown name is refused here, before any work
         if self.augment not in AUGMENT_MODES:
             raise HarlabError(f"unknown augmentation {self.augment!r}; one of {', '.join(AUGMENT_MODES)}")
         if self.epochs < 1 or self.batch_size < 1:
@@ -488,7 +484,7 @@ def train_gbm_member(
 ) -> tuple[BoostedFeaturesMember, dict[str, Any]]:
     """LightGBM on window features (and, with ``cfg.context``, each window against its
     recording's reference ``context``), early-stopped on the validation participants."""
-    lgb = import_lightgbm()
+    import lightgbm as lgb
     k = len(info.classes)
     triads = find_triads(info.channels, info.units)
     # a reference taken with the rate (every Dataset's) holds the recording's feature medians
@@ -600,25 +596,27 @@ def train(
         val = split.mask
         members: list[Member] = []
         summaries: dict[str, Any] = {}
-        if (cfg.context or cfg.orientation) and context is None and cfg.preset != "seed2d":
+        spec = preset(cfg.preset)
+        use_context = cfg.context and spec.supports("context")
+        use_orientation = cfg.orientation and spec.supports("orientation")
+        if (use_context or use_orientation) and context is None:
             # the feature medians cost a pass of window features: only for a LightGBM that reads them
-            gbm_reads_medians = cfg.context and cfg.preset in ("features", "ensemble")
+            gbm_reads_medians = use_context and spec.boosted
             context = references_by_recording(X, groups, info.channels, info.units,
                                               info.rate_hz if gbm_reads_medians else None)
         upright = None
-        if cfg.orientation and context is not None and cfg.preset != "seed2d":
-            # the seed's network stays as the seed had it; every other preset sees each
-            # recording in the orientation most training recordings share
+        if use_orientation and context is not None:
+            # each recording in the orientation most training recordings share
             upright = fit_upright(context)
             X, context, _ = canonicalise(X, context, upright, info.channels, info.units)
-        if cfg.preset in ("cnn1d", "seed2d", "ensemble"):
-            kind = "seed2d" if cfg.preset == "seed2d" else "cnn1d"
+        kind = spec.network
+        if kind is not None:
             m, s = train_torch_member(X, y, val, info, cfg, kind, progress, cancel, context=context)
-            if kind == "cnn1d" and cfg.cnn_refit and val.any():
+            if spec.supports("refit") and cfg.cnn_refit and val.any():
                 m = _refit_torch_member(X, y, info, cfg, kind, s, progress, cancel, context)
             members.append(m)
             summaries[kind] = s
-        if cfg.preset in ("features", "ensemble"):
+        if spec.boosted:
             m2, s2 = train_gbm_member(X, y, val, info, cfg, progress, cancel, context=context)
             members.append(m2)
             summaries["lightgbm"] = s2

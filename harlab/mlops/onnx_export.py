@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,9 +128,10 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
         names.append("context")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".onnx", dir=path.parent)
-    os.close(fd)
-    try:
+    diff = 0.0
+
+    def write(tmp: Path) -> None:
+        nonlocal diff
         reg_log = logging.getLogger("torch.onnx._internal.exporter._registration")
         level = reg_log.level
         reg_log.setLevel(logging.ERROR)  # "torchvision is not installed" notes: irrelevant here
@@ -143,8 +143,8 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
                                         input_names=names, output_names=["probabilities"],
                                         dynamic_shapes=shapes, verbose=False)
         reg_log.setLevel(level)
-        program.save(tmp)
-        proto = onnx.load(tmp)
+        program.save(str(tmp))
+        proto = onnx.load(str(tmp))
         meta = {
             "harlab.classes": json.dumps(info.classes), "harlab.channels": json.dumps(info.channels),
             "harlab.units": json.dumps(info.units), "harlab.rate_hz": f"{info.rate_hz:g}",
@@ -165,13 +165,13 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
         }
         onnx.helper.set_model_props(proto, meta)
         onnx.checker.check_model(proto)
-        onnx.save(proto, tmp)
-        diff = check_parity(tmp, member, sample, tolerance)
-        os.replace(tmp, path)
+        onnx.save(proto, str(tmp))
+        diff = check_parity(str(tmp), member, sample, tolerance)
+
+    try:
+        files.atomic_write(path, write, suffix=".onnx")
     except HarlabError:
-        Path(tmp).unlink(missing_ok=True)
         raise
     except Exception as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise HarlabError(f"ONNX export of {info.name!r} failed: {type(exc).__name__}: {exc}") from exc
     return ExportResult(path, member.arch.kind, diff, len(sample), opset)

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,18 @@ from harlab.core.errors import HarlabError
 
 INSTALL_HINT = "pip install 'harlab[mlops]'"
 DEFAULT_EXPERIMENT = "harlab"
+
+
+@dataclass
+class TrackingOptions:
+    """How a command run is tracked; ``register`` names a registered model to add a version to."""
+
+    enabled: bool = True
+    tracking_uri: str | None = None
+    experiment: str = DEFAULT_EXPERIMENT
+    register: str | None = None
+    run_name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class MlopsUnavailable(HarlabError):

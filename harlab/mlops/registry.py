@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from harlab import __version__
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
-from harlab.ml.model_archive import open_regular
+from harlab.ml.model_archive import MODEL_SUFFIX, open_regular
 from harlab.ml.modelfile import ActivityModel, ModelFileError
 from harlab.mlops.paths import (
     registry_uri_for,
@@ -34,7 +34,6 @@ from harlab.mlops.paths import (
     use_store,
 )
 
-MODEL_FILE_SUFFIX = ".harmodel"
 _URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))?/?$")
 
 
@@ -142,9 +141,9 @@ def load_ref(name: str, alias_or_version: str | None = "production",
                                                         registry_uri=registry_uri_for(ref.tracking_uri))
         except Exception as exc:
             raise _mlflow_error(exc, f"cannot download {ref.uri} from {public_uri(ref.tracking_uri)}") from exc
-        files = sorted(Path(local).rglob(f"*{MODEL_FILE_SUFFIX}"))
+        files = sorted(Path(local).rglob(f"*{MODEL_SUFFIX}"))
         if not files:
-            raise HarlabError(f"{ref.uri} holds no harlab model file ({MODEL_FILE_SUFFIX}); "
+            raise HarlabError(f"{ref.uri} holds no harlab model file ({MODEL_SUFFIX}); "
                               "was it logged by harlab?")
         model = ActivityModel.load(files[0])
     return model, ref
@@ -196,7 +195,7 @@ def pip_requirements() -> list[str]:
 def stage_checked(model_path: Path, folder: Path) -> tuple[Path, ActivityModel]:
     """Copy the model file into ``folder`` and load the copy (:meth:`ActivityModel.load`, the one
     validation of model files); a problem names ``model_path``, not the copy."""
-    staged = folder / f"{model_path.stem or 'model'}{MODEL_FILE_SUFFIX}"
+    staged = folder / f"{model_path.stem or 'model'}{MODEL_SUFFIX}"
     try:
         with open_regular(model_path) as src, open(staged, "wb") as dst:
             shutil.copyfileobj(src, dst)

@@ -19,10 +19,10 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,10 +33,9 @@ import numpy as np
 from harlab import __version__
 from harlab.core import files
 from harlab.core.errors import HarlabError
-from harlab.ml.cli_support import note
-from harlab.mlops.cli_args import TrackingOptions, add_tracking_args, options_from_args
 from harlab.mlops.paths import (
     INSTALL_HINT,
+    TrackingOptions,
     data_dir,
     local_artifact_root,
     mlflow_available,
@@ -46,11 +45,15 @@ from harlab.mlops.paths import (
 if TYPE_CHECKING:
     from harlab.ml.training import TrainProgress
 
-__all__ = ["RunTracker", "TrackingOptions", "add_tracking_args", "log_evaluation", "log_training",
-           "options_from_args", "tracked"]
+__all__ = ["RunTracker", "TrackingOptions", "log_evaluation", "log_training"]
 
 MODEL_ARTIFACT = "model"  #: name of the logged pyfunc model inside a run
 _PARAM_MAX = 6000
+
+
+def to_stderr(msg: str) -> None:
+    """Where a tracker's notes go unless its owner routes them (a dialog shows them as status)."""
+    print(msg, file=sys.stderr, flush=True)
 
 
 def metric_key(name: str) -> str:
@@ -122,8 +125,10 @@ def _jsonable(obj: Any) -> Any:
 class RunTracker:
     """One tracked command run; use as a context manager (see the module docstring)."""
 
-    def __init__(self, options: TrackingOptions, kind: str, record_path: Path | None = None) -> None:
+    def __init__(self, options: TrackingOptions, kind: str, record_path: Path | None = None,
+                 say: Callable[[str], None] = to_stderr) -> None:
         self.options = options
+        self.say = say
         self.kind = kind
         self.record_path = record_path
         self.mlflow: Any = None
@@ -144,7 +149,7 @@ class RunTracker:
     def _announce_record(self, why: str) -> None:
         """Tracking is off: say so, and where the JSON run record goes instead."""
         self._announced = self.record_path or self._fallback_path
-        note(f"{why}; the JSON run record goes to {self._announced}")
+        self.say(f"{why}; the JSON run record goes to {self._announced}")
 
     # -- lifecycle ------------------------------------------------------------------------------
     def __enter__(self) -> RunTracker:
@@ -179,7 +184,7 @@ class RunTracker:
         self.run_id = run.info.run_id
         self.record["mlflow"] = {"tracking_uri": uri, "experiment": self.options.experiment,
                                  "experiment_id": eid, "run_id": self.run_id}
-        note(f"tracking run {self.run_id} in experiment {self.options.experiment!r} at {uri}")
+        self.say(f"tracking run {self.run_id} in experiment {self.options.experiment!r} at {uri}")
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         from harlab.ml.training import TrainingCancelled
@@ -200,19 +205,17 @@ class RunTracker:
             try:
                 self.mlflow.end_run(status=status)
             except Exception as end_exc:  # never hide the original error behind a store error
-                note(f"warning: could not close MLflow run {self.run_id}: {end_exc}")
+                self.say(f"warning: could not close MLflow run {self.run_id}: {end_exc}")
         path = self.write_record()
         if self._announced is not None and path != self._announced:
-            note(f"the JSON run record went to {path} instead")
+            self.say(f"the JSON run record went to {path} instead")
 
     def write_record(self) -> Path:
         """Write the JSON run record atomically (beside the model, or in the data folder's runs/)."""
         path = self.record_path or self._fallback_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = files.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with files.atomic_open(path, "w") as f:
             json.dump(_jsonable(self.record), f, indent=1)
-        os.replace(tmp, path)
         self.record_path = path
         return path
 
@@ -271,7 +274,7 @@ class RunTracker:
         if self.mlflow is not None:
             import mlflow.data
 
-            ds = mlflow.data.from_numpy(np.asarray(data.X, np.float32), targets=np.asarray(data.y),
+            ds = mlflow.data.from_numpy(np.asarray(data.X, np.float32), targets=np.asarray(data.y),  # type: ignore[attr-defined]
                                         name=f"{lin['track']}-windows", digest=lin["windows_digest"][:16])
             self.mlflow.log_input(ds, context=context, tags={"harlab.track": lin["track"],
                                                             "harlab.sessions": str(len(lin["sessions"]))})
@@ -297,38 +300,33 @@ class RunTracker:
         self.log_file(model_path, "harlab_model")
         if self.mlflow is None:
             if self.options.register:
-                note(f"not registered as {self.options.register!r}: tracking is off")
+                self.say(f"not registered as {self.options.register!r}: tracking is off")
             return None
         from harlab.mlops.registry import log_pyfunc
 
         out = log_pyfunc(model, model_path, self.options.register)
         self.record["mlflow"].update(out)
         if out.get("registered_version"):
-            note(f"registered {out['registered_name']} version {out['registered_version']} "
-                 f"(models:/{out['registered_name']}/{out['registered_version']})")
+            self.say(f"registered {out['registered_name']} version {out['registered_version']} "
+                     f"(models:/{out['registered_name']}/{out['registered_version']})")
         return out
-
-
-@contextmanager
-def tracked(options: TrackingOptions, kind: str, record_path: Path | None = None) -> Iterator[RunTracker]:
-    """``with tracked(opts, "train", path) as run:`` (the same as ``with RunTracker(...)``)."""
-    with RunTracker(options, kind, record_path) as run:
-        yield run
 
 
 # -- what the commands log -------------------------------------------------------------------------
 
-def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path: Path) -> None:
-    """Everything about a finished ``harlab train`` run: parameters, lineage, the validation report
-    (held-out participants: confusion matrix and per-class scores), final metrics and the model."""
-    from harlab.ml.evaluate import evaluate_model
-    from harlab.ml.training import validation_split
-
+def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path: Path,
+                 report: dict[str, Any] | None, class_mapping: dict[str, str | None] | None = None) -> None:
+    """Everything about a finished training run: parameters (with the class merges and ignores),
+    lineage, the validation report (the windows early stopping watched, scored by the members as they
+    were before any refit on them), final metrics and the model."""
     info = model.info
+    changed = {k: v for k, v in (class_mapping or {}).items() if v != k}
     run.log_params({"train": asdict(config), "model.name": info.name, "model.preset": info.preset,
                     "model.classes": info.classes, "model.channels": info.channels, "model.units": info.units,
                     "model.rate_hz": info.rate_hz, "model.window_s": info.window_s, "model.stride_s": info.stride_s,
                     "model.track": info.track, "model.label_policy": info.label_policy,
+                    "classes.merged": [f"{k}={v}" for k, v in changed.items() if v is not None],
+                    "classes.ignored": [k for k, v in changed.items() if v is None],
                     "harlab_version": __version__})
     run.log_lineage(data, "training")
     metrics = info.metrics
@@ -341,11 +339,9 @@ def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path
             if isinstance(v, int | float):
                 final[f"{member}.{k}"] = v
     run.log_metrics(final)
-    val = validation_split(data.groups, data.y, config.val_fraction, config.seed, data.blocks, data.group_kind)
-    if val.any():
-        rep = evaluate_model(model, data.subset(val))
-        rep["validation_groups"] = metrics.get("validation_groups", [])
-        run.log_report(rep, "validation", prefix="val_")
+    if report is not None:
+        run.log_report({**report, "validation_groups": metrics.get("validation_groups", [])}, "validation",
+                       prefix="val_")
     run.log_json(model.history, "training/history.json")
     run.log_model(model, model_path)
 

@@ -47,7 +47,7 @@ def test_counts_of_one_are_singular_in_predict_and_info(tmp_path: Path, capsys: 
 
 def test_export_windows_defaults_are_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """'export --to windows' cut 2 s windows while 'train' cuts 2.56 s every 1.28 s; now both cut the same."""
-    from harlab.ml.cli_support import add_window_args
+    from harlab.cli.ml_options import add_window_args
     from harlab.ml.dataset import build_dataset
     from harlab.simulate.session import make_demo_session
     from harlab.storage import read_session, save_session

@@ -117,3 +117,31 @@ def test_ctrl_c_during_training_exits_130_and_writes_no_model(tmp_path):
     assert proc.returncode == 130, "".join(lines[-5:]) + rest
     assert "training cancelled" in rest and "error" not in rest and "Traceback" not in rest
     assert not out.exists()
+
+
+def test_ctrl_c_during_cross_validation_exits_130_cancelled_not_an_error(tmp_path):
+    """Any long command, not only train: Ctrl+C is reported as cancelled with exit status 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    paths = [str(save_session(make_session(f"P{i}", seed=i, bouts=9), tmp_path / f"p{i}.h5")) for i in range(3)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HARLAB_TRACKING": "off",
+           "HARLAB_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "harlab", "evaluate", "--cv", "3", *paths, "--preset", "cnn1d",
+                             "--epochs", "500", "--patience", "500", "--window", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        lines = []
+        for line in proc.stderr:  # wait until a fold's network has run an epoch, then press Ctrl+C
+            lines.append(line)
+            if "epoch 2/" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, "".join(lines[-5:]) + rest
+    assert "harlab: cancelled" in rest and "error" not in rest and "Traceback" not in rest

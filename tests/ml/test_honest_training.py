@@ -4,6 +4,7 @@ clear errors, and class names that match however a source spells them (issue 17)
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,8 @@ from harlab.storage import save_session
 from .conftest import make_session
 
 TINY = {"depth": 2, "width": 16, "max_width": 16}
-SEED_BIN = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "fitbit-seed" / "watch-bin"
+SEED_BIN = Path(os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data") \
+    / "fitbit-seed" / "watch-bin"
 UPPER = {"sitting": "SITTING", "walking": "Walking", "running": "RUNNING"}
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from video_helpers import CLAP_AT_S, TRUE_SYNC, SimVideo
 
 from harlab.simulate import simulate_session
 from harlab.simulate.video_render import add_clap, render_video
+from tests.video.video_helpers import CLAP_AT_S, TRUE_SYNC, SimVideo
 
 
 def _plan() -> list[tuple[str, float]]:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from video_helpers import SimVideo
 
 from harlab.simulate import simulate_session
 from harlab.simulate.video_render import frame_code_blocks, read_frame_code, render_video
 from harlab.video.frame_decoder import DecodedFrame, FrameDecoder, FrameServer, LatestRequest
+from tests.video.video_helpers import SimVideo
 
 
 def expected_frame(times: np.ndarray, t: float) -> int:

@@ -9,10 +9,10 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from video_helpers import SimVideo
 
 from harlab.video import VideoFileError, VideoReference, VideoStatus, probe_video, resolve_video
 from harlab.video.video_reference import HEAD_BYTES, head_sha256
+from tests.video.video_helpers import SimVideo
 
 
 def test_probe_reports_what_the_file_holds(cfr_video: SimVideo) -> None:

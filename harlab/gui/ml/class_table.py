@@ -10,10 +10,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from harlab.gui.ml.relabel import ACTIONS, IGNORE, KEEP, MERGE, ClassRule
+from harlab.ml.class_rules import ACTIONS, IGNORE, KEEP, MERGE, ClassRule
 
 
-def _fmt_duration(seconds: float) -> str:
+def fmt_duration(seconds: float) -> str:
     m, s = divmod(int(round(seconds)), 60)
     h, m = divmod(m, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
@@ -51,7 +51,7 @@ class ClassTable(QTableWidget):
             item = QTableWidgetItem(name)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled)
             self.setItem(row, 0, item)
-            t = QTableWidgetItem(_fmt_duration(seconds[name]))
+            t = QTableWidgetItem(fmt_duration(seconds[name]))
             t.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             t.setFlags(Qt.ItemFlag.ItemIsEnabled)
             t.setToolTip(f"{seconds[name]:.1f} s labelled in the chosen sessions")

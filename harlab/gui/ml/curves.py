@@ -13,6 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from harlab.ml.presets import DEFAULT_PRESET, preset
+
 #: metric -> (plot, label, colour, dashed); LightGBM's curves go to their own plot (rounds, not epochs)
 _STYLE = {
     "loss": ("loss", "training", "#1f77b4", False),
@@ -53,23 +55,24 @@ class TrainingCurves(QWidget):
             layout.addWidget(plot)
         self.acc_plot.setYRange(0, 1.02)
         self._curves: dict[tuple[str, str], tuple[list[float], list[float], pg.PlotDataItem]] = {}
-        self.show_for("ensemble")
+        self.show_for(DEFAULT_PRESET)
 
-    def show_for(self, preset: str) -> None:
+    def show_for(self, name: str) -> None:
         """Show the plots a preset fills: network curves, LightGBM rounds, or both."""
-        self.loss_plot.setVisible(preset != "features")
-        self.acc_plot.setVisible(preset != "features")
-        self.gbm_plot.setVisible(preset in ("features", "ensemble"))
+        spec = preset(name)
+        self.loss_plot.setVisible(spec.network is not None)
+        self.acc_plot.setVisible(spec.network is not None)
+        self.gbm_plot.setVisible(spec.boosted)
 
-    def clear(self, preset: str | None = None) -> None:
+    def clear(self, name: str | None = None) -> None:
         for plot in (self.loss_plot, self.acc_plot, self.gbm_plot):
             plot.clear()
             if plot.plotItem.legend is not None:
                 plot.plotItem.legend.clear()
         self._curves.clear()
         self.acc_plot.setYRange(0, 1.02)
-        if preset is not None:
-            self.show_for(preset)
+        if name is not None:
+            self.show_for(name)
 
     def add(self, p: object) -> None:
         """Append the finite values of one progress report to their curves."""

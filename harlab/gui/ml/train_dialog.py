@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import html
 import tempfile
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -48,24 +47,15 @@ from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
-from harlab.gui.ml.class_table import ClassTable, _fmt_duration
-from harlab.gui.ml.job import MODEL_SUFFIX, TrainRequest, TrainResult, default_model_path
-from harlab.gui.ml.relabel import (
-    SourceSummary,
-    class_mapping,
-    output_classes,
-    relabeled_view,
-    summarise,
-    summarise_file,
-)
-from harlab.ml.presets import AUGMENT_MODES
+from harlab.gui.background_job import BackgroundJob
+from harlab.gui.ml.class_table import ClassTable, fmt_duration
+from harlab.gui.ml.job import default_model_path
+from harlab.gui.ml.relabel import SourceSummary, summarise, summarise_file
+from harlab.ml.class_rules import class_mapping, output_classes, relabeled_view
+from harlab.ml.model_archive import MODEL_SUFFIX
+from harlab.ml.presets import AUGMENT_MODES, PRESET_TABLE, preset
+from harlab.mlops.training_pipeline import TrainRequest, TrainResult
 
-PRESET_HELP = {
-    "ensemble": "1D CNN + LightGBM on window features, probabilities averaged (best measured)",
-    "cnn1d": "1D CNN over time (configurable depth, width, kernel)",
-    "seed2d": "the seed's small 2-D CNN over time x channel (baseline)",
-    "features": "LightGBM on hand-crafted window features (fast; epochs do not apply)",
-}
 _MOTION_KINDS = ("accelerometer", "gyroscope", "magnetometer", "gravity", "linear_acceleration")
 _ROLE_SOURCE = Qt.ItemDataRole.UserRole
 
@@ -86,9 +76,7 @@ class TrainDialog(QDialog):
         self.setModal(False)
         self.resize(1240, 820)
         self._sources: list[tuple[str | Session, SourceSummary]] = []
-        self._thread: QThread | None = None
-        self._worker: object | None = None
-        self._cancel = threading.Event()
+        self._job: BackgroundJob | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="harlab-train-")
         self.result: TrainResult | None = None
         self.saved_path: Path | None = None
@@ -170,9 +158,10 @@ class TrainDialog(QDialog):
         mbox = QGroupBox("Model")
         mf = QFormLayout(mbox)
         self.preset_combo = QComboBox()
-        for name, text in PRESET_HELP.items():
-            self.preset_combo.addItem(name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        for spec in PRESET_TABLE:
+            self.preset_combo.addItem(spec.name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, spec.description,
+                                          Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.currentTextChanged.connect(lambda _: self._update_state())
         self.preset_help = QLabel()
         self.preset_help.setWordWrap(True)
@@ -381,7 +370,7 @@ class TrainDialog(QDialog):
             secs = sum(sm.tracks.get(track, {}).values())
             name = Path(sm.label).name if isinstance(src, str) else sm.label
             where = str(Path(sm.label).parent) if isinstance(src, str) else "in the workbench"
-            child = QTreeWidgetItem([name, _fmt_duration(secs), where])
+            child = QTreeWidgetItem([name, fmt_duration(secs), where])
             child.setToolTip(0, sm.label)
             child.setData(0, _ROLE_SOURCE, i)
             top.addChild(child)
@@ -390,7 +379,7 @@ class TrainDialog(QDialog):
             total = sum(sum(self._sources[int(top.child(k).data(0, _ROLE_SOURCE))][1].tracks.get(track, {}).values())
                         for k in range(n))
             top.setText(0, f"{who}  ({n} session{'s' if n != 1 else ''})")
-            top.setText(1, _fmt_duration(total))
+            top.setText(1, fmt_duration(total))
             top.setExpanded(True)
 
     def _fill_channels(self) -> None:
@@ -443,18 +432,17 @@ class TrainDialog(QDialog):
     # -- state ---------------------------------------------------------------------------------
     @property
     def training(self) -> bool:
-        return self._thread is not None
+        return self._job is not None
 
     def _update_state(self) -> None:
-        preset = self.preset_combo.currentText()
-        self.preset_help.setText(PRESET_HELP.get(preset, ""))
+        spec = preset(self.preset_combo.currentText())
+        self.preset_help.setText(spec.description)
         if not self.training and self.result is None:
-            self.curves.show_for(preset)
-        self.epochs_spin.setEnabled(preset != "features" and not self.training)
-        self.augment_combo.setEnabled(preset != "features" and not self.training)
-        self.context_check.setEnabled(preset != "seed2d" and not self.training)
-        self.orientation_check.setEnabled(preset != "seed2d" and not self.training)
-        self.refit_check.setEnabled(preset != "seed2d" and not self.training)
+            self.curves.show_for(spec.name)
+        for widget, option in ((self.epochs_spin, "epochs"), (self.augment_combo, "augment"),
+                               (self.context_check, "context"), (self.orientation_check, "orientation"),
+                               (self.refit_check, "refit")):
+            widget.setEnabled(spec.supports(option) and not self.training)
         if not self.class_table.class_names:
             note, ok = "Add sessions with a label track to see its classes here.", False
         else:
@@ -545,7 +533,7 @@ class TrainDialog(QDialog):
         chans = self.channels()
         if not chans:
             raise HarlabError("choose at least one stream")
-        sources: list[str | Session] = []
+        sources: list[str | Path | Session] = []
         names: list[str] = []
         for src, sm in self._sources:
             # the open session is relabelled now, on the GUI thread: later edits cannot race the run
@@ -559,9 +547,9 @@ class TrainDialog(QDialog):
                           cnn_refit=self.refit_check.isChecked(), gbm_refit=self.refit_check.isChecked())
         rate = self.rate_spin.value() or None
         return TrainRequest(
-            sources=sources, names=names, track=track, mapping=mapping, class_order=self.class_table.class_names,
+            sources=sources, config=cfg, names=names, track=track, mapping=mapping, classes=learn,
             window_s=self.window_spin.value(), stride_s=self.stride_spin.value(), rate_hz=rate, channels=chans,
-            policy=self.policy_combo.currentText(), config=cfg, model_name=f"{names[0]}-{preset}",
+            policy=self.policy_combo.currentText(), model_name=f"{names[0]}-{preset}",
         )
 
     def start_training(self) -> bool:
@@ -573,7 +561,8 @@ class TrainDialog(QDialog):
         except HarlabError as exc:
             self._set_status(str(exc), error=True)
             return False
-        from harlab.gui.ml.train_worker import start_training
+        from harlab.gui.ml.train_worker import training_work
+        from harlab.ml.training import TrainingCancelled
 
         self.result = None
         self.saved_path = None
@@ -582,25 +571,23 @@ class TrainDialog(QDialog):
         self.confusion_view.set_report(None)
         self.confusion_view.setVisible(False)
         self._outcome, self._outcome_error = "", False
-        self._cancel = threading.Event()
-        thread, worker = start_training(req, self._cancel, self._tmp.name, self)
-        worker.progress.connect(self._on_progress)
-        # bound methods only: a lambda would run on the worker's thread (PySide calls it in the
-        # sender's thread) and touch widgets there, which crashed the process now and then
-        worker.status.connect(self._set_status)
-        worker.finished.connect(self._on_finished)
-        worker.cancelled.connect(self._on_cancelled)
-        worker.failed.connect(self._on_failed)
-        thread.finished.connect(self._on_thread_done)
-        self._thread, self._worker = thread, worker
+        job = BackgroundJob(training_work(req, self._tmp.name), self, cancel_errors=(TrainingCancelled,),
+                            owner=self)
+        job.progress.connect(self._on_progress)
+        job.status.connect(self._set_status)
+        job.finished.connect(self._on_finished)
+        job.cancelled.connect(self._on_cancelled)
+        job.failed.connect(self._on_failed)
+        job.ended.connect(self._on_job_ended)
+        self._job = job
         self._set_status(f"Starting: {req.config.preset} on {len(req.sources)} session(s)…")
         self._update_state()
-        thread.start()
+        job.start()
         return True
 
     def cancel_training(self) -> None:
-        if self.training:
-            self._cancel.set()
+        if self._job is not None:
+            self._job.cancel()
             self._set_status("Cancelling…")
             self.cancel_button.setEnabled(False)
 
@@ -616,7 +603,8 @@ class TrainDialog(QDialog):
                 parts.append(f"{label} {v:.3f}")
         self._set_status("   ".join(parts))
 
-    def _on_finished(self, result: TrainResult, png: str) -> None:
+    def _on_finished(self, outcome: object) -> None:
+        result, png = outcome  # type: ignore[misc]
         self.result = result
         rep = result.report
         counts = ", ".join(f"{c} {n}" for c, n in result.class_counts.items())
@@ -637,7 +625,9 @@ class TrainDialog(QDialog):
         self.confusion_view.set_report(rep)
         self.confusion_view.setVisible(rep is not None)
         self.confusion_png = png
-        self._set_status("Done. Save the model to use it for predictions (click the matrix to enlarge it).")
+        tracked = f" The run is tracked in MLflow as {result.run_id[:8]}." if result.run_id else ""
+        self._set_status("Done. Save the model to use it for predictions (click the matrix to enlarge it)."
+                         + tracked)
         self.training_finished.emit(result)
 
     def _on_cancelled(self) -> None:
@@ -652,12 +642,8 @@ class TrainDialog(QDialog):
         self._set_status(f"Training failed: {msg}", error=True)
         self.training_failed.emit(msg)
 
-    def _on_thread_done(self) -> None:
-        # the last reference to the worker goes here, on the GUI thread, so Python deletes it
-        # here (see start_training in train_worker)
-        thread, self._thread, self._worker = self._thread, None, None
-        if thread is not None:
-            thread.deleteLater()
+    def _on_job_ended(self) -> None:
+        self._job = None
         self._update_state()
 
     def _set_status(self, msg: str, error: bool = False) -> None:
@@ -723,11 +709,8 @@ class TrainDialog(QDialog):
 
     def _stop_thread(self) -> None:
         """Cancel a running job and wait for its thread (cancel is checked every batch)."""
-        if self._thread is not None:
-            self._cancel.set()
-            self._thread.quit()
-            if self._thread.wait(30_000):
-                self._on_thread_done()
+        if self._job is not None:
+            self._job.stop()
 
     def done(self, r: int) -> None:
         self._stop_thread()

@@ -48,3 +48,10 @@ def make_dialog(qtbot):
     for d in made:
         d.close()
         assert not d.training
+
+
+@pytest.fixture(autouse=True)
+def _runs_in_tmp(tmp_path_factory, monkeypatch):
+    """The dialog's runs are tracked like the command line's: their records go to a temporary data folder
+    (not the test's own tmp_path, whose contents some tests check)."""
+    monkeypatch.setenv("HARLAB_DATA_DIR", str(tmp_path_factory.mktemp("harlab-data")))

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from harlab.core.errors import HarlabError
-from harlab.gui.ml.relabel import (
+from harlab.ml.class_rules import (
     IGNORE,
     KEEP,
     MERGE,
@@ -201,8 +201,9 @@ def test_closing_during_a_run_cancels_and_joins_the_thread(make_dialog, session_
     _setup(d, "cnn1d", epochs=500)
     assert d.start_training()
     qtbot.waitUntil(lambda: len(d.curves.points("cnn1d", "loss")) >= 1, timeout=TRAIN_TIMEOUT)
+    job = d._job
     d.close()
-    assert not d.training and d._cancel.is_set()
+    assert not d.training and job.cancel_requested and not job.running
     assert not list(tmp_path.glob("*.harmodel"))
 
 
@@ -238,8 +239,46 @@ def test_the_worker_is_deleted_on_the_gui_thread(make_dialog, session_files, qtb
     deleted_on: list[str] = []
     with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
         assert d.start_training()
-        d._worker.destroyed.connect(lambda *_: deleted_on.append(threading.current_thread().name),
+        d._job.worker.destroyed.connect(lambda *_: deleted_on.append(threading.current_thread().name),
                                     Qt.ConnectionType.DirectConnection)
     qtbot.waitUntil(lambda: not d.training, timeout=10_000)
     qtbot.waitUntil(lambda: bool(deleted_on), timeout=10_000)
     assert deleted_on == [threading.main_thread().name]
+
+
+def test_a_dialog_run_is_tracked_in_mlflow_like_the_command_line(make_dialog, session_files, qtbot, tmp_path,
+                                                                 monkeypatch):
+    pytest.importorskip("mlflow", reason="MLflow not installed (pip install 'harlab[mlops]')")
+    from mlflow.tracking import MlflowClient
+
+    store = "sqlite:///" + (tmp_path / "mlflow.db").as_posix()
+    monkeypatch.delenv("HARLAB_TRACKING", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    d = make_dialog(session_paths=session_files)
+    _setup(d, "features")
+    d.class_table.set_rule("running", MERGE, "walking")
+    with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
+        assert d.start_training()
+    qtbot.waitUntil(lambda: not d.training, timeout=10_000)
+    run = MlflowClient(tracking_uri=store).get_run(d.result.run_id)
+    assert run.info.status == "FINISHED" and run.data.tags["harlab.source"] == "train dialog"
+    assert run.data.params["classes.merged"] == "running=walking"
+    assert "tracked in MLflow" in d.status_label.text()
+
+
+def test_preset_list_help_options_and_curves_come_from_the_preset_table(make_dialog):
+    from harlab.ml.presets import PRESET_TABLE
+
+    d = make_dialog()
+    combo = d.preset_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == [p.name for p in PRESET_TABLE]
+    for i, spec in enumerate(PRESET_TABLE):
+        assert combo.itemData(i, Qt.ItemDataRole.ToolTipRole) == spec.description
+        combo.setCurrentText(spec.name)
+        assert d.preset_help.text() == spec.description
+        for widget, option in ((d.epochs_spin, "epochs"), (d.augment_combo, "augment"),
+                               (d.context_check, "context"), (d.orientation_check, "orientation"),
+                               (d.refit_check, "refit")):
+            assert widget.isEnabled() == spec.supports(option), (spec.name, option)
+        assert (not d.curves.gbm_plot.isHidden()) == spec.boosted
+        assert (not d.curves.loss_plot.isHidden()) == (spec.network is not None)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from harlab.gui.ml.relabel import MERGE
+from harlab.ml.class_rules import MERGE
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 

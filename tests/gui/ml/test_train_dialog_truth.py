@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from harlab.gui.ml.confusion_view import ConfusionDialog, ConfusionView, cell_text
-from harlab.gui.ml.relabel import IGNORE, KEEP
+from harlab.ml.class_rules import IGNORE, KEEP
 
 pytestmark = pytest.mark.gui
 

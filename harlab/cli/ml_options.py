@@ -1,7 +1,6 @@
-"""Helpers shared by the ``harlab train/evaluate/predict/explore`` commands.
+"""Arguments and notes shared by the ``harlab train/evaluate/predict/explore`` commands.
 
-Kept in :mod:`harlab.ml` (not in :mod:`harlab.cli`, whose modules are discovered as
-commands) so the commands stay thin: argument parsing there, work here.
+Light to import (no torch): every command module is imported to build ``harlab --help``.
 """
 
 from __future__ import annotations
@@ -15,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES
-from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S
 from harlab.core.wording import counted
-from harlab.ml.presets import AUGMENT_MODES, PRESETS
+from harlab.ml.presets import AUGMENT_MODES, DEFAULT_PRESET, PRESETS, presets_help
 
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
     from harlab.ml.dataset import Dataset
@@ -68,16 +66,11 @@ def session_paths(items: Sequence[str | Path]) -> list[Path]:
 
 def load_sessions(paths: Sequence[str]) -> tuple[list[Session], list[str], list[dict[str, Any]]]:
     """Read session files fully; returns sessions, display names and provenance dicts (path, sha256)."""
-    from harlab.storage import read_session
+    from harlab.mlops.training_pipeline import read_sources, source_names
 
-    sessions, names, sources = [], [], []
-    paths = session_paths(paths)
-    for i, path in enumerate(paths, 1):
-        note(f"reading {path} ({i}/{len(paths)})")
-        sessions.append(read_session(path))
-        names.append(path.stem if path.stem not in names else f"{path.stem}-{i}")
-        sources.append({"path": str(path.resolve()), "sha256": sha256_of(path)})
-    return sessions, names, sources
+    files = session_paths(paths)
+    sessions, sources = read_sources(files, say=note)
+    return sessions, source_names(files), sources
 
 
 def note(msg: str) -> None:
@@ -101,11 +94,41 @@ def add_window_args(p: argparse.ArgumentParser, *, with_track: bool = True) -> N
                    help="comma-separated classes to keep (others are left out)")
 
 
+def add_class_rule_args(p: argparse.ArgumentParser) -> None:
+    """``--merge A=B`` and ``--ignore C``: the train dialog's class table on the command line."""
+    g = p.add_argument_group("classes")
+    g.add_argument("--merge", action="append", default=[], metavar="CLASS=INTO",
+                   help="train CLASS as INTO (another class, or a new name); repeatable")
+    g.add_argument("--ignore", action="append", default=[], metavar="CLASS",
+                   help="leave CLASS out: its time counts as unlabelled; repeatable")
+
+
+def class_mapping_from_args(args: argparse.Namespace) -> dict[str, str | None]:
+    """``{class: new name or None}`` from ``--merge`` and ``--ignore``; a class both merged and
+    ignored, or merged into an ignored class (which would drop its data silently), is refused."""
+    from harlab.core.classnames import find_class
+    from harlab.ml.class_rules import MERGE, ClassRule, class_mapping
+
+    merges: dict[str, ClassRule] = {}
+    for item in args.merge:
+        name, sep, into = item.partition("=")
+        if not sep or not name.strip() or not into.strip():
+            raise HarlabError(f"--merge {item!r}: write it as CLASS=INTO, e.g. --merge Jogging=Walking")
+        merges[name.strip()] = ClassRule(MERGE, into.strip())
+    ignored = [name.strip() for name in args.ignore if name.strip()]
+    for name, rule in merges.items():
+        for clash in (name, rule.target):
+            if find_class(clash, ignored) is not None:
+                raise HarlabError(f"--merge {name}={rule.target} and --ignore {clash} disagree: "
+                                  f"{clash!r} cannot be both trained and left out")
+    mapping = class_mapping(merges) if merges else {}
+    mapping.update(dict.fromkeys(ignored))
+    return mapping
+
+
 def add_train_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
-    g.add_argument("--preset", default="ensemble", choices=PRESETS,
-                   help="ensemble (default: 1D CNN + LightGBM on features), cnn1d, seed2d (the seed's 2-D CNN), "
-                        "features (LightGBM on window features)")
+    g.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help=presets_help())
     g.add_argument("--epochs", type=int, default=40, metavar="N", help="most network epochs (%(default)s)")
     g.add_argument("--batch-size", type=int, default=64, metavar="N", help="windows per network step (%(default)s)")
     g.add_argument("--lr", type=float, default=2e-3, help="network learning rate (%(default)g)")

@@ -1,24 +1,11 @@
-"""Tracking options of ``harlab train`` and ``harlab evaluate``: light to import (no MLflow, no torch),
+"""Command-line tracking options of ``harlab train`` and ``harlab evaluate``: light to import (no MLflow, no torch),
 because every command module is imported to build ``harlab --help``."""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
 
-from harlab.mlops.paths import DEFAULT_EXPERIMENT, tracking_disabled_by_env
-
-
-@dataclass
-class TrackingOptions:
-    """How a command run is tracked; ``register`` names a registered model to add a version to."""
-
-    enabled: bool = True
-    tracking_uri: str | None = None
-    experiment: str = DEFAULT_EXPERIMENT
-    register: str | None = None
-    run_name: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
+from harlab.mlops.paths import DEFAULT_EXPERIMENT, TrackingOptions, tracking_disabled_by_env
 
 
 def add_tracking_args(p: argparse.ArgumentParser, *, can_register: bool = True) -> None:
