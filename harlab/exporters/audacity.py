@@ -21,7 +21,6 @@ from harlab.exporters.base import (
     plan_outputs,
     register,
     safe_name,
-    session_names,
 )
 
 
@@ -37,28 +36,25 @@ class AudacityExporter(Exporter):
     suffixes = (".txt",)
     options = frozenset({"tracks"})
 
-    def export(
+    def write(
         self,
         sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
-        names = session_names(sessions, options.names)
+        names: list[str],
+        out_path: Path,
+        options: ExportOptions,
+        out: OutputFiles,
+        progress: ProgressCallback | None,
+    ) -> None:
         jobs = []
         for s, n in zip(sessions, names, strict=True):
             for track in pick_tracks(s, options.tracks, f"session {n}"):
                 jobs.append((track, f"{n}.{safe_name(track.name)}"))
         if not jobs:
             raise ExportError("nothing to export: the sessions have no label tracks")
-        targets = plan_outputs(Path(out_path), [j[1] for j in jobs], ".txt", self.suffixes, self.name)
-        with OutputFiles(options.overwrite) as out:
-            for i, ((track, _), final) in enumerate(zip(jobs, targets, strict=True)):
-                tmp = out.target(final)
-                with open(tmp, "w", encoding="utf-8", newline="") as f:
-                    f.writelines(audacity_line(s.start, s.end, s.label) for s in track)
-                if progress is not None:
-                    progress((i + 1) / len(jobs), final.name)
-            return out.commit()
+        targets = plan_outputs(out_path, [j[1] for j in jobs], ".txt", self.suffixes, self.name)
+        for i, ((track, _), final) in enumerate(zip(jobs, targets, strict=True)):
+            tmp = out.target(final)
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.writelines(audacity_line(s.start, s.end, s.label) for s in track)
+            if progress is not None:
+                progress((i + 1) / len(jobs), final.name)

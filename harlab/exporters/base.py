@@ -92,7 +92,30 @@ class Exporter:
         options: ExportOptions | None = None,
         progress: ProgressCallback | None = None,
     ) -> list[Path]:
-        """Write ``sessions`` to ``out_path``; return the files written."""
+        """Write ``sessions`` to ``out_path``; return the files written.
+
+        What every format does around its own writing: refuse options it would ignore, give
+        each session its short name, and make the outputs appear all at once or not at all
+        (:class:`OutputFiles`). The format's :meth:`write` only asks ``out`` for its files.
+        """
+        options = options or ExportOptions()
+        self.check_options(options)
+        names = session_names(sessions, options.names)
+        with OutputFiles(options.overwrite) as out:
+            self.write(sessions, names, Path(out_path), options, out, progress)
+            return out.commit()
+
+    def write(
+        self,
+        sessions: Sequence[Session],
+        names: list[str],
+        out_path: Path,
+        options: ExportOptions,
+        out: OutputFiles,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Write this format's files, each to ``out.target(destination)``; ``names`` are the
+        sessions' short names (for file names and tables)."""
         raise NotImplementedError
 
     def check_options(self, options: ExportOptions) -> None:
@@ -176,9 +199,15 @@ class OutputFiles:
         return Path(tmp)
 
     def commit(self) -> list[Path]:
+        """Rename every temporary file onto its destination, each fsynced first and the
+        folders after, so what an export reports as written survives a power cut."""
+        for _, tmp in self._pending:
+            files.fsync_path(tmp)
         for final, tmp in self._pending:
             os.replace(tmp, final)
             self.written.append(final)
+        for folder in dict.fromkeys(final.parent for final, _ in self._pending):
+            files.fsync_dir(folder)
         self._pending.clear()
         return self.written
 

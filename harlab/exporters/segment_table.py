@@ -24,7 +24,6 @@ from harlab.exporters.base import (
     iso_utc,
     pick_tracks,
     register,
-    session_names,
 )
 
 COLUMNS = (
@@ -41,40 +40,36 @@ class SegmentTableExporter(Exporter):
     suffixes = (".csv", ".tsv")
     options = frozenset({"tracks"})
 
-    def export(
+    def write(
         self,
         sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
-        out_path = Path(out_path)
+        names: list[str],
+        out_path: Path,
+        options: ExportOptions,
+        out: OutputFiles,
+        progress: ProgressCallback | None,
+    ) -> None:
         suffix = out_path.suffix.lower()
         if suffix not in self.suffixes:
             raise ExportError(
                 f"the segment table is one file; name it .csv or .tsv (got {out_path.name!r})"
             )
         delimiter = "\t" if suffix == ".tsv" else ","
-        names = session_names(sessions, options.names)
         plan = [(s, n, pick_tracks(s, options.tracks, f"session {n}")) for s, n in zip(sessions, names, strict=True)]
-        with OutputFiles(options.overwrite) as out:
-            tmp = out.target(out_path)
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
-                w = csv.writer(f, delimiter=delimiter, lineterminator="\n")
-                w.writerow(COLUMNS)
-                for i, (session, sname, tracks) in enumerate(plan):
-                    md = session.metadata
-                    for track in sorted(tracks, key=lambda t: t.name):
-                        for seg in track:
-                            w.writerow([
-                                sname, md.session_id, md.participant_id, track.name, seg.id, seg.label,
-                                iso_utc(md.start_utc, seg.start), iso_utc(md.start_utc, seg.end),
-                                fmt_float(seg.start), fmt_float(seg.end), fmt_difference(seg.start, seg.end),
-                                seg.annotator, seg.source, fmt_float(seg.confidence), seg.note,
-                                seg.created.isoformat(), seg.modified.isoformat(),
-                            ])
-                    if progress is not None:
-                        progress((i + 1) / len(plan), sname)
-            return out.commit()
+        tmp = out.target(out_path)
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+            w.writerow(COLUMNS)
+            for i, (session, sname, tracks) in enumerate(plan):
+                md = session.metadata
+                for track in sorted(tracks, key=lambda t: t.name):
+                    for seg in track:
+                        w.writerow([
+                            sname, md.session_id, md.participant_id, track.name, seg.id, seg.label,
+                            iso_utc(md.start_utc, seg.start), iso_utc(md.start_utc, seg.end),
+                            fmt_float(seg.start), fmt_float(seg.end), fmt_difference(seg.start, seg.end),
+                            seg.annotator, seg.source, fmt_float(seg.confidence), seg.note,
+                            seg.created.isoformat(), seg.modified.isoformat(),
+                        ])
+                if progress is not None:
+                    progress((i + 1) / len(plan), sname)

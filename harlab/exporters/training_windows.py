@@ -20,7 +20,6 @@ from harlab.exporters.base import (
     OutputFiles,
     ProgressCallback,
     register,
-    session_names,
 )
 from harlab.exporters.windows import cut_windows, write_hdf5, write_npz
 
@@ -46,16 +45,15 @@ class TrainingWindowsExporter(Exporter):
     suffixes = (".npz", ".h5", ".hdf5")
     options = frozenset({"tracks", "streams", "rate_hz", "window_s", "stride_s", "label_policy", "classes"})
 
-    def export(
+    def write(
         self,
         sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
-        out_path = Path(out_path)
+        names: list[str],
+        out_path: Path,
+        options: ExportOptions,
+        out: OutputFiles,
+        progress: ProgressCallback | None,
+    ) -> None:
         if out_path.suffix.lower() not in self.suffixes:
             raise ExportError(
                 f"training windows go to one .npz or .h5/.hdf5 file (got {out_path.name!r})"
@@ -75,21 +73,19 @@ class TrainingWindowsExporter(Exporter):
             options.streams,
             options.label_policy or "majority",
             classes=options.classes,
-            names=session_names(sessions, options.names),
+            names=names,
             progress=(lambda f, m: progress(0.9 * f, m)) if progress else None,
             round_to_samples=options.window_s is None,
         )
         manifest = ws.manifest()
         manifest["file"] = out_path.name
-        with OutputFiles(options.overwrite) as out:
-            tmp = out.target(out_path)
-            tmp_manifest = out.target(manifest_path(out_path))
-            if out_path.suffix.lower() == ".npz":
-                with open(tmp, "wb") as f:
-                    write_npz(ws, f, manifest)
-            else:
-                write_hdf5(ws, tmp, manifest)
-            tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            if progress is not None:
-                progress(1.0, f"{len(ws)} windows")
-            return out.commit()
+        tmp = out.target(out_path)
+        tmp_manifest = out.target(manifest_path(out_path))
+        if out_path.suffix.lower() == ".npz":
+            with open(tmp, "wb") as f:
+                write_npz(ws, f, manifest)
+        else:
+            write_hdf5(ws, tmp, manifest)
+        tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        if progress is not None:
+            progress(1.0, f"{len(ws)} windows")

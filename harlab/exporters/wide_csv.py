@@ -36,7 +36,6 @@ from harlab.exporters.base import (
     pick_tracks,
     plan_outputs,
     register,
-    session_names,
     time_chunks,
 )
 from harlab.exporters.resample import resample_onto
@@ -104,19 +103,17 @@ class WideCsvExporter(Exporter):
     suffixes = (".csv",)
     options = frozenset({"tracks", "streams", "rate_hz"})
 
-    def export(
+    def write(
         self,
         sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
+        names: list[str],
+        out_path: Path,
+        options: ExportOptions,
+        out: OutputFiles,
+        progress: ProgressCallback | None,
+    ) -> None:
         if options.rate_hz is not None and not (options.rate_hz > 0 and np.isfinite(options.rate_hz)):
             raise ExportError(f"rate must be a positive number of Hz, got {options.rate_hz}")
-        out_path = Path(out_path)
-        names = session_names(sessions, options.names)
         jobs: list[tuple[Session, str, list[tuple[str, list[int]]], list[LabelTrack]]] = []
         for s, n in zip(sessions, names, strict=True):
             chosen = _chosen(s, options.streams, f"session {n}")
@@ -130,24 +127,22 @@ class WideCsvExporter(Exporter):
         targets = plan_outputs(out_path, [j[1] for j in jobs], ".csv", self.suffixes, self.name)
         total = sum(sum(s.streams[sn].n_samples for sn, _ in ch) for s, _, ch, _ in jobs) or 1
         done = 0
-        with OutputFiles(options.overwrite) as out:
-            for (session, label, chosen, tracks), final in zip(jobs, targets, strict=True):
-                tmp = out.target(final)
-                n_here = sum(session.streams[sn].n_samples for sn, _ in chosen)
+        for (session, label, chosen, tracks), final in zip(jobs, targets, strict=True):
+            tmp = out.target(final)
+            n_here = sum(session.streams[sn].n_samples for sn, _ in chosen)
 
-                def report(frac: float, _label: str = label, _base: int = done, _n: int = n_here) -> None:
-                    if progress is not None:
-                        progress(min(1.0, (_base + frac * _n) / total), _label)
+            def report(frac: float, _label: str = label, _base: int = done, _n: int = n_here) -> None:
+                if progress is not None:
+                    progress(min(1.0, (_base + frac * _n) / total), _label)
 
-                with open(tmp, "w", encoding="utf-8", newline="") as f:
-                    if options.rate_hz is None:
-                        self._per_stream(f, session, chosen[0], tracks, options.chunk_samples, report)
-                    else:
-                        self._merged(f, session, chosen, tracks, options.rate_hz, options.chunk_samples, report)
-                done += n_here
-            if progress is not None:
-                progress(1.0, "done")
-            return out.commit()
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                if options.rate_hz is None:
+                    self._per_stream(f, session, chosen[0], tracks, options.chunk_samples, report)
+                else:
+                    self._merged(f, session, chosen, tracks, options.rate_hz, options.chunk_samples, report)
+            done += n_here
+        if progress is not None:
+            progress(1.0, "done")
 
     @staticmethod
     def _per_stream(
