@@ -5,7 +5,7 @@ Two layouts (``docs/EXPORT.md`` has the precise definition):
 * per stream (default): ``<session>.<stream>.csv`` per stream, with the stream's own
   timestamps, never resampled;
 * merged (``rate_hz`` given): ``<session>.csv`` with every chosen stream resampled onto
-  the common grid ``t = k / rate`` (see :mod:`harlab.exporters.resample`).
+  the common grid ``t = k / rate`` (see :mod:`harlab.signal.resampling`).
 
 Columns: ``time_s`` (seconds since session start, shortest text that reads back as
 the same float64), ``time_utc`` (ISO 8601 UTC, only when the session's start is
@@ -38,8 +38,8 @@ from harlab.exporters.base import (
     register,
     time_chunks,
 )
-from harlab.exporters.resample import resample_onto
 from harlab.exporters.windows import resolve_channels
+from harlab.signal.resampling import resample_onto
 
 
 def _chosen(session: Session, streams: Sequence[str] | None, what: str) -> list[tuple[str, list[int]]]:

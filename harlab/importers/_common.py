@@ -383,15 +383,6 @@ def runs(labels: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
-def median_period(t: np.ndarray) -> float | None:
-    """Median positive spacing of sorted times (seconds), None with fewer than two distinct times."""
-    if len(t) < 2:
-        return None
-    dt = np.diff(t)
-    dt = dt[dt > 0]
-    return float(np.median(dt)) if len(dt) else None
-
-
 def gap_flags(t: np.ndarray, period: float | None, factor: float = 1.5) -> np.ndarray:
     """FLAG_GAP_BEFORE on each sample that follows a pause longer than ``factor`` periods."""
     flags = np.zeros(len(t), dtype=np.uint8)

@@ -26,7 +26,7 @@ import numpy as np
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream
+from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream, median_period
 from harlab.importers._common import Locate, check_values, read_at_most
 from harlab.importers.base import (
     Importer,
@@ -85,8 +85,7 @@ def build_fetcher_session(
     t, flags, n_wraps, n_back = repair_clock(t_ms)
     flags = checked.flags(flags)
     dt = np.diff(t)
-    positive = dt[dt > 0]
-    period_ms = float(np.median(positive)) if len(positive) else None
+    period_ms = median_period(t)
     rate = 1000.0 / period_ms if period_ms else None
     if period_ms:
         flags[1:][dt > 1.5 * period_ms] |= FLAG_GAP_BEFORE

@@ -51,13 +51,12 @@ from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, check_timezone, sha256_of
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_SUSPECT, Stream
+from harlab.core.streams import FLAG_SUSPECT, Stream, median_period
 from harlab.importers._common import (
     ReadBudget,
     check_values,
     gap_flags,
     line_of_row,
-    median_period,
     nominal_rate,
     open_zip,
     provenance,

@@ -54,7 +54,7 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream
+from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream, median_period
 from harlab.importers._common import (
     check_ascii,
     check_values,
@@ -319,8 +319,7 @@ def clean(f: WisdmFile) -> CleanStream:
         dt = np.diff(t)
         dropped, same = int((~keep).sum()), same[keep]
         same_time = int(same.sum())
-    pos = dt[dt > 0]
-    period_ns = float(np.median(pos)) if len(pos) else 0.0
+    period_ns = median_period(t) or 0.0
     flags = np.zeros(len(t), dtype=np.uint8)
     if period_ns:
         flags[1:][dt > 1.5 * period_ns] |= FLAG_GAP_BEFORE
