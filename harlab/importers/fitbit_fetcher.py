@@ -27,7 +27,7 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream, median_period
-from harlab.importers._common import Locate, check_values, read_at_most
+from harlab.importers._common import Locate, check_values, provenance, read_at_most, read_text
 from harlab.importers.base import (
     Importer,
     ImportOptions,
@@ -35,8 +35,6 @@ from harlab.importers.base import (
     head_bytes,
     head_text,
     iter_lines,
-    provenance_for,
-    read_text,
     register,
     warn,
 )
@@ -94,7 +92,7 @@ def build_fetcher_session(
         devices=[DeviceInfo(name="fitbit", model="Fitbit (accel-fetcher app)", placement="wrist")],
         timezone=options.timezone or "UTC",
         start_utc=None,
-        provenance=provenance_for(importer, [path]),
+        provenance=provenance(importer, [path]),
         extra={
             "t0_known": "false",
             "clock": "watch sensor clock (ms), not Unix time",

@@ -33,7 +33,7 @@ What the importer makes of it, and why:
 * Units: accelerometer m/s^2 including gravity, gyroscope rad/s (datasets.md 4.1.10).
 
 Lines without the trailing ``;`` and CRLF endings (a re-saved copy circulates) are read
-too. The fast path decompresses in one call (ISA-L when installed) and hands the text to
+too. The fast path decompresses in one call (ISA-L) and hands the text to
 pyarrow's multi-threaded CSV reader (pandas' C parser when pyarrow is absent) with strict
 dtypes; only a file that fails is walked line by line to name the line.
 """
@@ -71,7 +71,6 @@ from harlab.importers.base import (
     ImportOptions,
     ProgressCallback,
     head_bytes,
-    read_bytes,
     register,
     warn,
 )
@@ -140,12 +139,10 @@ class WisdmFile:
 
 def _columns_arrow(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, list[np.ndarray]] | None:
     """(subject, activity codes, activity letters, t, [x, y, z]) with pyarrow's multi-threaded
-    CSV reader, or None when pyarrow is missing or refuses the text (then pandas decides)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
-        return None
+    CSV reader, or None when pyarrow refuses the text (then pandas decides)."""
+    import pyarrow as pa  # imported here: only WISDM reads need it, and it takes a while to load
+    import pyarrow.csv as pacsv
+
     types = {"subject": pa.int64(), "activity": pa.dictionary(pa.int32(), pa.string()), "t": pa.int64(),
              "x": pa.float64(), "y": pa.float64(), "z": pa.float64()}
     try:
@@ -409,7 +406,7 @@ def find_activity_key(path: Path, levels: int = 5) -> Path | None:
 
 def read_activity_key(path: Path) -> dict[str, str]:
     """``walking = A`` lines; the file ends with an empty line."""
-    text = read_bytes(path).decode("latin-1")
+    text = read_all(path).decode("latin-1")
     names: dict[str, str] = {}
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
