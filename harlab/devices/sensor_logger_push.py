@@ -22,7 +22,8 @@ ordinary :class:`~harlab.devices.source.SampleBatch` objects:
   other name are counted in :attr:`SensorLoggerSource.ignored` with one warning
   per name, so nothing vanishes silently.
 * **Names, units and kinds.** Streams, channels and units are those of an imported
-  export of the same phone (the one table :data:`harlab.core.phone_sensors.SENSORS`). ``accelerometer`` is acceleration *without* gravity and gets
+  export of the same phone (the one table :data:`harlab.core.phone_sensors.SENSORS`).
+  ``accelerometer`` is acceleration *without* gravity and gets
   the kind ``linear_acceleration``; ``totalacceleration`` (Android; gravity
   included) is the stream of kind ``accelerometer`` that models trained on
   wearables expect. iOS sends no total acceleration: it is ``accelerometer +
@@ -155,7 +156,8 @@ class SensorLoggerSource(Source):
         names = Counter(SENSORS[key].stream for key in chosen)
         twice = [n for n, k in names.items() if k > 1]
         if twice:
-            raise HarlabError(f"Sensor Logger sensors {', '.join(k for k in chosen if SENSORS[k].stream in twice)} "
+            same = ", ".join(k for k in chosen if SENSORS[k].stream in twice)
+            raise HarlabError(f"Sensor Logger sensors {same} "
                               f"would all be the stream {twice[0]!r}; choose one")
         self.requested_port = port
         self.lan = lan

@@ -71,6 +71,18 @@ OPTION_FLAGS = {
 }
 
 
+@dataclass(frozen=True)
+class ExportJob:
+    """One export as a format's :meth:`Exporter.write` sees it."""
+
+    sessions: Sequence[Session]
+    names: list[str]  #: each session's short name, for file names and tables
+    out_path: Path
+    options: ExportOptions
+    out: OutputFiles  #: where every output file is written (all appear at once, or none)
+    progress: ProgressCallback | None
+
+
 class Exporter:
     """Base class of one output format.
 
@@ -102,20 +114,11 @@ class Exporter:
         self.check_options(options)
         names = session_names(sessions, options.names)
         with OutputFiles(options.overwrite) as out:
-            self.write(sessions, names, Path(out_path), options, out, progress)
+            self.write(ExportJob(sessions, names, Path(out_path), options, out, progress))
             return out.commit()
 
-    def write(
-        self,
-        sessions: Sequence[Session],
-        names: list[str],
-        out_path: Path,
-        options: ExportOptions,
-        out: OutputFiles,
-        progress: ProgressCallback | None,
-    ) -> None:
-        """Write this format's files, each to ``out.target(destination)``; ``names`` are the
-        sessions' short names (for file names and tables)."""
+    def write(self, job: ExportJob) -> None:
+        """Write this format's files, each to ``job.out.target(destination)``."""
         raise NotImplementedError
 
     def check_options(self, options: ExportOptions) -> None:

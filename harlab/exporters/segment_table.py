@@ -9,16 +9,11 @@ session start written with full float64 precision.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
-from pathlib import Path
 
-from harlab.core.session import Session
 from harlab.exporters.base import (
     Exporter,
     ExportError,
-    ExportOptions,
-    OutputFiles,
-    ProgressCallback,
+    ExportJob,
     fmt_difference,
     fmt_float,
     iso_utc,
@@ -40,23 +35,16 @@ class SegmentTableExporter(Exporter):
     suffixes = (".csv", ".tsv")
     options = frozenset({"tracks"})
 
-    def write(
-        self,
-        sessions: Sequence[Session],
-        names: list[str],
-        out_path: Path,
-        options: ExportOptions,
-        out: OutputFiles,
-        progress: ProgressCallback | None,
-    ) -> None:
-        suffix = out_path.suffix.lower()
+    def write(self, job: ExportJob) -> None:
+        suffix = job.out_path.suffix.lower()
         if suffix not in self.suffixes:
             raise ExportError(
-                f"the segment table is one file; name it .csv or .tsv (got {out_path.name!r})"
+                f"the segment table is one file; name it .csv or .tsv (got {job.out_path.name!r})"
             )
         delimiter = "\t" if suffix == ".tsv" else ","
-        plan = [(s, n, pick_tracks(s, options.tracks, f"session {n}")) for s, n in zip(sessions, names, strict=True)]
-        tmp = out.target(out_path)
+        plan = [(s, n, pick_tracks(s, job.options.tracks, f"session {n}"))
+                for s, n in zip(job.sessions, job.names, strict=True)]
+        tmp = job.out.target(job.out_path)
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, delimiter=delimiter, lineterminator="\n")
             w.writerow(COLUMNS)
@@ -71,5 +59,5 @@ class SegmentTableExporter(Exporter):
                             seg.annotator, seg.source, fmt_float(seg.confidence), seg.note,
                             seg.created.isoformat(), seg.modified.isoformat(),
                         ])
-                if progress is not None:
-                    progress((i + 1) / len(plan), sname)
+                if job.progress is not None:
+                    job.progress((i + 1) / len(plan), sname)

@@ -18,7 +18,6 @@ opened lazily never has to fit in memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -28,8 +27,7 @@ from harlab.core.session import Session
 from harlab.exporters.base import (
     Exporter,
     ExportError,
-    ExportOptions,
-    OutputFiles,
+    ExportJob,
     ProgressCallback,
     iso_utc_array,
     labels_at,
@@ -103,46 +101,39 @@ class WideCsvExporter(Exporter):
     suffixes = (".csv",)
     options = frozenset({"tracks", "streams", "rate_hz"})
 
-    def write(
-        self,
-        sessions: Sequence[Session],
-        names: list[str],
-        out_path: Path,
-        options: ExportOptions,
-        out: OutputFiles,
-        progress: ProgressCallback | None,
-    ) -> None:
-        if options.rate_hz is not None and not (options.rate_hz > 0 and np.isfinite(options.rate_hz)):
-            raise ExportError(f"rate must be a positive number of Hz, got {options.rate_hz}")
+    def write(self, job: ExportJob) -> None:
+        rate = job.options.rate_hz
+        if rate is not None and not (rate > 0 and np.isfinite(rate)):
+            raise ExportError(f"rate must be a positive number of Hz, got {rate}")
         jobs: list[tuple[Session, str, list[tuple[str, list[int]]], list[LabelTrack]]] = []
-        for s, n in zip(sessions, names, strict=True):
-            chosen = _chosen(s, options.streams, f"session {n}")
-            tracks = pick_tracks(s, options.tracks, f"session {n}")
-            if options.rate_hz is None:
+        for s, n in zip(job.sessions, job.names, strict=True):
+            chosen = _chosen(s, job.options.streams, f"session {n}")
+            tracks = pick_tracks(s, job.options.tracks, f"session {n}")
+            if rate is None:
                 jobs += [(s, f"{n}.{sname}", [(sname, idx)], tracks) for sname, idx in chosen]
             elif chosen:
                 jobs.append((s, n, chosen, tracks))
         if not jobs:
             raise ExportError("nothing to export: the sessions have no streams")
-        targets = plan_outputs(out_path, [j[1] for j in jobs], ".csv", self.suffixes, self.name)
+        targets = plan_outputs(job.out_path, [j[1] for j in jobs], ".csv", self.suffixes, self.name)
         total = sum(sum(s.streams[sn].n_samples for sn, _ in ch) for s, _, ch, _ in jobs) or 1
         done = 0
         for (session, label, chosen, tracks), final in zip(jobs, targets, strict=True):
-            tmp = out.target(final)
+            tmp = job.out.target(final)
             n_here = sum(session.streams[sn].n_samples for sn, _ in chosen)
 
             def report(frac: float, _label: str = label, _base: int = done, _n: int = n_here) -> None:
-                if progress is not None:
-                    progress(min(1.0, (_base + frac * _n) / total), _label)
+                if job.progress is not None:
+                    job.progress(min(1.0, (_base + frac * _n) / total), _label)
 
             with open(tmp, "w", encoding="utf-8", newline="") as f:
-                if options.rate_hz is None:
-                    self._per_stream(f, session, chosen[0], tracks, options.chunk_samples, report)
+                if rate is None:
+                    self._per_stream(f, session, chosen[0], tracks, job.options.chunk_samples, report)
                 else:
-                    self._merged(f, session, chosen, tracks, options.rate_hz, options.chunk_samples, report)
+                    self._merged(f, session, chosen, tracks, rate, job.options.chunk_samples, report)
             done += n_here
-        if progress is not None:
-            progress(1.0, "done")
+        if job.progress is not None:
+            job.progress(1.0, "done")
 
     @staticmethod
     def _per_stream(

@@ -342,10 +342,10 @@ def cut_windows(
             for a, b in uniform_pieces(valid, grid, rate):
                 if b - a < T:
                     continue
-                idx = window_index(a, b, T, S)
-                starts = idx[:, 0]
-                cls, ok, impure = _window_classes(codes[idx], policy, len(uniq))
-                dropped["unlabelled_or_ambiguous"] += int((codes[idx] < 0).any(axis=1).sum())
+                win = window_index(a, b, T, S)
+                starts = win[:, 0]
+                cls, ok, impure = _window_classes(codes[win], policy, len(uniq))
+                dropped["unlabelled_or_ambiguous"] += int((codes[win] < 0).any(axis=1).sum())
                 dropped["impure"] += int(impure.sum())
                 win_names = np.asarray(uniq + [""], dtype=object)[np.where(ok, cls, len(uniq))]
                 if fixed is not None:
@@ -355,7 +355,7 @@ def cut_windows(
                     ok &= ~other
                 if not ok.any():
                     continue
-                xs.append(values[idx[ok]])
+                xs.append(values[win[ok]])
                 names_per_win.append(win_names[ok])
                 starts_all.append(grid[starts[ok]])
                 sess_idx.append(np.full(int(ok.sum()), si, dtype=np.int64))

@@ -388,6 +388,7 @@ class SensorLoggerImporter(Importer):
             if len(channels) != len(cols) or not channels:
                 return None
             unit_list = [""] * len(channels)
+        watch = sensor.watch if sensor is not None else key.startswith(("watch", "wrist"))
         values = np.stack([_numbers(where, df, c) for c in channels], axis=1)
         checked = check_values(where, values, stream=name, kind=kind, units=unit_list, locate=line_of_row(2))
         if checked.note:
@@ -416,7 +417,7 @@ class SensorLoggerImporter(Importer):
             rate_hz=nominal_rate(period),
             flags=flags,
             kind=kind,
-            device="watch" if (sensor.watch if sensor is not None else key.startswith(("watch", "wrist"))) else "",
+            device="watch" if watch else "",
             attrs={"source_file": PurePosixPath(str(where).split("!")[-1]).name},
         )
 
