@@ -9,7 +9,7 @@ The rules, which ``docs/EXPORT.md`` states for users:
   window carries exactly one class (samples covered by two classes of an overlapping
   track count as unlabelled).
 * Samples are put on a uniform grid at ``rate_hz`` per gap-free run of the first chosen
-  stream (see :mod:`harlab.exporters.resample`: no resampling happens when the grid is the
+  stream (see :mod:`harlab.signal.resampling`: no resampling happens when the grid is the
   stream's own clock; downsampling is anti-aliased). The grid starts at the first sample
   of the run inside the span.
 * A window never spans a gap of more than 1.5 sample periods in any source stream:

@@ -54,13 +54,14 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream, median_period
+from harlab.core.streams import FLAG_DUPLICATE, FLAG_SUSPECT, Stream, median_period
 from harlab.importers._common import (
     check_ascii,
     check_values,
     claim_root,
     distinct_names,
     finite_number,
+    gap_flags,
     line_of_row,
     nominal_rate,
     provenance,
@@ -313,13 +314,10 @@ def clean(f: WisdmFile) -> CleanStream:
     if np.any(dt == 0):  # rare (1649): the slow, careful path
         keep, same = _resolve_ties(f, order, t, block)
         order, t = order[keep], t[keep]
-        dt = np.diff(t)
         dropped, same = int((~keep).sum()), same[keep]
         same_time = int(same.sum())
     period_ns = median_period(t) or 0.0
-    flags = np.zeros(len(t), dtype=np.uint8)
-    if period_ns:
-        flags[1:][dt > 1.5 * period_ns] |= FLAG_GAP_BEFORE
+    flags = gap_flags(t, period_ns)
     if same_time:
         flags[same] |= FLAG_DUPLICATE
     flags[f.suspect[order]] |= FLAG_SUSPECT
