@@ -275,9 +275,9 @@ def session_windows(
     for a, b in uniform_pieces(valid, grid, rate):
         if b - a < T:
             continue
-        idx = window_index(a, b, T, S)
-        xs.append(values[idx])
-        starts.append(grid[idx[:, 0]])
+        win = window_index(a, b, T, S)
+        xs.append(values[win])
+        starts.append(grid[win[:, 0]])
         covered.append((float(grid[a]), float(grid[b - 1] + 1.0 / rate)))
     if not xs:
         return empty
