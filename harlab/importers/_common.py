@@ -399,10 +399,15 @@ def gap_flags(t: np.ndarray, period: float | None, factor: float = 1.5) -> np.nd
 
 
 def nominal_rate(period: float | None) -> float | None:
-    """A rate rounded to 0.01 Hz from a measured median period (never hard-coded)."""
+    """A rate rounded to 0.01 Hz from a measured median period (never hard-coded).
+
+    A rate below 0.01 Hz (a sample every few minutes, or a clock that jumped by years) is
+    kept unrounded: rounding would make it 0 Hz, which no stream can have.
+    """
     if not period:
         return None
-    return round(1.0 / period, 2)
+    rate = 1.0 / period
+    return round(rate, 2) if rate >= 0.01 else rate
 
 
 def distinct_names(path: Path, names: dict, what: str) -> None:
