@@ -46,6 +46,19 @@ class Envelope:
         return self.samples_per_bin > 1
 
 
+def median_period(t: np.ndarray) -> float | None:
+    """Median positive spacing of sorted times (in their unit), None with fewer than two distinct times.
+
+    The one measure of a stream's sample period from its timestamps: the median ignores
+    gaps and bursts, and repeated timestamps do not count as a spacing.
+    """
+    if len(t) < 2:
+        return None
+    dt = np.diff(t)
+    dt = dt[dt > 0]
+    return float(np.median(dt)) if len(dt) else None
+
+
 @runtime_checkable
 class StreamData(Protocol):
     """What views, exporters and ML need from a stream's samples."""
@@ -246,12 +259,8 @@ class Stream:
 
     def measured_rate_hz(self) -> float | None:
         """Median sample rate from the timestamps (robust to gaps)."""
-        t, _ = self.data.read()
-        if len(t) < 2:
-            return None
-        dt = np.diff(t)
-        dt = dt[dt > 0]
-        return float(1.0 / np.median(dt)) if len(dt) else None
+        period = median_period(self.data.read()[0])
+        return 1.0 / period if period else None
 
     def gaps(self, factor: float = 1.5) -> list[tuple[float, float]]:
         """(end of data, start of data again) for each pause longer than

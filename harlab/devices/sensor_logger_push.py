@@ -21,8 +21,9 @@ ordinary :class:`~harlab.devices.source.SampleBatch` objects:
   known sensors (``wristmotion``) are chosen with ``streams=``. Samples of any
   other name are counted in :attr:`SensorLoggerSource.ignored` with one warning
   per name, so nothing vanishes silently.
-* **Units and kinds.** Values are kept in Sensor Logger's units (see
-  :data:`SENSORS`). ``accelerometer`` is acceleration *without* gravity and gets
+* **Names, units and kinds.** Streams, channels and units are those of an imported
+  export of the same phone (the one table :data:`harlab.core.phone_sensors.SENSORS`).
+  ``accelerometer`` is acceleration *without* gravity and gets
   the kind ``linear_acceleration``; ``totalacceleration`` (Android; gravity
   included) is the stream of kind ``accelerometer`` that models trained on
   wearables expect. iOS sends no total acceleration: it is ``accelerometer +
@@ -61,48 +62,16 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from harlab.core.errors import HarlabError
+from harlab.core.phone_sensors import SENSORS, PhoneSensor, sensor_key
 from harlab.devices.clock import ClockAligner
 from harlab.devices.source import SampleBatch, Source, SourceState, StreamSpec
 
-XYZ = ("x", "y", "z")
 
+def stream_spec(sensor: PhoneSensor) -> StreamSpec:
+    """The live stream of ``sensor``: the fields every push carries, as the export's stream has them."""
+    channels = sensor.live_channels
+    return StreamSpec(sensor.stream, channels, tuple(sensor.unit(c) for c in channels), None, sensor.kind)
 
-@dataclass(frozen=True)
-class SensorSpec:
-    """How one Sensor Logger sensor becomes a stream: which JSON keys, in which units."""
-
-    spec: StreamSpec
-    keys: tuple[str, ...]  #: keys of ``values`` in channel order
-    regular: bool = True  #: sampled at a fixed rate (a long silence is a gap); heart rate is not
-
-
-def _xyz(name: str, unit: str, kind: str) -> SensorSpec:
-    return SensorSpec(StreamSpec(name, XYZ, (unit,) * 3, None, kind), XYZ)
-
-
-_WRIST_KEYS = ("rotationRateX", "rotationRateY", "rotationRateZ", "gravityX", "gravityY", "gravityZ",
-               "accelerationX", "accelerationY", "accelerationZ", "quaternionW", "quaternionX", "quaternionY",
-               "quaternionZ")
-
-#: Every sensor harlab understands, keyed by Sensor Logger's (lower-case) payload name.
-SENSORS: dict[str, SensorSpec] = {
-    "accelerometer": _xyz("accelerometer", "m/s^2", "linear_acceleration"),
-    "totalacceleration": _xyz("totalacceleration", "m/s^2", "accelerometer"),
-    "gravity": _xyz("gravity", "m/s^2", "gravity"),
-    "gyroscope": _xyz("gyroscope", "rad/s", "gyroscope"),
-    "magnetometer": _xyz("magnetometer", "uT", "magnetometer"),
-    "orientation": SensorSpec(
-        StreamSpec("orientation", ("qw", "qx", "qy", "qz", "roll", "pitch", "yaw"),
-                   ("", "", "", "", "rad", "rad", "rad"), None, "orientation"),
-        ("qw", "qx", "qy", "qz", "roll", "pitch", "yaw")),
-    "heartrate": SensorSpec(StreamSpec("heartrate", ("bpm",), ("bpm",), None, "heart_rate"), ("bpm",), regular=False),
-    # The watch's motion; acceleration and gravity are in g unless "Standardise Units & Frames" is on.
-    "wristmotion": SensorSpec(
-        StreamSpec("wristmotion", ("gx", "gy", "gz", "gravity_x", "gravity_y", "gravity_z", "ax", "ay", "az",
-                                   "qw", "qx", "qy", "qz"),
-                   ("rad/s",) * 3 + ("g",) * 6 + ("",) * 4, None, "wrist_motion"),
-        _WRIST_KEYS),
-}
 
 #: The phone's motion sensors, declared by default.
 STANDARD = ("accelerometer", "totalacceleration", "gravity", "gyroscope", "magnetometer", "orientation")
@@ -119,10 +88,6 @@ class PushError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def _normalise(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def _time_ns(value: Any) -> int:
@@ -147,8 +112,9 @@ class _Pending:
 class _StreamBuffer:
     """Samples of one stream waiting out the reorder window, and what was emitted last."""
 
-    def __init__(self, sensor: SensorSpec) -> None:
+    def __init__(self, sensor: PhoneSensor) -> None:
         self.sensor = sensor
+        self.spec = stream_spec(sensor)
         self.pending: list[_Pending] = []
         self.last: float | None = None  #: phone time of the last emitted sample
         self.aligner = ClockAligner()
@@ -183,10 +149,16 @@ class SensorLoggerSource(Source):
         super().__init__()
         if align not in ("phone", "arrival"):
             raise HarlabError(f"align must be 'phone' or 'arrival', got {align!r}")
-        chosen = [_normalise(s) for s in streams]
+        chosen = list(dict.fromkeys(sensor_key(s) for s in streams))
         unknown = [s for s in chosen if s not in SENSORS]
         if unknown:
             raise HarlabError(f"unknown Sensor Logger sensor(s) {', '.join(unknown)}; known: {', '.join(SENSORS)}")
+        names = Counter(SENSORS[key].stream for key in chosen)
+        twice = [n for n, k in names.items() if k > 1]
+        if twice:
+            same = ", ".join(k for k in chosen if SENSORS[k].stream in twice)
+            raise HarlabError(f"Sensor Logger sensors {same} "
+                              f"would all be the stream {twice[0]!r}; choose one")
         self.requested_port = port
         self.lan = lan
         self.host = "0.0.0.0" if lan else "127.0.0.1"
@@ -198,8 +170,8 @@ class SensorLoggerSource(Source):
         self.flush_interval_s = flush_interval_s
         self._clock = clock
         self._announce = announce
-        self._buffers = {key: _StreamBuffer(SENSORS[key]) for key in dict.fromkeys(chosen)}
-        self.streams = [b.sensor.spec for b in self._buffers.values()]
+        self._buffers = {key: _StreamBuffer(SENSORS[key]) for key in chosen}
+        self.streams = [b.spec for b in self._buffers.values()]
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -419,7 +391,7 @@ class SensorLoggerSource(Source):
         name = entry.get("name")
         if not isinstance(name, str):
             raise ValueError("missing 'name'")
-        key = _normalise(name)
+        key = sensor_key(name)
         buf = self._buffers.get(key)
         if buf is None:
             return None, 0, []
@@ -435,7 +407,7 @@ class SensorLoggerSource(Source):
         if not isinstance(values, dict):  # older app versions put the values beside name and time
             values = entry
         out = []
-        for k in buf.sensor.keys:
+        for k in buf.spec.channels:
             v = values.get(k)
             if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
                 raise ValueError(f"{name}: value {k!r} missing or not a finite number ({v!r})")
@@ -478,7 +450,7 @@ class SensorLoggerSource(Source):
         t, v = t[now_mask], v[now_mask]
         order = np.argsort(t, kind="stable")
         t, v = t[order], v[order]
-        name = buf.sensor.spec.name
+        name = buf.spec.name
         fresh = np.ones(len(t), bool)
         if buf.last is not None:
             late = t < buf.last

@@ -88,6 +88,10 @@ class Source:
         """Stop and wait for the source's thread; the queue keeps what was produced."""
         raise NotImplementedError
 
+    def set_activity(self, activity: str) -> None:
+        """The activity a recording protocol prompts for now: a simulated participant does it,
+        a real device has nothing to do."""
+
     def set_state(self, state: SourceState, message: str = "") -> None:
         self.state = state
         self.events.emit("state", self, state=state, message=message)

@@ -7,21 +7,14 @@ name would break the format, so they become spaces.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
-from harlab.core.session import Session
 from harlab.exporters.base import (
     Exporter,
     ExportError,
-    ExportOptions,
-    OutputFiles,
-    ProgressCallback,
+    ExportJob,
     pick_tracks,
     plan_outputs,
     register,
     safe_name,
-    session_names,
 )
 
 
@@ -37,28 +30,17 @@ class AudacityExporter(Exporter):
     suffixes = (".txt",)
     options = frozenset({"tracks"})
 
-    def export(
-        self,
-        sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
-        names = session_names(sessions, options.names)
+    def write(self, job: ExportJob) -> None:
         jobs = []
-        for s, n in zip(sessions, names, strict=True):
-            for track in pick_tracks(s, options.tracks, f"session {n}"):
+        for s, n in zip(job.sessions, job.names, strict=True):
+            for track in pick_tracks(s, job.options.tracks, f"session {n}"):
                 jobs.append((track, f"{n}.{safe_name(track.name)}"))
         if not jobs:
             raise ExportError("nothing to export: the sessions have no label tracks")
-        targets = plan_outputs(Path(out_path), [j[1] for j in jobs], ".txt", self.suffixes, self.name)
-        with OutputFiles(options.overwrite) as out:
-            for i, ((track, _), final) in enumerate(zip(jobs, targets, strict=True)):
-                tmp = out.target(final)
-                with open(tmp, "w", encoding="utf-8", newline="") as f:
-                    f.writelines(audacity_line(s.start, s.end, s.label) for s in track)
-                if progress is not None:
-                    progress((i + 1) / len(jobs), final.name)
-            return out.commit()
+        targets = plan_outputs(job.out_path, [j[1] for j in jobs], ".txt", self.suffixes, self.name)
+        for i, ((track, _), final) in enumerate(zip(jobs, targets, strict=True)):
+            tmp = job.out.target(final)
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                f.writelines(audacity_line(s.start, s.end, s.label) for s in track)
+            if job.progress is not None:
+                job.progress((i + 1) / len(jobs), final.name)

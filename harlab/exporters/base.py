@@ -71,6 +71,18 @@ OPTION_FLAGS = {
 }
 
 
+@dataclass(frozen=True)
+class ExportJob:
+    """One export as a format's :meth:`Exporter.write` sees it."""
+
+    sessions: Sequence[Session]
+    names: list[str]  #: each session's short name, for file names and tables
+    out_path: Path
+    options: ExportOptions
+    out: OutputFiles  #: where every output file is written (all appear at once, or none)
+    progress: ProgressCallback | None
+
+
 class Exporter:
     """Base class of one output format.
 
@@ -92,7 +104,21 @@ class Exporter:
         options: ExportOptions | None = None,
         progress: ProgressCallback | None = None,
     ) -> list[Path]:
-        """Write ``sessions`` to ``out_path``; return the files written."""
+        """Write ``sessions`` to ``out_path``; return the files written.
+
+        What every format does around its own writing: refuse options it would ignore, give
+        each session its short name, and make the outputs appear all at once or not at all
+        (:class:`OutputFiles`). The format's :meth:`write` only asks ``out`` for its files.
+        """
+        options = options or ExportOptions()
+        self.check_options(options)
+        names = session_names(sessions, options.names)
+        with OutputFiles(options.overwrite) as out:
+            self.write(ExportJob(sessions, names, Path(out_path), options, out, progress))
+            return out.commit()
+
+    def write(self, job: ExportJob) -> None:
+        """Write this format's files, each to ``job.out.target(destination)``."""
         raise NotImplementedError
 
     def check_options(self, options: ExportOptions) -> None:
@@ -176,9 +202,15 @@ class OutputFiles:
         return Path(tmp)
 
     def commit(self) -> list[Path]:
+        """Rename every temporary file onto its destination, each fsynced first and the
+        folders after, so what an export reports as written survives a power cut."""
+        for _, tmp in self._pending:
+            files.fsync_path(tmp)
         for final, tmp in self._pending:
             os.replace(tmp, final)
             self.written.append(final)
+        for folder in dict.fromkeys(final.parent for final, _ in self._pending):
+            files.fsync_dir(folder)
         self._pending.clear()
         return self.written
 

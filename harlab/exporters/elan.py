@@ -14,7 +14,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
 from harlab import __version__
 from harlab.core.labels import LabelTrack, Segment
@@ -22,13 +21,10 @@ from harlab.core.session import Session
 from harlab.exporters.base import (
     Exporter,
     ExportError,
-    ExportOptions,
-    OutputFiles,
-    ProgressCallback,
+    ExportJob,
     pick_tracks,
     plan_outputs,
     register,
-    session_names,
 )
 
 EAF_SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
@@ -143,25 +139,15 @@ class ElanExporter(Exporter):
     suffixes = (".eaf",)
     options = frozenset({"tracks"})
 
-    def export(
-        self,
-        sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
-        names = session_names(sessions, options.names)
-        plan = [(s, pick_tracks(s, options.tracks, f"session {n}")) for s, n in zip(sessions, names, strict=True)]
+    def write(self, job: ExportJob) -> None:
+        plan = [(s, pick_tracks(s, job.options.tracks, f"session {n}"))
+                for s, n in zip(job.sessions, job.names, strict=True)]
         if not any(tracks for _, tracks in plan):
             raise ExportError("nothing to export: the sessions have no label tracks")
-        targets = plan_outputs(Path(out_path), names, ".eaf", self.suffixes, self.name)
-        with OutputFiles(options.overwrite) as out:
-            for i, ((session, tracks), final) in enumerate(zip(plan, targets, strict=True)):
-                tmp = out.target(final)
-                root = build_eaf(session, tracks).getroot()
-                tmp.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n")
-                if progress is not None:
-                    progress((i + 1) / len(plan), final.name)
-            return out.commit()
+        targets = plan_outputs(job.out_path, job.names, ".eaf", self.suffixes, self.name)
+        for i, ((session, tracks), final) in enumerate(zip(plan, targets, strict=True)):
+            tmp = job.out.target(final)
+            root = build_eaf(session, tracks).getroot()
+            tmp.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n")
+            if job.progress is not None:
+                job.progress((i + 1) / len(plan), final.name)

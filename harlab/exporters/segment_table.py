@@ -9,22 +9,16 @@ session start written with full float64 precision.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
-from pathlib import Path
 
-from harlab.core.session import Session
 from harlab.exporters.base import (
     Exporter,
     ExportError,
-    ExportOptions,
-    OutputFiles,
-    ProgressCallback,
+    ExportJob,
     fmt_difference,
     fmt_float,
     iso_utc,
     pick_tracks,
     register,
-    session_names,
 )
 
 COLUMNS = (
@@ -41,40 +35,29 @@ class SegmentTableExporter(Exporter):
     suffixes = (".csv", ".tsv")
     options = frozenset({"tracks"})
 
-    def export(
-        self,
-        sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
-        out_path = Path(out_path)
-        suffix = out_path.suffix.lower()
+    def write(self, job: ExportJob) -> None:
+        suffix = job.out_path.suffix.lower()
         if suffix not in self.suffixes:
             raise ExportError(
-                f"the segment table is one file; name it .csv or .tsv (got {out_path.name!r})"
+                f"the segment table is one file; name it .csv or .tsv (got {job.out_path.name!r})"
             )
         delimiter = "\t" if suffix == ".tsv" else ","
-        names = session_names(sessions, options.names)
-        plan = [(s, n, pick_tracks(s, options.tracks, f"session {n}")) for s, n in zip(sessions, names, strict=True)]
-        with OutputFiles(options.overwrite) as out:
-            tmp = out.target(out_path)
-            with open(tmp, "w", encoding="utf-8", newline="") as f:
-                w = csv.writer(f, delimiter=delimiter, lineterminator="\n")
-                w.writerow(COLUMNS)
-                for i, (session, sname, tracks) in enumerate(plan):
-                    md = session.metadata
-                    for track in sorted(tracks, key=lambda t: t.name):
-                        for seg in track:
-                            w.writerow([
-                                sname, md.session_id, md.participant_id, track.name, seg.id, seg.label,
-                                iso_utc(md.start_utc, seg.start), iso_utc(md.start_utc, seg.end),
-                                fmt_float(seg.start), fmt_float(seg.end), fmt_difference(seg.start, seg.end),
-                                seg.annotator, seg.source, fmt_float(seg.confidence), seg.note,
-                                seg.created.isoformat(), seg.modified.isoformat(),
-                            ])
-                    if progress is not None:
-                        progress((i + 1) / len(plan), sname)
-            return out.commit()
+        plan = [(s, n, pick_tracks(s, job.options.tracks, f"session {n}"))
+                for s, n in zip(job.sessions, job.names, strict=True)]
+        tmp = job.out.target(job.out_path)
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f, delimiter=delimiter, lineterminator="\n")
+            w.writerow(COLUMNS)
+            for i, (session, sname, tracks) in enumerate(plan):
+                md = session.metadata
+                for track in sorted(tracks, key=lambda t: t.name):
+                    for seg in track:
+                        w.writerow([
+                            sname, md.session_id, md.participant_id, track.name, seg.id, seg.label,
+                            iso_utc(md.start_utc, seg.start), iso_utc(md.start_utc, seg.end),
+                            fmt_float(seg.start), fmt_float(seg.end), fmt_difference(seg.start, seg.end),
+                            seg.annotator, seg.source, fmt_float(seg.confidence), seg.note,
+                            seg.created.isoformat(), seg.modified.isoformat(),
+                        ])
+                if job.progress is not None:
+                    job.progress((i + 1) / len(plan), sname)

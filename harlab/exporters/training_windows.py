@@ -16,11 +16,8 @@ from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
 from harlab.exporters.base import (
     Exporter,
     ExportError,
-    ExportOptions,
-    OutputFiles,
-    ProgressCallback,
+    ExportJob,
     register,
-    session_names,
 )
 from harlab.exporters.windows import cut_windows, write_hdf5, write_npz
 
@@ -46,50 +43,41 @@ class TrainingWindowsExporter(Exporter):
     suffixes = (".npz", ".h5", ".hdf5")
     options = frozenset({"tracks", "streams", "rate_hz", "window_s", "stride_s", "label_policy", "classes"})
 
-    def export(
-        self,
-        sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
-        out_path = Path(out_path)
-        if out_path.suffix.lower() not in self.suffixes:
+    def write(self, job: ExportJob) -> None:
+        progress = job.progress
+        if job.out_path.suffix.lower() not in self.suffixes:
             raise ExportError(
-                f"training windows go to one .npz or .h5/.hdf5 file (got {out_path.name!r})"
+                f"training windows go to one .npz or .h5/.hdf5 file (got {job.out_path.name!r})"
             )
-        if options.tracks is not None and len(options.tracks) != 1:
-            raise ExportError(f"training windows use one label track; got {len(options.tracks)}: {options.tracks}")
-        track = options.tracks[0] if options.tracks else default_track(sessions)
+        if job.options.tracks is not None and len(job.options.tracks) != 1:
+            raise ExportError(
+                f"training windows use one label track; got {len(job.options.tracks)}: {job.options.tracks}")
+        track = job.options.tracks[0] if job.options.tracks else default_track(job.sessions)
         # train's defaults (harlab.core.window_defaults): without --window they are rounded to whole
         # samples as train rounds them (2.56 s is 51.2 samples at 20 Hz); given values must be exact
-        window_s = options.window_s if options.window_s is not None else DEFAULT_WINDOW_S
+        window_s = job.options.window_s if job.options.window_s is not None else DEFAULT_WINDOW_S
         ws = cut_windows(
-            sessions,
+            job.sessions,
             track,
             window_s,
-            options.stride_s if options.stride_s is not None else default_stride(window_s),
-            options.rate_hz,
-            options.streams,
-            options.label_policy or "majority",
-            classes=options.classes,
-            names=session_names(sessions, options.names),
+            job.options.stride_s if job.options.stride_s is not None else default_stride(window_s),
+            job.options.rate_hz,
+            job.options.streams,
+            job.options.label_policy or "majority",
+            classes=job.options.classes,
+            names=job.names,
             progress=(lambda f, m: progress(0.9 * f, m)) if progress else None,
-            round_to_samples=options.window_s is None,
+            round_to_samples=job.options.window_s is None,
         )
         manifest = ws.manifest()
-        manifest["file"] = out_path.name
-        with OutputFiles(options.overwrite) as out:
-            tmp = out.target(out_path)
-            tmp_manifest = out.target(manifest_path(out_path))
-            if out_path.suffix.lower() == ".npz":
-                with open(tmp, "wb") as f:
-                    write_npz(ws, f, manifest)
-            else:
-                write_hdf5(ws, tmp, manifest)
-            tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            if progress is not None:
-                progress(1.0, f"{len(ws)} windows")
-            return out.commit()
+        manifest["file"] = job.out_path.name
+        tmp = job.out.target(job.out_path)
+        tmp_manifest = job.out.target(manifest_path(job.out_path))
+        if job.out_path.suffix.lower() == ".npz":
+            with open(tmp, "wb") as f:
+                write_npz(ws, f, manifest)
+        else:
+            write_hdf5(ws, tmp, manifest)
+        tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        if job.progress is not None:
+            job.progress(1.0, f"{len(ws)} windows")

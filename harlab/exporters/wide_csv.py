@@ -5,7 +5,7 @@ Two layouts (``docs/EXPORT.md`` has the precise definition):
 * per stream (default): ``<session>.<stream>.csv`` per stream, with the stream's own
   timestamps, never resampled;
 * merged (``rate_hz`` given): ``<session>.csv`` with every chosen stream resampled onto
-  the common grid ``t = k / rate`` (see :mod:`harlab.exporters.resample`).
+  the common grid ``t = k / rate`` (see :mod:`harlab.signal.resampling`).
 
 Columns: ``time_s`` (seconds since session start, shortest text that reads back as
 the same float64), ``time_utc`` (ISO 8601 UTC, only when the session's start is
@@ -18,7 +18,6 @@ opened lazily never has to fit in memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 import numpy as np
@@ -28,19 +27,17 @@ from harlab.core.session import Session
 from harlab.exporters.base import (
     Exporter,
     ExportError,
-    ExportOptions,
-    OutputFiles,
+    ExportJob,
     ProgressCallback,
     iso_utc_array,
     labels_at,
     pick_tracks,
     plan_outputs,
     register,
-    session_names,
     time_chunks,
 )
-from harlab.exporters.resample import resample_onto
 from harlab.exporters.windows import resolve_channels
+from harlab.signal.resampling import resample_onto
 
 
 def _chosen(session: Session, streams: Sequence[str] | None, what: str) -> list[tuple[str, list[int]]]:
@@ -104,50 +101,39 @@ class WideCsvExporter(Exporter):
     suffixes = (".csv",)
     options = frozenset({"tracks", "streams", "rate_hz"})
 
-    def export(
-        self,
-        sessions: Sequence[Session],
-        out_path: str | Path,
-        options: ExportOptions | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> list[Path]:
-        options = options or ExportOptions()
-        self.check_options(options)
-        if options.rate_hz is not None and not (options.rate_hz > 0 and np.isfinite(options.rate_hz)):
-            raise ExportError(f"rate must be a positive number of Hz, got {options.rate_hz}")
-        out_path = Path(out_path)
-        names = session_names(sessions, options.names)
+    def write(self, job: ExportJob) -> None:
+        rate = job.options.rate_hz
+        if rate is not None and not (rate > 0 and np.isfinite(rate)):
+            raise ExportError(f"rate must be a positive number of Hz, got {rate}")
         jobs: list[tuple[Session, str, list[tuple[str, list[int]]], list[LabelTrack]]] = []
-        for s, n in zip(sessions, names, strict=True):
-            chosen = _chosen(s, options.streams, f"session {n}")
-            tracks = pick_tracks(s, options.tracks, f"session {n}")
-            if options.rate_hz is None:
+        for s, n in zip(job.sessions, job.names, strict=True):
+            chosen = _chosen(s, job.options.streams, f"session {n}")
+            tracks = pick_tracks(s, job.options.tracks, f"session {n}")
+            if rate is None:
                 jobs += [(s, f"{n}.{sname}", [(sname, idx)], tracks) for sname, idx in chosen]
             elif chosen:
                 jobs.append((s, n, chosen, tracks))
         if not jobs:
             raise ExportError("nothing to export: the sessions have no streams")
-        targets = plan_outputs(out_path, [j[1] for j in jobs], ".csv", self.suffixes, self.name)
+        targets = plan_outputs(job.out_path, [j[1] for j in jobs], ".csv", self.suffixes, self.name)
         total = sum(sum(s.streams[sn].n_samples for sn, _ in ch) for s, _, ch, _ in jobs) or 1
         done = 0
-        with OutputFiles(options.overwrite) as out:
-            for (session, label, chosen, tracks), final in zip(jobs, targets, strict=True):
-                tmp = out.target(final)
-                n_here = sum(session.streams[sn].n_samples for sn, _ in chosen)
+        for (session, label, chosen, tracks), final in zip(jobs, targets, strict=True):
+            tmp = job.out.target(final)
+            n_here = sum(session.streams[sn].n_samples for sn, _ in chosen)
 
-                def report(frac: float, _label: str = label, _base: int = done, _n: int = n_here) -> None:
-                    if progress is not None:
-                        progress(min(1.0, (_base + frac * _n) / total), _label)
+            def report(frac: float, _label: str = label, _base: int = done, _n: int = n_here) -> None:
+                if job.progress is not None:
+                    job.progress(min(1.0, (_base + frac * _n) / total), _label)
 
-                with open(tmp, "w", encoding="utf-8", newline="") as f:
-                    if options.rate_hz is None:
-                        self._per_stream(f, session, chosen[0], tracks, options.chunk_samples, report)
-                    else:
-                        self._merged(f, session, chosen, tracks, options.rate_hz, options.chunk_samples, report)
-                done += n_here
-            if progress is not None:
-                progress(1.0, "done")
-            return out.commit()
+            with open(tmp, "w", encoding="utf-8", newline="") as f:
+                if rate is None:
+                    self._per_stream(f, session, chosen[0], tracks, job.options.chunk_samples, report)
+                else:
+                    self._merged(f, session, chosen, tracks, rate, job.options.chunk_samples, report)
+            done += n_here
+        if job.progress is not None:
+            job.progress(1.0, "done")
 
     @staticmethod
     def _per_stream(

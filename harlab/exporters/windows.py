@@ -9,7 +9,7 @@ The rules, which ``docs/EXPORT.md`` states for users:
   window carries exactly one class (samples covered by two classes of an overlapping
   track count as unlabelled).
 * Samples are put on a uniform grid at ``rate_hz`` per gap-free run of the first chosen
-  stream (see :mod:`harlab.exporters.resample`: no resampling happens when the grid is the
+  stream (see :mod:`harlab.signal.resampling`: no resampling happens when the grid is the
   stream's own clock; downsampling is anti-aliased). The grid starts at the first sample
   of the run inside the span.
 * A window never spans a gap of more than 1.5 sample periods in any source stream:
@@ -37,7 +37,8 @@ from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.exporters.base import ExportError, ProgressCallback, labels_at, session_names
-from harlab.exporters.resample import GAP_FACTOR, ResampleInfo, nominal_period, resample_onto, split_runs
+from harlab.signal.resampling import GAP_FACTOR, ResampleInfo, nominal_period, resample_onto
+from harlab.signal.windowing import rounded_seconds, run_grid, uniform_pieces, whole_samples, window_index
 
 POLICIES = ("majority", "centre", "pure")
 FORMAT_NAME = "harlab-training-windows"
@@ -192,32 +193,6 @@ def _common_rate(sessions: Sequence[Session], chosen: list[list[tuple[str, list[
     return values[0]
 
 
-def _whole_samples(seconds: float, rate: float, what: str, rounding: bool = False) -> int:
-    """Samples in ``seconds`` at ``rate``; with ``rounding`` the nearest whole number (at least one
-    sample must fit), else an exact multiple of the sample period."""
-    n = seconds * rate
-    k = round(n)
-    if rounding and n >= 0.5:
-        return max(1, int(k))
-    if rounding:
-        raise ExportError(f"{what} {seconds:g} s is shorter than one sample at {rate:g} Hz "
-                          f"({1.0 / rate:g} s); choose at least {1.0 / rate:g} s")
-    if k < 1 or abs(n - k) > 1e-6 * max(1.0, n):
-        raise ExportError(
-            f"{what} {seconds:g} s is not a whole number of samples at {rate:g} Hz ({n:g}); "
-            f"choose a multiple of {1.0 / rate:g} s, or a rate (--rate) at which it is"
-        )
-    return int(k)
-
-
-def _rounded_seconds(seconds: float, samples: int, rate: float) -> float:
-    """``seconds`` if it is ``samples`` whole samples at ``rate`` already, else what they last."""
-    exact = samples / rate
-    return float(seconds) if abs(seconds - exact) <= 1e-6 * max(1.0, exact) else exact
-
-
-# -- labelled spans and the grid ------------------------------------------------------------
-
 def labelled_spans(track: Any) -> list[tuple[float, float]]:
     """Union of the track's positive-length segments as sorted (start, end) spans."""
     starts, ends, _ = track.arrays()
@@ -230,44 +205,6 @@ def labelled_spans(track: Any) -> list[tuple[float, float]]:
         else:
             spans.append((float(s), float(e)))
     return spans
-
-
-def _grid_for_span(t: np.ndarray, period: float | None, span: tuple[float, float], rate: float) -> np.ndarray:
-    """Uniform grid points inside ``span``, one piece per gap-free run of ``t`` (the first stream)."""
-    tol = 1e-4 / rate
-    pieces = []
-    for run in split_runs(t, period):
-        rt = t[run.i0:run.i1]
-        k = int(np.searchsorted(rt, span[0] - tol, side="left"))
-        if k >= len(rt):
-            continue
-        anchor = float(rt[k])
-        stop = min(run.t1 + tol, span[1] - tol)
-        if stop < anchor:
-            continue
-        n = int(np.floor((stop - anchor) * rate + 1e-9)) + 1
-        pieces.append(anchor + np.arange(n) / rate)
-    return np.concatenate(pieces) if pieces else np.zeros(0)
-
-
-def _pieces(valid: np.ndarray, grid: np.ndarray, rate: float) -> list[tuple[int, int]]:
-    """Index ranges [a, b) of consecutive valid grid points exactly one period apart."""
-    if not len(grid):
-        return []
-    brk = np.ones(len(grid) + 1, dtype=bool)
-    brk[1:-1] = np.abs(np.diff(grid) * rate - 1.0) > 1e-3
-    edges = np.flatnonzero(brk)
-    out: list[tuple[int, int]] = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        # split further at invalid points
-        v = valid[a:b]
-        if v.all():
-            out.append((int(a), int(b)))
-            continue
-        idx = np.flatnonzero(np.diff(np.concatenate(([0], v.astype(np.int8), [0]))))
-        for s, e in zip(idx[0::2], idx[1::2], strict=True):
-            out.append((int(a + s), int(a + e)))
-    return out
 
 
 def _window_classes(codes: np.ndarray, policy: str, n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -346,10 +283,13 @@ def cut_windows(
         if other_units != units:
             raise ExportError(f"session {n} has units {other_units}, but {snames[0]} has {units} for {ch_names}")
     rate = float(rate_hz) if rate_hz is not None else _common_rate(sessions, chosen, snames)
-    T = _whole_samples(window_s, rate, "window", round_to_samples)
-    S = _whole_samples(stride_s, rate, "stride", round_to_samples)
+    try:
+        T = whole_samples(window_s, rate, "window", round_to_samples)
+        S = whole_samples(stride_s, rate, "stride", round_to_samples)
+    except HarlabError as exc:
+        raise ExportError(str(exc)) from None
     if round_to_samples:
-        window_s, stride_s = _rounded_seconds(window_s, T, rate), _rounded_seconds(stride_s, S, rate)
+        window_s, stride_s = rounded_seconds(window_s, T, rate), rounded_seconds(stride_s, S, rate)
     fixed = list(classes) if classes is not None else None
     if fixed is not None and len({class_key(c) for c in fixed}) != len(fixed):
         raise ExportError(f"class list has duplicates: {fixed}")
@@ -379,7 +319,7 @@ def cut_windows(
             t0, v0 = first.read(lo, hi)
             fin = np.isfinite(v0[:, ch[0][1]]).all(axis=1)
             t_first = t0[fin]
-            grid = _grid_for_span(t_first, nominal_period(t_first, first.rate_hz), span, rate)
+            grid = run_grid(t_first, nominal_period(t_first, first.rate_hz), rate, span)
             if len(grid) < T:
                 continue
             cols = []
@@ -399,13 +339,13 @@ def cut_windows(
                 continue
             code_of = {u: k for k, u in enumerate(uniq)}
             codes = np.fromiter((code_of.get(x, -1) for x in lab), dtype=np.int64, count=len(lab))
-            for a, b in _pieces(valid, grid, rate):
+            for a, b in uniform_pieces(valid, grid, rate):
                 if b - a < T:
                     continue
-                starts = np.arange(a, b - T + 1, S)
-                idx = starts[:, None] + np.arange(T)[None, :]
-                cls, ok, impure = _window_classes(codes[idx], policy, len(uniq))
-                dropped["unlabelled_or_ambiguous"] += int((codes[idx] < 0).any(axis=1).sum())
+                win = window_index(a, b, T, S)
+                starts = win[:, 0]
+                cls, ok, impure = _window_classes(codes[win], policy, len(uniq))
+                dropped["unlabelled_or_ambiguous"] += int((codes[win] < 0).any(axis=1).sum())
                 dropped["impure"] += int(impure.sum())
                 win_names = np.asarray(uniq + [""], dtype=object)[np.where(ok, cls, len(uniq))]
                 if fixed is not None:
@@ -415,7 +355,7 @@ def cut_windows(
                     ok &= ~other
                 if not ok.any():
                     continue
-                xs.append(values[idx[ok]])
+                xs.append(values[win[ok]])
                 names_per_win.append(win_names[ok])
                 starts_all.append(grid[starts[ok]])
                 sess_idx.append(np.full(int(ok.sum()), si, dtype=np.int64))

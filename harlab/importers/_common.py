@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+from isal import igzip  # ISA-L's gzip: ~3x faster to decompress than zlib, same output
+from isal.isal_zlib import error as _isal_error
 
 import harlab
 from harlab.core.errors import HarlabError, ImportFormatError
@@ -37,12 +39,6 @@ def provenance(importer: str, sources: Iterable[Path], notes: str = "") -> Prove
     )
 
 
-try:  # ISA-L's gzip is ~3x faster to decompress than zlib; optional, same output
-    from isal import igzip as _gzip_impl
-    from isal.isal_zlib import error as _isal_error
-except ImportError:  # pragma: no cover - depends on the environment
-    _gzip_impl = gzip  # type: ignore[assignment]
-    _isal_error = zlib.error  # type: ignore[assignment,misc]
 
 
 # -- bounded reading: every importer reads its input through these ---------------------
@@ -131,7 +127,7 @@ def _drain(stream: BinaryIO, label: Path, budget: ReadBudget, compressed: int | 
 
 
 def read_all(path: Path, budget: ReadBudget | None = None, expected: str = "") -> bytes:
-    """The file's bytes, ``.gz`` decompressed (with ISA-L when installed), never more than the
+    """The file's bytes, ``.gz`` decompressed (with ISA-L), never more than the
     budget (one :class:`ReadBudget` per input; a fresh one by default) or :data:`MAX_RATIO`
     allows: the bounded read every importer goes through."""
     budget = budget if budget is not None else ReadBudget()
@@ -141,7 +137,7 @@ def read_all(path: Path, budget: ReadBudget | None = None, expected: str = "") -
         if not gz and size is not None and size > budget.limit - budget.used:
             raise budget.refuse(path, expected, size)  # a sparse terabyte costs a stat, not a read
         if gz:
-            with _gzip_impl.open(path, "rb") as f:
+            with igzip.open(path, "rb") as f:
                 return _drain(f, path, budget, size, expected)
         with open(path, "rb") as f:
             if size is None:  # a pipe or device: no size to trust
@@ -152,6 +148,17 @@ def read_all(path: Path, budget: ReadBudget | None = None, expected: str = "") -
             return data + grown if grown else data
     except _READ_ERRORS as exc:
         raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable (gzip) file") from exc
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """The whole (decompressed) file as text, through the bounded :func:`read_all`."""
+    data = read_all(path)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(
+            path, "file is not text", offset=exc.start, expected=f"{encoding} text"
+        ) from exc
 
 
 def read_at_most(path: Path, limit: int, expected: str) -> bytes:
@@ -383,15 +390,6 @@ def runs(labels: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
-def median_period(t: np.ndarray) -> float | None:
-    """Median positive spacing of sorted times (seconds), None with fewer than two distinct times."""
-    if len(t) < 2:
-        return None
-    dt = np.diff(t)
-    dt = dt[dt > 0]
-    return float(np.median(dt)) if len(dt) else None
-
-
 def gap_flags(t: np.ndarray, period: float | None, factor: float = 1.5) -> np.ndarray:
     """FLAG_GAP_BEFORE on each sample that follows a pause longer than ``factor`` periods."""
     flags = np.zeros(len(t), dtype=np.uint8)
@@ -401,10 +399,15 @@ def gap_flags(t: np.ndarray, period: float | None, factor: float = 1.5) -> np.nd
 
 
 def nominal_rate(period: float | None) -> float | None:
-    """A rate rounded to 0.01 Hz from a measured median period (never hard-coded)."""
+    """A rate rounded to 0.01 Hz from a measured median period (never hard-coded).
+
+    A rate below 0.01 Hz (a sample every few minutes, or a clock that jumped by years) is
+    kept unrounded: rounding would make it 0 Hz, which no stream can have.
+    """
     if not period:
         return None
-    return round(1.0 / period, 2)
+    rate = 1.0 / period
+    return round(rate, 2) if rate >= 0.01 else rate
 
 
 def distinct_names(path: Path, names: dict, what: str) -> None:

@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from harlab.core.errors import HarlabError, ImportFormatError, SessionError
-from harlab.core.metadata import Provenance, SourceFile, check_timezone
+from harlab.core.metadata import check_timezone
 from harlab.core.plugins import PluginRegistry
 from harlab.core.session import Session
-from harlab.importers._common import read_all
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -180,21 +179,6 @@ def open_binary(path: Path) -> BinaryIO:
     return open(path, "rb")
 
 
-def read_bytes(path: Path) -> bytes:
-    """The whole (decompressed) file, through the one bounded read (:func:`harlab.importers._common.read_all`)."""
-    return read_all(path)
-
-
-def read_text(path: Path, encoding: str = "utf-8") -> str:
-    data = read_bytes(path)
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(
-            path, "file is not text", offset=exc.start, expected=f"{encoding} text"
-        ) from exc
-
-
 def head_bytes(path: Path, n: int = 4096) -> bytes:
     """The first ``n`` (decompressed) bytes, for sniffing."""
     with open_binary(path) as f:
@@ -234,18 +218,6 @@ def import_warnings(session: Session) -> list[str]:
     """The warnings :func:`warn` attached to ``session``."""
     text = session.metadata.extra.get(_WARNINGS_KEY, "")
     return text.splitlines() if text else []
-
-
-def provenance_for(importer: str, paths: list[Path], notes: str = "") -> Provenance:
-    """Provenance naming the importer, this harlab version and each source file with its sha256."""
-    from harlab import __version__
-
-    return Provenance(
-        importer=importer,
-        harlab_version=__version__,
-        sources=[SourceFile.of(p) for p in paths],
-        notes=notes,
-    )
 
 
 def resolve_timezone(options: ImportOptions) -> tuple[str, str | None]:

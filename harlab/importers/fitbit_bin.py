@@ -28,13 +28,12 @@ from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.plausibility import GRAVITY_ZERO, G, Limit, limit_for
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_CLIPPED, FLAG_SUSPECT, Stream
-from harlab.importers._common import check_values, read_at_most
+from harlab.importers._common import check_values, provenance, read_at_most
 from harlab.importers.base import (
     Importer,
     ImportOptions,
     ProgressCallback,
     head_bytes,
-    provenance_for,
     register,
     resolve_timezone,
     warn,
@@ -317,7 +316,7 @@ class FitbitBinImporter(Importer):
             devices=[DeviceInfo(name="fitbit", model=f"Fitbit Versa ({app} app)", placement="wrist")],
             timezone=tz,
             start_utc=start_utc,
-            provenance=provenance_for(self.name, [path]),
+            provenance=provenance(self.name, [path]),
             extra={
                 "fs_nominal": f"{SEED_RATE_HZ:g}",
                 "t0_known": "true" if start_utc is not None else "false",

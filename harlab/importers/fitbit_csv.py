@@ -24,14 +24,13 @@ import numpy as np
 from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
+from harlab.importers._common import provenance, read_text
 from harlab.importers.base import (
     Importer,
     ImportOptions,
     ProgressCallback,
     head_text,
     iter_lines,
-    provenance_for,
-    read_text,
     register,
     warn,
 )
@@ -150,7 +149,7 @@ class FitbitSeedCsvImporter(Importer):
                                     placement="wrist")],
                 timezone=options.timezone or "UTC",
                 start_utc=None,
-                provenance=provenance_for(self.name, [path]),
+                provenance=provenance(self.name, [path]),
                 extra={
                     "fs_nominal": f"{rate:g}",
                     "t0_known": "false",

@@ -26,8 +26,8 @@ import numpy as np
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream
-from harlab.importers._common import Locate, check_values, read_at_most
+from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream, median_period
+from harlab.importers._common import Locate, check_values, gap_flags, provenance, read_at_most, read_text
 from harlab.importers.base import (
     Importer,
     ImportOptions,
@@ -35,8 +35,6 @@ from harlab.importers.base import (
     head_bytes,
     head_text,
     iter_lines,
-    provenance_for,
-    read_text,
     register,
     warn,
 )
@@ -84,18 +82,15 @@ def build_fetcher_session(
                            locate=locate)
     t, flags, n_wraps, n_back = repair_clock(t_ms)
     flags = checked.flags(flags)
-    dt = np.diff(t)
-    positive = dt[dt > 0]
-    period_ms = float(np.median(positive)) if len(positive) else None
+    period_ms = median_period(t)
     rate = 1000.0 / period_ms if period_ms else None
-    if period_ms:
-        flags[1:][dt > 1.5 * period_ms] |= FLAG_GAP_BEFORE
+    flags |= gap_flags(t, period_ms)
     metadata = Metadata(
         participant_id=options.participant or "",
         devices=[DeviceInfo(name="fitbit", model="Fitbit (accel-fetcher app)", placement="wrist")],
         timezone=options.timezone or "UTC",
         start_utc=None,
-        provenance=provenance_for(importer, [path]),
+        provenance=provenance(importer, [path]),
         extra={
             "t0_known": "false",
             "clock": "watch sensor clock (ms), not Unix time",

@@ -36,14 +36,20 @@ from harlab.core.labels import Segment
 from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, sha256_of
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream
-from harlab.importers._common import Checked, ReadBudget, check_values, open_zip, read_all, read_member
+from harlab.importers._common import (
+    Checked,
+    ReadBudget,
+    check_values,
+    open_zip,
+    provenance,
+    read_all,
+    read_member,
+)
 from harlab.importers.base import (
     Importer,
     ImportOptions,
     ProgressCallback,
     head_text,
-    provenance_for,
-    read_bytes,
     register,
     resolve_timezone,
     warn,
@@ -114,7 +120,7 @@ def list_entries(path: Path) -> list[Entry]:
                     label = Path(f"{path}:{info.filename}")
                     out.append(Entry(base, label, reader(info, label)))
     elif path.is_file() and kind_of(path.name):
-        out.append(Entry(path.name, path, lambda: read_bytes(path)))
+        out.append(Entry(path.name, path, lambda: read_all(path)))
     return out
 
 
@@ -405,7 +411,7 @@ def build_context_session(
         devices=[DeviceInfo(name="fitbit", model="Fitbit (account export)", placement="wrist")],
         timezone=tz_name,
         start_utc=start,
-        provenance=provenance_for(importer, []),
+        provenance=provenance(importer, []),
         extra={"raw_motion": "none", "files": json.dumps(out.files)},
     )
     metadata.provenance.sources = sources
@@ -565,7 +571,7 @@ class FitbitWebApiHeartRateImporter(Importer):
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
-        entry = Entry(path.name, path, lambda: read_bytes(path))
+        entry = Entry(path.name, path, lambda: read_all(path))
         data, text = _load_json(entry)
         if not isinstance(data, dict):
             raise ImportFormatError(path, f"top level is a JSON {type(data).__name__}", line=1,
@@ -616,7 +622,7 @@ class FitbitWebApiHeartRateImporter(Importer):
             devices=[DeviceInfo(name="fitbit", model="Fitbit (Web API)", placement="wrist")],
             timezone=tz_name,
             start_utc=start,
-            provenance=provenance_for(self.name, [path]),
+            provenance=provenance(self.name, [path]),
             extra={"raw_motion": "none", "date": day.isoformat()},
         )
         session = Session(metadata)

@@ -38,15 +38,14 @@ from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, check_timezone
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_SUSPECT, Stream
-from harlab.importers._common import check_values, gap_flags, median_period, nominal_rate, provenance, runs
+from harlab.core.streams import FLAG_SUSPECT, Stream, median_period
+from harlab.importers._common import check_values, gap_flags, nominal_rate, provenance, read_text, runs
 from harlab.importers._csvspec import CsvSpec, CsvSpecError, StreamSpec
 from harlab.importers.base import (
     Importer,
     ImportOptions,
     ProgressCallback,
     head_bytes,
-    read_text,
     register,
     warn,
 )

@@ -13,12 +13,12 @@ import contextlib
 import os
 import re
 import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harlab import __version__
+from harlab.core import files
 from harlab.core.errors import HarlabError, SessionFileError, quote_input
 from harlab.core.files import same_file, special_kind
 from harlab.core.metadata import SourceFile
@@ -183,9 +183,15 @@ class ImportCancelled(HarlabError):
         super().__init__("import cancelled")
 
 
-def _backup_name(target: Path) -> Path:
-    # the pattern storage.remove_stale_temps cleans, so a killed import leaves nothing for long
-    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.h5.tmp")
+def _temp_beside(target: Path) -> Path:
+    """A new empty file beside ``target`` named as a save's temporary file, which
+    :func:`harlab.storage.session_file.remove_stale_temps` cleans, so a killed import leaves
+    nothing for long."""
+    from harlab.storage.codec import TEMP_SUFFIX
+
+    fd, name = files.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+    os.close(fd)
+    return Path(name)
 
 
 def _stage(session: Session, tmp: Path, target: Path) -> None:
@@ -203,11 +209,7 @@ def _stage(session: Session, tmp: Path, target: Path) -> None:
     try:
         with h5py.File(tmp, "w", driver="core", backing_store=True, track_order=True, locking=False) as f:
             write_session(f, session)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        files.fsync_path(tmp)
     except (OSError, RuntimeError) as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -226,7 +228,7 @@ def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) ->
     """
     from harlab.storage import FileLock
     from harlab.storage.probe import trust
-    from harlab.storage.session_file import fsync_dir, remove_stale_temps
+    from harlab.storage.session_file import remove_stale_temps
 
     locks: list[FileLock] = []
     staged: list[Path] = []
@@ -240,21 +242,22 @@ def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) ->
             locks.append(FileLock(t).acquire())
             remove_stale_temps(t)
         for session, t in zip(sessions, targets, strict=True):
-            tmp = _backup_name(t)
+            tmp = _temp_beside(t)
             staged.append(tmp)
             _stage(session, tmp, t)
         for tmp, t in zip(staged, targets, strict=True):
             old = None
             if t.exists():
-                old = _backup_name(t)
+                old = _temp_beside(t)
                 try:
+                    old.unlink()  # the name stays reserved to this lock holder; the link takes it
                     os.link(t, old)
                 except OSError:  # no hard links here: copy, so the old file survives a failure
                     shutil.copy2(t, old)
             backups[t] = old
             os.replace(tmp, t)
         for folder in {t.parent for t in targets}:
-            fsync_dir(folder)
+            files.fsync_dir(folder)
         for t in targets:
             trust(t)  # harlab wrote it: opening it needs no probe in a child process
     except BaseException:

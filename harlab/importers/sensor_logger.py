@@ -26,8 +26,9 @@ reads true/false.
 What the importer does: every CSV with a ``time`` column and numeric values becomes a
 stream named after the file (``Accelerometer.csv`` -> ``accelerometer``,
 ``TotalAcceleration.csv`` -> ``total_acceleration``), channels in x, y, z order
-whatever the file's order, units from the table above (unknown sensors keep their
-column names and an empty unit). Files with text columns (Location is numeric and
+whatever the file's order, units from the table above (the one table of
+:mod:`harlab.core.phone_sensors`, which the live push receiver reads too; unknown
+sensors keep their column names and an empty unit). Files with text columns (Location is numeric and
 kept; Activity, Network, Battery state, Bluetooth are not) are skipped and listed in
 ``metadata.extra["skipped_files"]``. Time zero is the earliest ``time`` of all files,
 which is also ``start_utc``; every stream keeps its own timestamps (the app samples
@@ -50,14 +51,14 @@ import pandas as pd
 from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, check_timezone, sha256_of
+from harlab.core.phone_sensors import SENSORS, sensor_key
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_SUSPECT, Stream
+from harlab.core.streams import FLAG_SUSPECT, Stream, median_period
 from harlab.importers._common import (
     ReadBudget,
     check_values,
     gap_flags,
     line_of_row,
-    median_period,
     nominal_rate,
     open_zip,
     provenance,
@@ -66,51 +67,8 @@ from harlab.importers._common import (
 )
 from harlab.importers.base import Importer, ImportOptions, ProgressCallback, head_bytes, register, warn
 
-#: file stem (lower case) -> (stream name, kind, {column: unit}) ; channel order = dict order
-KNOWN: dict[str, tuple[str, str, dict[str, str]]] = {
-    "accelerometer": ("accelerometer", "linear_acceleration", dict.fromkeys("xyz", "m/s^2")),
-    "totalacceleration": ("total_acceleration", "accelerometer", dict.fromkeys("xyz", "m/s^2")),
-    "gravity": ("gravity", "gravity", dict.fromkeys("xyz", "m/s^2")),
-    "gyroscope": ("gyroscope", "gyroscope", dict.fromkeys("xyz", "rad/s")),
-    "accelerometeruncalibrated": ("accelerometer_uncalibrated", "accelerometer", dict.fromkeys("xyz", "")),
-    "gyroscopeuncalibrated": ("gyroscope_uncalibrated", "gyroscope", dict.fromkeys("xyz", "rad/s")),
-    "magnetometer": ("magnetometer", "magnetometer", dict.fromkeys("xyz", "uT")),
-    "magnetometeruncalibrated": ("magnetometer_uncalibrated", "magnetometer", dict.fromkeys("xyz", "uT")),
-    "orientation": (
-        "orientation",
-        "orientation",
-        {"qx": "", "qy": "", "qz": "", "qw": "", "roll": "rad", "pitch": "rad", "yaw": "rad"},
-    ),
-    "heartrate": ("heart_rate", "heart_rate", {"bpm": "bpm"}),
-    "watchheartrate": ("heart_rate", "heart_rate", {"bpm": "bpm"}),
-    "barometer": ("barometer", "pressure", {"pressure": "mbar", "relativeAltitude": "m"}),
-    "wristmotion": (
-        "wrist_motion",
-        "wrist_motion",
-        {
-            "accelerationX": "g",
-            "accelerationY": "g",
-            "accelerationZ": "g",
-            "rotationRateX": "rad/s",
-            "rotationRateY": "rad/s",
-            "rotationRateZ": "rad/s",
-            "gravityX": "g",
-            "gravityY": "g",
-            "gravityZ": "g",
-            "quaternionW": "",
-            "quaternionX": "",
-            "quaternionY": "",
-            "quaternionZ": "",
-            "pitch": "rad",
-            "roll": "rad",
-            "yaw": "rad",
-        },
-    ),
-    "microphone": ("microphone", "loudness", {"dBFS": "dBFS"}),
-    "light": ("light", "light", {"lux": "lux"}),
-    "pedometer": ("pedometer", "steps", {"steps": "steps"}),
-    "compass": ("compass", "compass", {"magneticBearing": "deg"}),
-}
+#: sensors whose export must have every field (a partial file of these is a broken export)
+COMPLETE = ("accelerometer", "gyroscope", "gravity", "totalacceleration", "heartrate")
 TIME_COLUMNS = ("time", "seconds_elapsed")
 _MAX_TIME_NS = 4_102_444_800 * 10**9  #: 2100-01-01 in epoch ns (int64 holds up to 2262)
 SPECIAL = {"metadata", "annotation"}
@@ -403,24 +361,25 @@ class SensorLoggerImporter(Importer):
         extra: dict[str, str],
         notes: list[str],
     ) -> Stream | None:
-        key = stem.lower()
+        key = sensor_key(stem)
         cols = [c for c in df.columns if c not in TIME_COLUMNS]
-        if key in KNOWN:
-            name, kind, units = KNOWN[key]
-            channels = [c for c in units if c in df.columns]
-            missing = [c for c in units if c not in df.columns]
+        sensor = SENSORS.get(key)
+        if sensor is not None:
+            name, kind = sensor.stream, sensor.kind
+            channels = [c for c in sensor.channels if c in df.columns]
+            missing = [c for c in sensor.channels if c not in df.columns]
             if not channels:
                 raise ImportFormatError(
                     where,
-                    f"none of the columns {', '.join(units)}",
+                    f"none of the columns {', '.join(sensor.channels)}",
                     line=1,
                     expected=f"the {stem} columns of Sensor Logger",
                 )
-            if missing and key in ("accelerometer", "gyroscope", "gravity", "totalacceleration", "heartrate"):
+            if missing and key in COMPLETE:
                 raise ImportFormatError(
-                    where, f"missing column(s) {', '.join(missing)}", line=1, expected=", ".join(units)
+                    where, f"missing column(s) {', '.join(missing)}", line=1, expected=", ".join(sensor.channels)
                 )
-            unit_list = [units[c] for c in channels]
+            unit_list = [sensor.unit(c) for c in channels]
             if key == "wristmotion" and standardised:
                 unit_list = ["m/s^2" if u == "g" else u for u in unit_list]
         else:
@@ -429,6 +388,7 @@ class SensorLoggerImporter(Importer):
             if len(channels) != len(cols) or not channels:
                 return None
             unit_list = [""] * len(channels)
+        watch = sensor.watch if sensor is not None else key.startswith(("watch", "wrist"))
         values = np.stack([_numbers(where, df, c) for c in channels], axis=1)
         checked = check_values(where, values, stream=name, kind=kind, units=unit_list, locate=line_of_row(2))
         if checked.note:
@@ -457,7 +417,7 @@ class SensorLoggerImporter(Importer):
             rate_hz=nominal_rate(period),
             flags=flags,
             kind=kind,
-            device="watch" if key.startswith(("watch", "wrist")) else "",
+            device="watch" if watch else "",
             attrs={"source_file": PurePosixPath(str(where).split("!")[-1]).name},
         )
 

@@ -43,7 +43,6 @@ from harlab.importers.base import (
     ImportOptions,
     ProgressCallback,
     head_bytes,
-    read_bytes,
     register,
     warn,
 )
@@ -141,7 +140,7 @@ def _diagnose(path: Path, data: bytes, why: str) -> None:
 
 
 def read_activity_labels(path: Path) -> dict[int, str]:
-    text = read_bytes(path).decode("latin-1")
+    text = read_all(path).decode("latin-1")
     out: dict[int, str] = {}
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -157,7 +156,7 @@ def read_activity_labels(path: Path) -> dict[int, str]:
 
 def read_labels(path: Path, exp: int, user: int, n_samples: int, classes: dict[int, str]) -> list[Segment]:
     """This experiment's rows of labels.txt as segments, all checked against the recording."""
-    text = read_bytes(path)
+    text = read_all(path)
     check_ascii(path, text)
     segs: list[Segment] = []
     prev_end = 0

@@ -33,7 +33,7 @@ What the importer makes of it, and why:
 * Units: accelerometer m/s^2 including gravity, gyroscope rad/s (datasets.md 4.1.10).
 
 Lines without the trailing ``;`` and CRLF endings (a re-saved copy circulates) are read
-too. The fast path decompresses in one call (ISA-L when installed) and hands the text to
+too. The fast path decompresses in one call (ISA-L) and hands the text to
 pyarrow's multi-threaded CSV reader (pandas' C parser when pyarrow is absent) with strict
 dtypes; only a file that fails is walked line by line to name the line.
 """
@@ -54,13 +54,14 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import FLAG_DUPLICATE, FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream
+from harlab.core.streams import FLAG_DUPLICATE, FLAG_SUSPECT, Stream, median_period
 from harlab.importers._common import (
     check_ascii,
     check_values,
     claim_root,
     distinct_names,
     finite_number,
+    gap_flags,
     line_of_row,
     nominal_rate,
     provenance,
@@ -71,7 +72,6 @@ from harlab.importers.base import (
     ImportOptions,
     ProgressCallback,
     head_bytes,
-    read_bytes,
     register,
     warn,
 )
@@ -140,12 +140,10 @@ class WisdmFile:
 
 def _columns_arrow(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, list[np.ndarray]] | None:
     """(subject, activity codes, activity letters, t, [x, y, z]) with pyarrow's multi-threaded
-    CSV reader, or None when pyarrow is missing or refuses the text (then pandas decides)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-    except ImportError:
-        return None
+    CSV reader, or None when pyarrow refuses the text (then pandas decides)."""
+    import pyarrow as pa  # imported here: only WISDM reads need it, and it takes a while to load
+    import pyarrow.csv as pacsv
+
     types = {"subject": pa.int64(), "activity": pa.dictionary(pa.int32(), pa.string()), "t": pa.int64(),
              "x": pa.float64(), "y": pa.float64(), "z": pa.float64()}
     try:
@@ -316,14 +314,10 @@ def clean(f: WisdmFile) -> CleanStream:
     if np.any(dt == 0):  # rare (1649): the slow, careful path
         keep, same = _resolve_ties(f, order, t, block)
         order, t = order[keep], t[keep]
-        dt = np.diff(t)
         dropped, same = int((~keep).sum()), same[keep]
         same_time = int(same.sum())
-    pos = dt[dt > 0]
-    period_ns = float(np.median(pos)) if len(pos) else 0.0
-    flags = np.zeros(len(t), dtype=np.uint8)
-    if period_ns:
-        flags[1:][dt > 1.5 * period_ns] |= FLAG_GAP_BEFORE
+    period_ns = median_period(t) or 0.0
+    flags = gap_flags(t, period_ns)
     if same_time:
         flags[same] |= FLAG_DUPLICATE
     flags[f.suspect[order]] |= FLAG_SUSPECT
@@ -410,7 +404,7 @@ def find_activity_key(path: Path, levels: int = 5) -> Path | None:
 
 def read_activity_key(path: Path) -> dict[str, str]:
     """``walking = A`` lines; the file ends with an empty line."""
-    text = read_bytes(path).decode("latin-1")
+    text = read_all(path).decode("latin-1")
     names: dict[str, str] = {}
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

@@ -22,10 +22,11 @@ from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
-from harlab.exporters.resample import nominal_period, resample_onto, split_runs
 from harlab.exporters.windows import WindowSet, cut_windows
 from harlab.ml.context import recording_reference, reference_size
 from harlab.ml.modelfile import ModelInfo
+from harlab.signal.resampling import nominal_period, resample_onto
+from harlab.signal.windowing import run_grid, uniform_pieces, whole_samples, window_index
 
 #: unit -> (SI unit, factor)
 UNIT_TO_SI: dict[str, tuple[str, float]] = {
@@ -236,7 +237,7 @@ def session_windows(
     rate = info.rate_hz
     T = info.n_time
     stride = info.stride_s if stride_s is None else stride_s
-    S = max(1, int(round(stride * rate)))
+    S = whole_samples(stride, rate, "stride", rounding=True)
     kinds = info.stream_kinds or [""] * len(info.channels)
     chosen: list[tuple[Stream, list[int], list[int]]] = []  # stream, its channel idx, output columns
     units_in: list[str] = [""] * len(info.channels)
@@ -259,15 +260,10 @@ def session_windows(
     t_first, v_first = first.read(t0, t1)
     fin = np.isfinite(v_first[:, chosen[0][1]]).all(axis=1)
     t_first = t_first[fin]
-    pieces = []
-    for run in split_runs(t_first, nominal_period(t_first, first.rate_hz)):
-        n = int(np.floor((run.t1 - run.t0) * rate + 1e-9)) + 1
-        if n >= T:
-            pieces.append(run.t0 + np.arange(n) / rate)
+    grid = run_grid(t_first, nominal_period(t_first, first.rate_hz), rate)
     empty = SessionWindows(np.zeros((0, T, len(info.channels)), np.float32), np.zeros(0), np.zeros(0), [])
-    if not pieces:
+    if len(grid) < T:
         return empty
-    grid = np.concatenate(pieces)
     values = np.full((len(grid), len(info.channels)), np.nan, np.float32)
     for stream, idx, cols in chosen:
         t, v = (t_first, v_first[fin]) if stream is first else stream.read(t0, t1)
@@ -276,16 +272,12 @@ def session_windows(
     valid = np.isfinite(values).all(axis=1)
     xs, starts = [], []
     covered = []
-    # contiguous valid stretches of the grid, one period apart
-    brk = np.ones(len(grid) + 1, dtype=bool)
-    brk[1:-1] = (np.abs(np.diff(grid) * rate - 1.0) > 1e-3) | (valid[1:] != valid[:-1])
-    edges = np.flatnonzero(brk)
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        if not valid[a] or b - a < T:
+    for a, b in uniform_pieces(valid, grid, rate):
+        if b - a < T:
             continue
-        view = np.lib.stride_tricks.sliding_window_view(values[a:b], T, axis=0)[::S]  # (n, C, T)
-        xs.append(view.transpose(0, 2, 1))
-        starts.append(grid[a:b - T + 1:S])
+        win = window_index(a, b, T, S)
+        xs.append(values[win])
+        starts.append(grid[win[:, 0]])
         covered.append((float(grid[a]), float(grid[b - 1] + 1.0 / rate)))
     if not xs:
         return empty

@@ -247,7 +247,7 @@ class Recorder:
                 self._pstate = (nxt, "countdown", end + self._protocol.countdown_s) if nxt < len(self._protocol.steps) else None
             self._announce()
             for src in self.sources:  # a simulated participant does as prompted
-                if self._pstate is not None and self._pstate[1] == "active" and hasattr(src, "set_activity"):
+                if self._pstate is not None and self._pstate[1] == "active":
                     src.set_activity(self._protocol.steps[self._pstate[0]].activity)
 
     # -- the pump --------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import h5py
 import numpy as np
 
 import harlab
+from harlab.core import files
 from harlab.core.errors import HarlabError, SessionError, SessionFileError, UnsupportedVersionError
 from harlab.core.labels import LabelSchema, LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
@@ -45,11 +47,14 @@ from harlab.storage.layout import (
     to_str,
     write_table,
 )
-from harlab.storage.probe import probe_metadata
+from harlab.storage.probe import probe_metadata, trust
 from harlab.storage.pyramid import StreamAppender, create_stream_group
 from harlab.storage.structure import global_heap_problems, structure_problems
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+#: ending of the temporary file of a save in progress (``.<name>.<random>.h5.tmp``), which
+#: :func:`harlab.storage.session_file.remove_stale_temps` deletes when a save was killed
+TEMP_SUFFIX = ".h5.tmp"
 _BLOCK = 1 << 20  # rows per append when encoding a stream that is not in memory
 
 
@@ -153,6 +158,32 @@ def write_session(f: h5py.File, session: Session) -> None:
 
 
 # -- reading --------------------------------------------------------------------------
+def save_h5(path: str | Path, fill: Callable[[h5py.File], None]) -> Path:
+    """Create the HDF5 file ``path`` with ``fill`` through :func:`harlab.core.files.atomic_write`.
+
+    The one way a session file comes into being, for a save and for a recording recovered
+    from its journal: a crash leaves the old file or the new one, never a torn one. An
+    ``OSError`` (full disk, read-only folder) becomes a :class:`SessionFileError` naming
+    ``path``; the file is then marked trusted, since harlab wrote its bytes, so opening it
+    needs no probe in a child process.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SessionFileError(path, f"the folder {folder} does not exist")
+
+    def write(tmp: Path) -> None:
+        with h5py.File(tmp, "w", track_order=True, locking=False) as f:
+            fill(f)
+
+    try:
+        files.atomic_write(path, write, suffix=TEMP_SUFFIX)
+    except OSError as exc:
+        raise SessionFileError(path, f"could not save: {exc.strerror or exc}") from None
+    trust(path)
+    return path
+
+
 def check_signature(path: Path) -> None:
     """Raise SessionFileError unless ``path`` is a regular file that starts like an HDF5 file
     (a FIFO or device is refused before it is opened: reading one could block or never end)."""

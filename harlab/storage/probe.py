@@ -37,10 +37,10 @@ PROBE_TIMEOUT_S = 30.0
 #: structure limits needs a few megabytes.
 PROBE_MEMORY_BYTES = 2 << 30
 
-_EXIT_OK = 0
-_EXIT_MEMORY = 3
+EXIT_OK = 0
+EXIT_MEMORY = 3
 #: What the child prints once its imports are done and it starts the walk.
-_READY = b"harlab-probe-ready"
+READY = b"harlab-probe-ready"
 
 _trusted: set[tuple[int, ...]] = set()
 _lock = threading.Lock()
@@ -84,14 +84,14 @@ def probe_metadata(path: str | Path) -> None:
     if _in_child or key is None or is_trusted(path):
         return  # (a path that cannot be stat'ed is reported by the caller's own open)
     root = str(Path(__file__).resolve().parents[2])
-    code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe import _child_main; _child_main()"
+    code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe_child import main; main()"
     try:
         r = subprocess.run(
             [sys.executable, "-P", "-c", code, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, timeout=PROBE_TIMEOUT_S, check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        if _READY not in (exc.stdout or b""):
+        if READY not in (exc.stdout or b""):
             raise SessionFileError(
                 path, f"the check of this file's metadata in a child process did not start within "
                 f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
@@ -102,14 +102,14 @@ def probe_metadata(path: str | Path) -> None:
         ) from None
     except OSError:  # no child can be started (no processes left): read without the probe
         return
-    if r.returncode > 0 and _READY not in r.stdout:
+    if r.returncode > 0 and READY not in r.stdout:
         return  # the child never reached the walk (an interpreter that cannot run it): read without the probe
-    if r.returncode == _EXIT_OK:
+    if r.returncode == EXIT_OK:
         if key is not None and key == _key(path):
             with _lock:
                 _trusted.add(key)
         return
-    if r.returncode == _EXIT_MEMORY:
+    if r.returncode == EXIT_MEMORY:
         raise SessionFileError(
             path, f"the HDF5 library needs more than {PROBE_MEMORY_BYTES >> 30} GiB to read this file's metadata: "
             "the file is damaged or crafted",
@@ -145,48 +145,9 @@ def _limit_memory() -> None:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def walk_metadata(path: Path) -> None:
-    """The metadata reads that opening and validating make, in the same order: the global heap
-    check, the format attributes, the structure walk, then the reader (every attribute and table
-    it reads). Errors are ignored: the parent meets them again and reports them."""
-    import h5py
-
-    from harlab.core.errors import HarlabError
-    from harlab.storage.codec import _Reader, open_h5
-    from harlab.storage.structure import structure_problems
-
-    try:
-        f = open_h5(path, check_structure=False)
-    except HarlabError:
-        return
-    with f:
-        try:
-            if structure_problems(f, path.stat().st_size):
-                return
-            _Reader(f, path).read()
-        except (HarlabError, OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError):
-            pass
-        streams = f.get("streams")
-        if isinstance(streams, h5py.Group):  # what validate reads of each stream beyond the reader
-            for g in streams.values():
-                if isinstance(g, h5py.Group):
-                    with contextlib.suppress(OSError, KeyError, ValueError, TypeError, RuntimeError):
-                        for key in ("channels", "units"):
-                            if key in g.attrs:
-                                g.attrs[key]
-
-
-def _child_main() -> None:
+def become_child() -> None:
+    """Called first in the probe's child process: the child never probes again (it is the probe),
+    and its memory is capped."""
     global _in_child
     _in_child = True
     _limit_memory()
-    sys.stdout.buffer.write(_READY + b"\n")
-    sys.stdout.flush()
-    try:
-        walk_metadata(Path(sys.argv[1]))
-    except MemoryError:
-        os._exit(_EXIT_MEMORY)
-    except Exception:  # noqa: BLE001 - the parent reads the file again and reports what is wrong
-        pass
-    sys.stdout.flush()
-    os._exit(_EXIT_OK)

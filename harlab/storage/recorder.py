@@ -23,10 +23,12 @@ import h5py
 import numpy as np
 
 from harlab.core.errors import SessionError, SessionFileError
+from harlab.core.files import fsync_dir, fsync_path
 from harlab.core.labels import LabelSchema, LabelTrack, Policy, Segment, segment_from_dict, segment_to_dict
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
 from harlab.core.streams import Stream, check_samples
 from harlab.storage.codec import (
+    save_h5,
     write_label_track,
     write_metadata,
     write_root,
@@ -50,7 +52,6 @@ from harlab.storage.layout import chunk_rows, dt_to_str, str_to_dt
 from harlab.storage.lock import FileLock, lock_holder
 from harlab.storage.probe import trust
 from harlab.storage.pyramid import StreamAppender, create_stream_group
-from harlab.storage.session_file import atomic_write, fsync_dir
 
 
 def working_path(path: str | Path) -> Path:
@@ -338,11 +339,7 @@ class RecordingWriter:
             assert self._h5 is not None
             self._h5.close()
             wp = working_path(self.path)
-            fd = os.open(wp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(wp)
             os.replace(wp, self.path)
             fsync_dir(self.path.parent)
             trust(self.path)  # written by this process: opening it needs no probe in a child
@@ -411,7 +408,7 @@ def recover(path: str | Path, lock: FileLock | None = None) -> Path | None:
                 b.finish()
 
             try:
-                atomic_write(path, fill)
+                save_h5(path, fill)
             except (ValueError, KeyError, IndexError, SessionError) as exc:
                 raise SessionFileError(jp, f"the journal cannot be recovered: {exc}") from None
         _discard(path)

@@ -1,9 +1,9 @@
 """Opening, reading and atomically saving session files.
 
 A session file is never modified in place. Every save writes a complete new file
-next to the old one (``.<name>.<random>.h5.tmp``), fsyncs it, renames it over the
-old one with ``os.replace`` (atomic on POSIX and Windows) and fsyncs the folder, so
-a crash at any moment leaves either the old or the new file, both complete. Streams
+next to the old one (``.<name>.<random>.h5.tmp``) and renames it over the old one
+(:func:`harlab.storage.codec.save_h5`, through :func:`harlab.core.files.atomic_write`),
+so a crash at any moment leaves either the old or the new file, both complete. Streams
 that come from an open file are copied group by group with HDF5's object copy,
 chunks as stored, never decoded and re-encoded in Python.
 """
@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import os
 import threading
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -24,57 +21,17 @@ import h5py
 from harlab.core.errors import FileLockedError, SessionFileError
 from harlab.core.session import Session
 from harlab.core.streams import ArrayStreamData
-from harlab.storage.codec import open_h5, read_file_session, write_session
+from harlab.storage.codec import TEMP_SUFFIX, open_h5, read_file_session, save_h5, write_session
 from harlab.storage.h5data import H5StreamData
+from harlab.storage.journal import journal_path
 from harlab.storage.lock import FileLock, lock_holder
-from harlab.storage.probe import trust
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, fill: Callable[[h5py.File], None]) -> Path:
-    """Create ``path`` through a temporary file in the same folder and an atomic rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SessionFileError(path, f"the folder {folder} does not exist")
-    tmp = folder / f".{path.name}.{uuid.uuid4().hex[:12]}.h5.tmp"
-    try:
-        with h5py.File(tmp, "w", track_order=True, locking=False) as f:
-            fill(f)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        fsync_dir(folder)
-        trust(path)  # harlab wrote these bytes: opening them needs no probe in a child process
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise SessionFileError(path, f"could not save: {exc.strerror or exc}") from None
-        raise
-    return path
+from harlab.storage.recorder import recover
 
 
 def remove_stale_temps(path: Path) -> None:
     """Delete temporary files of saves that were killed; call only while holding the lock
     (only a lock holder creates them, so none of them can be in use)."""
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.h5.tmp"):
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
         with contextlib.suppress(OSError):
             tmp.unlink()
 
@@ -88,12 +45,10 @@ def save_session(session: Session, path: str | Path) -> Path:
     path = Path(path)
     with FileLock(path):
         remove_stale_temps(path)
-        return atomic_write(path, lambda f: write_session(f, session))
+        return save_h5(path, lambda f: write_session(f, session))
 
 
 def _recover_before_open(path: Path, lock: FileLock | None) -> None:
-    from harlab.storage.recorder import journal_path, recover
-
     if not journal_path(path).exists():
         return
     if lock is not None:
@@ -200,7 +155,7 @@ class SessionFile:
             raise SessionFileError(self.path, "was opened read-only; open it with writable=True to save")
         self._check_open()
         self.require_sound()
-        atomic_write(self.path, lambda f: write_session(f, self.session))
+        save_h5(self.path, lambda f: write_session(f, self.session))
         self._reopen()
         return self.path
 
@@ -212,7 +167,7 @@ class SessionFile:
         new = Path(path)
         new_lock = FileLock(new).acquire()
         try:
-            atomic_write(new, lambda f: write_session(f, self.session))
+            save_h5(new, lambda f: write_session(f, self.session))
         except BaseException:
             new_lock.release()
             raise

@@ -262,7 +262,7 @@ def test_recorder_writes_what_the_phone_pushed(tmp_path: Path) -> None:
     assert rec.status().sources == {"Sensor Logger": "streaming"}
     path = rec.stop()
     s = read_session(path)
-    assert set(s.streams) == {"accelerometer", "gyroscope", "heartrate"}
+    assert set(s.streams) == {"accelerometer", "gyroscope", "heart_rate"}  # the names an imported export has
     acc = s.streams["accelerometer"]
     assert acc.kind == "linear_acceleration" and list(acc.channels) == ["x", "y", "z"]
     t, v = acc.read()
@@ -271,7 +271,7 @@ def test_recorder_writes_what_the_phone_pushed(tmp_path: Path) -> None:
     np.testing.assert_allclose(t, want_t - rec.t0, atol=1e-5)
     np.testing.assert_array_equal(v, want_v)
     assert not (s.streams["accelerometer"].data.read_flags() & FLAG_GAP_BEFORE).any()
-    ht, hv = s.streams["heartrate"].read()
+    ht, hv = s.streams["heart_rate"].read()
     assert hv[:, 0].tolist() == [72.0]
     assert s.streams["gyroscope"].units[0] == "rad/s"
 
@@ -296,11 +296,13 @@ def test_device_argument_and_factory() -> None:
         with pytest.raises(HarlabError):
             SensorLoggerSource.from_device_arg(bad)
     with pytest.raises(HarlabError, match="unknown Sensor Logger sensor"):
-        SensorLoggerSource(0, streams=("accelerometer", "barometer"))
+        SensorLoggerSource(0, streams=("accelerometer", "thermometer"))
+    with pytest.raises(HarlabError, match="would all be the stream 'heart_rate'"):
+        SensorLoggerSource(0, streams=("heartrate", "watchheartrate"))
     made = make_source("sensorlogger:0")
     assert isinstance(made, SensorLoggerSource)
     made.stop()
-    assert [s.name for s in made.streams][:6] == ["accelerometer", "totalacceleration", "gravity", "gyroscope",
+    assert [s.name for s in made.streams][:6] == ["accelerometer", "total_acceleration", "gravity", "gyroscope",
                                                   "magnetometer", "orientation"]
 
 

@@ -180,3 +180,22 @@ def test_zip_without_sensor_files(tmp_path: Path) -> None:
     assert IMP.sniff(z) == 0.0
     with pytest.raises(ImportFormatError, match="no sensor CSV"):
         IMP.read(z, ImportOptions())
+
+
+def test_a_row_with_a_broken_clock_still_gives_a_valid_rate(tmp_path: Path) -> None:
+    """One heart-rate row stamped 1 ns after 1970 makes the median spacing decades: the stream's rate
+    is then tiny, never 0 Hz (which a session file cannot hold)."""
+    from harlab.importers.run import import_one
+    from harlab.storage import validate_file
+
+    files = export_files()
+    rows = files["HeartRate.csv"].splitlines()
+    rows[2] = "1" + rows[2][rows[2].index(","):]
+    files["HeartRate.csv"] = "\n".join(rows) + "\n"
+    root = make_folder(tmp_path / "export", files)
+    (s,) = IMP.read(root, ImportOptions())
+    assert 0 < s.streams["heart_rate"].rate_hz < 1e-8
+    out = tmp_path / "out"
+    out.mkdir()
+    report = import_one(root, out, ImportOptions(), "sensor_logger")
+    assert report.ok and [validate_file(p) for p in report.outputs] == [[]]

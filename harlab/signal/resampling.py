@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harlab.core.streams import median_period
+
 GAP_FACTOR = 1.5
 ANTI_ALIAS_ORDER = 8
 ANTI_ALIAS_CUTOFF = 0.4  #: low-pass corner as a fraction of the target rate
@@ -46,11 +48,7 @@ def nominal_period(t: np.ndarray, rate_hz: float | None) -> float | None:
     """1 / nominal rate, or the median positive spacing when the rate is unknown."""
     if rate_hz:
         return 1.0 / rate_hz
-    if len(t) < 2:
-        return None
-    dt = np.diff(t)
-    dt = dt[dt > 0]
-    return float(np.median(dt)) if len(dt) else None
+    return median_period(t)
 
 
 def split_runs(t: np.ndarray, period: float | None, gap_factor: float = GAP_FACTOR) -> list[Run]:
@@ -124,9 +122,8 @@ def resample_onto(
         if info is not None:
             info.runs += 1
         if len(rt) >= 2:
-            dt = np.diff(rt)
-            dt = dt[dt > 0]
-            run_rate = 1.0 / float(np.median(dt)) if len(dt) else 0.0
+            run_period = median_period(rt)
+            run_rate = 1.0 / run_period if run_period else 0.0
             if run_rate > 1.01 * target_rate:
                 rv = anti_alias(rv, run_rate, target_rate)
                 if info is not None:

@@ -1,0 +1,100 @@
+"""Cutting a uniform grid into windows of whole samples.
+
+A window is ``T`` consecutive grid points one period apart, and consecutive windows start
+``S`` points apart; a window never spans a gap of the recording nor a point where a
+channel has no value. The training-window export and a model's whole-session windows
+both cut this way, so prediction sees windows exactly like those it was trained on:
+
+* :func:`whole_samples` turns a window or stride in seconds into samples, either exactly
+  (an export asked for 2.5 s at 20 Hz gets 50 samples; 2.56 s is refused) or rounded
+  (training: 2.56 s at 20 Hz becomes 51 samples), and :func:`rounded_seconds` says how
+  long the rounded window lasts;
+* :func:`run_grid` lays grid points ``anchor + k / rate`` over each gap-free run of a
+  stream's timestamps (optionally only inside one labelled span);
+* :func:`uniform_pieces` splits a grid into stretches of valid points exactly one period
+  apart, and :func:`window_index` gives the grid indices of every window in one stretch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harlab.core.errors import HarlabError
+from harlab.signal.resampling import split_runs
+
+
+def whole_samples(seconds: float, rate: float, what: str, rounding: bool = False) -> int:
+    """Samples in ``seconds`` at ``rate``; with ``rounding`` the nearest whole number (at least one
+    sample must fit), else an exact multiple of the sample period. ``what`` ("window", "stride")
+    names the quantity in the error."""
+    n = seconds * rate
+    k = round(n)
+    if rounding and n >= 0.5:
+        return max(1, int(k))
+    if rounding:
+        raise HarlabError(f"{what} {seconds:g} s is shorter than one sample at {rate:g} Hz "
+                          f"({1.0 / rate:g} s); choose at least {1.0 / rate:g} s")
+    if k < 1 or abs(n - k) > 1e-6 * max(1.0, n):
+        raise HarlabError(
+            f"{what} {seconds:g} s is not a whole number of samples at {rate:g} Hz ({n:g}); "
+            f"choose a multiple of {1.0 / rate:g} s, or a rate (--rate) at which it is"
+        )
+    return int(k)
+
+
+def rounded_seconds(seconds: float, samples: int, rate: float) -> float:
+    """``seconds`` if it is ``samples`` whole samples at ``rate`` already, else what they last."""
+    exact = samples / rate
+    return float(seconds) if abs(seconds - exact) <= 1e-6 * max(1.0, exact) else exact
+
+
+def run_grid(
+    t: np.ndarray, period: float | None, rate: float, span: tuple[float, float] | None = None
+) -> np.ndarray:
+    """Uniform grid points at ``rate`` over each gap-free run of the sorted times ``t``.
+
+    Each run's points start at its first sample (inside ``span``: the first sample at or
+    after the span's start) and stop at its last sample (or the span's end), so the grid
+    of one run falls on that run's own samples when ``rate`` is the stream's rate.
+    ``period`` is the stream's nominal period, for finding the gaps.
+    """
+    tol = 1e-4 / rate
+    pieces = []
+    for run in split_runs(t, period):
+        rt = t[run.i0:run.i1]
+        k = 0 if span is None else int(np.searchsorted(rt, span[0] - tol, side="left"))
+        if k >= len(rt):
+            continue
+        anchor = float(rt[k])
+        stop = run.t1 + tol if span is None else min(run.t1 + tol, span[1] - tol)
+        if stop < anchor:
+            continue
+        n = int(np.floor((stop - anchor) * rate + 1e-9)) + 1
+        pieces.append(anchor + np.arange(n) / rate)
+    return np.concatenate(pieces) if pieces else np.zeros(0)
+
+
+def uniform_pieces(valid: np.ndarray, grid: np.ndarray, rate: float) -> list[tuple[int, int]]:
+    """Index ranges [a, b) of consecutive ``valid`` grid points exactly one period apart."""
+    if not len(grid):
+        return []
+    brk = np.ones(len(grid) + 1, dtype=bool)
+    brk[1:-1] = np.abs(np.diff(grid) * rate - 1.0) > 1e-3
+    edges = np.flatnonzero(brk)
+    out: list[tuple[int, int]] = []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        v = valid[a:b]
+        if v.all():
+            out.append((int(a), int(b)))
+            continue
+        idx = np.flatnonzero(np.diff(np.concatenate(([0], v.astype(np.int8), [0]))))
+        for s, e in zip(idx[0::2], idx[1::2], strict=True):
+            out.append((int(a + s), int(a + e)))
+    return out
+
+
+def window_index(a: int, b: int, n_time: int, stride: int) -> np.ndarray:
+    """Grid indices (n_windows x n_time) of every window of ``n_time`` points starting each
+    ``stride`` points within the piece [a, b); no rows when the piece is shorter than a window."""
+    starts = np.arange(a, b - n_time + 1, stride)
+    return starts[:, None] + np.arange(n_time)[None, :]

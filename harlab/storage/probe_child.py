@@ -1,0 +1,61 @@
+"""The child process of :func:`harlab.storage.probe.probe_metadata`: the HDF5 reads of opening a file.
+
+Kept apart from :mod:`harlab.storage.probe` because it reads the file the way the codec does,
+and the codec probes before it reads: this module sits above both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+
+from harlab.storage.probe import EXIT_MEMORY, EXIT_OK, READY, become_child
+
+
+def walk_metadata(path: Path) -> None:
+    """The metadata reads that opening and validating make, in the same order: the global heap
+    check, the format attributes, the structure walk, then the reader (every attribute and table
+    it reads). Errors are ignored: the parent meets them again and reports them."""
+    import h5py
+
+    from harlab.core.errors import HarlabError
+    from harlab.storage.codec import open_h5, read_file_session
+    from harlab.storage.structure import structure_problems
+
+    try:
+        f = open_h5(path, check_structure=False)
+    except HarlabError:
+        return
+    with f:
+        try:
+            if structure_problems(f, path.stat().st_size):
+                return
+            read_file_session(f, path)
+        except (HarlabError, OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError):
+            pass
+        streams = f.get("streams")
+        if isinstance(streams, h5py.Group):  # what validate reads of each stream beyond the reader
+            for g in streams.values():
+                if isinstance(g, h5py.Group):
+                    with contextlib.suppress(OSError, KeyError, ValueError, TypeError, RuntimeError):
+                        for key in ("channels", "units"):
+                            if key in g.attrs:
+                                g.attrs[key]
+
+
+def main() -> None:
+    """The child's whole life: say it is ready, walk the file named in ``argv[1]``, exit with a code
+    the parent reads (a crash of HDF5 shows as a signal)."""
+    become_child()
+    sys.stdout.buffer.write(READY + b"\n")
+    sys.stdout.flush()
+    try:
+        walk_metadata(Path(sys.argv[1]))
+    except MemoryError:
+        os._exit(EXIT_MEMORY)
+    except Exception:  # noqa: BLE001 - the parent reads the file again and reports what is wrong
+        pass
+    sys.stdout.flush()
+    os._exit(EXIT_OK)
