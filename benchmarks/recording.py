@@ -47,10 +47,10 @@ from typing import Any
 import h5py
 import numpy as np
 
+from harlab.devices.ble_profiles import HeartRateProfile, HipProfile
 from harlab.devices.ble_source import BleSource
 from harlab.devices.factory import make_source
 from harlab.devices.peripherals import HeartRatePeripheral, HipPeripheral, Knobs
-from harlab.devices.profiles import HeartRateProfile, HipProfile
 from harlab.devices.simlink import SimClock, SimLink
 from harlab.devices.simulated import SimulatedSource, simulator_signals
 from harlab.devices.source import SampleBatch, Source

@@ -16,7 +16,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import grimp
-import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "harlab"
 #: Names every package may have: they name a role, not a module.
@@ -89,7 +88,6 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
     assert import_cycles("cyclepkg") == [["cyclepkg.a", "cyclepkg.b"]]
 
 
-@pytest.mark.xfail(strict=True, reason="modules are renamed after the merge")
 def test_module_names_are_unique_across_packages():
     shared = shared_module_names()
     assert not shared, "modules sharing a name:\n" + "\n".join(
@@ -97,11 +95,6 @@ def test_module_names_are_unique_across_packages():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the cycles storage.codec/probe, storage.recorder/session_file and "
-    "labeling.history/journal are broken by the document and storage work, merged later",
-)
 def test_no_import_cycles_between_modules():
     cycles = import_cycles()
     assert not cycles, "import cycles:\n" + "\n".join(f"  {' <-> '.join(c)}" for c in cycles)

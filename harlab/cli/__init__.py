@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harlab import __version__
-from harlab.cli._common import give_every_command_quiet, quiet_stderr
+from harlab.cli.shared_options import give_every_command_quiet, quiet_stderr
 from harlab.core.errors import HarlabError
 
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from harlab.cli._common import add_quiet, check_output, has_magic
+from harlab.cli.shared_options import add_quiet, check_output, has_magic
 from harlab.core.errors import HarlabError, SessionError
 from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import check_timezone

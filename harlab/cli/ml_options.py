@@ -17,7 +17,7 @@ from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S
 from harlab.core.wording import counted
-from harlab.ml.presets import AUGMENT_MODES, DEFAULT_PRESET, PRESETS, presets_help
+from harlab.ml.model_presets import AUGMENT_MODES, DEFAULT_PRESET, PRESETS, presets_help
 
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
     from harlab.ml.dataset import Dataset

@@ -86,5 +86,14 @@ class ImportFormatError(HarlabError):
         super().__init__(msg)
 
 
+class VideoFileError(HarlabError):
+    """A video file cannot be used: FFmpeg cannot open it, it has no video stream, or a reference to it is invalid."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = quote_input(problem)
+        super().__init__(f"{self.path}: {self.problem}")
+
+
 class PredictionCancelled(HarlabError):
     """Raised from a prediction's progress callback to stop it; nothing is stored."""

@@ -18,8 +18,8 @@ import threading
 import traceback
 from collections.abc import Awaitable, Callable
 
+from harlab.devices.ble_profiles import DeviceProfile
 from harlab.devices.link import GattLink, LinkError
-from harlab.devices.profiles import DeviceProfile
 from harlab.devices.source import Source, SourceState
 
 Sleep = Callable[[float], Awaitable[None]]

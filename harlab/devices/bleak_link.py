@@ -16,8 +16,8 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
+from harlab.devices.ble_profiles import PROFILES, profile_for_services
 from harlab.devices.link import LinkError, NotifyCallback
-from harlab.devices.profiles import PROFILES, profile_for_services
 
 
 @dataclass(frozen=True)

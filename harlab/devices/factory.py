@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from harlab.core.errors import HarlabError
+from harlab.devices.ble_profiles import PROFILES, DeviceProfile
 from harlab.devices.ble_source import BleSource
 from harlab.devices.peripherals import (
     HeartRatePeripheral,
@@ -22,7 +23,6 @@ from harlab.devices.peripherals import (
     PolarVeritySensePeripheral,
     WitMotionPeripheral,
 )
-from harlab.devices.profiles import PROFILES, DeviceProfile
 from harlab.devices.sensor_logger_push import SensorLoggerSource
 from harlab.devices.simulated import SimulatedSource, simulator_signals
 from harlab.devices.source import Source

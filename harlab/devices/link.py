@@ -1,6 +1,6 @@
 """``GattLink``: the narrow interface between device protocols and a radio.
 
-Device sessions (``harlab.devices.profiles``) speak only this interface, so the
+Device sessions (``harlab.devices.ble_profiles``) speak only this interface, so the
 same code runs over bleak (``BleakLink``) and over simulated peripherals
 (``SimLink``) in tests and demo mode. Notification callbacks receive the bytes and
 the host arrival time in ns, and must only enqueue them.

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from harlab.devices.profiles import ACC, GYRO, HR, _with_rate
+from harlab.devices.ble_profiles import ACC, GYRO, HR, _with_rate
 from harlab.devices.source import SampleBatch, Source, SourceState
 from harlab.simulate.engine import Simulator
 

@@ -1,10 +1,10 @@
-"""Exporters: one module per output format, all found through :mod:`harlab.exporters.base`.
+"""Exporters: one module per output format, all found through :mod:`harlab.exporters.exporter`.
 
 :func:`harlab.exporters.windows.cut_windows` (training windows without files) is
 reusable on its own, e.g. by the ML code.
 """
 
-from harlab.exporters.base import (
+from harlab.exporters.exporter import (
     Exporter,
     ExportError,
     ExportOptions,

@@ -7,7 +7,7 @@ name would break the format, so they become spaces.
 
 from __future__ import annotations
 
-from harlab.exporters.base import (
+from harlab.exporters.exporter import (
     Exporter,
     ExportError,
     ExportJob,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from harlab import __version__
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.session import Session
-from harlab.exporters.base import (
+from harlab.exporters.exporter import (
     Exporter,
     ExportError,
     ExportJob,

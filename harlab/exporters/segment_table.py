@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 
-from harlab.exporters.base import (
+from harlab.exporters.exporter import (
     Exporter,
     ExportError,
     ExportJob,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
-from harlab.exporters.base import (
+from harlab.exporters.exporter import (
     Exporter,
     ExportError,
     ExportJob,

@@ -24,7 +24,7 @@ import numpy as np
 
 from harlab.core.labels import LabelTrack
 from harlab.core.session import Session
-from harlab.exporters.base import (
+from harlab.exporters.exporter import (
     Exporter,
     ExportError,
     ExportJob,

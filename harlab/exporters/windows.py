@@ -36,7 +36,7 @@ from harlab import __version__
 from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
-from harlab.exporters.base import ExportError, ProgressCallback, labels_at, session_names
+from harlab.exporters.exporter import ExportError, ProgressCallback, labels_at, session_names
 from harlab.signal.resampling import GAP_FACTOR, ResampleInfo, nominal_period, resample_onto
 from harlab.signal.windowing import rounded_seconds, run_grid, uniform_pieces, whole_samples, window_index
 

@@ -1,6 +1,6 @@
-"""Importers: one module per input format, all found through :mod:`harlab.importers.base`."""
+"""Importers: one module per input format, all found through :mod:`harlab.importers.importer`."""
 
-from harlab.importers.base import (
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     detect,

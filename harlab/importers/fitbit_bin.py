@@ -28,8 +28,8 @@ from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.plausibility import GRAVITY_ZERO, G, Limit, limit_for
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_CLIPPED, FLAG_SUSPECT, Stream
-from harlab.importers._common import check_values, provenance, read_at_most
-from harlab.importers.base import (
+from harlab.importers.import_support import check_values, provenance, read_at_most
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     ProgressCallback,
@@ -38,7 +38,7 @@ from harlab.importers.base import (
     resolve_timezone,
     warn,
 )
-from harlab.labeling.presets import PRESETS
+from harlab.labeling.schema_presets import PRESETS
 
 #: Activity codes of the seed apps, in code order. The author wrote "Squad" for squat;
 #: harlab names the class "Squat" and accepts "Squad" in file names.
@@ -109,7 +109,7 @@ def check_seed_values(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The seed's (N, 6) values with implausible readings marked (NaN), per-stream suspect rows
     (N, 2) for the accelerometer and gyroscope, and the report lines; refuses as
-    :func:`~harlab.importers._common.check_values` does.
+    :func:`~harlab.importers.import_support.check_values` does.
 
     The accelerometer is held to the watch's own ±4 g and can never read exactly 0 on all
     three axes; a sample whose six values are all exactly 0 (a zero-filled stretch) is

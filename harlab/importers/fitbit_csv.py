@@ -24,8 +24,15 @@ import numpy as np
 from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.importers._common import provenance, read_text
-from harlab.importers.base import (
+from harlab.importers.fitbit_bin import (
+    ACTIVITIES,
+    SEED_RATE_HZ,
+    build_seed_session,
+    check_seed_values,
+    code_runs,
+)
+from harlab.importers.import_support import provenance, read_text
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     ProgressCallback,
@@ -33,13 +40,6 @@ from harlab.importers.base import (
     iter_lines,
     register,
     warn,
-)
-from harlab.importers.fitbit_bin import (
-    ACTIVITIES,
-    SEED_RATE_HZ,
-    build_seed_session,
-    check_seed_values,
-    code_runs,
 )
 
 HEADER = "ActivityID,AccelX,AccelY,AccelZ,GyroX,GyroY,GyroZ"

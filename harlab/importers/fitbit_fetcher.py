@@ -27,8 +27,15 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT, Stream, median_period
-from harlab.importers._common import Locate, check_values, gap_flags, provenance, read_at_most, read_text
-from harlab.importers.base import (
+from harlab.importers.import_support import (
+    Locate,
+    check_values,
+    gap_flags,
+    provenance,
+    read_at_most,
+    read_text,
+)
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     ProgressCallback,

@@ -36,7 +36,7 @@ from harlab.core.labels import Segment
 from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, sha256_of
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream
-from harlab.importers._common import (
+from harlab.importers.import_support import (
     Checked,
     ReadBudget,
     check_values,
@@ -45,7 +45,7 @@ from harlab.importers._common import (
     read_all,
     read_member,
 )
-from harlab.importers.base import (
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     ProgressCallback,

@@ -39,9 +39,9 @@ from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, check_timezone
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream, median_period
-from harlab.importers._common import check_values, gap_flags, nominal_rate, provenance, read_text, runs
 from harlab.importers._csvspec import CsvSpec, CsvSpecError, StreamSpec
-from harlab.importers.base import (
+from harlab.importers.import_support import check_values, gap_flags, nominal_rate, provenance, read_text, runs
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     ProgressCallback,

@@ -24,7 +24,7 @@ from harlab.core.files import same_file, special_kind
 from harlab.core.metadata import SourceFile
 from harlab.core.session import Session
 from harlab.core.wording import counted
-from harlab.importers.base import (
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     companion_of,

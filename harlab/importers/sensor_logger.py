@@ -54,7 +54,7 @@ from harlab.core.metadata import DeviceInfo, Metadata, SourceFile, check_timezon
 from harlab.core.phone_sensors import SENSORS, sensor_key
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream, median_period
-from harlab.importers._common import (
+from harlab.importers.import_support import (
     ReadBudget,
     check_values,
     gap_flags,
@@ -65,7 +65,7 @@ from harlab.importers._common import (
     read_all,
     read_member,
 )
-from harlab.importers.base import Importer, ImportOptions, ProgressCallback, head_bytes, register, warn
+from harlab.importers.importer import Importer, ImportOptions, ProgressCallback, head_bytes, register, warn
 
 #: sensors whose export must have every field (a partial file of these is a broken export)
 COMPLETE = ("accelerometer", "gyroscope", "gravity", "totalacceleration", "heartrate")

@@ -27,7 +27,7 @@ from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import Stream
-from harlab.importers._common import (
+from harlab.importers.import_support import (
     check_ascii,
     check_values,
     claim_root,
@@ -38,7 +38,7 @@ from harlab.importers._common import (
     provenance,
     read_all,
 )
-from harlab.importers.base import (
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     ProgressCallback,
@@ -46,7 +46,7 @@ from harlab.importers.base import (
     register,
     warn,
 )
-from harlab.labeling.presets import PRESETS
+from harlab.labeling.schema_presets import PRESETS
 
 RATE_HZ = 50.0
 G = 9.80665

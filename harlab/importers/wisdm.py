@@ -55,7 +55,7 @@ from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_DUPLICATE, FLAG_SUSPECT, Stream, median_period
-from harlab.importers._common import (
+from harlab.importers.import_support import (
     check_ascii,
     check_values,
     claim_root,
@@ -67,7 +67,7 @@ from harlab.importers._common import (
     provenance,
     read_all,
 )
-from harlab.importers.base import (
+from harlab.importers.importer import (
     Importer,
     ImportOptions,
     ProgressCallback,
@@ -75,7 +75,7 @@ from harlab.importers.base import (
     register,
     warn,
 )
-from harlab.labeling.presets import PRESETS
+from harlab.labeling.schema_presets import PRESETS
 
 NAME_RE = re.compile(r"^data_(\d+)_(accel|gyro)_(watch|phone)\.txt(\.gz)?$")
 LINE_RE = re.compile(rb"^\d+,[A-Z],-?\d+,[-+0-9.eE]+,[-+0-9.eE]+,[-+0-9.eE]+;?\r?$")

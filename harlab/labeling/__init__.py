@@ -25,9 +25,9 @@ from harlab.labeling.commands import (
     command_from_dict,
     edge_limits,
 )
+from harlab.labeling.edit_journal import EditJournal, discard_journal, pending_edits
 from harlab.labeling.history import EditHistory
 from harlab.labeling.hotkeys import HotkeyLabeler
-from harlab.labeling.journal import EditJournal, discard_journal, pending_edits
 from harlab.labeling.shortcuts import SHORTCUTS, Shortcut, by_name, format_help
 
 __all__ = [

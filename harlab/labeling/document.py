@@ -33,8 +33,8 @@ from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
 from harlab.labeling.class_keys import describe_repairs, repair_hotkeys
 from harlab.labeling.commands import EditCommand
+from harlab.labeling.edit_journal import EditJournal, JournalInfo, discard_journal, inspect_journal
 from harlab.labeling.history import EditHistory
-from harlab.labeling.journal import EditJournal, JournalInfo, discard_journal, inspect_journal
 from harlab.storage import SessionFile, open_session, save_session
 
 DEFAULT_TRACK = "activity"

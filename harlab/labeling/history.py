@@ -4,87 +4,24 @@ Qt-free on purpose (the GUI wraps it, tests drive it directly): a QUndoStack wou
 model to Qt and could not be replayed from the crash journal in a plain Python process.
 
 Live editing and crash-journal replay go through the same fold over the do/undo/redo
-stream (:meth:`UndoStacks.step`, applied to a session by :func:`apply_op`), so a replayed
+stream (:meth:`~harlab.labeling.undo_stacks.UndoStacks.step`, applied to a session by
+:func:`~harlab.labeling.undo_stacks.apply_op`), so a replayed
 journal leaves exactly the stacks the user had. Every state change is recorded in the
-optional :class:`~harlab.labeling.journal.EditJournal` *after* it has been applied, so the
+optional :class:`~harlab.labeling.edit_journal.EditJournal` *after* it has been applied, so the
 journal only ever holds edits that really happened.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any
 
 from harlab.core.errors import SessionError
 from harlab.core.events import EventEmitter
 from harlab.core.session import Session
 from harlab.labeling.commands import EditCommand, command_from_dict
-
-if TYPE_CHECKING:
-    from harlab.labeling.journal import EditJournal
-
-T = TypeVar("T")
-OPS = ("do", "undo", "redo")
-
-
-@dataclass
-class UndoStacks(Generic[T]):
-    """The done and undone items of a do/undo/redo stream, and where the clean mark is.
-
-    ``clean`` is ``len(done)`` at the saved state, or None when the saved state cannot be
-    reached by undo or redo (it was dropped, or the session was never saved)."""
-
-    done: list[T] = field(default_factory=list)
-    undone: list[T] = field(default_factory=list)  #: the next redo last
-    clean: int | None = 0
-
-    def step(self, op: str, item: T | None = None) -> T:
-        """Fold one entry of the stream in; returns the item done, undone or redone. Raises
-        SessionError for an undo or redo with nothing to act on or an unknown op."""
-        if op == "do":
-            if item is None:
-                raise SessionError("a 'do' needs its command")
-            self.done.append(item)
-            if self.clean is not None and self.clean >= len(self.done):
-                self.clean = None  # the saved state was in the redo stack being dropped
-            self.undone.clear()
-            return item
-        if op == "undo":
-            if not self.done:
-                raise SessionError("undo with nothing to undo")
-            self.undone.append(self.done.pop())
-            return self.undone[-1]
-        if op == "redo":
-            if not self.undone:
-                raise SessionError("redo with nothing to redo")
-            self.done.append(self.undone.pop())
-            return self.done[-1]
-        raise SessionError(f"unknown op {op!r}")
-
-    def peek(self, op: str) -> T | None:
-        """The item ``op`` ("undo" or "redo") would act on, or None."""
-        stack = self.done if op == "undo" else self.undone
-        return stack[-1] if stack else None
-
-    def trim(self, limit: int) -> None:
-        """Forget the oldest done items beyond ``limit``."""
-        drop = len(self.done) - limit
-        if drop > 0:
-            del self.done[:drop]
-            self.clean = None if self.clean is None or self.clean < drop else self.clean - drop
-
-
-def apply_op(session: Session, stacks: UndoStacks[EditCommand], op: str, cmd: EditCommand | None = None) -> EditCommand:
-    """Apply one do/undo/redo to ``session`` and fold it into ``stacks``: the one step that
-    live editing and journal replay share. If the command raises, neither changes."""
-    target = cmd if op == "do" else stacks.peek(op)
-    if op in OPS and target is not None:
-        if op == "undo":
-            target.undo(session)
-        else:
-            target.do(session)
-    return stacks.step(op, target)
+from harlab.labeling.edit_journal import EditJournal
+from harlab.labeling.undo_stacks import UndoStacks, apply_op
 
 
 class EditHistory:
@@ -163,7 +100,7 @@ class EditHistory:
         return cmd
 
     def replay(self, entries: Iterable[dict[str, Any]]) -> list[EditCommand]:
-        """Re-apply crash-journal ``entries`` (see :mod:`harlab.labeling.journal`) to this
+        """Re-apply crash-journal ``entries`` (see :mod:`harlab.labeling.edit_journal`) to this
         history's freshly opened session through the same step as live edits; returns the
         commands that end up applied, oldest first.
 

@@ -43,6 +43,7 @@ from harlab.ml.context import (
 )
 from harlab.ml.features import find_triads
 from harlab.ml.metrics import confusion_matrix, metrics_from_confusion
+from harlab.ml.model_presets import AUGMENT_MODES, DEFAULT_PRESET, preset
 from harlab.ml.modelfile import (
     ActivityModel,
     BoostedFeaturesMember,
@@ -52,7 +53,6 @@ from harlab.ml.modelfile import (
 )
 from harlab.ml.models import CNN1DConfig, Seed2DConfig, arch_from_dict, build_network
 from harlab.ml.orientation import canonicalise, fit_upright
-from harlab.ml.presets import AUGMENT_MODES, DEFAULT_PRESET, preset
 
 
 class TrainingCancelled(HarlabError):

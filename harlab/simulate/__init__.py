@@ -13,10 +13,7 @@ Used by ``harlab demo``, the simulated recording devices, tests and benchmarks.
   label segments, participant, seed), built on :func:`simulate_session`.
 """
 
-from harlab.simulate.engine import Chunk, G, SensorConfig, Simulator
-from harlab.simulate.participant import Participant
-from harlab.simulate.plan import Plan, Step, random_plan
-from harlab.simulate.profiles import (
+from harlab.simulate.activity_table import (
     ACTIVITIES,
     ALIASES,
     POSTURES,
@@ -27,7 +24,7 @@ from harlab.simulate.profiles import (
     get_profile,
     label_schema,
 )
-from harlab.simulate.session import (
+from harlab.simulate.batch_session import (
     DEMO_PREDICTION_TRACK,
     DEVICE_NAME,
     add_demo_predictions,
@@ -36,6 +33,9 @@ from harlab.simulate.session import (
     make_demo_session_with_predictions,
     simulate_session,
 )
+from harlab.simulate.engine import Chunk, G, SensorConfig, Simulator
+from harlab.simulate.participant import Participant
+from harlab.simulate.plan import Plan, Step, random_plan
 from harlab.simulate.synthetic import SIMULATED_STREAMS, synthetic_session
 
 __all__ = [

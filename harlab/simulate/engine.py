@@ -1,6 +1,6 @@
 """The simulator engine: a participant's wrist IMU and heart rate, sample by sample.
 
-Model (device frame as in :mod:`harlab.simulate.profiles`; world frame z up):
+Model (device frame as in :mod:`harlab.simulate.activity_table`; world frame z up):
 
 * **Orientation** ``q = q_base ⊗ q_swing ⊗ q_wobble`` (device to world).
   ``q_base`` is the posture: at each activity change it turns from where it is to
@@ -42,9 +42,9 @@ import numpy as np
 from harlab.core.streams import FLAG_CLIPPED
 from harlab.simulate import _rotation as rot
 from harlab.simulate._noise import SmoothNoise, WhiteNoise
+from harlab.simulate.activity_table import ActivityProfile, SimulationError, canonical_name, get_profile
 from harlab.simulate.participant import Participant
 from harlab.simulate.plan import Plan, Step
-from harlab.simulate.profiles import ActivityProfile, SimulationError, canonical_name, get_profile
 
 G = 9.80665  #: standard gravity, m/s²
 _Z = np.array([0.0, 0.0, 1.0])

@@ -19,7 +19,7 @@ from typing import overload
 
 import numpy as np
 
-from harlab.simulate.profiles import POSTURES, SimulationError, canonical_name
+from harlab.simulate.activity_table import POSTURES, SimulationError, canonical_name
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from datetime import datetime
 from harlab.core.labels import LabelClass, LabelSchema, Segment
 from harlab.core.session import Session
 from harlab.core.streams import ArrayStreamData
+from harlab.simulate.activity_table import ACTIVITIES, SimulationError, canonical_name, label_schema
+from harlab.simulate.batch_session import simulate_session
 from harlab.simulate.participant import Participant
 from harlab.simulate.plan import Plan, Step, random_plan
-from harlab.simulate.profiles import ACTIVITIES, SimulationError, canonical_name, label_schema
-from harlab.simulate.session import simulate_session
 
 #: The simulator's streams, in the order it writes them.
 SIMULATED_STREAMS: tuple[str, ...] = ("accel", "gyro", "heart_rate")

@@ -27,7 +27,7 @@ import numpy as np
 
 from harlab.core.session import Session
 from harlab.core.streams import Stream
-from harlab.simulate.profiles import SimulationError
+from harlab.simulate.activity_table import SimulationError
 from harlab.video.auto_sync import accel_highpassed, find_accelerometer
 from harlab.video.video_sync import VideoSync
 

@@ -13,7 +13,7 @@ See ``docs/FORMAT.md`` for the layout. The public API::
 from harlab.storage.h5data import H5StreamData
 from harlab.storage.layout import FORMAT_NAME, FORMAT_VERSION
 from harlab.storage.lock import FileLock, lock_holder
-from harlab.storage.recorder import RecordingWriter, has_unrecovered_journal, recover
+from harlab.storage.recording_writer import RecordingWriter, has_unrecovered_journal, recover
 from harlab.storage.session_file import SessionFile, open_session, read_session, save_session
 from harlab.storage.validate import validate_file
 

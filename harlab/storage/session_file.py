@@ -23,9 +23,9 @@ from harlab.core.session import Session
 from harlab.core.streams import ArrayStreamData
 from harlab.storage.codec import TEMP_SUFFIX, open_h5, read_file_session, save_h5, write_session
 from harlab.storage.h5data import H5StreamData
-from harlab.storage.journal import journal_path
 from harlab.storage.lock import FileLock, lock_holder
-from harlab.storage.recorder import recover
+from harlab.storage.recording_writer import recover
+from harlab.storage.sample_journal import recording_journal_path
 
 
 def remove_stale_temps(path: Path) -> None:
@@ -49,7 +49,7 @@ def save_session(session: Session, path: str | Path) -> Path:
 
 
 def _recover_before_open(path: Path, lock: FileLock | None) -> None:
-    if not journal_path(path).exists():
+    if not recording_journal_path(path).exists():
         return
     if lock is not None:
         recover(path, lock=lock)

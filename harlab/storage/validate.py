@@ -19,8 +19,8 @@ import numpy as np
 
 from harlab.core.errors import HarlabError
 from harlab.storage.codec import _Reader, open_h5
-from harlab.storage.journal import journal_path
 from harlab.storage.pyramid import group_reduce
+from harlab.storage.sample_journal import recording_journal_path
 from harlab.storage.structure import structure_problems
 
 #: Bytes of ``values`` read per block (the time and pyramid blocks are smaller).
@@ -31,8 +31,8 @@ def validate_file(path: str | Path) -> list[str]:
     """Problems found in the session file at ``path``; empty when it is sound."""
     path = Path(path)
     problems: list[str] = []
-    if journal_path(path).exists():
-        problems.append(f"{journal_path(path)} exists: an interrupted recording was not recovered yet "
+    if recording_journal_path(path).exists():
+        problems.append(f"{recording_journal_path(path)} exists: an interrupted recording was not recovered yet "
                         "(opening the file with harlab recovers it)")
     try:
         f = open_h5(path, check_structure=False)

@@ -29,10 +29,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from harlab.core.errors import HarlabError
+from harlab.core.errors import HarlabError, VideoFileError
 from harlab.core.session import Session
 from harlab.video.frame_decoder import FrameIndex, open_container, video_stream
-from harlab.video.video_reference import VideoFileError
 from harlab.video.video_sync import VideoSync
 
 #: the grid of the coarse correlation (Hz)

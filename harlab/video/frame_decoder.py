@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 import av
 import numpy as np
 
-from harlab.video.video_reference import VideoFileError
+from harlab.core.errors import VideoFileError
 
 #: a frame is held on screen for at most this many nominal frame durations; beyond: a gap, no video
 GAP_FACTOR = 3.0

@@ -25,7 +25,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from harlab.core.errors import HarlabError, quote_input
+from harlab.core.errors import VideoFileError, quote_input
 
 #: how much of the file's start :attr:`VideoReference.sha256_head` covers
 HEAD_BYTES = 1 << 20
@@ -33,15 +33,6 @@ HEAD_BYTES = 1 << 20
 MAX_DURATION_S = 7 * 24 * 3600.0
 #: the highest frame rate a reference may claim
 MAX_FRAME_RATE = 10_000.0
-
-
-class VideoFileError(HarlabError):
-    """A video file cannot be used: FFmpeg cannot open it, it has no video stream, or a reference to it is invalid."""
-
-    def __init__(self, path: str | Path, problem: str) -> None:
-        self.path = Path(path)
-        self.problem = quote_input(problem)
-        super().__init__(f"{self.path}: {self.problem}")
 
 
 def head_sha256(path: str | Path, nbytes: int = HEAD_BYTES) -> str:

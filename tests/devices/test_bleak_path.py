@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 
+from harlab.devices.ble_profiles import PolarH10Profile
 from harlab.devices.ble_source import BleSource
 from harlab.devices.bleak_link import BleakLink, scan
 from harlab.devices.peripherals import HeartRatePeripheral, PolarH10Peripheral, WitMotionPeripheral
-from harlab.devices.profiles import PolarH10Profile
 from harlab.devices.protocols import hrs, polar_pmd
 from harlab.devices.sim_bleak import SimBleakClient, SimBleakScanner, SimWorld
 from harlab.devices.source import SourceState

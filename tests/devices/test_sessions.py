@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 
+from harlab.devices.ble_profiles import HeartRateProfile, HipProfile, PolarH10Profile, WitMotionProfile
 from harlab.devices.ble_source import BleSource
 from harlab.devices.peripherals import (
     HeartRatePeripheral,
@@ -20,7 +21,6 @@ from harlab.devices.peripherals import (
     PolarH10Peripheral,
     WitMotionPeripheral,
 )
-from harlab.devices.profiles import HeartRateProfile, HipProfile, PolarH10Profile, WitMotionProfile
 from harlab.devices.protocols import hip, hrs, polar_pmd, witmotion
 from harlab.devices.simlink import SimClock, SimLink
 from harlab.devices.source import SourceState
@@ -206,8 +206,8 @@ def test_heart_rate_burst_keeps_every_beat() -> None:
 
 
 def test_verity_sense_compressed_acc_and_gyro_with_factors() -> None:
+    from harlab.devices.ble_profiles import PolarVeritySenseProfile
     from harlab.devices.peripherals import PolarVeritySensePeripheral
-    from harlab.devices.profiles import PolarVeritySenseProfile
 
     clock = SimClock(speed=10)
     link = SimLink(PolarVeritySensePeripheral(imu), clock)
@@ -239,8 +239,8 @@ def test_battery_level_read_when_offered() -> None:
 
 
 def test_microbit_period_and_samples() -> None:
+    from harlab.devices.ble_profiles import MicrobitProfile
     from harlab.devices.peripherals import MicrobitPeripheral
-    from harlab.devices.profiles import MicrobitProfile
     from harlab.devices.protocols import microbit
 
     clock = SimClock(speed=10)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harlab.core import LabelTrack, Segment, Session, Stream
-from harlab.exporters.base import labels_at
+from harlab.exporters.exporter import labels_at
 from harlab.exporters.windows import cut_windows
 
 RATE = 10.0

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from harlab.cli import build_parser, main
-from harlab.cli._common import QUIET_HELP, leaf_parsers
+from harlab.cli.shared_options import QUIET_HELP, leaf_parsers
 from harlab.core.files import mkstemp
 from harlab.core.labels import Segment
 from tests.exporters.export_sessions import ten_second_session

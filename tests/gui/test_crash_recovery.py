@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harlab.labeling.journal import journal_path
+from harlab.labeling.edit_journal import edit_journal_path
 from harlab.storage import read_session
 from tests.gui.gui_helpers import answer_next_dialog, labels_of, press_shortcut
 
@@ -40,7 +40,7 @@ def test_sigkill_then_reopen_offers_recovery(make_window, qtbot, session_path, i
     expected = kill_child_after_edits(session_path, isolated_settings)
     assert [x[2] for x in expected] == ["walking", "running"]
     assert expected[0][1] == pytest.approx(25.0)
-    assert journal_path(session_path).exists()
+    assert edit_journal_path(session_path).exists()
     assert labels_of(read_session(session_path)) == []  # nothing was saved
 
     w = make_window()
@@ -52,7 +52,7 @@ def test_sigkill_then_reopen_offers_recovery(make_window, qtbot, session_path, i
     assert labels_of(w.session)[0][1] == pytest.approx(20.0)
     press_shortcut(qtbot, w, "redo")
     press_shortcut(qtbot, w, "save")
-    assert not journal_path(session_path).exists()
+    assert not edit_journal_path(session_path).exists()
     assert labels_of(read_session(session_path)) == expected
 
 
@@ -62,5 +62,5 @@ def test_declined_recovery_deletes_the_journal(make_window, qtbot, session_path,
     answer_next_dialog(qtbot, "No")
     assert w.open_path(session_path)
     assert labels_of(w.session) == []
-    assert not journal_path(session_path).exists()
+    assert not edit_journal_path(session_path).exists()
     assert not w.dirty

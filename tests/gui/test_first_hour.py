@@ -199,7 +199,7 @@ def test_help_lists_class_keys_with_their_names_and_descriptions_in_view(qtbot):
     """Each class row repeated "walking: press to start a segment at the cursor, again to
     end it; with a …", cut at the dialog's edge: the class descriptions were never seen."""
     from harlab.gui.labeling.help_dialog import HelpDialog
-    from harlab.simulate.profiles import label_schema
+    from harlab.simulate.activity_table import label_schema
 
     schema = label_schema()
     d = HelpDialog(schema)

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from harlab.labeling.commands import LabelRange
-from harlab.labeling.journal import journal_path
+from harlab.labeling.edit_journal import edit_journal_path
 from harlab.storage import read_session, save_session
 from tests.gui.gui_helpers import (
     answer_next_dialog,
@@ -173,9 +173,9 @@ def test_save_reopen_and_compare(make_window, qtbot, session_path):
     w.timeline.hub.set_cursor(40.0)
     press_key(qtbot, w, "3")
     expected = labels_of(w.session)
-    assert len(expected) == 2 and journal_path(session_path).exists()
+    assert len(expected) == 2 and edit_journal_path(session_path).exists()
     press_shortcut(qtbot, w, "save")
-    assert not w.dirty and not journal_path(session_path).exists()
+    assert not w.dirty and not edit_journal_path(session_path).exists()
     assert labels_of(read_session(session_path)) == expected
     press_shortcut(qtbot, w, "close")
     assert w.session is None and w.stack.currentWidget() is w.start_screen
@@ -194,7 +194,7 @@ def test_unsaved_prompt_cancel_keeps_discard_closes(make_window, qtbot, session_
     answer_next_dialog(qtbot, "Discard")
     assert w.close_session() is True
     assert w.session is None
-    assert not journal_path(session_path).exists()  # discarded edits are not offered again
+    assert not edit_journal_path(session_path).exists()  # discarded edits are not offered again
     assert labels_of(read_session(session_path)) == []
 
 
@@ -256,7 +256,7 @@ def test_open_demo_simulates_once_into_recordings_and_opens(make_window, qtbot, 
     assert w.path.name == "demo.h5" and w.timeline.stream_plots
     assert len(w.session.label_tracks["activity"]) > 0
     try:
-        from harlab.simulate.session import DEMO_PREDICTION_TRACK, demo_model_path
+        from harlab.simulate.batch_session import DEMO_PREDICTION_TRACK, demo_model_path
     except ImportError:
         DEMO_PREDICTION_TRACK = None  # noqa: N806
     if DEMO_PREDICTION_TRACK and demo_model_path().exists() and "model could not" not in w.last_message:
@@ -293,7 +293,7 @@ def test_metadata_edits_are_undoable_journalled_and_notes_are_one_edit(make_wind
     old, old_notes = w.session.metadata.participant_id, w.session.metadata.notes
     panel.participant.setText("P42")
     panel.participant.editingFinished.emit()
-    assert w.history.undo_text == "Edit participant id" and journal_path(session_path).exists()
+    assert w.history.undo_text == "Edit participant id" and edit_journal_path(session_path).exists()
     for ch in "loose strap":  # typing: one edit after the pause, not one per key
         panel.notes.insertPlainText(ch)
     qtbot.waitUntil(lambda: "loose strap" in w.session.metadata.notes, timeout=3000)

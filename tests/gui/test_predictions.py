@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QProg
 from harlab.core import Segment
 from harlab.gui.track_dialogs import AcceptPredictionsDialog, AddTrackDialog
 from harlab.labeling.commands import AddSegment, LabelRange
-from harlab.labeling.journal import journal_path
+from harlab.labeling.edit_journal import edit_journal_path
 from harlab.storage import read_session, save_session
 from tests.gui.gui_helpers import (
     click,
@@ -80,8 +80,8 @@ def test_click_a_predicted_segment_and_accept_it_by_key(make_window, qtbot, tmp_
     (got,) = w.session.label_tracks["activity"]
     assert (got.start, got.end, got.label, got.source) == (seg.start, seg.end, "sitting", "accepted_prediction")
     assert "test-model" in got.note
-    assert w.dirty and journal_path(path).exists()
-    assert "accepted_prediction" in journal_path(path).read_text()
+    assert w.dirty and edit_journal_path(path).exists()
+    assert "accepted_prediction" in edit_journal_path(path).read_text()
     press_shortcut(qtbot, w, "undo")
     assert len(w.session.label_tracks["activity"]) == 0
     press_shortcut(qtbot, w, "redo")
@@ -269,7 +269,7 @@ def test_a_second_models_track_becomes_active_and_add_rename_remove_are_undoable
     qtbot.waitUntil(lambda: [r.name for r in tl.pred_rows] == ["activity-predicted", "model-b"])
     qtbot.waitUntil(lambda: tl.active_prediction == "model-b")
     assert w.predictions.prediction is second and w.dirty
-    assert journal_path(w.path).exists()  # the added track is journalled against a crash
+    assert edit_journal_path(w.path).exists()  # the added track is journalled against a crash
     assert w.predictions.rename_track(new_name="model-c")
     qtbot.waitUntil(lambda: tl.active_prediction == "model-c")
     assert w.session.prediction_tracks["model-c"].model_name == "model-b"

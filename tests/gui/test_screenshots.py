@@ -151,7 +151,7 @@ def test_demo_with_model_predictions_screenshot(make_window, qtbot):
     their heatmaps, more rows than fit, so the rows scroll above a time axis that stays put."""
     pytest.importorskip("torch")
     try:
-        from harlab.simulate.session import (
+        from harlab.simulate.batch_session import (
             DEMO_PREDICTION_TRACK,
             demo_model_path,
             make_demo_session_with_predictions,

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from harlab.simulate.session import demo_model_path
+from harlab.simulate.batch_session import demo_model_path
 
 Arrays = dict[str, np.ndarray]
 

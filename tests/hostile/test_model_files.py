@@ -21,7 +21,7 @@ import pytest
 from harlab.cli import main
 from harlab.core.metadata import sha256_of
 from harlab.ml.modelfile import ActivityModel, ModelFileError
-from harlab.simulate.session import demo_model_path, make_demo_session
+from harlab.simulate.batch_session import demo_model_path, make_demo_session
 from harlab.storage import save_session
 
 from .model_corpus import read, write

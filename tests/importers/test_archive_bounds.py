@@ -2,7 +2,7 @@
 
 Each bomb is built small (a few MB on disk) and imported by a ``harlab import`` subprocess whose
 address space is capped (``RLIMIT_AS``), so reading the bomb whole would end in a MemoryError
-or a signal; the bounded read of :mod:`harlab.importers._common` must refuse it first, with a
+or a signal; the bounded read of :mod:`harlab.importers.import_support` must refuse it first, with a
 message naming the file (and member) and the limit, exit code 1, and nothing in the output folder.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from harlab.cli import main
-from harlab.importers import _common
+from harlab.importers import import_support
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is POSIX")
 
@@ -172,7 +172,7 @@ def test_zip_whose_header_understates_a_member(tmp_path: Path) -> None:
 def test_zip_with_too_many_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str]) -> None:
     """The member count is read from the end record and refused before the listing is parsed."""
-    monkeypatch.setattr(_common, "MAX_ZIP_MEMBERS", 50)
+    monkeypatch.setattr(import_support, "MAX_ZIP_MEMBERS", 50)
     z = zip_with(tmp_path / "takeout.zip",
                  {f"Takeout/Fitbit/Global Export Data/steps-2023-01-{i:04d}.json": b"[]" for i in range(51)})
     assert main(["import", str(z), "-o", str(tmp_path / "out"), "--format", "fitbit_takeout", "--quiet"]) == 1

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from harlab.core.errors import ImportFormatError
 from harlab.core.streams import FLAG_CLIPPED, FLAG_SUSPECT
 from harlab.importers import ImportOptions, detect, get_importer
-from harlab.importers.base import import_warnings
+from harlab.importers.importer import import_warnings
 
 # §2.2 of fitbit-formats.md: the first real batch of sensor_raw_20200421152535.csv (Standing).
 REFERENCE_BATCH = bytes.fromhex(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from harlab.core.errors import ImportFormatError
 from harlab.importers import ImportOptions, detect, get_importer
-from harlab.importers.base import import_warnings
+from harlab.importers.importer import import_warnings
 
 HEADER = "ActivityID,AccelX,AccelY,AccelZ,GyroX,GyroY,GyroZ"
 NAMES = ["Walking", "Upstairs", "Downstairs", "Running", "Standing",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from harlab.core.errors import ImportFormatError
 from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT
 from harlab.importers import ImportOptions, detect, get_importer
-from harlab.importers.base import import_warnings
+from harlab.importers.importer import import_warnings
 
 # §5a: header 885987, then (0, 8, -47, 4865), (30, -2, -51, 4862), (30, 10, -59, 4860)
 EXAMPLE = bytes.fromhex("e3840d00 00000800d1ff0113 1e00feffcdfffe12 1e000a00c5fffc12")

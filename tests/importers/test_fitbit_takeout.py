@@ -13,7 +13,7 @@ import pytest
 from harlab.core.errors import ImportFormatError
 from harlab.core.streams import FLAG_SUSPECT
 from harlab.importers import ImportOptions, detect, get_importer
-from harlab.importers.base import import_warnings
+from harlab.importers.importer import import_warnings
 
 HR_JSON = """[{
   "dateTime" : "01/25/23 13:00:07",

@@ -47,7 +47,7 @@ def test_export_layout_without_spec(tmp_path: Path) -> None:
 
 def test_round_trip_through_the_wide_csv_exporter(tmp_path: Path) -> None:
     exporters = pytest.importorskip("harlab.exporters.wide_csv")
-    from harlab.exporters.base import ExportOptions
+    from harlab.exporters.exporter import ExportOptions
 
     rng = np.random.default_rng(1)
     s = Session(Metadata(start_utc=datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=UTC)))

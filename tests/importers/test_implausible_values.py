@@ -16,8 +16,8 @@ import pytest
 from harlab.core.errors import ImportFormatError
 from harlab.core.streams import FLAG_SUSPECT
 from harlab.importers import ImportOptions, get_importer
-from harlab.importers.base import import_warnings
 from harlab.importers.fitbit_bin import MAX_BATCHES
+from harlab.importers.importer import import_warnings
 from harlab.importers.run import import_paths
 from harlab.storage import read_session, validate_file
 from tests.importers.test_fitbit_bin import REFERENCE_BATCH

@@ -9,7 +9,7 @@ import pytest
 from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.session import Session
 from harlab.importers import ImportOptions, detect, get_importer, importers
-from harlab.importers.base import import_warnings, load_errors, resolve_timezone, warn
+from harlab.importers.importer import import_warnings, load_errors, resolve_timezone, warn
 
 
 def test_fitbit_importers_are_registered() -> None:

@@ -19,7 +19,7 @@ from harlab.labeling.commands import (
     same_prediction,
 )
 from harlab.labeling.document import LabelingDocument
-from harlab.labeling.journal import journal_path
+from harlab.labeling.edit_journal import edit_journal_path
 from harlab.storage import FileLock, read_session, save_session
 from tests.labeling.labeling_helpers import snapshot
 
@@ -55,7 +55,7 @@ def test_open_edit_undo_redo_save_and_one_dirty_state(saved):
     doc.events.connect(seen.append)
     assert doc.writable and not doc.dirty and doc.recovery is None and not doc.needs_path
     doc.push(LabelRange("activity", 50, 60, "run"))
-    assert doc.dirty and journal_path(saved).exists()
+    assert doc.dirty and edit_journal_path(saved).exists()
     assert seen[-1].kind == "changed" and seen[-1].data["dirty"] is True
     doc.undo()
     assert not doc.dirty  # back to the file's state
@@ -63,7 +63,7 @@ def test_open_edit_undo_redo_save_and_one_dirty_state(saved):
     assert doc.dirty
     doc.push(EditMetadata(participant_id="P7"))
     assert doc.save() == saved
-    assert not doc.dirty and not journal_path(saved).exists()
+    assert not doc.dirty and not edit_journal_path(saved).exists()
     assert seen[-1].data["dirty"] is False
     doc.close()
     back = read_session(saved)
@@ -115,7 +115,7 @@ def test_declined_recovery_is_deleted_and_not_offered_again(saved):
     doc = crash_and_reopen(saved, docs)
     assert doc.recovery is not None
     doc.discard_recovery()
-    assert doc.recovery is None and not journal_path(saved).exists()
+    assert doc.recovery is None and not edit_journal_path(saved).exists()
     doc.close()
     doc = LabelingDocument.open(saved)
     assert doc.recovery is None and (50, 60, "run") not in labels(doc.session)
@@ -125,12 +125,12 @@ def test_declined_recovery_is_deleted_and_not_offered_again(saved):
 def test_save_as_switches_the_journal_to_the_new_file(saved, tmp_path):
     doc = LabelingDocument.open(saved)
     doc.push(LabelRange("activity", 50, 60, "run"))
-    assert journal_path(saved).exists()
+    assert edit_journal_path(saved).exists()
     new = doc.save_as(tmp_path / "copy")
     assert new == tmp_path / "copy.h5" and doc.path == new and not doc.dirty
-    assert not journal_path(saved).exists() and not journal_path(new).exists()
+    assert not edit_journal_path(saved).exists() and not edit_journal_path(new).exists()
     doc.push(LabelRange("activity", 70, 80, "sit"))
-    assert journal_path(new).exists() and not journal_path(saved).exists()
+    assert edit_journal_path(new).exists() and not edit_journal_path(saved).exists()
     docs = [doc]
     del doc
     doc = crash_and_reopen(new, docs)
@@ -144,11 +144,11 @@ def test_close_keeps_the_journal_unless_discarded(saved):
     doc = LabelingDocument.open(saved)
     doc.push(LabelRange("activity", 50, 60, "run"))
     doc.close()
-    assert journal_path(saved).exists()
+    assert edit_journal_path(saved).exists()
     doc = LabelingDocument.open(saved)
     assert doc.recovery is not None
     doc.close(discard=True)
-    assert not journal_path(saved).exists()
+    assert not edit_journal_path(saved).exists()
 
 
 def test_an_unsaved_session_stays_dirty_until_saved_as_a_file(session, tmp_path):
@@ -162,7 +162,7 @@ def test_an_unsaved_session_stays_dirty_until_saved_as_a_file(session, tmp_path)
     path = doc.save_as(tmp_path / "new.h5")
     assert not doc.dirty and not doc.needs_path
     doc.push(LabelRange("activity", 50, 60, "run"))
-    assert journal_path(path).exists()
+    assert edit_journal_path(path).exists()
     doc.save()
     assert (50, 60, "run") in labels(read_session(path))
     doc.close()
@@ -173,7 +173,7 @@ def test_a_file_locked_by_another_writer_opens_read_only_without_a_journal(saved
         doc = LabelingDocument.open(saved)
         assert not doc.writable and doc.needs_path and doc.read_only_reason
         doc.push(LabelRange("activity", 50, 60, "run"))
-        assert doc.dirty and not journal_path(saved).exists()
+        assert doc.dirty and not edit_journal_path(saved).exists()
         doc.save_as(tmp_path / "mine.h5")
         assert doc.writable and not doc.dirty
         doc.close()

@@ -21,14 +21,14 @@ from harlab.labeling.commands import (
     RemoveSegments,
     SplitSegment,
 )
-from harlab.labeling.history import EditHistory
-from harlab.labeling.journal import (
+from harlab.labeling.edit_journal import (
     EditJournal,
     discard_journal,
+    edit_journal_path,
     inspect_journal,
-    journal_path,
     pending_edits,
 )
+from harlab.labeling.history import EditHistory
 from tests.labeling.labeling_helpers import snapshot
 
 storage = pytest.importorskip("harlab.storage")
@@ -79,7 +79,7 @@ def test_replay_reproduces_state_and_history(saved):
         h2.undo()  # history keeps working after recovery
         sf.save()
         h2.mark_clean()
-    assert pending_edits(saved) is None and not journal_path(saved).exists()
+    assert pending_edits(saved) is None and not edit_journal_path(saved).exists()
 
 
 def test_stale_journal_for_another_file_version_is_not_offered(saved, session):
@@ -104,7 +104,7 @@ def test_torn_last_line_is_dropped(saved, session):
     h = EditHistory(session, EditJournal(saved))
     h.push(LabelRange("activity", 5, 35, "run"))
     h.push(LabelRange("activity", 50, 60, "run"))
-    with open(journal_path(saved), "ab") as f:
+    with open(edit_journal_path(saved), "ab") as f:
         f.write(b'{"op":"do","seq":3,"command":{"type":"Label')  # the crash cut this write short
     info = inspect_journal(saved)
     assert info.dropped_lines == 1 and len(info.entries) == 2 and not info.problem
@@ -124,7 +124,7 @@ def test_replay_that_does_not_fit_rolls_back(saved, session):
 
 
 def test_garbage_journal_is_reported_not_replayed(saved):
-    journal_path(saved).write_text("not json at all\n")
+    edit_journal_path(saved).write_text("not json at all\n")
     assert pending_edits(saved) is None
     assert "header" in inspect_journal(saved).problem
     discard_journal(saved)
@@ -135,7 +135,7 @@ def test_every_entry_is_on_disk_before_push_returns(saved, session):
     h = EditHistory(session, EditJournal(saved))
     for k in range(3):
         h.push(LabelRange("activity", 50 + k, 50.5 + k, "run"))
-        assert len(journal_path(saved).read_text().splitlines()) == k + 2  # header + k+1 entries
+        assert len(edit_journal_path(saved).read_text().splitlines()) == k + 2  # header + k+1 entries
 
 
 CHILD = textwrap.dedent(
@@ -143,7 +143,7 @@ CHILD = textwrap.dedent(
     import json, time
     from harlab.storage import open_session
     from harlab.labeling.history import EditHistory
-    from harlab.labeling.journal import EditJournal
+    from harlab.labeling.edit_journal import EditJournal
     from tests.labeling.test_journal import edit_a_lot, labels_json
     sf = open_session({path!r}, writable=True)
     h = EditHistory(sf.session, EditJournal({path!r}))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harlab.core import HarlabError, LabelClass, LabelSchema, SessionError
-from harlab.labeling.presets import PRESETS, export_schema, import_schema, preset
+from harlab.labeling.schema_presets import PRESETS, export_schema, import_schema, preset
 from harlab.labeling.shortcuts import SHORTCUTS, key_conflicts
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"

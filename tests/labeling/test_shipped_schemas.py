@@ -26,10 +26,10 @@ from harlab.core.colors import (
 from harlab.importers import ImportOptions, get_importer
 from harlab.importers.fitbit_bin import seed_schema
 from harlab.labeling.class_keys import assign_hotkeys, class_keys, describe_repairs, repair_hotkeys
-from harlab.labeling.presets import PRESETS, preset
+from harlab.labeling.schema_presets import PRESETS, preset
 from harlab.labeling.shortcuts import SHORTCUTS, class_hotkey_problem, key_conflicts, reserved_keys
 from harlab.simulate import make_demo_session
-from harlab.simulate.profiles import label_schema
+from harlab.simulate.activity_table import label_schema
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from harlab.core.errors import HarlabError
-from harlab.ml.presets import AUGMENT_MODES
+from harlab.ml.model_presets import AUGMENT_MODES
 from harlab.ml.training import TrainConfig, augment_batch, time_warp
 
 TRIADS = [(0, 1, 2), (3, 4, 5)]

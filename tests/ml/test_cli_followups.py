@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harlab.cli import main
-from harlab.simulate.session import demo_model_path
+from harlab.simulate.batch_session import demo_model_path
 
 
 @pytest.mark.parametrize("command", [
@@ -32,7 +32,7 @@ def test_a_csv_given_for_a_session_says_import_it_first(
 
 def test_counts_of_one_are_singular_in_predict_and_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A 3 s session holds one 2.56 s window: 'predict' said '1 windows, 1 segments', 'info' '1 segments'."""
-    from harlab.simulate.session import make_demo_session
+    from harlab.simulate.batch_session import make_demo_session
     from harlab.storage import save_session
 
     path = save_session(make_demo_session(0.05), tmp_path / "short.h5")
@@ -49,7 +49,7 @@ def test_export_windows_defaults_are_trains(tmp_path: Path, capsys: pytest.Captu
     """'export --to windows' cut 2 s windows while 'train' cuts 2.56 s every 1.28 s; now both cut the same."""
     from harlab.cli.ml_options import add_window_args
     from harlab.ml.dataset import build_dataset
-    from harlab.simulate.session import make_demo_session
+    from harlab.simulate.batch_session import make_demo_session
     from harlab.storage import read_session, save_session
 
     path = save_session(make_demo_session(1.0), tmp_path / "s.h5")
@@ -67,7 +67,7 @@ def test_export_windows_defaults_are_trains(tmp_path: Path, capsys: pytest.Captu
 
 def test_export_default_window_is_rounded_at_a_rate_it_does_not_fit(tmp_path: Path) -> None:
     """2.56 s is 51.2 samples at 20 Hz (WISDM): the default is rounded as train rounds it, not refused."""
-    from harlab.simulate.session import make_demo_session
+    from harlab.simulate.batch_session import make_demo_session
     from harlab.storage import save_session
 
     path = save_session(make_demo_session(1.0, rate_hz=20.0), tmp_path / "s.h5")
@@ -83,7 +83,7 @@ def test_predict_warns_once_about_label_classes_the_model_does_not_know(
 ) -> None:
     """UCI HAPT labels under the demo model: LAYING and WALKING_UPSTAIRS are no class of it; 'Walking' is."""
     from harlab.core.labels import LabelTrack, Segment
-    from harlab.simulate.session import make_demo_session
+    from harlab.simulate.batch_session import make_demo_session
     from harlab.storage import save_session
 
     paths = []

@@ -7,7 +7,7 @@ import pytest
 
 from harlab.cli import build_parser
 from harlab.core.errors import HarlabError
-from harlab.ml.presets import DEFAULT_PRESET, OPTIONS, PRESET_TABLE, PRESETS, preset
+from harlab.ml.model_presets import DEFAULT_PRESET, OPTIONS, PRESET_TABLE, PRESETS, preset
 
 
 def _train_action(option: str):

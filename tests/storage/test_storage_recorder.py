@@ -25,8 +25,8 @@ from harlab.storage import (
     recover,
     validate_file,
 )
-from harlab.storage.journal import journal_path
-from harlab.storage.recorder import working_path
+from harlab.storage.recording_writer import working_path
+from harlab.storage.sample_journal import recording_journal_path
 
 
 def meta() -> Metadata:
@@ -53,7 +53,7 @@ def test_record_and_close(tmp_path):
     with RecordingWriter(path, meta(), schema) as w:
         w.add_stream("imu", ["ax", "ay", "az", "gx", "gy", "gz"], ["m/s^2"] * 3 + ["rad/s"] * 3, 200.0, "imu", "watch")
         w.add_stream("hr", ["hr"], "bpm", 1.0)
-        assert not path.exists() and journal_path(path).exists()
+        assert not path.exists() and recording_journal_path(path).exists()
         with pytest.raises(FileLockedError):
             open_session(path, writable=True)
         with pytest.raises(SessionFileError, match="being recorded"):
@@ -71,7 +71,7 @@ def test_record_and_close(tmp_path):
             w.add_segment("activity", Segment(1.0, 2.0, "walking"))
         w.flush()
         assert w.stream_data("imu").n_samples == len(t)
-    assert path.exists() and not journal_path(path).exists() and not working_path(path).exists()
+    assert path.exists() and not recording_journal_path(path).exists() and not working_path(path).exists()
     assert validate_file(path) == []
     s = read_session(path)
     tt, vv = s.streams["imu"].read()
@@ -89,7 +89,7 @@ def test_refuses_existing_file(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(SessionFileError, match="already exists"):
         RecordingWriter(path, meta())
-    assert path.read_bytes() == b"x" and not journal_path(path).exists()
+    assert path.read_bytes() == b"x" and not recording_journal_path(path).exists()
 
 
 def test_recovery_from_journal_torn_at_any_byte(tmp_path):
@@ -102,17 +102,17 @@ def test_recovery_from_journal_torn_at_any_byte(tmp_path):
     w.add_segment("activity", Segment(0.0, 1.0, "walking"))
     t, v = feed(w, 40, rng)
     w.add_segment("activity", Segment(2.0, 3.0, "sitting", confidence=0.25))
-    full = journal_path(path).read_bytes()
+    full = recording_journal_path(path).read_bytes()
     w.close()
     cuts = sorted({0, 10, 30, len(full) - 1, len(full), *rng.integers(0, len(full), 12).tolist()})
     prev = -1
     for cut in cuts:
         p = tmp_path / f"cut{cut}.h5"
-        journal_path(p).write_bytes(full[:cut])
+        recording_journal_path(p).write_bytes(full[:cut])
         working_path(p).write_bytes(b"garbage left by the crash")
         assert has_unrecovered_journal(p)
         out = recover(p)
-        assert not journal_path(p).exists() and not working_path(p).exists()
+        assert not recording_journal_path(p).exists() and not working_path(p).exists()
         if out is None:  # cut inside the header record: nothing was recorded yet
             assert cut < 300 and not p.exists()
             continue
@@ -135,10 +135,10 @@ def test_open_recovers_by_itself(tmp_path):
     w.add_stream("imu", ["ax", "ay", "az", "gx", "gy", "gz"], "1", 200.0)
     w.add_stream("hr", ["hr"], "bpm", 1.0)
     t, v = feed(w, 10, np.random.default_rng(2))
-    shutil.copy(journal_path(path), tmp_path / "saved.journal")
+    shutil.copy(recording_journal_path(path), tmp_path / "saved.journal")
     w.close()
     path.unlink()
-    shutil.copy(tmp_path / "saved.journal", journal_path(path))
+    shutil.copy(tmp_path / "saved.journal", recording_journal_path(path))
     with open_session(path) as sf:
         np.testing.assert_array_equal(sf.session.streams["imu"].read()[1], v)
     assert not has_unrecovered_journal(path)

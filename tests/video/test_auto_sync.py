@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harlab.core.errors import VideoFileError
 from harlab.core.session import Session
 from harlab.video.auto_sync import AutoSyncError, estimate_sync, motion_signal
-from harlab.video.video_reference import VideoFileError
 from tests.video.video_helpers import CLAP_AT_S, TRUE_SYNC, SimVideo
 
 FRAME_S = 1 / 30

@@ -6,6 +6,6 @@ The logic they drive (commands, history, shortcuts, presets) is Qt-free in
 
 from harlab.gui.labeling.help_dialog import HelpDialog
 from harlab.gui.labeling.schema_editor import SchemaEditorDialog
-from harlab.gui.labeling.segment_table import SegmentTableDock, SegmentTableModel
+from harlab.gui.labeling.segment_dock import SegmentTableDock, SegmentTableModel
 
 __all__ = ["HelpDialog", "SchemaEditorDialog", "SegmentTableDock", "SegmentTableModel"]

@@ -35,7 +35,7 @@ from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.class_keys import assign_hotkeys
 from harlab.labeling.commands import SetSchema
 from harlab.labeling.history import EditHistory
-from harlab.labeling.presets import PRESETS, export_schema, import_schema, preset
+from harlab.labeling.schema_presets import PRESETS, export_schema, import_schema, preset
 from harlab.labeling.shortcuts import class_hotkey_problem
 
 NAME, COLOUR, HOTKEY, DESCRIPTION = range(4)

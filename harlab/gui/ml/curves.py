@@ -13,7 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from harlab.ml.presets import DEFAULT_PRESET, preset
+from harlab.ml.model_presets import DEFAULT_PRESET, preset
 
 #: metric -> (plot, label, colour, dashed); LightGBM's curves go to their own plot (rounds, not epochs)
 _STYLE = {

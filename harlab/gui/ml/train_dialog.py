@@ -53,7 +53,7 @@ from harlab.gui.ml.job import default_model_path
 from harlab.gui.ml.relabel import SourceSummary, summarise, summarise_file
 from harlab.ml.class_rules import class_mapping, output_classes, relabeled_view
 from harlab.ml.model_archive import MODEL_SUFFIX
-from harlab.ml.presets import AUGMENT_MODES, PRESET_TABLE, preset
+from harlab.ml.model_presets import AUGMENT_MODES, PRESET_TABLE, preset
 from harlab.mlops.training_pipeline import TrainRequest, TrainResult
 
 _MOTION_KINDS = ("accelerometer", "gyroscope", "magnetometer", "gravity", "linear_acceleration")

@@ -144,9 +144,9 @@ def build_sources(
         elif c.simulated:
             sources.append(make_source(c.key, seed=i))
         else:
+            from harlab.devices.ble_profiles import PROFILES
             from harlab.devices.ble_source import BleSource
             from harlab.devices.bleak_link import BleakLink
-            from harlab.devices.profiles import PROFILES
 
             assert c.profile is not None and c.found is not None
             link = BleakLink(c.found.device, client_backend=ble_client_backend)  # type: ignore[attr-defined]

@@ -14,8 +14,8 @@ from PySide6.QtGui import QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from harlab.core.labels import LabelSchema
-from harlab.labeling.presets import PRESETS
-from harlab.simulate.profiles import label_schema
+from harlab.labeling.schema_presets import PRESETS
+from harlab.simulate.activity_table import label_schema
 
 #: The default classes: what the activity simulator can perform, so pressing a key in the
 #: simulated demo also changes what the simulated wearer does.

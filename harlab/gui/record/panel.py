@@ -47,7 +47,7 @@ from harlab.gui.record.worker import Worker
 from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.class_keys import add_classes
 from harlab.recording import Protocol, Recorder, RecorderStatus
-from harlab.simulate.profiles import canonical_name, label_schema
+from harlab.simulate.activity_table import canonical_name, label_schema
 
 #: Panel states; "finished" is idle with a saved file on offer.
 IDLE, CONNECTING, RECORDING, PAUSED, STOPPING, FINISHED = (

@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 
 from harlab.core import Segment, Session  # noqa: E402
 from harlab.labeling.history import EditHistory  # noqa: E402
-from harlab.labeling.presets import preset  # noqa: E402
+from harlab.labeling.schema_presets import preset  # noqa: E402
 from harlab.simulate import synthetic_session  # noqa: E402
 
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"

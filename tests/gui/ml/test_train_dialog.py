@@ -267,7 +267,7 @@ def test_a_dialog_run_is_tracked_in_mlflow_like_the_command_line(make_dialog, se
 
 
 def test_preset_list_help_options_and_curves_come_from_the_preset_table(make_dialog):
-    from harlab.ml.presets import PRESET_TABLE
+    from harlab.ml.model_presets import PRESET_TABLE
 
     d = make_dialog()
     combo = d.preset_combo

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from harlab.core.colors import MIN_CLASS_DISTANCE, closest_pair
 from harlab.gui.record.labels_bar import EVERYDAY, everyday_schema, schema_choices
 from harlab.labeling.shortcuts import SHORTCUTS, key_conflicts
-from harlab.simulate.profiles import label_schema
+from harlab.simulate.activity_table import label_schema
 
 pytestmark = pytest.mark.gui
 

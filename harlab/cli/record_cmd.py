@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from harlab.cli._common import add_quiet
+from harlab.cli.shared_options import add_quiet
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import Metadata
 from harlab.core.wording import counted

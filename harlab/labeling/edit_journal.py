@@ -31,14 +31,14 @@ from harlab.core import files
 from harlab.core.errors import SessionError
 from harlab.core.labels import utcnow
 from harlab.labeling.commands import EditCommand
-from harlab.labeling.history import UndoStacks
+from harlab.labeling.undo_stacks import UndoStacks
 
 FORMAT = "harlab-edit-journal"
 VERSION = 1
 SUFFIX = ".edits"
 
 
-def journal_path(session_path: str | Path) -> Path:
+def edit_journal_path(session_path: str | Path) -> Path:
     """Where the journal of ``session_path`` lives: beside it, with ``.edits`` appended."""
     p = Path(session_path)
     return p.with_name(p.name + SUFFIX)
@@ -65,7 +65,7 @@ class EditJournal:
 
     def __init__(self, session_path: str | Path, path: str | Path | None = None) -> None:
         self.session_path = Path(session_path)
-        self.path = Path(path) if path is not None else journal_path(session_path)
+        self.path = Path(path) if path is not None else edit_journal_path(session_path)
         self._fh: TextIO | None = None
         self._seq = 0
 
@@ -158,7 +158,7 @@ def _simulate(entries: list[dict[str, Any]]) -> UndoStacks[int]:
 
 def inspect_journal(session_path: str | Path) -> JournalInfo | None:
     """Read the journal of ``session_path``; None when there is none."""
-    jp = journal_path(session_path)
+    jp = edit_journal_path(session_path)
     try:
         raw = jp.read_bytes()
     except FileNotFoundError:
@@ -208,4 +208,4 @@ def pending_edits(session_path: str | Path) -> list[dict[str, Any]] | None:
 
 def discard_journal(session_path: str | Path) -> None:
     """Delete the journal of ``session_path`` (the user declined recovery)."""
-    journal_path(session_path).unlink(missing_ok=True)
+    edit_journal_path(session_path).unlink(missing_ok=True)

@@ -15,7 +15,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
 from harlab.cli.ml_options import (
     add_train_args,
     add_window_args,
@@ -25,6 +24,7 @@ from harlab.cli.ml_options import (
     session_paths,
     train_config,
 )
+from harlab.cli.shared_options import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
 from harlab.core.classnames import describe_unmatched, find_class
 from harlab.core.errors import HarlabError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 
-from harlab.cli._common import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
 from harlab.cli.ml_options import add_window_args, dataset_from_args, note
+from harlab.cli.shared_options import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

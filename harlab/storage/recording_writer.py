@@ -1,7 +1,7 @@
 """Crash-safe recording: :class:`RecordingWriter`, :func:`recover`, :func:`has_unrecovered_journal`.
 
 While recording, every call is written twice: first to the journal (see
-:mod:`harlab.storage.journal`; the crash-safe truth), then, in blocks of a few thousand
+:mod:`harlab.storage.sample_journal`; the crash-safe truth), then, in blocks of a few thousand
 samples, into a working HDF5 file ``.<name>.recording.h5`` whose pyramid is updated
 incrementally, so ``close()`` is instant and needs no conversion. ``close()`` adds the
 labels and metadata, renames the working file to the session path and deletes the
@@ -36,7 +36,11 @@ from harlab.storage.codec import (
     write_stream_attrs,
 )
 from harlab.storage.h5data import H5StreamData
-from harlab.storage.journal import (
+from harlab.storage.layout import chunk_rows, dt_to_str, str_to_dt
+from harlab.storage.lock import FileLock, lock_holder
+from harlab.storage.probe import trust
+from harlab.storage.pyramid import StreamAppender, create_stream_group
+from harlab.storage.sample_journal import (
     KIND_DATA,
     KIND_END,
     KIND_HEADER,
@@ -45,13 +49,9 @@ from harlab.storage.journal import (
     ReadResult,
     encode_data,
     encode_json,
-    journal_path,
     read_records,
+    recording_journal_path,
 )
-from harlab.storage.layout import chunk_rows, dt_to_str, str_to_dt
-from harlab.storage.lock import FileLock, lock_holder
-from harlab.storage.probe import trust
-from harlab.storage.pyramid import StreamAppender, create_stream_group
 
 
 def working_path(path: str | Path) -> Path:
@@ -61,7 +61,7 @@ def working_path(path: str | Path) -> Path:
 
 def has_unrecovered_journal(path: str | Path) -> bool:
     """True when a recording of ``path`` was interrupted and nobody is recording it now."""
-    return journal_path(path).exists() and lock_holder(path) is None
+    return recording_journal_path(path).exists() and lock_holder(path) is None
 
 
 # -- JSON codecs for the journal ------------------------------------------------------
@@ -186,7 +186,7 @@ class RecordingWriter:
         self._fd: int | None = None
         self._h5: h5py.File | None = None
         try:
-            jp = journal_path(self.path)
+            jp = recording_journal_path(self.path)
             if jp.exists():
                 raise SessionFileError(
                     self.path, f"has an interrupted recording ({jp.name}); open it to recover it before recording again"
@@ -218,7 +218,7 @@ class RecordingWriter:
         if self._fd is not None:
             os.close(self._fd)
             with contextlib.suppress(OSError):
-                journal_path(self.path).unlink()
+                recording_journal_path(self.path).unlink()
         if self._h5 is not None:
             self._h5.close()
             with contextlib.suppress(OSError):
@@ -346,7 +346,7 @@ class RecordingWriter:
             self._write(encode_json(KIND_END, {}))
             os.close(self._fd)  # type: ignore[arg-type]
             self._fd = None
-            journal_path(self.path).unlink()
+            recording_journal_path(self.path).unlink()
             fsync_dir(self.path.parent)
         finally:
             if self._fd is not None:
@@ -370,7 +370,7 @@ def recover(path: str | Path, lock: FileLock | None = None) -> Path | None:
     :class:`FileLockedError` while the recording is still running.
     """
     path = Path(path)
-    jp = journal_path(path)
+    jp = recording_journal_path(path)
     own = lock is None
     lk = FileLock(path).acquire() if own else lock
     try:
@@ -419,7 +419,7 @@ def recover(path: str | Path, lock: FileLock | None = None) -> Path | None:
 
 
 def _discard(path: Path) -> None:
-    for p in (journal_path(path), working_path(path)):
+    for p in (recording_journal_path(path), working_path(path)):
         with contextlib.suppress(FileNotFoundError):
             p.unlink()
     fsync_dir(path.parent)

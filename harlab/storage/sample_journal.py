@@ -41,7 +41,7 @@ KIND_HEADER, KIND_STREAM, KIND_DATA, KIND_SEGMENT, KIND_END = 1, 2, 3, 4, 5
 MAX_PAYLOAD = 1 << 30
 
 
-def journal_path(path: str | Path) -> Path:
+def recording_journal_path(path: str | Path) -> Path:
     p = Path(path)
     return p.with_name(p.name + ".journal")
 

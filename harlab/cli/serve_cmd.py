@@ -15,7 +15,7 @@ import json
 import math
 import sys
 
-from harlab.cli._common import QUIET_HELP
+from harlab.cli.shared_options import QUIET_HELP
 from harlab.core.errors import HarlabError
 from harlab.mlops.server_limits import MIB, MIN_TOKEN_CHARS, ServerLimits
 

@@ -13,12 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-from harlab.cli._common import add_quiet, refuse_inputs
+from harlab.cli.shared_options import add_quiet, refuse_inputs
 from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES, input_file
 from harlab.core.window_defaults import DEFAULT_WINDOW_S
 from harlab.core.wording import counted
-from harlab.exporters.base import ExportError, ExportOptions, exporters, get_exporter
+from harlab.exporters.exporter import ExportError, ExportOptions, exporters, get_exporter
 
 
 def _csv_list(text: str) -> list[str]:

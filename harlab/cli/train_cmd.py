@@ -13,7 +13,6 @@ import signal
 import threading
 from pathlib import Path
 
-from harlab.cli._common import ZIP_MAGIC, add_force, check_output, has_magic
 from harlab.cli.ml_options import (
     add_class_rule_args,
     add_train_args,
@@ -26,6 +25,7 @@ from harlab.cli.ml_options import (
     train_config,
     validation_summary,
 )
+from harlab.cli.shared_options import ZIP_MAGIC, add_force, check_output, has_magic
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
 
 

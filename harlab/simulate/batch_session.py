@@ -24,10 +24,10 @@ from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.core.wording import counted
+from harlab.simulate.activity_table import SimulationError, label_schema
 from harlab.simulate.engine import SensorConfig, Simulator, count_before
 from harlab.simulate.participant import Participant
 from harlab.simulate.plan import Plan, Step, random_plan
-from harlab.simulate.profiles import SimulationError, label_schema
 
 DEVICE_NAME = "harlab simulator"
 #: A fixed default start, so the same call writes the same file (a Monday morning).

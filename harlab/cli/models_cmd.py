@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from harlab.cli._common import add_force, check_output, has_suffix
+from harlab.cli.shared_options import add_force, check_output, has_suffix
 from harlab.core.errors import HarlabError
 from harlab.core.wording import counted
 
