@@ -80,7 +80,9 @@ def load_uci(max_groups: int | None) -> Dataset:
         keep = sorted({s.metadata.participant_id for s in sessions})[:max_groups]
         sessions = [s for s in sessions if s.metadata.participant_id in keep]
     names = [c for c in sessions[0].schema.names if c.upper().replace(" ", "_") in UCI_CLASSES]
-    return build_dataset(sessions, "activity", 2.56, 1.28, 50.0, ["accelerometer", "gyroscope"], classes=names)
+    return build_dataset(
+        sessions, "activity", 2.56, 1.28, 50.0, ["accelerometer", "gyroscope"], classes=names
+    )
 
 
 def load_wisdm(max_groups: int | None) -> Dataset:
@@ -126,12 +128,28 @@ SPECS: dict[str, tuple[str, dict]] = {
 ENSEMBLE = ("cnn1d", "features_ctx")
 #: the code each model's results depend on; a change to it invalidates cached fold results
 _SOURCES = {
-    "torch": (training.train_torch_member, training.augment_batch, training.random_rotations, modelfile.TorchMember,
-              harlab.ml.models),
-    "gbm": (training.train_gbm_member, modelfile.BoostedFeaturesMember, harlab.ml.features, harlab.ml.features_v1,
-            harlab.ml.context),
-    "common": (training.validation_split, training.class_weights, training.train, harlab.ml.dataset,
-               harlab.ml.orientation, training.TrainConfig),
+    "torch": (
+        training.train_torch_member,
+        training.augment_batch,
+        training.random_rotations,
+        modelfile.TorchMember,
+        harlab.ml.models,
+    ),
+    "gbm": (
+        training.train_gbm_member,
+        modelfile.BoostedFeaturesMember,
+        harlab.ml.features,
+        harlab.ml.features_v1,
+        harlab.ml.context,
+    ),
+    "common": (
+        training.validation_split,
+        training.class_weights,
+        training.train,
+        harlab.ml.dataset,
+        harlab.ml.orientation,
+        training.TrainConfig,
+    ),
 }
 
 
@@ -153,18 +171,42 @@ def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: 
     if cache is None:
         return None
     gbm = model.startswith("features")
-    settings = {a: b for a, b in asdict(cfg).items()
-                if a not in ("threads", "preset") and not (a.startswith("gbm_") and not gbm)
-                and not (a in _TORCH_ONLY and gbm)}
-    key = json.dumps({"dataset": name, "model": model, "n": n, "cfg": settings, "harlab": harlab.__version__,
-                      "source": _fingerprint(model)}, sort_keys=True)
+    settings = {
+        a: b
+        for a, b in asdict(cfg).items()
+        if a not in ("threads", "preset")
+        and not (a.startswith("gbm_") and not gbm)
+        and not (a in _TORCH_ONLY and gbm)
+    }
+    key = json.dumps(
+        {
+            "dataset": name,
+            "model": model,
+            "n": n,
+            "cfg": settings,
+            "harlab": harlab.__version__,
+            "source": _fingerprint(model),
+        },
+        sort_keys=True,
+    )
     return cache / f"{name}-{model}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
 
 
-def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int, seed: int,
-                arch: dict | None = None, cache: Path | None = None, seed2d_epochs: int | None = None) -> dict:
-    log(f"{name}: {len(data)} windows {data.X.shape[1:]}, {len(np.unique(data.groups))} {data.group_kind}s, "
-        f"{len(data.classes)} classes")
+def run_dataset(
+    name: str,
+    data: Dataset,
+    models: list[str],
+    k: int,
+    epochs: int,
+    seed: int,
+    arch: dict | None = None,
+    cache: Path | None = None,
+    seed2d_epochs: int | None = None,
+) -> dict:
+    log(
+        f"{name}: {len(data)} windows {data.X.shape[1:]}, {len(np.unique(data.groups))} {data.group_kind}s, "
+        f"{len(data.classes)} classes"
+    )
     k = min(k, len(np.unique(data.groups)))
     folds = list(grouped_kfold(data.groups, k, seed))
     base = TrainConfig(epochs=epochs, seed=seed, augment=AUGMENT[name], arch=arch or {})
@@ -204,8 +246,10 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
             timing[m]["infer_windows"] += len(te)
             rep = classification_report(data.y[te], probs[m][te].argmax(1), data.classes)
             per_fold[m].append({"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"], "train_s": t1 - t0})
-            log(f"{name} {m} fold {f + 1}/{k}: acc {rep['accuracy']:.4f} F1 {rep['macro_f1']:.4f} "
-                f"({t1 - t0:.0f} s train)")
+            log(
+                f"{name} {m} fold {f + 1}/{k}: acc {rep['accuracy']:.4f} F1 {rep['macro_f1']:.4f} "
+                f"({t1 - t0:.0f} s train)"
+            )
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
             np.savez(cached, probs=probs[m], timing=json.dumps(timing[m]), per_fold=json.dumps(per_fold[m]))
@@ -215,8 +259,9 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
         for _, te in folds:
             rep = classification_report(data.y[te], probs["ensemble"][te].argmax(1), data.classes)
             per_fold["ensemble"].append({"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"]})
-        timing["ensemble"] = {key: timing[ENSEMBLE[0]][key] + timing[ENSEMBLE[1]][key]
-                              for key in ("train_s", "infer_s")}
+        timing["ensemble"] = {
+            key: timing[ENSEMBLE[0]][key] + timing[ENSEMBLE[1]][key] for key in ("train_s", "infer_s")
+        }
         timing["ensemble"]["train_windows"] = timing["cnn1d"]["train_windows"]
         timing["ensemble"]["infer_windows"] = timing["cnn1d"]["infer_windows"]
     results = {}
@@ -233,10 +278,20 @@ def run_dataset(name: str, data: Dataset, models: list[str], k: int, epochs: int
             "infer_windows_per_s": round(t["infer_windows"] / max(t["infer_s"], 1e-9), 1),
         }
         log(f"{name} {m}: accuracy {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}")
-    return {"n_windows": len(data), "n_groups": int(len(np.unique(data.groups))), "group_kind": data.group_kind,
-            "classes": data.classes, "folds": k, "window_s": data.info.window_s, "rate_hz": data.info.rate_hz,
-            "augment": AUGMENT[name], "epochs": epochs, "seed2d_epochs": seed2d_epochs or epochs, "arch": arch or {},
-            "models": results}
+    return {
+        "n_windows": len(data),
+        "n_groups": int(len(np.unique(data.groups))),
+        "group_kind": data.group_kind,
+        "classes": data.classes,
+        "folds": k,
+        "window_s": data.info.window_s,
+        "rate_hz": data.info.rate_hz,
+        "augment": AUGMENT[name],
+        "epochs": epochs,
+        "seed2d_epochs": seed2d_epochs or epochs,
+        "arch": arch or {},
+        "models": results,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,27 +300,45 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="cnn1d,seed2d,features,features_ctx,ensemble")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--seed2d-epochs", type=int, default=None, help="epochs for the seed's network (default: --epochs)")
+    ap.add_argument(
+        "--seed2d-epochs", type=int, default=None, help="epochs for the seed's network (default: --epochs)"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-groups", type=int, default=None, help="use only the first N participants/files")
-    ap.add_argument("--arch", default="{}", help='network overrides as JSON, e.g. \'{"width": 32}\'')
-    ap.add_argument("--cache", default=None, help="keep each model's fold results here and reuse them when the "
-                    "dataset, settings and harlab version are the same (run models one at a time, then together)")
-    ap.add_argument("--out", default=None, help="also write the JSON to this file (updated after each dataset)")
+    ap.add_argument("--arch", default="{}", help="network overrides as JSON, e.g. '{\"width\": 32}'")
+    ap.add_argument(
+        "--cache",
+        default=None,
+        help="keep each model's fold results here and reuse them when the "
+        "dataset, settings and harlab version are the same (run models one at a time, then together)",
+    )
+    ap.add_argument(
+        "--out", default=None, help="also write the JSON to this file (updated after each dataset)"
+    )
     args = ap.parse_args(argv)
     if not DATA.is_dir():
         print(json.dumps({"error": f"{DATA} not present"}))
         return 1
     models = args.models.split(",")
-    out: dict = {"protocol": "grouped k-fold by participant (fitbit: by recording); same folds for all models",
-                 "datasets": {}}
+    out: dict = {
+        "protocol": "grouped k-fold by participant (fitbit: by recording); same folds for all models",
+        "datasets": {},
+    }
     for name in args.datasets.split(","):
         t0 = time.perf_counter()
         log(f"loading {name}")
         data = LOADERS[name](args.max_groups)
-        out["datasets"][name] = run_dataset(name, data, models, args.folds, args.epochs, args.seed,
-                                            json.loads(args.arch), Path(args.cache) if args.cache else None,
-                                            args.seed2d_epochs)
+        out["datasets"][name] = run_dataset(
+            name,
+            data,
+            models,
+            args.folds,
+            args.epochs,
+            args.seed,
+            json.loads(args.arch),
+            Path(args.cache) if args.cache else None,
+            args.seed2d_epochs,
+        )
         out["datasets"][name]["wall_s"] = round(time.perf_counter() - t0, 1)
         if args.out:
             Path(args.out).write_text(json.dumps(out, indent=1))

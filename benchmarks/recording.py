@@ -121,7 +121,9 @@ class BenchRecorder(Recorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.visible_ms: list[float] = []
-        self.stamps: dict[str, collections.deque[tuple[float, float]]] = collections.defaultdict(collections.deque)
+        self.stamps: dict[str, collections.deque[tuple[float, float]]] = collections.defaultdict(
+            collections.deque
+        )
 
     def _write(self, name: str, batch: SampleBatch) -> None:
         before = self.quality[name].samples
@@ -134,7 +136,9 @@ class BenchRecorder(Recorder):
             self.stamps[name].append((last, created))
 
 
-def poll_view(rec: BenchRecorder, stream: str, stop: threading.Event, out: list[float], hz: float = 30.0) -> None:
+def poll_view(
+    rec: BenchRecorder, stream: str, stop: threading.Event, out: list[float], hz: float = 30.0
+) -> None:
     """A redraw timer: at ``hz``, read ``live(stream)`` and note how old its newest samples are."""
     seen = -np.inf
     while not stop.wait(1.0 / hz):
@@ -154,8 +158,12 @@ def pct(values: list[float]) -> dict[str, float]:
     if not values:
         return {"n": 0}
     a = np.asarray(values)
-    return {"n": len(a), "median_ms": round(float(np.median(a)), 2), "p95_ms": round(float(np.percentile(a, 95)), 2),
-            "max_ms": round(float(a.max()), 2)}
+    return {
+        "n": len(a),
+        "median_ms": round(float(np.median(a)), 2),
+        "p95_ms": round(float(np.percentile(a, 95)), 2),
+        "max_ms": round(float(a.max()), 2),
+    }
 
 
 # -- the sources -----------------------------------------------------------------------------
@@ -167,9 +175,13 @@ def simulated_sources(clock: SimClock, speed: float) -> list[Source]:
 def ble_sources(clock: SimClock, speed: float) -> list[Source]:
     sim = Simulator(rate_hz=RATE, seed=4, activity="walking")
     imu, heart = simulator_signals(sim)
-    wrist = BleSource(SimLink(HipPeripheral(imu, Knobs(seed=4)), clock, address="SIM:00:00:00:00:01"), HipProfile(RATE))
-    strap = BleSource(SimLink(HeartRatePeripheral(heart, Knobs(seed=5)), clock, address="SIM:00:00:00:00:02"),
-                      HeartRateProfile())
+    wrist = BleSource(
+        SimLink(HipPeripheral(imu, Knobs(seed=4)), clock, address="SIM:00:00:00:00:01"), HipProfile(RATE)
+    )
+    strap = BleSource(
+        SimLink(HeartRatePeripheral(heart, Knobs(seed=5)), clock, address="SIM:00:00:00:00:02"),
+        HeartRateProfile(),
+    )
     strap.name = "Sim HR strap"
     return [instrument(wrist), instrument(strap)]
 
@@ -179,7 +191,9 @@ def bleak_sources(clock: SimClock, speed: float) -> list[Source]:
 
 
 # -- the cases ---------------------------------------------------------------------------------
-def record(path: Path, make: Callable[[SimClock, float], list[Source]], speed: float, sim_s: float) -> dict[str, Any]:
+def record(
+    path: Path, make: Callable[[SimClock, float], list[Source]], speed: float, sim_s: float
+) -> dict[str, Any]:
     clock = SimClock(speed)
     sources = make(clock, speed)
     rec = BenchRecorder(path, sources, clock=clock.now)
@@ -208,25 +222,43 @@ def record(path: Path, make: Callable[[SimClock, float], list[Source]], speed: f
             name = rec.names[(i, spec.name)]
             delivered = src.delivered[spec.name]  # type: ignore[attr-defined]
             written = session.streams[name].data.n_samples
-            streams[name] = {"delivered": int(delivered), "written": int(written), "dropped": int(delivered - written),
-                             "repeated_times": int(src.repeated[spec.name])}  # type: ignore[attr-defined]
+            streams[name] = {
+                "delivered": int(delivered),
+                "written": int(written),
+                "dropped": int(delivered - written),
+                "repeated_times": int(src.repeated[spec.name]),
+            }  # type: ignore[attr-defined]
     lost_upstream = sum(getattr(s, "dropped_samples", 0) for s in sources)
-    lost_upstream += sum(getattr(getattr(s, "link", None), "peripheral", None).dropped  # type: ignore[union-attr]
-                         for s in sources if isinstance(getattr(s, "link", None), SimLink))
+    lost_upstream += sum(
+        getattr(getattr(s, "link", None), "peripheral", None).dropped  # type: ignore[union-attr]
+        for s in sources
+        if isinstance(getattr(s, "link", None), SimLink)
+    )
     n = sum(s["delivered"] for s in streams.values())
     return {
-        "speed": speed, "sim_seconds": round(rec.now(), 1), "wall_s": round(wall, 2), "stop_s": round(stop_s, 2), "cpu_s": round(cpu, 2),
-        "samples": int(n), "cpu_ms_per_1k_samples": round(1e3 * cpu / max(n, 1) * 1e3, 3),
+        "speed": speed,
+        "sim_seconds": round(rec.now(), 1),
+        "wall_s": round(wall, 2),
+        "stop_s": round(stop_s, 2),
+        "cpu_s": round(cpu, 2),
+        "samples": int(n),
+        "cpu_ms_per_1k_samples": round(1e3 * cpu / max(n, 1) * 1e3, 3),
         "cpu_percent_of_one_core": round(100 * cpu / wall, 1),
         "cpu_percent_in_real_time": round(100 * cpu / max(rec.now(), 1e-9), 2),
-        "rss_growth_mb": round(rss1 - rss0, 1), "rss_growth_trace_mb": rss_trace,
-        "file_mb": round(out.stat().st_size / 1e6, 2), "streams": streams,
-        "dropped": int(sum(s["dropped"] for s in streams.values())), "lost_by_simulated_device": int(lost_upstream),
-        "latency_visible": pct(rec.visible_ms), "latency_view_30hz": pct(view_ms),
+        "rss_growth_mb": round(rss1 - rss0, 1),
+        "rss_growth_trace_mb": rss_trace,
+        "file_mb": round(out.stat().st_size / 1e6, 2),
+        "streams": streams,
+        "dropped": int(sum(s["dropped"] for s in streams.values())),
+        "lost_by_simulated_device": int(lost_upstream),
+        "latency_visible": pct(rec.visible_ms),
+        "latency_view_30hz": pct(view_ms),
     }
 
 
-def bare_drain(make: Callable[[SimClock, float], list[Source]], speed: float, sim_s: float) -> tuple[dict[str, Any], list]:
+def bare_drain(
+    make: Callable[[SimClock, float], list[Source]], speed: float, sim_s: float
+) -> tuple[dict[str, Any], list]:
     """Baseline: the same sources drained every 0.1 s by a loop that keeps the batches and writes nothing."""
     clock = SimClock(speed)
     sources = make(clock, speed)
@@ -246,10 +278,15 @@ def bare_drain(make: Callable[[SimClock, float], list[Source]], speed: float, si
         kept.extend((i, b) for b in s.drain())
     cpu, wall, rss1 = time.process_time() - cpu0, time.perf_counter() - wall0, rss_mb()
     n = sum(len(b) for _, b in kept)
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "cpu_percent_of_one_core": round(100 * cpu / wall, 1),
-            "cpu_percent_in_real_time": round(100 * cpu / max(sim_elapsed, 1e-9), 2),
-            "rss_growth_mb": round(rss1 - rss0, 1), "samples": int(n),
-            "cpu_ms_per_1k_samples": round(1e6 * cpu / max(n, 1), 3)}, kept
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "cpu_percent_of_one_core": round(100 * cpu / wall, 1),
+        "cpu_percent_in_real_time": round(100 * cpu / max(sim_elapsed, 1e-9), 2),
+        "rss_growth_mb": round(rss1 - rss0, 1),
+        "samples": int(n),
+        "cpu_ms_per_1k_samples": round(1e6 * cpu / max(n, 1), 3),
+    }, kept
 
 
 def plain_h5py(path: Path, kept: list[tuple[int, SampleBatch]]) -> dict[str, Any]:
@@ -264,8 +301,10 @@ def plain_h5py(path: Path, kept: list[tuple[int, SampleBatch]]) -> dict[str, Any
             key = f"{i}_{b.stream}"
             if key not in ds:
                 c = b.values.shape[1] if b.values.ndim == 2 else 1
-                ds[key] = (f.create_dataset(f"{key}/time", (0,), "f8", maxshape=(None,), chunks=(4096,)),
-                           f.create_dataset(f"{key}/values", (0, c), "f4", maxshape=(None, c), chunks=(4096, c)))
+                ds[key] = (
+                    f.create_dataset(f"{key}/time", (0,), "f8", maxshape=(None,), chunks=(4096,)),
+                    f.create_dataset(f"{key}/values", (0, c), "f4", maxshape=(None, c), chunks=(4096, c)),
+                )
             dt, dv = ds[key]
             n0, n = dt.shape[0], len(b)
             dt.resize((n0 + n,))
@@ -275,46 +314,71 @@ def plain_h5py(path: Path, kept: list[tuple[int, SampleBatch]]) -> dict[str, Any
         f.flush()
     cpu, wall, rss1 = time.process_time() - cpu0, time.perf_counter() - wall0, rss_mb()
     n = sum(len(b) for _, b in kept)
-    return {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "rss_growth_mb": round(rss1 - rss0, 1),
-            "rss_growth_trace_mb": trace,
-            "file_mb": round(path.stat().st_size / 1e6, 2), "cpu_ms_per_1k_samples": round(1e6 * cpu / max(n, 1), 3)}
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "rss_growth_mb": round(rss1 - rss0, 1),
+        "rss_growth_trace_mb": trace,
+        "file_mb": round(path.stat().st_size / 1e6, 2),
+        "cpu_ms_per_1k_samples": round(1e6 * cpu / max(n, 1), 3),
+    }
 
 
 def show(label: str, r: dict[str, Any], base: dict[str, Any] | None, h5: dict[str, Any] | None) -> None:
     print(f"\n== {label}: {r['sim_seconds']:.0f} s simulated in {r['wall_s']:.1f} s wall ({r['speed']:g}x)")
     for name, s in r["streams"].items():
         rep = f"  ({s['repeated_times']} delivered with a repeated timestamp)" if s["repeated_times"] else ""
-        print(f"  {name:28s} delivered {s['delivered']:8d}  written {s['written']:8d}  dropped {s['dropped']}{rep}")
-    print(f"  samples dropped by the recorder: {r['dropped']} (lost by the simulated device itself: "
-          f"{r['lost_by_simulated_device']})")
+        print(
+            f"  {name:28s} delivered {s['delivered']:8d}  written {s['written']:8d}  dropped {s['dropped']}{rep}"
+        )
+    print(
+        f"  samples dropped by the recorder: {r['dropped']} (lost by the simulated device itself: "
+        f"{r['lost_by_simulated_device']})"
+    )
     lv, lw = r["latency_visible"], r["latency_view_30hz"]
     if lv.get("n"):
-        print(f"  latency to live(): median {lv['median_ms']} ms, p95 {lv['p95_ms']} ms, max {lv['max_ms']} ms "
-              f"({lv['n']} batches)")
+        print(
+            f"  latency to live(): median {lv['median_ms']} ms, p95 {lv['p95_ms']} ms, max {lv['max_ms']} ms "
+            f"({lv['n']} batches)"
+        )
     if lw.get("n"):
-        print(f"  latency seen by a 30 Hz view: median {lw['median_ms']} ms, p95 {lw['p95_ms']} ms, max {lw['max_ms']} ms")
-    print(f"  CPU {r['cpu_s']} s = {r['cpu_ms_per_1k_samples']} ms per 1000 samples "
-          f"({r['cpu_percent_of_one_core']} % of a core at {r['speed']:g}x, {r['cpu_percent_in_real_time']} % in "
-          f"real time; sources included); stop() took {r['stop_s']} s")
+        print(
+            f"  latency seen by a 30 Hz view: median {lw['median_ms']} ms, p95 {lw['p95_ms']} ms, max {lw['max_ms']} ms"
+        )
+    print(
+        f"  CPU {r['cpu_s']} s = {r['cpu_ms_per_1k_samples']} ms per 1000 samples "
+        f"({r['cpu_percent_of_one_core']} % of a core at {r['speed']:g}x, {r['cpu_percent_in_real_time']} % in "
+        f"real time; sources included); stop() took {r['stop_s']} s"
+    )
     print(f"  RSS growth {r['rss_growth_mb']} MB (at each tenth of the run: {r['rss_growth_trace_mb']})")
     if base is not None:
-        print(f"  baseline, bare drain loop (same sources, no writing): CPU {base['cpu_s']} s = "
-              f"{base['cpu_ms_per_1k_samples']} ms per 1000 samples ({base['cpu_percent_in_real_time']} % in real time), "
-              f"RSS growth {base['rss_growth_mb']} MB")
+        print(
+            f"  baseline, bare drain loop (same sources, no writing): CPU {base['cpu_s']} s = "
+            f"{base['cpu_ms_per_1k_samples']} ms per 1000 samples ({base['cpu_percent_in_real_time']} % in real time), "
+            f"RSS growth {base['rss_growth_mb']} MB"
+        )
     if h5 is not None:
-        print(f"  baseline, those batches as plain h5py appends: CPU {h5['cpu_s']} s = {h5['cpu_ms_per_1k_samples']} ms "
-              f"per 1000 samples, {h5['file_mb']} MB (recorder's file: {r['file_mb']} MB with journal-backed pyramid); "
-              f"RSS growth while appending {h5['rss_growth_trace_mb']} MB, {h5['rss_growth_mb']} MB after closing")
+        print(
+            f"  baseline, those batches as plain h5py appends: CPU {h5['cpu_s']} s = {h5['cpu_ms_per_1k_samples']} ms "
+            f"per 1000 samples, {h5['file_mb']} MB (recorder's file: {r['file_mb']} MB with journal-backed pyramid); "
+            f"RSS growth while appending {h5['rss_growth_trace_mb']} MB, {h5['rss_growth_mb']} MB after closing"
+        )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 minute of simulated time instead of 10")
     ap.add_argument("--minutes", type=float, default=None, help="simulated minutes per accelerated case")
-    ap.add_argument("--speed", type=float, default=30.0, help="simulated seconds per wall second (20-50 works)")
-    ap.add_argument("--ble-speed", type=float, default=10.0,
-                    help="clock speed of the ble-sim case; its event loop also renders the simulated motion, "
-                         "so on a small machine it saturates well below --speed")
+    ap.add_argument(
+        "--speed", type=float, default=30.0, help="simulated seconds per wall second (20-50 works)"
+    )
+    ap.add_argument(
+        "--ble-speed",
+        type=float,
+        default=10.0,
+        help="clock speed of the ble-sim case; its event loop also renders the simulated motion, "
+        "so on a small machine it saturates well below --speed",
+    )
     ap.add_argument("--bleak-seconds", type=float, default=None, help="real-time seconds of the bleak case")
     ap.add_argument("--skip-bleak", action="store_true", help="leave out the real-time bleak case")
     ap.add_argument("--dir", default=None, help="folder for the files (default: a temporary one)")
@@ -323,9 +387,16 @@ def main() -> int:
     bleak_s = args.bleak_seconds if args.bleak_seconds is not None else (5.0 if args.quick else 20.0)
     tmp = tempfile.TemporaryDirectory(dir=args.dir)
     folder = Path(tmp.name)
-    print(f"harlab recording benchmark: {RATE:.0f} Hz accel + gyro (6 channels) + heart rate, "
-          f"{sim_s / 60:g} min simulated at {args.speed:g}x; python {sys.version.split()[0]}")
-    result: dict[str, Any] = {"rate_hz": RATE, "sim_seconds": sim_s, "speed": args.speed, "ble_speed": args.ble_speed}
+    print(
+        f"harlab recording benchmark: {RATE:.0f} Hz accel + gyro (6 channels) + heart rate, "
+        f"{sim_s / 60:g} min simulated at {args.speed:g}x; python {sys.version.split()[0]}"
+    )
+    result: dict[str, Any] = {
+        "rate_hz": RATE,
+        "sim_seconds": sim_s,
+        "speed": args.speed,
+        "ble_speed": args.ble_speed,
+    }
     cases: list[tuple[str, Callable[[SimClock, float], list[Source]], float, float]] = [
         ("simulated", simulated_sources, args.speed, sim_s),
         ("ble-sim", ble_sources, args.ble_speed, sim_s),

@@ -70,11 +70,17 @@ def main() -> int:
     w.close()
     append_s = time.perf_counter() - t_start - gen_s
     size = path.stat().st_size
-    print(f"recorded {hours:g} h x {rate:g} Hz x 6 ch = {n_total * 6 / 1e6:.1f} M values in {n_calls} appends")
-    print(f"append: {append_s:.1f} s  ->  {n_total / append_s / 1e3:.0f} k samples/s, "
-          f"{n_calls / append_s:.0f} appends/s ({n_total / append_s / rate:.0f}x real time)")
-    print(f"file: {size / 1e6:.1f} MB  ->  {size / hours / 1e6:.1f} MB per hour "
-          f"(raw float64 time + float32 values: {n_total * 32 / hours / 1e6:.1f} MB per hour)")
+    print(
+        f"recorded {hours:g} h x {rate:g} Hz x 6 ch = {n_total * 6 / 1e6:.1f} M values in {n_calls} appends"
+    )
+    print(
+        f"append: {append_s:.1f} s  ->  {n_total / append_s / 1e3:.0f} k samples/s, "
+        f"{n_calls / append_s:.0f} appends/s ({n_total / append_s / rate:.0f}x real time)"
+    )
+    print(
+        f"file: {size / 1e6:.1f} MB  ->  {size / hours / 1e6:.1f} MB per hour "
+        f"(raw float64 time + float32 values: {n_total * 32 / hours / 1e6:.1f} MB per hour)"
+    )
 
     # -- 10-minute range -------------------------------------------------------------------
     mid = hours * 3600 / 2
@@ -101,21 +107,33 @@ def main() -> int:
     nlo, nhi = np.minimum.reduceat(fv, starts, axis=0), np.maximum.reduceat(fv, starts, axis=0)
     numpy_minmax_s = time.perf_counter() - a
     naive_overview_s = full_read_s + numpy_minmax_s
-    print(f"read 10 min ({len(rt)} samples): {range_s * 1e3:.1f} ms lazy vs {naive_range_s * 1e3:.0f} ms "
-          f"full h5py read  ->  {naive_range_s / range_s:.0f}x faster")
-    print(f"overview ({len(env.time)} bins of {env.samples_per_bin} samples): {overview_s * 1e3:.1f} ms from the "
-          f"pyramid vs {naive_overview_s * 1e3:.0f} ms full read + numpy min/max "
-          f"({numpy_minmax_s * 1e3:.0f} ms of it numpy on the array in memory)  ->  "
-          f"{naive_overview_s / overview_s:.0f}x faster")
+    print(
+        f"read 10 min ({len(rt)} samples): {range_s * 1e3:.1f} ms lazy vs {naive_range_s * 1e3:.0f} ms "
+        f"full h5py read  ->  {naive_range_s / range_s:.0f}x faster"
+    )
+    print(
+        f"overview ({len(env.time)} bins of {env.samples_per_bin} samples): {overview_s * 1e3:.1f} ms from the "
+        f"pyramid vs {naive_overview_s * 1e3:.0f} ms full read + numpy min/max "
+        f"({numpy_minmax_s * 1e3:.0f} ms of it numpy on the array in memory)  ->  "
+        f"{naive_overview_s / overview_s:.0f}x faster"
+    )
     assert len(nlo) == len(nhi) > 0
     result = {
-        "hours": hours, "rate_hz": rate, "channels": 6, "n_samples": n_total, "n_values": n_total * 6,
-        "append_calls": n_calls, "append_s": round(append_s, 3),
-        "append_samples_per_s": round(n_total / append_s), "file_mb": round(size / 1e6, 2),
+        "hours": hours,
+        "rate_hz": rate,
+        "channels": 6,
+        "n_samples": n_total,
+        "n_values": n_total * 6,
+        "append_calls": n_calls,
+        "append_s": round(append_s, 3),
+        "append_samples_per_s": round(n_total / append_s),
+        "file_mb": round(size / 1e6, 2),
         "mb_per_hour": round(size / hours / 1e6, 2),
-        "range_10min_ms": round(range_s * 1e3, 2), "range_10min_naive_ms": round(naive_range_s * 1e3, 1),
+        "range_10min_ms": round(range_s * 1e3, 2),
+        "range_10min_naive_ms": round(naive_range_s * 1e3, 1),
         "range_speedup": round(naive_range_s / range_s, 1),
-        "overview_bins": len(env.time), "overview_ms": round(overview_s * 1e3, 2),
+        "overview_bins": len(env.time),
+        "overview_ms": round(overview_s * 1e3, 2),
         "overview_naive_ms": round(naive_overview_s * 1e3, 1),
         "overview_numpy_only_ms": round(numpy_minmax_s * 1e3, 1),
         "overview_speedup": round(naive_overview_s / overview_s, 1),

@@ -52,14 +52,22 @@ def build_session(hours: float, n_segments: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     n = int(hours * 3600 * RATE)
     t = np.arange(n, dtype=np.float64) / RATE
-    md = Metadata(participant_id="bench", timezone="Europe/Berlin",
-                  start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC))
+    md = Metadata(
+        participant_id="bench", timezone="Europe/Berlin", start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC)
+    )
     names = ["sleep", "sitting", "standing", "walking", "running", "cycling"]
-    schema = LabelSchema(LabelClass(nm, c) for nm, c in zip(
-        names, ["#6a3d9a", "#1f77b4", "#9467bd", "#2ca02c", "#d62728", "#e377c2"], strict=True))
+    schema = LabelSchema(
+        LabelClass(nm, c)
+        for nm, c in zip(
+            names, ["#6a3d9a", "#1f77b4", "#9467bd", "#2ca02c", "#d62728", "#e377c2"], strict=True
+        )
+    )
     s = Session(md, schema)
     level = np.repeat(rng.uniform(0.1, 3.0, n // 6000 + 1), 6000)[:n].astype(np.float32)
-    for name, kind, unit, g in (("accel", "accelerometer", "m/s^2", 9.81), ("gyro", "gyroscope", "rad/s", 0.0)):
+    for name, kind, unit, g in (
+        ("accel", "accelerometer", "m/s^2", 9.81),
+        ("gyro", "gyroscope", "rad/s", 0.0),
+    ):
         v = rng.standard_normal((n, 3), dtype=np.float32)
         v *= level[:, None]
         v[:, 2] += g
@@ -68,8 +76,13 @@ def build_session(hours: float, n_segments: int, seed: int = 0):
         del v
     dur = hours * 3600
     edges = np.sort(rng.uniform(0, dur, 2 * n_segments))
-    s.add_segments("activity", [Segment(float(edges[2 * i]), float(edges[2 * i + 1]), names[i % len(names)])
-                                for i in range(n_segments)])
+    s.add_segments(
+        "activity",
+        [
+            Segment(float(edges[2 * i]), float(edges[2 * i + 1]), names[i % len(names)])
+            for i in range(n_segments)
+        ],
+    )
     return s
 
 
@@ -122,8 +135,14 @@ def measure_harlab(path: Path, ranges, size) -> dict:
     w.close()
     w.deleteLater()
     app.processEvents()
-    return {"open_s": open_s, "frames": frames, "rss_mb": rss, "rss_delta_mb": rss - rss0,
-            "summarised": summarised, "max_label_rects": drawn}
+    return {
+        "open_s": open_s,
+        "frames": frames,
+        "rss_mb": rss,
+        "rss_delta_mb": rss - rss0,
+        "summarised": summarised,
+        "max_label_rects": drawn,
+    }
 
 
 def measure_naive(path: Path, ranges, size) -> dict:
@@ -202,33 +221,50 @@ def main(argv: list[str] | None = None) -> int:
     ranges = sequence(hours * 3600)
     size = (1400, 860)
     h = measure_harlab(path, ranges, size)
-    print(f"harlab : open {h['open_s']:.2f} s, frame median {statistics.median(h['frames']) * 1000:.1f} ms, "
-          f"p95 {p95(h['frames']) * 1000:.1f} ms, max {max(h['frames']) * 1000:.1f} ms, "
-          f"RSS {h['rss_mb']:.0f} MB (+{h['rss_delta_mb']:.0f}), label rects drawn <= {h['max_label_rects']}")
+    print(
+        f"harlab : open {h['open_s']:.2f} s, frame median {statistics.median(h['frames']) * 1000:.1f} ms, "
+        f"p95 {p95(h['frames']) * 1000:.1f} ms, max {max(h['frames']) * 1000:.1f} ms, "
+        f"RSS {h['rss_mb']:.0f} MB (+{h['rss_delta_mb']:.0f}), label rects drawn <= {h['max_label_rects']}"
+    )
     result = {
-        "hours": hours, "rate_hz": RATE, "channels": 6, "segments": args.segments, "frames": len(ranges),
+        "hours": hours,
+        "rate_hz": RATE,
+        "channels": 6,
+        "segments": args.segments,
+        "frames": len(ranges),
         "build_s": round(build_s, 2),
-        "harlab": {"open_s": round(h["open_s"], 3),
-                   "median_frame_ms": round(statistics.median(h["frames"]) * 1000, 2),
-                   "p95_frame_ms": round(p95(h["frames"]) * 1000, 2),
-                   "max_frame_ms": round(max(h["frames"]) * 1000, 2),
-                   "rss_mb": round(h["rss_mb"], 1), "rss_delta_mb": round(h["rss_delta_mb"], 1),
-                   "summarised_levels": sorted(set(h["summarised"]))},
+        "harlab": {
+            "open_s": round(h["open_s"], 3),
+            "median_frame_ms": round(statistics.median(h["frames"]) * 1000, 2),
+            "p95_frame_ms": round(p95(h["frames"]) * 1000, 2),
+            "max_frame_ms": round(max(h["frames"]) * 1000, 2),
+            "rss_mb": round(h["rss_mb"], 1),
+            "rss_delta_mb": round(h["rss_delta_mb"], 1),
+            "summarised_levels": sorted(set(h["summarised"])),
+        },
     }
     if not args.no_naive:
         n = measure_naive(path, ranges, size)
-        print(f"naive  : open {n['open_s']:.2f} s, frame median {statistics.median(n['frames']) * 1000:.1f} ms, "
-              f"p95 {p95(n['frames']) * 1000:.1f} ms, max {max(n['frames']) * 1000:.1f} ms, "
-              f"RSS {n['rss_mb']:.0f} MB (+{n['rss_delta_mb']:.0f})")
-        result["naive"] = {"open_s": round(n["open_s"], 3),
-                           "median_frame_ms": round(statistics.median(n["frames"]) * 1000, 2),
-                           "p95_frame_ms": round(p95(n["frames"]) * 1000, 2),
-                           "max_frame_ms": round(max(n["frames"]) * 1000, 2),
-                           "rss_mb": round(n["rss_mb"], 1), "rss_delta_mb": round(n["rss_delta_mb"], 1)}
+        print(
+            f"naive  : open {n['open_s']:.2f} s, frame median {statistics.median(n['frames']) * 1000:.1f} ms, "
+            f"p95 {p95(n['frames']) * 1000:.1f} ms, max {max(n['frames']) * 1000:.1f} ms, "
+            f"RSS {n['rss_mb']:.0f} MB (+{n['rss_delta_mb']:.0f})"
+        )
+        result["naive"] = {
+            "open_s": round(n["open_s"], 3),
+            "median_frame_ms": round(statistics.median(n["frames"]) * 1000, 2),
+            "p95_frame_ms": round(p95(n["frames"]) * 1000, 2),
+            "max_frame_ms": round(max(n["frames"]) * 1000, 2),
+            "rss_mb": round(n["rss_mb"], 1),
+            "rss_delta_mb": round(n["rss_delta_mb"], 1),
+        }
         result["ratios_naive_over_harlab"] = {
             k: round(result["naive"][k] / max(result["harlab"][k], 1e-9), 2)
-            for k in ("open_s", "median_frame_ms", "p95_frame_ms", "rss_delta_mb")}
-        print("naive / harlab: " + ", ".join(f"{k} x{v}" for k, v in result["ratios_naive_over_harlab"].items()))
+            for k in ("open_s", "median_frame_ms", "p95_frame_ms", "rss_delta_mb")
+        }
+        print(
+            "naive / harlab: " + ", ".join(f"{k} x{v}" for k, v in result["ratios_naive_over_harlab"].items())
+        )
     print(json.dumps(result))
     del app
     return 0

@@ -56,10 +56,14 @@ def make_video(path: Path, width: int, height: int, minutes: float) -> Path:
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = GOP
-        stream.options = {"preset": "ultrafast", "crf": "26", "x264-params": f"bframes=2:keyint={GOP}:scenecut=0"}
+        stream.options = {
+            "preset": "ultrafast",
+            "crf": "26",
+            "x264-params": f"bframes=2:keyint={GOP}:scenecut=0",
+        }
         for i in range(n):
             shift = (i * 3) % 16
-            img = np.ascontiguousarray(texture[:, shift:shift + width])
+            img = np.ascontiguousarray(texture[:, shift : shift + width])
             img[:code_rows] = frame_code_blocks(i, width, height)[:, :, None]
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             frame.pts, frame.time_base = i, Fraction(1, FPS)
@@ -121,10 +125,15 @@ def seek_latency(path: Path, max_width: int | None, n: int = 100) -> dict[str, f
         naive.append(time.perf_counter() - s)
     base.close()
     med, p95 = statistics.median(ours), float(np.percentile(ours, 95))
-    return {"index_s": round(index_s, 3), "seek_median_ms": round(1000 * med, 1), "seek_p95_ms": round(1000 * p95, 1),
-            "naive_median_ms": round(1000 * statistics.median(naive), 1),
-            "naive_p95_ms": round(1000 * float(np.percentile(naive, 95)), 1),
-            "seek_speedup_vs_naive": round(statistics.median(naive) / med, 2), "wrong_frames": wrong}
+    return {
+        "index_s": round(index_s, 3),
+        "seek_median_ms": round(1000 * med, 1),
+        "seek_p95_ms": round(1000 * p95, 1),
+        "naive_median_ms": round(1000 * statistics.median(naive), 1),
+        "naive_p95_ms": round(1000 * float(np.percentile(naive, 95)), 1),
+        "seek_speedup_vs_naive": round(statistics.median(naive) / med, 2),
+        "wrong_frames": wrong,
+    }
 
 
 def playback(path: Path, max_width: int | None, seconds: float) -> dict[str, float]:
@@ -137,7 +146,9 @@ def playback(path: Path, max_width: int | None, seconds: float) -> dict[str, flo
         for k in range(n):
             decoder.frame_at(start + (k + 0.5) / FPS)
         fps = n / (time.perf_counter() - s)
-    with FrameDecoder(path, index=index, max_width=max_width) as decoder:  # real time: the clock drives the cursor
+    with FrameDecoder(
+        path, index=index, max_width=max_width
+    ) as decoder:  # real time: the clock drives the cursor
         shown: set[int] = set()
         t_real = time.perf_counter()
         while (elapsed := time.perf_counter() - t_real) < seconds:
@@ -153,16 +164,25 @@ def playback(path: Path, max_width: int | None, seconds: float) -> dict[str, flo
         base.frame_at(start + (k + 0.5) / FPS)
     naive_fps = m / (time.perf_counter() - s)
     base.close()
-    return {"decode_fps": round(fps, 1), "realtime_ratio": round(fps / FPS, 2),
-            "realtime_frames_shown": len(shown), "realtime_frames_wanted": wanted,
-            "dropped_frames": max(0, wanted - len(shown)),
-            "naive_decode_fps": round(naive_fps, 1), "playback_speedup_vs_naive": round(fps / naive_fps, 2)}
+    return {
+        "decode_fps": round(fps, 1),
+        "realtime_ratio": round(fps / FPS, 2),
+        "realtime_frames_shown": len(shown),
+        "realtime_frames_wanted": wanted,
+        "dropped_frames": max(0, wanted - len(shown)),
+        "naive_decode_fps": round(naive_fps, 1),
+        "playback_speedup_vs_naive": round(fps / naive_fps, 2),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--minutes", type=float, default=1.0, help="length of the generated files (issue: 60)")
-    parser.add_argument("--max-width", type=int, default=1280, help="frames are scaled to this width for display")
+    parser.add_argument(
+        "--minutes", type=float, default=1.0, help="length of the generated files (issue: 60)"
+    )
+    parser.add_argument(
+        "--max-width", type=int, default=1280, help="frames are scaled to this width for display"
+    )
     parser.add_argument("--playback-seconds", type=float, default=10.0)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
@@ -171,18 +191,26 @@ def main() -> None:
     f1080 = make_video(OUT / f"video_1080p_{tag}.mp4", 1920, 1080, args.minutes)
     f720 = make_video(OUT / f"video_720p_{tag}.mp4", 1280, 720, args.minutes)
     gen_s = time.perf_counter() - t0
-    result: dict[str, object] = {"minutes": args.minutes, "max_width": args.max_width, "gop_frames": GOP,
-                                 "generate_s": round(gen_s, 1)}
+    result: dict[str, object] = {
+        "minutes": args.minutes,
+        "max_width": args.max_width,
+        "gop_frames": GOP,
+        "generate_s": round(gen_s, 1),
+    }
     for name, path in (("1080p", f1080), ("720p", f720)):
         r = seek_latency(path, args.max_width)
-        print(f"{name}: seek median {r['seek_median_ms']} ms, p95 {r['seek_p95_ms']} ms "
-              f"(naive {r['naive_median_ms']} / {r['naive_p95_ms']} ms), index {r['index_s']} s, "
-              f"wrong frames {r['wrong_frames']}")
+        print(
+            f"{name}: seek median {r['seek_median_ms']} ms, p95 {r['seek_p95_ms']} ms "
+            f"(naive {r['naive_median_ms']} / {r['naive_p95_ms']} ms), index {r['index_s']} s, "
+            f"wrong frames {r['wrong_frames']}"
+        )
         result[f"seek_{name}"] = r
     p = playback(f720, args.max_width, args.playback_seconds)
-    print(f"720p 1x playback: {p['decode_fps']} fps decoded ({p['realtime_ratio']}x real time; naive "
-          f"{p['naive_decode_fps']} fps, {p['playback_speedup_vs_naive']}x), real time: "
-          f"{p['dropped_frames']} of {p['realtime_frames_wanted']} frames dropped")
+    print(
+        f"720p 1x playback: {p['decode_fps']} fps decoded ({p['realtime_ratio']}x real time; naive "
+        f"{p['naive_decode_fps']} fps, {p['playback_speedup_vs_naive']}x), real time: "
+        f"{p['dropped_frames']} of {p['realtime_frames_wanted']} frames dropped"
+    )
     result["playback_720p"] = p
     print(json.dumps(result))
 

@@ -33,21 +33,48 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "in the workbench unless --no-open is given."
         ),
     )
-    p.add_argument("-o", "--output", metavar="DIR", default=DEFAULT_DIR,
-                   help=f"folder to write into, created if missing (default: ./{DEFAULT_DIR}); "
-                        "a path ending in .h5 names the file itself")
-    p.add_argument("--duration", metavar="MIN", type=float, default=10.0,
-                   help="length of the session in minutes (default: 10)")
-    p.add_argument("--seed", metavar="N", type=int, default=0,
-                   help="random seed; the same seed gives the same signals (default: 0)")
-    p.add_argument("--rate", metavar="HZ", type=float, default=100.0,
-                   help="accelerometer and gyroscope sample rate (default: 100)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        default=DEFAULT_DIR,
+        help=f"folder to write into, created if missing (default: ./{DEFAULT_DIR}); "
+        "a path ending in .h5 names the file itself",
+    )
+    p.add_argument(
+        "--duration",
+        metavar="MIN",
+        type=float,
+        default=10.0,
+        help="length of the session in minutes (default: 10)",
+    )
+    p.add_argument(
+        "--seed",
+        metavar="N",
+        type=int,
+        default=0,
+        help="random seed; the same seed gives the same signals (default: 0)",
+    )
+    p.add_argument(
+        "--rate",
+        metavar="HZ",
+        type=float,
+        default=100.0,
+        help="accelerometer and gyroscope sample rate (default: 100)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing file of the same name")
     p.add_argument("--no-open", action="store_true", help="only write the file; do not open the workbench")
-    p.add_argument("--no-predictions", action="store_true",
-                   help="leave out the demo model's predictions (faster: no model is loaded)")
-    p.add_argument("--model", metavar="FILE", default=None,
-                   help="apply this model file instead of the built-in demo model")
+    p.add_argument(
+        "--no-predictions",
+        action="store_true",
+        help="leave out the demo model's predictions (faster: no model is loaded)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="FILE",
+        default=None,
+        help="apply this model file instead of the built-in demo model",
+    )
     p.set_defaults(func=run)
 
 
@@ -87,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
     from harlab.simulate import make_demo_session
 
     if not 0 < args.duration <= 7 * 24 * 60:
-        raise HarlabError(f"--duration must be more than 0 and at most 10080 minutes (a week), got {args.duration:g}")
+        raise HarlabError(
+            f"--duration must be more than 0 and at most 10080 minutes (a week), got {args.duration:g}"
+        )
     if args.seed < 0:
         raise HarlabError(f"--seed must be a non-negative integer, got {args.seed}")
     try:
@@ -116,9 +145,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     reason = missing_display()
     if reason is not None:
-        print(f"harlab: cannot open the workbench: {reason}. The demo session is written: {saved}\n"
-              f"harlab: open it with 'harlab {saved}' where a display is available, "
-              "or pass --no-open to only write the file", file=sys.stderr)
+        print(
+            f"harlab: cannot open the workbench: {reason}. The demo session is written: {saved}\n"
+            f"harlab: open it with 'harlab {saved}' where a display is available, "
+            "or pass --no-open to only write the file",
+            file=sys.stderr,
+        )
         return 1
     from harlab.gui.app import run_gui
 

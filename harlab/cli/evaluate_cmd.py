@@ -41,10 +41,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="evaluate a model on labelled sessions, or cross-validate a preset (--cv K)",
         description="harlab evaluate MODEL SESSION...  |  harlab evaluate --cv K SESSION... [training options]",
     )
-    p.add_argument("paths", nargs="+", metavar="MODEL_OR_SESSION",
-                   help="model file then session files or folders; with --cv only sessions")
-    p.add_argument("--cv", type=int, default=None, metavar="K",
-                   help="grouped K-fold cross-validation of a preset over the sessions' participants")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="MODEL_OR_SESSION",
+        help="model file then session files or folders; with --cv only sessions",
+    )
+    p.add_argument(
+        "--cv",
+        type=int,
+        default=None,
+        metavar="K",
+        help="grouped K-fold cross-validation of a preset over the sessions' participants",
+    )
     p.add_argument("--json", action="store_true", help="print the full report as JSON on stdout")
     p.add_argument("--report", default=None, metavar="FILE", help="also write the JSON report to FILE")
     p.add_argument("--confusion", default=None, metavar="PNG", help="draw the confusion matrix to PNG")
@@ -60,15 +69,20 @@ def trained_on(training: list[dict], sessions: list[dict]) -> list[str]:
     sessions: the same session id, or the very same windows under another id (a re-import)."""
     ids = {t.get("session_id") for t in training} - {None, ""}
     digests = {t.get("windows_sha256") for t in training} - {None, ""}
-    return [s.get("name") or s.get("path", "?") for s in sessions
-            if s.get("session_id") in ids or s.get("windows_sha256") in digests]
+    return [
+        s.get("name") or s.get("path", "?")
+        for s in sessions
+        if s.get("session_id") in ids or s.get("windows_sha256") in digests
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
     from harlab.mlops.tracking import RunTracker
 
-    for opt, path, kind, own in (("--report", args.report, "a JSON report", has_suffix(".json")),
-                                 ("--confusion", args.confusion, "a PNG image", has_magic(PNG_MAGIC))):
+    for opt, path, kind, own in (
+        ("--report", args.report, "a JSON report", has_suffix(".json")),
+        ("--confusion", args.confusion, "a PNG image", has_magic(PNG_MAGIC)),
+    ):
         if path:
             check_output(path, args.paths, force=args.force, own_kind=own, kind=kind, option=opt)
     # usage mistakes are refused before a tracking run is opened (no empty failed runs in the store)
@@ -98,18 +112,27 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
 
         def fold_done(i: int, f: dict) -> None:
             folds_done[0] = i + 1
-            note(f"fold {i + 1}/{args.cv}: accuracy {f['accuracy']:.4f} macro-F1 {f['macro_f1']:.4f} "
-                 f"(test {', '.join(f['test_groups'])})")
+            note(
+                f"fold {i + 1}/{args.cv}: accuracy {f['accuracy']:.4f} macro-F1 {f['macro_f1']:.4f} "
+                f"(test {', '.join(f['test_groups'])})"
+            )
             if f.get("warning"):
                 note(f"warning: fold {i + 1}: {f['warning']}")
 
         if data.group_kind != "participant":
-            note("one participant (or none recorded): each fold tests one time block of every recording, "
-                 "other minutes of the same people, not new people")
+            note(
+                "one participant (or none recorded): each fold tests one time block of every recording, "
+                "other minutes of the same people, not new people"
+            )
         tracker.log_params({"train": asdict(cfg)})
-        rep = cross_validate(data, cfg, args.cv, seed=args.seed,
-                             progress=tracker.progress(print_progress, lambda: f"fold{folds_done[0]}/"),
-                             fold_done=fold_done)
+        rep = cross_validate(
+            data,
+            cfg,
+            args.cv,
+            seed=args.seed,
+            progress=tracker.progress(print_progress, lambda: f"fold{folds_done[0]}/"),
+            fold_done=fold_done,
+        )
     else:
         if len(args.paths) < 2:
             raise HarlabError("give a model file and at least one session file (or --cv K with sessions)")
@@ -127,22 +150,33 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
         if unknown:
             keep = [m for m in matched.values() if m is not None]
             if not keep:
-                raise HarlabError(f"none of the sessions' classes is a class of the model: "
-                                  f"{describe_unmatched(unknown, model.classes)}; the model knows "
-                                  f"{', '.join(model.classes)}")
-            note(f"leaving out windows of classes the model does not know: "
-                 f"{describe_unmatched(unknown, model.classes)}")
+                raise HarlabError(
+                    f"none of the sessions' classes is a class of the model: "
+                    f"{describe_unmatched(unknown, model.classes)}; the model knows "
+                    f"{', '.join(model.classes)}"
+                )
+            note(
+                f"leaving out windows of classes the model does not know: "
+                f"{describe_unmatched(unknown, model.classes)}"
+            )
             data = dataset_from_args(args, args.paths[1:], classes=keep)
         seen = trained_on(model.info.training_sessions, data.sources)
         if seen:
-            note(f"warning: the model was trained on {len(seen)} of these {counted(len(data.sources), 'session')} "
-                 f"({', '.join(seen[:5])}{', ...' if len(seen) > 5 else ''}): their scores show what it memorised, "
-                 "not how it does on new recordings")
+            note(
+                f"warning: the model was trained on {len(seen)} of these {counted(len(data.sources), 'session')} "
+                f"({', '.join(seen[:5])}{', ...' if len(seen) > 5 else ''}): their scores show what it memorised, "
+                "not how it does on new recordings"
+            )
         rep = evaluate_model(model, data)
         rep["model"] = {"path": args.paths[0], "name": info.name, "preset": info.preset}
-        model_ref = {"spec": args.paths[0], "name": info.name, "preset": info.preset,
-                     "created_utc": info.created_utc, "model_uri": ref.uri if ref else "",
-                     "sha256": "" if ref else sha256_of(args.paths[0])}
+        model_ref = {
+            "spec": args.paths[0],
+            "name": info.name,
+            "preset": info.preset,
+            "created_utc": info.created_utc,
+            "model_uri": ref.uri if ref else "",
+            "sha256": "" if ref else sha256_of(args.paths[0]),
+        }
     log_evaluation(tracker, rep, data, model_ref)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:

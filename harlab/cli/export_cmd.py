@@ -35,30 +35,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "export",
         usage="harlab export FILE... --to FORMAT -o OUT [options]\n       harlab export --list-formats",
         help="export session files to CSV, segment tables, Audacity/ELAN labels or training windows",
-        description="Export harlab session files for analysis and training.\n\nFormats (--to):\n" + listing
+        description="Export harlab session files for analysis and training.\n\nFormats (--to):\n"
+        + listing
         + "\n\nSee docs/EXPORT.md for the exact layout of each format.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="session files (.h5) or folders holding them")
-    p.add_argument("--to", dest="format", choices=sorted(formats), metavar="FORMAT",
-                   help="required: output format: " + ", ".join(sorted(formats)))
-    p.add_argument("-o", "--output", metavar="OUT",
-                   help="required: output file (when the format writes one file) or folder")
-    p.add_argument("--track", action="append", metavar="NAME",
-                   help="label track(s) to export (repeat or comma-separate; default: all, "
-                        "or the only one for training windows)")
-    p.add_argument("--streams", type=_csv_list, metavar="A,B",
-                   help="streams or stream.channel entries to export (default: all)")
-    p.add_argument("--rate", type=float, metavar="HZ",
-                   help="csv: merge all streams onto one grid at this rate; windows: window sample rate")
-    p.add_argument("--window", type=float, metavar="S",
-                   help=f"windows: window length in seconds (default {DEFAULT_WINDOW_S:g}, as train; "
-                        "rounded to whole samples when not given)")
-    p.add_argument("--stride", type=float, metavar="S", help="windows: step between windows (default: half a window)")
-    p.add_argument("--label-policy", choices=["majority", "centre", "center", "pure"],
-                   help="windows: how a window gets its class (default majority)")
-    p.add_argument("--classes", type=_csv_list, metavar="A,B",
-                   help="windows: fixed class list (y indexes it; windows of other classes are left out)")
+    p.add_argument(
+        "--to",
+        dest="format",
+        choices=sorted(formats),
+        metavar="FORMAT",
+        help="required: output format: " + ", ".join(sorted(formats)),
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="required: output file (when the format writes one file) or folder",
+    )
+    p.add_argument(
+        "--track",
+        action="append",
+        metavar="NAME",
+        help="label track(s) to export (repeat or comma-separate; default: all, "
+        "or the only one for training windows)",
+    )
+    p.add_argument(
+        "--streams",
+        type=_csv_list,
+        metavar="A,B",
+        help="streams or stream.channel entries to export (default: all)",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        metavar="HZ",
+        help="csv: merge all streams onto one grid at this rate; windows: window sample rate",
+    )
+    p.add_argument(
+        "--window",
+        type=float,
+        metavar="S",
+        help=f"windows: window length in seconds (default {DEFAULT_WINDOW_S:g}, as train; "
+        "rounded to whole samples when not given)",
+    )
+    p.add_argument(
+        "--stride", type=float, metavar="S", help="windows: step between windows (default: half a window)"
+    )
+    p.add_argument(
+        "--label-policy",
+        choices=["majority", "centre", "center", "pure"],
+        help="windows: how a window gets its class (default majority)",
+    )
+    p.add_argument(
+        "--classes",
+        type=_csv_list,
+        metavar="A,B",
+        help="windows: fixed class list (y indexes it; windows of other classes are left out)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     add_quiet(p)
     p.add_argument("--list-formats", action="store_true", help="list the formats and exit")
@@ -97,7 +132,9 @@ class _Progress:
         self._last = now
         width = 30
         filled = int(round(width * max(0.0, min(1.0, fraction))))
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}% {message[:40]:40}")
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}% {message[:40]:40}"
+        )
         sys.stderr.flush()
 
     def done(self) -> None:

@@ -24,24 +24,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="import recordings and exports into harlab session files",
         usage="harlab import PATH... -o OUT [options]\n       harlab import --list-formats",
         description="Import files or folders; the format of each is detected from its content "
-                    "unless --format is given. See --list-formats.",
+        "unless --format is given. See --list-formats.",
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to import")
-    p.add_argument("-o", "--output", metavar="OUT",
-                   help="required: folder for the .h5 session files, or one FILE.h5 when the import "
-                        "yields a single session")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="required: folder for the .h5 session files, or one FILE.h5 when the import "
+        "yields a single session",
+    )
     p.add_argument("--format", metavar="NAME", help="read every input with this importer")
-    p.add_argument("--participant", metavar="ID",
-                   help="participant id for sessions whose source names no subject (a Fitbit export, a "
-                        "recording); sources that name their subjects (WISDM, UCI HAPT) keep their ids, "
-                        "and the report says so")
-    p.add_argument("--timezone", metavar="TZ",
-                   help="IANA zone (e.g. Europe/Berlin) of local times in the inputs; default UTC")
+    p.add_argument(
+        "--participant",
+        metavar="ID",
+        help="participant id for sessions whose source names no subject (a Fitbit export, a "
+        "recording); sources that name their subjects (WISDM, UCI HAPT) keep their ids, "
+        "and the report says so",
+    )
+    p.add_argument(
+        "--timezone",
+        metavar="TZ",
+        help="IANA zone (e.g. Europe/Berlin) of local times in the inputs; default UTC",
+    )
     p.add_argument("--rate", type=float, metavar="HZ", help="sample rate for formats without a time column")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace existing session files in OUT (all of an input's files or none of them)")
-    p.add_argument("--force", action="store_true",
-                   help="with --overwrite, also replace an existing OUT file that is not a harlab session")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing session files in OUT (all of an input's files or none of them)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --overwrite, also replace an existing OUT file that is not a harlab session",
+    )
     p.add_argument("--list-formats", action="store_true", help="list the known formats and exit")
     add_quiet(p)
     p.set_defaults(func=run)
@@ -63,7 +79,9 @@ class ProgressBar:
         if self.tty:
             width = 30
             fill = int(done * width)
-            text = f"\r[{'#' * fill}{'.' * (width - fill)}] {min(index + 1, total)}/{total} {message[:40]:<40}"
+            text = (
+                f"\r[{'#' * fill}{'.' * (width - fill)}] {min(index + 1, total)}/{total} {message[:40]:<40}"
+            )
             self.stream.write(text)
             self.stream.flush()
         elif index != self._last and index < total:
@@ -111,8 +129,13 @@ def run(args: argparse.Namespace) -> int:
     if out_file is not None:
         from harlab.storage.codec import HDF5_SIGNATURE
 
-        check_output(out_file, args.paths, force=args.force or not out_file.exists(), own_kind=has_magic(HDF5_SIGNATURE),
-                     kind="a harlab session file")
+        check_output(
+            out_file,
+            args.paths,
+            force=args.force or not out_file.exists(),
+            own_kind=has_magic(HDF5_SIGNATURE),
+            kind="a harlab session file",
+        )
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
         reports = import_paths(args.paths, out, options, args.format, args.overwrite, bar, out_file=out_file)

@@ -17,12 +17,16 @@ from harlab.storage.layout import dt_to_str
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "info", help="show a session file's metadata, streams, label and prediction tracks",
+        "info",
+        help="show a session file's metadata, streams, label and prediction tracks",
         description="Summarise a harlab session file. Reads only metadata, never all samples.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="session files (.h5)")
-    p.add_argument("--json", action="store_true",
-                   help="print JSON instead of text (one object for one file, a list for several)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON instead of text (one object for one file, a list for several)",
+    )
     p.set_defaults(func=run)
 
 
@@ -38,11 +42,19 @@ def describe(path: str) -> dict[str, Any]:
         streams = []
         for st in s.streams.values():
             t0, t1 = st.time_bounds()
-            streams.append({
-                "name": st.name, "kind": st.kind, "device": st.device, "channels": st.channels,
-                "units": st.units, "rate_hz": st.rate_hz, "n_samples": st.n_samples,
-                "start": _num(t0), "duration_s": st.duration_s,
-            })
+            streams.append(
+                {
+                    "name": st.name,
+                    "kind": st.kind,
+                    "device": st.device,
+                    "channels": st.channels,
+                    "units": st.units,
+                    "rate_hz": st.rate_hz,
+                    "n_samples": st.n_samples,
+                    "start": _num(t0),
+                    "duration_s": st.duration_s,
+                }
+            )
         labels = []
         for tr in s.label_tracks.values():
             used: dict[str, int] = {}
@@ -50,19 +62,31 @@ def describe(path: str) -> dict[str, Any]:
                 used[seg.label] = used.get(seg.label, 0) + 1
             labels.append({"name": tr.name, "policy": tr.policy, "n_segments": len(tr), "classes": used})
         preds = [
-            {"name": p.name, "model_name": p.model_name, "model_version": p.model_version,
-             "classes": p.classes, "n_windows": len(p), "n_segments": len(p.segments), "created": dt_to_str(p.created)}
+            {
+                "name": p.name,
+                "model_name": p.model_name,
+                "model_version": p.model_version,
+                "classes": p.classes,
+                "n_windows": len(p),
+                "n_segments": len(p.segments),
+                "created": dt_to_str(p.created),
+            }
             for p in s.prediction_tracks.values()
         ]
         return {
             "file": str(sf.path),
             "metadata": {
-                "session_id": md.session_id, "participant_id": md.participant_id, "timezone": md.timezone,
-                "start_utc": dt_to_str(md.start_utc) or None, "notes": md.notes,
+                "session_id": md.session_id,
+                "participant_id": md.participant_id,
+                "timezone": md.timezone,
+                "start_utc": dt_to_str(md.start_utc) or None,
+                "notes": md.notes,
                 "devices": [vars(d) for d in md.devices],
                 "provenance": {
-                    "importer": md.provenance.importer, "harlab_version": md.provenance.harlab_version,
-                    "created_utc": dt_to_str(md.provenance.created_utc), "notes": md.provenance.notes,
+                    "importer": md.provenance.importer,
+                    "harlab_version": md.provenance.harlab_version,
+                    "created_utc": dt_to_str(md.provenance.created_utc),
+                    "notes": md.provenance.notes,
                     "sources": [vars(x) for x in md.provenance.sources],
                 },
                 "extra": md.extra,
@@ -76,15 +100,21 @@ def describe(path: str) -> dict[str, Any]:
 
 def _text(d: dict[str, Any]) -> str:
     md = d["metadata"]
-    out = [f"file:         {d['file']}",
-           f"session:      {md['session_id']}   participant: {md['participant_id'] or '-'}",
-           f"start (UTC):  {md['start_utc'] or 'unknown'}   timezone: {md['timezone']}"]
+    out = [
+        f"file:         {d['file']}",
+        f"session:      {md['session_id']}   participant: {md['participant_id'] or '-'}",
+        f"start (UTC):  {md['start_utc'] or 'unknown'}   timezone: {md['timezone']}",
+    ]
     for dev in md["devices"]:
-        out.append(f"device:       {dev['name']} {dev['model']} fw {dev['firmware'] or '-'} ({dev['placement'] or '-'})")
+        out.append(
+            f"device:       {dev['name']} {dev['model']} fw {dev['firmware'] or '-'} ({dev['placement'] or '-'})"
+        )
     prov = md["provenance"]
     if prov["importer"] or prov["sources"]:
-        out.append(f"provenance:   {prov['importer'] or '-'} (harlab {prov['harlab_version'] or '?'}), "
-                   f"{counted(len(prov['sources']), 'source file')}")
+        out.append(
+            f"provenance:   {prov['importer'] or '-'} (harlab {prov['harlab_version'] or '?'}), "
+            f"{counted(len(prov['sources']), 'source file')}"
+        )
         out += [f"              {x['path']}  sha256 {x['sha256'][:16]}…" for x in prov["sources"]]
     if md["notes"]:
         out.append(f"notes:        {md['notes']}")
@@ -96,16 +126,22 @@ def _text(d: dict[str, Any]) -> str:
         rate = f"{s['rate_hz']:g} Hz" if s["rate_hz"] else "irregular"
         start = f"{s['start']:.3f}" if s["start"] is not None else "-"
         chans = ", ".join(f"{c} [{u}]" for c, u in zip(s["channels"], s["units"], strict=True))
-        out.append(f"  {s['name']:<14} {rate:>10}  {counted(s['n_samples'], 'sample'):>18}  start {start} s  "
-                   f"duration {s['duration_s']:.3f} s  {chans}")
+        out.append(
+            f"  {s['name']:<14} {rate:>10}  {counted(s['n_samples'], 'sample'):>18}  start {start} s  "
+            f"duration {s['duration_s']:.3f} s  {chans}"
+        )
     out.append(f"label tracks ({len(d['label_tracks'])}):")
     for t in d["label_tracks"]:
         used = ", ".join(f"{k} ({v})" for k, v in t["classes"].items()) or "-"
-        out.append(f"  {t['name']:<14} {t['policy']:<11} {counted(t['n_segments'], 'segment'):>15}  classes: {used}")
+        out.append(
+            f"  {t['name']:<14} {t['policy']:<11} {counted(t['n_segments'], 'segment'):>15}  classes: {used}"
+        )
     out.append(f"prediction tracks ({len(d['prediction_tracks'])}):")
     for p in d["prediction_tracks"]:
-        out.append(f"  {p['name']:<14} {p['model_name']} {p['model_version']}  {counted(p['n_windows'], 'window')}  "
-                   f"{counted(p['n_segments'], 'segment')}  classes: {', '.join(p['classes']) or '-'}")
+        out.append(
+            f"  {p['name']:<14} {p['model_name']} {p['model_version']}  {counted(p['n_windows'], 'window')}  "
+            f"{counted(p['n_segments'], 'segment')}  classes: {', '.join(p['classes']) or '-'}"
+        )
     return "\n".join(out)
 
 

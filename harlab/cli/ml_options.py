@@ -41,8 +41,10 @@ def session_file(path: Path) -> Path:
     except OSError:
         return path  # opening it reports why it cannot be read
     if head != HDF5_SIGNATURE:
-        raise HarlabError(f"{path} is not a harlab session file (HDF5); import it first: "
-                          f"harlab import {shlex.quote(str(path))} -o DIR")
+        raise HarlabError(
+            f"{path} is not a harlab session file (HDF5); import it first: "
+            f"harlab import {shlex.quote(str(path))} -o DIR"
+        )
     return path
 
 
@@ -81,26 +83,60 @@ def add_window_args(p: argparse.ArgumentParser, *, with_track: bool = True) -> N
     g = p.add_argument_group("windows")
     if with_track:
         g.add_argument("--track", default="activity", help="label track to learn from (default: activity)")
-    g.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="S",
-                   help="window length in seconds (%(default)g)")
-    g.add_argument("--stride", type=float, default=None, metavar="S", help="window stride in seconds (half a window)")
-    g.add_argument("--rate", type=float, default=None, metavar="HZ",
-                   help="resample to this rate (default: the streams' common rate)")
-    g.add_argument("--channels", default=None, metavar="LIST",
-                   help="comma-separated streams or stream.channel entries (default: every regular stream)")
-    g.add_argument("--policy", default="majority", choices=["majority", "centre", "pure"],
-                   help="window label policy (majority)")
-    g.add_argument("--classes", default=None, metavar="LIST",
-                   help="comma-separated classes to keep (others are left out)")
+    g.add_argument(
+        "--window",
+        type=float,
+        default=DEFAULT_WINDOW_S,
+        metavar="S",
+        help="window length in seconds (%(default)g)",
+    )
+    g.add_argument(
+        "--stride", type=float, default=None, metavar="S", help="window stride in seconds (half a window)"
+    )
+    g.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="resample to this rate (default: the streams' common rate)",
+    )
+    g.add_argument(
+        "--channels",
+        default=None,
+        metavar="LIST",
+        help="comma-separated streams or stream.channel entries (default: every regular stream)",
+    )
+    g.add_argument(
+        "--policy",
+        default="majority",
+        choices=["majority", "centre", "pure"],
+        help="window label policy (majority)",
+    )
+    g.add_argument(
+        "--classes",
+        default=None,
+        metavar="LIST",
+        help="comma-separated classes to keep (others are left out)",
+    )
 
 
 def add_class_rule_args(p: argparse.ArgumentParser) -> None:
     """``--merge A=B`` and ``--ignore C``: the train dialog's class table on the command line."""
     g = p.add_argument_group("classes")
-    g.add_argument("--merge", action="append", default=[], metavar="CLASS=INTO",
-                   help="train CLASS as INTO (another class, or a new name); repeatable")
-    g.add_argument("--ignore", action="append", default=[], metavar="CLASS",
-                   help="leave CLASS out: its time counts as unlabelled; repeatable")
+    g.add_argument(
+        "--merge",
+        action="append",
+        default=[],
+        metavar="CLASS=INTO",
+        help="train CLASS as INTO (another class, or a new name); repeatable",
+    )
+    g.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="CLASS",
+        help="leave CLASS out: its time counts as unlabelled; repeatable",
+    )
 
 
 def class_mapping_from_args(args: argparse.Namespace) -> dict[str, str | None]:
@@ -119,8 +155,10 @@ def class_mapping_from_args(args: argparse.Namespace) -> dict[str, str | None]:
     for name, rule in merges.items():
         for clash in (name, rule.target):
             if find_class(clash, ignored) is not None:
-                raise HarlabError(f"--merge {name}={rule.target} and --ignore {clash} disagree: "
-                                  f"{clash!r} cannot be both trained and left out")
+                raise HarlabError(
+                    f"--merge {name}={rule.target} and --ignore {clash} disagree: "
+                    f"{clash!r} cannot be both trained and left out"
+                )
     mapping = class_mapping(merges) if merges else {}
     mapping.update(dict.fromkeys(ignored))
     return mapping
@@ -130,34 +168,64 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
     g.add_argument("--preset", default=DEFAULT_PRESET, choices=list(PRESETS), help=presets_help())
     g.add_argument("--epochs", type=int, default=40, metavar="N", help="most network epochs (%(default)s)")
-    g.add_argument("--batch-size", type=int, default=64, metavar="N", help="windows per network step (%(default)s)")
+    g.add_argument(
+        "--batch-size", type=int, default=64, metavar="N", help="windows per network step (%(default)s)"
+    )
     g.add_argument("--lr", type=float, default=2e-3, help="network learning rate (%(default)g)")
-    g.add_argument("--patience", type=int, default=8, metavar="N",
-                   help="early-stopping patience in epochs (%(default)s)")
-    g.add_argument("--val-fraction", type=float, default=0.2, metavar="F",
-                   help="share of participants held out for early stopping (%(default)s)")
-    g.add_argument("--augment", default="jitter", choices=list(AUGMENT_MODES),
-                   help="network augmentation: jitter (default), flip, warp (jitter + tempo 0.8-1.25x), none")
-    g.add_argument("--no-class-weights", action="store_true",
-                   help="weigh every window alike (default: rarer classes weigh more)")
-    g.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a run (%(default)s)")
-    g.add_argument("--threads", type=int, default=0, metavar="N", help="torch threads (default: cores, at most 4)")
+    g.add_argument(
+        "--patience", type=int, default=8, metavar="N", help="early-stopping patience in epochs (%(default)s)"
+    )
+    g.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="share of participants held out for early stopping (%(default)s)",
+    )
+    g.add_argument(
+        "--augment",
+        default="jitter",
+        choices=list(AUGMENT_MODES),
+        help="network augmentation: jitter (default), flip, warp (jitter + tempo 0.8-1.25x), none",
+    )
+    g.add_argument(
+        "--no-class-weights",
+        action="store_true",
+        help="weigh every window alike (default: rarer classes weigh more)",
+    )
+    g.add_argument(
+        "--seed", type=int, default=0, help="random seed; the same seed repeats a run (%(default)s)"
+    )
+    g.add_argument(
+        "--threads", type=int, default=0, metavar="N", help="torch threads (default: cores, at most 4)"
+    )
     # the defaults stated here are harlab.ml.models.CNN1DConfig's (tests hold them together)
     g.add_argument("--depth", type=int, default=None, metavar="N", help="cnn1d conv blocks (4)")
-    g.add_argument("--width", type=int, default=None, metavar="N", help="cnn1d filters of the first block (64)")
+    g.add_argument(
+        "--width", type=int, default=None, metavar="N", help="cnn1d filters of the first block (64)"
+    )
     g.add_argument("--kernel", type=int, default=None, metavar="N", help="cnn1d kernel size (5)")
     g.add_argument("--dropout", type=float, default=None, metavar="P", help="cnn1d dropout (0.2)")
     g.add_argument("--no-batch-norm", action="store_true", help="cnn1d without batch normalisation")
-    g.add_argument("--no-context", action="store_true",
-                   help="models see each window alone, not also against the rest of its recording "
-                        "(tilt from the recording's upright, motion against its walking and median, and for "
-                        "LightGBM the window features against the recording's median window)")
-    g.add_argument("--no-orientation", action="store_true",
-                   help="keep every recording as worn instead of mapping it into the orientation most "
-                        "training recordings share (a watch turned round or on the other wrist)")
-    g.add_argument("--no-refit", action="store_true",
-                   help="keep the members trained without the validation participants instead of training "
-                        "them again on everyone once early stopping has chosen (half the training time)")
+    g.add_argument(
+        "--no-context",
+        action="store_true",
+        help="models see each window alone, not also against the rest of its recording "
+        "(tilt from the recording's upright, motion against its walking and median, and for "
+        "LightGBM the window features against the recording's median window)",
+    )
+    g.add_argument(
+        "--no-orientation",
+        action="store_true",
+        help="keep every recording as worn instead of mapping it into the orientation most "
+        "training recordings share (a watch turned round or on the other wrist)",
+    )
+    g.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="keep the members trained without the validation participants instead of training "
+        "them again on everyone once early stopping has chosen (half the training time)",
+    )
 
 
 def split_list(text: str | None) -> list[str] | None:
@@ -177,27 +245,49 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     if getattr(args, "no_batch_norm", False):
         arch["batch_norm"] = False
     return TrainConfig(
-        preset=args.preset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, patience=args.patience,
-        val_fraction=args.val_fraction, class_weights=not args.no_class_weights, augment=args.augment,
-        seed=args.seed, threads=args.threads, arch=arch, context=not getattr(args, "no_context", False),
+        preset=args.preset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        patience=args.patience,
+        val_fraction=args.val_fraction,
+        class_weights=not args.no_class_weights,
+        augment=args.augment,
+        seed=args.seed,
+        threads=args.threads,
+        arch=arch,
+        context=not getattr(args, "no_context", False),
         orientation=not getattr(args, "no_orientation", False),
-        cnn_refit=not getattr(args, "no_refit", False), gbm_refit=not getattr(args, "no_refit", False),
+        cnn_refit=not getattr(args, "no_refit", False),
+        gbm_refit=not getattr(args, "no_refit", False),
     )
 
 
-def dataset_from_args(args: argparse.Namespace, paths: Sequence[str], classes: Sequence[str] | None = None) -> Dataset:
+def dataset_from_args(
+    args: argparse.Namespace, paths: Sequence[str], classes: Sequence[str] | None = None
+) -> Dataset:
     from harlab.ml.dataset import build_dataset
 
     sessions, names, sources = load_sessions(paths)
     note(f"cutting {args.window:g} s windows from track {args.track!r}")
     data = build_dataset(
-        sessions, args.track, args.window, args.stride, args.rate, split_list(args.channels), args.policy,
-        classes=classes if classes is not None else split_list(args.classes), names=names, sources=sources,
+        sessions,
+        args.track,
+        args.window,
+        args.stride,
+        args.rate,
+        split_list(args.channels),
+        args.policy,
+        classes=classes if classes is not None else split_list(args.classes),
+        names=names,
+        sources=sources,
     )
     for line in data.notes:
         note(line)
     counts = ", ".join(f"{c} {n}" for c, n in data.windows.class_counts().items())
-    note(f"{counted(len(data), 'window')}, {counted(len(set(data.groups.tolist())), data.group_kind)}; {counts}")
+    note(
+        f"{counted(len(data), 'window')}, {counted(len(set(data.groups.tolist())), data.group_kind)}; {counts}"
+    )
     return data
 
 
@@ -207,8 +297,10 @@ def validation_summary(metrics: dict[str, Any]) -> list[str]:
     val = metrics.get("validation")
     lines = [f"validation: {metrics['validation_split']}"] if metrics.get("validation_split") else []
     if val:
-        lines.append(f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f} "
-                     f"({counted(metrics.get('n_validation_windows', 0), 'window')})")
+        lines.append(
+            f"validation accuracy {val['accuracy']:.3f}, macro-F1 {val['macro_f1']:.3f} "
+            f"({counted(metrics.get('n_validation_windows', 0), 'window')})"
+        )
     lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
     return lines
 

@@ -22,8 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="registered models: list, show, promote (aliases), register a file, export to ONNX",
         description="The MLflow model registry of harlab models, and ONNX export; see docs/MLOPS.md.",
     )
-    p.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow tracking/registry URI (default: $MLFLOW_TRACKING_URI, else harlab's local store)")
+    p.add_argument(
+        "--tracking-uri",
+        default=None,
+        metavar="URI",
+        help="MLflow tracking/registry URI (default: $MLFLOW_TRACKING_URI, else harlab's local store)",
+    )
     sub = p.add_subparsers(dest="models_command", metavar="ACTION")
     sub.required = True
 
@@ -31,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ls.add_argument("--json", action="store_true", help="print the list as JSON")
     ls.set_defaults(func=run_list)
 
-    sh = sub.add_parser("show", help="versions of a registered model: aliases, run, preset, validation scores")
+    sh = sub.add_parser(
+        "show", help="versions of a registered model: aliases, run, preset, validation scores"
+    )
     sh.add_argument("name", help="registered model name (see 'harlab models list')")
     sh.add_argument("--json", action="store_true", help="print the versions as JSON")
     sh.set_defaults(func=run_show)
@@ -50,10 +56,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     rg.set_defaults(func=run_register)
 
     ex = sub.add_parser("export-onnx", help="export a model's network to ONNX and check it against PyTorch")
-    ex.add_argument("model", metavar="MODEL", help="model file, or models:/NAME@ALIAS or models:/NAME/VERSION")
+    ex.add_argument(
+        "model", metavar="MODEL", help="model file, or models:/NAME@ALIAS or models:/NAME/VERSION"
+    )
     ex.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="required: ONNX file to write")
-    ex.add_argument("--sessions", nargs="*", default=(), metavar="SESSION",
-                    help="check parity on windows of these session files (default: synthetic windows)")
+    ex.add_argument(
+        "--sessions",
+        nargs="*",
+        default=(),
+        metavar="SESSION",
+        help="check parity on windows of these session files (default: synthetic windows)",
+    )
     ex.add_argument("--tolerance", type=float, default=1e-4, help="largest |Δprob| allowed (1e-4)")
     ex.add_argument("--opset", type=int, default=18, help="ONNX opset version (18)")
     add_force(ex)
@@ -88,11 +101,16 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"  {info['description']}")
     for v in info["versions"]:
         t = v["tags"]
-        scores = (f"val acc {t['harlab.val_accuracy']} F1 {t['harlab.val_macro_f1']}"
-                  if "harlab.val_accuracy" in t else "no validation scores")
+        scores = (
+            f"val acc {t['harlab.val_accuracy']} F1 {t['harlab.val_macro_f1']}"
+            if "harlab.val_accuracy" in t
+            else "no validation scores"
+        )
         aliases = f" [{', '.join(v['aliases'])}]" if v["aliases"] else ""
-        print(f"  v{v['version']}{aliases}  {v['created_utc']}  {t.get('harlab.preset', '?')}  {scores}  "
-              f"run {v['run_id']}")
+        print(
+            f"  v{v['version']}{aliases}  {v['created_utc']}  {t.get('harlab.preset', '?')}  {scores}  "
+            f"run {v['run_id']}"
+        )
     return 0
 
 
@@ -111,14 +129,24 @@ def run_register(args: argparse.Namespace) -> int:
 
     path = Path(args.model)
     model = ActivityModel.load(path)
-    opts = TrackingOptions(tracking_uri=args.tracking_uri, experiment=args.experiment, register=args.name,
-                           run_name=f"register {path.name}")
+    opts = TrackingOptions(
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        register=args.name,
+        run_name=f"register {path.name}",
+    )
     from harlab.mlops.paths import require_mlflow
 
     require_mlflow()
     with RunTracker(opts, "register", path.with_name(path.name + ".register.json")) as run:
-        run.log_params({"model.name": model.info.name, "model.preset": model.info.preset,
-                        "model.classes": model.classes, "model.file": str(path.resolve())})
+        run.log_params(
+            {
+                "model.name": model.info.name,
+                "model.preset": model.info.preset,
+                "model.classes": model.classes,
+                "model.file": str(path.resolve()),
+            }
+        )
         run.log_json({"training_sessions": model.info.training_sessions}, "lineage/training.json")
         out = run.log_model(model, path) or {}
     version = out.get("registered_version")
@@ -136,8 +164,13 @@ def run_export(args: argparse.Namespace) -> int:
     from harlab.mlops.onnx_export import export_onnx
     from harlab.mlops.registry import load_model_spec
 
-    check_output(args.output, [args.model, *args.sessions], force=args.force, own_kind=has_suffix(".onnx"),
-                 kind="an ONNX file")
+    check_output(
+        args.output,
+        [args.model, *args.sessions],
+        force=args.force,
+        own_kind=has_suffix(".onnx"),
+        kind="an ONNX file",
+    )
     model, ref = load_model_spec(args.model, args.tracking_uri)
     sample = None
     if args.sessions:
@@ -148,10 +181,21 @@ def run_export(args: argparse.Namespace) -> int:
             raise HarlabError("the sessions hold no complete window for this model")
         sample = sample[np.linspace(0, len(sample) - 1, min(len(sample), 512)).astype(int)]
     res = export_onnx(model, args.output, sample, args.tolerance, args.opset)
-    note(f"wrote {res.path}: {res.member} network; max |Δprob| vs PyTorch {res.max_abs_diff:.2e} on "
-         f"{counted(res.n_checked, 'window')} (tolerance {args.tolerance:g})")
+    note(
+        f"wrote {res.path}: {res.member} network; max |Δprob| vs PyTorch {res.max_abs_diff:.2e} on "
+        f"{counted(res.n_checked, 'window')} (tolerance {args.tolerance:g})"
+    )
     if len(model.members) > 1:
         note("note: only the CNN half of the ensemble is exported; its probabilities are not the ensemble's")
-    print(json.dumps({"onnx": str(res.path), "member": res.member, "max_abs_diff": res.max_abs_diff,
-                      "windows_checked": res.n_checked, "source": ref.uri if ref else args.model}))
+    print(
+        json.dumps(
+            {
+                "onnx": str(res.path),
+                "member": res.member,
+                "max_abs_diff": res.max_abs_diff,
+                "windows_checked": res.n_checked,
+                "source": ref.uri if ref else args.model,
+            }
+        )
+    )
     return 0

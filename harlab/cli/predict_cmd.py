@@ -30,17 +30,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="apply a model to session files and store its predictions in them",
         description="Classify every window of each session and save a prediction track into the file.",
     )
-    p.add_argument("model", metavar="MODEL",
-                   help="model file written by 'harlab train', or a registered model: models:/NAME@ALIAS or models:/NAME/VERSION")
-    p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI for models:/ (default: the local store)")
+    p.add_argument(
+        "model",
+        metavar="MODEL",
+        help="model file written by 'harlab train', or a registered model: models:/NAME@ALIAS or models:/NAME/VERSION",
+    )
+    p.add_argument(
+        "--tracking-uri", default=None, help="MLflow tracking URI for models:/ (default: the local store)"
+    )
     p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5), changed in place")
     p.add_argument("--name", default=None, help="prediction track name (default: TRACK-predicted)")
-    p.add_argument("--stride", type=float, default=None, metavar="S", help="window stride (default: the model's)")
-    p.add_argument("--p-switch", type=float, default=0.02,
-                   help="HMM probability of switching class between windows (0.02)")
+    p.add_argument(
+        "--stride", type=float, default=None, metavar="S", help="window stride (default: the model's)"
+    )
+    p.add_argument(
+        "--p-switch",
+        type=float,
+        default=0.02,
+        help="HMM probability of switching class between windows (0.02)",
+    )
     p.add_argument("--no-hmm", action="store_true", help="no HMM smoothing (argmax per window)")
-    p.add_argument("--min-duration", type=float, default=0.0, metavar="S",
-                   help="merge predicted segments shorter than S seconds into a neighbour")
+    p.add_argument(
+        "--min-duration",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="merge predicted segments shorter than S seconds into a neighbour",
+    )
     p.set_defaults(func=run)
 
 
@@ -52,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
             open_session(session_file(Path(path))).close()
     from harlab.ml.modelfile import ActivityModel
     from harlab.ml.predict import SmoothingConfig, predict_session
+
     params: dict[str, str] = {}
     if args.model.startswith("models:/"):
         from harlab.mlops.registry import load_model_spec, prediction_provenance
@@ -72,22 +89,35 @@ def run(args: argparse.Namespace) -> int:
         with open_session(path, writable=True) as sf:
             sf.require_sound()  # before the work: a file that fails validate is not written into
             unknown_label_classes(path, sf.session, model.info.track, model.classes, warned)
-            track = predict_session(model, sf.session, args.name, args.stride, sm, version,
-                                    progress=lambda d, n: note(f"  {d}/{n} windows"))
+            track = predict_session(
+                model,
+                sf.session,
+                args.name,
+                args.stride,
+                sm,
+                version,
+                progress=lambda d, n: note(f"  {d}/{n} windows"),
+            )
             track.params.update(params)  # the exact registered version it came from
             sf.save()
         dt = time.perf_counter() - t0
         counts = Counter(s.label for s in track.segments)
-        note(f"  {counted(len(track), 'window')}, {counted(len(track.segments), 'segment')} in {dt:.1f} s "
-             f"-> track {track.name!r}")
+        note(
+            f"  {counted(len(track), 'window')}, {counted(len(track.segments), 'segment')} in {dt:.1f} s "
+            f"-> track {track.name!r}"
+        )
         if track.params.get("orientation", "as worn") != "as worn":
-            note(f"  the device was worn differently from the training recordings ({track.params['orientation']}); "
-                 "mapped into their orientation")
+            note(
+                f"  the device was worn differently from the training recordings ({track.params['orientation']}); "
+                "mapped into their orientation"
+            )
         print(f"{path}: {track.name}: " + ", ".join(f"{c} {n}" for c, n in counts.most_common()))
     return 0
 
 
-def unknown_label_classes(path: str, session: Session, track: str, classes: Sequence[str], warned: set[str]) -> None:
+def unknown_label_classes(
+    path: str, session: Session, track: str, classes: Sequence[str], warned: set[str]
+) -> None:
     """Warn once about classes the session's labels have that the model does not know.
 
     Their stretches are still predicted, as one of the model's classes, so comparing the
@@ -106,6 +136,8 @@ def unknown_label_classes(path: str, session: Session, track: str, classes: Sequ
             warned.add(key)
             unknown.append(seg.label)
     if unknown:
-        note(f"warning: {path}: its {track!r} labels have classes the model does not know: "
-             f"{describe_unmatched(unknown, classes)}; the model predicts only {', '.join(classes)}, "
-             "so its prediction cannot match those labels")
+        note(
+            f"warning: {path}: its {track!r} labels have classes the model does not know: "
+            f"{describe_unmatched(unknown, classes)}; the model predicts only {', '.join(classes)}, "
+            "so its prediction cannot match those labels"
+        )

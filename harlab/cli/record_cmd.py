@@ -31,14 +31,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--device", action="append", required=True, help="device to record (repeatable)")
-    p.add_argument("--profile", help="BLE profile for a real device (hrs, polar-h10, polar-verity, witmotion, hip, microbit)")
+    p.add_argument(
+        "--profile",
+        help="BLE profile for a real device (hrs, polar-h10, polar-verity, witmotion, hip, microbit)",
+    )
     p.add_argument("--rate", type=float, help="sample rate in Hz where the device allows a choice")
-    p.add_argument("--duration", type=float, help="stop after this many seconds (default: the protocol's length, else until Ctrl+C)")
-    p.add_argument("--protocol", type=Path, help="guided protocol file (JSON, TOML or 'activity seconds' lines)")
+    p.add_argument(
+        "--duration",
+        type=float,
+        help="stop after this many seconds (default: the protocol's length, else until Ctrl+C)",
+    )
+    p.add_argument(
+        "--protocol", type=Path, help="guided protocol file (JSON, TOML or 'activity seconds' lines)"
+    )
     p.add_argument("--participant", default="", help="participant id")
     p.add_argument("--placement", default="", help="where the device is worn, e.g. 'left wrist'")
     p.add_argument("-o", "--output", type=Path, help="output .h5 (default recordings/<time>.h5)")
-    p.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)  # simulated device only: faster than real time
+    p.add_argument(
+        "--speed", type=float, default=1.0, help=argparse.SUPPRESS
+    )  # simulated device only: faster than real time
     add_quiet(p)
     p.set_defaults(func=run)
 
@@ -58,10 +69,16 @@ def run(args: argparse.Namespace) -> int:
     sources = []
     for i, dev in enumerate(args.device):
         kwargs = {"clock": clock.now} if clock and dev == "simulated" else {}
-        sources.append(make_source(dev, profile=args.profile, rate_hz=args.rate, seed=i, speed=args.speed, **kwargs))
+        sources.append(
+            make_source(dev, profile=args.profile, rate_hz=args.rate, seed=i, speed=args.speed, **kwargs)
+        )
     md = Metadata(participant_id=args.participant)
-    rec = Recorder(out, sources, metadata=md, placement=args.placement, **({"clock": clock.now} if clock else {}))
-    live = not args.quiet and sys.stderr.isatty()  # a status line redrawn with \r is for a terminal, not a log
+    rec = Recorder(
+        out, sources, metadata=md, placement=args.placement, **({"clock": clock.now} if clock else {})
+    )
+    live = (
+        not args.quiet and sys.stderr.isatty()
+    )  # a status line redrawn with \r is for a terminal, not a log
     rec.start()
     if protocol:
         rec.run_protocol(protocol)

@@ -51,8 +51,10 @@ def refuse_inputs(output: str | Path, inputs: Iterable[str | Path], option: str 
         if str(inp).startswith("models:/"):
             continue
         if same_file(out, Path(inp)):
-            raise HarlabError(f"{option} {out} is also an input of this command ({inp}); "
-                              "writing it would destroy what is being read: choose another output")
+            raise HarlabError(
+                f"{option} {out} is also an input of this command ({inp}); "
+                "writing it would destroy what is being read: choose another output"
+            )
 
 
 def check_output(

@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="train an activity model from labelled session files",
         description="Train an activity model on labelled windows of session files; see docs/ML.md.",
     )
-    p.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.h5) or folders holding them")
+    p.add_argument(
+        "sessions", nargs="+", metavar="SESSION", help="session files (.h5) or folders holding them"
+    )
     p.add_argument("-o", "--output", required=True, metavar="MODEL", help="required: model file to write")
     p.add_argument("--name", default=None, help="model name shown with its predictions (default: file stem)")
     add_force(p)
@@ -50,21 +52,40 @@ def run(args: argparse.Namespace) -> int:
     from harlab.ml.training import TrainingCancelled
     from harlab.mlops.training_pipeline import TrainRequest, run_training
 
-    check_output(args.output, args.sessions, force=args.force, own_kind=has_magic(ZIP_MAGIC), kind="a model file")
+    check_output(
+        args.output, args.sessions, force=args.force, own_kind=has_magic(ZIP_MAGIC), kind="a model file"
+    )
     output = Path(args.output)
     req = TrainRequest(
-        sources=session_paths(args.sessions), track=args.track, window_s=args.window, stride_s=args.stride,
-        rate_hz=args.rate, channels=split_list(args.channels), policy=args.policy, config=train_config(args),
-        mapping=class_mapping_from_args(args), classes=split_list(args.classes),
+        sources=session_paths(args.sessions),
+        track=args.track,
+        window_s=args.window,
+        stride_s=args.stride,
+        rate_hz=args.rate,
+        channels=split_list(args.channels),
+        policy=args.policy,
+        config=train_config(args),
+        mapping=class_mapping_from_args(args),
+        classes=split_list(args.classes),
         model_name=args.name or output.stem,
     )
     cancel = threading.Event()
     # Ctrl+C asks the run to stop at its next check (between files, every batch), so the tracked
     # run ends KILLED and no half-written model is left
-    old = signal.signal(signal.SIGINT, lambda *_: cancel.set()) if threading.current_thread() is threading.main_thread() else None
+    old = (
+        signal.signal(signal.SIGINT, lambda *_: cancel.set())
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
     try:
-        result = run_training(req, output=output, tracking=options_from_args(args), progress=print_progress,
-                              say=note, cancel=cancel)
+        result = run_training(
+            req,
+            output=output,
+            tracking=options_from_args(args),
+            progress=print_progress,
+            say=note,
+            cancel=cancel,
+        )
     except TrainingCancelled:
         note(f"harlab: cancelled: training cancelled, {output} not written")
         return 130
@@ -77,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
         note(line)
     val = model.info.metrics.get("validation")
     # the scores as the notes above give them, not 0.28888888888888886 (the model file keeps them whole)
-    shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in val.items()} if isinstance(val, dict) else val
+    shown = (
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in val.items()}
+        if isinstance(val, dict)
+        else val
+    )
     print(json.dumps({"model": str(result.model_path), "classes": model.classes, "validation": shown}))
     return 0

@@ -11,7 +11,8 @@ from harlab.storage import validate_file
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "validate", help="check session files thoroughly (exit 0 when all are sound, 1 when one is not)",
+        "validate",
+        help="check session files thoroughly (exit 0 when all are sound, 1 when one is not)",
         description="Read every part of each session file: format, metadata, tables, every sample, "
         "monotonic timestamps and the min/max pyramid. Prints a verdict per file; never modifies a file.",
     )

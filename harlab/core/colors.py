@@ -28,8 +28,24 @@ MIN_CLASS_DISTANCE = 15.0
 #: reads as "unlabelled") and its pink (13.9 from its purple), then colours chosen greedily to be
 #: as far as possible from all before them, so any prefix is as distinct as it can be.
 CLASS_COLORS: tuple[str, ...] = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#bcbd22", "#17becf", "#ff5599",
-    "#555522", "#006655", "#bb9966", "#1133dd", "#55ccaa", "#ff33ee", "#aabbff", "#991177", "#ffaaaa",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#bcbd22",
+    "#17becf",
+    "#ff5599",
+    "#555522",
+    "#006655",
+    "#bb9966",
+    "#1133dd",
+    "#55ccaa",
+    "#ff33ee",
+    "#aabbff",
+    "#991177",
+    "#ffaaaa",
 )
 
 
@@ -80,15 +96,22 @@ def delta_e2000(lab1: Sequence[float], lab2: Sequence[float], k_l: float = 1.0) 
         h_bar = (h1p + h2p) / 2
     else:
         h_bar = (h1p + h2p + 360) / 2 if h1p + h2p < 360 else (h1p + h2p - 360) / 2
-    t = (1 - 0.17 * math.cos(math.radians(h_bar - 30)) + 0.24 * math.cos(math.radians(2 * h_bar))
-         + 0.32 * math.cos(math.radians(3 * h_bar + 6)) - 0.20 * math.cos(math.radians(4 * h_bar - 63)))
+    t = (
+        1
+        - 0.17 * math.cos(math.radians(h_bar - 30))
+        + 0.24 * math.cos(math.radians(2 * h_bar))
+        + 0.32 * math.cos(math.radians(3 * h_bar + 6))
+        - 0.20 * math.cos(math.radians(4 * h_bar - 63))
+    )
     d_theta = 30 * math.exp(-(((h_bar - 275) / 25) ** 2))
     r_c = 2 * math.sqrt(c_bar_p**7 / (c_bar_p**7 + 25**7))
     s_l = k_l * (1 + 0.015 * (l_bar - 50) ** 2 / math.sqrt(20 + (l_bar - 50) ** 2))
     s_c = 1 + 0.045 * c_bar_p
     s_h = 1 + 0.015 * c_bar_p * t
     r_t = -math.sin(math.radians(2 * d_theta)) * r_c
-    return math.sqrt((dlp / s_l) ** 2 + (dcp / s_c) ** 2 + (d_hp / s_h) ** 2 + r_t * (dcp / s_c) * (d_hp / s_h))
+    return math.sqrt(
+        (dlp / s_l) ** 2 + (dcp / s_c) ** 2 + (d_hp / s_h) ** 2 + r_t * (dcp / s_c) * (d_hp / s_h)
+    )
 
 
 def color_distance(a: str, b: str) -> float:
@@ -99,7 +122,7 @@ def color_distance(a: str, b: str) -> float:
 def closest_pair(colors: Iterable[str]) -> tuple[float, str, str] | None:
     """(distance, a, b) of the two colours that look most alike, or None for fewer than two."""
     cs = list(colors)
-    pairs = [(color_distance(a, b), a, b) for i, a in enumerate(cs) for b in cs[i + 1:]]
+    pairs = [(color_distance(a, b), a, b) for i, a in enumerate(cs) for b in cs[i + 1 :]]
     return min(pairs) if pairs else None
 
 

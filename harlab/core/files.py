@@ -65,7 +65,7 @@ def mkstemp(prefix: str = "", suffix: str = "", dir: str | Path | None = None) -
 
 
 def special_kind(path: Path) -> str | None:
-    """"a FIFO", "a device", "a socket" for special files (which block or never end); None otherwise."""
+    """ "a FIFO", "a device", "a socket" for special files (which block or never end); None otherwise."""
     try:
         mode = os.stat(path).st_mode
     except OSError:

@@ -95,7 +95,9 @@ class LabelSchema:
     def add(self, cls: LabelClass | str) -> LabelClass:
         if isinstance(cls, str):
             n = len(self._classes)  # past the palette's length colours repeat: no O(n) scan per class
-            colour = distinct_color([c.color for c in self]) if n < len(PALETTE) else PALETTE[n % len(PALETTE)]
+            colour = (
+                distinct_color([c.color for c in self]) if n < len(PALETTE) else PALETTE[n % len(PALETTE)]
+            )
             cls = LabelClass(cls, colour)
         if cls.name in self._classes:
             raise SessionError(f"class {cls.name!r} is already in the schema")
@@ -142,7 +144,10 @@ def class_to_dict(c: LabelClass) -> dict[str, Any]:
 
 def class_from_dict(d: dict[str, Any]) -> LabelClass:
     return LabelClass(
-        str(d["name"]), str(d.get("color") or "#7f7f7f"), d.get("hotkey") or None, str(d.get("description") or "")
+        str(d["name"]),
+        str(d.get("color") or "#7f7f7f"),
+        d.get("hotkey") or None,
+        str(d.get("description") or ""),
     )
 
 
@@ -153,9 +158,16 @@ def _time_to_str(value: datetime) -> str:
 def segment_to_dict(s: Segment) -> dict[str, Any]:
     """A JSON-ready dict that :func:`segment_from_dict` turns back into an equal Segment."""
     return {
-        "id": s.id, "start": s.start, "end": s.end, "label": s.label, "annotator": s.annotator,
-        "source": s.source, "confidence": s.confidence, "note": s.note,
-        "created": _time_to_str(s.created), "modified": _time_to_str(s.modified),
+        "id": s.id,
+        "start": s.start,
+        "end": s.end,
+        "label": s.label,
+        "annotator": s.annotator,
+        "source": s.source,
+        "confidence": s.confidence,
+        "note": s.note,
+        "created": _time_to_str(s.created),
+        "modified": _time_to_str(s.modified),
     }
 
 
@@ -164,10 +176,15 @@ def segment_from_dict(d: dict[str, Any]) -> Segment:
     confidence = d.get("confidence")
     times = {k: datetime.fromisoformat(d[k]) for k in ("created", "modified") if d.get(k)}
     return Segment(
-        start=float(d["start"]), end=float(d["end"]), label=str(d["label"]),
-        annotator=str(d.get("annotator") or ""), source=str(d.get("source") or "manual"),
-        confidence=None if confidence is None else float(confidence), note=str(d.get("note") or ""),
-        id=int(d.get("id", -1)), **times,
+        start=float(d["start"]),
+        end=float(d["end"]),
+        label=str(d["label"]),
+        annotator=str(d.get("annotator") or ""),
+        source=str(d.get("source") or "manual"),
+        confidence=None if confidence is None else float(confidence),
+        note=str(d.get("note") or ""),
+        id=int(d.get("id", -1)),
+        **times,
     )
 
 
@@ -278,7 +295,8 @@ class LabelTrack:
             return []
         skip = set(ignore)
         return [
-            s for s in self.in_range(start, end)
+            s
+            for s in self.in_range(start, end)
             if s.id not in skip and s.end > s.start and s.overlaps(start, end)
         ]
 
@@ -354,7 +372,9 @@ class LabelTrack:
                     for a in added:
                         self._segments.pop(a.id, None)
                     self._invalidate()
-                    raise SessionError(f"track {self.name!r}: segment id {seg.id} is duplicate or not positive")
+                    raise SessionError(
+                        f"track {self.name!r}: segment id {seg.id} is duplicate or not positive"
+                    )
                 new = seg
                 self._next_id = max(self._next_id, seg.id + 1)
             else:
@@ -438,7 +458,11 @@ class LabelTrack:
         if self.policy == "exclusive" and len(puts):
             pos = e3 > s3
             sx, ex, ix = s3[pos], e3[pos], i3[pos]
-            bad = np.flatnonzero(sx[1:] < np.maximum.accumulate(ex)[:-1]) if len(sx) > 1 else np.zeros(0, np.intp)
+            bad = (
+                np.flatnonzero(sx[1:] < np.maximum.accumulate(ex)[:-1])
+                if len(sx) > 1
+                else np.zeros(0, np.intp)
+            )
             if len(bad):
                 j = int(bad[0]) + 1
                 raise SessionError(

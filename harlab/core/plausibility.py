@@ -66,14 +66,32 @@ LIMITS: tuple[Limit, ...] = (
     Limit(("linear_acceleration", "gravity", "wrist_motion"), "g", -50.0, 50.0, _ACCEL_WHY),
     Limit(("gyroscope", "wrist_motion"), "rad/s", -70.0, 70.0, _GYRO_WHY),
     Limit(("gyroscope",), "deg/s", -4000.0, 4000.0, _GYRO_WHY),
-    Limit(("heart_rate",), "bpm", 20.0, 300.0, "20-300 beats per minute: below deep bradycardia, above any human heart"),
-    Limit(("magnetometer",), "uT", -5000.0, 5000.0,
-          "±5000 µT: phone and watch magnetometers saturate near ±4900 µT (the Earth's field is 25-65 µT)"),
+    Limit(
+        ("heart_rate",),
+        "bpm",
+        20.0,
+        300.0,
+        "20-300 beats per minute: below deep bradycardia, above any human heart",
+    ),
+    Limit(
+        ("magnetometer",),
+        "uT",
+        -5000.0,
+        5000.0,
+        "±5000 µT: phone and watch magnetometers saturate near ±4900 µT (the Earth's field is 25-65 µT)",
+    ),
     Limit(("steps",), "steps/min", 0.0, 400.0, "0-400 steps per minute: about twice a sprinter's cadence"),
 )
 
-_UNIT_ALIASES = {"m/s²": "m/s^2", "m/s2": "m/s^2", "°/s": "deg/s", "dps": "deg/s", "µT": "uT", "μT": "uT",
-                 "1/min": "bpm"}
+_UNIT_ALIASES = {
+    "m/s²": "m/s^2",
+    "m/s2": "m/s^2",
+    "°/s": "deg/s",
+    "dps": "deg/s",
+    "µT": "uT",
+    "μT": "uT",
+    "1/min": "bpm",
+}
 
 
 def limit_for(kind: str, unit: str) -> Limit | None:
@@ -90,4 +108,13 @@ def too_many_marked(marked: int, samples: int) -> bool:
     return marked > 0 and marked > MAX_MARKED_FRACTION * samples
 
 
-__all__ = ["FLOAT32_MAX", "G", "GRAVITY_ZERO", "LIMITS", "MAX_MARKED_FRACTION", "Limit", "limit_for", "too_many_marked"]
+__all__ = [
+    "FLOAT32_MAX",
+    "G",
+    "GRAVITY_ZERO",
+    "LIMITS",
+    "MAX_MARKED_FRACTION",
+    "Limit",
+    "limit_for",
+    "too_many_marked",
+]

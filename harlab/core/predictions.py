@@ -43,8 +43,7 @@ class PredictionTrack:
             raise SessionError(f"{self.name}: window_end shape {self.window_end.shape} != ({n},)")
         if self.probabilities.shape != (n, len(self.classes)):
             raise SessionError(
-                f"{self.name}: probabilities shape {self.probabilities.shape} != "
-                f"({n}, {len(self.classes)})"
+                f"{self.name}: probabilities shape {self.probabilities.shape} != ({n}, {len(self.classes)})"
             )
         if n and np.any(self.window_end < self.window_start):
             raise SessionError(f"{self.name}: a window ends before it starts")

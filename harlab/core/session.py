@@ -49,9 +49,7 @@ class Session:
         return stream
 
     # -- labels ------------------------------------------------------------------
-    def add_label_track(
-        self, track: LabelTrack | str, policy: Policy = "exclusive"
-    ) -> LabelTrack:
+    def add_label_track(self, track: LabelTrack | str, policy: Policy = "exclusive") -> LabelTrack:
         if isinstance(track, str):
             track = LabelTrack(track, policy)
         if track.name in self.label_tracks:

@@ -73,9 +73,7 @@ class StreamData(Protocol):
         """First and last timestamp (seconds); (nan, nan) when empty."""
         ...
 
-    def read(
-        self, t0: float | None = None, t1: float | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def read(self, t0: float | None = None, t1: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Timestamps (N,) float64 and values (N, C) float32 with t0 <= t < t1."""
         ...
 
@@ -95,9 +93,7 @@ def check_samples(time: np.ndarray, values: np.ndarray, what: str = "stream") ->
     if values.ndim != 2:
         raise SessionError(f"{what}: values must be N x C, got shape {values.shape}")
     if len(time) != len(values):
-        raise SessionError(
-            f"{what}: {len(time)} timestamps but {len(values)} rows of values"
-        )
+        raise SessionError(f"{what}: {len(time)} timestamps but {len(values)} rows of values")
     if len(time) and not np.all(np.isfinite(time)):
         bad = int(np.flatnonzero(~np.isfinite(time))[0])
         raise SessionError(f"{what}: timestamp {bad} is not finite")

@@ -83,7 +83,11 @@ class HeartRateProfile(DeviceProfile):
             t = self._last_t + (sum(m.rr_ms) / 1000.0 if m.rr_ms else 0.001)
         self._last_t = t
         gap = self._take_gap()
-        out = [SampleBatch("heart_rate", np.array([t]), np.array([[m.heart_rate_bpm]], np.float32), gap_before=gap)]
+        out = [
+            SampleBatch(
+                "heart_rate", np.array([t]), np.array([[m.heart_rate_bpm]], np.float32), gap_before=gap
+            )
+        ]
         if m.rr_ms:
             # The last interval ends at the beat that triggered the notification; earlier ones
             # end before it by the intervals that follow them.
@@ -119,7 +123,9 @@ class PolarH10Profile(DeviceProfile):
         if link.has_service(hrs.SERVICE_UUID):
             await self.hr.start(link, callback)
         self.timestamps.reset()
-        await link.write(cp, polar_pmd.start_command(polar_pmd.ACC, {0: int(self.rate_hz), 1: 16, 2: self.range_g}))
+        await link.write(
+            cp, polar_pmd.start_command(polar_pmd.ACC, {0: int(self.rate_hz), 1: 16, 2: self.range_g})
+        )
 
     async def stop(self, link: GattLink) -> None:
         if link.is_connected:
@@ -151,8 +157,15 @@ class PolarH10Profile(DeviceProfile):
         dev_ns = self.timestamps(frame.timestamp_ns, len(frame.samples))
         dev_s = dev_ns / 1e9
         self.aligner.update(float(dev_s[-1]), arrival_ns / 1e9)
-        return [SampleBatch("accel", self.aligner.to_host(dev_s), polar_pmd.to_units(frame, self.factor),
-                            device_time=dev_s, gap_before=self._take_gap())]
+        return [
+            SampleBatch(
+                "accel",
+                self.aligner.to_host(dev_s),
+                polar_pmd.to_units(frame, self.factor),
+                device_time=dev_s,
+                gap_before=self._take_gap(),
+            )
+        ]
 
 
 class PolarVeritySenseProfile(DeviceProfile):
@@ -200,7 +213,9 @@ class PolarVeritySenseProfile(DeviceProfile):
             await link.write(cp, polar_pmd.start_command(meas, {0: int(self.rate_hz), 1: 16}))
             reply = await self._await_reply(polar_pmd.OP_START, meas, since)
             if not reply.ok and reply.status_name != "ALREADY_IN_STATE":
-                raise LinkError(f"Polar control point refused to start measurement {meas}: {reply.status_name}")
+                raise LinkError(
+                    f"Polar control point refused to start measurement {meas}: {reply.status_name}"
+                )
 
     async def stop(self, link: GattLink) -> None:
         for meas in self.MEASUREMENTS:
@@ -231,8 +246,15 @@ class PolarVeritySenseProfile(DeviceProfile):
         aligner.update(float(dev_s[-1]), arrival_ns / 1e9)
         gap = frame.measurement in self._gaps
         self._gaps.discard(frame.measurement)
-        return [SampleBatch(name, aligner.to_host(dev_s), polar_pmd.to_units(frame, self.factors[frame.measurement]),
-                            device_time=dev_s, gap_before=gap)]
+        return [
+            SampleBatch(
+                name,
+                aligner.to_host(dev_s),
+                polar_pmd.to_units(frame, self.factors[frame.measurement]),
+                device_time=dev_s,
+                gap_before=gap,
+            )
+        ]
 
 
 class WitMotionProfile(DeviceProfile):
@@ -280,8 +302,10 @@ class WitMotionProfile(DeviceProfile):
         self.aligner.update(float(dev[-1]), arrival)
         acc, gyro, _ = witmotion.decode_frames(frames)
         t = self.aligner.to_host(dev)
-        return [SampleBatch("accel", t, acc, device_time=dev, gap_before=gap),
-                SampleBatch("gyro", t, gyro, device_time=dev, gap_before=gap)]
+        return [
+            SampleBatch("accel", t, acc, device_time=dev, gap_before=gap),
+            SampleBatch("gyro", t, gyro, device_time=dev, gap_before=gap),
+        ]
 
 
 class HipProfile(DeviceProfile):
@@ -303,11 +327,17 @@ class HipProfile(DeviceProfile):
 
     async def start(self, link: GattLink, callback: RawCallback) -> None:
         await link.subscribe(hip.DATA_UUID, lambda d, t: callback(hip.DATA_UUID, d, t))
-        await link.write(hip.CONTROL_UUID, hip.control_command(int(self.rate_hz), self.acc_range_g, self.gyro_range_dps, True))
+        await link.write(
+            hip.CONTROL_UUID,
+            hip.control_command(int(self.rate_hz), self.acc_range_g, self.gyro_range_dps, True),
+        )
 
     async def stop(self, link: GattLink) -> None:
         if link.is_connected:
-            await link.write(hip.CONTROL_UUID, hip.control_command(int(self.rate_hz), self.acc_range_g, self.gyro_range_dps, False))
+            await link.write(
+                hip.CONTROL_UUID,
+                hip.control_command(int(self.rate_hz), self.acc_range_g, self.gyro_range_dps, False),
+            )
 
     def after_reconnect(self) -> None:
         super().after_reconnect()
@@ -325,8 +355,10 @@ class HipProfile(DeviceProfile):
         dev = us / 1e6
         self.aligner.update(float(dev[-1]), arrival_ns / 1e9)
         t = self.aligner.to_host(dev)
-        return [SampleBatch("accel", t, p.acc, device_time=dev, gap_before=gap),
-                SampleBatch("gyro", t, p.gyro, device_time=dev, gap_before=gap)]
+        return [
+            SampleBatch("accel", t, p.acc, device_time=dev, gap_before=gap),
+            SampleBatch("gyro", t, p.gyro, device_time=dev, gap_before=gap),
+        ]
 
 
 class MicrobitProfile(DeviceProfile):
@@ -349,12 +381,21 @@ class MicrobitProfile(DeviceProfile):
         dev = np.array([self.index / self.rate_hz])
         self.index += 1
         self.aligner.update(float(dev[0]), arrival_ns / 1e9)
-        return [SampleBatch("accel", self.aligner.to_host(dev), v, device_time=dev, gap_before=self._take_gap())]
+        return [
+            SampleBatch("accel", self.aligner.to_host(dev), v, device_time=dev, gap_before=self._take_gap())
+        ]
 
 
 PROFILES: dict[str, type[DeviceProfile]] = {
-    p.key: p for p in (HeartRateProfile, PolarH10Profile, PolarVeritySenseProfile, WitMotionProfile, HipProfile,
-                       MicrobitProfile)
+    p.key: p
+    for p in (
+        HeartRateProfile,
+        PolarH10Profile,
+        PolarVeritySenseProfile,
+        WitMotionProfile,
+        HipProfile,
+        MicrobitProfile,
+    )
 }
 
 

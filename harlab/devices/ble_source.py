@@ -129,7 +129,11 @@ class BleSource(Source):
         attempt = 0
         try:
             while not self._stop.is_set():
-                self.set_state(SourceState.CONNECTING if attempt == 0 and not self.reconnects else SourceState.RECONNECTING)
+                self.set_state(
+                    SourceState.CONNECTING
+                    if attempt == 0 and not self.reconnects
+                    else SourceState.RECONNECTING
+                )
                 try:
                     self._lost.clear()
                     await self.link.connect()
@@ -138,7 +142,9 @@ class BleSource(Source):
                 except (TimeoutError, LinkError, OSError) as exc:
                     attempt += 1
                     if not self.reconnect or attempt >= self.max_attempts:
-                        raise LinkError(f"{self.name}: could not connect after {attempt} attempts: {exc}") from exc
+                        raise LinkError(
+                            f"{self.name}: could not connect after {attempt} attempts: {exc}"
+                        ) from exc
                     await self._sleep(self.backoff[min(attempt - 1, len(self.backoff) - 1)])
                     continue
                 attempt = 0

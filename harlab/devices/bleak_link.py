@@ -65,8 +65,15 @@ async def scan(
 class BleakLink:
     """One connection through bleak. Create it on the thread whose loop will use it."""
 
-    def __init__(self, device: BLEDevice | str, *, name: str = "", client_backend: type | None = None,
-                 timeout: float = 20.0, **client_kwargs: Any) -> None:
+    def __init__(
+        self,
+        device: BLEDevice | str,
+        *,
+        name: str = "",
+        client_backend: type | None = None,
+        timeout: float = 20.0,
+        **client_kwargs: Any,
+    ) -> None:
         self._device = device
         self.address = device.address if isinstance(device, BLEDevice) else device
         self.name = name or (device.name if isinstance(device, BLEDevice) and device.name else self.address)

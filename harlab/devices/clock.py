@@ -18,8 +18,14 @@ import numpy as np
 
 
 class ClockAligner:
-    def __init__(self, bin_s: float = 2.0, bins: int = 60, max_slew: float = 0.002,
-                 max_drift: float = 1e-3, min_fit_span_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        bin_s: float = 2.0,
+        bins: int = 60,
+        max_slew: float = 0.002,
+        max_drift: float = 1e-3,
+        min_fit_span_s: float = 10.0,
+    ) -> None:
         self.bin_s = bin_s
         self.max_drift = max_drift
         self.min_fit_span_s = min_fit_span_s

@@ -42,7 +42,9 @@ def device_choices() -> list[str]:
     return ["simulated", *SIMULATED_BLE]
 
 
-def make_simulated_ble(kind: str, *, seed: int = 0, drop_rate: float = 0.0, drift_ppm: float = 0.0) -> BleSource:
+def make_simulated_ble(
+    kind: str, *, seed: int = 0, drop_rate: float = 0.0, drift_ppm: float = 0.0
+) -> BleSource:
     from harlab.devices.bleak_link import BleakLink, scan
     from harlab.devices.sim_bleak import SimBleakClient, SimBleakScanner, SimWorld
 
@@ -68,11 +70,23 @@ def make_simulated_ble(kind: str, *, seed: int = 0, drop_rate: float = 0.0, drif
     return src
 
 
-def make_source(device: str, *, profile: str | None = None, rate_hz: float | None = None, seed: int = 0,
-                speed: float = 1.0, scan_timeout: float = 8.0, **knobs: Any) -> Source:
+def make_source(
+    device: str,
+    *,
+    profile: str | None = None,
+    rate_hz: float | None = None,
+    seed: int = 0,
+    speed: float = 1.0,
+    scan_timeout: float = 8.0,
+    **knobs: Any,
+) -> Source:
     if device == "simulated":
-        return SimulatedSource(Simulator(rate_hz=rate_hz or 100.0, seed=seed, activity="standing"),
-                               speed=speed, seed=seed, **knobs)
+        return SimulatedSource(
+            Simulator(rate_hz=rate_hz or 100.0, seed=seed, activity="standing"),
+            speed=speed,
+            seed=seed,
+            **knobs,
+        )
     if device in SIMULATED_BLE:
         return make_simulated_ble(device, seed=seed, **knobs)
     if device.split(":")[0] == "sensorlogger":  # Sensor Logger HTTP push: sensorlogger[:lan][:PORT]
@@ -98,5 +112,7 @@ def _real_ble(device: str, profile: str | None, rate_hz: float | None, scan_time
     row = match[0]
     key = profile or row.profile
     if key is None or key not in PROFILES:
-        raise HarlabError(f"{row.name or row.address}: no known profile; choose one with --profile ({', '.join(PROFILES)})")
+        raise HarlabError(
+            f"{row.name or row.address}: no known profile; choose one with --profile ({', '.join(PROFILES)})"
+        )
     return BleSource(BleakLink(row.device), PROFILES[key](rate_hz))

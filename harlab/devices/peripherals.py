@@ -137,8 +137,9 @@ class PolarH10Peripheral(SimPeripheral):
     RATES = (25, 50, 100, 200)
     RANGES = (2, 4, 8)
 
-    def __init__(self, imu: ImuSignal, heart: HeartSignal, knobs: Knobs | None = None,
-                 clock_epoch_s: float = 0.0) -> None:
+    def __init__(
+        self, imu: ImuSignal, heart: HeartSignal, knobs: Knobs | None = None, clock_epoch_s: float = 0.0
+    ) -> None:
         super().__init__(knobs)
         self.imu = imu
         self.hr = HeartRatePeripheral(heart, knobs)
@@ -232,7 +233,9 @@ class PolarH10Peripheral(SimPeripheral):
             chunk, self.pending = self.pending[:per_frame], self.pending[per_frame:]
             tc, self.pending_t = self.pending_t[:per_frame], self.pending_t[per_frame:]
             ts_ns = int(round((self.clock_epoch_s + float(self.device_time(tc[-1]))) * 1e9))
-            frames.append((polar_pmd.DATA_UUID, polar_pmd.encode_frame(polar_pmd.ACC, ts_ns, chunk, compressed=False)))
+            frames.append(
+                (polar_pmd.DATA_UUID, polar_pmd.encode_frame(polar_pmd.ACC, ts_ns, chunk, compressed=False))
+            )
         return notes + self._deliver(frames)
 
 
@@ -272,7 +275,7 @@ class WitMotionPeripheral(SimPeripheral):
         acc, gyro = self.imu(t)
         blob = b"".join(witmotion.encode_frame(a, g, np.zeros(3)) for a, g in zip(acc, gyro, strict=True))
         size = 27 if self.split else 20 * 10
-        notes = [(witmotion.NOTIFY_UUID, blob[i:i + size]) for i in range(0, len(blob), size)]
+        notes = [(witmotion.NOTIFY_UUID, blob[i : i + size]) for i in range(0, len(blob), size)]
         return self._deliver(notes)
 
 
@@ -293,7 +296,12 @@ class HipPeripheral(SimPeripheral):
     def on_write(self, uuid: str, data: bytes, now: float) -> list[Notification]:
         if uuid != hip.CONTROL_UUID or len(data) != 6:
             return []
-        rate, self.acc_range, self.gyro_range, start = int.from_bytes(data[0:2], "little"), data[2], int.from_bytes(data[3:5], "little"), data[5]
+        rate, self.acc_range, self.gyro_range, start = (
+            int.from_bytes(data[0:2], "little"),
+            data[2],
+            int.from_bytes(data[3:5], "little"),
+            data[5],
+        )
         self.sampler = _Sampler(rate, now) if start else None
         self.pending_t = np.zeros(0)
         return []
@@ -309,7 +317,12 @@ class HipPeripheral(SimPeripheral):
             acc, gyro = self.imu(t)
             t0_us = int(round(float(self.device_time(t[0])) * 1e6))
             period = int(round(1e6 / self.sampler.rate))
-            notes.append((hip.DATA_UUID, hip.encode(self.seq, t0_us, period, acc, gyro, self.acc_range, self.gyro_range)))
+            notes.append(
+                (
+                    hip.DATA_UUID,
+                    hip.encode(self.seq, t0_us, period, acc, gyro, self.acc_range, self.gyro_range),
+                )
+            )
             self.seq = (self.seq + 1) & 0xFF
         return self._deliver(notes)
 
@@ -396,10 +409,15 @@ class PolarVeritySensePeripheral(SimPeripheral):
         for meas in list(self.streaming):
             raw, tt = self.pending[meas]
             while len(raw) >= self.PER_FRAME:
-                chunk, raw = raw[: self.PER_FRAME], raw[self.PER_FRAME:]
-                tc, tt = tt[: self.PER_FRAME], tt[self.PER_FRAME:]
+                chunk, raw = raw[: self.PER_FRAME], raw[self.PER_FRAME :]
+                tc, tt = tt[: self.PER_FRAME], tt[self.PER_FRAME :]
                 ts = int(round((self.clock_epoch_s + float(self.device_time(tc[-1]))) * 1e9))
-                notes.append((polar_pmd.DATA_UUID, polar_pmd.encode_frame(meas, ts, chunk, compressed=True, frame_type=0)))
+                notes.append(
+                    (
+                        polar_pmd.DATA_UUID,
+                        polar_pmd.encode_frame(meas, ts, chunk, compressed=True, frame_type=0),
+                    )
+                )
             self.pending[meas] = (raw, tt)
         return self._deliver(notes)
 

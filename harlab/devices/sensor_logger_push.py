@@ -78,7 +78,10 @@ STANDARD = ("accelerometer", "totalacceleration", "gravity", "gyroscope", "magne
 DEFAULT_STREAMS = (*STANDARD, "heartrate")
 DEFAULT_PORT = 8000
 TOKEN_ENV = "HARLAB_SENSORLOGGER_TOKEN"
-_MIN_NS, _MAX_NS = 946_684_800 * 10**9, 4_102_444_800 * 10**9  #: 2000-01-01 .. 2100-01-01 UTC, a sanity window
+_MIN_NS, _MAX_NS = (
+    946_684_800 * 10**9,
+    4_102_444_800 * 10**9,
+)  #: 2000-01-01 .. 2100-01-01 UTC, a sanity window
 
 
 class PushError(Exception):
@@ -152,13 +155,16 @@ class SensorLoggerSource(Source):
         chosen = list(dict.fromkeys(sensor_key(s) for s in streams))
         unknown = [s for s in chosen if s not in SENSORS]
         if unknown:
-            raise HarlabError(f"unknown Sensor Logger sensor(s) {', '.join(unknown)}; known: {', '.join(SENSORS)}")
+            raise HarlabError(
+                f"unknown Sensor Logger sensor(s) {', '.join(unknown)}; known: {', '.join(SENSORS)}"
+            )
         names = Counter(SENSORS[key].stream for key in chosen)
         twice = [n for n, k in names.items() if k > 1]
         if twice:
             same = ", ".join(k for k in chosen if SENSORS[k].stream in twice)
-            raise HarlabError(f"Sensor Logger sensors {same} "
-                              f"would all be the stream {twice[0]!r}; choose one")
+            raise HarlabError(
+                f"Sensor Logger sensors {same} would all be the stream {twice[0]!r}; choose one"
+            )
         self.requested_port = port
         self.lan = lan
         self.host = "0.0.0.0" if lan else "127.0.0.1"
@@ -206,7 +212,9 @@ class SensorLoggerSource(Source):
 
         parts = device.split(":")
         if parts[0] != "sensorlogger" or len(parts) > 3:
-            raise HarlabError(f"--device {device!r}: expected sensorlogger, sensorlogger:PORT or sensorlogger:lan:PORT")
+            raise HarlabError(
+                f"--device {device!r}: expected sensorlogger, sensorlogger:PORT or sensorlogger:lan:PORT"
+            )
         lan = len(parts) >= 2 and parts[1] == "lan"
         port_text = parts[2] if lan and len(parts) == 3 else (parts[1] if len(parts) == 2 and not lan else "")
         if len(parts) == 3 and not lan:
@@ -250,8 +258,10 @@ class SensorLoggerSource(Source):
         try:
             self._server = ThreadingHTTPServer((self.host, self.requested_port), Handler)
         except OSError as exc:
-            raise HarlabError(f"Sensor Logger receiver cannot listen on {self.host}:{self.requested_port}: "
-                              f"{exc.strerror or exc}; choose another port with --device sensorlogger:PORT") from exc
+            raise HarlabError(
+                f"Sensor Logger receiver cannot listen on {self.host}:{self.requested_port}: "
+                f"{exc.strerror or exc}; choose another port with --device sensorlogger:PORT"
+            ) from exc
         self._server.daemon_threads = True
 
     def start(self) -> None:
@@ -264,8 +274,12 @@ class SensorLoggerSource(Source):
         assert self._server is not None
         self.accepting = True
         self.stats.started = time.time()
-        serve = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                 name="sensorlogger-http", daemon=True)
+        serve = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="sensorlogger-http",
+            daemon=True,
+        )
         flush = threading.Thread(target=self._flush_loop, name="sensorlogger-flush", daemon=True)
         self._threads = [serve, flush]
         for t in self._threads:
@@ -316,15 +330,20 @@ class SensorLoggerSource(Source):
         try:
             msg = json.loads(body.decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise PushError(400, f"body is not UTF-8 text (byte {exc.start}): expected a JSON object") from exc
+            raise PushError(
+                400, f"body is not UTF-8 text (byte {exc.start}): expected a JSON object"
+            ) from exc
         except json.JSONDecodeError as exc:
-            raise PushError(400, f"malformed JSON at line {exc.lineno} column {exc.colno} (byte {exc.pos}): "
-                                 f"{exc.msg}") from exc
+            raise PushError(
+                400, f"malformed JSON at line {exc.lineno} column {exc.colno} (byte {exc.pos}): {exc.msg}"
+            ) from exc
         if not isinstance(msg, dict):
             raise PushError(400, f"expected a JSON object with a 'payload' list, got {type(msg).__name__}")
         payload = msg.get("payload")
         if not isinstance(payload, list):
-            raise PushError(400, "expected a 'payload' list of samples ({'name', 'time', 'values'}) in the message")
+            raise PushError(
+                400, "expected a 'payload' list of samples ({'name', 'time', 'values'}) in the message"
+            )
         if not self.accepting:
             raise PushError(499, "harlab is not recording right now")
         device = str(msg.get("deviceId", ""))
@@ -346,13 +365,18 @@ class SensorLoggerSource(Source):
             ts.append(t_ns)
             vs.append(vals)
         if payload and problems and not rows and len(problems) == len(payload):
-            raise PushError(400, f"none of the {len(payload)} samples could be read; first problem: {problems[0]}")
+            raise PushError(
+                400, f"none of the {len(payload)} samples could be read; first problem: {problems[0]}"
+            )
         with self._lock:
             if self.device_id is None and device:
                 self.device_id = device
             elif device and device != self.device_id:
-                raise PushError(499, f"harlab is already recording another phone ({self.device_id}); "
-                                     "use a different port for this one")
+                raise PushError(
+                    499,
+                    f"harlab is already recording another phone ({self.device_id}); "
+                    "use a different port for this one",
+                )
             if isinstance(mid, int) and not isinstance(mid, bool):
                 seen = self._seen.setdefault(session, set())
                 if mid in seen:
@@ -365,8 +389,10 @@ class SensorLoggerSource(Source):
             self.messages += 1
             for name, count in skipped.items():
                 if name not in self.ignored:
-                    self.warnings.append(f"ignoring sensor {name!r}: not among the recorded streams "
-                                         f"({', '.join(self._buffers)})")
+                    self.warnings.append(
+                        f"ignoring sensor {name!r}: not among the recorded streams "
+                        f"({', '.join(self._buffers)})"
+                    )
                 self.ignored[name] += count
             self.bad_samples += len(problems)
             if problems and len(self.warnings) < 50:
@@ -475,8 +501,12 @@ class SensorLoggerSource(Source):
         buf.last = float(t[-1])
         starts = [0, *np.flatnonzero(edges[1:]) + 1]
         ends = [*starts[1:], len(t)]
-        return [SampleBatch(name, host[a:b], v[a:b], device_time=t[a:b], gap_before=bool(edges[a]), source=self.name)
-                for a, b in zip(starts, ends, strict=True)]
+        return [
+            SampleBatch(
+                name, host[a:b], v[a:b], device_time=t[a:b], gap_before=bool(edges[a]), source=self.name
+            )
+            for a, b in zip(starts, ends, strict=True)
+        ]
 
     def _count_missing(self, due_before: float) -> None:
         """Message ids never received among those older than the reorder window (lost pushes)."""
@@ -526,8 +556,11 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError as exc:
                 raise PushError(400, f"Content-Length is not a number: {length_text!r}") from exc
             if length > rec.max_body:
-                raise PushError(413, f"message of {length} bytes exceeds the {rec.max_body}-byte limit; "
-                                     "shorten Sensor Logger's batch period")
+                raise PushError(
+                    413,
+                    f"message of {length} bytes exceeds the {rec.max_body}-byte limit; "
+                    "shorten Sensor Logger's batch period",
+                )
             body = self.rfile.read(length)
             body_read = True
             text = rec.ingest(body)

@@ -32,10 +32,16 @@ GATT: dict[str, list[tuple[str, list[str]]]] = {
         (polar_pmd.CONTROL_POINT_UUID, ["read", "write", "indicate"]),
         (polar_pmd.DATA_UUID, ["notify"]),
     ],
-    witmotion.SERVICE_UUID: [(witmotion.NOTIFY_UUID, ["notify"]), (witmotion.WRITE_UUID, ["write", "write-without-response"])],
+    witmotion.SERVICE_UUID: [
+        (witmotion.NOTIFY_UUID, ["notify"]),
+        (witmotion.WRITE_UUID, ["write", "write-without-response"]),
+    ],
     hip.SERVICE_UUID: [(hip.DATA_UUID, ["notify"]), (hip.CONTROL_UUID, ["write"])],
     "0000180f-0000-1000-8000-00805f9b34fb": [("00002a19-0000-1000-8000-00805f9b34fb", ["read", "notify"])],
-    microbit.SERVICE_UUID: [(microbit.DATA_UUID, ["notify", "read"]), (microbit.PERIOD_UUID, ["read", "write"])],
+    microbit.SERVICE_UUID: [
+        (microbit.DATA_UUID, ["notify", "read"]),
+        (microbit.PERIOD_UUID, ["read", "write"]),
+    ],
 }
 
 
@@ -46,7 +52,9 @@ class SimDevice:
     rssi: int = -60
     mtu: int = 247
     interval_s: float = 0.03
-    disconnect_after_s: list[float] = field(default_factory=list)  #: drop the link this long after each connect
+    disconnect_after_s: list[float] = field(
+        default_factory=list
+    )  #: drop the link this long after each connect
 
 
 @dataclass
@@ -63,8 +71,15 @@ class SimWorld:
 
 
 class SimBleakScanner(BaseBleakScanner):
-    def __init__(self, detection_callback: Any, service_uuids: list[str] | None, scanning_mode: str = "active",
-                 *, world: SimWorld, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        detection_callback: Any,
+        service_uuids: list[str] | None,
+        scanning_mode: str = "active",
+        *,
+        world: SimWorld,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(detection_callback, service_uuids)
         self.world = world
         self._task: asyncio.Task[None] | None = None
@@ -90,9 +105,14 @@ class SimBleakScanner(BaseBleakScanner):
 
 class SimBleakClient(BaseBleakClient):
     def __init__(self, address_or_ble_device: BLEDevice | str, **kwargs: Any) -> None:
-        super().__init__(address_or_ble_device, disconnected_callback=kwargs.get("disconnected_callback"),
-                         timeout=kwargs.get("timeout", 10.0))
-        if not isinstance(address_or_ble_device, BLEDevice) or not isinstance(address_or_ble_device.details, SimDevice):
+        super().__init__(
+            address_or_ble_device,
+            disconnected_callback=kwargs.get("disconnected_callback"),
+            timeout=kwargs.get("timeout", 10.0),
+        )
+        if not isinstance(address_or_ble_device, BLEDevice) or not isinstance(
+            address_or_ble_device.details, SimDevice
+        ):
             raise BleakError("the simulated backend connects only to devices found by SimBleakScanner")
         self.sim: SimDevice = address_or_ble_device.details
         self.speed: float = kwargs.get("speed", 1.0)
@@ -184,7 +204,9 @@ class SimBleakClient(BaseBleakClient):
     async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor, **kwargs: Any) -> bytearray:
         raise BleakError("descriptors are not simulated")
 
-    async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any, response: bool) -> None:
+    async def write_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
+    ) -> None:
         self._check()
         for uuid, reply in self.sim.peripheral.on_write(characteristic.uuid, bytes(data), self._now()):
             cb = self._notify.get(uuid)
@@ -194,7 +216,9 @@ class SimBleakClient(BaseBleakClient):
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         raise BleakError("descriptors are not simulated")
 
-    async def start_notify(self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any) -> None:
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
         self._check()
         self._notify[characteristic.uuid] = callback
         self.sim.peripheral.on_subscribe(characteristic.uuid)

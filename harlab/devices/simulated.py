@@ -131,16 +131,22 @@ class SimulatedSource(Source):
         self.emit_batch(SampleBatch("accel", host, chunk.accel, device_time=chunk.time, gap_before=gap))
         self.emit_batch(SampleBatch("gyro", host, chunk.gyro, device_time=chunk.time, gap_before=gap))
         if len(chunk.hr_time):
-            self.emit_batch(SampleBatch("heart_rate", self.t0_host + chunk.hr_time, chunk.hr[:, None]
-                                        if chunk.hr.ndim == 1 else chunk.hr, gap_before=gap))
+            self.emit_batch(
+                SampleBatch(
+                    "heart_rate",
+                    self.t0_host + chunk.hr_time,
+                    chunk.hr[:, None] if chunk.hr.ndim == 1 else chunk.hr,
+                    gap_before=gap,
+                )
+            )
         clipped = int(chunk.accel_flags.astype(bool).sum())
         if clipped:
             self.stats.clipped["accel"] = self.stats.clipped.get("accel", 0) + clipped
 
 
-def simulator_signals(sim: Simulator) -> tuple[
-    Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], Callable[[float], float]
-]:
+def simulator_signals(
+    sim: Simulator,
+) -> tuple[Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], Callable[[float], float]]:
     """``imu(t)`` and ``heart(t)`` callables for the BLE peripheral models.
 
     The peripheral asks for consecutive sample times at its own rate (which

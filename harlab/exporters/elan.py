@@ -58,13 +58,16 @@ def _spread(track: LabelTrack) -> list[list[tuple[int, int, Segment]]]:
 def build_eaf(session: Session, tracks: Sequence[LabelTrack]) -> ET.ElementTree:
     """The EAF document for ``tracks`` of ``session``."""
     md = session.metadata
-    root = ET.Element("ANNOTATION_DOCUMENT", {
-        "AUTHOR": f"harlab {__version__}",
-        "DATE": datetime.now(UTC).isoformat(timespec="seconds"),
-        "FORMAT": "3.0",
-        "VERSION": "3.0",
-        f"{{{XSI}}}noNamespaceSchemaLocation": EAF_SCHEMA,
-    })
+    root = ET.Element(
+        "ANNOTATION_DOCUMENT",
+        {
+            "AUTHOR": f"harlab {__version__}",
+            "DATE": datetime.now(UTC).isoformat(timespec="seconds"),
+            "FORMAT": "3.0",
+            "VERSION": "3.0",
+            f"{{{XSI}}}noNamespaceSchemaLocation": EAF_SCHEMA,
+        },
+    )
     header = ET.SubElement(root, "HEADER", {"MEDIA_FILE": "", "TIME_UNITS": "milliseconds"})
     props = {
         "URN": f"urn:nl-mpi-tools-elan-eaf:{md.session_id}",
@@ -93,8 +96,9 @@ def build_eaf(session: Session, tracks: Sequence[LabelTrack]) -> ET.ElementTree:
                 ann_id += 1
                 slot_of.setdefault(a, "")
                 slot_of.setdefault(b, "")
-                ann = ET.SubElement(ET.SubElement(tier, "ANNOTATION"), "ALIGNABLE_ANNOTATION",
-                                    {"ANNOTATION_ID": f"a{ann_id}"})
+                ann = ET.SubElement(
+                    ET.SubElement(tier, "ANNOTATION"), "ALIGNABLE_ANNOTATION", {"ANNOTATION_ID": f"a{ann_id}"}
+                )
                 pending.append((ann, a, b, seg.label))
     for i, ms in enumerate(sorted(slot_of), start=1):
         slot_of[ms] = f"ts{i}"
@@ -108,15 +112,25 @@ def build_eaf(session: Session, tracks: Sequence[LabelTrack]) -> ET.ElementTree:
     for name, value in props.items():
         ET.SubElement(header, "PROPERTY", {"NAME": name}).text = value
     root.extend(tier_elems)
-    ET.SubElement(root, "LINGUISTIC_TYPE", {
-        "LINGUISTIC_TYPE_ID": LINGUISTIC_TYPE,
-        "TIME_ALIGNABLE": "true",
-        "GRAPHIC_REFERENCES": "false",
-        "CONTROLLED_VOCABULARY_REF": CV_ID,
-    })
-    ET.SubElement(root, "LANGUAGE", {
-        "LANG_ID": "und", "LANG_LABEL": "undetermined (und)", "LANG_DEF": "http://cdb.iso.org/lg/CDB-00130975-001",
-    })
+    ET.SubElement(
+        root,
+        "LINGUISTIC_TYPE",
+        {
+            "LINGUISTIC_TYPE_ID": LINGUISTIC_TYPE,
+            "TIME_ALIGNABLE": "true",
+            "GRAPHIC_REFERENCES": "false",
+            "CONTROLLED_VOCABULARY_REF": CV_ID,
+        },
+    )
+    ET.SubElement(
+        root,
+        "LANGUAGE",
+        {
+            "LANG_ID": "und",
+            "LANG_LABEL": "undetermined (und)",
+            "LANG_DEF": "http://cdb.iso.org/lg/CDB-00130975-001",
+        },
+    )
     cv = ET.SubElement(root, "CONTROLLED_VOCABULARY", {"CV_ID": CV_ID})
     ET.SubElement(cv, "DESCRIPTION", {"LANG_REF": "und"}).text = "harlab label classes"
     names = list(session.schema.names)
@@ -125,9 +139,14 @@ def build_eaf(session: Session, tracks: Sequence[LabelTrack]) -> ET.ElementTree:
     for i, name in enumerate(names, start=1):
         cls = session.schema.get(name)
         entry = ET.SubElement(cv, "CV_ENTRY_ML", {"CVE_ID": f"cve{i}"})
-        ET.SubElement(entry, "CVE_VALUE", {
-            "LANG_REF": "und", "DESCRIPTION": cls.description if cls else "",
-        }).text = name
+        ET.SubElement(
+            entry,
+            "CVE_VALUE",
+            {
+                "LANG_REF": "und",
+                "DESCRIPTION": cls.description if cls else "",
+            },
+        ).text = name
     ET.indent(root, space="  ")
     return ET.ElementTree(root)
 
@@ -140,14 +159,18 @@ class ElanExporter(Exporter):
     options = frozenset({"tracks"})
 
     def write(self, job: ExportJob) -> None:
-        plan = [(s, pick_tracks(s, job.options.tracks, f"session {n}"))
-                for s, n in zip(job.sessions, job.names, strict=True)]
+        plan = [
+            (s, pick_tracks(s, job.options.tracks, f"session {n}"))
+            for s, n in zip(job.sessions, job.names, strict=True)
+        ]
         if not any(tracks for _, tracks in plan):
             raise ExportError("nothing to export: the sessions have no label tracks")
         targets = plan_outputs(job.out_path, job.names, ".eaf", self.suffixes, self.name)
         for i, ((session, tracks), final) in enumerate(zip(plan, targets, strict=True)):
             tmp = job.out.target(final)
             root = build_eaf(session, tracks).getroot()
-            tmp.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n")
+            tmp.write_bytes(
+                b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
+            )
             if job.progress is not None:
                 job.progress((i + 1) / len(plan), final.name)

@@ -59,15 +59,21 @@ class ExportOptions:
         defaults = ExportOptions()
         skip = {"names", "overwrite", "chunk_samples", "extra"}
         return {
-            f.name for f in fields(self)
+            f.name
+            for f in fields(self)
             if f.name not in skip and getattr(self, f.name) != getattr(defaults, f.name)
         }
 
 
 #: command-line spelling of each ExportOptions field, for messages
 OPTION_FLAGS = {
-    "tracks": "--track", "streams": "--streams", "rate_hz": "--rate", "window_s": "--window",
-    "stride_s": "--stride", "label_policy": "--label-policy", "classes": "--classes",
+    "tracks": "--track",
+    "streams": "--streams",
+    "rate_hz": "--rate",
+    "window_s": "--window",
+    "stride_s": "--stride",
+    "label_policy": "--label-policy",
+    "classes": "--classes",
 }
 
 
@@ -150,6 +156,7 @@ def get_exporter(name: str) -> Exporter:
 
 # -- output files ------------------------------------------------------------------------
 
+
 class OutputFiles:
     """Collects the files of one export and makes them appear all at once.
 
@@ -225,7 +232,9 @@ class OutputFiles:
         self._made_dirs.clear()
 
 
-def plan_outputs(out_path: Path, names: list[str], suffix: str, suffixes: tuple[str, ...], fmt: str) -> list[Path]:
+def plan_outputs(
+    out_path: Path, names: list[str], suffix: str, suffixes: tuple[str, ...], fmt: str
+) -> list[Path]:
     """Destination of each of ``names`` (file names without suffix).
 
     ``out_path`` with one of the format's ``suffixes`` is a single file, allowed
@@ -240,7 +249,9 @@ def plan_outputs(out_path: Path, names: list[str], suffix: str, suffixes: tuple[
             )
         return [out_path]
     if out_path.exists() and not out_path.is_dir():
-        raise ExportError(f"{out_path} exists and is not a folder; the {fmt!r} export writes {suffix} files into a folder")
+        raise ExportError(
+            f"{out_path} exists and is not a folder; the {fmt!r} export writes {suffix} files into a folder"
+        )
     if not out_path.exists() and out_path.suffix.lower() in _FILE_SUFFIXES:
         raise ExportError(
             f"{out_path.name} looks like a file name, but the {fmt!r} export writes "
@@ -250,7 +261,9 @@ def plan_outputs(out_path: Path, names: list[str], suffix: str, suffixes: tuple[
 
 
 #: suffixes that mark an output path as a file meant for another format
-_FILE_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".eaf", ".npz", ".h5", ".hdf5", ".json", ".xlsx", ".parquet"})
+_FILE_SUFFIXES = frozenset(
+    {".csv", ".tsv", ".txt", ".eaf", ".npz", ".h5", ".hdf5", ".json", ".xlsx", ".parquet"}
+)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
@@ -272,7 +285,9 @@ def session_names(sessions: Sequence[Session], names: Sequence[str] | None = Non
             base = safe_name(names[i])
         else:
             md = s.metadata
-            base = safe_name(f"{md.participant_id}_{md.session_id[:8]}" if md.participant_id else md.session_id[:12])
+            base = safe_name(
+                f"{md.participant_id}_{md.session_id[:8]}" if md.participant_id else md.session_id[:12]
+            )
         n = seen.get(base, 0) + 1
         seen[base] = n
         out.append(base if n == 1 else f"{base}-{n}")
@@ -291,6 +306,7 @@ def pick_tracks(session: Session, wanted: Sequence[str] | None, what: str) -> li
 
 
 # -- time and labels -----------------------------------------------------------------------
+
 
 def iso_utc(start_utc: datetime | None, t: float) -> str:
     """ISO 8601 UTC time of ``t`` seconds after ``start_utc`` (microseconds, ``Z``); "" if unknown."""
@@ -340,7 +356,9 @@ def labels_at(track: LabelTrack, times: np.ndarray, sep: str = "|", tol: float =
     return out
 
 
-def time_chunks(t_first: float, t_last: float, n_samples: int, chunk_samples: int) -> Iterator[tuple[float, float | None]]:
+def time_chunks(
+    t_first: float, t_last: float, n_samples: int, chunk_samples: int
+) -> Iterator[tuple[float, float | None]]:
     """Half-open time ranges [a, b) covering [t_first, t_last] in about ``chunk_samples``
     samples each (the last range is open-ended: b is None)."""
     n_chunks = max(1, -(-n_samples // max(1, chunk_samples)))
@@ -371,6 +389,10 @@ def fmt_difference(start: float, end: float) -> str:
     decimals, and float64 subtraction is off by far less than half of the last one,
     so rounding to d decimals gives the exact decimal difference.
     """
-    d = max(_decimals(start) or 0, _decimals(end) or 0) if None not in (_decimals(start), _decimals(end)) else None
+    d = (
+        max(_decimals(start) or 0, _decimals(end) or 0)
+        if None not in (_decimals(start), _decimals(end))
+        else None
+    )
     diff = float(end) - float(start)
     return fmt_float(diff if d is None or d > 15 else round(diff, d))

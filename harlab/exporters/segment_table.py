@@ -22,16 +22,32 @@ from harlab.exporters.exporter import (
 )
 
 COLUMNS = (
-    "session", "session_id", "participant", "track", "segment_id", "class",
-    "start_utc", "end_utc", "start_s", "end_s", "duration_s",
-    "annotator", "source", "confidence", "note", "created_utc", "modified_utc",
+    "session",
+    "session_id",
+    "participant",
+    "track",
+    "segment_id",
+    "class",
+    "start_utc",
+    "end_utc",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "annotator",
+    "source",
+    "confidence",
+    "note",
+    "created_utc",
+    "modified_utc",
 )
 
 
 @register
 class SegmentTableExporter(Exporter):
     name = "segments"
-    description = "table of label segments (CSV or TSV by extension): absolute and relative times, class, track, ..."
+    description = (
+        "table of label segments (CSV or TSV by extension): absolute and relative times, class, track, ..."
+    )
     suffixes = (".csv", ".tsv")
     options = frozenset({"tracks"})
 
@@ -42,8 +58,10 @@ class SegmentTableExporter(Exporter):
                 f"the segment table is one file; name it .csv or .tsv (got {job.out_path.name!r})"
             )
         delimiter = "\t" if suffix == ".tsv" else ","
-        plan = [(s, n, pick_tracks(s, job.options.tracks, f"session {n}"))
-                for s, n in zip(job.sessions, job.names, strict=True)]
+        plan = [
+            (s, n, pick_tracks(s, job.options.tracks, f"session {n}"))
+            for s, n in zip(job.sessions, job.names, strict=True)
+        ]
         tmp = job.out.target(job.out_path)
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, delimiter=delimiter, lineterminator="\n")
@@ -52,12 +70,26 @@ class SegmentTableExporter(Exporter):
                 md = session.metadata
                 for track in sorted(tracks, key=lambda t: t.name):
                     for seg in track:
-                        w.writerow([
-                            sname, md.session_id, md.participant_id, track.name, seg.id, seg.label,
-                            iso_utc(md.start_utc, seg.start), iso_utc(md.start_utc, seg.end),
-                            fmt_float(seg.start), fmt_float(seg.end), fmt_difference(seg.start, seg.end),
-                            seg.annotator, seg.source, fmt_float(seg.confidence), seg.note,
-                            seg.created.isoformat(), seg.modified.isoformat(),
-                        ])
+                        w.writerow(
+                            [
+                                sname,
+                                md.session_id,
+                                md.participant_id,
+                                track.name,
+                                seg.id,
+                                seg.label,
+                                iso_utc(md.start_utc, seg.start),
+                                iso_utc(md.start_utc, seg.end),
+                                fmt_float(seg.start),
+                                fmt_float(seg.end),
+                                fmt_difference(seg.start, seg.end),
+                                seg.annotator,
+                                seg.source,
+                                fmt_float(seg.confidence),
+                                seg.note,
+                                seg.created.isoformat(),
+                                seg.modified.isoformat(),
+                            ]
+                        )
                 if job.progress is not None:
                     job.progress((i + 1) / len(plan), sname)

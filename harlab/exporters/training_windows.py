@@ -39,7 +39,9 @@ def default_track(sessions: Sequence[Session]) -> str:
 @register
 class TrainingWindowsExporter(Exporter):
     name = "windows"
-    description = "training windows X (N x T x C), y, participant, session, start times: .npz or .h5 + JSON manifest"
+    description = (
+        "training windows X (N x T x C), y, participant, session, start times: .npz or .h5 + JSON manifest"
+    )
     suffixes = (".npz", ".h5", ".hdf5")
     options = frozenset({"tracks", "streams", "rate_hz", "window_s", "stride_s", "label_policy", "classes"})
 
@@ -51,7 +53,8 @@ class TrainingWindowsExporter(Exporter):
             )
         if job.options.tracks is not None and len(job.options.tracks) != 1:
             raise ExportError(
-                f"training windows use one label track; got {len(job.options.tracks)}: {job.options.tracks}")
+                f"training windows use one label track; got {len(job.options.tracks)}: {job.options.tracks}"
+            )
         track = job.options.tracks[0] if job.options.tracks else default_track(job.sessions)
         # train's defaults (harlab.core.window_defaults): without --window they are rounded to whole
         # samples as train rounds them (2.56 s is 51.2 samples at 20 Hz); given values must be exact

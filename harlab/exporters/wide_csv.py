@@ -97,7 +97,9 @@ def _write_frame(
 @register
 class WideCsvExporter(Exporter):
     name = "csv"
-    description = "wide CSV, one file per stream (or merged onto a common grid with --rate), label column per track"
+    description = (
+        "wide CSV, one file per stream (or merged onto a common grid with --rate), label column per track"
+    )
     suffixes = (".csv",)
     options = frozenset({"tracks", "streams", "rate_hz"})
 
@@ -149,7 +151,9 @@ class WideCsvExporter(Exporter):
         colnames = [f"{sname}.{stream.channels[i]}" for i in idx]
         header = True
         if stream.n_samples == 0:
-            _write_frame(f, np.zeros(0), [(c, np.zeros(0, np.float32)) for c in colnames], session, tracks, True)
+            _write_frame(
+                f, np.zeros(0), [(c, np.zeros(0, np.float32)) for c in colnames], session, tracks, True
+            )
             return
         t_first, t_last = stream.time_bounds()
         n_chunks = max(1, -(-stream.n_samples // max(1, chunk)))
@@ -174,7 +178,9 @@ class WideCsvExporter(Exporter):
         bounds = [session.streams[n].time_bounds() for n, _ in chosen if session.streams[n].n_samples]
         colnames = [f"{n}.{session.streams[n].channels[i]}" for n, idx in chosen for i in idx]
         if not bounds:
-            _write_frame(f, np.zeros(0), [(c, np.zeros(0, np.float32)) for c in colnames], session, tracks, True)
+            _write_frame(
+                f, np.zeros(0), [(c, np.zeros(0, np.float32)) for c in colnames], session, tracks, True
+            )
             return
         k0 = int(np.ceil(min(b[0] for b in bounds) * rate - 1e-9))
         k1 = int(np.floor(max(b[1] for b in bounds) * rate + 1e-9))

@@ -94,7 +94,11 @@ class WindowSet:
         return np.asarray(self.classes, dtype=str)[self.y] if len(self.y) else np.zeros(0, dtype=str)
 
     def class_counts(self) -> dict[str, int]:
-        counts = np.bincount(self.y, minlength=len(self.classes)) if len(self.y) else np.zeros(len(self.classes), int)
+        counts = (
+            np.bincount(self.y, minlength=len(self.classes))
+            if len(self.y)
+            else np.zeros(len(self.classes), int)
+        )
         return {c: int(n) for c, n in zip(self.classes, counts, strict=True)}
 
     def manifest(self) -> dict[str, Any]:
@@ -127,7 +131,11 @@ class WindowSet:
                 "participant": {"shape": [n], "dtype": "str"},
                 "session": {"shape": [n], "dtype": "str", "meaning": "session id"},
                 "session_index": {"shape": [n], "dtype": "int64", "meaning": "index into sessions"},
-                "start_s": {"shape": [n], "dtype": "float64", "meaning": "window start, s from session start"},
+                "start_s": {
+                    "shape": [n],
+                    "dtype": "float64",
+                    "meaning": "window start, s from session start",
+                },
                 "channels": {"shape": [c], "dtype": "str"},
                 "units": {"shape": [c], "dtype": "str"},
             },
@@ -136,7 +144,10 @@ class WindowSet:
 
 # -- channel selection ----------------------------------------------------------------------
 
-def resolve_channels(session: Session, channels: Sequence[str] | None, what: str) -> list[tuple[str, list[int]]]:
+
+def resolve_channels(
+    session: Session, channels: Sequence[str] | None, what: str
+) -> list[tuple[str, list[int]]]:
     """(stream name, channel indices) for each chosen stream, in the order asked.
 
     ``channels`` entries are stream names (all their channels) or ``stream.channel``.
@@ -156,7 +167,8 @@ def resolve_channels(session: Session, channels: Sequence[str] | None, what: str
             stream = session.streams.get(name)
             if stream is None or ch not in stream.channels:
                 avail = ", ".join(
-                    [n for n in session.streams] + [f"{n}.{c}" for n, s in session.streams.items() for c in s.channels]
+                    [n for n in session.streams]
+                    + [f"{n}.{c}" for n, s in session.streams.items() for c in s.channels]
                 )
                 raise ExportError(f"{what} has no stream or channel {entry!r} (available: {avail})")
             idx = [stream.channels.index(ch)]
@@ -178,7 +190,9 @@ def _describe(session: Session, chosen: list[tuple[str, list[int]]]) -> tuple[li
     return names, units
 
 
-def _common_rate(sessions: Sequence[Session], chosen: list[list[tuple[str, list[int]]]], names: list[str]) -> float:
+def _common_rate(
+    sessions: Sequence[Session], chosen: list[list[tuple[str, list[int]]]], names: list[str]
+) -> float:
     rates: dict[str, float | None] = {}
     for s, ch, nm in zip(sessions, chosen, names, strict=True):
         for sname, _ in ch:
@@ -207,7 +221,9 @@ def labelled_spans(track: Any) -> list[tuple[float, float]]:
     return spans
 
 
-def _window_classes(codes: np.ndarray, policy: str, n_classes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _window_classes(
+    codes: np.ndarray, policy: str, n_classes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For windows of label codes (Nw x T; -1 unlabelled): (class code, ok, impure)."""
     nw, t = codes.shape
     unlabelled = (codes < 0).any(axis=1)
@@ -231,6 +247,7 @@ def _window_classes(codes: np.ndarray, policy: str, n_classes: int) -> tuple[np.
 
 
 # -- the cutter ---------------------------------------------------------------------------------
+
 
 def cut_windows(
     sessions: Sequence[Session],
@@ -281,7 +298,9 @@ def cut_windows(
         if other_names != ch_names:
             raise ExportError(f"session {n} has channels {other_names}, but {snames[0]} has {ch_names}")
         if other_units != units:
-            raise ExportError(f"session {n} has units {other_units}, but {snames[0]} has {units} for {ch_names}")
+            raise ExportError(
+                f"session {n} has units {other_units}, but {snames[0]} has {units} for {ch_names}"
+            )
     rate = float(rate_hz) if rate_hz is not None else _common_rate(sessions, chosen, snames)
     try:
         T = whole_samples(window_s, rate, "window", round_to_samples)
@@ -360,17 +379,19 @@ def cut_windows(
                 starts_all.append(grid[starts[ok]])
                 sess_idx.append(np.full(int(ok.sum()), si, dtype=np.int64))
         n_here = sum(len(a) for a in names_per_win) - n_before
-        sess_meta.append({
-            "name": sname,
-            "session_id": md.session_id,
-            "participant": md.participant_id,
-            "start_utc": md.start_utc.isoformat() if md.start_utc else None,
-            "timezone": md.timezone,
-            "has_track": track in session.label_tracks,
-            "labelled_s": float(sum(e - s for s, e in spans)),
-            "n_windows": n_here,
-            "sources": [src.path for src in md.provenance.sources],
-        })
+        sess_meta.append(
+            {
+                "name": sname,
+                "session_id": md.session_id,
+                "participant": md.participant_id,
+                "start_utc": md.start_utc.isoformat() if md.start_utc else None,
+                "timezone": md.timezone,
+                "has_track": track in session.label_tracks,
+                "labelled_s": float(sum(e - s for s, e in spans)),
+                "n_windows": n_here,
+                "sources": [src.path for src in md.provenance.sources],
+            }
+        )
     if progress is not None:
         progress(1.0, "windows cut")
 
@@ -383,13 +404,17 @@ def cut_windows(
         class_list = list(spelling.values()) + sorted(n for k, n in found.items() if k not in spelling)
     lookup = {class_key(c): i for i, c in enumerate(class_list)}
     y = np.fromiter((lookup[class_key(n)] for n in all_names), dtype=np.int64, count=len(all_names))
-    X = np.concatenate(xs).astype(np.float32, copy=False) if xs else np.zeros((0, T, len(ch_names)), np.float32)
+    X = (
+        np.concatenate(xs).astype(np.float32, copy=False)
+        if xs
+        else np.zeros((0, T, len(ch_names)), np.float32)
+    )
     si_arr = np.concatenate(sess_idx) if sess_idx else np.zeros(0, np.int64)
     ids = np.asarray([s.metadata.session_id for s in sessions], dtype=str)
     parts = np.asarray([s.metadata.participant_id for s in sessions], dtype=str)
     resampling = {
         "method": "per gap-free run: zero-phase 8th-order Butterworth low-pass at 0.4 x rate when the run "
-                  "is faster than the rate, then linear interpolation onto the grid",
+        "is faster than the rate, then linear interpolation onto the grid",
         "streams": {
             k: {
                 "nominal_rate_hz": sessions[0].streams[k].rate_hz,
@@ -458,8 +483,14 @@ def write_hdf5(ws: WindowSet, path: Path, manifest: dict[str, Any]) -> None:
             if arr.dtype.kind == "U":
                 f.create_dataset(key, data=arr.astype(object), dtype=str_dt)
             elif key == "X" and len(arr):
-                f.create_dataset(key, data=arr, chunks=(min(len(arr), 256), *arr.shape[1:]),
-                                 compression="gzip", compression_opts=4, shuffle=True)
+                f.create_dataset(
+                    key,
+                    data=arr,
+                    chunks=(min(len(arr), 256), *arr.shape[1:]),
+                    compression="gzip",
+                    compression_opts=4,
+                    shuffle=True,
+                )
             else:
                 f.create_dataset(key, data=arr)
         f.attrs["format"] = FORMAT_NAME

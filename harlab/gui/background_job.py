@@ -39,7 +39,9 @@ class JobWorker(QObject):
     cancelled = Signal()
     failed = Signal(str)
 
-    def __init__(self, work: Work, cancel: threading.Event, cancel_errors: tuple[type[BaseException], ...]) -> None:
+    def __init__(
+        self, work: Work, cancel: threading.Event, cancel_errors: tuple[type[BaseException], ...]
+    ) -> None:
         super().__init__()
         self._work = work
         self._cancel = cancel

@@ -97,8 +97,9 @@ class EnvelopeFetcher(QObject):
     result = Signal(object)
     _wake = Signal()
 
-    def __init__(self, streams: dict[str, Stream], threaded: bool = True,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, streams: dict[str, Stream], threaded: bool = True, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.streams = streams
         self.threaded = threaded
@@ -128,8 +129,9 @@ class EnvelopeFetcher(QObject):
 
     def request(self, key: str, t0: float, t1: float, bins: int) -> int:
         """Ask for an envelope; answered through ``result`` (possibly before this returns)."""
-        inline = self._worker is None or (not self._outstanding
-                                          and self._cost.get(key, math.inf) < self.inline_s)
+        inline = self._worker is None or (
+            not self._outstanding and self._cost.get(key, math.inf) < self.inline_s
+        )
         gen = self._generation.get(key, 0) + 1
         self._generation[key] = gen
         self._outstanding[key] = gen

@@ -27,19 +27,24 @@ def import_job(path: Path, parent: QWidget, options: ImportOptions | None = None
     ``failed(message)``. Not started: the caller connects the signals, then starts it."""
     path = Path(path)
 
-    def work(progress: Callable[[object], None], status: Callable[[str], None],
-             cancel: threading.Event) -> list[Session]:
+    def work(
+        progress: Callable[[object], None], status: Callable[[str], None], cancel: threading.Event
+    ) -> list[Session]:
         inputs = expand_inputs([path])
         target = inputs[0] if len(inputs) == 1 else path
-        _importer, sessions = read_input(target, options or ImportOptions(),
-                                         progress=lambda f, msg: progress((float(f), str(msg))))
+        _importer, sessions = read_input(
+            target, options or ImportOptions(), progress=lambda f, msg: progress((float(f), str(msg)))
+        )
         return sessions
 
-    return BackgroundJob(work, parent, owner=parent, progress_label=f"Importing {path.name}…", cancellable=False)
+    return BackgroundJob(
+        work, parent, owner=parent, progress_label=f"Importing {path.name}…", cancellable=False
+    )
 
 
-def batch_import_job(paths: Sequence[Path], out_dir: Path, parent: QWidget,
-                     options: ImportOptions | None = None) -> BackgroundJob:
+def batch_import_job(
+    paths: Sequence[Path], out_dir: Path, parent: QWidget, options: ImportOptions | None = None
+) -> BackgroundJob:
     """Import ``paths`` into session files in ``out_dir``, like ``harlab import PATH... -o OUT``.
 
     ``progress((index, total, fraction, message))`` per input; ``finished(reports)`` with one
@@ -49,8 +54,9 @@ def batch_import_job(paths: Sequence[Path], out_dir: Path, parent: QWidget,
     """
     paths = [Path(p) for p in paths]
 
-    def work(progress: Callable[[object], None], status: Callable[[str], None],
-             cancel: threading.Event) -> list[FileReport]:
+    def work(
+        progress: Callable[[object], None], status: Callable[[str], None], cancel: threading.Event
+    ) -> list[FileReport]:
         def step(index: int, total: int, fraction: float, message: str) -> None:
             if cancel.is_set():
                 raise ImportCancelled()

@@ -48,11 +48,17 @@ def push_reported(history: EditHistory | None, cmd: EditCommand, report: Callabl
     report(cmd.text)
     return True
 
+
 class LabelActions:
     """Navigation and labeling slots for one window (bound by shortcut name)."""
 
-    def __init__(self, timeline: Timeline, history: Callable[[], EditHistory | None],
-                 report: Callable[[str], None], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        history: Callable[[], EditHistory | None],
+        report: Callable[[str], None],
+        parent: QWidget | None = None,
+    ) -> None:
         self.timeline = timeline
         self.hub = timeline.hub
         self._history = history
@@ -159,8 +165,10 @@ class LabelActions:
         elif cmd is None and self.hotkeys.pending is not None:
             cls = self.timeline.session.schema.get(label) if self.timeline.session is not None else None
             key = cls.hotkey.upper() if cls is not None and cls.hotkey else f"{label}'s key"
-            self.report(f"{label} started at {self.timeline.format_time(cursor)}: "
-                        f"move the cursor and press {key} again to end it (Esc cancels)")
+            self.report(
+                f"{label} started at {self.timeline.format_time(cursor)}: "
+                f"move the cursor and press {key} again to end it (Esc cancels)"
+            )
         self._show_pending()
 
     def _show_pending(self) -> None:
@@ -413,8 +421,14 @@ class LabelActions:
             # class the segment has now
             names = self.timeline.session.schema.names
             now = self.track[ids[0]].label
-            label, ok = QInputDialog.getItem(self.parent, "Change class", "New class:", names,
-                                             names.index(now) if now in names else 0, False)
+            label, ok = QInputDialog.getItem(
+                self.parent,
+                "Change class",
+                "New class:",
+                names,
+                names.index(now) if now in names else 0,
+                False,
+            )
             if not ok or not label:
                 return
         self.push(ChangeClass(self.track.name, ids, label))
@@ -432,4 +446,3 @@ class LabelActions:
             text = h.redo_text
             h.redo()
             self.report(f"Redone: {text}")
-

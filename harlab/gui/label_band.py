@@ -83,8 +83,9 @@ def label_codes(track: LabelTrack, ids: np.ndarray) -> tuple[np.ndarray, list[st
     if cached is not None and cached[0] is ids:
         return cached[1], cached[2]
     index: dict[str, int] = {}
-    codes = np.fromiter((index.setdefault(track[i].label, len(index)) for i in ids.tolist()),
-                        np.int32, len(ids))
+    codes = np.fromiter(
+        (index.setdefault(track[i].label, len(index)) for i in ids.tolist()), np.int32, len(ids)
+    )
     _CODES[track] = (ids, codes, list(index))
     return codes, list(index)
 
@@ -133,7 +134,6 @@ class LabelBandItem(ViewCoveringItem):
         self._hatch_brush = QBrush(QColor(0, 0, 0, 70), Qt.BrushStyle.BDiagPattern)
         self.last_drawn = 0  #: rectangles drawn by the last paint (tests, benchmark)
 
-
     def refresh(self) -> None:
         """Call after the track or schema changed."""
         self._colors.clear()
@@ -148,15 +148,21 @@ class LabelBandItem(ViewCoveringItem):
                 # the faint tint pre-blended over the plot background: an opaque fill is a
                 # fraction of the cost of alpha-blending a plot-sized rectangle, same picture
                 b, a = self.shade_over, SHADE_ALPHA / 255
-                c = QColor.fromRgbF(a * c.redF() + (1 - a) * b.redF(), a * c.greenF() + (1 - a) * b.greenF(),
-                                    a * c.blueF() + (1 - a) * b.blueF())
+                c = QColor.fromRgbF(
+                    a * c.redF() + (1 - a) * b.redF(),
+                    a * c.greenF() + (1 - a) * b.greenF(),
+                    a * c.blueF() + (1 - a) * b.blueF(),
+                )
             elif self.mode == "shade":
                 c.setAlpha(SHADE_ALPHA)
             elif self.hatch:
                 # halfway to the background: paler than labels on light, dimmer on dark
                 b = self.shade_over or QColor("#ffffff")
-                c = QColor.fromRgbF(0.5 * (c.redF() + b.redF()), 0.5 * (c.greenF() + b.greenF()),
-                                    0.5 * (c.blueF() + b.blueF()))
+                c = QColor.fromRgbF(
+                    0.5 * (c.redF() + b.redF()),
+                    0.5 * (c.greenF() + b.greenF()),
+                    0.5 * (c.blueF() + b.blueF()),
+                )
             self._colors[label] = c
         return c
 
@@ -230,8 +236,10 @@ class LabelBandItem(ViewCoveringItem):
             p.setPen(Qt.PenStyle.NoPen)
             for c in np.unique(run_code).tolist():
                 sel = run_code == c
-                rects = [QRectF(a, top, b - a, height)
-                         for a, b in zip(run_a[sel].tolist(), run_b[sel].tolist(), strict=True)]
+                rects = [
+                    QRectF(a, top, b - a, height)
+                    for a, b in zip(run_a[sel].tolist(), run_b[sel].tolist(), strict=True)
+                ]
                 p.setBrush(self.color(names[c]))
                 p.drawRects(rects)
                 if self.hatch:
@@ -241,8 +249,12 @@ class LabelBandItem(ViewCoveringItem):
             if self.mode == "band":
                 wide_sel = (x1 - x0) > 3
                 if wide_sel.any():
-                    wide = [(sid, QRectF(a, top, b - a, height)) for sid, a, b in zip(
-                        kid[wide_sel].tolist(), x0[wide_sel].tolist(), x1[wide_sel].tolist(), strict=True)]
+                    wide = [
+                        (sid, QRectF(a, top, b - a, height))
+                        for sid, a, b in zip(
+                            kid[wide_sel].tolist(), x0[wide_sel].tolist(), x1[wide_sel].tolist(), strict=True
+                        )
+                    ]
                     self._paint_text_and_edges(p, wide, t0 * sx + dx, t1 * sx + dx)
         if self.mode != "shade":
             self._paint_selection(p, sx, dx, top, height)
@@ -250,7 +262,9 @@ class LabelBandItem(ViewCoveringItem):
         p.restore()
         self.last_drawn = drawn
 
-    def _paint_text_and_edges(self, p: QPainter, wide: list[tuple[int, QRectF]], vx0: float, vx1: float) -> None:
+    def _paint_text_and_edges(
+        self, p: QPainter, wide: list[tuple[int, QRectF]], vx0: float, vx1: float
+    ) -> None:
         edge = QPen(QColor(0, 0, 0, 90))
         edge.setWidth(1)
         p.setFont(self.font)
@@ -265,8 +279,11 @@ class LabelBandItem(ViewCoveringItem):
                 text = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(vis.width() - 6))
                 if text and text != "…":
                     p.setPen(_text_color(self.color(label)))
-                    p.drawText(vis.adjusted(3, 0, -3, 0), Qt.AlignmentFlag.AlignVCenter
-                               | Qt.AlignmentFlag.AlignLeft, text)
+                    p.drawText(
+                        vis.adjusted(3, 0, -3, 0),
+                        Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                        text,
+                    )
 
     def _paint_selection(self, p: QPainter, sx: float, dx: float, top: float, height: float) -> None:
         if not self.selected:

@@ -140,12 +140,21 @@ class MainWindow(QMainWindow):
     def _slot_table(self) -> dict[str, Callable[[], object]]:
         a = self.actions
         own = {
-            "open": self.open_dialog, "save": self.save, "save_as": self.save_as,
-            "import": self.import_dialog, "close": self.close_session, "quit": self.close,
-            "toggle_segment_table": self.toggle_segment_table, "edit_schema": self.edit_schema,
-            "toggle_time_mode": self.toggle_time_mode, "toggle_magnitude": self.toggle_magnitude,
-            "autoscale_y": self.toggle_auto_y, "help": self.show_help, "edit_segment": self.edit_segment,
-            "record": self.record, "accept_prediction": self.predictions.accept_prediction,
+            "open": self.open_dialog,
+            "save": self.save,
+            "save_as": self.save_as,
+            "import": self.import_dialog,
+            "close": self.close_session,
+            "quit": self.close,
+            "toggle_segment_table": self.toggle_segment_table,
+            "edit_schema": self.edit_schema,
+            "toggle_time_mode": self.toggle_time_mode,
+            "toggle_magnitude": self.toggle_magnitude,
+            "autoscale_y": self.toggle_auto_y,
+            "help": self.show_help,
+            "edit_segment": self.edit_segment,
+            "record": self.record,
+            "accept_prediction": self.predictions.accept_prediction,
             "next_least_confident": self.predictions.next_least_confident,
             "next_disagreement": self.predictions.next_disagreement,
         }
@@ -155,8 +164,10 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         menus = {
-            "file": bar.addMenu("&File"), "edit": bar.addMenu("&Edit"),
-            "navigate": bar.addMenu("&Navigate"), "view": bar.addMenu("&View"),
+            "file": bar.addMenu("&File"),
+            "edit": bar.addMenu("&Edit"),
+            "navigate": bar.addMenu("&Navigate"),
+            "view": bar.addMenu("&View"),
             "help": bar.addMenu("&Help"),
         }
         self.menus = menus
@@ -231,7 +242,9 @@ class MainWindow(QMainWindow):
         self.class_menu = menus["edit"].addMenu("Class for new segments")
         self.class_group = QActionGroup(self)
         about = menus["help"].addAction("About harlab")
-        about.triggered.connect(lambda: QMessageBox.about(self, "harlab", "harlab: label wearable-sensor data."))
+        about.triggered.connect(
+            lambda: QMessageBox.about(self, "harlab", "harlab: label wearable-sensor data.")
+        )
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -252,7 +265,9 @@ class MainWindow(QMainWindow):
         if self.session is None:
             return
         for cls in self.session.schema:
-            pick = self.class_menu.addAction(f"{cls.name}" + (f"\t{cls.hotkey.upper()}" if cls.hotkey else ""))
+            pick = self.class_menu.addAction(
+                f"{cls.name}" + (f"\t{cls.hotkey.upper()}" if cls.hotkey else "")
+            )
             pick.setCheckable(True)
             pick.setChecked(cls.name == self.actions.new_label())
             pick.triggered.connect(lambda _c=False, n=cls.name: setattr(self.actions, "current_class", n))
@@ -275,7 +290,9 @@ class MainWindow(QMainWindow):
                 act = sub.addAction(name)
                 act.setCheckable(True)
                 act.setChecked(sp.shown[i])
-                act.toggled.connect(lambda on, s=sp.stream.name, i=i: self.timeline.set_channel_visible(s, i, on))
+                act.toggled.connect(
+                    lambda on, s=sp.stream.name, i=i: self.timeline.set_channel_visible(s, i, on)
+                )
 
     def shortcut_keys(self, name: str) -> tuple[str, ...]:
         return by_name(name).keys
@@ -332,9 +349,14 @@ class MainWindow(QMainWindow):
         self.session_panel_action.setEnabled(has)
         self.predict_action.setEnabled(has)
         has_pred = bool(self.session is not None and self.session.prediction_tracks)
-        for act in (self.accept_many_action, self.qactions["accept_prediction"], self.rename_prediction_action,
-                    self.remove_prediction_action,
-                    self.qactions["next_least_confident"], self.qactions["next_disagreement"]):
+        for act in (
+            self.accept_many_action,
+            self.qactions["accept_prediction"],
+            self.rename_prediction_action,
+            self.remove_prediction_action,
+            self.qactions["next_least_confident"],
+            self.qactions["next_disagreement"],
+        ):
             act.setEnabled(has_pred)
 
     def _document_event(self, event: Event) -> None:
@@ -354,22 +376,27 @@ class MainWindow(QMainWindow):
     # -- opening and closing ----------------------------------------------------------
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open a session or import a file", settings.get_str("last_dir", str(Path.cwd())),
-            "harlab sessions (*.h5 *.hdf5);;All files (*)")
+            self,
+            "Open a session or import a file",
+            settings.get_str("last_dir", str(Path.cwd())),
+            "harlab sessions (*.h5 *.hdf5);;All files (*)",
+        )
         if path:
             settings.set_value("last_dir", str(Path(path).parent))
             self.open_path(path)
 
     def import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import a recording", settings.get_str("last_dir", str(Path.cwd())), "All files (*)")
+            self, "Import a recording", settings.get_str("last_dir", str(Path.cwd())), "All files (*)"
+        )
         if path:
             settings.set_value("last_dir", str(Path(path).parent))
             self.import_file(path)
 
     def import_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(
-            self, "Import a folder", settings.get_str("last_dir", str(Path.cwd())))
+            self, "Import a folder", settings.get_str("last_dir", str(Path.cwd()))
+        )
         if folder:
             settings.set_value("last_dir", folder)
             self.import_batch([Path(folder)])
@@ -461,8 +488,11 @@ class MainWindow(QMainWindow):
     def _batch_progress(self, value: object) -> None:
         index, total, fraction, message = value  # type: ignore[misc]
         if self._import is not None and total:
-            self._import.set_progress(int(100 * min(1.0, (index + fraction) / total)), 100,
-                                      f"[{min(index + 1, total)}/{total}] {message}")
+            self._import.set_progress(
+                int(100 * min(1.0, (index + fraction) / total)),
+                100,
+                f"[{min(index + 1, total)}/{total}] {message}",
+            )
 
     def _batch_done(self, reports: object) -> None:
         from harlab.importers.run import report_lines
@@ -475,8 +505,13 @@ class MainWindow(QMainWindow):
         written = [o for r in reports for o in r.outputs]
         self.last_import_reports = reports
         ok = bool(reports) and all(r.ok for r in reports) and not cancelled
-        box = QMessageBox(QMessageBox.Icon.Information if ok else QMessageBox.Icon.Warning, "harlab import",
-                          summary, QMessageBox.StandardButton.Ok, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Information if ok else QMessageBox.Icon.Warning,
+            "harlab import",
+            summary,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setObjectName("import_report")
         box.setDetailedText("\n".join(lines))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -492,15 +527,19 @@ class MainWindow(QMainWindow):
     def _import_progress(self, value: object) -> None:
         fraction, message = value  # type: ignore[misc]
         if self._import is not None:
-            self._import.set_progress(int(100 * fraction), 100, f"Importing {self._import_path.name}… {message}")
+            self._import.set_progress(
+                int(100 * fraction), 100, f"Importing {self._import_path.name}… {message}"
+            )
 
     def _import_done(self, sessions: object) -> None:
         assert isinstance(sessions, list)
         path = self._import_path
         self._install(LabelingDocument.unsaved(sessions[0]))
         extra = f" ({len(sessions)} recordings in the file; showing the first)" if len(sessions) > 1 else ""
-        self.report(f"Imported {path.name}{extra}; save it as a session to keep labels"
-                    + (f". {self.hotkey_notice}" if self.hotkey_notice else ""))
+        self.report(
+            f"Imported {path.name}{extra}; save it as a session to keep labels"
+            + (f". {self.hotkey_notice}" if self.hotkey_notice else "")
+        )
         self.import_finished.emit(True)
 
     def _import_failed(self, message: str) -> None:
@@ -650,24 +689,33 @@ class MainWindow(QMainWindow):
 
     # -- prompts (methods so tests drive the real dialogs) -------------------------------
     def ask_unsaved(self) -> str:
-        """"save", "discard" or "cancel" for a session with unsaved changes."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"{self.path.name if self.path else 'The imported session'} has unsaved changes.",
-                          QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                          | QMessageBox.StandardButton.Cancel, self)
+        """ "save", "discard" or "cancel" for a session with unsaved changes."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Unsaved changes",
+            f"{self.path.name if self.path else 'The imported session'} has unsaved changes.",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            self,
+        )
         box.setObjectName("unsaved_prompt")
         box.setInformativeText("Save them before closing?")
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         answer = box.exec()
         box.deleteLater()
-        return {QMessageBox.StandardButton.Save: "save",
-                QMessageBox.StandardButton.Discard: "discard"}.get(QMessageBox.StandardButton(answer), "cancel")
+        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+            QMessageBox.StandardButton(answer), "cancel"
+        )
 
     def ask_recover(self, path: Path, n_edits: int) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved edits",
-                          f"{path.name} has {n_edits} label edit(s) that were not saved "
-                          "(harlab did not close normally).",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Recover unsaved edits",
+            f"{path.name} has {n_edits} label edit(s) that were not saved (harlab did not close normally).",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
         box.setObjectName("recover_prompt")
         box.setInformativeText("Recover them? (No deletes them.)")
         box.setDefaultButton(QMessageBox.StandardButton.Yes)
@@ -741,8 +789,11 @@ class MainWindow(QMainWindow):
             return False
         self.meta_dock.flush()
         if path is None:
-            start = str(self.path) if self.path else str(Path(settings.get_str("last_dir", str(Path.cwd())))
-                                                          / "session.h5")
+            start = (
+                str(self.path)
+                if self.path
+                else str(Path(settings.get_str("last_dir", str(Path.cwd()))) / "session.h5")
+            )
             chosen, _ = QFileDialog.getSaveFileName(self, "Save session as", start, "harlab sessions (*.h5)")
             if not chosen:
                 return False
@@ -862,7 +913,11 @@ class MainWindow(QMainWindow):
 
     def _session_paths(self) -> list[str]:
         paths = [str(self.path)] if self.path is not None else []
-        paths += [p for p in settings.recent_files() if p not in paths and Path(p).suffix.lower() in SESSION_SUFFIXES]
+        paths += [
+            p
+            for p in settings.recent_files()
+            if p not in paths and Path(p).suffix.lower() in SESSION_SUFFIXES
+        ]
         return paths
 
     def explore(self) -> QWidget | None:
@@ -913,8 +968,13 @@ class MainWindow(QMainWindow):
 
     def ask_open_recording(self, path: str) -> QMessageBox:
         """A non-modal offer to open a finished recording (recording may go on meanwhile)."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Recording saved",
-                          f"The recording was saved to {path}.", QMessageBox.StandardButton.NoButton, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Recording saved",
+            f"The recording was saved to {path}.",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
         box.setObjectName("open_recording_prompt")
         box.setInformativeText("Open it in the workbench to label it?")
         open_button = box.addButton("Open", QMessageBox.ButtonRole.AcceptRole)

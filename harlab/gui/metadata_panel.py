@@ -172,9 +172,11 @@ class MetadataDock(QDockWidget):
             return
         md = s.metadata
         start = md.local_start()
-        lines = [f"Start: {start:%Y-%m-%d %H:%M:%S %Z}" if start else "Start: unknown",
-                 f"Duration: {describe_duration(s.duration_s)}",
-                 f"Streams: {', '.join(s.streams) or 'none'}"]
+        lines = [
+            f"Start: {start:%Y-%m-%d %H:%M:%S %Z}" if start else "Start: unknown",
+            f"Duration: {describe_duration(s.duration_s)}",
+            f"Streams: {', '.join(s.streams) or 'none'}",
+        ]
         if md.provenance.importer:
             lines.append(f"Imported by: {md.provenance.importer}")
         self.info.setText("\n".join(lines))
@@ -193,9 +195,15 @@ class MetadataDock(QDockWidget):
         is left out, and said so beside the field)."""
         assert self.session is not None
         md = self.session.metadata
-        values: dict[str, Any] = {"participant_id": self.participant.text().strip(),
-                                  "notes": self.notes.toPlainText()}
-        device = (self.device_name.text().strip(), self.device_model.text().strip(), self.placement.text().strip())
+        values: dict[str, Any] = {
+            "participant_id": self.participant.text().strip(),
+            "notes": self.notes.toPlainText(),
+        }
+        device = (
+            self.device_name.text().strip(),
+            self.device_model.text().strip(),
+            self.placement.text().strip(),
+        )
         if any(device) or md.devices:
             devices = [asdict(d) for d in md.devices] or [asdict(DeviceInfo())]
             devices[0].update(zip(("name", "model", "placement"), device, strict=True))

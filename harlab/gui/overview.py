@@ -119,8 +119,9 @@ class OverviewBar(pg.PlotWidget):
             self.band = None
         if track is not None:
             span = (0.15, 0.34) if self.pred_band is not None else (0.0, 0.3)
-            self.band = LabelBandItem(track, schema, mode="compact", y_span=span,
-                                      outline=self.colors.selected_outline)
+            self.band = LabelBandItem(
+                track, schema, mode="compact", y_span=span, outline=self.colors.selected_outline
+            )
             self.band.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot_item.addItem(self.band, ignoreBounds=True)
 

@@ -70,11 +70,20 @@ def _qpalette(dark: bool) -> QPalette:
     highlight = plot_colors(dark).highlight
     role = QPalette.ColorRole
     for r, c in (
-        (role.Window, window), (role.WindowText, text), (role.Base, base),
-        (role.AlternateBase, button), (role.ToolTipBase, base), (role.ToolTipText, text),
-        (role.Text, text), (role.Button, button), (role.ButtonText, text),
-        (role.Highlight, highlight), (role.HighlightedText, "#ffffff"), (role.Link, link),
-        (role.PlaceholderText, disabled), (role.BrightText, "#ff5050"),
+        (role.Window, window),
+        (role.WindowText, text),
+        (role.Base, base),
+        (role.AlternateBase, button),
+        (role.ToolTipBase, base),
+        (role.ToolTipText, text),
+        (role.Text, text),
+        (role.Button, button),
+        (role.ButtonText, text),
+        (role.Highlight, highlight),
+        (role.HighlightedText, "#ffffff"),
+        (role.Link, link),
+        (role.PlaceholderText, disabled),
+        (role.BrightText, "#ff5050"),
     ):
         p.setColor(r, QColor(c))
     for r in (role.Text, role.WindowText, role.ButtonText):

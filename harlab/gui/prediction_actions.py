@@ -48,8 +48,9 @@ def predict_work(model_path: Path, session: Session) -> Work:
     track. The track is *not* added to the session here: the GUI thread adds it, so the session
     only ever changes on that thread."""
 
-    def work(progress: Callable[[object], None], status: Callable[[str], None],
-             cancel: threading.Event) -> PredictionTrack:
+    def work(
+        progress: Callable[[object], None], status: Callable[[str], None], cancel: threading.Event
+    ) -> PredictionTrack:
         from harlab.ml.modelfile import ActivityModel
         from harlab.ml.predict import predict_session
 
@@ -75,8 +76,13 @@ class PredictionActions(QObject):
     predicted = Signal(str)  #: a prediction track was added (its name)
     prediction_failed = Signal(str)
 
-    def __init__(self, timeline: Timeline, history: Callable[[], EditHistory | None],
-                 report: Callable[[str], None], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        history: Callable[[], EditHistory | None],
+        report: Callable[[str], None],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.timeline = timeline
         self.hub = timeline.hub
@@ -154,8 +160,14 @@ class PredictionActions(QObject):
         if seg is None:
             self.report("Select a predicted segment first (click it in the prediction row)")
             return False
-        cmd = AcceptPredictions(pred, self._label_track_name(), seg.start, seg.end, 0.0,
-                                schema_names=self.session.schema.names if self.session is not None else ())
+        cmd = AcceptPredictions(
+            pred,
+            self._label_track_name(),
+            seg.start,
+            seg.end,
+            0.0,
+            schema_names=self.session.schema.names if self.session is not None else (),
+        )
         cmd.text = f"Accept predicted {seg.label} {seg.start:.1f}-{seg.end:.1f} s"
         if self._push(cmd):
             self.timeline.select_prediction(None)
@@ -169,8 +181,9 @@ class PredictionActions(QObject):
             return self.hub.selection
         return self.hub.bounds
 
-    def build_accept(self, threshold: float, scope: str = "visible", track: str | None = None,
-                     keep_existing: bool = True) -> Composite | None:
+    def build_accept(
+        self, threshold: float, scope: str = "visible", track: str | None = None, keep_existing: bool = True
+    ) -> Composite | None:
         """The one command accepting every predicted segment of the active prediction track in
         ``scope`` ("visible", "selection" or "all") whose confidence reaches ``threshold``.
         With ``keep_existing`` only unlabelled time of the label track is filled."""
@@ -182,15 +195,18 @@ class PredictionActions(QObject):
         t0, t1 = span
         target = self.session.label_tracks.get(name)
         spans = target.unlabelled(t0, t1) if keep_existing and target is not None else [(t0, t1)]
-        parts = [AcceptPredictions(pred, name, a, b, threshold, schema_names=self.session.schema.names)
-                 for a, b in spans]
+        parts = [
+            AcceptPredictions(pred, name, a, b, threshold, schema_names=self.session.schema.names)
+            for a, b in spans
+        ]
         commands = [c for part in parts for c in part.commands]
         if not commands:
             return None
         return Composite(f"Accept {len(commands)} predictions of {pred.name} (≥ {threshold:.2f})", commands)
 
-    def accept_predictions(self, threshold: float, scope: str = "visible", track: str | None = None,
-                           keep_existing: bool = True) -> int:
+    def accept_predictions(
+        self, threshold: float, scope: str = "visible", track: str | None = None, keep_existing: bool = True
+    ) -> int:
         """Accept as ONE undoable edit; returns how many segments became labels."""
         cmd = self.build_accept(threshold, scope, track, keep_existing)
         if cmd is None:
@@ -206,8 +222,13 @@ class PredictionActions(QObject):
             cmd = self.build_accept(threshold, scope, track, keep)
             return 0 if cmd is None else len(cmd.commands)
 
-        dialog = AcceptPredictionsDialog(list(self.session.label_tracks), self.timeline.active_track,
-                                         self.hub.selection is not None, count, self.parent_widget)
+        dialog = AcceptPredictionsDialog(
+            list(self.session.label_tracks),
+            self.timeline.active_track,
+            self.hub.selection is not None,
+            count,
+            self.parent_widget,
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.accept_predictions(*dialog.values()))
         dialog.open()
@@ -222,8 +243,11 @@ class PredictionActions(QObject):
             self.report("Open a session to predict")
             return
         path, _ = QFileDialog.getOpenFileName(
-            self.parent_widget, "Predict with a model file", settings.get_str("model_dir", str(Path.cwd())),
-            "harlab models (*.harmodel);;All files (*)")
+            self.parent_widget,
+            "Predict with a model file",
+            settings.get_str("model_dir", str(Path.cwd())),
+            "harlab models (*.harmodel);;All files (*)",
+        )
         if path:
             settings.set_value("model_dir", str(Path(path).parent))
             self.predict_with_model_file(path)
@@ -235,8 +259,13 @@ class PredictionActions(QObject):
         if self._job is not None:
             self.report("A prediction is already running")
             return False
-        job = BackgroundJob(predict_work(Path(path), self.session), self, cancel_errors=(PredictionCancelled,),
-                            owner=self.parent_widget, progress_label=f"Predicting with {Path(path).name}…")
+        job = BackgroundJob(
+            predict_work(Path(path), self.session),
+            self,
+            cancel_errors=(PredictionCancelled,),
+            owner=self.parent_widget,
+            progress_label=f"Predicting with {Path(path).name}…",
+        )
         if job.dialog is not None:
             job.dialog.setObjectName("predict_progress")
             job.dialog.canceled.connect(self.cancel_prediction)
@@ -276,8 +305,13 @@ class PredictionActions(QObject):
     def _failed(self, message: str) -> None:
         self.report(f"Prediction failed: {message}")
         self.prediction_failed.emit(message)
-        box = QMessageBox(QMessageBox.Icon.Critical, "harlab", f"Prediction failed: {message}",
-                          QMessageBox.StandardButton.Ok, self.parent_widget)
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            "harlab",
+            f"Prediction failed: {message}",
+            QMessageBox.StandardButton.Ok,
+            self.parent_widget,
+        )
         box.setObjectName("error_box")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
@@ -289,8 +323,10 @@ class PredictionActions(QObject):
             return False
         self._activate(track.name)
         n = len(track.segments)
-        self.report(f"{track.name}: {len(track):,} windows, {n:,} predicted segments from {track.model_name} "
-                    "(save to keep them)")
+        self.report(
+            f"{track.name}: {len(track):,} windows, {n:,} predicted segments from {track.model_name} "
+            "(save to keep them)"
+        )
         self.predicted.emit(track.name)
         return True
 
@@ -307,8 +343,9 @@ class PredictionActions(QObject):
             self.report("No predictions in this session to rename")
             return False
         if new_name is None:
-            text, ok = QInputDialog.getText(self.parent_widget, "Rename predictions", f"New name for {name}:",
-                                            text=name)
+            text, ok = QInputDialog.getText(
+                self.parent_widget, "Rename predictions", f"New name for {name}:", text=name
+            )
             if not ok or not text.strip() or text.strip() == name:
                 return False
             new_name = text.strip()
@@ -352,13 +389,19 @@ class PredictionActions(QObject):
         self.report(f"Model saved to {path}")
         if self.session is None:
             return
-        box = QMessageBox(QMessageBox.Icon.Question, "Model trained",
-                          f"Predict the open session with {Path(path).name}?",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self.parent_widget)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Model trained",
+            f"Predict the open session with {Path(path).name}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self.parent_widget,
+        )
         box.setObjectName("predict_prompt")
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         yes = QMessageBox.StandardButton.Yes
-        box.buttonClicked.connect(lambda b: self.predict_with_model_file(path) if box.standardButton(b) == yes else None)
+        box.buttonClicked.connect(
+            lambda b: self.predict_with_model_file(path) if box.standardButton(b) == yes else None
+        )
         box.open()
 
 

@@ -118,7 +118,7 @@ class ConfidenceItem(ViewCoveringItem):
             ys = vals[i:j] * sy + dy
             xs = np.empty(2 * (j - i) + 2)
             yy = np.empty_like(xs)
-            xs[1:-1:2], xs[2:-1:2] = x_edges[i:j], x_edges[i + 1:j + 1]
+            xs[1:-1:2], xs[2:-1:2] = x_edges[i:j], x_edges[i + 1 : j + 1]
             yy[1:-1:2], yy[2:-1:2] = ys, ys
             xs[0], xs[-1], yy[0], yy[-1] = x_edges[i], x_edges[j], y0, y0
             p.drawPolygon(pg.functions.arrayToQPolygonF(xs, yy))
@@ -244,15 +244,22 @@ class PredictionViewBox(pg.ViewBox):
 class PredictionRow:
     """The plot of one prediction track (and its heatmap plot when shown)."""
 
-    def __init__(self, pred: PredictionTrack, schema: LabelSchema, colors, heatmap: bool = False,
-                 name_width: float = LEFT_AXIS_WIDTH) -> None:
+    def __init__(
+        self,
+        pred: PredictionTrack,
+        schema: LabelSchema,
+        colors,
+        heatmap: bool = False,
+        name_width: float = LEFT_AXIS_WIDTH,
+    ) -> None:
         self.pred = pred
         self.track = display_track(pred)
         self.vb = PredictionViewBox(pred.name)
         self.plot = pg.PlotItem(viewBox=self.vb)
         self.plot.hideButtons()
-        self.band = LabelBandItem(self.track, schema, mode="band", y_span=BAND_Y,
-                                  outline=colors.selected_outline, hatch=True)
+        self.band = LabelBandItem(
+            self.track, schema, mode="band", y_span=BAND_Y, outline=colors.selected_outline, hatch=True
+        )
         self.vb.band = self.band
         self.confidence = ConfidenceItem(pred, CONFIDENCE_COLOR)
         # the name also sits inside the row, with the model and what the strip shows
@@ -294,7 +301,9 @@ class PredictionRow:
             def short(name: str) -> str:
                 return metrics.elidedText(name, Qt.TextElideMode.ElideRight, room)
 
-            hl.setTicks([[(i + 0.5, short(name)) for i, name in enumerate(pred.classes) if i % step == 0], []])
+            hl.setTicks(
+                [[(i + 0.5, short(name)) for i, name in enumerate(pred.classes) if i % step == 0], []]
+            )
             cache_axes(self.heat_plot)
             self.legend = HeatmapLegend(_lut(), vb)
         self.set_colors(colors)
@@ -326,8 +335,10 @@ class PredictionRow:
         self.left_title.set_title(self.pred.name, colors.foreground)
         model = self.pred.model_name or "model"
         name = html.escape(self.pred.name) + ("" if model == self.pred.name else f" · {html.escape(model)}")
-        self.title.setHtml(f'<span style="color:{colors.foreground}; font-size:8pt"><i>{name}</i>'
-                           " · top-class probability</span>")
+        self.title.setHtml(
+            f'<span style="color:{colors.foreground}; font-size:8pt"><i>{name}</i>'
+            " · top-class probability</span>"
+        )
         self.band.update()
 
     def segment(self, seg_id: int):

@@ -35,8 +35,9 @@ def own_intervals(pred: PredictionTrack) -> tuple[np.ndarray, np.ndarray]:
     return centre - half, centre + half
 
 
-def column_values(a: np.ndarray, b: np.ndarray, values: np.ndarray, v0: float, v1: float, ncols: int,
-                  how: str = "mean") -> np.ndarray:
+def column_values(
+    a: np.ndarray, b: np.ndarray, values: np.ndarray, v0: float, v1: float, ncols: int, how: str = "mean"
+) -> np.ndarray:
     """``values`` (N x K, one row per window owning [a, b]) resampled to ``ncols`` columns over
     [v0, v1]: NaN where no window is, else the ``how`` ("mean" or "min") of the windows whose
     centre falls in the column when there are more windows than columns, or the window
@@ -84,8 +85,9 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
-def next_least_confident(pred: PredictionTrack, t: float,
-                         fraction: float = DOUBT_FRACTION) -> tuple[float, float, float] | None:
+def next_least_confident(
+    pred: PredictionTrack, t: float, fraction: float = DOUBT_FRACTION
+) -> tuple[float, float, float] | None:
     """The next stretch of consecutive least-confident windows starting after ``t``:
     (start, end, time of its least confident window), or None."""
     if not len(pred):
@@ -150,8 +152,9 @@ def disagreements(pred: PredictionTrack, track: LabelTrack) -> tuple[np.ndarray,
     codes = predicted_codes(pred)
     names = pred.classes
     keys = [class_key(n) for n in names]  # "walking" labels agree with a model's "Walking"
-    differ = np.array([lab is not None and class_key(lab) != keys[c]
-                       for lab, c in zip(labels, codes.tolist(), strict=True)])
+    differ = np.array(
+        [lab is not None and class_key(lab) != keys[c] for lab, c in zip(labels, codes.tolist(), strict=True)]
+    )
     firsts, lasts = _runs(differ)
     return a[firsts], b[lasts - 1]
 

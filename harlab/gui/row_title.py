@@ -33,7 +33,7 @@ def fit_lines(text: str, metrics: QFontMetricsF, width: float, max_lines: int) -
             current = trial
     lines.append(current)
     if len(lines) > max_lines:
-        lines = lines[:max_lines - 1] + ["".join(lines[max_lines - 1:])]
+        lines = lines[: max_lines - 1] + ["".join(lines[max_lines - 1 :])]
     out = [metrics.elidedText(ln.rstrip(), Qt.TextElideMode.ElideRight, width) for ln in lines]
     return [ln for ln in out if ln] or [""]
 

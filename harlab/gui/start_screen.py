@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (
 from harlab import __version__
 
 #: what harlab does, in the one line a first-time user reads
-PURPOSE = ("Record or import wearable-sensor data, label the activities in it, "
-           "and train and check models that recognise them.")
+PURPOSE = (
+    "Record or import wearable-sensor data, label the activities in it, "
+    "and train and check models that recognise them."
+)
 MAX_RECENT_ROWS = 12  #: rows the recent list grows to before it scrolls
 
 
@@ -52,13 +54,21 @@ class StartScreen(QWidget):
         self.import_button.setToolTip("CSV, Fitbit exports, WISDM, UCI HAPT… (drag and drop works too)")
         # datasets come as folders (the Fitbit seed, WISDM, UCI HAPT), so the start screen offers them
         self.import_folder_button = QPushButton("Import a folder…")
-        self.import_folder_button.setToolTip("Every importable file in a folder, each written as a session file")
+        self.import_folder_button.setToolTip(
+            "Every importable file in a folder, each written as a session file"
+        )
         self.record_button = QPushButton("Record…")
-        self.record_button.setToolTip("Record from the activity simulator or a Bluetooth sensor, "
-                                      "labelling live with class keys")
+        self.record_button.setToolTip(
+            "Record from the activity simulator or a Bluetooth sensor, labelling live with class keys"
+        )
         buttons = QVBoxLayout()
-        for b in (self.open_button, self.demo_button, self.import_button, self.import_folder_button,
-                  self.record_button):
+        for b in (
+            self.open_button,
+            self.demo_button,
+            self.import_button,
+            self.import_folder_button,
+            self.record_button,
+        ):
             b.setMinimumHeight(34)
             b.setMinimumWidth(200)
             buttons.addWidget(b)
@@ -66,7 +76,9 @@ class StartScreen(QWidget):
         self.recent = QListWidget()
         self.recent.setMinimumWidth(280)
         self.recent.setSpacing(2)
-        self.recent.itemActivated.connect(lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.recent.itemActivated.connect(
+            lambda item: self.open_requested.emit(item.data(Qt.ItemDataRole.UserRole))
+        )
         # as tall as its rows (up to MAX_RECENT_ROWS), not the whole window: an empty list
         # is a line of text, not a large white box
         self.no_recent = QLabel("No recent sessions yet: open the demo to try harlab.")

@@ -14,8 +14,35 @@ import pyqtgraph as pg
 
 # Tick steps in seconds a person reads easily.
 STEPS = [
-    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30,
-    60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86400,
+    2 * 86400,
+    7 * 86400,
 ]
 
 
@@ -63,7 +90,9 @@ class TimeAxisItem(pg.AxisItem):
             return []
         px_per_label = 110.0
         wanted = max(1.0, size / px_per_label)
-        major = next((s for s in STEPS if span / s <= wanted), STEPS[-1] * math.ceil(span / wanted / STEPS[-1]))
+        major = next(
+            (s for s in STEPS if span / s <= wanted), STEPS[-1] * math.ceil(span / wanted / STEPS[-1])
+        )
         idx = STEPS.index(major) if major in STEPS else len(STEPS) - 1
         minor = STEPS[idx - 1] if idx > 0 else major / 2
         off = self._offset()
@@ -140,7 +169,7 @@ def parse_time(text: str, start_local: datetime | None, wall_clock: bool, near: 
     clock = wall_clock and start_local is not None
     if clock and len(nums) == 2:
         nums.append(0.0)  # a clock's HH:MM, as the axis writes it; from the start m:ss
-    value = sum(n * 60.0 ** i for i, n in enumerate(reversed(nums)))
+    value = sum(n * 60.0**i for i, n in enumerate(reversed(nums)))
     if not clock:
         return sign * value
     s0 = start_local

@@ -78,7 +78,9 @@ class Timeline(QWidget):
     segment_moved = Signal(str, int, float)  #: track, id, dt
     selection_changed = Signal()  #: the selected segments or the active track changed
     updated = Signal()  #: every requested envelope has been drawn
-    time_mode_changed = Signal()  #: wall clock / from start toggled, or the session's start or timezone changed
+    time_mode_changed = (
+        Signal()
+    )  #: wall clock / from start toggled, or the session's start or timezone changed
 
     def __init__(self, colors: PlotColors, threaded: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,8 +117,10 @@ class Timeline(QWidget):
         self.span_label = QLabel("")
         self.span_label.setFont(mono)
         self.summary_label = QLabel("")
-        self.summary_label.setToolTip("Each drawn point summarises this many samples by their "
-                                      "minimum and maximum, so no spike is hidden")
+        self.summary_label.setToolTip(
+            "Each drawn point summarises this many samples by their "
+            "minimum and maximum, so no spike is hidden"
+        )
         top = QHBoxLayout()
         top.setContentsMargins(6, 2, 6, 2)
         top.addWidget(self.readout, 1)
@@ -144,7 +148,9 @@ class Timeline(QWidget):
         self.time_axis = TimeAxisItem(None, self.wall_clock)
         self.axis_view = pg.GraphicsLayoutWidget()
         tick_font = self.time_axis.style.get("tickFont") or self.font()
-        self.axis_view.setFixedHeight(max(AXIS_HEIGHT, QFontMetrics(tick_font).height() + 16))  # large fonts too
+        self.axis_view.setFixedHeight(
+            max(AXIS_HEIGHT, QFontMetrics(tick_font).height() + 16)
+        )  # large fonts too
         self.axis_view.ci.setContentsMargins(2, 0, RIGHT_MARGIN, 0)
         self.axis_plot = pg.PlotItem(axisItems={"bottom": self.time_axis})
         self.axis_plot.hideButtons()
@@ -237,7 +243,9 @@ class Timeline(QWidget):
             self.master.vb.sigXRangeChanged.connect(self._view_range)
         self._update_shades()
         self.overview.set_session(session, self.track, session.schema)
-        self.overview.set_prediction(self.prediction_row.track if self.prediction_row else None, session.schema)
+        self.overview.set_prediction(
+            self.prediction_row.track if self.prediction_row else None, session.schema
+        )
         session.events.connect(self._on_session_event)
         self.set_colors(self.colors)
         self.hub.set_selection(None)
@@ -293,8 +301,12 @@ class Timeline(QWidget):
         sp.vb.span_dragged.connect(self._span_dragged)
         self.glw.addItem(sp.plot, row=len(self.stream_plots), col=0)
         # tall enough for its rotated title (which would otherwise run into the next row's)
-        sp.plot.setMinimumHeight(max(MIN_TRACE_HEIGHT if len(stream.channels) > 1 else MIN_TRACE_HEIGHT * 0.7,
-                                     sp.title_length() + 12))
+        sp.plot.setMinimumHeight(
+            max(
+                MIN_TRACE_HEIGHT if len(stream.channels) > 1 else MIN_TRACE_HEIGHT * 0.7,
+                sp.title_length() + 12,
+            )
+        )
         if len(stream.channels) == 1:  # heart rate and other single traces need less height
             sp.plot.setMaximumHeight(max(150.0, sp.plot.minimumHeight()))
         self._add_overlays(sp.plot)
@@ -304,8 +316,7 @@ class Timeline(QWidget):
         vb = LabelViewBox()
         plot = pg.PlotItem(viewBox=vb)
         plot.hideButtons()
-        band = LabelBandItem(track, self.session.schema, mode="band",
-                             outline=self.colors.selected_outline)
+        band = LabelBandItem(track, self.session.schema, mode="band", outline=self.colors.selected_outline)
         vb.band = band
         vb.snap = self.snap
         vb.new_label = lambda: self.new_label()
@@ -336,8 +347,9 @@ class Timeline(QWidget):
         return max(LEFT_AXIS_WIDTH, min(room, heat_name_width(names)))
 
     def _add_prediction_row(self, pred) -> None:
-        row = PredictionRow(pred, self.session.schema, self.colors, heatmap=self.show_heatmap,
-                            name_width=self.name_width)
+        row = PredictionRow(
+            pred, self.session.schema, self.colors, heatmap=self.show_heatmap, name_width=self.name_width
+        )
         row.vb.segment_clicked.connect(self._prediction_clicked)
         row.vb.background_clicked.connect(self._prediction_background_clicked)
         first = len(self.stream_plots) + len(self.bands) + self._n_pred_plots()
@@ -467,8 +479,11 @@ class Timeline(QWidget):
                 sp.set_channel_visible(index, visible)
 
     def _all_plots(self) -> list[pg.PlotItem]:
-        return ([sp.plot for sp in self.stream_plots] + [b.plot for b in self.bands]
-                + [p for r in self.pred_rows for p in r.plots])
+        return (
+            [sp.plot for sp in self.stream_plots]
+            + [b.plot for b in self.bands]
+            + [p for r in self.pred_rows for p in r.plots]
+        )
 
     # -- labels and selection ----------------------------------------------------
     @property
@@ -568,14 +583,21 @@ class Timeline(QWidget):
         for shade in self.shades:
             shade.refresh()
         for prow in self.pred_rows:
-            prow.band.selected = ({self.selected_prediction} if prow.name == self.active_prediction
-                                  and self.selected_prediction is not None else set())
+            prow.band.selected = (
+                {self.selected_prediction}
+                if prow.name == self.active_prediction and self.selected_prediction is not None
+                else set()
+            )
             prow.band.refresh()
         self.overview.refresh_labels()
 
     def _on_session_event(self, event: Event) -> None:
-        if event.kind in ("label_track_added", "label_track_removed", "prediction_track_added",
-                          "prediction_track_removed"):
+        if event.kind in (
+            "label_track_added",
+            "label_track_removed",
+            "prediction_track_added",
+            "prediction_track_removed",
+        ):
             QTimer.singleShot(0, self._rebuild)
             return
         if event.kind.startswith(("segments_", "class_")) or event.kind == "schema_changed":
@@ -722,8 +744,11 @@ class Timeline(QWidget):
             if len(sp.channels) == 1:  # "heart rate: 97.3 bpm", not "heart rate: heart_rate=97.3 bpm"
                 vals = " ".join(f"{float(x):.3g}" for x in v[:1] if math.isfinite(float(x)))
             else:
-                vals = " ".join(f"{name}={float(x):.3g}" for name, x in zip(sp.channels, v, strict=False)
-                                if math.isfinite(float(x)))
+                vals = " ".join(
+                    f"{name}={float(x):.3g}"
+                    for name, x in zip(sp.channels, v, strict=False)
+                    if math.isfinite(float(x))
+                )
             parts.append(f"{sp.title}: {vals} {unit}".rstrip())
         tr = self.track
         if tr is not None:
@@ -784,8 +809,11 @@ class Timeline(QWidget):
 
     def is_idle(self) -> bool:
         """No envelope request outstanding, none scheduled and no range waiting to be shown."""
-        return (self._pending_range is None and not self._fetch_timer.isActive()
-                and (self.fetcher is None or not self.fetcher.busy))
+        return (
+            self._pending_range is None
+            and not self._fetch_timer.isActive()
+            and (self.fetcher is None or not self.fetcher.busy)
+        )
 
     def summarised_factor(self) -> int:
         """The largest samples-per-bin among the drawn envelopes (1: raw samples)."""

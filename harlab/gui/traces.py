@@ -27,8 +27,12 @@ from harlab.core.streams import Envelope, Stream
 from harlab.gui.palette import PlotColors
 
 UNIT_TEXT = {"m/s^2": "m/s²", "deg/s": "°/s", "rad/s": "rad/s", "bpm": "bpm", "g": "g"}
-SHORT_NAME = {"accelerometer": "accel", "gyroscope": "gyro", "heart_rate": "heart rate",
-              "magnetometer": "mag"}
+SHORT_NAME = {
+    "accelerometer": "accel",
+    "gyroscope": "gyro",
+    "heart_rate": "heart rate",
+    "magnetometer": "mag",
+}
 LEFT_AXIS_WIDTH = 78
 MIN_TRACE_HEIGHT = 100  #: px a multi-channel trace keeps however many rows there are
 BINS_PER_PIXEL = 1.0  #: min/max bins fetched per pixel column of the view
@@ -89,8 +93,7 @@ class TraceViewBox(pg.ViewBox):
             super().mouseClickEvent(ev)
 
     def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
-        if (ev.button() == Qt.MouseButton.LeftButton
-                and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+        if ev.button() == Qt.MouseButton.LeftButton and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             ev.accept()
             a = float(self.mapToView(ev.buttonDownPos()).x())
             b = float(self.mapToView(ev.pos()).x())
@@ -116,7 +119,10 @@ class StreamPlot:
         cache_axes(self.plot)
         self.channels = list(stream.channels)
         self.has_magnitude = len(self.channels) == 3 and stream.kind in (
-            "accelerometer", "gyroscope", "magnetometer")
+            "accelerometer",
+            "gyroscope",
+            "magnetometer",
+        )
         n = len(self.channels) + (1 if self.has_magnitude else 0)
         self.curves = [pg.PlotCurveItem(skipFiniteCheck=True) for _ in range(n)]
         self.shown = [True] * len(self.channels) + ([False] if self.has_magnitude else [])
@@ -260,8 +266,10 @@ class StreamPlot:
         i1 = min(len(self._x), int(np.searchsorted(self._x, b, side="right")) + 2)
         i0 -= i0 % 2  # keep lo/hi pairs together
         x = self._x[i0:i1]
-        self._drawn_span = (float(self._x[i0]) if i0 > 0 else -math.inf,
-                            float(self._x[i1 - 1]) if i1 < len(self._x) else math.inf)
+        self._drawn_span = (
+            float(self._x[i0]) if i0 > 0 else -math.inf,
+            float(self._x[i1 - 1]) if i1 < len(self._x) else math.inf,
+        )
         for curve, y, finite in zip(self.curves, self._ys, self._finite, strict=False):
             if self._connect == "pairs":
                 curve.setData(x, y[i0:i1], connect="pairs", skipFiniteCheck=finite)
@@ -290,7 +298,7 @@ class StreamPlot:
         with np.errstate(all="ignore"):
             a, b = float(np.nanmin(lo)), float(np.nanmax(hi))
         if self.has_magnitude and self.shown[-1]:
-            b = max(b, float(np.sqrt(np.maximum(lo ** 2, hi ** 2).sum(axis=1)).max()) if len(cols) == 3 else b)
+            b = max(b, float(np.sqrt(np.maximum(lo**2, hi**2).sum(axis=1)).max()) if len(cols) == 3 else b)
         if not (math.isfinite(a) and math.isfinite(b)):
             return
         if b - a < 1e-9:

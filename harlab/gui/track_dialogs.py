@@ -45,7 +45,9 @@ class AddTrackDialog(QDialog):
         form.addRow("Track name", self.name)
         form.addRow("Overlap policy", self.policy)
         form.addRow(self.problem)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
@@ -77,8 +79,14 @@ class AcceptPredictionsDialog(QDialog):
     ``count(threshold, scope, track, keep_existing)`` says how many would be accepted; the
     dialog shows it live so the user sees the effect of the threshold before committing."""
 
-    def __init__(self, label_tracks: list[str], current: str | None, has_selection: bool,
-                 count: Callable[[float, str, str, bool], int], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        label_tracks: list[str],
+        current: str | None,
+        has_selection: bool,
+        count: Callable[[float, str, str, bool], int],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("accept_predictions_dialog")
         self.setWindowTitle("Accept predictions")
@@ -88,8 +96,9 @@ class AcceptPredictionsDialog(QDialog):
         self.threshold.setSingleStep(0.05)
         self.threshold.setDecimals(2)
         self.threshold.setValue(0.8)
-        self.threshold.setToolTip("Accept a predicted segment only if the model's mean probability "
-                                  "for its class reaches this value")
+        self.threshold.setToolTip(
+            "Accept a predicted segment only if the model's mean probability for its class reaches this value"
+        )
         self.scope = QComboBox()
         for key, text in SCOPES.items():
             self.scope.addItem(text, key)
@@ -111,7 +120,9 @@ class AcceptPredictionsDialog(QDialog):
         form.addRow("Into label track", self.track)
         form.addRow(self.keep)
         form.addRow(self.summary)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
@@ -122,8 +133,12 @@ class AcceptPredictionsDialog(QDialog):
         self._update()
 
     def values(self) -> tuple[float, str, str, bool]:
-        return (float(self.threshold.value()), str(self.scope.currentData()), self.track.currentText().strip(),
-                self.keep.isChecked())
+        return (
+            float(self.threshold.value()),
+            str(self.scope.currentData()),
+            self.track.currentText().strip(),
+            self.keep.isChecked(),
+        )
 
     def _update(self) -> None:
         threshold, scope, track, keep = self.values()

@@ -43,8 +43,16 @@ from harlab.labeling.schema_presets import PRESETS
 #: Activity codes of the seed apps, in code order. The author wrote "Squad" for squat;
 #: harlab names the class "Squat" and accepts "Squad" in file names.
 ACTIVITIES: tuple[str, ...] = (
-    "Walking", "Upstairs", "Downstairs", "Running", "Standing",
-    "Sitting", "Jumping", "Squat", "Laying", "Situp",
+    "Walking",
+    "Upstairs",
+    "Downstairs",
+    "Running",
+    "Standing",
+    "Sitting",
+    "Jumping",
+    "Squat",
+    "Laying",
+    "Situp",
 )
 ALIASES = {"Squad": "Squat"}
 
@@ -58,7 +66,10 @@ SEED_ACCEL_CLIP = 38.75
 #: float16 step above the usual 38.75; the next steps are 0.03 apart). A reading past it is
 #: a flipped bit (a 868 m/s² sample), marked by the rule of harlab.core.plausibility.
 SEED_ACCEL_RANGE = Limit(
-    ("accelerometer",), "m/s^2", -4 * G, 4 * G,
+    ("accelerometer",),
+    "m/s^2",
+    -4 * G,
+    4 * G,
     "±4 g, the range of the seed watch's accelerometer; " + GRAVITY_ZERO,
     zero_impossible=True,
 )
@@ -115,18 +126,33 @@ def check_seed_values(
     three axes; a sample whose six values are all exactly 0 (a zero-filled stretch) is
     marked in the gyroscope too. ``locate(row, column)`` says where a value is in the file.
     """
-    acc = check_values(path, values[:, :3], stream="accelerometer", kind="accelerometer", units="m/s^2",
-                       locate=lambda row: locate(row, 0), limit=SEED_ACCEL_RANGE)
-    gyro = check_values(path, values[:, 3:], stream="gyroscope", kind="gyroscope", units="rad/s",
-                        locate=lambda row: locate(row, 3))
+    acc = check_values(
+        path,
+        values[:, :3],
+        stream="accelerometer",
+        kind="accelerometer",
+        units="m/s^2",
+        locate=lambda row: locate(row, 0),
+        limit=SEED_ACCEL_RANGE,
+    )
+    gyro = check_values(
+        path,
+        values[:, 3:],
+        stream="gyroscope",
+        kind="gyroscope",
+        units="rad/s",
+        locate=lambda row: locate(row, 3),
+    )
     out = np.concatenate([acc.values, gyro.values], axis=1)
     hole = np.all(values == 0.0, axis=1)
     out[hole, 3:] = np.nan
     suspect = np.stack([acc.suspect, gyro.suspect | hole], axis=1)
     notes = [n for n in (acc.note, gyro.note) if n]
     if hole.any():
-        notes.append(f"{path.name}: {int(hole.sum())} samples are exactly 0 in all six values (no data): "
-                     "set to NaN and flagged suspect in both streams")
+        notes.append(
+            f"{path.name}: {int(hole.sum())} samples are exactly 0 in all six values (no data): "
+            "set to NaN and flagged suspect in both streams"
+        )
     return out, suspect, notes
 
 
@@ -158,17 +184,38 @@ def build_seed_session(
     flags[suspect[:, 0]] |= FLAG_SUSPECT
     gyro_flags = np.where(suspect[:, 1], FLAG_SUSPECT, 0).astype(np.uint8)
     session = Session(metadata, seed_schema())
-    session.add_stream(Stream.from_arrays(
-        "accelerometer", time, values[:, :3], ["x", "y", "z"], "m/s^2", rate_hz,
-        flags=flags, kind="accelerometer", device=device,
-    ))
-    session.add_stream(Stream.from_arrays(
-        "gyroscope", time, values[:, 3:], ["x", "y", "z"], "rad/s", rate_hz,
-        flags=gyro_flags, kind="gyroscope", device=device,
-    ))
+    session.add_stream(
+        Stream.from_arrays(
+            "accelerometer",
+            time,
+            values[:, :3],
+            ["x", "y", "z"],
+            "m/s^2",
+            rate_hz,
+            flags=flags,
+            kind="accelerometer",
+            device=device,
+        )
+    )
+    session.add_stream(
+        Stream.from_arrays(
+            "gyroscope",
+            time,
+            values[:, 3:],
+            ["x", "y", "z"],
+            "rad/s",
+            rate_hz,
+            flags=gyro_flags,
+            kind="gyroscope",
+            device=device,
+        )
+    )
     if int(clipped.sum()):
-        warn(session, f"{int(clipped.sum())} accelerometer samples reach ±{SEED_ACCEL_CLIP} m/s² "
-                      "(the sensor's saturation) and are flagged as clipped")
+        warn(
+            session,
+            f"{int(clipped.sum())} accelerometer samples reach ±{SEED_ACCEL_CLIP} m/s² "
+            "(the sensor's saturation) and are flagged as clipped",
+        )
     for note in notes or []:
         warn(session, note)
     if codes is not None:
@@ -198,7 +245,7 @@ def _layout_for(path: Path, size: int, data: bytes | None = None) -> int | None:
     if parsed is not None:
         return UNLABELLED_BATCH if parsed[0].lower() == "sensor" else LABELLED_BATCH
     if data is not None and size and size % LABELLED_BATCH == 0:
-        codes = np.frombuffer(data[: size], np.uint8).reshape(-1, LABELLED_BATCH)[:, 120:]
+        codes = np.frombuffer(data[:size], np.uint8).reshape(-1, LABELLED_BATCH)[:, 120:]
         if int(codes.max()) <= 9:
             return LABELLED_BATCH
     if size and size % UNLABELLED_BATCH == 0:
@@ -226,7 +273,9 @@ class FitbitBinImporter(Importer):
         data = head_bytes(path, limit)
         if not data:
             return 0.0
-        size = path.stat().st_size if not path.name.lower().endswith(".gz") and len(data) < limit else len(data)
+        size = (
+            path.stat().st_size if not path.name.lower().endswith(".gz") and len(data) < limit else len(data)
+        )
         parsed = parse_name(path)
         named = parsed is not None and (
             parsed[0].lower() == "sensor" or activity_from_name(parsed[0]) is not None
@@ -247,14 +296,21 @@ class FitbitBinImporter(Importer):
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
-        data = read_at_most(path, MAX_BATCHES * LABELLED_BATCH,
-                            f"at most {MAX_BATCHES // 3600} h of 1-second batches (a watch app recording)")
+        data = read_at_most(
+            path,
+            MAX_BATCHES * LABELLED_BATCH,
+            f"at most {MAX_BATCHES // 3600} h of 1-second batches (a watch app recording)",
+        )
         size = len(data)
         forced = options.extra.get("batch_size")
         batch = int(forced) if forced else _layout_for(path, size, data if size % 130 == 0 else None)
         if size == 0:
-            raise ImportFormatError(path, "file is empty", offset=0,
-                                    expected=f"{batch or LABELLED_BATCH}-byte batches of float16 samples")
+            raise ImportFormatError(
+                path,
+                "file is empty",
+                offset=0,
+                expected=f"{batch or LABELLED_BATCH}-byte batches of float16 samples",
+            )
         if batch is None:
             batch = LABELLED_BATCH
         if batch not in (LABELLED_BATCH, UNLABELLED_BATCH):
@@ -279,17 +335,25 @@ class FitbitBinImporter(Importer):
             value = float(planar.reshape(-1)[bad])
             raise ImportFormatError(
                 path,
-                f"{'axayazgxgygz'[2 * block:2 * block + 2]} of sample {b * 10 + j} is {value!r}",
+                f"{'axayazgxgygz'[2 * block : 2 * block + 2]} of sample {b * 10 + j} is {value!r}",
                 offset=b * batch + block * 20 + j * 2,
                 expected="a finite float16 sensor value",
             )
         if n_batches > MAX_BATCHES:  # 120-byte batches: more of them fit in the byte limit
-            raise ImportFormatError(path, f"{n_batches} one-second batches", offset=MAX_BATCHES * batch,
-                                    expected=f"at most {MAX_BATCHES} (24 h)")
+            raise ImportFormatError(
+                path,
+                f"{n_batches} one-second batches",
+                offset=MAX_BATCHES * batch,
+                expected=f"at most {MAX_BATCHES} (24 h)",
+            )
         values = planar.transpose(0, 2, 1).reshape(-1, 6).astype(np.float32)
         values, suspect, notes = check_seed_values(
-            path, values,
-            lambda i, col: {"offset": (i // SAMPLES_PER_BATCH) * batch + col * 20 + (i % SAMPLES_PER_BATCH) * 2})
+            path,
+            values,
+            lambda i, col: {
+                "offset": (i // SAMPLES_PER_BATCH) * batch + col * 20 + (i % SAMPLES_PER_BATCH) * 2
+            },
+        )
         codes: np.ndarray | None = None
         if batch == LABELLED_BATCH:
             codes = arr[:, 120:].reshape(-1)
@@ -325,8 +389,15 @@ class FitbitBinImporter(Importer):
             },
         )
         rate = float(options.rate_hz or SEED_RATE_HZ)
-        session = build_seed_session(values, codes, rate_hz=rate, metadata=metadata,
-                                     annotator=f"{app} (watch)", suspect=suspect, notes=notes)
+        session = build_seed_session(
+            values,
+            codes,
+            rate_hz=rate,
+            metadata=metadata,
+            annotator=f"{app} (watch)",
+            suspect=suspect,
+            notes=notes,
+        )
         if parsed is None:
             warn(session, "the file name has no <Activity>_YYYYMMDDhhmmss stamp: the start time is unknown")
         elif tz_warning:
@@ -334,11 +405,17 @@ class FitbitBinImporter(Importer):
         if parsed is not None and codes is not None:
             named = activity_from_name(parsed[0])
             if named is None:
-                warn(session, f"file name activity {parsed[0]!r} is not a seed activity; "
-                              "the per-sample codes were used")
+                warn(
+                    session,
+                    f"file name activity {parsed[0]!r} is not a seed activity; "
+                    "the per-sample codes were used",
+                )
             elif named != ACTIVITIES[int(codes[0])]:
-                warn(session, f"file name says {parsed[0]!r} but the first sample's code is "
-                              f"{ACTIVITIES[int(codes[0])]!r}; the per-sample codes were used")
+                warn(
+                    session,
+                    f"file name says {parsed[0]!r} but the first sample's code is "
+                    f"{ACTIVITIES[int(codes[0])]!r}; the per-sample codes were used",
+                )
             metadata.extra["file_activity"] = parsed[0]
         if size % 1560 == 0 and batch == UNLABELLED_BATCH and parsed is None:
             warn(session, "size fits both 120- and 130-byte batches; read as 120-byte (unlabelled)")

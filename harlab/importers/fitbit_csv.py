@@ -59,8 +59,9 @@ def parse_seed_rows(path: Path, text: str) -> tuple[np.ndarray, np.ndarray, list
     if first is None or not first[1].strip():
         raise ImportFormatError(path, "file is empty", line=1, expected=f"the header {HEADER!r}")
     if first[1].strip() != HEADER:
-        raise ImportFormatError(path, f"unexpected header {first[1][:80]!r}", line=1,
-                                expected=f"exactly {HEADER!r}")
+        raise ImportFormatError(
+            path, f"unexpected header {first[1][:80]!r}", line=1, expected=f"exactly {HEADER!r}"
+        )
     codes: list[int] = []
     rows: list[list[float]] = []
     line_nos: list[int] = []
@@ -70,20 +71,30 @@ def parse_seed_rows(path: Path, text: str) -> tuple[np.ndarray, np.ndarray, list
             blank_at = blank_at or no
             continue
         if blank_at is not None:
-            raise ImportFormatError(path, "blank line inside the data", line=blank_at,
-                                    expected="one row per line up to the end of the file")
+            raise ImportFormatError(
+                path,
+                "blank line inside the data",
+                line=blank_at,
+                expected="one row per line up to the end of the file",
+            )
         fields = line.split(",")
         if len(fields) != 7:
-            raise ImportFormatError(path, f"{len(fields)} fields", line=no,
-                                    expected="7 comma-separated fields (" + HEADER + ")")
+            raise ImportFormatError(
+                path, f"{len(fields)} fields", line=no, expected="7 comma-separated fields (" + HEADER + ")"
+            )
         raw = fields[0].strip()
         if not (raw.isascii() and raw.isdigit()):
-            raise ImportFormatError(path, f"ActivityID {raw!r} is not an integer", line=no,
-                                    expected="an activity code 0-9")
+            raise ImportFormatError(
+                path, f"ActivityID {raw!r} is not an integer", line=no, expected="an activity code 0-9"
+            )
         code = int(raw)
         if code > 9:
-            raise ImportFormatError(path, f"unknown activity code {code}", line=no,
-                                    expected="an activity code 0-9 (Walking ... Situp)")
+            raise ImportFormatError(
+                path,
+                f"unknown activity code {code}",
+                line=no,
+                expected="an activity code 0-9 (Walking ... Situp)",
+            )
         row: list[float] = []
         for col, tok in zip(COLUMNS[1:], fields[1:], strict=True):
             try:
@@ -91,18 +102,21 @@ def parse_seed_rows(path: Path, text: str) -> tuple[np.ndarray, np.ndarray, list
                     raise ValueError(tok)
                 v = float(tok)
             except ValueError:
-                raise ImportFormatError(path, f"{col} {tok.strip()[:40]!r} is not a number", line=no,
-                                        expected="a decimal number") from None
+                raise ImportFormatError(
+                    path, f"{col} {tok.strip()[:40]!r} is not a number", line=no, expected="a decimal number"
+                ) from None
             if not np.isfinite(v):
-                raise ImportFormatError(path, f"{col} is {tok.strip()!r}", line=no,
-                                        expected="a finite sensor value")
+                raise ImportFormatError(
+                    path, f"{col} is {tok.strip()!r}", line=no, expected="a finite sensor value"
+                )
             row.append(v)
         codes.append(code)
         rows.append(row)
         line_nos.append(no)
     if not rows:
-        raise ImportFormatError(path, "no data rows after the header", line=2,
-                                expected="rows of ActivityID and six sensor values")
+        raise ImportFormatError(
+            path, "no data rows after the header", line=2, expected="rows of ActivityID and six sensor values"
+        )
     return np.asarray(codes, np.uint8), np.asarray(rows, np.float64).reshape(-1, 6), line_nos
 
 
@@ -145,8 +159,9 @@ class FitbitSeedCsvImporter(Importer):
         for k, (s, e) in enumerate(parts, start=1):
             metadata = Metadata(
                 participant_id=options.participant or "",
-                devices=[DeviceInfo(name="fitbit", model="Fitbit Versa (Activity Recorder app)",
-                                    placement="wrist")],
+                devices=[
+                    DeviceInfo(name="fitbit", model="Fitbit Versa (Activity Recorder app)", placement="wrist")
+                ],
                 timezone=options.timezone or "UTC",
                 start_utc=None,
                 provenance=provenance(self.name, [path]),
@@ -158,16 +173,30 @@ class FitbitSeedCsvImporter(Importer):
             )
             if len(parts) > 1:
                 metadata.extra["import_part"] = f"run{k:02d}_{ACTIVITIES[int(codes[s])]}"
-                metadata.notes = (f"run {k} of {len(parts)} in {path.name} "
-                                  f"(lines {s + 2}-{e + 1}, ActivityID {int(codes[s])})")
+                metadata.notes = (
+                    f"run {k} of {len(parts)} in {path.name} "
+                    f"(lines {s + 2}-{e + 1}, ActivityID {int(codes[s])})"
+                )
             part_notes = notes if len(parts) == 1 or suspect[s:e].any() else []
-            session = build_seed_session(values[s:e], codes[s:e], rate_hz=rate, metadata=metadata,
-                                         annotator="Activity Recorder (watch)", suspect=suspect[s:e],
-                                         notes=part_notes)
-            warn(session, f"no time column: samples placed at {rate:g} Hz from an unknown start "
-                          "(start time recorded as unknown)")
+            session = build_seed_session(
+                values[s:e],
+                codes[s:e],
+                rate_hz=rate,
+                metadata=metadata,
+                annotator="Activity Recorder (watch)",
+                suspect=suspect[s:e],
+                notes=part_notes,
+            )
+            warn(
+                session,
+                f"no time column: samples placed at {rate:g} Hz from an unknown start "
+                "(start time recorded as unknown)",
+            )
             if len(parts) > 1:
-                warn(session, "this file concatenates recordings with no boundary marker; it was cut where "
-                              "ActivityID changes, so back-to-back recordings of one activity stay joined")
+                warn(
+                    session,
+                    "this file concatenates recordings with no boundary marker; it was cut where "
+                    "ActivityID changes, so back-to-back recordings of one activity stay joined",
+                )
             sessions.append(session)
         return sessions

@@ -78,15 +78,21 @@ def repair_clock(t_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 
 def build_fetcher_session(
-    path: Path, t_ms: np.ndarray, xyz: np.ndarray, options: ImportOptions, importer: str, form: str,
+    path: Path,
+    t_ms: np.ndarray,
+    xyz: np.ndarray,
+    options: ImportOptions,
+    importer: str,
+    form: str,
     locate: Locate,
 ) -> Session:
     """One session with an accelerometer stream on the watch clock, rate measured from it.
 
     ``xyz`` is checked for plausibility (``locate`` says where row i is in the file).
     """
-    checked = check_values(path, xyz, stream="accelerometer", kind="accelerometer", units="m/s^2",
-                           locate=locate)
+    checked = check_values(
+        path, xyz, stream="accelerometer", kind="accelerometer", units="m/s^2", locate=locate
+    )
     t, flags, n_wraps, n_back = repair_clock(t_ms)
     flags = checked.flags(flags)
     period_ms = median_period(t)
@@ -106,11 +112,20 @@ def build_fetcher_session(
         },
     )
     session = Session(metadata)
-    session.add_stream(Stream.from_arrays(
-        "accelerometer", (t - t[0]) / 1000.0 if len(t) else t, checked.values, ["x", "y", "z"], "m/s^2",
-        rate_hz=round(rate, 6) if rate else None, flags=flags, kind="accelerometer", device="fitbit",
-        attrs={"clock_origin_ms": metadata.extra["clock_origin_ms"]},
-    ))
+    session.add_stream(
+        Stream.from_arrays(
+            "accelerometer",
+            (t - t[0]) / 1000.0 if len(t) else t,
+            checked.values,
+            ["x", "y", "z"],
+            "m/s^2",
+            rate_hz=round(rate, 6) if rate else None,
+            flags=flags,
+            kind="accelerometer",
+            device="fitbit",
+            attrs={"clock_origin_ms": metadata.extra["clock_origin_ms"]},
+        )
+    )
     warn(session, "timestamps are on the watch's sensor clock: the absolute start time is unknown")
     gaps = int((flags & FLAG_GAP_BEFORE).astype(bool).sum())
     if gaps:
@@ -120,8 +135,10 @@ def build_fetcher_session(
     if checked.note:
         warn(session, checked.note)
     if n_back:
-        warn(session, f"{n_back} timestamps went backwards and were clamped to the previous one "
-                      "(flagged as suspect)")
+        warn(
+            session,
+            f"{n_back} timestamps went backwards and were clamped to the previous one (flagged as suspect)",
+        )
     return session
 
 
@@ -130,8 +147,10 @@ class FitbitFetcherCsvImporter(Importer):
     """The accel-fetcher companion's headerless ``timestamp,x,y,z`` CSV."""
 
     name = "fitbit_fetcher_csv"
-    description = ("Fitbit accel-fetcher CSV: headerless 'timestamp,x,y,z' lines, ms on the watch clock, "
-                   "m/s²; rate measured from the timestamps")
+    description = (
+        "Fitbit accel-fetcher CSV: headerless 'timestamp,x,y,z' lines, ms on the watch clock, "
+        "m/s²; rate measured from the timestamps"
+    )
     patterns = ("*.csv", "*.txt", "[0-9]*")
 
     def sniff(self, path: Path) -> float:
@@ -157,15 +176,27 @@ class FitbitFetcherCsvImporter(Importer):
                 continue
             fields = line.split(",")
             if len(fields) != 4:
-                raise ImportFormatError(path, f"{len(fields)} fields", line=no,
-                                        expected="4 comma-separated fields: timestamp,x,y,z")
+                raise ImportFormatError(
+                    path,
+                    f"{len(fields)} fields",
+                    line=no,
+                    expected="4 comma-separated fields: timestamp,x,y,z",
+                )
             tok = fields[0].strip()
             if not (tok.isascii() and tok.isdigit()):
-                raise ImportFormatError(path, f"timestamp {tok[:40]!r} is not an integer", line=no,
-                                        expected="an integer timestamp in ms (watch clock)")
+                raise ImportFormatError(
+                    path,
+                    f"timestamp {tok[:40]!r} is not an integer",
+                    line=no,
+                    expected="an integer timestamp in ms (watch clock)",
+                )
             if int(tok) > MAX_STAMP_MS:
-                raise ImportFormatError(path, f"timestamp {tok[:40]} is too large", line=no,
-                                        expected=f"milliseconds of the watch clock, at most {MAX_STAMP_MS}")
+                raise ImportFormatError(
+                    path,
+                    f"timestamp {tok[:40]} is too large",
+                    line=no,
+                    expected=f"milliseconds of the watch clock, at most {MAX_STAMP_MS}",
+                )
             vals = []
             for axis, raw in zip("xyz", fields[1:], strict=True):
                 raw = raw.strip()
@@ -174,11 +205,16 @@ class FitbitFetcherCsvImporter(Importer):
                         raise ValueError(raw)
                     v = float(raw)
                 except ValueError:
-                    raise ImportFormatError(path, f"{axis} {raw[:40]!r} is not a number", line=no,
-                                            expected="a decimal number (m/s²)") from None
+                    raise ImportFormatError(
+                        path,
+                        f"{axis} {raw[:40]!r} is not a number",
+                        line=no,
+                        expected="a decimal number (m/s²)",
+                    ) from None
                 if not np.isfinite(v):
-                    raise ImportFormatError(path, f"{axis} is {raw!r}", line=no,
-                                            expected="a finite acceleration in m/s²")
+                    raise ImportFormatError(
+                        path, f"{axis} is {raw!r}", line=no, expected="a finite acceleration in m/s²"
+                    )
                 vals.append(v)
             stamps.append(int(tok))
             rows.append((vals[0], vals[1], vals[2]))
@@ -187,8 +223,17 @@ class FitbitFetcherCsvImporter(Importer):
             raise ImportFormatError(path, "file has no samples", line=1, expected="timestamp,x,y,z lines")
         if progress:
             progress(0.7, f"{path.name}: {len(rows)} samples")
-        return [build_fetcher_session(path, np.asarray(stamps, np.int64), np.asarray(rows, np.float64),
-                                      options, self.name, "csv", lambda row: {"line": line_nos[row]})]
+        return [
+            build_fetcher_session(
+                path,
+                np.asarray(stamps, np.int64),
+                np.asarray(rows, np.float64),
+                options,
+                self.name,
+                "csv",
+                lambda row: {"line": line_nos[row]},
+            )
+        ]
 
 
 @register
@@ -196,8 +241,10 @@ class FitbitFetcherBinImporter(Importer):
     """The accel-fetcher watch app's binary part files (uint32 header + int16 records)."""
 
     name = "fitbit_fetcher_bin"
-    description = ("Fitbit accel-fetcher binary part (files '1', '2', ...): uint32 start timestamp, then "
-                   "int16 [Δt ms, x·500, y·500, z·500] records")
+    description = (
+        "Fitbit accel-fetcher binary part (files '1', '2', ...): uint32 start timestamp, then "
+        "int16 [Δt ms, x·500, y·500, z·500] records"
+    )
     patterns = ("[0-9]", "[0-9][0-9]", "[0-9][0-9][0-9]", "[0-9][0-9][0-9][0-9]")
 
     def sniff(self, path: Path) -> float:
@@ -207,7 +254,7 @@ class FitbitFetcherBinImporter(Importer):
         if len(data) < 12:
             return 0.0
         n = (len(data) - 4) // 8
-        rec = np.frombuffer(data[4:4 + 8 * n], "<i2").reshape(n, 4)
+        rec = np.frombuffer(data[4 : 4 + 8 * n], "<i2").reshape(n, 4)
         if rec[0, 0] != 0 or np.any(rec[1:, 0] < 0) or np.any(rec[1:, 0] > 5000):
             return 0.0
         if n > 1 and np.median(rec[1:, 0]) == 0:
@@ -221,32 +268,51 @@ class FitbitFetcherBinImporter(Importer):
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
-        data = read_at_most(path, 4 + 8 * MAX_PART_RECORDS,
-                            f"a part of at most {MAX_PART_RECORDS:,} records (24 h at 100 Hz)")
+        data = read_at_most(
+            path, 4 + 8 * MAX_PART_RECORDS, f"a part of at most {MAX_PART_RECORDS:,} records (24 h at 100 Hz)"
+        )
         if len(data) < 4:
-            raise ImportFormatError(path, f"file is {len(data)} bytes long", offset=0,
-                                    expected="a 4-byte uint32 start timestamp, then 8-byte records")
+            raise ImportFormatError(
+                path,
+                f"file is {len(data)} bytes long",
+                offset=0,
+                expected="a 4-byte uint32 start timestamp, then 8-byte records",
+            )
         if (len(data) - 4) % 8:
             whole = 4 + (len(data) - 4) // 8 * 8
-            raise ImportFormatError(path, f"file ends inside a record ({len(data) - whole} stray bytes)",
-                                    offset=whole, expected="8-byte records after the 4-byte header")
+            raise ImportFormatError(
+                path,
+                f"file ends inside a record ({len(data) - whole} stray bytes)",
+                offset=whole,
+                expected="8-byte records after the 4-byte header",
+            )
         n = (len(data) - 4) // 8
         if n == 0:
-            raise ImportFormatError(path, "file has a header but no records", offset=4,
-                                    expected="8-byte records [Δt, x, y, z]")
+            raise ImportFormatError(
+                path, "file has a header but no records", offset=4, expected="8-byte records [Δt, x, y, z]"
+            )
         t0 = int(np.frombuffer(data[:4], "<u4")[0])
         rec = np.frombuffer(data[4:], "<i2").reshape(n, 4)
         if rec[0, 0] != 0:
-            raise ImportFormatError(path, f"first record's Δt is {int(rec[0, 0])}", offset=4,
-                                    expected="Δt = 0 for the first record of a part")
+            raise ImportFormatError(
+                path,
+                f"first record's Δt is {int(rec[0, 0])}",
+                offset=4,
+                expected="Δt = 0 for the first record of a part",
+            )
         neg = np.flatnonzero(rec[:, 0] < 0)
         if len(neg):
             i = int(neg[0])
-            raise ImportFormatError(path, f"record {i} has a negative Δt ({int(rec[i, 0])} ms)",
-                                    offset=4 + 8 * i, expected="Δt ≥ 0 ms since the previous record")
+            raise ImportFormatError(
+                path,
+                f"record {i} has a negative Δt ({int(rec[i, 0])} ms)",
+                offset=4 + 8 * i,
+                expected="Δt ≥ 0 ms since the previous record",
+            )
         t_ms = t0 + np.cumsum(rec[:, 0].astype(np.int64))
         xyz = rec[:, 1:].astype(np.float32) / ACCEL_SCALAR
-        session = build_fetcher_session(path, t_ms, xyz, options, self.name, "binary part",
-                                        lambda row: {"offset": 4 + 8 * row + 2})
+        session = build_fetcher_session(
+            path, t_ms, xyz, options, self.name, "binary part", lambda row: {"offset": 4 + 8 * row + 2}
+        )
         warn(session, "values wrap (not saturate) beyond ±65.5 m/s² in this format")
         return [session]

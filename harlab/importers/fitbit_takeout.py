@@ -55,8 +55,10 @@ from harlab.importers.importer import (
     warn,
 )
 
-NO_MOTION = ("Fitbit account exports hold no raw motion data (no accelerometer or gyroscope): "
-             "this session has only heart rate, steps, sleep stages and exercise logs")
+NO_MOTION = (
+    "Fitbit account exports hold no raw motion data (no accelerometer or gyroscope): "
+    "this session has only heart rate, steps, sleep stages and exercise logs"
+)
 _DAY = r"(\d{4}-\d{2}-\d{2})"
 KINDS: dict[str, re.Pattern[str]] = {
     "hr_json": re.compile(rf"^heart_rate-{_DAY}\.json$"),
@@ -109,8 +111,10 @@ def list_entries(path: Path) -> list[Entry]:
                     with zipfile.ZipFile(path) as z:
                         return read_member(z, info, label, budget)
                 except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-                    raise ImportFormatError(label, f"cannot read zip member: {exc}",
-                                            expected="an intact zip archive") from exc
+                    raise ImportFormatError(
+                        label, f"cannot read zip member: {exc}", expected="an intact zip archive"
+                    ) from exc
+
             return read
 
         with open_zip(path) as zf:
@@ -129,26 +133,36 @@ def _load_json(entry: Entry) -> tuple[object, str]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFormatError(entry.label, "file is not UTF-8 text", offset=exc.start,
-                                expected="a JSON array") from exc
+        raise ImportFormatError(
+            entry.label, "file is not UTF-8 text", offset=exc.start, expected="a JSON array"
+        ) from exc
     if not text.strip():
         raise ImportFormatError(entry.label, "file is empty", line=1, expected="a JSON array")
     nul = re.search(r"\x00|\\u0000", text)
     if nul:  # no string harlab stores can hold a NUL character
-        raise ImportFormatError(entry.label, "NUL character", line=text.count("\n", 0, nul.start()) + 1,
-                                expected="JSON text without NUL characters")
+        raise ImportFormatError(
+            entry.label,
+            "NUL character",
+            line=text.count("\n", 0, nul.start()) + 1,
+            expected="JSON text without NUL characters",
+        )
     try:
         data = json.loads(text, parse_constant=lambda c: _reject_constant(entry, text, c))
     except json.JSONDecodeError as exc:
-        raise ImportFormatError(entry.label, f"invalid JSON: {exc.msg}", line=exc.lineno,
-                                expected="a JSON array of records") from exc
+        raise ImportFormatError(
+            entry.label, f"invalid JSON: {exc.msg}", line=exc.lineno, expected="a JSON array of records"
+        ) from exc
     return data, text
 
 
 def _reject_constant(entry: Entry, text: str, const: str) -> float:
     pos = text.find(const)
-    raise ImportFormatError(entry.label, f"{const} is not a valid value", line=text.count("\n", 0, pos) + 1,
-                            expected="a finite number")
+    raise ImportFormatError(
+        entry.label,
+        f"{const} is not a valid value",
+        line=text.count("\n", 0, pos) + 1,
+        expected="a finite number",
+    )
 
 
 def _line_of_item(text: str, key: str, k: int) -> int | None:
@@ -161,14 +175,19 @@ def _line_of_item(text: str, key: str, k: int) -> int | None:
 
 def _as_list(entry: Entry, data: object) -> list[dict]:
     if not isinstance(data, list):
-        raise ImportFormatError(entry.label, f"top level is a JSON {type(data).__name__}", line=1,
-                                expected="a JSON array of records")
+        raise ImportFormatError(
+            entry.label,
+            f"top level is a JSON {type(data).__name__}",
+            line=1,
+            expected="a JSON array of records",
+        )
     return data
 
 
 def _fail(entry: Entry, text: str, key: str, k: int, problem: str, expected: str) -> ImportFormatError:
-    return ImportFormatError(entry.label, f"record {k}: {problem}", line=_line_of_item(text, key, k),
-                             expected=expected)
+    return ImportFormatError(
+        entry.label, f"record {k}: {problem}", line=_line_of_item(text, key, k), expected=expected
+    )
 
 
 def _utc_times(entry: Entry, text: str, stamps: list[object], fmt: str | None, key: str) -> np.ndarray:
@@ -178,19 +197,33 @@ def _utc_times(entry: Entry, text: str, stamps: list[object], fmt: str | None, k
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         k = int(bad[0])
-        raise _fail(entry, text, key, k, f"{key} {stamps[k]!r} is not a time",
-                    f"{key} as {'MM/DD/YY HH:MM:SS (UTC)' if fmt == LEGACY_TIME else 'ISO 8601 time'}")
+        raise _fail(
+            entry,
+            text,
+            key,
+            k,
+            f"{key} {stamps[k]!r} is not a time",
+            f"{key} as {'MM/DD/YY HH:MM:SS (UTC)' if fmt == LEGACY_TIME else 'ISO 8601 time'}",
+        )
     times = parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     outside = np.flatnonzero((times < EARLIEST) | (times >= LATEST))
     if len(outside):
         k = int(outside[0])
-        raise _fail(entry, text, key, k, f"{key} {stamps[k]!r} is not between 1970 and 2100", "a time 1970-2100")
+        raise _fail(
+            entry, text, key, k, f"{key} {stamps[k]!r} is not between 1970 and 2100", "a time 1970-2100"
+        )
     return times
 
 
 def _number(
-    entry: Entry, text: str, key: str, k: int, value: object, what: str,
-    lo: float | None = None, hi: float | None = None,
+    entry: Entry,
+    text: str,
+    key: str,
+    k: int,
+    value: object,
+    what: str,
+    lo: float | None = None,
+    hi: float | None = None,
 ) -> float:
     """``value`` as a finite number (within lo..hi when given), else an error at record k's line.
 
@@ -209,11 +242,15 @@ def _number(
     return v
 
 
-def _checked(label: Path, values: np.ndarray, kind: str, unit: str, line_of: Callable[[int], int | None]) -> Checked:
+def _checked(
+    label: Path, values: np.ndarray, kind: str, unit: str, line_of: Callable[[int], int | None]
+) -> Checked:
     """Heart rate or steps of one file after the plausibility check (NaN where marked)."""
+
     def locate(k: int) -> dict[str, int]:
         line = line_of(k)
         return {} if line is None else {"line": line}
+
     return check_values(label, values, stream=kind, kind=kind, units=unit, locate=locate)
 
 
@@ -236,8 +273,14 @@ def parse_hr_json(entry: Entry, out: Collected) -> None:
     stamps, bpm, conf = [], np.empty(len(items)), np.empty(len(items))
     for k, it in enumerate(items):
         if not isinstance(it, dict) or not isinstance(it.get("value"), dict):
-            raise _fail(entry, text, "dateTime", k, "not a heart-rate record",
-                        '{"dateTime": "MM/DD/YY HH:MM:SS", "value": {"bpm": n, "confidence": c}}')
+            raise _fail(
+                entry,
+                text,
+                "dateTime",
+                k,
+                "not a heart-rate record",
+                '{"dateTime": "MM/DD/YY HH:MM:SS", "value": {"bpm": n, "confidence": c}}',
+            )
         stamps.append(it.get("dateTime"))
         bpm[k] = _number(entry, text, "dateTime", k, it["value"].get("bpm"), "bpm")
         conf[k] = _number(entry, text, "dateTime", k, it["value"].get("confidence", -1), "confidence", -1, 3)
@@ -257,33 +300,51 @@ def parse_hr_csv(entry: Entry, out: Collected) -> None:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFormatError(entry.label, "file is not UTF-8 text", offset=exc.start,
-                                expected="CSV text") from exc
+        raise ImportFormatError(
+            entry.label, "file is not UTF-8 text", offset=exc.start, expected="CSV text"
+        ) from exc
     lines = text.splitlines()
     header = [h.strip().lower() for h in lines[0].split(",")] if lines else []
     if header[:2] != ["timestamp", "beats per minute"] or len(header) > 3:
-        raise ImportFormatError(entry.label, f"unexpected header {lines[0][:80] if lines else ''!r}", line=1,
-                                expected="'timestamp,beats per minute' or 'timestamp,beats per minute,data source'")
+        raise ImportFormatError(
+            entry.label,
+            f"unexpected header {lines[0][:80] if lines else ''!r}",
+            line=1,
+            expected="'timestamp,beats per minute' or 'timestamp,beats per minute,data source'",
+        )
     stamps, bpm, line_nos = [], [], []
     for no, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         fields = line.split(",")
         if len(fields) != len(header):
-            raise ImportFormatError(entry.label, f"{len(fields)} fields", line=no,
-                                    expected=f"{len(header)} fields like the header")
+            raise ImportFormatError(
+                entry.label,
+                f"{len(fields)} fields",
+                line=no,
+                expected=f"{len(header)} fields like the header",
+            )
         try:
             v = float(fields[1])
         except ValueError:
-            raise ImportFormatError(entry.label, f"beats per minute {fields[1][:40]!r} is not a number",
-                                    line=no, expected="a number") from None
+            raise ImportFormatError(
+                entry.label,
+                f"beats per minute {fields[1][:40]!r} is not a number",
+                line=no,
+                expected="a number",
+            ) from None
         if not np.isfinite(v):
-            raise ImportFormatError(entry.label, f"beats per minute is {fields[1]!r}", line=no,
-                                    expected="a finite number")
+            raise ImportFormatError(
+                entry.label, f"beats per minute is {fields[1]!r}", line=no, expected="a finite number"
+            )
         ts = pd.to_datetime(fields[0].strip(), utc=True, errors="coerce", format="ISO8601")
         if pd.isna(ts) or not EARLIEST <= ts.tz_localize(None).to_datetime64() < LATEST:
-            raise ImportFormatError(entry.label, f"timestamp {fields[0][:40]!r} is not a time", line=no,
-                                    expected="ISO 8601 with Z from 1970 to 2100, e.g. 2024-10-27T00:00:04Z")
+            raise ImportFormatError(
+                entry.label,
+                f"timestamp {fields[0][:40]!r} is not a time",
+                line=no,
+                expected="ISO 8601 with Z from 1970 to 2100, e.g. 2024-10-27T00:00:04Z",
+            )
         stamps.append(ts.tz_localize(None).to_datetime64())
         bpm.append(v)
         line_nos.append(no)
@@ -300,8 +361,14 @@ def parse_steps(entry: Entry, out: Collected) -> None:
     stamps, vals = [], np.empty(len(items))
     for k, it in enumerate(items):
         if not isinstance(it, dict):
-            raise _fail(entry, text, "dateTime", k, "not a steps record",
-                        '{"dateTime": "MM/DD/YY HH:MM:SS", "value": "n"}')
+            raise _fail(
+                entry,
+                text,
+                "dateTime",
+                k,
+                "not a steps record",
+                '{"dateTime": "MM/DD/YY HH:MM:SS", "value": "n"}',
+            )
         stamps.append(it.get("dateTime"))
         vals[k] = _number(entry, text, "dateTime", k, it.get("value"), "steps")
     out.steps_t.append(_utc_times(entry, text, stamps, LEGACY_TIME, "dateTime"))
@@ -334,9 +401,14 @@ def parse_sleep(entry: Entry, out: Collected, tz: ZoneInfo) -> None:
                     raise ValueError(f"seconds {d['seconds']!r} (at most a week)")
                 stages.append((s, s + np.timedelta64(int(round(secs * 1000)), "ms"), f"sleep: {d['level']}"))
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-            raise _fail(entry, text, "startTime", k, f"bad sleep log ({exc})",
-                        "startTime/endTime as local ISO times and levels.data [{dateTime, level, seconds}]"
-                        ) from None
+            raise _fail(
+                entry,
+                text,
+                "startTime",
+                k,
+                f"bad sleep log ({exc})",
+                "startTime/endTime as local ISO times and levels.data [{dateTime, level, seconds}]",
+            ) from None
         if end < start:
             raise _fail(entry, text, "startTime", k, "endTime is before startTime", "endTime ≥ startTime")
         note = f"logId {log.get('logId', '?')}, {log.get('type', '')}"
@@ -356,8 +428,14 @@ def parse_exercise(entry: Entry, out: Collected) -> None:
                 raise ValueError(f"duration {log['duration']!r} (at most a week)")
             name = str(log["activityName"]).strip() or "exercise"
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise _fail(entry, text, "startTime", k, f"bad exercise log ({exc})",
-                        "activityName, startTime 'MM/DD/YY HH:MM:SS' (UTC) and duration in ms") from None
+            raise _fail(
+                entry,
+                text,
+                "startTime",
+                k,
+                f"bad exercise log ({exc})",
+                "activityName, startTime 'MM/DD/YY HH:MM:SS' (UTC) and duration in ms",
+            ) from None
         end = start + np.timedelta64(int(round(ms)), "ms")
         out.segments.append((start, end, f"exercise: {name}", f"logId {log.get('logId', '?')}"))
 
@@ -398,7 +476,11 @@ def _merge(ts: list[np.ndarray], vs: list[np.ndarray], cs: list[np.ndarray] | No
 
 
 def build_context_session(
-    out: Collected, path: Path, options: ImportOptions, importer: str, tz_name: str,
+    out: Collected,
+    path: Path,
+    options: ImportOptions,
+    importer: str,
+    tz_name: str,
     sources: list[SourceFile],
 ) -> Session:
     hr_t, hr_v, hr_c, hr_dups = _merge(out.hr_t, out.hr_v, out.hr_conf)
@@ -422,32 +504,61 @@ def build_context_session(
     session = Session(metadata)
     if len(hr_t):
         flags = np.where((hr_c == 0) | np.isnan(hr_v), FLAG_SUSPECT, 0).astype(np.uint8)
-        session.add_stream(Stream.from_arrays(
-            "heart_rate", rel(hr_t), hr_v[:, None], ["bpm"], "bpm", None, flags=flags,
-            kind="heart_rate", device="fitbit",
-        ))
+        session.add_stream(
+            Stream.from_arrays(
+                "heart_rate",
+                rel(hr_t),
+                hr_v[:, None],
+                ["bpm"],
+                "bpm",
+                None,
+                flags=flags,
+                kind="heart_rate",
+                device="fitbit",
+            )
+        )
     if len(st_t):
-        session.add_stream(Stream.from_arrays(
-            "steps", rel(st_t), st_v[:, None], ["steps"], "steps/min", 1 / 60,
-            flags=np.where(np.isnan(st_v), FLAG_SUSPECT, 0).astype(np.uint8), kind="steps", device="fitbit",
-        ))
+        session.add_stream(
+            Stream.from_arrays(
+                "steps",
+                rel(st_t),
+                st_v[:, None],
+                ["steps"],
+                "steps/min",
+                1 / 60,
+                flags=np.where(np.isnan(st_v), FLAG_SUSPECT, 0).astype(np.uint8),
+                kind="steps",
+                device="fitbit",
+            )
+        )
     if out.segments:
         track = session.label_track("context", "overlapping")
         track.description = "sleep stages and exercise logs from the Fitbit account export"
         segs = sorted(out.segments, key=lambda s: (s[0], s[1]))
         for _, _, label, _ in segs:
             session.schema.ensure(label)
-        track.add_many([
-            Segment(float(rel(np.array([s]))[0]), float(rel(np.array([e]))[0]), label,
-                    annotator="Fitbit", source="imported", note=note)
-            for s, e, label, note in segs
-        ])
+        track.add_many(
+            [
+                Segment(
+                    float(rel(np.array([s]))[0]),
+                    float(rel(np.array([e]))[0]),
+                    label,
+                    annotator="Fitbit",
+                    source="imported",
+                    note=note,
+                )
+                for s, e, label, note in segs
+            ]
+        )
     warn(session, NO_MOTION)
     for note in out.notes:
         warn(session, note)
     if hr_dups or st_dups:
-        warn(session, f"dropped {hr_dups} heart-rate and {st_dups} steps samples that repeat a timestamp "
-                      "(the same data in two files of the export)")
+        warn(
+            session,
+            f"dropped {hr_dups} heart-rate and {st_dups} steps samples that repeat a timestamp "
+            "(the same data in two files of the export)",
+        )
     return session
 
 
@@ -456,11 +567,19 @@ class FitbitTakeoutImporter(Importer):
     """A Fitbit account archive or Google Takeout, as a folder or zip (no raw motion data)."""
 
     name = "fitbit_takeout"
-    description = ("Fitbit account export / Google Takeout (folder or .zip): heart rate, steps, sleep "
-                   "stages and exercise logs as low-rate streams and a 'context' label track. "
-                   "Holds NO raw motion data")
-    patterns = ("*.zip", "heart_rate-*.json", "heart_rate_*.csv", "steps-*.json", "sleep-*.json",
-                "exercise-*.json")
+    description = (
+        "Fitbit account export / Google Takeout (folder or .zip): heart rate, steps, sleep "
+        "stages and exercise logs as low-rate streams and a 'context' label track. "
+        "Holds NO raw motion data"
+    )
+    patterns = (
+        "*.zip",
+        "heart_rate-*.json",
+        "heart_rate_*.csv",
+        "steps-*.json",
+        "sleep-*.json",
+        "exercise-*.json",
+    )
     accepts_directories = True
 
     def sniff(self, path: Path) -> float:
@@ -496,7 +615,8 @@ class FitbitTakeoutImporter(Importer):
         entries = list_entries(path)
         if not entries:
             raise ImportFormatError(
-                path, "no Fitbit export files found",
+                path,
+                "no Fitbit export files found",
                 expected="heart_rate-*.json, heart_rate_*.csv, steps-*.json, sleep-*.json or exercise-*.json",
             )
         tz_name, tz_warning = resolve_timezone(options)
@@ -518,8 +638,11 @@ class FitbitTakeoutImporter(Importer):
             if progress:
                 progress((i + 1) / len(entries), entry.name)
         if not (out.hr_t and sum(map(len, out.hr_t))) and not out.steps_t and not out.segments:
-            raise ImportFormatError(path, "the export files hold no samples or logs",
-                                    expected="at least one heart-rate, steps, sleep or exercise record")
+            raise ImportFormatError(
+                path,
+                "the export files hold no samples or logs",
+                expected="at least one heart-rate, steps, sleep or exercise record",
+            )
         if path.is_dir():
             sources = [SourceFile(str(e.label), sha256_of(e.label), e.label.stat().st_size) for e in entries]
         else:
@@ -536,20 +659,30 @@ class FitbitTakeoutImporter(Importer):
             day = out.hr_file_starts[0][0]
             actual = datetime(day.year, day.month, day.day, 12, tzinfo=tz).utcoffset()
             if actual is not None and actual != hint:
-                warn(session, f"--timezone {tz_name} is {_fmt_offset(actual)}, but the heart-rate files "
-                              f"start at local midnight of {_fmt_offset(hint)}; check the timezone")
+                warn(
+                    session,
+                    f"--timezone {tz_name} is {_fmt_offset(actual)}, but the heart-rate files "
+                    f"start at local midnight of {_fmt_offset(hint)}; check the timezone",
+                )
         return [session]
 
 
 def _iter_dataset(entry_label: Path, data: dict) -> Iterator[tuple[int, str, object]]:
     intraday = data.get("activities-heart-intraday")
     if not isinstance(intraday, dict) or not isinstance(intraday.get("dataset"), list):
-        raise ImportFormatError(entry_label, "no activities-heart-intraday.dataset list", line=1,
-                                expected="a Web API intraday heart-rate response")
+        raise ImportFormatError(
+            entry_label,
+            "no activities-heart-intraday.dataset list",
+            line=1,
+            expected="a Web API intraday heart-rate response",
+        )
     for k, item in enumerate(intraday["dataset"]):
         if not isinstance(item, dict):
-            raise ImportFormatError(entry_label, f"dataset item {k} is not an object",
-                                    expected='{"time": "HH:MM:SS", "value": bpm}')
+            raise ImportFormatError(
+                entry_label,
+                f"dataset item {k} is not an object",
+                expected='{"time": "HH:MM:SS", "value": bpm}',
+            )
         yield k, item.get("time"), item.get("value")
 
 
@@ -558,8 +691,10 @@ class FitbitWebApiHeartRateImporter(Importer):
     """The Fitbit Web API intraday heart-rate JSON (``activities-heart-intraday``)."""
 
     name = "fitbit_webapi_hr"
-    description = ("Fitbit Web API intraday heart-rate JSON; times of day in the user's profile timezone "
-                   "(--timezone), date from activities-heart or the file name. No raw motion data")
+    description = (
+        "Fitbit Web API intraday heart-rate JSON; times of day in the user's profile timezone "
+        "(--timezone), date from activities-heart or the file name. No raw motion data"
+    )
     patterns = ("*.json",)
 
     def sniff(self, path: Path) -> float:
@@ -574,8 +709,12 @@ class FitbitWebApiHeartRateImporter(Importer):
         entry = Entry(path.name, path, lambda: read_all(path))
         data, text = _load_json(entry)
         if not isinstance(data, dict):
-            raise ImportFormatError(path, f"top level is a JSON {type(data).__name__}", line=1,
-                                    expected="a JSON object with activities-heart-intraday")
+            raise ImportFormatError(
+                path,
+                f"top level is a JSON {type(data).__name__}",
+                line=1,
+                expected="a JSON object with activities-heart-intraday",
+            )
         day = self._date(path, data, options)
         tz_name, tz_warning = resolve_timezone(options)
         tz = ZoneInfo(tz_name)
@@ -584,10 +723,15 @@ class FitbitWebApiHeartRateImporter(Importer):
         current = day
         previous: str | None = None
         for k, t, v in _iter_dataset(path, data):
+
             def bad(problem: str, expected: str, k: int = k) -> ImportFormatError:
                 # the line is looked up only for the message: per item it would cost minutes on a day
-                return ImportFormatError(path, f"dataset item {k}: {problem}", line=_line_of_item(text, "time", k),
-                                         expected=expected)
+                return ImportFormatError(
+                    path,
+                    f"dataset item {k}: {problem}",
+                    line=_line_of_item(text, "time", k),
+                    expected=expected,
+                )
 
             if not isinstance(t, str) or not re.fullmatch(r"\d{2}:\d{2}(:\d{2})?", t):
                 raise bad(f"time {t!r}", "a time of day HH:MM:SS")
@@ -595,8 +739,9 @@ class FitbitWebApiHeartRateImporter(Importer):
                 if previous is not None and t < previous:
                     current += timedelta(days=1)  # the range crossed midnight
                 previous = t
-                local = datetime.combine(current, datetime.strptime(t, "%H:%M:%S" if t.count(":") == 2
-                                                                    else "%H:%M").time(), tz)
+                local = datetime.combine(
+                    current, datetime.strptime(t, "%H:%M:%S" if t.count(":") == 2 else "%H:%M").time(), tz
+                )
             except (ValueError, OverflowError):
                 raise bad(f"time {t!r}", "a valid time of day") from None
             try:
@@ -610,9 +755,12 @@ class FitbitWebApiHeartRateImporter(Importer):
             times.append(local.astimezone(UTC))
             bpm.append(value)
         if not times:
-            raise ImportFormatError(path, "the intraday dataset is empty", line=1,
-                                    expected="at least one {time, value} sample")
-        checked = _checked(path, np.asarray(bpm), "heart_rate", "bpm", lambda k: _line_of_item(text, "time", k))
+            raise ImportFormatError(
+                path, "the intraday dataset is empty", line=1, expected="at least one {time, value} sample"
+            )
+        checked = _checked(
+            path, np.asarray(bpm), "heart_rate", "bpm", lambda k: _line_of_item(text, "time", k)
+        )
         start = times[0].replace(microsecond=0)
         rel = np.array([(t - start).total_seconds() for t in times])
         intraday = data["activities-heart-intraday"]
@@ -626,14 +774,28 @@ class FitbitWebApiHeartRateImporter(Importer):
             extra={"raw_motion": "none", "date": day.isoformat()},
         )
         session = Session(metadata)
-        session.add_stream(Stream.from_arrays("heart_rate", rel, checked.values, ["bpm"], "bpm",
-                                              rate, flags=checked.flags(), kind="heart_rate", device="fitbit"))
+        session.add_stream(
+            Stream.from_arrays(
+                "heart_rate",
+                rel,
+                checked.values,
+                ["bpm"],
+                "bpm",
+                rate,
+                flags=checked.flags(),
+                kind="heart_rate",
+                device="fitbit",
+            )
+        )
         if checked.note:
             warn(session, checked.note)
         warn(session, "the Fitbit Web API holds no raw motion data: this session has heart rate only")
         if tz_warning:
-            warn(session, "no timezone given: the times of day (the user's profile zone) were taken as UTC "
-                          "(pass --timezone)")
+            warn(
+                session,
+                "no timezone given: the times of day (the user's profile zone) were taken as UTC "
+                "(pass --timezone)",
+            )
         return [session]
 
     @staticmethod
@@ -644,8 +806,12 @@ class FitbitWebApiHeartRateImporter(Importer):
             except ValueError:
                 found = None
             if found is None or not 1970 <= found.year <= 2100:
-                raise ImportFormatError(path, f"{where} {text[:40]!r} is not a date", line=1,
-                                        expected="a date YYYY-MM-DD from 1970 to 2100")
+                raise ImportFormatError(
+                    path,
+                    f"{where} {text[:40]!r} is not a date",
+                    line=1,
+                    expected="a date YYYY-MM-DD from 1970 to 2100",
+                )
             return found
 
         given = options.extra.get("date")
@@ -659,6 +825,10 @@ class FitbitWebApiHeartRateImporter(Importer):
         m = re.search(r"\d{4}-\d{2}-\d{2}", path.name)
         if m:
             return day(m[0], "the date in the file name")
-        raise ImportFormatError(path, "the response does not say which day it covers", line=1,
-                                expected="activities-heart[0].dateTime as YYYY-MM-DD, a date in the file name, "
-                                         "or options.extra['date']")
+        raise ImportFormatError(
+            path,
+            "the response does not say which day it covers",
+            line=1,
+            expected="activities-heart[0].dateTime as YYYY-MM-DD, a date in the file name, "
+            "or options.extra['date']",
+        )

@@ -444,8 +444,14 @@ class GenericCsvImporter(Importer):
             with np.errstate(over="ignore"):  # a product past float64 is infinity, refused just below
                 values = np.stack([v for v, _ in cols], axis=1)[present] * st.scale
             rows = np.flatnonzero(present)
-            checked = check_values(path, values, stream=st.name, kind=st.kind, units=st.unit_list(),
-                                   locate=lambda i, rows=rows: {"line": table.line(int(rows[i]))})
+            checked = check_values(
+                path,
+                values,
+                stream=st.name,
+                kind=st.kind,
+                units=st.unit_list(),
+                locate=lambda i, rows=rows: {"line": table.line(int(rows[i]))},
+            )
             t = times.rel[present]
             period = median_period(t)
             flags = checked.flags(gap_flags(t, period))

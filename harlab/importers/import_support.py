@@ -39,8 +39,6 @@ def provenance(importer: str, sources: Iterable[Path], notes: str = "") -> Prove
     )
 
 
-
-
 # -- bounded reading: every importer reads its input through these ---------------------
 
 #: Most bytes read from one input once decompressed: one file, or all files of one export zip or
@@ -57,8 +55,16 @@ RATIO_FLOOR = 64 * 2**20
 #: A Fitbit account export holds one file per kind and day: ~20,000 after ten years.
 MAX_ZIP_MEMBERS = 200_000
 _CHUNK = 4 * 2**20
-_READ_ERRORS = (OSError, EOFError, zlib.error, _isal_error, gzip.BadGzipFile, zipfile.BadZipFile,
-                NotImplementedError, RuntimeError)  # RuntimeError: an encrypted zip member
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    zlib.error,
+    _isal_error,
+    gzip.BadGzipFile,
+    zipfile.BadZipFile,
+    NotImplementedError,
+    RuntimeError,
+)  # RuntimeError: an encrypted zip member
 
 
 def max_input_bytes() -> int:
@@ -106,9 +112,12 @@ class ReadBudget:
 def _ratio_refusal(label: Path, n: int, compressed: int, declared: bool = False) -> ImportFormatError:
     what = f"declares {n:,} bytes" if declared else f"inflates to more than {n:,} bytes"
     return ImportFormatError(
-        label, f"{what} from {compressed:,} compressed bytes, past the "
-        f"{MAX_RATIO}:1 ratio an import accepts (a decompression bomb?)", offset=n,
-        expected=f"at most {MAX_RATIO} decompressed bytes per compressed byte")
+        label,
+        f"{what} from {compressed:,} compressed bytes, past the "
+        f"{MAX_RATIO}:1 ratio an import accepts (a decompression bomb?)",
+        offset=n,
+        expected=f"at most {MAX_RATIO} decompressed bytes per compressed byte",
+    )
 
 
 def _drain(stream: BinaryIO, label: Path, budget: ReadBudget, compressed: int | None, expected: str) -> bytes:
@@ -186,8 +195,11 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     such a name marks a hostile archive and would mislead every message that shows it)."""
     count = _entries_declared(path)
     if count is not None and count > MAX_ZIP_MEMBERS:
-        raise ImportFormatError(path, f"zip lists {count:,} members, more than the {MAX_ZIP_MEMBERS:,} an import "
-                                "reads", expected=f"at most {MAX_ZIP_MEMBERS:,} members")
+        raise ImportFormatError(
+            path,
+            f"zip lists {count:,} members, more than the {MAX_ZIP_MEMBERS:,} an import reads",
+            expected=f"at most {MAX_ZIP_MEMBERS:,} members",
+        )
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
@@ -195,19 +207,26 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     infos = zf.infolist()
     if len(infos) > MAX_ZIP_MEMBERS:  # an end record that under-counts
         zf.close()
-        raise ImportFormatError(path, f"zip lists {len(infos):,} members, more than the {MAX_ZIP_MEMBERS:,} an "
-                                "import reads", expected=f"at most {MAX_ZIP_MEMBERS:,} members")
+        raise ImportFormatError(
+            path,
+            f"zip lists {len(infos):,} members, more than the {MAX_ZIP_MEMBERS:,} an import reads",
+            expected=f"at most {MAX_ZIP_MEMBERS:,} members",
+        )
     for info in infos:
         name = info.filename.replace("\\", "/")
         if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in name.split("/"):
             zf.close()
-            raise ImportFormatError(Path(f"{path}:{info.filename}"), "zip member name is absolute or climbs "
-                                    "out of the archive with '..'", expected="relative member names")
+            raise ImportFormatError(
+                Path(f"{path}:{info.filename}"),
+                "zip member name is absolute or climbs out of the archive with '..'",
+                expected="relative member names",
+            )
     return zf
 
 
-def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: Path, budget: ReadBudget,
-                expected: str = "") -> bytes:
+def read_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: Path, budget: ReadBudget, expected: str = ""
+) -> bytes:
     """One zip member's bytes, refused by its declared size before reading and by the bytes
     actually inflated while reading (declared sizes can lie), against ``budget`` and :data:`MAX_RATIO`."""
     if info.file_size > budget.limit - budget.used:
@@ -218,7 +237,9 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: Path, budget:
         with zf.open(info) as f:
             return _drain(f, label, budget, info.compress_size, expected)
     except _READ_ERRORS as exc:
-        raise ImportFormatError(label, f"cannot read zip member: {exc}", expected="an intact zip archive") from exc
+        raise ImportFormatError(
+            label, f"cannot read zip member: {exc}", expected="an intact zip archive"
+        ) from exc
 
 
 def line_of_offset(data: bytes, offset: int) -> int:
@@ -240,7 +261,9 @@ def check_ascii(path: Path, data: bytes, what: str = "ASCII text") -> None:
     )
 
 
-def finite_number(path: Path, text: str, line: int, example: str = "", finite: str = "a finite decimal number") -> float:
+def finite_number(
+    path: Path, text: str, line: int, example: str = "", finite: str = "a finite decimal number"
+) -> float:
     """``text`` as a finite float, or an :class:`ImportFormatError` naming the line (the
     line-by-line diagnosis after a fast parser refused a file)."""
     try:
@@ -374,8 +397,10 @@ def check_values(
     note = ""
     if marked:
         first = int(np.flatnonzero(rows)[0])
-        note = (f"{path.name}: {marked} of {n} {stream} samples set to NaN and flagged suspect "
-                f"({', '.join(reasons)}{_place(locate(first))})")
+        note = (
+            f"{path.name}: {marked} of {n} {stream} samples set to NaN and flagged suspect "
+            f"({', '.join(reasons)}{_place(locate(first))})"
+        )
     return Checked(out, rows, note)
 
 
@@ -416,8 +441,11 @@ def distinct_names(path: Path, names: dict, what: str) -> None:
     seen: dict[str, object] = {}
     for code, name in names.items():
         if name in seen:
-            raise ImportFormatError(path, f"{what}s {seen[name]} and {code} are both called {name!r}",
-                                    expected=f"a different name for each {what}")
+            raise ImportFormatError(
+                path,
+                f"{what}s {seen[name]} and {code} are both called {name!r}",
+                expected=f"a different name for each {what}",
+            )
         seen[name] = code
 
 

@@ -162,15 +162,21 @@ def companion_refusal(path: Path, imp: Importer, mains: list[Path]) -> ImportFor
     """Why a companion file named without one main file cannot be imported."""
     if not mains:
         return ImportFormatError(
-            path, f"a companion file of the {imp.name} format, read together with its recordings, "
-            "but none of them is beside it", expected=" or ".join(imp.patterns) + " in the same folder")
+            path,
+            f"a companion file of the {imp.name} format, read together with its recordings, "
+            "but none of them is beside it",
+            expected=" or ".join(imp.patterns) + " in the same folder",
+        )
     shown = ", ".join(p.name for p in mains[:3]) + (f" and {len(mains) - 3} more" if len(mains) > 3 else "")
     return ImportFormatError(
-        path, f"a companion file of the {imp.name} format, read together with the {len(mains)} recordings "
-        f"beside it ({shown}); import those files or their folder instead")
+        path,
+        f"a companion file of the {imp.name} format, read together with the {len(mains)} recordings "
+        f"beside it ({shown}); import those files or their folder instead",
+    )
 
 
 # -- helpers shared by importers -------------------------------------------------------
+
 
 def open_binary(path: Path) -> BinaryIO:
     """Open ``path`` for reading bytes, decompressing ``.gz`` transparently."""

@@ -172,8 +172,10 @@ def participant_kept(sessions: Sequence[Session], options: ImportOptions) -> str
     if all(s.metadata.participant_id == options.participant for s in sessions):
         return ""
     # the same words for every input, so a folder of many subjects gets one shared report line
-    return (f"--participant {options.participant} not applied: the source names its subjects, whose ids "
-            "are kept so different people stay different participants")
+    return (
+        f"--participant {options.participant} not applied: the source names its subjects, whose ids "
+        "are kept so different people stay different participants"
+    )
 
 
 class ImportCancelled(HarlabError):
@@ -335,8 +337,10 @@ def import_one(
         importer, sessions = read_input(path, options, fmt, progress, report)
         if out_file is not None:
             if len(sessions) != 1:
-                raise HarlabError(f"{path} holds {len(sessions)} sessions but -o names one file ({out_file}); "
-                                  "give a folder to write one file per session")
+                raise HarlabError(
+                    f"{path} holds {len(sessions)} sessions but -o names one file ({out_file}); "
+                    "give a folder to write one file per session"
+                )
             targets = [out_file]
         else:
             targets = [out_dir / n for n in output_names(path, sessions)]
@@ -397,15 +401,19 @@ def import_paths(
     target = Path(out_file) if out_file is not None else None
     if target is not None:
         if len(inputs) > 1:
-            raise HarlabError(f"-o {target} names one session file but the paths hold {len(inputs)} inputs; "
-                              "give a folder to write one file per session")
+            raise HarlabError(
+                f"-o {target} names one session file but the paths hold {len(inputs)} inputs; "
+                "give a folder to write one file per session"
+            )
         out = target.parent
         if str(out) and not out.is_dir():
             out.mkdir(parents=True, exist_ok=True)
     else:
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
-            raise HarlabError(f"-o {out} is a file, not a folder; name a folder (or one .h5 file for one session)")
+            raise HarlabError(
+                f"-o {out} is a file, not a folder; name a folder (or one .h5 file for one session)"
+            )
         out.mkdir(parents=True, exist_ok=True)
     reports = []
     for i, path in enumerate(inputs):
@@ -454,8 +462,10 @@ def report_lines(reports: Sequence[FileReport], out: Path | str) -> list[str]:
     for r in reports:
         if r.ok:
             streams = ", ".join(f"{k} {v}" for k, v in r.stream_samples.items()) or "no streams"
-            lines.append(f"ok      {r.path}  [{r.importer}] {counted(r.sessions, 'session')}; samples: {streams}; "
-                         f"{counted(r.segments, 'label segment')}")
+            lines.append(
+                f"ok      {r.path}  [{r.importer}] {counted(r.sessions, 'session')}; samples: {streams}; "
+                f"{counted(r.segments, 'label segment')}"
+            )
             lines += [f"        -> {o}" for o in r.outputs]
             lines += [f"        warning: {w}" for w in r.warnings if w not in shared]
         else:
@@ -464,6 +474,8 @@ def report_lines(reports: Sequence[FileReport], out: Path | str) -> list[str]:
             lines.append(f"        reason: {r.reason}")
     lines += [f"warning ({n} inputs{names_of(reports, w, n)}): {w}" for w, n in shared.items()]
     total = sum(r.sessions for r in reports)
-    lines.append(f"{len(reports) - failed} of {counted(len(reports), 'input')} imported, "
-                 f"{counted(total, 'session file')} written to {out}" + (f"; {failed} failed" if failed else ""))
+    lines.append(
+        f"{len(reports) - failed} of {counted(len(reports), 'input')} imported, "
+        f"{counted(total, 'session file')} written to {out}" + (f"; {failed} failed" if failed else "")
+    )
     return lines

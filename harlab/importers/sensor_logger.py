@@ -94,8 +94,9 @@ class _Source:
                         continue
                     if PurePosixPath(info.filename).name.startswith("._"):
                         continue  # macOS resource forks
-                    self.members[info.filename] = read_member(zf, info, Path(f"{path}!{info.filename}"), budget,
-                                                              expected="a Sensor Logger zip")
+                    self.members[info.filename] = read_member(
+                        zf, info, Path(f"{path}!{info.filename}"), budget, expected="a Sensor Logger zip"
+                    )
             self.cite = [path]
         else:
             self.members[path.name] = read_all(path, budget)
@@ -125,8 +126,9 @@ def _read_table(where: Path, data: bytes) -> pd.DataFrame:
     if not text.strip():
         raise ImportFormatError(where, "file is empty", expected="a header time,seconds_elapsed,... and rows")
     if "\0" in text:
-        raise ImportFormatError(where, "NUL character: this is a binary file", offset=data.index(b"\0"),
-                                expected="CSV text")
+        raise ImportFormatError(
+            where, "NUL character: this is a binary file", offset=data.index(b"\0"), expected="CSV text"
+        )
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -377,7 +379,10 @@ class SensorLoggerImporter(Importer):
                 )
             if missing and key in COMPLETE:
                 raise ImportFormatError(
-                    where, f"missing column(s) {', '.join(missing)}", line=1, expected=", ".join(sensor.channels)
+                    where,
+                    f"missing column(s) {', '.join(missing)}",
+                    line=1,
+                    expected=", ".join(sensor.channels),
                 )
             unit_list = [sensor.unit(c) for c in channels]
             if key == "wristmotion" and standardised:

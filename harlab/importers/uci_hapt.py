@@ -334,8 +334,14 @@ class UciHaptImporter(Importer):
         t = np.arange(n, dtype=np.float64) / RATE_HZ
         locate = line_of_row(1)  # no header: row i is line i + 1
         if "acc" in signals:
-            acc_checked = check_values(acc, signals["acc"], stream="accelerometer",  # type: ignore[arg-type]
-                                       kind="accelerometer", units="g", locate=locate)
+            acc_checked = check_values(
+                acc,
+                signals["acc"],
+                stream="accelerometer",  # type: ignore[arg-type]
+                kind="accelerometer",
+                units="g",
+                locate=locate,
+            )
             acc_checked.values *= np.float32(G)  # within ±50 g once checked: no overflow
             session.add_stream(
                 Stream.from_arrays(
@@ -354,8 +360,14 @@ class UciHaptImporter(Importer):
             if acc_checked.note:
                 warn(session, acc_checked.note)
         if "gyro" in signals:
-            gyro_checked = check_values(gyro, signals["gyro"], stream="gyroscope",  # type: ignore[arg-type]
-                                        kind="gyroscope", units="rad/s", locate=locate)
+            gyro_checked = check_values(
+                gyro,
+                signals["gyro"],
+                stream="gyroscope",  # type: ignore[arg-type]
+                kind="gyroscope",
+                units="rad/s",
+                locate=locate,
+            )
             session.add_stream(
                 Stream.from_arrays(
                     "gyroscope",

@@ -138,21 +138,33 @@ class WisdmFile:
 # -- parsing ---------------------------------------------------------------------------
 
 
-def _columns_arrow(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, list[np.ndarray]] | None:
+def _columns_arrow(
+    data: bytes,
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, list[np.ndarray]] | None:
     """(subject, activity codes, activity letters, t, [x, y, z]) with pyarrow's multi-threaded
     CSV reader, or None when pyarrow refuses the text (then pandas decides)."""
     import pyarrow as pa  # imported here: only WISDM reads need it, and it takes a while to load
     import pyarrow.csv as pacsv
 
-    types = {"subject": pa.int64(), "activity": pa.dictionary(pa.int32(), pa.string()), "t": pa.int64(),
-             "x": pa.float64(), "y": pa.float64(), "z": pa.float64()}
+    types = {
+        "subject": pa.int64(),
+        "activity": pa.dictionary(pa.int32(), pa.string()),
+        "t": pa.int64(),
+        "x": pa.float64(),
+        "y": pa.float64(),
+        "z": pa.float64(),
+    }
     try:
         tab = pacsv.read_csv(
             pa.py_buffer(data.replace(b";", b"")),  # the line terminator ';' is no value of its own
             read_options=pacsv.ReadOptions(column_names=_COLS),
             parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False,
-                                                 null_values=[], quoted_strings_can_be_null=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                strings_can_be_null=False,
+                null_values=[],
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
         return None
@@ -161,11 +173,18 @@ def _columns_arrow(data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.n
     act = tab.column("activity").combine_chunks()
     letters = [str(v) for v in act.dictionary.to_pylist()]
     codes = act.indices.to_numpy(zero_copy_only=False)
-    return (tab.column("subject").to_numpy(), codes, letters, tab.column("t").to_numpy(),
-            [tab.column(c).to_numpy() for c in ("x", "y", "z")])
+    return (
+        tab.column("subject").to_numpy(),
+        codes,
+        letters,
+        tab.column("t").to_numpy(),
+        [tab.column(c).to_numpy() for c in ("x", "y", "z")],
+    )
 
 
-def _columns_pandas(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, list[np.ndarray]]:
+def _columns_pandas(
+    path: Path, data: bytes
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, list[np.ndarray]]:
     try:
         with warnings.catch_warnings():
             # a non-integer in an integer column warns before it raises; the raise is what counts
@@ -188,8 +207,13 @@ def _columns_pandas(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray, li
     if df["activity"].isna().any():
         _diagnose(path, data, "missing activity code")
     cat = df["activity"].cat
-    return (df["subject"].to_numpy(), cat.codes.to_numpy(), [str(c) for c in cat.categories], df["t"].to_numpy(),
-            [df[c].to_numpy() for c in ("x", "y", "z")])
+    return (
+        df["subject"].to_numpy(),
+        cat.codes.to_numpy(),
+        [str(c) for c in cat.categories],
+        df["t"].to_numpy(),
+        [df[c].to_numpy() for c in ("x", "y", "z")],
+    )
 
 
 def parse_file(path: Path, sensor: str) -> WisdmFile:
@@ -276,8 +300,12 @@ def _diagnose(path: Path, data: bytes, why: str) -> None:
             )
         for what, number in (("subject", sub), ("timestamp", ts)):
             if abs(int(number)) >= 2**63:
-                raise ImportFormatError(path, f"{what} {number[:40]} is too large", line=i,
-                                        expected="an integer below 2^63 (int64)")
+                raise ImportFormatError(
+                    path,
+                    f"{what} {number[:40]} is too large",
+                    line=i,
+                    expected="an integer below 2^63 (int64)",
+                )
         for v in vals:
             finite_number(path, v, i, example="-5.1665324E-4", finite="finite decimal numbers")
     raise ImportFormatError(
@@ -640,8 +668,6 @@ class WisdmImporter(Importer):
         sources = [parsed[s].path for s in sorted(parsed)] + ([key_file] if key_file else [])
         meta.provenance = provenance(self.name, sources)
         return session
-
-
 
 
 def _block_segments(c: CleanStream, t0: int, names: dict[str, str]) -> list[Segment]:

@@ -38,7 +38,9 @@ def assign_hotkeys(count: int, taken: Iterable[str] = ()) -> list[str | None]:
     return [free[i] if i < len(free) else None for i in range(count)]
 
 
-def add_classes(schema: LabelSchema, names: Iterable[str], like: LabelSchema | None = None) -> list[LabelClass]:
+def add_classes(
+    schema: LabelSchema, names: Iterable[str], like: LabelSchema | None = None
+) -> list[LabelClass]:
     """Add each of ``names`` that ``schema`` lacks, with a free key and a colour unlike the others
     (a protocol's activities before a recording, so the file's classes can be keyed later); a
     class ``like`` knows (the demo's activities) keeps its key and colour there when they are free."""
@@ -49,13 +51,26 @@ def add_classes(schema: LabelSchema, names: Iterable[str], like: LabelSchema | N
         used = {c.hotkey.lower() for c in schema if c.hotkey}
         colours = [c.color for c in schema]
         known = like.get(name) if like is not None else None
-        key = known.hotkey if known is not None and known.hotkey and known.hotkey.lower() not in used else None
+        key = (
+            known.hotkey if known is not None and known.hotkey and known.hotkey.lower() not in used else None
+        )
         colour = known.color if known is not None and known.color not in colours else None
-        if colour is not None and colours and min(color_distance(colour, c) for c in colours) < MIN_CLASS_DISTANCE:
+        if (
+            colour is not None
+            and colours
+            and min(color_distance(colour, c) for c in colours) < MIN_CLASS_DISTANCE
+        ):
             colour = None
-        added.append(schema.add(LabelClass(
-            name, colour or distinct_color(colours), key or assign_hotkeys(1, used)[0],
-            known.description if known is not None else "")))
+        added.append(
+            schema.add(
+                LabelClass(
+                    name,
+                    colour or distinct_color(colours),
+                    key or assign_hotkeys(1, used)[0],
+                    known.description if known is not None else "",
+                )
+            )
+        )
     return added
 
 
@@ -92,9 +107,14 @@ def repair_hotkeys(schema: LabelSchema) -> list[HotkeyRepair]:
 
 def describe_repairs(repairs: Iterable[HotkeyRepair]) -> str:
     """One sentence for the status bar: which class keys moved and why."""
-    parts = [f"{r.name} {r.old.upper()}→{r.new.upper()}" if r.new else f"{r.name} {r.old.upper()} cleared"
-             for r in repairs]
+    parts = [
+        f"{r.name} {r.old.upper()}→{r.new.upper()}" if r.new else f"{r.name} {r.old.upper()} cleared"
+        for r in repairs
+    ]
     if not parts:
         return ""
-    return ("Class hotkeys that clashed with the shortcut table were changed: " + ", ".join(parts)
-            + " (Ctrl+L edits the classes; save to keep the change)")
+    return (
+        "Class hotkeys that clashed with the shortcut table were changed: "
+        + ", ".join(parts)
+        + " (Ctrl+L edits the classes; save to keep the change)"
+    )

@@ -57,31 +57,48 @@ EDITABLE_FIELDS = ("start", "end", "label", "annotator", "source", "confidence",
 
 # -- serialisation of values ----------------------------------------------------------------
 def _array_to_text(a: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes()).decode("ascii")
+    return base64.b64encode(np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<")).tobytes()).decode(
+        "ascii"
+    )
 
 
 def _array_from_text(text: str, dtype: str, shape: Sequence[int]) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape).copy()
+    return (
+        np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape).copy()
+    )
 
 
 def prediction_to_dict(t: PredictionTrack) -> dict[str, Any]:
     """A JSON-ready dict of a whole prediction track (arrays bit-exact, base64 little-endian),
     so the journal can bring back a track added, renamed or removed before a crash."""
     return {
-        "name": t.name, "model_name": t.model_name, "model_version": t.model_version, "classes": list(t.classes),
-        "created": t.created.isoformat(), "params": dict(t.params), "n": len(t),
-        "window_start": _array_to_text(t.window_start), "window_end": _array_to_text(t.window_end),
-        "probabilities": _array_to_text(t.probabilities), "segments": [segment_to_dict(s) for s in t.segments],
+        "name": t.name,
+        "model_name": t.model_name,
+        "model_version": t.model_version,
+        "classes": list(t.classes),
+        "created": t.created.isoformat(),
+        "params": dict(t.params),
+        "n": len(t),
+        "window_start": _array_to_text(t.window_start),
+        "window_end": _array_to_text(t.window_end),
+        "probabilities": _array_to_text(t.probabilities),
+        "segments": [segment_to_dict(s) for s in t.segments],
     }
 
 
 def prediction_from_dict(d: dict[str, Any]) -> PredictionTrack:
     n, k = int(d["n"]), len(d["classes"])
     return PredictionTrack(
-        str(d["name"]), str(d["model_name"]), str(d["model_version"]), [str(c) for c in d["classes"]],
-        _array_from_text(d["window_start"], "f8", (n,)), _array_from_text(d["window_end"], "f8", (n,)),
-        _array_from_text(d["probabilities"], "f4", (n, k)), [segment_from_dict(s) for s in d["segments"]],
-        created=datetime.fromisoformat(d["created"]), params=dict(d.get("params") or {}),
+        str(d["name"]),
+        str(d["model_name"]),
+        str(d["model_version"]),
+        [str(c) for c in d["classes"]],
+        _array_from_text(d["window_start"], "f8", (n,)),
+        _array_from_text(d["window_end"], "f8", (n,)),
+        _array_from_text(d["probabilities"], "f4", (n, k)),
+        [segment_from_dict(s) for s in d["segments"]],
+        created=datetime.fromisoformat(d["created"]),
+        params=dict(d.get("params") or {}),
     )
 
 
@@ -94,7 +111,8 @@ def same_prediction(a: PredictionTrack | None, b: PredictionTrack | None) -> boo
     return (
         (a.name, a.model_name, a.model_version, a.classes, a.created, a.params, a.segments)
         == (b.name, b.model_name, b.model_version, b.classes, b.created, b.params, b.segments)
-        and np.array_equal(a.window_start, b.window_start) and np.array_equal(a.window_end, b.window_end)
+        and np.array_equal(a.window_start, b.window_start)
+        and np.array_equal(a.window_end, b.window_end)
         and np.array_equal(a.probabilities, b.probabilities)
     )
 
@@ -127,7 +145,9 @@ class TrackDelta:
         return cls(str(d["track"]), dec(d["before"]), dec(d["after"]))
 
 
-def _apply_values(track: LabelTrack, want: dict[int, Segment | None], expect: dict[int, Segment | None]) -> None:
+def _apply_values(
+    track: LabelTrack, want: dict[int, Segment | None], expect: dict[int, Segment | None]
+) -> None:
     for i, seg in expect.items():
         cur = _lookup(track, i)
         if cur != seg:
@@ -239,8 +259,12 @@ class Plan:
             "tracks_created": [list(t) for t in self.tracks_created],
             "classes_added": [class_to_dict(c) for c in self.classes_added],
             "deltas": [d.to_dict() for d in self.deltas],
-            "schema_before": None if self.schema_before is None else [class_to_dict(c) for c in self.schema_before],
-            "schema_after": None if self.schema_after is None else [class_to_dict(c) for c in self.schema_after],
+            "schema_before": None
+            if self.schema_before is None
+            else [class_to_dict(c) for c in self.schema_before],
+            "schema_after": None
+            if self.schema_after is None
+            else [class_to_dict(c) for c in self.schema_after],
             "metadata_before": self.metadata_before,
             "metadata_after": self.metadata_after,
             "predictions_before": enc(self.predictions_before),
@@ -473,9 +497,15 @@ class LabelRange(EditCommand):
 
     def params(self) -> dict[str, Any]:
         return {
-            "track": self.track, "start": self.start, "end": self.end, "label": self.label,
-            "annotator": self.annotator, "source": self.source, "confidence": self.confidence,
-            "note": self.note, "policy": self.policy,
+            "track": self.track,
+            "start": self.start,
+            "end": self.end,
+            "label": self.label,
+            "annotator": self.annotator,
+            "source": self.source,
+            "confidence": self.confidence,
+            "note": self.note,
+            "policy": self.policy,
         }
 
     def _plan(self, p: Planner) -> None:
@@ -498,8 +528,16 @@ class LabelRange(EditCommand):
                 else:
                     after[s.id] = replace(s, start=b, modified=now)
         new = Segment(
-            a, b, self.label, self.annotator, self.source, self.confidence, self.note,
-            created=now, modified=now, id=p.new_id(self.track),
+            a,
+            b,
+            self.label,
+            self.annotator,
+            self.source,
+            self.confidence,
+            self.note,
+            created=now,
+            modified=now,
+            id=p.new_id(self.track),
         )
         before[new.id], after[new.id] = None, new
         p.change(self.track, before, after)
@@ -709,11 +747,13 @@ class SetSchema(EditCommand):
         for name, track in p.session.label_tracks.items():
             segs = [s for s in track if s.label in self.renames]
             if segs:
-                p.plan.deltas.append(TrackDelta(
-                    name,
-                    {s.id: s for s in segs},
-                    {s.id: replace(s, label=self.renames[s.label], modified=now) for s in segs},
-                ))
+                p.plan.deltas.append(
+                    TrackDelta(
+                        name,
+                        {s.id: s for s in segs},
+                        {s.id: replace(s, label=self.renames[s.label], modified=now) for s in segs},
+                    )
+                )
 
 
 class EditMetadata(EditCommand):
@@ -870,9 +910,14 @@ def AcceptPredictions(  # noqa: N802  (a command factory, named like the command
             continue
         cmds.append(
             LabelRange(
-                label_track, a, b, spelling.get(class_key(s.label), s.label), annotator=annotator,
+                label_track,
+                a,
+                b,
+                spelling.get(class_key(s.label), s.label),
+                annotator=annotator,
                 source="accepted_prediction",
-                confidence=s.confidence, note=f"{prediction_track.model_name} {prediction_track.model_version}",
+                confidence=s.confidence,
+                note=f"{prediction_track.model_name} {prediction_track.model_version}",
             )
         )
     return Composite(f"Accept {len(cmds)} predictions of {prediction_track.name}", cmds)

@@ -50,8 +50,12 @@ class LabelingDocument:
     """One session being labelled, with its file, undo history and crash journal."""
 
     def __init__(
-        self, session: Session, session_file: SessionFile | None = None, path: Path | None = None,
-        *, on_disk: bool = True,
+        self,
+        session: Session,
+        session_file: SessionFile | None = None,
+        path: Path | None = None,
+        *,
+        on_disk: bool = True,
     ) -> None:
         """Wrap an opened session. Use :meth:`open` for a file and :meth:`unsaved` for a session
         that exists only in memory (``on_disk=False``: dirty until saved)."""
@@ -59,7 +63,9 @@ class LabelingDocument:
         self.session_file = session_file
         self.path = path
         self.events = EventEmitter()
-        self.recovery: JournalInfo | None = None  #: unsaved edits of a crashed run, until recovered or discarded
+        self.recovery: JournalInfo | None = (
+            None  #: unsaved edits of a crashed run, until recovered or discarded
+        )
         self.read_only_reason = ""  #: why a file was opened read-only ("" when writable or in memory)
         journal = EditJournal(path) if path is not None and self.writable else None
         self.history = EditHistory(session, journal)

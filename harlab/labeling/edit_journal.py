@@ -71,8 +71,11 @@ class EditJournal:
 
     def _header(self) -> dict[str, Any]:
         return {
-            "kind": "header", "format": FORMAT, "version": VERSION,
-            "session": file_identity(self.session_path), "started": utcnow().isoformat(),
+            "kind": "header",
+            "format": FORMAT,
+            "version": VERSION,
+            "session": file_identity(self.session_path),
+            "started": utcnow().isoformat(),
             "pid": os.getpid(),
         }
 
@@ -184,7 +187,9 @@ def inspect_journal(session_path: str | Path) -> JournalInfo | None:
     info.header = parsed[0]
     info.entries = [e for e in parsed[1:] if e.get("op") in ("do", "undo", "redo")]
     if int(info.header.get("version", 0)) > VERSION:
-        info.problem = f"{jp}: journal version {info.header.get('version')} is newer than this harlab ({VERSION})"
+        info.problem = (
+            f"{jp}: journal version {info.header.get('version')} is newer than this harlab ({VERSION})"
+        )
         return info
     now = file_identity(session_path)
     then = info.header.get("session") or {}

@@ -33,7 +33,9 @@ class EditHistory:
     crash protection must not lose the user's work in memory).
     """
 
-    def __init__(self, session: Session, journal: EditJournal | None = None, limit: int | None = None) -> None:
+    def __init__(
+        self, session: Session, journal: EditJournal | None = None, limit: int | None = None
+    ) -> None:
         self.session = session
         self.journal = journal
         self.limit = limit

@@ -61,24 +61,59 @@ class Preset:
         return out
 
 
-_FITBIT = ("Walking", "Upstairs", "Downstairs", "Running", "Standing", "Sitting", "Jumping", "Squat",
-           "Laying", "Situp")
+_FITBIT = (
+    "Walking",
+    "Upstairs",
+    "Downstairs",
+    "Running",
+    "Standing",
+    "Sitting",
+    "Jumping",
+    "Squat",
+    "Laying",
+    "Situp",
+)
 _WISDM = (
-    ("walking", "A"), ("jogging", "B"), ("stairs", "C"), ("sitting", "D"), ("standing", "E"),
-    ("typing", "F"), ("teeth", "G: brushing teeth"), ("soup", "H: eating soup"), ("chips", "I: eating chips"),
-    ("pasta", "J: eating pasta"), ("drinking", "K: drinking from a cup"), ("sandwich", "L: eating a sandwich"),
-    ("kicking", "M: kicking a soccer ball"), ("catch", "O: playing catch with a tennis ball"),
-    ("dribbling", "P: dribbling a basketball"), ("writing", "Q"), ("clapping", "R"),
+    ("walking", "A"),
+    ("jogging", "B"),
+    ("stairs", "C"),
+    ("sitting", "D"),
+    ("standing", "E"),
+    ("typing", "F"),
+    ("teeth", "G: brushing teeth"),
+    ("soup", "H: eating soup"),
+    ("chips", "I: eating chips"),
+    ("pasta", "J: eating pasta"),
+    ("drinking", "K: drinking from a cup"),
+    ("sandwich", "L: eating a sandwich"),
+    ("kicking", "M: kicking a soccer ball"),
+    ("catch", "O: playing catch with a tennis ball"),
+    ("dribbling", "P: dribbling a basketball"),
+    ("writing", "Q"),
+    ("clapping", "R"),
     ("folding", "S: folding clothes"),
 )
-_UCI = ("WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING",
-        "STAND_TO_SIT", "SIT_TO_STAND", "SIT_TO_LIE", "LIE_TO_SIT", "STAND_TO_LIE", "LIE_TO_STAND")
+_UCI = (
+    "WALKING",
+    "WALKING_UPSTAIRS",
+    "WALKING_DOWNSTAIRS",
+    "SITTING",
+    "STANDING",
+    "LAYING",
+    "STAND_TO_SIT",
+    "SIT_TO_STAND",
+    "SIT_TO_LIE",
+    "LIE_TO_SIT",
+    "STAND_TO_LIE",
+    "LIE_TO_STAND",
+)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset(
-            "fitbit-seed", "Fitbit seed project (10 activities)",
+            "fitbit-seed",
+            "Fitbit seed project (10 activities)",
             tuple(
                 (n, f"seed code {i}" + (' (the seed spells it "Squad")' if n == "Squat" else ""))
                 for i, n in enumerate(_FITBIT)
@@ -87,8 +122,12 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset("wisdm", "WISDM 2019 (18 activities)", tuple((n, f"WISDM code {c}") for n, c in _WISDM)),
         Preset(
-            "uci-har", "UCI HAR / HAPT (6 activities, 6 transitions)",
-            tuple((n, f"UCI HAPT id {i}" + (" (postural transition)" if i > 6 else "")) for i, n in enumerate(_UCI, 1)),
+            "uci-har",
+            "UCI HAR / HAPT (6 activities, 6 transitions)",
+            tuple(
+                (n, f"UCI HAPT id {i}" + (" (postural transition)" if i > 6 else ""))
+                for i, n in enumerate(_UCI, 1)
+            ),
         ),
     )
 }
@@ -127,12 +166,16 @@ def schema_from_json(data: Any, path: str | Path = "<schema>") -> LabelSchema:
     else:
         items = data
     if not isinstance(items, list):
-        raise ImportFormatError(path, "no list of classes", expected='{"classes": [{"name": ..., "color": ...}, ...]}')
+        raise ImportFormatError(
+            path, "no list of classes", expected='{"classes": [{"name": ..., "color": ...}, ...]}'
+        )
     schema = LabelSchema()
     for i, item in enumerate(items):
         where = f"classes[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise ImportFormatError(path, f"{where} is not a class", expected='an object with a "name" string')
+            raise ImportFormatError(
+                path, f"{where} is not a class", expected='an object with a "name" string'
+            )
         try:
             hotkey = item.get("hotkey") or None
             if hotkey is not None:
@@ -142,7 +185,10 @@ def schema_from_json(data: Any, path: str | Path = "<schema>") -> LabelSchema:
                     raise SessionError(problem)
             schema.add(
                 LabelClass(
-                    item["name"], str(item.get("color") or "#7f7f7f"), hotkey, str(item.get("description") or "")
+                    item["name"],
+                    str(item.get("color") or "#7f7f7f"),
+                    hotkey,
+                    str(item.get("description") or ""),
                 )
             )
         except SessionError as exc:

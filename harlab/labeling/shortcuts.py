@@ -48,7 +48,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("close", ("Ctrl+W",), "Close the session (asks about unsaved changes)", "File"),
     Shortcut("quit", ("Ctrl+Q",), "Quit harlab", "File"),
     # Navigation
-    Shortcut("cursor_left", ("Left",), "Move the cursor left by 1% of the view (the view follows)", "Navigation"),
+    Shortcut(
+        "cursor_left", ("Left",), "Move the cursor left by 1% of the view (the view follows)", "Navigation"
+    ),
     Shortcut("cursor_right", ("Right",), "Move the cursor right by 1% of the view", "Navigation"),
     Shortcut("cursor_left_sample", ("Alt+Left",), "Move the cursor one sample left", "Navigation"),
     Shortcut("cursor_right_sample", ("Alt+Right",), "Move the cursor one sample right", "Navigation"),
@@ -69,17 +71,31 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("go_to_time", ("Ctrl+G",), "Go to a time (clock time or seconds)", "Navigation"),
     Shortcut("next_track", ("Down",), "Make the next label track current", "Navigation"),
     Shortcut("prev_track", ("Up",), "Make the previous label track current", "Navigation"),
-    Shortcut("next_least_confident", ("Ctrl+U",), "Jump to the next stretch the model is least sure of",
-             "Navigation"),
-    Shortcut("next_disagreement", ("Ctrl+D",), "Jump to the next place where prediction and label differ",
-             "Navigation"),
+    Shortcut(
+        "next_least_confident",
+        ("Ctrl+U",),
+        "Jump to the next stretch the model is least sure of",
+        "Navigation",
+    ),
+    Shortcut(
+        "next_disagreement",
+        ("Ctrl+D",),
+        "Jump to the next place where prediction and label differ",
+        "Navigation",
+    ),
     # Labeling
     Shortcut("select_at_cursor", ("Return", "Enter"), "Select the segment under the cursor", "Labeling"),
-    Shortcut("cancel", ("Escape",), "Clear the selection; abandon a segment started by a class key", "Labeling"),
+    Shortcut(
+        "cancel", ("Escape",), "Clear the selection; abandon a segment started by a class key", "Labeling"
+    ),
     Shortcut("nudge_start_left", ("[",), "Move the selected segment's start one sample left", "Labeling"),
     Shortcut("nudge_start_right", ("]",), "Move the selected segment's start one sample right", "Labeling"),
-    Shortcut("nudge_end_left", ("{",), "Move the selected segment's end one sample left (Shift+[)", "Labeling"),
-    Shortcut("nudge_end_right", ("}",), "Move the selected segment's end one sample right (Shift+])", "Labeling"),
+    Shortcut(
+        "nudge_end_left", ("{",), "Move the selected segment's end one sample left (Shift+[)", "Labeling"
+    ),
+    Shortcut(
+        "nudge_end_right", ("}",), "Move the selected segment's end one sample right (Shift+])", "Labeling"
+    ),
     Shortcut("move_left", ("Ctrl+[",), "Move the selected segment one sample left", "Labeling"),
     Shortcut("move_right", ("Ctrl+]",), "Move the selected segment one sample right", "Labeling"),
     Shortcut("split_at_cursor", ("S",), "Split the segment under the cursor at the cursor", "Labeling"),
@@ -89,8 +105,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("edit_segment", ("F2",), "Edit the selected segment's fields (note, times, class)", "Labeling"),
     Shortcut("undo", ("Ctrl+Z",), "Undo the last edit", "Labeling"),
     Shortcut("redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone edit", "Labeling"),
-    Shortcut("accept_prediction", ("Ctrl+Shift+A",), "Accept the selected predicted segment as a label",
-             "Labeling"),
+    Shortcut(
+        "accept_prediction", ("Ctrl+Shift+A",), "Accept the selected predicted segment as a label", "Labeling"
+    ),
     # View
     Shortcut("toggle_segment_table", ("Ctrl+T",), "Show or hide the segment table", "View"),
     Shortcut("edit_schema", ("Ctrl+L",), "Edit the label classes (names, colours, hotkeys)", "View"),
@@ -105,10 +122,24 @@ _BY_NAME = {s.name: s for s in SHORTCUTS}
 
 _MODIFIERS = ("Ctrl", "Alt", "Shift", "Meta")
 _ALIASES = {
-    "DELETE": "Del", "DEL": "Del", "ESC": "Escape", "ESCAPE": "Escape", "PAGEUP": "PgUp",
-    "PGUP": "PgUp", "PAGEDOWN": "PgDown", "PGDOWN": "PgDown", "RETURN": "Return", "ENTER": "Enter",
-    "CONTROL": "Ctrl", "CTRL": "Ctrl", "ALT": "Alt", "SHIFT": "Shift", "META": "Meta",
-    "SPACE": "Space", "BACKSPACE": "Backspace", "TAB": "Tab",
+    "DELETE": "Del",
+    "DEL": "Del",
+    "ESC": "Escape",
+    "ESCAPE": "Escape",
+    "PAGEUP": "PgUp",
+    "PGUP": "PgUp",
+    "PAGEDOWN": "PgDown",
+    "PGDOWN": "PgDown",
+    "RETURN": "Return",
+    "ENTER": "Enter",
+    "CONTROL": "Ctrl",
+    "CTRL": "Ctrl",
+    "ALT": "Alt",
+    "SHIFT": "Shift",
+    "META": "Meta",
+    "SPACE": "Space",
+    "BACKSPACE": "Backspace",
+    "TAB": "Tab",
 }
 
 
@@ -196,8 +227,11 @@ def format_help(
         if g == "Labeling" and schema is not None:
             for c in schema:
                 if c.hotkey:
-                    rows.append((
-                        CLASS_GROUP, c.hotkey.upper(),
-                        f"{c.name}: {CLASS_KEY_HELP}",
-                    ))
+                    rows.append(
+                        (
+                            CLASS_GROUP,
+                            c.hotkey.upper(),
+                            f"{c.name}: {CLASS_KEY_HELP}",
+                        )
+                    )
     return rows

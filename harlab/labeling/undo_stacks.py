@@ -66,7 +66,9 @@ class UndoStacks(Generic[T]):
             self.clean = None if self.clean is None or self.clean < drop else self.clean - drop
 
 
-def apply_op(session: Session, stacks: UndoStacks[EditCommand], op: str, cmd: EditCommand | None = None) -> EditCommand:
+def apply_op(
+    session: Session, stacks: UndoStacks[EditCommand], op: str, cmd: EditCommand | None = None
+) -> EditCommand:
     """Apply one do/undo/redo to ``session`` and fold it into ``stacks``: the one step that
     live editing and journal replay share. If the command raises, neither changes."""
     target = cmd if op == "do" else stacks.peek(op)
@@ -76,5 +78,3 @@ def apply_op(session: Session, stacks: UndoStacks[EditCommand], op: str, cmd: Ed
         else:
             target.do(session)
     return stacks.step(op, target)
-
-

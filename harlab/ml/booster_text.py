@@ -41,21 +41,47 @@ _INT_TXT = rb"-?[0-9]{1,10}"
 _FINITE_TXT = rb"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,3})?"
 _FLOAT_TXT = rb"(?:" + _FINITE_TXT + rb"|[-+]?(?:inf|nan))"
 _INT = re.compile(_INT_TXT)
-_INTS = re.compile(_INT_TXT + rb"(?: " + _INT_TXT + rb")*")  #: a whole line at once (a booster has 100k+ numbers)
+_INTS = re.compile(
+    _INT_TXT + rb"(?: " + _INT_TXT + rb")*"
+)  #: a whole line at once (a booster has 100k+ numbers)
 _FLOATS = re.compile(_FLOAT_TXT + rb"(?: " + _FLOAT_TXT + rb")*", re.IGNORECASE)
 _FINITES = re.compile(_FINITE_TXT + rb"(?: " + _FINITE_TXT + rb")*")
 _HEADER_KEY = re.compile(rb"[a-z_]+")
 _PARAM = re.compile(rb"\[[A-Za-z0-9_]+: [^\"\\\[\]\x00-\x1f]*\]")
 _MULTI_VALUE_KEYS = (b"feature_names", b"monotone_constraints")
-_REQUIRED = (b"version", b"num_class", b"num_tree_per_iteration", b"label_index", b"max_feature_idx",
-             b"objective", b"feature_names", b"feature_infos", b"tree_sizes")
+_REQUIRED = (
+    b"version",
+    b"num_class",
+    b"num_tree_per_iteration",
+    b"label_index",
+    b"max_feature_idx",
+    b"objective",
+    b"feature_names",
+    b"feature_infos",
+    b"tree_sizes",
+)
 _SPLIT_INTS = (b"split_feature", b"decision_type", b"left_child", b"right_child", b"internal_count")
 _SPLIT_FLOATS = (b"split_gain", b"threshold", b"internal_value", b"internal_weight")
 _LEAF_INTS = (b"leaf_count",)
 _LEAF_FLOATS = (b"leaf_value", b"leaf_weight")
-_TREE_KEYS = frozenset((b"num_leaves", b"num_cat", b"shrinkage", b"is_linear", b"cat_boundaries", b"cat_threshold",
-                        b"leaf_const", b"num_features", b"leaf_features", b"leaf_coeff")
-                       + _SPLIT_INTS + _SPLIT_FLOATS + _LEAF_INTS + _LEAF_FLOATS)
+_TREE_KEYS = frozenset(
+    (
+        b"num_leaves",
+        b"num_cat",
+        b"shrinkage",
+        b"is_linear",
+        b"cat_boundaries",
+        b"cat_threshold",
+        b"leaf_const",
+        b"num_features",
+        b"leaf_features",
+        b"leaf_coeff",
+    )
+    + _SPLIT_INTS
+    + _SPLIT_FLOATS
+    + _LEAF_INTS
+    + _LEAF_FLOATS
+)
 #: numerical splits: bit 1 = default left, bits 2-3 = missing type (none, zero, NaN); bit 0 would be categorical
 _DECISION_TYPES = frozenset((0, 2, 4, 6, 8, 10))
 
@@ -76,28 +102,38 @@ def check_booster_text(data: bytes, n_features: int, n_classes: int) -> str:
     max_feature = _int_of(header, b"max_feature_idx", 0, 1 << 30)
     _check_objective(header[b"objective"], num_class, n_classes)
     if per_iteration != num_class:
-        raise HarlabError(f"the LightGBM model has num_tree_per_iteration={per_iteration} but num_class={num_class}")
+        raise HarlabError(
+            f"the LightGBM model has num_tree_per_iteration={per_iteration} but num_class={num_class}"
+        )
     if max_feature + 1 != n_features:
-        raise HarlabError(f"the LightGBM model reads {max_feature + 1} features (max_feature_idx={max_feature}); "
-                          f"the model's header makes {n_features}")
+        raise HarlabError(
+            f"the LightGBM model reads {max_feature + 1} features (max_feature_idx={max_feature}); "
+            f"the model's header makes {n_features}"
+        )
     for key in (b"feature_names", b"feature_infos", b"monotone_constraints"):
         listed = len([t for t in header.get(key, b"").split(b" ") if t])  # as LightGBM's Split counts
         if key in header and listed != n_features:
             raise HarlabError(f"the LightGBM model lists {listed} {key.decode()} for {n_features} features")
     sizes = [_int(tok, "tree_sizes", 1, 1 << 40) for tok in _tokens(header[b"tree_sizes"], "tree_sizes")]
     if not sizes or len(sizes) > MAX_TREES or len(sizes) % num_class:
-        raise HarlabError(f"the LightGBM model has {len(sizes)} trees; expected a positive multiple of "
-                          f"num_class={num_class}")
+        raise HarlabError(
+            f"the LightGBM model has {len(sizes)} trees; expected a positive multiple of "
+            f"num_class={num_class}"
+        )
     pos = trees_at
     for i, size in enumerate(sizes):
         if pos + size > len(data):
-            raise HarlabError(f"LightGBM tree {i} would end at byte {pos + size}, past the end of the "
-                              f"{len(data)}-byte model text (truncated?)")
-        _check_tree(data[pos:pos + size], i, n_features)
+            raise HarlabError(
+                f"LightGBM tree {i} would end at byte {pos + size}, past the end of the "
+                f"{len(data)}-byte model text (truncated?)"
+            )
+        _check_tree(data[pos : pos + size], i, n_features)
         pos += size
     if not data.startswith(b"end of trees\n", pos):
-        raise HarlabError("the LightGBM model text does not say 'end of trees' after its last tree "
-                          "(truncated, or tree_sizes edited)")
+        raise HarlabError(
+            "the LightGBM model text does not say 'end of trees' after its last tree "
+            "(truncated, or tree_sizes edited)"
+        )
     _check_tail(data[pos:], text)
     return text
 
@@ -144,19 +180,25 @@ def _check_objective(value: bytes, num_class: int, n_classes: int) -> None:
     if name in (b"multiclass", b"multiclassova"):
         declared = params.get(b"num_class", b"")
         if not _INT.fullmatch(declared) or int(declared) != num_class:
-            raise HarlabError(f"the LightGBM objective says num_class:{declared.decode(errors='replace')} but the "
-                              f"model says num_class={num_class}")
+            raise HarlabError(
+                f"the LightGBM objective says num_class:{declared.decode(errors='replace')} but the "
+                f"model says num_class={num_class}"
+            )
         expected = n_classes
     elif name == b"binary":
         if n_classes != 2:
             raise HarlabError(f"the LightGBM objective is binary but the model has {n_classes} classes")
         expected = 1
     else:
-        raise HarlabError(f"the LightGBM objective {name.decode(errors='replace')[:40]!r} is not a classifier "
-                          "harlab applies (multiclass, multiclassova or binary)")
+        raise HarlabError(
+            f"the LightGBM objective {name.decode(errors='replace')[:40]!r} is not a classifier "
+            "harlab applies (multiclass, multiclassova or binary)"
+        )
     if num_class != expected:
-        raise HarlabError(f"the LightGBM model predicts num_class={num_class} classes; the model file's header "
-                          f"has {n_classes}")
+        raise HarlabError(
+            f"the LightGBM model predicts num_class={num_class} classes; the model file's header "
+            f"has {n_classes}"
+        )
 
 
 def _int_of(header: dict[bytes, bytes], key: bytes, lo: int, hi: int) -> int:
@@ -186,9 +228,11 @@ def _check_tree(block: bytes, i: int, n_features: int) -> None:
     where = f"LightGBM tree {i}"
     head = b"Tree=%d\n" % i
     if not block.startswith(head) or not block.endswith(b"\n\n"):
-        raise HarlabError(f"{where} does not start with 'Tree={i}' and end with a blank line "
-                          "(tree_sizes do not match the trees, or the text is truncated)")
-    lines = block[len(head):].rstrip(b"\n").split(b"\n")  # LightGBM ends a tree with blank lines
+        raise HarlabError(
+            f"{where} does not start with 'Tree={i}' and end with a blank line "
+            "(tree_sizes do not match the trees, or the text is truncated)"
+        )
+    lines = block[len(head) :].rstrip(b"\n").split(b"\n")  # LightGBM ends a tree with blank lines
     if len(lines) > len(_TREE_KEYS):
         raise HarlabError(f"{where} has {len(lines)} lines; LightGBM reads at most {len(_TREE_KEYS)}")
     kv: dict[bytes, bytes] = {}
@@ -203,16 +247,25 @@ def _check_tree(block: bytes, i: int, n_features: int) -> None:
         if key not in kv:
             raise HarlabError(f"{where} lacks {key.decode()}")
     n = _int(kv[b"num_leaves"], f"tree {i} num_leaves", 1, MAX_LEAVES)
-    if _int(kv[b"num_cat"], f"tree {i} num_cat", 0, MAX_LEAVES) or b"cat_boundaries" in kv or b"cat_threshold" in kv:
+    if (
+        _int(kv[b"num_cat"], f"tree {i} num_cat", 0, MAX_LEAVES)
+        or b"cat_boundaries" in kv
+        or b"cat_threshold" in kv
+    ):
         raise HarlabError(f"{where} has categorical splits; harlab's window features are all numeric")
-    if kv.get(b"is_linear", b"0") != b"0" or any(k in kv for k in (b"leaf_const", b"num_features", b"leaf_features",
-                                                                     b"leaf_coeff")):
+    if kv.get(b"is_linear", b"0") != b"0" or any(
+        k in kv for k in (b"leaf_const", b"num_features", b"leaf_features", b"leaf_coeff")
+    ):
         raise HarlabError(f"{where} is a linear tree; harlab trains none")
     if b"shrinkage" in kv:
         _counted(kv[b"shrinkage"], f"tree {i} shrinkage", 1, _FINITES)
     values: dict[bytes, list[int]] = {}
-    for keys, count, is_int in ((_SPLIT_INTS, n - 1, True), (_SPLIT_FLOATS, n - 1, False),
-                                (_LEAF_INTS, n, True), (_LEAF_FLOATS, n, False)):
+    for keys, count, is_int in (
+        (_SPLIT_INTS, n - 1, True),
+        (_SPLIT_FLOATS, n - 1, False),
+        (_LEAF_INTS, n, True),
+        (_LEAF_FLOATS, n, False),
+    ):
         for key in keys:
             if key not in kv:
                 if n > 1 and key in (b"split_feature", b"threshold", b"left_child", b"right_child"):
@@ -264,10 +317,14 @@ def _check_structure(left: list[int], right: list[int], n_leaves: int, where: st
         elif -n_leaves <= child < 0:
             leaf_parents[~child] += 1
         else:
-            raise HarlabError(f"{where} has a child {child} outside its {n_splits} splits and {n_leaves} leaves")
+            raise HarlabError(
+                f"{where} has a child {child} outside its {n_splits} splits and {n_leaves} leaves"
+            )
     if split_parents[0] or any(c != 1 for c in split_parents[1:]) or any(c != 1 for c in leaf_parents):
-        raise HarlabError(f"{where}: its children do not form a tree (a node with no parent, two parents, "
-                          "or the root as a child)")
+        raise HarlabError(
+            f"{where}: its children do not form a tree (a node with no parent, two parents, "
+            "or the root as a child)"
+        )
     seen, stack = 1, [0]
     while stack:
         node = stack.pop()
@@ -287,7 +344,7 @@ def _check_tail(tail: bytes, text: str) -> None:
         start = lines.index(b"parameters:") + 1
         if b"end of parameters" not in lines[start:]:
             raise HarlabError("the LightGBM parameters have no 'end of parameters' (truncated?)")
-        for line in lines[start:lines.index(b"end of parameters", start)]:
+        for line in lines[start : lines.index(b"end of parameters", start)]:
             if line and not _PARAM.fullmatch(line):
                 raise HarlabError(f"the LightGBM model has a malformed parameter line {line[:60]!r}")
             if line.startswith(b"[linear_tree: ") and line != b"[linear_tree: 0]":

@@ -57,8 +57,10 @@ def class_mapping(rules: Mapping[str, ClassRule]) -> dict[str, str | None]:
             target = find_class(target, rules) or target  # "walking" merges into the listed "Walking"
             other = rules.get(target)
             if other is not None and target != name and other.action != KEEP:
-                raise HarlabError(f"class {name!r} is merged into {target!r}, which is itself "
-                                  f"{'ignored' if other.action == IGNORE else 'merged'}")
+                raise HarlabError(
+                    f"class {name!r} is merged into {target!r}, which is itself "
+                    f"{'ignored' if other.action == IGNORE else 'merged'}"
+                )
             out[name] = target
     if out and not any(v is not None for v in out.values()):
         raise HarlabError("every class is ignored: keep at least two classes to train on")

@@ -79,8 +79,13 @@ def _n_feature_columns(channels: Sequence[str], units: Sequence[str]) -> int:
     return n_features(2, len(channels), 1.0, find_triads(channels, units), units)
 
 
-def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[str],
-                        rate_hz: float | None = None, executor: Executor | None = None) -> np.ndarray:
+def recording_reference(
+    X: np.ndarray,
+    channels: Sequence[str],
+    units: Sequence[str],
+    rate_hz: float | None = None,
+    executor: Executor | None = None,
+) -> np.ndarray:
     """The reference of one recording from all its windows X (N, T, C), SI units:
     (:func:`reference_size`,), NaN where the recording is too short or has no accelerometer.
     ``executor`` computes the window features' batches on its threads (a day's windows take
@@ -99,7 +104,7 @@ def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[
         triads = find_triads(channels, units)
 
         def batch(i: int) -> np.ndarray:
-            return window_features(X[i:i + _FEATURE_BATCH], rate_hz, triads, units)
+            return window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
 
         starts = range(0, len(X), _FEATURE_BATCH)
         F = np.concatenate(list(executor.map(batch, starts) if executor is not None else map(batch, starts)))
@@ -107,9 +112,14 @@ def recording_reference(X: np.ndarray, channels: Sequence[str], units: Sequence[
     return out
 
 
-def references_by_recording(X: np.ndarray, recordings: np.ndarray, channels: Sequence[str],
-                            units: Sequence[str], rate_hz: float | None = None,
-                            executor: Executor | None = None) -> np.ndarray:
+def references_by_recording(
+    X: np.ndarray,
+    recordings: np.ndarray,
+    channels: Sequence[str],
+    units: Sequence[str],
+    rate_hz: float | None = None,
+    executor: Executor | None = None,
+) -> np.ndarray:
     """(N, :func:`reference_size`): each window's recording reference, computed from the windows
     given; with one recording a read-only view of its one row (a day of windows needs no copies)."""
     recordings = np.asarray(recordings)
@@ -124,7 +134,9 @@ def references_by_recording(X: np.ndarray, recordings: np.ndarray, channels: Seq
     return refs
 
 
-def context_features(X: np.ndarray, refs: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray:
+def context_features(
+    X: np.ndarray, refs: np.ndarray, channels: Sequence[str], units: Sequence[str]
+) -> np.ndarray:
     """(N, len(CONTEXT_NAMES)) float32: each window against its recording's reference."""
     out = np.full((len(X), len(CONTEXT_NAMES)), np.nan, np.float32)
     a = _accel(X, channels, units)
@@ -144,17 +156,22 @@ def relative_features(F: np.ndarray, refs: np.ndarray) -> np.ndarray:
     recording's median (the reference's columns after :data:`REF_SIZE`; NaN when missing)."""
     refs = np.asarray(refs)
     if refs.shape[1] != REF_SIZE + F.shape[1]:
-        raise HarlabError(f"the recording reference has {refs.shape[1]} columns, not the {REF_SIZE + F.shape[1]} "
-                          "these relative features need (take it with the sampling rate)")
+        raise HarlabError(
+            f"the recording reference has {refs.shape[1]} columns, not the {REF_SIZE + F.shape[1]} "
+            "these relative features need (take it with the sampling rate)"
+        )
     return (F - refs[:, REF_SIZE:]).astype(np.float32)
 
 
-def network_context(X: np.ndarray, refs: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray:
+def network_context(
+    X: np.ndarray, refs: np.ndarray, channels: Sequence[str], units: Sequence[str]
+) -> np.ndarray:
     """(N, len(CONTEXT_NAMES)) float32 context columns scaled for a network's input: the tilt in
     right angles, the motion ratios as logarithms (a ratio of 0.01 and one of 100 are equally
     far from 1), and 0 where the reference is missing (too short a recording, no accelerometer)."""
     c = context_features(X, refs, channels, units).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.stack([c[:, 0] / 90.0, np.log(np.maximum(c[:, 1], 1e-3)), np.log(np.maximum(c[:, 2], 1e-3))],
-                       axis=1)
+        out = np.stack(
+            [c[:, 0] / 90.0, np.log(np.maximum(c[:, 1], 1e-3)), np.log(np.maximum(c[:, 2], 1e-3))], axis=1
+        )
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32)

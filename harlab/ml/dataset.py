@@ -80,17 +80,27 @@ class Dataset:
         return self.info.classes
 
     def subset(self, idx: np.ndarray) -> Dataset:
-        return Dataset(self.windows, self.X[idx], self.y[idx], self.groups[idx], self.group_kind, self.info,
-                       self.sources, None if self.context is None else self.context[idx],
-                       None if self.blocks is None else self.blocks[idx], list(self.notes))
+        return Dataset(
+            self.windows,
+            self.X[idx],
+            self.y[idx],
+            self.groups[idx],
+            self.group_kind,
+            self.info,
+            self.sources,
+            None if self.context is None else self.context[idx],
+            None if self.blocks is None else self.blocks[idx],
+            list(self.notes),
+        )
 
 
 #: time blocks per recording: a validation fraction of 0.2 holds out one, 5-fold cross-validation tests each
 N_TIME_BLOCKS = 5
 
 
-def time_blocks(session_index: np.ndarray, start_s: np.ndarray, y: np.ndarray,
-                n_blocks: int = N_TIME_BLOCKS) -> np.ndarray:
+def time_blocks(
+    session_index: np.ndarray, start_s: np.ndarray, y: np.ndarray, n_blocks: int = N_TIME_BLOCKS
+) -> np.ndarray:
     """``"time block j"`` for each window: the windows of each class in each recording are
     cut into ``n_blocks`` runs in time order, block j the j-th.
 
@@ -133,8 +143,19 @@ def build_dataset(
     file) are kept in the model's provenance beside a hash of each session's window data.
     """
     stride = default_stride(window_s) if stride_s is None else stride_s
-    ws = cut_windows(sessions, track, window_s, stride, rate_hz, channels, label_policy,
-                     classes=classes, names=names, progress=progress, round_to_samples=True)
+    ws = cut_windows(
+        sessions,
+        track,
+        window_s,
+        stride,
+        rate_hz,
+        channels,
+        label_policy,
+        classes=classes,
+        names=names,
+        progress=progress,
+        round_to_samples=True,
+    )
     notes = [rounding_note(window_s, stride, ws)] if (ws.window_s, ws.stride_s) != (window_s, stride) else []
     if len(ws) == 0:
         raise HarlabError(_no_windows_message(sessions, track, ws, classes))
@@ -154,35 +175,53 @@ def build_dataset(
         sel = ws.session_index == i
         digest = hashlib.sha256(np.ascontiguousarray(X[sel]).tobytes())
         digest.update(np.ascontiguousarray(ws.y[sel]).tobytes())
-        entry = {"session_id": meta["session_id"], "name": meta["name"], "participant": meta["participant"],
-                 "n_windows": meta["n_windows"], "windows_sha256": digest.hexdigest()}
+        entry = {
+            "session_id": meta["session_id"],
+            "name": meta["name"],
+            "participant": meta["participant"],
+            "n_windows": meta["n_windows"],
+            "windows_sha256": digest.hexdigest(),
+        }
         if sources is not None and i < len(sources):
             entry.update(sources[i])
         training.append(entry)
-    info = ModelInfo(classes=list(ws.classes), channels=list(ws.channels), units=units, rate_hz=ws.rate_hz,
-                     window_s=ws.window_s, stride_s=ws.stride_s, stream_kinds=kinds, track=track,
-                     label_policy=ws.label_policy, training_sessions=training)
+    info = ModelInfo(
+        classes=list(ws.classes),
+        channels=list(ws.channels),
+        units=units,
+        rate_hz=ws.rate_hz,
+        window_s=ws.window_s,
+        stride_s=ws.stride_s,
+        stream_kinds=kinds,
+        track=track,
+        label_policy=ws.label_policy,
+        training_sessions=training,
+    )
     # every window of each session, labelled or not, makes its recording's reference: choosing
     # the labelled windows must not shape what the model compares them with
     context = np.full((len(X), reference_size(info.channels, info.units, info.rate_hz)), np.nan)
     for i, session in enumerate(sessions):
         sel = ws.session_index == i
         if sel.any():
-            context[sel] = recording_reference(session_windows(session, info).X, info.channels, info.units,
-                                               info.rate_hz)
+            context[sel] = recording_reference(
+                session_windows(session, info).X, info.channels, info.units, info.rate_hz
+            )
     return Dataset(ws, X, ws.y.astype(np.int64), groups, kind, info, list(training), context, blocks, notes)
 
 
 def rounding_note(window_s: float, stride_s: float, ws: WindowSet) -> str:
     """One line: the window and stride asked for, and the whole samples used instead."""
     rate = ws.rate_hz
-    return (f"window {window_s:g} s and stride {stride_s:g} s are {window_s * rate:g} and {stride_s * rate:g} "
-            f"samples at {rate:g} Hz: using {round(ws.window_s * rate)} and {round(ws.stride_s * rate)} "
-            f"samples ({ws.window_s:g} s every {ws.stride_s:g} s)")
+    return (
+        f"window {window_s:g} s and stride {stride_s:g} s are {window_s * rate:g} and {stride_s * rate:g} "
+        f"samples at {rate:g} Hz: using {round(ws.window_s * rate)} and {round(ws.stride_s * rate)} "
+        f"samples ({ws.window_s:g} s every {ws.stride_s:g} s)"
+    )
 
 
-def _no_windows_message(sessions: Sequence[Session], track: str, ws: WindowSet,
-                        classes: Sequence[str] | None) -> str:
+def _no_windows_message(
+    sessions: Sequence[Session], track: str, ws: WindowSet, classes: Sequence[str] | None
+) -> str:
     """Why no window was cut: the classes asked for are not in the data, or too little labelled time."""
     from harlab.core.classnames import describe_unmatched, find_class
 
@@ -193,13 +232,18 @@ def _no_windows_message(sessions: Sequence[Session], track: str, ws: WindowSet,
             if tr is not None:
                 found += [seg.label for seg in tr if seg.label not in found]
         if found and not any(find_class(c, found) for c in classes):
-            return (f"none of the classes asked for is labelled in track {track!r}: "
-                    f"{describe_unmatched(list(classes), found)} (the sessions have: {', '.join(found)})")
-    return (f"no labelled windows of {ws.window_s:g} s in track {track!r}; "
-            "label more time, or choose shorter windows")
+            return (
+                f"none of the classes asked for is labelled in track {track!r}: "
+                f"{describe_unmatched(list(classes), found)} (the sessions have: {', '.join(found)})"
+            )
+    return (
+        f"no labelled windows of {ws.window_s:g} s in track {track!r}; "
+        "label more time, or choose shorter windows"
+    )
 
 
 # -- whole-session windows for prediction ---------------------------------------------------------
+
 
 def _find_stream(session: Session, stream_name: str, kind: str, channel: str) -> Stream:
     s = session.streams.get(stream_name)
@@ -210,8 +254,10 @@ def _find_stream(session: Session, stream_name: str, kind: str, channel: str) ->
             if cand.kind == kind and channel in cand.channels:
                 return cand
     avail = ", ".join(f"{n}.{c}" for n, st in session.streams.items() for c in st.channels) or "none"
-    raise HarlabError(f"the session has no channel {stream_name}.{channel} "
-                      f"(or a {kind or 'matching'} stream with channel {channel!r}); available: {avail}")
+    raise HarlabError(
+        f"the session has no channel {stream_name}.{channel} "
+        f"(or a {kind or 'matching'} stream with channel {channel!r}); available: {avail}"
+    )
 
 
 @dataclass

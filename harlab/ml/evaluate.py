@@ -32,10 +32,14 @@ def evaluate_model(model: ActivityModel, data: Dataset) -> dict[str, Any]:
     matched = [find_class(c, model.classes) for c in data.classes]
     missing = [c for c, m in zip(data.classes, matched, strict=True) if m is None]
     if missing:
-        raise HarlabError(f"the data has classes the model does not know: {describe_unmatched(missing, model.classes)}"
-                          f" (the model knows {', '.join(model.classes)})")
+        raise HarlabError(
+            f"the data has classes the model does not know: {describe_unmatched(missing, model.classes)}"
+            f" (the model knows {', '.join(model.classes)})"
+        )
     if data.info.channels != model.info.channels and len(data.info.channels) != len(model.info.channels):
-        raise HarlabError(f"the data has channels {data.info.channels}, the model expects {model.info.channels}")
+        raise HarlabError(
+            f"the data has channels {data.info.channels}, the model expects {model.info.channels}"
+        )
     remap = np.array([model.classes.index(m) for m in matched], np.int64)
     t0 = time.perf_counter()
     probs = model.predict_proba(data.X, data.context if model.needs_references else None)
@@ -61,31 +65,51 @@ def cross_validate(
     """
     n_groups = len(np.unique(data.groups))
     if n_groups < 2:
-        raise HarlabError(f"cross-validation needs at least two {data.group_kind}s, found {n_groups}; "
-                          "label more time")
+        raise HarlabError(
+            f"cross-validation needs at least two {data.group_kind}s, found {n_groups}; label more time"
+        )
     k = min(k, n_groups)
     pred = np.full(len(data), -1, np.int64)
     folds = []
     for fold, (tr, te) in enumerate(grouped_kfold(data.groups, k, seed)):
         t0 = time.perf_counter()
         ctx = data.context
-        model = train(data.X[tr], data.y[tr], data.groups[tr], data.info, replace(config, seed=config.seed + fold),
-                      progress, cancel, context=None if ctx is None else ctx[tr],
-                      blocks=None if data.blocks is None else data.blocks[tr], group_kind=data.group_kind)
+        model = train(
+            data.X[tr],
+            data.y[tr],
+            data.groups[tr],
+            data.info,
+            replace(config, seed=config.seed + fold),
+            progress,
+            cancel,
+            context=None if ctx is None else ctx[tr],
+            blocks=None if data.blocks is None else data.blocks[tr],
+            group_kind=data.group_kind,
+        )
         t1 = time.perf_counter()
-        probs = model.predict_proba(data.X[te], None if ctx is None or not model.needs_references else ctx[te])
+        probs = model.predict_proba(
+            data.X[te], None if ctx is None or not model.needs_references else ctx[te]
+        )
         t2 = time.perf_counter()
         pred[te] = probs.argmax(1)
         rep = classification_report(data.y[te], pred[te], data.classes)
-        entry = {"fold": fold, "test_groups": sorted({str(g) for g in data.groups[te]}),
-                 "n_train": int(len(tr)), "n_test": int(len(te)),
-                 "accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"],
-                 "train_s": t1 - t0, "train_windows_per_s": len(tr) / max(t1 - t0, 1e-9),
-                 "infer_windows_per_s": len(te) / max(t2 - t1, 1e-9)}
+        entry = {
+            "fold": fold,
+            "test_groups": sorted({str(g) for g in data.groups[te]}),
+            "n_train": int(len(tr)),
+            "n_test": int(len(te)),
+            "accuracy": rep["accuracy"],
+            "macro_f1": rep["macro_f1"],
+            "train_s": t1 - t0,
+            "train_windows_per_s": len(tr) / max(t1 - t0, 1e-9),
+            "infer_windows_per_s": len(te) / max(t2 - t1, 1e-9),
+        }
         unseen = sorted(set(data.y[te].tolist()) - set(data.y[tr].tolist()))
         if unseen:
-            entry["warning"] = (f"the test {data.group_kind}s have classes training never saw "
-                                f"({', '.join(data.classes[c] for c in unseen)}): their windows count as errors")
+            entry["warning"] = (
+                f"the test {data.group_kind}s have classes training never saw "
+                f"({', '.join(data.classes[c] for c in unseen)}): their windows count as errors"
+            )
         folds.append(entry)
         if fold_done:
             fold_done(fold, entry)
@@ -93,8 +117,10 @@ def cross_validate(
     rep["group_kind"] = data.group_kind
     rep["k"] = k
     rep["folds"] = folds
-    rep["fold_spread"] = {m: {"mean": float(np.mean([f[m] for f in folds])),
-                              "std": float(np.std([f[m] for f in folds]))} for m in ("accuracy", "macro_f1")}
+    rep["fold_spread"] = {
+        m: {"mean": float(np.mean([f[m] for f in folds])), "std": float(np.std([f[m] for f in folds]))}
+        for m in ("accuracy", "macro_f1")
+    }
     rep["preset"] = config.preset
     return rep
 
@@ -120,9 +146,18 @@ def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "", no
     for i in range(k):
         for j in range(k):
             if cm[i, j]:
-                ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=7,
-                        color="white" if show[i, j] > 0.6 else "black")
-    ax.set_title(title or f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}", fontsize=10)
+                ax.text(
+                    j,
+                    i,
+                    f"{int(cm[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if show[i, j] > 0.6 else "black",
+                )
+    ax.set_title(
+        title or f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}", fontsize=10
+    )
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     path = Path(path)
@@ -135,8 +170,10 @@ def format_report(rep: dict[str, Any]) -> str:
     lines = [f"windows {rep['n']}   accuracy {rep['accuracy']:.4f}   macro-F1 {rep['macro_f1']:.4f}"]
     if "fold_spread" in rep:
         fs = rep["fold_spread"]
-        lines.append(f"over {rep['k']} folds: accuracy {fs['accuracy']['mean']:.4f} ± {fs['accuracy']['std']:.4f}, "
-                     f"macro-F1 {fs['macro_f1']['mean']:.4f} ± {fs['macro_f1']['std']:.4f}")
+        lines.append(
+            f"over {rep['k']} folds: accuracy {fs['accuracy']['mean']:.4f} ± {fs['accuracy']['std']:.4f}, "
+            f"macro-F1 {fs['macro_f1']['mean']:.4f} ± {fs['macro_f1']['std']:.4f}"
+        )
     width = max(len(c) for c in rep["classes"])
     lines.append(f"{'class':<{width}}  precision  recall     F1  support")
     predicted = np.asarray(rep["confusion"]).sum(0) if rep.get("confusion") is not None else None
@@ -152,12 +189,16 @@ def format_report(rep: dict[str, Any]) -> str:
         f1 = f"{'-':>5}" if c in absent else f"{m['f1']:5.3f}"
         lines.append(f"{c:<{width}}  {prec}  {rec}  {f1}  {m['support']:7d}")
     if absent:
-        lines.append(f"('-': no window of {', '.join(absent)} in these sessions and none predicted; "
-                     "macro-F1 counts only classes present or predicted)")
+        lines.append(
+            f"('-': no window of {', '.join(absent)} in these sessions and none predicted; "
+            "macro-F1 counts only classes present or predicted)"
+        )
     if "group_spread" in rep:
         gs = rep["group_spread"]
-        lines.append(f"per {rep.get('group_kind', 'group')} ({len(rep['per_group'])}): accuracy "
-                     f"{gs['accuracy']['mean']:.3f} ± {gs['accuracy']['std']:.3f} "
-                     f"(min {gs['accuracy']['min']:.3f}), macro-F1 {gs['macro_f1']['mean']:.3f} ± "
-                     f"{gs['macro_f1']['std']:.3f} (min {gs['macro_f1']['min']:.3f})")
+        lines.append(
+            f"per {rep.get('group_kind', 'group')} ({len(rep['per_group'])}): accuracy "
+            f"{gs['accuracy']['mean']:.3f} ± {gs['accuracy']['std']:.3f} "
+            f"(min {gs['accuracy']['min']:.3f}), macro-F1 {gs['macro_f1']['mean']:.3f} ± "
+            f"{gs['macro_f1']['std']:.3f} (min {gs['macro_f1']['min']:.3f})"
+        )
     return "\n".join(lines)

@@ -40,7 +40,7 @@ def pca(F: np.ndarray, n_components: int = 3) -> Projection:
     Z = (F - mean) / scale
     _, s, vt = np.linalg.svd(Z, full_matrices=False)
     n = min(n_components, vt.shape[0])
-    var = s ** 2
+    var = s**2
     # fix the sign so the largest loading of each component is positive (stable pictures)
     comps = vt[:n] * np.sign(vt[:n][np.arange(n), np.abs(vt[:n]).argmax(1)])[:, None]
     return Projection(Z @ comps.T, var[:n] / var.sum() if var.sum() > 0 else np.zeros(n), comps, mean, scale)
@@ -89,9 +89,26 @@ def plot_pca(
     fig = Figure(figsize=(8, 6.5))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1, projection="3d" if dims == 3 else None)
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-               "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
-               "#f7b6d2", "#dbdb8d"]
+    palette = [
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#7f7f7f",
+        "#bcbd22",
+        "#17becf",
+        "#aec7e8",
+        "#ffbb78",
+        "#98df8a",
+        "#ff9896",
+        "#c5b0d5",
+        "#c49c94",
+        "#f7b6d2",
+        "#dbdb8d",
+    ]
     for i, c in enumerate(dict.fromkeys(labels[idx].tolist())):
         sel = idx[labels[idx] == c]
         col = (colors or {}).get(c, palette[i % len(palette)])

@@ -50,8 +50,8 @@ def find_triads(channels: Sequence[str], units: Sequence[str]) -> list[tuple[int
     triads = []
     i = 0
     while i + 2 < len(channels):
-        prefix = [c.rpartition(".")[0] for c in channels[i:i + 3]]
-        if len(set(prefix)) == 1 and len(set(units[i:i + 3])) == 1:
+        prefix = [c.rpartition(".")[0] for c in channels[i : i + 3]]
+        if len(set(prefix)) == 1 and len(set(units[i : i + 3])) == 1:
             triads.append((i, i + 1, i + 2))
             i += 3
         else:
@@ -84,10 +84,17 @@ def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
     flat = sd <= 1e-6 * (np.abs(mean) + 1.0)  # constant up to float32 rounding: shape undefined
     safe_var = np.where(flat, 1.0, var)
     q = _percentiles(srt)
-    out = [mean, sd, srt[:, 0], srt[:, -1], *q, q[3] - q[1],
-           np.where(flat, 0.0, (cen2 * cen).mean(1) / (safe_var * np.sqrt(safe_var))),
-           np.where(flat, 0.0, (cen2 * cen2).mean(1) / (safe_var * safe_var)),
-           np.abs(np.diff(x, axis=1)).mean(1) if t > 1 else zeros]
+    out = [
+        mean,
+        sd,
+        srt[:, 0],
+        srt[:, -1],
+        *q,
+        q[3] - q[1],
+        np.where(flat, 0.0, (cen2 * cen).mean(1) / (safe_var * np.sqrt(safe_var))),
+        np.where(flat, 0.0, (cen2 * cen2).mean(1) / (safe_var * safe_var)),
+        np.abs(np.diff(x, axis=1)).mean(1) if t > 1 else zeros,
+    ]
     signs = np.signbit(cen)
     out.append((signs[:, 1:] != signs[:, :-1]).mean(1) if t > 1 else zeros)
     f = np.fft.rfft(cen, axis=1)
@@ -141,8 +148,9 @@ def _split_by_axis(v: np.ndarray, axis_unit: np.ndarray) -> np.ndarray:
     return np.stack([along, across], axis=2)
 
 
-def _features_v2(x: np.ndarray, rate_hz: float, triads: Sequence[tuple[int, int, int]],
-                 units: Sequence[str]) -> np.ndarray:
+def _features_v2(
+    x: np.ndarray, rate_hz: float, triads: Sequence[tuple[int, int, int]], units: Sequence[str]
+) -> np.ndarray:
     """Features of one batch x (N, T, C) float32 (single precision halves the memory traffic;
     the statistics need no more than its 7 digits)."""
     n = len(x)
@@ -177,14 +185,29 @@ def _features_v2(x: np.ndarray, rate_hz: float, triads: Sequence[tuple[int, int,
     return np.concatenate(cols, axis=1)
 
 
-_STAT_NAMES = (["mean", "sd", "min", "max"] + [f"p{round(q * 100):02d}" for q in _PCTS]
-               + ["iqr", "skew", "kurtosis", "mean_abs_change", "zero_cross_rate", "f1_hz", "f1_share", "f2_hz", "f2_share", "centroid_hz"]
-               + [f"band_{lo:g}-{hi:g}Hz" if hi < 1e9 else f"band_{lo:g}Hz+" for lo, hi in _BANDS_HZ]
-               + ["log_power", "spectral_entropy"])
+_STAT_NAMES = (
+    ["mean", "sd", "min", "max"]
+    + [f"p{round(q * 100):02d}" for q in _PCTS]
+    + [
+        "iqr",
+        "skew",
+        "kurtosis",
+        "mean_abs_change",
+        "zero_cross_rate",
+        "f1_hz",
+        "f1_share",
+        "f2_hz",
+        "f2_share",
+        "centroid_hz",
+    ]
+    + [f"band_{lo:g}-{hi:g}Hz" if hi < 1e9 else f"band_{lo:g}Hz+" for lo, hi in _BANDS_HZ]
+    + ["log_power", "spectral_entropy"]
+)
 
 
-def feature_names(channels: Sequence[str], units: Sequence[str],
-                  triads: Sequence[tuple[int, int, int]] | None = None) -> list[str]:
+def feature_names(
+    channels: Sequence[str], units: Sequence[str], triads: Sequence[tuple[int, int, int]] | None = None
+) -> list[str]:
     """Column names of :func:`window_features` (version 2), e.g. ``accelerometer.vertical:sd``.
 
     The order mirrors :func:`_features_v2`; a test holds the two to the same length, and
@@ -207,17 +230,31 @@ def feature_names(channels: Sequence[str], units: Sequence[str],
             if units[t[0]] in GYRO_UNITS:
                 stream = channels[t[0]].rpartition(".")[0] or f"ch{t[0]}"
                 views += [f"{stream}.about_vertical", f"{stream}.across_vertical"]
-    free = views[2 * len(channels):]
-    return ([f"{v}:{st}" for st in _STAT_NAMES for v in views]
-            + [f"{v}:{st}" for st in ("acf_peak", "acf_peak_lag_s") for v in free] + extra)
+    free = views[2 * len(channels) :]
+    return (
+        [f"{v}:{st}" for st in _STAT_NAMES for v in views]
+        + [f"{v}:{st}" for st in ("acf_peak", "acf_peak_lag_s") for v in free]
+        + extra
+    )
 
 
 #: statistics that a negated signal swaps with another (min <-> max, p05 <-> p95, ...) and negates
-_NEGATED_STATS = {"mean": "mean", "min": "max", "max": "min", "p05": "p95", "p25": "p75", "p50": "p50",
-                  "p75": "p25", "p95": "p05", "skew": "skew"}
+_NEGATED_STATS = {
+    "mean": "mean",
+    "min": "max",
+    "max": "min",
+    "p05": "p95",
+    "p25": "p75",
+    "p50": "p50",
+    "p75": "p25",
+    "p95": "p05",
+    "skew": "skew",
+}
 
 
-def column_map(channels: Sequence[str], units: Sequence[str], signs: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def column_map(
+    channels: Sequence[str], units: Sequence[str], signs: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
     """How version-2 columns move when channels are multiplied by ``signs`` (+1/-1 each):
     (index, sign) with ``features(X * signs) == sign * features(X)[:, index]``.
 
@@ -239,8 +276,10 @@ def column_map(channels: Sequence[str], units: Sequence[str], signs: Sequence[fl
             if units[t[0]] in GYRO_UNITS:
                 prod = {float(signs[g]) * float(signs[a]) for g, a in zip(t, accel, strict=True)}
                 if len(prod) != 1:
-                    raise HarlabError("channel signs that are not a wearing transform (gyroscope and "
-                                      "accelerometer disagree on some axes but not all)")
+                    raise HarlabError(
+                        "channel signs that are not a wearing transform (gyroscope and "
+                        "accelerometer disagree on some axes but not all)"
+                    )
                 about_sign[channels[t[0]].rpartition(".")[0] or f"ch{t[0]}"] = prod.pop()
     index = np.arange(len(names))
     out_sign = np.ones(len(names), np.float32)
@@ -284,8 +323,10 @@ def window_features(
     if version == 1:
         return window_features_v1(X, rate_hz, triads)
     if version != FEATURES_VERSION:
-        raise HarlabError(f"window features version {version} is not known to this harlab "
-                          f"(it knows 1 and {FEATURES_VERSION}); update harlab to apply this model")
+        raise HarlabError(
+            f"window features version {version} is not known to this harlab "
+            f"(it knows 1 and {FEATURES_VERSION}); update harlab to apply this model"
+        )
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 3:
         raise HarlabError(f"windows must be (N, T, C), got shape {X.shape}")
@@ -293,13 +334,22 @@ def window_features(
     if len(X) == 0:
         probe = np.zeros((1, max(2, X.shape[1]), X.shape[2]), np.float32)
         return np.zeros((0, _features_v2(probe, rate_hz, triads, units).shape[1]), np.float32)
-    parts = [_features_v2(X[i:i + batch], rate_hz, triads, units).astype(np.float32, copy=False)
-             for i in range(0, len(X), batch)]
+    parts = [
+        _features_v2(X[i : i + batch], rate_hz, triads, units).astype(np.float32, copy=False)
+        for i in range(0, len(X), batch)
+    ]
     return np.concatenate(parts)
 
 
-def n_features(n_time: int, n_channels: int, rate_hz: float, triads: Sequence[tuple[int, int, int]],
-               units: Sequence[str] = (), version: int = FEATURES_VERSION) -> int:
+def n_features(
+    n_time: int,
+    n_channels: int,
+    rate_hz: float,
+    triads: Sequence[tuple[int, int, int]],
+    units: Sequence[str] = (),
+    version: int = FEATURES_VERSION,
+) -> int:
     """How many columns :func:`window_features` returns for this input shape."""
-    return window_features(np.zeros((0, n_time, n_channels), np.float32), rate_hz, triads, units,
-                           version).shape[1]
+    return window_features(
+        np.zeros((0, n_time, n_channels), np.float32), rate_hz, triads, units, version
+    ).shape[1]

@@ -58,7 +58,7 @@ def window_features_v1(
     X = np.asarray(X, dtype=np.float32)
     parts = []
     for i in range(0, max(len(X), 1), batch):
-        xb = X[i:i + batch].astype(np.float64)
+        xb = X[i : i + batch].astype(np.float64)
         if len(xb) == 0:
             break
         feats = _stats(xb, rate_hz)
@@ -74,12 +74,21 @@ def window_features_v1(
             feats.append(np.stack(corr, axis=1))
         parts.append(np.concatenate([f.reshape(len(xb), -1) for f in feats], axis=1).astype(np.float32))
     if not parts:
-        return np.zeros((0, n_features_v1(X.shape[1] if X.ndim == 3 else 0, X.shape[2] if X.ndim == 3 else 0,
-                                       rate_hz, triads)), np.float32)
+        return np.zeros(
+            (
+                0,
+                n_features_v1(
+                    X.shape[1] if X.ndim == 3 else 0, X.shape[2] if X.ndim == 3 else 0, rate_hz, triads
+                ),
+            ),
+            np.float32,
+        )
     return np.concatenate(parts)
 
 
-def n_features_v1(n_time: int, n_channels: int, rate_hz: float, triads: Sequence[tuple[int, int, int]]) -> int:
+def n_features_v1(
+    n_time: int, n_channels: int, rate_hz: float, triads: Sequence[tuple[int, int, int]]
+) -> int:
     """How many columns :func:`window_features` returns for this input shape."""
     probe = np.zeros((1, max(n_time, 2), n_channels), np.float32)
     return window_features_v1(probe, rate_hz, triads).shape[1]

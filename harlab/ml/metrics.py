@@ -17,7 +17,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     """Counts (K, K), rows = true class, columns = predicted class."""
     y_true = np.asarray(y_true, np.int64)
     y_pred = np.asarray(y_pred, np.int64)
-    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes
+    )
 
 
 def metrics_from_confusion(cm: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
@@ -37,8 +39,12 @@ def metrics_from_confusion(cm: np.ndarray, classes: Sequence[str]) -> dict[str, 
         "accuracy": float(tp.sum() / total) if total else 0.0,
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
         "per_class": {
-            c: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                "support": int(support[i])}
+            c: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
             for i, c in enumerate(classes)
         },
     }
@@ -62,10 +68,18 @@ def classification_report(
         f1s = np.array([v["macro_f1"] for v in per.values()])
         rep["per_group"] = per
         rep["group_spread"] = {
-            "accuracy": {"mean": float(accs.mean()), "std": float(accs.std()), "min": float(accs.min()),
-                         "max": float(accs.max())},
-            "macro_f1": {"mean": float(f1s.mean()), "std": float(f1s.std()), "min": float(f1s.min()),
-                         "max": float(f1s.max())},
+            "accuracy": {
+                "mean": float(accs.mean()),
+                "std": float(accs.std()),
+                "min": float(accs.min()),
+                "max": float(accs.max()),
+            },
+            "macro_f1": {
+                "mean": float(f1s.mean()),
+                "std": float(f1s.std()),
+                "min": float(f1s.min()),
+                "max": float(f1s.max()),
+            },
         }
     return rep
 

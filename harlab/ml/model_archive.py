@@ -95,8 +95,16 @@ def read_arrays(path: str | Path) -> dict[str, np.ndarray]:
             raise
         except MemoryError as exc:
             raise HarlabError("the arrays do not fit in memory") from exc
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
-                NotImplementedError, RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            zipfile.LargeZipFile,
+            zlib.error,
+            EOFError,
+            OSError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
             raise HarlabError(f"corrupt model file: {exc}") from exc
 
 
@@ -110,26 +118,37 @@ def _checked_entries(infos: list[zipfile.ZipInfo], file_size: int) -> list[tuple
         name = info.filename
         if not name.endswith(".npy"):
             raise HarlabError(f"entry {name!r} is not a .npy array")
-        key = name[:-len(".npy")]
+        key = name[: -len(".npy")]
         if key in seen:
             raise HarlabError(f"entry {name!r} appears twice")
         seen.add(key)
         if info.flag_bits & 0x1:
             raise HarlabError(f"entry {name!r} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise HarlabError(f"entry {name!r} uses compression method {info.compress_type}; "
-                              "a model file is stored or deflated")
+            raise HarlabError(
+                f"entry {name!r} uses compression method {info.compress_type}; "
+                "a model file is stored or deflated"
+            )
         if info.header_offset + info.compress_size > file_size:
-            raise HarlabError(f"entry {name!r} declares {info.compress_size} bytes at offset {info.header_offset}, "
-                              f"past the end of the {file_size}-byte file (truncated?)")
-        limit = (info.compress_size if info.compress_type == zipfile.ZIP_STORED
-                 else info.compress_size * MAX_DEFLATE_RATIO + 4096)
+            raise HarlabError(
+                f"entry {name!r} declares {info.compress_size} bytes at offset {info.header_offset}, "
+                f"past the end of the {file_size}-byte file (truncated?)"
+            )
+        limit = (
+            info.compress_size
+            if info.compress_type == zipfile.ZIP_STORED
+            else info.compress_size * MAX_DEFLATE_RATIO + 4096
+        )
         if info.file_size > limit:
-            raise HarlabError(f"entry {name!r} declares {info.file_size} bytes uncompressed from "
-                              f"{info.compress_size} compressed, more than the data can hold")
+            raise HarlabError(
+                f"entry {name!r} declares {info.file_size} bytes uncompressed from "
+                f"{info.compress_size} compressed, more than the data can hold"
+            )
         total += info.file_size
         if total > MAX_ARRAY_BYTES:
-            raise HarlabError(f"the arrays declare more than {MAX_ARRAY_BYTES} bytes; a model file holds at most that")
+            raise HarlabError(
+                f"the arrays declare more than {MAX_ARRAY_BYTES} bytes; a model file holds at most that"
+            )
         out.append((key, info))
     return out
 
@@ -151,10 +170,14 @@ def _read_npy(z: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray
             raise HarlabError(f"array {key!r} has an invalid .npy header: {exc}") from exc
         dtype = np.dtype(dtype)
         if dtype.hasobject:
-            raise HarlabError(f"refusing to load array {key!r}: it holds Python objects, which only pickle can "
-                              "read (a model file never does)")
+            raise HarlabError(
+                f"refusing to load array {key!r}: it holds Python objects, which only pickle can "
+                "read (a model file never does)"
+            )
         if dtype.names is not None or dtype.subdtype is not None or dtype.kind not in _KINDS:
-            raise HarlabError(f"array {key!r} has data type {dtype}; a model file holds booleans, integers or floats")
+            raise HarlabError(
+                f"array {key!r} has data type {dtype}; a model file holds booleans, integers or floats"
+            )
         if len(shape) > MAX_DIMS or any(not isinstance(n, int) or n < 0 for n in shape):
             raise HarlabError(f"array {key!r} has an invalid shape {shape}")
         count = 1
@@ -163,13 +186,15 @@ def _read_npy(z: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray
         nbytes = count * dtype.itemsize
         held = info.file_size - fp.tell()
         if nbytes != held:
-            raise HarlabError(f"array {key!r} declares shape {shape} of {dtype} ({nbytes} bytes) but its entry "
-                              f"holds {held} bytes")
+            raise HarlabError(
+                f"array {key!r} declares shape {shape} of {dtype} ({nbytes} bytes) but its entry "
+                f"holds {held} bytes"
+            )
         arr = np.empty(count, dtype)
         view = memoryview(arr).cast("B")
         pos = 0
         while pos < nbytes:
-            got = fp.readinto(view[pos:pos + _CHUNK])
+            got = fp.readinto(view[pos : pos + _CHUNK])
             if not got:
                 raise HarlabError(f"array {key!r} ends after {pos} of {nbytes} bytes (truncated)")
             pos += got

@@ -57,7 +57,9 @@ def parse_header(raw: np.ndarray) -> dict[str, Any]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HarlabError(f"the header is not valid JSON: {exc}") from exc
     except RecursionError as exc:
-        raise HarlabError(f"the header nests deeper than JSON can be read (at most {MAX_DEPTH} levels)") from exc
+        raise HarlabError(
+            f"the header nests deeper than JSON can be read (at most {MAX_DEPTH} levels)"
+        ) from exc
     except ValueError as exc:  # an integer of more digits than Python converts
         raise HarlabError(f"the header holds an invalid number: {exc}") from exc
     _check_depth(header)
@@ -76,6 +78,7 @@ def _check_depth(value: Any) -> None:
 
 
 # -- typed fields ----------------------------------------------------------------------------------
+
 
 def _where(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
@@ -133,6 +136,7 @@ def _show(v: Any) -> str:
 
 # -- the header ------------------------------------------------------------------------------------
 
+
 def check_header(header: Any, format_name: str, format_version: int) -> None:
     """Check the whole header (format, info, weights, member headers); raise on the first problem."""
     if not isinstance(header, dict) or header.get("format") != format_name:
@@ -153,11 +157,19 @@ def check_header(header: Any, format_name: str, format_version: int) -> None:
         check_member(m, info, f"members[{i}]")
     if "weights" in header:
         weights = header["weights"]
-        if (not isinstance(weights, list) or len(weights) != len(members)
-                or any(isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0
-                       for w in weights) or not sum(weights) > 0):
-            raise HarlabError(f"header field weights must hold one finite number >= 0 per member ({len(members)}) "
-                              f"with a positive sum, got {_show(weights)}")
+        if (
+            not isinstance(weights, list)
+            or len(weights) != len(members)
+            or any(
+                isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0
+                for w in weights
+            )
+            or not sum(weights) > 0
+        ):
+            raise HarlabError(
+                f"header field weights must hold one finite number >= 0 per member ({len(members)}) "
+                f"with a positive sum, got {_show(weights)}"
+            )
 
 
 def check_info(info: dict[str, Any]) -> None:
@@ -174,15 +186,21 @@ def check_info(info: dict[str, Any]) -> None:
     need_float(info, "stride_s", w, 0.0, 1e6, lo_open=True)
     n_time = int(round(window * rate))
     if not 2 <= n_time <= LIMITS["window_samples"]:
-        raise HarlabError(f"a window of {window:g} s at {rate:g} Hz is {n_time} samples; expected "
-                          f"2..{LIMITS['window_samples']}")
+        raise HarlabError(
+            f"a window of {window:g} s at {rate:g} Hz is {n_time} samples; expected "
+            f"2..{LIMITS['window_samples']}"
+        )
     if n_time * len(channels) > LIMITS["window_values"]:
-        raise HarlabError(f"a window of {n_time} samples x {len(channels)} channels is more than "
-                          f"{LIMITS['window_values']} values")
+        raise HarlabError(
+            f"a window of {n_time} samples x {len(channels)} channels is more than "
+            f"{LIMITS['window_values']} values"
+        )
     if "stream_kinds" in info:
         kinds = need_strings(info, "stream_kinds", w, 0, len(channels))
         if kinds and len(kinds) != len(channels):
-            raise HarlabError(f"header field info.stream_kinds has {len(kinds)} entries for {len(channels)} channels")
+            raise HarlabError(
+                f"header field info.stream_kinds has {len(kinds)} entries for {len(channels)} channels"
+            )
     for key in _INFO_TEXT:
         if key in info and not isinstance(info[key], str):
             raise HarlabError(f"header field info.{key} must be a string, got {_show(info[key])}")
@@ -190,23 +208,31 @@ def check_info(info: dict[str, Any]) -> None:
         need_int(info, "n_train_windows", w, 0)
     for key, kind in (("training_sessions", list), ("train_config", dict), ("metrics", dict)):
         if key in info and not isinstance(info[key], kind):
-            raise HarlabError(f"header field info.{key} must be a{'' if kind is list else 'n'} "
-                              f"{'list' if kind is list else 'object'}, got {_show(info[key])}")
+            raise HarlabError(
+                f"header field info.{key} must be a{'' if kind is list else 'n'} "
+                f"{'list' if kind is list else 'object'}, got {_show(info[key])}"
+            )
     if any(not isinstance(s, dict) for s in info.get("training_sessions", [])):
         raise HarlabError("header field info.training_sessions must hold objects")
     validation = info.get("metrics", {}).get("validation")
     if validation is not None:  # the registry tags versions with these scores
         if not isinstance(validation, dict):
-            raise HarlabError(f"header field info.metrics.validation must be an object, got {_show(validation)}")
+            raise HarlabError(
+                f"header field info.metrics.validation must be an object, got {_show(validation)}"
+            )
         for key in ("accuracy", "macro_f1"):
             need_float(validation, key, "info.metrics.validation", 0.0, 1.0)
     upright = info.get("orientation_upright")
     if upright is not None and (
-            not isinstance(upright, list) or len(upright) != 3
-            or any(isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) for x in upright)
-            or not math.hypot(*upright) > 1e-6):
-        raise HarlabError("header field info.orientation_upright must be null or 3 finite numbers (a direction), "
-                          f"got {_show(upright) if not isinstance(upright, list) else upright[:5]}")
+        not isinstance(upright, list)
+        or len(upright) != 3
+        or any(isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) for x in upright)
+        or not math.hypot(*upright) > 1e-6
+    ):
+        raise HarlabError(
+            "header field info.orientation_upright must be null or 3 finite numbers (a direction), "
+            f"got {_show(upright) if not isinstance(upright, list) else upright[:5]}"
+        )
 
 
 def check_member(m: dict[str, Any], info: dict[str, Any], where: str) -> None:
@@ -223,24 +249,34 @@ def check_member(m: dict[str, Any], info: dict[str, Any], where: str) -> None:
             widest = max(full["width"], full["max_width"])
             values = widest * n_time
         if values > LIMITS["activations"]:
-            raise HarlabError(f"header field {where}.arch: layers of {widest} filters over {n_time}-sample windows "
-                              f"would hold {values} values per window; at most {LIMITS['activations']}")
+            raise HarlabError(
+                f"header field {where}.arch: layers of {widest} filters over {n_time}-sample windows "
+                f"would hold {values} values per window; at most {LIMITS['activations']}"
+            )
     elif kind == "lightgbm":
         n_channels = len(info["channels"])
         need_float(m, "rate_hz", where, 0.0, LIMITS["rate_hz"], lo_open=True)
         triads = m.get("triads")
-        if (not isinstance(triads, list) or len(triads) > n_channels
-                or any(not isinstance(t, list) or len(t) != 3
-                       or any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n_channels for i in t)
-                       for t in triads)):
-            raise HarlabError(f"header field {where}.triads must be a list of [i, j, k] channel indices "
-                              f"below {n_channels}, got {_show(triads)}")
+        if (
+            not isinstance(triads, list)
+            or len(triads) > n_channels
+            or any(
+                not isinstance(t, list)
+                or len(t) != 3
+                or any(isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n_channels for i in t)
+                for t in triads
+            )
+        ):
+            raise HarlabError(
+                f"header field {where}.triads must be a list of [i, j, k] channel indices "
+                f"below {n_channels}, got {_show(triads)}"
+            )
         if "features_version" in m:
             need_int(m, "features_version", where, 1, 1000)
         need_bool(m, "recording_context", where, default=False)
         need_bool(m, "recording_relative", where, default=False)
     else:
-        raise HarlabError(f"member {where[len('members['):-1]} has unknown kind {_show(kind)}")
+        raise HarlabError(f"member {where[len('members[') : -1]} has unknown kind {_show(kind)}")
 
 
 def check_arch(arch: dict[str, Any], where: str) -> dict[str, Any]:
@@ -250,8 +286,10 @@ def check_arch(arch: dict[str, Any], where: str) -> dict[str, Any]:
     cls = {"cnn1d": CNN1DConfig, "seed2d": Seed2DConfig}.get(kind)  # type: ignore[arg-type]
     if cls is None:
         raise HarlabError(f"unknown network architecture {_show(kind)} (expected 'cnn1d' or 'seed2d')")
-    defaults = {f.name: (f.default if f.default is not MISSING else f.default_factory())  # type: ignore[misc]
-                for f in fields(cls)}
+    defaults = {
+        f.name: (f.default if f.default is not MISSING else f.default_factory())  # type: ignore[misc]
+        for f in fields(cls)
+    }
     unknown = sorted(set(arch) - set(defaults))
     if unknown:
         raise HarlabError(f"architecture {kind!r}: unknown settings {unknown[:5]}")
@@ -269,13 +307,17 @@ def check_arch(arch: dict[str, Any], where: str) -> dict[str, Any]:
         need_float(get, "dropout", where, 0.0, 0.99)
         ctx = need_int(get, "context_inputs", where, 0)
         if ctx not in (0, len(CONTEXT_NAMES)):
-            raise HarlabError(f"header field {where}.context_inputs = {ctx}; the recording context has "
-                              f"{len(CONTEXT_NAMES)} columns (or 0 for none)")
+            raise HarlabError(
+                f"header field {where}.context_inputs = {ctx}; the recording context has "
+                f"{len(CONTEXT_NAMES)} columns (or 0 for none)"
+            )
     else:
         n = len(get["filters"])
         if not 1 <= n <= LIMITS["blocks"] or len(get["pools"]) != n or len(get["dropouts"]) != n:
-            raise HarlabError(f"header field {where}: filters, pools and dropouts need one entry per block "
-                              f"(1..{LIMITS['blocks']} blocks)")
+            raise HarlabError(
+                f"header field {where}: filters, pools and dropouts need one entry per block "
+                f"(1..{LIMITS['blocks']} blocks)"
+            )
         for i in range(n):
             int_value(get["filters"][i], f"{where}.filters[{i}]", 1, width)
             float_value(get["dropouts"][i], f"{where}.dropouts[{i}]", 0.0, 0.99)

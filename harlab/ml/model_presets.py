@@ -59,14 +59,26 @@ _TREES = frozenset({"context", "orientation", "refit"})
 
 #: every preset, the default first
 PRESET_TABLE: tuple[Preset, ...] = (
-    Preset("ensemble", "1D CNN + LightGBM on window features, probabilities averaged (best measured)",
-           ("cnn1d", LIGHTGBM), _ALL),
+    Preset(
+        "ensemble",
+        "1D CNN + LightGBM on window features, probabilities averaged (best measured)",
+        ("cnn1d", LIGHTGBM),
+        _ALL,
+    ),
     Preset("cnn1d", "1D CNN over time (configurable depth, width, kernel)", ("cnn1d",), _ALL),
     # the seed's network stays as the seed had it: no context, orientation or refit
-    Preset("seed2d", "the seed's small 2-D CNN over time x channel (baseline)", ("seed2d",),
-           frozenset({"epochs", "augment"})),
-    Preset("features", "LightGBM on hand-crafted window features (fast; epochs do not apply)", (LIGHTGBM,),
-           _TREES),
+    Preset(
+        "seed2d",
+        "the seed's small 2-D CNN over time x channel (baseline)",
+        ("seed2d",),
+        frozenset({"epochs", "augment"}),
+    ),
+    Preset(
+        "features",
+        "LightGBM on hand-crafted window features (fast; epochs do not apply)",
+        (LIGHTGBM,),
+        _TREES,
+    ),
 )
 
 #: preset name -> :class:`Preset`, in the table's order
@@ -87,5 +99,7 @@ def preset(name: str) -> Preset:
 
 def presets_help() -> str:
     """The presets in one sentence, for ``--help``: ``ensemble: ... (the default); cnn1d: ...``."""
-    return "; ".join(f"{p.name}: {p.description}{' (the default)' if p.name == DEFAULT_PRESET else ''}"
-                     for p in PRESET_TABLE)
+    return "; ".join(
+        f"{p.name}: {p.description}{' (the default)' if p.name == DEFAULT_PRESET else ''}"
+        for p in PRESET_TABLE
+    )

@@ -118,8 +118,15 @@ class TorchMember:
 
     kind = "torch"
 
-    def __init__(self, arch: ArchConfig, net: torch.nn.Module, mean: np.ndarray, std: np.ndarray,
-                 channels: list[str] | None = None, units: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        arch: ArchConfig,
+        net: torch.nn.Module,
+        mean: np.ndarray,
+        std: np.ndarray,
+        channels: list[str] | None = None,
+        units: list[str] | None = None,
+    ) -> None:
         self.arch = arch
         self.net = net.eval()
         self.mean = np.asarray(mean, np.float32)
@@ -152,8 +159,8 @@ class TorchMember:
         out = []
         with torch.inference_mode():
             for i in range(0, len(X), batch):
-                xb = torch.from_numpy(np.ascontiguousarray(self.normalise(X[i:i + batch])))
-                cb = None if ctx is None else torch.from_numpy(ctx[i:i + batch])
+                xb = torch.from_numpy(np.ascontiguousarray(self.normalise(X[i : i + batch])))
+                cb = None if ctx is None else torch.from_numpy(ctx[i : i + batch])
                 out.append(torch.softmax(net(xb, cb), dim=1).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.net_classes()), np.float32)
 
@@ -175,28 +182,40 @@ class TorchMember:
         n_channels, n_classes, n_time = len(info.channels), len(info.classes), info.n_time
         try:  # the shapes the header promises, without allocating a single weight
             with torch.device("meta"):
-                expected = {k: (tuple(v.shape), v.dtype)
-                            for k, v in build_network(arch, n_channels, n_classes, n_time).state_dict().items()}
+                expected = {
+                    k: (tuple(v.shape), v.dtype)
+                    for k, v in build_network(arch, n_channels, n_classes, n_time).state_dict().items()
+                }
         except (RuntimeError, ValueError) as exc:
-            raise HarlabError(f"the {arch.kind} architecture does not fit windows of {n_time} samples x "
-                              f"{n_channels} channels: {exc}") from exc
-        given = {k[len("state/"):]: v for k, v in arrays.items() if k.startswith("state/")}
+            raise HarlabError(
+                f"the {arch.kind} architecture does not fit windows of {n_time} samples x "
+                f"{n_channels} channels: {exc}"
+            ) from exc
+        given = {k[len("state/") :]: v for k, v in arrays.items() if k.startswith("state/")}
         missing = sorted(set(expected) - set(given))
         extra = sorted(set(given) - set(expected))
         if missing or extra:
-            raise HarlabError(f"weights do not match the architecture: missing {missing[:3]}, unexpected {extra[:3]}")
+            raise HarlabError(
+                f"weights do not match the architecture: missing {missing[:3]}, unexpected {extra[:3]}"
+            )
         for k, (shape, dtype) in expected.items():
             v = given[k]
             if tuple(v.shape) != shape:
-                raise HarlabError(f"weight {k!r} has shape {tuple(v.shape)}, expected {shape} for {n_channels} "
-                                  f"channels, {n_classes} classes and {n_time}-sample windows")
+                raise HarlabError(
+                    f"weight {k!r} has shape {tuple(v.shape)}, expected {shape} for {n_channels} "
+                    f"channels, {n_classes} classes and {n_time}-sample windows"
+                )
             if dtype.is_floating_point and v.dtype.kind != "f":
                 raise HarlabError(f"weight {k!r} holds {v.dtype} values; expected floats")
             if dtype.is_floating_point and not np.all(np.isfinite(v)):
                 raise HarlabError(f"weight {k!r} holds values that are not finite numbers")
         net = build_network(arch, n_channels, n_classes, n_time)
-        state = {k: torch.from_numpy(given[k] if given[k].flags.c_contiguous else given[k].copy(order="C")).to(dtype)
-                 for k, (_, dtype) in expected.items()}
+        state = {
+            k: torch.from_numpy(given[k] if given[k].flags.c_contiguous else given[k].copy(order="C")).to(
+                dtype
+            )
+            for k, (_, dtype) in expected.items()
+        }
         net.load_state_dict(state, strict=True)
         mean, std = arrays.get("norm/mean"), arrays.get("norm/std")
         if mean is None or std is None or mean.shape != (n_channels,) or std.shape != mean.shape:
@@ -213,9 +232,18 @@ class BoostedFeaturesMember:
 
     kind = "lightgbm"
 
-    def __init__(self, booster: Any, rate_hz: float, triads: list[tuple[int, int, int]], n_classes: int,
-                 units: list[str] | None = None, features_version: int = FEATURES_VERSION,
-                 channels: list[str] | None = None, uses_context: bool = False, relative: bool = False) -> None:
+    def __init__(
+        self,
+        booster: Any,
+        rate_hz: float,
+        triads: list[tuple[int, int, int]],
+        n_classes: int,
+        units: list[str] | None = None,
+        features_version: int = FEATURES_VERSION,
+        channels: list[str] | None = None,
+        uses_context: bool = False,
+        relative: bool = False,
+    ) -> None:
         self.booster = booster
         self.channels = list(channels or [])
         self.uses_context = bool(uses_context)  #: window features + :mod:`harlab.ml.context` columns
@@ -231,8 +259,13 @@ class BoostedFeaturesMember:
     def features(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
         """Window features, plus the recording-context columns when the member uses them
         (``context``: each window's recording reference; None = the windows are one recording)."""
-        F = window_features(X, self.rate_hz, self.triads, self.units,  # type: ignore[arg-type]
-                            version=self.features_version)
+        F = window_features(
+            X,
+            self.rate_hz,
+            self.triads,
+            self.units,  # type: ignore[arg-type]
+            version=self.features_version,
+        )
         if not self.uses_context:
             return F
         if context is None:
@@ -245,11 +278,13 @@ class BoostedFeaturesMember:
     def references(self, X: np.ndarray) -> np.ndarray:
         """The reference of windows X taken as one recording, as this member needs it (with the
         feature medians when it takes relative features)."""
-        return references_by_recording(X, np.zeros(len(X)), self.channels, self.units,
-                                       self.rate_hz if self.relative else None)
+        return references_by_recording(
+            X, np.zeros(len(X)), self.channels, self.units, self.rate_hz if self.relative else None
+        )
 
-    def predict_proba(self, X: np.ndarray, feats: np.ndarray | None = None,
-                      context: np.ndarray | None = None) -> np.ndarray:
+    def predict_proba(
+        self, X: np.ndarray, feats: np.ndarray | None = None, context: np.ndarray | None = None
+    ) -> np.ndarray:
         F = self.features(X, context) if feats is None else feats
         if len(F) == 0:
             return np.zeros((0, self.n_classes), np.float32)
@@ -259,25 +294,43 @@ class BoostedFeaturesMember:
         return p
 
     def header(self) -> dict[str, Any]:
-        return {"kind": self.kind, "rate_hz": self.rate_hz, "triads": [list(t) for t in self.triads],
-                "features_version": self.features_version, "recording_context": self.uses_context,
-                "recording_relative": self.relative}
+        return {
+            "kind": self.kind,
+            "rate_hz": self.rate_hz,
+            "triads": [list(t) for t in self.triads],
+            "features_version": self.features_version,
+            "recording_context": self.uses_context,
+            "recording_relative": self.relative,
+        }
 
     def arrays(self) -> dict[str, np.ndarray]:
         text = self.booster.model_to_string().encode("utf-8")
         return {"booster": np.frombuffer(text, dtype=np.uint8)}
 
     @classmethod
-    def restore(cls, header: dict[str, Any], arrays: dict[str, np.ndarray], info: ModelInfo) -> BoostedFeaturesMember:
+    def restore(
+        cls, header: dict[str, Any], arrays: dict[str, np.ndarray], info: ModelInfo
+    ) -> BoostedFeaturesMember:
         import lightgbm as lgb
+
         # files written before feature versions existed used version 1
         version = int(header.get("features_version", 1))
         if version not in (1, FEATURES_VERSION):
-            raise HarlabError(f"the model's window features are version {version}; this harlab knows 1 and "
-                              f"{FEATURES_VERSION}: update harlab to apply it")
-        member = cls(None, float(header["rate_hz"]), [tuple(t) for t in header["triads"]], len(info.classes),
-                     list(info.units), version, list(info.channels), bool(header.get("recording_context", False)),
-                     bool(header.get("recording_relative", False)))
+            raise HarlabError(
+                f"the model's window features are version {version}; this harlab knows 1 and "
+                f"{FEATURES_VERSION}: update harlab to apply it"
+            )
+        member = cls(
+            None,
+            float(header["rate_hz"]),
+            [tuple(t) for t in header["triads"]],
+            len(info.classes),
+            list(info.units),
+            version,
+            list(info.channels),
+            bool(header.get("recording_context", False)),
+            bool(header.get("recording_relative", False)),
+        )
         raw = arrays.get("booster")
         if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
             raise HarlabError("the LightGBM model text is missing")
@@ -298,8 +351,10 @@ class BoostedFeaturesMember:
             return base + len(CONTEXT_NAMES)
         medians = reference_size(self.channels, self.units, self.rate_hz) - REF_SIZE
         if self.features_version != FEATURES_VERSION or medians != base:
-            raise HarlabError(f"the member compares {base} window features with a recording's {medians} median "
-                              "features; they must be the same columns")
+            raise HarlabError(
+                f"the member compares {base} window features with a recording's {medians} median "
+                "features; they must be the same columns"
+            )
         return 2 * base + len(CONTEXT_NAMES)
 
 
@@ -340,8 +395,9 @@ class ActivityModel:
         or to map the recording into the orientation the model was trained in."""
         return self.uses_context or self.info.orientation_upright is not None
 
-    def recording_references(self, X: np.ndarray, recordings: np.ndarray | None = None,
-                             executor: Executor | None = None) -> np.ndarray | None:
+    def recording_references(
+        self, X: np.ndarray, recordings: np.ndarray | None = None, executor: Executor | None = None
+    ) -> np.ndarray | None:
         """Per-window recording references for :meth:`predict_proba` (None when the model needs
         none); ``recordings`` labels each window's recording, default: all one recording;
         ``executor`` runs the window features of the reference on its threads."""
@@ -350,8 +406,9 @@ class ActivityModel:
         rec = np.zeros(len(X)) if recordings is None else recordings
         # the window-feature medians cost a pass of feature extraction: only when a member uses them
         rate = self.info.rate_hz if any(getattr(m, "relative", False) for m in self.members) else None
-        return references_by_recording(np.asarray(X, np.float32), rec, self.info.channels, self.info.units, rate,
-                                       executor)
+        return references_by_recording(
+            np.asarray(X, np.float32), rec, self.info.channels, self.info.units, rate, executor
+        )
 
     def wearing_orientation(self, X: np.ndarray, context: np.ndarray | None = None) -> str:
         """How the model takes windows X of one recording: ``"as worn"`` or the transform
@@ -377,7 +434,9 @@ class ActivityModel:
         total = np.zeros((len(X), len(self.classes)), np.float64)
         if context is None and self.needs_references:
             context = self.recording_references(X)
-        X, context, _ = canonicalise(X, context, self.info.orientation_upright, self.info.channels, self.info.units)
+        X, context, _ = canonicalise(
+            X, context, self.info.orientation_upright, self.info.channels, self.info.units
+        )
         for m, w in zip(self.members, self.weights, strict=True):
             total += w * m.predict_proba(X, context=context)
         return (total / sum(self.weights)).astype(np.float32)
@@ -445,7 +504,7 @@ class ActivityModel:
         members: list[Member] = []
         for i, mh in enumerate(header["members"]):
             prefix = f"m{i}/"
-            marr = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            marr = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
             try:
                 members.append(_RESTORERS[mh["kind"]](mh, marr, info))
             except HarlabError as exc:

@@ -95,7 +95,9 @@ class CNN1D(nn.Module):
         c_in = n_channels
         width = cfg.width
         for i in range(cfg.depth):
-            layers.append(nn.Conv1d(c_in, width, cfg.kernel, padding=cfg.kernel // 2, bias=not cfg.batch_norm))
+            layers.append(
+                nn.Conv1d(c_in, width, cfg.kernel, padding=cfg.kernel // 2, bias=not cfg.batch_norm)
+            )
             if cfg.batch_norm:
                 layers.append(nn.BatchNorm1d(width))
             layers.append(nn.ReLU())
@@ -109,8 +111,9 @@ class CNN1D(nn.Module):
         self.n_context = max(0, int(cfg.context_inputs))
         self.mix: nn.Module | None = None
         if self.n_context:
-            self.mix = nn.Sequential(nn.Linear(2 * c_in + self.n_context, 2 * c_in), nn.ReLU(),
-                                     nn.Dropout(cfg.dropout))
+            self.mix = nn.Sequential(
+                nn.Linear(2 * c_in + self.n_context, 2 * c_in), nn.ReLU(), nn.Dropout(cfg.dropout)
+            )
         self.head = nn.Linear(2 * c_in, n_classes)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
@@ -182,7 +185,11 @@ def inference_network(net: nn.Module) -> nn.Module:
         i = 0
         while i < len(layers):
             layer = layers[i]
-            if isinstance(layer, nn.Conv1d) and i + 1 < len(layers) and isinstance(layers[i + 1], nn.BatchNorm1d):
+            if (
+                isinstance(layer, nn.Conv1d)
+                and i + 1 < len(layers)
+                and isinstance(layers[i + 1], nn.BatchNorm1d)
+            ):
                 fused.append(fuse_conv_bn_eval(layer, layers[i + 1]))  # type: ignore[arg-type]
                 i += 2
                 continue

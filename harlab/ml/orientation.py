@@ -112,8 +112,13 @@ def channel_signs(transforms: np.ndarray, channels: Sequence[str], units: Sequen
     return signs
 
 
-def canonicalise(X: np.ndarray, refs: np.ndarray, upright: Sequence[float] | None, channels: Sequence[str],
-                 units: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def canonicalise(
+    X: np.ndarray,
+    refs: np.ndarray,
+    upright: Sequence[float] | None,
+    channels: Sequence[str],
+    units: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Windows X (N, T, C) and their references mapped into the canonical orientation.
 
     Returns (X, refs, transform index per window); with no ``upright`` (a model trained

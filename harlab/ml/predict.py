@@ -26,7 +26,13 @@ from harlab.ml.modelfile import ActivityModel
 from harlab.ml.smoothing import segments_from_windows, smooth
 from harlab.ml.training import set_threads
 
-__all__ = ["PredictionCancelled", "SmoothingConfig", "predict_session", "predict_windows", "prediction_workers"]
+__all__ = [
+    "PredictionCancelled",
+    "SmoothingConfig",
+    "predict_session",
+    "predict_windows",
+    "prediction_workers",
+]
 
 
 @dataclass
@@ -72,7 +78,9 @@ def predict_windows(
             context = model.recording_references(X, executor=pool)
 
             def one(i: int) -> np.ndarray:
-                return model.predict_proba(X[i:i + batch], None if context is None else context[i:i + batch])
+                return model.predict_proba(
+                    X[i : i + batch], None if context is None else context[i : i + batch]
+                )
 
             pending: deque[Future[np.ndarray]] = deque()
             queue = iter(starts)

@@ -140,6 +140,14 @@ def segments_from_windows(
             s = start[i] if i == a else (centre[i - 1] + centre[i]) / 2
             e = end[j - 1] if j == b else (centre[j - 1] + centre[j]) / 2
             conf = float(np.clip(probs[i:j, lab].mean(), 0.0, 1.0))
-            segs.append(Segment(float(s), float(e), classes[lab], annotator=annotator, source="prediction",
-                                confidence=conf))
+            segs.append(
+                Segment(
+                    float(s),
+                    float(e),
+                    classes[lab],
+                    annotator=annotator,
+                    source="prediction",
+                    confidence=conf,
+                )
+            )
     return segs

@@ -98,7 +98,9 @@ class TrainConfig:
     gbm_leaves: int = 7
     gbm_min_data: int = 80  #: windows per leaf, at most; scaled down for small training sets
     gbm_feature_fraction: float = 0.2
-    gbm_refit: bool = True  #: after early stopping, train again on all windows incl. the validation participants
+    gbm_refit: bool = (
+        True  #: after early stopping, train again on all windows incl. the validation participants
+    )
     #: the same for the 1-D CNN: after the validation run (curves, metrics), a second run of the full
     #: schedule on all windows; WISDM +1.1 macro-F1 points for twice the training time (benchmarks/models.py)
     cnn_refit: bool = True
@@ -149,8 +151,9 @@ def _class_names(idx: Sequence[int], classes: Sequence[str] | None) -> str:
     return ", ".join(str(classes[i]) if classes is not None and i < len(classes) else str(i) for i in idx)
 
 
-def _hold_out_groups(groups: np.ndarray, y: np.ndarray, fraction: float, seed: int
-                     ) -> tuple[np.ndarray | None, list[int]]:
+def _hold_out_groups(
+    groups: np.ndarray, y: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray | None, list[int]]:
     """Whole groups whose classes all appear in the remaining groups, or (None, the classes the
     first choice would have left untrained)."""
     uniq = np.unique(groups)
@@ -167,8 +170,9 @@ def _hold_out_groups(groups: np.ndarray, y: np.ndarray, fraction: float, seed: i
     return None, first_unseen
 
 
-def _hold_out_blocks(blocks: np.ndarray, y: np.ndarray, fraction: float, seed: int,
-                     classes: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
+def _hold_out_blocks(
+    blocks: np.ndarray, y: np.ndarray, fraction: float, seed: int, classes: Sequence[str] | None
+) -> tuple[np.ndarray, list[str]]:
     """Some time blocks of every recording; a class with windows in no other block stays in training."""
     uniq = np.unique(blocks)
     rng = np.random.default_rng(seed + 7919)
@@ -212,16 +216,20 @@ def choose_validation(
             held = sorted({str(g) for g in groups[val]})
             split = ValidationSplit(val, group_kind, held, f"held-out {group_kind}s: {', '.join(held)}")
             return _with_warnings(split, y, n_cls, classes)
-        reason = (f"every choice of held-out {group_kind}s leaves classes untrained "
-                  f"(e.g. {_class_names(unseen, classes)}), so ")
+        reason = (
+            f"every choice of held-out {group_kind}s leaves classes untrained "
+            f"(e.g. {_class_names(unseen, classes)}), so "
+        )
     else:
         reason = f"one {group_kind} only, so "
     notes: list[str] = []
     if blocks is not None and len(np.unique(blocks)) >= 2:
         val, notes = _hold_out_blocks(np.asarray(blocks), y, fraction, seed, classes)
         held = sorted({str(b) for b in np.asarray(blocks)[val]})
-        desc = (f"{reason}time blocks of each recording: {', '.join(held)} (other minutes of the same "
-                "people; not a test on new people)")
+        desc = (
+            f"{reason}time blocks of each recording: {', '.join(held)} (other minutes of the same "
+            "people; not a test on new people)"
+        )
         split = ValidationSplit(val, TIME_BLOCK, held, desc, notes)
     else:
         val = np.zeros(len(y), bool)
@@ -235,8 +243,9 @@ def choose_validation(
     return _with_warnings(split, y, n_cls, classes)
 
 
-def _with_warnings(split: ValidationSplit, y: np.ndarray, n_classes: int,
-                   classes: Sequence[str] | None) -> ValidationSplit:
+def _with_warnings(
+    split: ValidationSplit, y: np.ndarray, n_classes: int, classes: Sequence[str] | None
+) -> ValidationSplit:
     present = np.bincount(y, minlength=n_classes) > 0
     in_val = np.bincount(y[split.mask], minlength=n_classes) > 0
     in_train = np.bincount(y[~split.mask], minlength=n_classes) > 0
@@ -245,8 +254,9 @@ def _with_warnings(split: ValidationSplit, y: np.ndarray, n_classes: int,
     else:
         missing = np.flatnonzero(present & ~in_val).tolist()
         if missing:
-            split.warnings.append(f"no validation windows of {_class_names(missing, classes)}: "
-                                  "their scores are not measured")
+            split.warnings.append(
+                f"no validation windows of {_class_names(missing, classes)}: their scores are not measured"
+            )
     untrained = np.flatnonzero(present & ~in_train).tolist()
     if untrained:
         split.warnings.append(f"no training windows of {_class_names(untrained, classes)}")
@@ -256,8 +266,14 @@ def _with_warnings(split: ValidationSplit, y: np.ndarray, n_classes: int,
     return split
 
 
-def validation_split(groups: np.ndarray, y: np.ndarray, fraction: float, seed: int,
-                     blocks: np.ndarray | None = None, group_kind: str = "participant") -> np.ndarray:
+def validation_split(
+    groups: np.ndarray,
+    y: np.ndarray,
+    fraction: float,
+    seed: int,
+    blocks: np.ndarray | None = None,
+    group_kind: str = "participant",
+) -> np.ndarray:
     """Boolean mask of validation windows (:func:`choose_validation` without the explanation)."""
     return choose_validation(groups, y, fraction, seed, blocks, group_kind).mask
 
@@ -296,7 +312,9 @@ def time_warp(X: np.ndarray, speed: np.ndarray) -> np.ndarray:
     return X[rows, lo] * (1.0 - frac) + X[rows, hi] * frac
 
 
-def augment_batch(X: np.ndarray, triads: list[tuple[int, int, int]], mode: str, rng: np.random.Generator) -> np.ndarray:
+def augment_batch(
+    X: np.ndarray, triads: list[tuple[int, int, int]], mode: str, rng: np.random.Generator
+) -> np.ndarray:
     """Rotate all triads of a window by one small random rotation (they share a device), scale
     amplitudes by 0.9-1.1, and in ``flip`` mode turn by 180° about z half of the time (a watch
     worn the other way round), so the network does not learn one participant's orientation;
@@ -327,12 +345,22 @@ def _check_cancel(cancel: threading.Event | None) -> None:
         raise TrainingCancelled("training cancelled")
 
 
-def _evaluate_net(net: nn.Module, Xn: torch.Tensor, y: np.ndarray, loss_fn: nn.Module, batch: int = 1024,
-                  ctx: torch.Tensor | None = None):
+def _evaluate_net(
+    net: nn.Module,
+    Xn: torch.Tensor,
+    y: np.ndarray,
+    loss_fn: nn.Module,
+    batch: int = 1024,
+    ctx: torch.Tensor | None = None,
+):
     net.eval()
     with torch.inference_mode():
-        logits = torch.cat([net(Xn[i:i + batch], None if ctx is None else ctx[i:i + batch])
-                            for i in range(0, len(Xn), batch)])
+        logits = torch.cat(
+            [
+                net(Xn[i : i + batch], None if ctx is None else ctx[i : i + batch])
+                for i in range(0, len(Xn), batch)
+            ]
+        )
         loss = float(loss_fn(logits, torch.from_numpy(y)).item())
     pred = logits.argmax(1).numpy()
     k = logits.shape[1]
@@ -357,8 +385,12 @@ def train_torch_member(
     recording context, from ``context`` (each window's recording reference)."""
     k = len(info.classes)
     base: CNN1DConfig | Seed2DConfig = CNN1DConfig() if arch_kind == "cnn1d" else Seed2DConfig()
-    if isinstance(base, CNN1DConfig) and cfg.context and context is not None \
-            and has_accelerometer(info.channels, info.units):
+    if (
+        isinstance(base, CNN1DConfig)
+        and cfg.context
+        and context is not None
+        and has_accelerometer(info.channels, info.units)
+    ):
         base = replace(base, context_inputs=len(CONTEXT_NAMES))
     arch = arch_from_dict({**asdict(base), **{a: b for a, b in cfg.arch.items() if a != "kind"}})
     Xtr, ytr = X[~val], y[~val]
@@ -380,7 +412,9 @@ def train_torch_member(
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     eval_loss = nn.CrossEntropyLoss()
     if arch_kind == "seed2d":  # the seed's optimiser (fitbit-formats.md §3.3)
-        opt: torch.optim.Optimizer = torch.optim.Adamax(net.parameters(), lr=1e-3, weight_decay=cfg.weight_decay)
+        opt: torch.optim.Optimizer = torch.optim.Adamax(
+            net.parameters(), lr=1e-3, weight_decay=cfg.weight_decay
+        )
     else:
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
@@ -399,7 +433,7 @@ def train_torch_member(
         tot_loss, tot_ok, seen = 0.0, 0, 0
         for i in range(0, len(order), cfg.batch_size):
             _check_cancel(cancel)
-            idx = order[i:i + cfg.batch_size]
+            idx = order[i : i + cfg.batch_size]
             if len(idx) < 2 and len(order) > 1:
                 continue  # batch norm cannot use a batch of one
             xb = augment_batch(Xtr[idx], triads, cfg.augment, rng)
@@ -422,8 +456,16 @@ def train_torch_member(
         else:
             v_loss = v_acc = v_f1 = math.nan
             score = (float(epoch), 0.0)  # no validation: keep the last epoch
-        history.append({"epoch": epoch, "loss": tr_loss, "acc": tr_acc, "val_loss": v_loss, "val_acc": v_acc,
-                        "val_f1": v_f1})
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": tr_loss,
+                "acc": tr_acc,
+                "val_loss": v_loss,
+                "val_acc": v_acc,
+                "val_f1": v_f1,
+            }
+        )
         if progress:
             progress(TrainProgress(arch_kind, epoch, cfg.epochs, tr_loss, tr_acc, v_loss, v_acc, v_f1))
         if score > best:
@@ -435,8 +477,12 @@ def train_torch_member(
                 break
     net.load_state_dict(best_state)
     net.eval()
-    summary: dict[str, Any] = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history,
-                               "val_proba": None}
+    summary: dict[str, Any] = {
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "history": history,
+        "val_proba": None,
+    }
     if Xval is not None:
         summary["val_proba"] = member.predict_proba(X[val], context=None if context is None else context[val])
         m = metrics_from_confusion(confusion_matrix(yval, summary["val_proba"].argmax(1), k), info.classes)
@@ -444,9 +490,17 @@ def train_torch_member(
     return member, summary
 
 
-def _refit_torch_member(X: np.ndarray, y: np.ndarray, info: ModelInfo, cfg: TrainConfig, kind: str,
-                        summary: dict[str, Any], progress: ProgressFn | None, cancel: threading.Event | None,
-                        context: np.ndarray | None) -> TorchMember:
+def _refit_torch_member(
+    X: np.ndarray,
+    y: np.ndarray,
+    info: ModelInfo,
+    cfg: TrainConfig,
+    kind: str,
+    summary: dict[str, Any],
+    progress: ProgressFn | None,
+    cancel: threading.Event | None,
+    context: np.ndarray | None,
+) -> TorchMember:
     """Train the network again, from its seed, on every window (the validation participants
     too) for the whole schedule, keeping the last epoch.
 
@@ -455,12 +509,14 @@ def _refit_torch_member(X: np.ndarray, y: np.ndarray, info: ModelInfo, cfg: Trai
     0.835 (better on all five folds). The validation run's curves and scores stay the
     model's honest estimate; ``summary`` notes the refit.
     """
+
     def report(p: TrainProgress) -> None:
         if progress:
             progress(replace(p, stage=f"{kind} refit"))
 
-    member, refit = train_torch_member(X, y, np.zeros(len(y), bool), info, cfg, kind, report, cancel,
-                                       context=context)
+    member, refit = train_torch_member(
+        X, y, np.zeros(len(y), bool), info, cfg, kind, report, cancel, context=context
+    )
     summary["refit_epochs"] = refit["epochs_run"]
     return member
 
@@ -485,20 +541,40 @@ def train_gbm_member(
     """LightGBM on window features (and, with ``cfg.context``, each window against its
     recording's reference ``context``), early-stopped on the validation participants."""
     import lightgbm as lgb
+
     k = len(info.classes)
     triads = find_triads(info.channels, info.units)
     # a reference taken with the rate (every Dataset's) holds the recording's feature medians
-    relative = context is not None and np.shape(context)[1] == reference_size(info.channels, info.units, info.rate_hz)
-    member = BoostedFeaturesMember(None, info.rate_hz, triads, k, list(info.units), channels=list(info.channels),
-                                   uses_context=cfg.context and context is not None, relative=relative)
+    relative = context is not None and np.shape(context)[1] == reference_size(
+        info.channels, info.units, info.rate_hz
+    )
+    member = BoostedFeaturesMember(
+        None,
+        info.rate_hz,
+        triads,
+        k,
+        list(info.units),
+        channels=list(info.channels),
+        uses_context=cfg.context and context is not None,
+        relative=relative,
+    )
     F = member.features(X, context) if feats is None else feats
     w = class_weights(y[~val], k)[y[~val]] if cfg.class_weights else None
     params = {
-        "objective": "multiclass", "num_class": k, "learning_rate": cfg.gbm_lr, "num_leaves": cfg.gbm_leaves,
-        "min_data_in_leaf": gbm_min_data(cfg, int((~val).sum())), "feature_fraction": cfg.gbm_feature_fraction,
-        "bagging_fraction": 0.8, "bagging_freq": 1,
-        "lambda_l2": 1.0, "seed": cfg.seed, "deterministic": True, "force_row_wise": True,
-        "num_threads": torch.get_num_threads(), "verbose": -1,
+        "objective": "multiclass",
+        "num_class": k,
+        "learning_rate": cfg.gbm_lr,
+        "num_leaves": cfg.gbm_leaves,
+        "min_data_in_leaf": gbm_min_data(cfg, int((~val).sum())),
+        "feature_fraction": cfg.gbm_feature_fraction,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "seed": cfg.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": torch.get_num_threads(),
+        "verbose": -1,
     }
     dtrain = lgb.Dataset(F[~val], y[~val], weight=w, free_raw_data=True)
     valid_sets, callbacks = [], []
@@ -520,8 +596,9 @@ def train_gbm_member(
             progress(TrainProgress("lightgbm", env.iteration + 1, cfg.gbm_rounds, math.nan, math.nan, vl))
 
     callbacks.append(report)
-    booster = lgb.train(params, dtrain, num_boost_round=cfg.gbm_rounds, valid_sets=valid_sets or None,
-                        callbacks=callbacks)
+    booster = lgb.train(
+        params, dtrain, num_boost_round=cfg.gbm_rounds, valid_sets=valid_sets or None, callbacks=callbacks
+    )
     if booster.best_iteration and booster.best_iteration > 0:
         booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
     member.booster = booster
@@ -540,8 +617,9 @@ def train_gbm_member(
             refitting = True
             rounds = max(rounds, min(cfg.gbm_min_rounds, cfg.gbm_rounds))
             w_all = class_weights(y, k)[y] if cfg.class_weights else None
-            member.booster = lgb.train(params, lgb.Dataset(F, y, weight=w_all), num_boost_round=rounds,
-                                       callbacks=[report])
+            member.booster = lgb.train(
+                params, lgb.Dataset(F, y, weight=w_all), num_boost_round=rounds, callbacks=[report]
+            )
             summary["refit_rounds"] = rounds
     summary["val_proba"] = val_proba
     return member, summary
@@ -585,8 +663,10 @@ def train(
         raise HarlabError("labels must index info.classes")
     present = np.unique(y)
     if len(present) < 2:
-        raise HarlabError(f"all {len(y)} windows are of one class ({info.classes[int(present[0])]}): a model "
-                          "needs windows of at least two classes; label another activity or add sessions")
+        raise HarlabError(
+            f"all {len(y)} windows are of one class ({info.classes[int(present[0])]}): a model "
+            "needs windows of at least two classes; label another activity or add sessions"
+        )
     prev_threads = torch.get_num_threads()
     prev_det = torch.are_deterministic_algorithms_enabled()
     set_threads(cfg.threads)
@@ -602,8 +682,9 @@ def train(
         if (use_context or use_orientation) and context is None:
             # the feature medians cost a pass of window features: only for a LightGBM that reads them
             gbm_reads_medians = use_context and spec.boosted
-            context = references_by_recording(X, groups, info.channels, info.units,
-                                              info.rate_hz if gbm_reads_medians else None)
+            context = references_by_recording(
+                X, groups, info.channels, info.units, info.rate_hz if gbm_reads_medians else None
+            )
         upright = None
         if use_orientation and context is not None:
             # each recording in the orientation most training recordings share
@@ -620,16 +701,32 @@ def train(
             m2, s2 = train_gbm_member(X, y, val, info, cfg, progress, cancel, context=context)
             members.append(m2)
             summaries["lightgbm"] = s2
-        model = ActivityModel(replace(info, preset=cfg.preset, n_train_windows=int((~val).sum()),
-                                      train_config=asdict(cfg), orientation_upright=upright), members)
-        metrics: dict[str, Any] = {"validation_groups": split.held_out, "validation_kind": split.kind,
-                                   "validation_split": split.description, "warnings": list(split.warnings),
-                                   "n_validation_windows": int(val.sum()),
-                                   "members": {k: {a: b for a, b in v.items() if a not in ("history", "val_proba")}
-                                               for k, v in summaries.items()}}
+        model = ActivityModel(
+            replace(
+                info,
+                preset=cfg.preset,
+                n_train_windows=int((~val).sum()),
+                train_config=asdict(cfg),
+                orientation_upright=upright,
+            ),
+            members,
+        )
+        metrics: dict[str, Any] = {
+            "validation_groups": split.held_out,
+            "validation_kind": split.kind,
+            "validation_split": split.description,
+            "warnings": list(split.warnings),
+            "n_validation_windows": int(val.sum()),
+            "members": {
+                k: {a: b for a, b in v.items() if a not in ("history", "val_proba")}
+                for k, v in summaries.items()
+            },
+        }
         if val.any():
             # from each member as it was before any refit on the validation participants
-            val_proba = sum(w * v["val_proba"] for w, v in zip(model.weights, summaries.values(), strict=True))
+            val_proba = sum(
+                w * v["val_proba"] for w, v in zip(model.weights, summaries.values(), strict=True)
+            )
             model.validation_proba = np.asarray(val_proba, np.float32) / sum(model.weights)
             pred = model.validation_proba.argmax(1)
             mm = metrics_from_confusion(confusion_matrix(y[val], pred, len(info.classes)), info.classes)

@@ -72,8 +72,10 @@ def torch_member(model: ActivityModel) -> tuple[int, TorchMember]:
     for i, m in enumerate(model.members):
         if isinstance(m, TorchMember):
             return i, m
-    raise HarlabError(f"model {model.info.name!r} (preset {model.info.preset}) has no neural network to export; "
-                      "ONNX export covers the cnn1d and seed2d networks (and the CNN half of an ensemble)")
+    raise HarlabError(
+        f"model {model.info.name!r} (preset {model.info.preset}) has no neural network to export; "
+        "ONNX export covers the cnn1d and seed2d networks (and the CNN half of an ensemble)"
+    )
 
 
 def _require_onnx() -> tuple[Any, Any]:
@@ -81,13 +83,15 @@ def _require_onnx() -> tuple[Any, Any]:
         import onnx
         import onnxruntime
     except ImportError as exc:
-        raise MlopsUnavailable("ONNX export needs onnx, onnxruntime and onnxscript: pip install 'harlab[mlops]'") \
-            from exc
+        raise MlopsUnavailable(
+            "ONNX export needs onnx, onnxruntime and onnxscript: pip install 'harlab[mlops]'"
+        ) from exc
     return onnx, onnxruntime
 
 
-def check_parity(onnx_path: str | Path, member: TorchMember, X: np.ndarray,
-                 tolerance: float = TOLERANCE) -> float:
+def check_parity(
+    onnx_path: str | Path, member: TorchMember, X: np.ndarray, tolerance: float = TOLERANCE
+) -> float:
     """Largest |Δprob| between onnxruntime and PyTorch on ``X``; raises when it reaches ``tolerance``."""
     _, ort = _require_onnx()
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -101,12 +105,19 @@ def check_parity(onnx_path: str | Path, member: TorchMember, X: np.ndarray,
         raise HarlabError(f"ONNX output shape {got.shape} differs from PyTorch's {want.shape}")
     diff = float(np.max(np.abs(got - want))) if len(X) else 0.0
     if not diff < tolerance:
-        raise HarlabError(f"ONNX parity check failed: max |Δprob| {diff:.3g} >= {tolerance:g} on {len(X)} windows")
+        raise HarlabError(
+            f"ONNX parity check failed: max |Δprob| {diff:.3g} >= {tolerance:g} on {len(X)} windows"
+        )
     return diff
 
 
-def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | None = None,
-                tolerance: float = TOLERANCE, opset: int = 18) -> ExportResult:
+def export_onnx(
+    model: ActivityModel,
+    path: str | Path,
+    sample: np.ndarray | None = None,
+    tolerance: float = TOLERANCE,
+    opset: int = 18,
+) -> ExportResult:
     """Write the network of ``model`` to ``path`` (atomically) after checking parity on ``sample``
     windows (default: 64 random windows with the training data's per-channel mean and spread)."""
     onnx, _ = _require_onnx()
@@ -114,10 +125,12 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
     info = model.info
     if sample is None:
         rng = np.random.default_rng(0)
-        sample = (rng.normal(size=(64, info.n_time, len(info.channels))) * member.std + member.mean)
+        sample = rng.normal(size=(64, info.n_time, len(info.channels))) * member.std + member.mean
     sample = np.ascontiguousarray(sample, np.float32)
     if sample.ndim != 3 or sample.shape[1:] != (info.n_time, len(info.channels)):
-        raise HarlabError(f"sample windows must be N x {info.n_time} x {len(info.channels)}, got {sample.shape}")
+        raise HarlabError(
+            f"sample windows must be N x {info.n_time} x {len(info.channels)}, got {sample.shape}"
+        )
     wrapper = _Normalised(member).eval()
     example = torch.from_numpy(sample[: max(2, min(len(sample), 8))])
     args: tuple[torch.Tensor, ...] = (example,)
@@ -139,29 +152,56 @@ def export_onnx(model: ActivityModel, path: str | Path, sample: np.ndarray | Non
             warnings.simplefilter("ignore")
             batch = torch.export.Dim("batch", min=1)
             shapes = {n: {0: batch} for n in names}
-            program = torch.onnx.export(wrapper, args, None, dynamo=True, opset_version=opset,
-                                        input_names=names, output_names=["probabilities"],
-                                        dynamic_shapes=shapes, verbose=False)
+            program = torch.onnx.export(
+                wrapper,
+                args,
+                None,
+                dynamo=True,
+                opset_version=opset,
+                input_names=names,
+                output_names=["probabilities"],
+                dynamic_shapes=shapes,
+                verbose=False,
+            )
         reg_log.setLevel(level)
         program.save(str(tmp))
         proto = onnx.load(str(tmp))
         meta = {
-            "harlab.classes": json.dumps(info.classes), "harlab.channels": json.dumps(info.channels),
-            "harlab.units": json.dumps(info.units), "harlab.rate_hz": f"{info.rate_hz:g}",
-            "harlab.window_s": f"{info.window_s:g}", "harlab.samples_per_window": str(info.n_time),
-            "harlab.preset": info.preset, "harlab.name": info.name, "harlab.created_utc": info.created_utc,
+            "harlab.classes": json.dumps(info.classes),
+            "harlab.channels": json.dumps(info.channels),
+            "harlab.units": json.dumps(info.units),
+            "harlab.rate_hz": f"{info.rate_hz:g}",
+            "harlab.window_s": f"{info.window_s:g}",
+            "harlab.samples_per_window": str(info.n_time),
+            "harlab.preset": info.preset,
+            "harlab.name": info.name,
+            "harlab.created_utc": info.created_utc,
             "harlab.exported_member": f"{idx}:{member.arch.kind}"
-            + (" (the CNN half of an ensemble; the LightGBM half is not exported)" if len(model.members) > 1 else ""),
+            + (
+                " (the CNN half of an ensemble; the LightGBM half is not exported)"
+                if len(model.members) > 1
+                else ""
+            ),
             "harlab.input": "windows: N x T x C float32 in SI units (normalisation inside the graph)",
             "harlab.output": "probabilities: N x K softmax over harlab.classes",
-            **({"harlab.context": "context: N x 3 float32, harlab.ml.context.network_context of each window "
-                                  "against its recording's reference (tilt from upright / 90 degrees, log motion "
-                                  "over the recording's walking, log motion over its median; 0 when unknown)"}
-               if ctx_example is not None else {}),
-            **({"harlab.orientation": "windows in the training wearing orientation: map each recording first "
-                                      "(harlab.ml.orientation.canonicalise, a sign per axis) with upright "
-                                      + json.dumps(info.orientation_upright)}
-               if info.orientation_upright is not None else {}),
+            **(
+                {
+                    "harlab.context": "context: N x 3 float32, harlab.ml.context.network_context of each window "
+                    "against its recording's reference (tilt from upright / 90 degrees, log motion "
+                    "over the recording's walking, log motion over its median; 0 when unknown)"
+                }
+                if ctx_example is not None
+                else {}
+            ),
+            **(
+                {
+                    "harlab.orientation": "windows in the training wearing orientation: map each recording first "
+                    "(harlab.ml.orientation.canonicalise, a sign per axis) with upright "
+                    + json.dumps(info.orientation_upright)
+                }
+                if info.orientation_upright is not None
+                else {}
+            ),
         }
         onnx.helper.set_model_props(proto, meta)
         onnx.checker.check_model(proto)

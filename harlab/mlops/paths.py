@@ -85,7 +85,7 @@ def store_for_path(raw: str, source: str) -> str:
     refused rather than silently replaced by an empty database beside its runs. ``source`` names
     where the path came from (``--tracking-uri`` or ``MLFLOW_TRACKING_URI``) for the error.
     """
-    text = raw[len("file:"):] if raw.startswith("file:") else raw
+    text = raw[len("file:") :] if raw.startswith("file:") else raw
     if text.startswith("//"):  # file:///abs/path or file://localhost/abs/path
         text = "/" + text[2:].partition("/")[2]
     path = Path(text).expanduser().resolve()
@@ -96,7 +96,8 @@ def store_for_path(raw: str, source: str) -> str:
         raise FileStoreRefused(
             f"{source}={raw} is an MLflow file store (mlruns/), which MLflow 3 no longer writes: move its runs "
             f"into a database with 'mlflow migrate-filestore --source {path} --target {db}' and set "
-            f"{source}={db} (or name another folder)")
+            f"{source}={db} (or name another folder)"
+        )
     return "sqlite:///" + (path / "mlflow.db").as_posix()
 
 
@@ -122,7 +123,7 @@ def local_artifact_root(tracking_uri: str) -> str | None:
     None for servers, which choose their own artifact location."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    db = Path(tracking_uri[len("sqlite:///"):])
+    db = Path(tracking_uri[len("sqlite:///") :])
     return (db.parent / "artifacts").resolve().as_uri()
 
 
@@ -159,7 +160,9 @@ def require_mlflow() -> Any:
     try:
         import mlflow
     except ImportError as exc:
-        raise MlopsUnavailable(f"MLflow is not installed; to track runs and use the registry: {INSTALL_HINT}") from exc
+        raise MlopsUnavailable(
+            f"MLflow is not installed; to track runs and use the registry: {INSTALL_HINT}"
+        ) from exc
     quiet_library_logs()
     return mlflow
 
@@ -167,7 +170,7 @@ def require_mlflow() -> Any:
 def prepare_store(tracking_uri: str) -> None:
     """Create the folder of a local SQLite store so MLflow can create the database."""
     if tracking_uri.startswith("sqlite:///"):
-        Path(tracking_uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(tracking_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def registry_uri_for(tracking_uri: str) -> str | None:
@@ -195,8 +198,12 @@ def use_store(uri: str | None = None) -> tuple[Any, str]:
     given = uri or os.environ.get("MLFLOW_TRACKING_URI")
     if given and resolved != given and given not in _ANNOUNCED:
         _ANNOUNCED.add(given)
-        print(f"tracking URI {given} is a path, not a store URI: using the SQLite store {resolved} "
-              "(MLflow 3 no longer writes folder stores)", file=sys.stderr, flush=True)
+        print(
+            f"tracking URI {given} is a path, not a store URI: using the SQLite store {resolved} "
+            "(MLflow 3 no longer writes folder stores)",
+            file=sys.stderr,
+            flush=True,
+        )
     prepare_store(resolved)
     mlflow.set_tracking_uri(resolved)
     return mlflow, resolved

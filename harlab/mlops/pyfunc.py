@@ -43,7 +43,9 @@ class HarlabActivityPyfunc(mlflow.pyfunc.PythonModel):
     # The hint is one MLflow reads as "no schema to infer": it neither converts nor validates the input
     # (harlab.mlops.scoring does), and it stops MLflow's "add type hints" warning. ndarrays, dicts and
     # lists arrive as well.
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         if self.scorer is None:
             self.load_context(context)
         assert self.scorer is not None

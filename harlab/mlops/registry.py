@@ -68,7 +68,9 @@ def parse_models_uri(uri: str) -> tuple[str, str | None, str | None]:
     """``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` (or ``models:/NAME``: latest) -> (name, alias, version)."""
     m = _URI.match(uri)
     if not m:
-        raise HarlabError(f"{uri!r} is not a registered-model URI (expected models:/NAME@ALIAS or models:/NAME/VERSION)")
+        raise HarlabError(
+            f"{uri!r} is not a registered-model URI (expected models:/NAME@ALIAS or models:/NAME/VERSION)"
+        )
     return m.group("name"), m.group("alias"), m.group("version")
 
 
@@ -84,7 +86,9 @@ def _mlflow_error(exc: Exception, what: str) -> HarlabError:
     return HarlabError(f"{what}: {msg}")
 
 
-def resolve_version(name: str, alias_or_version: str | None = None, tracking_uri: str | None = None) -> ModelRef:
+def resolve_version(
+    name: str, alias_or_version: str | None = None, tracking_uri: str | None = None
+) -> ModelRef:
     """Which version an alias (or ``latest``, or a number) names right now."""
     client, uri = _client(tracking_uri)
     sel = alias_or_version or "latest"
@@ -126,8 +130,9 @@ def load_registered(
     return model, ref.uri, ref.version
 
 
-def load_ref(name: str, alias_or_version: str | None = "production",
-             tracking_uri: str | None = None) -> tuple[ActivityModel, ModelRef]:
+def load_ref(
+    name: str, alias_or_version: str | None = "production", tracking_uri: str | None = None
+) -> tuple[ActivityModel, ModelRef]:
     mlflow = require_mlflow()
     ref = resolve_version(name, alias_or_version, tracking_uri)
     client, _ = _client(ref.tracking_uri)
@@ -136,15 +141,21 @@ def load_ref(name: str, alias_or_version: str | None = "production",
             # the version's own artifact location, from the store resolved above: a models:/ URI
             # would be looked up again by MLflow in its process-wide default store
             source = client.get_model_version_download_uri(ref.name, ref.version)
-            local = mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=tmp,
-                                                        tracking_uri=ref.tracking_uri,
-                                                        registry_uri=registry_uri_for(ref.tracking_uri))
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=source,
+                dst_path=tmp,
+                tracking_uri=ref.tracking_uri,
+                registry_uri=registry_uri_for(ref.tracking_uri),
+            )
         except Exception as exc:
-            raise _mlflow_error(exc, f"cannot download {ref.uri} from {public_uri(ref.tracking_uri)}") from exc
+            raise _mlflow_error(
+                exc, f"cannot download {ref.uri} from {public_uri(ref.tracking_uri)}"
+            ) from exc
         files = sorted(Path(local).rglob(f"*{MODEL_SUFFIX}"))
         if not files:
-            raise HarlabError(f"{ref.uri} holds no harlab model file ({MODEL_SUFFIX}); "
-                              "was it logged by harlab?")
+            raise HarlabError(
+                f"{ref.uri} holds no harlab model file ({MODEL_SUFFIX}); was it logged by harlab?"
+            )
         model = ActivityModel.load(files[0])
     return model, ref
 
@@ -161,14 +172,24 @@ def prediction_provenance(ref: ModelRef, model: ActivityModel) -> tuple[str, dic
     """``(model_version, params)`` for a :class:`~harlab.core.predictions.PredictionTrack` made by a
     registered model: the exact ``models:/NAME/VERSION``, the alias used, the registry and run."""
     version = f"{ref.uri} ({model.info.preset} {model.info.created_utc})"
-    params = {"registry_uri": public_uri(ref.tracking_uri), "model_uri": ref.uri, "registered_model": ref.name,
-              "registered_version": ref.version, "registered_alias": ref.alias or "",
-              "mlflow_run_id": ref.run_id or ""}
+    params = {
+        "registry_uri": public_uri(ref.tracking_uri),
+        "model_uri": ref.uri,
+        "registered_model": ref.name,
+        "registered_version": ref.version,
+        "registered_alias": ref.alias or "",
+        "mlflow_run_id": ref.run_id or "",
+    }
     return version, params
 
 
-def predict_registered(session: Any, name: str, alias_or_version: str | None = "production",
-                       tracking_uri: str | None = None, **kwargs: Any) -> Any:
+def predict_registered(
+    session: Any,
+    name: str,
+    alias_or_version: str | None = "production",
+    tracking_uri: str | None = None,
+    **kwargs: Any,
+) -> Any:
     """:func:`harlab.ml.predict.predict_session` with a registered model; the track records the version."""
     from harlab.ml.predict import predict_session
 
@@ -180,6 +201,7 @@ def predict_registered(session: Any, name: str, alias_or_version: str | None = "
 
 
 # -- logging and registering -----------------------------------------------------------------------
+
 
 def pip_requirements() -> list[str]:
     """What the pyfunc needs (listed, not inferred: inference loads the model in a subprocess)."""
@@ -207,8 +229,9 @@ def stage_checked(model_path: Path, folder: Path) -> tuple[Path, ActivityModel]:
         raise ModelFileError(model_path, exc.problem) from exc
 
 
-def log_pyfunc(model: ActivityModel, model_path: Path, register_name: str | None = None,
-               artifact_name: str = "model") -> dict[str, Any]:
+def log_pyfunc(
+    model: ActivityModel, model_path: Path, register_name: str | None = None, artifact_name: str = "model"
+) -> dict[str, Any]:
     """Log ``model`` (already saved at ``model_path``) as a pyfunc in the active run; register it
     as a new version of ``register_name`` when given. Returns the URIs and the version.
 
@@ -254,9 +277,13 @@ def log_pyfunc(model: ActivityModel, model_path: Path, register_name: str | None
         version = str(info.registered_model_version)
         out.update(registered_name=register_name, registered_version=version)
         client, _ = _client(mlflow.get_tracking_uri())
-        tags = {"harlab.preset": model.info.preset, "harlab.classes": ",".join(model.classes)[:5000],
-                "harlab.rate_hz": f"{model.info.rate_hz:g}", "harlab.window_s": f"{model.info.window_s:g}",
-                "harlab.model_sha256": describe["model_sha256"]}
+        tags = {
+            "harlab.preset": model.info.preset,
+            "harlab.classes": ",".join(model.classes)[:5000],
+            "harlab.rate_hz": f"{model.info.rate_hz:g}",
+            "harlab.window_s": f"{model.info.window_s:g}",
+            "harlab.model_sha256": describe["model_sha256"],
+        }
         val = model.info.metrics.get("validation")
         if val:
             tags["harlab.val_accuracy"] = f"{val['accuracy']:.4f}"
@@ -265,9 +292,13 @@ def log_pyfunc(model: ActivityModel, model_path: Path, register_name: str | None
             client.set_model_version_tag(register_name, version, k, v)
         rm = client.get_registered_model(register_name)
         if not rm.description:
-            client.update_registered_model(register_name, description=(
-                f"harlab activity model: {', '.join(model.classes)[:300]}; {model.info.window_s:g} s windows at "
-                f"{model.info.rate_hz:g} Hz of {', '.join(model.info.channels)}"))
+            client.update_registered_model(
+                register_name,
+                description=(
+                    f"harlab activity model: {', '.join(model.classes)[:300]}; {model.info.window_s:g} s windows at "
+                    f"{model.info.rate_hz:g} Hz of {', '.join(model.info.channels)}"
+                ),
+            )
     return out
 
 
@@ -275,12 +306,16 @@ def set_alias(name: str, version: str, alias: str, tracking_uri: str | None = No
     """Point ``alias`` at ``version`` (``harlab models promote``); returns the new reference."""
     client, uri = _client(tracking_uri)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", alias) or alias.lower() == "latest" or alias.isdigit():
-        raise HarlabError(f"{alias!r} is not a valid alias (letters, digits, _ and -; not 'latest' or a number)")
+        raise HarlabError(
+            f"{alias!r} is not a valid alias (letters, digits, _ and -; not 'latest' or a number)"
+        )
     try:
         mv = client.get_model_version(name, str(version))
         client.set_registered_model_alias(name, alias, str(version))
     except Exception as exc:
-        raise _mlflow_error(exc, f"cannot set {name}@{alias} -> version {version} in {public_uri(uri)}") from exc
+        raise _mlflow_error(
+            exc, f"cannot set {name}@{alias} -> version {version} in {public_uri(uri)}"
+        ) from exc
     return ModelRef(name, str(version), alias, uri, mv.run_id)
 
 
@@ -304,9 +339,16 @@ def list_models(tracking_uri: str | None = None) -> list[dict[str, Any]]:
         for rm in client.search_registered_models(order_by=["name ASC"]):
             versions = client.search_model_versions(f"name='{rm.name}'")
             latest = max((int(v.version) for v in versions), default=0)
-            out.append({"name": rm.name, "versions": len(versions), "latest": str(latest) if latest else "",
-                        "aliases": dict(rm.aliases), "description": rm.description or "",
-                        "updated_utc": _ts(rm.last_updated_timestamp)})
+            out.append(
+                {
+                    "name": rm.name,
+                    "versions": len(versions),
+                    "latest": str(latest) if latest else "",
+                    "aliases": dict(rm.aliases),
+                    "description": rm.description or "",
+                    "updated_utc": _ts(rm.last_updated_timestamp),
+                }
+            )
     except Exception as exc:
         raise _mlflow_error(exc, f"cannot list registered models in {public_uri(uri)}") from exc
     return out
@@ -324,9 +366,20 @@ def show_model(name: str, tracking_uri: str | None = None) -> dict[str, Any]:
     for a, v in rm.aliases.items():
         by_version.setdefault(str(v), []).append(a)
     return {
-        "name": rm.name, "description": rm.description or "", "aliases": dict(rm.aliases),
+        "name": rm.name,
+        "description": rm.description or "",
+        "aliases": dict(rm.aliases),
         "tracking_uri": public_uri(uri),
-        "versions": [{"version": str(v.version), "aliases": sorted(by_version.get(str(v.version), [])),
-                      "run_id": v.run_id, "status": v.status, "created_utc": _ts(v.creation_timestamp),
-                      "source": v.source, "tags": dict(v.tags)} for v in versions],
+        "versions": [
+            {
+                "version": str(v.version),
+                "aliases": sorted(by_version.get(str(v.version), [])),
+                "run_id": v.run_id,
+                "status": v.status,
+                "created_utc": _ts(v.creation_timestamp),
+                "source": v.source,
+                "tags": dict(v.tags),
+            }
+            for v in versions
+        ],
     }

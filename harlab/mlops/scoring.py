@@ -44,8 +44,12 @@ from harlab.ml.modelfile import ActivityModel, ModelInfo
 
 #: the seed's request channel order (fitbit-formats.md §2.4): (stream kind, axis)
 SEED_CHANNELS: tuple[tuple[str, str], ...] = (
-    ("accelerometer", "x"), ("accelerometer", "y"), ("accelerometer", "z"),
-    ("gyroscope", "x"), ("gyroscope", "y"), ("gyroscope", "z"),
+    ("accelerometer", "x"),
+    ("accelerometer", "y"),
+    ("accelerometer", "z"),
+    ("gyroscope", "x"),
+    ("gyroscope", "y"),
+    ("gyroscope", "z"),
 )
 SEED_CHANNEL_NAMES = ("ax", "ay", "az", "gx", "gy", "gz")
 #: most windows one request may carry (a day at 1 s windows is 86 400)
@@ -71,8 +75,13 @@ class ScoringInputError(HarlabError):
         super().__init__(f"{where}{message}{tail}")
 
     def as_json(self) -> dict[str, Any]:
-        return {"error": str(self), "error_code": "BAD_REQUEST", "message": str(self), "key": self.key,
-                "expected": self.expected}
+        return {
+            "error": str(self),
+            "error_code": "BAD_REQUEST",
+            "message": str(self),
+            "key": self.key,
+            "expected": self.expected,
+        }
 
 
 def frame_columns(info: ModelInfo) -> list[str]:
@@ -99,8 +108,11 @@ def _declared_size(value: Any) -> tuple[list[int], int]:
 def check_size(n_values: int, key: str, what: str) -> None:
     """Refuse a request of more than :data:`MAX_VALUES` numbers before building or resampling it."""
     if n_values > MAX_VALUES:
-        raise ScoringInputError(f"{what} make {n_values} numbers; one request may carry at most {MAX_VALUES}",
-                                key, "fewer windows per request (split them over several)")
+        raise ScoringInputError(
+            f"{what} make {n_values} numbers; one request may carry at most {MAX_VALUES}",
+            key,
+            "fewer windows per request (split them over several)",
+        )
 
 
 def _as_float_array(value: Any, key: str) -> np.ndarray:
@@ -110,14 +122,20 @@ def _as_float_array(value: Any, key: str) -> np.ndarray:
             raise ScoringInputError(f"{dims[0]} windows in one request", key, f"at most {MAX_WINDOWS}")
         check_size(n, key, " x ".join(map(str, dims)))
     elif isinstance(value, str | bytes | dict) or value is None or isinstance(value, bool):
-        raise ScoringInputError(f"a JSON {type(value).__name__}, not an array", key,
-                                "nested lists of numbers, every window the same shape")
+        raise ScoringInputError(
+            f"a JSON {type(value).__name__}, not an array",
+            key,
+            "nested lists of numbers, every window the same shape",
+        )
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # too large a number becomes inf: refused below
             arr = np.asarray(value, dtype=np.float32)
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        raise ScoringInputError(f"not a rectangular array of numbers ({exc})", key,
-                                "nested lists of numbers, every window the same shape") from exc
+        raise ScoringInputError(
+            f"not a rectangular array of numbers ({exc})",
+            key,
+            "nested lists of numbers, every window the same shape",
+        ) from exc
     return arr
 
 
@@ -131,9 +149,12 @@ def checked_rate(rate_hz: Any, model_rate: float) -> float | None:
     rate = float(rate_hz)
     lo, hi = model_rate / MAX_RATE_FACTOR, model_rate * MAX_RATE_FACTOR
     if not (math.isfinite(rate) and lo <= rate <= hi):
-        raise ScoringInputError(f"{rate_hz!r} is not a rate this model can take", "rate_hz",
-                                f"samples per second, from {lo:g} to {hi:g} (the model's {model_rate:g} Hz "
-                                f"within a factor {MAX_RATE_FACTOR})")
+        raise ScoringInputError(
+            f"{rate_hz!r} is not a rate this model can take",
+            "rate_hz",
+            f"samples per second, from {lo:g} to {hi:g} (the model's {model_rate:g} Hz "
+            f"within a factor {MAX_RATE_FACTOR})",
+        )
     return rate
 
 
@@ -180,8 +201,11 @@ class Scored:
 
     def seed_response(self) -> dict[str, Any]:
         """The seed's answer (fitbit-formats.md §2.5), plus the class names it left implicit."""
-        return {"result": self.index.tolist(), "result_full": self.probabilities.astype(float).tolist(),
-                "classes": list(self.classes)}
+        return {
+            "result": self.index.tolist(),
+            "result_full": self.probabilities.astype(float).tolist(),
+            "classes": list(self.classes),
+        }
 
 
 class WindowScorer:
@@ -207,11 +231,19 @@ class WindowScorer:
         except ScoringInputError as exc:
             seed_ok = f"not available: {exc}"
         return {
-            "name": info.name, "preset": info.preset, "classes": list(info.classes),
-            "channels": list(info.channels), "units": list(info.units), "rate_hz": info.rate_hz,
-            "window_s": info.window_s, "samples_per_window": self.T,
-            "input_shape": ["N", self.T, self.C], "frame_columns_example": self._columns[: self.C + 1],
-            "seed_channels_used": seed_ok, "harlab_version": info.harlab_version, "created_utc": info.created_utc,
+            "name": info.name,
+            "preset": info.preset,
+            "classes": list(info.classes),
+            "channels": list(info.channels),
+            "units": list(info.units),
+            "rate_hz": info.rate_hz,
+            "window_s": info.window_s,
+            "samples_per_window": self.T,
+            "input_shape": ["N", self.T, self.C],
+            "frame_columns_example": self._columns[: self.C + 1],
+            "seed_channels_used": seed_ok,
+            "harlab_version": info.harlab_version,
+            "created_utc": info.created_utc,
         }
 
     # -- parsing -------------------------------------------------------------------------------
@@ -229,8 +261,9 @@ class WindowScorer:
         if arr.ndim != 3:
             raise ScoringInputError(f"got an array of shape {list(arr.shape)}", key, shape_txt)
         if arr.shape[2] != self.C:
-            raise ScoringInputError(f"windows have {arr.shape[2]} channels, the model takes {self.C}", key,
-                                    shape_txt)
+            raise ScoringInputError(
+                f"windows have {arr.shape[2]} channels, the model takes {self.C}", key, shape_txt
+            )
         return self._finish(arr, key, rate_hz)
 
     def seed_order(self) -> list[int]:
@@ -244,8 +277,11 @@ class WindowScorer:
                     order.append(j)
                     break
             else:
-                raise ScoringInputError(f"the model needs channel {name} ({kind or 'unknown kind'}), which the "
-                                        "seed's format (ax, ay, az, gx, gy, gz) does not carry", "data")
+                raise ScoringInputError(
+                    f"the model needs channel {name} ({kind or 'unknown kind'}), which the "
+                    "seed's format (ax, ay, az, gx, gy, gz) does not carry",
+                    "data",
+                )
         return order
 
     def seed_windows(self, data: Any, rate_hz: float | None = None) -> np.ndarray:
@@ -258,8 +294,12 @@ class WindowScorer:
         if arr.ndim != 3:
             raise ScoringInputError(f"got an array of shape {list(arr.shape)}", "data", expected)
         if arr.shape[2] == 7:
-            raise ScoringInputError("7 channels (ActivityID first) is the seed's raw-upload branch; this service "
-                                    "only scores, send the 6 sensor channels", "data", expected)
+            raise ScoringInputError(
+                "7 channels (ActivityID first) is the seed's raw-upload branch; this service "
+                "only scores, send the 6 sensor channels",
+                "data",
+                expected,
+            )
         if arr.shape[2] != 6:
             raise ScoringInputError(f"samples have {arr.shape[2]} channels", "data", expected)
         arr = np.ascontiguousarray(arr[:, :, self.seed_order()])
@@ -279,12 +319,18 @@ class WindowScorer:
             try:
                 arr = np.stack(cells)
             except ValueError as exc:
-                raise ScoringInputError("cells hold windows of different shapes", key,
-                                        f"{self.T} x {self.C} or {n_flat} numbers per cell") from exc
+                raise ScoringInputError(
+                    "cells hold windows of different shapes",
+                    key,
+                    f"{self.T} x {self.C} or {n_flat} numbers per cell",
+                ) from exc
             if arr.ndim == 2:
                 if arr.shape[1] % self.C:
-                    raise ScoringInputError(f"cells hold {arr.shape[1]} numbers, not a multiple of {self.C} "
-                                            "channels", key, f"{n_flat} numbers per cell")
+                    raise ScoringInputError(
+                        f"cells hold {arr.shape[1]} numbers, not a multiple of {self.C} channels",
+                        key,
+                        f"{n_flat} numbers per cell",
+                    )
                 arr = arr.reshape(len(arr), -1, self.C)
             return self.windows(arr, key, rate_hz)
         if set(cols) == set(self._columns):
@@ -296,7 +342,9 @@ class WindowScorer:
             raise ScoringInputError(
                 f"{len(cols)} columns do not match the model's {n_flat} window columns"
                 + (f"; missing e.g. {missing[:3]}" if missing else ""),
-                key, f"columns {self._columns[0]} ... {self._columns[-1]} (time-major), or 0..{n_flat - 1}")
+                key,
+                f"columns {self._columns[0]} ... {self._columns[-1]} (time-major), or 0..{n_flat - 1}",
+            )
         if len(values) > MAX_WINDOWS:
             raise ScoringInputError(f"{len(values)} windows in one request", key, f"at most {MAX_WINDOWS}")
         try:
@@ -313,8 +361,11 @@ class WindowScorer:
             raise ScoringInputError(f"{len(X)} windows in one request", key, f"at most {MAX_WINDOWS}")
         if not np.all(np.isfinite(X)):
             bad = np.argwhere(~np.isfinite(X))[0]
-            raise ScoringInputError(f"window {bad[0]}, sample {bad[1]}, channel {bad[2]} is not a finite number",
-                                    key, "finite numbers")
+            raise ScoringInputError(
+                f"window {bad[0]}, sample {bad[1]}, channel {bad[2]} is not a finite number",
+                key,
+                "finite numbers",
+            )
         model_rate = self.info.rate_hz
         rate_hz = checked_rate(rate_hz, model_rate)
         if rate_hz is not None and abs(rate_hz - model_rate) > 1e-6 * model_rate:
@@ -325,15 +376,23 @@ class WindowScorer:
                 raise ScoringInputError(
                     f"windows of {X.shape[1] / rate_hz:g} s ({n_out} samples after resampling "
                     f"to {model_rate:g} Hz) do not match the model's {self.info.window_s:g} s",
-                    key, f"{self.info.window_s:g} s windows: {self.T} samples at {model_rate:g} Hz")
-            check_size(len(X) * max(X.shape[1], n_out) * X.shape[2], key,
-                       f"{len(X)} windows resampled from {X.shape[1]} to {n_out} samples")
+                    key,
+                    f"{self.info.window_s:g} s windows: {self.T} samples at {model_rate:g} Hz",
+                )
+            check_size(
+                len(X) * max(X.shape[1], n_out) * X.shape[2],
+                key,
+                f"{len(X)} windows resampled from {X.shape[1]} to {n_out} samples",
+            )
             X = _fit_length(resample_windows(X, rate_hz, model_rate), self.T)
         if X.shape[1] != self.T:
             raise ScoringInputError(
                 f"windows have {X.shape[1]} samples; the model takes {self.T} "
                 f"({self.info.window_s:g} s at {model_rate:g} Hz). Send that length, or say the rate of yours "
-                "with 'rate_hz' so they are resampled", key, f"N x {self.T} x {self.C}")
+                "with 'rate_hz' so they are resampled",
+                key,
+                f"N x {self.T} x {self.C}",
+            )
         return np.ascontiguousarray(X, dtype=np.float32)
 
     # -- scoring -------------------------------------------------------------------------------
@@ -360,20 +419,26 @@ def parse_payload(scorer: WindowScorer, body: Any) -> tuple[np.ndarray, str]:
     """
     known = ", ".join(WINDOW_KEYS)
     if not isinstance(body, dict):
-        raise ScoringInputError(f"the body is a JSON {type(body).__name__}", "", "a JSON object with one of the "
-                                f"keys {known}")
+        raise ScoringInputError(
+            f"the body is a JSON {type(body).__name__}", "", f"a JSON object with one of the keys {known}"
+        )
     present = [k for k in WINDOW_KEYS if k in body]
     if len(present) != 1:
         what = f"keys {sorted(body)[:10]}" if body else "an empty object"
         raise ScoringInputError(f"got {what}", "", f"exactly one of {known} (plus optional rate_hz, params)")
     unknown = sorted(k for k in body if k not in WINDOW_KEYS + OPTION_KEYS)
     if unknown:
-        raise ScoringInputError(f"unknown key {unknown[0][:100]!r}", unknown[0][:100],
-                                f"one of {known}, plus optional rate_hz, params")
+        raise ScoringInputError(
+            f"unknown key {unknown[0][:100]!r}",
+            unknown[0][:100],
+            f"one of {known}, plus optional rate_hz, params",
+        )
     key = present[0]
     params = body.get("params")
     if params is not None and (not isinstance(params, dict) or any(k != "rate_hz" for k in params)):
-        raise ScoringInputError("only rate_hz is a parameter here", "params", '{"rate_hz": samples per second}')
+        raise ScoringInputError(
+            "only rate_hz is a parameter here", "params", '{"rate_hz": samples per second}'
+        )
     rate = body.get("rate_hz")
     if params and "rate_hz" in params:
         if rate is not None and rate != params["rate_hz"]:
@@ -389,19 +454,30 @@ def parse_payload(scorer: WindowScorer, body: Any) -> tuple[np.ndarray, str]:
         return scorer.windows(value, key, rate), "mlflow"
     if key == "dataframe_split":
         split = '{"columns": [...], "data": [[...], ...]}'
-        if not isinstance(value, dict) or not isinstance(value.get("data"), list) \
-                or set(value) - {"columns", "data", "index"}:
+        if (
+            not isinstance(value, dict)
+            or not isinstance(value.get("data"), list)
+            or set(value) - {"columns", "data", "index"}
+        ):
             raise ScoringInputError("not a split-oriented table", key, split)
         columns = value.get("columns")
-        if columns is not None and (not isinstance(columns, list) or
-                                    not all(isinstance(c, str | int) and not isinstance(c, bool) for c in columns)):
+        if columns is not None and (
+            not isinstance(columns, list)
+            or not all(isinstance(c, str | int) and not isinstance(c, bool) for c in columns)
+        ):
             raise ScoringInputError("columns are not a list of names", key, split)
         rows = value["data"]
-        width = len(columns) if columns is not None else (len(rows[0]) if rows and isinstance(rows[0], list) else 1)
+        width = (
+            len(columns)
+            if columns is not None
+            else (len(rows[0]) if rows and isinstance(rows[0], list) else 1)
+        )
         if len(rows) > MAX_WINDOWS:
             raise ScoringInputError(f"{len(rows)} windows in one request", key, f"at most {MAX_WINDOWS}")
         check_size(len(rows) * max(width, 1), key, f"{len(rows)} rows of {width} columns")
-        return scorer.windows_from_frame(_table(lambda: pd.DataFrame(rows, columns=columns), key), rate), "mlflow"
+        return scorer.windows_from_frame(
+            _table(lambda: pd.DataFrame(rows, columns=columns), key), rate
+        ), "mlflow"
     if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
         raise ScoringInputError("not a list of records", key, '[{"column": value, ...}, ...]')
     if len(value) > MAX_WINDOWS:
@@ -415,23 +491,31 @@ def _table(build: Any, key: str) -> pd.DataFrame:
     try:
         return build()
     except Exception as exc:  # ValueError, TypeError, AssertionError, IndexError...: all the sender's
-        raise ScoringInputError(f"cannot build a table ({type(exc).__name__}: {str(exc)[:200]})", key,
-                                "rows as long as the columns, of numbers") from exc
+        raise ScoringInputError(
+            f"cannot build a table ({type(exc).__name__}: {str(exc)[:200]})",
+            key,
+            "rows as long as the columns, of numbers",
+        ) from exc
 
 
-def windows_from_model_input(scorer: WindowScorer, model_input: Any, params: dict[str, Any] | None) -> np.ndarray:
+def windows_from_model_input(
+    scorer: WindowScorer, model_input: Any, params: dict[str, Any] | None
+) -> np.ndarray:
     """What MLflow hands a pyfunc's ``predict`` (ndarray, DataFrame, dict or list) -> windows."""
     rate = (params or {}).get("rate_hz")
     if isinstance(model_input, pd.DataFrame):
         return scorer.windows_from_frame(model_input, rate)
     if isinstance(model_input, dict):
         if len(model_input) == 1:
-            (key, value), = model_input.items()
+            ((key, value),) = model_input.items()
             if key == "data":
                 return scorer.seed_windows(value, rate)
             return scorer.windows(value, str(key), rate)
         raise ScoringInputError(f"got named inputs {sorted(model_input)}", "inputs", "one N x T x C array")
     if isinstance(model_input, Sequence | np.ndarray):
         return scorer.windows(model_input, "inputs", rate)
-    raise ScoringInputError(f"unsupported input type {type(model_input).__name__}", "inputs",
-                            "an N x T x C array or a table of flattened windows")
+    raise ScoringInputError(
+        f"unsupported input type {type(model_input).__name__}",
+        "inputs",
+        "an N x T x C array or a table of flattened windows",
+    )

@@ -54,8 +54,15 @@ from harlab.ml.modelfile import ActivityModel
 from harlab.mlops.scoring import ScoringInputError, WindowScorer, parse_payload
 from harlab.mlops.server_limits import MAX_BODY, MIB, MIN_TOKEN_CHARS, ServerLimits
 
-__all__ = ["MAX_BODY", "ScoringServer", "ScoringService", "ServerLimits", "check_exposure", "make_server",
-           "read_token"]
+__all__ = [
+    "MAX_BODY",
+    "ScoringServer",
+    "ScoringService",
+    "ServerLimits",
+    "check_exposure",
+    "make_server",
+    "read_token",
+]
 
 #: longest request-line, header line and header count (the standard library's limits)
 MAX_LINE = 65536
@@ -73,8 +80,12 @@ class ScoringService:
         self._lock = threading.Lock()
 
     def describe(self) -> dict[str, Any]:
-        return {"model_uri": self.source, "model_version": self.version, "harlab_version": __version__,
-                **self.scorer.describe()}
+        return {
+            "model_uri": self.source,
+            "model_version": self.version,
+            "harlab_version": __version__,
+            **self.scorer.describe(),
+        }
 
     def handle(self, path: str, body: Any) -> dict[str, Any]:
         X, fmt = parse_payload(self.scorer, body)
@@ -89,6 +100,7 @@ class ScoringService:
 
 # -- access ---------------------------------------------------------------------------------------
 
+
 def read_token(path: str) -> bytes:
     """The bearer token in ``path`` (surrounding whitespace dropped); refused if short or not plain text."""
     try:
@@ -97,7 +109,7 @@ def read_token(path: str) -> bytes:
     except OSError as exc:
         raise HarlabError(f"{path}: cannot read the token file: {exc.strerror or exc}") from exc
     token = raw.strip()
-    hint = "e.g. python -c \"import secrets; print(secrets.token_urlsafe(32))\" > FILE"
+    hint = 'e.g. python -c "import secrets; print(secrets.token_urlsafe(32))" > FILE'
     if len(raw) > 4096 or len(token) < MIN_TOKEN_CHARS:
         raise HarlabError(f"{path}: the token must be {MIN_TOKEN_CHARS} to 4096 characters ({hint})")
     if not all(33 <= b <= 126 for b in token):
@@ -114,7 +126,9 @@ def is_loopback(host: str) -> bool:
     except (OSError, UnicodeError):
         return False
     try:
-        return bool(infos) and all(ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_loopback for i in infos)
+        return bool(infos) and all(
+            ipaddress.ip_address(str(i[4][0]).split("%")[0]).is_loopback for i in infos
+        )
     except ValueError:
         return False
 
@@ -122,13 +136,16 @@ def is_loopback(host: str) -> bool:
 def check_exposure(host: str, token: bytes | None, insecure: bool) -> None:
     """Refuse to listen beyond this machine without a token, unless the caller insists (``--insecure``)."""
     if token is None and not insecure and not is_loopback(host):
-        raise HarlabError(f"--host {host!r} is reachable from other machines and no --token-file is given; "
-                          "anyone who reaches it could use the model. Give --token-file FILE, or --insecure if "
-                          "something in front of it (a proxy with TLS and authentication) already checks "
-                          "clients. See docs/SECURITY.md")
+        raise HarlabError(
+            f"--host {host!r} is reachable from other machines and no --token-file is given; "
+            "anyone who reaches it could use the model. Give --token-file FILE, or --insecure if "
+            "something in front of it (a proxy with TLS and authentication) already checks "
+            "clients. See docs/SECURITY.md"
+        )
 
 
 # -- connection input with timeouts ---------------------------------------------------------------
+
 
 class _Reader(io.RawIOBase):
     """A connection's input: each read waits at most ``idle`` seconds, and never past ``deadline``."""
@@ -228,6 +245,7 @@ def _parse_int(text: str) -> int | float:
 
 # -- the request handler -------------------------------------------------------------------------
 
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = f"harlab-serve/{__version__}"
     protocol_version = "HTTP/1.1"
@@ -277,17 +295,23 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             method = getattr(self, f"do_{self.command}", None)
             if method is None:
-                self.send_error(HTTPStatus.METHOD_NOT_ALLOWED, f"method {self.command[:20]!r} is not served; "
-                                "use GET /health, /version or POST /invocations, /score")
+                self.send_error(
+                    HTTPStatus.METHOD_NOT_ALLOWED,
+                    f"method {self.command[:20]!r} is not served; "
+                    "use GET /health, /version or POST /invocations, /score",
+                )
                 return
             method()
         except TimeoutError:
             self.close_connection = True
             started = self._served == 0 or reader.received > before or bool(self.raw_requestline)
             if started and not self._responded:  # an idle kept-alive connection just closes
-                self._try_error(HTTPStatus.REQUEST_TIMEOUT, "the request did not arrive in time: at most "
-                                f"{self.limits.client_timeout:g} s of silence, {self.limits.header_timeout:g} s for "
-                                "the headers")
+                self._try_error(
+                    HTTPStatus.REQUEST_TIMEOUT,
+                    "the request did not arrive in time: at most "
+                    f"{self.limits.client_timeout:g} s of silence, {self.limits.header_timeout:g} s for "
+                    "the headers",
+                )
         except OSError as exc:  # the client went away (reset, broken pipe): nothing to answer
             self.close_connection = True
             self.log_error("connection ended by the client: %s", exc)
@@ -339,19 +363,26 @@ class _Handler(BaseHTTPRequestHandler):
         return scheme.lower() == "bearer" and hmac.compare_digest(given, self.token)
 
     def _refuse_unauthorized(self) -> None:
-        self._refuse(401, "this server needs 'Authorization: Bearer <token>' (the token in its --token-file)",
-                     {"WWW-Authenticate": 'Bearer realm="harlab"'})
+        self._refuse(
+            401,
+            "this server needs 'Authorization: Bearer <token>' (the token in its --token-file)",
+            {"WWW-Authenticate": 'Bearer realm="harlab"'},
+        )
 
     # -- methods -------------------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.headers.get("Content-Length", "0").strip() not in ("", "0") or self.headers.get("Transfer-Encoding"):
+        if self.headers.get("Content-Length", "0").strip() not in ("", "0") or self.headers.get(
+            "Transfer-Encoding"
+        ):
             self.close_connection = True  # a body on a GET is not read: do not parse it as the next request
             self._linger = True
         path = urlsplit(self.path).path.rstrip("/") or "/"
         if path in ("/health", "/ping"):
             status: dict[str, Any] = {"status": "ok"}
             if self._authorized():
-                status.update(model_uri=self.service.source, uptime_s=round(time.time() - self.service.started, 1))
+                status.update(
+                    model_uri=self.service.source, uptime_s=round(time.time() - self.service.started, 1)
+                )
             self._send(200, status)
         elif not self._authorized():
             self._refuse_unauthorized()
@@ -360,7 +391,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path in ("/invocations", "/score"):
             self._error(405, f"{path} takes POST with a JSON body", {"Allow": "POST"})
         else:
-            self._error(404, f"no such path {path[:200]!r}; use POST /invocations or /score, GET /health or /version")
+            self._error(
+                404, f"no such path {path[:200]!r}; use POST /invocations or /score, GET /health or /version"
+            )
 
     do_HEAD = do_GET  # noqa: N815
 
@@ -376,11 +409,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         compat = parse_qs(parts.query).get("compat")
         if compat not in (None, ["azureml"]) or (compat and path != "/score"):
-            self._refuse(400, f"query {parts.query[:200]!r} is not understood; the only option is "
-                         "/score?compat=azureml")
+            self._refuse(
+                400,
+                f"query {parts.query[:200]!r} is not understood; the only option is /score?compat=azureml",
+            )
             return
         if self.headers.get("Transfer-Encoding"):
-            self._refuse(411, "chunked (Transfer-Encoding) bodies are not accepted; send a Content-Length header")
+            self._refuse(
+                411, "chunked (Transfer-Encoding) bodies are not accepted; send a Content-Length header"
+            )
             return
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
@@ -388,22 +425,30 @@ class _Handler(BaseHTTPRequestHandler):
             return
         length_txt = lengths[0].strip()
         if len(set(lengths)) > 1 or not (length_txt.isascii() and length_txt.isdigit()):
-            self._refuse(400, f"Content-Length {', '.join(lengths)[:40]!r} is not one byte count "
-                         "(digits 0-9, given once)")
+            self._refuse(
+                400,
+                f"Content-Length {', '.join(lengths)[:40]!r} is not one byte count (digits 0-9, given once)",
+            )
             return
         length = int(length_txt) if len(length_txt) <= 18 else sys.maxsize
         if length > limits.max_body_bytes:
-            self._refuse(413, f"the body has {length_txt[:40]} bytes; at most {limits.max_body_bytes} "
-                         "(split the windows over requests)")
+            self._refuse(
+                413,
+                f"the body has {length_txt[:40]} bytes; at most {limits.max_body_bytes} "
+                "(split the windows over requests)",
+            )
             return
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if ctype not in ("application/json", "text/json", ""):
             self._refuse(415, f"Content-Type {ctype[:100]!r} is not supported; send application/json")
             return
         if not self.budget.take(length):
-            self._refuse(503, f"the server is reading or scoring {limits.max_inflight_bytes // MIB} MiB of "
-                         f"requests already; retry after {limits.retry_after} s",
-                         {"Retry-After": str(limits.retry_after)})
+            self._refuse(
+                503,
+                f"the server is reading or scoring {limits.max_inflight_bytes // MIB} MiB of "
+                f"requests already; retry after {limits.retry_after} s",
+                {"Retry-After": str(limits.retry_after)},
+            )
             return
         try:
             self._answer(path, length, compat is not None)
@@ -422,8 +467,11 @@ class _Handler(BaseHTTPRequestHandler):
             raw = self.rfile.read(length)
         except TimeoutError:
             self.close_connection = True
-            self._error(408, f"the body did not arrive: Content-Length says {length} bytes; the server waits "
-                        f"at most {self.limits.client_timeout:g} s for each part of it")
+            self._error(
+                408,
+                f"the body did not arrive: Content-Length says {length} bytes; the server waits "
+                f"at most {self.limits.client_timeout:g} s for each part of it",
+            )
             return None
         if len(raw) < length:
             self.close_connection = True
@@ -450,8 +498,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, exc.as_json())
             return
         except MemoryError:
-            self._error(503, "the server ran out of memory for this request; send fewer windows",
-                        {"Retry-After": str(self.limits.retry_after)})
+            self._error(
+                503,
+                "the server ran out of memory for this request; send fewer windows",
+                {"Retry-After": str(self.limits.retry_after)},
+            )
             return
         except Exception as exc:  # a fault of ours: say so, log it, keep serving
             import traceback
@@ -464,6 +515,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 # -- the server: a fixed pool of workers, and one thread that answers 503 when it is full ----------
 
+
 class _Rejecter:
     """Answers, on one thread, the connections the worker pool has no room for: 503 with
     ``Retry-After`` at once, then the request is read away (see :func:`_drain`) until the client
@@ -473,11 +525,18 @@ class _Rejecter:
     MAX_LINGER = 30.0
 
     def __init__(self, limits: ServerLimits, max_open: int = 4096) -> None:
-        body = json.dumps(_error_body(503, f"the server is busy ({limits.workers} requests in progress and "
-                                           f"{limits.queue} waiting); retry after {limits.retry_after} s")).encode()
-        self.response = (f"HTTP/1.1 503 Service Unavailable\r\nServer: harlab-serve/{__version__}\r\n"
-                         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-                         f"Retry-After: {limits.retry_after}\r\nConnection: close\r\n\r\n").encode() + body
+        body = json.dumps(
+            _error_body(
+                503,
+                f"the server is busy ({limits.workers} requests in progress and "
+                f"{limits.queue} waiting); retry after {limits.retry_after} s",
+            )
+        ).encode()
+        self.response = (
+            f"HTTP/1.1 503 Service Unavailable\r\nServer: harlab-serve/{__version__}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"Retry-After: {limits.retry_after}\r\nConnection: close\r\n\r\n"
+        ).encode() + body
         # a rejected client may not have sent a byte yet (its thread starved under load): it gets the
         # header allowance to start, then ``linger`` of silence between chunks, until it closes
         self.first_wait = max(limits.linger, limits.header_timeout)
@@ -585,8 +644,10 @@ class ScoringServer(HTTPServer):
         self._busy_lock = threading.Lock()
         super().__init__(address, handler)
         self.rejecter = _Rejecter(limits)
-        self._workers = [threading.Thread(target=self._work, name=f"harlab-serve-{i}", daemon=True)
-                         for i in range(limits.workers)]
+        self._workers = [
+            threading.Thread(target=self._work, name=f"harlab-serve-{i}", daemon=True)
+            for i in range(limits.workers)
+        ]
         for w in self._workers:
             w.start()
 
@@ -637,14 +698,28 @@ class ScoringServer(HTTPServer):
         self.rejecter.close()
 
 
-def make_server(service: ScoringService, host: str = "127.0.0.1", port: int = 5001, quiet: bool = False,
-                limits: ServerLimits | None = None, token: bytes | None = None) -> ScoringServer:
+def make_server(
+    service: ScoringService,
+    host: str = "127.0.0.1",
+    port: int = 5001,
+    quiet: bool = False,
+    limits: ServerLimits | None = None,
+    token: bytes | None = None,
+) -> ScoringServer:
     """A bound (not yet serving) server; ``port=0`` picks a free port (see ``server.server_address``).
 
     ``token``: when given, every request but ``/health`` needs ``Authorization: Bearer <token>``.
     """
     limits = limits or ServerLimits()
-    handler = type("Handler", (_Handler,), {"service": service, "quiet": quiet, "limits": limits, "token": token,
-                                            "budget": _ByteBudget(max(limits.max_inflight_bytes,
-                                                                      limits.max_body_bytes))})
+    handler = type(
+        "Handler",
+        (_Handler,),
+        {
+            "service": service,
+            "quiet": quiet,
+            "limits": limits,
+            "token": token,
+            "budget": _ByteBudget(max(limits.max_inflight_bytes, limits.max_body_bytes)),
+        },
+    )
     return ScoringServer((host, port), handler, limits)

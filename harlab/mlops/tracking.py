@@ -98,13 +98,21 @@ def lineage_of(data: Any) -> dict[str, Any]:
     for s in sessions:
         digest.update(str(s.get("windows_sha256", "")).encode())
     return {
-        "track": info.track, "label_policy": info.label_policy, "window_s": info.window_s,
-        "stride_s": info.stride_s, "rate_hz": info.rate_hz, "channels": list(info.channels),
-        "units": list(info.units), "classes": list(data.classes), "class_counts": counts,
-        "n_windows": int(len(data)), "group_kind": data.group_kind,
+        "track": info.track,
+        "label_policy": info.label_policy,
+        "window_s": info.window_s,
+        "stride_s": info.stride_s,
+        "rate_hz": info.rate_hz,
+        "channels": list(info.channels),
+        "units": list(info.units),
+        "classes": list(data.classes),
+        "class_counts": counts,
+        "n_windows": int(len(data)),
+        "group_kind": data.group_kind,
         "groups": sorted({str(g) for g in data.groups.tolist()}),
         "participants": sorted({str(s.get("participant", "")) for s in sessions}),
-        "sessions": sessions, "windows_digest": digest.hexdigest(),
+        "sessions": sessions,
+        "windows_digest": digest.hexdigest(),
     }
 
 
@@ -125,8 +133,13 @@ def _jsonable(obj: Any) -> Any:
 class RunTracker:
     """One tracked command run; use as a context manager (see the module docstring)."""
 
-    def __init__(self, options: TrackingOptions, kind: str, record_path: Path | None = None,
-                 say: Callable[[str], None] = to_stderr) -> None:
+    def __init__(
+        self,
+        options: TrackingOptions,
+        kind: str,
+        record_path: Path | None = None,
+        say: Callable[[str], None] = to_stderr,
+    ) -> None:
         self.options = options
         self.say = say
         self.kind = kind
@@ -136,9 +149,16 @@ class RunTracker:
         self.experiment_id: str | None = None
         self.tracking_uri: str | None = None
         self.record: dict[str, Any] = {
-            "kind": kind, "status": "RUNNING", "harlab_version": __version__,
+            "kind": kind,
+            "status": "RUNNING",
+            "harlab_version": __version__,
             "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "params": {}, "metrics": {}, "history": [], "lineage": None, "artifacts": [], "mlflow": None,
+            "params": {},
+            "metrics": {},
+            "history": [],
+            "lineage": None,
+            "artifacts": [],
+            "mlflow": None,
         }
         self._t0 = time.perf_counter()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -157,8 +177,9 @@ class RunTracker:
             self._announce_record("tracking off (--no-track or HARLAB_TRACKING=off)")
             return self
         if not mlflow_available():
-            self._announce_record(f"tracking off: MLflow is not installed (to track runs and register models: "
-                                  f"{INSTALL_HINT})")
+            self._announce_record(
+                f"tracking off: MLflow is not installed (to track runs and register models: {INSTALL_HINT})"
+            )
             return self
         self._start_mlflow()
         return self
@@ -169,8 +190,9 @@ class RunTracker:
         try:
             exp = mlflow.get_experiment_by_name(self.options.experiment)
             if exp is None:
-                eid = mlflow.create_experiment(self.options.experiment,
-                                               artifact_location=local_artifact_root(uri))
+                eid = mlflow.create_experiment(
+                    self.options.experiment, artifact_location=local_artifact_root(uri)
+                )
             else:
                 eid = exp.experiment_id
             tags = {"harlab.kind": self.kind, "harlab.version": __version__, **self.options.tags}
@@ -182,8 +204,12 @@ class RunTracker:
         self.mlflow = mlflow
         self.experiment_id = eid
         self.run_id = run.info.run_id
-        self.record["mlflow"] = {"tracking_uri": uri, "experiment": self.options.experiment,
-                                 "experiment_id": eid, "run_id": self.run_id}
+        self.record["mlflow"] = {
+            "tracking_uri": uri,
+            "experiment": self.options.experiment,
+            "experiment_id": eid,
+            "run_id": self.run_id,
+        }
         self.say(f"tracking run {self.run_id} in experiment {self.options.experiment!r} at {uri}")
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -226,7 +252,7 @@ class RunTracker:
         if self.mlflow is not None:
             items = list(flat.items())
             for i in range(0, len(items), 90):  # MLflow accepts 100 params per batch
-                self.mlflow.log_params(dict(items[i:i + 90]))
+                self.mlflow.log_params(dict(items[i : i + 90]))
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         clean = {metric_key(k): float(v) for k, v in metrics.items() if v is not None and np.isfinite(v)}
@@ -237,14 +263,23 @@ class RunTracker:
         if self.mlflow is not None and clean:
             self.mlflow.log_metrics(clean, step=step)
 
-    def progress(self, inner: Callable[[TrainProgress], None] | None = None,
-                 prefix: Callable[[], str] | None = None) -> Callable[[TrainProgress], None]:
+    def progress(
+        self, inner: Callable[[TrainProgress], None] | None = None, prefix: Callable[[], str] | None = None
+    ) -> Callable[[TrainProgress], None]:
         """A training progress callback that logs each epoch's metrics (step = epoch), then calls ``inner``."""
 
         def report(p: TrainProgress) -> None:
             pre = (prefix() if prefix else "") + p.stage
-            self.log_metrics({f"{pre}.loss": p.loss, f"{pre}.acc": p.acc, f"{pre}.val_loss": p.val_loss,
-                              f"{pre}.val_acc": p.val_acc, f"{pre}.val_f1": p.val_f1}, step=p.epoch)
+            self.log_metrics(
+                {
+                    f"{pre}.loss": p.loss,
+                    f"{pre}.acc": p.acc,
+                    f"{pre}.val_loss": p.val_loss,
+                    f"{pre}.val_acc": p.val_acc,
+                    f"{pre}.val_f1": p.val_f1,
+                },
+                step=p.epoch,
+            )
             if inner is not None:
                 inner(p)
 
@@ -266,18 +301,29 @@ class RunTracker:
         lin = lineage_of(data)
         self.record["lineage" if context == "training" else f"lineage_{context}"] = lin
         self.log_json(lin, f"lineage/{context}.json")
-        self.log_params({f"data.{context}.n_sessions": len(lin["sessions"]),
-                         f"data.{context}.n_windows": lin["n_windows"],
-                         f"data.{context}.participants": lin["participants"],
-                         f"data.{context}.track": lin["track"],
-                         f"data.{context}.digest": lin["windows_digest"][:16]})
+        self.log_params(
+            {
+                f"data.{context}.n_sessions": len(lin["sessions"]),
+                f"data.{context}.n_windows": lin["n_windows"],
+                f"data.{context}.participants": lin["participants"],
+                f"data.{context}.track": lin["track"],
+                f"data.{context}.digest": lin["windows_digest"][:16],
+            }
+        )
         if self.mlflow is not None:
             import mlflow.data
 
-            ds = mlflow.data.from_numpy(np.asarray(data.X, np.float32), targets=np.asarray(data.y),  # type: ignore[attr-defined]
-                                        name=f"{lin['track']}-windows", digest=lin["windows_digest"][:16])
-            self.mlflow.log_input(ds, context=context, tags={"harlab.track": lin["track"],
-                                                            "harlab.sessions": str(len(lin["sessions"]))})
+            ds = mlflow.data.from_numpy(
+                np.asarray(data.X, np.float32),
+                targets=np.asarray(data.y),  # type: ignore[attr-defined]
+                name=f"{lin['track']}-windows",
+                digest=lin["windows_digest"][:16],
+            )
+            self.mlflow.log_input(
+                ds,
+                context=context,
+                tags={"harlab.track": lin["track"], "harlab.sessions": str(len(lin["sessions"]))},
+            )
         return lin
 
     def log_report(self, rep: dict[str, Any], name: str, prefix: str = "") -> None:
@@ -286,8 +332,10 @@ class RunTracker:
 
         self.log_metrics(report_metrics(rep, prefix))
         self.record.setdefault("reports", {})[name] = rep
-        self.log_json({"classes": rep["classes"], "confusion": rep["confusion"], "rows": "true", "cols": "predicted"},
-                      f"confusion/{name}.json")
+        self.log_json(
+            {"classes": rep["classes"], "confusion": rep["confusion"], "rows": "true", "cols": "predicted"},
+            f"confusion/{name}.json",
+        )
         self.log_json(rep, f"reports/{name}.json")
         if self.mlflow is not None:
             with tempfile.TemporaryDirectory() as tmp:
@@ -307,31 +355,54 @@ class RunTracker:
         out = log_pyfunc(model, model_path, self.options.register)
         self.record["mlflow"].update(out)
         if out.get("registered_version"):
-            self.say(f"registered {out['registered_name']} version {out['registered_version']} "
-                     f"(models:/{out['registered_name']}/{out['registered_version']})")
+            self.say(
+                f"registered {out['registered_name']} version {out['registered_version']} "
+                f"(models:/{out['registered_name']}/{out['registered_version']})"
+            )
         return out
 
 
 # -- what the commands log -------------------------------------------------------------------------
 
-def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path: Path,
-                 report: dict[str, Any] | None, class_mapping: dict[str, str | None] | None = None) -> None:
+
+def log_training(
+    run: RunTracker,
+    model: Any,
+    data: Any,
+    config: Any,
+    model_path: Path,
+    report: dict[str, Any] | None,
+    class_mapping: dict[str, str | None] | None = None,
+) -> None:
     """Everything about a finished training run: parameters (with the class merges and ignores),
     lineage, the validation report (the windows early stopping watched, scored by the members as they
     were before any refit on them), final metrics and the model."""
     info = model.info
     changed = {k: v for k, v in (class_mapping or {}).items() if v != k}
-    run.log_params({"train": asdict(config), "model.name": info.name, "model.preset": info.preset,
-                    "model.classes": info.classes, "model.channels": info.channels, "model.units": info.units,
-                    "model.rate_hz": info.rate_hz, "model.window_s": info.window_s, "model.stride_s": info.stride_s,
-                    "model.track": info.track, "model.label_policy": info.label_policy,
-                    "classes.merged": [f"{k}={v}" for k, v in changed.items() if v is not None],
-                    "classes.ignored": [k for k, v in changed.items() if v is None],
-                    "harlab_version": __version__})
+    run.log_params(
+        {
+            "train": asdict(config),
+            "model.name": info.name,
+            "model.preset": info.preset,
+            "model.classes": info.classes,
+            "model.channels": info.channels,
+            "model.units": info.units,
+            "model.rate_hz": info.rate_hz,
+            "model.window_s": info.window_s,
+            "model.stride_s": info.stride_s,
+            "model.track": info.track,
+            "model.label_policy": info.label_policy,
+            "classes.merged": [f"{k}={v}" for k, v in changed.items() if v is not None],
+            "classes.ignored": [k for k, v in changed.items() if v is None],
+            "harlab_version": __version__,
+        }
+    )
     run.log_lineage(data, "training")
     metrics = info.metrics
-    final: dict[str, float] = {"n_train_windows": info.n_train_windows,
-                               "n_validation_windows": metrics.get("n_validation_windows", 0)}
+    final: dict[str, float] = {
+        "n_train_windows": info.n_train_windows,
+        "n_validation_windows": metrics.get("n_validation_windows", 0),
+    }
     if "train_seconds" in metrics:
         final["train_seconds"] = metrics["train_seconds"]
     for member, summ in metrics.get("members", {}).items():
@@ -340,22 +411,34 @@ def log_training(run: RunTracker, model: Any, data: Any, config: Any, model_path
                 final[f"{member}.{k}"] = v
     run.log_metrics(final)
     if report is not None:
-        run.log_report({**report, "validation_groups": metrics.get("validation_groups", [])}, "validation",
-                       prefix="val_")
+        run.log_report(
+            {**report, "validation_groups": metrics.get("validation_groups", [])}, "validation", prefix="val_"
+        )
     run.log_json(model.history, "training/history.json")
     run.log_model(model, model_path)
 
 
 def log_evaluation(run: RunTracker, rep: dict[str, Any], data: Any, model_ref: dict[str, Any] | None) -> None:
     """A ``harlab evaluate`` run: the model it evaluated (file, hash, registry URI), the data, the report."""
-    run.log_params({"evaluate.mode": "cv" if "folds" in rep else "model",
-                    "evaluate.n_windows": rep["n"], "evaluate.group_kind": rep.get("group_kind", "")})
+    run.log_params(
+        {
+            "evaluate.mode": "cv" if "folds" in rep else "model",
+            "evaluate.n_windows": rep["n"],
+            "evaluate.group_kind": rep.get("group_kind", ""),
+        }
+    )
     if model_ref:
         run.log_params({f"evaluated_model.{k}": v for k, v in model_ref.items()})
     if "folds" in rep:
         run.log_params({"cv.k": rep["k"], "cv.preset": rep.get("preset", "")})
         for f in rep["folds"]:
-            run.log_metrics({"fold_accuracy": f["accuracy"], "fold_macro_f1": f["macro_f1"],
-                             "fold_train_s": f["train_s"]}, step=f["fold"])
+            run.log_metrics(
+                {
+                    "fold_accuracy": f["accuracy"],
+                    "fold_macro_f1": f["macro_f1"],
+                    "fold_train_s": f["train_s"],
+                },
+                step=f["fold"],
+            )
     run.log_lineage(data, "evaluation")
     run.log_report(rep, "evaluation")

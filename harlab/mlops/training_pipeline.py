@@ -160,7 +160,9 @@ def run_training(
     if not req.sources:
         raise HarlabError("choose at least one session to train on")
     if req.classes is not None and len(req.classes) < 2:
-        raise HarlabError(f"training needs at least two classes; the class rules leave {req.classes or 'none'}")
+        raise HarlabError(
+            f"training needs at least two classes; the class rules leave {req.classes or 'none'}"
+        )
     sessions, provenance = read_sources(req.sources, req.track, req.mapping, say, cancel)
     _check(cancel)
     say(f"cutting {req.window_s:g} s windows from track {req.track!r}")
@@ -169,19 +171,33 @@ def run_training(
         _check(cancel)
         say(f"cutting windows: {msg}" if msg else f"cutting windows ({frac:.0%})")
 
-    data = build_dataset(sessions, req.track, req.window_s, req.stride_s, req.rate_hz, req.channels, req.policy,
-                         classes=req.classes, names=req.names or source_names(req.sources), sources=provenance,
-                         progress=cut_progress)
+    data = build_dataset(
+        sessions,
+        req.track,
+        req.window_s,
+        req.stride_s,
+        req.rate_hz,
+        req.channels,
+        req.policy,
+        classes=req.classes,
+        names=req.names or source_names(req.sources),
+        sources=provenance,
+        progress=cut_progress,
+    )
     for line in data.notes:
         say(line)
     present = sorted(set(data.y.tolist()))
     if len(present) < 2:
-        raise HarlabError(f"only windows of {[data.classes[i] for i in present]} were found; "
-                          "training needs windows of at least two classes")
+        raise HarlabError(
+            f"only windows of {[data.classes[i] for i in present]} were found; "
+            "training needs windows of at least two classes"
+        )
     counts = {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)}
     data.info.name = req.model_name
-    say(f"{len(data)} windows, {len(set(data.groups.tolist()))} {data.group_kind}(s); "
-        + ", ".join(f"{c} {n}" for c, n in counts.items()))
+    say(
+        f"{len(data)} windows, {len(set(data.groups.tolist()))} {data.group_kind}(s); "
+        + ", ".join(f"{c} {n}" for c, n in counts.items())
+    )
     out = Path(output) if output is not None else None
     if tracking is None:
         result = _train(req, data, counts, progress, say, cancel, t0)
@@ -196,7 +212,9 @@ def run_training(
         result = _train(req, data, counts, tracker.progress(progress), say, cancel, t0)
         with tempfile.TemporaryDirectory(prefix="harlab-train-") as tmp:
             # the run logs a model file even when the caller saves its own copy later
-            path = result.model.save(out if out is not None else Path(tmp) / f"{req.model_name}{MODEL_SUFFIX}")
+            path = result.model.save(
+                out if out is not None else Path(tmp) / f"{req.model_name}{MODEL_SUFFIX}"
+            )
             log_training(tracker, result.model, data, req.config, path, result.report, req.mapping)
         result.model_path = path if out is not None else None
         result.run_id = tracker.run_id
@@ -219,11 +237,28 @@ def _train(
     from harlab.ml.training import choose_validation, train
 
     say(f"training preset {req.config.preset} on {len(data)} windows")
-    model = train(data.X, data.y, data.groups, data.info, req.config, progress, cancel, context=data.context,
-                  blocks=data.blocks, group_kind=data.group_kind)
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        req.config,
+        progress,
+        cancel,
+        context=data.context,
+        blocks=data.blocks,
+        group_kind=data.group_kind,
+    )
     _check(cancel)
-    split = choose_validation(data.groups, data.y, req.config.val_fraction, req.config.seed, data.blocks,
-                              data.group_kind, data.classes)
+    split = choose_validation(
+        data.groups,
+        data.y,
+        req.config.val_fraction,
+        req.config.seed,
+        data.blocks,
+        data.group_kind,
+        data.classes,
+    )
     val = split.mask
     report = None
     if val.any() and model.validation_proba is not None:
@@ -233,5 +268,15 @@ def _train(
         report["group_kind"] = split.kind
     seconds = time.perf_counter() - t0
     model.info.metrics["train_seconds"] = round(seconds, 3)
-    return TrainResult(model, data, report, counts, split.held_out, split.kind, seconds, split.description,
-                       list(split.warnings), list(data.notes))
+    return TrainResult(
+        model,
+        data,
+        report,
+        counts,
+        split.held_out,
+        split.kind,
+        seconds,
+        split.description,
+        list(split.warnings),
+        list(data.notes),
+    )

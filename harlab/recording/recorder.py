@@ -118,14 +118,21 @@ class Recorder:
         md.provenance.harlab_version = __version__
         many = len(self.sources) > 1
         for s in self.sources:
-            md.devices.append(DeviceInfo(name=s.name, model=getattr(getattr(s, "profile", None), "description", "")
-                                         or type(s).__name__, placement=self.placement))
+            md.devices.append(
+                DeviceInfo(
+                    name=s.name,
+                    model=getattr(getattr(s, "profile", None), "description", "") or type(s).__name__,
+                    placement=self.placement,
+                )
+            )
         self.writer = RecordingWriter(self.path, md, self.schema)
         for i, src in enumerate(self.sources):
             for spec in src.streams:
                 name = f"{_slug(src.name)}_{spec.name}" if many else spec.name
                 self.names[(i, spec.name)] = name
-                self.writer.add_stream(name, list(spec.channels), list(spec.units), spec.rate_hz, spec.kind, src.name)
+                self.writer.add_stream(
+                    name, list(spec.channels), list(spec.units), spec.rate_hz, spec.kind, src.name
+                )
                 self.quality[name] = StreamQuality()
                 self._live[name] = deque()
                 self._rate_window[name] = deque()
@@ -203,8 +210,9 @@ class Recorder:
         assert self._open is not None and self.writer is not None
         label, start = self._open
         self._open = None
-        seg = self.writer.add_segment(self.track, Segment(start, max(start, end), label, self.annotator or "participant",
-                                                          "recorded"))
+        seg = self.writer.add_segment(
+            self.track, Segment(start, max(start, end), label, self.annotator or "participant", "recorded")
+        )
         self.events.emit("label_stopped", self, label=label, start=start, end=seg.end)
         return seg
 
@@ -227,7 +235,9 @@ class Recorder:
             return
         i, phase, _ = self._pstate
         step = self._protocol.steps[i]
-        self.events.emit("protocol_step", self, index=i, phase=phase, activity=step.activity, prompt=step.prompt)
+        self.events.emit(
+            "protocol_step", self, index=i, phase=phase, activity=step.activity, prompt=step.prompt
+        )
 
     def _advance_protocol(self) -> None:
         if self._protocol is None or self._pstate is None:
@@ -244,7 +254,11 @@ class Recorder:
                 if self._open is not None:
                     self._close_label(end)
                 nxt = i + 1
-                self._pstate = (nxt, "countdown", end + self._protocol.countdown_s) if nxt < len(self._protocol.steps) else None
+                self._pstate = (
+                    (nxt, "countdown", end + self._protocol.countdown_s)
+                    if nxt < len(self._protocol.steps)
+                    else None
+                )
             self._announce()
             for src in self.sources:  # a simulated participant does as prompted
                 if self._pstate is not None and self._pstate[1] == "active":
@@ -322,10 +336,18 @@ class Recorder:
 
     def status(self) -> RecorderStatus:
         with self._lock:
-            lost = sum(getattr(getattr(s, "profile", None), "lost_packets", 0) + s.stats.lost_packets for s in self.sources)
+            lost = sum(
+                getattr(getattr(s, "profile", None), "lost_packets", 0) + s.stats.lost_packets
+                for s in self.sources
+            )
             st = RecorderStatus(
-                self.state, self.now(), {k: StreamQuality(**vars(v)) for k, v in self.quality.items()},
-                {s.name: s.state.value for s in self.sources}, lost, self.open_label, messages=list(self.messages[-5:]),
+                self.state,
+                self.now(),
+                {k: StreamQuality(**vars(v)) for k, v in self.quality.items()},
+                {s.name: s.state.value for s in self.sources},
+                lost,
+                self.open_label,
+                messages=list(self.messages[-5:]),
             )
             if self._protocol is not None and self._pstate is not None:
                 i, phase, end = self._pstate

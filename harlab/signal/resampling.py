@@ -60,7 +60,10 @@ def split_runs(t: np.ndarray, period: float | None, gap_factor: float = GAP_FACT
         return [Run(0, n, float(t[0]), float(t[-1]))]
     breaks = np.flatnonzero(np.diff(t) > gap_factor * period) + 1
     bounds = np.concatenate(([0], breaks, [n]))
-    return [Run(int(a), int(b), float(t[a]), float(t[b - 1])) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [
+        Run(int(a), int(b), float(t[a]), float(t[b - 1]))
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def anti_alias(values: np.ndarray, run_rate: float, target_rate: float) -> np.ndarray:
@@ -117,8 +120,8 @@ def resample_onto(
         g1 = int(np.searchsorted(grid, run.t1 + tol, side="right"))
         if g1 <= g0:
             continue
-        rt = t[run.i0:run.i1]
-        rv = v[run.i0:run.i1].astype(np.float64)
+        rt = t[run.i0 : run.i1]
+        rv = v[run.i0 : run.i1].astype(np.float64)
         if info is not None:
             info.runs += 1
         if len(rt) >= 2:

@@ -32,8 +32,10 @@ def whole_samples(seconds: float, rate: float, what: str, rounding: bool = False
     if rounding and n >= 0.5:
         return max(1, int(k))
     if rounding:
-        raise HarlabError(f"{what} {seconds:g} s is shorter than one sample at {rate:g} Hz "
-                          f"({1.0 / rate:g} s); choose at least {1.0 / rate:g} s")
+        raise HarlabError(
+            f"{what} {seconds:g} s is shorter than one sample at {rate:g} Hz "
+            f"({1.0 / rate:g} s); choose at least {1.0 / rate:g} s"
+        )
     if k < 1 or abs(n - k) > 1e-6 * max(1.0, n):
         raise HarlabError(
             f"{what} {seconds:g} s is not a whole number of samples at {rate:g} Hz ({n:g}); "
@@ -61,7 +63,7 @@ def run_grid(
     tol = 1e-4 / rate
     pieces = []
     for run in split_runs(t, period):
-        rt = t[run.i0:run.i1]
+        rt = t[run.i0 : run.i1]
         k = 0 if span is None else int(np.searchsorted(rt, span[0] - tol, side="left"))
         if k >= len(rt):
             continue

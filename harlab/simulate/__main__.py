@@ -24,11 +24,20 @@ def main(argv: list[str] | None = None) -> int:
     session = simulate_session(plan, rate_hz=args.rate, seed=args.seed)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     n = session.streams["accel"].n_samples
-    print(json.dumps({
-        "hours": args.hours, "rate_hz": args.rate, "plan_steps": len(plan), "imu_samples": n,
-        "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-        "samples_per_s_wall": round(n / wall), "samples_per_s_cpu": round(n / cpu),
-    }))
+    print(
+        json.dumps(
+            {
+                "hours": args.hours,
+                "rate_hz": args.rate,
+                "plan_steps": len(plan),
+                "imu_samples": n,
+                "wall_s": round(wall, 3),
+                "cpu_s": round(cpu, 3),
+                "samples_per_s_wall": round(n / wall),
+                "samples_per_s_cpu": round(n / cpu),
+            }
+        )
+    )
     return 0
 
 

@@ -85,7 +85,9 @@ class SmoothNoise:
     def __call__(self, t: np.ndarray, derivative: bool = False) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Per channel, the values at times ``t`` (>= 0, sorted) and, if asked, their time derivatives."""
         if len(t) == 0:
-            return [t.copy() for _ in range(self.n_channels)], ([t.copy() for _ in range(self.n_channels)] if derivative else [])
+            return [t.copy() for _ in range(self.n_channels)], (
+                [t.copy() for _ in range(self.n_channels)] if derivative else []
+            )
         u = np.asarray(t, dtype=float) * (1.0 / self.spacing_s)
         k = np.floor(u)
         f = u - k

@@ -59,8 +59,9 @@ def simulate_session(
     plan = Plan.of(plan)
     if start_utc is not None and start_utc.tzinfo is None:
         raise SimulationError("start_utc must be timezone-aware (e.g. datetime(..., tzinfo=UTC))")
-    sim = Simulator(plan, rate_hz=rate_hz, seed=seed, participant=participant,
-                    transition_s=transition_s, sensor=sensor)
+    sim = Simulator(
+        plan, rate_hz=rate_hz, seed=seed, participant=participant, transition_s=transition_s, sensor=sensor
+    )
     n = count_before(plan.duration_s, sim.rate_hz)
     time = np.empty(n)
     accel = np.empty((n, 3), np.float32)
@@ -74,7 +75,12 @@ def simulate_session(
         chunk = sim.next_samples(min(_CHUNK, n - i))
         s = slice(i, i + chunk.n)
         time[s], accel[s], gyro[s], aflags[s], gflags[s] = (
-            chunk.time, chunk.accel, chunk.gyro, chunk.accel_flags, chunk.gyro_flags)
+            chunk.time,
+            chunk.accel,
+            chunk.gyro,
+            chunk.accel_flags,
+            chunk.gyro_flags,
+        )
         hr_t.append(chunk.hr_time)
         hr_v.append(chunk.hr)
     hr_time = np.concatenate(hr_t) if hr_t else np.zeros(0)
@@ -83,19 +89,27 @@ def simulate_session(
     hr_time, hr = hr_time[keep], hr[keep]
 
     who = sim.participant
-    sid = session_id or uuid.uuid5(
-        uuid.NAMESPACE_URL, f"harlab-sim:{seed}:{sim.rate_hz}:{who.id}:{plan.to_json()}"
-    ).hex
+    sid = (
+        session_id
+        or uuid.uuid5(uuid.NAMESPACE_URL, f"harlab-sim:{seed}:{sim.rate_hz}:{who.id}:{plan.to_json()}").hex
+    )
     meta = Metadata(
         session_id=sid,
         participant_id=who.id,
-        devices=[DeviceInfo(name=DEVICE_NAME, model="simulated wrist IMU + optical heart rate",
-                            firmware=__version__, placement="left wrist")],
+        devices=[
+            DeviceInfo(
+                name=DEVICE_NAME,
+                model="simulated wrist IMU + optical heart rate",
+                firmware=__version__,
+                placement="left wrist",
+            )
+        ],
         timezone=timezone,
         start_utc=start_utc or DEFAULT_START,
         notes=f"Simulated by harlab {__version__} (seed {seed}, {counted(len(plan), 'step')}, {plan.duration_s:g} s).",
-        provenance=Provenance(importer="harlab.simulate", harlab_version=__version__,
-                              notes="generated, not recorded"),
+        provenance=Provenance(
+            importer="harlab.simulate", harlab_version=__version__, notes="generated, not recorded"
+        ),
         extra={
             "simulator_seed": str(seed),
             "simulator_rate_hz": f"{sim.rate_hz:g}",
@@ -110,17 +124,46 @@ def simulate_session(
     )
     session = Session(meta, label_schema())
     cfg = sim.sensor
-    session.add_stream(Stream.from_arrays(
-        "accel", time, accel, ["x", "y", "z"], "m/s^2", sim.rate_hz, flags=aflags,
-        kind="accelerometer", device=DEVICE_NAME, attrs={"range_g": f"{cfg.accel_range_g:g}"},
-    ))
-    session.add_stream(Stream.from_arrays(
-        "gyro", time, gyro, ["x", "y", "z"], "rad/s", sim.rate_hz, flags=gflags,
-        kind="gyroscope", device=DEVICE_NAME, attrs={"range_dps": f"{cfg.gyro_range_dps:g}"},
-    ))
-    session.add_stream(Stream.from_arrays(
-        "heart_rate", hr_time, hr, ["heart_rate"], "bpm", 1.0, kind="heart_rate", device=DEVICE_NAME,
-    ))
+    session.add_stream(
+        Stream.from_arrays(
+            "accel",
+            time,
+            accel,
+            ["x", "y", "z"],
+            "m/s^2",
+            sim.rate_hz,
+            flags=aflags,
+            kind="accelerometer",
+            device=DEVICE_NAME,
+            attrs={"range_g": f"{cfg.accel_range_g:g}"},
+        )
+    )
+    session.add_stream(
+        Stream.from_arrays(
+            "gyro",
+            time,
+            gyro,
+            ["x", "y", "z"],
+            "rad/s",
+            sim.rate_hz,
+            flags=gflags,
+            kind="gyroscope",
+            device=DEVICE_NAME,
+            attrs={"range_dps": f"{cfg.gyro_range_dps:g}"},
+        )
+    )
+    session.add_stream(
+        Stream.from_arrays(
+            "heart_rate",
+            hr_time,
+            hr,
+            ["heart_rate"],
+            "bpm",
+            1.0,
+            kind="heart_rate",
+            device=DEVICE_NAME,
+        )
+    )
     created = meta.provenance.created_utc
     track = LabelTrack("activity", "exclusive", "activities performed, from the simulator's plan")
     track.add_many(
@@ -140,7 +183,11 @@ def make_demo_session(duration_min: float = 10.0, seed: int = 0, *, rate_hz: flo
         raise SimulationError(f"demo duration must be positive, got {duration_min!r} min")
     plan = random_plan(duration_min * 60.0, seed)
     return simulate_session(
-        plan, rate_hz=rate_hz, seed=seed, participant="demo", timezone="Europe/Berlin",
+        plan,
+        rate_hz=rate_hz,
+        seed=seed,
+        participant="demo",
+        timezone="Europe/Berlin",
     )
 
 
@@ -167,16 +214,24 @@ def add_demo_predictions(session: Session, model_path: str | Path | None = None)
         from harlab.ml.predict import predict_session
 
         model = ActivityModel.load(path)  # plain arrays + JSON; never executes code from the file
-        return predict_session(model, session, name=DEMO_PREDICTION_TRACK,
-                               model_version=f"{model.info.preset} {model.info.created_utc} ({path.name})")
+        return predict_session(
+            model,
+            session,
+            name=DEMO_PREDICTION_TRACK,
+            model_version=f"{model.info.preset} {model.info.created_utc} ({path.name})",
+        )
     except (HarlabError, ImportError, OSError, ValueError) as exc:
-        warnings.warn(f"the demo model could not be applied, so the demo has no predictions: {exc}",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"the demo model could not be applied, so the demo has no predictions: {exc}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return None
 
 
-def make_demo_session_with_predictions(duration_min: float = 10.0, seed: int = 0, *, rate_hz: float = 100.0,
-                                       model_path: str | Path | None = None) -> Session:
+def make_demo_session_with_predictions(
+    duration_min: float = 10.0, seed: int = 0, *, rate_hz: float = 100.0, model_path: str | Path | None = None
+) -> Session:
     """:func:`make_demo_session` plus the demo model's predictions beside its labels (see
     :func:`add_demo_predictions`; without a usable model it warns and has no predictions)."""
     session = make_demo_session(duration_min, seed, rate_hz=rate_hz)

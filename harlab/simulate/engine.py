@@ -50,8 +50,18 @@ G = 9.80665  #: standard gravity, m/s²
 _Z = np.array([0.0, 0.0, 1.0])
 
 # Random-process keys: each process draws from its own stream of the seed.
-(_KEY_WHITE, _KEY_WOBBLE, _KEY_DRIFT, _KEY_SLOW, _KEY_HR, _KEY_BIAS, _KEY_EVENT, _KEY_HR_WHITE,
- _KEY_VIBRATION, _KEY_STRIDE) = range(1, 11)
+(
+    _KEY_WHITE,
+    _KEY_WOBBLE,
+    _KEY_DRIFT,
+    _KEY_SLOW,
+    _KEY_HR,
+    _KEY_BIAS,
+    _KEY_EVENT,
+    _KEY_HR_WHITE,
+    _KEY_VIBRATION,
+    _KEY_STRIDE,
+) = range(1, 11)
 _STEP_VARIABILITY = 0.10  #: relative sd of the step-to-step change of movement amplitude
 _MOTION_NOISE = 0.05  #: broadband shaking per m/s² of vertical bounce (heel strikes are not sinusoids)
 
@@ -128,7 +138,7 @@ def _params(p: ActivityProfile, who: Participant) -> np.ndarray:
     v[_F] = p.gait_hz * who.cadence_scale
     v[_AV] = p.vertical_amp * who.amplitude_scale
     h = (list(p.harmonics) + [0.0] * 4)[:4]
-    v[_H1:_H4 + 1] = h
+    v[_H1 : _H4 + 1] = h
     v[_AF] = p.forward_amp * who.amplitude_scale
     v[_AL] = p.lateral_amp * who.amplitude_scale
     v[_SA] = p.swing_amp * math.sqrt(who.amplitude_scale)
@@ -203,7 +213,9 @@ class Simulator:
             raise SimulationError(f"transition_s must be positive, got {transition_s!r}")
         self.rate_hz = rate_hz
         self.seed = int(seed)
-        self.participant = participant if isinstance(participant, Participant) else Participant.from_id(str(participant))
+        self.participant = (
+            participant if isinstance(participant, Participant) else Participant.from_id(str(participant))
+        )
         self.transition_s = float(transition_s)
         self.sensor = sensor or SensorConfig()
         self.plan = Plan.of(plan) if plan is not None else None
@@ -390,8 +402,10 @@ class Simulator:
 
     def chunks(self, dt: float, duration_s: float | None = None) -> Iterator[Chunk]:
         """Chunks of ``dt`` seconds until ``duration_s`` (default: the end of the plan; forever without one)."""
-        end = duration_s if duration_s is not None else (
-            self.plan.duration_s if self.plan is not None and self.following_plan else math.inf
+        end = (
+            duration_s
+            if duration_s is not None
+            else (self.plan.duration_s if self.plan is not None and self.following_plan else math.inf)
         )
         while self.time < end - 1e-12:
             yield self.next_chunk(min(dt, end - self._t_req) if math.isfinite(end) else dt)
@@ -448,16 +462,37 @@ class Simulator:
         for a, b, j, turning in parts:
             sl = slice(a, b)
             self._render_part(
-                i0 + a, i0 + b, t[sl], j, turning, [x[sl] for x in slow], [x[sl] for x in wob],
-                [x[sl] for x in dwob], [x[sl] for x in drift], [x[sl] for x in ddrift], noise[:, sl],
-                accel[sl], gyro[sl],
+                i0 + a,
+                i0 + b,
+                t[sl],
+                j,
+                turning,
+                [x[sl] for x in slow],
+                [x[sl] for x in wob],
+                [x[sl] for x in dwob],
+                [x[sl] for x in drift],
+                [x[sl] for x in ddrift],
+                noise[:, sl],
+                accel[sl],
+                gyro[sl],
             )
         return accel, gyro
 
     def _render_part(
-        self, i0: int, i1: int, t: np.ndarray, j: int, turning: bool, slow: list[np.ndarray],
-        wob: list[np.ndarray], dwob: list[np.ndarray], drift: list[np.ndarray], ddrift: list[np.ndarray],
-        noise: np.ndarray, accel: np.ndarray, gyro: np.ndarray,
+        self,
+        i0: int,
+        i1: int,
+        t: np.ndarray,
+        j: int,
+        turning: bool,
+        slow: list[np.ndarray],
+        wob: list[np.ndarray],
+        dwob: list[np.ndarray],
+        drift: list[np.ndarray],
+        ddrift: list[np.ndarray],
+        noise: np.ndarray,
+        accel: np.ndarray,
+        gyro: np.ndarray,
     ) -> None:
         """Render samples of one event, all turning or all steady, into ``accel`` and ``gyro``.
 
@@ -518,7 +553,11 @@ class Simulator:
 
         # Wrist wobble (fast, activity-scaled) and a slow drift of how the arm rests.
         w_amp, dw_amp = par(_WOB), rate_of(_WOB)
-        wvec = (w_amp * wob[0] + 0.05 * drift[0], w_amp * wob[1] + 0.05 * drift[1], w_amp * wob[2] + 0.05 * drift[2])
+        wvec = (
+            w_amp * wob[0] + 0.05 * drift[0],
+            w_amp * wob[1] + 0.05 * drift[1],
+            w_amp * wob[2] + 0.05 * drift[2],
+        )
         dwvec = [w_amp * dwob[k] + 0.05 * ddrift[k] for k in range(3)]
         if turning:
             dwvec = [dwvec[k] + dw_amp * wob[k] for k in range(3)]
@@ -541,8 +580,11 @@ class Simulator:
             n_x_d = rot.cross(axis, arm)
             n_x_n_x_d = rot.cross(axis, n_x_d)
             d2 = dtheta * dtheta
-            a_arm = (ddtheta * n_x_d[0] + d2 * n_x_n_x_d[0], ddtheta * n_x_d[1] + d2 * n_x_n_x_d[1],
-                     ddtheta * n_x_d[2] + d2 * n_x_n_x_d[2])
+            a_arm = (
+                ddtheta * n_x_d[0] + d2 * n_x_n_x_d[0],
+                ddtheta * n_x_d[1] + d2 * n_x_n_x_d[1],
+                ddtheta * n_x_d[2] + d2 * n_x_n_x_d[2],
+            )
             q_swing = rot.from_axis_angle(axis, theta)
             q_dev = rot.qmul(rot.qmul(q_base, q_swing), q_wob)
         else:
@@ -567,8 +609,11 @@ class Simulator:
             if swinging:
                 om = rot.rotate_inverse(q_swing, om)
         if swinging:
-            om = (dtheta * axis[0], dtheta * axis[1], dtheta * axis[2]) if om is None else (
-                om[0] + dtheta * axis[0], om[1] + dtheta * axis[1], om[2] + dtheta * axis[2])
+            om = (
+                (dtheta * axis[0], dtheta * axis[1], dtheta * axis[2])
+                if om is None
+                else (om[0] + dtheta * axis[0], om[1] + dtheta * axis[1], om[2] + dtheta * axis[2])
+            )
         if om is not None:
             om = rot.rotate_inverse(q_wob, om)
             dwvec = [dwvec[k] + om[k] for k in range(3)]

@@ -31,7 +31,9 @@ class Step:
         object.__setattr__(self, "activity", canonical_name(self.activity))
         d = float(self.duration_s)
         if not np.isfinite(d) or d <= 0:
-            raise SimulationError(f"step {self.activity!r}: duration must be a positive number of seconds, got {self.duration_s!r}")
+            raise SimulationError(
+                f"step {self.activity!r}: duration must be a positive number of seconds, got {self.duration_s!r}"
+            )
         object.__setattr__(self, "duration_s", d)
 
 
@@ -87,7 +89,8 @@ class Plan(Sequence[Step]):
     def spans(self) -> list[tuple[float, float, str]]:
         """(start, end, activity) of every step, in seconds from the start."""
         return [
-            (float(self._starts[i]), float(self._starts[i + 1]), s.activity) for i, s in enumerate(self._steps)
+            (float(self._starts[i]), float(self._starts[i + 1]), s.activity)
+            for i, s in enumerate(self._steps)
         ]
 
     def activity_at(self, t: float) -> str:
@@ -112,7 +115,9 @@ class Plan(Sequence[Step]):
             try:
                 return cls((str(a), float(d)) for a, d in json.loads(stripped))
             except (ValueError, TypeError) as exc:
-                raise SimulationError(f"{source}: not a JSON list of [activity, seconds] pairs ({exc})") from exc
+                raise SimulationError(
+                    f"{source}: not a JSON list of [activity, seconds] pairs ({exc})"
+                ) from exc
         steps: list[Step] = []
         for n, raw in enumerate(text.splitlines(), start=1):
             line = raw.split("#", 1)[0].strip()
@@ -120,12 +125,28 @@ class Plan(Sequence[Step]):
                 continue
             m = re.fullmatch(r"([A-Za-z_\- ]+?)\s*[,;:\t ]\s*([0-9.]+)\s*([a-zA-Z]*)", line)
             if not m:
-                raise SimulationError(f"{source}, line {n}: cannot read {raw!r} (expected 'activity duration', e.g. 'walking 60s')")
+                raise SimulationError(
+                    f"{source}, line {n}: cannot read {raw!r} (expected 'activity duration', e.g. 'walking 60s')"
+                )
             unit = m.group(3).lower()
-            scale = {"": 1, "s": 1, "sec": 1, "secs": 1, "seconds": 1, "m": 60, "min": 60, "mins": 60,
-                     "minutes": 60, "h": 3600, "hr": 3600, "hours": 3600}.get(unit)
+            scale = {
+                "": 1,
+                "s": 1,
+                "sec": 1,
+                "secs": 1,
+                "seconds": 1,
+                "m": 60,
+                "min": 60,
+                "mins": 60,
+                "minutes": 60,
+                "h": 3600,
+                "hr": 3600,
+                "hours": 3600,
+            }.get(unit)
             if scale is None:
-                raise SimulationError(f"{source}, line {n}: unknown duration unit {m.group(3)!r} (expected s, min or h)")
+                raise SimulationError(
+                    f"{source}, line {n}: unknown duration unit {m.group(3)!r} (expected s, min or h)"
+                )
             try:
                 steps.append(Step(m.group(1).strip(), float(m.group(2)) * scale))
             except (SimulationError, ValueError) as exc:
@@ -148,23 +169,47 @@ class Plan(Sequence[Step]):
 
 #: Bout lengths (seconds, log-uniform between the bounds) for a short, varied protocol.
 _PROTOCOL_BOUT = {
-    "walking": (30, 90), "running": (25, 75), "stairs_up": (15, 40), "stairs_down": (15, 40),
-    "sitting": (30, 90), "standing": (20, 60), "lying": (30, 90), "jumping": (15, 35),
-    "cycling": (30, 90), "squat": (15, 40), "situp": (15, 40),
+    "walking": (30, 90),
+    "running": (25, 75),
+    "stairs_up": (15, 40),
+    "stairs_down": (15, 40),
+    "sitting": (30, 90),
+    "standing": (20, 60),
+    "lying": (30, 90),
+    "jumping": (15, 35),
+    "cycling": (30, 90),
+    "squat": (15, 40),
+    "situp": (15, 40),
 }
 _PROTOCOL_ORDER = tuple(_PROTOCOL_BOUT)
 
 # Day-scale behaviour: per context, activity weights and bout lengths (seconds, log-uniform).
 _DAY_BOUT = {
-    "walking": (60, 900), "running": (600, 2400), "stairs_up": (15, 60), "stairs_down": (15, 60),
-    "sitting": (300, 3600), "standing": (30, 600), "lying": (600, 3600), "jumping": (30, 120),
-    "cycling": (600, 2400), "squat": (30, 120), "situp": (30, 120),
+    "walking": (60, 900),
+    "running": (600, 2400),
+    "stairs_up": (15, 60),
+    "stairs_down": (15, 60),
+    "sitting": (300, 3600),
+    "standing": (30, 600),
+    "lying": (600, 3600),
+    "jumping": (30, 120),
+    "cycling": (600, 2400),
+    "squat": (30, 120),
+    "situp": (30, 120),
 }
 _DAY_WEIGHTS = {
     # context: activity weights of the next bout
     "morning": {"standing": 4, "walking": 4, "sitting": 2, "stairs_up": 1, "stairs_down": 1, "cycling": 1},
     "work": {"sitting": 8, "standing": 2, "walking": 3, "stairs_up": 1, "stairs_down": 1},
-    "exercise": {"running": 4, "cycling": 2, "jumping": 1, "squat": 1, "situp": 1, "walking": 2, "standing": 1},
+    "exercise": {
+        "running": 4,
+        "cycling": 2,
+        "jumping": 1,
+        "squat": 1,
+        "situp": 1,
+        "walking": 2,
+        "standing": 1,
+    },
     "evening": {"sitting": 5, "standing": 3, "walking": 3, "lying": 1, "stairs_up": 1, "stairs_down": 1},
 }
 
@@ -193,7 +238,9 @@ def _needs_transition(prev: str | None, nxt: str) -> bool:
     return (prev in POSTURES and nxt in POSTURES) or "lying" in (prev, nxt)
 
 
-def random_plan(duration_s: float, seed: int = 0, *, start_hour: float = 8.0, transitions: bool = True) -> Plan:
+def random_plan(
+    duration_s: float, seed: int = 0, *, start_hour: float = 8.0, transitions: bool = True
+) -> Plan:
     """A plausible plan lasting exactly ``duration_s`` seconds, deterministic given ``seed``.
 
     Up to two hours it is a varied protocol: every activity appears (when time

@@ -75,8 +75,20 @@ def add_clap(session: Session, at_s: float, stream: str = "accel", peak: float =
     values[inside, 0] += burst.astype(np.float32)
     flags = old.data.read_flags()
     session.remove_stream(stream)
-    session.add_stream(Stream.from_arrays(stream, t, values, old.channels, old.units, old.rate_hz,
-                                          flags=flags, kind=old.kind, device=old.device, attrs=dict(old.attrs)))
+    session.add_stream(
+        Stream.from_arrays(
+            stream,
+            t,
+            values,
+            old.channels,
+            old.units,
+            old.rate_hz,
+            flags=flags,
+            kind=old.kind,
+            device=old.device,
+            attrs=dict(old.attrs),
+        )
+    )
 
 
 def frame_code_blocks(index: int, width: int, height: int) -> np.ndarray:
@@ -86,7 +98,7 @@ def frame_code_blocks(index: int, width: int, height: int) -> np.ndarray:
     edges = np.linspace(0, width, CODE_BITS + 1).round().astype(int)
     for bit in range(CODE_BITS):
         if (index >> bit) & 1:
-            row[:, edges[bit]:edges[bit + 1]] = 255
+            row[:, edges[bit] : edges[bit + 1]] = 255
     return row
 
 
@@ -100,12 +112,14 @@ def read_frame_code(image: np.ndarray) -> int:
     for bit in range(CODE_BITS):
         step = edges[bit + 1] - edges[bit]
         x0, x1 = int(edges[bit] + 0.3 * step), int(edges[bit + 1] - 0.3 * step)
-        if grey[y - 1:y + 2, x0:max(x0 + 1, x1)].mean() > 127:
+        if grey[y - 1 : y + 2, x0 : max(x0 + 1, x1)].mean() > 127:
             value |= 1 << bit
     return value
 
 
-def _draw_bar(canvas: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], half: float, shade: float) -> None:
+def _draw_bar(
+    canvas: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], half: float, shade: float
+) -> None:
     """An anti-aliased thick segment, so sub-pixel movement changes pixels (a smooth motion signal)."""
     h, w = canvas.shape
     x0, x1 = int(max(0, min(p0[0], p1[0]) - half - 2)), int(min(w, max(p0[0], p1[0]) + half + 3))
@@ -167,19 +181,27 @@ def render_video(
     t, xyz = session.streams[find_accelerometer(session)].read()
     hp = accel_highpassed(t, xyz)
     session_times = sync.to_session(times)
-    angles = np.clip(arm_gain * np.interp(session_times, hp.times, hp.values, left=0.0, right=0.0), -ARM_LIMIT, ARM_LIMIT)
+    angles = np.clip(
+        arm_gain * np.interp(session_times, hp.times, hp.values, left=0.0, right=0.0), -ARM_LIMIT, ARM_LIMIT
+    )
     clap_video = None if clap_at_s is None else float(sync.to_video(clap_at_s))
 
     out = Path(path)
     container = av.open(str(out), "w")
     try:
-        stream = cast(av.VideoStream, container.add_stream(codec, rate=int(round(fps)) if frame_times is None else 30))
+        stream = cast(
+            av.VideoStream, container.add_stream(codec, rate=int(round(fps)) if frame_times is None else 30)
+        )
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
         stream.codec_context.time_base = _TIME_BASE
         stream.codec_context.gop_size = gop
         if codec == "libx264":
-            stream.options = {"preset": preset, "crf": str(crf), "x264-params": f"bframes={bframes}:scenecut=0"}
+            stream.options = {
+                "preset": preset,
+                "crf": str(crf),
+                "x264-params": f"bframes={bframes}:scenecut=0",
+            }
         astream = None
         if audio:
             astream = container.add_stream("aac", rate=_AUDIO_RATE)
@@ -190,7 +212,9 @@ def render_video(
         forearm = height * 0.28
         clapper = (int(width * 0.78), code_rows + 6, int(width * 0.18), int(height * 0.18))
         base = np.full((height, width), float(_BACKGROUND))
-        _draw_bar(base, (width * 0.40, height * 0.30), (width * 0.40, height * 0.80), width * 0.05, 40.0)  # body
+        _draw_bar(
+            base, (width * 0.40, height * 0.30), (width * 0.40, height * 0.80), width * 0.05, 40.0
+        )  # body
         head_y, head_x = np.mgrid[0:height, 0:width]
         base[np.hypot(head_x - width * 0.40, head_y - height * 0.22) < height * 0.07] = 40.0
         _draw_bar(base, shoulder, elbow, width * 0.02, 200.0)  # upper arm
@@ -200,7 +224,7 @@ def render_video(
             _draw_bar(canvas, elbow, hand, width * 0.025, 230.0)
             if clap_video is not None and clap_video <= v < clap_video + 0.1:
                 x, y, w, h = clapper
-                canvas[y:y + h, x:x + w] = 255.0
+                canvas[y : y + h, x : x + w] = 255.0
             canvas[:code_rows] = frame_code_blocks(i, width, height)
             grey = canvas.round().astype(np.uint8)
             frame = av.VideoFrame.from_ndarray(np.repeat(grey[:, :, None], 3, axis=2), format="rgb24")
@@ -218,8 +242,12 @@ def render_video(
     return RenderedVideo(out, sync, times, width, height, roi, clap_video)
 
 
-def _write_audio(container: av.container.OutputContainer, stream: av.AudioStream, duration_s: float,
-                 click_at_s: float | None) -> None:
+def _write_audio(
+    container: av.container.OutputContainer,
+    stream: av.AudioStream,
+    duration_s: float,
+    click_at_s: float | None,
+) -> None:
     """Quiet noise with a 10 ms click (the clap) at video time ``click_at_s``."""
     n = int(duration_s * _AUDIO_RATE)
     rng = np.random.default_rng(7)
@@ -230,10 +258,10 @@ def _write_audio(container: av.container.OutputContainer, stream: av.AudioStream
         burst = 0.8 * np.exp(-k / (0.002 * _AUDIO_RATE)) * np.sin(2 * np.pi * 1500 * k / _AUDIO_RATE)
         lo, hi = max(0, i0), min(n, i0 + len(k))
         if hi > lo:
-            samples[lo:hi] += burst[lo - i0:hi - i0].astype(np.float32)
+            samples[lo:hi] += burst[lo - i0 : hi - i0].astype(np.float32)
     block = 1024
     for start in range(0, n, block):
-        chunk = samples[start:start + block]
+        chunk = samples[start : start + block]
         frame = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
         frame.sample_rate = _AUDIO_RATE
         frame.pts = start

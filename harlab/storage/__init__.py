@@ -18,7 +18,17 @@ from harlab.storage.session_file import SessionFile, open_session, read_session,
 from harlab.storage.validate import validate_file
 
 __all__ = [
-    "FORMAT_NAME", "FORMAT_VERSION", "FileLock", "H5StreamData", "RecordingWriter", "SessionFile",
-    "has_unrecovered_journal", "lock_holder", "open_session", "read_session", "recover", "save_session",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "FileLock",
+    "H5StreamData",
+    "RecordingWriter",
+    "SessionFile",
+    "has_unrecovered_journal",
+    "lock_holder",
+    "open_session",
+    "read_session",
+    "recover",
+    "save_session",
     "validate_file",
 ]

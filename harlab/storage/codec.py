@@ -79,9 +79,12 @@ def write_metadata(f: h5py.File, md: Metadata) -> None:
     g.attrs["start_utc"] = dt_to_str(md.start_utc)
     g.attrs["notes"] = md.notes
     g.attrs["extra"] = dict_to_json(md.extra)
-    write_table(g, "devices", DEVICE_DTYPE, [
-        (d.name, d.model, d.firmware, d.placement, d.address) for d in md.devices
-    ])
+    write_table(
+        g,
+        "devices",
+        DEVICE_DTYPE,
+        [(d.name, d.model, d.firmware, d.placement, d.address) for d in md.devices],
+    )
     p = g.create_group("provenance")
     pv = md.provenance
     p.attrs["importer"] = pv.importer
@@ -108,7 +111,9 @@ def write_prediction_track(parent: h5py.Group, p: PredictionTrack) -> None:
     g = parent.create_group(p.name)
     g.attrs["model_name"] = p.model_name
     g.attrs["model_version"] = p.model_version
-    g.attrs["classes"] = np.array(p.classes, dtype=object) if p.classes else np.zeros(0, dtype=h5py.string_dtype())
+    g.attrs["classes"] = (
+        np.array(p.classes, dtype=object) if p.classes else np.zeros(0, dtype=h5py.string_dtype())
+    )
     g.attrs["created"] = dt_to_str(p.created)
     g.attrs["params"] = dict_to_json(p.params)
     big = len(p) > 1024
@@ -120,7 +125,9 @@ def write_prediction_track(parent: h5py.Group, p: PredictionTrack) -> None:
 
 
 def write_stream_attrs(g: h5py.Group, s: Stream) -> None:
-    g.attrs["channels"] = np.array(s.channels, dtype=object) if s.channels else np.zeros(0, dtype=h5py.string_dtype())
+    g.attrs["channels"] = (
+        np.array(s.channels, dtype=object) if s.channels else np.zeros(0, dtype=h5py.string_dtype())
+    )
     g.attrs["units"] = np.array(s.units, dtype=object) if s.units else np.zeros(0, dtype=h5py.string_dtype())
     g.attrs["rate_hz"] = np.nan if s.rate_hz is None else float(s.rate_hz)
     g.attrs["kind"] = s.kind
@@ -140,7 +147,7 @@ def write_stream(parent: h5py.Group, s: Stream) -> None:
         t, v = data.read()
         fl = data.read_flags()
         for i in range(0, len(t), _BLOCK) if len(t) else ():
-            app.append(t[i:i + _BLOCK], v[i:i + _BLOCK], fl[i:i + _BLOCK])
+            app.append(t[i : i + _BLOCK], v[i : i + _BLOCK], fl[i : i + _BLOCK])
     write_stream_attrs(g, s)
 
 
@@ -190,7 +197,9 @@ def check_signature(path: Path) -> None:
     try:
         mode = os.stat(path).st_mode
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise SessionFileError(path, "is not a regular file (a pipe, socket or device), not a session file")
+            raise SessionFileError(
+                path, "is not a regular file (a pipe, socket or device), not a session file"
+            )
         with open(path, "rb") as fh:
             head = fh.read(8)
     except FileNotFoundError:
@@ -202,7 +211,8 @@ def check_signature(path: Path) -> None:
     if head != HDF5_SIGNATURE:
         shown = head.hex(" ") if head else "nothing (the file is empty)"
         raise SessionFileError(
-            path, f"not an HDF5 file: bytes 0-7 are {shown}, a harlab session starts with the HDF5 signature "
+            path,
+            f"not an HDF5 file: bytes 0-7 are {shown}, a harlab session starts with the HDF5 signature "
             "89 48 44 46 0d 0a 1a 0a",
         )
 
@@ -227,16 +237,20 @@ def open_h5(path: Path, check_structure: bool = True) -> h5py.File:
         fmt = f.attrs.get("format")
         if fmt is None or to_str(fmt) != FORMAT_NAME:
             raise SessionFileError(
-                path, f"not a harlab session file: root attribute 'format' is {fmt!r}, expected {FORMAT_NAME!r}"
+                path,
+                f"not a harlab session file: root attribute 'format' is {fmt!r}, expected {FORMAT_NAME!r}",
             )
         ver = f.attrs.get("format_version")
         try:
             ver_int = int(ver)  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
-            raise SessionFileError(path, f"root attribute 'format_version' is {ver!r}, expected an integer") from None
+            raise SessionFileError(
+                path, f"root attribute 'format_version' is {ver!r}, expected an integer"
+            ) from None
         if ver_int > FORMAT_VERSION:
             raise UnsupportedVersionError(
-                path, f"format version {ver_int} was written by a newer harlab; this harlab "
+                path,
+                f"format version {ver_int} was written by a newer harlab; this harlab "
                 f"({harlab.__version__}) reads format versions up to {FORMAT_VERSION}. Update harlab to open it.",
             )
         if ver_int < 1:
@@ -244,7 +258,11 @@ def open_h5(path: Path, check_structure: bool = True) -> h5py.File:
         if check_structure:
             problems = structure_problems(f, path.stat().st_size)
             if problems:
-                more = f" (and {counted(len(problems) - 1, 'more problem')}; see harlab validate)" if len(problems) > 1 else ""
+                more = (
+                    f" (and {counted(len(problems) - 1, 'more problem')}; see harlab validate)"
+                    if len(problems) > 1
+                    else ""
+                )
                 raise SessionFileError(path, f"refused: {problems[0]}{more}")
     except (KeyError, ValueError, TypeError, OSError, RuntimeError) as exc:
         f.close()
@@ -309,9 +327,13 @@ class _Reader:
             self.where = f"/labels/{name}"
             if not isinstance(ds, h5py.Dataset):
                 raise SessionFileError(self.path, f"{self.where} should be a table (dataset)")
-            track = LabelTrack(name, to_str(self.attr(ds, "policy", "exclusive")), to_str(ds.attrs.get("description", "")))  # type: ignore[arg-type]
+            track = LabelTrack(
+                name, to_str(self.attr(ds, "policy", "exclusive")), to_str(ds.attrs.get("description", ""))
+            )  # type: ignore[arg-type]
             track.add_many(segments_from_table(read_table(ds, SEGMENT_DTYPE)), keep_ids=True)
-            track._next_id = max(track.next_id, int(ds.attrs.get("next_id", 1)))  # ids of deleted segments stay used
+            track._next_id = max(
+                track.next_id, int(ds.attrs.get("next_id", 1))
+            )  # ids of deleted segments stay used
             session.add_label_track(track)
         for name, g in self.need(f, "predictions", h5py.Group).items():
             self.where = f"/predictions/{name}"
@@ -326,7 +348,9 @@ class _Reader:
         devices = [DeviceInfo(**{k: dev[k][i] for k in DEVICE_DTYPE.names}) for i in range(len(dev["name"]))]
         p = self.need(g, "provenance", h5py.Group)
         src = read_table(self.need(p, "sources"), SOURCE_DTYPE)
-        sources = [SourceFile(a, b, int(c)) for a, b, c in zip(src["path"], src["sha256"], src["size"], strict=True)]
+        sources = [
+            SourceFile(a, b, int(c)) for a, b, c in zip(src["path"], src["sha256"], src["size"], strict=True)
+        ]
         created = str_to_dt(to_str(self.attr(p, "created_utc", "")))
         prov = Provenance(
             importer=to_str(self.attr(p, "importer", "")),
@@ -373,7 +397,8 @@ class _Reader:
         pyr = self.need(g, "pyramid", h5py.Group)
         if t.ndim != 1 or v.ndim != 2 or fl.ndim != 1 or not (t.shape[0] == v.shape[0] == fl.shape[0]):
             raise SessionFileError(
-                self.path, f"{self.where}: inconsistent shapes time {t.shape}, values {v.shape}, flags {fl.shape}"
+                self.path,
+                f"{self.where}: inconsistent shapes time {t.shape}, values {v.shape}, flags {fl.shape}",
             )
         for k in range(1, int(self.attr(pyr, "levels")) + 1):
             lv = self.need(pyr, str(k), h5py.Group)
@@ -386,7 +411,8 @@ class _Reader:
             if len(coarse) > 1 and np.any(np.diff(coarse) < 0):
                 i = int(np.flatnonzero(np.diff(coarse) < 0)[0])
                 raise SessionFileError(
-                    self.path, f"{self.where}/time goes backwards (around {coarse[i]:.6f} s then {coarse[i + 1]:.6f} s)"
+                    self.path,
+                    f"{self.where}/time goes backwards (around {coarse[i]:.6f} s then {coarse[i + 1]:.6f} s)",
                 )
         rate = float(self.attr(g, "rate_hz", np.nan))
         return Stream(
@@ -406,6 +432,11 @@ def read_file_session(f: h5py.File, path: Path) -> Session:
 
 
 __all__ = [
-    "HDF5_SIGNATURE", "Segment", "SessionError", "check_signature", "open_h5", "read_file_session",
+    "HDF5_SIGNATURE",
+    "Segment",
+    "SessionError",
+    "check_signature",
+    "open_h5",
+    "read_file_session",
     "write_session",
 ]

@@ -113,7 +113,10 @@ class H5StreamData:
                 r1 = min(r0 + g * -(-(r1 - r0) // g), lv["lo"].shape[0])  # whole bins only
                 lo, hi, tt = lv["lo"][r0:r1], lv["hi"][r0:r1], lv["time"][r0:r1]
                 return Envelope(
-                    np.ascontiguousarray(tt[::g]), group_reduce(lo, g, "min"), group_reduce(hi, g, "max"), spr * g
+                    np.ascontiguousarray(tt[::g]),
+                    group_reduce(lo, g, "min"),
+                    group_reduce(hi, g, "max"),
+                    spr * g,
                 )
         # No level is fine enough: fewer than factor * max_bins raw samples, reduce them directly.
         g = -(-n // max_bins)

@@ -61,20 +61,44 @@ MAX_OBJECTS = 100_000
 MAX_ATTR_BYTES = 1 << 20
 
 SEGMENT_COLUMNS = (
-    "id", "start", "end", "label", "annotator", "source", "confidence", "note", "created", "modified",
+    "id",
+    "start",
+    "end",
+    "label",
+    "annotator",
+    "source",
+    "confidence",
+    "note",
+    "created",
+    "modified",
 )
 
 STR = h5py.string_dtype("utf-8")
 
-SEGMENT_DTYPE = np.dtype([
-    ("id", np.int64), ("start", np.float64), ("end", np.float64), ("label", STR),
-    ("annotator", STR), ("source", STR), ("confidence", np.float64), ("note", STR),
-    ("created", STR), ("modified", STR),
-])
+SEGMENT_DTYPE = np.dtype(
+    [
+        ("id", np.int64),
+        ("start", np.float64),
+        ("end", np.float64),
+        ("label", STR),
+        ("annotator", STR),
+        ("source", STR),
+        ("confidence", np.float64),
+        ("note", STR),
+        ("created", STR),
+        ("modified", STR),
+    ]
+)
 CLASS_DTYPE = np.dtype([("name", STR), ("color", STR), ("hotkey", STR), ("description", STR)])
-DEVICE_DTYPE = np.dtype([
-    ("name", STR), ("model", STR), ("firmware", STR), ("placement", STR), ("address", STR),
-])
+DEVICE_DTYPE = np.dtype(
+    [
+        ("name", STR),
+        ("model", STR),
+        ("firmware", STR),
+        ("placement", STR),
+        ("address", STR),
+    ]
+)
 SOURCE_DTYPE = np.dtype([("path", STR), ("sha256", STR), ("size", np.int64)])
 
 
@@ -104,8 +128,10 @@ def to_str(value: Any) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValueError(f"{text.encode('utf-8', 'backslashreplace').decode()!r} is not valid UTF-8 "
-                         f"(at character {exc.start})") from None
+        raise ValueError(
+            f"{text.encode('utf-8', 'backslashreplace').decode()!r} is not valid UTF-8 "
+            f"(at character {exc.start})"
+        ) from None
     return text
 
 
@@ -159,9 +185,16 @@ def read_table(ds: h5py.Dataset, dtype: np.dtype) -> dict[str, list[Any]]:
 def segment_rows(segments: Iterable[Segment]) -> list[tuple]:
     return [
         (
-            s.id, s.start, s.end, s.label, s.annotator, s.source,
+            s.id,
+            s.start,
+            s.end,
+            s.label,
+            s.annotator,
+            s.source,
             math.nan if s.confidence is None else float(s.confidence),
-            s.note, dt_to_str(s.created), dt_to_str(s.modified),
+            s.note,
+            dt_to_str(s.created),
+            dt_to_str(s.modified),
         )
         for s in segments
     ]

@@ -66,7 +66,9 @@ class FileLock:
             try:
                 fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
-                raise SessionFileError(self.path, f"cannot create the lock file {self.lock_file}: {exc.strerror}") from None
+                raise SessionFileError(
+                    self.path, f"cannot create the lock file {self.lock_file}: {exc.strerror}"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -87,17 +87,23 @@ def probe_metadata(path: str | Path) -> None:
     code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe_child import main; main()"
     try:
         r = subprocess.run(
-            [sys.executable, "-P", "-c", code, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, timeout=PROBE_TIMEOUT_S, check=False,
+            [sys.executable, "-P", "-c", code, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         if READY not in (exc.stdout or b""):
             raise SessionFileError(
-                path, f"the check of this file's metadata in a child process did not start within "
+                path,
+                f"the check of this file's metadata in a child process did not start within "
                 f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
             ) from None
         raise SessionFileError(
-            path, f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
+            path,
+            f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
             "(it loops on damaged metadata): the file is damaged",
         ) from None
     except OSError:  # no child can be started (no processes left): read without the probe
@@ -111,11 +117,15 @@ def probe_metadata(path: str | Path) -> None:
         return
     if r.returncode == EXIT_MEMORY:
         raise SessionFileError(
-            path, f"the HDF5 library needs more than {PROBE_MEMORY_BYTES >> 30} GiB to read this file's metadata: "
+            path,
+            f"the HDF5 library needs more than {PROBE_MEMORY_BYTES >> 30} GiB to read this file's metadata: "
             "the file is damaged or crafted",
         )
-    raise SessionFileError(path, f"the HDF5 library crashed reading this file's metadata ({_describe(r.returncode)}): "
-                           "the file is damaged")
+    raise SessionFileError(
+        path,
+        f"the HDF5 library crashed reading this file's metadata ({_describe(r.returncode)}): "
+        "the file is damaged",
+    )
 
 
 def _describe(code: int) -> str:

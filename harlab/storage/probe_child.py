@@ -33,7 +33,16 @@ def walk_metadata(path: Path) -> None:
             if structure_problems(f, path.stat().st_size):
                 return
             read_file_session(f, path)
-        except (HarlabError, OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError, AttributeError):
+        except (
+            HarlabError,
+            OSError,
+            KeyError,
+            ValueError,
+            TypeError,
+            RuntimeError,
+            IndexError,
+            AttributeError,
+        ):
             pass
         streams = f.get("streams")
         if isinstance(streams, h5py.Group):  # what validate reads of each stream beyond the reader

@@ -39,8 +39,12 @@ def create_stream_group(parent: h5py.Group, name: str, n_channels: int) -> h5py.
     rows = chunk_rows(n_channels)
     g.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(rows,), **COMPRESSION)
     g.create_dataset(
-        "values", shape=(0, n_channels), maxshape=(None, n_channels), dtype=np.float32,
-        chunks=(rows, n_channels), **COMPRESSION,
+        "values",
+        shape=(0, n_channels),
+        maxshape=(None, n_channels),
+        dtype=np.float32,
+        chunks=(rows, n_channels),
+        **COMPRESSION,
     )
     g.create_dataset("flags", shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(rows,), **COMPRESSION)
     p = g.create_group("pyramid")
@@ -55,8 +59,12 @@ def _create_level(pyr: h5py.Group, k: int, n_channels: int) -> h5py.Group:
     lv.create_dataset("time", shape=(0,), maxshape=(None,), dtype=np.float64, chunks=(rows,), **COMPRESSION)
     for key in ("lo", "hi"):
         lv.create_dataset(
-            key, shape=(0, n_channels), maxshape=(None, n_channels), dtype=np.float32,
-            chunks=(rows, n_channels), **COMPRESSION,
+            key,
+            shape=(0, n_channels),
+            maxshape=(None, n_channels),
+            dtype=np.float32,
+            chunks=(rows, n_channels),
+            **COMPRESSION,
         )
     lv.attrs["samples_per_row"] = PYRAMID_FACTOR**k
     pyr.attrs["levels"] = k
@@ -85,7 +93,9 @@ class StreamAppender:
         what = f"stream {self.group.name.rsplit('/', 1)[-1]!r}"
         check_samples(time, values, what)
         if values.shape[1] != self.n_channels:
-            raise SessionError(f"{what}: {values.shape[1]} channels appended to a {self.n_channels}-channel stream")
+            raise SessionError(
+                f"{what}: {values.shape[1]} channels appended to a {self.n_channels}-channel stream"
+            )
         if len(time) == 0:
             return
         if time[0] < self.last_time:

@@ -80,15 +80,24 @@ def metadata_from_json(d: dict[str, Any]) -> Metadata:
     if created is not None:
         p.created_utc = created
     return Metadata(
-        session_id=d["session_id"], participant_id=d.get("participant_id", ""),
-        devices=[DeviceInfo(**x) for x in d.get("devices", [])], timezone=d.get("timezone", "UTC"),
-        start_utc=str_to_dt(d.get("start_utc") or ""), notes=d.get("notes", ""), provenance=p,
+        session_id=d["session_id"],
+        participant_id=d.get("participant_id", ""),
+        devices=[DeviceInfo(**x) for x in d.get("devices", [])],
+        timezone=d.get("timezone", "UTC"),
+        start_utc=str_to_dt(d.get("start_utc") or ""),
+        notes=d.get("notes", ""),
+        provenance=p,
         extra=dict(d.get("extra") or {}),
     )
 
 
 def segment_to_json(track: LabelTrack, s: Segment) -> dict[str, Any]:
-    return {"track": track.name, "policy": track.policy, "description": track.description, **segment_to_dict(s)}
+    return {
+        "track": track.name,
+        "policy": track.policy,
+        "description": track.description,
+        **segment_to_dict(s),
+    }
 
 
 class _Builder:
@@ -110,8 +119,14 @@ class _Builder:
     def add_stream(self, spec: dict[str, Any]) -> int:
         g = create_stream_group(self.f["streams"], spec["name"], len(spec["channels"]))
         stream = Stream(
-            spec["name"], list(spec["channels"]), list(spec["units"]), _Shape(len(spec["channels"])),
-            spec.get("rate_hz"), spec.get("kind", ""), spec.get("device", ""), dict(spec.get("attrs") or {}),
+            spec["name"],
+            list(spec["channels"]),
+            list(spec["units"]),
+            _Shape(len(spec["channels"])),
+            spec.get("rate_hz"),
+            spec.get("kind", ""),
+            spec.get("device", ""),
+            dict(spec.get("attrs") or {}),
         )
         write_stream_attrs(g, stream)
         self.streams.append(spec)
@@ -189,15 +204,24 @@ class RecordingWriter:
             jp = recording_journal_path(self.path)
             if jp.exists():
                 raise SessionFileError(
-                    self.path, f"has an interrupted recording ({jp.name}); open it to recover it before recording again"
+                    self.path,
+                    f"has an interrupted recording ({jp.name}); open it to recover it before recording again",
                 )
             if self.path.exists():
                 raise SessionFileError(self.path, "already exists; a recording always writes a new file")
             self._fd = os.open(jp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-            self._write(encode_json(KIND_HEADER, {
-                "format": "harlab-journal", "version": 1, "metadata": metadata_to_json(metadata),
-                "schema": self.schema.to_list(), "started_utc": dt_to_str(datetime.now(UTC)),
-            }))
+            self._write(
+                encode_json(
+                    KIND_HEADER,
+                    {
+                        "format": "harlab-journal",
+                        "version": 1,
+                        "metadata": metadata_to_json(metadata),
+                        "schema": self.schema.to_list(),
+                        "started_utc": dt_to_str(datetime.now(UTC)),
+                    },
+                )
+            )
             os.fsync(self._fd)
             fsync_dir(self.path.parent)
             wp = working_path(self.path)
@@ -260,10 +284,17 @@ class RecordingWriter:
         if isinstance(units, str):
             units = [units] * len(channels)
         spec = {
-            "name": name, "channels": list(channels), "units": list(units), "rate_hz": rate_hz,
-            "kind": kind, "device": device, "attrs": dict(attrs or {}),
+            "name": name,
+            "channels": list(channels),
+            "units": list(units),
+            "rate_hz": rate_hz,
+            "kind": kind,
+            "device": device,
+            "attrs": dict(attrs or {}),
         }
-        Stream(name, spec["channels"], spec["units"], _Shape(len(channels)), rate_hz, kind, device)  # validates
+        Stream(
+            name, spec["channels"], spec["units"], _Shape(len(channels)), rate_hz, kind, device
+        )  # validates
         self._ids[name] = self._builder.add_stream(spec)
         self._last[name] = -np.inf
         self._blocks.append(chunk_rows(len(channels)))
@@ -404,7 +435,9 @@ def recover(path: str | Path, lock: FileLock | None = None) -> Path | None:
                         b.append(rec.stream, t, v, fl, 1 << 16)
                     elif rec.kind == KIND_SEGMENT:
                         d = rec.json()
-                        b.track(d["track"], d["policy"], d.get("description", "")).add(segment_from_dict(d), keep_id=True)
+                        b.track(d["track"], d["policy"], d.get("description", "")).add(
+                            segment_from_dict(d), keep_id=True
+                        )
                 b.finish()
 
             try:

@@ -57,11 +57,13 @@ def encode_json(kind: int, obj: Any) -> bytes:
 
 
 def encode_data(stream: int, time: np.ndarray, values: np.ndarray, flags: np.ndarray) -> bytes:
-    payload = b"".join((
-        time.astype("<f8", copy=False).tobytes(),
-        values.astype("<f4", copy=False).tobytes(),
-        flags.astype("u1", copy=False).tobytes(),
-    ))
+    payload = b"".join(
+        (
+            time.astype("<f8", copy=False).tobytes(),
+            values.astype("<f4", copy=False).tobytes(),
+            flags.astype("u1", copy=False).tobytes(),
+        )
+    )
     return encode(KIND_DATA, payload, stream, len(time))
 
 
@@ -80,7 +82,9 @@ class Record:
         n = self.count
         expect = n * (8 + 4 * n_channels + 1)
         if len(self.payload) != expect:
-            raise ValueError(f"data record at byte {self.offset}: {len(self.payload)} bytes, expected {expect}")
+            raise ValueError(
+                f"data record at byte {self.offset}: {len(self.payload)} bytes, expected {expect}"
+            )
         b = self.payload
         t = np.frombuffer(b, "<f8", n, 0)
         v = np.frombuffer(b, "<f4", n * n_channels, 8 * n).reshape(n, n_channels)

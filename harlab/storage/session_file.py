@@ -61,7 +61,8 @@ def _recover_before_open(path: Path, lock: FileLock | None) -> None:
         if path.exists():
             return  # someone else owns it; read what is on disk
         raise SessionFileError(
-            path, f"is being recorded right now ({lock_holder(path) or 'by another process'}); "
+            path,
+            f"is being recorded right now ({lock_holder(path) or 'by another process'}); "
             "it can be opened when the recording stops",
         ) from None
     try:
@@ -122,7 +123,8 @@ class SessionFile:
             first = problems[0].removeprefix(f"{self.path}: ")
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise SessionFileError(
-                self.path, f"fails harlab validate: {first}{more}; harlab does not write into an unsound "
+                self.path,
+                f"fails harlab validate: {first}{more}; harlab does not write into an unsound "
                 "session file (re-import the recording, or export what you need from it)",
             )
         self._sound = True
@@ -209,7 +211,9 @@ class SessionFile:
     def __enter__(self) -> SessionFile:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -140,14 +140,18 @@ def _walk(f: h5py.File, file_size: int, out: list[str]) -> None:
             try:
                 name.encode("utf-8")
             except UnicodeEncodeError:
-                out.append(f"{g.name}: an object name is not valid UTF-8 "
-                           f"({name.encode('utf-8', 'backslashreplace').decode()!r})")
+                out.append(
+                    f"{g.name}: an object name is not valid UTF-8 "
+                    f"({name.encode('utf-8', 'backslashreplace').decode()!r})"
+                )
                 continue
             try:
                 link = g.get(name, getlink=True)
                 if isinstance(link, h5py.ExternalLink):
-                    out.append(f"{path} is an external link to {link.filename}:{link.path}; "
-                               "a session file must not refer to other files")
+                    out.append(
+                        f"{path} is an external link to {link.filename}:{link.path}; "
+                        "a session file must not refer to other files"
+                    )
                     continue
                 if isinstance(link, h5py.SoftLink):
                     out.append(f"{path} is a soft link to {link.path}; harlab writes no links")
@@ -185,18 +189,24 @@ def _dataset_problems(ds: h5py.Dataset, path: str, file_size: int) -> list[str]:
     n_ext = dcpl.get_external_count()
     if n_ext:
         files = ", ".join(to_str(dcpl.get_external(i)[0]) for i in range(min(n_ext, 3)))
-        return [f"{path} keeps its data in an external file ({files}); a session file must not refer to other files"]
+        return [
+            f"{path} keeps its data in an external file ({files}); a session file must not refer to other files"
+        ]
     if ds.is_virtual:
         files = ", ".join(sorted({to_str(m.file_name) for m in ds.virtual_sources()})[:3])
-        return [f"{path} is a virtual dataset mapping data from {files or 'other datasets'}; "
-                "a session file must not refer to other files"]
+        return [
+            f"{path} is a virtual dataset mapping data from {files or 'other datasets'}; "
+            "a session file must not refer to other files"
+        ]
     out: list[str] = []
     compressed = False
     for i in range(dcpl.get_nfilters()):
         code = dcpl.get_filter(i)[0]
         if code not in ALLOWED_FILTERS:
-            out.append(f"{path} uses HDF5 filter {code}; a session file uses only "
-                       f"{', '.join(ALLOWED_FILTERS.values())}")
+            out.append(
+                f"{path} uses HDF5 filter {code}; a session file uses only "
+                f"{', '.join(ALLOWED_FILTERS.values())}"
+            )
         compressed = compressed or code in (1, 32000)
     shape = ds.shape or ()
     itemsize = ds.dtype.itemsize
@@ -208,11 +218,14 @@ def _dataset_problems(ds: h5py.Dataset, path: str, file_size: int) -> list[str]:
     stored = min(int(ds.id.get_storage_size()), file_size)
     limit = stored * (MAX_EXPANSION if compressed else 1) + SIZE_SLACK
     if declared > limit:
-        out.append(f"{path} declares shape {shape} ({declared} bytes) but the file stores only {stored} "
-                   "bytes of it")
+        out.append(
+            f"{path} declares shape {shape} ({declared} bytes) but the file stores only {stored} bytes of it"
+        )
     if not path.startswith("/streams/") and declared > MAX_TABLE_BYTES:
-        out.append(f"{path} declares {declared} bytes; tables and predictions are read whole and may "
-                   f"hold at most {MAX_TABLE_BYTES}")
+        out.append(
+            f"{path} declares {declared} bytes; tables and predictions are read whole and may "
+            f"hold at most {MAX_TABLE_BYTES}"
+        )
     return out
 
 
@@ -240,7 +253,9 @@ def stream_structure_problems(g: h5py.Group) -> list[str]:
     if "rate_hz" in g.attrs:
         rate = _number(g, "rate_hz", out)
         if rate is not None and not math.isnan(rate) and not 0 < rate <= MAX_RATE_HZ:
-            out.append(f"{g.name}: rate_hz is {rate}, expected NaN (irregular) or a rate in (0, {MAX_RATE_HZ:.0f}] Hz")
+            out.append(
+                f"{g.name}: rate_hz is {rate}, expected NaN (irregular) or a rate in (0, {MAX_RATE_HZ:.0f}] Hz"
+            )
     factor = _number(pyr, "factor", out, integer=True)
     levels = _number(pyr, "levels", out, integer=True)
     if factor is None or levels is None:

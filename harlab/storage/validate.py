@@ -32,8 +32,10 @@ def validate_file(path: str | Path) -> list[str]:
     path = Path(path)
     problems: list[str] = []
     if recording_journal_path(path).exists():
-        problems.append(f"{recording_journal_path(path)} exists: an interrupted recording was not recovered yet "
-                        "(opening the file with harlab recovers it)")
+        problems.append(
+            f"{recording_journal_path(path)} exists: an interrupted recording was not recovered yet "
+            "(opening the file with harlab recovers it)"
+        )
     try:
         f = open_h5(path, check_structure=False)
     except HarlabError as exc:
@@ -87,7 +89,7 @@ def _check_stream(g: h5py.Group) -> list[str]:
     lv1 = pyr["1"] if levels else None
     pyramid_problem: str | None = None
     for i in range(0, n, block):
-        bt = t[i:i + block]
+        bt = t[i : i + block]
         if not np.all(np.isfinite(bt)):
             out.append(f"time[{i + int(np.flatnonzero(~np.isfinite(bt))[0])}] is not finite")
             return out
@@ -95,10 +97,12 @@ def _check_stream(g: h5py.Group) -> list[str]:
         back = np.flatnonzero(np.diff(full) < 0)
         if len(back):
             j = i + int(back[0])
-            out.append(f"time goes backwards at sample {j} ({full[back[0]]:.6f} s then {full[back[0] + 1]:.6f} s)")
+            out.append(
+                f"time goes backwards at sample {j} ({full[back[0]]:.6f} s then {full[back[0] + 1]:.6f} s)"
+            )
             return out
         prev_t = float(bt[-1])
-        bv = v[i:i + block]
+        bv = v[i : i + block]
         inf = np.isinf(bv)
         if inf.any():
             n_inf += int(inf.sum())
@@ -108,8 +112,10 @@ def _check_stream(g: h5py.Group) -> list[str]:
         if lv1 is not None and pyramid_problem is None:
             pyramid_problem = _compare_rows(1, lv1, i // factor, bv, bv, bt, factor)
     if first_inf is not None:
-        out.append(f"values hold {n_inf} infinite sample(s), the first at sample {first_inf[0]}, "
-                   f"channel {first_inf[1]} (a missing value is NaN; infinity is never valid)")
+        out.append(
+            f"values hold {n_inf} infinite sample(s), the first at sample {first_inf[0]}, "
+            f"channel {first_inf[1]} (a missing value is NaN; infinity is never valid)"
+        )
     if pyramid_problem:
         return [*out, pyramid_problem]
     # Level k >= 2 is checked against the stored level k-1, already known to be right, so only
@@ -117,15 +123,23 @@ def _check_stream(g: h5py.Group) -> list[str]:
     for k in range(2, levels + 1):
         below, lv = pyr[str(k - 1)], pyr[str(k)]
         for i in range(0, below["time"].shape[0], block):
-            problem = _compare_rows(k, lv, i // factor, below["lo"][i:i + block], below["hi"][i:i + block],
-                                    below["time"][i:i + block], factor)
+            problem = _compare_rows(
+                k,
+                lv,
+                i // factor,
+                below["lo"][i : i + block],
+                below["hi"][i : i + block],
+                below["time"][i : i + block],
+                factor,
+            )
             if problem:
                 return [*out, problem]
     return out
 
 
-def _compare_rows(k: int, lv: h5py.Group, r0: int, src_lo: np.ndarray, src_hi: np.ndarray, src_t: np.ndarray,
-                  factor: int) -> str | None:
+def _compare_rows(
+    k: int, lv: h5py.Group, r0: int, src_lo: np.ndarray, src_hi: np.ndarray, src_t: np.ndarray, factor: int
+) -> str | None:
     """The first disagreement of the rows of pyramid level ``k`` from ``r0`` on with the block of
     the level below (level 0 = the raw samples) that they summarise, or None."""
     lo = group_reduce(src_lo, factor, "min")
@@ -134,7 +148,9 @@ def _compare_rows(k: int, lv: h5py.Group, r0: int, src_lo: np.ndarray, src_hi: n
     r1 = r0 + len(lo)
     s_lo, s_hi, s_t = lv["lo"][r0:r1], lv["hi"][r0:r1], lv["time"][r0:r1]
     if not (np.array_equal(s_lo, lo, equal_nan=True) and np.array_equal(s_hi, hi, equal_nan=True)):
-        bad = np.flatnonzero(~((s_lo == lo) | np.isnan(lo)).all(axis=1) | ~((s_hi == hi) | np.isnan(hi)).all(axis=1))
+        bad = np.flatnonzero(
+            ~((s_lo == lo) | np.isnan(lo)).all(axis=1) | ~((s_hi == hi) | np.isnan(hi)).all(axis=1)
+        )
         return f"pyramid level {k} disagrees with the data (first at row {r0 + int(bad[0]) if len(bad) else '?'})"
     if not np.array_equal(s_t, tt):
         return f"pyramid level {k} bin start times disagree with time"

@@ -26,6 +26,13 @@ from harlab.video.video_reference import (
 from harlab.video.video_sync import VideoSync, VideoSyncError, fit_sync
 
 __all__ = [
-    "VideoFileError", "VideoLocation", "VideoReference", "VideoStatus", "VideoSync", "VideoSyncError",
-    "fit_sync", "probe_video", "resolve_video",
+    "VideoFileError",
+    "VideoLocation",
+    "VideoReference",
+    "VideoStatus",
+    "VideoSync",
+    "VideoSyncError",
+    "fit_sync",
+    "probe_video",
+    "resolve_video",
 ]

@@ -63,7 +63,9 @@ class SyncEstimate:
     source: str  #: "motion" or "audio"
     psr: float  #: peak-to-sidelobe ratio of the full cross-correlation
     peak_r: float  #: correlation coefficient at the peak (-1..1)
-    window_rms_s: float  #: rms disagreement of the windows with the fitted offset/drift line (0 with one window)
+    window_rms_s: (
+        float  #: rms disagreement of the windows with the fitted offset/drift line (0 with one window)
+    )
     n_windows: int
     confident: bool
     windows: list[tuple[float, float, float]] = field(default_factory=list)  #: (video time, offset s, r)
@@ -71,15 +73,23 @@ class SyncEstimate:
     @property
     def message(self) -> str:
         verdict = "confident" if self.confident else "LOW CONFIDENCE: check before applying"
-        return (f"{self.source}: offset {self.sync.offset_s:+.3f} s, drift {self.sync.drift_ppm:+.1f} ppm "
-                f"(PSR {self.psr:.1f}, r {self.peak_r:.2f}, {self.n_windows} windows, "
-                f"rms {1000 * self.window_rms_s:.1f} ms): {verdict}")
+        return (
+            f"{self.source}: offset {self.sync.offset_s:+.3f} s, drift {self.sync.drift_ppm:+.1f} ppm "
+            f"(PSR {self.psr:.1f}, r {self.peak_r:.2f}, {self.n_windows} windows, "
+            f"rms {1000 * self.window_rms_s:.1f} ms): {verdict}"
+        )
 
 
 # -- signals --------------------------------------------------------------------------
 
-def motion_signal(path: str | Path, *, roi: tuple[int, int, int, int] | None = None, width: int = 160,
-                  index: FrameIndex | None = None) -> Signal:
+
+def motion_signal(
+    path: str | Path,
+    *,
+    roi: tuple[int, int, int, int] | None = None,
+    width: int = 160,
+    index: FrameIndex | None = None,
+) -> Signal:
     """Mean absolute difference of consecutive grey frames (0..255), at the midpoints of their times.
 
     ``roi`` is (x, y, w, h) in the video's own pixels. Frames are decoded once, in
@@ -100,8 +110,10 @@ def motion_signal(path: str | Path, *, roi: tuple[int, int, int, int] | None = N
             if rw <= 0 or rh <= 0 or x < 0 or y < 0 or x + rw > src_w or y + rh > src_h:
                 raise VideoFileError(path, f"region {roi} is outside the {src_w}x{src_h} video")
             sx, sy = w / src_w, h / src_h
-            crop = (slice(int(y * sy), max(int(y * sy) + 1, int((y + rh) * sy))),
-                    slice(int(x * sx), max(int(x * sx) + 1, int((x + rw) * sx))))
+            crop = (
+                slice(int(y * sy), max(int(y * sy) + 1, int((y + rh) * sy))),
+                slice(int(x * sx), max(int(x * sx) + 1, int((x + rw) * sx))),
+            )
         times: list[float] = []
         values: list[float] = []
         prev: np.ndarray | None = None
@@ -155,7 +167,7 @@ def audio_envelope(path: str | Path, rate_hz: float = GRID_HZ) -> Signal | None:
     n = len(samples) // per
     if n < 2:
         return None
-    env = samples[:n * per].reshape(n, per).mean(axis=1)
+    env = samples[: n * per].reshape(n, per).mean(axis=1)
     times = (start or 0.0) + (np.arange(n) + 0.5) / rate_hz
     return Signal(times, env.astype(np.float64))
 
@@ -190,10 +202,13 @@ def sensor_activity(hp: Signal, frame_s: float) -> Signal:
 
 
 def _change(hp: Signal, t: np.ndarray, frame_s: float) -> np.ndarray:
-    return np.abs(np.interp(t + frame_s / 2, hp.times, hp.values) - np.interp(t - frame_s / 2, hp.times, hp.values))
+    return np.abs(
+        np.interp(t + frame_s / 2, hp.times, hp.values) - np.interp(t - frame_s / 2, hp.times, hp.values)
+    )
 
 
 # -- correlation ----------------------------------------------------------------------
+
 
 def _zscore(x: np.ndarray, compress: bool = True) -> np.ndarray:
     if compress:  # tame a clap's spike so that steady motion counts too
@@ -212,8 +227,9 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(x, kind="stable"), kind="stable").astype(np.float64)
 
 
-def _coarse(video: Signal, sensor: Signal, max_lag_s: float | None, min_overlap: float,
-            compress: bool = True) -> tuple[float, float, float]:
+def _coarse(
+    video: Signal, sensor: Signal, max_lag_s: float | None, min_overlap: float, compress: bool = True
+) -> tuple[float, float, float]:
     """(lag, psr, r) where lag = session time minus video time, from the full cross-correlation on the grid."""
     dt = 1.0 / GRID_HZ
     vgrid = np.arange(video.times[0], video.times[-1], dt)
@@ -223,7 +239,7 @@ def _coarse(video: Signal, sensor: Signal, max_lag_s: float | None, min_overlap:
     size = 1 << int(np.ceil(np.log2(n)))
     corr = np.fft.irfft(np.fft.rfft(s, size) * np.conj(np.fft.rfft(v, size)), size)
     lags_idx = np.concatenate([np.arange(0, len(s)), np.arange(-(len(v) - 1), 0)])
-    vals = np.concatenate([corr[:len(s)], corr[size - (len(v) - 1):]])
+    vals = np.concatenate([corr[: len(s)], corr[size - (len(v) - 1) :]])
     # overlap (samples) for each lag: sensor index k pairs with video index j for k - j = lag
     overlap = np.minimum(len(s), lags_idx + len(v)) - np.maximum(0, lags_idx)
     lag_s = sensor.times[0] - vgrid[0] + lags_idx * dt
@@ -239,8 +255,15 @@ def _coarse(video: Signal, sensor: Signal, max_lag_s: float | None, min_overlap:
     return float(lag_s[k]), psr, float(r[k])
 
 
-def _refine(video: Signal, hp: Signal, frame_s: float, sel: np.ndarray, lag: float, span_s: float,
-            step_s: float = 0.0005) -> tuple[float, float]:
+def _refine(
+    video: Signal,
+    hp: Signal,
+    frame_s: float,
+    sel: np.ndarray,
+    lag: float,
+    span_s: float,
+    step_s: float = 0.0005,
+) -> tuple[float, float]:
     """Best lag (s) near ``lag`` for the video samples ``sel``, comparing the raw signals sample by sample."""
     vt, vv = video.times[sel], video.values[sel]
     lags = lag + np.arange(-span_s, span_s + step_s / 2, step_s)
@@ -259,9 +282,16 @@ def _refine(video: Signal, hp: Signal, frame_s: float, sel: np.ndarray, lag: flo
     return best, float(rs[k])
 
 
-def estimate_from_signals(video: Signal, hp: Signal, *, frame_s: float, source: str = "motion",
-                          max_offset_s: float | None = None, n_windows: int | None = None,
-                          min_overlap: float = 0.5) -> SyncEstimate:
+def estimate_from_signals(
+    video: Signal,
+    hp: Signal,
+    *,
+    frame_s: float,
+    source: str = "motion",
+    max_offset_s: float | None = None,
+    n_windows: int | None = None,
+    min_overlap: float = 0.5,
+) -> SyncEstimate:
     """Offset, drift and confidence from a video activity signal and a high-passed accelerometer magnitude.
 
     ``video`` is in video time, ``hp`` in session time. ``max_offset_s`` bounds the
@@ -288,8 +318,12 @@ def estimate_from_signals(video: Signal, hp: Signal, *, frame_s: float, source: 
         if w_r > MIN_PEAK_R / 2:
             windows.append((0.5 * (a + b), w_lag, w_r))
     sync, rms = _fit_windows(windows, lag)
-    confident = (psr >= MIN_PSR and max(r, r_fine) >= MIN_PEAK_R and rms <= MAX_WINDOW_RMS_S
-                 and len(windows) >= min(3, n_windows))
+    confident = (
+        psr >= MIN_PSR
+        and max(r, r_fine) >= MIN_PEAK_R
+        and rms <= MAX_WINDOW_RMS_S
+        and len(windows) >= min(3, n_windows)
+    )
     return SyncEstimate(sync, source, psr, max(r, r_fine), rms, len(windows), confident, windows)
 
 
@@ -310,8 +344,9 @@ def _fit_windows(windows: Sequence[tuple[float, float, float]], lag: float) -> t
 MIN_AUDIO_PSR = 10.0
 
 
-def estimate_from_audio(envelope: Signal, times: np.ndarray, xyz: np.ndarray, *,
-                        max_offset_s: float | None = None) -> SyncEstimate:
+def estimate_from_audio(
+    envelope: Signal, times: np.ndarray, xyz: np.ndarray, *, max_offset_s: float | None = None
+) -> SyncEstimate:
     """Offset (no drift: one clap cannot tell) from the audio envelope against the accelerometer's impulses.
 
     A clap is an impulse: the accelerometer magnitude above its 50 ms moving average,
@@ -325,10 +360,15 @@ def estimate_from_audio(envelope: Signal, times: np.ndarray, xyz: np.ndarray, *,
     return SyncEstimate(VideoSync(lag, 0.0), "audio", psr, r, 0.0, 1, confident, [(0.0, lag, r)])
 
 
-def estimate_sync(path: str | Path, session: Session | None = None, *,
-                  accel: tuple[np.ndarray, np.ndarray] | None = None,
-                  roi: tuple[int, int, int, int] | None = None, max_offset_s: float | None = None,
-                  use_audio: bool = True) -> list[SyncEstimate]:
+def estimate_sync(
+    path: str | Path,
+    session: Session | None = None,
+    *,
+    accel: tuple[np.ndarray, np.ndarray] | None = None,
+    roi: tuple[int, int, int, int] | None = None,
+    max_offset_s: float | None = None,
+    use_audio: bool = True,
+) -> list[SyncEstimate]:
     """Automatic syncs of the video at ``path`` with a session's accelerometer (or ``accel=(times, xyz)``).
 
     One estimate from the video's motion and, where the file has sound and ``use_audio``,
@@ -344,8 +384,14 @@ def estimate_sync(path: str | Path, session: Session | None = None, *,
         t, xyz = accel
     hp = accel_highpassed(t, xyz)
     index = FrameIndex.build(path)
-    estimates = [estimate_from_signals(motion_signal(path, roi=roi, index=index), hp,
-                                       frame_s=index.nominal_frame_s, max_offset_s=max_offset_s)]
+    estimates = [
+        estimate_from_signals(
+            motion_signal(path, roi=roi, index=index),
+            hp,
+            frame_s=index.nominal_frame_s,
+            max_offset_s=max_offset_s,
+        )
+    ]
     env = audio_envelope(path) if use_audio else None
     if env is not None and float(np.ptp(env.values)) > 0.0:
         with contextlib.suppress(AutoSyncError):  # nothing in the sound to go by: the motion estimate stands

@@ -95,9 +95,17 @@ class FrameIndex:
                     durs.append(int(packet.duration or 0))
                 else:
                     if ordinal:
-                        return cls._numbered(np.array(pts, np.int64), np.array(keys, bool), stream, gap_factor, path)
-                    return cls.from_pts(np.array(pts, np.int64), np.array(keys, bool), np.array(durs, np.int64),
-                                        tb, gap_factor, path)
+                        return cls._numbered(
+                            np.array(pts, np.int64), np.array(keys, bool), stream, gap_factor, path
+                        )
+                    return cls.from_pts(
+                        np.array(pts, np.int64),
+                        np.array(keys, bool),
+                        np.array(durs, np.int64),
+                        tb,
+                        gap_factor,
+                        path,
+                    )
             except av.FFmpegError as exc:
                 raise VideoFileError(path, f"the video cannot be read ({exc})") from None
         finally:
@@ -105,8 +113,9 @@ class FrameIndex:
         return cls._build_by_decoding(path, gap_factor)
 
     @classmethod
-    def _numbered(cls, packet_pts: np.ndarray, keys: np.ndarray, stream: Any, gap_factor: float,
-                  path: str | Path) -> FrameIndex:
+    def _numbered(
+        cls, packet_pts: np.ndarray, keys: np.ndarray, stream: Any, gap_factor: float, path: str | Path
+    ) -> FrameIndex:
         """AVI stores no presentation times (its B-frames come out with made-up ones): frame k of the
         decoder's output is shown at k frame durations; a keyframe's place in the output is its place
         among the packets (closed GOPs: every frame before it in the file is shown before it)."""
@@ -114,10 +123,25 @@ class FrameIndex:
         if not rate or rate <= 0:
             raise VideoFileError(path, "the AVI file states no frame rate")
         tb = Fraction(1, 1) / Fraction(rate)
-        index = cls.from_pts(np.arange(len(packet_pts), dtype=np.int64), keys, np.ones(len(packet_pts), np.int64),
-                             tb, gap_factor, path)
-        return cls(index.pts, index.starts, index.ends, index.keyframe, index.key_before, tb,
-                   index.nominal_frame_s, seek_pts=packet_pts, ordinal=True)
+        index = cls.from_pts(
+            np.arange(len(packet_pts), dtype=np.int64),
+            keys,
+            np.ones(len(packet_pts), np.int64),
+            tb,
+            gap_factor,
+            path,
+        )
+        return cls(
+            index.pts,
+            index.starts,
+            index.ends,
+            index.keyframe,
+            index.key_before,
+            tb,
+            index.nominal_frame_s,
+            seek_pts=packet_pts,
+            ordinal=True,
+        )
 
     @classmethod
     def _build_by_decoding(cls, path: str | Path, gap_factor: float) -> FrameIndex:
@@ -138,12 +162,20 @@ class FrameIndex:
                 raise VideoFileError(path, f"the video cannot be decoded ({exc})") from None
         finally:
             container.close()
-        return cls.from_pts(np.array(pts, np.int64), np.array(keys, bool), np.zeros(len(pts), np.int64),
-                            tb, gap_factor, path)
+        return cls.from_pts(
+            np.array(pts, np.int64), np.array(keys, bool), np.zeros(len(pts), np.int64), tb, gap_factor, path
+        )
 
     @classmethod
-    def from_pts(cls, pts: np.ndarray, keyframe: np.ndarray, durations: np.ndarray, time_base: Fraction,
-                 gap_factor: float = GAP_FACTOR, path: str | Path = "<video>") -> FrameIndex:
+    def from_pts(
+        cls,
+        pts: np.ndarray,
+        keyframe: np.ndarray,
+        durations: np.ndarray,
+        time_base: Fraction,
+        gap_factor: float = GAP_FACTOR,
+        path: str | Path = "<video>",
+    ) -> FrameIndex:
         """The index from per-packet timestamps in decode order (sorted here into presentation order)."""
         if len(pts) == 0:
             raise VideoFileError(path, "the video stream has no frames")
@@ -232,8 +264,15 @@ class FrameDecoder:
     (see :class:`FrameServer`) with the GUI asking it for frames.
     """
 
-    def __init__(self, path: str | Path, *, index: FrameIndex | None = None, max_width: int | None = None,
-                 cache_frames: int = 32, threads: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        index: FrameIndex | None = None,
+        max_width: int | None = None,
+        cache_frames: int = 32,
+        threads: bool = True,
+    ) -> None:
         self.path = Path(path)
         self.index = index if index is not None else FrameIndex.build(self.path)
         self.max_width = max_width
@@ -249,8 +288,9 @@ class FrameDecoder:
         self._pos: int | None = None  # index of the last frame it gave
         self._target = 0  # pts of the frame being decoded to
         self._next_ordinal = 0  # numbered frames (AVI): the number of the next frame out of the decoder
-        self.width, self.height = self._output_size(self._stream.codec_context.width,
-                                                    self._stream.codec_context.height)
+        self.width, self.height = self._output_size(
+            self._stream.codec_context.width, self._stream.codec_context.height
+        )
 
     def _output_size(self, width: int, height: int) -> tuple[int, int]:
         if self.max_width and width > self.max_width:
@@ -301,11 +341,17 @@ class FrameDecoder:
         idx = self.index
         key = int(idx.key_before[i])
         pos = self._pos
-        if not (self._frames is not None and pos is not None and pos < i
-                and (idx.key_before[i] <= pos or i - pos <= FORWARD_LIMIT)):
+        if not (
+            self._frames is not None
+            and pos is not None
+            and pos < i
+            and (idx.key_before[i] <= pos or i - pos <= FORWARD_LIMIT)
+        ):
             self._seek(key)
         frame = self._decode_forward(i)
-        if frame is None and key > 0:  # the seek landed after the frame (a misflagged keyframe): start earlier
+        if (
+            frame is None and key > 0
+        ):  # the seek landed after the frame (a misflagged keyframe): start earlier
             self._seek(int(idx.key_before[key - 1]))
             frame = self._decode_forward(i)
         if frame is None and key > 0:
@@ -335,6 +381,7 @@ class FrameDecoder:
             if skip:
                 codec.skip_frame = "DEFAULT" if packet.pts is None or packet.pts >= self._target else "NONREF"
             yield from packet.decode()
+
     def _decode_forward(self, i: int) -> Any:
         """Decode until frame ``i``; None when the decoder passes it or the file ends first."""
         target = self._target = int(self.index.pts[i])
@@ -356,7 +403,9 @@ class FrameDecoder:
                     return None
         except av.FFmpegError as exc:
             self._frames = None
-            raise VideoFileError(self.path, f"decoding failed near {self.index.starts[i]:.3f} s ({exc})") from None
+            raise VideoFileError(
+                self.path, f"decoding failed near {self.index.starts[i]:.3f} s ({exc})"
+            ) from None
         self._frames = None
         return None
 

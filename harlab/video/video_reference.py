@@ -62,8 +62,13 @@ class VideoReference:
     # -- JSON ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "path": self.path, "name": self.name, "size": self.size, "sha256_head": self.sha256_head,
-            "duration_s": self.duration_s, "frame_rate": self.frame_rate, "frame_count": self.frame_count,
+            "path": self.path,
+            "name": self.name,
+            "size": self.size,
+            "sha256_head": self.sha256_head,
+            "duration_s": self.duration_s,
+            "frame_rate": self.frame_rate,
+            "frame_count": self.frame_count,
             "start_s": self.start_s,
         }
 
@@ -92,9 +97,14 @@ class VideoReference:
             if not isinstance(data[key], int | float) or isinstance(data[key], bool):
                 raise VideoFileError(where, f"video reference field {key} must be a number")
         return cls(
-            path=data["path"], name=data["name"], size=data["size"], sha256_head=data["sha256_head"],
-            duration_s=float(data["duration_s"]), frame_rate=float(data["frame_rate"]),
-            frame_count=data["frame_count"], start_s=float(data["start_s"]),
+            path=data["path"],
+            name=data["name"],
+            size=data["size"],
+            sha256_head=data["sha256_head"],
+            duration_s=float(data["duration_s"]),
+            frame_rate=float(data["frame_rate"]),
+            frame_count=data["frame_count"],
+            start_s=float(data["start_s"]),
         )
 
     @classmethod
@@ -109,9 +119,17 @@ class VideoReference:
 def _validate(ref: VideoReference, where: str) -> None:
     """Range checks shared by construction and loading: one place for what a valid reference is."""
     if not ref.path or "\x00" in ref.path or len(ref.path) > 4096:
-        raise VideoFileError(where, "video reference path must be a non-empty path of at most 4096 characters")
-    if (not ref.name or "/" in ref.name or "\\" in ref.name or "\x00" in ref.name
-            or ref.name in (".", "..") or len(ref.name) > 255):
+        raise VideoFileError(
+            where, "video reference path must be a non-empty path of at most 4096 characters"
+        )
+    if (
+        not ref.name
+        or "/" in ref.name
+        or "\\" in ref.name
+        or "\x00" in ref.name
+        or ref.name in (".", "..")
+        or len(ref.name) > 255
+    ):
         raise VideoFileError(where, f"video reference name {quote_input(ref.name, 80)!r} is not a file name")
     if Path(ref.path.replace("\\", "/")).name != ref.name:
         raise VideoFileError(where, f"video reference name {ref.name!r} does not match its path {ref.path!r}")
@@ -125,7 +143,9 @@ def _validate(ref: VideoReference, where: str) -> None:
         ("start_s", ref.start_s, -MAX_DURATION_S, MAX_DURATION_S),
     ):
         if not math.isfinite(value) or not low <= value <= high:
-            raise VideoFileError(where, f"video reference {key} {value!r} is out of range [{low:g}, {high:g}]")
+            raise VideoFileError(
+                where, f"video reference {key} {value!r} is out of range [{low:g}, {high:g}]"
+            )
     if ref.frame_rate == 0.0 and ref.frame_count > 1:
         raise VideoFileError(where, "video reference has frames but a frame rate of 0")
     if ref.frame_count < 0 or ref.frame_count > MAX_DURATION_S * MAX_FRAME_RATE:
@@ -160,8 +180,13 @@ def probe_video(path: str | Path, session_path: str | Path | None = None) -> Vid
     index = FrameIndex.build(p)
     size = os.stat(p).st_size
     return VideoReference(
-        path=stored_path(p, session_path), name=p.name, size=size, sha256_head=head_sha256(p),
-        duration_s=index.duration_s, frame_rate=index.frame_rate, frame_count=index.n_frames,
+        path=stored_path(p, session_path),
+        name=p.name,
+        size=size,
+        sha256_head=head_sha256(p),
+        duration_s=index.duration_s,
+        frame_rate=index.frame_rate,
+        frame_count=index.n_frames,
         start_s=index.start_s,
     )
 
@@ -178,7 +203,9 @@ class VideoLocation:
     """Where :func:`resolve_video` looked and what it found."""
 
     status: VideoStatus
-    path: Path | None  #: the file to open (FOUND, FOUND_BY_NAME) or the impostor (DIFFERENT_FILE); None when MISSING
+    path: (
+        Path | None
+    )  #: the file to open (FOUND, FOUND_BY_NAME) or the impostor (DIFFERENT_FILE); None when MISSING
     message: str  #: one sentence for the user
 
     @property
@@ -221,9 +248,13 @@ def resolve_video(ref: VideoReference, session_path: str | Path | None = None) -
         impostor = impostor or candidate
     if impostor is not None:
         return VideoLocation(
-            VideoStatus.DIFFERENT_FILE, impostor,
+            VideoStatus.DIFFERENT_FILE,
+            impostor,
             f"{impostor} is not the video this session refers to (size or content differ from "
             f"{ref.name}, {ref.size} bytes); choose the original file",
         )
-    return VideoLocation(VideoStatus.MISSING, None,
-                         f"video {ref.name} is missing (not at {ref.path} nor beside the session); choose where it is")
+    return VideoLocation(
+        VideoStatus.MISSING,
+        None,
+        f"video {ref.name} is missing (not at {ref.path} nor beside the session); choose where it is",
+    )

@@ -36,12 +36,16 @@ class VideoSync:
     drift_ppm: float = 0.0
 
     def __post_init__(self) -> None:
-        for key, value, limit in (("offset_s", self.offset_s, MAX_OFFSET_S),
-                                  ("drift_ppm", self.drift_ppm, MAX_DRIFT_PPM)):
+        for key, value, limit in (
+            ("offset_s", self.offset_s, MAX_OFFSET_S),
+            ("drift_ppm", self.drift_ppm, MAX_DRIFT_PPM),
+        ):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise VideoSyncError(f"video sync {key} must be a number, not {type(value).__name__}")
             if not math.isfinite(value) or abs(value) > limit:
-                raise VideoSyncError(f"video sync {key} {value!r} is out of range (at most {limit:g} either way)")
+                raise VideoSyncError(
+                    f"video sync {key} {value!r} is out of range (at most {limit:g} either way)"
+                )
 
     @property
     def scale(self) -> float:
@@ -105,7 +109,8 @@ def fit_sync(pairs: Sequence[tuple[float, float]], *, min_span_s: float = 1.0) -
     if float(np.ptp(v)) < min_span_s:
         raise VideoSyncError(
             f"the marks are {float(np.ptp(v)):.3g} s apart in the video; mark moments at least "
-            f"{min_span_s:g} s apart (far apart is better) to measure drift")
+            f"{min_span_s:g} s apart (far apart is better) to measure drift"
+        )
     if len(pairs) == 2:
         scale = (s[1] - s[0]) / (v[1] - v[0])
         offset = s[0] - v[0] * scale
@@ -113,5 +118,7 @@ def fit_sync(pairs: Sequence[tuple[float, float]], *, min_span_s: float = 1.0) -
         scale, offset = np.polyfit(v, s, 1)
     drift = (float(scale) - 1.0) * 1e6
     if not abs(drift) <= MAX_DRIFT_PPM:
-        raise VideoSyncError(f"the marks imply a clock drift of {drift:.0f} ppm; check that each pair marks one moment")
+        raise VideoSyncError(
+            f"the marks imply a clock drift of {drift:.0f} ppm; check that each pair marks one moment"
+        )
     return VideoSync(float(offset), drift)

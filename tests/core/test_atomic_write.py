@@ -52,8 +52,12 @@ def test_atomic_open_writes_text_and_cleans_up_on_error(tmp_path):
 
 def test_the_temporary_file_sits_beside_the_target_with_the_given_suffix(tmp_path):
     seen: list[Path] = []
-    files.atomic_write(tmp_path / "s.h5", lambda tmp: seen.append(tmp) or tmp.write_bytes(b"x"), suffix=".h5.tmp")
-    assert seen[0].parent == tmp_path and seen[0].name.startswith(".s.h5.") and seen[0].name.endswith(".h5.tmp")
+    files.atomic_write(
+        tmp_path / "s.h5", lambda tmp: seen.append(tmp) or tmp.write_bytes(b"x"), suffix=".h5.tmp"
+    )
+    assert (
+        seen[0].parent == tmp_path and seen[0].name.startswith(".s.h5.") and seen[0].name.endswith(".h5.tmp")
+    )
     assert not os.path.exists(seen[0])
 
 

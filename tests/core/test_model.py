@@ -201,7 +201,9 @@ class TestSchema:
 
 class TestMetadataAndPredictions:
     def test_start_converted_to_utc_and_naive_rejected(self) -> None:
-        m = Metadata(start_utc=datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))), timezone="Europe/Berlin")
+        m = Metadata(
+            start_utc=datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))), timezone="Europe/Berlin"
+        )
         assert m.start_utc == datetime(2024, 1, 1, 10, tzinfo=UTC)
         assert m.local_start().hour == 11
         with pytest.raises(SessionError, match="timezone-aware"):

@@ -44,7 +44,7 @@ def test_refusing_starts_past_a_tenth() -> None:
 
 def test_format_doc_states_the_table() -> None:
     text = DOC.read_text()
-    section = text[text.index("### Implausible values"):]
+    section = text[text.index("### Implausible values") :]
     section = section[: section.index("\n## ")]
     rows = re.findall(r"^\| ([a-z_, ]+) \| (\S+) \| (-?[\d.]+) \| (-?[\d.]+) \| (yes)? ?\|$", section, re.M)
     documented = {(k, u, float(lo), float(hi), bool(z)) for k, u, lo, hi, z in rows}

@@ -39,7 +39,9 @@ def test_scan_filters_and_recognises_profiles() -> None:
     rows = asyncio.run(scan(0.2, scanner_backend=SimBleakScanner, world=w))
     assert [r.profile for r in rows] == ["polar-h10", "hrs", "witmotion"]  # strongest first
     assert rows[0].name == "Polar H10 SIM0001"
-    only_hr = asyncio.run(scan(0.2, scanner_backend=SimBleakScanner, world=w, service_uuids=[hrs.SERVICE_UUID]))
+    only_hr = asyncio.run(
+        scan(0.2, scanner_backend=SimBleakScanner, world=w, service_uuids=[hrs.SERVICE_UUID])
+    )
     assert {r.address for r in only_hr} == {"A0:9E:1A:00:00:01", "C0:FF:EE:00:00:02"}
     strong = asyncio.run(scan(0.2, scanner_backend=SimBleakScanner, world=w, min_rssi=-60))
     assert [r.address for r in strong] == ["A0:9E:1A:00:00:01"]

@@ -25,7 +25,9 @@ class TestHeartRate:
             ("19 78 00 0A 00 00 02", 120, None, 10, [500.0]),
         ],
     )
-    def test_reference_vectors(self, data: str, hr: int, contact: bool | None, ee: int | None, rr: list[float]) -> None:
+    def test_reference_vectors(
+        self, data: str, hr: int, contact: bool | None, ee: int | None, rr: list[float]
+    ) -> None:
         m = hrs.decode(hexb(data))
         assert (m.heart_rate_bpm, m.contact, m.energy_expended_kj) == (hr, contact, ee)
         assert m.rr_ms == pytest.approx(rr)
@@ -38,7 +40,9 @@ class TestHeartRate:
         with pytest.raises(hrs.HrsDecodeError):
             hrs.decode(hexb(data))
 
-    @given(st.integers(30, 400), st.lists(st.floats(250, 2000), max_size=6), st.sampled_from([None, True, False]))
+    @given(
+        st.integers(30, 400), st.lists(st.floats(250, 2000), max_size=6), st.sampled_from([None, True, False])
+    )
     def test_round_trip(self, hr: int, rr: list[float], contact: bool | None) -> None:
         m = hrs.decode(hrs.encode(hr, rr, contact))
         assert m.heart_rate_bpm == hr and m.contact == contact
@@ -84,13 +88,19 @@ class TestPolarPmd:
         settings_reply = polar_pmd.parse_control_point(
             hexb("F0 01 02 00 00 00 04 19 00 32 00 64 00 C8 00 01 01 10 00 02 03 02 00 04 00 08 00")
         )
-        assert polar_pmd.parse_settings(settings_reply.params) == {0: [25, 50, 100, 200], 1: [16], 2: [2, 4, 8]}
+        assert polar_pmd.parse_settings(settings_reply.params) == {
+            0: [25, 50, 100, 200],
+            1: [16],
+            2: [2, 4, 8],
+        }
         err = polar_pmd.parse_control_point(hexb("F0 02 02 0A 00"))
         assert not err.ok and err.status_name == "INVALID_MTU"
 
     def test_gyro_units(self) -> None:
         frame = polar_pmd.PmdFrame(polar_pmd.GYRO, 0, 0, True, np.array([[100, 0, -100]]))
-        np.testing.assert_allclose(polar_pmd.to_units(frame, 0.5)[0], [50 * DEG_TO_RAD, 0, -50 * DEG_TO_RAD], rtol=1e-6)
+        np.testing.assert_allclose(
+            polar_pmd.to_units(frame, 0.5)[0], [50 * DEG_TO_RAD, 0, -50 * DEG_TO_RAD], rtol=1e-6
+        )
 
     def test_truncated_frames(self) -> None:
         with pytest.raises(polar_pmd.PmdDecodeError, match="10-byte header"):
@@ -133,7 +143,11 @@ class TestWitMotion:
         assert len(parser.feed(frame[1:])) == 1
 
     def test_encode_decode(self) -> None:
-        acc, gyro, angle = np.array([1.0, -2.0, 9.8]), np.array([0.1, 0.2, -0.3]), np.array([10.0, 20.0, 30.0])
+        acc, gyro, angle = (
+            np.array([1.0, -2.0, 9.8]),
+            np.array([0.1, 0.2, -0.3]),
+            np.array([10.0, 20.0, 30.0]),
+        )
         frames = witmotion.WitMotionParser().feed(witmotion.encode_frame(acc, gyro, angle))
         a, g, ang = witmotion.decode_frames(frames)
         np.testing.assert_allclose(a[0], acc, atol=16 * G / 32768)
@@ -147,7 +161,9 @@ class TestWitMotion:
 
 class TestMicrobitAndHip:
     def test_microbit_vector(self) -> None:
-        np.testing.assert_allclose(microbit.decode(hexb("E8 FF 10 00 00 FC")), np.array([-24, 16, -1024]) * MG, rtol=1e-6)
+        np.testing.assert_allclose(
+            microbit.decode(hexb("E8 FF 10 00 00 FC")), np.array([-24, 16, -1024]) * MG, rtol=1e-6
+        )
         assert microbit.period_command(20) == hexb("14 00")
         with pytest.raises(ValueError):
             microbit.decode(b"\x00" * 5)

@@ -41,8 +41,9 @@ def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def post(url: str, body: bytes | dict, headers: dict[str, str] | None = None) -> tuple[int, str]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method="POST",
-                                 headers={"Content-Type": "application/json", **(headers or {})})
+    req = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, resp.read().decode()
@@ -58,11 +59,19 @@ def phone_messages(t0_ns: int, n_messages: int, device: str = "phone-1") -> list
         for k in range(PER_MSG):
             i = m * PER_MSG + k
             t = t0_ns + int(round(i * 1e9 / RATE))
-            payload.append({"name": "accelerometer", "time": t,
-                            "values": {"x": 0.01 * i, "y": -0.5 * np.sin(i / 7), "z": 1.0 + i % 3}})
-            payload.append({"name": "gyroscope", "time": t + 1000,
-                            "values": {"z": 0.002 * i, "y": 0.1, "x": -0.003 * i}})
-        payload.append({"name": "location", "time": t0_ns + m * 10**9, "values": {"latitude": 51.5, "longitude": 0.1}})
+            payload.append(
+                {
+                    "name": "accelerometer",
+                    "time": t,
+                    "values": {"x": 0.01 * i, "y": -0.5 * np.sin(i / 7), "z": 1.0 + i % 3},
+                }
+            )
+            payload.append(
+                {"name": "gyroscope", "time": t + 1000, "values": {"z": 0.002 * i, "y": 0.1, "x": -0.003 * i}}
+            )
+        payload.append(
+            {"name": "location", "time": t0_ns + m * 10**9, "values": {"latitude": 51.5, "longitude": 0.1}}
+        )
         random.Random(m).shuffle(payload)  # the app does not promise any order inside a message either
         msgs.append({"messageId": m, "sessionId": "s-1", "deviceId": device, "payload": payload})
     return msgs
@@ -80,7 +89,10 @@ def collect(batches: list[SampleBatch]) -> dict[str, tuple[np.ndarray, np.ndarra
     out: dict[str, list[SampleBatch]] = {}
     for b in batches:
         out.setdefault(b.stream, []).append(b)
-    return {k: (np.concatenate([b.time for b in v]), np.concatenate([b.values for b in v])) for k, v in out.items()}
+    return {
+        k: (np.concatenate([b.time for b in v]), np.concatenate([b.values for b in v]))
+        for k, v in out.items()
+    }
 
 
 class ManualClock:
@@ -156,7 +168,11 @@ def test_late_and_repeated_samples_are_dropped_never_written_out_of_order(make_r
     assert src.drain() == []  # still held
     clock.t += 0.7  # msgs[1] has waited 1.1 s: everything up to its newest sample is due, msgs[0] included
     got: list[SampleBatch] = []
-    wait_for(lambda: got.extend(src.drain()) or sum(len(b) for b in got if b.stream == "accelerometer") == 2 * PER_MSG)
+    wait_for(
+        lambda: (
+            got.extend(src.drain()) or sum(len(b) for b in got if b.stream == "accelerometer") == 2 * PER_MSG
+        )
+    )
     assert post(src.url, msgs[1])[0] == 200  # a retried message: ignored as a whole
     assert src.duplicate_messages == 1
     late = dict(msgs[2])
@@ -201,15 +217,25 @@ def test_bad_bodies_get_clear_answers(make_receiver) -> None:  # noqa: ANN001
     assert status == 400 and "JSON object" in text
     status, text = post(src.url, {"messageId": 1})
     assert status == 400 and "payload" in text
-    status, text = post(src.url, {"messageId": 1, "payload": [{"name": "accelerometer", "time": 1_698_501_144_401_773_000,
-                                                       "values": {"x": 1}}]})
+    status, text = post(
+        src.url,
+        {
+            "messageId": 1,
+            "payload": [{"name": "accelerometer", "time": 1_698_501_144_401_773_000, "values": {"x": 1}}],
+        },
+    )
     assert status == 400 and "'y'" in text  # every sample unreadable: says which value is missing
-    ms = {"messageId": 1, "payload": [{"name": "gravity", "time": 1_698_501_144_401, "values": {"x": 0, "y": 0, "z": 9.8}}]}
+    ms = {
+        "messageId": 1,
+        "payload": [{"name": "gravity", "time": 1_698_501_144_401, "values": {"x": 0, "y": 0, "z": 9.8}}],
+    }
     status, text = post(src.url, ms)
     assert status == 400 and "milliseconds" in text
     status, text = post(src.url, b"\xff\xfe{}")
     assert status == 400 and "UTF-8" in text
-    status, text = post(src.url, {"payload": [{"name": "gravity", "time": 1, "values": {"x": 0, "y": 0, "z": 9.8}}] * 200})
+    status, text = post(
+        src.url, {"payload": [{"name": "gravity", "time": 1, "values": {"x": 0, "y": 0, "z": 9.8}}] * 200}
+    )
     assert status == 413 and "limit" in text
     msgs = phone_messages(1_700_000_000 * 10**9, 2)
     assert post(src.url, msgs[0])[0] == 200
@@ -250,7 +276,9 @@ def test_gaps_are_flagged_and_a_wrong_phone_clock_can_be_aligned(make_receiver) 
 
 
 def test_recorder_writes_what_the_phone_pushed(tmp_path: Path) -> None:
-    src = SensorLoggerSource(0, hold_s=0.2, flush_interval_s=0.02, streams=("accelerometer", "gyroscope", "heartrate"))
+    src = SensorLoggerSource(
+        0, hold_s=0.2, flush_interval_s=0.02, streams=("accelerometer", "gyroscope", "heartrate")
+    )
     rec = Recorder(tmp_path / "phone.h5", [src])
     rec.start()
     t0_ns = time.time_ns() - 2 * 10**9  # the phone's batches are a little in the past
@@ -280,7 +308,9 @@ def test_device_argument_and_factory() -> None:
     from harlab.devices.factory import make_source
 
     src = SensorLoggerSource.from_device_arg("sensorlogger:0", announce=None)
-    assert src.host == "127.0.0.1" and src.requested_port == 0 and src.port > 0  # bound early: the port is known
+    assert (
+        src.host == "127.0.0.1" and src.requested_port == 0 and src.port > 0
+    )  # bound early: the port is known
     # The port is taken now: a second receiver on it fails before any recording starts, saying why.
     with pytest.raises(HarlabError, match="cannot listen"):
         SensorLoggerSource.from_device_arg(f"sensorlogger:{src.port}")
@@ -290,7 +320,9 @@ def test_device_argument_and_factory() -> None:
     clash.stop()
     src.stop()
     lan = SensorLoggerSource.from_device_arg("sensorlogger:lan:0", announce=None)
-    assert lan.host == "0.0.0.0" and lan.token and f"?token={lan.token}" in lan.url  # a token is generated for the LAN
+    assert (
+        lan.host == "0.0.0.0" and lan.token and f"?token={lan.token}" in lan.url
+    )  # a token is generated for the LAN
     lan.stop()
     for bad in ("sensorlogger:x", "sensorlogger:wan:1", "sensorlogger:70000", "sensorlogger:lan:1:2"):
         with pytest.raises(HarlabError):
@@ -302,8 +334,14 @@ def test_device_argument_and_factory() -> None:
     made = make_source("sensorlogger:0")
     assert isinstance(made, SensorLoggerSource)
     made.stop()
-    assert [s.name for s in made.streams][:6] == ["accelerometer", "total_acceleration", "gravity", "gyroscope",
-                                                  "magnetometer", "orientation"]
+    assert [s.name for s in made.streams][:6] == [
+        "accelerometer",
+        "total_acceleration",
+        "gravity",
+        "gyroscope",
+        "magnetometer",
+        "orientation",
+    ]
 
 
 def test_hip_worked_example_in_the_docs_decodes() -> None:
@@ -326,7 +364,10 @@ def test_hip_worked_example_in_the_docs_decodes() -> None:
     nxt = hip.decode(hip.encode(43, 9704, 5000, np.zeros((2, 3)), np.zeros((2, 3))))
     assert bytes.fromhex("e8 25 00 00") == (9704).to_bytes(4, "little")
     assert hip.sample_times_us(nxt, unwrap_from=4_294_972_000)[0] == 4_294_977_000
-    assert "c8 00 08 d0 07 01" in text and hip.control_command(200, 8, 2000, True).hex(" ") == "c8 00 08 d0 07 01"
+    assert (
+        "c8 00 08 d0 07 01" in text
+        and hip.control_command(200, 8, 2000, True).hex(" ") == "c8 00 08 d0 07 01"
+    )
     assert hip.control_command(200, 8, 2000, False).hex(" ") == "c8 00 08 d0 07 00"
     for uuid in (hip.SERVICE_UUID, hip.DATA_UUID, hip.CONTROL_UUID):
         assert uuid in text

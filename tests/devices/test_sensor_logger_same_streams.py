@@ -61,14 +61,24 @@ def export_zip(path: Path, t0_ns: int) -> Path:
 
 def push_all(url: str, t0_ns: int) -> None:
     payload = [
-        {"name": sensor, "time": sample_ns(t0_ns, sensor, i), "values": {c: value(sensor, c, i) for c in cols}}
-        for sensor, (_, cols) in PHONE.items() for i in range(count(sensor))
+        {
+            "name": sensor,
+            "time": sample_ns(t0_ns, sensor, i),
+            "values": {c: value(sensor, c, i) for c in cols},
+        }
+        for sensor, (_, cols) in PHONE.items()
+        for i in range(count(sensor))
     ]
     for m, start in enumerate(range(0, len(payload), PER_MSG * len(PHONE))):
-        body = {"messageId": m, "sessionId": "s-1", "deviceId": "phone-1",
-                "payload": payload[start:start + PER_MSG * len(PHONE)]}
-        req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+        body = {
+            "messageId": m,
+            "sessionId": "s-1",
+            "deviceId": "phone-1",
+            "payload": payload[start : start + PER_MSG * len(PHONE)],
+        }
+        req = urllib.request.Request(
+            url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert resp.status == 200
 
@@ -88,9 +98,22 @@ def recorded(tmp_path: Path, t0_ns: int) -> Session:
 def test_live_push_and_imported_export_give_the_same_streams(tmp_path: Path) -> None:
     t0_ns = time.time_ns() - 5 * 10**9
     live = recorded(tmp_path, t0_ns)
-    (imported,) = get_importer("sensor_logger").read(export_zip(tmp_path / "export.zip", t0_ns), ImportOptions())
-    assert set(live.streams) == set(imported.streams) == {
-        "accelerometer", "total_acceleration", "gravity", "gyroscope", "magnetometer", "orientation", "heart_rate"}
+    (imported,) = get_importer("sensor_logger").read(
+        export_zip(tmp_path / "export.zip", t0_ns), ImportOptions()
+    )
+    assert (
+        set(live.streams)
+        == set(imported.streams)
+        == {
+            "accelerometer",
+            "total_acceleration",
+            "gravity",
+            "gyroscope",
+            "magnetometer",
+            "orientation",
+            "heart_rate",
+        }
+    )
     first_live = live.streams["accelerometer"].read()[0][0]
     first_imported = imported.streams["accelerometer"].read()[0][0]
     for name, a in live.streams.items():

@@ -104,7 +104,10 @@ def test_polar_peripheral_control_point_errors() -> None:
     p.on_subscribe(cp)
     p.on_subscribe(polar_pmd.DATA_UUID)
     bad_rate = polar_pmd.start_command(polar_pmd.ACC, {0: 333, 1: 16, 2: 8})
-    assert polar_pmd.parse_control_point(p.on_write(cp, bad_rate, 0.0)[0][1]).status_name == "INVALID_SAMPLE_RATE"
+    assert (
+        polar_pmd.parse_control_point(p.on_write(cp, bad_rate, 0.0)[0][1]).status_name
+        == "INVALID_SAMPLE_RATE"
+    )
     assert polar_pmd.parse_control_point(p.on_write(cp, start, 0.0)[0][1]).ok
     again = polar_pmd.parse_control_point(p.on_write(cp, start, 0.0)[0][1])
     assert again.status_name == "ALREADY_IN_STATE"
@@ -163,7 +166,7 @@ def test_clock_drift_is_followed() -> None:
     true_host = link.peripheral.boot + dev / (1 + 800e-6)
     err = t - true_host
     assert np.all(err > -0.01) and err.max() < 0.3
-    late = err[len(err) // 2:]
+    late = err[len(err) // 2 :]
     assert np.ptp(late) < 0.012
 
 
@@ -217,7 +220,10 @@ def test_verity_sense_compressed_acc_and_gyro_with_factors() -> None:
     # One control command at a time: ACC start, its reply, then GYRO start.
     starts = [d for u, d in link.writes if d[0] == polar_pmd.OP_START]
     assert [d[1] for d in starts] == [polar_pmd.ACC, polar_pmd.GYRO]
-    assert src.profile.factors == {polar_pmd.ACC: pytest.approx(8 / 32768), polar_pmd.GYRO: pytest.approx(2000 / 32768)}
+    assert src.profile.factors == {
+        polar_pmd.ACC: pytest.approx(8 / 32768),
+        polar_pmd.GYRO: pytest.approx(2000 / 32768),
+    }
     periph = link.peripheral
     for name, col in (("accel", 0), ("gyro", 1)):
         t, v = joined(got[name])

@@ -35,8 +35,25 @@ def test_windows_export_of_two_files_in_a_folder(tmp_path, capsys):
     storage.save_session(ten_second_session("sess-a", "P01"), folder / "a.h5")
     storage.save_session(ten_second_session("sess-b", "P02"), folder / "b.h5")
     out = tmp_path / "train.h5"
-    rc, stdout, err = run(capsys, "export", str(folder), "--to", "windows", "-o", str(out), "--track", "activity",
-                          "--window", "1", "--stride", "0.5", "--streams", "accel", "--label-policy", "center")
+    rc, stdout, err = run(
+        capsys,
+        "export",
+        str(folder),
+        "--to",
+        "windows",
+        "-o",
+        str(out),
+        "--track",
+        "activity",
+        "--window",
+        "1",
+        "--stride",
+        "0.5",
+        "--streams",
+        "accel",
+        "--label-policy",
+        "center",
+    )
     assert rc == 0, err
     assert "32 windows (walk 20, sit 12)" in stdout
     manifest = json.loads((tmp_path / "train.h5.json").read_text())
@@ -46,15 +63,20 @@ def test_windows_export_of_two_files_in_a_folder(tmp_path, capsys):
     assert manifest["class_counts"] == {"walk": 20, "sit": 12}
 
 
-@pytest.mark.parametrize(("fmt", "out", "expected"), [
-    ("segments", "seg.tsv", ["seg.tsv"]),
-    ("audacity", "aud", ["aud/rec1.activity.txt", "aud/rec1.posture.txt"]),
-    ("eaf", "rec.eaf", ["rec.eaf"]),
-    ("csv", "merged.csv", ["merged.csv"]),
-])
+@pytest.mark.parametrize(
+    ("fmt", "out", "expected"),
+    [
+        ("segments", "seg.tsv", ["seg.tsv"]),
+        ("audacity", "aud", ["aud/rec1.activity.txt", "aud/rec1.posture.txt"]),
+        ("eaf", "rec.eaf", ["rec.eaf"]),
+        ("csv", "merged.csv", ["merged.csv"]),
+    ],
+)
 def test_other_formats(tmp_path, saved_session, capsys, fmt, out, expected):
     extra = ["--rate", "5"] if fmt == "csv" else []
-    rc, _, err = run(capsys, "export", str(saved_session), "--to", fmt, "-o", str(tmp_path / out), "-q", *extra)
+    rc, _, err = run(
+        capsys, "export", str(saved_session), "--to", fmt, "-o", str(tmp_path / out), "-q", *extra
+    )
     assert rc == 0, err
     for e in expected:
         assert (tmp_path / e).is_file()
@@ -67,15 +89,26 @@ def test_list_formats(capsys):
         assert name in out
 
 
-@pytest.mark.parametrize(("out", "args", "message"), [
-    ("out", ["--to", "csv", "--window", "2"], "--window does not apply to the 'csv' format"),
-    ("w.npz", ["--to", "windows", "--track", "activity", "--window", "0.25"], "not a whole number of samples"),
-    ("w.npz", ["--to", "windows", "--track", "nope"], "no session has a label track 'nope'"),
-    ("w.npz", ["--to", "windows", "--window", "1"], "several label tracks (activity, posture); choose one"),
-    ("w.csv", ["--to", "windows", "--track", "activity"], "one .npz or .h5/.hdf5 file"),
-    ("out", ["--to", "csv", "--streams", "magnet"], "no stream or channel 'magnet'"),
-    ("out", ["--to", "segments"], "name it .csv or .tsv"),
-])
+@pytest.mark.parametrize(
+    ("out", "args", "message"),
+    [
+        ("out", ["--to", "csv", "--window", "2"], "--window does not apply to the 'csv' format"),
+        (
+            "w.npz",
+            ["--to", "windows", "--track", "activity", "--window", "0.25"],
+            "not a whole number of samples",
+        ),
+        ("w.npz", ["--to", "windows", "--track", "nope"], "no session has a label track 'nope'"),
+        (
+            "w.npz",
+            ["--to", "windows", "--window", "1"],
+            "several label tracks (activity, posture); choose one",
+        ),
+        ("w.csv", ["--to", "windows", "--track", "activity"], "one .npz or .h5/.hdf5 file"),
+        ("out", ["--to", "csv", "--streams", "magnet"], "no stream or channel 'magnet'"),
+        ("out", ["--to", "segments"], "name it .csv or .tsv"),
+    ],
+)
 def test_bad_arguments_give_clear_errors(tmp_path, saved_session, capsys, out, args, message):
     rc, _, err = run(capsys, "export", str(saved_session), "-o", str(tmp_path / out), *args)
     assert rc == 2

@@ -26,7 +26,13 @@ def test_per_stream_files_hold_exact_times_values_and_labels(tmp_path, session):
     assert [f.name for f in files] == ["rec.accel.csv", "rec.gyro.csv"]
     df = read(files[0])
     assert list(df.columns) == [
-        "time_s", "time_utc", "accel.x", "accel.y", "accel.z", "label.activity", "label.posture",
+        "time_s",
+        "time_utc",
+        "accel.x",
+        "accel.y",
+        "accel.z",
+        "label.activity",
+        "label.posture",
     ]
     t, v = session.streams["accel"].read()
     assert np.array_equal(df["time_s"].astype(float).to_numpy(), t)  # bit-exact float64
@@ -184,15 +190,22 @@ def test_labels_with_commas_and_quotes_are_quoted(tmp_path, session):
     assert list(df.columns) == ["time_s", "time_utc", "accel.x", "label.activity"]
 
 
-@pytest.mark.parametrize(("fmt", "out", "opts"), [
-    ("csv", "p", {}),
-    ("csv", "m.csv", {"rate_hz": 10.0}),
-    ("windows", "w.npz", {"tracks": ["activity"], "window_s": 1.0}),
-])
+@pytest.mark.parametrize(
+    ("fmt", "out", "opts"),
+    [
+        ("csv", "p", {}),
+        ("csv", "m.csv", {"rate_hz": 10.0}),
+        ("windows", "w.npz", {"tracks": ["activity"], "window_s": 1.0}),
+    ],
+)
 def test_progress_is_reported_up_to_one(tmp_path, session, fmt, out, opts):
     seen: list[float] = []
-    get_exporter(fmt).export([session], tmp_path / out, ExportOptions(chunk_samples=30, **opts),
-                             progress=lambda f, _msg: seen.append(f))
+    get_exporter(fmt).export(
+        [session],
+        tmp_path / out,
+        ExportOptions(chunk_samples=30, **opts),
+        progress=lambda f, _msg: seen.append(f),
+    )
     assert len(seen) >= 2 and seen[-1] == 1.0
     assert all(0.0 <= f <= 1.0 for f in seen) and seen == sorted(seen)
 

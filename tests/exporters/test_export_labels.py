@@ -18,6 +18,7 @@ def export(fmt, sessions, out, **opts):
 
 # -- segment table ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("suffix", [".csv", ".tsv"])
 def test_segment_table_round_trips_every_field(tmp_path, suffix):
     a = ten_second_session("sess-a", "P01")
@@ -25,15 +26,29 @@ def test_segment_table_round_trips_every_field(tmp_path, suffix):
     (f,) = export("segments", [a, b], tmp_path / f"seg{suffix}", names=["a", "b"])
     df = pd.read_csv(f, sep="\t" if suffix == ".tsv" else ",", keep_default_na=False, dtype=str)
     assert list(df.columns[:11]) == [
-        "session", "session_id", "participant", "track", "segment_id", "class",
-        "start_utc", "end_utc", "start_s", "end_s", "duration_s",
+        "session",
+        "session_id",
+        "participant",
+        "track",
+        "segment_id",
+        "class",
+        "start_utc",
+        "end_utc",
+        "start_s",
+        "end_s",
+        "duration_s",
     ]
     assert {"annotator", "source", "confidence", "note"} <= set(df.columns)
     assert len(df) == 12  # 3 activity + 3 posture per session
     first = df.iloc[0]
     assert (first["session"], first["track"], first["class"]) == ("a", "activity", "walk")
-    assert (first["start_utc"], first["end_utc"]) == ("2024-03-01T12:00:00.000000Z", "2024-03-01T12:00:04.000000Z")
-    assert float(first["start_s"]) == 0.0 and float(first["end_s"]) == 4.0 and float(first["duration_s"]) == 4.0
+    assert (first["start_utc"], first["end_utc"]) == (
+        "2024-03-01T12:00:00.000000Z",
+        "2024-03-01T12:00:04.000000Z",
+    )
+    assert (
+        float(first["start_s"]) == 0.0 and float(first["end_s"]) == 4.0 and float(first["duration_s"]) == 4.0
+    )
     assert (first["annotator"], first["source"], first["confidence"]) == ("ann1", "manual", "0.9")
     assert first["note"] == "first, with comma"
     imported = df[(df["session"] == "a") & (df["source"] == "imported")]
@@ -63,13 +78,18 @@ def test_segment_table_needs_csv_or_tsv(tmp_path, session):
 
 # -- Audacity -------------------------------------------------------------------------------------
 
+
 def test_audacity_one_file_per_track(tmp_path, session):
     files = export("audacity", [session], tmp_path / "aud", names=["rec"])
     assert [f.name for f in files] == ["rec.activity.txt", "rec.posture.txt"]
     lines = files[0].read_text().splitlines()
     assert lines == ["0.000000\t4.000000\twalk", "4.000000\t7.000000\tsit", "8.000000\t10.000000\twalk"]
     rows = [line.split("\t") for line in files[1].read_text().splitlines()]
-    assert [(float(a), float(b), c) for a, b, c in rows] == [(0, 6, "upright"), (2.5, 2.5, "tap"), (5, 10, "moving")]
+    assert [(float(a), float(b), c) for a, b, c in rows] == [
+        (0, 6, "upright"),
+        (2.5, 2.5, "tap"),
+        (5, 10, "moving"),
+    ]
 
 
 def test_audacity_chosen_track_to_one_file_and_clean_labels(tmp_path, session):
@@ -83,6 +103,7 @@ def test_audacity_chosen_track_to_one_file_and_clean_labels(tmp_path, session):
 
 # -- ELAN ------------------------------------------------------------------------------------------
 
+
 def parse_eaf(path):
     root = ET.parse(path).getroot()  # raises on malformed XML
     slots = {ts.get("TIME_SLOT_ID"): int(ts.get("TIME_VALUE")) for ts in root.iter("TIME_SLOT")}
@@ -90,8 +111,13 @@ def parse_eaf(path):
     for tier in root.findall("TIER"):
         anns = []
         for a in tier.iter("ALIGNABLE_ANNOTATION"):
-            anns.append((slots[a.get("TIME_SLOT_REF1")], slots[a.get("TIME_SLOT_REF2")],
-                         a.find("ANNOTATION_VALUE").text))
+            anns.append(
+                (
+                    slots[a.get("TIME_SLOT_REF1")],
+                    slots[a.get("TIME_SLOT_REF2")],
+                    a.find("ANNOTATION_VALUE").text,
+                )
+            )
         tiers[tier.get("TIER_ID")] = anns
     return root, tiers
 

@@ -20,7 +20,7 @@ def sessions(draw):
     keep = np.ones(n, dtype=bool)
     for _ in range(draw(st.integers(0, 3))):  # holes of 1..5 samples
         a = draw(st.integers(0, n - 1))
-        keep[a:a + draw(st.integers(1, 5))] = False
+        keep[a : a + draw(st.integers(1, 5))] = False
     keep[0] = True
     t = t[keep]
     s = Session()
@@ -53,8 +53,10 @@ def test_labels_at_matches_brute_force(session):
 @given(sessions(), st.integers(1, 8), st.integers(1, 8))
 def test_windows_never_span_gaps_and_pure_windows_are_pure(session, w, stride):
     track = session.label_tracks["act"]
-    out = {p: cut_windows([session], "act", w / RATE, stride / RATE, label_policy=p)
-           for p in ("majority", "centre", "pure")}
+    out = {
+        p: cut_windows([session], "act", w / RATE, stride / RATE, label_policy=p)
+        for p in ("majority", "centre", "pure")
+    }
     assert len(out["majority"]) == len(out["centre"]) >= len(out["pure"])
     for ws in out.values():
         assert ws.X.shape[1] == w

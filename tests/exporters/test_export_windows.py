@@ -53,11 +53,14 @@ def crafted() -> Session:
     return s
 
 
-@pytest.mark.parametrize(("policy", "labels", "starts"), [
-    ("majority", ["A", "A", "A"], [0.0, 1.0, 2.0]),  # window at 1 s: 7 A, 3 B
-    ("centre", ["A", "B", "A"], [0.0, 1.0, 2.0]),  # its centre sample (1.5 s) is B
-    ("pure", ["A", "A"], [0.0, 2.0]),  # it is mixed, so dropped
-])
+@pytest.mark.parametrize(
+    ("policy", "labels", "starts"),
+    [
+        ("majority", ["A", "A", "A"], [0.0, 1.0, 2.0]),  # window at 1 s: 7 A, 3 B
+        ("centre", ["A", "B", "A"], [0.0, 1.0, 2.0]),  # its centre sample (1.5 s) is B
+        ("pure", ["A", "A"], [0.0, 2.0]),  # it is mixed, so dropped
+    ],
+)
 def test_label_policies_differ_on_a_boundary(policy, labels, starts):
     ws = cut_windows([crafted()], "act", 1.0, 1.0, label_policy=policy)
     assert ws.labels.tolist() == labels
@@ -163,15 +166,18 @@ def test_sessions_without_the_track_contribute_nothing():
     assert ws.sessions[1]["has_track"] is False and ws.sessions[1]["n_windows"] == 0
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"window_s": 0.25}, "not a whole number of samples"),
-    ({"window_s": 1.0, "stride_s": 0.0}, "stride must be a positive"),
-    ({"window_s": -1.0}, "window length must be a positive"),
-    ({"window_s": 1.0, "label_policy": "mode"}, "unknown label policy"),
-    ({"window_s": 1.0, "channels": ["accel.w"]}, "no stream or channel 'accel.w'"),
-    ({"window_s": 1.0, "track": "nope"}, "no session has a label track 'nope'"),
-    ({"window_s": 1.0, "rate_hz": float("nan")}, "rate must be a positive"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"window_s": 0.25}, "not a whole number of samples"),
+        ({"window_s": 1.0, "stride_s": 0.0}, "stride must be a positive"),
+        ({"window_s": -1.0}, "window length must be a positive"),
+        ({"window_s": 1.0, "label_policy": "mode"}, "unknown label policy"),
+        ({"window_s": 1.0, "channels": ["accel.w"]}, "no stream or channel 'accel.w'"),
+        ({"window_s": 1.0, "track": "nope"}, "no session has a label track 'nope'"),
+        ({"window_s": 1.0, "rate_hz": float("nan")}, "rate must be a positive"),
+    ],
+)
 def test_bad_arguments(session, kwargs, message):
     kwargs.setdefault("track", "activity")
     with pytest.raises(ExportError, match=message):
@@ -179,7 +185,9 @@ def test_bad_arguments(session, kwargs, message):
 
 
 def test_streams_of_different_rates_need_a_rate(session):
-    session.add_stream(Stream.from_arrays("hr", np.arange(10.0), np.full(10, 70.0), ["bpm"], "bpm", rate_hz=1.0))
+    session.add_stream(
+        Stream.from_arrays("hr", np.arange(10.0), np.full(10, 70.0), ["bpm"], "bpm", rate_hz=1.0)
+    )
     with pytest.raises(ExportError, match="different rates.*--rate"):
         cut_windows([session], "activity", 1.0)
     ws = cut_windows([session], "activity", 1.0, rate_hz=10.0)
@@ -191,7 +199,8 @@ def test_streams_of_different_rates_need_a_rate(session):
 def test_files_and_manifest(tmp_path, session, suffix):
     out = tmp_path / f"win{suffix}"
     files = get_exporter("windows").export(
-        [session], out, ExportOptions(tracks=["activity"], window_s=1.0, stride_s=0.5, names=["rec"]))
+        [session], out, ExportOptions(tracks=["activity"], window_s=1.0, stride_s=0.5, names=["rec"])
+    )
     assert files == [out, tmp_path / f"win{suffix}.json"]
     expected = cut_windows([session], "activity", 1.0, 0.5)
     if suffix == ".npz":
@@ -201,7 +210,11 @@ def test_files_and_manifest(tmp_path, session, suffix):
     else:
         with h5py.File(out, "r") as f:
             X, y, classes = f["X"][()], f["y"][()], f["classes"].asstr()[()].tolist()
-            start, part, sess = f["start_s"][()], f["participant"].asstr()[()].tolist(), f["session"].asstr()[()].tolist()
+            start, part, sess = (
+                f["start_s"][()],
+                f["participant"].asstr()[()].tolist(),
+                f["session"].asstr()[()].tolist(),
+            )
     np.testing.assert_array_equal(X, expected.X)
     np.testing.assert_array_equal(y, expected.y)
     np.testing.assert_array_equal(start, expected.start_s)

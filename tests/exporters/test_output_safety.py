@@ -23,8 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def harlab(*args: str, umask: int = 0o022) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "harlab", *args], capture_output=True, text=True, timeout=120,
-                          env=env, preexec_fn=lambda: os.umask(umask))
+    return subprocess.run(
+        [sys.executable, "-m", "harlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        preexec_fn=lambda: os.umask(umask),
+    )
 
 
 def mode(p: Path) -> int:
@@ -79,20 +85,34 @@ def test_segment_durations_without_float_noise(tmp_path: Path, capsys: pytest.Ca
     s.add_segments("steps", [Segment(1.1, 4.3, "walk"), Segment(0.1, 0.3, "sit")])
     path = tmp_path / "noise.h5"
     storage.save_session(s, path)
-    assert main(["export", str(path), "--to", "segments", "--track", "steps", "-o", str(tmp_path / "s.csv")]) == 0
+    assert (
+        main(["export", str(path), "--to", "segments", "--track", "steps", "-o", str(tmp_path / "s.csv")])
+        == 0
+    )
     text = (tmp_path / "s.csv").read_text()
     df = pd.read_csv(tmp_path / "s.csv", dtype=str)
     assert sorted(df["duration_s"]) == ["0.2", "3.2"], text
     assert "3.1999999" not in text
 
 
-def test_no_command_writes_over_its_input(tmp_path: Path, saved_session: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_command_writes_over_its_input(
+    tmp_path: Path, saved_session: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     before = saved_session.read_bytes()
     cases = [
         ["train", str(saved_session), "-o", str(saved_session)],
         ["train", str(saved_session), "-o", str(saved_session), "--force"],
-        ["export", str(saved_session), "--to", "windows", "--track", "activity", "-o", str(saved_session), "--force"],
+        [
+            "export",
+            str(saved_session),
+            "--to",
+            "windows",
+            "--track",
+            "activity",
+            "-o",
+            str(saved_session),
+            "--force",
+        ],
         ["explore", str(saved_session), "-o", str(saved_session), "--force"],
         ["evaluate", "--cv", "2", str(saved_session), "--report", str(saved_session), "--force"],
     ]
@@ -103,13 +123,29 @@ def test_no_command_writes_over_its_input(tmp_path: Path, saved_session: Path,
     # a symlink to the input is the input
     link = tmp_path / "link.h5"
     link.symlink_to(saved_session)
-    assert main(["export", str(saved_session), "--to", "windows", "--track", "activity", "-o", str(link),
-                 "--force", "-q"]) == 2
+    assert (
+        main(
+            [
+                "export",
+                str(saved_session),
+                "--to",
+                "windows",
+                "--track",
+                "activity",
+                "-o",
+                str(link),
+                "--force",
+                "-q",
+            ]
+        )
+        == 2
+    )
     assert saved_session.read_bytes() == before
 
 
-def test_writing_over_a_file_of_another_kind_needs_force(tmp_path: Path, saved_session: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_writing_over_a_file_of_another_kind_needs_force(
+    tmp_path: Path, saved_session: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     other = tmp_path / "other.h5"
     storage.save_session(ten_second_session("sess-b"), other)
     before = other.read_bytes()

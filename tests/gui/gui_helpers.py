@@ -21,18 +21,27 @@ def make_session(minutes: float = 10.0, n_segments: int = 0, seed: int = 0) -> S
     """A small wrist recording: accelerometer, gyroscope (100 Hz) and heart rate (1 Hz) from the simulator;
     ``n_segments`` labelled walking/sitting/running segments, each 80 % of its slot, which the wearer does.
     Without segments the wearer sits throughout: gravity on z, x and y small (the y-range tests rely on it)."""
-    schema = LabelSchema([
-        LabelClass("walking", "#2ca02c", "1", "walking at any pace"),
-        LabelClass("sitting", "#1f77b4", "2"),
-        LabelClass("running", "#d62728", "3"),
-    ])
+    schema = LabelSchema(
+        [
+            LabelClass("walking", "#2ca02c", "1", "walking at any pace"),
+            LabelClass("sitting", "#1f77b4", "2"),
+            LabelClass("running", "#d62728", "3"),
+        ]
+    )
     span = minutes * 60 / max(n_segments, 1)
     segments = [(i * span, i * span + 0.8 * span, schema.names[i % 3]) for i in range(n_segments)]
     return synthetic_session(
-        minutes * 60, rate_hz=RATE, streams={"accel": "wrist_accel", "gyro": "wrist_gyro", "heart_rate": "heart_rate"},
-        classes=schema, segments=segments, plan=None if n_segments else [("sitting", minutes * 60)],
-        participant="P01", seed=seed,
-        start_utc=datetime(2024, 5, 1, 7, 0, tzinfo=UTC), timezone="Europe/Berlin")
+        minutes * 60,
+        rate_hz=RATE,
+        streams={"accel": "wrist_accel", "gyro": "wrist_gyro", "heart_rate": "heart_rate"},
+        classes=schema,
+        segments=segments,
+        plan=None if n_segments else [("sitting", minutes * 60)],
+        participant="P01",
+        seed=seed,
+        start_utc=datetime(2024, 5, 1, 7, 0, tzinfo=UTC),
+        timezone="Europe/Berlin",
+    )
 
 
 def view_pos(plot_item, t: float, y: float | None = None) -> QPoint:
@@ -47,8 +56,14 @@ def view_pos(plot_item, t: float, y: float | None = None) -> QPoint:
 
 
 def _send_move(widget, pos: QPoint, buttons, modifiers) -> None:
-    ev = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(widget.mapToGlobal(pos)),
-                     Qt.MouseButton.NoButton, buttons, modifiers)
+    ev = QMouseEvent(
+        QEvent.Type.MouseMove,
+        QPointF(pos),
+        QPointF(widget.mapToGlobal(pos)),
+        Qt.MouseButton.NoButton,
+        buttons,
+        modifiers,
+    )
     QApplication.sendEvent(widget, ev)
 
 
@@ -57,7 +72,9 @@ def drag(widget, p0: QPoint, p1: QPoint, modifiers=Qt.KeyboardModifier.NoModifie
     _send_move(widget, p0, Qt.MouseButton.NoButton, modifiers)  # hover first, as a hand would
     QTest.mousePress(widget, Qt.MouseButton.LeftButton, modifiers, p0)
     for i in range(1, steps + 1):
-        p = QPoint(round(p0.x() + (p1.x() - p0.x()) * i / steps), round(p0.y() + (p1.y() - p0.y()) * i / steps))
+        p = QPoint(
+            round(p0.x() + (p1.x() - p0.x()) * i / steps), round(p0.y() + (p1.y() - p0.y()) * i / steps)
+        )
         _send_move(widget, p, Qt.MouseButton.LeftButton, modifiers)
     QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, modifiers, p1)
 
@@ -107,9 +124,17 @@ def labels_of(session, track: str = "activity") -> list[tuple[float, float, str]
     return [(round(s.start, 6), round(s.end, 6), s.label) for s in session.label_tracks[track]]
 
 
-def make_predictions(session, name: str = "activity-predicted", seed: int = 0, stride: float = 1.0,
-                     window: float = 2.0, noise: float = 0.5, doubt: tuple[float, float] | None = None,
-                     wrong: tuple[float, float, str] | None = None, classes: list[str] | None = None):
+def make_predictions(
+    session,
+    name: str = "activity-predicted",
+    seed: int = 0,
+    stride: float = 1.0,
+    window: float = 2.0,
+    noise: float = 0.5,
+    doubt: tuple[float, float] | None = None,
+    wrong: tuple[float, float, str] | None = None,
+    classes: list[str] | None = None,
+):
     """A prediction track that mostly agrees with the session's labels (no model needed):
     per-window probabilities leaning to the labelled class, ``doubt`` = (t0, t1) where the
     model is unsure (flat probabilities), ``wrong`` = (t0, t1, class) where it confidently
@@ -124,8 +149,12 @@ def make_predictions(session, name: str = "activity-predicted", seed: int = 0, s
     end = start + window
     centre = (start + end) / 2
     track = session.label_tracks["activity"]
-    truth = np.array([classes.index(h[-1].label) if (h := track.at(float(c))) and h[-1].label in classes else 1
-                      for c in centre])
+    truth = np.array(
+        [
+            classes.index(h[-1].label) if (h := track.at(float(c))) and h[-1].label in classes else 1
+            for c in centre
+        ]
+    )
     probs = rng.dirichlet(np.ones(len(classes)), len(start)) * noise
     probs[np.arange(len(start)), truth] += 1.0 - noise
     if doubt is not None:

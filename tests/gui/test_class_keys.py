@@ -71,10 +71,14 @@ def test_s_splits_in_the_demo_and_class_letters_label(make_window, qtbot, tmp_pa
 
 
 def test_a_session_file_with_clashing_keys_is_repaired_and_the_user_told_once(
-        make_window, qtbot, tmp_path, qt_messages):
+    make_window, qtbot, tmp_path, qt_messages
+):
     s = make_session(minutes=2, n_segments=4)
-    old = [LabelClass("walking", "#2ca02c", "w"), LabelClass("sitting", "#1f77b4", "s"),
-           LabelClass("running", "#d62728", "c")]  # as the old demo: split and change class
+    old = [
+        LabelClass("walking", "#2ca02c", "w"),
+        LabelClass("sitting", "#1f77b4", "s"),
+        LabelClass("running", "#d62728", "c"),
+    ]  # as the old demo: split and change class
     s.schema = LabelSchema(old)
     path = save_session(s, tmp_path / "old.h5")
     assert len(key_conflicts(SHORTCUTS, read_session(path).schema)) == 2

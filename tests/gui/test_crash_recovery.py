@@ -23,8 +23,13 @@ CHILD = Path(__file__).with_name("crash_child.py")
 
 def kill_child_after_edits(path: Path, settings_dir: Path) -> list[tuple[float, float, str]]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(path), str(settings_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(CHILD), str(path), str(settings_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = proc.stdout.readline()
         assert line, f"child failed: {proc.stderr.read()}"

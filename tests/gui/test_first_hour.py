@@ -83,14 +83,21 @@ def test_record_live_plots_say_units_as_the_workbench_and_ticks_never_overlap(qt
 
     plots = LivePlots(window_s=20.0)
     qtbot.addWidget(plots)
-    plots.set_streams([("accel", ["x", "y", "z"], "m/s^2"), ("gyro", ["x", "y", "z"], "rad/s"),
-                       ("heart_rate", ["bpm"], "bpm")])
+    plots.set_streams(
+        [
+            ("accel", ["x", "y", "z"], "m/s^2"),
+            ("gyro", ["x", "y", "z"], "rad/s"),
+            ("heart_rate", ["bpm"], "bpm"),
+        ]
+    )
     plots.resize(700, 300)
     plots.show()
     qtbot.waitExposed(plots)
     t = np.arange(2000) / 100.0
     wave = 0.4 * np.sin(t)[:, None] * np.ones((1, 3))
-    plots.refresh(20.0, {"accel": (t, wave * 20 - 5), "gyro": (t, wave), "heart_rate": (t[::100], 75 + t[::100] / 10)})
+    plots.refresh(
+        20.0, {"accel": (t, wave * 20 - 5), "gyro": (t, wave), "heart_rate": (t[::100], 75 + t[::100] / 10)}
+    )
     qtbot.wait(50)
     assert "m/s²" in plots.plots["accel"].titleLabel.text
     for name, p in plots.plots.items():
@@ -228,7 +235,9 @@ def test_schema_editor_opens_showing_every_class(qtbot, tmp_path):
     from harlab.gui.labeling import SchemaEditorDialog
     from harlab.labeling.history import EditHistory
 
-    s = Session(Metadata(participant_id="P"), LabelSchema([LabelClass(f"class {i}", "#1f77b4") for i in range(18)]))
+    s = Session(
+        Metadata(participant_id="P"), LabelSchema([LabelClass(f"class {i}", "#1f77b4") for i in range(18)])
+    )
     d = SchemaEditorDialog(s, EditHistory(s))
     qtbot.addWidget(d)
     d.show()
@@ -268,8 +277,11 @@ def test_start_screen_imports_a_folder(make_window, qtbot, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
     asked = []
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
-                        staticmethod(lambda parent, title, start="": asked.append(title) or ""))
+    monkeypatch.setattr(
+        QFileDialog,
+        "getExistingDirectory",
+        staticmethod(lambda parent, title, start="": asked.append(title) or ""),
+    )
     w = make_window()
     button = w.start_screen.import_folder_button
     assert button.isVisible()
@@ -299,4 +311,6 @@ def test_zoomed_out_band_shows_the_long_segment_not_a_short_one_beside_it(make_w
         pos = view_pos(band, t, 0.5)
         pixel = image.pixelColor(int(pos.x() * ratio), int(pos.y() * ratio))
         want = QColor(s.schema.color("sitting"))
-        assert abs(pixel.hue() - want.hue()) <= 8, f"at {t} s the band is {pixel.name()}, not sitting's {want.name()}"
+        assert abs(pixel.hue() - want.hue()) <= 8, (
+            f"at {t} s the band is {pixel.name()}, not sitting's {want.name()}"
+        )

@@ -15,8 +15,13 @@ pytestmark = pytest.mark.gui
 def drop(window, path) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    args = (QPoint(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier)
+    args = (
+        QPoint(50, 50),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     enter = QDragEnterEvent(*args)  # Qt only delivers a drop after the drag entered
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
@@ -141,8 +146,9 @@ def test_file_menu_imports_a_folder(make_window, qtbot, tmp_path, monkeypatch):
     answers = iter([str(box), str(out)])  # the folder to import, then where the sessions go
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: next(answers)))
     w = make_window()
-    action = next(a for a in w.menuBar().findChildren(type(w.qactions["import"]))
-                  if a.text() == "Import a &folder…")
+    action = next(
+        a for a in w.menuBar().findChildren(type(w.qactions["import"])) if a.text() == "Import a &folder…"
+    )
     with qtbot.waitSignal(w.import_finished, timeout=30000) as blocker:
         action.trigger()
     assert blocker.args == [True]

@@ -19,8 +19,17 @@ from tests.gui.gui_helpers import make_predictions, make_session, view_pos
 pytestmark = pytest.mark.gui
 
 CLASSES = ["walking", "sitting", "running"]
-MANY_CLASSES = CLASSES + ["standing", "lying", "cycling", "stairs_up", "stairs_down", "jumping", "squat",
-                          "situp", "transition"]
+MANY_CLASSES = CLASSES + [
+    "standing",
+    "lying",
+    "cycling",
+    "stairs_up",
+    "stairs_down",
+    "jumping",
+    "squat",
+    "situp",
+    "transition",
+]
 
 
 def six_row_session(classes: list[str] = CLASSES) -> Session:
@@ -132,8 +141,16 @@ def test_six_rows_at_1280x800_keep_their_heights_titles_and_time_axis(make_windo
 
 
 def wheel(widget, pos: QPoint, dy: int = -120) -> None:
-    ev = QWheelEvent(QPointF(pos), QPointF(widget.mapToGlobal(pos)), QPoint(0, 0), QPoint(0, dy),
-                     Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    ev = QWheelEvent(
+        QPointF(pos),
+        QPointF(widget.mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, dy),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(widget, ev)
 
 
@@ -150,8 +167,13 @@ def test_rows_that_do_not_fit_scroll_instead_of_shrinking(make_window, qtbot):
     wheel(tl.glw.viewport(), QPoint(20, on_trace.y()))
     assert bar.value() > 0
     bar.setValue(bar.maximum())  # the last row scrolls into view, the axis stays where it is
-    qtbot.waitUntil(lambda: tl.scroll.viewport().rect().contains(
-        tl.glw.mapTo(tl.scroll.viewport(), QPoint(0, tl.glw.height() - 1))))
+    qtbot.waitUntil(
+        lambda: (
+            tl.scroll.viewport()
+            .rect()
+            .contains(tl.glw.mapTo(tl.scroll.viewport(), QPoint(0, tl.glw.height() - 1)))
+        )
+    )
     check_layout(w)
     w.grab().save("/tmp/harlab_layout_scrolled.png")
 

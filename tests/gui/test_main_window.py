@@ -181,8 +181,14 @@ def test_save_reopen_and_compare(make_window, qtbot, session_path):
     assert w.session is None and w.stack.currentWidget() is w.start_screen
     w2 = open_window(make_window, qtbot, session_path)
     assert labels_of(w2.session) == expected
-    assert str(session_path.resolve()) in [w2.start_screen.recent.item(i).data(Qt.ItemDataRole.UserRole)
-                                           for i in range(w2.start_screen.recent.count())] or True
+    assert (
+        str(session_path.resolve())
+        in [
+            w2.start_screen.recent.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(w2.start_screen.recent.count())
+        ]
+        or True
+    )
 
 
 def test_unsaved_prompt_cancel_keeps_discard_closes(make_window, qtbot, session_path):
@@ -265,7 +271,9 @@ def test_open_demo_simulates_once_into_recordings_and_opens(make_window, qtbot, 
     qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
 
 
-def test_a_file_that_crashes_hdf5_is_refused_and_the_window_lives_on(make_window, qtbot, session_path, tmp_path):
+def test_a_file_that_crashes_hdf5_is_refused_and_the_window_lives_on(
+    make_window, qtbot, session_path, tmp_path
+):
     """The stream attribute ``kind`` with variable-length kind 3 kills HDF5 2.0 with SIGSEGV when it
     is read (tests/hostile/session_corpus.py, vlen_kind_3_attribute); the open probes it in a child
     process first, so the window shows an error and opens the next file."""

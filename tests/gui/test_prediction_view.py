@@ -18,14 +18,19 @@ from harlab.gui.prediction_view import (
 from harlab.gui.traces import strokes
 
 
-def track(conf: np.ndarray, labels: list[int] | None = None, window: float = 2.0, stride: float = 1.0,
-          gap_after: int | None = None) -> PredictionTrack:
+def track(
+    conf: np.ndarray,
+    labels: list[int] | None = None,
+    window: float = 2.0,
+    stride: float = 1.0,
+    gap_after: int | None = None,
+) -> PredictionTrack:
     """Windows every ``stride`` s (a 10 s hole after window ``gap_after``), top class ``labels`` with
     probability ``conf`` (>= 0.5: two classes)."""
     n = len(conf)
     start = np.arange(n) * stride
     if gap_after is not None:
-        start[gap_after + 1:] += 10.0
+        start[gap_after + 1 :] += 10.0
     labels = labels if labels is not None else [0] * n
     p = np.zeros((n, 2), np.float32)
     for i, (c, k) in enumerate(zip(conf, labels, strict=True)):
@@ -85,8 +90,10 @@ def test_disagreements_ignore_unlabelled_time():
 
 def test_display_track_ids_follow_segment_order():
     pred = track(np.full(10, 0.9))
-    pred.segments = [Segment(0.0, 4.0, "a", source="prediction", confidence=0.9),
-                     Segment(4.0, 9.0, "b", source="prediction", confidence=0.8)]
+    pred.segments = [
+        Segment(0.0, 4.0, "a", source="prediction", confidence=0.9),
+        Segment(4.0, 9.0, "b", source="prediction", confidence=0.8),
+    ]
     shown = display_track(pred)
     assert [(s.id, s.label) for s in shown] == [(1, "a"), (2, "b")]
     assert shown.policy == "overlapping"

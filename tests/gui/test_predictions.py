@@ -78,7 +78,12 @@ def test_click_a_predicted_segment_and_accept_it_by_key(make_window, qtbot, tmp_
     assert w.timeline.hub.cursor == pytest.approx(40.0, abs=0.5)
     press_shortcut(qtbot, w, "accept_prediction")
     (got,) = w.session.label_tracks["activity"]
-    assert (got.start, got.end, got.label, got.source) == (seg.start, seg.end, "sitting", "accepted_prediction")
+    assert (got.start, got.end, got.label, got.source) == (
+        seg.start,
+        seg.end,
+        "sitting",
+        "accepted_prediction",
+    )
     assert "test-model" in got.note
     assert w.dirty and edit_journal_path(path).exists()
     assert "accepted_prediction" in edit_journal_path(path).read_text()
@@ -192,16 +197,34 @@ def tiny_model(tmp_path_factory):
     sessions = [make_session(minutes=4, n_segments=12, seed=i) for i in range(3)]
     for i, s in enumerate(sessions):
         s.metadata.participant_id = f"P{i}"
-    data = build_dataset(sessions, "activity", 2.0, 1.0, rate_hz=25.0,
-                         channels=["wrist_accel.x", "wrist_accel.y", "wrist_accel.z"])
-    model = train(data.X, data.y, data.groups, data.info,
-                  TrainConfig(preset="cnn1d", epochs=2, batch_size=32, augment="none",
-                              arch={"depth": 2, "width": 8, "max_width": 8}))
+    data = build_dataset(
+        sessions,
+        "activity",
+        2.0,
+        1.0,
+        rate_hz=25.0,
+        channels=["wrist_accel.x", "wrist_accel.y", "wrist_accel.z"],
+    )
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(
+            preset="cnn1d",
+            epochs=2,
+            batch_size=32,
+            augment="none",
+            arch={"depth": 2, "width": 8, "max_width": 8},
+        ),
+    )
     return model.save(tmp_path_factory.mktemp("model") / "tiny.harmodel")
 
 
 @pytest.mark.slow
-def test_predict_with_model_file_on_a_worker_then_save(make_window, qtbot, session_path, tiny_model, tmp_path):
+def test_predict_with_model_file_on_a_worker_then_save(
+    make_window, qtbot, session_path, tiny_model, tmp_path
+):
     w = open_window(make_window, qtbot, session_path)
     assert not w.timeline.pred_rows and not w.accept_many_action.isEnabled()
     with qtbot.waitSignal(w.predictions.predicted, timeout=60_000) as sig:
@@ -259,7 +282,9 @@ def test_shortcuts_exist_for_review_and_record(make_window):
     assert not w.qactions["accept_prediction"].isEnabled()  # nothing to accept without a session
 
 
-def test_a_second_models_track_becomes_active_and_add_rename_remove_are_undoable(make_window, qtbot, tmp_path):
+def test_a_second_models_track_becomes_active_and_add_rename_remove_are_undoable(
+    make_window, qtbot, tmp_path
+):
     w = open_window(make_window, qtbot, saved(tmp_path))
     tl = w.timeline
     first = w.session.prediction_tracks["activity-predicted"]

@@ -41,18 +41,31 @@ def day_session(rate: float = 25.0) -> Session:
 
     hour = 3600.0
     s = synthetic_session(
-        rate_hz=rate, streams={"accel": "wrist_accel"},
+        rate_hz=rate,
+        streams={"accel": "wrist_accel"},
         classes=[LabelClass("sleep", "#6a3d9a", "1"), LabelClass("active", "#ff7f0e", "2")],
-        plan=[("lying", 8 * hour), ("sitting", hour), ("walking", 4 * hour), ("standing", 3 * hour),
-              ("running", hour), ("walking", 3 * hour), ("sitting", 4 * hour)],
+        plan=[
+            ("lying", 8 * hour),
+            ("sitting", hour),
+            ("walking", 4 * hour),
+            ("standing", 3 * hour),
+            ("running", hour),
+            ("walking", 3 * hour),
+            ("sitting", 4 * hour),
+        ],
         segments=[(0, 8 * hour, "sleep"), (9 * hour, 20 * hour, "active")],
-        participant="P07", seed=7, start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC), timezone="Europe/Berlin")
+        participant="P07",
+        seed=7,
+        start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC),
+        timezone="Europe/Berlin",
+    )
     stream = s.streams["wrist_accel"]
     t, acc = stream.read()
     acc = acc.copy()
     acc[np.random.default_rng(7).integers(0, len(t), 30), 0] += 40  # spikes must stay visible when summarised
-    s.streams["wrist_accel"] = Stream.from_arrays("wrist_accel", t, acc, stream.channels, stream.units, rate,
-                                                  kind="accelerometer")
+    s.streams["wrist_accel"] = Stream.from_arrays(
+        "wrist_accel", t, acc, stream.channels, stream.units, rate, kind="accelerometer"
+    )
     return s
 
 
@@ -165,15 +178,21 @@ def test_demo_with_model_predictions_screenshot(make_window, qtbot):
 
     s = make_demo_session_with_predictions(20, seed=1)
     assert DEMO_PREDICTION_TRACK in s.prediction_tracks
-    predict_session(ActivityModel.load(demo_model_path()), s, name="demo model, unsmoothed",
-                    smoothing=SmoothingConfig(p_switch=None))
+    predict_session(
+        ActivityModel.load(demo_model_path()),
+        s,
+        name="demo model, unsmoothed",
+        smoothing=SmoothingConfig(p_switch=None),
+    )
     w = make_window()
     w.resize(1400, 860)
     w.heatmap_action.setChecked(True)
     assert w.show_session(s, unsaved=False)
     w.timeline.set_range(240.0, 600.0)
     w.timeline.hub.set_cursor(420.0)
-    assert w.timeline.scroll.verticalScrollBar().maximum() > 0  # two 13-class heatmaps do not fit: the rows scroll
+    assert (
+        w.timeline.scroll.verticalScrollBar().maximum() > 0
+    )  # two 13-class heatmaps do not fit: the rows scroll
     path = shoot(w, qtbot, "workbench_predictions")
     assert path.stat().st_size < 300_000
     w.heatmap_action.setChecked(False)

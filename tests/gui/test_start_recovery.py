@@ -31,7 +31,9 @@ def test_start_screen_offers_and_recovers_an_interrupted_recording(make_window, 
     folder = tmp_path / "recordings"
     folder.mkdir()
     target = folder / "interrupted.h5"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(target)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(target)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
@@ -55,4 +57,3 @@ def test_no_recovery_bar_when_nothing_was_interrupted(make_window, tmp_path) -> 
     w.recordings_dir = tmp_path
     w.refresh_start_screen()
     assert not w.start_screen.recovery.isVisible()
-

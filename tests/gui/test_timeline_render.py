@@ -24,8 +24,10 @@ class PaintSpy(QObject):
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
         if event.type() == QEvent.Type.Paint:
             v0, v1 = self.timeline.view_range()
-            covered = all(sp.envelope is not None and sp.envelope.time[0] <= v0 + 1 and sp.envelope.time[-1] >= v1 - 1
-                          for sp in self.timeline.stream_plots)
+            covered = all(
+                sp.envelope is not None and sp.envelope.time[0] <= v0 + 1 and sp.envelope.time[-1] >= v1 - 1
+                for sp in self.timeline.stream_plots
+            )
             self.paints.append(((v0, v1), covered))
         return False
 

@@ -38,6 +38,7 @@ class Case:
 
 # -- helpers ------------------------------------------------------------------------------------
 
+
 def read(path: Path) -> Arrays:
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
@@ -62,6 +63,7 @@ def edit_header(fn: Callable[[dict[str, Any]], Any]) -> Callable[[Arrays], None]
         h = header(arrays)
         fn(h)
         set_header_text(arrays, json.dumps(h))
+
     return change
 
 
@@ -73,6 +75,7 @@ def edit_booster(fn: Callable[[bytes], bytes]) -> Callable[[Arrays], None]:
     def change(arrays: Arrays) -> None:
         key = _booster_key(arrays)
         arrays[key] = np.frombuffer(fn(arrays[key].tobytes()), np.uint8)
+
     return change
 
 
@@ -80,11 +83,13 @@ def replace_once(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
     def fn(text: bytes) -> bytes:
         assert old in text, old
         return text.replace(old, new, 1)
+
     return fn
 
 
 def edit_tree(index: int, fn: Callable[[dict[bytes, bytes]], None]) -> Callable[[bytes], bytes]:
     """Change tree ``index``'s key=value lines and fix tree_sizes, so only the tree's content lies."""
+
     def change(text: bytes) -> bytes:
         start = text.index(b"\nTree=0\n") + 1
         end = text.index(b"end of trees\n")
@@ -93,7 +98,7 @@ def edit_tree(index: int, fn: Callable[[dict[bytes, bytes]], None]) -> Callable[
         sizes = [int(s) for s in sizes_line.group(1).split()]
         blocks, pos = [], start
         for s in sizes:
-            blocks.append(text[pos:pos + s])
+            blocks.append(text[pos : pos + s])
             pos += s
         assert pos == end
         head, _, body = blocks[index].partition(b"\n")
@@ -105,6 +110,7 @@ def edit_tree(index: int, fn: Callable[[dict[bytes, bytes]], None]) -> Callable[
         new_sizes = b"tree_sizes=" + b" ".join(b"%d" % s for s in sizes)
         out = text[:start] + b"".join(blocks) + text[end:]
         return out.replace(sizes_line.group(0), new_sizes, 1)
+
     return change
 
 
@@ -113,6 +119,7 @@ def set_token(key: bytes, i: int, value: bytes) -> Callable[[dict[bytes, bytes]]
         toks = kv[key].split(b" ")
         toks[i] = value
         kv[key] = b" ".join(toks)
+
     return fn
 
 
@@ -138,59 +145,108 @@ def npy(arr: np.ndarray) -> bytes:
 
 # -- the corpus ---------------------------------------------------------------------------------
 
+
 def demo_booster_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
     """Edits of the demo model's LightGBM member (12 classes, 1215 features, 1800 trees)."""
     eb, rt = edit_booster, replace_once
     return {
         "num_class_edited": (eb(rt(b"num_class=12\n", b"num_class=3\n")), r"num_class"),
         "num_class_and_objective_edited": (
-            eb(lambda t: t.replace(b"num_class=12\n", b"num_class=3\n", 1)
-               .replace(b"num_tree_per_iteration=12\n", b"num_tree_per_iteration=3\n", 1)
-               .replace(b"multiclass num_class:12", b"multiclass num_class:3", 1)), r"num_class=3 classes.*has 12"),
-        "num_tree_per_iteration_zero": (eb(rt(b"num_tree_per_iteration=12\n", b"num_tree_per_iteration=0\n")),
-                                        r"num_tree_per_iteration"),
-        "max_feature_idx_edited": (eb(rt(b"max_feature_idx=1214\n", b"max_feature_idx=100\n")),
-                                   r"reads 101 features"),
-        "max_feature_idx_huge": (eb(rt(b"max_feature_idx=1214\n", b"max_feature_idx=2147483647\n")),
-                                 r"max_feature_idx"),
+            eb(
+                lambda t: (
+                    t.replace(b"num_class=12\n", b"num_class=3\n", 1)
+                    .replace(b"num_tree_per_iteration=12\n", b"num_tree_per_iteration=3\n", 1)
+                    .replace(b"multiclass num_class:12", b"multiclass num_class:3", 1)
+                )
+            ),
+            r"num_class=3 classes.*has 12",
+        ),
+        "num_tree_per_iteration_zero": (
+            eb(rt(b"num_tree_per_iteration=12\n", b"num_tree_per_iteration=0\n")),
+            r"num_tree_per_iteration",
+        ),
+        "max_feature_idx_edited": (
+            eb(rt(b"max_feature_idx=1214\n", b"max_feature_idx=100\n")),
+            r"reads 101 features",
+        ),
+        "max_feature_idx_huge": (
+            eb(rt(b"max_feature_idx=1214\n", b"max_feature_idx=2147483647\n")),
+            r"max_feature_idx",
+        ),
         "feature_names_short": (eb(rt(b" Column_1214\n", b"\n")), r"feature_names"),
-        "objective_regression": (eb(rt(b"objective=multiclass num_class:12", b"objective=regression")),
-                                 r"not a classifier"),
-        "split_feature_out_of_range": (eb(edit_tree(0, set_token(b"split_feature", 0, b"99999"))),
-                                       r"tree 0 splits on feature 99999"),
-        "split_feature_negative": (eb(edit_tree(5, set_token(b"split_feature", 2, b"-7"))),
-                                   r"tree 5 splits on feature -7"),
-        "num_leaves_more_than_arrays": (eb(edit_tree(1, lambda kv: kv.__setitem__(b"num_leaves", b"16"))),
-                                        r"tree 1 .* entries; num_leaves says"),
-        "num_leaves_huge": (eb(edit_tree(1, lambda kv: kv.__setitem__(b"num_leaves", b"2147483647"))),
-                            r"num_leaves = 2147483647 is outside"),
+        "objective_regression": (
+            eb(rt(b"objective=multiclass num_class:12", b"objective=regression")),
+            r"not a classifier",
+        ),
+        "split_feature_out_of_range": (
+            eb(edit_tree(0, set_token(b"split_feature", 0, b"99999"))),
+            r"tree 0 splits on feature 99999",
+        ),
+        "split_feature_negative": (
+            eb(edit_tree(5, set_token(b"split_feature", 2, b"-7"))),
+            r"tree 5 splits on feature -7",
+        ),
+        "num_leaves_more_than_arrays": (
+            eb(edit_tree(1, lambda kv: kv.__setitem__(b"num_leaves", b"16"))),
+            r"tree 1 .* entries; num_leaves says",
+        ),
+        "num_leaves_huge": (
+            eb(edit_tree(1, lambda kv: kv.__setitem__(b"num_leaves", b"2147483647"))),
+            r"num_leaves = 2147483647 is outside",
+        ),
         "tree_child_cycle": (eb(edit_tree(2, set_token(b"left_child", 2, b"0"))), r"tree 2.*(tree|cycle)"),
-        "tree_child_out_of_range": (eb(edit_tree(3, set_token(b"right_child", 0, b"500"))), r"tree 3 has a child 500"),
-        "leaf_value_nan": (eb(edit_tree(4, set_token(b"leaf_value", 0, b"nan"))), r"tree 4 leaf_value.*finite"),
+        "tree_child_out_of_range": (
+            eb(edit_tree(3, set_token(b"right_child", 0, b"500"))),
+            r"tree 3 has a child 500",
+        ),
+        "leaf_value_nan": (
+            eb(edit_tree(4, set_token(b"leaf_value", 0, b"nan"))),
+            r"tree 4 leaf_value.*finite",
+        ),
         "categorical_decision": (eb(edit_tree(0, set_token(b"decision_type", 0, b"1"))), r"decision type 1"),
-        "tree_key_twice": (eb(edit_tree(0, lambda kv: kv.__setitem__(b"num_leaves=15\nnum_leaves", b"15"))),
-                           r"num_leaves twice"),
-        "tree_sizes_edited": (eb(lambda t: re.sub(rb"tree_sizes=(\d+)", lambda m: b"tree_sizes=%d" % (int(m.group(1)) + 9),
-                                                  t, count=1)), r"tree_sizes|Tree="),
-        "tree_sizes_missing_trees": (eb(lambda t: re.sub(rb"(tree_sizes=[^\n]*)", rb"\1 4000", t, count=1)),
-                                     r"multiple of|past the end"),
-        "booster_truncated_half": (eb(lambda t: t[:len(t) // 2]), r"truncated|past the end"),
-        "booster_truncated_in_header": (eb(lambda t: t[:t.index(b"feature_infos=")]), r"no trees|lacks"),
-        "booster_truncated_before_params_end": (eb(lambda t: t[:t.index(b"end of parameters")]),
-                                                r"end of parameters"),
+        "tree_key_twice": (
+            eb(edit_tree(0, lambda kv: kv.__setitem__(b"num_leaves=15\nnum_leaves", b"15"))),
+            r"num_leaves twice",
+        ),
+        "tree_sizes_edited": (
+            eb(
+                lambda t: re.sub(
+                    rb"tree_sizes=(\d+)", lambda m: b"tree_sizes=%d" % (int(m.group(1)) + 9), t, count=1
+                )
+            ),
+            r"tree_sizes|Tree=",
+        ),
+        "tree_sizes_missing_trees": (
+            eb(lambda t: re.sub(rb"(tree_sizes=[^\n]*)", rb"\1 4000", t, count=1)),
+            r"multiple of|past the end",
+        ),
+        "booster_truncated_half": (eb(lambda t: t[: len(t) // 2]), r"truncated|past the end"),
+        "booster_truncated_in_header": (eb(lambda t: t[: t.index(b"feature_infos=")]), r"no trees|lacks"),
+        "booster_truncated_before_params_end": (
+            eb(lambda t: t[: t.index(b"end of parameters")]),
+            r"end of parameters",
+        ),
         "booster_nul_byte": (eb(rt(b"num_leaves=15", b"num_leaves=1\x005")), r"NUL"),
         "booster_not_utf8": (eb(rt(b"Column_7 ", b"Column_\xff ")), r"UTF-8"),
-        "booster_parameter_line_malformed": (eb(rt(b"[boosting: gbdt]", b"[boosting gbdt]")), r"parameter line"),
-        "booster_pandas_categorical": (eb(rt(b"pandas_categorical:null", b"pandas_categorical:[[1, 2]]")),
-                                       r"pandas"),
-        "booster_as_floats": (lambda a: a.__setitem__(_booster_key(a), a[_booster_key(a)].astype(np.float32)),
-                              r"missing"),
+        "booster_parameter_line_malformed": (
+            eb(rt(b"[boosting: gbdt]", b"[boosting gbdt]")),
+            r"parameter line",
+        ),
+        "booster_pandas_categorical": (
+            eb(rt(b"pandas_categorical:null", b"pandas_categorical:[[1, 2]]")),
+            r"pandas",
+        ),
+        "booster_as_floats": (
+            lambda a: a.__setitem__(_booster_key(a), a[_booster_key(a)].astype(np.float32)),
+            r"missing",
+        ),
         "booster_missing": (lambda a: a.pop(_booster_key(a)), r"missing"),
     }
 
 
 def header_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
     """Header edits that apply to any model."""
+
     def info(key: str, value: Any) -> Callable[[Arrays], None]:
         return edit_header(lambda h: h["info"].__setitem__(key, value))
 
@@ -199,6 +255,7 @@ def header_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
             h = header(a)
             h["info"][key] = "@@"
             set_header_text(a, json.dumps(h).replace('"@@"', literal, 1))
+
         return change
 
     return {
@@ -222,24 +279,48 @@ def header_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
         "orientation_zero": (info("orientation_upright", [0, 0, 0]), r"orientation_upright"),
         "deep_nesting_100k": (raw_info("train_config", "[" * 100_000 + "]" * 100_000), r"nests"),
         "deep_nesting_500": (raw_info("train_config", "[" * 500 + "]" * 500), r"nests more than"),
-        "validation_score_string": (edit_header(lambda h: h["info"].setdefault("metrics", {}).__setitem__(
-            "validation", {"accuracy": "high", "macro_f1": 0.5})), r"accuracy must be a number"),
+        "validation_score_string": (
+            edit_header(
+                lambda h: (
+                    h["info"]
+                    .setdefault("metrics", {})
+                    .__setitem__("validation", {"accuracy": "high", "macro_f1": 0.5})
+                )
+            ),
+            r"accuracy must be a number",
+        ),
         "training_sessions_not_list": (info("training_sessions", "all of them"), r"training_sessions"),
         "info_not_object": (edit_header(lambda h: h.__setitem__("info", [1, 2])), r"info must be an object"),
         "header_is_list": (lambda a: set_header_text(a, "[1, 2, 3]"), r"format is not"),
         "header_not_json": (lambda a: set_header_text(a, "{not json"), r"JSON"),
-        "header_not_utf8": (lambda a: a.__setitem__("__header__", np.frombuffer(b'{"a": "\xff"}', np.uint8)),
-                            r"JSON|UTF"),
-        "header_as_floats": (lambda a: a.__setitem__("__header__", a["__header__"].astype(np.float64)),
-                             r"not bytes"),
+        "header_not_utf8": (
+            lambda a: a.__setitem__("__header__", np.frombuffer(b'{"a": "\xff"}', np.uint8)),
+            r"JSON|UTF",
+        ),
+        "header_as_floats": (
+            lambda a: a.__setitem__("__header__", a["__header__"].astype(np.float64)),
+            r"not bytes",
+        ),
         "header_missing": (lambda a: a.pop("__header__"), r"no __header__"),
-        "format_version_string": (edit_header(lambda h: h.__setitem__("format_version", "1")), r"format version"),
+        "format_version_string": (
+            edit_header(lambda h: h.__setitem__("format_version", "1")),
+            r"format version",
+        ),
         "format_version_newer": (edit_header(lambda h: h.__setitem__("format_version", 99)), r"version 99"),
         "members_empty": (edit_header(lambda h: h.__setitem__("members", [])), r"members must be"),
-        "member_kind_unknown": (edit_header(lambda h: h["members"][0].__setitem__("kind", "python-code")),
-                                r"unknown kind"),
-        "weights_nan": (lambda a: set_header_text(a, json.dumps({**header(a), "weights": "@@"}).replace(
-            '"@@"', "[NaN" + ", 1" * (len(header(a)["members"]) - 1) + "]")), r"weights"),
+        "member_kind_unknown": (
+            edit_header(lambda h: h["members"][0].__setitem__("kind", "python-code")),
+            r"unknown kind",
+        ),
+        "weights_nan": (
+            lambda a: set_header_text(
+                a,
+                json.dumps({**header(a), "weights": "@@"}).replace(
+                    '"@@"', "[NaN" + ", 1" * (len(header(a)["members"]) - 1) + "]"
+                ),
+            ),
+            r"weights",
+        ),
         "weights_wrong_length": (edit_header(lambda h: h.__setitem__("weights", [1.0] * 9)), r"weights"),
         "stray_array": (lambda a: a.__setitem__("m7/evil", np.zeros(3)), r"belong to no member"),
     }
@@ -249,6 +330,7 @@ def lightgbm_header_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
     def member(key: str, value: Any) -> Callable[[Arrays], None]:
         def fn(h: dict[str, Any]) -> None:
             next(m for m in h["members"] if m["kind"] == "lightgbm")[key] = value
+
         return edit_header(fn)
 
     return {
@@ -256,16 +338,25 @@ def lightgbm_header_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
         "triads_wrong_type": (member("triads", "0,1,2"), r"triads"),
         "features_version_unknown": (member("features_version", 7), r"version 7"),
         "recording_context_string": (member("recording_context", "yes"), r"recording_context"),
-        "channel_added": (edit_header(lambda h: (h["info"]["channels"].append("baro.p"), h["info"]["units"].append("Pa"),
-                                                 h["info"].get("stream_kinds", []).append("barometer")
-                                                 if h["info"].get("stream_kinds") else None)),
-                          r"features|shape"),
+        "channel_added": (
+            edit_header(
+                lambda h: (
+                    h["info"]["channels"].append("baro.p"),
+                    h["info"]["units"].append("Pa"),
+                    h["info"].get("stream_kinds", []).append("barometer")
+                    if h["info"].get("stream_kinds")
+                    else None,
+                )
+            ),
+            r"features|shape",
+        ),
         "class_dropped": (edit_header(lambda h: h["info"]["classes"].pop()), r"classes|shape"),
     }
 
 
 def torch_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
     """Edits of the tiny ensemble's network member (member 0, a cnn1d of width 8)."""
+
     def arch(key: str, value: Any) -> Callable[[Arrays], None]:
         return edit_header(lambda h: h["members"][0]["arch"].__setitem__(key, value))
 
@@ -273,29 +364,52 @@ def torch_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
         return next(k for k in a if k.startswith("m0/state/") and a[k].ndim == 3)
 
     return {
-        "tensor_shape_mismatch": (lambda a: a.__setitem__(conv_weight(a), a[conv_weight(a)][:, :-1]),
-                                  r"shape .*expected"),
+        "tensor_shape_mismatch": (
+            lambda a: a.__setitem__(conv_weight(a), a[conv_weight(a)][:, :-1]),
+            r"shape .*expected",
+        ),
         "tensor_missing": (lambda a: a.pop(conv_weight(a)), r"missing"),
-        "tensor_nan": (lambda a: a.__setitem__(conv_weight(a), np.full_like(a[conv_weight(a)], np.nan)),
-                       r"not finite"),
-        "tensor_as_ints": (lambda a: a.__setitem__(conv_weight(a), a[conv_weight(a)].astype(np.int32)),
-                           r"expected floats"),
+        "tensor_nan": (
+            lambda a: a.__setitem__(conv_weight(a), np.full_like(a[conv_weight(a)], np.nan)),
+            r"not finite",
+        ),
+        "tensor_as_ints": (
+            lambda a: a.__setitem__(conv_weight(a), a[conv_weight(a)].astype(np.int32)),
+            r"expected floats",
+        ),
         "arch_width_edited": (arch("width", 4096), r"shape .*expected"),
         "arch_width_absurd": (arch("width", 10**12), r"width"),
-        "arch_activations_huge": (edit_header(lambda h: h["members"][0]["arch"].update(width=65536, max_width=65536)),
-                                  r"values per window"),
+        "arch_activations_huge": (
+            edit_header(lambda h: h["members"][0]["arch"].update(width=65536, max_width=65536)),
+            r"values per window",
+        ),
         "arch_depth_absurd": (arch("depth", 10**9), r"depth"),
         "arch_depth_string": (arch("depth", "4"), r"depth"),
-        "arch_dropout_nan": (lambda a: set_header_text(a, json.dumps(header(a)).replace(
-            '"dropout": 0.2', '"dropout": NaN', 1)), r"dropout"),
+        "arch_dropout_nan": (
+            lambda a: set_header_text(
+                a, json.dumps(header(a)).replace('"dropout": 0.2', '"dropout": NaN', 1)
+            ),
+            r"dropout",
+        ),
         "arch_unknown_setting": (arch("exec", "import os"), r"unknown settings"),
         "arch_context_inputs": (arch("context_inputs", 7), r"context_inputs"),
         "arch_kind_unknown": (arch("kind", "transformer"), r"unknown network architecture"),
-        "norm_std_zero": (lambda a: a.__setitem__("m0/norm/std", np.zeros_like(a["m0/norm/std"])), r"normalisation"),
+        "norm_std_zero": (
+            lambda a: a.__setitem__("m0/norm/std", np.zeros_like(a["m0/norm/std"])),
+            r"normalisation",
+        ),
         "norm_missing": (lambda a: a.pop("m0/norm/mean"), r"normalisation"),
         "torch_class_dropped": (edit_header(lambda h: h["info"]["classes"].pop()), r"shape"),
-        "torch_channel_dropped": (edit_header(lambda h: (h["info"]["channels"].pop(), h["info"]["units"].pop(),
-                                                         h["info"]["stream_kinds"].pop())), r"shape|triads"),
+        "torch_channel_dropped": (
+            edit_header(
+                lambda h: (
+                    h["info"]["channels"].pop(),
+                    h["info"]["units"].pop(),
+                    h["info"]["stream_kinds"].pop(),
+                )
+            ),
+            r"shape|triads",
+        ),
     }
 
 
@@ -312,7 +426,7 @@ def container_cases(folder: Path, good: Path) -> list[Case]:
 
     case("empty_file", r"not a harlab model", b"")
     case("random_bytes", r"not a harlab model", bytes(range(256)) * 8)
-    case("truncated_file_half", r"truncated", data[:len(data) // 2])
+    case("truncated_file_half", r"truncated", data[: len(data) // 2])
     case("truncated_file_tail", r"truncated", data[:-30])
     case("pickle", r"not a harlab model", b"\x80\x04\x95" + b"\x00" * 40)
     arrays = read(good)
@@ -322,7 +436,13 @@ def container_cases(folder: Path, good: Path) -> list[Case]:
     key = next(k for k in huge if k != "__header__.npy")
     huge[key] = npy_bytes_declaring((7 << 40 >> 3,), "<f8", b"\x00" * 64)
     zip_entries(folder / "huge_declared_shape.harmodel", huge)
-    out.append(Case("huge_declared_shape", folder / "huge_declared_shape.harmodel", r"declares shape .* holds 64 bytes"))
+    out.append(
+        Case(
+            "huge_declared_shape",
+            folder / "huge_declared_shape.harmodel",
+            r"declares shape .* holds 64 bytes",
+        )
+    )
     many_dims = dict(entries)
     many_dims[key] = npy_bytes_declaring((1,) * 30, "<f4", b"\x00" * 4)
     zip_entries(folder / "many_dims.harmodel", many_dims)
@@ -381,13 +501,30 @@ def train_tiny(path: Path) -> Path:
         X.append(x)
         y.append(k)
         groups.append(f"P{i % 4}")
-    info = ModelInfo(classes=["sitting", "walking", "running"],
-                     channels=["accel.x", "accel.y", "accel.z", "gyro.x", "gyro.y", "gyro.z"],
-                     units=["m/s^2"] * 3 + ["rad/s"] * 3, rate_hz=rate, window_s=window, stride_s=window / 2,
-                     stream_kinds=["accelerometer"] * 3 + ["gyroscope"] * 3, name="tiny")
-    model = train(np.asarray(X, np.float32), np.asarray(y), np.asarray(groups), info,
-                  TrainConfig(preset="ensemble", epochs=1, arch={"depth": 2, "width": 8, "max_width": 8},
-                              gbm_rounds=5, gbm_min_rounds=5, seed=0))
+    info = ModelInfo(
+        classes=["sitting", "walking", "running"],
+        channels=["accel.x", "accel.y", "accel.z", "gyro.x", "gyro.y", "gyro.z"],
+        units=["m/s^2"] * 3 + ["rad/s"] * 3,
+        rate_hz=rate,
+        window_s=window,
+        stride_s=window / 2,
+        stream_kinds=["accelerometer"] * 3 + ["gyroscope"] * 3,
+        name="tiny",
+    )
+    model = train(
+        np.asarray(X, np.float32),
+        np.asarray(y),
+        np.asarray(groups),
+        info,
+        TrainConfig(
+            preset="ensemble",
+            epochs=1,
+            arch={"depth": 2, "width": 8, "max_width": 8},
+            gbm_rounds=5,
+            gbm_min_rounds=5,
+            seed=0,
+        ),
+    )
     return model.save(path)
 
 
@@ -396,8 +533,14 @@ def build(folder: Path, tiny: Path) -> list[Case]:
     folder.mkdir(parents=True, exist_ok=True)
     demo = demo_model_path()
     cases = container_cases(folder, demo)
-    sources = [("demo", demo, {**demo_booster_cases(), **header_cases(), **lightgbm_header_cases()}),
-               ("tiny", tiny, {**torch_cases(), **{k: v for k, v in header_cases().items() if k.startswith("rate")}})]
+    sources = [
+        ("demo", demo, {**demo_booster_cases(), **header_cases(), **lightgbm_header_cases()}),
+        (
+            "tiny",
+            tiny,
+            {**torch_cases(), **{k: v for k, v in header_cases().items() if k.startswith("rate")}},
+        ),
+    ]
     for prefix, src, edits in sources:
         base = read(src)
         for name, (change, expect) in edits.items():

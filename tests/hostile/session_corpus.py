@@ -58,9 +58,22 @@ def external_storage(f: h5py.File, secret: Path) -> None:
 
 def external_storage_table(f: h5py.File, secret: Path) -> None:
     """A label track whose rows (fixed-length string columns) are the secret file's bytes."""
-    names = ("id", "start", "end", "label", "annotator", "source", "confidence", "note", "created", "modified")
+    names = (
+        "id",
+        "start",
+        "end",
+        "label",
+        "annotator",
+        "source",
+        "confidence",
+        "note",
+        "created",
+        "modified",
+    )
     dtype = np.dtype([(n, "S26") for n in names])
-    ds = f.create_dataset("/labels/leak", shape=(4,), dtype=dtype, external=[(str(secret), 0, 4 * dtype.itemsize)])
+    ds = f.create_dataset(
+        "/labels/leak", shape=(4,), dtype=dtype, external=[(str(secret), 0, 4 * dtype.itemsize)]
+    )
     ds.attrs["policy"] = "overlapping"
 
 
@@ -95,6 +108,7 @@ def soft_link(f: h5py.File, secret: Path) -> None:
 def _attr(path: str, key: str, value) -> Callable[[h5py.File, Path], None]:
     def edit(f: h5py.File, secret: Path) -> None:
         f[path].attrs[key] = value
+
     edit.__doc__ = f"{path}@{key} = {value!r}"
     return edit
 
@@ -112,8 +126,14 @@ def huge_extent(f: h5py.File, secret: Path) -> None:
         if str(k) not in pyr:
             lv = pyr.create_group(str(k))
             for key, shape in (("time", (0,)), ("lo", (0, 3)), ("hi", (0, 3))):
-                lv.create_dataset(key, shape=shape, maxshape=(None,) * len(shape), dtype=np.float32,
-                                  chunks=(1024,) + shape[1:], compression="gzip")
+                lv.create_dataset(
+                    key,
+                    shape=shape,
+                    maxshape=(None,) * len(shape),
+                    dtype=np.float32,
+                    chunks=(1024,) + shape[1:],
+                    compression="gzip",
+                )
         for key in ("time", "lo", "hi"):
             pyr[f"{k}/{key}"].resize(rows, axis=0)
     pyr.attrs["levels"] = k
@@ -131,8 +151,14 @@ def huge_table_extent(f: h5py.File, secret: Path) -> None:
 def huge_chunk(f: h5py.File, secret: Path) -> None:
     """``flags`` in one chunk of 100 M rows: reading one sample decodes 100 MB (the issue's 3.5 GB, scaled)."""
     n = f[f"{STREAM}/flags"].shape[0]
-    _replace(f, f"{STREAM}/flags", data=np.zeros(n, np.uint8), maxshape=(None,), chunks=(100_000_000,),
-             compression="gzip")
+    _replace(
+        f,
+        f"{STREAM}/flags",
+        data=np.zeros(n, np.uint8),
+        maxshape=(None,),
+        chunks=(100_000_000,),
+        compression="gzip",
+    )
 
 
 def scaleoffset_filter(f: h5py.File, secret: Path) -> None:
@@ -166,12 +192,14 @@ def bad_channel_count(f: h5py.File, secret: Path) -> None:
 
 def _byte_patch(old: bytes, new: bytes) -> Callable[[Path], None]:
     """Replace the first occurrence of ``old`` in the file's bytes (an attribute or link name in a header)."""
+
     def patch(path: Path) -> None:
         data = bytearray(path.read_bytes())
         i = data.find(old)
         assert i >= 0, old
-        data[i:i + len(new)] = new
+        data[i : i + len(new)] = new
         path.write_bytes(bytes(data))
+
     patch.__doc__ = f"header bytes {old!r} -> {new!r}"
     return patch
 
@@ -179,12 +207,14 @@ def _byte_patch(old: bytes, new: bytes) -> Callable[[Path], None]:
 def _bit_flips(seed: int, n: int, span: int | None = 4096) -> Callable[[Path], None]:
     """Flip ``n`` random bits in the first ``span`` bytes (superblock and root headers;
     None: anywhere, chunks of compressed data included)."""
+
     def patch(path: Path) -> None:
         rng = np.random.default_rng(seed)
         data = bytearray(path.read_bytes())
         for off in rng.integers(0, len(data) if span is None else min(span, len(data)), n):
             data[off] ^= 1 << int(rng.integers(0, 8))
         path.write_bytes(bytes(data))
+
     patch.__doc__ = f"{n} random bit flips in the first {span} bytes (seed {seed})"
     return patch
 
@@ -192,25 +222,29 @@ def _bit_flips(seed: int, n: int, span: int | None = 4096) -> Callable[[Path], N
 def _metadata_bit_flips(seed: int, n: int) -> Callable[[Path], None]:
     """Flip ``n`` random bits among the bytes that are not dataset storage (chunks or contiguous
     data): object headers, B-trees, heaps and free space, where a flip reaches HDF5 itself."""
+
     def patch(path: Path) -> None:
         data = bytearray(path.read_bytes())
         is_meta = np.ones(len(data), bool)
         with h5py.File(path, "r") as f:
+
             def storage(name: str, obj: object) -> None:
                 if not isinstance(obj, h5py.Dataset):
                     return
                 if obj.chunks:
                     for i in range(obj.id.get_num_chunks()):
                         c = obj.id.get_chunk_info(i)
-                        is_meta[c.byte_offset:c.byte_offset + c.size] = False
+                        is_meta[c.byte_offset : c.byte_offset + c.size] = False
                 elif obj.id.get_offset() is not None:
-                    is_meta[obj.id.get_offset():obj.id.get_offset() + obj.id.get_storage_size()] = False
+                    is_meta[obj.id.get_offset() : obj.id.get_offset() + obj.id.get_storage_size()] = False
+
             f.visititems(storage)
         meta = np.flatnonzero(is_meta)
         rng = np.random.default_rng(seed)
         for off in meta[rng.integers(0, len(meta), n)]:
             data[off] ^= 1 << int(rng.integers(0, 8))
         path.write_bytes(bytes(data))
+
     patch.__doc__ = f"{n} random bit flips in the metadata bytes (seed {seed})"
     return patch
 
@@ -221,11 +255,14 @@ def heap_free_space_zero(path: Path) -> None:
     data = bytearray(path.read_bytes())
     at = data.find(b"GCOL\x01\x00\x00\x00")
     while at >= 0:
-        end, p = at + int.from_bytes(data[at + 8:at + 16], "little"), at + 16
+        end, p = at + int.from_bytes(data[at + 8 : at + 16], "little"), at + 16
         while p + 16 <= end:
-            idx, size = int.from_bytes(data[p:p + 2], "little"), int.from_bytes(data[p + 8:p + 16], "little")
+            idx, size = (
+                int.from_bytes(data[p : p + 2], "little"),
+                int.from_bytes(data[p + 8 : p + 16], "little"),
+            )
             if idx == 0:
-                data[p + 8:p + 16] = bytes(8)
+                data[p + 8 : p + 16] = bytes(8)
                 path.write_bytes(bytes(data))
                 return
             p += 16 + -(-size // 8) * 8
@@ -244,6 +281,7 @@ def _vlen_kind_3(pattern: bytes, what: str) -> Callable[[Path], None]:
     when the value is read. Found by bit-flip fuzzing (seed 101250 of flips in the metadata
     bytes flipped bit 1 of this byte in the schema table's type); every string type of a session
     file kept in a header without a checksum crashes the same way."""
+
     def patch(path: Path) -> None:
         data = bytearray(path.read_bytes())
         m = re.search(pattern, bytes(data), re.S)
@@ -252,14 +290,18 @@ def _vlen_kind_3(pattern: bytes, what: str) -> Callable[[Path], None]:
         assert data[at] == 0x01, what
         data[at] = 0x03
         path.write_bytes(bytes(data))
+
     patch.__doc__ = f"the {what} has variable-length kind 3 (HDF5 2.0 crashes reading it)"
     return patch
 
 
-vlen_kind_3_attribute = _vlen_kind_3(b"kind\x00\x00\x00\x00(" + re.escape(_VLEN_STRING) + b")",
-                                     "text attribute /streams/accel kind")
-vlen_kind_3_table = _vlen_kind_3(b"name\x00\x00\x00\x00.{0,40}?(" + re.escape(_VLEN_STRING) + b").{0,16}?color\x00",
-                                 "column 'name' of the /schema table")
+vlen_kind_3_attribute = _vlen_kind_3(
+    b"kind\x00\x00\x00\x00(" + re.escape(_VLEN_STRING) + b")", "text attribute /streams/accel kind"
+)
+vlen_kind_3_table = _vlen_kind_3(
+    b"name\x00\x00\x00\x00.{0,40}?(" + re.escape(_VLEN_STRING) + b").{0,16}?color\x00",
+    "column 'name' of the /schema table",
+)
 
 
 def truncated(path: Path) -> None:

@@ -35,8 +35,13 @@ def _limit_memory() -> None:
 def harlab(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
-        [sys.executable, "-m", "harlab", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env,
-        timeout=TIMEOUT_S, preexec_fn=_limit_memory,
+        [sys.executable, "-m", "harlab", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=TIMEOUT_S,
+        preexec_fn=_limit_memory,
     )
 
 
@@ -80,7 +85,12 @@ def test_refused_by_every_command(material, name):
     path = corpus.build(name, valid, folder, secret)
     before = digest(path)
     out = folder / f"out-{name}"
-    for args in (["info"], ["validate"], ["export", "--to", "csv", "-o", out], ["predict", demo_model_path()]):
+    for args in (
+        ["info"],
+        ["validate"],
+        ["export", "--to", "csv", "-o", out],
+        ["predict", demo_model_path()],
+    ):
         r = harlab(*args, path, cwd=folder)
         what = f"{name}: harlab {args[0]}"
         _clean(r, what)
@@ -102,7 +112,9 @@ def test_unsound_files_are_not_written_into(material, name):
     assert r.returncode == 1 and "/streams/accel" in r.stdout, r.stdout
     r = harlab("predict", demo_model_path(), path, cwd=folder)
     _clean(r, f"{name}: predict")
-    assert r.returncode == 2 and "fails harlab validate" in r.stderr and "does not write" in r.stderr, r.stderr
+    assert r.returncode == 2 and "fails harlab validate" in r.stderr and "does not write" in r.stderr, (
+        r.stderr
+    )
     assert digest(path) == before
     for args in (["info"], ["export", "--to", "csv", "-o", folder / f"out-{name}"]):
         _clean(harlab(*args, path, cwd=folder), f"{name}: {args[0]}")

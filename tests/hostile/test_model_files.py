@@ -34,8 +34,9 @@ MEMORY_BYTES = 3 << 30  #: address space of a child (harlab with torch and Light
 @pytest.fixture(scope="module")
 def session_file(tmp_path_factory):
     """A labelled demo session at 50 Hz (the models' rate), 30 s."""
-    return save_session(make_demo_session(0.5, seed=1, rate_hz=50.0),
-                        tmp_path_factory.mktemp("session") / "s.h5")
+    return save_session(
+        make_demo_session(0.5, seed=1, rate_hz=50.0), tmp_path_factory.mktemp("session") / "s.h5"
+    )
 
 
 def test_every_corpus_file_is_refused_with_its_problem(model_corpus):
@@ -62,7 +63,9 @@ def test_sound_models_load_and_predict_as_before(tiny_model, tmp_path):
         assert p.shape == (20, len(model.classes)) and np.allclose(p.sum(1), 1, atol=1e-4)
     # an array stored big-endian or in Fortran order is the same array
     arrays = read(tiny_model)
-    arrays = {k: (v.astype(v.dtype.newbyteorder(">")) if v.dtype.kind == "f" else v) for k, v in arrays.items()}
+    arrays = {
+        k: (v.astype(v.dtype.newbyteorder(">")) if v.dtype.kind == "f" else v) for k, v in arrays.items()
+    }
     arrays = {k: (np.asfortranarray(v) if v.ndim > 1 else v) for k, v in arrays.items()}
     again = ActivityModel.load(write(tmp_path / "swapped.harmodel", arrays))
     np.testing.assert_array_equal(again.predict_proba(X), tiny.predict_proba(X))
@@ -73,10 +76,12 @@ def test_commands_refuse_every_corpus_file(model_corpus, session_file, tmp_path,
     """In process (fast), every file through the command's own code: exit 2, the file named."""
     wrong = []
     for case in model_corpus:
-        argv = {"predict": ["predict", str(case.path), str(session_file)],
-                "evaluate": ["evaluate", str(case.path), str(session_file)],
-                "register": ["models", "register", str(case.path), "--name", "hostile"],
-                "export-onnx": ["models", "export-onnx", str(case.path), "-o", str(tmp_path / "x.onnx")]}[command]
+        argv = {
+            "predict": ["predict", str(case.path), str(session_file)],
+            "evaluate": ["evaluate", str(case.path), str(session_file)],
+            "register": ["models", "register", str(case.path), "--name", "hostile"],
+            "export-onnx": ["models", "export-onnx", str(case.path), "-o", str(tmp_path / "x.onnx")],
+        }[command]
         rc = main(argv)
         err = capsys.readouterr().err
         if rc != 2 or str(case.path) not in err:
@@ -85,10 +90,22 @@ def test_commands_refuse_every_corpus_file(model_corpus, session_file, tmp_path,
 
 
 #: one file per kind of check, for the commands run as real processes
-SUBPROCESS_CASES = ["demo-num_class_edited", "demo-max_feature_idx_edited", "demo-split_feature_out_of_range",
-                    "demo-tree_child_cycle", "demo-booster_truncated_half", "truncated_file_half",
-                    "huge_declared_shape", "declared_uncompressed_size", "demo-deep_nesting_100k", "demo-rate_nan",
-                    "demo-orientation_wrong_length", "tiny-tensor_shape_mismatch", "tiny-arch_width_edited", "fifo"]
+SUBPROCESS_CASES = [
+    "demo-num_class_edited",
+    "demo-max_feature_idx_edited",
+    "demo-split_feature_out_of_range",
+    "demo-tree_child_cycle",
+    "demo-booster_truncated_half",
+    "truncated_file_half",
+    "huge_declared_shape",
+    "declared_uncompressed_size",
+    "demo-deep_nesting_100k",
+    "demo-rate_nan",
+    "demo-orientation_wrong_length",
+    "tiny-tensor_shape_mismatch",
+    "tiny-arch_width_edited",
+    "fifo",
+]
 
 
 def _limits() -> None:  # pragma: no cover - runs in the child
@@ -96,11 +113,23 @@ def _limits() -> None:  # pragma: no cover - runs in the child
 
 
 def _harlab(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HARLAB_TRACKING": "off", "HARLAB_DATA_DIR": str(tmp / "data"),
-           "QT_QPA_PLATFORM": "offscreen"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "HARLAB_TRACKING": "off",
+        "HARLAB_DATA_DIR": str(tmp / "data"),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.run([sys.executable, "-m", "harlab", *args], capture_output=True, text=True, env=env,
-                          timeout=TIMEOUT_S, preexec_fn=_limits, cwd=tmp)
+    return subprocess.run(
+        [sys.executable, "-m", "harlab", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT_S,
+        preexec_fn=_limits,
+        cwd=tmp,
+    )
 
 
 @pytest.mark.slow
@@ -112,10 +141,24 @@ def test_commands_as_processes_exit_cleanly_within_bounds(model_corpus, session_
     runs = [(name, ["predict", str(by_name[name].path), str(session_file)]) for name in SUBPROCESS_CASES]
     for name in SUBPROCESS_CASES[::5]:
         path = str(by_name[name].path)
-        runs += [(name, ["evaluate", path, str(session_file)]),
-                 (name, ["models", "register", path, "--name", "hostile"]),
-                 (name, ["demo", "--model", path, "-o", str(tmp_path / "demo.h5"), "--duration", "0.2",
-                         "--no-open", "--force"])]
+        runs += [
+            (name, ["evaluate", path, str(session_file)]),
+            (name, ["models", "register", path, "--name", "hostile"]),
+            (
+                name,
+                [
+                    "demo",
+                    "--model",
+                    path,
+                    "-o",
+                    str(tmp_path / "demo.h5"),
+                    "--duration",
+                    "0.2",
+                    "--no-open",
+                    "--force",
+                ],
+            ),
+        ]
     wrong = []
     for name, args in runs:
         r = _harlab(args, tmp_path)
@@ -155,7 +198,10 @@ def test_registering_validates_the_file_it_logs(tiny_model, tmp_path, monkeypatc
     import mlflow
 
     mlflow.set_tracking_uri(store)
-    with mlflow.start_run(), pytest.raises(ModelFileError, match=re.escape(f"{model_file}: ") + ".*normalisation"):
+    with (
+        mlflow.start_run(),
+        pytest.raises(ModelFileError, match=re.escape(f"{model_file}: ") + ".*normalisation"),
+    ):
         log_pyfunc(model, model_file, "tiny")
     assert len(client.search_model_versions("name='tiny'")) == 1
 
@@ -166,10 +212,18 @@ def test_format_doc_states_the_limits_the_code_enforces():
     from harlab.ml.model_header import LIMITS, MAX_DEPTH
 
     doc = (REPO / "docs" / "ML.md").read_text(encoding="utf-8")
-    section = doc[doc.index("## The model file"):]
-    section = section[:section.index("\n## ", 5)]
-    for text in (f"{MAX_FILE_BYTES >> 30} GiB", f"{MAX_ARRAY_BYTES >> 30} GiB of arrays", f"({MAX_DEFLATE_RATIO}:1)",
-                 f"depth ≤ {LIMITS['depth']}", f"width ≤ {LIMITS['width']:,}".replace(",", " "),
-                 f"channels (1..{LIMITS['channels']})", f"{LIMITS['window_samples']:,} samples".replace(",", " "),
-                 f"at most {MAX_DEPTH} levels", f"{LIMITS['activations']:,} values per window".replace(",", " "), f"1..{MAX_LEAVES:,} leaves".replace(",", " ")):
+    section = doc[doc.index("## The model file") :]
+    section = section[: section.index("\n## ", 5)]
+    for text in (
+        f"{MAX_FILE_BYTES >> 30} GiB",
+        f"{MAX_ARRAY_BYTES >> 30} GiB of arrays",
+        f"({MAX_DEFLATE_RATIO}:1)",
+        f"depth ≤ {LIMITS['depth']}",
+        f"width ≤ {LIMITS['width']:,}".replace(",", " "),
+        f"channels (1..{LIMITS['channels']})",
+        f"{LIMITS['window_samples']:,} samples".replace(",", " "),
+        f"at most {MAX_DEPTH} levels",
+        f"{LIMITS['activations']:,} values per window".replace(",", " "),
+        f"1..{MAX_LEAVES:,} leaves".replace(",", " "),
+    ):
         assert text in section, text

@@ -9,7 +9,9 @@ import pytest
 
 #: ``../shared/data`` beside the checkout, or where HARLAB_SHARED_DATA points (a git worktree
 #: elsewhere still finds the real files).
-SHARED_DATA = Path(os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
+SHARED_DATA = Path(
+    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+)
 
 
 @pytest.fixture

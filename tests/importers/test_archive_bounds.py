@@ -27,25 +27,38 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_AS is PO
 #: Address space of the import subprocess: room for numpy, pandas and pyarrow, not for a bomb.
 MEMORY_CAP = int(2.5 * 2**30)
 MiB = 2**20
-HR_JSON = json.dumps([{"dateTime": "01/25/23 13:00:07", "value": {"bpm": 54, "confidence": 2}},
-                      {"dateTime": "01/25/23 13:00:22", "value": {"bpm": 55, "confidence": 2}}])
+HR_JSON = json.dumps(
+    [
+        {"dateTime": "01/25/23 13:00:07", "value": {"bpm": 54, "confidence": 2}},
+        {"dateTime": "01/25/23 13:00:22", "value": {"bpm": 55, "confidence": 2}},
+    ]
+)
 
 
 def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
-def run_import(tmp_path: Path, src: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_import(
+    tmp_path: Path, src: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``harlab import src -o tmp_path/out`` in a memory-capped subprocess."""
     full_env = {k: v for k, v in os.environ.items() if k != "HARLAB_IMPORT_MAX_BYTES"}
     full_env |= {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "harlab", "import", str(src), "-o", str(tmp_path / "out"), "--quiet", *args],
-        capture_output=True, text=True, timeout=300, env=full_env, preexec_fn=_cap_memory, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=full_env,
+        preexec_fn=_cap_memory,
+        check=False,
     )
 
 
-def assert_refused(tmp_path: Path, proc: subprocess.CompletedProcess[str], *needles: str, codes: tuple[int, ...] = (1,)) -> str:
+def assert_refused(
+    tmp_path: Path, proc: subprocess.CompletedProcess[str], *needles: str, codes: tuple[int, ...] = (1,)
+) -> str:
     """Exit code 1 with a clear reason, no traceback, no signal, nothing written."""
     text = proc.stdout + proc.stderr
     assert proc.returncode in codes, text  # a negative code is a signal
@@ -84,11 +97,13 @@ def zip_with(path: Path, members: dict[str, bytes | int]) -> Path:
 
 def test_gzip_bomb_is_refused_by_ratio(tmp_path: Path) -> None:
     """2 GiB of zeros in a 2 MB WISDM .gz: refused at the 100:1 ratio, not inflated into memory."""
-    bomb = gzip_of_zeros(tmp_path / "data_1600_accel_phone.txt.gz", 2 * 2**30,
-                         prefix=b"1600,A,252207666810782,-0.36,8.59,2.45;\n")
+    bomb = gzip_of_zeros(
+        tmp_path / "data_1600_accel_phone.txt.gz",
+        2 * 2**30,
+        prefix=b"1600,A,252207666810782,-0.36,8.59,2.45;\n",
+    )
     assert bomb.stat().st_size < 4 * MiB
-    text = assert_refused(tmp_path, run_import(tmp_path, bomb, "--format", "wisdm"),
-                          str(bomb), "100:1 ratio")
+    text = assert_refused(tmp_path, run_import(tmp_path, bomb, "--format", "wisdm"), str(bomb), "100:1 ratio")
     assert "decompression bomb" in text
 
 
@@ -100,8 +115,10 @@ def test_gzip_bomb_without_format_only_sniffs_a_prefix(tmp_path: Path) -> None:
 
 def test_total_size_limit_is_configurable(tmp_path: Path) -> None:
     """Past HARLAB_IMPORT_MAX_BYTES (here 1 MB) decompressed bytes, refused: text that compresses only ~5:1."""
-    lines = b"".join(b"1600,A,%d,-0.%04d,8.59,2.45;\n" % (252207666810782 + i * 50_000_000, i % 9973)
-                     for i in range(100_000))
+    lines = b"".join(
+        b"1600,A,%d,-0.%04d,8.59,2.45;\n" % (252207666810782 + i * 50_000_000, i % 9973)
+        for i in range(100_000)
+    )
     src = tmp_path / "data_1600_accel_phone.txt.gz"
     src.write_bytes(_gzip(lines))
     proc = run_import(tmp_path, src, "--format", "wisdm", env={"HARLAB_IMPORT_MAX_BYTES": "1000000"})
@@ -117,31 +134,53 @@ def _gzip(data: bytes) -> bytes:
     return comp.compress(data) + comp.flush()
 
 
-@pytest.mark.parametrize(("name", "fmt"), [("big.csv", "csv"), ("data_1600_gyro_watch.txt", "wisdm"),
-                                           ("acc_exp01_user01.txt", "uci_hapt")])
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [("big.csv", "csv"), ("data_1600_gyro_watch.txt", "wisdm"), ("acc_exp01_user01.txt", "uci_hapt")],
+)
 def test_huge_plain_file_is_refused_by_its_size(tmp_path: Path, name: str, fmt: str) -> None:
     """A sparse 5 GiB text file (past the 4 GiB default) costs a stat, not 5 GiB of memory."""
     src = tmp_path / name
     with open(src, "wb") as f:
         f.write(b"1,2,3\n")
         f.truncate(5 * 2**30)
-    assert_refused(tmp_path, run_import(tmp_path, src, "--format", fmt), str(src), "5,368,709,120 bytes",
-                   "4,294,967,296 bytes")
+    assert_refused(
+        tmp_path,
+        run_import(tmp_path, src, "--format", fmt),
+        str(src),
+        "5,368,709,120 bytes",
+        "4,294,967,296 bytes",
+    )
 
 
 def test_zip_member_bomb_is_refused_by_its_declared_size(tmp_path: Path) -> None:
     """A Fitbit export zip whose heart-rate member inflates 1000:1 (512 MiB from ~0.5 MB)."""
-    z = zip_with(tmp_path / "takeout.zip", {"Takeout/Fitbit/Global Export Data/heart_rate-2023-01-25.json": HR_JSON.encode(),
-                                           "Takeout/Fitbit/Global Export Data/heart_rate-2023-01-26.json": 512 * MiB})
+    z = zip_with(
+        tmp_path / "takeout.zip",
+        {
+            "Takeout/Fitbit/Global Export Data/heart_rate-2023-01-25.json": HR_JSON.encode(),
+            "Takeout/Fitbit/Global Export Data/heart_rate-2023-01-26.json": 512 * MiB,
+        },
+    )
     assert z.stat().st_size < 2 * MiB
-    assert_refused(tmp_path, run_import(tmp_path, z, "--format", "fitbit_takeout"),
-                   f"{z}:Takeout/Fitbit/Global Export Data/heart_rate-2023-01-26.json", "100:1 ratio")
+    assert_refused(
+        tmp_path,
+        run_import(tmp_path, z, "--format", "fitbit_takeout"),
+        f"{z}:Takeout/Fitbit/Global Export Data/heart_rate-2023-01-26.json",
+        "100:1 ratio",
+    )
 
 
 def test_sensor_logger_zip_bomb(tmp_path: Path) -> None:
-    z = zip_with(tmp_path / "recording.zip", {"Metadata.csv": b"version,device\n1,x\n", "Accelerometer.csv": 512 * MiB})
-    assert_refused(tmp_path, run_import(tmp_path, z, "--format", "sensor_logger"),
-                   f"{z}!Accelerometer.csv", "100:1 ratio")
+    z = zip_with(
+        tmp_path / "recording.zip", {"Metadata.csv": b"version,device\n1,x\n", "Accelerometer.csv": 512 * MiB}
+    )
+    assert_refused(
+        tmp_path,
+        run_import(tmp_path, z, "--format", "sensor_logger"),
+        f"{z}!Accelerometer.csv",
+        "100:1 ratio",
+    )
 
 
 def test_zip_members_share_one_budget(tmp_path: Path) -> None:
@@ -152,7 +191,9 @@ def test_zip_members_share_one_budget(tmp_path: Path) -> None:
     }
     z = zip_with(tmp_path / "takeout.zip", members)
     proc = run_import(tmp_path, z, "--format", "fitbit_takeout", env={"HARLAB_IMPORT_MAX_BYTES": "500000"})
-    assert_refused(tmp_path, proc, f"{z}:Takeout/Fitbit/Global Export Data/heart_rate-2023-01-", "500,000 bytes")
+    assert_refused(
+        tmp_path, proc, f"{z}:Takeout/Fitbit/Global Export Data/heart_rate-2023-01-", "500,000 bytes"
+    )
 
 
 def test_zip_whose_header_understates_a_member(tmp_path: Path) -> None:
@@ -161,20 +202,23 @@ def test_zip_whose_header_understates_a_member(tmp_path: Path) -> None:
     z = zip_with(tmp_path / "takeout.zip", {name: bytes(64 * MiB)})
     data = bytearray(z.read_bytes())
     local, central = data.index(b"PK\x03\x04"), data.index(b"PK\x01\x02")
-    assert int.from_bytes(data[central + 24:central + 28], "little") == 64 * MiB
-    data[local + 22:local + 26] = data[central + 24:central + 28] = (40).to_bytes(4, "little")
+    assert int.from_bytes(data[central + 24 : central + 28], "little") == 64 * MiB
+    data[local + 22 : local + 26] = data[central + 24 : central + 28] = (40).to_bytes(4, "little")
     z.write_bytes(bytes(data))
     with zipfile.ZipFile(z) as zf:
         assert zf.getinfo(name).file_size == 40
     assert_refused(tmp_path, run_import(tmp_path, z, "--format", "fitbit_takeout"), f"{z}:{name}", "CRC")
 
 
-def test_zip_with_too_many_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_zip_with_too_many_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The member count is read from the end record and refused before the listing is parsed."""
     monkeypatch.setattr(import_support, "MAX_ZIP_MEMBERS", 50)
-    z = zip_with(tmp_path / "takeout.zip",
-                 {f"Takeout/Fitbit/Global Export Data/steps-2023-01-{i:04d}.json": b"[]" for i in range(51)})
+    z = zip_with(
+        tmp_path / "takeout.zip",
+        {f"Takeout/Fitbit/Global Export Data/steps-2023-01-{i:04d}.json": b"[]" for i in range(51)},
+    )
     assert main(["import", str(z), "-o", str(tmp_path / "out"), "--format", "fitbit_takeout", "--quiet"]) == 1
     text = capsys.readouterr().out
     assert "zip lists 51 members, more than the 50" in text and str(z) in text
@@ -182,9 +226,13 @@ def test_zip_with_too_many_members(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.parametrize("bad", ["../../heart_rate-2023-01-26.json", "/etc/heart_rate-2023-01-26.json"])
-def test_zip_member_names_outside_the_archive(tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]) -> None:
-    z = zip_with(tmp_path / "takeout.zip", {"Takeout/heart_rate-2023-01-25.json": HR_JSON.encode(),
-                                           bad: HR_JSON.encode()})
+def test_zip_member_names_outside_the_archive(
+    tmp_path: Path, bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    z = zip_with(
+        tmp_path / "takeout.zip",
+        {"Takeout/heart_rate-2023-01-25.json": HR_JSON.encode(), bad: HR_JSON.encode()},
+    )
     assert main(["import", str(z), "-o", str(tmp_path / "out"), "--format", "fitbit_takeout", "--quiet"]) == 1
     text = capsys.readouterr().out
     assert "absolute or climbs out of the archive" in text and bad in text
@@ -194,8 +242,13 @@ def test_zip_member_names_outside_the_archive(tmp_path: Path, bad: str, capsys: 
 def test_nested_zip_bomb_is_never_opened(tmp_path: Path) -> None:
     """A zip inside the export is no export file: it is not read, and the rest imports."""
     inner = zip_with(tmp_path / "inner.zip", {"heart_rate-2023-01-27.json": 512 * MiB})
-    z = zip_with(tmp_path / "takeout.zip", {"Takeout/Fitbit/Global Export Data/heart_rate-2023-01-26.json":
-                                           HR_JSON.encode(), "Takeout/nested.zip": inner.read_bytes()})
+    z = zip_with(
+        tmp_path / "takeout.zip",
+        {
+            "Takeout/Fitbit/Global Export Data/heart_rate-2023-01-26.json": HR_JSON.encode(),
+            "Takeout/nested.zip": inner.read_bytes(),
+        },
+    )
     proc = run_import(tmp_path, z, "--format", "fitbit_takeout", "--timezone", "UTC")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(list((tmp_path / "out").glob("*.h5"))) == 1

@@ -10,8 +10,9 @@ import pytest
 from harlab.cli import main
 
 
-def test_one_input_one_session_reads_in_the_singular(fitbit_seed: Path, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_input_one_session_reads_in_the_singular(
+    fitbit_seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = fitbit_seed / "watch-bin" / "Walking_20200421155113.bin"
     assert main(["import", str(src), "-o", str(tmp_path / "w.h5"), "-q"]) == 0
     out = capsys.readouterr().out
@@ -20,18 +21,22 @@ def test_one_input_one_session_reads_in_the_singular(fitbit_seed: Path, tmp_path
     assert "(s)" not in out and "1 session files" not in out
 
 
-def test_a_shared_warning_names_its_few_inputs(fitbit_seed: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_shared_warning_names_its_few_inputs(
+    fitbit_seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     csvs = sorted((fitbit_seed / "training").glob("*.csv"))
     assert main(["import", *map(str, csvs), "-o", str(tmp_path / "o"), "-q"]) == 0
     out = capsys.readouterr().out
     clipped = [line for line in out.splitlines() if "flagged as clipped" in line]
     assert clipped and all(
-        line.startswith("warning (2 inputs: sensor_20200421194117.csv, sensor_original.csv): ") for line in clipped)
+        line.startswith("warning (2 inputs: sensor_20200421194117.csv, sensor_original.csv): ")
+        for line in clipped
+    )
 
 
-def test_info_keeps_a_multi_line_value_under_its_key(fitbit_seed: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_info_keeps_a_multi_line_value_under_its_key(
+    fitbit_seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = fitbit_seed / "training" / "sensor_original.csv"
     assert main(["import", str(src), "-o", str(tmp_path / "o"), "-q"]) == 0
     capsys.readouterr()

@@ -23,8 +23,7 @@ REFERENCE_BATCH = bytes.fromhex(
     "22 44 ef 43 f5 42 fd 42 cf 42 c0 42 b7 42 e5 42 f5 42 2b 43"
     "d4 35 00 a6 b0 b4 a3 a7 97 a9 97 b1 dd 2d e6 31 fa 34 60 32"
     "31 33 4c 30 ba 2d ce 30 ae 2a 86 ad 17 a8 66 30 09 32 74 2d"
-    "2c 32 b4 33 03 31 20 30 43 30 69 2a 11 2e 4c 34 a3 2c 3a 28"
-    + " 04" * 10
+    "2c 32 b4 33 03 31 20 30 43 30 69 2a 11 2e 4c 34 a3 2c 3a 28" + " 04" * 10
 )
 
 # Measured once with numpy on the real files (size / 130 * 10 samples; runs of the code block).
@@ -141,7 +140,9 @@ def test_bin_equals_the_raw_csv_of_the_same_recording(fitbit_seed: Path) -> None
     (s,) = read(fitbit_seed / "watch-bin" / "Squad_20200421180451.bin")
     np.testing.assert_array_equal(s.streams["accelerometer"].read()[1], table[:, 1:4].astype(np.float32))
     assert [(g.label, round(g.duration * 10)) for g in s.label_tracks["activity"]] == [
-        ("Squat", int((table[:, 0] == 7).sum())), ("Situp", int((table[:, 0] == 9).sum()))]
+        ("Squat", int((table[:, 0] == 7).sum())),
+        ("Situp", int((table[:, 0] == 9).sum())),
+    ]
 
 
 def test_gzip_is_transparent(fitbit_seed: Path, tmp_path: Path) -> None:
@@ -169,6 +170,7 @@ def test_unlabelled_120_byte_variant(fitbit_seed: Path, tmp_path: Path) -> None:
 
 
 # -- bad input -------------------------------------------------------------------------
+
 
 def test_truncated_file_names_the_offset(tmp_path: Path) -> None:
     p = tmp_path / "Walking_20200421155113.bin"
@@ -200,7 +202,7 @@ def test_unknown_activity_code_names_offset_and_code(tmp_path: Path) -> None:
 @pytest.mark.parametrize("half", [b"\x00\x7e", b"\x00\x7c", b"\x00\xfc"], ids=["nan", "inf", "-inf"])
 def test_non_finite_values_name_their_offset(tmp_path: Path, half: bytes) -> None:
     data = bytearray(REFERENCE_BATCH * 2)
-    data[130 + 44:130 + 46] = half  # az of sample 12
+    data[130 + 44 : 130 + 46] = half  # az of sample 12
     p = tmp_path / "Walking_20200421155113.bin"
     p.write_bytes(bytes(data))
     with pytest.raises(ImportFormatError) as err:
@@ -210,7 +212,9 @@ def test_non_finite_values_name_their_offset(tmp_path: Path, half: bytes) -> Non
 
 
 def test_another_formats_file(tmp_path: Path) -> None:
-    text = ("ActivityID,AccelX,AccelY,AccelZ,GyroX,GyroY,GyroZ\n" + "4,1.0,2.0,3.0,0.1,0.2,0.3\n" * 5).encode()
+    text = (
+        "ActivityID,AccelX,AccelY,AccelZ,GyroX,GyroY,GyroZ\n" + "4,1.0,2.0,3.0,0.1,0.2,0.3\n" * 5
+    ).encode()
     text = text[: len(text) - len(text) % 130] or text
     p = tmp_path / "Walking_20200421155113.bin"
     p.write_bytes(text)

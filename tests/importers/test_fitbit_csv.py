@@ -14,8 +14,18 @@ from harlab.importers import ImportOptions, detect, get_importer
 from harlab.importers.importer import import_warnings
 
 HEADER = "ActivityID,AccelX,AccelY,AccelZ,GyroX,GyroY,GyroZ"
-NAMES = ["Walking", "Upstairs", "Downstairs", "Running", "Standing",
-         "Sitting", "Jumping", "Squat", "Laying", "Situp"]
+NAMES = [
+    "Walking",
+    "Upstairs",
+    "Downstairs",
+    "Running",
+    "Standing",
+    "Sitting",
+    "Jumping",
+    "Squat",
+    "Laying",
+    "Situp",
+]
 
 
 def read(path: Path, **extra: object):
@@ -52,7 +62,9 @@ def test_each_raw_csv_is_one_recording(fitbit_seed: Path) -> None:
 def test_recording_with_a_code_change_stays_one_session(fitbit_seed: Path) -> None:
     (s,) = read(fitbit_seed / "azure/fitbit/raw_input/20200421/sensor_raw_20200421180451.csv")
     assert [(g.label, g.start, g.end) for g in s.label_tracks["activity"]] == [
-        ("Squat", 0.0, 1.0), ("Situp", 1.0, 40.0)]
+        ("Squat", 0.0, 1.0),
+        ("Situp", 1.0, 40.0),
+    ]
 
 
 @pytest.mark.parametrize("name", ["sensor_original.csv", "sensor_20200421194117.csv"])
@@ -66,7 +78,18 @@ def test_training_csv_is_split_into_runs(fitbit_seed: Path, name: str) -> None:
     sessions = read(path)
     assert len(sessions) == len(starts) == 10
     # the runs measured here: Sitting 260+240+90, Squat 590+10, Situp 390+170, Jumping 460+150
-    assert [e - s for s, e in zip(starts, ends, strict=True)] == [590, 590, 600, 590, 590, 600, 600, 560, 610, 600]
+    assert [e - s for s, e in zip(starts, ends, strict=True)] == [
+        590,
+        590,
+        600,
+        590,
+        590,
+        600,
+        600,
+        560,
+        610,
+        600,
+    ]
     for sess, s, e in zip(sessions, starts, ends, strict=True):
         acc = sess.streams["accelerometer"]
         assert acc.n_samples == e - s
@@ -95,13 +118,17 @@ def test_split_modes(fitbit_seed: Path) -> None:
 
 
 def test_lf_and_crlf_read_the_same(tmp_path: Path) -> None:
-    rows = ["4,-8.3046875,-3.171875,4.1328125,0.3642578125,0.2247314453125,0.19287109375",
-            "5,1.5,2.5,3.5,0.5,0.25,0.125"]
+    rows = [
+        "4,-8.3046875,-3.171875,4.1328125,0.3642578125,0.2247314453125,0.19287109375",
+        "5,1.5,2.5,3.5,0.5,0.25,0.125",
+    ]
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     a.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode())
     b.write_bytes(("\r\n".join([HEADER, *rows]) + "\r\n").encode())
     (sa,), (sb,) = read(a), read(b)
-    np.testing.assert_array_equal(sa.streams["accelerometer"].read()[1], sb.streams["accelerometer"].read()[1])
+    np.testing.assert_array_equal(
+        sa.streams["accelerometer"].read()[1], sb.streams["accelerometer"].read()[1]
+    )
     assert [g.label for g in sa.label_tracks["activity"]] == ["Standing", "Sitting"]
 
 

@@ -26,8 +26,9 @@ def test_binary_example(tmp_path: Path) -> None:
     (s,) = get_importer("fitbit_fetcher_bin").read(p, ImportOptions())
     t, v = s.streams["accelerometer"].read()
     assert t.tolist() == pytest.approx([0.0, 0.03, 0.06])
-    np.testing.assert_allclose(v, [[0.016, -0.094, 9.73], [-0.004, -0.102, 9.724], [0.02, -0.118, 9.72]],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        v, [[0.016, -0.094, 9.73], [-0.004, -0.102, 9.724], [0.02, -0.118, 9.72]], atol=1e-6
+    )
     assert s.streams["accelerometer"].rate_hz == pytest.approx(1000 / 30)
     assert s.metadata.start_utc is None
     assert s.metadata.extra["clock_origin_ms"] == "885987"
@@ -41,8 +42,9 @@ def test_csv_rows_match_the_binary(tmp_path: Path) -> None:
     b = tmp_path / "1"
     b.write_bytes(EXAMPLE)
     (sb,) = get_importer("fitbit_fetcher_bin").read(b, ImportOptions())
-    np.testing.assert_allclose(s.streams["accelerometer"].read()[1], sb.streams["accelerometer"].read()[1],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        s.streams["accelerometer"].read()[1], sb.streams["accelerometer"].read()[1], atol=1e-6
+    )
 
 
 def test_wrap_artefact_gap_and_backward_step(tmp_path: Path) -> None:

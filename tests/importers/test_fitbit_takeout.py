@@ -28,14 +28,37 @@ HR_JSON = """[{
     "confidence" : 0
   }
 }]"""
-STEPS = '[{"dateTime" : "01/25/23 13:00:00", "value" : "0"},{"dateTime" : "01/25/23 13:01:00", "value" : "12"}]'
-SLEEP = [{"logId": 1, "dateOfSleep": "2023-01-27", "startTime": "2023-01-26T22:47:30.000",
-          "endTime": "2023-01-26T23:24:30.000", "duration": 2220000, "type": "stages", "mainSleep": True,
-          "levels": {"summary": {}, "data": [
-              {"dateTime": "2023-01-26T22:47:30.000", "level": "wake", "seconds": 420},
-              {"dateTime": "2023-01-26T22:54:30.000", "level": "light", "seconds": 1800}]}}]
-EXERCISE = [{"logId": 7, "activityName": "Walk", "activityTypeId": 90013, "startTime": "01/26/23 01:08:57",
-             "duration": 1800000, "steps": 3000}]
+STEPS = (
+    '[{"dateTime" : "01/25/23 13:00:00", "value" : "0"},{"dateTime" : "01/25/23 13:01:00", "value" : "12"}]'
+)
+SLEEP = [
+    {
+        "logId": 1,
+        "dateOfSleep": "2023-01-27",
+        "startTime": "2023-01-26T22:47:30.000",
+        "endTime": "2023-01-26T23:24:30.000",
+        "duration": 2220000,
+        "type": "stages",
+        "mainSleep": True,
+        "levels": {
+            "summary": {},
+            "data": [
+                {"dateTime": "2023-01-26T22:47:30.000", "level": "wake", "seconds": 420},
+                {"dateTime": "2023-01-26T22:54:30.000", "level": "light", "seconds": 1800},
+            ],
+        },
+    }
+]
+EXERCISE = [
+    {
+        "logId": 7,
+        "activityName": "Walk",
+        "activityTypeId": 90013,
+        "startTime": "01/26/23 01:08:57",
+        "duration": 1800000,
+        "steps": 3000,
+    }
+]
 HR_CSV = "timestamp,beats per minute,data source\n2023-01-25T13:00:07Z,54.0,Pixel Watch\n2023-01-25T13:00:30Z,60.0,Pixel Watch\n"
 
 
@@ -127,7 +150,9 @@ def test_wrong_timezone_is_questioned(tmp_path: Path) -> None:
     ],
     ids=["json-syntax", "time", "nan", "non-numeric", "inf-steps", "csv-header", "csv-value", "empty"],
 )
-def test_bad_files_name_file_and_line(tmp_path: Path, name: str, content: str, line: int, needle: str) -> None:
+def test_bad_files_name_file_and_line(
+    tmp_path: Path, name: str, content: str, line: int, needle: str
+) -> None:
     root = tmp_path / "export"
     root.mkdir()
     (root / name).write_text(content)
@@ -157,9 +182,14 @@ def test_random_bytes_in_an_export_file(tmp_path: Path) -> None:
 WEBAPI = {
     "activities-heart": [{"dateTime": "2024-01-15", "value": {"restingHeartRate": 62}}],
     "activities-heart-intraday": {
-        "dataset": [{"time": "23:59:50", "value": 64}, {"time": "23:59:58", "value": 63},
-                    {"time": "00:00:10", "value": 65}],
-        "datasetInterval": 1, "datasetType": "second"},
+        "dataset": [
+            {"time": "23:59:50", "value": 64},
+            {"time": "23:59:58", "value": 63},
+            {"time": "00:00:10", "value": 65},
+        ],
+        "datasetInterval": 1,
+        "datasetType": "second",
+    },
 }
 
 

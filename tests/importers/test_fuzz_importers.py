@@ -98,7 +98,10 @@ def _fetcher_rows() -> list[tuple[int, int, int]]:
 
 
 def seed_fetcher_csv(folder: Path, data: Path | None) -> Seed:
-    lines = [f"{885987 + 30 * i},{x / 500:g},{y / 500:g},{z / 500:g}" for i, (x, y, z) in enumerate(_fetcher_rows())]
+    lines = [
+        f"{885987 + 30 * i},{x / 500:g},{y / 500:g},{z / 500:g}"
+        for i, (x, y, z) in enumerate(_fetcher_rows())
+    ]
     p = _write(folder / "17.csv", "\r\n".join(lines) + "\r\n")
     return Seed("fitbit_fetcher_csv", p, [p], False, ImportOptions())
 
@@ -117,10 +120,12 @@ def seed_takeout(folder: Path, data: Path | None) -> Seed:
 
 
 def seed_webapi_hr(folder: Path, data: Path | None) -> Seed:
-    text = ('{"activities-heart": [{"dateTime": "2024-03-01", "value": {}}],\n'
-            '"activities-heart-intraday": {"datasetType": "second", "dataset": [\n'
-            + ",\n".join(f'{{"time": "23:59:{s:02d}", "value": {60 + s % 7}}}' for s in range(40, 60))
-            + ',\n{"time": "00:00:01", "value": 64}\n]}}\n')
+    text = (
+        '{"activities-heart": [{"dateTime": "2024-03-01", "value": {}}],\n'
+        '"activities-heart-intraday": {"datasetType": "second", "dataset": [\n'
+        + ",\n".join(f'{{"time": "23:59:{s:02d}", "value": {60 + s % 7}}}' for s in range(40, 60))
+        + ',\n{"time": "00:00:01", "value": 64}\n]}}\n'
+    )
     p = _write(folder / "heart_intraday_2024-03-01.json", text)
     return Seed("fitbit_webapi_hr", p, [p], False, ImportOptions(timezone="Europe/Berlin"))
 
@@ -149,8 +154,16 @@ def seed_csv_spec(folder: Path, data: Path | None) -> Seed:
     spec = {
         "skip_rows": 10,
         "rate_hz": 32.0,
-        "streams": [{"name": "accelerometer", "columns": ["Accelerometer X", "Accelerometer Y", "Accelerometer Z"],
-                     "channels": ["x", "y", "z"], "units": "m/s^2", "scale": 9.80665, "kind": "accelerometer"}],
+        "streams": [
+            {
+                "name": "accelerometer",
+                "columns": ["Accelerometer X", "Accelerometer Y", "Accelerometer Z"],
+                "channels": ["x", "y", "z"],
+                "units": "m/s^2",
+                "scale": 9.80665,
+                "kind": "accelerometer",
+            }
+        ],
     }
     return Seed("csv", p, [p], False, ImportOptions(extra={"spec": spec}))
 
@@ -169,7 +182,12 @@ def seed_csv_time(folder: Path, data: Path | None) -> Seed:
         "time_unit": "ms",
         "labels": {"activity": "activity"},
         "streams": [
-            {"name": "accelerometer", "columns": ["ax", "ay", "az"], "units": "m/s^2", "kind": "accelerometer"},
+            {
+                "name": "accelerometer",
+                "columns": ["ax", "ay", "az"],
+                "units": "m/s^2",
+                "kind": "accelerometer",
+            },
             {"name": "gyroscope", "columns": ["gx", "gy", "gz"], "units": "rad/s", "kind": "gyroscope"},
         ],
     }
@@ -236,19 +254,53 @@ SEEDS: dict[str, Callable[[Path, Path | None], Seed]] = {
 
 _NUMBER = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 #: what a number may become: non-finite, past float32, past any sensor's range, exact zeros, odd forms
-WILD_NUMBERS = [b"nan", b"NaN", b"inf", b"-Infinity", b"1e39", b"-3.5e38", b"1e308", b"1e-320", b"868",
-                b"-868.5", b"0", b"-0", b"0.0", b"99999999999999999999999", b"4e9", b"1_000", b"", b"\xc2\xb2"]
+WILD_NUMBERS = [
+    b"nan",
+    b"NaN",
+    b"inf",
+    b"-Infinity",
+    b"1e39",
+    b"-3.5e38",
+    b"1e308",
+    b"1e-320",
+    b"868",
+    b"-868.5",
+    b"0",
+    b"-0",
+    b"0.0",
+    b"99999999999999999999999",
+    b"4e9",
+    b"1_000",
+    b"",
+    b"\xc2\xb2",
+]
 #: float16 / int16 patterns for the binary formats: inf, NaN, the largest half, a 868 m/s² flip, 0, int16 ends
-WILD_WORDS = [b"\x00\x7c", b"\x00\xfe", b"\xff\x7b", np.float16(868).tobytes(), b"\x00\x00", b"\xff\x7f", b"\x00\x80"]
+WILD_WORDS = [
+    b"\x00\x7c",
+    b"\x00\xfe",
+    b"\xff\x7b",
+    np.float16(868).tobytes(),
+    b"\x00\x00",
+    b"\xff\x7f",
+    b"\x00\x80",
+]
 
 MUTATIONS = st.one_of(
     st.tuples(st.just("truncate"), st.floats(0, 1)),
-    st.tuples(st.just("bitflip"), st.lists(st.tuples(st.floats(0, 1), st.integers(0, 7)), min_size=1, max_size=6)),
+    st.tuples(
+        st.just("bitflip"), st.lists(st.tuples(st.floats(0, 1), st.integers(0, 7)), min_size=1, max_size=6)
+    ),
     st.tuples(st.just("zero_fill"), st.floats(0, 1), st.floats(0, 1)),
     st.tuples(st.just("number"), st.integers(0, 10_000), st.sampled_from(WILD_NUMBERS)),
     st.tuples(st.just("word"), st.floats(0, 1), st.sampled_from(WILD_WORDS)),
-    st.tuples(st.just("bytes"), st.floats(0, 1), st.binary(min_size=1, max_size=4).map(lambda b: bytes(x | 0x80 for x in b))),
-    st.tuples(st.just("unicode"), st.floats(0, 1), st.sampled_from(["²", "٣", "é", "\u2028", "\ufeff", "\x00"])),
+    st.tuples(
+        st.just("bytes"),
+        st.floats(0, 1),
+        st.binary(min_size=1, max_size=4).map(lambda b: bytes(x | 0x80 for x in b)),
+    ),
+    st.tuples(
+        st.just("unicode"), st.floats(0, 1), st.sampled_from(["²", "٣", "é", "\u2028", "\ufeff", "\x00"])
+    ),
     st.tuples(st.just("swap_lines"), st.integers(0, 10_000), st.integers(0, 10_000)),
     st.tuples(st.just("smaller_time"), st.integers(0, 10_000)),
 )
@@ -270,7 +322,7 @@ def mutate(data: bytes, m: tuple, binary: bool) -> bytes:
         return data[:a] + bytes(b - a) + data[b:]
     if kind == "word":  # a whole value in a binary file (2-byte aligned); appended bytes in text
         at = pos(m[1]) & ~1
-        return data[:at] + m[2] + data[at + 2:] if binary else data[:at] + m[2] + data[at:]
+        return data[:at] + m[2] + data[at + 2 :] if binary else data[:at] + m[2] + data[at:]
     if kind == "bytes":
         at = pos(m[1])
         return data[:at] + m[2] + data[at:]
@@ -282,7 +334,7 @@ def mutate(data: bytes, m: tuple, binary: bool) -> bytes:
         if not found:
             return data
         hit = found[m[1] % len(found)]
-        return data[: hit.start()] + m[2] + data[hit.end():]
+        return data[: hit.start()] + m[2] + data[hit.end() :]
     lines = data.splitlines(keepends=True)
     if len(lines) < 3:
         return data
@@ -294,7 +346,7 @@ def mutate(data: bytes, m: tuple, binary: bool) -> bytes:
         i = 2 + m[1] % (len(lines) - 2)
         first = _NUMBER.search(lines[i])
         if first is not None:
-            lines[i] = lines[i][: first.start()] + b"1" + lines[i][first.end():]
+            lines[i] = lines[i][: first.start()] + b"1" + lines[i][first.end() :]
         return b"".join(lines)
     raise AssertionError(kind)
 
@@ -356,11 +408,15 @@ def test_unmutated_seed_imports(tmp_path: Path, shared_or_none: Path | None, see
 
 
 @pytest.mark.parametrize("seed_name", sorted(SEEDS))
-@settings(max_examples=int(os.environ.get("HARLAB_FUZZ_EXAMPLES", "25")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("HARLAB_FUZZ_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(mutation=MUTATIONS, pick=st.integers(0, 100))
-def test_mutated_input(tmp_path: Path, shared_or_none: Path | None, seed_name: str, mutation: tuple,
-                       pick: int) -> None:
+def test_mutated_input(
+    tmp_path: Path, shared_or_none: Path | None, seed_name: str, mutation: tuple, pick: int
+) -> None:
     work = Path(tempfile.mkdtemp(dir=tmp_path))
     try:
         seed = SEEDS[seed_name](work / "in", shared_or_none)

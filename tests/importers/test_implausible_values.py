@@ -85,13 +85,15 @@ def test_a_short_zero_stretch_is_marked_in_both_streams(tmp_path: Path) -> None:
 
 def test_bit_flip_past_the_watch_range_is_marked_and_reported(tmp_path: Path) -> None:
     data = bytearray(REFERENCE_BATCH * 40)
-    data[130 * 7 + 20 + 2 * 3:130 * 7 + 20 + 2 * 3 + 2] = np.float16(868.0).tobytes()  # ay of sample 73
+    data[130 * 7 + 20 + 2 * 3 : 130 * 7 + 20 + 2 * 3 + 2] = np.float16(868.0).tobytes()  # ay of sample 73
     p = tmp_path / WATCH_NAME
     p.write_bytes(bytes(data))
     (report,) = import_paths([p], tmp_path / "out", ImportOptions(timezone="UTC"))
     assert report.ok, report.reason
-    assert any("1 of 400 accelerometer samples set to NaN and flagged suspect" in w and "byte 916" in w
-               for w in report.warnings), report.warnings
+    assert any(
+        "1 of 400 accelerometer samples set to NaN and flagged suspect" in w and "byte 916" in w
+        for w in report.warnings
+    ), report.warnings
     (out,) = report.outputs
     assert validate_file(out) == []
     acc = read_session(out).streams["accelerometer"]
@@ -105,18 +107,35 @@ def test_bit_flip_past_the_watch_range_is_marked_and_reported(tmp_path: Path) ->
 # -- text formats: 1e39 is refused at its line, never turned into infinity -------------------
 
 OVERFLOW_CASES = {
-    "fitbit_csv": ("sensor_raw_20200421152535.csv",
-                   "ActivityID,AccelX,AccelY,AccelZ,GyroX,GyroY,GyroZ\n" + "4,1,2,9.8,0.1,0.2,0.3\n" * 5
-                   + "4,1,2,1e39,0.1,0.2,0.3\n", 7),
-    "fitbit_fetcher_csv": ("17.csv", "".join(f"{885987 + 30 * i},0.01,-0.09,9.73\r\n" for i in range(5))
-                           + "886137,0.01,1e39,9.73\r\n", 6),
+    "fitbit_csv": (
+        "sensor_raw_20200421152535.csv",
+        "ActivityID,AccelX,AccelY,AccelZ,GyroX,GyroY,GyroZ\n"
+        + "4,1,2,9.8,0.1,0.2,0.3\n" * 5
+        + "4,1,2,1e39,0.1,0.2,0.3\n",
+        7,
+    ),
+    "fitbit_fetcher_csv": (
+        "17.csv",
+        "".join(f"{885987 + 30 * i},0.01,-0.09,9.73\r\n" for i in range(5)) + "886137,0.01,1e39,9.73\r\n",
+        6,
+    ),
     "uci_hapt": ("acc_exp01_user01.txt", "0.918 -0.112 0.509\n" * 4 + "0.918 1e39 0.509\n", 5),
-    "wisdm": ("data_1600_accel_watch.txt",
-              "".join(f"1600,A,{90426708196641 + 50_000_000 * i},7.09,-0.59,8.19;\n" for i in range(4))
-              + "1600,A,90426908196641,7.09,-1e39,8.19;\n", 5),
-    "csv": ("table.csv", "time_s,accelerometer.x [m/s^2],accelerometer.y [m/s^2]\n0,1,2\n0.1,1,2\n0.2,1e39,2\n", 4),
-    "sensor_logger": ("Gyroscope.csv", "time,seconds_elapsed,z,y,x\n1698501144401773000,0.2,1,2,3\n"
-                      "1698501144411773000,0.21,1,2e39,3\n", 3),
+    "wisdm": (
+        "data_1600_accel_watch.txt",
+        "".join(f"1600,A,{90426708196641 + 50_000_000 * i},7.09,-0.59,8.19;\n" for i in range(4))
+        + "1600,A,90426908196641,7.09,-1e39,8.19;\n",
+        5,
+    ),
+    "csv": (
+        "table.csv",
+        "time_s,accelerometer.x [m/s^2],accelerometer.y [m/s^2]\n0,1,2\n0.1,1,2\n0.2,1e39,2\n",
+        4,
+    ),
+    "sensor_logger": (
+        "Gyroscope.csv",
+        "time,seconds_elapsed,z,y,x\n1698501144401773000,0.2,1,2,3\n1698501144411773000,0.21,1,2e39,3\n",
+        3,
+    ),
 }
 
 
@@ -139,8 +158,11 @@ def test_generic_csv_marks_an_acceleration_past_50_g(tmp_path: Path) -> None:
     rows = [f"{i / 10},0.1,0.2,9.8" for i in range(30)]
     rows[12] = "1.2,0.1,868,9.8"
     p = tmp_path / "lab.csv"
-    p.write_text("time_s,accelerometer.x [m/s^2],accelerometer.y [m/s^2],accelerometer.z [m/s^2]\n"
-                 + "\n".join(rows) + "\n")
+    p.write_text(
+        "time_s,accelerometer.x [m/s^2],accelerometer.y [m/s^2],accelerometer.z [m/s^2]\n"
+        + "\n".join(rows)
+        + "\n"
+    )
     (s,) = read("csv", p)
     acc = s.streams["accelerometer"]
     assert marked_rows(acc).tolist() == [12]
@@ -151,8 +173,17 @@ def test_generic_csv_marks_an_acceleration_past_50_g(tmp_path: Path) -> None:
 def test_generic_csv_refuses_a_wrong_unit(tmp_path: Path) -> None:
     p = tmp_path / "lab.csv"
     p.write_text("t,ax,ay,az\n" + "".join(f"{i},12,-30,1004\n" for i in range(20)))  # milli-g, not m/s^2
-    spec = {"time_column": "t", "streams": [{"name": "accelerometer", "columns": ["ax", "ay", "az"],
-                                             "units": "m/s^2", "kind": "accelerometer"}]}
+    spec = {
+        "time_column": "t",
+        "streams": [
+            {
+                "name": "accelerometer",
+                "columns": ["ax", "ay", "az"],
+                "units": "m/s^2",
+                "kind": "accelerometer",
+            }
+        ],
+    }
     with pytest.raises(ImportFormatError, match="wrong unit") as err:
         read("csv", p, extra={"spec": spec})
     assert err.value.line == 2
@@ -161,7 +192,9 @@ def test_generic_csv_refuses_a_wrong_unit(tmp_path: Path) -> None:
 def test_export_heart_rate_outside_20_to_300_is_marked(tmp_path: Path) -> None:
     root = make_export(tmp_path)
     hr = next(root.rglob("heart_rate-*.json"))
-    records = [{"dateTime": f"01/25/23 13:{m:02d}:07", "value": {"bpm": 60 + m, "confidence": 2}} for m in range(20)]
+    records = [
+        {"dateTime": f"01/25/23 13:{m:02d}:07", "value": {"bpm": 60 + m, "confidence": 2}} for m in range(20)
+    ]
     records[5]["value"]["bpm"] = 350
     hr.write_text(json.dumps(records, indent=1))
     (s,) = read("fitbit_takeout", root, timezone="Australia/Sydney")
@@ -170,7 +203,9 @@ def test_export_heart_rate_outside_20_to_300_is_marked(tmp_path: Path) -> None:
     bad = int(np.flatnonzero(np.isnan(v[:, 0]))[0])
     assert t[bad] == 5 * 60 + 7.0 and marked_rows(stream).tolist().count(bad) == 1
     assert np.isfinite(np.delete(v, bad)).all()
-    assert any("1 of 20 heart_rate samples set to NaN" in w and "20..300 bpm" in w for w in import_warnings(s))
+    assert any(
+        "1 of 20 heart_rate samples set to NaN" in w and "20..300 bpm" in w for w in import_warnings(s)
+    )
 
 
 def test_sensor_logger_gyroscope_past_4000_dps_is_marked(tmp_path: Path) -> None:

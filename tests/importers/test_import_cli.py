@@ -47,8 +47,10 @@ def test_cli_batch_with_failures(inbox: Path, tmp_path: Path, capsys: pytest.Cap
     # second run: outputs exist, refused per file unless --overwrite
     rc2 = main(["import", str(inbox / "Walking_20200421155113.bin"), "-o", str(out), "--quiet"])
     assert rc2 == 1 and "already exists" in capsys.readouterr().out
-    assert main(["import", str(inbox / "Walking_20200421155113.bin"), "-o", str(out), "--overwrite",
-                 "--quiet"]) == 0
+    assert (
+        main(["import", str(inbox / "Walking_20200421155113.bin"), "-o", str(out), "--overwrite", "--quiet"])
+        == 0
+    )
 
 
 def test_cli_errors_and_listing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,7 +62,9 @@ def test_cli_errors_and_listing(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_forced_format_on_the_wrong_file(fitbit_seed: Path, tmp_path: Path) -> None:
-    reports = import_paths([fitbit_seed / "training" / "sensor_original.csv"], tmp_path / "o", fmt="fitbit_bin")
+    reports = import_paths(
+        [fitbit_seed / "training" / "sensor_original.csv"], tmp_path / "o", fmt="fitbit_bin"
+    )
     (r,) = reports
     assert not r.ok and "sensor_original.csv" in r.reason
     assert not list((tmp_path / "o").iterdir())

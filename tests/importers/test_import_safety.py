@@ -28,8 +28,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 def harlab(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "harlab", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "harlab", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        **kw,
+    )
 
 
 def hapt_folder(root: Path, rows: dict[int, int], seed: int = 0) -> Path:
@@ -53,7 +59,10 @@ def sha(path: Path) -> bytes:
 
 # -- companions ------------------------------------------------------------------------------
 
-def test_hapt_pair_and_labels_named_are_one_session(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_hapt_pair_and_labels_named_are_one_session(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = hapt_folder(tmp_path / "in", {3: 300, 4: 300})
     names = ["acc_exp03_user01.txt", "gyro_exp03_user01.txt", "labels.txt"]
     out = tmp_path / "out"
@@ -62,8 +71,9 @@ def test_hapt_pair_and_labels_named_are_one_session(tmp_path: Path, capsys: pyte
     s = read_session(out / "acc_exp03_user01.h5")
     assert set(s.streams) == {"accelerometer", "gyroscope"} and len(s.label_tracks["activity"]) == 1
     # order does not matter, and the same file spelled two ways counts once
-    assert expand_inputs([raw / "labels.txt", raw / "gyro_exp03_user01.txt", raw / "." / "acc_exp03_user01.txt"]) \
-        == [raw / "acc_exp03_user01.txt"]
+    assert expand_inputs(
+        [raw / "labels.txt", raw / "gyro_exp03_user01.txt", raw / "." / "acc_exp03_user01.txt"]
+    ) == [raw / "acc_exp03_user01.txt"]
 
 
 def test_companion_named_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,7 +87,9 @@ def test_companion_named_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["import", str(raw / "labels.txt"), "-o", str(out), "-q"]) == 1
     text = capsys.readouterr().out
     assert "companion file of the uci_hapt format" in text
-    assert "acc_exp03_user01.txt, acc_exp04_user01.txt" in text and "import those files or their folder" in text
+    assert (
+        "acc_exp03_user01.txt, acc_exp04_user01.txt" in text and "import those files or their folder" in text
+    )
 
 
 @pytest.fixture
@@ -89,8 +101,9 @@ def wisdm_watch(shared_data: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_wisdm_real_pair_named_explicitly(wisdm_watch: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_wisdm_real_pair_named_explicitly(
+    wisdm_watch: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     acc = wisdm_watch / "accel" / "data_1600_accel_watch.txt"
     gyro = wisdm_watch / "gyro" / "data_1600_gyro_watch.txt"
     out = tmp_path / "out"
@@ -109,8 +122,9 @@ def hapt_real(shared_data: Path) -> Path:
     return p
 
 
-def test_hapt_real_files_named_explicitly(hapt_real: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_hapt_real_files_named_explicitly(
+    hapt_real: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     names = ["acc_exp01_user01.txt", "gyro_exp01_user01.txt", "labels.txt"]
     out = tmp_path / "one.h5"
     assert main(["import", *(str(hapt_real / n) for n in names), "-o", str(out), "-q"]) == 0
@@ -123,6 +137,7 @@ def test_hapt_real_files_named_explicitly(hapt_real: Path, tmp_path: Path,
 
 # -- -o --------------------------------------------------------------------------------------
 
+
 def test_output_names_one_file_or_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     raw = hapt_folder(tmp_path / "in", {3: 300, 4: 300})
     one = tmp_path / "new" / "walk.h5"
@@ -131,8 +146,19 @@ def test_output_names_one_file_or_a_folder(tmp_path: Path, capsys: pytest.Captur
     capsys.readouterr()
     # several inputs into one file: refused before anything is read or written
     two = tmp_path / "two.h5"
-    assert main(["import", str(raw / "acc_exp03_user01.txt"), str(raw / "acc_exp04_user01.txt"),
-                 "-o", str(two), "-q"]) == 2
+    assert (
+        main(
+            [
+                "import",
+                str(raw / "acc_exp03_user01.txt"),
+                str(raw / "acc_exp04_user01.txt"),
+                "-o",
+                str(two),
+                "-q",
+            ]
+        )
+        == 2
+    )
     assert "names one session file but the paths hold 2 inputs" in capsys.readouterr().err
     assert not two.exists()
     # one input that yields several sessions into one file: refused, nothing written
@@ -167,6 +193,7 @@ def test_import_output_is_never_an_input(tmp_path: Path, capsys: pytest.CaptureF
 
 
 # -- overwrite is all or nothing per input -----------------------------------------------------
+
 
 @pytest.fixture
 def two_sessions(tmp_path: Path) -> tuple[Path, Path, list[Path]]:
@@ -225,10 +252,16 @@ def test_overwrite_on_a_full_disk_keeps_every_old_file(two_sessions) -> None:
 
 # -- special files and bounded messages ------------------------------------------------------
 
+
 def test_special_files_are_refused_at_once(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
-    for args in (["info", str(fifo)], ["validate", str(fifo)], ["info", "/dev/zero"], ["validate", "/dev/zero"]):
+    for args in (
+        ["info", str(fifo)],
+        ["validate", str(fifo)],
+        ["info", "/dev/zero"],
+        ["validate", "/dev/zero"],
+    ):
         r = harlab(*args, timeout=30)
         assert r.returncode == 2 and "not a regular file" in r.stderr, (args, r.stderr)
     for path in (fifo, Path("/dev/zero")):
@@ -239,7 +272,9 @@ def test_special_files_are_refused_at_once(tmp_path: Path) -> None:
         assert r.returncode == 2 and "is a folder" in r.stderr and "empty name" not in r.stderr
 
 
-def test_an_error_quotes_a_bounded_part_of_the_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_error_quotes_a_bounded_part_of_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     big = tmp_path / "big.csv"
     big.write_text("time,x,y,z\n0,1,2,3\n0.02," + "9" * 5_000_000 + "x,2,3\n")
     assert main(["import", str(big), "-o", str(tmp_path / "o"), "-q"]) == 1
@@ -250,13 +285,17 @@ def test_an_error_quotes_a_bounded_part_of_the_input(tmp_path: Path, capsys: pyt
 
 # -- the report ----------------------------------------------------------------------------------
 
-def test_a_warning_shared_by_inputs_is_said_once(fitbit_seed: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_a_warning_shared_by_inputs_is_said_once(
+    fitbit_seed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bins = [fitbit_seed / "watch-bin" / n for n in ("Walking_20200421155113.bin", "Squad_20200421180451.bin")]
     assert main(["import", *map(str, bins), "-o", str(tmp_path / "o"), "-q"]) == 0
     text = capsys.readouterr().out
     assert text.count("no timezone given") == 1
-    assert "warning (2 inputs: Walking_20200421155113.bin, Squad_20200421180451.bin): no timezone given" in text
+    assert (
+        "warning (2 inputs: Walking_20200421155113.bin, Squad_20200421180451.bin): no timezone given" in text
+    )
 
 
 def test_info_takes_several_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -281,7 +320,9 @@ def test_the_folder_import_needs_no_copy(tmp_path: Path) -> None:
     raw = hapt_folder(tmp_path / "in", {3: 300, 4: 300})
     shutil.copy(raw / "labels.txt", tmp_path / "labels.txt")  # a lone labels.txt without recordings
     assert expand_inputs([raw]) == [raw / "acc_exp03_user01.txt", raw / "acc_exp04_user01.txt"]
-    assert expand_inputs([tmp_path / "labels.txt"]) == [tmp_path / "labels.txt"]  # not HAPT's: not a companion
+    assert expand_inputs([tmp_path / "labels.txt"]) == [
+        tmp_path / "labels.txt"
+    ]  # not HAPT's: not a companion
 
 
 def test_an_import_never_replaces_its_own_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

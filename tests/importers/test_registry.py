@@ -14,8 +14,14 @@ from harlab.importers.importer import import_warnings, load_errors, resolve_time
 
 def test_fitbit_importers_are_registered() -> None:
     names = set(importers())
-    assert {"fitbit_bin", "fitbit_csv", "fitbit_fetcher_csv", "fitbit_fetcher_bin", "fitbit_takeout",
-            "fitbit_webapi_hr"} <= names
+    assert {
+        "fitbit_bin",
+        "fitbit_csv",
+        "fitbit_fetcher_csv",
+        "fitbit_fetcher_bin",
+        "fitbit_takeout",
+        "fitbit_webapi_hr",
+    } <= names
     assert not {k: v for k, v in load_errors().items() if k.startswith("fitbit")}
     assert get_importer("fitbit_takeout").accepts_directories
 

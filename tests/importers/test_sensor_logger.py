@@ -190,7 +190,7 @@ def test_a_row_with_a_broken_clock_still_gives_a_valid_rate(tmp_path: Path) -> N
 
     files = export_files()
     rows = files["HeartRate.csv"].splitlines()
-    rows[2] = "1" + rows[2][rows[2].index(","):]
+    rows[2] = "1" + rows[2][rows[2].index(",") :]
     files["HeartRate.csv"] = "\n".join(rows) + "\n"
     root = make_folder(tmp_path / "export", files)
     (s,) = IMP.read(root, ImportOptions())

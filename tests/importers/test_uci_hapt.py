@@ -92,7 +92,9 @@ def test_synthetic_builtin_names_and_touching_segments(tmp_path: Path) -> None:
     s = read(p, participant="alice")
     segs = list(s.label_tracks["activity"])
     assert [(x.label, x.start, x.end) for x in segs] == [("WALKING", 0.2, 0.8), ("SITTING", 0.8, 1.2)]
-    assert s.metadata.participant_id == "user 01"  # the source names its subject; --participant never renames it
+    assert (
+        s.metadata.participant_id == "user 01"
+    )  # the source names its subject; --participant never renames it
 
 
 def test_no_labels_file_gives_unlabelled_session(tmp_path: Path) -> None:

@@ -18,9 +18,7 @@ def seg(start: float, end: float, label: str = "walk", i: int = 0, **kw: object)
 def snapshot(session: Session) -> dict:
     """Everything an edit may change, as plain values: tracks (policy, segments by id) and schema."""
     return {
-        "tracks": {
-            name: (t.policy, {s.id: s for s in t}) for name, t in session.label_tracks.items()
-        },
+        "tracks": {name: (t.policy, {s.id: s for s in t}) for name, t in session.label_tracks.items()},
         "schema": session.schema.to_list(),
     }
 

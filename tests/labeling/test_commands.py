@@ -145,9 +145,18 @@ def test_composite_is_one_step_and_rolls_back_on_failure(session):
 def test_accept_predictions(session):
     classes = ["walk", "sit"]
     pt = PredictionTrack(
-        "cnn", "cnn", "1.0", classes, np.array([0.0]), np.array([1.0]), np.array([[0.9, 0.1]]),
-        segments=[seg(50, 60, "walk", confidence=0.9), seg(60, 70, "sit", confidence=0.4),
-                  seg(70, 80, "sit", confidence=0.8)],
+        "cnn",
+        "cnn",
+        "1.0",
+        classes,
+        np.array([0.0]),
+        np.array([1.0]),
+        np.array([[0.9, 0.1]]),
+        segments=[
+            seg(50, 60, "walk", confidence=0.9),
+            seg(60, 70, "sit", confidence=0.4),
+            seg(70, 80, "sit", confidence=0.8),
+        ],
     )
     cmd = AcceptPredictions(pt, "activity", 55, 75, threshold=0.5)
     roundtrip(session, cmd)

@@ -35,7 +35,9 @@ def test_snap_to_array_and_stream():
     assert snap_to_samples(1.234, t) == pytest.approx(1.23)
     assert snap_to_samples(-5, t) == 0.0 and snap_to_samples(500, t) == pytest.approx(99.99)
     np.testing.assert_allclose(snap_to_samples(np.array([0.004, 0.006]), t), [0.0, 0.01])
-    stream = Stream.from_arrays("acc", t, np.zeros((len(t), 3), np.float32), ["x", "y", "z"], "m/s^2", rate_hz=100)
+    stream = Stream.from_arrays(
+        "acc", t, np.zeros((len(t), 3), np.float32), ["x", "y", "z"], "m/s^2", rate_hz=100
+    )
     assert snap_to_samples(1.234, stream) == pytest.approx(1.23)
     assert snap_to_samples(1e6, stream) == pytest.approx(99.99)
     assert snap_to_samples(-1e6, stream) == 0.0

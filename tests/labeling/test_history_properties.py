@@ -26,7 +26,12 @@ TRACKS = ["activity", "events"]
 times = st.integers(0, 60).map(float)
 op = st.tuples(
     st.sampled_from(["add", "range", "remove", "modify", "move", "split", "merge", "change"]),
-    st.sampled_from(TRACKS), times, times, st.sampled_from(LABELS), st.integers(0, 10), st.integers(0, 10),
+    st.sampled_from(TRACKS),
+    times,
+    times,
+    st.sampled_from(LABELS),
+    st.integers(0, 10),
+    st.integers(0, 10),
 )
 
 

@@ -35,9 +35,9 @@ storage = pytest.importorskip("harlab.storage")
 
 
 def labels_json(session) -> dict:
-    return {
-        name: [segment_to_dict(s) for s in t] for name, t in sorted(session.label_tracks.items())
-    } | {"__schema__": session.schema.to_list()}
+    return {name: [segment_to_dict(s) for s in t] for name, t in sorted(session.label_tracks.items())} | {
+        "__schema__": session.schema.to_list()
+    }
 
 
 def edit_a_lot(h: EditHistory) -> None:
@@ -160,8 +160,9 @@ def test_sigkill_then_recover_in_a_real_process(saved):
     code = CHILD.format(path=str(saved))
     root = str(Path(__file__).resolve().parents[2])  # the project root, where the tests package lives
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         state_line = child.stdout.readline()
         ready = child.stdout.readline()

@@ -25,8 +25,10 @@ def test_preset_sizes_colours_hotkeys(name, n):
     assert len(s) == n
     colours = [c.color for c in s]
     assert len(set(colours)) == n
-    closest = min(sum((a - b) ** 2 for a, b in zip(rgb(x), rgb(y), strict=True)) ** 0.5
-                  for x, y in itertools.combinations(colours, 2))
+    closest = min(
+        sum((a - b) ** 2 for a, b in zip(rgb(x), rgb(y), strict=True)) ** 0.5
+        for x, y in itertools.combinations(colours, 2)
+    )
     assert closest > 60, "two classes look alike"
     for c in s:  # readable on both light and dark backgrounds: not too close to white or black
         lum = sum(rgb(c.color)) / 3
@@ -41,7 +43,11 @@ def test_preset_names_follow_the_datasets():
     assert fit.names[0] == "Walking" and fit.names[7] == "Squat" and "Squad" in fit["Squat"].description
     assert fit.names[9] == "Situp"
     w = preset("wisdm")
-    assert w.names[0] == "walking" and "O" in w["catch"].description and all("code N" not in c.description for c in w)
+    assert (
+        w.names[0] == "walking"
+        and "O" in w["catch"].description
+        and all("code N" not in c.description for c in w)
+    )
     assert preset("uci-har").names[-1] == "LIE_TO_STAND"
     assert preset("wisdm") is not preset("wisdm")  # fresh copies
     with pytest.raises(SessionError, match="wisdm"):
@@ -55,7 +61,9 @@ def test_presets_match_the_real_dataset_files():
         pytest.skip("../shared/data not present")
     names = [line.split(maxsplit=1)[1].strip() for line in uci.read_text().splitlines() if line.strip()]
     assert preset("uci-har").names == names
-    pairs = [tuple(p.strip() for p in line.split("=")) for line in key.read_text().splitlines() if "=" in line]
+    pairs = [
+        tuple(p.strip() for p in line.split("=")) for line in key.read_text().splitlines() if "=" in line
+    ]
     assert preset("wisdm").names == [n for n, _ in pairs]
     assert [c.description.split()[2][0] for c in preset("wisdm")] == [c for _, c in pairs]
 
@@ -79,13 +87,16 @@ def test_bare_list_is_accepted(tmp_path):
     ("text", "message"),
     [
         ('{"classes": [{"name": "a",}]}', "line 1"),
-        ("{\n  \"classes\": [\n    {\"name\": \"a\" \"color\": 1}\n  ]\n}", "line 3"),
+        ('{\n  "classes": [\n    {"name": "a" "color": 1}\n  ]\n}', "line 3"),
         ('{"format": "other", "classes": []}', "format is 'other'"),
         ('{"classes": {"name": "a"}}', "no list of classes"),
         ('{"classes": [{"name": "a", "color": "red"}]}', "classes[0] ('a'): class 'a': colour 'red'"),
         ('{"classes": [{"name": "a"}, {"name": "a"}]}', "classes[1] ('a'): class 'a' is already"),
         ('{"classes": [{"name": "a", "hotkey": "s"}]}', "already the shortcut"),
-        ('{"classes": [{"name": "a", "hotkey": "x"}, {"name": "b", "hotkey": "X"}]}', "hotkey 'X' already belongs"),
+        (
+            '{"classes": [{"name": "a", "hotkey": "x"}, {"name": "b", "hotkey": "X"}]}',
+            "hotkey 'X' already belongs",
+        ),
         ('{"classes": [42]}', "classes[0] is not a class"),
     ],
 )

@@ -39,7 +39,9 @@ def assert_usable(schema: LabelSchema, what: str) -> None:
     assert key_conflicts(SHORTCUTS, schema) == [], what
     assert all(not class_hotkey_problem(c.hotkey) for c in schema if c.hotkey), what
     pair = closest_pair(c.color for c in schema)
-    assert pair is None or pair[0] >= MIN_CLASS_DISTANCE, f"{what}: {pair[1]} and {pair[2]} look alike ({pair[0]:.1f})"
+    assert pair is None or pair[0] >= MIN_CLASS_DISTANCE, (
+        f"{what}: {pair[1]} and {pair[2]} look alike ({pair[0]:.1f})"
+    )
     for c in schema:  # readable on light and dark backgrounds
         assert 40 < sum(hex_rgb(c.color)) / 3 < 225, (what, c)
 
@@ -155,12 +157,17 @@ def test_fitbit_bin_import_schema(tmp_path):
 def test_generic_csv_labels_get_distinct_colours(tmp_path):
     from harlab.importers._csvspec import CsvSpec, StreamSpec
 
-    spec = CsvSpec(time_column="time_s", time_unit="s",
-                   streams=[StreamSpec("acc", ["ax", "ay", "az"], ["x", "y", "z"], "g", "accelerometer")],
-                   labels={"activity": "label"})
+    spec = CsvSpec(
+        time_column="time_s",
+        time_unit="s",
+        streams=[StreamSpec("acc", ["ax", "ay", "az"], ["x", "y", "z"], "g", "accelerometer")],
+        labels={"activity": "label"},
+    )
     labels = ["walk", "sit", "stand", "run", "bike", "lie", "jump", "squat"]
     p = tmp_path / "labelled.csv"
-    p.write_text("time_s,ax,ay,az,label\n" + "".join(f"{0.02 * i:.2f},0,0,1,{labels[i // 3]}\n" for i in range(24)))
+    p.write_text(
+        "time_s,ax,ay,az,label\n" + "".join(f"{0.02 * i:.2f},0,0,1,{labels[i // 3]}\n" for i in range(24))
+    )
     (s,) = get_importer("csv").read(p, ImportOptions(extra={"spec": spec.save(tmp_path / "spec.toml")}))
     assert set(s.schema.names) >= set(labels)
     assert_usable(s.schema, "generic csv import")
@@ -191,7 +198,7 @@ def test_automatic_keys_skip_the_shortcut_table():
     assert len(set(keys)) == len(keys) >= 28
     assert assign_hotkeys(3, taken=["1", "2"]) == ["3", "4", "5"]
     many = assign_hotkeys(40)
-    assert many[: len(keys)] == list(keys) and many[len(keys):] == [None] * (40 - len(keys))
+    assert many[: len(keys)] == list(keys) and many[len(keys) :] == [None] * (40 - len(keys))
 
 
 def test_repair_moves_clashing_keys_to_free_letters_of_the_name():
@@ -200,8 +207,11 @@ def test_repair_moves_clashing_keys_to_free_letters_of_the_name():
     old = LabelSchema(replace(c, hotkey=before.get(c.name, c.hotkey)) for c in s)
     assert len(key_conflicts(SHORTCUTS, old)) == 3
     repairs = repair_hotkeys(old)
-    assert [(r.name, r.old, r.new) for r in repairs] == [("sitting", "s", "i"), ("standing", "t", "a"),
-                                                         ("cycling", "c", "n")]
+    assert [(r.name, r.old, r.new) for r in repairs] == [
+        ("sitting", "s", "i"),
+        ("standing", "t", "a"),
+        ("cycling", "c", "n"),
+    ]
     assert key_conflicts(SHORTCUTS, old) == []
     assert old.to_list() == s.to_list()  # an old demo file repairs to today's demo keys
     text = describe_repairs(repairs)

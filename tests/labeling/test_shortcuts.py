@@ -17,10 +17,32 @@ from harlab.labeling.shortcuts import (
 )
 
 REQUIRED = {
-    "pan_left", "pan_right", "zoom_in", "zoom_out", "zoom_all", "next_segment", "prev_segment", "next_gap",
-    "prev_gap", "go_to_time", "select_at_cursor", "nudge_start_left", "nudge_start_right", "nudge_end_left",
-    "nudge_end_right", "split_at_cursor", "merge_with_next", "delete_segment", "change_class", "undo", "redo",
-    "save", "open", "help", "next_track", "prev_track",
+    "pan_left",
+    "pan_right",
+    "zoom_in",
+    "zoom_out",
+    "zoom_all",
+    "next_segment",
+    "prev_segment",
+    "next_gap",
+    "prev_gap",
+    "go_to_time",
+    "select_at_cursor",
+    "nudge_start_left",
+    "nudge_start_right",
+    "nudge_end_left",
+    "nudge_end_right",
+    "split_at_cursor",
+    "merge_with_next",
+    "delete_segment",
+    "change_class",
+    "undo",
+    "redo",
+    "save",
+    "open",
+    "help",
+    "next_track",
+    "prev_track",
 }
 
 
@@ -46,8 +68,15 @@ def test_required_actions_and_conventional_keys():
 
 @pytest.mark.parametrize(
     ("raw", "norm"),
-    [("shift+ctrl+z", "Ctrl+Shift+Z"), ("Ctrl++", "Ctrl++"), ("+", "+"), ("pageup", "PgUp"), ("a", "A"),
-     ("Delete", "Del"), ("F1", "F1")],
+    [
+        ("shift+ctrl+z", "Ctrl+Shift+Z"),
+        ("Ctrl++", "Ctrl++"),
+        ("+", "+"),
+        ("pageup", "PgUp"),
+        ("a", "A"),
+        ("Delete", "Del"),
+        ("F1", "F1"),
+    ],
 )
 def test_normalize_key(raw, norm):
     assert normalize_key(raw) == norm

@@ -12,12 +12,15 @@ from harlab.cli import main
 from harlab.simulate.batch_session import demo_model_path
 
 
-@pytest.mark.parametrize("command", [
-    ["train", "{csv}", "-o", "{tmp}/m.harmodel"],
-    ["evaluate", "{model}", "{csv}"],
-    ["predict", "{model}", "{csv}"],
-    ["explore", "{csv}", "-o", "{tmp}/pca.png"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "{csv}", "-o", "{tmp}/m.harmodel"],
+        ["evaluate", "{model}", "{csv}"],
+        ["predict", "{model}", "{csv}"],
+        ["explore", "{csv}", "-o", "{tmp}/pca.png"],
+    ],
+)
 def test_a_csv_given_for_a_session_says_import_it_first(
     command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -30,7 +33,9 @@ def test_a_csv_given_for_a_session_says_import_it_first(
     assert "bytes 0-7" not in err
 
 
-def test_counts_of_one_are_singular_in_predict_and_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_counts_of_one_are_singular_in_predict_and_info(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A 3 s session holds one 2.56 s window: 'predict' said '1 windows, 1 segments', 'info' '1 segments'."""
     from harlab.simulate.batch_session import make_demo_session
     from harlab.storage import save_session
@@ -54,14 +59,34 @@ def test_export_windows_defaults_are_trains(tmp_path: Path, capsys: pytest.Captu
 
     path = save_session(make_demo_session(1.0), tmp_path / "s.h5")
     out = tmp_path / "w.npz"
-    assert main(["export", str(path), "--to", "windows", "--track", "activity", "--streams", "accel,gyro",
-                 "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(path),
+                "--to",
+                "windows",
+                "--track",
+                "activity",
+                "--streams",
+                "accel,gyro",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((tmp_path / "w.npz.json").read_text())
     p = argparse.ArgumentParser()
     add_window_args(p)
     train_window = p.parse_args([]).window
     data = build_dataset([read_session(path)], "activity", train_window, channels=["accel", "gyro"])
-    assert (manifest["window_s"], manifest["stride_s"]) == (data.info.window_s, data.info.stride_s) == (2.56, 1.28)
+    assert (
+        (manifest["window_s"], manifest["stride_s"])
+        == (data.info.window_s, data.info.stride_s)
+        == (2.56, 1.28)
+    )
     assert manifest["n_windows"] == len(data.windows)
 
 
@@ -72,8 +97,24 @@ def test_export_default_window_is_rounded_at_a_rate_it_does_not_fit(tmp_path: Pa
 
     path = save_session(make_demo_session(1.0, rate_hz=20.0), tmp_path / "s.h5")
     out = tmp_path / "w.npz"
-    assert main(["export", str(path), "--to", "windows", "--track", "activity", "--streams", "accel",
-                 "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(path),
+                "--to",
+                "windows",
+                "--track",
+                "activity",
+                "--streams",
+                "accel",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((tmp_path / "w.npz.json").read_text())
     assert manifest["window_s"] == pytest.approx(2.55) and manifest["stride_s"] == pytest.approx(1.3)
 
@@ -90,13 +131,20 @@ def test_predict_warns_once_about_label_classes_the_model_does_not_know(
     for i in range(2):
         session = make_demo_session(0.5, seed=i)
         track = LabelTrack("activity")
-        track.add_many([Segment(0.0, 10.0, "Walking"), Segment(10.0, 20.0, "LAYING"),
-                        Segment(20.0, 30.0, "WALKING_UPSTAIRS")])
+        track.add_many(
+            [
+                Segment(0.0, 10.0, "Walking"),
+                Segment(10.0, 20.0, "LAYING"),
+                Segment(20.0, 30.0, "WALKING_UPSTAIRS"),
+            ]
+        )
         session.label_tracks["activity"] = track
         paths.append(save_session(session, tmp_path / f"s{i}.h5"))
     assert main(["predict", str(demo_model_path()), *map(str, paths)]) == 0
     err = capsys.readouterr().err
     assert err.count("warning:") == 1
-    assert (f"warning: {paths[0]}: its 'activity' labels have classes the model does not know: "
-            "LAYING (nearest: lying), WALKING_UPSTAIRS") in err
+    assert (
+        f"warning: {paths[0]}: its 'activity' labels have classes the model does not know: "
+        "LAYING (nearest: lying), WALKING_UPSTAIRS"
+    ) in err
     assert "Walking" not in err.split("warning:")[1].split(";")[0]

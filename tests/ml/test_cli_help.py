@@ -11,24 +11,45 @@ from harlab.cli import main
 from harlab.ml.models import CNN1DConfig
 
 
-@pytest.mark.parametrize("command", [["train"], ["evaluate"], ["explore"], ["predict"], ["export"], ["import"],
-                                     ["info"], ["validate"], ["demo"], ["record"], ["models", "list"],
-                                     ["models", "show"], ["models", "promote"], ["models", "register"],
-                                     ["models", "export-onnx"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train"],
+        ["evaluate"],
+        ["explore"],
+        ["predict"],
+        ["export"],
+        ["import"],
+        ["info"],
+        ["validate"],
+        ["demo"],
+        ["record"],
+        ["models", "list"],
+        ["models", "show"],
+        ["models", "promote"],
+        ["models", "register"],
+        ["models", "export-onnx"],
+    ],
+)
 def test_every_option_is_explained(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
         main([*command, "--help"])
     assert e.value.code == 0
     text = capsys.readouterr().out
-    positionals = text.split("positional arguments:", 1)[1].split("options:", 1)[0] if "positional" in text else ""
+    positionals = (
+        text.split("positional arguments:", 1)[1].split("options:", 1)[0] if "positional" in text else ""
+    )
     unexplained = [line.strip() for line in positionals.splitlines() if re.fullmatch(r"  \w+", line)]
     assert not unexplained, f"arguments without help: {unexplained}"
     options = text.split("options:", 1)[1]
     # an option line with nothing after its name and metavar, and no help on the next line, has no help
     lines = options.splitlines() + [""]
-    bare = [line.strip() for line, after in zip(lines, lines[1:], strict=False)
-            if re.fullmatch(r"\s+(-\w \S+, |-\w, )?--[\w-]+( [A-Z_]+)?", line)
-            and not re.match(r"\s{6,}[^\s-]", after)]
+    bare = [
+        line.strip()
+        for line, after in zip(lines, lines[1:], strict=False)
+        if re.fullmatch(r"\s+(-\w \S+, |-\w, )?--[\w-]+( [A-Z_]+)?", line)
+        and not re.match(r"\s{6,}[^\s-]", after)
+    ]
     assert not bare, f"options without help: {bare}"
     if command[0] in ("train", "evaluate"):
         for opt, default in (("--epochs", "40"), ("--batch-size", "64"), ("--lr", "0.002"), ("--seed", "0")):
@@ -40,6 +61,11 @@ def test_stated_network_defaults_are_the_real_ones(capsys: pytest.CaptureFixture
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     cfg = CNN1DConfig()
-    for opt, value in (("depth", cfg.depth), ("width", cfg.width), ("kernel", cfg.kernel), ("dropout", cfg.dropout)):
+    for opt, value in (
+        ("depth", cfg.depth),
+        ("width", cfg.width),
+        ("kernel", cfg.kernel),
+        ("dropout", cfg.dropout),
+    ):
         assert re.search(rf"--{opt} \S+ cnn1d [^()]*\({value:g}\)", text), opt
     assert "-o MODEL, --output MODEL required:" in text

@@ -45,8 +45,11 @@ def _recording(rot: np.ndarray, n_each: int = 20, rate: float = 25.0, seed: int 
     rng = np.random.default_rng(seed)
     t = np.arange(64) / rate
     lean = np.radians(20)
-    body_up = {"walking": np.array([0, 0, 1.0]), "standing": np.array([0, 0, 1.0]),
-               "sitting": np.array([np.sin(lean), 0, np.cos(lean)])}
+    body_up = {
+        "walking": np.array([0, 0, 1.0]),
+        "standing": np.array([0, 0, 1.0]),
+        "sitting": np.array([np.sin(lean), 0, np.cos(lean)]),
+    }
     X, names = [], []
     for act, up in body_up.items():
         for _ in range(n_each):
@@ -105,9 +108,14 @@ def test_dataset_reference_comes_from_all_windows_not_only_labelled_ones() -> No
 
 def test_context_model_round_trip_and_whole_session_prediction(tmp_path, sessions) -> None:
     data = build_dataset(sessions, "activity", 2.0, 1.0)
-    model = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="features", gbm_rounds=40,
-                                                                      gbm_min_rounds=40, gbm_feature_fraction=1.0),
-                  context=data.context)
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="features", gbm_rounds=40, gbm_min_rounds=40, gbm_feature_fraction=1.0),
+        context=data.context,
+    )
     assert model.uses_context
     assert model.members[0].booster.num_feature() == model.members[0].features(data.X[:2]).shape[1]
     loaded = ActivityModel.load(model.save(tmp_path / "m.harmodel"))
@@ -122,27 +130,47 @@ def test_context_model_round_trip_and_whole_session_prediction(tmp_path, session
     np.testing.assert_allclose(track.probabilities, model.predict_proba(sw.X, refs), atol=1e-6)
     assert (track.probabilities.argmax(1) == loaded.predict(sw.X)).all()
     # and the context is not ignored: a reference from another recording changes the answer
-    other = np.tile(recording_reference(data.X[data.groups == data.groups[0]], data.info.channels,
-                                        data.info.units, data.info.rate_hz), (len(sw.X), 1))
+    other = np.tile(
+        recording_reference(
+            data.X[data.groups == data.groups[0]], data.info.channels, data.info.units, data.info.rate_hz
+        ),
+        (len(sw.X), 1),
+    )
     other[:, :3] = -other[:, :3]  # an upright upside down
     assert not np.allclose(loaded.predict_proba(sw.X, other), track.probabilities, atol=1e-3)
 
 
 def test_without_context_the_member_sees_window_features_only(sessions) -> None:
     data = build_dataset(sessions, "activity", 2.0, 1.0)
-    model = train(data.X, data.y, data.groups, data.info,
-                  TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30, context=False),
-                  context=data.context)
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30, context=False),
+        context=data.context,
+    )
     assert not model.uses_context
     # the recording's upright is still needed to map its wearing orientation, unless that is off too
     assert model.needs_references and model.recording_references(data.X) is not None
-    bare = train(data.X, data.y, data.groups, data.info,
-                 TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30, context=False, orientation=False),
-                 context=data.context)
+    bare = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30, context=False, orientation=False),
+        context=data.context,
+    )
     assert bare.recording_references(data.X) is None and bare.info.orientation_upright is None
     n_ctx = model.members[0].booster.num_feature()
-    with_ctx = train(data.X, data.y, data.groups, data.info,
-                     TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30), context=data.context)
+    with_ctx = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30),
+        context=data.context,
+    )
     assert with_ctx.members[0].relative  # each window feature also against the recording's median
     assert with_ctx.members[0].booster.num_feature() == 2 * n_ctx + len(CONTEXT_NAMES)
 
@@ -150,8 +178,14 @@ def test_without_context_the_member_sees_window_features_only(sessions) -> None:
 def test_cnn_takes_the_context_round_trips_and_old_files_without_it_still_load(tmp_path, sessions) -> None:
     data = build_dataset(sessions, "activity", 2.0, 1.0)
     small = {"depth": 2, "width": 8, "max_width": 8}
-    model = train(data.X, data.y, data.groups, data.info,
-                  TrainConfig(preset="cnn1d", epochs=2, arch=small), context=data.context)
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="cnn1d", epochs=2, arch=small),
+        context=data.context,
+    )
     member = model.members[0]
     assert model.uses_context and member.arch.context_inputs == len(CONTEXT_NAMES)
     new = make_session("new", seed=42)
@@ -168,9 +202,14 @@ def test_cnn_takes_the_context_round_trips_and_old_files_without_it_still_load(t
     with pytest.raises(HarlabError, match="recording-context inputs"):
         member.net(torch.zeros(2, data.X.shape[1], data.X.shape[2]))
     # without context: the network of earlier files (no context_inputs in the architecture)
-    plain = train(data.X, data.y, data.groups, data.info,
-                  TrainConfig(preset="cnn1d", epochs=2, arch=small, context=False, orientation=False),
-                  context=data.context)
+    plain = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="cnn1d", epochs=2, arch=small, context=False, orientation=False),
+        context=data.context,
+    )
     assert not plain.uses_context and plain.recording_references(sw.X) is None
     header = plain.members[0].header()
     del header["arch"]["context_inputs"]  # as files written before the CNN took context
@@ -196,7 +235,9 @@ def _accel_gyro_recording(seed: int = 0) -> tuple[np.ndarray, list[str], list[st
     device's z axis and a little about x, so turning about the vertical has a sign."""
     X, _ = _recording(_rotation(seed), seed=seed)
     rng = np.random.default_rng(seed + 10)
-    gyro = np.array([0.3, 0.0, 1.0], np.float32) + rng.normal(0, 0.2, (len(X), X.shape[1], 3)).astype(np.float32)
+    gyro = np.array([0.3, 0.0, 1.0], np.float32) + rng.normal(0, 0.2, (len(X), X.shape[1], 3)).astype(
+        np.float32
+    )
     return np.concatenate([X, gyro], axis=2), CH + ["gyr.x", "gyr.y", "gyr.z"], U + ["rad/s"] * 3
 
 
@@ -219,8 +260,9 @@ def test_relative_features_are_each_window_against_its_recordings_median() -> No
     # a day's worth of windows: the features' batches on worker threads give the same medians
     many = np.concatenate([X * (1 + 0.01 * k) for k in range(50)])
     with ThreadPoolExecutor(max_workers=2) as pool:
-        np.testing.assert_array_equal(recording_reference(many, ch, un, rate, pool),
-                                      recording_reference(many, ch, un, rate))
+        np.testing.assert_array_equal(
+            recording_reference(many, ch, un, rate, pool), recording_reference(many, ch, un, rate)
+        )
 
 
 def _rotation_onto(up: np.ndarray) -> np.ndarray:
@@ -237,7 +279,9 @@ def test_the_recording_median_maps_with_its_windows_into_the_models_orientation(
     orientation must give the medians of the canonical recording, without computing them again."""
     X, _ = _recording(_rotation_onto(np.array([0.6, 0.5, 0.62])), seed=5)
     rng = np.random.default_rng(5)
-    gyro = np.array([0.3, -0.2, 1.0], np.float32) + rng.normal(0, 0.2, (len(X), X.shape[1], 3)).astype(np.float32)
+    gyro = np.array([0.3, -0.2, 1.0], np.float32) + rng.normal(0, 0.2, (len(X), X.shape[1], 3)).astype(
+        np.float32
+    )
     X = np.concatenate([X, gyro], axis=2)
     ch, un = CH + ["gyr.x", "gyr.y", "gyr.z"], U + ["rad/s"] * 3
     ref = recording_reference(X, ch, un, 25.0)
@@ -254,18 +298,24 @@ def test_models_from_before_relative_features_still_apply_to_full_references(tmp
     data = build_dataset(sessions, "activity", 2.0, 1.0)
     cfg = TrainConfig(preset="features", gbm_rounds=30, gbm_min_rounds=30)
     # a reference without the feature medians, as every dataset had before them
-    old = train(data.X, data.y, data.groups, data.info, cfg, context=np.ascontiguousarray(data.context[:, :REF_SIZE]))
+    old = train(
+        data.X, data.y, data.groups, data.info, cfg, context=np.ascontiguousarray(data.context[:, :REF_SIZE])
+    )
     assert old.uses_context and not old.members[0].relative
     header = old.members[0].header()
     del header["recording_relative"]  # as such files were written
     restored = BoostedFeaturesMember.restore(header, old.members[0].arrays(), old.info)
     assert not restored.relative
-    np.testing.assert_allclose(restored.predict_proba(data.X, context=data.context),
-                               old.members[0].predict_proba(data.X, context=data.context[:, :REF_SIZE]), atol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict_proba(data.X, context=data.context),
+        old.members[0].predict_proba(data.X, context=data.context[:, :REF_SIZE]),
+        atol=1e-6,
+    )
     new = train(data.X, data.y, data.groups, data.info, cfg, context=data.context)
     loaded = ActivityModel.load(new.save(tmp_path / "new.harmodel"))
     assert loaded.members[0].relative
-    np.testing.assert_allclose(loaded.predict_proba(data.X, data.context), new.predict_proba(data.X, data.context),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict_proba(data.X, data.context), new.predict_proba(data.X, data.context), atol=1e-6
+    )
     with pytest.raises(HarlabError, match="sampling rate"):
         loaded.predict_proba(data.X, data.context[:, :REF_SIZE])

@@ -18,8 +18,10 @@ def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("evaluate")
     paths = [str(save_session(make_session(f"P{i}", seed=i), tmp / f"p{i}.h5")) for i in range(3)]
     model = tmp / "m.harmodel"
-    assert main(["train", *paths, "-o", str(model), "--window", "2", "--preset", "features", "--no-track",
-                 "-q"]) == 0
+    assert (
+        main(["train", *paths, "-o", str(model), "--window", "2", "--preset", "features", "--no-track", "-q"])
+        == 0
+    )
     return tmp, paths, str(model)
 
 
@@ -63,12 +65,32 @@ def test_usage_mistakes_open_no_tracking_run(trained, argv, tmp_path, capsys, mo
 
 
 def test_train_prints_scores_without_float_noise(tmp_path, capsys):
-    paths = [str(save_session(make_session(f"P{i}", seed=i, bouts=3), tmp_path / f"p{i}.h5")) for i in range(3)]
-    assert main(["train", *paths, "-o", str(tmp_path / "m.harmodel"), "--window", "2", "--preset", "features",
-                 "--no-track", "-q"]) == 0
+    paths = [
+        str(save_session(make_session(f"P{i}", seed=i, bouts=3), tmp_path / f"p{i}.h5")) for i in range(3)
+    ]
+    assert (
+        main(
+            [
+                "train",
+                *paths,
+                "-o",
+                str(tmp_path / "m.harmodel"),
+                "--window",
+                "2",
+                "--preset",
+                "features",
+                "--no-track",
+                "-q",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert result["validation"] and all(isinstance(v, float) and round(v, 4) == v
-                                        for v in result["validation"].values() if not isinstance(v, int))
+    assert result["validation"] and all(
+        isinstance(v, float) and round(v, 4) == v
+        for v in result["validation"].values()
+        if not isinstance(v, int)
+    )
 
 
 def test_a_folder_of_sessions_is_taken_like_its_files(trained, tmp_path, capsys):
@@ -79,8 +101,23 @@ def test_a_folder_of_sessions_is_taken_like_its_files(trained, tmp_path, capsys)
     for i in range(3):
         save_session(make_session(f"P{i}", seed=i), folder / f"p{i}.h5")
     out = tmp_path / "m.harmodel"
-    assert main(["train", str(folder), "-o", str(out), "--window", "2", "--preset", "features", "--no-track",
-                 "-q"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(folder),
+                "-o",
+                str(out),
+                "--window",
+                "2",
+                "--preset",
+                "features",
+                "--no-track",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", str(out), str(folder), "--no-track", "-q"]) == 0
     assert main(["explore", str(folder), "-o", str(tmp_path / "pca.png"), "-q"]) == 0
     capsys.readouterr()
@@ -98,12 +135,35 @@ def test_ctrl_c_during_training_exits_130_and_writes_no_model(tmp_path):
     import sys
     from pathlib import Path
 
-    paths = [str(save_session(make_session(f"P{i}", seed=i, bouts=9), tmp_path / f"p{i}.h5")) for i in range(3)]
+    paths = [
+        str(save_session(make_session(f"P{i}", seed=i, bouts=9), tmp_path / f"p{i}.h5")) for i in range(3)
+    ]
     out = tmp_path / "m.harmodel"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HARLAB_TRACKING": "off"}
-    proc = subprocess.Popen([sys.executable, "-m", "harlab", "train", *paths, "-o", str(out), "--preset", "cnn1d",
-                             "--epochs", "500", "--patience", "500", "--window", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harlab",
+            "train",
+            *paths,
+            "-o",
+            str(out),
+            "--preset",
+            "cnn1d",
+            "--epochs",
+            "500",
+            "--patience",
+            "500",
+            "--window",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         lines = []
         for line in proc.stderr:  # wait until an epoch has run, then press Ctrl+C
@@ -127,12 +187,39 @@ def test_ctrl_c_during_cross_validation_exits_130_cancelled_not_an_error(tmp_pat
     import sys
     from pathlib import Path
 
-    paths = [str(save_session(make_session(f"P{i}", seed=i, bouts=9), tmp_path / f"p{i}.h5")) for i in range(3)]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "HARLAB_TRACKING": "off",
-           "HARLAB_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.Popen([sys.executable, "-m", "harlab", "evaluate", "--cv", "3", *paths, "--preset", "cnn1d",
-                             "--epochs", "500", "--patience", "500", "--window", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    paths = [
+        str(save_session(make_session(f"P{i}", seed=i, bouts=9), tmp_path / f"p{i}.h5")) for i in range(3)
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "HARLAB_TRACKING": "off",
+        "HARLAB_DATA_DIR": str(tmp_path / "data"),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harlab",
+            "evaluate",
+            "--cv",
+            "3",
+            *paths,
+            "--preset",
+            "cnn1d",
+            "--epochs",
+            "500",
+            "--patience",
+            "500",
+            "--window",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         lines = []
         for line in proc.stderr:  # wait until a fold's network has run an epoch, then press Ctrl+C

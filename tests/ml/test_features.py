@@ -96,7 +96,9 @@ def test_orientation_free_views_do_not_change_when_the_device_is_turned() -> Non
 def test_batches_give_the_same_columns_as_one_pass() -> None:
     X = _walk_windows(37)
     tri = find_triads(CH6, U6)
-    np.testing.assert_array_equal(window_features(X, 50.0, tri, U6, batch=8), window_features(X, 50.0, tri, U6))
+    np.testing.assert_array_equal(
+        window_features(X, 50.0, tri, U6, batch=8), window_features(X, 50.0, tri, U6)
+    )
 
 
 def test_version_1_model_files_still_apply(tmp_path) -> None:
@@ -113,8 +115,11 @@ def test_version_1_model_files_still_apply(tmp_path) -> None:
     X[y == 1] *= 1.5
     tri = find_triads(CH6, U6)
     F1 = window_features(X, 50.0, tri, U6, version=1)
-    booster = lgb.train({"objective": "multiclass", "num_class": 2, "verbose": -1, "min_data_in_leaf": 5},
-                        lgb.Dataset(F1, y), num_boost_round=10)
+    booster = lgb.train(
+        {"objective": "multiclass", "num_class": 2, "verbose": -1, "min_data_in_leaf": 5},
+        lgb.Dataset(F1, y),
+        num_boost_round=10,
+    )
     info = ModelInfo(classes=["a", "b"], channels=CH6, units=U6, rate_hz=50.0, window_s=2.56, stride_s=1.28)
     member = BoostedFeaturesMember(booster, 50.0, tri, 2, U6, features_version=1, channels=CH6)
     path = ActivityModel(info, [member]).save(tmp_path / "v1.harmodel")
@@ -150,7 +155,9 @@ def test_column_map_says_how_features_move_under_a_wearing_transform(transform: 
     X = rng.normal(size=(40, 64, 7)).astype(np.float32)
     X[:, :, :3] += np.array([3.0, -2.0, 9.0], np.float32)  # a tilted device
     X[:, :, 3:6] += np.array([0.3, 0.1, 1.0], np.float32)  # turning about all axes
-    X[:, :, :6] += np.sin(np.linspace(0, 12, 64))[None, :, None].astype(np.float32) * rng.normal(size=6).astype(np.float32)
+    X[:, :, :6] += np.sin(np.linspace(0, 12, 64))[None, :, None].astype(np.float32) * rng.normal(
+        size=6
+    ).astype(np.float32)
     X[:, :, 6] = 70 + X[:, :, 6]
     signs = channel_signs(np.array([transform]), ch, un)[0]
     tri = find_triads(ch, un)

@@ -22,8 +22,13 @@ from harlab.storage import save_session
 from .conftest import make_session
 
 TINY = {"depth": 2, "width": 16, "max_width": 16}
-SEED_BIN = Path(os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data") \
-    / "fitbit-seed" / "watch-bin"
+SEED_BIN = (
+    Path(
+        os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+    )
+    / "fitbit-seed"
+    / "watch-bin"
+)
 UPPER = {"sitting": "SITTING", "walking": "Walking", "running": "RUNNING"}
 
 
@@ -35,7 +40,9 @@ def test_class_key_ignores_case_and_separators():
 
 
 def test_default_windows_work_at_10_hz_and_say_they_were_rounded():
-    data = build_dataset([make_session("P", seed=1, rate=10.0)], "activity")  # the defaults: 2.56 s, half of it
+    data = build_dataset(
+        [make_session("P", seed=1, rate=10.0)], "activity"
+    )  # the defaults: 2.56 s, half of it
     assert data.X.shape[1] == 26
     assert data.info.window_s == pytest.approx(2.6) and data.info.stride_s == pytest.approx(1.3)
     assert len(data.notes) == 1 and "using 26 and 13 samples" in data.notes[0]
@@ -63,9 +70,19 @@ def test_cli_train_with_defaults_on_one_10_hz_participant(tmp_path, capsys):
 
 def test_one_participant_holds_out_time_blocks_with_every_class_trained():
     data = build_dataset([make_session("P", seed=i, rate=10.0) for i in range(2)], "activity")
-    assert data.group_kind == "time block" and sorted(set(data.groups)) == [f"time block {i}" for i in range(1, 6)]
-    model = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="features", gbm_rounds=40),
-                  context=data.context, blocks=data.blocks, group_kind=data.group_kind)
+    assert data.group_kind == "time block" and sorted(set(data.groups)) == [
+        f"time block {i}" for i in range(1, 6)
+    ]
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="features", gbm_rounds=40),
+        context=data.context,
+        blocks=data.blocks,
+        group_kind=data.group_kind,
+    )
     m = model.info.metrics
     assert m["validation_kind"] == "time block" and len(m["validation_groups"]) == 1
     assert m["validation"]["macro_f1"] > 0.8 and m["warnings"] == []
@@ -77,14 +94,21 @@ def test_participants_with_classes_training_never_saw_fall_back_to_time_blocks()
     groups = np.repeat(["ann", "bob"], 10)
     y = np.array([0, 1] * 5 + [0, 2] * 5)  # ann never runs, bob never walks
     blocks = np.array([f"time block {i % 5 + 1}" for i in range(20)])
-    split = choose_validation(groups, y, 0.2, seed=0, blocks=blocks, classes=["sitting", "walking", "running"])
+    split = choose_validation(
+        groups, y, 0.2, seed=0, blocks=blocks, classes=["sitting", "walking", "running"]
+    )
     assert split.kind == "time block"
     assert "every choice of held-out participants leaves classes untrained" in split.description
     assert set(y[split.mask]) <= set(y[~split.mask])
     # when some choice works, participants it is, and a class missing from validation is named
     y_ok = np.array([0, 1] * 5 + [0, 1, 0, 2, 0, 1, 0, 1, 0, 1])
-    ok = choose_validation(np.repeat(["ann", "bob", "cy", "dee"], 5), y_ok, 0.25, seed=0,
-                           classes=["sitting", "walking", "running"])
+    ok = choose_validation(
+        np.repeat(["ann", "bob", "cy", "dee"], 5),
+        y_ok,
+        0.25,
+        seed=0,
+        classes=["sitting", "walking", "running"],
+    )
     assert ok.kind == "participant" and set(y_ok[ok.mask]) <= set(y_ok[~ok.mask])
     if 2 not in set(y_ok[ok.mask]):
         assert ok.warnings == ["no validation windows of running: their scores are not measured"]
@@ -103,7 +127,9 @@ def test_cv_with_one_participant_tests_time_blocks(tmp_path, capsys):
     assert rc == 0, err  # old code: "cross-validation needs at least two sessions, found 1"
     rep = json.loads(out)
     assert rep["group_kind"] == "time block" and rep["k"] == 5 and rep["macro_f1"] > 0.8
-    assert sorted(g for f in rep["folds"] for g in f["test_groups"]) == [f"time block {i}" for i in range(1, 6)]
+    assert sorted(g for f in rep["folds"] for g in f["test_groups"]) == [
+        f"time block {i}" for i in range(1, 6)
+    ]
     assert not any("warning" in f for f in rep["folds"])  # every fold trains and tests every class
     assert "other minutes of the same people" in err
 
@@ -111,8 +137,14 @@ def test_cv_with_one_participant_tests_time_blocks(tmp_path, capsys):
 @pytest.fixture(scope="module")
 def lower_model(tmp_path_factory):
     data = build_dataset([make_session(f"P{i}", seed=i) for i in range(3)], "activity", 2.0, 1.0)
-    model = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="features", gbm_rounds=40),
-                  context=data.context)
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="features", gbm_rounds=40),
+        context=data.context,
+    )
     return model, model.save(tmp_path_factory.mktemp("m") / "lower.harmodel")
 
 
@@ -129,14 +161,20 @@ def test_evaluate_matches_classes_across_spellings(tmp_path, capsys, lower_model
     odd = str(save_session(make_session("R", seed=9, labels={c: f"{c}x" for c in UPPER}), tmp_path / "r.h5"))
     assert main(["evaluate", str(path), odd]) == 2
     err = capsys.readouterr().err
-    assert "none of the sessions' classes is a class of the model" in err and "walkingx (nearest: walking)" in err
+    assert (
+        "none of the sessions' classes is a class of the model" in err
+        and "walkingx (nearest: walking)" in err
+    )
 
 
 def test_training_merges_spellings_of_one_class():
-    data = build_dataset([make_session("P0", seed=0), make_session("P1", seed=1, labels=UPPER)], "activity", 2.0, 1.0)
+    data = build_dataset(
+        [make_session("P0", seed=0), make_session("P1", seed=1, labels=UPPER)], "activity", 2.0, 1.0
+    )
     assert data.classes == ["sitting", "walking", "running"]
-    asked = build_dataset([make_session("P1", seed=1, labels=UPPER)], "activity", 2.0, 1.0,
-                          classes=["Sitting", "walking-"])
+    asked = build_dataset(
+        [make_session("P1", seed=1, labels=UPPER)], "activity", 2.0, 1.0, classes=["Sitting", "walking-"]
+    )
     assert asked.classes == ["Sitting", "walking-"] and set(asked.windows.labels) == {"Sitting", "walking-"}
 
 
@@ -156,8 +194,22 @@ def test_accepting_predictions_keeps_the_schema_spelling(lower_model):
 def test_real_fitbit_seed_trains_with_defaults(tmp_path, capsys):
     assert main(["import", str(SEED_BIN), "-o", str(tmp_path / "s"), "--quiet"]) == 0
     paths = sorted(str(p) for p in (tmp_path / "s").glob("*.h5"))
-    rc = main(["train", *paths, "-o", str(tmp_path / "m.harmodel"), "--preset", "cnn1d", "--epochs", "2",
-               "--depth", "2", "--width", "8"])
+    rc = main(
+        [
+            "train",
+            *paths,
+            "-o",
+            str(tmp_path / "m.harmodel"),
+            "--preset",
+            "cnn1d",
+            "--epochs",
+            "2",
+            "--depth",
+            "2",
+            "--width",
+            "8",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "time blocks of each recording" in err and "0.000" not in err and "nan" not in err

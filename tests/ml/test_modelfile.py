@@ -26,14 +26,22 @@ def data():
 
 @pytest.fixture(scope="module")
 def ensemble(data):
-    return train(data.X, data.y, data.groups, data.info,
-                 TrainConfig(preset="ensemble", epochs=2, arch=TINY, gbm_rounds=30))
+    return train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="ensemble", epochs=2, arch=TINY, gbm_rounds=30),
+    )
 
 
 @pytest.mark.parametrize("preset", ["ensemble", "seed2d"])
 def test_round_trip_identical_predictions(tmp_path, data, ensemble, preset):
-    model = ensemble if preset == "ensemble" else train(
-        data.X, data.y, data.groups, data.info, TrainConfig(preset=preset, epochs=1))
+    model = (
+        ensemble
+        if preset == "ensemble"
+        else train(data.X, data.y, data.groups, data.info, TrainConfig(preset=preset, epochs=1))
+    )
     path = model.save(tmp_path / "m.harmodel")
     loaded = ActivityModel.load(path)
     np.testing.assert_array_equal(loaded.predict_proba(data.X), model.predict_proba(data.X))
@@ -110,8 +118,13 @@ def test_tampered_files_fail_cleanly(tmp_path, ensemble):
     def missing_norm(a):
         del a["m0/norm/std"]
 
-    for change, msg in [(newer, "version 99"), (wrong_shape, "shape"), (unknown_kind, "unknown kind"),
-                        (bad_json, "JSON"), (missing_norm, "normalisation")]:
+    for change, msg in [
+        (newer, "version 99"),
+        (wrong_shape, "shape"),
+        (unknown_kind, "unknown kind"),
+        (bad_json, "JSON"),
+        (missing_norm, "normalisation"),
+    ]:
         _rewrite(good, bad, change)
         with pytest.raises(ModelFileError, match=msg):
             ActivityModel.load(bad)

@@ -37,15 +37,17 @@ def _rodrigues(axis: np.ndarray, angle: float) -> np.ndarray:
 
 
 def test_choose_maps_turned_and_mirrored_recordings_and_leaves_doubtful_ones() -> None:
-    refs = np.stack([
-        _ref(CANON),                                  # as worn
-        _ref(CANON * POLAR_SIGNS[1]),                 # turned round
-        _ref(CANON * POLAR_SIGNS[2]),                 # other wrist
-        _ref(CANON * POLAR_SIGNS[3]),                 # other wrist, turned
-        _ref(CANON * POLAR_SIGNS[2], motion=0.1),     # mirrored but too still to tell
-        _ref([0.0, 0.2, 0.98]),                       # an upright of its own (sit-ups): no transform fits
-        np.full(REF_SIZE, np.nan),                    # no accelerometer / too short
-    ])
+    refs = np.stack(
+        [
+            _ref(CANON),  # as worn
+            _ref(CANON * POLAR_SIGNS[1]),  # turned round
+            _ref(CANON * POLAR_SIGNS[2]),  # other wrist
+            _ref(CANON * POLAR_SIGNS[3]),  # other wrist, turned
+            _ref(CANON * POLAR_SIGNS[2], motion=0.1),  # mirrored but too still to tell
+            _ref([0.0, 0.2, 0.98]),  # an upright of its own (sit-ups): no transform fits
+            np.full(REF_SIZE, np.nan),  # no accelerometer / too short
+        ]
+    )
     assert choose(refs, CANON).tolist() == [0, 1, 2, 3, 0, 0, 0]
 
 
@@ -111,8 +113,9 @@ def test_a_model_sees_a_mirrored_recording_as_the_original(tmp_path, sessions) -
     loaded = ActivityModel.load(model.save(tmp_path / "m.harmodel"))
     np.testing.assert_array_equal(loaded.predict_proba(mirrored), model.predict_proba(Xn))
     # without the mapping the same model answers differently for the mirrored recording
-    plain = train(X, data.y, data.groups, data.info, TrainConfig(**{**cfg.__dict__, "orientation": False}),
-                  context=refs)
+    plain = train(
+        X, data.y, data.groups, data.info, TrainConfig(**{**cfg.__dict__, "orientation": False}), context=refs
+    )
     assert plain.info.orientation_upright is None and plain.wearing_orientation(mirrored) == "as worn"
     assert not np.allclose(plain.predict_proba(mirrored), plain.predict_proba(Xn), atol=1e-3)
 
@@ -120,10 +123,12 @@ def test_a_model_sees_a_mirrored_recording_as_the_original(tmp_path, sessions) -
 def test_canonicalise_without_an_upright_changes_nothing() -> None:
     X = np.ones((4, 5, 6), np.float32)
     refs = np.tile(_ref(CANON * POLAR_SIGNS[2]), (4, 1))
-    X2, refs2, t = canonicalise(X, refs, None, ["a.x", "a.y", "a.z", "g.x", "g.y", "g.z"],
-                                ["m/s^2"] * 3 + ["rad/s"] * 3)
+    X2, refs2, t = canonicalise(
+        X, refs, None, ["a.x", "a.y", "a.z", "g.x", "g.y", "g.z"], ["m/s^2"] * 3 + ["rad/s"] * 3
+    )
     assert X2 is X and refs2 is refs and not t.any()
-    X3, refs3, t3 = canonicalise(X, refs, CANON, ["a.x", "a.y", "a.z", "g.x", "g.y", "g.z"],
-                                 ["m/s^2"] * 3 + ["rad/s"] * 3)
+    X3, refs3, t3 = canonicalise(
+        X, refs, CANON, ["a.x", "a.y", "a.z", "g.x", "g.y", "g.z"], ["m/s^2"] * 3 + ["rad/s"] * 3
+    )
     assert (t3 == 2).all() and X3[0, 0].tolist() == [-1, 1, 1, 1, -1, -1]
     np.testing.assert_allclose(refs3[0, :3], CANON / np.linalg.norm(CANON), atol=1e-9)

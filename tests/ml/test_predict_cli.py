@@ -24,8 +24,13 @@ TINY = {"depth": 2, "width": 16, "max_width": 16}
 @pytest.fixture(scope="module")
 def model():
     data = build_dataset([make_session(f"P{i}", seed=i) for i in range(4)], "activity", 2.0, 1.0)
-    return train(data.X, data.y, data.groups, data.info,
-                 TrainConfig(preset="ensemble", epochs=10, batch_size=16, arch=TINY, gbm_rounds=60))
+    return train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="ensemble", epochs=10, batch_size=16, arch=TINY, gbm_rounds=60),
+    )
 
 
 def test_predict_session_writes_a_valid_track(tmp_path, model):
@@ -40,8 +45,12 @@ def test_predict_session_writes_a_valid_track(tmp_path, model):
     assert np.all(np.diff(back.window_start) > 0)
     # the truth: bouts of 20 s; smoothed segments agree with the labels most of the time
     truth = read_session(path).label_tracks["activity"]
-    agree = sum(min(s.end, t.end) - max(s.start, t.start) for s in back.segments for t in truth
-                if s.label == t.label and s.overlaps(t.start, t.end))
+    agree = sum(
+        min(s.end, t.end) - max(s.start, t.start)
+        for s in back.segments
+        for t in truth
+        if s.label == t.label and s.overlaps(t.start, t.end)
+    )
     assert agree / 120.0 > 0.9
     assert all(s.duration >= 4.0 for s in back.segments)
     assert len(back.segments) <= 8
@@ -71,8 +80,9 @@ def test_session_windows_skip_gaps_and_convert_units(model):
     t, v = s.streams["acc"].read()
     keep = (t < 30) | (t > 35)  # a 5 s hole in the accelerometer only
     s.remove_stream("acc")
-    s.add_stream(Stream.from_arrays("acc", t[keep], v[keep], ["x", "y", "z"], "g", rate_hz=25.0,
-                                    kind="accelerometer"))
+    s.add_stream(
+        Stream.from_arrays("acc", t[keep], v[keep], ["x", "y", "z"], "g", rate_hz=25.0, kind="accelerometer")
+    )
     sw = session_windows(s, model.info)
     assert not np.any((sw.start < 35) & (sw.end > 30))
     assert abs(float(np.median(np.linalg.norm(sw.X[:, :, :3], axis=2))) - 9.81) < 0.3  # g became m/s^2
@@ -105,14 +115,38 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
     paths = [str(save_session(make_session(f"P{i}", seed=i), tmp_path / f"p{i}.h5")) for i in range(4)]
     new = str(save_session(make_session("Q", seed=11), tmp_path / "q.h5"))
     model_path = tmp_path / "m.harmodel"
-    rc = main(["train", *paths, "--track", "activity", "-o", str(model_path), "--window", "2", "--stride", "1",
-               "--preset", "ensemble", "--epochs", "3", "--batch-size", "16", "--depth", "2", "--width", "16"])
+    rc = main(
+        [
+            "train",
+            *paths,
+            "--track",
+            "activity",
+            "-o",
+            str(model_path),
+            "--window",
+            "2",
+            "--stride",
+            "1",
+            "--preset",
+            "ensemble",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "16",
+            "--depth",
+            "2",
+            "--width",
+            "16",
+        ]
+    )
     assert rc == 0 and model_path.is_file()
     out, err = capsys.readouterr()
     assert "epoch 1/3" in err and "lightgbm" in err and json.loads(out.strip().splitlines()[-1])["classes"]
     assert "cnn1d refit epoch 3/3" in err  # trained again on everyone after early stopping
     model = ActivityModel.load(model_path)
-    assert model.info.training_sessions[0]["sha256"] and model.info.training_sessions[0]["path"].endswith("p0.h5")
+    assert model.info.training_sessions[0]["sha256"] and model.info.training_sessions[0]["path"].endswith(
+        "p0.h5"
+    )
 
     rc = main(["evaluate", str(model_path), new, "--json", "--confusion", str(tmp_path / "cm.png")])
     assert rc == 0
@@ -126,8 +160,29 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
     assert model.uses_context and all(m.uses_context for m in model.members)  # the default: both members
 
     plain_path = tmp_path / "plain.harmodel"
-    rc = main(["train", *paths[:2], "-o", str(plain_path), "--window", "2", "--preset", "cnn1d", "--epochs", "1",
-               "--depth", "2", "--width", "8", "--no-context", "--no-refit", "--no-orientation", "--augment", "warp"])
+    rc = main(
+        [
+            "train",
+            *paths[:2],
+            "-o",
+            str(plain_path),
+            "--window",
+            "2",
+            "--preset",
+            "cnn1d",
+            "--epochs",
+            "1",
+            "--depth",
+            "2",
+            "--width",
+            "8",
+            "--no-context",
+            "--no-refit",
+            "--no-orientation",
+            "--augment",
+            "warp",
+        ]
+    )
     assert "refit" not in capsys.readouterr().err
     plain = ActivityModel.load(plain_path)
     assert rc == 0 and not plain.uses_context and plain.info.orientation_upright is None
@@ -138,8 +193,20 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
     assert rc == 0
     assert "activity-predicted" in read_session(new).prediction_tracks
 
-    rc = main(["explore", *paths[:2], "-o", str(tmp_path / "pca.png"), "--window", "2", "--dims", "3",
-               "--coords", str(tmp_path / "pca.csv")])
+    rc = main(
+        [
+            "explore",
+            *paths[:2],
+            "-o",
+            str(tmp_path / "pca.png"),
+            "--window",
+            "2",
+            "--dims",
+            "3",
+            "--coords",
+            str(tmp_path / "pca.csv"),
+        ]
+    )
     assert rc == 0 and (tmp_path / "pca.png").is_file()
     assert (tmp_path / "pca.csv").read_text().startswith("session,participant")
 

@@ -11,7 +11,9 @@ import pytest
 from harlab.ml.dataset import build_dataset
 from harlab.ml.training import TrainConfig, train
 
-DATA = Path(os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
+DATA = Path(
+    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+)
 UCI = DATA / "uci-hapt" / "RawData"
 
 
@@ -23,17 +25,30 @@ def test_train_on_two_uci_users_recognise_a_third():
 
     imp = get_importer("uci_hapt")
     sessions = []
-    for name in ("acc_exp01_user01.txt", "acc_exp02_user01.txt", "acc_exp05_user03.txt.gz", "acc_exp06_user03.txt.gz",
-                 "acc_exp11_user06.txt", "acc_exp12_user06.txt"):
+    for name in (
+        "acc_exp01_user01.txt",
+        "acc_exp02_user01.txt",
+        "acc_exp05_user03.txt.gz",
+        "acc_exp06_user03.txt.gz",
+        "acc_exp11_user06.txt",
+        "acc_exp12_user06.txt",
+    ):
         sessions += imp.read(UCI / name, ImportOptions())
     keep = ["WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING"]
     classes = [c for c in sessions[0].schema.names if c in keep]
     assert len(classes) == 6
-    data = build_dataset(sessions, "activity", 2.56, 1.28, 50.0, ["accelerometer", "gyroscope"], classes=classes)
+    data = build_dataset(
+        sessions, "activity", 2.56, 1.28, 50.0, ["accelerometer", "gyroscope"], classes=classes
+    )
     tr = data.groups != "user 06"
     assert tr.any() and (~tr).any()
-    model = train(data.X[tr], data.y[tr], data.windows.session[tr], data.info,
-                  TrainConfig(preset="features", gbm_rounds=150))
+    model = train(
+        data.X[tr],
+        data.y[tr],
+        data.windows.session[tr],
+        data.info,
+        TrainConfig(preset="features", gbm_rounds=150),
+    )
     acc = float((model.predict(data.X[~tr]) == data.y[~tr]).mean())
     # two training participants are little; chance is 1/6
     assert acc > 0.6, acc

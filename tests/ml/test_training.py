@@ -24,8 +24,13 @@ def test_cnn_learns_separable_activities_quickly(sessions):
     data = build_dataset(sessions, "activity", window_s=2.0, stride_s=1.0)
     assert data.group_kind == "participant"
     assert data.info.channels == ["acc.x", "acc.y", "acc.z", "gyro.x", "gyro.y", "gyro.z"]
-    model = train(data.X, data.y, data.groups, data.info,
-                  TrainConfig(preset="cnn1d", epochs=10, batch_size=16, augment="none", arch=TINY))
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="cnn1d", epochs=10, batch_size=16, augment="none", arch=TINY),
+    )
     # held-out participant, never trained on
     assert model.info.metrics["validation"]["accuracy"] >= 0.95
     test = build_dataset([make_session("new", seed=99)], "activity", 2.0, 1.0, classes=data.classes)
@@ -35,9 +40,20 @@ def test_cnn_learns_separable_activities_quickly(sessions):
 @pytest.mark.parametrize("preset", ["seed2d", "features", "ensemble"])
 def test_other_presets_learn(sessions, preset):
     data = build_dataset(sessions, "activity", window_s=2.0, stride_s=1.0)
-    model = train(data.X, data.y, data.groups, data.info,
-                  TrainConfig(preset=preset, epochs=10, batch_size=16, augment="none",
-                              arch={} if preset == "seed2d" else TINY, gbm_rounds=60))
+    model = train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(
+            preset=preset,
+            epochs=10,
+            batch_size=16,
+            augment="none",
+            arch={} if preset == "seed2d" else TINY,
+            gbm_rounds=60,
+        ),
+    )
     assert model.info.preset == preset
     # the seed's small 2-D CNN is the weak baseline it was: well above chance (1/3), not perfect
     assert model.info.metrics["validation"]["macro_f1"] >= (0.6 if preset == "seed2d" else 0.9)
@@ -86,7 +102,9 @@ def test_same_seed_same_weights_other_seed_differs(sessions):
     cfg = TrainConfig(preset="cnn1d", epochs=2, arch=TINY, seed=3)
     a = train(data.X, data.y, data.groups, data.info, cfg)
     b = train(data.X, data.y, data.groups, data.info, cfg)
-    c = train(data.X, data.y, data.groups, data.info, TrainConfig(preset="cnn1d", epochs=2, arch=TINY, seed=4))
+    c = train(
+        data.X, data.y, data.groups, data.info, TrainConfig(preset="cnn1d", epochs=2, arch=TINY, seed=4)
+    )
     sa, sb, sc = (m.members[0].net.state_dict() for m in (a, b, c))
     assert all(np.array_equal(sa[k].numpy(), sb[k].numpy()) for k in sa)
     assert not all(np.array_equal(sa[k].numpy(), sc[k].numpy()) for k in sa)
@@ -95,11 +113,23 @@ def test_same_seed_same_weights_other_seed_differs(sessions):
 def test_progress_reports_every_epoch_and_cancel_stops(sessions):
     data = build_dataset(sessions, "activity", 2.0, 1.0)
     seen = []
-    train(data.X, data.y, data.groups, data.info, TrainConfig(preset="cnn1d", epochs=3, arch=TINY, patience=10),
-          progress=seen.append)
+    train(
+        data.X,
+        data.y,
+        data.groups,
+        data.info,
+        TrainConfig(preset="cnn1d", epochs=3, arch=TINY, patience=10),
+        progress=seen.append,
+    )
     # the validation run, then the refit on everyone (no validation numbers there)
-    assert [(p.stage, p.epoch) for p in seen] == [("cnn1d", 1), ("cnn1d", 2), ("cnn1d", 3),
-                                                  ("cnn1d refit", 1), ("cnn1d refit", 2), ("cnn1d refit", 3)]
+    assert [(p.stage, p.epoch) for p in seen] == [
+        ("cnn1d", 1),
+        ("cnn1d", 2),
+        ("cnn1d", 3),
+        ("cnn1d refit", 1),
+        ("cnn1d refit", 2),
+        ("cnn1d refit", 3),
+    ]
     assert all(np.isfinite(p.loss) and 0 <= p.acc <= 1 for p in seen)
     assert all(0 <= p.val_acc <= 1 for p in seen[:3]) and all(np.isnan(p.val_acc) for p in seen[3:])
 
@@ -109,8 +139,15 @@ def test_progress_reports_every_epoch_and_cancel_stops(sessions):
         cancel.set()
 
     with pytest.raises(TrainingCancelled):
-        train(data.X, data.y, data.groups, data.info, TrainConfig(preset="cnn1d", epochs=50, arch=TINY),
-              progress=stop_after_first, cancel=cancel)
+        train(
+            data.X,
+            data.y,
+            data.groups,
+            data.info,
+            TrainConfig(preset="cnn1d", epochs=50, arch=TINY),
+            progress=stop_after_first,
+            cancel=cancel,
+        )
 
 
 def test_validation_holds_out_whole_participants():

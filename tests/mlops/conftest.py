@@ -11,11 +11,29 @@ import numpy as np
 import pytest
 
 #: ``../shared/data`` beside the checkout, or where HARLAB_SHARED_DATA points (a git worktree elsewhere)
-DATA = Path(os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data")
+DATA = Path(
+    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+)
 WATCH_BIN = DATA / "fitbit-seed" / "watch-bin"
 RAW_CSV = DATA / "fitbit-seed" / "azure" / "fitbit" / "raw_input"
-TINY = ["--preset", "ensemble", "--epochs", "2", "--batch-size", "32", "--depth", "2", "--width", "8",
-        "--window", "1", "--stride", "1", "--rate", "10"]
+TINY = [
+    "--preset",
+    "ensemble",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "32",
+    "--depth",
+    "2",
+    "--width",
+    "8",
+    "--window",
+    "1",
+    "--stride",
+    "1",
+    "--rate",
+    "10",
+]
 
 
 def need_data() -> None:
@@ -78,8 +96,23 @@ def trained(seed_sessions, store, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HARLAB_DATA_DIR", str(tmp_path_factory.getbasetemp() / "harlab-data"))
         mp.delenv("HARLAB_TRACKING", raising=False)
-        rc = main(["train", *map(str, seed_sessions), "-o", str(model_path), *TINY, "--tracking-uri", store,
-                   "--experiment", "tests", "--register", "seed-activity", "--run-name", "tiny"])
+        rc = main(
+            [
+                "train",
+                *map(str, seed_sessions),
+                "-o",
+                str(model_path),
+                *TINY,
+                "--tracking-uri",
+                store,
+                "--experiment",
+                "tests",
+                "--register",
+                "seed-activity",
+                "--run-name",
+                "tiny",
+            ]
+        )
     assert rc == 0
     record = json.loads(model_path.with_name(model_path.name + ".run.json").read_text())
     return {"model_path": model_path, "record": record, "store": store, "sessions": seed_sessions}

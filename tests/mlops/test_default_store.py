@@ -33,16 +33,28 @@ def _env() -> dict[str, str]:
 
 def _harlab(*args: str, cwd) -> str:
     """Run one ``harlab`` command in its own process, as a user would; its stdout."""
-    done = subprocess.run([sys.executable, "-m", "harlab", *args], cwd=cwd, env=_env(), capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "harlab", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def _serve_version(spec: str, cwd) -> dict:
     """Start ``harlab serve -m spec`` in ``cwd``, ask GET /version, stop it."""
-    proc = subprocess.Popen([sys.executable, "-m", "harlab", "serve", "-m", spec, "--port", "0", "--quiet"],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harlab", "serve", "-m", spec, "--port", "0", "--quiet"],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
     try:
         line = proc.stdout.readline()
         assert line, proc.stderr.read()
@@ -66,8 +78,9 @@ def test_register_predict_and_serve_from_the_default_store_write_nothing_in_cwd(
     work = tmp_path / "work"
     work.mkdir()
     model = shutil.copy(demo_model_path(), work / "tiny.harmodel")
-    session = save_session(simulate_session([("walking", 20), ("sitting", 20)], rate_hz=50, seed=3),
-                           work / "s.h5")
+    session = save_session(
+        simulate_session([("walking", 20), ("sitting", 20)], rate_hz=50, seed=3), work / "s.h5"
+    )
 
     out = _harlab("models", "register", str(model), "--name", "tiny-default", "--alias", "prod", cwd=cwd)
     assert json.loads(out.strip().splitlines()[-1])["version"] == "1"

@@ -32,8 +32,13 @@ def seed_data():
 @pytest.fixture(scope="module")
 def cnn(seed_data):
     d = seed_data
-    return train(d.X, d.y, d.groups, d.info, TrainConfig(preset="cnn1d", epochs=1, batch_size=64,
-                                                        arch={"depth": 2, "width": 8, "max_width": 8}))
+    return train(
+        d.X,
+        d.y,
+        d.groups,
+        d.info,
+        TrainConfig(preset="cnn1d", epochs=1, batch_size=64, arch={"depth": 2, "width": 8, "max_width": 8}),
+    )
 
 
 @pytest.mark.slow
@@ -86,8 +91,13 @@ def test_seed_windows_map_onto_the_model_channels(cnn):
     np.testing.assert_array_equal(X, X4[..., 0].astype(np.float32))
     # a model of the gyroscope then the accelerometer takes the seed's columns in its own order
     info = cnn.info
-    swapped = type(info)(**{**info.__dict__, "channels": info.channels[3:] + info.channels[:3],
-                            "stream_kinds": info.stream_kinds[3:] + info.stream_kinds[:3]})
+    swapped = type(info)(
+        **{
+            **info.__dict__,
+            "channels": info.channels[3:] + info.channels[:3],
+            "stream_kinds": info.stream_kinds[3:] + info.stream_kinds[:3],
+        }
+    )
     sc2 = WindowScorer(type(cnn)(swapped, cnn.members))
     np.testing.assert_array_equal(sc2.seed_windows(X4), X4[:, :, [3, 4, 5, 0, 1, 2], 0].astype(np.float32))
 
@@ -96,13 +106,23 @@ def test_frames_flat_arrays_and_cells_agree(cnn):
     sc = WindowScorer(cnn)
     X = np.random.default_rng(1).normal(size=(5, 10, 6)).astype(np.float32)
     cols = frame_columns(cnn.info)
-    assert cols[:7] == ["accelerometer_x_t000", "accelerometer_y_t000", "accelerometer_z_t000",
-                        "gyroscope_x_t000", "gyroscope_y_t000", "gyroscope_z_t000", "accelerometer_x_t001"]
+    assert cols[:7] == [
+        "accelerometer_x_t000",
+        "accelerometer_y_t000",
+        "accelerometer_z_t000",
+        "gyroscope_x_t000",
+        "gyroscope_y_t000",
+        "gyroscope_z_t000",
+        "accelerometer_x_t001",
+    ]
     flat = X.reshape(5, -1)
     shuffled = pd.DataFrame(flat, columns=cols)[cols[::-1]]
-    for got in (sc.windows_from_frame(shuffled), sc.windows(flat),
-                sc.windows_from_frame(pd.DataFrame({"w": list(X)})),
-                sc.windows_from_frame(pd.DataFrame(flat, columns=[str(i) for i in range(60)]))):
+    for got in (
+        sc.windows_from_frame(shuffled),
+        sc.windows(flat),
+        sc.windows_from_frame(pd.DataFrame({"w": list(X)})),
+        sc.windows_from_frame(pd.DataFrame(flat, columns=[str(i) for i in range(60)])),
+    ):
         np.testing.assert_array_equal(got, X)
     scored = sc.score(X)
     frame = scored.frame()
@@ -122,7 +142,13 @@ def test_resampling_and_refusals(cnn):
         sc.windows(X40, rate_hz=20)  # 2 s of samples
     with pytest.raises(ScoringInputError, match="40 samples"):
         sc.windows(X40)
-    accel_only = type(cnn.info)(**{**cnn.info.__dict__, "channels": ["acc.x", "mag.y"],
-                                   "stream_kinds": ["accelerometer", "magnetometer"], "units": ["m/s^2", "uT"]})
+    accel_only = type(cnn.info)(
+        **{
+            **cnn.info.__dict__,
+            "channels": ["acc.x", "mag.y"],
+            "stream_kinds": ["accelerometer", "magnetometer"],
+            "units": ["m/s^2", "uT"],
+        }
+    )
     with pytest.raises(ScoringInputError, match="mag.y"):
         WindowScorer(type(cnn)(accel_only, cnn.members)).seed_order()

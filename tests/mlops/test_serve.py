@@ -62,9 +62,23 @@ def server(trained):
     from harlab.mlops.registry import set_alias
 
     set_alias("seed-activity", "1", "production", trained["store"])
-    proc = subprocess.Popen([sys.executable, "-m", "harlab", "serve", "-m", "models:/seed-activity@production",
-                             "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harlab",
+            "serve",
+            "-m",
+            "models:/seed-activity@production",
+            "--port",
+            "0",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = _first_line(proc, 90)
         url = json.loads(line)["listening"]
@@ -104,8 +118,10 @@ def test_mlflow_formats_and_info(server, trained):
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert [r["class"] for r in ans["predictions"]] == [model.classes[i] for i in want.argmax(1)]
     cols = frame_columns(model.info)
-    status, ans2 = _post(server + "/invocations",
-                         {"dataframe_split": {"columns": cols, "data": X.reshape(len(X), -1).tolist()}})
+    status, ans2 = _post(
+        server + "/invocations",
+        {"dataframe_split": {"columns": cols, "data": X.reshape(len(X), -1).tolist()}},
+    )
     assert status == 200 and ans2 == ans
     status, ans3 = _post(server + "/invocations", {"instances": X.reshape(len(X), -1).tolist()})
     assert status == 200 and ans3 == ans
@@ -116,22 +132,36 @@ def test_mlflow_formats_and_info(server, trained):
     assert _get(server + "/health")[1]["status"] == "ok"
     status, info = _get(server + "/version")
     assert status == 200 and info["model_uri"] == "models:/seed-activity/1" and info["model_version"] == "1"
-    assert info["input_shape"] == ["N", 10, 6] and info["seed_channels_used"] == ["ax", "ay", "az", "gx", "gy", "gz"]
+    assert info["input_shape"] == ["N", 10, 6] and info["seed_channels_used"] == [
+        "ax",
+        "ay",
+        "az",
+        "gx",
+        "gy",
+        "gz",
+    ]
 
 
-@pytest.mark.parametrize("body, status, words", [
-    (b"{not json", 400, ["not valid JSON"]),
-    ({"windows": [[1]]}, 400, ["exactly one of", "data", "inputs"]),
-    ({"data": [[[[1.0]] * 5] * 10]}, 400, ["'data'", "5 channels", "N x 10 x 6 x 1"]),
-    ({"data": [[[[1.0]] * 7] * 10]}, 400, ["ActivityID"]),
-    ({"data": [[[[1.0]] * 6] * 12]}, 400, ["12 samples", "takes 10", "rate_hz"]),
-    ({"data": [[[[1.0]] * 6] * 10, [[[1.0]] * 6] * 9]}, 400, ["rectangular"]),
-    ({"data": []}, 400, ["'data'"]),
-    ({"inputs": [[["a"] * 6] * 10]}, 400, ["'inputs'", "numbers"]),
-    ({"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]]}}, 400, ["columns", "accelerometer_x_t000"]),
-    ({"data": [[[[1.0]] * 6] * 20], "rate_hz": 10}, 400, ["20 samples"]),
-    ({"data": [[[[1.0]] * 6] * 10], "rate_hz": -3}, 400, ["'rate_hz'"]),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        (b"{not json", 400, ["not valid JSON"]),
+        ({"windows": [[1]]}, 400, ["exactly one of", "data", "inputs"]),
+        ({"data": [[[[1.0]] * 5] * 10]}, 400, ["'data'", "5 channels", "N x 10 x 6 x 1"]),
+        ({"data": [[[[1.0]] * 7] * 10]}, 400, ["ActivityID"]),
+        ({"data": [[[[1.0]] * 6] * 12]}, 400, ["12 samples", "takes 10", "rate_hz"]),
+        ({"data": [[[[1.0]] * 6] * 10, [[[1.0]] * 6] * 9]}, 400, ["rectangular"]),
+        ({"data": []}, 400, ["'data'"]),
+        ({"inputs": [[["a"] * 6] * 10]}, 400, ["'inputs'", "numbers"]),
+        (
+            {"dataframe_split": {"columns": ["a", "b"], "data": [[1, 2]]}},
+            400,
+            ["columns", "accelerometer_x_t000"],
+        ),
+        ({"data": [[[[1.0]] * 6] * 20], "rate_hz": 10}, 400, ["20 samples"]),
+        ({"data": [[[[1.0]] * 6] * 10], "rate_hz": -3}, 400, ["'rate_hz'"]),
+    ],
+)
 def test_malformed_requests_get_4xx_with_a_clear_message(server, body, status, words):
     raw = body if isinstance(body, bytes) else None
     code, ans = _post(server + "/score", body, raw=raw)
@@ -165,9 +195,26 @@ def test_mlflow_models_serve_answers_mlflow_requests(trained):
     # mlflow runs uvicorn by name: the environment's bin folder must be on PATH
     path = os.pathsep.join([os.path.dirname(mlflow_bin), os.environ.get("PATH", "")])
     env = {**os.environ, "MLFLOW_TRACKING_URI": trained["store"], "PATH": path}
-    proc = subprocess.Popen([mlflow_bin, "models", "serve", "-m", "models:/seed-activity/1", "--env-manager",
-                             "local", "--host", "127.0.0.1", "-p", str(port), "-w", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [
+            mlflow_bin,
+            "models",
+            "serve",
+            "-m",
+            "models:/seed-activity/1",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 90
@@ -177,8 +224,9 @@ def test_mlflow_models_serve_answers_mlflow_requests(trained):
                 break
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise AssertionError(f"mlflow models serve did not come up: {proc.stderr.read()[-2000:]}") \
-                        from None
+                    raise AssertionError(
+                        f"mlflow models serve did not come up: {proc.stderr.read()[-2000:]}"
+                    ) from None
                 time.sleep(0.5)
         model = ActivityModel.load(trained["model_path"])
         X = seed_request_windows(1)[0][:8, :, :, 0]

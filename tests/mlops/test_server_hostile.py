@@ -39,7 +39,9 @@ def serve(demo_model, capfd) -> Iterator:
     servers = []
 
     def start(limits: ServerLimits | None = None, token: bytes | None = None) -> ScoringServer:
-        srv = make_server(ScoringService(demo_model, "demo"), "127.0.0.1", 0, quiet=True, limits=limits, token=token)
+        srv = make_server(
+            ScoringService(demo_model, "demo"), "127.0.0.1", 0, quiet=True, limits=limits, token=token
+        )
         threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(srv)
         return srv
@@ -57,8 +59,10 @@ def _windows(n: int, samples: int = 128, value: float = 0.0) -> list:
 
 
 def _post(body: bytes, extra: bytes = b"", path: bytes = b"/invocations") -> bytes:
-    return (b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: %d\r\n" % len(body) + extra + b"\r\n" + body)
+    return (
+        b"POST " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n" % len(body) + extra + b"\r\n" + body
+    )
 
 
 def _exchange(addr: tuple[str, int], data: bytes) -> tuple[int, dict, dict]:
@@ -89,45 +93,91 @@ def _hostile_requests() -> list[tuple[str, bytes, int, str]]:
     # ask for 22000 x 128 x 6 numbers, past MAX_VALUES; refused before resampling
     resampled = json.dumps({"inputs": np.zeros((22000, 2, 6), np.int8).tolist(), "rate_hz": 0.78125}).encode()
     return [
-        ("issue: 20000 windows at 0.1 Hz", json.dumps({"inputs": [[[0]]] * 20000, "rate_hz": 0.1}).encode(), 400,
-         "rate_hz"),
+        (
+            "issue: 20000 windows at 0.1 Hz",
+            json.dumps({"inputs": [[[0]]] * 20000, "rate_hz": 0.1}).encode(),
+            400,
+            "rate_hz",
+        ),
         ("resampling past the bound", resampled, 400, f"at most {MAX_VALUES}"),
-        ("5000-digit integer", b'{"inputs": [[[' + b"9" * 5000 + b', 0, 0, 0, 0, 0]]]}', 400, "finite"),
-        ("200k-deep nesting", b'{"inputs": ' + b"[" * 200_000 + b"]" * 200_000 + b"}", 400, "nested too deeply"),
+        ("5000-digit integer", b'{"inputs": [[[' + b"9" * 5000 + b", 0, 0, 0, 0, 0]]]}", 400, "finite"),
+        (
+            "200k-deep nesting",
+            b'{"inputs": ' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+            400,
+            "nested too deeply",
+        ),
         ("rate 1e-300", json.dumps({"inputs": _windows(1), "rate_hz": 1e-300}).encode(), 400, "rate_hz"),
         ("rate 1e300", json.dumps({"inputs": _windows(1), "rate_hz": 1e300}).encode(), 400, "rate_hz"),
         ("rate true", json.dumps({"inputs": _windows(1), "rate_hz": True}).encode(), 400, "rate_hz"),
         ("rate a string", json.dumps({"inputs": _windows(1), "rate_hz": "50"}).encode(), 400, "rate_hz"),
         ("an unknown key", json.dumps({"inputs": _windows(1), "shell": "rm"}).encode(), 400, "'shell'"),
-        ("params other than rate_hz", json.dumps({"inputs": _windows(1), "params": {"x": 1}}).encode(), 400,
-         "params"),
+        (
+            "params other than rate_hz",
+            json.dumps({"inputs": _windows(1), "params": {"x": 1}}).encode(),
+            400,
+            "params",
+        ),
         ("a string for windows", b'{"inputs": "AAAA"}', 400, "not an array"),
         ("inf from 1e999", b'{"inputs": [[[1e999, 0, 0, 0, 0, 0]]]}', 400, "finite"),
         ("JSON that is not an object", b"[1, 2, 3]", 400, "JSON list"),
         ("not UTF-8", b'{"inputs": "\xff\xfe"}', 400, "not valid JSON"),
-        ("a table with bad columns", json.dumps({"dataframe_split": {"columns": [[1]], "data": [[1]]}}).encode(),
-         400, "columns"),
+        (
+            "a table with bad columns",
+            json.dumps({"dataframe_split": {"columns": [[1]], "data": [[1]]}}).encode(),
+            400,
+            "columns",
+        ),
         ("records of nonsense", json.dumps({"dataframe_records": [{"a": {"b": 1}}]}).encode(), 400, ""),
-        ("Content-Length: -1", b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n" + one, 400,
-         "Content-Length"),
-        ("Content-Length: 12abc", b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n" + one,
-         400, "Content-Length"),
-        ("Content-Length twice", b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
-         b"Content-Length: 4\r\n\r\n{}", 400, "Content-Length"),
+        (
+            "Content-Length: -1",
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n" + one,
+            400,
+            "Content-Length",
+        ),
+        (
+            "Content-Length: 12abc",
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 12abc\r\n\r\n" + one,
+            400,
+            "Content-Length",
+        ),
+        (
+            "Content-Length twice",
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n{}",
+            400,
+            "Content-Length",
+        ),
         ("no Content-Length", b"POST /invocations HTTP/1.1\r\nHost: x\r\n\r\n" + one, 411, "Content-Length"),
-        ("chunked", b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}{}{"
-         b"\r\n0\r\n\r\n", 411, "chunked"),
-        ("Content-Length past the limit", b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: "
-         + b"9" * 5000 + b"\r\n\r\n", 413, "at most"),
-        ("a body that never arrives", b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", 408,
-         "did not arrive"),
+        (
+            "chunked",
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}{}{"
+            b"\r\n0\r\n\r\n",
+            411,
+            "chunked",
+        ),
+        (
+            "Content-Length past the limit",
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n",
+            413,
+            "at most",
+        ),
+        (
+            "a body that never arrives",
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+            408,
+            "did not arrive",
+        ),
         ("headers that never end", b"POST /invocations HTTP/1.1\r\nHost: x\r\n", 408, "did not arrive"),
         ("nothing at all", b"", 408, "did not arrive"),
         ("a garbage request line", b"\x00\x16\x03\x01 nonsense\r\n\r\n", 400, ""),
         ("a very long request line", b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414, ""),
         ("an unknown method", b"DELETE /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 405, "DELETE"),
-        ("form data", _post(b"a=1").replace(b"application/json", b"application/x-www-form-urlencoded"), 415,
-         "Content-Type"),
+        (
+            "form data",
+            _post(b"a=1").replace(b"application/json", b"application/x-www-form-urlencoded"),
+            415,
+            "Content-Type",
+        ),
         ("an unknown path", _post(one, path=b"/admin"), 404, "/admin"),
         ("an unknown query", _post(one, path=b"/score?compat=evil"), 400, "compat"),
     ]
@@ -216,8 +266,12 @@ def test_one_connection_carries_several_requests(serve):
     addr = serve().server_address[:2]
     conn = http.client.HTTPConnection(*addr, timeout=CLIENT_TIMEOUT)
     for _ in range(3):  # one connection, several requests
-        conn.request("POST", "/score", body=json.dumps({"inputs": _windows(1)}),
-                     headers={"Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/score",
+            body=json.dumps({"inputs": _windows(1)}),
+            headers={"Content-Type": "application/json"},
+        )
         r = conn.getresponse()
         assert r.status == 200 and len(json.loads(r.read())["result"]) == 1
     conn.request("GET", "/version")
@@ -239,7 +293,9 @@ def test_bearer_token(serve, tmp_path):
     code, _, body = _exchange(addr, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     assert code == 200 and body == {"status": "ok"}
     assert _exchange(addr, b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")[0] == 401
-    code, _, body = _exchange(addr, b"GET /version HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + b"\r\n\r\n")
+    code, _, body = _exchange(
+        addr, b"GET /version HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + b"\r\n\r\n"
+    )
     assert code == 200 and body["model_uri"] == "demo"
 
 

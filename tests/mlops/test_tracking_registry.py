@@ -45,8 +45,14 @@ def test_train_run_has_params_metrics_lineage_and_artifacts(trained):
     assert [m.step for m in hist] == [1, 2] and all(np.isfinite(m.value) for m in hist)
     assert 0 <= run.data.metrics["val_accuracy"] <= 1 and "val_f1.Walking" in run.data.metrics
     arts = _artifacts(client, run.info.run_id)
-    for want in ("confusion/validation.png", "confusion/validation.json", "reports/validation.json",
-                 "lineage/training.json", "training/history.json", "harlab_model/seed.harmodel"):
+    for want in (
+        "confusion/validation.png",
+        "confusion/validation.json",
+        "reports/validation.json",
+        "lineage/training.json",
+        "training/history.json",
+        "harlab_model/seed.harmodel",
+    ):
         assert want in arts, (want, arts)
     local = client.download_artifacts(run.info.run_id, "lineage/training.json")
     lin = json.loads(Path(local).read_text())
@@ -56,11 +62,17 @@ def test_train_run_has_params_metrics_lineage_and_artifacts(trained):
     first = str(trained["sessions"][0].resolve())
     assert by_path[first]["sha256"] == sha256_of(first) and by_path[first]["windows_sha256"]
     cm = json.loads(Path(client.download_artifacts(run.info.run_id, "confusion/validation.json")).read_text())
-    assert len(cm["confusion"]) == 10 and sum(map(sum, cm["confusion"])) == run.data.metrics["n_validation_windows"]
+    assert (
+        len(cm["confusion"]) == 10
+        and sum(map(sum, cm["confusion"])) == run.data.metrics["n_validation_windows"]
+    )
     png = client.download_artifacts(run.info.run_id, "confusion/validation.png")
     assert Path(png).read_bytes()[:4] == b"\x89PNG"
     # the windows are an MLflow dataset input of the run
-    assert run.inputs.dataset_inputs and run.inputs.dataset_inputs[0].dataset.digest == lin["windows_digest"][:16]
+    assert (
+        run.inputs.dataset_inputs
+        and run.inputs.dataset_inputs[0].dataset.digest == lin["windows_digest"][:16]
+    )
     # the JSON run record beside the model holds the same facts
     assert trained["record"]["params"]["train.preset"] == "ensemble"
     assert [h["step"] for h in trained["record"]["history"] if "cnn1d.loss" in h] == [1, 2]
@@ -73,7 +85,9 @@ def test_register_alias_load_and_same_predictions(trained, capsys):
     from harlab.mlops.registry import load_registered
 
     store = trained["store"]
-    assert main(["models", "--tracking-uri", store, "promote", "seed-activity", "1", "--alias", "staging"]) == 0
+    assert (
+        main(["models", "--tracking-uri", store, "promote", "seed-activity", "1", "--alias", "staging"]) == 0
+    )
     assert "seed-activity@staging -> version 1" in capsys.readouterr().out
     assert main(["models", "--tracking-uri", store, "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -90,8 +104,9 @@ def test_register_alias_load_and_same_predictions(trained, capsys):
     mlflow.set_tracking_uri(store)
     pf = mlflow.pyfunc.load_model("models:/seed-activity@staging")
     out = pf.predict(X)
-    np.testing.assert_allclose(out[[f"p_{c}" for c in direct.classes]].to_numpy(), direct.predict_proba(X),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        out[[f"p_{c}" for c in direct.classes]].to_numpy(), direct.predict_proba(X), atol=1e-6
+    )
     assert list(out["class"]) == [direct.classes[i] for i in direct.predict(X)]
 
 
@@ -114,7 +129,9 @@ def test_predictions_record_the_registered_version(trained):
     track = predict_registered(session, "seed-activity", "production", trained["store"])
     assert track.model_version.startswith("models:/seed-activity/1 ")
     assert track.params["model_uri"] == "models:/seed-activity/1"
-    assert track.params["registry_uri"] == trained["store"] and track.params["registered_alias"] == "production"
+    assert (
+        track.params["registry_uri"] == trained["store"] and track.params["registered_alias"] == "production"
+    )
     assert session.prediction_tracks[track.name] is track and len(track) > 0
 
 
@@ -124,8 +141,20 @@ def test_evaluate_a_registered_model_is_tracked(trained, tmp_path, capsys):
 
     store = trained["store"]
     rep_path = tmp_path / "rep.json"
-    rc = main(["evaluate", "models:/seed-activity/1", *map(str, trained["sessions"][:4]), "--json",
-               "--report", str(rep_path), "--tracking-uri", store, "--experiment", "tests"])
+    rc = main(
+        [
+            "evaluate",
+            "models:/seed-activity/1",
+            *map(str, trained["sessions"][:4]),
+            "--json",
+            "--report",
+            str(rep_path),
+            "--tracking-uri",
+            store,
+            "--experiment",
+            "tests",
+        ]
+    )
     assert rc == 0
     rep = json.loads(capsys.readouterr().out)
     rec = json.loads(rep_path.with_suffix(".run.json").read_text())
@@ -133,15 +162,29 @@ def test_evaluate_a_registered_model_is_tracked(trained, tmp_path, capsys):
     assert run.data.tags["harlab.kind"] == "evaluate"
     assert run.data.params["evaluated_model.model_uri"] == "models:/seed-activity/1"
     assert run.data.metrics["accuracy"] == pytest.approx(rep["accuracy"])
-    assert "confusion/evaluation.png" in [a.path for a in MlflowClient(tracking_uri=store)
-                                          .list_artifacts(run.info.run_id, "confusion")]
+    assert "confusion/evaluation.png" in [
+        a.path for a in MlflowClient(tracking_uri=store).list_artifacts(run.info.run_id, "confusion")
+    ]
 
 
 def test_no_track_still_writes_a_run_record(seed_sessions, tmp_path, capsys):
     need_data()
     out = tmp_path / "m.harmodel"
-    rc = main(["train", *map(str, seed_sessions[:6]), "-o", str(out), *TINY[:1], "features", "--window", "1",
-               "--stride", "1", "--no-track"])
+    rc = main(
+        [
+            "train",
+            *map(str, seed_sessions[:6]),
+            "-o",
+            str(out),
+            *TINY[:1],
+            "features",
+            "--window",
+            "1",
+            "--stride",
+            "1",
+            "--no-track",
+        ]
+    )
     assert rc == 0 and out.is_file()
     assert "tracking off" in capsys.readouterr().err
     rec = json.loads(out.with_name(out.name + ".run.json").read_text())
@@ -156,9 +199,11 @@ def test_without_mlflow_training_says_how_to_turn_tracking_on(seed_sessions, tmp
     import sys
 
     out = tmp_path / "m.harmodel"
-    code = ("import sys; sys.modules['mlflow'] = None\n"
-            "from harlab.cli import main\n"
-            f"sys.exit(main({['train', *map(str, seed_sessions[:4]), '-o', str(out), '--preset', 'features', '--window', '1', '--stride', '1']!r}))")
+    code = (
+        "import sys; sys.modules['mlflow'] = None\n"
+        "from harlab.cli import main\n"
+        f"sys.exit(main({['train', *map(str, seed_sessions[:4]), '-o', str(out), '--preset', 'features', '--window', '1', '--stride', '1']!r}))"
+    )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "pip install 'harlab[mlops]'" in p.stderr and out.is_file()
@@ -175,8 +220,20 @@ def test_cli_predict_with_a_registered_model(trained, tmp_path):
 
     set_alias("seed-activity", "1", "production", trained["store"])
     session_file = Path(shutil.copy(trained["sessions"][1], tmp_path / "s.h5"))
-    assert main(["predict", "models:/seed-activity@production", str(session_file),
-                 "--tracking-uri", trained["store"], "--name", "registered"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "models:/seed-activity@production",
+                str(session_file),
+                "--tracking-uri",
+                trained["store"],
+                "--name",
+                "registered",
+            ]
+        )
+        == 0
+    )
     track = read_session(session_file).prediction_tracks["registered"]
     assert track.model_version.startswith("models:/seed-activity/1 ")
     assert track.params["registered_alias"] == "production" and track.params["registered_version"] == "1"

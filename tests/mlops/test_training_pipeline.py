@@ -27,7 +27,7 @@ def session_files(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("sessions")
     paths = []
     for i, who in enumerate(("P01", "P02", "P03")):
-        plan = PLAN[i % 4:] + PLAN[:i % 4]
+        plan = PLAN[i % 4 :] + PLAN[: i % 4]
         s = simulate_session(plan, rate_hz=20.0, seed=30 + i, participant=who, transition_s=1.0)
         paths.append(save_session(s, folder / f"{who.lower()}.h5"))
     return paths
@@ -45,13 +45,16 @@ def test_merge_and_ignore_change_the_model_classes_and_the_tracked_run(session_f
     out = tmp_path / "merged.harmodel"
     notes: list[str] = []
     req = _request(session_files, mapping={"running": "walking", "lying": None}, model_name="merged")
-    result = run_training(req, output=out, say=notes.append,
-                          tracking=TrackingOptions(tracking_uri=store, experiment="pipeline"))
+    result = run_training(
+        req, output=out, say=notes.append, tracking=TrackingOptions(tracking_uri=store, experiment="pipeline")
+    )
     assert sorted(result.model.classes) == ["sitting", "walking"]  # running merged, lying left out
     assert result.class_counts["walking"] > result.class_counts["sitting"]  # twice the time
     assert result.model_path == out and out.is_file()
-    assert result.report is not None and sum(map(sum, result.report["confusion"])) == \
-        result.model.info.metrics["n_validation_windows"]
+    assert (
+        result.report is not None
+        and sum(map(sum, result.report["confusion"])) == result.model.info.metrics["n_validation_windows"]
+    )
     assert {s["sha256"] for s in result.sources} and all(len(s["sha256"]) == 64 for s in result.sources)
     assert any(n.startswith("reading ") for n in notes)
 
@@ -66,23 +69,27 @@ def test_merge_and_ignore_change_the_model_classes_and_the_tracked_run(session_f
     assert record["status"] == "FINISHED" and record["mlflow"]["run_id"] == result.run_id
 
 
-def test_a_run_without_output_is_tracked_with_its_model_and_writes_no_model_file(session_files, tmp_path,
-                                                                                    monkeypatch):
+def test_a_run_without_output_is_tracked_with_its_model_and_writes_no_model_file(
+    session_files, tmp_path, monkeypatch
+):
     """The dialog's way: the model is saved later, but its run already carries the model."""
     need_mlflow()
     from mlflow.tracking import MlflowClient
 
     monkeypatch.setenv("HARLAB_DATA_DIR", str(tmp_path / "data"))
     store = "sqlite:///" + (tmp_path / "mlflow.db").as_posix()
-    result = run_training(_request(session_files, model_name="dialog"),
-                          tracking=TrackingOptions(tracking_uri=store, tags={"harlab.source": "train dialog"}))
+    result = run_training(
+        _request(session_files, model_name="dialog"),
+        tracking=TrackingOptions(tracking_uri=store, tags={"harlab.source": "train dialog"}),
+    )
     assert result.model_path is None and not list(tmp_path.glob("*.harmodel"))
     assert result.run_record is not None and result.run_record.parent == tmp_path / "data" / "runs"
     client = MlflowClient(tracking_uri=store)
     run = client.get_run(result.run_id)
     assert run.data.tags["harlab.source"] == "train dialog"
-    assert [a.path for a in client.list_artifacts(result.run_id, "harlab_model")] == \
-        ["harlab_model/dialog.harmodel"]
+    assert [a.path for a in client.list_artifacts(result.run_id, "harlab_model")] == [
+        "harlab_model/dialog.harmodel"
+    ]
 
 
 def test_untracked_run_leaves_no_record(session_files, tmp_path):
@@ -100,8 +107,13 @@ def test_cancel_ends_the_run_killed_and_writes_nothing(session_files, tmp_path, 
             cancel.set()  # as a Cancel button or Ctrl+C would, once training has begun
 
     with pytest.raises(TrainingCancelled):
-        run_training(_request(session_files), output=tmp_path / "m.harmodel", say=say, cancel=cancel,
-                     tracking=TrackingOptions(enabled=False))
+        run_training(
+            _request(session_files),
+            output=tmp_path / "m.harmodel",
+            say=say,
+            cancel=cancel,
+            tracking=TrackingOptions(enabled=False),
+        )
     assert not (tmp_path / "m.harmodel").exists()
     (record,) = (tmp_path / "data" / "runs").glob("*.json")
     assert json.loads(record.read_text())["status"] == "KILLED"
@@ -116,13 +128,50 @@ def test_cli_merge_and_ignore(session_files, tmp_path, capsys):
     from harlab.cli import main
 
     out = tmp_path / "m.harmodel"
-    rc = main(["train", *map(str, session_files), "-o", str(out), "--window", "2", "--preset", "features",
-               "--channels", "accel,gyro", "--merge", "running=walking", "--ignore", "lying", "--no-track"])
+    rc = main(
+        [
+            "train",
+            *map(str, session_files),
+            "-o",
+            str(out),
+            "--window",
+            "2",
+            "--preset",
+            "features",
+            "--channels",
+            "accel,gyro",
+            "--merge",
+            "running=walking",
+            "--ignore",
+            "lying",
+            "--no-track",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     assert sorted(json.loads(capsys.readouterr().out)["classes"]) == ["sitting", "walking"]
-    rc = main(["train", *map(str, session_files), "-o", str(tmp_path / "x.harmodel"), "--merge", "running=lying",
-               "--ignore", "lying", "--no-track"])
+    rc = main(
+        [
+            "train",
+            *map(str, session_files),
+            "-o",
+            str(tmp_path / "x.harmodel"),
+            "--merge",
+            "running=lying",
+            "--ignore",
+            "lying",
+            "--no-track",
+        ]
+    )
     assert rc == 2 and "cannot be both trained and left out" in capsys.readouterr().err
-    rc = main(["train", *map(str, session_files), "-o", str(tmp_path / "x.harmodel"), "--merge", "running",
-               "--no-track"])
+    rc = main(
+        [
+            "train",
+            *map(str, session_files),
+            "-o",
+            str(tmp_path / "x.harmodel"),
+            "--merge",
+            "running",
+            "--no-track",
+        ]
+    )
     assert rc == 2 and "CLASS=INTO" in capsys.readouterr().err

@@ -38,7 +38,9 @@ def test_protocol_prompts_and_labels_itself(tmp_path: Path) -> None:
     rec = Recorder(tmp_path / "p.h5", [src], clock=clock.now)
     steps = [ProtocolStep("walking", 10), ProtocolStep("sitting", 8), ProtocolStep("running", 6)]
     prompts: list[tuple[str, str]] = []
-    rec.events.connect(lambda e: prompts.append((e.data["phase"], e.data["activity"])) if e.kind == "protocol_step" else None)
+    rec.events.connect(
+        lambda e: prompts.append((e.data["phase"], e.data["activity"])) if e.kind == "protocol_step" else None
+    )
     rec.start()
     rec.run_protocol(Protocol(steps, countdown_s=2))
     wait_for(lambda: rec.protocol_done)
@@ -53,9 +55,11 @@ def test_protocol_prompts_and_labels_itself(tmp_path: Path) -> None:
     assert prompts[:2] == [("countdown", "walking"), ("active", "walking")]
     # The simulated participant did as prompted: running shakes the wrist far more than sitting.
     acc = s.streams["accel"]
+
     def spread(seg) -> float:  # noqa: ANN001
         _, v = acc.read(seg.start + 2, seg.end)
         return float(np.linalg.norm(v, axis=1).std())
+
     assert spread(segs[2]) > 5 * spread(segs[1])
 
 
@@ -117,7 +121,9 @@ def test_protocol_files(tmp_path: Path) -> None:
     p = load_protocol(tmp_path / "p.txt")
     assert [(s.activity, s.duration_s) for s in p.steps] == [("walking", 60), ("sitting", 30)]
     assert p.steps[0].prompt == "Walk at your normal pace"
-    (tmp_path / "p.json").write_text('{"steps": [{"activity": "running", "duration_s": 5}], "countdown_s": 0}')
+    (tmp_path / "p.json").write_text(
+        '{"steps": [{"activity": "running", "duration_s": 5}], "countdown_s": 0}'
+    )
     assert load_protocol(tmp_path / "p.json").duration_s == 5
     (tmp_path / "bad.txt").write_text("walking sixty\n")
     with pytest.raises(ProtocolError, match=r"bad.txt, line 1"):
@@ -145,7 +151,9 @@ while True:
 @pytest.mark.slow
 def test_sigkill_mid_recording_recovers(tmp_path: Path) -> None:
     out = tmp_path / "killed.h5"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(out)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(out)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     written = 0
     t_start = time.monotonic()
     assert proc.stdout is not None
@@ -170,8 +178,24 @@ def test_cli_record_simulated(tmp_path: Path) -> None:
 
     (tmp_path / "proto.txt").write_text("walking 4\nlying 4\n")
     out = tmp_path / "cli.h5"
-    rc = main(["record", "--device", "simulated", "--protocol", str(tmp_path / "proto.txt"), "--speed", "10",
-               "--participant", "P7", "--placement", "left wrist", "-o", str(out), "--quiet"])
+    rc = main(
+        [
+            "record",
+            "--device",
+            "simulated",
+            "--protocol",
+            str(tmp_path / "proto.txt"),
+            "--speed",
+            "10",
+            "--participant",
+            "P7",
+            "--placement",
+            "left wrist",
+            "-o",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     s = read_session(out)
     assert s.metadata.participant_id == "P7"
@@ -180,8 +204,24 @@ def test_cli_record_simulated(tmp_path: Path) -> None:
 
 
 def test_cli_unknown_device_without_bluetooth_is_a_clear_error(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "harlab", "record", "--device", "AA:BB:CC:DD:EE:FF", "-o",
-                           str(tmp_path / "x.h5"), "--duration", "1"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harlab",
+            "record",
+            "--device",
+            "AA:BB:CC:DD:EE:FF",
+            "-o",
+            str(tmp_path / "x.h5"),
+            "--duration",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "harlab: error:" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.h5").exists()
@@ -193,8 +233,14 @@ def test_cli_record_stopped_by_a_signal_saves_the_session(tmp_path: Path, sig: s
     left behind; and a log (stderr not a terminal) gets no status line redrawn with carriage returns."""
     out = tmp_path / "sig.h5"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "harlab", "record", "--device", "simulated", "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harlab", "record", "--device", "simulated", "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while not (tmp_path / "sig.h5.journal").exists() and time.monotonic() < deadline:

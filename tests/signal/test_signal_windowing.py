@@ -62,5 +62,7 @@ def test_signal_sits_below_exporters_and_ml():
     below = {m for m in graph.find_children("harlab.signal")}
     above = graph.find_descendants("harlab.exporters") | graph.find_descendants("harlab.ml")
     for m in below:
-        assert not (graph.find_modules_directly_imported_by(m) & (above | {"harlab.exporters", "harlab.ml"})), m
+        assert not (
+            graph.find_modules_directly_imported_by(m) & (above | {"harlab.exporters", "harlab.ml"})
+        ), m
         assert not any(graph.chain_exists(m, a) for a in above), m

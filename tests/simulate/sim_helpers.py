@@ -7,10 +7,19 @@ import numpy as np
 from harlab.simulate import Plan
 
 #: A protocol with every posture and the main gaits, long enough for heart-rate kinetics.
-PROTOCOL = Plan([
-    ("standing", 120), ("walking", 60), ("running", 180), ("sitting", 240), ("transition", 3),
-    ("lying", 60), ("jumping", 30), ("cycling", 60), ("standing", 30),
-])
+PROTOCOL = Plan(
+    [
+        ("standing", 120),
+        ("walking", 60),
+        ("running", 180),
+        ("sitting", 240),
+        ("transition", 3),
+        ("lying", 60),
+        ("jumping", 30),
+        ("cycling", 60),
+        ("standing", 30),
+    ]
+)
 SETTLE_S = 3.0  # skip the posture turn (1.5 s) and cadence ramp at each boundary
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="X11/Wayland display variables only")
+pytestmark = pytest.mark.skipif(
+    sys.platform in ("darwin", "win32"), reason="X11/Wayland display variables only"
+)
 
 
 def test_demo_without_a_display_says_so_and_still_writes_the_session(tmp_path):
@@ -19,7 +21,12 @@ def test_demo_without_a_display_says_so_and_still_writes_the_session(tmp_path):
     out = tmp_path / "demo.h5"
     proc = subprocess.run(
         [sys.executable, "-m", "harlab", "demo", "-o", str(out), "--duration", "0.5", "--no-predictions"],
-        env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.strip() == str(out)
     assert "no display" in proc.stderr and "--no-open" in proc.stderr and str(out) in proc.stderr

@@ -19,18 +19,47 @@ from harlab.simulate import (
 )
 from harlab.simulate.plan import Step
 
-SEED_CLASSES = ["Walking", "Upstairs", "Downstairs", "Running", "Standing", "Sitting", "Jumping", "Squad",
-                "Laying", "Situp"]
+SEED_CLASSES = [
+    "Walking",
+    "Upstairs",
+    "Downstairs",
+    "Running",
+    "Standing",
+    "Sitting",
+    "Jumping",
+    "Squad",
+    "Laying",
+    "Situp",
+]
 
 
 def test_table_covers_the_seed_and_common_har_classes():
-    for name in ["walking", "running", "stairs_up", "stairs_down", "sitting", "standing", "lying", "jumping",
-                 "cycling", "transition"]:
+    for name in [
+        "walking",
+        "running",
+        "stairs_up",
+        "stairs_down",
+        "sitting",
+        "standing",
+        "lying",
+        "jumping",
+        "cycling",
+        "transition",
+    ]:
         assert name in ACTIVITIES
     # every Fitbit seed class (with the author's spellings) maps to a profile
     assert [canonical_name(c) for c in SEED_CLASSES] == [
-        "walking", "stairs_up", "stairs_down", "running", "standing", "sitting", "jumping", "squat", "lying",
-        "situp"]
+        "walking",
+        "stairs_up",
+        "stairs_down",
+        "running",
+        "standing",
+        "sitting",
+        "jumping",
+        "squat",
+        "lying",
+        "situp",
+    ]
     assert canonical_name("WALKING_UPSTAIRS") == "stairs_up"
 
 
@@ -110,7 +139,11 @@ def test_short_random_plan_shows_every_activity_and_labels_posture_changes():
     assert seen == set(ACTIVITIES)
     steps = list(plan)
     for prev, nxt in zip(steps, steps[1:], strict=False):
-        if prev.activity in ("sitting", "standing", "lying") and nxt.activity in ("sitting", "standing", "lying"):
+        if prev.activity in ("sitting", "standing", "lying") and nxt.activity in (
+            "sitting",
+            "standing",
+            "lying",
+        ):
             pytest.fail(f"posture change {prev.activity} -> {nxt.activity} without a transition")
     assert all(2.0 <= s.duration_s <= 4.0 for s in steps[:-1] if s.activity == "transition")
 

@@ -33,7 +33,9 @@ def test_labels_exactly_match_the_plan(protocol_session):
 
 def test_metadata_names_the_simulated_device():
     start = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-    s = simulate_session([("walking", 5)], seed=2, participant="P09", start_utc=start, timezone="America/New_York")
+    s = simulate_session(
+        [("walking", 5)], seed=2, participant="P09", start_utc=start, timezone="America/New_York"
+    )
     m = s.metadata
     assert m.participant_id == "P09" and m.timezone == "America/New_York" and m.start_utc == start
     assert m.device.name == DEVICE_NAME == "harlab simulator" and m.device.placement == "left wrist"
@@ -70,7 +72,8 @@ def test_harlab_demo_writes_a_session_file(tmp_path, capsys):
     expected = make_demo_session(duration_min=1, seed=3)
     np.testing.assert_array_equal(session.streams["gyro"].read()[1], expected.streams["gyro"].read()[1])
     assert [(g.start, g.end, g.label) for g in session.label_tracks["activity"]] == [
-        (g.start, g.end, g.label) for g in expected.label_tracks["activity"]]
+        (g.start, g.end, g.label) for g in expected.label_tracks["activity"]
+    ]
     # never overwrites: a second run picks a new name; --force and an explicit .h5 name overwrite
     assert main(["demo", "--no-open", "-o", str(out), "--duration", "1", "--seed", "3"]) == 0
     assert capsys.readouterr().out.strip() == str(out / "demo-1min-seed3-2.h5")
@@ -96,5 +99,7 @@ def test_a_day_at_100_hz_generates_in_seconds():
     n = s.streams["accel"].n_samples
     assert n == 8_640_000 and s.streams["heart_rate"].n_samples == 86_400
     assert len(s.label_tracks["activity"]) == len(plan)
-    print(f"\n24 h x 100 Hz: {n} samples in {wall:.2f} s wall ({cpu:.2f} s CPU): "
-          f"{n / wall / 1e6:.2f} M samples/s wall, {n / cpu / 1e6:.2f} M samples/s CPU")
+    print(
+        f"\n24 h x 100 Hz: {n} samples in {wall:.2f} s wall ({cpu:.2f} s CPU): "
+        f"{n / wall / 1e6:.2f} M samples/s wall, {n / cpu / 1e6:.2f} M samples/s CPU"
+    )

@@ -202,7 +202,9 @@ def test_posture_changes_turn_the_wrist_smoothly_over_a_second_or_two():
     s = simulate_session([("standing", 10), ("lying", 10)], rate_hz=100, seed=6)
     t, acc = s.streams["accel"].read(8.0, 14.0)
     kernel = np.ones(10) / 10  # 0.1 s moving average against noise and wobble
-    smooth = np.stack([np.convolve(acc[:, k].astype(np.float64), kernel, "same") for k in range(3)], 1)[10:-10]
+    smooth = np.stack([np.convolve(acc[:, k].astype(np.float64), kernel, "same") for k in range(3)], 1)[
+        10:-10
+    ]
     t = t[10:-10]
     d = smooth / np.linalg.norm(smooth, axis=1, keepdims=True)
     angle = np.degrees(np.arccos(np.clip(d @ d[0], -1, 1)))

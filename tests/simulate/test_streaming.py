@@ -12,8 +12,14 @@ from tests.simulate.sim_helpers import magnitude
 def collect(chunks):
     chunks = list(chunks)
     cat = np.concatenate
-    return (cat([c.time for c in chunks]), cat([c.accel for c in chunks]), cat([c.gyro for c in chunks]),
-            cat([c.hr_time for c in chunks]), cat([c.hr for c in chunks]), cat([c.accel_flags for c in chunks]))
+    return (
+        cat([c.time for c in chunks]),
+        cat([c.accel for c in chunks]),
+        cat([c.gyro for c in chunks]),
+        cat([c.hr_time for c in chunks]),
+        cat([c.hr for c in chunks]),
+        cat([c.accel_flags for c in chunks]),
+    )
 
 
 def test_streaming_in_random_chunks_equals_batch():

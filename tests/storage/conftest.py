@@ -46,11 +46,13 @@ def build_full_session(n_acc: int = 30_000, seed: int = 7) -> Session:
         ),
         extra={"study": "HAR-2024", "protocol": "v2"},
     )
-    schema = LabelSchema([
-        LabelClass("walking", "#1f77b4", "w", "steady walking"),
-        LabelClass("sitting", "#ff7f0e", "s", ""),
-        LabelClass("jump", "#2ca02c", None, "a single jump (event)"),
-    ])
+    schema = LabelSchema(
+        [
+            LabelClass("walking", "#1f77b4", "w", "steady walking"),
+            LabelClass("sitting", "#ff7f0e", "s", ""),
+            LabelClass("jump", "#2ca02c", None, "a single jump (event)"),
+        ]
+    )
     s = Session(md, schema)
     t = np.cumsum(rng.uniform(0.0095, 0.0105, n_acc))  # jittered 100 Hz clock
     v = rng.normal(0, 3, (n_acc, 3)).astype(np.float32)
@@ -58,32 +60,85 @@ def build_full_session(n_acc: int = 30_000, seed: int = 7) -> Session:
     flags = np.zeros(n_acc, np.uint8)
     flags[500] = FLAG_GAP_BEFORE
     flags[501:504] = FLAG_CLIPPED
-    s.add_stream(Stream.from_arrays(
-        "acc", t, v, ["x", "y", "z"], "m/s^2", 100.0, flags=flags, kind="accelerometer",
-        device="watch", attrs={"range": "8g"},
-    ))
+    s.add_stream(
+        Stream.from_arrays(
+            "acc",
+            t,
+            v,
+            ["x", "y", "z"],
+            "m/s^2",
+            100.0,
+            flags=flags,
+            kind="accelerometer",
+            device="watch",
+            attrs={"range": "8g"},
+        )
+    )
     hr_t = np.arange(0.5, 300.5, 1.0)
-    s.add_stream(Stream.from_arrays("hr", hr_t, 60 + rng.normal(0, 5, len(hr_t)), ["hr"], "bpm", 1.0,
-                                    kind="heart_rate", device="chest"))
+    s.add_stream(
+        Stream.from_arrays(
+            "hr",
+            hr_t,
+            60 + rng.normal(0, 5, len(hr_t)),
+            ["hr"],
+            "bpm",
+            1.0,
+            kind="heart_rate",
+            device="chest",
+        )
+    )
     s.add_stream(Stream.from_arrays("rr", np.zeros(0), np.zeros((0, 1)), ["rr"], "ms", None, kind="rr"))
     act = s.add_label_track(LabelTrack("activity", "exclusive", "what the participant did"))
-    act.add_many([
-        Segment(0.0, 10.0, "walking", "alice", "manual", None, "start", created, created + timedelta(seconds=5)),
-        Segment(10.0, 20.5, "sitting", "bob", "imported", 0.75, "", created, created),
-        Segment(15.0, 15.0, "jump", "alice", "recorded", 1.0, "zero-length event",
-                datetime(2024, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))), created),
-    ])
+    act.add_many(
+        [
+            Segment(
+                0.0,
+                10.0,
+                "walking",
+                "alice",
+                "manual",
+                None,
+                "start",
+                created,
+                created + timedelta(seconds=5),
+            ),
+            Segment(10.0, 20.5, "sitting", "bob", "imported", 0.75, "", created, created),
+            Segment(
+                15.0,
+                15.0,
+                "jump",
+                "alice",
+                "recorded",
+                1.0,
+                "zero-length event",
+                datetime(2024, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))),
+                created,
+            ),
+        ]
+    )
     act.remove(2)
     act.add(Segment(10.0, 20.5, "sitting", "bob", "accepted_prediction", 0.0, "re-added", created, created))
     ctx = s.add_label_track(LabelTrack("context", "overlapping", ""))
     ctx.add_many([Segment(0, 50, "walking", source="manual"), Segment(25, 75, "sitting", confidence=0.5)])
     ws = np.arange(0, 60, 2.0)
     probs = rng.dirichlet(np.ones(3), len(ws)).astype(np.float32)
-    s.add_prediction_track(PredictionTrack(
-        "cnn", "cnn1d", "2024.05-rc1", ["walking", "sitting", "jump"], ws, ws + 4.0, probs,
-        segments=[Segment(0, 30, "walking", "cnn1d", "prediction", 0.9), Segment(30, 62, "sitting", source="prediction", id=7)],
-        created=created, params={"window_s": "4", "hop_s": "2"},
-    ))
+    s.add_prediction_track(
+        PredictionTrack(
+            "cnn",
+            "cnn1d",
+            "2024.05-rc1",
+            ["walking", "sitting", "jump"],
+            ws,
+            ws + 4.0,
+            probs,
+            segments=[
+                Segment(0, 30, "walking", "cnn1d", "prediction", 0.9),
+                Segment(30, 62, "sitting", source="prediction", id=7),
+            ],
+            created=created,
+            params={"window_s": "4", "hop_s": "2"},
+        )
+    )
     s.add_prediction_track(PredictionTrack("empty", "m", "0", [], np.zeros(0), np.zeros(0), np.zeros((0, 0))))
     return s
 

@@ -19,7 +19,11 @@ def digest(path: Path) -> str:
 
 def check_rejected(path: Path, error: type[Exception], *words: str) -> None:
     before = digest(path)
-    for opener in (read_session, lambda p: open_session(p).close(), lambda p: open_session(p, writable=True).close()):
+    for opener in (
+        read_session,
+        lambda p: open_session(p).close(),
+        lambda p: open_session(p, writable=True).close(),
+    ):
         with pytest.raises(error) as info:
             opener(path)
         msg = str(info.value)
@@ -78,8 +82,17 @@ def test_not_a_session(tmp_path):
     check_rejected(p, SessionFileError, "not a harlab session file")
 
 
-@pytest.mark.parametrize("victim", ["streams/acc/values", "streams/hr/time", "labels", "metadata/devices",
-                                    "predictions/cnn/probabilities", "streams/acc/pyramid/1"])
+@pytest.mark.parametrize(
+    "victim",
+    [
+        "streams/acc/values",
+        "streams/hr/time",
+        "labels",
+        "metadata/devices",
+        "predictions/cnn/probabilities",
+        "streams/acc/pyramid/1",
+    ],
+)
 def test_missing_dataset(good, victim):
     edit(good, lambda f: f.__delitem__(victim))
     check_rejected(good, SessionFileError, "missing", victim)

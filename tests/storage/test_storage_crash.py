@@ -96,7 +96,9 @@ def test_sigkill_during_saves_leaves_old_or_new(tmp_path):
     rng = np.random.default_rng(5)
     s = Session()
     n = 600_000
-    s.add_stream(Stream.from_arrays("acc", np.arange(n) / 100.0, rng.normal(size=(n, 6)), list("abcdef"), "1", 100.0))
+    s.add_stream(
+        Stream.from_arrays("acc", np.arange(n) / 100.0, rng.normal(size=(n, 6)), list("abcdef"), "1", 100.0)
+    )
     _version(s, "A")
     path = save_session(s, tmp_path / "s.h5")
     acc = read_session(path).streams["acc"].read()[1]
@@ -144,7 +146,9 @@ def test_lock_second_process(tmp_path):
     """)
     with open_session(path, writable=True) as sf:
         out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
-        assert f"LOCKED: {path} is open for writing by another harlab process (pid {os.getpid()}" in out.stdout, out
+        assert (
+            f"LOCKED: {path} is open for writing by another harlab process (pid {os.getpid()}" in out.stdout
+        ), out
         assert "READ 10" in out.stdout and "SAVE LOCKED" in out.stdout, out
         with pytest.raises(FileLockedError):  # also within the same process
             open_session(path, writable=True)

@@ -34,7 +34,12 @@ def test_format_doc_example_reads_every_part(full_session, tmp_path):
     by_id = df.set_index("id")
     for seg in segs:
         row = by_id.loc[seg.id]
-        assert (row["start"], row["end"], row["label"], row["source"]) == (seg.start, seg.end, seg.label, seg.source)
+        assert (row["start"], row["end"], row["label"], row["source"]) == (
+            seg.start,
+            seg.end,
+            seg.label,
+            seg.source,
+        )
         assert (np.isnan(row["confidence"]) and seg.confidence is None) or row["confidence"] == seg.confidence
         assert row["created"].to_pydatetime() == seg.created
     assert ns["labels"]["context"][1] == "overlapping"
@@ -49,21 +54,27 @@ def test_format_doc_example_reads_every_part(full_session, tmp_path):
     ov = ns["overview"]
     np.testing.assert_array_equal(ov["time"].to_numpy(), t_all[::256])
     with np.errstate(all="ignore"):
-        np.testing.assert_array_equal(ov["x_min"].to_numpy(), np.fmin.reduceat(v_all[:, 0], np.arange(0, len(v_all), 256)))
+        np.testing.assert_array_equal(
+            ov["x_min"].to_numpy(), np.fmin.reduceat(v_all[:, 0], np.arange(0, len(v_all), 256))
+        )
 
 
 def test_format_doc_states_the_limits_the_code_enforces():
     from harlab.storage import layout
 
     text = DOC.read_text()
-    section = text[text.index("## What opening and `validate` refuse"):text.index("## Versions")]
+    section = text[text.index("## What opening and `validate` refuse") : text.index("## Versions")]
     stated = [
-        f"at most {layout.MAX_EXPANSION} bytes per byte", f"{layout.SIZE_SLACK >> 20} MiB.",
-        f"at most {layout.MAX_CHUNK_BYTES >> 20} MiB", f"at most {layout.MAX_TABLE_BYTES >> 20} MiB",
-        f"at most {layout.MAX_ATTR_BYTES >> 20} MiB", f"at most {layout.MAX_CHANNELS} channels",
+        f"at most {layout.MAX_EXPANSION} bytes per byte",
+        f"{layout.SIZE_SLACK >> 20} MiB.",
+        f"at most {layout.MAX_CHUNK_BYTES >> 20} MiB",
+        f"at most {layout.MAX_TABLE_BYTES >> 20} MiB",
+        f"at most {layout.MAX_ATTR_BYTES >> 20} MiB",
+        f"at most {layout.MAX_CHANNELS} channels",
         f"(0, {layout.MAX_RATE_HZ:.0f}] Hz",
         f"integer in {layout.PYRAMID_FACTOR_RANGE[0]}..{layout.PYRAMID_FACTOR_RANGE[1]}",
-        ", ".join(list(layout.ALLOWED_FILTERS.values())[:-1]) + f" and {list(layout.ALLOWED_FILTERS.values())[-1]}",
+        ", ".join(list(layout.ALLOWED_FILTERS.values())[:-1])
+        + f" and {list(layout.ALLOWED_FILTERS.values())[-1]}",
     ]
     for phrase in stated:
         assert phrase in section, phrase

@@ -46,8 +46,12 @@ def test_external_storage_is_refused_naming_the_dataset(good, tmp_path):
     def go(f):
         shape = f["streams/hr/values"].shape
         del f["streams/hr/values"]
-        f.create_dataset("streams/hr/values", shape=shape, dtype=np.float32,
-                         external=[(str(secret), 0, int(np.prod(shape)) * 4)])
+        f.create_dataset(
+            "streams/hr/values",
+            shape=shape,
+            dtype=np.float32,
+            external=[(str(secret), 0, int(np.prod(shape)) * 4)],
+        )
 
     refused(edit(good, go), "/streams/hr/values", "external file", str(secret))
 
@@ -89,8 +93,13 @@ def test_huge_chunks_are_refused(good):
     def go(f):
         n = f["streams/acc/flags"].shape[0]
         del f["streams/acc/flags"]
-        f.create_dataset("streams/acc/flags", data=np.zeros(n, np.uint8), chunks=(MAX_CHUNK_BYTES + 1,),
-                         maxshape=(None,), compression="gzip")
+        f.create_dataset(
+            "streams/acc/flags",
+            data=np.zeros(n, np.uint8),
+            chunks=(MAX_CHUNK_BYTES + 1,),
+            maxshape=(None,),
+            compression="gzip",
+        )
 
     refused(edit(good, go), "/streams/acc/flags", "has chunks of")
 
@@ -119,8 +128,12 @@ def test_nan_rate_means_irregular_and_is_accepted(good):
 
 
 def test_channel_names_must_be_utf8(good):
-    edit(good, lambda f: f["streams/acc"].attrs.create("channels", [b"x\xff", b"y", b"z"],
-                                                       dtype=h5py.string_dtype("utf-8")))
+    edit(
+        good,
+        lambda f: f["streams/acc"].attrs.create(
+            "channels", [b"x\xff", b"y", b"z"], dtype=h5py.string_dtype("utf-8")
+        ),
+    )
     refused(good, "/streams/acc", "channels", "not valid UTF-8")
 
 
@@ -133,7 +146,9 @@ def test_validate_counts_infinite_values_per_stream_and_accepts_nan(good):
 
     edit(good, go)
     problems = validate_file(good)
-    assert "/streams/acc: values hold 3 infinite sample(s), the first at sample 20000, channel 0" in problems[0]
+    assert (
+        "/streams/acc: values hold 3 infinite sample(s), the first at sample 20000, channel 0" in problems[0]
+    )
     # the fixture's NaN sample (acc[100]) is a documented missing value, not a problem
     assert not any("NaN" in p and "100" in p for p in problems)
 
@@ -180,10 +195,12 @@ def test_a_corrupt_global_heap_is_refused_before_hdf5_reads_it(good):
     first string attribute; the heap is walked in Python first."""
     data = bytearray(good.read_bytes())
     at = data.find(b"GCOL\x01\x00\x00\x00")
-    end, p = at + int.from_bytes(data[at + 8:at + 16], "little"), at + 16
-    while int.from_bytes(data[p:p + 2], "little") != 0:
-        p += 16 + -(-int.from_bytes(data[p + 8:p + 16], "little") // 8) * 8
+    end, p = at + int.from_bytes(data[at + 8 : at + 16], "little"), at + 16
+    while int.from_bytes(data[p : p + 2], "little") != 0:
+        p += 16 + -(-int.from_bytes(data[p + 8 : p + 16], "little") // 8) * 8
     assert p + 16 <= end
-    data[p + 8:p + 16] = bytes(8)
+    data[p + 8 : p + 16] = bytes(8)
     good.write_bytes(bytes(data))
-    refused(good, f"the global heap (strings) at byte {at} is corrupt", f"object 0 at byte {p} declares 0 bytes")
+    refused(
+        good, f"the global heap (strings) at byte {at} is corrupt", f"object 0 at byte {p} declares 0 bytes"
+    )

@@ -40,10 +40,20 @@ def test_read_ranges_equal_memory(big):
             data = sf.session.streams[name].data
             ref = {"s": mem, "dups": dups, "short": ArrayStreamData(t_all[:200], mem.values[:200])}[name]
             lo, hi = ref.time[0], ref.time[-1]
-            cases = [(None, None), (lo, hi), (lo - 5, lo), (hi, hi + 1), (hi + 1, hi + 2),
-                     (ref.time[len(ref.time) // 2], ref.time[len(ref.time) // 2] + 1e-9), (ref.time[-1] - 1, ref.time[-1])]
+            cases = [
+                (None, None),
+                (lo, hi),
+                (lo - 5, lo),
+                (hi, hi + 1),
+                (hi + 1, hi + 2),
+                (ref.time[len(ref.time) // 2], ref.time[len(ref.time) // 2] + 1e-9),
+                (ref.time[-1] - 1, ref.time[-1]),
+            ]
             if name == "dups":
-                cases += [(ref.time[70_000], ref.time[70_000]), (ref.time[70_000] - 1, ref.time[70_000] + 1e-9)]
+                cases += [
+                    (ref.time[70_000], ref.time[70_000]),
+                    (ref.time[70_000] - 1, ref.time[70_000] + 1e-9),
+                ]
             cases += [tuple(sorted(rng.uniform(lo - 1, hi + 1, 2))) for _ in range(40)]
             cases += [(ref.time[i], ref.time[j]) for i, j in rng.integers(0, len(ref.time), (20, 2))]
             for t0, t1 in cases:
@@ -89,8 +99,8 @@ def test_envelope_equals_numpy_minmax(big, max_bins):
             assert np.all(np.diff(starts) == spb)
             end = min(starts[-1] + spb, len(v))
             with np.errstate(all="ignore"):
-                lo = np.fmin.reduceat(v[starts[0]:end], starts - starts[0], axis=0)
-                hi = np.fmax.reduceat(v[starts[0]:end], starts - starts[0], axis=0)
+                lo = np.fmin.reduceat(v[starts[0] : end], starts - starts[0], axis=0)
+                hi = np.fmax.reduceat(v[starts[0] : end], starts - starts[0], axis=0)
             np.testing.assert_array_equal(env.lo, lo)
             np.testing.assert_array_equal(env.hi, hi)
             assert starts[0] <= i0 and starts[-1] + spb >= i1
@@ -117,7 +127,7 @@ def test_incremental_appends_equal_one_shot(tmp_path):
         i = 0
         while i < n:
             m = int(rng.choice([1, 3, 16, 255, 256, 257, 4000, 20_000]))
-            inc.append(t[i:i + m], v[i:i + m])
+            inc.append(t[i : i + m], v[i : i + m])
             i += m
         assert one.pyramid.attrs["levels"] == inc.pyramid.attrs["levels"] >= 3
         for k in range(1, int(one.pyramid.attrs["levels"]) + 1):

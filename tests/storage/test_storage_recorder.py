@@ -51,7 +51,9 @@ def test_record_and_close(tmp_path):
     rng = np.random.default_rng(0)
     schema = LabelSchema([LabelClass("walking", "#112233", "w")])
     with RecordingWriter(path, meta(), schema) as w:
-        w.add_stream("imu", ["ax", "ay", "az", "gx", "gy", "gz"], ["m/s^2"] * 3 + ["rad/s"] * 3, 200.0, "imu", "watch")
+        w.add_stream(
+            "imu", ["ax", "ay", "az", "gx", "gy", "gz"], ["m/s^2"] * 3 + ["rad/s"] * 3, 200.0, "imu", "watch"
+        )
         w.add_stream("hr", ["hr"], "bpm", 1.0)
         assert not path.exists() and recording_journal_path(path).exists()
         with pytest.raises(FileLockedError):
@@ -126,7 +128,10 @@ def test_recovery_from_journal_torn_at_any_byte(tmp_path):
         prev = n
     assert prev == len(t)
     back = read_session(tmp_path / f"cut{len(full)}.h5")
-    assert [(x.label, x.confidence) for x in back.label_tracks["activity"]] == [("walking", None), ("sitting", 0.25)]
+    assert [(x.label, x.confidence) for x in back.label_tracks["activity"]] == [
+        ("walking", None),
+        ("sitting", 0.25),
+    ]
 
 
 def test_open_recovers_by_itself(tmp_path):

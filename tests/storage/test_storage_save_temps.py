@@ -16,7 +16,9 @@ from harlab.storage.codec import save_h5, write_session
 
 def _session() -> Session:
     s = Session()
-    s.add_stream(Stream.from_arrays("acc", np.arange(10) / 10.0, np.ones((10, 1)), ["x"], ["g"], rate_hz=10.0))
+    s.add_stream(
+        Stream.from_arrays("acc", np.arange(10) / 10.0, np.ones((10, 1)), ["x"], ["g"], rate_hz=10.0)
+    )
     return s
 
 

@@ -13,7 +13,14 @@ from tests.video.video_helpers import CLAP_AT_S, TRUE_SYNC, SimVideo
 
 
 def _plan() -> list[tuple[str, float]]:
-    return [("sitting", 10), ("walking", 30), ("running", 25), ("standing", 15), ("jumping", 10), ("walking", 40)]
+    return [
+        ("sitting", 10),
+        ("walking", 30),
+        ("running", 25),
+        ("standing", 15),
+        ("jumping", 10),
+        ("walking", 40),
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +52,9 @@ def sync_video(video_dir: Path) -> SimVideo:
     """120 s at 30 fps with a clap (flash and click) and a known offset and drift."""
     session = simulate_session(_plan(), seed=1)
     add_clap(session, CLAP_AT_S)
-    video = render_video(session, video_dir / "synced.mp4", sync=TRUE_SYNC, duration_s=120.0,
-                         clap_at_s=CLAP_AT_S, audio=True)
+    video = render_video(
+        session, video_dir / "synced.mp4", sync=TRUE_SYNC, duration_s=120.0, clap_at_s=CLAP_AT_S, audio=True
+    )
     return SimVideo(session, video)
 
 

@@ -47,7 +47,9 @@ def test_plain_arrays_give_the_same_answer(sync_video: SimVideo, estimates: dict
 
 
 def test_unrelated_motion_is_low_confidence(unrelated_video: SimVideo, sync_video: SimVideo) -> None:
-    for estimate in estimate_sync(unrelated_video.path, sync_video.session, roi=unrelated_video.video.figure_roi):
+    for estimate in estimate_sync(
+        unrelated_video.path, sync_video.session, roi=unrelated_video.video.figure_roi
+    ):
         assert not estimate.confident, estimate.message
         assert "LOW CONFIDENCE" in estimate.message
 

@@ -23,7 +23,7 @@ def test_frame_code_reads_back_at_any_scale() -> None:
     for n in (0, 1, 2, 255, 256, 12345, 65535):
         row = frame_code_blocks(n, 320, 240)
         image = np.full((240, 320), 90, np.uint8)
-        image[:row.shape[0]] = row
+        image[: row.shape[0]] = row
         assert read_frame_code(image) == n
         assert read_frame_code(image[::2, ::2]) == n
 
@@ -53,8 +53,9 @@ def test_variable_frame_rate_with_a_gap(vfr_video: SimVideo) -> None:
     rng = np.random.default_rng(21)
     with FrameDecoder(vfr_video.path, max_width=160) as decoder:
         assert decoder.width == 160
-        inside = np.concatenate([rng.uniform(times[0], times[gap] + 0.005, 10),
-                                 rng.uniform(times[gap + 1], times[-1], 10)])
+        inside = np.concatenate(
+            [rng.uniform(times[0], times[gap] + 0.005, 10), rng.uniform(times[gap + 1], times[-1], 10)]
+        )
         for t in inside:
             frame = decoder.frame_at(float(t))
             assert frame is not None, t
@@ -136,13 +137,22 @@ def test_frame_server_reports_no_video_and_survives(vfr_video: SimVideo) -> None
     assert got == [None]
 
 
-@pytest.mark.parametrize(("suffix", "codec"), [
-    ("mkv", "libx264"), ("mov", "libx264"), ("avi", "libx264"), ("avi", "mjpeg"), ("webm", "libvpx-vp9"),
-])
+@pytest.mark.parametrize(
+    ("suffix", "codec"),
+    [
+        ("mkv", "libx264"),
+        ("mov", "libx264"),
+        ("avi", "libx264"),
+        ("avi", "mjpeg"),
+        ("webm", "libvpx-vp9"),
+    ],
+)
 def test_other_containers_and_codecs_are_frame_accurate(tmp_path: Path, suffix: str, codec: str) -> None:
     """AVI stores no presentation times (its H.264 B-frames come out with made-up ones): frames are counted."""
     session = simulate_session([("walking", 5)], seed=2)
-    video = render_video(session, tmp_path / f"clip.{suffix}", duration_s=3.0, size=(160, 120), codec=codec, gop=12)
+    video = render_video(
+        session, tmp_path / f"clip.{suffix}", duration_s=3.0, size=(160, 120), codec=codec, gop=12
+    )
     times = video.frame_times
     with FrameDecoder(video.path) as decoder:
         assert decoder.index.n_frames == 90

@@ -70,8 +70,9 @@ def test_moved_video_is_found_again_beside_the_session(cfr_video: SimVideo, tmp_
     assert missing.status is VideoStatus.MISSING and missing.path is None and "cfr.mp4" in missing.message
 
 
-def test_a_different_file_with_the_same_name_is_detected(cfr_video: SimVideo, vfr_video: SimVideo,
-                                                           tmp_path: Path) -> None:
+def test_a_different_file_with_the_same_name_is_detected(
+    cfr_video: SimVideo, vfr_video: SimVideo, tmp_path: Path
+) -> None:
     session = tmp_path / "s.h5"
     video = tmp_path / "clip.mp4"
     shutil.copy(cfr_video.path, video)
@@ -119,22 +120,48 @@ def test_a_file_without_video_is_a_clear_error(tmp_path: Path) -> None:
         probe_video(path)
 
 
-GOOD = {"path": "a/b.mp4", "name": "b.mp4", "size": 10, "sha256_head": "0" * 64, "duration_s": 1.0,
-        "frame_rate": 30.0, "frame_count": 30, "start_s": 0.0}
+GOOD = {
+    "path": "a/b.mp4",
+    "name": "b.mp4",
+    "size": 10,
+    "sha256_head": "0" * 64,
+    "duration_s": 1.0,
+    "frame_rate": 30.0,
+    "frame_count": 30,
+    "start_s": 0.0,
+}
 
 
-@pytest.mark.parametrize("text", [
-    "", "[]", "null", '"x"', "{" * 100_000, "NaN",
-    json.dumps({**GOOD, "size": -1}), json.dumps({**GOOD, "size": True}), json.dumps({**GOOD, "size": 1.5}),
-    json.dumps({**GOOD, "size": 10**30}), json.dumps({**GOOD, "frame_count": -3}),
-    json.dumps({**GOOD, "duration_s": float("nan")}), json.dumps({**GOOD, "duration_s": 1e300}),
-    json.dumps({**GOOD, "frame_rate": -30}), json.dumps({**GOOD, "start_s": float("inf")}),
-    json.dumps({**GOOD, "sha256_head": "Z" * 64}), json.dumps({**GOOD, "sha256_head": "0" * 63}),
-    json.dumps({**GOOD, "name": "../b.mp4"}), json.dumps({**GOOD, "name": "c.mp4"}), json.dumps({**GOOD, "path": ""}),
-    json.dumps({**GOOD, "path": "a/\u0000b.mp4"}), json.dumps({**GOOD, "name": 3}),
-    json.dumps({k: v for k, v in GOOD.items() if k != "size"}), json.dumps({**GOOD, "evil": 1}),
-    json.dumps({**GOOD, "frame_rate": 0.0}),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[]",
+        "null",
+        '"x"',
+        "{" * 100_000,
+        "NaN",
+        json.dumps({**GOOD, "size": -1}),
+        json.dumps({**GOOD, "size": True}),
+        json.dumps({**GOOD, "size": 1.5}),
+        json.dumps({**GOOD, "size": 10**30}),
+        json.dumps({**GOOD, "frame_count": -3}),
+        json.dumps({**GOOD, "duration_s": float("nan")}),
+        json.dumps({**GOOD, "duration_s": 1e300}),
+        json.dumps({**GOOD, "frame_rate": -30}),
+        json.dumps({**GOOD, "start_s": float("inf")}),
+        json.dumps({**GOOD, "sha256_head": "Z" * 64}),
+        json.dumps({**GOOD, "sha256_head": "0" * 63}),
+        json.dumps({**GOOD, "name": "../b.mp4"}),
+        json.dumps({**GOOD, "name": "c.mp4"}),
+        json.dumps({**GOOD, "path": ""}),
+        json.dumps({**GOOD, "path": "a/\u0000b.mp4"}),
+        json.dumps({**GOOD, "name": 3}),
+        json.dumps({k: v for k, v in GOOD.items() if k != "size"}),
+        json.dumps({**GOOD, "evil": 1}),
+        json.dumps({**GOOD, "frame_rate": 0.0}),
+    ],
+)
 def test_hostile_json_is_refused_with_a_video_error(text: str) -> None:
     with pytest.raises(VideoFileError):
         VideoReference.from_json(text)

@@ -28,7 +28,10 @@ def test_two_points_recover_offset_and_drift() -> None:
     one = fit_sync([(10.0, 15.5)])
     assert one == VideoSync(5.5, 0.0)
     # more pairs with errors: least squares lands between
-    noisy = [(v, truth.to_session(v) + e) for v, e in ((0.0, 0.01), (1000.0, -0.01), (2000.0, 0.01), (3000.0, -0.01))]
+    noisy = [
+        (v, truth.to_session(v) + e)
+        for v, e in ((0.0, 0.01), (1000.0, -0.01), (2000.0, 0.01), (3000.0, -0.01))
+    ]
     assert fit_sync(noisy).drift_ppm == pytest.approx(-35.0, abs=10)
 
 
@@ -49,11 +52,23 @@ def test_json_round_trip() -> None:
     assert VideoSync.from_json('{"offset_s": 2}') == VideoSync(2.0, 0.0)
 
 
-@pytest.mark.parametrize("text", [
-    "", "[1, 2]", "{}", '{"offset_s": "1"}', '{"offset_s": true}', '{"offset_s": NaN}', '{"offset_s": 1e308}',
-    '{"offset_s": 0, "drift_ppm": 1e6}', '{"offset_s": 0, "drift_ppm": Infinity}', '{"offset_s": 0, "x": 1}',
-    "[" * 100_000, json.dumps({"offset_s": [1]}),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[1, 2]",
+        "{}",
+        '{"offset_s": "1"}',
+        '{"offset_s": true}',
+        '{"offset_s": NaN}',
+        '{"offset_s": 1e308}',
+        '{"offset_s": 0, "drift_ppm": 1e6}',
+        '{"offset_s": 0, "drift_ppm": Infinity}',
+        '{"offset_s": 0, "x": 1}',
+        "[" * 100_000,
+        json.dumps({"offset_s": [1]}),
+    ],
+)
 def test_hostile_json_is_refused(text: str) -> None:
     with pytest.raises(VideoSyncError):
         VideoSync.from_json(text)

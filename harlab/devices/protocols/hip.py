@@ -51,15 +51,26 @@ def decode(data: bytes) -> HipPacket:
     if ver != VERSION:
         raise HipDecodeError(f"HIP version {ver} at byte 0 (expected {VERSION})")
     if len(data) != HEADER.size + 12 * n:
-        raise HipDecodeError(f"HIP packet says {n} samples ({HEADER.size + 12 * n} bytes) but has {len(data)} bytes")
-    raw = np.frombuffer(data, "<i2", count=6 * n, offset=HEADER.size).reshape(n, 6).astype(np.float64) / 32768.0
+        raise HipDecodeError(
+            f"HIP packet says {n} samples ({HEADER.size + 12 * n} bytes) but has {len(data)} bytes"
+        )
+    raw = (
+        np.frombuffer(data, "<i2", count=6 * n, offset=HEADER.size).reshape(n, 6).astype(np.float64) / 32768.0
+    )
     acc = raw[:, :3] * acc_range * G
     gyro = raw[:, 3:] * gyro_range * DEG_TO_RAD
     return HipPacket(seq, t0, period, acc.astype(np.float32), gyro.astype(np.float32))
 
 
-def encode(seq: int, t0_us: int, period_us: int, acc: np.ndarray, gyro: np.ndarray,
-           acc_range_g: int = 8, gyro_range_dps: int = 2000) -> bytes:
+def encode(
+    seq: int,
+    t0_us: int,
+    period_us: int,
+    acc: np.ndarray,
+    gyro: np.ndarray,
+    acc_range_g: int = 8,
+    gyro_range_dps: int = 2000,
+) -> bytes:
     n = len(acc)
     header = HEADER.pack(VERSION, seq & 0xFF, t0_us & 0xFFFFFFFF, period_us, n, acc_range_g, gyro_range_dps)
     a = np.asarray(acc) / G / acc_range_g

@@ -45,7 +45,9 @@ def decode(data: bytes) -> HeartRateMeasurement:
     ee = None
     if flags & 0x08:
         if len(data) < pos + 2:
-            raise HrsDecodeError(f"flags say energy expended is present but the value is cut off at byte {pos}")
+            raise HrsDecodeError(
+                f"flags say energy expended is present but the value is cut off at byte {pos}"
+            )
         ee = struct.unpack_from("<H", data, pos)[0]
         pos += 2
     rr: list[float] = []

@@ -37,10 +37,21 @@ SET_SAMPLE_RATE, SET_RESOLUTION, SET_RANGE, SET_RANGE_MILLI, SET_CHANNELS, SET_F
 _SETTING_SIZE = {0: 2, 1: 2, 2: 2, 3: 4, 4: 1, 5: 4, 6: 16}
 
 STATUS = {
-    0: "SUCCESS", 1: "INVALID_OP_CODE", 2: "INVALID_MEASUREMENT_TYPE", 3: "NOT_SUPPORTED",
-    4: "INVALID_LENGTH", 5: "INVALID_PARAMETER", 6: "ALREADY_IN_STATE", 7: "INVALID_RESOLUTION",
-    8: "INVALID_SAMPLE_RATE", 9: "INVALID_RANGE", 10: "INVALID_MTU", 11: "INVALID_NUMBER_OF_CHANNELS",
-    12: "INVALID_STATE", 13: "DEVICE_IN_CHARGER", 14: "DISK_FULL",
+    0: "SUCCESS",
+    1: "INVALID_OP_CODE",
+    2: "INVALID_MEASUREMENT_TYPE",
+    3: "NOT_SUPPORTED",
+    4: "INVALID_LENGTH",
+    5: "INVALID_PARAMETER",
+    6: "ALREADY_IN_STATE",
+    7: "INVALID_RESOLUTION",
+    8: "INVALID_SAMPLE_RATE",
+    9: "INVALID_RANGE",
+    10: "INVALID_MTU",
+    11: "INVALID_NUMBER_OF_CHANNELS",
+    12: "INVALID_STATE",
+    13: "DEVICE_IN_CHARGER",
+    14: "DISK_FULL",
 }
 
 
@@ -49,6 +60,7 @@ class PmdDecodeError(ValueError):
 
 
 # -- control point -------------------------------------------------------------------
+
 
 def start_command(measurement: int, settings: dict[int, int]) -> bytes:
     """``02 <type> <TLV...>``; one value per setting, FACTOR never sent."""
@@ -83,7 +95,7 @@ def parse_settings(data: bytes) -> dict[int, list[float]]:
             raise PmdDecodeError(f"setting {key} needs {size * count} bytes at byte {pos}")
         vals: list[float] = []
         for _ in range(count):
-            raw = data[pos:pos + size]
+            raw = data[pos : pos + size]
             if key == SET_FACTOR:
                 vals.append(struct.unpack("<f", raw)[0])
             else:
@@ -141,6 +153,7 @@ def control_point_response(opcode: int, measurement: int, status: int = 0, param
 
 # -- data frames ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PmdFrame:
     measurement: int
@@ -168,9 +181,14 @@ def decode_delta(body: bytes, channels: int, resolution: int) -> np.ndarray:
     """Delta-compressed samples into an N x channels int64 array."""
     ref_size = math.ceil(resolution / 8)
     if len(body) < ref_size * channels:
-        raise PmdDecodeError(f"delta frame needs a {ref_size * channels}-byte reference sample, got {len(body)}")
+        raise PmdDecodeError(
+            f"delta frame needs a {ref_size * channels}-byte reference sample, got {len(body)}"
+        )
     ref = np.array(
-        [int.from_bytes(body[i * ref_size:(i + 1) * ref_size], "little", signed=True) for i in range(channels)],
+        [
+            int.from_bytes(body[i * ref_size : (i + 1) * ref_size], "little", signed=True)
+            for i in range(channels)
+        ],
         np.int64,
     )
     samples = [ref[None, :]]
@@ -185,7 +203,7 @@ def decode_delta(body: bytes, channels: int, resolution: int) -> np.ndarray:
         nbytes = math.ceil(width * count * channels / 8)
         if pos + nbytes > len(body):
             raise PmdDecodeError(f"delta block of {count} samples needs {nbytes} bytes at byte {pos}")
-        deltas = _unpack_bits(body[pos:pos + nbytes], width, count * channels).reshape(count, channels)
+        deltas = _unpack_bits(body[pos : pos + nbytes], width, count * channels).reshape(count, channels)
         pos += nbytes
         samples.append(samples[-1][-1] + np.cumsum(deltas, axis=0))
     return np.concatenate(samples)
@@ -200,7 +218,7 @@ def encode_delta(samples: np.ndarray, resolution: int = 16, block: int = 8) -> b
         out += int(v).to_bytes(ref_size, "little", signed=True)
     deltas = np.diff(samples, axis=0)
     for i in range(0, len(deltas), block):
-        d = deltas[i:i + block]
+        d = deltas[i : i + block]
         span = int(np.abs(d).max()) if d.size else 0
         width = max(2, span.bit_length() + 1)
         fields = (d.reshape(-1) & ((1 << width) - 1)).astype(np.uint64)
@@ -226,14 +244,18 @@ def decode_frame(data: bytes, channels: int = 3) -> PmdFrame:
             raise PmdDecodeError(f"unsupported raw frame type {frame_type} for measurement {measurement}")
         step = size * channels
         if len(body) % step:
-            raise PmdDecodeError(f"raw frame of {len(body)} bytes is not a whole number of {step}-byte samples")
+            raise PmdDecodeError(
+                f"raw frame of {len(body)} bytes is not a whole number of {step}-byte samples"
+            )
         raw = np.frombuffer(body, np.uint8).reshape(-1, channels, size).astype(np.int64)
         vals = (raw << (8 * np.arange(size, dtype=np.int64))).sum(axis=2)
         samples = _sign_extend(vals, 8 * size)
     return PmdFrame(measurement, ts, frame_type, compressed, samples)
 
 
-def encode_frame(measurement: int, timestamp_ns: int, samples: np.ndarray, compressed: bool, frame_type: int = 1) -> bytes:
+def encode_frame(
+    measurement: int, timestamp_ns: int, samples: np.ndarray, compressed: bool, frame_type: int = 1
+) -> bytes:
     header = bytes([measurement]) + struct.pack("<Q", timestamp_ns)
     if compressed:
         return header + bytes([0x80 | (frame_type & 0x7F)]) + encode_delta(samples)
@@ -288,7 +310,19 @@ class PmdTimestamps:
 
 
 __all__ = [
-    "ACC", "GYRO", "G", "ControlPointResponse", "PmdDecodeError", "PmdFrame", "PmdTimestamps",
-    "decode_delta", "decode_frame", "encode_delta", "encode_frame", "parse_control_point",
-    "start_command", "stop_command", "to_units",
+    "ACC",
+    "GYRO",
+    "G",
+    "ControlPointResponse",
+    "PmdDecodeError",
+    "PmdFrame",
+    "PmdTimestamps",
+    "decode_delta",
+    "decode_frame",
+    "encode_delta",
+    "encode_frame",
+    "parse_control_point",
+    "start_command",
+    "stop_command",
+    "to_units",
 ]

@@ -38,11 +38,13 @@ def decode_frames(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def encode_frame(acc_ms2: np.ndarray, gyro_rads: np.ndarray, angle_deg: np.ndarray) -> bytes:
-    vals = np.concatenate([
-        np.asarray(acc_ms2) / G / 16.0 * 32768.0,
-        np.asarray(gyro_rads) / DEG_TO_RAD / 2000.0 * 32768.0,
-        np.asarray(angle_deg) / 180.0 * 32768.0,
-    ])
+    vals = np.concatenate(
+        [
+            np.asarray(acc_ms2) / G / 16.0 * 32768.0,
+            np.asarray(gyro_rads) / DEG_TO_RAD / 2000.0 * 32768.0,
+            np.asarray(angle_deg) / 180.0 * 32768.0,
+        ]
+    )
     return HEADER + np.clip(np.round(vals), -32768, 32767).astype("<i2").tobytes()
 
 

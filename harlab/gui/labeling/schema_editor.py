@@ -44,7 +44,11 @@ ORIGINAL = Qt.ItemDataRole.UserRole + 1  #: the class's name when the dialog ope
 
 def _text_on(colour: str) -> QColor:
     c = QColor(colour)
-    return QColor("#000000") if 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() > 140 else QColor("#ffffff")
+    return (
+        QColor("#000000")
+        if 0.299 * c.red() + 0.587 * c.green() + 0.114 * c.blue() > 140
+        else QColor("#ffffff")
+    )
 
 
 class SchemaEditorDialog(QDialog):
@@ -115,7 +119,10 @@ class SchemaEditorDialog(QDialog):
         # tall enough for every class (18 for WISDM; it opened showing 10), within the screen
         rows = max(len(session.schema), 8) + 1
         chrome = self.sizeHint().height() - self.table.sizeHint().height()
-        table = self.table.horizontalHeader().sizeHint().height() + rows * self.table.verticalHeader().defaultSectionSize()
+        table = (
+            self.table.horizontalHeader().sizeHint().height()
+            + rows * self.table.verticalHeader().defaultSectionSize()
+        )
         resize_within_screen(self, 820, chrome + table + 2 * self.table.frameWidth())
 
     # -- rows --------------------------------------------------------------------------------
@@ -165,7 +172,9 @@ class SchemaEditorDialog(QDialog):
         return r
 
     def remove_selected(self) -> None:
-        rows = sorted({i.row() for i in self.table.selectedIndexes()} or {self.table.currentRow()}, reverse=True)
+        rows = sorted(
+            {i.row() for i in self.table.selectedIndexes()} or {self.table.currentRow()}, reverse=True
+        )
         for r in rows:
             if r >= 0:
                 self.table.removeRow(r)
@@ -202,7 +211,9 @@ class SchemaEditorDialog(QDialog):
             if hotkey and (problem := class_hotkey_problem(hotkey)):
                 raise HarlabError(f"{where}: {problem}")
             try:
-                out.append(LabelClass(self._cell(r, NAME), self._cell(r, COLOUR), hotkey, self._cell(r, DESCRIPTION)))
+                out.append(
+                    LabelClass(self._cell(r, NAME), self._cell(r, COLOUR), hotkey, self._cell(r, DESCRIPTION))
+                )
             except HarlabError as exc:
                 raise HarlabError(f"{where}: {exc}") from None
         LabelSchema(out)  # duplicate names/hotkeys
@@ -229,11 +240,17 @@ class SchemaEditorDialog(QDialog):
             return False
         self.message.setStyleSheet("")
         kept = {c.name for c in classes} | set(self.renames())
-        used = {s.label for t in self.session.label_tracks.values() for s in t} if len(self.session.label_tracks) else set()
+        used = (
+            {s.label for t in self.session.label_tracks.values() for s in t}
+            if len(self.session.label_tracks)
+            else set()
+        )
         orphans = sorted((used - kept) & set(self.session.schema.names))
         if orphans:
             self.message.setText(
-                "Segments of " + ", ".join(repr(o) for o in orphans) + " keep their label without a class entry."
+                "Segments of "
+                + ", ".join(repr(o) for o in orphans)
+                + " keep their label without a class entry."
             )
         else:
             self.message.setText(f"{len(classes)} classes. OK applies the change as one undoable edit.")
@@ -291,7 +308,9 @@ class SchemaEditorDialog(QDialog):
             self.import_from(path)
 
     def _export_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export label classes", "labels.json", "Label schema (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export label classes", "labels.json", "Label schema (*.json)"
+        )
         if path:
             self.export_to(path)
 

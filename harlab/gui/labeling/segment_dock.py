@@ -43,8 +43,14 @@ from harlab.labeling.commands import ModifySegment, RemoveSegments
 from harlab.labeling.history import EditHistory
 
 COLUMNS: tuple[tuple[str, str], ...] = (
-    ("label", "Class"), ("start", "Start (s)"), ("end", "End (s)"), ("duration", "Duration (s)"),
-    ("note", "Note"), ("annotator", "Annotator"), ("source", "Source"), ("confidence", "Confidence"),
+    ("label", "Class"),
+    ("start", "Start (s)"),
+    ("end", "End (s)"),
+    ("duration", "Duration (s)"),
+    ("note", "Note"),
+    ("annotator", "Annotator"),
+    ("source", "Source"),
+    ("confidence", "Confidence"),
     ("id", "Id"),
 )
 EDITABLE = {"label", "start", "end", "note", "annotator", "confidence"}
@@ -72,7 +78,9 @@ class SegmentTableModel(QAbstractTableModel):
 
     edit_failed = Signal(str)
 
-    def __init__(self, session: Session, history: EditHistory, track: str | None = None, parent: Any = None) -> None:
+    def __init__(
+        self, session: Session, history: EditHistory, track: str | None = None, parent: Any = None
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.history = history
@@ -148,10 +156,16 @@ class SegmentTableModel(QAbstractTableModel):
             keep = np.fromiter(
                 (
                     (not label or s.label == label)
-                    and (not text or text in s.label.lower() or text in s.note.lower() or text in s.annotator.lower())
+                    and (
+                        not text
+                        or text in s.label.lower()
+                        or text in s.note.lower()
+                        or text in s.annotator.lower()
+                    )
                     for s in segs
                 ),
-                bool, len(segs),
+                bool,
+                len(segs),
             )
         key_name = COLUMNS[self._sort_col][0]
         if key_name == "start":
@@ -163,8 +177,11 @@ class SegmentTableModel(QAbstractTableModel):
         elif key_name == "id":
             order = np.argsort(ids, kind="stable")
         elif key_name == "confidence":
-            conf = np.fromiter((np.nan if t[int(i)].confidence is None else t[int(i)].confidence for i in ids),
-                               float, len(ids))
+            conf = np.fromiter(
+                (np.nan if t[int(i)].confidence is None else t[int(i)].confidence for i in ids),
+                float,
+                len(ids),
+            )
             order = np.lexsort((starts, np.nan_to_num(conf, nan=-1.0)))
         else:
             vals = np.array([str(getattr(t[int(i)], key_name)).lower() for i in ids], dtype=object)
@@ -189,7 +206,9 @@ class SegmentTableModel(QAbstractTableModel):
             ids = [int(self._order[i.row()]) for i in old]
             self._order = new
             pos = {int(i): r for r, i in enumerate(new)} if old else {}
-            self.changePersistentIndexList(old, [self.index(pos.get(i, -1), p.column()) for i, p in zip(ids, old, strict=True)])
+            self.changePersistentIndexList(
+                old, [self.index(pos.get(i, -1), p.column()) for i, p in zip(ids, old, strict=True)]
+            )
             self.layoutChanged.emit()
             return
         self.beginResetModel()
@@ -203,7 +222,9 @@ class SegmentTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:  # noqa: N802
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             key, title = COLUMNS[section]
             if key in TIME_KEYS and self._time_mode is not None:
@@ -217,7 +238,9 @@ class SegmentTableModel(QAbstractTableModel):
             f |= Qt.ItemFlag.ItemIsEditable
         return f
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._order):
             return None
         try:
@@ -241,15 +264,24 @@ class SegmentTableModel(QAbstractTableModel):
             return "" if v is None else str(v)
         if role == Qt.ItemDataRole.DecorationRole and key == "label":
             return QColor(self.session.schema.color(s.label))
-        if role == Qt.ItemDataRole.TextAlignmentRole and key in ("start", "end", "duration", "confidence", "id"):
+        if role == Qt.ItemDataRole.TextAlignmentRole and key in (
+            "start",
+            "end",
+            "duration",
+            "confidence",
+            "id",
+        ):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             unit = " s" if self._time_mode is None else ""
             return f"{s.label} {self.time_text(s.start)}–{self.time_text(s.end)}{unit}" + (
-                f"\n{s.note}" if s.note else "")
+                f"\n{s.note}" if s.note else ""
+            )
         return None
 
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+    def setData(
+        self, index: QModelIndex | QPersistentModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole
+    ) -> bool:  # noqa: N802
         if role != Qt.ItemDataRole.EditRole or not index.isValid() or self.track_name is None:
             return False
         key = COLUMNS[index.column()][0]
@@ -350,7 +382,8 @@ class SegmentTableDock(QDockWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.AnyKeyPressed
         )
         self.view.setSortingEnabled(True)
@@ -460,12 +493,16 @@ class SegmentTableDock(QDockWidget):
         self.class_box.addItem(ALL_CLASSES)
         for c in self.session.schema:
             self.class_box.addItem(c.name)
-            self.class_box.setItemData(self.class_box.count() - 1, QColor(c.color), Qt.ItemDataRole.DecorationRole)
+            self.class_box.setItemData(
+                self.class_box.count() - 1, QColor(c.color), Qt.ItemDataRole.DecorationRole
+            )
         self.class_box.setCurrentText(current if current in self.session.schema else ALL_CLASSES)
         self.class_box.blockSignals(False)
         # the Class column fits the longest class name (UCI HAPT's read "WALKING_D…"), up to a limit
         fm = self.view.fontMetrics()
-        need = max((fm.horizontalAdvance(c.name) for c in self.session.schema), default=0) + 44  # swatch, margins
+        need = (
+            max((fm.horizontalAdvance(c.name) for c in self.session.schema), default=0) + 44
+        )  # swatch, margins
         if self.view.columnWidth(0) < need:
             self.view.setColumnWidth(0, min(need, CLASS_COLUMN_MAX))
 
@@ -482,12 +519,19 @@ class SegmentTableDock(QDockWidget):
         elif event.kind in ("class_added", "class_removed", "class_changed", "schema_changed"):
             self._fill_classes()
             self._refresh_timer.start()
-        elif event.kind.startswith("segments_") and getattr(event.source, "name", None) == self.model.track_name:
+        elif (
+            event.kind.startswith("segments_")
+            and getattr(event.source, "name", None) == self.model.track_name
+        ):
             self._refresh_timer.start()  # coalesce a burst of events into one refresh
 
     def _refresh(self) -> None:
         current = self.view.currentIndex()
-        seg_id = int(self.model._order[current.row()]) if current.isValid() and current.row() < len(self.model._order) else None
+        seg_id = (
+            int(self.model._order[current.row()])
+            if current.isValid() and current.row() < len(self.model._order)
+            else None
+        )
         before = self.model.rowCount()
         self.model.refresh()
         if self.model.rowCount() != before and seg_id is not None:

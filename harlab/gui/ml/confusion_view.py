@@ -33,9 +33,11 @@ _DARK = QColor("#08519c")
 def _shade(share: float) -> QColor:
     """White-blue scale: 0 = almost white, 1 = dark blue."""
     s = min(1.0, max(0.0, share))
-    return QColor(int(_LIGHT.red() + (_DARK.red() - _LIGHT.red()) * s),
-                  int(_LIGHT.green() + (_DARK.green() - _LIGHT.green()) * s),
-                  int(_LIGHT.blue() + (_DARK.blue() - _LIGHT.blue()) * s))
+    return QColor(
+        int(_LIGHT.red() + (_DARK.red() - _LIGHT.red()) * s),
+        int(_LIGHT.green() + (_DARK.green() - _LIGHT.green()) * s),
+        int(_LIGHT.blue() + (_DARK.blue() - _LIGHT.blue()) * s),
+    )
 
 
 def cell_text(count: int, row_total: int, sep: str = "\n") -> str:
@@ -62,8 +64,10 @@ class ConfusionView(QTableWidget):
         self.setCornerButtonEnabled(False)
         if compact:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
-            self.setToolTip("rows: true class; columns: predicted class, numbered as the rows; each cell: "
-                            "windows and their share of the row. Click to enlarge.")
+            self.setToolTip(
+                "rows: true class; columns: predicted class, numbered as the rows; each cell: "
+                "windows and their share of the row. Click to enlarge."
+            )
             font = self.font()
             font.setPointSizeF(max(6.5, font.pointSizeF() * 0.85))
             self.setFont(font)
@@ -130,8 +134,11 @@ class ConfusionDialog(QDialog):
         heading = QLabel(title)
         heading.setWordWrap(True)
         layout.addWidget(heading)
-        layout.addWidget(QLabel("Rows: true class. Columns: predicted class. "
-                                "Each cell: windows, and their share of the row."))
+        layout.addWidget(
+            QLabel(
+                "Rows: true class. Columns: predicted class. Each cell: windows, and their share of the row."
+            )
+        )
         self.view = ConfusionView(self, compact=False)
         self.view.set_report(report)
         layout.addWidget(self.view, 1)

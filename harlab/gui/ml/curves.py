@@ -50,7 +50,9 @@ class TrainingCurves(QWidget):
             plot.setLabel("bottom", xlabel)
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
-            plot.addLegend(offset=legend_at, labelTextSize="8pt", colCount=2, brush=pg.mkBrush(255, 255, 255, 210))
+            plot.addLegend(
+                offset=legend_at, labelTextSize="8pt", colCount=2, brush=pg.mkBrush(255, 255, 255, 210)
+            )
             plot.setMinimumHeight(120)
             layout.addWidget(plot)
         self.acc_plot.setYRange(0, 1.02)
@@ -101,8 +103,9 @@ class TrainingCurves(QWidget):
             colour = pg.mkColor(colour)
             pen = pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
             name = label if stage == GBM_STAGE else f"{label} ({stage})"
-            item = plot.plot([], [], pen=pen, name=name, symbol="o", symbolSize=4, symbolBrush=colour,
-                             symbolPen=None)
+            item = plot.plot(
+                [], [], pen=pen, name=name, symbol="o", symbolSize=4, symbolBrush=colour, symbolPen=None
+            )
             self._curves[key] = ([], [], item)
         return self._curves[key]
 

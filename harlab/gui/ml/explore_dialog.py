@@ -95,7 +95,9 @@ class ExploreDialog(QDialog):
         track = self.track.currentText()
         w = float(self.window_s.value())
         try:
-            motion = [n for n, st in self.session.streams.items() if st.kind in ("accelerometer", "gyroscope")]
+            motion = [
+                n for n, st in self.session.streams.items() if st.kind in ("accelerometer", "gyroscope")
+            ]
             data = build_dataset([self.session], track, w, w / 2, channels=motion or None)
             proj = pca_windows(data.X, data.info.rate_hz, data.info.channels, data.info.units, 3)
         except HarlabError as exc:
@@ -110,8 +112,10 @@ class ExploreDialog(QDialog):
         self.window = w
         self._draw()
         share = ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(self.explained))
-        self.status.setText(f"{len(self.labels)} windows of {w:g} s from track {track!r}; explained variance: {share}. "
-                            "Click a point to show its window in the timeline.")
+        self.status.setText(
+            f"{len(self.labels)} windows of {w:g} s from track {track!r}; explained variance: {share}. "
+            "Click a point to show its window in the timeline."
+        )
 
     def _draw(self) -> None:
         self.plot.clear()
@@ -126,9 +130,17 @@ class ExploreDialog(QDialog):
         for name in dict.fromkeys(self.labels):
             idx = np.flatnonzero(labels == name)
             color = pg.mkColor(self.session.schema.color(name))
-            item = pg.ScatterPlotItem(self.coords[idx, a], self.coords[idx, b], data=idx, size=7, name=name,
-                                      pen=pg.mkPen(None), brush=pg.mkBrush(color), hoverable=True,
-                                      tip=lambda x, y, data, name=name: f"{name} at {self.starts[data]:.1f} s")
+            item = pg.ScatterPlotItem(
+                self.coords[idx, a],
+                self.coords[idx, b],
+                data=idx,
+                size=7,
+                name=name,
+                pen=pg.mkPen(None),
+                brush=pg.mkBrush(color),
+                hoverable=True,
+                tip=lambda x, y, data, name=name: f"{name} at {self.starts[data]:.1f} s",
+            )
             item.sigClicked.connect(self._clicked)
             self.plot.addItem(item)
             self.items.append(item)

@@ -69,8 +69,12 @@ class TrainDialog(QDialog):
     training_cancelled = Signal()
     training_failed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None, session_paths: list[str] | None = None,
-                 current_session: Session | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        session_paths: list[str] | None = None,
+        current_session: Session | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Train an activity model")
         self.setModal(False)
@@ -140,12 +144,15 @@ class TrainDialog(QDialog):
         self.stride_spin = self._spin(0.05, 60.0, default_stride(DEFAULT_WINDOW_S), " s", 2)
         self.rate_spin = self._spin(0.0, 2000.0, 0.0, " Hz", 1)
         self.rate_spin.setSpecialValueText("source rate")
-        self.rate_spin.setToolTip("resample every stream to this rate (anti-aliased); 'source rate' keeps "
-                                  "the streams' common rate")
+        self.rate_spin.setToolTip(
+            "resample every stream to this rate (anti-aliased); 'source rate' keeps the streams' common rate"
+        )
         self.policy_combo = QComboBox()
         self.policy_combo.addItems(["majority", "centre", "pure"])
-        self.policy_combo.setToolTip("label of a window: the class covering most of it, the one at its centre, "
-                                     "or only windows entirely inside one class")
+        self.policy_combo.setToolTip(
+            "label of a window: the class covering most of it, the one at its centre, "
+            "or only windows entirely inside one class"
+        )
         self.channel_list = QListWidget()
         self.channel_list.setMaximumHeight(90)
         self.channel_list.itemChanged.connect(lambda _: self._update_state())
@@ -160,8 +167,9 @@ class TrainDialog(QDialog):
         self.preset_combo = QComboBox()
         for spec in PRESET_TABLE:
             self.preset_combo.addItem(spec.name)
-            self.preset_combo.setItemData(self.preset_combo.count() - 1, spec.description,
-                                          Qt.ItemDataRole.ToolTipRole)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole
+            )
         self.preset_combo.currentTextChanged.connect(lambda _: self._update_state())
         self.preset_help = QLabel()
         self.preset_help.setWordWrap(True)
@@ -173,27 +181,35 @@ class TrainDialog(QDialog):
         self.seed_spin.setRange(0, 2**31 - 1)
         self.augment_combo = QComboBox()
         self.augment_combo.addItems([m for m in AUGMENT_MODES if m != "none"] + ["none"])  # "off" last
-        self.augment_combo.setToolTip("network training: jitter = small random rotations and scaling; flip = also "
-                                      "turn half the windows 180 degrees about z (watches worn either way round); "
-                                      "warp = jitter, and half the windows played 0.8-1.25 times as fast "
-                                      "(activities done at one's own pace: eating, brushing, folding)")
+        self.augment_combo.setToolTip(
+            "network training: jitter = small random rotations and scaling; flip = also "
+            "turn half the windows 180 degrees about z (watches worn either way round); "
+            "warp = jitter, and half the windows played 0.8-1.25 times as fast "
+            "(activities done at one's own pace: eating, brushing, folding)"
+        )
         self.context_check = QCheckBox("Compare each window with its recording")
         self.context_check.setChecked(True)
-        self.context_check.setToolTip("the models also see each window's tilt from its recording's upright and its "
-                                      "motion against the recording's walking and median (tells sitting from "
-                                      "standing whoever wears the device), and LightGBM each window's features "
-                                      "against the recording's median window (how this person usually moves "
-                                      "and holds the device); uses no labels")
+        self.context_check.setToolTip(
+            "the models also see each window's tilt from its recording's upright and its "
+            "motion against the recording's walking and median (tells sitting from "
+            "standing whoever wears the device), and LightGBM each window's features "
+            "against the recording's median window (how this person usually moves "
+            "and holds the device); uses no labels"
+        )
         self.orientation_check = QCheckBox("Map recordings to one wearing orientation")
         self.orientation_check.setChecked(True)
-        self.orientation_check.setToolTip("a watch turned round or worn on the other wrist is mapped into the "
-                                          "orientation most training recordings share, judged from each "
-                                          "recording's upright while walking; uses no labels")
+        self.orientation_check.setToolTip(
+            "a watch turned round or worn on the other wrist is mapped into the "
+            "orientation most training recordings share, judged from each "
+            "recording's upright while walking; uses no labels"
+        )
         self.refit_check = QCheckBox("Train again on everyone after early stopping")
         self.refit_check.setChecked(True)
-        self.refit_check.setToolTip("once the held-out participants have chosen when to stop, the models are "
-                                    "trained again with them included (better across people, twice the time); "
-                                    "the validation scores shown come from the first run")
+        self.refit_check.setToolTip(
+            "once the held-out participants have chosen when to stop, the models are "
+            "trained again with them included (better across people, twice the time); "
+            "the validation scores shown come from the first run"
+        )
         mf.addRow("Preset", self.preset_combo)
         mf.addRow(self.preset_help)
         mf.addRow("Epochs", self.epochs_spin)
@@ -282,8 +298,9 @@ class TrainDialog(QDialog):
             if isinstance(src, str):
                 start = str(Path(src).parent)
                 break
-        paths, _ = QFileDialog.getOpenFileNames(self, "Sessions to train on", start,
-                                                "harlab sessions (*.h5);;All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Sessions to train on", start, "harlab sessions (*.h5);;All files (*)"
+        )
         self.add_sessions(paths)
 
     def add_sessions(self, paths: list[str] | list[Path]) -> list[str]:
@@ -345,7 +362,11 @@ class TrainDialog(QDialog):
         self.track_combo.blockSignals(True)
         self.track_combo.clear()
         self.track_combo.addItems(tracks)
-        pick = track if track in tracks else ("activity" if "activity" in tracks else (tracks[0] if tracks else ""))
+        pick = (
+            track
+            if track in tracks
+            else ("activity" if "activity" in tracks else (tracks[0] if tracks else ""))
+        )
         self.track_combo.setCurrentText(pick)
         self.track_combo.blockSignals(False)
         self._fill_tree()
@@ -376,15 +397,19 @@ class TrainDialog(QDialog):
             top.addChild(child)
         for who, top in groups.items():
             n = top.childCount()
-            total = sum(sum(self._sources[int(top.child(k).data(0, _ROLE_SOURCE))][1].tracks.get(track, {}).values())
-                        for k in range(n))
+            total = sum(
+                sum(self._sources[int(top.child(k).data(0, _ROLE_SOURCE))][1].tracks.get(track, {}).values())
+                for k in range(n)
+            )
             top.setText(0, f"{who}  ({n} session{'s' if n != 1 else ''})")
             top.setText(1, fmt_duration(total))
             top.setExpanded(True)
 
     def _fill_channels(self) -> None:
-        checked = {self.channel_list.item(i).text(): self.channel_list.item(i).checkState()
-                   for i in range(self.channel_list.count())}
+        checked = {
+            self.channel_list.item(i).text(): self.channel_list.item(i).checkState()
+            for i in range(self.channel_list.count())
+        }
         streams: dict[str, tuple[str, float | None]] = {}
         for _, sm in self._sources:
             for name, (kind, rate) in sm.streams.items():
@@ -407,8 +432,11 @@ class TrainDialog(QDialog):
             self.rate_spin.setValue(min(r for r in rates if r))
 
     def channels(self) -> list[str]:
-        return [self.channel_list.item(i).text() for i in range(self.channel_list.count())
-                if self.channel_list.item(i).checkState() == Qt.CheckState.Checked]
+        return [
+            self.channel_list.item(i).text()
+            for i in range(self.channel_list.count())
+            if self.channel_list.item(i).checkState() == Qt.CheckState.Checked
+        ]
 
     def set_channels(self, names: list[str]) -> None:
         for i in range(self.channel_list.count()):
@@ -439,9 +467,13 @@ class TrainDialog(QDialog):
         self.preset_help.setText(spec.description)
         if not self.training and self.result is None:
             self.curves.show_for(spec.name)
-        for widget, option in ((self.epochs_spin, "epochs"), (self.augment_combo, "augment"),
-                               (self.context_check, "context"), (self.orientation_check, "orientation"),
-                               (self.refit_check, "refit")):
+        for widget, option in (
+            (self.epochs_spin, "epochs"),
+            (self.augment_combo, "augment"),
+            (self.context_check, "context"),
+            (self.orientation_check, "orientation"),
+            (self.refit_check, "refit"),
+        ):
             widget.setEnabled(spec.supports(option) and not self.training)
         if not self.class_table.class_names:
             note, ok = "Add sessions with a label track to see its classes here.", False
@@ -455,9 +487,19 @@ class TrainDialog(QDialog):
         self.curves_placeholder.setVisible(not self.curves.isVisibleTo(self))
         self.cancel_button.setEnabled(self.training)
         self.save_button.setEnabled(self.result is not None and not self.training)
-        for w in (self.add_button, self.remove_button, self.track_combo, self.class_table, self.window_spin,
-                  self.stride_spin, self.rate_spin, self.policy_combo, self.channel_list, self.preset_combo,
-                  self.seed_spin):
+        for w in (
+            self.add_button,
+            self.remove_button,
+            self.track_combo,
+            self.class_table,
+            self.window_spin,
+            self.stride_spin,
+            self.rate_spin,
+            self.policy_combo,
+            self.channel_list,
+            self.preset_combo,
+            self.seed_spin,
+        ):
             w.setEnabled(not self.training)
         self._render_status()
 
@@ -478,18 +520,24 @@ class TrainDialog(QDialog):
         who = [sm.participant for _, sm in self._sources]
         known = sorted({p for p in who if p})
         if len(known) >= 2 and all(who):
-            split = (f"held-out participants of {len(known)} (time blocks of each recording if they have "
-                     "classes the others lack)")
+            split = (
+                f"held-out participants of {len(known)} (time blocks of each recording if they have "
+                "classes the others lack)"
+            )
         else:
-            split = ("time blocks of each recording (one participant" if len(known) == 1
-                     else "time blocks of each recording (no participants recorded") + \
-                ": other minutes of the same people)"
+            split = (
+                "time blocks of each recording (one participant"
+                if len(known) == 1
+                else "time blocks of each recording (no participants recorded"
+            ) + ": other minutes of the same people)"
         try:
             n = len(output_classes(class_mapping(self.class_table.rules()), self.class_table.class_names))
         except HarlabError:
             n = 0
-        return (f"Ready: Train learns {n} classes from {len(self._sources)} session(s) with "
-                f"{self.preset_combo.currentText()}; validation on {split}.")
+        return (
+            f"Ready: Train learns {n} classes from {len(self._sources)} session(s) with "
+            f"{self.preset_combo.currentText()}; validation on {split}."
+        )
 
     def _render_status(self) -> None:
         """While training: the run's progress. Otherwise the last outcome (a run's end, a failed
@@ -541,15 +589,30 @@ class TrainDialog(QDialog):
             stem = Path(sm.label).stem if isinstance(src, str) else sm.label
             names.append(stem if stem not in names else f"{stem}-{len(names) + 1}")
         preset = self.preset_combo.currentText()
-        cfg = TrainConfig(preset=preset, epochs=self.epochs_spin.value(), seed=self.seed_spin.value(),
-                          augment=self.augment_combo.currentText(), context=self.context_check.isChecked(),
-                          orientation=self.orientation_check.isChecked(),
-                          cnn_refit=self.refit_check.isChecked(), gbm_refit=self.refit_check.isChecked())
+        cfg = TrainConfig(
+            preset=preset,
+            epochs=self.epochs_spin.value(),
+            seed=self.seed_spin.value(),
+            augment=self.augment_combo.currentText(),
+            context=self.context_check.isChecked(),
+            orientation=self.orientation_check.isChecked(),
+            cnn_refit=self.refit_check.isChecked(),
+            gbm_refit=self.refit_check.isChecked(),
+        )
         rate = self.rate_spin.value() or None
         return TrainRequest(
-            sources=sources, config=cfg, names=names, track=track, mapping=mapping, classes=learn,
-            window_s=self.window_spin.value(), stride_s=self.stride_spin.value(), rate_hz=rate, channels=chans,
-            policy=self.policy_combo.currentText(), model_name=f"{names[0]}-{preset}",
+            sources=sources,
+            config=cfg,
+            names=names,
+            track=track,
+            mapping=mapping,
+            classes=learn,
+            window_s=self.window_spin.value(),
+            stride_s=self.stride_spin.value(),
+            rate_hz=rate,
+            channels=chans,
+            policy=self.policy_combo.currentText(),
+            model_name=f"{names[0]}-{preset}",
         )
 
     def start_training(self) -> bool:
@@ -571,8 +634,9 @@ class TrainDialog(QDialog):
         self.confusion_view.set_report(None)
         self.confusion_view.setVisible(False)
         self._outcome, self._outcome_error = "", False
-        job = BackgroundJob(training_work(req, self._tmp.name), self, cancel_errors=(TrainingCancelled,),
-                            owner=self)
+        job = BackgroundJob(
+            training_work(req, self._tmp.name), self, cancel_errors=(TrainingCancelled,), owner=self
+        )
         job.progress.connect(self._on_progress)
         job.status.connect(self._set_status)
         job.finished.connect(self._on_finished)
@@ -596,8 +660,12 @@ class TrainDialog(QDialog):
         stage, epoch, epochs = getattr(p, "stage", ""), getattr(p, "epoch", 0), getattr(p, "epochs", 0)
         unit = "round" if stage == "lightgbm" else "epoch"
         parts = [f"Training {stage}: {unit} {epoch}/{epochs}"]
-        for key, label in (("loss", "loss"), ("val_loss", "val loss"), ("val_acc", "val acc"),
-                           ("val_f1", "val F1")):
+        for key, label in (
+            ("loss", "loss"),
+            ("val_loss", "val loss"),
+            ("val_acc", "val acc"),
+            ("val_f1", "val F1"),
+        ):
             v = float(getattr(p, key, float("nan")))
             if v == v:
                 parts.append(f"{label} {v:.3f}")
@@ -608,11 +676,15 @@ class TrainDialog(QDialog):
         self.result = result
         rep = result.report
         counts = ", ".join(f"{c} {n}" for c, n in result.class_counts.items())
-        text = (f"<b>{result.model.info.preset}</b>, {len(result.model.classes)} classes, "
-                f"{result.n_windows} windows ({counts}); {result.seconds:.1f} s.<br>")
+        text = (
+            f"<b>{result.model.info.preset}</b>, {len(result.model.classes)} classes, "
+            f"{result.n_windows} windows ({counts}); {result.seconds:.1f} s.<br>"
+        )
         if rep is not None:
-            text += (f"Validation accuracy <b>{rep['accuracy']:.3f}</b>, macro-F1 <b>{rep['macro_f1']:.3f}</b> "
-                     f"on {rep['n']} windows: {html.escape(result.validation_split)}.")
+            text += (
+                f"Validation accuracy <b>{rep['accuracy']:.3f}</b>, macro-F1 <b>{rep['macro_f1']:.3f}</b> "
+                f"on {rep['n']} windows: {html.escape(result.validation_split)}."
+            )
         else:
             text += "No validation windows: accuracy cannot be estimated."
         for line in result.notes:
@@ -620,14 +692,18 @@ class TrainDialog(QDialog):
         for w in result.warnings:
             text += f"<br><span style='color:#a05a00'>Warning: {html.escape(w)}.</span>"
         self.result_label.setText(text)
-        self.result_box.setTitle("Result on held-out participants" if result.group_kind == "participant"
-                                 else "Result on the validation windows")
+        self.result_box.setTitle(
+            "Result on held-out participants"
+            if result.group_kind == "participant"
+            else "Result on the validation windows"
+        )
         self.confusion_view.set_report(rep)
         self.confusion_view.setVisible(rep is not None)
         self.confusion_png = png
         tracked = f" The run is tracked in MLflow as {result.run_id[:8]}." if result.run_id else ""
-        self._set_status("Done. Save the model to use it for predictions (click the matrix to enlarge it)."
-                         + tracked)
+        self._set_status(
+            "Done. Save the model to use it for predictions (click the matrix to enlarge it)." + tracked
+        )
         self.training_finished.emit(result)
 
     def _on_cancelled(self) -> None:
@@ -665,8 +741,11 @@ class TrainDialog(QDialog):
     @staticmethod
     def _validation_title(result: TrainResult) -> str:
         rep = result.report
-        head = (f"Validation: accuracy {rep['accuracy']:.3f}, macro-F1 {rep['macro_f1']:.3f} on {rep['n']} windows"
-                if rep is not None else "No validation windows")
+        head = (
+            f"Validation: accuracy {rep['accuracy']:.3f}, macro-F1 {rep['macro_f1']:.3f} on {rep['n']} windows"
+            if rep is not None
+            else "No validation windows"
+        )
         return f"{head}. {result.validation_split[:1].upper()}{result.validation_split[1:]}."
 
     # -- saving --------------------------------------------------------------------------------
@@ -680,8 +759,12 @@ class TrainDialog(QDialog):
         if self.result is None:
             return None
         if path is None:
-            chosen, _ = QFileDialog.getSaveFileName(self, "Save model as", str(self.default_save_path()),
-                                                    f"harlab models (*{MODEL_SUFFIX});;All files (*)")
+            chosen, _ = QFileDialog.getSaveFileName(
+                self,
+                "Save model as",
+                str(self.default_save_path()),
+                f"harlab models (*{MODEL_SUFFIX});;All files (*)",
+            )
             if not chosen:
                 return None
             path = chosen if Path(chosen).suffix else chosen + MODEL_SUFFIX

@@ -19,10 +19,13 @@ from harlab.mlops.training_pipeline import TrainRequest, TrainResult, run_traini
 def training_work(request: TrainRequest, out_dir: str | Path) -> Work:
     """The work of one run: returns ``(TrainResult, png path or "")``; the PNG goes to ``out_dir``."""
 
-    def work(progress: Callable[[object], None], status: Callable[[str], None],
-             cancel: threading.Event) -> tuple[TrainResult, str]:
+    def work(
+        progress: Callable[[object], None], status: Callable[[str], None], cancel: threading.Event
+    ) -> tuple[TrainResult, str]:
         # tracked in the same store as the command line's runs (MLFLOW_TRACKING_URI or harlab's own)
-        tracking = TrackingOptions(enabled=not tracking_disabled_by_env(), tags={"harlab.source": "train dialog"})
+        tracking = TrackingOptions(
+            enabled=not tracking_disabled_by_env(), tags={"harlab.source": "train dialog"}
+        )
         result = run_training(request, tracking=tracking, progress=progress, say=status, cancel=cancel)
         png = ""
         if result.report is not None:

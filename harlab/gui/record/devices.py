@@ -58,8 +58,13 @@ def choice_from_found(row: object) -> DeviceChoice:
     """A picker row of a scanned device (``row`` is a :class:`harlab.devices.bleak_link.FoundDevice`)."""
     name = getattr(row, "name", "") or "(unnamed)"
     address = getattr(row, "address", "")
-    return DeviceChoice(f"ble:{address}", f"{name}  [{address}]", getattr(row, "profile", None),
-                        getattr(row, "rssi", None), row)
+    return DeviceChoice(
+        f"ble:{address}",
+        f"{name}  [{address}]",
+        getattr(row, "profile", None),
+        getattr(row, "rssi", None),
+        row,
+    )
 
 
 def default_scanner(timeout: float) -> list:
@@ -139,8 +144,11 @@ def build_sources(
             kwargs = dict(simulator_knobs or {})
             if clock is not None:
                 kwargs["clock"] = clock
-            sources.append(SimulatedSource(Simulator(rate_hz=100.0, seed=i, activity="standing"),
-                                           speed=speed, seed=i, **kwargs))
+            sources.append(
+                SimulatedSource(
+                    Simulator(rate_hz=100.0, seed=i, activity="standing"), speed=speed, seed=i, **kwargs
+                )
+            )
         elif c.simulated:
             sources.append(make_source(c.key, seed=i))
         else:

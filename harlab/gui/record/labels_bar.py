@@ -19,7 +19,17 @@ from harlab.simulate.activity_table import label_schema
 
 #: The default classes: what the activity simulator can perform, so pressing a key in the
 #: simulated demo also changes what the simulated wearer does.
-EVERYDAY = ("walking", "running", "stairs_up", "stairs_down", "sitting", "standing", "lying", "cycling", "jumping")
+EVERYDAY = (
+    "walking",
+    "running",
+    "stairs_up",
+    "stairs_down",
+    "sitting",
+    "standing",
+    "lying",
+    "cycling",
+    "jumping",
+)
 
 
 def everyday_schema() -> LabelSchema:
@@ -90,8 +100,9 @@ class ButtonGrid(QWidget):
 class LabelBar(QWidget):
     """Class buttons plus a large "now labelling" display."""
 
-    def __init__(self, on_toggle: Callable[[str], None], on_stop: Callable[[], None],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, on_toggle: Callable[[str], None], on_stop: Callable[[], None], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._on_toggle = on_toggle
         self._on_stop = on_stop
@@ -134,11 +145,14 @@ class LabelBar(QWidget):
             b = QPushButton(f"{c.hotkey.upper()}  {text}" if c.hotkey else text)
             b.setCheckable(True)
             b.setMinimumHeight(30)
-            b.setToolTip(f"Start/stop a '{c.name}' segment" + (f" (key {c.hotkey.upper()})" if c.hotkey else ""))
+            b.setToolTip(
+                f"Start/stop a '{c.name}' segment" + (f" (key {c.hotkey.upper()})" if c.hotkey else "")
+            )
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys stay with the panel's hotkeys
             b.setStyleSheet(
                 f"QPushButton {{ border-left: 6px solid {c.color}; padding: 3px 8px; text-align: left; }}"
-                f"QPushButton:checked {{ background: {c.color}; color: {text_color_for(c.color)}; font-weight: 600; }}")
+                f"QPushButton:checked {{ background: {c.color}; color: {text_color_for(c.color)}; font-weight: 600; }}"
+            )
             b.clicked.connect(lambda _=False, name=c.name: self._on_toggle(name))
             self.buttons[c.name] = b
         self.grid.set_buttons(list(self.buttons.values()), per_row)
@@ -158,11 +172,14 @@ class LabelBar(QWidget):
             b.setChecked(name == label)
         if label is None:
             self.current.setText("No label")
-            self.current.setStyleSheet("QLabel#currentLabel { border: 2px dashed #8a8a8a; border-radius: 8px;"
-                                       " color: #8a8a8a; }")
+            self.current.setStyleSheet(
+                "QLabel#currentLabel { border: 2px dashed #8a8a8a; border-radius: 8px; color: #8a8a8a; }"
+            )
             return
         color = self.schema.color(label) if label in self.schema else "#7f7f7f"
         dur = f"  {since_s:.0f} s" if since_s is not None else ""
         self.current.setText(f"{label.replace('_', ' ')}{dur}")
-        self.current.setStyleSheet(f"QLabel#currentLabel {{ background: {color}; color: {text_color_for(color)};"
-                                   " border-radius: 8px; }")
+        self.current.setStyleSheet(
+            f"QLabel#currentLabel {{ background: {color}; color: {text_color_for(color)};"
+            " border-radius: 8px; }"
+        )

@@ -17,14 +17,16 @@ from harlab.gui.palette import plot_colors
 from harlab.gui.traces import unit_text
 
 
-def minmax_decimate(t: np.ndarray, v: np.ndarray, t0: float, t1: float, bins: int) -> tuple[np.ndarray, np.ndarray]:
+def minmax_decimate(
+    t: np.ndarray, v: np.ndarray, t0: float, t1: float, bins: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Samples in ``[t0, t1]`` reduced to at most ``2 * bins`` points (min and max per bin).
 
     ``v`` is (n, channels). Short inputs are returned as they are (sliced to the window).
     """
     lo, hi = np.searchsorted(t, [t0, t1], side="left")
     lo = max(0, lo - 1)  # one sample before the window, so the trace reaches the left edge
-    t, v = t[lo:hi + 1], v[lo:hi + 1]
+    t, v = t[lo : hi + 1], v[lo : hi + 1]
     if len(t) <= 2 * bins or bins < 1:
         return t, v
     col = np.clip(((t - t0) / (t1 - t0) * bins).astype(np.int64), 0, bins - 1)
@@ -129,11 +131,18 @@ class LivePlots(QWidget):
                 p.getAxis(ax).setPen(fg)
             # Channel names coloured as their traces, in the title: a legend box would sit exactly
             # where a scrolling plot draws its newest samples.
-            keys = "&nbsp;&nbsp;".join(
-                f"<span style='color:{self.colors.channel[i % len(self.colors.channel)]}'>&#9632;&nbsp;{ch}</span>"
-                for i, ch in enumerate(channels)) if len(channels) > 1 else ""
-            p.setTitle(f"<span style='color:{fg}'>{name} <small>({unit_text(unit)})</small></span>&nbsp;&nbsp;&nbsp;{keys}",
-                       size="9pt")
+            keys = (
+                "&nbsp;&nbsp;".join(
+                    f"<span style='color:{self.colors.channel[i % len(self.colors.channel)]}'>&#9632;&nbsp;{ch}</span>"
+                    for i, ch in enumerate(channels)
+                )
+                if len(channels) > 1
+                else ""
+            )
+            p.setTitle(
+                f"<span style='color:{fg}'>{name} <small>({unit_text(unit)})</small></span>&nbsp;&nbsp;&nbsp;{keys}",
+                size="9pt",
+            )
             p.disableAutoRange()  # refresh() sets the y range from the visible samples
             p.setDownsampling(auto=False)
             if row < len(streams):
@@ -150,8 +159,12 @@ class LivePlots(QWidget):
             self.plots[name] = p
             self.curves[name] = curves
 
-    def refresh(self, now: float, live: dict[str, tuple[np.ndarray, np.ndarray]],
-                segments: list[tuple[float, float, str]] = ()) -> None:  # type: ignore[assignment]
+    def refresh(
+        self,
+        now: float,
+        live: dict[str, tuple[np.ndarray, np.ndarray]],
+        segments: list[tuple[float, float, str]] = (),
+    ) -> None:  # type: ignore[assignment]
         """Redraw from ``live[name] = (times, values)`` with the window ending at ``now``;
         ``segments`` are (start, end, colour) of the labels, drawn in the band above the traces."""
         t1 = max(now, self.window_s)  # the first seconds fill the window from the left
@@ -187,6 +200,6 @@ class LivePlots(QWidget):
             r.setRect(QRectF(a, 0.1, max(b - a, 1e-3), 0.8))
             r.setBrush(QBrush(QColor(color)))
             r.setVisible(True)
-        for r in self._rects[len(visible):]:
+        for r in self._rects[len(visible) :]:
             r.setVisible(False)
         self.segments_drawn = len(visible)

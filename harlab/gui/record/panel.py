@@ -51,7 +51,13 @@ from harlab.simulate.activity_table import canonical_name, label_schema
 
 #: Panel states; "finished" is idle with a saved file on offer.
 IDLE, CONNECTING, RECORDING, PAUSED, STOPPING, FINISHED = (
-    "idle", "connecting", "recording", "paused", "stopping", "finished")
+    "idle",
+    "connecting",
+    "recording",
+    "paused",
+    "stopping",
+    "finished",
+)
 
 STATE_LOOK = {
     IDLE: ("Ready", "#6b6b6b"),
@@ -168,10 +174,14 @@ class RecordPanel(QWidget):
         for b in (self.start_button, self.pause_button, self.stop_button):
             b.setMinimumHeight(36)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.start_button.setStyleSheet("QPushButton:enabled { background: #2e7d32; color: white; font-weight: 600;"
-                                        " padding: 0 14px; border-radius: 4px; }")
-        self.stop_button.setStyleSheet("QPushButton:enabled { background: #c62828; color: white; font-weight: 600;"
-                                       " padding: 0 14px; border-radius: 4px; }")
+        self.start_button.setStyleSheet(
+            "QPushButton:enabled { background: #2e7d32; color: white; font-weight: 600;"
+            " padding: 0 14px; border-radius: 4px; }"
+        )
+        self.stop_button.setStyleSheet(
+            "QPushButton:enabled { background: #c62828; color: white; font-weight: 600;"
+            " padding: 0 14px; border-radius: 4px; }"
+        )
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
@@ -187,8 +197,10 @@ class RecordPanel(QWidget):
         self.protocol_view.setVisible(False)
         self.labels = LabelBar(self.toggle_label, self.stop_label)
         self.plots = LivePlots(window_s)
-        self.placeholder = QLabel("Pick one or more devices on the left and press <b>Start recording</b>.<br>"
-                                  "Live plots of every stream appear here.")
+        self.placeholder = QLabel(
+            "Pick one or more devices on the left and press <b>Start recording</b>.<br>"
+            "Live plots of every stream appear here."
+        )
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setWordWrap(True)
         self.placeholder.setStyleSheet("color: #8a8a8a; font-size: 15px;")
@@ -202,11 +214,15 @@ class RecordPanel(QWidget):
         self.message.setObjectName("recordMessage")
         self.finished_bar = QFrame()
         self.finished_bar.setObjectName("finishedBar")
-        self.finished_bar.setStyleSheet("QFrame#finishedBar { background: #e8f5e9; border: 1px solid #66bb6a;"
-                                        " border-radius: 6px; } QFrame#finishedBar QLabel { color: #1b5e20; }")
+        self.finished_bar.setStyleSheet(
+            "QFrame#finishedBar { background: #e8f5e9; border: 1px solid #66bb6a;"
+            " border-radius: 6px; } QFrame#finishedBar QLabel { color: #1b5e20; }"
+        )
         self.finished_text = QLabel()
         self.open_button = QPushButton("Open in workbench")
-        self.open_button.clicked.connect(lambda: self.last_path and self.open_requested.emit(str(self.last_path)))
+        self.open_button.clicked.connect(
+            lambda: self.last_path and self.open_requested.emit(str(self.last_path))
+        )
         fb = QHBoxLayout(self.finished_bar)
         fb.setContentsMargins(10, 6, 10, 6)
         fb.addWidget(self.finished_text, 1)
@@ -321,13 +337,22 @@ class RecordPanel(QWidget):
         self.protocol = protocol
         # An accelerated clock only works when every source runs on it (the activity simulator);
         # BLE devices, even simulated ones, stream in real time.
-        clock = SimClock(self.speed) if self.speed != 1.0 and all(c.key == "simulated" for c in choices) else None
+        clock = (
+            SimClock(self.speed) if self.speed != 1.0 and all(c.key == "simulated" for c in choices) else None
+        )
         speed = self.speed if clock is not None else 1.0
         self._say(f"Connecting to {', '.join(c.title for c in choices)}…")
         self._set_state(CONNECTING)
         backend, knobs = self.ble_client_backend, self.simulator_knobs
-        worker = Worker(lambda: build_sources(choices, clock=clock.now if clock else None, speed=speed,
-                                              ble_client_backend=backend, simulator_knobs=knobs))
+        worker = Worker(
+            lambda: build_sources(
+                choices,
+                clock=clock.now if clock else None,
+                speed=speed,
+                ble_client_backend=backend,
+                simulator_knobs=knobs,
+            )
+        )
         worker.done.connect(lambda sources: self._begin(sources, path, schema, protocol, clock))
         worker.failed.connect(self._start_failed)
         self._run(worker)
@@ -343,14 +368,26 @@ class RecordPanel(QWidget):
         self._set_state(IDLE)
         self._say(f"Could not start: {message}", error=True)
 
-    def _begin(self, sources: list[Source], path: Path, schema: LabelSchema, protocol: Protocol | None,
-               clock: SimClock | None) -> None:
+    def _begin(
+        self,
+        sources: list[Source],
+        path: Path,
+        schema: LabelSchema,
+        protocol: Protocol | None,
+        clock: SimClock | None,
+    ) -> None:
         if self.state != CONNECTING:  # closed or cancelled meanwhile
             return
         md = Metadata(participant_id=self.setup.participant.text().strip())
         md.extra["recorded_with"] = "harlab Record panel"
-        rec = Recorder(path, sources, metadata=md, schema=schema, placement=self.setup.placement.currentText().strip(),
-                       clock=clock.now if clock else time.time)
+        rec = Recorder(
+            path,
+            sources,
+            metadata=md,
+            schema=schema,
+            placement=self.setup.placement.currentText().strip(),
+            clock=clock.now if clock else time.time,
+        )
         rec.events.connect(self._on_recorder_event)
         try:
             rec.start()
@@ -402,8 +439,12 @@ class RecordPanel(QWidget):
         label = rec.open_label
         if label is None:
             return None
-        if self.protocol is not None and st is not None and st.protocol_phase == "active" \
-                and st.protocol_step is not None:
+        if (
+            self.protocol is not None
+            and st is not None
+            and st.protocol_phase == "active"
+            and st.protocol_step is not None
+        ):
             step = self.protocol.steps[st.protocol_step]
             return label, st.elapsed_s - (step.duration_s - st.protocol_remaining_s)
         since = self._open_since
@@ -519,8 +560,11 @@ class RecordPanel(QWidget):
 
     def _stop_failed(self, message: str) -> None:
         self._set_state(FINISHED)
-        self._say(f"The recording could not be finished: {message}. Its journal is kept; reopen this window "
-                  "to recover it.", error=True)
+        self._say(
+            f"The recording could not be finished: {message}. Its journal is kept; reopen this window "
+            "to recover it.",
+            error=True,
+        )
 
     # -- the timer ------------------------------------------------------------------------
     def refresh(self, auto_stop: bool = True) -> None:
@@ -540,13 +584,20 @@ class RecordPanel(QWidget):
         self.elapsed.setText(fmt_elapsed(st.elapsed_s))
         if self.protocol is not None:
             index = st.protocol_step if not rec.protocol_done else None
-            self.protocol_view.show_state(index, st.protocol_phase, st.protocol_remaining_s,
-                                          st.elapsed_s - self.protocol_t0)
+            self.protocol_view.show_state(
+                index, st.protocol_phase, st.protocol_remaining_s, st.elapsed_s - self.protocol_t0
+            )
         self._show_label(rec, st)
         self.chips.update_states(st.sources)  # every tick: a short reconnect must not go unseen
         if full:
-            lost = {s.name: int(getattr(getattr(s, "profile", None), "lost_packets", 0) + s.stats.lost_packets
-                                + getattr(s, "dropped_samples", 0)) for s in rec.sources}
+            lost = {
+                s.name: int(
+                    getattr(getattr(s, "profile", None), "lost_packets", 0)
+                    + s.stats.lost_packets
+                    + getattr(s, "dropped_samples", 0)
+                )
+                for s in rec.sources
+            }
             self.quality.update_quality(st.streams, lost, st.elapsed_s)
             n_msgs = len(rec.messages)
             if n_msgs > self._messages_seen and st.messages and self.state in (RECORDING, PAUSED):
@@ -568,7 +619,9 @@ class RecordPanel(QWidget):
         if self.state == CONNECTING:
             self._set_state(IDLE)  # _begin will ignore the sources; stop them when they come
             for w in list(self._workers):
-                w.done.connect(lambda sources: [s.stop(1.0) for s in sources] if isinstance(sources, list) else None)
+                w.done.connect(
+                    lambda sources: [s.stop(1.0) for s in sources] if isinstance(sources, list) else None
+                )
         else:
             self.stop_blocking()
 
@@ -576,7 +629,9 @@ class RecordPanel(QWidget):
 class RecordWindow(QMainWindow):
     """The Record panel in its own window; asks before closing over a running recording."""
 
-    def __init__(self, parent: QWidget | None = None, output_dir: str | Path = "recordings", **panel_kwargs) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, output_dir: str | Path = "recordings", **panel_kwargs
+    ) -> None:
         super().__init__(parent)
         if parent is not None:
             self.setWindowFlag(Qt.WindowType.Window, True)
@@ -590,8 +645,12 @@ class RecordWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.panel.busy:
             answer = QMessageBox.question(
-                self, "Recording in progress", "A recording is running. Stop it and save the file?",
-                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+                self,
+                "Recording in progress",
+                "A recording is running. Stop it and save the file?",
+                QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Save,
+            )
             if answer != QMessageBox.StandardButton.Save:
                 event.ignore()
                 return
@@ -599,8 +658,9 @@ class RecordWindow(QMainWindow):
         event.accept()
 
 
-def open_record_window(parent: QWidget | None = None, output_dir: str | Path = "recordings",
-                       **panel_kwargs) -> RecordWindow:
+def open_record_window(
+    parent: QWidget | None = None, output_dir: str | Path = "recordings", **panel_kwargs
+) -> RecordWindow:
     """Create, show and return a Record window (the start screen's Record button, File > Record…).
 
     Connect ``window.open_requested`` (str path) to open a recording in the workbench;

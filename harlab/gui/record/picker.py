@@ -38,8 +38,9 @@ class DevicePicker(QWidget):
     selection_changed = Signal()
     scan_finished = Signal(str)
 
-    def __init__(self, scanner: Scanner | None = None, scan_timeout: float = 5.0,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, scanner: Scanner | None = None, scan_timeout: float = 5.0, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._scanner = scanner or default_scanner
         self._scan_timeout = scan_timeout

@@ -24,16 +24,25 @@ def pretty(activity: str) -> str:
     return s[:1].upper() + s[1:]
 
 
-def prompt_texts(protocol: Protocol, index: int | None, phase: str, remaining_s: float) -> tuple[str, str, str]:
+def prompt_texts(
+    protocol: Protocol, index: int | None, phase: str, remaining_s: float
+) -> tuple[str, str, str]:
     """(headline, instruction, step line) for a protocol state; pure, so tests can check wording."""
     if index is None:
-        return "Protocol complete", "Well done. The recording can be stopped and saved now.", \
-            f"{len(protocol.steps)} of {len(protocol.steps)} steps done"
+        return (
+            "Protocol complete",
+            "Well done. The recording can be stopped and saved now.",
+            f"{len(protocol.steps)} of {len(protocol.steps)} steps done",
+        )
     step = protocol.steps[index]
     secs = max(0, math.ceil(remaining_s - 1e-6))
     step_line = f"Step {index + 1} of {len(protocol.steps)}"
     if phase == "countdown":
-        return f"Get ready: {step.activity.replace('_', ' ')} — {secs}", step.instruction or "Starts in a moment", step_line
+        return (
+            f"Get ready: {step.activity.replace('_', ' ')} — {secs}",
+            step.instruction or "Starts in a moment",
+            step_line,
+        )
     return f"{pretty(step.activity)} — {secs} s left", step.prompt, step_line
 
 
@@ -49,7 +58,11 @@ class ProtocolView(QFrame):
         self.instruction.setObjectName("protocolInstruction")
         self.step_line = QLabel()
         self.step_line.setObjectName("protocolStep")
-        for lab, size, bold in ((self.headline, 40, True), (self.instruction, 22, False), (self.step_line, 13, False)):
+        for lab, size, bold in (
+            (self.headline, 40, True),
+            (self.instruction, 22, False),
+            (self.step_line, 13, False),
+        ):
             f = QFont()
             f.setPointSize(size)
             f.setBold(bold)
@@ -75,7 +88,9 @@ class ProtocolView(QFrame):
         if protocol is not None:
             self.show_state(0, "countdown", protocol.countdown_s, 0.0)
 
-    def show_state(self, index: int | None, phase: str, remaining_s: float, elapsed_in_protocol_s: float) -> None:
+    def show_state(
+        self, index: int | None, phase: str, remaining_s: float, elapsed_in_protocol_s: float
+    ) -> None:
         if self.protocol is None:
             return
         head, instr, step = prompt_texts(self.protocol, index, phase, remaining_s)
@@ -88,9 +103,12 @@ class ProtocolView(QFrame):
         kind = "done" if index is None else phase
         if kind != self._phase:
             self._phase = kind
-            bg, fg = {"countdown": (READY_BG, READY_FG), "done": (DONE_BG, DONE_FG)}.get(kind, (ACTIVE_BG, ACTIVE_FG))
+            bg, fg = {"countdown": (READY_BG, READY_FG), "done": (DONE_BG, DONE_FG)}.get(
+                kind, (ACTIVE_BG, ACTIVE_FG)
+            )
             self.setStyleSheet(
                 f"QFrame#protocolView {{ background: {bg}; border-radius: 10px; }}"
                 f"QFrame#protocolView QLabel {{ color: {fg}; background: transparent; }}"
                 f"QFrame#protocolView QProgressBar {{ background: rgba(255, 255, 255, 50); border: none; border-radius: 5px; }}"
-                f"QFrame#protocolView QProgressBar::chunk {{ background: {fg}; border-radius: 5px; }}")
+                f"QFrame#protocolView QProgressBar::chunk {{ background: {fg}; border-radius: 5px; }}"
+            )

@@ -58,8 +58,10 @@ class QualityTable(QTableWidget):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.rows: list[StreamRow] = []
-        self.setToolTip("Rate: effective over the last 5 s / nominal. Lost: packets (BLE) or samples "
-                        "(simulator) the device failed to deliver.")
+        self.setToolTip(
+            "Rate: effective over the last 5 s / nominal. Lost: packets (BLE) or samples "
+            "(simulator) the device failed to deliver."
+        )
 
     def set_streams(self, rows: list[StreamRow]) -> None:
         self.rows = rows
@@ -128,5 +130,7 @@ class SourceChips(QWidget):
             self.states[name] = state
             bg, fg = STATE_COLORS.get(state, STATE_COLORS["idle"])
             chip.setText(f"{name} · {state}")
-            chip.setStyleSheet(f"QLabel {{ background: {bg}; color: {fg}; border-radius: 9px; padding: 2px 10px;"
-                               " font-weight: 600; }")
+            chip.setStyleSheet(
+                f"QLabel {{ background: {bg}; color: {fg}; border-radius: 9px; padding: 2px 10px;"
+                " font-weight: 600; }"
+            )

@@ -42,8 +42,10 @@ class RecoveryBar(QFrame):
     def __init__(self, folder: str | Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("recoveryBar")
-        self.setStyleSheet("QFrame#recoveryBar { background: #fff8e1; border: 1px solid #ffb300; border-radius: 6px; }"
-                           " QFrame#recoveryBar QLabel { color: #4e3b00; }")
+        self.setStyleSheet(
+            "QFrame#recoveryBar { background: #fff8e1; border: 1px solid #ffb300; border-radius: 6px; }"
+            " QFrame#recoveryBar QLabel { color: #4e3b00; }"
+        )
         self.text = QLabel()
         self.text.setWordWrap(True)
         self.recover_button = QPushButton("Recover")
@@ -72,8 +74,10 @@ class RecoveryBar(QFrame):
             return
         more = f" (and {len(self.pending) - 1} more)" if len(self.pending) > 1 else ""
         prefix = f"Recovered {self.last.name}. " if self.last is not None else ""
-        self.text.setText(f"{prefix}An interrupted recording was found: <b>{self.pending[0].name}</b>{more}. "
-                          "Recover what was recorded?")
+        self.text.setText(
+            f"{prefix}An interrupted recording was found: <b>{self.pending[0].name}</b>{more}. "
+            "Recover what was recorded?"
+        )
         self.recover_button.setVisible(True)
         self.setVisible(True)
 

@@ -112,16 +112,18 @@ class SetupForm(QWidget):
         return p if p.suffix.lower() == ".h5" else p.with_name(p.name + ".h5")
 
     def _browse_output(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the recording as", self.output.text(),
-                                              "harlab sessions (*.h5)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the recording as", self.output.text(), "harlab sessions (*.h5)"
+        )
         if path:
             self.output.setText(path)
             self._output_edited = True
 
     # -- protocol -----------------------------------------------------------------------
     def _browse_protocol(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a protocol", str(self.output_dir),
-                                              "Protocols (*.json *.toml *.txt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a protocol", str(self.output_dir), "Protocols (*.json *.toml *.txt);;All files (*)"
+        )
         if path:
             self.protocol_path.setText(path)
             self._check_protocol()

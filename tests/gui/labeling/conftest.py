@@ -24,8 +24,15 @@ def make_session(n: int = 40) -> Session:
     schema = preset("fitbit-seed")
     names = schema.names
     segs = [
-        Segment(i * 10.0, i * 10.0 + 8.0, names[i % len(names)], note="check video" if i % 7 == 3 else "",
-                annotator="ab" if i % 2 else "", created=T0 + timedelta(seconds=i), modified=T0 + timedelta(seconds=i))
+        Segment(
+            i * 10.0,
+            i * 10.0 + 8.0,
+            names[i % len(names)],
+            note="check video" if i % 7 == 3 else "",
+            annotator="ab" if i % 2 else "",
+            created=T0 + timedelta(seconds=i),
+            modified=T0 + timedelta(seconds=i),
+        )
         for i in range(n)
     ]
     s = synthetic_session(n * 10.0, streams=(), classes=schema, segments=segs)

@@ -34,7 +34,9 @@ def test_rename_recolour_and_ok_is_one_undoable_edit(qtbot, editor, lab_session,
     editor.table.item(2, 2).setText("x")
     qtbot.mouseClick(ok_button(editor), Qt.MouseButton.LeftButton)
     assert "Walk" in lab_session.schema and "Walking" not in lab_session.schema
-    assert lab_session.schema["Upstairs"].color == "#000080" and lab_session.schema["Downstairs"].hotkey == "x"
+    assert (
+        lab_session.schema["Upstairs"].color == "#000080" and lab_session.schema["Downstairs"].hotkey == "x"
+    )
     labels = [s.label for s in lab_session.label_tracks["activity"]]
     assert labels == ["Walk" if x == "Walking" else x for x in before_labels]
     assert history.undo_text == "Edit label classes"

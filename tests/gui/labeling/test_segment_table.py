@@ -93,11 +93,15 @@ def test_follows_track_events_and_keeps_selection(qtbot, dock, lab_session, hist
 
 def test_sort_filter_and_delete(qtbot, dock, lab_session, history):
     header = dock.view.horizontalHeader()
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(header.sectionViewportPosition(0) + 10, 5))
+    qtbot.mouseClick(
+        header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(header.sectionViewportPosition(0) + 10, 5)
+    )
     labels = [dock.model.index(r, 0).data() for r in range(dock.model.rowCount())]
     assert labels == sorted(labels, key=str.lower) or labels == sorted(labels, key=str.lower, reverse=True)
     qtbot.keyClicks(dock.filter_edit, "video")
-    assert dock.model.rowCount() == len([s for s in lab_session.label_tracks["activity"] if "video" in s.note])
+    assert dock.model.rowCount() == len(
+        [s for s in lab_session.label_tracks["activity"] if "video" in s.note]
+    )
     assert "of 40" in dock.status.text()
     dock.filter_edit.clear()
     dock.class_box.setCurrentText("Walking")
@@ -137,5 +141,7 @@ def test_50k_rows_stay_fast(qtbot, lab_session, history):
     t0 = time.perf_counter()
     d.model.sort(0, Qt.SortOrder.DescendingOrder)
     sort = time.perf_counter() - t0
-    print(f"50k table: open {build * 1000:.0f} ms, edit+refresh {edit * 1000:.0f} ms, sort by class {sort * 1000:.0f} ms")
+    print(
+        f"50k table: open {build * 1000:.0f} ms, edit+refresh {edit * 1000:.0f} ms, sort by class {sort * 1000:.0f} ms"
+    )
     assert build < 2.0 and edit < 1.0 and sort < 2.0

@@ -18,7 +18,7 @@ def write_sessions(folder: Path, participants: tuple[str, ...] = ("P01", "P02", 
     paths = []
     for i, who in enumerate(participants):
         # each participant does the activities in another order, so no split is trivial
-        plan = PLAN[i % 4:] + PLAN[:i % 4]
+        plan = PLAN[i % 4 :] + PLAN[: i % 4]
         s = simulate_session(plan, rate_hz=RATE, seed=10 + i, participant=who, transition_s=1.0)
         paths.append(str(save_session(s, folder / f"{who.lower()}-rec.h5")))
     return paths

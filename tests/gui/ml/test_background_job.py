@@ -117,8 +117,9 @@ def test_progress_dialog_cancel_button_cancels_the_job(qtbot):
     window = QWidget()
     qtbot.addWidget(window)
     window.show()
-    job = BackgroundJob(until_cancelled, window, cancel_errors=(Stopped,), owner=window,
-                        progress_label="Working…")
+    job = BackgroundJob(
+        until_cancelled, window, cancel_errors=(Stopped,), owner=window, progress_label="Working…"
+    )
     seen = _events(job)
     assert job.dialog is not None
     job.start()

@@ -51,8 +51,10 @@ def test_demo_session_has_predictions_well_above_chance():
     assert set(pred.classes) >= labels - {"transition"}
     assert pred.segments and all(seg.source == "prediction" for seg in pred.segments)
     acc, n = window_accuracy(s)
-    print(f"\ndemo model on the 10-min demo (seed 0): accuracy {acc:.3f} over {n} windows "
-          f"(chance ~{1 / len(labels):.2f})")
+    print(
+        f"\ndemo model on the 10-min demo (seed 0): accuracy {acc:.3f} over {n} windows "
+        f"(chance ~{1 / len(labels):.2f})"
+    )
     assert n > 400
     assert acc > 0.8  # measured 0.96 when the model was built; chance is about 0.08
 
@@ -64,21 +66,27 @@ def test_harlab_demo_saves_the_predictions(tmp_path, capsys):
     assert DEMO_PREDICTION_TRACK in s.prediction_tracks
     acc, n = window_accuracy(s)
     assert n > 50 and acc > 0.6
-    assert main(["demo", "--no-open", "-o", str(tmp_path / "b.h5"), "--duration", "1", "--no-predictions"]) == 0
+    assert (
+        main(["demo", "--no-open", "-o", str(tmp_path / "b.h5"), "--duration", "1", "--no-predictions"]) == 0
+    )
     assert not read_session(tmp_path / "b.h5").prediction_tracks
 
 
 def test_without_a_usable_model_the_demo_still_works_and_says_why(tmp_path, capsys):
     with pytest.warns(RuntimeWarning, match="no such model file"):
-        s = make_demo_session_with_predictions(duration_min=1, seed=2, model_path=tmp_path / "missing.harmodel")
+        s = make_demo_session_with_predictions(
+            duration_min=1, seed=2, model_path=tmp_path / "missing.harmodel"
+        )
     assert not s.prediction_tracks
     plain = make_demo_session(duration_min=1, seed=2)
     np.testing.assert_array_equal(s.streams["accel"].read()[1], plain.streams["accel"].read()[1])
     broken = tmp_path / "broken.harmodel"
     shutil.copyfile(demo_model_path(), broken)
     broken.write_bytes(broken.read_bytes()[:1000])  # truncated
-    assert main(["demo", "--no-open", "-o", str(tmp_path / "c.h5"), "--duration", "1",
-                 "--model", str(broken)]) == 0
+    assert (
+        main(["demo", "--no-open", "-o", str(tmp_path / "c.h5"), "--duration", "1", "--model", str(broken)])
+        == 0
+    )
     err = capsys.readouterr().err
     assert "warning: the demo model could not be applied" in err and "broken.harmodel" in err
     assert not read_session(tmp_path / "c.h5").prediction_tracks

@@ -14,7 +14,9 @@ import pytest
 from harlab.storage import read_session
 
 #: ``../shared/data`` beside the checkout, or where HARLAB_SHARED_DATA points (as tests/importers does)
-DATA = Path(os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[3] / ".." / "shared" / "data")
+DATA = Path(
+    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+)
 WATCH = DATA / "wisdm2019" / "wisdm-dataset" / "raw" / "watch"
 ACCEL = WATCH / "accel" / "data_1600_accel_watch.txt"
 GYRO = WATCH / "gyro" / "data_1600_gyro_watch.txt"
@@ -26,8 +28,12 @@ def test_explore_legend_shows_all_18_wisdm_classes_at_1024x640(qtbot, tmp_path):
     from harlab.gui.ml.explore_dialog import ExploreDialog
 
     out = tmp_path / "w.h5"
-    subprocess.run([sys.executable, "-m", "harlab", "import", str(ACCEL), str(GYRO), "-o", str(out), "-q"],
-                   check=True, env=os.environ.copy(), timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "harlab", "import", str(ACCEL), str(GYRO), "-o", str(out), "-q"],
+        check=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
     dlg = ExploreDialog(read_session(out))
     qtbot.addWidget(dlg)
     dlg.show()

@@ -36,7 +36,11 @@ def _setup(d, preset: str, epochs: int = 2) -> None:
 def test_sessions_are_grouped_by_participant_with_track_classes_and_streams(make_dialog, session_files):
     d = make_dialog(session_paths=session_files[:2])
     assert d.add_sessions([session_files[2], session_files[0]]) == []  # the duplicate is skipped
-    assert d.participants() == {"P01": [session_files[0]], "P02": [session_files[1]], "P03": [session_files[2]]}
+    assert d.participants() == {
+        "P01": [session_files[0]],
+        "P02": [session_files[1]],
+        "P03": [session_files[2]],
+    }
     tree = d.sources_tree
     assert tree.topLevelItemCount() == 3
     assert tree.topLevelItem(0).text(0).startswith("P01") and tree.topLevelItem(0).childCount() == 1
@@ -54,8 +58,12 @@ def test_sessions_are_grouped_by_participant_with_track_classes_and_streams(make
 
 
 def test_class_rules_map_labels_before_windows_are_cut(session_files):
-    rules = {"walking": ClassRule(KEEP), "running": ClassRule(MERGE, "walking"),
-             "sitting": ClassRule(MERGE, "still"), "lying": ClassRule(IGNORE)}
+    rules = {
+        "walking": ClassRule(KEEP),
+        "running": ClassRule(MERGE, "walking"),
+        "sitting": ClassRule(MERGE, "still"),
+        "lying": ClassRule(IGNORE),
+    }
     mapping = class_mapping(rules)
     assert mapping == {"walking": "walking", "running": "walking", "sitting": "still", "lying": None}
     assert output_classes(mapping, ["walking", "running", "sitting", "lying"]) == ["walking", "still"]
@@ -72,8 +80,9 @@ def test_class_rules_map_labels_before_windows_are_cut(session_files):
 
 
 @pytest.mark.slow
-def test_features_model_trains_and_save_emits_model_trained(make_dialog, session_files, qtbot, tmp_path,
-                                                            monkeypatch):
+def test_features_model_trains_and_save_emits_model_trained(
+    make_dialog, session_files, qtbot, tmp_path, monkeypatch
+):
     d = make_dialog(session_paths=session_files)
     _setup(d, "features")
     assert not d.epochs_spin.isEnabled()  # LightGBM has rounds, not epochs
@@ -118,17 +127,28 @@ def test_cnn_curves_get_a_point_per_epoch(make_dialog, session_files, qtbot):
     d.context_check.setChecked(False)
     assert d.orientation_check.isEnabled() and d.orientation_check.isChecked()
     d.orientation_check.setChecked(False)
-    assert [d.augment_combo.itemText(i) for i in range(d.augment_combo.count())] == ["jitter", "flip", "warp", "none"]
+    assert [d.augment_combo.itemText(i) for i in range(d.augment_combo.count())] == [
+        "jitter",
+        "flip",
+        "warp",
+        "none",
+    ]
     d.augment_combo.setCurrentText("flip")
     with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
         assert d.start_training()
     assert not d.result.model.uses_context and d.result.model.info.train_config["augment"] == "flip"
-    assert d.result.model.info.orientation_upright is None and not d.result.model.info.train_config["orientation"]
+    assert (
+        d.result.model.info.orientation_upright is None
+        and not d.result.model.info.train_config["orientation"]
+    )
     for metric in ("loss", "acc", "val_loss", "val_acc", "val_f1"):
         pts = d.curves.points("cnn1d", metric)
         assert [x for x, _ in pts] == [1.0, 2.0], metric
         assert all(np.isfinite(v) for _, v in pts)
-    assert d.curves.stages() == ["cnn1d", "cnn1d refit"]  # then trained again on everyone: no validation points
+    assert d.curves.stages() == [
+        "cnn1d",
+        "cnn1d refit",
+    ]  # then trained again on everyone: no validation points
     assert [x for x, _ in d.curves.points("cnn1d refit", "loss")] == [1.0, 2.0]
     assert d.curves.points("cnn1d refit", "val_f1") == []
     assert len(d.curves.loss_plot.plotItem.listDataItems()) == 3  # training, validation and refit loss
@@ -169,8 +189,9 @@ def test_merge_and_ignore_change_the_classes_of_the_saved_model(make_dialog, ses
     # the merged class is learned as one: running windows are predicted "walking"
     from harlab.ml.dataset import build_dataset
 
-    run = build_dataset([read_session(session_files[0])], "activity", 2.0, 1.0, None, ["accel", "gyro"],
-                        classes=["running"])
+    run = build_dataset(
+        [read_session(session_files[0])], "activity", 2.0, 1.0, None, ["accel", "gyro"], classes=["running"]
+    )
     assert (np.array(model.classes)[model.predict(run.X)] == "walking").mean() > 0.9
 
 
@@ -207,7 +228,9 @@ def test_closing_during_a_run_cancels_and_joins_the_thread(make_dialog, session_
     assert not list(tmp_path.glob("*.harmodel"))
 
 
-def test_every_widget_update_of_a_run_happens_on_the_gui_thread(make_dialog, session_files, qtbot, monkeypatch):
+def test_every_widget_update_of_a_run_happens_on_the_gui_thread(
+    make_dialog, session_files, qtbot, monkeypatch
+):
     """The worker's status and progress reach the widgets queued: a widget touched from the
     training thread crashes Qt now and then (a lambda slot runs in the sender's thread)."""
     import threading
@@ -239,15 +262,17 @@ def test_the_worker_is_deleted_on_the_gui_thread(make_dialog, session_files, qtb
     deleted_on: list[str] = []
     with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
         assert d.start_training()
-        d._job.worker.destroyed.connect(lambda *_: deleted_on.append(threading.current_thread().name),
-                                    Qt.ConnectionType.DirectConnection)
+        d._job.worker.destroyed.connect(
+            lambda *_: deleted_on.append(threading.current_thread().name), Qt.ConnectionType.DirectConnection
+        )
     qtbot.waitUntil(lambda: not d.training, timeout=10_000)
     qtbot.waitUntil(lambda: bool(deleted_on), timeout=10_000)
     assert deleted_on == [threading.main_thread().name]
 
 
-def test_a_dialog_run_is_tracked_in_mlflow_like_the_command_line(make_dialog, session_files, qtbot, tmp_path,
-                                                                 monkeypatch):
+def test_a_dialog_run_is_tracked_in_mlflow_like_the_command_line(
+    make_dialog, session_files, qtbot, tmp_path, monkeypatch
+):
     pytest.importorskip("mlflow", reason="MLflow not installed (pip install 'harlab[mlops]')")
     from mlflow.tracking import MlflowClient
 
@@ -276,9 +301,13 @@ def test_preset_list_help_options_and_curves_come_from_the_preset_table(make_dia
         assert combo.itemData(i, Qt.ItemDataRole.ToolTipRole) == spec.description
         combo.setCurrentText(spec.name)
         assert d.preset_help.text() == spec.description
-        for widget, option in ((d.epochs_spin, "epochs"), (d.augment_combo, "augment"),
-                               (d.context_check, "context"), (d.orientation_check, "orientation"),
-                               (d.refit_check, "refit")):
+        for widget, option in (
+            (d.epochs_spin, "epochs"),
+            (d.augment_combo, "augment"),
+            (d.context_check, "context"),
+            (d.orientation_check, "orientation"),
+            (d.refit_check, "refit"),
+        ):
             assert widget.isEnabled() == spec.supports(option), (spec.name, option)
         assert (not d.curves.gbm_plot.isHidden()) == spec.boosted
         assert (not d.curves.loss_plot.isHidden()) == (spec.network is not None)

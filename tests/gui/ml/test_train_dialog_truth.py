@@ -12,8 +12,13 @@ from harlab.ml.class_rules import IGNORE, KEEP
 
 pytestmark = pytest.mark.gui
 
-REPORT = {"classes": ["walking_upstairs", "Sitting", "Laying"], "accuracy": 0.8, "macro_f1": 0.78, "n": 50,
-          "confusion": [[18, 2, 0], [3, 12, 0], [0, 5, 10]]}
+REPORT = {
+    "classes": ["walking_upstairs", "Sitting", "Laying"],
+    "accuracy": 0.8,
+    "macro_f1": 0.78,
+    "n": 50,
+    "confusion": [[18, 2, 0], [3, 12, 0], [0, 5, 10]],
+}
 
 
 def _agrees(d) -> bool:

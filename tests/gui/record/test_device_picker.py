@@ -19,7 +19,9 @@ from harlab.storage import read_session
 SIM_TITLES = [title for _key, title, _p in SIMULATED_DEVICES]
 
 
-def test_bluetooth_unavailable_is_a_message_and_simulated_devices_still_work(make_record_window, qtbot) -> None:
+def test_bluetooth_unavailable_is_a_message_and_simulated_devices_still_work(
+    make_record_window, qtbot
+) -> None:
     calls = []
 
     def no_adapter(timeout: float) -> list:
@@ -44,12 +46,18 @@ def test_bluetooth_unavailable_is_a_message_and_simulated_devices_still_work(mak
     assert len(calls) == 2
 
 
-@pytest.mark.parametrize(("exc", "expected"), [
-    (FileNotFoundError(2, "No such file or directory"), "Bluetooth unavailable: BlueZ/D-Bus not found"),
-    (BleakError("Bluetooth device is turned off"), "Bluetooth unavailable: Bluetooth device is turned off"),
-    (PermissionError("not allowed"), "Bluetooth unavailable: permission denied (not allowed)"),
-    (OSError(), "Bluetooth unavailable: OSError"),
-])
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (FileNotFoundError(2, "No such file or directory"), "Bluetooth unavailable: BlueZ/D-Bus not found"),
+        (
+            BleakError("Bluetooth device is turned off"),
+            "Bluetooth unavailable: Bluetooth device is turned off",
+        ),
+        (PermissionError("not allowed"), "Bluetooth unavailable: permission denied (not allowed)"),
+        (OSError(), "Bluetooth unavailable: OSError"),
+    ],
+)
 def test_bluetooth_problem_sentences(exc: BaseException, expected: str, monkeypatch) -> None:
     monkeypatch.setattr("sys.platform", "linux")
     assert bluetooth_problem(exc).startswith(expected)
@@ -67,8 +75,11 @@ def _world() -> SimWorld:
 def test_scanned_devices_are_listed_and_recorded_with_a_simulated_one(make_record_window, qtbot) -> None:
     """Through bleak's own scanner and client front ends (simulated backend), as with real hardware."""
     world = _world()
-    w = make_record_window(scanner=lambda t: asyncio.run(scan(t, scanner_backend=SimBleakScanner, world=world)),
-                           scan_timeout=0.2, ble_client_backend=SimBleakClient)
+    w = make_record_window(
+        scanner=lambda t: asyncio.run(scan(t, scanner_backend=SimBleakScanner, world=world)),
+        scan_timeout=0.2,
+        ble_client_backend=SimBleakClient,
+    )
     p = w.panel
     with qtbot.waitSignal(p.picker.scan_finished, timeout=10_000) as sig:
         qtbot.mouseClick(p.picker.scan_button, Qt.MouseButton.LeftButton)
@@ -85,8 +96,10 @@ def test_scanned_devices_are_listed_and_recorded_with_a_simulated_one(make_recor
     qtbot.waitUntil(lambda: p.state == "recording", timeout=15_000)
     rec = p.recorder
     h10 = next(n for n in rec.quality if n.startswith("polar") and n.endswith("_accel"))
-    qtbot.waitUntil(lambda: rec.quality[h10].samples > 300 and rec.quality["harlab_simulator_accel"].samples > 150,
-                    timeout=15_000)
+    qtbot.waitUntil(
+        lambda: rec.quality[h10].samples > 300 and rec.quality["harlab_simulator_accel"].samples > 150,
+        timeout=15_000,
+    )
     qtbot.waitUntil(lambda: set(p.chips.states.values()) == {"streaming"}, timeout=5_000)
     assert len(p.plots.plots) == len(rec.quality) >= 4
     with qtbot.waitSignal(p.recording_finished, timeout=20_000) as done:

@@ -44,7 +44,7 @@ def test_decimation_envelope_matches_the_data(n: int, bins: int, seed: int) -> N
     v = rng.normal(size=(n, 3))
     tt, vv = minmax_decimate(t, v, 5.0, 15.0, bins)
     lo, hi = np.searchsorted(t, [5.0, 15.0])
-    inside = v[max(0, lo - 1):hi + 1]
+    inside = v[max(0, lo - 1) : hi + 1]
     assert len(tt) <= max(2 * bins, len(inside))
     if len(inside):
         np.testing.assert_array_equal(vv.max(axis=0), inside.max(axis=0))
@@ -52,8 +52,14 @@ def test_decimation_envelope_matches_the_data(n: int, bins: int, seed: int) -> N
 
 
 def test_prompt_wording() -> None:
-    p = Protocol([ProtocolStep("stairs_up", 60, "Climb the stairs"), ProtocolStep("sitting", 30)], countdown_s=3)
-    assert prompt_texts(p, 0, "countdown", 2.4) == ("Get ready: stairs up — 3", "Climb the stairs", "Step 1 of 2")
+    p = Protocol(
+        [ProtocolStep("stairs_up", 60, "Climb the stairs"), ProtocolStep("sitting", 30)], countdown_s=3
+    )
+    assert prompt_texts(p, 0, "countdown", 2.4) == (
+        "Get ready: stairs up — 3",
+        "Climb the stairs",
+        "Step 1 of 2",
+    )
     assert prompt_texts(p, 0, "active", 56.2) == ("Stairs up — 57 s left", "Climb the stairs", "Step 1 of 2")
     assert prompt_texts(p, 1, "active", 30.0)[:2] == ("Sitting — 30 s left", "Now: sitting")
     assert prompt_texts(p, None, "", 0)[0] == "Protocol complete"

@@ -22,7 +22,8 @@ def test_every_record_schema_is_free_of_table_keys_and_distinct() -> None:
     demo = label_schema()
     # the default classes key and look as in the workbench on the demo (W walking, I sitting, ...)
     assert [(c.name, c.hotkey, c.color) for c in everyday_schema()] == [
-        (n, demo[n].hotkey, demo[n].color) for n in EVERYDAY]
+        (n, demo[n].hotkey, demo[n].color) for n in EVERYDAY
+    ]
 
 
 def test_letter_keys_label_live_and_buttons_show_them(make_record_window, qtbot, screenshot) -> None:
@@ -36,7 +37,9 @@ def test_letter_keys_label_live_and_buttons_show_them(make_record_window, qtbot,
     rec = p.recorder
     for key, name in (("w", "walking"), ("i", "sitting"), ("a", "standing"), ("n", "cycling")):
         qtbot.keyClick(p, key)
-        qtbot.waitUntil(lambda name=name: rec.open_label == name and bar.buttons[name].isChecked(), timeout=5000)
+        qtbot.waitUntil(
+            lambda name=name: rec.open_label == name and bar.buttons[name].isChecked(), timeout=5000
+        )
     shot = screenshot(bar, "record_label_buttons.png")
     assert shot.exists()
     qtbot.keyClick(p, "n")  # the same key again ends it
@@ -46,14 +49,22 @@ def test_letter_keys_label_live_and_buttons_show_them(make_record_window, qtbot,
     assert rec.open_label is None
 
 
-
-
 def test_a_protocols_activities_become_keyed_classes(make_record_window, qtbot, tmp_path) -> None:
     import json
 
     proto = tmp_path / "p.json"
-    proto.write_text(json.dumps({"name": "p", "countdown_s": 1, "steps": [
-        {"activity": "squat", "duration_s": 2}, {"activity": "stretching", "duration_s": 2}]}))
+    proto.write_text(
+        json.dumps(
+            {
+                "name": "p",
+                "countdown_s": 1,
+                "steps": [
+                    {"activity": "squat", "duration_s": 2},
+                    {"activity": "stretching", "duration_s": 2},
+                ],
+            }
+        )
+    )
     w = make_record_window(speed=8)
     p = w.panel
     p.setup.protocol_path.setText(str(proto))

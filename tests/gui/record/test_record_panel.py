@@ -86,7 +86,9 @@ def test_record_ten_seconds_with_live_hotkey_labels(make_record_window, qtbot, s
     segs = list(s.label_tracks["activity"])
     assert [x.label for x in segs] == ["walking", "running", "sitting"]
     bounds = [segs[0].start, segs[1].start, segs[1].end, segs[2].start, segs[2].end]
-    for t, (before, after) in zip(bounds, [presses[0], presses[1], presses[2], presses[3], presses[4]], strict=True):
+    for t, (before, after) in zip(
+        bounds, [presses[0], presses[1], presses[2], presses[3], presses[4]], strict=True
+    ):
         assert before <= t <= after
     assert segs[0].end == segs[1].start  # another class's key hands over without a gap
     # Pressing a class key also steered the simulated wearer: running shakes the wrist far more than sitting.
@@ -95,9 +97,18 @@ def test_record_ten_seconds_with_live_hotkey_labels(make_record_window, qtbot, s
 
 def test_guided_protocol_prompts_and_writes_labels(make_record_window, qtbot, tmp_path, screenshot) -> None:
     proto = tmp_path / "short.json"
-    proto.write_text(json.dumps({"name": "short", "countdown_s": 2, "steps": [
-        {"activity": "walking", "duration_s": 4, "instruction": "Walk at your normal pace"},
-        {"activity": "sitting", "duration_s": 3}]}))
+    proto.write_text(
+        json.dumps(
+            {
+                "name": "short",
+                "countdown_s": 2,
+                "steps": [
+                    {"activity": "walking", "duration_s": 4, "instruction": "Walk at your normal pace"},
+                    {"activity": "sitting", "duration_s": 3},
+                ],
+            }
+        )
+    )
     w = make_record_window(speed=3)  # slow enough that each 2 s countdown is on screen for 0.67 s
     p = w.panel
     p.setup.protocol_path.setText(str(proto))
@@ -134,7 +145,10 @@ def test_guided_protocol_prompts_and_writes_labels(make_record_window, qtbot, tm
     assert counts and counts == sorted(counts, reverse=True) and counts[0] <= 2
     s = read_session(sig.args[0])
     segs = list(s.label_tracks["activity"])
-    assert [(x.label, x.end - x.start) for x in segs] == [("walking", pytest.approx(4)), ("sitting", pytest.approx(3))]
+    assert [(x.label, x.end - x.start) for x in segs] == [
+        ("walking", pytest.approx(4)),
+        ("sitting", pytest.approx(3)),
+    ]
     assert segs[0].start == pytest.approx(p.protocol_t0 + 2, abs=0.1)  # after the 2 s "get ready"
 
 

@@ -21,7 +21,13 @@ def test_record_window_fits_1024_wide_with_whole_controls(make_record_window, qt
     for _ in range(3):  # the class buttons rewrap on the resize; let that layout pass run
         QApplication.processEvents()
     p = w.panel
-    for b in (p.start_button, p.pause_button, p.stop_button, p.labels.stop_button, *p.labels.buttons.values()):
+    for b in (
+        p.start_button,
+        p.pause_button,
+        p.stop_button,
+        p.labels.stop_button,
+        *p.labels.buttons.values(),
+    ):
         assert_whole(b, w)
     assert_whole(p.labels.current, w)
     assert len(p.labels.buttons) >= 9

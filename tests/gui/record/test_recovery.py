@@ -35,7 +35,9 @@ def test_interrupted_recording_is_offered_and_recovered(make_record_window, qtbo
     out_dir = tmp_path / "recordings"
     out_dir.mkdir()
     target = out_dir / "killed.h5"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(target)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(target)], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
