@@ -133,6 +133,26 @@ def fsync_path(path: str | Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _replacing(path: Path, suffix: str, durable: bool) -> Iterator[tuple[int, Path]]:
+    """An open temporary file beside ``path`` (descriptor and name) that replaces ``path`` when
+    the block ends without an exception and is removed when it does not."""
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, name = mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
+    tmp = Path(name)
+    try:
+        yield fd, tmp
+        if durable:
+            fsync_path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    if durable:
+        fsync_dir(folder)
+
+
 def atomic_write(
     path: str | Path,
     write: Callable[[Path], Any],
@@ -149,21 +169,9 @@ def atomic_write(
     temporary file is removed and the exception propagates; ``path`` is then as it was.
     """
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, name = mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with _replacing(path, suffix, durable) as (fd, tmp):
+        os.close(fd)
         write(tmp)
-        if durable:
-            fsync_path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    if durable:
-        fsync_dir(folder)
     return path
 
 
@@ -183,20 +191,8 @@ def atomic_open(
         raise ValueError(f"atomic_open writes a new file; mode {mode!r} is not one of w, wb")
     if "b" not in mode and encoding is None:
         encoding = "utf-8"
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, name = mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, mode.replace("x", "w"), encoding=encoding, newline=newline) as f:
-            yield f
-            f.flush()
-            if durable:
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    if durable:
-        fsync_dir(folder)
+    with (
+        _replacing(Path(path), suffix, durable) as (fd, _tmp),
+        os.fdopen(fd, mode.replace("x", "w"), encoding=encoding, newline=newline) as f,
+    ):
+        yield f
