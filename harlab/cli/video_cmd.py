@@ -23,7 +23,7 @@ from harlab.cli.shared_options import add_quiet
 from harlab.core.errors import HarlabError
 from harlab.core.files import input_file
 from harlab.core.session import Session
-from harlab.core.videos import VideoLink, VideoSync, check_roi, fit_sync
+from harlab.core.videos import VideoLink, VideoSync, VideoSyncError, check_roi, fit_sync
 from harlab.labeling.commands import AttachVideo, DetachVideo, EditCommand, SetVideoSync
 from harlab.labeling.edit_journal import inspect_journal
 from harlab.storage import open_session
@@ -259,11 +259,14 @@ def parse_mark(text: str) -> tuple[float, float]:
 
 
 def parse_roi(text: str) -> tuple[int, int, int, int]:
+    """``X,Y,W,H`` in whole pixels."""
     try:
-        values = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise HarlabError(f"--roi {text!r}: write X,Y,W,H in whole pixels, e.g. --roi 100,80,60,60") from None
-    return check_roi(values)
+        return check_roi([int(v) for v in text.split(",")])
+    except (ValueError, VideoSyncError) as exc:
+        why = f" ({exc})" if isinstance(exc, VideoSyncError) else ""
+        raise HarlabError(
+            f"--roi {text!r}: write X,Y,W,H in whole pixels, e.g. --roi 100,80,60,60{why}"
+        ) from None
 
 
 def run_sync(args: argparse.Namespace) -> int:
