@@ -96,3 +96,38 @@ def test_hostile_video_entries_are_refused_on_open_and_by_validate(saved, case):
     assert "videos" in str(info.value)
     problems = validate_file(path)
     assert problems and any("videos" in p for p in problems)
+
+
+def test_info_shows_the_videos(saved, capsys):
+    from harlab.cli import main
+
+    assert main(["info", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "videos (2):" in out and "front camera" in out and "offset +2.500 s  drift -40.0 ppm" in out
+
+
+def test_format_doc_states_the_video_limits_the_code_enforces():
+    from pathlib import Path
+
+    from harlab.core import videos
+    from harlab.storage import layout
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text()
+    section = text[text.index("## What opening and `validate` refuse") : text.index("## Versions")]
+    assert f"at most {videos.MAX_VIDEOS} entries" in section
+    assert f"{layout.MAX_VIDEO_ATTR_BYTES >> 10} KiB" in section
+    assert (
+        f"at most {videos.MAX_FRAME_RATE:.0f}" in section
+        and f"within {videos.MAX_DRIFT_PPM:.0f} ppm" in section
+    )
+    for field in (
+        "path",
+        "name",
+        "size",
+        "sha256_head",
+        "duration_s",
+        "frame_rate",
+        "frame_count",
+        "start_s",
+    ):
+        assert f"`{field}`" in text
