@@ -169,7 +169,7 @@ MAX_DRIFT_PPM = 10_000.0
 
 
 class VideoSyncError(HarlabError):
-    """A sync cannot be made from the given marks, or stored sync data is invalid."""
+    """A sync cannot be made from the given marks, or a sync, link name or region is invalid."""
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,7 @@ class VideoLink:
 
     @classmethod
     def from_dict(cls, data: object, *, where: str = "<video link>") -> VideoLink:
-        """A link from stored data, every field checked; raises :class:`VideoFileError` or :class:`VideoSyncError`."""
+        """A link from stored data, every field checked; a bad one raises :class:`VideoFileError` naming ``where``."""
         data = _json_object(
             data, "video link", ("name", "reference"), ("sync", "roi"), lambda m: VideoFileError(where, m)
         )
