@@ -14,6 +14,7 @@ from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.core.streams import ArrayStreamData, Envelope, Stream, StreamData
+from harlab.core.videos import VideoLink, VideoReference, VideoSync
 
 __all__ = [
     "ArrayStreamData",
@@ -38,4 +39,7 @@ __all__ = [
     "Stream",
     "StreamData",
     "UnsupportedVersionError",
+    "VideoLink",
+    "VideoReference",
+    "VideoSync",
 ]

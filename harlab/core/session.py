@@ -1,7 +1,8 @@
 """The session: one recording of one participant.
 
-A :class:`Session` holds streams, a label schema, label tracks, prediction tracks
-and metadata. Its ``events`` emitter forwards every change of its parts, so a view
+A :class:`Session` holds streams, a label schema, label tracks, prediction tracks,
+the videos linked to it (:class:`~harlab.core.videos.VideoLink`, never the files) and
+metadata. Its ``events`` emitter forwards every change of its parts, so a view
 subscribes once (``session.events.connect(callback)``) and hears about all of them.
 """
 
@@ -16,6 +17,7 @@ from harlab.core.labels import LabelClass, LabelSchema, LabelTrack, Policy, Segm
 from harlab.core.metadata import Metadata
 from harlab.core.predictions import PredictionTrack
 from harlab.core.streams import Stream
+from harlab.core.videos import VideoLink
 
 
 class Session:
@@ -31,6 +33,7 @@ class Session:
         self.streams: dict[str, Stream] = {}
         self.label_tracks: dict[str, LabelTrack] = {}
         self.prediction_tracks: dict[str, PredictionTrack] = {}
+        self.videos: dict[str, VideoLink] = {}  #: by name; insertion order is display order
 
     def _forward(self, event: Event) -> None:
         self.events.emit(event.kind, event.source, **event.data)
@@ -91,6 +94,36 @@ class Session:
         track = self.prediction_tracks.pop(name)
         self.events.emit("prediction_track_removed", self, name=name)
         return track
+
+    # -- videos ------------------------------------------------------------------
+    def add_video(self, link: VideoLink, index: int | None = None) -> VideoLink:
+        """Link a video under its unique name, last (or at ``index`` in display order: undoing a detach)."""
+        if not isinstance(link, VideoLink):
+            raise SessionError(f"a video link must be a VideoLink, not {type(link).__name__}")
+        if link.name in self.videos:
+            raise SessionError(f"the session already has a video {link.name!r}")
+        items = list(self.videos.items())
+        at = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(at, (link.name, link))
+        self.videos = dict(items)
+        self.events.emit("video_added", self, name=link.name)
+        return link
+
+    def remove_video(self, name: str) -> VideoLink:
+        try:
+            link = self.videos.pop(name)
+        except KeyError:
+            raise SessionError(f"the session has no video {name!r}") from None
+        self.events.emit("video_removed", self, name=name)
+        return link
+
+    def replace_video(self, link: VideoLink) -> VideoLink:
+        """Put a changed link (new sync or region) in place of the one of its name, keeping its position."""
+        if link.name not in self.videos:
+            raise SessionError(f"the session has no video {link.name!r}")
+        self.videos[link.name] = link
+        self.events.emit("video_changed", self, name=link.name)
+        return link
 
     # -- whole-session facts -----------------------------------------------------
     def time_bounds(self) -> tuple[float, float]:

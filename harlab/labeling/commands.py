@@ -50,6 +50,7 @@ from harlab.core.labels import (
 from harlab.core.metadata import DeviceInfo, check_timezone
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
+from harlab.core.videos import VideoLink, VideoSync, check_roi
 
 TrackRef = LabelTrack | str
 EDITABLE_FIELDS = ("start", "end", "label", "annotator", "source", "confidence", "note")
@@ -192,6 +193,8 @@ class Plan:
     metadata_after: dict[str, Any] = field(default_factory=dict)
     predictions_before: dict[str, PredictionTrack | None] = field(default_factory=dict)
     predictions_after: dict[str, PredictionTrack | None] = field(default_factory=dict)
+    videos_before: list[VideoLink] | None = None  # the whole ordered list of links (few, small)
+    videos_after: list[VideoLink] | None = None
 
     def apply(self, session: Session) -> None:
         """Apply all of it or, if any part does not fit the session, none of it."""
@@ -203,6 +206,7 @@ class Plan:
                 raise SessionError(f"class {c.name!r} is already in the schema")
         _check_metadata(session, self.metadata_before)
         _check_predictions(session, self.predictions_before)
+        _check_videos(session, self.videos_before)
         created: list[str] = []
         added: list[str] = []
         applied: list[TrackDelta] = []
@@ -236,10 +240,15 @@ class Plan:
         if self.metadata_after:
             _set_metadata(session, self.metadata_after)
         _set_predictions(session, self.predictions_after)
+        if self.videos_after is not None:
+            _set_videos(session, self.videos_after)
 
     def revert(self, session: Session) -> None:
         _check_metadata(session, self.metadata_after)
         _check_predictions(session, self.predictions_after)
+        _check_videos(session, self.videos_after)
+        if self.videos_before is not None:
+            _set_videos(session, self.videos_before)
         _set_predictions(session, self.predictions_before)
         if self.metadata_before:
             _set_metadata(session, self.metadata_before)
@@ -269,6 +278,8 @@ class Plan:
             "metadata_after": self.metadata_after,
             "predictions_before": enc(self.predictions_before),
             "predictions_after": enc(self.predictions_after),
+            "videos_before": _links_to_list(self.videos_before),
+            "videos_after": _links_to_list(self.videos_after),
         }
 
     @classmethod
@@ -284,7 +295,35 @@ class Plan:
             dict(d.get("metadata_after") or {}),
             dec(d.get("predictions_before") or []),
             dec(d.get("predictions_after") or []),
+            _links_from_list(d.get("videos_before")),
+            _links_from_list(d.get("videos_after")),
         )
+
+
+def _links_to_list(links: list[VideoLink] | None) -> list[dict[str, Any]] | None:
+    return None if links is None else [link.to_dict() for link in links]
+
+
+def _links_from_list(items: list[Any] | None) -> list[VideoLink] | None:
+    return None if items is None else [VideoLink.from_dict(x, where="edit journal") for x in items]
+
+
+def _check_videos(session: Session, expect: list[VideoLink] | None) -> None:
+    if expect is not None and list(session.videos.values()) != expect:
+        raise SessionError("the session's videos are not in the state this edit expects")
+
+
+def _set_videos(session: Session, want: list[VideoLink]) -> None:
+    """Make the session's links ``want`` (in that order) with one event per link that changes."""
+    names = {link.name for link in want}
+    for name in [n for n in session.videos if n not in names]:
+        session.remove_video(name)
+    for i, link in enumerate(want):
+        current = session.videos.get(link.name)
+        if current is None:
+            session.add_video(link, i)
+        elif current != link:
+            session.replace_video(link)
 
 
 def _check_metadata(session: Session, expect: dict[str, Any]) -> None:
@@ -843,6 +882,115 @@ class RemovePredictionTrack(EditCommand):
         p.plan.predictions_after = {self.name: None}
 
 
+class AttachVideo(EditCommand):
+    """Link a video to the session (last in display order); its name must be free."""
+
+    def __init__(self, link: VideoLink) -> None:
+        super().__init__()
+        self.link = link
+        self.text = f"Attach video {link.name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"link": self.link.to_dict()}
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> EditCommand:
+        return cls(VideoLink.from_dict(params["link"], where="edit journal"))
+
+    def _plan(self, p: Planner) -> None:
+        if self.link.name in p.session.videos:
+            raise SessionError(f"the session already has a video {self.link.name!r}")
+        before = list(p.session.videos.values())
+        p.plan.videos_before, p.plan.videos_after = before, [*before, self.link]
+
+
+class DetachVideo(EditCommand):
+    """Unlink a video (the file is untouched; undo links it again in its place)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.text = f"Detach video {name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def _plan(self, p: Planner) -> None:
+        _existing_video(p.session, self.name)
+        before = list(p.session.videos.values())
+        p.plan.videos_before = before
+        p.plan.videos_after = [link for link in before if link.name != self.name]
+
+
+def _replace_link(p: Planner, link: VideoLink) -> None:
+    before = list(p.session.videos.values())
+    p.plan.videos_before = before
+    p.plan.videos_after = [link if old.name == link.name else old for old in before]
+
+
+class SetVideoSync(EditCommand):
+    """Give a video another sync (offset and drift between its clock and the session's).
+
+    Labels stay at their session times unless the user asks: the segments of the tracks
+    named in ``move_labels`` (labels made from this video) keep their *video* times, i.e.
+    each start and end moves from old session time to new session time, in the same edit."""
+
+    def __init__(self, name: str, sync: VideoSync, move_labels: Sequence[str] = ()) -> None:
+        super().__init__()
+        if not isinstance(sync, VideoSync):
+            raise SessionError(f"a video sync must be a VideoSync, not {type(sync).__name__}")
+        self.name, self.sync = name, sync
+        self.move_labels = tuple(dict.fromkeys(str(t) for t in move_labels))
+        moved = f", moving {', '.join(self.move_labels)}" if self.move_labels else ""
+        self.text = (
+            f"Sync video {name}: offset {sync.offset_s:+.3f} s, drift {sync.drift_ppm:+.1f} ppm{moved}"
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name, "sync": self.sync.to_dict(), "move_labels": list(self.move_labels)}
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> EditCommand:
+        return cls(str(params["name"]), VideoSync.from_dict(params["sync"]), params.get("move_labels") or ())
+
+    def _plan(self, p: Planner) -> None:
+        old_link = _existing_video(p.session, self.name)
+        old, new = old_link.sync, self.sync
+        _replace_link(p, replace(old_link, sync=new))
+        now = utcnow()
+        for name in self.move_labels:
+            track = _existing(p.session, name)
+            segs = list(track)
+            if not segs or old == new:
+                continue
+            starts = new.to_session(old.to_video(np.array([s.start for s in segs], dtype=np.float64)))
+            ends = new.to_session(old.to_video(np.array([s.end for s in segs], dtype=np.float64)))
+            p.change(
+                name,
+                {s.id: s for s in segs},
+                {
+                    s.id: replace(s, start=float(a), end=max(float(a), float(b)), modified=now)
+                    for s, a, b in zip(segs, starts, ends, strict=True)
+                },
+            )
+
+
+class SetVideoRoi(EditCommand):
+    """Set (or clear, with None) a video's region of interest: ``(x, y, width, height)`` in pixels."""
+
+    def __init__(self, name: str, roi: Sequence[int] | None) -> None:
+        super().__init__()
+        self.name = name
+        self.roi = None if roi is None else check_roi(tuple(roi), name)
+        self.text = f"Clear region of video {name}" if roi is None else f"Set region of video {name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name, "roi": None if self.roi is None else list(self.roi)}
+
+    def _plan(self, p: Planner) -> None:
+        _replace_link(p, replace(_existing_video(p.session, self.name), roi=self.roi))
+
+
 class Composite(EditCommand):
     """Several commands as one undo step (e.g. accepting a model's predictions)."""
 
@@ -924,6 +1072,13 @@ def AcceptPredictions(  # noqa: N802  (a command factory, named like the command
 
 
 # -- helpers --------------------------------------------------------------------------------
+def _existing_video(session: Session, name: str) -> VideoLink:
+    try:
+        return session.videos[name]
+    except KeyError as exc:
+        raise SessionError(f"no video {name!r} in the session") from exc
+
+
 def _existing_prediction(session: Session, name: str) -> PredictionTrack:
     try:
         return session.prediction_tracks[name]

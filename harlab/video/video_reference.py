@@ -9,30 +9,20 @@ first frame). :func:`resolve_video` finds the file again: at its path, else by n
 beside the session, else "missing"; a file that is there but is not the same file is
 reported as such, never used silently.
 
-Stored references are read back with :meth:`VideoReference.from_json`, which treats
-them as hostile input: every field is type- and range-checked, and a bad one is a
-:class:`VideoFileError` naming the field.
+The reference itself is plain data in :mod:`harlab.core.videos` (a session loads
+without PyAV); this module does what needs the file: fingerprint, probe, find.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
 import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
-from harlab.core.errors import VideoFileError, quote_input
-
-#: how much of the file's start :attr:`VideoReference.sha256_head` covers
-HEAD_BYTES = 1 << 20
-#: the longest video a reference may claim (a week): anything longer is a corrupt or hostile value
-MAX_DURATION_S = 7 * 24 * 3600.0
-#: the highest frame rate a reference may claim
-MAX_FRAME_RATE = 10_000.0
+from harlab.core.errors import VideoFileError
+from harlab.core.videos import HEAD_BYTES, VideoReference
 
 
 def head_sha256(path: str | Path, nbytes: int = HEAD_BYTES) -> str:
@@ -41,115 +31,6 @@ def head_sha256(path: str | Path, nbytes: int = HEAD_BYTES) -> str:
     with open(path, "rb") as f:
         h.update(f.read(nbytes))
     return h.hexdigest()
-
-
-@dataclass(frozen=True)
-class VideoReference:
-    """A video file as a session knows it (see the module docstring for why these fields)."""
-
-    path: str  #: as stored: relative to the session folder (POSIX separators) when beside it, else absolute
-    name: str  #: the file name, for finding a moved video again
-    size: int  #: bytes
-    sha256_head: str  #: sha256 of the first :data:`HEAD_BYTES` (64 lowercase hex digits)
-    duration_s: float  #: from the first frame's start to the last frame's end
-    frame_rate: float  #: average frames per second (variable-frame-rate files: the mean)
-    frame_count: int
-    start_s: float  #: presentation time of the first frame in the file's own clock (seconds)
-
-    def __post_init__(self) -> None:
-        _validate(self, self.path or "<video reference>")
-
-    # -- JSON ----------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "name": self.name,
-            "size": self.size,
-            "sha256_head": self.sha256_head,
-            "duration_s": self.duration_s,
-            "frame_rate": self.frame_rate,
-            "frame_count": self.frame_count,
-            "start_s": self.start_s,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, data: object, *, where: str = "<video reference>") -> VideoReference:
-        """A reference from stored data, every field checked (a session file is untrusted input)."""
-        if not isinstance(data, dict):
-            raise VideoFileError(where, f"a video reference must be a JSON object, not {type(data).__name__}")
-        fields = ("path", "name", "size", "sha256_head", "duration_s", "frame_rate", "frame_count", "start_s")
-        missing = [k for k in fields if k not in data]
-        if missing:
-            raise VideoFileError(where, f"video reference lacks {', '.join(missing)}")
-        extra = sorted(set(data) - set(fields))
-        if extra:
-            raise VideoFileError(where, f"video reference has unknown fields {', '.join(map(str, extra))}")
-        for key in ("path", "name", "sha256_head"):
-            if not isinstance(data[key], str):
-                raise VideoFileError(where, f"video reference field {key} must be a string")
-        for key in ("size", "frame_count"):
-            if not isinstance(data[key], int) or isinstance(data[key], bool):
-                raise VideoFileError(where, f"video reference field {key} must be an integer")
-        for key in ("duration_s", "frame_rate", "start_s"):
-            if not isinstance(data[key], int | float) or isinstance(data[key], bool):
-                raise VideoFileError(where, f"video reference field {key} must be a number")
-        return cls(
-            path=data["path"],
-            name=data["name"],
-            size=data["size"],
-            sha256_head=data["sha256_head"],
-            duration_s=float(data["duration_s"]),
-            frame_rate=float(data["frame_rate"]),
-            frame_count=data["frame_count"],
-            start_s=float(data["start_s"]),
-        )
-
-    @classmethod
-    def from_json(cls, text: str | bytes, *, where: str = "<video reference>") -> VideoReference:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise VideoFileError(where, f"video reference is not valid JSON: {exc}") from None
-        return cls.from_dict(data, where=where)
-
-
-def _validate(ref: VideoReference, where: str) -> None:
-    """Range checks shared by construction and loading: one place for what a valid reference is."""
-    if not ref.path or "\x00" in ref.path or len(ref.path) > 4096:
-        raise VideoFileError(
-            where, "video reference path must be a non-empty path of at most 4096 characters"
-        )
-    if (
-        not ref.name
-        or "/" in ref.name
-        or "\\" in ref.name
-        or "\x00" in ref.name
-        or ref.name in (".", "..")
-        or len(ref.name) > 255
-    ):
-        raise VideoFileError(where, f"video reference name {quote_input(ref.name, 80)!r} is not a file name")
-    if Path(ref.path.replace("\\", "/")).name != ref.name:
-        raise VideoFileError(where, f"video reference name {ref.name!r} does not match its path {ref.path!r}")
-    if ref.size < 0 or ref.size > 1 << 50:
-        raise VideoFileError(where, f"video reference size {ref.size} is out of range")
-    if len(ref.sha256_head) != 64 or any(c not in "0123456789abcdef" for c in ref.sha256_head):
-        raise VideoFileError(where, "video reference sha256_head must be 64 lowercase hex digits")
-    for key, value, low, high in (
-        ("duration_s", ref.duration_s, 0.0, MAX_DURATION_S),
-        ("frame_rate", ref.frame_rate, 0.0, MAX_FRAME_RATE),
-        ("start_s", ref.start_s, -MAX_DURATION_S, MAX_DURATION_S),
-    ):
-        if not math.isfinite(value) or not low <= value <= high:
-            raise VideoFileError(
-                where, f"video reference {key} {value!r} is out of range [{low:g}, {high:g}]"
-            )
-    if ref.frame_rate == 0.0 and ref.frame_count > 1:
-        raise VideoFileError(where, "video reference has frames but a frame rate of 0")
-    if ref.frame_count < 0 or ref.frame_count > MAX_DURATION_S * MAX_FRAME_RATE:
-        raise VideoFileError(where, f"video reference frame_count {ref.frame_count} is out of range")
 
 
 def stored_path(video: Path, session_path: str | Path | None) -> str:
