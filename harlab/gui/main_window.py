@@ -949,6 +949,8 @@ class MainWindow(QMainWindow):
         self.video_dock.show()
         self.video_dock.raise_()
         self.resizeDocks([self.video_dock], [460], Qt.Orientation.Horizontal)
+        # the picture gets most of the height; the session panel keeps what its fields need
+        self.resizeDocks([self.meta_dock, self.video_dock], [300, 520], Qt.Orientation.Vertical)
 
     def show_session_panel(self) -> None:
         if self.session is not None:

@@ -19,7 +19,14 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from harlab.gui.background_job import BackgroundJob
-from harlab.video.frame_decoder import DecodedFrame, FrameDecoder, FrameIndex, FrameServer
+from harlab.video.frame_decoder import (
+    DecodedFrame,
+    FrameDecoder,
+    FrameIndex,
+    FrameServer,
+    open_container,
+    video_stream,
+)
 
 #: frames are scaled down to at most this width when converted: a dock never shows more pixels
 MAX_WIDTH = 1280
@@ -52,6 +59,7 @@ class FrameFeed(QObject):
         self.index: FrameIndex | None = None
         self.decoder: FrameDecoder | None = None
         self.server: FrameServer | None = None
+        self.source_size = (0, 0)  #: the video's own width and height (regions are in these pixels)
         self._job: BackgroundJob | None = None
         self._closed = False
 
@@ -66,7 +74,13 @@ class FrameFeed(QObject):
         def work(
             _progress: Callable[[object], None], _status: Callable[[str], None], _cancel: threading.Event
         ) -> object:
-            return FrameDecoder(path, max_width=MAX_WIDTH, cache_frames=CACHE_FRAMES)
+            container = open_container(path)
+            try:
+                stream = video_stream(container, path)
+                size = (int(stream.codec_context.width), int(stream.codec_context.height))
+            finally:
+                container.close()
+            return size, FrameDecoder(path, max_width=MAX_WIDTH, cache_frames=CACHE_FRAMES)
 
         job = BackgroundJob(work, self)
         job.finished.connect(self._on_opened)
@@ -78,12 +92,13 @@ class FrameFeed(QObject):
     def _job_ended(self) -> None:
         self._job = None
 
-    def _on_opened(self, decoder: object) -> None:
+    def _on_opened(self, result: object) -> None:
+        size, decoder = result  # type: ignore[misc]
         assert isinstance(decoder, FrameDecoder)
         if self._closed:
             decoder.close()
             return
-        self.decoder, self.index = decoder, decoder.index
+        self.decoder, self.index, self.source_size = decoder, decoder.index, size
         self.server = FrameServer(decoder, self._deliver, self._on_error).start()
         self.opened.emit()
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -48,7 +48,14 @@ from harlab.gui.timehub import TimeHub
 from harlab.gui.video_frames import FrameFeed
 from harlab.gui.video_playback import SPEEDS, Playback
 from harlab.gui.video_view import NO_VIDEO, VideoView
-from harlab.labeling.commands import AttachVideo, Composite, DetachVideo, EditCommand, SetVideoSync
+from harlab.labeling.commands import (
+    AttachVideo,
+    Composite,
+    DetachVideo,
+    EditCommand,
+    SetVideoRoi,
+    SetVideoSync,
+)
 from harlab.labeling.history import EditHistory
 from harlab.video import VideoLocation, VideoStatus, VideoSync, fit_sync, probe_video, resolve_video
 from harlab.video.auto_sync import SyncEstimate, estimate_sync, find_accelerometer
@@ -126,6 +133,8 @@ class VideoPanel(QDockWidget):
         top.addWidget(self.locate_button)
         col.addLayout(top)
         self.view = VideoView()
+        self.view.setToolTip("Drag over the wrist to mark the region the automatic sync looks at")
+        self.view.region_dragged.connect(self.set_region)
         col.addWidget(self.view, 1)
 
         controls = QHBoxLayout()
@@ -320,10 +329,11 @@ class VideoPanel(QDockWidget):
         self.report(message)
 
     def _sync_changed(self) -> None:
-        """The chosen video's sync changed (a command, an undo): where it ends, and the frame to show."""
+        """The chosen video's link changed (a command, an undo): where it ends, its region, the frame to show."""
         link = self.link
         if link is None:
             return
+        self._show_region(link)
         self.playback.end = link.session_span[1]
         self._requested = None
         self._cursor_moved(self.hub.cursor)
@@ -505,6 +515,36 @@ class VideoPanel(QDockWidget):
         if self.pending_trace_mark is not None:
             parts.append("traces marked: now mark the video")
         self.marks_label.setText("; ".join(parts))
+
+    # -- the region of interest -----------------------------------------------------------------
+    def _show_region(self, link: VideoLink) -> None:
+        """The link's region (video pixels) drawn on the picture (which may be scaled down)."""
+        feed = self.feed
+        if link.roi is None or feed is None or feed.decoder is None or not feed.source_size[0]:
+            self.view.region = None
+        else:
+            f = feed.decoder.width / feed.source_size[0]
+            x, y, w, h = link.roi
+            self.view.region = QRect(round(x * f), round(y * f), round(w * f), round(h * f))
+        self.view.update()
+
+    def set_region(self, x: int, y: int, w: int, h: int) -> bool:
+        """Set the chosen video's region from a rectangle in the picture's pixels (one undoable edit)."""
+        link, feed = self.link, self.feed
+        if link is None or feed is None or feed.decoder is None or not feed.decoder.width:
+            return False
+        f = feed.source_size[0] / feed.decoder.width
+        sw, sh = feed.source_size
+        x0, y0 = min(int(x * f), sw - 1), min(int(y * f), sh - 1)
+        roi = (x0, y0, max(1, min(round(w * f), sw - x0)), max(1, min(round(h * f), sh - y0)))
+        if self.push(SetVideoRoi(link.name, roi)):
+            self.report(f"Region for the automatic sync: {roi[2]}x{roi[3]} at ({roi[0]}, {roi[1]})")
+            return True
+        return False
+
+    def clear_region(self) -> bool:
+        link = self.link
+        return link is not None and link.roi is not None and self.push(SetVideoRoi(link.name, None))
 
     # -- sync found automatically ------------------------------------------------------------
     def auto_sync(self, ask: Callable[[SyncEstimate], bool] | None = None) -> BackgroundJob | None:

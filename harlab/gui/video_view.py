@@ -11,15 +11,21 @@ movement in the picture and in the trace together.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 NO_VIDEO = "no video here"
 
 
 class VideoView(QWidget):
-    """Shows a QImage scaled with its aspect ratio, a message when there is none, and a trace overlay."""
+    """Shows a QImage scaled with its aspect ratio, a message when there is none, and a trace overlay.
+
+    Dragging over the picture marks a region (``region_dragged(x, y, w, h)`` in the picture's
+    pixels, e.g. over the wrist for the automatic sync); ``region`` is drawn as an outline.
+    """
+
+    region_dragged = Signal(int, int, int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,6 +38,9 @@ class VideoView(QWidget):
         #: (seconds relative to the cursor, values) of the overlaid trace, or None
         self.trace: tuple[np.ndarray, np.ndarray] | None = None
         self.trace_span = 2.0  #: seconds either side of the cursor the overlay covers
+        self.region: QRect | None = None  #: in the picture's pixels
+        self._drag_from: QPoint | None = None
+        self._drag_to: QPoint | None = None
 
     def show_image(self, image: QImage) -> None:
         self.image, self.message = image, ""
@@ -54,6 +63,41 @@ class VideoView(QWidget):
         w, h = max(1, int(iw * scale)), max(1, int(ih * scale))
         return QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)
 
+    def to_image(self, pos: QPoint) -> QPoint:
+        """The picture's pixel under widget position ``pos`` (clamped to the picture)."""
+        r = self.image_rect()
+        if self.image is None or r.isEmpty():
+            return QPoint()
+        x = (pos.x() - r.x()) * self.image.width() / r.width()
+        y = (pos.y() - r.y()) * self.image.height() / r.height()
+        return QPoint(int(min(max(x, 0), self.image.width())), int(min(max(y, 0), self.image.height())))
+
+    def to_widget(self, rect: QRect) -> QRectF:
+        r = self.image_rect()
+        if self.image is None or r.isEmpty():
+            return QRectF()
+        sx, sy = r.width() / self.image.width(), r.height() / self.image.height()
+        return QRectF(r.x() + rect.x() * sx, r.y() + rect.y() * sy, rect.width() * sx, rect.height() * sy)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if event.button() == Qt.MouseButton.LeftButton and self.image is not None:
+            self._drag_from = self._drag_to = event.position().toPoint()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._drag_from is not None:
+            self._drag_to = event.position().toPoint()
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        start, self._drag_from = self._drag_from, None
+        if start is None:
+            return
+        a, b = self.to_image(start), self.to_image(event.position().toPoint())
+        rect = QRect(a, b).normalized()
+        self.update()
+        if rect.width() >= 4 and rect.height() >= 4:
+            self.region_dragged.emit(rect.x(), rect.y(), rect.width(), rect.height())
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(16, 16, 16))
@@ -68,6 +112,12 @@ class VideoView(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
         if self.trace is not None:
             self._paint_trace(p)
+        if self.image is not None and self.region is not None:
+            p.setPen(QPen(QColor(80, 220, 255), 1.5, Qt.PenStyle.DashLine))
+            p.drawRect(self.to_widget(self.region))
+        if self._drag_from is not None and self._drag_to is not None:
+            p.setPen(QPen(QColor(80, 220, 255), 1.0))
+            p.drawRect(QRect(self._drag_from, self._drag_to).normalized())
         p.end()
 
     def _paint_trace(self, p: QPainter) -> None:
