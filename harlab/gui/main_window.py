@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.video_dock)
         self.splitDockWidget(self.meta_dock, self.video_dock, Qt.Orientation.Vertical)
         self.video_dock.hide()  # shown with a session that has a video
+        self.video_dock.attached.connect(lambda _name: self.show_video_panel())
         self.record_window = None
         self.record_kwargs: dict = {}  #: extra RecordWindow arguments (tests: speed, auto_scan)
         self.recordings_dir: Path | None = None  #: where Record writes (default: ./recordings)
@@ -288,10 +289,23 @@ class MainWindow(QMainWindow):
         self.auto_sync_action = QAction("Find sync &automatically…", self)
         self.auto_sync_action.setObjectName("action_auto_sync")
         self.auto_sync_action.triggered.connect(lambda: self.video_dock.auto_sync())
+        self.clear_region_action = QAction(
+            "&Clear the region (the automatic sync uses the whole picture)", self
+        )
+        self.clear_region_action.setObjectName("action_clear_video_region")
+        self.clear_region_action.triggered.connect(lambda: self.video_dock.clear_region())
         show = self.video_dock.toggleViewAction()
         show.setText("&Video panel")
         show.setObjectName("action_video_panel")
-        menu.insertActions(first, [self.attach_video_action, self.detach_video_action, self.auto_sync_action])
+        menu.insertActions(
+            first,
+            [
+                self.attach_video_action,
+                self.detach_video_action,
+                self.auto_sync_action,
+                self.clear_region_action,
+            ],
+        )
         menu.insertSeparator(first)
         menu.addSeparator()
         menu.addAction(show)
@@ -424,6 +438,7 @@ class MainWindow(QMainWindow):
             self.qactions[name].setEnabled(has_video)
         self.detach_video_action.setEnabled(has_video)
         self.auto_sync_action.setEnabled(has_video)
+        self.clear_region_action.setEnabled(has_video)
         self.session_panel_action.setEnabled(has)
         self.predict_action.setEnabled(has)
         has_pred = bool(self.session is not None and self.session.prediction_tracks)
@@ -948,9 +963,13 @@ class MainWindow(QMainWindow):
     def show_video_panel(self) -> None:
         self.video_dock.show()
         self.video_dock.raise_()
-        self.resizeDocks([self.video_dock], [460], Qt.Orientation.Horizontal)
-        # the picture gets most of the height; the session panel keeps what its fields need
-        self.resizeDocks([self.meta_dock, self.video_dock], [300, 520], Qt.Orientation.Vertical)
+        QTimer.singleShot(0, self._size_video_dock)  # once the dock is laid out
+
+    def _size_video_dock(self) -> None:
+        """The picture gets most of the right column's height; the session panel keeps a third."""
+        if self.video_dock.isVisible():
+            self.resizeDocks([self.video_dock], [max(480, self.width() // 3)], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.video_dock], [int(self.height() * 0.62)], Qt.Orientation.Vertical)
 
     def show_session_panel(self) -> None:
         if self.session is not None:

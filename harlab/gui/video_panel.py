@@ -76,6 +76,7 @@ class VideoPanel(QDockWidget):
     """
 
     frame_shown = Signal(object)  #: the DecodedFrame now on screen, or None ("no video here")
+    attached = Signal(str)  #: a video was attached from this panel (the window shows the dock)
 
     def __init__(
         self,
@@ -123,7 +124,7 @@ class VideoPanel(QDockWidget):
         self.status = QLabel("")
         self.status.setObjectName("video_status")
         self.status.setWordWrap(True)
-        self.status.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.locate_button = QPushButton("Locate…")
         self.locate_button.setObjectName("video_locate")
         self.locate_button.clicked.connect(lambda: self.locate())
@@ -151,6 +152,8 @@ class VideoPanel(QDockWidget):
         self.speed.currentIndexChanged.connect(lambda i: self.playback.set_speed(SPEEDS[i]))
         self.time_label = QLabel("")
         self.time_label.setObjectName("video_time")
+        # long readouts must not widen the dock (and push the window past the screen)
+        self.time_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         for w in (self.back_button, self.play_button, self.forward_button, self.speed):
             controls.addWidget(w)
         controls.addWidget(self.time_label, 1)
@@ -171,6 +174,7 @@ class VideoPanel(QDockWidget):
         )
         self.marks_label = QLabel("")
         self.marks_label.setObjectName("video_marks")
+        self.marks_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         for w in (self.mark_video_button, self.mark_trace_button, self.clear_marks_button, self.auto_button):
             sync.addWidget(w)
         sync.addWidget(self.marks_label, 1)
@@ -363,9 +367,10 @@ class VideoPanel(QDockWidget):
                 self.shown = None
                 self.view.show_message(NO_VIDEO)
                 self.frame_shown.emit(None)
-            self.time_label.setText(f"video {v:.3f} s: {NO_VIDEO}")
+            self.time_label.setText(f"{v:.3f} s: no frame")
             return
-        self.time_label.setText(f"video {v:.3f} s · frame {i + 1}/{index.n_frames}")
+        self.time_label.setText(f"{v:.3f} s · frame {i + 1}/{index.n_frames}")
+        self.time_label.setToolTip("Video time and frame number at the cursor")
         if (self.shown is None or self.shown.index != i) and self._requested != i:
             self._requested = i
             self.feed.request(v)
@@ -640,8 +645,7 @@ class VideoPanel(QDockWidget):
         link = VideoLink(name, ref)  # type: ignore[arg-type]
         if self.push(AttachVideo(link)):
             self.choose(name)
-            self.show()
-            self.raise_()
+            self.attached.emit(name)
 
     def detach(self) -> bool:
         link = self.link

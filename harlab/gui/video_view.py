@@ -16,6 +16,8 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, Q
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 NO_VIDEO = "no video here"
+#: the overlay's smallest vertical range (m/s²)
+MIN_TRACE_SPAN = 3.0
 
 
 class VideoView(QWidget):
@@ -129,7 +131,8 @@ class VideoView(QWidget):
         p.fillRect(band, QColor(0, 0, 0, 110))
         if len(dt) > 1:
             lo, hi = float(np.min(values)), float(np.max(values))
-            span = hi - lo or 1.0
+            span = max(hi - lo, MIN_TRACE_SPAN)  # a still wrist draws a flat line, not magnified noise
+            lo = (lo + hi - span) / 2
             xs = band.left() + (dt + self.trace_span) / (2 * self.trace_span) * band.width()
             ys = band.bottom() - 4 - (values - lo) / span * (band.height() - 8)
             path = QPainterPath(QPointF(float(xs[0]), float(ys[0])))
