@@ -6,8 +6,11 @@ sitting, standing, lying, jumping, cycling, squats, sit-ups and the transitions
 between postures), with wrist accelerometer, gyroscope, heart rate and the
 matching activity labels, plus the shipped demo model's predictions beside
 the labels (a prediction track "demo model"; see
-:func:`harlab.simulate.batch_session.add_demo_predictions`). An existing file is never
-overwritten unless ``--force`` is given: it may hold labels someone edited.
+:func:`harlab.simulate.batch_session.add_demo_predictions`). With ``--video`` it also
+renders the participant's video beside the session, attached in sync
+(:mod:`harlab.simulate.demo_video`); rendering takes about 4 s per simulated minute, so it
+is asked for, not done by default. An existing file is never overwritten unless
+``--force`` is given: it may hold labels someone edited.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=100.0,
         help="accelerometer and gyroscope sample rate (default: 100)",
+    )
+    p.add_argument(
+        "--video",
+        action="store_true",
+        help="also render a video of the participant beside the session (<name>.mp4, 320x240, with a "
+        "clap at the start) and attach it in sync; takes about 4 s per simulated minute",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing file of the same name")
     p.add_argument("--no-open", action="store_true", help="only write the file; do not open the workbench")
@@ -127,6 +136,18 @@ def run(args: argparse.Namespace) -> int:
     from harlab.storage import save_session  # imported late: `harlab --help` stays fast
 
     session = make_demo_session(duration_min=args.duration, seed=args.seed, rate_hz=args.rate)
+    if args.video:
+        from harlab.simulate.demo_video import add_demo_video, demo_video_path
+
+        video = demo_video_path(path)
+        if video.exists() and not args.force:
+            raise HarlabError(f"{video} already exists; pass --force to overwrite it")
+        if not args.quiet:
+            print(f"rendering the video {video} ...", file=sys.stderr)
+        try:
+            add_demo_video(session, path)
+        except OSError as exc:
+            raise HarlabError(f"cannot write {video}: {exc}") from exc
     if not args.no_predictions:
         from harlab.simulate.batch_session import add_demo_predictions
 

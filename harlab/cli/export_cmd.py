@@ -94,6 +94,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         metavar="A,B",
         help="windows: fixed class list (y indexes it; windows of other classes are left out)",
     )
+    p.add_argument(
+        "--video-times",
+        metavar="NAME",
+        help="segments, windows: add each row's start and end in this attached video's own clock "
+        "(video_start_s, video_end_s; see 'harlab video list')",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     add_quiet(p)
     p.add_argument("--list-formats", action="store_true", help="list the formats and exit")
@@ -165,12 +171,14 @@ def run(args: argparse.Namespace) -> int:
         stride_s=args.stride,
         label_policy=args.label_policy,
         classes=args.classes,
+        video_times=args.video_times,
         overwrite=args.force,
     )
     exporter.check_options(options)  # before opening anything
     files = _session_files(args.files)
     refuse_inputs(args.output, files)
     options.names = [f.stem for f in files]
+    options.session_paths = files
 
     from harlab.storage import open_session
 

@@ -95,6 +95,17 @@ def describe(path: str) -> dict[str, Any]:
             "streams": streams,
             "label_tracks": labels,
             "prediction_tracks": preds,
+            "videos": [
+                {
+                    "name": v.name,
+                    "path": v.reference.path,
+                    "duration_s": v.reference.duration_s,
+                    "frame_rate": v.reference.frame_rate,
+                    "offset_s": v.sync.offset_s,
+                    "drift_ppm": v.sync.drift_ppm,
+                }
+                for v in s.videos.values()
+            ],
         }
 
 
@@ -141,6 +152,13 @@ def _text(d: dict[str, Any]) -> str:
         out.append(
             f"  {p['name']:<14} {p['model_name']} {p['model_version']}  {counted(p['n_windows'], 'window')}  "
             f"{counted(p['n_segments'], 'segment')}  classes: {', '.join(p['classes']) or '-'}"
+        )
+    if d["videos"]:
+        out.append(f"videos ({len(d['videos'])}):")
+    for v in d["videos"]:
+        out.append(
+            f"  {v['name']:<14} {v['path']}  {v['duration_s']:.3f} s at {v['frame_rate']:.3g} fps  "
+            f"offset {v['offset_s']:+.3f} s  drift {v['drift_ppm']:+.1f} ppm"
         )
     return "\n".join(out)
 

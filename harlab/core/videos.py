@@ -365,15 +365,16 @@ def check_link_name(name: object) -> str:
 
 def check_roi(roi: object, name: str = "") -> tuple[int, int, int, int]:
     """``(x, y, width, height)`` as four integers: x, y >= 0, width, height > 0, all within :data:`MAX_ROI_PX`."""
+    whose = f"video {name!r}: " if name else ""
     if not isinstance(roi, list | tuple) or len(roi) != 4:
-        raise VideoSyncError(f"video {name!r}: a region is four integers x, y, width, height")
+        raise VideoSyncError(f"{whose}a region is four integers x, y, width, height")
     values = tuple(roi)
     if any(isinstance(v, bool) or not isinstance(v, int | np.integer) for v in values):
-        raise VideoSyncError(f"video {name!r}: a region is four integers x, y, width, height")
+        raise VideoSyncError(f"{whose}a region is four integers x, y, width, height")
     x, y, w, h = (int(v) for v in values)
     if x < 0 or y < 0 or w <= 0 or h <= 0 or max(x + w, y + h) > MAX_ROI_PX:
         raise VideoSyncError(
-            f"video {name!r}: region {x},{y},{w},{h} is out of range (x, y >= 0; width, height > 0; "
+            f"{whose}region {x},{y},{w},{h} is out of range (x, y >= 0; width, height > 0; "
             f"within {MAX_ROI_PX} px)"
         )
     return (x, y, w, h)

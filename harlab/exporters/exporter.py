@@ -25,6 +25,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelTrack
 from harlab.core.plugins import PluginRegistry
 from harlab.core.session import Session
+from harlab.core.videos import VideoLink
 
 ProgressCallback = Callable[[float, str], None]
 
@@ -52,12 +53,15 @@ class ExportOptions:
     classes: list[str] | None = None  #: fixed class order for training windows
     overwrite: bool = False
     chunk_samples: int = 200_000  #: rows per chunk when writing large CSVs
+    video_times: str | None = None  #: a video's name: segments and windows carry their times in it
+    #: each session's file, where known: media links (ELAN) are found relative to it
+    session_paths: list[Path] | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def given(self) -> set[str]:
         """Names of the format options set to something other than their default."""
         defaults = ExportOptions()
-        skip = {"names", "overwrite", "chunk_samples", "extra"}
+        skip = {"names", "overwrite", "chunk_samples", "extra", "session_paths"}
         return {
             f.name
             for f in fields(self)
@@ -74,6 +78,7 @@ OPTION_FLAGS = {
     "stride_s": "--stride",
     "label_policy": "--label-policy",
     "classes": "--classes",
+    "video_times": "--video-times",
 }
 
 
@@ -303,6 +308,15 @@ def pick_tracks(session: Session, wanted: Sequence[str] | None, what: str) -> li
         have = ", ".join(session.label_tracks) or "none"
         raise ExportError(f"{what} has no label track {missing[0]!r} (tracks: {have})")
     return [session.label_tracks[t] for t in wanted]
+
+
+def pick_video(session: Session, name: str, what: str) -> VideoLink:
+    """The session's video ``name`` (for ``--video-times``); a clear error when it has none of that name."""
+    link = session.videos.get(name)
+    if link is None:
+        have = ", ".join(session.videos) or "none"
+        raise ExportError(f"{what} has no video {name!r} (videos: {have})")
+    return link
 
 
 # -- time and labels -----------------------------------------------------------------------

@@ -3,7 +3,10 @@
 One file for all sessions, sorted by session, track and start, so a statistician can
 read all annotations of a study with one ``read_csv``. Absolute times are ISO 8601 UTC
 (empty when the session's start is unknown); relative times are seconds since the
-session start written with full float64 precision.
+session start written with full float64 precision. With ``video_times`` (``--video-times
+NAME``) two more columns, ``video_start_s`` and ``video_end_s``, give each segment's times in
+that video's own clock (by the session's sync; before 0 or past the video's end when the
+segment lies outside it), so a coder can jump to the moment in any player.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from harlab.exporters.exporter import (
     fmt_float,
     iso_utc,
     pick_tracks,
+    pick_video,
     register,
 )
 
@@ -40,6 +44,7 @@ COLUMNS = (
     "created_utc",
     "modified_utc",
 )
+VIDEO_COLUMNS = ("video_start_s", "video_end_s")
 
 
 @register
@@ -49,7 +54,7 @@ class SegmentTableExporter(Exporter):
         "table of label segments (CSV or TSV by extension): absolute and relative times, class, track, ..."
     )
     suffixes = (".csv", ".tsv")
-    options = frozenset({"tracks"})
+    options = frozenset({"tracks", "video_times"})
 
     def write(self, job: ExportJob) -> None:
         suffix = job.out_path.suffix.lower()
@@ -58,15 +63,17 @@ class SegmentTableExporter(Exporter):
                 f"the segment table is one file; name it .csv or .tsv (got {job.out_path.name!r})"
             )
         delimiter = "\t" if suffix == ".tsv" else ","
+        video = job.options.video_times
         plan = [
             (s, n, pick_tracks(s, job.options.tracks, f"session {n}"))
             for s, n in zip(job.sessions, job.names, strict=True)
         ]
+        links = [None if video is None else pick_video(s, video, f"session {n}") for s, n, _ in plan]
         tmp = job.out.target(job.out_path)
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f, delimiter=delimiter, lineterminator="\n")
-            w.writerow(COLUMNS)
-            for i, (session, sname, tracks) in enumerate(plan):
+            w.writerow(COLUMNS + (VIDEO_COLUMNS if video is not None else ()))
+            for i, ((session, sname, tracks), link) in enumerate(zip(plan, links, strict=True)):
                 md = session.metadata
                 for track in sorted(tracks, key=lambda t: t.name):
                     for seg in track:
@@ -90,6 +97,14 @@ class SegmentTableExporter(Exporter):
                                 seg.created.isoformat(),
                                 seg.modified.isoformat(),
                             ]
+                            + (
+                                []
+                                if link is None
+                                else [
+                                    fmt_float(link.video_time(seg.start)),
+                                    fmt_float(link.video_time(seg.end)),
+                                ]
+                            )
                         )
                 if job.progress is not None:
                     job.progress((i + 1) / len(plan), sname)

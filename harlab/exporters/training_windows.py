@@ -2,7 +2,9 @@
 
 The cutting rules live in :mod:`harlab.exporters.windows` (reusable without files);
 this module picks defaults, writes the arrays and the manifest
-(``<output>.json``, e.g. ``windows.npz.json``), atomically together.
+(``<output>.json``, e.g. ``windows.npz.json``), atomically together. With ``video_times``
+(``--video-times NAME``) two more arrays, ``video_start_s`` and ``video_end_s``, give each
+window's start and end in that video's clock, so a window can be checked against the video.
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from harlab.core.session import Session
+from harlab.core.videos import VideoLink
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
 from harlab.exporters.exporter import (
     Exporter,
     ExportError,
     ExportJob,
+    pick_video,
     register,
 )
-from harlab.exporters.windows import cut_windows, write_hdf5, write_npz
+from harlab.exporters.windows import WindowSet, cut_windows, write_hdf5, write_npz
 
 
 def manifest_path(out_path: Path) -> Path:
@@ -43,7 +49,9 @@ class TrainingWindowsExporter(Exporter):
         "training windows X (N x T x C), y, participant, session, start times: .npz or .h5 + JSON manifest"
     )
     suffixes = (".npz", ".h5", ".hdf5")
-    options = frozenset({"tracks", "streams", "rate_hz", "window_s", "stride_s", "label_policy", "classes"})
+    options = frozenset(
+        {"tracks", "streams", "rate_hz", "window_s", "stride_s", "label_policy", "classes", "video_times"}
+    )
 
     def write(self, job: ExportJob) -> None:
         progress = job.progress
@@ -56,6 +64,12 @@ class TrainingWindowsExporter(Exporter):
                 f"training windows use one label track; got {len(job.options.tracks)}: {job.options.tracks}"
             )
         track = job.options.tracks[0] if job.options.tracks else default_track(job.sessions)
+        video = job.options.video_times
+        links = (
+            [pick_video(s, video, f"session {n}") for s, n in zip(job.sessions, job.names, strict=True)]
+            if video is not None
+            else []
+        )
         # train's defaults (harlab.core.window_defaults): without --window they are rounded to whole
         # samples as train rounds them (2.56 s is 51.2 samples at 20 Hz); given values must be exact
         window_s = job.options.window_s if job.options.window_s is not None else DEFAULT_WINDOW_S
@@ -72,6 +86,8 @@ class TrainingWindowsExporter(Exporter):
             progress=(lambda f, m: progress(0.9 * f, m)) if progress else None,
             round_to_samples=job.options.window_s is None,
         )
+        if links:
+            add_video_times(ws, links, str(video))
         manifest = ws.manifest()
         manifest["file"] = job.out_path.name
         tmp = job.out.target(job.out_path)
@@ -84,3 +100,14 @@ class TrainingWindowsExporter(Exporter):
         tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if job.progress is not None:
             job.progress(1.0, f"{len(ws)} windows")
+
+
+def add_video_times(ws: WindowSet, links: Sequence[VideoLink], name: str) -> None:
+    """Each window's start and end in the video ``name`` of its session (``links[session_index]``)."""
+    start = np.empty(len(ws), dtype=np.float64)
+    end = np.empty(len(ws), dtype=np.float64)
+    for i, link in enumerate(links):
+        rows = ws.session_index == i
+        start[rows] = link.video_time(ws.start_s[rows])
+        end[rows] = link.video_time(ws.start_s[rows] + ws.window_s)
+    ws.video, ws.video_start_s, ws.video_end_s = name, start, end

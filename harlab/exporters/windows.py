@@ -80,6 +80,9 @@ class WindowSet:
     sessions: list[dict[str, Any]] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
     resampling: dict[str, Any] = field(default_factory=dict)
+    video: str | None = None  #: the video whose times ``video_start_s``/``video_end_s`` are in
+    video_start_s: np.ndarray | None = None  #: (N,) float64 window start in the video's clock
+    video_end_s: np.ndarray | None = None  #: (N,) float64 window end in the video's clock
 
     def __len__(self) -> int:
         return len(self.y)
@@ -138,7 +141,20 @@ class WindowSet:
                 },
                 "channels": {"shape": [c], "dtype": "str"},
                 "units": {"shape": [c], "dtype": "str"},
+                **(
+                    {
+                        key: {
+                            "shape": [n],
+                            "dtype": "float64",
+                            "meaning": f"window {edge}, s in video {self.video!r} (by the session's sync)",
+                        }
+                        for key, edge in (("video_start_s", "start"), ("video_end_s", "end"))
+                    }
+                    if self.video is not None
+                    else {}
+                ),
             },
+            **({"video": self.video} if self.video is not None else {}),
         }
 
 
@@ -449,9 +465,19 @@ def cut_windows(
 # -- files ------------------------------------------------------------------------------------------
 
 _ARRAYS = ("X", "y", "classes", "participant", "session", "session_index", "start_s", "channels", "units")
+#: present only when the export was asked for video times
+_VIDEO_ARRAYS = ("video_start_s", "video_end_s")
 
 
 def _arrays(ws: WindowSet) -> dict[str, np.ndarray]:
+    video = (
+        {
+            "video_start_s": ws.video_start_s.astype(np.float64),
+            "video_end_s": ws.video_end_s.astype(np.float64),
+        }
+        if ws.video_start_s is not None and ws.video_end_s is not None
+        else {}
+    )
     return {
         "X": np.ascontiguousarray(ws.X, dtype=np.float32),
         "y": ws.y.astype(np.int64),
@@ -462,6 +488,7 @@ def _arrays(ws: WindowSet) -> dict[str, np.ndarray]:
         "start_s": ws.start_s.astype(np.float64),
         "channels": np.asarray(ws.channels, dtype=str),
         "units": np.asarray(ws.units, dtype=str),
+        **video,
     }
 
 
@@ -507,14 +534,16 @@ def load_windows(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any
     try:
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in _ARRAYS}
+                arrays = {k: z[k] for k in _ARRAYS + _VIDEO_ARRAYS if k in _ARRAYS or k in z}
                 manifest = json.loads(str(z["manifest"]))
         else:
             import h5py
 
             with h5py.File(path, "r") as f:
                 arrays = {}
-                for k in _ARRAYS:
+                for k in _ARRAYS + _VIDEO_ARRAYS:
+                    if k not in _ARRAYS and k not in f:
+                        continue
                     d = f[k]
                     arrays[k] = d.asstr()[()].astype(str) if d.dtype.kind == "O" else d[()]
                 manifest = json.loads(f.attrs["manifest"])

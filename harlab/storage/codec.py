@@ -8,6 +8,7 @@ turns every problem (missing dataset, wrong shape, invalid value) into a
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -20,12 +21,19 @@ import numpy as np
 
 import harlab
 from harlab.core import files
-from harlab.core.errors import HarlabError, SessionError, SessionFileError, UnsupportedVersionError
+from harlab.core.errors import (
+    HarlabError,
+    SessionError,
+    SessionFileError,
+    UnsupportedVersionError,
+    VideoFileError,
+)
 from harlab.core.labels import LabelSchema, LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.core.streams import Stream
+from harlab.core.videos import VideoLink, VideoSyncError
 from harlab.core.wording import counted
 from harlab.storage.h5data import H5StreamData
 from harlab.storage.layout import (
@@ -162,6 +170,23 @@ def write_session(f: h5py.File, session: Session) -> None:
         write_prediction_track(f["predictions"], p)
     for s in session.streams.values():
         write_stream(f["streams"], s)
+    write_videos(f, list(session.videos.values()))
+
+
+def write_videos(f: h5py.File, links: list[VideoLink]) -> None:
+    """``/videos/<i>`` per link in display order; no ``/videos`` at all when the session has none,
+    so a session without video writes the same layout as before videos existed."""
+    if not links:
+        return
+    g = f.create_group("videos", track_order=True)
+    for i, link in enumerate(links):
+        e = g.create_group(str(i))
+        e.attrs["name"] = link.name
+        e.attrs["reference"] = link.reference.to_json()
+        e.attrs["offset_s"] = float(link.sync.offset_s)
+        e.attrs["drift_ppm"] = float(link.sync.drift_ppm)
+        if link.roi is not None:
+            e.attrs["roi"] = np.array(link.roi, dtype=np.int64)
 
 
 # -- reading --------------------------------------------------------------------------
@@ -341,7 +366,43 @@ class _Reader:
         for name, g in self.need(f, "streams", h5py.Group).items():
             self.where = f"/streams/{name}"
             session.add_stream(self.stream(name, g))
+        videos = f.get("videos")
+        if videos is not None:
+            self.where = "/videos"
+            if not isinstance(videos, h5py.Group):
+                raise SessionFileError(self.path, "/videos should be a group")
+            for i in range(len(videos)):
+                self.where = f"/videos/{i}"
+                link = self.video(self.need(videos, str(i), h5py.Group))
+                if link.name in session.videos:
+                    raise SessionFileError(self.path, f"{self.where}: a second video named {link.name!r}")
+                session.add_video(link)
         return session
+
+    def video(self, g: h5py.Group) -> VideoLink:
+        """One link, every value checked by :meth:`VideoLink.from_dict` (the structure checks
+        have bounded the entry's count, types and sizes before)."""
+        roi = g.attrs.get("roi")
+        try:
+            return VideoLink.from_dict(
+                {
+                    "name": to_str(self.attr(g, "name")),
+                    "reference": json.loads(to_str(self.attr(g, "reference"))),
+                    "sync": {
+                        "offset_s": float(self.attr(g, "offset_s")),
+                        "drift_ppm": float(self.attr(g, "drift_ppm")),
+                    },
+                    "roi": None if roi is None else [int(v) for v in np.asarray(roi).ravel()],
+                },
+                where=g.name,
+            )
+        except (VideoFileError, VideoSyncError) as exc:
+            problem = exc.problem if isinstance(exc, VideoFileError) else str(exc)
+            raise SessionFileError(self.path, f"{g.name}: {problem}") from None
+        except (ValueError, RecursionError) as exc:
+            raise SessionFileError(
+                self.path, f"{g.name}: reference is not valid JSON ({_short(exc)})"
+            ) from None
 
     def metadata(self, g: h5py.Group) -> Metadata:
         dev = read_table(self.need(g, "devices"), DEVICE_DTYPE)

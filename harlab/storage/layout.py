@@ -59,6 +59,10 @@ PYRAMID_FACTOR_RANGE = (2, 1024)
 MAX_OBJECTS = 100_000
 #: Attributes are read whole; none of harlab's is larger than a few kilobytes.
 MAX_ATTR_BYTES = 1 << 20
+#: ``/videos/<i>`` entries: their attributes (name, reference JSON, sync, region) and no members.
+VIDEO_ATTRS = ("name", "reference", "offset_s", "drift_ppm", "roi")
+#: The longest string attribute of a video entry (a reference is a few hundred bytes).
+MAX_VIDEO_ATTR_BYTES = 16 << 10
 
 SEGMENT_COLUMNS = (
     "id",

@@ -24,6 +24,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from harlab.core.videos import MAX_VIDEOS
 from harlab.storage.layout import (
     ALLOWED_FILTERS,
     MAX_ATTR_BYTES,
@@ -33,9 +34,11 @@ from harlab.storage.layout import (
     MAX_OBJECTS,
     MAX_RATE_HZ,
     MAX_TABLE_BYTES,
+    MAX_VIDEO_ATTR_BYTES,
     PYRAMID_FACTOR_RANGE,
     PYRAMID_TOP,
     SIZE_SLACK,
+    VIDEO_ATTRS,
     to_str,
 )
 
@@ -103,6 +106,56 @@ def structure_problems(f: h5py.File, file_size: int) -> list[str]:
                     out += stream_structure_problems(g)
                 except _READ_ERRORS as exc:
                     out.append(f"{g.name}: cannot be read ({_short(exc)})")
+    if "videos" in f:
+        try:
+            out += video_structure_problems(f["videos"])
+        except _READ_ERRORS as exc:
+            out.append(f"/videos: cannot be read ({_short(exc)})")
+    return out
+
+
+def video_structure_problems(g: Any) -> list[str]:
+    """``/videos``: a group of at most :data:`MAX_VIDEOS` entries ``0..n-1``, each a group without
+    members whose attributes have the types the reader expects (values are checked when read)."""
+    if not isinstance(g, h5py.Group):
+        return [f"{g.name} should be a group of video entries"]
+    names = list(g)
+    if len(names) > MAX_VIDEOS:
+        return [f"{g.name} holds {len(names)} entries (at most {MAX_VIDEOS} videos)"]
+    want = {str(i) for i in range(len(names))}
+    if set(names) != want:
+        odd = sorted(set(names) - want)[:3]
+        return [f"{g.name}: entries must be named 0..{len(names) - 1}, found {', '.join(map(repr, odd))}"]
+    out: list[str] = []
+    for name in names:
+        e = g[name]
+        if not isinstance(e, h5py.Group):
+            out.append(f"{e.name} should be a group (a video entry)")
+            continue
+        if len(e):
+            out.append(f"{e.name}: a video entry has attributes only, found members {sorted(e)[:3]}")
+        extra = sorted(set(e.attrs) - set(VIDEO_ATTRS))
+        if extra:
+            out.append(f"{e.name}: unknown attributes {extra[:3]}")
+        for key in ("name", "reference"):
+            if key not in e.attrs:
+                out.append(f"{e.name} lacks the attribute {key!r}")
+                continue
+            aid = e.attrs.get_id(key)
+            strings = _strings(e, key, out) if math.prod(aid.shape or ()) == 1 else None
+            if strings is None:
+                if math.prod(aid.shape or ()) != 1:
+                    out.append(f"{e.name}: attribute {key!r} should be one string")
+            elif len(strings[0].encode("utf-8")) > MAX_VIDEO_ATTR_BYTES:
+                out.append(f"{e.name}: attribute {key!r} is longer than {MAX_VIDEO_ATTR_BYTES} bytes")
+        for key in ("offset_s", "drift_ppm"):
+            _number(e, key, out)
+        if "roi" in e.attrs:
+            aid = e.attrs.get_id("roi")
+            if aid.dtype.kind not in "iu" or tuple(aid.shape or ()) != (4,):
+                out.append(
+                    f"{e.name}: attribute 'roi' has type {aid.dtype} shape {aid.shape}, expected 4 integers"
+                )
     return out
 
 
