@@ -366,6 +366,8 @@ class MainWindow(QMainWindow):
             t = self.video_dock.shown_session_time()
             if t is not None:
                 self.timeline.hub.set_cursor(t)
+            # while watching, a key starts or ends a segment; it never relabels the one just ended
+            self.timeline.select(set())
         self.actions.class_key(label)
 
     def _rebuild_channel_menu(self) -> None:

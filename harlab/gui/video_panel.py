@@ -174,11 +174,13 @@ class VideoPanel(QDockWidget):
         )
         self.marks_label = QLabel("")
         self.marks_label.setObjectName("video_marks")
+        self.marks_label.setWordWrap(True)
         self.marks_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         for w in (self.mark_video_button, self.mark_trace_button, self.clear_marks_button, self.auto_button):
             sync.addWidget(w)
-        sync.addWidget(self.marks_label, 1)
+        sync.addStretch(1)
         col.addLayout(sync)
+        col.addWidget(self.marks_label)
         options = QHBoxLayout()
         self.overlay_box = QCheckBox("Trace over the video")
         self.overlay_box.setToolTip("Draw the accelerometer magnitude around the cursor over the picture")
@@ -369,7 +371,7 @@ class VideoPanel(QDockWidget):
                 self.frame_shown.emit(None)
             self.time_label.setText(f"{v:.3f} s: no frame")
             return
-        self.time_label.setText(f"{v:.3f} s · frame {i + 1}/{index.n_frames}")
+        self.time_label.setText(f"{v:.3f} s · frame {i + 1}")
         self.time_label.setToolTip("Video time and frame number at the cursor")
         if (self.shown is None or self.shown.index != i) and self._requested != i:
             self._requested = i
@@ -514,9 +516,11 @@ class VideoPanel(QDockWidget):
         self._update_marks_label()
 
     def _update_marks_label(self) -> None:
-        parts = [f"{len(self.marks)} pair(s)"] if self.marks else []
+        parts = [f"{len(self.marks)} pair(s) marked"] if self.marks else []
         if self.pending_video_mark is not None:
-            parts.append(f"video marked at {self.pending_video_mark:.3f} s: now mark the traces")
+            parts.append(
+                f"video marked at {self.pending_video_mark:.3f} s: now put the cursor on it in the traces"
+            )
         if self.pending_trace_mark is not None:
             parts.append("traces marked: now mark the video")
         self.marks_label.setText("; ".join(parts))

@@ -56,7 +56,7 @@ def test_the_frame_on_screen_is_the_cursors(qtbot, make_window, short_video):
         want = wait_frame(qtbot, w, float(t))
         assert want == int((t - 2.0) * 30 + 1e-9), t  # frame i is shown from i/30 s of video time
         assert code_on_screen(panel) == want, t
-        assert f"frame {want + 1}/" in panel.time_label.text()
+        assert panel.time_label.text().endswith(f"frame {want + 1}")
 
 
 @pytest.mark.parametrize("t", [0.5, 1.99, 8.01, 14.0])
@@ -177,7 +177,7 @@ def test_two_marked_moments_give_offset_and_drift(qtbot, make_window, synced_vid
     sync = w.session.videos[name].sync
     assert sync.offset_s == pytest.approx(TRUE_SYNC.offset_s, abs=1e-4)
     assert sync.drift_ppm == pytest.approx(TRUE_SYNC.drift_ppm, abs=0.5)
-    assert "2 pair(s)" in panel.marks_label.text()
+    assert "2 pair(s) marked" in panel.marks_label.text()
     press_shortcut(qtbot, w, "undo")  # back to the first pair's offset
     first = w.session.videos[name].sync
     assert first.offset_s == pytest.approx(pairs[0][1] - pairs[0][0], abs=1e-4) and first.drift_ppm == 0.0
@@ -325,19 +325,71 @@ def test_video_keys_do_not_clash_with_class_keys(short_video):
     assert not {".", ",", " "} & set(class_keys())
 
 
+def test_a_saved_session_opens_with_its_video_found_beside_it(qtbot, make_window, short_video, tmp_path):
+    import shutil
+
+    from harlab.core.videos import VideoLink
+    from harlab.storage import save_session
+    from harlab.video import probe_video
+
+    folder = tmp_path / "study"
+    folder.mkdir()
+    video = folder / "clip.mp4"
+    shutil.copy(short_video.path, video)
+    session = short_video.make_session()
+    session.add_video(VideoLink("clip", probe_video(video, folder / "s.h5"), OFFSET_SYNC))
+    save_session(session, folder / "s.h5")
+    moved = tmp_path / "moved"
+    folder.rename(moved)  # the pair moves together: the relative path still finds the video
+    w = make_window()
+    assert w.open_path(moved / "s.h5")
+    panel = w.video_dock
+    assert panel.isVisible() and panel.link is not None and panel.link.sync == OFFSET_SYNC
+    assert panel.location is not None and panel.location.status is VideoStatus.FOUND
+    qtbot.waitUntil(lambda: panel.feed is not None and panel.feed.ready, timeout=20000)
+    wait_frame(qtbot, w, 3.0)
+    assert code_on_screen(panel) == 30
+
+
 def test_screenshots_of_the_video_dock(qtbot, make_window, synced_video):
-    """The workbench with the video dock, for docs/VIDEO.md (looked at, not only saved)."""
+    """The workbench with the video dock at work, for docs/VIDEO.md (looked at, not only saved)."""
     from tests.gui.test_screenshots import shoot
 
     w = open_with_video(qtbot, make_window, synced_video)
     w.resize(1400, 860)
-    panel = w.video_dock
+    panel, hub = w.video_dock, w.timeline.hub
     w.history.push(AddLabelTrack("from video"))
-    assert panel.set_sync(TRUE_SYNC)
+    w.timeline.set_active_track("from video")
     w.timeline.set_range(0.0, 20.0)
     wait_frame(qtbot, w, 9.0)
-    path = shoot(w, qtbot, "video_dock")
-    assert path.exists()
-    no_video = wait_frame(qtbot, w, 0.5)
-    assert no_video is None
+    drag_region(qtbot, panel, synced_video.video.figure_roi)
+    job = panel.auto_sync()
+    with qtbot.waitSignal(job.ended, timeout=120000):
+        pass
+    assert "Automatic sync applied" in w.last_message
+    wait_frame(qtbot, w, 9.0)
+    shoot(w, qtbot, "video_auto_sync")
+    # label from video while it plays
+    w.timeline.set_range(12.0, 22.0)
+    wait_frame(qtbot, w, 13.0)
+    press_shortcut(qtbot, w, "play_pause")
+    qtbot.waitUntil(lambda: hub.cursor > 14.0, timeout=3000)
+    press_key(qtbot, w, "W")
+    qtbot.waitUntil(lambda: hub.cursor > 16.5, timeout=5000)
+    press_key(qtbot, w, "W")
+    press_key(qtbot, w, "R")
+    qtbot.waitUntil(lambda: hub.cursor > 18.0, timeout=5000)
+    press_key(qtbot, w, "R")
+    press_shortcut(qtbot, w, "play_pause")
+    walking, running = list(w.session.label_tracks["from video"])  # R started a new segment, did not relabel
+    assert (walking.label, running.label) == ("walking", "running")
+    assert walking.end <= running.start
+    shoot(w, qtbot, "video_label")
+    # the clap: marked in the video, then in the traces
+    w.timeline.set_range(0.0, 10.0)
+    clap = synced_video.video.clap_video_s
+    wait_frame(qtbot, w, float(w.session.videos[panel.chooser.currentData()].sync.to_session(clap + 0.01)))
+    panel.mark_video_button.click()
+    shoot(w, qtbot, "video_sync_marks")
+    assert wait_frame(qtbot, w, 0.5) is None
     shoot(w, qtbot, "video_no_video_here")
