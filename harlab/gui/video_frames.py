@@ -93,7 +93,8 @@ class FrameFeed(QObject):
         self._job = None
 
     def _on_opened(self, result: object) -> None:
-        size, decoder = result  # type: ignore[misc]
+        assert isinstance(result, tuple)
+        size, decoder = result
         assert isinstance(decoder, FrameDecoder)
         if self._closed:
             decoder.close()

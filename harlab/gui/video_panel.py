@@ -59,6 +59,7 @@ from harlab.labeling.commands import (
 from harlab.labeling.history import EditHistory
 from harlab.video import VideoLocation, VideoStatus, VideoSync, fit_sync, probe_video, resolve_video
 from harlab.video.auto_sync import SyncEstimate, estimate_sync, find_accelerometer
+from harlab.video.frame_decoder import DecodedFrame, FrameIndex
 from harlab.video.video_reference import same_file
 
 #: the fine nudge (Shift with the nudge keys)
@@ -98,7 +99,7 @@ class VideoPanel(QDockWidget):
         self.playback = Playback(hub, self)
         self.feed: FrameFeed | None = None
         self.location: VideoLocation | None = None
-        self.shown = None  #: the DecodedFrame on screen (None: none)
+        self.shown: DecodedFrame | None = None  #: the frame on screen (None: none)
         self._requested: int | None = None
         self.marks: list[tuple[float, float]] = []  #: complete (video time, session time) pairs
         self.pending_video_mark: float | None = None
@@ -109,6 +110,7 @@ class VideoPanel(QDockWidget):
         self._build()
         hub.cursor_changed.connect(self._cursor_moved)
         self.playback.playing_changed.connect(self._playing_changed)
+        self.visibilityChanged.connect(lambda visible: None if visible else self.playback.pause())
 
     # -- widgets -----------------------------------------------------------------------
     def _build(self) -> None:
@@ -190,9 +192,9 @@ class VideoPanel(QDockWidget):
         self.move_labels_box.setToolTip(
             "For labels made from this video: they keep their video times when the sync changes"
         )
-        for w in (self.overlay_box, self.move_labels_box):
-            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            options.addWidget(w)
+        for box in (self.overlay_box, self.move_labels_box):
+            box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            options.addWidget(box)
         options.addStretch(1)
         col.addLayout(options)
         for w in (self.chooser, self.speed, self.locate_button):
@@ -274,7 +276,6 @@ class VideoPanel(QDockWidget):
 
     def _close_feed(self) -> None:
         if self.feed is not None:
-            self.feed.frame_ready.disconnect(self._on_frame)
             self.feed.close()
             self.feed.deleteLater()
             self.feed = None
@@ -318,7 +319,7 @@ class VideoPanel(QDockWidget):
         feed = self.feed = FrameFeed(loc.path, self)
         feed.opened.connect(lambda f=feed: self._feed_opened(f))
         feed.failed.connect(lambda message, f=feed: self._feed_failed(f, message))
-        feed.frame_ready.connect(self._on_frame)
+        feed.frame_ready.connect(lambda t, frame, image, f=feed: self._on_frame(f, t, frame, image))
         feed.open()
 
     def _feed_opened(self, feed: FrameFeed) -> None:
@@ -346,7 +347,8 @@ class VideoPanel(QDockWidget):
 
     # -- following the cursor ------------------------------------------------------------
     @property
-    def index(self):
+    def index(self) -> FrameIndex | None:
+        """The chosen video's frame index (None until its file is open)."""
         return self.feed.index if self.feed is not None else None
 
     def frame_index_at(self, t: float) -> int | None:
@@ -377,17 +379,19 @@ class VideoPanel(QDockWidget):
             self._requested = i
             self.feed.request(v)
 
-    def _on_frame(self, t: float, frame: object, image: object) -> None:
-        """A decoded frame (GUI thread). Shown unless the cursor has since left the video; a frame
-        that is not the cursor's any more (the cursor moved on while it decoded) is shown and the
-        cursor's frame asked for again."""
+    def _on_frame(self, feed: FrameFeed, t: float, frame: object, image: object) -> None:
+        """A decoded frame (GUI thread). Shown unless it comes from a feed closed since, or the cursor
+        has since left the video; a frame that is not the cursor's any more (the cursor moved on
+        while it decoded) is shown and the cursor's frame asked for again."""
+        if feed is not self.feed:
+            return
         want = self.frame_index_at(self.hub.cursor)
-        if frame is None or want is None or not isinstance(image, QImage):
+        if not isinstance(frame, DecodedFrame) or want is None or not isinstance(image, QImage):
             return
         self.shown = frame
         self.view.show_image(image)
         self.frame_shown.emit(frame)
-        if frame.index != want and self._requested != want:  # type: ignore[attr-defined]
+        if frame.index != want and self._requested != want:
             link = self.link
             if link is not None and self.feed is not None:
                 self._requested = want
@@ -425,7 +429,7 @@ class VideoPanel(QDockWidget):
         self.hub.seek(self._frame_session_time(link, index, j))
 
     @staticmethod
-    def _frame_session_time(link: VideoLink, index, j: int) -> float:
+    def _frame_session_time(link: VideoLink, index: FrameIndex, j: int) -> float:
         """A session time that maps into frame ``j`` (its start, moved in by rounding's worth)."""
         start, end = float(index.starts[j]), float(index.ends[j])
         t = float(link.sync.to_session(start))
