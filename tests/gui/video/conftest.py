@@ -10,6 +10,7 @@ from harlab.core.session import Session
 from harlab.simulate import simulate_session
 from harlab.simulate.video_render import add_clap, render_video
 from tests.gui.video.video_gui_helpers import CLAP_AT_S, OFFSET_SYNC, TRUE_SYNC, RenderedPair
+from tests.video.conftest import _plan as video_plan
 
 
 @pytest.fixture(scope="session")
@@ -33,15 +34,7 @@ def synced_video(gui_video_dir: Path) -> RenderedPair:
     """120 s with a clap, a known offset and drift: what the automatic sync must find."""
 
     def make() -> Session:
-        plan = [
-            ("sitting", 10),
-            ("walking", 30),
-            ("running", 25),
-            ("standing", 15),
-            ("jumping", 10),
-            ("walking", 40),
-        ]
-        session = simulate_session(plan, seed=1)
+        session = simulate_session(video_plan(), seed=1)  # the plan the core's sync tests use
         add_clap(session, CLAP_AT_S)
         return session
 
