@@ -155,6 +155,7 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
         self.meta_dock.hide()  # the saved layout may show it; it belongs to an open session
+        self.video_dock.hide()  # likewise: shown with a session that has a video
         self._update_title()
         self._update_actions()
 

@@ -351,6 +351,21 @@ def test_a_saved_session_opens_with_its_video_found_beside_it(qtbot, make_window
     assert code_on_screen(panel) == 30
 
 
+def test_attach_from_the_menu_and_the_dock_belongs_to_the_session(qtbot, make_window, short_video):
+    w = make_window()
+    assert not w.attach_video_action.isEnabled() and not w.qactions["play_pause"].isEnabled()
+    assert w.show_session(short_video.make_session())
+    assert w.attach_video_action.isEnabled() and not w.qactions["play_pause"].isEnabled()
+    w.attach_video_dialog(short_video.path)  # the menu's action, with the file chosen
+    qtbot.waitUntil(lambda: "short" in w.session.videos, timeout=20000)
+    qtbot.waitUntil(lambda: w.qactions["play_pause"].isEnabled() and w.auto_sync_action.isEnabled())
+    assert w.video_dock.isVisible()
+    w.history.clear()
+    w.close()  # the layout is saved with the dock shown ...
+    w2 = make_window()
+    assert not w2.video_dock.isVisible()  # ... and a window without a session does not show it
+
+
 def test_screenshots_of_the_video_dock(qtbot, make_window, synced_video):
     """The workbench with the video dock at work, for docs/VIDEO.md (looked at, not only saved)."""
     from tests.gui.test_screenshots import shoot
