@@ -422,10 +422,12 @@ class VideoPanel(QDockWidget):
         self.playback.pause()
         v = float(link.sync.to_video(self.hub.cursor))
         i = index.frame_at(v)
-        if i is None:  # outside the video: the nearest frame in the direction of the step
-            i = int(np.searchsorted(index.starts, v, side="right")) - (1 if n > 0 else 0)
-            n -= int(np.sign(n))
-        j = min(max(i + n, 0), index.n_frames - 1)
+        if i is None:  # before, after or in a gap of the video: the first frame in the step's direction
+            starts_before = int(np.searchsorted(index.starts, v, side="right"))
+            j = starts_before + n - 1 if n > 0 else starts_before + n
+        else:
+            j = i + n
+        j = min(max(j, 0), index.n_frames - 1)
         self.hub.seek(self._frame_session_time(link, index, j))
 
     @staticmethod
@@ -582,7 +584,9 @@ class VideoPanel(QDockWidget):
             status("Measuring the video's motion…")
             return estimate_sync(path, accel=(times, xyz), roi=roi)
 
-        job = BackgroundJob(work, self, owner=self, progress_label="Finding the sync…", cancellable=False)
+        # owned by the window: closing the dock hides it, closing the window waits for the job
+        owner = self.window()
+        job = BackgroundJob(work, self, owner=owner, progress_label="Finding the sync…", cancellable=False)
         job.finished.connect(lambda result: self._auto_done(name, result, ask or self.ask_low_confidence))
         job.failed.connect(lambda message: self.report(f"Automatic sync failed: {message}"))
         job.ended.connect(lambda j=job: self._jobs.remove(j) if j in self._jobs else None)
@@ -635,7 +639,7 @@ class VideoPanel(QDockWidget):
         ) -> object:
             return probe_video(p, session_path)
 
-        job = BackgroundJob(work, self, owner=self)
+        job = BackgroundJob(work, self, owner=self.window())
         job.finished.connect(self._probed)
         job.failed.connect(lambda message: self.report(f"Cannot attach {p.name}: {message}"))
         job.ended.connect(lambda j=job: self._jobs.remove(j) if j in self._jobs else None)

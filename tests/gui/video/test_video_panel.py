@@ -108,6 +108,14 @@ def test_frame_steps(qtbot, make_window, short_video):
         qtbot.waitUntil(lambda want=want: panel.shown is not None and panel.shown.index == want, timeout=3000)
         assert code_on_screen(panel) == want
         assert panel.frame_index_at(w.timeline.hub.cursor) == want
+    # from outside the video a step goes to its first frame in the step's direction
+    assert wait_frame(qtbot, w, 1.0) is None
+    press_key(qtbot, w, ".")
+    qtbot.waitUntil(lambda: panel.shown is not None and panel.shown.index == 0, timeout=3000)
+    assert wait_frame(qtbot, w, 12.0) is None
+    press_key(qtbot, w, ",")
+    qtbot.waitUntil(lambda: panel.shown is not None and panel.shown.index == 179, timeout=3000)
+    assert code_on_screen(panel) == 179
 
 
 def test_class_keys_label_from_the_playing_video(qtbot, make_window, short_video):
