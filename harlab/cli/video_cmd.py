@@ -1,4 +1,4 @@
-"""``harlab video attach|detach|list|sync``: videos beside a session's sensors, from the command line.
+"""``harlab video attach|detach|list|relink|sync``: videos beside a session's sensors, from the command line.
 
 The session file stores a reference to each video and its sync, never the video (see
 :mod:`harlab.core.videos`). Changes are the workbench's own undoable commands
@@ -24,7 +24,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.files import input_file
 from harlab.core.session import Session
 from harlab.core.videos import VideoLink, VideoSync, VideoSyncError, check_roi, fit_sync
-from harlab.labeling.commands import AttachVideo, DetachVideo, EditCommand, SetVideoSync
+from harlab.labeling.commands import AttachVideo, DetachVideo, EditCommand, RelinkVideo, SetVideoSync
 from harlab.labeling.edit_journal import inspect_journal
 from harlab.storage import open_session
 
@@ -59,6 +59,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("session", metavar="SESSION", help="session file (.h5)")
     d.add_argument("name", metavar="NAME", help="the video's name in the session (see 'harlab video list')")
     d.set_defaults(func=run_detach)
+
+    r = sub.add_parser(
+        "relink",
+        help="point a video at its file's new place (a moved or renamed copy), keeping its sync",
+    )
+    r.add_argument("session", metavar="SESSION", help="session file (.h5)")
+    r.add_argument("name", metavar="NAME", help="the video's name in the session")
+    r.add_argument("video", metavar="VIDEO", help="where the video file is now")
+    r.set_defaults(func=run_relink)
 
     ls = sub.add_parser("list", help="list the session's videos, their sync and whether each file is found")
     ls.add_argument("session", metavar="SESSION", help="session file (.h5)")
@@ -196,6 +205,30 @@ def run_attach(args: argparse.Namespace) -> int:
 def run_detach(args: argparse.Namespace) -> int:
     _apply(args.session, lambda session, _: DetachVideo(_pick(session, args.name).name))
     print(f"detached {args.name!r}")
+    return 0
+
+
+def run_relink(args: argparse.Namespace) -> int:
+    from harlab.video.video_reference import probe_video
+
+    video = input_file(args.video, "a video file")
+    notes: list[str] = []
+
+    def make(session: Session, path: Path) -> EditCommand:
+        old = _pick(session, args.name).reference
+        ref = probe_video(video, path)
+        if (ref.size, ref.sha256_head) != (old.size, old.sha256_head):
+            notes.append(
+                f"note: {video} is not the file the session was synced with ({old.name}, {old.size} bytes); "
+                "check the sync ('harlab video sync')"
+            )
+        return RelinkVideo(args.name, ref)
+
+    cmd = _apply(args.session, make)
+    assert isinstance(cmd, RelinkVideo)
+    print(f"relinked {args.name!r} to {cmd.reference.path}")
+    for note in notes:
+        print(note, file=sys.stderr)
     return 0
 
 

@@ -40,6 +40,29 @@ MAX_DURATION_S = 7 * 24 * 3600.0
 MAX_FRAME_RATE = 10_000.0
 
 
+def _json_object(
+    data: object, what: str, required: Sequence[str], optional: Sequence[str], problem: Any
+) -> dict[str, Any]:
+    """``data`` when it is a JSON object with all ``required`` and no other than ``optional`` fields;
+    else ``problem(message)`` is raised (each class raises its own error type)."""
+    if not isinstance(data, dict):
+        raise problem(f"a {what} must be a JSON object, not {type(data).__name__}")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise problem(f"{what} lacks {', '.join(missing)}")
+    extra = sorted(map(str, set(data) - {*required, *optional}))
+    if extra:
+        raise problem(f"{what} has unknown fields {', '.join(extra)}")
+    return data
+
+
+def _json_load(text: str | bytes, what: str, problem: Any) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise problem(f"{what} is not valid JSON: {exc}") from None
+
+
 @dataclass(frozen=True)
 class VideoReference:
     """A video file as a session knows it (see the module docstring for why these fields)."""
@@ -75,15 +98,8 @@ class VideoReference:
     @classmethod
     def from_dict(cls, data: object, *, where: str = "<video reference>") -> VideoReference:
         """A reference from stored data, every field checked (a session file is untrusted input)."""
-        if not isinstance(data, dict):
-            raise VideoFileError(where, f"a video reference must be a JSON object, not {type(data).__name__}")
         fields = ("path", "name", "size", "sha256_head", "duration_s", "frame_rate", "frame_count", "start_s")
-        missing = [k for k in fields if k not in data]
-        if missing:
-            raise VideoFileError(where, f"video reference lacks {', '.join(missing)}")
-        extra = sorted(set(data) - set(fields))
-        if extra:
-            raise VideoFileError(where, f"video reference has unknown fields {', '.join(map(str, extra))}")
+        data = _json_object(data, "video reference", fields, (), lambda m: VideoFileError(where, m))
         for key in ("path", "name", "sha256_head"):
             if not isinstance(data[key], str):
                 raise VideoFileError(where, f"video reference field {key} must be a string")
@@ -106,11 +122,9 @@ class VideoReference:
 
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "<video reference>") -> VideoReference:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise VideoFileError(where, f"video reference is not valid JSON: {exc}") from None
-        return cls.from_dict(data, where=where)
+        return cls.from_dict(
+            _json_load(text, "video reference", lambda m: VideoFileError(where, m)), where=where
+        )
 
 
 def _validate(ref: VideoReference, where: str) -> None:
@@ -155,7 +169,7 @@ MAX_DRIFT_PPM = 10_000.0
 
 
 class VideoSyncError(HarlabError):
-    """A sync cannot be made from the given marks, or stored sync data is invalid."""
+    """A sync cannot be made from the given marks, or a sync, link name or region is invalid."""
 
 
 @dataclass(frozen=True)
@@ -201,22 +215,12 @@ class VideoSync:
 
     @classmethod
     def from_dict(cls, data: object) -> VideoSync:
-        if not isinstance(data, dict):
-            raise VideoSyncError(f"a video sync must be a JSON object, not {type(data).__name__}")
-        extra = sorted(map(str, set(data) - {"offset_s", "drift_ppm"}))
-        if extra:
-            raise VideoSyncError(f"video sync has unknown fields {', '.join(extra)}")
-        if "offset_s" not in data:
-            raise VideoSyncError("video sync lacks offset_s")
+        data = _json_object(data, "video sync", ("offset_s",), ("drift_ppm",), VideoSyncError)
         return cls(data["offset_s"], data.get("drift_ppm", 0.0))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> VideoSync:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise VideoSyncError(f"video sync is not valid JSON: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(_json_load(text, "video sync", VideoSyncError))
 
 
 def fit_sync(pairs: Sequence[tuple[float, float]], *, min_span_s: float = 1.0) -> VideoSync:
@@ -296,16 +300,10 @@ class VideoLink:
 
     @classmethod
     def from_dict(cls, data: object, *, where: str = "<video link>") -> VideoLink:
-        """A link from stored data, every field checked; raises :class:`VideoFileError` or :class:`VideoSyncError`."""
-        if not isinstance(data, dict):
-            raise VideoFileError(where, f"a video link must be a JSON object, not {type(data).__name__}")
-        fields = ("name", "reference", "sync", "roi")
-        missing = [k for k in ("name", "reference") if k not in data]
-        if missing:
-            raise VideoFileError(where, f"video link lacks {', '.join(missing)}")
-        extra = sorted(map(str, set(data) - set(fields)))
-        if extra:
-            raise VideoFileError(where, f"video link has unknown fields {', '.join(extra)}")
+        """A link from stored data, every field checked; a bad one raises :class:`VideoFileError` naming ``where``."""
+        data = _json_object(
+            data, "video link", ("name", "reference"), ("sync", "roi"), lambda m: VideoFileError(where, m)
+        )
         name = data["name"]
         if not isinstance(name, str):
             raise VideoFileError(where, "video link name must be a string")
@@ -329,11 +327,7 @@ class VideoLink:
 
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "<video link>") -> VideoLink:
-        try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise VideoFileError(where, f"video link is not valid JSON: {exc}") from None
-        return cls.from_dict(data, where=where)
+        return cls.from_dict(_json_load(text, "video link", lambda m: VideoFileError(where, m)), where=where)
 
     def video_time(self, session_t: Any) -> Any:
         """Video time of session time ``session_t`` (float or numpy array), by this link's sync."""

@@ -50,7 +50,7 @@ from harlab.core.labels import (
 from harlab.core.metadata import DeviceInfo, check_timezone
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
-from harlab.core.videos import VideoLink, VideoSync, check_roi
+from harlab.core.videos import VideoLink, VideoReference, VideoSync, check_roi
 
 TrackRef = LabelTrack | str
 EDITABLE_FIELDS = ("start", "end", "label", "annotator", "source", "confidence", "note")
@@ -973,6 +973,25 @@ class SetVideoSync(EditCommand):
                     for s, a, b in zip(segs, starts, ends, strict=True)
                 },
             )
+
+
+class RelinkVideo(EditCommand):
+    """Point a video at another file (the user found the moved or missing one), keeping its sync and region."""
+
+    def __init__(self, name: str, reference: VideoReference) -> None:
+        super().__init__()
+        self.name, self.reference = name, reference
+        self.text = f"Relink video {name} to {reference.name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name, "reference": self.reference.to_dict()}
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> EditCommand:
+        return cls(str(params["name"]), VideoReference.from_dict(params["reference"], where="edit journal"))
+
+    def _plan(self, p: Planner) -> None:
+        _replace_link(p, replace(_existing_video(p.session, self.name), reference=self.reference))
 
 
 class SetVideoRoi(EditCommand):

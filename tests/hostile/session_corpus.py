@@ -325,6 +325,28 @@ def pyramid_disagrees(f: h5py.File, secret: Path) -> None:
     f[f"{STREAM}/pyramid/1/hi"][3, 0] = 1e9
 
 
+# -- videos -------------------------------------------------------------------------------
+def _video_entry(f: h5py.File, index: str, reference: str) -> None:
+    e = f.require_group("videos").create_group(index)
+    e.attrs["name"] = f"camera {index}"
+    e.attrs["reference"] = reference
+    e.attrs["offset_s"] = 0.0
+    e.attrs["drift_ppm"] = 0.0
+
+
+def video_entries_too_many(f: h5py.File, secret: Path) -> None:
+    """Thousands of /videos entries: refused by counting, before any is read."""
+    for i in range(5000):
+        f.require_group("videos").create_group(str(i))
+
+
+def video_reference_to_secret(f: h5py.File, secret: Path) -> None:
+    """A reference whose fingerprint is not hex and whose size is negative, pointing at the secret."""
+    ref = f'{{"path": "{secret}", "name": "{secret.name}", "size": -1, "sha256_head": "../../etc", '
+    ref += '"duration_s": 1e300, "frame_rate": 30, "frame_count": 1, "start_s": 0}'
+    _video_entry(f, "0", ref)
+
+
 H5Edit = Callable[[h5py.File, Path], None]
 ByteEdit = Callable[[Path], None]
 
@@ -363,6 +385,8 @@ REFUSED_ON_OPEN: dict[str, H5Edit | ByteEdit] = {
     "heap_free_space_zero": heap_free_space_zero,
     "vlen_kind_3_attribute": vlen_kind_3_attribute,
     "vlen_kind_3_table": vlen_kind_3_table,
+    "video_entries_too_many": video_entries_too_many,
+    "video_reference_to_secret": video_reference_to_secret,
 }
 # Random bit flips: some leave the file sound (a flip in padding), so they are checked for a
 # clean outcome only (exit 0, 1 or 2, no traceback), not for refusal.

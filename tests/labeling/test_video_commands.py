@@ -12,6 +12,7 @@ from harlab.labeling.commands import (
     AttachVideo,
     DetachVideo,
     LabelRange,
+    RelinkVideo,
     SetVideoRoi,
     SetVideoSync,
     command_from_dict,
@@ -91,9 +92,21 @@ def test_region_is_set_cleared_and_undone(session):
     assert session.videos["front"].roi == (10, 10, 50, 40)
 
 
+def test_relink_keeps_sync_and_region(session):
+    h = EditHistory(session)
+    h.push(AttachVideo(link()))
+    h.push(SetVideoRoi("front", (1, 2, 3, 4)))
+    h.push(RelinkVideo("front", reference("found-again.mp4")))
+    got = session.videos["front"]
+    assert got.reference.name == "found-again.mp4" and got.sync == VideoSync(1.0) and got.roi == (1, 2, 3, 4)
+    h.undo()
+    assert session.videos["front"].reference.name == "front.mp4"
+
+
 def test_video_commands_round_trip_through_json_with_their_plans(session):
     cmds = [
         AttachVideo(link("a")),
+        RelinkVideo("a", reference("b.mp4")),
         SetVideoSync("a", VideoSync(-2.0, 15.0), move_labels=("activity",)),
         SetVideoRoi("a", (1, 2, 3, 4)),
         DetachVideo("a"),

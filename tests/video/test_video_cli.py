@@ -34,7 +34,7 @@ def run(capsys, *argv: str | Path) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_attach_list_detach(pair, capsys, tmp_path):
+def test_attach_list_relink_detach(pair, capsys, tmp_path, cfr_video, vfr_video):
     session, video = pair
     code, out, _ = run(capsys, "video", "attach", session, video, "--offset", "1.5")
     assert code == 0 and "attached 'cam one'" in out and "media/cam one.mp4" in out
@@ -62,6 +62,19 @@ def test_attach_list_detach(pair, capsys, tmp_path):
     (tmp_path / video.name).unlink()
     code, out, _ = run(capsys, "video", "list", session)
     assert out.count(": missing") == 2
+
+    # found elsewhere under another name: relinked, sync kept
+    elsewhere = tmp_path / "archive" / "renamed.mp4"
+    elsewhere.parent.mkdir()
+    shutil.copy(cfr_video.path, elsewhere)
+    code, out, err = run(capsys, "video", "relink", session, "cam one", elsewhere)
+    assert code == 0 and "relinked 'cam one' to archive/renamed.mp4" in out and "not the file" not in err
+    link = read_session(session).videos["cam one"]
+    assert link.reference.name == "renamed.mp4" and link.sync == VideoSync(1.5, 0.0)
+    code, out, _ = run(capsys, "video", "list", session, "--json")
+    assert [v["status"] for v in json.loads(out)] == ["found", "missing"]
+    code, _, err = run(capsys, "video", "relink", session, "cam one (2)", vfr_video.path)
+    assert code == 0 and "is not the file the session was synced with" in err
 
     code, out, _ = run(capsys, "video", "detach", session, "cam one (2)")
     assert code == 0 and list(read_session(session).videos) == ["cam one"]
