@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from harlab.core.errors import HarlabError
 from harlab.core.events import Event
 from harlab.core.session import Session
-from harlab.core.videos import VideoLink
+from harlab.core.videos import VideoLink, VideoReference
 from harlab.gui.background_job import BackgroundJob
 from harlab.gui.timehub import TimeHub
 from harlab.gui.video_frames import FrameFeed
@@ -50,9 +50,9 @@ from harlab.gui.video_playback import SPEEDS, Playback
 from harlab.gui.video_view import NO_VIDEO, VideoView
 from harlab.labeling.commands import (
     AttachVideo,
-    Composite,
     DetachVideo,
     EditCommand,
+    RelinkVideo,
     SetVideoRoi,
     SetVideoSync,
 )
@@ -101,6 +101,7 @@ class VideoPanel(QDockWidget):
         self.location: VideoLocation | None = None
         self.shown: DecodedFrame | None = None  #: the frame on screen (None: none)
         self._requested: int | None = None
+        self._opened_reference: VideoReference | None = None  #: the reference the shown file was resolved for
         self.marks: list[tuple[float, float]] = []  #: complete (video time, session time) pairs
         self.pending_video_mark: float | None = None
         self.pending_trace_mark: float | None = None
@@ -272,7 +273,11 @@ class VideoPanel(QDockWidget):
             added = event.data.get("name") if event.kind == "video_added" else None
             self._fill_chooser(keep=added or self.chooser.currentData())
         elif event.kind == "video_changed" and event.data.get("name") == self.chooser.currentData():
-            self._sync_changed()
+            link = self.link
+            if link is not None and link.reference != self._opened_reference:
+                self._open_current()  # relinked to another file
+            else:
+                self._sync_changed()
 
     def _close_feed(self) -> None:
         if self.feed is not None:
@@ -299,6 +304,7 @@ class VideoPanel(QDockWidget):
             self.time_label.setText("")
             self.playback.end = None
             return
+        self._opened_reference = link.reference
         loc = self.location = resolve_video(link.reference, self.session_path)
         if not loc.usable or loc.path is None:
             self.status.setText(
@@ -695,8 +701,7 @@ class VideoPanel(QDockWidget):
         except HarlabError as exc:
             self.report(f"Cannot use {p.name}: {exc}")
             return False
-        new = VideoLink(link.name, ref, link.sync, link.roi)
-        return self.push(Composite(f"Locate video {link.name}", [DetachVideo(link.name), AttachVideo(new)]))
+        return self.push(RelinkVideo(link.name, ref))
 
     # -- closing --------------------------------------------------------------------------------
     def shutdown(self) -> None:

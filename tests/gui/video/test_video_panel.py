@@ -300,6 +300,7 @@ def test_a_missing_video_offers_to_locate_it(qtbot, make_window, short_video, tm
     assert panel.locate(moved)
     qtbot.waitUntil(lambda: panel.feed is not None and panel.feed.ready, timeout=20000)
     assert panel.link.reference.path == str(moved.resolve())
+    assert w.history.undo_text == "Relink video clip to renamed.mp4"
     wait_frame(qtbot, w, 1.0)
     assert code_on_screen(panel) == 30
     other = tmp_path / "clip.mp4"
