@@ -40,7 +40,7 @@ from harlab.core.session import Session
 from harlab.gui import settings
 from harlab.gui.background_job import BackgroundJob
 from harlab.gui.import_worker import batch_import_job, import_job
-from harlab.gui.label_actions import LabelActions
+from harlab.gui.label_actions import LabelActions, push_reported
 from harlab.gui.labeling import HelpDialog, SchemaEditorDialog, SegmentTableDock
 from harlab.gui.metadata_panel import MetadataDock
 from harlab.gui.palette import apply_palette, plot_colors
@@ -48,6 +48,7 @@ from harlab.gui.prediction_actions import PredictionActions
 from harlab.gui.start_screen import StartScreen
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AddTrackDialog
+from harlab.gui.video_panel import FINE_NUDGE_S, VIDEO_FILTER, VideoPanel, is_video_file
 from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.commands import AddLabelTrack
 from harlab.labeling.document import LabelingDocument
@@ -55,9 +56,19 @@ from harlab.labeling.history import EditHistory
 from harlab.labeling.shortcuts import SHORTCUTS, by_name, class_hotkey_problem
 from harlab.storage import SessionFile
 
+#: the shortcuts that nudge the sync
+SYNC_KEYS = ("sync_later", "sync_earlier", "sync_later_fine", "sync_earlier_fine")
+
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
-MENU_OF_GROUP = {"File": "file", "Navigation": "navigate", "Labeling": "edit", "View": "view", "Help": "help"}
+MENU_OF_GROUP = {
+    "File": "file",
+    "Navigation": "navigate",
+    "Labeling": "edit",
+    "View": "view",
+    "Video": "video",
+    "Help": "help",
+}
 
 
 def is_session_file(path: Path) -> bool:
@@ -105,6 +116,17 @@ class MainWindow(QMainWindow):
         self.actions = LabelActions(self.timeline, lambda: self.history, self.report, self)
         self.timeline.new_label = self.actions.new_label
         self.predictions = PredictionActions(self.timeline, lambda: self.history, self.report, self)
+        self.video_dock = VideoPanel(
+            self.timeline.hub,
+            lambda cmd: push_reported(self.history, cmd, self.report),
+            self.report,
+            lambda: self.timeline.active_track,
+            self,
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.video_dock)
+        self.splitDockWidget(self.meta_dock, self.video_dock, Qt.Orientation.Vertical)
+        self.video_dock.hide()  # shown with a session that has a video
+        self.video_dock.attached.connect(lambda _name: self.show_video_panel())
         self.record_window = None
         self.record_kwargs: dict = {}  #: extra RecordWindow arguments (tests: speed, auto_scan)
         self.recordings_dir: Path | None = None  #: where Record writes (default: ./recordings)
@@ -133,6 +155,7 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
         self.meta_dock.hide()  # the saved layout may show it; it belongs to an open session
+        self.video_dock.hide()  # likewise: shown with a session that has a video
         self._update_title()
         self._update_actions()
 
@@ -157,6 +180,13 @@ class MainWindow(QMainWindow):
             "accept_prediction": self.predictions.accept_prediction,
             "next_least_confident": self.predictions.next_least_confident,
             "next_disagreement": self.predictions.next_disagreement,
+            "play_pause": self.video_dock.toggle_play,
+            "frame_forward": lambda: self.video_dock.step(1),
+            "frame_back": lambda: self.video_dock.step(-1),
+            "sync_later": lambda: self.video_dock.nudge(frames=1),
+            "sync_earlier": lambda: self.video_dock.nudge(frames=-1),
+            "sync_later_fine": lambda: self.video_dock.nudge(seconds=FINE_NUDGE_S),
+            "sync_earlier_fine": lambda: self.video_dock.nudge(seconds=-FINE_NUDGE_S),
         }
         # every name of the table is a slot here or a LabelActions method (a missing one fails at start)
         return {sc.name: own.get(sc.name) or getattr(a, sc.name) for sc in SHORTCUTS}
@@ -168,6 +198,7 @@ class MainWindow(QMainWindow):
             "edit": bar.addMenu("&Edit"),
             "navigate": bar.addMenu("&Navigate"),
             "view": bar.addMenu("&View"),
+            "video": bar.addMenu("V&ideo"),
             "help": bar.addMenu("&Help"),
         }
         self.menus = menus
@@ -239,12 +270,60 @@ class MainWindow(QMainWindow):
         self.explore_action.setObjectName("action_explore")
         self.explore_action.triggered.connect(lambda: self.explore())
         models.aboutToShow.connect(self._update_model_actions)
+        self._build_video_menu(menus["video"])
         self.class_menu = menus["edit"].addMenu("Class for new segments")
         self.class_group = QActionGroup(self)
         about = menus["help"].addAction("About harlab")
         about.triggered.connect(
             lambda: QMessageBox.about(self, "harlab", "harlab: label wearable-sensor data.")
         )
+
+    def _build_video_menu(self, menu: QMenu) -> None:
+        """Attach, detach and sync (the keys of the "Video" group are in the menu already)."""
+        first = menu.actions()[0] if menu.actions() else None
+        self.attach_video_action = QAction("&Attach video…", self)
+        self.attach_video_action.setObjectName("action_attach_video")
+        self.attach_video_action.triggered.connect(lambda: self.attach_video_dialog())
+        self.detach_video_action = QAction("&Detach the shown video", self)
+        self.detach_video_action.setObjectName("action_detach_video")
+        self.detach_video_action.triggered.connect(lambda: self.video_dock.detach())
+        self.auto_sync_action = QAction("Find sync &automatically…", self)
+        self.auto_sync_action.setObjectName("action_auto_sync")
+        self.auto_sync_action.triggered.connect(lambda: self.video_dock.auto_sync())
+        self.clear_region_action = QAction(
+            "&Clear the region (the automatic sync uses the whole picture)", self
+        )
+        self.clear_region_action.setObjectName("action_clear_video_region")
+        self.clear_region_action.triggered.connect(lambda: self.video_dock.clear_region())
+        show = self.video_dock.toggleViewAction()
+        show.setText("&Video panel")
+        show.setObjectName("action_video_panel")
+        menu.insertActions(
+            first,
+            [
+                self.attach_video_action,
+                self.detach_video_action,
+                self.auto_sync_action,
+                self.clear_region_action,
+            ],
+        )
+        menu.insertSeparator(first)
+        menu.addSeparator()
+        menu.addAction(show)
+
+    def attach_video_dialog(self, path: str | Path | None = None) -> None:
+        """Attach a video file to the open session (asks which one without ``path``)."""
+        if self.session is None:
+            self.report("Open a session before attaching a video")
+            return
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Attach a video", settings.get_str("last_dir", str(Path.cwd())), VIDEO_FILTER
+            )
+            if not chosen:
+                return
+            path = chosen
+        self.video_dock.attach(path)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -278,9 +357,19 @@ class MainWindow(QMainWindow):
             act.setObjectName(f"class_{cls.name}")
             act.setShortcut(QKeySequence(cls.hotkey.upper()))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(lambda _c=False, n=cls.name: self.actions.class_key(n))
+            act.triggered.connect(lambda _c=False, n=cls.name: self.class_key(n))
             self.addAction(act)
             self.class_actions.append(act)
+
+    def class_key(self, label: str) -> None:
+        """A class key: while the video plays, at the frame on screen (the cursor may be a decode ahead)."""
+        if self.video_dock.playback.playing:
+            t = self.video_dock.shown_session_time()
+            if t is not None:
+                self.timeline.hub.set_cursor(t)
+            # while watching, a key starts or ends a segment; it never relabels the one just ended
+            self.timeline.select(set())
+        self.actions.class_key(label)
 
     def _rebuild_channel_menu(self) -> None:
         self.channels_menu.clear()
@@ -346,6 +435,13 @@ class MainWindow(QMainWindow):
         for name in ("save", "save_as", "close"):
             self.qactions[name].setEnabled(has)
         self.add_track_action.setEnabled(has)
+        self.attach_video_action.setEnabled(has)
+        has_video = bool(self.session is not None and self.session.videos)
+        for name in ("play_pause", "frame_forward", "frame_back") + SYNC_KEYS:
+            self.qactions[name].setEnabled(has_video)
+        self.detach_video_action.setEnabled(has_video)
+        self.auto_sync_action.setEnabled(has_video)
+        self.clear_region_action.setEnabled(has_video)
         self.session_panel_action.setEnabled(has)
         self.predict_action.setEnabled(has)
         has_pred = bool(self.session is not None and self.session.prediction_tracks)
@@ -372,6 +468,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._update_actions)
         if event.kind == "metadata_changed":
             self.timeline.refresh_timezone()
+        if event.kind in ("video_added", "video_removed"):
+            QTimer.singleShot(0, self._update_actions)
 
     # -- opening and closing ----------------------------------------------------------
     def open_dialog(self) -> None:
@@ -597,6 +695,9 @@ class MainWindow(QMainWindow):
         self.meta_dock.set_session(session, doc.history)
         self.meta_dock.show()
         self._install_table_dock()
+        self.video_dock.set_document(session, doc.history, doc.path)
+        if session.videos:
+            self.show_video_panel()
         self._rebuild_class_actions()
         self._rebuild_channel_menu()
         self.stack.setCurrentWidget(self.timeline)
@@ -670,6 +771,8 @@ class MainWindow(QMainWindow):
             doc.events.disconnect(self._document_event)
             doc.session.events.disconnect(self._session_event)
         self.actions.hotkeys.cancel()
+        self.video_dock.set_document(None, None, None)
+        self.video_dock.hide()
         self.timeline.clear()
         if self.table_dock is not None:
             self.removeDockWidget(self.table_dock)
@@ -805,6 +908,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"Could not save: {exc}")
             return False
         settings.add_recent_file(p)
+        self.video_dock.set_session_path(p)
         self._saved()
         return True
 
@@ -858,6 +962,17 @@ class MainWindow(QMainWindow):
         else:
             dock.show()
             dock.raise_()
+
+    def show_video_panel(self) -> None:
+        self.video_dock.show()
+        self.video_dock.raise_()
+        QTimer.singleShot(0, self._size_video_dock)  # once the dock is laid out
+
+    def _size_video_dock(self) -> None:
+        """The picture gets most of the right column's height; the session panel keeps a third."""
+        if self.video_dock.isVisible():
+            self.resizeDocks([self.video_dock], [max(480, self.width() // 3)], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.video_dock], [int(self.height() * 0.62)], Qt.Orientation.Vertical)
 
     def show_session_panel(self) -> None:
         if self.session is not None:
@@ -997,6 +1112,12 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:  # noqa: N802
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        videos = [f for f in files if is_video_file(Path(f))]
+        if videos and self.session is not None:  # videos dropped on an open session are attached to it
+            event.acceptProposedAction()
+            for f in videos:
+                self.video_dock.attach(f)
+            return
         if files:
             event.acceptProposedAction()
             if len(files) > 1 and not any(is_session_file(Path(f)) for f in files):
@@ -1014,6 +1135,7 @@ class MainWindow(QMainWindow):
         s.setValue("window_state", self.saveState())
         s.sync()
         self.predictions.shutdown()
+        self.video_dock.shutdown()
         self.timeline.shutdown()
         if self._import is not None:
             self._import.stop()  # a batch stops at its next step instead of outliving the window

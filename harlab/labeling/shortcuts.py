@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from harlab.core.labels import LabelSchema
 
-GROUPS = ("File", "Navigation", "Labeling", "View", "Help")
+GROUPS = ("File", "Navigation", "Labeling", "View", "Video", "Help")
 CLASS_GROUP = "Classes"
 #: What a class key does (the help's "Classes" rows).
 CLASS_KEY_HELP = "a class key starts a segment at the cursor, ends it, or labels the selection"
@@ -114,6 +114,16 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("toggle_time_mode", ("T",), "Switch the time axis between clock time and seconds", "View"),
     Shortcut("toggle_magnitude", ("Ctrl+M",), "Show or hide the magnitude channel", "View"),
     Shortcut("autoscale_y", ("Y",), "Toggle automatic y-scaling", "View"),
+    # Video (the video dock; class keys label at the frame on screen while it plays)
+    Shortcut("play_pause", ("Space",), "Play or pause the video (the cursor moves with it)", "Video"),
+    Shortcut("frame_forward", (".",), "Step the video one frame forward", "Video"),
+    Shortcut("frame_back", (",",), "Step the video one frame back", "Video"),
+    Shortcut("sync_later", ("Alt+]",), "Sync: move the video one frame later against the traces", "Video"),
+    Shortcut(
+        "sync_earlier", ("Alt+[",), "Sync: move the video one frame earlier against the traces", "Video"
+    ),
+    Shortcut("sync_later_fine", ("Alt+}",), "Sync: move the video 10 ms later (Alt+Shift+])", "Video"),
+    Shortcut("sync_earlier_fine", ("Alt+{",), "Sync: move the video 10 ms earlier (Alt+Shift+[)", "Video"),
     # Help
     Shortcut("help", ("F1",), "Show this list of shortcuts", "Help"),
 )
