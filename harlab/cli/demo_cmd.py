@@ -6,7 +6,7 @@ sitting, standing, lying, jumping, cycling, squats, sit-ups and the transitions
 between postures), with wrist accelerometer, gyroscope, heart rate and the
 matching activity labels, plus the shipped demo model's predictions beside
 the labels (a prediction track "demo model"; see
-:func:`harlab.simulate.batch_session.add_demo_predictions`). An existing file is never
+:func:`harlab.ml.demo_predictions.add_demo_predictions`). An existing file is never
 overwritten unless ``--force`` is given: it may hold labels someone edited.
 """
 
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
     session = make_demo_session(duration_min=args.duration, seed=args.seed, rate_hz=args.rate)
     if not args.no_predictions:
-        from harlab.simulate.batch_session import add_demo_predictions
+        from harlab.ml.demo_predictions import add_demo_predictions
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
