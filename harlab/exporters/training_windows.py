@@ -1,6 +1,6 @@
 """Training windows for machine learning: NPZ or HDF5 (by extension) plus a JSON manifest beside it.
 
-The cutting rules live in :mod:`harlab.exporters.windows` (reusable without files);
+The cutting rules live in :mod:`harlab.signal.labelled_windows` (shared with the models);
 this module picks defaults, writes the arrays and the manifest
 (``<output>.json``, e.g. ``windows.npz.json``), atomically together.
 """
@@ -19,7 +19,8 @@ from harlab.exporters.exporter import (
     ExportJob,
     register,
 )
-from harlab.exporters.windows import cut_windows, write_hdf5, write_npz
+from harlab.exporters.windows import manifest, write_hdf5, write_npz
+from harlab.signal.labelled_windows import cut_windows
 
 
 def manifest_path(out_path: Path) -> Path:
@@ -72,15 +73,15 @@ class TrainingWindowsExporter(Exporter):
             progress=(lambda f, m: progress(0.9 * f, m)) if progress else None,
             round_to_samples=job.options.window_s is None,
         )
-        manifest = ws.manifest()
-        manifest["file"] = job.out_path.name
+        description = manifest(ws)
+        description["file"] = job.out_path.name
         tmp = job.out.target(job.out_path)
         tmp_manifest = job.out.target(manifest_path(job.out_path))
         if job.out_path.suffix.lower() == ".npz":
             with open(tmp, "wb") as f:
-                write_npz(ws, f, manifest)
+                write_npz(ws, f, description)
         else:
-            write_hdf5(ws, tmp, manifest)
-        tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            write_hdf5(ws, tmp, description)
+        tmp_manifest.write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
         if job.progress is not None:
             job.progress(1.0, f"{len(ws)} windows")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harlab.exporters.windows import cut_windows
+from harlab.signal.labelled_windows import cut_windows
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 WATCH_ACCEL = DATA / "wisdm2019" / "wisdm-dataset" / "raw" / "watch" / "accel"
