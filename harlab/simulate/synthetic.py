@@ -1,11 +1,9 @@
 """One factory of synthetic sessions for tests and benchmarks, built on the simulator.
 
 Tests need sessions of many shapes (ten minutes of a wrist for the GUI, separable bouts for
-training, labels without signals for the editor) and each used to build its own from
-hand-made sines. They now all ask :func:`synthetic_session`, so every synthetic session has
-the simulator's physics (gravity, cadence, heart rate that follows effort) and one place
-decides how a test session is assembled. A test that pins exact sample values keeps a tiny
-local array instead; its docstring says so.
+training, labels without signals for the editor); all of them ask :func:`synthetic_session`,
+so every synthetic session has the simulator's physics (gravity, cadence, heart rate that
+follows effort) and one place decides how a test session is assembled.
 """
 
 from __future__ import annotations

@@ -255,7 +255,6 @@ def test_start_screen_lists_recent_and_opens_it(make_window, qtbot, session_path
 
 @pytest.mark.slow  # simulates 20 min and applies the demo model (~6 s on a loaded 2-core machine)
 def test_open_demo_simulates_once_into_recordings_and_opens(make_window, qtbot, tmp_path):
-    pytest.importorskip("harlab.simulate")
     w = make_window()
     assert w.open_demo(tmp_path / "recordings")
     assert (tmp_path / "recordings" / "demo.h5").exists()
