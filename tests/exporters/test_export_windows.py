@@ -242,6 +242,16 @@ def test_exporter_needs_one_track_and_a_window_file(tmp_path, session):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_windows_that_cannot_be_cut_are_an_export_error(tmp_path, session):
+    """The cutter's WindowingError reaches an exporter's caller as the ExportError every format raises."""
+    with pytest.raises(ExportError, match="not a whole number of samples") as info:
+        get_exporter("windows").export(
+            [session], tmp_path / "w.npz", ExportOptions(tracks=["activity"], window_s=0.25)
+        )
+    assert isinstance(info.value.__cause__, WindowingError)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_empty_result_still_writes_valid_files(tmp_path, session):
     out = tmp_path / "w.npz"
     get_exporter("windows").export([session], out, ExportOptions(tracks=["activity"], window_s=8.0))
