@@ -202,7 +202,7 @@ def _window_classes(
             anyhit = hit.any(axis=1)
             first[anyhit, k] = hit[anyhit].argmax(axis=1)
         cls = (counts * (t + 1) - first).argmax(axis=1)
-    return cls, ~unlabelled, np.zeros(nw, dtype=bool)
+    return cls, np.logical_not(unlabelled), np.zeros(nw, dtype=bool)
 
 
 # -- the cutter ---------------------------------------------------------------------------------
