@@ -47,43 +47,30 @@ def rss_mb() -> float:
 
 
 def build_session(hours: float, n_segments: int, seed: int = 0):
-    from harlab.core import LabelClass, LabelSchema, Metadata, Segment, Session, Stream
+    """``hours`` of a simulated wrist (accelerometer and gyroscope at :data:`RATE`) and
+    ``n_segments`` random, non-overlapping labels of six classes."""
+    from harlab.core import LabelClass, Segment
+    from harlab.simulate import synthetic_session
 
     rng = np.random.default_rng(seed)
-    n = int(hours * 3600 * RATE)
-    t = np.arange(n, dtype=np.float64) / RATE
-    md = Metadata(
-        participant_id="bench", timezone="Europe/Berlin", start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC)
-    )
     names = ["sleep", "sitting", "standing", "walking", "running", "cycling"]
-    schema = LabelSchema(
-        LabelClass(nm, c)
-        for nm, c in zip(
-            names, ["#6a3d9a", "#1f77b4", "#9467bd", "#2ca02c", "#d62728", "#e377c2"], strict=True
-        )
-    )
-    s = Session(md, schema)
-    level = np.repeat(rng.uniform(0.1, 3.0, n // 6000 + 1), 6000)[:n].astype(np.float32)
-    for name, kind, unit, g in (
-        ("accel", "accelerometer", "m/s^2", 9.81),
-        ("gyro", "gyroscope", "rad/s", 0.0),
-    ):
-        v = rng.standard_normal((n, 3), dtype=np.float32)
-        v *= level[:, None]
-        v[:, 2] += g
-        v[rng.integers(0, n, 200), 0] += 50.0  # isolated spikes
-        s.add_stream(Stream.from_arrays(name, t, v, ["x", "y", "z"], unit, RATE, kind=kind))
-        del v
+    colours = ["#6a3d9a", "#1f77b4", "#9467bd", "#2ca02c", "#d62728", "#e377c2"]
     dur = hours * 3600
     edges = np.sort(rng.uniform(0, dur, 2 * n_segments))
-    s.add_segments(
-        "activity",
-        [
+    return synthetic_session(
+        dur,
+        rate_hz=RATE,
+        streams=("accel", "gyro"),
+        classes=[LabelClass(nm, c) for nm, c in zip(names, colours, strict=True)],
+        segments=[
             Segment(float(edges[2 * i]), float(edges[2 * i + 1]), names[i % len(names)])
             for i in range(n_segments)
         ],
+        participant="bench",
+        seed=seed,
+        start_utc=datetime(2024, 5, 1, 22, 0, tzinfo=UTC),
+        timezone="Europe/Berlin",
     )
-    return s
 
 
 def sequence(duration: float, seed: int = 1) -> list[tuple[float, float]]:

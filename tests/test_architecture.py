@@ -11,6 +11,7 @@ That the core never imports Qt, and which layer may import which, is import-lint
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -98,3 +99,69 @@ def test_module_names_are_unique_across_packages():
 def test_no_import_cycles_between_modules():
     cycles = import_cycles()
     assert not cycles, "import cycles:\n" + "\n".join(f"  {' <-> '.join(c)}" for c in cycles)
+
+
+#: Private names of the standard library harlab has to use, each for a reason no public API serves.
+#: Keyed by attribute name, so keep the list short and never add a name harlab itself defines.
+STDLIB_PRIVATES = {
+    "_SubParsersAction": "argparse: the type of add_subparsers()'s result, as typeshed names it",
+    "_actions": "argparse: a parser lists its arguments nowhere public (shared_options reads it once)",
+    "_exit": "os._exit: the documented way a forked child ends without running the parent's cleanup",
+    "_EndRecData": "zipfile: the end record, to count members before the central directory is parsed",
+    "_ECD_ENTRIES_TOTAL": "zipfile: the member count's index in that end record",
+}
+
+
+def private_reach_ins(root: Path = PACKAGE) -> list[str]:
+    """``obj._name`` accesses where ``obj`` is not ``self``/``cls``/``super()`` and no class or
+    function of the same module defines ``_name``: another package's (or class's) private state,
+    which its owner should offer as public API. Dunders are not private."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        own: set[str] = set()  # private names this module defines, on self or in a class or module body
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                own.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                    own.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute):
+                continue
+            name = node.attr
+            if not name.startswith("_") or (name.startswith("__") and name.endswith("__")):
+                continue
+            obj = node.value
+            if isinstance(obj, ast.Name) and obj.id in ("self", "cls"):
+                continue
+            if isinstance(obj, ast.Call) and isinstance(obj.func, ast.Name) and obj.func.id == "super":
+                continue
+            if name in own or name in STDLIB_PRIVATES:
+                continue
+            found.append(f"{path.relative_to(root.parent)}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_the_reach_in_finder_finds_one(tmp_path):
+    """The finder itself: a foreign private is found; self, super(), a module's own and a dunder are not."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "a.py").write_text(
+        "class A:\n"
+        "    def __init__(self, other):\n"
+        "        self._mine = 1\n"
+        "        super()._setup()\n"
+        "        print(other._mine, other.__class__, other._theirs)\n"
+    )
+    assert private_reach_ins(pkg) == ["pkg/a.py:5: other._theirs"]
+
+
+def test_no_private_attributes_reached_into_from_elsewhere():
+    found = private_reach_ins()
+    assert not found, (
+        "private attributes used outside their module (give the owner public API):\n"
+        + "\n".join(f"  {f}" for f in found)
+    )

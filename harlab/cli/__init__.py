@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harlab import __version__
-from harlab.cli.shared_options import give_every_command_quiet, quiet_stderr
+from harlab.cli.shared_options import give_every_command_quiet, quiet_stderr, subcommand_groups
 from harlab.core.errors import HarlabError
 
 
@@ -51,7 +51,7 @@ def _open_gui(paths: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    commands = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()  # type: ignore[union-attr]
+    commands = {name for group in subcommand_groups(parser) for name in group.choices}
     if not argv:
         return _open_gui([])
     if not argv[0].startswith("-") and argv[0] not in commands:

@@ -6,7 +6,7 @@ sitting, standing, lying, jumping, cycling, squats, sit-ups and the transitions
 between postures), with wrist accelerometer, gyroscope, heart rate and the
 matching activity labels, plus the shipped demo model's predictions beside
 the labels (a prediction track "demo model"; see
-:func:`harlab.simulate.batch_session.add_demo_predictions`). With ``--video`` it also
+:func:`harlab.ml.demo_predictions.add_demo_predictions`). With ``--video`` it also
 renders the participant's video beside the session, attached in sync
 (:mod:`harlab.simulate.demo_video`); rendering takes about 4 s per simulated minute, so it
 is asked for, not done by default. An existing file is never overwritten unless
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise HarlabError(f"cannot write {video}: {exc}") from exc
     if not args.no_predictions:
-        from harlab.simulate.batch_session import add_demo_predictions
+        from harlab.ml.demo_predictions import add_demo_predictions
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

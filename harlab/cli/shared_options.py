@@ -116,9 +116,14 @@ ZIP_MAGIC = b"PK\x03\x04"  #: model files are .npz archives
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def subcommand_groups(p: argparse.ArgumentParser) -> list[argparse._SubParsersAction]:
+    """The subcommand groups of ``p`` (their ``choices`` map each name to its parser)."""
+    return [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+
+
 def leaf_parsers(p: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
     """``p`` or, when it has subcommands, each of theirs (``models export-onnx``)."""
-    subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+    subs = subcommand_groups(p)
     if not subs:
         yield p
         return
@@ -130,7 +135,7 @@ def leaf_parsers(p: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser
 def give_every_command_quiet(parser: argparse.ArgumentParser) -> None:
     """Add :func:`add_quiet` to every command that does not handle ``--quiet`` itself, marking it
     so that the driver silences its stderr (notes, progress) while it runs with ``-q``."""
-    for sub in [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]:
+    for sub in subcommand_groups(parser):
         for p in dict.fromkeys(sub.choices.values()):
             for leaf in leaf_parsers(p):
                 if not has_option(leaf, "--quiet"):

@@ -20,7 +20,7 @@ _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 #: Lightness weight of the class distance (see the module docstring).
 K_L = 2.0
 #: Minimum :func:`color_distance` between two classes of a shipped schema. Tableau 20 has pairs
-#: at 11-13 (its light variants); the old demo's squat/transition greys were 10.9.
+#: at 11-13 (its light variants), and two greys at 10.9 are hard to tell apart on a timeline.
 MIN_CLASS_DISTANCE = 15.0
 
 #: 18 class colours, every pair at least 15.8 apart (:func:`color_distance`; and over 60 apart

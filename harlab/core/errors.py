@@ -95,5 +95,10 @@ class VideoFileError(HarlabError):
         super().__init__(f"{self.path}: {self.problem}")
 
 
+class WindowingError(HarlabError):
+    """Labelled windows cannot be cut as asked: a bad window, stride, rate or label policy, a
+    stream, channel or track the sessions lack, or streams whose rates differ."""
+
+
 class PredictionCancelled(HarlabError):
     """Raised from a prediction's progress callback to stop it; nothing is stored."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Callback = Callable[["Event"], Any]
+#: How long work reports how far it got: the fraction done (0..1) and what it is doing.
+ProgressCallback = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from harlab.core.errors import HarlabError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from harlab.core.session import Session
 
 #: the file name endings of harlab session files (what -o names when it names one session file)
 SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
@@ -196,3 +202,33 @@ def atomic_open(
         os.fdopen(fd, mode.replace("x", "w"), encoding=encoding, newline=newline) as f,
     ):
         yield f
+
+
+#: Characters a file name made from user text may not keep.
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe version of ``text`` (keeps letters, digits and ._+-)."""
+    s = _UNSAFE.sub("_", text).strip("._")
+    return s or "session"
+
+
+def session_names(sessions: Sequence[Session], names: Sequence[str] | None = None) -> list[str]:
+    """A unique, file-name-safe short name per session."""
+    if names is not None and len(names) != len(sessions):
+        raise HarlabError(f"{len(names)} names for {len(sessions)} sessions")
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for i, s in enumerate(sessions):
+        if names is not None:
+            base = safe_name(names[i])
+        else:
+            md = s.metadata
+            base = safe_name(
+                f"{md.participant_id}_{md.session_id[:8]}" if md.participant_id else md.session_id[:12]
+            )
+        n = seen.get(base, 0) + 1
+        seen[base] = n
+        out.append(base if n == 1 else f"{base}-{n}")
+    return out

@@ -266,6 +266,11 @@ class LabelTrack:
     def next_id(self) -> int:
         return self._next_id
 
+    def keep_ids_below(self, next_id: int) -> None:
+        """Never hand out an id below ``next_id``: a track read from a file keeps the ids of its
+        deleted segments used, so a journal or an undo never sees one id name two segments."""
+        self._next_id = max(self._next_id, int(next_id))
+
     def _sorted(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self._index is None:
             segs = self._segments.values()

@@ -1,7 +1,7 @@
 """Exporters: one module per output format, all found through :mod:`harlab.exporters.exporter`.
 
-:func:`harlab.exporters.windows.cut_windows` (training windows without files) is
-reusable on its own, e.g. by the ML code.
+Training windows are cut by :func:`harlab.signal.labelled_windows.cut_windows`, below both
+the exporters and the models, which share it.
 """
 
 from harlab.exporters.exporter import (

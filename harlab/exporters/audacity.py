@@ -7,6 +7,7 @@ name would break the format, so they become spaces.
 
 from __future__ import annotations
 
+from harlab.core.files import safe_name
 from harlab.exporters.exporter import (
     Exporter,
     ExportError,
@@ -14,7 +15,6 @@ from harlab.exporters.exporter import (
     pick_tracks,
     plan_outputs,
     register,
-    safe_name,
 )
 
 

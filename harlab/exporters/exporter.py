@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +20,13 @@ from typing import ClassVar
 import numpy as np
 
 from harlab.core import files
-from harlab.core.errors import HarlabError
+from harlab.core.errors import HarlabError, WindowingError
+from harlab.core.events import ProgressCallback
+from harlab.core.files import session_names
 from harlab.core.labels import LabelTrack
 from harlab.core.plugins import PluginRegistry
 from harlab.core.session import Session
 from harlab.core.videos import VideoLink
-
-ProgressCallback = Callable[[float, str], None]
 
 
 class ExportError(HarlabError):
@@ -125,7 +124,10 @@ class Exporter:
         self.check_options(options)
         names = session_names(sessions, options.names)
         with OutputFiles(options.overwrite) as out:
-            self.write(ExportJob(sessions, names, Path(out_path), options, out, progress))
+            try:
+                self.write(ExportJob(sessions, names, Path(out_path), options, out, progress))
+            except WindowingError as exc:  # the windows asked for cannot be cut: an export problem
+                raise ExportError(str(exc)) from exc
             return out.commit()
 
     def write(self, job: ExportJob) -> None:
@@ -270,34 +272,6 @@ _FILE_SUFFIXES = frozenset(
     {".csv", ".tsv", ".txt", ".eaf", ".npz", ".h5", ".hdf5", ".json", ".xlsx", ".parquet"}
 )
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe version of ``text`` (keeps letters, digits and ._+-)."""
-    s = _UNSAFE.sub("_", text).strip("._")
-    return s or "session"
-
-
-def session_names(sessions: Sequence[Session], names: Sequence[str] | None = None) -> list[str]:
-    """A unique, file-name-safe short name per session."""
-    if names is not None and len(names) != len(sessions):
-        raise ExportError(f"{len(names)} names for {len(sessions)} sessions")
-    out: list[str] = []
-    seen: dict[str, int] = {}
-    for i, s in enumerate(sessions):
-        if names is not None:
-            base = safe_name(names[i])
-        else:
-            md = s.metadata
-            base = safe_name(
-                f"{md.participant_id}_{md.session_id[:8]}" if md.participant_id else md.session_id[:12]
-            )
-        n = seen.get(base, 0) + 1
-        seen[base] = n
-        out.append(base if n == 1 else f"{base}-{n}")
-    return out
-
 
 def pick_tracks(session: Session, wanted: Sequence[str] | None, what: str) -> list[LabelTrack]:
     """The label tracks to export: all of the session's, or those named (each must exist)."""
@@ -338,36 +312,6 @@ def iso_utc_array(start_utc: datetime | None, t: np.ndarray) -> np.ndarray:
     us = np.round(np.asarray(t, dtype=np.float64) * 1e6).astype(np.int64)
     text = np.datetime_as_string(base + us.astype("timedelta64[us]"), unit="us")
     return np.char.add(text, "Z")
-
-
-def labels_at(track: LabelTrack, times: np.ndarray, sep: str = "|", tol: float = 0.0) -> np.ndarray:
-    """The class of ``track`` at each of ``times`` (sorted), "" where unlabelled.
-
-    A sample at time t belongs to a segment when ``start <= t < end`` (half-open, so
-    touching segments never both claim their shared boundary). Zero-length events
-    label no sample. Where segments of an overlapping track cover the same sample,
-    their classes are joined with ``sep`` in start order. ``tol`` moves both boundaries
-    that much earlier, so a computed grid time a rounding error short of a boundary
-    (0.7999999999999999 for 0.8) counts as on it.
-    """
-    times = np.asarray(times, dtype=np.float64)
-    out = np.full(len(times), "", dtype=object)
-    if not len(times) or not len(track):
-        return out
-    for seg in track.in_range(float(times[0]) - tol, float(times[-1]) + tol):
-        if seg.end <= seg.start:
-            continue
-        i0 = int(np.searchsorted(times, seg.start - tol, side="left"))
-        i1 = int(np.searchsorted(times, seg.end - tol, side="left"))
-        if i1 <= i0:
-            continue
-        cur = out[i0:i1]
-        empty = cur == ""
-        if empty.all():
-            out[i0:i1] = seg.label
-        else:
-            out[i0:i1] = np.where(empty, seg.label, cur + sep + seg.label)
-    return out
 
 
 def time_chunks(

@@ -1,6 +1,6 @@
 """Training windows for machine learning: NPZ or HDF5 (by extension) plus a JSON manifest beside it.
 
-The cutting rules live in :mod:`harlab.exporters.windows` (reusable without files);
+The cutting rules live in :mod:`harlab.signal.labelled_windows` (shared with the models);
 this module picks defaults, writes the arrays and the manifest
 (``<output>.json``, e.g. ``windows.npz.json``), atomically together. With ``video_times``
 (``--video-times NAME``) two more arrays, ``video_start_s`` and ``video_end_s``, give each
@@ -25,7 +25,8 @@ from harlab.exporters.exporter import (
     pick_video,
     register,
 )
-from harlab.exporters.windows import WindowSet, cut_windows, write_hdf5, write_npz
+from harlab.exporters.windows import manifest, write_hdf5, write_npz
+from harlab.signal.labelled_windows import WindowSet, cut_windows
 
 
 def manifest_path(out_path: Path) -> Path:
@@ -88,16 +89,16 @@ class TrainingWindowsExporter(Exporter):
         )
         if links:
             add_video_times(ws, links, str(video))
-        manifest = ws.manifest()
-        manifest["file"] = job.out_path.name
+        description = manifest(ws)
+        description["file"] = job.out_path.name
         tmp = job.out.target(job.out_path)
         tmp_manifest = job.out.target(manifest_path(job.out_path))
         if job.out_path.suffix.lower() == ".npz":
             with open(tmp, "wb") as f:
-                write_npz(ws, f, manifest)
+                write_npz(ws, f, description)
         else:
-            write_hdf5(ws, tmp, manifest)
-        tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+            write_hdf5(ws, tmp, description)
+        tmp_manifest.write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
         if job.progress is not None:
             job.progress(1.0, f"{len(ws)} windows")
 

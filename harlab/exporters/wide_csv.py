@@ -30,13 +30,12 @@ from harlab.exporters.exporter import (
     ExportJob,
     ProgressCallback,
     iso_utc_array,
-    labels_at,
     pick_tracks,
     plan_outputs,
     register,
     time_chunks,
 )
-from harlab.exporters.windows import resolve_channels
+from harlab.signal.labelled_windows import labels_at, resolve_channels
 from harlab.signal.resampling import resample_onto
 
 

@@ -668,7 +668,7 @@ class MainWindow(QMainWindow):
     def _add_demo_predictions(self, session: Session) -> None:
         """The shipped demo model's predictions beside the demo's labels (as ``harlab demo``);
         without a usable model the demo still opens, and the status bar says why."""
-        from harlab.simulate.batch_session import add_demo_predictions
+        from harlab.ml.demo_predictions import add_demo_predictions
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -66,6 +66,7 @@ class OverviewBar(pg.PlotWidget):
         cache_axes(self.plot_item)
         self.band: LabelBandItem | None = None
         self.pred_band: LabelBandItem | None = None  #: predictions, a thin strip under the labels
+        self._track: LabelTrack | None = None  #: the label track the band shows
         self.view_rect = QGraphicsRectItem()
         self.view_rect.setZValue(20)
         self.plot_item.addItem(self.view_rect, ignoreBounds=True)
@@ -135,7 +136,7 @@ class OverviewBar(pg.PlotWidget):
             self.pred_band.shade_over = QColor(self.colors.background)
             self.pred_band.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot_item.addItem(self.pred_band, ignoreBounds=True)
-        self.set_track(getattr(self, "_track", None), schema)
+        self.set_track(self._track, schema)
 
     def refresh_labels(self) -> None:
         if self.band is not None:

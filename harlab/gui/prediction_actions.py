@@ -8,7 +8,7 @@
   prediction and label disagree (both select the stretch, so a class key labels it).
 * Accept one selected predicted segment, or every one above a confidence threshold in
   the view, the selection or the whole recording, into a label track: ONE undoable,
-  journalled edit built by :func:`harlab.labeling.commands.AcceptPredictions`.
+  journalled edit built by :func:`harlab.labeling.commands.accept_predictions`.
 * Train: the Train dialog (``harlab.gui.ml.train_dialog``).
 
 Methods that would ask take the answers as arguments (tests and scripts call them).
@@ -33,12 +33,12 @@ from harlab.gui.prediction_view import next_disagreement, next_least_confident
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AcceptPredictionsDialog
 from harlab.labeling.commands import (
-    AcceptPredictions,
     AddPredictionTrack,
     Composite,
     EditCommand,
     RemovePredictionTrack,
     RenamePredictionTrack,
+    accept_predictions,
 )
 from harlab.labeling.history import EditHistory
 
@@ -160,7 +160,7 @@ class PredictionActions(QObject):
         if seg is None:
             self.report("Select a predicted segment first (click it in the prediction row)")
             return False
-        cmd = AcceptPredictions(
+        cmd = accept_predictions(
             pred,
             self._label_track_name(),
             seg.start,
@@ -196,7 +196,7 @@ class PredictionActions(QObject):
         target = self.session.label_tracks.get(name)
         spans = target.unlabelled(t0, t1) if keep_existing and target is not None else [(t0, t1)]
         parts = [
-            AcceptPredictions(pred, name, a, b, threshold, schema_names=self.session.schema.names)
+            accept_predictions(pred, name, a, b, threshold, schema_names=self.session.schema.names)
             for a, b in spans
         ]
         commands = [c for part in parts for c in part.commands]

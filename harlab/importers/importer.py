@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from harlab.core.errors import HarlabError, ImportFormatError, SessionError
+from harlab.core.events import ProgressCallback
 from harlab.core.metadata import check_timezone
 from harlab.core.plugins import PluginRegistry
 from harlab.core.session import Session
-
-ProgressCallback = Callable[[float, str], None]
 
 
 @dataclass

@@ -5,7 +5,6 @@ plain Python process.
 """
 
 from harlab.labeling.commands import (
-    AcceptPredictions,
     AddLabelTrack,
     AddPredictionTrack,
     AddSegment,
@@ -22,6 +21,7 @@ from harlab.labeling.commands import (
     RenamePredictionTrack,
     SetSchema,
     SplitSegment,
+    accept_predictions,
     command_from_dict,
     edge_limits,
 )
@@ -32,7 +32,7 @@ from harlab.labeling.shortcuts import SHORTCUTS, Shortcut, by_name, format_help
 
 __all__ = [
     "SHORTCUTS",
-    "AcceptPredictions",
+    "accept_predictions",
     "AddLabelTrack",
     "AddPredictionTrack",
     "AddSegment",

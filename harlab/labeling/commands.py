@@ -1055,7 +1055,7 @@ class Composite(EditCommand):
         return {"type": self.kind, "text": self.text, "params": self.params(), "plan": None}
 
 
-def AcceptPredictions(  # noqa: N802  (a command factory, named like the commands it builds)
+def accept_predictions(
     prediction_track: PredictionTrack,
     label_track: TrackRef,
     t0: float,
@@ -1064,8 +1064,9 @@ def AcceptPredictions(  # noqa: N802  (a command factory, named like the command
     annotator: str = "",
     schema_names: Iterable[str] = (),
 ) -> Composite:
-    """Turn the prediction track's smoothed segments in [t0, t1] whose confidence reaches
-    ``threshold`` into labels (source ``accepted_prediction``), clipped to [t0, t1], as one edit.
+    """The prediction track's smoothed segments in [t0, t1] whose confidence reaches ``threshold``
+    as labels (source ``accepted_prediction``), clipped to [t0, t1]: one :class:`Composite` edit
+    of :class:`LabelRange` commands, so it journals and undoes like any other.
     Segments without a confidence count as certain. A predicted class that ``schema_names``
     spells differently (``Walking`` for ``walking``, see :mod:`harlab.core.classnames`) gets
     the schema's spelling, so accepting never adds a second class for the same activity."""

@@ -1,6 +1,6 @@
 """From sessions to model inputs: labelled training windows and whole-session windows.
 
-Training windows come from :func:`harlab.exporters.windows.cut_windows` (one set of
+Training windows come from :func:`harlab.signal.labelled_windows.cut_windows` (one set of
 rules for exports and models: labelled time only, anti-aliased resampling, no window
 across a gap). This module adds what a model needs on top: SI units (``g`` to
 ``m/s^2``, ``deg/s`` to ``rad/s``), groups for subject-independent splits, the
@@ -22,9 +22,9 @@ from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
-from harlab.exporters.windows import WindowSet, cut_windows
 from harlab.ml.context import recording_reference, reference_size
 from harlab.ml.modelfile import ModelInfo
+from harlab.signal.labelled_windows import WindowSet, cut_windows
 from harlab.signal.resampling import nominal_period, resample_onto
 from harlab.signal.windowing import run_grid, uniform_pieces, whole_samples, window_index
 

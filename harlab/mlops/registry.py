@@ -11,7 +11,6 @@ with ``harlab models promote``. Predictions made from a registered model record
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
 import logging
 import re
 import shutil
@@ -243,8 +242,7 @@ def log_pyfunc(
 
     from harlab.mlops.scoring import WindowScorer
 
-    spec = importlib.util.find_spec("harlab.mlops.pyfunc_model_code")
-    assert spec is not None and spec.origin
+    code_path = Path(__file__).with_name("pyfunc_model_code.py")  # never imported: it calls set_model
     with tempfile.TemporaryDirectory(prefix="harlab-log-") as tmp:
         # what is logged is a private copy, validated exactly as loading validates (the file
         # could change between a check of it and MLflow's copy); the artifact keeps a
@@ -262,7 +260,7 @@ def log_pyfunc(
                 warnings.filterwarnings("ignore", message=".*signature.*")
                 info = mlflow.pyfunc.log_model(
                     name=artifact_name,
-                    python_model=spec.origin,
+                    python_model=str(code_path),
                     artifacts={"harlab_model": str(model_path)},
                     pip_requirements=pip_requirements(),
                     metadata={"harlab": describe},

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harlab.core.errors import HarlabError
+from harlab.core.errors import WindowingError
 from harlab.signal.resampling import split_runs
 
 
@@ -32,12 +32,12 @@ def whole_samples(seconds: float, rate: float, what: str, rounding: bool = False
     if rounding and n >= 0.5:
         return max(1, int(k))
     if rounding:
-        raise HarlabError(
+        raise WindowingError(
             f"{what} {seconds:g} s is shorter than one sample at {rate:g} Hz "
             f"({1.0 / rate:g} s); choose at least {1.0 / rate:g} s"
         )
     if k < 1 or abs(n - k) > 1e-6 * max(1.0, n):
-        raise HarlabError(
+        raise WindowingError(
             f"{what} {seconds:g} s is not a whole number of samples at {rate:g} Hz ({n:g}); "
             f"choose a multiple of {1.0 / rate:g} s, or a rate (--rate) at which it is"
         )

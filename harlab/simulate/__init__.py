@@ -25,12 +25,9 @@ from harlab.simulate.activity_table import (
     label_schema,
 )
 from harlab.simulate.batch_session import (
-    DEMO_PREDICTION_TRACK,
     DEVICE_NAME,
-    add_demo_predictions,
     demo_model_path,
     make_demo_session,
-    make_demo_session_with_predictions,
     simulate_session,
 )
 from harlab.simulate.engine import Chunk, G, SensorConfig, Simulator
@@ -41,7 +38,6 @@ from harlab.simulate.synthetic import SIMULATED_STREAMS, synthetic_session
 __all__ = [
     "ACTIVITIES",
     "ALIASES",
-    "DEMO_PREDICTION_TRACK",
     "DEVICE_NAME",
     "G",
     "POSTURES",
@@ -56,12 +52,10 @@ __all__ = [
     "Simulator",
     "Step",
     "canonical_name",
-    "add_demo_predictions",
     "demo_model_path",
     "get_profile",
     "label_schema",
     "make_demo_session",
-    "make_demo_session_with_predictions",
     "random_plan",
     "simulate_session",
     "synthetic_session",

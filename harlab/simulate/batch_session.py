@@ -8,7 +8,6 @@ streaming, in large chunks written straight into preallocated arrays, so a
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -17,10 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from harlab import __version__
-from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance
-from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.core.wording import counted
@@ -191,49 +188,7 @@ def make_demo_session(duration_min: float = 10.0, seed: int = 0, *, rate_hz: flo
     )
 
 
-#: The prediction track the demo model writes into the demo session.
-DEMO_PREDICTION_TRACK = "demo model"
-
-
 def demo_model_path() -> Path:
     """The model shipped as package data (built by ``resources/build_demo_model.py``: LightGBM on
     window features, trained on simulated participants P01-P06, never on "demo")."""
     return Path(str(files("harlab") / "resources" / "demo-model.harmodel"))
-
-
-def add_demo_predictions(session: Session, model_path: str | Path | None = None) -> PredictionTrack | None:
-    """Apply the demo model to ``session`` as prediction track :data:`DEMO_PREDICTION_TRACK`.
-
-    Predictions are an extra: when the model cannot be loaded or applied (file missing,
-    corrupt, the ML dependencies not installed) this warns with the reason and returns
-    None, and the session stays as it was. Nothing is downloaded.
-    """
-    path = Path(model_path) if model_path is not None else demo_model_path()
-    try:
-        from harlab.ml.modelfile import ActivityModel
-        from harlab.ml.predict import predict_session
-
-        model = ActivityModel.load(path)  # plain arrays + JSON; never executes code from the file
-        return predict_session(
-            model,
-            session,
-            name=DEMO_PREDICTION_TRACK,
-            model_version=f"{model.info.preset} {model.info.created_utc} ({path.name})",
-        )
-    except (HarlabError, ImportError, OSError, ValueError) as exc:
-        warnings.warn(
-            f"the demo model could not be applied, so the demo has no predictions: {exc}",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return None
-
-
-def make_demo_session_with_predictions(
-    duration_min: float = 10.0, seed: int = 0, *, rate_hz: float = 100.0, model_path: str | Path | None = None
-) -> Session:
-    """:func:`make_demo_session` plus the demo model's predictions beside its labels (see
-    :func:`add_demo_predictions`; without a usable model it warns and has no predictions)."""
-    session = make_demo_session(duration_min, seed, rate_hz=rate_hz)
-    add_demo_predictions(session, model_path)
-    return session

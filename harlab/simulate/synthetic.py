@@ -1,24 +1,29 @@
 """One factory of synthetic sessions for tests and benchmarks, built on the simulator.
 
 Tests need sessions of many shapes (ten minutes of a wrist for the GUI, separable bouts for
-training, labels without signals for the editor) and each used to build its own from
-hand-made sines. They now all ask :func:`synthetic_session`, so every synthetic session has
-the simulator's physics (gravity, cadence, heart rate that follows effort) and one place
-decides how a test session is assembled. A test that pins exact sample values keeps a tiny
-local array instead; its docstring says so.
+training, labels without signals for the editor); all of them ask :func:`synthetic_session`,
+so every synthetic session has the simulator's physics (gravity, cadence, heart rate that
+follows effort) and one place decides how a test session is assembled. A test that computes
+expected samples by hand asks for ``signal="ramp"``: the same streams, with values it can write
+down (:data:`RAMPS`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
 
 from harlab.core.labels import LabelClass, LabelSchema, Segment
+from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
-from harlab.core.streams import ArrayStreamData
+from harlab.core.streams import ArrayStreamData, Stream
 from harlab.simulate.activity_table import ACTIVITIES, SimulationError, canonical_name, label_schema
 from harlab.simulate.batch_session import simulate_session
+from harlab.simulate.engine import count_before
 from harlab.simulate.participant import Participant
 from harlab.simulate.plan import Plan, Step, random_plan
 
@@ -33,6 +38,22 @@ _FILLER = "standing"
 MAX_FOLLOWED_SEGMENTS = 1000
 
 SegmentSpec = Segment | tuple[float, float, str]
+
+#: ``signal="ramp"``: each stream's values at sample ``k`` (time ``t = k / rate_hz``), one column
+#: per channel, so a test can compute any exported or resampled value by hand.
+RAMPS: dict[str, Callable[[np.ndarray, np.ndarray], list[np.ndarray]]] = {
+    "accel": lambda t, k: [t, k, -k],
+    "gyro": lambda t, k: [k / 100.0, np.zeros(len(k)), np.ones(len(k))],
+    "heart_rate": lambda t, k: [60.0 + t],
+}
+
+
+def _ramp(stream: Stream, rate_hz: float, n: int) -> Stream:
+    """``stream`` (name, channels, units, kind, device) with :data:`RAMPS`' values at ``rate_hz``."""
+    k = np.arange(n, dtype=np.float64)
+    t = k / rate_hz
+    values = np.stack(RAMPS[stream.name](t, k), axis=1)
+    return dataclasses.replace(stream, data=ArrayStreamData(t, values), rate_hz=rate_hz)
 
 
 def _activity_for(label: str, classes: Sequence[str]) -> str:
@@ -92,6 +113,9 @@ def synthetic_session(
     start_utc: datetime | None = None,
     timezone: str = "UTC",
     accel_unit: str = "m/s^2",
+    signal: Literal["simulated", "ramp"] = "simulated",
+    metadata: Mapping[str, Any] | None = None,
+    predictions: Iterable[PredictionTrack] = (),
 ) -> Session:
     """A simulated session shaped as a test needs it.
 
@@ -106,7 +130,14 @@ def synthetic_session(
     * ``classes``: the schema (names or full classes); by default the labels used, with the
       simulator's colours and keys where it knows the activity.
     * ``accel_unit``: ``"g"`` scales the accelerometer to g, as some devices report it.
+    * ``signal``: ``"ramp"`` replaces the simulated values by :data:`RAMPS` (every stream at
+      ``rate_hz``, ``duration_s`` long, no flags), for tests that pin exact samples.
+    * ``metadata``: :class:`~harlab.core.metadata.Metadata` fields replacing the simulator's
+      (``{"session_id": "s1", "start_utc": None, "extra": {...}}``).
+    * ``predictions``: prediction tracks added as given.
     """
+    if signal not in ("simulated", "ramp"):
+        raise SimulationError(f"signal must be 'simulated' or 'ramp', got {signal!r}")
     if accel_unit not in ("m/s^2", "g"):
         raise SimulationError(f"accel_unit must be 'm/s^2' or 'g', got {accel_unit!r}")
     names = dict(streams) if isinstance(streams, Mapping) else {s: s for s in streams}
@@ -132,9 +163,13 @@ def synthetic_session(
     )
     if segs is None:  # the simulator's own track, as fresh segments (ids belong to a track)
         segs = [dataclasses.replace(s, id=-1) for s in simulated.label_tracks["activity"]]
-    session = Session(simulated.metadata, _schema(classes, (s.label for s in segs)))
+    meta = dataclasses.replace(simulated.metadata, **dict(metadata or {}))
+    session = Session(meta, _schema(classes, (s.label for s in segs)))
     for old, new in names.items():
-        stream = dataclasses.replace(simulated.streams[old], name=new)
+        stream = simulated.streams[old]
+        if signal == "ramp":
+            stream = _ramp(stream, rate_hz, count_before(duration_s, rate_hz))
+        stream = dataclasses.replace(stream, name=new)
         if old == "accel" and accel_unit == "g":
             time, values = stream.read()
             flags = getattr(stream.data, "flags", None)
@@ -143,4 +178,6 @@ def synthetic_session(
             )
         session.add_stream(stream)
     session.add_segments(track, segs)
+    for prediction in predictions:
+        session.add_prediction_track(prediction)
     return session

@@ -356,9 +356,7 @@ class _Reader:
                 name, to_str(self.attr(ds, "policy", "exclusive")), to_str(ds.attrs.get("description", ""))
             )  # type: ignore[arg-type]
             track.add_many(segments_from_table(read_table(ds, SEGMENT_DTYPE)), keep_ids=True)
-            track._next_id = max(
-                track.next_id, int(ds.attrs.get("next_id", 1))
-            )  # ids of deleted segments stay used
+            track.keep_ids_below(int(ds.attrs.get("next_id", 1)))  # ids of deleted segments stay used
             session.add_label_track(track)
         for name, g in self.need(f, "predictions", h5py.Group).items():
             self.where = f"/predictions/{name}"
@@ -468,7 +466,7 @@ class _Reader:
         self.attr(pyr, "factor")
         data = H5StreamData(g, self.path)
         if data.n_samples:
-            coarse, _ = data._coarse()
+            coarse, _ = data.coarse_index()
             if len(coarse) > 1 and np.any(np.diff(coarse) < 0):
                 i = int(np.flatnonzero(np.diff(coarse) < 0)[0])
                 raise SessionFileError(

@@ -27,14 +27,18 @@ class H5StreamData:
 
     The object keeps references to h5py datasets; it stays valid while the file is
     open. :class:`~harlab.storage.session_file.SessionFile` rebinds it after an atomic
-    save (``_bind``), so views holding the Stream keep working.
+    save (:meth:`rebind`), so views holding the Stream keep working.
     """
 
     def __init__(self, group: h5py.Group, file_path: Any = "") -> None:
         self._file_path = file_path
-        self._bind(group)
+        self.rebind(group)
 
-    def _bind(self, group: h5py.Group) -> None:
+    def rebind(self, group: h5py.Group, file_path: Any = None) -> None:
+        """Read from ``group`` (of ``file_path``, when given, for messages) from now on: the same
+        stream's group in the file an atomic save just wrote."""
+        if file_path is not None:
+            self._file_path = file_path
         self.group = group
         self._time: h5py.Dataset = group["time"]
         self._values: h5py.Dataset = group["values"]
@@ -126,7 +130,7 @@ class H5StreamData:
         return Envelope(np.ascontiguousarray(t[::g]), group_reduce(v, g, "min"), group_reduce(v, g, "max"), g)
 
     # -- index --------------------------------------------------------------------
-    def _coarse(self) -> tuple[np.ndarray, int]:
+    def coarse_index(self) -> tuple[np.ndarray, int]:
         """(bin start times, samples per bin) of the finest level with at most a few thousand
         rows; (all of ``time``, 1) for short streams."""
         if self._index_cache is None:
@@ -142,7 +146,7 @@ class H5StreamData:
 
     def _locate(self, t: float) -> int:
         """Index of the first sample with time >= t (time is non-decreasing)."""
-        coarse, step = self._coarse()
+        coarse, step = self.coarse_index()
         k = int(np.searchsorted(coarse, t, side="left"))
         if step == 1:
             return k

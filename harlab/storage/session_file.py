@@ -186,8 +186,7 @@ class SessionFile:
         for stream in self.session.streams.values():
             data = stream.data
             if isinstance(data, H5StreamData) and old is not None and data.group.file == old:
-                data._bind(self._h5["streams"][stream.name])
-                data._file_path = self.path
+                data.rebind(self._h5["streams"][stream.name], self.path)
         if old is not None:
             old.close()
 

@@ -226,3 +226,12 @@ class TestMetadataAndPredictions:
         s.add_stream(make_stream(100))
         s.add_segments("activity", [Segment(-5, 20, "a")])
         assert s.time_bounds() == (-5, 20)
+
+
+def test_keep_ids_below_never_reuses_nor_lowers_ids() -> None:
+    track = LabelTrack("activity")
+    track.add(Segment(0.0, 1.0, "walk"))
+    track.keep_ids_below(10)
+    assert track.add(Segment(1.0, 2.0, "sit")).id == 10
+    track.keep_ids_below(3)  # a lower mark leaves the next id alone
+    assert track.next_id == 11

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harlab import storage
 from harlab.core import Session
 from tests.exporters.export_sessions import ten_second_session
 
@@ -15,8 +16,7 @@ def session() -> Session:
 
 @pytest.fixture
 def saved_session(tmp_path):
-    """The ten-second session saved as a session file (skips while storage is missing)."""
-    storage = pytest.importorskip("harlab.storage")
+    """The ten-second session saved as a session file."""
     path = tmp_path / "rec1.h5"
     storage.save_session(ten_second_session(), path)
     return path

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from harlab import storage
 from harlab.cli import main
 from tests.exporters.export_sessions import ten_second_session
-
-storage = pytest.importorskip("harlab.storage")
 
 
 def run(capsys, *argv):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,11 +153,6 @@ def test_lazy_session_file_exports_the_same_bytes(tmp_path, saved_session, sessi
     assert a.read_bytes() == b.read_bytes()
 
 
-def _generic_csv_available() -> bool:
-    return importlib.util.find_spec("harlab.importers.generic_csv") is not None
-
-
-@pytest.mark.skipif(not _generic_csv_available(), reason="harlab.importers.generic_csv not written yet")
 def test_round_trip_through_the_generic_csv_importer(tmp_path, session):
     from harlab.importers import ImportOptions, importers
 
@@ -210,7 +203,6 @@ def test_progress_is_reported_up_to_one(tmp_path, session, fmt, out, opts):
     assert all(0.0 <= f <= 1.0 for f in seen) and seen == sorted(seen)
 
 
-@pytest.mark.skipif(not _generic_csv_available(), reason="harlab.importers.generic_csv not written yet")
 def test_merged_export_round_trips_through_the_generic_csv_importer(tmp_path):
     from harlab.importers import ImportOptions, importers
 

@@ -7,8 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harlab.core import LabelTrack, Segment, Session, Stream
-from harlab.exporters.exporter import labels_at
-from harlab.exporters.windows import cut_windows
+from harlab.signal.labelled_windows import cut_windows, labels_at
 
 RATE = 10.0
 

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from harlab.core import Segment, Session, Stream
+from harlab.core.errors import WindowingError
 from harlab.exporters import ExportError, ExportOptions, get_exporter
-from harlab.exporters.windows import cut_windows, load_windows
+from harlab.exporters.windows import load_windows
+from harlab.signal.labelled_windows import cut_windows
 from tests.exporters.export_sessions import ten_second_session
 
 
@@ -180,7 +182,7 @@ def test_sessions_without_the_track_contribute_nothing():
 )
 def test_bad_arguments(session, kwargs, message):
     kwargs.setdefault("track", "activity")
-    with pytest.raises(ExportError, match=message):
+    with pytest.raises(WindowingError, match=message):
         cut_windows([session], **kwargs)
 
 
@@ -188,7 +190,7 @@ def test_streams_of_different_rates_need_a_rate(session):
     session.add_stream(
         Stream.from_arrays("hr", np.arange(10.0), np.full(10, 70.0), ["bpm"], "bpm", rate_hz=1.0)
     )
-    with pytest.raises(ExportError, match="different rates.*--rate"):
+    with pytest.raises(WindowingError, match="different rates.*--rate"):
         cut_windows([session], "activity", 1.0)
     ws = cut_windows([session], "activity", 1.0, rate_hz=10.0)
     assert ws.channels[-1] == "hr.bpm"
@@ -237,6 +239,16 @@ def test_exporter_needs_one_track_and_a_window_file(tmp_path, session):
         exp.export([session], tmp_path / "w.npz", ExportOptions(window_s=1.0))
     with pytest.raises(ExportError, match=r"\.npz or \.h5"):
         exp.export([session], tmp_path / "w.csv", ExportOptions(tracks=["activity"]))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_windows_that_cannot_be_cut_are_an_export_error(tmp_path, session):
+    """The cutter's WindowingError reaches an exporter's caller as the ExportError every format raises."""
+    with pytest.raises(ExportError, match="not a whole number of samples") as info:
+        get_exporter("windows").export(
+            [session], tmp_path / "w.npz", ExportOptions(tracks=["activity"], window_s=0.25)
+        )
+    assert isinstance(info.value.__cause__, WindowingError)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harlab import storage
 from harlab.cli import build_parser, main
 from harlab.cli.shared_options import QUIET_HELP, leaf_parsers
 from harlab.core.files import mkstemp
 from harlab.core.labels import Segment
 from tests.exporters.export_sessions import ten_second_session
 
-storage = pytest.importorskip("harlab.storage")
 REPO = Path(__file__).resolve().parents[2]
 
 

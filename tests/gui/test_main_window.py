@@ -255,17 +255,15 @@ def test_start_screen_lists_recent_and_opens_it(make_window, qtbot, session_path
 
 @pytest.mark.slow  # simulates 20 min and applies the demo model (~6 s on a loaded 2-core machine)
 def test_open_demo_simulates_once_into_recordings_and_opens(make_window, qtbot, tmp_path):
-    pytest.importorskip("harlab.simulate")
     w = make_window()
     assert w.open_demo(tmp_path / "recordings")
     assert (tmp_path / "recordings" / "demo.h5").exists()
     assert w.path.name == "demo.h5" and w.timeline.stream_plots
     assert len(w.session.label_tracks["activity"]) > 0
-    try:
-        from harlab.simulate.batch_session import DEMO_PREDICTION_TRACK, demo_model_path
-    except ImportError:
-        DEMO_PREDICTION_TRACK = None  # noqa: N806
-    if DEMO_PREDICTION_TRACK and demo_model_path().exists() and "model could not" not in w.last_message:
+    from harlab.ml.demo_predictions import DEMO_PREDICTION_TRACK
+    from harlab.simulate.batch_session import demo_model_path
+
+    if demo_model_path().exists() and "model could not" not in w.last_message:
         # the demo model's predictions sit beside the labels
         assert [r.name for r in w.timeline.pred_rows] == [DEMO_PREDICTION_TRACK]
     qtbot.waitUntil(w.timeline.is_idle, timeout=5000)

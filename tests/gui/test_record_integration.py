@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QMessageBox
 from tests.gui.gui_helpers import press_shortcut
 
 pytestmark = pytest.mark.gui
-pytest.importorskip("harlab.gui.record")
 
 
 def _prompt(w) -> QMessageBox | None:

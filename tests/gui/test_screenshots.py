@@ -163,14 +163,9 @@ def test_demo_with_model_predictions_screenshot(make_window, qtbot):
     two prediction rows (the model's smoothed segments, and the same windows unsmoothed) with
     their heatmaps, more rows than fit, so the rows scroll above a time axis that stays put."""
     pytest.importorskip("torch")
-    try:
-        from harlab.simulate.batch_session import (
-            DEMO_PREDICTION_TRACK,
-            demo_model_path,
-            make_demo_session_with_predictions,
-        )
-    except ImportError:
-        pytest.skip("no demo model in this installation")
+    from harlab.ml.demo_predictions import DEMO_PREDICTION_TRACK, make_demo_session_with_predictions
+    from harlab.simulate.batch_session import demo_model_path
+
     if not demo_model_path().exists():
         pytest.skip("no demo model file")
     from harlab.ml.modelfile import ActivityModel

@@ -9,7 +9,6 @@ import pytest
 
 from harlab.core import LabelTrack, PredictionTrack, SessionError
 from harlab.labeling.commands import (
-    AcceptPredictions,
     AddLabelTrack,
     AddSegment,
     ChangeClass,
@@ -20,6 +19,7 @@ from harlab.labeling.commands import (
     MoveSegment,
     RemoveSegments,
     SplitSegment,
+    accept_predictions,
     command_from_dict,
     edge_limits,
 )
@@ -158,7 +158,7 @@ def test_accept_predictions(session):
             seg(70, 80, "sit", confidence=0.8),
         ],
     )
-    cmd = AcceptPredictions(pt, "activity", 55, 75, threshold=0.5)
+    cmd = accept_predictions(pt, "activity", 55, 75, threshold=0.5)
     roundtrip(session, cmd)
     got = [(s.start, s.end, s.label, s.source) for s in session.label_tracks["activity"].in_range(50, 80)]
     assert got == [(55, 60, "walk", "accepted_prediction"), (70, 75, "sit", "accepted_prediction")]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harlab import storage
 from harlab.core import SessionError
 from harlab.core.labels import segment_to_dict
 from harlab.labeling.commands import (
@@ -30,8 +31,6 @@ from harlab.labeling.edit_journal import (
 )
 from harlab.labeling.history import EditHistory
 from tests.labeling.labeling_helpers import snapshot
-
-storage = pytest.importorskip("harlab.storage")
 
 
 def labels_json(session) -> dict:

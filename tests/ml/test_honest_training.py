@@ -13,7 +13,7 @@ import pytest
 from harlab.cli import main
 from harlab.core.classnames import class_key, describe_unmatched, find_class
 from harlab.core.errors import HarlabError
-from harlab.labeling.commands import AcceptPredictions
+from harlab.labeling.commands import accept_predictions
 from harlab.ml.dataset import build_dataset
 from harlab.ml.predict import SmoothingConfig, predict_session
 from harlab.ml.training import TrainConfig, choose_validation, train
@@ -184,7 +184,7 @@ def test_accepting_predictions_keeps_the_schema_spelling(lower_model):
     before = list(session.schema.names)
     pred = predict_session(model, session, smoothing=SmoothingConfig(0.02, 4.0))
     session.add_label_track("accepted")
-    AcceptPredictions(pred, "accepted", 0.0, 120.0, schema_names=session.schema.names).do(session)
+    accept_predictions(pred, "accepted", 0.0, 120.0, schema_names=session.schema.names).do(session)
     got = {s.label for s in session.label_tracks["accepted"]}
     assert got and got <= set(UPPER.values()) and session.schema.names == before
 

@@ -18,6 +18,7 @@ from harlab.simulate import (
     random_plan,
     simulate_session,
 )
+from harlab.storage import read_session
 from tests.simulate.sim_helpers import PROTOCOL
 
 
@@ -59,13 +60,12 @@ def test_demo_session_shows_every_activity():
 
 
 def test_harlab_demo_writes_a_session_file(tmp_path, capsys):
-    storage = pytest.importorskip("harlab.storage")
     out = tmp_path / "demo-out"
     assert main(["demo", "--no-open", "-o", str(out), "--duration", "1", "--seed", "3"]) == 0
     printed = capsys.readouterr().out.strip()
     path = out / "demo-1min-seed3.h5"
     assert printed == str(path) and path.is_file()
-    session = storage.read_session(path)
+    session = read_session(path)
     assert session.streams["accel"].n_samples == 6000
     assert session.streams["heart_rate"].n_samples == 60
     assert session.metadata.device.name == "harlab simulator"
@@ -80,7 +80,7 @@ def test_harlab_demo_writes_a_session_file(tmp_path, capsys):
     assert main(["demo", "--no-open", "-o", str(path), "--duration", "0.5"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["demo", "--no-open", "-o", str(path), "--duration", "0.5", "--force"]) == 0
-    assert storage.read_session(path).streams["accel"].n_samples == 3000
+    assert read_session(path).streams["accel"].n_samples == 3000
 
 
 def test_harlab_demo_rejects_bad_arguments(tmp_path, capsys):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harlab.core import LabelClass, LabelSchema, Segment
+from harlab.core import LabelClass, LabelSchema, PredictionTrack, Segment
 from harlab.simulate import PROFILES, SIMULATED_STREAMS, SimulationError, simulate_session, synthetic_session
 from harlab.simulate.synthetic import MAX_FOLLOWED_SEGMENTS
 
@@ -86,3 +86,31 @@ def test_many_segments_keep_every_label():
     n = MAX_FOLLOWED_SEGMENTS + 5
     s = synthetic_session(float(n), streams=("accel",), segments=[(i, i + 0.5, "walking") for i in range(n)])
     assert len(s.label_tracks["activity"]) == n
+
+
+def test_ramp_signal_is_exact_and_keeps_the_streams_descriptions():
+    s = synthetic_session(
+        3.0, rate_hz=20.0, signal="ramp", streams={"accel": "a", "gyro": "g", "heart_rate": "h"}
+    )
+    simulated = synthetic_session(3.0, rate_hz=20.0)
+    k = np.arange(60)
+    t, v = s.streams["a"].read()
+    np.testing.assert_array_equal(t, k / 20.0)
+    np.testing.assert_array_equal(v, np.stack([k / 20.0, k, -k], axis=1).astype(np.float32))
+    np.testing.assert_array_equal(s.streams["g"].read()[1][:, 0], (k / 100.0).astype(np.float32))
+    assert s.streams["h"].rate_hz == 20.0 and s.streams["h"].read()[1][-1, 0] == pytest.approx(60 + 59 / 20)
+    for new, old in (("a", "accel"), ("g", "gyro"), ("h", "heart_rate")):
+        ours, theirs = s.streams[new], simulated.streams[old]
+        assert (ours.units, ours.kind, ours.device) == (theirs.units, theirs.kind, theirs.device)
+    with pytest.raises(SimulationError, match="signal"):
+        synthetic_session(3.0, signal="noise")  # type: ignore[arg-type]
+
+
+def test_metadata_fields_and_prediction_tracks_are_set_as_given():
+    pred = PredictionTrack("m", "model", "1", ["walking"], np.zeros(1), np.ones(1), np.ones((1, 1)))
+    s = synthetic_session(
+        5.0, metadata={"session_id": "s-1", "start_utc": None, "notes": "n"}, predictions=[pred]
+    )
+    md = s.metadata
+    assert (md.session_id, md.start_utc, md.notes, md.participant_id) == ("s-1", None, "n", "P01")
+    assert s.prediction_tracks == {"m": pred}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -10,9 +11,7 @@ import pytest
 from harlab.core import (
     DeviceInfo,
     LabelClass,
-    LabelSchema,
     LabelTrack,
-    Metadata,
     PredictionTrack,
     Provenance,
     Segment,
@@ -20,77 +19,29 @@ from harlab.core import (
     SourceFile,
     Stream,
 )
-from harlab.core.streams import FLAG_CLIPPED, FLAG_GAP_BEFORE
+from harlab.core.streams import FLAG_CLIPPED, FLAG_GAP_BEFORE, ArrayStreamData
+from harlab.simulate import synthetic_session
 
 
-def build_full_session(n_acc: int = 30_000, seed: int = 7) -> Session:
-    """Every model field set to a non-default value, streams of different rates, an empty stream."""
+def build_full_session(seed: int = 7) -> Session:
+    """Every model field set to a non-default value, streams of different rates, an empty stream.
+
+    The signals are :func:`synthetic_session`'s (300 s at 100 Hz, heart rate at 1 Hz); what it
+    never writes is set here by hand, since the round trip must keep each: a jittered clock, a
+    NaN, gap and clipping flags, an empty stream, a deleted segment's id that stays used, a
+    creation time in another zone, an overlapping track, an empty prediction track.
+    """
     rng = np.random.default_rng(seed)
     created = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
-    md = Metadata(
-        session_id="sess-0001",
-        participant_id="P07",
-        devices=[
-            DeviceInfo("watch", "Versa 3", "1.2.3", "left wrist", "AA:BB:CC:DD:EE:FF"),
-            DeviceInfo("chest", "H10", "5.0", "chest", ""),
-        ],
-        timezone="Europe/Berlin",
-        start_utc=datetime(2024, 5, 6, 6, 0, 0, 250000, tzinfo=UTC),
-        notes="rainy day; ünïcode ✓",
-        provenance=Provenance(
-            importer="fitbit",
-            harlab_version="0.1.0",
-            sources=[SourceFile("raw/a.csv", "0" * 63 + "1", 1234), SourceFile("raw/b.json", "f" * 64, 0)],
-            created_utc=created,
-            notes="imported twice",
-        ),
-        extra={"study": "HAR-2024", "protocol": "v2"},
-    )
-    schema = LabelSchema(
-        [
+    s = synthetic_session(
+        300.0,
+        streams={"accel": "acc", "heart_rate": "hr"},
+        classes=[
             LabelClass("walking", "#1f77b4", "w", "steady walking"),
             LabelClass("sitting", "#ff7f0e", "s", ""),
             LabelClass("jump", "#2ca02c", None, "a single jump (event)"),
-        ]
-    )
-    s = Session(md, schema)
-    t = np.cumsum(rng.uniform(0.0095, 0.0105, n_acc))  # jittered 100 Hz clock
-    v = rng.normal(0, 3, (n_acc, 3)).astype(np.float32)
-    v[100] = [np.nan, 1.0, 2.0]
-    flags = np.zeros(n_acc, np.uint8)
-    flags[500] = FLAG_GAP_BEFORE
-    flags[501:504] = FLAG_CLIPPED
-    s.add_stream(
-        Stream.from_arrays(
-            "acc",
-            t,
-            v,
-            ["x", "y", "z"],
-            "m/s^2",
-            100.0,
-            flags=flags,
-            kind="accelerometer",
-            device="watch",
-            attrs={"range": "8g"},
-        )
-    )
-    hr_t = np.arange(0.5, 300.5, 1.0)
-    s.add_stream(
-        Stream.from_arrays(
-            "hr",
-            hr_t,
-            60 + rng.normal(0, 5, len(hr_t)),
-            ["hr"],
-            "bpm",
-            1.0,
-            kind="heart_rate",
-            device="chest",
-        )
-    )
-    s.add_stream(Stream.from_arrays("rr", np.zeros(0), np.zeros((0, 1)), ["rr"], "ms", None, kind="rr"))
-    act = s.add_label_track(LabelTrack("activity", "exclusive", "what the participant did"))
-    act.add_many(
-        [
+        ],
+        segments=[
             Segment(
                 0.0,
                 10.0,
@@ -114,32 +65,68 @@ def build_full_session(n_acc: int = 30_000, seed: int = 7) -> Session:
                 datetime(2024, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))),
                 created,
             ),
-        ]
+        ],
+        participant="P07",
+        seed=seed,
+        timezone="Europe/Berlin",
+        metadata={
+            "session_id": "sess-0001",
+            "devices": [
+                DeviceInfo("watch", "Versa 3", "1.2.3", "left wrist", "AA:BB:CC:DD:EE:FF"),
+                DeviceInfo("chest", "H10", "5.0", "chest", ""),
+            ],
+            "start_utc": datetime(2024, 5, 6, 6, 0, 0, 250000, tzinfo=UTC),
+            "notes": "rainy day; ünïcode ✓",
+            "provenance": Provenance(
+                importer="fitbit",
+                harlab_version="0.1.0",
+                sources=[
+                    SourceFile("raw/a.csv", "0" * 63 + "1", 1234),
+                    SourceFile("raw/b.json", "f" * 64, 0),
+                ],
+                created_utc=created,
+                notes="imported twice",
+            ),
+            "extra": {"study": "HAR-2024", "protocol": "v2"},
+        },
+        predictions=[
+            PredictionTrack(
+                "cnn",
+                "cnn1d",
+                "2024.05-rc1",
+                ["walking", "sitting", "jump"],
+                np.arange(0, 60, 2.0),
+                np.arange(0, 60, 2.0) + 4.0,
+                rng.dirichlet(np.ones(3), 30).astype(np.float32),
+                segments=[
+                    Segment(0, 30, "walking", "cnn1d", "prediction", 0.9),
+                    Segment(30, 62, "sitting", source="prediction", id=7),
+                ],
+                created=created,
+                params={"window_s": "4", "hop_s": "2"},
+            ),
+            PredictionTrack("empty", "m", "0", [], np.zeros(0), np.zeros(0), np.zeros((0, 0))),
+        ],
     )
+    acc = s.streams["acc"]
+    t, v = acc.read()
+    t = t + rng.uniform(-0.0005, 0.0005, len(t))  # a jittered clock, still increasing
+    v = v.copy()
+    v[100] = [np.nan, 1.0, 2.0]
+    flags = np.zeros(len(t), np.uint8)
+    flags[500] = FLAG_GAP_BEFORE
+    flags[501:504] = FLAG_CLIPPED
+    s.streams["acc"] = dataclasses.replace(
+        acc, data=ArrayStreamData(t, v, flags), device="watch", attrs={"range": "8g"}
+    )
+    s.streams["hr"] = dataclasses.replace(s.streams["hr"], device="chest")
+    s.add_stream(Stream.from_arrays("rr", np.zeros(0), np.zeros((0, 1)), ["rr"], "ms", None, kind="rr"))
+    act = s.label_tracks["activity"]
+    act.description = "what the participant did"
     act.remove(2)
     act.add(Segment(10.0, 20.5, "sitting", "bob", "accepted_prediction", 0.0, "re-added", created, created))
     ctx = s.add_label_track(LabelTrack("context", "overlapping", ""))
     ctx.add_many([Segment(0, 50, "walking", source="manual"), Segment(25, 75, "sitting", confidence=0.5)])
-    ws = np.arange(0, 60, 2.0)
-    probs = rng.dirichlet(np.ones(3), len(ws)).astype(np.float32)
-    s.add_prediction_track(
-        PredictionTrack(
-            "cnn",
-            "cnn1d",
-            "2024.05-rc1",
-            ["walking", "sitting", "jump"],
-            ws,
-            ws + 4.0,
-            probs,
-            segments=[
-                Segment(0, 30, "walking", "cnn1d", "prediction", 0.9),
-                Segment(30, 62, "sitting", source="prediction", id=7),
-            ],
-            created=created,
-            params={"window_s": "4", "hop_s": "2"},
-        )
-    )
-    s.add_prediction_track(PredictionTrack("empty", "m", "0", [], np.zeros(0), np.zeros(0), np.zeros((0, 0))))
     return s
 
 

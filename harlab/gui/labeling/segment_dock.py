@@ -136,8 +136,12 @@ class SegmentTableModel(QAbstractTableModel):
             return float(text)
         return parse_time(str(text), *self._time_mode, near=near)
 
+    def segment_id(self, row: int) -> int:
+        """Id of the segment shown in ``row``."""
+        return int(self._order[row])
+
     def segment(self, row: int) -> Segment:
-        return self.track[int(self._order[row])]  # type: ignore[index]
+        return self.track[self.segment_id(row)]  # type: ignore[index]
 
     def row_of(self, seg_id: int) -> int:
         """Row of a segment id, -1 when filtered out or absent (numpy scan, no Python loop)."""
@@ -467,7 +471,7 @@ class SegmentTableDock(QDockWidget):
 
     def selected_ids(self) -> list[int]:
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
-        return [int(self.model._order[r]) for r in rows]
+        return [self.model.segment_id(r) for r in rows]
 
     def delete_selected(self) -> None:
         ids = self.selected_ids()
@@ -528,8 +532,8 @@ class SegmentTableDock(QDockWidget):
     def _refresh(self) -> None:
         current = self.view.currentIndex()
         seg_id = (
-            int(self.model._order[current.row()])
-            if current.isValid() and current.row() < len(self.model._order)
+            self.model.segment_id(current.row())
+            if current.isValid() and current.row() < self.model.rowCount()
             else None
         )
         before = self.model.rowCount()

@@ -544,7 +544,7 @@ class TrainDialog(QDialog):
         add or save) followed by why Train is disabled, or else what Train would do."""
         if self.training:
             text, error = self._outcome, self._outcome_error
-        elif getattr(self, "_blocker", ""):
+        elif self._blocker:
             text = (self._outcome + "\n" if self._outcome else "") + self._blocker
             error = self._outcome_error
         else:

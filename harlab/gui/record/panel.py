@@ -330,7 +330,7 @@ class RecordPanel(QWidget):
             self._say(f"cannot create the folder {path.parent}: {exc.strerror}", error=True)
             return
         schema = self.setup.schema()
-        if protocol is not None:  # its activities get classes with keys and distinct colours now
+        if protocol is not None:  # each of its activities becomes a class with a key and a distinct colour
             add_classes(schema, (step.activity for step in protocol.steps), like=label_schema())
         self._install_schema(schema)
         self.finished_bar.setVisible(False)
@@ -485,8 +485,7 @@ class RecordPanel(QWidget):
         except HarlabError:
             return
         for src in rec.sources:
-            if hasattr(src, "set_activity"):
-                src.set_activity(activity)
+            src.set_activity(activity)  # a real device has nothing to do
 
     def _show_label(self, rec: Recorder, st: RecorderStatus | None = None) -> None:
         opened = self._open_segment(rec, st)

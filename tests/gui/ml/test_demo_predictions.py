@@ -13,13 +13,9 @@ import numpy as np
 import pytest
 
 from harlab.cli import main
+from harlab.ml.demo_predictions import DEMO_PREDICTION_TRACK, make_demo_session_with_predictions
 from harlab.ml.modelfile import ActivityModel
-from harlab.simulate import (
-    DEMO_PREDICTION_TRACK,
-    demo_model_path,
-    make_demo_session,
-    make_demo_session_with_predictions,
-)
+from harlab.simulate import demo_model_path, make_demo_session
 from harlab.storage import read_session
 
 
