@@ -55,7 +55,7 @@ def _spread(track: LabelTrack) -> list[list[tuple[int, int, Segment]]]:
     return tiers or [[]]
 
 
-def build_eaf(session: Session, tracks: Sequence[LabelTrack]) -> ET.ElementTree:
+def build_eaf(session: Session, tracks: Sequence[LabelTrack]) -> ET.ElementTree[ET.Element]:
     """The EAF document for ``tracks`` of ``session``."""
     md = session.metadata
     root = ET.Element(

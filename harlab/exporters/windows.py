@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -226,7 +226,7 @@ def _window_classes(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For windows of label codes (Nw x T; -1 unlabelled): (class code, ok, impure)."""
     nw, t = codes.shape
-    unlabelled = (codes < 0).any(axis=1)
+    unlabelled = cast(np.ndarray, (codes < 0).any(axis=1))  # one per window, never a scalar
     pure = (codes == codes[:, :1]).all(axis=1)
     if policy == "pure":
         cls = codes[:, 0].copy()
