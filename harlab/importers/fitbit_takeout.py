@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -175,7 +175,7 @@ def _line_of_item(text: str, key: str, k: int) -> int | None:
     return None
 
 
-def _as_list(entry: Entry, data: object) -> list[dict]:
+def _as_list(entry: Entry, data: object) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise ImportFormatError(
             entry.label,
@@ -671,7 +671,7 @@ class FitbitTakeoutImporter(Importer):
         return [session]
 
 
-def _iter_dataset(entry_label: Path, data: dict) -> Iterator[tuple[int, object, object]]:
+def _iter_dataset(entry_label: Path, data: dict[str, Any]) -> Iterator[tuple[int, object, object]]:
     intraday = data.get("activities-heart-intraday")
     if not isinstance(intraday, dict) or not isinstance(intraday.get("dataset"), list):
         raise ImportFormatError(
@@ -803,7 +803,7 @@ class FitbitWebApiHeartRateImporter(Importer):
         return [session]
 
     @staticmethod
-    def _date(path: Path, data: dict, options: ImportOptions) -> date:
+    def _date(path: Path, data: dict[str, Any], options: ImportOptions) -> date:
         def day(text: str, where: str) -> date:
             try:
                 found = date.fromisoformat(text)

@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import numpy as np
 from isal import igzip  # ISA-L's gzip: ~3x faster to decompress than zlib, same output
@@ -437,7 +437,7 @@ def nominal_rate(period: float | None) -> float | None:
     return round(rate, 2) if rate >= 0.01 else rate
 
 
-def distinct_names(path: Path, names: dict, what: str) -> None:
+def distinct_names(path: Path, names: dict[Any, str], what: str) -> None:
     """Refuse a class-name file that (with the built-in names it completes) gives two codes one name:
     a label schema holds each class once."""
     seen: dict[str, object] = {}

@@ -603,7 +603,7 @@ class Simulator:
             accel[:, k] = acc[k] + self._accel_sd * noise[k] + self.accel_bias[k]
 
         # Gyroscope: body-frame angular velocity of q_dev, plus turning about the vertical.
-        om: tuple | None = None
+        om: rot.Vec3 | None = None
         if turning:
             om = (dw * v[0], dw * v[1], dw * v[2])
             if swinging:
