@@ -51,7 +51,7 @@ def _open_gui(paths: Sequence[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    commands = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()  # type: ignore[union-attr]
+    commands = set(parser._subparsers._group_actions[0].choices or ()) if parser._subparsers else set()
     if not argv:
         return _open_gui([])
     if not argv[0].startswith("-") and argv[0] not in commands:

@@ -66,7 +66,7 @@ def pca_windows(
 
 def plot_pca(
     proj: Projection,
-    labels: Sequence[str],
+    labels: Sequence[str] | np.ndarray,
     path: str | Path,
     dims: int = 2,
     colors: dict[str, str] | None = None,
