@@ -26,7 +26,7 @@ from harlab.core.errors import HarlabError
 DEFAULT_DIR = "recordings"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "demo",
         help="write a simulated demo session and open it",

@@ -13,7 +13,7 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harlab.cli.ml_options import (
     add_train_args,
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from harlab.mlops.tracking import RunTracker
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "evaluate",
         help="evaluate a model on labelled sessions, or cross-validate a preset (--cv K)",
@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
-def trained_on(training: list[dict], sessions: list[dict]) -> list[str]:
+def trained_on(training: list[dict[str, Any]], sessions: list[dict[str, Any]]) -> list[str]:
     """Names of the ``sessions`` (dataset source entries) that were among a model's training
     sessions: the same session id, or the very same windows under another id (a re-import)."""
     ids = {t.get("session_id") for t in training} - {None, ""}
@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
 
         folds_done = [0]
 
-        def fold_done(i: int, f: dict) -> None:
+        def fold_done(i: int, f: dict[str, Any]) -> None:
             folds_done[0] = i + 1
             note(
                 f"fold {i + 1}/{args.cv}: accuracy {f['accuracy']:.4f} macro-F1 {f['macro_f1']:.4f} "

@@ -9,7 +9,7 @@ from harlab.cli.ml_options import add_window_args, dataset_from_args, note
 from harlab.cli.shared_options import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "explore",
         help="PCA scatter of labelled windows coloured by class (PNG)",

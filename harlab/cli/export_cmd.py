@@ -28,7 +28,7 @@ def _csv_list(text: str) -> list[str]:
     return items
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     formats = exporters()
     listing = "\n".join(f"  {n:10} {e.description}" for n, e in formats.items())
     p = subparsers.add_parser(

@@ -18,7 +18,7 @@ from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.metadata import check_timezone
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "import",
         help="import recordings and exports into harlab session files",

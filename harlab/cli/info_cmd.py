@@ -15,7 +15,7 @@ from harlab.storage import open_session
 from harlab.storage.layout import dt_to_str
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "info",
         help="show a session file's metadata, streams, label and prediction tracks",

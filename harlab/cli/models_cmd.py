@@ -16,7 +16,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.wording import counted
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "models",
         help="registered models: list, show, promote (aliases), register a file, export to ONNX",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from harlab.core.session import Session
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "predict",
         help="apply a model to session files and store its predictions in them",

@@ -10,14 +10,18 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from harlab.cli.shared_options import add_quiet
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import Metadata
 from harlab.core.wording import counted
 
+if TYPE_CHECKING:  # imported when recording starts, to keep the CLI quick
+    from harlab.recording import Recorder, RecorderStatus
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "record",
         help="record from a Bluetooth LE wearable or a simulated device",
@@ -68,14 +72,13 @@ def run(args: argparse.Namespace) -> int:
     clock = SimClock(args.speed) if args.speed != 1.0 else None
     sources = []
     for i, dev in enumerate(args.device):
-        kwargs = {"clock": clock.now} if clock and dev == "simulated" else {}
+        kwargs: dict[str, Any] = {"clock": clock.now} if clock and dev == "simulated" else {}
         sources.append(
             make_source(dev, profile=args.profile, rate_hz=args.rate, seed=i, speed=args.speed, **kwargs)
         )
     md = Metadata(participant_id=args.participant)
-    rec = Recorder(
-        out, sources, metadata=md, placement=args.placement, **({"clock": clock.now} if clock else {})
-    )
+    timing: dict[str, Any] = {"clock": clock.now} if clock else {}
+    rec = Recorder(out, sources, metadata=md, placement=args.placement, **timing)
     live = (
         not args.quiet and sys.stderr.isatty()
     )  # a status line redrawn with \r is for a terminal, not a log
@@ -131,7 +134,7 @@ def _stop_on_terminate() -> Callable[[], None]:
     return restore
 
 
-def _print_status(st) -> None:  # noqa: ANN001
+def _print_status(st: RecorderStatus) -> None:
     parts = [f"{st.elapsed_s:7.1f} s"]
     parts += [f"{k} {q.recent_rate_hz:5.1f} Hz" for k, q in st.streams.items() if q.recent_rate_hz]
     if st.protocol_prompt:
@@ -141,7 +144,7 @@ def _print_status(st) -> None:  # noqa: ANN001
     print("\r" + " | ".join(parts)[:150].ljust(150), end="", file=sys.stderr, flush=True)
 
 
-def _keyboard_labels(rec) -> None:  # noqa: ANN001
+def _keyboard_labels(rec: Recorder) -> None:
     for line in sys.stdin:
         label = line.strip()
         if label:

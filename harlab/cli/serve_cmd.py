@@ -20,7 +20,7 @@ from harlab.core.errors import HarlabError
 from harlab.mlops.server_limits import MIB, MIN_TOKEN_CHARS, ServerLimits
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "serve",
         help='serve a model over HTTP (MLflow request formats and the seed\'s {"data": ...})',
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         server = make_server(service, args.host, args.port, quiet=args.quiet, limits=limits, token=token)
     except OSError as exc:
         raise HarlabError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from exc
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), server.server_address[1]  # TCP: a str host
     # one machine-readable line first, so scripts and tests can find the port
     print(
         json.dumps(

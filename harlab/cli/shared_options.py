@@ -116,7 +116,9 @@ ZIP_MAGIC = b"PK\x03\x04"  #: model files are .npz archives
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def subcommand_groups(p: argparse.ArgumentParser) -> list[argparse._SubParsersAction]:
+def subcommand_groups(
+    p: argparse.ArgumentParser,
+) -> list[argparse._SubParsersAction[argparse.ArgumentParser]]:
     """The subcommand groups of ``p`` (their ``choices`` map each name to its parser)."""
     return [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
 

@@ -29,7 +29,7 @@ from harlab.cli.shared_options import ZIP_MAGIC, add_force, check_output, has_ma
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "train",
         help="train an activity model from labelled session files",

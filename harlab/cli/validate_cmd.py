@@ -9,7 +9,7 @@ from harlab.core.wording import counted
 from harlab.storage import validate_file
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "validate",
         help="check session files thoroughly (exit 0 when all are sound, 1 when one is not)",

@@ -32,7 +32,7 @@ from harlab.storage import open_session
 LOW_CONFIDENCE_EXIT = 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "video",
         help="attach videos to a session, list them, and synchronise them with the sensors",
@@ -348,7 +348,7 @@ def _auto(
     link: VideoLink,
     roi: tuple[int, int, int, int] | None,
     args: Any,
-    outcome: dict,
+    outcome: dict[str, Any],
 ) -> VideoSync | None:
     from harlab.video.auto_sync import estimate_sync
     from harlab.video.video_reference import resolve_video

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 
 class _Named(Protocol):
-    name: str
+    name: ClassVar[str]  # read from the class: the registry holds classes
 
 
 T = TypeVar("T", bound=_Named)

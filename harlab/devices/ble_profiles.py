@@ -103,6 +103,7 @@ class PolarH10Profile(DeviceProfile):
     key = "polar-h10"
     service = polar_pmd.SERVICE_UUID
     description = "Polar H10 accelerometer (PMD) and heart rate"
+    rate_hz: float  # the default stands in for None, so the rate is always known
 
     def __init__(self, rate_hz: float | None = 200, range_g: int = 8) -> None:
         super().__init__(rate_hz or 200)
@@ -176,6 +177,7 @@ class PolarVeritySenseProfile(DeviceProfile):
     key = "polar-verity"
     service = polar_pmd.SERVICE_UUID
     description = "Polar Verity Sense accelerometer and gyroscope (PMD, delta-compressed)"
+    rate_hz: float  # the default stands in for None, so the rate is always known
     MEASUREMENTS = {polar_pmd.ACC: "accel", polar_pmd.GYRO: "gyro"}
 
     def __init__(self, rate_hz: float | None = 52, reply_timeout_s: float = 5.0) -> None:
@@ -263,6 +265,7 @@ class WitMotionProfile(DeviceProfile):
     key = "witmotion"
     service = witmotion.SERVICE_UUID
     description = "WitMotion WT901BLE accelerometer and gyroscope (55 61 frames)"
+    rate_hz: float  # the default stands in for None, so the rate is always known
 
     def __init__(self, rate_hz: float | None = 10) -> None:
         super().__init__(rate_hz or 10)
@@ -314,6 +317,7 @@ class HipProfile(DeviceProfile):
     key = "hip"
     service = hip.SERVICE_UUID
     description = "harlab IMU profile (Arduino Nano 33 BLE, XIAO nRF52840 Sense, M5StickC)"
+    rate_hz: float  # the default stands in for None, so the rate is always known
 
     def __init__(self, rate_hz: float | None = 100, acc_range_g: int = 8, gyro_range_dps: int = 2000) -> None:
         super().__init__(rate_hz or 100)
@@ -365,6 +369,7 @@ class MicrobitProfile(DeviceProfile):
     key = "microbit"
     service = microbit.SERVICE_UUID
     description = "BBC micro:bit accelerometer service"
+    rate_hz: float  # the default stands in for None, so the rate is always known
 
     def __init__(self, rate_hz: float | None = 50) -> None:
         super().__init__(rate_hz or 50)

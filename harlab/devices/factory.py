@@ -66,7 +66,7 @@ def make_simulated_ble(
     profile: DeviceProfile = PROFILES[key](rate if key != "hrs" else None)
     src = BleSource(BleakLink(rows[0].device, client_backend=SimBleakClient), profile)
     src.simulator = sim  # type: ignore[attr-defined]  # lets a protocol steer the simulated wearer
-    src.set_activity = sim.set_activity  # type: ignore[attr-defined]
+    src.set_activity = sim.set_activity  # type: ignore[method-assign]  # the simulated wearer takes the protocol's activities
     return src
 
 

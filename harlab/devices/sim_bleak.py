@@ -129,6 +129,7 @@ class SimBleakClient(BaseBleakClient):
     def mtu_size(self) -> int:
         return self.sim.mtu
 
+    @property
     def is_connected(self) -> bool:
         return self._connected
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from harlab.devices.ble_profiles import ACC, GYRO, HR, _with_rate
 from harlab.devices.source import SampleBatch, Source, SourceState
-from harlab.simulate.engine import Simulator
+from harlab.simulate.engine import Chunk, Simulator
 
 
 class SimulatedSource(Source):
@@ -125,7 +125,7 @@ class SimulatedSource(Source):
         except Exception as exc:  # report, never die silently
             self.set_state(SourceState.ERROR, str(exc))
 
-    def _emit(self, chunk, gap: bool) -> None:  # noqa: ANN001 - engine.Chunk
+    def _emit(self, chunk: Chunk, gap: bool) -> None:
         assert self.t0_host is not None
         host = self.t0_host + chunk.time * (1.0 + self.drift)
         self.emit_batch(SampleBatch("accel", host, chunk.accel, device_time=chunk.time, gap_before=gap))

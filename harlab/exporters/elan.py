@@ -138,7 +138,7 @@ def _spread(track: LabelTrack) -> list[list[tuple[int, int, Segment]]]:
 
 def build_eaf(
     session: Session, tracks: Sequence[LabelTrack], media: Sequence[ElanMedia] = ()
-) -> ET.ElementTree:
+) -> ET.ElementTree[ET.Element]:
     """The EAF document for ``tracks`` of ``session``, linking ``media`` (see :func:`media_for`)."""
     md = session.metadata
     root = ET.Element(

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -303,7 +304,11 @@ class FitbitBinImporter(Importer):
         )
         size = len(data)
         forced = options.extra.get("batch_size")
-        batch = int(forced) if forced else _layout_for(path, size, data if size % 130 == 0 else None)
+        batch = (
+            int(cast(str | int, forced))
+            if forced
+            else _layout_for(path, size, data if size % 130 == 0 else None)
+        )
         if size == 0:
             raise ImportFormatError(
                 path,

@@ -25,7 +25,9 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -102,7 +104,7 @@ def list_entries(path: Path) -> list[Entry]:
     if path.is_dir():
         for p in sorted(path.rglob("*")):
             if p.is_file() and kind_of(p.name):
-                out.append(Entry(p.name, p, (lambda p=p: read_all(p, budget))))
+                out.append(Entry(p.name, p, partial(read_all, p, budget)))
     elif zipfile.is_zipfile(path):
 
         def reader(info: zipfile.ZipInfo, label: Path) -> Callable[[], bytes]:
@@ -173,7 +175,7 @@ def _line_of_item(text: str, key: str, k: int) -> int | None:
     return None
 
 
-def _as_list(entry: Entry, data: object) -> list[dict]:
+def _as_list(entry: Entry, data: object) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise ImportFormatError(
             entry.label,
@@ -234,7 +236,7 @@ def _number(
     try:
         if isinstance(value, bool) or value is None:
             raise ValueError
-        v = float(value)  # steps store their value as a string
+        v = float(cast(str | float, value))  # steps store their value as a string; others raise
     except (TypeError, ValueError, OverflowError):
         raise _fail(entry, text, key, k, f"{what} {value!r} is not a number", expected) from None
     if not np.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
@@ -465,7 +467,9 @@ def _fmt_offset(td: timedelta) -> str:
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _merge(ts: list[np.ndarray], vs: list[np.ndarray], cs: list[np.ndarray] | None = None):
+def _merge(
+    ts: list[np.ndarray], vs: list[np.ndarray], cs: list[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     t = np.concatenate(ts) if ts else np.empty(0, "datetime64[ns]")
     v = np.concatenate(vs) if vs else np.empty(0)
     c = np.concatenate(cs) if cs else np.full(len(t), -1.0)
@@ -667,7 +671,7 @@ class FitbitTakeoutImporter(Importer):
         return [session]
 
 
-def _iter_dataset(entry_label: Path, data: dict) -> Iterator[tuple[int, str, object]]:
+def _iter_dataset(entry_label: Path, data: dict[str, Any]) -> Iterator[tuple[int, object, object]]:
     intraday = data.get("activities-heart-intraday")
     if not isinstance(intraday, dict) or not isinstance(intraday.get("dataset"), list):
         raise ImportFormatError(
@@ -799,7 +803,7 @@ class FitbitWebApiHeartRateImporter(Importer):
         return [session]
 
     @staticmethod
-    def _date(path: Path, data: dict, options: ImportOptions) -> date:
+    def _date(path: Path, data: dict[str, Any], options: ImportOptions) -> date:
         def day(text: str, where: str) -> date:
             try:
                 found = date.fromisoformat(text)

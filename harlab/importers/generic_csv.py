@@ -30,6 +30,7 @@ import io
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -432,7 +433,7 @@ class GenericCsvImporter(Importer):
                 table.need(c, f"stream {st.name!r}")
                 cols.append(table.numbers(c, allow_empty=True))
             empties = np.stack([e for _, e in cols], axis=1)
-            some = empties.any(axis=1) & ~empties.all(axis=1)
+            some = cast(np.ndarray, empties.any(axis=1) & ~empties.all(axis=1))  # one per row
             present = ~empties.all(axis=1)
             if not present.any():
                 raise ImportFormatError(
@@ -450,7 +451,7 @@ class GenericCsvImporter(Importer):
                 stream=st.name,
                 kind=st.kind,
                 units=st.unit_list(),
-                locate=lambda i, rows=rows: {"line": table.line(int(rows[i]))},
+                locate=lambda i, rows=rows: {"line": table.line(int(rows[i]))},  # type: ignore[misc]  # mypy cannot infer a bound default
             )
             t = times.rel[present]
             period = median_period(t)

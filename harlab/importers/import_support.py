@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, cast
 
 import numpy as np
 from isal import igzip  # ISA-L's gzip: ~3x faster to decompress than zlib, same output
@@ -59,7 +59,7 @@ _READ_ERRORS = (
     OSError,
     EOFError,
     zlib.error,
-    _isal_error,
+    cast(type[Exception], _isal_error),  # isal's stub declares the class as an instance
     gzip.BadGzipFile,
     zipfile.BadZipFile,
     NotImplementedError,
@@ -120,7 +120,9 @@ def _ratio_refusal(label: Path, n: int, compressed: int, declared: bool = False)
     )
 
 
-def _drain(stream: BinaryIO, label: Path, budget: ReadBudget, compressed: int | None, expected: str) -> bytes:
+def _drain(
+    stream: IO[bytes], label: Path, budget: ReadBudget, compressed: int | None, expected: str
+) -> bytes:
     """Everything ``stream`` yields, read in chunks and counted against ``budget`` and, when
     ``compressed`` is known, against :data:`MAX_RATIO`; refused before the chunk past a limit is kept."""
     out = io.BytesIO()
@@ -369,7 +371,7 @@ def check_values(
     if n_ch and all(lim is not None and lim.zero_impossible for lim in limits):
         zero = np.all(v == 0.0, axis=1)
         bad[zero] = True
-    rows = bad.any(axis=1)
+    rows = cast(np.ndarray, bad.any(axis=1))  # one per row, never a scalar
     marked = int(rows.sum())
     reasons = []
     first_limit = next((lim for lim in limits if lim is not None), None)
@@ -435,7 +437,7 @@ def nominal_rate(period: float | None) -> float | None:
     return round(rate, 2) if rate >= 0.01 else rate
 
 
-def distinct_names(path: Path, names: dict, what: str) -> None:
+def distinct_names(path: Path, names: dict[Any, str], what: str) -> None:
     """Refuse a class-name file that (with the built-in names it completes) gives two codes one name:
     a label schema holds each class once."""
     seen: dict[str, object] = {}

@@ -298,15 +298,15 @@ class UciHaptImporter(Importer):
             distinct_names(names_path, classes, "activity")
 
         signals: dict[str, np.ndarray] = {}
-        for k, (which, p) in enumerate((("acc", acc), ("gyro", gyro))):
-            if p is None:
+        for k, (which, found) in enumerate((("acc", acc), ("gyro", gyro))):
+            if found is None:
                 continue
             if progress:
-                progress(k / 3, f"reading {p.name}")
-            signals[which] = parse_xyz(p)
-        if "acc" in signals and "gyro" in signals and len(signals["acc"]) != len(signals["gyro"]):
+                progress(k / 3, f"reading {found.name}")
+            signals[which] = parse_xyz(found)
+        if acc is not None and gyro is not None and len(signals["acc"]) != len(signals["gyro"]):
             raise ImportFormatError(
-                gyro,  # type: ignore[arg-type]
+                gyro,
                 f"{len(signals['gyro'])} rows but the accelerometer file has {len(signals['acc'])}",
                 line=min(len(signals["acc"]), len(signals["gyro"])) + 1,
                 expected="as many rows as the acc file of the same experiment",
@@ -333,11 +333,11 @@ class UciHaptImporter(Importer):
         session = Session(meta, schema)
         t = np.arange(n, dtype=np.float64) / RATE_HZ
         locate = line_of_row(1)  # no header: row i is line i + 1
-        if "acc" in signals:
+        if acc is not None:  # then its samples were read
             acc_checked = check_values(
                 acc,
                 signals["acc"],
-                stream="accelerometer",  # type: ignore[arg-type]
+                stream="accelerometer",
                 kind="accelerometer",
                 units="g",
                 locate=locate,
@@ -354,16 +354,16 @@ class UciHaptImporter(Importer):
                     flags=acc_checked.flags(),
                     kind="accelerometer",
                     device="phone",
-                    attrs={"source_file": acc.name, "converted": "g * 9.80665"},  # type: ignore[union-attr]
+                    attrs={"source_file": acc.name, "converted": "g * 9.80665"},
                 )
             )
             if acc_checked.note:
                 warn(session, acc_checked.note)
-        if "gyro" in signals:
+        if gyro is not None:
             gyro_checked = check_values(
                 gyro,
                 signals["gyro"],
-                stream="gyroscope",  # type: ignore[arg-type]
+                stream="gyroscope",
                 kind="gyroscope",
                 units="rad/s",
                 locate=locate,
@@ -379,7 +379,7 @@ class UciHaptImporter(Importer):
                     flags=gyro_checked.flags(),
                     kind="gyroscope",
                     device="phone",
-                    attrs={"source_file": gyro.name},  # type: ignore[union-attr]
+                    attrs={"source_file": gyro.name},
                 )
             )
             if gyro_checked.note:

@@ -14,7 +14,7 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -315,7 +315,7 @@ def session_windows(
         t, v = (t_first, v_first[fin]) if stream is first else stream.read(t0, t1)
         values[:, cols] = resample_onto(t, v[:, idx], grid, rate, rate_hz=stream.rate_hz)
     values, _ = to_si(values, units_in)
-    valid = np.isfinite(values).all(axis=1)
+    valid = cast(np.ndarray, np.isfinite(values).all(axis=1))  # one per grid row
     xs, starts = [], []
     covered = []
     for a, b in uniform_pieces(valid, grid, rate):

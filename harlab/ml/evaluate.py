@@ -40,7 +40,7 @@ def evaluate_model(model: ActivityModel, data: Dataset) -> dict[str, Any]:
         raise HarlabError(
             f"the data has channels {data.info.channels}, the model expects {model.info.channels}"
         )
-    remap = np.array([model.classes.index(m) for m in matched], np.int64)
+    remap = np.array([model.classes.index(m) for m in matched if m is not None], np.int64)  # all are
     t0 = time.perf_counter()
     probs = model.predict_proba(data.X, data.context if model.needs_references else None)
     dt = time.perf_counter() - t0

@@ -66,7 +66,7 @@ def pca_windows(
 
 def plot_pca(
     proj: Projection,
-    labels: Sequence[str],
+    labels: Sequence[str] | np.ndarray,
     path: str | Path,
     dims: int = 2,
     colors: dict[str, str] | None = None,
@@ -82,8 +82,8 @@ def plot_pca(
         raise HarlabError(f"a PCA plot has 2 or 3 dimensions, not {dims}")
     if proj.coords.shape[1] < dims:
         raise HarlabError(f"only {proj.coords.shape[1]} components available for a {dims}-D plot")
-    labels = np.asarray(labels, dtype=str)
-    idx = np.arange(len(labels))
+    names = np.asarray(labels, dtype=str)
+    idx = np.arange(len(names))
     if len(idx) > max_points:
         idx = np.sort(np.random.default_rng(seed).choice(idx, max_points, replace=False))
     fig = Figure(figsize=(8, 6.5))
@@ -109,18 +109,18 @@ def plot_pca(
         "#f7b6d2",
         "#dbdb8d",
     ]
-    for i, c in enumerate(dict.fromkeys(labels[idx].tolist())):
-        sel = idx[labels[idx] == c]
+    for i, c in enumerate(dict.fromkeys(names[idx].tolist())):
+        sel = idx[names[idx] == c]
         col = (colors or {}).get(c, palette[i % len(palette)])
         pts = [proj.coords[sel, d] for d in range(dims)]
-        ax.scatter(*pts, s=6, alpha=0.6, color=col, label=f"{c} ({len(sel)})")
+        ax.scatter(*pts, s=6, alpha=0.6, color=col, label=f"{c} ({len(sel)})")  # type: ignore[misc]  # 2 or 3 coordinates
     ev = proj.explained
     ax.set_xlabel(f"PC1 ({ev[0]:.0%})")
     ax.set_ylabel(f"PC2 ({ev[1]:.0%})")
     if dims == 3:
         ax.set_zlabel(f"PC3 ({ev[2]:.0%})")  # type: ignore[attr-defined]
     ax.legend(fontsize=7, markerscale=2, loc="best")
-    ax.set_title(title or f"PCA of {len(labels)} windows", fontsize=10)
+    ax.set_title(title or f"PCA of {len(names)} windows", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

@@ -159,10 +159,10 @@ def _features_v2(
     extra: list[np.ndarray] = []
     gravity_unit = None
     for t in triads:
-        cols = list(t)
-        a = x[:, :, cols]
+        axes = list(t)
+        a = x[:, :, axes]
         views.append(np.linalg.norm(a, axis=2)[:, :, None])
-        views.append(np.linalg.norm(jerk[:, :, cols], axis=2)[:, :, None])
+        views.append(np.linalg.norm(jerk[:, :, axes], axis=2)[:, :, None])
         extra += [_corr(a[:, :, i], a[:, :, j]) for i, j in ((0, 1), (0, 2), (1, 2))]
         if units[t[0]] in ACCEL_UNITS and gravity_unit is None:
             g = a.mean(1)

@@ -27,7 +27,7 @@ import stat
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 
@@ -155,7 +155,7 @@ def _checked_entries(infos: list[zipfile.ZipInfo], file_size: int) -> list[tuple
 
 def _read_npy(z: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray:
     fmt = np.lib.format
-    with z.open(info) as fp:
+    with cast(zipfile.ZipExtFile, z.open(info)) as fp:  # reading: a ZipExtFile, which has readinto
         try:
             version = fmt.read_magic(fp)
             if version == (1, 0):
@@ -191,7 +191,7 @@ def _read_npy(z: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray
                 f"holds {held} bytes"
             )
         arr = np.empty(count, dtype)
-        view = memoryview(arr).cast("B")
+        view = arr.data.cast("B")
         pos = 0
         while pos < nbytes:
             got = fp.readinto(view[pos : pos + _CHUNK])

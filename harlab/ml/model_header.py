@@ -28,10 +28,10 @@ from harlab.ml.models import CNN1DConfig, Seed2DConfig
 MAX_HEADER_BYTES = 64 << 20
 MAX_DEPTH = 32
 #: upper bounds of the header's numbers (lower bounds are 1 unless said otherwise)
-LIMITS = {
+LIMITS: dict[str, int] = {
     "classes": 10_000,
     "channels": 256,
-    "rate_hz": 100_000.0,
+    "rate_hz": 100_000,
     "window_samples": 100_000,  #: samples per window
     "window_values": 4_000_000,  #: samples x channels of one window (16 MB of float32)
     "members": 16,
@@ -287,7 +287,7 @@ def check_arch(arch: dict[str, Any], where: str) -> dict[str, Any]:
     if cls is None:
         raise HarlabError(f"unknown network architecture {_show(kind)} (expected 'cnn1d' or 'seed2d')")
     defaults = {
-        f.name: (f.default if f.default is not MISSING else f.default_factory())  # type: ignore[misc]
+        f.name: (f.default if f.default is not MISSING else f.default_factory())  # type: ignore[operator]  # every setting has one or the other
         for f in fields(cls)
     }
     unknown = sorted(set(arch) - set(defaults))

@@ -29,7 +29,7 @@ from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -165,7 +165,7 @@ class TorchMember:
         return np.concatenate(out) if out else np.zeros((0, self.net_classes()), np.float32)
 
     def net_classes(self) -> int:
-        return int(self.net.head.out_features)  # type: ignore[union-attr]
+        return int(cast(torch.nn.Linear, self.net.head).out_features)  # both networks end in a Linear
 
     def header(self) -> dict[str, Any]:
         return {"kind": self.kind, "arch": arch_to_dict(self.arch)}
@@ -251,7 +251,7 @@ class BoostedFeaturesMember:
         #: (:func:`harlab.ml.context.relative_features`); files from before them have none
         self.relative = self.uses_context and bool(relative)
         self.rate_hz = float(rate_hz)
-        self.triads = [tuple(int(i) for i in t) for t in triads]
+        self.triads = cast(list[tuple[int, int, int]], [tuple(int(i) for i in t) for t in triads])
         self.n_classes = n_classes
         self.units = list(units or [])
         self.features_version = int(features_version)
@@ -263,7 +263,7 @@ class BoostedFeaturesMember:
             X,
             self.rate_hz,
             self.triads,
-            self.units,  # type: ignore[arg-type]
+            self.units,
             version=self.features_version,
         )
         if not self.uses_context:

@@ -114,11 +114,11 @@ def channel_signs(transforms: np.ndarray, channels: Sequence[str], units: Sequen
 
 def canonicalise(
     X: np.ndarray,
-    refs: np.ndarray,
+    refs: np.ndarray | None,
     upright: Sequence[float] | None,
     channels: Sequence[str],
     units: Sequence[str],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Windows X (N, T, C) and their references mapped into the canonical orientation.
 
     Returns (X, refs, transform index per window); with no ``upright`` (a model trained

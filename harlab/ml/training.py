@@ -352,7 +352,7 @@ def _evaluate_net(
     loss_fn: nn.Module,
     batch: int = 1024,
     ctx: torch.Tensor | None = None,
-):
+) -> tuple[float, float, float]:
     net.eval()
     with torch.inference_mode():
         logits = torch.cat(
@@ -577,7 +577,8 @@ def train_gbm_member(
         "verbose": -1,
     }
     dtrain = lgb.Dataset(F[~val], y[~val], weight=w, free_raw_data=True)
-    valid_sets, callbacks = [], []
+    valid_sets: list[lgb.Dataset] = []
+    callbacks: list[Callable[..., Any]] = []
     if val.any():
         valid_sets = [lgb.Dataset(F[val], y[val], reference=dtrain)]
         callbacks.append(lgb.early_stopping(100, verbose=False))

@@ -49,6 +49,9 @@ TOLERANCE = 1e-4
 class _Normalised(nn.Module):
     """Raw windows -> normalisation -> network -> softmax, one traceable module."""
 
+    mean: torch.Tensor  # buffers, registered below
+    std: torch.Tensor
+
     def __init__(self, member: TorchMember) -> None:
         super().__init__()
         self.net = member.net
@@ -164,6 +167,7 @@ def export_onnx(
                 verbose=False,
             )
         reg_log.setLevel(level)
+        assert program is not None  # the dynamo exporter always returns its program
         program.save(str(tmp))
         proto = onnx.load(str(tmp))
         meta = {

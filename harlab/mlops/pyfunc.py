@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.pyfunc.model import PythonModel  # mlflow.pyfunc is a lazy module to mypy
 
 from harlab.ml.modelfile import ActivityModel
 from harlab.mlops.scoring import ScoringInputError, WindowScorer, windows_from_model_input
@@ -25,7 +25,7 @@ from harlab.mlops.scoring import ScoringInputError, WindowScorer, windows_from_m
 ARTIFACT_KEY = "harlab_model"
 
 
-class HarlabActivityPyfunc(mlflow.pyfunc.PythonModel):
+class HarlabActivityPyfunc(PythonModel):
     """Scores windows N×T×C (or a table of flattened windows, or the seed's N×T×6×1 under ``data``).
 
     Returns a DataFrame, one row per window: ``class``, ``class_index``, ``confidence`` and

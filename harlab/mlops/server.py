@@ -173,7 +173,7 @@ class _Reader(io.RawIOBase):
         return n
 
 
-class _Writer(io.RawIOBase):
+class _Writer(io.BufferedIOBase):
     """Connection output that always sends everything (``sendall``), like the standard library's."""
 
     def __init__(self, sock: socket.socket) -> None:

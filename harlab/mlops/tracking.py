@@ -311,11 +311,11 @@ class RunTracker:
             }
         )
         if self.mlflow is not None:
-            import mlflow.data
+            from mlflow.data.numpy_dataset import from_numpy  # what mlflow.data registers at import
 
-            ds = mlflow.data.from_numpy(
+            ds = from_numpy(
                 np.asarray(data.X, np.float32),
-                targets=np.asarray(data.y),  # type: ignore[attr-defined]
+                targets=np.asarray(data.y),
                 name=f"{lin['track']}-windows",
                 digest=lin["windows_digest"][:16],
             )

@@ -13,6 +13,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harlab.core.errors import HarlabError
 
@@ -51,7 +52,7 @@ class Protocol:
         return sum(s.duration_s + self.countdown_s for s in self.steps)
 
 
-def _step(d: dict, where: str) -> ProtocolStep:
+def _step(d: dict[str, Any], where: str) -> ProtocolStep:
     try:
         return ProtocolStep(str(d["activity"]), float(d["duration_s"]), str(d.get("instruction", "")))
     except KeyError as exc:

@@ -24,7 +24,7 @@ import numpy as np
 
 from harlab import __version__
 from harlab.core.errors import HarlabError
-from harlab.core.events import EventEmitter
+from harlab.core.events import Event, EventEmitter
 from harlab.core.labels import LabelSchema, Segment
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.streams import FLAG_GAP_BEFORE
@@ -265,7 +265,7 @@ class Recorder:
                     src.set_activity(self._protocol.steps[self._pstate[0]].activity)
 
     # -- the pump --------------------------------------------------------------------
-    def _on_source_event(self, event) -> None:  # noqa: ANN001
+    def _on_source_event(self, event: Event) -> None:
         state = event.data.get("state")
         msg = event.data.get("message", "")
         if state in (SourceState.RECONNECTING, SourceState.ERROR):

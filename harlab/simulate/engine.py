@@ -506,20 +506,20 @@ class Simulator:
             w, dw = _smootherstep((t - ev_t[j]) * (1.0 / self.transition_s))
             dw *= 1.0 / self.transition_s
 
-            def par(c: int):  # a scalar here, an array when turning
+            def par(c: int) -> np.ndarray | float:  # an array when turning, a scalar otherwise
                 return p0[c] + w * dp[c]
 
-            def rate_of(c: int):
+            def rate_of(c: int) -> np.ndarray | float:
                 return dw * dp[c]
 
             q0 = (q0t[0, j], q0t[1, j], q0t[2, j], q0t[3, j])
             q_base = rot.qmul(q0, rot.from_rotvec((w * v[0], w * v[1], w * v[2])))
         else:
 
-            def par(c: int):
+            def par(c: int) -> np.ndarray | float:
                 return p0[c] + dp[c]
 
-            def rate_of(c: int):
+            def rate_of(c: int) -> np.ndarray | float:
                 return 0.0
 
             q_base = (q1t[0, j], q1t[1, j], q1t[2, j], q1t[3, j])
@@ -547,7 +547,7 @@ class Simulator:
             if _nonzero(h4):
                 vert += h4 * (2.0 * c2 * c2 - 1.0)
             fwd = s1 * math.cos(0.6) + c1 * math.sin(0.6)
-            body = (a_f * amp * fwd, a_l * amp * np.sin(0.5 * phase), a_v * amp * vert + G)
+            body: rot.Vec3 = (a_f * amp * fwd, a_l * amp * np.sin(0.5 * phase), a_v * amp * vert + G)
         else:
             body = (0.0, 0.0, G)
 
@@ -603,7 +603,7 @@ class Simulator:
             accel[:, k] = acc[k] + self._accel_sd * noise[k] + self.accel_bias[k]
 
         # Gyroscope: body-frame angular velocity of q_dev, plus turning about the vertical.
-        om: tuple | None = None
+        om: rot.Vec3 | None = None
         if turning:
             om = (dw * v[0], dw * v[1], dw * v[2])
             if swinging:

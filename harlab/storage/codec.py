@@ -14,7 +14,7 @@ import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import h5py
 import numpy as np
@@ -28,7 +28,7 @@ from harlab.core.errors import (
     UnsupportedVersionError,
     VideoFileError,
 )
-from harlab.core.labels import LabelSchema, LabelTrack, Segment
+from harlab.core.labels import LabelSchema, LabelTrack, Policy, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
@@ -267,7 +267,7 @@ def open_h5(path: Path, check_structure: bool = True) -> h5py.File:
             )
         ver = f.attrs.get("format_version")
         try:
-            ver_int = int(ver)  # type: ignore[arg-type]
+            ver_int = int(ver)
         except (TypeError, ValueError, OverflowError):
             raise SessionFileError(
                 path, f"root attribute 'format_version' is {ver!r}, expected an integer"
@@ -345,16 +345,15 @@ class _Reader:
         self.where = "/schema"
         cls = read_table(self.need(f, "schema"), CLASS_DTYPE)
         schema = LabelSchema.from_list(
-            [{k: cls[k][i] for k in CLASS_DTYPE.names} for i in range(len(cls["name"]))]
+            [{k: cls[k][i] for k in CLASS_DTYPE.names or ()} for i in range(len(cls["name"]))]
         )
         session = Session(md, schema)
         for name, ds in self.need(f, "labels", h5py.Group).items():
             self.where = f"/labels/{name}"
             if not isinstance(ds, h5py.Dataset):
                 raise SessionFileError(self.path, f"{self.where} should be a table (dataset)")
-            track = LabelTrack(
-                name, to_str(self.attr(ds, "policy", "exclusive")), to_str(ds.attrs.get("description", ""))
-            )  # type: ignore[arg-type]
+            policy = cast(Policy, to_str(self.attr(ds, "policy", "exclusive")))  # LabelTrack checks it
+            track = LabelTrack(name, policy, to_str(ds.attrs.get("description", "")))
             track.add_many(segments_from_table(read_table(ds, SEGMENT_DTYPE)), keep_ids=True)
             track.keep_ids_below(int(ds.attrs.get("next_id", 1)))  # ids of deleted segments stay used
             session.add_label_track(track)
@@ -404,7 +403,9 @@ class _Reader:
 
     def metadata(self, g: h5py.Group) -> Metadata:
         dev = read_table(self.need(g, "devices"), DEVICE_DTYPE)
-        devices = [DeviceInfo(**{k: dev[k][i] for k in DEVICE_DTYPE.names}) for i in range(len(dev["name"]))]
+        devices = [
+            DeviceInfo(**{k: dev[k][i] for k in DEVICE_DTYPE.names or ()}) for i in range(len(dev["name"]))
+        ]
         p = self.need(g, "provenance", h5py.Group)
         src = read_table(self.need(p, "sources"), SOURCE_DTYPE)
         sources = [

@@ -158,7 +158,9 @@ def str_list(value: Any) -> list[str]:
 
 
 # -- tables --------------------------------------------------------------------------
-def write_table(group: h5py.Group, name: str, dtype: np.dtype, rows: Sequence[tuple]) -> h5py.Dataset:
+def write_table(
+    group: h5py.Group, name: str, dtype: np.dtype, rows: Sequence[tuple[Any, ...]]
+) -> h5py.Dataset:
     """A compound dataset, one record per row; chunked and compressed when large."""
     arr = np.array(list(rows), dtype=dtype) if rows else np.zeros(0, dtype=dtype)
     kwargs: dict[str, Any] = {}
@@ -186,7 +188,7 @@ def read_table(ds: h5py.Dataset, dtype: np.dtype) -> dict[str, list[Any]]:
     return out
 
 
-def segment_rows(segments: Iterable[Segment]) -> list[tuple]:
+def segment_rows(segments: Iterable[Segment]) -> list[tuple[Any, ...]]:
     return [
         (
             s.id,

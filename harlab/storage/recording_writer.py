@@ -17,7 +17,7 @@ import time as _time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import h5py
 import numpy as np
@@ -26,7 +26,7 @@ from harlab.core.errors import SessionError, SessionFileError
 from harlab.core.files import fsync_dir, fsync_path
 from harlab.core.labels import LabelSchema, LabelTrack, Policy, Segment, segment_from_dict, segment_to_dict
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
-from harlab.core.streams import Stream, check_samples
+from harlab.core.streams import Stream, StreamData, check_samples
 from harlab.storage.codec import (
     save_h5,
     write_label_track,
@@ -122,7 +122,7 @@ class _Builder:
             spec["name"],
             list(spec["channels"]),
             list(spec["units"]),
-            _Shape(len(spec["channels"])),
+            cast(StreamData, _Shape(len(spec["channels"]))),  # the attributes need only the shape
             spec.get("rate_hz"),
             spec.get("kind", ""),
             spec.get("device", ""),
@@ -283,7 +283,7 @@ class RecordingWriter:
             raise SessionError(f"the recording already has a stream {name!r}")
         if isinstance(units, str):
             units = [units] * len(channels)
-        spec = {
+        spec: dict[str, Any] = {
             "name": name,
             "channels": list(channels),
             "units": list(units),
@@ -293,7 +293,13 @@ class RecordingWriter:
             "attrs": dict(attrs or {}),
         }
         Stream(
-            name, spec["channels"], spec["units"], _Shape(len(channels)), rate_hz, kind, device
+            name,
+            spec["channels"],
+            spec["units"],
+            cast(StreamData, _Shape(len(channels))),
+            rate_hz,
+            kind,
+            device,
         )  # validates
         self._ids[name] = self._builder.add_stream(spec)
         self._last[name] = -np.inf

@@ -385,6 +385,7 @@ class FrameDecoder:
     def _decode_forward(self, i: int) -> Any:
         """Decode until frame ``i``; None when the decoder passes it or the file ends first."""
         target = self._target = int(self.index.pts[i])
+        ts: int | None  # the frame's ordinal, pts or dts; None when it has neither
         try:
             for frame in self._frames:
                 self.stats.frames_decoded += 1
