@@ -39,22 +39,11 @@ from harlab.importers.importer import (
     resolve_timezone,
     warn,
 )
-from harlab.labeling.schema_presets import PRESETS
+from harlab.labeling.schema_presets import FITBIT_ACTIVITIES, PRESETS
 
-#: Activity codes of the seed apps, in code order. The author wrote "Squad" for squat;
-#: harlab names the class "Squat" and accepts "Squad" in file names.
-ACTIVITIES: tuple[str, ...] = (
-    "Walking",
-    "Upstairs",
-    "Downstairs",
-    "Running",
-    "Standing",
-    "Sitting",
-    "Jumping",
-    "Squat",
-    "Laying",
-    "Situp",
-)
+#: Activity codes of the seed apps, in code order (the preset's table). The author wrote "Squad"
+#: for squat; harlab names the class "Squat" and accepts "Squad" in file names.
+ACTIVITIES = FITBIT_ACTIVITIES
 ALIASES = {"Squad": "Squat"}
 
 SEED_RATE_HZ = 10.0

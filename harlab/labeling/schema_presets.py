@@ -61,7 +61,8 @@ class Preset:
         return out
 
 
-_FITBIT = (
+#: the seed's Fitbit activity classes, in code order (code i is FITBIT_ACTIVITIES[i])
+FITBIT_ACTIVITIES: tuple[str, ...] = (
     "Walking",
     "Upstairs",
     "Downstairs",
@@ -116,7 +117,7 @@ PRESETS: dict[str, Preset] = {
             "Fitbit seed project (10 activities)",
             tuple(
                 (n, f"seed code {i}" + (' (the seed spells it "Squad")' if n == "Squat" else ""))
-                for i, n in enumerate(_FITBIT)
+                for i, n in enumerate(FITBIT_ACTIVITIES)
             ),
             hotkeys=tuple("0123456789"),
         ),
