@@ -39,11 +39,15 @@ class QualityTrack:
         if not self.name or "/" in self.name or len(self.name) > 200:
             raise SessionError(f"invalid quality track name {self.name!r}")
         if self.kind not in QUALITY_KINDS:
-            raise SessionError(f"quality track {self.name!r}: unknown kind {self.kind!r} (known: {QUALITY_KINDS})")
+            raise SessionError(
+                f"quality track {self.name!r}: unknown kind {self.kind!r} (known: {QUALITY_KINDS})"
+            )
         self.start = np.ascontiguousarray(self.start, dtype=np.float64).reshape(-1)
         self.end = np.ascontiguousarray(self.end, dtype=np.float64).reshape(-1)
         if self.start.shape != self.end.shape:
-            raise SessionError(f"quality track {self.name!r}: {len(self.start)} starts but {len(self.end)} ends")
+            raise SessionError(
+                f"quality track {self.name!r}: {len(self.start)} starts but {len(self.end)} ends"
+            )
         if not (np.isfinite(self.start).all() and np.isfinite(self.end).all()):
             raise SessionError(f"quality track {self.name!r}: a span time is not finite")
         bad = np.flatnonzero(self.end <= self.start)

@@ -176,10 +176,14 @@ class WeekView(QWidget):
         bold.setBold(True)
         p.setFont(bold)
         p.setPen(fg)
-        who = " · ".join(x for x in (s.participant and f"participant {s.participant}", s.session_id[:16]) if x)
+        who = " · ".join(
+            x for x in (s.participant and f"participant {s.participant}", s.session_id[:16]) if x
+        )
         p.drawText(QPointF(MARGIN, MARGIN + 14), f"A week at a glance: {who}")
         p.setFont(font)
-        what = "no activity track" if s.source == "none" else s.source.replace("prediction", "predicted by", 1)
+        what = (
+            "no activity track" if s.source == "none" else s.source.replace("prediction", "predicted by", 1)
+        )
         p.drawText(
             QPointF(MARGIN, MARGIN + 32),
             f"{what} · times in {s.timezone or 'UTC'} · grey: not worn ({hm(s.nonwear_total_min)})",
@@ -193,7 +197,11 @@ class WeekView(QWidget):
         for h in range(0, 25, 3):
             x = lay.acto_x + lay.acto_w * h / 24.0
             p.setPen(fg)
-            p.drawText(QRectF(x - 20, lay.rows_top - AXIS_H, 40, AXIS_H - 2), Qt.AlignmentFlag.AlignCenter, f"{h:02d}")
+            p.drawText(
+                QRectF(x - 20, lay.rows_top - AXIS_H, 40, AXIS_H - 2),
+                Qt.AlignmentFlag.AlignCenter,
+                f"{h:02d}",
+            )
             p.setPen(QPen(grid, 1))
             p.drawLine(QPointF(x, lay.rows_top), QPointF(x, lay.rows_bottom - ROW_GAP))
         p.setPen(fg)
@@ -213,23 +221,17 @@ class WeekView(QWidget):
             p.setPen(fg)
             title = d.title if d.day is None else f"{d.day:%a} {d.title}"
             p.drawText(
-                QRectF(MARGIN, y, LABEL_W - 6, ROW_H), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, title
+                QRectF(MARGIN, y, LABEL_W - 6, ROW_H),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                title,
             )
             p.fillRect(QRectF(lay.acto_x, y, lay.acto_w, ROW_H), empty)
-            scale = lay.acto_w / 86400.0
-
-            def span(a: float, b: float, color: QColor, top: float = 0.0, d0: float = d.start_s) -> None:
-                x0 = lay.acto_x + max(0.0, min(86400.0, a - d0)) * scale
-                x1 = lay.acto_x + max(0.0, min(86400.0, b - d0)) * scale
-                if x1 > x0:
-                    p.fillRect(QRectF(x0, y + top, max(1.0, x1 - x0), ROW_H - top), color)
-
             here = (s.seg_end > d.start_s) & (s.seg_start < d.end_s)
             for a, b, c in zip(s.seg_start[here], s.seg_end[here], s.seg_class[here], strict=True):
-                span(float(a), float(b), colors[int(c)])
+                _span(p, lay, y, d.start_s, float(a), float(b), colors[int(c)])
             nw = (s.nonwear_end > d.start_s) & (s.nonwear_start < d.end_s)
             for a, b in zip(s.nonwear_start[nw], s.nonwear_end[nw], strict=True):
-                span(float(a), float(b), grey)
+                _span(p, lay, y, d.start_s, float(a), float(b), grey)
             # stacked bar of the day's minutes, on one scale for every day
             x = lay.bar_x
             bw = lay.bar_w - 44
@@ -269,6 +271,17 @@ class WeekView(QWidget):
             p.fillRect(QRectF(lx, ly + 3, 12, 12), col)
             p.setPen(fg)
             p.drawText(QPointF(lx + 18, ly + 14), f"{name} {hm(minutes)}")
+
+
+def _span(
+    p: QPainter, lay: WeekLayout, y: float, day_start: float, a: float, b: float, color: QColor
+) -> None:
+    """Fill the actogram row at ``y`` from ``a`` to ``b`` (session seconds; the row starts at ``day_start``)."""
+    scale = lay.acto_w / 86400.0
+    x0 = lay.acto_x + max(0.0, min(86400.0, a - day_start)) * scale
+    x1 = lay.acto_x + max(0.0, min(86400.0, b - day_start)) * scale
+    if x1 > x0:
+        p.fillRect(QRectF(x0, y, max(1.0, x1 - x0), ROW_H), color)
 
 
 def render_summary_image(summary: WeekSummary, width: int = 1000, dark: bool = False) -> QImage:

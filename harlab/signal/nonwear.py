@@ -41,7 +41,9 @@ _G = 9.80665
 _TO_G = {"g": 1.0, "mg": 1e-3, "m/s^2": 1.0 / _G, "m/s2": 1.0 / _G, "m/s²": 1.0 / _G}
 #: blocks read per chunk: 16 blocks of 15 min at 100 Hz x 3 axes is 35 MB of float32
 _CHUNK_BLOCKS = 16
-METHOD = "van Hees 2013 (GGIR): std < 13 mg and range < 50 mg on >= 2 of 3 axes over 60-min windows, 15-min steps"
+METHOD = (
+    "van Hees 2013 (GGIR): std < 13 mg and range < 50 mg on >= 2 of 3 axes over 60-min windows, 15-min steps"
+)
 #: the track name harlab gives the detected non-wear
 TRACK_NAME = "nonwear"
 
@@ -91,12 +93,16 @@ def accelerometer_of(session: Session, name: str | None = None) -> Stream:
     """The stream non-wear is detected on: ``name``, or the first 3-axis accelerometer."""
     if name is not None:
         if name not in session.streams:
-            raise NonwearError(f"the session has no stream {name!r} (streams: {', '.join(session.streams) or 'none'})")
+            raise NonwearError(
+                f"the session has no stream {name!r} (streams: {', '.join(session.streams) or 'none'})"
+            )
         return session.streams[name]
     for stream in session.streams.values():
         if stream.kind == "accelerometer" and stream.data.n_channels >= 3:
             return stream
-    raise NonwearError("the session has no 3-axis accelerometer stream (kind 'accelerometer') to detect non-wear on")
+    raise NonwearError(
+        "the session has no 3-axis accelerometer stream (kind 'accelerometer') to detect non-wear on"
+    )
 
 
 def _scale_to_g(stream: Stream) -> float:
@@ -137,7 +143,9 @@ def detect_nonwear(
     p.check()
     acc = accelerometer_of(session, stream)
     scale = _scale_to_g(acc)
-    empty = QualityTrack(TRACK_NAME, "nonwear", np.zeros(0), np.zeros(0), METHOD, {**p.as_params(), "stream": acc.name})
+    empty = QualityTrack(
+        TRACK_NAME, "nonwear", np.zeros(0), np.zeros(0), METHOD, {**p.as_params(), "stream": acc.name}
+    )
     if acc.data.n_samples < 2:
         return empty
     first, last = acc.data.time_bounds()
@@ -169,11 +177,13 @@ def detect_nonwear(
     if not rate:
         return empty
     nw = nblocks - k + 1
-    wn = sum(n[j : j + nw] for j in range(k))
-    wsum = sum((n[j : j + nw, None] * mean[j : j + nw]) for j in range(k))
+    wn = np.sum([n[j : j + nw] for j in range(k)], axis=0)
+    wsum = np.sum([n[j : j + nw, None] * mean[j : j + nw] for j in range(k)], axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         wmean = wsum / wn[:, None]
-        wm2 = sum(m2[j : j + nw] + n[j : j + nw, None] * (mean[j : j + nw] - wmean) ** 2 for j in range(k))
+        wm2 = np.sum(
+            [m2[j : j + nw] + n[j : j + nw, None] * (mean[j : j + nw] - wmean) ** 2 for j in range(k)], axis=0
+        )
         wstd = np.sqrt(wm2 / np.maximum(wn - 1, 1)[:, None])
     wlo = np.min(np.stack([lo[j : j + nw] for j in range(k)]), axis=0)
     whi = np.max(np.stack([hi[j : j + nw] for j in range(k)]), axis=0)

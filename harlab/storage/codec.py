@@ -183,7 +183,9 @@ def write_quality(f: h5py.File, tracks: list[QualityTrack]) -> None:
         return
     g = f.create_group("quality", track_order=True)
     for track in tracks:
-        ds = write_table(g, track.name, SPAN_DTYPE, list(zip(track.start.tolist(), track.end.tolist(), strict=True)))
+        ds = write_table(
+            g, track.name, SPAN_DTYPE, list(zip(track.start.tolist(), track.end.tolist(), strict=True))
+        )
         ds.attrs["kind"] = track.kind
         ds.attrs["method"] = track.method
         ds.attrs["params"] = dict_to_json(track.params)

@@ -138,10 +138,14 @@ def quality_structure_problems(g: Any) -> list[str]:
             out.append(f"{ds.name} should be a table (dataset) of spans")
             continue
         fields = ds.dtype.fields or {}
-        if ds.ndim != 1 or set(fields) != set(SPAN_DTYPE.names or ()) or any(
-            fields[k][0].kind != "f" or fields[k][0].itemsize > 8 for k in fields
+        if (
+            ds.ndim != 1
+            or set(fields) != set(SPAN_DTYPE.names or ())
+            or any(fields[k][0].kind != "f" or fields[k][0].itemsize > 8 for k in fields)
         ):
-            out.append(f"{ds.name} has dtype {ds.dtype} shape {ds.shape}, expected a table of float start, end")
+            out.append(
+                f"{ds.name} has dtype {ds.dtype} shape {ds.shape}, expected a table of float start, end"
+            )
         extra = sorted(set(ds.attrs) - set(QUALITY_ATTRS))
         if extra:
             out.append(f"{ds.name}: unknown attributes {extra[:3]}")

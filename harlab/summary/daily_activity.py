@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from harlab.core.errors import HarlabError
+from harlab.core.labels import Segment
 from harlab.core.session import Session
 from harlab.signal.nonwear import session_nonwear
 from harlab.storage import open_session
@@ -110,13 +111,17 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def day_bounds(start_utc: datetime | None, timezone: str, t0: float, t1: float) -> list[tuple[date | None, float, float]]:
+def day_bounds(
+    start_utc: datetime | None, timezone: str, t0: float, t1: float
+) -> list[tuple[date | None, float, float]]:
     """The local calendar days that ``[t0, t1]`` (session seconds) touches, as (date, start, end)
     in session seconds of their midnights; days of 24 h from ``t0`` when the start is unknown."""
     if not (np.isfinite(t0) and np.isfinite(t1)) or t1 < t0:
         raise SummaryError(f"the session's time span {t0}..{t1} s is not a span")
     if (t1 - t0) > MAX_DAYS * 86400:
-        raise SummaryError(f"the session spans {(t1 - t0) / 86400:.0f} days; a summary covers at most {MAX_DAYS}")
+        raise SummaryError(
+            f"the session spans {(t1 - t0) / 86400:.0f} days; a summary covers at most {MAX_DAYS}"
+        )
     if start_utc is None:
         n = max(1, int(np.ceil((t1 - t0) / 86400.0 - 1e-12)))
         return [(None, t0 + 86400.0 * i, t0 + 86400.0 * (i + 1)) for i in range(n)]
@@ -128,7 +133,7 @@ def day_bounds(start_utc: datetime | None, timezone: str, t0: float, t1: float) 
         local = datetime.combine(d, time(0), tzinfo=zone)
         return (local - start_utc).total_seconds()
 
-    out = []
+    out: list[tuple[date | None, float, float]] = []
     d = first
     while d <= last:
         nxt = d + timedelta(days=1)
@@ -150,7 +155,9 @@ def _covered_before(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.nda
     return out
 
 
-def _activity(session: Session, prediction: str | None, labels: str | None) -> tuple[str, list, list[str]]:
+def _activity(
+    session: Session, prediction: str | None, labels: str | None
+) -> tuple[str, list[Segment], list[str]]:
     """(source description, segments, class names in schema order) of the counted activity."""
     if prediction is not None and prediction not in session.prediction_tracks:
         have = ", ".join(session.prediction_tracks) or "none"
