@@ -14,14 +14,34 @@ paints them with one :class:`WeekLayout`, used both on screen and by :func:`rend
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
-from harlab.summary import NONWEAR_COLOR, WeekSummary
+from harlab.core.events import Event
+from harlab.core.files import atomic_write
+from harlab.core.quality import QualityTrack, nonwear_spans
+from harlab.core.session import Session
+from harlab.gui.background_job import BackgroundJob
+from harlab.labeling.commands import SetQualityTrack
+from harlab.labeling.history import EditHistory
+from harlab.signal.nonwear import NonwearError, detect_nonwear
+from harlab.summary import NONWEAR_COLOR, WeekSummary, summarise_session, write_summary_csv
 
 MARGIN = 12
 TITLE_H = 40
@@ -306,8 +326,6 @@ def render_summary_image(summary: WeekSummary, width: int = 1000, dark: bool = F
 
 def render_summary_png(summary: WeekSummary, path: str | Path, width: int = 1000) -> Path:
     """Write the summary's picture as a PNG (atomically), starting an offscreen Qt if none runs."""
-    from harlab.core.files import atomic_write
-
     if QApplication.instance() is None:  # the command line: no window, no display needed
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         _APP.append(QApplication([]))
@@ -321,3 +339,150 @@ def render_summary_png(summary: WeekSummary, path: str | Path, width: int = 1000
 
 
 _APP: list[object] = []  #: the offscreen application render_summary_png started (kept alive)
+
+
+class WeekDock(QDockWidget):
+    """The week view in the workbench: recomputed (off the GUI thread) when the session's
+    predictions, labels or non-wear change while it is shown; exports and non-wear detection.
+
+    Non-wear found here is shown at once; "Store non-wear" puts it into the session as an
+    undoable edit (:class:`~harlab.labeling.commands.SetQualityTrack`), which greys it on the
+    timeline and keeps it out of training.
+    """
+
+    time_clicked = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Week", parent)
+        self.setObjectName("week_dock")
+        self.session: Session | None = None
+        self.history: EditHistory | None = None
+        self.path = ""
+        self.detected: QualityTrack | None = None  #: non-wear detected here, not stored yet
+        self.job: BackgroundJob | None = None
+        self._stale = True
+        body = QWidget()
+        box = QVBoxLayout(body)
+        box.setContentsMargins(4, 4, 4, 4)
+        bar = QHBoxLayout()
+        self.status = QLabel("")
+        self.store_button = QPushButton("Store non-wear in the session")
+        self.store_button.setToolTip("Save the detected non-wear with the session (undoable)")
+        self.store_button.clicked.connect(self.store_nonwear)
+        self.png_button = QPushButton("Export PNG…")
+        self.png_button.clicked.connect(lambda: self.export("png"))
+        self.csv_button = QPushButton("Export CSV…")
+        self.csv_button.clicked.connect(lambda: self.export("csv"))
+        bar.addWidget(self.status, 1)
+        for b in (self.store_button, self.png_button, self.csv_button):
+            bar.addWidget(b)
+        box.addLayout(bar)
+        self.view = WeekView()
+        self.view.time_clicked.connect(self.time_clicked)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.view)
+        box.addWidget(scroll, 1)
+        self.setWidget(body)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(300)
+        self._timer.timeout.connect(self.refresh)
+        self.visibilityChanged.connect(lambda shown: shown and self._stale and self._timer.start())
+        self._update_buttons()
+
+    def set_document(
+        self, session: Session | None, history: EditHistory | None, path: str | Path | None
+    ) -> None:
+        if self.session is not None:
+            self.session.events.disconnect(self._session_event)
+        self.session, self.history, self.path = session, history, str(path or "")
+        self.detected = None
+        self._stale = True
+        if session is not None:
+            session.events.connect(self._session_event)
+            if self.isVisible():
+                self._timer.start()
+        else:
+            self.view.set_summary(None)
+        self._update_buttons()
+
+    def _session_event(self, event: Event) -> None:
+        if event.kind.startswith(("prediction_track", "quality_track", "segments_", "label_track")):
+            if event.kind.startswith("quality_track"):
+                self.detected = None
+            self._stale = True
+            if self.isVisible():
+                self._timer.start()
+
+    def refresh(self) -> None:
+        """Recompute the summary in the background (non-wear detection reads the whole stream)."""
+        session = self.session
+        if session is None or (self.job is not None and self.job.running):
+            if session is not None:
+                self._timer.start()  # once the running job has ended
+            return
+        self._stale = False
+        stored = nonwear_spans(session.quality_tracks)
+        cached = self.detected
+
+        def work(_progress: object, status: Callable[[str], None], _cancel: object) -> object:
+            track = stored or cached
+            if track is None:
+                status("detecting non-wear…")
+                try:
+                    track = detect_nonwear(session)
+                except NonwearError:
+                    track = None
+            return track, summarise_session(session, self.path, nonwear=track)
+
+        self.status.setText("Summarising…")
+        self.job = BackgroundJob(work, self, owner=self)
+        self.job.finished.connect(lambda result: self._show(result, stored is not None))
+        self.job.failed.connect(lambda msg: self.status.setText(f"Could not summarise: {msg}"))
+        self.job.start()
+
+    def _show(self, result: tuple[QualityTrack | None, WeekSummary], stored: bool) -> None:
+        track, summary = result
+        if not stored:
+            self.detected = track
+        self.view.set_summary(summary)
+        nw = "non-wear stored with the session" if stored else "non-wear detected now, not stored"
+        self.status.setText(
+            f"{len(summary.days)} days · {summary.source} · {nw if track is not None else 'no accelerometer for non-wear'}"
+        )
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        self.store_button.setEnabled(self.detected is not None and self.history is not None)
+        has = self.view.summary is not None
+        self.png_button.setEnabled(has)
+        self.csv_button.setEnabled(has)
+
+    def store_nonwear(self) -> None:
+        if self.detected is None or self.history is None:
+            return
+        self.history.push(SetQualityTrack(self.detected))
+
+    def export(self, kind: str) -> None:
+        summary = self.view.summary
+        if summary is None:
+            return
+        stem = Path(self.path).stem if self.path else "session"
+        start = str(Path(self.path).with_name(f"{stem}.week.{kind}")) if self.path else f"{stem}.week.{kind}"
+        flt = "PNG picture (*.png)" if kind == "png" else "CSV table (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, f"Export the week as {kind.upper()}", start, flt)
+        if path:
+            self.write(kind, Path(path))
+
+    def write(self, kind: str, path: Path) -> Path:
+        """Write the shown summary (the dialog's part is in :meth:`export`)."""
+        summary = self.view.summary
+        if summary is None:
+            raise ValueError("no summary to write")
+        if kind == "png":
+            render_summary_png(summary, path)
+        else:
+            write_summary_csv(path, [summary])
+        self.status.setText(f"Wrote {path}")
+        return path

@@ -29,6 +29,7 @@ import numpy as np
 
 from harlab.core.errors import HarlabError
 from harlab.core.labels import Segment
+from harlab.core.quality import QualityTrack
 from harlab.core.session import Session
 from harlab.signal.nonwear import session_nonwear
 from harlab.storage import open_session
@@ -178,9 +179,14 @@ def _activity(
 
 
 def summarise_session(
-    session: Session, path: str = "", prediction: str | None = None, labels: str | None = None
+    session: Session,
+    path: str = "",
+    prediction: str | None = None,
+    labels: str | None = None,
+    nonwear: QualityTrack | None = None,
 ) -> WeekSummary:
-    """The week of ``session`` (see the module docstring for what is counted)."""
+    """The week of ``session`` (see the module docstring for what is counted); ``nonwear``
+    replaces the session's own (the workbench passes one it detected and has not stored)."""
     md = session.metadata
     t_lo, t_hi = session.time_bounds()
     if session.streams:
@@ -198,7 +204,8 @@ def summarise_session(
             classes.append(s.label)
     code = {c: i for i, c in enumerate(classes)}
     colors = {c: session.schema.color(c) for c in classes}
-    nonwear = session_nonwear(session)
+    if nonwear is None:
+        nonwear = session_nonwear(session)
     nw_s = nonwear.start if nonwear is not None else np.zeros(0)
     nw_e = nonwear.end if nonwear is not None else np.zeros(0)
     days = day_bounds(md.start_utc, md.timezone, t_lo, t_hi)
