@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
@@ -247,11 +248,14 @@ class WeekView(QWidget):
             )
             p.fillRect(QRectF(lay.acto_x, y, lay.acto_w, ROW_H), empty)
             here = (s.seg_end > d.start_s) & (s.seg_start < d.end_s)
-            for a, b, c in zip(s.seg_start[here], s.seg_end[here], s.seg_class[here], strict=True):
-                _span(p, lay, y, d.start_s, float(a), float(b), colors[int(c)])
+            cls = s.seg_class[here]
+            for x0, x1, k in zip(*_pieces(s, i, s.seg_start[here], s.seg_end[here]), strict=True):
+                _span(p, lay, y, float(x0), float(x1), colors[int(cls[k])])
             nw = (s.nonwear_end > d.start_s) & (s.nonwear_start < d.end_s)
-            for a, b in zip(s.nonwear_start[nw], s.nonwear_end[nw], strict=True):
-                _span(p, lay, y, d.start_s, float(a), float(b), grey)
+            a = np.maximum(s.nonwear_start[nw], d.start_s)
+            b = np.minimum(s.nonwear_end[nw], d.end_s)
+            for x0, x1, _k in zip(*_pieces(s, i, a, b), strict=True):
+                _span(p, lay, y, float(x0), float(x1), grey)
             # stacked bar of the day's minutes, on one scale for every day
             x = lay.bar_x
             bw = lay.bar_w - 44
@@ -293,15 +297,28 @@ class WeekView(QWidget):
             p.drawText(QPointF(lx + 18, ly + 14), f"{name} {hm(minutes)}")
 
 
-def _span(
-    p: QPainter, lay: WeekLayout, y: float, day_start: float, a: float, b: float, color: QColor
-) -> None:
-    """Fill the actogram row at ``y`` from ``a`` to ``b`` (session seconds; the row starts at ``day_start``)."""
-    scale = lay.acto_w / 86400.0
-    x0 = lay.acto_x + max(0.0, min(86400.0, a - day_start)) * scale
-    x1 = lay.acto_x + max(0.0, min(86400.0, b - day_start)) * scale
+def _span(p: QPainter, lay: WeekLayout, y: float, x0h: float, x1h: float, color: QColor) -> None:
+    """Fill the actogram row at ``y`` from clock hour ``x0h`` to ``x1h``."""
+    x0 = lay.acto_x + lay.acto_w * x0h / 24.0
+    x1 = lay.acto_x + lay.acto_w * x1h / 24.0
     if x1 > x0:
         p.fillRect(QRectF(x0, y, max(1.0, x1 - x0), ROW_H), color)
+
+
+def _pieces(
+    s: WeekSummary, i: int, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spans ``[a, b)`` of day ``i`` as clock-hour pieces (cut at a daylight-saving change):
+    (from, to, index of the span)."""
+    d = s.days[i]
+    idx = np.arange(len(a))
+    if d.clock_change_s is not None:
+        c = d.clock_change_s
+        cut = (a < c) & (b > c)
+        a = np.concatenate([a, np.full(int(cut.sum()), c)])
+        b = np.concatenate([np.where(cut, c, b), b[cut]])
+        idx = np.concatenate([idx, idx[cut]])
+    return s.clock_hours(i, a), s.clock_hours(i, b), idx
 
 
 def render_summary_image(summary: WeekSummary, width: int = 1000, dark: bool = False) -> QImage:
@@ -396,6 +413,10 @@ class WeekDock(QDockWidget):
     ) -> None:
         if self.session is not None:
             self.session.events.disconnect(self._session_event)
+        self._timer.stop()
+        if self.job is not None and self.job.running:
+            self.job.cancel()
+            self.job.stop()  # the summary of the session going away is not wanted; no thread outlives it
         self.session, self.history, self.path = session, history, str(path or "")
         self.detected = None
         self._stale = True
@@ -437,12 +458,14 @@ class WeekDock(QDockWidget):
             return track, summarise_session(session, self.path, nonwear=track)
 
         self.status.setText("Summarising…")
-        self.job = BackgroundJob(work, self, owner=self)
-        self.job.finished.connect(lambda result: self._show(result, stored is not None))
+        self.job = BackgroundJob(work, self, owner=self.window())  # closing the window stops it
+        self.job.finished.connect(lambda result: self._show(result, stored is not None, session))
         self.job.failed.connect(lambda msg: self.status.setText(f"Could not summarise: {msg}"))
         self.job.start()
 
-    def _show(self, result: tuple[QualityTrack | None, WeekSummary], stored: bool) -> None:
+    def _show(self, result: tuple[QualityTrack | None, WeekSummary], stored: bool, session: Session) -> None:
+        if session is not self.session:
+            return  # a summary of a session no longer shown
         track, summary = result
         if not stored:
             self.detected = track

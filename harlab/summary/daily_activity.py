@@ -56,6 +56,10 @@ class DaySummary:
     nonwear_min: float
     minutes: dict[str, float]  #: worn minutes per class
     unclassified_min: float
+    #: a daylight-saving change inside the day: when (session seconds) and by how many hours the
+    #: clock moved (+1 in spring, -1 in autumn); None and 0 on an ordinary day
+    clock_change_s: float | None = None
+    clock_shift_h: float = 0.0
 
     @property
     def title(self) -> str:
@@ -99,10 +103,24 @@ class WeekSummary:
     def unclassified_total_min(self) -> float:
         return float(sum(d.unclassified_min for d in self.days))
 
-    def time_at(self, day_index: int, hour: float) -> float:
-        """Session seconds of ``hour`` (0..24, local clock hours elapsed since midnight) on a day."""
+    def clock_hours(self, day_index: int, t: np.ndarray) -> np.ndarray:
+        """The local clock time (hours after midnight, 0..24) of session times ``t`` in a day:
+        what the actogram's x axis shows, so a 25-h autumn day draws its repeated hour twice
+        and a 23-h spring day leaves its missing hour blank, as a wall clock would."""
         d = self.days[day_index]
-        return float(min(d.end_s, d.start_s + hour * 3600.0))
+        h = (np.asarray(t, dtype=np.float64) - d.start_s) / 3600.0
+        if d.clock_change_s is not None:
+            h = np.where(np.asarray(t) >= d.clock_change_s, h + d.clock_shift_h, h)
+        return np.clip(h, 0.0, 24.0)
+
+    def time_at(self, day_index: int, hour: float) -> float:
+        """Session seconds when the local clock shows ``hour`` (0..24) on a day (the first time,
+        on a day whose clock went back)."""
+        d = self.days[day_index]
+        t = d.start_s + hour * 3600.0
+        if d.clock_change_s is not None and t >= d.clock_change_s:
+            t = max(d.clock_change_s, d.start_s + (hour - d.clock_shift_h) * 3600.0)
+        return float(min(d.end_s, t))
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -141,6 +159,32 @@ def day_bounds(
         out.append((d, midnight(d), midnight(nxt)))
         d = nxt
     return out
+
+
+def clock_change(
+    start_utc: datetime | None, timezone: str, t0: float, t1: float
+) -> tuple[float | None, float]:
+    """The moment in ``[t0, t1)`` (session seconds) the zone's UTC offset changes and by how many
+    hours, found by bisection to the millisecond; (None, 0) when it does not change."""
+    if start_utc is None:
+        return None, 0.0
+    zone = _zone(timezone)
+
+    def offset(t: float) -> float:
+        off = (start_utc + timedelta(seconds=t)).astimezone(zone).utcoffset()
+        return off.total_seconds() if off is not None else 0.0
+
+    a, b = t0, t1 - 1e-3
+    before, after = offset(a), offset(b)
+    if before == after:
+        return None, 0.0
+    while b - a > 1e-3:
+        m = (a + b) / 2
+        if offset(m) == before:
+            a = m
+        else:
+            b = m
+    return round(b, 3), (after - before) / 3600.0
 
 
 def _covered_before(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -245,6 +289,7 @@ def summarise_session(
         for k, w in zip(pc[here], worn[here], strict=True):
             mins[classes[int(k)]] += float(w) / 60.0
         counted = sum(mins.values())
+        change, shift = clock_change(md.start_utc, md.timezone, d0, d1)
         out_days.append(
             DaySummary(
                 day=d,
@@ -255,6 +300,8 @@ def summarise_session(
                 nonwear_min=nw / 60.0,
                 minutes=mins,
                 unclassified_min=max(0.0, (rec - nw) / 60.0 - counted),
+                clock_change_s=change,
+                clock_shift_h=shift,
             )
         )
     totals = {c: float(sum(d.minutes[c] for d in out_days)) for c in classes}
