@@ -137,3 +137,17 @@ def test_storing_nonwear_is_an_undoable_journalled_edit():
     fresh = synthetic_session(600.0, rate_hz=20.0)
     replayed.do(fresh)
     assert fresh.quality_tracks["nonwear"].spans() == nonwear().spans()
+
+
+def test_format_doc_states_the_quality_limits_the_code_enforces():
+    from pathlib import Path
+
+    from harlab.core.quality import QUALITY_KINDS
+    from harlab.storage import layout
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text()
+    section = text[text.index("## What opening and `validate` refuse") : text.index("## Versions")]
+    assert f"at most {MAX_QUALITY_TRACKS} tables" in section
+    assert f"one of {', '.join(f'`{k}`' for k in QUALITY_KINDS)}" in section
+    assert f"{layout.MAX_VIDEO_ATTR_BYTES >> 10} KiB" in section
+    assert "/quality/<name>" in text and "van Hees" in text
