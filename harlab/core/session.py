@@ -16,7 +16,7 @@ from harlab.core.events import Event, EventEmitter
 from harlab.core.labels import LabelClass, LabelSchema, LabelTrack, Policy, Segment
 from harlab.core.metadata import Metadata
 from harlab.core.predictions import PredictionTrack
-from harlab.core.quality import MAX_QUALITY_TRACKS, QualityTrack
+from harlab.core.quality_tracks import MAX_QUALITY_TRACKS, QualityTrack
 from harlab.core.streams import Stream
 from harlab.core.videos import VideoLink
 
@@ -35,7 +35,7 @@ class Session:
         self.label_tracks: dict[str, LabelTrack] = {}
         self.prediction_tracks: dict[str, PredictionTrack] = {}
         self.videos: dict[str, VideoLink] = {}  #: by name; insertion order is display order
-        self.quality_tracks: dict[str, QualityTrack] = {}  #: non-wear and the like (core/quality.py)
+        self.quality_tracks: dict[str, QualityTrack] = {}  #: non-wear and the like (core/quality_tracks.py)
 
     def _forward(self, event: Event) -> None:
         self.events.emit(event.kind, event.source, **event.data)

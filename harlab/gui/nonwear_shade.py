@@ -1,7 +1,7 @@
 """Non-wear on the timeline: a grey veil over every trace where the device was not worn.
 
 One item per plot paints all the spans of the session's non-wear quality track
-(:mod:`harlab.core.quality`) from the top to the bottom of the view, and only those in view,
+(:mod:`harlab.core.quality_tracks`) from the top to the bottom of the view, and only those in view,
 so a week with dozens of spans costs a few rectangles per frame.
 """
 
@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPainter
 
-from harlab.core.quality import QualityTrack
+from harlab.core.quality_tracks import QualityTrack
 from harlab.summary import NONWEAR_COLOR
 
 

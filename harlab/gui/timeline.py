@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from harlab.core.events import Event
-from harlab.core.quality import nonwear_spans
+from harlab.core.quality_tracks import nonwear_spans
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.gui.envelope_worker import EnvelopeFetcher, EnvelopeResult

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from harlab.core.events import Event
 from harlab.core.files import atomic_write
-from harlab.core.quality import QualityTrack, nonwear_spans
+from harlab.core.quality_tracks import QualityTrack, nonwear_spans
 from harlab.core.session import Session
 from harlab.gui.background_job import BackgroundJob
 from harlab.labeling.commands import SetQualityTrack

@@ -49,7 +49,7 @@ from harlab.core.labels import (
 )
 from harlab.core.metadata import DeviceInfo, check_timezone
 from harlab.core.predictions import PredictionTrack
-from harlab.core.quality import QualityTrack
+from harlab.core.quality_tracks import QualityTrack
 from harlab.core.session import Session
 from harlab.core.videos import VideoLink, VideoReference, VideoSync, check_roi
 

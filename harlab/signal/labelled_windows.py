@@ -21,7 +21,7 @@ The rules, which ``docs/EXPORT.md`` states for users (problems raise
   to the tied class that occurs first in the window); ``centre`` the class of sample
   ``T // 2``; ``pure`` keeps only windows whose samples all share one class.
 * A window touching a span of the session's stored non-wear track
-  (:mod:`harlab.core.quality`, found by :mod:`harlab.signal.nonwear`) is dropped and
+  (:mod:`harlab.core.quality_tracks`, found by :mod:`harlab.signal.nonwear`) is dropped and
   counted in ``dropped["nonwear"]``: a device on a table says nothing about the label.
 """
 
@@ -38,7 +38,7 @@ from harlab.core.errors import WindowingError
 from harlab.core.events import ProgressCallback
 from harlab.core.files import session_names
 from harlab.core.labels import LabelTrack
-from harlab.core.quality import nonwear_spans
+from harlab.core.quality_tracks import nonwear_spans
 from harlab.core.session import Session
 from harlab.signal.resampling import ResampleInfo, nominal_period, resample_onto
 from harlab.signal.windowing import rounded_seconds, run_grid, uniform_pieces, whole_samples, window_index

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from harlab.core.errors import HarlabError
-from harlab.core.quality import QualityTrack, nonwear_spans
+from harlab.core.quality_tracks import QualityTrack, nonwear_spans
 from harlab.core.session import Session
 from harlab.core.streams import Stream, median_period
 

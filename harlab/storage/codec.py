@@ -31,7 +31,7 @@ from harlab.core.errors import (
 from harlab.core.labels import LabelSchema, LabelTrack, Policy, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
 from harlab.core.predictions import PredictionTrack
-from harlab.core.quality import QualityTrack
+from harlab.core.quality_tracks import QualityTrack
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.core.videos import VideoLink, VideoSyncError

@@ -24,7 +24,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from harlab.core.quality import MAX_QUALITY_TRACKS, QUALITY_KINDS
+from harlab.core.quality_tracks import MAX_QUALITY_TRACKS, QUALITY_KINDS
 from harlab.core.videos import MAX_VIDEOS
 from harlab.storage.layout import (
     ALLOWED_FILTERS,

@@ -29,7 +29,7 @@ import numpy as np
 
 from harlab.core.errors import HarlabError
 from harlab.core.labels import Segment
-from harlab.core.quality import QualityTrack
+from harlab.core.quality_tracks import QualityTrack
 from harlab.core.session import Session
 from harlab.signal.nonwear import session_nonwear
 from harlab.storage import open_session

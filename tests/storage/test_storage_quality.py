@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from harlab.core.errors import SessionError, SessionFileError
-from harlab.core.quality import MAX_QUALITY_TRACKS, QualityTrack
+from harlab.core.quality_tracks import MAX_QUALITY_TRACKS, QualityTrack
 from harlab.labeling.commands import SetQualityTrack, command_from_dict
 from harlab.labeling.history import EditHistory
 from harlab.signal.labelled_windows import cut_windows
@@ -142,7 +142,7 @@ def test_storing_nonwear_is_an_undoable_journalled_edit():
 def test_format_doc_states_the_quality_limits_the_code_enforces():
     from pathlib import Path
 
-    from harlab.core.quality import QUALITY_KINDS
+    from harlab.core.quality_tracks import QUALITY_KINDS
     from harlab.storage import layout
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "FORMAT.md").read_text()

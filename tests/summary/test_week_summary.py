@@ -12,7 +12,7 @@ import pytest
 from harlab.cli import main
 from harlab.core.labels import Segment
 from harlab.core.predictions import PredictionTrack
-from harlab.core.quality import QualityTrack
+from harlab.core.quality_tracks import QualityTrack
 from harlab.simulate import synthetic_session
 from harlab.storage import read_session, save_session
 from harlab.summary import FIXED_COLUMNS, summarise_file, summarise_session, summary_rows
