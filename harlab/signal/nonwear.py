@@ -117,7 +117,9 @@ def _scale_to_g(stream: Stream) -> float:
 def _block_stats(
     t: np.ndarray, v: np.ndarray, edges: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per block ``[edges[i], edges[i+1])``: count, mean, squared deviations, min, max per axis."""
+    """Per block ``[edges[i], edges[i+1])``: count, mean, squared deviations, min, max per axis
+    (sums accumulated in float64 over the float32 samples; deviations from the block's own mean,
+    so no cancellation)."""
     nb = len(edges) - 1
     idx = np.searchsorted(t, edges)
     n = np.diff(idx).astype(np.float64)
@@ -127,9 +129,10 @@ def _block_stats(
     hi = np.full((nb, 3), -np.inf)
     for b in np.flatnonzero(n > 0):
         x = v[idx[b] : idx[b + 1]]
-        mu = x.mean(axis=0)
+        mu = x.mean(axis=0, dtype=np.float64)
+        d = x - mu.astype(x.dtype)
         mean[b] = mu
-        m2[b] = ((x - mu) ** 2).sum(axis=0)
+        m2[b] = (d * d).sum(axis=0, dtype=np.float64)
         lo[b] = x.min(axis=0)
         hi[b] = x.max(axis=0)
     return n, mean, m2, lo, hi
@@ -162,14 +165,18 @@ def detect_nonwear(
     for c0 in range(0, nblocks, _CHUNK_BLOCKS):
         c1 = min(nblocks, c0 + _CHUNK_BLOCKS)
         t, v = acc.read(edges[c0], edges[c1] if c1 < nblocks else np.nextafter(last, np.inf))
-        if period is None:
-            period = median_period(t)
-        xyz = np.asarray(v[:, :3], dtype=np.float64) * scale
+        if period is None and acc.rate_hz is None:
+            period = median_period(t[:100_000])
+        xyz = np.ascontiguousarray(v[:, :3])  # the stream's own units and float32: scaled below, per block
         ok = np.isfinite(xyz).all(axis=1)
         if not ok.all():
             t, xyz = t[ok], xyz[ok]
         stats = _block_stats(t, xyz, edges[c0 : c1 + 1])
         n[c0:c1], mean[c0:c1], m2[c0:c1], lo[c0:c1], hi[c0:c1] = stats
+    mean *= scale
+    m2 *= scale * scale
+    lo *= scale
+    hi *= scale
     k = int(round(p.window_s / p.block_s))
     if nblocks < k:
         return empty
