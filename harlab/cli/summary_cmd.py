@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     png_ok, csv_ok = has_magic(PNG_MAGIC), has_suffix(".csv")
     if args.csv and not csv_dir:
         check_output(args.csv, paths, force=args.force, own_kind=csv_ok, kind="a CSV file", option="--csv")
+    if args.png and not png_dir:  # refused before any work, like the CSV
+        check_output(args.png, paths, force=args.force, own_kind=png_ok, kind="a PNG picture", option="--png")
     failed = 0
     done = []
     for path in paths:

@@ -133,3 +133,16 @@ def test_nonwear_command_stores_the_track(tmp_path, capsys):
     assert "1 non-wear spans" in out
     track = read_session(path).quality_tracks["nonwear"]
     assert track.spans()[0][0] == pytest.approx(1800.0, abs=900.0)
+
+
+def test_summary_never_writes_over_its_input_or_another_kind(tmp_path, capsys):
+    path = save_session(week_session(), tmp_path / "p01.h5")
+    other = save_session(synthetic_session(60.0, streams=["accel"]), tmp_path / "other.h5")
+    before, other_before = path.read_bytes(), other.read_bytes()
+    assert main(["summary", str(path), "--csv", str(path), "--force"]) == 2
+    assert "also an input of this command" in capsys.readouterr().err
+    assert main(["summary", str(path), "--png", str(other)]) == 2
+    assert "is not a PNG picture; pass --force" in capsys.readouterr().err
+    assert path.read_bytes() == before and other.read_bytes() == other_before
+    assert main(["summary", str(path), "--labels", "nope"]) == 1
+    assert "no label track 'nope'" in capsys.readouterr().out
