@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.week_dock)
         self.week_dock.hide()  # shown on request (toggle_week_view)
         self.week_dock.time_clicked.connect(self.show_time)
+        self.week_dock.view.set_colors(plot_colors(self.dark).background, plot_colors(self.dark).foreground)
         self.record_window = None
         self.record_kwargs: dict = {}  #: extra RecordWindow arguments (tests: speed, auto_scan)
         self.recordings_dir: Path | None = None  #: where Record writes (default: ./recordings)
@@ -934,6 +935,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             apply_palette(app, dark)
         self.timeline.set_colors(plot_colors(dark))
+        self.week_dock.view.set_colors(plot_colors(dark).background, plot_colors(dark).foreground)
         settings.set_value("dark", dark)
         if self.dark_action.isChecked() != dark:
             self.dark_action.setChecked(dark)
