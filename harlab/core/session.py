@@ -16,6 +16,7 @@ from harlab.core.events import Event, EventEmitter
 from harlab.core.labels import LabelClass, LabelSchema, LabelTrack, Policy, Segment
 from harlab.core.metadata import Metadata
 from harlab.core.predictions import PredictionTrack
+from harlab.core.quality_tracks import MAX_QUALITY_TRACKS, QualityTrack
 from harlab.core.streams import Stream
 from harlab.core.videos import VideoLink
 
@@ -34,6 +35,7 @@ class Session:
         self.label_tracks: dict[str, LabelTrack] = {}
         self.prediction_tracks: dict[str, PredictionTrack] = {}
         self.videos: dict[str, VideoLink] = {}  #: by name; insertion order is display order
+        self.quality_tracks: dict[str, QualityTrack] = {}  #: non-wear and the like (core/quality_tracks.py)
 
     def _forward(self, event: Event) -> None:
         self.events.emit(event.kind, event.source, **event.data)
@@ -93,6 +95,22 @@ class Session:
     def remove_prediction_track(self, name: str) -> PredictionTrack:
         track = self.prediction_tracks.pop(name)
         self.events.emit("prediction_track_removed", self, name=name)
+        return track
+
+    # -- quality -----------------------------------------------------------------
+    def set_quality_track(self, track: QualityTrack) -> QualityTrack:
+        """Add ``track`` or replace the one of its name: a quality track is recomputed, never edited."""
+        if not isinstance(track, QualityTrack):
+            raise SessionError(f"a quality track must be a QualityTrack, not {type(track).__name__}")
+        if track.name not in self.quality_tracks and len(self.quality_tracks) >= MAX_QUALITY_TRACKS:
+            raise SessionError(f"a session holds at most {MAX_QUALITY_TRACKS} quality tracks")
+        self.quality_tracks[track.name] = track
+        self.events.emit("quality_track_changed", self, name=track.name)
+        return track
+
+    def remove_quality_track(self, name: str) -> QualityTrack:
+        track = self.quality_tracks.pop(name)
+        self.events.emit("quality_track_changed", self, name=name)
         return track
 
     # -- videos ------------------------------------------------------------------

@@ -49,6 +49,7 @@ from harlab.gui.start_screen import StartScreen
 from harlab.gui.timeline import Timeline
 from harlab.gui.track_dialogs import AddTrackDialog
 from harlab.gui.video_panel import FINE_NUDGE_S, VIDEO_FILTER, VideoPanel, is_video_file
+from harlab.gui.week_view import WeekDock
 from harlab.gui.window_size import resize_within_screen
 from harlab.labeling.commands import AddLabelTrack
 from harlab.labeling.document import LabelingDocument
@@ -127,6 +128,11 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.meta_dock, self.video_dock, Qt.Orientation.Vertical)
         self.video_dock.hide()  # shown with a session that has a video
         self.video_dock.attached.connect(lambda _name: self.show_video_panel())
+        self.week_dock = WeekDock(self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.week_dock)
+        self.week_dock.hide()  # shown on request (toggle_week_view)
+        self.week_dock.time_clicked.connect(self.show_time)
+        self.week_dock.view.set_colors(plot_colors(self.dark).background, plot_colors(self.dark).foreground)
         self.record_window = None
         self.record_kwargs: dict = {}  #: extra RecordWindow arguments (tests: speed, auto_scan)
         self.recordings_dir: Path | None = None  #: where Record writes (default: ./recordings)
@@ -156,6 +162,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self.meta_dock.hide()  # the saved layout may show it; it belongs to an open session
         self.video_dock.hide()  # likewise: shown with a session that has a video
+        self.week_dock.hide()  # likewise: it shows an open session
         self._update_title()
         self._update_actions()
 
@@ -170,6 +177,7 @@ class MainWindow(QMainWindow):
             "close": self.close_session,
             "quit": self.close,
             "toggle_segment_table": self.toggle_segment_table,
+            "toggle_week_view": self.toggle_week_view,
             "edit_schema": self.edit_schema,
             "toggle_time_mode": self.toggle_time_mode,
             "toggle_magnitude": self.toggle_magnitude,
@@ -696,6 +704,7 @@ class MainWindow(QMainWindow):
         self.meta_dock.show()
         self._install_table_dock()
         self.video_dock.set_document(session, doc.history, doc.path)
+        self.week_dock.set_document(session, doc.history, doc.path)
         if session.videos:
             self.show_video_panel()
         self._rebuild_class_actions()
@@ -773,6 +782,8 @@ class MainWindow(QMainWindow):
         self.actions.hotkeys.cancel()
         self.video_dock.set_document(None, None, None)
         self.video_dock.hide()
+        self.week_dock.set_document(None, None, None)
+        self.week_dock.hide()
         self.timeline.clear()
         if self.table_dock is not None:
             self.removeDockWidget(self.table_dock)
@@ -924,6 +935,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             apply_palette(app, dark)
         self.timeline.set_colors(plot_colors(dark))
+        self.week_dock.view.set_colors(plot_colors(dark).background, plot_colors(dark).foreground)
         settings.set_value("dark", dark)
         if self.dark_action.isChecked() != dark:
             self.dark_action.setChecked(dark)
@@ -949,6 +961,24 @@ class MainWindow(QMainWindow):
     def _set_shades(self, on: bool) -> None:
         for shade in self.timeline.shades:
             shade.setVisible(on)
+
+    def toggle_week_view(self) -> None:
+        if self.document is None:
+            self.report("Open a session to see its week")
+            return
+        if self.week_dock.isVisible():
+            self.week_dock.hide()
+        else:
+            self.week_dock.show()
+            self.week_dock.raise_()
+
+    def show_time(self, t: float) -> None:
+        """Put ``t`` (session seconds) in the middle of the timeline, an hour wide at most: the
+        week view's click lands on that moment, not a whole week of traces."""
+        t0, t1 = self.timeline.hub.range
+        width = min(t1 - t0, 3600.0)
+        self.timeline.set_range(t - width / 2, t + width / 2)
+        self.timeline.hub.set_cursor(t)
 
     def toggle_segment_table(self) -> None:
         if self.table_dock is None:

@@ -31,10 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from harlab.core.events import Event
+from harlab.core.quality_tracks import nonwear_spans
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.gui.envelope_worker import EnvelopeFetcher, EnvelopeResult
 from harlab.gui.label_band import LabelBandItem, LabelViewBox
+from harlab.gui.nonwear_shade import NonwearShade
 from harlab.gui.overview import OverviewBar
 from harlab.gui.palette import PlotColors
 from harlab.gui.prediction_rows import NAME_COLUMN_MAX, PredictionRow, heat_name_width
@@ -242,6 +244,9 @@ class Timeline(QWidget):
         if self.master is not None:
             self.master.vb.sigXRangeChanged.connect(self._view_range)
         self._update_shades()
+        nonwear = nonwear_spans(session.quality_tracks)
+        for sp in self.stream_plots if nonwear is not None and len(nonwear) else ():
+            sp.plot.addItem(NonwearShade(nonwear), ignoreBounds=True)
         self.overview.set_session(session, self.track, session.schema)
         self.overview.set_prediction(
             self.prediction_row.track if self.prediction_row else None, session.schema
@@ -597,6 +602,7 @@ class Timeline(QWidget):
             "label_track_removed",
             "prediction_track_added",
             "prediction_track_removed",
+            "quality_track_changed",
         ):
             QTimer.singleShot(0, self._rebuild)
             return

@@ -49,6 +49,7 @@ from harlab.core.labels import (
 )
 from harlab.core.metadata import DeviceInfo, check_timezone
 from harlab.core.predictions import PredictionTrack
+from harlab.core.quality_tracks import QualityTrack
 from harlab.core.session import Session
 from harlab.core.videos import VideoLink, VideoReference, VideoSync, check_roi
 
@@ -195,6 +196,8 @@ class Plan:
     predictions_after: dict[str, PredictionTrack | None] = field(default_factory=dict)
     videos_before: list[VideoLink] | None = None  # the whole ordered list of links (few, small)
     videos_after: list[VideoLink] | None = None
+    quality_before: dict[str, QualityTrack | None] = field(default_factory=dict)
+    quality_after: dict[str, QualityTrack | None] = field(default_factory=dict)
 
     def apply(self, session: Session) -> None:
         """Apply all of it or, if any part does not fit the session, none of it."""
@@ -207,6 +210,7 @@ class Plan:
         _check_metadata(session, self.metadata_before)
         _check_predictions(session, self.predictions_before)
         _check_videos(session, self.videos_before)
+        _check_quality(session, self.quality_before)
         created: list[str] = []
         added: list[str] = []
         applied: list[TrackDelta] = []
@@ -242,11 +246,14 @@ class Plan:
         _set_predictions(session, self.predictions_after)
         if self.videos_after is not None:
             _set_videos(session, self.videos_after)
+        _set_quality(session, self.quality_after)
 
     def revert(self, session: Session) -> None:
         _check_metadata(session, self.metadata_after)
         _check_predictions(session, self.predictions_after)
         _check_videos(session, self.videos_after)
+        _check_quality(session, self.quality_after)
+        _set_quality(session, self.quality_before)
         if self.videos_before is not None:
             _set_videos(session, self.videos_before)
         _set_predictions(session, self.predictions_before)
@@ -280,6 +287,8 @@ class Plan:
             "predictions_after": enc(self.predictions_after),
             "videos_before": _links_to_list(self.videos_before),
             "videos_after": _links_to_list(self.videos_after),
+            "quality_before": _quality_to_list(self.quality_before),
+            "quality_after": _quality_to_list(self.quality_after),
         }
 
     @classmethod
@@ -297,6 +306,8 @@ class Plan:
             dec(d.get("predictions_after") or []),
             _links_from_list(d.get("videos_before")),
             _links_from_list(d.get("videos_after")),
+            _quality_from_list(d.get("quality_before")),
+            _quality_from_list(d.get("quality_after")),
         )
 
 
@@ -344,6 +355,68 @@ def _set_predictions(session: Session, want: dict[str, PredictionTrack | None]) 
     for track in want.values():
         if track is not None:
             session.add_prediction_track(track, replace=True)
+
+
+def _same_quality(a: QualityTrack | None, b: QualityTrack | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (
+        (a.name, a.kind, a.method, a.params) == (b.name, b.kind, b.method, b.params)
+        and np.array_equal(a.start, b.start)
+        and np.array_equal(a.end, b.end)
+    )
+
+
+def _check_quality(session: Session, expect: dict[str, QualityTrack | None]) -> None:
+    for name, track in expect.items():
+        if not _same_quality(session.quality_tracks.get(name), track):
+            raise SessionError(f"quality track {name!r} is not in the state this edit expects")
+
+
+def _set_quality(session: Session, want: dict[str, QualityTrack | None]) -> None:
+    for name, track in want.items():
+        if track is None:
+            if name in session.quality_tracks:
+                session.remove_quality_track(name)
+        else:
+            session.set_quality_track(track)
+
+
+def _quality_to_list(tracks: dict[str, QualityTrack | None]) -> list[list[Any]]:
+    """Quality tracks for the journal: spans as float lists (repr of a float64 round-trips exactly)."""
+    return [
+        [
+            n,
+            None
+            if t is None
+            else {
+                "kind": t.kind,
+                "start": t.start.tolist(),
+                "end": t.end.tolist(),
+                "method": t.method,
+                "params": dict(t.params),
+            },
+        ]
+        for n, t in tracks.items()
+    ]
+
+
+def _quality_from_list(items: Any) -> dict[str, QualityTrack | None]:
+    out: dict[str, QualityTrack | None] = {}
+    for name, t in items or []:
+        out[str(name)] = (
+            None
+            if t is None
+            else QualityTrack(
+                str(name),
+                str(t["kind"]),
+                np.asarray(t["start"], dtype=np.float64),
+                np.asarray(t["end"], dtype=np.float64),
+                str(t.get("method", "")),
+                {str(k): str(v) for k, v in dict(t.get("params") or {}).items()},
+            )
+        )
+    return out
 
 
 def _check_schema(session: Session, expect: list[LabelClass] | None) -> None:
@@ -880,6 +953,30 @@ class RemovePredictionTrack(EditCommand):
     def _plan(self, p: Planner) -> None:
         p.plan.predictions_before = {self.name: _existing_prediction(p.session, self.name)}
         p.plan.predictions_after = {self.name: None}
+
+
+class SetQualityTrack(EditCommand):
+    """Store a quality track (non-wear found by :mod:`harlab.signal.nonwear`), replacing one of
+    its name; undo brings the earlier one (or none) back."""
+
+    def __init__(self, track: QualityTrack | None, name: str = "") -> None:
+        super().__init__()
+        self.track = track
+        self.name = track.name if track is not None else name
+        self.text = f"Store {self.name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"name": self.name}  # the spans are in the plan
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> EditCommand:
+        return cls(None, str(params["name"]))
+
+    def _plan(self, p: Planner) -> None:
+        if self.track is None:
+            raise SessionError(f"{self.text}: the journal entry lacks the track's spans")
+        p.plan.quality_before = {self.name: p.session.quality_tracks.get(self.name)}
+        p.plan.quality_after = {self.name: self.track}
 
 
 class AttachVideo(EditCommand):

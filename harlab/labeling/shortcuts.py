@@ -114,6 +114,12 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("toggle_time_mode", ("T",), "Switch the time axis between clock time and seconds", "View"),
     Shortcut("toggle_magnitude", ("Ctrl+M",), "Show or hide the magnitude channel", "View"),
     Shortcut("autoscale_y", ("Y",), "Toggle automatic y-scaling", "View"),
+    Shortcut(
+        "toggle_week_view",
+        ("Ctrl+Shift+W",),
+        "Show or hide the week: activity per day, actogram, non-wear",
+        "View",
+    ),
     # Video (the video dock; class keys label at the frame on screen while it plays)
     Shortcut("play_pause", ("Space",), "Play or pause the video (the cursor moves with it)", "Video"),
     Shortcut("frame_forward", (".",), "Step the video one frame forward", "Video"),

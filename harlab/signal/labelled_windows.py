@@ -20,6 +20,9 @@ The rules, which ``docs/EXPORT.md`` states for users (problems raise
 * ``label_policy``: ``majority`` gives the class held by the most samples (a tie goes
   to the tied class that occurs first in the window); ``centre`` the class of sample
   ``T // 2``; ``pure`` keeps only windows whose samples all share one class.
+* A window touching a span of the session's stored non-wear track
+  (:mod:`harlab.core.quality_tracks`, found by :mod:`harlab.signal.nonwear`) is dropped and
+  counted in ``dropped["nonwear"]``: a device on a table says nothing about the label.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from harlab.core.errors import WindowingError
 from harlab.core.events import ProgressCallback
 from harlab.core.files import session_names
 from harlab.core.labels import LabelTrack
+from harlab.core.quality_tracks import nonwear_spans
 from harlab.core.session import Session
 from harlab.signal.resampling import ResampleInfo, nominal_period, resample_onto
 from harlab.signal.windowing import rounded_seconds, run_grid, uniform_pieces, whole_samples, window_index
@@ -277,7 +281,7 @@ def cut_windows(
     names_per_win: list[np.ndarray] = []
     starts_all: list[np.ndarray] = []
     sess_idx: list[np.ndarray] = []
-    dropped = {"unlabelled_or_ambiguous": 0, "impure": 0, "other_class": 0}
+    dropped = {"unlabelled_or_ambiguous": 0, "impure": 0, "other_class": 0, "nonwear": 0}
     infos: dict[str, ResampleInfo] = {}
     sess_meta: list[dict[str, Any]] = []
     margin = 64.0 / rate
@@ -288,6 +292,7 @@ def cut_windows(
     for si, (session, ch, sname, spans) in enumerate(zip(sessions, chosen, snames, spans_per, strict=True)):
         md = session.metadata
         n_before = sum(len(a) for a in names_per_win)
+        nonwear = nonwear_spans(session.quality_tracks)  # windows touching it are never trained on
         for span in spans:
             if progress is not None:
                 progress(min(1.0, done / total), f"{sname}: {span[0]:.1f}-{span[1]:.1f} s")
@@ -331,6 +336,13 @@ def cut_windows(
                     other = ok & ~np.isin(keys[np.where(ok, cls, len(uniq))], fixed_keys)
                     dropped["other_class"] += int(other.sum())
                     ok &= ~other
+                if nonwear is not None and len(nonwear):
+                    off = nonwear.covers(grid[win[:, 0]]) | nonwear.covers(grid[win[:, -1]])
+                    off |= np.searchsorted(nonwear.start, grid[win[:, 0]], side="right") != np.searchsorted(
+                        nonwear.start, grid[win[:, -1]], side="right"
+                    )
+                    dropped["nonwear"] += int((ok & off).sum())
+                    ok &= ~off
                 if not ok.any():
                     continue
                 xs.append(values[win[ok]])

@@ -31,6 +31,7 @@ from harlab.core.errors import (
 from harlab.core.labels import LabelSchema, LabelTrack, Policy, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
 from harlab.core.predictions import PredictionTrack
+from harlab.core.quality_tracks import QualityTrack
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.core.videos import VideoLink, VideoSyncError
@@ -44,6 +45,7 @@ from harlab.storage.layout import (
     FORMAT_VERSION,
     SEGMENT_DTYPE,
     SOURCE_DTYPE,
+    SPAN_DTYPE,
     dict_to_json,
     dt_to_str,
     json_to_dict,
@@ -171,6 +173,22 @@ def write_session(f: h5py.File, session: Session) -> None:
     for s in session.streams.values():
         write_stream(f["streams"], s)
     write_videos(f, list(session.videos.values()))
+    write_quality(f, list(session.quality_tracks.values()))
+
+
+def write_quality(f: h5py.File, tracks: list[QualityTrack]) -> None:
+    """``/quality/<name>`` per quality track; no ``/quality`` when the session has none, so a
+    session without one writes the same layout as before quality tracks existed."""
+    if not tracks:
+        return
+    g = f.create_group("quality", track_order=True)
+    for track in tracks:
+        ds = write_table(
+            g, track.name, SPAN_DTYPE, list(zip(track.start.tolist(), track.end.tolist(), strict=True))
+        )
+        ds.attrs["kind"] = track.kind
+        ds.attrs["method"] = track.method
+        ds.attrs["params"] = dict_to_json(track.params)
 
 
 def write_videos(f: h5py.File, links: list[VideoLink]) -> None:
@@ -374,7 +392,31 @@ class _Reader:
                 if link.name in session.videos:
                     raise SessionFileError(self.path, f"{self.where}: a second video named {link.name!r}")
                 session.add_video(link)
+        quality = f.get("quality")
+        if quality is not None:
+            if not isinstance(quality, h5py.Group):
+                raise SessionFileError(self.path, "/quality should be a group")
+            for name, ds in quality.items():
+                self.where = f"/quality/{name}"
+                session.set_quality_track(self.quality(name, ds))
         return session
+
+    def quality(self, name: str, ds: h5py.Dataset) -> QualityTrack:
+        """One quality track; :class:`QualityTrack` checks the spans (finite, sorted, disjoint)."""
+        if not isinstance(ds, h5py.Dataset):
+            raise SessionFileError(self.path, f"{self.where} should be a table (dataset)")
+        cols = read_table(ds, SPAN_DTYPE)
+        try:
+            return QualityTrack(
+                name=name,
+                kind=to_str(self.attr(ds, "kind")),
+                start=np.asarray(cols["start"], dtype=np.float64),
+                end=np.asarray(cols["end"], dtype=np.float64),
+                method=to_str(self.attr(ds, "method", "")),
+                params=json_to_dict(self.attr(ds, "params", "{}")),
+            )
+        except SessionError as exc:
+            raise SessionFileError(self.path, f"{self.where}: {exc}") from None
 
     def video(self, g: h5py.Group) -> VideoLink:
         """One link, every value checked by :meth:`VideoLink.from_dict` (the structure checks

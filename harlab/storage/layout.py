@@ -104,6 +104,10 @@ DEVICE_DTYPE = np.dtype(
     ]
 )
 SOURCE_DTYPE = np.dtype([("path", STR), ("sha256", STR), ("size", np.int64)])
+#: ``/quality/<name>``: one row per span of a quality track (seconds, ``start < end``)
+SPAN_DTYPE = np.dtype([("start", np.float64), ("end", np.float64)])
+#: the attributes of a ``/quality/<name>`` table
+QUALITY_ATTRS = ("kind", "method", "params")
 
 
 def chunk_rows(n_channels: int) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from harlab.core.quality_tracks import MAX_QUALITY_TRACKS, QUALITY_KINDS
 from harlab.core.videos import MAX_VIDEOS
 from harlab.storage.layout import (
     ALLOWED_FILTERS,
@@ -37,7 +38,9 @@ from harlab.storage.layout import (
     MAX_VIDEO_ATTR_BYTES,
     PYRAMID_FACTOR_RANGE,
     PYRAMID_TOP,
+    QUALITY_ATTRS,
     SIZE_SLACK,
+    SPAN_DTYPE,
     VIDEO_ATTRS,
     to_str,
 )
@@ -111,6 +114,55 @@ def structure_problems(f: h5py.File, file_size: int) -> list[str]:
             out += video_structure_problems(f["videos"])
         except _READ_ERRORS as exc:
             out.append(f"/videos: cannot be read ({_short(exc)})")
+    if "quality" in f:
+        try:
+            out += quality_structure_problems(f["quality"])
+        except _READ_ERRORS as exc:
+            out.append(f"/quality: cannot be read ({_short(exc)})")
+    return out
+
+
+def quality_structure_problems(g: Any) -> list[str]:
+    """``/quality``: a group of at most :data:`MAX_QUALITY_TRACKS` tables of two float columns
+    (``start``, ``end``) with string attributes ``kind`` (one of :data:`QUALITY_KINDS`), ``method``
+    and ``params``; the span values are checked when read (:class:`QualityTrack`)."""
+    if not isinstance(g, h5py.Group):
+        return [f"{g.name} should be a group of quality tables"]
+    names = list(g)
+    if len(names) > MAX_QUALITY_TRACKS:
+        return [f"{g.name} holds {len(names)} entries (at most {MAX_QUALITY_TRACKS} quality tracks)"]
+    out: list[str] = []
+    for name in names:
+        ds = g[name]
+        if not isinstance(ds, h5py.Dataset):
+            out.append(f"{ds.name} should be a table (dataset) of spans")
+            continue
+        fields = ds.dtype.fields or {}
+        if (
+            ds.ndim != 1
+            or set(fields) != set(SPAN_DTYPE.names or ())
+            or any(fields[k][0].kind != "f" or fields[k][0].itemsize > 8 for k in fields)
+        ):
+            out.append(
+                f"{ds.name} has dtype {ds.dtype} shape {ds.shape}, expected a table of float start, end"
+            )
+        extra = sorted(set(ds.attrs) - set(QUALITY_ATTRS))
+        if extra:
+            out.append(f"{ds.name}: unknown attributes {extra[:3]}")
+        for key in QUALITY_ATTRS:
+            if key not in ds.attrs:
+                out.append(f"{ds.name} lacks the attribute {key!r}")
+                continue
+            if math.prod(ds.attrs.get_id(key).shape or ()) != 1:
+                out.append(f"{ds.name}: attribute {key!r} should be one string")
+                continue
+            strings = _strings(ds, key, out)
+            if strings is None:
+                continue
+            if len(strings[0].encode("utf-8")) > MAX_VIDEO_ATTR_BYTES:
+                out.append(f"{ds.name}: attribute {key!r} is longer than {MAX_VIDEO_ATTR_BYTES} bytes")
+            elif key == "kind" and strings[0] not in QUALITY_KINDS:
+                out.append(f"{ds.name}: kind {strings[0]!r} is not one of {', '.join(QUALITY_KINDS)}")
     return out
 
 
