@@ -94,7 +94,7 @@ class ConfidenceItem(ViewCoveringItem):
 
     def paint(self, p: QPainter, *args: object) -> None:
         vis = _visible_columns(self, p)
-        if vis is None:
+        if vis is None or not len(self.pred):
             return
         v0, v1, ncols, sx, dx = vis
         vals = column_values(self._a, self._b, self._conf, v0, v1, ncols, how="min")[:, 0]

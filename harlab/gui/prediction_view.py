@@ -42,7 +42,8 @@ def column_values(
     [v0, v1]: NaN where no window is, else the ``how`` ("mean" or "min") of the windows whose
     centre falls in the column when there are more windows than columns, or the window
     covering the column's centre when there are fewer."""
-    values = values.reshape(len(values), -1)
+    if values.ndim == 1:
+        values = values[:, None]
     k = values.shape[1]
     out = np.full((ncols, k), np.nan, dtype=np.float32)
     if not len(a) or ncols <= 0 or v1 <= v0:
