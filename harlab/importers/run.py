@@ -187,7 +187,7 @@ class ImportCancelled(HarlabError):
 
 def _temp_beside(target: Path) -> Path:
     """A new empty file beside ``target`` named as a save's temporary file, which
-    :func:`harlab.storage.session_file.remove_stale_temps` cleans, so a killed import leaves
+    :func:`harlab.storage.codec.remove_stale_temps` cleans, so a killed import leaves
     nothing for long."""
     from harlab.storage.codec import TEMP_SUFFIX
 
