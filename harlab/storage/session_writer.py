@@ -324,6 +324,11 @@ class SessionWriter:
     def stream_names(self) -> list[str]:
         return list(self._ids)
 
+    @property
+    def label_tracks(self) -> dict[str, LabelTrack]:
+        """The label tracks added so far (written when the writer closes)."""
+        return dict(self._builder.tracks)
+
     def add_segment(
         self, track: str, segment: Segment, policy: Policy = "exclusive", description: str = ""
     ) -> Segment:
