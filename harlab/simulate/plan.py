@@ -21,7 +21,6 @@ import numpy as np
 
 from harlab.simulate.activity_table import POSTURES, SimulationError, canonical_name
 
-
 #: Seconds per duration unit, for plans and for command-line durations (``90s``, ``2h``, ``7d``).
 UNIT_SECONDS: dict[str, float] = {
     "s": 1,
@@ -251,6 +250,21 @@ def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
+def _day_bout(rng: np.random.Generator, ctx: str, prev: str | None) -> tuple[str, float]:
+    """The next bout of a day plan in context ``ctx`` after ``prev``: (activity, seconds).
+    At night lying, with short awakenings; by day an activity weighted by the context."""
+    if ctx == "night":
+        if prev == "lying" and rng.random() < 0.15:
+            return str(rng.choice(["sitting", "standing", "walking"])), _log_uniform(rng, 20, 240)
+        return "lying", _log_uniform(rng, 1200, 5400)
+    weights = dict(_DAY_WEIGHTS[ctx])
+    weights.pop(prev or "", None)
+    names = list(weights)
+    p = np.array([weights[n] for n in names], float)
+    act = str(rng.choice(names, p=p / p.sum()))
+    return act, _log_uniform(rng, *_DAY_BOUT[act])
+
+
 def _needs_transition(prev: str | None, nxt: str) -> bool:
     """Getting from one posture to another (or up from lying) is a labelled transition."""
     if prev is None or prev == nxt:
@@ -293,20 +307,7 @@ def random_plan(
             scale = min(1.0, max(0.15, duration_s / 900.0))
             bout = max(5.0, _log_uniform(rng, lo, hi) * scale)
         else:
-            ctx = _context(start_hour + elapsed / 3600.0)
-            if ctx == "night":
-                if prev == "lying" and rng.random() < 0.15:
-                    act = str(rng.choice(["sitting", "standing", "walking"]))
-                    bout = _log_uniform(rng, 20, 240)
-                else:
-                    act, bout = "lying", _log_uniform(rng, 1200, 5400)
-            else:
-                weights = dict(_DAY_WEIGHTS[ctx])
-                weights.pop(prev or "", None)
-                names = list(weights)
-                p = np.array([weights[n] for n in names], float)
-                act = str(rng.choice(names, p=p / p.sum()))
-                bout = _log_uniform(rng, *_DAY_BOUT[act])
+            act, bout = _day_bout(rng, _context(start_hour + elapsed / 3600.0), prev)
         if transitions and _needs_transition(prev, act):
             t = min(round(float(rng.uniform(2.0, 4.0)), 3), duration_s - elapsed)
             steps.append(("transition", t))
@@ -445,21 +446,7 @@ def week_plan(
         while h < 24.0 - 1e-9:
             ctx, end_h = sched.context(h, off_last_night)
             room = (end_h - h) * 3600.0
-            if ctx == "nonwear":
-                act, bout = "nonwear", room
-            elif ctx == "night":
-                if prev == "lying" and rng.random() < 0.15:
-                    act = str(rng.choice(["sitting", "standing", "walking"]))
-                    bout = _log_uniform(rng, 20, 240)
-                else:
-                    act, bout = "lying", _log_uniform(rng, 1200, 5400)
-            else:
-                weights = dict(_DAY_WEIGHTS[ctx])
-                weights.pop(prev or "", None)
-                names = list(weights)
-                p = np.array([weights[n] for n in names], float)
-                act = str(rng.choice(names, p=p / p.sum()))
-                bout = _log_uniform(rng, *_DAY_BOUT[act])
+            act, bout = ("nonwear", room) if ctx == "nonwear" else _day_bout(rng, ctx, prev)
             if transitions and _needs_transition(prev, act) and room > 8.0:
                 t = round(float(rng.uniform(2.0, 4.0)), 3)
                 steps.append(("transition", t))
