@@ -138,3 +138,20 @@ def test_an_unnamed_or_compressed_file_streams_through_a_first_pass(tmp_path: Pa
     assert s.metadata.extra["bytes_per_batch"] == "130"
     assert s.streams["gyroscope"].n_samples == len(codes)
     assert any("no <Activity>_YYYYMMDDhhmmss stamp" in w for w in report.warnings)
+
+
+def test_a_cancel_in_the_middle_of_a_streamed_import_writes_nothing(tmp_path: Path) -> None:
+    from harlab.importers.run import ImportCancelled
+
+    src, _, _ = _bin(tmp_path / "Walking_20240422080000.bin", 2.5)
+    seen: list[float] = []
+
+    def progress(index: int, total: int, fraction: float, message: str) -> None:
+        seen.append(fraction)
+        if 0 < fraction < 1:
+            raise ImportCancelled()
+
+    out = tmp_path / "out"
+    assert import_paths([src], out, progress=progress) == []
+    assert any(0 < f < 1 for f in seen)  # stopped after a block was written into the temporary file
+    assert [p.name for p in out.iterdir() if not p.name.endswith(".lock")] == []
