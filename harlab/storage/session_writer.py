@@ -20,7 +20,9 @@ What the file is and how it comes into being are those of every other save:
   over ``path`` only by :meth:`~SessionWriter.close`. An exception inside the ``with`` block
   or :meth:`~SessionWriter.abort` removes the temporary file: ``path`` is then as it was
   (absent, or the old file), never half-written. That is what lets an importer validate as
-  it streams: a problem found in the last chunk still leaves nothing behind.
+  it streams: a problem found in the last chunk still leaves nothing behind;
+* a disk about to fill ends the writing with an error before HDF5 meets a failed write
+  (:data:`DISK_MARGIN`).
 
 :class:`SessionBuilder` is the part that assembles the groups inside an open HDF5 file; the
 crash-safe :class:`~harlab.storage.RecordingWriter` and its journal recovery use it too.
@@ -29,6 +31,7 @@ crash-safe :class:`~harlab.storage.RecordingWriter` and its journal recovery use
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
@@ -55,6 +58,11 @@ from harlab.storage.codec import (
 from harlab.storage.lock import FileLock
 from harlab.storage.probe import trust
 from harlab.storage.pyramid import StreamAppender, create_stream_group
+
+#: Free bytes a :class:`SessionWriter` wants on the disk beyond the block it is about to write.
+#: HDF5 (2.0) survives a failed write badly: the error reaches Python, but the library may crash
+#: the process when it shuts down, so a writer refuses to go on before the disk is full.
+DISK_MARGIN = 64 * 2**20
 
 #: Rows a :class:`SessionWriter` buffers per stream before appending them to the file:
 #: large enough that the pyramid's per-append work is negligible, small enough to be bounded
@@ -314,7 +322,25 @@ class SessionWriter:
         self._check_open()
         sid = self._sid(name)
         t, v, fl = self._builder.check(sid, time, values, flags)
+        if self._builder.pending_rows[sid] + len(t) >= self.block_rows:
+            self._check_space(self._builder.pending_rows[sid] + len(t), v.shape[1])
         self._builder.append(sid, t, v, fl, self.block_rows)
+
+    def _check_space(self, rows: int, n_channels: int) -> None:
+        """Refuse to write ``rows`` more rows when the disk would be left with less than
+        :data:`DISK_MARGIN` (uncompressed size: an upper bound of what they take)."""
+        try:
+            st = os.statvfs(self.path.parent if str(self.path.parent) else ".")
+        except (OSError, AttributeError):  # no statvfs (Windows): HDF5 reports the failure
+            return
+        free = st.f_bavail * st.f_frsize
+        need = rows * (8 + 1 + 4 * n_channels) + DISK_MARGIN
+        if free < need:
+            raise SessionFileError(
+                self.path,
+                f"could not save: the disk is almost full ({free / 2**20:.0f} MiB free, "
+                f"{need / 2**20:.0f} MiB wanted to go on)",
+            )
 
     def n_samples(self, name: str) -> int:
         """Samples appended to stream ``name`` so far."""

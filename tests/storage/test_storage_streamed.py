@@ -137,3 +137,27 @@ def test_peak_memory_does_not_grow_with_the_recording(tmp_path: Path) -> None:
     extra_data_kb = (large - small) * (6 * 4 + 8 + 1) / 1024
     assert rss_large - rss_small < 0.15 * extra_data_kb, (rss_small, rss_large, extra_data_kb)
     assert validate_file(tmp_path / "large.h5") == []
+
+
+def test_a_disk_about_to_fill_ends_the_writing_with_an_error_and_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HDF5 meets a failed write badly (the process may crash at exit), so the writer stops first."""
+    import os
+
+    from harlab.core import Metadata
+    from harlab.core.errors import SessionFileError
+
+    real = os.statvfs
+
+    def statvfs(path):  # the disk as it is, but with 70 MiB free: the margin and less than a block
+        st = real(path)
+        return os.statvfs_result((*st[:4], (70 * 2**20) // st.f_frsize, *st[5:]))
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    target = tmp_path / "s.h5"
+    with pytest.raises(SessionFileError, match="disk is almost full"), SessionWriter(target, Metadata()) as w:
+        w.add_stream("imu", ["x", "y", "z"], "g", 100.0)
+        for i in range(3):  # blocks of 1 M rows: 21 MB each uncompressed
+            w.append("imu", np.arange(i * 10**6, (i + 1) * 10**6) / 100.0, np.zeros((10**6, 3), np.float32))
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []
