@@ -234,12 +234,12 @@ class SessionWriter:
         # leaving the block normally renames the finished file onto ``path``;
         # leaving it with an exception leaves ``path`` as it was and no temporary file
 
-    Importers stream through this class (see :class:`harlab.importers.importer.Importer`'s
-    ``stream``): check each block as it is read and raise an
+    Importers stream through this class (see :meth:`harlab.importers.importer.Importer.read_into`):
+    check each block as it is read and raise an
     :class:`~harlab.core.errors.ImportFormatError` at the first problem; the writer is then
     aborted and nothing is written. Every append is checked as
-    :class:`~harlab.storage.RecordingWriter` checks it (finite values, the stream's channel
-    count, times never going backwards); an error names the stream.
+    :class:`~harlab.storage.RecordingWriter` checks it (finite times that never go backwards,
+    the stream's channel count); an error names the stream.
 
     ``path`` is replaced if it exists (as :func:`~harlab.storage.save_session` does); a caller
     that must not overwrite checks first. The constructor raises
