@@ -1,13 +1,23 @@
-"""Storage benchmark: record a long 6-channel 100 Hz stream with RecordingWriter, then read it back.
+"""Storage benchmark: record a long 6-channel 100 Hz stream with RecordingWriter, then read it back;
+and the peak memory of writing a simulated week and of importing a large file, streamed.
 
     python benchmarks/storage.py            # 24 h x 100 Hz x 6 channels (about 52 M values)
     python benchmarks/storage.py --quick    # 1 h
     python benchmarks/storage.py --hours 6
+    python benchmarks/storage.py --days 7 --sim-rate 100    # the week of the memory part
+    python benchmarks/storage.py --memory-only              # only the memory part
 
 Prints append throughput, file size per hour, the time to read a 10-minute range and the time
 to get a whole-recording overview (4000 bins) from the pyramid, each beside the naive way in the
-same run (full h5py read of the dataset; numpy min/max over the full array). The last line is one
-JSON object with the figures.
+same run (full h5py read of the dataset; numpy min/max over the full array).
+
+Memory part: each operation runs in a child process whose peak RSS (``ru_maxrss``) is read
+at its end, so one operation's peak is not another's: a week-plan simulation of ``--days``
+streamed into a file (``SimulatedRun`` into ``SessionWriter``) beside one day of it streamed and
+one day simulated in memory and saved in one go (the way before streaming), and the import of a
+24-hour Fitbit watch file (the longest that format holds) streamed (``harlab import``) beside the
+in-memory read and save. Each is printed against the file size and the samples' size in memory.
+The last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
@@ -40,14 +50,165 @@ def synth(i0: int, n: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
     return t, np.round(v * 512) / 512
 
 
+def _peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def child_simulate(days: float, rate: float, path: Path, how: str) -> dict[str, float]:
+    """Simulate ``days`` of a week plan at ``rate``, streamed (``how == "stream"``) or in memory
+    and saved in one go (``"memory"``); the peak RSS of this process at the end."""
+    from harlab.simulate import SimulatedRun, week_plan
+    from harlab.storage.session_writer import SessionWriter
+
+    base = _peak_mb()
+    a = time.perf_counter()
+    run = SimulatedRun(week_plan(days * 86400.0, seed=1), rate_hz=rate, seed=1, participant="P01")
+    if how == "stream":
+        with SessionWriter(path, run.metadata, run.schema) as w:
+            run.write_into(w)
+    else:
+        from harlab.storage import save_session
+
+        save_session(run.session(), path)
+    return {
+        "seconds": time.perf_counter() - a,
+        "peak_rss_mb": _peak_mb(),
+        "baseline_rss_mb": base,
+        "samples": run.n_samples,
+        "file_mb": path.stat().st_size / 1e6,
+    }
+
+
+def child_import(src: Path, out: Path, how: str) -> dict[str, float]:
+    """Import ``src`` streamed (``harlab import``'s path) or read in memory and saved in one go."""
+    from harlab.importers.fitbit_bin import FitbitBinImporter
+    from harlab.importers.importer import ImportOptions, importers
+    from harlab.importers.run import import_paths
+    from harlab.storage import save_session
+
+    importers()  # every format's module loaded in both ways, so the baseline holds the same code
+    base = _peak_mb()
+    a = time.perf_counter()
+    if how == "stream":
+        (report,) = import_paths([src], out.parent)
+        assert report.ok, report.reason
+        path = report.outputs[0]
+    else:
+        (session,) = FitbitBinImporter().read(src, ImportOptions())
+        path = save_session(session, out)
+    return {
+        "seconds": time.perf_counter() - a,
+        "peak_rss_mb": _peak_mb(),
+        "baseline_rss_mb": base,
+        "file_mb": path.stat().st_size / 1e6,
+    }
+
+
+def write_seed_bin(path: Path, hours: float) -> int:
+    """A labelled Fitbit watch file of ``hours`` (130-byte batches of float16 samples, 10 Hz)."""
+    n_b = int(hours * 3600)
+    rng = np.random.default_rng(0)
+    with open(path, "wb") as f:
+        for b0 in range(0, n_b, 3600):
+            nb = min(3600, n_b - b0)
+            t = np.arange(b0 * 10, (b0 + nb) * 10) / 10.0
+            v = np.empty((nb * 10, 6))
+            v[:, 0] = -9.6 + 0.5 * np.sin(t)
+            v[:, 1] = 1.0 + 0.3 * np.cos(0.7 * t)
+            v[:, 2:] = rng.normal(0, 0.3, (nb * 10, 4))
+            raw = np.empty((nb, 130), np.uint8)
+            raw[:, :120] = (
+                v.astype("<f2").reshape(nb, 10, 6).transpose(0, 2, 1).copy().view(np.uint8).reshape(nb, 120)
+            )
+            raw[:, 120:] = (b0 // 600) % 10
+            f.write(raw.tobytes())
+    return n_b * 10
+
+
+def _in_child(*args: str) -> dict[str, float]:
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def memory_part(days: float, rate: float, folder: Path) -> dict[str, object]:
+    """Peak RSS of writing a simulated week and of importing a large file, each in a child."""
+    week = _in_child("simulate", str(days), str(rate), str(folder / "week.h5"), "stream")
+    day = _in_child("simulate", "1", str(rate), str(folder / "day.h5"), "stream")
+    day_mem = _in_child("simulate", "1", str(rate), str(folder / "day-mem.h5"), "memory")
+    in_memory_mb = week["samples"] * (2 * (3 * 4 + 8 + 1)) / 1e6  # accel + gyro: values, time, flags
+    print(
+        f"simulate + write {days:g} d at {rate:g} Hz streamed: {week['seconds']:.0f} s, peak RSS "
+        f"{week['peak_rss_mb']:.0f} MB (of which {week['baseline_rss_mb']:.0f} MB is Python and the "
+        f"imports) for a {week['file_mb']:.0f} MB file whose samples take {in_memory_mb:.0f} MB in memory"
+    )
+    print(
+        f"  1 d streamed: peak RSS {day['peak_rss_mb']:.0f} MB; 1 d in memory and saved in one go: "
+        f"{day_mem['peak_rss_mb']:.0f} MB  ->  the week streamed costs "
+        f"{week['peak_rss_mb'] - day['peak_rss_mb']:+.0f} MB more than a day streamed"
+    )
+    src = folder / "Walking_20240422080000.bin"
+    n = write_seed_bin(src, 24.0)
+    imp = _in_child("import", str(src), str(folder / "imp" / "Walking_20240422080000.h5"), "stream")
+    imp_mem = _in_child("import", str(src), str(folder / "imp-mem.h5"), "memory")
+    print(
+        f"import a 24 h Fitbit watch file ({src.stat().st_size / 1e6:.1f} MB, {n} samples) streamed: "
+        f"{imp['seconds']:.1f} s, peak RSS {imp['peak_rss_mb']:.0f} MB (baseline {imp['baseline_rss_mb']:.0f} MB) "
+        f"for a {imp['file_mb']:.1f} MB file; in memory: {imp_mem['seconds']:.1f} s, "
+        f"{imp_mem['peak_rss_mb']:.0f} MB"
+    )
+    return {
+        "sim_days": days,
+        "sim_rate_hz": rate,
+        "sim_samples": int(week["samples"]),
+        "sim_seconds": round(week["seconds"], 1),
+        "sim_peak_rss_mb": round(week["peak_rss_mb"], 1),
+        "sim_baseline_rss_mb": round(week["baseline_rss_mb"], 1),
+        "sim_file_mb": round(week["file_mb"], 1),
+        "sim_samples_in_memory_mb": round(in_memory_mb, 1),
+        "sim_1d_stream_peak_rss_mb": round(day["peak_rss_mb"], 1),
+        "sim_1d_memory_peak_rss_mb": round(day_mem["peak_rss_mb"], 1),
+        "import_file_mb": round(src.stat().st_size / 1e6, 2),
+        "import_samples": n,
+        "import_seconds": round(imp["seconds"], 2),
+        "import_peak_rss_mb": round(imp["peak_rss_mb"], 1),
+        "import_baseline_rss_mb": round(imp["baseline_rss_mb"], 1),
+        "import_out_file_mb": round(imp["file_mb"], 2),
+        "import_memory_seconds": round(imp_mem["seconds"], 2),
+        "import_memory_peak_rss_mb": round(imp_mem["peak_rss_mb"], 1),
+    }
+
+
 def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        if kind == "simulate":
+            res = child_simulate(float(rest[0]), float(rest[1]), Path(rest[2]), rest[3])
+        else:
+            res = child_import(Path(rest[0]), Path(rest[1]), rest[2])
+        print(json.dumps(res))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 hour instead of 24")
     ap.add_argument("--hours", type=float, default=None, help="recording length in hours")
     ap.add_argument("--rate", type=float, default=100.0)
     ap.add_argument("--batch-s", type=float, default=1.0, help="seconds of data per append call")
     ap.add_argument("--dir", default=None, help="folder for the file (default: a temporary one)")
+    ap.add_argument("--days", type=float, default=7.0, help="days of the simulated week (memory part)")
+    ap.add_argument("--sim-rate", type=float, default=100.0, help="sample rate of the simulated week")
+    ap.add_argument("--memory-only", action="store_true", help="only the memory part")
     args = ap.parse_args()
+    if args.memory_only:
+        with tempfile.TemporaryDirectory(dir=args.dir) as d:
+            (Path(d) / "imp").mkdir()
+            result = memory_part(args.days, args.sim_rate, Path(d))
+        print(json.dumps(result))
+        return 0
     hours = args.hours if args.hours is not None else (1.0 if args.quick else 24.0)
     rate = args.rate
     n_total = int(hours * 3600 * rate)
@@ -138,6 +299,8 @@ def main() -> int:
         "overview_numpy_only_ms": round(numpy_minmax_s * 1e3, 1),
         "overview_speedup": round(naive_overview_s / overview_s, 1),
     }
+    (Path(tmp.name) / "imp").mkdir()
+    result.update(memory_part(args.days, args.sim_rate, Path(tmp.name)))
     tmp.cleanup()
     print(json.dumps(result))
     return 0

@@ -9,7 +9,10 @@ the labels (a prediction track "demo model"; see
 :func:`harlab.ml.demo_predictions.add_demo_predictions`). With ``--video`` it also
 renders the participant's video beside the session, attached in sync
 (:mod:`harlab.simulate.demo_video`); rendering takes about 4 s per simulated minute, so it
-is asked for, not done by default. An existing file is never overwritten unless
+is asked for, not done by default. ``--duration`` takes minutes or a unit (``90m``, ``2h``,
+``7d``); past two hours the demo is free-living days (:func:`harlab.simulate.week_plan`: sleep,
+work, exercise, the watch taken off), streamed into the file as it is simulated, so a week at
+100 Hz never sits in memory. An existing file is never overwritten unless
 ``--force`` is given: it may hold labels someone edited.
 """
 
@@ -24,6 +27,10 @@ from pathlib import Path
 from harlab.core.errors import HarlabError
 
 DEFAULT_DIR = "recordings"
+#: Sessions longer than this many hours are free-living days streamed into the file.
+STREAM_ABOVE_H = 2.0
+#: Where a streamed demo starts: a Monday at local midnight in the demo's zone, so days are days.
+DEMO_ZONE = "Europe/Berlin"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,10 +53,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--duration",
-        metavar="MIN",
-        type=float,
-        default=10.0,
-        help="length of the session in minutes (default: 10)",
+        metavar="TIME",
+        default="10",
+        help="length of the session: minutes, or a number with a unit s, min, h or d (90m, 2h, 7d; at "
+        f"most a week; default: 10 minutes). Up to {STREAM_ABOVE_H:g} h the participant works through every "
+        "activity; longer sessions follow free-living days (sleep, work, exercise, the watch taken off) "
+        "and are written to the file as they are simulated, in bounded memory, without predictions",
     )
     p.add_argument(
         "--seed",
@@ -87,6 +96,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=run)
 
 
+def duration_label(minutes: float) -> str:
+    """``10min``, ``2h``, ``7d``: the duration as a file name shows it."""
+    for unit, size in (("d", 1440.0), ("h", 60.0)):
+        if minutes >= size and (minutes / size) == round(minutes / size, 2):
+            return f"{minutes / size:g}{unit}"
+    return f"{minutes:g}min"
+
+
 def _target(output: str, duration: float, seed: int, force: bool) -> Path:
     out = Path(output).expanduser()
     if out.suffix.lower() == ".h5":
@@ -97,7 +114,7 @@ def _target(output: str, duration: float, seed: int, force: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise HarlabError(f"{out} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"demo-{duration:g}min-seed{seed}"
+    stem = f"demo-{duration_label(duration)}-seed{seed}"
     path = out / f"{stem}.h5"
     n = 2
     while path.exists() and not force:
@@ -119,23 +136,67 @@ def missing_display() -> str | None:
     return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
 
 
+def _stream_demo(path: Path, minutes: float, args: argparse.Namespace) -> Path:
+    """Simulate free-living days straight into the file (:class:`~harlab.simulate.SimulatedRun`
+    into a :class:`~harlab.storage.session_writer.SessionWriter`): a week never sits in memory."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from harlab.simulate import SimulatedRun, week_plan
+    from harlab.storage.session_writer import SessionWriter
+
+    run = SimulatedRun(
+        week_plan(minutes * 60.0, args.seed),
+        rate_hz=args.rate,
+        seed=args.seed,
+        participant="demo",
+        start_utc=datetime(2024, 4, 22, tzinfo=ZoneInfo(DEMO_ZONE)),
+        timezone=DEMO_ZONE,
+    )
+    if not args.quiet:
+        print(f"simulating {duration_label(minutes)} at {args.rate:g} Hz into {path} ...", file=sys.stderr)
+    try:
+        with SessionWriter(path, run.metadata, run.schema) as writer:
+            run.write_into(writer)
+    except OSError as exc:
+        raise HarlabError(f"cannot write {path}: {exc}") from exc
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     from harlab.simulate import make_demo_session
+    from harlab.simulate.plan import parse_duration
 
-    if not 0 < args.duration <= 7 * 24 * 60:
+    minutes = parse_duration(str(args.duration), default_unit="min") / 60.0
+    if not 0 < minutes <= 7 * 24 * 60:
         raise HarlabError(
-            f"--duration must be more than 0 and at most 10080 minutes (a week), got {args.duration:g}"
+            f"--duration must be more than 0 and at most 10080 minutes (a week), got {minutes:g}"
         )
     if args.seed < 0:
         raise HarlabError(f"--seed must be a non-negative integer, got {args.seed}")
+    streamed = minutes > STREAM_ABOVE_H * 60
+    if streamed and args.video:
+        raise HarlabError(
+            f"--video renders at most {STREAM_ABOVE_H:g} h (about 4 s per simulated minute); "
+            "give a shorter --duration"
+        )
     try:
-        path = _target(args.output, args.duration, args.seed, args.force)
+        path = _target(args.output, minutes, args.seed, args.force)
     except OSError as exc:
         raise HarlabError(f"cannot create the output folder {args.output}: {exc}") from exc
 
     from harlab.storage import save_session  # imported late: `harlab --help` stays fast
 
-    session = make_demo_session(duration_min=args.duration, seed=args.seed, rate_hz=args.rate)
+    if streamed:
+        saved = _stream_demo(path, minutes, args)
+        if not args.no_predictions and not args.quiet:
+            print(
+                f"harlab: predictions are left out of demos longer than {STREAM_ABOVE_H:g} h; "
+                f"add them with 'harlab predict'",
+                file=sys.stderr,
+            )
+        return _finish(saved, args)
+    session = make_demo_session(duration_min=minutes, seed=args.seed, rate_hz=args.rate)
     if args.video:
         from harlab.simulate.demo_video import add_demo_video, demo_video_path
 
@@ -160,6 +221,11 @@ def run(args: argparse.Namespace) -> int:
         saved = save_session(session, path)
     except OSError as exc:
         raise HarlabError(f"cannot write {path}: {exc}") from exc
+    return _finish(saved, args)
+
+
+def _finish(saved: Path, args: argparse.Namespace) -> int:
+    """Print the path and open the workbench unless told not to."""
     print(saved)
     sys.stdout.flush()
     if args.no_open:

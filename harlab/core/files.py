@@ -1,6 +1,7 @@
 """Files harlab writes and files it is given: one place for atomic writes, modes, and refusing what is no file.
 
-:func:`atomic_write` (and :func:`atomic_open` for one file object) is the one way harlab
+:func:`atomic_write` (with :func:`atomic_open` for one file object and :func:`atomic_path`
+for a file filled over many calls) is the one way harlab
 replaces a file: write a temporary file in the same folder, fsync it, rename it over the
 target, fsync the folder; on any failure, the temporary file is removed and the target is
 untouched. A crash leaves either the old or the new file, both complete.
@@ -174,11 +175,19 @@ def atomic_write(
     are fsynced around the rename. On any exception, including KeyboardInterrupt, the
     temporary file is removed and the exception propagates; ``path`` is then as it was.
     """
-    path = Path(path)
-    with _replacing(path, suffix, durable) as (fd, tmp):
-        os.close(fd)
+    with atomic_path(path, suffix=suffix, durable=durable) as tmp:
         write(tmp)
-    return path
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, suffix: str = ".tmp", durable: bool = True) -> Iterator[Path]:
+    """``with atomic_path(path) as tmp:`` -- :func:`atomic_write` for a writer that fills the
+    temporary file over many calls (a session streamed chunk by chunk): ``tmp`` replaces
+    ``path`` when the block ends without an exception and is removed when it does not."""
+    with _replacing(Path(path), suffix, durable) as (fd, tmp):
+        os.close(fd)
+        yield tmp
 
 
 @contextlib.contextmanager

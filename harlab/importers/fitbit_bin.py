@@ -15,10 +15,10 @@ code table, the label schema and the builder of a seed session.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -29,8 +29,16 @@ from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.plausibility import GRAVITY_ZERO, G, Limit, limit_for
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_CLIPPED, FLAG_SUSPECT, Stream
-from harlab.importers.import_support import check_values, provenance, read_at_most
+from harlab.importers.import_support import (
+    MarkedTally,
+    ReadBudget,
+    check_values,
+    iter_blocks,
+    provenance,
+    read_at_most,
+)
 from harlab.importers.importer import (
+    BeginSession,
     Importer,
     ImportOptions,
     ProgressCallback,
@@ -38,8 +46,12 @@ from harlab.importers.importer import (
     register,
     resolve_timezone,
     warn,
+    warn_metadata,
 )
 from harlab.labeling.schema_presets import FITBIT_ACTIVITIES, PRESETS
+
+if TYPE_CHECKING:
+    from harlab.storage.session_writer import SessionWriter
 
 #: Activity codes of the seed apps, in code order (the preset's table). The author wrote "Squad"
 #: for squat; harlab names the class "Squat" and accepts "Squad" in file names.
@@ -66,6 +78,8 @@ SEED_ACCEL_RANGE = Limit(
 #: Longest recording read: 24 h of 1-second batches. The Activity Recorder stops at 60 s; a
 #: longer file (a 1 GB sparse file would be 89 days of zeros) is refused before it is read.
 MAX_BATCHES = 24 * 3600
+
+TRACK_DESCRIPTION = "per-sample activity codes recorded by the watch app"
 
 _NAME_RE = re.compile(r"^(?P<prefix>[A-Za-z]+)_(?P<stamp>\d{14})\.bin$", re.IGNORECASE)
 
@@ -210,7 +224,7 @@ def build_seed_session(
         warn(session, note)
     if codes is not None:
         track = session.label_track("activity", "exclusive")
-        track.description = "per-sample activity codes recorded by the watch app"
+        track.description = TRACK_DESCRIPTION
         segments = [
             Segment(s / rate_hz, e / rate_hz, ACTIVITIES[code], annotator=annotator, source="imported")
             for code, s, e in code_runs(codes)
@@ -283,6 +297,8 @@ class FitbitBinImporter(Importer):
             return 0.95
         return 0.7 if batch == LABELLED_BATCH else 0.4
 
+    streaming = True
+
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
@@ -292,55 +308,9 @@ class FitbitBinImporter(Importer):
             f"at most {MAX_BATCHES // 3600} h of 1-second batches (a watch app recording)",
         )
         size = len(data)
-        forced = options.extra.get("batch_size")
-        batch = (
-            int(cast(str | int, forced))
-            if forced
-            else _layout_for(path, size, data if size % 130 == 0 else None)
-        )
-        if size == 0:
-            raise ImportFormatError(
-                path,
-                "file is empty",
-                offset=0,
-                expected=f"{batch or LABELLED_BATCH}-byte batches of float16 samples",
-            )
-        if batch is None:
-            batch = LABELLED_BATCH
-        if batch not in (LABELLED_BATCH, UNLABELLED_BATCH):
-            raise ImportFormatError(path, f"batch size {batch} is not supported", expected="130 or 120")
-        if size % batch:
-            whole = size - size % batch
-            raise ImportFormatError(
-                path,
-                f"file ends inside a batch: {size % batch} bytes after the last whole batch "
-                f"({size} bytes in all)",
-                offset=whole,
-                expected=f"a size that is a multiple of {batch} bytes",
-            )
-        n_batches = size // batch
-        arr = np.frombuffer(data, np.uint8).reshape(n_batches, batch)
-        planar = arr[:, :120].copy().view("<f2").reshape(n_batches, 6, SAMPLES_PER_BATCH)
-        bad_f16 = np.flatnonzero(~np.isfinite(planar.reshape(-1)))
-        if len(bad_f16):
-            bad = int(bad_f16[0])
-            b, rest = divmod(bad, 60)
-            block, j = divmod(rest, SAMPLES_PER_BATCH)
-            value = float(planar.reshape(-1)[bad])
-            raise ImportFormatError(
-                path,
-                f"{'axayazgxgygz'[2 * block : 2 * block + 2]} of sample {b * 10 + j} is {value!r}",
-                offset=b * batch + block * 20 + j * 2,
-                expected="a finite float16 sensor value",
-            )
-        if n_batches > MAX_BATCHES:  # 120-byte batches: more of them fit in the byte limit
-            raise ImportFormatError(
-                path,
-                f"{n_batches} one-second batches",
-                offset=MAX_BATCHES * batch,
-                expected=f"at most {MAX_BATCHES} (24 h)",
-            )
-        values = planar.transpose(0, 2, 1).reshape(-1, 6).astype(np.float32)
+        codes_ok = size % LABELLED_BATCH == 0 and _codes_fit(data)
+        batch = _check_layout(path, options, size, codes_ok)
+        values, codes = _decode(path, data, batch, 0)
         values, suspect, notes = check_seed_values(
             path,
             values,
@@ -348,21 +318,151 @@ class FitbitBinImporter(Importer):
                 "offset": (i // SAMPLES_PER_BATCH) * batch + col * 20 + (i % SAMPLES_PER_BATCH) * 2
             },
         )
-        codes: np.ndarray | None = None
-        if batch == LABELLED_BATCH:
-            codes = arr[:, 120:].reshape(-1)
-            unknown = np.flatnonzero(codes > 9)
-            if len(unknown):
-                i = int(unknown[0])
-                raise ImportFormatError(
-                    path,
-                    f"unknown activity code {int(codes[i])} for sample {i}",
-                    offset=(i // 10) * batch + 120 + i % 10,
-                    expected="an activity code 0-9 (Walking ... Situp)",
-                )
         if progress:
             progress(0.8, f"{path.name}: {len(values)} samples")
+        metadata, tz_warning = self._metadata(path, options, batch)
+        rate = float(options.rate_hz or SEED_RATE_HZ)
+        app = metadata.extra["app"]
+        del metadata.extra["app"]
+        session = build_seed_session(
+            values,
+            codes,
+            rate_hz=rate,
+            metadata=metadata,
+            annotator=f"{app} (watch)",
+            suspect=suspect,
+            notes=notes,
+        )
+        first = int(codes[0]) if codes is not None and len(codes) else None
+        for w in _name_warnings(path, metadata, first, batch, size, tz_warning):
+            warn(session, w)
+        return [session]
 
+    def read_into(
+        self,
+        path: Path,
+        options: ImportOptions,
+        begin: BeginSession,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """:meth:`read` in blocks of an hour of batches; values, flags, labels and refusals as
+        :meth:`read` gives them (implausible values judged on the whole file by
+        :class:`~harlab.importers.import_support.MarkedTally`)."""
+        expected = f"at most {MAX_BATCHES // 3600} h of 1-second batches (a watch app recording)"
+        limit = MAX_BATCHES * LABELLED_BATCH
+
+        def blocks() -> Iterator[bytes]:
+            return iter_blocks(path, 1 << 20, ReadBudget(limit, "the limit of this format"), expected)
+
+        plain = not path.name.endswith(".gz")
+        if plain and parse_name(path) is not None:
+            size, codes_ok = path.stat().st_size, True  # the name decides the layout
+            if size > limit:
+                next(blocks())  # refused by its size, before anything is read
+        else:  # a first pass for what the layout needs: the size, and whether codes fit 130 bytes
+            size, codes_ok, rest = 0, True, b""
+            for raw in blocks():
+                size += len(raw)
+                whole = rest + raw
+                cut = len(whole) - len(whole) % LABELLED_BATCH
+                codes_ok = codes_ok and _codes_fit(whole[:cut])
+                rest = whole[cut:]
+        batch = _check_layout(path, options, size, codes_ok)
+        metadata, tz_warning = self._metadata(path, options, batch)
+        app = metadata.extra.pop("app")
+        rate = float(options.rate_hz or SEED_RATE_HZ)
+        w = begin(metadata, seed_schema())
+        device = metadata.device.name
+        for name, units in (("accelerometer", "m/s^2"), ("gyroscope", "rad/s")):
+            w.add_stream(name, ["x", "y", "z"], units, rate, kind=name, device=device)
+        acc = MarkedTally(
+            path, stream="accelerometer", kind="accelerometer", units="m/s^2", limit=SEED_ACCEL_RANGE
+        )
+        gyro = MarkedTally(path, stream="gyroscope", kind="gyroscope", units="rad/s")
+        clipped = holes = 0
+        first_hole: int | None = None
+        run: list[int] = []  # [code, first sample] of the label run still open
+        first_code: int | None = None
+        b0 = 0
+
+        def feed(data: bytes) -> None:
+            nonlocal b0, clipped, holes, first_hole, run, first_code
+            values, codes = _decode(path, data, batch, b0)
+            i0 = b0 * SAMPLES_PER_BATCH
+
+            def locate(i: int, col: int) -> dict[str, int]:
+                g = i0 + i
+                return {"offset": (g // SAMPLES_PER_BATCH) * batch + col * 20 + (g % SAMPLES_PER_BATCH) * 2}
+
+            a = acc.check(values[:, :3], lambda r: locate(r, 0))
+            g = gyro.check(values[:, 3:], lambda r: locate(r, 3))
+            hole = np.all(values == 0.0, axis=1)
+            if hole.any() and first_hole is None:
+                first_hole = i0 + int(np.flatnonzero(hole)[0])
+            holes += int(hole.sum())
+            gv = g.values.copy() if hole.any() else g.values
+            gv[hole] = np.nan
+            with np.errstate(invalid="ignore"):
+                clip = np.any(np.abs(values[:, :3]) >= SEED_ACCEL_CLIP, axis=1)
+            clipped += int(clip.sum())
+            t = np.arange(i0, i0 + len(values), dtype=np.float64) / rate
+            flags = np.where(clip, FLAG_CLIPPED, 0).astype(np.uint8)
+            flags[a.suspect] |= FLAG_SUSPECT
+            w.append("accelerometer", t, a.values, flags)
+            w.append("gyroscope", t, gv, np.where(g.suspect | hole, FLAG_SUSPECT, 0).astype(np.uint8))
+            if codes is not None:
+                if first_code is None:
+                    first_code = int(codes[0])
+                for code, s0, _e0 in code_runs(codes):
+                    if run and run[0] == code:
+                        continue  # the open run goes on
+                    if run:
+                        _add_run(w, run, i0 + s0, rate, app)
+                    run = [code, i0 + s0]
+            b0 += len(values) // SAMPLES_PER_BATCH
+            if progress:
+                progress(0.9 * b0 * batch / max(size, 1), f"{path.name}: {b0 * SAMPLES_PER_BATCH} samples")
+
+        per_block = 3600 * batch  # an hour of batches
+        rest = b""
+        for raw in blocks():
+            whole = rest + raw
+            cut = len(whole) - len(whole) % per_block
+            rest = whole[cut:]
+            if cut:
+                feed(whole[:cut])
+        if len(rest) % batch:  # the file changed since its size was taken
+            raise ImportFormatError(
+                path,
+                f"file ends inside a batch: {len(rest) % batch} bytes after the last whole batch",
+                offset=b0 * batch + len(rest) - len(rest) % batch,
+                expected=f"a size that is a multiple of {batch} bytes",
+            )
+        if rest:
+            feed(rest)
+        if run:
+            _add_run(w, run, b0 * SAMPLES_PER_BATCH, rate, app)
+        notes = [acc.finish(), gyro.finish()]
+        if holes:
+            notes.append(
+                f"{path.name}: {holes} samples are exactly 0 in all six values (no data): "
+                "set to NaN and flagged suspect in both streams"
+            )
+        if clipped:
+            warn_metadata(
+                w.metadata,
+                f"{clipped} accelerometer samples reach ±{SEED_ACCEL_CLIP} m/s² "
+                "(the sensor's saturation) and are flagged as clipped",
+            )
+        for note in notes:
+            if note:
+                warn_metadata(w.metadata, note)
+        for note in _name_warnings(path, w.metadata, first_code, batch, size, tz_warning):
+            warn_metadata(w.metadata, note)
+
+    def _metadata(self, path: Path, options: ImportOptions, batch: int) -> tuple[Metadata, str | None]:
+        """The session's metadata (``extra["app"]`` names the watch app, for the caller to take
+        out) and the timezone warning, if any."""
         tz, tz_warning = resolve_timezone(options)
         parsed = parse_name(path)
         start_utc = None
@@ -380,37 +480,134 @@ class FitbitBinImporter(Importer):
                 "t0_known": "true" if start_utc is not None else "false",
                 "t0_source": "file name (watch local time at Play, 1 s resolution)" if start_utc else "",
                 "bytes_per_batch": str(batch),
+                "app": app,
             },
         )
-        rate = float(options.rate_hz or SEED_RATE_HZ)
-        session = build_seed_session(
-            values,
-            codes,
-            rate_hz=rate,
-            metadata=metadata,
-            annotator=f"{app} (watch)",
-            suspect=suspect,
-            notes=notes,
+        return metadata, tz_warning
+
+
+def _codes_fit(data: bytes) -> bool:
+    """Whether every code byte of ``data`` read as 130-byte batches is a seed code (0-9)."""
+    if not data:
+        return True
+    return int(np.frombuffer(data, np.uint8).reshape(-1, LABELLED_BATCH)[:, 120:].max()) <= 9
+
+
+def _check_layout(path: Path, options: ImportOptions, size: int, codes_ok: bool) -> int:
+    """The batch size of a ``size``-byte file, refused when the file is empty, ends inside a
+    batch, or holds more than :data:`MAX_BATCHES`."""
+    forced = options.extra.get("batch_size")
+    parsed = parse_name(path)
+    if forced:
+        batch: int | None = int(cast(str | int, forced))
+    elif parsed is not None:
+        batch = UNLABELLED_BATCH if parsed[0].lower() == "sensor" else LABELLED_BATCH
+    elif size and size % LABELLED_BATCH == 0 and codes_ok:
+        batch = LABELLED_BATCH
+    elif size and size % UNLABELLED_BATCH == 0:
+        batch = UNLABELLED_BATCH
+    elif size and size % LABELLED_BATCH == 0:
+        batch = LABELLED_BATCH
+    else:
+        batch = None
+    if size == 0:
+        raise ImportFormatError(
+            path,
+            "file is empty",
+            offset=0,
+            expected=f"{batch or LABELLED_BATCH}-byte batches of float16 samples",
         )
-        if parsed is None:
-            warn(session, "the file name has no <Activity>_YYYYMMDDhhmmss stamp: the start time is unknown")
-        elif tz_warning:
-            warn(session, tz_warning)
-        if parsed is not None and codes is not None:
-            named = activity_from_name(parsed[0])
-            if named is None:
-                warn(
-                    session,
-                    f"file name activity {parsed[0]!r} is not a seed activity; "
-                    "the per-sample codes were used",
-                )
-            elif named != ACTIVITIES[int(codes[0])]:
-                warn(
-                    session,
-                    f"file name says {parsed[0]!r} but the first sample's code is "
-                    f"{ACTIVITIES[int(codes[0])]!r}; the per-sample codes were used",
-                )
-            metadata.extra["file_activity"] = parsed[0]
-        if size % 1560 == 0 and batch == UNLABELLED_BATCH and parsed is None:
-            warn(session, "size fits both 120- and 130-byte batches; read as 120-byte (unlabelled)")
-        return [session]
+    if batch is None:
+        batch = LABELLED_BATCH
+    if batch not in (LABELLED_BATCH, UNLABELLED_BATCH):
+        raise ImportFormatError(path, f"batch size {batch} is not supported", expected="130 or 120")
+    if size % batch:
+        whole = size - size % batch
+        raise ImportFormatError(
+            path,
+            f"file ends inside a batch: {size % batch} bytes after the last whole batch ({size} bytes in all)",
+            offset=whole,
+            expected=f"a size that is a multiple of {batch} bytes",
+        )
+    if size // batch > MAX_BATCHES:  # 120-byte batches: more of them fit in the byte limit
+        raise ImportFormatError(
+            path,
+            f"{size // batch} one-second batches",
+            offset=MAX_BATCHES * batch,
+            expected=f"at most {MAX_BATCHES} (24 h)",
+        )
+    return batch
+
+
+def _decode(path: Path, data: bytes, batch: int, b0: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Whole batches ``data`` (the first is batch ``b0`` of the file) as (N, 6) float32 values and,
+    for 130-byte batches, N activity codes; refused at the first value that is not finite or code
+    that is no seed code, naming its byte in the file."""
+    n_batches = len(data) // batch
+    arr = np.frombuffer(data, np.uint8).reshape(n_batches, batch)
+    planar = arr[:, :120].copy().view("<f2").reshape(n_batches, 6, SAMPLES_PER_BATCH)
+    bad_f16 = np.flatnonzero(~np.isfinite(planar.reshape(-1)))
+    if len(bad_f16):
+        bad = int(bad_f16[0])
+        b, rest = divmod(bad, 60)
+        block, j = divmod(rest, SAMPLES_PER_BATCH)
+        value = float(planar.reshape(-1)[bad])
+        raise ImportFormatError(
+            path,
+            f"{'axayazgxgygz'[2 * block : 2 * block + 2]} of sample {(b0 + b) * 10 + j} is {value!r}",
+            offset=(b0 + b) * batch + block * 20 + j * 2,
+            expected="a finite float16 sensor value",
+        )
+    values = planar.transpose(0, 2, 1).reshape(-1, 6).astype(np.float32)
+    if batch != LABELLED_BATCH:
+        return values, None
+    codes = arr[:, 120:].reshape(-1)
+    unknown = np.flatnonzero(codes > 9)
+    if len(unknown):
+        i = int(unknown[0])
+        g = b0 * SAMPLES_PER_BATCH + i
+        raise ImportFormatError(
+            path,
+            f"unknown activity code {int(codes[i])} for sample {g}",
+            offset=(g // 10) * batch + 120 + g % 10,
+            expected="an activity code 0-9 (Walking ... Situp)",
+        )
+    return values, codes
+
+
+def _add_run(w: SessionWriter, run: list[int], end: int, rate: float, app: str) -> None:
+    """The label segment of a run of one code from sample ``run[1]`` to ``end``."""
+    w.add_segment(
+        "activity",
+        Segment(run[1] / rate, end / rate, ACTIVITIES[run[0]], annotator=f"{app} (watch)", source="imported"),
+        "exclusive",
+        TRACK_DESCRIPTION,
+    )
+
+
+def _name_warnings(
+    path: Path, metadata: Metadata, first_code: int | None, batch: int, size: int, tz_warning: str | None
+) -> list[str]:
+    """What the file name says that the import report should (and ``file_activity``, which
+    goes into ``metadata``)."""
+    out: list[str] = []
+    parsed = parse_name(path)
+    if parsed is None:
+        out.append("the file name has no <Activity>_YYYYMMDDhhmmss stamp: the start time is unknown")
+    elif tz_warning:
+        out.append(tz_warning)
+    if parsed is not None and first_code is not None:
+        named = activity_from_name(parsed[0])
+        if named is None:
+            out.append(
+                f"file name activity {parsed[0]!r} is not a seed activity; the per-sample codes were used"
+            )
+        elif named != ACTIVITIES[first_code]:
+            out.append(
+                f"file name says {parsed[0]!r} but the first sample's code is "
+                f"{ACTIVITIES[first_code]!r}; the per-sample codes were used"
+            )
+        metadata.extra["file_activity"] = parsed[0]
+    if size % 1560 == 0 and batch == UNLABELLED_BATCH and parsed is None:
+        out.append("size fits both 120- and 130-byte batches; read as 120-byte (unlabelled)")
+    return out

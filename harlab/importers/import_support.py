@@ -13,7 +13,7 @@ import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
@@ -135,6 +135,36 @@ def _drain(
             raise _ratio_refusal(label, ratio_limit, compressed or 0)
         out.write(chunk)
     return out.getvalue()  # shares the buffer: no second copy
+
+
+#: Bytes a streaming importer reads at a time (:meth:`Importer.read_into`): large enough that
+#: per-block costs vanish, small enough that a week-long input never sits in memory.
+STREAM_BLOCK_BYTES = 16 * 2**20
+
+
+def iter_blocks(
+    path: Path, block: int = STREAM_BLOCK_BYTES, budget: ReadBudget | None = None, expected: str = ""
+) -> Iterator[bytes]:
+    """The file's (``.gz``-decompressed) bytes in blocks of ``block`` bytes (the last may be
+    shorter), counted against the budget and :data:`MAX_RATIO` as :func:`read_all` counts them:
+    the bounded read of a streaming importer."""
+    budget = budget if budget is not None else ReadBudget()
+    gz = path.name.endswith(".gz")
+    try:
+        size = path.stat().st_size if path.is_file() else None
+        if not gz and size is not None and size > budget.limit - budget.used:
+            raise budget.refuse(path, expected, size)
+        ratio_limit = max(RATIO_FLOOR, MAX_RATIO * size) if gz and size is not None else None
+        n = 0
+        with igzip.open(path, "rb") if gz else open(path, "rb") as f:
+            while chunk := f.read(block):
+                n += len(chunk)
+                budget.take(path, len(chunk), expected)
+                if ratio_limit is not None and n > ratio_limit:
+                    raise _ratio_refusal(path, ratio_limit, size or 0)
+                yield chunk
+    except _READ_ERRORS as exc:
+        raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable (gzip) file") from exc
 
 
 def read_all(path: Path, budget: ReadBudget | None = None, expected: str = "") -> bytes:
@@ -332,6 +362,7 @@ def check_values(
     units: Sequence[str] | str,
     locate: Locate,
     limit: Limit | None = None,
+    refuse_many: bool = True,
 ) -> Checked:
     """Refuse or mark implausible values of one stream, by the rule of :mod:`harlab.core.plausibility`.
 
@@ -340,7 +371,9 @@ def check_values(
     :class:`ImportFormatError` at the row's line or byte; finite values outside the
     range of ``limit`` (default: the table's row for ``kind`` and each channel's unit)
     become NaN and their rows suspect, unless there are too many of them, which
-    raises too. ``stream`` names the stream in the messages.
+    raises too (unless ``refuse_many`` is False: a block of a streamed input, whose
+    :class:`MarkedTally` applies that rule to the whole). ``stream`` names the stream in the
+    messages.
     """
     v = np.asarray(values)
     if v.dtype not in (np.float32, np.float64):
@@ -380,7 +413,7 @@ def check_values(
         reasons.append(f"{n_range} outside {' or '.join(ranges)}")
     if zero.any():
         reasons.append(f"{int(zero.sum())} exactly 0 on every axis")
-    if marked and too_many_marked(marked, n):
+    if refuse_many and marked and too_many_marked(marked, n):
         row = int(np.flatnonzero(rows)[0])
         why = first_limit.why if first_limit is not None else ""
         raise ImportFormatError(
@@ -404,6 +437,66 @@ def check_values(
             f"({', '.join(reasons)}{_place(locate(first))})"
         )
     return Checked(out, rows, note)
+
+
+class MarkedTally:
+    """:func:`check_values` for one stream of an input read block by block (a streaming import).
+
+    Each block is marked as :func:`check_values` marks it (implausible values NaN, rows
+    suspect; infinity refused at once); whether too many were marked is decided on the whole
+    input by :meth:`finish`, as reading it in one piece would decide it, so a zero-filled
+    hour in a week is marked, not refused, while a file in the wrong unit is refused.
+    """
+
+    def __init__(
+        self, path: Path, *, stream: str, kind: str, units: Sequence[str] | str, limit: Limit | None = None
+    ) -> None:
+        self.path, self.stream, self.kind, self.units, self.limit = path, stream, kind, units, limit
+        self.rows = 0
+        self.marked = 0
+        self.first: dict[str, int] | None = None
+        self.notes: list[str] = []
+
+    def check(self, values: np.ndarray, locate: Locate) -> Checked:
+        """One block (``locate`` maps its rows to places in the file)."""
+        c = check_values(
+            self.path,
+            values,
+            stream=self.stream,
+            kind=self.kind,
+            units=self.units,
+            locate=locate,
+            limit=self.limit,
+            refuse_many=False,
+        )
+        if c.marked and self.first is None:
+            self.first = locate(int(np.flatnonzero(c.suspect)[0]))
+        self.rows += len(c.suspect)
+        self.marked += c.marked
+        if c.note:
+            self.notes.append(c.note)
+        return c
+
+    def finish(self) -> str:
+        """Refuse the input when too many of its samples were marked; else the report line
+        ("" when nothing was marked)."""
+        if too_many_marked(self.marked, self.rows):
+            lim = self.limit or limit_for(
+                self.kind, self.units if isinstance(self.units, str) else self.units[0]
+            )
+            raise ImportFormatError(
+                self.path,
+                f"{self.marked} of {self.rows} {self.stream} samples are implausible (the first here): "
+                "a zero-filled or sparse file, a wrong unit, or not sensor data",
+                expected=f"values within {lim.describe() if lim else 'range'}",
+                **(self.first or {}),
+            )
+        if not self.marked:
+            return ""
+        return (
+            f"{self.path.name}: {self.marked} of {self.rows} {self.stream} samples set to NaN and "
+            f"flagged suspect{_place(self.first or {})}"
+        )
 
 
 def runs(labels: np.ndarray) -> list[tuple[int, int]]:

@@ -17,13 +17,23 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import TYPE_CHECKING, BinaryIO, ClassVar, Protocol
 
 from harlab.core.errors import HarlabError, ImportFormatError, SessionError
 from harlab.core.events import ProgressCallback
-from harlab.core.metadata import check_timezone
+from harlab.core.labels import LabelSchema
+from harlab.core.metadata import Metadata, check_timezone
 from harlab.core.plugins import PluginRegistry
 from harlab.core.session import Session
+
+if TYPE_CHECKING:
+    from harlab.storage.session_writer import SessionWriter
+
+
+class BeginSession(Protocol):
+    """What :meth:`Importer.read_into` calls once it knows the session's metadata and schema."""
+
+    def __call__(self, metadata: Metadata, schema: LabelSchema) -> SessionWriter: ...
 
 
 @dataclass
@@ -49,6 +59,9 @@ class Importer:
     description: ClassVar[str] = ""
     patterns: ClassVar[tuple[str, ...]] = ()
     accepts_directories: ClassVar[bool] = False
+    #: True when the importer implements :meth:`read_into` (one session per input, streamed into
+    #: the file in bounded memory); ``harlab import`` and the workbench's import then use it.
+    streaming: ClassVar[bool] = False
 
     def sniff(self, path: Path) -> float:
         """Confidence 0..1 that this importer reads ``path``, from its content."""
@@ -59,6 +72,39 @@ class Importer:
     ) -> list[Session]:
         """Parse and validate ``path`` fully; return one or more sessions."""
         raise NotImplementedError
+
+    def read_into(
+        self,
+        path: Path,
+        options: ImportOptions,
+        begin: BeginSession,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Parse ``path`` piece by piece into one session file, never holding the recording.
+
+        For formats whose files can be longer than memory (a week of raw samples). Set
+        ``streaming = True`` and implement it beside :meth:`read` (which callers that want a
+        :class:`Session` in memory still use). The contract:
+
+        1. Read and check the header first; then call ``begin(metadata, schema)`` exactly once,
+           before the first sample. It returns a
+           :class:`~harlab.storage.session_writer.SessionWriter` already writing a temporary
+           file beside the target, under the target's write lock.
+        2. Declare the streams (``writer.add_stream``), then read the input a block at a time
+           (a few MB: :data:`harlab.importers.import_support.STREAM_BLOCK_BYTES`), check each
+           block as :meth:`read` checks the whole (for implausible values through
+           :class:`~harlab.importers.import_support.MarkedTally`, whose :meth:`finish` applies
+           the whole-input rule at the end) and ``writer.append`` it. Labels go in with
+           ``writer.add_segment``; warnings with
+           :func:`~harlab.importers.import_support.warn_metadata` on ``writer.metadata``,
+           which stays editable until the end.
+        3. Raise :class:`~harlab.core.errors.ImportFormatError` (file, line or byte, what was
+           expected) at the first problem, in the last block as in the first: the caller then
+           aborts the writer and nothing is written (no target, no temporary file). Return
+           normally when the whole input is read and checked; do not close the writer: the
+           caller completes the provenance and renames the file into place.
+        """
+        raise NotImplementedError(f"the {self.name} importer does not stream; use read()")
 
     def expand(self, path: Path) -> list[Path]:
         """For a folder given on the command line, the inputs this importer would read in it.
@@ -212,16 +258,22 @@ def warn(session: Session, message: str) -> None:
     survive saving: whoever opens the session later still learns, e.g., that its
     start time assumed UTC.
     """
-    old = session.metadata.extra.get(_WARNINGS_KEY, "")
+    warn_metadata(session.metadata, message)
+
+
+def warn_metadata(metadata: Metadata, message: str) -> None:
+    """:func:`warn` for a session being streamed (``writer.metadata``), which is no Session yet."""
+    old = metadata.extra.get(_WARNINGS_KEY, "")
     lines = old.splitlines() if old else []
     if message not in lines:
         lines.append(message)
-    session.metadata.extra[_WARNINGS_KEY] = "\n".join(lines)
+    metadata.extra[_WARNINGS_KEY] = "\n".join(lines)
 
 
-def import_warnings(session: Session) -> list[str]:
-    """The warnings :func:`warn` attached to ``session``."""
-    text = session.metadata.extra.get(_WARNINGS_KEY, "")
+def import_warnings(session: Session | Metadata) -> list[str]:
+    """The warnings :func:`warn` attached to ``session`` (or to its metadata)."""
+    md = session.metadata if isinstance(session, Session) else session
+    text = md.extra.get(_WARNINGS_KEY, "")
     return text.splitlines() if text else []
 
 

@@ -21,7 +21,8 @@ from harlab import __version__
 from harlab.core import files
 from harlab.core.errors import HarlabError, SessionFileError, quote_input
 from harlab.core.files import same_file, special_kind
-from harlab.core.metadata import SourceFile
+from harlab.core.labels import LabelSchema
+from harlab.core.metadata import Metadata, SourceFile
 from harlab.core.session import Session
 from harlab.core.wording import counted
 from harlab.importers.importer import (
@@ -129,7 +130,7 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "session"
 
 
-def output_names(path: Path, sessions: list[Session]) -> list[str]:
+def output_names(path: Path, sessions: Sequence[Session | None]) -> list[str]:
     """File names for an input's sessions: ``<stem>.h5`` or ``<stem>_<part>.h5``."""
     name = path.name[:-3] if path.name.endswith(".gz") else path.name
     stem = _safe(Path(name).stem if not path.is_dir() else name)
@@ -137,7 +138,7 @@ def output_names(path: Path, sessions: list[Session]) -> list[str]:
         return [f"{stem}.h5"]
     names = []
     for i, s in enumerate(sessions, start=1):
-        part = s.metadata.extra.get("import_part") or f"{i:03d}"
+        part = (s.metadata.extra.get("import_part") if s is not None else "") or f"{i:03d}"
         names.append(f"{stem}_{_safe(part)}.h5")
     # keep names unique whatever the importers suggested
     seen: dict[str, int] = {}
@@ -148,9 +149,8 @@ def output_names(path: Path, sessions: list[Session]) -> list[str]:
     return names
 
 
-def _complete_metadata(session: Session, path: Path, importer: Importer, options: ImportOptions) -> None:
+def _complete_metadata(md: Metadata, path: Path, importer: Importer, options: ImportOptions) -> None:
     """Fill in what an importer left empty: participant, importer name, version, source files."""
-    md = session.metadata
     if options.participant and not md.participant_id:
         md.participant_id = options.participant
     prov = md.provenance
@@ -160,7 +160,7 @@ def _complete_metadata(session: Session, path: Path, importer: Importer, options
         prov.sources = [SourceFile.of(path)]
 
 
-def participant_kept(sessions: Sequence[Session], options: ImportOptions) -> str:
+def participant_kept(sessions: Sequence[Session | Metadata], options: ImportOptions) -> str:
     """The report line saying ``--participant`` was not applied where the source names its subjects.
 
     Multi-subject data sets (a WISDM or UCI HAPT folder) name each session's subject;
@@ -169,7 +169,8 @@ def participant_kept(sessions: Sequence[Session], options: ImportOptions) -> str
     """
     if not options.participant:
         return ""
-    if all(s.metadata.participant_id == options.participant for s in sessions):
+    ids = [s.metadata.participant_id if isinstance(s, Session) else s.participant_id for s in sessions]
+    if all(i == options.participant for i in ids):
         return ""
     # the same words for every input, so a folder of many subjects gets one shared report line
     return (
@@ -187,7 +188,7 @@ class ImportCancelled(HarlabError):
 
 def _temp_beside(target: Path) -> Path:
     """A new empty file beside ``target`` named as a save's temporary file, which
-    :func:`harlab.storage.session_file.remove_stale_temps` cleans, so a killed import leaves
+    :func:`harlab.storage.codec.remove_stale_temps` cleans, so a killed import leaves
     nothing for long."""
     from harlab.storage.codec import TEMP_SUFFIX
 
@@ -283,6 +284,21 @@ def save_all_or_nothing(sessions: Sequence[Session], targets: Sequence[Path]) ->
     return list(targets)
 
 
+def _streaming_importer(path: Path, fmt: str | None) -> Importer | None:
+    """The importer of ``path`` when it streams (:attr:`Importer.streaming`) and ``path`` is
+    one plain file it reads alone; None otherwise (the in-memory path then decides)."""
+    if not path.is_file() or special_kind(path):
+        return None
+    companion = companion_of(path, fmt)
+    if companion is not None:
+        return None
+    try:
+        importer = get_importer(fmt) if fmt else detect(path)
+    except HarlabError:
+        return None  # read_input says why
+    return importer if importer.streaming else None
+
+
 def read_input(
     path: Path,
     options: ImportOptions,
@@ -313,6 +329,66 @@ def read_input(
     return importer, sessions
 
 
+def _check_targets(path: Path, targets: Sequence[Path], sources: Sequence[Path], overwrite: bool) -> None:
+    """Refuse targets that are inputs of this import, or exist without ``overwrite``."""
+    for t in targets:
+        if t.exists() and any(same_file(t, src) for src in sources):
+            raise HarlabError(f"{t} is also an input of this import; choose another output")
+    if not overwrite:
+        existing = [t for t in targets if t.exists() or t.is_symlink()]
+        if existing:
+            raise HarlabError(f"{existing[0]} already exists (pass --overwrite to replace it)")
+
+
+def _import_streamed(
+    path: Path,
+    importer: Importer,
+    target: Path,
+    options: ImportOptions,
+    overwrite: bool,
+    progress: Callable[[float, str], None] | None,
+    report: FileReport,
+) -> None:
+    """Import one input through :meth:`Importer.read_into`: samples go from the input to a
+    temporary file block by block, which is renamed onto ``target`` only when the whole input
+    was read and checked; any failure (a bad block, a cancel) removes it and leaves ``target``
+    as it was."""
+    from harlab.storage.session_writer import SessionWriter
+
+    _check_targets(path, [target], [path], overwrite)
+    if target.exists() and not target.is_file():
+        raise HarlabError(f"{target} is {special_kind(target) or 'not a regular file'}; cannot replace it")
+    writers: list[SessionWriter] = []
+
+    def begin(metadata: Metadata, schema: LabelSchema) -> SessionWriter:
+        if writers:
+            raise HarlabError(f"{path}: the {importer.name} importer began a second session")
+        writers.append(SessionWriter(target, metadata, schema))
+        return writers[0]
+
+    try:
+        importer.read_into(path, options, begin, progress)
+        if not writers:
+            raise HarlabError(f"{path}: the importer found no sessions in it")
+        w = writers[0]
+        _complete_metadata(w.metadata, path, importer, options)
+        kept = participant_kept([w.metadata], options)
+        if kept:
+            report.warnings.append(kept)
+        counts = {name: w.n_samples(name) for name in w.stream_names}
+        segments = sum(len(t) for t in w.label_tracks.values())
+        warnings = import_warnings(w.metadata)
+        report.outputs = [w.close()]
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    report.stream_samples = counts
+    report.samples = sum(counts.values())
+    report.segments = segments
+    report.warnings += [x for x in warnings if x not in report.warnings]
+
+
 def import_one(
     path: Path,
     out_dir: Path,
@@ -334,6 +410,13 @@ def import_one(
     try:
         if not path.exists():
             raise HarlabError(f"{path}: no such file or folder")
+        importer = _streaming_importer(path, fmt)
+        if importer is not None:
+            report.importer = importer.name
+            target = out_file if out_file is not None else out_dir / output_names(path, [None])[0]
+            _import_streamed(path, importer, target, options, overwrite, progress, report)
+            report.ok = True
+            return report
         importer, sessions = read_input(path, options, fmt, progress, report)
         if out_file is not None:
             if len(sessions) != 1:
@@ -345,15 +428,9 @@ def import_one(
         else:
             targets = [out_dir / n for n in output_names(path, sessions)]
         sources = [path, *(Path(x.path) for s in sessions for x in s.metadata.provenance.sources if x.path)]
-        for t in targets:
-            if t.exists() and any(same_file(t, src) for src in sources):
-                raise HarlabError(f"{t} is also an input of this import; choose another output")
-        if not overwrite:
-            existing = [t for t in targets if t.exists() or t.is_symlink()]
-            if existing:
-                raise HarlabError(f"{existing[0]} already exists (pass --overwrite to replace it)")
+        _check_targets(path, targets, sources, overwrite)
         for session in sessions:
-            _complete_metadata(session, path, importer, options)
+            _complete_metadata(session.metadata, path, importer, options)
         kept = participant_kept(sessions, options)
         if kept:
             report.warnings.append(kept)

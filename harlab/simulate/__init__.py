@@ -2,9 +2,12 @@
 
 Used by ``harlab demo``, the simulated recording devices, tests and benchmarks.
 
-* :class:`Plan` / :func:`random_plan`: which activities, for how long.
+* :class:`Plan` / :func:`random_plan` / :func:`week_plan`: which activities, for how long
+  (a week: sleep, work, exercise and non-wear stretches, days that differ).
 * :func:`simulate_session`: a whole :class:`~harlab.core.Session` (accelerometer,
   gyroscope, heart rate, activity labels) in one call, fast enough for 24 h at 100 Hz.
+* :class:`SimulatedRun`: the same session streamed block by block into a file writer
+  (``harlab.storage.session_writer.SessionWriter``), so a week never sits in memory.
 * :class:`Simulator`: the same signals streamed chunk by chunk, with the activity
   changeable live; for the same seed and plan it gives exactly the batch numbers.
 * :data:`PROFILES`: the activity table (cadence, amplitudes, wrist orientation,
@@ -16,6 +19,7 @@ Used by ``harlab demo``, the simulated recording devices, tests and benchmarks.
 from harlab.simulate.activity_table import (
     ACTIVITIES,
     ALIASES,
+    NONWEAR,
     POSTURES,
     PROFILES,
     ActivityProfile,
@@ -26,32 +30,39 @@ from harlab.simulate.activity_table import (
 )
 from harlab.simulate.batch_session import (
     DEVICE_NAME,
+    SessionSink,
+    SimulatedRun,
     demo_model_path,
     make_demo_session,
     simulate_session,
 )
 from harlab.simulate.engine import Chunk, G, SensorConfig, Simulator
 from harlab.simulate.participant import Participant
-from harlab.simulate.plan import Plan, Step, random_plan
+from harlab.simulate.plan import DaySchedule, Plan, Step, day_schedule, random_plan, week_plan
 from harlab.simulate.synthetic import SIMULATED_STREAMS, synthetic_session
 
 __all__ = [
     "ACTIVITIES",
     "ALIASES",
     "DEVICE_NAME",
+    "NONWEAR",
     "G",
     "POSTURES",
     "PROFILES",
     "SIMULATED_STREAMS",
     "ActivityProfile",
     "Chunk",
+    "DaySchedule",
     "Participant",
     "Plan",
     "SensorConfig",
+    "SessionSink",
+    "SimulatedRun",
     "SimulationError",
     "Simulator",
     "Step",
     "canonical_name",
+    "day_schedule",
     "demo_model_path",
     "get_profile",
     "label_schema",
@@ -59,4 +70,5 @@ __all__ = [
     "random_plan",
     "simulate_session",
     "synthetic_session",
+    "week_plan",
 ]

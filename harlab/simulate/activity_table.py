@@ -61,6 +61,7 @@ class ActivityProfile:
     turn_rate: float = 0.0  #: rad/s, sd of heading changes (turning while walking)
     vibration: float = 0.0  #: m/s², sd of broadband shaking (road, handlebar)
     cadence_jitter: float = 0.03  #: relative sd of slow cadence changes
+    worn: bool = True  #: False: the device is off the wrist (no arm drift, no heart rate)
 
     @property
     def static(self) -> bool:
@@ -277,7 +278,23 @@ PROFILES: tuple[ActivityProfile, ...] = (
     ),
 )
 
-_BY_NAME = {p.name: p for p in PROFILES}
+#: The device off the wrist (on a table, charging, in the shower bag): still, its orientation
+#: constant within a stretch (only sensor noise), no heart rate. Not in :data:`PROFILES` or
+#: :data:`ACTIVITIES` (nobody performs it, and protocols and models leave it out); week
+#: plans use it, and :func:`label_schema` adds its class when asked.
+NONWEAR = ActivityProfile(
+    "nonwear",
+    "Device not worn (off the wrist: on a table, charging)",
+    "#7f7f7f",
+    None,
+    met=1.0,
+    up=(0.02, -0.03, 1.0),  # lying face up
+    wobble=0.0,
+    cadence_jitter=0.0,
+    worn=False,
+)
+
+_BY_NAME = {p.name: p for p in (*PROFILES, NONWEAR)}
 
 #: Names as other datasets spell them (the seed's Fitbit classes, UCI HAR, WISDM), for importers and plans.
 ALIASES: dict[str, str] = {
@@ -300,6 +317,10 @@ ALIASES: dict[str, str] = {
     "sit_up": "situp",
     "situps": "situp",
     "sit-up": "situp",
+    "non-wear": "nonwear",
+    "non_wear": "nonwear",
+    "not_worn": "nonwear",
+    "off_wrist": "nonwear",
 }
 
 ACTIVITIES: tuple[str, ...] = tuple(p.name for p in PROFILES)
@@ -311,7 +332,9 @@ def canonical_name(name: str) -> str:
     key = name.strip().lower().replace(" ", "_")
     key = ALIASES.get(key, key)
     if key not in _BY_NAME:
-        raise SimulationError(f"unknown activity {name!r}; the simulator knows {', '.join(ACTIVITIES)}")
+        raise SimulationError(
+            f"unknown activity {name!r}; the simulator knows {', '.join(ACTIVITIES)} and {NONWEAR.name}"
+        )
     return key
 
 
@@ -320,6 +343,7 @@ def get_profile(name: str) -> ActivityProfile:
     return _BY_NAME[canonical_name(name)]
 
 
-def label_schema() -> LabelSchema:
-    """A label schema with one class per activity, in table order, with colours and hotkeys."""
-    return LabelSchema(p.label_class() for p in PROFILES)
+def label_schema(nonwear: bool = False) -> LabelSchema:
+    """A label schema with one class per activity, in table order, with colours and hotkeys;
+    with ``nonwear`` the class of :data:`NONWEAR` last (for sessions whose plan has it)."""
+    return LabelSchema(p.label_class() for p in (*PROFILES, *((NONWEAR,) if nonwear else ())))

@@ -69,8 +69,8 @@ _MOTION_NOISE = 0.05  #: broadband shaking per m/s² of vertical bounce (heel st
 _F, _AV, _H1, _H2, _H3, _H4, _AF, _AL, _SA, _SO, _SR = range(11)
 _AX = slice(11, 14)
 _ARM = slice(14, 17)
-_WOB, _TURN, _VIB, _JIT, _MET = range(17, 22)
-_NP = 22
+_WOB, _TURN, _VIB, _JIT, _MET, _WORN = range(17, 23)
+_NP = 23
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,7 @@ def _params(p: ActivityProfile, who: Participant) -> np.ndarray:
     v[_VIB] = p.vibration
     v[_JIT] = p.cadence_jitter
     v[_MET] = p.met
+    v[_WORN] = 1.0 if p.worn else 0.0  # scales the arm's slow drift; 0 off the wrist
     return v
 
 
@@ -551,16 +552,21 @@ class Simulator:
         else:
             body = (0.0, 0.0, G)
 
-        # Wrist wobble (fast, activity-scaled) and a slow drift of how the arm rests.
+        # Wrist wobble (fast, activity-scaled) and a slow drift of how the arm rests (none off
+        # the wrist: a device on a table keeps its orientation).
         w_amp, dw_amp = par(_WOB), rate_of(_WOB)
+        d_amp = 0.05 * par(_WORN)
         wvec = (
-            w_amp * wob[0] + 0.05 * drift[0],
-            w_amp * wob[1] + 0.05 * drift[1],
-            w_amp * wob[2] + 0.05 * drift[2],
+            w_amp * wob[0] + d_amp * drift[0],
+            w_amp * wob[1] + d_amp * drift[1],
+            w_amp * wob[2] + d_amp * drift[2],
         )
-        dwvec = [w_amp * dwob[k] + 0.05 * ddrift[k] for k in range(3)]
+        dwvec = [w_amp * dwob[k] + d_amp * ddrift[k] for k in range(3)]
         if turning:
             dwvec = [dwvec[k] + dw_amp * wob[k] for k in range(3)]
+            dd_amp = 0.05 * rate_of(_WORN)
+            if _nonzero(dd_amp):
+                dwvec = [dwvec[k] + dd_amp * drift[k] for k in range(3)]
         q_wob = rot.from_rotvec(wvec)
 
         # Arm swing about the shoulder: angle, rate and angular acceleration.
@@ -646,4 +652,5 @@ class Simulator:
         hrv, _ = self._hrv(ks.astype(float))
         noise = self._hr_white(int(ks[0]), k1)[0]
         hr = out + self.sensor.hr_variability * hrv[0] + self.sensor.hr_noise * noise
-        return ks.astype(np.float64), np.round(hr, 1).astype(np.float32)
+        worn = np.array([p[_WORN] > 0.0 for p in self._ev_p1])[e]  # off the wrist: no reading
+        return ks[worn].astype(np.float64), np.round(hr[worn], 1).astype(np.float32)

@@ -8,6 +8,8 @@ turns every problem (missing dataset, wrong shape, invalid value) into a
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
 import stat
@@ -63,7 +65,7 @@ from harlab.storage.structure import global_heap_problems, structure_problems
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: ending of the temporary file of a save in progress (``.<name>.<random>.h5.tmp``), which
-#: :func:`harlab.storage.session_file.remove_stale_temps` deletes when a save was killed
+#: :func:`remove_stale_temps` deletes when a save was killed
 TEMP_SUFFIX = ".h5.tmp"
 _BLOCK = 1 << 20  # rows per append when encoding a stream that is not in memory
 
@@ -205,6 +207,14 @@ def write_videos(f: h5py.File, links: list[VideoLink]) -> None:
         e.attrs["drift_ppm"] = float(link.sync.drift_ppm)
         if link.roi is not None:
             e.attrs["roi"] = np.array(link.roi, dtype=np.int64)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete temporary files of saves that were killed; call only while holding the lock
+    (only a lock holder creates them, so none of them can be in use)."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 # -- reading --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import time as _time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import h5py
 import numpy as np
@@ -26,20 +26,11 @@ from harlab.core.errors import SessionError, SessionFileError
 from harlab.core.files import fsync_dir, fsync_path
 from harlab.core.labels import LabelSchema, LabelTrack, Policy, Segment, segment_from_dict, segment_to_dict
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance, SourceFile
-from harlab.core.streams import Stream, StreamData, check_samples
-from harlab.storage.codec import (
-    save_h5,
-    write_label_track,
-    write_metadata,
-    write_root,
-    write_schema,
-    write_stream_attrs,
-)
+from harlab.storage.codec import save_h5
 from harlab.storage.h5data import H5StreamData
 from harlab.storage.layout import chunk_rows, dt_to_str, str_to_dt
 from harlab.storage.lock import FileLock, lock_holder
 from harlab.storage.probe import trust
-from harlab.storage.pyramid import StreamAppender, create_stream_group
 from harlab.storage.sample_journal import (
     KIND_DATA,
     KIND_END,
@@ -52,6 +43,7 @@ from harlab.storage.sample_journal import (
     read_records,
     recording_journal_path,
 )
+from harlab.storage.session_writer import SessionBuilder, stream_spec
 
 
 def working_path(path: str | Path) -> Path:
@@ -98,82 +90,6 @@ def segment_to_json(track: LabelTrack, s: Segment) -> dict[str, Any]:
         "description": track.description,
         **segment_to_dict(s),
     }
-
-
-class _Builder:
-    """Assembles a session file from recording calls; shared by the writer and recovery."""
-
-    def __init__(self, f: h5py.File, metadata: Metadata, schema: LabelSchema) -> None:
-        self.f = f
-        self.metadata = metadata
-        self.schema = schema
-        self.tracks: dict[str, LabelTrack] = {}
-        self.streams: list[dict[str, Any]] = []
-        self.appenders: list[StreamAppender] = []
-        self.pending: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
-        self.pending_rows: list[int] = []
-        write_root(f)
-        write_metadata(f, metadata)
-        write_schema(f, schema)
-
-    def add_stream(self, spec: dict[str, Any]) -> int:
-        g = create_stream_group(self.f["streams"], spec["name"], len(spec["channels"]))
-        stream = Stream(
-            spec["name"],
-            list(spec["channels"]),
-            list(spec["units"]),
-            cast(StreamData, _Shape(len(spec["channels"]))),  # the attributes need only the shape
-            spec.get("rate_hz"),
-            spec.get("kind", ""),
-            spec.get("device", ""),
-            dict(spec.get("attrs") or {}),
-        )
-        write_stream_attrs(g, stream)
-        self.streams.append(spec)
-        self.appenders.append(StreamAppender(g))
-        self.pending.append([])
-        self.pending_rows.append(0)
-        return len(self.streams) - 1
-
-    def append(self, sid: int, t: np.ndarray, v: np.ndarray, fl: np.ndarray, block: int) -> None:
-        self.pending[sid].append((t, v, fl))
-        self.pending_rows[sid] += len(t)
-        if self.pending_rows[sid] >= block:
-            self.push(sid)
-
-    def push(self, sid: int) -> None:
-        parts = self.pending[sid]
-        if not parts:
-            return
-        t = np.concatenate([p[0] for p in parts])
-        v = np.concatenate([p[1] for p in parts])
-        fl = np.concatenate([p[2] for p in parts])
-        self.pending[sid] = []
-        self.pending_rows[sid] = 0
-        self.appenders[sid].append(t, v, fl)
-
-    def track(self, name: str, policy: Policy = "exclusive", description: str = "") -> LabelTrack:
-        if name not in self.tracks:
-            self.tracks[name] = LabelTrack(name, policy, description)
-        return self.tracks[name]
-
-    def finish(self) -> None:
-        for sid in range(len(self.appenders)):
-            self.push(sid)
-        for track in self.tracks.values():
-            for seg in track:
-                self.schema.ensure(seg.label)
-        write_schema(self.f, self.schema)
-        for track in self.tracks.values():
-            write_label_track(self.f["labels"], track)
-
-
-class _Shape:
-    """Stand-in StreamData used only to validate a stream's attributes."""
-
-    def __init__(self, n_channels: int) -> None:
-        self.n_samples = 0
-        self.n_channels = n_channels
 
 
 class RecordingWriter:
@@ -228,12 +144,11 @@ class RecordingWriter:
             with contextlib.suppress(FileNotFoundError):
                 wp.unlink()
             self._h5 = h5py.File(wp, "w", track_order=True, locking=False)
-            self._builder = _Builder(self._h5, metadata, self.schema)
+            self._builder = SessionBuilder(self._h5, metadata, self.schema)
         except BaseException:
             self._cleanup_failed_start()
             raise
         self._ids: dict[str, int] = {}
-        self._last: dict[str, float] = {}
         self._blocks: list[int] = []
         self._last_sync = _time.monotonic()
         self._closed = False
@@ -281,28 +196,8 @@ class RecordingWriter:
         self._check_open()
         if name in self._ids:
             raise SessionError(f"the recording already has a stream {name!r}")
-        if isinstance(units, str):
-            units = [units] * len(channels)
-        spec: dict[str, Any] = {
-            "name": name,
-            "channels": list(channels),
-            "units": list(units),
-            "rate_hz": rate_hz,
-            "kind": kind,
-            "device": device,
-            "attrs": dict(attrs or {}),
-        }
-        Stream(
-            name,
-            spec["channels"],
-            spec["units"],
-            cast(StreamData, _Shape(len(channels))),
-            rate_hz,
-            kind,
-            device,
-        )  # validates
+        spec = stream_spec(name, channels, units, rate_hz, kind, device, attrs)
         self._ids[name] = self._builder.add_stream(spec)
-        self._last[name] = -np.inf
         self._blocks.append(chunk_rows(len(channels)))
         self._write(encode_json(KIND_STREAM, spec))
         self._maybe_sync()
@@ -315,26 +210,10 @@ class RecordingWriter:
         sid = self._ids.get(name)
         if sid is None:
             raise SessionError(f"no stream {name!r} in this recording; add_stream it first")
-        t = np.ascontiguousarray(time, dtype=np.float64)
-        v = np.asarray(values, dtype=np.float32)
-        if v.ndim == 1:
-            v = v[:, None] if len(self._builder.streams[sid]["channels"]) == 1 else v[None, :]
-        v = np.ascontiguousarray(v)
-        check_samples(t, v, f"stream {name!r}")
-        n_ch = len(self._builder.streams[sid]["channels"])
-        if v.shape[1] != n_ch:
-            raise SessionError(f"stream {name!r}: {v.shape[1]} channels appended to a {n_ch}-channel stream")
-        fl = np.zeros(len(t), np.uint8) if flags is None else np.ascontiguousarray(flags, dtype=np.uint8)
-        if fl.shape != t.shape:
-            raise SessionError(f"stream {name!r}: flags shape {fl.shape} does not match {t.shape}")
+        t, v, fl = self._builder.check(sid, time, values, flags)
         if not len(t):
             return
-        if t[0] < self._last[name]:
-            raise SessionError(
-                f"stream {name!r}: timestamps go backwards ({self._last[name]:.6f} s then {t[0]:.6f} s)"
-            )
         self._write(encode_data(sid, t, v, fl))
-        self._last[name] = float(t[-1])
         self._builder.append(sid, t, v, fl, self._blocks[sid])
         self._maybe_sync()
 
@@ -350,7 +229,7 @@ class RecordingWriter:
 
     def n_samples(self, name: str) -> int:
         sid = self._ids[name]
-        return self._builder.appenders[sid].n + self._builder.pending_rows[sid]
+        return self._builder.n_samples(sid)
 
     def stream_data(self, name: str) -> H5StreamData:
         """Lazy view of what reached the working file so far (call ``flush`` first for all)."""
@@ -428,7 +307,9 @@ def recover(path: str | Path, lock: FileLock | None = None) -> Path | None:
             head = first.json()
 
             def fill(f: h5py.File) -> None:
-                b = _Builder(f, metadata_from_json(head["metadata"]), LabelSchema.from_list(head["schema"]))
+                b = SessionBuilder(
+                    f, metadata_from_json(head["metadata"]), LabelSchema.from_list(head["schema"])
+                )
                 b.f.attrs["recovered_from_journal"] = result.problem or "clean"
                 n_ch: list[int] = []
                 for rec in records:

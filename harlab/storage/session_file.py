@@ -11,7 +11,6 @@ chunks as stored, never decoded and re-encoded in Python.
 from __future__ import annotations
 
 import contextlib
-import glob
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -21,19 +20,11 @@ import h5py
 from harlab.core.errors import FileLockedError, SessionFileError
 from harlab.core.session import Session
 from harlab.core.streams import ArrayStreamData
-from harlab.storage.codec import TEMP_SUFFIX, open_h5, read_file_session, save_h5, write_session
+from harlab.storage.codec import open_h5, read_file_session, remove_stale_temps, save_h5, write_session
 from harlab.storage.h5data import H5StreamData
 from harlab.storage.lock import FileLock, lock_holder
 from harlab.storage.recording_writer import recover
 from harlab.storage.sample_journal import recording_journal_path
-
-
-def remove_stale_temps(path: Path) -> None:
-    """Delete temporary files of saves that were killed; call only while holding the lock
-    (only a lock holder creates them, so none of them can be in use)."""
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
 
 
 def save_session(session: Session, path: str | Path) -> Path:

@@ -110,7 +110,7 @@ def test_plan_parse_text_with_units_and_errors():
     with pytest.raises(SimulationError, match="line 1: unknown activity"):
         Plan.parse("flying 10\n")
     with pytest.raises(SimulationError, match="unknown duration unit"):
-        Plan.parse("walking 10 days\n")
+        Plan.parse("walking 10 weeks\n")  # days are a unit (UNIT_SECONDS), weeks are not
 
 
 def test_plan_load_reports_the_file(tmp_path):
