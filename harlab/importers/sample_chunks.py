@@ -1,0 +1,223 @@
+"""What the research-accelerometer importers share: decoded samples in chunks, and the session they make.
+
+The device readers (ActiGraph ``.gt3x``, ActiLife CSV, Axivity ``.cwa``) decode a file
+a bounded piece at a time and yield :class:`SampleChunk` objects: times in seconds after
+the recording's start, acceleration in g as the device reports it, and a way back from
+a row to its place in the file. A week at 100 Hz is 60 million samples, so no reader
+holds the whole file's bytes: each one walks its records in order and yields a chunk
+every few MiB of input.
+
+:class:`AccelerometerAssembler` is the one consumer today. It gathers the chunks, marks
+gaps across chunk boundaries too, and, once the whole input has been read (validation
+before anything is written), converts g to the session format's m/s² (``docs/FORMAT.md``:
+units are SI, as every other importer writes), holds the values to the device's own
+range by the plausibility rule and builds the session. A streaming session writer
+consumes the same chunks instead: it appends each chunk (``values * G``, flags from
+:meth:`AccelerometerAssembler.gap_flags_for`) and applies the refusal rules when the
+input ends, before the file is renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from harlab.core.errors import ImportFormatError
+from harlab.core.metadata import Metadata
+from harlab.core.plausibility import GRAVITY_ZERO, G, Limit
+from harlab.core.session import Session
+from harlab.core.streams import FLAG_GAP_BEFORE, Stream
+from harlab.importers.import_support import MAX_RATIO, RATIO_FLOOR, ReadBudget, check_values
+from harlab.importers.importer import warn
+
+#: Where a row of a chunk came from: ``{"offset": byte}`` or ``{"line": n}`` (ImportFormatError's keywords).
+RowPlace = Callable[[int], dict[str, int]]
+#: Input bytes a reader decodes before it yields a chunk: bounded memory whatever the file's length.
+CHUNK_BYTES = 4 * 2**20
+
+
+@dataclass
+class SampleChunk:
+    """Consecutive samples of one accelerometer, as decoded from one piece of a file."""
+
+    time: np.ndarray  #: float64 (n,), seconds after the recording's start, non-decreasing
+    values: np.ndarray  #: float32 (n, 3), g, as the device reports them
+    place: RowPlace  #: row (0..n-1) of this chunk -> where it is in the file
+    gap_before: np.ndarray | None = None  #: bool (n,): a gap the format itself marks before the row
+
+
+@dataclass
+class GapNote:
+    """A stretch without samples that the file explains (idle sleep mode), in seconds after the start."""
+
+    start: float
+    end: float
+    reason: str
+
+
+def device_limit(low_g: float, high_g: float, device: str) -> Limit:
+    """A device's own accelerometer range as a plausibility limit in m/s², with a small margin
+    (a reading at full scale is real: the sensor saturates, it does not overshoot by 10 %)."""
+    return Limit(
+        ("accelerometer",),
+        "m/s^2",
+        low_g * G * 1.1,
+        high_g * G * 1.1,
+        f"{low_g:g}..{high_g:g} g, the range of the {device} accelerometer; " + GRAVITY_ZERO,
+        zero_impossible=True,
+    )
+
+
+def fixed_zone(offset_s: float) -> tuple[str, timezone]:
+    """An IANA name and a tzinfo for a fixed UTC offset a device file records.
+
+    Whole-hour offsets have IANA names (``Etc/GMT+5`` is UTC-5: the sign is inverted by
+    POSIX convention); others are shown as UTC while the start time still uses the exact offset.
+    """
+    tz = timezone(timedelta(seconds=offset_s))
+    if offset_s % 3600 == 0 and -14 <= offset_s / 3600 <= 12:
+        h = int(-offset_s // 3600)
+        return ("UTC" if h == 0 else f"Etc/GMT{h:+d}"), tz
+    return "UTC", tz
+
+
+@dataclass
+class AccelerometerAssembler:
+    """Gathers a reader's chunks and builds the validated session from them.
+
+    ``rate_hz`` is the nominal rate: a pause longer than 1.5 periods between samples gets
+    ``FLAG_GAP_BEFORE`` on the sample after it (the session format's gap marking), and so
+    does any row a chunk marks itself.
+    """
+
+    path: Path
+    rate_hz: float
+    limit: Limit
+    device: str = "accelerometer"
+    _times: list[np.ndarray] = field(default_factory=list)
+    _values: list[np.ndarray] = field(default_factory=list)
+    _flags: list[np.ndarray] = field(default_factory=list)
+    _places: list[tuple[int, RowPlace]] = field(default_factory=list)
+    _n: int = 0
+    _last: float | None = None
+
+    def gap_flags_for(self, chunk: SampleChunk) -> np.ndarray:
+        """FLAG_GAP_BEFORE of ``chunk``'s rows, the first one judged against the previous chunk's last time."""
+        t = chunk.time
+        flags = np.zeros(len(t), np.uint8)
+        if len(t):
+            limit = 1.5 / self.rate_hz
+            prev = np.empty(len(t))
+            prev[0] = t[0] if self._last is None else self._last
+            prev[1:] = t[:-1]
+            flags[(t - prev) > limit] = FLAG_GAP_BEFORE
+            if chunk.gap_before is not None:
+                flags[chunk.gap_before] = FLAG_GAP_BEFORE
+            self._last = float(t[-1])
+        return flags
+
+    def add(self, chunk: SampleChunk) -> None:
+        if not len(chunk.time):
+            return
+        self._flags.append(self.gap_flags_for(chunk))
+        self._times.append(chunk.time)
+        self._values.append(chunk.values)
+        self._places.append((self._n, chunk.place))
+        self._n += len(chunk.time)
+
+    def add_all(self, chunks: Iterable[SampleChunk]) -> None:
+        for chunk in chunks:
+            self.add(chunk)
+
+    @property
+    def n_samples(self) -> int:
+        return self._n
+
+    def place(self, row: int) -> dict[str, int]:
+        """Where the ``row``-th sample of the whole input is in the file."""
+        starts = [s for s, _ in self._places]
+        k = int(np.searchsorted(starts, row, side="right")) - 1
+        start, where = self._places[max(k, 0)]
+        return where(row - start)
+
+    def session(self, metadata: Metadata, gaps: list[GapNote] | None = None) -> Session:
+        """The session with one ``accelerometer`` stream in m/s²; refuses by the plausibility rule."""
+        time = np.concatenate(self._times) if self._times else np.zeros(0)
+        values_g = np.concatenate(self._values) if self._values else np.zeros((0, 3), np.float32)
+        flags = np.concatenate(self._flags) if self._flags else np.zeros(0, np.uint8)
+        self._times, self._values = [], []
+        values = values_g.astype(np.float32) * np.float32(G)
+        del values_g
+        checked = check_values(
+            self.path,
+            values,
+            stream="accelerometer",
+            kind="accelerometer",
+            units="m/s^2",
+            locate=self.place,
+            limit=self.limit,
+        )
+        session = Session(metadata)
+        session.add_stream(
+            Stream.from_arrays(
+                "accelerometer",
+                time,
+                checked.values,
+                ["x", "y", "z"],
+                "m/s^2",
+                self.rate_hz,
+                flags=checked.flags(flags),
+                kind="accelerometer",
+                device=metadata.device.name,
+            )
+        )
+        if checked.note:
+            warn(session, checked.note)
+        if gaps:
+            total = sum(g.end - g.start for g in gaps)
+            reasons = sorted({g.reason for g in gaps})
+            metadata.extra["gaps"] = json.dumps(
+                [{"start": round(g.start, 6), "end": round(g.end, 6), "reason": g.reason} for g in gaps]
+            )
+            warn(
+                session,
+                f"{self.path.name}: {len(gaps)} stretches without samples ({', '.join(reasons)}; "
+                f"{total:.0f} s in all): kept as gaps (flag 1 on the sample after each), never filled",
+            )
+        return session
+
+
+def iter_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: Path, budget: ReadBudget, expected: str = ""
+) -> Iterator[bytes]:
+    """A zip member's bytes in pieces of :data:`CHUNK_BYTES`, counted against ``budget`` and the
+    decompression ratio as :func:`~harlab.importers.import_support.read_member` counts a whole read."""
+    if info.file_size > budget.limit - budget.used:
+        raise budget.refuse(label, expected, info.file_size)
+    ratio_limit = max(RATIO_FLOOR, MAX_RATIO * info.compress_size)
+    n = 0
+    try:
+        with zf.open(info) as f:
+            while piece := f.read(CHUNK_BYTES):
+                n += len(piece)
+                budget.take(label, len(piece), expected)
+                if n > ratio_limit:
+                    raise ImportFormatError(
+                        label,
+                        f"inflates to more than {ratio_limit:,} bytes from {info.compress_size:,} compressed "
+                        f"bytes, past the {MAX_RATIO}:1 ratio an import accepts (a decompression bomb?)",
+                        offset=ratio_limit,
+                        expected=expected or None,
+                    )
+                yield piece
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+        raise ImportFormatError(
+            label, f"cannot read zip member: {exc}", offset=n, expected="an intact zip archive"
+        ) from exc
