@@ -51,6 +51,7 @@ class SampleChunk:
     values: np.ndarray  #: float32 (n, 3), g, as the device reports them
     place: RowPlace  #: row (0..n-1) of this chunk -> where it is in the file
     gap_before: np.ndarray | None = None  #: bool (n,): a gap the format itself marks before the row
+    gyro: np.ndarray | None = None  #: float32 (n, 3), °/s, for devices that also hold a gyroscope
 
 
 @dataclass
@@ -104,6 +105,7 @@ class AccelerometerAssembler:
     _times: list[np.ndarray] = field(default_factory=list)
     _values: list[np.ndarray] = field(default_factory=list)
     _flags: list[np.ndarray] = field(default_factory=list)
+    _gyro: list[np.ndarray] = field(default_factory=list)
     _places: list[tuple[int, RowPlace]] = field(default_factory=list)
     _n: int = 0
     _last: float | None = None
@@ -129,6 +131,8 @@ class AccelerometerAssembler:
         self._flags.append(self.gap_flags_for(chunk))
         self._times.append(chunk.time)
         self._values.append(chunk.values)
+        if chunk.gyro is not None:
+            self._gyro.append(chunk.gyro)
         self._places.append((self._n, chunk.place))
         self._n += len(chunk.time)
 
@@ -140,6 +144,11 @@ class AccelerometerAssembler:
     def n_samples(self) -> int:
         return self._n
 
+    @property
+    def first_time(self) -> float:
+        """Time of the first sample (NaN before any)."""
+        return float(self._times[0][0]) if self._times else float("nan")
+
     def place(self, row: int) -> dict[str, int]:
         """Where the ``row``-th sample of the whole input is in the file."""
         starts = [s for s, _ in self._places]
@@ -147,9 +156,13 @@ class AccelerometerAssembler:
         start, where = self._places[max(k, 0)]
         return where(row - start)
 
-    def session(self, metadata: Metadata, gaps: list[GapNote] | None = None) -> Session:
-        """The session with one ``accelerometer`` stream in m/s²; refuses by the plausibility rule."""
+    def session(self, metadata: Metadata, gaps: list[GapNote] | None = None, shift: float = 0.0) -> Session:
+        """The session with an ``accelerometer`` stream in m/s² (and a ``gyroscope`` in rad/s when the
+        chunks held one); refuses by the plausibility rule. ``shift`` is subtracted from every time
+        (readers whose clock does not start at the session's start)."""
         time = np.concatenate(self._times) if self._times else np.zeros(0)
+        if shift:
+            time -= shift
         values_g = np.concatenate(self._values) if self._values else np.zeros((0, 3), np.float32)
         flags = np.concatenate(self._flags) if self._flags else np.zeros(0, np.uint8)
         self._times, self._values = [], []
@@ -180,11 +193,39 @@ class AccelerometerAssembler:
         )
         if checked.note:
             warn(session, checked.note)
+        if self._gyro:
+            gyro = check_values(
+                self.path,
+                np.concatenate(self._gyro) * np.float32(np.pi / 180),
+                stream="gyroscope",
+                kind="gyroscope",
+                units="rad/s",
+                locate=self.place,
+            )
+            self._gyro = []
+            session.add_stream(
+                Stream.from_arrays(
+                    "gyroscope",
+                    time,
+                    gyro.values,
+                    ["x", "y", "z"],
+                    "rad/s",
+                    self.rate_hz,
+                    flags=gyro.flags(flags),
+                    kind="gyroscope",
+                    device=metadata.device.name,
+                )
+            )
+            if gyro.note:
+                warn(session, gyro.note)
         if gaps:
             total = sum(g.end - g.start for g in gaps)
             reasons = sorted({g.reason for g in gaps})
             metadata.extra["gaps"] = json.dumps(
-                [{"start": round(g.start, 6), "end": round(g.end, 6), "reason": g.reason} for g in gaps]
+                [
+                    {"start": round(g.start - shift, 6), "end": round(g.end - shift, 6), "reason": g.reason}
+                    for g in gaps
+                ]
             )
             warn(
                 session,
