@@ -377,9 +377,9 @@ def iter_log(path: Path, pieces: Iterator[bytes], info: Gt3xInfo, state: _LogSta
                 offset=rec.base + int(rec.start[k]) + 2,
                 expected="increasing record timestamps",
             )
-        for k in np.flatnonzero(t_rec > prev_end + 0.5 / rate):
-            reason = "idle sleep mode" if since[k] else "no samples recorded"
-            state.gaps.append(GapNote(float(prev_end[k]), float(t_rec[k]), reason))
+        for j in np.flatnonzero(t_rec > prev_end + 0.5 / rate):
+            reason = "idle sleep mode" if since[j] else "no samples recorded"
+            state.gaps.append(GapNote(float(prev_end[j]), float(t_rec[j]), reason))
         state.prev_ts, state.prev_end = int(ts_rec[-1]), float(ends[-1])
         first_row = np.concatenate([[0], np.cumsum(n)[:-1]])
         time = np.repeat(t_rec, n) + (np.arange(int(n.sum())) - np.repeat(first_row, n)) / rate

@@ -121,14 +121,17 @@ def parse_header(path: Path, lines: list[str]) -> ActiLifeHeader:
     d_line, d_text = fields["Start Date"]
     y, mo, d = _date(path, m["datefmt"], d_text, d_line)
     try:
-        hh, mm, ss = (int(x) for x in t_text.split(":"))
-        start = datetime(y, mo, d, hh, mm, ss)
+        day = datetime(y, mo, d)
     except ValueError:
         raise ImportFormatError(
-            path,
-            f"start {d_text} {t_text} is not a date and time",
-            line=t_line,
-            expected="hh:mm:ss and a date",
+            path, f"start date {d_text} is no date in {m['datefmt']}", line=d_line, expected=m["datefmt"]
+        ) from None
+    try:
+        hh, mm, ss = (int(x) for x in t_text.split(":"))
+        start = day.replace(hour=hh, minute=mm, second=ss)
+    except ValueError:
+        raise ImportFormatError(
+            path, f"start time {t_text} is no time of day", line=t_line, expected="hh:mm:ss"
         ) from None
     return ActiLifeHeader(
         device=m["device"].strip(),
@@ -254,12 +257,9 @@ class ActiLifeCsvImporter(Importer):
             except UnicodeDecodeError as exc:
                 raise ImportFormatError(path, "the header is not text", expected="ASCII text") from exc
             header = parse_header(path, lines)
-            asm = AccelerometerAssembler(
-                path,
-                header.rate_hz,
-                limit_for("accelerometer", "m/s^2"),
-                "ActiGraph",  # type: ignore[arg-type]
-            )
+            limit = limit_for("accelerometer", "m/s^2")
+            assert limit is not None  # a row of the plausibility table
+            asm = AccelerometerAssembler(path, header.rate_hz, limit, "ActiGraph")
             for chunk in iter_rows(path, header.rate_hz, text):
                 asm.add(chunk)
                 if progress:

@@ -89,6 +89,7 @@ class CwaHeader:
     rate_hz: float
     range_g: float
     hardware: int
+    rate_code: int  #: the byte every data block repeats
 
 
 @dataclass
@@ -133,6 +134,7 @@ def parse_header(path: Path, head: bytes) -> CwaHeader:
         rate_hz=3200.0 / (1 << (15 - (rate & 0x0F))),
         range_g=float(16 >> (rate >> 6)),
         hardware=hardware,
+        rate_code=rate,
     )
 
 
@@ -174,6 +176,15 @@ def _check_blocks(path: Path, blocks: np.ndarray, hdr: np.ndarray, base: int, he
     axes = (hdr["axes_bps"] >> 4).astype(np.int64)
     bps = (hdr["axes_bps"] & 0x0F).astype(np.int64)
     capacity = np.where(bps == 0, 120, 480 // np.maximum(axes * 2, 1))
+    bad = np.flatnonzero(hdr["rate"] != header.rate_code)
+    if len(bad):
+        k = int(bad[0])
+        raise ImportFormatError(
+            path,
+            f"block rate code 0x{int(hdr['rate'][k]):02x} differs from the header's 0x{header.rate_code:02x}",
+            offset=base + k * BLOCK + 24,
+            expected="one rate and range for the whole recording",
+        )
     bad = np.flatnonzero(
         (axes != header.axes) | ~np.isin(bps, (0, 2)) | ((bps == 0) & (axes != 3)) | (hdr["count"] > capacity)
     )
@@ -213,7 +224,13 @@ def _samples(blocks: np.ndarray, hdr: np.ndarray, axes: int) -> tuple[np.ndarray
 
 
 def iter_blocks(
-    path: Path, f: IO[bytes], header: CwaHeader, state: _State, budget: ReadBudget, temps: list[np.ndarray]
+    path: Path,
+    f: IO[bytes],
+    header: CwaHeader,
+    state: _State,
+    budget: ReadBudget,
+    temps: list[np.ndarray],
+    piece_bytes: int = CHUNK_BYTES,
 ) -> Iterator[SampleChunk]:
     """The samples of the data blocks read from ``f`` (positioned after the header), a few MiB at a time.
 
@@ -221,7 +238,7 @@ def iter_blocks(
     """
     read = f.read
     base = HEADER_BYTES
-    piece_bytes = CHUNK_BYTES // BLOCK * BLOCK
+    piece_bytes = max(BLOCK, piece_bytes // BLOCK * BLOCK)
     while data := read(piece_bytes):
         budget.take(path, len(data), "an Axivity .cwa")
         if len(data) % BLOCK:
@@ -268,6 +285,15 @@ def iter_blocks(
             )
         contiguous = np.abs(anchor - prev_end) < 1.0  # NaN (the first block) compares False
         start = np.where(contiguous, prev_end, anchor)
+        backwards = np.flatnonzero(end < start)
+        if len(backwards):
+            k = int(backwards[0])
+            raise ImportFormatError(
+                path,
+                f"block ends {float(start[k] - end[k]):.3f} s before the previous block ends",
+                offset=base + k * BLOCK + 14,
+                expected="block timestamps that do not go backwards",
+            )
         state.prev_end = float(end[-1])
         first_row = np.concatenate([[0], np.cumsum(count)[:-1]])
         within = np.arange(int(count.sum())) - np.repeat(first_row, count)
