@@ -39,6 +39,9 @@ from harlab.importers.importer import warn
 
 #: Where a row of a chunk came from: ``{"offset": byte}`` or ``{"line": n}`` (ImportFormatError's keywords).
 RowPlace = Callable[[int], dict[str, int]]
+#: Most gaps listed in ``extra["gaps"]`` (about 70 bytes each): the metadata attribute stays far below
+#: the session format's 1 MiB per attribute however often a device slept; flag 1 marks every gap anyway.
+MAX_LISTED_GAPS = 5000
 #: Input bytes a reader decodes before it yields a chunk: bounded memory whatever the file's length.
 CHUNK_BYTES = 4 * 2**20
 
@@ -221,12 +224,15 @@ class AccelerometerAssembler:
         if gaps:
             total = sum(g.end - g.start for g in gaps)
             reasons = sorted({g.reason for g in gaps})
+            listed = gaps[:MAX_LISTED_GAPS]
             metadata.extra["gaps"] = json.dumps(
                 [
-                    {"start": round(g.start - shift, 6), "end": round(g.end - shift, 6), "reason": g.reason}
-                    for g in gaps
-                ]
+                    {"start": round(g.start - shift, 3), "end": round(g.end - shift, 3), "reason": g.reason}
+                    for g in listed
+                ],
+                separators=(",", ":"),
             )
+            metadata.extra["gaps_total"] = str(len(gaps))
             warn(
                 session,
                 f"{self.path.name}: {len(gaps)} stretches without samples ({', '.join(reasons)}; "
