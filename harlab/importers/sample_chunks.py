@@ -1,17 +1,17 @@
 """What the research-accelerometer importers share: decoded samples in chunks, and the session they make.
 
-The device readers (ActiGraph ``.gt3x``, ActiLife CSV, Axivity ``.cwa``) decode a file
+The device readers (ActiGraph ``.gt3x``, ActiLife CSV, Axivity ``.cwa``, GENEActiv ``.bin``) decode a file
 a bounded piece at a time and yield :class:`SampleChunk` objects: times in seconds after
 the recording's start, acceleration in g as the device reports it, and a way back from
 a row to its place in the file. A week at 100 Hz is 60 million samples, so no reader
 holds the whole file's bytes: each one walks its records in order and yields a chunk
 every few MiB of input.
 
-:class:`AccelerometerAssembler` is the one consumer today. It gathers the chunks, marks
-gaps across chunk boundaries too, and, once the whole input has been read (validation
-before anything is written), converts g to the session format's m/s² (``docs/FORMAT.md``:
-units are SI, as every other importer writes), holds the values to the device's own
-range by the plausibility rule and builds the session. A streaming session writer
+:class:`AccelerometerAssembler` is the one consumer today. It converts each chunk from g
+to the session format's m/s² (``docs/FORMAT.md``: units are SI, as every other importer
+writes), marks gaps across chunk boundaries too, and, once the whole input has been read
+(validation before anything is written), holds the values to the device's own range by
+the plausibility rule and builds the session. A streaming session writer
 consumes the same chunks instead: it appends each chunk (``values * G``, flags from
 :meth:`AccelerometerAssembler.gap_flags_for`) and applies the refusal rules when the
 input ends, before the file is renamed into place.
@@ -133,7 +133,7 @@ class AccelerometerAssembler:
             return
         self._flags.append(self.gap_flags_for(chunk))
         self._times.append(chunk.time)
-        self._values.append(chunk.values)
+        self._values.append(chunk.values.astype(np.float32) * np.float32(G))  # m/s², chunk by chunk
         if chunk.gyro is not None:
             self._gyro.append(chunk.gyro)
         self._places.append((self._n, chunk.place))
@@ -166,11 +166,9 @@ class AccelerometerAssembler:
         time = np.concatenate(self._times) if self._times else np.zeros(0)
         if shift:
             time -= shift
-        values_g = np.concatenate(self._values) if self._values else np.zeros((0, 3), np.float32)
+        values = np.concatenate(self._values) if self._values else np.zeros((0, 3), np.float32)
         flags = np.concatenate(self._flags) if self._flags else np.zeros(0, np.uint8)
-        self._times, self._values = [], []
-        values = values_g.astype(np.float32) * np.float32(G)
-        del values_g
+        self._times, self._values, self._flags = [], [], []
         checked = check_values(
             self.path,
             values,
