@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -45,7 +44,6 @@ from harlab.importers.importer import (
     ProgressCallback,
     head_bytes,
     register,
-    resolve_timezone,
     warn,
 )
 from harlab.importers.sample_chunks import (
@@ -54,8 +52,8 @@ from harlab.importers.sample_chunks import (
     RowPlace,
     SampleChunk,
     device_limit,
-    fixed_zone,
     iter_member,
+    place_start,
 )
 
 SEPARATOR = 0x1E
@@ -507,20 +505,11 @@ class Gt3xImporter(Importer):
         options: ImportOptions,
     ) -> Session:
         f = info.fields
-        notes: list[str] = []
-        if info.tz_offset_s is not None:
-            zone, tzinfo = fixed_zone(info.tz_offset_s)
-            start_utc = datetime.fromtimestamp(info.start_local, UTC).replace(tzinfo=tzinfo).astimezone(UTC)
-            t0_source = "info.txt Start Date (device local clock) and TimeZone"
-            if options.timezone:
-                zone = resolve_timezone(options)[0]
-        else:
-            zone, tz_warning = resolve_timezone(options)
-            local = datetime.fromtimestamp(info.start_local, UTC).replace(tzinfo=None)
-            start_utc = local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
-            t0_source = "info.txt Start Date (device local clock), zone from the user"
-            if tz_warning:
-                notes.append(tz_warning)
+        local = datetime.fromtimestamp(info.start_local, UTC).replace(tzinfo=None)
+        placed = place_start(local, info.tz_offset_s, options)
+        t0_source = "info.txt Start Date (device local clock)" + (
+            " and TimeZone" if info.tz_offset_s is not None else ", zone from the user"
+        )
         placement = " ".join(x for x in (f.get("Side", ""), f.get("Limb", "")) if x).lower()
         metadata = Metadata(
             participant_id=options.participant or "",
@@ -533,8 +522,8 @@ class Gt3xImporter(Importer):
                     address=info.serial,
                 )
             ],
-            timezone=zone,
-            start_utc=start_utc,
+            timezone=placed.zone,
+            start_utc=placed.start_utc,
             provenance=provenance(self.name, [path]),
             extra={
                 "fs_nominal": f"{info.rate_hz:g}",
@@ -547,8 +536,8 @@ class Gt3xImporter(Importer):
             },
         )
         session = asm.session(metadata, state.gaps)
-        for note in notes:
-            warn(session, note)
+        if placed.warning:
+            warn(session, placed.warning)
         if state.empty_records:
             warn(session, f"{path.name}: {state.empty_records} activity records without samples were skipped")
         return session

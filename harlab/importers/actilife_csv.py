@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -50,10 +49,9 @@ from harlab.importers.importer import (
     head_text,
     open_binary,
     register,
-    resolve_timezone,
     warn,
 )
-from harlab.importers.sample_chunks import AccelerometerAssembler, SampleChunk
+from harlab.importers.sample_chunks import AccelerometerAssembler, SampleChunk, file_budget, place_start
 
 HEADER_LINES = 10
 _TITLE = re.compile(
@@ -247,9 +245,7 @@ class ActiLifeCsvImporter(Importer):
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
-        budget = ReadBudget()
-        if not path.name.endswith(".gz") and path.is_file() and path.stat().st_size > budget.limit:
-            raise budget.refuse(path, "an ActiLife CSV export", path.stat().st_size)
+        budget = file_budget(path, "an ActiLife CSV export")
         with open_binary(path) as raw:
             text = io.TextIOWrapper(io.BufferedReader(_Counted(raw, path, budget)), encoding="ascii")
             try:
@@ -268,7 +264,7 @@ class ActiLifeCsvImporter(Importer):
             raise ImportFormatError(
                 path, "the export holds no samples", line=HEADER_LINES + 1, expected="rows of x, y, z in g"
             )
-        zone, tz_warning = resolve_timezone(options)
+        placed = place_start(header.start_local, None, options)
         metadata = Metadata(
             participant_id=options.participant or "",
             devices=[
@@ -279,8 +275,8 @@ class ActiLifeCsvImporter(Importer):
                     address=header.serial,
                 )
             ],
-            timezone=zone,
-            start_utc=header.start_local.replace(tzinfo=ZoneInfo(zone)),
+            timezone=placed.zone,
+            start_utc=placed.start_utc,
             provenance=provenance(self.name, [path]),
             extra={
                 "fs_nominal": f"{header.rate_hz:g}",
@@ -292,6 +288,6 @@ class ActiLifeCsvImporter(Importer):
             },
         )
         session = asm.session(metadata)
-        if tz_warning:
-            warn(session, tz_warning)
+        if placed.warning:
+            warn(session, placed.warning)
         return [session]

@@ -29,14 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import Stream
 from harlab.importers.import_support import ReadBudget, provenance
 from harlab.importers.importer import (
     Importer,
@@ -45,7 +43,6 @@ from harlab.importers.importer import (
     head_bytes,
     open_binary,
     register,
-    resolve_timezone,
     warn,
 )
 from harlab.importers.sample_chunks import (
@@ -54,6 +51,9 @@ from harlab.importers.sample_chunks import (
     RowPlace,
     SampleChunk,
     device_limit,
+    file_budget,
+    place_start,
+    temperature_stream,
 )
 
 HEADER_BYTES = 1024
@@ -341,10 +341,8 @@ class CwaImporter(Importer):
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
-        budget = ReadBudget()
-        size = path.stat().st_size if path.is_file() and not path.name.endswith(".gz") else None
-        if size is not None and size > budget.limit:
-            raise budget.refuse(path, "an Axivity .cwa", size)
+        budget = file_budget(path, "an Axivity .cwa")
+        size = path.stat().st_size if path.is_file() else None
         state = _State()
         temps: list[np.ndarray] = []
         try:
@@ -368,15 +366,15 @@ class CwaImporter(Importer):
             raise ImportFormatError(
                 path, "the recording holds no samples", offset=HEADER_BYTES, expected=_EXPECT_BLOCK
             )
-        zone, tz_warning = resolve_timezone(options)
         shift = float(asm.first_time)
         start_local = datetime.fromtimestamp(state.origin + shift, UTC).replace(tzinfo=None)
+        placed = place_start(start_local, None, options)
         model = {0x64: "AX6"}.get(header.hardware, "AX3") if header.axes == 3 else "AX6"
         metadata = Metadata(
             participant_id=options.participant or "",
             devices=[DeviceInfo(name="axivity", model=f"Axivity {model}", address=str(header.device_id))],
-            timezone=zone,
-            start_utc=start_local.replace(tzinfo=ZoneInfo(zone)),
+            timezone=placed.zone,
+            start_utc=placed.start_utc,
             provenance=provenance(self.name, [path]),
             extra={
                 "fs_nominal": f"{header.rate_hz:g}",
@@ -389,19 +387,9 @@ class CwaImporter(Importer):
             },
         )
         session = asm.session(metadata, shift=shift)
-        t = np.concatenate([x[0] for x in temps]) - shift
-        session.add_stream(
-            Stream.from_arrays(
-                "temperature",
-                t,
-                np.concatenate([x[1] for x in temps]).astype(np.float32)[:, None],
-                ["temperature"],
-                "degC",
-                None,
-                kind="temperature",
-                device="axivity",
-            )
-        )
-        if tz_warning:
-            warn(session, tz_warning)
+        block_time = np.concatenate([x[0] for x in temps]) - shift
+        celsius = np.concatenate([x[1] for x in temps])
+        session.add_stream(temperature_stream(block_time, celsius, "axivity"))
+        if placed.warning:
+            warn(session, placed.warning)
         return [session]

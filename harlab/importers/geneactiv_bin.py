@@ -25,14 +25,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.session import Session
-from harlab.core.streams import Stream
 from harlab.importers.import_support import ReadBudget, provenance
 from harlab.importers.importer import (
     Importer,
@@ -41,10 +39,16 @@ from harlab.importers.importer import (
     head_text,
     open_binary,
     register,
-    resolve_timezone,
     warn,
 )
-from harlab.importers.sample_chunks import AccelerometerAssembler, SampleChunk, device_limit, fixed_zone
+from harlab.importers.sample_chunks import (
+    AccelerometerAssembler,
+    SampleChunk,
+    device_limit,
+    file_budget,
+    place_start,
+    temperature_stream,
+)
 
 SAMPLES_PER_PAGE = 300
 PAGE_LINES = 10
@@ -279,10 +283,7 @@ class GeneActivImporter(Importer):
     def read(
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
-        budget = ReadBudget()
-        size = path.stat().st_size if path.is_file() and not path.name.endswith(".gz") else None
-        if size is not None and size > budget.limit:
-            raise budget.refuse(path, "a GENEActiv .bin", size)
+        budget = file_budget(path, "a GENEActiv .bin")
         state = _PageState()
         with open_binary(path) as raw:
             f = io.TextIOWrapper(raw, encoding="latin-1", newline="")
@@ -299,17 +300,7 @@ class GeneActivImporter(Importer):
         if asm.n_samples == 0 or state.origin is None:
             raise ImportFormatError(path, "the recording holds no pages", line=header.lines + 1)
         first = datetime.fromisoformat(str(state.origin.astype("datetime64[us]")))
-        notes = []
-        if header.tz_offset_s is not None:
-            zone, tzinfo = fixed_zone(header.tz_offset_s)
-            start_utc = first.replace(tzinfo=tzinfo)
-            if options.timezone:
-                zone = resolve_timezone(options)[0]
-        else:
-            zone, tz_warning = resolve_timezone(options)
-            start_utc = first.replace(tzinfo=ZoneInfo(zone))
-            if tz_warning:
-                notes.append(tz_warning)
+        placed = place_start(first, header.tz_offset_s, options)
         fields = header.fields
         metadata = Metadata(
             participant_id=options.participant or "",
@@ -322,8 +313,8 @@ class GeneActivImporter(Importer):
                     address=fields.get("Device Unique Serial Code", ""),
                 )
             ],
-            timezone=zone,
-            start_utc=start_utc,
+            timezone=placed.zone,
+            start_utc=placed.start_utc,
             provenance=provenance(self.name, [path]),
             extra={
                 "fs_nominal": f"{header.rate_hz:g}",
@@ -336,23 +327,12 @@ class GeneActivImporter(Importer):
         session = asm.session(metadata)
         if state.temps:
             temps = np.array(state.temps)
-            session.add_stream(
-                Stream.from_arrays(
-                    "temperature",
-                    temps[:, 0],
-                    temps[:, 1:].astype(np.float32),
-                    ["temperature"],
-                    "degC",
-                    None,
-                    kind="temperature",
-                    device="geneactiv",
-                )
-            )
+            session.add_stream(temperature_stream(temps[:, 0], temps[:, 1], "geneactiv"))
         if state.page != header.pages:
             warn(
                 session,
                 f"{path.name}: the header announces {header.pages} pages, the file holds {state.page}",
             )
-        for note in notes:
-            warn(session, note)
+        if placed.warning:
+            warn(session, placed.warning)
         return [session]

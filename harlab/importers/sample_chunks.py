@@ -24,8 +24,9 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from harlab.core.plausibility import GRAVITY_ZERO, G, Limit
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_GAP_BEFORE, Stream
 from harlab.importers.import_support import MAX_RATIO, RATIO_FLOOR, ReadBudget, check_values
-from harlab.importers.importer import warn
+from harlab.importers.importer import ImportOptions, resolve_timezone, warn
 
 #: Where a row of a chunk came from: ``{"offset": byte}`` or ``{"line": n}`` (ImportFormatError's keywords).
 RowPlace = Callable[[int], dict[str, int]]
@@ -76,6 +77,53 @@ def device_limit(low_g: float, high_g: float, device: str) -> Limit:
         high_g * G * 1.1,
         f"{low_g:g}..{high_g:g} g, the range of the {device} accelerometer; " + GRAVITY_ZERO,
         zero_impossible=True,
+    )
+
+
+def file_budget(path: Path, expected: str) -> ReadBudget:
+    """The byte budget of one device file, refused at once when the file is larger (a stat, not a read)."""
+    budget = ReadBudget()
+    if path.is_file() and not path.name.endswith(".gz") and path.stat().st_size > budget.limit:
+        raise budget.refuse(path, expected, path.stat().st_size)
+    return budget
+
+
+@dataclass
+class PlacedStart:
+    """A device clock's start placed in UTC, with the zone to show and a warning when it was guessed."""
+
+    start_utc: datetime
+    zone: str
+    warning: str | None
+
+
+def place_start(local: datetime, offset_s: float | None, options: ImportOptions) -> PlacedStart:
+    """The UTC start of a recording whose clock read ``local`` (naive) at its start.
+
+    A file that records its UTC offset (``offset_s``) is placed by it (``--timezone`` then
+    only changes the zone shown); otherwise the zone comes from ``--timezone``, or UTC with
+    the warning of :func:`~harlab.importers.importer.resolve_timezone`.
+    """
+    if offset_s is not None:
+        zone, tzinfo = fixed_zone(offset_s)
+        if options.timezone:
+            zone = resolve_timezone(options)[0]
+        return PlacedStart(local.replace(tzinfo=tzinfo).astimezone(UTC), zone, None)
+    zone, warning = resolve_timezone(options)
+    return PlacedStart(local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC), zone, warning)
+
+
+def temperature_stream(time: np.ndarray, celsius: np.ndarray, device: str) -> Stream:
+    """The device's temperature, one value per block or page (irregular: blocks are not evenly timed)."""
+    return Stream.from_arrays(
+        "temperature",
+        np.asarray(time, np.float64),
+        np.asarray(celsius, np.float32).reshape(-1, 1),
+        ["temperature"],
+        "degC",
+        None,
+        kind="temperature",
+        device=device,
     )
 
 
