@@ -211,12 +211,15 @@ class AccelerometerAssembler:
         """The session with an ``accelerometer`` stream in m/s² (and a ``gyroscope`` in rad/s when the
         chunks held one); refuses by the plausibility rule. ``shift`` is subtracted from every time
         (readers whose clock does not start at the session's start)."""
+        # one list at a time, each freed once joined: the peak is the largest list twice, not all of them
         time = np.concatenate(self._times) if self._times else np.zeros(0)
+        self._times = []
         if shift:
             time -= shift
         values = np.concatenate(self._values) if self._values else np.zeros((0, 3), np.float32)
+        self._values = []
         flags = np.concatenate(self._flags) if self._flags else np.zeros(0, np.uint8)
-        self._times, self._values, self._flags = [], [], []
+        self._flags = []
         checked = check_values(
             self.path,
             values,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.plausibility import G
@@ -123,3 +125,35 @@ def test_not_an_actilife_file(tmp_path: Path) -> None:
     assert get_importer("actilife_csv").sniff(p) == 0.0
     with pytest.raises(ImportFormatError, match="ActiLife's title"):
         read(p)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_export_gives_a_session_or_a_clear_error(actigraph: Path, tmp_path_factory, data) -> None:  # type: ignore[no-untyped-def]
+    """Byte flips, cuts and insertions in the first 100 lines of the wrist export: a session or an
+    ImportFormatError naming the file, never another exception; nothing written on error."""
+    lines = (actigraph / "WRIST_rawCalibrated_032Hz.csv").read_bytes().splitlines(keepends=True)[:100]
+    raw = bytearray(b"".join(lines))
+    pos = data.draw(st.integers(0, len(raw) - 1))
+    kind = data.draw(st.sampled_from(["flip", "cut", "insert"]))
+    if kind == "flip":
+        raw[pos] ^= data.draw(st.integers(1, 255))
+    elif kind == "cut":
+        del raw[pos : pos + data.draw(st.integers(1, 300))]
+    else:
+        raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=12))
+    work = tmp_path_factory.mktemp("fuzz")
+    p = work / "export.csv"
+    p.write_bytes(bytes(raw))
+    try:
+        read(p)
+        failed = False
+    except ImportFormatError as exc:
+        failed = True
+        assert str(p) in str(exc)
+    out = work / "out"
+    out.mkdir()
+    report = import_one(p, out, ImportOptions(), fmt="actilife_csv")
+    assert report.ok != failed
+    if failed:
+        assert list(out.iterdir()) == []

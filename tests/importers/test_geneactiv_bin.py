@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.plausibility import G
@@ -91,3 +93,35 @@ def test_truncated_file_is_refused(geneactiv: Path, tmp_path: Path) -> None:
     p.write_bytes(data[: len(data) - 5000])
     with pytest.raises(ImportFormatError, match="characters|lines"):
         read(p)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_mutated_file_gives_a_session_or_a_clear_error(geneactiv: Path, tmp_path_factory, data) -> None:  # type: ignore[no-untyped-def]
+    """Byte flips, cuts and insertions anywhere: a session or an ImportFormatError naming the file."""
+    raw = bytearray((geneactiv / "gnactv_sample.bin").read_bytes())
+    pos = data.draw(st.integers(0, len(raw) - 1))
+    kind = data.draw(st.sampled_from(["flip", "cut", "insert", "digit"]))
+    if kind == "flip":
+        raw[pos] ^= data.draw(st.integers(1, 255))
+    elif kind == "cut":
+        del raw[pos : pos + data.draw(st.integers(1, 300))]
+    elif kind == "insert":
+        raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=12))
+    else:
+        raw[pos] = ord(data.draw(st.sampled_from("0123456789ABCDEF:-\n")))
+    work = tmp_path_factory.mktemp("fuzz")
+    p = work / "m.bin"
+    p.write_bytes(bytes(raw))
+    try:
+        read(p)
+        failed = False
+    except ImportFormatError as exc:
+        failed = True
+        assert str(p) in str(exc)
+    out = work / "out"
+    out.mkdir()
+    report = import_one(p, out, ImportOptions(), fmt="geneactiv_bin")
+    assert report.ok != failed
+    if failed:
+        assert list(out.iterdir()) == []
