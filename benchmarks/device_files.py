@@ -192,8 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         gt3x = Path(tmp) / "long.gt3x"
         n_cwa = make_cwa(args.data / "axivity" / "ax3_sample.cwa", cwa, args.hours)
         n_gt3x = make_gt3x(args.data / "actigraph" / "small.gt3x", gt3x, args.hours)
+        try:
+            import skdh  # noqa: F401  (the baseline; harlab itself does not need it)
+
+            cwa_kinds: tuple[str, ...] = ("skdh", "chunks", "full")
+        except ImportError:
+            print("scikit-digital-health not installed: no baseline", file=sys.stderr)
+            cwa_kinds = ("chunks", "full")
         for fmt, path, n, kinds in (
-            ("cwa", cwa, n_cwa, ("skdh", "chunks", "full")),
+            ("cwa", cwa, n_cwa, cwa_kinds),
             ("gt3x", gt3x, n_gt3x, ("chunks", "full")),
         ):
             rows = {k: measure(k, path) for k in kinds}

@@ -143,7 +143,9 @@ def parse_info(path: Path, text: str) -> Gt3xInfo:
     scale = _number(path, "Acceleration Scale", fields.get("Acceleration Scale", str(DEFAULT_SCALE)), 1, 1e5)
     lo = fields.get("Acceleration Min")
     hi = fields.get("Acceleration Max")
-    full = 2048 / scale if "Acceleration Scale" not in fields else 32768 / scale
+    # without a stated range: the 12-bit devices' full scale, or what int16 counts reach, at most the
+    # ±50 g of the plausibility table
+    full = min(2048 / scale if "Acceleration Scale" not in fields else 32768 / scale, 50.0)
     range_g = (
         _number(path, "Acceleration Min", lo, -64, 0) if lo else -full,
         _number(path, "Acceleration Max", hi, 0, 64) if hi else full,

@@ -254,3 +254,62 @@ def test_zip_bytes_are_bounded(actigraph: Path, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("HARLAB_IMPORT_MAX_BYTES", "10000")
     with pytest.raises(ImportFormatError, match="import limit"):
         read(actigraph / "ISM_Enabled.gt3x")
+
+
+def _record(typ: int, ts: int, payload: bytes) -> bytes:
+    body = struct.pack("<BBIH", 0x1E, typ, ts, len(payload)) + payload
+    x = 0
+    for b in body:
+        x ^= b
+    return body + bytes([~x & 0xFF])
+
+
+def _pack12_yxz(xyz: np.ndarray) -> bytes:
+    """Samples as the format's packed 12-bit y, x, z, most significant bit first."""
+    bits, n = 0, 0
+    for x, y, z in xyz.tolist():
+        for v in (y, x, z):
+            bits = (bits << 12) | (v & 0xFFF)
+            n += 12
+    if n % 8:
+        bits <<= 8 - n % 8
+        n += 8 - n % 8
+    return bits.to_bytes(n // 8, "big")
+
+
+def test_a_log_built_from_the_format_description(tmp_path: Path) -> None:
+    """ACTIVITY2 seconds, then idle sleep mode (enter/exit events, no records), then packed ACTIVITY
+    seconds, then flash padding: every sample where the format puts it, the sleep a gap."""
+    rng = np.random.default_rng(3)
+    start = 1_700_000_000
+    first = rng.integers(-800, 800, (10 * 30, 3))
+    second = rng.integers(-2000, 2000, (5 * 30, 3))
+    first[:, 2] += 256
+    log = b"".join(
+        _record(0x1A, start + s, first[s * 30 : s * 30 + 30].astype("<i2").tobytes()) for s in range(10)
+    )
+    log += _record(0x03, start + 10, b"\x08") + _record(0x02, start + 15, b"\x10\x10")
+    log += _record(0x03, start + 20, b"\x09")
+    log += b"".join(
+        _record(0x00, start + 20 + s, _pack12_yxz(second[s * 30 : s * 30 + 30])) for s in range(5)
+    )
+    log += bytes(7)  # zero padding after the last record
+    ticks = 621_355_968_000_000_000 + start * 10**7
+    info = f"Sample Rate: 30\nStart Date: {ticks}\nTimeZone: 02:00:00\nAcceleration Scale: 256\nSerial Number: X1\n"
+    p = tmp_path / "built.gt3x"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("info.txt", info)
+        zf.writestr("log.bin", log)
+    session = read(p)
+    t, v = session.streams["accelerometer"].data.read()
+    flags = session.streams["accelerometer"].data.read_flags()
+    expected_t = np.r_[np.arange(300) / 30, 20 + np.arange(150) / 30]
+    assert np.allclose(t, expected_t, atol=1e-9)
+    assert np.allclose(v[:300], first / 256 * G, rtol=1e-6)
+    assert np.allclose(v[300:], second / 256 * G, rtol=1e-6)
+    assert list(np.flatnonzero(flags & FLAG_GAP_BEFORE)) == [300]
+    assert json.loads(session.metadata.extra["gaps"]) == [
+        {"start": 10.0, "end": 20.0, "reason": "idle sleep mode"}
+    ]
+    assert session.metadata.timezone == "Etc/GMT-2"
+    assert session.metadata.start_utc.timestamp() == start - 7200

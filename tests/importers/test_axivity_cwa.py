@@ -150,3 +150,72 @@ def test_forged_blocks_give_a_session_or_a_clear_error(axivity: Path, tmp_path_f
         assert np.all(np.diff(t) >= 0) and np.isfinite(t).all()
     else:
         assert list(out.iterdir()) == []
+
+
+def _packed_time(second: int) -> int:
+    """Open Movement's packed timestamp of 2024-03-01 08:00:00 plus ``second`` (within the hour)."""
+    return (24 << 26) | (3 << 22) | (1 << 17) | (8 << 12) | ((second // 60) << 6) | (second % 60)
+
+
+def make_ax6(path: Path, gyro: np.ndarray, accel: np.ndarray, accel_n: int = 3, gyro_m: int = 2) -> None:
+    """A 100 Hz, ±8 g AX6 file of int16 blocks (40 samples of gx gy gz ax ay az) built by the format's layout."""
+    header = bytearray(HEADER_BYTES)
+    header[0:4] = b"MD" + struct.pack("<H", 1020)
+    header[4] = 0x64
+    struct.pack_into("<HI", header, 5, 4321, 77)
+    struct.pack_into("<H", header, 11, 0xFFFF)
+    header[35] = 0x01  # gyroscope on, no magnetometer
+    header[36] = 0x4A  # 100 Hz (code 10), range 16 >> 1 = 8 g
+    blocks = []
+    for k in range(len(gyro) // 40):
+        first = k * 40  # sample index; 100 Hz
+        whole = -(-first // 100)
+        block = bytearray(BLOCK)
+        light = (accel_n << 13) | (gyro_m << 10) | 5
+        struct.pack_into(
+            "<2sHHIIIHHBBBBhH",
+            block,
+            0,
+            b"AX",
+            508,
+            0,
+            77,
+            k,
+            _packed_time(whole),
+            light,
+            300,
+            0,
+            200,
+            0x4A,
+            0x62,
+            whole * 100 - first,
+            40,
+        )
+        samples = np.concatenate([gyro[first : first + 40], accel[first : first + 40]], axis=1).astype("<i2")
+        block[30 : 30 + 480] = samples.tobytes()
+        _fix_checksum(block)
+        blocks.append(bytes(block))
+    path.write_bytes(bytes(header) + b"".join(blocks))
+
+
+def test_ax6_gyroscope_and_scales(tmp_path: Path) -> None:
+    """An AX6 file built from the format description: accelerometer counts / 2**(8+3) g, gyroscope counts
+    * (8000 / 2**2) / 32768 °/s, samples every 10 ms across blocks."""
+    rng = np.random.default_rng(1)
+    n = 40 * 25
+    gyro = rng.integers(-20000, 20000, (n, 3))
+    accel = rng.integers(-4000, 4000, (n, 3))
+    accel[:, 2] += 2048  # gravity, so no sample is 0 on every axis
+    p = tmp_path / "ax6.cwa"
+    make_ax6(p, gyro, accel)
+    assert detect(p).name == "axivity_cwa"
+    session = read(p)
+    t, a = session.streams["accelerometer"].data.read()
+    tg, g = session.streams["gyroscope"].data.read()
+    assert np.allclose(t, np.arange(n) / 100, atol=1e-9) and np.array_equal(t, tg)
+    assert np.allclose(a, accel / 2048 * G, rtol=1e-6)
+    assert np.allclose(g, gyro * (2000 / 32768) * np.pi / 180, rtol=1e-6)
+    assert session.streams["gyroscope"].units == ["rad/s"] * 3
+    assert session.metadata.device.model == "Axivity AX6" and session.metadata.extra["device_id"] == "4321"
+    _, temp = session.streams["temperature"].data.read()
+    assert np.allclose(temp[:, 0], (300 - 171) / 3.142)
