@@ -157,14 +157,14 @@ def chunks(path: Path):  # type: ignore[no-untyped-def]
     if path.suffix == ".cwa":
         with open(path, "rb") as f:
             header = a.parse_header(path, f.read(a.HEADER_BYTES))
-            yield from a.iter_blocks(path, f, header, a._State(), ReadBudget(), [])
+            yield from a.iter_blocks(path, f, header, a.BlockState(), ReadBudget(), [])
         return
     with open_zip(path) as zf:
         info = g.parse_info(path, zf.read("info.txt").decode())
         member = zf.getinfo("log.bin")
         from harlab.importers.sample_chunks import iter_member
 
-        yield from g.iter_log(path, iter_member(zf, member, path, ReadBudget()), info, g._LogState())
+        yield from g.iter_log(path, iter_member(zf, member, path, ReadBudget()), info, g.LogState())
 
 
 def measure(kind: str, path: Path) -> dict[str, float]:

@@ -182,7 +182,7 @@ def _yxz12(data: np.ndarray, n: int) -> np.ndarray:
 
 
 @dataclass
-class _LogState:
+class LogState:
     """What walking ``log.bin`` carries from one piece to the next."""
 
     prev_ts: int | None = None  #: timestamp of the last activity record
@@ -324,7 +324,7 @@ def _check_activity(
         )
 
 
-def _ism_before(rec: _Records, act: np.ndarray, state: _LogState) -> np.ndarray:
+def _ism_before(rec: _Records, act: np.ndarray, state: LogState) -> np.ndarray:
     """[k]: idle sleep mode was entered after activity record k-1 and before k (k = len(act): after
     the last); updates ``state.ism`` (in idle sleep mode at the end of the piece)."""
     ev = np.flatnonzero((rec.type == EVENT) & (rec.size >= 1))
@@ -338,7 +338,7 @@ def _ism_before(rec: _Records, act: np.ndarray, state: _LogState) -> np.ndarray:
     return out
 
 
-def iter_log(path: Path, pieces: Iterator[bytes], info: Gt3xInfo, state: _LogState) -> Iterator[SampleChunk]:
+def iter_log(path: Path, pieces: Iterator[bytes], info: Gt3xInfo, state: LogState) -> Iterator[SampleChunk]:
     """The samples of ``log.bin`` (given as byte pieces), one chunk per piece; gaps go to ``state``.
 
     Records are decoded column-wise (a week at 100 Hz is 600,000 activity records): only
@@ -466,7 +466,7 @@ class Gt3xImporter(Importer):
             text = raw.decode("utf-8-sig", errors="replace")
             info = parse_info(Path(f"{path}:info.txt"), text)
             label = path
-            state = _LogState()
+            state = LogState()
             device = info.fields.get("Device Type", "ActiGraph")
             asm = AccelerometerAssembler(
                 path, float(info.rate_hz), device_limit(*info.range_g, device), device
@@ -503,7 +503,7 @@ class Gt3xImporter(Importer):
         path: Path,
         asm: AccelerometerAssembler,
         info: Gt3xInfo,
-        state: _LogState,
+        state: LogState,
         options: ImportOptions,
     ) -> Session:
         f = info.fields

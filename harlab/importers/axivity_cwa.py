@@ -93,7 +93,9 @@ class CwaHeader:
 
 
 @dataclass
-class _State:
+class BlockState:
+    """What reading the blocks carries from one piece to the next (a streaming writer keeps one per file)."""
+
     prev_end: float | None = None  #: end time of the previous block, seconds after ``origin``
     origin: float | None = None  #: Unix seconds (device clock) that times count from
     sequence: int | None = None
@@ -227,7 +229,7 @@ def iter_blocks(
     path: Path,
     f: IO[bytes],
     header: CwaHeader,
-    state: _State,
+    state: BlockState,
     budget: ReadBudget,
     temps: list[np.ndarray],
     piece_bytes: int = CHUNK_BYTES,
@@ -343,7 +345,7 @@ class CwaImporter(Importer):
     ) -> list[Session]:
         budget = file_budget(path, "an Axivity .cwa")
         size = path.stat().st_size if path.is_file() else None
-        state = _State()
+        state = BlockState()
         temps: list[np.ndarray] = []
         try:
             with open_binary(path) as f:

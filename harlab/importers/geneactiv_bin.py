@@ -71,7 +71,9 @@ class GeneActivHeader:
 
 
 @dataclass
-class _PageState:
+class PageState:
+    """What reading the pages carries from one chunk to the next: page count, time origin, temperatures."""
+
     page: int = 0
     origin: np.datetime64 | None = None  #: time 0: the first page's time
     temps: list[tuple[float, float]] = field(default_factory=list)
@@ -170,7 +172,7 @@ def _page_times(path: Path, texts: list[str], first_line: int) -> np.ndarray:
 
 
 def iter_pages(
-    path: Path, f: IO[str], header: GeneActivHeader, state: _PageState, budget: ReadBudget
+    path: Path, f: IO[str], header: GeneActivHeader, state: PageState, budget: ReadBudget
 ) -> Iterator[SampleChunk]:
     """The pages after the header (``f`` positioned after the first "Recorded Data" line),
     ``CHUNK_PAGES`` at a time."""
@@ -190,7 +192,7 @@ def iter_pages(
 
 
 def _decode(
-    path: Path, lines: list[str], first_line: int, header: GeneActivHeader, state: _PageState
+    path: Path, lines: list[str], first_line: int, header: GeneActivHeader, state: PageState
 ) -> SampleChunk:
     """The samples of whole pages: page k is ``lines[10 k : 10 k + 10]``, its first line on ``first_line + 10 k``."""
     if len(lines) % PAGE_LINES:
@@ -284,7 +286,7 @@ class GeneActivImporter(Importer):
         self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
     ) -> list[Session]:
         budget = file_budget(path, "a GENEActiv .bin")
-        state = _PageState()
+        state = PageState()
         with open_binary(path) as raw:
             f = io.TextIOWrapper(raw, encoding="latin-1", newline="")
             header = read_header(path, f)

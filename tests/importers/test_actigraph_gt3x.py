@@ -17,7 +17,7 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.plausibility import G
 from harlab.core.streams import FLAG_GAP_BEFORE
 from harlab.importers import ImportOptions, detect, get_importer
-from harlab.importers.actigraph_gt3x import Gt3xInfo, _LogState, iter_activity_bin, iter_log, parse_info
+from harlab.importers.actigraph_gt3x import Gt3xInfo, LogState, iter_activity_bin, iter_log, parse_info
 from harlab.importers.run import import_one
 from harlab.storage import read_session, validate_file
 
@@ -125,7 +125,7 @@ def test_a_long_recording_reads_in_pieces_the_same_as_whole(actigraph: Path) -> 
     path = actigraph / "small.gt3x"
     log = member(path, "log.bin")
     info = parse_info(path, member(path, "info.txt").decode())
-    whole_state, piece_state = _LogState(), _LogState()
+    whole_state, piece_state = LogState(), LogState()
     whole = list(iter_log(path, iter([log]), info, whole_state))
     step = 100_003
     pieces = list(iter_log(path, (log[i : i + step] for i in range(0, len(log), step)), info, piece_state))

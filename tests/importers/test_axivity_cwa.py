@@ -15,7 +15,7 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.plausibility import G
 from harlab.core.streams import FLAG_GAP_BEFORE
 from harlab.importers import ImportOptions, detect, get_importer
-from harlab.importers.axivity_cwa import BLOCK, HEADER_BYTES, _State, iter_blocks, parse_header
+from harlab.importers.axivity_cwa import BLOCK, HEADER_BYTES, BlockState, iter_blocks, parse_header
 from harlab.importers.import_support import ReadBudget
 from harlab.importers.run import import_one
 from harlab.storage import read_session, validate_file
@@ -65,7 +65,7 @@ def test_reading_in_pieces_equals_one_piece(axivity: Path) -> None:
     def decode(piece: int) -> list:
         f = io.BytesIO(data)
         f.seek(HEADER_BYTES)
-        return list(iter_blocks(path, f, header, _State(), ReadBudget(), [], piece_bytes=piece))
+        return list(iter_blocks(path, f, header, BlockState(), ReadBudget(), [], piece_bytes=piece))
 
     whole, pieces = decode(len(data)), decode(7 * BLOCK)
     assert len(whole) == 1 and len(pieces) == 70
