@@ -143,9 +143,21 @@ def worker(kind: str, path: Path) -> dict[str, float]:
         n = sum(len(c.time) for c in chunks(path))
     return {
         "seconds": time.perf_counter() - t,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mb": peak_rss_mb(),
         "n": n,
     }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS: VmHWM (reset by exec; ru_maxrss is not on Linux, so a child would
+    report its parent's peak when that is higher), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def chunks(path: Path):  # type: ignore[no-untyped-def]
