@@ -47,6 +47,7 @@ from harlab.importers.importer import (
     warn,
 )
 from harlab.importers.sample_chunks import (
+    CHUNK_BYTES,
     AccelerometerAssembler,
     GapNote,
     RowPlace,
@@ -425,7 +426,9 @@ def iter_activity_bin(path: Path, pieces: Iterator[bytes], info: Gt3xInfo) -> It
 
 
 def _zip_names(path: Path) -> set[str]:
-    with zipfile.ZipFile(path) as zf:
+    """Member names, through the bounded zip opening every importer uses (a hostile central directory
+    is refused before it is parsed)."""
+    with open_zip(path) as zf:
         return set(zf.namelist())
 
 
@@ -445,7 +448,7 @@ class Gt3xImporter(Importer):
             return 0.0
         try:
             names = _zip_names(path)
-        except (zipfile.BadZipFile, OSError, ValueError):
+        except (ImportFormatError, zipfile.BadZipFile, OSError, ValueError):
             return 0.0
         if "info.txt" in names and ({"log.bin", "activity.bin"} & names):
             return 0.95
@@ -489,7 +492,7 @@ class Gt3xImporter(Importer):
             done = 0
             for chunk in chunks:
                 asm.add(chunk)
-                done = min(total, done + 4 * 2**20)
+                done = min(total, done + CHUNK_BYTES)
                 if progress:
                     progress(0.8 * done / total, f"{path.name}: {asm.n_samples:,} samples")
         if asm.n_samples == 0:
