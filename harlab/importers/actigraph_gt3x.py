@@ -287,9 +287,9 @@ def _with_end(pieces: Iterator[bytes]) -> Iterator[bytes | None]:
 
 
 def _gather(arr: np.ndarray, start: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """The bytes ``arr[start[k] : start[k] + size[k]]`` of every k, concatenated, without a Python loop."""
-    first = np.repeat(start - np.concatenate([[0], np.cumsum(size)[:-1]]), size)
-    return arr[first + np.arange(int(size.sum()))]
+    """The bytes ``arr[start[k] : start[k] + size[k]]`` of every k, concatenated (views joined once:
+    no per-byte index arrays, so a piece's temporaries stay the size of its payload)."""
+    return np.concatenate([arr[s : s + n] for s, n in zip(start.tolist(), size.tolist(), strict=True)])
 
 
 def _record_place(first_row: np.ndarray, offs: np.ndarray, widths: np.ndarray) -> RowPlace:

@@ -208,11 +208,14 @@ def _samples(blocks: np.ndarray, hdr: np.ndarray, axes: int) -> tuple[np.ndarray
     light = hdr["light"].astype(np.int64)
     accel_unit = (1 << (8 + ((light >> 13) & 7))).astype(np.float32)
     if packed.all():
-        raw = blocks[:, 30:510].copy().view("<u4").astype(np.int64)  # (k, 120)
-        e = raw >> 30
-        xyz = np.stack([(raw >> s) & 0x3FF for s in (0, 10, 20)], axis=-1)
-        xyz = np.where(xyz >= 512, xyz - 1024, xyz) << e[..., None]
-        acc = xyz.astype(np.float32) / accel_unit[:, None, None]
+        raw = blocks[:, 30:510].copy().view("<u4")  # (k, 120); 16-bit work keeps a chunk's temporaries small
+        e = (raw >> 30).astype(np.int16)
+        acc = np.empty((*raw.shape, 3), np.float32)
+        for axis, s in enumerate((0, 10, 20)):
+            v = ((raw >> s) & 0x3FF).astype(np.int16)
+            v = ((v ^ 0x200) - 0x200) << e  # sign-extend 10 bits, then the exponent (at most 511 << 3)
+            acc[..., axis] = v
+        acc /= accel_unit[:, None, None]
         return acc[keep], None
     per = 480 // (2 * axes)
     raw16 = blocks[:, 30 : 30 + per * axes * 2].copy().view("<i2").reshape(len(blocks), per, axes)
