@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -86,6 +89,7 @@ class SessionFile:
         self._h5: h5py.File | None = None
         self._sound = False
         self._sound_check: tuple[threading.Thread, list[list[str] | None]] | None = None
+        self._sound_child: subprocess.Popen[bytes] | None = None
         if self._lock is not None:
             self._lock.acquire()
             remove_stale_temps(self.path)
@@ -130,25 +134,57 @@ class SessionFile:
         self._sound = True
 
     def check_sound_in_background(self) -> None:
-        """Start :meth:`require_sound`'s full check on a thread now, so that a later save finds
-        the answer ready instead of reading every sample then (the workbench calls this when it
-        opens a file; h5py serialises the thread's reads with the views' reads)."""
+        """Start :meth:`require_sound`'s full check now, so that a later save finds the answer
+        ready instead of reading every sample then (the workbench calls this when it opens a file).
+
+        The check runs in a child process at low priority, waited for by a thread: it reads
+        the whole file (gigabytes for a week), and in this process its reads would hold h5py's
+        global lock against the views' reads and its decoding would take the GIL, so a frame
+        could wait seconds for it. In a child the window keeps both, and the memory it uses is
+        not the window's."""
         if self._sound or self._sound_check is not None:
             return
-        from harlab.storage.validate import validate_file
-
-        result: list[list[str] | None] = [None]
         path = self.path
+        result: list[list[str] | None] = [None]
+        root = str(Path(__file__).resolve().parents[2])
+        code = (
+            f"import sys, os, json; sys.path.insert(0, {root!r}); "
+            "hasattr(os, 'nice') and os.nice(10); "
+            "from harlab.storage.validate import validate_file; "
+            "sys.stdout.write(json.dumps(validate_file(sys.argv[1])))"
+        )
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-P", "-c", code, str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return  # no child can be started: require_sound checks in this process when saving
+        self._sound_child = child
 
-        def run() -> None:
+        def wait() -> None:
             try:
-                result[0] = validate_file(path)
-            except Exception:  # noqa: BLE001 - require_sound then checks again and reports
-                result[0] = None
+                out, _ = child.communicate()
+                problems = json.loads(out) if child.returncode == 0 else None
+                if isinstance(problems, list) and all(isinstance(p, str) for p in problems):
+                    result[0] = problems
+            except (OSError, ValueError):
+                pass  # result stays None: require_sound then checks again and reports
 
-        thread = threading.Thread(target=run, name=f"validate {path.name}", daemon=True)
+        thread = threading.Thread(target=wait, name=f"validate {path.name}", daemon=True)
         self._sound_check = (thread, result)
         thread.start()
+
+    def _stop_sound_check(self) -> None:
+        child, self._sound_child = self._sound_child, None
+        if child is not None and child.poll() is None:
+            with contextlib.suppress(OSError):
+                child.kill()
+        if self._sound_check is not None:
+            self._sound_check[0].join()
+            self._sound_check = None
 
     def save(self) -> Path:
         """Atomically replace the file with the current session (labels, predictions,
@@ -196,6 +232,7 @@ class SessionFile:
 
     # -- life cycle ---------------------------------------------------------------
     def close(self) -> None:
+        self._stop_sound_check()
         if self._h5 is not None:
             with contextlib.suppress(Exception):
                 self._h5.close()
