@@ -8,6 +8,7 @@ clock computed by adding seconds to the local start, would be an hour off and fa
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPointF
@@ -139,3 +140,41 @@ def test_go_to_day_asks_which(make_window, qtbot, days_path, monkeypatch):
     press_shortcut(qtbot, w, "go_to_day")
     assert asked["items"][3] == "Mon 26 Oct 2026"
     assert w.timeline.hub.range[0] == MON
+
+
+def bytes_read() -> int:
+    """Bytes this process has read through read()/pread() so far (HDF5 reads with pread)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="counts reads through Linux's /proc")
+def test_opening_reads_a_small_part_of_the_file(make_window, qtbot, tmp_path):
+    """Opening a session and drawing it whole reads the pyramid's coarse levels, never whole
+    channels; each zoom to a few seconds then reads the few chunks it shows. (The file is one harlab
+    just wrote: the hostile-file checks of a foreign file run in child processes or scan the
+    bytes through a memory map, and would not be counted here.)"""
+    session = synthetic_session(
+        2 * 3600.0, rate_hz=100.0, streams=("accel", "gyro"), start_utc=START, timezone="Europe/Berlin"
+    )
+    path = save_session(session, tmp_path / "two_hours.h5")
+    del session
+    size = path.stat().st_size
+    w = make_window()
+    assert w.open_path(path)  # once first: what opening imports and reads besides the file
+    qtbot.waitUntil(w.timeline.is_idle, timeout=10000)
+    assert w.close_session()
+    before = bytes_read()
+    assert w.open_path(path)
+    qtbot.waitUntil(w.timeline.is_idle, timeout=10000)
+    opening = bytes_read() - before
+    assert w.timeline.summarised_factor() > 1  # the whole recording, summarised
+    assert opening < 0.05 * size, (opening, size)
+    for t in (600.0, 3000.0, 7000.0):
+        before = bytes_read()
+        w.timeline.set_range(t, t + 5.0)
+        qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
+        assert w.timeline.summarised_factor() == 1  # raw samples
+        assert bytes_read() - before < 0.05 * size, (bytes_read() - before, size)
