@@ -91,8 +91,8 @@ def chunk_signal(i0: int, i1: int, seed: int) -> tuple[np.ndarray, np.ndarray, n
     move = np.stack([np.sin(phase), np.sin(phase + 2.1), 0.5 * np.sin(2 * phase)], axis=1)
     accel = gravity + amp[:, None] * (move * G * 0.6 + rng.normal(0, 0.4, (n, 3)))
     accel = np.round(accel / (G / 256)) * (G / 256)
-    gyro = amp[:, None] * (np.roll(move, 1, axis=1) * 90 + rng.normal(0, 8, (n, 3)))
-    gyro = np.round(gyro * 10) / 10
+    gyro = amp[:, None] * (np.roll(move, 1, axis=1) * 1.5 + rng.normal(0, 0.15, (n, 3)))  # rad/s
+    gyro = np.round(gyro * 1000) / 1000
     return t, accel.astype(np.float32), gyro.astype(np.float32)
 
 

@@ -1,7 +1,7 @@
 """The overview bar: the whole recording, its labels, its days, and where the view is.
 
 A coarse envelope of the first stream (one request at open time, from the file's
-pyramid), a compact strip of the active label track, a dashed line and the day's
+pyramid), a compact strip of the active label track, a thin line and the day's
 name at each local midnight, and a rectangle for the visible range. Clicking
 centres the view there; dragging the rectangle pans it.
 """

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -316,7 +316,7 @@ def format_duration(d: float) -> str:
 
 
 class MidnightLines(ViewCoveringItem):
-    """A dashed vertical line at each local midnight of the session (and, with ``labels``,
+    """A thin vertical line at each local midnight of the session (and, with ``labels``,
     the day's name beside it): where one day ends on the rows and the overview.
 
     One item per plot paints only the midnights inside the view, so a month costs what a
@@ -336,8 +336,8 @@ class MidnightLines(ViewCoveringItem):
 
     def set_color(self, color: str) -> None:
         c = QColor(color)
-        c.setAlpha(150)
-        self.pen = QPen(c, 1, Qt.PenStyle.DashLine)
+        c.setAlpha(110)
+        self.pen = QPen(c, 1)  # solid: a dashed pen is stroked pattern by pattern, several times slower
         self.pen.setCosmetic(True)
         self.text_color = QColor(color)
         self.update()
