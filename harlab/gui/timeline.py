@@ -851,17 +851,18 @@ class Timeline(QWidget):
 
     def _update_summary(self) -> None:
         errors = [f"{sp.stream.name}: {sp.error}" for sp in self.stream_plots if sp.error]
-        if errors:
-            self.summary_label.setText("read error: " + "; ".join(errors))
-            self.summary_label.setStyleSheet("color: #d62728")
-            return
         n = self.summarised_factor()
-        if n > 1:
-            self.summary_label.setText(f"summarised ×{n} (min/max)")
-            self.summary_label.setStyleSheet("color: #c06000; font-weight: bold")
+        if errors:
+            text, style = "read error: " + "; ".join(errors), "color: #d62728"
+        elif n > 1:
+            text, style = f"summarised ×{n} (min/max)", "color: #c06000; font-weight: bold"
         else:
-            self.summary_label.setText("raw samples")
-            self.summary_label.setStyleSheet("")
+            text, style = "raw samples", ""
+        # only on a change: a style sheet restyles and re-lays out the top row, every frame otherwise
+        if text != self.summary_label.text():
+            self.summary_label.setText(text)
+        if style != self.summary_label.styleSheet():
+            self.summary_label.setStyleSheet(style)
 
     def summary_text(self) -> str:
         return self.summary_label.text()
