@@ -180,16 +180,13 @@ def sequence(duration: float, seed: int = 1) -> list[tuple[str, float, float]]:
     return out
 
 
-def measure_first_open(path: Path, size) -> float:
-    """Seconds to open a file this process did not write, to its first frame: the hostile-file
-    defences (the metadata probe in a child process and the scan of the file's bytes for
-    corrupt global heaps) come first."""
+def open_window(path: Path, size):
+    """A main window with ``path`` open and drawn, and the seconds from ``open_path`` to the
+    first frame."""
     from PySide6.QtWidgets import QApplication
 
     from harlab.gui.main_window import MainWindow
-    from harlab.storage.probe import forget_all
 
-    forget_all()
     app = QApplication.instance()
     w = MainWindow()
     w.resize(*size)
@@ -200,31 +197,36 @@ def measure_first_open(path: Path, size) -> float:
     while not w.timeline.is_idle():
         app.processEvents()
     w.timeline.glw.viewport().repaint()
-    seconds = time.perf_counter() - t
+    return w, time.perf_counter() - t
+
+
+def close_window(w) -> None:
+    from PySide6.QtWidgets import QApplication
+
     w.history.clear()
     w.close()
     w.deleteLater()
-    app.processEvents()
+    QApplication.instance().processEvents()
+
+
+def measure_first_open(path: Path, size) -> float:
+    """Seconds to open a file this process did not write, to its first frame: the hostile-file
+    defences (the metadata probe in a child process and the scan of the file's bytes for
+    corrupt global heaps) come first."""
+    from harlab.storage.probe import forget_all
+
+    forget_all()
+    w, seconds = open_window(path, size)
+    close_window(w)
     return seconds
 
 
 def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
     from PySide6.QtWidgets import QApplication
 
-    from harlab.gui.main_window import MainWindow
-
     app = QApplication.instance()
     rss0 = rss_mb()
-    w = MainWindow()
-    w.resize(*size)
-    w.show()
-    app.processEvents()
-    t = time.perf_counter()
-    assert w.open_path(path)
-    while not w.timeline.is_idle():
-        app.processEvents()
-    w.timeline.glw.viewport().repaint()
-    open_s = time.perf_counter() - t
+    w, open_s = open_window(path, size)
     rss_open = rss_mb()
     if screenshot is not None:
         app.processEvents()
@@ -242,20 +244,21 @@ def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
         w.timeline.overview.viewport().repaint()
         frames.setdefault(level, []).append(time.perf_counter() - t)
         summarised.append(w.timeline.summarised_factor())
-    rss = rss_mb()
+    out = figures(open_s, frames, rss_open, rss0)
     drawn = max(row.band.last_drawn for row in w.timeline.bands)
-    w.history.clear()
-    w.close()
-    w.deleteLater()
-    app.processEvents()
+    close_window(w)
+    return {**out, "summarised": summarised, "max_label_rects": drawn}
+
+
+def figures(open_s: float, frames: dict[str, list[float]], rss_open: float, rss0: float) -> dict:
+    """What both views report; the RSS now, after the frames."""
+    rss = rss_mb()
     return {
         "open_s": open_s,
         "frames": frames,
         "rss_open_mb": rss_open,
         "rss_mb": rss,
         "rss_delta_mb": rss - rss0,
-        "summarised": summarised,
-        "max_label_rects": drawn,
     }
 
 
@@ -297,17 +300,11 @@ def measure_naive(path: Path, ranges, size, hours: float) -> dict:
         app.processEvents()
         glw.viewport().repaint()
         frames.setdefault(level, []).append(time.perf_counter() - t)
-    rss = rss_mb()
+    out = figures(open_s, frames, rss_open, rss0)
     glw.close()
     glw.deleteLater()
     app.processEvents()
-    return {
-        "open_s": open_s,
-        "frames": frames,
-        "rss_open_mb": rss_open,
-        "rss_mb": rss,
-        "rss_delta_mb": rss - rss0,
-    }
+    return out
 
 
 def p95(xs: list[float]) -> float:
