@@ -124,6 +124,9 @@ def build_file(path: Path, hours: float, n_segments: int, seed: int = 0) -> None
         seed=seed,
         start_utc=START_UTC,
         timezone=TIMEZONE,
+        metadata={
+            "notes": f"benchmarks/timeline.py: {hours:g} h of synthetic samples, appended an hour at a time"
+        },
     )
     for name, stream in list(session.streams.items()):
         session.remove_stream(name)
