@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -29,6 +30,10 @@ from harlab.storage.h5data import H5StreamData
 from harlab.storage.lock import FileLock, lock_holder
 from harlab.storage.recording_writer import recover
 from harlab.storage.sample_journal import recording_journal_path
+
+#: Files at least this large are checked for Save in a child process (see
+#: :meth:`SessionFile.check_sound_in_background`): about a minute of recording at 100 Hz and more.
+CHILD_CHECK_BYTES = 32 << 20
 
 
 def remove_stale_temps(path: Path) -> None:
@@ -133,19 +138,42 @@ class SessionFile:
             )
         self._sound = True
 
-    def check_sound_in_background(self) -> None:
+    def check_sound_in_background(self, in_child: bool | None = None) -> None:
         """Start :meth:`require_sound`'s full check now, so that a later save finds the answer
         ready instead of reading every sample then (the workbench calls this when it opens a file).
 
-        The check runs in a child process at low priority, waited for by a thread: it reads
-        the whole file (gigabytes for a week), and in this process its reads would hold h5py's
-        global lock against the views' reads and its decoding would take the GIL, so a frame
-        could wait seconds for it. In a child the window keeps both, and the memory it uses is
-        not the window's."""
+        A file of :data:`CHILD_CHECK_BYTES` or more is checked in a child process at low
+        priority (``in_child`` forces the choice): the check reads the whole file (gigabytes for
+        a week), and in this process its reads would hold h5py's global lock against the views'
+        reads and its decoding would take the GIL, so a frame could wait seconds for it. A
+        smaller file is checked on a thread here, in less time than a child takes to start."""
         if self._sound or self._sound_check is not None:
             return
+        if in_child is None:
+            try:
+                in_child = self.path.stat().st_size >= CHILD_CHECK_BYTES
+            except OSError:
+                in_child = False
         path = self.path
         result: list[list[str] | None] = [None]
+        run = self._child_check(path, result) if in_child else None
+        if run is None:
+
+            def run() -> None:
+                from harlab.storage.validate import validate_file
+
+                try:
+                    result[0] = validate_file(path)
+                except Exception:  # noqa: BLE001 - require_sound then checks again and reports
+                    result[0] = None
+
+        thread = threading.Thread(target=run, name=f"validate {path.name}", daemon=True)
+        self._sound_check = (thread, result)
+        thread.start()
+
+    def _child_check(self, path: Path, result: list[list[str] | None]) -> Callable[[], None] | None:
+        """Start ``harlab validate``'s check of ``path`` in a niced child process; the returned
+        function waits for it and puts its problems in ``result[0]`` (None if none can start)."""
         root = str(Path(__file__).resolve().parents[2])
         code = (
             f"import sys, os, json; sys.path.insert(0, {root!r}); "
@@ -161,7 +189,7 @@ class SessionFile:
                 stderr=subprocess.DEVNULL,
             )
         except OSError:
-            return  # no child can be started: require_sound checks in this process when saving
+            return None
         self._sound_child = child
 
         def wait() -> None:
@@ -173,9 +201,7 @@ class SessionFile:
             except (OSError, ValueError):
                 pass  # result stays None: require_sound then checks again and reports
 
-        thread = threading.Thread(target=wait, name=f"validate {path.name}", daemon=True)
-        self._sound_check = (thread, result)
-        thread.start()
+        return wait
 
     def _stop_sound_check(self) -> None:
         child, self._sound_child = self._sound_child, None
