@@ -118,8 +118,11 @@ def day_spans(start_local: datetime, t0: float, t1: float) -> list[tuple[float, 
     recording covers, each from its midnight to the next (23 or 25 h on a daylight-saving day)."""
     if not (math.isfinite(t0) and math.isfinite(t1)) or t1 < t0:
         return []
-    first = to_local(start_local, t0).date()
-    m0 = seconds_at(start_local, datetime.combine(first, time(0), tzinfo=start_local.tzinfo))
+    try:
+        first = to_local(start_local, t0).date()
+        m0 = seconds_at(start_local, datetime.combine(first, time(0), tzinfo=start_local.tzinfo))
+    except (OverflowError, ValueError):
+        return []
     edges = [m0] + [m for m in local_midnights(start_local, m0 + 1.0, t1 + 86400 * 1.1) if m > m0]
     out = []
     for a, b in zip(edges, edges[1:], strict=False):
@@ -130,7 +133,8 @@ def day_spans(start_local: datetime, t0: float, t1: float) -> list[tuple[float, 
 
 
 def day_label(d: datetime, year: bool = False) -> str:
-    """ "Mon 7 Dec" (and the year when asked): how the axis and the day picker name a day."""
+    """The name of a day as the axis and the day picker write it: "Mon 7 Dec" (with the year
+    when asked)."""
     text = f"{d:%a} {d.day} {d:%b}"
     return f"{text} {d.year}" if year else text
 
@@ -159,8 +163,8 @@ class TimeAxisItem(pg.AxisItem):
         self.set_start(self.start_local, on)
 
     def _offset(self, at: float = 0.0) -> float:
-        """Seconds from the session start to ``at`` plus those from local midnight to ``at``
-        minus ``at``: what aligns ticks to the clock near ``at`` (wall-clock mode)."""
+        """The shift that turns a time near ``at`` into seconds since its local midnight, so
+        that ticks of seconds and minutes fall on round values of the clock (0 from the start)."""
         if not self.wall_clock or self.start_local is None:
             return 0.0
         try:
@@ -205,9 +209,13 @@ class TimeAxisItem(pg.AxisItem):
         if step >= 86400:
             every = max(1, round(step / 86400))
             days = local_midnights(start, lo, hi)
-            return [m for m in days if to_local(start, m + 0.0005).toordinal() % every == 0]
+            # ordinal 1 is a Monday: steps of a week fall on Mondays
+            return [m for m in days if (to_local(start, m + 0.0005).toordinal() - 1) % every == 0]
         hours = max(1, round(step / 3600))
-        first, last = to_local(start, lo).date(), to_local(start, hi).date()
+        try:
+            first, last = to_local(start, lo).date(), to_local(start, hi).date()
+        except (OverflowError, ValueError):
+            return None
         out: set[float] = set()
         day = first
         while day <= last:
