@@ -178,3 +178,17 @@ def test_opening_reads_a_small_part_of_the_file(make_window, qtbot, tmp_path):
         qtbot.waitUntil(w.timeline.is_idle, timeout=5000)
         assert w.timeline.summarised_factor() == 1  # raw samples
         assert bytes_read() - before < 0.05 * size, (bytes_read() - before, size)
+
+
+def test_weeks_start_on_monday_and_relative_time_has_no_dates(qapp):
+    from harlab.gui.timeaxis import TimeAxisItem, local_start
+
+    axis = TimeAxisItem(local_start(START, "Europe/Berlin"), wall_clock=True)
+    (spacing, values), *_ = axis.tickValues(0.0, 30 * 86400.0, 500.0)
+    assert spacing == 7 * 86400
+    names = axis.tickStrings(values, 1.0, spacing)
+    assert names and all(n.startswith("Mon ") for n in names), names
+    assert names[0] == "Mon 26 Oct" and values[0] == MON
+    axis.set_wall_clock(False)
+    (spacing, values), *_ = axis.tickValues(0.0, DURATION, 1400.0)
+    assert all(":" in n for n in axis.tickStrings(values, 1.0, spacing))
