@@ -204,13 +204,16 @@ class SessionFile:
         return wait
 
     def _stop_sound_check(self) -> None:
+        """End a child still checking the file (its thread then returns at once); a check on a
+        thread of this process reads through its own handle and is left to finish."""
         child, self._sound_child = self._sound_child, None
-        if child is not None and child.poll() is None:
-            with contextlib.suppress(OSError):
-                child.kill()
-        if self._sound_check is not None:
-            self._sound_check[0].join()
-            self._sound_check = None
+        if child is not None:
+            if child.poll() is None:
+                with contextlib.suppress(OSError):
+                    child.kill()
+            if self._sound_check is not None:
+                self._sound_check[0].join()
+        self._sound_check = None
 
     def save(self) -> Path:
         """Atomically replace the file with the current session (labels, predictions,
