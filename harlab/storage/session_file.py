@@ -32,8 +32,9 @@ from harlab.storage.recording_writer import recover
 from harlab.storage.sample_journal import recording_journal_path
 
 #: Files at least this large are checked for Save in a child process (see
-#: :meth:`SessionFile.check_sound_in_background`): about a minute of recording at 100 Hz and more.
-CHILD_CHECK_BYTES = 32 << 20
+#: :meth:`SessionFile.check_sound_in_background`): about an hour of a wrist at 100 Hz and more,
+#: whose check takes longer than the second a child costs to start.
+CHILD_CHECK_BYTES = 8 << 20
 
 
 def remove_stale_temps(path: Path) -> None:

@@ -155,7 +155,8 @@ def test_opening_reads_a_small_part_of_the_file(make_window, qtbot, tmp_path):
     """Opening a session and drawing it whole reads the pyramid's coarse levels, never whole
     channels; each zoom to a few seconds then reads the few chunks it shows. (The file is one harlab
     just wrote: the hostile-file checks of a foreign file run in child processes or scan the
-    bytes through a memory map, and would not be counted here.)"""
+    bytes through a memory map, and the check Save needs reads a file this large in a child
+    process too, so none of them is counted here.)"""
     session = synthetic_session(
         2 * 3600.0, rate_hz=100.0, streams=("accel", "gyro"), start_utc=START, timezone="Europe/Berlin"
     )
