@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QInputDialog, QWidget
 
 from harlab.core.errors import SessionError
 from harlab.core.labels import LabelTrack
-from harlab.gui.timeaxis import parse_time
+from harlab.gui.timeaxis import day_label, parse_time
 from harlab.gui.timeline import Timeline
 from harlab.labeling import navigation
 from harlab.labeling.commands import (
@@ -322,6 +322,64 @@ class LabelActions:
         w = b - a
         self.hub.set_cursor(t)
         self.timeline.set_range(t - w / 2, t + w / 2)
+
+    def day_names(self) -> list[str]:
+        """What Go to day lists: each local day the recording touches ("Mon 7 Dec 2026")."""
+        return [day_label(d, year=True) for _, _, d in self.timeline.days()]
+
+    def go_to_day(self, index: int | None = None) -> None:
+        """Show day ``index`` of :meth:`day_names` from midnight to midnight (asks which when
+        ``index`` is None); the cursor moves to the first moment of the day with data."""
+        days = self.timeline.days()
+        if not days:
+            self.report("The session's start is unknown, so it has no days to go to")
+            return
+        if index is None:
+            names = self.day_names()
+            a, b = self.hub.range
+            current = self._day_at((a + b) / 2, days)
+            name, ok = QInputDialog.getItem(self.parent, "Go to day", "Day:", names, current, False)
+            if not ok or name not in names:
+                return
+            index = names.index(name)
+        if not 0 <= index < len(days):
+            self.report(f"No day {index + 1}: the recording has {len(days)}")
+            return
+        self._show_day(days[index])
+
+    def _show_day(self, day: tuple) -> None:
+        t0, t1, _ = day
+        lo, hi = self.hub.bounds
+        self.hub.set_cursor(min(max(t0, lo), hi))
+        self.timeline.set_range(t0, t1)
+
+    @staticmethod
+    def _day_at(t: float, days: list) -> int:
+        """Index of the day holding ``t`` (the first or last day when outside them)."""
+        for i, (_, end, _) in enumerate(days):
+            if t < end:
+                return i
+        return len(days) - 1
+
+    def _step_day(self, step: int) -> None:
+        days = self.timeline.days()
+        if not days:
+            self.report("The session's start is unknown, so it has no days")
+            return
+        a, b = self.hub.range
+        i = self._day_at((a + b) / 2, days)
+        showing_day = abs(a - days[i][0]) < 1.0 and abs(b - days[i][1]) < 1.0
+        j = i + step if showing_day else i  # first show the day in view, then step
+        if not 0 <= j < len(days):
+            self.report("No more days that way")
+            return
+        self._show_day(days[j])
+
+    def next_day(self) -> None:
+        self._step_day(1)
+
+    def prev_day(self) -> None:
+        self._step_day(-1)
 
     def _switch_track(self, step: int) -> None:
         names = [row.name for row in self.timeline.bands]

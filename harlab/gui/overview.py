@@ -1,11 +1,14 @@
-"""The overview bar: the whole recording, its labels, and where the view is.
+"""The overview bar: the whole recording, its labels, its days, and where the view is.
 
-A coarse envelope of the first stream (one request at open time), a compact
-strip of the active label track, and a rectangle for the visible range. Clicking
+A coarse envelope of the first stream (one request at open time, from the file's
+pyramid), a compact strip of the active label track, a thin line and the day's
+name at each local midnight, and a rectangle for the visible range. Clicking
 centres the view there; dragging the rectangle pans it.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,6 +20,7 @@ from harlab.core.labels import LabelSchema, LabelTrack
 from harlab.core.session import Session
 from harlab.gui.label_band import LabelBandItem
 from harlab.gui.palette import PlotColors
+from harlab.gui.timeaxis import MidnightLines
 from harlab.gui.timehub import TimeHub
 from harlab.gui.traces import LEFT_AXIS_WIDTH, cache_axes
 
@@ -67,6 +71,8 @@ class OverviewBar(pg.PlotWidget):
         self.band: LabelBandItem | None = None
         self.pred_band: LabelBandItem | None = None  #: predictions, a thin strip under the labels
         self._track: LabelTrack | None = None  #: the label track the band shows
+        self.day_lines = MidnightLines(colors.foreground, labels=True)
+        self.plot_item.addItem(self.day_lines, ignoreBounds=True)
         self.view_rect = QGraphicsRectItem()
         self.view_rect.setZValue(20)
         self.plot_item.addItem(self.view_rect, ignoreBounds=True)
@@ -82,6 +88,7 @@ class OverviewBar(pg.PlotWidget):
         self.view_rect.setPen(pg.mkPen(c, width=2, cosmetic=True))
         c.setAlpha(45)
         self.view_rect.setBrush(c)
+        self.day_lines.set_color(colors.foreground)
         ax = self.plot_item.getAxis("left")
         ax.setPen(pg.mkPen(colors.foreground))
         ax.setTextPen(pg.mkPen(colors.foreground))
@@ -112,6 +119,10 @@ class OverviewBar(pg.PlotWidget):
         self.plot_item.setXRange(t0, t1 if t1 > t0 else t0 + 1, padding=0)
         self.plot_item.setYRange(0, 1, padding=0)
         self._show_range(*self.hub.range)
+
+    def set_days(self, start_local: datetime | None, t0: float, t1: float) -> None:
+        """Mark the local midnights of the recording [t0, t1]."""
+        self.day_lines.set_days(start_local, t0, t1)
 
     def set_track(self, track: LabelTrack | None, schema: LabelSchema) -> None:
         self._track, self._schema = track, schema

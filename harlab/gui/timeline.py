@@ -41,7 +41,14 @@ from harlab.gui.overview import OverviewBar
 from harlab.gui.palette import PlotColors
 from harlab.gui.prediction_rows import NAME_COLUMN_MAX, PredictionRow, heat_name_width
 from harlab.gui.row_title import RowTitle
-from harlab.gui.timeaxis import TimeAxisItem, format_duration, format_time, local_start
+from harlab.gui.timeaxis import (
+    MidnightLines,
+    TimeAxisItem,
+    day_spans,
+    format_duration,
+    format_time,
+    local_start,
+)
 from harlab.gui.timehub import TimeHub
 from harlab.gui.traces import LEFT_AXIS_WIDTH, MIN_TRACE_HEIGHT, StreamPlot, cache_axes, unit_text
 from harlab.labeling.snapping import snap_to_samples
@@ -99,6 +106,7 @@ class Timeline(QWidget):
         self.name_width: float = LEFT_AXIS_WIDTH  #: the rows' name column (wider for heatmap class names)
         self.shades: list[LabelBandItem] = []
         self.cursor_lines: list[pg.InfiniteLine] = []
+        self.day_lines: list[MidnightLines] = []  #: the local midnights, one item per row
         self.regions: list[pg.LinearRegionItem] = []
         self.active_track: str | None = None
         self.selected_ids: set[int] = set()
@@ -240,6 +248,7 @@ class Timeline(QWidget):
             plot.hideAxis("bottom")
             self._wheel_scrolls_rows(plot)
         self.time_axis.set_start(self._start_local, self.wall_clock)
+        self._show_days()
         self._fit_rows()
         if self.master is not None:
             self.master.vb.sigXRangeChanged.connect(self._view_range)
@@ -367,6 +376,9 @@ class Timeline(QWidget):
         return sum(len(r.plots) for r in self.pred_rows)
 
     def _add_overlays(self, plot: pg.PlotItem) -> None:
+        days = MidnightLines(self.colors.foreground)
+        plot.addItem(days, ignoreBounds=True)
+        self.day_lines.append(days)
         line = pg.InfiniteLine(angle=90, movable=False)
         line.setZValue(30)
         plot.addItem(line, ignoreBounds=True)
@@ -409,7 +421,7 @@ class Timeline(QWidget):
         self.glw.clear()
         self.glw.setMinimumHeight(0)
         self.stream_plots, self.bands, self.shades, self.pred_rows = [], [], [], []
-        self.cursor_lines, self.regions = [], []
+        self.cursor_lines, self.regions, self.day_lines = [], [], []
         self.session = None
         self.active_track = None
         self.selected_ids = set()
@@ -442,6 +454,8 @@ class Timeline(QWidget):
             prow.set_colors(colors)
         for line in self.cursor_lines:
             line.setPen(pg.mkPen(colors.cursor, width=1))
+        for days in self.day_lines:
+            days.set_color(colors.foreground)
         for region in self.regions:
             region.setBrush(pg.mkBrush(colors.selection))
         self.overview.set_colors(colors)
@@ -469,8 +483,23 @@ class Timeline(QWidget):
             md = self.session.metadata
             self._start_local = local_start(md.start_utc, md.timezone)
         self.time_axis.set_start(self._start_local, self.wall_clock)
+        self._show_days()
         self._show_readout()
         self.time_mode_changed.emit()
+
+    def _show_days(self) -> None:
+        """Midnight lines on every row and the overview, in the session's timezone."""
+        t0, t1 = self.hub.bounds
+        for days in self.day_lines:
+            days.set_days(self._start_local, t0, t1)
+        self.overview.set_days(self._start_local, t0, t1)
+
+    def days(self) -> list[tuple[float, float, datetime]]:
+        """(start, end, local midnight) of each local day the recording touches, in the
+        session's timezone; empty when its start (and so its clock) is unknown."""
+        if self.session is None or self._start_local is None:
+            return []
+        return day_spans(self._start_local, *self.hub.bounds)
 
     def set_auto_y(self, on: bool) -> None:
         for sp in self.stream_plots:
@@ -828,17 +857,18 @@ class Timeline(QWidget):
 
     def _update_summary(self) -> None:
         errors = [f"{sp.stream.name}: {sp.error}" for sp in self.stream_plots if sp.error]
-        if errors:
-            self.summary_label.setText("read error: " + "; ".join(errors))
-            self.summary_label.setStyleSheet("color: #d62728")
-            return
         n = self.summarised_factor()
-        if n > 1:
-            self.summary_label.setText(f"summarised ×{n} (min/max)")
-            self.summary_label.setStyleSheet("color: #c06000; font-weight: bold")
+        if errors:
+            text, style = "read error: " + "; ".join(errors), "color: #d62728"
+        elif n > 1:
+            text, style = f"summarised ×{n} (min/max)", "color: #c06000; font-weight: bold"
         else:
-            self.summary_label.setText("raw samples")
-            self.summary_label.setStyleSheet("")
+            text, style = "raw samples", ""
+        # only on a change: a style sheet restyles and re-lays out the top row, every frame otherwise
+        if text != self.summary_label.text():
+            self.summary_label.setText(text)
+        if style != self.summary_label.styleSheet():
+            self.summary_label.setStyleSheet(style)
 
     def summary_text(self) -> str:
         return self.summary_label.text()

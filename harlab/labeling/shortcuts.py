@@ -69,6 +69,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("next_gap", ("Ctrl+Shift+Right",), "Jump to the next unlabelled gap", "Navigation"),
     Shortcut("prev_gap", ("Ctrl+Shift+Left",), "Jump to the previous unlabelled gap", "Navigation"),
     Shortcut("go_to_time", ("Ctrl+G",), "Go to a time (clock time or seconds)", "Navigation"),
+    Shortcut("go_to_day", ("Ctrl+Shift+G",), "Show one whole day (pick it from a list)", "Navigation"),
+    Shortcut("next_day", ("Ctrl+PgDown",), "Show the next day (local midnight to midnight)", "Navigation"),
+    Shortcut("prev_day", ("Ctrl+PgUp",), "Show the previous day", "Navigation"),
     Shortcut("next_track", ("Down",), "Make the next label track current", "Navigation"),
     Shortcut("prev_track", ("Up",), "Make the previous label track current", "Navigation"),
     Shortcut(

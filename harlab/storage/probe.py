@@ -43,6 +43,7 @@ EXIT_MEMORY = 3
 READY = b"harlab-probe-ready"
 
 _trusted: set[tuple[int, ...]] = set()
+_written: set[tuple[int, ...]] = set()  #: files this process wrote (a subset of _trusted)
 _lock = threading.Lock()
 _in_child = False
 
@@ -62,6 +63,7 @@ def trust(path: str | Path) -> None:
     if key is not None:
         with _lock:
             _trusted.add(key)
+            _written.add(key)
 
 
 def is_trusted(path: str | Path) -> bool:
@@ -70,10 +72,20 @@ def is_trusted(path: str | Path) -> bool:
         return key is not None and key in _trusted
 
 
+def is_written(path: str | Path) -> bool:
+    """True if the file now at ``path`` is one this process wrote (:func:`trust`), byte for byte:
+    its HDF5 structures, global heaps included, are HDF5's own. A probe's success says less (the
+    child refuses a corrupt heap by returning early), so it does not count here."""
+    key = _key(Path(path))
+    with _lock:
+        return key is not None and key in _written
+
+
 def forget_all() -> None:
     """Trust nothing recorded so far (tests use this to exercise the probe on files they wrote)."""
     with _lock:
         _trusted.clear()
+        _written.clear()
 
 
 def probe_metadata(path: str | Path) -> None:

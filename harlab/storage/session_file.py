@@ -11,7 +11,11 @@ chunks as stored, never decoded and re-encoded in Python.
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
+import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -25,6 +29,11 @@ from harlab.storage.h5data import H5StreamData
 from harlab.storage.lock import FileLock, lock_holder
 from harlab.storage.recording_writer import recover
 from harlab.storage.sample_journal import recording_journal_path
+
+#: Files at least this large are checked for Save in a child process (see
+#: :meth:`SessionFile.check_sound_in_background`): about an hour of a wrist at 100 Hz and more,
+#: whose check takes longer than the second a child costs to start.
+CHILD_CHECK_BYTES = 8 << 20
 
 
 def save_session(session: Session, path: str | Path) -> Path:
@@ -77,6 +86,7 @@ class SessionFile:
         self._h5: h5py.File | None = None
         self._sound = False
         self._sound_check: tuple[threading.Thread, list[list[str] | None]] | None = None
+        self._sound_child: subprocess.Popen[bytes] | None = None
         if self._lock is not None:
             self._lock.acquire()
             remove_stale_temps(self.path)
@@ -120,26 +130,82 @@ class SessionFile:
             )
         self._sound = True
 
-    def check_sound_in_background(self) -> None:
-        """Start :meth:`require_sound`'s full check on a thread now, so that a later save finds
-        the answer ready instead of reading every sample then (the workbench calls this when it
-        opens a file; h5py serialises the thread's reads with the views' reads)."""
+    def check_sound_in_background(self, in_child: bool | None = None) -> None:
+        """Start :meth:`require_sound`'s full check now, so that a later save finds the answer
+        ready instead of reading every sample then (the workbench calls this when it opens a file).
+
+        A file of :data:`CHILD_CHECK_BYTES` or more is checked in a child process at low
+        priority (``in_child`` forces the choice): the check reads the whole file (gigabytes for
+        a week), and in this process its reads would hold h5py's global lock against the views'
+        reads and its decoding would take the GIL, so a frame could wait seconds for it. A
+        smaller file is checked on a thread here, in less time than a child takes to start."""
         if self._sound or self._sound_check is not None:
             return
-        from harlab.storage.validate import validate_file
-
-        result: list[list[str] | None] = [None]
-        path = self.path
-
-        def run() -> None:
+        if in_child is None:
             try:
-                result[0] = validate_file(path)
-            except Exception:  # noqa: BLE001 - require_sound then checks again and reports
-                result[0] = None
+                in_child = self.path.stat().st_size >= CHILD_CHECK_BYTES
+            except OSError:
+                in_child = False
+        path = self.path
+        result: list[list[str] | None] = [None]
+        run = self._child_check(path, result) if in_child else None
+        if run is None:
+
+            def run() -> None:
+                from harlab.storage.validate import validate_file
+
+                try:
+                    result[0] = validate_file(path)
+                except Exception:  # noqa: BLE001 - require_sound then checks again and reports
+                    result[0] = None
 
         thread = threading.Thread(target=run, name=f"validate {path.name}", daemon=True)
         self._sound_check = (thread, result)
         thread.start()
+
+    def _child_check(self, path: Path, result: list[list[str] | None]) -> Callable[[], None] | None:
+        """Start ``harlab validate``'s check of ``path`` in a niced child process; the returned
+        function waits for it and puts its problems in ``result[0]`` (None if none can start)."""
+        root = str(Path(__file__).resolve().parents[2])
+        code = (
+            f"import sys, os, json; sys.path.insert(0, {root!r}); "
+            "hasattr(os, 'nice') and os.nice(10); "
+            "from harlab.storage.validate import validate_file; "
+            "sys.stdout.write(json.dumps(validate_file(sys.argv[1])))"
+        )
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-P", "-c", code, str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            return None
+        self._sound_child = child
+
+        def wait() -> None:
+            try:
+                out, _ = child.communicate()
+                problems = json.loads(out) if child.returncode == 0 else None
+                if isinstance(problems, list) and all(isinstance(p, str) for p in problems):
+                    result[0] = problems
+            except (OSError, ValueError):
+                pass  # result stays None: require_sound then checks again and reports
+
+        return wait
+
+    def _stop_sound_check(self) -> None:
+        """End a child still checking the file (its thread then returns at once); a check on a
+        thread of this process reads through its own handle and is left to finish."""
+        child, self._sound_child = self._sound_child, None
+        if child is not None:
+            if child.poll() is None:
+                with contextlib.suppress(OSError):
+                    child.kill()
+            if self._sound_check is not None:
+                self._sound_check[0].join()
+        self._sound_check = None
 
     def save(self) -> Path:
         """Atomically replace the file with the current session (labels, predictions,
@@ -187,6 +253,7 @@ class SessionFile:
 
     # -- life cycle ---------------------------------------------------------------
     def close(self) -> None:
+        self._stop_sound_check()
         if self._h5 is not None:
             with contextlib.suppress(Exception):
                 self._h5.close()
