@@ -78,6 +78,7 @@ class CohortReport:
     workers: int  #: workers the cluster had when the run started
     seconds: float  #: wall time, cluster start included
     scheduler: str  #: address of the scheduler used
+    start_s: float = 0.0  #: of ``seconds``, the time to start (or reach) the cluster
 
     def with_status(self, status: Status) -> list[ItemResult]:
         return [r for r in self.results if r.status == status]
@@ -153,7 +154,8 @@ def cohort_client(options: CohortOptions, n_items: int) -> Iterator[Any]:
         n_workers=local_workers(options, n_items),
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=None,  # no dashboard, and its HTTP server on any free port (not 8787)
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         memory_limit=options.memory_limit,
         silence_logs=logging.ERROR,
         env=dict(options.worker_env),
@@ -215,6 +217,7 @@ def run_cohort(
     if not items:
         return CohortReport([], 0, 0.0, "")
     with cohort_client(options, len(items)) as client:
+        started = time.perf_counter() - t0
         info = client.scheduler_info()
         n_workers = len(info.get("workers", {}))
         has_shared = shared is not None
@@ -246,7 +249,8 @@ def run_cohort(
         finally:
             client.cancel([f for f in futures if not f.done()])
         scheduler = str(info.get("address", ""))
-    return CohortReport([r for r in results if r is not None], n_workers, time.perf_counter() - t0, scheduler)
+    done = [r for r in results if r is not None]
+    return CohortReport(done, n_workers, time.perf_counter() - t0, scheduler, started)
 
 
 def cohort_fold_runner(options: CohortOptions, progress: ProgressFn | None = None) -> FoldRunner:
