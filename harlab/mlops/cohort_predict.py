@@ -44,7 +44,8 @@ class PredictJob:
     stride_s: float | None = None  #: None: the model's
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
     resume: bool = True
-    threads: int = 0  #: prediction threads per worker (0: harlab.ml.predict's choice)
+    #: prediction threads per session (0: one in a Dask worker, harlab.ml.predict's choice elsewhere)
+    threads: int = 0
 
     @property
     def digest(self) -> str:
@@ -113,6 +114,21 @@ def unknown_label_classes(session: Session, track: str, classes: list[str]) -> l
     return unknown
 
 
+def job_threads(job: PredictJob) -> int:
+    """Threads to predict one session with: the job's; in a Dask worker without one, 1 (a worker
+    runs as many sessions at once as it has threads, so more would oversubscribe its cores);
+    elsewhere 0 (harlab.ml.predict's choice)."""
+    if job.threads:
+        return job.threads
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return 0
+    return 1
+
+
 def predict_file(path: str | Path, job: PredictJob) -> PredictOutcome | Skipped:
     """Predict the session file at ``path`` into itself with ``job``'s model (see the module
     docstring); :class:`Skipped` when it already holds this prediction and ``job.resume``."""
@@ -130,7 +146,13 @@ def predict_file(path: str | Path, job: PredictJob) -> PredictOutcome | Skipped:
         sf.require_sound()  # before the work: a file that fails validate is not written into
         unknown = unknown_label_classes(sf.session, model.info.track, model.classes)
         track = predict_session(
-            model, sf.session, job.name, job.stride_s, job.smoothing, job.model_version, workers=job.threads
+            model,
+            sf.session,
+            job.name,
+            job.stride_s,
+            job.smoothing,
+            job.model_version,
+            workers=job_threads(job),
         )
         track.params.update(job.params)
         sf.save()
