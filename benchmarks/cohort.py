@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": {},
     }
     with tempfile.TemporaryDirectory(prefix="harlab-cohort-bench-") as tmp:
+        (Path(tmp) / "originals").mkdir()
         originals = []
         minutes = []
         t = time.perf_counter()
@@ -132,11 +133,14 @@ def main(argv: list[str] | None = None) -> int:
         projection[key] = {"parallel_efficiency": efficiency, "hours": wall_h}
     out["projection_1000_weeks"] = {
         "one_week_worker_s": week_s,
+        #: on N workers of this speed at full parallel efficiency: worker_hours / N
+        "worker_hours": WEEKS * week_s / 3600.0,
         "by_workers": projection,
         "method": "fixed + per_hour * 168 h per week (fit on the 1-worker run), x1000 / (workers x efficiency)",
     }
     log(
-        f"one participant-week: {week_s:.0f} s of worker time; 1,000 weeks: "
+        f"one participant-week: {week_s:.0f} s of worker time ({WEEKS * week_s / 3600.0:.0f} worker-hours "
+        "for 1,000); 1,000 weeks: "
         + ", ".join(f"{p['hours']:.1f} h on {k} worker(s)" for k, p in projection.items())
     )
     out["load_average_at_end"] = list(os.getloadavg())

@@ -143,7 +143,7 @@ def cohort_client(options: CohortOptions, n_items: int) -> Iterator[Any]:
     if options.scheduler:
         try:
             client = Client(options.scheduler, timeout=options.connect_timeout_s)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: not an address
             raise HarlabError(f"cannot reach the Dask scheduler at {options.scheduler}: {exc}") from exc
         try:
             yield client

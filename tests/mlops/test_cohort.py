@@ -257,3 +257,11 @@ def test_an_own_local_cluster_reports_each_item_and_shuts_down_without_leaks(tmp
     assert not left, f"worker processes left running: {left}"
     new_threads = [t for t in threading.enumerate() if t.ident not in threads and t.is_alive()]
     assert not [t for t in new_threads if not t.daemon], new_threads
+
+
+def test_a_scheduler_that_is_no_address_refuses_the_command_before_any_session(tmp_path, originals, capsys):
+    paths = copies(originals[:2], tmp_path / "cohort")
+    before = [p.read_bytes() for p in paths]
+    assert main(["predict", str(demo_model_path()), *map(str, paths), "--scheduler", "no-port-here"]) == 2
+    assert "harlab: error: cannot reach the Dask scheduler at no-port-here" in capsys.readouterr().err
+    assert [p.read_bytes() for p in paths] == before
