@@ -16,7 +16,7 @@ is the assumption to check against ``benchmarks/predict_day.py``'s 24 h figure.
 
 Prints progress on stderr and, as its last line, one JSON object.
 
-    python benchmarks/cohort.py                       # 24 sessions (12 of 1 min, 12 of 5 min), 1 and 2 workers
+    python benchmarks/cohort.py                       # 24 sessions (12 of 1 min, 12 of 20 min), 1 and 2 workers
     python benchmarks/cohort.py --sessions 8 --long-min 2   # a quick look
 """
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=24)
     ap.add_argument("--short-min", type=float, default=1.0, help="length of the short half (minutes)")
-    ap.add_argument("--long-min", type=float, default=5.0, help="length of the long half (minutes)")
+    ap.add_argument("--long-min", type=float, default=20.0, help="length of the long half (minutes)")
     ap.add_argument("--workers", default="1,2", help="worker counts to run, the first is the baseline")
     args = ap.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
