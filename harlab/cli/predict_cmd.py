@@ -163,6 +163,11 @@ def run_cohort_predict(args: argparse.Namespace) -> int:
     from harlab.mlops.cohort_predict import PredictJob, PredictOutcome, predict_file
 
     options = cohort_options(args)
+    # a file named twice would be two workers fighting over its lock: each file once, first place kept
+    first: dict[str, str] = {}
+    for p in args.sessions:
+        first.setdefault(os.path.realpath(p), str(p))
+    sessions = list(first.values())
     with quiet_stderr(args.quiet):
         model, version, params = load_model(args)
     if args.model.startswith("models:/"):  # the worker gets the model's file, written here once
@@ -170,11 +175,9 @@ def run_cohort_predict(args: argparse.Namespace) -> int:
             model_bytes = model.save(Path(tmp) / "model.harmodel").read_bytes()
     else:
         model_bytes = Path(args.model).read_bytes()
-    # local workers share this machine's cores; a remote worker uses its own (0: all of them)
+    # local workers share this machine's cores; on a remote worker each session gets one thread
     threads = (
-        0
-        if options.scheduler
-        else max(1, (os.cpu_count() or 1) // local_workers(options, len(args.sessions)))
+        0 if options.scheduler else max(1, (os.cpu_count() or 1) // local_workers(options, len(sessions)))
     )
     job = PredictJob(
         model_bytes=model_bytes,
@@ -207,10 +210,10 @@ def run_cohort_predict(args: argparse.Namespace) -> int:
         print(result_line(result.item, out.track, out.counts), flush=True)
 
     if not args.quiet:
-        note(f"predicting {counted(len(args.sessions), 'session')} with {version}")
+        note(f"predicting {counted(len(sessions), 'session')} with {version}")
     report = run_cohort(
         predict_file,
-        [str(p) for p in args.sessions],
+        sessions,
         options,
         shared=job,
         on_result=show,
