@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from harlab.cli.import_cmd import ProgressBar
 from harlab.mlops.cohort import CohortOptions, CohortReport, ItemResult, ProgressFn
@@ -70,3 +72,41 @@ def print_failure(result: ItemResult) -> None:
 def exit_code(report: CohortReport) -> int:
     """1 when any item failed, else 0 (2 stays the code of a command refused as a whole)."""
     return 0 if report.ok else 1
+
+
+def run_command_cohort(
+    args: argparse.Namespace,
+    fn: Callable[..., Any],
+    items: Sequence[Any],
+    show: Callable[[ItemResult], None],
+    *,
+    shared: Any = None,
+    done: str = "done",
+    options: CohortOptions | None = None,
+) -> int:
+    """A command's cohort from start to exit code: ``fn`` over ``items`` where ``args`` say
+    (:func:`add_cohort_args`), the progress bar unless ``args.quiet``, each result to ``show``
+    (failures to :func:`print_failure` first, so ``show`` sees only done and skipped ones), the
+    summary line (``done`` names what happened to a session: "predicted") and the exit code."""
+    from harlab.cli.ml_options import note
+    from harlab.mlops.cohort import run_cohort
+
+    quiet = bool(getattr(args, "quiet", False))
+
+    def each(result: ItemResult) -> None:
+        if result.status == "failed":
+            print_failure(result)
+        else:
+            show(result)
+
+    report = run_cohort(
+        fn,
+        items,
+        options or cohort_options(args),
+        shared=shared,
+        on_result=each,
+        progress=None if quiet else progress_bar(quiet),
+    )
+    if not quiet:
+        note(report.summary(done))
+    return exit_code(report)

@@ -19,14 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harlab.cli.cohort_options import (
-    add_cohort_args,
-    cohort_options,
-    exit_code,
-    print_failure,
-    progress_bar,
-    wants_cluster,
-)
+from harlab.cli.cohort_options import add_cohort_args, cohort_options, run_command_cohort, wants_cluster
 from harlab.cli.ml_options import note, session_file
 from harlab.cli.shared_options import add_quiet, quiet_stderr
 from harlab.core.classnames import class_key, describe_unmatched
@@ -159,7 +152,7 @@ def run_cohort_predict(args: argparse.Namespace) -> int:
     import tempfile
 
     from harlab.ml.predict import SmoothingConfig
-    from harlab.mlops.cohort import local_workers, run_cohort
+    from harlab.mlops.cohort import local_workers
     from harlab.mlops.cohort_predict import PredictJob, PredictOutcome, predict_file
 
     options = cohort_options(args)
@@ -192,9 +185,6 @@ def run_cohort_predict(args: argparse.Namespace) -> int:
     warned: set[str] = set()
 
     def show(result: ItemResult) -> None:
-        if result.status == "failed":
-            print_failure(result)
-            return
         if result.status == "skipped":
             print(f"{result.item}: skipped: {result.message}", flush=True)
             return
@@ -211,17 +201,9 @@ def run_cohort_predict(args: argparse.Namespace) -> int:
 
     if not args.quiet:
         note(f"predicting {counted(len(sessions), 'session')} with {version}")
-    report = run_cohort(
-        predict_file,
-        sessions,
-        options,
-        shared=job,
-        on_result=show,
-        progress=None if args.quiet else progress_bar(args.quiet),
+    return run_command_cohort(
+        args, predict_file, sessions, show, shared=job, done="predicted", options=options
     )
-    if not args.quiet:
-        note(report.summary("predicted"))
-    return exit_code(report)
 
 
 def unknown_label_classes(
