@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harlab.cli.cohort_options import add_cohort_args, cohort_options, progress_bar, wants_cluster
 from harlab.cli.ml_options import (
     add_train_args,
     add_window_args,
@@ -60,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_window_args(p)
     add_train_args(p)
     add_tracking_args(p, can_register=False)
+    add_cohort_args(p, resume=False, what="folds of --cv")
     add_force(p)
     p.set_defaults(func=run)
 
@@ -88,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     # usage mistakes are refused before a tracking run is opened (no empty failed runs in the store)
     if args.cv is not None and args.cv < 2:
         raise HarlabError("--cv needs K >= 2")
+    if args.cv is None and wants_cluster(args):
+        raise HarlabError("--workers and --scheduler run the folds of --cv K; evaluating a model runs here")
     if args.cv is None and len(args.paths) < 2:
         raise HarlabError("give a model file and at least one session file (or --cv K with sessions)")
     session_paths(args.paths if args.cv is not None else args.paths[1:])  # a CSV: 'import it first'
@@ -125,6 +129,11 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
                 "other minutes of the same people, not new people"
             )
         tracker.log_params({"train": asdict(cfg)})
+        run_folds = None
+        if wants_cluster(args):  # each fold trains on a worker; the per-epoch progress stays there
+            from harlab.mlops.cohort import cohort_fold_runner
+
+            run_folds = cohort_fold_runner(cohort_options(args), progress_bar(quiet=False))
         rep = cross_validate(
             data,
             cfg,
@@ -132,6 +141,7 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
             seed=args.seed,
             progress=tracker.progress(print_progress, lambda: f"fold{folds_done[0]}/"),
             fold_done=fold_done,
+            run_folds=run_folds,
         )
     else:
         if len(args.paths) < 2:

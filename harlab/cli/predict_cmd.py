@@ -3,6 +3,11 @@
 Every window of each session is classified in batches; probabilities are kept per
 window and smoothed into segments (sticky HMM, optional minimum duration). The track
 is saved into the session file, replacing an earlier one of the same name.
+
+Several sessions (or ``--workers``/``--scheduler``) run as a cohort on Dask distributed
+(:mod:`harlab.mlops.cohort`, docs/COHORT.md): each session is predicted and saved by a worker,
+one failing file never stops the others (the exit code is 1 when any failed), and sessions
+that already hold this model's prediction are skipped unless ``--no-resume``.
 """
 
 from __future__ import annotations
@@ -14,14 +19,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harlab.cli.cohort_options import add_cohort_args, cohort_options, run_command_cohort, wants_cluster
 from harlab.cli.ml_options import note, session_file
-from harlab.core.classnames import class_key, describe_unmatched, find_class
+from harlab.cli.shared_options import add_quiet, quiet_stderr
+from harlab.core.classnames import class_key, describe_unmatched
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.core.wording import counted
 
 if TYPE_CHECKING:
     from harlab.core.session import Session
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.mlops.cohort import ItemResult
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,28 +66,44 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="S",
         help="merge predicted segments shorter than S seconds into a neighbour",
     )
+    add_cohort_args(p)
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from harlab.storage import open_session
+    if len(args.sessions) > 1 or wants_cluster(args):
+        return run_cohort_predict(args)
+    with quiet_stderr(args.quiet):  # -q: no notes, as for every command without a cohort
+        return run_sequential(args)
 
-    for path in args.sessions:  # a broken or hostile file is refused before the model is loaded
-        if Path(path).is_file():
-            open_session(session_file(Path(path))).close()
+
+def load_model(args: argparse.Namespace) -> tuple[ActivityModel, str, dict[str, str]]:
+    """The model, the version its tracks record (which identifies it: file hash or registered
+    version) and the registry's provenance params."""
     from harlab.ml.modelfile import ActivityModel
-    from harlab.ml.predict import SmoothingConfig, predict_session
 
-    params: dict[str, str] = {}
     if args.model.startswith("models:/"):
         from harlab.mlops.registry import load_model_spec, prediction_provenance
 
         model, ref = load_model_spec(args.model, args.tracking_uri)
         assert ref is not None
         version, params = prediction_provenance(ref, model)
-    else:
-        model = ActivityModel.load(args.model)
-        version = f"{model.info.preset} {model.info.created_utc} sha256:{sha256_of(args.model)[:12]}"
+        return model, version, params
+    model = ActivityModel.load(args.model)
+    return model, f"{model.info.preset} {model.info.created_utc} sha256:{sha256_of(args.model)[:12]}", {}
+
+
+def run_sequential(args: argparse.Namespace) -> int:
+    """Every session in this process, one after the other, with progress per window batch."""
+    from harlab.storage import open_session
+
+    for path in args.sessions:  # a broken or hostile file is refused before the model is loaded
+        if Path(path).is_file():
+            open_session(session_file(Path(path))).close()
+    from harlab.ml.predict import SmoothingConfig, predict_session
+
+    model, version, params = load_model(args)
     sm = SmoothingConfig(None if args.no_hmm else args.p_switch, args.min_duration)
     warned: set[str] = set()
     for path in args.sessions:
@@ -111,8 +136,74 @@ def run(args: argparse.Namespace) -> int:
                 f"  the device was worn differently from the training recordings ({track.params['orientation']}); "
                 "mapped into their orientation"
             )
-        print(f"{path}: {track.name}: " + ", ".join(f"{c} {n}" for c, n in counts.most_common()))
+        print(result_line(path, track.name, counts.most_common()))
     return 0
+
+
+def result_line(path: str, track: str, counts: Sequence[tuple[str, int]]) -> str:
+    """The line on stdout for a predicted session: its path, the track and segments per class."""
+    return f"{path}: {track}: " + ", ".join(f"{c} {n}" for c, n in counts)
+
+
+def run_cohort_predict(args: argparse.Namespace) -> int:
+    """Every session on a Dask cluster (:func:`harlab.mlops.cohort.run_cohort`), each predicted and
+    saved by its worker; results on stdout in the order given, failures on stderr."""
+    import os
+    import tempfile
+
+    from harlab.ml.predict import SmoothingConfig
+    from harlab.mlops.cohort import local_workers
+    from harlab.mlops.cohort_predict import PredictJob, PredictOutcome, predict_file
+
+    options = cohort_options(args)
+    # a file named twice would be two workers fighting over its lock: each file once, first place kept
+    first: dict[str, str] = {}
+    for p in args.sessions:
+        first.setdefault(os.path.realpath(p), str(p))
+    sessions = list(first.values())
+    with quiet_stderr(args.quiet):
+        model, version, params = load_model(args)
+    if args.model.startswith("models:/"):  # the worker gets the model's file, written here once
+        with tempfile.TemporaryDirectory(prefix="harlab-predict-") as tmp:
+            model_bytes = model.save(Path(tmp) / "model.harmodel").read_bytes()
+    else:
+        model_bytes = Path(args.model).read_bytes()
+    # local workers share this machine's cores; on a remote worker each session gets one thread
+    threads = (
+        0 if options.scheduler else max(1, (os.cpu_count() or 1) // local_workers(options, len(sessions)))
+    )
+    job = PredictJob(
+        model_bytes=model_bytes,
+        model_version=version,
+        params=params,
+        name=args.name,
+        stride_s=args.stride,
+        smoothing=SmoothingConfig(None if args.no_hmm else args.p_switch, args.min_duration),
+        resume=args.resume,
+        threads=threads,
+    )
+    warned: set[str] = set()
+
+    def show(result: ItemResult) -> None:
+        if result.status == "skipped":
+            print(f"{result.item}: skipped: {result.message}", flush=True)
+            return
+        out: PredictOutcome = result.value
+        fresh = [c for c in out.unknown_labels if class_key(c) not in warned]
+        if fresh:
+            warned.update(class_key(c) for c in fresh)
+            warn_unknown(result.item, model.info.track, fresh, model.classes)
+        if out.orientation != "as worn" and not args.quiet:
+            note(
+                f"{result.item}: the device was worn differently from the training recordings ({out.orientation})"
+            )
+        print(result_line(result.item, out.track, out.counts), flush=True)
+
+    if not args.quiet:
+        note(f"predicting {counted(len(sessions), 'session')} with {version}")
+    return run_command_cohort(
+        args, predict_file, sessions, show, shared=job, done="predicted", options=options
+    )
 
 
 def unknown_label_classes(
@@ -126,18 +217,17 @@ def unknown_label_classes(
     (:mod:`harlab.core.classnames`: case and separators do not count); ``warned`` holds the
     class keys already named, so several sessions name each class once.
     """
-    labels = session.label_tracks.get(track)
-    if labels is None:
-        return
-    unknown: list[str] = []
-    for seg in labels:
-        key = class_key(seg.label)
-        if key not in warned and find_class(seg.label, classes) is None:
-            warned.add(key)
-            unknown.append(seg.label)
+    from harlab.mlops.cohort_predict import unknown_label_classes as unknown_in
+
+    unknown = [c for c in unknown_in(session, track, list(classes)) if class_key(c) not in warned]
+    warned.update(class_key(c) for c in unknown)
     if unknown:
-        note(
-            f"warning: {path}: its {track!r} labels have classes the model does not know: "
-            f"{describe_unmatched(unknown, classes)}; the model predicts only {', '.join(classes)}, "
-            "so its prediction cannot match those labels"
-        )
+        warn_unknown(path, track, unknown, classes)
+
+
+def warn_unknown(path: str, track: str, unknown: Sequence[str], classes: Sequence[str]) -> None:
+    note(
+        f"warning: {path}: its {track!r} labels have classes the model does not know: "
+        f"{describe_unmatched(list(unknown), classes)}; the model predicts only {', '.join(classes)}, "
+        "so its prediction cannot match those labels"
+    )

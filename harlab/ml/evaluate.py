@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,86 @@ def evaluate_model(model: ActivityModel, data: Dataset) -> dict[str, Any]:
     return rep
 
 
+@dataclass(frozen=True)
+class CVPlan:
+    """Everything one fold needs, picklable, so that folds can run in other processes
+    (:mod:`harlab.mlops.cohort`) with the very result :func:`cross_validate` gets in this one."""
+
+    data: Dataset
+    config: TrainConfig
+    #: (train index, test index) per fold, from :func:`grouped_kfold`
+    splits: list[tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One fold's predicted class per test window (``pred``, aligned with the test index) and its
+    report entry."""
+
+    pred: np.ndarray
+    entry: dict[str, Any]
+
+
+#: runs every fold of a plan and yields their results in fold order (the default runs them here)
+FoldRunner = Callable[[CVPlan], Iterable[FoldResult]]
+
+
+def cv_plan(data: Dataset, config: TrainConfig, k: int = 5, seed: int = 0) -> CVPlan:
+    """The folds of grouped k-fold (whole groups per fold, at most one fold per group)."""
+    n_groups = len(np.unique(data.groups))
+    if n_groups < 2:
+        raise HarlabError(
+            f"cross-validation needs at least two {data.group_kind}s, found {n_groups}; label more time"
+        )
+    return CVPlan(data, config, list(grouped_kfold(data.groups, min(k, n_groups), seed)))
+
+
+def cv_fold(
+    fold: int, plan: CVPlan, progress: ProgressFn | None = None, cancel: threading.Event | None = None
+) -> FoldResult:
+    """Train on fold ``fold``'s training groups (seed: the config's plus the fold number) and
+    predict its test groups; a pure function of ``plan`` and ``fold``."""
+    data, config = plan.data, plan.config
+    tr, te = plan.splits[fold]
+    t0 = time.perf_counter()
+    ctx = data.context
+    model = train(
+        data.X[tr],
+        data.y[tr],
+        data.groups[tr],
+        data.info,
+        replace(config, seed=config.seed + fold),
+        progress,
+        cancel,
+        context=None if ctx is None else ctx[tr],
+        blocks=None if data.blocks is None else data.blocks[tr],
+        group_kind=data.group_kind,
+    )
+    t1 = time.perf_counter()
+    probs = model.predict_proba(data.X[te], None if ctx is None or not model.needs_references else ctx[te])
+    t2 = time.perf_counter()
+    pred = probs.argmax(1)
+    rep = classification_report(data.y[te], pred, data.classes)
+    entry = {
+        "fold": fold,
+        "test_groups": sorted({str(g) for g in data.groups[te]}),
+        "n_train": int(len(tr)),
+        "n_test": int(len(te)),
+        "accuracy": rep["accuracy"],
+        "macro_f1": rep["macro_f1"],
+        "train_s": t1 - t0,
+        "train_windows_per_s": len(tr) / max(t1 - t0, 1e-9),
+        "infer_windows_per_s": len(te) / max(t2 - t1, 1e-9),
+    }
+    unseen = sorted(set(data.y[te].tolist()) - set(data.y[tr].tolist()))
+    if unseen:
+        entry["warning"] = (
+            f"the test {data.group_kind}s have classes training never saw "
+            f"({', '.join(data.classes[c] for c in unseen)}): their windows count as errors"
+        )
+    return FoldResult(pred, entry)
+
+
 def cross_validate(
     data: Dataset,
     config: TrainConfig,
@@ -58,64 +138,32 @@ def cross_validate(
     progress: ProgressFn | None = None,
     fold_done: Callable[[int, dict[str, Any]], None] | None = None,
     cancel: threading.Event | None = None,
+    run_folds: FoldRunner | None = None,
 ) -> dict[str, Any]:
     """Grouped k-fold (whole groups per fold): pooled and per-fold metrics, with timings.
 
-    With k equal to the number of groups this is leave-one-group-out.
+    With k equal to the number of groups this is leave-one-group-out. ``run_folds`` runs the
+    folds elsewhere (a Dask cluster: :func:`harlab.mlops.cohort.cohort_fold_runner`); by default
+    they run here one after another, with ``progress`` and ``cancel``. Either way each fold is
+    :func:`cv_fold`, so the report is the same for the same seed.
     """
-    n_groups = len(np.unique(data.groups))
-    if n_groups < 2:
-        raise HarlabError(
-            f"cross-validation needs at least two {data.group_kind}s, found {n_groups}; label more time"
+    plan = cv_plan(data, config, k, seed)
+    if run_folds is None:
+        results: Iterable[FoldResult] = (
+            cv_fold(fold, plan, progress, cancel) for fold in range(len(plan.splits))
         )
-    k = min(k, n_groups)
+    else:
+        results = run_folds(plan)
     pred = np.full(len(data), -1, np.int64)
     folds = []
-    for fold, (tr, te) in enumerate(grouped_kfold(data.groups, k, seed)):
-        t0 = time.perf_counter()
-        ctx = data.context
-        model = train(
-            data.X[tr],
-            data.y[tr],
-            data.groups[tr],
-            data.info,
-            replace(config, seed=config.seed + fold),
-            progress,
-            cancel,
-            context=None if ctx is None else ctx[tr],
-            blocks=None if data.blocks is None else data.blocks[tr],
-            group_kind=data.group_kind,
-        )
-        t1 = time.perf_counter()
-        probs = model.predict_proba(
-            data.X[te], None if ctx is None or not model.needs_references else ctx[te]
-        )
-        t2 = time.perf_counter()
-        pred[te] = probs.argmax(1)
-        rep = classification_report(data.y[te], pred[te], data.classes)
-        entry = {
-            "fold": fold,
-            "test_groups": sorted({str(g) for g in data.groups[te]}),
-            "n_train": int(len(tr)),
-            "n_test": int(len(te)),
-            "accuracy": rep["accuracy"],
-            "macro_f1": rep["macro_f1"],
-            "train_s": t1 - t0,
-            "train_windows_per_s": len(tr) / max(t1 - t0, 1e-9),
-            "infer_windows_per_s": len(te) / max(t2 - t1, 1e-9),
-        }
-        unseen = sorted(set(data.y[te].tolist()) - set(data.y[tr].tolist()))
-        if unseen:
-            entry["warning"] = (
-                f"the test {data.group_kind}s have classes training never saw "
-                f"({', '.join(data.classes[c] for c in unseen)}): their windows count as errors"
-            )
-        folds.append(entry)
+    for fold, result in enumerate(results):
+        pred[plan.splits[fold][1]] = result.pred
+        folds.append(result.entry)
         if fold_done:
-            fold_done(fold, entry)
+            fold_done(fold, result.entry)
     rep = classification_report(data.y, pred, data.classes, data.groups)
     rep["group_kind"] = data.group_kind
-    rep["k"] = k
+    rep["k"] = len(plan.splits)
     rep["folds"] = folds
     rep["fold_spread"] = {
         m: {"mean": float(np.mean([f[m] for f in folds])), "std": float(np.std([f[m] for f in folds]))}
