@@ -4,19 +4,35 @@ Per session and local day: minutes of each activity (from a prediction track, or
 when there is none), non-wear taken out (the stored track, else detected now), and totals;
 printed, and written as the week view's picture (PNG) and as CSV (:mod:`harlab.summary`).
 The per-session work is :func:`harlab.summary.summarise_file`, a pure function of the path,
-so the loop here is the whole driver (a cohort engine maps the same function).
+so several sessions (or ``--workers``/``--scheduler``) run it on the cohort engine
+(:mod:`harlab.mlops.cohort`, Dask distributed); the client only prints and writes the outputs, in
+the order the sessions were given.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from harlab.cli.cohort_options import add_cohort_args, run_command_cohort, wants_cluster
 from harlab.cli.ml_options import note
-from harlab.cli.shared_options import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
+from harlab.cli.shared_options import (
+    PNG_MAGIC,
+    add_force,
+    add_quiet,
+    check_output,
+    has_magic,
+    has_suffix,
+    quiet_stderr,
+)
 from harlab.core.errors import HarlabError
 from harlab.core.files import input_file, safe_name
+
+if TYPE_CHECKING:
+    from harlab.summary import WeekSummary
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,6 +62,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="write the table as CSV: one file for all sessions, or a folder (SESSION.week.csv each)",
     )
     add_force(p)
+    add_cohort_args(p, resume=False)
+    add_quiet(p)  # handled here: errors of a cohort's sessions stay on stderr with -q
     p.set_defaults(func=run)
 
 
@@ -55,6 +73,20 @@ def _is_dir(arg: str | None) -> bool:
 
 def _target(arg: str, session: str, suffix: str) -> Path:
     return Path(arg) / f"{safe_name(Path(session).stem)}{suffix}"
+
+
+def quietly(fn: Callable[..., None], quiet: bool, *args: Any) -> None:
+    """``fn(*args)`` with its stderr notes swallowed under ``-q``."""
+    with quiet_stderr(quiet):
+        fn(*args)
+
+
+def summarise_item(path: str, shared: tuple[str | None, str | None]) -> WeekSummary:
+    """One session's week on a cohort worker (``shared`` is the command's track choice)."""
+    from harlab.summary import summarise_file
+
+    prediction, labels = shared
+    return summarise_file(path, prediction, labels)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,16 +106,9 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.csv, paths, force=args.force, own_kind=csv_ok, kind="a CSV file", option="--csv")
     if args.png and not png_dir:  # refused before any work, like the CSV
         check_output(args.png, paths, force=args.force, own_kind=png_ok, kind="a PNG picture", option="--png")
-    failed = 0
-    done = []
-    for path in paths:
-        note(f"summarising {path}")
-        try:
-            week = summarise_file(path, args.prediction, args.labels)
-        except HarlabError as exc:
-            print(f"{path}: error: {exc}")
-            failed += 1
-            continue
+    done: list[WeekSummary] = []
+
+    def show(path: str, week: WeekSummary) -> None:
         done.append(week)
         print(f"{path}: {week.source}, timezone {week.timezone or 'UTC'}")
         for d in week.days:
@@ -95,21 +120,46 @@ def run(args: argparse.Namespace) -> int:
         print(
             "  total: "
             + (", ".join(f"{c} {m:.0f}" for c, m in week.totals.items()) or "no activity")
-            + " (min)"
+            + " (min)",
+            flush=True,
         )
         if args.png:
             from harlab.gui.week_view import render_summary_png
 
-            out = _target(args.png, str(path), ".week.png") if png_dir else Path(args.png)
+            out = _target(args.png, path, ".week.png") if png_dir else Path(args.png)
             check_output(out, paths, force=args.force, own_kind=png_ok, kind="a PNG picture", option="--png")
             render_summary_png(week, out)
             note(f"  wrote {out}")
         if args.csv and csv_dir:
-            out = _target(args.csv, str(path), ".week.csv")
+            out = _target(args.csv, path, ".week.csv")
             check_output(out, paths, force=args.force, own_kind=csv_ok, kind="a CSV file", option="--csv")
             write_summary_csv(out, [week])
             note(f"  wrote {out}")
+
+    if len(paths) > 1 or wants_cluster(args):
+        # -q keeps the cohort's failure lines; show()'s notes go through quiet_stderr
+        code = run_command_cohort(
+            args,
+            summarise_item,
+            [str(p) for p in paths],
+            lambda result: quietly(show, args.quiet, result.item, result.value),
+            shared=(args.prediction, args.labels),
+            done="summarised",
+        )
+    else:
+        code = 0
+        for path in paths:
+            with quiet_stderr(args.quiet):
+                note(f"summarising {path}")
+            try:
+                week = summarise_file(path, args.prediction, args.labels)
+            except HarlabError as exc:
+                print(f"{path}: error: {exc}")
+                code = 1
+                continue
+            quietly(show, args.quiet, str(path), week)
     if args.csv and not csv_dir and done:
         write_summary_csv(args.csv, done)
-        note(f"wrote {args.csv}")
-    return 1 if failed else 0
+        with quiet_stderr(args.quiet):
+            note(f"wrote {args.csv}")
+    return code

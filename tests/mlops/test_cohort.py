@@ -267,3 +267,18 @@ def test_a_scheduler_that_is_no_address_refuses_the_command_before_any_session(t
     assert main(["predict", str(demo_model_path()), *map(str, paths), "--scheduler", "no-port-here"]) == 2
     assert "harlab: error: cannot reach the Dask scheduler at no-port-here" in capsys.readouterr().err
     assert [p.read_bytes() for p in paths] == before
+
+
+def test_summary_runs_on_the_cluster_and_reports_a_bad_file(address, originals, capsys):
+    """``harlab summary`` over several sessions maps the same per-session function on the engine:
+    the text equals one-at-a-time runs, in the order given, and a corrupt file fails alone."""
+    chosen = [originals[0], originals[BAD], originals[1]]
+    expected = []
+    for path in (originals[0], originals[1]):
+        assert main(["summary", str(path)]) == 0
+        expected.append(capsys.readouterr().out)
+    code = main(["summary", "-q", "--scheduler", address, *map(str, chosen)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == "".join(expected)
+    assert f"harlab: error: {originals[BAD]}" in captured.err
