@@ -24,6 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from harlab.core.labels import LabelSchema, LabelTrack
+from harlab.gui.paint_guard import never_raises
 
 EDGE_TOLERANCE_PX = 6.0
 SHADE_ALPHA = 46  #: how strongly a label tints the traces behind it
@@ -188,6 +189,7 @@ class LabelBandItem(ViewCoveringItem):
         return s[keep], e[keep], i[keep]
 
     # -- drawing -----------------------------------------------------------------
+    @never_raises
     def paint(self, p: QPainter, *args: object) -> None:
         vr = self.viewRect()
         if vr is None or vr.width() <= 0:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPainter
 
 from harlab.core.quality_tracks import QualityTrack
+from harlab.gui.paint_guard import never_raises
 from harlab.summary import NONWEAR_COLOR
 
 
@@ -42,6 +43,7 @@ class NonwearShade(pg.GraphicsObject):
         self.prepareGeometryChange()
         super().viewRangeChanged()
 
+    @never_raises
     def paint(self, p: QPainter, *args: object) -> None:
         vr = self.viewRect()
         if vr is None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from harlab.core.labels import LabelSchema
 from harlab.core.predictions import PredictionTrack
 from harlab.gui.label_band import LabelBandItem, ViewCoveringItem
+from harlab.gui.paint_guard import never_raises
 from harlab.gui.prediction_view import column_values, display_track, own_intervals
 from harlab.gui.row_title import RowTitle
 from harlab.gui.traces import LEFT_AXIS_WIDTH, cache_axes
@@ -92,6 +93,7 @@ class ConfidenceItem(ViewCoveringItem):
         self.color = QColor(color)
         self.update()
 
+    @never_raises
     def paint(self, p: QPainter, *args: object) -> None:
         vis = _visible_columns(self, p)
         if vis is None or not len(self.pred):
@@ -141,6 +143,7 @@ class HeatmapItem(ViewCoveringItem):
         self._lut = _lut()
         self.last_shape: tuple[int, int] = (0, 0)  #: (classes, columns) of the last image (tests)
 
+    @never_raises
     def paint(self, p: QPainter, *args: object) -> None:
         vis = _visible_columns(self, p)
         if vis is None or not len(self.pred):
@@ -193,6 +196,7 @@ class HeatmapLegend(QGraphicsItem):
     def place(self, *args: object) -> None:
         self.setPos(self.vb.width() - self.boundingRect().width() - 2, 2)
 
+    @never_raises
     def paint(self, p: QPainter, *args: object) -> None:
         outer, bar, m = self._parts()
         bg = QColor(self.bg)

@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from harlab.gui.label_band import ViewCoveringItem
+from harlab.gui.paint_guard import never_raises
 
 #: The most midnights computed at once (a century of days): bounds what a hostile start or
 #: a range of absurd width can make the axis allocate.
@@ -367,6 +368,7 @@ class MidnightLines(ViewCoveringItem):
         i1 = int(np.searchsorted(self.times, r.right(), side="right"))
         return self.times[i0:i1].tolist()
 
+    @never_raises
     def paint(self, p, *args) -> None:  # noqa: ANN001 (Qt API)
         shown = self.visible()
         if not shown:

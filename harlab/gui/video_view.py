@@ -15,6 +15,8 @@ from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from harlab.gui.paint_guard import never_raises
+
 NO_VIDEO = "no video here"
 #: the overlay's smallest vertical range (m/s²)
 MIN_TRACE_SPAN = 3.0
@@ -100,6 +102,7 @@ class VideoView(QWidget):
         if rect.width() >= 4 and rect.height() >= 4:
             self.region_dragged.emit(rect.x(), rect.y(), rect.width(), rect.height())
 
+    @never_raises
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(16, 16, 16))

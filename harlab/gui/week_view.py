@@ -39,6 +39,7 @@ from harlab.core.files import atomic_write
 from harlab.core.quality_tracks import QualityTrack, nonwear_spans
 from harlab.core.session import Session
 from harlab.gui.background_job import BackgroundJob
+from harlab.gui.paint_guard import never_raises
 from harlab.labeling.commands import SetQualityTrack
 from harlab.labeling.history import EditHistory
 from harlab.signal.nonwear import NonwearError, detect_nonwear
@@ -174,6 +175,7 @@ class WeekView(QWidget):
                 return
         super().mousePressEvent(event)
 
+    @never_raises
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         p = QPainter(self)
         try:
