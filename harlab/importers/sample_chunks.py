@@ -53,7 +53,7 @@ RowPlace = Callable[[int], dict[str, int]]
 #: the session format's 1 MiB per attribute however often a device slept; flag 1 marks every gap anyway.
 MAX_LISTED_GAPS = 5000
 #: Input bytes a reader decodes before it yields a chunk: bounded memory whatever the file's length.
-CHUNK_BYTES = 4 * 2**20
+CHUNK_BYTES = 2**20
 
 
 @dataclass
