@@ -1,20 +1,21 @@
-"""What the research-accelerometer importers share: decoded samples in chunks, and the session they make.
+"""What the research-accelerometer importers share: decoded samples in chunks, streamed into a session.
 
 The device readers (ActiGraph ``.gt3x``, ActiLife CSV, Axivity ``.cwa``, GENEActiv ``.bin``) decode a file
 a bounded piece at a time and yield :class:`SampleChunk` objects: times in seconds after
 the recording's start, acceleration in g as the device reports it, and a way back from
 a row to its place in the file. A week at 100 Hz is 60 million samples, so no reader
 holds the whole file's bytes: each one walks its records in order and yields a chunk
-every few MiB of input.
+every :data:`CHUNK_BYTES` of input.
 
-:class:`AccelerometerAssembler` is the one consumer today. It converts each chunk from g
-to the session format's m/s² (``docs/FORMAT.md``: units are SI, as every other importer
-writes), marks gaps across chunk boundaries too, and, once the whole input has been read
-(validation before anything is written), holds the values to the device's own range by
-the plausibility rule and builds the session. A streaming session writer
-consumes the same chunks instead: it appends each chunk (``values * G``, flags from
-:meth:`AccelerometerAssembler.gap_flags_for`) and applies the refusal rules when the
-input ends, before the file is renamed into place.
+:class:`AccelerometerAssembler` takes the chunks into a :class:`SampleSink`: each one converted
+from g to the session format's m/s² (``docs/FORMAT.md``: units are SI), held to the
+device's range by the plausibility rule block by block
+(:class:`~harlab.importers.import_support.MarkedTally`), its gaps marked across chunk
+boundaries too, and appended; the whole-input rules are applied when the input ends. The sink
+is the streaming :class:`~harlab.storage.session_writer.SessionWriter` for ``harlab import``
+(:meth:`DeviceImporter.read_into`: the file is renamed into place only after those rules pass)
+or a :class:`SessionCollector` for a session in memory (:meth:`DeviceImporter.read`): one
+decoding path, the same session either way.
 """
 
 from __future__ import annotations
