@@ -304,3 +304,21 @@ def test_streaming_a_long_cwa_keeps_peak_memory_flat(tmp_path: Path) -> None:
     in_memory = n * (8 + 12 + 1)
     growth = r["after"] - r["before"]
     assert growth < in_memory / 3, (growth / 2**20, in_memory / 2**20)
+
+
+@pytest.mark.parametrize("chunk", [None, 1], ids=["whole", "a-page-per-chunk"])
+def test_a_page_time_going_back_is_refused_across_chunks_too(
+    shared_data: Path, tmp_path: Path, chunk: int | None
+) -> None:
+    """GENEActiv page times must increase, also from the last page of one chunk to the first of the next."""
+    src = shared_data / "geneactiv" / "gnactv_sample.bin"
+    if not src.is_file():
+        pytest.skip("../shared/data/geneactiv not present")
+    data = src.read_bytes()
+    bad = tmp_path / "back.bin"
+    bad.write_bytes(data.replace(b"Page Time:2019-05-21 16:16:56:000", b"Page Time:2019-05-21 16:16:49:000"))
+    extra: dict[str, object] = {} if chunk is None else {"chunk_bytes": chunk}
+    report = import_one(bad, tmp_path, ImportOptions(extra=extra))
+    assert not report.ok
+    assert "page time does not increase" in report.reason and "line 83" in report.reason
+    assert not list(tmp_path.glob("*.h5")) and sorted(p.name for p in tmp_path.iterdir()) == ["back.bin"]
