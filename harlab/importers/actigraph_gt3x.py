@@ -36,22 +36,23 @@ import numpy as np
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
-from harlab.core.session import Session
 from harlab.importers.import_support import ReadBudget, open_zip, provenance, read_member
 from harlab.importers.importer import (
-    Importer,
     ImportOptions,
     ProgressCallback,
     head_bytes,
     register,
-    warn,
+    warn_metadata,
 )
 from harlab.importers.sample_chunks import (
-    CHUNK_BYTES,
     AccelerometerAssembler,
+    DeviceImporter,
     GapNote,
+    PlacedStart,
     RowPlace,
     SampleChunk,
+    StartSession,
+    chunk_bytes,
     device_limit,
     iter_member,
     place_start,
@@ -433,7 +434,7 @@ def _zip_names(path: Path) -> set[str]:
 
 
 @register
-class Gt3xImporter(Importer):
+class Gt3xImporter(DeviceImporter):
     """ActiGraph ``.gt3x`` recordings (log.bin and the older activity.bin layout)."""
 
     name = "actigraph_gt3x"
@@ -454,9 +455,10 @@ class Gt3xImporter(Importer):
             return 0.95
         return 0.3 if self.matches_name(path) else 0.0
 
-    def read(
-        self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
-    ) -> list[Session]:
+    def import_into(
+        self, path: Path, options: ImportOptions, begin: StartSession, progress: ProgressCallback | None
+    ) -> None:
+        piece = chunk_bytes(options)
         zf = open_zip(path)
         with zf:
             members = {i.filename: i for i in zf.infolist()}
@@ -468,55 +470,60 @@ class Gt3xImporter(Importer):
             raw = read_member(zf, members["info.txt"], Path(f"{path}:info.txt"), ReadBudget(MAX_INFO_BYTES))
             text = raw.decode("utf-8-sig", errors="replace")
             info = parse_info(Path(f"{path}:info.txt"), text)
-            label = path
             state = LogState()
             device = info.fields.get("Device Type", "ActiGraph")
-            asm = AccelerometerAssembler(
-                path, float(info.rate_hz), device_limit(*info.range_g, device), device
-            )
             if "log.bin" in members:
                 member = members["log.bin"]
                 label = Path(f"{path}:log.bin")
-                asm.path = label
-                chunks = iter_log(label, iter_member(zf, member, label, budget, _EXPECT_RECORD), info, state)
+                pieces = iter_member(zf, member, label, budget, _EXPECT_RECORD, piece)
+                chunks = iter_log(label, pieces, info, state)
             elif "activity.bin" in members:
                 member = members["activity.bin"]
                 label = Path(f"{path}:activity.bin")
-                asm.path = label
-                chunks = iter_activity_bin(label, iter_member(zf, member, label, budget), info)
+                chunks = iter_activity_bin(label, iter_member(zf, member, label, budget, "", piece), info)
             else:
                 raise ImportFormatError(
                     path, "the zip has neither log.bin nor activity.bin", expected="a .gt3x with samples"
                 )
+            placed = self._placed(info, options)
+            asm = AccelerometerAssembler(
+                label,
+                float(info.rate_hz),
+                device_limit(*info.range_g, device),
+                begin,
+                lambda _first: (self._metadata(path, info, placed, options), 0.0),
+            )
             total = max(member.file_size, 1)
             done = 0
             for chunk in chunks:
                 asm.add(chunk)
-                done = min(total, done + CHUNK_BYTES)
+                done = min(total, done + piece)
                 if progress:
                     progress(0.8 * done / total, f"{path.name}: {asm.n_samples:,} samples")
         if asm.n_samples == 0:
             raise ImportFormatError(label, "the recording holds no samples", expected="activity records")
         if state.ism and state.last_ts is not None and state.last_ts - info.start_local > state.prev_end:
             state.gaps.append(GapNote(state.prev_end, state.last_ts - info.start_local, "idle sleep mode"))
-        return [self._session(path, asm, info, state, options)]
+        metadata = asm.finish(state.gaps)
+        if placed.warning:
+            warn_metadata(metadata, placed.warning)
+        if state.empty_records:
+            warn_metadata(
+                metadata, f"{path.name}: {state.empty_records} activity records without samples were skipped"
+            )
 
-    def _session(
-        self,
-        path: Path,
-        asm: AccelerometerAssembler,
-        info: Gt3xInfo,
-        state: LogState,
-        options: ImportOptions,
-    ) -> Session:
-        f = info.fields
+    @staticmethod
+    def _placed(info: Gt3xInfo, options: ImportOptions) -> PlacedStart:
         local = datetime.fromtimestamp(info.start_local, UTC).replace(tzinfo=None)
-        placed = place_start(local, info.tz_offset_s, options)
+        return place_start(local, info.tz_offset_s, options)
+
+    def _metadata(self, path: Path, info: Gt3xInfo, placed: PlacedStart, options: ImportOptions) -> Metadata:
+        f = info.fields
         t0_source = "info.txt Start Date (device local clock)" + (
             " and TimeZone" if info.tz_offset_s is not None else ", zone from the user"
         )
         placement = " ".join(x for x in (f.get("Side", ""), f.get("Limb", "")) if x).lower()
-        metadata = Metadata(
+        return Metadata(
             participant_id=options.participant or "",
             devices=[
                 DeviceInfo(
@@ -540,9 +547,3 @@ class Gt3xImporter(Importer):
                 "source_unit": "g (converted to m/s^2)",
             },
         )
-        session = asm.session(metadata, state.gaps)
-        if placed.warning:
-            warn(session, placed.warning)
-        if state.empty_records:
-            warn(session, f"{path.name}: {state.empty_records} activity records without samples were skipped")
-        return session

@@ -40,18 +40,25 @@ import pandas as pd
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
 from harlab.core.plausibility import limit_for
-from harlab.core.session import Session
 from harlab.importers.import_support import ReadBudget, finite_number, provenance
 from harlab.importers.importer import (
-    Importer,
     ImportOptions,
     ProgressCallback,
     head_text,
     open_binary,
     register,
-    warn,
+    warn_metadata,
 )
-from harlab.importers.sample_chunks import AccelerometerAssembler, SampleChunk, file_budget, place_start
+from harlab.importers.sample_chunks import (
+    AccelerometerAssembler,
+    DeviceImporter,
+    PlacedStart,
+    SampleChunk,
+    StartSession,
+    chunk_bytes,
+    file_budget,
+    place_start,
+)
 
 HEADER_LINES = 10
 _TITLE = re.compile(
@@ -59,8 +66,9 @@ _TITLE = re.compile(
     r"(?: Firmware v(?P<firmware>\S+))? date format (?P<datefmt>\S+) at (?P<rate>\d+(?:\.\d+)?) Hz"
 )
 _AXES = ("Accelerometer X", "Accelerometer Y", "Accelerometer Z")
-#: Rows parsed per chunk: 1 M rows of text is about 30 MB.
-CHUNK_ROWS = 1_000_000
+#: Bytes of a typical row (``-0.015,0.029,-1.006`` and its line end): a chunk of
+#: :data:`~harlab.importers.sample_chunks.CHUNK_BYTES` is about 200,000 rows.
+ROW_BYTES = 20
 
 
 @dataclass
@@ -170,12 +178,12 @@ def _columns(path: Path, first: list[str]) -> list[int]:
     return [names.index(a) for a in _AXES]
 
 
-def iter_rows(path: Path, rate_hz: float, text: IO[str]) -> Iterator[SampleChunk]:
-    """The samples after the header (``text`` is positioned after it), ``CHUNK_ROWS`` at a time;
+def iter_rows(path: Path, rate_hz: float, text: IO[str], chunk_rows: int) -> Iterator[SampleChunk]:
+    """The samples after the header (``text`` is positioned after it), ``chunk_rows`` at a time;
     a bad cell names its line."""
     try:
         reader = pd.read_csv(
-            text, header=None, dtype=str, keep_default_na=False, engine="c", chunksize=CHUNK_ROWS
+            text, header=None, dtype=str, keep_default_na=False, engine="c", chunksize=chunk_rows
         )
         row0 = 0  # samples so far
         line0 = HEADER_LINES + 1  # line of the chunk's first row
@@ -229,7 +237,7 @@ def iter_rows(path: Path, rate_hz: float, text: IO[str]) -> Iterator[SampleChunk
 
 
 @register
-class ActiLifeCsvImporter(Importer):
+class ActiLifeCsvImporter(DeviceImporter):
     """ActiLife's raw CSV export of an ActiGraph recording."""
 
     name = "actilife_csv"
@@ -242,10 +250,11 @@ class ActiLifeCsvImporter(Importer):
         first = head_text(path, 512).splitlines()[:1]
         return 0.95 if first and _TITLE.search(first[0]) else 0.0
 
-    def read(
-        self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
-    ) -> list[Session]:
+    def import_into(
+        self, path: Path, options: ImportOptions, begin: StartSession, progress: ProgressCallback | None
+    ) -> None:
         budget = file_budget(path, "an ActiLife CSV export")
+        rows = max(1, chunk_bytes(options) // ROW_BYTES)
         with open_binary(path) as raw:
             text = io.TextIOWrapper(io.BufferedReader(_Counted(raw, path, budget)), encoding="ascii")
             try:
@@ -253,10 +262,17 @@ class ActiLifeCsvImporter(Importer):
             except UnicodeDecodeError as exc:
                 raise ImportFormatError(path, "the header is not text", expected="ASCII text") from exc
             header = parse_header(path, lines)
+            placed = place_start(header.start_local, None, options)
             limit = limit_for("accelerometer", "m/s^2")
             assert limit is not None  # a row of the plausibility table
-            asm = AccelerometerAssembler(path, header.rate_hz, limit, "ActiGraph")
-            for chunk in iter_rows(path, header.rate_hz, text):
+            asm = AccelerometerAssembler(
+                path,
+                header.rate_hz,
+                limit,
+                begin,
+                lambda _first: (self._metadata(path, header, placed, options), 0.0),
+            )
+            for chunk in iter_rows(path, header.rate_hz, text, rows):
                 asm.add(chunk)
                 if progress:
                     progress(0.5, f"{path.name}: {asm.n_samples:,} samples")
@@ -264,8 +280,14 @@ class ActiLifeCsvImporter(Importer):
             raise ImportFormatError(
                 path, "the export holds no samples", line=HEADER_LINES + 1, expected="rows of x, y, z in g"
             )
-        placed = place_start(header.start_local, None, options)
-        metadata = Metadata(
+        metadata = asm.finish()
+        if placed.warning:
+            warn_metadata(metadata, placed.warning)
+
+    def _metadata(
+        self, path: Path, header: ActiLifeHeader, placed: PlacedStart, options: ImportOptions
+    ) -> Metadata:
+        return Metadata(
             participant_id=options.participant or "",
             devices=[
                 DeviceInfo(
@@ -287,7 +309,3 @@ class ActiLifeCsvImporter(Importer):
                 "source_unit": "g (converted to m/s^2)",
             },
         )
-        session = asm.session(metadata)
-        if placed.warning:
-            warn(session, placed.warning)
-        return [session]

@@ -34,26 +34,26 @@ import numpy as np
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
-from harlab.core.session import Session
 from harlab.importers.import_support import ReadBudget, provenance
 from harlab.importers.importer import (
-    Importer,
     ImportOptions,
     ProgressCallback,
     head_bytes,
     open_binary,
     register,
-    warn,
+    warn_metadata,
 )
 from harlab.importers.sample_chunks import (
     CHUNK_BYTES,
     AccelerometerAssembler,
+    DeviceImporter,
     RowPlace,
     SampleChunk,
+    StartSession,
+    chunk_bytes,
     device_limit,
     file_budget,
     place_start,
-    temperature_stream,
 )
 
 HEADER_BYTES = 1024
@@ -322,7 +322,7 @@ def _block_place(first_row: np.ndarray, offs: np.ndarray, bps: np.ndarray) -> Ro
 
 
 @register
-class CwaImporter(Importer):
+class CwaImporter(DeviceImporter):
     """Axivity AX3/AX6 ``.cwa`` recordings."""
 
     name = "axivity_cwa"
@@ -343,23 +343,58 @@ class CwaImporter(Importer):
             return 0.95
         return 0.3 if head[:2] == b"MD" and self.matches_name(path) else 0.0
 
-    def read(
-        self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
-    ) -> list[Session]:
+    def import_into(
+        self, path: Path, options: ImportOptions, begin: StartSession, progress: ProgressCallback | None
+    ) -> None:
         budget = file_budget(path, "an Axivity .cwa")
         size = path.stat().st_size if path.is_file() else None
         state = BlockState()
         temps: list[np.ndarray] = []
+        header: CwaHeader | None = None
+
+        def describe(first_time: float) -> tuple[Metadata, float]:
+            assert header is not None and state.origin is not None  # set before the first chunk
+            start_local = datetime.fromtimestamp(state.origin + first_time, UTC).replace(tzinfo=None)
+            placed = place_start(start_local, None, options)
+            warnings.extend([placed.warning] if placed.warning else [])
+            model = {0x64: "AX6"}.get(header.hardware, "AX3") if header.axes == 3 else "AX6"
+            metadata = Metadata(
+                participant_id=options.participant or "",
+                devices=[DeviceInfo(name="axivity", model=f"Axivity {model}", address=str(header.device_id))],
+                timezone=placed.zone,
+                start_utc=placed.start_utc,
+                provenance=provenance(self.name, [path]),
+                extra={
+                    "fs_nominal": f"{header.rate_hz:g}",
+                    "t0_known": "true",
+                    "t0_source": "first data block's timestamp (device clock)",
+                    "device_id": str(header.device_id),
+                    "session_id": str(header.session_id),
+                    "acceleration_range_g": f"±{header.range_g:g}",
+                    "source_unit": "g (converted to m/s^2)",
+                },
+            )
+            return metadata, first_time  # the session starts at the first sample
+
+        warnings: list[str] = []
         try:
             with open_binary(path) as f:
                 head = f.read(HEADER_BYTES)
                 budget.take(path, len(head), "an Axivity .cwa")
                 header = parse_header(path, head)
                 asm = AccelerometerAssembler(
-                    path, header.rate_hz, device_limit(-header.range_g, header.range_g, "Axivity"), "axivity"
+                    path,
+                    header.rate_hz,
+                    device_limit(-header.range_g, header.range_g, "Axivity"),
+                    begin,
+                    describe,
                 )
-                for chunk in iter_blocks(path, f, header, state, budget, temps):
+                for chunk in iter_blocks(path, f, header, state, budget, temps, chunk_bytes(options)):
                     asm.add(chunk)
+                    if asm.started:  # block temperatures before the first sample wait for it
+                        for block_time, celsius in temps:
+                            asm.add_temperature(block_time, celsius)
+                        temps.clear()
                     if progress and size:
                         progress(
                             0.8 * min(1.0, asm.n_samples * 4 / size),
@@ -367,34 +402,10 @@ class CwaImporter(Importer):
                         )
         except (OSError, EOFError) as exc:
             raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable .cwa") from exc
-        if asm.n_samples == 0 or state.origin is None:
+        if asm.n_samples == 0:
             raise ImportFormatError(
                 path, "the recording holds no samples", offset=HEADER_BYTES, expected=_EXPECT_BLOCK
             )
-        shift = float(asm.first_time)
-        start_local = datetime.fromtimestamp(state.origin + shift, UTC).replace(tzinfo=None)
-        placed = place_start(start_local, None, options)
-        model = {0x64: "AX6"}.get(header.hardware, "AX3") if header.axes == 3 else "AX6"
-        metadata = Metadata(
-            participant_id=options.participant or "",
-            devices=[DeviceInfo(name="axivity", model=f"Axivity {model}", address=str(header.device_id))],
-            timezone=placed.zone,
-            start_utc=placed.start_utc,
-            provenance=provenance(self.name, [path]),
-            extra={
-                "fs_nominal": f"{header.rate_hz:g}",
-                "t0_known": "true",
-                "t0_source": "first data block's timestamp (device clock)",
-                "device_id": str(header.device_id),
-                "session_id": str(header.session_id),
-                "acceleration_range_g": f"±{header.range_g:g}",
-                "source_unit": "g (converted to m/s^2)",
-            },
-        )
-        session = asm.session(metadata, shift=shift)
-        block_time = np.concatenate([x[0] for x in temps]) - shift
-        celsius = np.concatenate([x[1] for x in temps])
-        session.add_stream(temperature_stream(block_time, celsius, "axivity"))
-        if placed.warning:
-            warn(session, placed.warning)
-        return [session]
+        metadata = asm.finish()
+        for warning in warnings:
+            warn_metadata(metadata, warning)

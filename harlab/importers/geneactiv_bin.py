@@ -30,30 +30,34 @@ import numpy as np
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
-from harlab.core.session import Session
 from harlab.importers.import_support import ReadBudget, provenance
 from harlab.importers.importer import (
-    Importer,
     ImportOptions,
     ProgressCallback,
     head_text,
     open_binary,
     register,
-    warn,
+    warn_metadata,
 )
 from harlab.importers.sample_chunks import (
     AccelerometerAssembler,
+    DeviceImporter,
+    PlacedStart,
     SampleChunk,
+    StartSession,
+    chunk_bytes,
     device_limit,
     file_budget,
     place_start,
-    temperature_stream,
 )
 
 SAMPLES_PER_PAGE = 300
 PAGE_LINES = 10
-#: Pages decoded per chunk: 2000 pages are 600,000 samples and about 7.5 MB of text.
+#: Pages decoded per chunk when reading pages directly: 2000 pages are 600,000 samples and about 7.5 MB of text.
 CHUNK_PAGES = 2000
+#: Bytes of a page (nine short lines and 3600 hex digits): an import decodes
+#: :data:`~harlab.importers.sample_chunks.CHUNK_BYTES` of them per chunk.
+PAGE_BYTES = 3750
 _CALIBRATION = ("x gain", "x offset", "y gain", "y offset", "z gain", "z offset")
 _ZONE = re.compile(r"GMT\s*([+-])(\d{1,2}):(\d{2})")
 
@@ -76,6 +80,7 @@ class PageState:
 
     page: int = 0
     origin: np.datetime64 | None = None  #: time 0: the first page's time
+    last_start: float | None = None  #: the previous chunk's last page time, seconds after ``origin``
     temps: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -172,16 +177,21 @@ def _page_times(path: Path, texts: list[str], first_line: int) -> np.ndarray:
 
 
 def iter_pages(
-    path: Path, f: IO[str], header: GeneActivHeader, state: PageState, budget: ReadBudget
+    path: Path,
+    f: IO[str],
+    header: GeneActivHeader,
+    state: PageState,
+    budget: ReadBudget,
+    chunk_pages: int = CHUNK_PAGES,
 ) -> Iterator[SampleChunk]:
     """The pages after the header (``f`` positioned after the first "Recorded Data" line),
-    ``CHUNK_PAGES`` at a time."""
+    ``chunk_pages`` at a time."""
     lines = ["Recorded Data"]
     first_line = header.lines + 1  # line of the chunk's first "Recorded Data"
     for raw in f:
         budget.take(path, len(raw), "a GENEActiv .bin")
         lines.append(raw.rstrip("\r\n"))
-        if len(lines) == CHUNK_PAGES * PAGE_LINES:
+        if len(lines) == chunk_pages * PAGE_LINES:
             yield _decode(path, lines, first_line, header, state)
             first_line += len(lines)
             lines = []
@@ -243,9 +253,10 @@ def _decode(
     if state.origin is None:
         state.origin = times[0]
     start = (times - state.origin).astype(np.float64) / 1000.0
-    back = np.flatnonzero(np.diff(start) <= 0)
+    before = np.concatenate([[-np.inf if state.last_start is None else state.last_start], start[:-1]])
+    back = np.flatnonzero(start <= before)
     if len(back):
-        k = int(back[0]) + 1
+        k = int(back[0])
         raise ImportFormatError(
             path,
             "page time does not increase",
@@ -259,6 +270,7 @@ def _decode(
             if np.isfinite(value := float(temp)):
                 state.temps.append((float(start[k]), value))
     state.page += len(pages)
+    state.last_start = float(start[-1])
     return SampleChunk(
         time,
         values.astype(np.float32),
@@ -267,7 +279,7 @@ def _decode(
 
 
 @register
-class GeneActivImporter(Importer):
+class GeneActivImporter(DeviceImporter):
     """GENEActiv ``.bin`` recordings (the text format of Activinsights' wrist device)."""
 
     name = "geneactiv_bin"
@@ -282,29 +294,52 @@ class GeneActivImporter(Importer):
             return 0.95
         return 0.0
 
-    def read(
-        self, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
-    ) -> list[Session]:
+    def import_into(
+        self, path: Path, options: ImportOptions, begin: StartSession, progress: ProgressCallback | None
+    ) -> None:
         budget = file_budget(path, "a GENEActiv .bin")
         state = PageState()
+        pages = max(1, chunk_bytes(options) // PAGE_BYTES)
+        placed: list[PlacedStart] = []
         with open_binary(path) as raw:
             f = io.TextIOWrapper(raw, encoding="latin-1", newline="")
             header = read_header(path, f)
+
+            def describe(_first: float) -> tuple[Metadata, float]:
+                assert state.origin is not None  # the first page's time, set before its chunk
+                first = datetime.fromisoformat(str(state.origin.astype("datetime64[us]")))
+                placed.append(place_start(first, header.tz_offset_s, options))
+                return self._metadata(path, header, placed[0], options), 0.0
+
             asm = AccelerometerAssembler(
-                path, header.rate_hz, device_limit(*header.range_g, "GENEActiv"), "geneactiv"
+                path, header.rate_hz, device_limit(*header.range_g, "GENEActiv"), begin, describe
             )
-            for chunk in iter_pages(path, f, header, state, budget):
+            for chunk in iter_pages(path, f, header, state, budget, pages):
                 asm.add(chunk)
+                if asm.started and state.temps:
+                    temps = np.array(state.temps)
+                    asm.add_temperature(temps[:, 0], temps[:, 1])
+                    state.temps.clear()
                 if progress:
                     progress(
                         0.8 * min(1.0, state.page / header.pages), f"{path.name}: {asm.n_samples:,} samples"
                     )
         if asm.n_samples == 0 or state.origin is None:
             raise ImportFormatError(path, "the recording holds no pages", line=header.lines + 1)
-        first = datetime.fromisoformat(str(state.origin.astype("datetime64[us]")))
-        placed = place_start(first, header.tz_offset_s, options)
+        metadata = asm.finish()
+        if state.page != header.pages:
+            warn_metadata(
+                metadata,
+                f"{path.name}: the header announces {header.pages} pages, the file holds {state.page}",
+            )
+        if placed[0].warning:
+            warn_metadata(metadata, placed[0].warning)
+
+    def _metadata(
+        self, path: Path, header: GeneActivHeader, placed: PlacedStart, options: ImportOptions
+    ) -> Metadata:
         fields = header.fields
-        metadata = Metadata(
+        return Metadata(
             participant_id=options.participant or "",
             devices=[
                 DeviceInfo(
@@ -326,15 +361,3 @@ class GeneActivImporter(Importer):
                 "extract_notes": fields.get("Extract Notes", ""),
             },
         )
-        session = asm.session(metadata)
-        if state.temps:
-            temps = np.array(state.temps)
-            session.add_stream(temperature_stream(temps[:, 0], temps[:, 1], "geneactiv"))
-        if state.page != header.pages:
-            warn(
-                session,
-                f"{path.name}: the header announces {header.pages} pages, the file holds {state.page}",
-            )
-        if placed.warning:
-            warn(session, placed.warning)
-        return [session]
