@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
 from harlab.core import HarlabError, LabelClass, LabelSchema, SessionError
 from harlab.labeling.schema_presets import PRESETS, export_schema, import_schema, preset
 from harlab.labeling.shortcuts import SHORTCUTS, key_conflicts
+from tests.real_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def rgb(c: str) -> tuple[int, int, int]:

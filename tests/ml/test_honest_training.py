@@ -4,8 +4,6 @@ clear errors, and class names that match however a source spells them (issue 17)
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,17 +16,12 @@ from harlab.ml.dataset import build_dataset
 from harlab.ml.predict import SmoothingConfig, predict_session
 from harlab.ml.training import TrainConfig, choose_validation, train
 from harlab.storage import save_session
+from tests.real_data import SHARED_DATA
 
 from .conftest import make_session
 
 TINY = {"depth": 2, "width": 16, "max_width": 16}
-SEED_BIN = (
-    Path(
-        os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-    )
-    / "fitbit-seed"
-    / "watch-bin"
-)
+SEED_BIN = SHARED_DATA / "fitbit-seed" / "watch-bin"
 UPPER = {"sitting": "SITTING", "walking": "Walking", "running": "RUNNING"}
 
 
