@@ -45,3 +45,28 @@ def test_a_duration_out_of_range_says_the_range_it_breaks(minutes, tmp_path, cap
     err = capsys.readouterr().err
     assert "more than 0 and at most 10080 minutes" in err and f"got {float(minutes):g}" in err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("with_file", [False, True])
+def test_the_workbench_without_a_display_says_so_instead_of_aborting_in_qt(with_file, tmp_path):
+    """``harlab`` and ``harlab FILE`` open the workbench as ``harlab demo`` does: without a
+    display they say why and what works instead (Qt used to abort with a plugin message)."""
+    keep = ("PATH", "HOME", "PYTHONPATH", "LANG", "TMPDIR")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
+    session = tmp_path / "s.h5"
+    session.write_bytes(b"")  # opening is not reached: the display is checked first
+    args = [str(session)] if with_file else []
+    proc = subprocess.run(
+        [sys.executable, "-m", "harlab", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot open the workbench: no display" in proc.stderr
+    assert "harlab --help" in proc.stderr
+    assert (f"harlab info {session}" in proc.stderr) == with_file
+    assert "qt.qpa" not in proc.stderr and "Qt platform plugin" not in proc.stderr
