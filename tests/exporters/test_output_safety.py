@@ -95,6 +95,19 @@ def test_segment_durations_without_float_noise(tmp_path: Path, capsys: pytest.Ca
     assert "3.1999999" not in text
 
 
+def test_durations_of_noisy_times_are_rounded_to_the_nanosecond() -> None:
+    """Times computed from sample indices carry float noise of their own (0.1 + 0.2); their
+    difference is still written as the length a person measured."""
+    from harlab.exporters.exporter import fmt_difference
+
+    assert fmt_difference(0.1 + 0.2, 1.1 + 3.2) == "4.0"
+    assert fmt_difference(5.1, 5.1 + 3.2) == "3.2"
+    assert fmt_difference(17 * 0.02, 1017 * 0.02) == "20.0"
+    assert fmt_difference(1.1, 4.3) == "3.2"  # clean times: exact decimal difference
+    assert fmt_difference(0.0, 1.000000005) == "1.000000005"  # a nanosecond length stays
+    assert fmt_difference(1e-05, 3e-05) == "2e-05"
+
+
 def test_no_command_writes_over_its_input(
     tmp_path: Path, saved_session: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
