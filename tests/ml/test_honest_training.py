@@ -182,6 +182,16 @@ def test_accepting_predictions_keeps_the_schema_spelling(lower_model):
     assert got and got <= set(UPPER.values()) and session.schema.names == before
 
 
+def test_a_class_spelt_differently_shows_in_the_schemas_colour():
+    """A Fitbit model's ``Walking`` predicted on a session labelled ``WALKING`` is drawn in the
+    label's colour (the timeline and segment table ask ``schema.color``), not a hashed one."""
+    from harlab.core import LabelClass, LabelSchema
+
+    schema = LabelSchema([LabelClass("WALKING_UPSTAIRS", "#123456"), LabelClass("walking", "#abcdef")])
+    assert schema.color("Walking Upstairs") == "#123456" and schema.color("WALKING") == "#abcdef"
+    assert schema.color("Laying") == schema.color("Laying") not in ("#123456", "#abcdef")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SEED_BIN.is_dir(), reason="../shared/data/fitbit-seed not present")
 def test_real_fitbit_seed_trains_with_defaults(tmp_path, capsys):
