@@ -113,6 +113,26 @@ def test_one_class_is_a_clear_error():
         train(data.X, data.y, data.groups, data.info, TrainConfig(preset="features", gbm_rounds=5))
 
 
+def test_train_on_one_class_says_so_on_the_command_line(tmp_path, capsys):
+    one = make_session("P", seed=1, rate=10.0, labels={"sitting": "walking", "running": "walking"})
+    path = str(save_session(one, tmp_path / "walking.h5"))
+    rc = main(["train", path, "-o", str(tmp_path / "m.harmodel"), "--preset", "features", "--no-track"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "only windows of walking were found" in err and "at least two classes" in err
+    assert "Traceback" not in err and "['" not in err and not (tmp_path / "m.harmodel").exists()
+
+
+def test_sessions_given_as_objects_are_named_by_their_file_not_their_id():
+    from harlab.core.metadata import SourceFile
+    from harlab.mlops.training_pipeline import source_names
+
+    a, b, c = (make_session("P", seed=i) for i in range(3))
+    a.metadata.provenance.sources = [SourceFile("/data/Walking_20200421155113.bin", "0" * 64)]
+    names = source_names([a, b, c, tmp := "/x/rec.h5"])
+    assert names == ["Walking_20200421155113", "session 2", "session 3", "rec"], tmp
+    assert not any(s.metadata.session_id in n for s in (a, b, c) for n in names)
+
+
 def test_cv_with_one_participant_tests_time_blocks(tmp_path, capsys):
     path = str(save_session(make_session("P", seed=1, rate=10.0), tmp_path / "one.h5"))
     rc = main(["evaluate", "--cv", "5", path, "--preset", "features", "--no-refit", "--json"])
