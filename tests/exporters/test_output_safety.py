@@ -47,6 +47,49 @@ def test_exports_follow_the_umask(tmp_path: Path, saved_session: Path, umask: in
         assert files and all(mode(f) == 0o666 & ~umask for f in files), [oct(mode(f)) for f in files]
 
 
+@pytest.mark.slow
+def test_every_file_a_command_writes_follows_the_umask(tmp_path: Path) -> None:
+    """Sessions (import), models and their run records (train), reports and images (evaluate,
+    explore), CSV coordinates and ONNX files: 0666 less the umask, like any program's files (the
+    temporary-file machinery made exports and models 0600)."""
+    umask = 0o002
+    rows = [
+        f"7,{code},{1_000_000_000 + (k * 600 + i) * 50_000_000},{0.3 * k + 0.1 * (i % 7)},{0.2 * (i % 3)},9.81;\n"
+        for k, code in enumerate("AD")
+        for i in range(600)
+    ]
+    src = tmp_path / "data_7_accel_watch.txt"
+    src.write_text("".join(rows))
+    sessions = tmp_path / "sessions"
+
+    def run(*args: str) -> None:
+        r = harlab(*args, "-q", umask=umask)
+        assert r.returncode == 0, (args, r.stderr)
+
+    run("import", str(src), "-o", str(sessions))
+    (session,) = sessions.glob("*.h5")
+    model = tmp_path / "m.harmodel"
+    tiny = ("--preset", "cnn1d", "--epochs", "1", "--depth", "1", "--width", "8", "--no-refit")
+    run("train", str(session), "-o", str(model), *tiny, "--no-track")
+    run(
+        "evaluate",
+        str(model),
+        str(session),
+        "--report",
+        str(tmp_path / "r.json"),
+        "--confusion",
+        str(tmp_path / "c.png"),
+        "--no-track",
+    )
+    run("explore", str(session), "-o", str(tmp_path / "e.png"), "--coords", str(tmp_path / "e.csv"))
+    run("models", "export-onnx", str(model), "-o", str(tmp_path / "m.onnx"))
+    written = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p != src)
+    names = {p.name for p in written}
+    assert {session.name, "m.harmodel", "m.harmodel.run.json", "r.json", "r.run.json", "c.png"} <= names
+    assert {"e.png", "e.csv"} <= names and any(n.endswith(".onnx") for n in names), names
+    assert {p.name: oct(mode(p)) for p in written} == {p.name: oct(0o666 & ~umask) for p in written}
+
+
 def test_atomic_temp_files_follow_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o027)
     try:
