@@ -114,6 +114,24 @@ def test_quiet_means_the_same_in_every_command() -> None:
     assert seen >= 14
 
 
+def test_every_required_option_shows_as_required_in_usage_and_help() -> None:
+    """``-o`` of import read as optional in the usage line while the command refused to run
+    without it; no command's usage may bracket an option it requires, and its help says so."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    required = 0
+    for p in sub.choices.values():
+        for leaf in leaf_parsers(p):
+            usage = leaf.format_usage()
+            for a in leaf._actions:
+                if a.option_strings and a.required:
+                    required += 1
+                    short = min(a.option_strings, key=len)
+                    assert f"[{short}" not in usage, (leaf.prog, usage)
+                    assert short in usage, (leaf.prog, usage)
+    assert required >= 6
+
+
 def test_quiet_silences_notes_but_not_results(tmp_path: Path, saved_session: Path) -> None:
     r = harlab("info", str(saved_session), "-q")
     assert r.returncode == 0 and "file:" in r.stdout and r.stderr == ""
