@@ -122,6 +122,29 @@ def test_train_on_one_class_says_so_on_the_command_line(tmp_path, capsys):
     assert "Traceback" not in err and "['" not in err and not (tmp_path / "m.harmodel").exists()
 
 
+def test_a_model_trained_on_little_data_loads_again(tmp_path):
+    """A rare class (two windows) leaves LightGBM nothing to split in later rounds: it writes
+    one-leaf trees with an empty leaf_weight, which the model-file check refused, so harlab
+    could not read the model it had just written."""
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.simulate import synthetic_session
+
+    s = synthetic_session(
+        rate_hz=25,
+        streams={"accel": "acc"},
+        plan=[("sitting", 60), ("walking", 60), ("running", 3)],
+        segments=[(0, 60, "sitting"), (60, 120, "walking"), (120, 123, "running")],
+        participant="P1",
+        seed=1,
+    )
+    path = str(save_session(s, tmp_path / "rare.h5"))
+    out = tmp_path / "rare.harmodel"
+    assert main(["train", path, "-o", str(out), "--preset", "features", "--no-track", "-q"]) == 0
+    booster = np.load(out, allow_pickle=False)["m0/booster"].tobytes()
+    assert b"num_leaves=1\n" in booster and b"leaf_weight=\n" in booster  # the case this test is about
+    assert ActivityModel.load(out).classes == ["sitting", "walking", "running"]
+
+
 def test_sessions_given_as_objects_are_named_by_their_file_not_their_id():
     from harlab.core.metadata import SourceFile
     from harlab.mlops.training_pipeline import source_names
