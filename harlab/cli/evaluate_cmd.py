@@ -157,7 +157,7 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
                     f"{', '.join(model.classes)}"
                 )
             note(
-                f"leaving out windows of classes the model does not know: "
+                f"warning: leaving out windows of classes the model does not know: "
                 f"{describe_unmatched(unknown, model.classes)}"
             )
             data = dataset_from_args(args, args.paths[1:], classes=keep)

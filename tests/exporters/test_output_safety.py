@@ -132,6 +132,24 @@ def test_every_required_option_shows_as_required_in_usage_and_help() -> None:
     assert required >= 6
 
 
+def test_quiet_stderr_passes_warnings_whole_and_drops_the_rest(capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from harlab.cli.shared_options import quiet_stderr
+
+    with quiet_stderr(True):
+        sys.stderr.write("reading a.h5 (1/2)\n  lightgbm round 25/800\r")
+        sys.stderr.write("warn")  # a warning may arrive in pieces
+        sys.stderr.write("ing: no validation windows of running\nharlab: warning: model has no")
+        sys.stderr.write(" context\nWarning: Capitalised\nwrote m.harmodel\nwarning: last, no newline")
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: no validation windows of running",
+        "harlab: warning: model has no context",
+        "Warning: Capitalised",
+        "warning: last, no newline",
+    ]
+
+
 def test_quiet_silences_notes_but_not_results(tmp_path: Path, saved_session: Path) -> None:
     r = harlab("info", str(saved_session), "-q")
     assert r.returncode == 0 and "file:" in r.stdout and r.stderr == ""
