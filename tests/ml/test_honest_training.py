@@ -214,6 +214,20 @@ def test_training_merges_spellings_of_one_class():
     assert asked.classes == ["Sitting", "walking-"] and set(asked.windows.labels) == {"Sitting", "walking-"}
 
 
+def test_merge_and_ignore_rules_match_every_spelling():
+    """``--merge``/``--ignore`` (and the dialog's rules) name a class once; sessions that spell it
+    ``SITTING`` or ``Walking`` follow the rule too, and the model learns one class per rule."""
+    from harlab.ml.class_rules import output_classes, relabeled_view
+
+    mapping = {"sitting": "rest", "running": None}
+    a, b = make_session("P0", seed=0), make_session("P1", seed=1, labels=UPPER)
+    for s in (a, b):
+        v = relabeled_view(s, "activity", mapping)
+        assert {seg.label for seg in v.label_tracks["activity"]} in ({"rest", "walking"}, {"rest", "Walking"})
+    names = a.schema.names + b.schema.names
+    assert output_classes(mapping, names) == ["rest", "walking"]
+
+
 def test_accepting_predictions_keeps_the_schema_spelling(lower_model):
     model, _ = lower_model
     session = make_session("Q", seed=9, labels=UPPER)
