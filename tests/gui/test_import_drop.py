@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QApplication
 pytestmark = pytest.mark.gui
 
 
-def drop(window, path) -> None:
+def drop(window, *paths) -> None:
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     args = (
         QPoint(50, 50),
         Qt.DropAction.CopyAction,
@@ -189,19 +189,8 @@ def test_drop_the_real_seed_folder_and_a_named_pair(make_window, qtbot, tmp_path
     report.grab().save(str(tmp_path / "seed_report.png"))
     _close_report_boxes()
 
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in pair])
-    args = (
-        QPoint(50, 50),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
     with qtbot.waitSignal(w.import_finished, timeout=120000) as blocker:
-        enter = QDragEnterEvent(*args)
-        QApplication.sendEvent(w, enter)
-        QApplication.sendEvent(w, QDropEvent(*args))
+        drop(w, *pair)
     assert blocker.args == [True]
     (one,) = (tmp_path / "pair").glob("*.h5")
     assert {"accelerometer", "gyroscope"} <= set(w.session.streams)
