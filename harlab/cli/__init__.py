@@ -18,6 +18,7 @@ from pathlib import Path
 
 from harlab import __version__
 from harlab.cli.shared_options import give_every_command_quiet, quiet_stderr, subcommand_groups
+from harlab.cli.workbench_launch import open_workbench
 from harlab.core.errors import HarlabError
 
 
@@ -42,22 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open_gui(paths: Sequence[str]) -> int:
-    from harlab.gui.app import run_gui  # Qt only when a window is wanted
-
-    return run_gui(list(paths))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     commands = {name for group in subcommand_groups(parser) for name in group.choices}
     if not argv:
-        return _open_gui([])
+        return open_workbench([])
     if not argv[0].startswith("-") and argv[0] not in commands:
         if not Path(argv[0]).exists():
             parser.error(f"{argv[0]!r} is neither a command nor an existing file; see 'harlab --help'")
-        return _open_gui(argv)
+        return open_workbench(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -19,11 +19,11 @@ work, exercise, the watch taken off), streamed into the file as it is simulated,
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from pathlib import Path
 
+from harlab.cli.workbench_launch import open_workbench
 from harlab.core.errors import HarlabError
 
 DEFAULT_DIR = "recordings"
@@ -123,19 +123,6 @@ def _target(output: str, duration: float, seed: int, force: bool) -> Path:
     return path
 
 
-def missing_display() -> str | None:
-    """Why no window can open here, or None when one can (or Qt is told where to draw).
-
-    On Linux and other X11/Wayland systems Qt needs ``DISPLAY`` or ``WAYLAND_DISPLAY``;
-    without either (an ssh shell, a container, CI) it aborts or waits instead of saying so.
-    ``QT_QPA_PLATFORM`` (e.g. ``offscreen``) means the caller chose a platform: trust it."""
-    if sys.platform in ("darwin", "win32") or os.environ.get("QT_QPA_PLATFORM"):
-        return None
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
-        return None
-    return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
-
-
 def _stream_demo(path: Path, minutes: float, args: argparse.Namespace) -> Path:
     """Simulate free-living days straight into the file (:class:`~harlab.simulate.SimulatedRun`
     into a :class:`~harlab.storage.session_writer.SessionWriter`): a week never sits in memory."""
@@ -230,15 +217,11 @@ def _finish(saved: Path, args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if args.no_open:
         return 0
-    reason = missing_display()
-    if reason is not None:
-        print(
-            f"harlab: cannot open the workbench: {reason}. The demo session is written: {saved}\n"
+    return open_workbench(
+        [str(saved)],
+        without_display=(
+            f"harlab: the demo session is written: {saved}\n"
             f"harlab: open it with 'harlab {saved}' where a display is available, "
-            "or pass --no-open to only write the file",
-            file=sys.stderr,
-        )
-        return 1
-    from harlab.gui.app import run_gui
-
-    return int(run_gui([str(saved)]) or 0)
+            "or pass --no-open to only write the file"
+        ),
+    )

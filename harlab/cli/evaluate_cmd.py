@@ -27,6 +27,7 @@ from harlab.cli.ml_options import (
 )
 from harlab.cli.shared_options import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
+from harlab.core import files
 from harlab.core.classnames import describe_unmatched, find_class
 from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
@@ -166,7 +167,7 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
                     f"{', '.join(model.classes)}"
                 )
             note(
-                f"leaving out windows of classes the model does not know: "
+                f"warning: leaving out windows of classes the model does not know: "
                 f"{describe_unmatched(unknown, model.classes)}"
             )
             data = dataset_from_args(args, args.paths[1:], classes=keep)
@@ -189,7 +190,7 @@ def _run(args: argparse.Namespace, tracker: RunTracker) -> int:
         }
     log_evaluation(tracker, rep, data, model_ref)
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as f:
+        with files.atomic_open(args.report, "w", encoding="utf-8", durable=False) as f:
             json.dump(rep, f, indent=1)
     if args.confusion:
         plot_confusion(rep, args.confusion)

@@ -7,6 +7,7 @@ import csv
 
 from harlab.cli.ml_options import add_window_args, dataset_from_args, note
 from harlab.cli.shared_options import PNG_MAGIC, add_force, check_output, has_magic, has_suffix
+from harlab.core import files
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     plot_pca(proj, labels, args.output, args.dims)
     note(f"wrote {args.output} (explained variance {', '.join(f'{v:.1%}' for v in proj.explained)})")
     if args.coords:
-        with open(args.coords, "w", newline="", encoding="utf-8") as f:
+        with files.atomic_open(args.coords, "w", newline="", encoding="utf-8", durable=False) as f:
             w = csv.writer(f)
             w.writerow(["session", "participant", "start_s", "class", "pc1", "pc2", "pc3"])
             for i in range(len(labels)):

@@ -180,7 +180,10 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         type=float,
         default=0.2,
         metavar="F",
-        help="share of participants held out for early stopping (%(default)s)",
+        help=(
+            "share of participants held out for early stopping and the validation score, or of the "
+            "time blocks of each recording when participants cannot be held out (%(default)s)"
+        ),
     )
     g.add_argument(
         "--augment",

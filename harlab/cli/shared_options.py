@@ -16,8 +16,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from harlab.core.errors import HarlabError
 from harlab.core.files import same_file
@@ -34,14 +37,56 @@ def has_option(p: argparse.ArgumentParser, option: str) -> bool:
     return any(option in a.option_strings for a in p._actions)
 
 
+#: A line a command writes to stderr that ``-q`` keeps: a warning ("warning: ...",
+#: "harlab: warning: ..."), never a note or progress.
+_WARNING_LINE = re.compile(r"^(harlab: )?warning\b", re.IGNORECASE)
+
+
+class _WarningsOnly(io.TextIOBase):
+    """A stderr that passes whole lines that are warnings to ``out`` and drops the rest."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._line = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self._line += s
+        *lines, rest = self._line.split("\n")
+        # progress redrawn with \r and no newline: only what follows the last \r can be a line to keep
+        self._line = rest.rpartition("\r")[2][: 1 << 16]
+        for line in lines:
+            line = line.rpartition("\r")[2]  # what a terminal shows after progress redrawn with \r
+            if _WARNING_LINE.match(line):
+                self._out.write(line + "\n")
+        return len(s)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def finish(self) -> None:
+        """Pass on a last warning written without its newline."""
+        last = self._line.rpartition("\r")[2]
+        if _WARNING_LINE.match(last):
+            self._out.write(last + "\n")
+        self._line = ""
+
+
 @contextlib.contextmanager
 def quiet_stderr(enabled: bool) -> Iterator[None]:
-    """Swallow what a command writes to stderr (its notes and progress) while ``enabled``."""
+    """While ``enabled``, drop what a command writes to stderr (its notes and progress) but
+    its warnings, which ``-q`` still shows (:data:`QUIET_HELP`)."""
     if not enabled:
         yield
         return
-    with contextlib.redirect_stderr(io.StringIO()):
-        yield
+    kept = _WarningsOnly(sys.stderr)
+    try:
+        with contextlib.redirect_stderr(kept):
+            yield
+    finally:
+        kept.finish()
 
 
 def refuse_inputs(output: str | Path, inputs: Iterable[str | Path], option: str = "-o") -> None:

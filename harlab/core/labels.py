@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from harlab.core.classnames import find_class
 from harlab.core.colors import CLASS_COLORS, distinct_color
 from harlab.core.errors import SessionError
 from harlab.core.events import EventEmitter
@@ -81,7 +82,14 @@ class LabelSchema:
         return list(self._classes)
 
     def color(self, name: str) -> str:
+        """The colour of class ``name``; a class spelt differently (a model's ``Walking`` for
+        the schema's ``walking``, :mod:`harlab.core.classnames`) shows in the schema's colour,
+        so a prediction and the label it agrees with look alike. An unknown name gets a
+        palette colour that depends on the name only."""
         c = self._classes.get(name)
+        if c is None:
+            spelt = find_class(name, self._classes)
+            c = self._classes[spelt] if spelt is not None else None
         if c is not None:
             return c.color
         return PALETTE[sum(map(ord, name)) % len(PALETTE)]

@@ -340,17 +340,22 @@ def _decimals(x: float) -> int | None:
     return len(text.partition(".")[2])
 
 
+#: At most this many decimals in a duration: a nanosecond is far below any sensor's sample
+#: period, and digits past it are the float noise of the times themselves (a segment that
+#: starts at 0.1 + 0.2 = 0.30000000000000004 s), not part of a length anybody measured.
+DURATION_DECIMALS = 9
+
+
 def fmt_difference(start: float, end: float) -> str:
     """``end - start`` as written by a person: no float noise (3.2, not 3.1999999999999993).
 
     The difference of two numbers written with at most d decimals has at most d
     decimals, and float64 subtraction is off by far less than half of the last one,
-    so rounding to d decimals gives the exact decimal difference.
+    so rounding to d decimals gives the exact decimal difference. Times that carry
+    noise themselves (more decimals than :data:`DURATION_DECIMALS`, as times computed
+    from sample indices do) give their difference to that many decimals.
     """
-    d = (
-        max(_decimals(start) or 0, _decimals(end) or 0)
-        if None not in (_decimals(start), _decimals(end))
-        else None
-    )
+    ds = (_decimals(start), _decimals(end))
+    d = DURATION_DECIMALS if None in ds else min(max(ds[0] or 0, ds[1] or 0), DURATION_DECIMALS)
     diff = float(end) - float(start)
-    return fmt_float(diff if d is None or d > 15 else round(diff, d))
+    return fmt_float(round(diff, d) if np.isfinite(diff) else diff)

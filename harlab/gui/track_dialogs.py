@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from harlab.core.errors import SessionError
 from harlab.core.labels import LabelTrack
+from harlab.core.wording import counted
 
 SCOPES = {"visible": "The visible range", "selection": "The selected span", "all": "The whole recording"}
 
@@ -143,5 +144,5 @@ class AcceptPredictionsDialog(QDialog):
     def _update(self) -> None:
         threshold, scope, track, keep = self.values()
         n = self._count(threshold, scope, track, keep) if track else 0
-        self.summary.setText(f"{n} predicted segment(s) will become labels (one undoable edit)")
+        self.summary.setText(f"{counted(n, 'predicted segment')} will become labels (one undoable edit)")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(n > 0)

@@ -105,16 +105,16 @@ def repair_hotkeys(schema: LabelSchema) -> list[HotkeyRepair]:
     return repairs
 
 
-def describe_repairs(repairs: Iterable[HotkeyRepair]) -> str:
-    """One sentence for the status bar: which class keys moved and why."""
-    parts = [
-        f"{r.name} {r.old.upper()}→{r.new.upper()}" if r.new else f"{r.name} {r.old.upper()} cleared"
-        for r in repairs
-    ]
+#: What the workbench's status bar adds after the repairs: where to change them, how to keep them.
+REPAIR_HINT = " (Ctrl+L edits the classes; save to keep the change)"
+
+
+def describe_repairs(repairs: Iterable[HotkeyRepair], hint: str = REPAIR_HINT) -> str:
+    """One sentence for the status bar: which class keys moved and why, then ``hint``."""
+    parts = []
+    for r in repairs:
+        old = r.old.upper() if len(r.old) <= 12 else r.old[:12].upper() + "…"  # a file's key may be any text
+        parts.append(f"{r.name} {old}→{r.new.upper()}" if r.new else f"{r.name} {old} cleared")
     if not parts:
         return ""
-    return (
-        "Class hotkeys that clashed with the shortcut table were changed: "
-        + ", ".join(parts)
-        + " (Ctrl+L edits the classes; save to keep the change)"
-    )
+    return "Class hotkeys that clashed with the shortcut table were changed: " + ", ".join(parts) + hint

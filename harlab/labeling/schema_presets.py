@@ -21,8 +21,7 @@ from harlab.core import files
 from harlab.core.colors import CLASS_COLORS, distinct_color
 from harlab.core.errors import ImportFormatError, SessionError
 from harlab.core.labels import LabelClass, LabelSchema
-from harlab.labeling.class_keys import assign_hotkeys, class_keys
-from harlab.labeling.shortcuts import class_hotkey_problem
+from harlab.labeling.class_keys import HotkeyRepair, assign_hotkeys, class_keys, repair_hotkeys
 
 SCHEMA_FORMAT = "harlab-label-schema"
 SCHEMA_VERSION = 1
@@ -157,7 +156,10 @@ def export_schema(schema: LabelSchema, path: str | Path) -> Path:
 
 
 def schema_from_json(data: Any, path: str | Path = "<schema>") -> LabelSchema:
-    """Validate parsed JSON (an object with ``classes`` or a bare list of classes)."""
+    """Validate parsed JSON (an object with ``classes`` or a bare list of classes).
+
+    A class hotkey the workbench cannot bind (a shortcut of the table, as in a schema exported
+    before the table took the key) is kept here; :func:`read_schema` repairs it."""
     if isinstance(data, dict):
         if data.get("format", SCHEMA_FORMAT) != SCHEMA_FORMAT:
             raise ImportFormatError(path, f"format is {data.get('format')!r}", expected=f"{SCHEMA_FORMAT!r}")
@@ -179,11 +181,8 @@ def schema_from_json(data: Any, path: str | Path = "<schema>") -> LabelSchema:
             )
         try:
             hotkey = item.get("hotkey") or None
-            if hotkey is not None:
-                if not isinstance(hotkey, str):
-                    raise SessionError(f"hotkey {hotkey!r} is not a string")
-                if problem := class_hotkey_problem(hotkey):
-                    raise SessionError(problem)
+            if hotkey is not None and not isinstance(hotkey, str):
+                raise SessionError(f"hotkey {hotkey!r} is not a string")
             schema.add(
                 LabelClass(
                     item["name"],
@@ -198,9 +197,21 @@ def schema_from_json(data: Any, path: str | Path = "<schema>") -> LabelSchema:
 
 
 def import_schema(path: str | Path) -> LabelSchema:
-    """Read a schema JSON file; any problem is an :class:`ImportFormatError` naming the file,
-    the line/column of a syntax error, or the class entry that is wrong."""
-    path = Path(path)
+    """Read a schema JSON file, its class hotkeys repaired (:func:`read_schema`)."""
+    return read_schema(path)[0]
+
+
+def read_schema(path: str | Path) -> tuple[LabelSchema, list[HotkeyRepair]]:
+    """Read a schema JSON file and what :func:`~harlab.labeling.class_keys.repair_hotkeys`
+    changed: a schema that comes with a file is made to work (a clashing or unusable hotkey
+    moved to a free key, or cleared), and the caller tells the user once. Any other problem is
+    an :class:`ImportFormatError` naming the file, the line/column of a syntax error, or the
+    class entry that is wrong."""
+    schema = _parse_schema_file(Path(path))
+    return schema, repair_hotkeys(schema)
+
+
+def _parse_schema_file(path: Path) -> LabelSchema:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -271,6 +271,8 @@ def _check_tree(block: bytes, i: int, n_features: int) -> None:
                 if n > 1 and key in (b"split_feature", b"threshold", b"left_child", b"right_child"):
                     raise HarlabError(f"{where} lacks {key.decode()}")
                 continue
+            if n == 1 and key == b"leaf_weight" and not kv[key]:
+                continue  # LightGBM writes a one-leaf tree (nothing left to split) with no leaf weight
             label = f"tree {i} {key.decode()}"
             if is_int:
                 values[key] = _ints(kv[key], label, count)

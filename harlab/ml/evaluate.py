@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from harlab.core import files
 from harlab.core.classnames import describe_unmatched, find_class
 from harlab.core.errors import HarlabError
 from harlab.ml.dataset import Dataset
@@ -208,9 +209,8 @@ def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "", no
     )
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    return path
+    # whole or not at all, with the umask's mode (harlab.core.files)
+    return files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"), durable=False)
 
 
 def format_report(rep: dict[str, Any]) -> str:

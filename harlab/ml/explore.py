@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harlab.core import files
 from harlab.core.errors import HarlabError
 from harlab.ml.features import find_triads, window_features
 
@@ -122,6 +123,5 @@ def plot_pca(
     ax.legend(fontsize=7, markerscale=2, loc="best")
     ax.set_title(title or f"PCA of {len(names)} windows", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    return path
+    # whole or not at all, with the umask's mode (harlab.core.files)
+    return files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), durable=False)

@@ -26,6 +26,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S
+from harlab.core.wording import counted
 from harlab.ml.class_rules import relabeled_view
 from harlab.ml.model_archive import MODEL_SUFFIX
 from harlab.mlops.paths import TrackingOptions
@@ -90,10 +91,16 @@ def _quiet(msg: str) -> None:
 
 
 def source_names(sources: Sequence[str | Path | Session]) -> list[str]:
-    """Display names of sessions: file stems (numbered when two agree), the session id of an open one."""
+    """Display names of sessions: file stems (numbered when two agree); for a session given as
+    an object, the stem of the file it was imported from, else ``session N`` (people read
+    these in the split and the report; a 32-character session id says nothing to them)."""
     names: list[str] = []
     for i, src in enumerate(sources, 1):
-        stem = src.metadata.session_id or "session" if isinstance(src, Session) else Path(src).stem
+        if isinstance(src, Session):
+            files = src.metadata.provenance.sources
+            stem = Path(files[0].path).stem if files and files[0].path else f"session {i}"
+        else:
+            stem = Path(src).stem
         names.append(stem if stem not in names else f"{stem}-{i}")
     return names
 
@@ -189,13 +196,13 @@ def run_training(
     present = sorted(set(data.y.tolist()))
     if len(present) < 2:
         raise HarlabError(
-            f"only windows of {[data.classes[i] for i in present]} were found; "
+            f"only windows of {', '.join(data.classes[i] for i in present) or 'no class'} were found; "
             "training needs windows of at least two classes"
         )
     counts = {c: int((data.y == i).sum()) for i, c in enumerate(data.classes)}
     data.info.name = req.model_name
     say(
-        f"{len(data)} windows, {len(set(data.groups.tolist()))} {data.group_kind}(s); "
+        f"{counted(len(data), 'window')}, {counted(len(set(data.groups.tolist())), data.group_kind)}; "
         + ", ".join(f"{c} {n}" for c, n in counts.items())
     )
     out = Path(output) if output is not None else None

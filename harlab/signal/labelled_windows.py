@@ -40,6 +40,7 @@ from harlab.core.files import session_names
 from harlab.core.labels import LabelTrack
 from harlab.core.quality_tracks import nonwear_spans
 from harlab.core.session import Session
+from harlab.core.wording import counted
 from harlab.signal.resampling import ResampleInfo, nominal_period, resample_onto
 from harlab.signal.windowing import rounded_seconds, run_grid, uniform_pieces, whole_samples, window_index
 
@@ -154,6 +155,21 @@ def _describe(session: Session, chosen: list[tuple[str, list[int]]]) -> tuple[li
     return names, units
 
 
+def _rates_listed(rates: dict[str, float | None]) -> str:
+    """``"10 Hz: 28 streams (Walking_1:accelerometer, ...); 50 Hz: acc_exp01:accelerometer"``: each
+    rate once with its streams, so the ones that differ are named whatever the order."""
+    by_rate: dict[str, list[str]] = {}
+    for k, v in rates.items():
+        by_rate.setdefault(f"{float(v or 0):g} Hz", []).append(k)
+    parts = []
+    for rate, names in by_rate.items():
+        shown = ", ".join(names[:2]) + (", ..." if len(names) > 2 else "")
+        parts.append(
+            f"{rate}: {shown}" if len(names) == 1 else f"{rate}: {counted(len(names), 'stream')} ({shown})"
+        )
+    return "; ".join(parts)
+
+
 def _common_rate(
     sessions: Sequence[Session], chosen: list[list[tuple[str, list[int]]]], names: list[str]
 ) -> float:
@@ -168,8 +184,9 @@ def _common_rate(
         )
     values = [float(r) for r in rates.values() if r]
     if max(values) > min(values) * 1.005:
-        listed = ", ".join(f"{k} {v:g} Hz" for k, v in list(rates.items())[:6])
-        raise WindowingError(f"the chosen streams have different rates ({listed}); choose one with --rate HZ")
+        raise WindowingError(
+            f"the chosen streams have different rates ({_rates_listed(rates)}); choose one with --rate HZ"
+        )
     return values[0]
 
 

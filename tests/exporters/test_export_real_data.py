@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from harlab import importers
 from harlab.signal.labelled_windows import cut_windows
+from tests.real_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = SHARED_DATA
 WATCH_ACCEL = DATA / "wisdm2019" / "wisdm-dataset" / "raw" / "watch" / "accel"
 
 

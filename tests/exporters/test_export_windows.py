@@ -13,6 +13,7 @@ from harlab.core.errors import WindowingError
 from harlab.exporters import ExportError, ExportOptions, get_exporter
 from harlab.exporters.windows import load_windows
 from harlab.signal.labelled_windows import cut_windows
+from harlab.simulate import synthetic_session
 from tests.exporters.export_sessions import ten_second_session
 
 
@@ -195,6 +196,18 @@ def test_streams_of_different_rates_need_a_rate(session):
     ws = cut_windows([session], "activity", 1.0, rate_hz=10.0)
     assert ws.channels[-1] == "hr.bpm"
     np.testing.assert_allclose(ws.X[:, :, -1], 70.0)
+
+
+def test_the_different_rates_are_the_ones_named():
+    """Many sessions at one rate and one at another: the message names both rates and the odd
+    stream out (it listed the first six streams, all of one rate)."""
+    slow = [synthetic_session(duration_s=10, rate_hz=10, streams={"accel": "acc"}, seed=i) for i in range(8)]
+    fast = synthetic_session(duration_s=10, rate_hz=50, streams={"accel": "acc"}, seed=9)
+    with pytest.raises(WindowingError) as err:
+        cut_windows([*slow, fast], "activity", 1.0, names=[f"slow{i}" for i in range(8)] + ["fast"])
+    text = str(err.value)
+    assert "10 Hz: 8 streams (slow0:acc, slow1:acc, ...)" in text and "50 Hz: fast:acc" in text, text
+    assert len(text) < 300
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".h5"])

@@ -47,6 +47,49 @@ def test_exports_follow_the_umask(tmp_path: Path, saved_session: Path, umask: in
         assert files and all(mode(f) == 0o666 & ~umask for f in files), [oct(mode(f)) for f in files]
 
 
+@pytest.mark.slow
+def test_every_file_a_command_writes_follows_the_umask(tmp_path: Path) -> None:
+    """Sessions (import), models and their run records (train), reports and images (evaluate,
+    explore), CSV coordinates and ONNX files: 0666 less the umask, like any program's files (the
+    temporary-file machinery made exports and models 0600)."""
+    umask = 0o002
+    rows = [
+        f"7,{code},{1_000_000_000 + (k * 600 + i) * 50_000_000},{0.3 * k + 0.1 * (i % 7)},{0.2 * (i % 3)},9.81;\n"
+        for k, code in enumerate("AD")
+        for i in range(600)
+    ]
+    src = tmp_path / "data_7_accel_watch.txt"
+    src.write_text("".join(rows))
+    sessions = tmp_path / "sessions"
+
+    def run(*args: str) -> None:
+        r = harlab(*args, "-q", umask=umask)
+        assert r.returncode == 0, (args, r.stderr)
+
+    run("import", str(src), "-o", str(sessions))
+    (session,) = sessions.glob("*.h5")
+    model = tmp_path / "m.harmodel"
+    tiny = ("--preset", "cnn1d", "--epochs", "1", "--depth", "1", "--width", "8", "--no-refit")
+    run("train", str(session), "-o", str(model), *tiny, "--no-track")
+    run(
+        "evaluate",
+        str(model),
+        str(session),
+        "--report",
+        str(tmp_path / "r.json"),
+        "--confusion",
+        str(tmp_path / "c.png"),
+        "--no-track",
+    )
+    run("explore", str(session), "-o", str(tmp_path / "e.png"), "--coords", str(tmp_path / "e.csv"))
+    run("models", "export-onnx", str(model), "-o", str(tmp_path / "m.onnx"))
+    written = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p != src)
+    names = {p.name for p in written}
+    assert {session.name, "m.harmodel", "m.harmodel.run.json", "r.json", "r.run.json", "c.png"} <= names
+    assert {"e.png", "e.csv"} <= names and any(n.endswith(".onnx") for n in names), names
+    assert {p.name: oct(mode(p)) for p in written} == {p.name: oct(0o666 & ~umask) for p in written}
+
+
 def test_atomic_temp_files_follow_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o027)
     try:
@@ -71,6 +114,42 @@ def test_quiet_means_the_same_in_every_command() -> None:
     assert seen >= 14
 
 
+def test_every_required_option_shows_as_required_in_usage_and_help() -> None:
+    """``-o`` of import read as optional in the usage line while the command refused to run
+    without it; no command's usage may bracket an option it requires, and its help says so."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    required = 0
+    for p in sub.choices.values():
+        for leaf in leaf_parsers(p):
+            usage = leaf.format_usage()
+            for a in leaf._actions:
+                if a.option_strings and a.required:
+                    required += 1
+                    short = min(a.option_strings, key=len)
+                    assert f"[{short}" not in usage, (leaf.prog, usage)
+                    assert short in usage, (leaf.prog, usage)
+    assert required >= 6
+
+
+def test_quiet_stderr_passes_warnings_whole_and_drops_the_rest(capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from harlab.cli.shared_options import quiet_stderr
+
+    with quiet_stderr(True):
+        sys.stderr.write("reading a.h5 (1/2)\n  lightgbm round 25/800\r")
+        sys.stderr.write("warn")  # a warning may arrive in pieces
+        sys.stderr.write("ing: no validation windows of running\nharlab: warning: model has no")
+        sys.stderr.write(" context\nWarning: Capitalised\nwrote m.harmodel\nwarning: last, no newline")
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: no validation windows of running",
+        "harlab: warning: model has no context",
+        "Warning: Capitalised",
+        "warning: last, no newline",
+    ]
+
+
 def test_quiet_silences_notes_but_not_results(tmp_path: Path, saved_session: Path) -> None:
     r = harlab("info", str(saved_session), "-q")
     assert r.returncode == 0 and "file:" in r.stdout and r.stderr == ""
@@ -93,6 +172,19 @@ def test_segment_durations_without_float_noise(tmp_path: Path, capsys: pytest.Ca
     df = pd.read_csv(tmp_path / "s.csv", dtype=str)
     assert sorted(df["duration_s"]) == ["0.2", "3.2"], text
     assert "3.1999999" not in text
+
+
+def test_durations_of_noisy_times_are_rounded_to_the_nanosecond() -> None:
+    """Times computed from sample indices carry float noise of their own (0.1 + 0.2); their
+    difference is still written as the length a person measured."""
+    from harlab.exporters.exporter import fmt_difference
+
+    assert fmt_difference(0.1 + 0.2, 1.1 + 3.2) == "4.0"
+    assert fmt_difference(5.1, 5.1 + 3.2) == "3.2"
+    assert fmt_difference(17 * 0.02, 1017 * 0.02) == "20.0"
+    assert fmt_difference(1.1, 4.3) == "3.2"  # clean times: exact decimal difference
+    assert fmt_difference(0.0, 1.000000005) == "1.000000005"  # a nanosecond length stays
+    assert fmt_difference(1e-05, 3e-05) == "2e-05"
 
 
 def test_no_command_writes_over_its_input(

@@ -132,3 +132,27 @@ def test_schema_editor_opens_the_demo_schema_with_ok_enabled(qtbot, tmp_path):
     assert key and key.upper() not in {k for s in SHORTCUTS for k in s.keys}
     assert key not in {c.hotkey for c in session.schema}
     assert ok.isEnabled()
+
+
+def test_schema_editor_imports_an_old_schema_file_repaired_and_says_so(qtbot, tmp_path):
+    """A schema JSON exported before the table took S, T and C loads with those keys moved (the
+    message line says which) and OK enabled; it used to be refused with 'already the shortcut'."""
+    import json
+
+    from harlab.gui.labeling import SchemaEditorDialog
+    from harlab.labeling.history import EditHistory
+
+    old = tmp_path / "old-demo-schema.json"
+    keys = {"sitting": "s", "standing": "t", "cycling": "c", "walking": "w"}
+    old.write_text(json.dumps({"classes": [{"name": n, "hotkey": k} for n, k in keys.items()]}))
+    session = make_session(minutes=1)
+    d = SchemaEditorDialog(session, EditHistory(session))
+    qtbot.addWidget(d)
+    assert d.import_from(old)
+    text = d.message.text()
+    assert "sitting S→I" in text and "standing T→A" in text and "OK keeps them" in text, text
+    got = {d.table.item(r, 0).text(): d.table.item(r, 2).text() for r in range(d.table.rowCount())}
+    assert got["walking"] == "w" and not {got[n].upper() for n in got} & {
+        k for s in SHORTCUTS for k in s.keys
+    }
+    assert d.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()

@@ -107,6 +107,29 @@ def test_record_live_plots_say_units_as_the_workbench_and_ticks_never_overlap(qt
             assert a.bottom() <= b.top(), f"{name}: y labels overlap ({a} / {b}) in {p.vb.height():.0f} px"
 
 
+def test_record_time_axis_stays_in_seconds_an_hour_in(qtbot):
+    """The live plots' time axis is in seconds, an SI unit: an hour into a recording it read
+    "time since start (ks)" with ticks 3.605, 3.610 (pyqtgraph's SI-prefix scaling)."""
+    import numpy as np
+
+    from harlab.gui.record.live_plots import LivePlots
+
+    plots = LivePlots(window_s=20.0)
+    qtbot.addWidget(plots)
+    plots.set_streams([("accel", ["x", "y", "z"], "m/s^2"), ("gyro", ["x", "y", "z"], "rad/s")])
+    plots.resize(700, 300)
+    plots.show()
+    qtbot.waitExposed(plots)
+    t = 3600 + np.arange(2000) / 100.0
+    plots.refresh(3620.0, {"accel": (t, np.ones((2000, 3))), "gyro": (t, np.full((2000, 3), 0.002))})
+    qtbot.wait(50)
+    for name, p in plots.plots.items():
+        for side in ("left", "bottom"):
+            ax = p.getAxis(side)
+            assert ax.autoSIPrefixScale == 1.0, (name, side, ax.labelString())
+    assert "(s)" in plots.plots["gyro"].getAxis("bottom").labelString()
+
+
 def test_segment_table_headers_are_not_cut(make_window, qtbot, tmp_path):
     """An imported session without a clock shows times "from start": the header read
     "art (from sta" in its 96 px column."""

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QApplication
 pytestmark = pytest.mark.gui
 
 
-def drop(window, path) -> None:
+def drop(window, *paths) -> None:
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
     args = (
         QPoint(50, 50),
         Qt.DropAction.CopyAction,
@@ -156,4 +156,42 @@ def test_file_menu_imports_a_folder(make_window, qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(w.timeline.is_idle, timeout=10000)
     QApplication.processEvents()
     w.grab().save(str(tmp_path / "after_folder_import.png"))
+    _close_report_boxes()
+
+
+def test_drop_the_real_seed_folder_and_a_named_pair(make_window, qtbot, tmp_path, monkeypatch):
+    """The seed's watch-bin folder dropped on the window imports as ``harlab import`` does (14
+    sessions, the shared timezone warning said once with its count); a WISDM accelerometer and
+    gyroscope file dropped together are one session, not two."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from tests.real_data import SHARED_DATA
+
+    seed = SHARED_DATA / "fitbit-seed" / "watch-bin"
+    watch = SHARED_DATA / "wisdm2019" / "wisdm-dataset" / "raw" / "watch"
+    pair = [watch / "accel" / "data_1600_accel_watch.txt", watch / "gyro" / "data_1600_gyro_watch.txt"]
+    if not seed.is_dir() or not all(p.is_file() for p in pair):
+        pytest.skip("../shared/data (fitbit-seed, wisdm2019 subject 1600) not present")
+    outs = iter([tmp_path / "seed", tmp_path / "pair"])
+    for o in (tmp_path / "seed", tmp_path / "pair"):
+        o.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(next(outs))))
+    w = make_window()
+    w.resize(1280, 800)
+    with qtbot.waitSignal(w.import_finished, timeout=60000) as blocker:
+        drop(w, seed)
+    assert blocker.args == [True]
+    n = len(list(seed.glob("*.bin")))
+    assert len(list((tmp_path / "seed").glob("*.h5"))) == n == len(w.last_import_reports)
+    report = next(b for b in QApplication.topLevelWidgets() if b.objectName() == "import_report")
+    details = report.detailedText()
+    assert details.count("no timezone given") == 1 and f"({n} inputs)" in details, details
+    report.grab().save(str(tmp_path / "seed_report.png"))
+    _close_report_boxes()
+
+    with qtbot.waitSignal(w.import_finished, timeout=120000) as blocker:
+        drop(w, *pair)
+    assert blocker.args == [True]
+    (one,) = (tmp_path / "pair").glob("*.h5")
+    assert {"accelerometer", "gyroscope"} <= set(w.session.streams)
     _close_report_boxes()

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-#: ``../shared/data`` beside the checkout, or where HARLAB_SHARED_DATA points (a git worktree
-#: elsewhere still finds the real files).
-SHARED_DATA = Path(
-    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-)
+from tests.real_data import SHARED_DATA
 
 
 @pytest.fixture

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import pytest
 
 from harlab.core import HarlabError, LabelClass, LabelSchema, SessionError
 from harlab.labeling.schema_presets import PRESETS, export_schema, import_schema, preset
 from harlab.labeling.shortcuts import SHORTCUTS, key_conflicts
+from tests.real_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def rgb(c: str) -> tuple[int, int, int]:
@@ -92,7 +92,6 @@ def test_bare_list_is_accepted(tmp_path):
         ('{"classes": {"name": "a"}}', "no list of classes"),
         ('{"classes": [{"name": "a", "color": "red"}]}', "classes[0] ('a'): class 'a': colour 'red'"),
         ('{"classes": [{"name": "a"}, {"name": "a"}]}', "classes[1] ('a'): class 'a' is already"),
-        ('{"classes": [{"name": "a", "hotkey": "s"}]}', "already the shortcut"),
         (
             '{"classes": [{"name": "a", "hotkey": "x"}, {"name": "b", "hotkey": "X"}]}',
             "hotkey 'X' already belongs",
@@ -106,6 +105,32 @@ def test_bad_schema_json_names_file_and_problem(tmp_path, text, message):
     with pytest.raises(HarlabError) as err:
         import_schema(p)
     assert str(p) in str(err.value) and message in str(err.value)
+
+
+def test_a_schema_file_with_table_keys_is_repaired_and_says_what_moved(tmp_path):
+    """A schema exported before the table took its keys (the old demo: sitting S, standing T,
+    cycling C) is made to work on import, not refused: each clashing or unusable key moves to a
+    free letter of the name, and the repairs are returned to be told once."""
+    from harlab.labeling.class_keys import describe_repairs
+    from harlab.labeling.schema_presets import read_schema
+
+    p = tmp_path / "old-demo.json"
+    classes = [
+        {"name": "sitting", "hotkey": "s"},
+        {"name": "standing", "hotkey": "t"},
+        {"name": "cycling", "hotkey": "c"},
+        {"name": "walking", "hotkey": "w"},
+        {"name": "odd", "hotkey": "F5" * 100},
+    ]
+    p.write_text(json.dumps({"classes": classes}))
+    schema, repairs = read_schema(p)
+    assert key_conflicts(SHORTCUTS, schema) == []
+    moved = [(r.name, r.new) for r in repairs]
+    assert moved == [("sitting", "i"), ("standing", "a"), ("cycling", "l"), ("odd", "o")]
+    assert schema["walking"].hotkey == "w" and schema["odd"].hotkey == "o"
+    text = describe_repairs(repairs, hint="")
+    assert "sitting S→I" in text and "odd F5F5F5F5F5F5…→O" in text and len(text) < 200
+    assert import_schema(p).to_list() == schema.to_list()
 
 
 def test_missing_file(tmp_path):

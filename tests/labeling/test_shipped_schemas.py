@@ -8,7 +8,6 @@ arrives with conflicting keys is repaired to a working one.
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,8 +29,9 @@ from harlab.labeling.schema_presets import PRESETS, preset
 from harlab.labeling.shortcuts import SHORTCUTS, class_hotkey_problem, key_conflicts, reserved_keys
 from harlab.simulate import make_demo_session
 from harlab.simulate.activity_table import label_schema
+from tests.real_data import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+SHARED = SHARED_DATA
 
 
 def assert_usable(schema: LabelSchema, what: str) -> None:

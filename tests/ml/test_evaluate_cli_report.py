@@ -51,6 +51,19 @@ def test_evaluating_on_training_sessions_is_flagged(trained, capsys):
     assert "trained on" not in capsys.readouterr().err
 
 
+def test_quiet_keeps_the_warnings_and_drops_the_notes(trained, capsys):
+    """``-q``: "results, warnings and errors are still shown"; the driver's quiet dropped every
+    line on stderr, the warning that the scores are of training sessions too."""
+    _, paths, model = trained
+    capsys.readouterr()
+    assert main(["evaluate", model, paths[0], "--no-track", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert "accuracy" in out
+    lines = err.splitlines()
+    assert lines and all(line.startswith("warning: ") for line in lines), err
+    assert any("trained on 1 of these 1 session" in line for line in lines), err
+
+
 @pytest.mark.parametrize("argv", [["evaluate", "MODEL"], ["evaluate", "--cv", "1", "SESSION"]])
 def test_usage_mistakes_open_no_tracking_run(trained, argv, tmp_path, capsys, monkeypatch):
     _, paths, model = trained

@@ -4,8 +4,6 @@ clear errors, and class names that match however a source spells them (issue 17)
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,17 +16,12 @@ from harlab.ml.dataset import build_dataset
 from harlab.ml.predict import SmoothingConfig, predict_session
 from harlab.ml.training import TrainConfig, choose_validation, train
 from harlab.storage import save_session
+from tests.real_data import SHARED_DATA
 
 from .conftest import make_session
 
 TINY = {"depth": 2, "width": 16, "max_width": 16}
-SEED_BIN = (
-    Path(
-        os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-    )
-    / "fitbit-seed"
-    / "watch-bin"
-)
+SEED_BIN = SHARED_DATA / "fitbit-seed" / "watch-bin"
 UPPER = {"sitting": "SITTING", "walking": "Walking", "running": "RUNNING"}
 
 
@@ -120,6 +113,49 @@ def test_one_class_is_a_clear_error():
         train(data.X, data.y, data.groups, data.info, TrainConfig(preset="features", gbm_rounds=5))
 
 
+def test_train_on_one_class_says_so_on_the_command_line(tmp_path, capsys):
+    one = make_session("P", seed=1, rate=10.0, labels={"sitting": "walking", "running": "walking"})
+    path = str(save_session(one, tmp_path / "walking.h5"))
+    rc = main(["train", path, "-o", str(tmp_path / "m.harmodel"), "--preset", "features", "--no-track"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "only windows of walking were found" in err and "at least two classes" in err
+    assert "Traceback" not in err and "['" not in err and not (tmp_path / "m.harmodel").exists()
+
+
+def test_a_model_trained_on_little_data_loads_again(tmp_path):
+    """A rare class (two windows) leaves LightGBM nothing to split in later rounds: it writes
+    one-leaf trees with an empty leaf_weight, which the model-file check refused, so harlab
+    could not read the model it had just written."""
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.simulate import synthetic_session
+
+    s = synthetic_session(
+        rate_hz=25,
+        streams={"accel": "acc"},
+        plan=[("sitting", 60), ("walking", 60), ("running", 3)],
+        segments=[(0, 60, "sitting"), (60, 120, "walking"), (120, 123, "running")],
+        participant="P1",
+        seed=1,
+    )
+    path = str(save_session(s, tmp_path / "rare.h5"))
+    out = tmp_path / "rare.harmodel"
+    assert main(["train", path, "-o", str(out), "--preset", "features", "--no-track", "-q"]) == 0
+    booster = np.load(out, allow_pickle=False)["m0/booster"].tobytes()
+    assert b"num_leaves=1\n" in booster and b"leaf_weight=\n" in booster  # the case this test is about
+    assert ActivityModel.load(out).classes == ["sitting", "walking", "running"]
+
+
+def test_sessions_given_as_objects_are_named_by_their_file_not_their_id():
+    from harlab.core.metadata import SourceFile
+    from harlab.mlops.training_pipeline import source_names
+
+    a, b, c = (make_session("P", seed=i) for i in range(3))
+    a.metadata.provenance.sources = [SourceFile("/data/Walking_20200421155113.bin", "0" * 64)]
+    names = source_names([a, b, c, tmp := "/x/rec.h5"])
+    assert names == ["Walking_20200421155113", "session 2", "session 3", "rec"], tmp
+    assert not any(s.metadata.session_id in n for s in (a, b, c) for n in names)
+
+
 def test_cv_with_one_participant_tests_time_blocks(tmp_path, capsys):
     path = str(save_session(make_session("P", seed=1, rate=10.0), tmp_path / "one.h5"))
     rc = main(["evaluate", "--cv", "5", path, "--preset", "features", "--no-refit", "--json"])
@@ -178,6 +214,20 @@ def test_training_merges_spellings_of_one_class():
     assert asked.classes == ["Sitting", "walking-"] and set(asked.windows.labels) == {"Sitting", "walking-"}
 
 
+def test_merge_and_ignore_rules_match_every_spelling():
+    """``--merge``/``--ignore`` (and the dialog's rules) name a class once; sessions that spell it
+    ``SITTING`` or ``Walking`` follow the rule too, and the model learns one class per rule."""
+    from harlab.ml.class_rules import output_classes, relabeled_view
+
+    mapping = {"sitting": "rest", "running": None}
+    a, b = make_session("P0", seed=0), make_session("P1", seed=1, labels=UPPER)
+    for s in (a, b):
+        v = relabeled_view(s, "activity", mapping)
+        assert {seg.label for seg in v.label_tracks["activity"]} in ({"rest", "walking"}, {"rest", "Walking"})
+    names = a.schema.names + b.schema.names
+    assert output_classes(mapping, names) == ["rest", "walking"]
+
+
 def test_accepting_predictions_keeps_the_schema_spelling(lower_model):
     model, _ = lower_model
     session = make_session("Q", seed=9, labels=UPPER)
@@ -187,6 +237,16 @@ def test_accepting_predictions_keeps_the_schema_spelling(lower_model):
     accept_predictions(pred, "accepted", 0.0, 120.0, schema_names=session.schema.names).do(session)
     got = {s.label for s in session.label_tracks["accepted"]}
     assert got and got <= set(UPPER.values()) and session.schema.names == before
+
+
+def test_a_class_spelt_differently_shows_in_the_schemas_colour():
+    """A Fitbit model's ``Walking`` predicted on a session labelled ``WALKING`` is drawn in the
+    label's colour (the timeline and segment table ask ``schema.color``), not a hashed one."""
+    from harlab.core import LabelClass, LabelSchema
+
+    schema = LabelSchema([LabelClass("WALKING_UPSTAIRS", "#123456"), LabelClass("walking", "#abcdef")])
+    assert schema.color("Walking Upstairs") == "#123456" and schema.color("WALKING") == "#abcdef"
+    assert schema.color("Laying") == schema.color("Laying") not in ("#123456", "#abcdef")
 
 
 @pytest.mark.slow

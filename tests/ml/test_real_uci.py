@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from harlab.ml.dataset import build_dataset
 from harlab.ml.training import TrainConfig, train
+from tests.real_data import SHARED_DATA
 
-DATA = Path(
-    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-)
+DATA = SHARED_DATA
 UCI = DATA / "uci-hapt" / "RawData"
 
 

@@ -4,16 +4,13 @@ in a temporary MLflow store (never the user's), shared by the tracking, registry
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-#: ``../shared/data`` beside the checkout, or where HARLAB_SHARED_DATA points (a git worktree elsewhere)
-DATA = Path(
-    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-)
+from tests.real_data import SHARED_DATA
+
+DATA = SHARED_DATA
 WATCH_BIN = DATA / "fitbit-seed" / "watch-bin"
 RAW_CSV = DATA / "fitbit-seed" / "azure" / "fitbit" / "raw_input"
 TINY = [

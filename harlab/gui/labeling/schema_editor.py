@@ -32,10 +32,10 @@ from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelClass, LabelSchema
 from harlab.core.session import Session
 from harlab.gui.window_size import resize_within_screen
-from harlab.labeling.class_keys import assign_hotkeys
+from harlab.labeling.class_keys import assign_hotkeys, describe_repairs
 from harlab.labeling.commands import SetSchema
 from harlab.labeling.history import EditHistory
-from harlab.labeling.schema_presets import PRESETS, export_schema, import_schema, preset
+from harlab.labeling.schema_presets import PRESETS, export_schema, preset, read_schema
 from harlab.labeling.shortcuts import class_hotkey_problem
 
 NAME, COLOUR, HOTKEY, DESCRIPTION = range(4)
@@ -277,13 +277,18 @@ class SchemaEditorDialog(QDialog):
         self.set_classes(list(preset(name)))
 
     def import_from(self, path: str | Path) -> bool:
+        """Load the classes of a schema file; hotkeys it binds to the shortcut table's keys are
+        moved to free keys (or cleared) and the message line says which."""
         try:
-            schema = import_schema(path)
+            schema, repairs = read_schema(path)
         except HarlabError as exc:
             self.message.setStyleSheet("color: #d62728;")
             self.message.setText(str(exc))
             return False
         self.set_classes(list(schema))
+        if repairs:
+            self.message.setStyleSheet("color: #c06000;")
+            self.message.setText(describe_repairs(repairs, hint="; OK keeps them."))
         return True
 
     def export_to(self, path: str | Path) -> bool:

@@ -109,12 +109,13 @@ class ExploreDialog(QDialog):
         self.explained = proj.explained
         self.labels = [data.classes[i] for i in data.y]
         self.starts = np.asarray(data.windows.start_s, float)
-        self.window = w
+        self.window = data.info.window_s  # whole samples: 2.56 s at 10 Hz is cut as 2.6 s
         self._draw()
         share = ", ".join(f"PC{i + 1} {v:.0%}" for i, v in enumerate(self.explained))
         self.status.setText(
-            f"{len(self.labels)} windows of {w:g} s from track {track!r}; explained variance: {share}. "
-            "Click a point to show its window in the timeline."
+            f"{len(self.labels)} windows of {self.window:g} s from track {track!r}; explained variance: "
+            f"{share}. Click a point to show its window in the timeline."
+            + "".join(f"\n{note}" for note in data.notes)
         )
 
     def _draw(self) -> None:

@@ -47,6 +47,7 @@ from harlab.core.classnames import class_key, spelling_map
 from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
+from harlab.core.wording import counted
 from harlab.gui.background_job import BackgroundJob
 from harlab.gui.ml.class_table import ClassTable, fmt_duration
 from harlab.gui.ml.job import default_model_path
@@ -535,7 +536,7 @@ class TrainDialog(QDialog):
         except HarlabError:
             n = 0
         return (
-            f"Ready: Train learns {n} classes from {len(self._sources)} session(s) with "
+            f"Ready: Train learns {n} classes from {counted(len(self._sources), 'session')} with "
             f"{self.preset_combo.currentText()}; validation on {split}."
         )
 
@@ -644,7 +645,7 @@ class TrainDialog(QDialog):
         job.failed.connect(self._on_failed)
         job.ended.connect(self._on_job_ended)
         self._job = job
-        self._set_status(f"Starting: {req.config.preset} on {len(req.sources)} session(s)…")
+        self._set_status(f"Starting: {req.config.preset} on {counted(len(req.sources), 'session')}…")
         self._update_state()
         job.start()
         return True

@@ -149,6 +149,7 @@ class LivePlots(QWidget):
                 p.hideAxis("bottom")  # one time axis for all (axes are the costliest thing to repaint)
             else:
                 p.setLabel("bottom", "time since start", units="s")
+                p.getAxis("bottom").enableAutoSIPrefix(False)  # 3605 s, not 3.605 "ks" an hour in
             p.setXLink(first)
             curves = []
             for i, ch in enumerate(channels):

@@ -40,3 +40,17 @@ def test_pca_scatter_separates_classes_and_clicks_jump(make_window, qtbot, tmp_p
     dlg.axes.setCurrentIndex(2)  # PC2 × PC3 redraws without recomputing
     assert dlg.plot.getAxis("bottom").labelText.startswith("PC2")
     dlg.grab().save(str(tmp_path / "explore.png"))
+
+
+def test_explore_at_10_hz_says_the_window_it_cut(qtbot) -> None:
+    """The default 2.56 s is 25.6 samples at 10 Hz: the dialog cuts 26 (2.6 s) and says so,
+    instead of reporting windows of 2.56 s."""
+    from harlab.gui.ml.explore_dialog import ExploreDialog
+
+    session = make_demo_session(duration_min=4, seed=2, rate_hz=10.0)
+    dlg = ExploreDialog(session)
+    qtbot.addWidget(dlg)
+    dlg.compute()
+    text = dlg.status.text()
+    assert dlg.coords is not None and dlg.window == 2.6
+    assert "windows of 2.6 s" in text and "using 26 and 13 samples" in text, text

@@ -7,16 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from harlab.storage import read_session
+from tests.real_data import SHARED_DATA
 
-#: ``../shared/data`` beside the checkout, or where HARLAB_SHARED_DATA points (as tests/importers does)
-DATA = Path(
-    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-)
+DATA = SHARED_DATA
 WATCH = DATA / "wisdm2019" / "wisdm-dataset" / "raw" / "watch"
 ACCEL = WATCH / "accel" / "data_1600_accel_watch.txt"
 GYRO = WATCH / "gyro" / "data_1600_gyro_watch.txt"

@@ -83,3 +83,26 @@ def test_one_participant_run_reports_time_blocks_with_a_readable_matrix(make_dia
     big = d.show_confusion_dialog()
     assert big is not None and "time blocks" in big.findChildren(type(d.status_label))[0].text()
     big.close()
+
+
+@pytest.mark.slow
+def test_default_windows_train_on_the_real_10_hz_seed(make_dialog, qtbot, tmp_path):
+    """The seed's 10 Hz Fitbit sessions with the dialog's default window and stride (2.56 s is
+    25.6 samples): the run rounds them, says so, and validates on time blocks (one person)."""
+    from harlab.cli import main
+    from tests.real_data import SHARED_DATA
+
+    seed = SHARED_DATA / "fitbit-seed" / "watch-bin"
+    if not seed.is_dir():
+        pytest.skip("../shared/data/fitbit-seed not present")
+    assert main(["import", str(seed), "-o", str(tmp_path / "s"), "-q"]) == 0
+    d = make_dialog(session_paths=sorted(str(p) for p in (tmp_path / "s").glob("*.h5")))
+    assert d.window_spin.value() == pytest.approx(2.56) and _agrees(d) and d.train_button.isEnabled()
+    d.preset_combo.setCurrentText("features")  # the window defaults are what is tested; features is fast
+    with qtbot.waitSignal(d.training_finished, timeout=240_000):
+        assert d.start_training()
+    qtbot.waitUntil(lambda: not d.training, timeout=10_000)
+    text = d.result_label.text()
+    assert "using 26 and 13 samples" in text and "time blocks of each recording" in text, text
+    assert d.confusion_view.rowCount() == 10 and d.status_label.text().startswith("Done.")
+    d.grab().save(str(tmp_path / "train_dialog_seed.png"))
