@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from harlab.cli.ml_options import note, session_file
 from harlab.core.classnames import class_key, describe_unmatched, find_class
 from harlab.core.errors import HarlabError
+from harlab.core.files import input_file
 from harlab.core.metadata import sha256_of
 from harlab.core.wording import counted
 
@@ -63,9 +64,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from harlab.storage import open_session
 
-    for path in args.sessions:  # a broken or hostile file is refused before the model is loaded
-        if Path(path).is_file():
-            open_session(session_file(Path(path))).close()
+    for path in args.sessions:  # a missing, special, broken or hostile file is refused before the model loads
+        if not Path(path).exists():
+            raise HarlabError(f"{path}: no such session file")
+        open_session(session_file(input_file(path, "a session file"))).close()
     from harlab.ml.modelfile import ActivityModel
     from harlab.ml.predict import SmoothingConfig, predict_session
 
@@ -82,8 +84,6 @@ def run(args: argparse.Namespace) -> int:
     sm = SmoothingConfig(None if args.no_hmm else args.p_switch, args.min_duration)
     warned: set[str] = set()
     for path in args.sessions:
-        if not Path(path).is_file():
-            raise HarlabError(f"{path}: no such session file")
         note(f"predicting {path}")
         t0 = time.perf_counter()
         with open_session(path, writable=True) as sf:

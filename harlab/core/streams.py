@@ -21,6 +21,11 @@ import numpy as np
 from harlab.core.errors import SessionError
 
 # Per-sample quality flags (bit mask, uint8).
+#: A stream's name, channel names, units, kind and device are at most this many characters
+#: (session files are held to it on open): messages quote names whole, so a 2 MB channel name
+#: taken from a hostile CSV header would be a 2 MB error, and no sensor needs more.
+MAX_NAME_CHARS = 256
+
 FLAG_GAP_BEFORE = 1  #: more than 1.5 nominal periods since the previous sample
 FLAG_CLIPPED = 2  #: the sensor reported its range limit
 FLAG_DUPLICATE = 4  #: the source repeated this sample (kept, marked)
@@ -210,7 +215,20 @@ class Stream:
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
-            raise SessionError(f"invalid stream name {self.name!r}")
+            raise SessionError(f"invalid stream name {self.name[:MAX_NAME_CHARS]!r}")
+        for what, texts in (
+            ("name", [self.name]),
+            ("channel name", self.channels),
+            ("unit", self.units),
+            ("kind", [self.kind]),
+            ("device", [self.device]),
+        ):
+            long = next((t for t in texts if len(t) > MAX_NAME_CHARS), None)
+            if long is not None:
+                raise SessionError(
+                    f"stream {self.name[:60]!r}: a {what} of {len(long)} characters "
+                    f"({long[:40]!r}...; at most {MAX_NAME_CHARS})"
+                )
         if len(self.channels) != self.data.n_channels:
             raise SessionError(
                 f"stream {self.name!r}: {len(self.channels)} channel names for "

@@ -340,3 +340,25 @@ def test_export_refuses_special_files_at_once(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     r = harlab("export", str(fifo), "--to", "segments", "-o", str(tmp_path / "s.csv"), timeout=30)
     assert r.returncode == 2 and "not a regular file" in r.stderr
+
+
+def test_ml_commands_name_a_special_file_or_folder_for_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train, evaluate and predict said 'no such session file' of a FIFO, /dev/zero or '.'."""
+    from harlab.simulate import demo_model_path
+
+    fifo = tmp_path / "s.h5"
+    os.mkfifo(fifo)
+    model = str(demo_model_path())
+    for path, words in ((str(fifo), "is a FIFO"), ("/dev/zero", "is a device")):
+        for argv in (
+            ["train", path, "-o", str(tmp_path / "m.harmodel")],
+            ["evaluate", model, path],
+            ["predict", model, path],
+        ):
+            assert main(argv) == 2
+            assert words in capsys.readouterr().err, argv
+    assert main(["predict", model, str(tmp_path)]) == 2
+    assert "is a folder, not a session file" in capsys.readouterr().err
+    assert not (tmp_path / "m.harmodel").exists()

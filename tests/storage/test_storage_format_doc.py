@@ -71,6 +71,9 @@ def test_format_doc_states_the_limits_the_code_enforces():
         f"at most {layout.MAX_TABLE_BYTES >> 20} MiB",
         f"at most {layout.MAX_ATTR_BYTES >> 20} MiB",
         f"at most {layout.MAX_CHANNELS} channels",
+        f"at most {layout.MAX_TRACKS} members each",
+        f"at most {layout.MAX_OBJECTS} objects",
+        f"are at most {layout.MAX_NAME_CHARS} characters",
         f"(0, {layout.MAX_RATE_HZ:.0f}] Hz",
         f"integer in {layout.PYRAMID_FACTOR_RANGE[0]}..{layout.PYRAMID_FACTOR_RANGE[1]}",
         ", ".join(list(layout.ALLOWED_FILTERS.values())[:-1])

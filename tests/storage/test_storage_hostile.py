@@ -14,7 +14,7 @@ import pytest
 
 from harlab.core import SessionFileError
 from harlab.storage import open_session, read_session, save_session, validate_file
-from harlab.storage.layout import MAX_CHUNK_BYTES
+from harlab.storage.layout import MAX_CHUNK_BYTES, MAX_NAME_CHARS, MAX_TRACKS
 
 
 @pytest.fixture
@@ -135,6 +135,37 @@ def test_channel_names_must_be_utf8(good):
         ),
     )
     refused(good, "/streams/acc", "channels", "not valid UTF-8")
+
+
+@pytest.mark.parametrize("key", ["channels", "units", "kind", "device"])
+def test_a_long_stream_name_attribute_is_refused_not_quoted(good, key):
+    """Messages quote names whole: a 2 MB channel name was a 2 MB error from predict."""
+    long = "x" * 2_000_000
+    edit(
+        good,
+        lambda f: f["streams/acc"].attrs.__setitem__(
+            key, np.array([long, "y", "z"], dtype=object) if key in ("channels", "units") else long
+        ),
+    )
+    refused(good, "/streams/acc", key, f"2000000 characters (at most {MAX_NAME_CHARS})")
+    with pytest.raises(SessionFileError) as info:
+        read_session(good)
+    assert len(str(info.value)) < 500
+
+
+def test_a_long_object_name_is_refused(good):
+    edit(good, lambda f: f.copy(f["labels/activity"], "labels/" + "L" * 5000))
+    refused(good, "/labels", "5000 characters")
+
+
+def test_thousands_of_tracks_are_refused_by_counting(good):
+    """3000 label tables took the metadata walk past its 30 s limit ('damaged'); counted first now."""
+
+    def go(f):
+        for i in range(MAX_TRACKS + 1 - len(f["labels"])):
+            f.create_group(f"labels/l{i}")
+
+    refused(edit(good, go), f"/labels holds {MAX_TRACKS + 1} members (at most {MAX_TRACKS})")
 
 
 def test_validate_counts_infinite_values_per_stream_and_accepts_nan(good):
