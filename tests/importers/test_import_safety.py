@@ -250,6 +250,34 @@ def test_overwrite_on_a_full_disk_keeps_every_old_file(two_sessions) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(t.name for t in targets)
 
 
+def test_a_failed_input_leaves_earlier_inputs_new_and_its_own_old(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three inputs re-imported with --overwrite while the second's session is open in the
+    workbench: the first is replaced, the second keeps its old file, the third is imported."""
+
+    def csv(name: str, offset: float) -> Path:
+        p = tmp_path / "in" / name
+        p.parent.mkdir(exist_ok=True)
+        rows = "".join(f"{i / 10},{i + offset}\n" for i in range(50))
+        p.write_text("time_s,accelerometer.x [m/s^2]\n" + rows)
+        return p
+
+    out = tmp_path / "out"
+    inputs = [csv(n, 0) for n in ("a.csv", "b.csv", "c.csv")]
+    assert main(["import", *map(str, inputs), "--format", "csv", "-o", str(out), "-q"]) == 0
+    targets = [out / f"{p.stem}.h5" for p in inputs]
+    old = [sha(t) for t in targets]
+    inputs = [csv(n, 1) for n in ("a.csv", "b.csv", "c.csv")]
+    with FileLock(targets[1]):
+        rc = main(["import", *map(str, inputs), "--format", "csv", "-o", str(out), "--overwrite", "-q"])
+    assert rc == 1 and "open for writing by another harlab process" in capsys.readouterr().out
+    new = [sha(t) for t in targets]
+    assert new[0] != old[0] and new[1] == old[1] and new[2] != old[2]
+    assert read_session(targets[0]).streams  # the new file is whole
+    assert sorted(p.name for p in out.iterdir()) == ["a.h5", "b.h5", "c.h5"]  # no temp left
+
+
 # -- special files and bounded messages ------------------------------------------------------
 
 
