@@ -220,6 +220,7 @@ def test_registering_validates_the_file_it_logs(tiny_model, tmp_path, monkeypatc
 
 
 def test_format_doc_states_the_limits_the_code_enforces():
+    from harlab.core.streams import MAX_NAME_CHARS
     from harlab.ml.booster_text import MAX_LEAVES
     from harlab.ml.model_archive import MAX_ARRAY_BYTES, MAX_DEFLATE_RATIO, MAX_FILE_BYTES
     from harlab.ml.model_header import LIMITS, MAX_DEPTH
@@ -234,6 +235,7 @@ def test_format_doc_states_the_limits_the_code_enforces():
         f"depth ≤ {LIMITS['depth']}",
         f"width ≤ {LIMITS['width']:,}".replace(",", " "),
         f"channels (1..{LIMITS['channels']})",
+        f"of at most {MAX_NAME_CHARS} characters",
         f"{LIMITS['window_samples']:,} samples".replace(",", " "),
         f"at most {MAX_DEPTH} levels",
         f"{LIMITS['activations']:,} values per window".replace(",", " "),
