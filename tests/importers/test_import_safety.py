@@ -311,6 +311,37 @@ def test_an_error_quotes_a_bounded_part_of_the_input(
     assert len(text) < 2000
 
 
+def test_a_table_of_200000_columns_is_refused_before_parsing(tmp_path: Path) -> None:
+    """pandas needed minutes for the 2 MB header; the width is checked on the first line."""
+    from harlab.core.errors import ImportFormatError
+    from harlab.importers import get_importer
+    from harlab.importers.import_support import MAX_COLUMNS
+
+    wide = ",".join(f"c{i}" for i in range(200_000))
+    csv = tmp_path / "wide.csv"
+    csv.write_text(f"time_s,{wide}\n0," + ",".join("1" * 200_000) + "\n")
+    logger = tmp_path / "2023-10-28_13-52-24"
+    logger.mkdir()
+    (logger / "Accelerometer.csv").write_text(
+        f"time,seconds_elapsed,z,y,x,{wide}\n1698501144401773000,0.2,1,2,3\n"
+    )
+    for fmt, path in (("csv", csv), ("sensor_logger", logger)):
+        with pytest.raises(ImportFormatError, match=f"20000[15] columns .*at most {MAX_COLUMNS}") as err:
+            get_importer(fmt).read(path, ImportOptions())
+        assert err.value.line == 1 and len(str(err.value)) < 500
+
+
+def test_json_nested_200000_deep_is_a_clear_error(tmp_path: Path) -> None:
+    """The Web API and Takeout JSON readers raised RecursionError with a traceback."""
+    from harlab.core.errors import ImportFormatError
+    from harlab.importers import get_importer
+
+    p = tmp_path / "heart_intraday_2024-03-01.json"
+    p.write_text('{"activities-heart-intraday": {"dataset": ' + "[" * 200_000 + "]" * 200_000 + "}}")
+    with pytest.raises(ImportFormatError, match="nested too deeply"):
+        get_importer("fitbit_webapi_hr").read(p, ImportOptions())
+
+
 # -- the report ----------------------------------------------------------------------------------
 
 
