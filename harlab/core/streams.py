@@ -26,6 +26,10 @@ from harlab.core.errors import SessionError
 #: taken from a hostile CSV header would be a 2 MB error, and no sensor needs more.
 MAX_NAME_CHARS = 256
 
+#: Timestamps are seconds from the session's start; none lies further than this from it (about
+#: 100 years), so a clock reading 1e300 is refused instead of becoming a stream of 1e-300 Hz.
+MAX_TIME_S = 3.2e9
+
 FLAG_GAP_BEFORE = 1  #: more than 1.5 nominal periods since the previous sample
 FLAG_CLIPPED = 2  #: the sensor reported its range limit
 FLAG_DUPLICATE = 4  #: the source repeated this sample (kept, marked)
@@ -102,6 +106,11 @@ def check_samples(time: np.ndarray, values: np.ndarray, what: str = "stream") ->
     if len(time) and not np.all(np.isfinite(time)):
         bad = int(np.flatnonzero(~np.isfinite(time))[0])
         raise SessionError(f"{what}: timestamp {bad} is not finite")
+    if len(time) and not (abs(float(time[0])) <= MAX_TIME_S and abs(float(time[-1])) <= MAX_TIME_S):
+        bad = int(np.flatnonzero(np.abs(time) > MAX_TIME_S)[0])
+        raise SessionError(
+            f"{what}: timestamp {bad} is {float(time[bad]):.6g} s from the start; at most {MAX_TIME_S:.3g} s"
+        )
     if len(time) > 1:
         back = np.flatnonzero(np.diff(time) < 0)
         if len(back):

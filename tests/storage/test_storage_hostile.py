@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from harlab.core import SessionFileError
+from harlab.core.errors import SessionError
+from harlab.core.streams import MAX_TIME_S, Stream
 from harlab.storage import open_session, read_session, save_session, validate_file
 from harlab.storage.layout import MAX_CHUNK_BYTES, MAX_NAME_CHARS, MAX_TRACKS
 
@@ -166,6 +168,22 @@ def test_thousands_of_tracks_are_refused_by_counting(good):
             f.create_group(f"labels/l{i}")
 
     refused(edit(good, go), f"/labels holds {MAX_TRACKS + 1} members (at most {MAX_TRACKS})")
+
+
+def test_a_timestamp_centuries_from_the_start_fails_validate_and_is_not_saved_into(good):
+    """time 1e300 passed validate (a stream of 1e-300 Hz whose duration info printed in 300 digits)."""
+    edit(good, lambda f: f["streams/acc/time"].__setitem__(-1, 1e300))
+    (problem,) = validate_file(good)
+    assert "/streams/acc" in problem and f"1e+300 s from the start; at most {MAX_TIME_S:.3g} s" in problem
+    before = hashlib.sha256(good.read_bytes()).hexdigest()
+    with (
+        open_session(good, writable=True) as sf,
+        pytest.raises(SessionFileError, match="fails harlab validate"),
+    ):
+        sf.save()
+    assert hashlib.sha256(good.read_bytes()).hexdigest() == before
+    with pytest.raises(SessionError, match="timestamp 2 is 1e\\+12 s from the start"):
+        Stream.from_arrays("acc", np.array([0.0, 1.0, 1e12]), np.zeros((3, 1)), ["x"], "m/s^2")
 
 
 def test_validate_counts_infinite_values_per_stream_and_accepts_nan(good):
