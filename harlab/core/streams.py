@@ -30,6 +30,13 @@ MAX_NAME_CHARS = 256
 #: 100 years), so a clock reading 1e300 is refused instead of becoming a stream of 1e-300 Hz.
 MAX_TIME_S = 3.2e9
 
+
+def check_name_length(name: str, what: str) -> None:
+    """Refuse a name longer than :data:`MAX_NAME_CHARS`, quoting only its start."""
+    if len(name) > MAX_NAME_CHARS:
+        raise SessionError(f"a {what} of {len(name)} characters ({name[:40]!r}...; at most {MAX_NAME_CHARS})")
+
+
 FLAG_GAP_BEFORE = 1  #: more than 1.5 nominal periods since the previous sample
 FLAG_CLIPPED = 2  #: the sensor reported its range limit
 FLAG_DUPLICATE = 4  #: the source repeated this sample (kept, marked)
@@ -232,12 +239,11 @@ class Stream:
             ("kind", [self.kind]),
             ("device", [self.device]),
         ):
-            long = next((t for t in texts if len(t) > MAX_NAME_CHARS), None)
-            if long is not None:
-                raise SessionError(
-                    f"stream {self.name[:60]!r}: a {what} of {len(long)} characters "
-                    f"({long[:40]!r}...; at most {MAX_NAME_CHARS})"
-                )
+            for text in texts:
+                try:
+                    check_name_length(text, what)
+                except SessionError as exc:
+                    raise SessionError(f"stream {self.name[:60]!r}: {exc}") from None
         if len(self.channels) != self.data.n_channels:
             raise SessionError(
                 f"stream {self.name!r}: {len(self.channels)} channel names for "

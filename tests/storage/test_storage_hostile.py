@@ -14,6 +14,7 @@ import pytest
 
 from harlab.core import SessionFileError
 from harlab.core.errors import SessionError
+from harlab.core.labels import LabelClass, LabelTrack, Segment
 from harlab.core.streams import MAX_TIME_S, Stream
 from harlab.storage import open_session, read_session, save_session, validate_file
 from harlab.storage.layout import MAX_CHUNK_BYTES, MAX_NAME_CHARS, MAX_TRACKS
@@ -153,6 +154,30 @@ def test_a_long_stream_name_attribute_is_refused_not_quoted(good, key):
     with pytest.raises(SessionFileError) as info:
         read_session(good)
     assert len(str(info.value)) < 500
+
+
+def test_a_long_class_label_is_refused_not_quoted(good, tmp_path):
+    """predict's unknown-class warning quoted a 2 MB segment label whole."""
+
+    def go(f):
+        table = f["labels/activity"][()]
+        table["label"][0] = "W" * 2_000_000
+        f["labels/activity"][0] = table[0]
+
+    edit(good, go)
+    with pytest.raises(SessionFileError, match="of 2000000 characters") as info:
+        read_session(good)
+    assert len(str(info.value)) < 500
+    (problem,) = validate_file(good)
+    assert len(problem) < 500
+    for make in (
+        lambda: LabelClass("c" * 300),
+        lambda: Segment(0.0, 1.0, "c" * 300),
+        lambda: Segment(0.0, 1.0, "walk", annotator="a" * 300),
+        lambda: LabelTrack("t" * 300),
+    ):
+        with pytest.raises(SessionError, match=f"of 300 characters .*at most {MAX_NAME_CHARS}"):
+            make()
 
 
 def test_a_long_object_name_is_refused(good):
