@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harlab.core.errors import HarlabError
-from harlab.core.files import SESSION_SUFFIXES
+from harlab.core.files import SESSION_SUFFIXES, input_file
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S
 from harlab.core.wording import counted
@@ -59,10 +59,10 @@ def session_paths(items: Sequence[str | Path]) -> list[Path]:
             if not found:
                 raise HarlabError(f"{path}: folder holds no session files ({', '.join(SESSION_SUFFIXES)})")
             out += found
-        elif path.is_file():
-            out.append(session_file(path))
-        else:
+        elif not path.exists():
             raise HarlabError(f"{path}: no such session file or folder")
+        else:  # a FIFO or device is refused without being opened
+            out.append(session_file(input_file(path, "a session file")))
     return out
 
 

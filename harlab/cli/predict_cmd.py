@@ -24,6 +24,7 @@ from harlab.cli.ml_options import note, session_file
 from harlab.cli.shared_options import add_quiet, quiet_stderr
 from harlab.core.classnames import class_key, describe_unmatched
 from harlab.core.errors import HarlabError
+from harlab.core.files import input_file
 from harlab.core.metadata import sha256_of
 from harlab.core.wording import counted
 
@@ -98,17 +99,16 @@ def run_sequential(args: argparse.Namespace) -> int:
     """Every session in this process, one after the other, with progress per window batch."""
     from harlab.storage import open_session
 
-    for path in args.sessions:  # a broken or hostile file is refused before the model is loaded
-        if Path(path).is_file():
-            open_session(session_file(Path(path))).close()
+    for path in args.sessions:  # a missing, special, broken or hostile file is refused before the model loads
+        if not Path(path).exists():
+            raise HarlabError(f"{path}: no such session file")
+        open_session(session_file(input_file(path, "a session file"))).close()
     from harlab.ml.predict import SmoothingConfig, predict_session
 
     model, version, params = load_model(args)
     sm = SmoothingConfig(None if args.no_hmm else args.p_switch, args.min_duration)
     warned: set[str] = set()
     for path in args.sessions:
-        if not Path(path).is_file():
-            raise HarlabError(f"{path}: no such session file")
         note(f"predicting {path}")
         t0 = time.perf_counter()
         with open_session(path, writable=True) as sf:

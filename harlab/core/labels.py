@@ -22,6 +22,7 @@ from harlab.core.classnames import find_class
 from harlab.core.colors import CLASS_COLORS, distinct_color
 from harlab.core.errors import SessionError
 from harlab.core.events import EventEmitter
+from harlab.core.streams import MAX_NAME_CHARS, check_name_length
 
 Policy = Literal["exclusive", "overlapping"]
 SOURCES = ("manual", "imported", "accepted_prediction", "recorded", "prediction")
@@ -49,6 +50,7 @@ class LabelClass:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise SessionError("a label class needs a non-empty name")
+        check_name_length(self.name, "class name")
         if not _COLOR_RE.match(self.color):
             raise SessionError(f"class {self.name!r}: colour {self.color!r} is not #rrggbb")
 
@@ -221,6 +223,8 @@ class Segment:
             raise SessionError(f"segment ends ({self.end}) before it starts ({self.start})")
         if not self.label:
             raise SessionError("a segment needs a class label")
+        check_name_length(self.label, "segment label")
+        check_name_length(self.annotator, "annotator")
         if self.source not in SOURCES:
             raise SessionError(f"unknown segment source {self.source!r}; one of {SOURCES}")
         if self.confidence is not None and not (0.0 <= self.confidence <= 1.0):
@@ -244,7 +248,8 @@ class LabelTrack:
 
     def __init__(self, name: str, policy: Policy = "exclusive", description: str = "") -> None:
         if not name or "/" in name:
-            raise SessionError(f"invalid track name {name!r}")
+            raise SessionError(f"invalid track name {name[:MAX_NAME_CHARS]!r}")
+        check_name_length(name, "track name")
         if policy not in ("exclusive", "overlapping"):
             raise SessionError(f"unknown overlap policy {policy!r}")
         self.name = name

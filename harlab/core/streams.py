@@ -21,6 +21,22 @@ import numpy as np
 from harlab.core.errors import SessionError
 
 # Per-sample quality flags (bit mask, uint8).
+#: A stream's name, channel names, units, kind and device are at most this many characters
+#: (session files are held to it on open): messages quote names whole, so a 2 MB channel name
+#: taken from a hostile CSV header would be a 2 MB error, and no sensor needs more.
+MAX_NAME_CHARS = 256
+
+#: Timestamps are seconds from the session's start; none lies further than this from it (about
+#: 100 years), so a clock reading 1e300 is refused instead of becoming a stream of 1e-300 Hz.
+MAX_TIME_S = 3.2e9
+
+
+def check_name_length(name: str, what: str) -> None:
+    """Refuse a name longer than :data:`MAX_NAME_CHARS`, quoting only its start."""
+    if len(name) > MAX_NAME_CHARS:
+        raise SessionError(f"a {what} of {len(name)} characters ({name[:40]!r}...; at most {MAX_NAME_CHARS})")
+
+
 FLAG_GAP_BEFORE = 1  #: more than 1.5 nominal periods since the previous sample
 FLAG_CLIPPED = 2  #: the sensor reported its range limit
 FLAG_DUPLICATE = 4  #: the source repeated this sample (kept, marked)
@@ -97,6 +113,11 @@ def check_samples(time: np.ndarray, values: np.ndarray, what: str = "stream") ->
     if len(time) and not np.all(np.isfinite(time)):
         bad = int(np.flatnonzero(~np.isfinite(time))[0])
         raise SessionError(f"{what}: timestamp {bad} is not finite")
+    if len(time) and not (abs(float(time[0])) <= MAX_TIME_S and abs(float(time[-1])) <= MAX_TIME_S):
+        bad = int(np.flatnonzero(np.abs(time) > MAX_TIME_S)[0])
+        raise SessionError(
+            f"{what}: timestamp {bad} is {float(time[bad]):.6g} s from the start; at most {MAX_TIME_S:.3g} s"
+        )
     if len(time) > 1:
         back = np.flatnonzero(np.diff(time) < 0)
         if len(back):
@@ -210,7 +231,19 @@ class Stream:
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
-            raise SessionError(f"invalid stream name {self.name!r}")
+            raise SessionError(f"invalid stream name {self.name[:MAX_NAME_CHARS]!r}")
+        for what, texts in (
+            ("name", [self.name]),
+            ("channel name", self.channels),
+            ("unit", self.units),
+            ("kind", [self.kind]),
+            ("device", [self.device]),
+        ):
+            for text in texts:
+                try:
+                    check_name_length(text, what)
+                except SessionError as exc:
+                    raise SessionError(f"stream {self.name[:60]!r}: {exc}") from None
         if len(self.channels) != self.data.n_channels:
             raise SessionError(
                 f"stream {self.name!r}: {len(self.channels)} channel names for "

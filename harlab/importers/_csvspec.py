@@ -190,6 +190,8 @@ class CsvSpec:
                     data = json.loads(text)
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
             raise CsvSpecError(f"{p}: not a valid TOML/JSON CSV spec: {exc}") from exc
+        except RecursionError:
+            raise CsvSpecError(f"{p}: not a valid TOML/JSON CSV spec: nested too deeply") from None
         try:
             return cls.from_dict(data)
         except CsvSpecError as exc:

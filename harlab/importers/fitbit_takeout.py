@@ -154,6 +154,10 @@ def _load_json(entry: Entry) -> tuple[object, str]:
         raise ImportFormatError(
             entry.label, f"invalid JSON: {exc.msg}", line=exc.lineno, expected="a JSON array of records"
         ) from exc
+    except RecursionError:  # arrays nested thousands deep exhaust the decoder's stack
+        raise ImportFormatError(
+            entry.label, "JSON nested too deeply", line=1, expected="a JSON array of records"
+        ) from None
     return data, text
 
 

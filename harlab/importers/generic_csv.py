@@ -41,7 +41,15 @@ from harlab.core.metadata import DeviceInfo, Metadata, check_timezone
 from harlab.core.session import Session
 from harlab.core.streams import FLAG_SUSPECT, Stream, median_period
 from harlab.importers._csvspec import CsvSpec, CsvSpecError, StreamSpec
-from harlab.importers.import_support import check_values, gap_flags, nominal_rate, provenance, read_text, runs
+from harlab.importers.import_support import (
+    check_values,
+    check_width,
+    gap_flags,
+    nominal_rate,
+    provenance,
+    read_text,
+    runs,
+)
 from harlab.importers.importer import (
     Importer,
     ImportOptions,
@@ -88,6 +96,7 @@ class _Table:
         if not text.strip():
             raise ImportFormatError(path, "file is empty", expected="a CSV table")
         self.first_line = spec.skip_rows + (2 if spec.header else 1)
+        check_width(path, text, spec.delimiter, spec.skip_rows)
         try:
             df = pd.read_csv(
                 io.StringIO(text),

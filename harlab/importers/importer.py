@@ -12,6 +12,7 @@ and what was expected.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 from collections.abc import Iterator
@@ -62,6 +63,27 @@ class Importer:
     #: True when the importer implements :meth:`read_into` (one session per input, streamed into
     #: the file in bounded memory); ``harlab import`` and the workbench's import then use it.
     streaming: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Every format's ``read`` names its input when the streams it builds break a rule of
+        :mod:`harlab.core.streams` (a timestamp centuries away, a name of megabytes): such a
+        :class:`SessionError` becomes an :class:`ImportFormatError` of the input, as every other
+        refusal of an importer is."""
+        super().__init_subclass__(**kwargs)
+        read = cls.__dict__.get("read")
+        if read is None:
+            return
+
+        @functools.wraps(read)
+        def checked_read(
+            self: Importer, path: Path, options: ImportOptions, progress: ProgressCallback | None = None
+        ) -> list[Session]:
+            try:
+                return read(self, path, options, progress)
+            except SessionError as exc:
+                raise ImportFormatError(path, str(exc)) from exc
+
+        cls.read = checked_read  # type: ignore[method-assign]
 
     def sniff(self, path: Path) -> float:
         """Confidence 0..1 that this importer reads ``path``, from its content."""

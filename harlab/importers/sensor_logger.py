@@ -57,6 +57,7 @@ from harlab.core.streams import FLAG_SUSPECT, Stream, median_period
 from harlab.importers.import_support import (
     ReadBudget,
     check_values,
+    check_width,
     gap_flags,
     line_of_row,
     nominal_rate,
@@ -129,6 +130,7 @@ def _read_table(where: Path, data: bytes) -> pd.DataFrame:
         raise ImportFormatError(
             where, "NUL character: this is a binary file", offset=data.index(b"\0"), expected="CSV text"
         )
+    check_width(where, text)
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (pd.errors.ParserError, ValueError) as exc:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from harlab.core.errors import HarlabError
+from harlab.core.streams import MAX_NAME_CHARS
 from harlab.ml.context import CONTEXT_NAMES
 from harlab.ml.models import CNN1DConfig, Seed2DConfig
 
@@ -126,7 +127,18 @@ def need_strings(d: dict[str, Any], key: str, where: str, lo: int, hi: int) -> l
     if not lo <= len(v) <= hi:
         expected = f"{lo} (one per channel)" if lo == hi else f"{lo}..{hi}"
         raise HarlabError(f"header field {_where(where, key)} has {len(v)} entries; expected {expected}")
+    for s in v:
+        _check_name(s, _where(where, key))
     return v
+
+
+def _check_name(s: str, where: str) -> None:
+    """Names (classes, channels, units, the track) become names in session files and are quoted
+    whole in messages, so they are held to the session file's own limit."""
+    if len(s) > MAX_NAME_CHARS:
+        raise HarlabError(
+            f"header field {where} holds a name of {len(s)} characters ({_show(s)}); at most {MAX_NAME_CHARS}"
+        )
 
 
 def _show(v: Any) -> str:
@@ -204,6 +216,8 @@ def check_info(info: dict[str, Any]) -> None:
     for key in _INFO_TEXT:
         if key in info and not isinstance(info[key], str):
             raise HarlabError(f"header field info.{key} must be a string, got {_show(info[key])}")
+        if key in info:
+            _check_name(info[key], f"info.{key}")
     if "n_train_windows" in info:
         need_int(info, "n_train_windows", w, 0)
     for key, kind in (("training_sessions", list), ("train_config", dict), ("metrics", dict)):
@@ -231,7 +245,7 @@ def check_info(info: dict[str, Any]) -> None:
     ):
         raise HarlabError(
             "header field info.orientation_upright must be null or 3 finite numbers (a direction), "
-            f"got {_show(upright) if not isinstance(upright, list) else upright[:5]}"
+            f"got {_show(upright) if not isinstance(upright, list) else [_show(x) for x in upright[:5]]}"
         )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from harlab.core.classnames import class_key, find_class
 from harlab.core.errors import HarlabError
+from harlab.core.files import input_file
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.ml.modelfile import ActivityModel
@@ -133,8 +134,9 @@ def predict_file(path: str | Path, job: PredictJob) -> PredictOutcome | Skipped:
     """Predict the session file at ``path`` into itself with ``job``'s model (see the module
     docstring); :class:`Skipped` when it already holds this prediction and ``job.resume``."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise HarlabError(f"{path}: no such session file")
+    input_file(path, "a session file")  # a FIFO or device is named, never opened
     model = job_model(job)
     name = job.name or f"{model.info.track}-predicted"
     if job.resume:

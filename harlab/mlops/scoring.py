@@ -474,6 +474,9 @@ def parse_payload(scorer: WindowScorer, body: Any) -> tuple[np.ndarray, str]:
         )
         if len(rows) > MAX_WINDOWS:
             raise ScoringInputError(f"{len(rows)} windows in one request", key, f"at most {MAX_WINDOWS}")
+        check_columns(scorer, width, key)
+        if any(not isinstance(r, list) or len(r) != width for r in rows):
+            raise ScoringInputError(f"rows are not lists of {width} cells", key, split)
         check_size(len(rows) * max(width, 1), key, f"{len(rows)} rows of {width} columns")
         return scorer.windows_from_frame(
             _table(lambda: pd.DataFrame(rows, columns=columns), key), rate
@@ -482,8 +485,21 @@ def parse_payload(scorer: WindowScorer, body: Any) -> tuple[np.ndarray, str]:
         raise ScoringInputError("not a list of records", key, '[{"column": value, ...}, ...]')
     if len(value) > MAX_WINDOWS:
         raise ScoringInputError(f"{len(value)} windows in one request", key, f"at most {MAX_WINDOWS}")
+    check_columns(scorer, len(set().union(*value)) if value else 1, key)
     check_size(sum(len(r) for r in value), key, f"{len(value)} records")
     return scorer.windows_from_frame(_table(lambda: pd.DataFrame.from_records(value), key), rate), "mlflow"
+
+
+def check_columns(scorer: WindowScorer, width: int, key: str) -> None:
+    """A table has one column of whole windows or one column per sample and channel; any other
+    width is refused before pandas builds it (a frame of 100 000 columns takes seconds to build)."""
+    n_flat = scorer.T * scorer.C
+    if width not in (1, n_flat):
+        raise ScoringInputError(
+            f"{width} columns; the model takes {n_flat} window columns or one column of whole windows",
+            key,
+            f"columns {frame_columns(scorer.info)[0]} ... (time-major), or 0..{n_flat - 1}",
+        )
 
 
 def _table(build: Any, key: str) -> pd.DataFrame:

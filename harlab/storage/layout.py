@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 from harlab.core.labels import Segment
+from harlab.core.streams import MAX_NAME_CHARS as MAX_NAME_CHARS  # object names are held to it too
 
 FORMAT_NAME = "harlab-session"
 FORMAT_VERSION = 1
@@ -55,8 +56,12 @@ MAX_CHANNELS = 4096
 MAX_RATE_HZ = 1e6
 #: The pyramid ``factor`` lies in this range (harlab writes ``PYRAMID_FACTOR``).
 PYRAMID_FACTOR_RANGE = (2, 1024)
-#: Objects (links) walked in one file before giving up.
-MAX_OBJECTS = 100_000
+#: Objects (links) walked in one file before giving up (a session of 256 streams with their
+#: pyramids holds about 5000).
+MAX_OBJECTS = 20_000
+#: Members of ``/streams``, ``/labels`` and ``/predictions`` each, counted before any is read:
+#: walking and reading thousands of tables takes minutes, and no session has that many.
+MAX_TRACKS = 256
 #: Attributes are read whole; none of harlab's is larger than a few kilobytes.
 MAX_ATTR_BYTES = 1 << 20
 #: ``/videos/<i>`` entries: their attributes (name, reference JSON, sync, region) and no members.

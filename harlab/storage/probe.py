@@ -116,7 +116,8 @@ def probe_metadata(path: str | Path) -> None:
         raise SessionFileError(
             path,
             f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
-            "(it loops on damaged metadata): the file is damaged",
+            "(it loops on damaged metadata, or the file holds far more objects than a session file has): "
+            "the file is damaged",
         ) from None
     except OSError:  # no child can be started (no processes left): read without the probe
         return

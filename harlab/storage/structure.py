@@ -32,9 +32,11 @@ from harlab.storage.layout import (
     MAX_CHANNELS,
     MAX_CHUNK_BYTES,
     MAX_EXPANSION,
+    MAX_NAME_CHARS,
     MAX_OBJECTS,
     MAX_RATE_HZ,
     MAX_TABLE_BYTES,
+    MAX_TRACKS,
     MAX_VIDEO_ATTR_BYTES,
     PYRAMID_FACTOR_RANGE,
     PYRAMID_TOP,
@@ -97,6 +99,14 @@ def structure_problems(f: h5py.File, file_size: int) -> list[str]:
     """Every structural problem of the open file ``f`` (``file_size`` bytes on disk); [] when
     its data can be read safely. Each problem names the object inside the file."""
     out: list[str] = []
+    for group in ("streams", "labels", "predictions"):
+        link = f.get(group, getlink=True)
+        if isinstance(link, h5py.HardLink) and isinstance(f.get(group), h5py.Group):
+            n = f[group].id.get_num_objs()
+            if n > MAX_TRACKS:
+                out.append(f"/{group} holds {n} members (at most {MAX_TRACKS})")
+    if out:
+        return out  # counted before the walk, which would read every one of them
     _walk(f, file_size, out)
     if out:
         return out  # the stream checks below open objects by name, which must be safe first
@@ -241,6 +251,12 @@ def _walk(f: h5py.File, file_size: int, out: list[str]) -> None:
             if isinstance(name, bytes):  # h5py gives a name that is not UTF-8 as bytes
                 out.append(f"{g.name}: an object name is not valid UTF-8 ({name!r})")
                 continue
+            if len(name) > MAX_NAME_CHARS:
+                out.append(
+                    f"{g.name}: an object name has {len(name)} characters (at most {MAX_NAME_CHARS}): "
+                    f"{name[:40]!r}..."
+                )
+                continue
             path = _join(g, name)
             try:
                 name.encode("utf-8")
@@ -350,10 +366,17 @@ def stream_structure_problems(g: h5py.Group) -> list[str]:
     if n_ch > MAX_CHANNELS:
         out.append(f"{v.name} has {n_ch} channels (at most {MAX_CHANNELS})")
         return out
-    for key in ("channels", "units"):
+    for key in ("channels", "units", "kind", "device"):
         if key in g.attrs:
             names = _strings(g, key, out)
-            if names is not None and len(names) != n_ch:
+            if names is None:
+                continue
+            longest = max((len(x) for x in names), default=0)
+            if longest > MAX_NAME_CHARS:
+                out.append(
+                    f"{g.name}: attribute {key} holds a name of {longest} characters (at most {MAX_NAME_CHARS})"
+                )
+            elif key in ("channels", "units") and len(names) != n_ch:
                 out.append(f"{g.name}: attribute {key} has {len(names)} entries for {n_ch} channels")
     if "rate_hz" in g.attrs:
         rate = _number(g, "rate_hz", out)

@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 
 from harlab.core.errors import HarlabError
+from harlab.core.streams import MAX_TIME_S
 from harlab.storage.codec import _Reader, open_h5
 from harlab.storage.pyramid import group_reduce
 from harlab.storage.sample_journal import recording_journal_path
@@ -92,6 +93,10 @@ def _check_stream(g: h5py.Group) -> list[str]:
         bt = t[i : i + block]
         if not np.all(np.isfinite(bt)):
             out.append(f"time[{i + int(np.flatnonzero(~np.isfinite(bt))[0])}] is not finite")
+            return out
+        if len(bt) and np.abs(bt).max() > MAX_TIME_S:
+            j = int(np.flatnonzero(np.abs(bt) > MAX_TIME_S)[0])
+            out.append(f"time[{i + j}] is {float(bt[j]):.6g} s from the start; at most {MAX_TIME_S:.3g} s")
             return out
         full = np.concatenate([[prev_t], bt])
         back = np.flatnonzero(np.diff(full) < 0)

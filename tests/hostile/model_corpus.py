@@ -272,6 +272,11 @@ def header_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
         "classes_not_list": (info("classes", 5), r"classes must be a list"),
         "classes_empty": (info("classes", []), r"classes has 0 entries"),
         "classes_of_numbers": (info("classes", [1, 2, 3]), r"classes must be a list of strings"),
+        "class_name_long": (
+            edit_header(lambda h: h["info"]["classes"].__setitem__(0, "x" * 100_000)),
+            r"info.classes holds a name of 100000 characters",
+        ),
+        "track_name_long": (info("track", "t" * 5000), r"info.track holds a name of 5000 characters"),
         "units_short": (edit_header(lambda h: h["info"]["units"].pop()), r"units has"),
         "stream_kinds_short": (edit_header(lambda h: h["info"]["stream_kinds"].pop()), r"stream_kinds"),
         "orientation_wrong_length": (info("orientation_upright", [1.0, 0.0]), r"orientation_upright"),

@@ -186,6 +186,11 @@ def non_utf8_label(f: h5py.File, secret: Path) -> None:
     ds[0] = table[0]
 
 
+def long_channel_name(f: h5py.File, secret: Path) -> None:
+    """A channel name of 2 MB (predict's "no channel" error quoted it whole)."""
+    f[STREAM].attrs["channels"] = np.array(["x" * 2_000_000, "y", "z"], dtype=object)
+
+
 def bad_channel_count(f: h5py.File, secret: Path) -> None:
     f[STREAM].attrs["channels"] = np.array(["x", "y"], dtype=object)
 
@@ -371,6 +376,7 @@ REFUSED_ON_OPEN: dict[str, H5Edit | ByteEdit] = {
     "non_utf8_channels": non_utf8_channels,
     "non_utf8_label": non_utf8_label,
     "bad_channel_count": bad_channel_count,
+    "long_channel_name": long_channel_name,
     "rate_zero": _attr(STREAM, "rate_hz", 0.0),
     "rate_negative": _attr(STREAM, "rate_hz", -100.0),
     "rate_inf": _attr(STREAM, "rate_hz", np.inf),

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import re
 import resource
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +73,18 @@ def test_sound_models_load_and_predict_as_before(tiny_model, tmp_path):
     np.testing.assert_array_equal(again.predict_proba(X), tiny.predict_proba(X))
 
 
-@pytest.mark.parametrize("command", ["predict", "evaluate", "register", "export-onnx"])
-def test_commands_refuse_every_corpus_file(model_corpus, session_file, tmp_path, capsys, command):
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port already in use, so a ``harlab serve`` whose model wrongly loaded fails to listen
+    (exit 2 without the model file named) instead of serving for ever."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        yield s.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "register", "export-onnx", "serve"])
+def test_commands_refuse_every_corpus_file(model_corpus, session_file, tmp_path, capsys, taken_port, command):
     """In process (fast), every file through the command's own code: exit 2, the file named."""
     wrong = []
     for case in model_corpus:
@@ -81,6 +93,7 @@ def test_commands_refuse_every_corpus_file(model_corpus, session_file, tmp_path,
             "evaluate": ["evaluate", str(case.path), str(session_file)],
             "register": ["models", "register", str(case.path), "--name", "hostile"],
             "export-onnx": ["models", "export-onnx", str(case.path), "-o", str(tmp_path / "x.onnx")],
+            "serve": ["serve", "-m", str(case.path), "--port", str(taken_port), "-q"],
         }[command]
         rc = main(argv)
         err = capsys.readouterr().err
@@ -207,6 +220,7 @@ def test_registering_validates_the_file_it_logs(tiny_model, tmp_path, monkeypatc
 
 
 def test_format_doc_states_the_limits_the_code_enforces():
+    from harlab.core.streams import MAX_NAME_CHARS
     from harlab.ml.booster_text import MAX_LEAVES
     from harlab.ml.model_archive import MAX_ARRAY_BYTES, MAX_DEFLATE_RATIO, MAX_FILE_BYTES
     from harlab.ml.model_header import LIMITS, MAX_DEPTH
@@ -221,6 +235,7 @@ def test_format_doc_states_the_limits_the_code_enforces():
         f"depth ≤ {LIMITS['depth']}",
         f"width ≤ {LIMITS['width']:,}".replace(",", " "),
         f"channels (1..{LIMITS['channels']})",
+        f"of at most {MAX_NAME_CHARS} characters",
         f"{LIMITS['window_samples']:,} samples".replace(",", " "),
         f"at most {MAX_DEPTH} levels",
         f"{LIMITS['activations']:,} values per window".replace(",", " "),

@@ -151,6 +151,16 @@ def test_past_float32_is_refused_at_its_line(tmp_path: Path, fmt: str) -> None:
     assert err.value.line == line and str(p) in str(err.value)
 
 
+def test_a_timestamp_centuries_away_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """A clock reading 1e300 s imported as a stream of 1e-300 Hz; every importer's stream rules
+    reach the caller as an ImportFormatError of the input."""
+    p = tmp_path / "clock.csv"
+    p.write_text("time_s,accelerometer.x [m/s^2]\n0,1\n0.01,1\n1e300,2\n")
+    with pytest.raises(ImportFormatError, match="timestamp 2 is 1e\\+300 s from the start") as err:
+        read("csv", p)
+    assert err.value.path == p
+
+
 # -- out-of-range values are marked; too many are refused -----------------------------------
 
 

@@ -250,6 +250,34 @@ def test_overwrite_on_a_full_disk_keeps_every_old_file(two_sessions) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(t.name for t in targets)
 
 
+def test_a_failed_input_leaves_earlier_inputs_new_and_its_own_old(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three inputs re-imported with --overwrite while the second's session is open in the
+    workbench: the first is replaced, the second keeps its old file, the third is imported."""
+
+    def csv(name: str, offset: float) -> Path:
+        p = tmp_path / "in" / name
+        p.parent.mkdir(exist_ok=True)
+        rows = "".join(f"{i / 10},{i + offset}\n" for i in range(50))
+        p.write_text("time_s,accelerometer.x [m/s^2]\n" + rows)
+        return p
+
+    out = tmp_path / "out"
+    inputs = [csv(n, 0) for n in ("a.csv", "b.csv", "c.csv")]
+    assert main(["import", *map(str, inputs), "--format", "csv", "-o", str(out), "-q"]) == 0
+    targets = [out / f"{p.stem}.h5" for p in inputs]
+    old = [sha(t) for t in targets]
+    inputs = [csv(n, 1) for n in ("a.csv", "b.csv", "c.csv")]
+    with FileLock(targets[1]):
+        rc = main(["import", *map(str, inputs), "--format", "csv", "-o", str(out), "--overwrite", "-q"])
+    assert rc == 1 and "open for writing by another harlab process" in capsys.readouterr().out
+    new = [sha(t) for t in targets]
+    assert new[0] != old[0] and new[1] == old[1] and new[2] != old[2]
+    assert read_session(targets[0]).streams  # the new file is whole
+    assert sorted(p.name for p in out.iterdir()) == ["a.h5", "b.h5", "c.h5"]  # no temp left
+
+
 # -- special files and bounded messages ------------------------------------------------------
 
 
@@ -281,6 +309,37 @@ def test_an_error_quotes_a_bounded_part_of_the_input(
     text = capsys.readouterr().out
     assert "line 3" in text and "more characters" in text
     assert len(text) < 2000
+
+
+def test_a_table_of_200000_columns_is_refused_before_parsing(tmp_path: Path) -> None:
+    """pandas needed minutes for the 2 MB header; the width is checked on the first line."""
+    from harlab.core.errors import ImportFormatError
+    from harlab.importers import get_importer
+    from harlab.importers.import_support import MAX_COLUMNS
+
+    wide = ",".join(f"c{i}" for i in range(200_000))
+    csv = tmp_path / "wide.csv"
+    csv.write_text(f"time_s,{wide}\n0," + ",".join("1" * 200_000) + "\n")
+    logger = tmp_path / "2023-10-28_13-52-24"
+    logger.mkdir()
+    (logger / "Accelerometer.csv").write_text(
+        f"time,seconds_elapsed,z,y,x,{wide}\n1698501144401773000,0.2,1,2,3\n"
+    )
+    for fmt, path in (("csv", csv), ("sensor_logger", logger)):
+        with pytest.raises(ImportFormatError, match=f"20000[15] columns .*at most {MAX_COLUMNS}") as err:
+            get_importer(fmt).read(path, ImportOptions())
+        assert err.value.line == 1 and len(str(err.value)) < 500
+
+
+def test_json_nested_200000_deep_is_a_clear_error(tmp_path: Path) -> None:
+    """The Web API and Takeout JSON readers raised RecursionError with a traceback."""
+    from harlab.core.errors import ImportFormatError
+    from harlab.importers import get_importer
+
+    p = tmp_path / "heart_intraday_2024-03-01.json"
+    p.write_text('{"activities-heart-intraday": {"dataset": ' + "[" * 200_000 + "]" * 200_000 + "}}")
+    with pytest.raises(ImportFormatError, match="nested too deeply"):
+        get_importer("fitbit_webapi_hr").read(p, ImportOptions())
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -340,3 +399,25 @@ def test_export_refuses_special_files_at_once(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     r = harlab("export", str(fifo), "--to", "segments", "-o", str(tmp_path / "s.csv"), timeout=30)
     assert r.returncode == 2 and "not a regular file" in r.stderr
+
+
+def test_ml_commands_name_a_special_file_or_folder_for_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """train, evaluate and predict said 'no such session file' of a FIFO, /dev/zero or '.'."""
+    from harlab.simulate import demo_model_path
+
+    fifo = tmp_path / "s.h5"
+    os.mkfifo(fifo)
+    model = str(demo_model_path())
+    for path, words in ((str(fifo), "is a FIFO"), ("/dev/zero", "is a device")):
+        for argv in (
+            ["train", path, "-o", str(tmp_path / "m.harmodel")],
+            ["evaluate", model, path],
+            ["predict", model, path],
+        ):
+            assert main(argv) == 2
+            assert words in capsys.readouterr().err, argv
+    assert main(["predict", model, str(tmp_path)]) == 2
+    assert "is a folder, not a session file" in capsys.readouterr().err
+    assert not (tmp_path / "m.harmodel").exists()

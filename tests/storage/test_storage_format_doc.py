@@ -60,6 +60,7 @@ def test_format_doc_example_reads_every_part(full_session, tmp_path):
 
 
 def test_format_doc_states_the_limits_the_code_enforces():
+    from harlab.core.streams import MAX_TIME_S
     from harlab.storage import layout
 
     text = DOC.read_text()
@@ -71,6 +72,10 @@ def test_format_doc_states_the_limits_the_code_enforces():
         f"at most {layout.MAX_TABLE_BYTES >> 20} MiB",
         f"at most {layout.MAX_ATTR_BYTES >> 20} MiB",
         f"at most {layout.MAX_CHANNELS} channels",
+        f"at most {layout.MAX_TRACKS} members each",
+        f"at most {layout.MAX_OBJECTS} objects",
+        f"are at most {layout.MAX_NAME_CHARS} characters",
+        "within " + f"{MAX_TIME_S:.1e}".replace("e+0", "e") + " s",
         f"(0, {layout.MAX_RATE_HZ:.0f}] Hz",
         f"integer in {layout.PYRAMID_FACTOR_RANGE[0]}..{layout.PYRAMID_FACTOR_RANGE[1]}",
         ", ".join(list(layout.ALLOWED_FILTERS.values())[:-1])

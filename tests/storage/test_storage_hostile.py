@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 
 from harlab.core import SessionFileError
+from harlab.core.errors import SessionError
+from harlab.core.labels import LabelClass, LabelTrack, Segment
+from harlab.core.streams import MAX_TIME_S, Stream
 from harlab.storage import open_session, read_session, save_session, validate_file
-from harlab.storage.layout import MAX_CHUNK_BYTES
+from harlab.storage.layout import MAX_CHUNK_BYTES, MAX_NAME_CHARS, MAX_TRACKS
 
 
 @pytest.fixture
@@ -135,6 +138,77 @@ def test_channel_names_must_be_utf8(good):
         ),
     )
     refused(good, "/streams/acc", "channels", "not valid UTF-8")
+
+
+@pytest.mark.parametrize("key", ["channels", "units", "kind", "device"])
+def test_a_long_stream_name_attribute_is_refused_not_quoted(good, key):
+    """Messages quote names whole: a 2 MB channel name was a 2 MB error from predict."""
+    long = "x" * 2_000_000
+    edit(
+        good,
+        lambda f: f["streams/acc"].attrs.__setitem__(
+            key, np.array([long, "y", "z"], dtype=object) if key in ("channels", "units") else long
+        ),
+    )
+    refused(good, "/streams/acc", key, f"2000000 characters (at most {MAX_NAME_CHARS})")
+    with pytest.raises(SessionFileError) as info:
+        read_session(good)
+    assert len(str(info.value)) < 500
+
+
+def test_a_long_class_label_is_refused_not_quoted(good, tmp_path):
+    """predict's unknown-class warning quoted a 2 MB segment label whole."""
+
+    def go(f):
+        table = f["labels/activity"][()]
+        table["label"][0] = "W" * 2_000_000
+        f["labels/activity"][0] = table[0]
+
+    edit(good, go)
+    with pytest.raises(SessionFileError, match="of 2000000 characters") as info:
+        read_session(good)
+    assert len(str(info.value)) < 500
+    (problem,) = validate_file(good)
+    assert len(problem) < 500
+    for make in (
+        lambda: LabelClass("c" * 300),
+        lambda: Segment(0.0, 1.0, "c" * 300),
+        lambda: Segment(0.0, 1.0, "walk", annotator="a" * 300),
+        lambda: LabelTrack("t" * 300),
+    ):
+        with pytest.raises(SessionError, match=f"of 300 characters .*at most {MAX_NAME_CHARS}"):
+            make()
+
+
+def test_a_long_object_name_is_refused(good):
+    edit(good, lambda f: f.copy(f["labels/activity"], "labels/" + "L" * 5000))
+    refused(good, "/labels", "5000 characters")
+
+
+def test_thousands_of_tracks_are_refused_by_counting(good):
+    """3000 label tables took the metadata walk past its 30 s limit ('damaged'); counted first now."""
+
+    def go(f):
+        for i in range(MAX_TRACKS + 1 - len(f["labels"])):
+            f.create_group(f"labels/l{i}")
+
+    refused(edit(good, go), f"/labels holds {MAX_TRACKS + 1} members (at most {MAX_TRACKS})")
+
+
+def test_a_timestamp_centuries_from_the_start_fails_validate_and_is_not_saved_into(good):
+    """time 1e300 passed validate (a stream of 1e-300 Hz whose duration info printed in 300 digits)."""
+    edit(good, lambda f: f["streams/acc/time"].__setitem__(-1, 1e300))
+    (problem,) = validate_file(good)
+    assert "/streams/acc" in problem and f"1e+300 s from the start; at most {MAX_TIME_S:.3g} s" in problem
+    before = hashlib.sha256(good.read_bytes()).hexdigest()
+    with (
+        open_session(good, writable=True) as sf,
+        pytest.raises(SessionFileError, match="fails harlab validate"),
+    ):
+        sf.save()
+    assert hashlib.sha256(good.read_bytes()).hexdigest() == before
+    with pytest.raises(SessionError, match="timestamp 2 is 1e\\+12 s from the start"):
+        Stream.from_arrays("acc", np.array([0.0, 1.0, 1e12]), np.zeros((3, 1)), ["x"], "m/s^2")
 
 
 def test_validate_counts_infinite_values_per_stream_and_accepts_nan(good):
