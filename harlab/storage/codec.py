@@ -59,9 +59,9 @@ from harlab.storage.layout import (
     to_str,
     write_table,
 )
-from harlab.storage.probe import is_written, probe_metadata, trust
+from harlab.storage.probe import probe_metadata, trust
 from harlab.storage.pyramid import StreamAppender, create_stream_group
-from harlab.storage.structure import global_heap_problems, structure_problems
+from harlab.storage.structure import structure_problems
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: ending of the temporary file of a save in progress (``.<name>.<random>.h5.tmp``), which
@@ -275,14 +275,9 @@ def open_h5(path: Path, check_structure: bool = True) -> h5py.File:
     structure (:mod:`harlab.storage.structure`: no references to other files, declared sizes
     the file can hold, sane chunks and attributes); every failure is a SessionFileError."""
     check_signature(path)
-    if not is_written(path):  # the scan reads every byte: a week is gigabytes, HDF5's own heaps are sound
-        try:
-            heap = global_heap_problems(path)
-        except (OSError, ValueError) as exc:
-            raise SessionFileError(path, f"cannot read the file: {_short(exc)}") from None
-        if heap:
-            raise SessionFileError(path, f"refused: {heap[0]}")
-    probe_metadata(path)  # a crash of HDF5 on damaged metadata ends a child process, not this one
+    # a file harlab did not write or check: its global heaps scanned, its metadata walked by a child
+    # process (a crash of HDF5 on damaged metadata ends the child, not this one)
+    probe_metadata(path)
     try:
         f = h5py.File(path, "r", locking=False)
     except OSError as exc:

@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from harlab.core.errors import SessionFileError
@@ -43,7 +44,6 @@ EXIT_MEMORY = 3
 READY = b"harlab-probe-ready"
 
 _trusted: set[tuple[int, ...]] = set()
-_written: set[tuple[int, ...]] = set()  #: files this process wrote (a subset of _trusted)
 _lock = threading.Lock()
 _in_child = False
 
@@ -63,7 +63,6 @@ def trust(path: str | Path) -> None:
     if key is not None:
         with _lock:
             _trusted.add(key)
-            _written.add(key)
 
 
 def is_trusted(path: str | Path) -> bool:
@@ -72,42 +71,53 @@ def is_trusted(path: str | Path) -> bool:
         return key is not None and key in _trusted
 
 
-def is_written(path: str | Path) -> bool:
-    """True if the file now at ``path`` is one this process wrote (:func:`trust`), byte for byte:
-    its HDF5 structures, global heaps included, are HDF5's own. A probe's success says less (the
-    child refuses a corrupt heap by returning early), so it does not count here."""
-    key = _key(Path(path))
-    with _lock:
-        return key is not None and key in _written
-
-
 def forget_all() -> None:
     """Trust nothing recorded so far (tests use this to exercise the probe on files they wrote)."""
     with _lock:
         _trusted.clear()
-        _written.clear()
 
 
 def probe_metadata(path: str | Path) -> None:
-    """Raise SessionFileError if reading ``path``'s metadata crashes, hangs or exhausts memory in
-    a child process; return at once for a trusted file and inside the child itself."""
+    """Raise SessionFileError if ``path``'s global heaps are corrupt, or if reading its metadata
+    crashes, hangs or exhausts memory in a child process; return at once for a trusted file and
+    inside the child itself.
+
+    The heap scan reads every byte (a second for a week-long file), so it runs here while the
+    child walks the metadata: a first open costs the longer of the two, not their sum. A corrupt
+    heap is reported by the scan, naming its byte, whatever the child made of it."""
+    from harlab.storage.structure import global_heap_problems
+
     path = Path(path)
     key = _key(path)
     if _in_child or key is None or is_trusted(path):
         return  # (a path that cannot be stat'ed is reported by the caller's own open)
     root = str(Path(__file__).resolve().parents[2])
     code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe_child import main; main()"
+    started = time.monotonic()
     try:
-        r = subprocess.run(
+        child: subprocess.Popen[bytes] | None = subprocess.Popen(
             [sys.executable, "-P", "-c", code, str(path)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            timeout=PROBE_TIMEOUT_S,
-            check=False,
         )
-    except subprocess.TimeoutExpired as exc:
-        if READY not in (exc.stdout or b""):
+    except OSError:  # no child can be started (no processes left): the scan alone
+        child = None
+    try:
+        heap = global_heap_problems(path)
+    except (OSError, ValueError) as exc:
+        _end(child)
+        raise SessionFileError(path, f"cannot read the file: {str(exc)[:200]}") from None
+    if heap:
+        _end(child)
+        raise SessionFileError(path, f"refused: {heap[0]}")
+    if child is None:
+        return
+    try:
+        out, _ = child.communicate(timeout=max(0.0, PROBE_TIMEOUT_S - (time.monotonic() - started)))
+    except subprocess.TimeoutExpired:
+        out = _end(child)
+        if READY not in out:
             raise SessionFileError(
                 path,
                 f"the check of this file's metadata in a child process did not start within "
@@ -119,16 +129,15 @@ def probe_metadata(path: str | Path) -> None:
             "(it loops on damaged metadata, or the file holds far more objects than a session file has): "
             "the file is damaged",
         ) from None
-    except OSError:  # no child can be started (no processes left): read without the probe
-        return
-    if r.returncode > 0 and READY not in r.stdout:
+    rc = child.returncode
+    if rc > 0 and READY not in out:
         return  # the child never reached the walk (an interpreter that cannot run it): read without the probe
-    if r.returncode == EXIT_OK:
-        if key is not None and key == _key(path):
+    if rc == EXIT_OK:
+        if key == _key(path):
             with _lock:
                 _trusted.add(key)
         return
-    if r.returncode == EXIT_MEMORY:
+    if rc == EXIT_MEMORY:
         raise SessionFileError(
             path,
             f"the HDF5 library needs more than {PROBE_MEMORY_BYTES >> 30} GiB to read this file's metadata: "
@@ -136,9 +145,17 @@ def probe_metadata(path: str | Path) -> None:
         )
     raise SessionFileError(
         path,
-        f"the HDF5 library crashed reading this file's metadata ({_describe(r.returncode)}): "
-        "the file is damaged",
+        f"the HDF5 library crashed reading this file's metadata ({_describe(rc)}): the file is damaged",
     )
+
+
+def _end(child: subprocess.Popen[bytes] | None) -> bytes:
+    """Kill ``child`` (if any) and return what it printed."""
+    if child is None:
+        return b""
+    child.kill()
+    out, _ = child.communicate()
+    return out or b""
 
 
 def _describe(code: int) -> str:

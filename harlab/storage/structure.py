@@ -18,6 +18,7 @@ import math
 import mmap
 import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +71,24 @@ def global_heap_problems(path: Path) -> list[str]:
         if size < len(_GCOL):
             return out
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            at = m.find(_GCOL)
-            while at >= 0:
+            for at in _signatures(m, size):
                 problem = _collection_problem(m, at, size)
                 if problem:
                     out.append(f"the global heap (strings) at byte {at} is corrupt: {problem}")
-                at = m.find(_GCOL, at + len(_GCOL))
     return out
+
+
+def _signatures(m: mmap.mmap, size: int, piece: int = 64 << 20) -> Iterator[int]:
+    """Offsets of every collection signature in ``m``, searched a piece at a time: one search of a
+    gigabyte would hold Python's lock for a second, freezing a window that waits beside it."""
+    start = 0
+    while start < size:
+        end = min(size, start + piece + len(_GCOL) - 1)  # a signature across the cut is found once
+        at = m.find(_GCOL, start, end)
+        while at >= 0:
+            yield at
+            at = m.find(_GCOL, at + len(_GCOL), end)
+        start += piece
 
 
 def _collection_problem(m: mmap.mmap, at: int, file_size: int) -> str | None:
