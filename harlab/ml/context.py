@@ -85,11 +85,13 @@ def recording_reference(
     units: Sequence[str],
     rate_hz: float | None = None,
     executor: Executor | None = None,
+    window_feats: np.ndarray | None = None,
 ) -> np.ndarray:
     """The reference of one recording from all its windows X (N, T, C), SI units:
     (:func:`reference_size`,), NaN where the recording is too short or has no accelerometer.
     ``executor`` computes the window features' batches on its threads (a day's windows take
-    seconds on one; the features release the GIL)."""
+    seconds on one; the features release the GIL); ``window_feats``: those features, when the
+    caller has them already (:func:`window_features_parallel`)."""
     size = reference_size(channels, units, rate_hz)
     out = np.full(size, np.nan)
     a = _accel(X, channels, units)
@@ -101,15 +103,34 @@ def recording_reference(
     up /= max(float(np.linalg.norm(up)), 1e-9)
     out[:REF_SIZE] = np.concatenate([up, [np.median(motion[dynamic]), np.median(motion)]])
     if rate_hz is not None:
-        triads = find_triads(channels, units)
-
-        def batch(i: int) -> np.ndarray:
-            return window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
-
-        starts = range(0, len(X), _FEATURE_BATCH)
-        F = np.concatenate(list(executor.map(batch, starts) if executor is not None else map(batch, starts)))
+        F = (
+            window_features_parallel(X, channels, units, rate_hz, executor)
+            if window_feats is None
+            else window_feats
+        )
         out[REF_SIZE:] = np.median(F, axis=0)
     return out
+
+
+def window_features_parallel(
+    X: np.ndarray,
+    channels: Sequence[str],
+    units: Sequence[str],
+    rate_hz: float,
+    executor: Executor | None = None,
+) -> np.ndarray:
+    """The current version's window features of X (N, T, C), in batches on ``executor``'s
+    threads (one batch at a time without)."""
+    triads = find_triads(channels, units)
+
+    def batch(i: int) -> np.ndarray:
+        return window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
+
+    starts = range(0, len(X), _FEATURE_BATCH)
+    parts = list(executor.map(batch, starts) if executor is not None else map(batch, starts))
+    if not parts:
+        return window_features(X[:0], rate_hz, triads, units)
+    return np.concatenate(parts)
 
 
 def references_by_recording(
@@ -119,18 +140,22 @@ def references_by_recording(
     units: Sequence[str],
     rate_hz: float | None = None,
     executor: Executor | None = None,
+    window_feats: np.ndarray | None = None,
 ) -> np.ndarray:
     """(N, :func:`reference_size`): each window's recording reference, computed from the windows
-    given; with one recording a read-only view of its one row (a day of windows needs no copies)."""
+    given; with one recording a read-only view of its one row (a day of windows needs no copies).
+    ``window_feats``: the windows' features when already computed (:func:`recording_reference`)."""
     recordings = np.asarray(recordings)
     size = reference_size(channels, units, rate_hz)
     names = np.unique(recordings)
     if len(names) == 1:
-        return np.broadcast_to(recording_reference(X, channels, units, rate_hz, executor), (len(X), size))
+        ref = recording_reference(X, channels, units, rate_hz, executor, window_feats)
+        return np.broadcast_to(ref, (len(X), size))
     refs = np.full((len(X), size), np.nan)
     for r in names:
         sel = recordings == r
-        refs[sel] = recording_reference(X[sel], channels, units, rate_hz, executor)
+        feats = None if window_feats is None else window_feats[sel]
+        refs[sel] = recording_reference(X[sel], channels, units, rate_hz, executor, feats)
     return refs
 
 
