@@ -257,6 +257,8 @@ class BoostedFeaturesMember:
         self.n_classes = n_classes
         self.units = list(units or [])
         self.features_version = int(features_version)
+        #: whether to compile the trees for inference (:meth:`compiled`); off, LightGBM predicts
+        self.compile_trees = True
         self._compiled: CompiledTrees | None = None
         self._compiled_for: Any = None  #: the booster the compiled trees were built from
         self._compile_lock = threading.Lock()
@@ -265,6 +267,8 @@ class BoostedFeaturesMember:
         """The booster's trees compiled for onnxruntime (:mod:`harlab.ml.compiled_trees`), built
         on first use from the booster (the one that passed validation) and kept with it; None
         when they cannot be compiled exactly, and LightGBM predicts."""
+        if not self.compile_trees:
+            return None
         with self._compile_lock:
             if self._compiled_for is not self.booster:
                 self._compiled = None if self.booster is None else compile_booster(self.booster)
