@@ -151,14 +151,9 @@ def ensemble_model(dump: dict[str, Any]) -> bytes:
     a: dict[str, list[Any]] = {key: [] for key in keys}
     for i, tree in enumerate(dump["tree_info"]):
         _tree_arrays(i, i % k, tree["tree_structure"], a)
+    attrs: dict[str, Any] = {**a, "classlabels_int64s": list(range(k)), "post_transform": "SOFTMAX"}
     node = helper.make_node(
-        "TreeEnsembleClassifier",
-        ["features"],
-        ["label", "probabilities"],
-        domain="ai.onnx.ml",
-        classlabels_int64s=list(range(k)),
-        post_transform="SOFTMAX",
-        **a,
+        "TreeEnsembleClassifier", ["features"], ["label", "probabilities"], None, None, "ai.onnx.ml", **attrs
     )
     graph = helper.make_graph(
         [node],

@@ -43,6 +43,7 @@ from harlab.ml.compiled_trees import CompiledTrees, compile_booster
 from harlab.ml.context import (
     CONTEXT_NAMES,
     REF_SIZE,
+    References,
     context_features,
     network_context,
     reference_size,
@@ -143,7 +144,7 @@ class TorchMember:
     def uses_context(self) -> bool:
         return int(getattr(self.net, "n_context", 0)) > 0
 
-    def context_inputs(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray | None:
+    def context_inputs(self, X: np.ndarray, context: References | None = None) -> np.ndarray | None:
         """The network's context columns for windows ``X`` (None when it takes none);
         ``context``: each window's recording reference, None = the windows are one recording."""
         if not self.uses_context:
@@ -152,7 +153,7 @@ class TorchMember:
             context = references_by_recording(X, np.zeros(len(X)), self.channels, self.units)
         return network_context(X, context, self.channels, self.units)
 
-    def predict_proba(self, X: np.ndarray, batch: int = 512, context: np.ndarray | None = None) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, batch: int = 512, context: References | None = None) -> np.ndarray:
         """Class probabilities (N, K); batches of 512 windows keep a batch's activations in the
         CPU's caches (2048 was a quarter slower per window)."""
         self.net.eval()
@@ -276,7 +277,7 @@ class BoostedFeaturesMember:
             return self._compiled
 
     def features(
-        self, X: np.ndarray, context: np.ndarray | None = None, window_feats: np.ndarray | None = None
+        self, X: np.ndarray, context: References | None = None, window_feats: np.ndarray | None = None
     ) -> np.ndarray:
         """Window features, plus the recording-context columns when the member uses them
         (``context``: each window's recording reference; None = the windows are one recording).
@@ -296,7 +297,7 @@ class BoostedFeaturesMember:
             parts.append(relative_features(F, context))
         return np.concatenate(parts, axis=1)
 
-    def references(self, X: np.ndarray) -> np.ndarray:
+    def references(self, X: np.ndarray) -> References:
         """The reference of windows X taken as one recording, as this member needs it (with the
         feature medians when it takes relative features)."""
         return references_by_recording(
@@ -307,7 +308,7 @@ class BoostedFeaturesMember:
         self,
         X: np.ndarray,
         feats: np.ndarray | None = None,
-        context: np.ndarray | None = None,
+        context: References | None = None,
         window_feats: np.ndarray | None = None,
     ) -> np.ndarray:
         """Class probabilities (N, K); ``feats``: the whole feature rows of :meth:`features`,
@@ -436,7 +437,7 @@ class ActivityModel:
         recordings: np.ndarray | None = None,
         executor: Executor | None = None,
         window_feats: np.ndarray | None = None,
-    ) -> np.ndarray | None:
+    ) -> References | None:
         """Per-window recording references for :meth:`predict_proba` (None when the model needs
         none); ``recordings`` labels each window's recording, default: all one recording;
         ``executor`` runs the window features of the reference on its threads, unless they are
@@ -450,7 +451,7 @@ class ActivityModel:
             np.asarray(X, np.float32), rec, self.info.channels, self.info.units, rate, executor, window_feats
         )
 
-    def wearing_orientation(self, X: np.ndarray, context: np.ndarray | None = None) -> str:
+    def wearing_orientation(self, X: np.ndarray, context: References | None = None) -> str:
         """How the model takes windows X of one recording: ``"as worn"`` or the transform
         (:data:`harlab.ml.orientation.TRANSFORMS`) that maps them into its training orientation."""
         if self.info.orientation_upright is None:
@@ -469,7 +470,7 @@ class ActivityModel:
         )
 
     def predict_proba(
-        self, X: np.ndarray, context: np.ndarray | None = None, window_feats: np.ndarray | None = None
+        self, X: np.ndarray, context: References | None = None, window_feats: np.ndarray | None = None
     ) -> np.ndarray:
         """Weighted mean of the members' probabilities, (N, K) float32.
 
@@ -498,7 +499,7 @@ class ActivityModel:
             total += w * p
         return (total / sum(self.weights)).astype(np.float32)
 
-    def predict(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, X: np.ndarray, context: References | None = None) -> np.ndarray:
         return self.predict_proba(X, context).argmax(1)
 
     # -- file ----------------------------------------------------------------------
