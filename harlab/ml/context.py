@@ -96,7 +96,7 @@ class RecordingReferences:
             return self.table[int(picked), cols]
         if not isinstance(cols, slice):
             return self.table[picked][:, cols]
-        return RecordingReferences(self.table[:, cols], picked)
+        return RecordingReferences(self.table if cols == slice(None) else self.table[:, cols], picked)
 
     def columns(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """(N, stop - start) float32: the columns ``start:stop`` of every window's reference."""
