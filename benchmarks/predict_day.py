@@ -52,7 +52,8 @@ def log(msg: str) -> None:
 
 def old_path(model: ActivityModel, X: np.ndarray, workers: int, batch: int = 2048) -> np.ndarray:
     """The previous ``predict_windows``: the reference computes the window features for its
-    medians, every batch computes them again, and LightGBM predicts."""
+    medians, every batch computes them again, and LightGBM predicts; then, as the previous
+    ``predict_session`` did for the track's orientation, the whole reference once more."""
     for m in model.members:
         if isinstance(m, BoostedFeaturesMember):
             m.compile_trees = False
@@ -64,6 +65,7 @@ def old_path(model: ActivityModel, X: np.ndarray, workers: int, batch: int = 204
             return model.predict_proba(X[i : i + batch], None if context is None else context[i : i + batch])
 
         out = list(pool.map(one, range(0, len(X), batch)))
+    model.recording_references(X)
     for m in model.members:
         if isinstance(m, BoostedFeaturesMember):
             m.compile_trees = True

@@ -456,7 +456,10 @@ class ActivityModel:
         (:data:`harlab.ml.orientation.TRANSFORMS`) that maps them into its training orientation."""
         if self.info.orientation_upright is None:
             return TRANSFORMS[0]
-        refs = self.recording_references(X) if context is None else context
+        if context is None:  # the upright alone: no pass of window features for the medians
+            X = np.asarray(X, np.float32)
+            context = references_by_recording(X, np.zeros(len(X)), self.info.channels, self.info.units)
+        refs = context
         if refs is None or len(refs) == 0:
             return TRANSFORMS[0]
         return TRANSFORMS[int(choose(refs[:1], self.info.orientation_upright)[0])]
