@@ -264,6 +264,17 @@ class BoostedFeaturesMember:
         self._compiled_for: Any = None  #: the booster the compiled trees were built from
         self._compile_lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (a model sent to another process, e.g. a Dask worker): without the compiled
+        trees and their lock, which the receiving process builds again on first use."""
+        state = dict(self.__dict__)
+        state.update(_compiled=None, _compiled_for=None, _compile_lock=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._compile_lock = threading.Lock()
+
     def compiled(self) -> CompiledTrees | None:
         """The booster's trees compiled for onnxruntime (:mod:`harlab.ml.compiled_trees`), built
         on first use from the booster (the one that passed validation) and kept with it; None

@@ -206,3 +206,18 @@ def test_dataset_context_is_one_float32_row_per_recording(sessions) -> None:
     np.testing.assert_array_equal(ctx[int(idx[0])], ctx.table[2])
     with pytest.raises(HarlabError, match="outside the table"):
         RecordingReferences(ctx.table, np.array([len(sessions)]))
+
+
+def test_a_model_with_compiled_trees_pickles_for_another_process(ensemble) -> None:
+    """The cohort engine sends models to its workers: the compiled session and lock stay behind."""
+    import pickle
+
+    model, _ = ensemble
+    member = _booster_member(model)
+    assert member.compiled() is not None
+    copy = pickle.loads(pickle.dumps(model))
+    rng = np.random.default_rng(6)
+    F = rng.standard_normal((50, member.n_feature_columns())).astype(np.float32)
+    np.testing.assert_allclose(
+        _booster_member(copy).predict_features(F), member.predict_features(F), atol=2e-6
+    )
