@@ -3,12 +3,12 @@
 LightGBM's own ``Booster.predict`` walks every tree for every row through a general
 interpreter (the default preset holds 800 rounds of 12 classes: 9,600 trees), which is
 most of the time a day's prediction takes. onnxruntime's ``TreeEnsembleClassifier``
-evaluates the same trees from flat arrays about five times faster on one thread
+evaluates the same trees from flat arrays 2-4 times faster on one thread
 (``benchmarks/predict_day.py`` measures both in the same run). Candidates measured on
-the default preset's 9,600 trees (4,000 windows, one thread, idle machine): LightGBM
-4.8 s, onnxruntime 1.5 s after a 2-s build, treelite's GTIL 60 s, and lleaves had not
-finished compiling the trees to machine code after seven minutes, which no model load
-can wait for.
+the default preset's 9,600 trees (4,000 windows, one thread, a loaded machine):
+LightGBM 4.8 s, onnxruntime 1.5 s after a build of a few seconds, treelite's GTIL 60 s,
+and lleaves had not finished compiling the trees to machine code after seven minutes,
+which no model load can wait for.
 
 The ensemble is built here from the booster's own tree dump (never from a model file's
 text: the booster exists only after :func:`harlab.ml.booster_text.check_booster_text`
