@@ -23,7 +23,8 @@ Datasets (``../shared/data``): UCI HAPT raw, classes 1-6, 2.56 s windows with 50
 overlap at 50 Hz; WISDM 2019 watch accel + gyro, 18 classes, 10 s windows with 5 s
 stride resampled to 20 Hz (as Yuan et al.); Fitbit seed recordings, 10 classes,
 1 s windows at 10 Hz (as the seed), 5 folds of contiguous time blocks per recording. Prints progress on stderr and, as its last line,
-one JSON object with all numbers.
+one JSON object with all numbers, with each dataset's memory: what its recording context takes
+and the process's peak RSS after loading it and after training on it.
 
     python benchmarks/models.py                      # everything (hours on 2 cores)
     python benchmarks/models.py --datasets uci --epochs 3 --max-groups 6   # a smoke run
@@ -35,6 +36,8 @@ import argparse
 import hashlib
 import inspect
 import json
+import os
+import resource
 import sys
 import time
 from dataclasses import asdict, replace
@@ -55,8 +58,28 @@ from harlab.ml.dataset import Dataset, build_dataset
 from harlab.ml.metrics import classification_report, grouped_kfold
 from harlab.ml.training import TrainConfig, train
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+DATA = Path(
+    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+)
 UCI_CLASSES = ["WALKING", "WALKING_UPSTAIRS", "WALKING_DOWNSTAIRS", "SITTING", "STANDING", "LAYING"]
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far (Linux reports kB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
+def context_memory(data: Dataset) -> dict[str, float]:
+    """What the dataset's recording context takes (one float32 row per recording, indexed per
+    window) against a float64 row per window, the way it was held before."""
+    ctx = data.context
+    if ctx is None:
+        return {}
+    per_window_float64 = len(ctx) * ctx.shape[1] * 8
+    return {
+        "context_mb": round((ctx.table.nbytes + ctx.index.nbytes) / 1e6, 2),
+        "context_mb_as_float64_per_window": round(per_window_float64 / 1e6, 1),
+    }
 
 
 def log(msg: str) -> None:
@@ -328,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         log(f"loading {name}")
         data = LOADERS[name](args.max_groups)
+        rss_loaded = peak_rss_mb()
         out["datasets"][name] = run_dataset(
             name,
             data,
@@ -340,6 +364,14 @@ def main(argv: list[str] | None = None) -> int:
             args.seed2d_epochs,
         )
         out["datasets"][name]["wall_s"] = round(time.perf_counter() - t0, 1)
+        # peak RSS of the process: after cutting the dataset, and after training every model on it
+        # (cumulative over the datasets run before it: run one dataset for its own figure)
+        out["datasets"][name]["memory"] = {
+            **context_memory(data),
+            "peak_rss_mb_after_loading": rss_loaded,
+            "peak_rss_mb_after_training": peak_rss_mb(),
+        }
+        log(f"{name} memory: {out['datasets'][name]['memory']}")
         if args.out:
             Path(args.out).write_text(json.dumps(out, indent=1))
     print(json.dumps(out))

@@ -1,33 +1,47 @@
-"""How long applying a model to a whole day takes: a 24-hour session -> a prediction track.
+"""How long applying a model to a whole day (or week) takes: a session -> a prediction track.
 
-A simulated 24-hour wrist session (50 Hz accelerometer + gyroscope, a random day plan) is
-predicted with each preset (2.56 s windows every 1.28 s: about 67,500 windows), stage by
-stage: cutting windows, each member's probabilities, smoothing into segments. The models
-are trained for a moment on a short simulated session: inference time depends on the
-architecture and the window count, not on how well the weights were trained.
+A simulated wrist session (50 Hz accelerometer + gyroscope, a random day plan; 24 h by
+default: about 67,500 windows of 2.56 s every 1.28 s) is predicted with each preset. The
+models are trained for a moment on a short simulated session (LightGBM at its default
+800 rounds): inference time depends on the architecture and the window count, not on how
+well the weights were trained.
 
-Each member is also timed alone on one thread over the whole session; with the cutting
-that is what one thread takes, the baseline for ``predict_session`` on its worker threads
-(``one_thread_over_workers``). Beside it, in the same run, the same windows through version 1 of the window features
-(the previous feature set) as the baseline for the features stage. Prints progress on
-stderr and, as its last line, one JSON object.
+Stage by stage on the same windows: cutting them (``cut``), the window features on the
+prediction workers (``features``), the recording's reference from them (``reference``),
+building the compiled trees (``compile``), the trees over every window on one thread,
+compiled and through LightGBM (``trees`` against ``trees_lightgbm``: the ratio is the
+gain of :mod:`harlab.ml.compiled_trees`), the network on one thread (``torch``), and the
+smoothing into segments (``smoothing``). Then ``predict_session`` end to end (a fresh
+model load, so the compile is counted), beside the previous path measured in the same run:
+the reference computing its own features, every batch its features again, LightGBM's
+predict (``old_path_s``; ``--no-baseline`` skips it). Peak RSS of the process at the end.
+Prints progress on stderr and, as its last line, one JSON object.
 
-    python benchmarks/predict_day.py               # 24 h
-    python benchmarks/predict_day.py --hours 2     # a quick look
+    python benchmarks/predict_day.py                 # 24 h, the ensemble
+    python benchmarks/predict_day.py --days 7        # a week
+    python benchmarks/predict_day.py --hours 2 --presets features,cnn1d,ensemble
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import numpy as np
 import torch
 
+from harlab.ml.context import window_features_parallel
 from harlab.ml.dataset import build_dataset, session_windows
-from harlab.ml.features import find_triads, window_features
+from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, TorchMember
+from harlab.ml.orientation import canonicalise
 from harlab.ml.predict import SmoothingConfig, predict_session, prediction_workers
+from harlab.ml.smoothing import segments_from_windows, smooth
 from harlab.ml.training import TrainConfig, set_threads, train
 from harlab.simulate import random_plan, simulate_session
 
@@ -36,67 +50,141 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def old_path(model: ActivityModel, X: np.ndarray, workers: int, batch: int = 2048) -> np.ndarray:
+    """The previous ``predict_windows``: the reference computes the window features for its
+    medians, every batch computes them again, and LightGBM predicts; then, as the previous
+    ``predict_session`` did for the track's orientation, the whole reference once more."""
+    for m in model.members:
+        if isinstance(m, BoostedFeaturesMember):
+            m.compile_trees = False
+    set_threads(1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        context = model.recording_references(X, executor=pool)
+
+        def one(i: int) -> np.ndarray:
+            return model.predict_proba(X[i : i + batch], None if context is None else context[i : i + batch])
+
+        out = list(pool.map(one, range(0, len(X), batch)))
+    model.recording_references(X)
+    for m in model.members:
+        if isinstance(m, BoostedFeaturesMember):
+            m.compile_trees = True
+    return np.concatenate(out)
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=24.0)
-    ap.add_argument("--presets", default="features,cnn1d,ensemble")
+    ap.add_argument("--days", type=float, default=0.0, help="overrides --hours (7: a week)")
+    ap.add_argument("--presets", default="ensemble")
     ap.add_argument(
         "--workers",
         type=int,
         default=0,
         help="prediction worker threads (0: harlab's default, every core up to 8)",
     )
+    ap.add_argument("--no-baseline", action="store_true", help="skip the previous path (slow on a week)")
     args = ap.parse_args(argv)
+    hours = args.days * 24.0 if args.days else args.hours
     t = time.perf_counter()
-    day = simulate_session(random_plan(args.hours * 3600.0, 7), rate_hz=50.0, seed=7, participant="day")
-    log(f"simulated {args.hours:g} h in {time.perf_counter() - t:.1f} s")
+    day = simulate_session(random_plan(hours * 3600.0, 7), rate_hz=50.0, seed=7, participant="day")
+    log(f"simulated {hours:g} h in {time.perf_counter() - t:.1f} s")
     train_sessions = [
         simulate_session(random_plan(600.0, s), rate_hz=50.0, seed=s, participant=f"P{s}") for s in (1, 2)
     ]
     data = build_dataset(train_sessions, "activity", 2.56, 1.28, 50.0, ["accel", "gyro"])
-    threads = set_threads(1)  # the member stages: one thread, the baseline for the workers
     workers = args.workers or prediction_workers()
-    out: dict = {"hours": args.hours, "member_stage_threads": threads, "workers": workers, "presets": {}}
+    out: dict = {"hours": hours, "workers": workers, "torch_threads_per_worker": 1, "presets": {}}
+    tmp = Path(tempfile.mkdtemp(prefix="harlab-predict-day-"))
     for preset in args.presets.split(","):
-        model = train(
-            data.X, data.y, data.groups, data.info, TrainConfig(preset=preset, epochs=1, threads=threads)
-        )  # LightGBM at its default rounds
-        t0 = time.perf_counter()
-        sw = session_windows(day, model.info)
-        t1 = time.perf_counter()
-        members = {}
+        set_threads(1)
+        trained = train(
+            data.X, data.y, data.groups, data.info, TrainConfig(preset=preset, epochs=1, threads=1)
+        )
+        path = trained.save(tmp / f"{preset}.harmodel")
+        model = ActivityModel.load(path)
+        info = model.info
+        st: dict[str, float] = {}
+
+        def stage(name: str, t0: float, st: dict[str, float] = st, preset: str = preset) -> float:
+            now = time.perf_counter()
+            st[name] = round(now - t0, 2)
+            log(f"{preset} {name}: {now - t0:.2f} s")
+            return now
+
+        set_threads(1)
+        a = time.perf_counter()
+        sw = session_windows(day, info)
+        a = stage("cut", a)
+        X = sw.X
+        feats = None
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            if model.takes_window_features():
+                feats = window_features_parallel(X, info.channels, info.units, info.rate_hz, pool)
+                a = stage("features", a)
+            context = model.recording_references(X, executor=pool, window_feats=feats)
+            a = stage("reference", a)
+        Xc, ctx, _ = canonicalise(X, context, info.orientation_upright, info.channels, info.units)
+        members: dict[str, dict[str, float]] = {}
+        probs = []
         for m in model.members:
-            a = time.perf_counter()
-            m.predict_proba(sw.X)
-            members[m.kind] = round(time.perf_counter() - a, 2)
-        t2 = time.perf_counter()
-        predict_session(model, day, smoothing=SmoothingConfig(), add=False, workers=workers)
-        t3 = time.perf_counter()
-        one_thread = (t1 - t0) + sum(members.values())
-        res = {
-            "windows": len(sw.X),
-            "cut_s": round(t1 - t0, 2),
-            "members_s": members,
-            "predict_session_s": round(t3 - t2, 2),
-            "one_thread_over_workers": round(one_thread / (t3 - t2), 2),
-            "real_time_factor": round(args.hours * 3600.0 / (t3 - t2)),
-            "windows_per_s": round(len(sw.X) / (t3 - t2)),
+            if isinstance(m, BoostedFeaturesMember):
+                a = time.perf_counter()
+                trees = m.compiled()
+                a = stage("compile", a)
+                F = m.features(Xc, ctx, feats)  # the window features plus the context columns
+                a = stage("context_columns", a)
+                p = m.predict_features(F)
+                a = stage("trees", a)
+                p_lgb = m.predict_features(F, compiled=False)
+                a = stage("trees_lightgbm", a)
+                members["lightgbm"] = {
+                    "compiled": trees is not None,
+                    "max_abs_diff": float(np.abs(p - p_lgb).max()) if len(p) else 0.0,
+                    "lightgbm_over_compiled": round(st["trees_lightgbm"] / max(st["trees"], 1e-9), 2),
+                }
+                probs.append(p)
+            elif isinstance(m, TorchMember):
+                a = time.perf_counter()
+                probs.append(m.predict_proba(Xc, context=ctx))
+                a = stage("torch", a)
+        mean = np.mean(probs, axis=0)
+        a = time.perf_counter()
+        labels = smooth(mean, sw.start, info.stride_s, 0.02, 0.0)
+        segments_from_windows(labels, mean, sw.start, sw.end, info.stride_s, info.classes)
+        stage("smoothing", a)
+        del X, Xc, feats, F, mean, probs, sw, ctx, context
+        fresh = ActivityModel.load(path)  # the compile counts, as in a real first prediction
+        a = time.perf_counter()
+        track = predict_session(fresh, day, smoothing=SmoothingConfig(), add=False, workers=workers)
+        total = time.perf_counter() - a
+        log(f"{preset} predict_session: {total:.2f} s")
+        res: dict = {
+            "windows": len(track.window_start),
+            "stages_s": st,
+            "members": members,
+            "predict_session_s": round(total, 2),
+            "real_time_factor": round(hours * 3600.0 / total),
+            "windows_per_s": round(len(track.window_start) / total),
         }
+        if not args.no_baseline:
+            sw = session_windows(day, info)
+            a = time.perf_counter()
+            p_old = old_path(ActivityModel.load(path), sw.X, workers)
+            old = time.perf_counter() - a + st["cut"]
+            res["old_path_s"] = round(old, 2)
+            res["old_over_new"] = round(old / total, 2)
+            res["max_abs_diff_old_new"] = float(np.abs(p_old - track.probabilities).max())
+            log(f"{preset} old path: {old:.2f} s (new {total:.2f} s, ratio {old / total:.2f})")
+            del sw, p_old
         out["presets"][preset] = res
         log(f"{preset}: {res}")
-    # baseline for the feature stage: the previous feature set on the same windows
-    tri = find_triads(data.info.channels, data.info.units)
-    a = time.perf_counter()
-    window_features(sw.X, 50.0, tri, data.info.units, version=1)
-    v1 = time.perf_counter() - a
-    a = time.perf_counter()
-    window_features(sw.X, 50.0, tri, data.info.units)
-    v2 = time.perf_counter() - a
-    out["features_s"] = {"v1_baseline": round(v1, 2), "v2": round(v2, 2), "v2_over_v1": round(v2 / v1, 2)}
-    log(
-        f"features: version 1 {v1:.2f} s, version 2 {v2:.2f} s (ratio {v2 / v1:.2f}), torch threads "
-        f"{torch.get_num_threads()}"
-    )
+    out["peak_rss_mb"] = peak_rss_mb()
+    out["torch_threads"] = torch.get_num_threads()
     print(json.dumps(out))
     return 0
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,75 @@ CONTEXT_NAMES = ["context:tilt_from_upright_deg", "context:motion_over_walking",
 MIN_WINDOWS = 10
 DYNAMIC_QUANTILE = 0.7  #: windows above this quantile of motion define the upright
 _FEATURE_BATCH = 2048  #: windows per feature batch for a reference (bounds memory; a unit of parallel work)
+
+
+class RecordingReferences:
+    """Each window's recording reference, stored once per recording: ``table`` (R, size)
+    float32, one row per recording, and ``index`` (N,), each window's row.
+
+    A reference is the same for every window of a recording, and with the median window
+    features it is some 600 numbers: a float64 row per window made WISDM's training set
+    carry 121 MB of copies (GBs for a cohort). This keeps one float32 row per recording
+    (the features it summarises are float32) and behaves as the (N, size) array where one
+    is asked for: ``len``, ``shape``, indexing by windows (``refs[idx]``, ``refs[:, a:b]``
+    keep the table and index the windows), and ``numpy.asarray`` (materialises the rows:
+    for a batch, never for a whole dataset in harlab's own code).
+    """
+
+    __slots__ = ("table", "index")
+    ndim = 2
+
+    def __init__(self, table: np.ndarray, index: np.ndarray) -> None:
+        table = np.asarray(table, np.float32)
+        index = np.asarray(index, np.intp)
+        if table.ndim != 2 or index.ndim != 1:
+            raise HarlabError(
+                f"references: a table (R, size) and an index (N,), got {table.shape} and {index.shape}"
+            )
+        if len(index) and (index.min() < 0 or index.max() >= len(table)):
+            raise HarlabError(f"a window's reference row is outside the table of {len(table)} recordings")
+        self.table = table
+        self.index = index
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.index), self.table.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, key: Any) -> Any:
+        """Windows (and a column slice) as references of their own; one window (an integer)
+        as its row, as numpy would."""
+        rows, cols = key if isinstance(key, tuple) and len(key) == 2 else (key, slice(None))
+        if isinstance(rows, tuple):
+            raise IndexError("references take a window index and, optionally, a column index")
+        picked = self.index[rows]
+        if np.ndim(picked) == 0:
+            return self.table[int(picked), cols]
+        if not isinstance(cols, slice):
+            return self.table[picked][:, cols]
+        return RecordingReferences(self.table if cols == slice(None) else self.table[:, cols], picked)
+
+    def columns(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """(N, stop - start) float32: the columns ``start:stop`` of every window's reference."""
+        return self.table[:, start:stop][self.index]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        rows = self.table[self.index]
+        return rows if dtype is None else rows.astype(dtype, copy=False)
+
+
+#: each window's recording reference: per recording (:class:`RecordingReferences`) or a plain array
+References = np.ndarray | RecordingReferences
+
+
+def reference_columns(refs: References, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """(N, stop - start): columns ``start:stop`` of each window's reference, without
+    materialising the other columns of a per-recording table."""
+    if isinstance(refs, RecordingReferences):
+        return refs.columns(start, stop)
+    return np.asarray(refs)[:, start:stop]
 
 
 def _accel(X: np.ndarray, channels: Sequence[str], units: Sequence[str]) -> np.ndarray | None:
@@ -85,11 +155,13 @@ def recording_reference(
     units: Sequence[str],
     rate_hz: float | None = None,
     executor: Executor | None = None,
+    window_feats: np.ndarray | None = None,
 ) -> np.ndarray:
     """The reference of one recording from all its windows X (N, T, C), SI units:
     (:func:`reference_size`,), NaN where the recording is too short or has no accelerometer.
     ``executor`` computes the window features' batches on its threads (a day's windows take
-    seconds on one; the features release the GIL)."""
+    seconds on one; the features release the GIL); ``window_feats``: those features, when the
+    caller has them already (:func:`window_features_parallel`)."""
     size = reference_size(channels, units, rate_hz)
     out = np.full(size, np.nan)
     a = _accel(X, channels, units)
@@ -101,15 +173,34 @@ def recording_reference(
     up /= max(float(np.linalg.norm(up)), 1e-9)
     out[:REF_SIZE] = np.concatenate([up, [np.median(motion[dynamic]), np.median(motion)]])
     if rate_hz is not None:
-        triads = find_triads(channels, units)
-
-        def batch(i: int) -> np.ndarray:
-            return window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
-
-        starts = range(0, len(X), _FEATURE_BATCH)
-        F = np.concatenate(list(executor.map(batch, starts) if executor is not None else map(batch, starts)))
+        F = (
+            window_features_parallel(X, channels, units, rate_hz, executor)
+            if window_feats is None
+            else window_feats
+        )
         out[REF_SIZE:] = np.median(F, axis=0)
     return out
+
+
+def window_features_parallel(
+    X: np.ndarray,
+    channels: Sequence[str],
+    units: Sequence[str],
+    rate_hz: float,
+    executor: Executor | None = None,
+) -> np.ndarray:
+    """The current version's window features of X (N, T, C), in batches on ``executor``'s
+    threads (one batch at a time without)."""
+    triads = find_triads(channels, units)
+
+    def batch(i: int) -> np.ndarray:
+        return window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
+
+    starts = range(0, len(X), _FEATURE_BATCH)
+    parts = list(executor.map(batch, starts) if executor is not None else map(batch, starts))
+    if not parts:
+        return window_features(X[:0], rate_hz, triads, units)
+    return np.concatenate(parts)
 
 
 def references_by_recording(
@@ -119,30 +210,31 @@ def references_by_recording(
     units: Sequence[str],
     rate_hz: float | None = None,
     executor: Executor | None = None,
-) -> np.ndarray:
+    window_feats: np.ndarray | None = None,
+) -> RecordingReferences:
     """(N, :func:`reference_size`): each window's recording reference, computed from the windows
-    given; with one recording a read-only view of its one row (a day of windows needs no copies)."""
+    given, one row per recording (:class:`RecordingReferences`). ``window_feats``: the windows'
+    features when already computed (:func:`recording_reference`)."""
     recordings = np.asarray(recordings)
     size = reference_size(channels, units, rate_hz)
-    names = np.unique(recordings)
-    if len(names) == 1:
-        return np.broadcast_to(recording_reference(X, channels, units, rate_hz, executor), (len(X), size))
-    refs = np.full((len(X), size), np.nan)
-    for r in names:
-        sel = recordings == r
-        refs[sel] = recording_reference(X[sel], channels, units, rate_hz, executor)
-    return refs
+    names, index = np.unique(recordings, return_inverse=True)
+    table = np.full((len(names), size), np.nan, np.float32)
+    for r in range(len(names)):
+        sel = index == r
+        feats = None if window_feats is None else window_feats[sel]
+        table[r] = recording_reference(X[sel], channels, units, rate_hz, executor, feats)
+    return RecordingReferences(table, index.reshape(-1))
 
 
 def context_features(
-    X: np.ndarray, refs: np.ndarray, channels: Sequence[str], units: Sequence[str]
+    X: np.ndarray, refs: References, channels: Sequence[str], units: Sequence[str]
 ) -> np.ndarray:
     """(N, len(CONTEXT_NAMES)) float32: each window against its recording's reference."""
     out = np.full((len(X), len(CONTEXT_NAMES)), np.nan, np.float32)
     a = _accel(X, channels, units)
     if a is None or len(X) == 0:
         return out
-    refs = np.asarray(refs, np.float64)
+    refs = reference_columns(refs, 0, REF_SIZE).astype(np.float64)
     gu, motion = _gravity_and_motion(a)
     up, walking, median = refs[:, 0:3], refs[:, 3], refs[:, 4]
     out[:, 0] = np.degrees(np.arccos(np.clip((gu * up).sum(1), -1.0, 1.0)))
@@ -151,20 +243,19 @@ def context_features(
     return out
 
 
-def relative_features(F: np.ndarray, refs: np.ndarray) -> np.ndarray:
+def relative_features(F: np.ndarray, refs: References) -> np.ndarray:
     """(N, F) float32: each window's features ``F`` (the current version's columns) minus its
     recording's median (the reference's columns after :data:`REF_SIZE`; NaN when missing)."""
-    refs = np.asarray(refs)
     if refs.shape[1] != REF_SIZE + F.shape[1]:
         raise HarlabError(
             f"the recording reference has {refs.shape[1]} columns, not the {REF_SIZE + F.shape[1]} "
             "these relative features need (take it with the sampling rate)"
         )
-    return (F - refs[:, REF_SIZE:]).astype(np.float32)
+    return (F - reference_columns(refs, REF_SIZE)).astype(np.float32)
 
 
 def network_context(
-    X: np.ndarray, refs: np.ndarray, channels: Sequence[str], units: Sequence[str]
+    X: np.ndarray, refs: References, channels: Sequence[str], units: Sequence[str]
 ) -> np.ndarray:
     """(N, len(CONTEXT_NAMES)) float32 context columns scaled for a network's input: the tilt in
     right angles, the motion ratios as logarithms (a ratio of 0.01 and one of 100 are equally

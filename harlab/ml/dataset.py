@@ -22,7 +22,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.streams import Stream
 from harlab.core.window_defaults import DEFAULT_WINDOW_S, default_stride
-from harlab.ml.context import recording_reference, reference_size
+from harlab.ml.context import RecordingReferences, recording_reference, reference_size
 from harlab.ml.modelfile import ModelInfo
 from harlab.signal.labelled_windows import WindowSet, cut_windows
 from harlab.signal.resampling import nominal_period, resample_onto
@@ -65,8 +65,9 @@ class Dataset:
     group_kind: str
     info: ModelInfo
     sources: list[dict[str, Any]] = field(default_factory=list)
-    #: (N, reference_size) each window's recording reference (harlab.ml.context), from all windows of its session
-    context: np.ndarray | None = None
+    #: (N, reference_size) each window's recording reference (harlab.ml.context), from all windows of its
+    #: session: one float32 row per session, indexed per window
+    context: RecordingReferences | None = None
     #: (N,) each window's time block of its recording (:func:`time_blocks`), the honest fallback split
     blocks: np.ndarray | None = None
     #: one line each about what was adjusted (window rounded to whole samples, ...), for the person
@@ -199,13 +200,15 @@ def build_dataset(
     )
     # every window of each session, labelled or not, makes its recording's reference: choosing
     # the labelled windows must not shape what the model compares them with
-    context = np.full((len(X), reference_size(info.channels, info.units, info.rate_hz)), np.nan)
+    table = np.full(
+        (len(sessions), reference_size(info.channels, info.units, info.rate_hz)), np.nan, np.float32
+    )
     for i, session in enumerate(sessions):
-        sel = ws.session_index == i
-        if sel.any():
-            context[sel] = recording_reference(
+        if (ws.session_index == i).any():
+            table[i] = recording_reference(
                 session_windows(session, info).X, info.channels, info.units, info.rate_hz
             )
+    context = RecordingReferences(table, ws.session_index)
     return Dataset(ws, X, ws.y.astype(np.int64), groups, kind, info, list(training), context, blocks, notes)
 
 

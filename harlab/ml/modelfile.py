@@ -24,6 +24,7 @@ registry registers only what it loads.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, fields
@@ -38,9 +39,11 @@ from harlab import __version__
 from harlab.core import files
 from harlab.core.errors import HarlabError
 from harlab.ml.booster_text import check_booster_text
+from harlab.ml.compiled_trees import CompiledTrees, compile_booster
 from harlab.ml.context import (
     CONTEXT_NAMES,
     REF_SIZE,
+    References,
     context_features,
     network_context,
     reference_size,
@@ -141,7 +144,7 @@ class TorchMember:
     def uses_context(self) -> bool:
         return int(getattr(self.net, "n_context", 0)) > 0
 
-    def context_inputs(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray | None:
+    def context_inputs(self, X: np.ndarray, context: References | None = None) -> np.ndarray | None:
         """The network's context columns for windows ``X`` (None when it takes none);
         ``context``: each window's recording reference, None = the windows are one recording."""
         if not self.uses_context:
@@ -150,7 +153,7 @@ class TorchMember:
             context = references_by_recording(X, np.zeros(len(X)), self.channels, self.units)
         return network_context(X, context, self.channels, self.units)
 
-    def predict_proba(self, X: np.ndarray, batch: int = 512, context: np.ndarray | None = None) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray, batch: int = 512, context: References | None = None) -> np.ndarray:
         """Class probabilities (N, K); batches of 512 windows keep a batch's activations in the
         CPU's caches (2048 was a quarter slower per window)."""
         self.net.eval()
@@ -255,16 +258,46 @@ class BoostedFeaturesMember:
         self.n_classes = n_classes
         self.units = list(units or [])
         self.features_version = int(features_version)
+        #: whether to compile the trees for inference (:meth:`compiled`); off, LightGBM predicts
+        self.compile_trees = True
+        self._compiled: CompiledTrees | None = None
+        self._compiled_for: Any = None  #: the booster the compiled trees were built from
+        self._compile_lock = threading.Lock()
 
-    def features(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (a model sent to another process, e.g. a Dask worker): without the compiled
+        trees and their lock, which the receiving process builds again on first use."""
+        state = dict(self.__dict__)
+        state.update(_compiled=None, _compiled_for=None, _compile_lock=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._compile_lock = threading.Lock()
+
+    def compiled(self) -> CompiledTrees | None:
+        """The booster's trees compiled for onnxruntime (:mod:`harlab.ml.compiled_trees`), built
+        on first use from the booster (the one that passed validation) and kept with it; None
+        when they cannot be compiled exactly, and LightGBM predicts."""
+        if not self.compile_trees:
+            return None
+        with self._compile_lock:
+            if self._compiled_for is not self.booster:
+                self._compiled = None if self.booster is None else compile_booster(self.booster)
+                self._compiled_for = self.booster
+            return self._compiled
+
+    def features(
+        self, X: np.ndarray, context: References | None = None, window_feats: np.ndarray | None = None
+    ) -> np.ndarray:
         """Window features, plus the recording-context columns when the member uses them
-        (``context``: each window's recording reference; None = the windows are one recording)."""
-        F = window_features(
-            X,
-            self.rate_hz,
-            self.triads,
-            self.units,
-            version=self.features_version,
+        (``context``: each window's recording reference; None = the windows are one recording).
+        ``window_feats``: :func:`~harlab.ml.features.window_features` of ``X`` at this member's
+        version, already computed (a session's prediction computes them once for the reference)."""
+        F = (
+            window_features(X, self.rate_hz, self.triads, self.units, version=self.features_version)
+            if window_feats is None
+            else window_feats
         )
         if not self.uses_context:
             return F
@@ -275,7 +308,7 @@ class BoostedFeaturesMember:
             parts.append(relative_features(F, context))
         return np.concatenate(parts, axis=1)
 
-    def references(self, X: np.ndarray) -> np.ndarray:
+    def references(self, X: np.ndarray) -> References:
         """The reference of windows X taken as one recording, as this member needs it (with the
         feature medians when it takes relative features)."""
         return references_by_recording(
@@ -283,11 +316,25 @@ class BoostedFeaturesMember:
         )
 
     def predict_proba(
-        self, X: np.ndarray, feats: np.ndarray | None = None, context: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        feats: np.ndarray | None = None,
+        context: References | None = None,
+        window_feats: np.ndarray | None = None,
     ) -> np.ndarray:
-        F = self.features(X, context) if feats is None else feats
+        """Class probabilities (N, K); ``feats``: the whole feature rows of :meth:`features`,
+        ``window_feats``: only the window features (see :meth:`features`)."""
+        F = self.features(X, context, window_feats) if feats is None else feats
         if len(F) == 0:
             return np.zeros((0, self.n_classes), np.float32)
+        return self.predict_features(F)
+
+    def predict_features(self, F: np.ndarray, compiled: bool = True) -> np.ndarray:
+        """Class probabilities (N, K) of feature rows ``F`` (:meth:`features`): through the compiled
+        trees when there are any (``compiled``), else LightGBM's predict, which they equal to ~1e-6."""
+        trees = self.compiled() if compiled else None
+        if trees is not None:
+            return trees.predict(F)
         p = np.asarray(self.booster.predict(F, num_threads=torch.get_num_threads()), np.float32)
         if p.ndim == 1:  # binary objective
             p = np.stack([1 - p, p], axis=1)
@@ -396,36 +443,55 @@ class ActivityModel:
         return self.uses_context or self.info.orientation_upright is not None
 
     def recording_references(
-        self, X: np.ndarray, recordings: np.ndarray | None = None, executor: Executor | None = None
-    ) -> np.ndarray | None:
+        self,
+        X: np.ndarray,
+        recordings: np.ndarray | None = None,
+        executor: Executor | None = None,
+        window_feats: np.ndarray | None = None,
+    ) -> References | None:
         """Per-window recording references for :meth:`predict_proba` (None when the model needs
         none); ``recordings`` labels each window's recording, default: all one recording;
-        ``executor`` runs the window features of the reference on its threads."""
+        ``executor`` runs the window features of the reference on its threads, unless they are
+        given (``window_feats``, the current version's, of ``X``)."""
         if not self.needs_references:
             return None
         rec = np.zeros(len(X)) if recordings is None else recordings
         # the window-feature medians cost a pass of feature extraction: only when a member uses them
         rate = self.info.rate_hz if any(getattr(m, "relative", False) for m in self.members) else None
         return references_by_recording(
-            np.asarray(X, np.float32), rec, self.info.channels, self.info.units, rate, executor
+            np.asarray(X, np.float32), rec, self.info.channels, self.info.units, rate, executor, window_feats
         )
 
-    def wearing_orientation(self, X: np.ndarray, context: np.ndarray | None = None) -> str:
+    def wearing_orientation(self, X: np.ndarray, context: References | None = None) -> str:
         """How the model takes windows X of one recording: ``"as worn"`` or the transform
         (:data:`harlab.ml.orientation.TRANSFORMS`) that maps them into its training orientation."""
         if self.info.orientation_upright is None:
             return TRANSFORMS[0]
-        refs = self.recording_references(X) if context is None else context
+        if context is None:  # the upright alone: no pass of window features for the medians
+            X = np.asarray(X, np.float32)
+            context = references_by_recording(X, np.zeros(len(X)), self.info.channels, self.info.units)
+        refs = context
         if refs is None or len(refs) == 0:
             return TRANSFORMS[0]
         return TRANSFORMS[int(choose(refs[:1], self.info.orientation_upright)[0])]
 
-    def predict_proba(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+    def takes_window_features(self) -> bool:
+        """Whether a member computes :func:`~harlab.ml.features.window_features` of the current
+        version, which a session's prediction can then compute once for every use."""
+        return any(
+            isinstance(m, BoostedFeaturesMember) and m.features_version == FEATURES_VERSION
+            for m in self.members
+        )
+
+    def predict_proba(
+        self, X: np.ndarray, context: References | None = None, window_feats: np.ndarray | None = None
+    ) -> np.ndarray:
         """Weighted mean of the members' probabilities, (N, K) float32.
 
         ``context`` (from :meth:`recording_references`) matters for models that use the
         recording context or map orientation; without it the windows given are taken as one
-        recording.
+        recording. ``window_feats``: the current version's window features of ``X`` as given,
+        when already computed; used unless the windows are mapped into another orientation.
         """
         X = np.asarray(X, np.float32)
         want = (len(self.info.channels),)
@@ -434,14 +500,20 @@ class ActivityModel:
         total = np.zeros((len(X), len(self.classes)), np.float64)
         if context is None and self.needs_references:
             context = self.recording_references(X)
-        X, context, _ = canonicalise(
+        X, context, turned = canonicalise(
             X, context, self.info.orientation_upright, self.info.channels, self.info.units
         )
+        if window_feats is not None and (turned.any() or len(window_feats) != len(X)):
+            window_feats = None  # features of the windows as worn, not as the model takes them
         for m, w in zip(self.members, self.weights, strict=True):
-            total += w * m.predict_proba(X, context=context)
+            if isinstance(m, BoostedFeaturesMember) and m.features_version == FEATURES_VERSION:
+                p = m.predict_proba(X, context=context, window_feats=window_feats)
+            else:
+                p = m.predict_proba(X, context=context)
+            total += w * p
         return (total / sum(self.weights)).astype(np.float32)
 
-    def predict(self, X: np.ndarray, context: np.ndarray | None = None) -> np.ndarray:
+    def predict(self, X: np.ndarray, context: References | None = None) -> np.ndarray:
         return self.predict_proba(X, context).argmax(1)
 
     # -- file ----------------------------------------------------------------------

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harlab.ml.context import REF_SIZE
+from harlab.ml.context import REF_SIZE, RecordingReferences, References, reference_columns
 from harlab.ml.features import ACCEL_UNITS, GYRO_UNITS, column_map, find_triads
 
 TRANSFORMS = ("as worn", "turned 180° about z", "mirrored in x", "mirrored in y")
@@ -55,11 +55,11 @@ def _usable(refs: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(refs[:, :4]), axis=1) & (refs[:, 3] >= MIN_DYNAMIC_MOTION)
 
 
-def choose(refs: np.ndarray, upright: np.ndarray | Sequence[float]) -> np.ndarray:
+def choose(refs: References, upright: np.ndarray | Sequence[float]) -> np.ndarray:
     """(N,) index into :data:`TRANSFORMS` for each row of recording references ``refs``
     (N, REF_SIZE) against the canonical ``upright``; 0 where the reference is missing,
     too still, or no transform wins clearly and lands near the canonical upright."""
-    refs = np.asarray(refs, np.float64)
+    refs = reference_columns(refs, 0, REF_SIZE).astype(np.float64)
     out = np.zeros(len(refs), np.int64)
     ok = _usable(refs)
     if not ok.any():
@@ -73,11 +73,11 @@ def choose(refs: np.ndarray, upright: np.ndarray | Sequence[float]) -> np.ndarra
     return out
 
 
-def fit_upright(refs: np.ndarray) -> list[float] | None:
+def fit_upright(refs: References) -> list[float] | None:
     """The canonical upright of training recordings (one reference row each or one per
     window; duplicates only weight them): the mean upright, refined by mapping each
     recording onto it and averaging again. None when no recording has a usable upright."""
-    refs = np.asarray(refs, np.float64)
+    refs = reference_columns(refs, 0, REF_SIZE).astype(np.float64)
     refs = refs[_usable(refs)] if len(refs) else refs
     if len(refs) == 0:
         return None
@@ -114,11 +114,11 @@ def channel_signs(transforms: np.ndarray, channels: Sequence[str], units: Sequen
 
 def canonicalise(
     X: np.ndarray,
-    refs: np.ndarray | None,
+    refs: References | None,
     upright: Sequence[float] | None,
     channels: Sequence[str],
     units: Sequence[str],
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+) -> tuple[np.ndarray, References | None, np.ndarray]:
     """Windows X (N, T, C) and their references mapped into the canonical orientation.
 
     Returns (X, refs, transform index per window); with no ``upright`` (a model trained
@@ -128,16 +128,30 @@ def canonicalise(
     """
     if upright is None or refs is None or len(X) == 0:
         return X, refs, np.zeros(len(X), np.int64)
+    if isinstance(refs, RecordingReferences):  # one transform per recording, its table row mapped
+        rows = choose(refs.table, upright)
+        t = rows[refs.index]
+        if not t.any():
+            return X, refs, t
+        X = np.asarray(X, np.float32) * channel_signs(t, channels, units)[:, None, :]
+        return X, RecordingReferences(_map_references(refs.table, rows, channels, units), refs.index), t
     t = choose(refs, upright)
     if not t.any():
         return X, refs, t
     signs = channel_signs(t, channels, units)
     X = np.asarray(X, np.float32) * signs[:, None, :]
-    refs = np.array(refs, np.float64, copy=True)
+    return X, _map_references(np.asarray(refs, np.float64), t, channels, units), t
+
+
+def _map_references(
+    refs: np.ndarray, t: np.ndarray, channels: Sequence[str], units: Sequence[str]
+) -> np.ndarray:
+    """A copy of reference rows ``refs`` (M, size) each mapped by its transform ``t`` (M,)."""
+    refs = np.array(refs, copy=True)
     refs[:, :3] *= POLAR_SIGNS[t]
     if refs.shape[1] > REF_SIZE:  # the recording's median window features, taken as worn
         for k in np.unique(t[t > 0]):
             index, sign = column_map(channels, units, channel_signs(np.array([k]), channels, units)[0])
             rows = np.flatnonzero(t == k)
             refs[rows, REF_SIZE:] = sign * refs[rows[:, None], REF_SIZE + index]
-    return X, refs, t
+    return refs

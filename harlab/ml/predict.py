@@ -21,8 +21,9 @@ import torch
 from harlab.core.errors import PredictionCancelled
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
+from harlab.ml.context import window_features_parallel
 from harlab.ml.dataset import session_windows
-from harlab.ml.modelfile import ActivityModel
+from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember
 from harlab.ml.smoothing import segments_from_windows, smooth
 from harlab.ml.training import set_threads
 
@@ -61,11 +62,14 @@ def predict_windows(
     """Probabilities (N, K) in batches, reporting (done, total) as batches finish in order.
 
     ``X`` is taken as one recording (a session) by models that use the recording context:
-    its reference comes from all windows, not from each batch. Batches run on ``threads``
-    worker threads (0: :func:`prediction_workers`); window features, LightGBM and torch
-    release the GIL for their heavy work, so the workers run in parallel.
+    its reference comes from all windows, not from each batch. The window features are
+    computed once, for that reference and the boosted member alike, while the boosted
+    member's trees are compiled (:mod:`harlab.ml.compiled_trees`). Batches run on
+    ``threads`` worker threads (0: :func:`prediction_workers`); window features, the trees
+    and torch release the GIL for their heavy work, so the workers run in parallel.
     """
     workers = threads or prediction_workers()
+    info = model.info
     prev = torch.get_num_threads()
     set_threads(1)
     try:
@@ -74,12 +78,26 @@ def predict_windows(
         n = min(workers, max(1, len(starts)))
         pool = ThreadPoolExecutor(max_workers=n)
         try:
+            # the compiled trees are built while the features are computed
+            compiling = [
+                pool.submit(m.compiled) for m in model.members if isinstance(m, BoostedFeaturesMember)
+            ]
+            # the window features once, for the recording's reference and the boosted member alike
+            feats = (
+                window_features_parallel(X, info.channels, info.units, info.rate_hz, pool)
+                if model.takes_window_features()
+                else None
+            )
             # the recording's reference comes from all windows, before any batch
-            context = model.recording_references(X, executor=pool)
+            context = model.recording_references(X, executor=pool, window_feats=feats)
+            for f in compiling:
+                f.result()
 
             def one(i: int) -> np.ndarray:
                 return model.predict_proba(
-                    X[i : i + batch], None if context is None else context[i : i + batch]
+                    X[i : i + batch],
+                    None if context is None else context[i : i + batch],
+                    None if feats is None else feats[i : i + batch],
                 )
 
             pending: deque[Future[np.ndarray]] = deque()

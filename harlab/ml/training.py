@@ -36,6 +36,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.wording import counted
 from harlab.ml.context import (
     CONTEXT_NAMES,
+    References,
     has_accelerometer,
     network_context,
     reference_size,
@@ -377,7 +378,7 @@ def train_torch_member(
     arch_kind: str,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
-    context: np.ndarray | None = None,
+    context: References | None = None,
 ) -> tuple[TorchMember, dict[str, Any]]:
     """Train one network with early stopping on the ``val`` mask; returns the best epoch's weights.
 
@@ -499,7 +500,7 @@ def _refit_torch_member(
     summary: dict[str, Any],
     progress: ProgressFn | None,
     cancel: threading.Event | None,
-    context: np.ndarray | None,
+    context: References | None,
 ) -> TorchMember:
     """Train the network again, from its seed, on every window (the validation participants
     too) for the whole schedule, keeping the last epoch.
@@ -536,7 +537,7 @@ def train_gbm_member(
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     feats: np.ndarray | None = None,
-    context: np.ndarray | None = None,
+    context: References | None = None,
 ) -> tuple[BoostedFeaturesMember, dict[str, Any]]:
     """LightGBM on window features (and, with ``cfg.context``, each window against its
     recording's reference ``context``), early-stopped on the validation participants."""
@@ -634,7 +635,7 @@ def train(
     config: TrainConfig | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
-    context: np.ndarray | None = None,
+    context: References | None = None,
     blocks: np.ndarray | None = None,
     group_kind: str = "participant",
 ) -> ActivityModel:

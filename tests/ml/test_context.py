@@ -196,7 +196,7 @@ def test_cnn_takes_the_context_round_trips_and_old_files_without_it_still_load(t
     track = predict_session(loaded, new, add=False)
     np.testing.assert_allclose(track.probabilities, model.predict_proba(sw.X, refs), atol=1e-5)
     # the network reads the context: a flipped upright changes its answer
-    flipped = refs.copy()
+    flipped = np.array(refs)  # the per-window rows, to edit
     flipped[:, :3] = -flipped[:, :3]
     assert not np.allclose(loaded.predict_proba(sw.X, flipped), track.probabilities, atol=1e-4)
     with pytest.raises(HarlabError, match="recording-context inputs"):
@@ -249,12 +249,16 @@ def test_relative_features_are_each_window_against_its_recordings_median() -> No
     assert ref.shape == (REF_SIZE + F.shape[1],) == (reference_size(ch, un, rate),)
     np.testing.assert_allclose(ref[:REF_SIZE], recording_reference(X, ch, un))  # the motion part as before
     refs = references_by_recording(X, np.zeros(len(X)), ch, un, rate)
-    assert refs.shape == (len(X), len(ref)) and not refs.flags.writeable  # one row, seen by every window
+    assert refs.shape == (len(X), len(ref)) and refs.table.shape == (
+        1,
+        len(ref),
+    )  # one row, seen by every window
     rel = relative_features(F, refs)
     np.testing.assert_allclose(rel, F - np.median(F, axis=0), rtol=1e-5, atol=1e-5)
     # two recordings keep two medians
     two = references_by_recording(np.concatenate([X, 2 * X]), np.repeat([0, 1], len(X)), ch, un, rate)
-    assert not np.allclose(two[0, REF_SIZE:], two[-1, REF_SIZE:])
+    assert len(two.table) == 2 and not np.allclose(two.table[0, REF_SIZE:], two.table[1, REF_SIZE:])
+    np.testing.assert_array_equal(np.asarray(two)[[0, -1]], two.table)
     with pytest.raises(HarlabError, match="sampling rate"):
         relative_features(F, np.tile(ref[:REF_SIZE], (len(X), 1)))
     # a day's worth of windows: the features' batches on worker threads give the same medians

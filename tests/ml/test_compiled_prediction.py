@@ -1,0 +1,223 @@
+"""The fast prediction path against the reference implementations it replaces.
+
+Compiled trees (:mod:`harlab.ml.compiled_trees`) against LightGBM's own predict, the
+window features computed once per session against the features of each window alone,
+the session prediction against the previous path (every batch its own features, LightGBM
+predicting), and the per-recording context of a dataset against one row per window.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harlab.core.errors import HarlabError
+from harlab.ml.compiled_trees import compile_booster
+from harlab.ml.context import RecordingReferences, recording_reference, window_features_parallel
+from harlab.ml.dataset import build_dataset, session_windows
+from harlab.ml.features import find_triads, window_features
+from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, ModelFileError
+from harlab.ml.predict import predict_session
+from harlab.ml.training import TrainConfig, train
+from harlab.simulate.batch_session import demo_model_path
+
+from .conftest import make_session
+
+DATA = Path(
+    os.environ.get("HARLAB_SHARED_DATA") or Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+)
+
+
+@pytest.fixture(scope="module")
+def ensemble(tmp_path_factory) -> tuple[ActivityModel, Path]:
+    sessions = [make_session(f"P{i}", seed=i) for i in range(3)]
+    data = build_dataset(sessions, "activity", 2.0, 1.0)
+    cfg = TrainConfig(preset="ensemble", epochs=2, gbm_rounds=60, gbm_min_rounds=60)
+    model = train(data.X, data.y, data.groups, data.info, cfg, context=data.context)
+    path = model.save(tmp_path_factory.mktemp("m") / "ensemble.harmodel")
+    return ActivityModel.load(path), path
+
+
+def _booster_member(model: ActivityModel) -> BoostedFeaturesMember:
+    return next(m for m in model.members if isinstance(m, BoostedFeaturesMember))
+
+
+def test_compiled_trees_equal_lightgbm_on_random_features_with_missing_values(ensemble) -> None:
+    member = _booster_member(ensemble[0])
+    trees = compile_booster(member.booster)
+    assert trees is not None
+    rng = np.random.default_rng(0)
+    n_cols = member.n_feature_columns()
+    # values around the split thresholds (the features' own scale) and wild ones, NaN and ±inf
+    F = (rng.standard_normal((3000, n_cols)) * rng.choice([0.1, 1.0, 10.0, 1e4], n_cols)).astype(np.float32)
+    F[rng.random(F.shape) < 0.05] = np.nan
+    F[rng.random(F.shape) < 0.01] = np.inf
+    F[rng.random(F.shape) < 0.01] = -np.inf
+    F[rng.random(F.shape) < 0.02] = 0.0
+    want = member.booster.predict(F)
+    np.testing.assert_allclose(trees.predict(F), want, atol=2e-6)
+    np.testing.assert_allclose(
+        member.predict_features(F), member.predict_features(F, compiled=False), atol=2e-6
+    )
+
+
+def test_thresholds_are_exact_for_float32_features_at_every_split(ensemble) -> None:
+    """Rows sitting exactly on (and one float32 step either side of) every threshold take
+    LightGBM's branch: the float32 rounding of a double threshold must not move them."""
+    member = _booster_member(ensemble[0])
+    dump = member.booster.dump_model()
+    cuts: dict[int, list[float]] = {}
+    stack = [t["tree_structure"] for t in dump["tree_info"]]
+    while stack:
+        node = stack.pop()
+        if "split_feature" in node:
+            cuts.setdefault(int(node["split_feature"]), []).append(float(node["threshold"]))
+            stack += [node["left_child"], node["right_child"]]
+    n_cols = member.n_feature_columns()
+    rows = []
+    rng = np.random.default_rng(1)
+    for feature, values in cuts.items():
+        for v in values[:20]:
+            f = np.float32(v)
+            for x in (np.nextafter(f, np.float32(-np.inf)), f, np.nextafter(f, np.float32(np.inf))):
+                row = rng.standard_normal(n_cols).astype(np.float32)
+                row[feature] = x
+                rows.append(row)
+    F = np.stack(rows)
+    np.testing.assert_allclose(
+        compile_booster(member.booster).predict(F), member.booster.predict(F), atol=2e-6
+    )
+
+
+def test_the_demo_model_compiles_and_agrees() -> None:
+    model = ActivityModel.load(demo_model_path())
+    member = _booster_member(model)
+    rng = np.random.default_rng(2)
+    F = rng.standard_normal((500, member.n_feature_columns())).astype(np.float32)
+    trees = member.compiled()
+    assert trees is not None
+    np.testing.assert_allclose(trees.predict(F), member.predict_features(F, compiled=False), atol=2e-6)
+
+
+def test_boosters_the_ensemble_cannot_reproduce_keep_lightgbm() -> None:
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((400, 4))
+    X[:, 0] = rng.integers(0, 5, 400)
+    y = rng.integers(0, 3, 400)
+    params = {"objective": "multiclass", "num_class": 3, "verbose": -1, "min_data_in_leaf": 5}
+    categorical = lgb.train(params, lgb.Dataset(X, y, categorical_feature=[0]), num_boost_round=5)
+    assert compile_booster(categorical) is None
+    X[rng.random(X.shape) < 0.3] = 0.0
+    zero = lgb.train({**params, "zero_as_missing": True}, lgb.Dataset(X, y), num_boost_round=5)
+    assert compile_booster(zero) is None
+    binary = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(X, y > 0), num_boost_round=5)
+    assert compile_booster(binary) is None
+
+
+def test_a_hostile_booster_is_refused_at_load_so_nothing_is_compiled(tmp_path, ensemble) -> None:
+    _, path = ensemble
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    key = next(k for k in arrays if k.endswith("/booster"))
+    text = arrays[key].tobytes()
+    assert b"num_class=3\n" in text
+    arrays[key] = np.frombuffer(text.replace(b"num_class=3\n", b"num_class=2\n", 1), np.uint8)
+    bad = tmp_path / "edited.harmodel"
+    with open(bad, "wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(ModelFileError, match="num_class"):
+        ActivityModel.load(bad)
+    # the compiled trees are built only from a parsed booster object, never from text
+    with pytest.raises((AttributeError, TypeError)):
+        compile_booster(text)
+
+
+def test_window_features_in_parallel_batches_equal_each_window_alone() -> None:
+    rng = np.random.default_rng(4)
+    ch = ["acc.x", "acc.y", "acc.z", "gyro.x", "gyro.y", "gyro.z"]
+    un = ["m/s^2"] * 3 + ["rad/s"] * 3
+    X = (rng.standard_normal((5000, 50, 6)) * [1, 1, 1, 0.3, 0.3, 0.3] + [0, 0, 9.8, 0, 0, 0]).astype(
+        np.float32
+    )
+    tri = find_triads(ch, un)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fast = window_features_parallel(X, ch, un, 25.0, pool)
+    picks = rng.choice(len(X), 40, replace=False)
+    alone = np.concatenate([window_features(X[i : i + 1], 25.0, tri, un) for i in picks])
+    np.testing.assert_allclose(fast[picks], alone, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(fast, window_features(X, 25.0, tri, un))
+
+
+def test_window_features_on_real_data_equal_each_window_alone() -> None:
+    uci = DATA / "uci-hapt" / "RawData"
+    if not uci.is_dir():
+        pytest.skip("shared data not present")
+    from harlab.importers import ImportOptions, get_importer
+
+    sessions = get_importer("uci_hapt").read(uci / "acc_exp01_user01.txt", ImportOptions())
+    data = build_dataset(sessions, "activity", 2.56, 1.28, 50.0, ["accelerometer", "gyroscope"])
+    X, info = data.X, data.info
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        fast = window_features_parallel(X, info.channels, info.units, info.rate_hz, pool)
+    tri = find_triads(info.channels, info.units)
+    picks = np.random.default_rng(5).choice(len(X), 30, replace=False)
+    alone = np.concatenate([window_features(X[i : i + 1], info.rate_hz, tri, info.units) for i in picks])
+    np.testing.assert_allclose(fast[picks], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_session_prediction_equals_the_previous_path(ensemble) -> None:
+    """Features once plus compiled trees against every batch computing its own features and
+    LightGBM predicting, on a session of several batches."""
+    model, path = ensemble
+    session = make_session("new", seed=9, seconds_per_bout=400.0)
+    track = predict_session(model, session, add=False, workers=2)
+    old = ActivityModel.load(path)
+    _booster_member(old).compile_trees = False
+    sw = session_windows(session, old.info)
+    assert len(sw.X) > 2048  # more than one batch
+    refs = old.recording_references(sw.X)
+    want = np.concatenate(
+        [old.predict_proba(sw.X[i : i + 2048], refs[i : i + 2048]) for i in range(0, len(sw.X), 2048)]
+    )
+    np.testing.assert_allclose(track.probabilities, want, atol=2e-6)
+
+
+def test_dataset_context_is_one_float32_row_per_recording(sessions) -> None:
+    data = build_dataset(sessions, "activity", 2.0, 1.0)
+    ctx = data.context
+    assert isinstance(ctx, RecordingReferences)
+    assert ctx.table.shape[0] == len(sessions) and ctx.table.dtype == np.float32 and len(ctx) == len(data.X)
+    # each window sees its own session's reference, taken from all that session's windows
+    for i, s in enumerate(sessions):
+        sel = data.windows.session_index == i
+        want = recording_reference(session_windows(s, data.info).X, data.info.channels, data.info.units, 25.0)
+        np.testing.assert_allclose(np.asarray(ctx)[sel], np.tile(want, (sel.sum(), 1)), rtol=1e-6, atol=1e-6)
+    idx = np.flatnonzero(data.windows.session_index == 2)[:5]
+    sub = data.subset(idx)
+    assert isinstance(sub.context, RecordingReferences) and sub.context.table is ctx.table
+    np.testing.assert_array_equal(np.asarray(sub.context), np.asarray(ctx)[idx])
+    np.testing.assert_array_equal(ctx[:, :5].table, ctx.table[:, :5])
+    np.testing.assert_array_equal(ctx[int(idx[0])], ctx.table[2])
+    with pytest.raises(HarlabError, match="outside the table"):
+        RecordingReferences(ctx.table, np.array([len(sessions)]))
+
+
+def test_a_model_with_compiled_trees_pickles_for_another_process(ensemble) -> None:
+    """The cohort engine sends models to its workers: the compiled session and lock stay behind."""
+    import pickle
+
+    model, _ = ensemble
+    member = _booster_member(model)
+    assert member.compiled() is not None
+    copy = pickle.loads(pickle.dumps(model))
+    rng = np.random.default_rng(6)
+    F = rng.standard_normal((50, member.n_feature_columns())).astype(np.float32)
+    np.testing.assert_allclose(
+        _booster_member(copy).predict_features(F), member.predict_features(F), atol=2e-6
+    )
