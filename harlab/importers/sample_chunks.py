@@ -37,6 +37,7 @@ from harlab.core.labels import LabelSchema
 from harlab.core.metadata import Metadata
 from harlab.core.plausibility import GRAVITY_ZERO, G, Limit
 from harlab.core.session import Session
+from harlab.core.stream_sink import StreamSink
 from harlab.core.streams import FLAG_GAP_BEFORE, Stream
 from harlab.importers.import_support import MAX_RATIO, RATIO_FLOOR, MarkedTally, ReadBudget
 from harlab.importers.importer import (
@@ -136,27 +137,12 @@ def fixed_zone(offset_s: float) -> tuple[str, timezone]:
     return "UTC", tz
 
 
-class SampleSink(Protocol):
+class SampleSink(StreamSink, Protocol):
     """Where an importer's samples go: a :class:`~harlab.storage.session_writer.SessionWriter`
     (streamed into the file) or a :class:`SessionCollector` (a session in memory)."""
 
     @property
     def metadata(self) -> Metadata: ...
-
-    def add_stream(
-        self,
-        name: str,
-        channels: list[str],
-        units: list[str] | str,
-        rate_hz: float | None = None,
-        kind: str = "",
-        device: str = "",
-        attrs: dict[str, str] | None = None,
-    ) -> None: ...
-
-    def append(
-        self, name: str, time: np.ndarray, values: np.ndarray, flags: np.ndarray | None = None
-    ) -> None: ...
 
 
 #: What a device importer calls once it knows the metadata: returns the sink the samples go to

@@ -20,6 +20,7 @@ from harlab import __version__
 from harlab.core.labels import LabelTrack, Policy, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, Provenance
 from harlab.core.session import Session
+from harlab.core.stream_sink import StreamSink
 from harlab.core.streams import Stream
 from harlab.core.wording import counted
 from harlab.simulate.activity_table import NONWEAR, SimulationError, label_schema
@@ -33,24 +34,9 @@ DEFAULT_START = datetime(2024, 4, 22, 7, 0, tzinfo=UTC)
 _CHUNK = 1 << 16
 
 
-class SessionSink(Protocol):
+class SessionSink(StreamSink, Protocol):
     """Where :meth:`SimulatedRun.write_into` puts a session block by block: the storage layer's
     :class:`~harlab.storage.session_writer.SessionWriter` (the simulator does not import storage)."""
-
-    def add_stream(
-        self,
-        name: str,
-        channels: list[str],
-        units: list[str] | str,
-        rate_hz: float | None = None,
-        kind: str = "",
-        device: str = "",
-        attrs: dict[str, str] | None = None,
-    ) -> None: ...
-
-    def append(
-        self, name: str, time: np.ndarray, values: np.ndarray, flags: np.ndarray | None = None
-    ) -> None: ...
 
     def add_segment(
         self, track: str, segment: Segment, policy: Policy = "exclusive", description: str = ""
