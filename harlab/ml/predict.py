@@ -26,6 +26,7 @@ from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.ml.context import (
     RecordingReferences,
+    References,
     reference_from_motion,
     reference_size,
     window_features_parallel,
@@ -121,7 +122,7 @@ def predict_windows(
 def _run_batches(
     model: ActivityModel,
     X: np.ndarray,
-    context: RecordingReferences | np.ndarray | None,
+    context: References | None,
     feats: np.ndarray | None,
     pool: Executor,
     n: int,
@@ -341,45 +342,48 @@ def _predict_blocks(
     prev = torch.get_num_threads()
     set_threads(1)
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="harlab-predict-") as tmp,
-            ThreadPoolExecutor(n_threads) as pool,
-        ):
-            compiling = [
-                pool.submit(m.compiled) for m in model.members if isinstance(m, BoostedFeaturesMember)
-            ]
-            fdir = Path(tmp) if keep_features else None
-            first = _first_pass(model, session, stride_s, block_s, pool, fdir, progress, expected)
-            for f in compiling:
-                f.result()
-            n = len(first.start)
-            size = reference_size(info.channels, info.units, info.rate_hz if relative else None)
-            ref = reference_from_motion(first.motion, size, first.medians if relative else None)
-            table = ref[None, :].astype(np.float32)
-            orientation = (
-                model.wearing_orientation(
-                    np.zeros((0, info.n_time, len(info.channels)), np.float32),
-                    RecordingReferences(table, np.zeros(1, np.intp)),
+        with tempfile.TemporaryDirectory(prefix="harlab-predict-") as tmp:
+            pool = ThreadPoolExecutor(n_threads)
+            try:
+                compiling = [
+                    pool.submit(m.compiled) for m in model.members if isinstance(m, BoostedFeaturesMember)
+                ]
+                fdir = Path(tmp) if keep_features else None
+                first = _first_pass(model, session, stride_s, block_s, pool, fdir, progress, expected)
+                for f in compiling:
+                    f.result()
+                n = len(first.start)
+                size = reference_size(info.channels, info.units, info.rate_hz if relative else None)
+                ref = reference_from_motion(first.motion, size, first.medians if relative else None)
+                table = ref[None, :].astype(np.float32)
+                orientation = (
+                    model.wearing_orientation(
+                        np.zeros((0, info.n_time, len(info.channels)), np.float32),
+                        RecordingReferences(table, np.zeros(1, np.intp)),
+                    )
+                    if n
+                    else "as worn"
                 )
-                if n
-                else "as worn"
-            )
-            out: list[np.ndarray] = []
-            done = 0
-            for k, sw in enumerate(session_blocks(session, info, stride_s, block_s)):
-                nb = len(sw.start)
-                if nb != first.sizes[k]:
-                    raise HarlabError("the session changed while it was being predicted")
-                context = (
-                    RecordingReferences(table, np.zeros(nb, np.intp)) if model.needs_references else None
-                )
-                feats = _block_features(fdir, k, nb) if fdir is not None else None
-                batches = min(n_threads, max(1, math.ceil(nb / BATCH)))
-                out.append(
-                    _run_batches(model, sw.X, context, feats, pool, batches, BATCH, progress, n + done, 2 * n)
-                )
-                done += nb
-                del sw, feats
+                out: list[np.ndarray] = []
+                done = 0
+                for k, sw in enumerate(session_blocks(session, info, stride_s, block_s)):
+                    nb = len(sw.start)
+                    if k >= len(first.sizes) or nb != first.sizes[k]:
+                        raise HarlabError("the session changed while it was being predicted")
+                    context = (
+                        RecordingReferences(table, np.zeros(nb, np.intp)) if model.needs_references else None
+                    )
+                    feats = _block_features(fdir, k, nb) if fdir is not None else None
+                    batches = min(n_threads, max(1, math.ceil(nb / BATCH)))
+                    out.append(
+                        _run_batches(
+                            model, sw.X, context, feats, pool, batches, BATCH, progress, n + done, 2 * n
+                        )
+                    )
+                    done += nb
+                    del sw, feats
+            finally:  # a cancel (progress raising) drops the batches not yet started
+                pool.shutdown(wait=True, cancel_futures=True)
     finally:
         torch.set_num_threads(prev)
     probs = np.concatenate(out) if out else np.zeros((0, len(model.classes)), np.float32)
