@@ -4,6 +4,11 @@ The result keeps every window's class probabilities (for confidence strips and
 "next least confident") and the smoothed segments (for the timeline and for
 accepting into a label track). The model's name, file hash and the smoothing
 settings go into the track's ``params`` so a prediction can always be traced back.
+
+A session is predicted in blocks of :data:`BLOCK_S` seconds of windows (a week of 50 Hz
+windows and their features is 2.6 GB; a block of four hours, 60 MB); what belongs to the
+whole recording (its reference, the wearing orientation) comes from a first pass over the
+blocks, and the smoothing runs over the whole track, so the blocks do not show in the result.
 """
 
 from __future__ import annotations
