@@ -15,18 +15,29 @@ smoothing into segments (``smoothing``). Then ``predict_session`` end to end (a 
 model load, so the compile is counted), beside the previous path measured in the same run:
 the reference computing its own features, every batch its features again, LightGBM's
 predict (``old_path_s``; ``--no-baseline`` skips it). Peak RSS of the process at the end.
+
+Memory (``rss``): ``predict_session`` alone in a fresh process on the same simulated session,
+in blocks of :data:`harlab.ml.predict.BLOCK_S` (``blocks``) beside one block the length of the
+session (``one_piece``, the previous path's memory; ``--no-one-piece`` skips it): the RSS with
+the session loaded (``session_mb``), the peak (``peak_mb``) and what prediction added
+(``added_mb``). The stage measurements above hold every window at once, so the process's own
+peak is theirs; ``--rss-only`` measures memory alone (a week).
 Prints progress on stderr and, as its last line, one JSON object.
 
     python benchmarks/predict_day.py                 # 24 h, the ensemble
     python benchmarks/predict_day.py --days 7        # a week
     python benchmarks/predict_day.py --hours 2 --presets features,cnn1d,ensemble
+    python benchmarks/predict_day.py --days 7 --rss-only --no-one-piece
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +51,7 @@ from harlab.ml.context import window_features_parallel
 from harlab.ml.dataset import build_dataset, session_windows
 from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, TorchMember
 from harlab.ml.orientation import canonicalise
-from harlab.ml.predict import SmoothingConfig, predict_session, prediction_workers
+from harlab.ml.predict import BLOCK_S, SmoothingConfig, predict_session, prediction_workers
 from harlab.ml.smoothing import segments_from_windows, smooth
 from harlab.ml.training import TrainConfig, set_threads, train
 from harlab.simulate import random_plan, simulate_session
@@ -76,6 +87,50 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
+def simulated(hours: float):
+    return simulate_session(random_plan(hours * 3600.0, 7), rate_hz=50.0, seed=7, participant="day")
+
+
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return round(int(line.split()[1]) / 1024.0, 1)
+    return peak_rss_mb()
+
+
+def rss_child(model_path: str, hours: float, block_s: float, workers: int) -> dict:
+    """In this process (a child of the benchmark): simulate the session, then predict it alone.
+    The simulation's own peak is forgotten first (Linux: ``clear_refs`` 5 resets VmHWM), so the
+    peak is the session held plus what prediction adds."""
+    day = simulated(hours)
+    model = ActivityModel.load(Path(model_path))
+    gc.collect()
+    session_mb = _status_mb("VmRSS")
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+    a = time.perf_counter()
+    track = predict_session(model, day, add=False, workers=workers, block_s=block_s)
+    seconds = time.perf_counter() - a
+    peak = _status_mb("VmHWM")
+    return {
+        "block_s": block_s,
+        "windows": len(track.window_start),
+        "session_mb": session_mb,
+        "peak_mb": peak,
+        "added_mb": round(peak - session_mb, 1),
+        "predict_session_s": round(seconds, 2),
+    }
+
+
+def measure_rss(model_path: Path, hours: float, block_s: float, workers: int) -> dict:
+    cmd = [sys.executable, __file__, "--rss-child", str(model_path), "--hours", str(hours)]
+    cmd += ["--block-s", str(block_s), "--workers", str(workers)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    log(f"rss block {block_s:g} s: {res}")
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=24.0)
@@ -88,17 +143,32 @@ def main(argv: list[str] | None = None) -> int:
         help="prediction worker threads (0: harlab's default, every core up to 8)",
     )
     ap.add_argument("--no-baseline", action="store_true", help="skip the previous path (slow on a week)")
+    ap.add_argument("--rss-only", action="store_true", help="only the memory of predict_session")
+    ap.add_argument(
+        "--no-one-piece", action="store_true", help="skip the one-block memory run (10 GB a week)"
+    )
+    ap.add_argument("--rss-child", help=argparse.SUPPRESS)
+    ap.add_argument("--block-s", type=float, default=BLOCK_S, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     hours = args.days * 24.0 if args.days else args.hours
+    if args.rss_child:
+        print(json.dumps(rss_child(args.rss_child, hours, args.block_s, args.workers)))
+        return 0
     t = time.perf_counter()
-    day = simulate_session(random_plan(hours * 3600.0, 7), rate_hz=50.0, seed=7, participant="day")
+    day = simulated(hours)
     log(f"simulated {hours:g} h in {time.perf_counter() - t:.1f} s")
     train_sessions = [
         simulate_session(random_plan(600.0, s), rate_hz=50.0, seed=s, participant=f"P{s}") for s in (1, 2)
     ]
     data = build_dataset(train_sessions, "activity", 2.56, 1.28, 50.0, ["accel", "gyro"])
     workers = args.workers or prediction_workers()
-    out: dict = {"hours": hours, "workers": workers, "torch_threads_per_worker": 1, "presets": {}}
+    out: dict = {
+        "hours": hours,
+        "workers": workers,
+        "torch_threads_per_worker": 1,
+        "block_s": BLOCK_S,
+        "presets": {},
+    }
     tmp = Path(tempfile.mkdtemp(prefix="harlab-predict-day-"))
     for preset in args.presets.split(","):
         set_threads(1)
@@ -106,6 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             data.X, data.y, data.groups, data.info, TrainConfig(preset=preset, epochs=1, threads=1)
         )
         path = trained.save(tmp / f"{preset}.harmodel")
+        rss = {"blocks": measure_rss(path, hours, BLOCK_S, workers)}
+        if not args.no_one_piece:
+            rss["one_piece"] = measure_rss(path, hours, 1e9, workers)
+            rss["one_piece_over_blocks_added"] = round(
+                rss["one_piece"]["added_mb"] / max(rss["blocks"]["added_mb"], 1e-9), 2
+            )
+        if args.rss_only:
+            out["presets"][preset] = {"rss": rss}
+            continue
         model = ActivityModel.load(path)
         info = model.info
         st: dict[str, float] = {}
@@ -170,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             "predict_session_s": round(total, 2),
             "real_time_factor": round(hours * 3600.0 / total),
             "windows_per_s": round(len(track.window_start) / total),
+            "rss": rss,
         }
         if not args.no_baseline:
             sw = session_windows(day, info)

@@ -121,7 +121,7 @@ def run_sequential(args: argparse.Namespace) -> int:
                 args.stride,
                 sm,
                 version,
-                progress=lambda d, n: note(f"  {d}/{n} windows"),
+                progress=lambda d, n: note(f"  {100 * d // max(n, 1)}%"),  # two passes over the windows
             )
             track.params.update(params)  # the exact registered version it came from
             sf.save()

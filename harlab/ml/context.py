@@ -162,23 +162,46 @@ def recording_reference(
     ``executor`` computes the window features' batches on its threads (a day's windows take
     seconds on one; the features release the GIL); ``window_feats``: those features, when the
     caller has them already (:func:`window_features_parallel`)."""
-    size = reference_size(channels, units, rate_hz)
-    out = np.full(size, np.nan)
-    a = _accel(X, channels, units)
-    if a is None or len(X) < MIN_WINDOWS:
-        return out
-    gu, motion = _gravity_and_motion(a)
-    dynamic = motion >= np.quantile(motion, DYNAMIC_QUANTILE)
-    up = gu[dynamic].mean(0)
-    up /= max(float(np.linalg.norm(up)), 1e-9)
-    out[:REF_SIZE] = np.concatenate([up, [np.median(motion[dynamic]), np.median(motion)]])
-    if rate_hz is not None:
+    F = None
+    if rate_hz is not None and has_accelerometer(channels, units) and len(X) >= MIN_WINDOWS:
         F = (
             window_features_parallel(X, channels, units, rate_hz, executor)
             if window_feats is None
             else window_feats
         )
-        out[REF_SIZE:] = np.median(F, axis=0)
+    medians = None if F is None else np.median(F, axis=0)
+    return reference_from_motion(
+        window_motion(X, channels, units), reference_size(channels, units, rate_hz), medians
+    )
+
+
+def window_motion(
+    X: np.ndarray, channels: Sequence[str], units: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each window's gravity direction (N, 3) and amount of motion (N,), float64, or None
+    without an accelerometer: all a reference needs of the windows besides the feature
+    medians, so a long recording can be summarised block by block (:mod:`harlab.ml.predict`)
+    and the concatenated blocks give the very numbers of the whole."""
+    a = _accel(X, channels, units)
+    return None if a is None else _gravity_and_motion(a)
+
+
+def reference_from_motion(
+    motion: tuple[np.ndarray, np.ndarray] | None, size: int, medians: np.ndarray | None = None
+) -> np.ndarray:
+    """A recording's reference (``size``,) from all its windows' :func:`window_motion` and, for
+    a reference taken with the rate, the median of each window feature; NaN where the
+    recording is too short or has no accelerometer."""
+    out = np.full(size, np.nan)
+    if motion is None or len(motion[1]) < MIN_WINDOWS:
+        return out
+    gu, m = motion
+    dynamic = m >= np.quantile(m, DYNAMIC_QUANTILE)
+    up = gu[dynamic].mean(0)
+    up /= max(float(np.linalg.norm(up)), 1e-9)
+    out[:REF_SIZE] = np.concatenate([up, [np.median(m[dynamic]), np.median(m)]])
+    if size > REF_SIZE and medians is not None:
+        out[REF_SIZE:] = medians
     return out
 
 

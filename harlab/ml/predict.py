@@ -4,36 +4,61 @@ The result keeps every window's class probabilities (for confidence strips and
 "next least confident") and the smoothed segments (for the timeline and for
 accepting into a label track). The model's name, file hash and the smoothing
 settings go into the track's ``params`` so a prediction can always be traced back.
+
+A session is predicted in blocks of :data:`BLOCK_S` seconds of windows (a week of 50 Hz
+windows and their features is 2.6 GB; a block of four hours, 60 MB); what belongs to the
+whole recording (its reference, the wearing orientation) comes from a first pass over the
+blocks, and the smoothing runs over the whole track, so the blocks do not show in the result.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import os
+import tempfile
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from harlab.core.errors import PredictionCancelled
+from harlab.core.errors import HarlabError, PredictionCancelled
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
-from harlab.ml.context import window_features_parallel
-from harlab.ml.dataset import session_windows
-from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember
+from harlab.ml.context import (
+    RecordingReferences,
+    References,
+    reference_from_motion,
+    reference_size,
+    window_features_parallel,
+    window_motion,
+)
+from harlab.ml.dataset import SessionWindows, session_windows
+from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, ModelInfo
 from harlab.ml.smoothing import segments_from_windows, smooth
 from harlab.ml.training import set_threads
 
 __all__ = [
+    "BLOCK_S",
     "PredictionCancelled",
     "SmoothingConfig",
     "predict_session",
     "predict_windows",
     "prediction_workers",
+    "session_blocks",
 ]
+
+
+#: seconds of windows a session is predicted in at a time: the windows (3 kB each at 50 Hz,
+#: 6 channels) and their features (2.4 kB) of one block are all that is held, so memory no
+#: longer grows with the recording's length (a week in one piece peaked at 10.6 GB)
+BLOCK_S = 4 * 3600.0
+#: windows per batch of a worker thread
+BATCH = 2048
 
 
 @dataclass
@@ -73,9 +98,7 @@ def predict_windows(
     prev = torch.get_num_threads()
     set_threads(1)
     try:
-        starts = list(range(0, len(X), batch))
-        out: list[np.ndarray] = []
-        n = min(workers, max(1, len(starts)))
+        n = min(workers, max(1, math.ceil(len(X) / batch)))
         pool = ThreadPoolExecutor(max_workers=n)
         try:
             # the compiled trees are built while the features are computed
@@ -93,31 +116,160 @@ def predict_windows(
             for f in compiling:
                 f.result()
 
-            def one(i: int) -> np.ndarray:
-                return model.predict_proba(
-                    X[i : i + batch],
-                    None if context is None else context[i : i + batch],
-                    None if feats is None else feats[i : i + batch],
-                )
-
-            pending: deque[Future[np.ndarray]] = deque()
-            queue = iter(starts)
-            for i in itertools.islice(queue, 2 * n):  # a few batches ahead, not the whole session
-                pending.append(pool.submit(one, i))
-            done = 0
-            while pending:
-                out.append(pending.popleft().result())
-                done = min(done + batch, len(X))
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.append(pool.submit(one, nxt))
-                if progress:
-                    progress(done, len(X))  # may raise to cancel: the batches not yet started are dropped
+            out = _run_batches(model, X, context, feats, pool, n, batch, progress, 0, len(X))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     finally:
         torch.set_num_threads(prev)
+    return out
+
+
+def _run_batches(
+    model: ActivityModel,
+    X: np.ndarray,
+    context: References | None,
+    feats: np.ndarray | None,
+    pool: Executor,
+    n: int,
+    batch: int,
+    progress: Callable[[int, int], None] | None,
+    offset: int,
+    total: int,
+) -> np.ndarray:
+    """Probabilities of windows X in batches on ``pool``, a few batches ahead (not the whole
+    set), reporting ``(offset + done, total)`` as they finish in order."""
+
+    def one(i: int) -> np.ndarray:
+        return model.predict_proba(
+            X[i : i + batch],
+            None if context is None else context[i : i + batch],
+            None if feats is None else feats[i : i + batch],
+        )
+
+    out: list[np.ndarray] = []
+    pending: deque[Future[np.ndarray]] = deque()
+    queue = iter(range(0, len(X), batch))
+    for i in itertools.islice(queue, 2 * n):
+        pending.append(pool.submit(one, i))
+    done = 0
+    while pending:
+        out.append(pending.popleft().result())
+        done = min(done + batch, len(X))
+        nxt = next(queue, None)
+        if nxt is not None:
+            pending.append(pool.submit(one, nxt))
+        if progress:
+            progress(offset + done, total)  # may raise to cancel: the batches not yet started are dropped
     return np.concatenate(out) if out else np.zeros((0, len(model.classes)), np.float32)
+
+
+def session_blocks(
+    session: Session, info: ModelInfo, stride_s: float | None = None, block_s: float = BLOCK_S
+) -> Iterator[SessionWindows]:
+    """The windows of :func:`~harlab.ml.dataset.session_windows`, ``block_s`` seconds of window
+    starts at a time, in order: the same windows, never all in memory.
+
+    Each block after the first starts at the window after the previous block's last one, so
+    its grid is the whole session's (a run of samples is anchored at its first sample, a
+    piece after a gap or missing values at its own first point, as in one piece). A block
+    without any window (a long gap) moves on by ``block_s``: no window can start in it.
+    """
+    if block_s < info.window_s:
+        raise HarlabError(f"a prediction block ({block_s:g} s) must hold a window ({info.window_s:g} s)")
+    stride = info.stride_s if stride_s is None else stride_s
+    bounds = [s.time_bounds() for s in session.streams.values() if s.n_samples]
+    if not bounds:
+        return
+    t0 = min(b[0] for b in bounds)
+    end = max(b[1] for b in bounds)
+    tol = (
+        0.25 / info.rate_hz
+    )  # well under a sample: the window start's own sample is read, not the one before
+    while t0 <= end:
+        sw = session_windows(session, info, stride_s, t0 - tol, t0 + block_s + info.window_s)
+        if len(sw.start):
+            yield sw
+            t0 = float(sw.start[-1]) + stride
+        else:
+            t0 += block_s
+
+
+@dataclass
+class _Pass:
+    """What the first pass over the blocks keeps: per window only its times and motion summary."""
+
+    start: np.ndarray
+    end: np.ndarray
+    motion: tuple[np.ndarray, np.ndarray] | None
+    medians: np.ndarray | None
+    sizes: list[int]
+
+
+def _first_pass(
+    model: ActivityModel,
+    session: Session,
+    stride_s: float | None,
+    block_s: float,
+    pool: Executor,
+    feature_dir: Path | None,
+    progress: Callable[[int, int], None] | None,
+    expected: int,
+) -> _Pass:
+    """Window times, each window's gravity and motion, and (``feature_dir``) the window features
+    of each block written there transposed, block by block; then the features' medians one
+    group of columns at a time, read back from those files."""
+    info = model.info
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    gus: list[np.ndarray] = []
+    motions: list[np.ndarray] = []
+    sizes: list[int] = []
+    accel = True
+    n_feat = 0
+    for k, sw in enumerate(session_blocks(session, info, stride_s, block_s)):
+        starts.append(sw.start)
+        ends.append(sw.end)
+        wm = window_motion(sw.X, info.channels, info.units)
+        if wm is None:
+            accel = False
+        else:
+            gus.append(wm[0])
+            motions.append(wm[1])
+        if feature_dir is not None:
+            F = window_features_parallel(sw.X, info.channels, info.units, info.rate_hz, pool)
+            n_feat = F.shape[1]
+            np.ascontiguousarray(F.T, np.float32).tofile(feature_dir / f"{k}.f32")
+            del F
+        sizes.append(len(sw.start))
+        del sw
+        if progress:
+            done = sum(sizes)
+            progress(min(done, expected), 2 * max(expected, done))
+    start = np.concatenate(starts) if starts else np.zeros(0)
+    end = np.concatenate(ends) if ends else np.zeros(0)
+    motion = (np.concatenate(gus), np.concatenate(motions)) if accel and gus else None
+    medians = None
+    if feature_dir is not None and n_feat and len(start):
+        medians = np.empty(n_feat, np.float32)
+        group = max(1, (64 << 20) // (4 * len(start)))  # columns per read: ~64 MB at a time
+        for c0 in range(0, n_feat, group):
+            c1 = min(n_feat, c0 + group)
+            cols = np.empty((len(start), c1 - c0), np.float32)
+            row = 0
+            for k, nb in enumerate(sizes):
+                part = np.fromfile(
+                    feature_dir / f"{k}.f32", np.float32, count=(c1 - c0) * nb, offset=4 * c0 * nb
+                )
+                cols[row : row + nb] = part.reshape(c1 - c0, nb).T
+                row += nb
+            medians[c0:c1] = np.median(cols, axis=0)
+    return _Pass(start, end, motion, medians, sizes)
+
+
+def _block_features(feature_dir: Path, k: int, n: int) -> np.ndarray:
+    """A block's window features (n, F) as the first pass wrote them."""
+    F = np.fromfile(feature_dir / f"{k}.f32", np.float32)
+    return np.ascontiguousarray(F.reshape(-1, n).T)
 
 
 def predict_session(
@@ -130,24 +282,30 @@ def predict_session(
     progress: Callable[[int, int], None] | None = None,
     add: bool = True,
     workers: int = 0,
+    block_s: float = BLOCK_S,
 ) -> PredictionTrack:
     """Predict every window of ``session`` and (``add``) store the track in it, replacing one
     of the same name. ``stride_s`` defaults to the model's training stride; ``workers``: prediction
-    threads (0: every core up to 8, :func:`prediction_workers`)."""
+    threads (0: every core up to 8, :func:`prediction_workers`).
+
+    The session is taken ``block_s`` seconds of windows at a time (:func:`session_blocks`), so
+    memory is bounded whatever its length; the smoothing runs over the whole track at the end,
+    and the recording's reference over every window in a first pass, so the track equals the
+    one of a single block. ``progress`` gets (done, total) in units of windows, the first pass
+    counted as the first half."""
     sm = smoothing or SmoothingConfig()
     info = model.info
-    sw = session_windows(session, info, stride_s)
     stride = info.stride_s if stride_s is None else stride_s
-    probs = predict_windows(model, sw.X, progress=progress, threads=workers)
-    labels = smooth(probs, sw.start, stride, sm.p_switch, sm.min_duration_s)
-    segs = segments_from_windows(labels, probs, sw.start, sw.end, stride, info.classes, annotator=info.name)
+    probs, start, end, orientation = _predict_blocks(model, session, stride_s, block_s, progress, workers)
+    labels = smooth(probs, start, stride, sm.p_switch, sm.min_duration_s)
+    segs = segments_from_windows(labels, probs, start, end, stride, info.classes, annotator=info.name)
     track = PredictionTrack(
         name=name or f"{info.track}-predicted",
         model_name=info.name,
         model_version=model_version or f"{info.preset} {info.created_utc}",
         classes=list(info.classes),
-        window_start=sw.start,
-        window_end=sw.end,
+        window_start=start,
+        window_end=end,
         probabilities=probs,
         segments=segs,
         params={
@@ -160,9 +318,78 @@ def predict_session(
             "min_duration_s": f"{sm.min_duration_s:g}",
             "harlab_version": info.harlab_version,
             # whether the recording was mapped into the model's wearing orientation (harlab.ml.orientation)
-            "orientation": model.wearing_orientation(sw.X) if len(sw.X) else "as worn",
+            "orientation": orientation,
         },
     )
     if add:
         session.add_prediction_track(track, replace=True)
     return track
+
+
+def _predict_blocks(
+    model: ActivityModel,
+    session: Session,
+    stride_s: float | None,
+    block_s: float,
+    progress: Callable[[int, int], None] | None,
+    workers: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Probabilities, window starts and ends, and the wearing orientation of a whole session,
+    block by block: a first pass for what is per recording (the reference, the feature medians,
+    keeping each block's window features in a temporary file), a second for the probabilities."""
+    info = model.info
+    stride = info.stride_s if stride_s is None else stride_s
+    n_threads = workers or prediction_workers()
+    span = [s.time_bounds() for s in session.streams.values() if s.n_samples]
+    expected = int((max(b[1] for b in span) - min(b[0] for b in span)) / stride) + 1 if span else 0
+    relative = any(getattr(m, "relative", False) for m in model.members)
+    keep_features = model.takes_window_features() or (relative and model.needs_references)
+    prev = torch.get_num_threads()
+    set_threads(1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="harlab-predict-") as tmp:
+            pool = ThreadPoolExecutor(n_threads)
+            try:
+                compiling = [
+                    pool.submit(m.compiled) for m in model.members if isinstance(m, BoostedFeaturesMember)
+                ]
+                fdir = Path(tmp) if keep_features else None
+                first = _first_pass(model, session, stride_s, block_s, pool, fdir, progress, expected)
+                for f in compiling:
+                    f.result()
+                n = len(first.start)
+                size = reference_size(info.channels, info.units, info.rate_hz if relative else None)
+                ref = reference_from_motion(first.motion, size, first.medians if relative else None)
+                table = ref[None, :].astype(np.float32)
+                orientation = (
+                    model.wearing_orientation(
+                        np.zeros((0, info.n_time, len(info.channels)), np.float32),
+                        RecordingReferences(table, np.zeros(1, np.intp)),
+                    )
+                    if n
+                    else "as worn"
+                )
+                out: list[np.ndarray] = []
+                done = 0
+                for k, sw in enumerate(session_blocks(session, info, stride_s, block_s)):
+                    nb = len(sw.start)
+                    if k >= len(first.sizes) or nb != first.sizes[k]:
+                        raise HarlabError("the session changed while it was being predicted")
+                    context = (
+                        RecordingReferences(table, np.zeros(nb, np.intp)) if model.needs_references else None
+                    )
+                    feats = _block_features(fdir, k, nb) if fdir is not None else None
+                    batches = min(n_threads, max(1, math.ceil(nb / BATCH)))
+                    out.append(
+                        _run_batches(
+                            model, sw.X, context, feats, pool, batches, BATCH, progress, n + done, 2 * n
+                        )
+                    )
+                    done += nb
+                    del sw, feats
+            finally:  # a cancel (progress raising) drops the batches not yet started
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        torch.set_num_threads(prev)
+    probs = np.concatenate(out) if out else np.zeros((0, len(model.classes)), np.float32)
+    return probs, first.start, first.end, orientation

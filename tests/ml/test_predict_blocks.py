@@ -1,0 +1,185 @@
+"""A session predicted block by block equals the session predicted in one piece, in bounded memory.
+
+Tiny blocks make a short simulated session span many of them: a gap of the accelerometer
+and a stretch of missing gyroscope values cross block boundaries (a block falls wholly
+inside the gap), and recordings shorter than one block, and shorter than a reference
+needs, are predicted too. The one-piece reference is the path without blocks:
+:func:`~harlab.ml.predict.predict_windows` over every window of
+:func:`~harlab.ml.dataset.session_windows`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harlab.core.errors import HarlabError
+from harlab.core.streams import Stream
+from harlab.ml.dataset import build_dataset, session_windows
+from harlab.ml.modelfile import ActivityModel
+from harlab.ml.predict import predict_session, predict_windows, session_blocks
+from harlab.ml.training import TrainConfig, train
+from harlab.simulate import synthetic_session
+from harlab.simulate.batch_session import demo_model_path
+
+from .conftest import make_session
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def demo_model() -> ActivityModel:
+    """LightGBM on window features with the recording's medians and a wearing orientation."""
+    return ActivityModel.load(demo_model_path())
+
+
+@pytest.fixture(scope="module")
+def ensemble(tmp_path_factory) -> ActivityModel:
+    """LightGBM and a network with the recording context, 25 Hz streams ``acc`` and ``gyro``."""
+    sessions = [make_session(f"P{i}", seed=i) for i in range(3)]
+    data = build_dataset(sessions, "activity", 2.0, 1.0)
+    cfg = TrainConfig(preset="ensemble", epochs=1, gbm_rounds=20, gbm_min_rounds=20)
+    model = train(data.X, data.y, data.groups, data.info, cfg, context=data.context)
+    return ActivityModel.load(model.save(tmp_path_factory.mktemp("m") / "ensemble.harmodel"))
+
+
+def _with_holes(s, acc: str, gyro: str, rate: float):
+    """``s`` with the accelerometer missing over 200-260 s and the gyroscope NaN over 400-433 s."""
+    t, v = s.streams[acc].read()
+    keep = (t < 200.0) | (t >= 260.0)
+    st = s.streams[acc]
+    s.remove_stream(acc)
+    s.add_stream(Stream.from_arrays(acc, t[keep], v[keep], st.channels, st.units, rate_hz=rate, kind=st.kind))
+    t, v = s.streams[gyro].read()
+    v = v.copy()
+    v[(t >= 400.0) & (t < 433.0)] = np.nan
+    st = s.streams[gyro]
+    s.remove_stream(gyro)
+    s.add_stream(Stream.from_arrays(gyro, t, v, st.channels, st.units, rate_hz=rate, kind=st.kind))
+    return s
+
+
+def _whole(model: ActivityModel, session) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    sw = session_windows(session, model.info)
+    probs = predict_windows(model, sw.X, threads=2)
+    orientation = model.wearing_orientation(sw.X) if len(sw.X) else "as worn"
+    return sw.start, sw.end, probs, orientation
+
+
+def _assert_same(track, whole, model: ActivityModel, one_piece) -> None:
+    start, end, probs, orientation = whole
+    np.testing.assert_allclose(track.window_start, start, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(track.window_end, end, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(track.probabilities, probs, rtol=0, atol=1e-6)
+    assert track.params["orientation"] == orientation
+    assert [s.label for s in track.segments] == [s.label for s in one_piece.segments]
+    np.testing.assert_allclose(
+        [(s.start, s.end) for s in track.segments], [(s.start, s.end) for s in one_piece.segments], atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("block_s", [7.0, 30.0, 95.0])
+def test_blocks_equal_one_piece_across_a_gap_and_missing_values(demo_model, block_s) -> None:
+    s = _with_holes(
+        synthetic_session(600.0, rate_hz=50.0, streams=["accel", "gyro"], seed=4), "accel", "gyro", 50.0
+    )
+    whole = _whole(demo_model, s)
+    one = predict_session(demo_model, s, add=False, block_s=1e9)
+    _assert_same(one, whole, demo_model, one)
+    track = predict_session(demo_model, s, add=False, block_s=block_s)
+    _assert_same(track, whole, demo_model, one)
+    assert not np.any((track.window_start < 260.0) & (track.window_end > 200.0))  # none in the gap
+    assert len(list(session_blocks(s, demo_model.info, block_s=block_s))) > 600.0 / block_s / 2
+
+
+def test_blocks_equal_one_piece_for_an_ensemble_with_a_network(ensemble) -> None:
+    s = _with_holes(make_session("Q", seed=5, bouts=25), "acc", "gyro", 25.0)
+    whole = _whole(ensemble, s)
+    one = predict_session(ensemble, s, add=False, block_s=1e9)
+    _assert_same(one, whole, ensemble, one)
+    _assert_same(predict_session(ensemble, s, add=False, block_s=13.0), whole, ensemble, one)
+
+
+@pytest.mark.parametrize("seconds", [8.0, 40.0])
+def test_a_recording_shorter_than_a_block(demo_model, seconds) -> None:
+    """8 s: fewer windows than a reference needs (NaN reference); 40 s: one block of many."""
+    s = synthetic_session(seconds, rate_hz=50.0, streams=["accel", "gyro"], seed=2)
+    whole = _whole(demo_model, s)
+    one = predict_session(demo_model, s, add=False)
+    _assert_same(one, whole, demo_model, one)
+    _assert_same(predict_session(demo_model, s, add=False, block_s=5.0), whole, demo_model, one)
+
+
+def test_progress_is_monotone_and_ends_at_the_total(demo_model) -> None:
+    s = synthetic_session(300.0, rate_hz=50.0, streams=["accel", "gyro"], seed=3)
+    seen: list[tuple[int, int]] = []
+    predict_session(demo_model, s, add=False, block_s=40.0, progress=lambda d, t: seen.append((d, t)))
+    fractions = [d / t for d, t in seen]
+    assert fractions == sorted(fractions)
+    assert seen[-1][0] == seen[-1][1] > 0
+    assert len(seen) > 10  # both passes report every block
+
+
+def test_a_block_shorter_than_a_window_is_refused(demo_model) -> None:
+    s = synthetic_session(30.0, rate_hz=50.0, streams=["accel", "gyro"], seed=3)
+    with pytest.raises(HarlabError, match="must hold a window"):
+        predict_session(demo_model, s, add=False, block_s=1.0)
+
+
+def test_cancelling_from_progress_stops_the_prediction(demo_model) -> None:
+    from harlab.core.errors import PredictionCancelled
+
+    s = synthetic_session(200.0, rate_hz=50.0, streams=["accel", "gyro"], seed=3)
+
+    def cancel(done: int, total: int) -> None:
+        raise PredictionCancelled("stop")
+
+    with pytest.raises(PredictionCancelled):
+        predict_session(demo_model, s, add=False, block_s=30.0, progress=cancel)
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, resource, sys
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.ml.predict import predict_session
+    from harlab.simulate import synthetic_session
+    from harlab.simulate.batch_session import demo_model_path
+
+    s = synthetic_session(float(sys.argv[1]), rate_hz=50.0, streams=["accel", "gyro"], seed=1)
+    m = ActivityModel.load(demo_model_path())
+    predict_session(m, synthetic_session(60.0, rate_hz=50.0, streams=["accel", "gyro"]), add=False)  # warm up
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    track = predict_session(m, s, add=False, block_s=float(sys.argv[2]), workers=2)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"windows": len(track.window_start), "growth_kb": after - before}))
+    """
+)
+
+
+def _growth_kb(seconds: float, block_s: float) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(seconds), str(block_s)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_peak_memory_grows_much_less_with_blocks() -> None:
+    """Two hours: the peak RSS a prediction adds, in 10-minute blocks against one piece."""
+    one = _growth_kb(7200.0, 1e9)
+    blocks = _growth_kb(7200.0, 600.0)
+    assert blocks["windows"] == one["windows"] > 5000
+    assert blocks["growth_kb"] < 0.4 * one["growth_kb"], (blocks, one)
