@@ -106,6 +106,16 @@ def describe(path: str) -> dict[str, Any]:
                 }
                 for v in s.videos.values()
             ],
+            "quality_tracks": [
+                {
+                    "name": q.name,
+                    "kind": q.kind,
+                    "method": q.method,
+                    "n_spans": len(q),
+                    "total_s": q.total_s,
+                }
+                for q in s.quality_tracks.values()
+            ],
         }
 
 
@@ -152,6 +162,13 @@ def _text(d: dict[str, Any]) -> str:
         out.append(
             f"  {p['name']:<14} {p['model_name']} {p['model_version']}  {counted(p['n_windows'], 'window')}  "
             f"{counted(p['n_segments'], 'segment')}  classes: {', '.join(p['classes']) or '-'}"
+        )
+    if d["quality_tracks"]:
+        out.append(f"quality tracks ({len(d['quality_tracks'])}):")
+    for q in d["quality_tracks"]:
+        out.append(
+            f"  {q['name']:<14} {q['kind']:<11} {counted(q['n_spans'], 'span'):>15}  "
+            f"{q['total_s'] / 60:.1f} min  {q['method'] or '-'}"
         )
     if d["videos"]:
         out.append(f"videos ({len(d['videos'])}):")

@@ -59,3 +59,22 @@ def test_validate_takes_several_files(full_session, tmp_path, capsys):
     assert f"{good[0]}: OK" in out and f"{good[1]}: OK" in out
     assert f"{bad}: 1 problem\n" in out and "not an HDF5 file" in out
     assert "3 files checked: 2 sound, 1 with problems" in out
+
+
+def test_info_lists_quality_tracks(full_session, tmp_path, capsys):
+    import numpy as np
+
+    from harlab.core.quality_tracks import QualityTrack
+
+    full_session.set_quality_track(
+        QualityTrack("nonwear", "nonwear", np.array([10.0, 100.0]), np.array([40.0, 160.0]), "van Hees 2013")
+    )
+    path = save_session(full_session, tmp_path / "q.h5")
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "quality tracks (1):" in out and "2 spans" in out and "1.5 min" in out and "van Hees 2013" in out
+    assert main(["info", str(path), "--json"]) == 0
+    q = json.loads(capsys.readouterr().out)["quality_tracks"]
+    assert q == [
+        {"name": "nonwear", "kind": "nonwear", "method": "van Hees 2013", "n_spans": 2, "total_s": 90.0}
+    ]
