@@ -48,7 +48,8 @@ class _NotCompilable(Exception):
 
 def _float32_down(t: float) -> float:
     """The largest float32 ``f`` with ``f <= t``: for float32 x, ``x <= t`` iff ``x <= f``."""
-    f = np.float32(t)
+    with np.errstate(over="ignore"):  # past float32's range: ±inf, then moved to the largest finite below
+        f = np.float32(t)
     if math.isfinite(t) and float(f) > t:
         f = np.nextafter(f, np.float32(-np.inf))
     return float(f)

@@ -34,7 +34,16 @@ def session_path(tmp_path):
 
 
 def _visible_top_levels() -> set[int]:
-    return {id(w) for w in QApplication.topLevelWidgets() if w.isVisible()}
+    return {id(w) for w in QApplication.topLevelWidgets() if _visible(w)}
+
+
+def _visible(w) -> bool:
+    """Whether ``w`` is shown; False for a widget whose C++ side an earlier test's
+    ``deleteLater`` already destroyed while Python still lists it."""
+    try:
+        return w.isVisible()
+    except RuntimeError:
+        return False
 
 
 @pytest.fixture
