@@ -148,7 +148,6 @@ class RecordingWriter:
         except BaseException:
             self._cleanup_failed_start()
             raise
-        self._ids: dict[str, int] = {}
         self._blocks: list[int] = []
         self._last_sync = _time.monotonic()
         self._closed = False
@@ -194,10 +193,8 @@ class RecordingWriter:
         attrs: dict[str, str] | None = None,
     ) -> None:
         self._check_open()
-        if name in self._ids:
-            raise SessionError(f"the recording already has a stream {name!r}")
         spec = stream_spec(name, channels, units, rate_hz, kind, device, attrs)
-        self._ids[name] = self._builder.add_stream(spec)
+        self._builder.add_stream(spec)
         self._blocks.append(chunk_rows(len(channels)))
         self._write(encode_json(KIND_STREAM, spec))
         self._maybe_sync()
@@ -207,9 +204,7 @@ class RecordingWriter:
     ) -> None:
         """Add samples (times in seconds after ``metadata.start_utc``, non-decreasing)."""
         self._check_open()
-        sid = self._ids.get(name)
-        if sid is None:
-            raise SessionError(f"no stream {name!r} in this recording; add_stream it first")
+        sid = self._builder.stream_id(name)
         t, v, fl = self._builder.check(sid, time, values, flags)
         if not len(t):
             return
@@ -228,8 +223,7 @@ class RecordingWriter:
         return new
 
     def n_samples(self, name: str) -> int:
-        sid = self._ids[name]
-        return self._builder.n_samples(sid)
+        return self._builder.n_samples(self._builder.stream_id(name))
 
     def stream_data(self, name: str) -> H5StreamData:
         """Lazy view of what reached the working file so far (call ``flush`` first for all)."""

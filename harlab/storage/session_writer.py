@@ -132,6 +132,7 @@ class SessionBuilder:
         self.tracks: dict[str, LabelTrack] = {}
         self.predictions: list[PredictionTrack] = []
         self.streams: list[dict[str, Any]] = []
+        self.ids: dict[str, int] = {}  #: stream name -> index for :meth:`append`
         self.appenders: list[StreamAppender] = []
         self.pending: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = []
         self.pending_rows: list[int] = []
@@ -142,6 +143,8 @@ class SessionBuilder:
 
     def add_stream(self, spec: dict[str, Any]) -> int:
         """A new, empty stream group; returns the stream's index for :meth:`append`."""
+        if spec["name"] in self.ids:
+            raise SessionError(f"the session already has a stream {spec['name']!r}")
         stream = _stream_of(spec)
         g = create_stream_group(self.f["streams"], spec["name"], len(spec["channels"]))
         write_stream_attrs(g, stream)
@@ -150,7 +153,15 @@ class SessionBuilder:
         self.pending.append([])
         self.pending_rows.append(0)
         self.last.append(-np.inf)
+        self.ids[spec["name"]] = len(self.streams) - 1
         return len(self.streams) - 1
+
+    def stream_id(self, name: str) -> int:
+        """The index of stream ``name``; a clear error when it was never added."""
+        sid = self.ids.get(name)
+        if sid is None:
+            raise SessionError(f"no stream {name!r} in this session; add_stream it first")
+        return sid
 
     def check(
         self, sid: int, time: np.ndarray, values: np.ndarray, flags: np.ndarray | None
@@ -256,7 +267,6 @@ class SessionWriter:
     ) -> None:
         self.path = Path(path)
         self.block_rows = max(1, int(block_rows))
-        self._ids: dict[str, int] = {}
         self._done = True
         folder = self.path.parent if str(self.path.parent) else Path(".")
         if not folder.is_dir():
@@ -302,17 +312,7 @@ class SessionWriter:
     ) -> None:
         """Declare a stream (no samples yet); ``units`` is one per channel or one for all."""
         self._check_open()
-        if name in self._ids:
-            raise SessionError(f"the session already has a stream {name!r}")
-        self._ids[name] = self._builder.add_stream(
-            stream_spec(name, channels, units, rate_hz, kind, device, attrs)
-        )
-
-    def _sid(self, name: str) -> int:
-        sid = self._ids.get(name)
-        if sid is None:
-            raise SessionError(f"no stream {name!r} in this session; add_stream it first")
-        return sid
+        self._builder.add_stream(stream_spec(name, channels, units, rate_hz, kind, device, attrs))
 
     def append(
         self, name: str, time: np.ndarray, values: np.ndarray, flags: np.ndarray | None = None
@@ -320,7 +320,7 @@ class SessionWriter:
         """Add samples to stream ``name`` (times in seconds after ``metadata.start_utc``,
         non-decreasing across calls; ``values`` (N, C); ``flags`` uint8 per sample or None)."""
         self._check_open()
-        sid = self._sid(name)
+        sid = self._builder.stream_id(name)
         t, v, fl = self._builder.check(sid, time, values, flags)
         if self._builder.pending_rows[sid] + len(t) >= self.block_rows:
             self._check_space(self._builder.pending_rows[sid] + len(t), v.shape[1])
@@ -344,11 +344,11 @@ class SessionWriter:
 
     def n_samples(self, name: str) -> int:
         """Samples appended to stream ``name`` so far."""
-        return self._builder.n_samples(self._sid(name))
+        return self._builder.n_samples(self._builder.stream_id(name))
 
     @property
     def stream_names(self) -> list[str]:
-        return list(self._ids)
+        return list(self._builder.ids)
 
     @property
     def label_tracks(self) -> dict[str, LabelTrack]:
