@@ -6,6 +6,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+import shiboken6  # noqa: E402
+from PySide6.QtCore import QEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from harlab.gui import settings  # noqa: E402
@@ -34,12 +36,16 @@ def session_path(tmp_path):
 
 
 def _visible_top_levels() -> set[int]:
+    # widgets earlier tests handed to deleteLater are destroyed first: listing top-level widgets
+    # while some are half torn down can hand back a wrapper whose C++ object is gone
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return {id(w) for w in QApplication.topLevelWidgets() if _visible(w)}
 
 
 def _visible(w) -> bool:
-    """Whether ``w`` is shown; False for a widget whose C++ side an earlier test's
-    ``deleteLater`` already destroyed while Python still lists it."""
+    """Whether ``w`` is shown; False for a widget whose C++ side is already destroyed."""
+    if not shiboken6.isValid(w):
+        return False
     try:
         return w.isVisible()
     except RuntimeError:
