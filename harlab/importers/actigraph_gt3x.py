@@ -450,7 +450,9 @@ class Gt3xImporter(DeviceImporter):
         try:
             names = _zip_names(path)
         except (ImportFormatError, zipfile.BadZipFile, OSError, ValueError):
-            return 0.0
+            # A .gt3x whose zip directory is gone (a copy cut short) still goes to this
+            # importer, whose error says what is damaged rather than "no importer".
+            return 0.3 if self.matches_name(path) else 0.0
         if "info.txt" in names and ({"log.bin", "activity.bin"} & names):
             return 0.95
         return 0.3 if self.matches_name(path) else 0.0

@@ -27,6 +27,7 @@ from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.metadata import Provenance, SourceFile
 from harlab.core.plausibility import FLOAT32_MAX, Limit, limit_for, too_many_marked
 from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT
+from harlab.importers.importer import head_bytes
 
 
 def provenance(importer: str, sources: Iterable[Path], notes: str = "") -> Provenance:
@@ -235,7 +236,10 @@ def open_zip(path: Path) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-        raise ImportFormatError(path, f"not a readable zip: {exc}", expected="an intact zip archive") from exc
+        what = f"not a readable zip: {exc}"
+        if head_bytes(path, 4) == b"PK\x03\x04":  # it began as a zip: its directory at the end is gone
+            what += "; it starts like a zip, so the file was probably cut short (copy it again)"
+        raise ImportFormatError(path, what, expected="an intact zip archive") from exc
     infos = zf.infolist()
     if len(infos) > MAX_ZIP_MEMBERS:  # an end record that under-counts
         zf.close()

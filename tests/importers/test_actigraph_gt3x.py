@@ -204,6 +204,19 @@ def test_truncated_zip_and_bad_info_are_refused(actigraph: Path, tmp_path: Path)
     _refused(wild, tmp_path, "Sample Rate")
 
 
+def test_a_gt3x_cut_short_is_named_as_such_not_unknown(actigraph: Path, tmp_path: Path) -> None:
+    """A copy cut short loses the zip directory at the end; detection by content must still
+    send it to this importer, whose error says the file was cut short."""
+    cut = tmp_path / "cut.gt3x"
+    cut.write_bytes((actigraph / "small.gt3x").read_bytes()[:1_000_000])
+    assert detect(cut).name == "actigraph_gt3x"
+    out = tmp_path / "out"
+    out.mkdir()
+    report = import_one(cut, out, ImportOptions())
+    assert not report.ok and "cut short" in report.reason and "no importer" not in report.reason
+    assert list(out.iterdir()) == []
+
+
 def test_info_without_scale_or_zone() -> None:
     info = parse_info(Path("x.gt3x"), "Sample Rate: 30\nStart Date: 637755981000000000\n")
     assert isinstance(info, Gt3xInfo)
