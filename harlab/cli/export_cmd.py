@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--track",
         action="append",
         metavar="NAME",
-        help="label track(s) to export (repeat or comma-separate; default: all, "
+        help="label tracks to export (repeat or comma-separate; default: all, "
         "or the only one for training windows)",
     )
     p.add_argument(

@@ -24,6 +24,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.files import input_file
 from harlab.core.session import Session
 from harlab.core.videos import VideoLink, VideoSync, VideoSyncError, check_roi, fit_sync
+from harlab.core.wording import counted
 from harlab.labeling.commands import AttachVideo, DetachVideo, EditCommand, RelinkVideo, SetVideoSync
 from harlab.labeling.edit_journal import inspect_journal
 from harlab.storage import open_session
@@ -138,7 +139,7 @@ def _apply(session_path: str, make: Any) -> EditCommand | None:
     info = inspect_journal(path)
     if info is not None and not info.problem and info.net_edit_count:
         raise HarlabError(
-            f"{path} has {info.net_edit_count} unsaved edit(s) of a workbench that did not close; "
+            f"{path} has {counted(info.net_edit_count, 'unsaved edit')} of a workbench that did not close; "
             "open it in harlab to recover or discard them first"
         )
     with open_session(path, writable=True) as sf:

@@ -156,7 +156,7 @@ class SensorLoggerSource(Source):
         unknown = [s for s in chosen if s not in SENSORS]
         if unknown:
             raise HarlabError(
-                f"unknown Sensor Logger sensor(s) {', '.join(unknown)}; known: {', '.join(SENSORS)}"
+                f"unknown Sensor Logger {'sensors' if len(unknown) > 1 else 'sensor'} {', '.join(unknown)}; known: {', '.join(SENSORS)}"
             )
         names = Counter(SENSORS[key].stream for key in chosen)
         twice = [n for n, k in names.items() if k > 1]

@@ -37,6 +37,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.events import Event
 from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
+from harlab.core.wording import counted
 from harlab.gui import settings
 from harlab.gui.background_job import BackgroundJob
 from harlab.gui.import_worker import batch_import_job, import_job
@@ -539,7 +540,7 @@ class MainWindow(QMainWindow):
             if self.ask_recover(p, n):
                 try:
                     doc.recover()
-                    self.report(f"Recovered {n} unsaved edit(s); save to keep them")
+                    self.report(f"Recovered {counted(n, 'unsaved edit')}; save to keep them")
                 except HarlabError as exc:
                     self.show_error(f"Could not recover the edits: {exc}")
             else:
@@ -826,7 +827,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Recover unsaved edits",
-            f"{path.name} has {n_edits} label edit(s) that were not saved (harlab did not close normally).",
+            f"{path.name} has {counted(n_edits, 'label edit')} that were not saved (harlab did not close normally).",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self,
         )

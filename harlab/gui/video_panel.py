@@ -43,6 +43,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.events import Event
 from harlab.core.session import Session
 from harlab.core.videos import VideoLink, VideoReference
+from harlab.core.wording import counted
 from harlab.gui.background_job import BackgroundJob
 from harlab.gui.timehub import TimeHub
 from harlab.gui.video_frames import FrameFeed
@@ -518,7 +519,7 @@ class VideoPanel(QDockWidget):
         if self.set_sync(sync) or sync == (self.link.sync if self.link else None):
             what = "offset" if len(marks) == 1 else "offset and drift"
             self.report(
-                f"Synced the {what} from {len(marks)} marked moment(s): "
+                f"Synced the {what} from {counted(len(marks), 'marked moment')}: "
                 f"offset {sync.offset_s:+.3f} s, drift {sync.drift_ppm:+.1f} ppm"
             )
 
@@ -528,7 +529,7 @@ class VideoPanel(QDockWidget):
         self._update_marks_label()
 
     def _update_marks_label(self) -> None:
-        parts = [f"{len(self.marks)} pair(s) marked"] if self.marks else []
+        parts = [f"{counted(len(self.marks), 'pair')} marked"] if self.marks else []
         if self.pending_video_mark is not None:
             parts.append(
                 f"video marked at {self.pending_video_mark:.3f} s: now put the cursor on it in the traces"

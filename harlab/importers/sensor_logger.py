@@ -382,7 +382,7 @@ class SensorLoggerImporter(Importer):
             if missing and key in COMPLETE:
                 raise ImportFormatError(
                     where,
-                    f"missing column(s) {', '.join(missing)}",
+                    f"missing {'columns' if len(missing) > 1 else 'column'} {', '.join(missing)}",
                     line=1,
                     expected=", ".join(sensor.channels),
                 )

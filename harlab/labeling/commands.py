@@ -683,7 +683,9 @@ class ModifySegment(EditCommand):
         super().__init__()
         bad = set(changes) - set(EDITABLE_FIELDS)
         if bad:
-            raise SessionError(f"cannot edit segment field(s) {sorted(bad)}; editable: {EDITABLE_FIELDS}")
+            raise SessionError(
+                f"cannot edit the segment {'fields' if len(bad) > 1 else 'field'} {sorted(bad)}; editable: {EDITABLE_FIELDS}"
+            )
         self.track = _name(track)
         self.seg_id = int(seg_id)
         self.changes = changes
@@ -878,7 +880,9 @@ class EditMetadata(EditCommand):
         super().__init__()
         bad = set(changes) - set(METADATA_FIELDS)
         if bad:
-            raise SessionError(f"cannot edit metadata field(s) {sorted(bad)}; editable: {METADATA_FIELDS}")
+            raise SessionError(
+                f"cannot edit the metadata {'fields' if len(bad) > 1 else 'field'} {sorted(bad)}; editable: {METADATA_FIELDS}"
+            )
         if "timezone" in changes:
             changes["timezone"] = check_timezone(str(changes["timezone"]))
         if "devices" in changes:

@@ -186,7 +186,9 @@ def read_table(ds: h5py.Dataset, dtype: np.dtype) -> dict[str, list[Any]]:
         raise ValueError(f"{ds.name} should be a 1-D table (compound dataset), got {arr.dtype} {arr.shape}")
     missing = [n for n in dtype.names or () if n not in have]
     if missing:
-        raise ValueError(f"table {ds.name} lacks the column(s) {', '.join(missing)}")
+        raise ValueError(
+            f"table {ds.name} lacks the {'columns' if len(missing) > 1 else 'column'} {', '.join(missing)}"
+        )
     out: dict[str, list[Any]] = {}
     for name in arr.dtype.names or ():
         col = arr[name]

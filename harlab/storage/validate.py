@@ -19,6 +19,7 @@ import numpy as np
 
 from harlab.core.errors import HarlabError
 from harlab.core.streams import MAX_TIME_S
+from harlab.core.wording import counted
 from harlab.storage.codec import _Reader, open_h5
 from harlab.storage.pyramid import group_reduce
 from harlab.storage.sample_journal import recording_journal_path
@@ -118,7 +119,7 @@ def _check_stream(g: h5py.Group) -> list[str]:
             pyramid_problem = _compare_rows(1, lv1, i // factor, bv, bv, bt, factor)
     if first_inf is not None:
         out.append(
-            f"values hold {n_inf} infinite sample(s), the first at sample {first_inf[0]}, "
+            f"values hold {counted(n_inf, 'infinite sample')}, the first at sample {first_inf[0]}, "
             f"channel {first_inf[1]} (a missing value is NaN; infinity is never valid)"
         )
     if pyramid_problem:

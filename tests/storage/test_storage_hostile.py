@@ -220,9 +220,7 @@ def test_validate_counts_infinite_values_per_stream_and_accepts_nan(good):
 
     edit(good, go)
     problems = validate_file(good)
-    assert (
-        "/streams/acc: values hold 3 infinite sample(s), the first at sample 20000, channel 0" in problems[0]
-    )
+    assert "/streams/acc: values hold 3 infinite samples, the first at sample 20000, channel 0" in problems[0]
     # the fixture's NaN sample (acc[100]) is a documented missing value, not a problem
     assert not any("NaN" in p and "100" in p for p in problems)
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from harlab.core.wording import counted
 from harlab.gui.record.devices import (
     DeviceChoice,
     Scanner,
@@ -142,7 +143,7 @@ class DevicePicker(QWidget):
         if not rows:
             text = "No Bluetooth devices found. Wake the device (wear the strap, shake the sensor) and scan again."
         else:
-            text = f"{len(rows)} Bluetooth device(s) found, {n_ok} with a profile harlab can record."
+            text = f"{counted(len(rows), 'Bluetooth device')} found, {n_ok} with a profile harlab can record."
         self._done(text)
 
     def _on_failed(self, message: str) -> None:

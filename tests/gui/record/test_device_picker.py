@@ -83,7 +83,7 @@ def test_scanned_devices_are_listed_and_recorded_with_a_simulated_one(make_recor
     p = w.panel
     with qtbot.waitSignal(p.picker.scan_finished, timeout=10_000) as sig:
         qtbot.mouseClick(p.picker.scan_button, Qt.MouseButton.LeftButton)
-    assert sig.args[0] == "2 Bluetooth device(s) found, 2 with a profile harlab can record."
+    assert sig.args[0] == "2 Bluetooth devices found, 2 with a profile harlab can record."
     table = p.picker.table
     rows = [[table.item(r, c).text() for c in range(3)] for r in range(table.rowCount())]
     assert rows[:5] == [[t, "—", prof] for _k, t, prof in SIMULATED_DEVICES]
