@@ -34,6 +34,7 @@ import numpy as np
 
 from harlab.core.errors import ImportFormatError
 from harlab.core.metadata import DeviceInfo, Metadata
+from harlab.core.wording import counted
 from harlab.importers.import_support import ReadBudget, provenance
 from harlab.importers.importer import (
     ImportOptions,
@@ -100,6 +101,18 @@ class BlockState:
     origin: float | None = None  #: Unix seconds (device clock) that times count from
     sequence: int | None = None
     samples: int = 0
+    blocks: int = 0  #: data blocks read, damaged ones included
+    damaged: int = 0  #: blocks skipped for a wrong checksum
+    first_damaged: int | None = None  #: byte offset of the first one
+    skipped_last: bool = False  #: the previous piece ended with a skipped block
+
+
+#: A block whose checksum is wrong is skipped and its time left as a gap, as Open Movement's
+#: omconvert and GGIR's reader do: one flipped bit in a week should not refuse the week. Past
+#: this share of damaged blocks the file is refused: it is not a damaged recording but not one.
+MAX_DAMAGED_SHARE = 0.01
+#: ...once at least this many blocks have been read (a handful of bad blocks early on is not a share).
+DAMAGED_GRACE = 100
 
 
 def parse_header(path: Path, head: bytes) -> CwaHeader:
@@ -140,7 +153,7 @@ def parse_header(path: Path, head: bytes) -> CwaHeader:
     )
 
 
-def _unix_seconds(path: Path, stamp: np.ndarray, first_offset: int) -> np.ndarray:
+def _unix_seconds(path: Path, stamp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Packed device timestamps as Unix seconds of the device's clock (int64); a corrupt one names its block."""
     s = stamp.astype(np.int64)
     year, month, day = 2000 + (s >> 26), (s >> 22) & 0x0F, (s >> 17) & 0x1F
@@ -151,7 +164,7 @@ def _unix_seconds(path: Path, stamp: np.ndarray, first_offset: int) -> np.ndarra
         raise ImportFormatError(
             path,
             f"block timestamp 0x{int(s[k]):08x} is no date",
-            offset=first_offset + k * BLOCK + 14,
+            offset=int(offsets[k]) + 14,
             expected="a packed date and time",
         )
     months = ((year - 1970) * 12 + month - 1).astype("datetime64[M]")
@@ -159,22 +172,37 @@ def _unix_seconds(path: Path, stamp: np.ndarray, first_offset: int) -> np.ndarra
     return days.astype(np.int64) * 86400 + hour * 3600 + minute * 60 + sec
 
 
-def _check_blocks(path: Path, blocks: np.ndarray, hdr: np.ndarray, base: int, header: CwaHeader) -> None:
-    """Refuse a block that is not a data block of this recording, or whose checksum is wrong."""
-    bad = np.flatnonzero((hdr["id"] != AX) | (hdr["length"] != BLOCK - 4))
-    if len(bad):
-        raise ImportFormatError(
-            path, "not a data block", offset=base + int(bad[0]) * BLOCK, expected=_EXPECT_BLOCK
-        )
-    sums = blocks.view("<u2").sum(axis=1, dtype=np.uint16)
-    bad = np.flatnonzero(sums != 0)
-    if len(bad):
+def damaged_blocks(blocks: np.ndarray) -> np.ndarray:
+    """Which blocks' checksums are wrong (their 256 little-endian words do not sum to 0)."""
+    return blocks.view("<u2").sum(axis=1, dtype=np.uint16) != 0
+
+
+def _count_damaged(path: Path, damaged: np.ndarray, base: int, state: BlockState) -> None:
+    """Tally this piece's damaged blocks; refuse the file once they are more than a stray few."""
+    state.blocks += len(damaged)
+    if not damaged.any():
+        return
+    if state.first_damaged is None:
+        state.first_damaged = base + int(np.flatnonzero(damaged)[0]) * BLOCK + 510
+    state.damaged += int(damaged.sum())
+    if state.damaged > max(DAMAGED_GRACE * MAX_DAMAGED_SHARE, MAX_DAMAGED_SHARE * state.blocks) and (
+        state.blocks >= DAMAGED_GRACE or state.damaged == state.blocks
+    ):
         raise ImportFormatError(
             path,
-            "data block has a wrong checksum",
-            offset=base + int(bad[0]) * BLOCK + 510,
-            expected="16-bit words summing to 0",
+            f"{state.damaged:,} of the first {state.blocks:,} data blocks have a wrong checksum",
+            offset=state.first_damaged,
+            expected=f"16-bit words summing to 0; at most {MAX_DAMAGED_SHARE:.0%} damaged blocks, which are skipped",
         )
+
+
+def _check_blocks(
+    path: Path, blocks: np.ndarray, hdr: np.ndarray, offsets: np.ndarray, header: CwaHeader
+) -> None:
+    """Refuse a block that is not a data block of this recording (``offsets``: each block's byte offset)."""
+    bad = np.flatnonzero((hdr["id"] != AX) | (hdr["length"] != BLOCK - 4))
+    if len(bad):
+        raise ImportFormatError(path, "not a data block", offset=int(offsets[bad[0]]), expected=_EXPECT_BLOCK)
     axes = (hdr["axes_bps"] >> 4).astype(np.int64)
     bps = (hdr["axes_bps"] & 0x0F).astype(np.int64)
     capacity = np.where(bps == 0, 120, 480 // np.maximum(axes * 2, 1))
@@ -184,7 +212,7 @@ def _check_blocks(path: Path, blocks: np.ndarray, hdr: np.ndarray, base: int, he
         raise ImportFormatError(
             path,
             f"block rate code 0x{int(hdr['rate'][k]):02x} differs from the header's 0x{header.rate_code:02x}",
-            offset=base + k * BLOCK + 24,
+            offset=int(offsets[k]) + 24,
             expected="one rate and range for the whole recording",
         )
     bad = np.flatnonzero(
@@ -195,7 +223,7 @@ def _check_blocks(path: Path, blocks: np.ndarray, hdr: np.ndarray, base: int, he
         raise ImportFormatError(
             path,
             f"block of {int(axes[k])} axes, packing {int(bps[k])} and {int(hdr['count'][k])} samples",
-            offset=base + k * BLOCK + 25,
+            offset=int(offsets[k]) + 25,
             expected=f"{header.axes} axes as the header says, packed (0) or int16 (2), at most a block's capacity",
         )
 
@@ -257,8 +285,18 @@ def iter_blocks(
                     expected=_EXPECT_BLOCK,
                 )
         blocks = np.frombuffer(data, np.uint8).reshape(-1, BLOCK)
+        damaged = damaged_blocks(blocks)
+        _count_damaged(path, damaged, base, state)
+        kept = np.flatnonzero(~damaged)
+        offsets = base + kept * BLOCK  # each kept block's byte offset in the file
+        after_skip = np.concatenate([[state.skipped_last], damaged[:-1]])[kept]
+        state.skipped_last = bool(damaged[-1])
+        base += len(data)
+        if not len(kept):
+            continue
+        blocks = blocks[kept]
         hdr = blocks[:, :30].copy().view(_BLOCK_DTYPE).reshape(-1)
-        _check_blocks(path, blocks, hdr, base, header)
+        _check_blocks(path, blocks, hdr, offsets, header)
         seq = hdr["sequence"].astype(np.int64)
         prev_seq = np.concatenate([[seq[0] - 1 if state.sequence is None else state.sequence], seq[:-1]])
         back = np.flatnonzero(seq <= prev_seq)
@@ -267,12 +305,12 @@ def iter_blocks(
             raise ImportFormatError(
                 path,
                 f"block sequence number {int(seq[k])} after {int(prev_seq[k])}",
-                offset=base + k * BLOCK + 10,
+                offset=int(offsets[k]) + 10,
                 expected="increasing sequence numbers",
             )
         state.sequence = int(seq[-1])
         freq = 3200.0 / (1 << (15 - (hdr["rate"] & 0x0F).astype(np.int64)))
-        unix = _unix_seconds(path, hdr["timestamp"], base)
+        unix = _unix_seconds(path, hdr["timestamp"], offsets)
         if state.origin is None:
             state.origin = float(unix[0])
         count = hdr["count"].astype(np.int64)
@@ -285,10 +323,12 @@ def iter_blocks(
             raise ImportFormatError(
                 path,
                 f"block time goes back {float(prev_end[k] - anchor[k]):.1f} s",
-                offset=base + k * BLOCK + 14,
+                offset=int(offsets[k]) + 14,
                 expected="block timestamps that do not go backwards",
             )
-        contiguous = np.abs(anchor - prev_end) < 1.0  # NaN (the first block) compares False
+        # NaN (the first block) compares False; a block after a skipped one starts a gap, so the
+        # missing block's time is never spread over this block's samples
+        contiguous = (np.abs(anchor - prev_end) < 1.0) & ~after_skip
         start = np.where(contiguous, prev_end, anchor)
         backwards = np.flatnonzero(end < start)
         if len(backwards):
@@ -296,7 +336,7 @@ def iter_blocks(
             raise ImportFormatError(
                 path,
                 f"block ends {float(start[k] - end[k]):.3f} s before the previous block ends",
-                offset=base + k * BLOCK + 14,
+                offset=int(offsets[k]) + 14,
                 expected="block timestamps that do not go backwards",
             )
         state.prev_end = float(end[-1])
@@ -307,10 +347,8 @@ def iter_blocks(
         acc, gyro = _samples(blocks, hdr, header.axes)
         temps.append(np.stack([start, ((hdr["temperature"] & 0x3FF) - 171.0) / 3.142]))
         bps = np.where((hdr["axes_bps"] & 0x0F) == 0, 4, 2 * header.axes)
-        offs = base + np.arange(len(blocks)) * BLOCK + 30
-        yield SampleChunk(time, acc, _block_place(first_row, offs, bps), gyro=gyro)
+        yield SampleChunk(time, acc, _block_place(first_row, offsets + 30, bps), gyro=gyro)
         state.samples += len(time)
-        base += len(data)
 
 
 def _block_place(first_row: np.ndarray, offs: np.ndarray, bps: np.ndarray) -> RowPlace:
@@ -402,6 +440,18 @@ class CwaImporter(DeviceImporter):
                         )
         except (OSError, EOFError) as exc:
             raise ImportFormatError(path, f"cannot read file: {exc}", expected="a readable .cwa") from exc
+        if asm.n_samples == 0 and state.damaged:
+            raise ImportFormatError(
+                path,
+                "every data block has a wrong checksum",
+                offset=state.first_damaged,
+                expected=_EXPECT_BLOCK,
+            )
+        if state.damaged:
+            warnings.append(
+                f"{path.name}: {counted(state.damaged, 'data block')} of {state.blocks:,} had a wrong checksum "
+                f"(the first at byte {state.first_damaged}): skipped, their time kept as a gap, never filled"
+            )
         if asm.n_samples == 0:
             raise ImportFormatError(
                 path, "the recording holds no samples", offset=HEADER_BYTES, expected=_EXPECT_BLOCK

@@ -93,11 +93,20 @@ def test_corrupt_files_name_the_byte_and_write_nothing(axivity: Path, tmp_path: 
     cases = {}
     flipped = bytearray(data)
     flipped[HEADER_BYTES + 3 * BLOCK + 100] ^= 0x10
-    cases["flip.cwa"] = (bytes(flipped), "checksum", HEADER_BYTES + 3 * BLOCK + 510)
+    for b in range(0, 490, 10):  # every tenth block: far past a stray few
+        flipped[HEADER_BYTES + b * BLOCK + 100] ^= 0x10
+    cases["flip.cwa"] = (
+        bytes(flipped),
+        "50 of the first 490 data blocks have a wrong checksum",
+        HEADER_BYTES + 510,
+    )
     cases["cut.cwa"] = (bytes(data[:-100]), "ends inside a data block", len(data) - BLOCK)
     cases["head.cwa"] = (bytes(data[:600]), "shorter than the header", 600)
     notax = bytearray(data)
     notax[HEADER_BYTES + 5 * BLOCK : HEADER_BYTES + 5 * BLOCK + 2] = b"ZZ"
+    block = bytearray(notax[HEADER_BYTES + 5 * BLOCK : HEADER_BYTES + 6 * BLOCK])
+    _fix_checksum(block)  # a sound checksum over a block that is no data block
+    notax[HEADER_BYTES + 5 * BLOCK : HEADER_BYTES + 6 * BLOCK] = block
     cases["notax.cwa"] = (bytes(notax), "not a data block", HEADER_BYTES + 5 * BLOCK)
     out = tmp_path / "out"
     out.mkdir()
@@ -110,6 +119,48 @@ def test_corrupt_files_name_the_byte_and_write_nothing(axivity: Path, tmp_path: 
         report = import_one(p, out, ImportOptions())
         assert not report.ok
     assert list(out.iterdir()) == []
+
+
+def test_a_stray_damaged_block_is_skipped_as_a_gap(axivity: Path, tmp_path: Path) -> None:
+    """One flipped bit in block 3 (0.6 s at 200 Hz, shorter than the 1 s that makes a gap by time):
+    the block is skipped, the next block starts a gap rather than stretching over the hole, the
+    import warns with the byte, and the rest matches the file read whole."""
+    data = bytearray((axivity / "ax3_sample.cwa").read_bytes())
+    data[HEADER_BYTES + 3 * BLOCK + 100] ^= 0x10
+    p = tmp_path / "flip.cwa"
+    p.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    out.mkdir()
+    report = import_one(p, out, ImportOptions(timezone="UTC"))
+    assert report.ok, report.reason
+    (warning,) = [w for w in report.warnings if "checksum" in w]
+    assert (
+        f"1 data block of 490 had a wrong checksum (the first at byte {HEADER_BYTES + 3 * BLOCK + 510})"
+        in warning
+    )
+    session = read_session(report.outputs[0])
+    t, v = session.streams["accelerometer"].data.read()
+    flags = session.streams["accelerometer"].data.read_flags()
+    assert len(t) == 58_800 - 120
+    assert list(np.flatnonzero(flags & FLAG_GAP_BEFORE)) == [3 * 120]
+    assert 0.55 < t[360] - t[359] < 0.65  # the skipped block's 0.6 s is a hole, not spread out
+    whole = read(axivity / "ax3_sample.cwa")
+    tw, vw = whole.streams["accelerometer"].data.read()
+    assert np.array_equal(v[360:], vw[480:])
+    # the block after the hole starts at its own timestamp (within a block's clock rounding of where
+    # the whole file placed it); from the next block on the times are the whole file's
+    assert abs(t[360] - tw[480]) < 0.05 and np.allclose(t[480:], tw[600:], atol=1e-6)
+
+
+def test_every_block_damaged_is_refused(axivity: Path, tmp_path: Path) -> None:
+    data = bytearray((axivity / "ax3_sample.cwa").read_bytes()[: HEADER_BYTES + 5 * BLOCK])
+    for b in range(5):
+        data[HEADER_BYTES + b * BLOCK + 100] ^= 0x10
+    p = tmp_path / "bad.cwa"
+    p.write_bytes(bytes(data))
+    with pytest.raises(ImportFormatError, match="wrong checksum") as err:
+        read(p)
+    assert str(HEADER_BYTES + 510) in str(err.value)
 
 
 def _fix_checksum(block: bytearray) -> None:

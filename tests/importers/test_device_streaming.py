@@ -197,18 +197,35 @@ def _only_old_file(target: Path, before: bytes) -> None:
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temporary file left
 
 
-def test_a_bad_checksum_in_the_last_block_writes_nothing(tmp_path: Path) -> None:
+def test_damaged_blocks_at_the_end_refuse_the_file_and_write_nothing(tmp_path: Path) -> None:
+    """The last 2 % of the blocks have wrong checksums: more than the stray few that are skipped,
+    found only after every other block was streamed into the temporary file."""
     src = tmp_path / "rec.cwa"
     write_cwa(src, 0.2)
     target = _old_target(tmp_path, src)
     before = target.read_bytes()
     data = bytearray(src.read_bytes())
-    data[-100] ^= 0x55  # a sample of the last block: its checksum no longer holds
+    n_blocks = (len(data) - 1024) // 512
+    first = n_blocks - n_blocks // 50
+    for b in range(first, n_blocks):
+        data[1024 + b * 512 + 100] ^= 0x55  # a sample of the block: its checksum no longer holds
     src.write_bytes(bytes(data))
     report = import_one(src, target.parent, ImportOptions(extra={"chunk_bytes": 4096}), overwrite=True)
     assert not report.ok
-    assert "checksum" in report.reason and f"byte {len(data) - 2}" in report.reason
+    assert "wrong checksum" in report.reason and f"byte {1024 + first * 512 + 510}" in report.reason
     _only_old_file(target, before)
+
+
+def test_a_damaged_last_block_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    src = tmp_path / "rec.cwa"
+    write_cwa(src, 0.2)
+    data = bytearray(src.read_bytes())
+    data[-100] ^= 0x55
+    src.write_bytes(bytes(data))
+    (tmp_path / "out").mkdir()
+    report = import_one(src, tmp_path / "out", ImportOptions(extra={"chunk_bytes": 4096}))
+    assert report.ok, report.reason
+    assert any(f"wrong checksum (the first at byte {len(data) - 2})" in w for w in report.warnings)
 
 
 def test_implausible_values_under_the_whole_input_limit_are_marked_in_any_chunking(tmp_path: Path) -> None:
