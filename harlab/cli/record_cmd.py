@@ -6,7 +6,6 @@ import argparse
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -82,15 +81,15 @@ def run(args: argparse.Namespace) -> int:
     live = (
         not args.quiet and sys.stderr.isatty()
     )  # a status line redrawn with \r is for a terminal, not a log
-    rec.start()
-    if protocol:
-        rec.run_protocol(protocol)
-    elif sys.stdin is not None and sys.stdin.isatty():
-        threading.Thread(target=_keyboard_labels, args=(rec,), daemon=True).start()
-    stop_on_term = _stop_on_terminate()
+    stop = threading.Event()
+    restore_signals = _stop_on_signals(stop)  # before the journal exists: a signal is never lost
     try:
-        while True:
-            time.sleep(0.2)
+        rec.start()
+        if protocol:
+            rec.run_protocol(protocol)
+        elif sys.stdin is not None and sys.stdin.isatty():
+            threading.Thread(target=_keyboard_labels, args=(rec,), daemon=True).start()
+        while not stop.wait(0.2):
             st = rec.status()
             if live:
                 _print_status(st)
@@ -100,10 +99,10 @@ def run(args: argparse.Namespace) -> int:
                 break
             if all(s == "error" for s in st.sources.values()):
                 raise HarlabError("every source failed: " + "; ".join(st.messages))
-    except KeyboardInterrupt:
-        print("\nstopping..." if live else "stopping...", file=sys.stderr)
+        else:
+            print("\nstopping..." if live else "stopping...", file=sys.stderr)
     finally:
-        stop_on_term()
+        restore_signals()
     path = rec.stop()
     st = rec.status()
     if live:
@@ -114,18 +113,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_terminate() -> Callable[[], None]:
-    """SIGTERM (``kill``, ``timeout``, a closing terminal's SIGHUP) stops and saves the recording as
-    Ctrl+C does, instead of ending the process with the session still in its journal. Returns the
-    function that puts the previous handlers back."""
+def _stop_on_signals(stop: threading.Event) -> Callable[[], None]:
+    """Ctrl+C, SIGTERM (``kill``, ``timeout``) and a closing terminal's SIGHUP set ``stop``, so the
+    recording is stopped and saved instead of the process ending with the session still in its
+    journal. Setting a flag (rather than raising KeyboardInterrupt) means a signal that lands
+    while the recorder is starting is kept, not half-handled. Returns the function that puts the
+    previous handlers back."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
 
-    names = [n for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
-    old = {n: signal.signal(getattr(signal, n), interrupt) for n in names}
+    names = [n for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    old = {n: signal.signal(getattr(signal, n), request_stop) for n in names}
 
     def restore() -> None:
         for n, h in old.items():
