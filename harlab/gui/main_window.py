@@ -621,6 +621,9 @@ class MainWindow(QMainWindow):
         )
         box.setObjectName("import_report")
         box.setDetailedText("\n".join(lines))
+        notices = [f"{r.path.name}: {w}" for r in reports for w in r.warnings]
+        if notices:  # warnings change what the data means: on the face of the box, not under Details
+            box.setInformativeText(_warning_lines(notices))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         if written and self.open_session_file(written[0]):
             summary += f"; showing {written[0].name}"
@@ -647,6 +650,21 @@ class MainWindow(QMainWindow):
             f"Imported {path.name}{extra}; save it as a session to keep labels"
             + (f". {self.hotkey_notice}" if self.hotkey_notice else "")
         )
+        from harlab.importers.importer import import_warnings
+
+        notices = list(dict.fromkeys(w for s in sessions for w in import_warnings(s)))
+        if notices:
+            box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "harlab import",
+                f"Imported {path.name} with {counted(len(notices), 'warning')}",
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.setObjectName("import_report")
+            box.setInformativeText(_warning_lines(notices))
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
         self.import_finished.emit(True)
 
     def _import_failed(self, message: str) -> None:
@@ -1171,3 +1189,14 @@ class MainWindow(QMainWindow):
         if self._import is not None:
             self._import.stop()  # a batch stops at its next step instead of outliving the window
         event.accept()
+
+
+#: Warnings listed on an import report's face; the rest are counted (all are under Details).
+SHOWN_WARNINGS = 6
+
+
+def _warning_lines(notices: list[str]) -> str:
+    """The first :data:`SHOWN_WARNINGS` import warnings, one per line, and how many more there are."""
+    shown = notices[:SHOWN_WARNINGS]
+    more = len(notices) - len(shown)
+    return "\n".join(shown + ([f"…and {counted(more, 'more warning')} under Show Details"] if more else []))

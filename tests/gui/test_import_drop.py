@@ -195,3 +195,60 @@ def test_drop_the_real_seed_folder_and_a_named_pair(make_window, qtbot, tmp_path
     (one,) = (tmp_path / "pair").glob("*.h5")
     assert {"accelerometer", "gyroscope"} <= set(w.session.streams)
     _close_report_boxes()
+
+
+def _csv_with_empty_cells(path) -> None:
+    """A recording whose rows 100..119 lack the y channel: the importer keeps them and warns."""
+    t = np.arange(1500) / 50.0
+    rows = ["time_s,accelerometer.x [m/s^2],accelerometer.y [m/s^2],accelerometer.z [m/s^2],label.activity"]
+    rows += [
+        f"{x:.2f},{np.sin(x):.4f},{'' if 100 <= i < 120 else f'{np.cos(x):.4f}'},9.81,walking"
+        for i, x in enumerate(t)
+    ]
+    path.write_text("\n".join(rows) + "\n")
+
+
+def _report_box():
+    QApplication.processEvents()
+    boxes = [b for b in QApplication.topLevelWidgets() if b.objectName() == "import_report" and b.isVisible()]
+    assert len(boxes) == 1
+    return boxes[0]
+
+
+def test_an_import_warning_is_on_the_face_of_the_report(make_window, qtbot, tmp_path):
+    """A warning changes what the data means (here: empty cells kept as NaN, flagged suspect), so a
+    dropped file that imports with one shows it in a box, not only in the status bar."""
+    csv = tmp_path / "gappy.csv"
+    _csv_with_empty_cells(csv)
+    w = make_window()
+    with qtbot.waitSignal(w.import_finished, timeout=20000) as blocker:
+        drop(w, csv)
+    assert blocker.args == [True]
+    box = _report_box()
+    assert "with 1 warning" in box.text()
+    assert "20 rows of stream 'accelerometer' have empty cells" in box.informativeText()
+    box.grab().save(str(tmp_path / "import_warning.png"))
+    _close_report_boxes()
+
+
+def test_a_batch_import_lists_its_warnings_outside_details(make_window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from harlab.gui.main_window import SHOWN_WARNINGS
+
+    box_dir = tmp_path / "box"
+    box_dir.mkdir()
+    n = SHOWN_WARNINGS + 2
+    for i in range(n):
+        _csv_with_empty_cells(box_dir / f"r{i}.csv")
+    out = tmp_path / "sessions"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(out)))
+    w = make_window()
+    with qtbot.waitSignal(w.import_finished, timeout=60000):
+        drop(w, box_dir)
+    box = _report_box()
+    text = box.informativeText()
+    assert text.count("have empty cells") == SHOWN_WARNINGS and "r0.csv: " in text
+    assert text.endswith("…and 2 more warnings under Show Details")
+    _close_report_boxes()
