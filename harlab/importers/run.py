@@ -35,6 +35,7 @@ from harlab.importers.importer import (
     import_warnings,
     importers,
 )
+from harlab.labeling.class_keys import key_keyless_classes
 
 #: (index of the input, number of inputs, fraction done within it, message)
 BatchProgress = Callable[[int, int, float, str], None]
@@ -326,6 +327,8 @@ def read_input(
     sessions = importer.read(path, options, progress)
     if not sessions:
         raise HarlabError(f"{path}: the importer found no sessions in it")
+    for session in sessions:  # classes named by the file's label column: keyed, so they can be labelled
+        key_keyless_classes(session.schema)
     return importer, sessions
 
 

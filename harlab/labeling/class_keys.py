@@ -96,13 +96,38 @@ def repair_hotkeys(schema: LabelSchema) -> list[HotkeyRepair]:
     for cls in list(schema):
         if cls.name not in bad:
             continue
-        letters = [ch.lower() for ch in cls.name if ch.isalnum()]
-        new = next((k for k in (*letters, *class_keys()) if k in allowed and k not in used), None)
-        if new is not None:
-            used.add(new)
+        new = _free_key(cls.name, used, allowed)
         schema.update(cls.name, replace(cls, hotkey=new))
         repairs.append(HotkeyRepair(cls.name, cls.hotkey or "", new, bad[cls.name]))
     return repairs
+
+
+def _free_key(name: str, used: set[str], allowed: set[str]) -> str | None:
+    """A free class key for ``name``: one of its own letters if free (W for walking), else the next
+    free key in :func:`class_keys` order; ``used`` gains it. None once every key is taken."""
+    letters = [ch.lower() for ch in name if ch.isalnum()]
+    new = next((k for k in (*letters, *class_keys()) if k in allowed and k not in used), None)
+    if new is not None:
+        used.add(new)
+    return new
+
+
+def key_keyless_classes(schema: LabelSchema) -> list[str]:
+    """Give every class without a hotkey a free one, in place (classes an import found in a file's
+    label column come without keys, and a class without a key cannot be labelled from the
+    keyboard); returns the names of the classes keyed."""
+    used = {c.hotkey.lower() for c in schema if c.hotkey}
+    allowed = set(class_keys())
+    keyed = []
+    for cls in list(schema):
+        if cls.hotkey:
+            continue
+        new = _free_key(cls.name, used, allowed)
+        if new is None:
+            break
+        schema.update(cls.name, replace(cls, hotkey=new))
+        keyed.append(cls.name)
+    return keyed
 
 
 #: What the workbench's status bar adds after the repairs: where to change them, how to keep them.
