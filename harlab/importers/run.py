@@ -374,6 +374,10 @@ def _import_streamed(
         if not writers:
             raise HarlabError(f"{path}: the importer found no sessions in it")
         w = writers[0]
+        for track in w.label_tracks.values():  # the file's classes, keyed as read_input keys them
+            for seg in track:
+                w.schema.ensure(seg.label)
+        key_keyless_classes(w.schema)
         _complete_metadata(w.metadata, path, importer, options)
         kept = participant_kept([w.metadata], options)
         if kept:

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from harlab.core.errors import HarlabError, ImportFormatError, SessionError
-from harlab.core.labels import LabelSchema
+from harlab.core.labels import LabelSchema, LabelTrack
 from harlab.core.metadata import Metadata
 from harlab.core.plausibility import GRAVITY_ZERO, G, Limit
 from harlab.core.session import Session
@@ -144,6 +144,8 @@ class SampleSink(StreamSink, Protocol):
     @property
     def metadata(self) -> Metadata: ...
 
+    def add_label_track(self, track: LabelTrack) -> None: ...
+
 
 #: What a device importer calls once it knows the metadata: returns the sink the samples go to
 #: (``Importer.read_into``'s ``begin``, or :meth:`SessionCollector.begin`).
@@ -162,6 +164,7 @@ class SessionCollector:
         self._schema: LabelSchema | None = None
         self._specs: dict[str, tuple[list[str], list[str] | str, float | None, str, str, dict[str, str]]] = {}
         self._parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {}
+        self._tracks: list[LabelTrack] = []
 
     def begin(self, metadata: Metadata, schema: LabelSchema) -> SessionCollector:
         if self._metadata is not None:
@@ -197,6 +200,11 @@ class SessionCollector:
             raise SessionError(f"no stream {name!r} in this session; add_stream it first")
         self._parts[name].append((time, values, flags))
 
+    def add_label_track(self, track: LabelTrack) -> None:
+        if any(t.name == track.name for t in self._tracks):
+            raise SessionError(f"the session already has a label track {track.name!r}")
+        self._tracks.append(track)
+
     def session(self) -> Session:
         """The session (streams in the order they were added); the parts are freed stream by stream."""
         session = Session(self.metadata, self._schema)
@@ -229,6 +237,10 @@ class SessionCollector:
                     attrs=attrs,
                 )
             )
+        for track in self._tracks:
+            for seg in track:
+                session.schema.ensure(seg.label)
+            session.add_label_track(track)
         return session
 
 
