@@ -88,6 +88,24 @@ def test_boundary_jitter_is_settled_at_the_middle_but_a_real_disagreement_is_not
     assert len(consensus([a, b], "majority").todo) == 2
 
 
+def test_boundary_settling_cascades_over_three_annotators_and_joins_a_disagreement():
+    a = track("A", (0, 9.8, "walk"), (9.8, 20, "sit"))
+    b = track("B", (0, 10.0, "walk"), (10.0, 20, "sit"))
+    c = track("C", (0, 10.4, "walk"), (10.4, 20, "sit"))
+    r = consensus([a, b, c], "unanimous", boundary_s=1.0)
+    assert r.todo == [] and [s.label for s in r.track] == ["walk", "sit"]
+    assert 9.8 < r.track.at(5)[0].end < 10.4
+    # a sliver where one annotator is late into a real disagreement joins the disagreement
+    x = track("X", (0, 10, "walk"), (10, 30, "sit"))
+    y = track("Y", (0, 10.3, "walk"), (10.3, 30, "run"))
+    r = consensus([x, y], "majority", boundary_s=1.0)
+    assert [(d.start, d.end, d.choices) for d in r.todo] == [(pytest.approx(10.15), 30, ["sit", "run"])]
+    # longer than the limit: both stay
+    assert len(consensus([x, y], "majority", boundary_s=0.2).todo) == 2
+    with pytest.raises(AgreementError, match="boundary_s"):
+        consensus([x, y], "majority", boundary_s=-1)
+
+
 def test_tracks_with_no_segments_and_a_single_track():
     r = consensus([track("A"), track("B")], "majority")
     assert len(r.track) == 0 and r.todo == []
