@@ -135,15 +135,16 @@ def _print_summary(m: Any) -> None:
         r = s.reliability
         unit = f"samples every {r.step:g} s" if r.unit == "sample" else f"{r.step:g}-s windows"
         print(
-            f"{title}: {r.units} {unit}; labelled " + ", ".join(f"{t} {v:.0%}" for t, v in r.coverage.items())
+            f"{title}: {r.units} {unit}; labelled " + ", ".join(f"{t} {v:.1%}" for t, v in r.coverage.items())
         )
         kappa = (
             f"Cohen's kappa {_fmt(r.cohen_kappa)}"
             if len(s.tracks) == 2
             else f"Light's kappa {_fmt(r.light_kappa)}"
         )
+        fleiss_on = f" (on the {r.fleiss_units} units all labelled)" if r.fleiss_units < r.units else ""
         print(
-            f"  agreement {_fmt(r.agreement)}   {kappa}   Fleiss' kappa {_fmt(r.fleiss_kappa)}   "
+            f"  agreement {_fmt(r.agreement)}   {kappa}   Fleiss' kappa {_fmt(r.fleiss_kappa)}{fleiss_on}   "
             f"Krippendorff's alpha {_fmt(r.krippendorff_alpha)}"
         )
         for e in s.events:
