@@ -65,6 +65,7 @@ def session_dict(s: SessionAgreement) -> dict[str, Any]:
         "fleiss_units": r.fleiss_units,
         "krippendorff_alpha": r.krippendorff_alpha,
         "alpha_units": r.alpha_units,
+        "pairable_units": r.pairable_units,
         "classes": list(r.classes),
         "pairs": [
             {
