@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import h5py
 import pytest
 
+from harlab.cli import main
 from harlab.core.errors import SessionFileError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.simulate import synthetic_session
@@ -56,3 +58,17 @@ def test_damaged_track_attributes_are_refused_naming_the_track(tmp_path):
         f["labels/activity"].attrs["annotator"] = "x" * 100_000
     with pytest.raises(SessionFileError, match="/labels/activity.*annotator"):
         read_session(path)
+
+
+def test_info_shows_who_made_each_track(tmp_path, capsys):
+    s = synthetic_session(30, streams=[], segments=[(0, 10, "walking")])
+    t = LabelTrack("ann", annotator="Ann Example")
+    t.add(Segment(0, 5, "walking"))
+    s.add_label_track(t)
+    path = save_session(s, tmp_path / "s.h5")
+    assert main(["info", str(path), "--json"]) == 0
+    tracks = {x["name"]: x for x in json.loads(capsys.readouterr().out)["label_tracks"]}
+    assert tracks["ann"]["annotator"] == "Ann Example" and tracks["activity"]["annotator"] == ""
+    assert tracks["ann"]["modified"] == t.modified.isoformat(timespec="microseconds")
+    assert main(["info", str(path)]) == 0
+    assert "by Ann Example" in capsys.readouterr().out
