@@ -25,6 +25,9 @@ from harlab.core.labels import LabelTrack
 
 #: Comparing floats read back from files: a boundary exactly ``tolerance`` away matches.
 _EPS = 1e-9
+#: Most candidate pairs examined (segments whose starts lie within the tolerance): a tolerance as
+#: wide as the session would pair every segment with every other, quadratic in time.
+MAX_CANDIDATES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,12 @@ def match_events(
     # candidates: for each segment of first, the segments of second whose start is within tolerance
     lo = np.searchsorted(s2, s1 - tolerance - _EPS, side="left")
     hi = np.searchsorted(s2, s1 + tolerance + _EPS, side="right")
+    n_cand = int((hi - lo).sum())
+    if n_cand > MAX_CANDIDATES:
+        raise AgreementError(
+            f"a tolerance of {tolerance:g} s pairs {n_cand:,} segments of {first.name!r} and {second.name!r} "
+            f"(more than {MAX_CANDIDATES:,}): a tolerance is seconds around a boundary, not the whole session"
+        )
     cand: list[tuple[float, int, int]] = []
     for i in range(len(s1)):
         for j in range(int(lo[i]), int(hi[i])):

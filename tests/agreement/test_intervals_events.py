@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -130,3 +132,13 @@ def test_compare_tracks_with_no_segments_and_with_one_track():
     a = track("A", (0, 1, "x"))
     with pytest.raises(AgreementError, match="twice"):
         compare_tracks([a, a])
+
+
+def test_a_tolerance_as_wide_as_the_session_is_refused_before_pairing(monkeypatch):
+    module = importlib.import_module("harlab.agreement.event_match")
+    monkeypatch.setattr(module, "MAX_CANDIDATES", 50)
+    a = track("A", *[(i, i + 1, "x") for i in range(10)])
+    b = track("B", *[(i + 0.1, i + 1, "x") for i in range(10)])
+    assert match_events(a, b, 0.5).matched == 10  # 10 candidates
+    with pytest.raises(AgreementError, match="pairs 100 segments"):
+        match_events(a, b, 100.0)
