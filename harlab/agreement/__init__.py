@@ -28,6 +28,7 @@ from harlab.agreement.consensus import (
     ConsensusRule,
     Disagreement,
     consensus,
+    find_disagreements,
     parse_rule,
 )
 from harlab.agreement.event_match import EventAgreement, match_events
@@ -63,6 +64,7 @@ __all__ = [
     "compare_tracks",
     "consensus",
     "elementary_intervals",
+    "find_disagreements",
     "match_events",
     "parse_rule",
     "per_sample",

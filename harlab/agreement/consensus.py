@@ -262,3 +262,9 @@ def disagreements(iv: Intervals, open_: np.ndarray) -> list[Disagreement]:
             items.append(Disagreement(a, b, labels))
         prev_row = row
     return items
+
+
+def find_disagreements(tracks: Sequence[LabelTrack], *, boundary_s: float = 0.0) -> list[Disagreement]:
+    """Every span where ``tracks`` do not all give the same label (one missing counts), in time
+    order: what a disagreement strip shows and "next disagreement" walks, before any rule."""
+    return consensus(tracks, "unanimous", boundary_s=boundary_s).todo

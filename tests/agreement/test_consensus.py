@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harlab.agreement import AgreementError, consensus, parse_rule
+from harlab.agreement import AgreementError, consensus, find_disagreements, parse_rule
 from harlab.core.labels import LabelTrack, Segment
 from harlab.simulate import annotated_session, simulate_annotators
 from harlab.simulate.activity_table import SimulationError
@@ -169,3 +169,11 @@ def test_simulated_annotators_refuse_bad_arguments():
         simulate_annotators(truth, ("a", "b"), confused={"c": [0]})
     with pytest.raises(SimulationError, match="confusion_rate"):
         simulate_annotators(truth, ("a", "b"), confusion_rate=2)
+
+
+def test_find_disagreements_lists_every_span_not_all_agree_on():
+    spans_open = [(d.start, d.end) for d in find_disagreements([A, B, C])]
+    assert spans_open == [(10, 20), (20, 25), (25, 30)]
+    assert (
+        find_disagreements([A, A.__class__("copy")]) != []
+    )  # an empty track disagrees everywhere A labelled
