@@ -60,7 +60,17 @@ def describe(path: str) -> dict[str, Any]:
             used: dict[str, int] = {}
             for seg in tr:
                 used[seg.label] = used.get(seg.label, 0) + 1
-            labels.append({"name": tr.name, "policy": tr.policy, "n_segments": len(tr), "classes": used})
+            labels.append(
+                {
+                    "name": tr.name,
+                    "policy": tr.policy,
+                    "annotator": tr.annotator,
+                    "created": dt_to_str(tr.created),
+                    "modified": dt_to_str(tr.modified),
+                    "n_segments": len(tr),
+                    "classes": used,
+                }
+            )
         preds = [
             {
                 "name": p.name,
@@ -156,6 +166,7 @@ def _text(d: dict[str, Any]) -> str:
         used = ", ".join(f"{k} ({v})" for k, v in t["classes"].items()) or "-"
         out.append(
             f"  {t['name']:<14} {t['policy']:<11} {counted(t['n_segments'], 'segment'):>15}  classes: {used}"
+            + (f"  by {t['annotator']}" if t.get("annotator") else "")
         )
     out.append(f"prediction tracks ({len(d['prediction_tracks'])}):")
     for p in d["prediction_tracks"]:
