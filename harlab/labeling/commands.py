@@ -627,18 +627,7 @@ class LabelRange(EditCommand):
         after: dict[int, Segment | None] = {}
         a, b = self.start, self.end
         if t is not None and t.policy == "exclusive":
-            for s in t.conflicts(a, b):
-                before[s.id] = s
-                if s.start >= a and s.end <= b:
-                    after[s.id] = None
-                elif s.start < a and s.end > b:
-                    after[s.id] = replace(s, end=a, modified=now)
-                    right = replace(s, start=b, modified=now, id=p.new_id(self.track))
-                    before[right.id], after[right.id] = None, right
-                elif s.start < a:
-                    after[s.id] = replace(s, end=a, modified=now)
-                else:
-                    after[s.id] = replace(s, start=b, modified=now)
+            _make_room(p, t, a, b, now, before, after)
         new = Segment(
             a,
             b,
@@ -653,6 +642,97 @@ class LabelRange(EditCommand):
         )
         before[new.id], after[new.id] = None, new
         p.change(self.track, before, after)
+
+
+def _make_room(
+    p: Planner,
+    t: LabelTrack,
+    a: float,
+    b: float,
+    now: datetime,
+    before: dict[int, Segment | None],
+    after: dict[int, Segment | None],
+) -> None:
+    """Plan clearing [a, b] of the exclusive track ``t``: segments inside are removed, partly
+    overlapping ones trimmed, one spanning the range split in two around it."""
+    for s in t.conflicts(a, b):
+        before[s.id] = s
+        if s.start >= a and s.end <= b:
+            after[s.id] = None
+        elif s.start < a and s.end > b:
+            after[s.id] = replace(s, end=a, modified=now)
+            right = replace(s, start=b, modified=now, id=p.new_id(t.name))
+            before[right.id], after[right.id] = None, right
+        elif s.start < a:
+            after[s.id] = replace(s, end=a, modified=now)
+        else:
+            after[s.id] = replace(s, start=b, modified=now)
+
+
+class CopyLabels(EditCommand):
+    """Make [start, end] of the exclusive track ``target`` what track ``source`` has there:
+    the target's labels in the range are cleared (trimmed or split at its edges) and the
+    source's segments clipped to the range are copied in, keeping their label and annotator.
+    Unlabelled time of the source stays unlabelled in the target.
+
+    This is an adjudicator's "take annotator B's labels here": one undoable, journalled edit
+    whatever the number of segments, planned against the tracks as they are when it first runs
+    (redo and replay then reproduce exactly that, even if the source changed since)."""
+
+    def __init__(self, source: TrackRef, target: TrackRef, start: float, end: float, note: str = "") -> None:
+        super().__init__()
+        if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+            raise SessionError(f"cannot copy labels over {start}..{end}: the end must not precede the start")
+        self.source, self.target = _name(source), _name(target)
+        if self.source == self.target:
+            raise SessionError(f"cannot copy labels of track {self.source!r} onto itself")
+        self.start, self.end, self.note = float(start), float(end), note
+        self.text = f"Take {self.source}'s labels {fmt_span(self.start, self.end)}"
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "target": self.target,
+            "start": self.start,
+            "end": self.end,
+            "note": self.note,
+        }
+
+    def _plan(self, p: Planner) -> None:
+        src = _existing(p.session, self.source)
+        if src.policy != "exclusive":
+            raise SessionError(
+                f"track {self.source!r} overlaps: only an exclusive track's labels can be taken"
+            )
+        t = p.track(self.target, "exclusive")
+        if t is not None and t.policy != "exclusive":
+            raise SessionError(
+                f"track {self.target!r} overlaps: labels can only be copied onto an exclusive track"
+            )
+        now = utcnow()
+        a, b = self.start, self.end
+        before: dict[int, Segment | None] = {}
+        after: dict[int, Segment | None] = {}
+        if t is not None:
+            _make_room(p, t, a, b, now, before, after)
+        for s in src.in_range(a, b):
+            lo, hi = max(s.start, a), min(s.end, b)
+            if hi <= lo:
+                continue  # touching the range, or a zero-length event at its edge
+            new = Segment(
+                lo,
+                hi,
+                s.label,
+                s.annotator or self.source,
+                s.source,
+                s.confidence,
+                self.note or s.note,
+                created=now,
+                modified=now,
+                id=p.new_id(self.target),
+            )
+            before[new.id], after[new.id] = None, new
+        p.change(self.target, before, after)
 
 
 class RemoveSegments(EditCommand):
