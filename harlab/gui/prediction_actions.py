@@ -27,6 +27,7 @@ from harlab.core.errors import HarlabError, PredictionCancelled
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.gui import settings
+from harlab.gui.annotator_view import describe_track
 from harlab.gui.background_job import BackgroundJob, Work
 from harlab.gui.label_actions import push_reported
 from harlab.gui.prediction_view import next_disagreement, next_least_confident
@@ -138,14 +139,17 @@ class PredictionActions(QObject):
         i = int(abs(pred.window_start - (worst - 1e-9)).argmin())
         self.report(f"Least confident: {pred.confidence[i]:.2f} at {self.timeline.format_time(worst)}")
 
-    def next_disagreement(self) -> None:
+    def next_disagreement(self, step: int = 1) -> None:
+        """The next (``step`` < 0: previous) stretch where the active prediction and the active
+        label track differ; the window routes the key here when no label tracks are compared."""
         pred = self._need_prediction()
         track = self.timeline.track
         if pred is None or track is None:
             return
-        hit = next_disagreement(pred, track, self.hub.cursor)
+        hit = next_disagreement(pred, track, self.hub.cursor, step)
         if hit is None:
-            self.report(f"No disagreement between {pred.name} and {track.name} after the cursor")
+            where = "after" if step > 0 else "before"
+            self.report(f"No disagreement between {pred.name} and {track.name} {where} the cursor")
             return
         self._show_stretch(hit[0], hit[1], hit[0])
         self.report(f"{pred.name} and {track.name} disagree for {hit[1] - hit[0]:.1f} s")
@@ -228,6 +232,11 @@ class PredictionActions(QObject):
             self.hub.selection is not None,
             count,
             self.parent_widget,
+            track_info=lambda name: (
+                describe_track(self.session.label_tracks[name])
+                if self.session is not None and name in self.session.label_tracks
+                else "a new track"
+            ),
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.accept_predictions(*dialog.values()))
