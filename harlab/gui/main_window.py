@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
 
         self.actions = LabelActions(self.timeline, lambda: self.history, self.report, self)
         self.timeline.new_label = self.actions.new_label
+        self.actions.hotkeys.annotator = current_annotator()  # segments made by class keys record who
         self.predictions = PredictionActions(self.timeline, lambda: self.history, self.report, self)
         self.annotation = AnnotationActions(
             self.timeline, lambda: self.history, self.report, self.predictions.next_disagreement, self
@@ -337,6 +338,7 @@ class MainWindow(QMainWindow):
                 return False
             name = text
         set_current_annotator(name)
+        self.actions.hotkeys.annotator = current_annotator()
         self.report(f"Annotator: {name.strip() or 'not set'}")
         if self.annotation.blind:
             self.annotation.set_blind(True)
