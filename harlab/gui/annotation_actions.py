@@ -101,7 +101,7 @@ class AnnotationActions(QObject):
         self.spans = (np.zeros(0), np.zeros(0))
         if session is not None:
             session.events.connect(self._on_session_event)
-            self.set_blind(settings.get_bool(BLIND_KEY, False))
+            self.set_blind(settings.get_bool(BLIND_KEY, False), quiet=not self.blind)
         self._update_status()
         self.compared_changed.emit()
 
@@ -134,14 +134,15 @@ class AnnotationActions(QObject):
     def toggle_label_blind(self) -> None:
         self.set_blind(not self.blind)
 
-    def set_blind(self, on: bool) -> None:
-        """Hide (on) or show again (off) the other annotators' tracks and the predictions."""
+    def set_blind(self, on: bool, quiet: bool = False) -> None:
+        """Hide (on) or show again (off) the other annotators' tracks and the predictions;
+        the status bar says so unless ``quiet`` (a session opening with the mode off)."""
         self.blind = bool(on)
         settings.set_value(BLIND_KEY, self.blind)
         self._apply_blind()
         self.blind_changed.emit(self.blind)
-        if self.session is not None:
-            me = current_annotator() or "nobody set (File > Annotator…)"
+        if self.session is not None and not quiet:
+            me = current_annotator() or "nobody set (Annotators > Set the annotator…)"
             self.report(
                 f"Label blind ON for {me}: other annotators' tracks and predictions are hidden"
                 if self.blind

@@ -42,9 +42,10 @@ def _when(t: datetime | None) -> str:
 
 
 def row_title(track: LabelTrack) -> str:
-    """The short title of a track's row: its name and, when known, who made it."""
+    """The short title of a track's row: its name and, when known and not the name itself,
+    who made it ("posture · alice"; a track named after its annotator is just "alice")."""
     who = track_annotator(track)
-    return f"{track.name} · {who}" if who else track.name
+    return f"{track.name} · {who}" if who and who != track.name else track.name
 
 
 def describe_track(track: LabelTrack) -> str:

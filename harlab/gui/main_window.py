@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.annotation.status_label)
         self.agreement_dock = AgreementPanel(self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.agreement_dock)
+        self.tabifyDockWidget(self.meta_dock, self.agreement_dock)  # the whole height for its tables
         self.agreement_dock.hide()  # shown on request (toggle_agreement)
         self.agreement_dock.tracks_chosen.connect(
             lambda names: self.annotation.compare(names if len(names) >= 2 else [])
