@@ -246,15 +246,31 @@ class LabelTrack:
     (zero-length events never conflict); ``"overlapping"`` allows anything.
     """
 
-    def __init__(self, name: str, policy: Policy = "exclusive", description: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        policy: Policy = "exclusive",
+        description: str = "",
+        annotator: str = "",
+        created: datetime | None = None,
+        modified: datetime | None = None,
+    ) -> None:
         if not name or "/" in name:
             raise SessionError(f"invalid track name {name[:MAX_NAME_CHARS]!r}")
         check_name_length(name, "track name")
+        check_name_length(annotator, "annotator")
         if policy not in ("exclusive", "overlapping"):
             raise SessionError(f"unknown overlap policy {policy!r}")
         self.name = name
         self.policy: Policy = policy
         self.description = description
+        #: Who made the track (a person, a model's name, "consensus"); "" = unknown. Agreement
+        #: and consensus name tracks by it, so two people's tiers of one session stay apart.
+        self.annotator = annotator
+        #: When the track was made; None only for tracks read from files that predate it.
+        self.created: datetime | None = created if created is not None else utcnow()
+        #: When its segments last changed (any add, edit or removal sets it); None as ``created``.
+        self.modified: datetime | None = modified if modified is not None else self.created
         self.events = EventEmitter()
         self._segments: dict[int, Segment] = {}
         self._next_id = 1
@@ -351,6 +367,7 @@ class LabelTrack:
     # -- editing -----------------------------------------------------------------
     def _invalidate(self) -> None:
         self._index = None
+        self.modified = utcnow()
 
     def _check(self, seg: Segment, ignore: Iterable[int] = ()) -> None:
         if self.policy == "exclusive":
@@ -389,7 +406,7 @@ class LabelTrack:
                 if seg.id <= 0 or seg.id in self._segments:
                     for a in added:
                         self._segments.pop(a.id, None)
-                    self._invalidate()
+                    self._index = None  # rolled back: nothing changed
                     raise SessionError(
                         f"track {self.name!r}: segment id {seg.id} is duplicate or not positive"
                     )
@@ -409,7 +426,7 @@ class LabelTrack:
             if len(bad):
                 for a in added:
                     self._segments.pop(a.id, None)
-                self._invalidate()
+                self._index = None  # rolled back: nothing changed
                 j = int(bad[0]) + 1
                 raise SessionError(
                     f"track {self.name!r} is exclusive: segment at {s[j]:.3f} s overlaps an "
@@ -497,6 +514,7 @@ class LabelTrack:
             self._next_id = max(self._next_id, max(put_ids) + 1)
             self._max_len = max(self._max_len, float((pe - ps).max()))
         self._index = (s3, e3, i3)
+        self.modified = utcnow()
         if rm:
             self.events.emit("segments_removed", self, ids=rm)
         if existed:

@@ -117,6 +117,9 @@ def write_label_track(parent: h5py.Group, track: LabelTrack) -> None:
     ds.attrs["policy"] = track.policy
     ds.attrs["description"] = track.description
     ds.attrs["next_id"] = track.next_id
+    ds.attrs["annotator"] = track.annotator
+    ds.attrs["created"] = dt_to_str(track.created)
+    ds.attrs["modified"] = dt_to_str(track.modified)
 
 
 def write_prediction_track(parent: h5py.Group, p: PredictionTrack) -> None:
@@ -377,9 +380,18 @@ class _Reader:
             if not isinstance(ds, h5py.Dataset):
                 raise SessionFileError(self.path, f"{self.where} should be a table (dataset)")
             policy = cast(Policy, to_str(self.attr(ds, "policy", "exclusive")))  # LabelTrack checks it
-            track = LabelTrack(name, policy, to_str(ds.attrs.get("description", "")))
+            track = LabelTrack(
+                name,
+                policy,
+                to_str(ds.attrs.get("description", "")),
+                annotator=to_str(ds.attrs.get("annotator", "")),
+            )
             track.add_many(segments_from_table(read_table(ds, SEGMENT_DTYPE)), keep_ids=True)
             track.keep_ids_below(int(ds.attrs.get("next_id", 1)))  # ids of deleted segments stay used
+            # after add_many, which marks the track modified; files older than these attributes
+            # have neither: both unknown (None), never the time of reading
+            track.created = str_to_dt(to_str(ds.attrs.get("created", "")))
+            track.modified = str_to_dt(to_str(ds.attrs.get("modified", "")))
             session.add_label_track(track)
         for name, g in self.need(f, "predictions", h5py.Group).items():
             self.where = f"/predictions/{name}"
