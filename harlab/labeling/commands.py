@@ -681,7 +681,8 @@ def _make_room(
 class CopyLabels(EditCommand):
     """Make [start, end] of the exclusive track ``target`` what track ``source`` has there:
     the target's labels in the range are cleared (trimmed or split at its edges) and the
-    source's segments clipped to the range are copied in, keeping their label and annotator.
+    source's segments clipped to the range are copied in, keeping their label and annotator
+    (a segment without one gets the source track's).
     Unlabelled time of the source stays unlabelled in the target.
 
     This is an adjudicator's "take annotator B's labels here": one undoable, journalled edit
@@ -732,7 +733,7 @@ class CopyLabels(EditCommand):
                 lo,
                 hi,
                 s.label,
-                s.annotator or self.source,
+                s.annotator or src.annotator or self.source,
                 s.source,
                 s.confidence,
                 self.note or s.note,
