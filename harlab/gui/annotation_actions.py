@@ -54,7 +54,7 @@ class AnnotationActions(QObject):
     """The annotator features of one main window (bound by shortcut name and menus)."""
 
     compared_changed = Signal()  #: the compared tracks or their disagreements changed
-    blind_changed = Signal(bool)
+    blind_changed = Signal(bool)  #: the mode, or what it hides, changed
     progress_changed = Signal(str)  #: the adjudication's progress ("12 of 40 decided"; "" = none)
 
     def __init__(
@@ -140,7 +140,6 @@ class AnnotationActions(QObject):
         self.blind = bool(on)
         settings.set_value(BLIND_KEY, self.blind)
         self._apply_blind()
-        self.blind_changed.emit(self.blind)
         if self.session is not None and not quiet:
             me = current_annotator() or "nobody set (Annotators > Set the annotator…)"
             self.report(
@@ -154,6 +153,7 @@ class AnnotationActions(QObject):
         hidden = blind_hidden(session, current_annotator()) if self.blind and session is not None else set()
         self.timeline.set_hidden(hidden, self.blind)
         self._update_status()
+        self.blind_changed.emit(self.blind)
 
     # -- comparing tracks -----------------------------------------------------------------
     def compare(self, names: list[str]) -> bool:

@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         self.agreement_dock.consensus_requested.connect(self.annotation.start_adjudication)
         self.annotation.progress_changed.connect(self.agreement_dock.progress.setText)
         self.annotation.compared_changed.connect(self._update_actions)
+        self.annotation.blind_changed.connect(self._blind_changed)
         self.video_dock = VideoPanel(
             self.timeline.hub,
             lambda cmd: push_reported(self.history, cmd, self.report),
@@ -344,6 +345,14 @@ class MainWindow(QMainWindow):
         if self.annotation.blind:
             self.annotation.set_blind(True)
         return True
+
+    def _blind_changed(self, on: bool) -> None:
+        """Label-blind mode hides here what the timeline hides: others' tracks in the segment
+        table, and the week view (it is drawn from predictions)."""
+        if self.table_dock is not None:
+            self.table_dock.set_hidden(self.timeline.hidden_tracks)
+        if on:
+            self.week_dock.hide()
 
     def toggle_agreement(self) -> None:
         if self.agreement_dock.isVisible():
@@ -800,6 +809,7 @@ class MainWindow(QMainWindow):
         dock.jump_requested.connect(self.timeline.hub.seek)
         dock.segment_selected.connect(self._table_selected)
         dock.edit_failed.connect(self.report)
+        dock.set_hidden(self.timeline.hidden_tracks)
         self._table_time_mode()
 
     def _table_time_mode(self) -> None:
@@ -1042,6 +1052,8 @@ class MainWindow(QMainWindow):
             return
         if self.week_dock.isVisible():
             self.week_dock.hide()
+        elif self.annotation.blind:  # the week is drawn from the model's predictions
+            self.report("Label blind is on: the week view shows the model's predictions, so it stays hidden")
         else:
             self.week_dock.show()
             self.week_dock.raise_()

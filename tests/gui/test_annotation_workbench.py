@@ -92,6 +92,8 @@ def test_label_blind_hides_others_and_predictions_then_restores(make_window, qtb
     # A's own track and the unclaimed true track stay; B's track and the predictions go
     assert rows(w) == [n for n in before if n != "B"]
     assert not w.timeline.pred_rows
+    listed = [w.table_dock.track_box.itemText(i) for i in range(w.table_dock.track_box.count())]
+    assert "B" not in listed and "A" in listed  # nor in the segment table
     assert "LABEL BLIND" in w.annotation.status_label.text() and "(A)" in w.annotation.status_label.text()
     assert "Label blind ON" in w.last_message
     assert settings.get_bool("label_blind") is True
@@ -100,6 +102,7 @@ def test_label_blind_hides_others_and_predictions_then_restores(make_window, qtb
     press_shortcut(qtbot, w, "toggle_label_blind")
     qtbot.waitUntil(lambda: rows(w) == before)
     assert w.timeline.pred_rows and w.annotation.status_label.text() == ""
+    assert w.table_dock.track_box.findText("B") >= 0
 
 
 def test_agreement_panel_shows_the_cores_figures(make_window, qtbot):
@@ -280,3 +283,43 @@ def test_adjudication_from_the_keyboard_with_undo_and_redo(make_window, qtbot, t
     QApplication.processEvents()
     qtbot.waitUntil(lambda: w.annotation.walk is None)
     assert "consensus" not in session.label_tracks
+
+
+@pytest.mark.slow
+def test_annotation_screenshots(make_window, qtbot):
+    """The pictures of docs/ANNOTATION.md (copied there from tests/screenshots/)."""
+    session, _ = annotated_session(
+        180.0,
+        ("alice", "bob", "carol"),
+        jitter_s=0.4,
+        confusion_rate=0.0,
+        confused={"alice": [2], "bob": [5, 9], "carol": [12]},
+        seed=5,
+        streams={"accel": "wrist_accel"},
+        rate_hz=25.0,
+    )
+    make_predictions(session, classes=sorted({s.label for s in session.label_tracks["activity"]}))
+    w = make_window()
+    w.resize(1400, 900)
+    w.set_annotator("alice")
+    w.show_session(session)
+    w.annotation.set_blind(True)
+    qtbot.waitUntil(lambda: "bob" not in rows(w))
+    shoot(w, qtbot, "annotation_label_blind")
+    w.annotation.set_blind(False)
+    qtbot.waitUntil(lambda: "bob" in rows(w))
+    press_shortcut(qtbot, w, "toggle_agreement")
+    panel = w.agreement_dock
+    panel.choose(["alice", "bob", "carol"])
+    qtbot.waitUntil(lambda: panel.result is not None and panel.is_idle(), timeout=10000)
+    shoot(w, qtbot, "annotation_agreement")
+    panel.choose(["alice", "bob"])
+    qtbot.waitUntil(
+        lambda: panel.result is not None and panel.result.tracks == ("alice", "bob"), timeout=10000
+    )
+    assert w.annotation.start_adjudication(["alice", "bob"], "majority", "consensus")
+    walk = w.annotation.walk
+    qtbot.waitUntil(lambda: walk.index == 0)
+    press_key(qtbot, w, "Alt+2")
+    qtbot.waitUntil(lambda: walk.n_decided() == 1)
+    shoot(w, qtbot, "annotation_adjudication_walk")
