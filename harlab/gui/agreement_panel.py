@@ -64,6 +64,7 @@ def _table(object_name: str, headers: list[str]) -> QTableWidget:
     t.setObjectName(object_name)
     t.setHorizontalHeaderLabels(headers)
     t.verticalHeader().setVisible(False)
+    t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)  # compact: many classes
     t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     t.setSizeAdjustPolicy(QTableWidget.SizeAdjustPolicy.AdjustToContents)

@@ -26,6 +26,7 @@ from harlab.gui.adjudication_walk import AdjudicationWalk
 from harlab.gui.annotator_view import BLIND_KEY, blind_hidden, current_annotator
 from harlab.gui.disagreement_strip import DisagreementStrip
 from harlab.gui.label_actions import push_reported
+from harlab.gui.prediction_actions import show_stretch
 from harlab.gui.prediction_view import step_spans
 from harlab.gui.timeline import Timeline
 from harlab.labeling.commands import AddTrackWithSegments, CopyLabels, EditCommand
@@ -205,13 +206,7 @@ class AnnotationActions(QObject):
 
     # -- walking disagreements ------------------------------------------------------------
     def _show_stretch(self, a: float, b: float) -> None:
-        self.timeline.select(set())
-        self.hub.set_selection((a, b))
-        v0, v1 = self.hub.range
-        if not (v0 <= a and b <= v1):
-            w = max(v1 - v0, 1.5 * (b - a))
-            self.timeline.set_range((a + b) / 2 - w / 2, (a + b) / 2 + w / 2)
-        self.hub.set_cursor(a)
+        show_stretch(self.timeline, a, b, a)
 
     def next_disagreement(self) -> None:
         """The next disagreement after the cursor: between the compared label tracks when two
@@ -331,6 +326,12 @@ class AnnotationActions(QObject):
         if not self._push(cmd):
             return False
         self._update_status()
+        if not walk.decided(walk.index):
+            self.report(
+                f"Took {source}'s labels; {source} leaves part of this item unlabelled, so it stays open "
+                "(a class key labels it)"
+            )
+            return True
         if walk.n_decided() < len(walk):
             self.next_todo()
         else:

@@ -71,6 +71,20 @@ def predict_work(model_path: Path, session: Session) -> Work:
     return work
 
 
+def show_stretch(timeline: Timeline, a: float, b: float, cursor: float) -> None:
+    """Select [a, b] as a span (so a class key labels it), bring it into view (zooming out
+    only if it is wider than the view) and put the cursor at ``cursor``: what every review
+    jump does (least confident, disagreements, the adjudication's to-do items)."""
+    hub = timeline.hub
+    timeline.select(set())
+    hub.set_selection((a, b))
+    v0, v1 = hub.range
+    if not (v0 <= a and b <= v1):
+        w = max(v1 - v0, 1.5 * (b - a))
+        timeline.set_range((a + b) / 2 - w / 2, (a + b) / 2 + w / 2)
+    hub.set_cursor(cursor)
+
+
 class PredictionActions(QObject):
     """Prediction slots of one main window (bound by shortcut name and menus)."""
 
@@ -118,13 +132,7 @@ class PredictionActions(QObject):
 
     # -- review ----------------------------------------------------------------------------
     def _show_stretch(self, a: float, b: float, cursor: float) -> None:
-        self.timeline.select(set())
-        self.hub.set_selection((a, b))
-        v0, v1 = self.hub.range
-        if not (v0 <= a and b <= v1):
-            w = max(v1 - v0, 1.5 * (b - a))
-            self.timeline.set_range((a + b) / 2 - w / 2, (a + b) / 2 + w / 2)
-        self.hub.set_cursor(cursor)
+        show_stretch(self.timeline, a, b, cursor)
 
     def next_least_confident(self) -> None:
         pred = self._need_prediction()
@@ -414,4 +422,4 @@ class PredictionActions(QObject):
         box.open()
 
 
-__all__ = ["PredictionActions", "predict_work", "HarlabError"]
+__all__ = ["PredictionActions", "predict_work", "show_stretch", "HarlabError"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from harlab.agreement import compare_tracks, consensus
@@ -312,7 +313,14 @@ def test_annotation_screenshots(make_window, qtbot):
     panel = w.agreement_dock
     panel.choose(["alice", "bob", "carol"])
     qtbot.waitUntil(lambda: panel.result is not None and panel.is_idle(), timeout=10000)
-    shoot(w, qtbot, "annotation_agreement")
+    shot = shoot(w, qtbot, "annotation_agreement")
+    # the panel's whole content (confusion and events included), the dock widened for the matrix
+    w.resizeDocks([panel], [720], Qt.Orientation.Horizontal)
+    QApplication.processEvents()
+    body = panel.widget().widget()
+    body.resize(body.width(), body.sizeHint().height())
+    assert body.grab().save(str(shot.with_name("annotation_agreement_panel.png")))
+    w.resizeDocks([panel], [340], Qt.Orientation.Horizontal)
     panel.choose(["alice", "bob"])
     qtbot.waitUntil(
         lambda: panel.result is not None and panel.result.tracks == ("alice", "bob"), timeout=10000
@@ -320,6 +328,12 @@ def test_annotation_screenshots(make_window, qtbot):
     assert w.annotation.start_adjudication(["alice", "bob"], "majority", "consensus")
     walk = w.annotation.walk
     qtbot.waitUntil(lambda: walk.index == 0)
-    press_key(qtbot, w, "Alt+2")
+    # take a label from the first track that has one there (jittered boundaries leave one silent)
+    k = next(k for k, (_t, lab) in enumerate(walk.current.labels, 1) if lab is not None)
+    press_key(qtbot, w, f"Alt+{k}")
     qtbot.waitUntil(lambda: walk.n_decided() == 1)
+    while walk.current.end - walk.current.start < 2.0:  # a confusion, not a jittered boundary
+        press_shortcut(qtbot, w, "next_todo")
+    item = walk.current
+    w.timeline.set_range(item.start - 15.0, item.end + 15.0)
     shoot(w, qtbot, "annotation_adjudication_walk")
