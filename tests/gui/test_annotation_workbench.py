@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from harlab.agreement import compare_tracks, consensus
@@ -314,13 +313,9 @@ def test_annotation_screenshots(make_window, qtbot):
     panel.choose(["alice", "bob", "carol"])
     qtbot.waitUntil(lambda: panel.result is not None and panel.is_idle(), timeout=10000)
     shot = shoot(w, qtbot, "annotation_agreement")
-    # the panel's whole content (confusion and events included), the dock widened for the matrix
-    w.resizeDocks([panel], [720], Qt.Orientation.Horizontal)
-    QApplication.processEvents()
-    body = panel.widget().widget()
+    body = panel.widget().widget()  # the panel's whole content, confusion and events included
     body.resize(body.width(), body.sizeHint().height())
     assert body.grab().save(str(shot.with_name("annotation_agreement_panel.png")))
-    w.resizeDocks([panel], [340], Qt.Orientation.Horizontal)
     panel.choose(["alice", "bob"])
     qtbot.waitUntil(
         lambda: panel.result is not None and panel.result.tracks == ("alice", "bob"), timeout=10000
@@ -336,4 +331,5 @@ def test_annotation_screenshots(make_window, qtbot):
         press_shortcut(qtbot, w, "next_todo")
     item = walk.current
     w.timeline.set_range(item.start - 15.0, item.end + 15.0)
+    qtbot.waitUntil(lambda: panel.is_idle() and panel.result is not None, timeout=10000)
     shoot(w, qtbot, "annotation_adjudication_walk")
