@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -151,9 +152,9 @@ def consensus(
     rule made it, annotator ``annotator``); unsettled ones merge into :class:`Disagreement` items
     in time order. Intervals where every track is unlabelled are neither.
 
-    ``boundary_s`` settles boundary jitter: an unsettled stretch at most that long between a
-    settled label L before it and R after it, where every track says L or R, is a disagreement
-    about where L ends, not about what happened: the consensus boundary goes to its middle.
+    ``boundary_s`` settles boundary jitter: an unsettled stretch at most that long in which every
+    track says what it says just before or just after it is a disagreement about where a
+    boundary lies, not about what happened: it is split at its middle (:func:`_settle_boundaries`).
     """
     check_tracks(tracks)
     parsed = parse_rule(rule)
@@ -185,37 +186,47 @@ def consensus(
 def _settle_boundaries(
     iv: Intervals, chosen: np.ndarray, settled: np.ndarray, limit: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Split short unsettled stretches between settled L and R at their middle (see consensus)."""
-    edges = list(iv.edges)
-    ch, st, rows = list(chosen), list(settled), list(iv.codes)
-    i = 0
-    while i < len(st):
-        if st[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(st) and not st[j]:
-            j += 1
-        a, b = edges[i], edges[j]
-        left = ch[i - 1] if i > 0 and ch[i - 1] != MISSING else None
-        right = ch[j] if j < len(st) and ch[j] != MISSING else None
-        proposals = {int(x) for r in rows[i:j] for x in r}
-        if b - a <= limit and left is not None and right is not None and proposals <= {left, right}:
-            mid = (a + b) / 2
-            # the stretch becomes [a, mid] = left and [mid, b] = right; rows keep "every track said L
-            # or R" (their own labels are no longer needed: nothing here is left to decide)
-            edges[i : j + 1] = [a, mid, b]
-            ch[i:j] = [left, right]
-            st[i:j] = [True, True]
-            rows[i:j] = [rows[i], rows[j - 1]]
-            i += 2
+    """Split each short unsettled stretch that only boundary jitter made at its middle.
+
+    A stretch is jitter when it lasts at most ``limit`` seconds and every track's label in it is
+    that track's label just before or just after it: nobody saw anything else there, they only
+    placed a boundary differently. Its first half joins what comes before (a settled label, or
+    the disagreement going on there), its second half what comes after. One pass, left to right;
+    neighbours with the same outcome merge as it goes, so a boundary three annotators placed at
+    three times settles once its pieces have merged.
+    """
+    pieces: list[list[Any]] = []  # [start, end, chosen, settled, row]
+    for i in range(len(iv)):
+        p = [float(iv.edges[i]), float(iv.edges[i + 1]), int(chosen[i]), bool(settled[i]), tuple(iv.codes[i])]
+        if pieces and pieces[-1][2:] == p[2:]:
+            pieces[-1][1] = p[1]
         else:
-            i = j
+            pieces.append(p)
+    out: list[list[Any]] = []
+    for i, p in enumerate(pieces):
+        nxt = pieces[i + 1] if i + 1 < len(pieces) else None
+        if (
+            not p[3]
+            and p[1] - p[0] <= limit
+            and out
+            and nxt is not None
+            and all(x in (lft, rgt) for x, lft, rgt in zip(p[4], out[-1][4], nxt[4], strict=True))
+        ):
+            mid = (p[0] + p[1]) / 2
+            out[-1][1] = mid
+            nxt[0] = mid
+            continue
+        if out and out[-1][2:] == p[2:]:
+            out[-1][1] = p[1]
+        else:
+            out.append(p)
+    if not out:
+        return iv.edges, chosen, settled, iv.codes
     return (
-        np.asarray(edges, float),
-        np.asarray(ch, np.int64),
-        np.asarray(st, bool),
-        np.asarray(rows, np.int64).reshape(len(ch), iv.codes.shape[1]),
+        np.array([q[0] for q in out] + [out[-1][1]], float),
+        np.array([q[2] for q in out], np.int64),
+        np.array([q[3] for q in out], bool),
+        np.array([q[4] for q in out], np.int64).reshape(len(out), iv.codes.shape[1]),
     )
 
 

@@ -14,6 +14,8 @@ Used by ``harlab demo``, the simulated recording devices, tests and benchmarks.
   METs, colours, hotkeys); :func:`label_schema` turns it into a label schema.
 * :func:`synthetic_session`: the one factory of test sessions (streams renamed, classes,
   label segments, participant, seed), built on :func:`simulate_session`.
+* :func:`simulate_annotators` / :func:`annotated_session`: annotators' tracks derived from the
+  true labels with boundary jitter and confusions at known places (agreement, adjudication).
 """
 
 from harlab.simulate.activity_table import (
@@ -28,6 +30,7 @@ from harlab.simulate.activity_table import (
     get_profile,
     label_schema,
 )
+from harlab.simulate.annotators import Confusion, SimulatedAnnotators, annotated_session, simulate_annotators
 from harlab.simulate.batch_session import (
     DEVICE_NAME,
     SessionSink,
@@ -52,15 +55,18 @@ __all__ = [
     "SIMULATED_STREAMS",
     "ActivityProfile",
     "Chunk",
+    "Confusion",
     "DaySchedule",
     "Participant",
     "Plan",
     "SensorConfig",
     "SessionSink",
+    "SimulatedAnnotators",
     "SimulatedRun",
     "SimulationError",
     "Simulator",
     "Step",
+    "annotated_session",
     "canonical_name",
     "day_schedule",
     "demo_model_path",
@@ -68,6 +74,7 @@ __all__ = [
     "label_schema",
     "make_demo_session",
     "random_plan",
+    "simulate_annotators",
     "simulate_session",
     "synthetic_session",
     "week_plan",

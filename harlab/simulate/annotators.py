@@ -61,11 +61,14 @@ def _jitter(
         return starts.copy(), ends.copy()
     bounds = np.unique(np.concatenate([starts, ends]))
     moved = bounds + np.clip(rng.normal(0.0, sd, len(bounds)), -3 * sd, 3 * sd)
+    moved = np.clip(moved, bounds[0], bounds[-1])  # nobody labels outside the labelled span
     is_seg = np.zeros(len(bounds), bool)  # is_seg[k]: bounds[k-1]..bounds[k] is a segment
     is_seg[np.searchsorted(bounds, ends)] = True
+    need = np.where(is_seg, np.minimum(min_len, np.diff(bounds, prepend=bounds[0])), 0.0)
     for k in range(1, len(bounds)):
-        need = min(min_len, bounds[k] - bounds[k - 1]) if is_seg[k] else 0.0
-        moved[k] = max(moved[k], moved[k - 1] + need)
+        moved[k] = max(moved[k], moved[k - 1] + need[k])
+    for k in range(len(bounds) - 2, -1, -1):  # the end may have been pushed past the span: pull back
+        moved[k] = min(moved[k], moved[k + 1] - need[k + 1])
     return moved[np.searchsorted(bounds, starts)], moved[np.searchsorted(bounds, ends)]
 
 
