@@ -649,6 +649,7 @@ class Timeline(QWidget):
         for row in self.bands:
             row.band.selected = self.selected_ids if row.name == self.active_track else set()
             row.band.refresh()
+            row.title.setToolTip(describe_track(row.band.track))  # its "modified" moves with edits
         for shade in self.shades:
             shade.refresh()
         for prow in self.pred_rows:

@@ -64,6 +64,24 @@ def test_row_title_names_the_annotator_and_times(make_window, qtbot):
     tip = band.title.toolTip()
     assert "by B" in tip and "created " in tip and "modified " in tip
     assert tip == describe_track(session.label_tracks["B"])
+    # an edit moves the track's "modified" time, and the tooltip follows
+    from harlab.labeling.commands import LabelRange
+
+    stamp = session.label_tracks["B"].modified
+    w.history.push(LabelRange("B", 1.0, 2.0, next(iter(session.label_tracks["B"])).label))
+    assert session.label_tracks["B"].modified > stamp
+    qtbot.waitUntil(lambda: band.title.toolTip() == describe_track(session.label_tracks["B"]))
+
+
+def test_add_track_dialog_asks_for_the_annotator(qtbot):
+    from harlab.gui.track_dialogs import AddTrackDialog
+
+    d = AddTrackDialog(["activity"], annotator="dana")
+    qtbot.addWidget(d)
+    d.name.setText("posture")
+    assert d.values() == ("posture", "exclusive") and d.annotator_name() == "dana"
+    d.annotator.setText("  erin ")
+    assert d.annotator_name() == "erin"
 
 
 def test_new_track_records_the_annotator_set_here(make_window, qtbot):
