@@ -140,6 +140,8 @@ class AnnotationActions(QObject):
         the status bar says so unless ``quiet`` (a session opening with the mode off)."""
         self.blind = bool(on)
         settings.set_value(BLIND_KEY, self.blind)
+        if self.blind and self.compared:
+            self.compare([])  # the strip would show where the hidden tracks disagree
         self._apply_blind()
         if self.session is not None and not quiet:
             me = current_annotator() or "nobody set (Annotators > Set the annotator…)"
@@ -257,6 +259,8 @@ class AnnotationActions(QObject):
         except HarlabError as exc:
             self.report(f"Cannot build a consensus: {exc}")
             return False
+        if self.blind:  # the adjudicator sees every annotator's labels: that is the job
+            self.set_blind(False)
         cmd = AddTrackWithSegments(name, list(result.track), "exclusive", result.track.annotator)
         cmd.text = f"Build consensus {name} ({result.rule}) of {', '.join(names)}"
         if not self._push(cmd):

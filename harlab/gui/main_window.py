@@ -348,15 +348,18 @@ class MainWindow(QMainWindow):
 
     def _blind_changed(self, on: bool) -> None:
         """Label-blind mode hides here what the timeline hides: others' tracks in the segment
-        table, and the week view (it is drawn from predictions)."""
+        table, the week view (it is drawn from predictions) and the agreement panel."""
         if self.table_dock is not None:
             self.table_dock.set_hidden(self.timeline.hidden_tracks)
         if on:
             self.week_dock.hide()
+            self.agreement_dock.hide()  # its figures and list name the hidden tracks
 
     def toggle_agreement(self) -> None:
         if self.agreement_dock.isVisible():
             self.agreement_dock.hide()
+        elif self.annotation.blind:
+            self.report("Label blind is on: agreement shows the other annotators' labels, so it stays hidden")
         elif self.session is not None:
             self.agreement_dock.show()
             self.agreement_dock.raise_()

@@ -117,6 +117,8 @@ def test_label_blind_hides_others_and_predictions_then_restores(make_window, qtb
     assert settings.get_bool("label_blind") is True
     assert w.qactions["toggle_label_blind"].isChecked()
     assert "B" in session.label_tracks and session.prediction_tracks  # hidden, never removed
+    press_shortcut(qtbot, w, "toggle_agreement")  # agreement would show the hidden labels
+    assert not w.agreement_dock.isVisible() and "stays hidden" in w.last_message
     press_shortcut(qtbot, w, "toggle_label_blind")
     qtbot.waitUntil(lambda: rows(w) == before)
     assert w.timeline.pred_rows and w.annotation.status_label.text() == ""
@@ -239,7 +241,11 @@ def test_adjudication_from_the_keyboard_with_undo_and_redo(make_window, qtbot, t
     panel = w.agreement_dock
     panel.choose(["A", "B"])
     panel.rule.setCurrentIndex(panel.rule.findData("majority"))
+    w.annotation.set_blind(True)  # left on: adjudicating switches it off (and shows every track)
     panel.build_button.click()
+    assert not w.annotation.blind and "B" in session.label_tracks
+    press_shortcut(qtbot, w, "toggle_agreement")
+    assert panel.isVisible()
     walk = w.annotation.walk
     assert walk is not None and walk.target == "consensus"
     expected = consensus([session.label_tracks["A"], session.label_tracks["B"]], "majority").todo
