@@ -65,6 +65,7 @@ def session_dict(s: SessionAgreement) -> dict[str, Any]:
         "fleiss_units": r.fleiss_units,
         "krippendorff_alpha": r.krippendorff_alpha,
         "alpha_units": r.alpha_units,
+        "pairable_units": r.pairable_units,
         "classes": list(r.classes),
         "pairs": [
             {
@@ -180,6 +181,16 @@ def plot_pair_confusion(pair: PairAgreement, classes: tuple[str, ...], path: str
     fig = Figure(figsize=(size + 0.8, size))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    if not cm.sum():  # nothing both tracks labelled: say so instead of an empty (or failing) image
+        ax.set_axis_off()
+        ax.text(
+            0.5,
+            0.5,
+            f"{pair.first} and {pair.second}\nnever labelled the same time",
+            ha="center",
+            va="center",
+        )
+        return files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), durable=False)
     ax.imshow(np.sqrt(share), cmap="Greens", vmin=0, vmax=max(float(np.sqrt(share).max()), 1e-9))
     ax.set_xticks(range(k), classes, rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(k), classes, fontsize=8)

@@ -197,7 +197,13 @@ def _settle_boundaries(
     """
     pieces: list[list[Any]] = []  # [start, end, chosen, settled, row]
     for i in range(len(iv)):
-        p = [float(iv.edges[i]), float(iv.edges[i + 1]), int(chosen[i]), bool(settled[i]), tuple(iv.codes[i])]
+        p: list[Any] = [
+            float(iv.edges[i]),
+            float(iv.edges[i + 1]),
+            int(chosen[i]),
+            bool(settled[i]),
+            tuple(iv.codes[i]),
+        ]
         if pieces and pieces[-1][2:] == p[2:]:
             pieces[-1][1] = p[1]
         else:

@@ -30,10 +30,11 @@ from statsmodels.stats.inter_rater import cohens_kappa, fleiss_kappa
 
 from harlab.agreement.intervals import MISSING, Units
 
-#: Most unit-by-class-by-class cells handed to ``krippendorff.alpha`` at once (it holds a V x V
-#: matrix per unit: 8 bytes each, so 200 MB). Longer rasters are thinned systematically (every
-#: k-th unit, the same as a coarser grid) and ``alpha_units`` says how many were used.
-ALPHA_MAX_CELLS = 25_000_000
+#: Most unit-by-class-by-class cells handed to ``krippendorff.alpha`` at once: it builds three
+#: float64 arrays of a V x V matrix per unit, so this bounds it near 100 MB. Longer rasters are
+#: thinned systematically (every k-th unit, the same as a coarser grid; a day at 1 s with 12
+#: classes keeps every 3rd) and ``alpha_units`` says how many were used.
+ALPHA_MAX_CELLS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Reliability:
     fleiss_units: int  #: units labelled by every track
     krippendorff_alpha: float | None
     alpha_units: int  #: units with at least two labels handed to krippendorff
+    pairable_units: int  #: units with at least two labels (alpha_units is fewer when thinned)
     pairs: list[PairAgreement] = field(default_factory=list)
     per_class: list[ClassAgreement] = field(default_factory=list)
 
@@ -193,6 +195,7 @@ def reliability(units: Units) -> Reliability:
         fleiss_units=len(full),
         krippendorff_alpha=alpha,
         alpha_units=alpha_units,
+        pairable_units=int((counts.sum(axis=1) >= 2).sum()) if n else 0,
         pairs=pairs,
         per_class=per_class,
     )

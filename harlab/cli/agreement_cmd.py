@@ -142,10 +142,15 @@ def _print_summary(m: Any) -> None:
             if len(s.tracks) == 2
             else f"Light's kappa {_fmt(r.light_kappa)}"
         )
+        alpha_on = (
+            f" (on {r.alpha_units} of the {r.pairable_units} units, evenly spaced)"
+            if r.alpha_units < r.pairable_units
+            else ""
+        )
         fleiss_on = f" (on the {r.fleiss_units} units all labelled)" if r.fleiss_units < r.units else ""
         print(
             f"  agreement {_fmt(r.agreement)}   {kappa}   Fleiss' kappa {_fmt(r.fleiss_kappa)}{fleiss_on}   "
-            f"Krippendorff's alpha {_fmt(r.krippendorff_alpha)}"
+            f"Krippendorff's alpha {_fmt(r.krippendorff_alpha)}{alpha_on}"
         )
         for e in s.events:
             st = e.offset_stats()

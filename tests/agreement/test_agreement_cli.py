@@ -132,3 +132,35 @@ def test_agreement_on_an_empty_folder_or_a_session_lacking_the_tracks(tmp_path, 
     assert "track 'bob' is in none" in capsys.readouterr().err
     assert main(["consensus", str(tmp_path / "b.h5"), "--tracks", "ann,bob", "--track", "c"]) == 2
     assert "has no label track 'bob' (it has: activity, ann)" in capsys.readouterr().err
+
+
+def test_tracks_without_segments_give_an_empty_result_and_report(tmp_path, capsys):
+    from harlab.core.labels import LabelTrack
+    from harlab.simulate import synthetic_session
+
+    s = synthetic_session(60, streams=[])
+    s.add_label_track(LabelTrack("ann", annotator="ann"))
+    s.add_label_track(LabelTrack("bob", annotator="bob"))
+    path = save_session(s, tmp_path / "empty.h5")
+    report = tmp_path / "r.html"
+    assert main(["agreement", str(path), "--tracks", "ann,bob", "--report", str(report), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)["pooled"]
+    assert out["units"] == 0 and out["cohen_kappa"] is None and out["events"][0]["f1"] is None
+    assert "Krippendorff" in report.read_text()
+    assert main(["consensus", str(path), "--tracks", "ann,bob", "--track", "c"]) == 0
+    assert "0 segments" in capsys.readouterr().out and len(read_session(path).label_tracks["c"]) == 0
+
+
+def test_outputs_never_overwrite_the_session(sessions, capsys):
+    folder, _ = sessions
+    path = folder / "s0.h5"
+    before = path.read_bytes()
+    assert main(["agreement", str(path), "--tracks", "ann,bob", "--csv", str(path), "--force"]) == 2
+    assert "also an input" in capsys.readouterr().err
+    assert (
+        main(["consensus", str(path), "--tracks", "ann,bob", "--track", "c", "--csv", str(path), "--force"])
+        == 2
+    )
+    assert path.read_bytes() == before
+    assert main(["consensus", str(path), "--tracks", "ann,bob", "--track", "ann"]) == 2
+    assert "one of the tracks being merged" in capsys.readouterr().err

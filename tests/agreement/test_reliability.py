@@ -3,6 +3,8 @@ statsmodels / krippendorff), and the per-class and missing-label behaviour."""
 
 from __future__ import annotations
 
+import importlib
+
 import krippendorff
 import numpy as np
 import pytest
@@ -139,3 +141,21 @@ def test_undefined_coefficients_are_none_not_nan():
     # nothing pairable at all
     r = reliability(Units(np.full((4, 2), MISSING, np.int64), ("a",), ("A", "B"), "sample", 1.0))
     assert r.agreement is None and r.krippendorff_alpha is None and r.alpha_units == 0
+
+
+def test_alpha_on_a_long_raster_is_computed_on_evenly_spaced_units(monkeypatch):
+    module = importlib.import_module("harlab.agreement.reliability")  # the package re-exports the function
+
+    rng = np.random.default_rng(2)
+    truth = rng.integers(0, 3, 1000)
+    codes = np.stack(
+        [np.where(rng.random(1000) < 0.85, truth, rng.integers(0, 3, 1000)) for _ in range(2)], 1
+    )
+    monkeypatch.setattr(module, "ALPHA_MAX_CELLS", 9 * 250)  # 3 classes: 250 units fit
+    r = reliability(Units(codes, ("a", "b", "c"), ("x", "y"), "sample", 1.0))
+    assert r.pairable_units == 1000 and r.alpha_units == 250
+    every4th = codes[::4].T.astype(float)
+    assert r.krippendorff_alpha == pytest.approx(
+        krippendorff.alpha(reliability_data=every4th, level_of_measurement="nominal"), abs=1e-12
+    )
+    assert r.fleiss_units == 1000  # the kappas keep every unit

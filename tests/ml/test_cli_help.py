@@ -29,6 +29,8 @@ from harlab.ml.models import CNN1DConfig
         ["models", "promote"],
         ["models", "register"],
         ["models", "export-onnx"],
+        ["agreement"],
+        ["consensus"],
     ],
 )
 def test_every_option_is_explained(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
