@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QFileDialog,
+    QInputDialog,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -39,6 +40,9 @@ from harlab.core.files import SESSION_SUFFIXES
 from harlab.core.session import Session
 from harlab.core.wording import counted
 from harlab.gui import settings
+from harlab.gui.agreement_panel import AgreementPanel
+from harlab.gui.annotation_actions import AnnotationActions
+from harlab.gui.annotator_view import current_annotator, set_current_annotator
 from harlab.gui.background_job import BackgroundJob
 from harlab.gui.import_worker import batch_import_job, import_job
 from harlab.gui.label_actions import LabelActions, push_reported
@@ -67,6 +71,7 @@ MENU_OF_GROUP = {
     "File": "file",
     "Navigation": "navigate",
     "Labeling": "edit",
+    "Adjudication": "annotators",
     "View": "view",
     "Video": "video",
     "Help": "help",
@@ -117,7 +122,23 @@ class MainWindow(QMainWindow):
 
         self.actions = LabelActions(self.timeline, lambda: self.history, self.report, self)
         self.timeline.new_label = self.actions.new_label
+        self.actions.hotkeys.annotator = current_annotator()  # segments made by class keys record who
         self.predictions = PredictionActions(self.timeline, lambda: self.history, self.report, self)
+        self.annotation = AnnotationActions(
+            self.timeline, lambda: self.history, self.report, self.predictions.next_disagreement, self
+        )
+        self.statusBar().addPermanentWidget(self.annotation.status_label)
+        self.agreement_dock = AgreementPanel(self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.agreement_dock)
+        self.tabifyDockWidget(self.meta_dock, self.agreement_dock)  # the whole height for its tables
+        self.agreement_dock.hide()  # shown on request (toggle_agreement)
+        self.agreement_dock.tracks_chosen.connect(
+            lambda names: self.annotation.compare(names if len(names) >= 2 else [])
+        )
+        self.agreement_dock.consensus_requested.connect(self.annotation.start_adjudication)
+        self.annotation.progress_changed.connect(self.agreement_dock.progress.setText)
+        self.annotation.compared_changed.connect(self._update_actions)
+        self.annotation.blind_changed.connect(self._blind_changed)
         self.video_dock = VideoPanel(
             self.timeline.hub,
             lambda cmd: push_reported(self.history, cmd, self.report),
@@ -188,7 +209,15 @@ class MainWindow(QMainWindow):
             "record": self.record,
             "accept_prediction": self.predictions.accept_prediction,
             "next_least_confident": self.predictions.next_least_confident,
-            "next_disagreement": self.predictions.next_disagreement,
+            "next_disagreement": self.annotation.next_disagreement,
+            "prev_disagreement": self.annotation.prev_disagreement,
+            "toggle_label_blind": self.annotation.toggle_label_blind,
+            "toggle_agreement": self.toggle_agreement,
+            "next_todo": self.annotation.next_todo,
+            "prev_todo": self.annotation.prev_todo,
+            "pick_annotator_1": self.annotation.pick_annotator_1,
+            "pick_annotator_2": self.annotation.pick_annotator_2,
+            "pick_annotator_3": self.annotation.pick_annotator_3,
             "play_pause": self.video_dock.toggle_play,
             "frame_forward": lambda: self.video_dock.step(1),
             "frame_back": lambda: self.video_dock.step(-1),
@@ -207,6 +236,7 @@ class MainWindow(QMainWindow):
             "edit": bar.addMenu("&Edit"),
             "navigate": bar.addMenu("&Navigate"),
             "view": bar.addMenu("&View"),
+            "annotators": bar.addMenu("&Annotators"),
             "video": bar.addMenu("V&ideo"),
             "help": bar.addMenu("&Help"),
         }
@@ -228,8 +258,9 @@ class MainWindow(QMainWindow):
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
                 demo = menus["file"].addAction("Open the &demo")
                 demo.triggered.connect(lambda: self.open_demo())
-        for name in ("toggle_time_mode", "autoscale_y", "toggle_magnitude"):
+        for name in ("toggle_time_mode", "autoscale_y", "toggle_magnitude", "toggle_label_blind"):
             self.qactions[name].setCheckable(True)
+        self._build_annotator_menu(menus["annotators"])
         self.qactions["toggle_time_mode"].setChecked(self.timeline.wall_clock)
         self.qactions["autoscale_y"].setChecked(True)
         menus["view"].addSeparator()
@@ -286,6 +317,53 @@ class MainWindow(QMainWindow):
         about.triggered.connect(
             lambda: QMessageBox.about(self, "harlab", "harlab: label wearable-sensor data.")
         )
+
+    def _build_annotator_menu(self, menu: QMenu) -> None:
+        """Who is labelling, label-blind mode and the agreement panel (the adjudication keys
+        of the table are in this menu already)."""
+        blind = self.qactions["toggle_label_blind"]
+        blind.setChecked(self.annotation.blind)
+        self.annotation.blind_changed.connect(blind.setChecked)
+        first = menu.actions()[0] if menu.actions() else None
+        who = QAction("Set the &annotator (who labels here)…", self)
+        who.setObjectName("action_set_annotator")
+        who.triggered.connect(lambda: self.set_annotator())
+        for act in (who, blind, self.qactions["toggle_agreement"]):
+            menu.insertAction(first, act)
+        menu.insertSeparator(first)
+
+    def set_annotator(self, name: str | None = None) -> bool:
+        """Set the person labelling at this computer (new tracks record it; label-blind mode
+        hides the others'); without ``name`` a dialog asks."""
+        if name is None:
+            text, ok = QInputDialog.getText(self, "Annotator", "Who labels here?", text=current_annotator())
+            if not ok:
+                return False
+            name = text
+        set_current_annotator(name)
+        self.actions.hotkeys.annotator = current_annotator()
+        self.report(f"Annotator: {name.strip() or 'not set'}")
+        if self.annotation.blind:
+            self.annotation.set_blind(True)
+        return True
+
+    def _blind_changed(self, on: bool) -> None:
+        """Label-blind mode hides here what the timeline hides: others' tracks in the segment
+        table, the week view (it is drawn from predictions) and the agreement panel."""
+        if self.table_dock is not None:
+            self.table_dock.set_hidden(self.timeline.hidden_tracks)
+        if on:
+            self.week_dock.hide()
+            self.agreement_dock.hide()  # its figures and list name the hidden tracks
+
+    def toggle_agreement(self) -> None:
+        if self.agreement_dock.isVisible():
+            self.agreement_dock.hide()
+        elif self.annotation.blind:
+            self.report("Label blind is on: agreement shows the other annotators' labels, so it stays hidden")
+        elif self.session is not None:
+            self.agreement_dock.show()
+            self.agreement_dock.raise_()
 
     def _build_video_menu(self, menu: QMenu) -> None:
         """Attach, detach and sync (the keys of the "Video" group are in the menu already)."""
@@ -460,9 +538,12 @@ class MainWindow(QMainWindow):
             self.rename_prediction_action,
             self.remove_prediction_action,
             self.qactions["next_least_confident"],
-            self.qactions["next_disagreement"],
         ):
             act.setEnabled(has_pred)
+        compared = len(self.annotation.compared) >= 2
+        for name in ("next_disagreement", "prev_disagreement"):
+            self.qactions[name].setEnabled(has_pred or compared)
+        self.qactions["toggle_agreement"].setEnabled(has)
 
     def _document_event(self, event: Event) -> None:
         if event.kind == "journal_error":
@@ -719,6 +800,8 @@ class MainWindow(QMainWindow):
         doc.events.connect(self._document_event)
         session.events.connect(self._session_event)
         self.timeline.set_session(session)
+        self.annotation.set_session(session)
+        self.agreement_dock.set_session(session)
         self.meta_dock.set_session(session, doc.history)
         self.meta_dock.show()
         self._install_table_dock()
@@ -748,6 +831,7 @@ class MainWindow(QMainWindow):
         dock.jump_requested.connect(self.timeline.hub.seek)
         dock.segment_selected.connect(self._table_selected)
         dock.edit_failed.connect(self.report)
+        dock.set_hidden(self.timeline.hidden_tracks)
         self._table_time_mode()
 
     def _table_time_mode(self) -> None:
@@ -803,6 +887,9 @@ class MainWindow(QMainWindow):
         self.video_dock.hide()
         self.week_dock.set_document(None, None, None)
         self.week_dock.hide()
+        self.annotation.set_session(None)
+        self.agreement_dock.set_session(None)
+        self.agreement_dock.hide()
         self.timeline.clear()
         if self.table_dock is not None:
             self.removeDockWidget(self.table_dock)
@@ -987,6 +1074,8 @@ class MainWindow(QMainWindow):
             return
         if self.week_dock.isVisible():
             self.week_dock.hide()
+        elif self.annotation.blind:  # the week is drawn from the model's predictions
+            self.report("Label blind is on: the week view shows the model's predictions, so it stays hidden")
         else:
             self.week_dock.show()
             self.week_dock.raise_()
@@ -1050,17 +1139,22 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     # -- tracks, models, recording ------------------------------------------------------------
-    def add_label_track(self, name: str | None = None, policy: str | None = None) -> bool:
-        """Add a label track (one undoable edit); without arguments a dialog asks."""
+    def add_label_track(
+        self, name: str | None = None, policy: str | None = None, annotator: str | None = None
+    ) -> bool:
+        """Add a label track made by ``annotator`` (default: the one set here) as one undoable
+        edit; without a name a dialog asks."""
         if self.session is None or self.history is None:
             return False
+        annotator = current_annotator() if annotator is None else annotator
         if name is None:
-            dialog = AddTrackDialog(list(self.session.label_tracks), self)
+            dialog = AddTrackDialog(list(self.session.label_tracks), self, annotator=current_annotator())
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return False
             name, policy = dialog.values()
+            annotator = dialog.annotator_name()
         try:
-            self.history.push(AddLabelTrack(name, policy or "exclusive"))
+            self.history.push(AddLabelTrack(name, policy or "exclusive", annotator))
         except HarlabError as exc:
             self.report(f"Not done: {exc}")
             return False
@@ -1184,6 +1278,7 @@ class MainWindow(QMainWindow):
         s.setValue("window_state", self.saveState())
         s.sync()
         self.predictions.shutdown()
+        self.agreement_dock.shutdown()
         self.video_dock.shutdown()
         self.timeline.shutdown()
         if self._import is not None:

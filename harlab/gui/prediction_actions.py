@@ -27,6 +27,7 @@ from harlab.core.errors import HarlabError, PredictionCancelled
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.gui import settings
+from harlab.gui.annotator_view import describe_track
 from harlab.gui.background_job import BackgroundJob, Work
 from harlab.gui.label_actions import push_reported
 from harlab.gui.prediction_view import next_disagreement, next_least_confident
@@ -68,6 +69,20 @@ def predict_work(model_path: Path, session: Session) -> Work:
             raise HarlabError(f"{Path(model_path).name}: {exc}") from exc
 
     return work
+
+
+def show_stretch(timeline: Timeline, a: float, b: float, cursor: float) -> None:
+    """Select [a, b] as a span (so a class key labels it), bring it into view (zooming out
+    only if it is wider than the view) and put the cursor at ``cursor``: what every review
+    jump does (least confident, disagreements, the adjudication's to-do items)."""
+    hub = timeline.hub
+    timeline.select(set())
+    hub.set_selection((a, b))
+    v0, v1 = hub.range
+    if not (v0 <= a and b <= v1):
+        w = max(v1 - v0, 1.5 * (b - a))
+        timeline.set_range((a + b) / 2 - w / 2, (a + b) / 2 + w / 2)
+    hub.set_cursor(cursor)
 
 
 class PredictionActions(QObject):
@@ -117,13 +132,7 @@ class PredictionActions(QObject):
 
     # -- review ----------------------------------------------------------------------------
     def _show_stretch(self, a: float, b: float, cursor: float) -> None:
-        self.timeline.select(set())
-        self.hub.set_selection((a, b))
-        v0, v1 = self.hub.range
-        if not (v0 <= a and b <= v1):
-            w = max(v1 - v0, 1.5 * (b - a))
-            self.timeline.set_range((a + b) / 2 - w / 2, (a + b) / 2 + w / 2)
-        self.hub.set_cursor(cursor)
+        show_stretch(self.timeline, a, b, cursor)
 
     def next_least_confident(self) -> None:
         pred = self._need_prediction()
@@ -138,14 +147,17 @@ class PredictionActions(QObject):
         i = int(abs(pred.window_start - (worst - 1e-9)).argmin())
         self.report(f"Least confident: {pred.confidence[i]:.2f} at {self.timeline.format_time(worst)}")
 
-    def next_disagreement(self) -> None:
+    def next_disagreement(self, step: int = 1) -> None:
+        """The next (``step`` < 0: previous) stretch where the active prediction and the active
+        label track differ; the window routes the key here when no label tracks are compared."""
         pred = self._need_prediction()
         track = self.timeline.track
         if pred is None or track is None:
             return
-        hit = next_disagreement(pred, track, self.hub.cursor)
+        hit = next_disagreement(pred, track, self.hub.cursor, step)
         if hit is None:
-            self.report(f"No disagreement between {pred.name} and {track.name} after the cursor")
+            where = "after" if step > 0 else "before"
+            self.report(f"No disagreement between {pred.name} and {track.name} {where} the cursor")
             return
         self._show_stretch(hit[0], hit[1], hit[0])
         self.report(f"{pred.name} and {track.name} disagree for {hit[1] - hit[0]:.1f} s")
@@ -228,6 +240,11 @@ class PredictionActions(QObject):
             self.hub.selection is not None,
             count,
             self.parent_widget,
+            track_info=lambda name: (
+                describe_track(self.session.label_tracks[name])
+                if self.session is not None and name in self.session.label_tracks
+                else "a new track"
+            ),
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.accept_predictions(*dialog.values()))
@@ -405,4 +422,4 @@ class PredictionActions(QObject):
         box.open()
 
 
-__all__ = ["PredictionActions", "predict_work", "HarlabError"]
+__all__ = ["PredictionActions", "predict_work", "show_stretch", "HarlabError"]

@@ -160,11 +160,24 @@ def disagreements(pred: PredictionTrack, track: LabelTrack) -> tuple[np.ndarray,
     return a[firsts], b[lasts - 1]
 
 
-def next_disagreement(pred: PredictionTrack, track: LabelTrack, t: float) -> tuple[float, float] | None:
-    """The next stretch after ``t`` where prediction and label differ, or None."""
-    starts, ends = disagreements(pred, track)
-    k = int(np.searchsorted(starts, t, side="right"))
-    if k >= len(starts):
+def next_disagreement(
+    pred: PredictionTrack, track: LabelTrack, t: float, step: int = 1
+) -> tuple[float, float] | None:
+    """The next stretch after ``t`` (``step`` < 0: the last one starting before ``t``) where
+    prediction and label differ, or None."""
+    return step_spans(disagreements(pred, track), t, step)
+
+
+def step_spans(spans: tuple[np.ndarray, np.ndarray], t: float, step: int = 1) -> tuple[float, float] | None:
+    """Of sorted (start, end) spans, the first starting after ``t`` (``step`` > 0) or the last
+    starting before it (``step`` < 0); None when there is none. The one walk that both
+    prediction/label and label/label disagreements use."""
+    starts, ends = spans
+    if step > 0:
+        k = int(np.searchsorted(starts, t, side="right"))
+    else:
+        k = int(np.searchsorted(starts, t, side="left")) - 1
+    if not 0 <= k < len(starts):
         return None
     return float(starts[k]), float(ends[k])
 

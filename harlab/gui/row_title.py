@@ -55,13 +55,15 @@ class RowTitle(QGraphicsSimpleTextItem):
         axis.showLabel(False)
         axis.geometryChanged.connect(self.fit)
 
-    def set_title(self, text: str, color: str | QColor, bold: bool = False) -> None:
+    def set_title(self, text: str, color: str | QColor, bold: bool = False, tooltip: str = "") -> None:
+        """Show ``text``; the tooltip is ``tooltip`` (more than the row has room for: who made
+        a label track and when) or else the whole title."""
         self.text_ = text
         f = self.font()
         f.setBold(bold)
         self.setFont(f)
         self.setBrush(pg.mkBrush(color))
-        self.setToolTip(text)
+        self.setToolTip(tooltip or text)
         self.fit()
 
     def available(self) -> QRectF:

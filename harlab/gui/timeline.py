@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable
 from datetime import datetime
 
 import pyqtgraph as pg
@@ -34,6 +35,7 @@ from harlab.core.events import Event
 from harlab.core.quality_tracks import nonwear_spans
 from harlab.core.session import Session
 from harlab.core.streams import Stream
+from harlab.gui.annotator_view import describe_track, row_title
 from harlab.gui.envelope_worker import EnvelopeFetcher, EnvelopeResult
 from harlab.gui.label_band import LabelBandItem, LabelViewBox
 from harlab.gui.nonwear_shade import NonwearShade
@@ -109,6 +111,11 @@ class Timeline(QWidget):
         self.day_lines: list[MidnightLines] = []  #: the local midnights, one item per row
         self.regions: list[pg.LinearRegionItem] = []
         self.active_track: str | None = None
+        self.hidden_tracks: set[str] = set()  #: label tracks not drawn (label-blind mode)
+        self.hide_predictions = False  #: prediction tracks not drawn (label-blind mode)
+        #: rows drawn under the label bands (the disagreement strip), asked for at every rebuild
+        self.extra_rows: Callable[[Session], list[pg.PlotItem]] = lambda _session: []
+        self.extra_plots: list[pg.PlotItem] = []
         self.selected_ids: set[int] = set()
         self.wall_clock = True
         self.new_label: callable = lambda: None  # the class a drag creates (set by the window)
@@ -224,13 +231,19 @@ class Timeline(QWidget):
         for s in streams:
             if s.n_samples:
                 self._add_stream(s)
-        tracks = list(session.label_tracks.values())
+        tracks = [t for t in session.label_tracks.values() if t.name not in self.hidden_tracks]
         for track in tracks:
             self._add_band(track)
-        if self.active_track is None and tracks:
+        if (self.active_track is None or self.active_track in self.hidden_tracks) and tracks:
             self.active_track = tracks[0].name
+        for plot in self.extra_rows(session):
+            self.glw.addItem(
+                plot, row=len(self.stream_plots) + len(self.bands) + len(self.extra_plots), col=0
+            )
+            self._add_overlays(plot)
+            self.extra_plots.append(plot)
         self.name_width = self._name_column_width(session)
-        for pred in session.prediction_tracks.values():
+        for pred in () if self.hide_predictions else session.prediction_tracks.values():
             self._add_prediction_row(pred)
         if not self.pred_rows:
             self.active_prediction = None
@@ -305,6 +318,7 @@ class Timeline(QWidget):
         """(kind, plot, minimum height in px) of every row, top to bottom (tests, layout)."""
         rows = [("trace", sp.plot, sp.plot.minimumHeight()) for sp in self.stream_plots]
         rows += [("band", b.plot, BAND_HEIGHT) for b in self.bands]
+        rows += [("strip", p, p.minimumHeight()) for p in self.extra_plots]
         for r in self.pred_rows:
             rows += [("prediction", p, p.minimumHeight()) for p in r.plots]
         return rows
@@ -366,7 +380,7 @@ class Timeline(QWidget):
         )
         row.vb.segment_clicked.connect(self._prediction_clicked)
         row.vb.background_clicked.connect(self._prediction_background_clicked)
-        first = len(self.stream_plots) + len(self.bands) + self._n_pred_plots()
+        first = len(self.stream_plots) + len(self.bands) + len(self.extra_plots) + self._n_pred_plots()
         for i, plot in enumerate(row.plots):
             self.glw.addItem(plot, row=first + i, col=0)
             self._add_overlays(plot)
@@ -421,6 +435,7 @@ class Timeline(QWidget):
         self.glw.clear()
         self.glw.setMinimumHeight(0)
         self.stream_plots, self.bands, self.shades, self.pred_rows = [], [], [], []
+        self.extra_plots = []
         self.cursor_lines, self.regions, self.day_lines = [], [], []
         self.session = None
         self.active_track = None
@@ -464,7 +479,13 @@ class Timeline(QWidget):
     def _update_band_titles(self) -> None:
         for row in self.bands:
             active = row.name == self.active_track
-            row.title.set_title(f"▶ {row.name}" if active else row.name, self.colors.foreground, bold=active)
+            title = row_title(row.band.track)
+            row.title.set_title(
+                f"▶ {title}" if active else title,
+                self.colors.foreground,
+                bold=active,
+                tooltip=describe_track(row.band.track),
+            )
 
     @property
     def start_local(self) -> datetime | None:
@@ -516,6 +537,7 @@ class Timeline(QWidget):
         return (
             [sp.plot for sp in self.stream_plots]
             + [b.plot for b in self.bands]
+            + self.extra_plots
             + [p for r in self.pred_rows for p in r.plots]
         )
 
@@ -527,7 +549,7 @@ class Timeline(QWidget):
         return self.session.label_tracks.get(self.active_track)
 
     def set_active_track(self, name: str) -> None:
-        if self.session is None or name not in self.session.label_tracks:
+        if self.session is None or name not in self.session.label_tracks or name in self.hidden_tracks:
             return
         if name != self.active_track:
             self.active_track = name
@@ -603,6 +625,19 @@ class Timeline(QWidget):
         self.select_prediction(None, track)
         self.hub.set_cursor(t)
 
+    def set_hidden(self, tracks: set[str], predictions: bool) -> None:
+        """Draw every label track but ``tracks``, and no prediction track when ``predictions``
+        (label-blind mode); the session is untouched, so showing them again brings all back."""
+        if tracks != self.hidden_tracks or predictions != self.hide_predictions:
+            self.hidden_tracks, self.hide_predictions = set(tracks), predictions
+            self._rebuild()
+
+    def set_extra_rows(self, provider: Callable[[Session], list[pg.PlotItem]]) -> None:
+        """Draw the rows ``provider(session)`` makes under the label bands (the disagreement
+        strip); asked again at every rebuild."""
+        self.extra_rows = provider
+        self._rebuild()
+
     def set_heatmap_visible(self, on: bool) -> None:
         """Show or hide the per-class probability rows (rebuilds the rows)."""
         if on != self.show_heatmap:
@@ -614,6 +649,7 @@ class Timeline(QWidget):
         for row in self.bands:
             row.band.selected = self.selected_ids if row.name == self.active_track else set()
             row.band.refresh()
+            row.title.setToolTip(describe_track(row.band.track))  # its "modified" moves with edits
         for shade in self.shades:
             shade.refresh()
         for prow in self.pred_rows:

@@ -28,9 +28,10 @@ SCOPES = {"visible": "The visible range", "selection": "The selected span", "all
 
 
 class AddTrackDialog(QDialog):
-    """Name and overlap policy of a new label track."""
+    """Name, overlap policy and annotator of a new label track (the annotator defaults to the
+    person set in the settings; the track records it with its creation time)."""
 
-    def __init__(self, existing: list[str], parent: QWidget | None = None) -> None:
+    def __init__(self, existing: list[str], parent: QWidget | None = None, annotator: str = "") -> None:
         super().__init__(parent)
         self.setObjectName("add_track_dialog")
         self.setWindowTitle("Add a label track")
@@ -40,11 +41,15 @@ class AddTrackDialog(QDialog):
         self.policy = QComboBox()
         self.policy.addItem("Exclusive: one label at a time", "exclusive")
         self.policy.addItem("Overlapping: labels may overlap", "overlapping")
+        self.annotator = QLineEdit(annotator)
+        self.annotator.setObjectName("track_annotator")
+        self.annotator.setPlaceholderText("who labels this track (e.g. your initials)")
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #d62728")
         form = QFormLayout(self)
         form.addRow("Track name", self.name)
         form.addRow("Overlap policy", self.policy)
+        form.addRow("Annotator", self.annotator)
         form.addRow(self.problem)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -73,6 +78,9 @@ class AddTrackDialog(QDialog):
     def values(self) -> tuple[str, str]:
         return self.name.text().strip(), str(self.policy.currentData())
 
+    def annotator_name(self) -> str:
+        return self.annotator.text().strip()
+
 
 class AcceptPredictionsDialog(QDialog):
     """Threshold, scope and target track for accepting many predicted segments at once.
@@ -87,6 +95,7 @@ class AcceptPredictionsDialog(QDialog):
         has_selection: bool,
         count: Callable[[float, str, str, bool], int],
         parent: QWidget | None = None,
+        track_info: Callable[[str], str] = lambda _name: "",
     ) -> None:
         super().__init__(parent)
         self.setObjectName("accept_predictions_dialog")
@@ -130,6 +139,9 @@ class AcceptPredictionsDialog(QDialog):
         self.threshold.valueChanged.connect(self._update)
         self.scope.currentIndexChanged.connect(self._update)
         self.track.currentTextChanged.connect(self._update)
+        self._track_info = track_info
+        self.track.currentTextChanged.connect(lambda name: self.track.setToolTip(self._track_info(name)))
+        self.track.setToolTip(self._track_info(self.track.currentText()))
         self.keep.toggled.connect(self._update)
         self._update()
 

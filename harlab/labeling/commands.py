@@ -198,6 +198,8 @@ class Plan:
     videos_after: list[VideoLink] | None = None
     quality_before: dict[str, QualityTrack | None] = field(default_factory=dict)
     quality_after: dict[str, QualityTrack | None] = field(default_factory=dict)
+    #: who made each created track (absent: nobody recorded); the track carries it
+    track_annotators: dict[str, str] = field(default_factory=dict)
 
     def apply(self, session: Session) -> None:
         """Apply all of it or, if any part does not fit the session, none of it."""
@@ -221,7 +223,9 @@ class Plan:
                 _set_schema(session, self.schema_after)
                 schema_set = True
             for name, policy in self.tracks_created:
-                session.add_label_track(LabelTrack(name, policy))  # type: ignore[arg-type]
+                session.add_label_track(
+                    LabelTrack(name, policy, annotator=self.track_annotators.get(name, ""))  # type: ignore[arg-type]
+                )
                 created.append(name)
             for c in self.classes_added:
                 session.schema.add(c)
@@ -289,6 +293,7 @@ class Plan:
             "videos_after": _links_to_list(self.videos_after),
             "quality_before": _quality_to_list(self.quality_before),
             "quality_after": _quality_to_list(self.quality_after),
+            "track_annotators": dict(self.track_annotators),
         }
 
     @classmethod
@@ -308,6 +313,7 @@ class Plan:
             _links_from_list(d.get("videos_after")),
             _quality_from_list(d.get("quality_before")),
             _quality_from_list(d.get("quality_after")),
+            {str(k): str(v) for k, v in (d.get("track_annotators") or {}).items()},
         )
 
 
@@ -444,11 +450,14 @@ class Planner:
         self._next_ids: dict[str, int] = {}
         self._pending_classes: set[str] = set()
 
-    def track(self, name: str, policy: str = "exclusive") -> LabelTrack | None:
-        """The existing track, or None after noting that the command creates it."""
+    def track(self, name: str, policy: str = "exclusive", annotator: str = "") -> LabelTrack | None:
+        """The existing track, or None after noting that the command creates it (made by
+        ``annotator`` when one is given)."""
         t = self.session.label_tracks.get(name)
         if t is None and all(n != name for n, _ in self.plan.tracks_created):
             self.plan.tracks_created.append((name, policy))
+            if annotator:
+                self.plan.track_annotators[name] = annotator
         return t
 
     def new_id(self, name: str) -> int:
@@ -627,18 +636,7 @@ class LabelRange(EditCommand):
         after: dict[int, Segment | None] = {}
         a, b = self.start, self.end
         if t is not None and t.policy == "exclusive":
-            for s in t.conflicts(a, b):
-                before[s.id] = s
-                if s.start >= a and s.end <= b:
-                    after[s.id] = None
-                elif s.start < a and s.end > b:
-                    after[s.id] = replace(s, end=a, modified=now)
-                    right = replace(s, start=b, modified=now, id=p.new_id(self.track))
-                    before[right.id], after[right.id] = None, right
-                elif s.start < a:
-                    after[s.id] = replace(s, end=a, modified=now)
-                else:
-                    after[s.id] = replace(s, start=b, modified=now)
+            _make_room(p, t, a, b, now, before, after)
         new = Segment(
             a,
             b,
@@ -653,6 +651,98 @@ class LabelRange(EditCommand):
         )
         before[new.id], after[new.id] = None, new
         p.change(self.track, before, after)
+
+
+def _make_room(
+    p: Planner,
+    t: LabelTrack,
+    a: float,
+    b: float,
+    now: datetime,
+    before: dict[int, Segment | None],
+    after: dict[int, Segment | None],
+) -> None:
+    """Plan clearing [a, b] of the exclusive track ``t``: segments inside are removed, partly
+    overlapping ones trimmed, one spanning the range split in two around it."""
+    for s in t.conflicts(a, b):
+        before[s.id] = s
+        if s.start >= a and s.end <= b:
+            after[s.id] = None
+        elif s.start < a and s.end > b:
+            after[s.id] = replace(s, end=a, modified=now)
+            right = replace(s, start=b, modified=now, id=p.new_id(t.name))
+            before[right.id], after[right.id] = None, right
+        elif s.start < a:
+            after[s.id] = replace(s, end=a, modified=now)
+        else:
+            after[s.id] = replace(s, start=b, modified=now)
+
+
+class CopyLabels(EditCommand):
+    """Make [start, end] of the exclusive track ``target`` what track ``source`` has there:
+    the target's labels in the range are cleared (trimmed or split at its edges) and the
+    source's segments clipped to the range are copied in, keeping their label and annotator
+    (a segment without one gets the source track's).
+    Unlabelled time of the source stays unlabelled in the target.
+
+    This is an adjudicator's "take annotator B's labels here": one undoable, journalled edit
+    whatever the number of segments, planned against the tracks as they are when it first runs
+    (redo and replay then reproduce exactly that, even if the source changed since)."""
+
+    def __init__(self, source: TrackRef, target: TrackRef, start: float, end: float, note: str = "") -> None:
+        super().__init__()
+        if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+            raise SessionError(f"cannot copy labels over {start}..{end}: the end must not precede the start")
+        self.source, self.target = _name(source), _name(target)
+        if self.source == self.target:
+            raise SessionError(f"cannot copy labels of track {self.source!r} onto itself")
+        self.start, self.end, self.note = float(start), float(end), note
+        self.text = f"Take {self.source}'s labels {fmt_span(self.start, self.end)}"
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "target": self.target,
+            "start": self.start,
+            "end": self.end,
+            "note": self.note,
+        }
+
+    def _plan(self, p: Planner) -> None:
+        src = _existing(p.session, self.source)
+        if src.policy != "exclusive":
+            raise SessionError(
+                f"track {self.source!r} overlaps: only an exclusive track's labels can be taken"
+            )
+        t = p.track(self.target, "exclusive")
+        if t is not None and t.policy != "exclusive":
+            raise SessionError(
+                f"track {self.target!r} overlaps: labels can only be copied onto an exclusive track"
+            )
+        now = utcnow()
+        a, b = self.start, self.end
+        before: dict[int, Segment | None] = {}
+        after: dict[int, Segment | None] = {}
+        if t is not None:
+            _make_room(p, t, a, b, now, before, after)
+        for s in src.in_range(a, b):
+            lo, hi = max(s.start, a), min(s.end, b)
+            if hi <= lo:
+                continue  # touching the range, or a zero-length event at its edge
+            new = Segment(
+                lo,
+                hi,
+                s.label,
+                s.annotator or src.annotator or self.source,
+                s.source,
+                s.confidence,
+                self.note or s.note,
+                created=now,
+                modified=now,
+                id=p.new_id(self.target),
+            )
+            before[new.id], after[new.id] = None, new
+        p.change(self.target, before, after)
 
 
 class RemoveSegments(EditCommand):
@@ -811,23 +901,69 @@ class ChangeClass(EditCommand):
 
 
 class AddLabelTrack(EditCommand):
-    """Create an empty label track with an overlap policy."""
+    """Create an empty label track with an overlap policy, made by ``annotator`` ("" = not
+    recorded)."""
 
-    def __init__(self, track: str, policy: str = "exclusive") -> None:
+    def __init__(self, track: str, policy: str = "exclusive", annotator: str = "") -> None:
         super().__init__()
         if policy not in ("exclusive", "overlapping"):
             raise SessionError(f"unknown overlap policy {policy!r}")
-        self.track, self.policy = track, policy
+        self.track, self.policy, self.annotator = track, policy, annotator
         self.text = f"Add track {track} ({policy})"
 
     def params(self) -> dict[str, Any]:
-        return {"track": self.track, "policy": self.policy}
+        return {"track": self.track, "policy": self.policy, "annotator": self.annotator}
 
     def _plan(self, p: Planner) -> None:
         if self.track in p.session.label_tracks:
             raise SessionError(f"the session already has a label track {self.track!r}")
-        LabelTrack(self.track, self.policy)  # type: ignore[arg-type]  # validates the name
-        p.track(self.track, self.policy)
+        LabelTrack(self.track, self.policy, annotator=self.annotator)  # type: ignore[arg-type]  # validates
+        p.track(self.track, self.policy, self.annotator)
+
+
+class AddTrackWithSegments(EditCommand):
+    """Create the label track ``track`` (made by ``annotator``) holding ``segments`` as they
+    are (label, annotator, source, note; new ids): a computed track such as a consensus joins
+    the session as ONE undoable, journalled edit."""
+
+    def __init__(
+        self, track: str, segments: Iterable[Segment], policy: str = "exclusive", annotator: str = ""
+    ) -> None:
+        super().__init__()
+        if policy not in ("exclusive", "overlapping"):
+            raise SessionError(f"unknown overlap policy {policy!r}")
+        self.track, self.policy, self.annotator = track, policy, annotator
+        self.segments = sorted(segments, key=lambda s: (s.start, s.end))
+        self.text = f"Add track {track} with {len(self.segments)} segments"
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "track": self.track,
+            "segments": [segment_to_dict(s) for s in self.segments],
+            "policy": self.policy,
+            "annotator": self.annotator,
+        }
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> EditCommand:
+        return cls(
+            params["track"],
+            [segment_from_dict(d) for d in params["segments"]],
+            params.get("policy", "exclusive"),
+            params.get("annotator", ""),
+        )
+
+    def _plan(self, p: Planner) -> None:
+        if self.track in p.session.label_tracks:
+            raise SessionError(f"the session already has a label track {self.track!r}")
+        probe = LabelTrack(self.track, self.policy, annotator=self.annotator)  # type: ignore[arg-type]
+        probe.add_many(self.segments)  # refuses overlaps on an exclusive track, before any change
+        p.track(self.track, self.policy, self.annotator)
+        after: dict[int, Segment | None] = {}
+        for s in self.segments:
+            seg = replace(s, id=p.new_id(self.track))
+            after[seg.id] = seg
+        p.change(self.track, dict.fromkeys(after, None), after)
 
 
 class SetSchema(EditCommand):

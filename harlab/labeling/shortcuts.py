@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from harlab.core.labels import LabelSchema
 
-GROUPS = ("File", "Navigation", "Labeling", "View", "Video", "Help")
+GROUPS = ("File", "Navigation", "Labeling", "Adjudication", "View", "Video", "Help")
 CLASS_GROUP = "Classes"
 #: What a class key does (the help's "Classes" rows).
 CLASS_KEY_HELP = "a class key starts a segment at the cursor, ends it, or labels the selection"
@@ -83,7 +83,14 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(
         "next_disagreement",
         ("Ctrl+D",),
-        "Jump to the next place where prediction and label differ",
+        "Jump to the next disagreement: between the compared label tracks when some are compared, "
+        "else between prediction and label",
+        "Navigation",
+    ),
+    Shortcut(
+        "prev_disagreement",
+        ("Ctrl+Shift+D",),
+        "Jump to the previous disagreement (compared label tracks, or prediction and label)",
         "Navigation",
     ),
     # Labeling
@@ -111,12 +118,44 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut(
         "accept_prediction", ("Ctrl+Shift+A",), "Accept the selected predicted segment as a label", "Labeling"
     ),
+    # Adjudication (walking the to-do list of a consensus; class keys draw a new label there)
+    Shortcut(
+        "next_todo", ("Alt+Down",), "Adjudication: go to the next item of the to-do list", "Adjudication"
+    ),
+    Shortcut(
+        "prev_todo", ("Alt+Up",), "Adjudication: go to the previous item of the to-do list", "Adjudication"
+    ),
+    Shortcut(
+        "pick_annotator_1",
+        ("Alt+1",),
+        "Adjudication: take the first compared track's labels here",
+        "Adjudication",
+    ),
+    Shortcut(
+        "pick_annotator_2",
+        ("Alt+2",),
+        "Adjudication: take the second compared track's labels here",
+        "Adjudication",
+    ),
+    Shortcut(
+        "pick_annotator_3",
+        ("Alt+3",),
+        "Adjudication: take the third compared track's labels here",
+        "Adjudication",
+    ),
     # View
     Shortcut("toggle_segment_table", ("Ctrl+T",), "Show or hide the segment table", "View"),
     Shortcut("edit_schema", ("Ctrl+L",), "Edit the label classes (names, colours, hotkeys)", "View"),
     Shortcut("toggle_time_mode", ("T",), "Switch the time axis between clock time and seconds", "View"),
     Shortcut("toggle_magnitude", ("Ctrl+M",), "Show or hide the magnitude channel", "View"),
     Shortcut("autoscale_y", ("Y",), "Toggle automatic y-scaling", "View"),
+    Shortcut(
+        "toggle_label_blind",
+        ("Ctrl+Shift+B",),
+        "Label blind: hide the other annotators' tracks and the model's predictions",
+        "View",
+    ),
+    Shortcut("toggle_agreement", ("Ctrl+Shift+K",), "Show or hide the agreement panel", "View"),
     Shortcut(
         "toggle_week_view",
         ("Ctrl+Shift+W",),

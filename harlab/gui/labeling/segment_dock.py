@@ -362,6 +362,7 @@ class SegmentTableDock(QDockWidget):
         super().__init__("Segments", parent)
         self.setObjectName("segment_table_dock")
         self.session = session
+        self.hidden: set[str] = set()  #: tracks left out of the list (label-blind mode)
         self.history = history
         self.model = SegmentTableModel(session, history, parent=self)
         body = QWidget(self)
@@ -439,6 +440,12 @@ class SegmentTableDock(QDockWidget):
     def set_track(self, name: str) -> None:
         self.track_box.setCurrentText(name)
 
+    def set_hidden(self, names: set[str]) -> None:
+        """Leave the tracks ``names`` out of the track list (label-blind mode hides other
+        annotators' tracks here as on the timeline)."""
+        self.hidden = set(names)
+        self._fill_tracks()
+
     def set_time_mode(self, start_local: datetime | None, wall_clock: bool) -> None:
         """Follow the timeline's time mode (see :meth:`SegmentTableModel.set_time_mode`)."""
         self.model.set_time_mode(start_local, wall_clock)
@@ -483,11 +490,12 @@ class SegmentTableDock(QDockWidget):
         current = self.model.track_name
         self.track_box.blockSignals(True)
         self.track_box.clear()
-        self.track_box.addItems(list(self.session.label_tracks))
-        if current in self.session.label_tracks:
+        shown = [n for n in self.session.label_tracks if n not in self.hidden]
+        self.track_box.addItems(shown)
+        if current in shown:
             self.track_box.setCurrentText(current)
         self.track_box.blockSignals(False)
-        if current not in self.session.label_tracks:
+        if current not in shown:
             self._track_chosen(self.track_box.currentText())
 
     def _fill_classes(self) -> None:

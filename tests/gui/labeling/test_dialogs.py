@@ -94,7 +94,7 @@ def test_help_dialog_renders_table_grouped(qtbot, lab_session):
     qtbot.addWidget(d)
     d.show()
     groups = [d.tree.topLevelItem(i).text(0).split(":")[0] for i in range(d.tree.topLevelItemCount())]
-    assert groups == ["File", "Navigation", "Labeling", "Classes", "View", "Video", "Help"]
+    assert groups == ["File", "Navigation", "Labeling", "Classes", "Adjudication", "View", "Video", "Help"]
     n = sum(d.tree.topLevelItem(i).childCount() for i in range(d.tree.topLevelItemCount()))
     assert n == len(SHORTCUTS) + 10
     qtbot.keyClicks(d.search, "ctrl+g")
