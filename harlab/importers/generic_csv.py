@@ -82,7 +82,7 @@ _CHANNEL_RE = re.compile(
 LABEL_PREFIX = "label."
 
 
-class _Table:
+class CsvTable:
     """The CSV's cells as strings, with the line number of each data row."""
 
     def __init__(self, path: Path, spec: CsvSpec) -> None:
@@ -208,14 +208,19 @@ def _time_unit_from_name(name: str) -> str:
     return "auto"
 
 
-class _Times:
+class ColumnTimes:
+    """One time column read: seconds relative to ``start_utc`` (its first row) when the times are
+    absolute (epoch numbers, ISO 8601), else seconds as written; ``how`` says which."""
+
     def __init__(self, rel: np.ndarray, start_utc: datetime | None, how: str) -> None:
         self.rel = rel
         self.start_utc = start_utc
         self.how = how
 
 
-def _read_times(table: _Table, spec: CsvSpec, options: ImportOptions) -> _Times:
+def read_times(table: CsvTable, spec: CsvSpec, options: ImportOptions) -> ColumnTimes:
+    """The times of ``spec.time_column`` (or rows at ``spec.rate_hz``): units, origin and zone as
+    the spec says; sample indices (``time_unit = "samples"``) are divided by the rate."""
     n = len(table.df)
     if spec.time_column is None:
         rate = spec.rate_hz or options.rate_hz
@@ -226,7 +231,7 @@ def _read_times(table: _Table, spec: CsvSpec, options: ImportOptions) -> _Times:
                 line=table.first_line - 1,
                 expected="a column named time_s/time/timestamp, or a CsvSpec with time_column or rate_hz",
             )
-        return _Times(np.arange(n, dtype=np.float64) / rate, None, f"row / {rate} Hz")
+        return ColumnTimes(np.arange(n, dtype=np.float64) / rate, None, f"row / {rate} Hz")
     col = spec.time_column
     table.need(col, "time")
     unit = spec.time_unit
@@ -244,6 +249,17 @@ def _read_times(table: _Table, spec: CsvSpec, options: ImportOptions) -> _Times:
         unit = "auto-number" if looks_numeric else "iso"
     if unit == "iso":
         return _iso_times(table, col, raw, spec, options)
+    if unit == "samples":
+        rate = spec.rate_hz or options.rate_hz
+        if not rate:
+            raise ImportFormatError(
+                table.path,
+                f"time column {col!r} holds sample indices but no rate was given",
+                line=table.first_line - 1,
+                expected="a CsvSpec with rate_hz (samples per second)",
+            )
+        idx, _ = table.numbers(col, allow_empty=False)
+        return ColumnTimes(idx / rate, None, f"sample index / {rate} Hz")
     if unit == "ns":  # integers: keep nanosecond precision of epoch times
         ints = pd.to_numeric(raw, errors="coerce")
         if ints.notna().all() and pd.api.types.is_integer_dtype(ints.dtype):
@@ -252,8 +268,8 @@ def _read_times(table: _Table, spec: CsvSpec, options: ImportOptions) -> _Times:
             if spec.time_origin == "unix" or (
                 spec.time_origin == "auto" and _EPOCH_S[0] <= secs0 <= _EPOCH_S[1]
             ):
-                return _Times((v - v[0]).astype(np.float64) * 1e-9, _utc(int(v[0]), "ns"), "unix ns")
-            return _Times(v.astype(np.float64) * 1e-9, None, "ns")
+                return ColumnTimes((v - v[0]).astype(np.float64) * 1e-9, _utc(int(v[0]), "ns"), "unix ns")
+            return ColumnTimes(v.astype(np.float64) * 1e-9, None, "ns")
     vals, _ = table.numbers(col, allow_empty=False)
     if unit == "auto-number":
         unit = _guess_numeric_unit(vals, spec.time_origin)
@@ -261,8 +277,8 @@ def _read_times(table: _Table, spec: CsvSpec, options: ImportOptions) -> _Times:
     first = float(vals[0]) * factor
     if spec.time_origin == "unix" or (spec.time_origin == "auto" and _EPOCH_S[0] <= first <= _EPOCH_S[1]):
         # subtract in the file's unit first: epoch milliseconds lose digits when scaled
-        return _Times((vals - vals[0]) * factor, datetime.fromtimestamp(first, UTC), f"unix {unit}")
-    return _Times(vals * factor, None, unit)
+        return ColumnTimes((vals - vals[0]) * factor, datetime.fromtimestamp(first, UTC), f"unix {unit}")
+    return ColumnTimes(vals * factor, None, unit)
 
 
 def _guess_numeric_unit(vals: np.ndarray, origin: str) -> str:
@@ -280,7 +296,9 @@ def _utc(value: int, unit: str) -> datetime:
     return pd.Timestamp(value, unit=unit, tz="UTC").to_pydatetime()
 
 
-def _iso_times(table: _Table, col: str, raw: pd.Series, spec: CsvSpec, options: ImportOptions) -> _Times:
+def _iso_times(
+    table: CsvTable, col: str, raw: pd.Series, spec: CsvSpec, options: ImportOptions
+) -> ColumnTimes:
     tz = spec.timezone or options.timezone or "UTC"
     try:
         check_timezone(tz)
@@ -318,10 +336,10 @@ def _iso_times(table: _Table, col: str, raw: pd.Series, spec: CsvSpec, options: 
             ) from exc
         how = f"ISO 8601 local time in {tz}"
     ns = utc.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype(np.int64)
-    return _Times((ns - ns[0]).astype(np.float64) * 1e-9, _utc(int(ns[0]), "ns"), how)
+    return ColumnTimes((ns - ns[0]).astype(np.float64) * 1e-9, _utc(int(ns[0]), "ns"), how)
 
 
-def _start_from_utc_column(table: _Table, times: _Times) -> datetime:
+def _start_from_utc_column(table: CsvTable, times: ColumnTimes) -> datetime:
     """The session start from harlab's ``time_utc`` column: its first time minus the first ``time_s``."""
     raw = table.df[UTC_COLUMN].str.strip()
     first = pd.to_datetime(raw.iloc[0], format="ISO8601", utc=True, errors="coerce")
@@ -336,7 +354,7 @@ def _start_from_utc_column(table: _Table, times: _Times) -> datetime:
     return start.round("us").to_pydatetime()  # the column has microseconds; drop float residue
 
 
-def _check_order(table: _Table, t: np.ndarray, rows: np.ndarray, what: str) -> None:
+def _check_order(table: CsvTable, t: np.ndarray, rows: np.ndarray, what: str) -> None:
     back = np.flatnonzero(np.diff(t) < 0)
     if len(back):
         i = int(back[0])
@@ -393,7 +411,7 @@ class GenericCsvImporter(Importer):
             spec = _spec_from_options(options)
         except CsvSpecError as exc:
             raise ImportFormatError(path, f"bad CSV spec: {exc}", expected="a valid CsvSpec") from exc
-        table = _Table(path, spec or CsvSpec())
+        table = CsvTable(path, spec or CsvSpec())
         if progress:
             progress(0.3, "parsed CSV")
         if spec is None:
@@ -414,7 +432,7 @@ class GenericCsvImporter(Importer):
             raise ImportFormatError(
                 path, "header but no data rows", line=table.first_line, expected="at least one data row"
             )
-        times = _read_times(table, spec, options)
+        times = read_times(table, spec, options)
         if times.start_utc is None and UTC_COLUMN in table.columns and spec.time_column != UTC_COLUMN:
             times.start_utc = _start_from_utc_column(table, times)
         session = self._build(path, table, spec, times, options)
@@ -423,7 +441,7 @@ class GenericCsvImporter(Importer):
         return [session]
 
     def _build(
-        self, path: Path, table: _Table, spec: CsvSpec, times: _Times, options: ImportOptions
+        self, path: Path, table: CsvTable, spec: CsvSpec, times: ColumnTimes, options: ImportOptions
     ) -> Session:
         meta = Metadata(
             participant_id=options.participant or spec.participant or "",
@@ -525,4 +543,12 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-__all__ = ["CsvSpec", "GenericCsvImporter", "StreamSpec", "infer_spec"]
+__all__ = [
+    "ColumnTimes",
+    "CsvSpec",
+    "CsvTable",
+    "GenericCsvImporter",
+    "StreamSpec",
+    "infer_spec",
+    "read_times",
+]
