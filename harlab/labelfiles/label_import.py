@@ -117,10 +117,12 @@ def read_label_file(
 @dataclass
 class ImportRequest:
     """The user's choices. ``tracks``: which of the file's tracks (None: all); ``names``: the new
-    name of a file track; ``annotator``: who made the labels (overrides what the file says)."""
+    name of a file track; ``track_name``: the new name of the one track imported (``--track``);
+    ``annotator``: who made the labels (overrides what the file says)."""
 
     tracks: Sequence[str] | None = None
     names: dict[str, str] = field(default_factory=dict)
+    track_name: str | None = None
     annotator: str = ""
     class_map: dict[str, str] = field(default_factory=dict)
     add_unknown: bool = False
@@ -237,7 +239,15 @@ def plan_import(session: Session, file: LabelFile, request: ImportRequest) -> Im
             raise LabelImportError(f"{file.path.name} has no track {name!r}; it has {', '.join(found)}")
     if not chosen:
         raise LabelImportError(f"no track of {file.path.name} is chosen")
-    new_names = [request.names.get(n, n) for n in chosen]
+    names = dict(request.names)
+    if request.track_name:
+        if len(chosen) != 1:
+            raise LabelImportError(
+                f"one new track name ({request.track_name!r}) for {len(chosen)} tracks of "
+                f"{file.path.name} ({', '.join(chosen)}); choose one of them (--from TRACK)"
+            )
+        names[chosen[0]] = request.track_name
+    new_names = [names.get(n, n) for n in chosen]
     for n in new_names:
         LabelTrack(n, request.policy)  # validates the name
         if n in session.label_tracks:

@@ -5,7 +5,9 @@ each with a ``result`` list. A time-series label is a result of ``type: "timeser
 whose ``value`` holds ``start``, ``end``, ``instant`` (a point) and ``timeserieslabels`` (the
 classes, usually one). ``from_name`` names the TimeSeriesLabels control, which becomes the track;
 when a file holds several people's annotations, each person's is their own track (``<control>``
-for the first, ``<control>-<annotator>`` for the others), so two people's labels never mix. Results of
+for the first, ``<control>-<annotator>`` for the others), so two people's labels never mix; a file
+harlab exported (its task data names a harlab session) keeps each control one track, with the
+annotator on each segment, as it was. Results of
 other types (choices, text areas) are counted in the notes and left alone.
 
 ``start``/``end`` are in the units of the task's time column: numbers are read as seconds from
@@ -125,6 +127,8 @@ def read_labelstudio(path: Path, clock: SessionClock) -> LabelFile:
             raise ImportFormatError(
                 path, f"task {ti} is not an object with an annotations list", expected=EXPECTED
             )
+        # harlab's export groups one track's segments by annotator: they are one track again
+        harlab_made = isinstance(task.get("data"), dict) and "harlab_session_id" in task["data"]
         for ai, ann in enumerate(task.get("annotations", []), start=1):
             if not isinstance(ann, dict) or not isinstance(ann.get("result", []), list):
                 raise ImportFormatError(
@@ -170,7 +174,8 @@ def read_labelstudio(path: Path, clock: SessionClock) -> LabelFile:
                 )
                 control = check_name(path, str(res.get("from_name") or "label"), "control name", where)
                 first = first_of.setdefault(control, who)
-                name = control if who == first else f"{control}-{who or 'unknown'}"
+                split = who != first and not harlab_made
+                name = f"{control}-{who or 'unknown'}" if split else control
                 track = tracks.setdefault(name, FoundTrack(name, [], who))
                 counter.take(where)
                 track.segments.append(
