@@ -127,6 +127,7 @@ def read_eaf(path: Path) -> LabelFile:
         if not segs:
             notes.append(f"tier {tier_id!r} has no annotations with a value; not offered")
             continue
+        segs.sort(key=lambda s: (s.start, s.end))
         tracks.append(FoundTrack(tier_id, segs, annotator))
     if harlab_made:
         tracks = _join_spread_tiers(tracks)
@@ -194,6 +195,7 @@ def _reference_spans(
 ) -> dict[str, tuple[float, float]]:
     """Spans of REF_ANNOTATIONs: a parent's span, split evenly among a subdivision's chain."""
     refs: dict[str, tuple[str, str | None, str]] = {}  # id -> (parent id, previous id, where)
+    tier_of: dict[str, str] = {}
     for tier in tiers:
         for ann in tier.iter("REF_ANNOTATION"):
             aid = ann.get("ANNOTATION_ID", "")
@@ -206,9 +208,10 @@ def _reference_spans(
                     expected="ANNOTATION_ID and ANNOTATION_REF",
                 )
             refs[aid] = (parent, ann.get("PREVIOUS_ANNOTATION"), where)
-    children: dict[str, list[str]] = {}
+            tier_of[aid] = tier.get("TIER_ID", "")
+    children: dict[tuple[str, str], list[str]] = {}  # (tier, parent) -> the tier's annotations on it
     for aid, (parent, _, _) in refs.items():
-        children.setdefault(parent, []).append(aid)
+        children.setdefault((tier_of[aid], parent), []).append(aid)
     out: dict[str, tuple[float, float]] = {}
 
     def span_of(aid: str, depth: int) -> tuple[float, float]:
@@ -228,7 +231,7 @@ def _reference_spans(
             )
         parent = refs[aid][0]
         a, b = span_of(parent, depth + 1)
-        sibs = _chain(children[parent], refs)
+        sibs = _chain(children[(tier_of[aid], parent)], refs)
         n = len(sibs)
         for j, sid in enumerate(sibs):
             out[sid] = (a + (b - a) * j / n, a + (b - a) * (j + 1) / n)
