@@ -245,7 +245,9 @@ def read_times(table: CsvTable, spec: CsvSpec, options: ImportOptions) -> Column
             table.path, f"time column {col!r} is empty", line=table.line(row), expected="a time in every row"
         )
     if unit == "auto":
-        looks_numeric = pd.to_numeric(raw.iloc[:1000], errors="coerce").notna().all()
+        # an ISO time is never a number: a first cell that is one makes the column numeric, so a
+        # stray word further down is reported as such, not as a bad ISO time
+        looks_numeric = pd.to_numeric(raw.iloc[:1], errors="coerce").notna().all()
         unit = "auto-number" if looks_numeric else "iso"
     if unit == "iso":
         return _iso_times(table, col, raw, spec, options)
