@@ -39,7 +39,7 @@ from harlab.core.session import Session
 from harlab.importers._csvspec import CsvSpec
 from harlab.labelfiles.audacity_labels import looks_like_audacity, read_audacity
 from harlab.labelfiles.eaf_reader import read_eaf
-from harlab.labelfiles.label_csv import read_label_csv
+from harlab.labelfiles.label_csv import END_NAMES, LABEL_NAMES, START_NAMES, is_segment_table, read_label_csv
 from harlab.labelfiles.label_source import FORMATS, LabelFile, SessionClock
 from harlab.labelfiles.labelstudio_json import looks_like_labelstudio, read_labelstudio
 from harlab.labeling.commands import AddSegments, Composite, EditCommand
@@ -81,6 +81,33 @@ def detect_format(path: Path) -> str:
     if looks_like_audacity(head):
         return "audacity"
     return "csv"
+
+
+def is_label_file(path: Path) -> bool:
+    """Whether a file dropped on an open session is labels for it rather than a recording: an
+    ``.eaf``, a Label Studio export, an Audacity label file, or a table whose header has start,
+    end and class columns (a recording's CSV has a time column and channels instead)."""
+    suffix = path.suffix.lower()
+    if suffix == ".eaf":
+        return True
+    if suffix not in (".json", ".txt", ".csv", ".tsv"):
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64 * 1024).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return False
+    if suffix == ".json":
+        return looks_like_labelstudio(head)
+    if suffix == ".txt" and looks_like_audacity(head):
+        return True
+    first = head.splitlines()[0] if head.strip() else ""
+    cells = [c.strip().lower() for c in first.replace("\t", ",").split(",")]
+    if is_segment_table(cells):
+        return True
+    return bool(
+        set(cells) & set(START_NAMES) and set(cells) & set(END_NAMES) and set(cells) & set(LABEL_NAMES)
+    )
 
 
 def session_clock(session: Session) -> SessionClock:
@@ -148,7 +175,7 @@ class ImportPlan:
     tracks: list[tuple[str, list[Segment]]]
     conflicts: list[Conflict]
     unknown: dict[str, int]  #: unsettled classes -> how many segments have them
-    respelled: dict[str, str]  #: file spelling -> schema spelling
+    respelled: dict[str, str]  #: file spelling -> schema spelling (the same class, or mapped)
     added: list[str]  #: classes the import adds to the schema
     #: who made each new track. MERGE HOOK (h/agree adds annotator/created to LabelTrack): until
     #: then the annotator is on every segment; at merge, set it on the track in AddSegments' plan.
@@ -169,8 +196,10 @@ class ImportPlan:
             f"{name} ({self.file.format}): " + ", ".join(f"{t} ({len(s)} segments)" for t, s in self.tracks)
         ]
         lines += [f"note: {n}" for n in self.file.notes]
+        mapped = {class_key(k) for k in self.request.class_map}
         for old, new in sorted(self.respelled.items()):
-            lines.append(f"class {old!r} is the schema's {new!r}")
+            how = "mapped to" if class_key(old) in mapped else "is the schema's"
+            lines.append(f"class {old!r} {how} {new!r}")
         for c in self.added:
             lines.append(f"class {c!r} is added to the schema")
         if self.unknown:
@@ -189,6 +218,18 @@ class ImportPlan:
         if len(cmds) == 1:
             return cmds[0]
         return Composite(f"Import labels from {self.file.path.name}", cmds)
+
+
+def unknown_classes(session: Session, file: LabelFile) -> dict[str, int]:
+    """The file's classes the schema lacks (after case/separator matching), with their counts:
+    what a user settles (add or map) before importing."""
+    schema = session.schema.names
+    out: dict[str, int] = {}
+    for t in file.tracks:
+        for s in t.segments:
+            if find_class(s.label, schema) is None:
+                out[s.label] = out.get(s.label, 0) + 1
+    return out
 
 
 def recording_span(session: Session) -> tuple[float, float] | None:
@@ -336,6 +377,8 @@ def plan_import(session: Session, file: LabelFile, request: ImportRequest) -> Im
                 )
             )
         out.append((new, segs))
+    used = {s.label for _, segs in out for s in segs}
+    added = [c for c in added if c in used]  # a class only skipped segments had is not added
     return ImportPlan(file, request, out, conflicts, unknown, respelled, added, annotators)
 
 
