@@ -43,7 +43,7 @@ from harlab.labelfiles.label_csv import END_NAMES, LABEL_NAMES, START_NAMES, is_
 from harlab.labelfiles.label_source import FORMATS, LabelFile, SessionClock
 from harlab.labelfiles.labelstudio_json import looks_like_labelstudio, read_labelstudio
 from harlab.labeling.commands import AddSegments, Composite, EditCommand
-from harlab.labeling.edit_journal import inspect_journal
+from harlab.labeling.edit_journal import refuse_unsaved_edits
 from harlab.storage import open_session
 
 Policy = Literal["exclusive", "overlapping"]
@@ -394,12 +394,7 @@ def import_into_file(
     workbench's unsaved edits (saving would strand them). Raises :class:`LabelImportError` with
     the plan when unknown classes or refused conflicts remain; the file is then unchanged."""
     path = input_file(session_path, "a session file")
-    info = inspect_journal(path)
-    if info is not None and not info.problem and info.net_edit_count:
-        raise LabelImportError(
-            f"{path} has {info.net_edit_count} unsaved edit(s) of a workbench that did not close; "
-            "open it in harlab to recover or discard them first"
-        )
+    refuse_unsaved_edits(path)
     with open_session(path, writable=True) as sf:
         sf.require_sound()
         file = read_label_file(label_path, sf.session, fmt, spec)

@@ -179,3 +179,49 @@ def test_the_edit_refuses_overlaps_it_was_not_planned_for():
     with pytest.raises(SessionError, match="exclusive"):
         AddSegments("new", [Segment(0, 2, "sitting"), Segment(1, 3, "sitting")]).do(session)
     assert "new" not in session.label_tracks
+
+
+def test_a_crashed_workbenchs_unsaved_edits_are_never_stranded(tmp_path, capsys):
+    from harlab.labeling.commands import LabelRange
+    from harlab.labeling.document import LabelingDocument
+
+    target = empty_target(tmp_path)
+    doc = LabelingDocument.open(target)
+    doc.push(LabelRange("coded", 1, 2, "sitting"))
+    doc.close()  # the journal stays: recoverable edits
+    before = digest(target)
+    assert main(["labels", "import", str(target), str(audacity(tmp_path, [(3, 4, "sitting")]))]) == 2
+    assert "unsaved edit" in capsys.readouterr().err and digest(target) == before
+
+
+def test_a_segment_table_of_several_sessions_gives_this_sessions_rows(tmp_path):
+    from harlab.exporters import ExportOptions, get_exporter
+    from harlab.labelfiles.label_import import read_label_file as read
+
+    a, b = source_session(), source_session()
+    b.metadata.session_id = "sess-2"
+    b.label_tracks["activity"].remove(next(iter(b.label_tracks["activity"])).id)
+    (table,) = get_exporter("segments").export([a, b], tmp_path / "all.csv", ExportOptions(names=["a", "b"]))
+    f = read(table, b)
+    assert len(next(t for t in f.tracks if t.name == "activity").segments) == 2
+    assert any("kept the" in n and "sess-2" in n for n in f.notes)
+    b.metadata.session_id = "other"
+    with pytest.raises(Exception, match="none is this session"):
+        read(table, b)
+
+
+def test_label_files_are_told_from_recordings_for_a_drop(tmp_path):
+    from harlab.labelfiles import is_label_file
+
+    files = {
+        "a.eaf": ("<ANNOTATION_DOCUMENT/>", True),
+        "b.txt": ("1.0\t2.0\twalk\n", True),
+        "c.csv": ("onset,offset,label\n1,2,walk\n", True),
+        "d.json": ('[{"id": 1, "annotations": []}]', True),
+        "e.csv": ("time_s,accelerometer.x,accelerometer.y\n0,1,2\n", False),
+        "f.json": ('{"samples": []}', False),
+        "g.txt": ("some notes\n", False),
+    }
+    for name, (text, want) in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert is_label_file(tmp_path / name) == want, name
