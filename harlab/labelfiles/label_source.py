@@ -113,11 +113,26 @@ def check_time(path: Path, value: float, where: str) -> float:
 
 
 def check_counts(path: Path, tracks: list[FoundTrack]) -> None:
+    """The whole file's limits: tracks, segments, annotator names."""
     if len(tracks) > MAX_TRACKS:
         raise ImportFormatError(path, f"{len(tracks)} tracks", expected=f"at most {MAX_TRACKS}")
     n = sum(len(t.segments) for t in tracks)
     if n > MAX_SEGMENTS:
         raise ImportFormatError(path, f"{n} segments", expected=f"at most {MAX_SEGMENTS}")
+    for t in tracks:  # every reader ends here: the annotators' names are held to the core's limit once
+        for s in t.segments:
+            if len(s.annotator) > MAX_NAME_CHARS:
+                raise ImportFormatError(
+                    path,
+                    f"{s.where}: annotator of {len(s.annotator)} characters",
+                    expected=f"at most {MAX_NAME_CHARS}",
+                )
+        if len(t.annotator) > MAX_NAME_CHARS:
+            raise ImportFormatError(
+                path,
+                f"track {t.name}: annotator of {len(t.annotator)} characters",
+                expected=f"at most {MAX_NAME_CHARS}",
+            )
 
 
 class SegmentCounter:

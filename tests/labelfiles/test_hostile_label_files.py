@@ -80,6 +80,11 @@ CASES = {
     "audacity binary": ("c.txt", "1.0\t2.0\twa\0lk\n", "NUL character"),
     "not utf8": ("d.txt", b"1.0\t2.0\t\xff\xfe\n", "not UTF-8 text"),
     "long class name": ("e.txt", "1\t2\t" + "x" * 300 + "\n", "class name of 300 characters"),
+    "long annotator": (
+        "h.csv",
+        "start,end,label,annotator\n1,2,walk," + "a" * 300 + "\n",
+        "line 2: annotator of 300 characters",
+    ),
     "csv no columns": ("f.csv", "when,what\n1,walk\n", "no start, end, label column among when, what"),
     "csv text in time": (
         "g.csv",

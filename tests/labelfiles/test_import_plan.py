@@ -225,3 +225,20 @@ def test_label_files_are_told_from_recordings_for_a_drop(tmp_path):
     for name, (text, want) in files.items():
         (tmp_path / name).write_text(text, encoding="utf-8")
         assert is_label_file(tmp_path / name) == want, name
+
+
+def test_cli_chooses_tiers_with_from_and_names_one_with_track(tmp_path, capsys):
+    from tests.labelfiles.test_readers import ann, eaf, slot
+
+    target = empty_target(tmp_path)
+    tiers = (
+        '<TIER TIER_ID="A" ANNOTATOR="Ana">' + ann("a1", 1, 2, "sitting") + "</TIER>"
+        '<TIER TIER_ID="B" ANNOTATOR="Bo">' + ann("b1", 1, 2, "Sitting") + "</TIER>"
+    )
+    f = eaf(tmp_path, slot(1, 1000) + slot(2, 2500), tiers)
+    assert main(["labels", "import", str(target), str(f), "--track", "X"]) == 2
+    assert "choose one of them (--from TRACK)" in capsys.readouterr().err
+    assert main(["labels", "import", str(target), str(f), "--from", "B", "--track", "coder B", "-q"]) == 0
+    assert segs(target, "coder B") == [(1.0, 2.5, "sitting", "Bo")]
+    assert main(["labels", "import", str(target), str(f), "--from", "A", "-q"]) == 0
+    assert segs(target, "A") == [(1.0, 2.5, "sitting", "Ana")]
