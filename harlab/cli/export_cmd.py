@@ -200,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     for w in written:
         print(f"  {w}")
     for w in written:
-        if w.name.endswith(".json"):
+        if w.name.endswith(".json") and exporter.name == "windows":  # the training windows' manifest
             manifest = json.loads(w.read_text(encoding="utf-8"))
             counts = ", ".join(f"{c} {n}" for c, n in manifest.get("class_counts", {}).items())
             print(f"{counted(manifest.get('n_windows', 0), 'window')} ({counts or 'none'})")

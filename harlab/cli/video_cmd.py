@@ -24,9 +24,8 @@ from harlab.core.errors import HarlabError
 from harlab.core.files import input_file
 from harlab.core.session import Session
 from harlab.core.videos import VideoLink, VideoSync, VideoSyncError, check_roi, fit_sync
-from harlab.core.wording import counted
 from harlab.labeling.commands import AttachVideo, DetachVideo, EditCommand, RelinkVideo, SetVideoSync
-from harlab.labeling.edit_journal import inspect_journal
+from harlab.labeling.edit_journal import refuse_unsaved_edits
 from harlab.storage import open_session
 
 #: exit code of ``sync --auto`` when the estimate is low-confidence and was not applied
@@ -136,12 +135,7 @@ def _apply(session_path: str, make: Any) -> EditCommand | None:
     workbench's unsaved edits (saving would strand them) and one that fails validate.
     """
     path = input_file(session_path, "a session file")
-    info = inspect_journal(path)
-    if info is not None and not info.problem and info.net_edit_count:
-        raise HarlabError(
-            f"{path} has {counted(info.net_edit_count, 'unsaved edit')} of a workbench that did not close; "
-            "open it in harlab to recover or discard them first"
-        )
+    refuse_unsaved_edits(path)
     with open_session(path, writable=True) as sf:
         sf.require_sound()
         cmd = make(sf.session, path)

@@ -47,6 +47,7 @@ from harlab.gui.background_job import BackgroundJob
 from harlab.gui.import_worker import batch_import_job, import_job
 from harlab.gui.label_actions import LabelActions, push_reported
 from harlab.gui.labeling import HelpDialog, SchemaEditorDialog, SegmentTableDock
+from harlab.gui.labeling.label_import_dialog import LABEL_FILTER, open_label_import
 from harlab.gui.metadata_panel import MetadataDock
 from harlab.gui.palette import apply_palette, plot_colors
 from harlab.gui.prediction_actions import PredictionActions
@@ -56,6 +57,7 @@ from harlab.gui.track_dialogs import AddTrackDialog
 from harlab.gui.video_panel import FINE_NUDGE_S, VIDEO_FILTER, VideoPanel, is_video_file
 from harlab.gui.week_view import WeekDock
 from harlab.gui.window_size import resize_within_screen
+from harlab.labelfiles import is_label_file
 from harlab.labeling.commands import AddLabelTrack
 from harlab.labeling.document import LabelingDocument
 from harlab.labeling.history import EditHistory
@@ -254,6 +256,9 @@ class MainWindow(QMainWindow):
             if sc.name == "import":
                 folder = menus["file"].addAction("Import a &folder…")
                 folder.triggered.connect(lambda: self.import_folder_dialog())
+                labels = menus["file"].addAction("Import &labels…")
+                labels.setObjectName("action_import_labels")
+                labels.triggered.connect(lambda: self.import_labels())
                 self.recent_menu = menus["file"].addMenu("Open &recent")
                 self.recent_menu.aboutToShow.connect(self._fill_recent)
                 demo = menus["file"].addAction("Open the &demo")
@@ -1248,6 +1253,27 @@ class MainWindow(QMainWindow):
         self.activateWindow()
         self.open_path(path)
 
+    def import_labels(self, path: str | Path | None = None) -> QDialog | None:
+        """Label tracks from an ELAN, Audacity, CSV or Label Studio file onto the open session
+        (one undoable edit, :mod:`harlab.gui.labeling.label_import_dialog`)."""
+        if self.session is None or self.history is None:
+            self.report("Open a session before importing labels into it")
+            return None
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import labels", settings.get_str("last_dir", str(Path.cwd())), LABEL_FILTER
+            )
+            if not path:
+                return None
+        return open_label_import(
+            self,
+            self.session,
+            path,
+            settings.get_str("annotator", ""),
+            lambda cmd: push_reported(self.history, cmd, self.report),
+            self.report,
+        )
+
     # -- drag and drop, closing -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -1256,6 +1282,11 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event) -> None:  # noqa: N802
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         videos = [f for f in files if is_video_file(Path(f))]
+        labels = [f for f in files if is_label_file(Path(f))]
+        if labels and self.session is not None:  # label files dropped on an open session are imported into it
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.import_labels(labels[0]))
+            return
         if videos and self.session is not None:  # videos dropped on an open session are attached to it
             event.acceptProposedAction()
             for f in videos:

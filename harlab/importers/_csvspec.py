@@ -36,7 +36,7 @@ from typing import Any
 
 from harlab.core.errors import HarlabError
 
-TIME_UNITS = ("s", "ms", "us", "ns", "iso", "auto")
+TIME_UNITS = ("s", "ms", "us", "ns", "iso", "samples", "auto")
 TIME_ORIGINS = ("auto", "relative", "unix")
 
 
@@ -98,7 +98,10 @@ class CsvSpec:
     """How to read one kind of CSV file. Empty ``streams`` means: infer from the header."""
 
     time_column: str | None = None
-    time_unit: str = "auto"  #: s, ms, us, ns, iso or auto (from the name suffix and values)
+    time_unit: str = "auto"  #: s, ms, us, ns, iso, samples (indices at rate_hz) or auto
+    #: label tables (``harlab labels import``): the column of each segment's end; ``time_column``
+    #: is then its start and ``labels`` maps track names to the class columns
+    end_column: str | None = None
     time_origin: str = "auto"  #: relative, unix, or auto (epoch-looking values are unix)
     rate_hz: float | None = None  #: when there is no time column: row i is at i / rate_hz
     timezone: str | None = None  #: IANA zone of ISO times written without an offset

@@ -1389,3 +1389,47 @@ def edge_limits(track: LabelTrack, seg_id: int) -> tuple[float, float]:
     lo = float(ends[left].max()) if left.any() else -math.inf
     hi = float(starts[right].min()) if right.any() else math.inf
     return (lo, hi)
+
+
+class AddSegments(EditCommand):
+    """Insert many segments into one track (created with ``policy`` when missing) as one edit:
+    importing a label file. The segments must fit the track (no overlaps on an exclusive track);
+    the importer resolves conflicts before, with the user, so this never changes a time. Classes
+    not in the schema are added with it, so one undo removes the track, the segments and them."""
+
+    def __init__(
+        self, track: str, segments: Iterable[Segment], policy: str = "exclusive", text: str = ""
+    ) -> None:
+        super().__init__()
+        if policy not in ("exclusive", "overlapping"):
+            raise SessionError(f"unknown overlap policy {policy!r}")
+        self.track, self.policy = track, policy
+        self.segments = list(segments)
+        self.text = text or f"Add {len(self.segments)} segments to {track}"
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "track": self.track,
+            "segments": [segment_to_dict(s) for s in self.segments],
+            "policy": self.policy,
+            "text": self.text,
+        }
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> EditCommand:
+        segs = [segment_from_dict(s) for s in params["segments"]]
+        return cls(params["track"], segs, params.get("policy", "exclusive"), params.get("text", ""))
+
+    def _plan(self, p: Planner) -> None:
+        t = p.track(self.track, self.policy)
+        if t is None:
+            LabelTrack(self.track, self.policy)  # type: ignore[arg-type]  # validates the name
+        check = LabelTrack(self.track, t.policy if t is not None else self.policy)  # type: ignore[arg-type]
+        if t is not None:
+            check.add_many(t, keep_ids=True)
+        check.add_many(self.segments)  # raises on an overlap of an exclusive track, nothing applied
+        after: dict[int, Segment | None] = {}
+        for s in self.segments:
+            seg = replace(s, id=p.new_id(self.track))
+            after[seg.id] = seg
+        p.change(self.track, dict.fromkeys(after), after)

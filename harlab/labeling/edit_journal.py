@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harlab.core import files
-from harlab.core.errors import SessionError
+from harlab.core.errors import HarlabError, SessionError
 from harlab.core.labels import utcnow
+from harlab.core.wording import counted
 from harlab.labeling.commands import EditCommand
 from harlab.labeling.undo_stacks import UndoStacks
 
@@ -157,6 +158,17 @@ def _simulate(entries: list[dict[str, Any]]) -> UndoStacks[int]:
         with contextlib.suppress(SessionError):
             stacks.step(str(e.get("op")), i)
     return stacks
+
+
+def refuse_unsaved_edits(session_path: str | Path) -> None:
+    """Raise :class:`HarlabError` when a workbench that did not close left unsaved edits in the
+    journal of ``session_path``: a command that saves the file would strand them."""
+    info = inspect_journal(session_path)
+    if info is not None and not info.problem and info.net_edit_count:
+        raise HarlabError(
+            f"{session_path} has {counted(info.net_edit_count, 'unsaved edit')} of a workbench that did not close; "
+            "open it in harlab to recover or discard them first"
+        )
 
 
 def inspect_journal(session_path: str | Path) -> JournalInfo | None:

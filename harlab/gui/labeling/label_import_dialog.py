@@ -1,0 +1,307 @@
+"""The Import labels dialog: a label file's tracks onto the open session, as the user decides.
+
+It shows the tracks the file offers (import or not, the new track's name), who made the labels,
+the classes the schema lacks (each added or mapped onto a class of the schema) and every conflict
+(outside the recording, end before start, overlap on an exclusive track) with the choice of clip,
+skip or refuse. Every change re-plans (:func:`harlab.labelfiles.plan_import`, Qt-free, cheap) and
+the report below shows exactly what OK will do; OK is enabled only when the plan is ready. The
+dialog only asks: :meth:`LabelImportDialog.command` is the edit the window pushes on its history,
+so the import is one undoable step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QRadioButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from harlab.core.errors import HarlabError
+from harlab.core.session import Session
+from harlab.core.wording import counted
+from harlab.gui import settings
+from harlab.labelfiles import ImportPlan, ImportRequest, LabelFile, plan_import, read_label_file
+from harlab.labelfiles.label_import import unknown_classes
+from harlab.labeling.commands import EditCommand
+
+#: the file dialog's filter for label files
+LABEL_FILTER = "Label files (*.eaf *.txt *.csv *.tsv *.json);;All files (*)"
+ADD = "\x00add"  #: the class choice "add it to the schema"
+POLICIES = (("refuse", "Refuse: import nothing"), ("clip", "Clip to fit"), ("skip", "Skip those segments"))
+
+
+class LabelImportDialog(QDialog):
+    """Choices for importing ``file`` into ``session``; :meth:`plan` is what OK does."""
+
+    def __init__(
+        self, session: Session, file: LabelFile, annotator: str = "", parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("label_import_dialog")
+        self.setWindowTitle(f"Import labels from {file.path.name}")
+        self.session = session
+        self.file = file
+        self._plan: ImportPlan | None = None
+        self._error = ""
+        layout = QVBoxLayout(self)
+        head = QLabel(
+            f"<b>{file.path.name}</b> ({file.format}): {counted(len(file.tracks), 'track')}, "
+            f"{counted(sum(len(t.segments) for t in file.tracks), 'segment')}"
+        )
+        head.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(head)
+
+        self.tracks = QTableWidget(len(file.tracks), 4)
+        self.tracks.setObjectName("import_tracks")
+        self.tracks.setHorizontalHeaderLabels(["Import", "In the file", "Segments", "New track name"])
+        self.tracks.verticalHeader().hide()
+        self.tracks.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.tracks.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tracks.horizontalHeader().setStretchLastSection(True)
+        self.name_edits: list[QLineEdit] = []
+        self.checks: list[QCheckBox] = []
+        taken = set(session.label_tracks)
+        for row, t in enumerate(file.tracks):
+            check = QCheckBox()
+            check.setChecked(True)
+            check.toggled.connect(self.replan)
+            self.checks.append(check)
+            self.tracks.setCellWidget(row, 0, _centred(check))
+            self.tracks.setItem(row, 1, _item(t.name + (f" ({t.annotator})" if t.annotator else "")))
+            self.tracks.setItem(row, 2, _item(str(len(t.segments))))
+            edit = QLineEdit(_free(t.name, taken))
+            taken.add(edit.text())
+            edit.textChanged.connect(self.replan)
+            self.name_edits.append(edit)
+            self.tracks.setCellWidget(row, 3, edit)
+        self.tracks.setMaximumHeight(40 + 30 * min(len(file.tracks), 5))
+        layout.addWidget(self.tracks)
+
+        form = QFormLayout()
+        file_people = sorted({t.annotator for t in file.tracks if t.annotator})
+        self.annotator = QLineEdit(annotator)
+        self.annotator.setObjectName("import_annotator")
+        self.annotator.setPlaceholderText(
+            "as the file says: " + ", ".join(file_people) if file_people else "who made these labels"
+        )
+        self.annotator.textChanged.connect(self.replan)
+        form.addRow("Annotator", self.annotator)
+        self.overlapping = QCheckBox("Segments may overlap (an overlapping track)")
+        self.overlapping.toggled.connect(self.replan)
+        form.addRow("", self.overlapping)
+        layout.addLayout(form)
+
+        self.classes_box = QGroupBox("Classes the schema does not have")
+        self.classes = QTableWidget(0, 3)
+        self.classes.setObjectName("import_classes")
+        self.classes.setHorizontalHeaderLabels(["Class in the file", "Segments", "Import as"])
+        self.classes.verticalHeader().hide()
+        self.classes.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.classes.horizontalHeader().setStretchLastSection(True)
+        QVBoxLayout(self.classes_box).addWidget(self.classes)
+        layout.addWidget(self.classes_box)
+        self.class_choices: dict[str, QComboBox] = {}
+        self._fill_classes()
+
+        self.conflict_box = QGroupBox("Conflicts")
+        box = QVBoxLayout(self.conflict_box)
+        row = QHBoxLayout()
+        self.policy = QButtonGroup(self)
+        self.policy_buttons: dict[str, QRadioButton] = {}
+        for key, text in POLICIES:
+            b = QRadioButton(text)
+            b.setObjectName(f"conflict_{key}")
+            self.policy.addButton(b)
+            self.policy_buttons[key] = b
+            row.addWidget(b)
+            b.toggled.connect(self.replan)
+        self.policy_buttons["refuse"].setChecked(True)
+        row.addStretch(1)
+        box.addLayout(row)
+        layout.addWidget(self.conflict_box)
+
+        self.report = QPlainTextEdit()
+        self.report.setObjectName("import_report")
+        self.report.setReadOnly(True)
+        self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        layout.addWidget(self.report, 1)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.resize(720, 560)
+        self.replan()
+
+    # -- the choices --------------------------------------------------------------------------
+    def _fill_classes(self) -> None:
+        """One row per class of the file the schema lacks (after case/separator matching)."""
+        unknown = sorted(unknown_classes(self.session, self.file).items())
+        self.classes.setRowCount(len(unknown))
+        schema = self.session.schema.names
+        for row, (name, n) in enumerate(unknown):
+            self.classes.setItem(row, 0, _item(name))
+            self.classes.setItem(row, 1, _item(str(n)))
+            combo = QComboBox()
+            combo.addItem("Add it to the schema", ADD)
+            for c in schema:
+                combo.addItem(f"Map to {c}", c)
+            combo.currentIndexChanged.connect(self.replan)
+            self.class_choices[name] = combo
+            self.classes.setCellWidget(row, 2, combo)
+        self.classes_box.setVisible(bool(unknown))
+        self.classes.setMaximumHeight(40 + 30 * min(len(unknown), 5))
+
+    def set_class_choice(self, name: str, target: str | None) -> None:
+        """``target`` None adds ``name`` to the schema; a class name maps it onto that class."""
+        combo = self.class_choices[name]
+        combo.setCurrentIndex(combo.findData(ADD if target is None else target))
+
+    def set_on_conflict(self, key: str) -> None:
+        self.policy_buttons[key].setChecked(True)
+
+    def request(self) -> ImportRequest:
+        chosen = [t.name for t, c in zip(self.file.tracks, self.checks, strict=True) if c.isChecked()]
+        names = {t.name: e.text().strip() for t, e in zip(self.file.tracks, self.name_edits, strict=True)}
+        mapping = {k: c.currentData() for k, c in self.class_choices.items() if c.currentData() != ADD}
+        policy = next(k for k, b in self.policy_buttons.items() if b.isChecked())
+        return ImportRequest(
+            tracks=chosen,
+            names=names,
+            annotator=self.annotator.text().strip(),
+            class_map=mapping,
+            add_unknown=any(c.currentData() == ADD for c in self.class_choices.values()),
+            on_conflict=policy,  # type: ignore[arg-type]
+            policy="overlapping" if self.overlapping.isChecked() else "exclusive",
+        )
+
+    # -- the plan -----------------------------------------------------------------------------
+    def replan(self) -> None:
+        if not hasattr(self, "report"):
+            return  # still building: the last widget's signal comes first
+        try:
+            self._plan = plan_import(self.session, self.file, self.request())
+            self._error = ""
+        except HarlabError as exc:
+            self._plan, self._error = None, str(exc)
+        plan = self._plan
+        lines = plan.report() if plan is not None else []
+        self.report.setPlainText("\n".join(lines))
+        self.conflict_box.setTitle(
+            f"Conflicts: {counted(len(plan.conflicts), 'segment')} (each listed below)"
+            if plan is not None and plan.conflicts
+            else "Conflicts: none"
+        )
+        ok = plan is not None and plan.ready and plan.n_segments > 0
+        if plan is None:
+            status = self._error
+        elif plan.unknown:
+            status = "Choose what each unknown class becomes."
+        elif plan.conflicts and plan.request.on_conflict == "refuse":
+            status = (
+                "Some segments conflict: choose Clip or Skip to import the rest (each is listed), or Cancel."
+            )
+        elif not plan.n_segments:
+            status = "No segment is left to import."
+        else:
+            status = (
+                f"Import {counted(plan.n_segments, 'segment')} into "
+                + ", ".join(n for n, _ in plan.tracks)
+                + "."
+            )
+        self.status.setText(status)
+        self.status.setStyleSheet("" if ok else "color: #d62728")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    @property
+    def plan(self) -> ImportPlan | None:
+        return self._plan
+
+    def command(self) -> EditCommand:
+        if self._plan is None or not self._plan.ready:
+            raise HarlabError(self._error or "the import is not ready")
+        return self._plan.command()
+
+
+def _item(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+    return item
+
+
+def _centred(w: QWidget) -> QWidget:
+    holder = QWidget()
+    row = QHBoxLayout(holder)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(w, alignment=Qt.AlignmentFlag.AlignCenter)
+    return holder
+
+
+def _free(name: str, taken: set[str]) -> str:
+    """``name``, or ``name-2``, ``name-3``... when the session already has it."""
+    if name not in taken:
+        return name
+    k = 2
+    while f"{name}-{k}" in taken:
+        k += 1
+    return f"{name}-{k}"
+
+
+def open_label_import(
+    parent: QWidget,
+    session: Session,
+    path: str | Path,
+    annotator: str,
+    push: Callable[[EditCommand], bool],
+    report: Callable[[str], None],
+) -> LabelImportDialog | None:
+    """Read ``path`` against ``session`` and open the dialog (window-modal, not blocking); on
+    Import its command goes through ``push`` (the window's history). A file that cannot be read
+    is reported and None returned. The annotator typed is remembered for the next import."""
+    try:
+        file = read_label_file(path, session)
+    except HarlabError as exc:
+        report(f"Cannot import labels: {exc}")
+        return None
+    dialog = LabelImportDialog(session, file, annotator, parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def done(result: int) -> None:
+        if result != QDialog.DialogCode.Accepted:
+            return
+        settings.set_value("annotator", dialog.annotator.text().strip())
+        try:
+            cmd = dialog.command()
+        except HarlabError as exc:
+            report(f"Not imported: {exc}")
+            return
+        push(cmd)
+
+    dialog.finished.connect(done)
+    dialog.open()
+    return dialog

@@ -1,0 +1,129 @@
+"""The Import labels dialog: tracks, annotator, unknown classes and conflicts chosen by the user;
+File menu and drag and drop onto an open session; one undoable step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+from harlab.gui.labeling.label_import_dialog import LabelImportDialog
+from harlab.labelfiles import read_label_file
+from tests.gui.test_import_drop import drop
+from tests.labelfiles.label_sessions import source_session
+
+pytestmark = pytest.mark.gui
+
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots"  # gitignored, for people to look at
+
+
+def write_audacity(tmp_path, lines, name="coder_b.txt"):
+    p = tmp_path / name
+    p.write_text("".join(f"{a}\t{b}\t{c}\n" for a, b, c in lines), encoding="utf-8")
+    return p
+
+
+LINES = [(0, 5, "Sitting"), (4, 9, "jogging"), (10, 12, "Walking-Upstairs"), (58, 65, "sitting")]
+
+
+def ok_button(d):
+    return d.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+
+def test_dialog_settles_unknown_classes_and_conflicts_before_ok(qtbot, tmp_path):
+    session = source_session()
+    f = read_label_file(write_audacity(tmp_path, LINES), session)
+    d = LabelImportDialog(session, f, annotator="Kim")
+    qtbot.addWidget(d)
+    d.show()
+    assert list(d.class_choices) == ["jogging"]
+    assert not ok_button(d).isEnabled()  # the default "add" settles jogging, the conflicts are refused
+    assert "overlaps the segment before it" in d.report.toPlainText()
+    assert "lies outside the recording" in d.report.toPlainText()
+    d.set_class_choice("jogging", "walking_upstairs")
+    d.set_on_conflict("clip")
+    assert ok_button(d).isEnabled()
+    plan = d.plan
+    assert [(s.start, s.end, s.label, s.annotator) for s in plan.tracks[0][1]] == [
+        (0.0, 5.0, "sitting", "Kim"),
+        (5.0, 9.0, "walking_upstairs", "Kim"),
+        (10.0, 12.0, "walking_upstairs", "Kim"),
+        (58.0, 59.9, "sitting", "Kim"),
+    ]
+    text = d.report.toPlainText()
+    assert "clipped to 5.000-9.000 s" in text and "clipped to 58.000-59.900 s" in text
+    SHOTS.mkdir(exist_ok=True)
+    assert d.grab().save(str(SHOTS / "label_import_dialog.png"))
+
+
+def test_dialog_names_the_track_and_refuses_a_taken_name(qtbot, tmp_path):
+    session = source_session()
+    f = read_label_file(write_audacity(tmp_path, [(1, 2, "sitting")], name="activity.txt"), session)
+    d = LabelImportDialog(session, f)
+    qtbot.addWidget(d)
+    assert d.name_edits[0].text() == "activity-2"  # the session has "activity": a free name is offered
+    assert ok_button(d).isEnabled()
+    d.name_edits[0].setText("activity")
+    assert not ok_button(d).isEnabled() and "already has a label track" in d.status.text()
+    d.name_edits[0].setText("coder B")
+    assert ok_button(d).isEnabled() and d.plan.tracks[0][0] == "coder B"
+
+
+def test_menu_import_is_one_undoable_step(make_window, qtbot, tmp_path):
+    from harlab.storage import save_session
+
+    path = save_session(source_session(), tmp_path / "s.h5")
+    w = make_window()
+    assert w.open_path(path)
+    assert w.findChild(type(w.qactions["import"]), "action_import_labels") is not None
+    d = w.import_labels(
+        write_audacity(tmp_path, [(0, 5, "Sitting"), (6, 9, "jogging"), (8, 12, "walking upstairs")])
+    )
+    assert isinstance(d, LabelImportDialog)
+    d.set_on_conflict("skip")
+    d.annotator.setText("Kim")
+    qtbot.mouseClick(ok_button(d), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "coder_b" in w.session.label_tracks)
+    assert [(s.label, s.annotator) for s in w.session.label_tracks["coder_b"]] == [
+        ("sitting", "Kim"),
+        ("jogging", "Kim"),
+    ]
+    assert "jogging" in w.session.schema and w.dirty
+    w.history.undo()
+    assert "coder_b" not in w.session.label_tracks and "jogging" not in w.session.schema
+    w.history.redo()
+    assert "coder_b" in w.session.label_tracks
+
+
+def test_dropping_a_label_file_on_an_open_session_opens_the_dialog(make_window, qtbot, tmp_path):
+    from harlab.storage import save_session
+
+    path = save_session(source_session(), tmp_path / "s.h5")
+    w = make_window()
+    assert w.open_path(path)
+    eaf = tmp_path / "coded.eaf"
+    eaf.write_text(
+        '<ANNOTATION_DOCUMENT><TIME_ORDER><TIME_SLOT TIME_SLOT_ID="t1" TIME_VALUE="1000"/>'
+        '<TIME_SLOT TIME_SLOT_ID="t2" TIME_VALUE="2000"/></TIME_ORDER><TIER TIER_ID="coder A">'
+        '<ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a1" TIME_SLOT_REF1="t1" TIME_SLOT_REF2="t2">'
+        "<ANNOTATION_VALUE>sitting</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION></TIER>"
+        "</ANNOTATION_DOCUMENT>",
+        encoding="utf-8",
+    )
+    drop(w, eaf)
+
+    def dialog():
+        return next(
+            (x for x in QApplication.topLevelWidgets() if isinstance(x, LabelImportDialog) and x.isVisible()),
+            None,
+        )
+
+    qtbot.waitUntil(lambda: dialog() is not None)
+    d = dialog()
+    assert d.name_edits[0].text() == "coder A"
+    d.accept()
+    qtbot.waitUntil(lambda: "coder A" in w.session.label_tracks)
+    assert [(s.start, s.end) for s in w.session.label_tracks["coder A"]] == [(1.0, 2.0)]
+    assert w.dirty
