@@ -30,6 +30,7 @@ from harlab.agreement.intervals import (
 from harlab.agreement.reliability import Reliability, reliability
 from harlab.core.labels import LabelTrack
 from harlab.core.session import Session
+from harlab.core.wording import counted
 from harlab.storage import open_session
 
 #: The default grid step of per-sample agreement, seconds: label boundaries are placed by eye on
@@ -139,7 +140,7 @@ def compare_files(
     nowhere = [n for n in names if n not in seen]
     if nowhere:
         raise AgreementError(
-            f"track {', '.join(map(repr, nowhere))} is in none of the {len(paths)} session file(s)"
+            f"track {', '.join(map(repr, nowhere))} is in none of the {counted(len(paths), 'session file')}"
         )
     if not per:
         raise AgreementError(

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from harlab.core.errors import ImportFormatError
+from harlab.core.wording import counted
 from harlab.labelfiles.label_source import (
     FoundTrack,
     LabelFile,
@@ -75,9 +76,9 @@ def read_audacity(path: Path, track_name: str | None = None) -> LabelFile:
         segs.append(RawSegment(start, end, check_name(path, label, "class name", f"line {i}"), f"line {i}"))
     notes = []
     if spectral:
-        notes.append(f"{spectral} spectral-selection line(s) (frequencies, no times) skipped")
+        notes.append(f"{counted(spectral, 'spectral-selection line')} (frequencies, no times) skipped")
     if empty:
-        notes.append(f"{empty} label(s) with no text left out")
+        notes.append(f"{counted(empty, 'label')} with no text left out")
     if not segs:
         raise ImportFormatError(path, "no labels", expected="lines start<TAB>end<TAB>label")
     tracks = [FoundTrack(track_name or path.stem, segs)]

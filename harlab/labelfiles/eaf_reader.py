@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from harlab.core.errors import ImportFormatError
+from harlab.core.wording import counted
 from harlab.labelfiles.label_source import (
     MAX_SEGMENTS,
     FoundTrack,
@@ -132,7 +133,7 @@ def read_eaf(path: Path) -> LabelFile:
     if harlab_made:
         tracks = _join_spread_tiers(tracks)
     if empty:
-        notes.append(f"{empty} annotation(s) with an empty value left out")
+        notes.append(f"{counted(empty, 'annotation')} with an empty value left out")
     check_counts(path, tracks)
     return LabelFile(path, "eaf", tracks, notes)
 

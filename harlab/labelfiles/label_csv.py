@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from harlab.core.errors import ImportFormatError
+from harlab.core.wording import counted
 from harlab.exporters.segment_table import COLUMNS as SEGMENT_COLUMNS
 from harlab.importers._csvspec import CsvSpec
 from harlab.importers.generic_csv import ColumnTimes, CsvTable, read_times
@@ -183,7 +184,7 @@ def _spec_table(path: Path, table: CsvTable, spec: CsvSpec, clock: SessionClock)
         if segs:
             annotators = {s.annotator for s in segs}
             tracks.append(FoundTrack(name, segs, annotators.pop() if len(annotators) == 1 else ""))
-    notes = [f"{empty} row(s) with an empty class left out"] if empty else []
+    notes = [f"{counted(empty, 'row')} with an empty class left out"] if empty else []
     if not tracks:
         raise ImportFormatError(path, "no row has a class", expected="a class in the label column")
     check_counts(path, tracks)

@@ -36,6 +36,7 @@ from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.files import input_file
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.session import Session
+from harlab.core.wording import counted
 from harlab.importers._csvspec import CsvSpec
 from harlab.labelfiles.audacity_labels import looks_like_audacity, read_audacity
 from harlab.labelfiles.eaf_reader import read_eaf
@@ -177,8 +178,7 @@ class ImportPlan:
     unknown: dict[str, int]  #: unsettled classes -> how many segments have them
     respelled: dict[str, str]  #: file spelling -> schema spelling (the same class, or mapped)
     added: list[str]  #: classes the import adds to the schema
-    #: who made each new track. MERGE HOOK (h/agree adds annotator/created to LabelTrack): until
-    #: then the annotator is on every segment; at merge, set it on the track in AddSegments' plan.
+    #: who made each new track (recorded on the track it creates, and on every segment)
     track_annotators: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -212,7 +212,13 @@ class ImportPlan:
 
     def command(self) -> EditCommand:
         cmds: list[EditCommand] = [
-            AddSegments(name, segs, self.request.policy, f"Import {name} from {self.file.path.name}")
+            AddSegments(
+                name,
+                segs,
+                self.request.policy,
+                f"Import {name} from {self.file.path.name}",
+                self.track_annotators.get(name, ""),
+            )
             for name, segs in self.tracks
         ]
         if len(cmds) == 1:
@@ -400,7 +406,7 @@ def import_into_file(
         file = read_label_file(label_path, sf.session, fmt, spec)
         plan = plan_import(sf.session, file, request)
         if not plan.ready:
-            why = "unknown classes" if plan.unknown else f"{len(plan.conflicts)} conflict(s)"
+            why = "unknown classes" if plan.unknown else counted(len(plan.conflicts), "conflict")
             raise LabelImportError(f"nothing imported ({why}):\n  " + "\n  ".join(plan.report()), plan)
         if not plan.n_segments:
             raise LabelImportError(

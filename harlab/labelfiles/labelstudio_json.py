@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harlab.core.errors import ImportFormatError
+from harlab.core.wording import counted
 from harlab.labelfiles.label_source import (
     FoundTrack,
     LabelFile,
@@ -181,7 +182,9 @@ def read_labelstudio(path: Path, clock: SessionClock) -> LabelFile:
                 track.segments.append(
                     RawSegment(start, end, check_name(path, classes[0], "class name", where), where, who)
                 )
-    notes = [f"{other} result(s) of other types (not time-series labels) left alone"] if other else []
+    notes = (
+        [f"{counted(other, 'result')} of other types (not time-series labels) left alone"] if other else []
+    )
     out = [t for t in tracks.values() if t.segments]
     if not out:
         raise ImportFormatError(path, "no time-series labels", expected=EXPECTED)

@@ -1398,12 +1398,17 @@ class AddSegments(EditCommand):
     not in the schema are added with it, so one undo removes the track, the segments and them."""
 
     def __init__(
-        self, track: str, segments: Iterable[Segment], policy: str = "exclusive", text: str = ""
+        self,
+        track: str,
+        segments: Iterable[Segment],
+        policy: str = "exclusive",
+        text: str = "",
+        annotator: str = "",
     ) -> None:
         super().__init__()
         if policy not in ("exclusive", "overlapping"):
             raise SessionError(f"unknown overlap policy {policy!r}")
-        self.track, self.policy = track, policy
+        self.track, self.policy, self.annotator = track, policy, annotator
         self.segments = list(segments)
         self.text = text or f"Add {len(self.segments)} segments to {track}"
 
@@ -1413,15 +1418,22 @@ class AddSegments(EditCommand):
             "segments": [segment_to_dict(s) for s in self.segments],
             "policy": self.policy,
             "text": self.text,
+            "annotator": self.annotator,
         }
 
     @classmethod
     def _from_params(cls, params: dict[str, Any]) -> EditCommand:
         segs = [segment_from_dict(s) for s in params["segments"]]
-        return cls(params["track"], segs, params.get("policy", "exclusive"), params.get("text", ""))
+        return cls(
+            params["track"],
+            segs,
+            params.get("policy", "exclusive"),
+            params.get("text", ""),
+            str(params.get("annotator", "")),
+        )
 
     def _plan(self, p: Planner) -> None:
-        t = p.track(self.track, self.policy)
+        t = p.track(self.track, self.policy, self.annotator)  # a track it creates records who made it
         if t is None:
             LabelTrack(self.track, self.policy)  # type: ignore[arg-type]  # validates the name
         check = LabelTrack(self.track, t.policy if t is not None else self.policy)  # type: ignore[arg-type]

@@ -114,7 +114,7 @@ def test_agreement_argument_errors(sessions, capsys, args, message):
 def test_a_track_in_no_session_is_an_error(sessions, capsys):
     folder, _ = sessions
     assert main(["agreement", str(folder), "--tracks", "ann,zed"]) == 2
-    assert "track 'zed' is in none of the 2 session file(s)" in capsys.readouterr().err
+    assert "track 'zed' is in none of the 2 session files" in capsys.readouterr().err
 
 
 def test_agreement_on_an_empty_folder_or_a_session_lacking_the_tracks(tmp_path, capsys):

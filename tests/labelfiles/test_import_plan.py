@@ -129,7 +129,7 @@ def test_refused_import_leaves_the_session_file_unchanged_and_cli_exits_1(tmp_pa
     f = audacity(tmp_path, CONFLICTED)
     with pytest.raises(LabelImportError) as err:
         import_into_file(target, f, ImportRequest())
-    assert err.value.plan is not None and "5 conflict(s)" in str(err.value)
+    assert err.value.plan is not None and "5 conflicts" in str(err.value)
     assert digest(target) == before
     assert main(["labels", "import", str(target), str(f)]) == 1
     assert "overlaps the segment before it" in capsys.readouterr().err
@@ -146,7 +146,8 @@ def test_refused_import_leaves_the_session_file_unchanged_and_cli_exits_1(tmp_pa
         (20.0, 25.0, "Lee"),
         (55.0, 59.9, "Lee"),
     ]
-    assert read_session(target).label_tracks["coder"].policy == "exclusive"
+    track = read_session(target).label_tracks["coder"]
+    assert track.policy == "exclusive" and track.annotator == "Lee"  # the track records who made it too
 
 
 def test_cli_unknown_classes_then_add_or_map(tmp_path, capsys):

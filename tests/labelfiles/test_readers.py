@@ -92,7 +92,7 @@ def test_eaf_empty_values_are_left_out_and_counted(tmp_path):
     )
     f = read_label_file(eaf(tmp_path, slots, tier), source_session())
     assert [t.name for t in f.tracks] == ["A"]
-    assert any("1 annotation(s) with an empty value" in n for n in f.notes)
+    assert any("1 annotation with an empty value" in n for n in f.notes)
     assert any("'B' has no annotations" in n for n in f.notes)
 
 
@@ -229,7 +229,7 @@ def test_labelstudio_export_shape_with_two_annotators_and_clock_times(tmp_path):
         "label": [(1.0, 2.0, "Walk", "ana@lab.org")],
         "label-labelstudio user 9": [(5.0, 5.0, "Tap", "labelstudio user 9")],
     }
-    assert any("1 result(s) of other types" in n for n in f.notes)
+    assert any("1 result of other types" in n for n in f.notes)
 
 
 def test_format_detection_by_suffix_and_content(tmp_path):
