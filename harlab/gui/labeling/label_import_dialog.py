@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -48,6 +48,8 @@ from harlab.labeling.commands import EditCommand
 LABEL_FILTER = "Label files (*.eaf *.txt *.csv *.tsv *.json);;All files (*)"
 ADD = "\x00add"  #: the class choice "add it to the schema"
 POLICIES = (("refuse", "Refuse: import nothing"), ("clip", "Clip to fit"), ("skip", "Skip those segments"))
+#: Quiet time after a keystroke in a name before the import is planned again.
+TYPING_PAUSE_MS = 250
 
 
 class LabelImportDialog(QDialog):
@@ -63,6 +65,11 @@ class LabelImportDialog(QDialog):
         self.file = file
         self._plan: ImportPlan | None = None
         self._error = ""
+        # typing re-plans once the keys pause: planning a file of 100 000 segments takes seconds
+        self._typing = QTimer(self)
+        self._typing.setSingleShot(True)
+        self._typing.setInterval(TYPING_PAUSE_MS)
+        self._typing.timeout.connect(self.replan)
         layout = QVBoxLayout(self)
         head = QLabel(
             f"<b>{file.path.name}</b> ({file.format}): {counted(len(file.tracks), 'track')}, "
@@ -91,7 +98,7 @@ class LabelImportDialog(QDialog):
             self.tracks.setItem(row, 2, _item(str(len(t.segments))))
             edit = QLineEdit(_free(t.name, taken))
             taken.add(edit.text())
-            edit.textChanged.connect(self.replan)
+            edit.textChanged.connect(self.replan_soon)
             self.name_edits.append(edit)
             self.tracks.setCellWidget(row, 3, edit)
         self.tracks.setMaximumHeight(40 + 30 * min(len(file.tracks), 5))
@@ -104,7 +111,7 @@ class LabelImportDialog(QDialog):
         self.annotator.setPlaceholderText(
             "as the file says: " + ", ".join(file_people) if file_people else "who made these labels"
         )
-        self.annotator.textChanged.connect(self.replan)
+        self.annotator.textChanged.connect(self.replan_soon)
         form.addRow("Annotator", self.annotator)
         self.overlapping = QCheckBox("Segments may overlap (an overlapping track)")
         self.overlapping.toggled.connect(self.replan)
@@ -201,7 +208,20 @@ class LabelImportDialog(QDialog):
         )
 
     # -- the plan -----------------------------------------------------------------------------
+    def replan_soon(self) -> None:
+        """A keystroke: plan again once the typing pauses (OK plans at once if it comes first)."""
+        self._typing.start()
+
+    def accept(self) -> None:
+        """OK (or Enter) right after typing: the plan is brought up to date first, and the dialog
+        closes only if that plan can be imported."""
+        if self._typing.isActive():
+            self.replan()
+        if self._plan is not None and self._plan.ready and self._plan.n_segments > 0:
+            super().accept()
+
     def replan(self) -> None:
+        self._typing.stop()
         if not hasattr(self, "report"):
             return  # still building: the last widget's signal comes first
         try:
@@ -240,9 +260,13 @@ class LabelImportDialog(QDialog):
 
     @property
     def plan(self) -> ImportPlan | None:
+        if self._typing.isActive():
+            self.replan()
         return self._plan
 
     def command(self) -> EditCommand:
+        if self._typing.isActive():
+            self.replan()
         if self._plan is None or not self._plan.ready:
             raise HarlabError(self._error or "the import is not ready")
         return self._plan.command()

@@ -66,9 +66,14 @@ def test_dialog_names_the_track_and_refuses_a_taken_name(qtbot, tmp_path):
     assert d.name_edits[0].text() == "activity-2"  # the session has "activity": a free name is offered
     assert ok_button(d).isEnabled()
     d.name_edits[0].setText("activity")
-    assert not ok_button(d).isEnabled() and "already has a label track" in d.status.text()
+    qtbot.waitUntil(lambda: "already has a label track" in d.status.text())  # once the typing pauses
+    assert not ok_button(d).isEnabled()
     d.name_edits[0].setText("coder B")
-    assert ok_button(d).isEnabled() and d.plan.tracks[0][0] == "coder B"
+    qtbot.waitUntil(lambda: ok_button(d).isEnabled())
+    assert d.plan.tracks[0][0] == "coder B"
+    d.name_edits[0].setText("activity")  # and Enter at once, before the pause: refused, stays open
+    d.accept()
+    assert d.result() == 0 and "already has a label track" in d.status.text()
 
 
 def test_menu_import_is_one_undoable_step(make_window, qtbot, tmp_path):
