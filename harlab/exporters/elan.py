@@ -31,11 +31,10 @@ from harlab.core.session import Session
 from harlab.core.videos import VideoLink
 from harlab.exporters.exporter import (
     Exporter,
-    ExportError,
     ExportJob,
-    pick_tracks,
     plan_outputs,
     register,
+    tracks_per_session,
 )
 from harlab.video.video_reference import resolve_video
 
@@ -252,12 +251,7 @@ class ElanExporter(Exporter):
     options = frozenset({"tracks"})
 
     def write(self, job: ExportJob) -> None:
-        plan = [
-            (s, pick_tracks(s, job.options.tracks, f"session {n}"))
-            for s, n in zip(job.sessions, job.names, strict=True)
-        ]
-        if not any(tracks for _, tracks in plan):
-            raise ExportError("nothing to export: the sessions have no label tracks")
+        plan = tracks_per_session(job)
         targets = plan_outputs(job.out_path, job.names, ".eaf", self.suffixes, self.name)
         paths: Sequence[Path | None] = job.options.session_paths or [None] * len(plan)
         for i, ((session, tracks), final, spath) in enumerate(zip(plan, targets, paths, strict=True)):

@@ -284,6 +284,18 @@ def pick_tracks(session: Session, wanted: Sequence[str] | None, what: str) -> li
     return [session.label_tracks[t] for t in wanted]
 
 
+def tracks_per_session(job: ExportJob) -> list[tuple[Session, list[LabelTrack]]]:
+    """Each session of ``job`` with the label tracks to export from it (the one-file-per-session
+    label formats); refused when no session has any."""
+    plan = [
+        (s, pick_tracks(s, job.options.tracks, f"session {n}"))
+        for s, n in zip(job.sessions, job.names, strict=True)
+    ]
+    if not any(tracks for _, tracks in plan):
+        raise ExportError("nothing to export: the sessions have no label tracks")
+    return plan
+
+
 def pick_video(session: Session, name: str, what: str) -> VideoLink:
     """The session's video ``name`` (for ``--video-times``); a clear error when it has none of that name."""
     link = session.videos.get(name)

@@ -20,11 +20,10 @@ from harlab.core.labels import LabelTrack
 from harlab.core.session import Session
 from harlab.exporters.exporter import (
     Exporter,
-    ExportError,
     ExportJob,
-    pick_tracks,
     plan_outputs,
     register,
+    tracks_per_session,
 )
 
 TIME_SERIES = "ts"
@@ -77,12 +76,7 @@ class LabelStudioExporter(Exporter):
     options = frozenset({"tracks"})
 
     def write(self, job: ExportJob) -> None:
-        plan = [
-            (s, pick_tracks(s, job.options.tracks, f"session {n}"))
-            for s, n in zip(job.sessions, job.names, strict=True)
-        ]
-        if not any(tracks for _, tracks in plan):
-            raise ExportError("nothing to export: the sessions have no label tracks")
+        plan = tracks_per_session(job)
         targets = plan_outputs(job.out_path, job.names, ".json", self.suffixes, self.name)
         for i, ((session, tracks), final) in enumerate(zip(plan, targets, strict=True)):
             tmp = job.out.target(final)
