@@ -16,7 +16,9 @@ at its end, so one operation's peak is not another's: a week-plan simulation of 
 streamed into a file (``SimulatedRun`` into ``SessionWriter``) beside one day of it streamed and
 one day simulated in memory and saved in one go (the way before streaming), and the import of a
 24-hour Fitbit watch file (the longest that format holds) streamed (``harlab import``) beside the
-in-memory read and save. Each is printed against the file size and the samples' size in memory.
+in-memory read and save, and of a ``--csv-hours`` CSV at 50 Hz (a phone logger's day, 170 MB)
+streamed, read into memory and saved, and only parsed whole as strings (the way before the CSV
+importer streamed). Each is printed against the file size and the samples' size in memory.
 The last line is one JSON object with the figures.
 """
 
@@ -106,6 +108,58 @@ def child_import(src: Path, out: Path, how: str) -> dict[str, float]:
     }
 
 
+def child_import_csv(src: Path, out: Path, how: str) -> dict[str, float]:
+    """Import a CSV streamed (``harlab import``'s path), read into a session in memory and saved in one
+    go, or (``"table"``) only parse it whole as strings, which is what the importer did before it
+    streamed and the floor of that way."""
+    import pandas as pd
+
+    from harlab.importers.generic_csv import GenericCsvImporter
+    from harlab.importers.importer import ImportOptions, importers
+    from harlab.importers.run import import_paths
+    from harlab.storage import save_session
+
+    importers()
+    base = _peak_mb()
+    a = time.perf_counter()
+    size = 0.0
+    if how == "stream":
+        (report,) = import_paths([src], out.parent)
+        assert report.ok, report.reason
+        size = report.outputs[0].stat().st_size / 1e6
+    elif how == "memory":
+        (session,) = GenericCsvImporter().read(src, ImportOptions())
+        size = save_session(session, out).stat().st_size / 1e6
+    else:
+        pd.read_csv(src, dtype=str, keep_default_na=False, engine="c")
+    return {
+        "seconds": time.perf_counter() - a,
+        "peak_rss_mb": _peak_mb(),
+        "baseline_rss_mb": base,
+        "file_mb": size,
+    }
+
+
+def write_csv(path: Path, hours: float, rate: float = 50.0) -> int:
+    """A phone-logger-like CSV of ``hours`` at ``rate``: time, three accelerometer channels, a label column."""
+    n = int(hours * 3600 * rate)
+    rng = np.random.default_rng(0)
+    with open(path, "w") as f:
+        f.write(
+            "time_s,accelerometer.x [m/s^2],accelerometer.y [m/s^2],accelerometer.z [m/s^2],label.activity\n"
+        )
+        for i0 in range(0, n, 200_000):
+            i = np.arange(i0, min(n, i0 + 200_000))
+            v = rng.normal(0, 1, (len(i), 3))
+            v[:, 2] += 9.81
+            lab = np.where((i // int(600 * rate)) % 2 == 0, "walking", "sitting")
+            f.writelines(
+                f"{t:.2f},{x:.4f},{y:.4f},{z:.4f},{a}\n"
+                for t, (x, y, z), a in zip((i / rate).tolist(), v.tolist(), lab.tolist(), strict=True)
+            )
+    return n
+
+
 def write_seed_bin(path: Path, hours: float) -> int:
     """A labelled Fitbit watch file of ``hours`` (130-byte batches of float16 samples, 10 Hz)."""
     n_b = int(hours * 3600)
@@ -136,7 +190,7 @@ def _in_child(*args: str) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def memory_part(days: float, rate: float, folder: Path) -> dict[str, object]:
+def memory_part(days: float, rate: float, folder: Path, csv_hours: float = 24.0) -> dict[str, object]:
     """Peak RSS of writing a simulated week and of importing a large file, each in a child."""
     week = _in_child("simulate", str(days), str(rate), str(folder / "week.h5"), "stream")
     day = _in_child("simulate", "1", str(rate), str(folder / "day.h5"), "stream")
@@ -162,7 +216,25 @@ def memory_part(days: float, rate: float, folder: Path) -> dict[str, object]:
         f"for a {imp['file_mb']:.1f} MB file; in memory: {imp_mem['seconds']:.1f} s, "
         f"{imp_mem['peak_rss_mb']:.0f} MB"
     )
+    csv = folder / "phone.csv"
+    n_csv = write_csv(csv, csv_hours)
+    c_stream = _in_child("import-csv", str(csv), str(folder / "imp" / "phone.h5"), "stream")
+    c_mem = _in_child("import-csv", str(csv), str(folder / "phone-mem.h5"), "memory")
+    c_table = _in_child("import-csv", str(csv), str(folder / "unused.h5"), "table")
+    print(
+        f"import a {csv_hours:g} h CSV at 50 Hz ({csv.stat().st_size / 1e6:.0f} MB, {n_csv} rows) streamed: "
+        f"{c_stream['seconds']:.1f} s, peak RSS {c_stream['peak_rss_mb']:.0f} MB; read into memory and saved: "
+        f"{c_mem['peak_rss_mb']:.0f} MB; only parsing it whole as strings (the way before streaming): "
+        f"{c_table['peak_rss_mb']:.0f} MB  ->  {c_table['peak_rss_mb'] / c_stream['peak_rss_mb']:.1f}x"
+    )
     return {
+        "csv_hours": csv_hours,
+        "csv_file_mb": round(csv.stat().st_size / 1e6, 1),
+        "csv_rows": n_csv,
+        "csv_stream_seconds": round(c_stream["seconds"], 1),
+        "csv_stream_peak_rss_mb": round(c_stream["peak_rss_mb"], 1),
+        "csv_memory_peak_rss_mb": round(c_mem["peak_rss_mb"], 1),
+        "csv_whole_table_peak_rss_mb": round(c_table["peak_rss_mb"], 1),
         "sim_days": days,
         "sim_rate_hz": rate,
         "sim_samples": int(week["samples"]),
@@ -189,6 +261,8 @@ def main() -> int:
         kind, *rest = sys.argv[2:]
         if kind == "simulate":
             res = child_simulate(float(rest[0]), float(rest[1]), Path(rest[2]), rest[3])
+        elif kind == "import-csv":
+            res = child_import_csv(Path(rest[0]), Path(rest[1]), rest[2])
         else:
             res = child_import(Path(rest[0]), Path(rest[1]), rest[2])
         print(json.dumps(res))
@@ -202,11 +276,12 @@ def main() -> int:
     ap.add_argument("--days", type=float, default=7.0, help="days of the simulated week (memory part)")
     ap.add_argument("--sim-rate", type=float, default=100.0, help="sample rate of the simulated week")
     ap.add_argument("--memory-only", action="store_true", help="only the memory part")
+    ap.add_argument("--csv-hours", type=float, default=24.0, help="length of the CSV imported (memory part)")
     args = ap.parse_args()
     if args.memory_only:
         with tempfile.TemporaryDirectory(dir=args.dir) as d:
             (Path(d) / "imp").mkdir()
-            result = memory_part(args.days, args.sim_rate, Path(d))
+            result = memory_part(args.days, args.sim_rate, Path(d), args.csv_hours)
         print(json.dumps(result))
         return 0
     hours = args.hours if args.hours is not None else (1.0 if args.quick else 24.0)
@@ -300,7 +375,7 @@ def main() -> int:
         "overview_speedup": round(naive_overview_s / overview_s, 1),
     }
     (Path(tmp.name) / "imp").mkdir()
-    result.update(memory_part(args.days, args.sim_rate, Path(tmp.name)))
+    result.update(memory_part(args.days, args.sim_rate, Path(tmp.name), args.csv_hours))
     tmp.cleanup()
     print(json.dumps(result))
     return 0
