@@ -59,6 +59,21 @@ class _Worker(QObject):
             self._pending[req.key] = req
 
     @Slot()
+    def warm(self) -> None:
+        """Decode each stream's coarse pyramid levels into memory (``StreamData.warm`` where the
+        data has one: a file's lazy streams), answering requests that arrive in between first,
+        so the first zoom to a new level finds its rows decoded without delaying a frame."""
+        for stream in list(self.streams.values()):
+            self.work()
+            warm = getattr(stream.data, "warm", None)
+            if warm is not None:
+                try:
+                    warm()
+                except Exception:  # noqa: BLE001 - the reads that need the level report it
+                    traceback.print_exc()
+        self.work()
+
+    @Slot()
     def work(self) -> None:
         # serve everything pending, then answer once: one repaint for all streams, not one each
         results = []
@@ -96,6 +111,7 @@ class EnvelopeFetcher(QObject):
 
     result = Signal(object)
     _wake = Signal()
+    _warm = Signal()
 
     def __init__(
         self, streams: dict[str, Stream], threaded: bool = True, parent: QObject | None = None
@@ -116,8 +132,10 @@ class EnvelopeFetcher(QObject):
             self._worker = _Worker(streams)
             self._worker.moveToThread(self._thread)
             self._wake.connect(self._worker.work)
+            self._warm.connect(self._worker.warm)
             self._worker.done.connect(self._deliver)
             self._thread.start()
+            self._warm.emit()
             ref = weakref.ref(self)
 
             def stop() -> None:  # a script that never closes its window must not abort at exit
