@@ -183,9 +183,10 @@ def sequence(duration: float, seed: int = 1) -> list[tuple[str, float, float]]:
     return out
 
 
-def open_window(path: Path, size):
+def open_window(path: Path, size, before_open=None):
     """A main window with ``path`` open and drawn, the seconds from ``open_path`` to the
-    first frame and the CPU seconds this process spent on them."""
+    first frame and the CPU seconds this process spent on them (``before_open`` runs first,
+    untimed)."""
     from PySide6.QtWidgets import QApplication
 
     from harlab.gui.main_window import MainWindow
@@ -195,6 +196,8 @@ def open_window(path: Path, size):
     w.resize(*size)
     w.show()
     app.processEvents()
+    if before_open is not None:
+        before_open()
     t, c = time.perf_counter(), time.process_time()
     assert w.open_path(path)
     while not w.timeline.is_idle():
@@ -212,14 +215,24 @@ def close_window(w) -> None:
     QApplication.instance().processEvents()
 
 
-def measure_first_open(path: Path, size) -> float:
+def measure_first_open(path: Path, size, spare: bool) -> float:
     """Seconds to open a file this process did not write, to its first frame: the hostile-file
     defences (the metadata probe in a child process and the scan of the file's bytes for
-    corrupt global heaps) come first."""
-    from harlab.storage.probe import forget_all
+    corrupt global heaps) come first. With ``spare``, as in a workbench that has been open for
+    a moment (the probe's child, started with the window, has done its imports); without, as
+    ``harlab FILE`` from the command line (the child starts when the file is opened)."""
+    from harlab.storage import probe
 
-    forget_all()
-    w, seconds, _ = open_window(path, size)
+    def prepare() -> None:
+        probe.forget_all()
+        if spare:
+            probe.prestart()
+            if not probe.wait_for_spare(60.0):
+                print("the probe's child did not get ready within 60 s", file=sys.stderr)
+        else:
+            probe.discard_spare()
+
+    w, seconds, _ = open_window(path, size, prepare)
     close_window(w)
     return seconds
 
@@ -387,7 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     duration = hours * 3600
     ranges = sequence(duration)
     size = (1400, 860)
-    first_open = measure_first_open(path, size)
+    first_open_cold = measure_first_open(path, size, spare=False)
+    gc.collect()
+    first_open = measure_first_open(path, size, spare=True)
     gc.collect()
     # the file was written by build_file (in this run or an earlier one): opened as harlab opens
     # a file it imported, recorded or saved, without the hostile-file defences
@@ -395,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     h = measure_harlab(path, ranges, size, args.screenshot)
     hs = summary(h)
     print(
-        f"harlab : open {hs['open_s']:.2f} s ({h['open_cpu_s']:.2f} s CPU; first open of a file from elsewhere {first_open:.2f} s), "
+        f"harlab : open {hs['open_s']:.2f} s ({h['open_cpu_s']:.2f} s CPU; first open of a file from elsewhere "
+        f"{first_open:.2f} s, {first_open_cold:.2f} s as `harlab FILE`), "
         f"RSS after open {hs['rss_open_mb']:.0f} MB, "
         f"frame median {hs['median_frame_ms']:.1f} ms, p95 {hs['p95_frame_ms']:.1f} ms, "
         f"max {hs['max_frame_ms']:.1f} ms, CPU p95 {hs['p95_frame_cpu_ms']:.1f} ms, RSS {hs['rss_mb']:.0f} MB (+{hs['rss_delta_mb']:.0f}), "
@@ -420,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
             **hs,
             "open_cpu_s": round(h["open_cpu_s"], 3),
             "first_open_untrusted_s": round(first_open, 3),
+            "first_open_untrusted_no_spare_s": round(first_open_cold, 3),
             "summarised_levels": sorted(set(h["summarised"])),
         },
     }

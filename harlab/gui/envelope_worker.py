@@ -60,17 +60,19 @@ class _Worker(QObject):
 
     @Slot()
     def warm(self) -> None:
-        """Decode each stream's coarse pyramid levels into memory (``StreamData.warm`` where the
-        data has one: a file's lazy streams), answering requests that arrive in between first,
-        so the first zoom to a new level finds its rows decoded without delaying a frame."""
+        """Decode each stream's coarse pyramid levels into memory (``warm()`` where the data has
+        one: a file's lazy streams, one slice per step), answering the requests that arrive
+        between steps, so the first zoom to a new level finds its rows decoded without any
+        frame waiting for more than a slice."""
         for stream in list(self.streams.values()):
-            self.work()
             warm = getattr(stream.data, "warm", None)
-            if warm is not None:
-                try:
-                    warm()
-                except Exception:  # noqa: BLE001 - the reads that need the level report it
-                    traceback.print_exc()
+            if warm is None:
+                continue
+            try:
+                for _step in warm():
+                    self.work()  # a request waits for one slice at most
+            except Exception:  # noqa: BLE001 - the reads that need the level report it
+                traceback.print_exc()
         self.work()
 
     @Slot()

@@ -7,7 +7,7 @@ gives at least ``max_bins`` bins, reads only that slice and merges neighbouring 
 so drawing a 24-hour overview reads a few hundred kilobytes, not the recording.
 
 The coarse pyramid levels are also kept decoded in memory (up to ``LEVEL_CACHE_BYTES`` per
-stream, coarsest first, loaded by :meth:`H5StreamData.warm` or on first use): a zoom to a
+stream, coarsest first, once :meth:`H5StreamData.warm` has run, on a background thread): a zoom to a
 new level or a pan far away is then a slice of an array instead of decompressing chunks,
 which is what the first frame at a new zoom level of a day or a week used to wait for.
 """
@@ -31,6 +31,9 @@ from harlab.storage.pyramid import group_reduce
 #: row per 256 samples and coarser); level 1 (a row per 16 samples, 17 MB a day) costs more to
 #: decode than the reads it would save, and its rows are read from the file.
 LEVEL_CACHE_BYTES = 12 << 20
+#: Only levels summarising at least this many samples per row are kept: a finer level is a large
+#: share of the file (level 1 is a sixteenth of the samples), and opening must read little of it.
+MIN_CACHED_SAMPLES_PER_ROW = 64
 #: Rows read from a level per h5py call while warming: h5py holds Python's lock during a call,
 #: so a level is read a chunk or so at a time and a window painting beside it never waits long.
 WARM_ROWS = 16384
@@ -63,7 +66,7 @@ class H5StreamData:
         self._n = int(self._time.shape[0])
         self._index_cache: tuple[np.ndarray, int] | None = None
         self._bounds: tuple[float, float] | None = None
-        #: level number -> decoded (time, lo, hi); only levels within LEVEL_CACHE_BYTES
+        #: level number -> decoded (time, lo, hi), filled by warm(); only levels within LEVEL_CACHE_BYTES
         self._decoded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._cacheable = self._cacheable_levels()
 
@@ -73,6 +76,8 @@ class H5StreamData:
         out: set[int] = set()
         total = 0
         for k in range(len(self._levels), 0, -1):
+            if self._factor**k < MIN_CACHED_SAMPLES_PER_ROW:
+                break
             lv = self._levels[k - 1]
             try:
                 rows = int(lv["lo"].shape[0])
@@ -87,35 +92,29 @@ class H5StreamData:
             out.add(k)
         return out
 
-    def warm(self) -> None:
-        """Decode every level that fits the memory budget now (a background thread calls this
-        after opening, so the first zoom to any of them needs no file read)."""
-        with self._guard():
-            for k in sorted(self._cacheable, reverse=True):
-                self._level(k, WARM_ROWS)
+    def warm(self) -> Iterator[None]:
+        """Decode every level that fits the memory budget, a slice of ``WARM_ROWS`` rows per step
+        (a background thread runs the steps after opening, answering the views' requests between
+        them, so the first zoom to any of these levels needs no file read and no request waits
+        for more than one slice)."""
+        for k in sorted(self._cacheable, reverse=True):
+            if k in self._decoded:
+                continue
+            lv = self._levels[k - 1]
+            with self._guard():
+                n = min(int(lv["time"].shape[0]), int(lv["lo"].shape[0]), int(lv["hi"].shape[0]))
+            parts = []
+            for a in range(0, n, WARM_ROWS):
+                with self._guard():
+                    parts.append(tuple(lv[name][a : a + WARM_ROWS] for name in ("time", "lo", "hi")))
+                yield
+            if k not in self._decoded and parts:
+                t, lo, hi = (np.concatenate([p[i] for p in parts]) for i in range(3))
+                self._decoded[k] = (t, lo, hi)  # one assignment: readers see all of it or none
 
     def decoded_levels(self) -> dict[int, int]:
         """Level number -> bytes of each level held decoded in memory now (tests, benchmarks)."""
         return {k: sum(a.nbytes for a in arrays) for k, arrays in self._decoded.items()}
-
-    def _level(self, k: int, step: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Level ``k`` decoded (time, lo, hi), reading it now if it fits the budget; None if not."""
-        got = self._decoded.get(k)
-        if got is not None or k not in self._cacheable:
-            return got
-        lv = self._levels[k - 1]
-        n = min(int(lv["time"].shape[0]), int(lv["lo"].shape[0]), int(lv["hi"].shape[0]))
-        step = step or max(n, 1)
-        parts = [
-            (lv["time"][a : a + step], lv["lo"][a : a + step], lv["hi"][a : a + step])
-            for a in range(0, n, step)
-        ]
-        if parts:
-            got = tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[assignment]
-        else:
-            got = (lv["time"][:0], lv["lo"][:0], lv["hi"][:0])
-        self._decoded[k] = got  # one assignment: a reader on another thread sees all or nothing
-        return got
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -180,7 +179,7 @@ class H5StreamData:
             r0, r1 = i0 // spr, -(-i1 // spr)
             if r1 - r0 >= max_bins:
                 g = -(-(r1 - r0) // max_bins)
-                decoded = self._level(k)
+                decoded = self._decoded.get(k)  # warmed: a slice of memory, not of the file
                 if decoded is not None:
                     tt, lo, hi = decoded
                     r1 = min(r0 + g * -(-(r1 - r0) // g), len(lo))  # whole bins only
