@@ -215,7 +215,7 @@ def close_window(w) -> None:
     QApplication.instance().processEvents()
 
 
-def measure_first_open(path: Path, size, spare: bool) -> float:
+def measure_first_open(path: Path, size, spare: bool) -> float | None:
     """Seconds to open a file this process did not write, to its first frame: the hostile-file
     defences (the metadata probe in a child process and the scan of the file's bytes for
     corrupt global heaps) come first. With ``spare``, as in a workbench that has been open for
@@ -223,13 +223,16 @@ def measure_first_open(path: Path, size, spare: bool) -> float:
     ``harlab FILE`` from the command line (the child starts when the file is opened)."""
     from harlab.storage import probe
 
+    if spare and not hasattr(probe, "prestart"):
+        return None  # an older harlab (timeline_compare.py's baseline): no child started ahead
+
     def prepare() -> None:
         probe.forget_all()
         if spare:
             probe.prestart()
             if not probe.wait_for_spare(60.0):
                 print("the probe's child did not get ready within 60 s", file=sys.stderr)
-        else:
+        elif hasattr(probe, "discard_spare"):
             probe.discard_spare()
 
     w, seconds, _ = open_window(path, size, prepare)
@@ -411,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     hs = summary(h)
     print(
         f"harlab : open {hs['open_s']:.2f} s ({h['open_cpu_s']:.2f} s CPU; first open of a file from elsewhere "
-        f"{first_open:.2f} s, {first_open_cold:.2f} s as `harlab FILE`), "
+        f"{first_open or float('nan'):.2f} s, {first_open_cold:.2f} s as `harlab FILE`), "
         f"RSS after open {hs['rss_open_mb']:.0f} MB, "
         f"frame median {hs['median_frame_ms']:.1f} ms, p95 {hs['p95_frame_ms']:.1f} ms, "
         f"max {hs['max_frame_ms']:.1f} ms, CPU p95 {hs['p95_frame_cpu_ms']:.1f} ms, RSS {hs['rss_mb']:.0f} MB (+{hs['rss_delta_mb']:.0f}), "
@@ -435,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         "harlab": {
             **hs,
             "open_cpu_s": round(h["open_cpu_s"], 3),
-            "first_open_untrusted_s": round(first_open, 3),
+            "first_open_untrusted_s": None if first_open is None else round(first_open, 3),
             "first_open_untrusted_no_spare_s": round(first_open_cold, 3),
             "summarised_levels": sorted(set(h["summarised"])),
         },

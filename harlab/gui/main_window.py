@@ -924,6 +924,7 @@ class MainWindow(QMainWindow):
             return False
         settings.add_recent_file(p)
         self.video_dock.set_session_path(p)
+        self.week_dock.set_path(p)
         self._saved()
         return True
 
