@@ -12,10 +12,13 @@ view has been repainted; the p95 is reported per zoom level. The same sequence t
 on a naive pyqtgraph view of the same arrays, fully in memory (PlotDataItems with
 clipToView and autoDownsample "peak"); ``--naive-hours`` caps the naive view's share of
 the file for a week, whose arrays (6 GB as float64 in pyqtgraph) would not fit. The open
-time is measured twice: for a file harlab wrote (as after an import, a recording or a save)
-and for the first open of a file from elsewhere, which first passes the hostile-file
-checks (a metadata probe in a child process and a scan of every byte for corrupt global
-heaps). The last line printed is one JSON object.
+time is measured for a file harlab wrote (as after an import, a recording or a save) and
+for the first open of a file from elsewhere, which first passes the hostile-file checks (a
+metadata probe in a child process and a scan of every byte for corrupt global heaps): in a
+workbench open for a moment (the probe's child, started with the window, waits ready) and
+as ``harlab FILE`` (the child starts with the open). Frame CPU time (all threads) is
+reported beside wall time, per zoom level. The last line printed is one JSON object;
+``timeline_compare.py`` runs this script on two trees in turns.
 
     python benchmarks/timeline.py            # 24 h (first run builds a ~1 GB file)
     python benchmarks/timeline.py --days 7   # a week (first run builds a ~4 GB file)
@@ -405,13 +408,13 @@ def main(argv: list[str] | None = None) -> int:
     size = (1400, 860)
     first_open_cold = measure_first_open(path, size, spare=False)
     gc.collect()
-    first_open = measure_first_open(path, size, spare=True)
-    gc.collect()
     # the file was written by build_file (in this run or an earlier one): opened as harlab opens
     # a file it imported, recorded or saved, without the hostile-file defences
     trust(path)
     h = measure_harlab(path, ranges, size, args.screenshot)
     hs = summary(h)
+    first_open = measure_first_open(path, size, spare=True)  # after: its window would weigh on the RSS above
+    gc.collect()
     print(
         f"harlab : open {hs['open_s']:.2f} s ({h['open_cpu_s']:.2f} s CPU; first open of a file from elsewhere "
         f"{first_open or float('nan'):.2f} s, {first_open_cold:.2f} s as `harlab FILE`), "

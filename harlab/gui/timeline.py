@@ -709,6 +709,8 @@ class Timeline(QWidget):
             self._syncing = False
         for sp in self.stream_plots:
             sp.show_range(t0, t1)
+            if self.fetcher is None or not self.fetcher.is_waiting(sp.stream.name):
+                sp.autoscale_y()  # before the paint: a later change would draw the curves twice
         self._fetch_timer.start()
 
     def _apply_pending_range(self) -> None:
