@@ -87,7 +87,7 @@ class YGrid(ViewCoveringItem):
         super().__init__()
         self.axis = axis
         self.setCacheMode(QGraphicsItem.CacheMode.NoCache)
-        self.setZValue(-50)  # under the curves
+        self.setZValue(-5)  # over the label shades (-10), under the curves (0)
         self.color = QColor("#808080")
         self.alpha = 0.2
         self._drawn: tuple[tuple, list[tuple[QPen, list[QLineF]]]] | None = None
