@@ -238,7 +238,8 @@ def _hand_to_spare(path: Path) -> subprocess.Popen[bytes] | None:
         return None
     try:
         # hex: any bytes a path may hold, newlines included, on one line
-        child.stdin.write(os.fsencode(str(path)).hex().encode("ascii") + b"\n")
+        # absolute: the child kept the working directory this process had when it started
+        child.stdin.write(os.fsencode(os.path.abspath(path)).hex().encode("ascii") + b"\n")
         child.stdin.flush()
     except OSError:
         _end(child)
