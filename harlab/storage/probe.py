@@ -108,16 +108,9 @@ def probe_metadata(path: str | Path) -> None:
         return  # (a path that cannot be stat'ed is reported by the caller's own open)
     started = time.monotonic()
     child = _hand_to_spare(path)
+    spare = child is not None
     if child is None:
-        try:
-            child = subprocess.Popen(
-                _child_command(str(path)),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:  # no child can be started (no processes left): the scan alone
-            child = None
+        child = _start_child(path)
     try:
         heap = global_heap_problems(path)
     except (OSError, ValueError) as exc:
@@ -126,24 +119,31 @@ def probe_metadata(path: str | Path) -> None:
     if heap:
         _end(child)
         raise SessionFileError(path, f"refused: {heap[0]}")
-    if child is None:
-        return
-    try:
-        out, _ = child.communicate(timeout=max(0.0, PROBE_TIMEOUT_S - (time.monotonic() - started)))
-    except subprocess.TimeoutExpired:
-        out = _end(child)
-        if READY not in out:
+    while True:
+        if child is None:
+            return
+        try:
+            out, _ = child.communicate(timeout=max(0.0, PROBE_TIMEOUT_S - (time.monotonic() - started)))
+        except subprocess.TimeoutExpired:
+            out = _end(child)
+            if READY not in out:
+                raise SessionFileError(
+                    path,
+                    f"the check of this file's metadata in a child process did not start within "
+                    f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
+                ) from None
             raise SessionFileError(
                 path,
-                f"the check of this file's metadata in a child process did not start within "
-                f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
+                f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
+                "(it loops on damaged metadata, or the file holds far more objects than a session file has): "
+                "the file is damaged",
             ) from None
-        raise SessionFileError(
-            path,
-            f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
-            "(it loops on damaged metadata, or the file holds far more objects than a session file has): "
-            "the file is damaged",
-        ) from None
+        if spare and READY not in out:
+            # the child started ahead ended before it took the file (killed, out of memory): nothing
+            # to do with this file, so a fresh child probes it
+            child, spare = _start_child(path), False
+            continue
+        break
     rc = child.returncode
     if rc > 0 and READY not in out:
         return  # the child never reached the walk (an interpreter that cannot run it): read without the probe
@@ -162,6 +162,19 @@ def probe_metadata(path: str | Path) -> None:
         path,
         f"the HDF5 library crashed reading this file's metadata ({_describe(rc)}): the file is damaged",
     )
+
+
+def _start_child(path: Path) -> subprocess.Popen[bytes] | None:
+    """A fresh child probing ``path``; None when no process can be started (the scan alone)."""
+    try:
+        return subprocess.Popen(
+            _child_command(str(path)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
 
 
 def _child_command(arg: str) -> list[str]:
