@@ -12,10 +12,13 @@ view has been repainted; the p95 is reported per zoom level. The same sequence t
 on a naive pyqtgraph view of the same arrays, fully in memory (PlotDataItems with
 clipToView and autoDownsample "peak"); ``--naive-hours`` caps the naive view's share of
 the file for a week, whose arrays (6 GB as float64 in pyqtgraph) would not fit. The open
-time is measured twice: for a file harlab wrote (as after an import, a recording or a save)
-and for the first open of a file from elsewhere, which first passes the hostile-file
-checks (a metadata probe in a child process and a scan of every byte for corrupt global
-heaps). The last line printed is one JSON object.
+time is measured for a file harlab wrote (as after an import, a recording or a save) and
+for the first open of a file from elsewhere, which first passes the hostile-file checks (a
+metadata probe in a child process and a scan of every byte for corrupt global heaps): in a
+workbench open for a moment (the probe's child, started with the window, waits ready) and
+as ``harlab FILE`` (the child starts with the open). Frame CPU time (all threads) is
+reported beside wall time, per zoom level. The last line printed is one JSON object;
+``timeline_compare.py`` runs this script on two trees in turns.
 
     python benchmarks/timeline.py            # 24 h (first run builds a ~1 GB file)
     python benchmarks/timeline.py --days 7   # a week (first run builds a ~4 GB file)
@@ -183,9 +186,10 @@ def sequence(duration: float, seed: int = 1) -> list[tuple[str, float, float]]:
     return out
 
 
-def open_window(path: Path, size):
+def open_window(path: Path, size, before_open=None):
     """A main window with ``path`` open and drawn, the seconds from ``open_path`` to the
-    first frame and the CPU seconds this process spent on them."""
+    first frame and the CPU seconds this process spent on them (``before_open`` runs first,
+    untimed)."""
     from PySide6.QtWidgets import QApplication
 
     from harlab.gui.main_window import MainWindow
@@ -195,6 +199,8 @@ def open_window(path: Path, size):
     w.resize(*size)
     w.show()
     app.processEvents()
+    if before_open is not None:
+        before_open()
     t, c = time.perf_counter(), time.process_time()
     assert w.open_path(path)
     while not w.timeline.is_idle():
@@ -212,14 +218,27 @@ def close_window(w) -> None:
     QApplication.instance().processEvents()
 
 
-def measure_first_open(path: Path, size) -> float:
+def measure_first_open(path: Path, size, spare: bool) -> float | None:
     """Seconds to open a file this process did not write, to its first frame: the hostile-file
     defences (the metadata probe in a child process and the scan of the file's bytes for
-    corrupt global heaps) come first."""
-    from harlab.storage.probe import forget_all
+    corrupt global heaps) come first. With ``spare``, as in a workbench that has been open for
+    a moment (the probe's child, started with the window, has done its imports); without, as
+    ``harlab FILE`` from the command line (the child starts when the file is opened)."""
+    from harlab.storage import probe
 
-    forget_all()
-    w, seconds, _ = open_window(path, size)
+    if spare and not hasattr(probe, "prestart"):
+        return None  # an older harlab (timeline_compare.py's baseline): no child started ahead
+
+    def prepare() -> None:
+        probe.forget_all()
+        if spare:
+            probe.prestart()
+            if not probe.wait_for_spare(60.0):
+                print("the probe's child did not get ready within 60 s", file=sys.stderr)
+        elif hasattr(probe, "discard_spare"):
+            probe.discard_spare()
+
+    w, seconds, _ = open_window(path, size, prepare)
     close_window(w)
     return seconds
 
@@ -235,7 +254,7 @@ def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
         app.processEvents()
         w.grab().save(str(screenshot))
     frames: dict[str, list[float]] = {}
-    cpu: list[float] = []  #: CPU seconds of the process (all threads) per frame
+    cpu: dict[str, list[float]] = {}  #: CPU seconds of the process (all threads) per frame
     summarised = []
     for level, a, b in ranges:
         t, c = time.perf_counter(), time.process_time()
@@ -247,7 +266,7 @@ def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
         w.timeline.axis_view.viewport().repaint()
         w.timeline.overview.viewport().repaint()
         frames.setdefault(level, []).append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
+        cpu.setdefault(level, []).append(time.process_time() - c)
         summarised.append(w.timeline.summarised_factor())
     out = figures(open_s, frames, cpu, rss_open, rss0)
     drawn = max(row.band.last_drawn for row in w.timeline.bands)
@@ -256,7 +275,11 @@ def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
 
 
 def figures(
-    open_s: float, frames: dict[str, list[float]], cpu: list[float], rss_open: float, rss0: float
+    open_s: float,
+    frames: dict[str, list[float]],
+    cpu: dict[str, list[float]],
+    rss_open: float,
+    rss0: float,
 ) -> dict:
     """What both views report; the RSS now, after the frames. The CPU time per frame is less
     sensitive than the wall time to other processes on a busy machine."""
@@ -303,14 +326,14 @@ def measure_naive(path: Path, ranges, size, hours: float) -> dict:
     open_s = time.perf_counter() - t
     rss_open = rss_mb()
     frames: dict[str, list[float]] = {}
-    cpu: list[float] = []
+    cpu: dict[str, list[float]] = {}
     for level, a, b in ranges:
         t, c = time.perf_counter(), time.process_time()
         plots[0].setXRange(a, b, padding=0)
         app.processEvents()
         glw.viewport().repaint()
         frames.setdefault(level, []).append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
+        cpu.setdefault(level, []).append(time.process_time() - c)
     out = figures(open_s, frames, cpu, rss_open, rss0)
     glw.close()
     glw.deleteLater()
@@ -325,6 +348,7 @@ def p95(xs: list[float]) -> float:
 def summary(m: dict) -> dict:
     """Rounded figures of one view: open, RSS, frame p95 overall and per zoom level (ms)."""
     every = [x for xs in m["frames"].values() for x in xs]
+    every_cpu = [x for xs in m["cpu"].values() for x in xs]
     return {
         "open_s": round(m["open_s"], 3),
         "rss_open_mb": round(m["rss_open_mb"], 1),
@@ -334,8 +358,9 @@ def summary(m: dict) -> dict:
         "p95_frame_ms": round(p95(every) * 1000, 2),
         "max_frame_ms": round(max(every) * 1000, 2),
         "p95_ms_by_level": {k: round(p95(v) * 1000, 2) for k, v in m["frames"].items()},
-        "p95_frame_cpu_ms": round(p95(m["cpu"]) * 1000, 2),
-        "median_frame_cpu_ms": round(statistics.median(m["cpu"]) * 1000, 2),
+        "p95_frame_cpu_ms": round(p95(every_cpu) * 1000, 2),
+        "median_frame_cpu_ms": round(statistics.median(every_cpu) * 1000, 2),
+        "p95_cpu_ms_by_level": {k: round(p95(v) * 1000, 2) for k, v in m["cpu"].items()},
     }
 
 
@@ -381,21 +406,27 @@ def main(argv: list[str] | None = None) -> int:
     duration = hours * 3600
     ranges = sequence(duration)
     size = (1400, 860)
-    first_open = measure_first_open(path, size)
+    first_open_cold = measure_first_open(path, size, spare=False)
     gc.collect()
     # the file was written by build_file (in this run or an earlier one): opened as harlab opens
     # a file it imported, recorded or saved, without the hostile-file defences
     trust(path)
     h = measure_harlab(path, ranges, size, args.screenshot)
     hs = summary(h)
+    first_open = measure_first_open(path, size, spare=True)  # after: its window would weigh on the RSS above
+    gc.collect()
     print(
-        f"harlab : open {hs['open_s']:.2f} s ({h['open_cpu_s']:.2f} s CPU; first open of a file from elsewhere {first_open:.2f} s), "
+        f"harlab : open {hs['open_s']:.2f} s ({h['open_cpu_s']:.2f} s CPU; first open of a file from elsewhere "
+        f"{first_open or float('nan'):.2f} s, {first_open_cold:.2f} s as `harlab FILE`), "
         f"RSS after open {hs['rss_open_mb']:.0f} MB, "
         f"frame median {hs['median_frame_ms']:.1f} ms, p95 {hs['p95_frame_ms']:.1f} ms, "
         f"max {hs['max_frame_ms']:.1f} ms, CPU p95 {hs['p95_frame_cpu_ms']:.1f} ms, RSS {hs['rss_mb']:.0f} MB (+{hs['rss_delta_mb']:.0f}), "
         f"label rects drawn <= {h['max_label_rects']}"
     )
     print("         p95 per zoom: " + ", ".join(f"{k} {v:.1f} ms" for k, v in hs["p95_ms_by_level"].items()))
+    print(
+        "     CPU p95 per zoom: " + ", ".join(f"{k} {v:.1f} ms" for k, v in hs["p95_cpu_ms_by_level"].items())
+    )
     result: dict = {
         "hours": hours,
         "days": round(hours / 24, 3),
@@ -410,7 +441,8 @@ def main(argv: list[str] | None = None) -> int:
         "harlab": {
             **hs,
             "open_cpu_s": round(h["open_cpu_s"], 3),
-            "first_open_untrusted_s": round(first_open, 3),
+            "first_open_untrusted_s": None if first_open is None else round(first_open, 3),
+            "first_open_untrusted_no_spare_s": round(first_open_cold, 3),
             "summarised_levels": sorted(set(h["summarised"])),
         },
     }
@@ -428,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "         p95 per zoom: " + ", ".join(f"{k} {v:.1f} ms" for k, v in ns["p95_ms_by_level"].items())
         )
+        print(
+            "     CPU p95 per zoom: "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in ns["p95_cpu_ms_by_level"].items())
+        )
         result["naive"] = {"hours": naive_hours, **ns}
         ratios = {
             k: round(ns[k] / max(hs[k], 1e-9), 2)
@@ -437,6 +473,11 @@ def main(argv: list[str] | None = None) -> int:
             k: round(v / max(hs["p95_ms_by_level"].get(k, 0), 1e-9), 2)
             for k, v in ns["p95_ms_by_level"].items()
             if k in hs["p95_ms_by_level"] and k != "whole"
+        }
+        ratios["p95_cpu_by_level"] = {
+            k: round(v / max(hs["p95_cpu_ms_by_level"].get(k, 0), 1e-9), 2)
+            for k, v in ns["p95_cpu_ms_by_level"].items()
+            if k in hs["p95_cpu_ms_by_level"] and k != "whole"
         }
         result["ratios_naive_over_harlab"] = ratios
         print(

@@ -59,6 +59,23 @@ class _Worker(QObject):
             self._pending[req.key] = req
 
     @Slot()
+    def warm(self) -> None:
+        """Decode each stream's coarse pyramid levels into memory (``warm()`` where the data has
+        one: a file's lazy streams, one slice per step), answering the requests that arrive
+        between steps, so the first zoom to a new level finds its rows decoded without any
+        frame waiting for more than a slice."""
+        for stream in list(self.streams.values()):
+            warm = getattr(stream.data, "warm", None)
+            if warm is None:
+                continue
+            try:
+                for _step in warm():
+                    self.work()  # a request waits for one slice at most
+            except Exception:  # noqa: BLE001 - the reads that need the level report it
+                traceback.print_exc()
+        self.work()
+
+    @Slot()
     def work(self) -> None:
         # serve everything pending, then answer once: one repaint for all streams, not one each
         results = []
@@ -96,6 +113,7 @@ class EnvelopeFetcher(QObject):
 
     result = Signal(object)
     _wake = Signal()
+    _warm = Signal()
 
     def __init__(
         self, streams: dict[str, Stream], threaded: bool = True, parent: QObject | None = None
@@ -116,8 +134,10 @@ class EnvelopeFetcher(QObject):
             self._worker = _Worker(streams)
             self._worker.moveToThread(self._thread)
             self._wake.connect(self._worker.work)
+            self._warm.connect(self._worker.warm)
             self._worker.done.connect(self._deliver)
             self._thread.start()
+            self._warm.emit()
             ref = weakref.ref(self)
 
             def stop() -> None:  # a script that never closes its window must not abort at exit

@@ -106,6 +106,9 @@ class MainWindow(QMainWindow):
         self.last_message = ""
         self.last_import_reports: list = []  #: per-file reports of the last batch import
         self._import: BackgroundJob | None = None
+        from harlab.storage.probe import prestart
+
+        prestart()  # the hostile-file probe's child imports now, not when a file from elsewhere opens
         self._import_path = Path()  #: the file being imported, or the batch's output folder
         self._dialogs: list[QWidget] = []
 
@@ -955,7 +958,7 @@ class MainWindow(QMainWindow):
         import threading
 
         from harlab.storage import has_unrecovered_journal
-        from harlab.storage.probe import is_trusted, probe_metadata
+        from harlab.storage.probe import is_trusted, prestart, probe_metadata
 
         if is_trusted(path) or has_unrecovered_journal(path):
             return  # recovery rewrites the file from the journal before it is read
@@ -976,6 +979,7 @@ class MainWindow(QMainWindow):
                 thread.join(0.02)
         finally:
             QApplication.restoreOverrideCursor()
+            prestart()  # a child for the next file from elsewhere (each child probes one file)
         if failure:
             raise failure[0]
 
@@ -1031,6 +1035,7 @@ class MainWindow(QMainWindow):
             return False
         settings.add_recent_file(p)
         self.video_dock.set_session_path(p)
+        self.week_dock.set_path(p)
         self._saved()
         return True
 

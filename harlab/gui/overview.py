@@ -2,8 +2,9 @@
 
 A coarse envelope of the first stream (one request at open time, from the file's
 pyramid), a compact strip of the active label track, a thin line and the day's
-name at each local midnight, and a rectangle for the visible range. Clicking
-centres the view there; dragging the rectangle pans it.
+name at each local midnight, the session's non-wear greyed as on the traces, and a
+rectangle for the visible range. Clicking centres the view there; dragging the
+rectangle pans it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
 
 from harlab.core.labels import LabelSchema, LabelTrack
+from harlab.core.quality_tracks import QualityTrack, nonwear_spans
 from harlab.core.session import Session
 from harlab.gui.label_band import LabelBandItem
+from harlab.gui.nonwear_shade import NonwearShade
 from harlab.gui.palette import PlotColors
 from harlab.gui.timeaxis import MidnightLines
 from harlab.gui.timehub import TimeHub
@@ -71,6 +74,7 @@ class OverviewBar(pg.PlotWidget):
         self.band: LabelBandItem | None = None
         self.pred_band: LabelBandItem | None = None  #: predictions, a thin strip under the labels
         self._track: LabelTrack | None = None  #: the label track the band shows
+        self.nonwear: NonwearShade | None = None  #: the session's non-wear, greyed
         self.day_lines = MidnightLines(colors.foreground, labels=True)
         self.plot_item.addItem(self.day_lines, ignoreBounds=True)
         self.view_rect = QGraphicsRectItem()
@@ -116,6 +120,7 @@ class OverviewBar(pg.PlotWidget):
                 y = 0.35 + 0.6 * np.clip(top / scale, 0, 1)
                 self.curve.setData(env.time, y)
         self.set_track(track, schema)
+        self.set_nonwear(nonwear_spans(session.quality_tracks))
         self.plot_item.setXRange(t0, t1 if t1 > t0 else t0 + 1, padding=0)
         self.plot_item.setYRange(0, 1, padding=0)
         self._show_range(*self.hub.range)
@@ -136,6 +141,17 @@ class OverviewBar(pg.PlotWidget):
             )
             self.band.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot_item.addItem(self.band, ignoreBounds=True)
+
+    def set_nonwear(self, track: QualityTrack | None) -> None:
+        """Grey ``track``'s spans (the session's non-wear) over the whole height, under the
+        view rectangle; None or an empty track shows none."""
+        if self.nonwear is not None:
+            self.plot_item.removeItem(self.nonwear)
+            self.nonwear = None
+        if track is not None and len(track):
+            self.nonwear = NonwearShade(track)
+            self.nonwear.setZValue(15)  # over the curve and the strips, under the view rectangle (20)
+            self.plot_item.addItem(self.nonwear, ignoreBounds=True)
 
     def set_prediction(self, track: LabelTrack | None, schema: LabelSchema) -> None:
         """Show a prediction track's segments (its display track) in a thin strip below the labels."""

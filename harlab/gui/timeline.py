@@ -122,6 +122,7 @@ class Timeline(QWidget):
         self.fetcher: EnvelopeFetcher | None = None
         self._start_local: datetime | None = None
         self._syncing = False
+        self._asking = False  #: inside _request: answers wait to show a pending range
         self._mouse_t: float | None = None
 
         self.readout = QLabel(" ")
@@ -744,6 +745,8 @@ class Timeline(QWidget):
             self._syncing = False
         for sp in self.stream_plots:
             sp.show_range(t0, t1)
+            if self.fetcher is None or not self.fetcher.is_waiting(sp.stream.name):
+                sp.autoscale_y()  # before the paint: a later change would draw the curves twice
         self._fetch_timer.start()
 
     def _apply_pending_range(self) -> None:
@@ -844,14 +847,18 @@ class Timeline(QWidget):
         if self.fetcher is None:
             return False
         asked = False
-        for sp in self.stream_plots:
-            need = sp.needed(v0, v1)
-            if need is None:
-                continue
-            t0, t1, bins = need
-            sp.mark_requested(t0, t1, bins)
-            self.fetcher.request(sp.stream.name, t0, t1, bins)
-            asked = True
+        self._asking = True
+        try:
+            for sp in self.stream_plots:
+                need = sp.needed(v0, v1)
+                if need is None:
+                    continue
+                t0, t1, bins = need
+                sp.mark_requested(t0, t1, bins)
+                self.fetcher.request(sp.stream.name, t0, t1, bins)
+                asked = True
+        finally:
+            self._asking = False
         return asked
 
     def _fetch_visible(self) -> None:
@@ -867,7 +874,9 @@ class Timeline(QWidget):
             self.updated.emit()
 
     def _on_result(self, results: list[EnvelopeResult]) -> None:
-        if self._pending_range is not None and not self.fetcher.busy:
+        # not while the streams are still being asked: one answered at once (a cheap read) with
+        # the next not yet asked would show the new range over that next stream's old envelope
+        if self._pending_range is not None and not self.fetcher.busy and not self._asking:
             self._apply_pending_range()  # the range first: the data below is trimmed to it
         by_key = {res.request.key: res for res in results}
         for sp in self.stream_plots:

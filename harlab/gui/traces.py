@@ -10,7 +10,10 @@ Painting is what a frame costs, so it is kept small: curves get only the points 
 the view (about one stroke per pixel column), drawn as separate line segments rather
 than a path; the y-range changes only when the data leaves it (axis text is costly to
 lay out); curves and axes are cached as pixmaps, so a repaint that changes nothing
-else (cursor, readout) is a blit.
+else (cursor, readout) is a blit. The horizontal grid is a few lines drawn straight
+(:class:`YGrid`), not part of the axis: pyqtgraph draws a grid into the axis, which
+makes the axis' cached pixmap as large as the plot, so every new y-range filled and
+every frame blended a plot-sized pixmap per row.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QLineF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
 from harlab.core.streams import Envelope, Stream
+from harlab.gui.label_band import ViewCoveringItem
+from harlab.gui.paint_guard import never_raises
 from harlab.gui.palette import PlotColors
 
 UNIT_TEXT = {"m/s^2": "m/s²", "deg/s": "°/s", "rad/s": "rad/s", "bpm": "bpm", "g": "g"}
@@ -69,6 +75,65 @@ def strokes(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     out[0::2] = bottom
     out[1::2] = top
     return out
+
+
+class YGrid(ViewCoveringItem):
+    """Horizontal lines at the left axis' tick values across the view (the grid of a trace).
+
+    Not cached: a handful of lines costs less to draw than a plot-sized pixmap costs to fill
+    and to blend."""
+
+    def __init__(self, axis: pg.AxisItem) -> None:
+        super().__init__()
+        self.axis = axis
+        self.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        self.setZValue(-5)  # over the label shades (-10), under the curves (0)
+        self.color = QColor("#808080")
+        self.alpha = 0.2
+        self._drawn: tuple[tuple, list[tuple[QPen, list[QLineF]]]] | None = None
+
+    def set_color(self, color: str, alpha: float) -> None:
+        self.color = QColor(color)
+        self.alpha = max(0.0, min(1.0, alpha))
+        self.update()
+
+    def levels(self) -> list[tuple[float, list[float]]]:
+        """(opacity, y values in view) per tick level, as pyqtgraph's own grid weighs them:
+        finer levels fainter, and a level fainter the more lines it has (tests, painting)."""
+        r = self._br
+        lo, hi = sorted((r.top(), r.bottom()))
+        h = float(self.axis.height() or 100.0)
+        out = []
+        for i, (_spacing, vals) in enumerate(self.axis.tickValues(lo, hi, h)):
+            shown = [float(v) for v in vals if lo <= v <= hi]
+            fade = min(1.0, max(0.0, 0.05 * h / (len(vals) + 1)))
+            if shown and fade > 0:
+                out.append((self.alpha / (i + 1) * fade, shown))
+        return out
+
+    def _lines(self) -> list[tuple[QPen, list[QLineF]]]:
+        """What to draw, kept until the view, the axis size or the colour change: a frame that
+        only moves the time range redraws the same lines, each level in one call."""
+        r = self._br
+        key = (r.left(), r.right(), r.top(), r.bottom(), self.axis.height(), self.color.rgba(), self.alpha)
+        if self._drawn is None or self._drawn[0] != key:
+            out = []
+            for opacity, ys in self.levels():
+                if opacity < 0.01:
+                    continue  # invisible
+                c = QColor(self.color)
+                c.setAlphaF(opacity)
+                pen = QPen(c, 1)
+                pen.setCosmetic(True)
+                out.append((pen, [QLineF(r.left(), y, r.right(), y) for y in ys]))
+            self._drawn = (key, out)
+        return self._drawn[1]
+
+    @never_raises
+    def paint(self, p: QPainter, *args: object) -> None:
+        for pen, lines in self._lines():
+            p.setPen(pen)
+            p.drawLines(lines)
 
 
 class TraceViewBox(pg.ViewBox):
@@ -117,6 +182,8 @@ class StreamPlot:
         # rescale a small range to "(×0.001)" with ticks of ±300
         left.enableAutoSIPrefix(False)
         cache_axes(self.plot)
+        self.grid = YGrid(left)
+        self.plot.addItem(self.grid, ignoreBounds=True)
         self.channels = list(stream.channels)
         self.has_magnitude = len(self.channels) == 3 and stream.kind in (
             "accelerometer",
@@ -161,7 +228,7 @@ class StreamPlot:
             ax.setTextPen(pg.mkPen(colors.foreground))
         # horizontal grid only: vertical lines repeat the time ticks and cost a full-height
         # blended line each per repaint
-        self.plot.showGrid(x=False, y=True, alpha=colors.grid_alpha)
+        self.grid.set_color(colors.foreground, colors.grid_alpha)
         self._update_label()
 
     def _update_label(self) -> None:

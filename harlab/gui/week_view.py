@@ -430,6 +430,18 @@ class WeekDock(QDockWidget):
             self.view.set_summary(None)
         self._update_buttons()
 
+    def set_path(self, path: str | Path | None) -> None:
+        """The session's file moved (Save As): exports are named after the new file and the
+        summary, which names its file, is made again."""
+        new = str(path or "")
+        if new == self.path:
+            return
+        self.path = new
+        if self.session is not None:
+            self._stale = True
+            if self.isVisible():
+                self._timer.start()
+
     def _session_event(self, event: Event) -> None:
         if event.kind.startswith(("prediction_track", "quality_track", "segments_", "label_track")):
             if event.kind.startswith("quality_track"):

@@ -5,6 +5,11 @@ pyramid level, a few thousand values cached in memory) and then reads only the c
 of ``time``/``values`` that hold the range. ``envelope`` picks the pyramid level that
 gives at least ``max_bins`` bins, reads only that slice and merges neighbouring rows,
 so drawing a 24-hour overview reads a few hundred kilobytes, not the recording.
+
+The coarse pyramid levels are also kept decoded in memory (up to ``LEVEL_CACHE_BYTES`` per
+stream, coarsest first, once :meth:`H5StreamData.warm` has run, on a background thread): a zoom to a
+new level or a pan far away is then a slice of an array instead of decompressing chunks,
+which is what the first frame at a new zoom level of a day or a week used to wait for.
 """
 
 from __future__ import annotations
@@ -20,6 +25,18 @@ from harlab.core.errors import SessionFileError
 from harlab.core.streams import Envelope
 from harlab.storage.layout import INDEX_TARGET
 from harlab.storage.pyramid import group_reduce
+
+#: Bytes of decoded pyramid levels one stream keeps in memory (coarsest levels first, whole
+#: levels only). At 100 Hz x 3 channels a day or a week keeps levels 2 and up (1 MB, 8 MB: one
+#: row per 256 samples and coarser); level 1 (a row per 16 samples, 17 MB a day) costs more to
+#: decode than the reads it would save, and its rows are read from the file.
+LEVEL_CACHE_BYTES = 12 << 20
+#: Only levels summarising at least this many samples per row are kept: a finer level is a large
+#: share of the file (level 1 is a sixteenth of the samples), and opening must read little of it.
+MIN_CACHED_SAMPLES_PER_ROW = 64
+#: Rows read from a level per h5py call while warming: h5py holds Python's lock during a call,
+#: so a level is read a chunk or so at a time and a window painting beside it never waits long.
+WARM_ROWS = 16384
 
 
 class H5StreamData:
@@ -49,6 +66,55 @@ class H5StreamData:
         self._n = int(self._time.shape[0])
         self._index_cache: tuple[np.ndarray, int] | None = None
         self._bounds: tuple[float, float] | None = None
+        #: level number -> decoded (time, lo, hi), filled by warm(); only levels within LEVEL_CACHE_BYTES
+        self._decoded: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cacheable = self._cacheable_levels()
+
+    def _cacheable_levels(self) -> set[int]:
+        """The levels (coarsest first) whose decoded rows fit in LEVEL_CACHE_BYTES together,
+        from their declared shapes (checked against the file's size when it was opened)."""
+        out: set[int] = set()
+        total = 0
+        for k in range(len(self._levels), 0, -1):
+            if self._factor**k < MIN_CACHED_SAMPLES_PER_ROW:
+                break
+            lv = self._levels[k - 1]
+            try:
+                rows = int(lv["lo"].shape[0])
+                per_row = (
+                    2 * int(np.prod(lv["lo"].shape[1:])) * lv["lo"].dtype.itemsize + lv["time"].dtype.itemsize
+                )
+            except (KeyError, TypeError, ValueError):
+                break
+            total += rows * per_row
+            if total > LEVEL_CACHE_BYTES:
+                break
+            out.add(k)
+        return out
+
+    def warm(self) -> Iterator[None]:
+        """Decode every level that fits the memory budget, a slice of ``WARM_ROWS`` rows per step
+        (a background thread runs the steps after opening, answering the views' requests between
+        them, so the first zoom to any of these levels needs no file read and no request waits
+        for more than one slice)."""
+        for k in sorted(self._cacheable, reverse=True):
+            if k in self._decoded:
+                continue
+            lv = self._levels[k - 1]
+            with self._guard():
+                n = min(int(lv["time"].shape[0]), int(lv["lo"].shape[0]), int(lv["hi"].shape[0]))
+            parts = []
+            for a in range(0, n, WARM_ROWS):
+                with self._guard():
+                    parts.append(tuple(lv[name][a : a + WARM_ROWS] for name in ("time", "lo", "hi")))
+                yield
+            if k not in self._decoded and parts:
+                t, lo, hi = (np.concatenate([p[i] for p in parts]) for i in range(3))
+                self._decoded[k] = (t, lo, hi)  # one assignment: readers see all of it or none
+
+    def decoded_levels(self) -> dict[int, int]:
+        """Level number -> bytes of each level held decoded in memory now (tests, benchmarks)."""
+        return {k: sum(a.nbytes for a in arrays) for k, arrays in self._decoded.items()}
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -112,12 +178,18 @@ class H5StreamData:
             spr = f**k
             r0, r1 = i0 // spr, -(-i1 // spr)
             if r1 - r0 >= max_bins:
-                lv = self._levels[k - 1]
                 g = -(-(r1 - r0) // max_bins)
-                r1 = min(r0 + g * -(-(r1 - r0) // g), lv["lo"].shape[0])  # whole bins only
-                lo, hi, tt = lv["lo"][r0:r1], lv["hi"][r0:r1], lv["time"][r0:r1]
+                decoded = self._decoded.get(k)  # warmed: a slice of memory, not of the file
+                if decoded is not None:
+                    tt, lo, hi = decoded
+                    r1 = min(r0 + g * -(-(r1 - r0) // g), len(lo))  # whole bins only
+                    lo, hi, tt = lo[r0:r1], hi[r0:r1], tt[r0:r1]
+                else:
+                    lv = self._levels[k - 1]
+                    r1 = min(r0 + g * -(-(r1 - r0) // g), lv["lo"].shape[0])  # whole bins only
+                    lo, hi, tt = lv["lo"][r0:r1], lv["hi"][r0:r1], lv["time"][r0:r1]
                 return Envelope(
-                    np.ascontiguousarray(tt[::g]),
+                    np.array(tt[::g]),  # a copy: never a view of a decoded level
                     group_reduce(lo, g, "min"),
                     group_reduce(hi, g, "max"),
                     spr * g,

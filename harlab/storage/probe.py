@@ -16,10 +16,18 @@ only on files this process has neither written nor probed: :func:`trust` records
 by (device, inode, size, mtime, ctime) after harlab saved it or a probe passed, and
 :func:`probe_metadata` returns at once for a recorded file. A change to the file changes
 its ctime (to the file system's clock resolution), so an edited file is probed again.
+
+That start-up need not be waited for: :func:`prestart` starts a child ahead of need (the
+workbench does at start and after each open), which imports everything and then waits for
+a path on its standard input; the next probe hands it the path, so the first open of a
+file from elsewhere costs the walk and the heap scan only. Each child still probes exactly
+one file and exits: a file that damaged HDF5's memory without crashing it cannot affect
+the check of another.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -42,10 +50,17 @@ EXIT_OK = 0
 EXIT_MEMORY = 3
 #: What the child prints once its imports are done and it starts the walk.
 READY = b"harlab-probe-ready"
+#: What a child started ahead of need (:func:`prestart`) prints once its imports are done.
+WAITING = b"harlab-probe-waiting"
+#: The argument that makes the child wait for its path on standard input.
+WAIT_ARG = "--wait-for-path"
 
 _trusted: set[tuple[int, ...]] = set()
 _lock = threading.Lock()
 _in_child = False
+_spare_lock = threading.Lock()
+_spare: subprocess.Popen[bytes] | None = None  #: a child started by prestart, not yet given a path
+_spare_waiting = False  #: the spare said WAITING (read by wait_for_spare)
 
 
 def _key(path: Path) -> tuple[int, ...] | None:
@@ -91,18 +106,11 @@ def probe_metadata(path: str | Path) -> None:
     key = _key(path)
     if _in_child or key is None or is_trusted(path):
         return  # (a path that cannot be stat'ed is reported by the caller's own open)
-    root = str(Path(__file__).resolve().parents[2])
-    code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe_child import main; main()"
     started = time.monotonic()
-    try:
-        child: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-P", "-c", code, str(path)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-    except OSError:  # no child can be started (no processes left): the scan alone
-        child = None
+    child = _hand_to_spare(path)
+    spare = child is not None
+    if child is None:
+        child = _start_child(path)
     try:
         heap = global_heap_problems(path)
     except (OSError, ValueError) as exc:
@@ -111,24 +119,31 @@ def probe_metadata(path: str | Path) -> None:
     if heap:
         _end(child)
         raise SessionFileError(path, f"refused: {heap[0]}")
-    if child is None:
-        return
-    try:
-        out, _ = child.communicate(timeout=max(0.0, PROBE_TIMEOUT_S - (time.monotonic() - started)))
-    except subprocess.TimeoutExpired:
-        out = _end(child)
-        if READY not in out:
+    while True:
+        if child is None:
+            return
+        try:
+            out, _ = child.communicate(timeout=max(0.0, PROBE_TIMEOUT_S - (time.monotonic() - started)))
+        except subprocess.TimeoutExpired:
+            out = _end(child)
+            if READY not in out:
+                raise SessionFileError(
+                    path,
+                    f"the check of this file's metadata in a child process did not start within "
+                    f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
+                ) from None
             raise SessionFileError(
                 path,
-                f"the check of this file's metadata in a child process did not start within "
-                f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
+                f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
+                "(it loops on damaged metadata, or the file holds far more objects than a session file has): "
+                "the file is damaged",
             ) from None
-        raise SessionFileError(
-            path,
-            f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
-            "(it loops on damaged metadata, or the file holds far more objects than a session file has): "
-            "the file is damaged",
-        ) from None
+        if spare and READY not in out:
+            # the child started ahead ended before it took the file (killed, out of memory): nothing
+            # to do with this file, so a fresh child probes it
+            child, spare = _start_child(path), False
+            continue
+        break
     rc = child.returncode
     if rc > 0 and READY not in out:
         return  # the child never reached the walk (an interpreter that cannot run it): read without the probe
@@ -147,6 +162,113 @@ def probe_metadata(path: str | Path) -> None:
         path,
         f"the HDF5 library crashed reading this file's metadata ({_describe(rc)}): the file is damaged",
     )
+
+
+def _start_child(path: Path) -> subprocess.Popen[bytes] | None:
+    """A fresh child probing ``path``; None when no process can be started (the scan alone)."""
+    try:
+        return subprocess.Popen(
+            _child_command(str(path)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return None
+
+
+def _child_command(arg: str) -> list[str]:
+    root = str(Path(__file__).resolve().parents[2])
+    code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe_child import main; main()"
+    return [sys.executable, "-P", "-c", code, arg]
+
+
+def prestart() -> None:
+    """Start a probe child now, for the next :func:`probe_metadata` (no-op if one is waiting).
+
+    The child imports Python's and HDF5's libraries while nothing waits for it, then blocks on
+    its standard input; it exits when this process does (its input closes)."""
+    global _spare, _spare_waiting
+    if _in_child:
+        return
+    with _spare_lock:
+        if _spare is not None and _spare.poll() is None:
+            return
+        try:
+            _spare = subprocess.Popen(
+                _child_command(WAIT_ARG),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            _spare = None
+        _spare_waiting = False
+
+
+def wait_for_spare(timeout: float) -> bool:
+    """Wait (at most ``timeout`` seconds) until the child started by :func:`prestart` has done its
+    imports; True if it has (benchmarks: a workbench that has been open for a moment)."""
+    global _spare_waiting
+    import select
+
+    with _spare_lock:
+        child = _spare
+        if child is None or child.stdout is None:
+            return False
+        if _spare_waiting:
+            return True
+        fd = child.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        seen = b""
+        while len(seen) < len(WAITING) + 1:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return False
+            got = os.read(fd, len(WAITING) + 1 - len(seen))  # exactly the line: nothing buffered
+            if not got:
+                return False
+            seen += got
+        _spare_waiting = seen.strip() == WAITING
+        return _spare_waiting
+
+
+def spare_pid() -> int | None:
+    """Process id of the child started by :func:`prestart` and not yet used (tests)."""
+    with _spare_lock:
+        return _spare.pid if _spare is not None else None
+
+
+def _hand_to_spare(path: Path) -> subprocess.Popen[bytes] | None:
+    """The child started by :func:`prestart`, now probing ``path``; None if there is none alive."""
+    global _spare
+    with _spare_lock:
+        child, _spare = _spare, None
+    if child is None:
+        return None
+    if child.poll() is not None or child.stdin is None:
+        _end(child)
+        return None
+    try:
+        # hex: any bytes a path may hold, newlines included, on one line
+        # absolute: the child kept the working directory this process had when it started
+        child.stdin.write(os.fsencode(os.path.abspath(path)).hex().encode("ascii") + b"\n")
+        child.stdin.flush()
+    except OSError:
+        _end(child)
+        return None
+    return child
+
+
+def discard_spare() -> None:
+    """End the child started by :func:`prestart`, if any (at exit, and tests)."""
+    global _spare
+    with _spare_lock:
+        child, _spare = _spare, None
+    _end(child)
+
+
+atexit.register(discard_spare)
 
 
 def _end(child: subprocess.Popen[bytes] | None) -> bytes:

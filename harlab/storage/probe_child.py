@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from harlab.storage.probe import EXIT_MEMORY, EXIT_OK, READY, become_child
+from harlab.storage.probe import EXIT_MEMORY, EXIT_OK, READY, WAIT_ARG, WAITING, become_child
 
 
 def walk_metadata(path: Path) -> None:
@@ -55,13 +55,30 @@ def walk_metadata(path: Path) -> None:
 
 
 def main() -> None:
-    """The child's whole life: say it is ready, walk the file named in ``argv[1]``, exit with a code
-    the parent reads (a crash of HDF5 shows as a signal)."""
+    """The child's whole life: say it is ready, walk the file named in ``argv[1]`` (or, with
+    ``WAIT_ARG``, named on standard input once the imports are done), exit with a code the parent
+    reads (a crash of HDF5 shows as a signal)."""
     become_child()
+    arg = sys.argv[1]
+    if arg == WAIT_ARG:  # started ahead of need: import now, then wait for the path
+        import h5py  # noqa: F401
+
+        import harlab.storage.codec
+        import harlab.storage.structure  # noqa: F401
+
+        sys.stdout.buffer.write(WAITING + b"\n")
+        sys.stdout.flush()
+        line = sys.stdin.buffer.readline().strip()
+        if not line:
+            os._exit(EXIT_OK)  # the parent ended without a file to probe
+        try:
+            arg = os.fsdecode(bytes.fromhex(line.decode("ascii")))
+        except ValueError:
+            os._exit(EXIT_OK)
     sys.stdout.buffer.write(READY + b"\n")
     sys.stdout.flush()
     try:
-        walk_metadata(Path(sys.argv[1]))
+        walk_metadata(Path(arg))
     except MemoryError:
         os._exit(EXIT_MEMORY)
     except Exception:  # noqa: BLE001 - the parent reads the file again and reports what is wrong

@@ -3,6 +3,7 @@ per pixel column, the y-axis does not jitter while panning, label shades stay ex
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QObject
 
@@ -82,3 +83,41 @@ def test_label_shades_are_opaque_tints_of_the_background(make_window, qtbot, tmp
     w.set_dark(True)
     assert shade.color("walking").lightnessF() < 0.5  # re-tinted over the dark background
     w.set_dark(False)
+
+
+def test_the_envelope_thread_decodes_the_coarse_levels_after_opening(make_window, qtbot, session_path):
+    """After opening, the envelope thread decodes each stream's coarse pyramid levels into memory,
+    and envelopes served from them equal those read from the file."""
+    from harlab.storage import open_session
+
+    w = open_window(make_window, qtbot, session_path)
+    sp = w.timeline.stream_plots[0]
+    data = sp.stream.data
+    qtbot.waitUntil(lambda: bool(data.decoded_levels()), timeout=10000)
+    t0, t1 = data.time_bounds()
+    with open_session(session_path) as sf:
+        cold = sf.session.streams[sp.stream.name].data
+        assert not cold.decoded_levels()  # opened without a timeline: nothing decoded
+        for bins in (20, 100):
+            expected = cold.envelope(t0, t1 + 1, bins)
+            got = data.envelope(t0, t1 + 1, bins)
+            assert got.samples_per_bin == expected.samples_per_bin > 1
+            np.testing.assert_array_equal(got.time, expected.time)
+            np.testing.assert_array_equal(got.lo, expected.lo)
+            np.testing.assert_array_equal(got.hi, expected.hi)
+
+
+def test_the_y_grid_is_drawn_at_the_left_axis_ticks_not_by_the_axis(make_window, qtbot, session_path):
+    """The grid is a few lines at the axis' tick values; the axis draws none, so its cached
+    pixmap stays as narrow as the axis instead of as large as the plot."""
+    w = open_window(make_window, qtbot, session_path)
+    for sp in w.timeline.stream_plots:
+        ax = sp.plot.getAxis("left")
+        assert ax.grid is False
+        assert ax.boundingRect().width() < 2 * ax.width()
+        y0, y1 = sorted(sp.vb.viewRange()[1])
+        levels = sp.grid.levels()
+        assert levels
+        expected = [float(v) for v in ax.tickValues(y0, y1, ax.height())[0][1] if y0 <= v <= y1]
+        assert levels[0][1] == pytest.approx(sorted(expected))
+        assert all(0 < opacity <= w.timeline.colors.grid_alpha for opacity, _ in levels)

@@ -85,11 +85,16 @@ def test_week_view_click_moves_the_timeline(make_window, qtbot):
         timeout=5000,
     )
     a, b = session.quality_tracks["nonwear"].spans()[0]
+    overview = w.timeline.overview
+    assert overview.nonwear is not None  # the overview greys it too
+    assert overview.nonwear.track.spans() == session.quality_tracks["nonwear"].spans()
     w.timeline.set_range(a - 3600.0, b + 3600.0)
     qtbot.waitUntil(w.timeline.is_idle, timeout=10000)
     assert w.grab().save(str(OUT / "week_nonwear_timeline.png"))
+    assert overview.grab().save(str(OUT / "week_nonwear_overview.png"))
     w.history.undo()
     assert session.quality_tracks == {}
+    qtbot.waitUntil(lambda: w.timeline.overview.nonwear is None, timeout=5000)
     qtbot.waitUntil(lambda: dock.job is None or not dock.job.running, timeout=20000)
 
 
@@ -104,3 +109,26 @@ def test_week_exports_from_the_dock(make_window, qtbot, tmp_path):
     csv = w.week_dock.write("csv", tmp_path / "w.csv")
     assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 5000
     assert csv.read_text().startswith("session_id,participant,file,source,day,")
+
+
+def test_week_dock_follows_save_as(make_window, qtbot, tmp_path):
+    """After Save As the week's summary and its exports name the new file, not the old one."""
+    from harlab.storage import save_session
+
+    first = save_session(predicted_days(), tmp_path / "first.h5")
+    w = make_window()
+    assert w.open_path(first)
+    w.toggle_week_view()
+    dock = w.week_dock
+    qtbot.waitUntil(
+        lambda: dock.view.summary is not None and dock.view.summary.path == str(first), timeout=20000
+    )
+    second = tmp_path / "second.h5"
+    assert w.save_as(second)
+    qtbot.waitUntil(
+        lambda: dock.view.summary is not None and dock.view.summary.path.endswith("second.h5"), timeout=20000
+    )
+    assert dock.path.endswith("second.h5")
+    csv = dock.write("csv", tmp_path / "w.csv").read_text()
+    assert "second.h5" in csv and "first.h5" not in csv
+    qtbot.waitUntil(lambda: dock.job is None or not dock.job.running, timeout=20000)

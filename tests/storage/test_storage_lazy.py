@@ -137,3 +137,45 @@ def test_incremental_appends_equal_one_shot(tmp_path):
     s = Session()
     s.add_stream(Stream.from_arrays("x", t, v, ["a", "b"], "1"))
     assert validate_file(save_session(s, tmp_path / "b.h5")) == []
+
+
+def test_decoded_levels_answer_as_the_file_does(big, monkeypatch):
+    """The coarse levels kept in memory give the very envelopes the file's rows give, within
+    the memory budget, and an envelope never shares memory with them (a caller that edits its
+    envelope must not change the next one)."""
+    from harlab.storage import h5data
+
+    path, mem, _ = big
+    t = mem.time
+    rng = np.random.default_rng(5)
+    ranges = [(t[0], t[-1] + 1), *[tuple(sorted(rng.uniform(t[0], t[-1], 2))) for _ in range(8)]]
+    with open_session(path) as sf:
+        warm = sf.session.streams["s"].data
+        for _ in warm.warm():
+            pass
+        held = warm.decoded_levels()
+        assert held and sum(held.values()) <= h5data.LEVEL_CACHE_BYTES
+        answers = [warm.envelope(t0, t1, bins) for t0, t1 in ranges for bins in (50, 800, 3000)]
+    monkeypatch.setattr(h5data, "LEVEL_CACHE_BYTES", 0)
+    with open_session(path) as sf:
+        cold = sf.session.streams["s"].data
+        expected = [cold.envelope(t0, t1, bins) for t0, t1 in ranges for bins in (50, 800, 3000)]
+        assert cold.decoded_levels() == {}
+    for a, b in zip(answers, expected, strict=True):
+        assert a.samples_per_bin == b.samples_per_bin
+        np.testing.assert_array_equal(a.time, b.time)
+        np.testing.assert_array_equal(a.lo, b.lo)
+        np.testing.assert_array_equal(a.hi, b.hi)
+    coarsest = max(held)
+    monkeypatch.setattr(h5data, "LEVEL_CACHE_BYTES", held[coarsest])
+    with open_session(path) as sf:
+        data = sf.session.streams["s"].data
+        for _ in data.warm():
+            pass
+        assert set(data.decoded_levels()) == {coarsest}  # coarsest first, within the budget
+        env = data.envelope(t[0], t[-1] + 1, 5)
+        assert env.samples_per_bin >= PYRAMID_FACTOR**coarsest
+        env.time[:] = -1
+        env.lo[:] = 99
+        again = data.envelope(t[0], t[-1] + 1, 5)
+        assert again.time[0] == t[0] and np.nanmax(again.lo) < 99

@@ -58,3 +58,53 @@ def test_a_finished_recording_is_trusted(tmp_path):
     with RecordingWriter(path, Metadata(session_id="r1")):
         pass
     assert probe.is_trusted(path)
+
+
+def test_a_child_started_ahead_probes_the_next_file(saved):
+    """prestart's child does its imports before any file is asked for, then probes the next
+    untrusted file handed to it (and only that one)."""
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "from another computer"
+    probe.prestart()
+    try:
+        assert probe.wait_for_spare(120.0)  # its imports are done: it waits for a path
+        probe.probe_metadata(saved)
+        assert probe.is_trusted(saved)
+        assert not probe.wait_for_spare(0.0)  # used up: each child probes one file
+    finally:
+        probe.discard_spare()
+    with open_session(saved) as sf:
+        assert sf.session.metadata.notes == "from another computer"
+
+
+def test_a_child_started_ahead_that_died_is_replaced(saved):
+    import os
+    import signal
+
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "edited elsewhere"
+    probe.prestart()
+    try:
+        assert probe.wait_for_spare(120.0)
+        os.kill(probe.spare_pid(), signal.SIGKILL)
+        probe.probe_metadata(saved)  # a fresh child probes it instead
+        assert probe.is_trusted(saved)
+    finally:
+        probe.discard_spare()
+
+
+def test_a_child_started_ahead_still_refuses_a_damaged_file(saved):
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "not written by harlab"
+    data = bytearray(saved.read_bytes())
+    at = data.find(b"GCOL")
+    assert at > 0  # the file holds a global heap (its strings)
+    data[at + 8 : at + 16] = (len(data) * 2).to_bytes(8, "little")  # a collection past the end
+    saved.write_bytes(bytes(data))
+    probe.prestart()
+    try:
+        with pytest.raises(SessionFileError, match="global heap"):
+            probe.probe_metadata(saved)
+        assert not probe.is_trusted(saved)
+    finally:
+        probe.discard_spare()
