@@ -98,7 +98,13 @@ class CalibrationConfig:
     #: L2 on the new leaves: with little data their values shrink towards 0 (the general trees'
     #: answer), with more the participant's windows outweigh it
     gbm_l2: float = 10.0
-    min_windows_per_class: int = 8  #: a class with fewer windows keeps the general model's behaviour
+    #: a class with fewer windows keeps the general model's behaviour (2 windows of WISDM's 10 s
+    #: every 5 s are its first 15 s)
+    min_windows_per_class: int = 2
+    #: when no window can be held out (under 5 windows of every activity) nothing watches the
+    #: fit, so it takes these few epochs and rounds at most
+    epochs_unwatched: int = 10
+    rounds_unwatched: int = 20
     refit: bool = True  #: fit again on every calibration window once early stopping has chosen
     seed: int = 0
     threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
@@ -332,8 +338,9 @@ def _calibrate_torch(
     if val.any():
         Ev, Cv, yv = features(np.flatnonzero(val), 0)
         vset = (Ev, Cv, yv)
+    epochs = cfg.epochs if val.any() else min(cfg.epochs, cfg.epochs_unwatched)
     best_epoch, history = _fit_head(
-        net, E, C, yt, labelled, cfg.epochs, cfg, vset, progress, cancel, f"{kind} last layers"
+        net, E, C, yt, labelled, epochs, cfg, vset, progress, cancel, f"{kind} last layers"
     )
     split = TorchMember(member.arch, net, member.mean, member.std, member.channels, member.units)
     summary: dict[str, Any] = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history}
@@ -468,6 +475,23 @@ def _calibrate_gbm(
         out.compile_trees = member.compile_trees
         return out
 
+    try:
+        return _continue_boosting(member, F, y, val, cfg, boost, as_member)
+    except lgb.basic.LightGBMError as exc:  # e.g. too few windows for any feature to split on
+        return member, member, {"best_rounds": 0, "kept_general_trees": str(exc)[:300]}
+
+
+def _continue_boosting(
+    member: BoostedFeaturesMember,
+    F: np.ndarray,
+    y: np.ndarray,
+    val: np.ndarray,
+    cfg: CalibrationConfig,
+    boost: Callable[..., tuple[Any, list[float]]],
+    as_member: Callable[[Any, int], BoostedFeaturesMember],
+) -> tuple[BoostedFeaturesMember, BoostedFeaturesMember, dict[str, Any]]:
+    """Boost on the non-held-out windows watching the held-out ones, then again on all for the
+    rounds that did best (none when the general trees did better)."""
     summary: dict[str, Any] = {}
     rounds = cfg.gbm_rounds
     tr = np.flatnonzero(~val)
@@ -492,6 +516,7 @@ def _calibrate_gbm(
         return split, final, summary
     if rounds == 0:
         return member, member, {"best_rounds": 0}
+    rounds = min(rounds, cfg.rounds_unwatched)
     booster, _ = boost(tr, rounds, None, "lightgbm")
     summary["best_rounds"] = rounds
     m = as_member(booster, rounds)
