@@ -56,6 +56,7 @@ from harlab.ml.dataset import N_TIME_BLOCKS, Dataset, build_dataset
 from harlab.ml.features import find_triads
 from harlab.ml.metrics import classification_report
 from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, Member, TorchMember
+from harlab.ml.models import CNN1D, Seed2DCNN
 from harlab.ml.orientation import canonicalise
 from harlab.ml.training import (
     ProgressFn,
@@ -190,18 +191,27 @@ def unknown_labels(model: ActivityModel, sessions: Sequence[Session], track: str
 # -- the network's last layers ---------------------------------------------------------------------
 
 
+def _network(net: nn.Module) -> CNN1D | Seed2DCNN:
+    """The network as one whose trunk and last layers calibration knows how to split."""
+    if not isinstance(net, CNN1D | Seed2DCNN):
+        raise CalibrationRefused(
+            f"calibration cannot split a {type(net).__name__} into trunk and last layers"
+        )
+    return net
+
+
 def _embed(net: nn.Module, Xn: np.ndarray, batch: int = 512) -> torch.Tensor:
     """The frozen trunk's features of normalised windows (eval mode: batch norm as trained)."""
     net.eval()
     out = []
     with torch.inference_mode():
         for i in range(0, len(Xn), batch):
-            out.append(net.embed(torch.from_numpy(np.ascontiguousarray(Xn[i : i + batch]))))
+            out.append(_network(net).embed(torch.from_numpy(np.ascontiguousarray(Xn[i : i + batch]))))
     return torch.cat(out) if out else torch.zeros(0)
 
 
 def _head_params(net: nn.Module, train_mix: bool) -> list[nn.Parameter]:
-    params = list(net.head.parameters())
+    params = list(_network(net).head.parameters())
     mix = getattr(net, "mix", None)
     if train_mix and mix is not None:
         params += list(mix.parameters())
@@ -228,6 +238,7 @@ def _fit_head(
     logits stay the general model's. The context mix is shared by every class: it is tuned only
     when every class is labelled."""
     k = len(labelled)
+    layers = _network(net)
     train_mix = bool(labelled.all())
     params = _head_params(net, train_mix)
     start = [p.detach().clone() for p in params]
@@ -244,7 +255,7 @@ def _fit_head(
         Ev, Cv, yv = val
         net.eval()
         with torch.inference_mode():
-            logits = net.classify(Ev, Cv)
+            logits = layers.classify(Ev, Cv)
             loss = float(eval_loss(logits, torch.from_numpy(yv)).item())
         rep = classification_report(yv, logits.argmax(1).numpy(), [str(i) for i in range(k)])
         return rep["macro_f1"], loss, rep["accuracy"]
@@ -265,14 +276,14 @@ def _fit_head(
             _check_cancel(cancel)
             idx = torch.from_numpy(order[i : i + cfg.batch_size])
             opt.zero_grad()
-            logits = net.classify(E[idx], None if C is None else C[idx])
+            logits = layers.classify(E[idx], None if C is None else C[idx])
             loss = loss_fn(logits, yt_all[idx])
             if cfg.anchor > 0:
                 loss = loss + cfg.anchor * sum(
                     ((p - s) ** 2).sum() for p, s in zip(params, start, strict=True)
                 )
             loss.backward()
-            head = net.head
+            head = layers.head
             if head.weight.grad is not None:
                 head.weight.grad[frozen_rows] = 0.0
             if head.bias is not None and head.bias.grad is not None:
@@ -660,13 +671,15 @@ def calibrate(
         for m in parent.members:
             _check_cancel(cancel)
             if isinstance(m, TorchMember):
-                s, f, summ = _calibrate_torch(m, Xc, ctxc, y, val, labelled, cfg, triads, progress, cancel)
+                ts, tf, summ = _calibrate_torch(m, Xc, ctxc, y, val, labelled, cfg, triads, progress, cancel)
                 summaries[m.arch.kind] = summ
+                split_members.append(ts)
+                final_members.append(tf)
             else:
-                s, f, summ = _calibrate_gbm(m, Xc, ctxc, y, val, labelled, cfg, progress, cancel)
+                gs, gf, summ = _calibrate_gbm(m, Xc, ctxc, y, val, labelled, cfg, progress, cancel)
                 summaries["lightgbm"] = summ
-            split_members.append(s)
-            final_members.append(f)
+                split_members.append(gs)
+                final_members.append(gf)
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
@@ -689,6 +702,7 @@ def calibrate(
         k: None if r is None else {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "n": r["n"]}
         for k, r in (("before", before), ("after", after))
     }
+    member_summaries = {k: {a: b for a, b in v.items() if a != "history"} for k, v in summaries.items()}
     provenance = {
         "parent": ref,
         "sessions": _sessions_provenance(data),
@@ -699,7 +713,7 @@ def calibrate(
         "n_held_out": int(val.sum()),
         "held_out": held_out,
         "config": asdict(cfg),
-        "members": {k: {a: b for a, b in v.items() if a != "history"} for k, v in summaries.items()},
+        "members": member_summaries,
         "seconds": round(seconds, 3),
         "calibrated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "warnings": list(warnings),
@@ -735,7 +749,7 @@ def calibrate(
         seconds,
         data,
         warnings,
-        provenance["members"],
+        member_summaries,
     )
 
 
