@@ -104,7 +104,10 @@ def _load_parent(
     from harlab.ml.modelfile import ActivityModel
 
     if isinstance(req.model, ActivityModel):
-        return req.model, parent_reference(req.model, req.model_path)
+        parent = parent_reference(req.model, req.model_path)
+        if tracking is not None and "sha256" in parent:
+            parent["mlflow_run_id"] = find_parent_run(parent["sha256"], tracking)
+        return req.model, parent
     spec = str(req.model)
     if spec.startswith("models:/"):
         from harlab.mlops.registry import load_ref, public_uri

@@ -9,10 +9,13 @@ import pytest
 
 from harlab.cli import main
 from harlab.core.metadata import sha256_of
+from harlab.ml.calibration import CalibrationConfig
 from harlab.ml.modelfile import ActivityModel
 from harlab.storage import save_session
 
 from .conftest import UNUSUAL, activity_session
+
+CFG = CalibrationConfig(threads=1)
 
 
 @pytest.fixture(autouse=True)
@@ -125,3 +128,25 @@ def test_tracked_calibration_links_the_parent_run_and_registers_a_version(
     ref = ActivityModel.load(out2).info.calibration["parent"]
     assert ref["model_uri"] == "models:/general/1" and ref["mlflow_run_id"] == parent_run
     assert sorted(str(v.version) for v in client.search_model_versions("name='anna'")) == ["1", "2"]
+
+
+def test_pipeline_takes_an_open_session_and_a_loaded_model(general_model, tmp_path):
+    """The workbench's way: the session just recorded, the model it has open."""
+    from harlab.mlops.calibration_pipeline import CalibrationRequest, run_calibration
+
+    model, parent = general_model
+    notes: list[str] = []
+    req = CalibrationRequest(
+        model=model,
+        model_path=parent,
+        sources=[activity_session(UNUSUAL, 100, seconds=30)],
+        config=CFG,
+        model_name="protocol",
+    )
+    run = run_calibration(req, output=tmp_path / "p.harmodel", say=notes.append)
+    assert run.model_path == tmp_path / "p.harmodel" and run.run_id is None
+    cal = ActivityModel.load(run.model_path).info.calibration
+    assert cal["parent"]["sha256"] == sha256_of(parent)
+    assert cal["sessions"][0]["note"] == "open session in the workbench"
+    assert any("calibration windows" in n for n in notes)
+    assert run.model.info.name == "protocol"
