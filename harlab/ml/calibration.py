@@ -650,7 +650,7 @@ def calibrate(
     blocks = sub.blocks if sub.blocks is not None else np.zeros(len(y), str)
     val = np.asarray(blocks == HELD_OUT_BLOCK)
     held_out = (
-        f"the last {HELD_OUT_BLOCK.split()[-1]}th of each activity's windows in time order "
+        f"the last of {N_TIME_BLOCKS} time blocks of each activity's windows in each recording "
         "(other minutes of the same participant; early stopping watched them too)"
     )
     if not val.any():
