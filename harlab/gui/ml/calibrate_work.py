@@ -1,0 +1,109 @@
+"""The calibrate dialog's work for a :class:`~harlab.gui.background_job.BackgroundJob` (Qt-free).
+
+One run: hold the end of every labelled segment of the recording out
+(:mod:`harlab.gui.ml.calibration_check`), calibrate the general model on the rest with the
+calibration core (the same call as ``harlab calibrate``), then predict the whole recording with
+the general and the personal model and score both on the held-out blocks. The prediction tracks
+are returned, not added: the GUI thread adds them to the session as undoable edits.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harlab.core.errors import HarlabError
+from harlab.core.files import safe_name
+from harlab.core.predictions import PredictionTrack
+from harlab.core.session import Session
+from harlab.gui.background_job import Work
+from harlab.gui.ml.calibration_check import Block, Scores, calibration_track, compare, held_out_blocks
+from harlab.ml.model_archive import MODEL_SUFFIX
+
+
+def default_personal_path(model_path: str | Path, participant: str) -> Path:
+    """Beside the general model, named after it and the participant: ``general-P07.harmodel``."""
+    p = Path(model_path)
+    who = safe_name(participant) if participant.strip() else "personal"
+    return p.with_name(f"{p.stem}-{who}{MODEL_SUFFIX}")
+
+
+@dataclass(frozen=True)
+class CalibrationOutcome:
+    """What the dialog shows and the workbench adds after a run."""
+
+    personal_path: Path
+    before: PredictionTrack  #: the general model's prediction of the recording
+    after: PredictionTrack  #: the personal model's
+    scores: dict[str, Scores]  #: "before" and "after", on the held-out blocks
+    blocks: list[Block]
+
+
+def held_out_session(session: Session, track_name: str, blocks: list[Block]) -> Session:
+    """``session`` with its label track ``track_name`` cut to what calibration may learn from; the
+    streams are the same objects (read, never written), the session itself is left alone."""
+    out = Session(session.metadata, session.schema)
+    for stream in session.streams.values():
+        out.add_stream(stream)
+    out.add_label_track(calibration_track(session.label_tracks[track_name], blocks))
+    return out
+
+
+def calibrate_work(
+    model_path: str | Path,
+    session: Session,
+    track_name: str,
+    personal_path: str | Path,
+    source_name: str,
+    extra_sessions: Sequence[str] = (),
+) -> Work:
+    """The work of one calibration run for ``session`` (the recording the check is shown on,
+    named ``source_name`` in provenance) plus whole ``extra_sessions`` files; returns a
+    :class:`CalibrationOutcome`."""
+    model_path, personal_path = Path(model_path), Path(personal_path)
+
+    def work(
+        progress: Callable[[object], None], status: Callable[[str], None], cancel: threading.Event
+    ) -> CalibrationOutcome:
+        from harlab.ml.modelfile import ActivityModel
+        from harlab.ml.predict import predict_session
+
+        if track_name not in session.label_tracks:
+            raise HarlabError(f"{source_name}: no label track {track_name!r}")
+        blocks = held_out_blocks(session.label_tracks[track_name])
+        if not blocks:
+            raise HarlabError(f"{source_name}: the label track {track_name!r} has no labelled segment")
+        status("Calibrating…")
+        calibrate_sessions(
+            model_path,
+            [(held_out_session(session, track_name, blocks), source_name), *extra_sessions],
+            track_name,
+            personal_path,
+            progress,
+            cancel,
+        )
+        preds = {}
+        # the personal model is saved: a cancel from here on is too late, the check runs (seconds)
+        for key, path in (("before", model_path), ("after", personal_path)):
+            status(f"Predicting the recording with {path.name}…")
+            model = ActivityModel.load(path)
+            preds[key] = predict_session(model, session, name=f"{key}: {path.stem}", add=False)
+        return CalibrationOutcome(
+            personal_path, preds["before"], preds["after"], compare(preds, blocks), blocks
+        )
+
+    return work
+
+
+def calibrate_sessions(
+    model_path: Path,
+    sessions: Sequence[tuple[Session, str] | str],
+    track_name: str,
+    out: Path,
+    progress: Callable[[object], None],
+    cancel: threading.Event,
+) -> Path:
+    """The calibration core's call (``harlab calibrate``'s)."""
+    raise HarlabError("calibration is not available in this build")
