@@ -226,6 +226,17 @@ def check_info(info: dict[str, Any]) -> None:
                 f"header field info.{key} must be a{'' if kind is list else 'n'} "
                 f"{'list' if kind is list else 'object'}, got {_show(info[key])}"
             )
+    calibration = info.get("calibration")
+    if calibration is not None:
+        if not isinstance(calibration, dict):
+            raise HarlabError(
+                f"header field info.calibration must be null or an object, got {_show(calibration)}"
+            )
+        if not isinstance(calibration.get("parent"), dict):
+            raise HarlabError("header field info.calibration.parent must be an object (the parent model)")
+        sessions = calibration.get("sessions")
+        if not isinstance(sessions, list) or any(not isinstance(s, dict) for s in sessions):
+            raise HarlabError("header field info.calibration.sessions must be a list of objects")
     if any(not isinstance(s, dict) for s in info.get("training_sessions", [])):
         raise HarlabError("header field info.training_sessions must hold objects")
     validation = info.get("metrics", {}).get("validation")

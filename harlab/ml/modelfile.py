@@ -99,6 +99,10 @@ class ModelInfo:
     #: the wearing orientation most training recordings share (:mod:`harlab.ml.orientation`);
     #: None for models trained without (and for files from before it)
     orientation_upright: list[float] | None = None
+    #: a personal model's provenance (:mod:`harlab.ml.calibration`): its parent model (name, file
+    #: hash, path, MLflow run), the calibration sessions (ids, files, time ranges), the classes it
+    #: was calibrated on and the scores before and after; None for a general model
+    calibration: dict[str, Any] | None = None
 
     @property
     def n_time(self) -> int:

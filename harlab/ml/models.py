@@ -117,8 +117,16 @@ class CNN1D(nn.Module):
         self.head = nn.Linear(2 * c_in, n_classes)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classify(self.embed(x), context)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk: pooled convolution features (batch, 2 x last width). Calibration
+        (:mod:`harlab.ml.calibration`) freezes it and computes it once per window."""
         h = self.features(x.transpose(1, 2))
-        pooled = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
+        return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
+
+    def classify(self, pooled: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """The last layers (the context mix, if any, and the output) over :meth:`embed`'s features."""
         if self.mix is not None:
             if context is None:
                 raise HarlabError(f"this network needs {self.n_context} recording-context inputs")
@@ -168,7 +176,15 @@ class Seed2DCNN(nn.Module):
     n_context = 0
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.blocks(x.unsqueeze(1)).flatten(1))
+        return self.classify(self.embed(x), context)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The trunk: the flattened output of the conv blocks."""
+        return self.blocks(x.unsqueeze(1)).flatten(1)
+
+    def classify(self, pooled: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """The output layer over :meth:`embed`'s features (the seed's network takes no context)."""
+        return self.head(pooled)
 
 
 def inference_network(net: nn.Module) -> nn.Module:

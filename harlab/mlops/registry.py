@@ -300,6 +300,16 @@ def log_pyfunc(
     return out
 
 
+def tag_version(name: str, version: str, tags: dict[str, str], tracking_uri: str | None = None) -> None:
+    """Set tags on one registered version (a personal model's parent, for one)."""
+    client, uri = _client(tracking_uri)
+    try:
+        for k, v in tags.items():
+            client.set_model_version_tag(name, str(version), k, v[:5000])
+    except Exception as exc:
+        raise _mlflow_error(exc, f"cannot tag {name} version {version} in {public_uri(uri)}") from exc
+
+
 def set_alias(name: str, version: str, alias: str, tracking_uri: str | None = None) -> ModelRef:
     """Point ``alias`` at ``version`` (``harlab models promote``); returns the new reference."""
     client, uri = _client(tracking_uri)

@@ -45,7 +45,7 @@ from harlab.mlops.paths import (
 if TYPE_CHECKING:
     from harlab.ml.training import TrainProgress
 
-__all__ = ["RunTracker", "TrackingOptions", "log_evaluation", "log_training"]
+__all__ = ["RunTracker", "TrackingOptions", "log_calibration", "log_evaluation", "log_training"]
 
 MODEL_ARTIFACT = "model"  #: name of the logged pyfunc model inside a run
 _PARAM_MAX = 6000
@@ -353,6 +353,9 @@ class RunTracker:
         from harlab.mlops.registry import log_pyfunc
 
         out = log_pyfunc(model, model_path, self.options.register)
+        # the run that made a model file is found again by the file's hash (a calibration of
+        # the file links its own run to this one: harlab.mlops.calibration_pipeline)
+        self.mlflow.set_tag("harlab.model_sha256", out["model_sha256"])
         self.record["mlflow"].update(out)
         if out.get("registered_version"):
             self.say(
@@ -416,6 +419,61 @@ def log_training(
         )
     run.log_json(model.history, "training/history.json")
     run.log_model(model, model_path)
+
+
+def log_calibration(run: RunTracker, result: Any, model_path: Path) -> dict[str, Any] | None:
+    """A calibration (:class:`harlab.ml.calibration.CalibrationResult`): its settings, the parent
+    model, the calibration data's lineage, the held-out block's reports before and after, the
+    provenance and the personal model; its registered version is tagged with the parent.
+    Returns what :meth:`RunTracker.log_model` returns."""
+    model = result.model
+    cal = model.info.calibration or {}
+    parent = cal.get("parent", {})
+    run.log_params(
+        {
+            "calibration": cal.get("config", {}),
+            "calibration.calibrated_classes": result.calibrated_classes,
+            "calibration.fallback_classes": result.fallback_classes,
+            "parent": {
+                k: parent.get(k)
+                for k in ("name", "preset", "sha256", "path", "model_uri", "mlflow_run_id")
+                if parent.get(k)
+            },
+            "model.name": model.info.name,
+            "model.classes": model.classes,
+            "harlab_version": __version__,
+        }
+    )
+    run.log_lineage(result.data, "calibration")
+    run.log_metrics(
+        {
+            "calibrate_seconds": result.seconds,
+            "n_calibration_windows": result.n_windows,
+            "n_held_out_windows": result.n_held_out,
+        }
+    )
+    for name, rep in (("before", result.before), ("after", result.after)):
+        if rep is not None:
+            run.log_report(rep, f"held_out_{name}", prefix=f"{name}_")
+    run.log_json(cal, "calibration/provenance.json")
+    out = run.log_model(model, model_path)
+    if out and out.get("registered_version"):
+        from harlab.mlops.registry import tag_version
+
+        tags = {
+            "harlab.parent_model_name": parent.get("name"),
+            "harlab.parent_model_sha256": parent.get("sha256"),
+            "harlab.parent_model_uri": parent.get("model_uri"),
+            "harlab.parent_run_id": parent.get("mlflow_run_id"),
+            "harlab.calibration_run_id": run.run_id,
+        }
+        tag_version(
+            out["registered_name"],
+            out["registered_version"],
+            {k: str(v) for k, v in tags.items() if v},
+            run.tracking_uri,
+        )
+    return out
 
 
 def log_evaluation(run: RunTracker, rep: dict[str, Any], data: Any, model_ref: dict[str, Any] | None) -> None:

@@ -1,0 +1,743 @@
+"""Personal models: a general model adapted to one participant from a few labelled minutes.
+
+A general model is strong across people, but people move and wear a device differently, and
+the worst participants of a subject-independent evaluation score far below the mean. A short
+labelled recording of the participant (30-60 s of each activity) is enough to adapt it:
+
+* the participant's windows are cut exactly as training cuts them
+  (:func:`harlab.ml.dataset.build_dataset` with the model's track, window, stride, rate,
+  channels and classes), and mapped into the model's wearing orientation as prediction does;
+* the network member keeps its trunk frozen (the convolutions learnt from many people) and
+  only its last layers are fine-tuned (:meth:`~harlab.ml.models.CNN1D.classify`: the context
+  mix, if any, and the output layer); the trunk's features are computed once per window (and
+  for a few jittered copies), so an epoch costs a matrix product;
+* the LightGBM member keeps its trees and grows a few more on the participant's windows
+  (continued boosting from the general booster, class-weighted);
+* early stopping watches the last time block of each class of each calibration recording
+  (:func:`harlab.ml.dataset.time_blocks`): other minutes of the same person. Epoch 0 (the
+  general model unchanged) competes too, so a member that calibration does not help stays as
+  it was. Once the epochs and rounds are chosen, both members are fitted again on all the
+  calibration windows for that many (a minute per activity is too little to leave a fifth out);
+* a class the participant labelled too little of (or not at all) keeps the general model's
+  behaviour: its output row of the network and its trees are never updated (its gradient is
+  zero), so its score for any window is the general model's. It stays in the class list.
+
+Calibration refuses, with a message saying what is missing, data of one class, and classes
+with fewer than :attr:`CalibrationConfig.min_windows_per_class` windows do not count.
+
+The personal model records its parent and the calibration sessions in
+``ModelInfo.calibration`` (docs/ML.md, "Personal models"). Tracking (an MLflow run linked to
+the parent's run, a registered version) is :mod:`harlab.mlops.calibration_pipeline`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from harlab.core.errors import HarlabError
+from harlab.core.metadata import sha256_of
+from harlab.core.session import Session
+from harlab.core.wording import counted
+from harlab.ml.booster_text import check_booster_text
+from harlab.ml.context import References
+from harlab.ml.dataset import N_TIME_BLOCKS, Dataset, build_dataset
+from harlab.ml.features import find_triads
+from harlab.ml.metrics import classification_report
+from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, Member, TorchMember
+from harlab.ml.orientation import canonicalise
+from harlab.ml.training import (
+    ProgressFn,
+    TrainingCancelled,
+    TrainProgress,
+    augment_batch,
+    class_weights,
+    set_threads,
+)
+
+#: the time block of each class of each recording that early stopping and the before/after watch
+HELD_OUT_BLOCK = f"time block {N_TIME_BLOCKS}"
+
+
+class CalibrationRefused(HarlabError):
+    """The calibration data cannot adapt the model (one class, too little time, wrong channels)."""
+
+
+@dataclass
+class CalibrationConfig:
+    """How a general model is adapted; the defaults keep a calibration well under a minute."""
+
+    epochs: int = 40  #: at most, for the network's last layers (an epoch is cheap: the trunk is frozen)
+    patience: int = 8
+    lr: float = 2e-3
+    batch_size: int = 32
+    #: pull of the last layers towards the general model's weights (L2 on the difference): a few
+    #: minutes of one person must not undo what many people taught
+    anchor: float = 1e-3
+    #: jittered copies of each window (small rotations and scaling, as training's "jitter")
+    #: whose trunk features join the originals; 0 = the windows as recorded only
+    augment_copies: int = 2
+    gbm_rounds: int = 120  #: new boosting rounds, at most
+    gbm_patience: int = 20
+    gbm_lr: float = 0.1
+    gbm_leaves: int = 7
+    gbm_min_data: int = 3  #: windows per leaf of the new trees
+    min_windows_per_class: int = 8  #: a class with fewer windows keeps the general model's behaviour
+    refit: bool = True  #: fit again on every calibration window once early stopping has chosen
+    seed: int = 0
+    threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.gbm_rounds < 0:
+            raise HarlabError("calibration epochs and rounds cannot be negative")
+        if self.min_windows_per_class < 2:
+            raise HarlabError("a calibrated class needs at least 2 windows")
+
+
+@dataclass
+class CalibrationResult:
+    """The personal model and what calibration measured on the held-out time block."""
+
+    model: ActivityModel
+    #: classification reports (:func:`~harlab.ml.metrics.classification_report`) of the general
+    #: and the calibrated model on the held-out block; None when no window was held out
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    held_out: str  #: in words, which windows ``before`` and ``after`` score
+    calibrated_classes: list[str]
+    fallback_classes: list[str]  #: classes that keep the general model's behaviour
+    n_windows: int
+    n_held_out: int
+    seconds: float
+    data: Dataset
+    warnings: list[str] = field(default_factory=list)
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)  #: per member: epochs, rounds
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise TrainingCancelled("calibration cancelled")
+
+
+# -- windows ---------------------------------------------------------------------------------------
+
+
+def calibration_dataset(
+    model: ActivityModel,
+    sessions: Sequence[Session],
+    track: str | None = None,
+    names: Sequence[str] | None = None,
+    sources: Sequence[dict[str, Any]] | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> Dataset:
+    """The participant's labelled windows, cut as the model's training windows were (its track,
+    window, stride, rate, channels, label policy and classes); ``track`` overrides the track's
+    name (a guided recording's track may be named otherwise). Labels of classes the model does
+    not know are left out (:func:`unknown_labels` lists them)."""
+    info = model.info
+    return build_dataset(
+        sessions,
+        track or info.track,
+        info.window_s,
+        info.stride_s,
+        info.rate_hz,
+        list(info.channels),
+        info.label_policy,
+        classes=list(info.classes),
+        names=names,
+        sources=sources,
+        progress=progress,
+    )
+
+
+def unknown_labels(model: ActivityModel, sessions: Sequence[Session], track: str | None = None) -> list[str]:
+    """Labels in the sessions' track that name no class of the model (calibration ignores them)."""
+    from harlab.core.classnames import find_class
+
+    out: list[str] = []
+    for s in sessions:
+        tr = s.label_tracks.get(track or model.info.track)
+        if tr is None:
+            continue
+        for seg in tr:
+            if seg.label not in out and find_class(seg.label, model.classes) is None:
+                out.append(seg.label)
+    return out
+
+
+# -- the network's last layers ---------------------------------------------------------------------
+
+
+def _embed(net: nn.Module, Xn: np.ndarray, batch: int = 512) -> torch.Tensor:
+    """The frozen trunk's features of normalised windows (eval mode: batch norm as trained)."""
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(Xn), batch):
+            out.append(net.embed(torch.from_numpy(np.ascontiguousarray(Xn[i : i + batch]))))
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def _head_params(net: nn.Module, train_mix: bool) -> list[nn.Parameter]:
+    params = list(net.head.parameters())
+    mix = getattr(net, "mix", None)
+    if train_mix and mix is not None:
+        params += list(mix.parameters())
+    return params
+
+
+def _fit_head(
+    net: nn.Module,
+    E: torch.Tensor,
+    C: torch.Tensor | None,
+    y: np.ndarray,
+    labelled: np.ndarray,
+    epochs: int,
+    cfg: CalibrationConfig,
+    val: tuple[torch.Tensor, torch.Tensor | None, np.ndarray] | None,
+    progress: ProgressFn | None,
+    cancel: threading.Event | None,
+    stage: str,
+) -> tuple[int, list[dict[str, float]]]:
+    """Fine-tune ``net``'s last layers in place on trunk features ``E`` (and context ``C``);
+    returns the best epoch (0 = the weights it came with) and the per-epoch curve.
+
+    The output rows of classes not in ``labelled`` get no gradient and no decay, so their
+    logits stay the general model's. The context mix is shared by every class: it is tuned only
+    when every class is labelled."""
+    k = len(labelled)
+    train_mix = bool(labelled.all())
+    params = _head_params(net, train_mix)
+    start = [p.detach().clone() for p in params]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    w = torch.from_numpy(class_weights(y, k))
+    loss_fn = nn.CrossEntropyLoss(weight=w)
+    eval_loss = nn.CrossEntropyLoss()
+    frozen_rows = torch.from_numpy(~labelled)
+    yt_all = torch.from_numpy(y)
+    rng = np.random.default_rng(cfg.seed)
+
+    def score() -> tuple[float, float, float]:
+        assert val is not None
+        Ev, Cv, yv = val
+        net.eval()
+        with torch.inference_mode():
+            logits = net.classify(Ev, Cv)
+            loss = float(eval_loss(logits, torch.from_numpy(yv)).item())
+        rep = classification_report(yv, logits.argmax(1).numpy(), [str(i) for i in range(k)])
+        return rep["macro_f1"], loss, rep["accuracy"]
+
+    history: list[dict[str, float]] = []
+    best_epoch = 0
+    best_state = [p.detach().clone() for p in params]
+    best: tuple[float, float] = (-1.0, -math.inf)
+    if val is not None:
+        f1, loss, _ = score()
+        best = (f1, -loss)
+    stale = 0
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(len(E))
+        net.train()
+        tot, seen = 0.0, 0
+        for i in range(0, len(order), cfg.batch_size):
+            _check_cancel(cancel)
+            idx = torch.from_numpy(order[i : i + cfg.batch_size])
+            opt.zero_grad()
+            logits = net.classify(E[idx], None if C is None else C[idx])
+            loss = loss_fn(logits, yt_all[idx])
+            if cfg.anchor > 0:
+                loss = loss + cfg.anchor * sum(
+                    ((p - s) ** 2).sum() for p, s in zip(params, start, strict=True)
+                )
+            loss.backward()
+            head = net.head
+            if head.weight.grad is not None:
+                head.weight.grad[frozen_rows] = 0.0
+            if head.bias is not None and head.bias.grad is not None:
+                head.bias.grad[frozen_rows] = 0.0
+            opt.step()
+            tot += float(loss.item()) * len(idx)
+            seen += len(idx)
+        row = {"epoch": float(epoch), "loss": tot / max(seen, 1)}
+        vf1 = vloss = vacc = math.nan
+        if val is not None:
+            vf1, vloss, vacc = score()
+            row.update(val_loss=vloss, val_f1=vf1, val_acc=vacc)
+        history.append(row)
+        if progress:
+            progress(TrainProgress(stage, epoch, epochs, row["loss"], math.nan, vloss, vacc, vf1))
+        if val is None:
+            best_epoch = epoch
+            continue
+        if (vf1, -vloss) > best:
+            best, best_epoch, stale = (vf1, -vloss), epoch, 0
+            best_state = [p.detach().clone() for p in params]
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                break
+    if val is not None:
+        with torch.no_grad():
+            for p, b in zip(params, best_state, strict=True):
+                p.copy_(b)
+    net.eval()
+    return best_epoch, history
+
+
+def _calibrate_torch(
+    member: TorchMember,
+    X: np.ndarray,
+    ctx: References | None,
+    y: np.ndarray,
+    val: np.ndarray,
+    labelled: np.ndarray,
+    cfg: CalibrationConfig,
+    triads: list[tuple[int, int, int]],
+    progress: ProgressFn | None,
+    cancel: threading.Event | None,
+) -> tuple[TorchMember, TorchMember, dict[str, Any]]:
+    """(member fitted on the non-held-out windows, member refitted on all, summary)."""
+    kind = member.arch.kind
+    C_all = member.context_inputs(X, ctx)
+    rng = np.random.default_rng(cfg.seed)
+
+    def features(idx: np.ndarray, copies: int) -> tuple[torch.Tensor, torch.Tensor | None, np.ndarray]:
+        """Trunk features of windows ``idx`` and of ``copies`` jittered copies of them."""
+        xs = [X[idx]] + [augment_batch(X[idx], triads, "jitter", rng) for _ in range(copies)]
+        E = torch.cat([_embed(member.net, member.normalise(x)) for x in xs])
+        C = None if C_all is None else torch.from_numpy(np.tile(C_all[idx], (copies + 1, 1)))
+        return E, C, np.tile(y[idx], copies + 1)
+
+    tr = np.flatnonzero(~val)
+    net = copy.deepcopy(member.net)
+    E, C, yt = features(tr, cfg.augment_copies)
+    vset = None
+    if val.any():
+        Ev, Cv, yv = features(np.flatnonzero(val), 0)
+        vset = (Ev, Cv, yv)
+    best_epoch, history = _fit_head(
+        net, E, C, yt, labelled, cfg.epochs, cfg, vset, progress, cancel, f"{kind} last layers"
+    )
+    split = TorchMember(member.arch, net, member.mean, member.std, member.channels, member.units)
+    summary: dict[str, Any] = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history}
+    final = split
+    if cfg.refit and val.any():
+        net2 = copy.deepcopy(member.net)
+        if best_epoch > 0:
+            E2, C2, y2 = features(np.arange(len(X)), cfg.augment_copies)
+            _fit_head(net2, E2, C2, y2, labelled, best_epoch, cfg, None, progress, cancel, f"{kind} refit")
+        final = TorchMember(member.arch, net2, member.mean, member.std, member.channels, member.units)
+        summary["refit_epochs"] = best_epoch
+    return split, final, summary
+
+
+# -- the boosted trees -----------------------------------------------------------------------------
+
+
+def _softmax(raw: np.ndarray) -> np.ndarray:
+    e = np.exp(raw - raw.max(axis=1, keepdims=True))
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def _with_objective(text: str, objective_line: str) -> str:
+    """LightGBM writes no objective for a custom one; the trees are the general model's softmax
+    classifier extended, so they get its objective line back (after ``max_feature_idx``, where
+    LightGBM puts it) and predict probabilities again."""
+    lines = text.split("\n")
+    lines = [ln for ln in lines if not ln.startswith("objective=")]
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("max_feature_idx="))
+    lines.insert(at + 1, objective_line)
+    return "\n".join(lines)
+
+
+def _calibrate_gbm(
+    member: BoostedFeaturesMember,
+    X: np.ndarray,
+    ctx: References | None,
+    y: np.ndarray,
+    val: np.ndarray,
+    labelled: np.ndarray,
+    cfg: CalibrationConfig,
+    progress: ProgressFn | None,
+    cancel: threading.Event | None,
+) -> tuple[BoostedFeaturesMember, BoostedFeaturesMember, dict[str, Any]]:
+    """Continued boosting from the general booster on the participant's windows.
+
+    The objective is softmax cross-entropy with the gradient of unlabelled classes set to
+    zero, so their new trees are all zero leaves and their scores stay the general model's."""
+    import lightgbm as lgb
+
+    k = len(labelled)
+    F = member.features(X, ctx)
+    parent_text = member.booster.model_to_string()
+    objective = next((ln for ln in parent_text.split("\n") if ln.startswith("objective=")), None)
+    if objective is None or not objective.startswith("objective=multiclass"):
+        raise CalibrationRefused(
+            f"the LightGBM member's objective is {objective!r}; calibration extends multiclass boosters only"
+        )
+    onehot = np.eye(k)
+    factor = k / max(k - 1, 1)
+
+    def fobj(raw: np.ndarray, ds: Any) -> tuple[np.ndarray, np.ndarray]:
+        p = _softmax(np.asarray(raw).reshape(len(ds.get_label()), k))
+        lab = ds.get_label().astype(np.int64)
+        wt = ds.get_weight()
+        g = p - onehot[lab]
+        h = np.maximum(factor * p * (1.0 - p), 1e-6)
+        if wt is not None:
+            g, h = g * wt[:, None], h * wt[:, None]
+        g[:, ~labelled] = 0.0
+        return g, h
+
+    def feval(raw: np.ndarray, ds: Any) -> tuple[str, float, bool]:
+        lab = ds.get_label().astype(np.int64)
+        p = _softmax(np.asarray(raw).reshape(len(lab), k))
+        return "logloss", float(-np.log(np.maximum(p[np.arange(len(lab)), lab], 1e-12)).mean()), False
+
+    params = {
+        "objective": fobj,
+        "num_class": k,
+        "metric": "None",
+        "learning_rate": cfg.gbm_lr,
+        "num_leaves": cfg.gbm_leaves,
+        "min_data_in_leaf": cfg.gbm_min_data,
+        "min_data_in_bin": 1,
+        "feature_fraction": 0.5,
+        "lambda_l2": 1.0,
+        "seed": cfg.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": torch.get_num_threads(),
+        "verbose": -1,
+    }
+
+    def boost(idx: np.ndarray, rounds: int, valid: np.ndarray | None, stage: str) -> tuple[Any, list[float]]:
+        w = class_weights(y[idx], k)[y[idx]]
+        dtrain = lgb.Dataset(F[idx], y[idx], weight=w, free_raw_data=True)
+        evals: dict[str, Any] = {}
+        callbacks: list[Callable[..., Any]] = []
+        valid_sets = None
+        if valid is not None:
+            valid_sets = [lgb.Dataset(F[valid], y[valid], reference=dtrain)]
+            callbacks += [lgb.record_evaluation(evals), lgb.early_stopping(cfg.gbm_patience, verbose=False)]
+
+        def report(env: Any) -> None:
+            _check_cancel(cancel)
+            done = env.iteration - env.begin_iteration + 1
+            if progress and done % 10 == 0:
+                vl = evals.get("valid_0", {}).get("logloss", [math.nan])[-1] if evals else math.nan
+                progress(TrainProgress(stage, done, rounds, math.nan, math.nan, vl))
+
+        callbacks.append(report)
+        booster = lgb.train(
+            params,
+            dtrain,
+            num_boost_round=rounds,
+            valid_sets=valid_sets,
+            feval=feval if valid is not None else None,
+            init_model=member.booster,
+            callbacks=callbacks,
+        )
+        return booster, list(evals.get("valid_0", {}).get("logloss", []))
+
+    def as_member(booster: Any, new_rounds: int) -> BoostedFeaturesMember:
+        out = copy.copy(member)
+        if new_rounds == 0:
+            out.booster = member.booster
+        else:
+            total = member.booster.current_iteration() + new_rounds
+            text = _with_objective(booster.model_to_string(num_iteration=total), objective)
+            checked = check_booster_text(text.encode("utf-8"), member.n_feature_columns(), k)
+            out.booster = lgb.Booster(model_str=checked)
+        out.compile_trees = member.compile_trees
+        return out
+
+    summary: dict[str, Any] = {}
+    rounds = cfg.gbm_rounds
+    tr = np.flatnonzero(~val)
+    if val.any() and rounds > 0:
+        general = member.predict_features(F[val], compiled=False)
+        yv = y[val]
+        general_loss = float(-np.log(np.maximum(general[np.arange(len(yv)), yv], 1e-12)).mean())
+        booster, curve = boost(tr, rounds, val, "lightgbm")
+        best = int(np.argmin(curve)) + 1 if curve else 0
+        if not curve or curve[best - 1] >= general_loss:
+            best = 0  # the general trees already did better on the held-out minutes
+        summary.update(
+            best_rounds=best,
+            general_val_logloss=general_loss,
+            val_logloss=curve[best - 1] if best else general_loss,
+        )
+        split = as_member(booster, best)
+        final = split
+        if cfg.refit:
+            final = (
+                as_member(boost(np.arange(len(y)), best, None, "lightgbm refit")[0], best) if best else split
+            )
+            summary["refit_rounds"] = best
+        return split, final, summary
+    if rounds == 0:
+        return member, member, {"best_rounds": 0}
+    booster, _ = boost(tr, rounds, None, "lightgbm")
+    summary["best_rounds"] = rounds
+    m = as_member(booster, rounds)
+    return m, m, summary
+
+
+# -- the whole calibration -------------------------------------------------------------------------
+
+
+def parent_reference(model: ActivityModel, path: str | Path | None = None, **extra: Any) -> dict[str, Any]:
+    """What a personal model records of its parent: name, preset, creation time, classes and, for
+    a file, its path and sha256; ``extra``: e.g. ``model_uri``, ``mlflow_run_id``."""
+    ref: dict[str, Any] = {
+        "name": model.info.name,
+        "preset": model.info.preset,
+        "created_utc": model.info.created_utc,
+        "harlab_version": model.info.harlab_version,
+        "classes": list(model.classes),
+    }
+    if model.info.calibration is not None:  # a personal model calibrated again: keep the chain
+        ref["parent"] = model.info.calibration.get("parent")
+    if path is not None:
+        ref["path"] = str(Path(path).resolve())
+        ref["sha256"] = sha256_of(path)
+    ref.update({k: v for k, v in extra.items() if v is not None})
+    return ref
+
+
+def _sessions_provenance(data: Dataset) -> list[dict[str, Any]]:
+    """Each calibration session: id, name, participant, file and hash, windows and their hash, and
+    the time range (seconds from the session's start) of the windows used."""
+    ws = data.windows
+    out = []
+    for i, entry in enumerate(data.sources):
+        sel = ws.session_index == i
+        rec = dict(entry)
+        if sel.any():
+            rec["start_s"] = float(ws.start_s[sel].min())
+            rec["end_s"] = float(ws.start_s[sel].max() + ws.window_s)
+            rec["classes"] = sorted({data.classes[int(c)] for c in np.unique(data.y[sel])})
+        out.append(rec)
+    return out
+
+
+def _refuse_or_choose(data: Dataset, cfg: CalibrationConfig) -> tuple[np.ndarray, list[str]]:
+    """(labelled-class mask, warnings), or :class:`CalibrationRefused` when fewer than two
+    classes have enough windows."""
+    k = len(data.classes)
+    counts = np.bincount(data.y, minlength=k)
+    present = counts > 0
+    enough = counts >= cfg.min_windows_per_class
+    need_s = data.info.window_s + (cfg.min_windows_per_class - 1) * data.info.stride_s
+    have = ", ".join(
+        f"{data.classes[i]} {counted(int(counts[i]), 'window')}" for i in np.flatnonzero(present)
+    )
+    if present.sum() < 2:
+        raise CalibrationRefused(
+            f"the calibration data labels only {have or 'no class'}: calibration needs at least two "
+            "labelled activities (record and label another)"
+        )
+    if enough.sum() < 2:
+        raise CalibrationRefused(
+            f"too little calibration data: {have}; calibration needs at least two activities with "
+            f"{cfg.min_windows_per_class} windows each (about {need_s:.0f} s of labelled time each)"
+        )
+    warnings = []
+    short = np.flatnonzero(present & ~enough)
+    if len(short):
+        warnings.append(
+            f"too little of {', '.join(data.classes[i] for i in short)} (under {cfg.min_windows_per_class} "
+            f"windows, about {need_s:.0f} s): it keeps the general model's behaviour"
+        )
+    absent = np.flatnonzero(~present)
+    if len(absent):
+        warnings.append(
+            f"not labelled: {', '.join(data.classes[i] for i in absent)}; "
+            "kept with the general model's behaviour"
+        )
+    return enough, warnings
+
+
+def calibrate(
+    parent: ActivityModel,
+    data: Dataset,
+    config: CalibrationConfig | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    parent_ref: dict[str, Any] | None = None,
+    name: str | None = None,
+) -> CalibrationResult:
+    """Adapt ``parent`` to the participant whose labelled windows are ``data``
+    (:func:`calibration_dataset`); see the module docstring. ``parent_ref``
+    (:func:`parent_reference`) is recorded as the parent; ``name`` names the personal model
+    (default: the parent's name + ``-personal``). Raises :class:`CalibrationRefused` when the
+    data cannot calibrate, :class:`~harlab.ml.training.TrainingCancelled` when ``cancel`` is set."""
+    cfg = config or CalibrationConfig()
+    t0 = time.perf_counter()
+    if list(data.classes) != list(parent.classes):
+        raise CalibrationRefused(
+            f"the windows were cut for classes {data.classes}, the model has {parent.classes}: "
+            "cut them with calibration_dataset"
+        )
+    if list(data.info.channels) != list(parent.info.channels) or data.X.shape[1] != parent.info.n_time:
+        raise CalibrationRefused(
+            f"the windows have channels {data.info.channels} and {data.X.shape[1]} samples; the model "
+            f"takes {parent.info.channels} and {parent.info.n_time}"
+        )
+    if not np.all(np.isfinite(data.X)):
+        raise CalibrationRefused("the calibration windows contain NaN or infinite values")
+    labelled, warnings = _refuse_or_choose(data, cfg)
+    use = labelled[data.y]  # windows of classes with too little data train nothing
+    sub = data.subset(np.flatnonzero(use)) if not use.all() else data
+    X = np.ascontiguousarray(sub.X, np.float32)
+    y = np.asarray(sub.y, np.int64)
+    ctx = sub.context if parent.needs_references else None
+    blocks = sub.blocks if sub.blocks is not None else np.zeros(len(y), str)
+    val = np.asarray(blocks == HELD_OUT_BLOCK)
+    held_out = (
+        f"the last {HELD_OUT_BLOCK.split()[-1]}th of each activity's windows in time order "
+        "(other minutes of the same participant; early stopping watched them too)"
+    )
+    if not val.any():
+        warnings.append("no window could be held out: before/after scores are not measured")
+    Xc, ctxc, _ = canonicalise(
+        X, ctx, parent.info.orientation_upright, parent.info.channels, parent.info.units
+    )
+    triads = find_triads(parent.info.channels, parent.info.units)
+    prev_threads = torch.get_num_threads()
+    prev_det = torch.are_deterministic_algorithms_enabled()
+    set_threads(cfg.threads)
+    torch.use_deterministic_algorithms(True)
+    torch.manual_seed(cfg.seed)
+    try:
+        split_members: list[Member] = []
+        final_members: list[Member] = []
+        summaries: dict[str, dict[str, Any]] = {}
+        for m in parent.members:
+            _check_cancel(cancel)
+            if isinstance(m, TorchMember):
+                s, f, summ = _calibrate_torch(m, Xc, ctxc, y, val, labelled, cfg, triads, progress, cancel)
+                summaries[m.arch.kind] = summ
+            else:
+                s, f, summ = _calibrate_gbm(m, Xc, ctxc, y, val, labelled, cfg, progress, cancel)
+                summaries["lightgbm"] = summ
+            split_members.append(s)
+            final_members.append(f)
+    finally:
+        torch.set_num_threads(prev_threads)
+        torch.use_deterministic_algorithms(prev_det)
+    before = after = None
+    if val.any():
+        vctx = None if ctx is None else ctx[val]
+        vgroups = np.asarray(sub.groups)[val]
+        before = classification_report(
+            y[val], parent.predict_proba(X[val], vctx).argmax(1), parent.classes, vgroups
+        )
+        split_model = ActivityModel(parent.info, split_members, list(parent.weights))
+        after = classification_report(
+            y[val], split_model.predict_proba(X[val], vctx).argmax(1), parent.classes, vgroups
+        )
+    calibrated = [c for c, ok in zip(parent.classes, labelled, strict=True) if ok]
+    fallback = [c for c, ok in zip(parent.classes, labelled, strict=True) if not ok]
+    seconds = time.perf_counter() - t0
+    ref = parent_ref if parent_ref is not None else parent_reference(parent)
+    scores = {
+        k: None if r is None else {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "n": r["n"]}
+        for k, r in (("before", before), ("after", after))
+    }
+    provenance = {
+        "parent": ref,
+        "sessions": _sessions_provenance(data),
+        "participants": sorted({str(s.get("participant", "")) for s in data.sources}),
+        "calibrated_classes": calibrated,
+        "fallback_classes": fallback,
+        "n_windows": int(len(y)),
+        "n_held_out": int(val.sum()),
+        "held_out": held_out,
+        "config": asdict(cfg),
+        "members": {k: {a: b for a, b in v.items() if a != "history"} for k, v in summaries.items()},
+        "seconds": round(seconds, 3),
+        "calibrated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "warnings": list(warnings),
+        **scores,
+    }
+    metrics: dict[str, Any] = {
+        "validation_kind": "time block",
+        "validation_split": held_out,
+        "n_validation_windows": int(val.sum()),
+        "warnings": list(warnings),
+        "general": parent.info.metrics.get("validation"),
+    }
+    if scores["after"] is not None:
+        metrics["validation"] = {k: scores["after"][k] for k in ("accuracy", "macro_f1")}
+    info = replace(
+        parent.info,
+        name=name or f"{parent.info.name}-personal",
+        created_utc=datetime.now(UTC).isoformat(timespec="seconds"),
+        metrics=metrics,
+        calibration=provenance,
+    )
+    model = ActivityModel(info, final_members, list(parent.weights))
+    model.history = {k: v.get("history", []) for k, v in summaries.items()}
+    return CalibrationResult(
+        model,
+        before,
+        after,
+        held_out,
+        calibrated,
+        fallback,
+        int(len(y)),
+        int(val.sum()),
+        seconds,
+        data,
+        warnings,
+        provenance["members"],
+    )
+
+
+def calibrate_sessions(
+    parent: ActivityModel | str | Path,
+    sessions: Sequence[Session],
+    config: CalibrationConfig | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    track: str | None = None,
+    names: Sequence[str] | None = None,
+    sources: Sequence[dict[str, Any]] | None = None,
+    parent_ref: dict[str, Any] | None = None,
+    name: str | None = None,
+    output: str | Path | None = None,
+) -> CalibrationResult:
+    """Calibrate ``parent`` (a model or a model file) on labelled ``sessions``: cut their windows
+    as the model's training did, :func:`calibrate`, and write the personal model atomically to
+    ``output`` when given. ``sources``: provenance per session (path, sha256), as
+    :func:`harlab.mlops.training_pipeline.read_sources` gives it."""
+    path = None
+    if not isinstance(parent, ActivityModel):
+        path = Path(parent)
+        parent = ActivityModel.load(path)
+    if parent_ref is None:
+        parent_ref = parent_reference(parent, path)
+    _check_cancel(cancel)
+    data = calibration_dataset(parent, sessions, track, names, sources)
+    result = calibrate(parent, data, config, progress, cancel, parent_ref=parent_ref, name=name)
+    ignored = unknown_labels(parent, sessions, track)
+    if ignored:
+        result.warnings.append(f"labels the model does not know were left out: {', '.join(ignored)}")
+    if output is not None:
+        result.model.save(output)
+    return result
