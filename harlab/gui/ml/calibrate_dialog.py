@@ -11,6 +11,7 @@ prediction rows on the timeline.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -32,12 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from harlab.core.errors import PredictionCancelled
 from harlab.core.session import Session
 from harlab.gui import settings
 from harlab.gui.background_job import BackgroundJob
 from harlab.gui.ml.calibrate_work import CalibrationOutcome, calibrate_work, default_personal_path
 from harlab.gui.ml.calibration_check import HELD_OUT_FRACTION, Scores
+from harlab.ml.training import TrainingCancelled
 
 BETTER, WORSE = "#2e7d32", "#c62828"
 
@@ -60,6 +61,7 @@ class BeforeAfterTable(QTableWidget):
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
     def show_scores(self, scores: dict[str, Scores]) -> None:
         rows = table_rows(scores)
@@ -78,6 +80,9 @@ class BeforeAfterTable(QTableWidget):
                     f = self.item(i, j).font()
                     f.setBold(True)
                     self.item(i, j).setFont(f)
+        self.resizeRowsToContents()
+        height = self.horizontalHeader().sizeHint().height() + 2 * self.frameWidth()
+        self.setFixedHeight(height + sum(self.rowHeight(i) for i in range(len(rows))))
 
 
 class CalibrateDialog(QDialog):
@@ -162,8 +167,15 @@ class CalibrateDialog(QDialog):
         self.status = QLabel("")
         self.status.setObjectName("calibrate_status")
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.RichText)
         self.table = BeforeAfterTable()
         self.table.setVisible(False)
+        self.placeholder = QLabel(
+            "Calibrate to compare the general and the personal model on the held-out end of each activity."
+        )
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setStyleSheet("color: #8a8a8a; border: 1px dashed #bdbdbd; padding: 18px;")
         self.run_button = QPushButton("Calibrate")
         self.run_button.setObjectName("calibrate_run")
         self.run_button.setDefault(True)
@@ -177,10 +189,12 @@ class CalibrateDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(note)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(self.placeholder)
+        lay.addWidget(self.table)
         lay.addWidget(self.status)
+        lay.addStretch(1)
         lay.addLayout(buttons)
-        self.resize(620, 560)
+        self.resize(640, 520)
 
     # -- inputs ----------------------------------------------------------------------------
     def _mark_edited(self, _text: str) -> None:
@@ -257,7 +271,7 @@ class CalibrateDialog(QDialog):
         job = BackgroundJob(
             calibrate_work(model, self.session, track, out, source, extra),
             self,
-            cancel_errors=(PredictionCancelled,),
+            cancel_errors=(TrainingCancelled,),
             owner=self,
             progress_label=f"Calibrating {Path(model).name}…",
         )
@@ -283,21 +297,25 @@ class CalibrateDialog(QDialog):
     def _progress(self, value: object) -> None:
         if self.job is None:
             return
-        if isinstance(value, tuple) and len(value) == 2:
-            done, total = (int(v) for v in value)
-            self.job.set_progress(done, total)
-        elif isinstance(value, float | int):
-            self.job.set_progress(int(1000 * float(value)), 1000)
+        if isinstance(value, tuple) and len(value) == 3:
+            done, total, label = value
+            self.job.set_progress(int(done), int(total), str(label))
 
     def _done(self, outcome: object) -> None:
         assert isinstance(outcome, CalibrationOutcome)
         self.outcome = outcome
         self.table.show_scores(outcome.scores)
+        self.placeholder.setVisible(False)
         self.table.setVisible(True)
         b, a = outcome.scores["before"], outcome.scores["after"]
+        reg = outcome.registered
+        registered = f" (registered as {reg.get('name')} version {reg.get('version')})" if reg else ""
+        warnings = "".join(f"<br>Note: {html.escape(w)}" for w in outcome.warnings)
         self._say(
-            f"Saved {outcome.personal_path}. On the held-out {b.n:,} windows macro-F1 went from"
-            f" {b.macro_f1:.3f} to {a.macro_f1:.3f}; both predictions are on the timeline."
+            f"Saved {html.escape(str(outcome.personal_path))}{html.escape(registered)}. On the held-out"
+            f" {b.n:,} windows macro-F1 went from {b.macro_f1:.3f} to {a.macro_f1:.3f}; both predictions"
+            f" are on the timeline.{warnings}",
+            rich=True,
         )
         self.calibrated.emit(outcome)
 
@@ -313,9 +331,9 @@ class CalibrateDialog(QDialog):
         self.job = None
         self.run_button.setEnabled(True)
 
-    def _say(self, text: str, error: bool = False) -> None:
+    def _say(self, text: str, error: bool = False, rich: bool = False) -> None:
         self.status.setStyleSheet("color: #b3261e; font-weight: 600;" if error else "")
-        self.status.setText(text)
+        self.status.setText(text if rich else html.escape(text))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.job is not None:

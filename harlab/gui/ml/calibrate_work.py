@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harlab.core.errors import HarlabError
 from harlab.core.files import safe_name
@@ -39,6 +40,8 @@ class CalibrationOutcome:
     after: PredictionTrack  #: the personal model's
     scores: dict[str, Scores]  #: "before" and "after", on the held-out blocks
     blocks: list[Block]
+    registered: dict[str, Any] | None = None  #: the personal model's registry name and version
+    warnings: list[str] = field(default_factory=list)
 
 
 def held_out_session(session: Session, track_name: str, blocks: list[Block]) -> Session:
@@ -60,8 +63,9 @@ def calibrate_work(
     extra_sessions: Sequence[str] = (),
 ) -> Work:
     """The work of one calibration run for ``session`` (the recording the check is shown on,
-    named ``source_name`` in provenance) plus whole ``extra_sessions`` files; returns a
-    :class:`CalibrationOutcome`."""
+    named after the file ``source_name`` in the personal model's provenance) plus whole
+    ``extra_sessions`` files; returns a :class:`CalibrationOutcome`. The run is
+    :func:`harlab.mlops.calibration_pipeline.run_calibration`, tracked like ``harlab calibrate``'s."""
     model_path, personal_path = Path(model_path), Path(personal_path)
 
     def work(
@@ -69,41 +73,46 @@ def calibrate_work(
     ) -> CalibrationOutcome:
         from harlab.ml.modelfile import ActivityModel
         from harlab.ml.predict import predict_session
+        from harlab.mlops.calibration_pipeline import CalibrationRequest, run_calibration
+        from harlab.mlops.paths import TrackingOptions, tracking_disabled_by_env
 
         if track_name not in session.label_tracks:
             raise HarlabError(f"{source_name}: no label track {track_name!r}")
         blocks = held_out_blocks(session.label_tracks[track_name])
         if not blocks:
             raise HarlabError(f"{source_name}: the label track {track_name!r} has no labelled segment")
-        status("Calibrating…")
-        calibrate_sessions(
+        request = CalibrationRequest(
             model_path,
-            [(held_out_session(session, track_name, blocks), source_name), *extra_sessions],
-            track_name,
-            personal_path,
-            progress,
-            cancel,
+            [held_out_session(session, track_name, blocks), *extra_sessions],
+            track=track_name,
+            names=[Path(source_name).stem, *(Path(p).stem for p in extra_sessions)],
         )
-        preds = {}
+        tracking = TrackingOptions(
+            enabled=not tracking_disabled_by_env(), tags={"harlab.source": "calibrate dialog"}
+        )
+
+        def report(p: object) -> None:  # a TrainProgress: the member being adapted and its epoch
+            stage, epoch, epochs = (getattr(p, k, None) for k in ("stage", "epoch", "epochs"))
+            if isinstance(epoch, int) and isinstance(epochs, int):
+                progress((epoch, epochs, f"Calibrating {stage}: {epoch} of {epochs}"))
+
+        run = run_calibration(
+            request, output=personal_path, tracking=tracking, progress=report, say=status, cancel=cancel
+        )
         # the personal model is saved: a cancel from here on is too late, the check runs (seconds)
+        preds = {}
         for key, path in (("before", model_path), ("after", personal_path)):
             status(f"Predicting the recording with {path.name}…")
             model = ActivityModel.load(path)
             preds[key] = predict_session(model, session, name=f"{key}: {path.stem}", add=False)
         return CalibrationOutcome(
-            personal_path, preds["before"], preds["after"], compare(preds, blocks), blocks
+            personal_path,
+            preds["before"],
+            preds["after"],
+            compare(preds, blocks),
+            blocks,
+            run.registered,
+            run.notes + list(run.result.warnings),
         )
 
     return work
-
-
-def calibrate_sessions(
-    model_path: Path,
-    sessions: Sequence[tuple[Session, str] | str],
-    track_name: str,
-    out: Path,
-    progress: Callable[[object], None],
-    cancel: threading.Event,
-) -> Path:
-    """The calibration core's call (``harlab calibrate``'s)."""
-    raise HarlabError("calibration is not available in this build")

@@ -69,7 +69,7 @@ class SetupForm(QWidget):
         browse_p.clicked.connect(self._browse_protocol)
         self.preset: CalibrationPreset | None = None  #: "Calibration for MODEL", when chosen
         self.protocol_path.textEdited.connect(self._drop_preset)
-        calibrate = QPushButton("Calibration…")
+        calibrate = QPushButton("Calibration for a model…")
         calibrate.setObjectName("calibration_preset_button")
         calibrate.setToolTip("Record each activity of a model in turn, to calibrate it to this participant")
         calibrate.clicked.connect(lambda: self.choose_calibration())
@@ -77,7 +77,6 @@ class SetupForm(QWidget):
         p_row = QHBoxLayout()
         p_row.addWidget(self.protocol_path, 1)
         p_row.addWidget(browse_p)
-        p_row.addWidget(calibrate)
         self.protocol_info = QLabel("")
         self.protocol_info.setWordWrap(True)
         self.auto_stop = QCheckBox("Stop and save when the protocol ends")
@@ -102,6 +101,7 @@ class SetupForm(QWidget):
         form.addRow("Output file", out_row)
         form.addRow("Label classes", self.classes)
         form.addRow("Protocol", p_row)
+        form.addRow("", calibrate)
         form.addRow("", self.protocol_info)
         form.addRow(self.auto_stop)  # the whole row: the long text does not widen the field column
         form.addRow("Stop after", self.duration)
