@@ -88,11 +88,16 @@ class CalibrationConfig:
     #: jittered copies of each window (small rotations and scaling, as training's "jitter")
     #: whose trunk features join the originals; 0 = the windows as recorded only
     augment_copies: int = 2
-    gbm_rounds: int = 120  #: new boosting rounds, at most
-    gbm_patience: int = 20
+    gbm_rounds: int = 80  #: new boosting rounds, at most
+    gbm_patience: int = 15
     gbm_lr: float = 0.1
     gbm_leaves: int = 7
     gbm_min_data: int = 3  #: windows per leaf of the new trees
+    #: features each new tree may split on, as the general model's training (and 2.5x faster than 0.5)
+    gbm_feature_fraction: float = 0.2
+    #: L2 on the new leaves: with little data their values shrink towards 0 (the general trees'
+    #: answer), with more the participant's windows outweigh it
+    gbm_l2: float = 10.0
     min_windows_per_class: int = 8  #: a class with fewer windows keeps the general model's behaviour
     refit: bool = True  #: fit again on every calibration window once early stopping has chosen
     seed: int = 0
@@ -249,7 +254,7 @@ def _fit_head(
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(E))
         net.train()
-        tot, seen = 0.0, 0
+        tot, ok, seen = 0.0, 0, 0
         for i in range(0, len(order), cfg.batch_size):
             _check_cancel(cancel)
             idx = torch.from_numpy(order[i : i + cfg.batch_size])
@@ -268,15 +273,16 @@ def _fit_head(
                 head.bias.grad[frozen_rows] = 0.0
             opt.step()
             tot += float(loss.item()) * len(idx)
+            ok += int((logits.argmax(1) == yt_all[idx]).sum())
             seen += len(idx)
-        row = {"epoch": float(epoch), "loss": tot / max(seen, 1)}
+        row = {"epoch": float(epoch), "loss": tot / max(seen, 1), "acc": ok / max(seen, 1)}
         vf1 = vloss = vacc = math.nan
         if val is not None:
             vf1, vloss, vacc = score()
             row.update(val_loss=vloss, val_f1=vf1, val_acc=vacc)
         history.append(row)
         if progress:
-            progress(TrainProgress(stage, epoch, epochs, row["loss"], math.nan, vloss, vacc, vf1))
+            progress(TrainProgress(stage, epoch, epochs, row["loss"], row["acc"], vloss, vacc, vf1))
         if val is None:
             best_epoch = epoch
             continue
@@ -412,9 +418,8 @@ def _calibrate_gbm(
         "learning_rate": cfg.gbm_lr,
         "num_leaves": cfg.gbm_leaves,
         "min_data_in_leaf": cfg.gbm_min_data,
-        "min_data_in_bin": 1,
-        "feature_fraction": 0.5,
-        "lambda_l2": 1.0,
+        "feature_fraction": cfg.gbm_feature_fraction,
+        "lambda_l2": cfg.gbm_l2,
         "seed": cfg.seed,
         "deterministic": True,
         "force_row_wise": True,
@@ -482,9 +487,7 @@ def _calibrate_gbm(
         split = as_member(booster, best)
         final = split
         if cfg.refit:
-            final = (
-                as_member(boost(np.arange(len(y)), best, None, "lightgbm refit")[0], best) if best else split
-            )
+            final = as_member(boost(np.arange(len(y)), best, None, "lightgbm")[0], best) if best else split
             summary["refit_rounds"] = best
         return split, final, summary
     if rounds == 0:
@@ -521,11 +524,12 @@ def _sessions_provenance(data: Dataset) -> list[dict[str, Any]]:
     """Each calibration session: id, name, participant, file and hash, windows and their hash, and
     the time range (seconds from the session's start) of the windows used."""
     ws = data.windows
+    whole = len(ws) == len(data)  # a subset of a dataset keeps the whole set's windows
     out = []
     for i, entry in enumerate(data.sources):
         sel = ws.session_index == i
         rec = dict(entry)
-        if sel.any():
+        if whole and sel.any():
             rec["start_s"] = float(ws.start_s[sel].min())
             rec["end_s"] = float(ws.start_s[sel].max() + ws.window_s)
             rec["classes"] = sorted({data.classes[int(c)] for c in np.unique(data.y[sel])})
@@ -592,10 +596,12 @@ def calibrate(
             f"the windows were cut for classes {data.classes}, the model has {parent.classes}: "
             "cut them with calibration_dataset"
         )
-    if list(data.info.channels) != list(parent.info.channels) or data.X.shape[1] != parent.info.n_time:
+    have = (list(data.info.channels), data.info.rate_hz, data.X.shape[1])
+    want = (list(parent.info.channels), parent.info.rate_hz, parent.info.n_time)
+    if have != want:
         raise CalibrationRefused(
-            f"the windows have channels {data.info.channels} and {data.X.shape[1]} samples; the model "
-            f"takes {parent.info.channels} and {parent.info.n_time}"
+            f"the windows have channels {have[0]}, {have[1]:g} Hz and {have[2]} samples; the model "
+            f"takes {want[0]}, {want[1]:g} Hz and {want[2]}: cut them with calibration_dataset"
         )
     if not np.all(np.isfinite(data.X)):
         raise CalibrationRefused("the calibration windows contain NaN or infinite values")

@@ -1,0 +1,243 @@
+"""Personal models measured: does a few seconds of each activity make the general model a person's?
+
+For each dataset (WISDM 2019: 41 subjects, 18 activities; UCI HAPT: 30 subjects, 6
+activities), participants are split into grouped folds. For each fold the general model is
+trained on the other participants (the default preset unless told otherwise), and for each
+test participant and each N in ``--seconds`` (15, 30, 60):
+
+* calibration data: the windows that lie within the first N seconds of each of the
+  participant's activities (per recording);
+* test data: the windows that start N seconds or more into the activity (the rest of that
+  participant's data; no window shared with the calibration data);
+* three models scored on the test data (macro-F1): the **general** model, the **calibrated**
+  model (:func:`harlab.ml.calibration.calibrate` on the calibration windows), and a model
+  trained on the calibration data **alone** (``--own-preset``, default LightGBM on features:
+  a network on a minute per activity is what calibration is for).
+
+Reported per dataset and N: mean and worst participant's macro-F1 for each model, and the
+calibration time (mean and most). The recording context of a window (harlab.ml.context) comes
+from all windows of its recording for every model alike. Windows as benchmarks/models.py cuts
+them (WISDM: watch accel + gyro, 10 s windows every 5 s at 20 Hz; UCI: 2.56 s every 1.28 s at
+50 Hz). Prints progress on stderr; the last line is one JSON object; results go to
+benchmarks/results/personal-DATE.json (``--out``).
+
+    python benchmarks/personal.py                                   # everything (hours on 2 cores)
+    python benchmarks/personal.py --datasets wisdm --max-groups 12 --folds 4 --max-folds 1 \\
+        --max-test-subjects 3 --epochs 3 --no-refit                 # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from models import load_uci, load_wisdm, log  # noqa: E402  (benchmarks/models.py: the same windows)
+
+import harlab  # noqa: E402
+from harlab.ml.calibration import CalibrationConfig, CalibrationRefused, calibrate  # noqa: E402
+from harlab.ml.dataset import Dataset, time_blocks  # noqa: E402
+from harlab.ml.metrics import classification_report, grouped_kfold  # noqa: E402
+from harlab.ml.modelfile import ActivityModel  # noqa: E402
+from harlab.ml.training import TrainConfig, train  # noqa: E402
+
+LOADERS = {"wisdm": load_wisdm, "uci": load_uci}
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def first_seconds(data: Dataset, idx: np.ndarray, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """(calibration, test) window indices among ``idx``: per recording and activity, the windows
+    inside its first ``seconds`` and those starting at or after it."""
+    ws = data.windows
+    cal, rest = [], []
+    keys = np.stack([ws.session_index[idx], data.y[idx]], axis=1)
+    for key in np.unique(keys, axis=0):
+        sel = idx[(keys == key).all(axis=1)]
+        t0 = ws.start_s[sel].min()
+        cal.append(sel[ws.start_s[sel] + ws.window_s <= t0 + seconds + 1e-9])
+        rest.append(sel[ws.start_s[sel] >= t0 + seconds - 1e-9])
+    return np.concatenate(cal), np.concatenate(rest)
+
+
+def calibration_subset(data: Dataset, idx: np.ndarray) -> Dataset:
+    """The windows ``idx`` as a dataset of their own, with time blocks of their own (early
+    stopping holds out the last block of each activity of what calibration is given)."""
+    sub = data.subset(idx)
+    ws = data.windows
+    sub.blocks = time_blocks(ws.session_index[idx], ws.start_s[idx], data.y[idx])
+    return sub
+
+
+def macro_f1(model: ActivityModel, data: Dataset, idx: np.ndarray) -> float:
+    ctx = data.context[idx] if data.context is not None and model.needs_references else None
+    pred = model.predict_proba(data.X[idx], ctx).argmax(1)
+    return float(classification_report(data.y[idx], pred, data.classes)["macro_f1"])
+
+
+def summarise(rows: list[dict], seconds: list[float]) -> dict:
+    out = {}
+    for n in seconds:
+        r = [x for x in rows if x["seconds"] == n]
+        if not r:
+            continue
+        entry: dict = {"subjects": len(r)}
+        for m in ("general", "calibrated", "own"):
+            vals = [x[m] for x in r if x.get(m) is not None]
+            if vals:
+                entry[m] = {"mean": round(float(np.mean(vals)), 4), "worst": round(float(np.min(vals)), 4)}
+        times = [x["calibrate_s"] for x in r if x.get("calibrate_s") is not None]
+        if times:
+            entry["calibrate_s"] = {
+                "mean": round(float(np.mean(times)), 2),
+                "max": round(float(np.max(times)), 2),
+            }
+        entry["refused"] = sum(1 for x in r if x.get("refused"))
+        out[str(int(n) if float(n).is_integer() else n)] = entry
+    return out
+
+
+def run_dataset(name: str, args: argparse.Namespace) -> dict:
+    data = LOADERS[name](args.max_groups)
+    seconds = [float(s) for s in args.seconds.split(",")]
+    subjects = np.unique(data.groups)
+    log(f"{name}: {len(data)} windows, {len(subjects)} {data.group_kind}s, {len(data.classes)} classes")
+    if args.max_groups:  # a loader may read every file (WISDM's come in sensor folders)
+        subjects = subjects[: args.max_groups]
+    pool = np.flatnonzero(np.isin(data.groups, subjects))
+    k = min(args.folds, len(subjects))
+    folds = [(pool[a], pool[b]) for a, b in grouped_kfold(data.groups[pool], k, args.seed)]
+    folds = folds[: args.max_folds or k]
+    general_cfg = TrainConfig(
+        preset=args.preset,
+        epochs=args.epochs,
+        seed=args.seed,
+        threads=args.threads,
+        cnn_refit=not args.no_refit,
+        gbm_refit=not args.no_refit,
+    )
+    own_cfg = replace(general_cfg, preset=args.own_preset, epochs=min(args.epochs, 20))
+    cal_cfg = CalibrationConfig(threads=args.threads, seed=args.seed)
+    rows: list[dict] = []
+    train_s = []
+    for f, (tr, te) in enumerate(folds):
+        if args.max_train_subjects:
+            tr = tr[np.isin(data.groups[tr], np.unique(data.groups[tr])[: args.max_train_subjects])]
+        t0 = time.perf_counter()
+        general = train(
+            data.X[tr], data.y[tr], data.groups[tr], data.info, general_cfg, context=data.context[tr]
+        )
+        train_s.append(time.perf_counter() - t0)
+        log(
+            f"{name} fold {f + 1}/{len(folds)}: general model trained on {len(tr)} windows in {train_s[-1]:.0f} s"
+        )
+        test_subjects = np.unique(data.groups[te])[: args.max_test_subjects or None]
+        for subj in test_subjects:
+            idx = te[data.groups[te] == subj]
+            for n in seconds:
+                cal, rest = first_seconds(data, idx, n)
+                row: dict = {
+                    "fold": f,
+                    "subject": str(subj),
+                    "seconds": n,
+                    "n_cal": len(cal),
+                    "n_test": len(rest),
+                }
+                if len(rest) == 0:
+                    continue
+                row["general"] = macro_f1(general, data, rest)
+                sub = calibration_subset(data, cal)
+                try:
+                    t1 = time.perf_counter()
+                    res = calibrate(general, sub, cal_cfg)
+                    row["calibrate_s"] = time.perf_counter() - t1
+                    row["calibrated"] = macro_f1(res.model, data, rest)
+                except CalibrationRefused as exc:
+                    row["refused"] = str(exc)
+                try:
+                    own = train(
+                        sub.X,
+                        sub.y,
+                        sub.blocks,
+                        sub.info,
+                        own_cfg,
+                        context=sub.context,
+                        blocks=sub.blocks,
+                        group_kind="time block",
+                    )
+                    row["own"] = macro_f1(own, data, rest)
+                except Exception as exc:  # too few windows of a class to train on is a result too
+                    row["own_error"] = str(exc)
+                rows.append(row)
+                log(
+                    f"{name} {subj} N={n:g}s: general {row['general']:.3f}  calibrated "
+                    f"{row.get('calibrated', float('nan')):.3f} ({row.get('calibrate_s', 0):.1f} s)  "
+                    f"own {row.get('own', float('nan')):.3f}  [{len(cal)} cal / {len(rest)} test windows]"
+                )
+    return {
+        "n_windows": len(data),
+        "n_subjects": int(len(subjects)),
+        "classes": list(data.classes),
+        "folds": k,
+        "folds_run": len(folds),
+        "general_train_s": [round(t, 1) for t in train_s],
+        "by_seconds": summarise(rows, seconds),
+        "rows": [{k2: (round(v, 4) if isinstance(v, float) else v) for k2, v in r.items()} for r in rows],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default="wisdm,uci")
+    ap.add_argument("--seconds", default="15,30,60", help="calibration seconds per activity")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--max-folds", type=int, default=None, help="run only the first N folds")
+    ap.add_argument("--max-test-subjects", type=int, default=None, help="test only N subjects per fold")
+    ap.add_argument("--max-groups", type=int, default=None, help="use only the first N subjects of a dataset")
+    ap.add_argument(
+        "--max-train-subjects", type=int, default=None, help="train each general model on N subjects only"
+    )
+    ap.add_argument("--preset", default="ensemble", help="the general model's preset")
+    ap.add_argument("--own-preset", default="features", help="the model trained on calibration data alone")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--no-refit", action="store_true", help="general model without the refit (half the time)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None, help="results file (default: results/personal-DATE.json)")
+    args = ap.parse_args(argv)
+    quick = bool(
+        args.max_folds or args.max_test_subjects or args.max_groups or args.epochs < 40 or args.no_refit
+    )
+    result = {
+        "benchmark": "personal",
+        "harlab_version": harlab.__version__,
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "quick_run": quick,
+        "settings": vars(args),
+        "calibration": vars(CalibrationConfig()),
+        "datasets": {},
+    }
+    for name in args.datasets.split(","):
+        result["datasets"][name] = run_dataset(name, args)
+    out = (
+        Path(args.out)
+        if args.out
+        else RESULTS / f"personal-{datetime.now(UTC):%Y-%m-%d}{'-quick' if quick else ''}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    log(f"wrote {out}")
+    summary = {n: d["by_seconds"] for n, d in result["datasets"].items()}
+    print(json.dumps({"benchmark": "personal", "quick_run": quick, "results": summary}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
