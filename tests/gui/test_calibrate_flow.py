@@ -83,12 +83,15 @@ def test_guided_protocol_to_personal_model_with_before_and_after(
         p.setup.participant.setText("P07")
         # the preset dialog as a user fills it (short steps: a test, not a participant)
         dlg = p.setup.choose_calibration()
+        dlg.model.setText(str(tmp_path / "nothing.harmodel"))
+        dlg.accept()  # not a model: the dialog stays, saying why
+        assert dlg.isVisible() and "nothing.harmodel" in dlg.error.text()
         dlg.model.setText(str(general_model))
         dlg.seconds.setValue(40)
         dlg.rest.setValue(2)
         _shoot(dlg, "calibration_preset_dialog.png")
         dlg.accept()
-        assert p.setup.protocol_path.text() == "Calibration for general"
+        assert not dlg.isVisible() and p.setup.protocol_path.text() == "Calibration for general"
         assert p.setup.protocol_info.text().startswith(
             "4 steps, 2 min 48 s: walking, stairs up, sitting, standing"
         )
