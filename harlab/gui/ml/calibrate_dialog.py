@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 )
 
 from harlab.core.session import Session
-from harlab.gui import settings
 from harlab.gui.background_job import BackgroundJob
+from harlab.gui.file_fields import choose_model_file, path_row
 from harlab.gui.ml.calibrate_work import CalibrationOutcome, calibrate_work, default_personal_path
 from harlab.gui.ml.calibration_check import HELD_OUT_FRACTION, Scores
 from harlab.ml.training import TrainingCancelled
@@ -111,12 +111,7 @@ class CalibrateDialog(QDialog):
         self.model = QLineEdit(str(model_path))
         self.model.setPlaceholderText("the general model (.harmodel)")
         self.model.textChanged.connect(self._default_output)
-        browse = QPushButton("…")
-        browse.setFixedWidth(32)
-        browse.clicked.connect(self._browse_model)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model, 1)
-        model_row.addWidget(browse)
+        model_row = path_row(self.model, self._browse_model)
         who = session.metadata.participant_id
         name = self.session_path.name if self.session_path else "the open session"
         self.recording = QLabel(f"{name}" + (f" (participant {who})" if who else ""))
@@ -143,12 +138,7 @@ class CalibrateDialog(QDialog):
             self.track.setCurrentIndex(list(session.label_tracks).index("activity"))
         self.personal = QLineEdit()
         self.personal.textEdited.connect(self._mark_edited)
-        browse_out = QPushButton("…")
-        browse_out.setFixedWidth(32)
-        browse_out.clicked.connect(self._browse_output)
-        out_row = QHBoxLayout()
-        out_row.addWidget(self.personal, 1)
-        out_row.addWidget(browse_out)
+        out_row = path_row(self.personal, self._browse_output)
         self._default_output()
 
         form = QFormLayout()
@@ -206,14 +196,8 @@ class CalibrateDialog(QDialog):
             self.personal.setText(str(default_personal_path(text, self.session.metadata.participant_id)))
 
     def _browse_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "The general model to calibrate",
-            settings.get_str("model_dir", str(Path.cwd())),
-            "harlab models (*.harmodel);;All files (*)",
-        )
+        path = choose_model_file(self, "The general model to calibrate")
         if path:
-            settings.set_value("model_dir", str(Path(path).parent))
             self.model.setText(path)
 
     def _browse_output(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from harlab.core.errors import HarlabError
 from harlab.core.files import safe_name
+from harlab.core.labels import LabelSchema
 from harlab.core.predictions import PredictionTrack
 from harlab.core.session import Session
 from harlab.gui.background_job import Work
@@ -47,7 +48,8 @@ class CalibrationOutcome:
 def held_out_session(session: Session, track_name: str, blocks: list[Block]) -> Session:
     """``session`` with its label track ``track_name`` cut to what calibration may learn from; the
     streams are the same objects (read, never written), the session itself is left alone."""
-    out = Session(session.metadata, session.schema)
+    # a copy of the schema: the session's own would keep forwarding its events to this one
+    out = Session(session.metadata, LabelSchema.from_list(session.schema.to_list()))
     for stream in session.streams.values():
         out.add_stream(stream)
     out.add_label_track(calibration_track(session.label_tracks[track_name], blocks))

@@ -15,18 +15,15 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from harlab.core.errors import HarlabError
-from harlab.gui import settings
+from harlab.gui.file_fields import choose_model_file, path_row
 from harlab.recording.protocol import (
     CALIBRATION_REST_S,
     CALIBRATION_SECONDS,
@@ -72,12 +69,7 @@ class CalibrationPresetDialog(QDialog):
         self.preset: CalibrationPreset | None = None
         self.model = QLineEdit(model_path)
         self.model.setPlaceholderText("the general model (.harmodel)")
-        browse = QPushButton("…")
-        browse.setFixedWidth(32)
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.model, 1)
-        row.addWidget(browse)
+        row = path_row(self.model, self._browse)
         lo, hi = CALIBRATION_SECONDS
         self.seconds = QDoubleSpinBox()
         self.seconds.setRange(5, 600)
@@ -114,14 +106,8 @@ class CalibrationPresetDialog(QDialog):
         lay.addWidget(buttons)
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self,
-            "The general model to calibrate",
-            settings.get_str("model_dir", str(Path.cwd())),
-            "harlab models (*.harmodel);;All files (*)",
-        )
+        path = choose_model_file(self, "The general model to calibrate")
         if path:
-            settings.set_value("model_dir", str(Path(path).parent))
             self.model.setText(path)
 
     def accept(self) -> None:
