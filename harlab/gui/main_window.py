@@ -1110,6 +1110,9 @@ class MainWindow(QMainWindow):
 
     def _calibrate_recording(self, path: str, model_path: str) -> None:
         """A calibration protocol ended: open its recording and calibrate its model to it."""
+        prompt = self.findChild(QMessageBox, "open_recording_prompt")
+        if prompt is not None:
+            prompt.close()  # the offer to open the recording: answered
         self._open_recording(path)
         if self.path is not None and Path(self.path) == Path(path):
             self.calibrate(model_path)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 pytestmark = pytest.mark.gui
 
@@ -113,6 +114,8 @@ def test_guided_protocol_to_personal_model_with_before_and_after(
 
     # the workbench opened the recording and the dialog, with the model and the track chosen
     assert w.path == recording
+    prompt = w.findChild(QMessageBox, "open_recording_prompt")
+    assert prompt is None or not prompt.isVisible()  # "open the recording?" is answered
     labels = w.session.label_tracks["activity"]
     assert [s.label for s in sorted(labels, key=lambda s: s.start)] == list(CLASSES)
     dlg = next(d for d in w._dialogs if isinstance(d, CalibrateDialog))
@@ -201,10 +204,30 @@ def test_models_menu_calibrates_the_open_session_and_cancel_keeps_nothing(
     assert not personal.exists() and not w.session.prediction_tracks
     assert dlg.run_button.isEnabled() and "cancelled" in dlg.status.text()
 
+    # another recording of the same participant is used whole, and named in the provenance
+    from harlab.ml.modelfile import ActivityModel
+    from harlab.simulate import simulate_session
+    from harlab.storage import save_session
+
+    plan = [("walking", 2.0)] + [(c, 20.0) for c in reversed(CLASSES)]
+    more = save_session(
+        simulate_session(plan, rate_hz=100.0, seed=11, participant="P01"), tmp_path / "more.h5"
+    )
+    dlg.add_sessions([str(more), str(recording), str(more)])  # the open one and repeats are left out
+    assert [dlg.extra.item(i).text() for i in range(dlg.extra.count())] == [str(more)]
+    with qtbot.waitSignal(dlg.calibrated, timeout=120_000) as done:
+        assert dlg.start()
+    assert done.args[0].personal_path == personal
+    sources = ActivityModel.load(personal).info.calibration["sessions"]
+    assert [s["name"] for s in sources] == ["p01", "more"]
+    assert sources[1]["path"] == str(more.resolve()) and len(sources[1]["sha256"]) == 64
+    qtbot.waitUntil(lambda: len(w.session.prediction_tracks) == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: not dlg.running, timeout=10_000)
+
     # a recording without labels is refused with the reason, before calibration starts
     w.session.label_tracks["activity"].clear()
     with qtbot.waitSignal(dlg.calibration_failed, timeout=60_000) as failed:
         assert dlg.start()
-    assert "no labelled segment" in failed.args[0] and not personal.exists()
+    assert "no labelled segment" in failed.args[0]
     qtbot.waitUntil(lambda: not dlg.running, timeout=10_000)
     dlg.close()

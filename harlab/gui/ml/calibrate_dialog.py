@@ -222,6 +222,7 @@ class CalibrateDialog(QDialog):
         for p in paths:
             if p not in have and Path(p) != self.session_path:
                 self.extra.addItem(p)
+                have.add(p)
 
     # -- the run -----------------------------------------------------------------------------
     @property
