@@ -64,6 +64,7 @@ def test_calibration_preset_has_every_class_of_the_model_with_rests(general_mode
         calibration_preset(Path(general_model).with_name("not-a-model.harmodel"))
 
 
+@pytest.mark.slow
 def test_guided_protocol_to_personal_model_with_before_and_after(
     make_window, qtbot, tmp_path, general_model, monkeypatch
 ) -> None:
@@ -168,6 +169,7 @@ def recording(tmp_path) -> Path:
     return save_session(simulate_session(plan, rate_hz=100.0, seed=9, participant="P01"), tmp_path / "p01.h5")
 
 
+@pytest.mark.slow
 def test_models_menu_calibrates_the_open_session_and_cancel_keeps_nothing(
     make_window, qtbot, tmp_path, general_model, recording, monkeypatch
 ) -> None:

@@ -88,3 +88,18 @@ def test_the_personal_model_goes_beside_the_general_one_named_after_the_particip
     general = tmp_path / "models" / "general.harmodel"
     assert default_personal_path(general, "P 07/x") == tmp_path / "models" / "general-P_07_x.harmodel"
     assert default_personal_path(general, " ") == tmp_path / "models" / "general-personal.harmodel"
+
+
+def test_calibration_protocol_prompts_each_class_once_and_refuses_nonsense() -> None:
+    from harlab.recording.protocol import ProtocolError, calibration_protocol
+
+    p = calibration_protocol(["walking", "stairs_up", "walking", " "], "general", 30, 5)
+    assert [(s.activity, s.duration_s) for s in p.steps] == [("walking", 30.0), ("stairs_up", 30.0)]
+    assert p.steps[1].prompt == "Stairs up as you usually do"
+    assert p.name == "Calibration for general" and p.countdown_s == 5.0 and p.labels_track == "activity"
+    with pytest.raises(ProtocolError, match="no classes"):
+        calibration_protocol([], "general")
+    with pytest.raises(ProtocolError, match="duration must be positive"):
+        calibration_protocol(["walking"], "general", 0)
+    with pytest.raises(ProtocolError, match="rest"):
+        calibration_protocol(["walking"], "general", 30, float("nan"))
