@@ -36,7 +36,12 @@ from PySide6.QtWidgets import (
 from harlab.core.session import Session
 from harlab.gui.background_job import BackgroundJob
 from harlab.gui.file_fields import choose_model_file, path_row
-from harlab.gui.ml.calibrate_work import CalibrationOutcome, calibrate_work, default_personal_path
+from harlab.gui.ml.calibrate_work import (
+    CalibrationOutcome,
+    calibrate_work,
+    default_personal_path,
+    registration_note,
+)
 from harlab.gui.ml.calibration_check import HELD_OUT_FRACTION, Scores
 from harlab.ml.training import TrainingCancelled
 
@@ -293,8 +298,7 @@ class CalibrateDialog(QDialog):
         self.placeholder.setVisible(False)
         self.table.setVisible(True)
         b, a = outcome.scores["before"], outcome.scores["after"]
-        reg = outcome.registered
-        registered = f" (registered as {reg.get('name')} version {reg.get('version')})" if reg else ""
+        registered = registration_note(outcome.registered)
         warnings = "".join(f"<br>Note: {html.escape(w)}" for w in outcome.warnings)
         self._say(
             f"Saved {html.escape(str(outcome.personal_path))}{html.escape(registered)}. On the held-out"

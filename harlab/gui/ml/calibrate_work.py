@@ -32,6 +32,14 @@ def default_personal_path(model_path: str | Path, participant: str) -> Path:
     return p.with_name(f"{p.stem}-{who}{MODEL_SUFFIX}")
 
 
+def registration_note(registered: dict[str, Any] | None) -> str:
+    """ " (registered as NAME version N)" for a run's registry entry
+    (:meth:`harlab.mlops.tracking.RunTracker.log_model`'s answer), "" when it was not registered."""
+    if not registered or not registered.get("registered_version"):
+        return ""
+    return f" (registered as {registered['registered_name']} version {registered['registered_version']})"
+
+
 @dataclass(frozen=True)
 class CalibrationOutcome:
     """What the dialog shows and the workbench adds after a run."""

@@ -8,7 +8,7 @@ import pytest
 from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelTrack, Segment
 from harlab.core.predictions import PredictionTrack
-from harlab.gui.ml.calibrate_work import default_personal_path, held_out_session
+from harlab.gui.ml.calibrate_work import default_personal_path, held_out_session, registration_note
 from harlab.gui.ml.calibration_check import calibration_track, compare, held_out_blocks, score
 from harlab.simulate import synthetic_session
 
@@ -103,3 +103,9 @@ def test_calibration_protocol_prompts_each_class_once_and_refuses_nonsense() -> 
         calibration_protocol(["walking"], "general", 0)
     with pytest.raises(ProtocolError, match="rest"):
         calibration_protocol(["walking"], "general", 30, float("nan"))
+
+
+def test_the_registry_entry_is_named_when_there_is_one() -> None:
+    entry = {"model_uri": "runs:/r/model", "registered_name": "general-P07", "registered_version": "3"}
+    assert registration_note(entry) == " (registered as general-P07 version 3)"
+    assert registration_note(None) == registration_note({"model_uri": "runs:/r/model"}) == ""
