@@ -792,6 +792,8 @@ class MainWindow(QMainWindow):
             self.removeDockWidget(self.table_dock)
             self.table_dock.deleteLater()
             self.table_dock = None
+        for d in [d for d in self._dialogs if d.objectName() == "calibrate_dialog"]:
+            d.close()  # its run reads the session being closed: stopped first
         if doc is not None:
             doc.close(discard=discard)
         self.meta_dock.set_session(None, None)

@@ -233,3 +233,13 @@ def test_models_menu_calibrates_the_open_session_and_cancel_keeps_nothing(
     assert "no labelled segment" in failed.args[0]
     qtbot.waitUntil(lambda: not dlg.running, timeout=10_000)
     dlg.close()
+
+    # closing the session stops a run that reads it, and closes its dialog
+    w.history.clear()  # the prediction tracks added above: not to be saved
+    assert w.open_path(recording)
+    dlg = w.calibrate(str(general_model))
+    dlg.personal.setText(str(tmp_path / "never.harmodel"))
+    assert dlg.start()
+    assert w.close_session()
+    assert not dlg.isVisible() and not dlg.running
+    assert not (tmp_path / "never.harmodel").exists()
