@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import threading
 from pathlib import Path
+from typing import Any
 
-from harlab.cli.ml_options import note, print_progress, session_paths
+from harlab.cli.ml_options import cancel_on_interrupt, note, print_progress, session_paths
 from harlab.cli.shared_options import ZIP_MAGIC, add_force, check_output, has_magic
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
 
@@ -84,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=run)
 
 
-def _score(rep: dict | None) -> str:
+def _score(rep: dict[str, Any] | None) -> str:
     return (
         "not measured" if rep is None else f"accuracy {rep['accuracy']:.3f}, macro-F1 {rep['macro_f1']:.3f}"
     )
@@ -115,27 +114,19 @@ def run(args: argparse.Namespace) -> int:
         track=args.track,
         model_name=args.name or output.stem,
     )
-    cancel = threading.Event()
-    old = (
-        signal.signal(signal.SIGINT, lambda *_: cancel.set())
-        if threading.current_thread() is threading.main_thread()
-        else None
-    )
     try:
-        run_ = run_calibration(
-            req,
-            output=output,
-            tracking=options_from_args(args),
-            progress=print_progress,
-            say=note,
-            cancel=cancel,
-        )
+        with cancel_on_interrupt() as cancel:
+            run_ = run_calibration(
+                req,
+                output=output,
+                tracking=options_from_args(args),
+                progress=print_progress,
+                say=note,
+                cancel=cancel,
+            )
     except TrainingCancelled:
         note(f"harlab: cancelled: calibration cancelled, {output} not written")
         return 130
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
     result = run_.result
     note(f"wrote {run_.model_path} ({run_.seconds:.1f} s; calibration {result.seconds:.1f} s)")
     note(f"calibrated: {', '.join(result.calibrated_classes)}")
@@ -145,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"before (general model):  {_score(result.before)}")
     print(f"after (personal model):  {_score(result.after)}")
 
-    def brief(rep: dict | None) -> dict | None:
+    def brief(rep: dict[str, Any] | None) -> dict[str, float] | None:
         return None if rep is None else {k: round(rep[k], 4) for k in ("accuracy", "macro_f1")}
 
     print(

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +76,25 @@ def load_sessions(paths: Sequence[str]) -> tuple[list[Session], list[str], list[
     files = session_paths(paths)
     sessions, sources = read_sources(files, say=note)
     return sessions, source_names(files), sources
+
+
+@contextmanager
+def cancel_on_interrupt() -> Iterator[threading.Event]:
+    """An event Ctrl+C sets instead of interrupting: a long run (training, calibration) stops at
+    its next check (between files, every batch), so its tracked run ends KILLED and no
+    half-written model is left. Off the main thread (a test calling the command) Ctrl+C is left
+    as it is."""
+    cancel = threading.Event()
+    old = (
+        signal.signal(signal.SIGINT, lambda *_: cancel.set())
+        if threading.current_thread() is threading.main_thread()
+        else None
+    )
+    try:
+        yield cancel
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
 
 
 def note(msg: str) -> None:

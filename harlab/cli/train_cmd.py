@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
-import threading
 from pathlib import Path
 
 from harlab.cli.ml_options import (
     add_class_rule_args,
     add_train_args,
     add_window_args,
+    cancel_on_interrupt,
     class_mapping_from_args,
     note,
     print_progress,
@@ -69,29 +68,19 @@ def run(args: argparse.Namespace) -> int:
         classes=split_list(args.classes),
         model_name=args.name or output.stem,
     )
-    cancel = threading.Event()
-    # Ctrl+C asks the run to stop at its next check (between files, every batch), so the tracked
-    # run ends KILLED and no half-written model is left
-    old = (
-        signal.signal(signal.SIGINT, lambda *_: cancel.set())
-        if threading.current_thread() is threading.main_thread()
-        else None
-    )
     try:
-        result = run_training(
-            req,
-            output=output,
-            tracking=options_from_args(args),
-            progress=print_progress,
-            say=note,
-            cancel=cancel,
-        )
+        with cancel_on_interrupt() as cancel:
+            result = run_training(
+                req,
+                output=output,
+                tracking=options_from_args(args),
+                progress=print_progress,
+                say=note,
+                cancel=cancel,
+            )
     except TrainingCancelled:
         note(f"harlab: cancelled: training cancelled, {output} not written")
         return 130
-    finally:
-        if old is not None:
-            signal.signal(signal.SIGINT, old)
     model = result.model
     note(f"wrote {result.model_path} ({result.seconds:.1f} s)")
     for line in validation_summary(model.info.metrics):

@@ -56,6 +56,7 @@ from harlab.ml.dataset import N_TIME_BLOCKS, Dataset, build_dataset
 from harlab.ml.features import find_triads
 from harlab.ml.metrics import classification_report
 from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, Member, TorchMember
+from harlab.ml.models import CNN1D, Seed2DCNN
 from harlab.ml.orientation import canonicalise
 from harlab.ml.training import (
     ProgressFn,
@@ -98,7 +99,13 @@ class CalibrationConfig:
     #: L2 on the new leaves: with little data their values shrink towards 0 (the general trees'
     #: answer), with more the participant's windows outweigh it
     gbm_l2: float = 10.0
-    min_windows_per_class: int = 8  #: a class with fewer windows keeps the general model's behaviour
+    #: a class with fewer windows keeps the general model's behaviour (2 windows of WISDM's 10 s
+    #: every 5 s are its first 15 s)
+    min_windows_per_class: int = 2
+    #: when no window can be held out (under 5 windows of every activity) nothing watches the
+    #: fit, so it takes these few epochs and rounds at most
+    epochs_unwatched: int = 10
+    rounds_unwatched: int = 20
     refit: bool = True  #: fit again on every calibration window once early stopping has chosen
     seed: int = 0
     threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
@@ -184,18 +191,27 @@ def unknown_labels(model: ActivityModel, sessions: Sequence[Session], track: str
 # -- the network's last layers ---------------------------------------------------------------------
 
 
+def _network(net: nn.Module) -> CNN1D | Seed2DCNN:
+    """The network as one whose trunk and last layers calibration knows how to split."""
+    if not isinstance(net, CNN1D | Seed2DCNN):
+        raise CalibrationRefused(
+            f"calibration cannot split a {type(net).__name__} into trunk and last layers"
+        )
+    return net
+
+
 def _embed(net: nn.Module, Xn: np.ndarray, batch: int = 512) -> torch.Tensor:
     """The frozen trunk's features of normalised windows (eval mode: batch norm as trained)."""
     net.eval()
     out = []
     with torch.inference_mode():
         for i in range(0, len(Xn), batch):
-            out.append(net.embed(torch.from_numpy(np.ascontiguousarray(Xn[i : i + batch]))))
+            out.append(_network(net).embed(torch.from_numpy(np.ascontiguousarray(Xn[i : i + batch]))))
     return torch.cat(out) if out else torch.zeros(0)
 
 
 def _head_params(net: nn.Module, train_mix: bool) -> list[nn.Parameter]:
-    params = list(net.head.parameters())
+    params = list(_network(net).head.parameters())
     mix = getattr(net, "mix", None)
     if train_mix and mix is not None:
         params += list(mix.parameters())
@@ -222,6 +238,7 @@ def _fit_head(
     logits stay the general model's. The context mix is shared by every class: it is tuned only
     when every class is labelled."""
     k = len(labelled)
+    layers = _network(net)
     train_mix = bool(labelled.all())
     params = _head_params(net, train_mix)
     start = [p.detach().clone() for p in params]
@@ -238,7 +255,7 @@ def _fit_head(
         Ev, Cv, yv = val
         net.eval()
         with torch.inference_mode():
-            logits = net.classify(Ev, Cv)
+            logits = layers.classify(Ev, Cv)
             loss = float(eval_loss(logits, torch.from_numpy(yv)).item())
         rep = classification_report(yv, logits.argmax(1).numpy(), [str(i) for i in range(k)])
         return rep["macro_f1"], loss, rep["accuracy"]
@@ -259,14 +276,14 @@ def _fit_head(
             _check_cancel(cancel)
             idx = torch.from_numpy(order[i : i + cfg.batch_size])
             opt.zero_grad()
-            logits = net.classify(E[idx], None if C is None else C[idx])
+            logits = layers.classify(E[idx], None if C is None else C[idx])
             loss = loss_fn(logits, yt_all[idx])
             if cfg.anchor > 0:
                 loss = loss + cfg.anchor * sum(
                     ((p - s) ** 2).sum() for p, s in zip(params, start, strict=True)
                 )
             loss.backward()
-            head = net.head
+            head = layers.head
             if head.weight.grad is not None:
                 head.weight.grad[frozen_rows] = 0.0
             if head.bias is not None and head.bias.grad is not None:
@@ -332,8 +349,9 @@ def _calibrate_torch(
     if val.any():
         Ev, Cv, yv = features(np.flatnonzero(val), 0)
         vset = (Ev, Cv, yv)
+    epochs = cfg.epochs if val.any() else min(cfg.epochs, cfg.epochs_unwatched)
     best_epoch, history = _fit_head(
-        net, E, C, yt, labelled, cfg.epochs, cfg, vset, progress, cancel, f"{kind} last layers"
+        net, E, C, yt, labelled, epochs, cfg, vset, progress, cancel, f"{kind} last layers"
     )
     split = TorchMember(member.arch, net, member.mean, member.std, member.channels, member.units)
     summary: dict[str, Any] = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history}
@@ -468,6 +486,23 @@ def _calibrate_gbm(
         out.compile_trees = member.compile_trees
         return out
 
+    try:
+        return _continue_boosting(member, F, y, val, cfg, boost, as_member)
+    except lgb.basic.LightGBMError as exc:  # e.g. too few windows for any feature to split on
+        return member, member, {"best_rounds": 0, "kept_general_trees": str(exc)[:300]}
+
+
+def _continue_boosting(
+    member: BoostedFeaturesMember,
+    F: np.ndarray,
+    y: np.ndarray,
+    val: np.ndarray,
+    cfg: CalibrationConfig,
+    boost: Callable[..., tuple[Any, list[float]]],
+    as_member: Callable[[Any, int], BoostedFeaturesMember],
+) -> tuple[BoostedFeaturesMember, BoostedFeaturesMember, dict[str, Any]]:
+    """Boost on the non-held-out windows watching the held-out ones, then again on all for the
+    rounds that did best (none when the general trees did better)."""
     summary: dict[str, Any] = {}
     rounds = cfg.gbm_rounds
     tr = np.flatnonzero(~val)
@@ -492,6 +527,7 @@ def _calibrate_gbm(
         return split, final, summary
     if rounds == 0:
         return member, member, {"best_rounds": 0}
+    rounds = min(rounds, cfg.rounds_unwatched)
     booster, _ = boost(tr, rounds, None, "lightgbm")
     summary["best_rounds"] = rounds
     m = as_member(booster, rounds)
@@ -635,13 +671,15 @@ def calibrate(
         for m in parent.members:
             _check_cancel(cancel)
             if isinstance(m, TorchMember):
-                s, f, summ = _calibrate_torch(m, Xc, ctxc, y, val, labelled, cfg, triads, progress, cancel)
+                ts, tf, summ = _calibrate_torch(m, Xc, ctxc, y, val, labelled, cfg, triads, progress, cancel)
                 summaries[m.arch.kind] = summ
+                split_members.append(ts)
+                final_members.append(tf)
             else:
-                s, f, summ = _calibrate_gbm(m, Xc, ctxc, y, val, labelled, cfg, progress, cancel)
+                gs, gf, summ = _calibrate_gbm(m, Xc, ctxc, y, val, labelled, cfg, progress, cancel)
                 summaries["lightgbm"] = summ
-            split_members.append(s)
-            final_members.append(f)
+                split_members.append(gs)
+                final_members.append(gf)
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
@@ -664,6 +702,7 @@ def calibrate(
         k: None if r is None else {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "n": r["n"]}
         for k, r in (("before", before), ("after", after))
     }
+    member_summaries = {k: {a: b for a, b in v.items() if a != "history"} for k, v in summaries.items()}
     provenance = {
         "parent": ref,
         "sessions": _sessions_provenance(data),
@@ -674,7 +713,7 @@ def calibrate(
         "n_held_out": int(val.sum()),
         "held_out": held_out,
         "config": asdict(cfg),
-        "members": {k: {a: b for a, b in v.items() if a != "history"} for k, v in summaries.items()},
+        "members": member_summaries,
         "seconds": round(seconds, 3),
         "calibrated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "warnings": list(warnings),
@@ -710,7 +749,7 @@ def calibrate(
         seconds,
         data,
         warnings,
-        provenance["members"],
+        member_summaries,
     )
 
 

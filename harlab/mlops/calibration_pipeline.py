@@ -118,10 +118,10 @@ def _load_parent(
             mlflow_run_id=ref.run_id,
         )
     model = ActivityModel.load(spec)
-    ref = parent_reference(model, spec)
+    parent = parent_reference(model, spec)
     if tracking is not None:
-        ref["mlflow_run_id"] = find_parent_run(ref["sha256"], tracking)
-    return model, ref
+        parent["mlflow_run_id"] = find_parent_run(parent["sha256"], tracking)
+    return model, parent
 
 
 def _split_uri(spec: str) -> tuple[str, str]:

@@ -72,7 +72,7 @@ def test_unlabelled_classes_keep_the_general_models_scores(general_model):
 
 def test_a_class_with_too_little_time_falls_back(general_model):
     model, _ = general_model
-    plan = [("sitting", 30.0), ("walking", 30.0), ("running", 30.0), ("cycling", 6.0)]
+    plan = [("sitting", 30.0), ("walking", 30.0), ("running", 30.0), ("cycling", 2.5)]
     ends = np.cumsum([d for _, d in plan])
     session = synthetic_session(
         rate_hz=RATE,
@@ -98,9 +98,14 @@ def test_refuses_one_class(general_model):
 
 def test_refuses_too_little_time(general_model):
     model, _ = general_model
-    short = [activity_session(UNUSUAL, 100, seconds=6, bouts=3)]
-    with pytest.raises(CalibrationRefused, match="too little calibration data.*8 windows each"):
-        calibrate_sessions(model, short, CFG)
+    data = calibration_dataset(model, [activity_session(UNUSUAL, 100, seconds=30)])
+    one_each = data.subset(np.array([np.flatnonzero(data.y == c)[0] for c in np.unique(data.y)]))
+    with pytest.raises(CalibrationRefused, match="too little calibration data.*2 windows each"):
+        calibrate(model, one_each, CFG)
+    # a few windows of each class calibrate (without a held-out block: a short fixed schedule)
+    few = data.subset(np.concatenate([np.flatnonzero(data.y == c)[:3] for c in np.unique(data.y)]))
+    result = calibrate(model, few, CFG)
+    assert result.after is None and any("no window could be held out" in w for w in result.warnings)
 
 
 def test_refuses_windows_cut_for_another_model(general_model):
