@@ -314,6 +314,9 @@ class MainWindow(QMainWindow):
         self.train_action = models.addAction("&Train…")
         self.train_action.setObjectName("action_train")
         self.train_action.triggered.connect(lambda: self.predictions.open_train_dialog(self._session_paths()))
+        self.calibrate_action = models.addAction("&Calibrate to this participant…")
+        self.calibrate_action.setObjectName("action_calibrate")
+        self.calibrate_action.triggered.connect(lambda: self.calibrate())
         self.explore_action = models.addAction("&Explore (PCA)…")
         self.explore_action.setObjectName("action_explore")
         self.explore_action.triggered.connect(lambda: self.explore())
@@ -903,6 +906,8 @@ class MainWindow(QMainWindow):
             self.removeDockWidget(self.table_dock)
             self.table_dock.deleteLater()
             self.table_dock = None
+        for d in [d for d in self._dialogs if d.objectName() == "calibrate_dialog"]:
+            d.close()  # its run reads the session being closed: stopped first
         if doc is not None:
             doc.close(discard=discard)
         self.meta_dock.set_session(None, None)
@@ -1178,6 +1183,7 @@ class MainWindow(QMainWindow):
 
     def _update_model_actions(self) -> None:
         self.explore_action.setEnabled(self.session is not None)
+        self.calibrate_action.setEnabled(self.session is not None)
 
     def _session_paths(self) -> list[str]:
         paths = [str(self.path)] if self.path is not None else []
@@ -1202,6 +1208,40 @@ class MainWindow(QMainWindow):
         dlg.show()
         return dlg
 
+    def calibrate(self, model_path: str = "") -> QWidget | None:
+        """The calibrate dialog on the open session; its before/after predictions join the
+        session as two prediction tracks (undoable edits)."""
+        if self.session is None:
+            self.report("Open the participant's calibration recording first")
+            return None
+        from harlab.gui.ml.calibrate_dialog import CalibrateDialog
+
+        dlg = CalibrateDialog(self, self.session, self.path, model_path)
+        dlg.calibrated.connect(
+            lambda outcome, d=dlg: self._calibrated(outcome) if d.session is self.session else None
+        )
+        self._dialogs.append(dlg)
+        dlg.finished.connect(lambda _r, d=dlg: self._dialogs.remove(d) if d in self._dialogs else None)
+        dlg.show()
+        return dlg
+
+    def _calibrated(self, outcome) -> None:  # noqa: ANN001 - a CalibrationOutcome
+        if self.session is not None and all(
+            self.predictions.add_track(t) for t in (outcome.before, outcome.after)
+        ):
+            self.report(
+                f"Personal model saved to {outcome.personal_path}; before and after are on the timeline"
+            )
+
+    def _calibrate_recording(self, path: str, model_path: str) -> None:
+        """A calibration protocol ended: open its recording and calibrate its model to it."""
+        prompt = self.findChild(QMessageBox, "open_recording_prompt")
+        if prompt is not None:
+            prompt.close()  # the offer to open the recording: answered
+        self._open_recording(path)
+        if self.path is not None and Path(self.path) == Path(path):
+            self.calibrate(model_path)
+
     def _recordings_folder(self) -> Path:
         return self.recordings_dir or Path(settings.get_str("recordings_dir", str(Path.cwd() / "recordings")))
 
@@ -1223,6 +1263,7 @@ class MainWindow(QMainWindow):
         win.setObjectName("record_window")
         win.recording_finished.connect(self._recording_finished)
         win.open_requested.connect(self._open_recording)
+        win.calibrate_requested.connect(self._calibrate_recording)
         win.destroyed.connect(self._record_window_gone)
         self.record_window = win
         return win

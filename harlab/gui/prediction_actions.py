@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 from harlab.core.errors import HarlabError, PredictionCancelled
 from harlab.core.predictions import PredictionTrack
@@ -29,6 +29,7 @@ from harlab.core.session import Session
 from harlab.gui import settings
 from harlab.gui.annotator_view import describe_track
 from harlab.gui.background_job import BackgroundJob, Work
+from harlab.gui.file_fields import choose_model_file
 from harlab.gui.label_actions import push_reported
 from harlab.gui.prediction_view import next_disagreement, next_least_confident
 from harlab.gui.timeline import Timeline
@@ -259,14 +260,8 @@ class PredictionActions(QObject):
         if self.session is None:
             self.report("Open a session to predict")
             return
-        path, _ = QFileDialog.getOpenFileName(
-            self.parent_widget,
-            "Predict with a model file",
-            settings.get_str("model_dir", str(Path.cwd())),
-            "harlab models (*.harmodel);;All files (*)",
-        )
+        path = choose_model_file(self.parent_widget, "Predict with a model file")
         if path:
-            settings.set_value("model_dir", str(Path(path).parent))
             self.predict_with_model_file(path)
 
     def predict_with_model_file(self, path: str | Path) -> bool:

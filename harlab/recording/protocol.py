@@ -95,3 +95,35 @@ def load_protocol(path: str | Path) -> Protocol:
     if not steps:
         raise ProtocolError(f"{p}: the protocol has no steps")
     return Protocol(steps, name=p.stem)
+
+
+#: Seconds per class of a calibration protocol: enough windows of each activity to adapt a model
+#: (the issue's 30–60 s), short enough that a participant does it in a few minutes.
+CALIBRATION_SECONDS = (30.0, 60.0)
+CALIBRATION_REST_S = 10.0
+
+
+def calibration_protocol(
+    classes: list[str],
+    model_name: str,
+    seconds_per_class: float = 45.0,
+    rest_s: float = CALIBRATION_REST_S,
+) -> Protocol:
+    """ "Calibration for MODEL": every class of the model once, one after another, labelled by the
+    recorder, with an unlabelled rest ("get ready") before each, so the transitions between
+    activities never land in a class's windows."""
+    names = [c for c in dict.fromkeys(str(c).strip() for c in classes) if c]
+    if not names:
+        raise ProtocolError(f"{model_name}: the model has no classes to calibrate")
+    if not rest_s >= 0:
+        raise ProtocolError(f"rest between activities must be zero or more seconds, got {rest_s}")
+    steps = [
+        ProtocolStep(c, float(seconds_per_class), f"{c.replace('_', ' ').capitalize()} as you usually do")
+        for c in names
+    ]
+    return Protocol(
+        steps,
+        name=f"Calibration for {model_name}",
+        countdown_s=float(rest_s),
+        extra={"calibration_model": model_name},
+    )

@@ -92,6 +92,8 @@ class RecordPanel(QWidget):
     recording_finished = Signal(str)
     open_requested = Signal(str)
     state_changed = Signal(str)
+    #: (recording, general model): calibrate the model to the participant of a calibration protocol
+    calibrate_requested = Signal(str, str)
 
     def __init__(
         self,
@@ -117,6 +119,7 @@ class RecordPanel(QWidget):
         self.protocol: Protocol | None = None
         self.last_path: Path | None = None
         self.protocol_t0 = 0.0
+        self.calibration_model: Path | None = None  #: the model the running protocol calibrates
         self._stop_elapsed = 0.0
         self._open_since: tuple[str, float] | None = None
         self._segments: list[tuple[float, float, str]] = []  #: (start, end, label) closed so far
@@ -225,7 +228,12 @@ class RecordPanel(QWidget):
         )
         fb = QHBoxLayout(self.finished_bar)
         fb.setContentsMargins(10, 6, 10, 6)
+        self.calibrate_button = QPushButton("Calibrate to this participant…")
+        self.calibrate_button.setObjectName("calibrate_button")
+        self.calibrate_button.clicked.connect(self._calibrate_clicked)
+        self.calibrate_button.setVisible(False)
         fb.addWidget(self.finished_text, 1)
+        fb.addWidget(self.calibrate_button)
         fb.addWidget(self.open_button)
         self.finished_bar.setVisible(False)
         self.recovery = RecoveryBar(self.output_dir)
@@ -335,6 +343,8 @@ class RecordPanel(QWidget):
         self._install_schema(schema)
         self.finished_bar.setVisible(False)
         self.protocol = protocol
+        preset = self.setup.preset
+        self.calibration_model = preset.model_path if preset and protocol is preset.protocol else None
         # An accelerated clock only works when every source runs on it (the activity simulator);
         # BLE devices, even simulated ones, stream in real time.
         clock = (
@@ -552,10 +562,15 @@ class RecordPanel(QWidget):
         secs = self._stop_elapsed
         n = sum(q.samples for q in rec.quality.values()) if rec is not None else 0
         self.finished_text.setText(f"Saved {fmt_elapsed(secs)} ({n:,} samples) to {self.last_path}")
+        self.calibrate_button.setVisible(self.calibration_model is not None)
         self.finished_bar.setVisible(True)
         self._say("")
         self.setup.refresh_default_output()
         self.recording_finished.emit(str(self.last_path))
+
+    def _calibrate_clicked(self) -> None:
+        if self.last_path is not None and self.calibration_model is not None:
+            self.calibrate_requested.emit(str(self.last_path), str(self.calibration_model))
 
     def _stop_failed(self, message: str) -> None:
         self._set_state(FINISHED)
@@ -640,6 +655,7 @@ class RecordWindow(QMainWindow):
         resize_within_screen(self, 1320, 860)
         self.recording_finished = self.panel.recording_finished
         self.open_requested = self.panel.open_requested
+        self.calibrate_requested = self.panel.calibrate_requested
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         if self.panel.busy:

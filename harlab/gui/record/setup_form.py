@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from harlab.core.errors import HarlabError
 from harlab.core.labels import LabelSchema
+from harlab.gui.record.calibration_preset import CalibrationPreset, CalibrationPresetDialog
 from harlab.gui.record.labels_bar import schema_choices
 from harlab.recording.protocol import Protocol, load_protocol
 
@@ -66,6 +67,13 @@ class SetupForm(QWidget):
         browse_p.setToolTip("Choose a protocol file (.json, .toml or .txt)")
         browse_p.setFixedWidth(32)
         browse_p.clicked.connect(self._browse_protocol)
+        self.preset: CalibrationPreset | None = None  #: "Calibration for MODEL", when chosen
+        self.protocol_path.textEdited.connect(self._drop_preset)
+        calibrate = QPushButton("Calibration for a model…")
+        calibrate.setObjectName("calibration_preset_button")
+        calibrate.setToolTip("Record each activity of a model in turn, to calibrate it to this participant")
+        calibrate.clicked.connect(lambda: self.choose_calibration())
+        self.calibration_button = calibrate
         p_row = QHBoxLayout()
         p_row.addWidget(self.protocol_path, 1)
         p_row.addWidget(browse_p)
@@ -93,6 +101,7 @@ class SetupForm(QWidget):
         form.addRow("Output file", out_row)
         form.addRow("Label classes", self.classes)
         form.addRow("Protocol", p_row)
+        form.addRow("", calibrate)
         form.addRow("", self.protocol_info)
         form.addRow(self.auto_stop)  # the whole row: the long text does not widen the field column
         form.addRow("Stop after", self.duration)
@@ -128,6 +137,22 @@ class SetupForm(QWidget):
             self.protocol_path.setText(path)
             self._check_protocol()
 
+    def choose_calibration(self) -> CalibrationPresetDialog:
+        """Ask for the model and the durations of a calibration protocol (non-modal)."""
+        dialog = CalibrationPresetDialog(self, str(self.preset.model_path) if self.preset else "")
+        dialog.accepted.connect(lambda: dialog.preset and self.use_preset(dialog.preset))
+        dialog.open()
+        return dialog
+
+    def use_preset(self, preset: CalibrationPreset) -> None:
+        """Record ``preset``'s protocol; typing another protocol file drops it."""
+        self.preset = preset
+        self.protocol_path.setText(preset.title)
+        self._check_protocol()
+
+    def _drop_preset(self, _text: str) -> None:
+        self.preset = None
+
     def _check_protocol(self) -> None:
         try:
             p = self.protocol()
@@ -141,6 +166,8 @@ class SetupForm(QWidget):
     def protocol(self) -> Protocol | None:
         """The chosen protocol, or None; raises ProtocolError with file and line when it is bad."""
         text = self.protocol_path.text().strip()
+        if self.preset is not None and text == self.preset.title:
+            return self.preset.protocol
         return load_protocol(text) if text else None
 
     # -- labels -------------------------------------------------------------------------
