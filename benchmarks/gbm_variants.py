@@ -34,6 +34,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +47,7 @@ from harlab.ml.features import find_triads  # noqa: E402
 from harlab.ml.metrics import classification_report, grouped_kfold  # noqa: E402
 from harlab.ml.modelfile import BoostedFeaturesMember  # noqa: E402
 from harlab.ml.orientation import canonicalise, fit_upright  # noqa: E402
-from harlab.ml.training import (  # noqa: E402
-    TrainConfig,  # noqa: E402
-    class_weights,
-    gbm_min_data,
-)
+from harlab.ml.training import TrainConfig, class_weights, gbm_params  # noqa: E402
 
 
 def _corr(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -154,22 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         res: dict = {"n_columns": int(cols.shape[1]), "fold_macro_f1": [], "train_s": []}
         for f in run:
             tr, te = folds[f]
-            params = {
-                "objective": "multiclass",
-                "num_class": k,
-                "learning_rate": args.lr,
-                "num_leaves": TrainConfig.gbm_leaves,
-                "min_data_in_leaf": gbm_min_data(TrainConfig(), len(tr)),
-                "feature_fraction": TrainConfig.gbm_feature_fraction,
-                "bagging_fraction": 0.8,
-                "bagging_freq": 1,
-                "lambda_l2": 1.0,
-                "seed": f,
-                "deterministic": True,
-                "force_row_wise": True,
-                "num_threads": 1,
-                "verbose": -1,
-            }
+            params = gbm_params(replace(TrainConfig(), gbm_lr=args.lr, seed=f), k, len(tr), 1)
             w = class_weights(data.y[tr], k)[data.y[tr]]
             t1 = time.perf_counter()
             booster = lgb.train(

@@ -160,6 +160,7 @@ _SOURCES = {
     ),
     "gbm": (
         training.train_gbm_member,
+        training.gbm_params,
         modelfile.BoostedFeaturesMember,
         harlab.ml.features,
         harlab.ml.features_v1,
