@@ -160,6 +160,7 @@ _SOURCES = {
     ),
     "gbm": (
         training.train_gbm_member,
+        training.gbm_params,
         modelfile.BoostedFeaturesMember,
         harlab.ml.features,
         harlab.ml.features_v1,
@@ -189,7 +190,9 @@ AUGMENT = {"uci": "jitter", "wisdm": "jitter", "fitbit": "jitter"}
 _TORCH_ONLY = ("epochs", "batch_size", "lr", "weight_decay", "patience", "augment", "arch")
 
 
-def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: int) -> Path | None:
+def _cache_file(
+    cache: Path | None, name: str, model: str, cfg: TrainConfig, n: int, folds: list[int]
+) -> Path | None:
     """Where one model's fold results on one dataset are kept: keyed by everything that changes them."""
     if cache is None:
         return None
@@ -206,6 +209,7 @@ def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: 
             "dataset": name,
             "model": model,
             "n": n,
+            "folds": folds,
             "cfg": settings,
             "harlab": harlab.__version__,
             "source": _fingerprint(model),
@@ -213,6 +217,20 @@ def _cache_file(cache: Path | None, name: str, model: str, cfg: TrainConfig, n: 
         sort_keys=True,
     )
     return cache / f"{name}-{model}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+
+
+def error_summary(rep: dict, worst: int = 5, confusions: int = 8) -> dict:
+    """Where a model's errors are: F1 per class, the most frequent confusions (true -> predicted,
+    windows) and the participants with the lowest macro-F1, from a classification report."""
+    classes = rep["classes"]
+    cm = np.asarray(rep["confusion"])
+    off = [(int(cm[i, j]), classes[i], classes[j]) for i in range(len(cm)) for j in range(len(cm)) if i != j]
+    groups = sorted(rep.get("per_group", {}).items(), key=lambda kv: kv[1]["macro_f1"])[:worst]
+    return {
+        "per_class_f1": {c: round(v["f1"], 4) for c, v in rep["per_class"].items()},
+        "top_confusions": [[t, p, n] for n, t, p in sorted(off, reverse=True)[:confusions] if n],
+        "worst_groups": {g: round(v["macro_f1"], 4) for g, v in groups},
+    }
 
 
 def run_dataset(
@@ -225,14 +243,22 @@ def run_dataset(
     arch: dict | None = None,
     cache: Path | None = None,
     seed2d_epochs: int | None = None,
+    config: dict | None = None,
+    only_folds: list[int] | None = None,
 ) -> dict:
     log(
         f"{name}: {len(data)} windows {data.X.shape[1:]}, {len(np.unique(data.groups))} {data.group_kind}s, "
         f"{len(data.classes)} classes"
     )
     k = min(k, len(np.unique(data.groups)))
-    folds = list(grouped_kfold(data.groups, k, seed))
-    base = TrainConfig(epochs=epochs, seed=seed, augment=AUGMENT[name], arch=arch or {})
+    # the same split whichever folds run: --only-folds trains and scores fewer of them, on identical
+    # test participants, for a quicker comparison (each fold keeps its own seed)
+    numbered = list(enumerate(grouped_kfold(data.groups, k, seed)))
+    if only_folds:
+        numbered = [numbered[f] for f in only_folds]
+    folds = [fold for _, fold in numbered]
+    tested = np.sort(np.concatenate([te for _, te in folds]))
+    base = TrainConfig(epochs=epochs, seed=seed, augment=AUGMENT[name], arch=arch or {}, **(config or {}))
     probs: dict[str, np.ndarray] = {}
     timing: dict[str, dict[str, float]] = {}
     per_fold: dict[str, list[dict]] = {}
@@ -244,7 +270,7 @@ def run_dataset(
         spec = replace(base, preset=preset, **overrides)
         if m == "seed2d" and seed2d_epochs:
             spec = replace(spec, epochs=seed2d_epochs)
-        cached = _cache_file(cache, name, m, spec, len(data))
+        cached = _cache_file(cache, name, m, spec, len(data), [f for f, _ in numbered])
         if cached is not None and cached.exists():
             z = np.load(cached, allow_pickle=False)
             probs[m] = z["probs"]
@@ -255,7 +281,7 @@ def run_dataset(
         probs[m] = np.zeros((len(data), len(data.classes)), np.float32)
         timing[m] = {"train_s": 0.0, "train_windows": 0, "infer_s": 0.0, "infer_windows": 0}
         per_fold[m] = []
-        for f, (tr, te) in enumerate(folds):
+        for f, (tr, te) in numbered:
             cfg = replace(spec, seed=seed + f)
             ctx = data.context
             t0 = time.perf_counter()
@@ -270,7 +296,7 @@ def run_dataset(
             rep = classification_report(data.y[te], probs[m][te].argmax(1), data.classes)
             per_fold[m].append({"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"], "train_s": t1 - t0})
             log(
-                f"{name} {m} fold {f + 1}/{k}: acc {rep['accuracy']:.4f} F1 {rep['macro_f1']:.4f} "
+                f"{name} {m} fold {f + 1}/{len(numbered)}: acc {rep['accuracy']:.4f} F1 {rep['macro_f1']:.4f} "
                 f"({t1 - t0:.0f} s train)"
             )
         if cached is not None:
@@ -289,7 +315,9 @@ def run_dataset(
         timing["ensemble"]["infer_windows"] = timing["cnn1d"]["infer_windows"]
     results = {}
     for m in models:
-        rep = classification_report(data.y, probs[m].argmax(1), data.classes, data.groups)
+        rep = classification_report(
+            data.y[tested], probs[m][tested].argmax(1), data.classes, data.groups[tested]
+        )
         t = timing[m]
         results[m] = {
             "accuracy": round(rep["accuracy"], 4),
@@ -297,6 +325,7 @@ def run_dataset(
             "fold_accuracy": [round(x["accuracy"], 4) for x in per_fold[m]],
             "fold_macro_f1": [round(x["macro_f1"], 4) for x in per_fold[m]],
             "per_group_macro_f1_min": round(rep["group_spread"]["macro_f1"]["min"], 4),
+            **error_summary(rep),
             "train_windows_per_s": round(t["train_windows"] / max(t["train_s"], 1e-9), 1),
             "infer_windows_per_s": round(t["infer_windows"] / max(t["infer_s"], 1e-9), 1),
         }
@@ -307,6 +336,7 @@ def run_dataset(
         "group_kind": data.group_kind,
         "classes": data.classes,
         "folds": k,
+        "folds_run": [f for f, _ in numbered],
         "window_s": data.info.window_s,
         "rate_hz": data.info.rate_hz,
         "augment": AUGMENT[name],
@@ -327,6 +357,16 @@ def main(argv: list[str] | None = None) -> int:
         "--seed2d-epochs", type=int, default=None, help="epochs for the seed's network (default: --epochs)"
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--only-folds",
+        default=None,
+        help="run only these folds of the same split, e.g. 0,1 (numbered from 0), for a quicker comparison",
+    )
+    ap.add_argument(
+        "--config",
+        default="{}",
+        help="TrainConfig overrides as JSON for every model, e.g. '{\"gbm_leaves\": 15}'",
+    )
     ap.add_argument("--max-groups", type=int, default=None, help="use only the first N participants/files")
     ap.add_argument("--arch", default="{}", help="network overrides as JSON, e.g. '{\"width\": 32}'")
     ap.add_argument(
@@ -362,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
             json.loads(args.arch),
             Path(args.cache) if args.cache else None,
             args.seed2d_epochs,
+            json.loads(args.config),
+            [int(f) for f in args.only_folds.split(",")] if args.only_folds else None,
         )
         out["datasets"][name]["wall_s"] = round(time.perf_counter() - t0, 1)
         # peak RSS of the process: after cutting the dataset, and after training every model on it

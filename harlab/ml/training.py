@@ -528,6 +528,27 @@ def gbm_min_data(cfg: TrainConfig, n: int) -> int:
     return max(5, min(cfg.gbm_min_data, n // 200))
 
 
+def gbm_params(cfg: TrainConfig, n_classes: int, n_train: int, threads: int) -> dict[str, Any]:
+    """LightGBM's parameters for the member, in one place so that benchmarks screening variants
+    of the member (benchmarks/gbm_variants.py) train exactly what training does."""
+    return {
+        "objective": "multiclass",
+        "num_class": n_classes,
+        "learning_rate": cfg.gbm_lr,
+        "num_leaves": cfg.gbm_leaves,
+        "min_data_in_leaf": gbm_min_data(cfg, n_train),
+        "feature_fraction": cfg.gbm_feature_fraction,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "seed": cfg.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": threads,
+        "verbose": -1,
+    }
+
+
 def train_gbm_member(
     X: np.ndarray,
     y: np.ndarray,
@@ -561,22 +582,7 @@ def train_gbm_member(
     )
     F = member.features(X, context) if feats is None else feats
     w = class_weights(y[~val], k)[y[~val]] if cfg.class_weights else None
-    params = {
-        "objective": "multiclass",
-        "num_class": k,
-        "learning_rate": cfg.gbm_lr,
-        "num_leaves": cfg.gbm_leaves,
-        "min_data_in_leaf": gbm_min_data(cfg, int((~val).sum())),
-        "feature_fraction": cfg.gbm_feature_fraction,
-        "bagging_fraction": 0.8,
-        "bagging_freq": 1,
-        "lambda_l2": 1.0,
-        "seed": cfg.seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "num_threads": torch.get_num_threads(),
-        "verbose": -1,
-    }
+    params = gbm_params(cfg, k, int((~val).sum()), torch.get_num_threads())
     dtrain = lgb.Dataset(F[~val], y[~val], weight=w, free_raw_data=True)
     valid_sets: list[lgb.Dataset] = []
     callbacks: list[Callable[..., Any]] = []
