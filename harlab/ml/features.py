@@ -98,14 +98,18 @@ def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
         srt[:, -1],
         *q,
         q[3] - q[1],
-        np.where(flat, 0.0, np.einsum("ij,ij->i", cen2, cen) / np.float32(t) / (safe_var * np.sqrt(safe_var))),
+        np.where(
+            flat, 0.0, np.einsum("ij,ij->i", cen2, cen) / np.float32(t) / (safe_var * np.sqrt(safe_var))
+        ),
         np.where(flat, 0.0, np.einsum("ij,ij->i", cen2, cen2) / np.float32(t) / (safe_var * safe_var)),
         np.abs(np.diff(x, axis=1)).sum(1) / np.float32(t - 1) if t > 1 else zeros,
     ]
     del cen2
     signs = np.signbit(cen)
     out.append(
-        (np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / (t - 1)).astype(x.dtype) if t > 1 else zeros
+        (np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / (t - 1)).astype(x.dtype)
+        if t > 1
+        else zeros
     )
     f = sp_fft.rfft(cen, axis=1)
     del cen
