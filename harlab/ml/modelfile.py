@@ -179,7 +179,8 @@ class TorchMember:
 
     def predict_proba(self, X: np.ndarray, batch: int = 128, context: References | None = None) -> np.ndarray:
         """Class probabilities (N, K); batches of 128 windows keep a batch's activations in the
-        CPU's caches (512 took 1.5 times the CPU time per window, 2048 more still)."""
+        CPU's caches (512 took as long to 1.5 times as long per window on a loaded machine,
+        ``benchmarks/predict_day.py`` measures both; 2048 was a quarter slower than 512)."""
         net = self._held
         if net is None:
             self.net.eval()
