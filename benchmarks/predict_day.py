@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,6 +50,7 @@ import torch
 
 from harlab.ml.context import window_features_parallel
 from harlab.ml.dataset import build_dataset, session_windows
+from harlab.ml.features import find_triads, window_features
 from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, TorchMember
 from harlab.ml.orientation import canonicalise
 from harlab.ml.predict import BLOCK_S, SmoothingConfig, predict_session, prediction_workers
@@ -83,6 +85,63 @@ def old_path(model: ActivityModel, X: np.ndarray, workers: int, batch: int = 204
     return np.concatenate(out)
 
 
+def previous_features(rev: str, X: np.ndarray, info, feats: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The window features of ``harlab/ml/features.py`` at git revision ``rev`` (its code, in
+    its batches of 2048 windows) against the current ones, both on one thread, in CPU seconds
+    (what a loaded machine distorts least), with the largest difference relative to each
+    column's scale."""
+    src = subprocess.run(
+        ["git", "show", f"{rev}:harlab/ml/features.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent,
+    ).stdout
+    old = types.ModuleType("previous_features")
+    exec(compile(src, f"{rev}:harlab/ml/features.py", "exec"), old.__dict__)
+    tri = find_triads(info.channels, info.units)
+    n = min(len(X), 16384)
+    c = time.process_time()
+    ref = old.window_features(X[:n], info.rate_hz, tri, info.units)
+    before = time.process_time() - c
+    c = time.process_time()
+    now = window_features(X[:n], info.rate_hz, tri, info.units)
+    after = time.process_time() - c
+    scale = np.maximum(np.abs(ref), np.nanmax(np.abs(ref), axis=0) * 1e-2) + 1e-6
+    rel = np.nan_to_num(np.abs(now - ref) / scale)
+    res = {
+        "windows": n,
+        "previous_cpu_s": round(before, 2),
+        "cpu_s": round(after, 2),
+        "previous_over_now": round(before / max(after, 1e-9), 2),
+        "max_rel_diff": float(rel.max()),
+        "same_as_session_pass": bool(np.array_equal(now, feats[:n])),
+    }
+    log(f"features against {rev}: {res}")
+    return res, ref
+
+
+def previous_network(m: TorchMember, X: np.ndarray, ctx, p_now: np.ndarray) -> dict:
+    """The network in the previous batches of 512 windows against the current 128, one thread,
+    CPU seconds, and the largest difference of their probabilities."""
+    n = min(len(X), 16384)
+    c = time.process_time()
+    p_old = m.predict_proba(X[:n], batch=512, context=None if ctx is None else ctx[:n])
+    before = time.process_time() - c
+    c = time.process_time()
+    m.predict_proba(X[:n], context=None if ctx is None else ctx[:n])
+    after = time.process_time() - c
+    res = {
+        "windows": n,
+        "batch_512_cpu_s": round(before, 2),
+        "batch_128_cpu_s": round(after, 2),
+        "512_over_128": round(before / max(after, 1e-9), 2),
+        "max_abs_diff": float(np.abs(p_old - p_now[:n]).max()) if n else 0.0,
+    }
+    log(f"network batches: {res}")
+    return res
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
@@ -108,9 +167,9 @@ def rss_child(model_path: str, hours: float, block_s: float, workers: int) -> di
     session_mb = _status_mb("VmRSS")
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    a = time.perf_counter()
+    a, c = time.perf_counter(), time.process_time()
     track = predict_session(model, day, add=False, workers=workers, block_s=block_s)
-    seconds = time.perf_counter() - a
+    seconds, cpu = time.perf_counter() - a, time.process_time() - c
     peak = _status_mb("VmHWM")
     return {
         "block_s": block_s,
@@ -119,6 +178,9 @@ def rss_child(model_path: str, hours: float, block_s: float, workers: int) -> di
         "peak_mb": peak,
         "added_mb": round(peak - session_mb, 1),
         "predict_session_s": round(seconds, 2),
+        # CPU seconds of every thread: on a loaded machine, the wall time on idle cores is about
+        # this over the cores used
+        "predict_session_cpu_s": round(cpu, 2),
     }
 
 
@@ -143,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         help="prediction worker threads (0: harlab's default, every core up to 8)",
     )
     ap.add_argument("--no-baseline", action="store_true", help="skip the previous path (slow on a week)")
+    ap.add_argument(
+        "--baseline-rev",
+        default="23bbcff",
+        help="git revision whose harlab/ml/features.py is the feature baseline ('' skips it)",
+    )
     ap.add_argument("--rss-only", action="store_true", help="only the memory of predict_session")
     ap.add_argument(
         "--no-one-piece", action="store_true", help="skip the one-block memory run (10 GB a week)"
@@ -170,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "presets": {},
     }
     tmp = Path(tempfile.mkdtemp(prefix="harlab-predict-day-"))
+    clock = [time.process_time()]  # the CPU time of the process at the last stage's end
     for preset in args.presets.split(","):
         set_threads(1)
         trained = train(
@@ -188,31 +256,43 @@ def main(argv: list[str] | None = None) -> int:
         model = ActivityModel.load(path)
         info = model.info
         st: dict[str, float] = {}
+        cpu: dict[str, float] = {}
 
-        def stage(name: str, t0: float, st: dict[str, float] = st, preset: str = preset) -> float:
-            now = time.perf_counter()
+        def stage(
+            name: str, t0: float, st: dict[str, float] = st, cpu: dict[str, float] = cpu, preset: str = preset
+        ) -> float:
+            now, c = time.perf_counter(), time.process_time()
             st[name] = round(now - t0, 2)
-            log(f"{preset} {name}: {now - t0:.2f} s")
+            cpu[name] = round(c - clock[0], 2)
+            clock[0] = c
+            log(f"{preset} {name}: {now - t0:.2f} s (CPU {cpu[name]:.2f} s)")
             return now
 
+        def restart() -> float:
+            clock[0] = time.process_time()
+            return time.perf_counter()
+
         set_threads(1)
-        a = time.perf_counter()
+        a = restart()
         sw = session_windows(day, info)
         a = stage("cut", a)
         X = sw.X
-        feats = None
+        feats = feats_before = None
+        members: dict = {}
         with ThreadPoolExecutor(max_workers=workers) as pool:
             if model.takes_window_features():
                 feats = window_features_parallel(X, info.channels, info.units, info.rate_hz, pool)
                 a = stage("features", a)
+                if args.baseline_rev:
+                    members["features"], feats_before = previous_features(args.baseline_rev, X, info, feats)
+                a = restart()
             context = model.recording_references(X, executor=pool, window_feats=feats)
             a = stage("reference", a)
         Xc, ctx, _ = canonicalise(X, context, info.orientation_upright, info.channels, info.units)
-        members: dict[str, dict[str, float]] = {}
         probs = []
         for m in model.members:
             if isinstance(m, BoostedFeaturesMember):
-                a = time.perf_counter()
+                a = restart()
                 trees = m.compiled()
                 a = stage("compile", a)
                 F = m.features(Xc, ctx, feats)  # the window features plus the context columns
@@ -226,13 +306,25 @@ def main(argv: list[str] | None = None) -> int:
                     "max_abs_diff": float(np.abs(p - p_lgb).max()) if len(p) else 0.0,
                     "lightgbm_over_compiled": round(st["trees_lightgbm"] / max(st["trees"], 1e-9), 2),
                 }
+                if feats_before is not None:  # the trees on the previous code's features
+                    n = len(feats_before)
+                    p_before = m.predict_features(
+                        m.features(Xc[:n], None if ctx is None else ctx[:n], feats_before)
+                    )
+                    members["features"]["trees_max_abs_diff"] = float(np.abs(p_before - p[:n]).max())
+                    members["features"]["trees_same_class"] = float(
+                        (p_before.argmax(1) == p[:n].argmax(1)).mean()
+                    )
+                    a = restart()
                 probs.append(p)
             elif isinstance(m, TorchMember):
-                a = time.perf_counter()
-                probs.append(m.predict_proba(Xc, context=ctx))
+                a = restart()
+                p_net = m.predict_proba(Xc, context=ctx)
                 a = stage("torch", a)
+                probs.append(p_net)
+                members["cnn"] = previous_network(m, Xc, ctx, p_net)
         mean = np.mean(probs, axis=0)
-        a = time.perf_counter()
+        a = restart()
         labels = smooth(mean, sw.start, info.stride_s, 0.02, 0.0)
         segments_from_windows(labels, mean, sw.start, sw.end, info.stride_s, info.classes)
         stage("smoothing", a)
@@ -245,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         res: dict = {
             "windows": len(track.window_start),
             "stages_s": st,
+            "stages_cpu_s": cpu,
             "members": members,
             "predict_session_s": round(total, 2),
             "real_time_factor": round(hours * 3600.0 / total),

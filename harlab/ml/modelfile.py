@@ -23,9 +23,10 @@ registry registers only what it loads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -140,6 +141,29 @@ class TorchMember:
         self.std = np.asarray(std, np.float32)
         self.channels = list(channels or [])
         self.units = list(units or [])
+        #: the fused copy of ``net`` while a prediction run holds it (:meth:`held_for_inference`)
+        self._held: torch.nn.Module | None = None
+
+    @contextlib.contextmanager
+    def held_for_inference(self) -> Iterator[None]:
+        """Within the block, every :meth:`predict_proba` uses one fused copy of the network
+        (:func:`~harlab.ml.models.inference_network`) instead of fusing its own: the copy takes
+        about 50 ms, paid per batch of a session's prediction (a second a day, ten a week). The
+        weights must not change inside the block (prediction never trains); outside it each call
+        fuses the network as it is then."""
+        if self._held is not None:  # already held by an enclosing block
+            yield
+            return
+        self.net.eval()
+        self._held = inference_network(self.net)
+        try:
+            yield
+        finally:
+            self._held = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable without the held copy, which belongs to one prediction run."""
+        return {**self.__dict__, "_held": None}
 
     def normalise(self, X: np.ndarray) -> np.ndarray:
         return (np.asarray(X, np.float32) - self.mean) / self.std
@@ -157,11 +181,14 @@ class TorchMember:
             context = references_by_recording(X, np.zeros(len(X)), self.channels, self.units)
         return network_context(X, context, self.channels, self.units)
 
-    def predict_proba(self, X: np.ndarray, batch: int = 512, context: References | None = None) -> np.ndarray:
-        """Class probabilities (N, K); batches of 512 windows keep a batch's activations in the
-        CPU's caches (2048 was a quarter slower per window)."""
-        self.net.eval()
-        net = inference_network(self.net)
+    def predict_proba(self, X: np.ndarray, batch: int = 128, context: References | None = None) -> np.ndarray:
+        """Class probabilities (N, K); batches of 128 windows keep a batch's activations in the
+        CPU's caches (512 took as long to 1.5 times as long per window on a loaded machine,
+        ``benchmarks/predict_day.py`` measures both; 2048 was a quarter slower than 512)."""
+        net = self._held
+        if net is None:
+            self.net.eval()
+            net = inference_network(self.net)
         ctx = self.context_inputs(X, context)
         out = []
         with torch.inference_mode():
@@ -478,6 +505,16 @@ class ActivityModel:
         if refs is None or len(refs) == 0:
             return TRANSFORMS[0]
         return TRANSFORMS[int(choose(refs[:1], self.info.orientation_upright)[0])]
+
+    @contextlib.contextmanager
+    def held_for_inference(self) -> Iterator[None]:
+        """Prepare each member once for many :meth:`predict_proba` calls (a session's batches):
+        see :meth:`TorchMember.held_for_inference`."""
+        with contextlib.ExitStack() as stack:
+            for m in self.members:
+                if isinstance(m, TorchMember):
+                    stack.enter_context(m.held_for_inference())
+            yield
 
     def takes_window_features(self) -> bool:
         """Whether a member computes :func:`~harlab.ml.features.window_features` of the current

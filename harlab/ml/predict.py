@@ -94,34 +94,43 @@ def predict_windows(
     and torch release the GIL for their heavy work, so the workers run in parallel.
     """
     workers = threads or prediction_workers()
-    info = model.info
     prev = torch.get_num_threads()
     set_threads(1)
     try:
-        n = min(workers, max(1, math.ceil(len(X) / batch)))
-        pool = ThreadPoolExecutor(max_workers=n)
-        try:
-            # the compiled trees are built while the features are computed
-            compiling = [
-                pool.submit(m.compiled) for m in model.members if isinstance(m, BoostedFeaturesMember)
-            ]
-            # the window features once, for the recording's reference and the boosted member alike
-            feats = (
-                window_features_parallel(X, info.channels, info.units, info.rate_hz, pool)
-                if model.takes_window_features()
-                else None
-            )
-            # the recording's reference comes from all windows, before any batch
-            context = model.recording_references(X, executor=pool, window_feats=feats)
-            for f in compiling:
-                f.result()
-
-            out = _run_batches(model, X, context, feats, pool, n, batch, progress, 0, len(X))
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        with model.held_for_inference():
+            out = _predict_windows(model, X, batch, progress, workers)
     finally:
         torch.set_num_threads(prev)
     return out
+
+
+def _predict_windows(
+    model: ActivityModel,
+    X: np.ndarray,
+    batch: int,
+    progress: Callable[[int, int], None] | None,
+    workers: int,
+) -> np.ndarray:
+    """:func:`predict_windows` once the threads are set and the model is held for inference."""
+    info = model.info
+    n = min(workers, max(1, math.ceil(len(X) / batch)))
+    pool = ThreadPoolExecutor(max_workers=n)
+    try:
+        # the compiled trees are built while the features are computed
+        compiling = [pool.submit(m.compiled) for m in model.members if isinstance(m, BoostedFeaturesMember)]
+        # the window features once, for the recording's reference and the boosted member alike
+        feats = (
+            window_features_parallel(X, info.channels, info.units, info.rate_hz, pool)
+            if model.takes_window_features()
+            else None
+        )
+        # the recording's reference comes from all windows, before any batch
+        context = model.recording_references(X, executor=pool, window_feats=feats)
+        for f in compiling:
+            f.result()
+        return _run_batches(model, X, context, feats, pool, n, batch, progress, 0, len(X))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_batches(
@@ -347,7 +356,7 @@ def _predict_blocks(
     prev = torch.get_num_threads()
     set_threads(1)
     try:
-        with tempfile.TemporaryDirectory(prefix="harlab-predict-") as tmp:
+        with model.held_for_inference(), tempfile.TemporaryDirectory(prefix="harlab-predict-") as tmp:
             pool = ThreadPoolExecutor(n_threads)
             try:
                 compiling = [

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from harlab.core.errors import HarlabError
 from harlab.ml.compiled_trees import compile_booster
 from harlab.ml.context import RecordingReferences, recording_reference, window_features_parallel
 from harlab.ml.dataset import build_dataset, session_windows
 from harlab.ml.features import find_triads, window_features
-from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, ModelFileError
+from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, ModelFileError, TorchMember
 from harlab.ml.predict import predict_session
 from harlab.ml.training import TrainConfig, train
 from harlab.simulate.batch_session import demo_model_path
@@ -221,3 +222,26 @@ def test_a_model_with_compiled_trees_pickles_for_another_process(ensemble) -> No
     np.testing.assert_allclose(
         _booster_member(copy).predict_features(F), member.predict_features(F), atol=2e-6
     )
+
+
+def test_a_network_held_for_inference_gives_the_probabilities_of_each_call_fusing_its_own(ensemble) -> None:
+    """One fused copy for a whole prediction run equals fusing per call, in any batch size,
+    and is released at the end of the block (a later weight change is seen)."""
+    model, _ = ensemble
+    net_member = next(m for m in model.members if isinstance(m, TorchMember))
+    sw = session_windows(make_session("held", seed=3), model.info)
+    refs = model.recording_references(sw.X)
+    plain = net_member.predict_proba(sw.X, context=refs)
+    with model.held_for_inference():
+        held = net_member.predict_proba(sw.X, context=refs)
+        held_512 = net_member.predict_proba(sw.X, batch=512, context=refs)
+    np.testing.assert_allclose(held, plain, atol=1e-6)
+    np.testing.assert_allclose(held_512, plain, atol=1e-5)
+    with torch.no_grad():
+        net_member.net.head.bias += 5.0 * torch.eye(len(model.classes))[0]  # favour the first class
+    try:
+        moved = net_member.predict_proba(sw.X, context=refs)
+        assert moved[:, 0].mean() > plain[:, 0].mean() + 0.1
+    finally:
+        with torch.no_grad():
+            net_member.net.head.bias -= 5.0 * torch.eye(len(model.classes))[0]

@@ -169,3 +169,67 @@ def test_column_map_says_how_features_move_under_a_wearing_transform(transform: 
     assert (moved > 0) == (transform > 0)
     with pytest.raises(HarlabError, match="not a wearing transform"):
         column_map(ch, un, [1, 1, 1, 1, -1, 1, 1])
+
+
+def _row_statistics(row: np.ndarray, rate: float) -> list[float]:
+    """The version-2 statistics of one row, written plainly in double precision with numpy's
+    own percentile and FFT: the reference the vectorised single-precision code must match."""
+    x = row.astype(np.float64)
+    t = len(x)
+    mean = x.mean()
+    cen = x - mean
+    sd = cen.std()
+    flat = sd <= 1e-6 * (abs(mean) + 1.0)
+    pct = list(np.percentile(x, [5, 25, 50, 75, 95]))
+    signs = np.signbit(cen)
+    spec = np.abs(np.fft.rfft(cen)) ** 2
+    freqs = np.fft.rfftfreq(t, 1.0 / rate)
+    total = spec.sum() + 1e-12
+    p = spec / total
+    order = np.argsort(-spec, kind="stable")
+    bands = [p[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in ((0, 0.5), (0.5, 1), (1, 2), (2, 3), (3, 5))]
+    bands += [p[(freqs >= lo) & (freqs < hi)].sum() for lo, hi in ((5, 8), (8, 12), (12, 1e9))]
+    return [
+        mean,
+        sd,
+        x.min(),
+        x.max(),
+        *pct,
+        pct[3] - pct[1],
+        0.0 if flat else float((cen**3).mean() / sd**3),
+        0.0 if flat else float((cen**4).mean() / sd**4),
+        float(np.abs(np.diff(x)).mean()),
+        float((signs[1:] != signs[:-1]).mean()),
+        freqs[order[0]],
+        p[order[0]],
+        freqs[order[1]],
+        p[order[1]],
+        float(p @ freqs),
+        *bands,
+        float(np.log(total / t)),
+        float(-(p * np.log(p + 1e-12)).sum() / np.log(len(spec))),
+    ]
+
+
+def test_vectorised_statistics_equal_a_plain_per_row_reference() -> None:
+    """Every statistic column of a batch equals the plain double-precision computation of each
+    row alone, within float32 rounding: the batched code (einsum moments, scipy's float32 FFT,
+    band sums) must not change what a booster was trained on."""
+    rng = np.random.default_rng(11)
+    rate = 50.0
+    t = np.arange(128) / rate
+    # noise, offsets and rhythms at scales of accelerometer and gyroscope signals, plus a flat row
+    rows = rng.normal(0, rng.uniform(0.05, 3, (300, 1)), (300, 128)) + rng.uniform(-10, 10, (300, 1))
+    rows[:100] += rng.uniform(0.5, 4, (100, 1)) * np.sin(2 * np.pi * rng.uniform(0.6, 6, (100, 1)) * t)
+    rows[-1] = 9.81
+    rows = rows.astype(np.float32)
+    from harlab.ml.features import _stats  # noqa: PLC2701 - the statistics against their reference
+
+    got = np.stack(_stats(rows, rate), axis=1).astype(np.float64)
+    want = np.array([_row_statistics(r, rate) for r in rows])
+    assert got.shape == want.shape
+    scale = np.maximum(np.abs(want), np.abs(want).max(0, keepdims=True) * 1e-2)
+    err = np.abs(got - want) / np.maximum(scale, 1e-6)
+    # the flat row's spectrum is float32 rounding residue against double's zeros: only its moments count
+    err[-1, 14:] = 0.0
+    assert err.max() < 1e-3, (np.unravel_index(err.argmax(), err.shape), err.max())

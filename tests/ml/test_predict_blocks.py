@@ -191,8 +191,11 @@ def _growth_kb(seconds: float, block_s: float) -> dict:
     reason="needs Linux's /proc/self/clear_refs to reset peak RSS",
 )
 def test_peak_memory_grows_much_less_with_blocks() -> None:
-    """Two hours: the peak RSS a prediction adds, in 10-minute blocks against one piece."""
+    """Two hours: the peak RSS a prediction adds, in 10-minute blocks against one piece. Most
+    of what blocks add is fixed (the compiled trees, torch and its threads: some 50 MB); one
+    piece holds every window and its features besides (+87 MB at 2 h since the features run in
+    batches of 256 windows; +500 MB with their former batches of 2048)."""
     one = _growth_kb(7200.0, 1e9)
     blocks = _growth_kb(7200.0, 600.0)
     assert blocks["windows"] == one["windows"] > 5000
-    assert blocks["growth_kb"] < 0.4 * one["growth_kb"], (blocks, one)
+    assert blocks["growth_kb"] < 0.7 * one["growth_kb"], (blocks, one)
