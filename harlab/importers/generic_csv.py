@@ -65,7 +65,7 @@ from harlab.importers.importer import (
     register,
     warn_metadata,
 )
-from harlab.importers.sample_chunks import DeviceImporter, SampleSink, StartSession
+from harlab.importers.sample_chunks import DeviceImporter, SampleSink, StartSession, file_budget
 
 UTC_COLUMN = "time_utc"  #: harlab's export writes it beside time_s when the start is known
 TIME_NAMES = (
@@ -94,6 +94,9 @@ LABEL_PREFIX = "label."
 CHUNK_ROWS = 200_000
 #: Bytes handed to the parser at a time (and checked for NUL, the mark of a binary file).
 READ_BYTES = 4 * 2**20
+#: Bytes read first to check the header's width: a header of MAX_COLUMNS short names fits, and a
+#: wider one is still counted far past the limit.
+HEAD_BYTES = 4 * 2**20
 _EXPECT_TABLE = "a CSV table"
 
 
@@ -192,7 +195,8 @@ class _CheckedBytes(io.RawIOBase):
 
 def _iter_tables(path: Path, spec: CsvSpec, chunk_rows: int | None) -> Iterator[tuple[CsvTable, int]]:
     """The CSV in chunks of ``chunk_rows`` rows (None: one table), each with the input bytes read so far."""
-    head = head_bytes(path, 1 << 16)
+    budget = file_budget(path, _EXPECT_TABLE)  # a sparse terabyte is refused by its size, unread
+    head = head_bytes(path, HEAD_BYTES)
     if b"\0" in head:
         raise ImportFormatError(
             path, "NUL character: this is a binary file", offset=head.index(b"\0"), expected="CSV text"
@@ -201,7 +205,7 @@ def _iter_tables(path: Path, spec: CsvSpec, chunk_rows: int | None) -> Iterator[
         raise ImportFormatError(path, "file is empty", expected=_EXPECT_TABLE)
     check_width(path, head.decode("utf-8", errors="replace"), spec.delimiter, spec.skip_rows)
     first_line = spec.skip_rows + (2 if spec.header else 1)
-    raw = _CheckedBytes(path, ReadBudget())
+    raw = _CheckedBytes(path, budget)
     try:
         reader = pd.read_csv(
             io.BufferedReader(raw, READ_BYTES),

@@ -145,7 +145,10 @@ CRASH = "the HDF5 library crashed reading this file's metadata (signal"
         # is refused by that check before HDF5 reads (and would crash on) the text
         ("vlen_kind_3_attribute", "/streams/accel: attribute 'kind' has type object, expected strings"),
         ("vlen_kind_3_table", CRASH),
-        ("bit_flips_metadata_101250", CRASH),
+        # bit_flips_metadata_101250 crashed HDF5 too, but which bytes a seed flips depends on the
+        # valid file's layout, and with the layout of 2026-12-07 it hits a pyramid chunk index and
+        # is refused without a crash (the corpus test still runs it); vlen_kind_3_table is the
+        # crash that does not depend on the layout
     ],
 )
 def test_a_file_that_crashes_hdf5_is_refused_with_the_crash_named(material, name, words):
