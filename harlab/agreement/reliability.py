@@ -24,9 +24,7 @@ import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
 
-import krippendorff
 import numpy as np
-from statsmodels.stats.inter_rater import cohens_kappa, fleiss_kappa
 
 from harlab.agreement.intervals import MISSING, Units
 
@@ -100,6 +98,8 @@ def confusion(a: np.ndarray, b: np.ndarray, n_classes: int) -> np.ndarray:
 
 def cohen_from_table(table: np.ndarray) -> float | None:
     """Cohen's kappa of a contingency table (statsmodels); None when undefined."""
+    from statsmodels.stats.inter_rater import cohens_kappa  # 1 s and 180 MB: only when measuring
+
     if table.sum() == 0:
         return None
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -109,6 +109,8 @@ def cohen_from_table(table: np.ndarray) -> float | None:
 
 def fleiss_from_counts(counts: np.ndarray) -> float | None:
     """Fleiss' kappa of a units-by-classes count table (statsmodels); None when undefined."""
+    from statsmodels.stats.inter_rater import fleiss_kappa
+
     if len(counts) == 0 or counts.sum(axis=1).max() < 2:
         return None
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -128,6 +130,8 @@ def value_counts(codes: np.ndarray, n_classes: int) -> np.ndarray:
 
 def alpha_nominal(counts: np.ndarray) -> tuple[float | None, int]:
     """Krippendorff's alpha (nominal) of a value-counts table, with the number of units used."""
+    import krippendorff
+
     pairable = counts[counts.sum(axis=1) >= 2]
     v = counts.shape[1]
     if len(pairable) == 0 or v == 0:

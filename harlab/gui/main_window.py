@@ -47,7 +47,6 @@ from harlab.gui.background_job import BackgroundJob
 from harlab.gui.import_worker import batch_import_job, import_job
 from harlab.gui.label_actions import LabelActions, push_reported
 from harlab.gui.labeling import HelpDialog, SchemaEditorDialog, SegmentTableDock
-from harlab.gui.labeling.label_import_dialog import LABEL_FILTER, open_label_import
 from harlab.gui.metadata_panel import MetadataDock
 from harlab.gui.palette import apply_palette, plot_colors
 from harlab.gui.prediction_actions import PredictionActions
@@ -57,7 +56,6 @@ from harlab.gui.track_dialogs import AddTrackDialog
 from harlab.gui.video_panel import FINE_NUDGE_S, VIDEO_FILTER, VideoPanel, is_video_file
 from harlab.gui.week_view import WeekDock
 from harlab.gui.window_size import resize_within_screen
-from harlab.labelfiles import is_label_file
 from harlab.labeling.commands import AddLabelTrack
 from harlab.labeling.document import LabelingDocument
 from harlab.labeling.history import EditHistory
@@ -1302,6 +1300,8 @@ class MainWindow(QMainWindow):
     def import_labels(self, path: str | Path | None = None) -> QDialog | None:
         """Label tracks from an ELAN, Audacity, CSV or Label Studio file onto the open session
         (one undoable edit, :mod:`harlab.gui.labeling.label_import_dialog`)."""
+        from harlab.gui.labeling.label_import_dialog import LABEL_FILTER, open_label_import  # pandas: on use
+
         if self.session is None or self.history is None:
             self.report("Open a session before importing labels into it")
             return None
@@ -1326,6 +1326,8 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802
+        from harlab.labelfiles import is_label_file
+
         files = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         videos = [f for f in files if is_video_file(Path(f))]
         labels = [f for f in files if is_label_file(Path(f))]

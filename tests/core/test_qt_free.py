@@ -7,6 +7,7 @@ model. import-linter's contract in pyproject.toml says the same statically.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -91,3 +92,19 @@ def test_command_line_starts_light() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_the_workbench_starts_without_the_heavy_libraries() -> None:
+    """The main window is what a week opens in, under 400 MB: the models, the statistics of the
+    agreement panel and pandas (label files, CSV imports) load when a command needs them, not
+    with the window (statsmodels and pandas alone added 180 MB and a second)."""
+    code = (
+        "import sys\nimport harlab.gui.main_window\n"
+        "heavy = [m for m in ('torch', 'mlflow', 'lightgbm', 'onnxruntime', 'statsmodels', 'krippendorff', "
+        "'pandas', 'sklearn', 'dask') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
