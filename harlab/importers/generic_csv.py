@@ -47,12 +47,13 @@ import pandas as pd
 from harlab.core.errors import HarlabError, ImportFormatError
 from harlab.core.labels import LabelSchema, LabelTrack, Segment
 from harlab.core.metadata import DeviceInfo, Metadata, check_timezone
-from harlab.core.streams import FLAG_GAP_BEFORE, FLAG_SUSPECT, median_period
+from harlab.core.streams import FLAG_SUSPECT, median_period
 from harlab.importers._csvspec import CsvSpec, CsvSpecError, StreamSpec
 from harlab.importers.import_support import (
     MarkedTally,
     ReadBudget,
     check_width,
+    gap_flags,
     iter_blocks,
     nominal_rate,
     provenance,
@@ -540,9 +541,7 @@ class _StreamState:
             )
             self.declared = True
         for t, values, flags in self.held:
-            if self.period:
-                prev = np.concatenate([[t[0] if self.last is None else self.last], t[:-1]])
-                flags[(t - prev) > 1.5 * self.period] |= FLAG_GAP_BEFORE
+            flags |= gap_flags(t, self.period, before=self.last)
             sink.append(self.spec.name, t, values, flags)
             self.last = float(t[-1])
         self.held, self.n_held = [], 0

@@ -514,11 +514,18 @@ def runs(labels: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
 
 
-def gap_flags(t: np.ndarray, period: float | None, factor: float = 1.5) -> np.ndarray:
-    """FLAG_GAP_BEFORE on each sample that follows a pause longer than ``factor`` periods."""
+def gap_flags(
+    t: np.ndarray, period: float | None, factor: float = 1.5, before: float | None = None
+) -> np.ndarray:
+    """FLAG_GAP_BEFORE on each sample that follows a pause longer than ``factor`` periods;
+    ``before`` is the time of the sample before ``t[0]`` (a block read after others), so a pause
+    across the boundary between blocks is flagged too."""
     flags = np.zeros(len(t), dtype=np.uint8)
-    if period and len(t) > 1:
-        flags[1:][np.diff(t) > factor * period] |= FLAG_GAP_BEFORE
+    if period and len(t):
+        if len(t) > 1:
+            flags[1:][np.diff(t) > factor * period] |= FLAG_GAP_BEFORE
+        if before is not None and t[0] - before > factor * period:
+            flags[0] |= FLAG_GAP_BEFORE
     return flags
 
 

@@ -39,7 +39,7 @@ from harlab.core.plausibility import GRAVITY_ZERO, G, Limit
 from harlab.core.session import Session
 from harlab.core.stream_sink import StreamSink
 from harlab.core.streams import FLAG_GAP_BEFORE, Stream
-from harlab.importers.import_support import MAX_RATIO, RATIO_FLOOR, MarkedTally, ReadBudget
+from harlab.importers.import_support import MAX_RATIO, RATIO_FLOOR, MarkedTally, ReadBudget, gap_flags
 from harlab.importers.importer import (
     BeginSession,
     Importer,
@@ -288,13 +288,8 @@ class AccelerometerAssembler:
     def gap_flags_for(self, chunk: SampleChunk) -> np.ndarray:
         """FLAG_GAP_BEFORE of ``chunk``'s rows, the first one judged against the previous chunk's last time."""
         t = chunk.time
-        flags = np.zeros(len(t), np.uint8)
+        flags = gap_flags(t, 1.0 / self.rate_hz, before=self._last)
         if len(t):
-            limit = 1.5 / self.rate_hz
-            prev = np.empty(len(t))
-            prev[0] = t[0] if self._last is None else self._last
-            prev[1:] = t[:-1]
-            flags[(t - prev) > limit] = FLAG_GAP_BEFORE
             if chunk.gap_before is not None:
                 flags[chunk.gap_before] = FLAG_GAP_BEFORE
             self._last = float(t[-1])
@@ -400,7 +395,8 @@ def chunk_bytes(options: ImportOptions) -> int:
 
 
 class DeviceImporter(Importer):
-    """An importer of research-accelerometer files: one decoding path, streamed or in memory.
+    """An importer that streams (the research-accelerometer files, and the generic CSV): one
+    decoding path, streamed into the session file or collected in memory.
 
     Subclasses implement :meth:`import_into` (read the header, then feed the chunks to an
     :class:`AccelerometerAssembler` built on ``begin``); :meth:`read_into` streams that into the
