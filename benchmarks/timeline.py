@@ -243,6 +243,85 @@ def measure_first_open(path: Path, size, spare: bool) -> float | None:
     return seconds
 
 
+#: The child of :func:`measure_launch`: ``harlab FILE`` through the command line's own ``main``,
+#: with one addition made once ``harlab.gui.main_window`` is imported (so nothing here imports Qt
+#: earlier than the launch path does): when ``open_path`` returns, wait for the first frame, print
+#: the monotonic clock (system-wide on Linux, so the parent can subtract its own) and quit.
+LAUNCH_CHILD = r"""
+import importlib.abc, importlib.machinery, json, sys, time
+
+def patch(module):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    opened = module.MainWindow.open_path
+
+    def open_path(self, path):
+        called = time.monotonic()
+        ok = opened(self, path)
+        app = QApplication.instance()
+        while not self.timeline.is_idle():
+            app.processEvents()
+        self.timeline.glw.viewport().repaint()
+        print(json.dumps({"open_called": called, "drawn": time.monotonic(), "ok": bool(ok),
+                          "modules": sorted(m for m in ("pandas", "statsmodels", "torch", "sklearn")
+                                            if m in sys.modules)}), flush=True)
+        QTimer.singleShot(0, app.quit)
+        return ok
+
+    module.MainWindow.open_path = open_path
+
+class Hook(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name != "harlab.gui.main_window":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            patch(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, Hook())
+from harlab.cli import main
+sys.exit(main([sys.argv[1]]))
+"""
+
+
+def measure_launch(path: Path, tree: Path, settings_dir: Path) -> dict:
+    """``harlab FILE`` in a new process, as from a shell: seconds from starting the interpreter
+    to the first frame of the file (``drawn_s``) and to the call that opens it (``open_called_s``,
+    after Python, the command line, Qt and the window have started), for the harlab package of
+    ``tree``. The file is one the new process did not write, so it passes the hostile-file probe.
+    Settings go to ``settings_dir`` (XDG_CONFIG_HOME), not the user's."""
+    import subprocess
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tree),
+        "QT_QPA_PLATFORM": "offscreen",
+        "XDG_CONFIG_HOME": str(settings_dir),
+    }
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", LAUNCH_CHILD, str(path)], env=env, capture_output=True, text=True, timeout=120
+    )
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("{"):
+            got = json.loads(line)
+            return {
+                "drawn_s": round(got["drawn"] - t0, 3),
+                "open_called_s": round(got["open_called"] - t0, 3),
+                "ok": got["ok"],
+                "heavy_modules": got["modules"],
+            }
+    raise RuntimeError(f"`harlab FILE` printed no timing (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+
+
 def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
     from PySide6.QtWidgets import QApplication
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harlab import __version__
-from harlab.cli.shared_options import give_every_command_quiet, quiet_stderr, subcommand_groups
+from harlab.cli.shared_options import give_every_command_quiet, quiet_stderr
 from harlab.cli.workbench_launch import open_workbench
 from harlab.core.errors import HarlabError
 
@@ -43,16 +43,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands a module registers beside the one it is named after (``agreement_cmd``: ``consensus``).
+OTHER_COMMANDS = frozenset({"consensus"})
+
+
+def command_names() -> set[str]:
+    """The commands' names without importing their modules: module ``NAME_cmd`` registers the
+    command ``NAME``, and the few others are :data:`OTHER_COMMANDS` (a test holds the two sets
+    to the parser's).
+
+    ``harlab FILE`` needs only to know that FILE names no command; building the parser imports
+    every command's module (pandas among them), a third of a second before the window could start."""
+    named = {m.name.removesuffix("_cmd") for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")}
+    return named | OTHER_COMMANDS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    commands = {name for group in subcommand_groups(parser) for name in group.choices}
     if not argv:
         return open_workbench([])
-    if not argv[0].startswith("-") and argv[0] not in commands:
+    if not argv[0].startswith("-") and argv[0] not in command_names():
         if not Path(argv[0]).exists():
-            parser.error(f"{argv[0]!r} is neither a command nor an existing file; see 'harlab --help'")
+            build_parser().error(
+                f"{argv[0]!r} is neither a command nor an existing file; see 'harlab --help'"
+            )
         return open_workbench(argv)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -39,6 +39,21 @@ if TYPE_CHECKING:
 
 #: the file name endings of harlab session files (what -o names when it names one session file)
 SESSION_SUFFIXES = (".h5", ".hdf5", ".harlab")
+#: the first bytes of every HDF5 file
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def is_session_file(path: Path) -> bool:
+    """Whether the workbench opens ``path`` as a session (its name ends as one, or it is HDF5
+    under another name) rather than importing it."""
+    if path.suffix.lower() in SESSION_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(8) == HDF5_SIGNATURE
+    except OSError:
+        return False
+
 
 _umask_lock = threading.Lock()
 

@@ -29,9 +29,17 @@ def run_gui(paths: list[str]) -> int:
 
     app = make_app()
     window = MainWindow()
+    opening = f"Opening {paths[0]}…" if paths else ""
+    if paths:
+        window.report(opening, 0)
     window.show()
     if paths:
+        # drawn first: the window is there at once, and the file (probed by the child the command
+        # line started before Qt, then read) fills it after
+        app.processEvents()
         window.open_path(paths[0])
+        if window.last_message == opening:
+            window.report("", 1)
         for extra in paths[1:]:
             window.report(f"Only one session opens at a time; ignored {extra}")
     return app.exec()

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from harlab.core.errors import HarlabError
 from harlab.core.events import Event
-from harlab.core.files import SESSION_SUFFIXES
+from harlab.core.files import SESSION_SUFFIXES, is_session_file
 from harlab.core.session import Session
 from harlab.core.wording import counted
 from harlab.gui import settings
@@ -65,8 +65,6 @@ from harlab.storage import SessionFile
 #: the shortcuts that nudge the sync
 SYNC_KEYS = ("sync_later", "sync_earlier", "sync_later_fine", "sync_earlier_fine")
 
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
 MENU_OF_GROUP = {
     "File": "file",
     "Navigation": "navigate",
@@ -76,16 +74,6 @@ MENU_OF_GROUP = {
     "Video": "video",
     "Help": "help",
 }
-
-
-def is_session_file(path: Path) -> bool:
-    if path.suffix.lower() in SESSION_SUFFIXES:
-        return True
-    try:
-        with open(path, "rb") as f:
-            return f.read(8) == HDF5_SIGNATURE
-    except OSError:
-        return False
 
 
 class MainWindow(QMainWindow):

@@ -23,6 +23,11 @@ a path on its standard input; the next probe hands it the path, so the first ope
 file from elsewhere costs the walk and the heap scan only. Each child still probes exactly
 one file and exits: a file that damaged HDF5's memory without crashing it cannot affect
 the check of another.
+
+``harlab FILE`` knows its file before anything else: :func:`start_probe` hands it to a child at
+once, before Qt is imported, and that child also makes the heap scan (before its walk), so the
+whole probe runs on the other core while this process starts Qt and the window. The window's
+:func:`probe_metadata` then only collects the verdict (if the file has not changed since).
 """
 
 from __future__ import annotations
@@ -54,6 +59,13 @@ READY = b"harlab-probe-ready"
 WAITING = b"harlab-probe-waiting"
 #: The argument that makes the child wait for its path on standard input.
 WAIT_ARG = "--wait-for-path"
+#: The argument (before the path) that makes the child scan the global heaps before its walk.
+SCAN_ARG = "--scan-heaps-first"
+#: The child found corrupt global heaps (one problem a line after :data:`HEAP_PROBLEM`).
+EXIT_HEAP = 4
+#: The child could not scan the file's bytes (this process scans them itself).
+EXIT_NOT_SCANNED = 5
+HEAP_PROBLEM = b"harlab-probe-heap "
 
 _trusted: set[tuple[int, ...]] = set()
 _lock = threading.Lock()
@@ -61,6 +73,8 @@ _in_child = False
 _spare_lock = threading.Lock()
 _spare: subprocess.Popen[bytes] | None = None  #: a child started by prestart, not yet given a path
 _spare_waiting = False  #: the spare said WAITING (read by wait_for_spare)
+#: children started by start_probe, by the key of the file they probe
+_early: dict[tuple[int, ...], subprocess.Popen[bytes]] = {}
 
 
 def _key(path: Path) -> tuple[int, ...] | None:
@@ -107,6 +121,12 @@ def probe_metadata(path: str | Path) -> None:
     if _in_child or key is None or is_trusted(path):
         return  # (a path that cannot be stat'ed is reported by the caller's own open)
     started = time.monotonic()
+    early = _take_early(key)
+    if early is not None:
+        _collect_early(path, key, early, started)
+        if is_trusted(path):
+            return
+        # the child started early did not give a verdict (killed, could not scan): probe here
     child = _hand_to_spare(path)
     spare = child is not None
     if child is None:
@@ -122,22 +142,7 @@ def probe_metadata(path: str | Path) -> None:
     while True:
         if child is None:
             return
-        try:
-            out, _ = child.communicate(timeout=max(0.0, PROBE_TIMEOUT_S - (time.monotonic() - started)))
-        except subprocess.TimeoutExpired:
-            out = _end(child)
-            if READY not in out:
-                raise SessionFileError(
-                    path,
-                    f"the check of this file's metadata in a child process did not start within "
-                    f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
-                ) from None
-            raise SessionFileError(
-                path,
-                f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
-                "(it loops on damaged metadata, or the file holds far more objects than a session file has): "
-                "the file is damaged",
-            ) from None
+        out = _wait(path, child, started)
         if spare and READY not in out:
             # the child started ahead ended before it took the file (killed, out of memory): nothing
             # to do with this file, so a fresh child probes it
@@ -147,6 +152,90 @@ def probe_metadata(path: str | Path) -> None:
     rc = child.returncode
     if rc > 0 and READY not in out:
         return  # the child never reached the walk (an interpreter that cannot run it): read without the probe
+    _verdict(path, key, rc)
+
+
+def _wait(path: Path, child: subprocess.Popen[bytes], started: float) -> bytes:
+    """What ``child`` printed once it exits; SessionFileError if it has not within the time limit
+    (counted from ``started``)."""
+    try:
+        out, _ = child.communicate(timeout=max(0.0, PROBE_TIMEOUT_S - (time.monotonic() - started)))
+    except subprocess.TimeoutExpired:
+        out = _end(child)
+        if READY not in out:
+            raise SessionFileError(
+                path,
+                f"the check of this file's metadata in a child process did not start within "
+                f"{PROBE_TIMEOUT_S:.0f} s (the computer is too busy); try again",
+            ) from None
+        raise SessionFileError(
+            path,
+            f"the HDF5 library did not finish reading this file's metadata within {PROBE_TIMEOUT_S:.0f} s "
+            "(it loops on damaged metadata, or the file holds far more objects than a session file has): "
+            "the file is damaged",
+        ) from None
+    return out or b""
+
+
+def start_probe(path: str | Path) -> None:
+    """Start the whole probe of ``path`` (heap scan and metadata walk) in a child now, for the
+    :func:`probe_metadata` of the same file to come (``harlab FILE``: the child works while this
+    process imports Qt and builds the window). No-op for a trusted file and inside the child."""
+    path = Path(path)
+    key = _key(path)
+    if _in_child or key is None or is_trusted(path):
+        return
+    with _spare_lock:
+        if key in _early:
+            return
+    try:
+        child = subprocess.Popen(
+            _child_command(SCAN_ARG, str(path)),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:
+        return
+    with _spare_lock:
+        _early[key] = child
+
+
+def early_pids() -> list[int]:
+    """Process ids of the children started by :func:`start_probe` and not yet collected (tests)."""
+    with _spare_lock:
+        return [c.pid for c in _early.values()]
+
+
+def _take_early(key: tuple[int, ...]) -> subprocess.Popen[bytes] | None:
+    """The child :func:`start_probe` started on the file with ``key`` (the file unchanged since);
+    children started on other versions of it are ended."""
+    with _spare_lock:
+        child = _early.pop(key, None)
+        stale = [k for k in _early if k[:2] == key[:2]]
+        ended = [_early.pop(k) for k in stale]
+    for c in ended:
+        _end(c)
+    return child
+
+
+def _collect_early(path: Path, key: tuple[int, ...], child: subprocess.Popen[bytes], started: float) -> None:
+    """The verdict of a child started by :func:`start_probe`: the file is trusted, or refused with
+    SessionFileError; neither when the child gave none (this process probes as usual)."""
+    out = _wait(path, child, started)
+    rc = child.returncode
+    if READY not in out or rc == EXIT_NOT_SCANNED or (rc > 0 and rc not in (EXIT_MEMORY, EXIT_HEAP)):
+        return
+    if rc == EXIT_HEAP:
+        problems = [line[len(HEAP_PROBLEM) :] for line in out.splitlines() if line.startswith(HEAP_PROBLEM)]
+        first = problems[0].decode("utf-8", "replace") if problems else "the global heaps are corrupt"
+        raise SessionFileError(path, f"refused: {first}")
+    _verdict(path, key, rc)
+
+
+def _verdict(path: Path, key: tuple[int, ...], rc: int) -> None:
+    """Trust the file when its child exited cleanly (and the file is unchanged); raise
+    SessionFileError for a child that ran out of memory or crashed."""
     if rc == EXIT_OK:
         if key == _key(path):
             with _lock:
@@ -177,10 +266,10 @@ def _start_child(path: Path) -> subprocess.Popen[bytes] | None:
         return None
 
 
-def _child_command(arg: str) -> list[str]:
+def _child_command(*args: str) -> list[str]:
     root = str(Path(__file__).resolve().parents[2])
     code = f"import sys; sys.path.insert(0, {root!r}); from harlab.storage.probe_child import main; main()"
-    return [sys.executable, "-P", "-c", code, arg]
+    return [sys.executable, "-P", "-c", code, *args]
 
 
 def prestart() -> None:
@@ -261,11 +350,15 @@ def _hand_to_spare(path: Path) -> subprocess.Popen[bytes] | None:
 
 
 def discard_spare() -> None:
-    """End the child started by :func:`prestart`, if any (at exit, and tests)."""
+    """End the child started by :func:`prestart`, if any, and those started by :func:`start_probe`
+    and not collected (at exit, and tests)."""
     global _spare
     with _spare_lock:
         child, _spare = _spare, None
-    _end(child)
+        early = list(_early.values())
+        _early.clear()
+    for c in [child, *early]:
+        _end(c)
 
 
 atexit.register(discard_spare)

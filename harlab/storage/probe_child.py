@@ -11,7 +11,18 @@ import os
 import sys
 from pathlib import Path
 
-from harlab.storage.probe import EXIT_MEMORY, EXIT_OK, READY, WAIT_ARG, WAITING, become_child
+from harlab.storage.probe import (
+    EXIT_HEAP,
+    EXIT_MEMORY,
+    EXIT_NOT_SCANNED,
+    EXIT_OK,
+    HEAP_PROBLEM,
+    READY,
+    SCAN_ARG,
+    WAIT_ARG,
+    WAITING,
+    become_child,
+)
 
 
 def walk_metadata(path: Path) -> None:
@@ -54,10 +65,35 @@ def walk_metadata(path: Path) -> None:
                                 g.attrs[key]
 
 
+def scan_heaps(path: Path) -> None:
+    """The parent's heap scan, made here (``SCAN_ARG``): exit with ``EXIT_HEAP`` and the problems on
+    standard output if there are any, with ``EXIT_NOT_SCANNED`` if the bytes cannot be read.
+
+    Made before :func:`become_child` caps the address space, which a map of a large file would
+    exceed; the scan is Python over the bytes, no HDF5, so the cap does not concern it."""
+    from harlab.storage.structure import global_heap_problems
+
+    try:
+        problems = global_heap_problems(path)
+    except (OSError, ValueError):
+        os._exit(EXIT_NOT_SCANNED)
+    if problems:
+        sys.stdout.buffer.write(b"".join(HEAP_PROBLEM + p.encode() + b"\n" for p in problems[:10]))
+        sys.stdout.flush()
+        os._exit(EXIT_HEAP)
+
+
 def main() -> None:
     """The child's whole life: say it is ready, walk the file named in ``argv[1]`` (or, with
-    ``WAIT_ARG``, named on standard input once the imports are done), exit with a code the parent
-    reads (a crash of HDF5 shows as a signal)."""
+    ``WAIT_ARG``, named on standard input once the imports are done; with ``SCAN_ARG``, named in
+    ``argv[2]`` and scanned for corrupt heaps first), exit with a code the parent reads (a crash of
+    HDF5 shows as a signal)."""
+    if sys.argv[1] == SCAN_ARG:
+        _say(READY)
+        path = Path(sys.argv[2])
+        scan_heaps(path)
+        become_child()
+        _walk_and_exit(path)
     become_child()
     arg = sys.argv[1]
     if arg == WAIT_ARG:  # started ahead of need: import now, then wait for the path
@@ -66,8 +102,7 @@ def main() -> None:
         import harlab.storage.codec
         import harlab.storage.structure  # noqa: F401
 
-        sys.stdout.buffer.write(WAITING + b"\n")
-        sys.stdout.flush()
+        _say(WAITING)
         line = sys.stdin.buffer.readline().strip()
         if not line:
             os._exit(EXIT_OK)  # the parent ended without a file to probe
@@ -75,10 +110,18 @@ def main() -> None:
             arg = os.fsdecode(bytes.fromhex(line.decode("ascii")))
         except ValueError:
             os._exit(EXIT_OK)
-    sys.stdout.buffer.write(READY + b"\n")
+    _say(READY)
+    _walk_and_exit(Path(arg))
+
+
+def _say(word: bytes) -> None:
+    sys.stdout.buffer.write(word + b"\n")
     sys.stdout.flush()
+
+
+def _walk_and_exit(path: Path) -> None:
     try:
-        walk_metadata(Path(arg))
+        walk_metadata(path)
     except MemoryError:
         os._exit(EXIT_MEMORY)
     except Exception:  # noqa: BLE001 - the parent reads the file again and reports what is wrong

@@ -108,3 +108,52 @@ def test_a_child_started_ahead_still_refuses_a_damaged_file(saved):
         assert not probe.is_trusted(saved)
     finally:
         probe.discard_spare()
+
+
+def test_a_child_started_early_gives_the_verdict_of_the_open(saved):
+    """start_probe (``harlab FILE``, before Qt) scans and walks the file in its child; the open
+    then only collects that verdict."""
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "from a colleague"
+    probe.start_probe(saved)
+    try:
+        assert len(probe.early_pids()) == 1
+        probe.probe_metadata(saved)
+        assert probe.is_trusted(saved)
+        assert probe.early_pids() == []
+    finally:
+        probe.discard_spare()
+
+
+def test_a_file_changed_after_its_early_child_started_is_probed_again(saved):
+    """The early child probed bytes that are no longer the file's: its verdict is not used (the
+    damaged file is refused by the probe made at the open)."""
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "first version"
+    probe.start_probe(saved)
+    try:
+        data = bytearray(saved.read_bytes())
+        at = data.find(b"GCOL")
+        data[at + 8 : at + 16] = (len(data) * 2).to_bytes(8, "little")
+        saved.write_bytes(bytes(data))
+        with pytest.raises(SessionFileError, match="global heap"):
+            probe.probe_metadata(saved)
+        assert probe.early_pids() == []  # the stale child was ended
+        assert not probe.is_trusted(saved)
+    finally:
+        probe.discard_spare()
+
+
+def test_an_early_child_that_was_killed_leaves_the_probe_to_the_open(saved):
+    import os
+    import signal
+
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "from a colleague"
+    probe.start_probe(saved)
+    try:
+        os.kill(probe.early_pids()[0], signal.SIGKILL)
+        probe.probe_metadata(saved)  # a fresh probe instead of a crash report
+        assert probe.is_trusted(saved)
+    finally:
+        probe.discard_spare()
