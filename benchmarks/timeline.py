@@ -169,8 +169,9 @@ LEVELS = [
 ]
 
 
-def sequence(duration: float, seed: int = 1) -> list[tuple[str, float, float]]:
-    """(level, t0, t1) to show: each zoom level from the whole recording to 1 s, with pans at each."""
+def sequence(duration: float, seed: int = 1, pans: int = 6) -> list[tuple[str, float, float]]:
+    """(level, t0, t1) to show: each zoom level from the whole recording to 1 s, with ``pans`` pans
+    at each."""
     rng = np.random.default_rng(seed)
     out = []
     for name, w in LEVELS:
@@ -180,7 +181,7 @@ def sequence(duration: float, seed: int = 1) -> list[tuple[str, float, float]]:
             continue
         centre = float(rng.uniform(w / 2, duration - w / 2)) if w < duration else duration / 2
         out.append((name, centre - w / 2, centre + w / 2))
-        for _ in range(6):  # pans by 10..60 % of the view (some inside the fetched margin, some not)
+        for _ in range(pans):  # pans by 10..60 % of the view (some inside the fetched margin, some not)
             centre = min(max(centre + float(rng.uniform(-0.6, 0.6)) * w, w / 2), duration - w / 2)
             out.append((name, centre - w / 2, centre + w / 2))
     return out
@@ -308,7 +309,12 @@ def measure_launch(path: Path, tree: Path, settings_dir: Path) -> dict:
     }
     t0 = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", LAUNCH_CHILD, str(path)], env=env, capture_output=True, text=True, timeout=120
+        # -P: the working directory's harlab (a checkout) must not shadow ``tree``'s
+        [sys.executable, "-P", "-c", LAUNCH_CHILD, str(path.resolve())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("{"):
@@ -320,6 +326,77 @@ def measure_launch(path: Path, tree: Path, settings_dir: Path) -> dict:
                 "heavy_modules": got["modules"],
             }
     raise RuntimeError(f"`harlab FILE` printed no timing (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+
+
+def measure_launches(path: Path, settings_dir: Path, n: int, baseline: Path | None) -> dict[str, dict]:
+    """``n`` launches of ``harlab FILE`` with this tree's harlab (and, alternating, ``baseline``'s):
+    per tree the median seconds to the first frame and to the open call, and every run's."""
+    if n <= 0:
+        return {}
+    trees = {"this": Path(__file__).resolve().parents[1]}
+    if baseline is not None:
+        trees = {"baseline": baseline.resolve(), **trees}
+    runs: dict[str, list[dict]] = {name: [] for name in trees}
+    for _ in range(max(1, n)):
+        for name, tree in trees.items():
+            runs[name].append(measure_launch(path, tree, settings_dir))
+    return {
+        name: {
+            "drawn_s": round(statistics.median(r["drawn_s"] for r in rs), 3),
+            "open_called_s": round(statistics.median(r["open_called_s"] for r in rs), 3),
+            "runs_drawn_s": [r["drawn_s"] for r in rs],
+            "heavy_modules": rs[-1]["heavy_modules"],
+            "tree": str(trees[name]),
+        }
+        for name, rs in runs.items()
+    }
+
+
+class GcWatch:
+    """Garbage collections of this process, as (generation, seconds) per frame: a full collection
+    walks every object of the open session (a 20 000-segment day holds ~10^5) and stops the GUI
+    thread for tens of milliseconds, whenever the allocation counters happen to cross the
+    threshold."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, float]] = []
+        self._t = 0.0
+
+    def __enter__(self) -> GcWatch:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            self.events.append((int(info["generation"]), time.perf_counter() - self._t))
+
+
+def cpu_ticks() -> dict[str, int]:
+    """The machine's iowait and steal ticks (/proc/stat): time this VM's CPUs waited for a disk or
+    were taken by the host, which no figure of this process shows."""
+    try:
+        f = Path("/proc/stat").read_text().splitlines()[0].split()
+        return {"iowait": int(f[5]), "steal": int(f[8])}
+    except (OSError, IndexError, ValueError):
+        return {"iowait": 0, "steal": 0}
+
+
+def thread_switches() -> tuple[int, int]:
+    """This thread's (voluntary, involuntary) context switches so far: a frame that waited on a
+    lock, a disk or another thread switches voluntarily; one that other processes (or the host)
+    took the CPU from, involuntarily."""
+    import resource
+
+    try:
+        r = resource.getrusage(resource.RUSAGE_THREAD)
+    except (AttributeError, ValueError):
+        return (0, 0)
+    return (r.ru_nvcsw, r.ru_nivcsw)
 
 
 def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
@@ -335,22 +412,43 @@ def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
     frames: dict[str, list[float]] = {}
     cpu: dict[str, list[float]] = {}  #: CPU seconds of the process (all threads) per frame
     summarised = []
-    for level, a, b in ranges:
-        t, c = time.perf_counter(), time.process_time()
-        w.timeline.set_range(a, b)
-        app.processEvents()
-        while not w.timeline.is_idle():
+    collections: dict[str, list[float]] = {}  #: milliseconds of garbage collection in each frame
+    switches: dict[str, list[tuple[int, int]]] = {}  #: the GUI thread's (voluntary, involuntary) switches
+    ticks0 = cpu_ticks()
+    with GcWatch() as watch:
+        for level, a, b in ranges:
+            n0 = len(watch.events)
+            r0 = thread_switches()
+            t, c = time.perf_counter(), time.process_time()
+            w.timeline.set_range(a, b)
             app.processEvents()
-        w.timeline.glw.viewport().repaint()
-        w.timeline.axis_view.viewport().repaint()
-        w.timeline.overview.viewport().repaint()
-        frames.setdefault(level, []).append(time.perf_counter() - t)
-        cpu.setdefault(level, []).append(time.process_time() - c)
-        summarised.append(w.timeline.summarised_factor())
+            while not w.timeline.is_idle():
+                app.processEvents()
+            w.timeline.glw.viewport().repaint()
+            w.timeline.axis_view.viewport().repaint()
+            w.timeline.overview.viewport().repaint()
+            frames.setdefault(level, []).append(time.perf_counter() - t)
+            cpu.setdefault(level, []).append(time.process_time() - c)
+            collections.setdefault(level, []).append(sum(d for _, d in watch.events[n0:]) * 1000)
+            r1 = thread_switches()
+            switches.setdefault(level, []).append((r1[0] - r0[0], r1[1] - r0[1]))
+            summarised.append(w.timeline.summarised_factor())
+    ticks = {k: v - ticks0[k] for k, v in cpu_ticks().items()}
     out = figures(open_s, frames, cpu, rss_open, rss0)
     drawn = max(row.band.last_drawn for row in w.timeline.bands)
     close_window(w)
-    return {**out, "open_cpu_s": open_cpu_s, "summarised": summarised, "max_label_rects": drawn}
+    return {
+        **out,
+        "open_cpu_s": open_cpu_s,
+        "summarised": summarised,
+        "max_label_rects": drawn,
+        "gc": {
+            "full_collections_in_frames": sum(1 for g, _ in watch.events if g == 2),
+            "max_ms_in_a_frame_by_level": {k: round(max(v), 1) for k, v in collections.items()},
+        },
+        "machine_ticks_during_frames": ticks,
+        "switches": switches,
+    }
 
 
 def figures(
@@ -456,8 +554,23 @@ def main(argv: list[str] | None = None) -> int:
         default=24.0,
         help="the naive view loads at most this many hours (all of a week does not fit in memory)",
     )
+    ap.add_argument(
+        "--pans",
+        type=int,
+        default=6,
+        help="pans at each zoom level after the zoom (6: a level's p95 of 7 frames is nearly its slowest frame)",
+    )
     ap.add_argument("--out", type=Path, default=OUT, help="where the session file is cached")
     ap.add_argument("--screenshot", type=Path, default=None, help="save the window after opening")
+    ap.add_argument(
+        "--launches", type=int, default=3, help="`harlab FILE` launches from a new process (median reported)"
+    )
+    ap.add_argument(
+        "--launch-baseline",
+        type=Path,
+        default=None,
+        help="a tree holding another harlab package: its `harlab FILE` launches alternate with this tree's",
+    )
     args = ap.parse_args(argv)
     hours = 1.0 if args.quick else 24.0 * (args.days or 1.0)
 
@@ -483,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
             f"peak RSS {build_rss:.0f} MB)"
         )
     duration = hours * 3600
-    ranges = sequence(duration)
+    ranges = sequence(duration, pans=args.pans)
     size = (1400, 860)
     first_open_cold = measure_first_open(path, size, spare=False)
     gc.collect()
@@ -494,6 +607,16 @@ def main(argv: list[str] | None = None) -> int:
     hs = summary(h)
     first_open = measure_first_open(path, size, spare=True)  # after: its window would weigh on the RSS above
     gc.collect()
+    launch = measure_launches(path, args.out / "xdg", args.launches, args.launch_baseline)
+    if launch:
+        print(
+            "`harlab FILE` from a new process to the first frame: "
+            + ", ".join(
+                f"{tree} {r['drawn_s']:.2f} s (window ready {r['open_called_s']:.2f} s)"
+                for tree, r in launch.items()
+            ),
+            file=sys.stderr,
+        )
     print(
         f"harlab : open {hs['open_s']:.2f} s ({h['open_cpu_s']:.2f} s CPU; first open of a file from elsewhere "
         f"{first_open or float('nan'):.2f} s, {first_open_cold:.2f} s as `harlab FILE`), "
@@ -515,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
         "file_mb": round(path.stat().st_size / 1e6, 1),
         "segments": args.segments,
         "frames": len(ranges),
+        "pans_per_level": args.pans,
         "build_s": round(build_s, 2),
         "build_peak_rss_mb": round(build_rss, 1),
         "harlab": {
@@ -523,11 +647,29 @@ def main(argv: list[str] | None = None) -> int:
             "first_open_untrusted_s": None if first_open is None else round(first_open, 3),
             "first_open_untrusted_no_spare_s": round(first_open_cold, 3),
             "summarised_levels": sorted(set(h["summarised"])),
+            "off_cpu_ms_by_level": {
+                k: round(max(w - c for w, c in zip(h["frames"][k], h["cpu"][k], strict=True)) * 1000, 1)
+                for k in h["frames"]
+            },
+            "gc": h["gc"],
+            "switches_in_slowest_frame_by_level": {
+                k: dict(
+                    zip(
+                        ("voluntary", "involuntary"),
+                        h["switches"][k][max(range(len(v)), key=v.__getitem__)],
+                        strict=True,
+                    )
+                )
+                for k, v in h["frames"].items()
+            },
+            "machine_ticks_during_frames": h["machine_ticks_during_frames"],
         },
+        "launch": launch,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     if not args.no_naive:
         naive_hours = min(hours, args.naive_hours)
-        naive_ranges = sequence(naive_hours * 3600)
+        naive_ranges = sequence(naive_hours * 3600, pans=args.pans)
         n = measure_naive(path, naive_ranges, size, naive_hours)
         ns = summary(n)
         print(
