@@ -249,7 +249,11 @@ def measure_first_open(path: Path, size, spare: bool) -> float | None:
 #: earlier than the launch path does): when ``open_path`` returns, wait for the first frame, print
 #: the monotonic clock (system-wide on Linux, so the parent can subtract its own) and quit.
 LAUNCH_CHILD = r"""
-import importlib.abc, importlib.machinery, json, sys, time
+import importlib.abc, importlib.machinery, json, resource, sys, time
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # the probe's child, ended by now
+    return r.ru_utime + r.ru_stime
 
 def patch(module):
     from PySide6.QtCore import QTimer
@@ -265,6 +269,7 @@ def patch(module):
             app.processEvents()
         self.timeline.glw.viewport().repaint()
         print(json.dumps({"open_called": called, "drawn": time.monotonic(), "ok": bool(ok),
+                          "cpu": time.process_time(), "child_cpu": children_cpu(),
                           "modules": sorted(m for m in ("pandas", "statsmodels", "torch", "sklearn")
                                             if m in sys.modules)}), flush=True)
         QTimer.singleShot(0, app.quit)
@@ -296,8 +301,9 @@ sys.exit(main([sys.argv[1]]))
 def measure_launch(path: Path, tree: Path, settings_dir: Path) -> dict:
     """``harlab FILE`` in a new process, as from a shell: seconds from starting the interpreter
     to the first frame of the file (``drawn_s``) and to the call that opens it (``open_called_s``,
-    after Python, the command line, Qt and the window have started), for the harlab package of
-    ``tree``. The file is one the new process did not write, so it passes the hostile-file probe.
+    after Python, the command line, Qt and the window have started), and the CPU seconds the
+    process (not its probe child) spent until that frame (``cpu_s``: on a loaded machine, the
+    figure the wall time would approach when idle), for the harlab package of ``tree``. The file is one the new process did not write, so it passes the hostile-file probe.
     Settings go to ``settings_dir`` (XDG_CONFIG_HOME), not the user's."""
     import subprocess
 
@@ -322,6 +328,8 @@ def measure_launch(path: Path, tree: Path, settings_dir: Path) -> dict:
             return {
                 "drawn_s": round(got["drawn"] - t0, 3),
                 "open_called_s": round(got["open_called"] - t0, 3),
+                "cpu_s": round(got["cpu"], 3),
+                "probe_child_cpu_s": round(got["child_cpu"], 3),
                 "ok": got["ok"],
                 "heavy_modules": got["modules"],
             }
@@ -344,6 +352,8 @@ def measure_launches(path: Path, settings_dir: Path, n: int, baseline: Path | No
         name: {
             "drawn_s": round(statistics.median(r["drawn_s"] for r in rs), 3),
             "open_called_s": round(statistics.median(r["open_called_s"] for r in rs), 3),
+            "cpu_s": round(statistics.median(r["cpu_s"] for r in rs), 3),
+            "probe_child_cpu_s": round(statistics.median(r["probe_child_cpu_s"] for r in rs), 3),
             "runs_drawn_s": [r["drawn_s"] for r in rs],
             "heavy_modules": rs[-1]["heavy_modules"],
             "tree": str(trees[name]),
@@ -399,6 +409,15 @@ def thread_switches() -> tuple[int, int]:
     return (r.ru_nvcsw, r.ru_nivcsw)
 
 
+def full_check_running(w) -> bool:
+    """Whether the check of every byte that opening a large file starts (``harlab validate`` in a
+    niced child, so that a save need not wait for it) still runs: it reads the whole file on the
+    other core while the first frames after an open are drawn."""
+    sf = w.document.session_file if w.document is not None else None
+    check = getattr(sf, "_sound_check", None)
+    return bool(check is not None and check[0].is_alive())
+
+
 def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
     from PySide6.QtWidgets import QApplication
 
@@ -414,6 +433,7 @@ def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
     summarised = []
     collections: dict[str, list[float]] = {}  #: milliseconds of garbage collection in each frame
     switches: dict[str, list[tuple[int, int]]] = {}  #: the GUI thread's (voluntary, involuntary) switches
+    checking: dict[str, int] = {}  #: frames drawn while the open's full-file check (a child) still ran
     ticks0 = cpu_ticks()
     with GcWatch() as watch:
         for level, a, b in ranges:
@@ -432,6 +452,7 @@ def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
             collections.setdefault(level, []).append(sum(d for _, d in watch.events[n0:]) * 1000)
             r1 = thread_switches()
             switches.setdefault(level, []).append((r1[0] - r0[0], r1[1] - r0[1]))
+            checking[level] = checking.get(level, 0) + full_check_running(w)
             summarised.append(w.timeline.summarised_factor())
     ticks = {k: v - ticks0[k] for k, v in cpu_ticks().items()}
     out = figures(open_s, frames, cpu, rss_open, rss0)
@@ -448,6 +469,7 @@ def measure_harlab(path: Path, ranges, size, screenshot: Path | None) -> dict:
         },
         "machine_ticks_during_frames": ticks,
         "switches": switches,
+        "frames_beside_the_full_file_check": checking,
     }
 
 
@@ -560,6 +582,12 @@ def main(argv: list[str] | None = None) -> int:
         default=6,
         help="pans at each zoom level after the zoom (6: a level's p95 of 7 frames is nearly its slowest frame)",
     )
+    ap.add_argument(
+        "--without-full-check",
+        action="store_true",
+        help="diagnosis: opening starts no full-file check in a child (a save would then make it); run "
+        "beside a run without this flag to see what that child costs the first frames after an open",
+    )
     ap.add_argument("--out", type=Path, default=OUT, help="where the session file is cached")
     ap.add_argument("--screenshot", type=Path, default=None, help="save the window after opening")
     ap.add_argument(
@@ -580,6 +608,10 @@ def main(argv: list[str] | None = None) -> int:
     from harlab.storage.probe import trust
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    if args.without_full_check:
+        from harlab.storage.session_file import SessionFile
+
+        SessionFile.check_sound_in_background = lambda self, in_child=None: None  # type: ignore[method-assign]
     args.out.mkdir(parents=True, exist_ok=True)
     settings.use_settings_dir(args.out / "qsettings", organization="harlab-benchmark")
     path = args.out / f"timeline_{hours:g}h_{args.segments}.h5"
@@ -639,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         "segments": args.segments,
         "frames": len(ranges),
         "pans_per_level": args.pans,
+        "without_full_check": args.without_full_check,
         "build_s": round(build_s, 2),
         "build_peak_rss_mb": round(build_rss, 1),
         "harlab": {
@@ -663,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
                 for k, v in h["frames"].items()
             },
             "machine_ticks_during_frames": h["machine_ticks_during_frames"],
+            "frames_beside_the_full_file_check": h["frames_beside_the_full_file_check"],
         },
         "launch": launch,
         "load_average": [round(x, 2) for x in os.getloadavg()],

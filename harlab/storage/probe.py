@@ -209,11 +209,12 @@ def early_pids() -> list[int]:
 
 def _take_early(key: tuple[int, ...]) -> subprocess.Popen[bytes] | None:
     """The child :func:`start_probe` started on the file with ``key`` (the file unchanged since);
-    children started on other versions of it are ended."""
+    any other it started (another version of the file, a file that was not opened) is ended: the
+    early start serves the first open only."""
     with _spare_lock:
         child = _early.pop(key, None)
-        stale = [k for k in _early if k[:2] == key[:2]]
-        ended = [_early.pop(k) for k in stale]
+        ended = list(_early.values())
+        _early.clear()
     for c in ended:
         _end(c)
     return child
@@ -273,7 +274,8 @@ def _child_command(*args: str) -> list[str]:
 
 
 def prestart() -> None:
-    """Start a probe child now, for the next :func:`probe_metadata` (no-op if one is waiting).
+    """Start a probe child now, for the next :func:`probe_metadata` (no-op if one is waiting, or
+    if :func:`start_probe` started one for the file about to open: the spare follows that open).
 
     The child imports Python's and HDF5's libraries while nothing waits for it, then blocks on
     its standard input; it exits when this process does (its input closes)."""
@@ -281,6 +283,8 @@ def prestart() -> None:
     if _in_child:
         return
     with _spare_lock:
+        if _early:
+            return  # the next probe is that file's (``harlab FILE``): a spare now would take a core from Qt's start
         if _spare is not None and _spare.poll() is None:
             return
         try:

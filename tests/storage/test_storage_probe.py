@@ -157,3 +157,21 @@ def test_an_early_child_that_was_killed_leaves_the_probe_to_the_open(saved):
         assert probe.is_trusted(saved)
     finally:
         probe.discard_spare()
+
+
+def test_no_spare_child_starts_while_an_early_child_waits_for_its_open(saved):
+    """``harlab FILE``: the window's start asks for a spare child, but the next probe is the early
+    child's file; a spare then would be a third process on two cores beside Qt's start. It starts
+    after that open instead."""
+    with h5py.File(saved, "r+") as f:
+        f["metadata"].attrs["notes"] = "from a colleague"
+    probe.discard_spare()
+    probe.start_probe(saved)
+    try:
+        probe.prestart()
+        assert probe.spare_pid() is None
+        probe.probe_metadata(saved)
+        probe.prestart()
+        assert probe.spare_pid() is not None
+    finally:
+        probe.discard_spare()
