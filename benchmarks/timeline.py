@@ -16,13 +16,22 @@ time is measured for a file harlab wrote (as after an import, a recording or a s
 for the first open of a file from elsewhere, which first passes the hostile-file checks (a
 metadata probe in a child process and a scan of every byte for corrupt global heaps): in a
 workbench open for a moment (the probe's child, started with the window, waits ready) and
-as ``harlab FILE`` (the child starts with the open). Frame CPU time (all threads) is
-reported beside wall time, per zoom level. The last line printed is one JSON object;
-``timeline_compare.py`` runs this script on two trees in turns.
+without a child started ahead (``first_open_untrusted_no_spare_s``). ``launch`` is ``harlab FILE``
+itself, from a new interpreter to the file's first frame, through the command line's own
+``main`` (``--launches`` times; ``--launch-baseline TREE`` alternates with another tree's harlab),
+with the CPU seconds that process spent (the wall time an idle machine approaches). Frame CPU
+time (all threads) is reported beside wall time, per zoom level, and for the slowest frame of
+each level what took the wall time that is not this process's CPU: garbage collections, the
+GUI thread's voluntary switches (waits on a lock, a thread, a disk) and involuntary ones
+(other processes or the host took the CPU), the machine's iowait and steal ticks, and whether
+the full-file check an open starts in a child still ran (``--without-full-check`` starts none).
+The last line printed is one JSON object; ``timeline_compare.py`` runs this script on two trees
+in turns.
 
     python benchmarks/timeline.py            # 24 h (first run builds a ~1 GB file)
     python benchmarks/timeline.py --days 7   # a week (first run builds a ~4 GB file)
     python benchmarks/timeline.py --quick    # 1 h
+    python benchmarks/timeline.py --days 7 --launch-baseline /tmp/harlab-main   # `harlab FILE`, two trees
 """
 
 from __future__ import annotations
