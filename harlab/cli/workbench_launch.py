@@ -50,11 +50,11 @@ def open_workbench(paths: Sequence[str], without_display: str = "") -> int:
 def start_probe_early(path: Path) -> None:
     """Start the hostile-file probe of a session file to be opened, before Qt is imported.
 
-    The probe (a child process: Python, h5py, a scan of every byte and the metadata walk) took
-    about 1.5 s of a 2.8 s ``harlab FILE`` on a week-long file when it started with the open; started
-    here, it runs on the other core while Qt, pyqtgraph and the window start (about a second), and
-    the window's open only collects its verdict. A file harlab cannot open as a session is left to
-    the window (an import needs no probe)."""
+    The probe (a child process starting Python and h5py, a scan of every byte, the metadata walk)
+    used to start with the open, after Qt, pyqtgraph and the window, and the scan ran in this
+    process (a week: a gigabyte); started here, with the scan in the child, all of it runs on the
+    other core while they start, and the window's open only collects its verdict. A file harlab
+    cannot open as a session is left to the window (an import needs no probe)."""
     from harlab.core.files import is_session_file
     from harlab.storage.probe import start_probe
 
