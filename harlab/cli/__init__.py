@@ -53,7 +53,8 @@ def command_names() -> set[str]:
     to the parser's).
 
     ``harlab FILE`` needs only to know that FILE names no command; building the parser imports
-    every command's module (pandas among them), a third of a second before the window could start."""
+    every command's module (pandas among them): 1.4 s of CPU under a profiler on a busy machine,
+    before the window could start."""
     named = {m.name.removesuffix("_cmd") for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")}
     return named | OTHER_COMMANDS
 

@@ -6,7 +6,7 @@ recording in the workbench.
 
 The panel loads on first use (``from harlab.gui.record import RecordWindow``): the workbench
 imports only :mod:`harlab.gui.record.recovery` at start, for its start screen, and the panel's
-modules (device protocols, the live plots) cost a third of a second it need not wait for.
+modules (device protocols, the live plots) took 0.29 s of its import (-X importtime, a busy machine).
 """
 
 from __future__ import annotations
