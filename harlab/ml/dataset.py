@@ -327,10 +327,10 @@ def session_windows(
     firsts = [np.arange(a, b - T + 1, S) for a, b in pieces]
     X = np.empty((sum(len(f) for f in firsts), T, len(info.channels)), np.float32)
     row = 0
-    for (a, b), first in zip(pieces, firsts, strict=True):
+    for (a, b), starts in zip(pieces, firsts, strict=True):
         view = np.lib.stride_tricks.sliding_window_view(values[a:b], T, axis=0)[::S]  # (n, C, T)
-        X[row : row + len(first)] = view.transpose(0, 2, 1)
-        row += len(first)
+        X[row : row + len(starts)] = view.transpose(0, 2, 1)
+        row += len(starts)
     start = grid[np.concatenate(firsts)]
     covered = [(float(grid[a]), float(grid[b - 1] + 1.0 / rate)) for a, b in pieces]
     return SessionWindows(X, start, start + T / rate, covered)
