@@ -264,7 +264,8 @@ _kernel: list[Any] = []  #: the loaded kernel function, or None when it cannot b
 
 def native_kernel() -> Any:
     """The native kernel's function (ctypes), built into :func:`cache_dir` on first use and
-    loaded only when the library's SHA-256 matches the one recorded when it was built; None
+    loaded only when the library's SHA-256 matches the one recorded when it was built (and then
+    from a private copy of the bytes checked); None
     when ``HARLAB_NATIVE_TREES=0``, on a platform other than Linux and macOS, or when no C
     compiler builds it."""
     if os.environ.get("HARLAB_NATIVE_TREES", "1") == "0" or sys.platform not in ("linux", "darwin"):
@@ -283,19 +284,33 @@ def kernel_path() -> Path:
     return cache_dir() / "compiled-trees" / f"trees-{key}.so"
 
 
+def _verified_bytes(lib: Path) -> bytes | None:
+    """The library's bytes when their SHA-256 is the one recorded beside it at build time."""
+    side = lib.with_name(lib.name + ".sha256")
+    if not (lib.is_file() and side.is_file()):
+        return None
+    data = lib.read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == side.read_text().strip() else None
+
+
 def _load_kernel() -> Any:
     lib = kernel_path()
-    side = lib.with_name(lib.name + ".sha256")
     try:
-        ok = lib.is_file() and side.is_file() and side.read_text().strip() == _file_sha256(lib)
-        if not ok:
+        data = _verified_bytes(lib)
+        if data is None:
             cc = _compiler()
             if cc is None:
                 return None
             _build_kernel(cc, lib)
-            if side.read_text().strip() != _file_sha256(lib):
+            data = _verified_bytes(lib)
+            if data is None:
                 return None
-        fn = ctypes.CDLL(str(lib)).harlab_trees_sum
+        # the very bytes that were checked are loaded, from a private copy (not the cache's file,
+        # which could change between the check and the load)
+        with tempfile.TemporaryDirectory(prefix="harlab-trees-") as tmp:
+            private = Path(tmp) / lib.name
+            private.write_bytes(data)
+            fn = ctypes.CDLL(str(private)).harlab_trees_sum
     except (OSError, subprocess.SubprocessError, AttributeError):
         return None
     ptr = ctypes.c_void_p
