@@ -6,15 +6,23 @@ models are trained for a moment on a short simulated session (LightGBM at its de
 800 rounds): inference time depends on the architecture and the window count, not on how
 well the weights were trained.
 
-Stage by stage on the same windows: cutting them (``cut``), the window features on the
+Stage by stage on the same windows, wall seconds (``stages_s``) and CPU seconds of every
+thread (``stages_cpu_s``, what a loaded machine distorts least): cutting them (``cut``; against
+the previous revision's ``session_windows`` in ``members.cut``), the window features on the
 prediction workers (``features``), the recording's reference from them (``reference``),
-building the compiled trees (``compile``), the trees over every window on one thread,
-compiled and through LightGBM (``trees`` against ``trees_lightgbm``: the ratio is the
-gain of :mod:`harlab.ml.compiled_trees`), the network on one thread (``torch``), and the
+building the compiled trees (``compile``: the engine :mod:`harlab.ml.compiled_trees` picks,
+the native kernel where a C compiler is found; ``compile_onnxruntime``: the previous engine),
+the trees over every window on one thread with each engine and through LightGBM (``trees``,
+``trees_onnxruntime``, ``trees_lightgbm``), the network on one thread (``torch``), and the
 smoothing into segments (``smoothing``). Then ``predict_session`` end to end (a fresh
 model load, so the compile is counted), beside the previous path measured in the same run:
 the reference computing its own features, every batch its features again, LightGBM's
 predict (``old_path_s``; ``--no-baseline`` skips it). Peak RSS of the process at the end.
+
+The in-run baseline of today's work (``rss.previous``): ``predict_session`` of the revision
+``--previous-rev`` (its ``harlab`` unpacked from git) in a fresh process on the same session
+and model, beside the current code's (``rss.blocks``): wall and CPU seconds, their ratios, and
+how far the probabilities are apart.
 
 Memory (``rss``): ``predict_session`` alone in a fresh process on the same simulated session,
 in blocks of :data:`harlab.ml.predict.BLOCK_S` (``blocks``) beside one block the length of the
@@ -36,6 +44,7 @@ import argparse
 import contextlib
 import gc
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -48,6 +57,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from harlab.ml.compiled_trees import compile_booster
 from harlab.ml.context import window_features_parallel
 from harlab.ml.dataset import build_dataset, session_windows
 from harlab.ml.features import find_triads, window_features
@@ -121,6 +131,22 @@ def previous_features(rev: str, X: np.ndarray, info, feats: np.ndarray) -> tuple
     return res, ref
 
 
+def previous_module(rev: str, path: str) -> types.ModuleType:
+    """The module at ``path`` as it was at git revision ``rev`` (its code, today's imports)."""
+    src = subprocess.run(
+        ["git", "show", f"{rev}:{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent,
+    ).stdout
+    name = "previous_" + Path(path).stem
+    mod = types.ModuleType(name)
+    sys.modules[name] = mod  # dataclasses look their module up
+    exec(compile(src, f"{rev}:{path}", "exec"), mod.__dict__)
+    return mod
+
+
 def previous_network(m: TorchMember, X: np.ndarray, ctx, p_now: np.ndarray) -> dict:
     """The network in the previous batches of 512 windows against the current 128, one thread,
     CPU seconds, and the largest difference of their probabilities."""
@@ -157,7 +183,7 @@ def _status_mb(field: str) -> float:
     return peak_rss_mb()
 
 
-def rss_child(model_path: str, hours: float, block_s: float, workers: int) -> dict:
+def rss_child(model_path: str, hours: float, block_s: float, workers: int, save: str = "") -> dict:
     """In this process (a child of the benchmark): simulate the session, then predict it alone.
     The simulation's own peak is forgotten first (Linux: ``clear_refs`` 5 resets VmHWM), so the
     peak is the session held plus what prediction adds."""
@@ -171,6 +197,8 @@ def rss_child(model_path: str, hours: float, block_s: float, workers: int) -> di
     track = predict_session(model, day, add=False, workers=workers, block_s=block_s)
     seconds, cpu = time.perf_counter() - a, time.process_time() - c
     peak = _status_mb("VmHWM")
+    if save:
+        np.save(save, track.probabilities)
     return {
         "block_s": block_s,
         "windows": len(track.window_start),
@@ -184,13 +212,37 @@ def rss_child(model_path: str, hours: float, block_s: float, workers: int) -> di
     }
 
 
-def measure_rss(model_path: Path, hours: float, block_s: float, workers: int) -> dict:
+def measure_rss(
+    model_path: Path,
+    hours: float,
+    block_s: float,
+    workers: int,
+    code: Path | None = None,
+    save: Path | None = None,
+) -> dict:
+    """``predict_session`` in a fresh process; ``code``: a checkout whose ``harlab`` it imports
+    (the previous revision's, :func:`previous_checkout`); ``save``: where it saves the probabilities."""
     cmd = [sys.executable, __file__, "--rss-child", str(model_path), "--hours", str(hours)]
     cmd += ["--block-s", str(block_s), "--workers", str(workers)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    if save is not None:
+        cmd += ["--save-probabilities", str(save)]
+    env = dict(os.environ)
+    if code is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    log(f"rss block {block_s:g} s: {res}")
+    log(f"rss block {block_s:g} s{' (' + str(code) + ')' if code else ''}: {res}")
     return res
+
+
+def previous_checkout(rev: str, into: Path) -> Path:
+    """The ``harlab`` package of git revision ``rev`` unpacked under ``into`` (for a baseline run
+    of the previous code in the same run, in a process of its own)."""
+    root = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "archive", rev, "harlab"], capture_output=True, check=True, cwd=root)
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,12 +266,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--no-one-piece", action="store_true", help="skip the one-block memory run (10 GB a week)"
     )
+    ap.add_argument(
+        "--previous-rev",
+        default="1abb56a",
+        help="git revision whose predict_session is the in-run baseline, in a fresh process ('' skips it)",
+    )
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
+    ap.add_argument("--save-probabilities", default="", help=argparse.SUPPRESS)
     ap.add_argument("--block-s", type=float, default=BLOCK_S, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     hours = args.days * 24.0 if args.days else args.hours
     if args.rss_child:
-        print(json.dumps(rss_child(args.rss_child, hours, args.block_s, args.workers)))
+        print(
+            json.dumps(rss_child(args.rss_child, hours, args.block_s, args.workers, args.save_probabilities))
+        )
         return 0
     t = time.perf_counter()
     day = simulated(hours)
@@ -244,7 +304,22 @@ def main(argv: list[str] | None = None) -> int:
             data.X, data.y, data.groups, data.info, TrainConfig(preset=preset, epochs=1, threads=1)
         )
         path = trained.save(tmp / f"{preset}.harmodel")
-        rss = {"blocks": measure_rss(path, hours, BLOCK_S, workers)}
+        rss = {"blocks": measure_rss(path, hours, BLOCK_S, workers, save=tmp / "now.npy")}
+        if args.previous_rev:
+            code = previous_checkout(args.previous_rev, tmp / "previous")
+            rss["previous"] = measure_rss(path, hours, BLOCK_S, workers, code, tmp / "previous.npy")
+            rss["previous"]["rev"] = args.previous_rev
+            now_p, before_p = np.load(tmp / "now.npy"), np.load(tmp / "previous.npy")
+            rss["previous_over_now_cpu"] = round(
+                rss["previous"]["predict_session_cpu_s"] / max(rss["blocks"]["predict_session_cpu_s"], 1e-9),
+                2,
+            )
+            rss["previous_over_now_wall"] = round(
+                rss["previous"]["predict_session_s"] / max(rss["blocks"]["predict_session_s"], 1e-9), 2
+            )
+            rss["max_abs_diff_previous_now"] = float(np.abs(now_p - before_p).max()) if len(now_p) else 0.0
+            rss["same_class_previous_now"] = float((now_p.argmax(1) == before_p.argmax(1)).mean())
+            log(f"previous predict_session: {rss['previous']}")
         if not args.no_one_piece:
             rss["one_piece"] = measure_rss(path, hours, 1e9, workers)
             rss["one_piece_over_blocks_added"] = round(
@@ -257,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         info = model.info
         st: dict[str, float] = {}
         cpu: dict[str, float] = {}
+        members: dict = {}
 
         def stage(
             name: str, t0: float, st: dict[str, float] = st, cpu: dict[str, float] = cpu, preset: str = preset
@@ -276,9 +352,22 @@ def main(argv: list[str] | None = None) -> int:
         a = restart()
         sw = session_windows(day, info)
         a = stage("cut", a)
+        if args.previous_rev:  # the previous session_windows on the same session, one thread
+            old_cut = previous_module(args.previous_rev, "harlab/ml/dataset.py").session_windows
+            c = time.process_time()
+            sw_before = old_cut(day, info)
+            members["cut"] = {
+                "previous_cpu_s": round(time.process_time() - c, 2),
+                "cpu_s": cpu["cut"],
+                "same_windows": bool(
+                    np.array_equal(sw_before.X, sw.X) and np.array_equal(sw_before.start, sw.start)
+                ),
+            }
+            log(f"cut against {args.previous_rev}: {members['cut']}")
+            del sw_before
+            a = restart()
         X = sw.X
         feats = feats_before = None
-        members: dict = {}
         with ThreadPoolExecutor(max_workers=workers) as pool:
             if model.takes_window_features():
                 feats = window_features_parallel(X, info.channels, info.units, info.rate_hz, pool)
@@ -295,17 +384,28 @@ def main(argv: list[str] | None = None) -> int:
                 a = restart()
                 trees = m.compiled()
                 a = stage("compile", a)
+                ort = compile_booster(m.booster, "onnxruntime")  # the previous engine
+                a = stage("compile_onnxruntime", a)
                 F = m.features(Xc, ctx, feats)  # the window features plus the context columns
                 a = stage("context_columns", a)
                 p = m.predict_features(F)
                 a = stage("trees", a)
+                p_ort = ort.predict(F) if ort is not None else p
+                a = stage("trees_onnxruntime", a)
                 p_lgb = m.predict_features(F, compiled=False)
                 a = stage("trees_lightgbm", a)
                 members["lightgbm"] = {
                     "compiled": trees is not None,
+                    "engine": trees.engine if trees is not None else "lightgbm",
                     "max_abs_diff": float(np.abs(p - p_lgb).max()) if len(p) else 0.0,
+                    "max_abs_diff_onnxruntime": float(np.abs(p_ort - p_lgb).max()) if len(p) else 0.0,
                     "lightgbm_over_compiled": round(st["trees_lightgbm"] / max(st["trees"], 1e-9), 2),
+                    "lightgbm_over_compiled_cpu": round(cpu["trees_lightgbm"] / max(cpu["trees"], 1e-9), 2),
+                    "onnxruntime_over_compiled_cpu": round(
+                        cpu["trees_onnxruntime"] / max(cpu["trees"], 1e-9), 2
+                    ),
                 }
+                del ort, p_ort
                 if feats_before is not None:  # the trees on the previous code's features
                     n = len(feats_before)
                     p_before = m.predict_features(

@@ -26,7 +26,7 @@ from harlab.ml.context import RecordingReferences, recording_reference, referenc
 from harlab.ml.modelfile import ModelInfo
 from harlab.signal.labelled_windows import WindowSet, cut_windows
 from harlab.signal.resampling import nominal_period, resample_onto
-from harlab.signal.windowing import run_grid, uniform_pieces, whole_samples, window_index
+from harlab.signal.windowing import run_grid, uniform_pieces, whole_samples
 
 #: unit -> (SI unit, factor)
 UNIT_TO_SI: dict[str, tuple[str, float]] = {
@@ -319,17 +319,18 @@ def session_windows(
         values[:, cols] = resample_onto(t, v[:, idx], grid, rate, rate_hz=stream.rate_hz)
     values, _ = to_si(values, units_in)
     valid = cast(np.ndarray, np.isfinite(values).all(axis=1))  # one per grid row
-    xs, starts = [], []
-    covered = []
-    for a, b in uniform_pieces(valid, grid, rate):
-        if b - a < T:
-            continue
-        win = window_index(a, b, T, S)
-        xs.append(values[win])
-        starts.append(grid[win[:, 0]])
-        covered.append((float(grid[a]), float(grid[b - 1] + 1.0 / rate)))
-    if not xs:
+    pieces = [(a, b) for a, b in uniform_pieces(valid, grid, rate) if b - a >= T]
+    if not pieces:
         return empty
-    X = np.ascontiguousarray(np.concatenate(xs), dtype=np.float32)
-    start = np.concatenate(starts)
+    # the windows of each piece copied from a strided view of its rows straight into X: the
+    # windows of window_index(a, b, T, S), without an index array per sample or a concatenation
+    firsts = [np.arange(a, b - T + 1, S) for a, b in pieces]
+    X = np.empty((sum(len(f) for f in firsts), T, len(info.channels)), np.float32)
+    row = 0
+    for (a, b), starts in zip(pieces, firsts, strict=True):
+        view = np.lib.stride_tricks.sliding_window_view(values[a:b], T, axis=0)[::S]  # (n, C, T)
+        X[row : row + len(starts)] = view.transpose(0, 2, 1)
+        row += len(starts)
+    start = grid[np.concatenate(firsts)]
+    covered = [(float(grid[a]), float(grid[b - 1] + 1.0 / rate)) for a, b in pieces]
     return SessionWindows(X, start, start + T / rate, covered)

@@ -128,43 +128,52 @@ def _predict_windows(
         context = model.recording_references(X, executor=pool, window_feats=feats)
         for f in compiling:
             f.result()
-        return _run_batches(model, X, context, feats, pool, n, batch, progress, 0, len(X))
+        return _run_batches(model, _batches_of(X, context, feats, batch), pool, n, progress, 0, len(X))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_batches(
-    model: ActivityModel,
-    X: np.ndarray,
-    context: References | None,
-    feats: np.ndarray | None,
-    pool: Executor,
-    n: int,
-    batch: int,
-    progress: Callable[[int, int], None] | None,
-    offset: int,
-    total: int,
-) -> np.ndarray:
-    """Probabilities of windows X in batches on ``pool``, a few batches ahead (not the whole
-    set), reporting ``(offset + done, total)`` as they finish in order."""
+#: one batch of work: windows, their references and their window features (None when not needed)
+_Batch = tuple[np.ndarray, References | None, np.ndarray | None]
 
-    def one(i: int) -> np.ndarray:
-        return model.predict_proba(
+
+def _batches_of(
+    X: np.ndarray, context: References | None, feats: np.ndarray | None, batch: int
+) -> Iterator[_Batch]:
+    """Windows X with their references and features, ``batch`` windows at a time."""
+    for i in range(0, len(X), batch):
+        yield (
             X[i : i + batch],
             None if context is None else context[i : i + batch],
             None if feats is None else feats[i : i + batch],
         )
 
+
+def _run_batches(
+    model: ActivityModel,
+    batches: Iterator[_Batch],
+    pool: Executor,
+    n: int,
+    progress: Callable[[int, int], None] | None,
+    offset: int,
+    total: int,
+) -> np.ndarray:
+    """Probabilities of the windows of ``batches`` on ``pool``, ``2 n`` batches ahead (not the
+    whole set, and across the blocks of a session: no worker waits for a block's last batch),
+    reporting ``(offset + done, total)`` as they finish in order."""
+
+    def one(b: _Batch) -> np.ndarray:
+        return model.predict_proba(*b)
+
     out: list[np.ndarray] = []
     pending: deque[Future[np.ndarray]] = deque()
-    queue = iter(range(0, len(X), batch))
-    for i in itertools.islice(queue, 2 * n):
-        pending.append(pool.submit(one, i))
+    for b in itertools.islice(batches, 2 * n):
+        pending.append(pool.submit(one, b))
     done = 0
     while pending:
         out.append(pending.popleft().result())
-        done = min(done + batch, len(X))
-        nxt = next(queue, None)
+        done += len(out[-1])
+        nxt = next(batches, None)
         if nxt is not None:
             pending.append(pool.submit(one, nxt))
         if progress:
@@ -203,6 +212,19 @@ def session_blocks(
             t0 += block_s
 
 
+def _ahead(blocks: Iterator[SessionWindows]) -> Iterator[SessionWindows]:
+    """The blocks of ``blocks``, each next one cut on a thread of its own while the caller works
+    on the current one (two blocks held at a time)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="harlab-cut") as cutter:
+        nxt = cutter.submit(next, blocks, None)
+        while True:
+            sw = nxt.result()
+            if sw is None:
+                return
+            nxt = cutter.submit(next, blocks, None)
+            yield sw
+
+
 @dataclass
 class _Pass:
     """What the first pass over the blocks keeps: per window only its times and motion summary."""
@@ -235,20 +257,22 @@ def _first_pass(
     sizes: list[int] = []
     accel = True
     n_feat = 0
-    for k, sw in enumerate(session_blocks(session, info, stride_s, block_s)):
+    for k, sw in enumerate(_ahead(session_blocks(session, info, stride_s, block_s))):
         starts.append(sw.start)
         ends.append(sw.end)
-        wm = window_motion(sw.X, info.channels, info.units)
-        if wm is None:
-            accel = False
-        else:
-            gus.append(wm[0])
-            motions.append(wm[1])
+        # the motion on a worker beside the features' batches, not on this thread while they wait
+        moving = pool.submit(window_motion, sw.X, info.channels, info.units)
         if feature_dir is not None:
             F = window_features_parallel(sw.X, info.channels, info.units, info.rate_hz, pool)
             n_feat = F.shape[1]
             np.ascontiguousarray(F.T, np.float32).tofile(feature_dir / f"{k}.f32")
             del F
+        wm = moving.result()
+        if wm is None:
+            accel = False
+        else:
+            gus.append(wm[0])
+            motions.append(wm[1])
         sizes.append(len(sw.start))
         del sw
         if progress:
@@ -260,8 +284,9 @@ def _first_pass(
     medians = None
     if feature_dir is not None and n_feat and len(start):
         medians = np.empty(n_feat, np.float32)
-        group = max(1, (64 << 20) // (4 * len(start)))  # columns per read: ~64 MB at a time
-        for c0 in range(0, n_feat, group):
+        group = max(1, (32 << 20) // (4 * len(start)))  # columns per read: ~32 MB at a time per worker
+
+        def column_medians(c0: int) -> None:
             c1 = min(n_feat, c0 + group)
             cols = np.empty((len(start), c1 - c0), np.float32)
             row = 0
@@ -272,6 +297,8 @@ def _first_pass(
                 cols[row : row + nb] = part.reshape(c1 - c0, nb).T
                 row += nb
             medians[c0:c1] = np.median(cols, axis=0)
+
+        list(pool.map(column_medians, range(0, n_feat, group)))  # the groups on every worker
     return _Pass(start, end, motion, medians, sizes)
 
 
@@ -378,27 +405,23 @@ def _predict_blocks(
                     if n
                     else "as worn"
                 )
-                out: list[np.ndarray] = []
-                done = 0
-                for k, sw in enumerate(session_blocks(session, info, stride_s, block_s)):
-                    nb = len(sw.start)
-                    if k >= len(first.sizes) or nb != first.sizes[k]:
-                        raise HarlabError("the session changed while it was being predicted")
-                    context = (
-                        RecordingReferences(table, np.zeros(nb, np.intp)) if model.needs_references else None
-                    )
-                    feats = _block_features(fdir, k, nb) if fdir is not None else None
-                    batches = min(n_threads, max(1, math.ceil(nb / BATCH)))
-                    out.append(
-                        _run_batches(
-                            model, sw.X, context, feats, pool, batches, BATCH, progress, n + done, 2 * n
+
+                def blocks() -> Iterator[_Batch]:
+                    for k, sw in enumerate(_ahead(session_blocks(session, info, stride_s, block_s))):
+                        nb = len(sw.start)
+                        if k >= len(first.sizes) or nb != first.sizes[k]:
+                            raise HarlabError("the session changed while it was being predicted")
+                        context = (
+                            RecordingReferences(table, np.zeros(nb, np.intp))
+                            if model.needs_references
+                            else None
                         )
-                    )
-                    done += nb
-                    del sw, feats
+                        feats = _block_features(fdir, k, nb) if fdir is not None else None
+                        yield from _batches_of(sw.X, context, feats, BATCH)
+
+                probs = _run_batches(model, blocks(), pool, n_threads, progress, n, 2 * n)
             finally:  # a cancel (progress raising) drops the batches not yet started
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
         torch.set_num_threads(prev)
-    probs = np.concatenate(out) if out else np.zeros((0, len(model.classes)), np.float32)
     return probs, first.start, first.end, orientation

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from harlab.core.errors import HarlabError
+from harlab.ml import compiled_trees
 from harlab.ml.compiled_trees import compile_booster
 from harlab.ml.context import RecordingReferences, recording_reference, window_features_parallel
 from harlab.ml.dataset import build_dataset, session_windows
@@ -47,10 +48,17 @@ def _booster_member(model: ActivityModel) -> BoostedFeaturesMember:
     return next(m for m in model.members if isinstance(m, BoostedFeaturesMember))
 
 
-def test_compiled_trees_equal_lightgbm_on_random_features_with_missing_values(ensemble) -> None:
+def _needs_engine(engine: str) -> None:
+    if engine == "native" and compiled_trees._compiler() is None:
+        pytest.skip("no C compiler to build the native kernel")
+
+
+@pytest.mark.parametrize("engine", ["native", "onnxruntime"])
+def test_compiled_trees_equal_lightgbm_on_random_features_with_missing_values(ensemble, engine) -> None:
+    _needs_engine(engine)
     member = _booster_member(ensemble[0])
-    trees = compile_booster(member.booster)
-    assert trees is not None
+    trees = compile_booster(member.booster, engine)
+    assert trees is not None and trees.engine == engine
     rng = np.random.default_rng(0)
     n_cols = member.n_feature_columns()
     # values around the split thresholds (the features' own scale) and wild ones, NaN and ±inf
@@ -61,14 +69,19 @@ def test_compiled_trees_equal_lightgbm_on_random_features_with_missing_values(en
     F[rng.random(F.shape) < 0.02] = 0.0
     want = member.booster.predict(F)
     np.testing.assert_allclose(trees.predict(F), want, atol=2e-6)
+    if engine == "native":  # double comparisons and sums in LightGBM's order: its very scores
+        np.testing.assert_array_equal(trees.raw_scores(F), member.booster.predict(F, raw_score=True))
+        np.testing.assert_array_equal(trees.predict(F), want.astype(np.float32))
     np.testing.assert_allclose(
         member.predict_features(F), member.predict_features(F, compiled=False), atol=2e-6
     )
 
 
-def test_thresholds_are_exact_for_float32_features_at_every_split(ensemble) -> None:
+@pytest.mark.parametrize("engine", ["native", "onnxruntime"])
+def test_thresholds_are_exact_for_float32_features_at_every_split(ensemble, engine) -> None:
     """Rows sitting exactly on (and one float32 step either side of) every threshold take
     LightGBM's branch: the float32 rounding of a double threshold must not move them."""
+    _needs_engine(engine)
     member = _booster_member(ensemble[0])
     dump = member.booster.dump_model()
     cuts: dict[int, list[float]] = {}
@@ -90,8 +103,34 @@ def test_thresholds_are_exact_for_float32_features_at_every_split(ensemble) -> N
                 rows.append(row)
     F = np.stack(rows)
     np.testing.assert_allclose(
-        compile_booster(member.booster).predict(F), member.booster.predict(F), atol=2e-6
+        compile_booster(member.booster, engine).predict(F), member.booster.predict(F), atol=2e-6
     )
+
+
+def test_a_cached_native_kernel_that_does_not_match_its_hash_is_built_again(
+    tmp_path, monkeypatch, ensemble
+) -> None:
+    """The library is loaded only when its SHA-256 is the one recorded at build time: one
+    changed on disk is replaced by a fresh build, and the trees still equal LightGBM's."""
+    _needs_engine("native")
+    monkeypatch.setenv("HARLAB_CACHE_DIR", str(tmp_path))
+    lib = compiled_trees.kernel_path()
+    assert lib.is_relative_to(tmp_path)
+    compiled_trees._build_kernel(compiled_trees._compiler(), lib)
+    built = lib.read_bytes()
+    lib.write_bytes(built[:-64] + b"\0" * 64)  # as if changed by something else (never loaded)
+    monkeypatch.setattr(compiled_trees, "_kernel", [])
+    assert compiled_trees.native_kernel() is not None
+    assert lib.read_bytes() == built
+    member = _booster_member(ensemble[0])
+    F = np.random.default_rng(7).standard_normal((100, member.n_feature_columns())).astype(np.float32)
+    trees = compile_booster(member.booster, "native")
+    assert trees is not None
+    np.testing.assert_array_equal(trees.raw_scores(F), member.booster.predict(F, raw_score=True))
+    monkeypatch.setenv("HARLAB_NATIVE_TREES", "0")  # switched off: onnxruntime serves
+    monkeypatch.setattr(compiled_trees, "_kernel", [])
+    fallback = compile_booster(member.booster)
+    assert fallback is not None and fallback.engine == "onnxruntime"
 
 
 def test_the_demo_model_compiles_and_agrees() -> None:

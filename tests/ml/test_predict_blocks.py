@@ -199,3 +199,25 @@ def test_peak_memory_grows_much_less_with_blocks() -> None:
     blocks = _growth_kb(7200.0, 600.0)
     assert blocks["windows"] == one["windows"] > 5000
     assert blocks["growth_kb"] < 0.7 * one["growth_kb"], (blocks, one)
+
+
+def test_session_windows_are_the_samples_of_each_piece_every_stride(ensemble) -> None:
+    """Every window is the recorded samples from its start, T of them, in the model's channel
+    order; windows start every stride within each gap-free piece and none spans a hole (the
+    accelerometer's gap, the gyroscope's NaN): the strided copy against the samples themselves."""
+    info = ensemble.info
+    s = _with_holes(make_session("pieces", seed=4, seconds_per_bout=120.0), "acc", "gyro", 25.0)
+    sw = session_windows(s, info)
+    T, S = info.n_time, round(info.stride_s * info.rate_hz)
+    ta, va = s.streams["acc"].read()
+    tg, vg = s.streams["gyro"].read()
+    assert len(sw.X) > 100 and sw.X.flags.c_contiguous and sw.X.dtype == np.float32
+    assert not np.any((sw.start < 260.0) & (sw.end > 200.0))
+    assert not np.any((sw.start < 433.0) & (sw.end > 400.0))
+    for i in range(len(sw.X)):
+        a = int(np.searchsorted(ta, sw.start[i] - 1e-6))
+        g = int(np.searchsorted(tg, sw.start[i] - 1e-6))
+        np.testing.assert_allclose(sw.X[i], np.concatenate([va[a : a + T], vg[g : g + T]], axis=1), atol=1e-5)
+    steps = np.round(np.diff(sw.start) * info.rate_hz).astype(int)
+    assert set(steps[steps < T].tolist()) == {S}  # within a piece: every stride
+    assert len(sw.pieces) == 3
