@@ -10,10 +10,10 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES, input_file
@@ -95,6 +95,28 @@ def cancel_on_interrupt() -> Iterator[threading.Event]:
     finally:
         if old is not None:
             signal.signal(signal.SIGINT, old)
+
+
+_T = TypeVar("_T")
+
+#: the exit code of a command stopped by Ctrl+C (128 + SIGINT, as a shell reports it)
+CANCELLED_EXIT = 130
+
+
+def run_cancellable(work: Callable[[threading.Event], _T], what: str, output: Path) -> _T | None:
+    """``work(cancel)`` with Ctrl+C setting ``cancel`` (:func:`cancel_on_interrupt`): its result,
+    or None when it stopped on the request (it raised
+    :class:`~harlab.ml.training.TrainingCancelled`), after saying on stderr that ``what`` was
+    cancelled and ``output`` not written; the command then returns :data:`CANCELLED_EXIT`.
+    ``harlab train`` and ``harlab calibrate`` stop this one way."""
+    from harlab.ml.training import TrainingCancelled  # torch: only when a command runs
+
+    try:
+        with cancel_on_interrupt() as cancel:
+            return work(cancel)
+    except TrainingCancelled:
+        note(f"harlab: cancelled: {what} cancelled, {output} not written")
+        return None
 
 
 def note(msg: str) -> None:
