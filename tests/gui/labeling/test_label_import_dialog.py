@@ -32,6 +32,11 @@ def ok_button(d):
     return d.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
 
+def settled(qtbot, d) -> None:
+    """Wait until the plan of the dialog's current choices is shown (it is made on a job)."""
+    qtbot.waitUntil(lambda: not d.planning, timeout=20_000)
+
+
 def test_dialog_settles_unknown_classes_and_conflicts_before_ok(qtbot, tmp_path):
     session = source_session()
     f = read_label_file(write_audacity(tmp_path, LINES), session)
@@ -39,11 +44,13 @@ def test_dialog_settles_unknown_classes_and_conflicts_before_ok(qtbot, tmp_path)
     qtbot.addWidget(d)
     d.show()
     assert list(d.class_choices) == ["jogging"]
+    settled(qtbot, d)
     assert not ok_button(d).isEnabled()  # the default "add" settles jogging, the conflicts are refused
     assert "overlaps the segment before it" in d.report.toPlainText()
     assert "lies outside the recording" in d.report.toPlainText()
     d.set_class_choice("jogging", "walking_upstairs")
     d.set_on_conflict("clip")
+    settled(qtbot, d)
     assert ok_button(d).isEnabled()
     plan = d.plan
     assert [(s.start, s.end, s.label, s.annotator) for s in plan.tracks[0][1]] == [
@@ -64,6 +71,7 @@ def test_dialog_names_the_track_and_refuses_a_taken_name(qtbot, tmp_path):
     d = LabelImportDialog(session, f)
     qtbot.addWidget(d)
     assert d.name_edits[0].text() == "activity-2"  # the session has "activity": a free name is offered
+    settled(qtbot, d)
     assert ok_button(d).isEnabled()
     d.name_edits[0].setText("activity")
     qtbot.waitUntil(lambda: "already has a label track" in d.status.text())  # once the typing pauses
@@ -72,8 +80,13 @@ def test_dialog_names_the_track_and_refuses_a_taken_name(qtbot, tmp_path):
     qtbot.waitUntil(lambda: ok_button(d).isEnabled())
     assert d.plan.tracks[0][0] == "coder B"
     d.name_edits[0].setText("activity")  # and Enter at once, before the pause: refused, stays open
-    d.accept()
+    with qtbot.waitSignal(d.planned, timeout=20_000):
+        d.accept()
     assert d.result() == 0 and "already has a label track" in d.status.text()
+    d.name_edits[0].setText("coder C")  # Enter at once after a good name: planned first, then imported
+    with qtbot.waitSignal(d.accepted, timeout=20_000):
+        d.accept()
+    assert d.result() == 1 and d.plan.tracks[0][0] == "coder C"
 
 
 def test_menu_import_is_one_undoable_step(make_window, qtbot, tmp_path):
@@ -88,7 +101,8 @@ def test_menu_import_is_one_undoable_step(make_window, qtbot, tmp_path):
     )
     assert isinstance(d, LabelImportDialog)
     d.set_on_conflict("skip")
-    d.annotator.setText("Kim")
+    qtbot.waitUntil(ok_button(d).isEnabled, timeout=20_000)
+    d.annotator.setText("Kim")  # and OK at once: the plan with Kim is made first
     qtbot.mouseClick(ok_button(d), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "coder_b" in w.session.label_tracks)
     assert [(s.label, s.annotator) for s in w.session.label_tracks["coder_b"]] == [
@@ -132,3 +146,82 @@ def test_dropping_a_label_file_on_an_open_session_opens_the_dialog(make_window, 
     qtbot.waitUntil(lambda: "coder A" in w.session.label_tracks)
     assert [(s.start, s.end) for s in w.session.label_tracks["coder A"]] == [(1.0, 2.0)]
     assert w.dirty
+
+
+def big_file(tmp_path, n: int):
+    """``n`` one-second segments, two classes (one the schema lacks), inside a recording long enough."""
+    from harlab.simulate import synthetic_session
+
+    session = synthetic_session(2.0 * n + 10, rate_hz=1.0, streams=("accel",))
+    p = write_audacity(
+        tmp_path, [(2.0 * i, 2.0 * i + 1.0, "sitting" if i % 3 else "jogging") for i in range(n)], "big.txt"
+    )
+    return session, read_label_file(p, session)
+
+
+def test_a_big_file_is_planned_off_the_gui_thread_with_progress(qtbot, tmp_path):
+    from harlab.labelfiles import ImportRequest, plan_import
+    from harlab.labelfiles.label_import import PROGRESS_EVERY
+
+    n = 4 * PROGRESS_EVERY
+    session, f = big_file(tmp_path, n)
+    shown: list[int] = []
+    d = LabelImportDialog(session, f, annotator="Kim")
+    qtbot.addWidget(d)
+    d.progress.valueChanged.connect(shown.append)
+    SHOTS.mkdir(exist_ok=True)
+    d.progress.valueChanged.connect(
+        lambda v: (
+            d.grab().save(str(SHOTS / "label_import_dialog_planning.png")) if v == PROGRESS_EVERY else None
+        )
+    )
+    d.show()
+    assert d.planning and d.plan is None and not ok_button(d).isEnabled()  # the constructor did not plan
+    settled(qtbot, d)
+    # the progress reached the window while the job planned: the GUI thread was free meanwhile
+    assert [v for v in shown if 0 < v < n] == [PROGRESS_EVERY, 2 * PROGRESS_EVERY, 3 * PROGRESS_EVERY]
+    assert not d.progress.isVisible() and not d.stop_button.isVisible()
+    assert ok_button(d).isEnabled() and d.status.text() == f"Import {n} segments into big."
+    same = plan_import(
+        session, f, ImportRequest(tracks=["big"], names={"big": "big"}, annotator="Kim", add_unknown=True)
+    )
+    assert [(s.start, s.end, s.label) for s in d.plan.tracks[0][1]] == [
+        (s.start, s.end, s.label) for s in same.tracks[0][1]
+    ]
+    d.grab().save(str(SHOTS / "label_import_dialog_planned.png"))
+
+
+def test_stop_leaves_no_plan_and_plan_again_makes_it(qtbot, tmp_path):
+    from harlab.labelfiles.label_import import PROGRESS_EVERY
+
+    session, f = big_file(tmp_path, 10 * PROGRESS_EVERY)  # planned in most of a second: Stop comes first
+    d = LabelImportDialog(session, f)
+    qtbot.addWidget(d)
+    d.show()
+    settled(qtbot, d)
+    d.set_on_conflict("skip")  # a new plan starts...
+    assert d.planning
+    with qtbot.waitSignal(d.planned, timeout=20_000):
+        d.stop_button.click()  # ...and is stopped at its next step
+    assert d.plan is None and not ok_button(d).isEnabled() and d.status.text().startswith("Planning stopped")
+    assert d.stop_button.isVisible() and d.stop_button.text() == "Plan again" and not d.progress.isVisible()
+    SHOTS.mkdir(exist_ok=True)
+    assert d.grab().save(str(SHOTS / "label_import_dialog_stopped.png"))
+    with qtbot.waitSignal(d.planned, timeout=20_000):
+        qtbot.mouseClick(d.stop_button, Qt.MouseButton.LeftButton)
+    assert d.plan is not None and d.plan.request.on_conflict == "skip" and ok_button(d).isEnabled()
+
+
+def test_cancel_while_planning_stops_the_job(qtbot, tmp_path):
+    from harlab.labelfiles.label_import import PROGRESS_EVERY
+
+    session, f = big_file(tmp_path, 4 * PROGRESS_EVERY)
+    d = LabelImportDialog(session, f)
+    qtbot.addWidget(d)
+    d.show()
+    first = d._job
+    d.set_on_conflict("clip")  # the first plan, now stale, is cancelled; two more start (off, on)
+    jobs = [first, d._job]
+    assert all(j is not None and j.running for j in jobs)
+    d.reject()  # Cancel: the dialog closes and waits for every job's thread, each stops at its next step
+    assert not any(j.running for j in jobs) and d.result() == 0 and not d.planning
