@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harlab.cli.ml_options import CANCELLED_EXIT, note, print_progress, run_cancellable, session_paths
+from harlab.cli.ml_options import CANCELLED_EXIT, note, run_pipeline, session_paths
 from harlab.cli.shared_options import ZIP_MAGIC, add_force, check_output, has_magic
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
 
@@ -113,17 +113,8 @@ def run(args: argparse.Namespace) -> int:
         track=args.track,
         model_name=args.name or output.stem,
     )
-    run_ = run_cancellable(
-        lambda cancel: run_calibration(
-            req,
-            output=output,
-            tracking=options_from_args(args),
-            progress=print_progress,
-            say=note,
-            cancel=cancel,
-        ),
-        "calibration",
-        output,
+    run_ = run_pipeline(
+        run_calibration, req, output=output, tracking=options_from_args(args), what="calibration"
     )
     if run_ is None:
         return CANCELLED_EXIT

@@ -18,8 +18,7 @@ from harlab.cli.ml_options import (
     add_window_args,
     class_mapping_from_args,
     note,
-    print_progress,
-    run_cancellable,
+    run_pipeline,
     session_paths,
     split_list,
     train_config,
@@ -68,18 +67,7 @@ def run(args: argparse.Namespace) -> int:
         classes=split_list(args.classes),
         model_name=args.name or output.stem,
     )
-    result = run_cancellable(
-        lambda cancel: run_training(
-            req,
-            output=output,
-            tracking=options_from_args(args),
-            progress=print_progress,
-            say=note,
-            cancel=cancel,
-        ),
-        "training",
-        output,
-    )
+    result = run_pipeline(run_training, req, output=output, tracking=options_from_args(args), what="training")
     if result is None:
         return CANCELLED_EXIT
     model = result.model

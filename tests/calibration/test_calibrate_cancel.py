@@ -1,5 +1,5 @@
 """Ctrl+C during ``harlab calibrate``: exit 130, no personal model written, through the helper
-``harlab train`` uses too (:func:`harlab.cli.ml_options.run_cancellable`; see
+``harlab train`` uses too (:func:`harlab.cli.ml_options.run_pipeline`; see
 tests/ml/test_cli_cancel.py for the helper itself)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Ctrl+C during ``harlab train`` (and, in tests/calibration, ``harlab calibrate``): the run stops
 at its next check, nothing is written and the command exits 130, through the one helper
-:func:`harlab.cli.ml_options.run_cancellable`.
+:func:`harlab.cli.ml_options.run_pipeline`.
 
 A real SIGINT is sent to this process once the command's handler is in place (a thread watches
 :func:`signal.getsignal` for it), so no test waits for a time: the signal arrives before the run
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harlab.cli.ml_options import CANCELLED_EXIT, run_cancellable
+from harlab.cli.ml_options import CANCELLED_EXIT, run_pipeline
 from harlab.ml.training import TrainingCancelled
 
 from .conftest import make_session
@@ -41,26 +41,32 @@ def interrupt_once_handled() -> threading.Thread:
     return t
 
 
-def test_run_cancellable_passes_the_result_and_restores_ctrl_c(tmp_path):
+def pipeline(req, *, output=None, tracking=None, progress=None, say=print, cancel=None):  # noqa: ANN001
+    """A pipeline as run_training is called: ``req`` says what it does."""
+    if req == "interrupt":
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C: the handler sets the event, nothing is raised here
+        assert cancel.wait(30)
+        raise TrainingCancelled("cancelled at the next batch")
+    return req, output, tracking, cancel.is_set()
+
+
+def test_run_pipeline_passes_the_result_and_restores_ctrl_c(tmp_path):
     before = signal.getsignal(signal.SIGINT)
-    assert run_cancellable(lambda cancel: ("done", cancel.is_set()), "training", tmp_path / "m") == (
-        "done",
+    out = tmp_path / "m"
+    assert run_pipeline(pipeline, "go", output=out, tracking=None, what="training") == (
+        "go",
+        out,
+        None,
         False,
     )
     assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_ctrl_c_sets_the_cancel_and_the_run_ends_with_a_note(tmp_path, capsys):
-    def work(cancel: threading.Event) -> str:
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C: the handler sets the event, nothing is raised here
-        assert cancel.wait(30)
-        raise TrainingCancelled("cancelled at the next batch")
-
     before = signal.getsignal(signal.SIGINT)
-    assert run_cancellable(work, "calibration", tmp_path / "me.harmodel") is None
-    assert capsys.readouterr().err.strip() == (
-        f"harlab: cancelled: calibration cancelled, {tmp_path / 'me.harmodel'} not written"
-    )
+    out = tmp_path / "me.harmodel"
+    assert run_pipeline(pipeline, "interrupt", output=out, tracking=None, what="calibration") is None
+    assert capsys.readouterr().err.strip() == f"harlab: cancelled: calibration cancelled, {out} not written"
     assert signal.getsignal(signal.SIGINT) is before
 
 
