@@ -257,8 +257,10 @@ class LabelImportDialog(QDialog):
         self._typing.start()
 
     def replan(self) -> None:
-        """Plan the current choices on a background job (the running one, now stale, is cancelled)."""
+        """Plan the current choices on a background job (the running one, now stale, is cancelled).
+        A choice changed after OK was pressed takes that OK back: what is imported is then seen first."""
         self._typing.stop()
+        self._accept_when_planned = False
         if not hasattr(self, "status"):
             return  # still building: the last widget's signal comes first
         if self._job is not None:

@@ -225,3 +225,19 @@ def test_cancel_while_planning_stops_the_job(qtbot, tmp_path):
     assert all(j is not None and j.running for j in jobs)
     d.reject()  # Cancel: the dialog closes and waits for every job's thread, each stops at its next step
     assert not any(j.running for j in jobs) and d.result() == 0 and not d.planning
+
+
+def test_a_choice_after_ok_takes_the_ok_back(qtbot, tmp_path):
+    from harlab.labelfiles.label_import import PROGRESS_EVERY
+
+    session, f = big_file(tmp_path, 4 * PROGRESS_EVERY)
+    d = LabelImportDialog(session, f)
+    qtbot.addWidget(d)
+    d.show()
+    d.accept()  # while the first plan is made: it would import when ready...
+    assert "it follows" in d.status.text()
+    d.set_on_conflict("skip")  # ...but a new choice means the person is still choosing
+    settled(qtbot, d)
+    assert d.result() == 0 and ok_button(d).isEnabled() and d.plan.request.on_conflict == "skip"
+    with qtbot.waitSignal(d.accepted, timeout=20_000):
+        d.accept()
