@@ -84,3 +84,28 @@ def test_eighteen_classes_fit_the_panel_with_names_and_counts_in_tooltips(make_w
     big.resize(1400, 1000)
     assert big.grab().save(str(SHOTS / "agreement_confusion_18_classes_large.png"))
     big.close()
+
+
+def test_cells_show_what_their_width_allows_and_never_an_elided_text(qtbot):
+    from harlab.gui.ml.confusion_view import Axes, ConfusionView
+
+    k = 6
+    cm = (np.eye(k, dtype=int) * 95 + 3).tolist()
+    view = ConfusionView(axes=Axes("A says", "B says", "samples", "legend"))
+    qtbot.addWidget(view)
+    view.set_report({"confusion": cm, "classes": [f"class_{i}" for i in range(k)]})
+    view.show()
+    qtbot.waitExposed(view)
+    seen = []
+    for width in (700, 330, 150):
+        view.resize(width, 200)
+        qtbot.waitUntil(lambda w=width: view.width() == w)
+        seen.append(view.item(0, 0).text())
+        metrics = view.fontMetrics()
+        assert all(
+            metrics.horizontalAdvance(view.item(i, j).text()) < view.columnWidth(j)
+            for i in range(k)
+            for j in range(k)
+        )
+        assert view.item(0, 1).toolTip() == "A says class_0, B says class_1: 3 of 113 samples (3%)"
+    assert seen == ["98  87%", "87%", ""]

@@ -9,8 +9,9 @@ tooltips keep them whole).
 The same view shows two annotators' confusion in the agreement panel: :class:`Axes` says what
 the rows and columns are (true and predicted class, or what each annotator said) and what is
 counted. The small view fits its width, whatever the number of classes: columns are numbered
-as the rows, row names are cut to a width and cells too narrow for a share keep only their
-shade; every cell's tooltip has the full names and the count.
+as the rows, row names are cut to a width, cells too narrow for the count show only the share
+and those too narrow for that only their shade; every cell's tooltip has the full names and
+the count.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class Axes:
 MODEL = Axes()  #: a model's predictions against the truth (the train dialog)
 #: the widest a compact view's row names get (px); longer ones are cut, their tooltips whole
 ROW_NAME_WIDTH = 130
+#: px a cell needs beside its text (the style's margins and the grid line), so no text is elided
+CELL_PADDING = 10
 
 _LIGHT = QColor("#f7fbff")
 _DARK = QColor("#08519c")
@@ -131,7 +134,8 @@ class ConfusionView(QTableWidget):
         self.compact = compact
         self.axes = axes
         self.report: dict[str, Any] | None = None
-        self._texts: list[list[str]] = []  #: each cell's text, shown when its column is wide enough
+        #: the cells' texts, fullest first (count and share, then the share); the first that fits is shown
+        self._tiers: list[list[list[str]]] = []
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -160,7 +164,7 @@ class ConfusionView(QTableWidget):
             self.axes = axes
             self._legend_tooltip()
         self.clear()
-        self._texts = []
+        self._tiers = []
         if report is None:
             self.setRowCount(0)
             self.setColumnCount(0)
@@ -183,17 +187,19 @@ class ConfusionView(QTableWidget):
                 column.setToolTip(f"{ax.columns} {name}")
                 row_head.setToolTip(f"{ax.rows} {name}")
         totals = cm.sum(1)
-        # small: one line per cell (rows are short); past ten classes only the share fits a column
+        # small: one line per cell (rows are short), or only the share where that does not fit
         sep = "\n" if not self.compact else "  "
+        full: list[list[str]] = []
+        shares: list[list[str]] = []
         for i in range(k):
             row: list[str] = []
+            share_row: list[str] = []
             for j in range(k):
                 n = int(cm[i, j])
                 share = n / totals[i] if totals[i] else 0.0
                 text = cell_text(n, int(totals[i]), sep) if n or i == j else ""
-                if text and self.compact and k > 10:
-                    text = f"{share:.0%}"
                 row.append(text)
+                share_row.append(f"{share:.0%}" if text and totals[i] else text)
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 item.setBackground(_shade(share))
@@ -203,7 +209,9 @@ class ConfusionView(QTableWidget):
                     + (f" ({share:.0%})" if totals[i] else "")
                 )
                 self.setItem(i, j, item)
-            self._texts.append(row)
+            full.append(row)
+            shares.append(share_row)
+        self._tiers = [full, shares]
         hh, vh = self.horizontalHeader(), self.verticalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -218,20 +226,24 @@ class ConfusionView(QTableWidget):
             return np.zeros((0, 0), np.int64)
         return np.asarray(self.report["confusion"], np.int64)
 
-    def cells_show_text(self) -> bool:
-        """Whether the columns are wide enough for the cells' texts (else only their shade)."""
-        if not self._texts or not self.compact:
-            return True
-        widest = max((self.fontMetrics().horizontalAdvance(t) for r in self._texts for t in r), default=0)
-        return min(self.columnWidth(j) for j in range(self.columnCount())) >= widest + 4
+    def fitting_texts(self) -> list[list[str]] | None:
+        """The fullest texts every column is wide enough for (None: the cells keep only their shade)."""
+        if not self._tiers or not self.compact:
+            return self._tiers[0] if self._tiers else None
+        narrowest = min(self.columnWidth(j) for j in range(self.columnCount()))
+        metrics = self.fontMetrics()
+        for tier in self._tiers:
+            if max((metrics.horizontalAdvance(t) for r in tier for t in r), default=0) + CELL_PADDING <= narrowest:
+                return tier
+        return None
 
     def _fit_texts(self) -> None:
-        show = self.cells_show_text()
-        for i, row in enumerate(self._texts):
-            for j, text in enumerate(row):
+        texts = self.fitting_texts()
+        for i in range(self.rowCount()):
+            for j in range(self.columnCount()):
                 item = self.item(i, j)
                 if item is not None:
-                    item.setText(text if show else "")
+                    item.setText(texts[i][j] if texts is not None else "")
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
