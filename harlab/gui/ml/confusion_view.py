@@ -233,7 +233,10 @@ class ConfusionView(QTableWidget):
         narrowest = min(self.columnWidth(j) for j in range(self.columnCount()))
         metrics = self.fontMetrics()
         for tier in self._tiers:
-            if max((metrics.horizontalAdvance(t) for r in tier for t in r), default=0) + CELL_PADDING <= narrowest:
+            if (
+                max((metrics.horizontalAdvance(t) for r in tier for t in r), default=0) + CELL_PADDING
+                <= narrowest
+            ):
                 return tier
         return None
 
