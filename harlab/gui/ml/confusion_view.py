@@ -233,10 +233,8 @@ class ConfusionView(QTableWidget):
         narrowest = min(self.columnWidth(j) for j in range(self.columnCount()))
         metrics = self.fontMetrics()
         for tier in self._tiers:
-            if (
-                max((metrics.horizontalAdvance(t) for r in tier for t in r), default=0) + CELL_PADDING
-                <= narrowest
-            ):
+            widest = max((metrics.horizontalAdvance(t) for r in tier for t in r), default=0)
+            if widest + CELL_PADDING <= narrowest:
                 return tier
         return None
 
