@@ -278,18 +278,25 @@ class LabelImportDialog(QDialog):
             return plan_import(session, file, request, step)
 
         job = BackgroundJob(work, self, cancel_errors=(PlanCancelled,), owner=self)
-        job.progress.connect(lambda value, j=job: self._on_progress(j, value))
-        job.finished.connect(lambda plan, j=job: self._on_planned(j, plan, ""))
-        job.failed.connect(lambda message, j=job: self._on_planned(j, None, message))
-        job.cancelled.connect(lambda j=job: self._on_planned(j, None, STOPPED))
-        job.ended.connect(lambda j=job: self._threads.discard(j))
+        # bound methods, which tell the jobs apart by sender(): a lambda holding the dialog, kept by
+        # its child job's connection, was released while Qt destroyed the dialog (a segfault now
+        # and then when a closed dialog's deferred delete ran later)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        job.ended.connect(self._on_ended)
         self._job = job
         self._threads.add(job)
         self.stop_button.setText("Stop")
         job.start()
 
-    def _on_progress(self, job: BackgroundJob, value: object) -> None:
-        if job is not self._job:
+    def _latest(self) -> bool:
+        """Whether the job that sent the signal being handled plans the latest choices."""
+        return self._job is not None and self.sender() is self._job
+
+    def _on_progress(self, value: object) -> None:
+        if not self._latest():
             return
         assert isinstance(value, tuple)
         done, total = value
@@ -300,9 +307,23 @@ class LabelImportDialog(QDialog):
             self.status.setText("Planning the import…")
             self.status.setStyleSheet("")
 
-    def _on_planned(self, job: BackgroundJob, plan: object, error: str) -> None:
-        if job is not self._job:
-            return  # a stale plan (the choices changed while it ran)
+    def _on_finished(self, plan: object) -> None:
+        if self._latest():
+            self._on_planned(plan, "")
+
+    def _on_failed(self, message: str) -> None:
+        if self._latest():
+            self._on_planned(None, message)
+
+    def _on_cancelled(self) -> None:
+        if self._latest():
+            self._on_planned(None, STOPPED)
+
+    def _on_ended(self) -> None:
+        self._threads = {j for j in self._threads if j.running}
+
+    def _on_planned(self, plan: object, error: str) -> None:
+        """The latest job's outcome (a stale job's, whose choices changed while it ran, is dropped)."""
         self._job = None
         assert plan is None or isinstance(plan, ImportPlan)
         self._plan, self._error = plan, error

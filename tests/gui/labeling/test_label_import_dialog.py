@@ -32,16 +32,35 @@ def ok_button(d):
     return d.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
 
+@pytest.fixture
+def dialog(qtbot):
+    """``dialog(session, file, annotator="")``: a LabelImportDialog that is closed at teardown,
+    which stops its planning jobs. (qtbot keeps only a weak reference: a dialog dropped with the
+    test's last reference would be destroyed without closing, under a job's queued signals.)"""
+    made: list[LabelImportDialog] = []
+
+    def make(session, file, annotator: str = "") -> LabelImportDialog:
+        d = LabelImportDialog(session, file, annotator=annotator)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.close()
+        d.deleteLater()
+    QApplication.processEvents()
+    assert not any(d._threads for d in made)
+
+
 def settled(qtbot, d) -> None:
     """Wait until the plan of the dialog's current choices is shown (it is made on a job)."""
     qtbot.waitUntil(lambda: not d.planning, timeout=20_000)
 
 
-def test_dialog_settles_unknown_classes_and_conflicts_before_ok(qtbot, tmp_path):
+def test_dialog_settles_unknown_classes_and_conflicts_before_ok(dialog, qtbot, tmp_path):
     session = source_session()
     f = read_label_file(write_audacity(tmp_path, LINES), session)
-    d = LabelImportDialog(session, f, annotator="Kim")
-    qtbot.addWidget(d)
+    d = dialog(session, f, annotator="Kim")
     d.show()
     assert list(d.class_choices) == ["jogging"]
     settled(qtbot, d)
@@ -65,11 +84,10 @@ def test_dialog_settles_unknown_classes_and_conflicts_before_ok(qtbot, tmp_path)
     assert d.grab().save(str(SHOTS / "label_import_dialog.png"))
 
 
-def test_dialog_names_the_track_and_refuses_a_taken_name(qtbot, tmp_path):
+def test_dialog_names_the_track_and_refuses_a_taken_name(dialog, qtbot, tmp_path):
     session = source_session()
     f = read_label_file(write_audacity(tmp_path, [(1, 2, "sitting")], name="activity.txt"), session)
-    d = LabelImportDialog(session, f)
-    qtbot.addWidget(d)
+    d = dialog(session, f)
     assert d.name_edits[0].text() == "activity-2"  # the session has "activity": a free name is offered
     settled(qtbot, d)
     assert ok_button(d).isEnabled()
@@ -159,22 +177,18 @@ def big_file(tmp_path, n: int):
     return session, read_label_file(p, session)
 
 
-def test_a_big_file_is_planned_off_the_gui_thread_with_progress(qtbot, tmp_path):
+def test_a_big_file_is_planned_off_the_gui_thread_with_progress(dialog, qtbot, tmp_path):
     from harlab.labelfiles import ImportRequest, plan_import
     from harlab.labelfiles.label_import import PROGRESS_EVERY
 
     n = 4 * PROGRESS_EVERY
     session, f = big_file(tmp_path, n)
     shown: list[int] = []
-    d = LabelImportDialog(session, f, annotator="Kim")
-    qtbot.addWidget(d)
+    d = dialog(session, f, annotator="Kim")
     d.progress.valueChanged.connect(shown.append)
     SHOTS.mkdir(exist_ok=True)
-    d.progress.valueChanged.connect(
-        lambda v: (
-            d.grab().save(str(SHOTS / "label_import_dialog_planning.png")) if v == PROGRESS_EVERY else None
-        )
-    )
+    shot = SHOTS / "label_import_dialog_planning.png"
+    d.progress.valueChanged.connect(lambda v: d.grab().save(str(shot)) if v == PROGRESS_EVERY else None)
     d.show()
     assert d.planning and d.plan is None and not ok_button(d).isEnabled()  # the constructor did not plan
     settled(qtbot, d)
@@ -189,14 +203,14 @@ def test_a_big_file_is_planned_off_the_gui_thread_with_progress(qtbot, tmp_path)
         (s.start, s.end, s.label) for s in same.tracks[0][1]
     ]
     d.grab().save(str(SHOTS / "label_import_dialog_planned.png"))
+    d.progress.valueChanged.disconnect()  # the lambda holds the dialog: not to be released as Qt deletes it
 
 
-def test_stop_leaves_no_plan_and_plan_again_makes_it(qtbot, tmp_path):
+def test_stop_leaves_no_plan_and_plan_again_makes_it(dialog, qtbot, tmp_path):
     from harlab.labelfiles.label_import import PROGRESS_EVERY
 
     session, f = big_file(tmp_path, 10 * PROGRESS_EVERY)  # planned in most of a second: Stop comes first
-    d = LabelImportDialog(session, f)
-    qtbot.addWidget(d)
+    d = dialog(session, f)
     d.show()
     settled(qtbot, d)
     d.set_on_conflict("skip")  # a new plan starts...
@@ -212,12 +226,11 @@ def test_stop_leaves_no_plan_and_plan_again_makes_it(qtbot, tmp_path):
     assert d.plan is not None and d.plan.request.on_conflict == "skip" and ok_button(d).isEnabled()
 
 
-def test_cancel_while_planning_stops_the_job(qtbot, tmp_path):
+def test_cancel_while_planning_stops_the_job(dialog, qtbot, tmp_path):
     from harlab.labelfiles.label_import import PROGRESS_EVERY
 
     session, f = big_file(tmp_path, 4 * PROGRESS_EVERY)
-    d = LabelImportDialog(session, f)
-    qtbot.addWidget(d)
+    d = dialog(session, f)
     d.show()
     first = d._job
     d.set_on_conflict("clip")  # the first plan, now stale, is cancelled; two more start (off, on)
@@ -227,12 +240,11 @@ def test_cancel_while_planning_stops_the_job(qtbot, tmp_path):
     assert not any(j.running for j in jobs) and d.result() == 0 and not d.planning
 
 
-def test_a_choice_after_ok_takes_the_ok_back(qtbot, tmp_path):
+def test_a_choice_after_ok_takes_the_ok_back(dialog, qtbot, tmp_path):
     from harlab.labelfiles.label_import import PROGRESS_EVERY
 
     session, f = big_file(tmp_path, 4 * PROGRESS_EVERY)
-    d = LabelImportDialog(session, f)
-    qtbot.addWidget(d)
+    d = dialog(session, f)
     d.show()
     d.accept()  # while the first plan is made: it would import when ready...
     assert "it follows" in d.status.text()
