@@ -278,9 +278,9 @@ class LabelImportDialog(QDialog):
             return plan_import(session, file, request, step)
 
         job = BackgroundJob(work, self, cancel_errors=(PlanCancelled,), owner=self)
-        # bound methods, which tell the jobs apart by sender(): a lambda holding the dialog, kept by
-        # its child job's connection, was released while Qt destroyed the dialog (a segfault now
-        # and then when a closed dialog's deferred delete ran later)
+        # bound methods, which tell the jobs apart by sender(), rather than lambdas holding the
+        # dialog: those are kept by the child job's connections and released while Qt destroys the
+        # dialog (suspected in a rare segfault of the tests while events were processed mid-plan)
         job.progress.connect(self._on_progress)
         job.finished.connect(self._on_finished)
         job.failed.connect(self._on_failed)
