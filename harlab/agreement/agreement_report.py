@@ -8,8 +8,8 @@
 * :func:`write_html_report`: the summary, per-class and event tables and the confusion matrix of
   every pair of annotators as a PNG beside the HTML (``NAME-confusion-A-B.png``, reusable in a paper).
 
-Every file is written whole or not at all (:mod:`harlab.core.files`). Matplotlib draws on its Agg
-canvas through ``Figure`` (no pyplot, no display, no global state).
+Every file is written whole or not at all (:mod:`harlab.core.files`). The confusion PNGs are the
+pictures ``harlab evaluate`` draws for a model (:mod:`harlab.core.confusion_plot`).
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ import html
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from harlab.agreement.compare import MultiAgreement, SessionAgreement
 from harlab.agreement.consensus import ConsensusResult
 from harlab.agreement.event_match import EventAgreement
 from harlab.agreement.reliability import PairAgreement
 from harlab.core import files
+from harlab.core.confusion_plot import plot_confusion_matrix
 
 
 def _num(v: float | None, digits: int = 3) -> str:
@@ -170,49 +169,18 @@ def write_todo_csv(result: ConsensusResult, path: str | Path) -> Path:
 
 
 def plot_pair_confusion(pair: PairAgreement, classes: tuple[str, ...], path: str | Path) -> Path:
-    """PNG of one pair's confusion matrix (units), rows the first track, columns the second."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    cm = pair.confusion.astype(float)
-    k = len(classes)
-    share = cm / max(cm.sum(), 1.0)
-    size = max(3.5, 0.45 * k + 2.5)
-    fig = Figure(figsize=(size + 0.8, size))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    if not cm.sum():  # nothing both tracks labelled: say so instead of an empty (or failing) image
-        ax.set_axis_off()
-        ax.text(
-            0.5,
-            0.5,
-            f"{pair.first} and {pair.second}\nnever labelled the same time",
-            ha="center",
-            va="center",
-        )
-        return files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), durable=False)
-    ax.imshow(np.sqrt(share), cmap="Greens", vmin=0, vmax=max(float(np.sqrt(share).max()), 1e-9))
-    ax.set_xticks(range(k), classes, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(k), classes, fontsize=8)
-    ax.set_xlabel(pair.second)
-    ax.set_ylabel(pair.first)
-    top = cm.max() if k else 0
-    for i in range(k):
-        for j in range(k):
-            if cm[i, j]:
-                ax.text(
-                    j,
-                    i,
-                    f"{int(cm[i, j])}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if cm[i, j] > 0.5 * top else "black",
-                )
+    """PNG of one pair's confusion matrix (units), rows the first track, columns the second: the
+    picture ``harlab evaluate`` draws for a model (:mod:`harlab.core.confusion_plot`)."""
     kappa = "-" if pair.cohen_kappa is None else f"{pair.cohen_kappa:.3f}"
-    ax.set_title(f"{pair.first} vs {pair.second}: Cohen's kappa {kappa}", fontsize=9)
-    fig.tight_layout()
-    return files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), durable=False)
+    return plot_confusion_matrix(
+        pair.confusion,
+        classes,
+        path,
+        title=f"{pair.first} vs {pair.second}: Cohen's kappa {kappa}",
+        rows=pair.first,
+        columns=pair.second,
+        empty=f"{pair.first} and {pair.second}\nnever labelled the same time",
+    )
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:

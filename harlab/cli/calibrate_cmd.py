@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harlab.cli.ml_options import cancel_on_interrupt, note, print_progress, session_paths
+from harlab.cli.ml_options import CANCELLED_EXIT, note, run_pipeline, session_paths
 from harlab.cli.shared_options import ZIP_MAGIC, add_force, check_output, has_magic
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
 
@@ -91,7 +91,6 @@ def _score(rep: dict[str, Any] | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from harlab.ml.calibration import CalibrationConfig
-    from harlab.ml.training import TrainingCancelled
     from harlab.mlops.calibration_pipeline import CalibrationRequest, run_calibration
 
     inputs = [args.model, *args.sessions]
@@ -114,19 +113,11 @@ def run(args: argparse.Namespace) -> int:
         track=args.track,
         model_name=args.name or output.stem,
     )
-    try:
-        with cancel_on_interrupt() as cancel:
-            run_ = run_calibration(
-                req,
-                output=output,
-                tracking=options_from_args(args),
-                progress=print_progress,
-                say=note,
-                cancel=cancel,
-            )
-    except TrainingCancelled:
-        note(f"harlab: cancelled: calibration cancelled, {output} not written")
-        return 130
+    run_ = run_pipeline(
+        run_calibration, req, output=output, tracking=options_from_args(args), what="calibration"
+    )
+    if run_ is None:
+        return CANCELLED_EXIT
     result = run_.result
     note(f"wrote {run_.model_path} ({run_.seconds:.1f} s; calibration {result.seconds:.1f} s)")
     note(f"calibrated: {', '.join(result.calibrated_classes)}")

@@ -10,10 +10,10 @@ import shlex
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from harlab.core.errors import HarlabError
 from harlab.core.files import SESSION_SUFFIXES, input_file
@@ -25,6 +25,7 @@ from harlab.ml.model_presets import AUGMENT_MODES, DEFAULT_PRESET, PRESETS, pres
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
     from harlab.ml.dataset import Dataset
     from harlab.ml.training import TrainConfig, TrainProgress
+    from harlab.mlops.paths import TrackingOptions
 
 
 def session_file(path: Path) -> Path:
@@ -95,6 +96,54 @@ def cancel_on_interrupt() -> Iterator[threading.Event]:
     finally:
         if old is not None:
             signal.signal(signal.SIGINT, old)
+
+
+_Req = TypeVar("_Req", contravariant=True)
+_Res = TypeVar("_Res", covariant=True)
+
+#: the exit code of a command stopped by Ctrl+C (128 + SIGINT, as a shell reports it)
+CANCELLED_EXIT = 130
+
+
+class Pipeline(Protocol[_Req, _Res]):
+    """What :func:`harlab.mlops.training_pipeline.run_training` and
+    :func:`harlab.mlops.calibration_pipeline.run_calibration` have in common."""
+
+    def __call__(
+        self,
+        req: _Req,
+        *,
+        output: str | Path | None = ...,
+        tracking: TrackingOptions | None = ...,
+        progress: Callable[[TrainProgress], None] | None = ...,
+        say: Callable[[str], None] = ...,
+        cancel: threading.Event | None = ...,
+    ) -> _Res: ...
+
+
+def run_pipeline(
+    pipeline: Pipeline[_Req, _Res],
+    req: _Req,
+    *,
+    output: Path,
+    tracking: TrackingOptions | None,
+    what: str,
+) -> _Res | None:
+    """Run ``pipeline`` as a command does: progress and notes on stderr, Ctrl+C setting its
+    cancel event (:func:`cancel_on_interrupt`). Returns its result, or None when it stopped on
+    the request (it raised :class:`~harlab.ml.training.TrainingCancelled`), after saying on
+    stderr that ``what`` was cancelled and ``output`` not written; the command then returns
+    :data:`CANCELLED_EXIT`. ``harlab train`` and ``harlab calibrate`` run this way."""
+    from harlab.ml.training import TrainingCancelled  # torch: only when a command runs
+
+    try:
+        with cancel_on_interrupt() as cancel:
+            return pipeline(
+                req, output=output, tracking=tracking, progress=print_progress, say=note, cancel=cancel
+            )
+    except TrainingCancelled:
+        note(f"harlab: cancelled: {what} cancelled, {output} not written")
+        return None
 
 
 def note(msg: str) -> None:

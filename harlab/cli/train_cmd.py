@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 
 from harlab.cli.ml_options import (
+    CANCELLED_EXIT,
     add_class_rule_args,
     add_train_args,
     add_window_args,
-    cancel_on_interrupt,
     class_mapping_from_args,
     note,
-    print_progress,
+    run_pipeline,
     session_paths,
     split_list,
     train_config,
@@ -48,7 +48,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from harlab.ml.training import TrainingCancelled
     from harlab.mlops.training_pipeline import TrainRequest, run_training
 
     check_output(
@@ -68,19 +67,9 @@ def run(args: argparse.Namespace) -> int:
         classes=split_list(args.classes),
         model_name=args.name or output.stem,
     )
-    try:
-        with cancel_on_interrupt() as cancel:
-            result = run_training(
-                req,
-                output=output,
-                tracking=options_from_args(args),
-                progress=print_progress,
-                say=note,
-                cancel=cancel,
-            )
-    except TrainingCancelled:
-        note(f"harlab: cancelled: training cancelled, {output} not written")
-        return 130
+    result = run_pipeline(run_training, req, output=output, tracking=options_from_args(args), what="training")
+    if result is None:
+        return CANCELLED_EXIT
     model = result.model
     note(f"wrote {result.model_path} ({result.seconds:.1f} s)")
     for line in validation_summary(model.info.metrics):

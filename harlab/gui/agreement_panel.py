@@ -7,6 +7,11 @@ per-class agreement, the confusion between two annotators, events matched within
 tolerance); this dock only chooses the tracks and shows the numbers. It recomputes when the
 labels change, debounced (a drag is one recomputation), on a :class:`BackgroundJob` over a
 copy of the tracks taken on the GUI thread, so the session is never read while it changes.
+
+The confusion between two tracks is the train dialog's matrix view
+(:class:`~harlab.gui.ml.confusion_view.ConfusionView`): it fits the panel's width with 18 and
+more classes (numbered columns, cut row names, every cell's names and count in its tooltip) and
+a click opens it large.
 """
 
 from __future__ import annotations
@@ -36,11 +41,13 @@ from PySide6.QtWidgets import (
 )
 
 from harlab.agreement import DEFAULT_STEP_S, DEFAULT_TOLERANCE_S, SessionAgreement, compare_tracks
+from harlab.agreement.reliability import PairAgreement
 from harlab.core.events import Event
 from harlab.core.labels import LabelTrack
 from harlab.core.session import Session
 from harlab.gui.annotator_view import row_title
 from harlab.gui.background_job import BackgroundJob
+from harlab.gui.ml.confusion_view import Axes, ConfusionDialog, ConfusionView
 
 DEBOUNCE_MS = 400  #: labels changing in a burst (a drag, a run of class keys) recompute once
 PANEL_WIDTH = 340
@@ -152,7 +159,11 @@ class AgreementPanel(QDockWidget):
         self.pair.currentIndexChanged.connect(lambda _i: self._show_confusion())
         pair_row.addWidget(self.pair, 1)
         lay.addLayout(pair_row)
-        self.confusion = _table("agreement_confusion", [])
+        self.confusion = ConfusionView()
+        self.confusion.setObjectName("agreement_confusion")
+        self.confusion.clicked_to_enlarge.connect(self.show_confusion_dialog)
+        self.confusion.setVisible(False)
+        self.confusion_dialog: ConfusionDialog | None = None
         lay.addWidget(self.confusion)
         lay.addWidget(QLabel("Events (boundaries within the tolerance)"))
         self.events = _table(
@@ -323,9 +334,10 @@ class AgreementPanel(QDockWidget):
         r = self.result
         if r is None:
             self.state.setText("Check two or more tracks" if len(self.chosen()) < 2 else "Computing…")
-            for t in (self.summary, self.per_class, self.events, self.confusion):
+            for t in (self.summary, self.per_class, self.events):
                 t.setRowCount(0)
             self.pair.clear()
+            self._show_confusion()
             return
         rel = r.reliability
         unit = f"{rel.unit}s every {rel.step:g} s" if rel.unit == "sample" else f"windows of {rel.step:g} s"
@@ -369,19 +381,48 @@ class AgreementPanel(QDockWidget):
         self.pair.blockSignals(False)
         self._show_confusion()
 
-    def _show_confusion(self) -> None:
+    def shown_pair(self) -> PairAgreement | None:
+        """The pair of tracks whose confusion is shown."""
         r = self.result
         i = self.pair.currentIndex()
-        if r is None or not 0 <= i < len(r.reliability.pairs):
-            self.confusion.setRowCount(0)
+        return r.reliability.pairs[i] if r is not None and 0 <= i < len(r.reliability.pairs) else None
+
+    def _axes(self, p: PairAgreement) -> Axes:
+        assert self.result is not None
+        rel = self.result.reliability
+        unit = "samples" if rel.unit == "sample" else "windows"
+        return Axes(
+            f"{p.first} says",
+            f"{p.second} says",
+            unit,
+            f"Rows: what {p.first} labelled. Columns: what {p.second} labelled. "
+            f"Each cell: {unit} ({rel.step:g} s each), and their share of the row.",
+        )
+
+    def _show_confusion(self) -> None:
+        p = self.shown_pair()
+        if p is None or self.result is None:
+            self.confusion.set_report(None)
+            self.confusion.setVisible(False)
             return
-        p = r.reliability.pairs[i]
-        classes = list(r.reliability.classes)
-        self.confusion.setColumnCount(len(classes))
-        self.confusion.setHorizontalHeaderLabels(classes)
-        _fill(self.confusion, [[str(int(v)) for v in row] for row in p.confusion], row_headers=classes)
-        for row in range(len(classes)):
-            for col in range(len(classes)):
-                item = self.confusion.item(row, col)
-                if item is not None:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        classes = list(self.result.reliability.classes)
+        self.confusion.set_report({"confusion": p.confusion.tolist(), "classes": classes}, self._axes(p))
+        # every row in view at the panel's width: the rows share the height, the columns the width
+        row = self.confusion.fontMetrics().height() + 6  # the underscores of names stay in their row
+        header = self.confusion.horizontalHeader().sizeHint().height()
+        self.confusion.setFixedHeight(header + row * len(classes) + 2 * self.confusion.frameWidth())
+        self.confusion.setVisible(True)
+
+    def show_confusion_dialog(self) -> ConfusionDialog | None:
+        """The shown pair's confusion, large, in its own window (a click on the small one)."""
+        p = self.shown_pair()
+        if p is None or self.confusion.report is None:
+            return None
+        kappa = fmt(p.cohen_kappa)
+        dlg = ConfusionDialog(
+            self.confusion.report, f"{p.first} vs {p.second}: Cohen's κ {kappa}", self, self._axes(p)
+        )
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        self.confusion_dialog = dlg
+        return dlg

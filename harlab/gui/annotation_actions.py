@@ -203,7 +203,7 @@ class AnnotationActions(QObject):
         if len(self.compared) < 2 or any(n not in session.label_tracks for n in self.compared):
             self.strip = None
             return []
-        self.strip = DisagreementStrip(self.compared, self.spans, self.timeline.colors.foreground)
+        self.strip = DisagreementStrip(self.compared, self.spans)
         return [self.strip.plot]
 
     # -- walking disagreements ------------------------------------------------------------

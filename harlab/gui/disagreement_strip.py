@@ -5,14 +5,18 @@ The spans come from the agreement core (:mod:`harlab.agreement`, computed by the
 row only draws those in view, so a day of short disagreements costs a few rectangles per
 frame. Spans never overlap (they come from one pass over time), so both their starts and
 their ends are sorted.
+
+The row's title is written in the palette's text colour, read again whenever the palette
+changes: the strip is made once per comparison, and a colour given when it was made stayed
+dark grey on the dark palette's background after View > Dark palette.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import QEvent, QRectF
+from PySide6.QtGui import QColor, QPainter, QPalette
 
 from harlab.gui.paint_guard import never_raises
 from harlab.gui.row_title import RowTitle
@@ -65,13 +69,27 @@ class SpanItem(pg.GraphicsObject):
             p.fillRect(QRectF(float(a), vr.top(), max(float(b - a), px), vr.height()), self.color)
 
 
+class StripPlot(pg.PlotItem):
+    """The strip's plot; calls ``on_palette`` when its palette changes (the application's
+    palette switched, or the plot joined a scene), so its title can follow."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_palette = lambda: None
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.on_palette()
+
+
 class DisagreementStrip:
     """The row's plot and its items; ``spans`` are the (start, end) arrays where the tracks
     named in ``tracks`` disagree, sorted by start."""
 
-    def __init__(self, tracks: list[str], spans: tuple[np.ndarray, np.ndarray], foreground: str) -> None:
+    def __init__(self, tracks: list[str], spans: tuple[np.ndarray, np.ndarray]) -> None:
         self.tracks = list(tracks)
-        self.plot = pg.PlotItem()
+        self.plot = StripPlot()
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
         self.plot.vb.setMouseEnabled(x=True, y=False)
@@ -85,9 +103,17 @@ class DisagreementStrip:
         self.item = SpanItem(*spans)
         self.plot.addItem(self.item, ignoreBounds=True)
         self.title = RowTitle(left)
+        self._show_title()
+        self.plot.on_palette = self._show_title
+
+    def title_color(self) -> QColor:
+        """The palette's text colour (the plot's palette: the application's, through its scene)."""
+        return self.plot.palette().color(QPalette.ColorRole.WindowText)
+
+    def _show_title(self) -> None:
         self.title.set_title(
             "≠ " + " / ".join(self.tracks),
-            foreground,
+            self.title_color(),
             tooltip="Red where " + ", ".join(self.tracks) + " disagree (the agreement panel has the figures)",
         )
 

@@ -3,23 +3,22 @@
 Reports are plain JSON-ready dicts (accuracy, macro-F1, per-class precision /
 recall / F1, the confusion matrix, and the spread over participants), so the
 command line prints them, the GUI shows them and the benchmark compares them.
-Confusion matrices are drawn with matplotlib's Agg canvas (no display, no pyplot
-global state, safe in worker threads).
+Confusion matrices are drawn by :mod:`harlab.core.confusion_plot`, as the agreement report's are.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harlab.core import files
 from harlab.core.classnames import describe_unmatched, find_class
+from harlab.core.confusion_plot import plot_confusion_matrix
 from harlab.core.errors import HarlabError
 from harlab.ml.dataset import Dataset
 from harlab.ml.metrics import classification_report, grouped_kfold
@@ -174,43 +173,18 @@ def cross_validate(
     return rep
 
 
-def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "", normalise: bool = True) -> Path:
-    """PNG of the report's confusion matrix, rows normalised to recall, with counts printed."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    cm = np.asarray(report["confusion"], float)
-    classes: Sequence[str] = report["classes"]
-    k = len(classes)
-    show = cm / np.maximum(cm.sum(1, keepdims=True), 1) if normalise else cm
-    size = max(4.0, 0.45 * k + 2.5)
-    fig = Figure(figsize=(size + 1, size))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    im = ax.imshow(show, cmap="Blues", vmin=0, vmax=1 if normalise else None)
-    ax.set_xticks(range(k), classes, rotation=60, ha="right", fontsize=8)
-    ax.set_yticks(range(k), classes, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    for i in range(k):
-        for j in range(k):
-            if cm[i, j]:
-                ax.text(
-                    j,
-                    i,
-                    f"{int(cm[i, j])}",
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if show[i, j] > 0.6 else "black",
-                )
-    ax.set_title(
-        title or f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}", fontsize=10
+def plot_confusion(report: dict[str, Any], path: str | Path, title: str = "") -> Path:
+    """PNG of the report's confusion matrix (:func:`harlab.core.confusion_plot.plot_confusion_matrix`,
+    the picture the agreement report draws too): rows the true class shaded by recall, counts printed."""
+    return plot_confusion_matrix(
+        report["confusion"],
+        report["classes"],
+        path,
+        title=title or f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}",
+        rows="true",
+        columns="predicted",
+        empty="no window to show",
     )
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
-    # whole or not at all, with the umask's mode (harlab.core.files)
-    return files.atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"), durable=False)
 
 
 def format_report(rep: dict[str, Any]) -> str:

@@ -3,18 +3,27 @@
 It shows the tracks the file offers (import or not, the new track's name), who made the labels,
 the classes the schema lacks (each added or mapped onto a class of the schema) and every conflict
 (outside the recording, end before start, overlap on an exclusive track) with the choice of clip,
-skip or refuse. Every change re-plans (:func:`harlab.labelfiles.plan_import`, Qt-free, cheap) and
-the report below shows exactly what OK will do; OK is enabled only when the plan is ready. The
+skip or refuse. Every change re-plans (:func:`harlab.labelfiles.plan_import`, Qt-free) and the
+report below shows exactly what OK will do; OK is enabled only when the plan is ready. The
 dialog only asks: :meth:`LabelImportDialog.command` is the edit the window pushes on its history,
 so the import is one undoable step.
+
+Planning a file of 100 000 segments takes a second or more, so it runs on a
+:class:`~harlab.gui.background_job.BackgroundJob` over the choices read on the GUI thread (the
+dialog is window-modal: the session does not change under it). A new choice cancels the running
+plan and starts another; only the plan of the latest choices is shown. A long plan shows its
+progress under the report with a Stop button. OK (or Enter) pressed before the plan of the
+latest choices is in (right after typing, or while it runs) waits for it and imports only if
+that plan can be imported.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -29,6 +38,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
     QRadioButton,
     QTableWidget,
     QTableWidgetItem,
@@ -40,7 +51,15 @@ from harlab.core.errors import HarlabError
 from harlab.core.session import Session
 from harlab.core.wording import counted
 from harlab.gui import settings
-from harlab.labelfiles import ImportPlan, ImportRequest, LabelFile, plan_import, read_label_file
+from harlab.gui.background_job import BackgroundJob
+from harlab.labelfiles import (
+    ImportPlan,
+    ImportRequest,
+    LabelFile,
+    PlanCancelled,
+    plan_import,
+    read_label_file,
+)
 from harlab.labelfiles.label_import import unknown_classes
 from harlab.labeling.commands import EditCommand
 
@@ -50,10 +69,15 @@ ADD = "\x00add"  #: the class choice "add it to the schema"
 POLICIES = (("refuse", "Refuse: import nothing"), ("clip", "Clip to fit"), ("skip", "Skip those segments"))
 #: Quiet time after a keystroke in a name before the import is planned again.
 TYPING_PAUSE_MS = 250
+STOPPED = "Planning stopped: change a choice, or press Plan again."
 
 
 class LabelImportDialog(QDialog):
-    """Choices for importing ``file`` into ``session``; :meth:`plan` is what OK does."""
+    """Choices for importing ``file`` into ``session``; :meth:`plan` is what OK does.
+
+    ``planned`` is emitted when the plan of the current choices (or why there is none) is shown."""
+
+    planned = Signal()
 
     def __init__(
         self, session: Session, file: LabelFile, annotator: str = "", parent: QWidget | None = None
@@ -65,6 +89,9 @@ class LabelImportDialog(QDialog):
         self.file = file
         self._plan: ImportPlan | None = None
         self._error = ""
+        self._job: BackgroundJob | None = None  #: planning the latest choices
+        self._threads: set[BackgroundJob] = set()  #: every job whose thread still runs (stale ones too)
+        self._accept_when_planned = False
         # typing re-plans once the keys pause: planning a file of 100 000 segments takes seconds
         self._typing = QTimer(self)
         self._typing.setSingleShot(True)
@@ -132,7 +159,7 @@ class LabelImportDialog(QDialog):
 
         self.conflict_box = QGroupBox("Conflicts")
         box = QVBoxLayout(self.conflict_box)
-        row = QHBoxLayout()
+        policy_row = QHBoxLayout()
         self.policy = QButtonGroup(self)
         self.policy_buttons: dict[str, QRadioButton] = {}
         for key, text in POLICIES:
@@ -140,11 +167,11 @@ class LabelImportDialog(QDialog):
             b.setObjectName(f"conflict_{key}")
             self.policy.addButton(b)
             self.policy_buttons[key] = b
-            row.addWidget(b)
+            policy_row.addWidget(b)
             b.toggled.connect(self.replan)
         self.policy_buttons["refuse"].setChecked(True)
-        row.addStretch(1)
-        box.addLayout(row)
+        policy_row.addStretch(1)
+        box.addLayout(policy_row)
         layout.addWidget(self.conflict_box)
 
         self.report = QPlainTextEdit()
@@ -152,6 +179,17 @@ class LabelImportDialog(QDialog):
         self.report.setReadOnly(True)
         self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         layout.addWidget(self.report, 1)
+        progress_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setObjectName("import_plan_progress")
+        self.progress.setFormat("Planning: %v of %m segments")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("import_plan_stop")
+        self.stop_button.clicked.connect(self._stop_or_plan_again)
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.stop_button)
+        layout.addLayout(progress_row)
+        self._show_progress(False)
         self.status = QLabel("")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -162,6 +200,7 @@ class LabelImportDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)  # until planned
         self.resize(720, 560)
         self.replan()
 
@@ -208,27 +247,111 @@ class LabelImportDialog(QDialog):
         )
 
     # -- the plan -----------------------------------------------------------------------------
+    @property
+    def planning(self) -> bool:
+        """A plan of newer choices is on its way (typing has not paused, or a job runs)."""
+        return self._typing.isActive() or self._job is not None
+
     def replan_soon(self) -> None:
         """A keystroke: plan again once the typing pauses (OK plans at once if it comes first)."""
         self._typing.start()
 
-    def accept(self) -> None:
-        """OK (or Enter) right after typing: the plan is brought up to date first, and the dialog
-        closes only if that plan can be imported."""
-        if self._typing.isActive():
-            self.replan()
-        if self._plan is not None and self._plan.ready and self._plan.n_segments > 0:
-            super().accept()
-
     def replan(self) -> None:
+        """Plan the current choices on a background job (the running one, now stale, is cancelled).
+        A choice changed after OK was pressed takes that OK back: what is imported is then seen first."""
         self._typing.stop()
-        if not hasattr(self, "report"):
+        self._accept_when_planned = False
+        if not hasattr(self, "status"):
             return  # still building: the last widget's signal comes first
-        try:
-            self._plan = plan_import(self.session, self.file, self.request())
-            self._error = ""
-        except HarlabError as exc:
-            self._plan, self._error = None, str(exc)
+        if self._job is not None:
+            self._job.cancel()  # its result is not shown: only the latest job's is
+        session, file, request = self.session, self.file, self.request()
+
+        def work(
+            progress: Callable[[object], None], status: Callable[[str], None], cancel: threading.Event
+        ) -> ImportPlan:
+            def step(done: int, total: int) -> None:
+                if cancel.is_set():
+                    raise PlanCancelled()
+                progress((done, total))
+
+            return plan_import(session, file, request, step)
+
+        job = BackgroundJob(work, self, cancel_errors=(PlanCancelled,), owner=self)
+        # bound methods, which tell the jobs apart by sender(), rather than lambdas holding the
+        # dialog: those are kept by the child job's connections and released while Qt destroys the
+        # dialog (suspected in a rare segfault of the tests while events were processed mid-plan)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        job.ended.connect(self._on_ended)
+        self._job = job
+        self._threads.add(job)
+        self.stop_button.setText("Stop")
+        job.start()
+
+    def _latest(self) -> bool:
+        """Whether the job that sent the signal being handled plans the latest choices."""
+        return self._job is not None and self.sender() is self._job
+
+    def _on_progress(self, value: object) -> None:
+        if not self._latest():
+            return
+        assert isinstance(value, tuple)
+        done, total = value
+        if done < total:  # a plan long enough to report: show how far it is, and Stop
+            self._show_progress(True)
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.status.setText("Planning the import…")
+            self.status.setStyleSheet("")
+
+    def _on_finished(self, plan: object) -> None:
+        if self._latest():
+            self._on_planned(plan, "")
+
+    def _on_failed(self, message: str) -> None:
+        if self._latest():
+            self._on_planned(None, message)
+
+    def _on_cancelled(self) -> None:
+        if self._latest():
+            self._on_planned(None, STOPPED)
+
+    def _on_ended(self) -> None:
+        self._threads = {j for j in self._threads if j.running}
+
+    def _on_planned(self, plan: object, error: str) -> None:
+        """The latest job's outcome (a stale job's, whose choices changed while it ran, is dropped)."""
+        self._job = None
+        assert plan is None or isinstance(plan, ImportPlan)
+        self._plan, self._error = plan, error
+        self._show_progress(False)
+        self.stop_button.setText("Plan again")
+        self.stop_button.setVisible(error == STOPPED)  # stopped: the way to plan the same choices
+        self._show_plan()
+        self.planned.emit()
+        if self._accept_when_planned:
+            self._accept_when_planned = False
+            if self._importable():
+                super().accept()
+
+    def _stop_or_plan_again(self) -> None:
+        if self._job is not None:
+            self._accept_when_planned = False
+            self._job.cancel()
+        else:
+            self.replan()
+
+    def _show_progress(self, on: bool) -> None:
+        self.progress.setVisible(on)
+        self.stop_button.setVisible(on)
+
+    def _importable(self) -> bool:
+        return self._plan is not None and self._plan.ready and self._plan.n_segments > 0
+
+    def _show_plan(self) -> None:
         plan = self._plan
         lines = plan.report() if plan is not None else []
         self.report.setPlainText("\n".join(lines))
@@ -237,7 +360,7 @@ class LabelImportDialog(QDialog):
             if plan is not None and plan.conflicts
             else "Conflicts: none"
         )
-        ok = plan is not None and plan.ready and plan.n_segments > 0
+        ok = self._importable()
         if plan is None:
             status = self._error
         elif plan.unknown:
@@ -258,16 +381,34 @@ class LabelImportDialog(QDialog):
         self.status.setStyleSheet("" if ok else "color: #d62728")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
-    @property
-    def plan(self) -> ImportPlan | None:
+    def accept(self) -> None:
+        """OK (or Enter): imports the plan of the current choices. Right after typing, or while
+        that plan is made, it waits for it, and the dialog closes only if it can be imported."""
         if self._typing.isActive():
             self.replan()
+        if self._job is not None:
+            self._accept_when_planned = True
+            self.status.setText("Planning the import; it follows if it can be imported…")
+            self.status.setStyleSheet("")
+            return
+        if self._importable():
+            super().accept()
+
+    def done(self, result: int) -> None:
+        """Closing (OK, Cancel, Escape) stops a plan still running: no thread outlives the dialog."""
+        self._typing.stop()
+        self._job = None
+        for job in list(self._threads):  # a cancelled plan may still be on its way to its next step
+            job.stop()
+        super().done(result)
+
+    @property
+    def plan(self) -> ImportPlan | None:
+        """The plan shown (of the current choices unless :attr:`planning`)."""
         return self._plan
 
     def command(self) -> EditCommand:
-        if self._typing.isActive():
-            self.replan()
-        if self._plan is None or not self._plan.ready:
+        if self.planning or self._plan is None or not self._plan.ready:
             raise HarlabError(self._error or "the import is not ready")
         return self._plan.command()
 

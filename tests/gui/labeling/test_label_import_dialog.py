@@ -32,18 +32,44 @@ def ok_button(d):
     return d.buttons.button(QDialogButtonBox.StandardButton.Ok)
 
 
-def test_dialog_settles_unknown_classes_and_conflicts_before_ok(qtbot, tmp_path):
+@pytest.fixture
+def dialog(qtbot):
+    """``dialog(session, file, annotator="")``: a LabelImportDialog that is closed at teardown,
+    which stops its planning jobs. (qtbot keeps only a weak reference: a dialog dropped with the
+    test's last reference would be destroyed without closing, under a job's queued signals.)"""
+    made: list[LabelImportDialog] = []
+
+    def make(session, file, annotator: str = "") -> LabelImportDialog:
+        d = LabelImportDialog(session, file, annotator=annotator)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.close()
+        d.deleteLater()
+    QApplication.processEvents()
+    assert not any(d._threads for d in made)
+
+
+def settled(qtbot, d) -> None:
+    """Wait until the plan of the dialog's current choices is shown (it is made on a job)."""
+    qtbot.waitUntil(lambda: not d.planning, timeout=20_000)
+
+
+def test_dialog_settles_unknown_classes_and_conflicts_before_ok(dialog, qtbot, tmp_path):
     session = source_session()
     f = read_label_file(write_audacity(tmp_path, LINES), session)
-    d = LabelImportDialog(session, f, annotator="Kim")
-    qtbot.addWidget(d)
+    d = dialog(session, f, annotator="Kim")
     d.show()
     assert list(d.class_choices) == ["jogging"]
+    settled(qtbot, d)
     assert not ok_button(d).isEnabled()  # the default "add" settles jogging, the conflicts are refused
     assert "overlaps the segment before it" in d.report.toPlainText()
     assert "lies outside the recording" in d.report.toPlainText()
     d.set_class_choice("jogging", "walking_upstairs")
     d.set_on_conflict("clip")
+    settled(qtbot, d)
     assert ok_button(d).isEnabled()
     plan = d.plan
     assert [(s.start, s.end, s.label, s.annotator) for s in plan.tracks[0][1]] == [
@@ -58,12 +84,12 @@ def test_dialog_settles_unknown_classes_and_conflicts_before_ok(qtbot, tmp_path)
     assert d.grab().save(str(SHOTS / "label_import_dialog.png"))
 
 
-def test_dialog_names_the_track_and_refuses_a_taken_name(qtbot, tmp_path):
+def test_dialog_names_the_track_and_refuses_a_taken_name(dialog, qtbot, tmp_path):
     session = source_session()
     f = read_label_file(write_audacity(tmp_path, [(1, 2, "sitting")], name="activity.txt"), session)
-    d = LabelImportDialog(session, f)
-    qtbot.addWidget(d)
+    d = dialog(session, f)
     assert d.name_edits[0].text() == "activity-2"  # the session has "activity": a free name is offered
+    settled(qtbot, d)
     assert ok_button(d).isEnabled()
     d.name_edits[0].setText("activity")
     qtbot.waitUntil(lambda: "already has a label track" in d.status.text())  # once the typing pauses
@@ -72,8 +98,13 @@ def test_dialog_names_the_track_and_refuses_a_taken_name(qtbot, tmp_path):
     qtbot.waitUntil(lambda: ok_button(d).isEnabled())
     assert d.plan.tracks[0][0] == "coder B"
     d.name_edits[0].setText("activity")  # and Enter at once, before the pause: refused, stays open
-    d.accept()
+    with qtbot.waitSignal(d.planned, timeout=20_000):
+        d.accept()
     assert d.result() == 0 and "already has a label track" in d.status.text()
+    d.name_edits[0].setText("coder C")  # Enter at once after a good name: planned first, then imported
+    with qtbot.waitSignal(d.accepted, timeout=20_000):
+        d.accept()
+    assert d.result() == 1 and d.plan.tracks[0][0] == "coder C"
 
 
 def test_menu_import_is_one_undoable_step(make_window, qtbot, tmp_path):
@@ -88,7 +119,8 @@ def test_menu_import_is_one_undoable_step(make_window, qtbot, tmp_path):
     )
     assert isinstance(d, LabelImportDialog)
     d.set_on_conflict("skip")
-    d.annotator.setText("Kim")
+    qtbot.waitUntil(ok_button(d).isEnabled, timeout=20_000)
+    d.annotator.setText("Kim")  # and OK at once: the plan with Kim is made first
     qtbot.mouseClick(ok_button(d), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "coder_b" in w.session.label_tracks)
     assert [(s.label, s.annotator) for s in w.session.label_tracks["coder_b"]] == [
@@ -132,3 +164,92 @@ def test_dropping_a_label_file_on_an_open_session_opens_the_dialog(make_window, 
     qtbot.waitUntil(lambda: "coder A" in w.session.label_tracks)
     assert [(s.start, s.end) for s in w.session.label_tracks["coder A"]] == [(1.0, 2.0)]
     assert w.dirty
+
+
+def big_file(tmp_path, n: int):
+    """``n`` one-second segments, two classes (one the schema lacks), inside a recording long enough."""
+    from harlab.simulate import synthetic_session
+
+    session = synthetic_session(2.0 * n + 10, rate_hz=1.0, streams=("accel",))
+    p = write_audacity(
+        tmp_path, [(2.0 * i, 2.0 * i + 1.0, "sitting" if i % 3 else "jogging") for i in range(n)], "big.txt"
+    )
+    return session, read_label_file(p, session)
+
+
+def test_a_big_file_is_planned_off_the_gui_thread_with_progress(dialog, qtbot, tmp_path):
+    from harlab.labelfiles import ImportRequest, plan_import
+    from harlab.labelfiles.label_import import PROGRESS_EVERY
+
+    n = 4 * PROGRESS_EVERY
+    session, f = big_file(tmp_path, n)
+    shown: list[int] = []
+    d = dialog(session, f, annotator="Kim")
+    d.progress.valueChanged.connect(shown.append)
+    SHOTS.mkdir(exist_ok=True)
+    shot = SHOTS / "label_import_dialog_planning.png"
+    d.progress.valueChanged.connect(lambda v: d.grab().save(str(shot)) if v == PROGRESS_EVERY else None)
+    d.show()
+    assert d.planning and d.plan is None and not ok_button(d).isEnabled()  # the constructor did not plan
+    settled(qtbot, d)
+    # the progress reached the window while the job planned: the GUI thread was free meanwhile
+    assert [v for v in shown if 0 < v < n] == [PROGRESS_EVERY, 2 * PROGRESS_EVERY, 3 * PROGRESS_EVERY]
+    assert not d.progress.isVisible() and not d.stop_button.isVisible()
+    assert ok_button(d).isEnabled() and d.status.text() == f"Import {n} segments into big."
+    same = plan_import(
+        session, f, ImportRequest(tracks=["big"], names={"big": "big"}, annotator="Kim", add_unknown=True)
+    )
+    assert [(s.start, s.end, s.label) for s in d.plan.tracks[0][1]] == [
+        (s.start, s.end, s.label) for s in same.tracks[0][1]
+    ]
+    d.grab().save(str(SHOTS / "label_import_dialog_planned.png"))
+    d.progress.valueChanged.disconnect()  # the lambda holds the dialog: not to be released as Qt deletes it
+
+
+def test_stop_leaves_no_plan_and_plan_again_makes_it(dialog, qtbot, tmp_path):
+    from harlab.labelfiles.label_import import PROGRESS_EVERY
+
+    session, f = big_file(tmp_path, 10 * PROGRESS_EVERY)  # planned in most of a second: Stop comes first
+    d = dialog(session, f)
+    d.show()
+    settled(qtbot, d)
+    d.set_on_conflict("skip")  # a new plan starts...
+    assert d.planning
+    with qtbot.waitSignal(d.planned, timeout=20_000):
+        d.stop_button.click()  # ...and is stopped at its next step
+    assert d.plan is None and not ok_button(d).isEnabled() and d.status.text().startswith("Planning stopped")
+    assert d.stop_button.isVisible() and d.stop_button.text() == "Plan again" and not d.progress.isVisible()
+    SHOTS.mkdir(exist_ok=True)
+    assert d.grab().save(str(SHOTS / "label_import_dialog_stopped.png"))
+    with qtbot.waitSignal(d.planned, timeout=20_000):
+        qtbot.mouseClick(d.stop_button, Qt.MouseButton.LeftButton)
+    assert d.plan is not None and d.plan.request.on_conflict == "skip" and ok_button(d).isEnabled()
+
+
+def test_cancel_while_planning_stops_the_job(dialog, qtbot, tmp_path):
+    from harlab.labelfiles.label_import import PROGRESS_EVERY
+
+    session, f = big_file(tmp_path, 4 * PROGRESS_EVERY)
+    d = dialog(session, f)
+    d.show()
+    first = d._job
+    d.set_on_conflict("clip")  # the first plan, now stale, is cancelled; two more start (off, on)
+    jobs = [first, d._job]
+    assert all(j is not None and j.running for j in jobs)
+    d.reject()  # Cancel: the dialog closes and waits for every job's thread, each stops at its next step
+    assert not any(j.running for j in jobs) and d.result() == 0 and not d.planning
+
+
+def test_a_choice_after_ok_takes_the_ok_back(dialog, qtbot, tmp_path):
+    from harlab.labelfiles.label_import import PROGRESS_EVERY
+
+    session, f = big_file(tmp_path, 4 * PROGRESS_EVERY)
+    d = dialog(session, f)
+    d.show()
+    d.accept()  # while the first plan is made: it would import when ready...
+    assert "it follows" in d.status.text()
+    d.set_on_conflict("skip")  # ...but a new choice means the person is still choosing
+    settled(qtbot, d)
+    assert d.result() == 0 and ok_button(d).isEnabled() and d.plan.request.on_conflict == "skip"
+    with qtbot.waitSignal(d.accepted, timeout=20_000):
+        d.accept()
