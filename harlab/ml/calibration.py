@@ -123,6 +123,14 @@ class CalibrationConfig:
     min_held_out: int = 6
     #: ... which is then (fine-tuned, class-mean) head weights, the rest the general head's
     unjudged_blend: tuple[float, float] = (0.5, 0.0)
+    #: when every activity was recorded in one bout, the held-out windows are the end of the bout
+    #: the fit saw: at most this share of the heads is calibration, ...
+    one_bout_share: float = 0.5
+    #: ... and the extended trees are kept only if this is set, ...
+    one_bout_trees: bool = False
+    #: ... unless the held-out macro-F1 gains this much (a participant the general model serves
+    #: badly gains far more than the end of a bout flatters)
+    one_bout_margin: float = 0.15
     seed: int = 0
     threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
 
@@ -398,15 +406,20 @@ class _HeadSet:
     general: tuple[np.ndarray, np.ndarray]
     tuned: tuple[np.ndarray, np.ndarray]
     own: tuple[np.ndarray, np.ndarray]
+    labelled: np.ndarray
 
     def blend(self, tuned: float, own: float) -> tuple[np.ndarray, np.ndarray]:
         """(weight, bias) of ``(1 - tuned - own) general + tuned * fine-tuned + own * class-mean``
-        (logits blended: the blend is one output layer)."""
+        (logits blended: the blend is one output layer); rows of classes not calibrated are the
+        general head's, exactly."""
         g = 1.0 - tuned - own
-        return (
-            g * self.general[0] + tuned * self.tuned[0] + own * self.own[0],
-            g * self.general[1] + tuned * self.tuned[1] + own * self.own[1],
+        W = g * self.general[0] + tuned * self.tuned[0] + own * self.own[0]
+        b = g * self.general[1] + tuned * self.tuned[1] + own * self.own[1]
+        W[~self.labelled], b[~self.labelled] = (
+            self.general[0][~self.labelled],
+            self.general[1][~self.labelled],
         )
+        return W, b
 
 
 def _head_set(
@@ -431,7 +444,7 @@ def _head_set(
         W[rows] *= s
         b[rows] *= s
         out.append((W, b))
-    return _HeadSet(general, out[0], out[1])
+    return _HeadSet(general, out[0], out[1], labelled)
 
 
 @dataclass
@@ -718,8 +731,8 @@ def held_out_gap(data: Dataset, rows: np.ndarray, val: np.ndarray) -> np.ndarray
     """Among ``data``'s windows ``rows`` (``val`` marks the held-out ones), those not held out
     that overlap a held-out window of the same recording: overlapping windows share samples, so
     fitting on them would let the held-out block see what it should judge. Without the windows'
-    times (a subset of a dataset), the last window of each activity's block before the held-out
-    one in each group, in row order (recording order)."""
+    times (a subset of a dataset), the window of each activity just before each run of held-out
+    ones in row order (recording order), when it is of the time block before."""
     gap = np.zeros(len(rows), bool)
     if not val.any():
         return gap
@@ -734,11 +747,13 @@ def held_out_gap(data: Dataset, rows: np.ndarray, val: np.ndarray) -> np.ndarray
         return gap
     blocks = np.asarray(data.blocks)[rows] if data.blocks is not None else np.zeros(len(rows), str)
     before = f"time block {N_TIME_BLOCKS - 1}"
-    groups, y = np.asarray(data.groups)[rows], np.asarray(data.y)[rows]
-    for key in {(g, c) for g, c in zip(groups[val], y[val], strict=True)}:
-        sel = np.flatnonzero((groups == key[0]) & (y == key[1]) & (blocks == before))
-        if len(sel):
-            gap[sel[-1]] = True
+    y = np.asarray(data.y)[rows]
+    for c in np.unique(y[val]):
+        idx = np.flatnonzero(y == c)
+        starts = np.flatnonzero(val[idx][1:] & ~val[idx][:-1]) + 1  # a held-out run begins
+        for i in starts:
+            if blocks[idx[i - 1]] == before:
+                gap[idx[i - 1]] = True
     return gap
 
 
@@ -783,11 +798,18 @@ def _choose_blend(
     val: np.ndarray,
     labelled: np.ndarray,
     cfg: CalibrationConfig,
+    by_bout: bool,
 ) -> _Choice:
-    """Score every blend of the members fitted without the held-out block on that block and keep
-    the best by macro-F1, then log loss; the general model (nothing blended in) wins ties. With
-    too little held out to judge (under ``cfg.min_held_out`` windows or one activity) the blend
-    is ``cfg.unjudged_blend``, which the benchmark (benchmarks/personal.py) found not to hurt."""
+    """Score every blend of the members fitted without the held-out windows on them and keep the
+    best by macro-F1, then log loss (the general model, first, wins exact ties).
+
+    The held-out windows are weak evidence when they are the end of the bout the fit saw
+    (``by_bout`` False): they share its posture and its way of wearing, which the next bout may
+    not (on UCI HAPT, calibrating on one bout of sitting cost the next bouts 0.1 macro-F1 while
+    the end of that bout said it gained). Then at most ``cfg.one_bout_share`` of the network
+    heads is calibration and the trees stay general unless ``cfg.one_bout_trees``. With too
+    little held out to judge (under ``cfg.min_held_out`` windows or one activity) the blend is
+    ``cfg.unjudged_blend`` with the general trees."""
     yv = y[val]
     enough = int(val.sum()) >= cfg.min_held_out and len(np.unique(yv)) >= 2
     has_trees = any(not isinstance(p, _TorchParts) for p in parts)
@@ -796,10 +818,10 @@ def _choose_blend(
         tuned, own = cfg.unjudged_blend if has_net else (0.0, 0.0)
         reason = (
             f"only {counted(int(val.sum()), 'window')} could be held out: the calibration is blended "
-            f"with the general model by a fixed rule ({tuned:g} fine-tuned, {own:g} class-mean) "
-            "instead of by measurement"
+            f"with the general model by a fixed rule ({tuned:g} fine-tuned, {own:g} class-mean, "
+            "the general trees) instead of by measurement"
         )
-        return _Choice(tuned, own, has_trees, 1.0, reason)
+        return _Choice(tuned, own, has_trees and cfg.one_bout_trees, 1.0, reason)
     k = len(labelled)
     grid = sorted(set(cfg.blend_grid))
     owns = grid if cfg.class_mean_head else [0.0]
@@ -844,9 +866,10 @@ def _choose_blend(
         return f1, loss
 
     general_p = proba((0.0, 0.0), False, 1.0)
-    best_score = score(general_p)
-    general_score = best_score
-    best = _Choice(0.0, 0.0, False, 1.0, general_proba=general_p, chosen_proba=general_p)
+    general_score = score(general_p)
+    keep = _Choice(0.0, 0.0, False, 1.0, general_proba=general_p, chosen_proba=general_p)
+    # (score, choice) of the best blend of all, and of the best within the one-bout limits
+    best = [(general_score, keep), (general_score, keep)]
     n = 0
     for ab in pairs:
         for extended in [False, True] if has_trees else [False]:
@@ -854,13 +877,23 @@ def _choose_blend(
                 n += 1
                 pr = proba(ab, extended, nw)
                 sc = score(pr)
-                # leaving the general model takes a better macro-F1; among those, log loss decides
-                if sc[0] > general_score[0] and (sc[0], -sc[1]) > (best_score[0], -best_score[1]):
-                    best_score = sc
-                    best = _Choice(ab[0], ab[1], extended, nw, chosen_proba=pr)
-    best.general_proba, best.candidates = general_p, n
-    best.general_score, best.chosen_score = general_score, best_score
-    return best
+                within = sum(ab) <= cfg.one_bout_share + 1e-9 and (cfg.one_bout_trees or not extended)
+                for j in (0, 1) if within else (0,):
+                    # macro-F1 first, log loss between equals; the general model wins exact ties
+                    if (sc[0], -sc[1]) > (best[j][0][0], -best[j][0][1]):
+                        best[j] = (sc, _Choice(ab[0], ab[1], extended, nw, chosen_proba=pr))
+    gain = best[0][0][0] - general_score[0]
+    chosen_score, chosen = best[0] if by_bout or gain >= cfg.one_bout_margin else best[1]
+    if not by_bout and chosen is not best[0][1]:
+        chosen.reason = (
+            "every activity was recorded in one bout: the held-out windows are the end of the bout "
+            f"calibration saw, and their gain ({gain:+.2f} macro-F1) is under {cfg.one_bout_margin:g}, "
+            f"so at most {cfg.one_bout_share:g} of the calibration is kept (record a second bout of "
+            "each activity to let it decide)"
+        )
+    chosen.general_proba, chosen.candidates = general_p, n
+    chosen.general_score, chosen.chosen_score = general_score, chosen_score
+    return chosen
 
 
 # -- the whole calibration -------------------------------------------------------------------------
@@ -1010,7 +1043,7 @@ def calibrate(
                 gs, gf, summ, F = _calibrate_gbm(m, Xc, ctxc, y, train, val, labelled, cfg, progress, cancel)
                 summaries["lightgbm"] = summ
                 parts.append((m, gs, gf, F))
-        choice = _choose_blend(parts, list(parent.weights), y, val, labelled, cfg)
+        choice = _choose_blend(parts, list(parent.weights), y, val, labelled, cfg, by_bout)
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
