@@ -56,8 +56,8 @@ LOADERS = {"wisdm": load_wisdm, "uci": load_uci}
 #: from the defaults; "calibrated" is the default calibration
 VARIANTS: dict[str, dict] = {
     "calibrated": {},
-    # trust the end of the bout as much as another bout (the choice before one_bout_share)
-    "uncapped": {"one_bout_share": 1.0, "one_bout_trees": True},
+    # keep whatever blend the held-out windows chose, however small the gain
+    "uncapped": {"weak_share": 1.0, "weak_trees": True},
     "no-class-mean": {"class_mean_head": False},  # blend general and fine-tuned heads only
     "fixed-tuned": {"blend_grid": (1.0,), "network_weights": (1.0,), "class_mean_head": False},
     "class-mean-only": {"tuned_head": False},  # blend general and class-mean heads only

@@ -123,14 +123,14 @@ class CalibrationConfig:
     min_held_out: int = 6
     #: ... which is then (fine-tuned, class-mean) head weights, the rest the general head's
     unjudged_blend: tuple[float, float] = (0.5, 0.0)
-    #: when every activity was recorded in one bout, the held-out windows are the end of the bout
-    #: the fit saw: at most this share of the heads is calibration, ...
-    one_bout_share: float = 0.5
-    #: ... and the extended trees are kept only if this is set, ...
-    one_bout_trees: bool = False
-    #: ... unless the held-out macro-F1 gains this much (a participant the general model serves
-    #: badly gains far more than the end of a bout flatters)
-    one_bout_margin: float = 0.15
+    #: a small held-out gain is weak evidence (a few windows, often the end of the bout the fit
+    #: saw): under ``strong_gain`` macro-F1 at most this share of the heads is calibration, ...
+    weak_share: float = 0.5
+    #: ... and the extended trees are kept only if this is set
+    weak_trees: bool = False
+    #: a held-out gain this large keeps the blend it chose (a participant the general model serves
+    #: badly gains far more than a held-out block flatters)
+    strong_gain: float = 0.15
     seed: int = 0
     threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
 
@@ -803,11 +803,12 @@ def _choose_blend(
     """Score every blend of the members fitted without the held-out windows on them and keep the
     best by macro-F1, then log loss (the general model, first, wins exact ties).
 
-    The held-out windows are weak evidence when they are the end of the bout the fit saw
-    (``by_bout`` False): they share its posture and its way of wearing, which the next bout may
-    not (on UCI HAPT, calibrating on one bout of sitting cost the next bouts 0.1 macro-F1 while
-    the end of that bout said it gained). Then at most ``cfg.one_bout_share`` of the network
-    heads is calibration and the trees stay general unless ``cfg.one_bout_trees``. With too
+    A held-out gain under ``cfg.strong_gain`` is weak evidence: a few windows, often the end of
+    the bout the fit saw (``by_bout`` False), sharing its posture and way of wearing, which the
+    next bout may not (on UCI HAPT, calibrating on the first bout of sitting of each recording
+    cost the later bouts 0.1 macro-F1 while the held-out windows said it gained 0.09). Then at
+    most ``cfg.weak_share`` of the network heads is calibration and the trees stay general
+    unless ``cfg.weak_trees``. With too
     little held out to judge (under ``cfg.min_held_out`` windows or one activity) the blend is
     ``cfg.unjudged_blend`` with the general trees."""
     yv = y[val]
@@ -821,7 +822,7 @@ def _choose_blend(
             f"with the general model by a fixed rule ({tuned:g} fine-tuned, {own:g} class-mean, "
             "the general trees) instead of by measurement"
         )
-        return _Choice(tuned, own, has_trees and cfg.one_bout_trees, 1.0, reason)
+        return _Choice(tuned, own, has_trees and cfg.weak_trees, 1.0, reason)
     k = len(labelled)
     grid = sorted(set(cfg.blend_grid))
     owns = grid if cfg.class_mean_head else [0.0]
@@ -877,19 +878,19 @@ def _choose_blend(
                 n += 1
                 pr = proba(ab, extended, nw)
                 sc = score(pr)
-                within = sum(ab) <= cfg.one_bout_share + 1e-9 and (cfg.one_bout_trees or not extended)
+                within = sum(ab) <= cfg.weak_share + 1e-9 and (cfg.weak_trees or not extended)
                 for j in (0, 1) if within else (0,):
                     # macro-F1 first, log loss between equals; the general model wins exact ties
                     if (sc[0], -sc[1]) > (best[j][0][0], -best[j][0][1]):
                         best[j] = (sc, _Choice(ab[0], ab[1], extended, nw, chosen_proba=pr))
     gain = best[0][0][0] - general_score[0]
-    chosen_score, chosen = best[0] if by_bout or gain >= cfg.one_bout_margin else best[1]
-    if not by_bout and chosen is not best[0][1]:
+    chosen_score, chosen = best[0] if gain >= cfg.strong_gain else best[1]
+    if chosen is not best[0][1]:
         chosen.reason = (
-            "every activity was recorded in one bout: the held-out windows are the end of the bout "
-            f"calibration saw, and their gain ({gain:+.2f} macro-F1) is under {cfg.one_bout_margin:g}, "
-            f"so at most {cfg.one_bout_share:g} of the calibration is kept (record a second bout of "
-            "each activity to let it decide)"
+            f"the held-out windows gain {gain:+.2f} macro-F1 with the best blend, under "
+            f"{cfg.strong_gain:g}: weak evidence"
+            + ("" if by_bout else " (the end of the bout calibration saw)")
+            + f", so at most {cfg.weak_share:g} of the calibration is kept"
         )
     chosen.general_proba, chosen.candidates = general_p, n
     chosen.general_score, chosen.chosen_score = general_score, chosen_score
