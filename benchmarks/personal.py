@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import replace
@@ -308,10 +309,12 @@ def main(argv: list[str] | None = None) -> int:
         "quick_run": quick,
         "settings": vars(args),
         "calibration": vars(CalibrationConfig()),
+        "machine": {"cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
         "datasets": {},
     }
     for name in args.datasets.split(","):
         result["datasets"][name] = run_dataset(name, args)
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out = (
         Path(args.out)
         if args.out
