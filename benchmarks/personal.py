@@ -59,6 +59,10 @@ VARIANTS: dict[str, dict] = {
     "calibrated": {},
     # keep whatever blend the held-out windows chose, however small the gain
     "uncapped": {"weak_share": 1.0, "weak_trees": True},
+    # half or a quarter of the heads on weak evidence (the default keeps the general model)
+    "weak50": {"weak_share": 0.5},
+    "weak25": {"weak_share": 0.25},
+    "weak0": {"weak_share": 0.0},
     "no-class-mean": {"class_mean_head": False},  # blend general and fine-tuned heads only
     "fixed-tuned": {"blend_grid": (1.0,), "network_weights": (1.0,), "class_mean_head": False},
     "class-mean-only": {"tuned_head": False},  # blend general and class-mean heads only

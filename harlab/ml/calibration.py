@@ -124,8 +124,9 @@ class CalibrationConfig:
     #: ... which is then (fine-tuned, class-mean) head weights, the rest the general head's
     unjudged_blend: tuple[float, float] = (0.5, 0.0)
     #: a small held-out gain is weak evidence (a few windows, often the end of the bout the fit
-    #: saw): under ``strong_gain`` macro-F1 at most this share of the heads is calibration, ...
-    weak_share: float = 0.5
+    #: saw): under ``strong_gain`` macro-F1 at most this share of the heads is calibration (0:
+    #: the general model is kept; 0.5 and 0.25 still cost UCI HAPT, see docs/ML.md), ...
+    weak_share: float = 0.0
     #: ... and the extended trees are kept only if this is set
     weak_trees: bool = False
     #: a held-out gain this large keeps the blend it chose (a participant the general model serves
@@ -807,20 +808,27 @@ def _choose_blend(
     the bout the fit saw (``by_bout`` False), sharing its posture and way of wearing, which the
     next bout may not (on UCI HAPT, calibrating on the first bout of sitting of each recording
     cost the later bouts 0.1 macro-F1 while the held-out windows said it gained 0.09). Then at
-    most ``cfg.weak_share`` of the network heads is calibration and the trees stay general
-    unless ``cfg.weak_trees``. With too
-    little held out to judge (under ``cfg.min_held_out`` windows or one activity) the blend is
-    ``cfg.unjudged_blend`` with the general trees."""
+    most ``cfg.weak_share`` of the network heads is calibration (default none: the general
+    model) and the trees stay general unless ``cfg.weak_trees``. With too little held out to
+    judge (under ``cfg.min_held_out`` windows or one activity) the blend is
+    ``cfg.unjudged_blend``, no more than ``cfg.weak_share``, with the general trees."""
     yv = y[val]
     enough = int(val.sum()) >= cfg.min_held_out and len(np.unique(yv)) >= 2
     has_trees = any(not isinstance(p, _TorchParts) for p in parts)
     has_net = any(isinstance(p, _TorchParts) for p in parts)
     if not enough:
         tuned, own = cfg.unjudged_blend if has_net else (0.0, 0.0)
+        if tuned + own > cfg.weak_share:  # no evidence is no stronger than weak evidence
+            tuned, own = (cfg.weak_share * tuned / (tuned + own), cfg.weak_share * own / (tuned + own))
         reason = (
-            f"only {counted(int(val.sum()), 'window')} could be held out: the calibration is blended "
-            f"with the general model by a fixed rule ({tuned:g} fine-tuned, {own:g} class-mean, "
-            "the general trees) instead of by measurement"
+            f"only {counted(int(val.sum()), 'window')} could be held out, too few to measure what "
+            "calibration does: "
+            + (
+                "the general model is kept (record longer: a minute of each activity)"
+                if tuned + own == 0
+                else f"a fixed blend is kept ({tuned:g} fine-tuned head, {own:g} class-mean head, "
+                "the general trees)"
+            )
         )
         return _Choice(tuned, own, has_trees and cfg.weak_trees, 1.0, reason)
     k = len(labelled)
@@ -890,7 +898,11 @@ def _choose_blend(
             f"the held-out windows gain {gain:+.2f} macro-F1 with the best blend, under "
             f"{cfg.strong_gain:g}: weak evidence"
             + ("" if by_bout else " (the end of the bout calibration saw)")
-            + f", so at most {cfg.weak_share:g} of the calibration is kept"
+            + (
+                ", so the general model is kept"
+                if cfg.weak_share == 0
+                else f", so at most {cfg.weak_share:g} of the calibration is kept"
+            )
         )
     chosen.general_proba, chosen.candidates = general_p, n
     chosen.general_score, chosen.chosen_score = general_score, chosen_score
