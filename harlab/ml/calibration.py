@@ -886,7 +886,8 @@ def _choose_blend(
                 n += 1
                 pr = proba(ab, extended, nw)
                 sc = score(pr)
-                within = sum(ab) <= cfg.weak_share + 1e-9 and (cfg.weak_trees or not extended)
+                # weak evidence changes neither the trees nor the members' weights
+                within = sum(ab) <= cfg.weak_share + 1e-9 and (cfg.weak_trees or not extended) and nw == 1.0
                 for j in (0, 1) if within else (0,):
                     # macro-F1 first, log loss between equals; the general model wins exact ties
                     if (sc[0], -sc[1]) > (best[j][0][0], -best[j][0][1]):

@@ -3,6 +3,8 @@ refuses data that cannot calibrate."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -228,3 +230,21 @@ def test_windows_overlapping_the_held_out_ones_are_left_out(general_model):
     val_h, _ = held_out_windows(half, rows_h)
     gap_h = held_out_gap(half, rows_h, val_h)
     assert gap_h.sum() == len(np.unique(half.y[val_h]))
+
+
+def test_a_small_held_out_gain_keeps_the_general_model(general_model):
+    """A participant like the general model's own: whatever calibration gains on a few held-out
+    windows is under the strong-gain bar, so the personal model is the general one, and says why."""
+    model, _ = general_model
+    result = calibrate_sessions(model, [activity_session("P2", 100, seconds=30)], CFG)
+    blend = result.model.info.calibration["blend"]
+    assert blend["general_head"] == 1.0 and blend["trees"] == "general" and blend["network_weight"] == 1.0
+    gain = blend["chosen_held_out"]["macro_f1"] - blend["general_held_out"]["macro_f1"]
+    assert gain < CFG.strong_gain
+    assert any("weak evidence" in w for w in result.warnings)
+    later = calibration_dataset(model, [activity_session("P2", 7, bouts=5)])
+    np.testing.assert_allclose(result.model.predict_proba(later.X), model.predict_proba(later.X), atol=1e-6)
+    # asked to keep half of a weak calibration, it keeps half of the heads and nothing else
+    half = calibrate_sessions(model, [activity_session("P2", 100, seconds=30)], replace(CFG, weak_share=0.5))
+    kept = half.model.info.calibration["blend"]
+    assert kept["general_head"] >= 0.5 and kept["trees"] == "general" and kept["network_weight"] == 1.0
