@@ -7,17 +7,20 @@ labelled recording of the participant (30-60 s of each activity) is enough to ad
 * the participant's windows are cut exactly as training cuts them
   (:func:`harlab.ml.dataset.build_dataset` with the model's track, window, stride, rate,
   channels and classes), and mapped into the model's wearing orientation as prediction does;
-* the network member keeps its trunk frozen (the convolutions learnt from many people) and
-  only its last layers are fine-tuned (:meth:`~harlab.ml.models.CNN1D.classify`: the context
-  mix, if any, and the output layer); the trunk's features are computed once per window (and
-  for a few jittered copies), so an epoch costs a matrix product;
+* the network member keeps its trunk (and context mix) frozen and gets two candidate output
+  layers over the trunk's features: the general one fine-tuned, and a class-mean head of the
+  participant's own, both temperature-matched to the general head's confidence; the trunk's
+  features are computed once per window (and for a few jittered copies), so an epoch costs a
+  matrix product;
 * the LightGBM member keeps its trees and grows a few more on the participant's windows
   (continued boosting from the general booster, class-weighted);
-* early stopping watches the last time block of each class of each calibration recording
-  (:func:`harlab.ml.dataset.time_blocks`): other minutes of the same person. Epoch 0 (the
-  general model unchanged) competes too, so a member that calibration does not help stays as
-  it was. Once the epochs and rounds are chosen, both members are fitted again on all the
-  calibration windows for that many (a minute per activity is too little to leave a fifth out);
+* held out: the last bout of an activity recorded in several, else the last time block of each
+  class of each recording (:func:`held_out_windows`), with the windows overlapping them left out
+  of the fit (:func:`held_out_gap`). Early stopping watches them, and the ensemble's blend
+  (general / fine-tuned / class-mean heads, general or extended trees, member weights) is chosen
+  on them by macro-F1, then log loss; a gain under ``strong_gain`` is weak evidence and keeps
+  the general model (``weak_share``), as does too little held out. Once chosen, the heads and
+  trees are fitted again on all the calibration windows and blended as chosen;
 * a class the participant labelled too little of (or not at all) keeps the general model's
   behaviour: its output row of the network and its trees are never updated (its gradient is
   zero), so its score for any window is the general model's. It stays in the class list.
