@@ -29,7 +29,9 @@ benchmarks/results/personal-DATE.json (``--out``).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import replace
@@ -46,10 +48,27 @@ import harlab  # noqa: E402
 from harlab.ml.calibration import CalibrationConfig, CalibrationRefused, calibrate  # noqa: E402
 from harlab.ml.dataset import Dataset, time_blocks  # noqa: E402
 from harlab.ml.metrics import classification_report, grouped_kfold  # noqa: E402
+from harlab.ml.model_archive import MODEL_SUFFIX  # noqa: E402
 from harlab.ml.modelfile import ActivityModel  # noqa: E402
 from harlab.ml.training import TrainConfig, train  # noqa: E402
 
 LOADERS = {"wisdm": load_wisdm, "uci": load_uci}
+#: ways of calibrating measured side by side (``--variants``): CalibrationConfig fields changed
+#: from the defaults; "calibrated" is the default calibration
+VARIANTS: dict[str, dict] = {
+    "calibrated": {},
+    # keep whatever blend the held-out windows chose, however small the gain
+    "uncapped": {"weak_share": 1.0, "weak_trees": True},
+    # half or a quarter of the heads on weak evidence (the default keeps the general model)
+    "weak50": {"weak_share": 0.5},
+    "weak25": {"weak_share": 0.25},
+    "weak0": {"weak_share": 0.0},
+    "no-class-mean": {"class_mean_head": False},  # blend general and fine-tuned heads only
+    "fixed-tuned": {"blend_grid": (1.0,), "network_weights": (1.0,), "class_mean_head": False},
+    "class-mean-only": {"tuned_head": False},  # blend general and class-mean heads only
+    "augment6": {"augment_copies": 6},
+    "no-gap": {"gap": False},
+}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -73,6 +92,19 @@ def calibration_subset(data: Dataset, idx: np.ndarray) -> Dataset:
     sub = data.subset(idx)
     ws = data.windows
     sub.blocks = time_blocks(ws.session_index[idx], ws.start_s[idx], data.y[idx])
+    # the windows' times and recordings too, as calibration_dataset gives them (calibration
+    # leaves out of its fit the windows that overlap a held-out one)
+    sub.windows = replace(
+        ws,
+        X=ws.X[idx],
+        y=ws.y[idx],
+        participant=ws.participant[idx],
+        session=ws.session[idx],
+        session_index=ws.session_index[idx],
+        start_s=ws.start_s[idx],
+        video_start_s=None if ws.video_start_s is None else ws.video_start_s[idx],
+        video_end_s=None if ws.video_end_s is None else ws.video_end_s[idx],
+    )
     return sub
 
 
@@ -89,11 +121,17 @@ def summarise(rows: list[dict], seconds: list[float]) -> dict:
         if not r:
             continue
         entry: dict = {"subjects": len(r)}
-        for m in ("general", "calibrated", "own"):
+        variants = [k for k in r[0] if k.startswith("cal:") and not k.endswith(("_s", "_blend"))]
+        models = ["general", "calibrated", *variants, "own"]
+        for m in models:
             vals = [x[m] for x in r if x.get(m) is not None]
             if vals:
                 entry[m] = {"mean": round(float(np.mean(vals)), 4), "worst": round(float(np.min(vals)), 4)}
         times = [x["calibrate_s"] for x in r if x.get("calibrate_s") is not None]
+        for m in models:
+            t = [x[f"{m}_s"] for x in r if x.get(f"{m}_s") is not None]
+            if t and m in entry:
+                entry[m]["seconds"] = {"mean": round(float(np.mean(t)), 2), "max": round(float(np.max(t)), 2)}
         if times:
             entry["calibrate_s"] = {
                 "mean": round(float(np.mean(times)), 2),
@@ -102,6 +140,25 @@ def summarise(rows: list[dict], seconds: list[float]) -> dict:
         entry["refused"] = sum(1 for x in r if x.get("refused"))
         out[str(int(n) if float(n).is_integer() else n)] = entry
     return out
+
+
+def cache_path(args: argparse.Namespace, name: str, fold: int, train_groups: np.ndarray) -> Path | None:
+    """Where the general model of this dataset, fold and training settings is kept between runs
+    (``--cache-dir``), named by a hash of everything that makes it: training it takes minutes."""
+    if not args.cache_dir:
+        return None
+    key = {
+        "dataset": name,
+        "fold": fold,
+        "train_subjects": sorted(str(g) for g in np.unique(train_groups)),
+        "preset": args.preset,
+        "epochs": args.epochs,
+        "refit": not args.no_refit,
+        "seed": args.seed,
+        "harlab_version": harlab.__version__,
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    return Path(args.cache_dir) / f"general-{name}-fold{fold}-{digest}{MODEL_SUFFIX}"
 
 
 def run_dataset(name: str, args: argparse.Namespace) -> dict:
@@ -125,19 +182,33 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
     )
     own_cfg = replace(general_cfg, preset=args.own_preset, epochs=min(args.epochs, 20))
     cal_cfg = CalibrationConfig(threads=args.threads, seed=args.seed)
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
     rows: list[dict] = []
     train_s = []
     for f, (tr, te) in enumerate(folds):
         if args.max_train_subjects:
             tr = tr[np.isin(data.groups[tr], np.unique(data.groups[tr])[: args.max_train_subjects])]
         t0 = time.perf_counter()
-        general = train(
-            data.X[tr], data.y[tr], data.groups[tr], data.info, general_cfg, context=data.context[tr]
-        )
-        train_s.append(time.perf_counter() - t0)
-        log(
-            f"{name} fold {f + 1}/{len(folds)}: general model trained on {len(tr)} windows in {train_s[-1]:.0f} s"
-        )
+        cached = cache_path(args, name, f, data.groups[tr])
+        if cached is not None and cached.exists():
+            general = ActivityModel.load(cached)
+            log(f"{name} fold {f + 1}/{len(folds)}: general model read from {cached}")
+        else:
+            general = train(
+                data.X[tr], data.y[tr], data.groups[tr], data.info, general_cfg, context=data.context[tr]
+            )
+            train_s.append(time.perf_counter() - t0)
+            log(
+                f"{name} fold {f + 1}/{len(folds)}: general model trained on {len(tr)} windows "
+                f"in {train_s[-1]:.0f} s"
+            )
+            if cached is not None:
+                general.save(cached)
+        if args.train_only:
+            continue
         test_subjects = np.unique(data.groups[te])[: args.max_test_subjects or None]
         for subj in test_subjects:
             idx = te[data.groups[te] == subj]
@@ -154,14 +225,21 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
                     continue
                 row["general"] = macro_f1(general, data, rest)
                 sub = calibration_subset(data, cal)
+                for variant in variants:
+                    try:
+                        t1 = time.perf_counter()
+                        res = calibrate(general, sub, replace(cal_cfg, **VARIANTS[variant]))
+                        row[f"cal:{variant}_s"] = time.perf_counter() - t1
+                        row[f"cal:{variant}"] = macro_f1(res.model, data, rest)
+                        row[f"cal:{variant}_blend"] = res.model.info.calibration["blend"]
+                    except CalibrationRefused as exc:
+                        row["refused"] = str(exc)
+                        break
+                row["calibrated"] = row.get(f"cal:{variants[0]}")
+                row["calibrate_s"] = row.get(f"cal:{variants[0]}_s")
                 try:
-                    t1 = time.perf_counter()
-                    res = calibrate(general, sub, cal_cfg)
-                    row["calibrate_s"] = time.perf_counter() - t1
-                    row["calibrated"] = macro_f1(res.model, data, rest)
-                except CalibrationRefused as exc:
-                    row["refused"] = str(exc)
-                try:
+                    if args.no_own:
+                        raise RuntimeError("not measured (--no-own)")
                     own = train(
                         sub.X,
                         sub.y,
@@ -176,9 +254,12 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
                 except Exception as exc:  # too few windows of a class to train on is a result too
                     row["own_error"] = str(exc)
                 rows.append(row)
+                scores = "  ".join(
+                    f"{v} {row.get(f'cal:{v}', float('nan')):.3f} ({row.get(f'cal:{v}_s') or 0:.1f} s)"
+                    for v in variants
+                )
                 log(
-                    f"{name} {subj} N={n:g}s: general {row['general']:.3f}  calibrated "
-                    f"{row.get('calibrated', float('nan')):.3f} ({row.get('calibrate_s', 0):.1f} s)  "
+                    f"{name} {subj} N={n:g}s: general {row['general']:.3f}  {scores}  "
                     f"own {row.get('own', float('nan')):.3f}  [{len(cal)} cal / {len(rest)} test windows]"
                 )
     return {
@@ -210,6 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-refit", action="store_true", help="general model without the refit (half the time)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--cache-dir", default=None, help="keep each fold's general model here and reuse it (same settings)"
+    )
+    ap.add_argument(
+        "--variants",
+        default="calibrated",
+        help=f"calibrations compared in the run, the first reported as 'calibrated' ({', '.join(VARIANTS)})",
+    )
+    ap.add_argument("--no-own", action="store_true", help="skip the model trained on calibration data alone")
+    ap.add_argument("--train-only", action="store_true", help="train (and cache) the general models only")
     ap.add_argument("--out", default=None, help="results file (default: results/personal-DATE.json)")
     args = ap.parse_args(argv)
     quick = bool(
@@ -222,10 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         "quick_run": quick,
         "settings": vars(args),
         "calibration": vars(CalibrationConfig()),
+        "machine": {"cpus": os.cpu_count(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
         "datasets": {},
     }
     for name in args.datasets.split(","):
         result["datasets"][name] = run_dataset(name, args)
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out = (
         Path(args.out)
         if args.out

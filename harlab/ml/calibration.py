@@ -7,17 +7,20 @@ labelled recording of the participant (30-60 s of each activity) is enough to ad
 * the participant's windows are cut exactly as training cuts them
   (:func:`harlab.ml.dataset.build_dataset` with the model's track, window, stride, rate,
   channels and classes), and mapped into the model's wearing orientation as prediction does;
-* the network member keeps its trunk frozen (the convolutions learnt from many people) and
-  only its last layers are fine-tuned (:meth:`~harlab.ml.models.CNN1D.classify`: the context
-  mix, if any, and the output layer); the trunk's features are computed once per window (and
-  for a few jittered copies), so an epoch costs a matrix product;
+* the network member keeps its trunk (and context mix) frozen and gets two candidate output
+  layers over the trunk's features: the general one fine-tuned, and a class-mean head of the
+  participant's own, both temperature-matched to the general head's confidence; the trunk's
+  features are computed once per window (and for a few jittered copies), so an epoch costs a
+  matrix product;
 * the LightGBM member keeps its trees and grows a few more on the participant's windows
   (continued boosting from the general booster, class-weighted);
-* early stopping watches the last time block of each class of each calibration recording
-  (:func:`harlab.ml.dataset.time_blocks`): other minutes of the same person. Epoch 0 (the
-  general model unchanged) competes too, so a member that calibration does not help stays as
-  it was. Once the epochs and rounds are chosen, both members are fitted again on all the
-  calibration windows for that many (a minute per activity is too little to leave a fifth out);
+* held out: the last bout of an activity recorded in several, else the last time block of each
+  class of each recording (:func:`held_out_windows`), with the windows overlapping them left out
+  of the fit (:func:`held_out_gap`). Early stopping watches them, and the ensemble's blend
+  (general / fine-tuned / class-mean heads, general or extended trees, member weights) is chosen
+  on them by macro-F1, then log loss; a gain under ``strong_gain`` is weak evidence and keeps
+  the general model (``weak_share``), as does too little held out. Once chosen, the heads and
+  trees are fitted again on all the calibration windows and blended as chosen;
 * a class the participant labelled too little of (or not at all) keeps the general model's
   behaviour: its output row of the network and its trees are never updated (its gradient is
   zero), so its score for any window is the general model's. It stays in the class list.
@@ -33,6 +36,7 @@ the parent's run, a registered version) is :mod:`harlab.mlops.calibration_pipeli
 from __future__ import annotations
 
 import copy
+import json
 import math
 import threading
 import time
@@ -107,6 +111,30 @@ class CalibrationConfig:
     epochs_unwatched: int = 10
     rounds_unwatched: int = 20
     refit: bool = True  #: fit again on every calibration window once early stopping has chosen
+    #: leave out of the fit the windows that overlap a held-out one (they share samples)
+    gap: bool = True
+    #: weights tried for the fine-tuned and the class-mean heads in the blend with the general
+    #: head (pairs summing to at most 1); the held-out block chooses
+    blend_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    #: whether the fine-tuned head is blended in (False: the last layers are not fine-tuned)
+    tuned_head: bool = True
+    #: whether the class-mean head (nearest class mean over the network's features) is blended in
+    class_mean_head: bool = True
+    #: factors tried on the networks' weight in the ensemble (the trees' stays)
+    network_weights: tuple[float, ...] = (0.5, 1.0, 2.0)
+    #: fewer held-out windows than this (or one activity) cannot choose a blend ...
+    min_held_out: int = 6
+    #: ... which is then (fine-tuned, class-mean) head weights, the rest the general head's
+    unjudged_blend: tuple[float, float] = (0.5, 0.0)
+    #: a small held-out gain is weak evidence (a few windows, often the end of the bout the fit
+    #: saw): under ``strong_gain`` macro-F1 at most this share of the heads is calibration (0:
+    #: the general model is kept; 0.5 and 0.25 still cost UCI HAPT, see docs/ML.md), ...
+    weak_share: float = 0.0
+    #: ... and the extended trees are kept only if this is set
+    weak_trees: bool = False
+    #: a held-out gain this large keeps the blend it chose (a participant the general model serves
+    #: badly gains far more than a held-out block flatters)
+    strong_gain: float = 0.15
     seed: int = 0
     threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
 
@@ -210,37 +238,38 @@ def _embed(net: nn.Module, Xn: np.ndarray, batch: int = 512) -> torch.Tensor:
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def _head_params(net: nn.Module, train_mix: bool) -> list[nn.Parameter]:
-    params = list(_network(net).head.parameters())
+def _penultimate(net: nn.Module, E: torch.Tensor, C: torch.Tensor | None) -> torch.Tensor:
+    """What the output layer sees: the trunk's features through the (frozen) context mix, if any."""
     mix = getattr(net, "mix", None)
-    if train_mix and mix is not None:
-        params += list(mix.parameters())
-    return params
+    if mix is None:
+        return E.clone()
+    if C is None:
+        raise CalibrationRefused("the network needs recording-context inputs the calibration data lacks")
+    net.eval()
+    with torch.no_grad():
+        return torch.as_tensor(mix(torch.cat([E, C], dim=1))).clone()
 
 
 def _fit_head(
-    net: nn.Module,
-    E: torch.Tensor,
-    C: torch.Tensor | None,
+    head: nn.Linear,
+    Z: torch.Tensor,
     y: np.ndarray,
     labelled: np.ndarray,
     epochs: int,
     cfg: CalibrationConfig,
-    val: tuple[torch.Tensor, torch.Tensor | None, np.ndarray] | None,
+    val: tuple[torch.Tensor, np.ndarray] | None,
     progress: ProgressFn | None,
     cancel: threading.Event | None,
     stage: str,
 ) -> tuple[int, list[dict[str, float]]]:
-    """Fine-tune ``net``'s last layers in place on trunk features ``E`` (and context ``C``);
-    returns the best epoch (0 = the weights it came with) and the per-epoch curve.
+    """Fine-tune the output layer ``head`` in place on penultimate features ``Z``; returns the
+    best epoch (0 = the weights it came with) and the per-epoch curve.
 
     The output rows of classes not in ``labelled`` get no gradient and no decay, so their
-    logits stay the general model's. The context mix is shared by every class: it is tuned only
-    when every class is labelled."""
+    logits stay the general model's. The context mix (shared by every class) stays frozen, so
+    every candidate head calibration blends is a linear map of the same features."""
     k = len(labelled)
-    layers = _network(net)
-    train_mix = bool(labelled.all())
-    params = _head_params(net, train_mix)
+    params = list(head.parameters())
     start = [p.detach().clone() for p in params]
     opt = torch.optim.Adam(params, lr=cfg.lr)
     w = torch.from_numpy(class_weights(y, k))
@@ -252,10 +281,9 @@ def _fit_head(
 
     def score() -> tuple[float, float, float]:
         assert val is not None
-        Ev, Cv, yv = val
-        net.eval()
-        with torch.inference_mode():
-            logits = layers.classify(Ev, Cv)
+        Zv, yv = val
+        with torch.no_grad():
+            logits = head(Zv)
             loss = float(eval_loss(logits, torch.from_numpy(yv)).item())
         rep = classification_report(yv, logits.argmax(1).numpy(), [str(i) for i in range(k)])
         return rep["macro_f1"], loss, rep["accuracy"]
@@ -269,21 +297,19 @@ def _fit_head(
         best = (f1, -loss)
     stale = 0
     for epoch in range(1, epochs + 1):
-        order = rng.permutation(len(E))
-        net.train()
+        order = rng.permutation(len(Z))
         tot, ok, seen = 0.0, 0, 0
         for i in range(0, len(order), cfg.batch_size):
             _check_cancel(cancel)
             idx = torch.from_numpy(order[i : i + cfg.batch_size])
             opt.zero_grad()
-            logits = layers.classify(E[idx], None if C is None else C[idx])
+            logits = head(Z[idx])
             loss = loss_fn(logits, yt_all[idx])
             if cfg.anchor > 0:
                 loss = loss + cfg.anchor * sum(
                     ((p - s) ** 2).sum() for p, s in zip(params, start, strict=True)
                 )
             loss.backward()
-            head = layers.head
             if head.weight.grad is not None:
                 head.weight.grad[frozen_rows] = 0.0
             if head.bias is not None and head.bias.grad is not None:
@@ -314,8 +340,137 @@ def _fit_head(
         with torch.no_grad():
             for p, b in zip(params, best_state, strict=True):
                 p.copy_(b)
-    net.eval()
     return best_epoch, history
+
+
+def _class_mean_head(
+    Z: torch.Tensor, y: np.ndarray, labelled: np.ndarray, general: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A head of the participant's own: nearest class mean over the penultimate features, with
+    one diagonal variance shared by the classes (shrunk halfway to its mean: a minute per
+    activity estimates little), so it is linear in the features (Gaussian naive Bayes with a
+    shared variance). Rows of classes not labelled are the general head's."""
+    Wg, bg = general
+    z = Z.detach().numpy().astype(np.float64)
+    W, b = Wg.astype(np.float64).copy(), bg.astype(np.float64).copy()
+    mu = np.zeros((len(labelled), z.shape[1]))
+    have = np.zeros(len(labelled), bool)
+    for c in np.flatnonzero(labelled):
+        sel = y == c
+        if sel.any():
+            mu[c], have[c] = z[sel].mean(axis=0), True
+    if have.sum() < 2:
+        return W, b
+    resid = z[have[y]] - mu[y[have[y]]]
+    var = resid.var(axis=0)
+    var = 0.5 * var + 0.5 * var.mean() + 1e-6
+    rows = np.flatnonzero(have)
+    W[rows] = mu[rows] / var
+    b[rows] = -0.5 * (mu[rows] ** 2 / var).sum(axis=1)
+    return W, b
+
+
+def _logits(head: tuple[np.ndarray, np.ndarray], Z: np.ndarray) -> np.ndarray:
+    return np.asarray(Z @ head[0].T + head[1])
+
+
+def _matched_scale(
+    head: tuple[np.ndarray, np.ndarray],
+    general: tuple[np.ndarray, np.ndarray],
+    Z: np.ndarray,
+    rows: np.ndarray,
+) -> float:
+    """The factor on ``head``'s rows ``rows`` (the calibrated classes) that makes its mean top
+    probability on ``Z`` the general head's: a fine-tuned head is sharper on the windows it was
+    fitted to, and in an average the sharper member decides (temperature scaling, 1/T)."""
+    target = float(_softmax(_logits(general, Z)).max(axis=1).mean())
+    base = _logits(head, Z)
+
+    def confidence(scale: float) -> float:
+        lg = base.copy()
+        lg[:, rows] *= scale
+        return float(_softmax(lg).max(axis=1).mean())
+
+    lo, hi = -12.0, 4.0  # log scale
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if confidence(math.exp(mid)) < target:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(0.5 * (lo + hi))
+
+
+@dataclass
+class _HeadSet:
+    """A network member's candidate output layers, each a linear map of the same features:
+    the general head, the fine-tuned one and the class-mean one, the last two scaled to the
+    general head's confidence on the participant's windows."""
+
+    general: tuple[np.ndarray, np.ndarray]
+    tuned: tuple[np.ndarray, np.ndarray]
+    own: tuple[np.ndarray, np.ndarray]
+    labelled: np.ndarray
+
+    def blend(self, tuned: float, own: float) -> tuple[np.ndarray, np.ndarray]:
+        """(weight, bias) of ``(1 - tuned - own) general + tuned * fine-tuned + own * class-mean``
+        (logits blended: the blend is one output layer); rows of classes not calibrated are the
+        general head's, exactly."""
+        g = 1.0 - tuned - own
+        W = g * self.general[0] + tuned * self.tuned[0] + own * self.own[0]
+        b = g * self.general[1] + tuned * self.tuned[1] + own * self.own[1]
+        W[~self.labelled], b[~self.labelled] = (
+            self.general[0][~self.labelled],
+            self.general[1][~self.labelled],
+        )
+        return W, b
+
+
+def _head_set(
+    general: tuple[np.ndarray, np.ndarray],
+    tuned_head: nn.Linear,
+    Z: torch.Tensor,
+    y: np.ndarray,
+    labelled: np.ndarray,
+) -> _HeadSet:
+    rows = np.flatnonzero(labelled)
+    z = Z.detach().numpy().astype(np.float64)
+    out = []
+    for h in (
+        (
+            tuned_head.weight.detach().numpy().astype(np.float64),
+            tuned_head.bias.detach().numpy().astype(np.float64),
+        ),
+        _class_mean_head(Z, y, labelled, general),
+    ):
+        s = _matched_scale(h, general, z, rows)
+        W, b = h[0].copy(), h[1].copy()
+        W[rows] *= s
+        b[rows] *= s
+        out.append((W, b))
+    return _HeadSet(general, out[0], out[1], labelled)
+
+
+@dataclass
+class _TorchParts:
+    """What calibration learnt for one network member: the candidate heads fitted without the
+    held-out block (``split``) and on every window (``final``), and the held-out features."""
+
+    member: TorchMember
+    split: _HeadSet
+    final: _HeadSet
+    Z_val: np.ndarray | None
+    summary: dict[str, Any]
+
+    def member_with(self, heads: _HeadSet, tuned: float, own: float) -> TorchMember:
+        net = copy.deepcopy(self.member.net)
+        W, b = heads.blend(tuned, own)
+        head = _network(net).head
+        with torch.no_grad():
+            head.weight.copy_(torch.from_numpy(W.astype(np.float32)))
+            head.bias.copy_(torch.from_numpy(b.astype(np.float32)))
+        m = self.member
+        return TorchMember(m.arch, net, m.mean, m.std, m.channels, m.units)
 
 
 def _calibrate_torch(
@@ -323,47 +478,56 @@ def _calibrate_torch(
     X: np.ndarray,
     ctx: References | None,
     y: np.ndarray,
+    train: np.ndarray,
     val: np.ndarray,
     labelled: np.ndarray,
     cfg: CalibrationConfig,
     triads: list[tuple[int, int, int]],
     progress: ProgressFn | None,
     cancel: threading.Event | None,
-) -> tuple[TorchMember, TorchMember, dict[str, Any]]:
-    """(member fitted on the non-held-out windows, member refitted on all, summary)."""
+) -> _TorchParts:
+    """The candidate heads of a network member: fitted on ``train`` watching ``val``, then
+    (``cfg.refit``) again on every window for the epochs that did best."""
     kind = member.arch.kind
     C_all = member.context_inputs(X, ctx)
     rng = np.random.default_rng(cfg.seed)
+    head0 = _network(member.net).head
+    general = (
+        head0.weight.detach().numpy().astype(np.float64).copy(),
+        head0.bias.detach().numpy().astype(np.float64).copy(),
+    )
 
-    def features(idx: np.ndarray, copies: int) -> tuple[torch.Tensor, torch.Tensor | None, np.ndarray]:
-        """Trunk features of windows ``idx`` and of ``copies`` jittered copies of them."""
+    def features(idx: np.ndarray, copies: int) -> tuple[torch.Tensor, np.ndarray]:
+        """Penultimate features of windows ``idx`` and of ``copies`` jittered copies of them."""
         xs = [X[idx]] + [augment_batch(X[idx], triads, "jitter", rng) for _ in range(copies)]
         E = torch.cat([_embed(member.net, member.normalise(x)) for x in xs])
         C = None if C_all is None else torch.from_numpy(np.tile(C_all[idx], (copies + 1, 1)))
-        return E, C, np.tile(y[idx], copies + 1)
+        return _penultimate(member.net, E, C), np.tile(y[idx], copies + 1)
 
-    tr = np.flatnonzero(~val)
-    net = copy.deepcopy(member.net)
-    E, C, yt = features(tr, cfg.augment_copies)
+    def fitted(
+        idx: np.ndarray, epochs: int, vset: tuple[torch.Tensor, np.ndarray] | None, stage: str
+    ) -> tuple[_HeadSet, int, list[dict[str, float]]]:
+        Z, yz = features(idx, cfg.augment_copies)
+        head = copy.deepcopy(head0)
+        best, history = _fit_head(head, Z, yz, labelled, epochs, cfg, vset, progress, cancel, stage)
+        n = len(idx)  # the class means and the confidence match use the windows as recorded
+        return _head_set(general, head, Z[:n], yz[:n], labelled), best, history
+
     vset = None
+    Z_val = None
     if val.any():
-        Ev, Cv, yv = features(np.flatnonzero(val), 0)
-        vset = (Ev, Cv, yv)
+        Zv, yv = features(np.flatnonzero(val), 0)
+        vset, Z_val = (Zv, yv), Zv.numpy().astype(np.float64)
     epochs = cfg.epochs if val.any() else min(cfg.epochs, cfg.epochs_unwatched)
-    best_epoch, history = _fit_head(
-        net, E, C, yt, labelled, epochs, cfg, vset, progress, cancel, f"{kind} last layers"
-    )
-    split = TorchMember(member.arch, net, member.mean, member.std, member.channels, member.units)
+    if not cfg.tuned_head:
+        epochs = 0
+    split, best_epoch, history = fitted(np.flatnonzero(train), epochs, vset, f"{kind} last layers")
     summary: dict[str, Any] = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history}
     final = split
     if cfg.refit and val.any():
-        net2 = copy.deepcopy(member.net)
-        if best_epoch > 0:
-            E2, C2, y2 = features(np.arange(len(X)), cfg.augment_copies)
-            _fit_head(net2, E2, C2, y2, labelled, best_epoch, cfg, None, progress, cancel, f"{kind} refit")
-        final = TorchMember(member.arch, net2, member.mean, member.std, member.channels, member.units)
+        final, _, _ = fitted(np.arange(len(X)), best_epoch, None, f"{kind} refit")
         summary["refit_epochs"] = best_epoch
-    return split, final, summary
+    return _TorchParts(member, split, final, Z_val, summary)
 
 
 # -- the boosted trees -----------------------------------------------------------------------------
@@ -390,12 +554,13 @@ def _calibrate_gbm(
     X: np.ndarray,
     ctx: References | None,
     y: np.ndarray,
+    train: np.ndarray,
     val: np.ndarray,
     labelled: np.ndarray,
     cfg: CalibrationConfig,
     progress: ProgressFn | None,
     cancel: threading.Event | None,
-) -> tuple[BoostedFeaturesMember, BoostedFeaturesMember, dict[str, Any]]:
+) -> tuple[BoostedFeaturesMember, BoostedFeaturesMember, dict[str, Any], np.ndarray]:
     """Continued boosting from the general booster on the participant's windows.
 
     The objective is softmax cross-entropy with the gradient of unlabelled classes set to
@@ -487,25 +652,26 @@ def _calibrate_gbm(
         return out
 
     try:
-        return _continue_boosting(member, F, y, val, cfg, boost, as_member)
+        return (*_continue_boosting(member, F, y, train, val, cfg, boost, as_member), F)
     except lgb.basic.LightGBMError as exc:  # e.g. too few windows for any feature to split on
-        return member, member, {"best_rounds": 0, "kept_general_trees": str(exc)[:300]}
+        return member, member, {"best_rounds": 0, "kept_general_trees": str(exc)[:300]}, F
 
 
 def _continue_boosting(
     member: BoostedFeaturesMember,
     F: np.ndarray,
     y: np.ndarray,
+    train: np.ndarray,
     val: np.ndarray,
     cfg: CalibrationConfig,
     boost: Callable[..., tuple[Any, list[float]]],
     as_member: Callable[[Any, int], BoostedFeaturesMember],
 ) -> tuple[BoostedFeaturesMember, BoostedFeaturesMember, dict[str, Any]]:
-    """Boost on the non-held-out windows watching the held-out ones, then again on all for the
+    """Boost on the ``train`` windows watching the held-out ones, then again on all for the
     rounds that did best (none when the general trees did better)."""
     summary: dict[str, Any] = {}
     rounds = cfg.gbm_rounds
-    tr = np.flatnonzero(~val)
+    tr = np.flatnonzero(train)
     if val.any() and rounds > 0:
         general = member.predict_features(F[val], compiled=False)
         yv = y[val]
@@ -532,6 +698,219 @@ def _continue_boosting(
     summary["best_rounds"] = rounds
     m = as_member(booster, rounds)
     return m, m, summary
+
+
+# -- the ensemble: how much of the calibration to keep ---------------------------------------------
+
+
+def held_out_windows(data: Dataset, rows: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(mask over ``data``'s windows ``rows`` of the windows held out, whether any activity was
+    held out as a whole bout). An activity recorded in two bouts or more (in one recording, or
+    one in each of several; windows of a bout are at most a stride and a half apart) holds out
+    its last bout: a person sits or walks a little differently each time, and only another bout
+    shows calibration what that costs (on UCI HAPT a model calibrated on one bout of sitting
+    took the next bouts for standing). An activity of one bout holds out its last time block
+    (:data:`HELD_OUT_BLOCK`), which measures the rest of that bout only."""
+    blocks = np.asarray(data.blocks)[rows] if data.blocks is not None else np.zeros(len(rows), str)
+    val = blocks == HELD_OUT_BLOCK
+    ws = data.windows
+    if len(ws) != len(data):
+        return val, False
+    si, st, y = ws.session_index[rows], ws.start_s[rows], np.asarray(data.y)[rows]
+    by_bout = False
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        idx = idx[np.lexsort((st[idx], si[idx]))]
+        new_bout = (np.diff(si[idx]) != 0) | (np.diff(st[idx]) > ws.stride_s * 1.5 + 1e-9)
+        breaks = np.flatnonzero(new_bout)
+        if len(breaks) == 0:
+            continue
+        val[idx] = False
+        val[idx[breaks[-1] + 1 :]] = True
+        by_bout = True
+    return val, by_bout
+
+
+def held_out_gap(data: Dataset, rows: np.ndarray, val: np.ndarray) -> np.ndarray:
+    """Among ``data``'s windows ``rows`` (``val`` marks the held-out ones), those not held out
+    that overlap a held-out window of the same recording: overlapping windows share samples, so
+    fitting on them would let the held-out block see what it should judge. Without the windows'
+    times (a subset of a dataset), the window of each activity just before each run of held-out
+    ones in row order (recording order), when it is of the time block before."""
+    gap = np.zeros(len(rows), bool)
+    if not val.any():
+        return gap
+    ws = data.windows
+    if len(ws) == len(data):
+        si, st = ws.session_index[rows], ws.start_s[rows]
+        for s in np.unique(si[val]):
+            vs = st[val & (si == s)]
+            cand = np.flatnonzero(~val & (si == s))
+            near = np.abs(st[cand][:, None] - vs[None, :]).min(axis=1) < ws.window_s - 1e-9
+            gap[cand[near]] = True
+        return gap
+    blocks = np.asarray(data.blocks)[rows] if data.blocks is not None else np.zeros(len(rows), str)
+    before = f"time block {N_TIME_BLOCKS - 1}"
+    y = np.asarray(data.y)[rows]
+    for c in np.unique(y[val]):
+        idx = np.flatnonzero(y == c)
+        starts = np.flatnonzero(val[idx][1:] & ~val[idx][:-1]) + 1  # a held-out run begins
+        for i in starts:
+            if blocks[idx[i - 1]] == before:
+                gap[idx[i - 1]] = True
+    return gap
+
+
+@dataclass
+class _Choice:
+    """The blend calibration keeps: network heads ``(1 - tuned - own) general + tuned fine-tuned
+    + own class-mean``, the trees extended or the general ones, and the networks' weight in the
+    ensemble times ``network_weight``; with the held-out scores that chose it."""
+
+    tuned: float
+    own: float
+    trees: bool
+    network_weight: float
+    reason: str = ""  #: why the evidence did not choose (empty when it did)
+    candidates: int = 0
+    general_score: tuple[float, float] | None = None  #: held-out (macro-F1, log loss)
+    chosen_score: tuple[float, float] | None = None
+    general_proba: np.ndarray | None = None
+    chosen_proba: np.ndarray | None = None
+
+    def record(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "general_head": round(1.0 - self.tuned - self.own, 4),
+            "tuned_head": self.tuned,
+            "class_mean_head": self.own,
+            "trees": "extended" if self.trees else "general",
+            "network_weight": self.network_weight,
+            "candidates": self.candidates,
+        }
+        for k, v in (("general", self.general_score), ("chosen", self.chosen_score)):
+            if v is not None:
+                out[f"{k}_held_out"] = {"macro_f1": round(v[0], 4), "log_loss": round(v[1], 4)}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+def _choose_blend(
+    parts: Sequence[_TorchParts | tuple[Member, Member, Member, np.ndarray]],
+    weights: list[float],
+    y: np.ndarray,
+    val: np.ndarray,
+    labelled: np.ndarray,
+    cfg: CalibrationConfig,
+    by_bout: bool,
+) -> _Choice:
+    """Score every blend of the members fitted without the held-out windows on them and keep the
+    best by macro-F1, then log loss (the general model, first, wins exact ties).
+
+    A held-out gain under ``cfg.strong_gain`` is weak evidence: a few windows, often the end of
+    the bout the fit saw (``by_bout`` False), sharing its posture and way of wearing, which the
+    next bout may not (on UCI HAPT, calibrating on the first bout of sitting of each recording
+    cost the later bouts 0.1 macro-F1 while the held-out windows said it gained 0.09). Then at
+    most ``cfg.weak_share`` of the network heads is calibration (default none: the general
+    model) and the trees stay general unless ``cfg.weak_trees``. With too little held out to
+    judge (under ``cfg.min_held_out`` windows or one activity) the blend is
+    ``cfg.unjudged_blend``, no more than ``cfg.weak_share``, with the general trees."""
+    yv = y[val]
+    enough = int(val.sum()) >= cfg.min_held_out and len(np.unique(yv)) >= 2
+    has_trees = any(not isinstance(p, _TorchParts) for p in parts)
+    has_net = any(isinstance(p, _TorchParts) for p in parts)
+    if not enough:
+        tuned, own = cfg.unjudged_blend if has_net else (0.0, 0.0)
+        if tuned + own > cfg.weak_share:  # no evidence is no stronger than weak evidence
+            tuned, own = (cfg.weak_share * tuned / (tuned + own), cfg.weak_share * own / (tuned + own))
+        reason = (
+            f"only {counted(int(val.sum()), 'window')} could be held out, too few to measure what "
+            "calibration does: "
+            + (
+                "the general model is kept (record longer: a minute of each activity)"
+                if tuned + own == 0
+                else f"a fixed blend is kept ({tuned:g} fine-tuned head, {own:g} class-mean head, "
+                "the general trees)"
+            )
+        )
+        return _Choice(tuned, own, has_trees and cfg.weak_trees, 1.0, reason)
+    k = len(labelled)
+    grid = sorted(set(cfg.blend_grid))
+    owns = grid if cfg.class_mean_head else [0.0]
+    tunes = grid if cfg.tuned_head else [0.0]
+    pairs = [(0.0, 0.0)]
+    if has_net:
+        pairs += [(a, b) for a in tunes for b in owns if 0 < a + b <= 1.0 + 1e-9]
+    net_weights = sorted(set(cfg.network_weights)) if has_net and has_trees else [1.0]
+    # per member: probabilities of the held-out windows for each option
+    nets: list[tuple[float, dict[tuple[float, float], np.ndarray]]] = []
+    trees: list[tuple[float, np.ndarray, np.ndarray]] = []
+    for p, w in zip(parts, weights, strict=True):
+        if isinstance(p, _TorchParts):
+            assert p.Z_val is not None
+            nets.append((w, {ab: _softmax(_logits(p.split.blend(*ab), p.Z_val)) for ab in pairs}))
+        else:
+            general, split, _final, F = p
+            assert isinstance(general, BoostedFeaturesMember) and isinstance(split, BoostedFeaturesMember)
+            trees.append(
+                (
+                    w,
+                    general.predict_features(F[val], compiled=False),
+                    split.predict_features(F[val], compiled=False),
+                )
+            )
+    names = [str(i) for i in range(k)]
+
+    def proba(ab: tuple[float, float], extended: bool, nw: float) -> np.ndarray:
+        out = np.zeros((len(yv), k))
+        norm = 0.0
+        for w, opts in nets:
+            out += w * nw * opts[ab]
+            norm += w * nw
+        for w, g, s in trees:
+            out += w * (s if extended else g)
+            norm += w
+        return out / max(norm, 1e-12) if norm else out + 1.0 / k
+
+    def score(p: np.ndarray) -> tuple[float, float]:
+        f1 = float(classification_report(yv, p.argmax(1), names)["macro_f1"])
+        loss = float(-np.log(np.maximum(p[np.arange(len(yv)), yv], 1e-12)).mean())
+        return f1, loss
+
+    general_p = proba((0.0, 0.0), False, 1.0)
+    general_score = score(general_p)
+    keep = _Choice(0.0, 0.0, False, 1.0, general_proba=general_p, chosen_proba=general_p)
+    # (score, choice) of the best blend of all, and of the best within the one-bout limits
+    best = [(general_score, keep), (general_score, keep)]
+    n = 0
+    for ab in pairs:
+        for extended in [False, True] if has_trees else [False]:
+            for nw in net_weights:
+                n += 1
+                pr = proba(ab, extended, nw)
+                sc = score(pr)
+                # weak evidence changes neither the trees nor the members' weights
+                within = sum(ab) <= cfg.weak_share + 1e-9 and (cfg.weak_trees or not extended) and nw == 1.0
+                for j in (0, 1) if within else (0,):
+                    # macro-F1 first, log loss between equals; the general model wins exact ties
+                    if (sc[0], -sc[1]) > (best[j][0][0], -best[j][0][1]):
+                        best[j] = (sc, _Choice(ab[0], ab[1], extended, nw, chosen_proba=pr))
+    gain = best[0][0][0] - general_score[0]
+    chosen_score, chosen = best[0] if gain >= cfg.strong_gain else best[1]
+    if chosen is not best[0][1]:
+        chosen.reason = (
+            f"the held-out windows gain {gain:+.2f} macro-F1 with the best blend, under "
+            f"{cfg.strong_gain:g}: weak evidence"
+            + ("" if by_bout else " (the end of the bout calibration saw)")
+            + (
+                ", so the general model is kept"
+                if cfg.weak_share == 0
+                else f", so at most {cfg.weak_share:g} of the calibration is kept"
+            )
+        )
+    chosen.general_proba, chosen.candidates = general_p, n
+    chosen.general_score, chosen.chosen_score = general_score, chosen_score
+    return chosen
 
 
 # -- the whole calibration -------------------------------------------------------------------------
@@ -643,15 +1022,19 @@ def calibrate(
         raise CalibrationRefused("the calibration windows contain NaN or infinite values")
     labelled, warnings = _refuse_or_choose(data, cfg)
     use = labelled[data.y]  # windows of classes with too little data train nothing
-    sub = data.subset(np.flatnonzero(use)) if not use.all() else data
+    rows = np.flatnonzero(use)
+    sub = data.subset(rows) if not use.all() else data
     X = np.ascontiguousarray(sub.X, np.float32)
     y = np.asarray(sub.y, np.int64)
     ctx = sub.context if parent.needs_references else None
-    blocks = sub.blocks if sub.blocks is not None else np.zeros(len(y), str)
-    val = np.asarray(blocks == HELD_OUT_BLOCK)
+    val, by_bout = held_out_windows(data, rows)
+    gap = held_out_gap(data, rows, val) if cfg.gap else np.zeros(len(y), bool)
+    train = ~val & ~gap
     held_out = (
-        f"the last of {N_TIME_BLOCKS} time blocks of each activity's windows in each recording "
-        "(other minutes of the same participant; early stopping watched them too)"
+        ("the last bout of each activity recorded in several, otherwise " if by_bout else "")
+        + f"the last of {N_TIME_BLOCKS} time blocks of each activity's windows in each recording "
+        "(other minutes of the same participant; the windows overlapping them were left out of "
+        "the fit; early stopping and the choice of blend watched them, so 'after' is optimistic)"
     )
     if not val.any():
         warnings.append("no window could be held out: before/after scores are not measured")
@@ -665,35 +1048,39 @@ def calibrate(
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(cfg.seed)
     try:
-        split_members: list[Member] = []
-        final_members: list[Member] = []
+        parts: list[_TorchParts | tuple[Member, Member, Member, np.ndarray]] = []
         summaries: dict[str, dict[str, Any]] = {}
         for m in parent.members:
             _check_cancel(cancel)
             if isinstance(m, TorchMember):
-                ts, tf, summ = _calibrate_torch(m, Xc, ctxc, y, val, labelled, cfg, triads, progress, cancel)
-                summaries[m.arch.kind] = summ
-                split_members.append(ts)
-                final_members.append(tf)
+                tp = _calibrate_torch(m, Xc, ctxc, y, train, val, labelled, cfg, triads, progress, cancel)
+                summaries[m.arch.kind] = tp.summary
+                parts.append(tp)
             else:
-                gs, gf, summ = _calibrate_gbm(m, Xc, ctxc, y, val, labelled, cfg, progress, cancel)
+                gs, gf, summ, F = _calibrate_gbm(m, Xc, ctxc, y, train, val, labelled, cfg, progress, cancel)
                 summaries["lightgbm"] = summ
-                split_members.append(gs)
-                final_members.append(gf)
+                parts.append((m, gs, gf, F))
+        choice = _choose_blend(parts, list(parent.weights), y, val, labelled, cfg, by_bout)
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
+    if choice.reason:
+        warnings.append(choice.reason)
+    final_members: list[Member] = []
+    for p in parts:
+        if isinstance(p, _TorchParts):
+            final_members.append(p.member_with(p.final, choice.tuned, choice.own))
+        else:
+            final_members.append(p[2] if choice.trees else p[0])
+    weights = [
+        w * (choice.network_weight if isinstance(m, TorchMember) else 1.0)
+        for m, w in zip(parent.members, parent.weights, strict=True)
+    ]
     before = after = None
-    if val.any():
-        vctx = None if ctx is None else ctx[val]
+    if choice.general_proba is not None and choice.chosen_proba is not None:
         vgroups = np.asarray(sub.groups)[val]
-        before = classification_report(
-            y[val], parent.predict_proba(X[val], vctx).argmax(1), parent.classes, vgroups
-        )
-        split_model = ActivityModel(parent.info, split_members, list(parent.weights))
-        after = classification_report(
-            y[val], split_model.predict_proba(X[val], vctx).argmax(1), parent.classes, vgroups
-        )
+        before = classification_report(y[val], choice.general_proba.argmax(1), parent.classes, vgroups)
+        after = classification_report(y[val], choice.chosen_proba.argmax(1), parent.classes, vgroups)
     calibrated = [c for c, ok in zip(parent.classes, labelled, strict=True) if ok]
     fallback = [c for c, ok in zip(parent.classes, labelled, strict=True) if not ok]
     seconds = time.perf_counter() - t0
@@ -712,8 +1099,9 @@ def calibrate(
         "n_windows": int(len(y)),
         "n_held_out": int(val.sum()),
         "held_out": held_out,
-        "config": asdict(cfg),
+        "config": json.loads(json.dumps(asdict(cfg))),  # as the file gives it back: lists
         "members": member_summaries,
+        "blend": choice.record(),
         "seconds": round(seconds, 3),
         "calibrated_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "warnings": list(warnings),
@@ -735,7 +1123,7 @@ def calibrate(
         metrics=metrics,
         calibration=provenance,
     )
-    model = ActivityModel(info, final_members, list(parent.weights))
+    model = ActivityModel(info, final_members, weights)
     model.history = {k: v.get("history", []) for k, v in summaries.items()}
     return CalibrationResult(
         model,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harlab.core.errors import HarlabError
+from harlab.core.metadata import sha256_of
 from harlab.core.session import Session
 from harlab.ml.model_archive import MODEL_SUFFIX
 from harlab.mlops.paths import TrackingOptions
@@ -48,6 +49,9 @@ class CalibrationRequest:
     names: list[str] | None = None
     model_name: str | None = None  #: the personal model's name (default: the parent's + "-personal")
     model_path: str | Path | None = None
+    #: per source, the file an open session was read from (None: not known, or never saved), so
+    #: the personal model's provenance names the recording and its hash, not just "open session"
+    source_files: Sequence[str | Path | None] | None = None
 
 
 @dataclass
@@ -127,6 +131,36 @@ def _load_parent(
     return model, parent
 
 
+def open_session_files(
+    provenance: list[dict[str, Any]],
+    sources: Sequence[str | Path | Session],
+    files: Sequence[str | Path | None] | None,
+) -> None:
+    """Complete in place the provenance of each open session (``sources`` given as a
+    :class:`Session`) whose file is known (``files``, one per source): its path and the sha256 of
+    the file as it is on disk now. The session's labels are as they were open, which may be
+    edits not yet saved to the file: the note says so."""
+    if files is None:
+        return
+    if len(files) != len(sources):
+        raise HarlabError(
+            f"{len(files)} source files for {len(sources)} calibration sources: give one per source (None if unknown)"
+        )
+    for i, (src, file) in enumerate(zip(sources, files, strict=True)):
+        if not isinstance(src, Session) or file is None or not str(file):
+            continue
+        path = Path(file).resolve()
+        rec: dict[str, Any] = {
+            "path": str(path),
+            "note": "open session in the workbench: the labels as they were open, the hash of the file on disk",
+        }
+        if path.is_file():
+            rec["sha256"] = sha256_of(path)
+        else:
+            rec["note"] += " (the file was not found when calibrating: no hash)"
+        provenance[i] = rec
+
+
 def _split_uri(spec: str) -> tuple[str, str]:
     from harlab.mlops.registry import parse_models_uri
 
@@ -160,6 +194,7 @@ def run_calibration(
     say(f"loading the general model {req.model if not hasattr(req.model, 'info') else '(open model)'}")
     parent, parent_ref = _load_parent(req, tracking)
     sessions, provenance = read_sources(req.sources, say=say, cancel=cancel)
+    open_session_files(provenance, req.sources, req.source_files)
     if cancel is not None and cancel.is_set():
         raise TrainingCancelled("calibration cancelled")
     track = req.track or parent.info.track

@@ -150,3 +150,23 @@ def test_pipeline_takes_an_open_session_and_a_loaded_model(general_model, tmp_pa
     assert cal["sessions"][0]["note"] == "open session in the workbench"
     assert any("calibration windows" in n for n in notes)
     assert run.model.info.name == "protocol"
+
+
+def test_an_open_session_is_recorded_with_its_file_and_hash(general_model, session_file, tmp_path):
+    """The workbench calibrates the session it has open (a Session, not a path): the personal
+    model still names the file it was opened from and that file's sha256."""
+    from harlab.core.errors import HarlabError
+    from harlab.mlops.calibration_pipeline import CalibrationRequest, run_calibration
+    from harlab.storage import read_session
+
+    _, parent = general_model
+    opened = read_session(session_file)
+    never_saved = activity_session(UNUSUAL, 102, seconds=30)
+    req = CalibrationRequest(parent, [opened, never_saved], config=CFG, source_files=[session_file, None])
+    run = run_calibration(req, output=tmp_path / "me.harmodel")
+    first, second = ActivityModel.load(run.model_path).info.calibration["sessions"]
+    assert first["path"] == str(session_file.resolve()) and first["sha256"] == sha256_of(session_file)
+    assert first["session_id"] == opened.metadata.session_id and "open session" in first["note"]
+    assert second["path"] == "" and "sha256" not in second  # nothing on disk to name
+    with pytest.raises(HarlabError, match="2 calibration sources"):
+        run_calibration(CalibrationRequest(parent, [opened, never_saved], config=CFG, source_files=[None]))

@@ -3,6 +3,8 @@ refuses data that cannot calibrate."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,8 @@ from harlab.ml.calibration import (
     calibrate,
     calibrate_sessions,
     calibration_dataset,
+    held_out_gap,
+    held_out_windows,
 )
 from harlab.ml.evaluate import evaluate_model
 from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, TorchMember
@@ -175,3 +179,72 @@ def test_header_refuses_a_malformed_calibration_record():
     for bad in ("x", {"sessions": []}, {"parent": {}, "sessions": ["x"]}):
         with pytest.raises(HarlabError, match="calibration"):
             check_info({**info, "calibration": bad})
+
+
+def _mislabelled_session(seed: int) -> object:
+    """The unusual participant doing each activity, labelled as another one."""
+    swap = {"sitting": "running", "running": "sitting", "walking": "cycling", "cycling": "walking"}
+    order = [ACTIVITIES[(i + seed) % len(ACTIVITIES)] for i in range(len(ACTIVITIES))]
+    return synthetic_session(
+        rate_hz=RATE,
+        streams={"accel": "acc", "gyro": "gyro"},
+        plan=[(act, 30.0) for act in order],
+        segments=[(i * 30.0, (i + 1) * 30.0, swap.get(a, a)) for i, a in enumerate(order)],
+        participant=UNUSUAL,
+        seed=seed,
+        classes=list(ACTIVITIES),
+    )
+
+
+def test_calibration_that_another_bout_disowns_keeps_the_general_model(general_model):
+    """Two bouts of each activity: the first mislabelled, the second (held out: the last bout)
+    right. Whatever the first teaches makes the second worse, so the general model is kept."""
+    model, _ = general_model
+    sessions = [_mislabelled_session(100), activity_session(UNUSUAL, 101, seconds=30)]
+    result = calibrate_sessions(model, sessions, CFG)
+    assert "last bout" in result.held_out
+    blend = result.model.info.calibration["blend"]
+    assert blend["general_head"] == 1.0, blend  # the network heads are the general model's
+    later = calibration_dataset(model, [activity_session(UNUSUAL, 7, bouts=5)])
+    general = evaluate_model(model, later)["macro_f1"]
+    assert evaluate_model(result.model, later)["macro_f1"] >= general - 0.02
+    # the same bouts labelled right calibrate
+    right = calibrate_sessions(model, [activity_session(UNUSUAL, 100, seconds=30), sessions[1]], CFG)
+    assert right.model.info.calibration["blend"]["general_head"] < 1.0
+
+
+def test_windows_overlapping_the_held_out_ones_are_left_out(general_model):
+    model, _ = general_model
+    data = calibration_dataset(model, [activity_session(UNUSUAL, 100, seconds=30)])
+    rows = np.arange(len(data))
+    val, by_bout = held_out_windows(data, rows)
+    assert val.any() and not by_bout  # one bout of each activity: its last time block
+    gap = held_out_gap(data, rows, val)
+    start, w = data.windows.start_s, data.windows.window_s
+    distance = np.abs(start[:, None] - start[val][None, :]).min(axis=1)
+    assert gap.any() and not (gap & val).any()
+    assert np.all(distance[gap] < w) and np.all(distance[~gap & ~val] >= w - 1e-9)
+    # without the windows' times (a subset), the window before each held-out block is left out
+    half = data.subset(np.arange(len(data) - 1))
+    rows_h = np.arange(len(half))
+    val_h, _ = held_out_windows(half, rows_h)
+    gap_h = held_out_gap(half, rows_h, val_h)
+    assert gap_h.sum() == len(np.unique(half.y[val_h]))
+
+
+def test_a_small_held_out_gain_keeps_the_general_model(general_model):
+    """A participant like the general model's own: whatever calibration gains on a few held-out
+    windows is under the strong-gain bar, so the personal model is the general one, and says why."""
+    model, _ = general_model
+    result = calibrate_sessions(model, [activity_session("P2", 100, seconds=30)], CFG)
+    blend = result.model.info.calibration["blend"]
+    assert blend["general_head"] == 1.0 and blend["trees"] == "general" and blend["network_weight"] == 1.0
+    gain = blend["chosen_held_out"]["macro_f1"] - blend["general_held_out"]["macro_f1"]
+    assert gain < CFG.strong_gain
+    assert any("weak evidence" in w for w in result.warnings)
+    later = calibration_dataset(model, [activity_session("P2", 7, bouts=5)])
+    np.testing.assert_allclose(result.model.predict_proba(later.X), model.predict_proba(later.X), atol=1e-6)
+    # asked to keep half of a weak calibration, it keeps half of the heads and nothing else
+    half = calibrate_sessions(model, [activity_session("P2", 100, seconds=30)], replace(CFG, weak_share=0.5))
+    kept = half.model.info.calibration["blend"]
+    assert kept["general_head"] >= 0.5 and kept["trees"] == "general" and kept["network_weight"] == 1.0

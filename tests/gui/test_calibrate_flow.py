@@ -10,6 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from harlab.core.metadata import sha256_of
+
 pytestmark = pytest.mark.gui
 
 OUT = Path(__file__).resolve().parents[1] / "screenshots"
@@ -222,6 +224,8 @@ def test_models_menu_calibrates_the_open_session_and_cancel_keeps_nothing(
     assert done.args[0].personal_path == personal
     sources = ActivityModel.load(personal).info.calibration["sessions"]
     assert [s["name"] for s in sources] == ["p01", "more"]
+    # the open session is named by its file and that file's hash, as a recording read from disk
+    assert sources[0]["path"] == str(recording.resolve()) and sources[0]["sha256"] == sha256_of(recording)
     assert sources[1]["path"] == str(more.resolve()) and len(sources[1]["sha256"]) == 64
     qtbot.waitUntil(lambda: len(w.session.prediction_tracks) == 2, timeout=10_000)
     qtbot.waitUntil(lambda: not dlg.running, timeout=10_000)

@@ -259,7 +259,7 @@ class CalibrateDialog(QDialog):
         source = str(self.session_path) if self.session_path else "the open session"
         extra = [self.extra.item(i).text() for i in range(self.extra.count())]
         job = BackgroundJob(
-            calibrate_work(model, self.session, track, out, source, extra),
+            calibrate_work(model, self.session, track, out, source, extra, self.session_path),
             self,
             cancel_errors=(TrainingCancelled,),
             owner=self,

@@ -71,10 +71,12 @@ def calibrate_work(
     personal_path: str | Path,
     source_name: str,
     extra_sessions: Sequence[str] = (),
+    session_path: str | Path | None = None,
 ) -> Work:
     """The work of one calibration run for ``session`` (the recording the check is shown on,
     named after the file ``source_name`` in the personal model's provenance) plus whole
-    ``extra_sessions`` files; returns a :class:`CalibrationOutcome`. The run is
+    ``extra_sessions`` files; ``session_path``: the file ``session`` was opened from (its path
+    and sha256 go into the provenance); returns a :class:`CalibrationOutcome`. The run is
     :func:`harlab.mlops.calibration_pipeline.run_calibration`, tracked like ``harlab calibrate``'s."""
     model_path, personal_path = Path(model_path), Path(personal_path)
 
@@ -96,6 +98,7 @@ def calibrate_work(
             [held_out_session(session, track_name, blocks), *extra_sessions],
             track=track_name,
             names=[Path(source_name).stem, *(Path(p).stem for p in extra_sessions)],
+            source_files=[session_path, *(None for _ in extra_sessions)],
         )
         tracking = TrackingOptions(
             enabled=not tracking_disabled_by_env(), tags={"harlab.source": "calibrate dialog"}
