@@ -272,12 +272,13 @@ def _as_2d(layer: nn.Module) -> nn.Module:
     return layer  # ReLU works on any shape
 
 
-def inference_network(net: nn.Module) -> nn.Module:
+def inference_network(net: nn.Module, channels_last: bool = True) -> nn.Module:
     """An eval-mode copy of ``net`` for prediction only: in a :class:`CNN1D` each batch norm is
     folded into the convolution before it, dropout is removed (together about a sixth of the
     time per window) and the trunk runs as a :class:`ChannelsLastTrunk` (about half of what
     was left), with the same outputs to float rounding. Other networks are copied as they
-    are. The copy is never trained: batch-norm statistics are baked into it."""
+    are. The copy is never trained: batch-norm statistics are baked into it. ``channels_last=False``
+    keeps the 1-D trunk (``benchmarks/predict_day.py`` measures one against the other)."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
     out = copy.deepcopy(net).eval()
@@ -298,7 +299,9 @@ def inference_network(net: nn.Module) -> nn.Module:
             if not isinstance(layer, nn.Dropout):
                 fused.append(layer)
             i += 1
-        out.features = ChannelsLastTrunk(*(_as_2d(m) for m in fused)).eval()
+        out.features = (
+            ChannelsLastTrunk(*(_as_2d(m) for m in fused)) if channels_last else nn.Sequential(*fused)
+        ).eval()
     return out
 
 

@@ -96,11 +96,14 @@ def embed_windows(
         step = hop // net.pool_product  # steps of the last feature map between windows
         segments: dict[int, list[int]] = {}  #: windows per segment -> first windows
         for a, b in overlap_runs(X, hop):
-            for s in range(a, b, segment):
+            alone[a:b] = False
+            s = a
+            while s < b:
                 m = min(segment, b - s)
-                if m >= 2:  # a lone last window takes the window-alone path
-                    segments.setdefault(m, []).append(s)
-                    alone[s : s + m] = False
+                if b - s - m == 1:  # the last window joins this segment rather than go alone
+                    m += 1
+                segments.setdefault(m, []).append(s)
+                s += m
         per_batch = max(1, batch // segment)
         for m, firsts in segments.items():
             for g in range(0, len(firsts), per_batch):
