@@ -239,12 +239,13 @@ class Seed2DCNN(nn.Module):
 class ChannelsLastTrunk(nn.Sequential):
     """A :class:`CNN1D` trunk for inference: each 1-D convolution as a ``1 x k`` 2-D one over
     tensors in channels-last memory ``(batch, 1, time, channels)``, the layout the windows
-    already have. oneDNN's 2-D channels-last kernels took about half the CPU time of its 1-D
-    ones for the same products on one core (the first, 6-channel layer a seventh), with the
-    same outputs to float rounding. Takes and gives ``(batch, channels, time)`` like the
-    1-D trunk it replaces (the result is a strided view)."""
+    already have. Alone, oneDNN's 2-D channels-last kernels took half the CPU time of its 1-D
+    ones for the 64 -> 128 filter convolution and a seventh for the 6-channel first one; in the
+    whole network, 6 to 10 % less per window on one core (``benchmarks/predict_day.py``,
+    ``members.cnn_shared``), with the same outputs to float rounding. Takes and gives
+    ``(batch, channels, time)`` like the 1-D trunk it replaces (the result is a strided view)."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]  # nn.Sequential's is untyped
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
         for layer in self:
             h = layer(h)

@@ -27,7 +27,6 @@ tensors of other lengths); ``tests/ml/test_shared_trunk.py`` holds them together
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
 
 import numpy as np
 import torch
@@ -135,4 +134,4 @@ def embed_windows(
 
 def _last_width(net: CNN1D) -> int:
     """Filters of the last convolution: the head (or context mix) takes their mean and max."""
-    return int(cast(torch.nn.Linear, net.head).in_features) // 2
+    return int(net.head.in_features) // 2
