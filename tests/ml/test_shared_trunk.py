@@ -101,7 +101,9 @@ def test_shared_windows_give_the_probabilities_of_windows_alone(name: str) -> No
         np.testing.assert_allclose(m.predict_proba(X, batch=batch), expected, atol=2e-6)
         np.testing.assert_allclose(m.predict_proba(X, batch=batch, share=False), expected, atol=2e-6)
     with torch.inference_mode():
-        np.testing.assert_allclose(emb.numpy(), net.embed(torch.from_numpy(m.normalise(X))).numpy(), atol=2e-5)
+        np.testing.assert_allclose(
+            emb.numpy(), net.embed(torch.from_numpy(m.normalise(X))).numpy(), atol=2e-5
+        )
 
 
 def test_batches_that_split_runs_and_segments_of_every_length() -> None:
