@@ -168,6 +168,62 @@ def previous_network(m: TorchMember, X: np.ndarray, ctx, p_now: np.ndarray) -> d
     return res
 
 
+def shared_network(m: TorchMember, X: np.ndarray, ctx, batch: int = 2048) -> dict:
+    """``members.cnn_shared``: the network without padding (``padding: "valid"``; a 'same' member
+    is measured through its twin with the same weights) on the same windows, in the session's
+    batches of 2048, each window alone against overlapping windows sharing their convolutions
+    (:mod:`harlab.ml.shared_trunk`); one thread, CPU seconds, and the largest difference of
+    their probabilities. Also the member as trained with the 1-D trunk it had before
+    :class:`~harlab.ml.models.ChannelsLastTrunk`, and the shared path with denormals flushed
+    to zero (measured, not kept: no gain)."""
+    from dataclasses import replace
+
+    from harlab.ml.models import build_network, inference_network
+
+    twin = m
+    if getattr(m.arch, "padding", "same") != "valid":
+        arch = replace(m.arch, padding="valid")
+        net = build_network(arch, X.shape[2], m.net_classes(), X.shape[1])
+        net.load_state_dict(m.net.state_dict())
+        twin = TorchMember(arch, net, m.mean, m.std, m.channels, m.units)
+    n = min(len(X), 16384)
+
+    def run(member: TorchMember, share: bool, trunk_1d: bool = False) -> tuple[float, np.ndarray]:
+        c = time.process_time()
+        p = []
+        with member.held_for_inference():
+            if trunk_1d:  # the fused network as it was before the channels-last trunk
+                member._held = inference_network(member.net, channels_last=False)
+            for i in range(0, n, batch):
+                j = min(i + batch, n)
+                p.append(member.predict_proba(X[i:j], context=None if ctx is None else ctx[i:j], share=share))
+        return time.process_time() - c, np.concatenate(p) if p else np.zeros((0, 1), np.float32)
+
+    as_trained_1d, _ = run(m, share=False, trunk_1d=True)
+    as_trained, _ = run(m, share=False)
+    alone, p_alone = run(twin, share=False)
+    shared, p_shared = run(twin, share=True)
+    flush = torch.set_flush_denormal(True)
+    flushed, p_flushed = run(twin, share=True)
+    torch.set_flush_denormal(False)
+    res = {
+        "windows": n,
+        "padding_as_trained": getattr(m.arch, "padding", "same"),
+        "as_trained_1d_trunk_cpu_s": round(as_trained_1d, 2),
+        "as_trained_cpu_s": round(as_trained, 2),
+        "valid_alone_cpu_s": round(alone, 2),
+        "valid_shared_cpu_s": round(shared, 2),
+        "alone_over_shared": round(alone / max(shared, 1e-9), 2),
+        "as_trained_over_shared": round(as_trained / max(shared, 1e-9), 2),
+        "max_abs_diff": float(np.abs(p_shared - p_alone).max()) if n else 0.0,
+        "flush_denormal_supported": bool(flush),
+        "shared_flush_denormal_cpu_s": round(flushed, 2),
+        "flush_max_abs_diff": float(np.abs(p_flushed - p_shared).max()) if n else 0.0,
+    }
+    log(f"network shared: {res}")
+    return res
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
@@ -423,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
                 a = stage("torch", a)
                 probs.append(p_net)
                 members["cnn"] = previous_network(m, Xc, ctx, p_net)
+                members["cnn_shared"] = shared_network(m, Xc, ctx)
         mean = np.mean(probs, axis=0)
         a = restart()
         labels = smooth(mean, sw.start, info.stride_s, 0.02, 0.0)

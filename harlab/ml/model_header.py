@@ -24,7 +24,7 @@ import numpy as np
 from harlab.core.errors import HarlabError
 from harlab.core.streams import MAX_NAME_CHARS
 from harlab.ml.context import CONTEXT_NAMES
-from harlab.ml.models import CNN1DConfig, Seed2DConfig
+from harlab.ml.models import PADDINGS, CNN1DConfig, Seed2DConfig
 
 MAX_HEADER_BYTES = 64 << 20
 MAX_DEPTH = 32
@@ -330,6 +330,11 @@ def check_arch(arch: dict[str, Any], where: str) -> dict[str, Any]:
         need_int(get, "kernel", where, 1, kernel)
         need_int(get, "pool_every", where, 0, LIMITS["depth"])
         need_float(get, "dropout", where, 0.0, 0.99)
+        if get["padding"] not in PADDINGS:
+            raise HarlabError(
+                f"header field {where}.padding = {_show(get['padding'])} is unknown; expected one of "
+                f"{', '.join(PADDINGS)}"
+            )
         ctx = need_int(get, "context_inputs", where, 0)
         if ctx not in (0, len(CONTEXT_NAMES)):
             raise HarlabError(

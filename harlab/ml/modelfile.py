@@ -54,8 +54,9 @@ from harlab.ml.context import (
 from harlab.ml.features import FEATURES_VERSION, n_features, window_features
 from harlab.ml.model_archive import read_arrays
 from harlab.ml.model_header import check_header, parse_header
-from harlab.ml.models import ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
+from harlab.ml.models import CNN1D, ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
 from harlab.ml.orientation import TRANSFORMS, canonicalise, choose
+from harlab.ml.shared_trunk import embed_windows
 
 FORMAT = "harlab-activity-model"
 FORMAT_VERSION = 1
@@ -181,10 +182,16 @@ class TorchMember:
             context = references_by_recording(X, np.zeros(len(X)), self.channels, self.units)
         return network_context(X, context, self.channels, self.units)
 
-    def predict_proba(self, X: np.ndarray, batch: int = 128, context: References | None = None) -> np.ndarray:
+    def predict_proba(
+        self, X: np.ndarray, batch: int = 128, context: References | None = None, share: bool = True
+    ) -> np.ndarray:
         """Class probabilities (N, K); batches of 128 windows keep a batch's activations in the
         CPU's caches (512 took as long to 1.5 times as long per window on a loaded machine,
-        ``benchmarks/predict_day.py`` measures both; 2048 was a quarter slower than 512)."""
+        ``benchmarks/predict_day.py`` measures both; 2048 was a quarter slower than 512).
+
+        A 1-D CNN without padding computes overlapping windows' convolutions once
+        (:mod:`harlab.ml.shared_trunk`), with the same outputs to float rounding; ``share=False``
+        computes every window alone (to measure one against the other)."""
         net = self._held
         if net is None:
             self.net.eval()
@@ -192,10 +199,16 @@ class TorchMember:
         ctx = self.context_inputs(X, context)
         out = []
         with torch.inference_mode():
-            for i in range(0, len(X), batch):
-                xb = torch.from_numpy(np.ascontiguousarray(self.normalise(X[i : i + batch])))
-                cb = None if ctx is None else torch.from_numpy(ctx[i : i + batch])
-                out.append(torch.softmax(net(xb, cb), dim=1).numpy())
+            if isinstance(net, CNN1D) and net.equivariant and share:
+                pooled, _ = embed_windows(net, X, self.normalise, batch)
+                for i in range(0, len(X), batch):
+                    cb = None if ctx is None else torch.from_numpy(ctx[i : i + batch])
+                    out.append(torch.softmax(net.classify(pooled[i : i + batch], cb), dim=1).numpy())
+            else:
+                for i in range(0, len(X), batch):
+                    xb = torch.from_numpy(np.ascontiguousarray(self.normalise(X[i : i + batch])))
+                    cb = None if ctx is None else torch.from_numpy(ctx[i : i + batch])
+                    out.append(torch.softmax(net(xb, cb), dim=1).numpy())
         return np.concatenate(out) if out else np.zeros((0, self.net_classes()), np.float32)
 
     def net_classes(self) -> int:

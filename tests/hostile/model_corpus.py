@@ -398,6 +398,7 @@ def torch_cases() -> dict[str, tuple[Callable[[Arrays], None], str]]:
         ),
         "arch_unknown_setting": (arch("exec", "import os"), r"unknown settings"),
         "arch_context_inputs": (arch("context_inputs", 7), r"context_inputs"),
+        "arch_padding_unknown": (arch("padding", "circular"), r"padding .* is unknown"),
         "arch_kind_unknown": (arch("kind", "transformer"), r"unknown network architecture"),
         "norm_std_zero": (
             lambda a: a.__setitem__("m0/norm/std", np.zeros_like(a["m0/norm/std"])),

@@ -1,0 +1,137 @@
+"""Overlapping windows through a 1-D CNN's convolutions once, exactly.
+
+A session's windows overlap: at harlab's stride of half a window every sample goes through
+the convolutions twice when each window is computed alone, and the convolutions are nearly
+all of a network's time. A :class:`~harlab.ml.models.CNN1D` without padding (``padding:
+"valid"``, :data:`~harlab.ml.models.PADDINGS`) is translation-equivariant: the last feature
+map of a window that starts ``o`` samples into a signal is the slice ``o / P ...`` of the
+signal's own last feature map, ``P`` being :func:`~harlab.ml.models.pool_product`, whenever
+``o`` is a multiple of ``P``. So:
+
+* a *run* is consecutive windows whose samples overlap exactly: ``X[i, hop:] == X[i + 1,
+  :T - hop]`` for every pair, with ``hop`` a multiple of ``P`` (:func:`find_hop`,
+  :func:`overlap_runs`). The equality is checked on the values, never assumed from the
+  windows' times, so a gap in the recording, a block edge or a stride that is not a
+  multiple of ``P`` simply ends a run;
+* the trunk runs once over a run's continuous signal, cut into segments of
+  :data:`SEGMENT` windows (a segment's activations stay in the CPU's caches, like a batch of
+  128 windows), and each window's map is cut from it and pooled as
+  :meth:`~harlab.ml.models.CNN1D.embed` pools it;
+* every other window (a lone one, one of a network with padding) takes the window-alone
+  path, :meth:`~harlab.ml.models.CNN1D.embed`.
+
+The result equals the window-alone path to float rounding (the same products, summed over
+tensors of other lengths); ``tests/ml/test_shared_trunk.py`` holds them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from harlab.ml.models import CNN1D
+
+#: windows per segment of a run: at a hop of half a window, 32 windows cost 33 windows' worth
+#: of convolutions at the first layer instead of 64 (``benchmarks/predict_day.py``,
+#: ``members.cnn_shared``, measures the path)
+SEGMENT = 32
+#: pairs of windows sampled by :func:`find_hop` to choose the hop before checking every pair
+_PROBES = 16
+
+
+def find_hop(X: np.ndarray, multiple: int) -> int | None:
+    """The shift ``hop`` (a multiple of ``multiple``, shorter than a window) by which most of
+    a sample of consecutive windows of ``X`` (N, T, C) overlap exactly, or None when none do.
+    Only a choice: :func:`overlap_runs` checks every pair with it."""
+    n, t = len(X), X.shape[1] if X.ndim == 3 else 0
+    hops = range(multiple, t, multiple)
+    if n < 2 or not hops:
+        return None
+    probes = np.unique(np.linspace(0, n - 2, min(_PROBES, n - 1)).astype(np.int64))
+    best, best_count = None, 0
+    for hop in hops:
+        count = sum(bool(np.array_equal(X[i, hop:], X[i + 1, : t - hop])) for i in probes)
+        if count > best_count:  # a flat stretch fits every hop: the first hop that fits most wins
+            best, best_count = hop, count
+    return best
+
+
+def overlap_runs(X: np.ndarray, hop: int) -> list[tuple[int, int]]:
+    """The runs ``[start, stop)`` of at least two consecutive windows of ``X`` (N, T, C) in
+    which each window's samples from ``hop`` on are the next window's first ``T - hop``."""
+    n, t = len(X), X.shape[1]
+    if n < 2 or not 0 < hop < t:
+        return []
+    same = (X[:-1, hop:] == X[1:, : t - hop]).reshape(n - 1, -1).all(axis=1)
+    # pair i joins windows i and i + 1; a run is a maximal stretch of joined pairs
+    edges = np.diff(np.concatenate([[False], same, [False]]).astype(np.int8))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return [(int(a), int(b) + 1) for a, b in zip(starts, stops, strict=True)]
+
+
+def embed_windows(
+    net: CNN1D,
+    X: np.ndarray,
+    normalise: Callable[[np.ndarray], np.ndarray],
+    batch: int = 128,
+    share: bool = True,
+    segment: int = SEGMENT,
+) -> tuple[torch.Tensor, int]:
+    """:meth:`CNN1D.embed` of every window of ``X`` (N, T, C, as recorded; ``normalise`` maps
+    samples to the network's input) and how many windows shared their convolutions.
+
+    With ``share`` and a translation-equivariant network, windows in runs
+    (:func:`overlap_runs`) are computed a segment of the continuous signal at a time; the
+    rest, and everything without ``share``, ``batch`` windows at a time alone. Call under
+    :func:`torch.inference_mode` with the network in eval mode."""
+    X = np.asarray(X, np.float32)
+    n = len(X)
+    parts: list[tuple[torch.Tensor, torch.Tensor]] = []  #: (window indices, their embeddings)
+    alone = np.ones(n, bool)
+    hop = find_hop(X, net.pool_product) if share and net.equivariant else None
+    if hop is not None:
+        step = hop // net.pool_product  # steps of the last feature map between windows
+        segments: dict[int, list[int]] = {}  #: windows per segment -> first windows
+        for a, b in overlap_runs(X, hop):
+            alone[a:b] = False
+            s = a
+            while s < b:
+                m = min(segment, b - s)
+                if b - s - m == 1:  # the last window joins this segment rather than go alone
+                    m += 1
+                segments.setdefault(m, []).append(s)
+                s += m
+        per_batch = max(1, batch // segment)
+        for m, firsts in segments.items():
+            for g in range(0, len(firsts), per_batch):
+                group = firsts[g : g + per_batch]
+                signal = np.stack(
+                    [
+                        np.concatenate([X[s : s + m - 1, :hop].reshape(-1, X.shape[2]), X[s + m - 1]])
+                        for s in group
+                    ]
+                )
+                h = net.features(torch.from_numpy(normalise(signal)).transpose(1, 2))
+                width = h.shape[2] - (m - 1) * step  # one window's last feature map
+                w = h.unfold(2, width, step)  # (segments, filters, m, width)
+                pooled = torch.cat([w.mean(dim=3), w.amax(dim=3)], dim=1).transpose(1, 2)
+                index = torch.from_numpy(np.concatenate([np.arange(s, s + m) for s in group]))
+                parts.append((index, pooled.reshape(len(group) * m, -1)))
+    rest = np.flatnonzero(alone)
+    for i in range(0, len(rest), batch):
+        idx = rest[i : i + batch]
+        xb = torch.from_numpy(np.ascontiguousarray(normalise(X[idx])))
+        parts.append((torch.from_numpy(idx), net.embed(xb)))
+    if not parts:
+        return torch.zeros(0, 2 * _last_width(net)), 0
+    out = torch.empty(n, parts[0][1].shape[1], dtype=parts[0][1].dtype)
+    for index, emb in parts:
+        out[index] = emb
+    return out, int(n - len(rest))
+
+
+def _last_width(net: CNN1D) -> int:
+    """Filters of the last convolution: the head (or context mix) takes their mean and max."""
+    return int(net.head.in_features) // 2
