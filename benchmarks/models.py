@@ -281,6 +281,7 @@ def run_dataset(
         probs[m] = np.zeros((len(data), len(data.classes)), np.float32)
         timing[m] = {"train_s": 0.0, "train_windows": 0, "infer_s": 0.0, "infer_windows": 0}
         per_fold[m] = []
+        validation: dict[str, np.ndarray] = {}
         for f, (tr, te) in numbered:
             cfg = replace(spec, seed=seed + f)
             ctx = data.context
@@ -289,6 +290,15 @@ def run_dataset(
             t1 = time.perf_counter()
             probs[m][te] = model.predict_proba(data.X[te], ctx[te] if model.needs_references else None)
             t2 = time.perf_counter()
+            if model.validation_proba is not None:
+                # the member's probabilities for the fold's validation participants, before any refit on
+                # them: what training fits the ensemble's combination on (combinations are compared
+                # offline on them without training again)
+                mask = training.choose_validation(
+                    data.groups[tr], data.y[tr], cfg.val_fraction, cfg.seed, classes=data.classes
+                ).mask
+                validation[f"val_idx_{f}"] = tr[mask]
+                validation[f"val_proba_{f}"] = model.validation_proba
             timing[m]["train_s"] += t1 - t0
             timing[m]["train_windows"] += len(tr)
             timing[m]["infer_s"] += t2 - t1
@@ -301,7 +311,15 @@ def run_dataset(
             )
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(cached, probs=probs[m], timing=json.dumps(timing[m]), per_fold=json.dumps(per_fold[m]))
+            np.savez(
+                cached,
+                probs=probs[m],
+                timing=json.dumps(timing[m]),
+                per_fold=json.dumps(per_fold[m]),
+                y=data.y,
+                test_idx=np.concatenate([te for _, te in folds]),
+                **validation,
+            )
     if "ensemble" in models:
         probs["ensemble"] = (probs[ENSEMBLE[0]] + probs[ENSEMBLE[1]]) / 2
         per_fold["ensemble"] = []
