@@ -290,6 +290,7 @@ def run_dataset(
             t1 = time.perf_counter()
             probs[m][te] = model.predict_proba(data.X[te], ctx[te] if model.needs_references else None)
             t2 = time.perf_counter()
+            validation[f"test_idx_{f}"] = te
             if model.validation_proba is not None:
                 # the member's probabilities for the fold's validation participants, before any refit on
                 # them: what training fits the ensemble's combination on (combinations are compared
