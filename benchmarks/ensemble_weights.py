@@ -64,7 +64,9 @@ def temper(p: np.ndarray, t: float) -> np.ndarray:
 
 
 def fit_temperature(y: np.ndarray, p: np.ndarray) -> float:
-    r = minimize_scalar(lambda lt: log_loss(y, temper(p, float(np.exp(lt)))), bounds=(-2, 2), method="bounded")
+    r = minimize_scalar(
+        lambda lt: log_loss(y, temper(p, float(np.exp(lt)))), bounds=(-2, 2), method="bounded"
+    )
     return float(np.exp(r.x))
 
 
@@ -121,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             **({"chosen": chosen[label]} if label in chosen else {}),
         }
         print(f"{label:18s} {results[label]}", file=sys.stderr)
-    print(json.dumps({"dataset": args.dataset, "members": names, "folds_run": folds, "combinations": results}))
+    print(
+        json.dumps({"dataset": args.dataset, "members": names, "folds_run": folds, "combinations": results})
+    )
     return 0
 
 

@@ -333,7 +333,9 @@ def run_dataset(
         probs["ensemble"] = (probs[ENSEMBLE[0]] + probs[ENSEMBLE[1]]) / 2
         per_fold["ensemble"] = []
         for f, te in zip([f for f, _ in numbered], [te for _, te in folds], strict=True):
-            if base.ensemble_weights == "fitted" and all(f"val_idx_{f}" in validation_of[m] for m in ENSEMBLE):
+            if base.ensemble_weights == "fitted" and all(
+                f"val_idx_{f}" in validation_of[m] for m in ENSEMBLE
+            ):
                 # the weights training chooses: on the fold's validation participants, from the members
                 # before their refit (the same windows for both members: same seed, same split)
                 w = fit_member_weights(

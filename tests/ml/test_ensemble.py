@@ -80,6 +80,8 @@ def test_fitted_weights_are_stored_in_the_file_and_used(tmp_path, data):
     # and they matter: the equal-weight mean of the same members is another prediction
     assert not np.allclose(weighted_mean(alone, [1, 1]), weighted_mean(alone, [cnn_w, gbm_w]), atol=1e-3)
 
-    equal = train(data.X, data.y, data.groups, data.info, TrainConfig(**{**vars(cfg), "ensemble_weights": "equal"}))
+    equal = train(
+        data.X, data.y, data.groups, data.info, TrainConfig(**{**vars(cfg), "ensemble_weights": "equal"})
+    )
     assert equal.weights == [1.0, 1.0]
     assert equal.info.metrics["ensemble_weights"] == {"cnn1d": 1.0, "lightgbm": 1.0}
