@@ -1,16 +1,17 @@
 """How an ensemble's members are combined: a weighted mean of their probabilities.
 
-The members disagree in how sure they are: the 1-D CNN, trained to the end of its schedule,
-puts most of its probability on one class, while LightGBM's probabilities are flatter. An
-equal-weight mean then lets whichever member is the more confident decide, whether or not it
-is the better one on new people. Training therefore chooses the members' weights on the
-validation participants (people held out from the members' first run, see
+The members disagree in how sure they are: the 1-D CNN puts most of its probability on one
+class, LightGBM's probabilities are flatter, so an equal-weight mean lets the more confident
+member decide. With ``TrainConfig(ensemble_weights="fitted")`` training chooses the weights on
+the validation participants (people held out from the members' first run, see
 :func:`harlab.ml.training.choose_validation`), from each member's probabilities for them, and
-stores the weights in the model file (:class:`harlab.ml.modelfile.ActivityModel` applies them).
+the model file stores them (:class:`harlab.ml.modelfile.ActivityModel` applies them).
 
 Only one number is chosen for two members (the first member's share, on a grid), so a few
 thousand validation windows choose it without fitting their noise; with more than two members,
-or without validation windows, the weights stay equal.
+or without validation windows, the weights stay equal. Equal weights are the default: on WISDM
+the fitted ones scored lower (docs/ML.md, general model), because the validation probabilities
+come from the members before their refit on everyone, and the refit changes LightGBM most.
 """
 
 from __future__ import annotations
