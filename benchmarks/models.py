@@ -11,7 +11,9 @@ tested on the *same* folds:
 * ``features_ctx`` the same plus each window against its recording (``harlab.ml.context``:
   tilt from the recording's upright, motion against its median; from all windows of the
   recording, labelled or not, never from labels or other participants)
-* ``ensemble``     mean of the cnn1d and features_ctx probabilities: the default preset.
+* ``ensemble``     mean of the cnn1d and features_ctx probabilities: the default preset; with
+  ``"ensemble_weights": "fitted"`` weighted as training weights them, on each fold's validation
+  participants (``harlab.ml.ensemble``).
   Training members separately with the same seed and validation split gives exactly the
   members the ``ensemble`` preset trains, so the ensemble costs no extra training here.
 
@@ -55,6 +57,7 @@ import harlab.ml.orientation
 from harlab.importers import ImportOptions, get_importer
 from harlab.ml import modelfile, training
 from harlab.ml.dataset import Dataset, build_dataset
+from harlab.ml.ensemble import fit_member_weights, weighted_mean
 from harlab.ml.metrics import classification_report, grouped_kfold
 from harlab.ml.training import TrainConfig, train
 
@@ -200,7 +203,7 @@ def _cache_file(
     settings = {
         a: b
         for a, b in asdict(cfg).items()
-        if a not in ("threads", "preset")
+        if a not in ("threads", "preset", "ensemble_weights")
         and not (a.startswith("gbm_") and not gbm)
         and not (a in _TORCH_ONLY and gbm)
     }
@@ -262,6 +265,10 @@ def run_dataset(
     probs: dict[str, np.ndarray] = {}
     timing: dict[str, dict[str, float]] = {}
     per_fold: dict[str, list[dict]] = {}
+    #: per model, its validation windows and probabilities per fold (and each fold's tested windows)
+    validation_of: dict[str, dict[str, np.ndarray]] = {}
+    weights_of: list[list[float]] = []
+    fold_weights: dict[str, list[list[float]]] = {}
     train_models = [m for m in models if m != "ensemble"]
     if "ensemble" in models:
         train_models += [m for m in ENSEMBLE if m not in train_models]
@@ -274,6 +281,7 @@ def run_dataset(
         if cached is not None and cached.exists():
             z = np.load(cached, allow_pickle=False)
             probs[m] = z["probs"]
+            validation_of[m] = {key: z[key] for key in z.files if key.startswith(("val_", "test_idx_"))}
             timing[m] = json.loads(str(z["timing"]))
             per_fold[m] = json.loads(str(z["per_fold"]))
             log(f"{name} {m}: fold results reused from {cached}")
@@ -281,6 +289,7 @@ def run_dataset(
         probs[m] = np.zeros((len(data), len(data.classes)), np.float32)
         timing[m] = {"train_s": 0.0, "train_windows": 0, "infer_s": 0.0, "infer_windows": 0}
         per_fold[m] = []
+        validation = validation_of[m] = {}
         for f, (tr, te) in numbered:
             cfg = replace(spec, seed=seed + f)
             ctx = data.context
@@ -289,6 +298,16 @@ def run_dataset(
             t1 = time.perf_counter()
             probs[m][te] = model.predict_proba(data.X[te], ctx[te] if model.needs_references else None)
             t2 = time.perf_counter()
+            validation[f"test_idx_{f}"] = te
+            if model.validation_proba is not None:
+                # the member's probabilities for the fold's validation participants, before any refit on
+                # them: what training fits the ensemble's combination on (combinations are compared
+                # offline on them without training again)
+                mask = training.choose_validation(
+                    data.groups[tr], data.y[tr], cfg.val_fraction, cfg.seed, classes=data.classes
+                ).mask
+                validation[f"val_idx_{f}"] = tr[mask]
+                validation[f"val_proba_{f}"] = model.validation_proba
             timing[m]["train_s"] += t1 - t0
             timing[m]["train_windows"] += len(tr)
             timing[m]["infer_s"] += t2 - t1
@@ -301,11 +320,30 @@ def run_dataset(
             )
         if cached is not None:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(cached, probs=probs[m], timing=json.dumps(timing[m]), per_fold=json.dumps(per_fold[m]))
+            np.savez(
+                cached,
+                probs=probs[m],
+                timing=json.dumps(timing[m]),
+                per_fold=json.dumps(per_fold[m]),
+                y=data.y,
+                test_idx=np.concatenate([te for _, te in folds]),
+                **validation,
+            )
     if "ensemble" in models:
         probs["ensemble"] = (probs[ENSEMBLE[0]] + probs[ENSEMBLE[1]]) / 2
         per_fold["ensemble"] = []
-        for _, te in folds:
+        for f, te in zip([f for f, _ in numbered], [te for _, te in folds], strict=True):
+            if base.ensemble_weights == "fitted" and all(
+                f"val_idx_{f}" in validation_of[m] for m in ENSEMBLE
+            ):
+                # the weights training chooses: on the fold's validation participants, from the members
+                # before their refit (the same windows for both members: same seed, same split)
+                w = fit_member_weights(
+                    [validation_of[m][f"val_proba_{f}"] for m in ENSEMBLE],
+                    data.y[validation_of[ENSEMBLE[0]][f"val_idx_{f}"]],
+                )
+                probs["ensemble"][te] = weighted_mean([probs[m][te] for m in ENSEMBLE], w)
+                weights_of.append(w)
             rep = classification_report(data.y[te], probs["ensemble"][te].argmax(1), data.classes)
             per_fold["ensemble"].append({"accuracy": rep["accuracy"], "macro_f1": rep["macro_f1"]})
         timing["ensemble"] = {
@@ -313,6 +351,8 @@ def run_dataset(
         }
         timing["ensemble"]["train_windows"] = timing["cnn1d"]["train_windows"]
         timing["ensemble"]["infer_windows"] = timing["cnn1d"]["infer_windows"]
+        if weights_of:
+            fold_weights["ensemble"] = weights_of
     results = {}
     for m in models:
         rep = classification_report(
@@ -329,6 +369,8 @@ def run_dataset(
             "train_windows_per_s": round(t["train_windows"] / max(t["train_s"], 1e-9), 1),
             "infer_windows_per_s": round(t["infer_windows"] / max(t["infer_s"], 1e-9), 1),
         }
+        if m in fold_weights:
+            results[m]["fold_weights"] = fold_weights[m]
         log(f"{name} {m}: accuracy {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}")
     return {
         "n_windows": len(data),

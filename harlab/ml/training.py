@@ -42,9 +42,10 @@ from harlab.ml.context import (
     reference_size,
     references_by_recording,
 )
+from harlab.ml.ensemble import WEIGHTINGS, fit_member_weights
 from harlab.ml.features import find_triads
 from harlab.ml.metrics import confusion_matrix, metrics_from_confusion
-from harlab.ml.model_presets import AUGMENT_MODES, DEFAULT_PRESET, preset
+from harlab.ml.model_presets import AUGMENT_MODES, DEFAULT_PRESET, DEFAULT_WEIGHTING, preset
 from harlab.ml.modelfile import (
     ActivityModel,
     BoostedFeaturesMember,
@@ -109,11 +110,18 @@ class TrainConfig:
     context: bool = True  #: the members also see each window against its recording (harlab.ml.context)
     #: map each recording into the wearing orientation most training recordings share (harlab.ml.orientation)
     orientation: bool = True
+    #: how an ensemble's members are weighted (harlab.ml.ensemble): "equal", or "fitted" on the validation
+    #: participants' probabilities from the members' first run (stored in the model file)
+    ensemble_weights: str = DEFAULT_WEIGHTING
 
     def __post_init__(self) -> None:
         preset(self.preset)  # an unknown name is refused here, before any work
         if self.augment not in AUGMENT_MODES:
             raise HarlabError(f"unknown augmentation {self.augment!r}; one of {', '.join(AUGMENT_MODES)}")
+        if self.ensemble_weights not in WEIGHTINGS:
+            raise HarlabError(
+                f"unknown ensemble weighting {self.ensemble_weights!r}; one of {', '.join(WEIGHTINGS)}"
+            )
         if self.epochs < 1 or self.batch_size < 1:
             raise HarlabError("epochs and batch size must be at least 1")
 
@@ -709,6 +717,10 @@ def train(
             m2, s2 = train_gbm_member(X, y, val, info, cfg, progress, cancel, context=context)
             members.append(m2)
             summaries["lightgbm"] = s2
+        weights = None
+        if len(members) > 1 and val.any() and cfg.ensemble_weights == "fitted":
+            # chosen on the validation participants, from the members before any refit on them
+            weights = fit_member_weights([v["val_proba"] for v in summaries.values()], y[val])
         model = ActivityModel(
             replace(
                 info,
@@ -718,6 +730,7 @@ def train(
                 orientation_upright=upright,
             ),
             members,
+            weights,
         )
         metrics: dict[str, Any] = {
             "validation_groups": split.held_out,
@@ -730,8 +743,11 @@ def train(
                 for k, v in summaries.items()
             },
         }
+        if len(members) > 1:
+            metrics["ensemble_weights"] = dict(zip(summaries, model.weights, strict=True))
         if val.any():
-            # from each member as it was before any refit on the validation participants
+            # from each member as it was before any refit on the validation participants (with fitted
+            # weights, the one number chosen on these windows makes the score a little optimistic)
             val_proba = sum(
                 w * v["val_proba"] for w, v in zip(model.weights, summaries.values(), strict=True)
             )
