@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         labels = smooth(mean, sw.start, info.stride_s, 0.02, 0.0)
         segments_from_windows(labels, mean, sw.start, sw.end, info.stride_s, info.classes)
         stage("smoothing", a)
-        del X, Xc, feats, F, mean, probs, sw, ctx, context
+        del X, Xc, feats, mean, probs, sw, ctx, context  # F exists only with a boosted member
         fresh = ActivityModel.load(path)  # the compile counts, as in a real first prediction
         a = time.perf_counter()
         track = predict_session(fresh, day, smoothing=SmoothingConfig(), add=False, workers=workers)
