@@ -117,7 +117,13 @@ def trunk_length(cfg: CNN1DConfig, n_time: int) -> int:
 
 
 def arch_to_dict(cfg: ArchConfig) -> dict[str, Any]:
-    return asdict(cfg)
+    """The architecture's JSON dict. A cnn1d's padding is written only when it is not "same":
+    a file of the default architecture stays readable by harlab versions from before the
+    option (they refuse unknown keys), and reading fills in "same" for a missing key."""
+    d = asdict(cfg)
+    if isinstance(cfg, CNN1DConfig) and cfg.padding == "same":
+        del d["padding"]
+    return d
 
 
 class CNN1D(nn.Module):

@@ -230,12 +230,24 @@ def test_the_padding_goes_through_the_model_file(tmp_path, padding: str) -> None
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_only_a_valid_padding_is_written_so_older_versions_read_default_files(tmp_path, padding: str) -> None:
+    """Versions from before the option refuse unknown architecture keys: a default network's
+    file must not carry one."""
+    cfg = replace(CONFIGS["pool_every_block"], padding=padding)
+    model = ActivityModel(info(), [member(random_net(cfg), cfg, np.random.default_rng(11))])
+    path = model.save(tmp_path / "m.harmodel")
+    seen: list[dict] = []
+    _edit_arch(path, lambda a: seen.append(dict(a)))
+    assert ("padding" in seen[0]) == (padding == "valid")
+
+
 def test_a_file_from_before_the_option_loads_as_same_and_predicts_as_before(tmp_path) -> None:
     cfg = replace(CONFIGS["pool_every_block"], padding="same")
     rng = np.random.default_rng(9)
     model = ActivityModel(info(), [member(random_net(cfg), cfg, rng)])
     path = model.save(tmp_path / "old.harmodel")
-    _edit_arch(path, lambda a: a.pop("padding"))
+    _edit_arch(path, lambda a: a.pop("padding", None))
     loaded = ActivityModel.load(path)
     assert loaded.members[0].arch.padding == "same"  # type: ignore[union-attr]
     assert arch_from_dict({k: v for k, v in asdict(cfg).items() if k != "padding"}).padding == "same"
