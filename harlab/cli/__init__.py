@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harlab import __version__
-from harlab.cli.shared_options import give_every_command_quiet, quiet_stderr
+from harlab.cli.shared_options import CANCELLED_EXIT, give_every_command_quiet, quiet_stderr
 from harlab.cli.workbench_launch import open_workbench
 from harlab.core.errors import HarlabError
 
@@ -81,9 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"harlab: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        # Ctrl+C is the person's choice, not an error: 130 as for any interrupted command
+        # Ctrl+C is the person's choice, not an error
         print("harlab: cancelled", file=sys.stderr)
-        return 130
+        return CANCELLED_EXIT
 
 
 if __name__ == "__main__":

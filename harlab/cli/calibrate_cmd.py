@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harlab.cli.ml_options import CANCELLED_EXIT, note, run_pipeline, session_paths
-from harlab.cli.shared_options import ZIP_MAGIC, add_force, check_output, has_magic
+from harlab.cli.ml_options import note, run_pipeline, session_paths
+from harlab.cli.shared_options import CANCELLED_EXIT, ZIP_MAGIC, add_force, check_output, has_magic
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
 
 

@@ -101,9 +101,6 @@ def cancel_on_interrupt() -> Iterator[threading.Event]:
 _Req = TypeVar("_Req", contravariant=True)
 _Res = TypeVar("_Res", covariant=True)
 
-#: the exit code of a command stopped by Ctrl+C (128 + SIGINT, as a shell reports it)
-CANCELLED_EXIT = 130
-
 
 class Pipeline(Protocol[_Req, _Res]):
     """What :func:`harlab.mlops.training_pipeline.run_training` and
@@ -133,7 +130,7 @@ def run_pipeline(
     cancel event (:func:`cancel_on_interrupt`). Returns its result, or None when it stopped on
     the request (it raised :class:`~harlab.ml.training.TrainingCancelled`), after saying on
     stderr that ``what`` was cancelled and ``output`` not written; the command then returns
-    :data:`CANCELLED_EXIT`. ``harlab train`` and ``harlab calibrate`` run this way."""
+    :data:`~harlab.cli.shared_options.CANCELLED_EXIT`. ``harlab train`` and ``harlab calibrate`` run this way."""
     from harlab.ml.training import TrainingCancelled  # torch: only when a command runs
 
     try:

@@ -25,6 +25,10 @@ from typing import TextIO
 from harlab.core.errors import HarlabError
 from harlab.core.files import same_file
 
+#: the exit code of a command stopped by Ctrl+C (128 + SIGINT, as a shell reports it): the
+#: person's choice, not an error
+CANCELLED_EXIT = 130
+
 QUIET_HELP = "no progress, status lines or notes on stderr (results, warnings and errors are still shown)"
 
 

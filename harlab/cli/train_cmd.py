@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 from harlab.cli.ml_options import (
-    CANCELLED_EXIT,
     add_class_rule_args,
     add_train_args,
     add_window_args,
@@ -24,7 +23,7 @@ from harlab.cli.ml_options import (
     train_config,
     validation_summary,
 )
-from harlab.cli.shared_options import ZIP_MAGIC, add_force, check_output, has_magic
+from harlab.cli.shared_options import CANCELLED_EXIT, ZIP_MAGIC, add_force, check_output, has_magic
 from harlab.cli.tracking_options import add_tracking_args, options_from_args
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from harlab.cli import main
-from harlab.cli.ml_options import CANCELLED_EXIT
+from harlab.cli.shared_options import CANCELLED_EXIT
 from harlab.storage import save_session
 from tests.ml.test_cli_cancel import interrupt_once_handled, pytestmark  # noqa: F401 - same skip
 

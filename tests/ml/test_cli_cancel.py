@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from harlab.cli.ml_options import CANCELLED_EXIT, run_pipeline
+from harlab.cli.ml_options import run_pipeline
+from harlab.cli.shared_options import CANCELLED_EXIT
 from harlab.ml.training import TrainingCancelled
 
 from .conftest import make_session
