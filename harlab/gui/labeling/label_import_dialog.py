@@ -281,11 +281,13 @@ class LabelImportDialog(QDialog):
         # bound methods, which tell the jobs apart by sender(), rather than lambdas holding the
         # dialog: those are kept by the child job's connections and released while Qt destroys the
         # dialog (suspected in a rare segfault of the tests while events were processed mid-plan)
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_finished)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_cancelled)
-        job.ended.connect(self._on_ended)
+        job.connect_to(
+            progress=self._on_progress,
+            finished=self._on_finished,
+            failed=self._on_failed,
+            cancelled=self._on_cancelled,
+            ended=self._on_ended,
+        )
         self._job = job
         self._threads.add(job)
         self.stop_button.setText("Stop")
