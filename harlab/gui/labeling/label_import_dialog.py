@@ -123,11 +123,13 @@ class LabelImportDialog(QDialog):
         self.tracks.horizontalHeader().setStretchLastSection(True)
         self.name_edits: list[QLineEdit] = []
         self.checks: list[QCheckBox] = []
+        self.tracks.setMaximumHeight(70)  # one row's height while the file is read
         layout.addWidget(self.tracks)
 
         form = QFormLayout()
         self.annotator = QLineEdit(annotator)
         self.annotator.setObjectName("import_annotator")
+        self.annotator.setPlaceholderText("who made these labels")
         self.annotator.textChanged.connect(self.replan_soon)
         form.addRow("Annotator", self.annotator)
         self.overlapping = QCheckBox("Segments may overlap (an overlapping track)")
