@@ -11,8 +11,8 @@ so the import is one undoable step.
 Reading a file of 100 000 segments takes about a second, and planning it a second or more, so
 both run on a :class:`~harlab.gui.background_job.BackgroundJob`: given a path, the dialog opens at
 once saying what it reads, fills in the file's tracks and classes when the read is in, or emits
-``read_failed`` (the window reports it and the dialog closes). Planning runs on a
-:class:`~harlab.gui.background_job.BackgroundJob` over the choices read on the GUI thread (the
+``read_failed`` (the window reports it and the dialog closes). Planning runs on another job
+over the choices read on the GUI thread (the
 dialog is window-modal: the session does not change under it). A new choice cancels the running
 plan and starts another; only the plan of the latest choices is shown. A long plan shows its
 progress under the report with a Stop button. OK (or Enter) pressed before the plan of the
@@ -515,7 +515,7 @@ def open_label_import(
     annotator: str,
     push: Callable[[EditCommand], bool],
     report: Callable[[str], None],
-) -> LabelImportDialog | None:
+) -> LabelImportDialog:
     """Open the dialog at once (window-modal, not blocking) and read ``path`` against ``session``
     on a job; on Import its command goes through ``push`` (the window's history). A file that
     cannot be read is reported and the dialog closed. The annotator typed is remembered for the
