@@ -78,6 +78,36 @@ def _table(object_name: str, headers: list[str]) -> QTableWidget:
     return t
 
 
+#: the per-class table's headers, short to fit the panel's width, each with its full meaning
+PER_CLASS_HEADERS = (
+    ("Class", "The class (its full name in each cell's tooltip when it is cut short)"),
+    (
+        "Specific",
+        "Specific agreement: of the ratings of this class in each pair of tracks, "
+        "the share the other track agrees with",
+    ),
+    (
+        "κ rest",
+        'Fleiss\' κ of this class against the rest ("this class or not"), on the units every track labels',
+    ),
+    ("Ratings", "Ratings of this class: how often a track of a pair gives it, over all pairs"),
+)
+
+
+def _fit_to_width(table: QTableWidget, headers: tuple[tuple[str, str], ...]) -> None:
+    """Headers with tooltips; the first column takes the room the figures leave (cut short
+    rather than scrolling sideways: a dock is narrow), the figures' columns their contents."""
+    for column, (text, tip) in enumerate(headers):
+        item = QTableWidgetItem(text)
+        item.setToolTip(tip)
+        table.setHorizontalHeaderItem(column, item)
+    header = table.horizontalHeader()
+    header.setMinimumSectionSize(24)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # walking_up…stairs: both ends tell
+
+
 def _fill(table: QTableWidget, rows: list[list[str]], row_headers: list[str] | None = None) -> None:
     table.setRowCount(len(rows))
     if row_headers is not None:
@@ -88,6 +118,8 @@ def _fill(table: QTableWidget, rows: list[list[str]], row_headers: list[str] | N
             item = QTableWidgetItem(text)
             if j:
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            else:
+                item.setToolTip(text)  # in full where a narrow column cuts it short
             table.setItem(i, j, item)
 
 
@@ -150,7 +182,8 @@ class AgreementPanel(QDockWidget):
         self.summary = _table("agreement_summary", ["Statistic", "Value"])
         lay.addWidget(self.summary)
         lay.addWidget(QLabel("Per class"))
-        self.per_class = _table("agreement_per_class", ["Class", "Specific agr.", "κ vs rest", "Ratings"])
+        self.per_class = _table("agreement_per_class", [h for h, _ in PER_CLASS_HEADERS])
+        _fit_to_width(self.per_class, PER_CLASS_HEADERS)
         lay.addWidget(self.per_class)
         pair_row = QHBoxLayout()
         pair_row.addWidget(QLabel("Confusion"))
@@ -282,9 +315,7 @@ class AgreementPanel(QDockWidget):
         step, window, tolerance = self.settings()
         self.state.setText("Computing…")
         job = BackgroundJob(self._work(tracks, step, window, tolerance), self, cancel_errors=(), owner=self)
-        job.finished.connect(self._done)
-        job.failed.connect(self._failed)
-        job.ended.connect(self._ended)
+        job.connect_to(finished=self._done, failed=self._failed, ended=self._ended)
         self._job = job
         job.start()
 

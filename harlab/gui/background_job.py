@@ -119,6 +119,31 @@ class BackgroundJob(QObject):
             dialog.canceled.connect(self.cancel)
             self.dialog = dialog
 
+    def connect_to(
+        self,
+        *,
+        progress: Callable[[object], None] | None = None,
+        status: Callable[[str], None] | None = None,
+        finished: Callable[[object], None] | None = None,
+        cancelled: Callable[[], None] | None = None,
+        failed: Callable[[str], None] | None = None,
+        ended: Callable[[], None] | None = None,
+    ) -> BackgroundJob:
+        """Connect each given slot to the job's signal of that name (None: left unconnected);
+        returns the job. One call, so every dialog that runs a job wires it the same way."""
+        slots = {
+            self.progress: progress,
+            self.status: status,
+            self.finished: finished,
+            self.cancelled: cancelled,
+            self.failed: failed,
+            self.ended: ended,
+        }
+        for signal, slot in slots.items():
+            if slot is not None:
+                signal.connect(slot)
+        return self
+
     # -- control -----------------------------------------------------------------------------
     def start(self) -> None:
         if self._thread is not None and not self._thread.isRunning():

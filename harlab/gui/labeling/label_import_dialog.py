@@ -8,8 +8,11 @@ report below shows exactly what OK will do; OK is enabled only when the plan is 
 dialog only asks: :meth:`LabelImportDialog.command` is the edit the window pushes on its history,
 so the import is one undoable step.
 
-Planning a file of 100 000 segments takes a second or more, so it runs on a
-:class:`~harlab.gui.background_job.BackgroundJob` over the choices read on the GUI thread (the
+Reading a file of 100 000 segments takes about a second, and planning it a second or more, so
+both run on a :class:`~harlab.gui.background_job.BackgroundJob`: given a path, the dialog opens at
+once saying what it reads, fills in the file's tracks and classes when the read is in, or emits
+``read_failed`` (the window reports it and the dialog closes). Planning runs on another job
+over the choices read on the GUI thread (the
 dialog is window-modal: the session does not change under it). A new choice cancels the running
 plan and starts another; only the plan of the latest choices is shown. A long plan shows its
 progress under the report with a Stop button. OK (or Enter) pressed before the plan of the
@@ -75,18 +78,27 @@ STOPPED = "Planning stopped: change a choice, or press Plan again."
 class LabelImportDialog(QDialog):
     """Choices for importing ``file`` into ``session``; :meth:`plan` is what OK does.
 
-    ``planned`` is emitted when the plan of the current choices (or why there is none) is shown."""
+    ``file`` is a label file already read, or its path, read on a job (see the module docstring).
+    ``planned`` is emitted when the plan of the current choices (or why there is none) is shown;
+    ``read_failed(message)`` when the path could not be read (nothing is planned then)."""
 
     planned = Signal()
+    read_failed = Signal(str)
 
     def __init__(
-        self, session: Session, file: LabelFile, annotator: str = "", parent: QWidget | None = None
+        self,
+        session: Session,
+        file: LabelFile | str | Path,
+        annotator: str = "",
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("label_import_dialog")
-        self.setWindowTitle(f"Import labels from {file.path.name}")
+        path = file.path if isinstance(file, LabelFile) else Path(file)
+        self.setWindowTitle(f"Import labels from {path.name}")
         self.session = session
-        self.file = file
+        self.file: LabelFile | None = None  #: None while it is read
+        self._reader: BackgroundJob | None = None  #: reading the file
         self._plan: ImportPlan | None = None
         self._error = ""
         self._job: BackgroundJob | None = None  #: planning the latest choices
@@ -98,14 +110,11 @@ class LabelImportDialog(QDialog):
         self._typing.setInterval(TYPING_PAUSE_MS)
         self._typing.timeout.connect(self.replan)
         layout = QVBoxLayout(self)
-        head = QLabel(
-            f"<b>{file.path.name}</b> ({file.format}): {counted(len(file.tracks), 'track')}, "
-            f"{counted(sum(len(t.segments) for t in file.tracks), 'segment')}"
-        )
-        head.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(head)
+        self.head = QLabel(f"<b>{path.name}</b>")
+        self.head.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.head)
 
-        self.tracks = QTableWidget(len(file.tracks), 4)
+        self.tracks = QTableWidget(0, 4)
         self.tracks.setObjectName("import_tracks")
         self.tracks.setHorizontalHeaderLabels(["Import", "In the file", "Segments", "New track name"])
         self.tracks.verticalHeader().hide()
@@ -114,30 +123,13 @@ class LabelImportDialog(QDialog):
         self.tracks.horizontalHeader().setStretchLastSection(True)
         self.name_edits: list[QLineEdit] = []
         self.checks: list[QCheckBox] = []
-        taken = set(session.label_tracks)
-        for row, t in enumerate(file.tracks):
-            check = QCheckBox()
-            check.setChecked(True)
-            check.toggled.connect(self.replan)
-            self.checks.append(check)
-            self.tracks.setCellWidget(row, 0, _centred(check))
-            self.tracks.setItem(row, 1, _item(t.name + (f" ({t.annotator})" if t.annotator else "")))
-            self.tracks.setItem(row, 2, _item(str(len(t.segments))))
-            edit = QLineEdit(_free(t.name, taken))
-            taken.add(edit.text())
-            edit.textChanged.connect(self.replan_soon)
-            self.name_edits.append(edit)
-            self.tracks.setCellWidget(row, 3, edit)
-        self.tracks.setMaximumHeight(40 + 30 * min(len(file.tracks), 5))
+        self.tracks.setMaximumHeight(70)  # one row's height while the file is read
         layout.addWidget(self.tracks)
 
         form = QFormLayout()
-        file_people = sorted({t.annotator for t in file.tracks if t.annotator})
         self.annotator = QLineEdit(annotator)
         self.annotator.setObjectName("import_annotator")
-        self.annotator.setPlaceholderText(
-            "as the file says: " + ", ".join(file_people) if file_people else "who made these labels"
-        )
+        self.annotator.setPlaceholderText("who made these labels")
         self.annotator.textChanged.connect(self.replan_soon)
         form.addRow("Annotator", self.annotator)
         self.overlapping = QCheckBox("Segments may overlap (an overlapping track)")
@@ -155,7 +147,7 @@ class LabelImportDialog(QDialog):
         QVBoxLayout(self.classes_box).addWidget(self.classes)
         layout.addWidget(self.classes_box)
         self.class_choices: dict[str, QComboBox] = {}
-        self._fill_classes()
+        self.classes_box.setVisible(False)
 
         self.conflict_box = QGroupBox("Conflicts")
         box = QVBoxLayout(self.conflict_box)
@@ -202,11 +194,84 @@ class LabelImportDialog(QDialog):
         layout.addWidget(self.buttons)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)  # until planned
         self.resize(720, 560)
+        if isinstance(file, LabelFile):
+            self._show_file(file)
+        else:
+            self._read(path)
+
+    # -- the file -----------------------------------------------------------------------------
+    def _read(self, path: Path) -> None:
+        """Read ``path`` on a job (:func:`read_label_file` cannot stop early: closing waits for it)."""
+        session = self.session
+
+        def work(
+            progress: Callable[[object], None], status: Callable[[str], None], cancel: threading.Event
+        ) -> LabelFile:
+            return read_label_file(path, session)
+
+        job = BackgroundJob(work, self, owner=self)
+        job.connect_to(finished=self._on_read, failed=self._on_read_failed, ended=self._on_ended)
+        self._reader = job
+        self._threads.add(job)
+        self.status.setText(f"Reading {path.name}…")
+        self.progress.setRange(0, 0)  # busy: the read does not say how far it is
+        self.progress.setVisible(True)
+        job.start()
+
+    def _on_read(self, file: object) -> None:
+        if self._reader is None or self.sender() is not self._reader:
+            return  # closed meanwhile
+        self._reader = None
+        assert isinstance(file, LabelFile)
+        self.progress.setVisible(False)
+        accept = self._accept_when_planned  # OK pressed while reading: the plan decides
+        self._show_file(file)
+        self._accept_when_planned = accept
+
+    def _on_read_failed(self, message: str) -> None:
+        if self._reader is None or self.sender() is not self._reader:
+            return
+        self._reader = None
+        self._accept_when_planned = False
+        self.progress.setVisible(False)
+        self.status.setText(message)
+        self.status.setStyleSheet("color: #d62728")
+        self.read_failed.emit(message)
+
+    def _show_file(self, file: LabelFile) -> None:
+        """The file's tracks and classes as choices, then the first plan."""
+        self.file = file
+        self.head.setText(
+            f"<b>{file.path.name}</b> ({file.format}): {counted(len(file.tracks), 'track')}, "
+            f"{counted(sum(len(t.segments) for t in file.tracks), 'segment')}"
+        )
+        self.tracks.setRowCount(len(file.tracks))
+        taken = set(self.session.label_tracks)
+        for row, t in enumerate(file.tracks):
+            check = QCheckBox()
+            check.setChecked(True)
+            check.toggled.connect(self.replan)
+            self.checks.append(check)
+            self.tracks.setCellWidget(row, 0, _centred(check))
+            self.tracks.setItem(row, 1, _item(t.name + (f" ({t.annotator})" if t.annotator else "")))
+            self.tracks.setItem(row, 2, _item(str(len(t.segments))))
+            edit = QLineEdit(_free(t.name, taken))
+            taken.add(edit.text())
+            edit.textChanged.connect(self.replan_soon)
+            self.name_edits.append(edit)
+            self.tracks.setCellWidget(row, 3, edit)
+        self.tracks.setMaximumHeight(40 + 30 * min(len(file.tracks), 5))
+        file_people = sorted({t.annotator for t in file.tracks if t.annotator})
+        self.annotator.setPlaceholderText(
+            "as the file says: " + ", ".join(file_people) if file_people else "who made these labels"
+        )
+        self._fill_classes()
         self.replan()
 
     # -- the choices --------------------------------------------------------------------------
     def _fill_classes(self) -> None:
         """One row per class of the file the schema lacks (after case/separator matching)."""
+        assert self.file is not None
         unknown = sorted(unknown_classes(self.session, self.file).items())
         self.classes.setRowCount(len(unknown))
         schema = self.session.schema.names
@@ -232,6 +297,7 @@ class LabelImportDialog(QDialog):
         self.policy_buttons[key].setChecked(True)
 
     def request(self) -> ImportRequest:
+        assert self.file is not None
         chosen = [t.name for t, c in zip(self.file.tracks, self.checks, strict=True) if c.isChecked()]
         names = {t.name: e.text().strip() for t, e in zip(self.file.tracks, self.name_edits, strict=True)}
         mapping = {k: c.currentData() for k, c in self.class_choices.items() if c.currentData() != ADD}
@@ -249,8 +315,8 @@ class LabelImportDialog(QDialog):
     # -- the plan -----------------------------------------------------------------------------
     @property
     def planning(self) -> bool:
-        """A plan of newer choices is on its way (typing has not paused, or a job runs)."""
-        return self._typing.isActive() or self._job is not None
+        """A plan of newer choices is on its way (the file is read, typing has not paused, or a job runs)."""
+        return self._reader is not None or self._typing.isActive() or self._job is not None
 
     def replan_soon(self) -> None:
         """A keystroke: plan again once the typing pauses (OK plans at once if it comes first)."""
@@ -261,8 +327,8 @@ class LabelImportDialog(QDialog):
         A choice changed after OK was pressed takes that OK back: what is imported is then seen first."""
         self._typing.stop()
         self._accept_when_planned = False
-        if not hasattr(self, "status"):
-            return  # still building: the last widget's signal comes first
+        if not hasattr(self, "status") or self.file is None:
+            return  # still building (the last widget's signal comes first), or reading
         if self._job is not None:
             self._job.cancel()  # its result is not shown: only the latest job's is
         session, file, request = self.session, self.file, self.request()
@@ -281,11 +347,13 @@ class LabelImportDialog(QDialog):
         # bound methods, which tell the jobs apart by sender(), rather than lambdas holding the
         # dialog: those are kept by the child job's connections and released while Qt destroys the
         # dialog (suspected in a rare segfault of the tests while events were processed mid-plan)
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_finished)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_cancelled)
-        job.ended.connect(self._on_ended)
+        job.connect_to(
+            progress=self._on_progress,
+            finished=self._on_finished,
+            failed=self._on_failed,
+            cancelled=self._on_cancelled,
+            ended=self._on_ended,
+        )
         self._job = job
         self._threads.add(job)
         self.stop_button.setText("Stop")
@@ -386,6 +454,9 @@ class LabelImportDialog(QDialog):
         that plan is made, it waits for it, and the dialog closes only if it can be imported."""
         if self._typing.isActive():
             self.replan()
+        if self._reader is not None:
+            self._accept_when_planned = True  # kept through the read; the first plan decides
+            return
         if self._job is not None:
             self._accept_when_planned = True
             self.status.setText("Planning the import; it follows if it can be imported…")
@@ -397,7 +468,7 @@ class LabelImportDialog(QDialog):
     def done(self, result: int) -> None:
         """Closing (OK, Cancel, Escape) stops a plan still running: no thread outlives the dialog."""
         self._typing.stop()
-        self._job = None
+        self._job = self._reader = None
         for job in list(self._threads):  # a cancelled plan may still be on its way to its next step
             job.stop()
         super().done(result)
@@ -444,17 +515,19 @@ def open_label_import(
     annotator: str,
     push: Callable[[EditCommand], bool],
     report: Callable[[str], None],
-) -> LabelImportDialog | None:
-    """Read ``path`` against ``session`` and open the dialog (window-modal, not blocking); on
-    Import its command goes through ``push`` (the window's history). A file that cannot be read
-    is reported and None returned. The annotator typed is remembered for the next import."""
-    try:
-        file = read_label_file(path, session)
-    except HarlabError as exc:
-        report(f"Cannot import labels: {exc}")
-        return None
-    dialog = LabelImportDialog(session, file, annotator, parent)
+) -> LabelImportDialog:
+    """Open the dialog at once (window-modal, not blocking) and read ``path`` against ``session``
+    on a job; on Import its command goes through ``push`` (the window's history). A file that
+    cannot be read is reported and the dialog closed. The annotator typed is remembered for the
+    next import."""
+    dialog = LabelImportDialog(session, Path(path), annotator, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def unreadable(message: str) -> None:
+        report(f"Cannot import labels: {message}")
+        dialog.reject()
+
+    dialog.read_failed.connect(unreadable)
 
     def done(result: int) -> None:
         if result != QDialog.DialogCode.Accepted:

@@ -267,12 +267,14 @@ class CalibrateDialog(QDialog):
         )
         if job.dialog is not None:
             job.dialog.setObjectName("calibrate_progress")
-        job.progress.connect(self._progress)
-        job.status.connect(self._say)
-        job.finished.connect(self._done)
-        job.failed.connect(self._failed)
-        job.cancelled.connect(self._cancelled)
-        job.ended.connect(self._ended)
+        job.connect_to(
+            progress=self._progress,
+            status=self._say,
+            finished=self._done,
+            failed=self._failed,
+            cancelled=self._cancelled,
+            ended=self._ended,
+        )
         self.job = job
         self.run_button.setEnabled(False)
         self.table.setVisible(False)

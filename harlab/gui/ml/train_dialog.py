@@ -638,12 +638,14 @@ class TrainDialog(QDialog):
         job = BackgroundJob(
             training_work(req, self._tmp.name), self, cancel_errors=(TrainingCancelled,), owner=self
         )
-        job.progress.connect(self._on_progress)
-        job.status.connect(self._set_status)
-        job.finished.connect(self._on_finished)
-        job.cancelled.connect(self._on_cancelled)
-        job.failed.connect(self._on_failed)
-        job.ended.connect(self._on_job_ended)
+        job.connect_to(
+            progress=self._on_progress,
+            status=self._set_status,
+            finished=self._on_finished,
+            cancelled=self._on_cancelled,
+            failed=self._on_failed,
+            ended=self._on_job_ended,
+        )
         self._job = job
         self._set_status(f"Starting: {req.config.preset} on {counted(len(req.sources), 'session')}…")
         self._update_state()

@@ -134,6 +134,63 @@ def test_menu_import_is_one_undoable_step(make_window, qtbot, tmp_path):
     assert "coder_b" in w.session.label_tracks
 
 
+def test_the_menu_import_opens_at_once_and_reads_the_file_off_the_gui_thread(make_window, qtbot, tmp_path):
+    from harlab.storage import save_session
+
+    path = save_session(source_session(), tmp_path / "s.h5")
+    w = make_window()
+    assert w.open_path(path)
+    d = w.import_labels(write_audacity(tmp_path, [(0, 5, "Sitting"), (6, 9, "jogging")]))
+    # open before the file is read (the read is a job's): nothing to import yet
+    assert isinstance(d, LabelImportDialog) and d.isVisible()
+    assert d.file is None and d.planning and not ok_button(d).isEnabled()
+    assert d.status.text() == "Reading coder_b.txt…" and d.progress.isVisible()
+    SHOTS.mkdir(exist_ok=True)
+    d.grab().save(str(SHOTS / "label_import_dialog_reading.png"))
+    qtbot.waitUntil(lambda: not d.planning, timeout=20_000)
+    assert d.file is not None and d.name_edits[0].text() == "coder_b"
+    assert not d.progress.isVisible() and ok_button(d).isEnabled()
+    assert d.status.text() == "Import 2 segments into coder_b."
+    d.reject()
+
+
+def test_ok_while_reading_imports_once_the_plan_is_in(make_window, qtbot, tmp_path):
+    from harlab.storage import save_session
+
+    path = save_session(source_session(), tmp_path / "s.h5")
+    w = make_window()
+    assert w.open_path(path)
+    d = w.import_labels(write_audacity(tmp_path, [(0, 5, "Sitting"), (6, 9, "sitting")]))
+    assert d.file is None
+    d.accept()  # Enter while reading: waits for the read and the plan
+    qtbot.waitUntil(lambda: "coder_b" in w.session.label_tracks, timeout=20_000)
+    assert [(s.start, s.end) for s in w.session.label_tracks["coder_b"]] == [(0.0, 5.0), (6.0, 9.0)]
+
+
+def test_a_file_that_cannot_be_read_is_reported_with_its_line_and_closes_the_dialog(
+    make_window, qtbot, tmp_path
+):
+    from harlab.storage import save_session
+
+    path = save_session(source_session(), tmp_path / "s.h5")
+    w = make_window()
+    assert w.open_path(path)
+    bad = tmp_path / "broken.txt"
+    bad.write_text("0\t5\tsitting\n7\tnine\tjogging\n", encoding="utf-8")
+    d = w.import_labels(bad)
+    assert isinstance(d, LabelImportDialog)
+    qtbot.waitUntil(lambda: w.last_message.startswith("Cannot import labels"), timeout=20_000)
+    assert "broken.txt" in w.last_message and "line 2" in w.last_message
+    qtbot.waitUntil(
+        lambda: (
+            not any(
+                isinstance(x, LabelImportDialog) and x.isVisible() for x in QApplication.topLevelWidgets()
+            )
+        )
+    )
+    assert "broken" not in w.session.label_tracks
+
+
 def test_dropping_a_label_file_on_an_open_session_opens_the_dialog(make_window, qtbot, tmp_path):
     from harlab.storage import save_session
 
@@ -159,6 +216,7 @@ def test_dropping_a_label_file_on_an_open_session_opens_the_dialog(make_window, 
 
     qtbot.waitUntil(lambda: dialog() is not None)
     d = dialog()
+    qtbot.waitUntil(lambda: d.file is not None)  # read on a job: the dialog opens first
     assert d.name_edits[0].text() == "coder A"
     d.accept()
     qtbot.waitUntil(lambda: "coder A" in w.session.label_tracks)

@@ -137,3 +137,30 @@ def test_stop_before_the_work_ends_returns_promptly(qtbot):
     t0 = time.perf_counter()
     assert job.stop(10_000)
     assert time.perf_counter() - t0 < 5 and not job.running
+
+
+def test_connect_to_wires_each_given_slot_to_its_signal_and_leaves_the_rest(qtbot):
+    seen: list[tuple[str, object]] = []
+    job = BackgroundJob(counting(2))
+    assert (
+        job.connect_to(
+            progress=lambda v: seen.append(("progress", v)),
+            finished=lambda r: seen.append(("finished", r)),
+            ended=lambda: seen.append(("ended", None)),
+        )
+        is job
+    )
+    with qtbot.waitSignal(job.ended, timeout=10_000):
+        job.start()
+    # status was not given: not connected; the others arrive in order
+    assert seen == [("progress", 0), ("progress", 1), ("finished", 1), ("ended", None)]
+
+    failures: list[str] = []
+
+    def broken(progress, status, cancel):
+        raise HarlabError("no such model")
+
+    failing = BackgroundJob(broken).connect_to(failed=failures.append, status=failures.append)
+    with qtbot.waitSignal(failing.ended, timeout=10_000):
+        failing.start()
+    assert failures == ["no such model"]
