@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,7 +28,6 @@ from harlab.core.errors import ImportFormatError
 from harlab.core.wording import counted
 from harlab.exporters.segment_table import COLUMNS as SEGMENT_COLUMNS
 from harlab.importers._csvspec import CsvSpec
-from harlab.importers.generic_csv import ColumnTimes, CsvTable, read_times
 from harlab.importers.importer import ImportOptions
 from harlab.labelfiles.label_source import (
     MAX_LABEL_FILE_BYTES,
@@ -40,6 +40,9 @@ from harlab.labelfiles.label_source import (
     check_name,
     check_time,
 )
+
+if TYPE_CHECKING:
+    from harlab.importers.generic_csv import ColumnTimes, CsvTable
 
 START_NAMES = ("start", "start_s", "start_time", "begin", "onset", "from", "t_start", "start_sec")
 END_NAMES = ("end", "end_s", "end_time", "stop", "offset", "to", "t_end", "end_sec")
@@ -69,6 +72,10 @@ def read_label_csv(
     path: Path, clock: SessionClock, spec: CsvSpec | None = None, session_id: str = ""
 ) -> LabelFile:
     _check_size(path)
+    # pandas, under the generic CSV reader, loads with the first CSV read: not with the label
+    # import dialog (a freeze of about 0.6 s on the GUI thread) nor for the other formats
+    from harlab.importers.generic_csv import CsvTable
+
     base = spec or CsvSpec(delimiter=_delimiter(path))
     table = CsvTable.read(path, base)
     n = len(table.df)
@@ -158,6 +165,8 @@ def _session_seconds(path: Path, times: ColumnTimes, clock: SessionClock, col: s
 
 
 def _spec_table(path: Path, table: CsvTable, spec: CsvSpec, clock: SessionClock) -> LabelFile:
+    from harlab.importers.generic_csv import read_times
+
     options = ImportOptions(timezone=clock.timezone, rate_hz=clock.rate_hz)
     assert spec.time_column is not None and spec.end_column is not None
     starts = _session_seconds(path, read_times(table, spec, options), clock, spec.time_column)

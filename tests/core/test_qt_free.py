@@ -94,12 +94,21 @@ def test_command_line_starts_light() -> None:
     assert proc.stdout.strip() == "[]"
 
 
-def test_the_workbench_starts_without_the_heavy_libraries() -> None:
+@pytest.mark.parametrize(
+    "module",
+    [
+        "harlab.gui.main_window",
+        # File > Import labels: pandas (the generic CSV reader) loads with a CSV label file, not
+        # with the dialog, whose first import froze the window for about 0.6 s
+        "harlab.gui.labeling.label_import_dialog",
+    ],
+)
+def test_the_workbench_starts_without_the_heavy_libraries(module: str) -> None:
     """The main window is what a week opens in, under 400 MB: the models, the statistics of the
     agreement panel and pandas (label files, CSV imports) load when a command needs them, not
     with the window (statsmodels and pandas alone added 180 MB and a second)."""
     code = (
-        "import sys\nimport harlab.gui.main_window\n"
+        f"import sys\nimport {module}\n"
         "heavy = [m for m in ('torch', 'mlflow', 'lightgbm', 'onnxruntime', 'statsmodels', 'krippendorff', "
         "'pandas', 'sklearn', 'dask') if m in sys.modules]\n"
         "print(heavy)\n"
