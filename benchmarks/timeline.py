@@ -279,7 +279,7 @@ def patch(module):
         self.timeline.glw.viewport().repaint()
         print(json.dumps({"open_called": called, "drawn": time.monotonic(), "ok": bool(ok),
                           "cpu": time.process_time(), "child_cpu": children_cpu(),
-                          "modules": sorted(m for m in ("pandas", "statsmodels", "torch", "sklearn")
+                          "modules": sorted(m for m in ("pandas", "statsmodels", "torch", "sklearn", "av")
                                             if m in sys.modules)}), flush=True)
         QTimer.singleShot(0, app.quit)
         return ok

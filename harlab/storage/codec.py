@@ -51,9 +51,9 @@ from harlab.storage.layout import (
     dict_to_json,
     dt_to_str,
     json_to_dict,
+    read_segments,
     read_table,
     segment_rows,
-    segments_from_table,
     str_list,
     str_to_dt,
     to_str,
@@ -386,7 +386,7 @@ class _Reader:
                 to_str(ds.attrs.get("description", "")),
                 annotator=to_str(ds.attrs.get("annotator", "")),
             )
-            track.add_many(segments_from_table(read_table(ds, SEGMENT_DTYPE)), keep_ids=True)
+            track.add_many(read_segments(ds), keep_ids=True)
             track.keep_ids_below(int(ds.attrs.get("next_id", 1)))  # ids of deleted segments stay used
             # after add_many, which marks the track modified; files older than these attributes
             # have neither: both unknown (None), never the time of reading
@@ -503,7 +503,7 @@ class _Reader:
             window_start=self.need(g, "window_start")[()],
             window_end=self.need(g, "window_end")[()],
             probabilities=self.need(g, "probabilities")[()],
-            segments=segments_from_table(read_table(self.need(g, "segments"), SEGMENT_DTYPE)),
+            segments=read_segments(self.need(g, "segments")),
             created=str_to_dt(to_str(self.attr(g, "created", ""))) or datetime.now(UTC),
             params=json_to_dict(self.attr(g, "params", "{}")),
         )

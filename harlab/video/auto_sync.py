@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import numpy as np
 
 from harlab.core.errors import HarlabError, VideoFileError
@@ -96,6 +95,8 @@ def motion_signal(
     order, downscaled to ``width`` (threads on): the whole file, which for an hour of
     1080p takes minutes: a CLI or background job, not the GUI thread.
     """
+    import av  # on first use (see frame_decoder's docstring)
+
     index = index or FrameIndex.build(path)
     container = open_container(path)
     try:
@@ -139,6 +140,8 @@ def motion_signal(
 
 def audio_envelope(path: str | Path, rate_hz: float = GRID_HZ) -> Signal | None:
     """The audio's envelope (mean absolute amplitude per 1/``rate_hz`` bin), or None without an audio track."""
+    import av  # on first use (see frame_decoder's docstring)
+
     container = open_container(path)
     try:
         if not container.streams.audio:

@@ -15,6 +15,11 @@ wrong frame.
 1-hour file indexes in about a second) and gives every frame's time and keyframe flag.
 :class:`FrameServer` runs one worker thread for a viewer: requests replace each other,
 so a burst of seeks while scrubbing decodes only the last one.
+
+PyAV is imported by the functions that open a file, not with the module (here and in
+:mod:`~harlab.video.auto_sync`): loading it and FFmpeg's libraries took 50 ms of every start
+of the workbench, whose video panel imports these modules, for sessions mostly without
+video. ``tests/core/test_qt_free.py`` checks that the workbench starts without it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-import av
 import numpy as np
 
 from harlab.core.errors import VideoFileError
@@ -40,6 +44,8 @@ FORWARD_LIMIT = 90
 
 def open_container(path: str | Path) -> Any:
     """``av.open`` that turns FFmpeg's errors into a :class:`VideoFileError` naming the file."""
+    import av  # on first use, as everywhere in harlab.video (see the module's docstring)
+
     try:
         return av.open(str(path), metadata_errors="ignore")
     except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
@@ -76,6 +82,8 @@ class FrameIndex:
 
     @classmethod
     def build(cls, path: str | Path, gap_factor: float = GAP_FACTOR) -> FrameIndex:
+        import av
+
         container = open_container(path)
         try:
             stream = video_stream(container, path)
@@ -146,6 +154,8 @@ class FrameIndex:
     @classmethod
     def _build_by_decoding(cls, path: str | Path, gap_factor: float) -> FrameIndex:
         """Containers without packet timestamps (raw streams, some AVI): decode once for the frames' times."""
+        import av
+
         container = open_container(path)
         try:
             stream = video_stream(container, path)
@@ -384,6 +394,8 @@ class FrameDecoder:
 
     def _decode_forward(self, i: int) -> Any:
         """Decode until frame ``i``; None when the decoder passes it or the file ends first."""
+        import av
+
         target = self._target = int(self.index.pts[i])
         ts: int | None  # the frame's ordinal, pts or dts; None when it has neither
         try:
