@@ -94,6 +94,17 @@ PER_CLASS_HEADERS = (
 )
 
 
+#: the events table's headers, short for the same reason
+EVENT_HEADERS = (
+    ("Pair", "The two tracks compared (in full in each cell's tooltip when cut short)"),
+    ("Match", "Segments matched as events: both boundaries within the tolerance"),
+    ("Rec.", "Recall: the share of the first track's segments the second matches"),
+    ("Prec.", "Precision: the share of the second track's segments that match the first's"),
+    ("F1", "F1 of recall and precision"),
+    ("|Δ| s", "Median distance in seconds between matched boundaries"),
+)
+
+
 def _fit_to_width(table: QTableWidget, headers: tuple[tuple[str, str], ...]) -> None:
     """Headers with tooltips; the first column takes the room the figures leave (cut short
     rather than scrolling sideways: a dock is narrow), the figures' columns their contents."""
@@ -199,9 +210,8 @@ class AgreementPanel(QDockWidget):
         self.confusion_dialog: ConfusionDialog | None = None
         lay.addWidget(self.confusion)
         lay.addWidget(QLabel("Events (boundaries within the tolerance)"))
-        self.events = _table(
-            "agreement_events", ["Pair", "Matched", "Recall", "Precision", "F1", "Median |Δ| s"]
-        )
+        self.events = _table("agreement_events", [h for h, _ in EVENT_HEADERS])
+        _fit_to_width(self.events, EVENT_HEADERS)
         lay.addWidget(self.events)
 
         box = QGroupBox("Adjudicate")

@@ -66,5 +66,13 @@ def test_per_class_table_fits_the_default_width_with_18_classes(qtbot):
     assert all(tips[1:]) and "Ratings" in table.horizontalHeaderItem(3).text() + tips[3]
     # a class name cut short is in full in its tooltip
     assert table.item(4, 0).toolTip() == table.item(4, 0).text()
+    # the events table too: its six columns in view, the pair's names cut short rather than scrolled
+    events = panel.events
+    assert events.rowCount() == 1
+    assert events.horizontalScrollBar().maximum() == 0
+    eh = events.horizontalHeader()
+    assert eh.sectionPosition(5) + eh.sectionSize(5) <= events.viewport().width()
+    assert all(events.horizontalHeaderItem(c).toolTip() for c in range(6))
+    assert events.item(0, 0).toolTip() == events.item(0, 0).text()
     SHOTS.mkdir(exist_ok=True)
     panel.grab().save(str(SHOTS / "agreement_panel_340px_18_classes.png"))
