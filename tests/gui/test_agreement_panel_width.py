@@ -66,6 +66,8 @@ def test_per_class_table_fits_the_default_width_with_18_classes(qtbot):
     assert all(tips[1:]) and "Ratings" in table.horizontalHeaderItem(3).text() + tips[3]
     # a class name cut short is in full in its tooltip
     assert table.item(4, 0).toolTip() == table.item(4, 0).text()
+    # the confusion matrix of the 18 classes too: the row names give way before the columns scroll
+    assert panel.confusion.isVisible() and panel.confusion.horizontalScrollBar().maximum() == 0
     # the events table too: its six columns in view, the pair's names cut short rather than scrolled
     events = panel.events
     assert events.rowCount() == 1

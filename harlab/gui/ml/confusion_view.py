@@ -217,6 +217,7 @@ class ConfusionView(QTableWidget):
         vh.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         hh.setMinimumSectionSize(10 if self.compact else 64)
         vh.setMinimumSectionSize(10 if self.compact else 40)
+        self._fit_row_names()
         self._fit_texts()
 
     @property
@@ -246,7 +247,20 @@ class ConfusionView(QTableWidget):
                 if item is not None:
                     item.setText(texts[i][j] if texts is not None else "")
 
+    def _fit_row_names(self) -> None:
+        """In a narrow view the row names give way (down to 40 px, cut short, in full in their
+        tooltips) before the columns would need a scroll bar: the columns' least width is theirs."""
+        if not self.compact:
+            return
+        room = (
+            self.width()
+            - 2 * self.frameWidth()
+            - self.columnCount() * self.horizontalHeader().minimumSectionSize()
+        )
+        self.verticalHeader().setMaximumWidth(max(40, min(ROW_NAME_WIDTH, room - 2)))
+
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        self._fit_row_names()
         super().resizeEvent(event)
         self._fit_texts()
         self.horizontalHeader().updateGeometry()  # turned numbers need a taller header
