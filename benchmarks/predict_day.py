@@ -100,15 +100,7 @@ def previous_features(rev: str, X: np.ndarray, info, feats: np.ndarray) -> tuple
     its batches of 2048 windows) against the current ones, both on one thread, in CPU seconds
     (what a loaded machine distorts least), with the largest difference relative to each
     column's scale."""
-    src = subprocess.run(
-        ["git", "show", f"{rev}:harlab/ml/features.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parent,
-    ).stdout
-    old = types.ModuleType("previous_features")
-    exec(compile(src, f"{rev}:harlab/ml/features.py", "exec"), old.__dict__)
+    old = previous_module(rev, "harlab/ml/features.py")
     tri = find_triads(info.channels, info.units)
     n = min(len(X), 16384)
     c = time.process_time()
