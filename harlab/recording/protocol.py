@@ -101,6 +101,22 @@ def load_protocol(path: str | Path) -> Protocol:
 #: (the issue's 30–60 s), short enough that a participant does it in a few minutes.
 CALIBRATION_SECONDS = (30.0, 60.0)
 CALIBRATION_REST_S = 10.0
+#: Bouts of each class in a calibration protocol. Calibration judges its fit on the last bout of
+#: an activity recorded more than once (:mod:`harlab.ml.calibration`): a second bout, minutes
+#: later and after other activities, tells whether the fit carries over to a new bout, which the
+#: end of a single bout cannot (on UCI HAPT a fit that the end of its own bout favoured lost 0.10
+#: macro-F1 on later bouts; docs/ML.md, "Personal models").
+CALIBRATION_BOUTS = 2
+MAX_CALIBRATION_BOUTS = 4
+
+
+def _round_order(names: list[str], k: int) -> list[str]:
+    """The classes in the order of round ``k``: rotated by half the list each round, so that with
+    three classes or more a round never starts with the activity the previous one ended with
+    (two bouts back to back would be one bout with a rest in it)."""
+    n = len(names)
+    shift = (k * (n // 2)) % n if n >= 3 else 0
+    return names[shift:] + names[:shift]
 
 
 def calibration_protocol(
@@ -108,22 +124,31 @@ def calibration_protocol(
     model_name: str,
     seconds_per_class: float = 45.0,
     rest_s: float = CALIBRATION_REST_S,
+    bouts: int = CALIBRATION_BOUTS,
 ) -> Protocol:
-    """ "Calibration for MODEL": every class of the model once, one after another, labelled by the
-    recorder, with an unlabelled rest ("get ready") before each, so the transitions between
+    """ "Calibration for MODEL": every class of the model, ``seconds_per_class`` seconds in all,
+    in ``bouts`` rounds (each class once per round, for its share of the seconds), labelled by the
+    recorder, with an unlabelled rest ("get ready") before each step, so the transitions between
     activities never land in a class's windows."""
     names = [c for c in dict.fromkeys(str(c).strip() for c in classes) if c]
     if not names:
         raise ProtocolError(f"{model_name}: the model has no classes to calibrate")
     if not rest_s >= 0:
         raise ProtocolError(f"rest between activities must be zero or more seconds, got {rest_s}")
-    steps = [
-        ProtocolStep(c, float(seconds_per_class), f"{c.replace('_', ' ').capitalize()} as you usually do")
-        for c in names
-    ]
+    if isinstance(bouts, bool) or not isinstance(bouts, int) or not 1 <= bouts <= MAX_CALIBRATION_BOUTS:
+        raise ProtocolError(f"bouts of each activity must be 1 to {MAX_CALIBRATION_BOUTS}, got {bouts!r}")
+    if not seconds_per_class > 0:
+        raise ProtocolError(f"seconds per activity must be positive, got {seconds_per_class}")
+    share = float(seconds_per_class) / bouts
+    steps = []
+    for k in range(bouts):
+        for c in _round_order(names, k):
+            name = c.replace("_", " ").capitalize()
+            again = " again," if k else ""
+            steps.append(ProtocolStep(c, share, f"{name}{again} as you usually do"))
     return Protocol(
         steps,
         name=f"Calibration for {model_name}",
         countdown_s=float(rest_s),
-        extra={"calibration_model": model_name},
+        extra={"calibration_model": model_name, "calibration_bouts": str(bouts)},
     )

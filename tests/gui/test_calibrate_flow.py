@@ -59,9 +59,12 @@ def test_calibration_preset_has_every_class_of_the_model_with_rests(general_mode
     preset = calibration_preset(general_model, seconds_per_class=40, rest_s=7)
     p = preset.protocol
     assert preset.title == "Calibration for general" and preset.model_path == general_model
-    assert [s.activity for s in p.steps] == list(CLASSES)  # the model's classes, in its order
-    assert {s.duration_s for s in p.steps} == {40.0} and p.countdown_s == 7.0
-    assert p.duration_s == 4 * 47
+    # the model's classes in its order, then again in a second round that starts halfway through
+    assert [s.activity for s in p.steps] == [*CLASSES, *CLASSES[2:], *CLASSES[:2]]
+    assert {s.duration_s for s in p.steps} == {20.0} and p.countdown_s == 7.0
+    assert p.duration_s == 8 * 27
+    one = calibration_preset(general_model, seconds_per_class=40, rest_s=7, bouts=1).protocol
+    assert [s.activity for s in one.steps] == list(CLASSES) and one.duration_s == 4 * 47
     with pytest.raises(HarlabError, match="not-a-model"):
         calibration_preset(Path(general_model).with_name("not-a-model.harmodel"))
 
@@ -96,12 +99,13 @@ def test_guided_protocol_to_personal_model_with_before_and_after(
         _shoot(dlg, "calibration_preset_dialog.png")
         dlg.accept()
         assert not dlg.isVisible() and p.setup.protocol_path.text() == "Calibration for general"
+        assert dlg.bouts.value() == 2  # two bouts of each: the held-out bout is one of its own
         assert p.setup.protocol_info.text().startswith(
-            "4 steps, 2 min 48 s: walking, stairs up, sitting, standing"
+            "8 steps, 2 min 56 s: walking, stairs up, sitting, standing (2 bouts of each)"
         )
         qtbot.mouseClick(p.start_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: p.state == "recording", timeout=10_000)
-        qtbot.waitUntil(lambda: p.protocol_view.step_line.text() == "Step 2 of 4", timeout=20_000)
+        qtbot.waitUntil(lambda: p.protocol_view.step_line.text() == "Step 2 of 8", timeout=20_000)
         qtbot.waitUntil(lambda: p.protocol_view.headline.text().startswith("Stairs up"), timeout=20_000)
         assert p.protocol_view.instruction.text() == "Stairs up as you usually do"
         _shoot(rw, "calibration_protocol.png")
@@ -120,7 +124,7 @@ def test_guided_protocol_to_personal_model_with_before_and_after(
     prompt = w.findChild(QMessageBox, "open_recording_prompt")
     assert prompt is None or not prompt.isVisible()  # "open the recording?" is answered
     labels = w.session.label_tracks["activity"]
-    assert [s.label for s in sorted(labels, key=lambda s: s.start)] == list(CLASSES)
+    assert [s.label for s in sorted(labels, key=lambda s: s.start)] == [*CLASSES, *CLASSES[2:], *CLASSES[:2]]
     dlg = next(d for d in w._dialogs if isinstance(d, CalibrateDialog))
     assert dlg.model.text() == str(general_model) and dlg.track.currentData() == "activity"
     personal = general_model.with_name("general-P07.harmodel")  # beside the parent, named after P07

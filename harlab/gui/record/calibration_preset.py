@@ -1,7 +1,7 @@
 """The "Calibration for MODEL" protocol preset of the record panel.
 
-A participant records each class of a general model once, for the same number of seconds,
-prompted by the panel's protocol view and labelled by the recorder (the protocol machinery of
+A participant records each class of a general model in two rounds by default (the seconds of
+each class split between them), prompted by the panel's protocol view and labelled by the recorder (the protocol machinery of
 :mod:`harlab.recording.protocol`, not a second one). The model file is remembered with the
 protocol so that the finished recording can be calibrated against it straight away.
 """
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -25,8 +26,10 @@ from PySide6.QtWidgets import (
 from harlab.core.errors import HarlabError
 from harlab.gui.file_fields import choose_model_file, path_row
 from harlab.recording.protocol import (
+    CALIBRATION_BOUTS,
     CALIBRATION_REST_S,
     CALIBRATION_SECONDS,
+    MAX_CALIBRATION_BOUTS,
     Protocol,
     calibration_protocol,
 )
@@ -48,6 +51,7 @@ def calibration_preset(
     model_path: str | Path,
     seconds_per_class: float = sum(CALIBRATION_SECONDS) / 2,
     rest_s: float = CALIBRATION_REST_S,
+    bouts: int = CALIBRATION_BOUTS,
 ) -> CalibrationPreset:
     """The preset for the model in ``model_path``: its classes, in the model's order.
 
@@ -56,11 +60,14 @@ def calibration_preset(
 
     path = Path(model_path)
     model = ActivityModel.load(path)
-    return CalibrationPreset(path, calibration_protocol(model.classes, path.stem, seconds_per_class, rest_s))
+    return CalibrationPreset(
+        path, calibration_protocol(model.classes, path.stem, seconds_per_class, rest_s, bouts)
+    )
 
 
 class CalibrationPresetDialog(QDialog):
-    """Asks for the general model, the seconds of each class and the rest between them."""
+    """Asks for the general model, the seconds of each class, in how many bouts, and the rest
+    between them."""
 
     def __init__(self, parent: QWidget | None = None, model_path: str = "") -> None:
         super().__init__(parent)
@@ -77,14 +84,23 @@ class CalibrationPresetDialog(QDialog):
         self.seconds.setValue((lo + hi) / 2)
         self.seconds.setSuffix(" s per activity")
         self.seconds.setToolTip(f"{lo:.0f}–{hi:.0f} s of each activity is enough to calibrate a model")
+        self.bouts = QSpinBox()
+        self.bouts.setRange(1, MAX_CALIBRATION_BOUTS)
+        self.bouts.setValue(CALIBRATION_BOUTS)
+        self.bouts.setSuffix(" bouts")
+        self.bouts.setToolTip(
+            "The seconds of each activity split into bouts, one per round through the activities."
+            " Calibration keeps the last bout aside to check that the personal model holds on a bout"
+            " it was not fitted to; with one bout it can only check the end of that bout."
+        )
         self.rest = QDoubleSpinBox()
         self.rest.setRange(0, 120)
         self.rest.setDecimals(0)
         self.rest.setValue(CALIBRATION_REST_S)
         self.rest.setSuffix(" s rest before each")
         self.info = QLabel(
-            "The participant does each activity of the model in turn, prompted on screen;"
-            " the recording is labelled as it goes."
+            "The participant does each activity of the model in turn, round after round, prompted"
+            " on screen; the recording is labelled as it goes."
         )
         self.info.setWordWrap(True)
         self.error = QLabel("")
@@ -93,6 +109,7 @@ class CalibrationPresetDialog(QDialog):
         form = QFormLayout()
         form.addRow("General model", row)
         form.addRow("Each activity", self.seconds)
+        form.addRow("Split into", self.bouts)
         form.addRow("Rest", self.rest)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -117,7 +134,9 @@ class CalibrationPresetDialog(QDialog):
             self.error.setText("Choose the general model to calibrate.")
             return
         try:
-            self.preset = calibration_preset(text, self.seconds.value(), self.rest.value())
+            self.preset = calibration_preset(
+                text, self.seconds.value(), self.rest.value(), self.bouts.value()
+            )
         except HarlabError as exc:
             self.error.setText(str(exc))
             return

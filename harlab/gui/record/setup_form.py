@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -36,8 +37,11 @@ def default_output(folder: str | Path, participant: str = "", when: datetime | N
 
 def describe_protocol(p: Protocol) -> str:
     minutes, secs = divmod(round(p.duration_s), 60)
-    acts = ", ".join(dict.fromkeys(s.activity.replace("_", " ") for s in p.steps))
-    return f"{len(p.steps)} steps, {minutes} min {secs:02d} s: {acts}"
+    counts = Counter(s.activity.replace("_", " ") for s in p.steps)
+    acts = ", ".join(counts)
+    rounds = set(counts.values())
+    each = f" ({rounds.pop()} bouts of each)" if len(rounds) == 1 and min(counts.values()) > 1 else ""
+    return f"{len(p.steps)} steps, {minutes} min {secs:02d} s: {acts}{each}"
 
 
 class SetupForm(QWidget):

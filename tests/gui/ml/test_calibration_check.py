@@ -93,16 +93,41 @@ def test_the_personal_model_goes_beside_the_general_one_named_after_the_particip
 def test_calibration_protocol_prompts_each_class_once_and_refuses_nonsense() -> None:
     from harlab.recording.protocol import ProtocolError, calibration_protocol
 
-    p = calibration_protocol(["walking", "stairs_up", "walking", " "], "general", 30, 5)
+    p = calibration_protocol(["walking", "stairs_up", "walking", " "], "general", 30, 5, bouts=1)
     assert [(s.activity, s.duration_s) for s in p.steps] == [("walking", 30.0), ("stairs_up", 30.0)]
     assert p.steps[1].prompt == "Stairs up as you usually do"
     assert p.name == "Calibration for general" and p.countdown_s == 5.0 and p.labels_track == "activity"
     with pytest.raises(ProtocolError, match="no classes"):
         calibration_protocol([], "general")
-    with pytest.raises(ProtocolError, match="duration must be positive"):
+    with pytest.raises(ProtocolError, match="seconds per activity must be positive"):
         calibration_protocol(["walking"], "general", 0)
     with pytest.raises(ProtocolError, match="rest"):
         calibration_protocol(["walking"], "general", 30, float("nan"))
+    for bad in (0, 5, 1.5, True, "2"):
+        with pytest.raises(ProtocolError, match="bouts of each activity must be 1 to 4"):
+            calibration_protocol(["walking"], "general", 30, 5, bouts=bad)
+
+
+def test_calibration_protocol_splits_each_class_into_bouts_that_never_meet() -> None:
+    """By default each class comes twice, half its seconds each time, the second round rotated so
+    that no activity follows itself: calibration then judges its fit on a bout of its own."""
+    from harlab.recording.protocol import calibration_protocol
+
+    classes = ["walking", "stairs_up", "sitting", "standing", "lying"]
+    p = calibration_protocol(classes, "general", 40, 5)
+    acts = [s.activity for s in p.steps]
+    assert acts == classes + ["sitting", "standing", "lying", "walking", "stairs_up"]
+    assert {s.duration_s for s in p.steps} == {20.0}
+    assert all(a != b for a, b in zip(acts, acts[1:], strict=False))
+    assert p.steps[0].prompt == "Walking as you usually do"
+    assert p.steps[5].prompt == "Sitting again, as you usually do"
+    assert p.extra == {"calibration_model": "general", "calibration_bouts": "2"}
+    assert p.duration_s == 10 * (20 + 5)  # the same seconds of activity as one bout of 40 s, more rests
+    # two classes alternate; three rounds of three never repeat an activity back to back either
+    assert [s.activity for s in calibration_protocol(["a", "b"], "m", 30, 0).steps] == ["a", "b", "a", "b"]
+    three = [s.activity for s in calibration_protocol(["a", "b", "c"], "m", 30, 0, bouts=3).steps]
+    assert sorted(three) == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    assert all(x != y for x, y in zip(three, three[1:], strict=False))
 
 
 def test_the_registry_entry_is_named_when_there_is_one() -> None:
