@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import av
 import numpy as np
 
 from harlab.core.session import Session
@@ -30,6 +29,9 @@ from harlab.core.streams import Stream
 from harlab.simulate.activity_table import SimulationError
 from harlab.video.auto_sync import accel_highpassed, find_accelerometer
 from harlab.video.video_sync import VideoSync
+
+if TYPE_CHECKING:  # PyAV loads with the first video written, as in harlab.video (frame_decoder's docstring)
+    import av
 
 #: bits of the frame number drawn in the top row (65,536 frames: 36 minutes at 30 fps; more wrap around)
 CODE_BITS = 16
@@ -186,6 +188,8 @@ def render_video(
     )
     clap_video = None if clap_at_s is None else float(sync.to_video(clap_at_s))
 
+    import av  # on first use
+
     out = Path(path)
     container = av.open(str(out), "w")
     try:
@@ -249,6 +253,8 @@ def _write_audio(
     click_at_s: float | None,
 ) -> None:
     """Quiet noise with a 10 ms click (the clap) at video time ``click_at_s``."""
+    import av  # on first use
+
     n = int(duration_s * _AUDIO_RATE)
     rng = np.random.default_rng(7)
     samples = (rng.standard_normal(n) * 0.003).astype(np.float32)

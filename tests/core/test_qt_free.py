@@ -101,6 +101,8 @@ def test_command_line_starts_light() -> None:
         # File > Import labels: pandas (the generic CSV reader) loads with a CSV label file, not
         # with the dialog, whose first import froze the window for about 0.6 s
         "harlab.gui.labeling.label_import_dialog",
+        # `harlab demo` imports the demo video's renderer; PyAV loads when a video is written
+        "harlab.simulate.demo_video",
     ],
 )
 def test_the_workbench_starts_without_the_heavy_libraries(module: str) -> None:
