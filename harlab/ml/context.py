@@ -322,9 +322,13 @@ def relative_features(F: np.ndarray, refs: References, out: np.ndarray | None = 
         )
     if out is None:
         out = np.empty(F.shape, np.float32)
-    index = refs.index if isinstance(refs, RecordingReferences) else None
-    if index is not None and len(index) and bool((index == index[0]).all()):
-        np.subtract(F, refs.table[index[0], REF_SIZE:], out=out)  # float32 - float32, as below
+    one = (
+        isinstance(refs, RecordingReferences)
+        and len(refs.index)
+        and bool((refs.index == refs.index[0]).all())
+    )
+    if isinstance(refs, RecordingReferences) and one:
+        np.subtract(F, refs.table[refs.index[0], REF_SIZE:], out=out)  # float32 - float32, as below
     else:
         out[...] = F - reference_columns(refs, REF_SIZE)
     return out
