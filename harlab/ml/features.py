@@ -203,6 +203,7 @@ def _split_by_axis(v: np.ndarray, axis_unit: np.ndarray) -> list[np.ndarray]:
     u = [axis_unit[:, i, None] for i in range(3)]
     comp = [v[:, :, i] for i in range(3)]
     along = comp[0] * u[0]
+    along += np.float32(0.0)  # numpy's sum starts from +0: a sum of -0s is +0 (a zero's sign is a crossing)
     along += comp[1] * u[1]
     along += comp[2] * u[2]
     across = _norm3(*(comp[i] - along * u[i] for i in range(3)))
