@@ -29,8 +29,8 @@ generated code 1.06 s after a 48 s build; treelite's GTIL 60 s on 4,000; lleaves
 finished compiling the trees to machine code after seven minutes, which no model load can
 wait for). ``benchmarks/predict_day.py`` measures them in the same run. The leaf sets then
 took a day's 67,499 rows from 3.78 to 1.25 CPU seconds (the level walk with double
-thresholds in the same run; UCI HAPT's real model, ``benchmarks/trees_real.py``: 0.278 to
-0.089), with the very raw scores; of that, the float32 thresholds, the feature-major block
+thresholds in the same run; ``benchmarks/trees_real.py``: UCI HAPT's real model 0.278 to
+0.089, WISDM's 14,400 trees 3.45 to 1.03), with the very raw scores; of that, the float32 thresholds, the feature-major block
 and ``-march=native`` gave about 15 %, an AVX-512 gather walk nothing more: the walk wastes
 a third of its levels on rows already at a leaf (mean path 2.0 of 2.9 levels).
 
