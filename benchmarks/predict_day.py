@@ -19,6 +19,13 @@ model load, so the compile is counted), beside the previous path measured in the
 the reference computing its own features, every batch its features again, LightGBM's
 predict (``old_path_s``; ``--no-baseline`` skips it). Peak RSS of the process at the end.
 
+Each stage besides the network against the revision ``--previous-rev`` in the same run, CPU
+seconds and whether the numbers are equal (``members``): ``cut`` (its ``session_windows``),
+``features`` (against ``--baseline-rev``, one thread, ``--features-windows``), ``reference``
+(its ``references_by_recording`` on the same features), ``context_columns`` (its context and
+relative columns), ``trees`` (its compiled trees on the same rows), and their sums
+(``non_network``).
+
 The in-run baseline of today's work (``rss.previous``): ``predict_session`` of the revision
 ``--previous-rev`` (its ``harlab`` unpacked from git) in a fresh process on the same session
 and model, beside the current code's (``rss.blocks``): wall and CPU seconds, their ratios, and
@@ -95,20 +102,33 @@ def old_path(model: ActivityModel, X: np.ndarray, workers: int, batch: int = 204
     return np.concatenate(out)
 
 
-def previous_features(rev: str, X: np.ndarray, info, feats: np.ndarray) -> tuple[dict, np.ndarray]:
+def previous_features(
+    rev: str, X: np.ndarray, info, feats: np.ndarray, limit: int = 16384
+) -> tuple[dict, np.ndarray]:
     """The window features of ``harlab/ml/features.py`` at git revision ``rev`` (its code, in
-    its batches of 2048 windows) against the current ones, both on one thread, in CPU seconds
-    (what a loaded machine distorts least), with the largest difference relative to each
-    column's scale."""
+    its own batches) against the current ones on the first ``limit`` windows (0: all), both on
+    one thread, in CPU seconds (what a loaded machine distorts least), with the largest
+    difference relative to each column's scale and whether they are equal bit for bit."""
     old = previous_module(rev, "harlab/ml/features.py")
     tri = find_triads(info.channels, info.units)
-    n = min(len(X), 16384)
-    c = time.process_time()
-    ref = old.window_features(X[:n], info.rate_hz, tri, info.units)
-    before = time.process_time() - c
-    c = time.process_time()
-    now = window_features(X[:n], info.rate_hz, tri, info.units)
-    after = time.process_time() - c
+    n = min(len(X), limit) if limit else len(X)
+    # the two in turns, 2048 windows at a time, each first every other time: on a loaded machine
+    # the load (and what the other processes leave in the caches) changes within seconds, and
+    # timing one after the other made the ratio swing between 1.2 and 1.9
+    before = after = 0.0
+    refs, nows = [], []
+    for k, i in enumerate(range(0, n, 2048)):
+        part = X[i : min(i + 2048, n)]
+        for which in ("old", "now") if k % 2 == 0 else ("now", "old"):
+            c = time.process_time()
+            if which == "old":
+                refs.append(old.window_features(part, info.rate_hz, tri, info.units))
+                before += time.process_time() - c
+            else:
+                nows.append(window_features(part, info.rate_hz, tri, info.units))
+                after += time.process_time() - c
+    ref = np.concatenate(refs) if refs else feats[:0]
+    now = np.concatenate(nows) if nows else feats[:0]
     scale = np.maximum(np.abs(ref), np.nanmax(np.abs(ref), axis=0) * 1e-2) + 1e-6
     rel = np.nan_to_num(np.abs(now - ref) / scale)
     res = {
@@ -117,6 +137,7 @@ def previous_features(rev: str, X: np.ndarray, info, feats: np.ndarray) -> tuple
         "cpu_s": round(after, 2),
         "previous_over_now": round(before / max(after, 1e-9), 2),
         "max_rel_diff": float(rel.max()),
+        "bit_equal": bool(np.array_equal(now, ref, equal_nan=True)),
         "same_as_session_pass": bool(np.array_equal(now, feats[:n])),
     }
     log(f"features against {rev}: {res}")
@@ -310,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         default="23bbcff",
         help="git revision whose harlab/ml/features.py is the feature baseline ('' skips it)",
     )
+    ap.add_argument(
+        "--features-windows",
+        type=int,
+        default=16384,
+        help="windows the features are compared on against --baseline-rev (0: all)",
+    )
     ap.add_argument("--rss-only", action="store_true", help="only the memory of predict_session")
     ap.add_argument(
         "--no-one-piece", action="store_true", help="skip the one-block memory run (10 GB a week)"
@@ -421,10 +448,33 @@ def main(argv: list[str] | None = None) -> int:
                 feats = window_features_parallel(X, info.channels, info.units, info.rate_hz, pool)
                 a = stage("features", a)
                 if args.baseline_rev:
-                    members["features"], feats_before = previous_features(args.baseline_rev, X, info, feats)
+                    members["features"], feats_before = previous_features(
+                        args.baseline_rev, X, info, feats, args.features_windows
+                    )
                 a = restart()
             context = model.recording_references(X, executor=pool, window_feats=feats)
             a = stage("reference", a)
+            if args.previous_rev and context is not None:  # the previous context module, same pool
+                prev_ctx = previous_module(args.previous_rev, "harlab/ml/context.py")
+                relative = any(getattr(m, "relative", False) for m in model.members)
+                c = time.process_time()
+                before = prev_ctx.references_by_recording(
+                    np.asarray(X, np.float32),
+                    np.zeros(len(X)),
+                    info.channels,
+                    info.units,
+                    info.rate_hz if relative else None,
+                    pool,
+                    feats,
+                )
+                members["reference"] = {
+                    "previous_cpu_s": round(time.process_time() - c, 2),
+                    "cpu_s": cpu["reference"],
+                    "bit_equal": bool(np.array_equal(before.table, context.table, equal_nan=True)),
+                }
+                log(f"reference against {args.previous_rev}: {members['reference']}")
+                del before
+                a = restart()
         Xc, ctx, _ = canonicalise(X, context, info.orientation_upright, info.channels, info.units)
         probs = []
         for m in model.members:
@@ -436,8 +486,48 @@ def main(argv: list[str] | None = None) -> int:
                 a = stage("compile_onnxruntime", a)
                 F = m.features(Xc, ctx, feats)  # the window features plus the context columns
                 a = stage("context_columns", a)
+                if args.previous_rev and m.uses_context and ctx is not None:  # the previous way
+                    prev_ctx = previous_module(args.previous_rev, "harlab/ml/context.py")
+                    c = time.process_time()
+                    parts = [feats, prev_ctx.context_features(Xc, ctx, m.channels, m.units)]
+                    if m.relative:
+                        parts.append(prev_ctx.relative_features(feats, ctx))
+                    F_before = np.concatenate(parts, axis=1)
+                    members["context_columns"] = {
+                        "previous_cpu_s": round(time.process_time() - c, 2),
+                        "cpu_s": cpu["context_columns"],
+                        "bit_equal": bool(np.array_equal(F_before, F, equal_nan=True)),
+                    }
+                    log(f"context columns against {args.previous_rev}: {members['context_columns']}")
+                    del F_before, parts
+                    a = restart()
                 p = m.predict_features(F)
                 a = stage("trees", a)
+                if args.previous_rev:  # the previous compiled trees (their engine) on the same rows
+                    prev_trees = previous_module(args.previous_rev, "harlab/ml/compiled_trees.py")
+                    c = time.process_time()
+                    old_trees = prev_trees.compile_booster(m.booster)
+                    compile_before = time.process_time() - c
+                    c = time.process_time()
+                    p_before = old_trees.predict(F) if old_trees is not None else p
+                    trees_before = time.process_time() - c
+                    members["trees"] = {
+                        "previous_engine": old_trees.engine if old_trees is not None else "lightgbm",
+                        "engine": trees.engine if trees is not None else "lightgbm",
+                        "layout": getattr(trees, "layout", ""),
+                        "previous_cpu_s": round(trees_before, 2),
+                        "cpu_s": cpu["trees"],
+                        "previous_over_now_cpu": round(
+                            (time.process_time() - c) / max(cpu["trees"], 1e-9), 2
+                        ),
+                        "previous_compile_cpu_s": round(compile_before, 2),
+                        "compile_cpu_s": cpu["compile"],
+                        "max_abs_diff": float(np.abs(p_before - p).max()) if len(p) else 0.0,
+                        "bit_equal": bool(np.array_equal(p_before, p)),
+                    }
+                    log(f"trees against {args.previous_rev}: {members['trees']}")
+                    del old_trees, p_before
+                    a = restart()
                 p_ort = ort.predict(F) if ort is not None else p
                 a = stage("trees_onnxruntime", a)
                 p_lgb = m.predict_features(F, compiled=False)
@@ -472,6 +562,20 @@ def main(argv: list[str] | None = None) -> int:
                 probs.append(p_net)
                 members["cnn"] = previous_network(m, Xc, ctx, p_net)
                 members["cnn_shared"] = shared_network(m, Xc, ctx)
+        if args.previous_rev and all(k in members for k in ("cut", "features", "reference", "trees")):
+            # the stages besides the network, each against the previous revision in this run; the
+            # features on one thread over every window (--features-windows 0), the rest as staged
+            stages = ("cut", "features", "reference", "context_columns", "trees")
+            now_s = sum(members[k]["cpu_s"] for k in stages if k in members)
+            before_s = sum(members[k]["previous_cpu_s"] for k in stages if k in members)
+            members["non_network"] = {
+                "stages": [k for k in stages if k in members],
+                "features_windows": members["features"]["windows"],
+                "previous_cpu_s": round(before_s, 2),
+                "cpu_s": round(now_s, 2),
+                "previous_over_now": round(before_s / max(now_s, 1e-9), 2),
+            }
+            log(f"non-network stages: {members['non_network']}")
         mean = np.mean(probs, axis=0)
         a = restart()
         labels = smooth(mean, sw.start, info.stride_s, 0.02, 0.0)

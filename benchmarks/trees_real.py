@@ -1,7 +1,8 @@
 """The compiled trees on a real model: a LightGBM member trained on real recordings (UCI HAPT
 by default, WISDM with ``--dataset wisdm``), its trees applied to every window's features by
 each engine of :mod:`harlab.ml.compiled_trees` (the native kernel, onnxruntime) and by
-LightGBM's own predict, on one thread, CPU seconds in the same run.
+LightGBM's own predict, on one thread, CPU seconds in the same run; with ``--previous-rev``
+also that revision's native kernel on the same rows.
 
 Why: ``predict_day.py`` measures the trees of a model trained for a moment on a short
 simulated session (shallow trees); a model trained on real data has deeper, uneven trees,
@@ -47,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", choices=("uci", "wisdm"), default="uci")
     ap.add_argument("--max-groups", type=int, default=None, help="participants read (default all)")
+    ap.add_argument(
+        "--previous-rev",
+        default="",
+        help="git revision whose compiled trees (native engine) run on the same rows too ('': none)",
+    )
     args = ap.parse_args(argv)
     data = (load_uci if args.dataset == "uci" else load_wisdm)(args.max_groups)
     log(f"{args.dataset}: {len(data)} windows, {len(data.classes)} classes")
@@ -92,6 +98,17 @@ def main(argv: list[str] | None = None) -> int:
             continue
         p, out[f"{engine}_cpu_s"] = cpu(lambda t=trees: t.predict(F))
         out[f"{engine}_max_abs_diff"] = float(np.abs(p - p_lgb).max())
+    if args.previous_rev:  # the previous revision's kernel on the same rows, same thread
+        from predict_day import previous_module
+
+        prev = previous_module(args.previous_rev, "harlab/ml/compiled_trees.py")
+        trees, out["previous_compile_cpu_s"] = cpu(lambda: prev.compile_booster(member.booster, "native"))
+        if trees is not None:
+            p, out["previous_native_cpu_s"] = cpu(lambda t=trees: t.predict(F))
+            out["previous_native_max_abs_diff"] = float(np.abs(p - p_lgb).max())
+            if isinstance(out.get("native_cpu_s"), float):
+                out["previous_over_native"] = round(out["previous_native_cpu_s"] / out["native_cpu_s"], 2)  # type: ignore[operator]
+        out["previous_rev"] = args.previous_rev
     if isinstance(out.get("native_cpu_s"), float) and isinstance(out.get("onnxruntime_cpu_s"), float):
         out["onnxruntime_over_native"] = round(out["onnxruntime_cpu_s"] / out["native_cpu_s"], 2)  # type: ignore[operator]
         out["lightgbm_over_native"] = round(out["lightgbm_cpu_s"] / out["native_cpu_s"], 2)  # type: ignore[operator]

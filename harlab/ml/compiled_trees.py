@@ -5,15 +5,21 @@ interpreter (the default preset holds 800 rounds of 12 classes: 9,600 trees), wh
 most of the time a day's prediction takes. Two engines evaluate the same trees faster:
 
 * a small native kernel (:data:`_KERNEL_SOURCE`, C, the same for every model): the trees
-  go in as flat arrays, and each tree is applied to a block of 64 rows at once, level by
-  level without a branch per node, so the tree stays in the cache and the rows run in
-  parallel in the CPU. It compares in double precision and sums the leaves in double, in
-  LightGBM's tree order, so its raw scores equal LightGBM's exactly. The kernel is built
-  once per machine with the C compiler (``$CC``, ``cc``, ``gcc`` or ``clang``) into the
-  user's cache directory (:func:`cache_dir`), named by the hash of its source and flags;
-  a sidecar file holds the SHA-256 of the built library, checked before every load (a
-  library that does not match is built again). With no compiler, or
-  ``HARLAB_NATIVE_TREES=0``, onnxruntime serves;
+  go in as flat arrays, and each tree is applied to a block of 64 rows at once, the block's
+  features laid out feature by feature (a tree's few features are a few cache lines). A tree
+  of at most 64 leaves (every preset's) is evaluated through leaf sets: each of its splits is
+  tested for the 64 rows at once (independent, vectorised comparisons of a contiguous run),
+  a row going right drops the leaves of the split's left subtree from its set, and the
+  leftmost leaf left is the exit leaf (QuickScorer's idea); a bigger tree is walked level by
+  level without a branch per node. It compares float32 features with float32 thresholds
+  that take the very branches of LightGBM's double ones (below) and sums the leaves in
+  double, in LightGBM's tree order, so its raw scores equal LightGBM's exactly. The kernel
+  is built once per machine with the C compiler (``$CC``, ``cc``, ``gcc`` or ``clang``)
+  into the user's cache directory (:func:`cache_dir`), named by the hash of its source and
+  flags, tuned to the CPU (``-march=native``) under a name that carries the CPU's identity
+  where it can be read (Linux), else portable; a sidecar file holds the SHA-256 of the
+  built library, checked before every load (a library that does not match is built
+  again). With no compiler, or ``HARLAB_NATIVE_TREES=0``, onnxruntime serves;
 * onnxruntime's ``TreeEnsembleClassifier`` from flat arrays, 2-4 times faster than
   LightGBM on one thread; it sums in single precision (about 2e-6 from LightGBM).
 
@@ -21,12 +27,17 @@ Measured on the default preset's 9,600 trees (4,096 windows, one thread, a loade
 machine): LightGBM 1.08 s, onnxruntime 0.43 s, the native kernel 0.22 s (tl2cgen's
 generated code 1.06 s after a 48 s build; treelite's GTIL 60 s on 4,000; lleaves had not
 finished compiling the trees to machine code after seven minutes, which no model load can
-wait for). ``benchmarks/predict_day.py`` measures them in the same run.
+wait for). ``benchmarks/predict_day.py`` measures them in the same run. The leaf sets then
+took a day's 67,499 rows from 3.78 to 1.25 CPU seconds (the level walk with double
+thresholds in the same run; ``benchmarks/trees_real.py``: UCI HAPT's real model 0.278 to
+0.089, WISDM's 14,400 trees 3.45 to 1.03), with the very raw scores; of that, the float32 thresholds, the feature-major block
+and ``-march=native`` gave about 15 %, an AVX-512 gather walk nothing more: the walk wastes
+a third of its levels on rows already at a leaf (mean path 2.0 of 2.9 levels).
 
 The trees are read from the booster's own tree dump (never from a model file's text:
 the booster exists only after :func:`harlab.ml.booster_text.check_booster_text` accepted
-the text and LightGBM parsed it), so what is compiled is what was validated. For
-onnxruntime every threshold is turned into the largest float32 not above it: the features
+the text and LightGBM parsed it), so what is compiled is what was validated. For both
+engines every threshold is turned into the largest float32 not above it: the features
 are float32, and for a float32 ``x``, ``x <= t`` (LightGBM compares in double) holds
 exactly when ``x <= float32_down(t)``, so every row takes the same path as in LightGBM.
 Missing values take LightGBM's routes in both: a split that learnt where NaN goes sends
@@ -39,6 +50,7 @@ None and the member keeps LightGBM's predict.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import math
@@ -49,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +86,15 @@ def _float32_down(t: float) -> float:
     if math.isfinite(t) and float(f) > t:
         f = np.nextafter(f, np.float32(-np.inf))
     return float(f)
+
+
+def _float32_down_all(t: np.ndarray) -> np.ndarray:
+    """:func:`_float32_down` of every value of ``t`` (float64; ±inf stay, NaN is not expected)."""
+    with np.errstate(over="ignore"):
+        f = t.astype(np.float32)
+    up = np.isfinite(t) & (f.astype(np.float64) > t)
+    f[up] = np.nextafter(f[up], np.float32(-np.inf))
+    return f
 
 
 def _tree_arrays(tree_id: int, class_id: int, root: dict[str, Any], a: dict[str, list[Any]]) -> None:
@@ -154,42 +176,52 @@ class _OnnxTrees(CompiledTrees):
         return np.asarray(self._session.run(["probabilities"], {"features": F})[0], np.float32)
 
 
-#: one node of the native kernel: its threshold, feature, and its left child times two plus
-#: whether NaN goes left (the right child is the left one plus one); a leaf points to itself
-#: with an infinite threshold, so a row that reached it stays there for the tree's other levels
-_NODE = np.dtype([("thr", "<f8"), ("feat", "<i4"), ("left2", "<i4")])
+#: one node of the native kernel: its threshold as the largest float32 not above LightGBM's
+#: double one (:func:`_float32_down`: for a float32 feature the same comparison), feature, and its
+#: left child times two plus whether NaN goes left (the right child is the left one plus one); a
+#: leaf points to itself with an infinite threshold, so a row that reached it stays there for the
+#: tree's other levels
+_NODE = np.dtype([("thr", "<f4"), ("feat", "<i4"), ("left2", "<i4")])
 
 _KERNEL_SOURCE = r"""
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    double thr;
+    float thr;
     int32_t feat;
     int32_t left2;
 } node_t;
 
 #define BLOCK 64
 
-/* out (n_rows, n_classes): for each row the sum of its leaf values over the trees of each class,
-   the trees applied in order to blocks of BLOCK rows, every row of a block one level at a time */
-void harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *root, const int32_t *depth,
-                      const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
-                      int64_t n_rows, int64_t stride, double *out) {
+/* out (n_rows, n_classes): for each row the sum of its leaf values over the trees of each class.
+   The rows go BLOCK at a time, copied feature by feature into xt (the BLOCK values of one feature
+   side by side: a tree's few features are a few cache lines, its root's a contiguous run); the
+   trees are applied in order to the block, every row of it one level at a time. Returns 0, or -1
+   when the block's buffer cannot be had. */
+int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *root, const int32_t *depth,
+                     const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
+                     int64_t n_rows, int64_t stride, double *out) {
     int32_t cur[BLOCK];
+    float *xt = (float *)malloc(sizeof(float) * BLOCK * (size_t)(stride > 0 ? stride : 1));
+    if (!xt) return -1;
     memset(out, 0, sizeof(double) * (size_t)(n_rows * n_classes));
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
         int64_t nb = n_rows - r0 < BLOCK ? n_rows - r0 : BLOCK;
         const float *xb = X + r0 * stride;
+        for (int64_t r = 0; r < nb; ++r)
+            for (int64_t f = 0; f < stride; ++f) xt[f * BLOCK + r] = xb[r * stride + f];
         double *ob = out + r0 * n_classes;
         for (int64_t t = 0; t < n_trees; ++t) {
             int32_t rt = root[t], d = depth[t];
             if (d > 0) { /* every row starts at the root: one node, read once */
                 const node_t nd = nodes[rt];
-                const float *xf = xb + nd.feat;
+                const float *xf = xt + (int64_t)nd.feat * BLOCK;
                 int32_t right = (nd.left2 >> 1) + 1, nan_left = nd.left2 & 1;
                 for (int64_t r = 0; r < nb; ++r) {
-                    double v = (double)xf[r * stride];
+                    float v = xf[r];
                     cur[r] = right - ((v <= nd.thr) | (nan_left & (v != v)));
                 }
             } else {
@@ -198,7 +230,7 @@ void harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *ro
             for (int32_t l = 1; l < d; ++l) {
                 for (int64_t r = 0; r < nb; ++r) {
                     const node_t *nd = nodes + cur[r];
-                    double v = (double)xb[r * stride + nd->feat];
+                    float v = xt[(int64_t)nd->feat * BLOCK + r];
                     int32_t l2 = nd->left2;
                     int32_t go_left = (v <= nd->thr) | ((l2 & 1) & (v != v));
                     cur[r] = (l2 >> 1) + 1 - go_left;
@@ -208,9 +240,59 @@ void harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *ro
             for (int64_t r = 0; r < nb; ++r) ob[r * n_classes + k] += leaf[cur[r]];
         }
     }
+    free(xt);
+    return 0;
+}
+
+/* The same sums for trees of at most 64 leaves, numbered left to right, without walking them:
+   every split of a tree is tested for the BLOCK rows at once (a contiguous run of xt), and a
+   row that goes right at a split drops the leaves of its left subtree from its set (keep &=
+   mask); the leftmost leaf left is the one the walk from the root reaches (QuickScorer, Lucchese
+   et al. 2015). The tests are independent of each other, so they vectorise, and a row makes no
+   dependent loads. leaf holds 64 values past the last tree's, so no set reads outside it.
+   Returns 0, or -1 when the block's buffer cannot be had. */
+int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan_left, const uint64_t *mask,
+                       const int64_t *node_off, const double *leaf, const int64_t *leaf_off,
+                       const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
+                       int64_t n_rows, int64_t stride, double *out) {
+    uint64_t keep[BLOCK];
+    float *xt = (float *)calloc((size_t)BLOCK * (size_t)(stride > 0 ? stride : 1), sizeof(float));
+    if (!xt) return -1;
+    memset(out, 0, sizeof(double) * (size_t)(n_rows * n_classes));
+    for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
+        int64_t nb = n_rows - r0 < BLOCK ? n_rows - r0 : BLOCK;
+        const float *xb = X + r0 * stride;
+        for (int64_t r = 0; r < nb; ++r)
+            for (int64_t f = 0; f < stride; ++f) xt[f * BLOCK + r] = xb[r * stride + f];
+        double *ob = out + r0 * n_classes;
+        for (int64_t t = 0; t < n_trees; ++t) {
+            for (int r = 0; r < BLOCK; ++r) keep[r] = ~(uint64_t)0;
+            for (int64_t j = node_off[t]; j < node_off[t + 1]; ++j) {
+                const float *xf = xt + (int64_t)feat[j] * BLOCK;
+                const float th = thr[j];
+                const uint64_t m = mask[j];
+                const int nl = nan_left[j];
+                for (int r = 0; r < BLOCK; ++r) {
+                    float v = xf[r];
+                    int left = (v <= th) | (nl & (v != v));
+                    keep[r] &= left ? ~(uint64_t)0 : m;
+                }
+            }
+            const double *lv = leaf + leaf_off[t];
+            int32_t k = cls[t];
+            for (int64_t r = 0; r < nb; ++r) ob[r * n_classes + k] += lv[__builtin_ctzll(keep[r] | ((uint64_t)1 << 63))];
+        }
+    }
+    free(xt);
+    return 0;
 }
 """
-_KERNEL_FLAGS = ("-O2", "-shared", "-fPIC")
+_KERNEL_FLAGS = ("-O3", "-shared", "-fPIC")
+#: tuned for the CPU that builds it (AVX-512 on the machine measured: 12 % less time); the
+#: library's name then carries that CPU's identity (:func:`_cpu_identity`), so a cache directory
+#: shared with another kind of CPU never loads it there; without a way to tell, or when the
+#: compiler refuses the flag, the portable build serves
+_NATIVE_FLAGS = ("-march=native",)
 
 
 def cache_dir() -> Path:
@@ -240,16 +322,33 @@ def _compiler() -> str | None:
     return None
 
 
-def _build_kernel(cc: str, lib: Path) -> None:
+def _cpu_identity() -> str | None:
+    """What tells this machine's CPU from another's for a build tuned to it (Linux: the model
+    name and feature flags of ``/proc/cpuinfo``), or None when unknown (then no tuned build)."""
+    if sys.platform != "linux":
+        return None
+    try:
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    keep = [ln for ln in lines if ln.split(":")[0].strip() in ("model name", "flags", "Features", "CPU part")]
+    return "\n".join(sorted(set(keep))) or None
+
+
+def _build_kernel(cc: str, lib: Path, native: bool = False) -> None:
     """Compile the kernel to ``lib`` (written beside it, then moved into place, so another
-    process never loads half a file) and record its SHA-256 in ``lib`` + ``.sha256``."""
+    process never loads half a file) and record its SHA-256 in ``lib`` + ``.sha256``;
+    ``native``: tuned to this CPU (:data:`_NATIVE_FLAGS`)."""
     lib.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=lib.parent, prefix=".build-") as tmp:
         src = Path(tmp) / "trees.c"
         src.write_text(_KERNEL_SOURCE)
         out = Path(tmp) / lib.name
         subprocess.run(
-            [cc, *_KERNEL_FLAGS, "-o", str(out), str(src)], check=True, capture_output=True, timeout=120
+            [cc, *_KERNEL_FLAGS, *(_NATIVE_FLAGS if native else ()), "-o", str(out), str(src)],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
         digest = _file_sha256(out)
         os.replace(out, lib)
@@ -276,12 +375,14 @@ def native_kernel() -> Any:
         return _kernel[0]
 
 
-def kernel_path() -> Path:
-    """Where the native kernel is built: named by the hash of its source, flags and platform."""
-    key = hashlib.sha256(
-        "\0".join([_KERNEL_SOURCE, *_KERNEL_FLAGS, sys.platform, platform.machine()]).encode()
-    ).hexdigest()[:24]
-    return cache_dir() / "compiled-trees" / f"trees-{key}.so"
+def kernel_path(native: bool = False) -> Path:
+    """Where the native kernel is built: named by the hash of its source, flags and platform,
+    and for a build tuned to the CPU (``native``), of the CPU's identity (:func:`_cpu_identity`)."""
+    parts = [_KERNEL_SOURCE, *_KERNEL_FLAGS, sys.platform, platform.machine()]
+    if native:
+        parts += [*_NATIVE_FLAGS, _cpu_identity() or ""]
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
+    return cache_dir() / "compiled-trees" / f"trees-{key}{'-native' if native else ''}.so"
 
 
 def _verified_bytes(lib: Path) -> bytes | None:
@@ -293,79 +394,127 @@ def _verified_bytes(lib: Path) -> bytes | None:
     return data if hashlib.sha256(data).hexdigest() == side.read_text().strip() else None
 
 
-def _load_kernel() -> Any:
-    lib = kernel_path()
-    try:
+def _kernel_bytes(native: bool) -> tuple[Path, bytes] | None:
+    """The checked bytes of the kernel's library (built first when missing or not matching its
+    hash) and its path; None when it cannot be built."""
+    lib = kernel_path(native)
+    data = _verified_bytes(lib)
+    if data is None:
+        cc = _compiler()
+        if cc is None:
+            return None
+        try:
+            _build_kernel(cc, lib, native)
+        except (OSError, subprocess.SubprocessError):
+            return None
         data = _verified_bytes(lib)
-        if data is None:
-            cc = _compiler()
-            if cc is None:
-                return None
-            _build_kernel(cc, lib)
-            data = _verified_bytes(lib)
-            if data is None:
-                return None
+    return None if data is None else (lib, data)
+
+
+def _load_kernel() -> Any:
+    try:
+        # tuned to this CPU where it can be told from others, else (or when that build fails) portable
+        found = (_kernel_bytes(True) if _cpu_identity() else None) or _kernel_bytes(False)
+        if found is None:
+            return None
+        lib, data = found
         # the very bytes that were checked are loaded, from a private copy (not the cache's file,
         # which could change between the check and the load)
         with tempfile.TemporaryDirectory(prefix="harlab-trees-") as tmp:
             private = Path(tmp) / lib.name
             private.write_bytes(data)
-            fn = ctypes.CDLL(str(private)).harlab_trees_sum
+            cdll = ctypes.CDLL(str(private))
+            levels, masks = cdll.harlab_trees_sum, cdll.harlab_trees_masks
     except (OSError, subprocess.SubprocessError, AttributeError):
         return None
     ptr = ctypes.c_void_p
     i64 = ctypes.c_int64
-    fn.argtypes = [ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, i64, i64, ptr]
-    fn.restype = None
-    return fn
+    levels.argtypes = [ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, i64, i64, ptr]
+    levels.restype = ctypes.c_int
+    masks.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, i64, i64, ptr]
+    masks.restype = ctypes.c_int
+    return _Kernel(levels, masks)
+
+
+@dataclass(frozen=True)
+class _Kernel:
+    """The native kernel's two functions (ctypes): trees walked level by level, and trees of at
+    most 64 leaves through leaf sets (:data:`_KERNEL_SOURCE`)."""
+
+    levels: Any
+    masks: Any
 
 
 class _NativeTrees(CompiledTrees):
-    """The trees as flat arrays for the native kernel (:data:`_KERNEL_SOURCE`)."""
+    """The trees as flat arrays for the native kernel (:data:`_KERNEL_SOURCE`): as leaf sets when
+    every tree has at most 64 leaves (:func:`_mask_tree`), else as nodes walked level by level."""
 
     engine = "native"
 
-    def __init__(self, kernel: Any, dump: dict[str, Any]) -> None:
+    def __init__(self, kernel: _Kernel, dump: dict[str, Any]) -> None:
         k = int(dump["num_class"])
         super().__init__(int(dump["max_feature_idx"]) + 1, k)
         self._kernel = kernel
+        trees = [tree["tree_structure"] for tree in dump["tree_info"]]
+        self._cls = np.arange(len(trees), dtype=np.int32) % k
+        self._masks: dict[str, np.ndarray] | None = None
+        with contextlib.suppress(_TooManyLeaves):  # then walked level by level
+            self._masks = _mask_arrays(trees, self.n_features)
+        if self._masks is not None:
+            return
         thr: list[float] = []
         feat: list[int] = []
         left2: list[int] = []
         leaf: list[float] = []
         roots: list[int] = []
         depths: list[int] = []
-        for tree in dump["tree_info"]:
+        for tree in trees:
             roots.append(len(thr))
-            depths.append(_flat_tree(tree["tree_structure"], thr, feat, left2, leaf, self.n_features))
+            depths.append(_flat_tree(tree, thr, feat, left2, leaf, self.n_features))
         if len(thr) >= 2**30:
             raise _NotCompilable(f"{len(thr)} nodes")
         self._nodes = np.zeros(len(thr), _NODE)
-        self._nodes["thr"] = thr
+        self._nodes["thr"] = _float32_down_all(np.asarray(thr, np.float64))
         self._nodes["feat"] = feat
         self._nodes["left2"] = left2
         self._leaf = np.asarray(leaf, np.float64)
         self._root = np.asarray(roots, np.int32)
         self._depth = np.asarray(depths, np.int32)
-        self._cls = np.arange(len(roots), dtype=np.int32) % k
+
+    @property
+    def layout(self) -> str:
+        """``"masks"`` (leaf sets) or ``"levels"`` (nodes walked level by level)."""
+        return "masks" if self._masks is not None else "levels"
 
     def raw_scores(self, F: np.ndarray) -> np.ndarray:
         """The sum of the leaf values of each class (N, K) float64: LightGBM's ``raw_score``.
         ``F`` must be C-contiguous float32 (N, n_features)."""
         out = np.empty((len(F), self.n_classes), np.float64)
-        self._kernel(
-            self._nodes.ctypes.data,
-            self._leaf.ctypes.data,
-            self._root.ctypes.data,
-            self._depth.ctypes.data,
-            self._cls.ctypes.data,
-            len(self._root),
-            self.n_classes,
-            F.ctypes.data,
-            len(F),
-            F.shape[1],
-            out.ctypes.data,
-        )
+        tail = (len(self._cls), self.n_classes, F.ctypes.data, len(F), F.shape[1], out.ctypes.data)
+        if self._masks is not None:
+            a = self._masks
+            failed = self._kernel.masks(
+                a["thr"].ctypes.data,
+                a["feat"].ctypes.data,
+                a["nan_left"].ctypes.data,
+                a["mask"].ctypes.data,
+                a["node_off"].ctypes.data,
+                a["leaf"].ctypes.data,
+                a["leaf_off"].ctypes.data,
+                self._cls.ctypes.data,
+                *tail,
+            )
+        else:
+            failed = self._kernel.levels(
+                self._nodes.ctypes.data,
+                self._leaf.ctypes.data,
+                self._root.ctypes.data,
+                self._depth.ctypes.data,
+                self._cls.ctypes.data,
+                *tail,
+            )
+        if failed:
+            raise MemoryError("no memory for the compiled trees' block of rows")
         return out
 
     def _predict(self, F: np.ndarray) -> np.ndarray:
@@ -374,6 +523,84 @@ class _NativeTrees(CompiledTrees):
         np.exp(s, out=s)
         s /= s.sum(axis=1, keepdims=True)
         return s.astype(np.float32)
+
+
+class _TooManyLeaves(Exception):
+    """A tree has more leaves than a leaf set holds (64)."""
+
+
+#: leaves a leaf set (one bit each, a uint64) holds
+_MASK_LEAVES = 64
+
+
+def _mask_arrays(trees: list[dict[str, Any]], n_features: int) -> dict[str, np.ndarray]:
+    """The native kernel's leaf-set arrays of all ``trees`` (:func:`_mask_tree` each): per split
+    its threshold (float32, :func:`_float32_down`), feature, whether NaN goes left and the leaf set
+    kept when a row goes right; per tree where its splits and leaves start. Raises
+    ``_TooManyLeaves`` for a tree of more than 64 leaves."""
+    thr: list[float] = []
+    feat: list[int] = []
+    nan_left: list[int] = []
+    mask: list[int] = []
+    leaf: list[float] = []
+    node_off = [0]
+    leaf_off: list[int] = []
+    for tree in trees:
+        leaf_off.append(len(leaf))
+        _mask_tree(tree, thr, feat, nan_left, mask, leaf, n_features)
+        node_off.append(len(thr))
+    leaf += [0.0] * _MASK_LEAVES  # a set's lowest bit past a tree's leaves still reads inside
+    return {
+        "thr": _float32_down_all(np.asarray(thr, np.float64)),
+        "feat": np.asarray(feat, np.int32),
+        "nan_left": np.asarray(nan_left, np.int32),
+        "mask": np.asarray(mask, np.uint64),
+        "node_off": np.asarray(node_off, np.int64),
+        "leaf": np.asarray(leaf, np.float64),
+        "leaf_off": np.asarray(leaf_off, np.int64),
+    }
+
+
+def _mask_tree(
+    root: dict[str, Any],
+    thr: list[float],
+    feat: list[int],
+    nan_left: list[int],
+    mask: list[int],
+    leaf: list[float],
+    n_features: int,
+) -> None:
+    """Append one tree of LightGBM's dump as leaf sets: its leaves numbered left to right, and for
+    each split the set of all leaves but those of its left subtree (what a row going right can
+    still reach). Iterative (a deep tree must not exhaust Python's recursion)."""
+    first = len(leaf)
+    splits: list[tuple[int, dict[str, Any]]] = []  # each split's index and its node
+    start: dict[int, int] = {}  # id(node) -> its subtree's first leaf (numbered in this tree)
+    stack = [root]
+    while stack:  # pre-order, left before right: the leaves come left to right
+        node = stack.pop()
+        start[id(node)] = len(leaf) - first
+        if "split_feature" not in node:
+            if len(leaf) - first >= _MASK_LEAVES:
+                raise _TooManyLeaves
+            leaf.append(float(node["leaf_value"]))
+            continue
+        threshold, goes_left = _split(node)
+        f = int(node["split_feature"])
+        if not 0 <= f < n_features:
+            raise _NotCompilable(f"a split on feature {f} of {n_features}")
+        splits.append((len(thr), node))
+        thr.append(threshold)
+        feat.append(f)
+        nan_left.append(int(goes_left))
+        mask.append(0)
+        stack.append(node["right_child"])
+        stack.append(node["left_child"])
+    everything = (1 << _MASK_LEAVES) - 1
+    for i, node in splits:
+        # the left subtree's leaves are those from the split's first to its right child's first
+        lo, hi = start[id(node)], start[id(node["right_child"])]
+        mask[i] = everything & ~((1 << hi) - (1 << lo))
 
 
 def _flat_tree(

@@ -263,6 +263,33 @@ def _find_stream(session: Session, stream_name: str, kind: str, channel: str) ->
     )
 
 
+def _samples_on_grid(t: np.ndarray, v: np.ndarray, idx: list[int], grid: np.ndarray) -> np.ndarray | None:
+    """The channels ``idx`` of samples ``(t, v)`` when their times are the grid's points, all of
+    them and exactly, with finite values: what :func:`resample_onto` gives then (a grid point on a
+    sample takes its value, and the grid's spacing is the rate's, so nothing is filtered), without
+    interpolating. None otherwise (resample). A stream recorded at the model's rate with times
+    ``t0 + k / rate`` (what simulated and most imported streams have) takes this path."""
+    if len(t) != len(grid) or not np.array_equal(t, grid):
+        return None
+    out = _columns(v, idx)
+    return out if _all_finite(out) else None
+
+
+def _columns(v: np.ndarray, idx: list[int]) -> np.ndarray:
+    """``v[:, idx]``, as a view when the channels are consecutive (an accelerometer's x, y, z)."""
+    if idx == list(range(idx[0], idx[0] + len(idx))):
+        return v[:, idx[0] : idx[0] + len(idx)]
+    return v[:, idx]
+
+
+def _all_finite(v: np.ndarray) -> bool:
+    """Whether every value is finite, in one pass without a mask: a float64 sum of float32 values
+    is finite exactly when they all are (it cannot overflow)."""
+    if v.dtype == np.float32:
+        return bool(np.isfinite(np.sum(v, dtype=np.float64)))
+    return bool(np.isfinite(v).all())
+
+
 @dataclass
 class SessionWindows:
     X: np.ndarray  #: (N, T, C) float32, SI units
@@ -307,18 +334,29 @@ def session_windows(
             chosen.append((stream, [ci], [col]))
     first = chosen[0][0]
     t_first, v_first = first.read(t0, t1)
-    fin = np.isfinite(v_first[:, chosen[0][1]]).all(axis=1)
-    t_first = t_first[fin]
+    if not _all_finite(_columns(v_first, chosen[0][1])):
+        fin = np.isfinite(v_first[:, chosen[0][1]]).all(axis=1)
+        t_first, v_first = t_first[fin], v_first[fin]
     grid = run_grid(t_first, nominal_period(t_first, first.rate_hz), rate)
     empty = SessionWindows(np.zeros((0, T, len(info.channels)), np.float32), np.zeros(0), np.zeros(0), [])
     if len(grid) < T:
         return empty
-    values = np.full((len(grid), len(info.channels)), np.nan, np.float32)
+    values = np.empty((len(grid), len(info.channels)), np.float32)  # every column written below
+    finite = True  # whether every value is known finite (each stream's samples on the grid)
     for stream, idx, cols in chosen:
-        t, v = (t_first, v_first[fin]) if stream is first else stream.read(t0, t1)
-        values[:, cols] = resample_onto(t, v[:, idx], grid, rate, rate_hz=stream.rate_hz)
+        t, v = (t_first, v_first) if stream is first else stream.read(t0, t1)
+        on_grid = _samples_on_grid(t, v, idx, grid)
+        if on_grid is None:
+            finite = False
+            on_grid = resample_onto(t, v[:, idx], grid, rate, rate_hz=stream.rate_hz)
+        values[:, cols] = on_grid
     values, _ = to_si(values, units_in)
-    valid = cast(np.ndarray, np.isfinite(values).all(axis=1))  # one per grid row
+    # one per grid row (a scaling to SI can overflow float32, hence the check after it)
+    valid = (
+        np.ones(len(values), bool)
+        if finite and _all_finite(values)
+        else cast(np.ndarray, np.isfinite(values).all(axis=1))
+    )
     pieces = [(a, b) for a, b in uniform_pieces(valid, grid, rate) if b - a >= T]
     if not pieces:
         return empty

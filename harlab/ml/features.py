@@ -72,19 +72,21 @@ def _percentiles(s: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
+def _stats(
+    x: np.ndarray, rate_hz: float, centred: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[np.ndarray]:
     """Statistics of each row of x (M, T) (one channel of one window per row) -> list of (M,) arrays.
 
     Row-wise sums go through ``einsum`` (no (M, T) temporaries for the cubes and fourth powers),
     the spectrum through scipy's FFT (it transforms many short rows at once with SIMD, three
     times numpy's speed here), and band powers are sums of bins (``add.reduceat``) rather than
     a cumulative sum over every bin: the same numbers to float32 rounding, for a day's windows
-    in a third less time (``benchmarks/predict_day.py`` measures it against the previous code)."""
+    in a third less time (``benchmarks/predict_day.py`` measures it against the previous code).
+    ``centred``: the row means and x minus them (:func:`_centred`), when the caller has them."""
     m, t = x.shape
     zeros = np.zeros(m, x.dtype)
     srt = np.sort(x, axis=1)
-    mean = x.mean(1)
-    cen = x - mean[:, None]
+    mean, cen = _centred(x) if centred is None else centred
     var = np.einsum("ij,ij->i", cen, cen) / np.float32(t)
     sd = np.sqrt(var)
     flat = sd <= 1e-6 * (np.abs(mean) + 1.0)  # constant up to float32 rounding: shape undefined
@@ -102,7 +104,7 @@ def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
             flat, 0.0, np.einsum("ij,ij->i", cen2, cen) / np.float32(t) / (safe_var * np.sqrt(safe_var))
         ),
         np.where(flat, 0.0, np.einsum("ij,ij->i", cen2, cen2) / np.float32(t) / (safe_var * safe_var)),
-        np.abs(np.diff(x, axis=1)).sum(1) / np.float32(t - 1) if t > 1 else zeros,
+        _mean_abs_change(x) if t > 1 else zeros,
     ]
     del cen2
     signs = np.signbit(cen)
@@ -112,7 +114,6 @@ def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
         else zeros
     )
     f = sp_fft.rfft(cen, axis=1)
-    del cen
     spec = f.real * f.real
     spec += f.imag * f.imag  # (M, F)
     del f
@@ -134,20 +135,31 @@ def _stats(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
         out.append(spec[:, i0:i1].sum(1) * inv if i1 > i0 else zeros)
     out.append(np.log(total / t))
     p = spec * inv[:, None]
-    np.multiply(p, np.log(p + np.float32(1e-12)), out=spec)
+    logp = p + np.float32(1e-12)
+    np.log(logp, out=logp)
+    np.multiply(p, logp, out=spec)
     out.append(-spec.sum(1) / np.float32(np.log(max(2, spec.shape[1]))))
     return out
 
 
-def _cadence(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
+def _centred(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's mean (M,) and the rows minus it (M, T): what the statistics and the cadence
+    both start from, computed once for both (each row's numbers do not depend on the others)."""
+    mean = x.mean(1)
+    return mean, x - mean[:, None]
+
+
+def _cadence(x: np.ndarray, rate_hz: float, cen: np.ndarray | None = None) -> list[np.ndarray]:
     """Strongest autocorrelation between 0.25 s and 2.5 s lag and that lag (step or stroke
     period) of each row of x (M, T), through one zero-padded FFT. Only computed for the
-    orientation-free views: the costliest statistic, and a rhythm shows in all of them."""
+    orientation-free views: the costliest statistic, and a rhythm shows in all of them.
+    ``cen``: x minus its row means (:func:`_centred`), when the caller has it already."""
     m, t = x.shape
     lo, hi = max(1, int(0.25 * rate_hz)), min(t - 1, int(2.5 * rate_hz))
     if hi <= lo:
         return [np.zeros(m, x.dtype), np.zeros(m, x.dtype)]
-    cen = x - x.mean(1, keepdims=True)
+    if cen is None:
+        cen = _centred(x)[1]
     nfft = 1 << int(np.ceil(np.log2(max(2, 2 * t))))
     f = sp_fft.rfft(cen, n=nfft, axis=1)
     power = f.real * f.real
@@ -158,17 +170,44 @@ def _cadence(x: np.ndarray, rate_hz: float) -> list[np.ndarray]:
     return [seg[np.arange(m), arg], ((arg + lo) / rate_hz).astype(x.dtype)]
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(1, keepdims=True)
-    b = b - b.mean(1, keepdims=True)
-    return (a * b).mean(1) / (np.sqrt((a * a).mean(1) * (b * b).mean(1)) + 1e-9)
+def _mean_abs_change(x: np.ndarray) -> np.ndarray:
+    """Mean absolute difference of consecutive samples of each row of x (M, T), T > 1."""
+    d = np.diff(x, axis=1)
+    np.abs(d, out=d)
+    return d.sum(1) / np.float32(x.shape[1] - 1)
 
 
-def _split_by_axis(v: np.ndarray, axis_unit: np.ndarray) -> np.ndarray:
-    """(N, T, 3) -> (N, T, 2): the component along ``axis_unit`` (N, 3) and the magnitude across it."""
-    along = (v * axis_unit[:, None]).sum(2)
-    across = np.linalg.norm(v - along[:, :, None] * axis_unit[:, None], axis=2)
-    return np.stack([along, across], axis=2)
+def _axis_correlations(a: np.ndarray) -> list[np.ndarray]:
+    """Correlations xy, xz, yz of a triad's channels a (N, T, 3), each channel centred and its
+    power taken once (not once per pair)."""
+    cen = [a[:, :, i] - a[:, :, i].mean(1, keepdims=True) for i in range(3)]
+    power = [(c * c).mean(1) for c in cen]
+    return [
+        (cen[i] * cen[j]).mean(1) / (np.sqrt(power[i] * power[j]) + 1e-9) for i, j in ((0, 1), (0, 2), (1, 2))
+    ]
+
+
+def _norm3(v0: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> np.ndarray:
+    """The length of vectors given by their three components: ``np.linalg.norm`` over an axis of
+    three, the same sum in the same order (``(x² + y²) + z²``), without numpy's reduction over
+    an axis that short (a tenth of the features' time went into it)."""
+    out = v0 * v0
+    out += v1 * v1
+    out += v2 * v2
+    return np.sqrt(out, out=out)
+
+
+def _split_by_axis(v: np.ndarray, axis_unit: np.ndarray) -> list[np.ndarray]:
+    """(N, T, 3) -> two (N, T): the component along ``axis_unit`` (N, 3) and the magnitude across
+    it (the sums over the three axes written out, in numpy's order: the same numbers)."""
+    u = [axis_unit[:, i, None] for i in range(3)]
+    comp = [v[:, :, i] for i in range(3)]
+    along = comp[0] * u[0]
+    along += np.float32(0.0)  # numpy's sum starts from +0: a sum of -0s is +0 (a zero's sign is a crossing)
+    along += comp[1] * u[1]
+    along += comp[2] * u[2]
+    across = _norm3(*(comp[i] - along * u[i] for i in range(3)))
+    return [along, across]
 
 
 def _features_v2(
@@ -177,32 +216,51 @@ def _features_v2(
     """Features of one batch x (N, T, C) float32 (single precision halves the memory traffic;
     the statistics need no more than its 7 digits)."""
     n = len(x)
-    jerk = np.diff(x, axis=1, prepend=x[:, :1]) * np.float32(rate_hz)
+    # np.diff(x, axis=1, prepend=x[:, :1]) * rate, without the copy of x that prepending makes
+    jerk = np.empty_like(x)
+    np.subtract(x[:, 1:], x[:, :-1], out=jerk[:, 1:])
+    np.subtract(x[:, :1], x[:, :1], out=jerk[:, :1])
+    jerk *= np.float32(rate_hz)
     views = [x, jerk]
     extra: list[np.ndarray] = []
     gravity_unit = None
     for t in triads:
         axes = list(t)
         a = x[:, :, axes]
-        views.append(np.linalg.norm(a, axis=2)[:, :, None])
-        views.append(np.linalg.norm(jerk[:, :, axes], axis=2)[:, :, None])
-        extra += [_corr(a[:, :, i], a[:, :, j]) for i, j in ((0, 1), (0, 2), (1, 2))]
+        views.append(_norm3(a[:, :, 0], a[:, :, 1], a[:, :, 2]))
+        views.append(_norm3(jerk[:, :, t[0]], jerk[:, :, t[1]], jerk[:, :, t[2]]))
+        extra += _axis_correlations(a)
         if units[t[0]] in ACCEL_UNITS and gravity_unit is None:
             g = a.mean(1)
             norm = np.linalg.norm(g, axis=1, keepdims=True)
             gravity_unit = g / np.where(norm > 1e-9, norm, 1.0)
             extra += [gravity_unit[:, 0], gravity_unit[:, 1], gravity_unit[:, 2], norm[:, 0]]
-            views.append(_split_by_axis(a - g[:, None], gravity_unit))
+            views += _split_by_axis(a - g[:, None], gravity_unit)
     if gravity_unit is not None:
         for t in triads:
             if units[t[0]] in GYRO_UNITS:
-                views.append(_split_by_axis(x[:, :, list(t)], gravity_unit))
-    v = np.concatenate(views, axis=2)  # (N, T, V)
-    rows = np.ascontiguousarray(v.transpose(0, 2, 1))  # (N, V, T): one channel of one window per row
-    cols = [s.reshape(n, -1) for s in _stats(rows.reshape(-1, v.shape[1]), rate_hz)]
+                views += _split_by_axis(x[:, :, list(t)], gravity_unit)
+    # (N, V, T): one channel of one window per row, each view copied once into its rows (a view
+    # is (N, T, k) channels or one (N, T))
+    n_views = sum(w.shape[2] if w.ndim == 3 else 1 for w in views)
+    rows = np.empty((n, n_views, x.shape[1]), np.result_type(*views))
+    j = 0
+    for w in views:
+        if w.ndim == 2:
+            rows[:, j] = w
+            j += 1
+        else:
+            rows[:, j : j + w.shape[2]] = w.transpose(0, 2, 1)
+            j += w.shape[2]
+    del views, jerk
+    flat = rows.reshape(-1, x.shape[1])
+    mean, cen = _centred(flat)
+    cols = [s.reshape(n, -1) for s in _stats(flat, rate_hz, (mean, cen))]
     free = 2 * x.shape[2]  # the views after the per-channel signal and jerk are orientation-free
-    if v.shape[2] > free:
-        cols += [s.reshape(n, -1) for s in _cadence(rows[:, free:].reshape(-1, v.shape[1]), rate_hz)]
+    if n_views > free:
+        free_cen = cen.reshape(n, n_views, -1)[:, free:].reshape(-1, x.shape[1])
+        free_rows = rows[:, free:].reshape(-1, x.shape[1])
+        cols += [s.reshape(n, -1) for s in _cadence(free_rows, rate_hz, free_cen)]
     if extra:
         cols.append(np.stack(extra, axis=1))
     return np.concatenate(cols, axis=1)

@@ -347,10 +347,15 @@ class BoostedFeaturesMember:
             return F
         if context is None:
             context = self.references(X)
-        parts = [F, context_features(X, context, self.channels, self.units)]
+        ctx = context_features(X, context, self.channels, self.units)
+        # the columns written in place: a day's rows are 650 MB, not to be copied again
+        n_f = F.shape[1]
+        out = np.empty((len(F), n_f + ctx.shape[1] + (n_f if self.relative else 0)), np.result_type(F, ctx))
+        out[:, :n_f] = F
+        out[:, n_f : n_f + ctx.shape[1]] = ctx
         if self.relative:
-            parts.append(relative_features(F, context))
-        return np.concatenate(parts, axis=1)
+            relative_features(F, context, out=out[:, n_f + ctx.shape[1] :])
+        return out
 
     def references(self, X: np.ndarray) -> References:
         """The reference of windows X taken as one recording, as this member needs it (with the

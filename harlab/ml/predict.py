@@ -34,6 +34,7 @@ from harlab.ml.context import (
     References,
     reference_from_motion,
     reference_size,
+    row_medians,
     window_features_parallel,
     window_motion,
 )
@@ -287,16 +288,17 @@ def _first_pass(
         group = max(1, (32 << 20) // (4 * len(start)))  # columns per read: ~32 MB at a time per worker
 
         def column_medians(c0: int) -> None:
+            # each column's values side by side (the files hold them so), partially sorted in place
             c1 = min(n_feat, c0 + group)
-            cols = np.empty((len(start), c1 - c0), np.float32)
+            cols = np.empty((c1 - c0, len(start)), np.float32)
             row = 0
             for k, nb in enumerate(sizes):
                 part = np.fromfile(
                     feature_dir / f"{k}.f32", np.float32, count=(c1 - c0) * nb, offset=4 * c0 * nb
                 )
-                cols[row : row + nb] = part.reshape(c1 - c0, nb).T
+                cols[:, row : row + nb] = part.reshape(c1 - c0, nb)
                 row += nb
-            medians[c0:c1] = np.median(cols, axis=0)
+            medians[c0:c1] = row_medians(cols)
 
         list(pool.map(column_medians, range(0, n_feat, group)))  # the groups on every worker
     return _Pass(start, end, motion, medians, sizes)

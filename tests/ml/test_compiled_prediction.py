@@ -114,9 +114,10 @@ def test_a_cached_native_kernel_that_does_not_match_its_hash_is_built_again(
     changed on disk is replaced by a fresh build, and the trees still equal LightGBM's."""
     _needs_engine("native")
     monkeypatch.setenv("HARLAB_CACHE_DIR", str(tmp_path))
-    lib = compiled_trees.kernel_path()
+    native = compiled_trees._cpu_identity() is not None  # the build the loader takes first
+    lib = compiled_trees.kernel_path(native)
     assert lib.is_relative_to(tmp_path)
-    compiled_trees._build_kernel(compiled_trees._compiler(), lib)
+    compiled_trees._build_kernel(compiled_trees._compiler(), lib, native)
     built = lib.read_bytes()
     lib.write_bytes(built[:-64] + b"\0" * 64)  # as if changed by something else (never loaded)
     monkeypatch.setattr(compiled_trees, "_kernel", [])
@@ -131,6 +132,67 @@ def test_a_cached_native_kernel_that_does_not_match_its_hash_is_built_again(
     monkeypatch.setattr(compiled_trees, "_kernel", [])
     fallback = compile_booster(member.booster)
     assert fallback is not None and fallback.engine == "onnxruntime"
+
+
+def test_without_a_cpu_identity_the_portable_kernel_serves_and_is_exact(
+    tmp_path, monkeypatch, ensemble
+) -> None:
+    """A CPU that cannot be told from others gets no build tuned to it (a shared cache directory
+    must never hand it another CPU's instructions): the portable build, with the same scores."""
+    _needs_engine("native")
+    monkeypatch.setenv("HARLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(compiled_trees, "_cpu_identity", lambda: None)
+    monkeypatch.setattr(compiled_trees, "_kernel", [])
+    assert compiled_trees.native_kernel() is not None
+    built = sorted(p.name for p in (tmp_path / "compiled-trees").glob("*.so"))
+    assert built == [compiled_trees.kernel_path(False).name] and "native" not in built[0]
+    member = _booster_member(ensemble[0])
+    F = np.random.default_rng(8).standard_normal((300, member.n_feature_columns())).astype(np.float32)
+    trees = compile_booster(member.booster, "native")
+    assert trees is not None
+    np.testing.assert_array_equal(trees.raw_scores(F), member.booster.predict(F, raw_score=True))
+
+
+def _wild_rows(rng: np.random.Generator, n: int, n_cols: int) -> np.ndarray:
+    F = (rng.standard_normal((n, n_cols)) * rng.choice([0.1, 1.0, 10.0], n_cols)).astype(np.float32)
+    F[rng.random(F.shape) < 0.05] = np.nan
+    F[rng.random(F.shape) < 0.01] = np.inf
+    F[rng.random(F.shape) < 0.01] = -np.inf
+    return F
+
+
+def test_both_layouts_of_the_native_kernel_give_lightgbms_very_scores(monkeypatch) -> None:
+    """Trees of up to 64 leaves go through leaf sets, bigger ones level by level: both equal
+    LightGBM's raw scores exactly, on a booster with trees of 2 to 100 leaves, NaN-learnt splits
+    and rows of every length (not a multiple of the kernel's block of 64)."""
+    import lightgbm as lgb
+
+    _needs_engine("native")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((3000, 12))
+    X[rng.random(X.shape) < 0.1] = np.nan  # splits that learn where missing values go
+    y = (np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) > 0).astype(int) + (np.nan_to_num(X[:, 2]) > 1)
+    params = {"objective": "multiclass", "num_class": 3, "verbose": -1, "min_data_in_leaf": 3}
+    small = lgb.train({**params, "num_leaves": 64}, lgb.Dataset(X, y), num_boost_round=8)
+    big = lgb.train({**params, "num_leaves": 100}, lgb.Dataset(X, y), num_boost_round=3)
+    assert max(t["num_leaves"] for t in small.dump_model()["tree_info"]) == 64
+    assert max(t["num_leaves"] for t in big.dump_model()["tree_info"]) > 64
+    for booster, layout in ((small, "masks"), (big, "levels")):
+        trees = compile_booster(booster, "native")
+        assert trees is not None and trees.layout == layout
+        for n in (1, 63, 64, 65, 1000):
+            F = _wild_rows(rng, n, 12)
+            np.testing.assert_array_equal(trees.raw_scores(F), booster.predict(F, raw_score=True))
+    # the walk level by level serves any booster the leaf sets also take, with the same numbers
+    monkeypatch.setattr(compiled_trees, "_mask_arrays", _raise_too_many_leaves)
+    walked = compile_booster(small, "native")
+    assert walked is not None and walked.layout == "levels"
+    F = _wild_rows(rng, 500, 12)
+    np.testing.assert_array_equal(walked.raw_scores(F), small.predict(F, raw_score=True))
+
+
+def _raise_too_many_leaves(*_args: object) -> None:
+    raise compiled_trees._TooManyLeaves
 
 
 def test_the_demo_model_compiles_and_agrees() -> None:

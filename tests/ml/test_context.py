@@ -14,12 +14,15 @@ from harlab.ml.context import (
     CONTEXT_NAMES,
     MIN_WINDOWS,
     REF_SIZE,
+    column_medians,
     context_features,
     network_context,
     recording_reference,
     reference_size,
     references_by_recording,
     relative_features,
+    row_medians,
+    window_motion,
 )
 from harlab.ml.dataset import build_dataset, session_windows
 from harlab.ml.features import find_triads, window_features
@@ -323,3 +326,38 @@ def test_models_from_before_relative_features_still_apply_to_full_references(tmp
     )
     with pytest.raises(HarlabError, match="sampling rate"):
         loaded.predict_proba(data.X, data.context[:, :REF_SIZE])
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 10, 1001])
+def test_column_medians_are_numpys_medians(n: int) -> None:
+    """The feature medians by partial sorts are np.median's very numbers, odd and even counts,
+    with a NaN column (NaN), ±inf, signed zeros and ties."""
+    rng = np.random.default_rng(n)
+    F = rng.standard_normal((n, 9)).astype(np.float32)
+    F[:, 1] = np.round(F[:, 1])  # ties
+    F[rng.random(n) < 0.3, 2] = np.inf
+    F[rng.random(n) < 0.3, 3] = -np.inf
+    F[:, 4] = -0.0
+    F[n // 2, 5] = np.nan
+    F[:, 6] = 3.0
+    got = column_medians(F)
+    want = np.median(F, axis=0)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    R = np.ascontiguousarray(F.T)
+    np.testing.assert_array_equal(row_medians(R), want)
+
+
+def test_window_motion_in_chunks_is_the_motion_of_one_piece() -> None:
+    """The gravity direction and motion of each window, computed chunk by chunk, are the numbers
+    of the whole set in one piece (the formula without chunks), for any count of windows."""
+    X, channels, units = _accel_gyro_recording()
+    X = np.concatenate([X] * 40)[:1001]  # several chunks and a partial one
+    a = np.asarray(X[:, :, :3], np.float64)
+    g = a.mean(1)
+    want_gu = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-9)
+    want_motion = np.linalg.norm(a, axis=2).std(1)
+    for part in (X, X[:1], X[:257]):
+        gu, motion = window_motion(part, channels, units)
+        np.testing.assert_array_equal(gu, want_gu[: len(part)])
+        np.testing.assert_array_equal(motion, want_motion[: len(part)])

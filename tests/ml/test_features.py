@@ -233,3 +233,28 @@ def test_vectorised_statistics_equal_a_plain_per_row_reference() -> None:
     # the flat row's spectrum is float32 rounding residue against double's zeros: only its moments count
     err[-1, 14:] = 0.0
     assert err.max() < 1e-3, (np.unravel_index(err.argmax(), err.shape), err.max())
+
+
+def test_window_features_equal_the_values_pinned_from_the_previous_code() -> None:
+    """The features of 48 windows (24 random ones with constant, NaN, ±inf and zero channels; 24 of
+    a simulated 24 h wrist session) as the code before the shared centring, the single copy of
+    each view and the reused correlations computed them (revision d85d76f, this machine: AVX-512),
+    stored in ``data/features_v2_pinned.npz``. Trained boosters split on these numbers, so they
+    must stay equal: within float32 rounding (another CPU's SIMD width sums in another order;
+    on the machine that stored them they are equal bit for bit)."""
+    from pathlib import Path
+
+    with np.load(Path(__file__).parent / "data" / "features_v2_pinned.npz") as z:
+        X, want = z["X"], z["F"]
+    tri = find_triads(CH6, U6)
+    with np.errstate(all="ignore"):
+        got = window_features(X, 50.0, tri, U6)
+    assert got.shape == want.shape == (48, n_features(128, 6, 50.0, tri, U6))
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite], want[~finite])  # NaN where NaN, ±inf where ±inf
+    # float32 rounding: relative to the value, or to the column's scale for values near zero
+    scale = np.nanmax(np.where(finite, np.abs(want), np.nan), axis=0)
+    tol = 1e-5 * np.abs(want) + 1e-6 * np.nan_to_num(scale)[None, :] + 1e-12
+    err = np.where(finite, np.abs(got - want), 0.0)
+    assert (err <= np.where(finite, tol, 0.0)).all(), np.unravel_index(np.argmax(err - tol), err.shape)
