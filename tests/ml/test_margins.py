@@ -182,3 +182,41 @@ def test_a_margins_network_trains_on_windows_with_margins() -> None:
     assert net.margins == margins(cfg) and sum(net.margins) > 0
     p = model.predict_proba(X)
     assert p.shape == (len(X), 2) and np.allclose(p.sum(1), 1, atol=1e-5)
+
+
+def test_a_file_whose_margins_would_be_huge_is_refused(tmp_path) -> None:
+    """Margins double with every pool: a hostile file of a deep "margins" network must be
+    refused from its header, before any window is given margins."""
+    from harlab.ml.modelfile import ModelFileError
+    from tests.ml.test_shared_trunk import _edit_arch
+
+    cfg = CONFIGS["pool_every_block"]
+    model = ActivityModel(info(), [member(random_net(cfg), cfg, np.random.default_rng(10))])
+    path = model.save(tmp_path / "deep.harmodel")
+    _edit_arch(path, lambda a: a.update(depth=60))
+    with pytest.raises(ModelFileError, match="values per window"):
+        ActivityModel.load(path)
+
+
+def test_calibration_gives_a_margins_network_its_margins() -> None:
+    """Calibration computes the frozen trunk itself: it must take the windows with their margins
+    (with a kernel this long the bare windows are too short for the trunk)."""
+    from harlab.ml.calibration import CalibrationConfig, calibrate_sessions
+    from harlab.ml.dataset import build_dataset
+    from harlab.ml.modelfile import TorchMember
+    from harlab.ml.training import TrainConfig, train
+    from tests.calibration.conftest import RATE, UNUSUAL, activity_session
+
+    sessions = [activity_session(f"P{i}", i) for i in range(4)]
+    data = build_dataset(sessions, window_s=2.0, rate_hz=RATE)
+    arch = {"depth": 2, "width": 8, "kernel": 25, "padding": "margins"}
+    assert trunk_length(CNN1DConfig(**{**arch, "padding": "valid"}), data.X.shape[1]) < 1
+    cfg = TrainConfig(preset="cnn1d", epochs=2, arch=arch, cnn_refit=False, threads=1)
+    model = train(data.X, data.y, data.groups, data.info, cfg, context=data.context, blocks=data.blocks)
+    result = calibrate_sessions(
+        model, [activity_session(UNUSUAL, 100, seconds=30)], CalibrationConfig(threads=1)
+    )
+    personal = result.model.members[0]
+    assert isinstance(personal, TorchMember) and personal.arch.padding == "margins"  # type: ignore[union-attr]
+    p = result.model.predict_proba(data.X, data.context)
+    assert p.shape == (len(data.X), len(model.classes)) and np.all(np.isfinite(p))
