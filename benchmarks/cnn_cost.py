@@ -12,7 +12,9 @@ CPU seconds of the process (what a loaded machine distorts least), the minimum o
 a 24 h session (67,499 windows), with each architecture's ratio to the first one (the
 baseline, measured in the same rounds). A network without padding is measured both with its
 overlapping windows sharing their convolutions (:mod:`harlab.ml.shared_trunk`) and window by
-window (``alone``).
+window (``alone``). A ``"margins"`` network also gives, on the same windows, how its
+probabilities in the session's batches differ from one call over all of them (its margins come
+from the windows of the same call: the two windows at each cut differ).
 
     python benchmarks/cnn_cost.py --archs '[{}, {"width": 32, "max_width": 64}]'
 """
@@ -106,6 +108,25 @@ def main(argv: list[str] | None = None) -> int:
                 if p_alone is not None:
                     diffs[name] = float(np.abs(p[: len(p_alone)] - p_alone).max())
             log(f"round {r + 1}: {name}{' shared' if share else ''}: {s:.2f} CPU s")
+    # a "margins" network takes each window's margins from the windows beside it in the same call:
+    # the session's batches against the same windows in one call (only the windows at the cuts differ)
+    cuts: dict[str, dict] = {}
+    for name, m in members:
+        if sum(getattr(m.net, "margins", (0, 0))) == 0:
+            continue
+        with m.held_for_inference():
+            whole = m.predict_proba(X, context=ctx)
+        _, batched = cpu_of(m, X, ctx, True)
+        diff = np.abs(batched - whole).max(axis=1)
+        changed = np.flatnonzero(diff > 1e-5)
+        edges = sorted({i for k in range(BATCH, len(X), BATCH) for i in (k - 1, k)})
+        cuts[name] = {
+            "windows_changed": int(len(changed)),
+            "only_at_the_cuts": bool(set(changed.tolist()) <= set(edges)),
+            "max_abs_diff": float(diff.max()),
+            "class_changed": int((batched.argmax(1) != whole.argmax(1)).sum()),
+        }
+        log(f"{name}: batches of {BATCH} against one call: {cuts[name]}")
     base = cpu[(members[0][0], False)]
     res: dict = {}
     for name, m, share in runs:
@@ -119,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if share:
             res[key]["max_abs_diff_shared_alone"] = diffs.get(name, 0.0)
+        if name in cuts and share:
+            res[key]["batches_against_one_call"] = cuts[name]
     out = {
         "windows": len(X),
         "batch": BATCH,
