@@ -194,7 +194,7 @@ def shared_network(m: TorchMember, X: np.ndarray, ctx, batch: int = 2048) -> dic
     from harlab.ml.models import build_network, inference_network
 
     twin = m
-    if getattr(m.arch, "padding", "same") != "valid":
+    if getattr(m.arch, "padding", "same") == "same":  # "valid" and "margins" share as they are
         arch = replace(m.arch, padding="valid")
         net = build_network(arch, X.shape[2], m.net_classes(), X.shape[1])
         net.load_state_dict(m.net.state_dict())

@@ -490,6 +490,7 @@ def _calibrate_torch(
     (``cfg.refit``) again on every window for the epochs that did best."""
     kind = member.arch.kind
     C_all = member.context_inputs(X, ctx)
+    Xin = member.network_windows(X)  # a "margins" network's windows with their margins, from all of X
     rng = np.random.default_rng(cfg.seed)
     head0 = _network(member.net).head
     general = (
@@ -499,7 +500,7 @@ def _calibrate_torch(
 
     def features(idx: np.ndarray, copies: int) -> tuple[torch.Tensor, np.ndarray]:
         """Penultimate features of windows ``idx`` and of ``copies`` jittered copies of them."""
-        xs = [X[idx]] + [augment_batch(X[idx], triads, "jitter", rng) for _ in range(copies)]
+        xs = [Xin[idx]] + [augment_batch(Xin[idx], triads, "jitter", rng) for _ in range(copies)]
         E = torch.cat([_embed(member.net, member.normalise(x)) for x in xs])
         C = None if C_all is None else torch.from_numpy(np.tile(C_all[idx], (copies + 1, 1)))
         return _penultimate(member.net, E, C), np.tile(y[idx], copies + 1)

@@ -24,7 +24,7 @@ import numpy as np
 from harlab.core.errors import HarlabError
 from harlab.core.streams import MAX_NAME_CHARS
 from harlab.ml.context import CONTEXT_NAMES
-from harlab.ml.models import PADDINGS, CNN1DConfig, Seed2DConfig
+from harlab.ml.models import PADDINGS, CNN1DConfig, Seed2DConfig, margins
 
 MAX_HEADER_BYTES = 64 << 20
 MAX_DEPTH = 32
@@ -272,7 +272,8 @@ def check_member(m: dict[str, Any], info: dict[str, Any], where: str) -> None:
             widest, values = max(full["filters"]), max(full["filters"]) * n_time * len(info["channels"])
         else:
             widest = max(full["width"], full["max_width"])
-            values = widest * n_time
+            # a "margins" network takes each window with its margins, which grow with depth and kernel
+            values = widest * (n_time + sum(margins(CNN1DConfig(**full))))
         if values > LIMITS["activations"]:
             raise HarlabError(
                 f"header field {where}.arch: layers of {widest} filters over {n_time}-sample windows "

@@ -56,7 +56,7 @@ from harlab.ml.model_archive import read_arrays
 from harlab.ml.model_header import check_header, parse_header
 from harlab.ml.models import CNN1D, ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
 from harlab.ml.orientation import TRANSFORMS, canonicalise, choose
-from harlab.ml.shared_trunk import embed_windows
+from harlab.ml.shared_trunk import embed_windows, with_margins
 
 FORMAT = "harlab-activity-model"
 FORMAT_VERSION = 1
@@ -169,6 +169,13 @@ class TorchMember:
     def normalise(self, X: np.ndarray) -> np.ndarray:
         return (np.asarray(X, np.float32) - self.mean) / self.std
 
+    def network_windows(self, X: np.ndarray) -> np.ndarray:
+        """What the network takes for windows ``X`` (N, T, C), before :meth:`normalise`: the
+        windows themselves, or for a ``"margins"`` network each with its margins from the
+        windows beside it in ``X`` (:func:`~harlab.ml.shared_trunk.with_margins`)."""
+        before, after = getattr(self.net, "margins", (0, 0))
+        return with_margins(X, before, after)
+
     @property
     def uses_context(self) -> bool:
         return int(getattr(self.net, "n_context", 0)) > 0
@@ -191,12 +198,14 @@ class TorchMember:
 
         A 1-D CNN without padding computes overlapping windows' convolutions once
         (:mod:`harlab.ml.shared_trunk`), with the same outputs to float rounding; ``share=False``
-        computes every window alone (to measure one against the other)."""
+        computes every window alone (to measure one against the other). A ``"margins"`` network
+        takes each window's margins from the windows beside it in ``X`` (:meth:`network_windows`)."""
         net = self._held
         if net is None:
             self.net.eval()
             net = inference_network(self.net)
         ctx = self.context_inputs(X, context)
+        X = self.network_windows(X)
         out = []
         with torch.inference_mode():
             if isinstance(net, CNN1D) and net.equivariant and share:

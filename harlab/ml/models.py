@@ -63,8 +63,13 @@ ArchConfig = CNN1DConfig | Seed2DConfig
 #: with ceil, so a window's edges see zeros. ``"valid"`` pads nothing and pools with floor: the
 #: trunk is then translation-equivariant, and a window's last feature map is a slice of the
 #: continuous signal's whenever its offset is a multiple of :func:`pool_product`, which lets
-#: overlapping windows share their convolutions (:mod:`harlab.ml.shared_trunk`).
-PADDINGS = ("same", "valid")
+#: overlapping windows share their convolutions (:mod:`harlab.ml.shared_trunk`); but its last
+#: map covers only the window's middle (the receptive field eats into both ends).
+#: ``"margins"`` is "valid" over the window *with margins* (:func:`margins`) of its own
+#: recording's samples on both sides, taken from the windows beside it
+#: (:func:`harlab.ml.shared_trunk.with_margins`), so the last map covers the whole window, as
+#: "same" does, without ever seeing zeros; equivariant like "valid".
+PADDINGS = ("same", "valid", "margins")
 
 
 def arch_from_dict(d: dict[str, Any]) -> ArchConfig:
@@ -101,18 +106,41 @@ def pool_product(cfg: CNN1DConfig) -> int:
     return 2**pools
 
 
+def trunk_span(cfg: CNN1DConfig) -> int:
+    """Input samples that one step of the last feature map of an unpadded trunk depends on."""
+    span = 1
+    for i in reversed(range(cfg.depth)):
+        if cfg.pool_every and (i + 1) % cfg.pool_every == 0 and i < cfg.depth - 1:
+            span *= 2
+        span += cfg.kernel - 1
+    return span
+
+
+def margins(cfg: CNN1DConfig) -> tuple[int, int]:
+    """Samples before and after a window that a ``"margins"`` network takes with it: (0, 0)
+    for the other paddings. With them the unpadded trunk's last map has one step per
+    :func:`pool_product` ``P`` samples of the window (``T // P`` steps), each centred on its
+    ``P`` samples: ``span - P`` samples in all (:func:`trunk_span`), the odd one after. For the
+    default depth 4, kernel 5 and a pool after each of the first three blocks: 30 and 30."""
+    if cfg.padding != "margins":
+        return 0, 0
+    extra = trunk_span(cfg) - pool_product(cfg)
+    return extra // 2, extra - extra // 2
+
+
 def trunk_length(cfg: CNN1DConfig, n_time: int) -> int:
-    """Length of the last feature map for windows of ``n_time`` samples (< 1: too short)."""
-    n = n_time
+    """Length of the last feature map for windows of ``n_time`` samples (< 1: too short); a
+    ``"margins"`` network's windows come with :func:`margins`, counted here."""
+    n = n_time + sum(margins(cfg))
     for i in range(cfg.depth):
-        if cfg.padding == "valid":
+        if cfg.padding != "same":
             n -= cfg.kernel - 1
         else:
             n += 2 * (cfg.kernel // 2) - (cfg.kernel - 1)
         if n < 1:
             return n
         if cfg.pool_every and (i + 1) % cfg.pool_every == 0 and i < cfg.depth - 1:
-            n = n // 2 if cfg.padding == "valid" else -(-n // 2)
+            n = n // 2 if cfg.padding != "same" else -(-n // 2)
     return n
 
 
@@ -129,6 +157,9 @@ def arch_to_dict(cfg: ArchConfig) -> dict[str, Any]:
 class CNN1D(nn.Module):
     """Input (batch, time, channels) [+ context (batch, context_inputs)] -> logits (batch, classes).
 
+    A ``"margins"`` network's input is each window with its :attr:`margins` (time = window +
+    margins, :meth:`harlab.ml.modelfile.TorchMember.network_windows`).
+
     With context inputs the pooled convolution features and the context meet in a hidden
     layer before the output, so the context can change what a feature means (the same
     still posture reads as sitting or standing depending on the tilt from the recording's
@@ -142,6 +173,8 @@ class CNN1D(nn.Module):
         same = check_padding(cfg.padding) == "same"
         #: whether a window's last feature map is a slice of the continuous signal's (see PADDINGS)
         self.equivariant = not same
+        #: samples before and after each window that the network takes with it (:func:`margins`)
+        self.margins = margins(cfg)
         #: input samples per step of the last feature map
         self.pool_product = pool_product(cfg)
         layers: list[nn.Module] = []
@@ -315,7 +348,7 @@ def inference_network(net: nn.Module, channels_last: bool = True) -> nn.Module:
 def build_network(cfg: ArchConfig, n_channels: int, n_classes: int, n_time: int) -> nn.Module:
     """The torch module for ``cfg``, freshly initialised (seed torch before calling for reproducibility)."""
     if isinstance(cfg, CNN1DConfig):
-        if check_padding(cfg.padding) == "valid" and trunk_length(cfg, n_time) < 1:
+        if check_padding(cfg.padding) != "same" and trunk_length(cfg, n_time) < 1:
             raise HarlabError(
                 f"a cnn1d without padding of depth {cfg.depth} and kernel {cfg.kernel} needs longer "
                 f"windows than {n_time} samples"

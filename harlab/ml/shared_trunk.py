@@ -22,6 +22,10 @@ signal's own last feature map, ``P`` being :func:`~harlab.ml.models.pool_product
 
 The result equals the window-alone path to float rounding (the same products, summed over
 tensors of other lengths); ``tests/ml/test_shared_trunk.py`` holds them together.
+
+A network with ``padding: "margins"`` takes each window with samples of its recording before
+and after it (:func:`with_margins`), from the windows beside it in the same call; the windows
+with their margins overlap like the windows, so they share their convolutions the same way.
 """
 
 from __future__ import annotations
@@ -69,6 +73,40 @@ def overlap_runs(X: np.ndarray, hop: int) -> list[tuple[int, int]]:
     edges = np.diff(np.concatenate([[False], same, [False]]).astype(np.int8))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     return [(int(a), int(b) + 1) for a, b in zip(starts, stops, strict=True)]
+
+
+def with_margins(X: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Each window of ``X`` (N, T, C) with ``before`` samples of its recording before it and
+    ``after`` after it: (N, before + T + after, C).
+
+    The samples come from the windows beside it in ``X``: in a run of windows that overlap
+    exactly (:func:`find_hop` with any shift, :func:`overlap_runs`) the margins are the run's
+    own signal. Where the run ends (its first window's start, its last window's end: the
+    recording's ends, a gap, or simply the first and last window of ``X``) the missing samples
+    repeat the run's first or last sample, as if the sensor had held still; a window without
+    overlapping neighbours repeats its own. So a window's margins depend only on the windows of
+    the same call: the same windows cut into other calls differ only in the margins of the
+    windows at the calls' edges (``tests/ml/test_shared_trunk.py`` pins exactly which)."""
+    X = np.asarray(X)
+    if before == after == 0:
+        return X
+    n, t, c = X.shape
+    length = before + t + after
+    out = np.empty((n, length, c), X.dtype)
+    alone = np.ones(n, bool)
+    hop = find_hop(X, 1)
+    for a, b in overlap_runs(X, hop) if hop is not None else []:
+        signal = np.concatenate([X[a : b - 1, :hop].reshape(-1, c), X[b - 1]])
+        padded = np.concatenate(
+            [np.repeat(signal[:1], before, axis=0), signal, np.repeat(signal[-1:], after, axis=0)]
+        )
+        # window k of the run starts k hops into the signal: its stretch with margins, k hops into padded
+        views = np.lib.stride_tricks.sliding_window_view(padded, length, axis=0)[::hop]
+        out[a:b] = views[: b - a].transpose(0, 2, 1)
+        alone[a:b] = False
+    for i in np.flatnonzero(alone):
+        out[i] = np.pad(X[i], ((before, after), (0, 0)), mode="edge")
+    return out
 
 
 def embed_windows(

@@ -412,6 +412,10 @@ def train_torch_member(
     rng = np.random.default_rng(cfg.seed)
     net = build_network(arch, X.shape[2], k, X.shape[1])
     member = TorchMember(arch, net, mean, std, list(info.channels), list(info.units))
+    # what the network takes: the windows, or with a "margins" network each window with its margins
+    # from the windows beside it in its recording (taken from all windows at once, before the split)
+    Xin = member.network_windows(X)
+    Xtr = Xin[~val]
     C = None
     if member.uses_context:
         if context is None:
@@ -428,7 +432,7 @@ def train_torch_member(
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
     triads = find_triads(info.channels, info.units)
-    Xval = torch.from_numpy(member.normalise(X[val])) if val.any() else None
+    Xval = torch.from_numpy(member.normalise(Xin[val])) if val.any() else None
     Cval = torch.from_numpy(C[val]) if C is not None and val.any() else None
     Ctr = C[~val] if C is not None else None
     yval = y[val]

@@ -258,7 +258,7 @@ def test_a_file_from_before_the_option_loads_as_same_and_predicts_as_before(tmp_
 @pytest.mark.parametrize(
     ("value", "kernel", "problem"),
     [
-        ("circular", 5, r"padding = \"circular\" is unknown; expected one of same, valid"),
+        ("circular", 5, r"padding = \"circular\" is unknown; expected one of same, valid, margins"),
         (3, 5, r"padding has the wrong type"),
         (None, 5, r"padding has the wrong type"),
         ("valid", 31, r"needs longer windows than 64 samples"),  # 64 - 30 -> 17 - 30 < 1
