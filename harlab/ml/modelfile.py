@@ -44,6 +44,7 @@ from harlab.ml.compiled_trees import CompiledTrees, compile_booster
 from harlab.ml.context import (
     CONTEXT_NAMES,
     REF_SIZE,
+    RecordingReferences,
     References,
     context_features,
     network_context,
@@ -169,12 +170,18 @@ class TorchMember:
     def normalise(self, X: np.ndarray) -> np.ndarray:
         return (np.asarray(X, np.float32) - self.mean) / self.std
 
+    @property
+    def margins(self) -> tuple[int, int]:
+        """Samples before and after each window that the network takes with it ((0, 0) but for
+        a ``"margins"`` network, :func:`harlab.ml.models.margins`)."""
+        before, after = getattr(self.net, "margins", (0, 0))
+        return int(before), int(after)
+
     def network_windows(self, X: np.ndarray) -> np.ndarray:
         """What the network takes for windows ``X`` (N, T, C), before :meth:`normalise`: the
         windows themselves, or for a ``"margins"`` network each with its margins from the
         windows beside it in ``X`` (:func:`~harlab.ml.shared_trunk.with_margins`)."""
-        before, after = getattr(self.net, "margins", (0, 0))
-        return with_margins(X, before, after)
+        return with_margins(X, *self.margins)
 
     @property
     def uses_context(self) -> bool:
@@ -470,6 +477,20 @@ _RESTORERS: dict[str, Callable[..., Member]] = {
 }
 
 
+def _beside(context: References | None, before: int, after: int) -> References | None:
+    """``context`` for ``before`` windows ahead of its first and ``after`` past its last: the
+    same recording's reference as the window they are next to."""
+    if context is None or before == after == 0:
+        return context
+    if isinstance(context, RecordingReferences):
+        idx = context.index
+        return RecordingReferences(
+            context.table, np.concatenate([np.repeat(idx[:1], before), idx, np.repeat(idx[-1:], after)])
+        )
+    rows = np.asarray(context)
+    return np.concatenate([np.repeat(rows[:1], before, axis=0), rows, np.repeat(rows[-1:], after, axis=0)])
+
+
 class ActivityModel:
     """A trained classifier of windows (N, T, C) in physical units -> class probabilities."""
 
@@ -551,8 +572,19 @@ class ActivityModel:
             for m in self.members
         )
 
+    def halo_windows(self, hop: int) -> int:
+        """How many windows on each side of a batch a ``"margins"`` member needs to take its
+        margins from the recording rather than repeat the batch's end samples, for windows ``hop``
+        samples apart: 0 for a model without such a member (its batches need nothing beside them)."""
+        need = max((max(m.margins) for m in self.members if isinstance(m, TorchMember)), default=0)
+        return 0 if need == 0 else -(-need // max(1, int(hop)))
+
     def predict_proba(
-        self, X: np.ndarray, context: References | None = None, window_feats: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        context: References | None = None,
+        window_feats: np.ndarray | None = None,
+        halo: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> np.ndarray:
         """Weighted mean of the members' probabilities, (N, K) float32.
 
@@ -560,24 +592,49 @@ class ActivityModel:
         recording context or map orientation; without it the windows given are taken as one
         recording. ``window_feats``: the current version's window features of ``X`` as given,
         when already computed; used unless the windows are mapped into another orientation.
+        ``halo``: windows of the same recording just before and just after ``X`` (each (n, T, C),
+        :meth:`halo_windows` of them), from which a ``"margins"`` network takes the margins of the
+        windows at ``X``'s ends, so that a session cut into batches gets the probabilities of
+        one piece; nothing is predicted for them, and other members never see them.
         """
         X = np.asarray(X, np.float32)
         want = (len(self.info.channels),)
         if X.ndim != 3 or X.shape[2:] != want:
             raise HarlabError(f"windows must be N x T x {want[0]}, got shape {X.shape}")
-        total = np.zeros((len(X), len(self.classes)), np.float64)
+        n = len(X)
+        total = np.zeros((n, len(self.classes)), np.float64)
         if context is None and self.needs_references:
             context = self.recording_references(X)
+        before = after = 0
+        if (
+            halo is not None
+            and n
+            and any(isinstance(m, TorchMember) and any(m.margins) for m in self.members)
+        ):
+            pre, post = (np.asarray(h, np.float32) for h in halo)
+            for h in (pre, post):
+                if len(h) and h.shape[1:] != X.shape[1:]:
+                    raise HarlabError(
+                        f"windows beside a batch must be N x {X.shape[1]} x {want[0]}, got {h.shape}"
+                    )
+            before, after = len(pre), len(post)
+            X = np.concatenate([pre.reshape(-1, *X.shape[1:]), X, post.reshape(-1, *X.shape[1:])])
+            context = _beside(context, before, after)
         X, context, turned = canonicalise(
             X, context, self.info.orientation_upright, self.info.channels, self.info.units
         )
-        if window_feats is not None and (turned.any() or len(window_feats) != len(X)):
+        core = slice(before, before + n)
+        X_core = X[core] if before or after else X
+        ctx_core = context[core] if context is not None and (before or after) else context
+        if window_feats is not None and (turned[core].any() or len(window_feats) != n):
             window_feats = None  # features of the windows as worn, not as the model takes them
         for m, w in zip(self.members, self.weights, strict=True):
             if isinstance(m, BoostedFeaturesMember) and m.features_version == FEATURES_VERSION:
-                p = m.predict_proba(X, context=context, window_feats=window_feats)
+                p = m.predict_proba(X_core, context=ctx_core, window_feats=window_feats)
+            elif isinstance(m, TorchMember) and any(m.margins) and (before or after):
+                p = m.predict_proba(X, context=context)[core]
             else:
-                p = m.predict_proba(X, context=context)
+                p = m.predict_proba(X_core, context=ctx_core)
             total += w * p
         return (total / sum(self.weights)).astype(np.float32)
 

@@ -40,6 +40,7 @@ from harlab.ml.context import (
 )
 from harlab.ml.dataset import SessionWindows, session_windows
 from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, ModelInfo
+from harlab.ml.shared_trunk import find_hop
 from harlab.ml.smoothing import segments_from_windows, smooth
 from harlab.ml.training import set_threads
 
@@ -129,25 +130,53 @@ def _predict_windows(
         context = model.recording_references(X, executor=pool, window_feats=feats)
         for f in compiling:
             f.result()
-        return _run_batches(model, _batches_of(X, context, feats, batch), pool, n, progress, 0, len(X))
+        hop = find_hop(X, 1) if model.halo_windows(1) else None
+        pad = 0 if hop is None else model.halo_windows(hop)
+        return _run_batches(model, _batches_of(X, context, feats, batch, pad), pool, n, progress, 0, len(X))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-#: one batch of work: windows, their references and their window features (None when not needed)
-_Batch = tuple[np.ndarray, References | None, np.ndarray | None]
+#: one batch of work: windows, their references, their window features (None when not needed) and
+#: the windows just before and after them for a "margins" network (None when it needs none)
+_Batch = tuple[np.ndarray, References | None, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]
 
 
 def _batches_of(
-    X: np.ndarray, context: References | None, feats: np.ndarray | None, batch: int
+    X: np.ndarray,
+    context: References | None,
+    feats: np.ndarray | None,
+    batch: int,
+    pad: int = 0,
+    before: np.ndarray | None = None,
+    after: np.ndarray | None = None,
 ) -> Iterator[_Batch]:
-    """Windows X with their references and features, ``batch`` windows at a time."""
+    """Windows X with their references and features, ``batch`` windows at a time; with ``pad``,
+    each batch also carries the ``pad`` windows beside it (:meth:`ActivityModel.halo_windows`):
+    from X, and past X's ends from ``before`` (the previous block's last windows) and ``after``
+    (the next block's first), so a "margins" network's windows at the cuts between batches and
+    blocks take their margins from the recording, as in one piece."""
     for i in range(0, len(X), batch):
+        j = min(i + batch, len(X))
         yield (
-            X[i : i + batch],
-            None if context is None else context[i : i + batch],
-            None if feats is None else feats[i : i + batch],
+            X[i:j],
+            None if context is None else context[i:j],
+            None if feats is None else feats[i:j],
+            _beside_batch(X, i, j, pad, before, after) if pad else None,
         )
+
+
+def _beside_batch(
+    X: np.ndarray, i: int, j: int, pad: int, before: np.ndarray | None, after: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``pad`` windows before X[i:j] and the ``pad`` after it (fewer at a recording's ends)."""
+    lo = X[max(0, i - pad) : i]
+    if len(lo) < pad and before is not None and len(before):
+        lo = np.concatenate([before[max(0, len(before) - (pad - len(lo))) :], lo])
+    hi = X[j : j + pad]
+    if len(hi) < pad and after is not None and len(after):
+        hi = np.concatenate([hi, after[: pad - len(hi)]])
+    return lo, hi
 
 
 def _run_batches(
@@ -211,6 +240,24 @@ def session_blocks(
             t0 = float(sw.start[-1]) + stride
         else:
             t0 += block_s
+
+
+def _with_next(
+    blocks: Iterator[SessionWindows], look: bool
+) -> Iterator[tuple[int, SessionWindows, SessionWindows | None]]:
+    """(index, block, the block after it) for each block of ``blocks``; the block after it only
+    when asked (``look``: a "margins" network's last windows of a block take their margins from
+    the next block's first), since looking ahead holds one block more."""
+    if not look:
+        for k, sw in enumerate(blocks):
+            yield k, sw, None
+        return
+    cur = next(blocks, None)
+    k = 0
+    while cur is not None:
+        nxt = next(blocks, None)
+        yield k, cur, nxt
+        cur, k = nxt, k + 1
 
 
 def _ahead(blocks: Iterator[SessionWindows]) -> Iterator[SessionWindows]:
@@ -408,8 +455,13 @@ def _predict_blocks(
                     else "as worn"
                 )
 
+                # windows beside each batch for a "margins" network (0 for any other model)
+                pad = model.halo_windows(max(1, round(stride * info.rate_hz)))
+
                 def blocks() -> Iterator[_Batch]:
-                    for k, sw in enumerate(_ahead(session_blocks(session, info, stride_s, block_s))):
+                    tail: np.ndarray | None = None  # the previous block's last windows
+                    cut = _ahead(session_blocks(session, info, stride_s, block_s))
+                    for k, sw, nxt in _with_next(cut, pad > 0):
                         nb = len(sw.start)
                         if k >= len(first.sizes) or nb != first.sizes[k]:
                             raise HarlabError("the session changed while it was being predicted")
@@ -419,7 +471,10 @@ def _predict_blocks(
                             else None
                         )
                         feats = _block_features(fdir, k, nb) if fdir is not None else None
-                        yield from _batches_of(sw.X, context, feats, BATCH)
+                        head = None if nxt is None else nxt.X[:pad]
+                        yield from _batches_of(sw.X, context, feats, BATCH, pad, tail, head)
+                        # a copy: a view would hold the whole block
+                        tail = sw.X[max(0, len(sw.X) - pad) :].copy() if pad else None
 
                 probs = _run_batches(model, blocks(), pool, n_threads, progress, n, 2 * n)
             finally:  # a cancel (progress raising) drops the batches not yet started

@@ -86,7 +86,9 @@ def with_margins(X: np.ndarray, before: int, after: int) -> np.ndarray:
     repeat the run's first or last sample, as if the sensor had held still; a window without
     overlapping neighbours repeats its own. So a window's margins depend only on the windows of
     the same call: the same windows cut into other calls differ only in the margins of the
-    windows at the calls' edges (``tests/ml/test_shared_trunk.py`` pins exactly which)."""
+    windows at the calls' edges (``tests/ml/test_margins.py`` pins exactly which), which is why
+    a session's batches carry the windows beside them
+    (:meth:`harlab.ml.modelfile.ActivityModel.halo_windows`)."""
     X = np.asarray(X)
     if before == after == 0:
         return X

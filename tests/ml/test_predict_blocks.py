@@ -107,6 +107,49 @@ def test_blocks_equal_one_piece_for_an_ensemble_with_a_network(ensemble) -> None
     _assert_same(predict_session(ensemble, s, add=False, block_s=13.0), whole, ensemble, one)
 
 
+@pytest.fixture(scope="module")
+def margins_ensemble(tmp_path_factory) -> ActivityModel:
+    """The ensemble with a "margins" network: each window takes 49 samples of its recording on
+    each side, more than the hop of 25 samples between windows, so a batch needs two beside it."""
+    sessions = [make_session(f"P{i}", seed=i) for i in range(3)]
+    data = build_dataset(sessions, "activity", 2.0, 1.0)
+    arch = {"depth": 3, "width": 8, "max_width": 8, "kernel": 15, "padding": "margins"}
+    cfg = TrainConfig(preset="ensemble", epochs=1, gbm_rounds=20, gbm_min_rounds=20, arch=arch)
+    model = train(data.X, data.y, data.groups, data.info, cfg, context=data.context)
+    return ActivityModel.load(model.save(tmp_path_factory.mktemp("m") / "margins.harmodel"))
+
+
+def test_a_margins_network_gets_the_same_probabilities_whatever_the_batches_and_blocks(
+    margins_ensemble, monkeypatch
+) -> None:
+    """Batches and blocks carry the windows beside them, so the windows at every cut take their
+    margins from the recording: the track equals the windows predicted in one call (without the
+    windows beside the batches, the windows at each cut differed)."""
+    import harlab.ml.predict as predict
+
+    model = margins_ensemble
+    assert model.halo_windows(25) == 2 and model.halo_windows(50) == 1
+    s = _with_holes(make_session("Q", seed=5, bouts=25), "acc", "gyro", 25.0)
+    sw = session_windows(s, model.info)
+    # one batch: every window's margins from its neighbours (and the recording's reference)
+    whole = predict_windows(model, sw.X, batch=len(sw.X), threads=1)
+    monkeypatch.setattr(predict, "BATCH", 7)  # a cut every 7 windows
+    track = predict_session(model, s, add=False, block_s=13.0)
+    np.testing.assert_allclose(track.probabilities, whole, rtol=0, atol=2e-6)
+    np.testing.assert_allclose(predict_windows(model, sw.X, batch=7, threads=2), whole, rtol=0, atol=2e-6)
+    # the windows beside a batch change what its two windows at each end get, and only those
+    batch = sw.X[10:17]
+    ref = model.recording_references(sw.X)[10:17]
+    alone = model.predict_proba(batch, ref)
+    beside = model.predict_proba(batch, ref, halo=(sw.X[8:10], sw.X[17:19]))
+    np.testing.assert_allclose(beside, whole[10:17], rtol=0, atol=2e-6)
+    for i in (0, 1, 5, 6):
+        assert np.abs(alone[i] - whole[10 + i]).max() > 1e-5
+    np.testing.assert_allclose(alone[2:5], whole[12:15], rtol=0, atol=2e-6)
+    with pytest.raises(HarlabError, match="windows beside a batch"):
+        model.predict_proba(batch, ref, halo=(sw.X[8:10, :5], sw.X[17:19]))
+
+
 @pytest.mark.parametrize("seconds", [8.0, 40.0])
 def test_a_recording_shorter_than_a_block(demo_model, seconds) -> None:
     """8 s: fewer windows than a reference needs (NaN reference); 40 s: one block of many."""
