@@ -337,6 +337,12 @@ def main(argv: list[str] | None = None) -> int:
         default=16384,
         help="windows the features are compared on against --baseline-rev (0: all)",
     )
+    ap.add_argument(
+        "--arch",
+        default="{}",
+        help="network overrides as JSON for every preset with a network, e.g. "
+        '\'{"width": 32, "max_width": 64, "padding": "margins"}\' (docs/ML.md, the network\'s padding and size)',
+    )
     ap.add_argument("--rss-only", action="store_true", help="only the memory of predict_session")
     ap.add_argument(
         "--no-one-piece", action="store_true", help="skip the one-block memory run (10 GB a week)"
@@ -369,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         "workers": workers,
         "torch_threads_per_worker": 1,
         "block_s": BLOCK_S,
+        "arch": json.loads(args.arch),
         "presets": {},
     }
     tmp = Path(tempfile.mkdtemp(prefix="harlab-predict-day-"))
@@ -376,7 +383,11 @@ def main(argv: list[str] | None = None) -> int:
     for preset in args.presets.split(","):
         set_threads(1)
         trained = train(
-            data.X, data.y, data.groups, data.info, TrainConfig(preset=preset, epochs=1, threads=1)
+            data.X,
+            data.y,
+            data.groups,
+            data.info,
+            TrainConfig(preset=preset, epochs=1, threads=1, arch=json.loads(args.arch)),
         )
         path = trained.save(tmp / f"{preset}.harmodel")
         rss = {"blocks": measure_rss(path, hours, BLOCK_S, workers, save=tmp / "now.npy")}
