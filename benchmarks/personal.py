@@ -68,6 +68,14 @@ VARIANTS: dict[str, dict] = {
     "class-mean-only": {"tuned_head": False},  # blend general and class-mean heads only
     "augment6": {"augment_copies": 6},
     "no-gap": {"gap": False},
+    # the gain judged by a bootstrap of the held-out windows instead of a fixed 0.15
+    "boot": {"evidence": "bootstrap"},
+    # cross-fitted: 5 folds of time blocks, every calibration window held out once
+    "cv5": {"folds": 5},
+    "cv5-boot": {"folds": 5, "evidence": "bootstrap"},
+    "cv5-boot05": {"folds": 5, "evidence": "bootstrap", "min_gain": 0.05},
+    "cv5-uncapped": {"folds": 5, "weak_share": 1.0, "weak_trees": True},
+    "cv3-boot": {"folds": 3, "evidence": "bootstrap"},
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 
