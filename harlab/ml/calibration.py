@@ -1149,6 +1149,68 @@ def calibrate(
     (default: the parent's name + ``-personal``). Raises :class:`CalibrationRefused` when the
     data cannot calibrate, :class:`~harlab.ml.training.TrainingCancelled` when ``cancel`` is set."""
     cfg = config or CalibrationConfig()
+    return _finish(parent, data, _fit(parent, data, cfg, progress, cancel), cfg, parent_ref, name)
+
+
+#: the settings that only choose among what calibration fitted (:func:`calibrate_variants`)
+CHOICE_FIELDS = frozenset(
+    {
+        "blend_grid",
+        "class_mean_head",
+        "network_weights",
+        "min_held_out",
+        "unjudged_blend",
+        "weak_share",
+        "weak_trees",
+        "strong_gain",
+        "evidence",
+        "evidence_quantile",
+        "min_gain",
+        "bootstrap",
+    }
+)
+
+
+def calibrate_variants(
+    parent: ActivityModel, data: Dataset, configs: Sequence[CalibrationConfig]
+) -> list[CalibrationResult]:
+    """:func:`calibrate` with each of ``configs`` (benchmarks comparing ways of choosing): the
+    configs that differ only in :data:`CHOICE_FIELDS` share one fit. Each result's ``seconds``
+    is the fit's plus its own choice, as if calibrated alone."""
+    fits: dict[str, _Fitted] = {}
+    out = []
+    for cfg in configs:
+        key = json.dumps({k: v for k, v in asdict(cfg).items() if k not in CHOICE_FIELDS}, sort_keys=True)
+        if key not in fits:
+            fits[key] = _fit(parent, data, cfg, None, None)
+        out.append(_finish(parent, data, fits[key], cfg, None, None))
+    return out
+
+
+@dataclass
+class _Fitted:
+    """What calibration fitted before choosing how much of it to keep."""
+
+    labelled: np.ndarray
+    warnings: list[str]
+    sub: Dataset
+    y: np.ndarray
+    oof: np.ndarray  #: the held-out windows (rows of ``sub``), the folds' in order
+    held_out: str
+    note: str
+    parts: list[_TorchParts | _TreeParts]
+    summaries: dict[str, dict[str, Any]]
+    seconds: float
+
+
+def _fit(
+    parent: ActivityModel,
+    data: Dataset,
+    cfg: CalibrationConfig,
+    progress: ProgressFn | None,
+    cancel: threading.Event | None,
+) -> _Fitted:
+    """Check the data and fit every member's candidates (:func:`calibrate`, before the choice)."""
     t0 = time.perf_counter()
     if list(data.classes) != list(parent.classes):
         raise CalibrationRefused(
@@ -1214,11 +1276,28 @@ def calibrate(
                 tr = _calibrate_gbm(m, Xc, ctxc, y, folds, labelled, cfg, progress, cancel)
                 summaries["lightgbm"] = tr.summary
                 parts.append(tr)
-        note = "" if by_bout or cfg.folds > 1 else " (the end of the bout calibration saw)"
-        choice = _choose_blend(parts, list(parent.weights), y[oof], labelled, cfg, note)
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
+    note = "" if by_bout or cfg.folds > 1 else " (the end of the bout calibration saw)"
+    seconds = time.perf_counter() - t0
+    return _Fitted(labelled, warnings, sub, y, oof, held_out, note, parts, summaries, seconds)
+
+
+def _finish(
+    parent: ActivityModel,
+    data: Dataset,
+    fitted: _Fitted,
+    cfg: CalibrationConfig,
+    parent_ref: dict[str, Any] | None,
+    name: str | None,
+) -> CalibrationResult:
+    """Choose the blend on the held-out windows and make the personal model of it."""
+    t0 = time.perf_counter()
+    labelled, sub, y, oof, held_out = fitted.labelled, fitted.sub, fitted.y, fitted.oof, fitted.held_out
+    parts, summaries = fitted.parts, fitted.summaries
+    warnings = list(fitted.warnings)
+    choice = _choose_blend(parts, list(parent.weights), y[oof], labelled, cfg, fitted.note)
     if choice.reason:
         warnings.append(choice.reason)
     final_members: list[Member] = []
@@ -1238,7 +1317,7 @@ def calibrate(
         after = classification_report(y[oof], choice.chosen_proba.argmax(1), parent.classes, vgroups)
     calibrated = [c for c, ok in zip(parent.classes, labelled, strict=True) if ok]
     fallback = [c for c, ok in zip(parent.classes, labelled, strict=True) if not ok]
-    seconds = time.perf_counter() - t0
+    seconds = fitted.seconds + time.perf_counter() - t0
     ref = parent_ref if parent_ref is not None else parent_reference(parent)
     scores = {
         k: None if r is None else {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "n": r["n"]}
@@ -1252,7 +1331,7 @@ def calibrate(
         "calibrated_classes": calibrated,
         "fallback_classes": fallback,
         "n_windows": int(len(y)),
-        "n_held_out": int(val.sum()),
+        "n_held_out": len(oof),
         "held_out": held_out,
         "config": json.loads(json.dumps(asdict(cfg))),  # as the file gives it back: lists
         "members": member_summaries,
@@ -1265,7 +1344,7 @@ def calibrate(
     metrics: dict[str, Any] = {
         "validation_kind": "time block",
         "validation_split": held_out,
-        "n_validation_windows": int(val.sum()),
+        "n_validation_windows": len(oof),
         "warnings": list(warnings),
         "general": parent.info.metrics.get("validation"),
     }
@@ -1288,7 +1367,7 @@ def calibrate(
         calibrated,
         fallback,
         int(len(y)),
-        int(val.sum()),
+        len(oof),
         seconds,
         data,
         warnings,

@@ -14,6 +14,7 @@ from harlab.ml.calibration import (
     bootstrap_gain,
     calibrate,
     calibrate_sessions,
+    calibrate_variants,
     calibration_dataset,
     held_out_folds,
 )
@@ -104,3 +105,16 @@ def test_config_refuses_unknown_folds_and_rules():
         CalibrationConfig(folds=6)
     with pytest.raises(HarlabError):
         CalibrationConfig(evidence="vibes")
+
+
+def test_variants_that_only_choose_differently_share_one_fit_and_match_calibrate(general_model):
+    model, _ = general_model
+    data = calibration_dataset(model, [activity_session("P2", 100, seconds=30)])
+    configs = [CFG, replace(CFG, weak_share=1.0, weak_trees=True), replace(CFG, evidence="bootstrap")]
+    results = calibrate_variants(model, data, configs)
+    for cfg, res in zip(configs, results, strict=True):
+        alone = calibrate(model, data, cfg)
+        assert res.model.info.calibration["blend"] == alone.model.info.calibration["blend"]
+        np.testing.assert_allclose(
+            res.model.predict_proba(data.X), alone.model.predict_proba(data.X), atol=1e-6
+        )
