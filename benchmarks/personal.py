@@ -223,6 +223,9 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
         if args.train_only:
             continue
         test_subjects = np.unique(data.groups[te])[: args.max_test_subjects or None]
+        if args.part:  # "K/M": every M-th test participant from the K-th (runs in parallel, --merge)
+            k_part, m_part = (int(x) for x in args.part.split("/"))
+            test_subjects = test_subjects[k_part - 1 :: m_part]
         for subj in test_subjects:
             idx = te[data.groups[te] == subj]
             for n in seconds:
@@ -302,6 +305,29 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
     }
 
 
+def merge(files: list[str], out: Path) -> int:
+    """Join the results of parts of one run (``--part``): their rows, summarised again; the
+    settings and load averages of each part are kept under ``parts``."""
+    parts = [json.loads(Path(f).read_text()) for f in files]
+    result = dict(parts[0])
+    result["parts"] = [
+        {"file": f, "settings": p["settings"], "machine": p["machine"]}
+        for f, p in zip(files, parts, strict=True)
+    ]
+    result["datasets"] = {}
+    for p in parts:
+        for name, d in p["datasets"].items():
+            entry = result["datasets"].setdefault(name, dict(d, rows=[]))
+            entry["rows"] = entry["rows"] + d["rows"]
+    for d in result["datasets"].values():
+        seconds = sorted({float(r["seconds"]) for r in d["rows"]})
+        d["by_seconds"] = summarise(d["rows"], seconds)
+    out.write_text(json.dumps(result, indent=1))
+    summary = {n: d["by_seconds"] for n, d in result["datasets"].items()}
+    print(json.dumps({"benchmark": "personal", "quick_run": result["quick_run"], "results": summary}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default="wisdm,uci")
@@ -330,7 +356,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-own", action="store_true", help="skip the model trained on calibration data alone")
     ap.add_argument("--train-only", action="store_true", help="train (and cache) the general models only")
     ap.add_argument("--out", default=None, help="results file (default: results/personal-DATE.json)")
+    ap.add_argument("--part", default=None, help="K/M: test only every M-th participant from the K-th")
+    ap.add_argument(
+        "--merge", default=None, help="FILE,FILE...: join the rows of parts (--part) into --out and summarise"
+    )
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge.split(","), Path(args.out))
     quick = bool(
         args.max_folds or args.max_test_subjects or args.max_groups or args.epochs < 40 or args.no_refit
     )
