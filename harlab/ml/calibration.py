@@ -885,6 +885,8 @@ class _Choice:
     trees: bool
     network_weight: float
     reason: str = ""  #: why the evidence did not choose (empty when it did)
+    #: the bootstrap's lower quantile of the best blend's gain (``evidence="bootstrap"``)
+    evidence_bound: float | None = None
     candidates: int = 0
     general_score: tuple[float, float] | None = None  #: held-out (macro-F1, log loss)
     chosen_score: tuple[float, float] | None = None
@@ -903,6 +905,8 @@ class _Choice:
         for k, v in (("general", self.general_score), ("chosen", self.chosen_score)):
             if v is not None:
                 out[f"{k}_held_out"] = {"macro_f1": round(v[0], 4), "log_loss": round(v[1], 4)}
+        if self.evidence_bound is not None:
+            out["evidence_bound"] = round(self.evidence_bound, 4)
         if self.reason:
             out["reason"] = self.reason
         return out
@@ -1054,6 +1058,8 @@ def _choose_blend(
         )
     chosen.general_proba, chosen.candidates = general_p, n
     chosen.general_score, chosen.chosen_score = general_score, chosen_score
+    if cfg.evidence == "bootstrap":
+        chosen.evidence_bound = bound
     return chosen
 
 
