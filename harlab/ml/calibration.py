@@ -14,13 +14,17 @@ labelled recording of the participant (30-60 s of each activity) is enough to ad
   matrix product;
 * the LightGBM member keeps its trees and grows a few more on the participant's windows
   (continued boosting from the general booster, class-weighted);
-* held out: the last bout of an activity recorded in several, else the last time block of each
-  class of each recording (:func:`held_out_windows`), with the windows overlapping them left out
-  of the fit (:func:`held_out_gap`). Early stopping watches them, and the ensemble's blend
-  (general / fine-tuned / class-mean heads, general or extended trees, member weights) is chosen
-  on them by macro-F1, then log loss; a gain under ``strong_gain`` is weak evidence and keeps
-  the general model (``weak_share``), as does too little held out. Once chosen, the heads and
-  trees are fitted again on all the calibration windows and blended as chosen;
+* held out (:func:`held_out_folds`): by default the last bout of an activity recorded in
+  several, else the last time block of each class of each recording (:func:`held_out_windows`);
+  with ``folds=k`` cross-fitted, each of k folds of time blocks held out in turn from a fit on
+  the rest, so every calibration window is judged by a fit that did not see it. The windows
+  overlapping held-out ones are left out of the fit (:func:`held_out_gap`). Early stopping
+  watches them, and the ensemble's blend (general / fine-tuned / class-mean heads, general or
+  extended trees, member weights) is chosen on them by macro-F1, then log loss; a gain that is
+  not clearly above ``min_gain`` over resamplings of the held-out windows (``evidence``; or
+  under ``strong_gain`` with ``evidence="fixed"``) is weak evidence and keeps the general model
+  (``weak_share``), as does too little held out. Once chosen, the heads and trees are fitted
+  again on all the calibration windows and blended as chosen;
 * a class the participant labelled too little of (or not at all) keeps the general model's
   behaviour: its output row of the network and its trees are never updated (its gradient is
   zero), so its score for any window is the general model's. It stays in the class list.
@@ -135,6 +139,20 @@ class CalibrationConfig:
     #: a held-out gain this large keeps the blend it chose (a participant the general model serves
     #: badly gains far more than a held-out block flatters)
     strong_gain: float = 0.15
+    #: held-out folds (5 with evidence="bootstrap", min_gain=0.05: WISDM 60 s 0.825 -> 0.888 mean
+    #: macro-F1 against one split, UCI HAPT within 0.001; docs/ML.md, "Personal models"): 1 = one held-out split (:func:`held_out_windows`); k > 1 = cross-fitting:
+    #: the time blocks of each activity in each recording make k folds, each held out in turn
+    #: from a fit on the rest (without the windows overlapping it), so every calibration window
+    #: is judged by a fit that did not see it and the blend is chosen on all of them
+    folds: int = 1
+    #: what counts as strong evidence: "fixed" = a held-out gain of ``strong_gain`` or more;
+    #: "bootstrap" = a gain that stays above ``min_gain`` in all but ``evidence_quantile`` of
+    #: resamplings of the held-out windows (within each class; paired: both models scored on the
+    #: same resample), so the bar follows how many windows were held out and how they scattered
+    evidence: str = "fixed"
+    evidence_quantile: float = 0.05
+    min_gain: float = 0.0
+    bootstrap: int = 400  #: resamplings for ``evidence="bootstrap"``
     seed: int = 0
     threads: int = 0  #: torch/LightGBM threads; 0 = half the cores, at most 4
 
@@ -143,6 +161,10 @@ class CalibrationConfig:
             raise HarlabError("calibration epochs and rounds cannot be negative")
         if self.min_windows_per_class < 2:
             raise HarlabError("a calibrated class needs at least 2 windows")
+        if not 1 <= self.folds <= N_TIME_BLOCKS:
+            raise HarlabError(f"calibration folds must be 1 to {N_TIME_BLOCKS}")
+        if self.evidence not in ("fixed", "bootstrap"):
+            raise HarlabError(f"unknown evidence rule {self.evidence!r} (fixed, bootstrap)")
 
 
 @dataclass
@@ -451,16 +473,24 @@ def _head_set(
     return _HeadSet(general, out[0], out[1], labelled)
 
 
+#: one held-out fold: (windows fitted on, windows held out), masks over the calibration windows
+Fold = tuple[np.ndarray, np.ndarray]
+
+
 @dataclass
 class _TorchParts:
-    """What calibration learnt for one network member: the candidate heads fitted without the
-    held-out block (``split``) and on every window (``final``), and the held-out features."""
+    """What calibration learnt for one network member: the candidate heads fitted on every
+    window (``final``), and for each fold the heads fitted without its held-out windows with
+    those windows' features (``oof``: held-out rows, heads, features)."""
 
     member: TorchMember
-    split: _HeadSet
     final: _HeadSet
-    Z_val: np.ndarray | None
+    oof: list[tuple[np.ndarray, _HeadSet, np.ndarray]]
     summary: dict[str, Any]
+
+    def oof_proba(self, tuned: float, own: float) -> np.ndarray:
+        """Probabilities of the held-out windows (folds in order) under the blend ``(tuned, own)``."""
+        return np.concatenate([_softmax(_logits(h.blend(tuned, own), Z)) for _, h, Z in self.oof])
 
     def member_with(self, heads: _HeadSet, tuned: float, own: float) -> TorchMember:
         net = copy.deepcopy(self.member.net)
@@ -478,16 +508,17 @@ def _calibrate_torch(
     X: np.ndarray,
     ctx: References | None,
     y: np.ndarray,
-    train: np.ndarray,
-    val: np.ndarray,
+    folds: list[Fold],
     labelled: np.ndarray,
     cfg: CalibrationConfig,
     triads: list[tuple[int, int, int]],
     progress: ProgressFn | None,
     cancel: threading.Event | None,
 ) -> _TorchParts:
-    """The candidate heads of a network member: fitted on ``train`` watching ``val``, then
-    (``cfg.refit``) again on every window for the epochs that did best."""
+    """The candidate heads of a network member: fitted on each fold's windows watching its
+    held-out ones, then (``cfg.refit``) again on every window for the epochs that did best (the
+    median over the folds). The trunk's features of every window and of its jittered copies are
+    computed once."""
     kind = member.arch.kind
     C_all = member.context_inputs(X, ctx)
     Xin = member.network_windows(X)  # a "margins" network's windows with their margins, from all of X
@@ -497,38 +528,52 @@ def _calibrate_torch(
         head0.weight.detach().numpy().astype(np.float64).copy(),
         head0.bias.detach().numpy().astype(np.float64).copy(),
     )
-
-    def features(idx: np.ndarray, copies: int) -> tuple[torch.Tensor, np.ndarray]:
-        """Penultimate features of windows ``idx`` and of ``copies`` jittered copies of them."""
-        xs = [Xin[idx]] + [augment_batch(Xin[idx], triads, "jitter", rng) for _ in range(copies)]
-        E = torch.cat([_embed(member.net, member.normalise(x)) for x in xs])
-        C = None if C_all is None else torch.from_numpy(np.tile(C_all[idx], (copies + 1, 1)))
-        return _penultimate(member.net, E, C), np.tile(y[idx], copies + 1)
+    n = len(X)
+    copies = cfg.augment_copies
+    xs = [Xin] + [augment_batch(Xin, triads, "jitter", rng) for _ in range(copies)]
+    E = torch.cat([_embed(member.net, member.normalise(x)) for x in xs])
+    C = None if C_all is None else torch.from_numpy(np.tile(C_all, (copies + 1, 1)))
+    Z_all = _penultimate(member.net, E, C)
+    y_all = np.tile(y, copies + 1)
 
     def fitted(
         idx: np.ndarray, epochs: int, vset: tuple[torch.Tensor, np.ndarray] | None, stage: str
     ) -> tuple[_HeadSet, int, list[dict[str, float]]]:
-        Z, yz = features(idx, cfg.augment_copies)
+        rows = np.concatenate([idx + j * n for j in range(copies + 1)])
+        Z, yz = Z_all[torch.from_numpy(rows)], y_all[rows]
         head = copy.deepcopy(head0)
         best, history = _fit_head(head, Z, yz, labelled, epochs, cfg, vset, progress, cancel, stage)
-        n = len(idx)  # the class means and the confidence match use the windows as recorded
-        return _head_set(general, head, Z[:n], yz[:n], labelled), best, history
+        m = len(idx)  # the class means and the confidence match use the windows as recorded
+        return _head_set(general, head, Z[:m], yz[:m], labelled), best, history
 
-    vset = None
-    Z_val = None
-    if val.any():
-        Zv, yv = features(np.flatnonzero(val), 0)
-        vset, Z_val = (Zv, yv), Zv.numpy().astype(np.float64)
-    epochs = cfg.epochs if val.any() else min(cfg.epochs, cfg.epochs_unwatched)
+    epochs = cfg.epochs if folds else min(cfg.epochs, cfg.epochs_unwatched)
     if not cfg.tuned_head:
         epochs = 0
-    split, best_epoch, history = fitted(np.flatnonzero(train), epochs, vset, f"{kind} last layers")
-    summary: dict[str, Any] = {"best_epoch": best_epoch, "epochs_run": len(history), "history": history}
-    final = split
-    if cfg.refit and val.any():
-        final, _, _ = fitted(np.arange(len(X)), best_epoch, None, f"{kind} refit")
+    oof: list[tuple[np.ndarray, _HeadSet, np.ndarray]] = []
+    bests: list[int] = []
+    history: list[dict[str, float]] = []
+    for train, val in folds:
+        vi = np.flatnonzero(val)
+        Zv = Z_all[torch.from_numpy(vi)]
+        # one stage name for every fold: the progress curves (CLI, GUI) know it
+        heads, best, hist = fitted(np.flatnonzero(train), epochs, (Zv, y[vi]), f"{kind} last layers")
+        oof.append((vi, heads, Zv.numpy().astype(np.float64)))
+        bests.append(best)
+        history = history or hist  # the first fold's curve
+    summary: dict[str, Any] = {"history": history}
+    if not folds:
+        final, best, history = fitted(np.arange(n), epochs, None, f"{kind} last layers")
+        summary.update(best_epoch=best, epochs_run=len(history), history=history)
+        return _TorchParts(member, final, oof, summary)
+    best_epoch = int(round(float(np.median(bests))))
+    summary.update(best_epoch=best_epoch, epochs_run=len(history))
+    if len(folds) > 1:
+        summary["fold_best_epochs"] = bests
+    final = oof[0][1]
+    if cfg.refit:
+        final, _, _ = fitted(np.arange(n), best_epoch, None, f"{kind} refit")
         summary["refit_epochs"] = best_epoch
-    return _TorchParts(member, split, final, Z_val, summary)
+    return _TorchParts(member, final, oof, summary)
 
 
 # -- the boosted trees -----------------------------------------------------------------------------
@@ -555,13 +600,12 @@ def _calibrate_gbm(
     X: np.ndarray,
     ctx: References | None,
     y: np.ndarray,
-    train: np.ndarray,
-    val: np.ndarray,
+    folds: list[Fold],
     labelled: np.ndarray,
     cfg: CalibrationConfig,
     progress: ProgressFn | None,
     cancel: threading.Event | None,
-) -> tuple[BoostedFeaturesMember, BoostedFeaturesMember, dict[str, Any], np.ndarray]:
+) -> _TreeParts:
     """Continued boosting from the general booster on the participant's windows.
 
     The objective is softmax cross-entropy with the gradient of unlabelled classes set to
@@ -652,53 +696,94 @@ def _calibrate_gbm(
         out.compile_trees = member.compile_trees
         return out
 
+    def extended_proba(booster: Any, new_rounds: int, rows: np.ndarray) -> np.ndarray:
+        """Probabilities of windows ``rows`` under the general trees and ``new_rounds`` new ones
+        (the booster as it is, without writing and reading it back as a member)."""
+        total = member.booster.current_iteration() + new_rounds
+        raw = booster.predict(F[rows], num_iteration=total, raw_score=True)
+        return _softmax(np.asarray(raw, np.float64).reshape(len(rows), k))
+
     try:
-        return (*_continue_boosting(member, F, y, train, val, cfg, boost, as_member), F)
+        return _continue_boosting(member, F, y, folds, cfg, boost, as_member, extended_proba)
     except lgb.basic.LightGBMError as exc:  # e.g. too few windows for any feature to split on
-        return member, member, {"best_rounds": 0, "kept_general_trees": str(exc)[:300]}, F
+        general = [(np.flatnonzero(v), member.predict_features(F[v], compiled=False)) for _, v in folds]
+        oof = [(vi, p, p) for vi, p in general]
+        return _TreeParts(member, member, oof, {"best_rounds": 0, "kept_general_trees": str(exc)[:300]})
+
+
+@dataclass
+class _TreeParts:
+    """What calibration learnt for the LightGBM member: the trees extended on every window
+    (``final``; the general member when no new round helped), and for each fold the held-out
+    rows with their probabilities under the general trees and under the trees extended without
+    them (``oof``)."""
+
+    general: BoostedFeaturesMember
+    final: BoostedFeaturesMember
+    oof: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+    summary: dict[str, Any]
+
+    def oof_proba(self, extended: bool) -> np.ndarray:
+        return np.concatenate([s if extended else g for _, g, s in self.oof])
 
 
 def _continue_boosting(
     member: BoostedFeaturesMember,
     F: np.ndarray,
     y: np.ndarray,
-    train: np.ndarray,
-    val: np.ndarray,
+    folds: list[Fold],
     cfg: CalibrationConfig,
     boost: Callable[..., tuple[Any, list[float]]],
     as_member: Callable[[Any, int], BoostedFeaturesMember],
-) -> tuple[BoostedFeaturesMember, BoostedFeaturesMember, dict[str, Any]]:
-    """Boost on the ``train`` windows watching the held-out ones, then again on all for the
-    rounds that did best (none when the general trees did better)."""
+    extended_proba: Callable[[Any, int, np.ndarray], np.ndarray],
+) -> _TreeParts:
+    """For each fold, boost on its windows watching its held-out ones; then again on all for
+    the rounds that did best (the median over the folds; none when the general trees did
+    better on the held-out windows)."""
     summary: dict[str, Any] = {}
     rounds = cfg.gbm_rounds
-    tr = np.flatnonzero(train)
-    if val.any() and rounds > 0:
-        general = member.predict_features(F[val], compiled=False)
-        yv = y[val]
-        general_loss = float(-np.log(np.maximum(general[np.arange(len(yv)), yv], 1e-12)).mean())
-        booster, curve = boost(tr, rounds, val, "lightgbm")
-        best = int(np.argmin(curve)) + 1 if curve else 0
-        if not curve or curve[best - 1] >= general_loss:
-            best = 0  # the general trees already did better on the held-out minutes
+    oof: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    if folds and rounds > 0:
+        bests: list[int] = []
+        boosters = []
+        general_losses, losses = [], []
+        for train, val in folds:
+            vi = np.flatnonzero(val)
+            general = member.predict_features(F[vi], compiled=False)
+            yv = y[vi]
+            general_loss = float(-np.log(np.maximum(general[np.arange(len(yv)), yv], 1e-12)).mean())
+            booster, curve = boost(np.flatnonzero(train), rounds, vi, "lightgbm")
+            best = int(np.argmin(curve)) + 1 if curve else 0
+            if not curve or curve[best - 1] >= general_loss:
+                best = 0  # the general trees already did better on the held-out minutes
+            oof.append((vi, general, extended_proba(booster, best, vi) if best else general))
+            bests.append(best)
+            boosters.append(booster)
+            general_losses.append(general_loss)
+            losses.append(curve[best - 1] if best else general_loss)
+        best = int(round(float(np.median(bests))))
         summary.update(
             best_rounds=best,
-            general_val_logloss=general_loss,
-            val_logloss=curve[best - 1] if best else general_loss,
+            general_val_logloss=float(np.mean(general_losses)),
+            val_logloss=float(np.mean(losses)),
         )
-        split = as_member(booster, best)
-        final = split
+        if len(folds) > 1:
+            summary["fold_best_rounds"] = bests
         if cfg.refit:
-            final = as_member(boost(np.arange(len(y)), best, None, "lightgbm")[0], best) if best else split
+            final = as_member(boost(np.arange(len(y)), best, None, "lightgbm")[0], best) if best else member
             summary["refit_rounds"] = best
-        return split, final, summary
+        else:
+            final = as_member(boosters[0], bests[0])
+        return _TreeParts(member, final, oof, summary)
+    for _, val in folds:  # no new rounds: the general trees on both sides
+        general = member.predict_features(F[val], compiled=False)
+        oof.append((np.flatnonzero(val), general, general))
     if rounds == 0:
-        return member, member, {"best_rounds": 0}
+        return _TreeParts(member, member, oof, {"best_rounds": 0})
     rounds = min(rounds, cfg.rounds_unwatched)
-    booster, _ = boost(tr, rounds, None, "lightgbm")
+    booster, _ = boost(np.arange(len(y)), rounds, None, "lightgbm")
     summary["best_rounds"] = rounds
-    m = as_member(booster, rounds)
-    return m, m, summary
+    return _TreeParts(member, as_member(booster, rounds), oof, summary)
 
 
 # -- the ensemble: how much of the calibration to keep ---------------------------------------------
@@ -762,6 +847,38 @@ def held_out_gap(data: Dataset, rows: np.ndarray, val: np.ndarray) -> np.ndarray
     return gap
 
 
+def held_out_folds(data: Dataset, rows: np.ndarray, cfg: CalibrationConfig) -> tuple[list[Fold], bool]:
+    """(the folds calibration judges itself on, whether an activity was held out as a whole
+    bout): each fold the windows fitted on and those held out, masks over ``data``'s windows
+    ``rows``; the windows overlapping the held-out ones are on neither side (``cfg.gap``).
+
+    One fold (``cfg.folds`` 1): :func:`held_out_windows`. More: the time blocks of each
+    activity in each recording (:func:`harlab.ml.dataset.time_blocks`) are grouped into
+    ``cfg.folds`` runs of neighbouring blocks, each held out in turn; a fold that would leave
+    fewer than two activities to fit on is skipped (WISDM's first 15 s: two overlapping 10 s
+    windows per activity, one held out and the other beside it). Without the windows' times
+    (a subset of a dataset) or time blocks, one fold."""
+    y = np.asarray(data.y)[rows]
+
+    def fold(val: np.ndarray) -> Fold:
+        gap = held_out_gap(data, rows, val) if cfg.gap else np.zeros(len(rows), bool)
+        return ~val & ~gap, val
+
+    whole = len(data.windows) == len(data) and data.blocks is not None
+    if cfg.folds <= 1 or not whole:
+        val, by_bout = held_out_windows(data, rows)
+        return ([fold(val)] if val.any() else []), by_bout
+    assert data.blocks is not None
+    block = np.asarray([int(str(b).rsplit(" ", 1)[-1]) - 1 for b in np.asarray(data.blocks)[rows]])
+    which = (block * cfg.folds) // N_TIME_BLOCKS
+    out = []
+    for f in range(cfg.folds):
+        train, val = fold(which == f)
+        if val.any() and len(np.unique(y[train])) >= 2:
+            out.append((train, val))
+    return out, False
+
+
 @dataclass
 class _Choice:
     """The blend calibration keeps: network heads ``(1 - tuned - own) general + tuned fine-tuned
@@ -773,6 +890,8 @@ class _Choice:
     trees: bool
     network_weight: float
     reason: str = ""  #: why the evidence did not choose (empty when it did)
+    #: the bootstrap's lower quantile of the best blend's gain (``evidence="bootstrap"``)
+    evidence_bound: float | None = None
     candidates: int = 0
     general_score: tuple[float, float] | None = None  #: held-out (macro-F1, log loss)
     chosen_score: tuple[float, float] | None = None
@@ -791,41 +910,71 @@ class _Choice:
         for k, v in (("general", self.general_score), ("chosen", self.chosen_score)):
             if v is not None:
                 out[f"{k}_held_out"] = {"macro_f1": round(v[0], 4), "log_loss": round(v[1], 4)}
+        if self.evidence_bound is not None:
+            out["evidence_bound"] = round(self.evidence_bound, 4)
         if self.reason:
             out["reason"] = self.reason
         return out
 
 
+def _macro_f1_weighted(y: np.ndarray, pred: np.ndarray, k: int, w: np.ndarray) -> np.ndarray:
+    """Macro-F1 of ``pred`` against ``y`` for each row of window weights ``w`` (resamplings:
+    how often each window was drawn), as :func:`~harlab.ml.metrics.metrics_from_confusion`
+    averages it (over the classes present or predicted)."""
+    cells = y * k + pred
+    cm = np.stack([np.bincount(cells, weights=wi, minlength=k * k) for wi in w]).reshape(len(w), k, k)
+    tp = np.diagonal(cm, axis1=1, axis2=2)
+    support, predicted = cm.sum(2), cm.sum(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(support + predicted > 0, 2 * tp / (support + predicted), 0.0)
+    present = (support > 0) | (predicted > 0)
+    return np.asarray((f1 * present).sum(1) / np.maximum(present.sum(1), 1))
+
+
+def bootstrap_gain(
+    y: np.ndarray, general: np.ndarray, chosen: np.ndarray, k: int, n: int, seed: int
+) -> np.ndarray:
+    """Macro-F1 gains of predictions ``chosen`` over ``general`` on ``n`` resamplings of the
+    windows, each class's windows drawn with replacement as many times as it has (so every
+    class keeps its count); both scored on the same resample (paired)."""
+    rng = np.random.default_rng(seed)
+    w = np.zeros((n, len(y)))
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        w[:, idx] = rng.multinomial(len(idx), np.full(len(idx), 1.0 / len(idx)), size=n)
+    return _macro_f1_weighted(y, chosen, k, w) - _macro_f1_weighted(y, general, k, w)
+
+
 def _choose_blend(
-    parts: Sequence[_TorchParts | tuple[Member, Member, Member, np.ndarray]],
+    parts: Sequence[_TorchParts | _TreeParts],
     weights: list[float],
-    y: np.ndarray,
-    val: np.ndarray,
+    yv: np.ndarray,
     labelled: np.ndarray,
     cfg: CalibrationConfig,
-    by_bout: bool,
+    note: str = "",
 ) -> _Choice:
-    """Score every blend of the members fitted without the held-out windows on them and keep the
-    best by macro-F1, then log loss (the general model, first, wins exact ties).
+    """Score every blend of the members fitted without the held-out windows on them (``yv``:
+    their labels, the folds' in order) and keep the best by macro-F1, then log loss (the general
+    model, first, wins exact ties).
 
-    A held-out gain under ``cfg.strong_gain`` is weak evidence: a few windows, often the end of
-    the bout the fit saw (``by_bout`` False), sharing its posture and way of wearing, which the
-    next bout may not (on UCI HAPT, calibrating on the first bout of sitting of each recording
-    cost the later bouts 0.1 macro-F1 while the held-out windows said it gained 0.09). Then at
-    most ``cfg.weak_share`` of the network heads is calibration (default none: the general
-    model) and the trees stay general unless ``cfg.weak_trees``. With too little held out to
-    judge (under ``cfg.min_held_out`` windows or one activity) the blend is
-    ``cfg.unjudged_blend``, no more than ``cfg.weak_share``, with the general trees."""
-    yv = y[val]
-    enough = int(val.sum()) >= cfg.min_held_out and len(np.unique(yv)) >= 2
-    has_trees = any(not isinstance(p, _TorchParts) for p in parts)
+    A gain that is not strong evidence (``cfg.evidence``: under ``cfg.strong_gain``, or not
+    clearly above ``cfg.min_gain`` over resamplings of the held-out windows) is weak: a few
+    windows, often the end of the bout the fit saw (``note`` says so), sharing its posture and
+    way of wearing, which the next bout may not (on UCI HAPT, calibrating on the first bout of
+    sitting of each recording cost the later bouts 0.1 macro-F1 while the held-out windows said
+    it gained 0.09). Then at most ``cfg.weak_share`` of the network heads is calibration
+    (default none: the general model) and the trees stay general unless ``cfg.weak_trees``.
+    With too little held out to judge (under ``cfg.min_held_out`` windows or one activity) the
+    blend is ``cfg.unjudged_blend``, no more than ``cfg.weak_share``, with the general trees."""
+    enough = len(yv) >= cfg.min_held_out and len(np.unique(yv)) >= 2
+    has_trees = any(isinstance(p, _TreeParts) for p in parts)
     has_net = any(isinstance(p, _TorchParts) for p in parts)
     if not enough:
         tuned, own = cfg.unjudged_blend if has_net else (0.0, 0.0)
         if tuned + own > cfg.weak_share:  # no evidence is no stronger than weak evidence
             tuned, own = (cfg.weak_share * tuned / (tuned + own), cfg.weak_share * own / (tuned + own))
         reason = (
-            f"only {counted(int(val.sum()), 'window')} could be held out, too few to measure what "
+            f"only {counted(len(yv), 'window')} could be held out, too few to measure what "
             "calibration does: "
             + (
                 "the general model is kept (record longer: a minute of each activity)"
@@ -848,18 +997,9 @@ def _choose_blend(
     trees: list[tuple[float, np.ndarray, np.ndarray]] = []
     for p, w in zip(parts, weights, strict=True):
         if isinstance(p, _TorchParts):
-            assert p.Z_val is not None
-            nets.append((w, {ab: _softmax(_logits(p.split.blend(*ab), p.Z_val)) for ab in pairs}))
+            nets.append((w, {ab: p.oof_proba(*ab) for ab in pairs}))
         else:
-            general, split, _final, F = p
-            assert isinstance(general, BoostedFeaturesMember) and isinstance(split, BoostedFeaturesMember)
-            trees.append(
-                (
-                    w,
-                    general.predict_features(F[val], compiled=False),
-                    split.predict_features(F[val], compiled=False),
-                )
-            )
+            trees.append((w, p.oof_proba(False), p.oof_proba(True)))
     names = [str(i) for i in range(k)]
 
     def proba(ab: tuple[float, float], extended: bool, nw: float) -> np.ndarray:
@@ -897,12 +1037,24 @@ def _choose_blend(
                     if (sc[0], -sc[1]) > (best[j][0][0], -best[j][0][1]):
                         best[j] = (sc, _Choice(ab[0], ab[1], extended, nw, chosen_proba=pr))
     gain = best[0][0][0] - general_score[0]
-    chosen_score, chosen = best[0] if gain >= cfg.strong_gain else best[1]
+    if cfg.evidence == "bootstrap":
+        top = best[0][1].chosen_proba
+        assert top is not None
+        gains = bootstrap_gain(yv, general_p.argmax(1), top.argmax(1), k, cfg.bootstrap, cfg.seed)
+        bound = float(np.quantile(gains, cfg.evidence_quantile))
+        strong = gain > 0 and bound > cfg.min_gain
+        bar = (
+            f"its {cfg.evidence_quantile:g} quantile over {cfg.bootstrap} resamplings of the held-out "
+            f"windows is {bound:+.2f}, not above {cfg.min_gain:g}"
+        )
+    else:
+        strong = gain >= cfg.strong_gain
+        bar = f"under {cfg.strong_gain:g}"
+    chosen_score, chosen = best[0] if strong else best[1]
     if chosen is not best[0][1]:
         chosen.reason = (
-            f"the held-out windows gain {gain:+.2f} macro-F1 with the best blend, under "
-            f"{cfg.strong_gain:g}: weak evidence"
-            + ("" if by_bout else " (the end of the bout calibration saw)")
+            f"the held-out windows gain {gain:+.2f} macro-F1 with the best blend, {bar}: weak evidence"
+            + note
             + (
                 ", so the general model is kept"
                 if cfg.weak_share == 0
@@ -911,6 +1063,8 @@ def _choose_blend(
         )
     chosen.general_proba, chosen.candidates = general_p, n
     chosen.general_score, chosen.chosen_score = general_score, chosen_score
+    if cfg.evidence == "bootstrap":
+        chosen.evidence_bound = bound
     return chosen
 
 
@@ -1006,6 +1160,68 @@ def calibrate(
     (default: the parent's name + ``-personal``). Raises :class:`CalibrationRefused` when the
     data cannot calibrate, :class:`~harlab.ml.training.TrainingCancelled` when ``cancel`` is set."""
     cfg = config or CalibrationConfig()
+    return _finish(parent, data, _fit(parent, data, cfg, progress, cancel), cfg, parent_ref, name)
+
+
+#: the settings that only choose among what calibration fitted (:func:`calibrate_variants`)
+CHOICE_FIELDS = frozenset(
+    {
+        "blend_grid",
+        "class_mean_head",
+        "network_weights",
+        "min_held_out",
+        "unjudged_blend",
+        "weak_share",
+        "weak_trees",
+        "strong_gain",
+        "evidence",
+        "evidence_quantile",
+        "min_gain",
+        "bootstrap",
+    }
+)
+
+
+def calibrate_variants(
+    parent: ActivityModel, data: Dataset, configs: Sequence[CalibrationConfig]
+) -> list[CalibrationResult]:
+    """:func:`calibrate` with each of ``configs`` (benchmarks comparing ways of choosing): the
+    configs that differ only in :data:`CHOICE_FIELDS` share one fit. Each result's ``seconds``
+    is the fit's plus its own choice, as if calibrated alone."""
+    fits: dict[str, _Fitted] = {}
+    out = []
+    for cfg in configs:
+        key = json.dumps({k: v for k, v in asdict(cfg).items() if k not in CHOICE_FIELDS}, sort_keys=True)
+        if key not in fits:
+            fits[key] = _fit(parent, data, cfg, None, None)
+        out.append(_finish(parent, data, fits[key], cfg, None, None))
+    return out
+
+
+@dataclass
+class _Fitted:
+    """What calibration fitted before choosing how much of it to keep."""
+
+    labelled: np.ndarray
+    warnings: list[str]
+    sub: Dataset
+    y: np.ndarray
+    oof: np.ndarray  #: the held-out windows (rows of ``sub``), the folds' in order
+    held_out: str
+    note: str
+    parts: list[_TorchParts | _TreeParts]
+    summaries: dict[str, dict[str, Any]]
+    seconds: float
+
+
+def _fit(
+    parent: ActivityModel,
+    data: Dataset,
+    cfg: CalibrationConfig,
+    progress: ProgressFn | None,
+    cancel: threading.Event | None,
+) -> _Fitted:
+    """Check the data and fit every member's candidates (:func:`calibrate`, before the choice)."""
     t0 = time.perf_counter()
     if list(data.classes) != list(parent.classes):
         raise CalibrationRefused(
@@ -1028,15 +1244,25 @@ def calibrate(
     X = np.ascontiguousarray(sub.X, np.float32)
     y = np.asarray(sub.y, np.int64)
     ctx = sub.context if parent.needs_references else None
-    val, by_bout = held_out_windows(data, rows)
-    gap = held_out_gap(data, rows, val) if cfg.gap else np.zeros(len(y), bool)
-    train = ~val & ~gap
-    held_out = (
-        ("the last bout of each activity recorded in several, otherwise " if by_bout else "")
-        + f"the last of {N_TIME_BLOCKS} time blocks of each activity's windows in each recording "
-        "(other minutes of the same participant; the windows overlapping them were left out of "
-        "the fit; early stopping and the choice of blend watched them, so 'after' is optimistic)"
-    )
+    folds, by_bout = held_out_folds(data, rows, cfg)
+    val = np.zeros(len(y), bool)
+    for _, v in folds:
+        val |= v
+    oof = np.concatenate([np.flatnonzero(v) for _, v in folds]) if folds else np.zeros(0, np.int64)
+    if cfg.folds > 1:
+        held_out = (
+            f"each of {counted(len(folds), 'fold')} of the {N_TIME_BLOCKS} time blocks of each "
+            "activity's windows in each recording, held out in turn from a fit on the rest (other "
+            "minutes of the same participant; the windows overlapping them were left out of that "
+            "fit; early stopping and the choice of blend watched them, so 'after' is optimistic)"
+        )
+    else:
+        held_out = (
+            ("the last bout of each activity recorded in several, otherwise " if by_bout else "")
+            + f"the last of {N_TIME_BLOCKS} time blocks of each activity's windows in each recording "
+            "(other minutes of the same participant; the windows overlapping them were left out of "
+            "the fit; early stopping and the choice of blend watched them, so 'after' is optimistic)"
+        )
     if not val.any():
         warnings.append("no window could be held out: before/after scores are not measured")
     Xc, ctxc, _ = canonicalise(
@@ -1049,22 +1275,40 @@ def calibrate(
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(cfg.seed)
     try:
-        parts: list[_TorchParts | tuple[Member, Member, Member, np.ndarray]] = []
+        parts: list[_TorchParts | _TreeParts] = []
         summaries: dict[str, dict[str, Any]] = {}
         for m in parent.members:
             _check_cancel(cancel)
             if isinstance(m, TorchMember):
-                tp = _calibrate_torch(m, Xc, ctxc, y, train, val, labelled, cfg, triads, progress, cancel)
+                tp = _calibrate_torch(m, Xc, ctxc, y, folds, labelled, cfg, triads, progress, cancel)
                 summaries[m.arch.kind] = tp.summary
                 parts.append(tp)
             else:
-                gs, gf, summ, F = _calibrate_gbm(m, Xc, ctxc, y, train, val, labelled, cfg, progress, cancel)
-                summaries["lightgbm"] = summ
-                parts.append((m, gs, gf, F))
-        choice = _choose_blend(parts, list(parent.weights), y, val, labelled, cfg, by_bout)
+                tr = _calibrate_gbm(m, Xc, ctxc, y, folds, labelled, cfg, progress, cancel)
+                summaries["lightgbm"] = tr.summary
+                parts.append(tr)
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
+    note = "" if by_bout or cfg.folds > 1 else " (the end of the bout calibration saw)"
+    seconds = time.perf_counter() - t0
+    return _Fitted(labelled, warnings, sub, y, oof, held_out, note, parts, summaries, seconds)
+
+
+def _finish(
+    parent: ActivityModel,
+    data: Dataset,
+    fitted: _Fitted,
+    cfg: CalibrationConfig,
+    parent_ref: dict[str, Any] | None,
+    name: str | None,
+) -> CalibrationResult:
+    """Choose the blend on the held-out windows and make the personal model of it."""
+    t0 = time.perf_counter()
+    labelled, sub, y, oof, held_out = fitted.labelled, fitted.sub, fitted.y, fitted.oof, fitted.held_out
+    parts, summaries = fitted.parts, fitted.summaries
+    warnings = list(fitted.warnings)
+    choice = _choose_blend(parts, list(parent.weights), y[oof], labelled, cfg, fitted.note)
     if choice.reason:
         warnings.append(choice.reason)
     final_members: list[Member] = []
@@ -1072,19 +1316,19 @@ def calibrate(
         if isinstance(p, _TorchParts):
             final_members.append(p.member_with(p.final, choice.tuned, choice.own))
         else:
-            final_members.append(p[2] if choice.trees else p[0])
+            final_members.append(p.final if choice.trees else p.general)
     weights = [
         w * (choice.network_weight if isinstance(m, TorchMember) else 1.0)
         for m, w in zip(parent.members, parent.weights, strict=True)
     ]
     before = after = None
     if choice.general_proba is not None and choice.chosen_proba is not None:
-        vgroups = np.asarray(sub.groups)[val]
-        before = classification_report(y[val], choice.general_proba.argmax(1), parent.classes, vgroups)
-        after = classification_report(y[val], choice.chosen_proba.argmax(1), parent.classes, vgroups)
+        vgroups = np.asarray(sub.groups)[oof]
+        before = classification_report(y[oof], choice.general_proba.argmax(1), parent.classes, vgroups)
+        after = classification_report(y[oof], choice.chosen_proba.argmax(1), parent.classes, vgroups)
     calibrated = [c for c, ok in zip(parent.classes, labelled, strict=True) if ok]
     fallback = [c for c, ok in zip(parent.classes, labelled, strict=True) if not ok]
-    seconds = time.perf_counter() - t0
+    seconds = fitted.seconds + time.perf_counter() - t0
     ref = parent_ref if parent_ref is not None else parent_reference(parent)
     scores = {
         k: None if r is None else {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "n": r["n"]}
@@ -1098,7 +1342,7 @@ def calibrate(
         "calibrated_classes": calibrated,
         "fallback_classes": fallback,
         "n_windows": int(len(y)),
-        "n_held_out": int(val.sum()),
+        "n_held_out": len(oof),
         "held_out": held_out,
         "config": json.loads(json.dumps(asdict(cfg))),  # as the file gives it back: lists
         "members": member_summaries,
@@ -1111,7 +1355,7 @@ def calibrate(
     metrics: dict[str, Any] = {
         "validation_kind": "time block",
         "validation_split": held_out,
-        "n_validation_windows": int(val.sum()),
+        "n_validation_windows": len(oof),
         "warnings": list(warnings),
         "general": parent.info.metrics.get("validation"),
     }
@@ -1134,7 +1378,7 @@ def calibrate(
         calibrated,
         fallback,
         int(len(y)),
-        int(val.sum()),
+        len(oof),
         seconds,
         data,
         warnings,
