@@ -196,6 +196,22 @@ typedef struct {
 
 #define BLOCK 64
 
+/* The buffer of one block of rows laid out feature by feature (zeroed: rows past the last one of a
+   partial block hold zeros, never uninitialised memory); NULL when it cannot be had. */
+static float *block_buffer(int64_t stride) {
+    return (float *)calloc((size_t)BLOCK * (size_t)(stride > 0 ? stride : 1), sizeof(float));
+}
+
+/* Rows r0 ... r0 + BLOCK (fewer at the end) of X copied into xt feature by feature, so that one
+   feature's values for the block's rows lie side by side; returns how many rows were copied. */
+static int64_t load_block(float *xt, const float *X, int64_t r0, int64_t n_rows, int64_t stride) {
+    int64_t nb = n_rows - r0 < BLOCK ? n_rows - r0 : BLOCK;
+    const float *xb = X + r0 * stride;
+    for (int64_t r = 0; r < nb; ++r)
+        for (int64_t f = 0; f < stride; ++f) xt[f * BLOCK + r] = xb[r * stride + f];
+    return nb;
+}
+
 /* out (n_rows, n_classes): for each row the sum of its leaf values over the trees of each class.
    The rows go BLOCK at a time, copied feature by feature into xt (the BLOCK values of one feature
    side by side: a tree's few features are a few cache lines, its root's a contiguous run); the
@@ -205,14 +221,11 @@ int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *roo
                      const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
                      int64_t n_rows, int64_t stride, double *out) {
     int32_t cur[BLOCK];
-    float *xt = (float *)malloc(sizeof(float) * BLOCK * (size_t)(stride > 0 ? stride : 1));
+    float *xt = block_buffer(stride);
     if (!xt) return -1;
     memset(out, 0, sizeof(double) * (size_t)(n_rows * n_classes));
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
-        int64_t nb = n_rows - r0 < BLOCK ? n_rows - r0 : BLOCK;
-        const float *xb = X + r0 * stride;
-        for (int64_t r = 0; r < nb; ++r)
-            for (int64_t f = 0; f < stride; ++f) xt[f * BLOCK + r] = xb[r * stride + f];
+        int64_t nb = load_block(xt, X, r0, n_rows, stride);
         double *ob = out + r0 * n_classes;
         for (int64_t t = 0; t < n_trees; ++t) {
             int32_t rt = root[t], d = depth[t];
@@ -256,14 +269,11 @@ int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan
                        const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
                        int64_t n_rows, int64_t stride, double *out) {
     uint64_t keep[BLOCK];
-    float *xt = (float *)calloc((size_t)BLOCK * (size_t)(stride > 0 ? stride : 1), sizeof(float));
+    float *xt = block_buffer(stride);
     if (!xt) return -1;
     memset(out, 0, sizeof(double) * (size_t)(n_rows * n_classes));
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
-        int64_t nb = n_rows - r0 < BLOCK ? n_rows - r0 : BLOCK;
-        const float *xb = X + r0 * stride;
-        for (int64_t r = 0; r < nb; ++r)
-            for (int64_t f = 0; f < stride; ++f) xt[f * BLOCK + r] = xb[r * stride + f];
+        int64_t nb = load_block(xt, X, r0, n_rows, stride);
         double *ob = out + r0 * n_classes;
         for (int64_t t = 0; t < n_trees; ++t) {
             for (int r = 0; r < BLOCK; ++r) keep[r] = ~(uint64_t)0;
