@@ -322,12 +322,11 @@ def relative_features(F: np.ndarray, refs: References, out: np.ndarray | None = 
         )
     if out is None:
         out = np.empty(F.shape, np.float32)
-    one = (
+    if (
         isinstance(refs, RecordingReferences)
         and len(refs.index)
         and bool((refs.index == refs.index[0]).all())
-    )
-    if isinstance(refs, RecordingReferences) and one:
+    ):
         np.subtract(F, refs.table[refs.index[0], REF_SIZE:], out=out)  # float32 - float32, as below
     else:
         out[...] = F - reference_columns(refs, REF_SIZE)

@@ -606,11 +606,7 @@ class ActivityModel:
         if context is None and self.needs_references:
             context = self.recording_references(X)
         before = after = 0
-        if (
-            halo is not None
-            and n
-            and any(isinstance(m, TorchMember) and any(m.margins) for m in self.members)
-        ):
+        if halo is not None and n and self.halo_windows(1):  # a "margins" member takes them
             pre, post = (np.asarray(h, np.float32) for h in halo)
             for h in (pre, post):
                 if len(h) and h.shape[1:] != X.shape[1:]:
