@@ -20,7 +20,7 @@ from harlab.core.files import SESSION_SUFFIXES, input_file
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S
 from harlab.core.wording import counted
-from harlab.ml.model_presets import AUGMENT_MODES, DEFAULT_PRESET, PRESETS, presets_help
+from harlab.ml.model_presets import AUGMENT_MODES, DEFAULT_PRESET, PADDINGS, PRESETS, presets_help
 
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
     from harlab.ml.dataset import Dataset
@@ -275,7 +275,18 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--width", type=int, default=None, metavar="N", help="cnn1d filters of the first block (64)"
     )
+    g.add_argument(
+        "--max-width", type=int, default=None, metavar="N", help="cnn1d filters of the widest block (128)"
+    )
     g.add_argument("--kernel", type=int, default=None, metavar="N", help="cnn1d kernel size (5)")
+    g.add_argument(
+        "--padding",
+        default=None,
+        choices=PADDINGS,
+        help="how cnn1d convolutions meet a window's edges (same): valid and margins let overlapping "
+        "windows share their convolutions; margins takes samples of the recording beside each window "
+        "(with --width 32 --max-width 64 a day predicts in about 60 %% of the time; docs/ML.md)",
+    )
     g.add_argument("--dropout", type=float, default=None, metavar="P", help="cnn1d dropout (0.2)")
     g.add_argument("--no-batch-norm", action="store_true", help="cnn1d without batch normalisation")
     g.add_argument(
@@ -310,7 +321,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     from harlab.ml.training import TrainConfig
 
     arch: dict[str, Any] = {}
-    for key in ("depth", "width", "kernel", "dropout"):
+    for key in ("depth", "width", "max_width", "kernel", "dropout", "padding"):
         if getattr(args, key, None) is not None:
             arch[key] = getattr(args, key)
     if getattr(args, "no_batch_norm", False):

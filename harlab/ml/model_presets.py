@@ -92,6 +92,9 @@ DEFAULT_WEIGHTING = "equal"
 #: training-time augmentation of the networks (harlab.ml.training.augment_batch)
 AUGMENT_MODES = ("none", "jitter", "flip", "warp")
 
+#: how a 1-D CNN's convolutions meet a window's edges (what each means: harlab.ml.models)
+PADDINGS = ("same", "valid", "margins")
+
 
 def preset(name: str) -> Preset:
     """The preset called ``name``; an unknown name is a :class:`HarlabError` listing the known ones."""

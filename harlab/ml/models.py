@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from harlab.core.errors import HarlabError
+from harlab.ml.model_presets import PADDINGS
 
 
 @dataclass
@@ -68,8 +69,8 @@ ArchConfig = CNN1DConfig | Seed2DConfig
 #: ``"margins"`` is "valid" over the window *with margins* (:func:`margins`) of its own
 #: recording's samples on both sides, taken from the windows beside it
 #: (:func:`harlab.ml.shared_trunk.with_margins`), so the last map covers the whole window, as
-#: "same" does, without ever seeing zeros; equivariant like "valid".
-PADDINGS = ("same", "valid", "margins")
+#: "same" does, without ever seeing zeros; equivariant like "valid". (The tuple lives in the
+#: torch-free preset table, which the command line's choices read.)
 
 
 def arch_from_dict(d: dict[str, Any]) -> ArchConfig:

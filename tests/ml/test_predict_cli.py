@@ -176,6 +176,10 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
             "2",
             "--width",
             "8",
+            "--max-width",
+            "8",
+            "--padding",
+            "margins",
             "--no-context",
             "--no-refit",
             "--no-orientation",
@@ -188,6 +192,8 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
     assert rc == 0 and not plain.uses_context and plain.info.orientation_upright is None
     assert not plain.info.train_config["cnn_refit"] and not plain.info.train_config["gbm_refit"]
     assert plain.info.train_config["augment"] == "warp"
+    arch = plain.members[0].arch  # type: ignore[union-attr]
+    assert (arch.padding, arch.max_width, plain.members[0].margins) == ("margins", 8, (6, 6))  # type: ignore[union-attr]
 
     rc = main(["predict", str(model_path), new, "--min-duration", "3"])
     assert rc == 0
