@@ -53,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import inspect
 import math
 import os
 import platform
@@ -61,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,7 @@ from typing import Any
 import numpy as np
 
 from harlab.core.errors import HarlabError
+from harlab.core.files import atomic_open
 
 __all__ = ["CompiledTrees", "cache_dir", "compile_booster", "native_kernel"]
 
@@ -461,13 +464,20 @@ class _NativeTrees(CompiledTrees):
 
     engine = "native"
 
-    def __init__(self, kernel: _Kernel, dump: dict[str, Any]) -> None:
+    def __init__(
+        self, kernel: _Kernel, dump: dict[str, Any], masks: dict[str, np.ndarray] | None = None
+    ) -> None:
+        """From LightGBM's tree dump, or (``masks``) from leaf-set arrays built from it before
+        (:func:`_cached_masks`; ``dump`` then holds only ``num_class`` and ``max_feature_idx``)."""
         k = int(dump["num_class"])
         super().__init__(int(dump["max_feature_idx"]) + 1, k)
         self._kernel = kernel
+        self._masks = masks
+        if masks is not None:
+            self._cls = np.arange(len(masks["leaf_off"]), dtype=np.int32) % k
+            return
         trees = [tree["tree_structure"] for tree in dump["tree_info"]]
         self._cls = np.arange(len(trees), dtype=np.int32) % k
-        self._masks: dict[str, np.ndarray] | None = None
         with contextlib.suppress(_TooManyLeaves):  # then walked level by level
             self._masks = _mask_arrays(trees, self.n_features)
         if self._masks is not None:
@@ -720,16 +730,30 @@ def ensemble_model(dump: dict[str, Any]) -> bytes:
 _lock = threading.Lock()
 
 
-def compile_booster(booster: Any, engine: str = "auto") -> CompiledTrees | None:
+def compile_booster(booster: Any, engine: str = "auto", key: str | None = None) -> CompiledTrees | None:
     """The compiled trees of a (validated, parsed) LightGBM booster, or None when they use what
     the engines cannot reproduce exactly. ``engine``: ``"native"`` (None without the kernel),
     ``"onnxruntime"`` (None when it is not installed), or ``"auto"``: the native kernel where
-    it can be built (:func:`native_kernel`), else onnxruntime."""
+    it can be built (:func:`native_kernel`), else onnxruntime.
+
+    ``key``: what names the booster's trees across processes, the SHA-256 of the validated model
+    text it was parsed from. The native kernel's leaf sets are then kept in :func:`cache_dir`
+    under it (:func:`_cached_masks`) and read from there the next time: building them from the
+    tree dump is most of a model's compile time (0.8 CPU s for the default preset's 9,600 trees,
+    holding the GIL while a session's first pass computes features)."""
     if engine not in ("auto", "native", "onnxruntime"):
         raise HarlabError(f"unknown engine for compiled trees: {engine!r}")
     kernel = native_kernel() if engine != "onnxruntime" else None
     if kernel is None and engine == "native":
         return None
+    if key is not None and kernel is not None and getattr(booster, "best_iteration", 0) <= 0:
+        # (a booster with a best iteration predicts with fewer trees than it holds: not cached)
+        n_features, k = booster.num_feature(), booster.num_model_per_iteration()
+        masks = _cached_masks(key, n_features, booster.num_trees())
+        if masks is not None and k >= 2:
+            return _NativeTrees(kernel, {"num_class": k, "max_feature_idx": n_features - 1}, masks)
+    else:
+        key = None
     with _lock:  # dump_model is not documented as thread-safe
         dump = booster.dump_model()
     objective = str(dump.get("objective", "")).split()[0] if dump.get("objective") else ""
@@ -738,7 +762,10 @@ def compile_booster(booster: Any, engine: str = "auto") -> CompiledTrees | None:
         return None
     try:
         if kernel is not None:
-            return _NativeTrees(kernel, dump)
+            trees = _NativeTrees(kernel, dump)
+            if key is not None and trees._masks is not None and len(dump["tree_info"]) == booster.num_trees():
+                _store_masks(key, trees._masks)
+            return trees
         try:
             import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
@@ -747,3 +774,86 @@ def compile_booster(booster: Any, engine: str = "auto") -> CompiledTrees | None:
         return _OnnxTrees(ensemble_model(dump), int(dump["max_feature_idx"]) + 1, k)
     except _NotCompilable:
         return None
+
+
+#: leaf-set files kept in the cache (the least recently used go first)
+CACHED_MODELS = 32
+#: a leaf-set file larger than this is not read (the default preset's is 4 MB)
+_MAX_CACHED_BYTES = 1 << 30
+_MASK_DTYPES = {
+    "thr": np.float32,
+    "feat": np.int32,
+    "nan_left": np.int32,
+    "mask": np.uint64,
+    "node_off": np.int64,
+    "leaf": np.float64,
+    "leaf_off": np.int64,
+}
+
+
+def _masks_path(key: str) -> Path:
+    """The leaf-set file of the trees named ``key``: its name also carries the code that builds
+    leaf sets (a change to it never reads sets built by the previous code)."""
+    parts = [key, str(_MASK_LEAVES)]
+    try:
+        parts += [
+            inspect.getsource(f) for f in (_mask_arrays, _mask_tree, _split, _float32_down, _float32_down_all)
+        ]
+    except (OSError, TypeError):  # no source at hand (a frozen build): the release names it
+        from harlab import __version__
+
+        parts.append(__version__)
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+    return cache_dir() / "compiled-trees" / f"masks-{digest}.npz"
+
+
+def _cached_masks(key: str, n_features: int, n_trees: int) -> dict[str, np.ndarray] | None:
+    """The leaf sets kept for the trees named ``key`` when they are there and fit a booster of
+    ``n_features`` features and ``n_trees`` trees (:func:`_check_masks`: an index out of range
+    would make the kernel read outside its arrays); None otherwise, and they are built again."""
+    path = _masks_path(key)
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_CACHED_BYTES:
+            return None
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {name: z[name] for name in _MASK_DTYPES if name in z.files}
+        os.utime(path)  # recently used: kept when the cache is pruned
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+        return None
+    return arrays if _check_masks(arrays, n_features, n_trees) else None
+
+
+def _check_masks(a: dict[str, np.ndarray], n_features: int, n_trees: int) -> bool:
+    """Whether leaf-set arrays are what :func:`_mask_arrays` builds for ``n_trees`` trees on
+    ``n_features`` features: every array there with its dtype, one dimension, the splits' arrays
+    of one length, each tree's splits a run of them, its features in range, and each tree's 64
+    leaves inside the leaf values."""
+    if set(a) != set(_MASK_DTYPES) or any(a[n].dtype != t or a[n].ndim != 1 for n, t in _MASK_DTYPES.items()):
+        return False
+    n_splits = len(a["thr"])
+    if any(len(a[n]) != n_splits for n in ("feat", "nan_left", "mask")):
+        return False
+    off, leaf_off = a["node_off"], a["leaf_off"]
+    if len(off) != n_trees + 1 or len(leaf_off) != n_trees or n_trees == 0:
+        return False
+    if off[0] != 0 or off[-1] != n_splits or (np.diff(off) < 0).any():
+        return False
+    if n_splits and (a["feat"].min() < 0 or a["feat"].max() >= n_features):
+        return False
+    return bool(leaf_off.min() >= 0 and leaf_off.max() <= len(a["leaf"]) - _MASK_LEAVES)
+
+
+def _store_masks(key: str, masks: dict[str, np.ndarray]) -> None:
+    """Keep leaf sets for the next process (written beside, then moved into place), and drop
+    the least recently used files past :data:`CACHED_MODELS`. A cache that cannot be written
+    costs only the next build."""
+    path = _masks_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "wb", suffix=".npz", durable=False) as f:
+            np.savez(f, allow_pickle=False, **masks)
+        kept = sorted(path.parent.glob("masks-*.npz"), key=lambda q: q.stat().st_mtime, reverse=True)
+        for old in kept[CACHED_MODELS:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass

@@ -24,6 +24,7 @@ registry registers only what it loads.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -323,6 +324,10 @@ class BoostedFeaturesMember:
         self._compiled: CompiledTrees | None = None
         self._compiled_for: Any = None  #: the booster the compiled trees were built from
         self._compile_lock = threading.Lock()
+        #: the SHA-256 of the validated model text the booster was parsed from, and that booster:
+        #: names its compiled trees in the cache (:func:`~harlab.ml.compiled_trees.compile_booster`)
+        self._text_sha256: str | None = None
+        self._text_booster: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Picklable (a model sent to another process, e.g. a Dask worker): without the compiled
@@ -343,7 +348,8 @@ class BoostedFeaturesMember:
             return None
         with self._compile_lock:
             if self._compiled_for is not self.booster:
-                self._compiled = None if self.booster is None else compile_booster(self.booster)
+                key = self._text_sha256 if self._text_booster is self.booster else None
+                self._compiled = None if self.booster is None else compile_booster(self.booster, key=key)
                 self._compiled_for = self.booster
             return self._compiled
 
@@ -451,6 +457,8 @@ class BoostedFeaturesMember:
             member.booster = lgb.Booster(model_str=text)
         except Exception as exc:  # LightGBM raises its own LightGBMError on bad text
             raise HarlabError(f"the LightGBM model text does not parse: {exc}") from exc
+        member._text_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        member._text_booster = member.booster
         return member
 
     def n_feature_columns(self) -> int:

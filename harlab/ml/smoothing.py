@@ -48,20 +48,29 @@ def viterbi_sticky(probs: np.ndarray, p_switch: float) -> np.ndarray:
     log_e = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0))
     log_stay = np.log1p(-p_switch)
     log_move = np.log(p_switch / (k - 1))
-    psi = np.empty((n, k), np.int64)
+    # per step only which states stayed and the best state (a state that did not stay came
+    # from it), each step's arrays written in place: a day's 67,500 steps are a Python loop
+    keep = np.empty((n, k), bool)
+    best = np.zeros(n, np.int64)
     delta = log_e[0].copy()
-    arange = np.arange(k)
+    stay = np.empty(k)
     for t in range(1, n):
-        best = int(delta.argmax())
-        stay = delta + log_stay
-        move = delta[best] + log_move
-        keep = stay >= move
-        psi[t] = np.where(keep, arange, best)
-        delta = np.where(keep, stay, move) + log_e[t]
+        b = delta.argmax()
+        best[t] = b
+        np.add(delta, log_stay, out=stay)
+        move = delta[b] + log_move
+        kt = keep[t]
+        np.greater_equal(stay, move, out=kt)
+        delta.fill(move)
+        np.copyto(delta, stay, where=kt)
+        delta += log_e[t]
     path = np.empty(n, np.int64)
-    path[-1] = int(delta.argmax())
+    state = int(delta.argmax())
+    path[-1] = state
     for t in range(n - 1, 0, -1):
-        path[t - 1] = psi[t, path[t]]
+        if not keep[t, state]:
+            state = int(best[t])
+        path[t - 1] = state
     return path
 
 

@@ -346,3 +346,120 @@ def test_a_network_held_for_inference_gives_the_probabilities_of_each_call_fusin
     finally:
         with torch.no_grad():
             net_member.net.head.bias -= 5.0 * torch.eye(len(model.classes))[0]
+
+
+def _loaded_member(path: Path) -> BoostedFeaturesMember:
+    return _booster_member(ActivityModel.load(path))
+
+
+def _cached_masks_files(cache: Path) -> list[Path]:
+    return sorted((cache / "compiled-trees").glob("masks-*.npz"))
+
+
+def test_a_loaded_models_leaf_sets_are_kept_and_read_back_exactly(tmp_path, monkeypatch, ensemble) -> None:
+    """The first load of a model builds its leaf sets from the tree dump and keeps them in the
+    cache under the hash of its validated text; the next load reads them back without the dump,
+    with LightGBM's very raw scores."""
+    _needs_engine("native")
+    monkeypatch.setenv("HARLAB_CACHE_DIR", str(tmp_path))
+    first = _loaded_member(ensemble[1])
+    assert first.compiled() is not None
+    kept = _cached_masks_files(tmp_path)
+    assert len(kept) == 1
+    import lightgbm as lgb
+
+    def no_dump(*a, **k):
+        raise AssertionError("the tree dump was read again")
+
+    monkeypatch.setattr(lgb.Booster, "dump_model", no_dump)
+    second = _loaded_member(ensemble[1])
+    trees = second.compiled()
+    assert trees is not None and trees.engine == "native" and trees.layout == "masks"
+    F = _wild_rows(np.random.default_rng(11), 400, second.n_feature_columns())
+    np.testing.assert_array_equal(trees.raw_scores(F), second.booster.predict(F, raw_score=True))
+    np.testing.assert_array_equal(trees.predict(F), first.compiled().predict(F))
+
+
+def test_a_model_trained_in_this_process_leaves_nothing_in_the_cache(tmp_path, monkeypatch, ensemble) -> None:
+    """Only trees parsed from a validated text have a name to be kept under."""
+    _needs_engine("native")
+    monkeypatch.setenv("HARLAB_CACHE_DIR", str(tmp_path))
+    member = _loaded_member(ensemble[1])
+    fresh = BoostedFeaturesMember(
+        member.booster,
+        member.rate_hz,
+        member.triads,
+        member.n_classes,
+        member.units,
+        member.features_version,
+        member.channels,
+        member.uses_context,
+        member.relative,
+    )
+    assert fresh.compiled() is not None
+    assert _cached_masks_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncated",
+        "feature out of range",
+        "leaves past the end",
+        "an array missing",
+        "splits out of order",
+        "not a zip",
+    ],
+)
+def test_a_damaged_leaf_set_file_is_never_used_and_is_built_again(
+    tmp_path, monkeypatch, ensemble, damage
+) -> None:
+    """A kept file that is not what the builder writes (cut short, an index the kernel would read
+    outside its arrays with, a missing array) is ignored: the trees are built from the dump again,
+    give LightGBM's scores, and replace the file."""
+    _needs_engine("native")
+    monkeypatch.setenv("HARLAB_CACHE_DIR", str(tmp_path))
+    assert _loaded_member(ensemble[1]).compiled() is not None
+    (path,) = _cached_masks_files(tmp_path)
+    good = path.read_bytes()
+    with np.load(path) as z:
+        a = {k: z[k].copy() for k in z.files}
+    member = _loaded_member(ensemble[1])
+    if damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif damage == "not a zip":
+        path.write_bytes(b"\x93NUMPY" + b"\0" * 200)
+    else:
+        if damage == "feature out of range":
+            a["feat"][len(a["feat"]) // 2] = member.n_feature_columns()
+        elif damage == "leaves past the end":
+            a["leaf_off"][-1] = len(a["leaf"])
+        elif damage == "an array missing":
+            del a["mask"]
+        elif damage == "splits out of order":
+            a["node_off"][1], a["node_off"][2] = a["node_off"][2], a["node_off"][1]
+        with open(path, "wb") as f:
+            np.savez(f, **a)
+    trees = member.compiled()
+    assert trees is not None
+    F = _wild_rows(np.random.default_rng(12), 300, member.n_feature_columns())
+    np.testing.assert_array_equal(trees.raw_scores(F), member.booster.predict(F, raw_score=True))
+    assert path.read_bytes() == good
+
+
+def test_the_leaf_set_cache_keeps_the_most_recently_used_files(tmp_path, monkeypatch, ensemble) -> None:
+    _needs_engine("native")
+    monkeypatch.setenv("HARLAB_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(compiled_trees, "CACHED_MODELS", 2)
+    member = _loaded_member(ensemble[1])
+    masks = compile_booster(member.booster, "native")._masks  # (without a key: nothing kept)
+    n_features, n_trees = member.n_feature_columns(), member.booster.num_trees()
+    for i, key in enumerate(("a", "b")):
+        compiled_trees._store_masks(key, masks)
+        os.utime(compiled_trees._masks_path(key), (1000.0 + i, 1000.0 + i))
+    # reading "a" makes it the most recently used: storing a third drops "b"
+    assert compiled_trees._cached_masks("a", n_features, n_trees) is not None
+    compiled_trees._store_masks("c", masks)
+    left = {p.name for p in _cached_masks_files(tmp_path)}
+    assert left == {compiled_trees._masks_path(k).name for k in ("a", "c")}
+    assert compiled_trees._cached_masks("a", n_features, n_trees + 1) is None  # another booster's trees

@@ -46,3 +46,50 @@ def test_segments_split_time_at_window_midpoints():
     segs = segments_from_windows(lab, _probs(lab, 2, 0.9), start, end, 1.0, ["a", "b"], "m")
     assert [(s.start, s.end, s.label) for s in segs] == [(0.0, 3.5, "a"), (3.5, 7.0, "b")]
     assert all(s.source == "prediction" and abs(s.confidence - 0.9) < 1e-9 for s in segs)
+
+
+def _path_score(probs: np.ndarray, path: np.ndarray, p_switch: float) -> float:
+    k = probs.shape[1]
+    log_e = np.log(np.clip(probs, 1e-12, 1.0))
+    moves = np.count_nonzero(np.diff(path))
+    stays = len(path) - 1 - moves
+    return float(
+        log_e[np.arange(len(path)), path].sum()
+        + stays * np.log1p(-p_switch)
+        + moves * np.log(p_switch / (k - 1))
+    )
+
+
+def _full_viterbi(probs: np.ndarray, p_switch: float) -> np.ndarray:
+    """The textbook O(N K²) Viterbi with the whole transition matrix."""
+    n, k = probs.shape
+    trans = np.full((k, k), np.log(p_switch / (k - 1)))
+    np.fill_diagonal(trans, np.log1p(-p_switch))
+    log_e = np.log(np.clip(probs, 1e-12, 1.0))
+    delta = log_e[0].copy()
+    psi = np.zeros((n, k), np.int64)
+    for t in range(1, n):
+        scores = delta[:, None] + trans
+        psi[t] = scores.argmax(0)
+        delta = scores.max(0) + log_e[t]
+    path = np.empty(n, np.int64)
+    path[-1] = delta.argmax()
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = psi[t, path[t]]
+    return path
+
+
+def test_sticky_viterbi_finds_the_most_probable_path_of_the_full_hmm():
+    """The O(K) step (the best predecessor is the state itself or the best state) against the
+    textbook recursion over the whole transition matrix: the same path on continuous
+    probabilities (one optimum), and a path as probable where ties make several."""
+    rng = np.random.default_rng(5)
+    for k, p_switch in ((2, 0.3), (6, 0.02), (12, 0.1)):
+        probs = rng.dirichlet(np.full(k, 0.4), size=3000)
+        np.testing.assert_array_equal(viterbi_sticky(probs, p_switch), _full_viterbi(probs, p_switch))
+        tied = np.round(probs * 4) / 4 + 1e-3  # few distinct values: many equally probable paths
+        tied /= tied.sum(1, keepdims=True)
+        got = viterbi_sticky(tied, p_switch)
+        assert np.isclose(
+            _path_score(tied, got, p_switch), _path_score(tied, _full_viterbi(tied, p_switch), p_switch)
+        )
