@@ -6,12 +6,14 @@ tested on the *same* folds:
 
 * ``cnn1d``        harlab's 1-D CNN, which also takes the recording context (below)
 * ``cnn1d_plain``  the same network on its window alone
+* ``cnn1d_ensemble`` the ensemble preset's network: quarter-size with margins
+  (``harlab.ml.model_presets.ENSEMBLE_NETWORK``), ``--arch`` over it
 * ``seed2d``       the seed project's 2-D CNN (fitbit-formats.md §3.2)
 * ``features``     hand-crafted window features + LightGBM, window by window (the bar to beat)
 * ``features_ctx`` the same plus each window against its recording (``harlab.ml.context``:
   tilt from the recording's upright, motion against its median; from all windows of the
   recording, labelled or not, never from labels or other participants)
-* ``ensemble``     mean of the cnn1d and features_ctx probabilities: the default preset; with
+* ``ensemble``     mean of the cnn1d_ensemble and features_ctx probabilities: the default preset; with
   ``"ensemble_weights": "fitted"`` weighted as training weights them, on each fold's validation
   participants (``harlab.ml.ensemble``).
   Training members separately with the same seed and validation split gives exactly the
@@ -59,6 +61,7 @@ from harlab.ml import modelfile, training
 from harlab.ml.dataset import Dataset, build_dataset
 from harlab.ml.ensemble import fit_member_weights, weighted_mean
 from harlab.ml.metrics import classification_report, grouped_kfold
+from harlab.ml.model_presets import PRESETS
 from harlab.ml.training import TrainConfig, train
 
 DATA = Path(
@@ -145,13 +148,16 @@ def load_fitbit(max_groups: int | None) -> Dataset:
 #: what each benchmarked model is: (preset, TrainConfig overrides)
 SPECS: dict[str, tuple[str, dict]] = {
     "cnn1d": ("cnn1d", {}),  # with the recording context (the default)
+    # the ensemble preset's network: the cnn1d preset's trained with the ensemble's network
+    # defaults (harlab.ml.model_presets.ENSEMBLE_NETWORK), --arch over them
+    "cnn1d_ensemble": ("cnn1d", {"arch_defaults": PRESETS["ensemble"].network_defaults}),
     "cnn1d_plain": ("cnn1d", {"context": False}),  # the network on its window alone
     "seed2d": ("seed2d", {"arch": {}}),  # --arch shapes harlab's 1-D CNN; the seed's network stays as it was
     "features": ("features", {"context": False}),  # the plain baseline: window features + LightGBM
     "features_ctx": ("features", {"context": True}),  # ... plus each window against its recording
 }
 #: the ensemble preset's members
-ENSEMBLE = ("cnn1d", "features_ctx")
+ENSEMBLE = ("cnn1d_ensemble", "features_ctx")
 #: the code each model's results depend on; a change to it invalidates cached fold results
 _SOURCES = {
     "torch": (
@@ -274,6 +280,10 @@ def run_dataset(
         train_models += [m for m in ENSEMBLE if m not in train_models]
     for m in train_models:
         preset, overrides = SPECS[m]
+        overrides = dict(overrides)
+        defaults = overrides.pop("arch_defaults", None)
+        if defaults is not None:
+            overrides["arch"] = {**defaults, **(arch or {})}
         spec = replace(base, preset=preset, **overrides)
         if m == "seed2d" and seed2d_epochs:
             spec = replace(spec, epochs=seed2d_epochs)
@@ -349,8 +359,8 @@ def run_dataset(
         timing["ensemble"] = {
             key: timing[ENSEMBLE[0]][key] + timing[ENSEMBLE[1]][key] for key in ("train_s", "infer_s")
         }
-        timing["ensemble"]["train_windows"] = timing["cnn1d"]["train_windows"]
-        timing["ensemble"]["infer_windows"] = timing["cnn1d"]["infer_windows"]
+        timing["ensemble"]["train_windows"] = timing[ENSEMBLE[0]]["train_windows"]
+        timing["ensemble"]["infer_windows"] = timing[ENSEMBLE[0]]["infer_windows"]
         if weights_of:
             fold_weights["ensemble"] = weights_of
     results = {}

@@ -270,22 +270,32 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--threads", type=int, default=0, metavar="N", help="torch threads (default: cores, at most 4)"
     )
-    # the defaults stated here are harlab.ml.models.CNN1DConfig's (tests hold them together)
+    # the defaults stated here are harlab.ml.models.CNN1DConfig's (tests hold them together), and
+    # where the ensemble preset's network differs, its own from the preset table
+    ens = PRESETS["ensemble"].network_defaults
     g.add_argument("--depth", type=int, default=None, metavar="N", help="cnn1d conv blocks (4)")
     g.add_argument(
-        "--width", type=int, default=None, metavar="N", help="cnn1d filters of the first block (64)"
+        "--width",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"cnn1d filters of the first block (64; the ensemble's network {ens['width']})",
     )
     g.add_argument(
-        "--max-width", type=int, default=None, metavar="N", help="cnn1d filters of the widest block (128)"
+        "--max-width",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"cnn1d filters of the widest block (128; the ensemble's network {ens['max_width']})",
     )
     g.add_argument("--kernel", type=int, default=None, metavar="N", help="cnn1d kernel size (5)")
     g.add_argument(
         "--padding",
         default=None,
         choices=PADDINGS,
-        help="how cnn1d convolutions meet a window's edges (same): valid and margins let overlapping "
-        "windows share their convolutions; margins takes samples of the recording beside each window "
-        "(with --width 32 --max-width 64 a day predicts in about 60 %% of the time; docs/ML.md)",
+        help="how cnn1d convolutions meet a window's edges (same; the ensemble's network "
+        f"{ens['padding']}): valid and margins let overlapping windows share their convolutions; "
+        "margins takes samples of the recording beside each window (docs/ML.md)",
     )
     g.add_argument("--dropout", type=float, default=None, metavar="P", help="cnn1d dropout (0.2)")
     g.add_argument("--no-batch-norm", action="store_true", help="cnn1d without batch normalisation")

@@ -393,7 +393,9 @@ def train_torch_member(
     With ``cfg.context`` (and an accelerometer) the 1-D CNN also takes each window's
     recording context, from ``context`` (each window's recording reference)."""
     k = len(info.classes)
-    base: CNN1DConfig | Seed2DConfig = CNN1DConfig() if arch_kind == "cnn1d" else Seed2DConfig()
+    base: CNN1DConfig | Seed2DConfig = (
+        CNN1DConfig(**preset(cfg.preset).network_defaults) if arch_kind == "cnn1d" else Seed2DConfig()
+    )
     if (
         isinstance(base, CNN1DConfig)
         and cfg.context

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from harlab.cli import main
+from harlab.ml.model_presets import PRESETS
 from harlab.ml.models import CNN1DConfig
 
 
@@ -69,5 +70,9 @@ def test_stated_network_defaults_are_the_real_ones(capsys: pytest.CaptureFixture
         ("kernel", cfg.kernel),
         ("dropout", cfg.dropout),
     ):
-        assert re.search(rf"--{opt} \S+ cnn1d [^()]*\({value:g}\)", text), opt
+        assert re.search(rf"--{opt} \S+ cnn1d [^()]*\({value:g}[;)]", text), opt
+    ens = PRESETS["ensemble"].network_defaults
+    for opt, value in (("width", ens["width"]), ("max-width", ens["max_width"])):
+        assert re.search(rf"--{opt} \S+ cnn1d [^()]*\(\d+; the ensemble's network {value}\)", text), opt
+    assert f"(same; the ensemble's network {ens['padding']})" in text
     assert "-o MODEL, --output MODEL required:" in text

@@ -284,8 +284,17 @@ def test_session_prediction_equals_the_previous_path(ensemble) -> None:
     sw = session_windows(session, old.info)
     assert len(sw.X) > 2048  # more than one batch
     refs = old.recording_references(sw.X)
+    # a "margins" network (the ensemble's) takes the windows beside each batch, as the session does
+    pad = old.halo_windows(max(1, round(old.info.stride_s * old.info.rate_hz)))
+
+    def beside(i: int) -> tuple[np.ndarray, np.ndarray] | None:
+        return (sw.X[max(0, i - pad) : i], sw.X[i + 2048 : i + 2048 + pad]) if pad else None
+
     want = np.concatenate(
-        [old.predict_proba(sw.X[i : i + 2048], refs[i : i + 2048]) for i in range(0, len(sw.X), 2048)]
+        [
+            old.predict_proba(sw.X[i : i + 2048], refs[i : i + 2048], halo=beside(i))
+            for i in range(0, len(sw.X), 2048)
+        ]
     )
     np.testing.assert_allclose(track.probabilities, want, atol=2e-6)
 

@@ -214,3 +214,38 @@ def test_inference_copy_folds_batch_norm_without_changing_outputs():
     x, c = torch.randn(50, 40, 6) * 3 + 1, torch.randn(50, 3)
     with torch.inference_mode():
         torch.testing.assert_close(fast(x, c), net(x, c), atol=1e-5, rtol=1e-5)
+
+
+def test_the_ensembles_network_is_its_presets_own_and_options_override_it(sessions, tmp_path):
+    """The ensemble preset trains the quarter-size network with margins (the preset table's
+    ENSEMBLE_NETWORK), the cnn1d preset the architecture's defaults; ``arch`` overrides either,
+    key by key, and the saved model keeps what was trained."""
+    from harlab.ml.model_presets import PRESETS
+    from harlab.ml.modelfile import ActivityModel, TorchMember
+
+    data = build_dataset(sessions[:3], "activity", window_s=2.0, stride_s=1.0)
+
+    def network(preset: str, arch: dict) -> CNN1DConfig:
+        cfg = TrainConfig(
+            preset=preset, epochs=1, arch=arch, gbm_rounds=5, gbm_min_rounds=5, cnn_refit=False, threads=1
+        )
+        model = ActivityModel.load(
+            train(data.X, data.y, data.groups, data.info, cfg).save(tmp_path / "m.harmodel")
+        )
+        net = next(m for m in model.members if isinstance(m, TorchMember)).arch
+        assert isinstance(net, CNN1DConfig)
+        return net
+
+    ens = PRESETS["ensemble"].network_defaults
+    got = network("ensemble", {"depth": 2})
+    assert (got.width, got.max_width, got.padding, got.depth) == (
+        ens["width"],
+        ens["max_width"],
+        ens["padding"],
+        2,
+    )
+    assert (got.width, got.max_width, got.padding) != (CNN1DConfig().width, CNN1DConfig().max_width, "same")
+    got = network("ensemble", {"depth": 2, "padding": "same", "width": 16})
+    assert (got.width, got.max_width, got.padding) == (16, ens["max_width"], "same")
+    got = network("cnn1d", {"depth": 2})
+    assert (got.width, got.max_width, got.padding) == (CNN1DConfig().width, CNN1DConfig().max_width, "same")
