@@ -79,8 +79,8 @@ PRESET_TABLE: tuple[Preset, ...] = (
         ("cnn1d", LIGHTGBM),
         _ALL,
         # a quarter-size network with margins: beside LightGBM it scores as the full-size one
-        # (UCI HAPT +0.05, WISDM -0.13 points on two folds) at a quarter of its CPU per day
-        # (docs/ML.md, the network's padding and size)
+        # (UCI HAPT +0.05, WISDM -0.13 points on two folds, the Fitbit seed +0.01) at a quarter
+        # of its CPU per day (docs/ML.md, the network's padding and size)
         network_arch=ENSEMBLE_NETWORK,
     ),
     Preset("cnn1d", "1D CNN over time (configurable depth, width, kernel)", ("cnn1d",), _ALL),

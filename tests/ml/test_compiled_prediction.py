@@ -387,6 +387,11 @@ def test_a_loaded_models_leaf_sets_are_kept_and_read_back_exactly(tmp_path, monk
     F = _wild_rows(np.random.default_rng(11), 400, second.n_feature_columns())
     np.testing.assert_array_equal(trees.raw_scores(F), second.booster.predict(F, raw_score=True))
     np.testing.assert_array_equal(trees.predict(F), first.compiled().predict(F))
+    # a model sent to another process (a cohort's worker) keeps the name of its trees
+    import pickle
+
+    sent = _booster_member(pickle.loads(pickle.dumps(ActivityModel.load(ensemble[1]))))
+    np.testing.assert_array_equal(sent.compiled().raw_scores(F), second.booster.predict(F, raw_score=True))
 
 
 def test_a_model_trained_in_this_process_leaves_nothing_in_the_cache(tmp_path, monkeypatch, ensemble) -> None:
