@@ -148,9 +148,15 @@ class CompiledTrees:
         self.n_features = n_features
         self.n_classes = n_classes
 
+    #: whether :meth:`_predict` reads feature rows in any float32 layout (:func:`element_strides`),
+    #: not only C-contiguous ones
+    strided = False
+
     def predict(self, F: np.ndarray) -> np.ndarray:
         """Class probabilities (N, K) float32 of feature rows ``F`` (N, n_features)."""
-        F = np.ascontiguousarray(F, dtype=np.float32)
+        F = np.asarray(F, dtype=np.float32)
+        if not (self.strided and element_strides(F)):
+            F = np.ascontiguousarray(F)
         if F.ndim != 2 or F.shape[1] != self.n_features:
             raise HarlabError(f"the trees take {self.n_features} feature columns, got shape {F.shape}")
         if len(F) == 0:
@@ -159,6 +165,18 @@ class CompiledTrees:
 
     def _predict(self, F: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+def element_strides(F: np.ndarray) -> tuple[int, int] | None:
+    """The steps between rows and between features of float32 rows ``F`` (N, n_features) in
+    elements, when the native kernel can read them where they lie (both positive, whole
+    elements: a C-contiguous matrix, a transposed one, or a slice of either); else None."""
+    if F.ndim != 2 or F.dtype != np.float32 or not F.flags.aligned:
+        return None
+    rs, cs = F.strides
+    if rs <= 0 or cs <= 0 or rs % 4 or cs % 4:
+        return None
+    return rs // 4, cs // 4
 
 
 class _OnnxTrees(CompiledTrees):
@@ -200,19 +218,44 @@ typedef struct {
 #define BLOCK 64
 
 /* The buffer of one block of rows laid out feature by feature (zeroed: rows past the last one of a
-   partial block hold zeros, never uninitialised memory); NULL when it cannot be had. */
-static float *block_buffer(int64_t stride) {
-    return (float *)calloc((size_t)BLOCK * (size_t)(stride > 0 ? stride : 1), sizeof(float));
+   partial block hold zeros or an earlier block's rows, never uninitialised memory); NULL when it
+   cannot be had. */
+static float *block_buffer(int64_t n_feat) {
+    return (float *)calloc((size_t)BLOCK * (size_t)(n_feat > 0 ? n_feat : 1), sizeof(float));
 }
 
 /* Rows r0 ... r0 + BLOCK (fewer at the end) of X copied into xt feature by feature, so that one
-   feature's values for the block's rows lie side by side; returns how many rows were copied. */
-static int64_t load_block(float *xt, const float *X, int64_t r0, int64_t n_rows, int64_t stride) {
+   feature's values for the block's rows lie side by side; row r's feature f is X[r * rs + f * cs]
+   (rows one after the other: cs 1; features one after the other, as a session's prediction keeps
+   them: rs 1, each feature's run a plain copy). Returns how many rows were copied. */
+static int64_t load_block(float *xt, const float *X, int64_t r0, int64_t n_rows, int64_t n_feat,
+                          int64_t rs, int64_t cs) {
     int64_t nb = n_rows - r0 < BLOCK ? n_rows - r0 : BLOCK;
-    const float *xb = X + r0 * stride;
-    for (int64_t r = 0; r < nb; ++r)
-        for (int64_t f = 0; f < stride; ++f) xt[f * BLOCK + r] = xb[r * stride + f];
+    const float *xb = X + r0 * rs;
+    if (rs == 1) {
+        for (int64_t f = 0; f < n_feat; ++f) memcpy(xt + f * BLOCK, xb + f * cs, sizeof(float) * (size_t)nb);
+    } else if (cs == 1) {
+        for (int64_t r = 0; r < nb; ++r)
+            for (int64_t f = 0; f < n_feat; ++f) xt[f * BLOCK + r] = xb[r * rs + f];
+    } else {
+        for (int64_t r = 0; r < nb; ++r)
+            for (int64_t f = 0; f < n_feat; ++f) xt[f * BLOCK + r] = xb[r * rs + f * cs];
+    }
     return nb;
+}
+
+/* The sums of one block, class by class (acc[k * BLOCK + r]: a class's sums for the block's rows
+   side by side, so adding a tree's leaves to them is one contiguous run, not a store every
+   n_classes doubles); zeroed, or NULL when they cannot be had. */
+static double *class_sums(int64_t n_classes) {
+    return (double *)calloc((size_t)BLOCK * (size_t)(n_classes > 0 ? n_classes : 1), sizeof(double));
+}
+
+/* The block's nb rows of sums written to ob (row by row, as out holds them) and acc zeroed again. */
+static void store_block(double *ob, double *acc, int64_t nb, int64_t n_classes) {
+    for (int64_t r = 0; r < nb; ++r)
+        for (int64_t k = 0; k < n_classes; ++k) ob[r * n_classes + k] = acc[k * BLOCK + r];
+    memset(acc, 0, sizeof(double) * (size_t)(BLOCK * n_classes));
 }
 
 /* out (n_rows, n_classes): for each row the sum of its leaf values over the trees of each class.
@@ -222,13 +265,17 @@ static int64_t load_block(float *xt, const float *X, int64_t r0, int64_t n_rows,
    when the block's buffer cannot be had. */
 int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *root, const int32_t *depth,
                      const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
-                     int64_t n_rows, int64_t stride, double *out) {
+                     int64_t n_rows, int64_t n_feat, int64_t rs, int64_t cs, double *out) {
     int32_t cur[BLOCK];
-    float *xt = block_buffer(stride);
-    if (!xt) return -1;
-    memset(out, 0, sizeof(double) * (size_t)(n_rows * n_classes));
+    float *xt = block_buffer(n_feat);
+    double *acc = class_sums(n_classes);
+    if (!xt || !acc) {
+        free(xt);
+        free(acc);
+        return -1;
+    }
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
-        int64_t nb = load_block(xt, X, r0, n_rows, stride);
+        int64_t nb = load_block(xt, X, r0, n_rows, n_feat, rs, cs);
         double *ob = out + r0 * n_classes;
         for (int64_t t = 0; t < n_trees; ++t) {
             int32_t rt = root[t], d = depth[t];
@@ -252,11 +299,13 @@ int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *roo
                     cur[r] = (l2 >> 1) + 1 - go_left;
                 }
             }
-            int32_t k = cls[t];
-            for (int64_t r = 0; r < nb; ++r) ob[r * n_classes + k] += leaf[cur[r]];
+            double *ak = acc + (int64_t)cls[t] * BLOCK;
+            for (int64_t r = 0; r < nb; ++r) ak[r] += leaf[cur[r]];
         }
+        store_block(ob, acc, nb, n_classes);
     }
     free(xt);
+    free(acc);
     return 0;
 }
 
@@ -270,13 +319,17 @@ int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *roo
 int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan_left, const uint64_t *mask,
                        const int64_t *node_off, const double *leaf, const int64_t *leaf_off,
                        const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
-                       int64_t n_rows, int64_t stride, double *out) {
+                       int64_t n_rows, int64_t n_feat, int64_t rs, int64_t cs, double *out) {
     uint64_t keep[BLOCK];
-    float *xt = block_buffer(stride);
-    if (!xt) return -1;
-    memset(out, 0, sizeof(double) * (size_t)(n_rows * n_classes));
+    float *xt = block_buffer(n_feat);
+    double *acc = class_sums(n_classes);
+    if (!xt || !acc) {
+        free(xt);
+        free(acc);
+        return -1;
+    }
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
-        int64_t nb = load_block(xt, X, r0, n_rows, stride);
+        int64_t nb = load_block(xt, X, r0, n_rows, n_feat, rs, cs);
         double *ob = out + r0 * n_classes;
         for (int64_t t = 0; t < n_trees; ++t) {
             for (int r = 0; r < BLOCK; ++r) keep[r] = ~(uint64_t)0;
@@ -291,12 +344,21 @@ int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan
                     keep[r] &= left ? ~(uint64_t)0 : m;
                 }
             }
+            /* every row of the block, those past nb too (their sets come from xt's earlier or
+               zeroed rows and are never stored): a run without a bound to check. The leftmost
+               leaf is the set's lowest bit, found as 63 minus the leading zeros of that bit
+               alone, which vectorises (AVX-512 counts leading zeros, not trailing ones) */
             const double *lv = leaf + leaf_off[t];
-            int32_t k = cls[t];
-            for (int64_t r = 0; r < nb; ++r) ob[r * n_classes + k] += lv[__builtin_ctzll(keep[r] | ((uint64_t)1 << 63))];
+            double *ak = acc + (int64_t)cls[t] * BLOCK;
+            for (int r = 0; r < BLOCK; ++r) {
+                uint64_t set = keep[r] | ((uint64_t)1 << 63);
+                ak[r] += lv[63 - __builtin_clzll(set & (0 - set))];
+            }
         }
+        store_block(ob, acc, nb, n_classes);
     }
     free(xt);
+    free(acc);
     return 0;
 }
 """
@@ -442,9 +504,9 @@ def _load_kernel() -> Any:
         return None
     ptr = ctypes.c_void_p
     i64 = ctypes.c_int64
-    levels.argtypes = [ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, i64, i64, ptr]
+    levels.argtypes = [ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, i64, i64, i64, i64, ptr]
     levels.restype = ctypes.c_int
-    masks.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, i64, i64, ptr]
+    masks.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, i64, i64, i64, i64, ptr]
     masks.restype = ctypes.c_int
     return _Kernel(levels, masks)
 
@@ -506,11 +568,23 @@ class _NativeTrees(CompiledTrees):
         """``"masks"`` (leaf sets) or ``"levels"`` (nodes walked level by level)."""
         return "masks" if self._masks is not None else "levels"
 
+    strided = True
+
     def raw_scores(self, F: np.ndarray) -> np.ndarray:
         """The sum of the leaf values of each class (N, K) float64: LightGBM's ``raw_score``.
-        ``F`` must be C-contiguous float32 (N, n_features)."""
+        ``F``: float32 (N, n_features), C-contiguous or in any layout :func:`element_strides`
+        reads (a session's prediction keeps its features feature by feature: each feature's
+        run of rows is then one copy into the kernel's block, not a gather)."""
+        steps = element_strides(F)
+        if steps is None or F.shape[1] != self.n_features:
+            F = np.ascontiguousarray(F, np.float32)
+            if F.ndim != 2 or F.shape[1] != self.n_features:
+                raise HarlabError(f"the trees take {self.n_features} feature columns, got shape {F.shape}")
+            steps = element_strides(F) or (F.shape[1], 1)
         out = np.empty((len(F), self.n_classes), np.float64)
-        tail = (len(self._cls), self.n_classes, F.ctypes.data, len(F), F.shape[1], out.ctypes.data)
+        if len(F) == 0:
+            return out
+        tail = (len(self._cls), self.n_classes, F.ctypes.data, len(F), F.shape[1], *steps, out.ctypes.data)
         if self._masks is not None:
             a = self._masks
             failed = self._kernel.masks(

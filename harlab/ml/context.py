@@ -252,16 +252,34 @@ def window_features_parallel(
     units: Sequence[str],
     rate_hz: float,
     executor: Executor | None = None,
+    transposed: bool = False,
 ) -> np.ndarray:
     """The current version's window features of X (N, T, C), in batches on ``executor``'s
-    threads (one batch at a time without)."""
+    threads (one batch at a time without). ``transposed``: as (F, N), feature by feature, each
+    batch's columns written by the thread that computed them (what a session's prediction
+    stores: no transpose of the whole on one thread afterwards)."""
     triads = find_triads(channels, units)
+    out = (
+        np.empty((n_features(X.shape[1], X.shape[2], rate_hz, triads, units), len(X)), np.float32)
+        if transposed
+        else None
+    )
 
-    def batch(i: int) -> np.ndarray:
-        return window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
+    def batch(i: int) -> np.ndarray | None:
+        F = window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
+        if out is None:
+            return F
+        out[:, i : i + len(F)] = F.T
+        return None
 
     starts = range(0, len(X), _FEATURE_BATCH)
-    parts = list(executor.map(batch, starts) if executor is not None else map(batch, starts))
+    parts = [
+        F
+        for F in (executor.map(batch, starts) if executor is not None else map(batch, starts))
+        if F is not None
+    ]
+    if out is not None:
+        return out
     if not parts:
         return window_features(X[:0], rate_hz, triads, units)
     return np.concatenate(parts)

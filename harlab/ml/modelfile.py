@@ -32,7 +32,7 @@ from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -213,15 +213,16 @@ class TorchMember:
             self.net.eval()
             net = inference_network(self.net)
         ctx = self.context_inputs(X, context)
-        X = self.network_windows(X)
         out = []
         with torch.inference_mode():
             if isinstance(net, CNN1D) and net.equivariant and share:
-                pooled, _ = embed_windows(net, X, self.normalise, batch)
+                # the margins cut with each run's segments (network_windows' very samples)
+                pooled, _ = embed_windows(net, X, self.normalise, batch, margins=self.margins)
                 for i in range(0, len(X), batch):
                     cb = None if ctx is None else torch.from_numpy(ctx[i : i + batch])
                     out.append(torch.softmax(net.classify(pooled[i : i + batch], cb), dim=1).numpy())
             else:
+                X = self.network_windows(X)
                 for i in range(0, len(X), batch):
                     xb = torch.from_numpy(np.ascontiguousarray(self.normalise(X[i : i + batch])))
                     cb = None if ctx is None else torch.from_numpy(ctx[i : i + batch])
@@ -370,9 +371,14 @@ class BoostedFeaturesMember:
         if context is None:
             context = self.references(X)
         ctx = context_features(X, context, self.channels, self.units)
-        # the columns written in place: a day's rows are 650 MB, not to be copied again
+        # the columns written in place: a day's rows are 650 MB, not to be copied again; laid out
+        # as F is (a session's prediction keeps its features feature by feature, which the
+        # compiled trees read as they lie)
         n_f = F.shape[1]
-        out = np.empty((len(F), n_f + ctx.shape[1] + (n_f if self.relative else 0)), np.result_type(F, ctx))
+        order: Literal["C", "F"] = "F" if F.ndim == 2 and F.strides[0] < F.strides[1] else "C"
+        out = np.empty(
+            (len(F), n_f + ctx.shape[1] + (n_f if self.relative else 0)), np.result_type(F, ctx), order=order
+        )
         out[:, :n_f] = F
         out[:, n_f : n_f + ctx.shape[1]] = ctx
         if self.relative:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -282,6 +283,8 @@ class _Pass:
     motion: tuple[np.ndarray, np.ndarray] | None
     medians: np.ndarray | None
     sizes: list[int]
+    #: where each block's windows were written (``{k}.x``), or None when they were not kept
+    window_dir: Path | None = None
 
 
 def _first_pass(
@@ -293,10 +296,12 @@ def _first_pass(
     feature_dir: Path | None,
     progress: Callable[[int, int], None] | None,
     expected: int,
+    window_dir: Path | None = None,
 ) -> _Pass:
-    """Window times, each window's gravity and motion, and (``feature_dir``) the window features
-    of each block written there transposed, block by block; then the features' medians one
-    group of columns at a time, read back from those files."""
+    """Window times, each window's gravity and motion, (``feature_dir``) the window features
+    of each block written there transposed, and (``window_dir``) the block's windows written
+    there as they are, block by block; then the features' medians one group of columns at a
+    time, read back from those files."""
     info = model.info
     starts: list[np.ndarray] = []
     ends: list[np.ndarray] = []
@@ -310,11 +315,17 @@ def _first_pass(
         ends.append(sw.end)
         # the motion on a worker beside the features' batches, not on this thread while they wait
         moving = pool.submit(window_motion, sw.X, info.channels, info.units)
+        # the windows kept for the second pass, written on a worker (numpy writes without the GIL)
+        keeping = None if window_dir is None else pool.submit(sw.X.tofile, window_dir / f"{k}.x")
         if feature_dir is not None:
-            F = window_features_parallel(sw.X, info.channels, info.units, info.rate_hz, pool)
-            n_feat = F.shape[1]
-            np.ascontiguousarray(F.T, np.float32).tofile(feature_dir / f"{k}.f32")
-            del F
+            FT = window_features_parallel(
+                sw.X, info.channels, info.units, info.rate_hz, pool, transposed=True
+            )
+            n_feat = FT.shape[0]
+            FT.tofile(feature_dir / f"{k}.f32")
+            del FT
+        if keeping is not None:
+            keeping.result()
         wm = moving.result()
         if wm is None:
             accel = False
@@ -332,7 +343,9 @@ def _first_pass(
     medians = None
     if feature_dir is not None and n_feat and len(start):
         medians = np.empty(n_feat, np.float32)
-        group = max(1, (32 << 20) // (4 * len(start)))  # columns per read: ~32 MB at a time per worker
+        # columns per read: ~32 MB at a time per worker, and at least 8 groups, so the workers
+        # finish together (5 groups of a day's columns left one of 2 workers idle for the last)
+        group = max(1, min((32 << 20) // (4 * len(start)), -(-n_feat // 8)))
 
         def column_medians(c0: int) -> None:
             # each column's values side by side (the files hold them so), partially sorted in place
@@ -348,13 +361,56 @@ def _first_pass(
             medians[c0:c1] = row_medians(cols)
 
         list(pool.map(column_medians, range(0, n_feat, group)))  # the groups on every worker
-    return _Pass(start, end, motion, medians, sizes)
+    return _Pass(start, end, motion, medians, sizes, window_dir)
+
+
+#: free space the temporary directory keeps beside a session's windows and features written there
+_SPARE_BYTES = 1 << 30
+
+
+def _room_for_windows(tmp: Path, expected: int, info: ModelInfo) -> bool:
+    """Whether the first pass writes each block's windows to ``tmp`` for the second to read back
+    rather than cut again (cutting resamples every stream onto the grid: about a sixteenth of a
+    day's CPU time): when the windows and their features fit with :data:`_SPARE_BYTES` to spare
+    (a week at 50 Hz, 6 channels: 1.5 GB of windows)."""
+    need = expected * 4 * (info.n_time * len(info.channels) + 2048)  # windows, and features at most
+    try:
+        return shutil.disk_usage(tmp).free > need + _SPARE_BYTES
+    except OSError:
+        return False
+
+
+def _second_pass_windows(
+    first: _Pass, session: Session, info: ModelInfo, stride_s: float | None, block_s: float, pad: int
+) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    """(index, windows, the next block's first ``pad`` windows or None) of each block the first
+    pass saw: read back from where it wrote them, or (when it kept none) cut again, one block
+    ahead on a thread of its own, and checked against the first pass's counts."""
+    shape = (info.n_time, len(info.channels))
+    if first.window_dir is not None:
+        wdir = first.window_dir
+        for k, nb in enumerate(first.sizes):
+            X = np.fromfile(wdir / f"{k}.x", np.float32).reshape(nb, *shape)
+            head = None
+            if pad and k + 1 < len(first.sizes):
+                count = min(pad, first.sizes[k + 1]) * shape[0] * shape[1]
+                head = np.fromfile(wdir / f"{k + 1}.x", np.float32, count=count).reshape(-1, *shape)
+            yield k, X, head
+            (wdir / f"{k}.x").unlink()  # read: the disk it took is given back as the pass goes on
+        return
+    cut = _ahead(session_blocks(session, info, stride_s, block_s))
+    for k, sw, nxt in _with_next(cut, pad > 0):
+        if k >= len(first.sizes) or len(sw.start) != first.sizes[k]:
+            raise HarlabError("the session changed while it was being predicted")
+        yield k, sw.X, None if nxt is None else nxt.X[:pad]
 
 
 def _block_features(feature_dir: Path, k: int, n: int) -> np.ndarray:
-    """A block's window features (n, F) as the first pass wrote them."""
+    """A block's window features (n, F) as the first pass wrote them: feature by feature (a
+    transposed view, not a copy: the member's feature rows are built, and the compiled trees
+    read them, in that layout)."""
     F = np.fromfile(feature_dir / f"{k}.f32", np.float32)
-    return np.ascontiguousarray(F.reshape(-1, n).T)
+    return F.reshape(-1, n).T
 
 
 def predict_session(
@@ -439,7 +495,10 @@ def _predict_blocks(
                     pool.submit(m.compiled) for m in model.members if isinstance(m, BoostedFeaturesMember)
                 ]
                 fdir = Path(tmp) if keep_features else None
-                first = _first_pass(model, session, stride_s, block_s, pool, fdir, progress, expected)
+                wdir = Path(tmp) / "windows" if _room_for_windows(Path(tmp), expected, info) else None
+                if wdir is not None:
+                    wdir.mkdir()
+                first = _first_pass(model, session, stride_s, block_s, pool, fdir, progress, expected, wdir)
                 for f in compiling:
                     f.result()
                 n = len(first.start)
@@ -460,21 +519,17 @@ def _predict_blocks(
 
                 def blocks() -> Iterator[_Batch]:
                     tail: np.ndarray | None = None  # the previous block's last windows
-                    cut = _ahead(session_blocks(session, info, stride_s, block_s))
-                    for k, sw, nxt in _with_next(cut, pad > 0):
-                        nb = len(sw.start)
-                        if k >= len(first.sizes) or nb != first.sizes[k]:
-                            raise HarlabError("the session changed while it was being predicted")
+                    for k, X, head in _second_pass_windows(first, session, info, stride_s, block_s, pad):
+                        nb = len(X)
                         context = (
                             RecordingReferences(table, np.zeros(nb, np.intp))
                             if model.needs_references
                             else None
                         )
                         feats = _block_features(fdir, k, nb) if fdir is not None else None
-                        head = None if nxt is None else nxt.X[:pad]
-                        yield from _batches_of(sw.X, context, feats, BATCH, pad, tail, head)
+                        yield from _batches_of(X, context, feats, BATCH, pad, tail, head)
                         # a copy: a view would hold the whole block
-                        tail = sw.X[max(0, len(sw.X) - pad) :].copy() if pad else None
+                        tail = X[max(0, len(X) - pad) :].copy() if pad else None
 
                 probs = _run_batches(model, blocks(), pool, n_threads, progress, n, 2 * n)
             finally:  # a cancel (progress raising) drops the batches not yet started

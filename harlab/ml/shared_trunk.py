@@ -118,51 +118,70 @@ def embed_windows(
     batch: int = 128,
     share: bool = True,
     segment: int = SEGMENT,
+    margins: tuple[int, int] = (0, 0),
 ) -> tuple[torch.Tensor, int]:
     """:meth:`CNN1D.embed` of every window of ``X`` (N, T, C, as recorded; ``normalise`` maps
     samples to the network's input) and how many windows shared their convolutions.
 
     With ``share`` and a translation-equivariant network, windows in runs
     (:func:`overlap_runs`) are computed a segment of the continuous signal at a time; the
-    rest, and everything without ``share``, ``batch`` windows at a time alone. Call under
-    :func:`torch.inference_mode` with the network in eval mode."""
+    rest, and everything without ``share``, ``batch`` windows at a time alone. ``margins``:
+    samples (before, after) each window takes with it, as :func:`with_margins` gives them;
+    a run's segments are then cut from its signal with the margins around it, never from
+    windows with margins built first (one copy of the samples instead of two, and the runs
+    found once). Call under :func:`torch.inference_mode` with the network in eval mode."""
     X = np.asarray(X, np.float32)
+    before, after = margins
+    hop1: int | None = None
+    if before or after:
+        hop1 = find_hop(X, 1) if share and net.equivariant else None
+        if hop1 is None or hop1 % net.pool_product:  # no run can share: each window alone
+            return embed_windows(net, with_margins(X, before, after), normalise, batch, False, segment)
     n = len(X)
+    length = before + X.shape[1] + after  # what one window is to the network
     parts: list[tuple[torch.Tensor, torch.Tensor]] = []  #: (window indices, their embeddings)
     alone = np.ones(n, bool)
-    hop = find_hop(X, net.pool_product) if share and net.equivariant else None
+    hop = (hop1 if before or after else find_hop(X, net.pool_product)) if share and net.equivariant else None
     if hop is not None:
         step = hop // net.pool_product  # steps of the last feature map between windows
-        segments: dict[int, list[int]] = {}  #: windows per segment -> first windows
+        segments: dict[
+            int, list[tuple[int, int, int]]
+        ] = {}  #: windows per segment -> (run, its offset, window)
+        signals: list[np.ndarray] = []  #: each run's signal with its margins
         for a, b in overlap_runs(X, hop):
             alone[a:b] = False
+            signal = np.concatenate([X[a : b - 1, :hop].reshape(-1, X.shape[2]), X[b - 1]])
+            if before or after:  # the run's ends repeat its first and last sample (with_margins)
+                signal = np.concatenate(
+                    [np.repeat(signal[:1], before, axis=0), signal, np.repeat(signal[-1:], after, axis=0)]
+                )
+            signals.append(signal)
             s = a
             while s < b:
                 m = min(segment, b - s)
                 if b - s - m == 1:  # the last window joins this segment rather than go alone
                     m += 1
-                segments.setdefault(m, []).append(s)
+                segments.setdefault(m, []).append((len(signals) - 1, s - a, s))
                 s += m
         per_batch = max(1, batch // segment)
         for m, firsts in segments.items():
+            span = (m - 1) * hop + length  # a segment's samples
             for g in range(0, len(firsts), per_batch):
                 group = firsts[g : g + per_batch]
-                signal = np.stack(
-                    [
-                        np.concatenate([X[s : s + m - 1, :hop].reshape(-1, X.shape[2]), X[s + m - 1]])
-                        for s in group
-                    ]
-                )
+                signal = np.stack([signals[r][k * hop : k * hop + span] for r, k, _ in group])
                 h = net.features(torch.from_numpy(normalise(signal)).transpose(1, 2))
                 width = h.shape[2] - (m - 1) * step  # one window's last feature map
                 w = h.unfold(2, width, step)  # (segments, filters, m, width)
                 pooled = torch.cat([w.mean(dim=3), w.amax(dim=3)], dim=1).transpose(1, 2)
-                index = torch.from_numpy(np.concatenate([np.arange(s, s + m) for s in group]))
+                index = torch.from_numpy(np.concatenate([np.arange(s, s + m) for _, _, s in group]))
                 parts.append((index, pooled.reshape(len(group) * m, -1)))
     rest = np.flatnonzero(alone)
     for i in range(0, len(rest), batch):
         idx = rest[i : i + batch]
-        xb = torch.from_numpy(np.ascontiguousarray(normalise(X[idx])))
+        xs = X[idx]
+        if before or after:
+            xs = np.pad(xs, ((0, 0), (before, after), (0, 0)), mode="edge")
+        xb = torch.from_numpy(np.ascontiguousarray(normalise(xs)))
         parts.append((torch.from_numpy(idx), net.embed(xb)))
     if not parts:
         return torch.zeros(0, 2 * _last_width(net)), 0

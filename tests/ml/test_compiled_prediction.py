@@ -191,6 +191,41 @@ def test_both_layouts_of_the_native_kernel_give_lightgbms_very_scores(monkeypatc
     np.testing.assert_array_equal(walked.raw_scores(F), small.predict(F, raw_score=True))
 
 
+def test_the_native_kernel_reads_rows_in_any_layout_to_the_same_scores() -> None:
+    """A session's prediction keeps its features feature by feature: the kernel reads such rows
+    (and slices of them, and of C-ordered rows) where they lie, to the very scores of the same
+    rows C-contiguous, for both layouts of the trees; a layout it cannot read is copied first."""
+    import lightgbm as lgb
+
+    _needs_engine("native")
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((2000, 10))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    params = {"objective": "multiclass", "num_class": 3, "verbose": -1, "min_data_in_leaf": 3}
+    for leaves, layout in ((16, "masks"), (100, "levels")):
+        booster = lgb.train({**params, "num_leaves": leaves}, lgb.Dataset(X, y), num_boost_round=4)
+        trees = compile_booster(booster, "native")
+        assert trees is not None and trees.layout == layout
+        F = _wild_rows(rng, 301, 10)
+        want = trees.raw_scores(F)
+        np.testing.assert_array_equal(want, booster.predict(F, raw_score=True))
+        by_feature = np.ascontiguousarray(F.T).T  # (301, 10), each feature's rows side by side
+        wide = np.ascontiguousarray(np.concatenate([F, F], axis=1))
+        for G in (
+            by_feature,
+            by_feature[37:250],
+            np.ascontiguousarray(np.concatenate([F, F]).T).T[301:],  # a feature's run longer than the rows
+            wide[:, :10],  # rows with a stride beyond their features
+            F[::-1],  # negative steps: copied, then read
+        ):
+            rows = np.asarray(G)
+            expect = booster.predict(np.ascontiguousarray(rows), raw_score=True)
+            np.testing.assert_array_equal(trees.raw_scores(rows), expect)
+            np.testing.assert_array_equal(trees.predict(rows), trees.predict(np.ascontiguousarray(rows)))
+        assert compiled_trees.element_strides(by_feature) == (1, 301)
+        assert compiled_trees.element_strides(F[::-1]) is None
+
+
 def _raise_too_many_leaves(*_args: object) -> None:
     raise compiled_trees._TooManyLeaves
 
@@ -254,6 +289,12 @@ def test_window_features_in_parallel_batches_equal_each_window_alone() -> None:
     alone = np.concatenate([window_features(X[i : i + 1], 25.0, tri, un) for i in picks])
     np.testing.assert_allclose(fast[picks], alone, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(fast, window_features(X, 25.0, tri, un))
+    # feature by feature, as a session's first pass stores them: the same numbers transposed
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        by_feature = window_features_parallel(X, ch, un, 25.0, pool, transposed=True)
+    assert by_feature.flags.c_contiguous and by_feature.shape == fast.T.shape
+    np.testing.assert_array_equal(by_feature, fast.T)
+    assert window_features_parallel(X[:0], ch, un, 25.0, transposed=True).shape == (fast.shape[1], 0)
 
 
 def test_window_features_on_real_data_equal_each_window_alone() -> None:

@@ -118,6 +118,28 @@ def test_shared_windows_with_margins_give_the_windows_alone(name: str) -> None:
         np.testing.assert_allclose(m.predict_proba(X, batch=batch, share=False), expected, atol=2e-6)
 
 
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("extra", [0, 1])
+def test_margins_cut_with_each_segment_equal_windows_with_margins_built_first(name: str, extra: int) -> None:
+    """The trunk takes each run's segments with their margins straight from the windows: the
+    very embeddings of the windows with margins built first (:func:`with_margins`), runs, gaps,
+    a lone window and a broken run alike; with a hop that is not a multiple of the pools'
+    product (``extra``) no window can share, and every one goes alone with its margins."""
+    cfg = CONFIGS[name]
+    rng = np.random.default_rng(11)
+    net = inference_network(random_net(cfg))
+    m = member(net, cfg, rng)
+    X, _ = session_like(rng, 4 * pool_product(cfg) + extra)
+    with torch.inference_mode():
+        direct, shared = embed_windows(net, X, m.normalise, batch=8, segment=4, margins=margins(cfg))
+        built, shared_built = embed_windows(
+            net, with_margins(X, *margins(cfg)), m.normalise, batch=8, segment=4
+        )
+    assert shared == shared_built
+    assert (shared == 0) == (extra and pool_product(cfg) > 1)
+    assert torch.equal(direct, built)
+
+
 def test_cutting_a_session_into_calls_changes_only_the_windows_at_the_cut() -> None:
     """The exact deviation: the last window before a cut loses its real margin after it, the
     first after the cut its margin before it (the end sample repeated instead); every other
