@@ -16,7 +16,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -42,7 +41,7 @@ from harlab.ml.context import (
 from harlab.ml.dataset import SessionWindows, session_windows
 from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, ModelInfo
 from harlab.ml.shared_trunk import find_hop
-from harlab.ml.smoothing import segments_from_windows, smooth
+from harlab.ml.smoothing import SmoothingStream, segments_from_windows
 from harlab.ml.training import set_threads
 
 __all__ = [
@@ -188,10 +187,12 @@ def _run_batches(
     progress: Callable[[int, int], None] | None,
     offset: int,
     total: int,
+    on_result: Callable[[np.ndarray], None] | None = None,
 ) -> np.ndarray:
     """Probabilities of the windows of ``batches`` on ``pool``, ``2 n`` batches ahead (not the
     whole set, and across the blocks of a session: no worker waits for a block's last batch),
-    reporting ``(offset + done, total)`` as they finish in order."""
+    reporting ``(offset + done, total)`` as they finish in order, and handing each batch's
+    probabilities to ``on_result`` (on this thread, in order) while the workers go on."""
 
     def one(b: _Batch) -> np.ndarray:
         return model.predict_proba(*b)
@@ -207,6 +208,8 @@ def _run_batches(
         nxt = next(batches, None)
         if nxt is not None:
             pending.append(pool.submit(one, nxt))
+        if on_result is not None:
+            on_result(out[-1])
         if progress:
             progress(offset + done, total)  # may raise to cancel: the batches not yet started are dropped
     return np.concatenate(out) if out else np.zeros((0, len(model.classes)), np.float32)
@@ -283,8 +286,6 @@ class _Pass:
     motion: tuple[np.ndarray, np.ndarray] | None
     medians: np.ndarray | None
     sizes: list[int]
-    #: where each block's windows were written (``{k}.x``), or None when they were not kept
-    window_dir: Path | None = None
 
 
 def _first_pass(
@@ -296,12 +297,10 @@ def _first_pass(
     feature_dir: Path | None,
     progress: Callable[[int, int], None] | None,
     expected: int,
-    window_dir: Path | None = None,
 ) -> _Pass:
-    """Window times, each window's gravity and motion, (``feature_dir``) the window features
-    of each block written there transposed, and (``window_dir``) the block's windows written
-    there as they are, block by block; then the features' medians one group of columns at a
-    time, read back from those files."""
+    """Window times, each window's gravity and motion, and (``feature_dir``) the window features
+    of each block written there feature by feature (by the workers that compute them), block by
+    block; then the features' medians one group of columns at a time, read back from those files."""
     info = model.info
     starts: list[np.ndarray] = []
     ends: list[np.ndarray] = []
@@ -315,8 +314,6 @@ def _first_pass(
         ends.append(sw.end)
         # the motion on a worker beside the features' batches, not on this thread while they wait
         moving = pool.submit(window_motion, sw.X, info.channels, info.units)
-        # the windows kept for the second pass, written on a worker (numpy writes without the GIL)
-        keeping = None if window_dir is None else pool.submit(sw.X.tofile, window_dir / f"{k}.x")
         if feature_dir is not None:
             FT = window_features_parallel(
                 sw.X, info.channels, info.units, info.rate_hz, pool, transposed=True
@@ -324,8 +321,6 @@ def _first_pass(
             n_feat = FT.shape[0]
             FT.tofile(feature_dir / f"{k}.f32")
             del FT
-        if keeping is not None:
-            keeping.result()
         wm = moving.result()
         if wm is None:
             accel = False
@@ -361,48 +356,7 @@ def _first_pass(
             medians[c0:c1] = row_medians(cols)
 
         list(pool.map(column_medians, range(0, n_feat, group)))  # the groups on every worker
-    return _Pass(start, end, motion, medians, sizes, window_dir)
-
-
-#: free space the temporary directory keeps beside a session's windows and features written there
-_SPARE_BYTES = 1 << 30
-
-
-def _room_for_windows(tmp: Path, expected: int, info: ModelInfo) -> bool:
-    """Whether the first pass writes each block's windows to ``tmp`` for the second to read back
-    rather than cut again (cutting resamples every stream onto the grid: about a sixteenth of a
-    day's CPU time): when the windows and their features fit with :data:`_SPARE_BYTES` to spare
-    (a week at 50 Hz, 6 channels: 1.5 GB of windows)."""
-    need = expected * 4 * (info.n_time * len(info.channels) + 2048)  # windows, and features at most
-    try:
-        return shutil.disk_usage(tmp).free > need + _SPARE_BYTES
-    except OSError:
-        return False
-
-
-def _second_pass_windows(
-    first: _Pass, session: Session, info: ModelInfo, stride_s: float | None, block_s: float, pad: int
-) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
-    """(index, windows, the next block's first ``pad`` windows or None) of each block the first
-    pass saw: read back from where it wrote them, or (when it kept none) cut again, one block
-    ahead on a thread of its own, and checked against the first pass's counts."""
-    shape = (info.n_time, len(info.channels))
-    if first.window_dir is not None:
-        wdir = first.window_dir
-        for k, nb in enumerate(first.sizes):
-            X = np.fromfile(wdir / f"{k}.x", np.float32).reshape(nb, *shape)
-            head = None
-            if pad and k + 1 < len(first.sizes):
-                count = min(pad, first.sizes[k + 1]) * shape[0] * shape[1]
-                head = np.fromfile(wdir / f"{k + 1}.x", np.float32, count=count).reshape(-1, *shape)
-            yield k, X, head
-            (wdir / f"{k}.x").unlink()  # read: the disk it took is given back as the pass goes on
-        return
-    cut = _ahead(session_blocks(session, info, stride_s, block_s))
-    for k, sw, nxt in _with_next(cut, pad > 0):
-        if k >= len(first.sizes) or len(sw.start) != first.sizes[k]:
-            raise HarlabError("the session changed while it was being predicted")
-        yield k, sw.X, None if nxt is None else nxt.X[:pad]
+    return _Pass(start, end, motion, medians, sizes)
 
 
 def _block_features(feature_dir: Path, k: int, n: int) -> np.ndarray:
@@ -437,8 +391,9 @@ def predict_session(
     sm = smoothing or SmoothingConfig()
     info = model.info
     stride = info.stride_s if stride_s is None else stride_s
-    probs, start, end, orientation = _predict_blocks(model, session, stride_s, block_s, progress, workers)
-    labels = smooth(probs, start, stride, sm.p_switch, sm.min_duration_s)
+    probs, start, end, orientation, labels = _predict_blocks(
+        model, session, stride_s, block_s, progress, workers, sm
+    )
     segs = segments_from_windows(labels, probs, start, end, stride, info.classes, annotator=info.name)
     track = PredictionTrack(
         name=name or f"{info.track}-predicted",
@@ -474,10 +429,12 @@ def _predict_blocks(
     block_s: float,
     progress: Callable[[int, int], None] | None,
     workers: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Probabilities, window starts and ends, and the wearing orientation of a whole session,
-    block by block: a first pass for what is per recording (the reference, the feature medians,
-    keeping each block's window features in a temporary file), a second for the probabilities."""
+    sm: SmoothingConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]:
+    """Probabilities, window starts and ends, the wearing orientation and the smoothed classes
+    (``sm``) of a whole session, block by block: a first pass for what is per recording (the
+    reference, the feature medians, keeping each block's window features in a temporary file),
+    a second for the probabilities, smoothed as they come (:class:`SmoothingStream`)."""
     info = model.info
     stride = info.stride_s if stride_s is None else stride_s
     n_threads = workers or prediction_workers()
@@ -495,10 +452,7 @@ def _predict_blocks(
                     pool.submit(m.compiled) for m in model.members if isinstance(m, BoostedFeaturesMember)
                 ]
                 fdir = Path(tmp) if keep_features else None
-                wdir = Path(tmp) / "windows" if _room_for_windows(Path(tmp), expected, info) else None
-                if wdir is not None:
-                    wdir.mkdir()
-                first = _first_pass(model, session, stride_s, block_s, pool, fdir, progress, expected, wdir)
+                first = _first_pass(model, session, stride_s, block_s, pool, fdir, progress, expected)
                 for f in compiling:
                     f.result()
                 n = len(first.start)
@@ -519,21 +473,29 @@ def _predict_blocks(
 
                 def blocks() -> Iterator[_Batch]:
                     tail: np.ndarray | None = None  # the previous block's last windows
-                    for k, X, head in _second_pass_windows(first, session, info, stride_s, block_s, pad):
-                        nb = len(X)
+                    cut = _ahead(session_blocks(session, info, stride_s, block_s))
+                    for k, sw, nxt in _with_next(cut, pad > 0):
+                        nb = len(sw.start)
+                        if k >= len(first.sizes) or nb != first.sizes[k]:
+                            raise HarlabError("the session changed while it was being predicted")
                         context = (
                             RecordingReferences(table, np.zeros(nb, np.intp))
                             if model.needs_references
                             else None
                         )
                         feats = _block_features(fdir, k, nb) if fdir is not None else None
-                        yield from _batches_of(X, context, feats, BATCH, pad, tail, head)
+                        head = None if nxt is None else nxt.X[:pad]
+                        yield from _batches_of(sw.X, context, feats, BATCH, pad, tail, head)
                         # a copy: a view would hold the whole block
-                        tail = X[max(0, len(X) - pad) :].copy() if pad else None
+                        tail = sw.X[max(0, len(sw.X) - pad) :].copy() if pad else None
 
-                probs = _run_batches(model, blocks(), pool, n_threads, progress, n, 2 * n)
+                smoothing = SmoothingStream(
+                    first.start, len(info.classes), stride, sm.p_switch, sm.min_duration_s
+                )
+                probs = _run_batches(model, blocks(), pool, n_threads, progress, n, 2 * n, smoothing.feed)
+                labels = smoothing.labels(probs)
             finally:  # a cancel (progress raising) drops the batches not yet started
                 pool.shutdown(wait=True, cancel_futures=True)
     finally:
         torch.set_num_threads(prev)
-    return probs, first.start, first.end, orientation
+    return probs, first.start, first.end, orientation, labels

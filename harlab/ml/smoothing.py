@@ -37,41 +37,88 @@ def viterbi_sticky(probs: np.ndarray, p_switch: float) -> np.ndarray:
 
     Uses the structure of the matrix (one stay value, one switch value) so each step
     is O(K) instead of O(K²): the best predecessor is either the state itself or the
-    overall best state.
+    overall best state. (:class:`StickyViterbi` fed all of ``probs`` at once.)
     """
-    n, k = probs.shape
-    if n == 0:
-        return np.zeros(0, np.int64)
-    if k == 1 or p_switch <= 0:
-        return np.full(n, int(probs.sum(0).argmax()), np.int64) if p_switch <= 0 else np.zeros(n, np.int64)
-    p_switch = min(float(p_switch), 1 - 1e-9)
-    log_e = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0))
-    log_stay = np.log1p(-p_switch)
-    log_move = np.log(p_switch / (k - 1))
-    # per step only which states stayed and the best state (a state that did not stay came
-    # from it), each step's arrays written in place: a day's 67,500 steps are a Python loop
-    keep = np.empty((n, k), bool)
-    best = np.zeros(n, np.int64)
-    delta = log_e[0].copy()
-    stay = np.empty(k)
-    for t in range(1, n):
-        b = delta.argmax()
-        best[t] = b
-        np.add(delta, log_stay, out=stay)
-        move = delta[b] + log_move
-        kt = keep[t]
-        np.greater_equal(stay, move, out=kt)
-        delta.fill(move)
-        np.copyto(delta, stay, where=kt)
-        delta += log_e[t]
-    path = np.empty(n, np.int64)
-    state = int(delta.argmax())
-    path[-1] = state
-    for t in range(n - 1, 0, -1):
-        if not keep[t, state]:
-            state = int(best[t])
-        path[t - 1] = state
-    return path
+    v = StickyViterbi(probs.shape[1], p_switch)
+    v.feed(probs)
+    return v.path()
+
+
+class StickyViterbi:
+    """:func:`viterbi_sticky` fed a chain's probabilities a part at a time, in order: a session's
+    prediction hands it each batch as it finishes, so the forward steps (a Python loop over
+    every window: 1.5 s of a week) run while the workers compute, and only the way back is left
+    for the end. The steps and their numbers are the same whatever the parts."""
+
+    def __init__(self, k: int, p_switch: float) -> None:
+        self.k = k
+        self.p_switch = float(p_switch)
+        self.n = 0
+        self._sum = np.zeros(k)  #: the probabilities' sum (what a p_switch of 0 decides by)
+        self._keep: list[np.ndarray] = []  #: per part, which states stayed at each step
+        self._best: list[np.ndarray] = []  #: per part, the best state before each step
+        self._delta: np.ndarray | None = None
+        if k > 1 and self.p_switch > 0:
+            p = min(self.p_switch, 1 - 1e-9)
+            self._log_stay = np.log1p(-p)
+            self._log_move = np.log(p / (k - 1))
+
+    def feed(self, probs: np.ndarray) -> None:
+        """The chain's next windows' probabilities (n, K)."""
+        n = len(probs)
+        if n == 0:
+            return
+        self.n += n
+        if self.k == 1:
+            return
+        if self.p_switch <= 0:
+            self._sum += probs.sum(0)
+            return
+        log_e = np.log(np.clip(probs.astype(np.float64), 1e-12, 1.0))
+        # per step only which states stayed and the best state (a state that did not stay came
+        # from it), each step's arrays written in place: a day's 67,500 steps are a Python loop
+        keep = np.empty((n, self.k), bool)
+        best = np.zeros(n, np.int64)
+        first = 0
+        if self._delta is None:
+            self._delta = log_e[0].copy()
+            first = 1
+        delta = self._delta
+        log_stay, log_move = self._log_stay, self._log_move
+        stay = np.empty(self.k)
+        for t in range(first, n):
+            b = delta.argmax()
+            best[t] = b
+            np.add(delta, log_stay, out=stay)
+            move = delta[b] + log_move
+            kt = keep[t]
+            np.greater_equal(stay, move, out=kt)
+            delta.fill(move)
+            np.copyto(delta, stay, where=kt)
+            delta += log_e[t]
+        self._keep.append(keep)
+        self._best.append(best)
+
+    def path(self) -> np.ndarray:
+        """The most probable path (N,) of every window fed so far."""
+        n = self.n
+        if n == 0:
+            return np.zeros(0, np.int64)
+        if self.k == 1:
+            return np.zeros(n, np.int64)
+        if self.p_switch <= 0:
+            return np.full(n, int(self._sum.argmax()), np.int64)
+        assert self._delta is not None
+        keep = np.concatenate(self._keep)
+        best = np.concatenate(self._best)
+        path = np.empty(n, np.int64)
+        state = int(self._delta.argmax())
+        path[-1] = state
+        for t in range(n - 1, 0, -1):
+            if not keep[t, state]:
+                state = int(best[t])
+            path[t - 1] = state
+        return path
 
 
 def _runs(labels: np.ndarray) -> list[list[int]]:
@@ -122,12 +169,50 @@ def smooth(
     min_duration_s: float = 0.0,
 ) -> np.ndarray:
     """Smoothed class index per window (HMM then minimum duration), chain by chain."""
-    out = probs.argmax(1).astype(np.int64) if len(probs) else np.zeros(0, np.int64)
-    min_windows = int(np.ceil(min_duration_s / stride_s - 1e-9)) if min_duration_s > 0 else 0
-    for a, b in chains(start, stride_s):
-        lab = viterbi_sticky(probs[a:b], p_switch) if p_switch else out[a:b]
-        out[a:b] = enforce_min_duration(lab, probs[a:b], min_windows)
-    return out
+    stream = SmoothingStream(
+        start, probs.shape[1] if probs.ndim == 2 else 1, stride_s, p_switch, min_duration_s
+    )
+    stream.feed(probs)
+    return stream.labels(probs)
+
+
+class SmoothingStream:
+    """:func:`smooth` of windows at ``start`` whose probabilities come a part at a time, in order
+    (a session's batches as they finish): each chain's HMM steps run as its windows arrive
+    (:class:`StickyViterbi`), the way back and the minimum duration at the end."""
+
+    def __init__(
+        self,
+        start: np.ndarray,
+        k: int,
+        stride_s: float,
+        p_switch: float | None = 0.02,
+        min_duration_s: float = 0.0,
+    ) -> None:
+        self.chains = chains(start, stride_s)
+        self.n = len(start)
+        self.p_switch = p_switch
+        self.min_windows = int(np.ceil(min_duration_s / stride_s - 1e-9)) if min_duration_s > 0 else 0
+        self._hmm = [StickyViterbi(k, p_switch) for _ in self.chains] if p_switch else []
+        self._fed = 0
+
+    def feed(self, probs: np.ndarray) -> None:
+        """The next windows' probabilities (n, K), split among the chains they belong to."""
+        lo, hi = self._fed, self._fed + len(probs)
+        self._fed = hi
+        for hmm, (a, b) in zip(self._hmm, self.chains, strict=False):  # no HMM: nothing to step
+            if a < hi and b > lo:
+                hmm.feed(probs[max(a, lo) - lo : min(b, hi) - lo])
+
+    def labels(self, probs: np.ndarray) -> np.ndarray:
+        """The smoothed class of every window, once all ``probs`` (N, K) were fed."""
+        if self._fed != self.n or len(probs) != self.n:
+            raise ValueError(f"smoothing {self.n} windows, {self._fed} fed and {len(probs)} given")
+        out = probs.argmax(1).astype(np.int64) if len(probs) else np.zeros(0, np.int64)
+        for i, (a, b) in enumerate(self.chains):
+            lab = self._hmm[i].path() if self.p_switch else out[a:b]
+            out[a:b] = enforce_min_duration(lab, probs[a:b], self.min_windows)
+        return out
 
 
 def segments_from_windows(

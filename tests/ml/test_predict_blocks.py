@@ -107,31 +107,6 @@ def test_blocks_equal_one_piece_for_an_ensemble_with_a_network(ensemble) -> None
     _assert_same(predict_session(ensemble, s, add=False, block_s=13.0), whole, ensemble, one)
 
 
-@pytest.mark.parametrize("model_name", ["ensemble", "margins_ensemble"])
-def test_without_room_for_the_windows_the_second_pass_cuts_them_again(
-    model_name, request, monkeypatch
-) -> None:
-    """The first pass writes each block's windows for the second to read back when the temporary
-    directory has room; without (here: a spare margin no disk has), the second pass cuts them
-    again. Both give the very track, across blocks, a gap and missing values, for a "margins"
-    network too (the next block's first windows read back or cut)."""
-    import harlab.ml.predict as predict
-
-    ensemble = request.getfixturevalue(model_name)
-    s = _with_holes(make_session("Q", seed=5, bouts=25), "acc", "gyro", 25.0)
-    start, *_ = _whole(ensemble, s)
-    kept = predict_session(ensemble, s, add=False, block_s=13.0)
-    assert predict._room_for_windows(Path(os.environ.get("TMPDIR", "/tmp")), len(start), ensemble.info)
-    monkeypatch.setattr(predict, "_SPARE_BYTES", 1 << 62)
-    assert not predict._room_for_windows(Path(os.environ.get("TMPDIR", "/tmp")), len(start), ensemble.info)
-    cut = predict_session(ensemble, s, add=False, block_s=13.0)
-    np.testing.assert_array_equal(cut.probabilities, kept.probabilities)
-    np.testing.assert_array_equal(cut.window_start, kept.window_start)
-    assert [(g.label, g.start, g.end) for g in cut.segments] == [
-        (g.label, g.start, g.end) for g in kept.segments
-    ]
-
-
 @pytest.fixture(scope="module")
 def margins_ensemble(tmp_path_factory) -> ActivityModel:
     """The ensemble with a "margins" network: each window takes 49 samples of its recording on

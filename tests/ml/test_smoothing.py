@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from harlab.ml.smoothing import chains, enforce_min_duration, segments_from_windows, smooth, viterbi_sticky
+from harlab.ml.smoothing import (
+    SmoothingStream,
+    chains,
+    enforce_min_duration,
+    segments_from_windows,
+    smooth,
+    viterbi_sticky,
+)
 
 
 def _probs(labels, k=3, conf=0.7):
@@ -93,3 +101,30 @@ def test_sticky_viterbi_finds_the_most_probable_path_of_the_full_hmm():
         assert np.isclose(
             _path_score(tied, got, p_switch), _path_score(tied, _full_viterbi(tied, p_switch), p_switch)
         )
+
+
+def test_smoothing_fed_in_parts_equals_smoothing_at_once():
+    """A session's prediction feeds each batch's probabilities as it finishes: whatever the parts
+    (within a chain, across a gap, one window, none), the classes equal :func:`smooth` of all of
+    them at once, for the HMM with and without a minimum duration and for no HMM at all."""
+    rng = np.random.default_rng(3)
+    stride = 1.0
+    start = np.concatenate([np.arange(0.0, 300.0), np.arange(400.0, 431.0), [500.0], np.arange(600.0, 700.0)])
+    truth = np.repeat(rng.integers(0, 4, 80), rng.integers(3, 20, 80))[: len(start)]
+    assert len(truth) == len(start)
+    probs = rng.dirichlet(np.full(4, 0.5), len(start)).astype(np.float32)
+    probs[np.arange(len(start)), truth] += 0.6
+    probs /= probs.sum(1, keepdims=True)
+    for p_switch, min_s in ((0.02, 0.0), (0.1, 5.0), (None, 3.0), (0.3, 0.0)):
+        whole = smooth(probs, start, stride, p_switch, min_s)
+        assert len(np.unique(whole)) > 1
+        for cuts in ([], [1, 2, 299, 300, 331, 332, 333], sorted(rng.choice(len(start), 25, replace=False))):
+            stream = SmoothingStream(start, 4, stride, p_switch, min_s)
+            edges = [0, *cuts, len(start)]
+            for a, b in zip(edges[:-1], edges[1:], strict=True):
+                stream.feed(probs[a:b])  # some parts are empty
+            np.testing.assert_array_equal(stream.labels(probs), whole)
+    half = SmoothingStream(start, 4, stride)
+    half.feed(probs[:100])
+    with pytest.raises(ValueError, match="fed"):
+        half.labels(probs)
