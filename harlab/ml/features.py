@@ -240,27 +240,28 @@ def _features_v2(
         for t in triads:
             if units[t[0]] in GYRO_UNITS:
                 views += _split_by_axis(x[:, :, list(t)], gravity_unit)
-    # (N, V, T): one channel of one window per row, each view copied once into its rows (a view
-    # is (N, T, k) channels or one (N, T))
+    # (V, N, T): one channel of one window per row, view by view, each view copied once into its
+    # rows as one contiguous run (a view is (N, T, k) channels or one (N, T)); the orientation-free
+    # views are then the rows' contiguous tail, which the cadence takes without a copy
     n_views = sum(w.shape[2] if w.ndim == 3 else 1 for w in views)
-    rows = np.empty((n, n_views, x.shape[1]), np.result_type(*views))
+    rows = np.empty((n_views, n, x.shape[1]), np.result_type(*views))
     j = 0
     for w in views:
         if w.ndim == 2:
-            rows[:, j] = w
+            rows[j] = w
             j += 1
         else:
-            rows[:, j : j + w.shape[2]] = w.transpose(0, 2, 1)
+            rows[j : j + w.shape[2]] = w.transpose(2, 0, 1)
             j += w.shape[2]
     del views, jerk
     flat = rows.reshape(-1, x.shape[1])
     mean, cen = _centred(flat)
-    cols = [s.reshape(n, -1) for s in _stats(flat, rate_hz, (mean, cen))]
+    # each statistic (V * N,) view by view -> (N, V), the columns in the order of the views
+    cols = [s.reshape(n_views, n).T for s in _stats(flat, rate_hz, (mean, cen))]
     free = 2 * x.shape[2]  # the views after the per-channel signal and jerk are orientation-free
     if n_views > free:
-        free_cen = cen.reshape(n, n_views, -1)[:, free:].reshape(-1, x.shape[1])
-        free_rows = rows[:, free:].reshape(-1, x.shape[1])
-        cols += [s.reshape(n, -1) for s in _cadence(free_rows, rate_hz, free_cen)]
+        free_cen = cen[free * n :]
+        cols += [s.reshape(n_views - free, n).T for s in _cadence(free_cen, rate_hz, free_cen)]
     if extra:
         cols.append(np.stack(extra, axis=1))
     return np.concatenate(cols, axis=1)
