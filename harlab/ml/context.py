@@ -33,7 +33,7 @@ is NaN and the features are missing values, which LightGBM routes on its own.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any
 
 import numpy as np
@@ -255,34 +255,50 @@ def window_features_parallel(
     transposed: bool = False,
 ) -> np.ndarray:
     """The current version's window features of X (N, T, C), in batches on ``executor``'s
-    threads (one batch at a time without). ``transposed``: as (F, N), feature by feature, each
-    batch's columns written by the thread that computed them (what a session's prediction
-    stores: no transpose of the whole on one thread afterwards)."""
+    threads (one batch at a time without). ``transposed``: as (F, N), feature by feature
+    (:func:`submit_window_features`)."""
+    if transposed:
+        out, batches = submit_window_features(X, channels, units, rate_hz, executor)
+        for f in batches:
+            f.result()
+        return out
     triads = find_triads(channels, units)
-    out = (
-        np.empty((n_features(X.shape[1], X.shape[2], rate_hz, triads, units), len(X)), np.float32)
-        if transposed
-        else None
-    )
 
-    def batch(i: int) -> np.ndarray | None:
-        F = window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
-        if out is None:
-            return F
-        out[:, i : i + len(F)] = F.T
-        return None
+    def batch(i: int) -> np.ndarray:
+        return window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units)
 
     starts = range(0, len(X), _FEATURE_BATCH)
-    parts = [
-        F
-        for F in (executor.map(batch, starts) if executor is not None else map(batch, starts))
-        if F is not None
-    ]
-    if out is not None:
-        return out
+    parts = list(executor.map(batch, starts) if executor is not None else map(batch, starts))
     if not parts:
         return window_features(X[:0], rate_hz, triads, units)
     return np.concatenate(parts)
+
+
+def submit_window_features(
+    X: np.ndarray,
+    channels: Sequence[str],
+    units: Sequence[str],
+    rate_hz: float,
+    executor: Executor | None = None,
+) -> tuple[np.ndarray, list[Future[None]]]:
+    """The current version's window features of X (N, T, C) as (F, N), feature by feature (what
+    a session's prediction stores: no transpose of the whole on one thread afterwards), and the
+    batches' futures: each batch's columns are written by the thread that computed them, and
+    the array is complete once every future is done. Returning before that lets a caller queue
+    the next block's batches behind these, so the workers never wait between blocks. Without
+    ``executor`` the batches run here, one at a time, before returning."""
+    triads = find_triads(channels, units)
+    out = np.empty((n_features(X.shape[1], X.shape[2], rate_hz, triads, units), len(X)), np.float32)
+
+    def batch(i: int) -> None:
+        out[:, i : i + _FEATURE_BATCH] = window_features(X[i : i + _FEATURE_BATCH], rate_hz, triads, units).T
+
+    starts = range(0, len(X), _FEATURE_BATCH)
+    if executor is None:
+        for i in starts:
+            batch(i)
+        return out, []
+    return out, [executor.submit(batch, i) for i in starts]
 
 
 def references_by_recording(

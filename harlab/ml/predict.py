@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ from harlab.ml.context import (
     reference_from_motion,
     reference_size,
     row_medians,
+    submit_window_features,
     window_features_parallel,
     window_motion,
 )
@@ -61,6 +63,10 @@ __all__ = [
 BLOCK_S = 4 * 3600.0
 #: windows per batch of a worker thread
 BATCH = 2048
+#: seconds of windows in a session's first block, each next one twice as long up to the block
+#: length (:func:`session_blocks`): the workers wait for the first block to be cut (90 ms for four
+#: hours at 50 Hz, 6 ms for a quarter of an hour), the later ones are cut while they work
+FIRST_BLOCK_S = 900.0
 
 
 @dataclass
@@ -149,13 +155,14 @@ def _batches_of(
     batch: int,
     pad: int = 0,
     before: np.ndarray | None = None,
-    after: np.ndarray | None = None,
+    after: Callable[[], np.ndarray | None] | None = None,
 ) -> Iterator[_Batch]:
     """Windows X with their references and features, ``batch`` windows at a time; with ``pad``,
     each batch also carries the ``pad`` windows beside it (:meth:`ActivityModel.halo_windows`):
     from X, and past X's ends from ``before`` (the previous block's last windows) and ``after``
-    (the next block's first), so a "margins" network's windows at the cuts between batches and
-    blocks take their margins from the recording, as in one piece."""
+    (gives the next block's first, asked only by the batches at X's end: the next block is cut
+    while the workers predict this one's), so a "margins" network's windows at the cuts between
+    batches and blocks take their margins from the recording, as in one piece."""
     for i in range(0, len(X), batch):
         j = min(i + batch, len(X))
         yield (
@@ -167,15 +174,22 @@ def _batches_of(
 
 
 def _beside_batch(
-    X: np.ndarray, i: int, j: int, pad: int, before: np.ndarray | None, after: np.ndarray | None
+    X: np.ndarray,
+    i: int,
+    j: int,
+    pad: int,
+    before: np.ndarray | None,
+    after: Callable[[], np.ndarray | None] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``pad`` windows before X[i:j] and the ``pad`` after it (fewer at a recording's ends)."""
+    """The ``pad`` windows before X[i:j] and the ``pad`` after it (fewer at a recording's ends);
+    ``after()`` gives the windows past X's end, asked only when the batch reaches them."""
     lo = X[max(0, i - pad) : i]
     if len(lo) < pad and before is not None and len(before):
         lo = np.concatenate([before[max(0, len(before) - (pad - len(lo))) :], lo])
     hi = X[j : j + pad]
-    if len(hi) < pad and after is not None and len(after):
-        hi = np.concatenate([hi, after[: pad - len(hi)]])
+    beyond = after() if len(hi) < pad and after is not None else None
+    if beyond is not None and len(beyond):
+        hi = np.concatenate([hi, beyond[: pad - len(hi)]])
     return lo, hi
 
 
@@ -216,18 +230,26 @@ def _run_batches(
 
 
 def session_blocks(
-    session: Session, info: ModelInfo, stride_s: float | None = None, block_s: float = BLOCK_S
+    session: Session,
+    info: ModelInfo,
+    stride_s: float | None = None,
+    block_s: float = BLOCK_S,
+    first_s: float | None = None,
 ) -> Iterator[SessionWindows]:
     """The windows of :func:`~harlab.ml.dataset.session_windows`, ``block_s`` seconds of window
-    starts at a time, in order: the same windows, never all in memory.
+    starts at a time, in order: the same windows, never all in memory. ``first_s``: the first
+    block's seconds, each next one twice the one before up to ``block_s`` (a prediction's workers
+    wait only for a short first block to be cut, and each next one is cut while they work on the
+    one before, which takes them longer than cutting one twice its length).
 
     Each block after the first starts at the window after the previous block's last one, so
     its grid is the whole session's (a run of samples is anchored at its first sample, a
     piece after a gap or missing values at its own first point, as in one piece). A block
     without any window (a long gap) moves on by ``block_s``: no window can start in it.
     """
-    if block_s < info.window_s:
-        raise HarlabError(f"a prediction block ({block_s:g} s) must hold a window ({info.window_s:g} s)")
+    for b in (block_s, block_s if first_s is None else first_s):
+        if b < info.window_s:
+            raise HarlabError(f"a prediction block ({b:g} s) must hold a window ({info.window_s:g} s)")
     stride = info.stride_s if stride_s is None else stride_s
     bounds = [s.time_bounds() for s in session.streams.values() if s.n_samples]
     if not bounds:
@@ -237,31 +259,47 @@ def session_blocks(
     tol = (
         0.25 / info.rate_hz
     )  # well under a sample: the window start's own sample is read, not the one before
+    length = block_s if first_s is None else first_s
     while t0 <= end:
-        sw = session_windows(session, info, stride_s, t0 - tol, t0 + block_s + info.window_s)
+        sw = session_windows(session, info, stride_s, t0 - tol, t0 + length + info.window_s)
         if len(sw.start):
             yield sw
             t0 = float(sw.start[-1]) + stride
         else:
-            t0 += block_s
+            t0 += length
+        length = min(block_s, 2 * length)
 
 
-def _with_next(
-    blocks: Iterator[SessionWindows], look: bool
-) -> Iterator[tuple[int, SessionWindows, SessionWindows | None]]:
-    """(index, block, the block after it) for each block of ``blocks``; the block after it only
-    when asked (``look``: a "margins" network's last windows of a block take their margins from
-    the next block's first), since looking ahead holds one block more."""
-    if not look:
-        for k, sw in enumerate(blocks):
-            yield k, sw, None
-        return
-    cur = next(blocks, None)
-    k = 0
-    while cur is not None:
-        nxt = next(blocks, None)
-        yield k, cur, nxt
-        cur, k = nxt, k + 1
+def _first_block_s(block_s: float, info: ModelInfo) -> float:
+    """A session's first block: :data:`FIRST_BLOCK_S`, never longer than the others nor shorter
+    than a window."""
+    return min(block_s, max(FIRST_BLOCK_S, info.window_s))
+
+
+class _Lookahead:
+    """Blocks one at a time, with the next block's first windows when asked (a "margins" network's
+    last windows of a block take their margins from them): the next block is taken from
+    ``blocks`` only then, so the first block's batches start before the second is cut."""
+
+    def __init__(self, blocks: Iterator[SessionWindows], pad: int) -> None:
+        self._blocks = blocks
+        self._pad = pad
+        self._next: SessionWindows | None = None
+        self._taken = False
+
+    def __iter__(self) -> Iterator[SessionWindows]:
+        while True:
+            sw = self._next if self._taken else next(self._blocks, None)
+            self._next, self._taken = None, False
+            if sw is None:
+                return
+            yield sw
+
+    def head(self) -> np.ndarray | None:
+        """The first ``pad`` windows of the block after the current one (None after the last)."""
+        if not self._taken:
+            self._next, self._taken = next(self._blocks, None), True
+        return None if self._next is None else self._next.X[: self._pad]
 
 
 def _ahead(blocks: Iterator[SessionWindows]) -> Iterator[SessionWindows]:
@@ -309,29 +347,47 @@ def _first_pass(
     sizes: list[int] = []
     accel = True
     n_feat = 0
-    for k, sw in enumerate(_ahead(session_blocks(session, info, stride_s, block_s))):
-        starts.append(sw.start)
-        ends.append(sw.end)
-        # the motion on a worker beside the features' batches, not on this thread while they wait
-        moving = pool.submit(window_motion, sw.X, info.channels, info.units)
-        if feature_dir is not None:
-            FT = window_features_parallel(
-                sw.X, info.channels, info.units, info.rate_hz, pool, transposed=True
-            )
+    #: the block whose work is queued on the pool: its index, motion and (features, batches)
+    queued: tuple[int, Future[Any], tuple[np.ndarray, list[Future[None]]] | None] | None = None
+
+    def finish(k: int, moving: Future[Any], feats: tuple[np.ndarray, list[Future[None]]] | None) -> None:
+        """A queued block's results kept: its features written, its motion appended (in order)."""
+        nonlocal accel, n_feat
+        if feats is not None:
+            FT, parts = feats
+            for f in parts:
+                f.result()
             n_feat = FT.shape[0]
-            FT.tofile(feature_dir / f"{k}.f32")
-            del FT
+            FT.tofile(cast(Path, feature_dir) / f"{k}.f32")
         wm = moving.result()
         if wm is None:
             accel = False
         else:
             gus.append(wm[0])
             motions.append(wm[1])
-        sizes.append(len(sw.start))
-        del sw
         if progress:
-            done = sum(sizes)
+            done = sum(sizes[: k + 1])
             progress(min(done, expected), 2 * max(expected, done))
+
+    first_s = _first_block_s(block_s, info)
+    for k, sw in enumerate(_ahead(session_blocks(session, info, stride_s, block_s, first_s))):
+        starts.append(sw.start)
+        ends.append(sw.end)
+        sizes.append(len(sw.start))
+        # this block's motion and features queued behind the previous block's, and only then the
+        # previous block's waited for: the workers go from one block to the next without a pause
+        moving = pool.submit(window_motion, sw.X, info.channels, info.units)
+        feats = (
+            submit_window_features(sw.X, info.channels, info.units, info.rate_hz, pool)
+            if feature_dir is not None
+            else None
+        )
+        if queued is not None:
+            finish(*queued)
+        queued = (k, moving, feats)
+        del sw, moving, feats
+    if queued is not None:
+        finish(*queued)
     start = np.concatenate(starts) if starts else np.zeros(0)
     end = np.concatenate(ends) if ends else np.zeros(0)
     motion = (np.concatenate(gus), np.concatenate(motions)) if accel and gus else None
@@ -473,8 +529,13 @@ def _predict_blocks(
 
                 def blocks() -> Iterator[_Batch]:
                     tail: np.ndarray | None = None  # the previous block's last windows
-                    cut = _ahead(session_blocks(session, info, stride_s, block_s))
-                    for k, sw, nxt in _with_next(cut, pad > 0):
+                    cut = _Lookahead(
+                        _ahead(
+                            session_blocks(session, info, stride_s, block_s, _first_block_s(block_s, info))
+                        ),
+                        pad,
+                    )
+                    for k, sw in enumerate(cut):
                         nb = len(sw.start)
                         if k >= len(first.sizes) or nb != first.sizes[k]:
                             raise HarlabError("the session changed while it was being predicted")
@@ -484,8 +545,7 @@ def _predict_blocks(
                             else None
                         )
                         feats = _block_features(fdir, k, nb) if fdir is not None else None
-                        head = None if nxt is None else nxt.X[:pad]
-                        yield from _batches_of(sw.X, context, feats, BATCH, pad, tail, head)
+                        yield from _batches_of(sw.X, context, feats, BATCH, pad, tail, cut.head)
                         # a copy: a view would hold the whole block
                         tail = sw.X[max(0, len(sw.X) - pad) :].copy() if pad else None
 
