@@ -278,3 +278,46 @@ def test_an_unknown_padding_is_refused_when_a_network_is_built() -> None:
         build_network(CNN1DConfig(padding="causal"), C, 4, T)
     with pytest.raises(HarlabError, match="padding 'causal' is unknown"):
         arch_from_dict({"kind": "cnn1d", "padding": "causal"})
+
+
+def _find_hop_every_shift(X: np.ndarray, multiple: int) -> int | None:
+    """find_hop's definition, every shift compared whole for every probe pair."""
+    n, t = len(X), X.shape[1]
+    hops = range(multiple, t, multiple)
+    if n < 2 or not hops:
+        return None
+    probes = np.unique(np.linspace(0, n - 2, min(16, n - 1)).astype(np.int64))
+    best, best_count = None, 0
+    for hop in hops:
+        count = sum(bool(np.array_equal(X[i, hop:], X[i + 1, : t - hop])) for i in probes)
+        if count > best_count:
+            best, best_count = hop, count
+    return best
+
+
+def test_find_hop_checks_only_the_shifts_the_next_window_can_start_at() -> None:
+    """The candidates (the next window's first sample found at the shift) give the hop that
+    comparing every shift whole gives: runs at many hops, flat windows (every shift fits), runs
+    broken every third window, NaN samples, unrelated windows, one and two windows."""
+    rng = np.random.default_rng(9)
+    sig = rng.normal(size=(3000, C)).astype(np.float32)
+    cases = [windows(sig, hop) for hop in (1, 16, 25, 32, 63)]
+    cases.append(np.ones((30, T, C), np.float32))
+    broken = windows(sig, 16).copy()
+    broken[::3] += 1.0
+    nan = windows(sig, 16).copy()
+    nan[:, 5, 2] = np.nan
+    cases += [
+        broken,
+        nan,
+        rng.normal(size=(40, T, C)).astype(np.float32),
+        windows(sig, 16)[:1],
+        windows(sig, 16)[:2],
+    ]
+    found = set()
+    for X in cases:
+        for multiple in (1, 2, 4, 8, 64, 100):
+            hop = find_hop(X, multiple)
+            assert hop == _find_hop_every_shift(X, multiple)
+            found.add(hop)
+    assert {None, 1, 16, 25, 32, 63} <= found
