@@ -63,10 +63,6 @@ __all__ = [
 BLOCK_S = 4 * 3600.0
 #: windows per batch of a worker thread
 BATCH = 2048
-#: seconds of windows in a session's first block, each next one twice as long up to the block
-#: length (:func:`session_blocks`): the workers wait for the first block to be cut (90 ms for four
-#: hours at 50 Hz, 6 ms for a quarter of an hour), the later ones are cut while they work
-FIRST_BLOCK_S = 900.0
 
 
 @dataclass
@@ -230,26 +226,18 @@ def _run_batches(
 
 
 def session_blocks(
-    session: Session,
-    info: ModelInfo,
-    stride_s: float | None = None,
-    block_s: float = BLOCK_S,
-    first_s: float | None = None,
+    session: Session, info: ModelInfo, stride_s: float | None = None, block_s: float = BLOCK_S
 ) -> Iterator[SessionWindows]:
     """The windows of :func:`~harlab.ml.dataset.session_windows`, ``block_s`` seconds of window
-    starts at a time, in order: the same windows, never all in memory. ``first_s``: the first
-    block's seconds, each next one twice the one before up to ``block_s`` (a prediction's workers
-    wait only for a short first block to be cut, and each next one is cut while they work on the
-    one before, which takes them longer than cutting one twice its length).
+    starts at a time, in order: the same windows, never all in memory.
 
     Each block after the first starts at the window after the previous block's last one, so
     its grid is the whole session's (a run of samples is anchored at its first sample, a
     piece after a gap or missing values at its own first point, as in one piece). A block
     without any window (a long gap) moves on by ``block_s``: no window can start in it.
     """
-    for b in (block_s, block_s if first_s is None else first_s):
-        if b < info.window_s:
-            raise HarlabError(f"a prediction block ({b:g} s) must hold a window ({info.window_s:g} s)")
+    if block_s < info.window_s:
+        raise HarlabError(f"a prediction block ({block_s:g} s) must hold a window ({info.window_s:g} s)")
     stride = info.stride_s if stride_s is None else stride_s
     bounds = [s.time_bounds() for s in session.streams.values() if s.n_samples]
     if not bounds:
@@ -259,21 +247,13 @@ def session_blocks(
     tol = (
         0.25 / info.rate_hz
     )  # well under a sample: the window start's own sample is read, not the one before
-    length = block_s if first_s is None else first_s
     while t0 <= end:
-        sw = session_windows(session, info, stride_s, t0 - tol, t0 + length + info.window_s)
+        sw = session_windows(session, info, stride_s, t0 - tol, t0 + block_s + info.window_s)
         if len(sw.start):
             yield sw
             t0 = float(sw.start[-1]) + stride
         else:
-            t0 += length
-        length = min(block_s, 2 * length)
-
-
-def _first_block_s(block_s: float, info: ModelInfo) -> float:
-    """A session's first block: :data:`FIRST_BLOCK_S`, never longer than the others nor shorter
-    than a window."""
-    return min(block_s, max(FIRST_BLOCK_S, info.window_s))
+            t0 += block_s
 
 
 class _Lookahead:
@@ -369,8 +349,7 @@ def _first_pass(
             done = sum(sizes[: k + 1])
             progress(min(done, expected), 2 * max(expected, done))
 
-    first_s = _first_block_s(block_s, info)
-    for k, sw in enumerate(_ahead(session_blocks(session, info, stride_s, block_s, first_s))):
+    for k, sw in enumerate(_ahead(session_blocks(session, info, stride_s, block_s))):
         starts.append(sw.start)
         ends.append(sw.end)
         sizes.append(len(sw.start))
@@ -529,12 +508,7 @@ def _predict_blocks(
 
                 def blocks() -> Iterator[_Batch]:
                     tail: np.ndarray | None = None  # the previous block's last windows
-                    cut = _Lookahead(
-                        _ahead(
-                            session_blocks(session, info, stride_s, block_s, _first_block_s(block_s, info))
-                        ),
-                        pad,
-                    )
+                    cut = _Lookahead(_ahead(session_blocks(session, info, stride_s, block_s)), pad)
                     for k, sw in enumerate(cut):
                         nb = len(sw.start)
                         if k >= len(first.sizes) or nb != first.sizes[k]:

@@ -107,29 +107,6 @@ def test_blocks_equal_one_piece_for_an_ensemble_with_a_network(ensemble) -> None
     _assert_same(predict_session(ensemble, s, add=False, block_s=13.0), whole, ensemble, one)
 
 
-def test_a_shorter_first_block_gives_the_same_windows_and_track(demo_model, monkeypatch) -> None:
-    """The first block is shorter (the workers start once it is cut): the blocks still give the
-    windows of one piece (to float rounding where a stream is interpolated onto the grid from
-    each block's own anchor, as with blocks of any length), and the same track."""
-    import harlab.ml.predict as predict
-
-    s = _with_holes(
-        synthetic_session(600.0, rate_hz=50.0, streams=["accel", "gyro"], seed=4), "accel", "gyro", 50.0
-    )
-    whole = session_windows(s, demo_model.info)
-    blocks = list(session_blocks(s, demo_model.info, block_s=95.0, first_s=20.0))
-    assert len(blocks[0].start) < len(blocks[1].start)
-    # the grid's times from each block's own anchor: equal to float rounding, as the blocks' are
-    np.testing.assert_allclose(np.concatenate([b.start for b in blocks]), whole.start, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(np.concatenate([b.X for b in blocks]), whole.X, rtol=0, atol=1e-9)
-    with pytest.raises(HarlabError, match="must hold a window"):
-        list(session_blocks(s, demo_model.info, block_s=95.0, first_s=1.0))
-    same = predict_session(demo_model, s, add=False, block_s=95.0)
-    monkeypatch.setattr(predict, "FIRST_BLOCK_S", 20.0)
-    track = predict_session(demo_model, s, add=False, block_s=95.0)
-    _assert_same(track, _whole(demo_model, s), demo_model, same)
-
-
 @pytest.fixture(scope="module")
 def margins_ensemble(tmp_path_factory) -> ActivityModel:
     """The ensemble with a "margins" network: each window takes 49 samples of its recording on
