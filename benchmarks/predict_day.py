@@ -29,7 +29,8 @@ relative columns), ``trees`` (its compiled trees on the same rows), and their su
 The in-run baseline of today's work (``rss.previous``): ``predict_session`` of the revision
 ``--previous-rev`` (its ``harlab`` unpacked from git) in a fresh process on the same session
 and model, beside the current code's (``rss.blocks``): wall and CPU seconds, their ratios, and
-how far the probabilities are apart.
+how far the probabilities are apart; with ``--repeat N``, N runs of each in turns with their
+medians (``rss.turns``: this machine's speed drifts by a fifth within minutes).
 
 Memory (``rss``): ``predict_session`` alone in a fresh process on the same simulated session,
 in blocks of :data:`harlab.ml.predict.BLOCK_S` (``blocks``) beside one block the length of the
@@ -43,6 +44,7 @@ Prints progress on stderr and, as its last line, one JSON object.
     python benchmarks/predict_day.py --days 7        # a week
     python benchmarks/predict_day.py --hours 2 --presets features,cnn1d,ensemble
     python benchmarks/predict_day.py --days 7 --rss-only --no-one-piece
+    python benchmarks/predict_day.py --rss-only --no-one-piece --previous-rev 60333b1 --repeat 5
 """
 
 from __future__ import annotations
@@ -304,6 +306,31 @@ def measure_rss(
     return res
 
 
+def in_turns(path: Path, hours: float, workers: int, code: Path, repeat: int, first: dict) -> dict:
+    """``predict_session`` of this code and of the previous revision (``code``) ``repeat`` times
+    each, in turns (which goes first alternating; the first pair is the one measured already):
+    on a machine whose speed drifts by a fifth within minutes, one pair says little, the medians
+    of interleaved runs more. Every run's wall and CPU seconds, their medians and ratios."""
+    now = [first["blocks"]]
+    before = [first["previous"]]
+    for r in range(1, repeat):
+        for which in ("previous", "now") if r % 2 else ("now", "previous"):
+            res = measure_rss(path, hours, BLOCK_S, workers, code if which == "previous" else None)
+            (before if which == "previous" else now).append(res)
+    out: dict = {"repeat": repeat}
+    for name, runs in (("now", now), ("previous", before)):
+        out[f"{name}_s"] = [r["predict_session_s"] for r in runs]
+        out[f"{name}_cpu_s"] = [r["predict_session_cpu_s"] for r in runs]
+        out[f"{name}_median_s"] = float(np.median(out[f"{name}_s"]))
+        out[f"{name}_median_cpu_s"] = float(np.median(out[f"{name}_cpu_s"]))
+    out["previous_over_now_median_wall"] = round(out["previous_median_s"] / max(out["now_median_s"], 1e-9), 2)
+    out["previous_over_now_median_cpu"] = round(
+        out["previous_median_cpu_s"] / max(out["now_median_cpu_s"], 1e-9), 2
+    )
+    log(f"in turns: {out}")
+    return out
+
+
 def previous_checkout(rev: str, into: Path) -> Path:
     """The ``harlab`` package of git revision ``rev`` unpacked under ``into`` (for a baseline run
     of the previous code in the same run, in a process of its own)."""
@@ -351,6 +378,13 @@ def main(argv: list[str] | None = None) -> int:
         "--previous-rev",
         default="1abb56a",
         help="git revision whose predict_session is the in-run baseline, in a fresh process ('' skips it)",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="predict_session of this code and of --previous-rev this many times each, in turns "
+        "(the medians and every run: a noisy machine's spread)",
     )
     ap.add_argument("--rss-child", help=argparse.SUPPRESS)
     ap.add_argument("--save-probabilities", default="", help=argparse.SUPPRESS)
@@ -406,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
             rss["max_abs_diff_previous_now"] = float(np.abs(now_p - before_p).max()) if len(now_p) else 0.0
             rss["same_class_previous_now"] = float((now_p.argmax(1) == before_p.argmax(1)).mean())
             log(f"previous predict_session: {rss['previous']}")
+            if args.repeat > 1:
+                rss["turns"] = in_turns(path, hours, workers, code, args.repeat, rss)
         if not args.no_one_piece:
             rss["one_piece"] = measure_rss(path, hours, 1e9, workers)
             rss["one_piece_over_blocks_added"] = round(
