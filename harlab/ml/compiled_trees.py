@@ -251,6 +251,27 @@ static double *class_sums(int64_t n_classes) {
     return (double *)calloc((size_t)BLOCK * (size_t)(n_classes > 0 ? n_classes : 1), sizeof(double));
 }
 
+/* What a kernel works in: one block of rows feature by feature (block_buffer) and its sums class by
+   class (class_sums). */
+typedef struct {
+    float *xt;
+    double *acc;
+} scratch_t;
+
+static void scratch_free(scratch_t *s) {
+    free(s->xt);
+    free(s->acc);
+}
+
+/* Both buffers, or -1 (nothing held) when either cannot be had. */
+static int scratch_alloc(scratch_t *s, int64_t n_feat, int64_t n_classes) {
+    s->xt = block_buffer(n_feat);
+    s->acc = class_sums(n_classes);
+    if (s->xt && s->acc) return 0;
+    scratch_free(s);
+    return -1;
+}
+
 /* The block's nb rows of sums written to ob (row by row, as out holds them) and acc zeroed again. */
 static void store_block(double *ob, double *acc, int64_t nb, int64_t n_classes) {
     for (int64_t r = 0; r < nb; ++r)
@@ -267,13 +288,10 @@ int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *roo
                      const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
                      int64_t n_rows, int64_t n_feat, int64_t rs, int64_t cs, double *out) {
     int32_t cur[BLOCK];
-    float *xt = block_buffer(n_feat);
-    double *acc = class_sums(n_classes);
-    if (!xt || !acc) {
-        free(xt);
-        free(acc);
-        return -1;
-    }
+    scratch_t s;
+    if (scratch_alloc(&s, n_feat, n_classes)) return -1;
+    float *xt = s.xt;
+    double *acc = s.acc;
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
         int64_t nb = load_block(xt, X, r0, n_rows, n_feat, rs, cs);
         double *ob = out + r0 * n_classes;
@@ -304,8 +322,7 @@ int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *roo
         }
         store_block(ob, acc, nb, n_classes);
     }
-    free(xt);
-    free(acc);
+    scratch_free(&s);
     return 0;
 }
 
@@ -321,13 +338,10 @@ int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan
                        const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
                        int64_t n_rows, int64_t n_feat, int64_t rs, int64_t cs, double *out) {
     uint64_t keep[BLOCK];
-    float *xt = block_buffer(n_feat);
-    double *acc = class_sums(n_classes);
-    if (!xt || !acc) {
-        free(xt);
-        free(acc);
-        return -1;
-    }
+    scratch_t s;
+    if (scratch_alloc(&s, n_feat, n_classes)) return -1;
+    float *xt = s.xt;
+    double *acc = s.acc;
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
         int64_t nb = load_block(xt, X, r0, n_rows, n_feat, rs, cs);
         double *ob = out + r0 * n_classes;
@@ -357,8 +371,7 @@ int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan
         }
         store_block(ob, acc, nb, n_classes);
     }
-    free(xt);
-    free(acc);
+    scratch_free(&s);
     return 0;
 }
 """
