@@ -151,9 +151,8 @@ def embed_windows(
     hop = (hop1 if before or after else find_hop(X, net.pool_product)) if share and net.equivariant else None
     if hop is not None:
         step = hop // net.pool_product  # steps of the last feature map between windows
-        segments: dict[
-            int, list[tuple[int, int, int]]
-        ] = {}  #: windows per segment -> (run, its offset, window)
+        #: windows per segment -> (its run, the run's window it starts at, the window of X)
+        segments: dict[int, list[tuple[int, int, int]]] = {}
         signals: list[np.ndarray] = []  #: each run's signal with its margins
         for a, b in overlap_runs(X, hop):
             alone[a:b] = False
