@@ -258,17 +258,17 @@ typedef struct {
     double *acc;
 } scratch_t;
 
-static void scratch_free(scratch_t *s) {
-    free(s->xt);
-    free(s->acc);
+static void scratch_free(scratch_t *buf) {
+    free(buf->xt);
+    free(buf->acc);
 }
 
 /* Both buffers, or -1 (nothing held) when either cannot be had. */
-static int scratch_alloc(scratch_t *s, int64_t n_feat, int64_t n_classes) {
-    s->xt = block_buffer(n_feat);
-    s->acc = class_sums(n_classes);
-    if (s->xt && s->acc) return 0;
-    scratch_free(s);
+static int scratch_alloc(scratch_t *buf, int64_t n_feat, int64_t n_classes) {
+    buf->xt = block_buffer(n_feat);
+    buf->acc = class_sums(n_classes);
+    if (buf->xt && buf->acc) return 0;
+    scratch_free(buf);
     return -1;
 }
 
@@ -288,10 +288,10 @@ int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *roo
                      const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
                      int64_t n_rows, int64_t n_feat, int64_t rs, int64_t cs, double *out) {
     int32_t cur[BLOCK];
-    scratch_t s;
-    if (scratch_alloc(&s, n_feat, n_classes)) return -1;
-    float *xt = s.xt;
-    double *acc = s.acc;
+    scratch_t buf;
+    if (scratch_alloc(&buf, n_feat, n_classes)) return -1;
+    float *xt = buf.xt;
+    double *acc = buf.acc;
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
         int64_t nb = load_block(xt, X, r0, n_rows, n_feat, rs, cs);
         double *ob = out + r0 * n_classes;
@@ -322,7 +322,7 @@ int harlab_trees_sum(const node_t *nodes, const double *leaf, const int32_t *roo
         }
         store_block(ob, acc, nb, n_classes);
     }
-    scratch_free(&s);
+    scratch_free(&buf);
     return 0;
 }
 
@@ -338,10 +338,10 @@ int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan
                        const int32_t *cls, int64_t n_trees, int64_t n_classes, const float *X,
                        int64_t n_rows, int64_t n_feat, int64_t rs, int64_t cs, double *out) {
     uint64_t keep[BLOCK];
-    scratch_t s;
-    if (scratch_alloc(&s, n_feat, n_classes)) return -1;
-    float *xt = s.xt;
-    double *acc = s.acc;
+    scratch_t buf;
+    if (scratch_alloc(&buf, n_feat, n_classes)) return -1;
+    float *xt = buf.xt;
+    double *acc = buf.acc;
     for (int64_t r0 = 0; r0 < n_rows; r0 += BLOCK) {
         int64_t nb = load_block(xt, X, r0, n_rows, n_feat, rs, cs);
         double *ob = out + r0 * n_classes;
@@ -371,7 +371,7 @@ int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan
         }
         store_block(ob, acc, nb, n_classes);
     }
-    scratch_free(&s);
+    scratch_free(&buf);
     return 0;
 }
 """
