@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import hashlib
 import inspect
 import math
@@ -148,15 +149,10 @@ class CompiledTrees:
         self.n_features = n_features
         self.n_classes = n_classes
 
-    #: whether :meth:`_predict` reads feature rows in any float32 layout (:func:`element_strides`),
-    #: not only C-contiguous ones
-    strided = False
-
     def predict(self, F: np.ndarray) -> np.ndarray:
-        """Class probabilities (N, K) float32 of feature rows ``F`` (N, n_features)."""
+        """Class probabilities (N, K) float32 of feature rows ``F`` (N, n_features), in the layout
+        given (each engine takes what it reads from there)."""
         F = np.asarray(F, dtype=np.float32)
-        if not (self.strided and element_strides(F)):
-            F = np.ascontiguousarray(F)
         if F.ndim != 2 or F.shape[1] != self.n_features:
             raise HarlabError(f"the trees take {self.n_features} feature columns, got shape {F.shape}")
         if len(F) == 0:
@@ -194,6 +190,7 @@ class _OnnxTrees(CompiledTrees):
         self._session = ort.InferenceSession(model_bytes, opts, providers=["CPUExecutionProvider"])
 
     def _predict(self, F: np.ndarray) -> np.ndarray:
+        F = np.ascontiguousarray(F)
         return np.asarray(self._session.run(["probabilities"], {"features": F})[0], np.float32)
 
 
@@ -581,8 +578,6 @@ class _NativeTrees(CompiledTrees):
         """``"masks"`` (leaf sets) or ``"levels"`` (nodes walked level by level)."""
         return "masks" if self._masks is not None else "levels"
 
-    strided = True
-
     def raw_scores(self, F: np.ndarray) -> np.ndarray:
         """The sum of the leaf values of each class (N, K) float64: LightGBM's ``raw_score``.
         ``F``: float32 (N, n_features), C-contiguous or in any layout :func:`element_strides`
@@ -878,18 +873,23 @@ _MASK_DTYPES = {
 }
 
 
-def _masks_path(key: str) -> Path:
-    """The leaf-set file of the trees named ``key``: its name also carries the code that builds
-    leaf sets (a change to it never reads sets built by the previous code)."""
-    parts = [key, str(_MASK_LEAVES)]
+@functools.cache
+def _mask_code() -> tuple[str, ...]:
+    """The code that builds leaf sets, read once per process: a leaf-set file's name carries it."""
     try:
-        parts += [
+        return tuple(
             inspect.getsource(f) for f in (_mask_arrays, _mask_tree, _split, _float32_down, _float32_down_all)
-        ]
+        )
     except (OSError, TypeError):  # no source at hand (a frozen build): the release names it
         from harlab import __version__
 
-        parts.append(__version__)
+        return (__version__,)
+
+
+def _masks_path(key: str) -> Path:
+    """The leaf-set file of the trees named ``key``: its name also carries the code that builds
+    leaf sets (a change to it never reads sets built by the previous code)."""
+    parts = [key, str(_MASK_LEAVES), *_mask_code()]
     digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
     return cache_dir() / "compiled-trees" / f"masks-{digest}.npz"
 

@@ -252,16 +252,9 @@ def window_features_parallel(
     units: Sequence[str],
     rate_hz: float,
     executor: Executor | None = None,
-    transposed: bool = False,
 ) -> np.ndarray:
     """The current version's window features of X (N, T, C), in batches on ``executor``'s
-    threads (one batch at a time without). ``transposed``: as (F, N), feature by feature
-    (:func:`submit_window_features`)."""
-    if transposed:
-        out, batches = submit_window_features(X, channels, units, rate_hz, executor)
-        for f in batches:
-            f.result()
-        return out
+    threads (one batch at a time without); feature by feature: :func:`submit_window_features`."""
     triads = find_triads(channels, units)
 
     def batch(i: int) -> np.ndarray:

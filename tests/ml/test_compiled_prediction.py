@@ -19,7 +19,12 @@ import torch
 from harlab.core.errors import HarlabError
 from harlab.ml import compiled_trees
 from harlab.ml.compiled_trees import compile_booster
-from harlab.ml.context import RecordingReferences, recording_reference, window_features_parallel
+from harlab.ml.context import (
+    RecordingReferences,
+    recording_reference,
+    submit_window_features,
+    window_features_parallel,
+)
 from harlab.ml.dataset import build_dataset, session_windows
 from harlab.ml.features import find_triads, window_features
 from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, ModelFileError, TorchMember
@@ -291,10 +296,16 @@ def test_window_features_in_parallel_batches_equal_each_window_alone() -> None:
     np.testing.assert_array_equal(fast, window_features(X, 25.0, tri, un))
     # feature by feature, as a session's first pass stores them: the same numbers transposed
     with ThreadPoolExecutor(max_workers=2) as pool:
-        by_feature = window_features_parallel(X, ch, un, 25.0, pool, transposed=True)
+        by_feature, batches = submit_window_features(X, ch, un, 25.0, pool)
+        assert len(batches) > 1
+        for f in batches:
+            f.result()
     assert by_feature.flags.c_contiguous and by_feature.shape == fast.T.shape
     np.testing.assert_array_equal(by_feature, fast.T)
-    assert window_features_parallel(X[:0], ch, un, 25.0, transposed=True).shape == (fast.shape[1], 0)
+    here, none = submit_window_features(X[:700], ch, un, 25.0)  # no executor: computed before returning
+    assert none == []
+    np.testing.assert_array_equal(here, fast[:700].T)
+    assert submit_window_features(X[:0], ch, un, 25.0)[0].shape == (fast.shape[1], 0)
 
 
 def test_window_features_on_real_data_equal_each_window_alone() -> None:
