@@ -119,6 +119,10 @@ class ModelInfo:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
+#: the largest magnitude a network's input takes (:meth:`TorchMember.normalise`), in standard deviations
+NORMALISED_LIMIT = np.float32(1e6)
+
+
 class TorchMember:
     """A network plus the per-channel normalisation fitted on its training windows.
 
@@ -169,7 +173,12 @@ class TorchMember:
         return {**self.__dict__, "_held": None}
 
     def normalise(self, X: np.ndarray) -> np.ndarray:
-        return (np.asarray(X, np.float32) - self.mean) / self.std
+        """Samples in the network's units (standard deviations from the training mean), held to
+        ±:data:`NORMALISED_LIMIT`: a finite but absurd value (a session file holding 3e38) would
+        otherwise overflow the convolutions' sums to inf - inf = NaN probabilities. Real movement
+        is a few hundred at most, so nothing a sensor records is changed."""
+        out = (np.asarray(X, np.float32) - self.mean) / self.std
+        return np.clip(out, -NORMALISED_LIMIT, NORMALISED_LIMIT, out=out)
 
     @property
     def margins(self) -> tuple[int, int]:

@@ -23,7 +23,7 @@ import pytest
 from harlab.core.errors import HarlabError
 from harlab.core.streams import Stream
 from harlab.ml.dataset import build_dataset, session_windows
-from harlab.ml.modelfile import ActivityModel
+from harlab.ml.modelfile import ActivityModel, TorchMember
 from harlab.ml.predict import predict_session, predict_windows, session_blocks
 from harlab.ml.training import TrainConfig, train
 from harlab.simulate import synthetic_session
@@ -298,3 +298,25 @@ def test_samples_on_the_grid_are_the_windows_that_interpolation_gives(demo_model
     want = np.concatenate([np.stack([values[s : s + T] for s in range(a, b - T + 1, S)]) for a, b in pieces])
     assert len(sw.X) == len(want) > 50
     np.testing.assert_array_equal(sw.X, want)
+
+
+def test_absurd_but_finite_samples_give_finite_probabilities_and_segments(ensemble) -> None:
+    """A session file from someone else may hold finite values no sensor records (3e38 m/s²,
+    near float32's largest): the network's input is held to a million standard deviations, so
+    its sums do not overflow to NaN (which made every segment's confidence NaN and the
+    prediction fail), and ordinary samples are normalised exactly as before."""
+    s = make_session("Q", seed=5, bouts=25)
+    t, v = s.streams["acc"].read()
+    v = v.copy()
+    v[(t >= 100.0) & (t < 130.0)] = 3e38
+    v[(t >= 200.0) & (t < 210.0), 1] = -3e38
+    st = s.streams["acc"]
+    s.remove_stream("acc")
+    s.add_stream(Stream.from_arrays("acc", t, v, st.channels, st.units, rate_hz=25.0, kind=st.kind))
+    track = predict_session(ensemble, s, add=False)
+    assert len(track.window_start) and np.isfinite(track.probabilities).all()
+    assert track.segments and all(0.0 <= g.confidence <= 1.0 for g in track.segments)
+    member = next(m for m in ensemble.members if isinstance(m, TorchMember))
+    X = session_windows(make_session("R", seed=6), ensemble.info).X
+    np.testing.assert_array_equal(member.normalise(X), (X - member.mean) / member.std)
+    assert np.abs(member.normalise(np.full((1, *X.shape[1:]), 3e38, np.float32))).max() == np.float32(1e6)
