@@ -26,7 +26,7 @@ from harlab.ml.context import RecordingReferences, recording_reference, referenc
 from harlab.ml.modelfile import ModelInfo
 from harlab.signal.labelled_windows import WindowSet, cut_windows
 from harlab.signal.resampling import nominal_period, resample_onto
-from harlab.signal.windowing import run_grid, uniform_pieces, whole_samples
+from harlab.signal.windowing import GridOrigin, grid_points, grid_runs, uniform_pieces, whole_samples
 
 #: unit -> (SI unit, factor)
 UNIT_TO_SI: dict[str, tuple[str, float]] = {
@@ -269,10 +269,20 @@ def _samples_on_grid(t: np.ndarray, v: np.ndarray, idx: list[int], grid: np.ndar
     sample takes its value, and the grid's spacing is the rate's, so nothing is filtered), without
     interpolating. None otherwise (resample). A stream recorded at the model's rate with times
     ``t0 + k / rate`` (what simulated and most imported streams have) takes this path."""
-    if len(t) != len(grid) or not np.array_equal(t, grid):
+    i = int(np.searchsorted(t, grid[0])) if len(grid) else 0  # past the samples read before the grid
+    if len(t) - i != len(grid) or not np.array_equal(t[i:], grid):
         return None
-    out = _columns(v, idx)
+    out = _columns(v[i:], idx)
     return out if _all_finite(out) else None
+
+
+def _read_from(stream: Stream, t0: float | None) -> float | None:
+    """Where to read ``stream`` for windows from ``t0``: a second and two of its periods before,
+    so every grid point from ``t0`` on lies between two samples read, as in the whole session
+    (a stream with jittered times interpolates each point from the samples around it)."""
+    if t0 is None:
+        return None
+    return t0 - 1.0 - (2.0 / stream.rate_hz if stream.rate_hz else 0.0)
 
 
 def _columns(v: np.ndarray, idx: list[int]) -> np.ndarray:
@@ -296,6 +306,8 @@ class SessionWindows:
     start: np.ndarray  #: (N,) float64 seconds
     end: np.ndarray  #: (N,) float64 seconds
     pieces: list[tuple[float, float]]  #: gap-free spans that were covered
+    #: the grid's gap-free runs as read (a next part of the session goes on with them)
+    runs: list[GridOrigin] = field(default_factory=list)
 
 
 def session_windows(
@@ -304,11 +316,17 @@ def session_windows(
     stride_s: float | None = None,
     t0: float | None = None,
     t1: float | None = None,
+    continues: Sequence[GridOrigin] = (),
 ) -> SessionWindows:
     """Every window of ``session`` the model can see, cut as in training but ignoring labels.
 
     The grid follows the first input stream's gap-free runs; no window spans a gap of
     any input stream. ``stride_s`` defaults to the model's training stride.
+
+    ``t0``, ``t1``: only the windows starting at or after ``t0`` in the samples before ``t1``
+    (a part of the session; the samples just before ``t0`` are read too, to interpolate from,
+    :func:`_read_from`); ``continues``: the previous part's ``runs``, so the grid goes on with
+    the runs it saw (the part's windows are then the whole session's, to the bit).
     """
     rate = info.rate_hz
     T = info.n_time
@@ -333,18 +351,25 @@ def session_windows(
         else:
             chosen.append((stream, [ci], [col]))
     first = chosen[0][0]
-    t_first, v_first = first.read(t0, t1)
+    t_first, v_first = first.read(_read_from(first, t0), t1)
     if not _all_finite(_columns(v_first, chosen[0][1])):
         fin = np.isfinite(v_first[:, chosen[0][1]]).all(axis=1)
         t_first, v_first = t_first[fin], v_first[fin]
-    grid = run_grid(t_first, nominal_period(t_first, first.rate_hz), rate)
-    empty = SessionWindows(np.zeros((0, T, len(info.channels)), np.float32), np.zeros(0), np.zeros(0), [])
+    runs = grid_runs(t_first, nominal_period(t_first, first.rate_hz), rate, after=t0, continues=continues)
+    grid = grid_points(runs, rate)
+    empty = SessionWindows(
+        np.zeros((0, T, len(info.channels)), np.float32),
+        np.zeros(0),
+        np.zeros(0),
+        [],
+        [r.origin() for r in runs],
+    )
     if len(grid) < T:
         return empty
     values = np.empty((len(grid), len(info.channels)), np.float32)  # every column written below
     finite = True  # whether every value is known finite (each stream's samples on the grid)
     for stream, idx, cols in chosen:
-        t, v = (t_first, v_first) if stream is first else stream.read(t0, t1)
+        t, v = (t_first, v_first) if stream is first else stream.read(_read_from(stream, t0), t1)
         on_grid = _samples_on_grid(t, v, idx, grid)
         if on_grid is None:
             finite = False
@@ -371,4 +396,4 @@ def session_windows(
         row += len(starts)
     start = grid[np.concatenate(firsts)]
     covered = [(float(grid[a]), float(grid[b - 1] + 1.0 / rate)) for a, b in pieces]
-    return SessionWindows(X, start, start + T / rate, covered)
+    return SessionWindows(X, start, start + T / rate, covered, [r.origin() for r in runs])

@@ -45,6 +45,7 @@ from harlab.ml.modelfile import ActivityModel, BoostedFeaturesMember, ModelInfo
 from harlab.ml.shared_trunk import find_hop
 from harlab.ml.smoothing import SmoothingStream, segments_from_windows
 from harlab.ml.training import set_threads
+from harlab.signal.windowing import GridOrigin, whole_samples
 
 __all__ = [
     "BLOCK_S",
@@ -231,10 +232,14 @@ def session_blocks(
     """The windows of :func:`~harlab.ml.dataset.session_windows`, ``block_s`` seconds of window
     starts at a time, in order: the same windows, never all in memory.
 
-    Each block after the first starts at the window after the previous block's last one, so
-    its grid is the whole session's (a run of samples is anchored at its first sample, a
-    piece after a gap or missing values at its own first point, as in one piece). A block
-    without any window (a long gap) moves on by ``block_s``: no window can start in it.
+    Each block after the first starts at the window after the previous block's last one, and
+    goes on with the grid of the runs the previous block saw (:class:`~harlab.signal.windowing.GridOrigin`:
+    a run's first sample plus whole periods, the very numbers of the run's grid in one piece),
+    reading a little before its start to interpolate from: a block's windows are the whole
+    session's, to the bit, and a stream sampled on the grid is taken as it is (a grid anchored at
+    each block's first sample was off by rounding, so every block after the first was
+    interpolated; with jittered times it was shifted by the jitter). A block without any window
+    (a long gap) moves on by ``block_s``: no window can start in it.
     """
     if block_s < info.window_s:
         raise HarlabError(f"a prediction block ({block_s:g} s) must hold a window ({info.window_s:g} s)")
@@ -247,11 +252,14 @@ def session_blocks(
     tol = (
         0.25 / info.rate_hz
     )  # well under a sample: the window start's own sample is read, not the one before
+    hop = whole_samples(stride, info.rate_hz, "stride", rounding=True) / info.rate_hz
+    runs: list[GridOrigin] = []
     while t0 <= end:
-        sw = session_windows(session, info, stride_s, t0 - tol, t0 + block_s + info.window_s)
+        sw = session_windows(session, info, stride_s, t0 - tol, t0 + block_s + info.window_s, runs)
+        runs = sw.runs
         if len(sw.start):
             yield sw
-            t0 = float(sw.start[-1]) + stride
+            t0 = float(sw.start[-1]) + hop
         else:
             t0 += block_s
 

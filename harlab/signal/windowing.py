@@ -10,12 +10,16 @@ both cut this way, so prediction sees windows exactly like those it was trained 
   (training: 2.56 s at 20 Hz becomes 51 samples), and :func:`rounded_seconds` says how
   long the rounded window lasts;
 * :func:`run_grid` lays grid points ``anchor + k / rate`` over each gap-free run of a
-  stream's timestamps (optionally only inside one labelled span);
+  stream's timestamps (optionally only inside one labelled span), or goes on with the grid of
+  a run cut before (:class:`GridOrigin`: a session predicted block by block);
 * :func:`uniform_pieces` splits a grid into stretches of valid points exactly one period
   apart, and :func:`window_index` gives the grid indices of every window in one stretch.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -50,8 +54,68 @@ def rounded_seconds(seconds: float, samples: int, rate: float) -> float:
     return float(seconds) if abs(seconds - exact) <= 1e-6 * max(1.0, exact) else exact
 
 
+@dataclass(frozen=True)
+class GridOrigin:
+    """A gap-free run of samples as a cut of it saw it: its grid's points are ``anchor + k / rate``
+    (``anchor``: the run's first sample) and it held samples without a gap up to ``until``. A
+    session predicted block by block hands the runs a block ends with to the next block, so the
+    next block's points on those runs are the ones the whole run has (:func:`grid_runs`), to
+    the bit, rather than points anchored at the block's first sample."""
+
+    anchor: float
+    until: float
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One gap-free run's points in a grid: ``anchor + (k0 + i) / rate`` for ``i < n``, the run's
+    last sample (as far as it was read) at ``t1``."""
+
+    anchor: float
+    k0: int
+    n: int
+    t1: float
+
+    def origin(self) -> GridOrigin:
+        return GridOrigin(self.anchor, self.t1)
+
+
+def grid_runs(
+    t: np.ndarray,
+    period: float | None,
+    rate: float,
+    span: tuple[float, float] | None = None,
+    after: float | None = None,
+    continues: Sequence[GridOrigin] = (),
+) -> list[GridRun]:
+    """The runs of :func:`run_grid`'s points (what it concatenates). ``after``: only points at or
+    after it (the samples before it were read to interpolate from, not to cut); ``continues``:
+    runs cut before (:class:`GridOrigin`): a run of ``t`` that shares samples with one of them
+    is that run, and its points are that run's."""
+    tol = 1e-4 / rate
+    out = []
+    for run in split_runs(t, period):
+        rt = t[run.i0 : run.i1]
+        k = 0 if span is None else int(np.searchsorted(rt, span[0] - tol, side="left"))
+        if k >= len(rt):
+            continue
+        anchor = next(
+            (c.anchor for c in continues if c.anchor - tol <= rt[k] <= c.until + tol),
+            float(rt[k]),
+        )
+        k0 = 0 if after is None else max(0, int(np.ceil((after - anchor) * rate - 1e-9)))
+        stop = run.t1 + tol if span is None else min(run.t1 + tol, span[1] - tol)
+        n = int(np.floor((stop - anchor) * rate + 1e-9)) + 1 - k0
+        if n > 0:
+            out.append(GridRun(anchor, k0, n, run.t1))
+    return out
+
+
 def run_grid(
-    t: np.ndarray, period: float | None, rate: float, span: tuple[float, float] | None = None
+    t: np.ndarray,
+    period: float | None,
+    rate: float,
+    span: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """Uniform grid points at ``rate`` over each gap-free run of the sorted times ``t``.
 
@@ -60,19 +124,12 @@ def run_grid(
     of one run falls on that run's own samples when ``rate`` is the stream's rate.
     ``period`` is the stream's nominal period, for finding the gaps.
     """
-    tol = 1e-4 / rate
-    pieces = []
-    for run in split_runs(t, period):
-        rt = t[run.i0 : run.i1]
-        k = 0 if span is None else int(np.searchsorted(rt, span[0] - tol, side="left"))
-        if k >= len(rt):
-            continue
-        anchor = float(rt[k])
-        stop = run.t1 + tol if span is None else min(run.t1 + tol, span[1] - tol)
-        if stop < anchor:
-            continue
-        n = int(np.floor((stop - anchor) * rate + 1e-9)) + 1
-        pieces.append(anchor + np.arange(n) / rate)
+    return grid_points(grid_runs(t, period, rate, span), rate)
+
+
+def grid_points(runs: list[GridRun], rate: float) -> np.ndarray:
+    """The points of ``runs`` (:func:`grid_runs`) one after the other."""
+    pieces = [r.anchor + (r.k0 + np.arange(r.n)) / rate for r in runs]
     return np.concatenate(pieces) if pieces else np.zeros(0)
 
 
