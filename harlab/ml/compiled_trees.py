@@ -371,6 +371,31 @@ int harlab_trees_masks(const float *thr, const int32_t *feat, const int32_t *nan
     scratch_free(&buf);
     return 0;
 }
+
+/* The forward steps of the sticky HMM (harlab.ml.smoothing.StickyViterbi.feed, whose Python loop
+   this is, operation for operation: the same doubles in the same order, so the same path). For
+   steps t = first ... n - 1 of the log emissions log_e (n x k): the best state b before the step
+   (the first of the largest, or the first NaN, as numpy's argmax), whether each state stayed
+   (its score plus log_stay at least the best's plus log_move), and the new scores in delta. */
+void harlab_sticky_forward(const double *log_e, int64_t n, int64_t k, int64_t first, double log_stay,
+                           double log_move, double *delta, uint8_t *keep, int64_t *best) {
+    for (int64_t t = first; t < n; ++t) {
+        int64_t b = 0;
+        for (int64_t j = 0; j < k; ++j) {
+            if (delta[j] != delta[j]) { b = j; break; }
+            if (delta[j] > delta[b]) b = j;
+        }
+        best[t] = b;
+        const double move = delta[b] + log_move;
+        const double *e = log_e + t * k;
+        uint8_t *kt = keep + t * k;
+        for (int64_t j = 0; j < k; ++j) {
+            const double stay = delta[j] + log_stay;
+            kt[j] = stay >= move;
+            delta[j] = (kt[j] ? stay : move) + e[j];
+        }
+    }
+}
 """
 _KERNEL_FLAGS = ("-O3", "-shared", "-fPIC")
 #: tuned for the CPU that builds it (AVX-512 on the machine measured: 12 % less time); the
@@ -509,7 +534,7 @@ def _load_kernel() -> Any:
             private = Path(tmp) / lib.name
             private.write_bytes(data)
             cdll = ctypes.CDLL(str(private))
-            levels, masks = cdll.harlab_trees_sum, cdll.harlab_trees_masks
+            levels, masks, sticky = cdll.harlab_trees_sum, cdll.harlab_trees_masks, cdll.harlab_sticky_forward
     except (OSError, subprocess.SubprocessError, AttributeError):
         return None
     ptr = ctypes.c_void_p
@@ -518,16 +543,19 @@ def _load_kernel() -> Any:
     levels.restype = ctypes.c_int
     masks.argtypes = [ptr, ptr, ptr, ptr, ptr, ptr, ptr, ptr, i64, i64, ptr, i64, i64, i64, i64, ptr]
     masks.restype = ctypes.c_int
-    return _Kernel(levels, masks)
+    sticky.argtypes = [ptr, i64, i64, i64, ctypes.c_double, ctypes.c_double, ptr, ptr, ptr]
+    sticky.restype = None
+    return _Kernel(levels, masks, sticky)
 
 
 @dataclass(frozen=True)
 class _Kernel:
-    """The native kernel's two functions (ctypes): trees walked level by level, and trees of at
-    most 64 leaves through leaf sets (:data:`_KERNEL_SOURCE`)."""
+    """The native kernel's functions (ctypes): trees walked level by level, trees of at most 64
+    leaves through leaf sets, and the sticky HMM's forward steps (:data:`_KERNEL_SOURCE`)."""
 
     levels: Any
     masks: Any
+    sticky_forward: Any
 
 
 class _NativeTrees(CompiledTrees):

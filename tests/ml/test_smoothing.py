@@ -128,3 +128,41 @@ def test_smoothing_fed_in_parts_equals_smoothing_at_once():
     half.feed(probs[:100])
     with pytest.raises(ValueError, match="fed"):
         half.labels(probs)
+
+
+def test_the_native_forward_steps_are_the_python_loops_bit_for_bit():
+    """The native kernel's forward steps against :func:`_forward` (the fallback without a
+    compiler): the same scores, stays and best states, on continuous probabilities, on ties
+    (the first best state wins in both) and on rows with NaN (numpy's argmax takes the first
+    NaN; a NaN score never stays), from the first step and from a later one."""
+    from harlab.ml.compiled_trees import native_kernel
+    from harlab.ml.smoothing import _forward
+
+    kernel = native_kernel()
+    if kernel is None:
+        pytest.skip("no C compiler here: the native kernel cannot be built")
+    rng = np.random.default_rng(11)
+    for k, p_switch in ((2, 0.3), (6, 0.02), (12, 0.1)):
+        probs = rng.dirichlet(np.full(k, 0.4), size=2000)
+        probs[200:260] = np.round(probs[200:260] * 2) / 2  # ties, and zeros clipped to 1e-12
+        probs[700, 1] = np.nan
+        probs[900] = np.nan
+        log_e = np.log(np.clip(probs, 1e-12, 1.0))
+        log_stay, log_move = np.log1p(-p_switch), np.log(p_switch / (k - 1))
+        for first in (1, 0):
+            got = [log_e[0].copy(), np.empty((len(probs), k), bool), np.zeros(len(probs), np.int64)]
+            want = [log_e[0].copy(), np.empty((len(probs), k), bool), np.zeros(len(probs), np.int64)]
+            kernel.sticky_forward(
+                log_e.ctypes.data,
+                len(log_e),
+                k,
+                first,
+                log_stay,
+                log_move,
+                *(a.ctypes.data for a in got),
+            )
+            _forward(log_e, first, log_stay, log_move, *want)
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1][first:], want[1][first:])
+            np.testing.assert_array_equal(got[2][first:], want[2][first:])
+            assert 0 < got[1][first:].mean() < 1 and len(np.unique(got[2])) > 1
