@@ -10,8 +10,9 @@ both cut this way, so prediction sees windows exactly like those it was trained 
   (training: 2.56 s at 20 Hz becomes 51 samples), and :func:`rounded_seconds` says how
   long the rounded window lasts;
 * :func:`run_grid` lays grid points ``anchor + k / rate`` over each gap-free run of a
-  stream's timestamps (optionally only inside one labelled span), or goes on with the grid of
-  a run cut before (:class:`GridOrigin`: a session predicted block by block);
+  stream's timestamps (optionally only inside one labelled span); :func:`grid_runs` gives the
+  same runs, and can go on with the grids of runs cut before (:class:`GridOrigin`: a session
+  predicted block by block);
 * :func:`uniform_pieces` splits a grid into stretches of valid points exactly one period
   apart, and :func:`window_index` gives the grid indices of every window in one stretch.
 """
@@ -93,16 +94,20 @@ def grid_runs(
     runs cut before (:class:`GridOrigin`): a run of ``t`` that shares samples with one of them
     is that run, and its points are that run's."""
     tol = 1e-4 / rate
+    # only runs that reach into t can go on in it, and only t's runs that start before the last
+    # of those ends can be one of them: a check per run, not runs times runs (a stream with a gap
+    # after every sample has as many runs as samples)
+    live = [c for c in continues if len(t) and c.until + tol >= t[0]]
+    reach = max((c.until for c in live), default=-np.inf) + tol
     out = []
     for run in split_runs(t, period):
         rt = t[run.i0 : run.i1]
         k = 0 if span is None else int(np.searchsorted(rt, span[0] - tol, side="left"))
         if k >= len(rt):
             continue
-        anchor = next(
-            (c.anchor for c in continues if c.anchor - tol <= rt[k] <= c.until + tol),
-            float(rt[k]),
-        )
+        anchor = float(rt[k])
+        if anchor <= reach:
+            anchor = next((c.anchor for c in live if c.anchor - tol <= rt[k] <= c.until + tol), anchor)
         k0 = 0 if after is None else max(0, int(np.ceil((after - anchor) * rate - 1e-9)))
         stop = run.t1 + tol if span is None else min(run.t1 + tol, span[1] - tol)
         n = int(np.floor((stop - anchor) * rate + 1e-9)) + 1 - k0
