@@ -270,19 +270,31 @@ def _samples_on_grid(t: np.ndarray, v: np.ndarray, idx: list[int], grid: np.ndar
     interpolating. None otherwise (resample). A stream recorded at the model's rate with times
     ``t0 + k / rate`` (what simulated and most imported streams have) takes this path."""
     i = int(np.searchsorted(t, grid[0])) if len(grid) else 0  # past the samples read before the grid
-    if len(t) - i != len(grid) or not np.array_equal(t[i:], grid):
+    j = i + len(grid)  # and those read after it
+    if j > len(t) or not np.array_equal(t[i:j], grid):
         return None
-    out = _columns(v[i:], idx)
+    out = _columns(v[i:j], idx)
     return out if _all_finite(out) else None
 
 
 def _read_from(stream: Stream, t0: float | None) -> float | None:
-    """Where to read ``stream`` for windows from ``t0``: a second and two of its periods before,
-    so every grid point from ``t0`` on lies between two samples read, as in the whole session
-    (a stream with jittered times interpolates each point from the samples around it)."""
-    if t0 is None:
-        return None
-    return t0 - 1.0 - (2.0 / stream.rate_hz if stream.rate_hz else 0.0)
+    """Where to read ``stream`` for windows from ``t0``: :func:`_read_margin` before it, so every
+    grid point from ``t0`` on lies between two samples read, as in the whole session (a stream
+    with jittered times interpolates each point from the samples around it)."""
+    return None if t0 is None else t0 - _read_margin(stream)
+
+
+def _read_to(stream: Stream, t1: float | None) -> float | None:
+    """Where to stop reading ``stream`` for windows in the samples before ``t1``: past it by
+    :func:`_read_margin`, so a stream faster than the model is low-pass filtered over samples
+    beyond the last window, as in the whole session, not up to its edge."""
+    return None if t1 is None else t1 + _read_margin(stream)
+
+
+def _read_margin(stream: Stream) -> float:
+    """A second and two of the stream's periods: more than a sample's spacing, and more than the
+    anti-alias filter's response takes to fade (:func:`harlab.signal.resampling.anti_alias`)."""
+    return 1.0 + (2.0 / stream.rate_hz if stream.rate_hz else 0.0)
 
 
 def _columns(v: np.ndarray, idx: list[int]) -> np.ndarray:
@@ -351,11 +363,13 @@ def session_windows(
         else:
             chosen.append((stream, [ci], [col]))
     first = chosen[0][0]
-    t_first, v_first = first.read(_read_from(first, t0), t1)
+    t_first, v_first = first.read(_read_from(first, t0), _read_to(first, t1))
     if not _all_finite(_columns(v_first, chosen[0][1])):
         fin = np.isfinite(v_first[:, chosen[0][1]]).all(axis=1)
         t_first, v_first = t_first[fin], v_first[fin]
-    runs = grid_runs(t_first, nominal_period(t_first, first.rate_hz), rate, after=t0, continues=continues)
+    runs = grid_runs(
+        t_first, nominal_period(t_first, first.rate_hz), rate, after=t0, continues=continues, before=t1
+    )
     grid = grid_points(runs, rate)
     empty = SessionWindows(
         np.zeros((0, T, len(info.channels)), np.float32),
@@ -369,7 +383,11 @@ def session_windows(
     values = np.empty((len(grid), len(info.channels)), np.float32)  # every column written below
     finite = True  # whether every value is known finite (each stream's samples on the grid)
     for stream, idx, cols in chosen:
-        t, v = (t_first, v_first) if stream is first else stream.read(_read_from(stream, t0), t1)
+        t, v = (
+            (t_first, v_first)
+            if stream is first
+            else stream.read(_read_from(stream, t0), _read_to(stream, t1))
+        )
         on_grid = _samples_on_grid(t, v, idx, grid)
         if on_grid is None:
             finite = False

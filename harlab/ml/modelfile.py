@@ -177,7 +177,8 @@ class TorchMember:
         ±:data:`NORMALISED_LIMIT`: a finite but absurd value (a session file holding 3e38) would
         otherwise overflow the convolutions' sums to inf - inf = NaN probabilities. Real movement
         is a few hundred at most, so nothing a sensor records is changed."""
-        out = (np.asarray(X, np.float32) - self.mean) / self.std
+        with np.errstate(over="ignore"):  # what overflows to inf is held to the limit below
+            out = (np.asarray(X, np.float32) - self.mean) / self.std
         return np.clip(out, -NORMALISED_LIMIT, NORMALISED_LIMIT, out=out)
 
     @property

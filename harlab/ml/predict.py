@@ -233,12 +233,13 @@ def session_blocks(
     starts at a time, in order: the same windows, never all in memory.
 
     Each block after the first starts at the window after the previous block's last one, and
-    goes on with the grid of the runs the previous block saw (:class:`~harlab.signal.windowing.GridOrigin`:
-    a run's first sample plus whole periods, the very numbers of the run's grid in one piece),
-    reading a little before its start to interpolate from: a block's windows are the whole
-    session's, to the bit, and a stream sampled on the grid is taken as it is (a grid anchored at
-    each block's first sample was off by rounding, so every block after the first was
-    interpolated; with jittered times it was shifted by the jitter). A block without any window
+    goes on with the grid of the runs the previous block saw
+    (:class:`~harlab.signal.windowing.GridOrigin`: a run's first sample plus whole periods, the
+    very numbers of the run's grid in one piece), reading a little before its start and past its
+    end to interpolate and filter from: a block's windows are the whole session's, to the bit,
+    and a stream sampled on the grid is taken as it is (a grid anchored at each block's first
+    sample was off by rounding, so every block after the first was interpolated; with jittered
+    times it was shifted by the jitter). A block without any window
     (a long gap) moves on by ``block_s``: no window can start in it.
     """
     if block_s < info.window_s:

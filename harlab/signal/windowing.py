@@ -88,9 +88,11 @@ def grid_runs(
     span: tuple[float, float] | None = None,
     after: float | None = None,
     continues: Sequence[GridOrigin] = (),
+    before: float | None = None,
 ) -> list[GridRun]:
-    """The runs of :func:`run_grid`'s points (what it concatenates). ``after``: only points at or
-    after it (the samples before it were read to interpolate from, not to cut); ``continues``:
+    """The runs of :func:`run_grid`'s points (what it concatenates). ``after``, ``before``: only
+    points at or after ``after`` and before ``before`` (the samples outside were read to
+    interpolate and filter from, not to cut); ``continues``:
     runs cut before (:class:`GridOrigin`): a run of ``t`` that shares samples with one of them
     is that run, and its points are that run's."""
     tol = 1e-4 / rate
@@ -110,6 +112,8 @@ def grid_runs(
             anchor = next((c.anchor for c in live if c.anchor - tol <= rt[k] <= c.until + tol), anchor)
         k0 = 0 if after is None else max(0, int(np.ceil((after - anchor) * rate - 1e-9)))
         stop = run.t1 + tol if span is None else min(run.t1 + tol, span[1] - tol)
+        if before is not None:
+            stop = min(stop, before - tol)
         n = int(np.floor((stop - anchor) * rate + 1e-9)) + 1 - k0
         if n > 0:
             out.append(GridRun(anchor, k0, n, run.t1))

@@ -357,3 +357,17 @@ def test_blocks_cut_the_whole_sessions_windows_to_the_bit(demo_model, block_s: f
     np.testing.assert_array_equal(np.concatenate([b.start for b in blocks]), whole.start)
     np.testing.assert_array_equal(np.concatenate([b.X for b in blocks]), whole.X)
     assert not np.any((whole.start < 260.0) & (whole.end > 200.0))  # none in the gap
+
+
+@pytest.mark.parametrize("block_s", [31.0, 95.0])
+def test_blocks_filter_a_faster_stream_as_the_whole_session_does(demo_model, block_s: float) -> None:
+    """A 100 Hz recording for a 50 Hz model is low-pass filtered before it is resampled: each block
+    reads a second past both its ends, so its first and last windows are filtered over samples
+    beyond them, as in one piece, not up to the block's edge (reading only the block, 19 of 467
+    windows differed by up to 8e-4 m/s^2 with 31 s blocks)."""
+    info = demo_model.info
+    s = synthetic_session(600.0, rate_hz=100.0, streams=["accel", "gyro"], seed=4)
+    whole = session_windows(s, info)
+    blocks = list(session_blocks(s, info, block_s=block_s))
+    np.testing.assert_array_equal(np.concatenate([b.start for b in blocks]), whole.start)
+    np.testing.assert_allclose(np.concatenate([b.X for b in blocks]), whole.X, rtol=0, atol=1e-9)
