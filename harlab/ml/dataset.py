@@ -336,9 +336,9 @@ def session_windows(
     any input stream. ``stride_s`` defaults to the model's training stride.
 
     ``t0``, ``t1``: only the windows starting at or after ``t0`` in the samples before ``t1``
-    (a part of the session; the samples just before ``t0`` are read too, to interpolate from,
-    :func:`_read_from`); ``continues``: the previous part's ``runs``, so the grid goes on with
-    the runs it saw (the part's windows are then the whole session's, to the bit).
+    (a part of the session; the samples just around it are read too, to interpolate and filter
+    from, :func:`_read_margin`); ``continues``: the previous part's ``runs``, so the grid goes on
+    with the runs it saw (the part's windows are then the whole session's, to the bit).
     """
     rate = info.rate_hz
     T = info.n_time
