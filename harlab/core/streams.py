@@ -141,8 +141,10 @@ def minmax_bins(values: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray
     parts_hi = []
     if full:
         blocks = values[:full].reshape(full // factor, factor, values.shape[1])
-        parts_lo.append(np.nanmin(blocks, axis=1) if np.isnan(blocks).any() else blocks.min(axis=1))
-        parts_hi.append(np.nanmax(blocks, axis=1) if np.isnan(blocks).any() else blocks.max(axis=1))
+        # fmin/fmax skip NaN as nanmin/nanmax do (they are what those call), without warning of
+        # a block that is all NaN (its bin is NaN: nothing to draw)
+        parts_lo.append(np.fmin.reduce(blocks, axis=1) if np.isnan(blocks).any() else blocks.min(axis=1))
+        parts_hi.append(np.fmax.reduce(blocks, axis=1) if np.isnan(blocks).any() else blocks.max(axis=1))
     if full < n:
         tail = values[full:]
         with np.errstate(all="ignore"):

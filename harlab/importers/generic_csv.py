@@ -425,7 +425,8 @@ def _guess_numeric_unit(vals: np.ndarray, origin: str) -> str:
 
 
 def _utc(value: int, unit: str) -> datetime:
-    return pd.Timestamp(value, unit=unit, tz="UTC").to_pydatetime()
+    # a datetime holds microseconds: the nanoseconds go, as intended, without pandas' warning
+    return pd.Timestamp(value, unit=unit, tz="UTC").to_pydatetime(warn=False)
 
 
 def _iso_ns(table: CsvTable, raw: pd.Series, zone: str) -> tuple[np.ndarray, str]:

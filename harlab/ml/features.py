@@ -416,10 +416,13 @@ def window_features(
     if len(X) == 0:
         probe = np.zeros((1, max(2, X.shape[1]), X.shape[2]), np.float32)
         return np.zeros((0, _features_v2(probe, rate_hz, triads, units).shape[1]), np.float32)
-    parts = [
-        _features_v2(X[i : i + batch], rate_hz, triads, units).astype(np.float32, copy=False)
-        for i in range(0, len(X), batch)
-    ]
+    # absurd but finite samples (a session file holding 3e38) overflow to inf and NaN features,
+    # which the trees take as they take any (NaN as missing): no warning for each statistic
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        parts = [
+            _features_v2(X[i : i + batch], rate_hz, triads, units).astype(np.float32, copy=False)
+            for i in range(0, len(X), batch)
+        ]
     return np.concatenate(parts)
 
 
