@@ -139,17 +139,18 @@ def minmax_bins(values: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray
     full = (n // factor) * factor
     parts_lo = []
     parts_hi = []
-    if full:
-        blocks = values[:full].reshape(full // factor, factor, values.shape[1])
-        # fmin/fmax skip NaN as nanmin/nanmax do (they are what those call), without warning of
-        # a block that is all NaN (its bin is NaN: nothing to draw)
-        parts_lo.append(np.fmin.reduce(blocks, axis=1) if np.isnan(blocks).any() else blocks.min(axis=1))
-        parts_hi.append(np.fmax.reduce(blocks, axis=1) if np.isnan(blocks).any() else blocks.max(axis=1))
-    if full < n:
-        tail = values[full:]
-        with np.errstate(all="ignore"):
-            parts_lo.append(np.nanmin(tail, axis=0, keepdims=True) if not np.isnan(tail).all() else tail[:1])
-            parts_hi.append(np.nanmax(tail, axis=0, keepdims=True) if not np.isnan(tail).all() else tail[:1])
+    # the full blocks, then the last, partial one as a block of its own
+    for blocks in (values[:full].reshape(full // factor, factor, values.shape[1]), values[full:][None]):
+        if not blocks.size:
+            continue
+        if np.isnan(blocks).any():
+            # fmin/fmax skip NaN as nanmin/nanmax do (they are what those call), without warning
+            # of a block that is all NaN (its bin is NaN: nothing to draw)
+            parts_lo.append(np.fmin.reduce(blocks, axis=1))
+            parts_hi.append(np.fmax.reduce(blocks, axis=1))
+        else:
+            parts_lo.append(blocks.min(axis=1))
+            parts_hi.append(blocks.max(axis=1))
     return np.concatenate(parts_lo), np.concatenate(parts_hi)
 
 

@@ -371,12 +371,13 @@ def session_windows(
         t_first, nominal_period(t_first, first.rate_hz), rate, after=t0, continues=continues, before=t1
     )
     grid = grid_points(runs, rate)
+    origins = [r.origin() for r in runs]  # what the next part of the session goes on with
     empty = SessionWindows(
         np.zeros((0, T, len(info.channels)), np.float32),
         np.zeros(0),
         np.zeros(0),
         [],
-        [r.origin() for r in runs],
+        origins,
     )
     if len(grid) < T:
         return empty
@@ -414,4 +415,4 @@ def session_windows(
         row += len(starts)
     start = grid[np.concatenate(firsts)]
     covered = [(float(grid[a]), float(grid[b - 1] + 1.0 / rate)) for a, b in pieces]
-    return SessionWindows(X, start, start + T / rate, covered, [r.origin() for r in runs])
+    return SessionWindows(X, start, start + T / rate, covered, origins)
