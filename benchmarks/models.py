@@ -19,6 +19,10 @@ tested on the *same* folds:
   Training members separately with the same seed and validation split gives exactly the
   members the ``ensemble`` preset trains, so the ensemble costs no extra training here.
 
+Each model is also scored on its timeline (``"timeline"``): each recording's held-out windows
+smoothed as ``harlab predict`` smooths a session (``harlab.ml.evaluate.timeline_classes``), what
+a person reviewing the predictions sees.
+
 ``--cache DIR`` keeps each model's fold probabilities, keyed by dataset, settings and
 the source of the code that trains it, so models can run as separate processes (two
 cores, two jobs) and a final run with all models assembles the report.
@@ -60,6 +64,7 @@ from harlab.importers import ImportOptions, get_importer
 from harlab.ml import modelfile, training
 from harlab.ml.dataset import Dataset, build_dataset
 from harlab.ml.ensemble import fit_member_weights, weighted_mean
+from harlab.ml.evaluate import timeline_classes, timeline_scores
 from harlab.ml.metrics import classification_report, grouped_kfold
 from harlab.ml.model_presets import PRESETS
 from harlab.ml.training import TrainConfig, train
@@ -381,7 +386,23 @@ def run_dataset(
         }
         if m in fold_weights:
             results[m]["fold_weights"] = fold_weights[m]
-        log(f"{name} {m}: accuracy {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}")
+        timeline = timeline_classes(probs[m][tested], data, tested)
+        if timeline is not None:  # what the timeline shows: each recording smoothed as prediction does
+            tl = timeline_scores(data.y[tested], timeline, data.classes, data.groups[tested])
+            results[m]["timeline"] = {
+                "accuracy": round(tl["accuracy"], 4),
+                "macro_f1": round(tl["macro_f1"], 4),
+                "per_group_macro_f1_min": round(tl["macro_f1_min_group"], 4),
+                "smoothing": tl["smoothing"],
+            }
+        log(
+            f"{name} {m}: accuracy {rep['accuracy']:.4f} macro-F1 {rep['macro_f1']:.4f}"
+            + (
+                f", timeline macro-F1 {results[m]['timeline']['macro_f1']:.4f}"
+                if "timeline" in results[m]
+                else ""
+            )
+        )
     return {
         "n_windows": len(data),
         "n_groups": int(len(np.unique(data.groups))),

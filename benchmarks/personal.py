@@ -52,6 +52,7 @@ from harlab.ml.calibration import (  # noqa: E402
     calibrate_variants,
 )
 from harlab.ml.dataset import Dataset, time_blocks  # noqa: E402
+from harlab.ml.evaluate import timeline_classes  # noqa: E402
 from harlab.ml.metrics import classification_report, grouped_kfold  # noqa: E402
 from harlab.ml.model_archive import MODEL_SUFFIX  # noqa: E402
 from harlab.ml.modelfile import ActivityModel  # noqa: E402
@@ -87,6 +88,8 @@ VARIANTS: dict[str, dict] = {
     "cv3-boot05": {"folds": 3, "evidence": "bootstrap", "min_gain": 0.05},
 }
 RESULTS = Path(__file__).resolve().parent / "results"
+#: suffix of a row's timeline score (the windows smoothed as prediction smooths them)
+TIMELINE = "@timeline"
 
 
 def first_seconds(data: Dataset, idx: np.ndarray, seconds: float) -> tuple[np.ndarray, np.ndarray]:
@@ -125,10 +128,17 @@ def calibration_subset(data: Dataset, idx: np.ndarray) -> Dataset:
     return sub
 
 
-def macro_f1(model: ActivityModel, data: Dataset, idx: np.ndarray) -> float:
+def macro_f1(model: ActivityModel, data: Dataset, idx: np.ndarray) -> tuple[float, float]:
+    """Macro-F1 of ``model`` on windows ``idx``: each window on its own, and the timeline's (each
+    recording's windows smoothed as ``harlab predict`` smooths them: :func:`timeline_classes`)."""
     ctx = data.context[idx] if data.context is not None and model.needs_references else None
-    pred = model.predict_proba(data.X[idx], ctx).argmax(1)
-    return float(classification_report(data.y[idx], pred, data.classes)["macro_f1"])
+    probs = model.predict_proba(data.X[idx], ctx)
+    timeline = timeline_classes(probs, data, idx)
+    assert timeline is not None  # the dataset's own windows: their times are known
+    return tuple(  # type: ignore[return-value]
+        float(classification_report(data.y[idx], pred, data.classes)["macro_f1"])
+        for pred in (probs.argmax(1), timeline)
+    )
 
 
 def summarise(rows: list[dict], seconds: list[float]) -> dict:
@@ -138,12 +148,18 @@ def summarise(rows: list[dict], seconds: list[float]) -> dict:
         if not r:
             continue
         entry: dict = {"subjects": len(r)}
-        variants = [k for k in r[0] if k.startswith("cal:") and not k.endswith(("_s", "_blend"))]
+        variants = [k for k in r[0] if k.startswith("cal:") and not k.endswith(("_s", "_blend", TIMELINE))]
         models = ["general", "calibrated", *variants, "own"]
         for m in models:
             vals = [x[m] for x in r if x.get(m) is not None]
             if vals:
                 entry[m] = {"mean": round(float(np.mean(vals)), 4), "worst": round(float(np.min(vals)), 4)}
+            tl = [x[m + TIMELINE] for x in r if x.get(m + TIMELINE) is not None]
+            if tl and m in entry:
+                entry[m]["timeline"] = {
+                    "mean": round(float(np.mean(tl)), 4),
+                    "worst": round(float(np.min(tl)), 4),
+                }
         times = [x["calibrate_s"] for x in r if x.get("calibrate_s") is not None]
         for m in models:
             t = [x[f"{m}_s"] for x in r if x.get(f"{m}_s") is not None]
@@ -243,7 +259,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
                 }
                 if len(rest) == 0:
                     continue
-                row["general"] = macro_f1(general, data, rest)
+                row["general"], row["general" + TIMELINE] = macro_f1(general, data, rest)
                 sub = calibration_subset(data, cal)
                 cfgs = [replace(cal_cfg, **VARIANTS[v]) for v in variants]
                 try:  # the variants that differ only in how they choose share one fit
@@ -251,7 +267,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
                 except CalibrationRefused as exc:
                     row["refused"] = str(exc)
                     results = []
-                scored: dict[str, float] = {}  # the same fit and blend predict alike
+                scored: dict[str, tuple[float, float]] = {}  # the same fit and blend predict alike
                 for variant, c, res in zip(variants, cfgs, results, strict=False):
                     blend = res.model.info.calibration["blend"]
                     row[f"cal:{variant}_s"] = res.seconds
@@ -266,11 +282,12 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
                         and blend["trees"] == "general"
                         and blend["network_weight"] == 1
                     ):
-                        scored[key] = row["general"]  # the general model, exactly
+                        scored[key] = (row["general"], row["general" + TIMELINE])  # the general model
                     if key not in scored:
                         scored[key] = macro_f1(res.model, data, rest)
-                    row[f"cal:{variant}"] = scored[key]
+                    row[f"cal:{variant}"], row[f"cal:{variant}{TIMELINE}"] = scored[key]
                 row["calibrated"] = row.get(f"cal:{variants[0]}")
+                row["calibrated" + TIMELINE] = row.get(f"cal:{variants[0]}{TIMELINE}")
                 row["calibrate_s"] = row.get(f"cal:{variants[0]}_s")
                 try:
                     if args.no_own:
@@ -285,17 +302,19 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
                         blocks=sub.blocks,
                         group_kind="time block",
                     )
-                    row["own"] = macro_f1(own, data, rest)
+                    row["own"], row["own" + TIMELINE] = macro_f1(own, data, rest)
                 except Exception as exc:  # too few windows of a class to train on is a result too
                     row["own_error"] = str(exc)
                 rows.append(row)
                 scores = "  ".join(
-                    f"{v} {row.get(f'cal:{v}', float('nan')):.3f} ({row.get(f'cal:{v}_s') or 0:.1f} s)"
+                    f"{v} {row.get(f'cal:{v}', float('nan')):.3f}/{row.get(f'cal:{v}{TIMELINE}', float('nan')):.3f}"
+                    f" ({row.get(f'cal:{v}_s') or 0:.1f} s)"
                     for v in variants
                 )
                 log(
-                    f"{name} {subj} N={n:g}s: general {row['general']:.3f}  {scores}  "
-                    f"own {row.get('own', float('nan')):.3f}  [{len(cal)} cal / {len(rest)} test windows]"
+                    f"{name} {subj} N={n:g}s (windows/timeline): general {row['general']:.3f}/"
+                    f"{row['general' + TIMELINE]:.3f}  {scores}  own {row.get('own', float('nan')):.3f}/"
+                    f"{row.get('own' + TIMELINE, float('nan')):.3f}  [{len(cal)} cal / {len(rest)} test windows]"
                 )
     return {
         "n_windows": len(data),
@@ -382,6 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in args.datasets.split(","):
         result["datasets"][name] = run_dataset(name, args)
+    if args.train_only:  # nothing was measured: no results file to overwrite
+        log("general models trained and kept in --cache-dir")
+        return 0
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out = (
         Path(args.out)

@@ -23,7 +23,51 @@ from harlab.core.errors import HarlabError
 from harlab.ml.dataset import Dataset
 from harlab.ml.metrics import classification_report, grouped_kfold
 from harlab.ml.modelfile import ActivityModel
+from harlab.ml.predict import SmoothingConfig
+from harlab.ml.smoothing import smooth
 from harlab.ml.training import ProgressFn, TrainConfig, train
+
+
+def timeline_classes(
+    probs: np.ndarray, data: Dataset, rows: np.ndarray | None = None, smoothing: SmoothingConfig | None = None
+) -> np.ndarray | None:
+    """The class the timeline gives each window ``rows`` of ``data`` (all by default) from its
+    probabilities ``probs`` (aligned with ``rows``): each recording's windows in time order,
+    smoothed as ``harlab predict`` smooths a session (:class:`SmoothingConfig`'s defaults: the
+    sticky HMM over chains of windows one stride apart). What a person reviewing a predicted
+    timeline sees is this, not each window on its own. Here only labelled windows are
+    smoothed, so a gap in the labels breaks the chain where prediction would smooth across.
+    None when the windows' recordings and times are not known."""
+    ws = data.windows
+    if ws is None or len(ws.start_s) != len(data):  # a subset keeps the whole set's windows
+        return None
+    rows = np.arange(len(data)) if rows is None else np.asarray(rows)
+    sm = smoothing or SmoothingConfig()
+    out = np.asarray(probs).argmax(1) if len(rows) else np.zeros(0, np.int64)
+    rec, start = ws.session_index[rows], ws.start_s[rows]
+    for r in np.unique(rec):
+        at = np.flatnonzero(rec == r)
+        at = at[np.argsort(start[at], kind="stable")]
+        p = np.asarray(probs[at], np.float64)
+        out[at] = smooth(p, start[at], data.info.stride_s, sm.p_switch, sm.min_duration_s)
+    return out
+
+
+def timeline_scores(
+    y: np.ndarray, timeline: np.ndarray, classes: list[str], groups: np.ndarray | None = None
+) -> dict[str, Any]:
+    """Accuracy and macro-F1 of the timeline's classes (:func:`timeline_classes`), the worst
+    group's macro-F1 and the smoothing they were scored with."""
+    rep = classification_report(y, timeline, classes, groups)
+    sm = SmoothingConfig()
+    out: dict[str, Any] = {
+        "accuracy": rep["accuracy"],
+        "macro_f1": rep["macro_f1"],
+        "smoothing": {"p_switch": sm.p_switch, "min_duration_s": sm.min_duration_s},
+    }
+    if "group_spread" in rep:
+        out["macro_f1_min_group"] = rep["group_spread"]["macro_f1"]["min"]
+    return out
 
 
 def evaluate_model(model: ActivityModel, data: Dataset) -> dict[str, Any]:
@@ -47,6 +91,9 @@ def evaluate_model(model: ActivityModel, data: Dataset) -> dict[str, Any]:
     rep = classification_report(remap[data.y], probs.argmax(1), model.classes, data.groups)
     rep["group_kind"] = data.group_kind
     rep["inference_windows_per_s"] = len(data.X) / dt if dt > 0 else None
+    timeline = timeline_classes(probs, data)
+    if timeline is not None:
+        rep["timeline"] = timeline_scores(remap[data.y], timeline, model.classes, data.groups)
     return rep
 
 
@@ -63,11 +110,13 @@ class CVPlan:
 
 @dataclass(frozen=True)
 class FoldResult:
-    """One fold's predicted class per test window (``pred``, aligned with the test index) and its
-    report entry."""
+    """One fold's predicted class per test window (``pred``, aligned with the test index), the
+    class the timeline gives it (``timeline``: :func:`timeline_classes`; None when the windows'
+    times are not known) and its report entry."""
 
     pred: np.ndarray
     entry: dict[str, Any]
+    timeline: np.ndarray | None = None
 
 
 #: runs every fold of a plan and yields their results in fold order (the default runs them here)
@@ -110,6 +159,7 @@ def cv_fold(
     t2 = time.perf_counter()
     pred = probs.argmax(1)
     rep = classification_report(data.y[te], pred, data.classes)
+    timeline = timeline_classes(probs, data, te)
     entry = {
         "fold": fold,
         "test_groups": sorted({str(g) for g in data.groups[te]}),
@@ -121,13 +171,15 @@ def cv_fold(
         "train_windows_per_s": len(tr) / max(t1 - t0, 1e-9),
         "infer_windows_per_s": len(te) / max(t2 - t1, 1e-9),
     }
+    if timeline is not None:
+        entry["timeline_macro_f1"] = classification_report(data.y[te], timeline, data.classes)["macro_f1"]
     unseen = sorted(set(data.y[te].tolist()) - set(data.y[tr].tolist()))
     if unseen:
         entry["warning"] = (
             f"the test {data.group_kind}s have classes training never saw "
             f"({', '.join(data.classes[c] for c in unseen)}): their windows count as errors"
         )
-    return FoldResult(pred, entry)
+    return FoldResult(pred, entry, timeline)
 
 
 def cross_validate(
@@ -155,9 +207,14 @@ def cross_validate(
     else:
         results = run_folds(plan)
     pred = np.full(len(data), -1, np.int64)
+    timeline: np.ndarray | None = np.full(len(data), -1, np.int64)
     folds = []
     for fold, result in enumerate(results):
         pred[plan.splits[fold][1]] = result.pred
+        if timeline is not None and result.timeline is not None:
+            timeline[plan.splits[fold][1]] = result.timeline
+        else:
+            timeline = None
         folds.append(result.entry)
         if fold_done:
             fold_done(fold, result.entry)
@@ -170,6 +227,8 @@ def cross_validate(
         for m in ("accuracy", "macro_f1")
     }
     rep["preset"] = config.preset
+    if timeline is not None:
+        rep["timeline"] = timeline_scores(data.y, timeline, data.classes, data.groups)
     return rep
 
 
@@ -195,6 +254,16 @@ def format_report(rep: dict[str, Any]) -> str:
         lines.append(
             f"over {rep['k']} folds: accuracy {fs['accuracy']['mean']:.4f} ± {fs['accuracy']['std']:.4f}, "
             f"macro-F1 {fs['macro_f1']['mean']:.4f} ± {fs['macro_f1']['std']:.4f}"
+        )
+    if "timeline" in rep:
+        tl = rep["timeline"]
+        kind = rep.get("group_kind", "group")
+        worst = f" (worst {kind} {tl['macro_f1_min_group']:.3f})" if "macro_f1_min_group" in tl else ""
+        hmm = tl["smoothing"]["p_switch"]
+        how = "no HMM" if hmm is None else f"sticky HMM, p_switch {hmm:g}"
+        lines.append(
+            f"timeline (each recording's windows smoothed as harlab predict smooths them: {how}): "
+            f"accuracy {tl['accuracy']:.4f}   macro-F1 {tl['macro_f1']:.4f}{worst}"
         )
     width = max(len(c) for c in rep["classes"])
     lines.append(f"{'class':<{width}}  precision  recall     F1  support")
