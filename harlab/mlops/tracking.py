@@ -85,6 +85,10 @@ def report_metrics(rep: dict[str, Any], prefix: str = "") -> dict[str, float]:
         m[f"{prefix}{s}_group_min"] = v["min"]
     for s, v in rep.get("fold_spread", {}).items():
         m[f"{prefix}{s}_fold_std"] = v["std"]
+    timeline = rep.get("timeline", {})  # the windows smoothed as prediction smooths them
+    for s in ("accuracy", "macro_f1", "macro_f1_min_group"):
+        if s in timeline:
+            m[f"{prefix}timeline_{s}"] = timeline[s]
     return {k: float(v) for k, v in m.items() if v is not None and np.isfinite(v)}
 
 
@@ -495,6 +499,9 @@ def log_evaluation(run: RunTracker, rep: dict[str, Any], data: Any, model_ref: d
                     "fold_accuracy": f["accuracy"],
                     "fold_macro_f1": f["macro_f1"],
                     "fold_train_s": f["train_s"],
+                    **(
+                        {"fold_timeline_macro_f1": f["timeline_macro_f1"]} if "timeline_macro_f1" in f else {}
+                    ),
                 },
                 step=f["fold"],
             )

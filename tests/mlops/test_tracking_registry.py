@@ -162,6 +162,8 @@ def test_evaluate_a_registered_model_is_tracked(trained, tmp_path, capsys):
     assert run.data.tags["harlab.kind"] == "evaluate"
     assert run.data.params["evaluated_model.model_uri"] == "models:/seed-activity/1"
     assert run.data.metrics["accuracy"] == pytest.approx(rep["accuracy"])
+    # the timeline the sessions' predictions would show, scored beside the windows
+    assert run.data.metrics["timeline_macro_f1"] == pytest.approx(rep["timeline"]["macro_f1"])
     assert "confusion/evaluation.png" in [
         a.path for a in MlflowClient(tracking_uri=store).list_artifacts(run.info.run_id, "confusion")
     ]
