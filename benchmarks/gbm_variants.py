@@ -21,6 +21,9 @@ Variants (``--variants``):
   the share of its power below 0.7 Hz), the path the tilt travels, accelerometer-gyroscope
   correlations, how bursty the motion is across 2 s pieces; each also against its recording's median
 * ``scaled``   the relative columns divided by the recording's interquartile range of each feature
+* ``neighbours`` plus the mean of the window features of the windows up to ``--radius`` strides
+  before and after (same recording, one stride apart; held-out windows too, as prediction would
+  see them): temporal context, which the member does not have
 
 The last line is one JSON object: per variant and fold the macro-F1, and per variant the per-class
 F1, top confusions and worst participants over the folds run.
@@ -104,6 +107,26 @@ def per_recording(E: np.ndarray, recording: np.ndarray, scale: bool) -> np.ndarr
     return out
 
 
+def neighbour_mean(
+    W: np.ndarray, recording: np.ndarray, start: np.ndarray, stride: float, radius: int
+) -> np.ndarray:
+    """Per window, the mean of the rows of ``W`` of the windows ``1..radius`` strides before and
+    after it in the same recording (NaN where it has none; a window's NaN feature counts as 0)."""
+    order = np.lexsort((start, recording))
+    pos = np.empty(len(W), np.int64)
+    pos[order] = np.arange(len(W))
+    total = np.zeros(W.shape, np.float64)
+    count = np.zeros(len(W))
+    for d in [*range(-radius, 0), *range(1, radius + 1)]:
+        other = order[np.clip(pos + d, 0, len(W) - 1)]
+        ok = (recording[other] == recording) & (np.abs(start[other] - start - d * stride) < 0.25 * stride)
+        total[ok] += np.nan_to_num(W[other[ok]])
+        count += ok
+    out = (total / np.maximum(count, 1)[:, None]).astype(np.float32)
+    out[count == 0] = np.nan
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", default="base,extra,scaled")
@@ -111,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=TrainConfig.gbm_lr)
     ap.add_argument("--rounds", type=int, default=TrainConfig.gbm_min_rounds)
     ap.add_argument("--max-groups", type=int, default=None)
+    ap.add_argument("--radius", type=int, default=2, help="strides each side for the neighbours variant")
     args = ap.parse_args(argv)
     import lightgbm as lgb
 
@@ -141,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     if "scaled" in args.variants:
         S = per_recording(F[:, :n_window], recording, True)
         columns["scaled"] = lambda: np.concatenate([F[:, : n_window + 3], S], 1)
+    if "neighbours" in args.variants:
+        ws = data.windows
+        N = neighbour_mean(F[:, :n_window], ws.session_index, ws.start_s, info.stride_s, args.radius)
+        columns["neighbours"] = lambda: np.concatenate([F, N], 1)
     folds = list(grouped_kfold(data.groups, 5, 0))
     run = [int(f) for f in args.folds.split(",")]
     out: dict = {"lr": args.lr, "rounds": args.rounds, "folds_run": run, "variants": {}}

@@ -105,7 +105,21 @@ def _import(importer_name: str, inputs: list[Path]) -> list:
     return sessions
 
 
-def load_uci(max_groups: int | None) -> Dataset:
+def _of(sessions: list, participants: set[str] | None) -> list:
+    """The sessions of ``participants`` (all when None)."""
+    if participants is None:
+        return sessions
+    return [s for s in sessions if str(s.metadata.participant_id) in participants]
+
+
+def load_uci(
+    max_groups: int | None,
+    stride_s: float = 1.28,
+    participants: set[str] | None = None,
+    classes: list[str] | None = None,
+) -> Dataset:
+    """UCI HAPT's windows; ``stride_s`` and ``participants`` cut some participants' windows again
+    at another stride (benchmarks/personal.py: calibration's windows)."""
     folder = DATA / "uci-hapt" / "RawData"
     imp = get_importer("uci_hapt")
     inputs = imp.expand(folder)
@@ -113,20 +127,35 @@ def load_uci(max_groups: int | None) -> Dataset:
     if max_groups:
         keep = sorted({s.metadata.participant_id for s in sessions})[:max_groups]
         sessions = [s for s in sessions if s.metadata.participant_id in keep]
-    names = [c for c in sessions[0].schema.names if c.upper().replace(" ", "_") in UCI_CLASSES]
+    names = classes or [c for c in sessions[0].schema.names if c.upper().replace(" ", "_") in UCI_CLASSES]
     return build_dataset(
-        sessions, "activity", 2.56, 1.28, 50.0, ["accelerometer", "gyroscope"], classes=names
+        _of(sessions, participants),
+        "activity",
+        2.56,
+        stride_s,
+        50.0,
+        ["accelerometer", "gyroscope"],
+        classes=names,
     )
 
 
-def load_wisdm(max_groups: int | None) -> Dataset:
+def load_wisdm(
+    max_groups: int | None,
+    stride_s: float = 5.0,
+    participants: set[str] | None = None,
+    classes: list[str] | None = None,
+) -> Dataset:
+    """WISDM's watch windows; ``stride_s`` and ``participants`` as :func:`load_uci`'s, ``classes``
+    the class list (some participants lack a class)."""
     folder = DATA / "wisdm2019" / "wisdm-dataset" / "raw" / "watch"
     imp = get_importer("wisdm")
     inputs = imp.expand(folder)
     if max_groups:
         inputs = inputs[:max_groups]
-    sessions = _import("wisdm", inputs)
-    return build_dataset(sessions, "activity", 10.0, 5.0, 20.0, ["accelerometer", "gyroscope"])
+    sessions = _of(_import("wisdm", inputs), participants)
+    return build_dataset(
+        sessions, "activity", 10.0, stride_s, 20.0, ["accelerometer", "gyroscope"], classes=classes
+    )
 
 
 def load_fitbit(max_groups: int | None) -> Dataset:

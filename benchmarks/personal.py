@@ -6,7 +6,8 @@ trained on the other participants (the default preset unless told otherwise), an
 test participant and each N in ``--seconds`` (15, 30, 60):
 
 * calibration data: the windows that lie within the first N seconds of each of the
-  participant's activities (per recording);
+  participant's activities (per recording), cut as ``harlab calibrate`` cuts a participant's
+  sessions: one every ``CalibrationConfig.stride_s`` (1 s; ``--cal-stride 0``: the model's stride);
 * test data: the windows that start N seconds or more into the activity (the rest of that
   participant's data; no window shared with the calibration data);
 * three models scored on the test data (macro-F1): the **general** model, the **calibrated**
@@ -50,6 +51,7 @@ from harlab.ml.calibration import (  # noqa: E402
     CalibrationConfig,
     CalibrationRefused,
     calibrate_variants,
+    calibration_stride,
 )
 from harlab.ml.dataset import Dataset, time_blocks  # noqa: E402
 from harlab.ml.evaluate import timeline_classes  # noqa: E402
@@ -215,6 +217,9 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
     )
     own_cfg = replace(general_cfg, preset=args.own_preset, epochs=min(args.epochs, 20))
     cal_cfg = CalibrationConfig(threads=args.threads, seed=args.seed)
+    if args.cal_stride is not None:  # 0: the model's stride, as calibration cut before
+        cal_cfg = replace(cal_cfg, stride_s=args.cal_stride or data.info.stride_s)
+    cal_stride = calibration_stride(data.info.stride_s, cal_cfg.stride_s)
     variants = args.variants.split(",")
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
@@ -246,10 +251,25 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
         if args.part:  # "K/M": every M-th test participant from the K-th (runs in parallel, --merge)
             k_part, m_part = (int(x) for x in args.part.split("/"))
             test_subjects = test_subjects[k_part - 1 :: m_part]
+        # calibration's windows as harlab calibrate cuts them: one every cal_stride seconds
+        dense = data
+        if abs(cal_stride - data.info.stride_s) > 1e-9 and len(test_subjects):
+            dense = LOADERS[name](
+                args.max_groups,
+                stride_s=cal_stride,
+                participants={str(x) for x in test_subjects},
+                classes=list(data.classes),
+            )
+            log(f"{name} fold {f + 1}: {len(dense)} calibration windows cut every {cal_stride:g} s")
         for subj in test_subjects:
             idx = te[data.groups[te] == subj]
+            # (the participants of a dataset of one participant are not its groups: time blocks are)
+            didx = (
+                idx if dense is data else np.flatnonzero(dense.windows.participant.astype(str) == str(subj))
+            )
             for n in seconds:
-                cal, rest = first_seconds(data, idx, n)
+                _, rest = first_seconds(data, idx, n)
+                cal, _ = first_seconds(dense, didx, n)
                 row: dict = {
                     "fold": f,
                     "subject": str(subj),
@@ -260,7 +280,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
                 if len(rest) == 0:
                     continue
                 row["general"], row["general" + TIMELINE] = macro_f1(general, data, rest)
-                sub = calibration_subset(data, cal)
+                sub = calibration_subset(dense, cal)
                 cfgs = [replace(cal_cfg, **VARIANTS[v]) for v in variants]
                 try:  # the variants that differ only in how they choose share one fit
                     results = calibrate_variants(general, sub, cfgs)
@@ -375,6 +395,13 @@ def main(argv: list[str] | None = None) -> int:
         "--variants",
         default="calibrated",
         help=f"calibrations compared in the run, the first reported as 'calibrated' ({', '.join(VARIANTS)})",
+    )
+    ap.add_argument(
+        "--cal-stride",
+        type=float,
+        default=None,
+        help="calibration cuts a window at least every this many seconds (default: CalibrationConfig's; "
+        "0: the model's stride)",
     )
     ap.add_argument("--no-own", action="store_true", help="skip the model trained on calibration data alone")
     ap.add_argument("--train-only", action="store_true", help="train (and cache) the general models only")

@@ -185,7 +185,13 @@ def run_calibration(
     :class:`~harlab.ml.calibration.CalibrationRefused` when the data cannot calibrate and
     :class:`~harlab.ml.training.TrainingCancelled` when ``cancel`` is set.
     """
-    from harlab.ml.calibration import calibrate, calibration_dataset, unknown_labels
+    from harlab.ml.calibration import (
+        CalibrationConfig,
+        calibrate,
+        calibration_dataset,
+        calibration_stride,
+        unknown_labels,
+    )
     from harlab.ml.training import TrainingCancelled
 
     t0 = time.perf_counter()
@@ -198,8 +204,14 @@ def run_calibration(
     if cancel is not None and cancel.is_set():
         raise TrainingCancelled("calibration cancelled")
     track = req.track or parent.info.track
-    say(f"cutting {parent.info.window_s:g} s windows from track {track!r} as the model was trained")
-    data = calibration_dataset(parent, sessions, track, req.names or source_names(req.sources), provenance)
+    stride = calibration_stride(parent.info.stride_s, (req.config or CalibrationConfig()).stride_s)
+    say(
+        f"cutting the model's {parent.info.window_s:g} s windows from track {track!r}, one every "
+        f"{stride:g} s (the model predicts one every {parent.info.stride_s:g} s)"
+    )
+    data = calibration_dataset(
+        parent, sessions, track, req.names or source_names(req.sources), provenance, stride_s=stride
+    )
     counts = ", ".join(f"{c} {n}" for c, n in data.windows.class_counts().items())
     say(f"{len(data)} calibration windows: {counts}")
     ignored = unknown_labels(parent, sessions, track)

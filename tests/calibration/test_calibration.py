@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from harlab.core.errors import HarlabError
 from harlab.core.metadata import sha256_of
 from harlab.ml.calibration import (
     CalibrationConfig,
@@ -253,3 +254,23 @@ def test_a_small_held_out_gain_keeps_the_general_model(general_model):
     half = calibrate_sessions(model, [activity_session("P2", 100, seconds=30)], replace(CFG, weak_share=0.5))
     kept = half.model.info.calibration["blend"]
     assert kept["general_head"] >= 0.5 and kept["trees"] == "general" and kept["network_weight"] == 1.0
+
+
+def test_calibration_cuts_its_windows_densely_and_the_personal_model_keeps_the_stride(general_model):
+    """A minute of an activity at a 5 s stride is 11 windows: calibration cuts one at least every
+    ``stride_s`` (never sparser than the model), while the personal model predicts as its parent."""
+    model, _ = general_model
+    session = activity_session(UNUSUAL, 100, seconds=30)
+    at_model = calibration_dataset(model, [session])
+    dense = calibration_dataset(model, [session], stride_s=0.5)
+    assert model.info.stride_s == 1.0 and dense.info.stride_s == 0.5
+    assert len(dense) >= 2 * len(at_model) - 10  # each bout: twice the starts, less its end
+    assert len(calibration_dataset(model, [session], stride_s=5.0)) == len(at_model)
+    result = calibrate_sessions(model, [session], replace(CFG, stride_s=0.5))
+    assert result.model.info.stride_s == model.info.stride_s
+    record = result.model.info.calibration
+    assert record["n_windows"] == len(dense) and record["config"]["stride_s"] == 0.5
+    with pytest.raises(HarlabError, match="calibration stride"):
+        CalibrationConfig(stride_s=0.0)
+    with pytest.raises(HarlabError, match="calibration stride"):
+        CalibrationConfig(stride_s=float("nan"))
