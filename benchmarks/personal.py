@@ -207,7 +207,10 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
     pool = np.flatnonzero(np.isin(data.groups, subjects))
     k = min(args.folds, len(subjects))
     folds = [(pool[a], pool[b]) for a, b in grouped_kfold(data.groups[pool], k, args.seed)]
-    folds = folds[: args.max_folds or k]
+    numbered = list(enumerate(folds))[: args.max_folds or k]
+    if args.only_folds:  # the same split, some of its folds (numbered from 0)
+        numbered = [numbered[int(x)] for x in args.only_folds.split(",")]
+    folds = [fold for _, fold in numbered]
     general_cfg = TrainConfig(
         preset=args.preset,
         epochs=args.epochs,
@@ -227,7 +230,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
         raise SystemExit(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
     rows: list[dict] = []
     train_s = []
-    for f, (tr, te) in enumerate(folds):
+    for f, (tr, te) in numbered:
         if args.max_train_subjects:
             tr = tr[np.isin(data.groups[tr], np.unique(data.groups[tr])[: args.max_train_subjects])]
         t0 = time.perf_counter()
@@ -342,7 +345,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
         "n_subjects": int(len(subjects)),
         "classes": list(data.classes),
         "folds": k,
-        "folds_run": len(folds),
+        "folds_run": [f for f, _ in numbered],
         "general_train_s": [round(t, 1) for t in train_s],
         "by_seconds": summarise(rows, seconds),
         "rows": [{k2: (round(v, 4) if isinstance(v, float) else v) for k2, v in r.items()} for r in rows],
@@ -378,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", default="15,30,60", help="calibration seconds per activity")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--max-folds", type=int, default=None, help="run only the first N folds")
+    ap.add_argument("--only-folds", default=None, help="run only these folds of the split, e.g. 1,2 (from 0)")
     ap.add_argument("--max-test-subjects", type=int, default=None, help="test only N subjects per fold")
     ap.add_argument("--max-groups", type=int, default=None, help="use only the first N subjects of a dataset")
     ap.add_argument(
@@ -415,7 +419,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:
         return merge(args.merge.split(","), Path(args.out))
     quick = bool(
-        args.max_folds or args.max_test_subjects or args.max_groups or args.epochs < 40 or args.no_refit
+        args.max_folds
+        or args.only_folds
+        or args.max_test_subjects
+        or args.max_groups
+        or args.epochs < 40
+        or args.no_refit
     )
     result = {
         "benchmark": "personal",

@@ -56,9 +56,8 @@ def test_drop_unreadable_file_reports_the_importer_error(make_window, qtbot, tmp
     assert "no importer recognises" in w.last_message
     assert w.session is None
     QApplication.processEvents()
-    for wid in QApplication.topLevelWidgets():
-        if wid.objectName() == "error_box":
-            wid.close()
+    for box in _boxes(w, "error_box"):
+        box.close()
 
 
 def _csv(path, label: str) -> None:
@@ -68,11 +67,19 @@ def _csv(path, label: str) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
-def _close_report_boxes() -> None:
+def _boxes(w, name: str) -> list:
+    """The window's message boxes named ``name``. They are its children: asking the window, not
+    ``QApplication.topLevelWidgets()``, never touches a top-level widget of an earlier test that
+    is being deleted (iterating those crashed a CI worker with a segmentation fault)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    return [b for b in w.findChildren(QMessageBox) if b.objectName() == name]
+
+
+def _close_report_boxes(w) -> None:
     QApplication.processEvents()
-    for wid in QApplication.topLevelWidgets():
-        if wid.objectName() in ("import_report", "error_box"):
-            wid.close()
+    for box in _boxes(w, "import_report") + _boxes(w, "error_box"):
+        box.close()
 
 
 def test_drop_folder_imports_like_the_command_line(make_window, qtbot, tmp_path, monkeypatch):
@@ -96,10 +103,10 @@ def test_drop_folder_imports_like_the_command_line(make_window, qtbot, tmp_path,
     assert [r.ok for r in w.last_import_reports] == [True, True]
     assert "2 of 2 inputs imported, 2 session files" in w.last_message
     assert w.path is not None and w.path.parent == out  # the first one is open, saved
-    report = [b for b in QApplication.topLevelWidgets() if b.objectName() == "import_report"]
+    report = _boxes(w, "import_report")
     assert report and "wrist.csv" in report[0].detailedText()
     report[0].grab().save(str(tmp_path / "import_report.png"))
-    _close_report_boxes()
+    _close_report_boxes(w)
 
 
 def test_batch_import_cancel_writes_nothing_more(make_window, qtbot, tmp_path):
@@ -116,7 +123,7 @@ def test_batch_import_cancel_writes_nothing_more(make_window, qtbot, tmp_path):
     assert blocker.args == [False]
     assert "cancelled" in w.last_message.lower()
     assert not list(out.glob("*.h5"))
-    _close_report_boxes()
+    _close_report_boxes(w)
 
 
 def test_drop_labels_txt_alone_says_what_to_import(make_window, qtbot, tmp_path):
@@ -133,7 +140,7 @@ def test_drop_labels_txt_alone_says_what_to_import(make_window, qtbot, tmp_path)
     assert blocker.args == [False]
     assert "companion file of the uci_hapt format" in w.last_message
     assert "acc_exp01_user01.txt" in w.last_message
-    _close_report_boxes()
+    _close_report_boxes(w)
 
 
 def test_file_menu_imports_a_folder(make_window, qtbot, tmp_path, monkeypatch):
@@ -156,7 +163,7 @@ def test_file_menu_imports_a_folder(make_window, qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(w.timeline.is_idle, timeout=10000)
     QApplication.processEvents()
     w.grab().save(str(tmp_path / "after_folder_import.png"))
-    _close_report_boxes()
+    _close_report_boxes(w)
 
 
 def test_drop_the_real_seed_folder_and_a_named_pair(make_window, qtbot, tmp_path, monkeypatch):
@@ -183,18 +190,18 @@ def test_drop_the_real_seed_folder_and_a_named_pair(make_window, qtbot, tmp_path
     assert blocker.args == [True]
     n = len(list(seed.glob("*.bin")))
     assert len(list((tmp_path / "seed").glob("*.h5"))) == n == len(w.last_import_reports)
-    report = next(b for b in QApplication.topLevelWidgets() if b.objectName() == "import_report")
+    report = _boxes(w, "import_report")[0]
     details = report.detailedText()
     assert details.count("no timezone given") == 1 and f"({n} inputs)" in details, details
     report.grab().save(str(tmp_path / "seed_report.png"))
-    _close_report_boxes()
+    _close_report_boxes(w)
 
     with qtbot.waitSignal(w.import_finished, timeout=120000) as blocker:
         drop(w, *pair)
     assert blocker.args == [True]
     (one,) = (tmp_path / "pair").glob("*.h5")
     assert {"accelerometer", "gyroscope"} <= set(w.session.streams)
-    _close_report_boxes()
+    _close_report_boxes(w)
 
 
 def _csv_with_empty_cells(path) -> None:
@@ -208,9 +215,9 @@ def _csv_with_empty_cells(path) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
-def _report_box():
+def _report_box(w):
     QApplication.processEvents()
-    boxes = [b for b in QApplication.topLevelWidgets() if b.objectName() == "import_report" and b.isVisible()]
+    boxes = [b for b in _boxes(w, "import_report") if b.isVisible()]
     assert len(boxes) == 1
     return boxes[0]
 
@@ -224,11 +231,11 @@ def test_an_import_warning_is_on_the_face_of_the_report(make_window, qtbot, tmp_
     with qtbot.waitSignal(w.import_finished, timeout=20000) as blocker:
         drop(w, csv)
     assert blocker.args == [True]
-    box = _report_box()
+    box = _report_box(w)
     assert "with 1 warning" in box.text()
     assert "20 rows of stream 'accelerometer' have empty cells" in box.informativeText()
     box.grab().save(str(tmp_path / "import_warning.png"))
-    _close_report_boxes()
+    _close_report_boxes(w)
 
 
 def test_a_batch_import_lists_its_warnings_outside_details(make_window, qtbot, tmp_path, monkeypatch):
@@ -247,8 +254,8 @@ def test_a_batch_import_lists_its_warnings_outside_details(make_window, qtbot, t
     w = make_window()
     with qtbot.waitSignal(w.import_finished, timeout=60000):
         drop(w, box_dir)
-    box = _report_box()
+    box = _report_box(w)
     text = box.informativeText()
     assert text.count("have empty cells") == SHOWN_WARNINGS and "r0.csv: " in text
     assert text.endswith("…and 2 more warnings under Show Details")
-    _close_report_boxes()
+    _close_report_boxes(w)
