@@ -28,9 +28,7 @@ from harlab.ml.smoothing import smooth
 from harlab.ml.training import ProgressFn, TrainConfig, train
 
 
-def timeline_classes(
-    probs: np.ndarray, data: Dataset, rows: np.ndarray | None = None, smoothing: SmoothingConfig | None = None
-) -> np.ndarray | None:
+def timeline_classes(probs: np.ndarray, data: Dataset, rows: np.ndarray | None = None) -> np.ndarray | None:
     """The class the timeline gives each window ``rows`` of ``data`` (all by default) from its
     probabilities ``probs`` (aligned with ``rows``): each recording's windows in time order,
     smoothed as ``harlab predict`` smooths a session (:class:`SmoothingConfig`'s defaults: the
@@ -42,8 +40,8 @@ def timeline_classes(
     if ws is None or len(ws.start_s) != len(data):  # a subset keeps the whole set's windows
         return None
     rows = np.arange(len(data)) if rows is None else np.asarray(rows)
-    sm = smoothing or SmoothingConfig()
-    out = np.asarray(probs).argmax(1) if len(rows) else np.zeros(0, np.int64)
+    sm = SmoothingConfig()  # the one timeline_scores records
+    out = np.empty(len(rows), np.int64)  # every row is in one recording: all are set below
     rec, start = ws.session_index[rows], ws.start_s[rows]
     for r in np.unique(rec):
         at = np.flatnonzero(rec == r)
