@@ -59,6 +59,7 @@ import harlab.ml.dataset
 import harlab.ml.features
 import harlab.ml.features_v1
 import harlab.ml.models
+import harlab.ml.neighbours
 import harlab.ml.orientation
 from harlab.importers import ImportOptions, get_importer
 from harlab.ml import modelfile, training
@@ -208,6 +209,8 @@ _SOURCES = {
         harlab.ml.features,
         harlab.ml.features_v1,
         harlab.ml.context,
+        harlab.ml.neighbours,
+        training.without_some_neighbours,
     ),
     "common": (
         training.validation_split,

@@ -20,7 +20,14 @@ from harlab.core.files import SESSION_SUFFIXES, input_file
 from harlab.core.session import Session
 from harlab.core.window_defaults import DEFAULT_WINDOW_S
 from harlab.core.wording import counted
-from harlab.ml.model_presets import AUGMENT_MODES, DEFAULT_PRESET, PADDINGS, PRESETS, presets_help
+from harlab.ml.model_presets import (
+    AUGMENT_MODES,
+    DEFAULT_GBM_NEIGHBOURS,
+    DEFAULT_PRESET,
+    PADDINGS,
+    PRESETS,
+    presets_help,
+)
 
 if TYPE_CHECKING:  # torch and the dataset code load only when a command runs, not for --help
     from harlab.ml.dataset import Dataset
@@ -307,6 +314,14 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         "LightGBM the window features against the recording's median window)",
     )
     g.add_argument(
+        "--gbm-neighbours",
+        type=int,
+        default=DEFAULT_GBM_NEIGHBOURS,
+        metavar="N",
+        help="LightGBM also sees the mean window features of N windows on each side of a window "
+        "in its recording: temporal context (%(default)s; 0 = each window alone; docs/ML.md)",
+    )
+    g.add_argument(
         "--no-orientation",
         action="store_true",
         help="keep every recording as worn instead of mapping it into the orientation most "
@@ -349,6 +364,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
         threads=args.threads,
         arch=arch,
         context=not getattr(args, "no_context", False),
+        gbm_neighbours=getattr(args, "gbm_neighbours", DEFAULT_GBM_NEIGHBOURS),
         orientation=not getattr(args, "no_orientation", False),
         cnn_refit=not getattr(args, "no_refit", False),
         gbm_refit=not getattr(args, "no_refit", False),

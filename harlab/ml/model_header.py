@@ -25,6 +25,7 @@ from harlab.core.errors import HarlabError
 from harlab.core.streams import MAX_NAME_CHARS
 from harlab.ml.context import CONTEXT_NAMES
 from harlab.ml.models import PADDINGS, CNN1DConfig, Seed2DConfig, margins
+from harlab.ml.neighbours import MAX_RADIUS
 
 MAX_HEADER_BYTES = 64 << 20
 MAX_DEPTH = 32
@@ -301,6 +302,8 @@ def check_member(m: dict[str, Any], info: dict[str, Any], where: str) -> None:
             need_int(m, "features_version", where, 1, 1000)
         need_bool(m, "recording_context", where, default=False)
         need_bool(m, "recording_relative", where, default=False)
+        if "neighbours" in m:
+            need_int(m, "neighbours", where, 0, MAX_RADIUS)
     else:
         raise HarlabError(f"member {where[len('members[') : -1]} has unknown kind {_show(kind)}")
 

@@ -26,6 +26,7 @@ OPTIONS = {
     "context": "each window also seen against the rest of its recording",
     "orientation": "recordings mapped into the orientation most training recordings share",
     "refit": "members trained again on everyone once early stopping has chosen",
+    "neighbours": "LightGBM also sees the mean features of the windows beside each window",
 }
 
 
@@ -65,7 +66,7 @@ class Preset:
 
 
 _ALL = frozenset(OPTIONS)
-_TREES = frozenset({"context", "orientation", "refit"})
+_TREES = frozenset({"context", "orientation", "refit", "neighbours"})
 
 #: the ensemble's network: filters 32 doubling up to 64 (the cnn1d preset's: 64 up to 128),
 #: unpadded convolutions over each window with margins of its own recording
@@ -106,6 +107,12 @@ DEFAULT_PRESET = PRESET_TABLE[0].name
 #: how an ensemble's members are weighted by default (harlab.ml.ensemble.WEIGHTINGS): "equal" or "fitted"
 #: on the validation participants; fitted scored 2.3 points lower on WISDM fold 0 (docs/ML.md)
 DEFAULT_WEIGHTING = "equal"
+
+#: windows on each side whose mean features the LightGBM member also sees (harlab.ml.neighbours;
+#: TrainConfig.gbm_neighbours); 0 = each window alone
+DEFAULT_GBM_NEIGHBOURS = 0
+#: the most windows on each side a member may average (a model file asking for more is refused)
+MAX_GBM_NEIGHBOURS = 16
 
 #: training-time augmentation of the networks (harlab.ml.training.augment_batch)
 AUGMENT_MODES = ("none", "jitter", "flip", "warp")

@@ -57,6 +57,7 @@ from harlab.ml.features import FEATURES_VERSION, n_features, window_features
 from harlab.ml.model_archive import read_arrays
 from harlab.ml.model_header import check_header, parse_header
 from harlab.ml.models import CNN1D, ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
+from harlab.ml.neighbours import MAX_RADIUS, halo_for, neighbour_mean
 from harlab.ml.orientation import TRANSFORMS, canonicalise, choose
 from harlab.ml.shared_trunk import embed_windows, with_margins
 
@@ -112,6 +113,10 @@ class ModelInfo:
     def n_time(self) -> int:
         """Samples per window."""
         return int(round(self.window_s * self.rate_hz))
+
+    def stride_samples(self) -> int:
+        """Samples per training stride (at least 1)."""
+        return max(1, int(round(self.stride_s * self.rate_hz)))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelInfo:
@@ -318,8 +323,19 @@ class BoostedFeaturesMember:
         channels: list[str] | None = None,
         uses_context: bool = False,
         relative: bool = False,
+        neighbours: int = 0,
+        step: int = 0,
     ) -> None:
         self.booster = booster
+        #: windows on each side whose mean window features join each window's
+        #: (:mod:`harlab.ml.neighbours`), ``step`` samples (the model's stride) apart; 0 = none
+        self.neighbours = int(neighbours)
+        self.step = int(step)
+        if self.neighbours and not (0 < self.neighbours <= MAX_RADIUS and self.step >= 1):
+            raise HarlabError(
+                f"a member's neighbours must be 1..{MAX_RADIUS} windows of a step >= 1 sample, "
+                f"got {self.neighbours} of {self.step}"
+            )
         self.channels = list(channels or [])
         self.uses_context = bool(uses_context)  #: window features + :mod:`harlab.ml.context` columns
         #: and, with the context, the window features against the recording's median
@@ -376,23 +392,30 @@ class BoostedFeaturesMember:
             if window_feats is None
             else window_feats
         )
-        if not self.uses_context:
+        if not self.uses_context and not self.neighbours:
             return F
-        if context is None:
-            context = self.references(X)
-        ctx = context_features(X, context, self.channels, self.units)
+        ctx = None
+        if self.uses_context:
+            if context is None:
+                context = self.references(X)
+            ctx = context_features(X, context, self.channels, self.units)
         # the columns written in place: a day's rows are 650 MB, not to be copied again; laid out
         # as F is (a session's prediction keeps its features feature by feature, which the
         # compiled trees read as they lie)
         n_f = F.shape[1]
+        n_c = 0 if ctx is None else ctx.shape[1]
+        n_r = n_f if self.relative else 0
+        n_n = n_f if self.neighbours else 0
         order: Literal["C", "F"] = "F" if F.ndim == 2 and F.strides[0] < F.strides[1] else "C"
-        out = np.empty(
-            (len(F), n_f + ctx.shape[1] + (n_f if self.relative else 0)), np.result_type(F, ctx), order=order
-        )
+        dtype = F.dtype if ctx is None else np.result_type(F, ctx)
+        out = np.empty((len(F), n_f + n_c + n_r + n_n), dtype, order=order)
         out[:, :n_f] = F
-        out[:, n_f : n_f + ctx.shape[1]] = ctx
+        if ctx is not None:
+            out[:, n_f : n_f + n_c] = ctx
         if self.relative:
-            relative_features(F, context, out=out[:, n_f + ctx.shape[1] :])
+            relative_features(F, cast(References, context), out=out[:, n_f + n_c : n_f + n_c + n_r])
+        if self.neighbours:
+            out[:, n_f + n_c + n_r :] = neighbour_mean(F, X, self.step, self.neighbours)
         return out
 
     def references(self, X: np.ndarray) -> References:
@@ -435,6 +458,8 @@ class BoostedFeaturesMember:
             "features_version": self.features_version,
             "recording_context": self.uses_context,
             "recording_relative": self.relative,
+            # only when there are any: a file without neighbours stays readable by older harlab
+            **({"neighbours": self.neighbours} if self.neighbours else {}),
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -464,6 +489,8 @@ class BoostedFeaturesMember:
             list(info.channels),
             bool(header.get("recording_context", False)),
             bool(header.get("recording_relative", False)),
+            int(header.get("neighbours", 0)),
+            info.stride_samples(),
         )
         raw = arrays.get("booster")
         if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
@@ -477,21 +504,27 @@ class BoostedFeaturesMember:
         member._text_booster = member.booster
         return member
 
+    def n_window_features(self) -> int:
+        """How many window features a window has (:func:`~harlab.ml.features.window_features`);
+        the windows beside it add as many, the last columns of :meth:`features`."""
+        return n_features(2, len(self.channels), 1.0, self.triads, self.units, self.features_version)
+
     def n_feature_columns(self) -> int:
         """How many columns :meth:`features` gives the booster (the count does not depend on the
         window length or rate, so a two-sample probe tells it)."""
-        base = n_features(2, len(self.channels), 1.0, self.triads, self.units, self.features_version)
+        base = self.n_window_features()
+        near = base if self.neighbours else 0
         if not self.uses_context:
-            return base
+            return base + near
         if not self.relative:
-            return base + len(CONTEXT_NAMES)
+            return base + len(CONTEXT_NAMES) + near
         medians = reference_size(self.channels, self.units, self.rate_hz) - REF_SIZE
         if self.features_version != FEATURES_VERSION or medians != base:
             raise HarlabError(
                 f"the member compares {base} window features with a recording's {medians} median "
                 "features; they must be the same columns"
             )
-        return 2 * base + len(CONTEXT_NAMES)
+        return 2 * base + len(CONTEXT_NAMES) + near
 
 
 Member = TorchMember | BoostedFeaturesMember
@@ -513,6 +546,28 @@ def _beside(context: References | None, before: int, after: int) -> References |
         )
     rows = np.asarray(context)
     return np.concatenate([np.repeat(rows[:1], before, axis=0), rows, np.repeat(rows[-1:], after, axis=0)])
+
+
+def _with_halo_features(
+    member: BoostedFeaturesMember, X: np.ndarray, core_feats: np.ndarray | None, before: int, after: int
+) -> np.ndarray | None:
+    """The window features of ``X`` (a batch with ``before`` and ``after`` windows beside it)
+    from ``core_feats``, the batch's own already computed, and the few beside it computed
+    here; None (all computed by the member) when the batch's are not given."""
+    if core_feats is None or member.features_version != FEATURES_VERSION:
+        return None
+    n = len(X) - before - after
+
+    def of(part: np.ndarray) -> np.ndarray:
+        return window_features(
+            part, member.rate_hz, member.triads, member.units, version=member.features_version
+        )
+
+    parts = [of(X[:before])] if before else []
+    parts.append(np.asarray(core_feats, np.float32))
+    if after:
+        parts.append(of(X[before + n :]))
+    return np.concatenate(parts)
 
 
 class ActivityModel:
@@ -597,11 +652,21 @@ class ActivityModel:
         )
 
     def halo_windows(self, hop: int) -> int:
-        """How many windows on each side of a batch a ``"margins"`` member needs to take its
-        margins from the recording rather than repeat the batch's end samples, for windows ``hop``
-        samples apart: 0 for a model without such a member (its batches need nothing beside them)."""
+        """How many windows on each side of a batch the members need to see beside it, for
+        windows ``hop`` samples apart: a ``"margins"`` network takes its margins from them rather
+        than repeat the batch's end samples, a member with ``neighbours`` averages their features
+        (:mod:`harlab.ml.neighbours`); 0 for a model without either (its batches need nothing)."""
         need = max((max(m.margins) for m in self.members if isinstance(m, TorchMember)), default=0)
-        return 0 if need == 0 else -(-need // max(1, int(hop)))
+        margin = 0 if need == 0 else -(-need // max(1, int(hop)))
+        near = max(
+            (
+                halo_for(m.neighbours, m.step, hop)
+                for m in self.members
+                if isinstance(m, BoostedFeaturesMember)
+            ),
+            default=0,
+        )
+        return max(margin, near)
 
     def predict_proba(
         self,
@@ -618,8 +683,9 @@ class ActivityModel:
         when already computed; used unless the windows are mapped into another orientation.
         ``halo``: windows of the same recording just before and just after ``X`` (each (n, T, C),
         :meth:`halo_windows` of them), from which a ``"margins"`` network takes the margins of the
-        windows at ``X``'s ends, so that a session cut into batches gets the probabilities of
-        one piece; nothing is predicted for them, and other members never see them.
+        windows at ``X``'s ends and a member with neighbours their features, so that a session
+        cut into batches gets the probabilities of one piece; nothing is predicted for them,
+        and other members never see them.
         """
         X = np.asarray(X, np.float32)
         want = (len(self.info.channels),)
@@ -630,7 +696,7 @@ class ActivityModel:
         if context is None and self.needs_references:
             context = self.recording_references(X)
         before = after = 0
-        if halo is not None and n and self.halo_windows(1):  # a "margins" member takes them
+        if halo is not None and n and self.halo_windows(1):  # a member takes them
             pre, post = (np.asarray(h, np.float32) for h in halo)
             for h in (pre, post):
                 if len(h) and h.shape[1:] != X.shape[1:]:
@@ -649,7 +715,11 @@ class ActivityModel:
         if window_feats is not None and (turned[core].any() or len(window_feats) != n):
             window_feats = None  # features of the windows as worn, not as the model takes them
         for m, w in zip(self.members, self.weights, strict=True):
-            if isinstance(m, BoostedFeaturesMember) and m.features_version == FEATURES_VERSION:
+            if isinstance(m, BoostedFeaturesMember) and m.neighbours and (before or after):
+                # the windows beside the batch lend their features; only the batch's are predicted
+                feats = m.features(X, context, _with_halo_features(m, X, window_feats, before, after))
+                p = m.predict_features(feats[core])
+            elif isinstance(m, BoostedFeaturesMember) and m.features_version == FEATURES_VERSION:
                 p = m.predict_proba(X_core, context=ctx_core, window_feats=window_feats)
             elif isinstance(m, TorchMember) and any(m.margins) and (before or after):
                 p = m.predict_proba(X, context=context)[core]

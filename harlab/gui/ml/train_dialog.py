@@ -54,7 +54,13 @@ from harlab.gui.ml.job import default_model_path
 from harlab.gui.ml.relabel import SourceSummary, summarise, summarise_file
 from harlab.ml.class_rules import class_mapping, output_classes, relabeled_view
 from harlab.ml.model_archive import MODEL_SUFFIX
-from harlab.ml.model_presets import AUGMENT_MODES, PRESET_TABLE, preset
+from harlab.ml.model_presets import (
+    AUGMENT_MODES,
+    DEFAULT_GBM_NEIGHBOURS,
+    MAX_GBM_NEIGHBOURS,
+    PRESET_TABLE,
+    preset,
+)
 from harlab.mlops.training_pipeline import TrainRequest, TrainResult
 
 _MOTION_KINDS = ("accelerometer", "gyroscope", "magnetometer", "gravity", "linear_acceleration")
@@ -211,6 +217,16 @@ class TrainDialog(QDialog):
             "trained again with them included (better across people, twice the time); "
             "the validation scores shown come from the first run"
         )
+        self.neighbours_spin = QSpinBox()
+        self.neighbours_spin.setRange(0, MAX_GBM_NEIGHBOURS)
+        self.neighbours_spin.setValue(DEFAULT_GBM_NEIGHBOURS)
+        self.neighbours_spin.setSpecialValueText("none")
+        self.neighbours_spin.setSuffix(" each side")
+        self.neighbours_spin.setToolTip(
+            "LightGBM also sees the mean features of this many windows before and after each "
+            "window in its recording: people keep at an activity for a while, so the windows "
+            "around an ambiguous one tell what it is; uses no labels"
+        )
         mf.addRow("Preset", self.preset_combo)
         mf.addRow(self.preset_help)
         mf.addRow("Epochs", self.epochs_spin)
@@ -219,6 +235,7 @@ class TrainDialog(QDialog):
         mf.addRow(self.context_check)
         mf.addRow(self.orientation_check)
         mf.addRow(self.refit_check)
+        mf.addRow("Windows beside", self.neighbours_spin)
         row2.addWidget(mbox, 1)
         lv.addLayout(row2, 3)
         split.addWidget(left)
@@ -474,6 +491,7 @@ class TrainDialog(QDialog):
             (self.context_check, "context"),
             (self.orientation_check, "orientation"),
             (self.refit_check, "refit"),
+            (self.neighbours_spin, "neighbours"),
         ):
             widget.setEnabled(spec.supports(option) and not self.training)
         if not self.class_table.class_names:
@@ -599,6 +617,7 @@ class TrainDialog(QDialog):
             orientation=self.orientation_check.isChecked(),
             cnn_refit=self.refit_check.isChecked(),
             gbm_refit=self.refit_check.isChecked(),
+            gbm_neighbours=self.neighbours_spin.value(),
         )
         rate = self.rate_spin.value() or None
         return TrainRequest(
