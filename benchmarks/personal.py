@@ -57,6 +57,7 @@ from harlab.ml.dataset import Dataset, time_blocks  # noqa: E402
 from harlab.ml.evaluate import timeline_classes  # noqa: E402
 from harlab.ml.metrics import classification_report, grouped_kfold  # noqa: E402
 from harlab.ml.model_archive import MODEL_SUFFIX  # noqa: E402
+from harlab.ml.model_presets import DEFAULT_GBM_NEIGHBOURS  # noqa: E402
 from harlab.ml.modelfile import ActivityModel  # noqa: E402
 from harlab.ml.training import TrainConfig, train  # noqa: E402
 
@@ -191,6 +192,7 @@ def cache_path(args: argparse.Namespace, name: str, fold: int, train_groups: np.
         "epochs": args.epochs,
         "refit": not args.no_refit,
         "seed": args.seed,
+        **({"gbm_neighbours": args.gbm_neighbours} if args.gbm_neighbours != DEFAULT_GBM_NEIGHBOURS else {}),
         "harlab_version": harlab.__version__,
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()[:16]
@@ -218,6 +220,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
         threads=args.threads,
         cnn_refit=not args.no_refit,
         gbm_refit=not args.no_refit,
+        gbm_neighbours=args.gbm_neighbours,
     )
     own_cfg = replace(general_cfg, preset=args.own_preset, epochs=min(args.epochs, 20))
     cal_cfg = CalibrationConfig(threads=args.threads, seed=args.seed)
@@ -391,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--own-preset", default="features", help="the model trained on calibration data alone")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--no-refit", action="store_true", help="general model without the refit (half the time)")
+    ap.add_argument(
+        "--gbm-neighbours",
+        type=int,
+        default=DEFAULT_GBM_NEIGHBOURS,
+        help="the general model's LightGBM temporal context (windows each side; TrainConfig.gbm_neighbours)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
