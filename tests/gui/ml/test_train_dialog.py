@@ -86,6 +86,8 @@ def test_features_model_trains_and_save_emits_model_trained(
     d = make_dialog(session_paths=session_files)
     _setup(d, "features")
     assert not d.epochs_spin.isEnabled()  # LightGBM has rounds, not epochs
+    assert d.neighbours_spin.isEnabled() and d.neighbours_spin.text() == "none"
+    d.neighbours_spin.setValue(2)  # temporal context: the windows beside each window
     with qtbot.waitSignal(d.training_finished, timeout=TRAIN_TIMEOUT):
         qtbot.mouseClick(d.train_button, Qt.MouseButton.LeftButton)
         assert d.training and d.cancel_button.isEnabled() and not d.train_button.isEnabled()
@@ -116,6 +118,7 @@ def test_features_model_trains_and_save_emits_model_trained(
     assert model.info.preset == "features" and model.info.name == "chosen"
     assert model.uses_context  # the default: each window also against its recording
     assert model.info.orientation_upright is not None  # ... and recordings mapped to one wearing orientation
+    assert model.members[0].neighbours == 2 and model.info.train_config["gbm_neighbours"] == 2
     assert [t["participant"] for t in model.info.training_sessions] == ["P01", "P02", "P03"]
     assert all(len(t["sha256"]) == 64 for t in model.info.training_sessions)
 
@@ -307,6 +310,7 @@ def test_preset_list_help_options_and_curves_come_from_the_preset_table(make_dia
             (d.context_check, "context"),
             (d.orientation_check, "orientation"),
             (d.refit_check, "refit"),
+            (d.neighbours_spin, "neighbours"),
         ):
             assert widget.isEnabled() == spec.supports(option), (spec.name, option)
         assert (not d.curves.gbm_plot.isHidden()) == spec.boosted
