@@ -147,12 +147,15 @@ def test_guided_protocol_to_personal_model_with_before_and_after(
     assert source["end_s"] <= outcome.blocks[-1].start + 1e-6
 
     # the before/after table, on the held-out end of every activity
-    assert dlg.table.isVisible() and dlg.table.rowCount() == 2 + len(CLASSES)
+    # macro-F1, the same on the timeline (the smoothed segments), accuracy, then each class
+    assert dlg.table.isVisible() and dlg.table.rowCount() == 3 + len(CLASSES)
     before, after = outcome.scores["before"], outcome.scores["after"]
     assert before.n == after.n > 0 and set(before.f1) == set(CLASSES)
     print(f"held-out windows {before.n}: macro-F1 {before.macro_f1:.3f} -> {after.macro_f1:.3f}")
     assert dlg.table.item(0, 0).text() == f"{before.macro_f1:.3f}"
     assert dlg.table.item(0, 1).text() == f"{after.macro_f1:.3f}"
+    assert dlg.table.verticalHeaderItem(1).text() == "Macro-F1 on the timeline"
+    assert dlg.table.item(1, 1).text() == f"{after.timeline_macro_f1:.3f}"
     _shoot(dlg, "calibrate_before_after.png")
 
     # two prediction rows on the timeline: the general model's and the personal one's

@@ -12,6 +12,7 @@ prediction rows on the timeline.
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -49,9 +50,13 @@ BETTER, WORSE = "#2e7d32", "#c62828"
 
 
 def table_rows(scores: dict[str, Scores]) -> list[tuple[str, float, float]]:
-    """(row name, before, after): macro-F1, accuracy, then each recorded class' F1."""
+    """(row name, before, after): macro-F1, macro-F1 on the timeline (the smoothed segments, when
+    both tracks have them), accuracy, then each recorded class' F1."""
     b, a = scores["before"], scores["after"]
-    rows = [("Macro-F1", b.macro_f1, a.macro_f1), ("Accuracy", b.accuracy, a.accuracy)]
+    rows = [("Macro-F1", b.macro_f1, a.macro_f1)]
+    if math.isfinite(b.timeline_macro_f1) and math.isfinite(a.timeline_macro_f1):
+        rows.append(("Macro-F1 on the timeline", b.timeline_macro_f1, a.timeline_macro_f1))
+    rows.append(("Accuracy", b.accuracy, a.accuracy))
     rows += [(f"F1 {c.replace('_', ' ')}", b.f1[c], a.f1.get(c, 0.0)) for c in b.f1]
     return rows
 

@@ -11,6 +11,7 @@ predictions of the whole recording are then scored on the windows inside the blo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -66,6 +67,10 @@ class Scores:
     accuracy: float
     macro_f1: float
     f1: dict[str, float]  #: per class of the truth (the classes the participant recorded)
+    #: the same windows scored by the track's smoothed segments (what the timeline shows) rather
+    #: than each window's top class; NaN for a track without segments
+    timeline_accuracy: float = math.nan
+    timeline_macro_f1: float = math.nan
 
 
 def score(pred: PredictionTrack, blocks: list[Block]) -> Scores:
@@ -78,26 +83,51 @@ def score(pred: PredictionTrack, blocks: list[Block]) -> Scores:
     to_name = np.array([names.index(find_class(c, truth_names) or c) for c in pred.classes], np.int64)
     y_true: list[np.ndarray] = []
     y_pred: list[np.ndarray] = []
+    y_line: list[np.ndarray] = []
     top = pred.top_index
+    shown = _timeline_classes(pred, names, truth_names)
     for b in blocks:
         sel = (pred.window_start >= b.start) & (pred.window_end <= b.end)
         if sel.any():
             y_true.append(np.full(int(sel.sum()), names.index(b.label), np.int64))
             y_pred.append(to_name[top[sel]])
+            y_line.append(shown[sel])
     if not y_true:
         raise HarlabError(
             f"{pred.name}: no window of {pred.model_name} lies inside the held-out blocks;"
             " record longer activities"
         )
-    cm = confusion_matrix(np.concatenate(y_true), np.concatenate(y_pred), len(names))
-    rep = metrics_from_confusion(cm, names)
+    truth = np.concatenate(y_true)
+    k = len(names) + 1  # the last: no segment at the window (a gap in the timeline), always wrong
+    rep = metrics_from_confusion(confusion_matrix(truth, np.concatenate(y_pred), k), [*names, ""])
+    line = {"accuracy": math.nan, "macro_f1": math.nan}
+    if pred.segments:
+        cm = confusion_matrix(truth, np.concatenate(y_line), k)
+        per = metrics_from_confusion(cm, [*names, ""])
+        # macro over the classes: a window in a gap is wrong, but the gap is not a class of its own
+        seen = [c for i, c in enumerate(names) if cm[i].sum() or cm[:, i].sum()]
+        line = {"accuracy": per["accuracy"], "macro_f1": float(np.mean([per["per_class"][c]["f1"] for c in seen]))}
     return Scores(
         model=pred.model_name,
         n=rep["n"],
         accuracy=rep["accuracy"],
         macro_f1=rep["macro_f1"],
         f1={c: rep["per_class"][c]["f1"] for c in truth_names},
+        timeline_accuracy=line["accuracy"],
+        timeline_macro_f1=line["macro_f1"],
     )
+
+
+def _timeline_classes(pred: PredictionTrack, names: list[str], truth_names: list[str]) -> np.ndarray:
+    """Per window of ``pred``, the index in ``names`` of the segment of the track covering the
+    window's middle (what the timeline shows there); ``len(names)`` where no segment does."""
+    mid = (pred.window_start + pred.window_end) / 2
+    out = np.full(len(mid), len(names), np.int64)
+    for seg in pred.segments:
+        name = find_class(seg.label, truth_names) or seg.label
+        if name in names:
+            out[(mid >= seg.start) & (mid < seg.end)] = names.index(name)
+    return out
 
 
 def compare(preds: Mapping[str, PredictionTrack], blocks: list[Block]) -> dict[str, Scores]:

@@ -134,3 +134,21 @@ def test_the_registry_entry_is_named_when_there_is_one() -> None:
     entry = {"model_uri": "runs:/r/model", "registered_name": "general-P07", "registered_version": "3"}
     assert registration_note(entry) == " (registered as general-P07 version 3)"
     assert registration_note(None) == registration_note({"model_uri": "runs:/r/model"}) == ""
+
+
+def test_the_timeline_scores_the_smoothed_segments_and_counts_a_gap_as_wrong() -> None:
+    """The timeline shows segments, not each window's top class: a lone wrong window inside a
+    segment is not on it, and a window whose middle no segment covers is wrong."""
+    blocks = held_out_blocks(_track(), 0.25)
+    start = np.arange(0.0, 100.0, 1.0)
+    top = np.where(start < 46.0, 0, 1)  # right per window everywhere but two windows
+    top[[35, 84]] = [1, 0]
+    pred = _pred(["walking", "sitting"], top, start)
+    assert np.isnan(score(pred, blocks).timeline_macro_f1)  # no segments: no timeline
+    pred.segments = [Segment(0.0, 47.0, "walking"), Segment(47.0, 85.0, "sitting")]  # a gap from 85 s
+    s = score(pred, blocks)
+    assert s.accuracy == pytest.approx(16 / 18)
+    # the 9 sitting windows start at 80..88 (middles 81..89): 81..84 covered, 85..89 in the gap
+    assert s.timeline_accuracy == pytest.approx(13 / 18)
+    # walking P=1 R=1 -> 1; sitting P=1 R=4/9 -> 8/13; the gap is no class of its own
+    assert s.timeline_macro_f1 == pytest.approx((1 + 8 / 13) / 2)
