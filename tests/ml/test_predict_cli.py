@@ -137,6 +137,8 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
             "2",
             "--width",
             "16",
+            "--gbm-neighbours",
+            "1",
         ]
     )
     assert rc == 0 and model_path.is_file()
@@ -144,6 +146,7 @@ def test_cli_train_evaluate_predict_explore(tmp_path, capsys):
     assert "epoch 1/3" in err and "lightgbm" in err and json.loads(out.strip().splitlines()[-1])["classes"]
     assert "cnn1d refit epoch 3/3" in err  # trained again on everyone after early stopping
     model = ActivityModel.load(model_path)
+    assert [getattr(m, "neighbours", None) for m in model.members] == [None, 1]  # LightGBM's temporal context
     assert model.info.training_sessions[0]["sha256"] and model.info.training_sessions[0]["path"].endswith(
         "p0.h5"
     )
