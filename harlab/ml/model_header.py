@@ -302,8 +302,15 @@ def check_member(m: dict[str, Any], info: dict[str, Any], where: str) -> None:
             need_int(m, "features_version", where, 1, 1000)
         need_bool(m, "recording_context", where, default=False)
         need_bool(m, "recording_relative", where, default=False)
-        if "neighbours" in m:
-            need_int(m, "neighbours", where, 0, MAX_RADIUS)
+        if "neighbours" in m and need_int(m, "neighbours", where, 0, MAX_RADIUS):
+            # neighbours are found where windows overlap: a stride of a whole window has none, and
+            # a stride beyond the window would ask each batch for ever more windows beside it
+            step = round(float(info["stride_s"]) * float(info["rate_hz"]))
+            if step >= round(float(info["window_s"]) * float(info["rate_hz"])):
+                raise HarlabError(
+                    f"header field {where}.neighbours: the windows beside a window need windows that "
+                    f"overlap, but the stride ({float(info['stride_s']):g} s) is not shorter than the window"
+                )
     else:
         raise HarlabError(f"member {where[len('members[') : -1]} has unknown kind {_show(kind)}")
 

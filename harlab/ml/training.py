@@ -613,6 +613,11 @@ def train_gbm_member(
     import lightgbm as lgb
 
     k = len(info.classes)
+    if cfg.gbm_neighbours and info.stride_samples() >= info.n_time:
+        raise HarlabError(
+            f"LightGBM's windows beside each window need windows that overlap: the stride "
+            f"({info.stride_s:g} s) must be shorter than the window ({info.window_s:g} s)"
+        )
     triads = find_triads(info.channels, info.units)
     # a reference taken with the rate (every Dataset's) holds the recording's feature medians
     relative = context is not None and np.shape(context)[1] == reference_size(

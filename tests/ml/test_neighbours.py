@@ -181,11 +181,27 @@ def test_a_booster_of_other_columns_than_its_neighbours_is_refused(noisy_models,
         ActivityModel.load(out)
 
 
+def test_a_file_whose_windows_do_not_overlap_cannot_ask_for_neighbours(noisy_models, tmp_path) -> None:
+    """A stride of a whole window has no neighbours, and a longer one would make every batch of
+    a session carry ever more windows beside it."""
+    _, _, path = noisy_models
+    out = tmp_path / "apart.harmodel"
+    _rewrite(path, out, lambda h: h["info"].update(stride_s=1e6))
+    with pytest.raises(ModelFileError, match="overlap"):
+        ActivityModel.load(out)
+
+
 def test_the_training_setting_is_checked() -> None:
     with pytest.raises(HarlabError, match="neighbours"):
         TrainConfig(gbm_neighbours=MAX_RADIUS + 1)
     with pytest.raises(HarlabError, match="neighbours"):
         TrainConfig(gbm_neighbours=True)
+    X, y, g = _noisy_recordings(0, 2, bouts=2)
+    apart = ModelInfo(
+        classes=["calm", "shaky"], channels=CH6, units=U6, rate_hz=RATE, window_s=2.0, stride_s=2.0
+    )
+    with pytest.raises(HarlabError, match="stride .* must be shorter than the window"):
+        train(X, y, g, apart, TrainConfig(preset="features", gbm_rounds=5, gbm_neighbours=1))
 
 
 def test_a_session_in_batches_and_blocks_gets_the_probabilities_of_one_piece(
