@@ -106,7 +106,10 @@ def score(pred: PredictionTrack, blocks: list[Block]) -> Scores:
         per = metrics_from_confusion(cm, [*names, ""])
         # macro over the classes: a window in a gap is wrong, but the gap is not a class of its own
         seen = [c for i, c in enumerate(names) if cm[i].sum() or cm[:, i].sum()]
-        line = {"accuracy": per["accuracy"], "macro_f1": float(np.mean([per["per_class"][c]["f1"] for c in seen]))}
+        line = {
+            "accuracy": per["accuracy"],
+            "macro_f1": float(np.mean([per["per_class"][c]["f1"] for c in seen])),
+        }
     return Scores(
         model=pred.model_name,
         n=rep["n"],
