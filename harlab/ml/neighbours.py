@@ -16,7 +16,9 @@ same code serves a training set (windows of many sessions in order), calibration
 cut at a finer stride (the neighbour ``d`` model strides away is ``d * step / hop`` windows
 away), a session cut into batches (each batch comes with the windows beside it, the *halo*,
 :meth:`harlab.ml.modelfile.ActivityModel.halo_windows`) and bare windows sent to the scoring
-service. A window with no neighbour (alone, or windows that do not overlap, such as a stride
+service. The hop is the model's stride or, when the windows are cut finer, the one the samples
+show, whichever joins more moving windows (:func:`window_hop`: hours of a repeated value fit every
+hop and must not choose it). A window with no neighbour (alone, or windows that do not overlap, such as a stride
 of a whole window) gets NaN, which LightGBM routes as a missing value.
 
 The windows a dataset holds are its labelled ones, so in training a bout's first and last
@@ -50,6 +52,31 @@ def stretch_ids(X: np.ndarray, hop: int) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(~same)]).astype(np.int64)
 
 
+def window_hop(X: np.ndarray, step: int) -> tuple[int, np.ndarray] | None:
+    """The hop between consecutive windows of ``X`` and each window's stretch at it
+    (:func:`stretch_ids`), or None when no two windows overlap.
+
+    Two candidates: the model's stride ``step`` (windows cut as the model cuts them: training,
+    evaluation, a session's prediction) and the hop most sampled pairs share
+    (:func:`~harlab.ml.shared_trunk.find_hop`; calibration cuts finer). The one joining more
+    pairs of windows that move wins. A window whose samples are all equal (a device at rest that
+    repeats one value, as idle ActiGraphs do) overlaps its neighbour at every hop: such pairs are
+    not counted, so hours of them cannot choose a hop of one sample."""
+    n, t = len(X), X.shape[1] if X.ndim == 3 else 0
+    if n < 2:
+        return None
+    moving = (X[:-1] != X[:-1, :1]).reshape(n - 1, -1).any(axis=1)
+    best: tuple[int, int, np.ndarray] | None = None
+    for hop in dict.fromkeys([step, find_hop(X, 1)]):  # the stride first: it wins ties
+        if hop is None or not 0 < hop < t:
+            continue
+        run = stretch_ids(X, hop)
+        joined = int(((run[1:] == run[:-1]) & moving).sum())
+        if joined and (best is None or joined > best[0]):
+            best = (joined, hop, run)
+    return None if best is None else (best[1], best[2])
+
+
 def neighbour_mean(F: np.ndarray, X: np.ndarray, step: int, radius: int) -> np.ndarray:
     """Per window of ``X`` (N, T, C), the mean of the rows of ``F`` (N, D, float) of the windows
     ``1..radius`` times ``step`` samples before and after it in its stretch: (N, D) float32,
@@ -66,10 +93,10 @@ def neighbour_mean(F: np.ndarray, X: np.ndarray, step: int, radius: int) -> np.n
         )
     n = len(X)
     out = np.full(F.shape, np.nan, np.float32)
-    hop = find_hop(X, 1) if n > 1 else None
-    if hop is None:
+    found = window_hop(X, step)
+    if found is None:
         return out
-    run = stretch_ids(X, hop)
+    hop, run = found
     rows = np.arange(n)
     pairs: list[tuple[np.ndarray, np.ndarray]] = []  # (window, its neighbour) per offset
     for d in range(1, radius + 1):

@@ -20,6 +20,7 @@ from harlab.ml.metrics import confusion_matrix, metrics_from_confusion
 from harlab.ml.modelfile import ActivityModel, ModelFileError, ModelInfo
 from harlab.ml.neighbours import MAX_RADIUS, halo_for, neighbour_mean, stretch_ids
 from harlab.ml.predict import predict_session, predict_windows
+from harlab.ml.shared_trunk import find_hop
 from harlab.ml.training import TrainConfig, train
 
 from .conftest import make_session
@@ -253,3 +254,15 @@ def test_calibration_extends_a_member_with_neighbours(tmp_path) -> None:
     assert m.booster.current_iteration() > model.members[0].booster.current_iteration()  # new trees
     p = personal.predict_proba(data.X, data.context)
     assert p.shape == (len(data.X), len(model.classes)) and np.all(np.isfinite(p))
+
+
+def test_hours_of_a_repeated_value_do_not_choose_the_hop() -> None:
+    """Windows of one repeated value overlap at every hop; with the probes of a mostly idle
+    recording all landing on them a hop of one sample was chosen and no neighbour was right."""
+    rng = np.random.default_rng(3)
+    idle = np.ones((20000, 2))
+    X = cut(np.concatenate([idle, rng.normal(size=(200, 2)), idle]), 25)  # 9 moving windows of 1607
+    assert find_hop(X, 1) == 1  # every sampled pair idle
+    F = np.arange(len(X), dtype=np.float32)[:, None]
+    near = neighbour_mean(F, X, step=25, radius=1)
+    assert near[802, 0] == pytest.approx(802)  # a moving window: the mean of the windows beside it
