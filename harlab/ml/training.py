@@ -613,10 +613,13 @@ def train_gbm_member(
     import lightgbm as lgb
 
     k = len(info.classes)
-    if cfg.gbm_neighbours and info.stride_samples() >= info.n_time:
-        raise HarlabError(
-            f"LightGBM's windows beside each window need windows that overlap: the stride "
-            f"({info.stride_s:g} s) must be shorter than the window ({info.window_s:g} s)"
+    notes: list[str] = []
+    neighbours = cfg.gbm_neighbours
+    if neighbours and info.stride_samples() >= info.n_time:
+        neighbours = 0  # found where windows overlap: there are none to find
+        notes.append(
+            f"LightGBM saw each window alone: the windows beside a window need windows that overlap, "
+            f"and the stride ({info.stride_s:g} s) is not shorter than the window ({info.window_s:g} s)"
         )
     triads = find_triads(info.channels, info.units)
     # a reference taken with the rate (every Dataset's) holds the recording's feature medians
@@ -632,7 +635,7 @@ def train_gbm_member(
         channels=list(info.channels),
         uses_context=cfg.context and context is not None,
         relative=relative,
-        neighbours=cfg.gbm_neighbours,
+        neighbours=neighbours,
         step=info.stride_samples(),
     )
     F = member.features(X, context) if feats is None else feats
@@ -668,7 +671,7 @@ def train_gbm_member(
         booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=booster.best_iteration))
     member.booster = booster
     rounds = int(booster.current_iteration())
-    summary: dict[str, Any] = {"best_iteration": rounds, "n_features": int(F.shape[1])}
+    summary: dict[str, Any] = {"best_iteration": rounds, "n_features": int(F.shape[1]), "warnings": notes}
     val_proba = None
     if val.any():
         val_proba = member.predict_proba(X[val], feats=F[val])
@@ -785,10 +788,10 @@ def train(
             "validation_groups": split.held_out,
             "validation_kind": split.kind,
             "validation_split": split.description,
-            "warnings": list(split.warnings),
+            "warnings": list(split.warnings) + [w for v in summaries.values() for w in v.get("warnings", [])],
             "n_validation_windows": int(val.sum()),
             "members": {
-                k: {a: b for a, b in v.items() if a not in ("history", "val_proba")}
+                k: {a: b for a, b in v.items() if a not in ("history", "val_proba", "warnings")}
                 for k, v in summaries.items()
             },
         }

@@ -284,6 +284,6 @@ def _train(
         split.kind,
         seconds,
         split.description,
-        list(split.warnings),
+        list(model.info.metrics.get("warnings", split.warnings)),  # the split's, then the members'
         list(data.notes),
     )
