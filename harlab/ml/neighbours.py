@@ -4,9 +4,11 @@ A window of a few seconds is often ambiguous alone (a pause while eating, a stre
 typing that looks like writing), while the minutes around it are not: people do one
 activity for a while. The LightGBM member (``BoostedFeaturesMember`` with ``neighbours``
 R) therefore also sees, per window, the mean of the window features of the windows
-``1..R`` model strides before and after it in the same stretch of recording. On WISDM
-(10 s windows, 5 s stride) R = 2 raised the member's macro-F1 by 3.2 points on fold 0 and
-1.6 on fold 1 (benchmarks/gbm_variants.py, ``neighbours``; docs/ML.md has the ensemble).
+``1..R`` model strides before and after it in the same stretch of recording. On WISDM's
+five folds (10 s windows, 5 s stride) R = 2 raised the member from 0.861 to 0.884 macro-F1 and
+the ensemble from 0.873 to 0.890, each window judged alone; but the smoothed timeline went from
+0.922 to 0.913 (the member's errors come in runs, which smoothing cannot undo), so it is an
+option, off by default (docs/ML.md, "Temporal context").
 
 Which windows are beside which is read off the samples, as :mod:`harlab.ml.shared_trunk`
 does for a network's margins: consecutive windows whose samples overlap exactly
@@ -83,8 +85,8 @@ def neighbour_mean(F: np.ndarray, X: np.ndarray, step: int, radius: int) -> np.n
     NaN where it has none. A NaN feature of a neighbour counts as missing for that feature alone.
 
     ``step`` is the model's stride in samples; the windows of ``X`` may be cut at another hop
-    (found from the samples, :func:`~harlab.ml.shared_trunk.find_hop`), and the neighbour ``d``
-    steps away is then the window nearest ``d * step`` samples away."""
+    (:func:`window_hop`), and the neighbour ``d`` steps away is then the window nearest
+    ``d * step`` samples away."""
     if F.ndim != 2 or len(F) != len(X):
         raise HarlabError(f"neighbour features need one row per window, got {F.shape} for {len(X)} windows")
     if not 0 < radius <= MAX_RADIUS or step < 1:

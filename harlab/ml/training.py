@@ -581,9 +581,12 @@ def gbm_params(cfg: TrainConfig, n_classes: int, n_train: int, threads: int) -> 
 NEIGHBOURS_BLANKED = 0.1
 
 
-def without_some_neighbours(F: np.ndarray, n_near: int, seed: int) -> np.ndarray:
+def without_some_neighbours(
+    F: np.ndarray, n_near: int, seed: int, rows: np.ndarray | None = None
+) -> np.ndarray:
     """``F`` (a copy) with its last ``n_near`` columns, the windows beside (:mod:`harlab.ml.neighbours`),
-    missing for a random :data:`NEIGHBOURS_BLANKED` of the rows.
+    missing for a random :data:`NEIGHBOURS_BLANKED` of the rows (of those ``rows`` marks, a bool
+    mask: the training windows, so that the validation windows are scored as prediction sees them).
 
     In a training set nearly every window has neighbours, so LightGBM never learns what to do
     without them, and a window alone (a short recording, windows sent one at a time, a stride
@@ -592,8 +595,10 @@ def without_some_neighbours(F: np.ndarray, n_near: int, seed: int) -> np.ndarray
     fallback on the window's own features (0.77), and with neighbours score as before (0.89)."""
     out = np.array(F, copy=True)
     rng = np.random.default_rng(seed + 104729)
-    rows = np.flatnonzero(rng.random(len(out)) < NEIGHBOURS_BLANKED)
-    out[rows, out.shape[1] - n_near :] = np.nan
+    blank = rng.random(len(out)) < NEIGHBOURS_BLANKED
+    if rows is not None:
+        blank &= rows
+    out[np.flatnonzero(blank), out.shape[1] - n_near :] = np.nan
     return out
 
 
@@ -640,7 +645,7 @@ def train_gbm_member(
     )
     F = member.features(X, context) if feats is None else feats
     if member.neighbours:
-        F = without_some_neighbours(F, member.n_window_features(), cfg.seed)
+        F = without_some_neighbours(F, member.n_window_features(), cfg.seed, rows=~val)
     w = class_weights(y[~val], k)[y[~val]] if cfg.class_weights else None
     params = gbm_params(cfg, k, int((~val).sum()), torch.get_num_threads())
     dtrain = lgb.Dataset(F[~val], y[~val], weight=w, free_raw_data=True)

@@ -267,3 +267,17 @@ def test_hours_of_a_repeated_value_do_not_choose_the_hop() -> None:
     F = np.arange(len(X), dtype=np.float32)[:, None]
     near = neighbour_mean(F, X, step=25, radius=1)
     assert near[802, 0] == pytest.approx(802)  # a moving window: the mean of the windows beside it
+
+
+def test_only_training_windows_lose_their_neighbours() -> None:
+    """Training blanks some windows' neighbours so that the trees learn a fallback; the validation
+    windows keep theirs, so the validation score is what prediction will see."""
+    from harlab.ml.training import NEIGHBOURS_BLANKED, without_some_neighbours
+
+    F = np.ones((4000, 5), np.float32)
+    train_rows = np.arange(4000) < 3000
+    out = without_some_neighbours(F, 2, seed=0, rows=train_rows)
+    blanked = np.isnan(out[:, -2:]).all(axis=1)
+    assert not blanked[~train_rows].any() and not np.isnan(out[:, :3]).any()
+    assert abs(blanked[train_rows].mean() - NEIGHBOURS_BLANKED) < 0.02
+    assert np.isfinite(F).all()  # a copy
