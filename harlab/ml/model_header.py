@@ -24,8 +24,8 @@ import numpy as np
 from harlab.core.errors import HarlabError
 from harlab.core.streams import MAX_NAME_CHARS
 from harlab.ml.context import CONTEXT_NAMES
+from harlab.ml.model_presets import MAX_GBM_NEIGHBOURS
 from harlab.ml.models import PADDINGS, CNN1DConfig, Seed2DConfig, margins
-from harlab.ml.neighbours import MAX_RADIUS
 
 MAX_HEADER_BYTES = 64 << 20
 MAX_DEPTH = 32
@@ -302,7 +302,7 @@ def check_member(m: dict[str, Any], info: dict[str, Any], where: str) -> None:
             need_int(m, "features_version", where, 1, 1000)
         need_bool(m, "recording_context", where, default=False)
         need_bool(m, "recording_relative", where, default=False)
-        if "neighbours" in m and need_int(m, "neighbours", where, 0, MAX_RADIUS):
+        if "neighbours" in m and need_int(m, "neighbours", where, 0, MAX_GBM_NEIGHBOURS):
             # neighbours are found where windows overlap: a stride of a whole window has none, and
             # a stride beyond the window would ask each batch for ever more windows beside it
             step = round(float(info["stride_s"]) * float(info["rate_hz"]))

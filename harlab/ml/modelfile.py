@@ -56,8 +56,9 @@ from harlab.ml.context import (
 from harlab.ml.features import FEATURES_VERSION, n_features, window_features
 from harlab.ml.model_archive import read_arrays
 from harlab.ml.model_header import check_header, parse_header
+from harlab.ml.model_presets import MAX_GBM_NEIGHBOURS
 from harlab.ml.models import CNN1D, ArchConfig, arch_from_dict, arch_to_dict, build_network, inference_network
-from harlab.ml.neighbours import MAX_RADIUS, halo_for, neighbour_mean
+from harlab.ml.neighbours import halo_for, neighbour_mean
 from harlab.ml.orientation import TRANSFORMS, canonicalise, choose
 from harlab.ml.shared_trunk import embed_windows, with_margins
 
@@ -331,9 +332,9 @@ class BoostedFeaturesMember:
         #: (:mod:`harlab.ml.neighbours`), ``step`` samples (the model's stride) apart; 0 = none
         self.neighbours = int(neighbours)
         self.step = int(step)
-        if self.neighbours and not (0 < self.neighbours <= MAX_RADIUS and self.step >= 1):
+        if self.neighbours and not (0 < self.neighbours <= MAX_GBM_NEIGHBOURS and self.step >= 1):
             raise HarlabError(
-                f"a member's neighbours must be 1..{MAX_RADIUS} windows of a step >= 1 sample, "
+                f"a member's neighbours must be 1..{MAX_GBM_NEIGHBOURS} windows of a step >= 1 sample, "
                 f"got {self.neighbours} of {self.step}"
             )
         self.channels = list(channels or [])

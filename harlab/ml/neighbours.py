@@ -36,8 +36,6 @@ from harlab.core.errors import HarlabError
 from harlab.ml.model_presets import MAX_GBM_NEIGHBOURS
 from harlab.ml.shared_trunk import find_hop
 
-#: the most windows on each side a member may average (a model file asking for more is refused)
-MAX_RADIUS = MAX_GBM_NEIGHBOURS
 #: feature columns summed at a time by :func:`neighbour_mean`
 _COLUMNS = 32
 
@@ -89,9 +87,9 @@ def neighbour_mean(F: np.ndarray, X: np.ndarray, step: int, radius: int) -> np.n
     ``d * step`` samples away."""
     if F.ndim != 2 or len(F) != len(X):
         raise HarlabError(f"neighbour features need one row per window, got {F.shape} for {len(X)} windows")
-    if not 0 < radius <= MAX_RADIUS or step < 1:
+    if not 0 < radius <= MAX_GBM_NEIGHBOURS or step < 1:
         raise HarlabError(
-            f"neighbours need a radius in 1..{MAX_RADIUS} and a step >= 1, got {radius}, {step}"
+            f"neighbours need a radius in 1..{MAX_GBM_NEIGHBOURS} and a step >= 1, got {radius}, {step}"
         )
     n = len(X)
     out = np.full(F.shape, np.nan, np.float32)

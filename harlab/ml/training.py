@@ -50,6 +50,7 @@ from harlab.ml.model_presets import (
     DEFAULT_GBM_NEIGHBOURS,
     DEFAULT_PRESET,
     DEFAULT_WEIGHTING,
+    MAX_GBM_NEIGHBOURS,
     preset,
 )
 from harlab.ml.modelfile import (
@@ -60,7 +61,6 @@ from harlab.ml.modelfile import (
     TorchMember,
 )
 from harlab.ml.models import CNN1DConfig, Seed2DConfig, arch_from_dict, build_network
-from harlab.ml.neighbours import MAX_RADIUS
 from harlab.ml.orientation import canonicalise, fit_upright
 
 
@@ -134,9 +134,9 @@ class TrainConfig:
             )
         if self.epochs < 1 or self.batch_size < 1:
             raise HarlabError("epochs and batch size must be at least 1")
-        if isinstance(self.gbm_neighbours, bool) or not 0 <= int(self.gbm_neighbours) <= MAX_RADIUS:
+        if isinstance(self.gbm_neighbours, bool) or not 0 <= int(self.gbm_neighbours) <= MAX_GBM_NEIGHBOURS:
             raise HarlabError(
-                f"LightGBM neighbours must be 0..{MAX_RADIUS} windows, not {self.gbm_neighbours}"
+                f"LightGBM neighbours must be 0..{MAX_GBM_NEIGHBOURS} windows, not {self.gbm_neighbours}"
             )
 
 

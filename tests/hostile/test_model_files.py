@@ -224,7 +224,7 @@ def test_format_doc_states_the_limits_the_code_enforces():
     from harlab.ml.booster_text import MAX_LEAVES
     from harlab.ml.model_archive import MAX_ARRAY_BYTES, MAX_DEFLATE_RATIO, MAX_FILE_BYTES
     from harlab.ml.model_header import LIMITS, MAX_DEPTH
-    from harlab.ml.neighbours import MAX_RADIUS
+    from harlab.ml.model_presets import MAX_GBM_NEIGHBOURS
 
     doc = (REPO / "docs" / "ML.md").read_text(encoding="utf-8")
     section = doc[doc.index("## The model file") :]
@@ -241,6 +241,6 @@ def test_format_doc_states_the_limits_the_code_enforces():
         f"at most {MAX_DEPTH} levels",
         f"{LIMITS['activations']:,} values per window".replace(",", " "),
         f"1..{MAX_LEAVES:,} leaves".replace(",", " "),
-        f"`neighbours` (temporal context) are an integer 0..{MAX_RADIUS}",
+        f"`neighbours` (temporal context) are an integer 0..{MAX_GBM_NEIGHBOURS}",
     ):
         assert text in section, text

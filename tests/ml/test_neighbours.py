@@ -17,8 +17,9 @@ import pytest
 from harlab.core.errors import HarlabError
 from harlab.ml.dataset import build_dataset, session_windows
 from harlab.ml.metrics import confusion_matrix, metrics_from_confusion
+from harlab.ml.model_presets import MAX_GBM_NEIGHBOURS
 from harlab.ml.modelfile import ActivityModel, ModelFileError, ModelInfo
-from harlab.ml.neighbours import MAX_RADIUS, halo_for, neighbour_mean, stretch_ids
+from harlab.ml.neighbours import halo_for, neighbour_mean, stretch_ids
 from harlab.ml.predict import predict_session, predict_windows
 from harlab.ml.shared_trunk import find_hop
 from harlab.ml.training import TrainConfig, train
@@ -78,7 +79,7 @@ def test_gaps_nan_features_and_windows_that_do_not_overlap() -> None:
     apart = cut(sig, T)  # a stride of a whole window: nothing overlaps, no neighbours
     assert np.isnan(neighbour_mean(np.ones((len(apart), 1), np.float32), apart, T, 2)).all()
     with pytest.raises(HarlabError, match="radius"):
-        neighbour_mean(F, X, 25, MAX_RADIUS + 1)
+        neighbour_mean(F, X, 25, MAX_GBM_NEIGHBOURS + 1)
     with pytest.raises(HarlabError, match="one row per window"):
         neighbour_mean(F[:3], X, 25, 1)
 
@@ -164,7 +165,13 @@ def _rewrite(path, out, change) -> None:
 
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [(MAX_RADIUS + 1, "outside"), (-1, "outside"), ("2", "integer"), (True, "integer"), (2.5, "integer")],
+    [
+        (MAX_GBM_NEIGHBOURS + 1, "outside"),
+        (-1, "outside"),
+        ("2", "integer"),
+        (True, "integer"),
+        (2.5, "integer"),
+    ],
 )
 def test_a_hostile_neighbours_setting_is_refused(noisy_models, tmp_path, value, problem) -> None:
     _, _, path = noisy_models
@@ -194,7 +201,7 @@ def test_a_file_whose_windows_do_not_overlap_cannot_ask_for_neighbours(noisy_mod
 
 def test_the_training_setting_is_checked() -> None:
     with pytest.raises(HarlabError, match="neighbours"):
-        TrainConfig(gbm_neighbours=MAX_RADIUS + 1)
+        TrainConfig(gbm_neighbours=MAX_GBM_NEIGHBOURS + 1)
     with pytest.raises(HarlabError, match="neighbours"):
         TrainConfig(gbm_neighbours=True)
     X, y, g = _noisy_recordings(0, 2, bouts=2)
